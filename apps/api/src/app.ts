@@ -1,0 +1,52 @@
+/**
+ * createApp(deps): the express app, with no I/O of its own (main.ts listens).
+ * Order: request log → metrics → health (no auth) → auth → JSON body → routes → 404 → problems.
+ */
+import express, { type Express } from 'express';
+import { randomUUID } from 'node:crypto';
+import { pinoHttp } from 'pino-http';
+import type { Deps } from './deps.js';
+import { authenticate } from './http/auth.js';
+import { notFoundHandler, problemHandler } from './http/problem.js';
+import { rateLimit } from './http/rate-limit.js';
+import { httpMetrics } from './metrics.js';
+import { batchesRouter } from './routes/batches.js';
+import { jobsRouter } from './routes/jobs.js';
+import { healthRouter, kserveRouter } from './routes/kserve.js';
+import { metricsRouter } from './routes/metrics.js';
+import { modelsRouter } from './routes/models.js';
+import { webhooksRouter } from './routes/webhooks.js';
+
+export function createApp(deps: Deps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      genReqId: (req) => (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
+      // Access lines only with LOG_LEVEL=debug: at thousands of requests a second they would
+      // cost more CPU than the requests themselves. Errors are logged by the problem handler.
+      autoLogging: deps.log.isLevelEnabled('debug') ? { ignore: (req) => req.url?.startsWith('/v2/health') ?? false } : false,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
+    }),
+  );
+  app.use(httpMetrics(deps.metrics));
+  app.use(healthRouter(deps));
+  app.use(authenticate(deps.config.API_KEYS));
+  app.use(rateLimit(deps.redis, deps.config.RATE_LIMIT_RPS));
+  app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: ['application/json', 'application/*+json'] }));
+  app.use(kserveRouter(deps));
+  app.use(jobsRouter(deps));
+  app.use(batchesRouter(deps));
+  app.use(modelsRouter(deps));
+  app.use(webhooksRouter(deps));
+  app.use(metricsRouter(deps));
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+  return app;
+}

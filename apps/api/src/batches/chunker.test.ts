@@ -1,0 +1,283 @@
+import { describe, expect, it } from 'vitest';
+import { encodeValues, toJsonValues, type ChunkLine, type JobError, type RawTensor, type Signature } from '@maas/shared';
+import { Chunker, type Chunk } from './chunker.js';
+import { parseLine, type ParsedLine } from './line.js';
+
+let counter = 0;
+
+/** A valid FP32 line of `rows` rows of `width` values (all distinct across the test file). */
+function good(customId: string, rows: number, opts: { width?: number; compact?: boolean } = {}): Extract<ParsedLine, { ok: true }> {
+  const width = opts.width ?? 2;
+  const values = Array.from({ length: rows * width }, () => ++counter);
+  const enc = encodeValues('x', 'FP32', [rows, width], values);
+  if (!enc.ok) throw new Error(enc.message);
+  return { ok: true, customId, rows, compact: opts.compact ?? false, inputs: [enc.tensor], shapeKey: String(width) };
+}
+
+const error = (customId: string): JobError => ({ type: 'invalid-input', message: `line ?: ${customId} is bad` });
+const invalid = (customId: string): ParsedLine => ({ ok: false, customId, error: error(customId) });
+
+/** Feeds lines in order; returns every chunk, the one from finish() last. */
+function run(chunkRows: number, lines: readonly ParsedLine[]): Chunk[] {
+  const c = new Chunker(chunkRows);
+  const out = lines.flatMap((l) => c.add(l));
+  const last = c.finish();
+  return last ? [...out, last] : out;
+}
+
+const ids = (chunk: Chunk) => chunk.lines.map((l) => l[0]);
+const bytes = (t: RawTensor) => Buffer.from(t.data as Uint8Array);
+
+describe('Chunker', () => {
+  it('closes a chunk exactly when it reaches chunkRows', () => {
+    const c = new Chunker(3);
+    expect(c.add(good('a', 1))).toEqual([]);
+    expect(c.add(good('b', 1))).toEqual([]);
+    const closed = c.add(good('c', 1));
+    expect(closed).toHaveLength(1);
+    expect(closed[0]).toMatchObject({ index: 0, rows: 3, linesWithRows: 3 });
+    expect(ids(closed[0]!)).toEqual(['a', 'b', 'c']);
+    expect(closed[0]!.inputs[0]!.shape).toEqual([3, 2]);
+    expect(c.finish()).toBeUndefined();
+  });
+
+  it('returns the rest from finish(), once', () => {
+    const c = new Chunker(3);
+    c.add(good('a', 1));
+    c.add(good('b', 1));
+    const last = c.finish();
+    expect(last).toMatchObject({ index: 0, rows: 2, linesWithRows: 2 });
+    expect(c.finish()).toBeUndefined();
+  });
+
+  it('returns nothing from finish() when no line was added', () => {
+    expect(new Chunker(4).finish()).toBeUndefined();
+  });
+
+  it('fills a chunk exactly with a multi-row line', () => {
+    const chunks = run(4, [good('a', 3), good('b', 1), good('c', 1)]);
+    expect(chunks.map((c) => [ids(c), c.rows])).toEqual([
+      [['a', 'b'], 4],
+      [['c'], 1],
+    ]);
+  });
+
+  it('starts a new chunk for a multi-row line that does not fit', () => {
+    const c = new Chunker(4);
+    expect(c.add(good('a', 3))).toEqual([]);
+    const closed = c.add(good('b', 2));
+    expect(closed).toHaveLength(1);
+    expect(closed[0]).toMatchObject({ index: 0, rows: 3 });
+    expect(ids(closed[0]!)).toEqual(['a']);
+    const last = c.finish()!;
+    expect(last).toMatchObject({ index: 1, rows: 2 });
+    expect(ids(last)).toEqual(['b']);
+    expect(last.inputs[0]!.shape).toEqual([2, 2]);
+  });
+
+  it('gives a line with more rows than chunkRows a chunk of its own, closing the current one first', () => {
+    const c = new Chunker(4);
+    c.add(good('a', 1));
+    const closed = c.add(good('big', 10));
+    expect(closed.map((k) => [k.index, ids(k), k.rows])).toEqual([
+      [0, ['a'], 1],
+      [1, ['big'], 10],
+    ]);
+    expect(closed[1]!.inputs[0]!.shape).toEqual([10, 2]);
+    expect(closed[1]!.linesWithRows).toBe(1);
+    // the next line starts afresh
+    c.add(good('b', 1));
+    expect(c.finish()).toMatchObject({ index: 2, rows: 1 });
+  });
+
+  it('closes an oversized line alone when nothing is pending', () => {
+    const c = new Chunker(2);
+    const closed = c.add(good('big', 5));
+    expect(closed).toHaveLength(1);
+    expect(closed[0]).toMatchObject({ index: 0, rows: 5, linesWithRows: 1 });
+    expect(c.finish()).toBeUndefined();
+  });
+
+  it('lets pending invalid lines ride with an oversized line, in order', () => {
+    const c = new Chunker(2);
+    c.add(invalid('bad'));
+    const closed = c.add(good('big', 5));
+    expect(closed).toHaveLength(1);
+    expect(closed[0]!.lines).toEqual([['bad', 0, 0, error('bad')], ['big', 5, 0]]);
+    expect(closed[0]!.linesWithRows).toBe(1);
+  });
+
+  it('keeps invalid lines in the current chunk, in input order, without rows', () => {
+    const [chunk, ...rest] = run(10, [invalid('e1'), good('a', 2), invalid('e2'), good('b', 1, { compact: true }), invalid('e3')]);
+    expect(rest).toEqual([]);
+    expect(chunk!.lines).toEqual([
+      ['e1', 0, 0, error('e1')],
+      ['a', 2, 0],
+      ['e2', 0, 0, error('e2')],
+      ['b', 1, 1],
+      ['e3', 0, 0, error('e3')],
+    ]);
+    expect(chunk!.rows).toBe(3);
+    expect(chunk!.linesWithRows).toBe(2);
+    expect(chunk!.inputs[0]!.shape).toEqual([3, 2]);
+  });
+
+  it('never closes a chunk on an invalid line, and puts one after a full chunk in the next', () => {
+    const c = new Chunker(2);
+    expect(c.add(invalid('e0'))).toEqual([]);
+    const full = c.add(good('a', 2));
+    expect(full).toHaveLength(1);
+    expect(ids(full[0]!)).toEqual(['e0', 'a']);
+    const snapshot = structuredClone(full[0]!.lines);
+    expect(c.add(invalid('e1'))).toEqual([]);
+    expect(c.add(invalid('e2'))).toEqual([]);
+    // the closed chunk is not touched by later lines
+    expect(full[0]!.lines).toEqual(snapshot);
+    const last = c.finish()!;
+    expect(last).toEqual({ index: 1, lines: [['e1', 0, 0, error('e1')], ['e2', 0, 0, error('e2')]], rows: 0, linesWithRows: 0, inputs: [] });
+  });
+
+  it('makes a chunk of only invalid lines when nothing valid was given', () => {
+    expect(run(3, [invalid('x'), invalid('y')])).toEqual([
+      { index: 0, lines: [['x', 0, 0, error('x')], ['y', 0, 0, error('y')]], rows: 0, linesWithRows: 0, inputs: [] },
+    ]);
+  });
+
+  it('never puts lines of different shapeKeys in one chunk', () => {
+    const c = new Chunker(10);
+    expect(c.add(good('w2a', 1, { width: 2 }))).toEqual([]);
+    expect(c.add(invalid('bad'))).toEqual([]);
+    const first = c.add(good('w3', 2, { width: 3 }));
+    expect(first).toHaveLength(1);
+    expect(ids(first[0]!)).toEqual(['w2a', 'bad']);
+    expect(first[0]!.inputs[0]!.shape).toEqual([1, 2]);
+    const second = c.add(good('w2b', 1, { width: 2 }));
+    expect(second).toHaveLength(1);
+    expect(ids(second[0]!)).toEqual(['w3']);
+    expect(second[0]!.inputs[0]!.shape).toEqual([2, 3]);
+    const last = c.finish()!;
+    expect(ids(last)).toEqual(['w2b']);
+    expect([first[0]!.index, second[0]!.index, last.index]).toEqual([0, 1, 2]);
+  });
+
+  it('accepts any shapeKey after a chunk of only invalid lines', () => {
+    const chunks = run(10, [invalid('e'), good('a', 1, { width: 3 }), good('b', 1, { width: 3 })]);
+    expect(chunks).toHaveLength(1);
+    expect(ids(chunks[0]!)).toEqual(['e', 'a', 'b']);
+  });
+
+  it('closes an incompatible chunk and then an oversized line: two chunks from one add', () => {
+    const c = new Chunker(3);
+    c.add(good('w2', 1, { width: 2 }));
+    const closed = c.add(good('w5', 4, { width: 5 }));
+    expect(closed.map((k) => [ids(k), k.inputs[0]!.shape])).toEqual([
+      [['w2'], [1, 2]],
+      [['w5'], [4, 5]],
+    ]);
+  });
+
+  it("joins the lines' FP32 bytes in order", () => {
+    const lines = [good('a', 2), good('b', 1), good('c', 3)];
+    const [chunk] = run(6, lines);
+    expect(chunk!.inputs).toHaveLength(1);
+    const t = chunk!.inputs[0]!;
+    expect(t).toMatchObject({ name: 'x', datatype: 'FP32', shape: [6, 2] });
+    expect(bytes(t)).toEqual(Buffer.concat(lines.map((l) => bytes(l.inputs[0]!))));
+    expect(toJsonValues(t)).toEqual(lines.flatMap((l) => toJsonValues(l.inputs[0]!)));
+  });
+
+  it('joins every input of a two-input model (numeric and BYTES) in order, from parsed lines', () => {
+    const sig: Signature = {
+      inputs: [
+        { name: 'tokens', datatype: 'INT32', shape: [-1, 3] },
+        { name: 'text', datatype: 'BYTES', shape: [-1] },
+      ],
+      outputs: [],
+      batchable: true,
+    };
+    const texts = [
+      '{"custom_id":"a","inputs":{"text":["é"],"tokens":[1,2,3]}}',
+      '{"custom_id":"b","inputs":[{"name":"tokens","datatype":"INT32","shape":[2,3],"data":[4,5,6,7,8,9]},{"name":"text","datatype":"BYTES","shape":[2],"data":["x","😀"]}]}',
+      'garbage',
+      '{"custom_id":"c","inputs":{"tokens":[-1,-2,-3],"text":[""]}}',
+    ];
+    const parsed = texts.map((t, i) => parseLine(t, i + 1, sig));
+    const chunks = run(8, parsed);
+    expect(chunks).toHaveLength(1);
+    const chunk = chunks[0]!;
+    expect(chunk.lines.map((l) => [l[0], l[1], l[2]])).toEqual([
+      ['a', 1, 1],
+      ['b', 2, 0],
+      ['3', 0, 0],
+      ['c', 1, 1],
+    ]);
+    expect(chunk.lines[2]![3]).toMatchObject({ type: 'invalid-input' });
+    expect(chunk.rows).toBe(4);
+    expect(chunk.linesWithRows).toBe(3);
+    expect(chunk.inputs.map((t) => [t.name, t.datatype, t.shape])).toEqual([
+      ['tokens', 'INT32', [4, 3]],
+      ['text', 'BYTES', [4]],
+    ]);
+    expect(toJsonValues(chunk.inputs[0]!)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -2, -3]);
+    expect(chunk.inputs[1]!.data).toEqual(['é', 'x', '😀', '']);
+  });
+
+  it('numbers chunks from 0 upwards across add() and finish()', () => {
+    const lines = Array.from({ length: 11 }, (_, i) => good(`l${i}`, 1));
+    const chunks = run(3, lines);
+    expect(chunks.map((c) => c.index)).toEqual([0, 1, 2, 3]);
+    expect(chunks.map((c) => c.rows)).toEqual([3, 3, 3, 2]);
+  });
+
+  it('keeps its invariants over a long random mix of lines', () => {
+    // small deterministic PRNG (mulberry32)
+    let seed = 0x5eed;
+    const rand = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    for (const chunkRows of [1, 2, 5, 8]) {
+      const lines: ParsedLine[] = [];
+      for (let i = 0; i < 300; i++) {
+        const r = rand();
+        if (r < 0.2) lines.push(invalid(`e${i}`));
+        else lines.push(good(`g${i}`, 1 + Math.floor(rand() * (chunkRows + 3)), { width: rand() < 0.85 ? 2 : 3, compact: rand() < 0.5 }));
+      }
+      const chunks = run(chunkRows, lines);
+      // every line exactly once, in input order
+      expect(chunks.flatMap(ids)).toEqual(lines.map((l) => l.customId));
+      expect(chunks.map((c) => c.index)).toEqual(chunks.map((_, i) => i));
+      const byId = new Map(lines.map((l) => [l.customId, l]));
+      const valid = (c: Chunk) => c.lines.filter((l) => l[1] > 0).map((l) => byId.get(l[0]) as Extract<ParsedLine, { ok: true }>);
+      chunks.forEach((c, i) => {
+        const v = valid(c);
+        expect(c.rows).toBe(v.reduce((a, l) => a + l.rows, 0));
+        expect(c.linesWithRows).toBe(v.length);
+        // one shape per chunk
+        expect(new Set(v.map((l) => l.shapeKey)).size).toBeLessThanOrEqual(1);
+        // at most chunkRows rows, unless it is one oversized line
+        if (c.rows > chunkRows) expect(v).toHaveLength(1);
+        // greedy: a chunk closed before the end could not take the next valid line
+        const next = chunks.slice(i + 1).flatMap(valid)[0];
+        if (next && c.rows > 0) {
+          const couldFit = c.rows + next.rows <= chunkRows && next.shapeKey === v[0]!.shapeKey;
+          expect(couldFit).toBe(false);
+        }
+        // rows' bytes joined in order
+        if (v.length === 0) expect(c.inputs).toEqual([]);
+        else {
+          expect(c.inputs[0]!.shape).toEqual([c.rows, Number(v[0]!.shapeKey)]);
+          expect(bytes(c.inputs[0]!)).toEqual(Buffer.concat(v.map((l) => bytes(l.inputs[0]!))));
+        }
+        // the line records carry the form and, for invalid lines, the error
+        for (const l of c.lines) {
+          const src = byId.get(l[0])!;
+          const want: ChunkLine = src.ok ? [src.customId, src.rows, src.compact ? 1 : 0] : [src.customId, 0, 0, src.error];
+          expect(l).toEqual(want);
+        }
+      });
+    }
+  });
+});

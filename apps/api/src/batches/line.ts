@@ -1,0 +1,128 @@
+/**
+ * PURE: one NDJSON request line → its tensors, checked against the model, or the error that
+ * fails this line alone. Two forms (CONTRACT §4):
+ *   {"custom_id": "r1", "inputs": [tensor, ...]}              tensor form, any number of rows
+ *   {"custom_id": "r1", "inputs": {"features": [5.1, ...]}}   compact form, one row
+ */
+import { checkRequest, encodeValues, type JobError, type JsonTensor, type RawTensor, type Signature } from '@maas/shared';
+
+export type ParsedLine =
+  | { ok: true; customId: string; rows: number; compact: boolean; inputs: RawTensor[]; shapeKey: string }
+  | { ok: false; customId: string; error: JobError };
+
+const invalid = (customId: string, n: number, message: string): ParsedLine => ({
+  ok: false,
+  customId,
+  error: { type: 'invalid-input', message: `line ${n}: ${message}` },
+});
+
+/** The compact form's `{name: values}` as one-row JSON tensors shaped by the model. */
+function compactTensors(inputs: Record<string, unknown>, sig: Signature): JsonTensor[] | string {
+  const tensors: JsonTensor[] = [];
+  for (const [name, values] of Object.entries(inputs)) {
+    const spec = sig.inputs.find((s) => s.name === name);
+    if (!spec) return `unknown input '${name}'; the model expects: ${sig.inputs.map((s) => s.name).join(', ')}`;
+    if (!Array.isArray(values)) return `inputs.${name} must be an array of the row's values`;
+    const rest = spec.shape.slice(1);
+    // flat(Infinity) is slow, and compact rows are usually flat already.
+    const flat: unknown[] = values.some(Array.isArray) ? values.flat(Infinity) : values;
+    const free = rest.filter((d) => d === -1).length;
+    const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    if (free > 1) return `inputs.${name} has more than one variable dimension: use the tensor form`;
+    if (!sig.batchable && spec.shape[0] !== 1) {
+      return `a compact line is one row, but this model takes exactly ${spec.shape[0]} rows at a time: use the tensor form`;
+    }
+    const shape = [1, ...rest.map((d) => (d === -1 ? Math.floor(flat.length / known) : d))];
+    tensors.push({ name, datatype: spec.datatype, shape, data: flat });
+  }
+  return tensors;
+}
+
+/** What the compact fast path needs to know of a signature, computed once per signature. */
+interface CompactPlan {
+  inputs: { name: string; datatype: Signature['inputs'][number]['datatype']; rest: number[]; elements: number }[];
+  shapeKey: string;
+}
+const plans = new WeakMap<Signature, CompactPlan | null>();
+
+/** A plan when every input is `[batch, fixed dims...]` of a batchable model, else null. */
+function compactPlan(sig: Signature): CompactPlan | null {
+  let plan = plans.get(sig);
+  if (plan !== undefined) return plan;
+  const fixed = sig.batchable && sig.inputs.every((s) => s.shape.length >= 1 && s.shape.slice(1).every((d) => d >= 0));
+  plan = fixed
+    ? {
+        inputs: sig.inputs.map((s) => ({ name: s.name, datatype: s.datatype, rest: s.shape.slice(1), elements: s.shape.slice(1).reduce((a, b) => a * b, 1) })),
+        shapeKey: sig.inputs.map((s) => s.shape.slice(1).join('x')).join('|'),
+      }
+    : null;
+  plans.set(sig, plan);
+  return plan;
+}
+
+/**
+ * The common case, without building request tensors: a compact line whose inputs are exactly
+ * the model's, each a flat row of the right length. Anything else (or any bad value) returns
+ * undefined and takes the general path, which words the error.
+ */
+function fastCompact(inputs: Record<string, unknown>, plan: CompactPlan): RawTensor[] | undefined {
+  let keys = 0;
+  for (const _ in inputs) keys++;
+  if (keys !== plan.inputs.length) return undefined;
+  const raw: RawTensor[] = [];
+  for (const spec of plan.inputs) {
+    const values = inputs[spec.name];
+    if (!Array.isArray(values) || values.length !== spec.elements || Array.isArray(values[0])) return undefined;
+    const enc = encodeValues(spec.name, spec.datatype, [1, ...spec.rest], values);
+    if (!enc.ok) return undefined;
+    raw.push(enc.tensor);
+  }
+  return raw;
+}
+
+export function parseLine(text: string, n: number, sig: Signature): ParsedLine {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (err) {
+    return invalid(String(n), n, `not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return invalid(String(n), n, 'a request line must be a JSON object');
+  const { custom_id: rawId, inputs } = obj as { custom_id?: unknown; inputs?: unknown };
+  if (rawId !== undefined && typeof rawId !== 'string' && typeof rawId !== 'number') {
+    return invalid(String(n), n, 'custom_id must be a string or a number');
+  }
+  const customId = rawId === undefined ? String(n) : String(rawId);
+  let tensors: JsonTensor[];
+  let compact = false;
+  if (Array.isArray(inputs)) {
+    tensors = inputs as JsonTensor[];
+    for (const [i, t] of tensors.entries()) {
+      if (typeof t !== 'object' || t === null || typeof t.name !== 'string' || !Array.isArray(t.shape) || !Array.isArray(t.data) || typeof t.datatype !== 'string') {
+        return invalid(customId, n, `inputs[${i}] must be a tensor {name, shape, datatype, data}`);
+      }
+      // As the interactive path's schema (JsonTensor) requires: rows must be a count.
+      if (!t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+        return invalid(customId, n, `inputs[${i}].shape must be a list of non-negative integers`);
+      }
+    }
+  } else if (typeof inputs === 'object' && inputs !== null) {
+    const plan = compactPlan(sig);
+    const fast = plan && fastCompact(inputs as Record<string, unknown>, plan);
+    if (plan && fast) return { ok: true, customId, rows: 1, compact: true, inputs: fast, shapeKey: plan.shapeKey };
+    const built = compactTensors(inputs as Record<string, unknown>, sig);
+    if (typeof built === 'string') return invalid(customId, n, built);
+    tensors = built;
+    compact = true;
+  } else {
+    return invalid(customId, n, 'inputs must be a list of tensors or an object {input name: row values}');
+  }
+  const checked = checkRequest(sig, tensors);
+  if (!checked.ok) {
+    // Compact lines name their inputs: point at `inputs.features`, not at a tensor index they never wrote.
+    const where = (path: string) => (compact ? path.replace(/^inputs\[(\d+)\](\.data)?/, (_m, i: string) => `inputs.${tensors[Number(i)]?.name ?? i}`) : path);
+    return invalid(customId, n, checked.issues.map((i) => `${where(i.path)}: ${i.message}`).join('; '));
+  }
+  const shapeKey = checked.value.inputs.map((t) => t.shape.slice(1).join('x')).join('|');
+  return { ok: true, customId, rows: checked.value.rows, compact, inputs: checked.value.inputs, shapeKey };
+}

@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import {
+  canceledMarker, encodeValues, failedMarker, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
+} from '@maas/shared';
+import { chunkResultLines } from './results.js';
+
+function raw(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
+  const r = encodeValues(name, datatype, shape, values);
+  if (!r.ok) throw new Error(r.message);
+  return r.tensor;
+}
+
+const BAD: JobError = { type: 'invalid-input', message: 'line 2: not valid JSON (Unexpected token)' };
+const BAD2: JobError = { type: 'invalid-input', message: 'line 6: a request line must be a JSON object' };
+
+// Rows: a (1, compact) | bad | b (2, tensor) | c (1, compact) | bad2 | d (1, tensor)  → 5 rows
+const LINES: ChunkLine[] = [
+  ['a', 1, 1],
+  ['bad', 0, 0, BAD],
+  ['b', 2, 0],
+  ['c', 1, 1],
+  ['bad2', 0, 0, BAD2],
+  ['d', 1, 0],
+];
+const LABELS = [10, 11, 12, 13, 14];
+// exactly representable in FP32, so the JSON values compare exactly
+const PROBS = [
+  [0.5, 0.25, 0.25],
+  [0.125, 0.75, 0.125],
+  [1, 0, 0],
+  [0, 0.5, 0.5],
+  [0.375, 0.375, 0.25],
+];
+const OUTPUTS: RawTensor[] = [raw('label', 'INT64', [5], LABELS), raw('probabilities', 'FP32', [5, 3], PROBS.flat())];
+
+const parse = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+
+function expectJsonLines(lines: string[]) {
+  for (const l of lines) {
+    expect(l.endsWith('\n')).toBe(true);
+    expect(l.indexOf('\n')).toBe(l.length - 1);
+    expect(() => JSON.parse(l)).not.toThrow();
+  }
+}
+
+describe('chunkResultLines: succeeded chunk', () => {
+  const out = chunkResultLines(LINES, succeededMarker(4), OUTPUTS);
+
+  it('gives one JSON line per input line, in order', () => {
+    expect(out).toHaveLength(LINES.length);
+    expectJsonLines(out);
+    expect(parse(out).map((o) => o['custom_id'])).toEqual(['a', 'bad', 'b', 'c', 'bad2', 'd']);
+  });
+
+  it("gives a compact line its one row as {name: values}, also for a 1-D output", () => {
+    expect(out[0]).toBe('{"custom_id":"a","outputs":{"label":[10],"probabilities":[0.5,0.25,0.25]}}\n');
+  });
+
+  it('skips invalid lines when counting rows', () => {
+    // b is after an invalid line: rows 1 and 2, not 2 and 3
+    expect(parse(out)[2]).toEqual({
+      custom_id: 'b',
+      outputs: [
+        { name: 'label', datatype: 'INT64', shape: [2], data: [11, 12] },
+        { name: 'probabilities', datatype: 'FP32', shape: [2, 3], data: [...PROBS[1]!, ...PROBS[2]!] },
+      ],
+    });
+    expect(parse(out)[3]).toEqual({ custom_id: 'c', outputs: { label: [13], probabilities: PROBS[3] } });
+    expect(parse(out)[5]).toEqual({
+      custom_id: 'd',
+      outputs: [
+        { name: 'label', datatype: 'INT64', shape: [1], data: [14] },
+        { name: 'probabilities', datatype: 'FP32', shape: [1, 3], data: PROBS[4] },
+      ],
+    });
+  });
+
+  it('gives invalid lines their own error', () => {
+    expect(out[1]).toBe(`${JSON.stringify({ custom_id: 'bad', error: BAD })}\n`);
+    expect(parse(out)[4]).toEqual({ custom_id: 'bad2', error: BAD2 });
+  });
+
+  it('starts at row 0 when the chunk begins with invalid lines', () => {
+    const res = parse(chunkResultLines([['e', 0, 0, BAD], ['x', 1, 1], ['y', 1, 1]], succeededMarker(2), [raw('label', 'INT64', [2], [7, 8])]));
+    expect(res).toEqual([
+      { custom_id: 'e', error: BAD },
+      { custom_id: 'x', outputs: { label: [7] } },
+      { custom_id: 'y', outputs: { label: [8] } },
+    ]);
+  });
+
+  it('carries BYTES and BOOL outputs as JSON strings and booleans', () => {
+    const outputs = [
+      { name: 'tag', datatype: 'BYTES' as const, shape: [2], data: ['é', '😀'] },
+      raw('flag', 'BOOL', [2, 2], [true, false, false, true]),
+    ];
+    const res = parse(chunkResultLines([['t', 2, 0]], succeededMarker(1), outputs));
+    expect(res[0]).toEqual({
+      custom_id: 't',
+      outputs: [
+        { name: 'tag', datatype: 'BYTES', shape: [2], data: ['é', '😀'] },
+        { name: 'flag', datatype: 'BOOL', shape: [2, 2], data: [true, false, false, true] },
+      ],
+    });
+  });
+
+  it('writes ids and messages with quotes, newlines and non-ASCII as one JSON line each', () => {
+    const weird: JobError = { type: 'invalid-input', message: 'line 1: "oops"\nsecond line\r\n' };
+    const res = chunkResultLines([['id "q"\n\u2028é', 1, 1], ['x\ny', 0, 0, weird]], succeededMarker(1), [raw('label', 'INT64', [1], [3])]);
+    expectJsonLines(res);
+    expect(parse(res)).toEqual([
+      { custom_id: 'id "q"\n\u2028é', outputs: { label: [3] } },
+      { custom_id: 'x\ny', error: weird },
+    ]);
+  });
+
+  it('gives only error lines for a chunk of only invalid lines (s:0, no outputs)', () => {
+    const res = chunkResultLines([['e1', 0, 0, BAD], ['e2', 0, 0, BAD2]], succeededMarker(0), []);
+    expect(parse(res)).toEqual([
+      { custom_id: 'e1', error: BAD },
+      { custom_id: 'e2', error: BAD2 },
+    ]);
+  });
+
+  it('gives nothing for no lines', () => {
+    expect(chunkResultLines([], succeededMarker(0), [])).toEqual([]);
+    expect(chunkResultLines([], null, [])).toEqual([]);
+  });
+});
+
+describe('chunkResultLines: chunks that did not run', () => {
+  const expectAllFailed = (out: string[], error: JobError) => {
+    expect(out).toHaveLength(LINES.length);
+    expectJsonLines(out);
+    expect(parse(out)).toEqual([
+      { custom_id: 'a', error },
+      { custom_id: 'bad', error: BAD },
+      { custom_id: 'b', error },
+      { custom_id: 'c', error },
+      { custom_id: 'bad2', error: BAD2 },
+      { custom_id: 'd', error },
+    ]);
+  };
+
+  it("gives every line with rows the failed chunk's error; invalid lines keep theirs", () => {
+    const err: JobError = { type: 'inference-failed', message: 'onnxruntime: "Reshape" failed: a:b' };
+    // outputs, if any, are ignored for a failed chunk
+    expectAllFailed(chunkResultLines(LINES, failedMarker(4, err), OUTPUTS), err);
+    expectAllFailed(chunkResultLines(LINES, failedMarker(4, err), []), err);
+  });
+
+  it('falls back to a generic error for a failed marker without one', () => {
+    expectAllFailed(chunkResultLines(LINES, 'f:4', []), { type: 'inference-failed', message: 'the chunk failed' });
+  });
+
+  it('gives every line with rows a canceled error', () => {
+    expectAllFailed(chunkResultLines(LINES, canceledMarker(4), []), { type: 'canceled', message: 'the batch was canceled before this line ran' });
+  });
+
+  it('gives every line with rows not-run when the chunk has no marker', () => {
+    const notRun: JobError = { type: 'not-run', message: 'the batch ended before this line ran' };
+    expectAllFailed(chunkResultLines(LINES, null, []), notRun);
+    // outputs without a succeeded marker are not trusted
+    expectAllFailed(chunkResultLines(LINES, null, OUTPUTS), notRun);
+  });
+});

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@maas/shared';
+import { loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ PORT: 8080, HOST: '127.0.0.1', MODEL_REPOSITORY: './models', MAX_BODY_MB: 64, WEBHOOK_ALLOW_PRIVATE: false });
+    expect(c.API_KEYS).toBeUndefined();
+  });
+
+  it('parses API_KEYS into key → tenant; empty counts as unset', () => {
+    expect(loadConfig({ API_KEYS: 'alpha:k1, beta:k2' }).API_KEYS).toEqual(new Map([['k1', 'alpha'], ['k2', 'beta']]));
+    expect(loadConfig({ API_KEYS: '  ' }).API_KEYS).toBeUndefined();
+    expect(loadConfig({ API_KEYS: 'a:key:with:colons' }).API_KEYS?.get('key:with:colons')).toBe('a');
+  });
+
+  it('reports every bad variable at once', () => {
+    try {
+      loadConfig({ API_KEYS: 'nokey', PORT: 'eighty', REDIS_URL: 'http://x', WEBHOOK_ALLOW_PRIVATE: 'perhaps' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const text = (err as ConfigError).problems.join('\n');
+      for (const v of ['API_KEYS', 'PORT', 'REDIS_URL', 'WEBHOOK_ALLOW_PRIVATE']) expect(text).toContain(v);
+    }
+  });
+
+  it('refuses one key for two tenants', () => {
+    expect(() => loadConfig({ API_KEYS: 'a:same,b:same' })).toThrow(/two tenants/);
+  });
+});

@@ -1,0 +1,56 @@
+/** API configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
+import { z } from 'zod';
+import { BoolEnv, intEnv, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
+
+/** `API_KEYS=tenant:key,tenant:key` → key → tenant. */
+export const ApiKeys = z
+  .string()
+  .transform((s, ctx) => {
+    const keys = new Map<string, string>();
+    for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const i = pair.indexOf(':');
+      const tenant = pair.slice(0, i).trim();
+      const key = pair.slice(i + 1).trim();
+      if (i <= 0 || !key || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) {
+        ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 12)}…" is not tenant:key (tenant: letters, digits, . _ -)` });
+        continue;
+      }
+      if (keys.has(key)) ctx.addIssue({ code: 'custom', message: `a key is given to two tenants (${keys.get(key)}, ${tenant})` });
+      keys.set(key, tenant);
+    }
+    return keys;
+  });
+
+export const ApiEnv = z.object({
+  REDIS_URL: RedisUrl.default('redis://127.0.0.1:6379'),
+  PORT: PortEnv.default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  MODEL_REPOSITORY: z.string().min(1).default('./models'),
+  /** empty counts as unset (no auth, warned at start-up), so `API_KEYS=` in a compose file cannot hide it */
+  API_KEYS: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), ApiKeys.optional()),
+  MAX_BODY_MB: z.coerce.number().positive().max(4096).default(64),
+  /** how long finished jobs (and their outputs) stay readable */
+  JOB_RETENTION_S: intEnv(60, 90 * 24 * 3600).default(24 * 3600),
+  /** longest `?wait=` / `Prefer: wait=` honoured (larger values are clamped) */
+  MAX_WAIT_S: intEnv(0, 3600).default(60),
+  /** how long a synchronous v2 infer waits before answering 504 (the job goes on) */
+  INFER_TIMEOUT_S: intEnv(1, 3600).default(60),
+  /** how long a finished batch and its results stay readable */
+  BATCH_RETENTION_S: intEnv(1, 90 * 24 * 3600).default(7 * 24 * 3600),
+  /** request lines one batch may hold */
+  BATCH_MAX_LINES: intEnv(1, 1_000_000_000).default(10_000_000),
+  /** requests a second per tenant (API key) beyond which requests get 429; 0 = no limit */
+  RATE_LIMIT_RPS: intEnv(0, 1_000_000).default(0),
+  /** queued jobs per model version beyond which new jobs get 429 */
+  MAX_QUEUE_DEPTH: intEnv(1, 100_000_000).default(100_000),
+  /** `true` lets webhooks target loopback/private addresses (checked at submission for IP literals and localhost) */
+  WEBHOOK_ALLOW_PRIVATE: BoolEnv.default(false),
+  /** the signing secret GET /v1/webhooks/secret reports; unset: the one kept in Redis */
+  WEBHOOK_SECRET: WebhookSecretEnv,
+});
+
+export type ApiConfig = z.output<typeof ApiEnv>;
+
+export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
+  return parseEnv(ApiEnv, env);
+}

@@ -1,0 +1,34 @@
+/** What the HTTP layer needs, built by main.ts (or a test harness) and handed to createApp. */
+import type { Redis } from 'ioredis';
+import type { Logger } from '@maas/shared';
+import type { ApiConfig } from './config.js';
+import type { ApiMetrics } from './metrics.js';
+import type { BatchService } from './services/batches.js';
+import type { ModelCatalog } from './services/catalog.js';
+import type { JobService } from './services/jobs.js';
+import type { QueueRegistry } from './services/queues.js';
+import type { WebhookService } from './services/webhooks.js';
+import type { WorkerDirectory } from './services/workers.js';
+
+export interface Health {
+  ready: boolean;
+  redis: boolean;
+  models: number;
+}
+
+export interface Deps {
+  config: ApiConfig;
+  /** the API's fail-fast Redis connection */
+  redis: Redis;
+  log: Logger;
+  catalog: ModelCatalog;
+  jobs: JobService;
+  batches: BatchService;
+  queues: QueueRegistry;
+  workers: WorkerDirectory;
+  webhooks: WebhookService;
+  metrics: ApiMetrics;
+  health: () => Promise<Health>;
+  /** aborted when the process stops: long-polls answer at once with the job as it is */
+  shutdown: AbortSignal;
+}

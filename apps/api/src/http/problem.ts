@@ -1,0 +1,56 @@
+/**
+ * The ONE error handler: every error becomes RFC 9457 `application/problem+json`.
+ * AppError → its status; zod errors → 400 with each issue; body-parser errors → 400/413;
+ * Redis unreachable → 503; anything else → a logged 500 that reveals no internals.
+ */
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { ZodError } from 'zod';
+import {
+  AppError, isRedisUnavailable, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
+  RedisUnavailableError, ValidationError, type ProblemType,
+} from '@maas/shared';
+
+export function sendProblem(res: Response, type: ProblemType, detail: string, extensions: Record<string, unknown> = {}, instance?: string): void {
+  const { status, title } = PROBLEMS[type];
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type: problemTypeUri(type), title, status, detail, ...(instance ? { instance } : {}), ...extensions }));
+}
+
+/** zod issues → our InputIssue list, with paths like `inputs[0].shape`. */
+export function fromZod(err: ZodError, root = ''): ValidationError {
+  return new ValidationError(
+    err.issues.map((i) => ({
+      path: i.path.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : p ? `${p}.${String(k)}` : String(k)), root),
+      message: i.message,
+    })),
+  );
+}
+
+function toAppError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  if (err instanceof ZodError) return fromZod(err);
+  const e = err as { type?: string; status?: number; message?: string; limit?: number };
+  if (e?.type === 'entity.too.large') return new PayloadTooLargeError(`request body exceeds ${e.limit} bytes (MAX_BODY_MB)`);
+  if (e?.type === 'entity.parse.failed') return new MalformedJsonError(`request body is not valid JSON: ${e.message}`);
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported-media-type', e.message ?? 'unsupported encoding');
+  if (isRedisUnavailable(err)) return new RedisUnavailableError(err);
+  return undefined;
+}
+
+export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const app = toAppError(err);
+  if (!app) {
+    req.log?.error({ err }, 'unhandled error');
+    sendProblem(res, 'internal', 'An internal error occurred; it has been logged.', {}, req.originalUrl);
+    return;
+  }
+  if (app.status >= 500) req.log?.warn({ err }, app.detail);
+  for (const [k, v] of Object.entries(app.headers)) res.setHeader(k, v);
+  sendProblem(res, app.type, app.detail, app.extensions, req.originalUrl);
+};
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new NotFoundError('route', `${req.method} ${req.path}`));
+};

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '@maas/shared';
+import { clampWaitMs, preferWait, queryWait } from './wait.js';
+
+describe('preferWait', () => {
+  it('reads wait=N among other preferences (RFC 7240)', () => {
+    expect(preferWait('wait=5')).toBe(5);
+    expect(preferWait('respond-async, wait=10')).toBe(10);
+    expect(preferWait('WAIT = 2.5')).toBe(2.5);
+    expect(preferWait('return=minimal')).toBeUndefined();
+    expect(preferWait(undefined)).toBeUndefined();
+    expect(preferWait('wait=abc')).toBeUndefined();
+  });
+});
+
+describe('queryWait', () => {
+  it('accepts non-negative numbers and rejects the rest with a 400', () => {
+    expect(queryWait(undefined)).toBeUndefined();
+    expect(queryWait('30')).toBe(30);
+    expect(queryWait('0.5')).toBe(0.5);
+    expect(() => queryWait('-1')).toThrow(ValidationError);
+    expect(() => queryWait('soon')).toThrow(ValidationError);
+    expect(() => queryWait(['1', '2'])).toThrow(ValidationError);
+  });
+});
+
+describe('clampWaitMs', () => {
+  it('clamps to the configured maximum and converts to ms', () => {
+    expect(clampWaitMs(5, 60)).toBe(5000);
+    expect(clampWaitMs(600, 60)).toBe(60_000);
+    expect(clampWaitMs(undefined, 60)).toBe(0);
+  });
+});

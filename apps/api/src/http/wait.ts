@@ -1,0 +1,24 @@
+/** PURE: how long a request asked to wait (`Prefer: wait=N` RFC 7240, or `?wait=N`), clamped. */
+import { ValidationError } from '@maas/shared';
+
+/** Seconds from `Prefer: wait=N` (other preferences ignored), or undefined. */
+export function preferWait(header: string | undefined): number | undefined {
+  if (!header) return undefined;
+  for (const pref of header.split(',')) {
+    const m = /^\s*wait\s*=\s*"?(\d+(?:\.\d+)?)"?\s*(?:;.*)?$/i.exec(pref);
+    if (m) return Number(m[1]);
+  }
+  return undefined;
+}
+
+/** Seconds from `?wait=N`: a non-negative number, else a 400. */
+export function queryWait(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(n)) throw new ValidationError([{ path: 'wait', message: 'wait must be a number of seconds' }]);
+  return n;
+}
+
+/** Milliseconds to wait, at most `maxSeconds`. */
+export const clampWaitMs = (seconds: number | undefined, maxSeconds: number): number =>
+  Math.round(Math.min(seconds ?? 0, maxSeconds) * 1000);

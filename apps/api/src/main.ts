@@ -1,0 +1,95 @@
+/**
+ * API process: config → Redis → model repository → services → listen.
+ * SIGTERM/SIGINT: stop accepting connections, answer long-polls with the job as it is, close
+ * queues and Redis, exit 0.
+ */
+import type { Server } from 'node:http';
+import {
+  batchWebhookEvent, connectRedis, createLogger, loadRepository, onShutdown, resolveWebhookSecret, runMain, WebhookEmitter,
+} from '@maas/shared';
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+import type { Deps } from './deps.js';
+import { createApiMetrics } from './metrics.js';
+import { BatchService } from './services/batches.js';
+import { ModelCatalog } from './services/catalog.js';
+import { IdempotencyStore } from './services/idempotency.js';
+import { JobService } from './services/jobs.js';
+import { JobNotifier } from './services/notifier.js';
+import { QueueRegistry } from './services/queues.js';
+import { WebhookService } from './services/webhooks.js';
+import { WorkerDirectory } from './services/workers.js';
+
+const log = createLogger('api');
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  if (!config.API_KEYS) log.warn('API_KEYS is not set: the API accepts every request without authentication');
+  const repository = await loadRepository(config.MODEL_REPOSITORY);
+  for (const p of repository.problems) log.error({ problem: p }, 'model skipped');
+  for (const w of repository.warnings) log.warn(w);
+  const redis = await connectRedis(config.REDIS_URL, 'api', 'api');
+  const subscriber = await connectRedis(config.REDIS_URL, 'worker', 'api:events');
+  const catalog = new ModelCatalog(repository);
+  const queues = new QueueRegistry(redis);
+  const notifier = await JobNotifier.start(subscriber, log);
+  const shutdown = new AbortController();
+  const webhookSecret = await resolveWebhookSecret(redis, config.WEBHOOK_SECRET);
+  const webhookEmitter = new WebhookEmitter(redis, config.JOB_RETENTION_S);
+  const jobs = new JobService(redis, catalog, queues, notifier, new IdempotencyStore(redis, config.JOB_RETENTION_S), {
+    retentionSeconds: config.JOB_RETENTION_S,
+    maxQueueDepth: config.MAX_QUEUE_DEPTH,
+    attempts: 3,
+    allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
+  }, webhookEmitter);
+  const batches = new BatchService(redis, catalog, queues, log, {
+    retentionSeconds: config.BATCH_RETENTION_S,
+    maxLines: config.BATCH_MAX_LINES,
+    maxLineBytes: config.MAX_BODY_MB * 1024 * 1024,
+    attempts: 3,
+    allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
+  });
+  batches.onCompleted = async (batch) => {
+    const event = batchWebhookEvent(batch);
+    if (event) await webhookEmitter.emit(event);
+  };
+  const deps: Deps = {
+    config,
+    redis,
+    log,
+    catalog,
+    jobs,
+    batches,
+    queues,
+    workers: new WorkerDirectory(redis),
+    webhooks: new WebhookService(jobs, batches, webhookEmitter, webhookSecret.secret),
+    metrics: createApiMetrics(),
+    shutdown: shutdown.signal,
+    health: async () => {
+      const ok = await redis.ping().then(() => true, () => false);
+      return { ready: ok && catalog.models.length > 0, redis: ok, models: catalog.models.length };
+    },
+  };
+  const app = createApp(deps);
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.PORT, config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const addr = server.address();
+  log.info({ url: `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`, models: catalog.models.map((m) => m.name) }, 'api listening');
+
+  onShutdown(log, async (signal) => {
+    log.info({ signal }, 'stopping');
+    shutdown.abort();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await queues.close();
+    await webhookEmitter.close();
+    await notifier.close();
+    redis.disconnect();
+    log.info('api stopped');
+  });
+}
+
+runMain(log, main);

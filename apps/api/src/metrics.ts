@@ -1,0 +1,65 @@
+/**
+ * `GET /metrics`: the API's own metrics (HTTP, queue depth read at scrape time) merged with
+ * the metrics every live worker publishes in its heartbeat, so one scrape of any API
+ * instance covers the cluster. Queue depth is read here only, so it is never double-counted.
+ */
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RequestHandler } from 'express';
+import { inferenceQueueName } from '@maas/shared';
+import type { ModelCatalog } from './services/catalog.js';
+import type { QueueRegistry } from './services/queues.js';
+import type { WorkerDirectory } from './services/workers.js';
+
+export function createApiMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'maas_api_' });
+  return {
+    registry,
+    http: new Histogram({
+      name: 'maas_http_request_seconds',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    problems: new Counter({
+      name: 'maas_http_errors_total',
+      help: 'Error responses by problem type',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'maas_queue_jobs',
+      help: 'Jobs per queue state, read from Redis at scrape time',
+      labelNames: ['model', 'version', 'state'],
+      registers: [registry],
+    }),
+  };
+}
+export type ApiMetrics = ReturnType<typeof createApiMetrics>;
+
+export function httpMetrics(metrics: ApiMetrics): RequestHandler {
+  return (req, res, next) => {
+    const end = metrics.http.startTimer();
+    res.on('finish', () => {
+      // The matched route pattern, not the URL, keeps label cardinality bounded.
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      end({ method: req.method, route: String(route), status: String(res.statusCode) });
+      if (res.statusCode >= 400) metrics.problems.inc({ status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, workers: WorkerDirectory) {
+  metrics.queueDepth.reset();
+  for (const m of catalog.models) {
+    for (const v of m.versions) {
+      const q = queues.byName(inferenceQueueName(v.model, v.version));
+      const counts = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+      for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ model: v.model, version: String(v.version), state }, n);
+    }
+  }
+  const merged = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...(await workers.metrics())] as never);
+  return { contentType: merged.contentType, body: await merged.metrics() };
+}

@@ -1,0 +1,54 @@
+/** `/v1/batches`: NDJSON upload (streamed), status, cancel, and results streamed in input order. */
+import { createGunzip } from 'node:zlib';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { AppError, VersionParam, WebhookUrl } from '@maas/shared';
+import type { Deps } from '../deps.js';
+import { fromZod } from '../http/problem.js';
+import { pipeStrings } from '../services/batches.js';
+
+const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/json-seq', 'text/plain'];
+
+const BatchQuery = z.object({
+  model: z.string().min(1, 'model is required'),
+  version: VersionParam.optional(),
+  webhook: WebhookUrl.optional(),
+});
+
+function body(req: Request): AsyncIterable<Buffer> {
+  const encoding = (req.get('Content-Encoding') ?? 'identity').toLowerCase();
+  if (encoding === 'gzip') return req.pipe(createGunzip());
+  if (encoding !== 'identity') throw new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use gzip or none)`);
+  return req;
+}
+
+export function batchesRouter({ batches }: Deps): Router {
+  const r = Router();
+
+  r.post('/v1/batches', async (req, res) => {
+    const q = BatchQuery.safeParse(req.query);
+    if (!q.success) throw fromZod(q.error);
+    if (!req.is(NDJSON_TYPES)) {
+      throw new AppError('unsupported-media-type', `send the batch as application/x-ndjson (got ${req.get('Content-Type') ?? 'no Content-Type'})`);
+    }
+    const batch = await batches.create(req.tenant, q.data, body(req));
+    res.status(202).setHeader('Location', `/v1/batches/${batch.id}`).json(batch);
+  });
+
+  r.get('/v1/batches/:id', async (req, res) => {
+    res.json(await batches.get(req.tenant, req.params.id));
+  });
+
+  r.post('/v1/batches/:id/cancel', async (req, res) => {
+    res.json(await batches.cancel(req.tenant, req.params.id));
+  });
+
+  r.get('/v1/batches/:id/results', async (req, res) => {
+    const lines = await batches.results(req.tenant, req.params.id);
+    res.status(200).type('application/x-ndjson');
+    await pipeStrings(res, lines);
+    res.end();
+  });
+
+  return r;
+}

@@ -1,0 +1,38 @@
+/** `/v1/jobs`: create, read (long-poll), cancel. Parsing and serialising only; the service does the work. */
+import { Router } from 'express';
+import { JobRequest, isTerminal } from '@maas/shared';
+import { clampWaitMs, preferWait, queryWait } from '../http/wait.js';
+import type { Deps } from '../deps.js';
+import { IdempotencyStore } from '../services/idempotency.js';
+import { requireJson } from '../http/json.js';
+
+export function jobsRouter({ jobs, config, shutdown }: Deps): Router {
+  const r = Router();
+
+  r.post('/v1/jobs', requireJson, async (req, res) => {
+    const body = JobRequest.parse(req.body);
+    const key = IdempotencyStore.check(req.get('Idempotency-Key'));
+    const { job: created, created: isNew } = await jobs.create(req.tenant, body, key);
+    const preferred = preferWait(req.get('Prefer'));
+    let job = created;
+    if (preferred !== undefined) {
+      res.setHeader('Preference-Applied', `wait=${Math.min(preferred, config.MAX_WAIT_S)}`);
+      job = await jobs.wait(req.tenant, created.id, clampWaitMs(preferred, config.MAX_WAIT_S), shutdown, isNew);
+    }
+    res.setHeader('Location', `/v1/jobs/${job.id}`);
+    if (!isNew) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(isTerminal(job.status) && preferred !== undefined ? 200 : 202).json(job);
+  });
+
+  r.get('/v1/jobs/:id', async (req, res) => {
+    const ms = clampWaitMs(queryWait(req.query['wait']), config.MAX_WAIT_S);
+    const job = ms > 0 ? await jobs.wait(req.tenant, req.params.id, ms, shutdown) : await jobs.get(req.tenant, req.params.id);
+    res.json(job);
+  });
+
+  r.post('/v1/jobs/:id/cancel', async (req, res) => {
+    res.json(await jobs.cancel(req.tenant, req.params.id));
+  });
+
+  return r;
+}

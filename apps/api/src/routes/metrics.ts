@@ -1,0 +1,13 @@
+/** `GET /metrics` (Prometheus text). */
+import { Router } from 'express';
+import type { Deps } from '../deps.js';
+import { renderMetrics } from '../metrics.js';
+
+export function metricsRouter({ metrics, catalog, queues, workers }: Deps): Router {
+  const r = Router();
+  r.get('/metrics', async (_req, res) => {
+    const out = await renderMetrics(metrics, catalog, queues, workers);
+    res.type(out.contentType).send(out.body);
+  });
+  return r;
+}

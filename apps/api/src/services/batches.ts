@@ -1,0 +1,215 @@
+/**
+ * BatchService: NDJSON batch submissions (CONTRACT §4 "Batch submissions").
+ *
+ * Upload: the body is read as a stream, line by line; each line is checked alone (a bad one
+ * fails only itself) and the rows are cut into chunks of the model's batch size, each one
+ * BullMQ job in the model's queue (a million-row file is about a thousand jobs). Enqueueing
+ * awaits Redis, which pauses the request stream: memory stays flat however large the file.
+ * Workers record each chunk's outputs beside the batch (RECORD_CHUNKS_LUA), and whoever
+ * records the last one completes the batch. Results are read back chunk by chunk, in order.
+ */
+import { once } from 'node:events';
+import type { Redis } from 'ioredis';
+import {
+  AppError, batchKeys, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION,
+  RECORD_CHUNKS_LUA, toEncoded, fromEncoded, ValidationError, type BatchObject, type ChunkLine, type EncodedTensor,
+  type InferenceJobData, type Logger, readBatch, toBatchObject, webhookUrlProblem,
+} from '@maas/shared';
+import { chunkResultLines } from '../batches/results.js';
+import { Chunker, type Chunk } from '../batches/chunker.js';
+import { parseLine } from '../batches/line.js';
+import { ndjsonLines } from '../batches/ndjson.js';
+import type { ModelCatalog } from './catalog.js';
+import type { InferenceQueue, QueueRegistry } from './queues.js';
+
+export interface BatchServiceOptions {
+  retentionSeconds: number;
+  maxLines: number;
+  maxLineBytes: number;
+  attempts: number;
+  allowPrivateWebhooks: boolean;
+}
+
+export interface BatchTarget {
+  model: string;
+  version?: number | undefined;
+  webhook?: string | undefined;
+}
+
+/** Chunks yield to interactive jobs: BullMQ runs lower priority numbers first. */
+export const BATCH_PRIORITY = 1000;
+/** Chunks being enqueued while the next ones are parsed (bounds the upload's memory). */
+const ENQUEUE_AHEAD = 4;
+/** Chunks read ahead of the one being written while streaming results. */
+const READ_AHEAD = 8;
+/** An unfinished batch is kept this long beyond its retention before Redis drops it anyway. */
+const UNFINISHED_GRACE_S = 7 * 24 * 3600;
+
+export class BatchService {
+  /** called once when a batch completes (webhooks plug in here) */
+  onCompleted: ((batch: BatchObject) => Promise<void>) | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly catalog: ModelCatalog,
+    private readonly queues: QueueRegistry,
+    private readonly log: Logger,
+    private readonly opts: BatchServiceOptions,
+  ) {}
+
+  private async record(id: string, triples: string[] = []): Promise<boolean> {
+    const k = batchKeys(id);
+    const done = await this.redis.eval(RECORD_CHUNKS_LUA, 4, k.meta, k.chunks, k.outputs, k.lines, Date.now(), this.opts.retentionSeconds, ...triples);
+    return done === 1;
+  }
+
+  async create(tenant: string, target: BatchTarget, body: AsyncIterable<Buffer>): Promise<BatchObject> {
+    const { model, version } = this.catalog.resolve(target.model, target.version);
+    const webhookProblem = target.webhook && webhookUrlProblem(target.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
+    if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
+    const id = newBatchId();
+    const k = batchKeys(id);
+    const queue = this.queues.forVersion(version.model, version.version);
+    await this.redis
+      .multi()
+      .hset(k.meta, {
+        tenant, model: model.name, version: String(version.version), status: 'queued', created_at: Date.now(),
+        uploaded: 0, total: 0, invalid: 0, webhook: target.webhook ?? '',
+      })
+      .expire(k.meta, this.opts.retentionSeconds + UNFINISHED_GRACE_S)
+      .exec();
+    const chunker = new Chunker(Math.max(1, version.maxBatchSize));
+    let total = 0;
+    let invalid = 0;
+    let chunks = 0;
+    const enqueue = async (chunk: Chunk) => {
+      chunks++;
+      const pipe = this.redis.multi().hset(k.lines, chunk.index, JSON.stringify(chunk.lines)).expire(k.lines, this.opts.retentionSeconds + UNFINISHED_GRACE_S);
+      await pipe.exec();
+      if (chunk.rows === 0) {
+        await this.record(id, [String(chunk.index), 's:0', '']);
+        return;
+      }
+      const data: InferenceJobData = {
+        v: PAYLOAD_VERSION, model: version.model, version: version.version, tenant, rows: chunk.rows,
+        inputs: chunk.inputs.map(toEncoded), outputs: [], priority: BATCH_PRIORITY,
+        batch: { id, chunk: chunk.index, lines: chunk.linesWithRows, retentionSeconds: this.opts.retentionSeconds },
+      };
+      await queue.add('chunk', data, {
+        jobId: chunkJobId(id, chunk.index),
+        priority: BATCH_PRIORITY,
+        attempts: this.opts.attempts,
+        backoff: { type: 'exponential', delay: 1000 },
+        // The outputs live with the batch; the job (and its input payload) can go at once.
+        removeOnComplete: true,
+        removeOnFail: { age: this.opts.retentionSeconds },
+      });
+    };
+    // Parsing goes on while the last few chunks travel to Redis; more than ENQUEUE_AHEAD in
+    // flight pauses the body stream until one lands.
+    const inflight = new Set<Promise<void>>();
+    const submit = async (chunk: Chunk) => {
+      const p = enqueue(chunk);
+      inflight.add(p);
+      void p.then(() => inflight.delete(p), () => {});
+      if (inflight.size >= ENQUEUE_AHEAD) await Promise.race(inflight);
+    };
+    try {
+      for await (const { n, text } of ndjsonLines(body, this.opts.maxLineBytes)) {
+        if (++total > this.opts.maxLines) throw new AppError('payload-too-large', `a batch holds at most ${this.opts.maxLines} lines`);
+        const parsed = parseLine(text, n, version);
+        if (!parsed.ok) invalid++;
+        for (const chunk of chunker.add(parsed)) await submit(chunk);
+      }
+      const last = chunker.finish();
+      if (last) await submit(last);
+      await Promise.all(inflight);
+      if (total === 0) throw new ValidationError([{ path: 'body', message: 'the NDJSON body holds no request line' }]);
+    } catch (err) {
+      await this.abandon(id, queue, chunks, err).catch((e: unknown) => this.log.warn({ err: e, batch: id }, 'cleanup after failed upload'));
+      throw err;
+    }
+    await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total, invalid });
+    if (await this.record(id)) await this.completed(id);
+    return this.get(tenant, id);
+  }
+
+  /** An upload that could not finish: its chunks are withdrawn and the batch removed. */
+  private async abandon(id: string, queue: InferenceQueue, chunks: number, cause: unknown): Promise<void> {
+    for (let i = 0; i < chunks; i++) await queue.remove(chunkJobId(id, i)).catch(() => 0);
+    const k = batchKeys(id);
+    await this.redis.del(k.meta, k.lines, k.chunks, k.outputs);
+    this.log.info({ batch: id, err: cause }, 'batch upload abandoned');
+  }
+
+  private async load(tenant: string, id: string) {
+    if (!isWellFormedId(id, 'batch')) throw new NotFoundError('batch', id);
+    const k = batchKeys(id);
+    const { meta, markers } = await readBatch(this.redis, id);
+    if (!meta['tenant'] || meta['tenant'] !== tenant || meta['uploaded'] !== '1') throw new NotFoundError('batch', id);
+    return { meta, markers, k };
+  }
+
+  async get(tenant: string, id: string): Promise<BatchObject> {
+    const { meta, markers } = await this.load(tenant, id);
+    return toBatchObject(id, meta, markers);
+  }
+
+  /** Stops the chunks not yet run: waiting ones are withdrawn now, workers skip the rest. */
+  async cancel(tenant: string, id: string): Promise<BatchObject> {
+    const { meta, k } = await this.load(tenant, id);
+    if (meta['completed_at']) return this.get(tenant, id);
+    await this.redis.hset(k.meta, 'status', 'canceled');
+    const queue = this.queues.forVersion(meta['model']!, Number(meta['version']));
+    const total = Number(meta['chunks_total']);
+    const lines = await this.redis.hgetall(k.lines);
+    const triples: string[] = [];
+    for (let i = 0; i < total; i++) {
+      // remove() returns 1 only for a job not locked by a worker: those never run.
+      if ((await queue.remove(chunkJobId(id, i)).catch(() => 0)) === 1) {
+        const chunkLines = JSON.parse(lines[String(i)] ?? '[]') as ChunkLine[];
+        triples.push(String(i), canceledMarker(chunkLines.filter((l) => l[1] > 0).length), '');
+      }
+    }
+    if (await this.record(id, triples)) await this.completed(id);
+    return this.get(tenant, id);
+  }
+
+  /** Announces a completed batch; a failure here is logged, never the submitter's error. */
+  private async completed(id: string): Promise<void> {
+    if (!this.onCompleted) return;
+    try {
+      const { meta, markers } = await readBatch(this.redis, id);
+      await this.onCompleted(toBatchObject(id, meta, markers));
+    } catch (err) {
+      this.log.error({ err, batch: id }, 'could not announce the completed batch');
+    }
+  }
+
+  /** The result lines, chunk by chunk in input order; only once the batch has completed. */
+  async results(tenant: string, id: string): Promise<AsyncGenerator<string>> {
+    const { meta, k } = await this.load(tenant, id);
+    if (!meta['completed_at']) {
+      throw new AppError('batch-not-finished', `batch ${id} is ${meta['status']}; results are available once it has completed`, { status_of_batch: meta['status'] });
+    }
+    const total = Number(meta['chunks_total']);
+    const redis = this.redis;
+    const fetch = (i: number) =>
+      Promise.all([redis.hget(k.lines, String(i)), redis.hget(k.chunks, String(i)), redis.hget(k.outputs, String(i))]);
+    return (async function* () {
+      const ahead: ReturnType<typeof fetch>[] = [];
+      for (let i = 0; i < Math.min(READ_AHEAD, total); i++) ahead.push(fetch(i));
+      for (let i = 0; i < total; i++) {
+        const [lines, marker, outputs] = await ahead.shift()!;
+        if (i + READ_AHEAD < total) ahead.push(fetch(i + READ_AHEAD));
+        const decoded = outputs ? (JSON.parse(outputs) as EncodedTensor[]).map(fromEncoded) : [];
+        yield chunkResultLines(JSON.parse(lines ?? '[]') as ChunkLine[], marker, decoded).join('');
+      }
+    })();
+  }
+}
+
+/** Writes an async iterable of strings to a response, waiting for 'drain' (backpressure). */
+export async function pipeStrings(out: NodeJS.WritableStream, source: AsyncIterable<string>): Promise<void> {
+  for await (const s of source) if (!out.write(s)) await once(out, 'drain');
+}

@@ -1,0 +1,181 @@
+/**
+ * JobService: the only module that enqueues or reads inference jobs in BullMQ.
+ *
+ * create: model lookup → tensor check (nothing invalid is queued) → idempotency claim →
+ * queue-depth check → index + enqueue. get/wait/cancel find the job's queue through the
+ * index key, hide other tenants' jobs as 404, and build the public view.
+ */
+import { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  canceledKey, checkRequest, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
+  newJobId, NotFoundError, toJobObject, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
+  type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
+  type WebhookEmitter,
+} from '@maas/shared';
+import type { ModelCatalog } from './catalog.js';
+import type { IdempotencyStore } from './idempotency.js';
+import type { JobNotifier } from './notifier.js';
+import type { InferenceQueue, QueueRegistry } from './queues.js';
+
+export interface JobServiceOptions {
+  retentionSeconds: number;
+  maxQueueDepth: number;
+  /** attempts for failures that may pass (a Redis hiccup mid-batch); model errors never retry */
+  attempts: number;
+  /** WEBHOOK_ALLOW_PRIVATE */
+  allowPrivateWebhooks: boolean;
+}
+
+export interface CreateResult {
+  job: JobObject;
+  /** false when an Idempotency-Key replay returned an existing job */
+  created: boolean;
+}
+
+/** Our public priority (1 = most urgent) is BullMQ's, which also treats 0 as "before all". */
+const bullPriority = (p: number | undefined) => p ?? DEFAULT_PRIORITY;
+
+export class JobService {
+  constructor(
+    private readonly redis: Redis,
+    private readonly catalog: ModelCatalog,
+    private readonly queues: QueueRegistry,
+    private readonly notifier: JobNotifier,
+    private readonly idempotency: IdempotencyStore,
+    private readonly opts: JobServiceOptions,
+    private readonly webhooks: WebhookEmitter,
+  ) {}
+
+  async create(tenant: string, req: JobRequest, idempotencyKey?: string): Promise<CreateResult> {
+    const { model, version } = this.catalog.resolve(req.model, req.version);
+    const checked = checkRequest(version, req.inputs, req.outputs ?? [], model.labels);
+    if (!checked.ok) throw new ValidationError(checked.issues);
+    const webhookProblem = req.webhook && webhookUrlProblem(req.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
+    if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
+    const id = newJobId();
+    if (idempotencyKey) {
+      const existing = await this.idempotency.claim(tenant, idempotencyKey, req, id);
+      if (existing) return { job: await this.get(tenant, existing), created: false };
+    }
+    try {
+      const queue = this.queues.forVersion(version.model, version.version);
+      const depth = await this.queues.queuedJobs(queue);
+      if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
+      const data: InferenceJobData = {
+        v: PAYLOAD_VERSION,
+        model: version.model,
+        version: version.version,
+        tenant,
+        rows: checked.value.rows,
+        inputs: checked.value.inputs.map(toEncoded),
+        outputs: checked.value.outputs,
+        priority: bullPriority(req.priority),
+        ...(req.timeout_ms ? { deadline: Date.now() + req.timeout_ms } : {}),
+        ...(req.metadata ? { metadata: req.metadata } : {}),
+        ...(req.webhook ? { webhook: { url: req.webhook, events: req.webhook_events_filter ?? ['start', 'completed'] } } : {}),
+      };
+      // The index first: once the job is visible to workers, GET /v1/jobs/:id must find it.
+      await this.redis.set(jobIndexKey(id), queue.name, 'EX', this.opts.retentionSeconds + 3600);
+      this.rememberQueue(id, queue.name);
+      const job = await queue.add('infer', data, {
+        jobId: id,
+        priority: data.priority,
+        attempts: this.opts.attempts,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: this.opts.retentionSeconds },
+        removeOnFail: { age: this.opts.retentionSeconds },
+      });
+      return { job: toJobObject(job as never, 'waiting', null), created: true };
+    } catch (err) {
+      if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** jobId → queue name, for jobs this process created or read recently (saves the index read). */
+  private readonly queueOf = new Map<string, string>();
+
+  private rememberQueue(id: string, queue: string): void {
+    if (this.queueOf.size >= 20_000) this.queueOf.delete(this.queueOf.keys().next().value!);
+    this.queueOf.set(id, queue);
+  }
+
+  private async locate(tenant: string, id: string): Promise<{ queue: InferenceQueue; job: Job<InferenceJobData, InferenceJobResult>; state: string; canceledAt: number | null }> {
+    if (!isWellFormedId(id, 'job')) throw new NotFoundError('job', id);
+    const queueName = this.queueOf.get(id) ?? (await this.redis.get(jobIndexKey(id)));
+    if (!queueName) throw new NotFoundError('job', id);
+    const queue = this.queues.byName(queueName);
+    const [job, canceled] = await Promise.all([
+      Job.fromId<InferenceJobData, InferenceJobResult>(queue, id),
+      this.redis.zscore(canceledKey(queue.name), id),
+    ]);
+    // Another tenant's job is reported exactly like a missing one.
+    if (!job || job.data?.tenant !== tenant) throw new NotFoundError('job', id);
+    this.rememberQueue(id, queueName);
+    // A finished job's record says how it ended; only a live one needs BullMQ's state lookup.
+    const finished = (j: Job<InferenceJobData, InferenceJobResult>) => (j.failedReason && j.returnvalue == null ? 'failed' : 'completed');
+    let state = job.finishedOn ? finished(job) : await queue.getJobState(id);
+    let record = job;
+    if (!job.finishedOn && (state === 'completed' || state === 'failed')) {
+      // It finished between the two reads: read the record again for its outputs or error.
+      record = (await Job.fromId<InferenceJobData, InferenceJobResult>(queue, id)) ?? job;
+      state = record.finishedOn ? finished(record) : state;
+    }
+    if (state === 'unknown') throw new NotFoundError('job', id);
+    return { queue, job: record, state, canceledAt: canceled === null ? null : Number(canceled) };
+  }
+
+  async get(tenant: string, id: string): Promise<JobObject> {
+    const { job, state, canceledAt } = await this.locate(tenant, id);
+    return toJobObject(job as never, state, canceledAt);
+  }
+
+  /**
+   * The job once it is terminal or `ms` have passed (or `signal` aborted). `fresh`: the caller
+   * just created the job, so skip the first read unless its event already came.
+   */
+  async wait(tenant: string, id: string, ms: number, signal?: AbortSignal, fresh = false): Promise<JobObject> {
+    const deadline = Date.now() + ms;
+    if (fresh && !this.notifier.heard(id) && ms > 0) await this.notifier.next(id, ms, signal);
+    for (;;) {
+      const left = deadline - Date.now();
+      // Subscribe before reading, so an event between the read and the wait is not missed.
+      const woken = left > 0 && !signal?.aborted ? this.notifier.next(id, left, signal) : undefined;
+      const job = await this.get(tenant, id);
+      if (!woken || isTerminal(job.status)) {
+        if (woken) this.notifier.wake(id);
+        return job;
+      }
+      await woken;
+    }
+  }
+
+  /**
+   * Cancels a job: a queued job never runs (a worker that reaches it fails it as canceled);
+   * a job already in a worker's batch window is dropped from it; one already computing finishes.
+   */
+  async cancel(tenant: string, id: string): Promise<JobObject> {
+    const { queue, job: record, state, canceledAt } = await this.locate(tenant, id);
+    const current = toJobObject(record as never, state, canceledAt);
+    const job = isTerminal(current.status) ? current : await this.markCanceled(tenant, id, queue.name);
+    // A job canceled while queued never reaches a worker's end, so its job.completed goes from
+    // here — again on a repeated cancel, where the event's fixed id makes it a no-op but covers
+    // a first call that failed after marking. A running job's end is announced by its worker.
+    const event = job.status === 'canceled' ? jobWebhookEvent('completed', job) : null;
+    if (event) await this.webhooks.emit(event);
+    return job;
+  }
+
+  private async markCanceled(tenant: string, id: string, queueName: string): Promise<JobObject> {
+    const key = canceledKey(queueName);
+    const now = Date.now();
+    await this.redis
+      .multi()
+      .zadd(key, 'NX', now, id)
+      .zremrangebyscore(key, '-inf', now - this.opts.retentionSeconds * 1000)
+      .publish(JOB_EVENTS_CHANNEL, JSON.stringify({ id, event: 'canceled' } satisfies JobEventMessage))
+      .exec();
+    return this.get(tenant, id);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * JobNotifier: wakes requests waiting for a job (`?wait`, `Prefer: wait`, v2 infer).
+ *
+ * One Redis subscription per API process, on which workers announce finished jobs, and a
+ * map of job id → waiters. (A BullMQ `waitUntilFinished` per request would open a listener
+ * per request, which collapses under load.) Pub/sub can drop a message during a reconnect,
+ * so a waiter never trusts it alone: it re-reads the job when woken and when its time is up,
+ * and the caller checks the job once after subscribing, before the first wait.
+ */
+import type { Redis } from 'ioredis';
+import { JOB_EVENTS_CHANNEL, type JobEventMessage, type Logger } from '@maas/shared';
+
+/** How long an event is remembered for a waiter that registers just after it arrived. */
+const RECENT_MS = 10_000;
+const RECENT_MAX = 50_000;
+
+export class JobNotifier {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  /** job id → when its last event arrived (insertion-ordered, so pruning starts at the oldest) */
+  private readonly recent = new Map<string, number>();
+
+  private constructor(private readonly subscriber: Redis) {}
+
+  static async start(subscriber: Redis, log: Logger): Promise<JobNotifier> {
+    const n = new JobNotifier(subscriber);
+    subscriber.on('message', (_channel: string, message: string) => {
+      try {
+        n.wake((JSON.parse(message) as JobEventMessage).id);
+      } catch (err) {
+        log.warn({ err }, 'bad job event');
+      }
+    });
+    await subscriber.subscribe(JOB_EVENTS_CHANNEL);
+    return n;
+  }
+
+  /** True when an event for `id` arrived in the last few seconds. */
+  heard(id: string): boolean {
+    const at = this.recent.get(id);
+    return at !== undefined && Date.now() - at < RECENT_MS;
+  }
+
+  private remember(id: string): void {
+    const now = Date.now();
+    this.recent.delete(id);
+    this.recent.set(id, now);
+    for (const [old, at] of this.recent) {
+      if (this.recent.size <= RECENT_MAX && now - at < RECENT_MS) break;
+      this.recent.delete(old);
+    }
+  }
+
+  /** Wakes this process's waiters of `id` (also called directly by cancel). */
+  wake(id: string): void {
+    this.remember(id);
+    const set = this.waiters.get(id);
+    if (!set) return;
+    this.waiters.delete(id);
+    for (const w of set) w();
+  }
+
+  /** Resolves on the next event for `id`, after `ms`, or when `signal` aborts — whichever is first. */
+  next(id: string, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(id);
+      if (!set) this.waiters.set(id, (set = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        set.delete(done);
+        if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+      set.add(done);
+    });
+  }
+
+  get waiting(): number {
+    let n = 0;
+    for (const s of this.waiters.values()) n += s.size;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.waiters.keys()]) this.wake(id);
+    this.subscriber.disconnect();
+  }
+}

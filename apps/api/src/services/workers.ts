@@ -1,0 +1,66 @@
+/** Live workers, from their heartbeats in Redis (see apps/worker/src/registry.ts); cached briefly. */
+import type { Redis } from 'ioredis';
+import { WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
+
+export interface LiveWorker {
+  id: string;
+  host: string;
+  pid: number;
+  device: string;
+  heartbeat_ms: number;
+  models: { model: string; version: number; provider: string }[];
+}
+
+const CACHE_MS = 500;
+/** a worker that missed this many heartbeats is gone */
+const MISSED_BEATS = 3;
+
+export class WorkerDirectory {
+  private cache: { at: number; workers: LiveWorker[] } | undefined;
+
+  constructor(private readonly redis: Redis) {}
+
+  async live(): Promise<LiveWorker[]> {
+    const now = Date.now();
+    if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.workers;
+    const seen = await this.redis.zrange(WORKERS_SEEN_KEY, '0', '-1', 'WITHSCORES');
+    const ids: string[] = [];
+    const beats = new Map<string, number>();
+    for (let i = 0; i < seen.length; i += 2) {
+      ids.push(seen[i]!);
+      beats.set(seen[i]!, Number(seen[i + 1]));
+    }
+    const infos = ids.length ? await this.redis.hmget(WORKERS_INFO_KEY, ...ids) : [];
+    const workers: LiveWorker[] = [];
+    const dead: string[] = [];
+    infos.forEach((json, i) => {
+      const id = ids[i]!;
+      const w = json ? (JSON.parse(json) as LiveWorker) : undefined;
+      if (w && now - beats.get(id)! <= MISSED_BEATS * w.heartbeat_ms) workers.push(w);
+      else dead.push(id);
+    });
+    if (dead.length) {
+      // Forget workers that died without leaving (SIGKILL, lost machine); another API may race us, harmlessly.
+      await this.redis.multi().zrem(WORKERS_SEEN_KEY, ...dead).hdel(WORKERS_INFO_KEY, ...dead).hdel(WORKERS_METRICS_KEY, ...dead).exec();
+    }
+    this.cache = { at: now, workers };
+    return workers;
+  }
+
+  /** version → number of live workers serving it, for one model. */
+  async servingCounts(model: string): Promise<Map<number, number>> {
+    const counts = new Map<number, number>();
+    for (const w of await this.live()) {
+      for (const m of w.models) if (m.model === model) counts.set(m.version, (counts.get(m.version) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** Metrics JSON (prom-client getMetricsAsJSON) of each live worker. */
+  async metrics(): Promise<unknown[]> {
+    const ids = (await this.live()).map((w) => w.id);
+    if (ids.length === 0) return [];
+    const all = await this.redis.hmget(WORKERS_METRICS_KEY, ...ids);
+    return all.filter((x): x is string => !!x).map((x) => JSON.parse(x) as unknown);
+  }
+}

@@ -1,0 +1,188 @@
+import { encodeValues, toJsonValues, type Datatype, type RawTensor } from '@maas/shared';
+import { describe, expect, it } from 'vitest';
+import { assembleFeeds, concatRows, shapeKey, sliceRows, splitOutputs } from './assemble.js';
+import { cutBatch, type PendingJob, type Slice } from './cut.js';
+
+function tensor(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
+  const r = encodeValues(name, datatype, shape, values);
+  if (!r.ok) throw new Error(r.message);
+  return r.tensor;
+}
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+const values = (t: RawTensor) => toJsonValues(t);
+
+interface Job { id: string; inputs: RawTensor[] }
+
+/** A job with an FP32 [rows, 3] input `x` and a BYTES [rows, 2] input `s`, values unique per job. */
+function makeJob(id: string, rows: number, base: number): Job {
+  return {
+    id,
+    inputs: [
+      tensor('x', 'FP32', [rows, 3], range(rows * 3, base)),
+      tensor('s', 'BYTES', [rows, 2], range(rows * 2).map((i) => `${id}-${i}`)),
+    ],
+  };
+}
+
+describe('sliceRows', () => {
+  const t = tensor('x', 'FP32', [4, 2], range(8));
+
+  it('takes rows [start, end) of a numeric tensor', () => {
+    const s = sliceRows(t, 1, 3);
+    expect(s.shape).toEqual([2, 2]);
+    expect(values(s)).toEqual([2, 3, 4, 5]);
+    expect(s.name).toBe('x');
+    expect(s.datatype).toBe('FP32');
+  });
+
+  it('returns the tensor itself for the full range', () => {
+    expect(sliceRows(t, 0, 4)).toBe(t);
+  });
+
+  it('an empty range has no rows', () => {
+    const s = sliceRows(t, 2, 2);
+    expect(s.shape).toEqual([0, 2]);
+    expect(values(s)).toEqual([]);
+  });
+
+  it('slices BYTES by elements per row', () => {
+    const s = sliceRows(tensor('s', 'BYTES', [3, 2], ['a', 'b', 'c', 'd', 'e', 'f']), 2, 3);
+    expect(s).toEqual({ name: 's', datatype: 'BYTES', shape: [1, 2], data: ['e', 'f'] });
+  });
+
+  it('slices rank-1 and rank-3 tensors', () => {
+    expect(values(sliceRows(tensor('l', 'INT64', [4], [10, 11, 12, 13]), 1, 3))).toEqual([11, 12]);
+    const r3 = sliceRows(tensor('c', 'INT8', [3, 2, 2], range(12)), 1, 2);
+    expect(r3.shape).toEqual([1, 2, 2]);
+    expect(values(r3)).toEqual([4, 5, 6, 7]);
+  });
+
+  it('does not modify the source', () => {
+    sliceRows(t, 1, 2);
+    expect(t.shape).toEqual([4, 2]);
+    expect(values(t)).toEqual(range(8));
+  });
+});
+
+describe('concatRows', () => {
+  it('joins numeric tensors along the first dimension', () => {
+    const j = concatRows([tensor('x', 'FP32', [1, 2], [1, 2]), tensor('x', 'FP32', [2, 2], [3, 4, 5, 6])]);
+    expect(j.shape).toEqual([3, 2]);
+    expect(values(j)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('joins BYTES tensors', () => {
+    const j = concatRows([tensor('s', 'BYTES', [1], ['a']), tensor('s', 'BYTES', [2], ['b', 'c'])]);
+    expect(j).toEqual({ name: 's', datatype: 'BYTES', shape: [3], data: ['a', 'b', 'c'] });
+  });
+
+  it('joins subarrays that share a buffer correctly', () => {
+    const whole = tensor('x', 'INT32', [4], [1, 2, 3, 4]);
+    const j = concatRows([sliceRows(whole, 2, 4), sliceRows(whole, 0, 1)]);
+    expect(values(j)).toEqual([3, 4, 1]);
+  });
+
+  it('returns a single part as is', () => {
+    const t = tensor('x', 'FP32', [1], [1]);
+    expect(concatRows([t])).toBe(t);
+  });
+
+  it('throws with no parts', () => {
+    expect(() => concatRows([])).toThrow('concatRows: no parts');
+  });
+});
+
+describe('assembleFeeds / splitOutputs', () => {
+  const jobs = [makeJob('a', 2, 0), makeJob('b', 5, 100), makeJob('c', 1, 200)];
+  const inputsOf = (j: Job) => j.inputs;
+
+  function pendingOf(list: Job[]): PendingJob<Job>[] {
+    return list.map((job) => ({ job, rows: job.inputs[0]!.shape[0]!, taken: 0, shapeKey: shapeKey(job.inputs), arrivedAt: 0 }));
+  }
+
+  it('joins the slices\' rows per input, in slice order', () => {
+    const slices = cutBatch(pendingOf(jobs), 100);
+    const feeds = assembleFeeds(slices, inputsOf);
+    expect(feeds.map((f) => [f.name, f.shape])).toEqual([['x', [8, 3]], ['s', [8, 2]]]);
+    expect(values(feeds[0]!)).toEqual([...range(6, 0), ...range(15, 100), ...range(3, 200)]);
+    expect(values(feeds[1]!).slice(0, 5)).toEqual(['a-0', 'a-1', 'a-2', 'a-3', 'b-0']);
+  });
+
+  it('only the rows of partial slices go in', () => {
+    const slices: Slice<Job>[] = [
+      { job: jobs[1]!, start: 3, end: 5, offset: 0 },
+      { job: jobs[0]!, start: 0, end: 1, offset: 2 },
+    ];
+    const [x, s] = assembleFeeds(slices, inputsOf);
+    expect(x!.shape).toEqual([3, 3]);
+    expect(values(x!)).toEqual([109, 110, 111, 112, 113, 114, 0, 1, 2]);
+    expect(s!.data).toEqual(['b-6', 'b-7', 'b-8', 'b-9', 'a-0', 'a-1']);
+  });
+
+  it('no slices, no feeds', () => {
+    expect(assembleFeeds<Job>([], inputsOf)).toEqual([]);
+  });
+
+  it('rows joined then split back equal the originals (FP32 and BYTES), across several runs', () => {
+    const pending = pendingOf(jobs);
+    const got = new Map<string, { start: number; outputs: RawTensor[] }[]>();
+    let runs = 0;
+    while (pending.length) {
+      const slices = cutBatch(pending, 3); // forces splits: b (5 rows) spans runs
+      const feeds = assembleFeeds(slices, inputsOf);
+      const outputs = feeds; // an identity "model"
+      splitOutputs(slices, outputs).forEach((parts, i) => {
+        const s = slices[i]!;
+        got.set(s.job.id, [...(got.get(s.job.id) ?? []), { start: s.start, outputs: parts }]);
+      });
+      runs++;
+    }
+    expect(runs).toBe(3);
+    for (const job of jobs) {
+      const parts = got.get(job.id)!.sort((p, q) => p.start - q.start);
+      const joined = job.inputs.map((_, i) => concatRows(parts.map((p) => p.outputs[i]!)));
+      expect(joined.map((t) => t.shape)).toEqual(job.inputs.map((t) => t.shape));
+      expect(values(joined[0]!)).toEqual(values(job.inputs[0]!));
+      expect(joined[1]!.data).toEqual(job.inputs[1]!.data);
+    }
+  });
+
+  it('splits a row-wise computation back to the job that sent each row', () => {
+    const slices = cutBatch(pendingOf(jobs), 100);
+    const [x] = assembleFeeds(slices, inputsOf);
+    // "model": per-row sum of x → [rows]
+    const xs = values(x!) as number[];
+    const sums = tensor('sum', 'FP64', [x!.shape[0]!], range(x!.shape[0]!).map((r) => xs[r * 3]! + xs[r * 3 + 1]! + xs[r * 3 + 2]!));
+    const split = splitOutputs(slices, [sums]);
+    expect(split.map((p) => p[0]!.shape)).toEqual([[2], [5], [1]]);
+    split.forEach((p, i) => {
+      const own = values(jobs[i]!.inputs[0]!) as number[];
+      const expected = range(jobs[i]!.inputs[0]!.shape[0]!).map((r) => own[r * 3]! + own[r * 3 + 1]! + own[r * 3 + 2]!);
+      expect(values(p[0]!)).toEqual(expected);
+    });
+  });
+});
+
+describe('shapeKey', () => {
+  it('ignores the batch dimension', () => {
+    expect(shapeKey(makeJob('a', 2, 0).inputs)).toBe(shapeKey(makeJob('b', 7, 0).inputs));
+    expect(shapeKey(makeJob('a', 2, 0).inputs)).toBe('3|2');
+  });
+
+  it('differs when any non-batch dimension differs', () => {
+    const a = [tensor('x', 'FP32', [1, 2, 3], range(6))];
+    const b = [tensor('x', 'FP32', [1, 3, 2], range(6))];
+    const c = [tensor('x', 'FP32', [1, 6], range(6))];
+    expect(new Set([shapeKey(a), shapeKey(b), shapeKey(c)]).size).toBe(3);
+  });
+
+  it('keeps input boundaries apart', () => {
+    const a = [tensor('x', 'FP32', [1, 2], range(2)), tensor('y', 'FP32', [1, 34], range(34))];
+    const b = [tensor('x', 'FP32', [1, 23], range(23)), tensor('y', 'FP32', [1, 4], range(4))];
+    expect(shapeKey(a)).not.toBe(shapeKey(b));
+  });
+
+  it('rank-1 inputs have an empty per-input key', () => {
+    expect(shapeKey([tensor('l', 'INT64', [3], [1, 2, 3])])).toBe('');
+  });
+});

@@ -1,0 +1,347 @@
+import { describe, expect, it } from 'vitest';
+import { Collector, type Clock, type CollectorOptions } from './collector.js';
+import type { Slice } from './cut.js';
+
+/** A manual clock: time moves only when the test advances it. */
+class FakeClock implements Clock {
+  private time = 0;
+  private seq = 0;
+  private timers: { id: number; at: number; fn: () => void }[] = [];
+
+  now(): number {
+    return this.time;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.timers.push({ id, at: this.time + ms, fn });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+
+  /** Moves time forward by `ms`, firing due timers in order (and letting promises settle). */
+  async advance(ms: number): Promise<void> {
+    const target = this.time + ms;
+    for (;;) {
+      const due = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.time = due.at;
+      due.fn();
+      await settle();
+    }
+    this.time = target;
+    await settle();
+  }
+}
+
+/** Lets every pending promise callback run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+interface Run {
+  slices: Slice<string>[];
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** A collector whose runs stay pending until the test finishes them. */
+function harness(opts: Partial<CollectorOptions<string>> & { maxRows: number }) {
+  const clock = new FakeClock();
+  const runs: Run[] = [];
+  let active = 0;
+  let maxActive = 0;
+  const collector = new Collector<string>({
+    maxDelayMs: 10,
+    concurrency: 1,
+    clock,
+    ...opts,
+    run: (slices) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      return new Promise<void>((resolve, reject) => {
+        runs.push({
+          slices,
+          resolve: () => { active--; resolve(); },
+          reject: (err) => { active--; reject(err); },
+        });
+      });
+    },
+  });
+  /** The jobs and row ranges of run i, e.g. ['a:0-2', 'b:0-1']. */
+  const batch = (i: number) => runs[i]!.slices.map((s) => `${s.job}:${s.start}-${s.end}@${s.offset}`);
+  const finish = async (i: number) => {
+    runs[i]!.resolve();
+    await settle();
+  };
+  return { clock, runs, collector, batch, finish, maxActive: () => maxActive };
+}
+
+describe('Collector', () => {
+  describe('FULL: maxRows pending', () => {
+    it('dispatches at once, without waiting for the delay', () => {
+      const h = harness({ maxRows: 4 });
+      h.collector.add('a', 2, 'k');
+      expect(h.runs).toHaveLength(0);
+      h.collector.add('b', 2, 'k');
+      expect(h.runs).toHaveLength(1);
+      expect(h.batch(0)).toEqual(['a:0-2@0', 'b:0-2@2']);
+      expect(h.collector.pendingRows).toBe(0);
+      expect(h.clock.pendingTimers).toBe(0);
+    });
+
+    it('a stale delay timer does not fire an extra batch', async () => {
+      const h = harness({ maxRows: 4, concurrency: 2 });
+      h.collector.add('a', 4, 'k');
+      await h.clock.advance(100);
+      expect(h.runs).toHaveLength(1);
+    });
+
+    it('only rows of the head job\'s shape group count toward full', () => {
+      const h = harness({ maxRows: 2, concurrency: 2 });
+      h.collector.add('x1', 1, 'x');
+      h.collector.add('y1', 1, 'y');
+      expect(h.runs).toHaveLength(0);
+      h.collector.add('x2', 1, 'x');
+      expect(h.runs).toHaveLength(1);
+      expect(h.batch(0)).toEqual(['x1:0-1@0', 'x2:0-1@1']);
+      expect(h.collector.pendingRows).toBe(1);
+    });
+
+    it('a job larger than maxRows is spread over runs', async () => {
+      const h = harness({ maxRows: 4 });
+      h.collector.add('big', 10, 'k');
+      expect(h.batch(0)).toEqual(['big:0-4@0']);
+      await h.finish(0);
+      expect(h.batch(1)).toEqual(['big:4-8@0']);
+      await h.finish(1);
+      // 2 rows left: not full, so they wait out the delay counted from the job's arrival
+      expect(h.runs).toHaveLength(2);
+      await h.clock.advance(10);
+      expect(h.batch(2)).toEqual(['big:8-10@0']);
+    });
+  });
+
+  describe('DELAY: fewer rows than maxRows', () => {
+    it('waits maxDelayMs, then dispatches what there is', async () => {
+      const h = harness({ maxRows: 8, maxDelayMs: 10 });
+      h.collector.add('a', 1, 'k');
+      await h.clock.advance(9);
+      expect(h.runs).toHaveLength(0);
+      await h.clock.advance(1);
+      expect(h.runs).toHaveLength(1);
+      expect(h.batch(0)).toEqual(['a:0-1@0']);
+    });
+
+    it('counts the delay from the oldest waiting job, and takes later arrivals along', async () => {
+      const h = harness({ maxRows: 8, maxDelayMs: 10 });
+      h.collector.add('a', 1, 'k');
+      await h.clock.advance(6);
+      h.collector.add('b', 2, 'k');
+      await h.clock.advance(3);
+      expect(h.runs).toHaveLength(0);
+      await h.clock.advance(1);
+      expect(h.clock.now()).toBe(10);
+      expect(h.batch(0)).toEqual(['a:0-1@0', 'b:0-2@1']);
+    });
+
+    it('maxDelayMs 0 dispatches at once', () => {
+      const h = harness({ maxRows: 8, maxDelayMs: 0 });
+      h.collector.add('a', 1, 'k');
+      expect(h.runs).toHaveLength(1);
+    });
+
+    it('jobs of another shape wait their own delay and keep their place', async () => {
+      const h = harness({ maxRows: 8, maxDelayMs: 10, concurrency: 2 });
+      h.collector.add('x', 1, 'x');
+      await h.clock.advance(5);
+      h.collector.add('y', 1, 'y');
+      await h.clock.advance(5);
+      expect(h.runs.map((_, i) => h.batch(i))).toEqual([['x:0-1@0']]);
+      await h.clock.advance(4);
+      expect(h.runs).toHaveLength(1);
+      await h.clock.advance(1);
+      expect(h.batch(1)).toEqual(['y:0-1@0']);
+    });
+
+    it('uses a preferred batch size when the rows fill it', async () => {
+      const h = harness({ maxRows: 16, preferred: [4], concurrency: 1 });
+      for (const j of ['a', 'b', 'c', 'd', 'e', 'f']) h.collector.add(j, 1, 'k');
+      await h.clock.advance(10);
+      expect(h.batch(0)).toEqual(['a:0-1@0', 'b:0-1@1', 'c:0-1@2', 'd:0-1@3']);
+      await h.finish(0);
+      expect(h.batch(1)).toEqual(['e:0-1@0', 'f:0-1@1']);
+    });
+  });
+
+  describe('BUSY: every instance running', () => {
+    it('never runs more than `concurrency` batches at once', async () => {
+      const h = harness({ maxRows: 2, concurrency: 2 });
+      for (let i = 0; i < 10; i++) h.collector.add(`j${i}`, 1, 'k');
+      expect(h.runs).toHaveLength(2);
+      expect(h.collector.busy).toBe(2);
+      await h.clock.advance(1000);
+      expect(h.runs).toHaveLength(2);
+      await h.finish(0);
+      expect(h.runs).toHaveLength(3);
+      await h.finish(1);
+      await h.finish(2);
+      await h.finish(3);
+      await h.finish(4);
+      expect(h.runs).toHaveLength(5);
+      expect(h.maxActive()).toBe(2);
+      expect(h.collector.pendingRows).toBe(0);
+    });
+
+    it('accumulates rows while busy so the next batch is bigger', async () => {
+      const h = harness({ maxRows: 8, maxDelayMs: 2, concurrency: 1 });
+      h.collector.add('a', 1, 'k');
+      await h.clock.advance(2);
+      expect(h.batch(0)).toEqual(['a:0-1@0']);
+      for (const j of ['b', 'c', 'd', 'e', 'f']) {
+        h.collector.add(j, 1, 'k');
+        await h.clock.advance(5); // well past the delay, but nothing is free
+      }
+      expect(h.runs).toHaveLength(1);
+      expect(h.collector.pendingRows).toBe(5);
+      await h.finish(0);
+      expect(h.runs).toHaveLength(2);
+      expect(h.batch(1)).toEqual(['b:0-1@0', 'c:0-1@1', 'd:0-1@2', 'e:0-1@3', 'f:0-1@4']);
+    });
+
+    it('while busy, a batch still never exceeds maxRows', async () => {
+      const h = harness({ maxRows: 3, concurrency: 1 });
+      h.collector.add('a', 3, 'k');
+      for (const j of ['b', 'c', 'd', 'e']) h.collector.add(j, 2, 'k');
+      await h.finish(0);
+      expect(h.batch(1)).toEqual(['b:0-2@0', 'c:0-1@2']);
+      await h.finish(1);
+      expect(h.batch(2)).toEqual(['c:1-2@0', 'd:0-2@1']);
+    });
+  });
+
+  describe('maxRows 0 (model cannot batch)', () => {
+    it('runs each job alone and whole, one by one, without waiting', async () => {
+      const h = harness({ maxRows: 0, maxDelayMs: 1000, concurrency: 1 });
+      h.collector.add('a', 5, 'k');
+      h.collector.add('b', 3, 'k');
+      h.collector.add('c', 7, 'k');
+      expect(h.runs).toHaveLength(1);
+      expect(h.batch(0)).toEqual(['a:0-5@0']);
+      await h.finish(0);
+      expect(h.batch(1)).toEqual(['b:0-3@0']);
+      await h.finish(1);
+      expect(h.batch(2)).toEqual(['c:0-7@0']);
+      expect(h.clock.now()).toBe(0);
+    });
+
+    it('runs up to `concurrency` single jobs at once', () => {
+      const h = harness({ maxRows: 0, concurrency: 2 });
+      for (const j of ['a', 'b', 'c']) h.collector.add(j, 2, 'k');
+      expect(h.runs.map((_, i) => h.batch(i))).toEqual([['a:0-2@0'], ['b:0-2@0']]);
+    });
+  });
+
+  describe('drain()', () => {
+    it('resolves at once when idle', async () => {
+      const h = harness({ maxRows: 4 });
+      await expect(h.collector.drain()).resolves.toBeUndefined();
+    });
+
+    it('dispatches without waiting for the delay and resolves only when all runs finished', async () => {
+      const h = harness({ maxRows: 2, maxDelayMs: 1000, concurrency: 1 });
+      h.collector.add('a', 1, 'k');
+      let drained = false;
+      const p = h.collector.drain().then(() => { drained = true; });
+      expect(h.runs).toHaveLength(1);
+      expect(h.clock.now()).toBe(0);
+      await settle();
+      expect(drained).toBe(false);
+      h.collector.add('b', 3, 'k');
+      await h.finish(0);
+      expect(h.batch(1)).toEqual(['b:0-2@0']);
+      expect(drained).toBe(false);
+      await h.finish(1);
+      expect(h.batch(2)).toEqual(['b:2-3@0']);
+      expect(drained).toBe(false);
+      await h.finish(2);
+      expect(drained).toBe(true);
+      await p;
+      expect(h.collector.busy).toBe(0);
+      expect(h.collector.pendingRows).toBe(0);
+    });
+
+    it('waits for runs already in flight even with nothing pending', async () => {
+      const h = harness({ maxRows: 1 });
+      h.collector.add('a', 1, 'k');
+      let drained = false;
+      void h.collector.drain().then(() => { drained = true; });
+      await settle();
+      expect(drained).toBe(false);
+      await h.finish(0);
+      expect(drained).toBe(true);
+    });
+
+    it('resolves every caller', async () => {
+      const h = harness({ maxRows: 4 });
+      h.collector.add('a', 1, 'k');
+      const both = Promise.all([h.collector.drain(), h.collector.drain()]);
+      await h.finish(0);
+      await expect(both).resolves.toEqual([undefined, undefined]);
+    });
+  });
+
+  describe('failures', () => {
+    it('a rejected run does not stop later ones', async () => {
+      const h = harness({ maxRows: 1, concurrency: 1 });
+      h.collector.add('a', 1, 'k');
+      h.collector.add('b', 1, 'k');
+      h.runs[0]!.reject(new Error('session crashed'));
+      await settle();
+      expect(h.collector.busy).toBe(1);
+      expect(h.batch(1)).toEqual(['b:0-1@0']);
+      await h.finish(1);
+      h.collector.add('c', 1, 'k');
+      expect(h.batch(2)).toEqual(['c:0-1@0']);
+      await h.finish(2);
+      await expect(h.collector.drain()).resolves.toBeUndefined();
+    });
+
+    it('drain still resolves when the last run rejects', async () => {
+      const h = harness({ maxRows: 4 });
+      h.collector.add('a', 1, 'k');
+      let drained = false;
+      void h.collector.drain().then(() => { drained = true; });
+      h.runs[0]!.reject(new Error('boom'));
+      await settle();
+      expect(drained).toBe(true);
+      expect(h.collector.busy).toBe(0);
+    });
+  });
+
+  describe('bookkeeping', () => {
+    it('pendingRows counts untaken rows, busy counts running batches', async () => {
+      const h = harness({ maxRows: 4 });
+      h.collector.add('a', 6, 'k');
+      expect(h.collector.busy).toBe(1);
+      expect(h.collector.pendingRows).toBe(2);
+      await h.finish(0);
+      expect(h.collector.busy).toBe(0);
+      expect(h.collector.pendingRows).toBe(2);
+    });
+
+    it('uses the system clock when none is given', async () => {
+      const slices: Slice<string>[][] = [];
+      const c = new Collector<string>({ maxRows: 8, maxDelayMs: 1, concurrency: 1, run: async (s) => { slices.push(s); } });
+      c.add('a', 1, 'k');
+      await new Promise((r) => setTimeout(r, 30));
+      expect(slices).toHaveLength(1);
+    });
+  });
+});

@@ -1,0 +1,51 @@
+/** Worker configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { BoolEnv, CsvEnv, intEnv, parseEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv } from '@maas/shared';
+
+export const WorkerEnv = z.object({
+  REDIS_URL: RedisUrl.default('redis://127.0.0.1:6379'),
+  MODEL_REPOSITORY: z.string().min(1).default('./models'),
+  /** models this worker serves (names, or name:version); empty = every model in the repository */
+  WORKER_MODELS: CsvEnv.default([]),
+  WORKER_DEVICE: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** BullMQ job lock: a worker that dies holds its jobs this long before they are requeued */
+  WORKER_LOCK_MS: intEnv(1000, 600_000).default(30_000),
+  /** how often this worker checks for stalled jobs (of dead workers); default: WORKER_LOCK_MS */
+  WORKER_STALLED_INTERVAL_MS: intEnv(500, 600_000).optional(),
+  /** jobs fetched and held at once per model version; default from max_batch_size */
+  WORKER_CONCURRENCY: intEnv(0, 10_000).default(0),
+  /** onnxruntime intra-op threads per session; default: cores / sessions */
+  WORKER_INTRA_OP_THREADS: intEnv(0, 256).default(0),
+  /** let onnxruntime's idle threads spin (a dedicated machine); off by default */
+  WORKER_SPIN_THREADS: BoolEnv.default(false),
+  WORKER_HEARTBEAT_MS: intEnv(200, 60_000).default(5000),
+  /** how long webhook deliveries and their history stay readable (set it as the API's) */
+  JOB_RETENTION_S: intEnv(60, 90 * 24 * 3600).default(24 * 3600),
+  /** signing secret; unset: the one generated once and kept in Redis */
+  WEBHOOK_SECRET: WebhookSecretEnv,
+  /** delays between webhook attempts; default the Standard Webhooks schedule */
+  WEBHOOK_RETRY_SCHEDULE: RetryScheduleEnv,
+  WEBHOOK_ALLOW_PRIVATE: BoolEnv.default(false),
+  /** per attempt: connect, send, and the receiver's answer */
+  WEBHOOK_TIMEOUT_MS: intEnv(100, 600_000).default(10_000),
+  /** deliveries in flight per worker process (independent of inference) */
+  WEBHOOK_CONCURRENCY: intEnv(1, 10_000).default(50),
+});
+
+export type WorkerConfig = z.output<typeof WorkerEnv> & { WORKER_STALLED_INTERVAL_MS: number; cores: number };
+
+export function loadConfig(env: Record<string, string | undefined>): WorkerConfig {
+  const parsed = parseEnv(WorkerEnv, env);
+  return {
+    ...parsed,
+    WORKER_STALLED_INTERVAL_MS: parsed.WORKER_STALLED_INTERVAL_MS ?? parsed.WORKER_LOCK_MS,
+    cores: availableParallelism(),
+  };
+}
+
+/** Execution providers to try: the model's config wins; else the device's, CUDA falling back to CPU. */
+export function providersFor(device: WorkerConfig['WORKER_DEVICE'], configured: string[] | undefined): string[] {
+  if (configured && configured.length > 0) return configured;
+  return device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'];
+}

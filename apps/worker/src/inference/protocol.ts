@@ -1,0 +1,32 @@
+/** Messages between the worker's main thread and its session threads. */
+import type { Datatype } from '@maas/shared';
+
+export interface SessionInit {
+  path: string;
+  /** execution providers to try, in order; the first that loads wins */
+  providers: string[];
+  intraOpNumThreads: number;
+  /** let onnxruntime's idle threads spin between runs (lower latency, but they burn a core) */
+  spinning: boolean;
+}
+
+/** A tensor crossing the thread boundary: numeric bytes travel in a transferred ArrayBuffer. */
+export interface WireTensor {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+  bytes?: ArrayBuffer;
+  strings?: string[];
+}
+
+export type ToThread =
+  | { kind: 'init'; init: SessionInit }
+  | { kind: 'run'; id: number; feeds: WireTensor[] }
+  | { kind: 'close' };
+
+export type FromThread =
+  | { kind: 'ready'; provider: string; fallbackReason?: string }
+  | { kind: 'init-failed'; message: string }
+  | { kind: 'result'; id: number; outputs: WireTensor[]; ms: number }
+  | { kind: 'run-failed'; id: number; message: string }
+  | { kind: 'closed' };

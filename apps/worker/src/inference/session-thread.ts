@@ -1,0 +1,82 @@
+/**
+ * Entry point of a session thread: owns one onnxruntime InferenceSession and runs batches.
+ *
+ * `session.run` is a synchronous native call that holds its thread for the whole run, so it
+ * must not share a thread with BullMQ's lock renewals and Redis traffic. Here it does not:
+ * the main thread keeps fetching and completing jobs while this one computes.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { fromOrt, toOrt } from './ort-tensors.js';
+import type { FromThread, SessionInit, ToThread, WireTensor } from './protocol.js';
+
+if (!parentPort) throw new Error('session-thread must run in a worker thread');
+const port = parentPort;
+let session: ort.InferenceSession | undefined;
+
+const send = (msg: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
+
+async function open(init: SessionInit): Promise<void> {
+  // Errors are reported by us with context; ORT would also print native errors to stderr.
+  ort.env.logLevel = 'fatal';
+  const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
+  const failures: string[] = [];
+  for (const provider of init.providers) {
+    if (!supported.has(provider)) {
+      failures.push(`${provider}: not available in this onnxruntime-node build`);
+      continue;
+    }
+    try {
+      session = await ort.InferenceSession.create(init.path, {
+        executionProviders: [provider],
+        intraOpNumThreads: init.intraOpNumThreads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+        // ORT's idle intra-op threads spin by default: fine on a dedicated box, but here they
+        // would take CPU from the API, Redis and this worker's own Redis traffic.
+        extra: { session: { intra_op: { allow_spinning: init.spinning ? '1' : '0' }, inter_op: { allow_spinning: init.spinning ? '1' : '0' } } },
+      });
+      send({ kind: 'ready', provider, ...(failures.length ? { fallbackReason: failures.join('; ') } : {}) });
+      return;
+    } catch (err) {
+      failures.push(`${provider}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  send({ kind: 'init-failed', message: failures.join('; ') || 'no execution provider configured' });
+}
+
+async function run(id: number, feeds: WireTensor[]): Promise<void> {
+  if (!session) {
+    send({ kind: 'run-failed', id, message: 'session not loaded' });
+    return;
+  }
+  try {
+    const input: Record<string, ort.Tensor> = {};
+    for (const f of feeds) input[f.name] = toOrt(f);
+    const t0 = performance.now();
+    const result = await session.run(input);
+    const ms = performance.now() - t0;
+    const outputs: WireTensor[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const name of session.outputNames) {
+      const o = fromOrt(name, result[name]!);
+      outputs.push(o.tensor);
+      transfer.push(...o.transfer);
+    }
+    send({ kind: 'result', id, outputs, ms }, transfer);
+  } catch (err) {
+    send({ kind: 'run-failed', id, message: (err as Error).message });
+  }
+}
+
+port.on('message', (msg: ToThread) => {
+  if (msg.kind === 'init') void open(msg.init);
+  else if (msg.kind === 'run') void run(msg.id, msg.feeds);
+  else {
+    void (session?.release() ?? Promise.resolve()).finally(() => {
+      send({ kind: 'closed' });
+      port.close();
+    });
+  }
+});

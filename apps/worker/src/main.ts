@@ -1,0 +1,114 @@
+/**
+ * Worker process: loads the served models into session threads, then consumes their queues.
+ * SIGTERM/SIGINT: stop fetching, finish every job held, leave the registry, exit 0.
+ */
+import {
+  batchWebhookEvent, ConfigError, connectRedis, createLogger, loadRepository, newWorkerId, onShutdown, readBatch,
+  resolveWebhookSecret, runMain, toBatchObject, WebhookEmitter, type ModelVersion,
+} from '@maas/shared';
+import { loadConfig, providersFor, type WorkerConfig } from './config.js';
+import { SessionPool } from './inference/session-pool.js';
+import { createWorkerMetrics } from './metrics.js';
+import { Heartbeat } from './registry.js';
+import { BatchRecorder } from './batches/recorder.js';
+import { ModelRunner } from './runner.js';
+import { WebhookDeliverer } from './webhooks/deliverer.js';
+import { JobWebhooks } from './webhooks/job-events.js';
+
+const log = createLogger('worker');
+
+/** `WORKER_MODELS` entries are `name` (every served version) or `name:version`. */
+function selected(config: WorkerConfig, v: ModelVersion): boolean {
+  if (config.WORKER_MODELS.length === 0) return true;
+  return config.WORKER_MODELS.some((m) => m === v.model || m === `${v.model}:${v.version}`);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const workerId = process.env['WORKER_ID'] || newWorkerId();
+  const repo = await loadRepository(config.MODEL_REPOSITORY);
+  for (const p of repo.problems) log.error({ problem: p }, 'model skipped');
+  for (const w of repo.warnings) log.warn(w);
+  const versions = [...repo.models.values()].flatMap((m) => m.versions.map((v) => ({ m, v }))).filter(({ v }) => selected(config, v));
+  const unknown = config.WORKER_MODELS.filter((w) => !versions.some(({ v }) => w === v.model || w === `${v.model}:${v.version}`));
+  if (unknown.length) throw new ConfigError([`WORKER_MODELS names models not served from ${repo.root}: ${unknown.join(', ')}`]);
+  if (versions.length === 0) throw new ConfigError([`no model to serve in ${repo.root}`]);
+
+  const redis = await connectRedis(config.REDIS_URL, 'worker', `${workerId}:control`);
+  const metrics = createWorkerMetrics(workerId);
+  const webhookSecret = await resolveWebhookSecret(redis, config.WEBHOOK_SECRET);
+  if (webhookSecret.source === 'generated') log.info('webhook signing secret generated and kept in Redis');
+  const emitter = new WebhookEmitter(redis, config.JOB_RETENTION_S);
+  const jobWebhooks = new JobWebhooks(emitter, redis, log);
+  const deliverer = new WebhookDeliverer(
+    {
+      workerId,
+      redisUrl: config.REDIS_URL,
+      key: webhookSecret.key,
+      schedule: config.WEBHOOK_RETRY_SCHEDULE,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      policy: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE },
+      concurrency: config.WEBHOOK_CONCURRENCY,
+    },
+    redis,
+    log.child({ component: 'webhooks' }),
+    (result) => metrics.webhookAttempts.inc({ result }),
+  );
+  const runners: ModelRunner[] = [];
+  const sessions = versions.reduce((n, { m }) => n + m.config.instances, 0);
+  for (const { m, v } of versions) {
+    const threads = config.WORKER_INTRA_OP_THREADS || Math.max(1, Math.floor(config.cores / sessions));
+    const pool = await SessionPool.open(
+      { path: v.path, providers: providersFor(config.WORKER_DEVICE, m.config.execution_providers), intraOpNumThreads: threads, spinning: config.WORKER_SPIN_THREADS },
+      m.config.instances,
+    );
+    if (pool.fallbackReason) {
+      log.warn({ model: v.model, version: v.version, provider: pool.provider, reason: pool.fallbackReason }, 'execution provider fell back');
+    }
+    runners.push(
+      new ModelRunner(m, v, pool, redis, metrics, log.child({ model: v.model, version: v.version }), {
+        workerId,
+        redisUrl: config.REDIS_URL,
+        lockMs: config.WORKER_LOCK_MS,
+        stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+        concurrency: config.WORKER_CONCURRENCY,
+      }),
+    );
+  }
+  const heartbeat = new Heartbeat(
+    redis,
+    Heartbeat.describe(workerId, config.WORKER_DEVICE, config.WORKER_HEARTBEAT_MS, runners.map((r) => {
+      const [model, version] = r.tag.split(':');
+      return { model: model!, version: Number(version), provider: r.provider };
+    })),
+    metrics,
+    log,
+  );
+  const batchRecorder = new BatchRecorder(redis);
+  batchRecorder.onCompleted = async (batchId) => {
+    const { meta, markers } = await readBatch(redis, batchId);
+    const event = batchWebhookEvent(toBatchObject(batchId, meta, markers));
+    if (event) await emitter.emit(event);
+  };
+  for (const r of runners) {
+    r.observe(jobWebhooks);
+    r.recordBatchesWith(batchRecorder);
+    r.start();
+  }
+  deliverer.start();
+  heartbeat.start();
+  log.info({ workerId, models: runners.map((r) => `${r.tag} (${r.provider})`) }, 'worker ready');
+
+  onShutdown(log, async (signal) => {
+    log.info({ signal }, 'draining: finishing held jobs');
+    const t0 = Date.now();
+    await Promise.all([...runners.map((r) => r.close()), deliverer.close()]);
+    await jobWebhooks.close(); // the last jobs' events are queued before Redis goes
+    await emitter.close();
+    await heartbeat.stop().catch(() => {});
+    redis.disconnect();
+    log.info({ ms: Date.now() - t0 }, 'worker stopped');
+  });
+}
+
+runMain(log, main);

@@ -1,0 +1,58 @@
+/**
+ * The worker's Prometheus metrics. Each worker process keeps its own registry and publishes
+ * it to Redis with its heartbeat; the API's /metrics merges them, so one scrape covers the
+ * cluster however many worker machines there are.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createWorkerMetrics(workerId: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ role: 'worker' });
+  collectDefaultMetrics({ register: registry, prefix: 'maas_worker_' });
+  const labelNames = ['model', 'version'] as const;
+  return {
+    registry,
+    workerId,
+    batchRows: new Histogram({
+      name: 'maas_batch_rows',
+      help: 'Rows per ONNX run (micro-batch size)',
+      labelNames,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048],
+      registers: [registry],
+    }),
+    batchJobs: new Histogram({
+      name: 'maas_batch_jobs',
+      help: 'Jobs whose rows shared one ONNX run',
+      labelNames,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers: [registry],
+    }),
+    inferenceSeconds: new Histogram({
+      name: 'maas_inference_seconds',
+      help: 'Duration of one ONNX run',
+      labelNames,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    jobSeconds: new Histogram({
+      name: 'maas_job_seconds',
+      help: 'Job latency from creation to result (queue wait + batch wait + inference)',
+      labelNames,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    jobs: new Counter({
+      name: 'maas_jobs_processed_total',
+      help: 'Jobs finished by workers, by outcome',
+      labelNames: [...labelNames, 'outcome'],
+      registers: [registry],
+    }),
+    webhookAttempts: new Counter({
+      name: 'maas_webhook_attempts_total',
+      help: 'Webhook delivery attempts, by result (delivered, retry, exhausted)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+  };
+}
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

@@ -1,0 +1,80 @@
+import { encodeValues, type Datatype, type RawTensor } from '@maas/shared';
+import { describe, expect, it } from 'vitest';
+import { classify } from './classify.js';
+
+function tensor(datatype: Datatype, shape: number[], values: unknown[], name = 'probs'): RawTensor {
+  const r = encodeValues(name, datatype, shape, values);
+  if (!r.ok) throw new Error(r.message);
+  return r.tensor;
+}
+
+describe('classify', () => {
+  it('returns the top k of each row, best first, as "value:index"', () => {
+    const t = tensor('FP64', [2, 4], [0.1, 0.6, 0.05, 0.25, 0.7, 0.1, 0.15, 0.05]);
+    expect(classify(t, 2, undefined)).toEqual({
+      name: 'probs', datatype: 'BYTES', shape: [2, 2], data: ['0.6:1', '0.25:3', '0.7:0', '0.15:2'],
+    });
+  });
+
+  it('appends labels when present', () => {
+    const t = tensor('FP64', [1, 3], [0.2, 0.3, 0.5]);
+    expect(classify(t, 3, ['cat', 'dog', 'bird']).data).toEqual(['0.5:2:bird', '0.3:1:dog', '0.2:0:cat']);
+  });
+
+  it('omits the label for indexes beyond the labels', () => {
+    const t = tensor('FP64', [1, 3], [0.2, 0.3, 0.5]);
+    expect(classify(t, 2, ['cat']).data).toEqual(['0.5:2', '0.3:1']);
+  });
+
+  it('an empty label list is the same as no labels', () => {
+    expect(classify(tensor('FP64', [1, 2], [1, 2]), 1, []).data).toEqual(['2:1']);
+  });
+
+  it('breaks ties by the lower index', () => {
+    const t = tensor('FP64', [1, 5], [0.1, 0.3, 0.3, 0.1, 0.3]);
+    expect(classify(t, 5, undefined).data).toEqual(['0.3:1', '0.3:2', '0.3:4', '0.1:0', '0.1:3']);
+  });
+
+  it('ties by the lower index also with many classes (sort stability not relied on)', () => {
+    const n = 50;
+    const t = tensor('FP64', [1, n], Array.from({ length: n }, () => 1));
+    expect(classify(t, 3, undefined).data).toEqual(['1:0', '1:1', '1:2']);
+  });
+
+  it('clamps k larger than the classes', () => {
+    const out = classify(tensor('FP64', [2, 2], [1, 2, 4, 3]), 10, undefined);
+    expect(out.shape).toEqual([2, 2]);
+    expect(out.data).toEqual(['2:1', '1:0', '4:0', '3:1']);
+  });
+
+  it('handles negative scores (logits)', () => {
+    expect(classify(tensor('FP64', [1, 3], [-3, -1, -2]), 1, undefined).data).toEqual(['-1:1']);
+  });
+
+  it('reads FP32 and integer outputs', () => {
+    expect(classify(tensor('FP32', [1, 2], [0.5, 0.25]), 1, undefined).data).toEqual(['0.5:0']);
+    expect(classify(tensor('INT64', [1, 3], [5, 9, -2]), 2, undefined).data).toEqual(['9:1', '5:0']);
+    expect(classify(tensor('UINT8', [1, 3], [5, 200, 7]), 1, undefined).data).toEqual(['200:1']);
+  });
+
+  it('classifies each row independently', () => {
+    const t = tensor('FP64', [3, 2], [1, 0, 0, 1, 0.5, 0.7]);
+    expect(classify(t, 1, ['no', 'yes']).data).toEqual(['1:0:no', '1:1:yes', '0.7:1:yes']);
+  });
+
+  it('works on an unaligned buffer', () => {
+    const src = tensor('FP32', [1, 3], [0.1, 0.9, 0.5]).data as Uint8Array;
+    const backing = Buffer.alloc(src.byteLength + 1);
+    backing.set(src, 1);
+    const out = classify({ name: 'p', datatype: 'FP32', shape: [1, 3], data: backing.subarray(1) }, 1, undefined);
+    expect(out.data).toEqual([`${Math.fround(0.9)}:1`]);
+  });
+
+  it('zero rows give an empty [0, k] tensor', () => {
+    expect(classify(tensor('FP32', [0, 3], []), 2, undefined)).toEqual({ name: 'probs', datatype: 'BYTES', shape: [0, 2], data: [] });
+  });
+
+  it('rejects BYTES input (no typed view)', () => {
+    expect(() => classify(tensor('BYTES', [1, 2], ['a', 'b']), 1, undefined)).toThrow(/no typed-array view/);
+  });
+});

@@ -1,0 +1,25 @@
+/**
+ * PURE: the KServe classification extension. A numeric [rows, classes] output becomes a
+ * BYTES [rows, k] tensor of "value:index:label" (label omitted without labels.txt), best first.
+ */
+import { typedView, type RawTensor } from '@maas/shared';
+
+export function classify(t: RawTensor, k: number, labels: readonly string[] | undefined): RawTensor {
+  const rows = t.shape[0] ?? 0;
+  const classes = t.shape[1] ?? 0;
+  const values = typedView(t);
+  const kk = Math.min(k, classes);
+  const out: string[] = [];
+  const order = Array.from({ length: classes }, (_, i) => i);
+  for (let r = 0; r < rows; r++) {
+    const base = r * classes;
+    const score = (i: number) => Number(values[base + i]);
+    // Stable sort: equal scores keep the lower index first.
+    const top = [...order].sort((a, b) => score(b) - score(a) || a - b).slice(0, kk);
+    for (const i of top) {
+      const label = labels?.[i];
+      out.push(label === undefined ? `${score(i)}:${i}` : `${score(i)}:${i}:${label}`);
+    }
+  }
+  return { name: t.name, datatype: 'BYTES', shape: [rows, kk], data: out };
+}

@@ -1,0 +1,61 @@
+/**
+ * Heartbeat: a worker announces itself in Redis every few seconds (what it serves, on which
+ * execution provider) along with its metrics. The API reads it for `/ready`, `/v1/models`
+ * and `/metrics`. An entry older than three heartbeats counts as gone.
+ */
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY, type Logger } from '@maas/shared';
+import type { WorkerMetrics } from './metrics.js';
+
+export interface WorkerDescription {
+  id: string;
+  host: string;
+  pid: number;
+  device: string;
+  started_at: string;
+  /** heartbeat period: readers treat 3 missed beats as death */
+  heartbeat_ms: number;
+  models: { model: string; version: number; provider: string }[];
+}
+
+export class Heartbeat {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly description: WorkerDescription,
+    private readonly metrics: WorkerMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  static describe(id: string, device: string, heartbeatMs: number, models: WorkerDescription['models']): WorkerDescription {
+    return { id, host: hostname(), pid: process.pid, device, started_at: new Date().toISOString(), heartbeat_ms: heartbeatMs, models };
+  }
+
+  async beat(): Promise<void> {
+    const { id } = this.description;
+    const metrics = JSON.stringify(await this.metrics.registry.getMetricsAsJSON());
+    await this.redis
+      .multi()
+      .zadd(WORKERS_SEEN_KEY, Date.now(), id)
+      .hset(WORKERS_INFO_KEY, id, JSON.stringify(this.description))
+      .hset(WORKERS_METRICS_KEY, id, metrics)
+      .exec();
+  }
+
+  start(): void {
+    const tick = () =>
+      this.beat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'));
+    void tick();
+    this.timer = setInterval(tick, this.description.heartbeat_ms);
+    this.timer.unref();
+  }
+
+  /** Leave the registry (a clean stop; a crash is noticed by the missing heartbeats). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    const { id } = this.description;
+    await this.redis.multi().zrem(WORKERS_SEEN_KEY, id).hdel(WORKERS_INFO_KEY, id).hdel(WORKERS_METRICS_KEY, id).exec();
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * ModelRunner: serves one model version. The only BullMQ code in the worker.
+ *
+ * BullMQ's open edition hands a processor one job at a time, so the Worker runs with a high
+ * concurrency: it keeps fetching while earlier jobs wait in the Collector, and each processor
+ * call just parks its job there and awaits the job's result. The Collector cuts batches; this
+ * module checks them for cancellation and deadlines (one Redis call per batch), joins their
+ * rows, runs them on a session thread, and hands each job its rows back. Locks, stall recovery
+ * and retries stay per job, as BullMQ made them: a worker killed mid-batch leaves its jobs
+ * locked until the lock expires, then another worker's stall check requeues them.
+ */
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  createRedis,
+  canceledKey, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, JOB_EVENTS_CHANNEL, PREFIX, toEncoded,
+  type InferenceJobData, type InferenceJobResult, type JobError, type JobEventMessage, type Logger, type Model,
+  type ModelVersion, type RawTensor,
+} from '@maas/shared';
+import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
+import { Collector } from './batching/collector.js';
+import type { Slice } from './batching/cut.js';
+import type { SessionPool } from './inference/session-pool.js';
+import type { WorkerMetrics } from './metrics.js';
+import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs.js';
+import type { JobObserver } from './webhooks/job-events.js';
+import type { BatchRecorder } from './batches/recorder.js';
+
+export interface RunnerSettings {
+  workerId: string;
+  redisUrl: string;
+  lockMs: number;
+  stalledIntervalMs: number;
+  /** jobs fetched and held at once; 0 = derived from the model's batch size */
+  concurrency: number;
+}
+
+/** A job held by this worker until all its rows have run. */
+interface Task {
+  job: Job<InferenceJobData>;
+  inputs: RawTensor[];
+  rows: number;
+  receivedAt: number;
+  dispatchedAt?: number;
+  done: number;
+  parts: OutputPart[];
+  inferenceMs: number;
+  maxBatch: number;
+  runs: number;
+  failed: boolean;
+  resolve: (r: InferenceJobResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Jobs fetched and held at once: enough to fill two batches per instance while one runs. */
+export function defaultConcurrency(version: ModelVersion, instances: number): number {
+  const perRun = Math.max(1, version.maxBatchSize);
+  return Math.min(1024, Math.max(4, 2 * perRun * instances));
+}
+
+/**
+ * Rows a worker holds at most before it stops fetching: a few batches' worth. Without it a
+ * worker would take up to `concurrency` jobs of any size, e.g. every 1,024-row chunk of a
+ * big batch, holding their inputs in memory and leaving nothing for workers started later.
+ */
+export function rowBudget(version: ModelVersion, instances: number): number {
+  return 4 * Math.max(1, version.maxBatchSize) * instances;
+}
+
+export class ModelRunner {
+  private readonly worker: Worker<InferenceJobData, InferenceJobResult>;
+  private readonly collector: Collector<Task>;
+  private readonly queueName: string;
+  private readonly labels: { model: string; version: string };
+  private readonly connection: Redis;
+  private recorder: BatchRecorder | undefined;
+  private readonly maxConcurrency: number;
+  private readonly rowBudget: number;
+  private heldJobs = 0;
+  private heldRows = 0;
+  /** moving average of rows per job, to turn the row budget into a number of jobs to fetch */
+  private rowsPerJob: number;
+
+  constructor(
+    private readonly model: Model,
+    private readonly version: ModelVersion,
+    private readonly pool: SessionPool,
+    private readonly redis: Redis,
+    private readonly metrics: WorkerMetrics,
+    private readonly log: Logger,
+    settings: RunnerSettings,
+  ) {
+    this.queueName = inferenceQueueName(version.model, version.version);
+    this.labels = { model: version.model, version: String(version.version) };
+    this.collector = new Collector<Task>({
+      maxRows: version.maxBatchSize,
+      maxDelayMs: model.config.max_queue_delay_ms,
+      preferred: model.config.preferred_batch_sizes,
+      concurrency: pool.size,
+      run: (slices) => this.runBatch(slices),
+    });
+    this.connection = createRedis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: `${settings.workerId}:${this.tag}` });
+    this.connection.on('error', () => {}); // BullMQ reports connection trouble through the worker's 'error' event
+    this.maxConcurrency = settings.concurrency || defaultConcurrency(version, pool.size);
+    this.rowBudget = rowBudget(version, pool.size);
+    // Until jobs are seen, assume they are as large as a batch: a worker starting in front of
+    // a queue of big chunks must not fetch a thousand of them in its first breath.
+    this.rowsPerJob = Math.max(1, version.maxBatchSize);
+    this.worker = new Worker<InferenceJobData, InferenceJobResult>(this.queueName, (job) => this.hold(job), {
+      connection: this.connection,
+      prefix: PREFIX,
+      concurrency: this.allowedJobs(),
+      lockDuration: settings.lockMs,
+      stalledInterval: settings.stalledIntervalMs,
+      maxStalledCount: 2,
+      autorun: false,
+      name: settings.workerId,
+    });
+    this.worker.on('completed', (job) => this.announce(job.id!, 'completed'));
+    this.worker.on('failed', (job) => job && this.announce(job.id!, 'failed'));
+    // A chunk that failed for good without passing through failWith (retries exhausted, or
+    // stalled too often) still needs its outcome recorded, or its batch would never complete.
+    // Recording twice is harmless: the first outcome of a chunk wins.
+    this.worker.on('failed', (job) => {
+      const chunk = job?.data.batch;
+      if (chunk && job.finishedOn && this.recorder) {
+        this.recorder.failed(chunk, decodeJobError(job.failedReason)).catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a failed chunk'));
+      }
+    });
+    this.worker.on('error', (err) => this.log.error({ err }, 'worker error'));
+    this.worker.on('stalled', (jobId) => this.log.warn({ jobId }, 'job stalled (its worker stopped); requeued'));
+  }
+
+  get tag(): string {
+    return `${this.version.model}:${this.version.version}`;
+  }
+
+  get provider(): string {
+    return this.pool.provider;
+  }
+
+  /** Reports each job's lifecycle (active, completed, failed) to `o`, e.g. for webhooks. */
+  observe(o: JobObserver): void {
+    this.worker.on('active', (job) => o.active(job));
+    this.worker.on('completed', (job) => o.completed(job));
+    this.worker.on('failed', (job, err) => job && o.failed(job, err));
+  }
+
+  /** Records the outcome of batch chunks with their batch (see batches/recorder.ts). */
+  recordBatchesWith(recorder: BatchRecorder): void {
+    this.recorder = recorder;
+  }
+
+  start(): void {
+    void this.worker.run().catch((err: unknown) => this.log.error({ err }, 'worker loop ended'));
+  }
+
+  /** Stop fetching; run what is held now without waiting for batches to fill; then free the sessions. */
+  async close(): Promise<void> {
+    const closing = this.worker.close();
+    await this.collector.drain();
+    await closing;
+    await this.pool.close();
+    this.connection.disconnect();
+  }
+
+  private announce(id: string, event: JobEventMessage['event']): void {
+    const msg: JobEventMessage = { id, event };
+    this.redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify(msg)).catch((err: unknown) => this.log.warn({ err }, 'publish failed'));
+  }
+
+  /**
+   * Counts what this worker holds and sets BullMQ's concurrency (read before each fetch) to
+   * the jobs held plus as many as the rest of the row budget fits: many single-row jobs, or
+   * a few batch chunks.
+   */
+  private async hold(job: Job<InferenceJobData>): Promise<InferenceJobResult> {
+    const rows = job.data.rows;
+    this.heldJobs++;
+    this.heldRows += rows;
+    this.rowsPerJob = 0.7 * this.rowsPerJob + 0.3 * rows;
+    this.throttle();
+    try {
+      return await this.process(job);
+    } finally {
+      this.heldJobs--;
+      this.heldRows -= rows;
+      this.throttle();
+    }
+  }
+
+  private allowedJobs(): number {
+    const room = Math.floor(Math.max(0, this.rowBudget - this.heldRows) / Math.max(1, this.rowsPerJob));
+    return Math.min(this.maxConcurrency, Math.max(1, this.heldJobs + room));
+  }
+
+  private throttle(): void {
+    this.worker.concurrency = this.allowedJobs();
+  }
+
+  private async process(job: Job<InferenceJobData>): Promise<InferenceJobResult> {
+    const data = job.data;
+    if (data.deadline !== undefined && Date.now() > data.deadline) {
+      this.metrics.jobs.inc({ ...this.labels, outcome: 'expired' });
+      throw new UnrecoverableError(encodeJobError({ type: 'expired', message: `timeout_ms elapsed before the job could run` }));
+    }
+    let inputs: RawTensor[];
+    try {
+      inputs = data.inputs.map(fromEncoded);
+    } catch (err) {
+      // The API only queues checked tensors: a payload that does not decode will never run.
+      throw new UnrecoverableError(encodeJobError({ type: 'internal', message: `unreadable job payload: ${(err as Error).message}` }));
+    }
+    return new Promise((resolve, reject) => {
+      const task: Task = {
+        job, inputs, rows: data.rows, receivedAt: performance.now(), done: 0, parts: [], inferenceMs: 0,
+        maxBatch: 0, runs: 0, failed: false, resolve, reject,
+      };
+      this.collector.add(task, task.rows, shapeKey(inputs));
+    });
+  }
+
+  /** A failure BullMQ may retry (Redis trouble): nothing is recorded yet. */
+  private fail(task: Task, err: Error): void {
+    if (task.failed) return;
+    task.failed = true;
+    task.reject(err);
+  }
+
+  /** A final failure: recorded with its batch (for a chunk), then the job fails without retry. */
+  private failWith(task: Task, error: JobError, outcome: 'failed' | 'canceled' = 'failed'): void {
+    if (task.failed) return;
+    task.failed = true;
+    this.metrics.jobs.inc({ ...this.labels, outcome });
+    const chunk = task.job.data.batch;
+    const recorded = chunk && this.recorder
+      ? outcome === 'canceled' ? this.recorder.canceled(chunk) : this.recorder.failed(chunk, error)
+      : Promise.resolve();
+    const err = new UnrecoverableError(encodeJobError(error));
+    recorded.then(
+      () => task.reject(err),
+      (e: unknown) => task.reject(e as Error), // not recorded: let BullMQ retry the chunk
+    );
+  }
+
+  /** Drops slices of jobs canceled (or already failed) since they were fetched. */
+  private async live(slices: Slice<Task>[]): Promise<Slice<Task>[]> {
+    const tasks = [...new Set(slices.map((s) => s.job))];
+    const batchIds = [...new Set(tasks.flatMap((t) => (t.job.data.batch ? [t.job.data.batch.id] : [])))];
+    const [scores, canceledBatches] = await Promise.all([
+      this.redis.zmscore(canceledKey(this.queueName), ...tasks.map((t) => t.job.id!)),
+      this.recorder?.canceledBatches(batchIds) ?? new Set<string>(),
+    ]);
+    tasks.forEach((t, i) => {
+      const batch = t.job.data.batch;
+      if (scores[i] !== null || (batch && canceledBatches.has(batch.id))) {
+        this.failWith(t, { type: 'canceled', message: batch ? 'the batch was canceled' : 'canceled by request' }, 'canceled');
+      }
+    });
+    let offset = 0;
+    const kept: Slice<Task>[] = [];
+    for (const s of slices) {
+      if (s.job.failed) continue;
+      kept.push({ ...s, offset });
+      offset += s.end - s.start;
+    }
+    return kept;
+  }
+
+  private async runBatch(cut: Slice<Task>[]): Promise<void> {
+    let slices: Slice<Task>[];
+    try {
+      slices = await this.live(cut);
+    } catch (err) {
+      // Redis unreachable: the jobs go back through BullMQ's retry (their locks may be gone anyway).
+      for (const s of cut) this.fail(s.job, err as Error);
+      return;
+    }
+    if (slices.length === 0) return;
+    const now = performance.now();
+    for (const s of slices) s.job.dispatchedAt ??= now;
+    const rows = slices.reduce((n, s) => n + s.end - s.start, 0);
+    let result;
+    try {
+      result = await this.pool.run(assembleFeeds(slices, (t) => t.inputs));
+    } catch (err) {
+      this.log.error({ err, rows }, 'inference failed');
+      for (const s of slices) this.failWith(s.job, { type: 'inference-failed', message: (err as Error).message });
+      return;
+    }
+    const jobsInRun = new Set(slices.map((s) => s.job)).size;
+    this.metrics.batchRows.observe(this.labels, rows);
+    this.metrics.batchJobs.observe(this.labels, jobsInRun);
+    this.metrics.inferenceSeconds.observe(this.labels, result.ms / 1000);
+    const shares = splitOutputs(slices, result.outputs);
+    slices.forEach((s, i) => {
+      const task = s.job;
+      if (task.failed) return;
+      task.parts.push({ start: s.start, outputs: shares[i]! });
+      task.done += s.end - s.start;
+      task.inferenceMs += result.ms;
+      task.maxBatch = Math.max(task.maxBatch, rows);
+      task.runs++;
+      if (task.done === task.rows) void this.finish(task);
+    });
+  }
+
+  private async finish(task: Task): Promise<void> {
+    let outputs: RawTensor[];
+    try {
+      outputs = selectOutputs(joinParts(task.parts), task.job.data.outputs, this.model.labels);
+    } catch (err) {
+      this.failWith(task, { type: 'inference-failed', message: (err as Error).message });
+      return;
+    }
+    const chunk = task.job.data.batch;
+    if (chunk && this.recorder) {
+      try {
+        // A chunk's outputs live with its batch; the job's own return value stays small.
+        await this.recorder.succeeded(chunk, outputs);
+        outputs = [];
+      } catch (err) {
+        this.fail(task, err as Error);
+        return;
+      }
+    }
+    const queueMs = Math.max(0, (task.job.processedOn ?? task.job.timestamp) - task.job.timestamp);
+    const result: InferenceJobResult = {
+      v: 1,
+      outputs: outputs.map(toEncoded),
+      metrics: {
+        queue_ms: queueMs,
+        batch_wait_ms: round((task.dispatchedAt ?? task.receivedAt) - task.receivedAt),
+        inference_ms: round(task.inferenceMs),
+        batch_size: task.maxBatch,
+        runs: task.runs,
+        worker: this.metrics.workerId,
+      },
+    };
+    this.metrics.jobs.inc({ ...this.labels, outcome: 'succeeded' });
+    this.metrics.jobSeconds.observe(this.labels, (Date.now() - task.job.timestamp) / 1000);
+    task.resolve(result);
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;

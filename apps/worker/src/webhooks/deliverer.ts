@@ -1,0 +1,163 @@
+/**
+ * WebhookDeliverer: sends queued webhook events. Runs in every worker process, beside (never
+ * inside) inference: its own BullMQ Worker and Redis connection, its own concurrency, and
+ * attempts that only wait on sockets, so a slow or dead receiver holds a delivery slot, never
+ * a batch.
+ *
+ * Each attempt signs the stored body anew (same `webhook-id`, fresh `webhook-timestamp`),
+ * POSTs it, and appends the outcome to the event's history. A failure throws, and BullMQ
+ * retries the job after the delay this module computed from the retry schedule and the
+ * receiver's `Retry-After`; after the schedule's last retry the event is marked exhausted.
+ * Delayed retries live in Redis, so restarts lose none; a delivery interrupted by a crash is
+ * requeued by BullMQ's stall check and sent again (receivers dedupe on `webhook-id`).
+ *
+ * Fairness: one receiver may have at most `perReceiver` attempts in flight in this process.
+ * A delivery beyond that is put back for a moment (not counted as an attempt), so a dead
+ * receiver that holds every connection until the timeout cannot delay everyone else's events.
+ */
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  createRedis,
+  DeliveryStore, PREFIX, retryDelay, signedHeaders, WEBHOOK_QUEUE, type DeliveryJobData,
+  type DeliveryStatus, type Logger, type TargetPolicy,
+} from '@maas/shared';
+import { postWebhook, type PostOutcome } from './post.js';
+
+export interface DelivererSettings {
+  workerId: string;
+  redisUrl: string;
+  /** HMAC key (the decoded `whsec_` secret) */
+  key: Buffer;
+  /** delays between attempts, in ms */
+  schedule: readonly number[];
+  timeoutMs: number;
+  policy: TargetPolicy;
+  concurrency: number;
+  /** attempts in flight to one receiver (URL origin) at most; default a fifth of `concurrency` */
+  perReceiver?: number;
+}
+
+/** How long a delivery waits when its receiver already has its share of slots. */
+const BUSY_RECEIVER_DELAY_MS = 1000;
+
+export type AttemptResult = 'delivered' | 'retry' | 'exhausted';
+
+/** A failed attempt to retry, carrying the delay already recorded as `next_attempt_at`. */
+export class DeliveryFailedError extends Error {
+  override readonly name = 'DeliveryFailedError';
+  constructor(message: string, readonly delayMs: number) {
+    super(message);
+  }
+}
+
+const isSuccess = (o: PostOutcome) => o.status !== null && o.status >= 200 && o.status < 300;
+const reason = (o: PostOutcome) => o.error ?? `HTTP ${o.status}`;
+
+export class WebhookDeliverer {
+  private readonly worker: Worker<DeliveryJobData>;
+  private readonly connection: Redis;
+  private readonly store: DeliveryStore;
+  /** attempts in flight per receiver origin */
+  private readonly inflight = new Map<string, number>();
+  private readonly perReceiver: number;
+
+  constructor(
+    private readonly settings: DelivererSettings,
+    redis: Redis,
+    private readonly log: Logger,
+    private readonly onAttempt: (result: AttemptResult) => void = () => {},
+  ) {
+    this.store = new DeliveryStore(redis);
+    this.perReceiver = settings.perReceiver ?? Math.max(1, Math.floor(settings.concurrency / 5));
+    this.connection = createRedis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: `${settings.workerId}:webhooks` });
+    this.connection.on('error', () => {}); // reported through the worker's 'error' event
+    this.worker = new Worker<DeliveryJobData>(WEBHOOK_QUEUE, (job, token) => this.fairly(job, token), {
+      connection: this.connection,
+      prefix: PREFIX,
+      concurrency: settings.concurrency,
+      autorun: false,
+      name: `${settings.workerId}:webhooks`,
+      // A crash mid-attempt only means sending again; never give up on an event for it.
+      maxStalledCount: 10,
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+          err instanceof DeliveryFailedError
+            ? err.delayMs
+            : // an unexpected error (e.g. Redis while recording): back off as a failed attempt would
+              retryDelay(this.settings.schedule, attemptsMade) ?? this.settings.schedule.at(-1) ?? 1000,
+      },
+    });
+    this.worker.on('error', (err) => this.log.error({ err }, 'webhook worker error'));
+  }
+
+  start(): void {
+    void this.worker.run().catch((err: unknown) => this.log.error({ err }, 'webhook worker loop ended'));
+  }
+
+  /** Stops fetching and lets attempts in flight finish (each is bounded by the timeout). */
+  async close(): Promise<void> {
+    await this.worker.close();
+    this.connection.disconnect();
+  }
+
+  /** Runs `deliver` within the receiver's share of slots, or puts the job back for a moment. */
+  private async fairly(job: Job<DeliveryJobData>, token?: string): Promise<void> {
+    const origin = URL.canParse(job.data.url) ? new URL(job.data.url).origin : job.data.url;
+    const busy = this.inflight.get(origin) ?? 0;
+    if (busy >= this.perReceiver && token) {
+      await job.moveToDelayed(Date.now() + BUSY_RECEIVER_DELAY_MS + Math.floor(Math.random() * 250), token);
+      throw new DelayedError();
+    }
+    this.inflight.set(origin, busy + 1);
+    try {
+      await this.deliver(job);
+    } finally {
+      const left = (this.inflight.get(origin) ?? 1) - 1;
+      if (left > 0) this.inflight.set(origin, left);
+      else this.inflight.delete(origin);
+    }
+  }
+
+  private async deliver(job: Job<DeliveryJobData>): Promise<void> {
+    const d = job.data;
+    if (job.name !== d.type || d.v !== 1) throw new UnrecoverableError(`unknown delivery payload for ${job.id}`);
+    const attempt = job.attemptsMade + 1;
+    const at = Date.now();
+    const outcome = await postWebhook(d.url, d.body, { ...signedHeaders(this.settings.key, d.msg_id, d.body, at) }, {
+      timeoutMs: this.settings.timeoutMs,
+      policy: this.settings.policy,
+    });
+    const ok = isSuccess(outcome);
+    const delay = ok ? null : retryDelay(this.settings.schedule, attempt, { retryAfterMs: outcome.retryAfterMs });
+    const status: DeliveryStatus = ok ? 'delivered' : delay === null ? 'exhausted' : 'pending';
+    await this.store.recordAttempt(
+      d.subject,
+      d.msg_id,
+      {
+        at: new Date(at).toISOString(),
+        attempt,
+        status: outcome.status,
+        duration_ms: outcome.durationMs,
+        ...(outcome.error ? { error: outcome.error } : {}),
+        ...(outcome.excerpt ? { response_excerpt: outcome.excerpt } : {}),
+      },
+      { status, next_attempt_at: delay === null ? null : new Date(Date.now() + delay).toISOString() },
+      d.keep_s,
+    );
+    const ctx = { msgId: d.msg_id, subject: d.subject, type: d.type, attempt, status: outcome.status, ms: outcome.durationMs };
+    if (ok) {
+      this.onAttempt('delivered');
+      this.log.debug(ctx, 'webhook delivered');
+      return;
+    }
+    if (delay === null) {
+      this.onAttempt('exhausted');
+      this.log.warn({ ...ctx, error: reason(outcome) }, 'webhook delivery exhausted');
+      throw new UnrecoverableError(`exhausted after ${attempt} attempts: ${reason(outcome)}`);
+    }
+    this.onAttempt('retry');
+    this.log.debug({ ...ctx, error: reason(outcome), retryInMs: delay }, 'webhook attempt failed');
+    throw new DeliveryFailedError(reason(outcome), delay);
+  }
+}

@@ -1,0 +1,36 @@
+/** A closed-loop load generator: `concurrency` clients each submit jobs and wait for them. */
+import { call } from '../harness/http.js';
+
+export interface LoadResult {
+  jobs: number;
+  rows: number;
+  seconds: number;
+  batchSizes: number[];
+  latenciesMs: number[];
+}
+
+export async function runLoad(url: string, bodies: unknown[], concurrency: number): Promise<LoadResult> {
+  let next = 0;
+  const batchSizes: number[] = [];
+  const latenciesMs: number[] = [];
+  let rows = 0;
+  const t0 = performance.now();
+  const client = async () => {
+    for (let i = next++; i < bodies.length; i = next++) {
+      const start = performance.now();
+      const r = await call(url, 'POST', '/v1/jobs', bodies[i], { Prefer: 'wait=60' });
+      if (r.body?.status !== 'succeeded') throw new Error(`job failed: ${JSON.stringify(r.body).slice(0, 300)}`);
+      latenciesMs.push(performance.now() - start);
+      batchSizes.push(r.body.metrics.batch_size);
+      rows += r.body.outputs[0].shape[0];
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return { jobs: bodies.length, rows, seconds: (performance.now() - t0) / 1000, batchSizes, latenciesMs };
+}
+
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+}

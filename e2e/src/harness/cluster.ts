@@ -1,0 +1,107 @@
+/**
+ * A whole deployment for one test suite: a private redis-server on a free port, the real API
+ * process and worker processes built from this repository, on the shipped models (or a
+ * temporary repository with overrides). Nothing is mocked.
+ */
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { createRedis, freePort, startRedisServer, type RedisServer } from '@maas/shared';
+import { startRedisCluster, type RedisClusterHandle } from './redis-cluster.js';
+import { ServiceProcess, REPO_ROOT } from './process.js';
+
+const API_ENTRY = join(REPO_ROOT, 'apps/api/dist/main.js');
+const WORKER_ENTRY = join(REPO_ROOT, 'apps/worker/dist/main.js');
+
+export interface ClusterOptions {
+  models?: string;
+  /** extra API environment */
+  api?: Record<string, string>;
+  /** workers to start with the cluster (default 1) */
+  workers?: number;
+  worker?: Record<string, string>;
+  /** a folder for Redis's append-only file (persistence), or none */
+  redisDir?: string;
+  /** run on a three-master Redis Cluster instead of one redis-server */
+  redisCluster?: boolean;
+  /** extra node flags per role, e.g. `--cpu-prof` for profiling */
+  nodeArgs?: { api?: string[]; worker?: string[] };
+}
+
+export class Cluster {
+  readonly workers: ServiceProcess[] = [];
+  api!: ServiceProcess;
+  url = '';
+  private workerSeq = 0;
+  /** the port of every Redis node (one, or the cluster's masters) */
+  redisPorts: number[] = [];
+
+  private constructor(readonly redis: RedisServer, private readonly opts: ClusterOptions) {}
+
+  static async start(opts: ClusterOptions = {}): Promise<Cluster> {
+    const redisCluster = opts.redisCluster ? await startRedisCluster() : undefined;
+    const redis = redisCluster ? clusterAsServer(redisCluster) : await startRedisServer(opts.redisDir ? { dir: opts.redisDir } : {});
+    const c = new Cluster(redis, opts);
+    c.redisPorts = redisCluster ? redisCluster.nodes.map((n) => n.port) : [redis.port];
+    try {
+      await c.startApi();
+      for (let i = 0; i < (opts.workers ?? 1); i++) await c.startWorker();
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+    return c;
+  }
+
+  private get modelsEnv() {
+    return { MODEL_REPOSITORY: this.opts.models ?? join(REPO_ROOT, 'models'), REDIS_URL: this.redis.url };
+  }
+
+  async startApi(env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const port = await freePort();
+    this.api = ServiceProcess.start('api', API_ENTRY, { ...this.modelsEnv, PORT: String(port), HOST: '127.0.0.1', ...this.opts.api, ...env }, this.opts.nodeArgs?.api);
+    this.url = `http://127.0.0.1:${port}`;
+    await this.api.waitFor(/api listening/);
+    return this.api;
+  }
+
+  async startWorker(env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const id = `wrk_test${++this.workerSeq}`;
+    const w = ServiceProcess.start(id, WORKER_ENTRY, {
+      ...this.modelsEnv, WORKER_ID: id, WORKER_HEARTBEAT_MS: '500', ...this.opts.worker, ...env,
+    }, this.opts.nodeArgs?.worker);
+    this.workers.push(w);
+    await w.waitFor(/worker ready/, 60_000);
+    return w;
+  }
+
+  /** A client for direct checks (queue contents, Redis state). Caller quits it. */
+  redisClient(): Redis {
+    return createRedis(this.redis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop('SIGKILL')));
+    await this.api?.stop('SIGKILL');
+    await this.redis.stop();
+  }
+
+  /** Logs of every process, for a failing test's message. */
+  logs(): string {
+    return [this.api, ...this.workers].filter(Boolean).map((p) => `--- ${p.name}\n${p.log.slice(-3000)}`).join('\n');
+  }
+}
+
+/** A Redis Cluster seen through the RedisServer interface the suites use (no kill/restart). */
+function clusterAsServer(c: RedisClusterHandle): RedisServer {
+  const unsupported = () => Promise.reject(new Error('kill/restart are for a single redis-server'));
+  return {
+    url: c.url,
+    port: c.nodes[0]!.port,
+    get process() {
+      return c.nodes[0]!.process;
+    },
+    stop: () => c.stop(),
+    kill: unsupported,
+    restart: unsupported,
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * A real HTTP webhook receiver for tests: records every request (raw body, headers, arrival
+ * time) and answers as the test says — a status (with headers), or never (`'hang'`). It can
+ * start on a port chosen beforehand, so a test can give out a URL while nothing listens there.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface Received {
+  id: string;
+  timestamp: string;
+  signature: string;
+  headers: Record<string, string>;
+  /** the raw body, as received */
+  body: string;
+  at: number;
+}
+
+export type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
+
+const flat = (h: IncomingHttpHeaders): Record<string, string> =>
+  Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v ?? '']));
+
+export class WebhookReceiver {
+  readonly received: Received[] = [];
+  /** decides each answer; `n` = how many requests with this webhook-id came before */
+  answer: (r: Received, n: number) => Answer = () => ({ status: 200 });
+  private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
+
+  private constructor() {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const headers = flat(req.headers);
+        const r: Received = {
+          id: headers['webhook-id'] ?? '', timestamp: headers['webhook-timestamp'] ?? '', signature: headers['webhook-signature'] ?? '',
+          headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now(),
+        };
+        const n = this.byId(r.id).length;
+        this.received.push(r);
+        const a = this.answer(r, n);
+        if (a !== 'hang') res.writeHead(a.status, a.headers ?? {}).end(a.body ?? '');
+      });
+    });
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  static async start(port = 0): Promise<WebhookReceiver> {
+    const r = new WebhookReceiver();
+    await new Promise<void>((resolve, reject) => {
+      r.server.once('error', reject);
+      r.server.listen(port, '127.0.0.1', () => resolve());
+    });
+    return r;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/hook`;
+  }
+
+  /** Requests carrying this webhook-id, in arrival order. */
+  byId(id: string): Received[] {
+    return this.received.filter((r) => r.id === id);
+  }
+
+  /** Resolves when `done(received)` holds; rejects after `ms`. */
+  async until(done: (received: Received[]) => boolean, ms = 20_000, what = 'webhooks'): Promise<Received[]> {
+    const deadline = Date.now() + ms;
+    while (!done(this.received)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${this.received.length}: ${this.received.map((r) => r.id).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return this.received;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * Batch submissions end to end: NDJSON streamed in, chunk jobs through the real workers,
+ * results in input order with per-line errors, counts, cancel, retention.
+ */
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, Cluster, modelRepository, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
+
+const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
+let cluster: Cluster;
+let redis: Redis;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'mlp,penguins,fixed' }, api: { BATCH_RETENTION_S: '3' } });
+  redis = cluster.redisClient();
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await cluster?.stop();
+});
+
+async function submit(query: string, body: string | Buffer, headers: Record<string, string> = {}) {
+  const res = await fetch(`${cluster.url}/v1/batches?${query}`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', ...headers } });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+}
+
+async function finished(id: string, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const b = (await call(cluster.url, 'GET', `/v1/batches/${id}`)).body;
+    if (b.completed_at) return b;
+    if (Date.now() > deadline) throw new Error(`batch ${id} still ${b.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function results(id: string): Promise<any[]> {
+  const res = await fetch(`${cluster.url}/v1/batches/${id}/results`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/application\/x-ndjson/);
+  const text = await res.text();
+  return text.trimEnd().split('\n').map((l) => JSON.parse(l));
+}
+
+describe('batch submissions', () => {
+  it('keeps input order, fails bad lines alone (with their line number), and counts', async () => {
+    const data = rows(21, 3000, 32);
+    const lines: string[] = [];
+    const expected: ({ id: string; row?: number; tensorRows?: number[]; error?: RegExp })[] = [];
+    data.forEach((r, i) => {
+      if (i % 500 === 7) {
+        lines.push('{"custom_id": "broken", "inputs": {"input": [1, 2');
+        expected.push({ id: String(lines.length), error: new RegExp(`^line ${lines.length}: not valid JSON`) });
+      } else if (i % 500 === 9) {
+        lines.push(JSON.stringify({ custom_id: `short-${i}`, inputs: { input: r.slice(0, 31) } }));
+        expected.push({ id: `short-${i}`, error: new RegExp(`^line ${lines.length}: `) });
+      } else if (i % 700 === 3) {
+        lines.push(''); // blank lines are skipped but counted for line numbers
+        lines.push(JSON.stringify({ custom_id: `t-${i}`, inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 32], data: [r, data[i + 1]] }] }));
+        expected.push({ id: `t-${i}`, tensorRows: [i, i + 1] });
+      } else {
+        lines.push(JSON.stringify({ custom_id: `r-${i}`, inputs: { input: r } }));
+        expected.push({ id: `r-${i}`, row: i });
+      }
+    });
+    lines.push(JSON.stringify({ inputs: { input: data[0] } })); // no custom_id: its line number
+    expected.push({ id: String(lines.length), row: 0 });
+    const sub = await submit('model=mlp', lines.join('\n') + '\n');
+    expect(sub.status).toBe(202);
+    expect(sub.headers.get('location')).toBe(`/v1/batches/${sub.body.id}`);
+    expect(sub.body).toMatchObject({ object: 'batch', model: 'mlp', version: '1', counts: { total: expected.length } });
+    const done = await finished(sub.body.id);
+    const bad = expected.filter((e) => e.error).length;
+    expect(done).toMatchObject({ status: 'succeeded', counts: { total: expected.length, succeeded: expected.length - bad, failed: bad } });
+    const out = await results(sub.body.id);
+    expect(out.length).toBe(expected.length);
+    const reference = await runAlone(MLP, 'input', 'output', data);
+    out.forEach((line, i) => {
+      const e = expected[i]!;
+      expect(line.custom_id).toBe(e.id);
+      if (e.error) {
+        expect(line.error.type).toBe('invalid-input');
+        expect(line.error.message).toMatch(e.error);
+      } else if (e.tensorRows) {
+        expect(line.outputs[0]).toMatchObject({ name: 'output', datatype: 'FP32', shape: [2, 2] });
+        const want = e.tensorRows.flatMap((r) => reference[r]!);
+        line.outputs[0].data.forEach((v: number, j: number) => expect(Math.abs(v - want[j]!)).toBeLessThan(1e-5));
+      } else {
+        expect(Object.keys(line.outputs)).toEqual(['output']);
+        const want = reference[e.row!]!;
+        line.outputs.output.forEach((v: number, j: number) => expect(Math.abs(v - want[j]!)).toBeLessThan(1e-5));
+      }
+    });
+  });
+
+  it('compact lines of the classifier return every output of their row; gzip bodies are accepted', async () => {
+    const lines = [
+      { custom_id: 'adelie', inputs: { features: [39.1, 18.7, 181, 3750] } },
+      { custom_id: 'gentoo', inputs: { features: [46.5, 14.5, 213, 4400] } },
+    ].map((l) => JSON.stringify(l)).join('\n');
+    const sub = await submit('model=penguins&version=2', gzipSync(lines), { 'content-encoding': 'gzip' });
+    expect(sub.status).toBe(202);
+    await finished(sub.body.id);
+    const out = await results(sub.body.id);
+    expect(out.map((l) => l.custom_id)).toEqual(['adelie', 'gentoo']);
+    expect(out[0].outputs.label).toEqual([0]);
+    expect(out[1].outputs.label).toEqual([2]);
+    expect(out[0].outputs.probabilities).toHaveLength(3);
+  });
+
+  it('a fixed-batch model runs each line alone', async () => {
+    const line = (c: string, k: number) => JSON.stringify({ custom_id: c, inputs: [
+      { name: 'x', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] },
+      { name: 'y', datatype: 'INT32', shape: [2, 3], data: [k, k, k, k, k, k] },
+    ] });
+    const sub = await submit('model=fixed', [line('a', 1), line('b', 10), '{"inputs": {"x": [1,2,3]}}'].join('\n'));
+    const done = await finished(sub.body.id);
+    expect(done.counts).toEqual({ total: 3, succeeded: 2, failed: 1 });
+    const out = await results(sub.body.id);
+    expect(out[0].outputs[0].data).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(out[1].outputs[0].data).toEqual([11, 12, 13, 14, 15, 16]);
+    expect(out[2].error.type).toBe('invalid-input');
+  });
+
+  it('results before the batch completes → 409; finished results are removed after the retention', async () => {
+    const sub = await submit('model=mlp', rows(5, 2000, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n'));
+    const early = await call(cluster.url, 'GET', `/v1/batches/${sub.body.id}/results`);
+    if (early.status !== 200) expect(early.body).toMatchObject({ status: 409, type: 'urn:maas:problem:batch-not-finished' });
+    const done = await finished(sub.body.id);
+    expect(Date.parse(done.expires_at) - Date.parse(done.completed_at)).toBe(3000);
+    expect(await redis.keys(`maas:{b-${sub.body.id}}:*`)).toHaveLength(4);
+    expect(await redis.keys(`maas:{infer-mlp-v1}:${sub.body.id}-c*`)).toHaveLength(0); // chunk jobs leave with their results kept aside
+    await new Promise((r) => setTimeout(r, 3500));
+    expect((await call(cluster.url, 'GET', `/v1/batches/${sub.body.id}`)).status).toBe(404);
+    expect(await redis.keys(`maas:{b-${sub.body.id}}:*`)).toHaveLength(0);
+  });
+});
+
+describe('batch errors', () => {
+  it('bad submissions are 4xx problems and create nothing', async () => {
+    const before = await redis.keys('maas:{b-*');
+    expect((await submit('', '{"inputs": {}}')).body).toMatchObject({ status: 400, type: 'urn:maas:problem:invalid-input' });
+    expect((await submit('model=nope', '{"inputs": {}}')).status).toBe(404);
+    expect((await submit('model=mlp&version=9', '{"inputs": {}}')).status).toBe(404);
+    expect((await submit('model=mlp', '\n\n')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/no request line/) });
+    expect((await submit('model=mlp', '{}', { 'content-type': 'image/png' })).status).toBe(415);
+    expect((await submit('model=mlp&webhook=ftp://x.example/', '{}')).status).toBe(400);
+    expect(await redis.keys('maas:{b-*')).toEqual(before);
+    expect((await call(cluster.url, 'GET', '/v1/batches/batch_nope')).status).toBe(404);
+    expect((await call(cluster.url, 'GET', '/v1/batches/job_x/results')).status).toBe(404);
+  });
+});
+
+describe('cancel', () => {
+  it('chunks not yet run never run; the batch ends canceled and its lines report it', async () => {
+    // A worker without mlp: the chunks wait in the queue.
+    const other = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'penguins' } });
+    try {
+      const body = rows(6, 3000, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n') + '\n{"bad": 1}';
+      const res = await fetch(`${other.url}/v1/batches?model=mlp`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } });
+      const batch = (await res.json()) as any;
+      expect(batch.status).toBe('queued');
+      const c = await call(other.url, 'POST', `/v1/batches/${batch.id}/cancel`);
+      expect(c.body).toMatchObject({ status: 'canceled', counts: { total: 3001, succeeded: 0, failed: 3001 } });
+      expect(c.body.completed_at).not.toBeNull();
+      await other.startWorker({ WORKER_MODELS: 'mlp' });
+      await new Promise((r) => setTimeout(r, 1000));
+      const after = await call(other.url, 'GET', `/v1/batches/${batch.id}`);
+      expect(after.body).toMatchObject({ status: 'canceled', counts: { succeeded: 0 } });
+      const text = await (await fetch(`${other.url}/v1/batches/${batch.id}/results`)).text();
+      const out = text.trimEnd().split('\n').map((l) => JSON.parse(l));
+      expect(out).toHaveLength(3001);
+      expect(out[0]).toEqual({ custom_id: 'r0', error: { type: 'canceled', message: expect.any(String) } });
+      expect(out[3000].error.type).toBe('invalid-input');
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe('while a batch runs', () => {
+  // A 3 s batch window: the full chunks run at once, the short last chunk waits in the
+  // worker's window, which leaves time to watch the counts and to cancel.
+  const lines = (seed: number, n: number) => rows(seed, n, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n');
+  let slow: Cluster;
+  let repo: { dir: string; remove(): Promise<void> };
+  beforeAll(async () => {
+    repo = await modelRepository({ mlp: { max_queue_delay_ms: 3000 } });
+    slow = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp' } });
+  });
+  afterAll(async () => {
+    await slow?.stop();
+    await repo?.remove();
+  });
+  const post = async (body: string) =>
+    (await (await fetch(`${slow.url}/v1/batches?model=mlp`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } })).json()) as any;
+  const watch = async (id: string, ok: (b: any) => boolean) => {
+    for (let i = 0; i < 200; i++) {
+      const b = (await call(slow.url, 'GET', `/v1/batches/${id}`)).body;
+      if (ok(b)) return b;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`batch ${id} never matched`);
+  };
+
+  it('counts move: running with the full chunks done, then succeeded', async () => {
+    const batch = await post(lines(31, 2050)); // chunks of 1024, 1024 and 2 rows
+    const midway = await watch(batch.id, (b) => b.counts.succeeded === 2048);
+    expect(midway).toMatchObject({ status: 'running', completed_at: null, counts: { total: 2050, succeeded: 2048, failed: 0 } });
+    expect(midway.started_at).not.toBeNull();
+    const done = await watch(batch.id, (b) => b.completed_at !== null);
+    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 2050, succeeded: 2050, failed: 0 } });
+  });
+
+  it('cancel while running: what ran keeps its results, the chunk still waiting in the worker never runs', async () => {
+    const batch = await post(lines(32, 2050));
+    await watch(batch.id, (b) => b.counts.succeeded === 2048);
+    const canceled = await call(slow.url, 'POST', `/v1/batches/${batch.id}/cancel`);
+    expect(canceled.body.status).toBe('canceled');
+    const done = await watch(batch.id, (b) => b.completed_at !== null);
+    expect(done).toMatchObject({ status: 'canceled', counts: { total: 2050, succeeded: 2048, failed: 2 } });
+    const out = (await (await fetch(`${slow.url}/v1/batches/${batch.id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(out).toHaveLength(2050);
+    expect(out[0].outputs.output).toHaveLength(2);
+    expect(out[2049]).toEqual({ custom_id: 'r2049', error: { type: 'canceled', message: expect.any(String) } });
+  });
+});
+
+describe('an upload cut off half way', () => {
+  it('leaves no batch and no chunk job behind', async () => {
+    const idle = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'penguins' } }); // mlp chunks would wait
+    const client = idle.redisClient();
+    try {
+      const { request } = await import('node:http');
+      const req = request(`${idle.url}/v1/batches?model=mlp`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } });
+      req.on('error', () => {}); // we cut it ourselves
+      const line = (i: number) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: rows(i, 1, 32)[0] } }) + '\n';
+      for (let i = 0; i < 3000; i++) req.write(line(i)); // about three chunks' worth
+      // Wait until the API has queued chunks from it, then drop the connection.
+      for (let i = 0; i < 100 && (await client.keys('maas:{infer-mlp-v1}:batch_*')).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect((await client.keys('maas:{infer-mlp-v1}:batch_*')).length).toBeGreaterThan(0);
+      req.destroy();
+      for (let i = 0; i < 100 && (await client.keys('maas:{b-*')).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await client.keys('maas:{b-*')).toEqual([]);
+      expect(await client.keys('maas:{infer-mlp-v1}:batch_*')).toEqual([]);
+      expect(idle.api.child.exitCode).toBeNull();
+    } finally {
+      client.disconnect();
+      await idle.stop();
+    }
+  });
+});
+
+describe('big batches and the worker fleet', () => {
+  it('a worker holds a few chunks at a time (row budget), so chunks wait in Redis for any worker', async () => {
+    const fleet = await Cluster.start({ workers: 0 });
+    const { Queue } = await import('bullmq');
+    const conn = fleet.redisClient();
+    const queue = new Queue('{infer-mlp-v1}', { prefix: 'maas', connection: conn });
+    try {
+      const body = rows(41, 1024, 32).map((r) => JSON.stringify({ inputs: { input: r } }));
+      const lines = Array.from({ length: 80 }, () => body.join('\n')).join('\n'); // 80 chunks of 1,024 rows
+      const res = await fetch(`${fleet.url}/v1/batches?model=mlp`, { method: 'POST', body: lines, headers: { 'content-type': 'application/x-ndjson' } });
+      const batch = (await res.json()) as { id: string };
+      expect((await queue.getJobCounts('prioritized')).prioritized).toBe(80);
+      await fleet.startWorker({ WORKER_MODELS: 'mlp' });
+      let maxActive = 0;
+      for (;;) {
+        const counts = await queue.getJobCounts('active', 'prioritized');
+        maxActive = Math.max(maxActive, counts.active!);
+        const b = (await call(fleet.url, 'GET', `/v1/batches/${batch.id}`)).body;
+        if (b.completed_at) {
+          expect(b.counts).toEqual({ total: 81920, succeeded: 81920, failed: 0 });
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      // mlp: max_batch_size 1,024, one session → a budget of 4,096 rows, i.e. 4 chunks (+1 being fetched).
+      expect(maxActive).toBeGreaterThan(0);
+      expect(maxActive).toBeLessThanOrEqual(5);
+    } finally {
+      await queue.close();
+      conn.disconnect();
+      await fleet.stop();
+    }
+  });
+});

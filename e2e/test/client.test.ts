@@ -1,0 +1,391 @@
+/**
+ * @maas/client against a real cluster (private redis-server, API and worker processes,
+ * shipped models), through its package name as a user would import it, and the `maas` CLI as
+ * a child process.
+ *
+ * The worker starts serving penguins and fixed only: mlp jobs stay queued until the test that
+ * needs them served starts an mlp worker, so cancel and wait-timeouts are deterministic.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MaasApiError, MaasClient, MaasConnectionError, MaasJobFailedError, MaasWaitTimeoutError, ndjsonFile, verifyWebhook,
+  type BatchLine, type BatchResult, type Tensor,
+} from '@maas/client';
+import { freePort } from '@maas/shared';
+import { Cluster, REPO_ROOT, rows, WebhookReceiver } from '../src/harness/index.js';
+
+const KEY = 'key-a';
+const CLI = join(REPO_ROOT, 'packages/client/bin/maas.js');
+const PENGUINS: number[][] = [[39.1, 18.7, 181, 3750], [46.5, 14.5, 213, 4400]]; // Adelie, Gentoo
+
+let cluster: Cluster;
+let maas: MaasClient;
+let tmp: string;
+let mlpServed = false;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({
+    workers: 1,
+    api: { API_KEYS: `alpha:${KEY}`, WEBHOOK_ALLOW_PRIVATE: 'true' },
+    worker: { WORKER_MODELS: 'penguins,fixed', WEBHOOK_ALLOW_PRIVATE: 'true' },
+  });
+  maas = new MaasClient({ baseUrl: cluster.url, apiKey: KEY });
+  tmp = await mkdtemp(join(tmpdir(), 'maas-client-'));
+});
+afterAll(async () => {
+  await cluster?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+async function serveMlp(): Promise<void> {
+  if (mlpServed) return;
+  await cluster.startWorker({ WORKER_MODELS: 'mlp' });
+  mlpServed = true;
+}
+
+const features = (data: number[][]): Tensor => ({ name: 'features', datatype: 'FP32', shape: [data.length, 4], data });
+const mlpInput = (seed: number, n = 1): Tensor => ({ name: 'input', datatype: 'FP32', shape: [n, 32], data: rows(seed, n, 32) });
+
+async function thrown(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the call to throw');
+}
+
+describe('SDK: health and models', () => {
+  it('health.ready / live', async () => {
+    expect(await maas.health.live()).toBe(true);
+    expect((await maas.health.ready()).ready).toBe(true);
+  });
+
+  it('models.list, models.get and models.ready', async () => {
+    const list = await maas.models.list();
+    expect(list.map((m) => m.name).sort()).toEqual(['fixed', 'mlp', 'penguins']);
+    const penguins = list.find((m) => m.name === 'penguins')!;
+    expect(penguins).toMatchObject({ versions: ['2', '1'], ready: true, workers: 1, labels: ['Adelie', 'Chinstrap', 'Gentoo'] });
+    expect(penguins.inputs).toEqual([{ name: 'features', datatype: 'FP32', shape: [-1, 4] }]);
+    expect(list.find((m) => m.name === 'mlp')!.ready).toBe(false);
+
+    const meta = await maas.models.get('penguins');
+    expect(meta).toMatchObject({ name: 'penguins', versions: ['2', '1'], platform: 'onnxruntime_onnx' });
+    expect(meta.outputs.map((o) => o.name)).toEqual(['probabilities', 'label']);
+    expect((await maas.models.get('penguins', { version: 1 })).versions).toEqual(['1']);
+    expect(await maas.models.ready('penguins')).toBe(true);
+    expect(await maas.models.ready('mlp')).toBe(false);
+    const missing = await thrown(maas.models.get('nope'));
+    expect(missing).toBeInstanceOf(MaasApiError);
+    expect((missing as MaasApiError).status).toBe(404);
+  });
+});
+
+describe('SDK: batches', () => {
+  it('submit from an iterable (compact, tensor and bad lines), wait with progress, results in input order', async () => {
+    function* lines(): Generator<BatchLine | string> {
+      for (let i = 0; i < 300; i++) yield { custom_id: `c${i}`, inputs: { features: PENGUINS[i % 2]! } };
+      yield { custom_id: 't0', inputs: [features(PENGUINS)] };
+      yield '{"custom_id":"bad","inputs":{"nope":[1]}}';
+    }
+    const batch = await maas.batches.submit({ model: 'penguins', lines: lines() });
+    expect(batch).toMatchObject({ object: 'batch', model: 'penguins', counts: { total: 302 } });
+    const seen: number[] = [];
+    const done = await maas.batches.wait(batch.id, { intervalMs: 100, onProgress: (b) => seen.push(b.counts.succeeded + b.counts.failed) });
+    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 302, succeeded: 301, failed: 1 } });
+    expect(seen.at(-1)).toBe(302);
+
+    const results: BatchResult[] = [];
+    for await (const r of maas.batches.results(batch.id)) results.push(r);
+    expect(results.map((r) => r.custom_id)).toEqual([...Array.from({ length: 300 }, (_, i) => `c${i}`), 't0', 'bad']);
+    expect(results[0]!.outputs).toMatchObject({ label: [0] });
+    expect(results[1]!.outputs).toMatchObject({ label: [2] });
+    expect(results[300]!.outputs).toContainEqual({ name: 'label', datatype: 'INT64', shape: [2], data: [0, 2] });
+    expect(results[301]!.error).toBeTruthy();
+
+    // Leaving the loop early closes the download.
+    let n = 0;
+    for await (const _ of maas.batches.results(batch.id)) if (++n === 5) break;
+    expect(n).toBe(5);
+
+    const out = join(tmp, 'results.ndjson');
+    const written = await maas.batches.downloadResults(batch.id, out);
+    expect(written.lines).toBe(302);
+    const text = await readFile(out, 'utf8');
+    expect(text.trimEnd().split('\n').map((l) => JSON.parse(l).custom_id)).toEqual(results.map((r) => r.custom_id));
+  });
+
+  it('submit a file with ndjsonFile (streamed from disk, upload progress reported)', async () => {
+    const file = join(tmp, 'rows.ndjson');
+    const data = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ custom_id: `p${i}`, inputs: { features: PENGUINS[i % 2] } }));
+    await writeFile(file, data.join('\n') + '\n');
+    const uploaded: number[] = [];
+    const batch = await maas.batches.submit({ model: 'penguins', version: 1, lines: ndjsonFile(file), onUploadProgress: (p) => uploaded.push(p.bytes) });
+    expect(batch).toMatchObject({ version: '1', counts: { total: 5000 } });
+    expect(uploaded.at(-1)).toBe(Buffer.byteLength(data.join('\n') + '\n'));
+    const done = await maas.batches.wait(batch.id, { intervalMs: 100 });
+    expect(done.counts).toEqual({ total: 5000, succeeded: 5000, failed: 0 });
+  });
+
+  it('results of an unfinished batch are a 409; wait times out; cancel', async () => {
+    // Nobody serves mlp yet: the batch stays queued.
+    const batch = await maas.batches.submit({ model: 'mlp', lines: [{ custom_id: 'q', inputs: { input: rows(9, 1, 32)[0]! } }] });
+    const early = await thrown(maas.batches.results(batch.id).next());
+    expect(early).toBeInstanceOf(MaasApiError);
+    expect(early).toMatchObject({ status: 409 });
+    expect(await thrown(maas.batches.wait(batch.id, { timeoutMs: 300, intervalMs: 100 }))).toBeInstanceOf(MaasWaitTimeoutError);
+    const canceled = await maas.batches.cancel(batch.id);
+    expect(canceled).toMatchObject({ id: batch.id, status: 'canceled' });
+    expect((await maas.batches.wait(batch.id)).status).toBe('canceled');
+  });
+
+  it('an unknown model is refused (404); a source that throws is reported as itself', async () => {
+    expect(await thrown(maas.batches.submit({ model: 'nope', lines: [{ inputs: { features: [1, 2, 3, 4] } }] }))).toMatchObject({ status: 404 });
+    function* broken(): Generator<BatchLine> {
+      yield { inputs: { features: PENGUINS[0]! } };
+      throw new Error('source broke');
+    }
+    expect(await thrown(maas.batches.submit({ model: 'penguins', lines: broken() }))).toMatchObject({ message: 'source broke' });
+  });
+});
+
+describe('SDK: jobs', () => {
+  it('run: penguins with classification and labels', async () => {
+    const job = await maas.jobs.run({
+      model: 'penguins',
+      inputs: [features(PENGUINS)],
+      outputs: [{ name: 'probabilities', parameters: { classification: 1 } }, { name: 'label' }],
+      metadata: { from: 'client.test' },
+    });
+    expect(job).toMatchObject({ object: 'job', model: 'penguins', version: '2', status: 'succeeded', metadata: { from: 'client.test' } });
+    const [cls, label] = job.outputs;
+    expect(cls!.data[0]).toMatch(/:0:Adelie$/);
+    expect(cls!.data[1]).toMatch(/:2:Gentoo$/);
+    expect(label).toMatchObject({ name: 'label', datatype: 'INT64', shape: [2], data: [0, 2] });
+    expect(job.metrics!.batch_size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('run: the fixed-shape model with two inputs of two datatypes', async () => {
+    const job = await maas.jobs.run({
+      model: 'fixed',
+      inputs: [
+        { name: 'x', datatype: 'FP32', shape: [2, 3], data: [0.5, -1.25, 3, 10, -0.125, 7.75] },
+        { name: 'y', datatype: 'INT32', shape: [2, 3], data: [1, 2, -3, 4, 1000, -7] },
+      ],
+    });
+    expect(job.outputs[0]).toEqual({ name: 'sum', datatype: 'FP32', shape: [2, 3], data: [1.5, 0.75, 0, 14, 999.875, 0.75] });
+  });
+
+  it('create, get (long-poll) and wait', async () => {
+    const created = await maas.jobs.create({ model: 'penguins', inputs: [features([PENGUINS[0]!])] });
+    expect(created.object).toBe('job');
+    expect(['queued', 'running', 'succeeded']).toContain(created.status);
+    const got = await maas.jobs.get(created.id, { wait: 10 });
+    expect(got).toMatchObject({ id: created.id, status: 'succeeded' });
+    expect(await maas.jobs.wait(created.id)).toEqual(got);
+    const waited = await maas.jobs.create({ model: 'penguins', inputs: [features([PENGUINS[1]!])] }, { wait: 10 });
+    expect(waited.status).toBe('succeeded');
+  });
+
+  it('an Idempotency-Key returns the same job; reused with another body it is a 409', async () => {
+    const req = { model: 'penguins', inputs: [features([PENGUINS[0]!])] };
+    const a = await maas.jobs.create(req, { idempotencyKey: 'client-test-key' });
+    const b = await maas.jobs.create(req, { idempotencyKey: 'client-test-key' });
+    expect(b.id).toBe(a.id);
+    const err = await thrown(maas.jobs.create({ ...req, metadata: { other: true } }, { idempotencyKey: 'client-test-key' }));
+    expect(err).toMatchObject({ status: 409, type: 'urn:maas:problem:idempotency-conflict' });
+  });
+
+  it('wait times out on a job nobody serves; cancel; run throws MaasJobFailedError for a job that cannot succeed', async () => {
+    const queued = await maas.jobs.create({ model: 'mlp', inputs: [mlpInput(1)] });
+    const late = await thrown(maas.jobs.wait(queued.id, { timeoutMs: 1500, pollSeconds: 1 }));
+    expect(late).toBeInstanceOf(MaasWaitTimeoutError);
+    expect((late as MaasWaitTimeoutError<{ status: string }>).last.status).toBe('queued');
+
+    const canceled = await maas.jobs.cancel(queued.id);
+    expect(canceled).toMatchObject({ id: queued.id, status: 'canceled' });
+    expect((await maas.jobs.wait(queued.id)).status).toBe('canceled');
+
+    // Expires before any worker can take it; `run` keeps waiting until the worker appears.
+    const expiring = maas.jobs.run({ model: 'mlp', inputs: [mlpInput(2)], timeout_ms: 1 }, { timeoutMs: 90_000 });
+    const failed = thrown(expiring);
+    await serveMlp();
+    const err = (await failed) as MaasJobFailedError;
+    expect(err).toBeInstanceOf(MaasJobFailedError);
+    expect(err.job).toMatchObject({ status: 'failed', error: { type: 'expired' } });
+    expect(err.message).toMatch(/failed: expired/);
+
+    const ok = await maas.jobs.run({ model: 'mlp', inputs: [mlpInput(3, 3)] });
+    expect(ok.outputs[0]!.shape).toEqual([3, 2]);
+  });
+});
+
+describe('SDK: KServe v2 infer', () => {
+  it('infers, with an explicit version and requested outputs, and names the serving job', async () => {
+    const res = await maas.infer('penguins', [features(PENGUINS)], { outputs: ['label'], id: 'req-1' });
+    expect(res).toMatchObject({ model_name: 'penguins', model_version: '2', id: 'req-1' });
+    expect(res.outputs).toEqual([{ name: 'label', datatype: 'INT64', shape: [2], data: [0, 2] }]);
+    expect(res.job_id).toMatch(/^job_/);
+    expect((await maas.jobs.get(res.job_id!)).status).toBe('succeeded');
+    const v1 = await maas.infer('penguins', [features(PENGUINS)], { version: 1 });
+    expect(v1.model_version).toBe('1');
+  });
+});
+
+describe('SDK: errors', () => {
+  it('a 400 is a MaasApiError with status, type, detail and per-input errors', async () => {
+    const err = await thrown(maas.jobs.create({ model: 'penguins', inputs: [{ name: 'nope', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] }));
+    expect(err).toBeInstanceOf(MaasApiError);
+    const e = err as MaasApiError;
+    expect(e).toMatchObject({ status: 400, type: 'urn:maas:problem:invalid-input', title: 'Invalid input', code: 'invalid-input' });
+    expect(e.detail).toMatch(/nope/);
+    expect(e.errors?.[0]?.path).toMatch(/^inputs\[0\]/);
+    expect(e.problem.status).toBe(400);
+    const infer = await thrown(maas.infer('penguins', [{ name: 'features', datatype: 'INT32', shape: [1, 4], data: [1, 2, 3, 4] }]));
+    expect(infer).toMatchObject({ status: 400, type: 'urn:maas:problem:invalid-input' });
+  });
+
+  it('a 404 for an unknown job', async () => {
+    expect(await thrown(maas.jobs.get('job_doesnotexist'))).toMatchObject({ status: 404, type: 'urn:maas:problem:not-found' });
+  });
+
+  it('a 401 with a wrong key or none; health needs no key', async () => {
+    const wrong = new MaasClient({ baseUrl: cluster.url, apiKey: 'wrong' });
+    const err = await thrown(wrong.models.list());
+    expect(err).toBeInstanceOf(MaasApiError);
+    expect(err).toMatchObject({ status: 401, type: 'urn:maas:problem:unauthorized' });
+    const none = new MaasClient({ baseUrl: cluster.url });
+    expect(await thrown(none.jobs.get('job_x'))).toMatchObject({ status: 401 });
+    expect((await none.health.ready()).ready).toBe(true);
+  });
+
+  it('nothing listening is a MaasConnectionError', async () => {
+    const nowhere = new MaasClient({ baseUrl: `http://127.0.0.1:${await freePort()}` });
+    const err = await thrown(nowhere.models.list());
+    expect(err).toBeInstanceOf(MaasConnectionError);
+    expect(err).toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('SDK: webhooks', () => {
+  it('verifyWebhook accepts a real delivery signed by the cluster, and rejects it altered', async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      const secret = await maas.webhookSecret();
+      expect(secret).toMatch(/^whsec_/);
+      const job = await maas.jobs.run({ model: 'penguins', inputs: [features([PENGUINS[0]!])], webhook: receiver.url, webhook_events_filter: ['completed'] });
+      const [delivery] = await receiver.until((r) => r.length >= 1);
+      const event = verifyWebhook(secret, delivery!.body, delivery!.headers);
+      expect(event).toMatchObject({ type: 'job.completed', data: { id: job.id, status: 'succeeded' } });
+      expect(() => verifyWebhook(secret, delivery!.body.replace('succeeded', 'failed'), delivery!.headers)).toThrow(/no webhook-signature/);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+const execFileP = promisify(execFile);
+
+/** Runs `maas ARGS` as a child process, as a user would. */
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [CLI, ...args], {
+      env: { ...process.env, MAAS_URL: cluster.url, MAAS_API_KEY: KEY, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('CLI (child process)', () => {
+  it('models: a table', async () => {
+    const r = await cli(['models']);
+    expect(r.code, r.stderr).toBe(0);
+    const [header, ...lines] = r.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^MODEL\s+VERSIONS\s+INPUTS\s+OUTPUTS\s+MAX BATCH\s+READY\s+WORKERS$/);
+    expect(lines.find((l) => l.startsWith('penguins'))).toMatch(/^penguins\s+2,1\s+features FP32\[-1,4\]\s+probabilities FP32\[-1,3\], label INT64\[-1\]\s+256\s+yes\s+\d+$/);
+  });
+
+  it('jobs create / get print the job as JSON', async () => {
+    const created = await cli(['jobs', 'create', '--model', 'penguins', '--input', 'features=[46.5,14.5,213,4400]', '--wait', '10']);
+    expect(created.code, created.stderr).toBe(0);
+    const job = JSON.parse(created.stdout);
+    expect(job).toMatchObject({ object: 'job', status: 'succeeded' });
+    expect(job.outputs.find((o: any) => o.name === 'label').data).toEqual([2]);
+
+    const got = await cli(['jobs', 'get', job.id, '--wait', '5']);
+    expect(got.code, got.stderr).toBe(0);
+    expect(JSON.parse(got.stdout)).toEqual(job);
+
+    const request = join(tmp, 'request.json');
+    await writeFile(request, JSON.stringify({ inputs: [features(PENGUINS)], outputs: [{ name: 'label' }] }));
+    const fromFile = await cli(['jobs', 'create', '--model', 'penguins', '--data', request, '--wait', '10']);
+    expect(JSON.parse(fromFile.stdout).outputs).toEqual([{ name: 'label', datatype: 'INT64', shape: [2], data: [0, 2] }]);
+  });
+
+  it('infer prints the v2 response', async () => {
+    const r = await cli(['infer', 'penguins', '--input', 'features=[39.1,18.7,181,3750]', '--output', 'label', '--output', 'probabilities:1']);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res).toMatchObject({ model_name: 'penguins', model_version: '2' });
+    expect(res.outputs[0]).toEqual({ name: 'label', datatype: 'INT64', shape: [1], data: [0] });
+    expect(res.outputs[1].data[0]).toMatch(/:0:Adelie$/);
+  });
+
+  it('batch submit streams a file, prints the id, and downloads the results; batch get / results', async () => {
+    const file = join(tmp, 'cli-rows.ndjson');
+    await writeFile(file, Array.from({ length: 1000 }, (_, i) => JSON.stringify({ custom_id: `x${i}`, inputs: { features: PENGUINS[i % 2] } })).join('\n') + '\n');
+    const out = join(tmp, 'cli-results.ndjson');
+    const r = await cli(['batch', 'submit', file, '--model', 'penguins', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const id = r.stdout.trim();
+    expect(id).toMatch(/^batch_/);
+    expect(r.stderr).toMatch(new RegExp(`batch ${id} succeeded in \\d+\\S*: 1,000 rows succeeded, 0 failed`));
+    expect(r.stderr).toContain(`wrote 1,000 result lines`);
+    const lines = (await readFile(out, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.custom_id)).toEqual(Array.from({ length: 1000 }, (_, i) => `x${i}`));
+    expect(lines[1].outputs.label).toEqual([2]);
+
+    const got = await cli(['batch', 'get', id]);
+    expect(JSON.parse(got.stdout)).toMatchObject({ id, status: 'succeeded', counts: { total: 1000, succeeded: 1000, failed: 0 } });
+    const results = await cli(['batch', 'results', id]);
+    expect(results.stdout).toBe(await readFile(out, 'utf8'));
+
+    const noWait = await cli(['batch', 'submit', file, '--model', 'penguins', '--no-wait']);
+    expect(noWait.code, noWait.stderr).toBe(0);
+    expect(noWait.stdout.trim()).toMatch(/^batch_/);
+  });
+
+  it('errors: the problem on stderr and exit 1; usage errors exit 2', async () => {
+    const missing = await cli(['jobs', 'get', 'job_doesnotexist']);
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toBe("error: Not found: job 'job_doesnotexist' not found\n");
+
+    const bad = await cli(['infer', 'penguins', '--input', 'features=[1,2,3]']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: Invalid input: inputs\[0\]\.shape: shape \[1, 3\] does not match \[-1, 4\]/);
+
+    const unauthorized = await cli(['models'], { MAAS_API_KEY: 'wrong' });
+    expect(unauthorized.code).toBe(1);
+    expect(unauthorized.stderr).toMatch(/^error: Unauthorized: .*\nhint: pass --api-key/);
+
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const refused = await cli(['models', '--url', url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`error: cannot reach ${url}: is the API running? (npm start)\n`);
+
+    const usage = await cli(['jobs', 'get']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/missing argument[\s\S]*maas jobs get --help/);
+    const noFile = await cli(['batch', 'submit', join(tmp, 'absent.ndjson'), '--model', 'penguins']);
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toMatch(/cannot read .*absent\.ndjson: no such file/);
+  });
+});

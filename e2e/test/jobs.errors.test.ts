@@ -1,0 +1,249 @@
+/**
+ * Bad input never reaches the queue and never produces a 5xx: every kind of invalid request in
+ * CONTRACT §4 gets its 4xx as problem+json, and the queues stay empty. Auth with two tenants.
+ */
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, Cluster } from '../src/harness/index.js';
+
+const A = { Authorization: 'Bearer key-a' };
+const B = { Authorization: 'Bearer key-b' };
+let cluster: Cluster;
+let redis: Redis;
+
+beforeAll(async () => {
+  // No worker for mlp: whatever got queued would stay visible in its queue.
+  cluster = await Cluster.start({
+    workers: 1,
+    api: { API_KEYS: 'alpha:key-a,beta:key-b', MAX_BODY_MB: '1', MAX_QUEUE_DEPTH: '3' },
+    worker: { WORKER_MODELS: 'penguins,fixed' },
+  });
+  redis = cluster.redisClient();
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await cluster?.stop();
+});
+
+const mlp = (tensor: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  model: 'mlp',
+  inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: Array(32).fill(0.5), ...tensor }],
+  ...extra,
+});
+
+/** Job hashes and job index entries in Redis: what any accepted job leaves behind. */
+async function storedJobs(): Promise<number> {
+  const hashes = await redis.keys('maas:{infer-*}:job_*');
+  const index = await redis.keys('maas:job:*');
+  return hashes.length + index.length;
+}
+
+function expectProblem(r: { status: number; headers: Headers; body: any }, status: number, type: string) {
+  expect(r.status, JSON.stringify(r.body)).toBe(status);
+  expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(r.body).toMatchObject({ type: `urn:maas:problem:${type}`, status, title: expect.any(String), detail: expect.any(String) });
+}
+
+describe('invalid input → 400, nothing queued', () => {
+  const cases: [string, unknown, RegExp][] = [
+    ['unknown input name', mlp({ name: 'pixels' }), /unknown input 'pixels'/],
+    ['wrong datatype', mlp({ datatype: 'INT32', data: Array(32).fill(1) }), /is FP32, not INT32/],
+    ['wrong rank', mlp({ shape: [32] }), /dimensions/],
+    ['wrong fixed dimension', mlp({ shape: [1, 31], data: Array(31).fill(0) }), /dimension 1/],
+    ['data length differs from shape', mlp({ data: Array(31).fill(0) }), /31 elements/],
+    ['non-numeric value', mlp({ data: [...Array(31).fill(0), 'x'] }), /data\[31\]/],
+    ['zero rows', mlp({ shape: [0, 32], data: [] }), /at least 1/],
+    ['nested data of the wrong shape', mlp({ shape: [2, 32], data: [Array(32).fill(0), Array(3).fill(0)] }), /3 elements/],
+    ['missing input', { model: 'fixed', inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }] }, /missing input 'y'/],
+    ['fixed-batch model given another batch size', { model: 'fixed', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }, { name: 'y', datatype: 'INT32', shape: [1, 3], data: [1, 2, 3] }] }, /dimension 0/],
+    ['integer out of range', { model: 'fixed', inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }, { name: 'y', datatype: 'INT32', shape: [2, 3], data: [1, 2, 3, 4, 5, 2 ** 40] }] }, /data\[5\]/],
+    ['unknown output', mlp({}, { outputs: [{ name: 'nope' }] }), /unknown output/],
+    ['classification on too many classes', mlp({}, { outputs: [{ name: 'output', parameters: { classification: 3 } }] }), /exceeds/],
+    ['unknown datatype', mlp({ datatype: 'FP16' }), /datatype/],
+    ['no inputs', { model: 'mlp', inputs: [] }, /inputs/],
+    ['unknown field', mlp({}, { colour: 'red' }), /colour/],
+    ['bad webhook URL', mlp({}, { webhook: 'ftp://example.com/x' }), /webhook/],
+    ['bad priority', mlp({}, { priority: -1 }), /priority/],
+  ];
+  for (const [name, body, detail] of cases) {
+    it(name, async () => {
+      const r = await call(cluster.url, 'POST', '/v1/jobs', body, A);
+      expectProblem(r, 400, 'invalid-input');
+      expect(r.body.detail).toMatch(detail);
+      expect(Array.isArray(r.body.errors)).toBe(true);
+    });
+  }
+
+  it('the check above counts accepted jobs (so "nothing queued" can fail)', async () => {
+    const before = await storedJobs();
+    const r = await call(cluster.url, 'POST', '/v1/jobs', { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] }, A);
+    expect(r.status).toBe(202);
+    await call(cluster.url, 'GET', `/v1/jobs/${r.body.id}?wait=10`, undefined, A);
+    expect(await storedJobs()).toBe(before + 2);
+    await redis.del(`maas:{infer-penguins-v2}:${r.body.id}`, `maas:job:${r.body.id}`);
+  });
+
+  it('malformed JSON', async () => {
+    expectProblem(await call(cluster.url, 'POST', '/v1/jobs', '{"model": "mlp", ', A), 400, 'malformed-json');
+  });
+
+  it('not JSON at all → 415', async () => {
+    expectProblem(await call(cluster.url, 'POST', '/v1/jobs', 'model=mlp', { ...A, 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported-media-type');
+  });
+
+  it('v2 infer with a bad tensor', async () => {
+    const r = await call(cluster.url, 'POST', '/v2/models/penguins/infer', { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 5], data: [1, 2, 3, 4, 5] }] }, A);
+    expectProblem(r, 400, 'invalid-input');
+  });
+
+  it('too large a body → 413', async () => {
+    const data = Array(200_000).fill(0.123456789);
+    expectProblem(await call(cluster.url, 'POST', '/v1/jobs', mlp({ shape: [6250, 32], data }), A), 413, 'payload-too-large');
+  });
+
+  it('none of the above queued anything', async () => {
+    expect(await storedJobs()).toBe(0);
+  });
+});
+
+describe('not found → 404', () => {
+  it('unknown model, version, job, route', async () => {
+    expectProblem(await call(cluster.url, 'POST', '/v1/jobs', { ...mlp({}), model: 'nope' }, A), 404, 'not-found');
+    expectProblem(await call(cluster.url, 'POST', '/v1/jobs', { ...mlp({}), version: 7 }, A), 404, 'not-found');
+    expectProblem(await call(cluster.url, 'GET', '/v2/models/nope', undefined, A), 404, 'not-found');
+    expectProblem(await call(cluster.url, 'GET', '/v2/models/mlp/versions/9', undefined, A), 404, 'not-found');
+    expectProblem(await call(cluster.url, 'POST', '/v2/models/mlp/versions/abc/infer', { inputs: [] }, A), 400, 'invalid-input');
+    expectProblem(await call(cluster.url, 'GET', '/v1/jobs/job_doesnotexist', undefined, A), 404, 'not-found');
+    expectProblem(await call(cluster.url, 'GET', '/v1/jobs/../../etc', undefined, A), 404, 'not-found');
+    expectProblem(await call(cluster.url, 'GET', '/v1/nothing', undefined, A), 404, 'not-found');
+  });
+
+  it("another tenant's job is a 404, for reading and cancelling", async () => {
+    const r = await call(cluster.url, 'POST', '/v1/jobs', { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] }, A);
+    expect(r.status).toBe(202);
+    expectProblem(await call(cluster.url, 'GET', `/v1/jobs/${r.body.id}`, undefined, B), 404, 'not-found');
+    expectProblem(await call(cluster.url, 'POST', `/v1/jobs/${r.body.id}/cancel`, undefined, B), 404, 'not-found');
+    expect((await call(cluster.url, 'GET', `/v1/jobs/${r.body.id}?wait=10`, undefined, A)).body.status).toBe('succeeded');
+  });
+
+  it("another tenant's batch is a 404, for status, results and cancel", async () => {
+    const res = await fetch(`${cluster.url}/v1/batches?model=penguins`, {
+      method: 'POST', headers: { ...A, 'content-type': 'application/x-ndjson' },
+      body: '{"inputs": {"features": [39, 18, 181, 3750]}}\n',
+    });
+    const batch = (await res.json()) as { id: string };
+    expect(res.status).toBe(202);
+    expectProblem(await call(cluster.url, 'GET', `/v1/batches/${batch.id}`, undefined, B), 404, 'not-found');
+    expectProblem(await call(cluster.url, 'GET', `/v1/batches/${batch.id}/results`, undefined, B), 404, 'not-found');
+    expectProblem(await call(cluster.url, 'POST', `/v1/batches/${batch.id}/cancel`, undefined, B), 404, 'not-found');
+    expect((await call(cluster.url, 'GET', `/v1/batches/${batch.id}`, undefined, A)).status).toBe(200);
+  });
+
+  it('Idempotency-Key is per tenant', async () => {
+    const body = { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] };
+    const a = await call(cluster.url, 'POST', '/v1/jobs', body, { ...A, 'Idempotency-Key': 'same' });
+    const b = await call(cluster.url, 'POST', '/v1/jobs', body, { ...B, 'Idempotency-Key': 'same' });
+    expect(a.status).toBe(202);
+    expect(b.status).toBe(202);
+    expect(b.body.id).not.toBe(a.body.id);
+  });
+});
+
+describe('auth → 401', () => {
+  const routes: [string, string][] = [
+    ['POST', '/v1/jobs'], ['GET', '/v1/jobs/job_x'], ['POST', '/v1/jobs/job_x/cancel'], ['GET', '/v1/models'],
+    ['GET', '/v2'], ['GET', '/v2/models/mlp'], ['POST', '/v2/models/mlp/infer'], ['GET', '/metrics'],
+    ['POST', '/v1/batches?model=mlp'], ['GET', '/v1/batches/batch_x'], ['GET', '/v1/batches/batch_x/results'],
+    ['POST', '/v1/batches/batch_x/cancel'], ['GET', '/v1/webhooks/secret'],
+  ];
+  for (const [method, path] of routes) {
+    it(`${method} ${path} without a key, and with a wrong one`, async () => {
+      const body = method === 'POST' ? mlp({}) : undefined;
+      const none = await call(cluster.url, method, path, body);
+      expectProblem(none, 401, 'unauthorized');
+      expect(none.headers.get('www-authenticate')).toBe('Bearer');
+      expectProblem(await call(cluster.url, method, path, body, { Authorization: 'Bearer wrong' }), 401, 'unauthorized');
+    });
+  }
+  it('health needs no key', async () => {
+    expect((await call(cluster.url, 'GET', '/v2/health/live')).status).toBe(200);
+    expect((await call(cluster.url, 'GET', '/v2/health/ready')).status).toBe(200);
+  });
+});
+
+describe('queued jobs', () => {
+  it('a model without a live worker is not ready', async () => {
+    expectProblem(await call(cluster.url, 'GET', '/v2/models/mlp/ready', undefined, A), 503, 'model-not-ready');
+    expect((await call(cluster.url, 'GET', '/v2/models/penguins/ready', undefined, A)).status).toBe(200);
+  });
+
+  it('cancel of a queued job: canceled at once, and never run', async () => {
+    const r = await call(cluster.url, 'POST', '/v1/jobs', mlp({}), A);
+    expect(r.body.status).toBe('queued');
+    const c = await call(cluster.url, 'POST', `/v1/jobs/${r.body.id}/cancel`, undefined, A);
+    expect(c.status).toBe(200);
+    expect(c.body).toMatchObject({ status: 'canceled', error: { type: 'canceled' } });
+    expect((await call(cluster.url, 'GET', `/v1/jobs/${r.body.id}`, undefined, A)).body.status).toBe('canceled');
+    // A worker for mlp now starts: it must fail the job as canceled, not run it.
+    const w = await cluster.startWorker({ WORKER_MODELS: 'mlp' });
+    const after = await call(cluster.url, 'GET', `/v1/jobs/${r.body.id}?wait=10`, undefined, A);
+    expect(after.body).toMatchObject({ status: 'canceled', outputs: null });
+    expect(await redis.exists(`maas:{infer-mlp-v1}:${r.body.id}`)).toBe(1);
+    expect(await redis.hget(`maas:{infer-mlp-v1}:${r.body.id}`, 'returnvalue')).toBeNull();
+    await w.stop('SIGTERM');
+  });
+
+  it('queue full → 429 with Retry-After', async () => {
+    // No mlp worker now: MAX_QUEUE_DEPTH=3 jobs fit, then 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await call(cluster.url, 'POST', '/v1/jobs', mlp({}), A);
+      statuses.push(r.status);
+      if (r.status === 429) {
+        expectProblem(r, 429, 'queue-full');
+        expect(r.headers.get('retry-after')).toBe('1');
+      }
+      await new Promise((res) => setTimeout(res, 1100)); // the depth is cached for a second
+    }
+    expect(statuses.slice(0, 3)).toEqual([202, 202, 202]);
+    expect(statuses.slice(3)).toEqual([429, 429, 429]);
+  });
+});
+
+describe('Redis unavailable → 503', () => {
+  it('answers 503 while Redis is down, and recovers when it is back', async () => {
+    await cluster.redis.kill();
+    const r = await call(cluster.url, 'POST', '/v1/jobs', mlp({}), A);
+    expectProblem(r, 503, 'redis-unavailable');
+    expect(r.headers.get('retry-after')).toBe('1');
+    expect((await call(cluster.url, 'GET', '/v2/health/ready')).status).toBe(503);
+    expect((await call(cluster.url, 'GET', '/v2/health/live')).status).toBe(200);
+    await cluster.redis.restart();
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 202; i++) {
+      await new Promise((res) => setTimeout(res, 200));
+      status = (await call(cluster.url, 'POST', '/v1/jobs', { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] }, A)).status;
+    }
+    expect(status).toBe(202);
+  });
+});
+
+describe('rate limit → 429', () => {
+  it('limits each tenant separately, with Retry-After, and recovers', async () => {
+    const limited = await Cluster.start({ workers: 0, api: { API_KEYS: 'alpha:key-a,beta:key-b', RATE_LIMIT_RPS: '5' } });
+    try {
+      const burst = await Promise.all(Array.from({ length: 20 }, () => call(limited.url, 'GET', '/v1/models', undefined, A)));
+      const rejected = burst.filter((r) => r.status === 429);
+      expect(burst.filter((r) => r.status === 200).length).toBeLessThanOrEqual(5);
+      expect(rejected.length).toBeGreaterThanOrEqual(15);
+      expectProblem(rejected[0]!, 429, 'rate-limited');
+      expect(Number(rejected[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await call(limited.url, 'GET', '/v1/models', undefined, B)).status).toBe(200); // another tenant's budget
+      expect((await call(limited.url, 'GET', '/v2/health/ready')).status).toBe(200); // health is never limited
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await call(limited.url, 'GET', '/v1/models', undefined, A)).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * Failure paths of the worker fleet: a worker killed (SIGKILL) while it holds a batch loses no
+ * job; SIGTERM drains what a worker holds and exits 0; accepted jobs survive a restart of the
+ * API, the workers and Redis (append-only file on).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { call, Cluster, modelRepository, rows, type Reply } from '../src/harness/index.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+afterAll(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+const mlpJob = (data: number[][]) => ({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [data.length, 32], data }] });
+
+/** A cluster whose mlp batcher holds jobs for 6 s, so a test can act while a worker holds them. */
+async function slowBatchCluster(workerEnv: Record<string, string> = {}) {
+  const repo = await modelRepository({ mlp: { max_queue_delay_ms: 6000 } });
+  const cluster = await Cluster.start({
+    models: repo.dir,
+    workers: 0,
+    worker: { WORKER_MODELS: 'mlp', WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', ...workerEnv },
+  });
+  const conn = cluster.redisClient();
+  const queue = new Queue('{infer-mlp-v1}', { prefix: 'maas', connection: conn });
+  cleanups.push(async () => {
+    await queue.close();
+    conn.disconnect();
+    await cluster.stop();
+    await repo.remove();
+  });
+  return { cluster, queue };
+}
+
+async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('worker killed mid-batch (SIGKILL)', () => {
+  it('loses no job: another worker finishes them after the lock expires', async () => {
+    const { cluster, queue } = await slowBatchCluster();
+    const a = await cluster.startWorker();
+    const created = await Promise.all(rows(1, 300, 32).map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
+    for (const c of created) expect(c.status).toBe(202);
+    await until(async () => (await queue.getJobCounts('active')).active === 300, 10_000, 'worker A to hold all 300 jobs');
+    await a.stop('SIGKILL');
+    const killedAt = Date.now();
+    const b = await cluster.startWorker();
+    const done = await Promise.all(created.map((c) => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=60`)));
+    const seconds = (Date.now() - killedAt) / 1000;
+    for (const d of done) {
+      expect(d.body.status).toBe('succeeded');
+      expect(d.body.metrics.worker).toBe(b.name);
+    }
+    console.log(`300 jobs held by a SIGKILLed worker finished ${seconds.toFixed(1)} s after the kill (lock 2 s, batch window 6 s)`);
+    expect(await queue.getJobCounts('active', 'waiting', 'failed')).toEqual({ active: 0, waiting: 0, failed: 0 });
+  });
+});
+
+describe('SIGTERM', () => {
+  it('drains: held jobs run at once (no waiting for the batch window), then exit 0', async () => {
+    const { cluster, queue } = await slowBatchCluster();
+    const w = await cluster.startWorker();
+    const created = await Promise.all(rows(2, 50, 32).map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
+    await until(async () => (await queue.getJobCounts('active')).active === 50, 10_000, 'the worker to hold 50 jobs');
+    const t0 = Date.now();
+    const code = await w.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(4500); // well under the 6 s window: the drain did not wait for it
+    for (const c of created) {
+      const d = await call(cluster.url, 'GET', `/v1/jobs/${c.body.id}`);
+      expect(d.body.status).toBe('succeeded');
+      expect(d.body.metrics.worker).toBe(w.name);
+    }
+    expect(w.log).toMatch(/draining/);
+  });
+
+  it('the API stops cleanly too (exit 0), answering a pending long-poll first', async () => {
+    const { cluster } = await slowBatchCluster();
+    const r = await call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(3, 1, 32)));
+    const poll = call(cluster.url, 'GET', `/v1/jobs/${r.body.id}?wait=30`);
+    await new Promise((res) => setTimeout(res, 300));
+    const code = await cluster.api.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect((await poll).body.status).toBe('queued');
+  });
+});
+
+describe('restarts with Redis persistence', () => {
+  it('accepted jobs survive a restart of the API, the workers and Redis', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-redis-'));
+    const cluster = await Cluster.start({ redisDir: dir, workers: 1, worker: { WORKER_MODELS: 'penguins' } });
+    cleanups.push(async () => {
+      await cluster.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    // No mlp worker yet: these stay queued.
+    const input = rows(4, 20, 32);
+    const created = await Promise.all(input.map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
+    for (const c of created) expect(c.status).toBe(202);
+    await new Promise((res) => setTimeout(res, 1200)); // appendfsync everysec
+
+    expect(await cluster.api.stop('SIGTERM')).toBe(0);
+    expect(await cluster.workers[0]!.stop('SIGTERM')).toBe(0);
+    await cluster.redis.stop();
+    await cluster.redis.restart();
+    await cluster.startApi();
+    await cluster.startWorker({ WORKER_MODELS: 'mlp,penguins' });
+
+    const done = await Promise.all(created.map((c) => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=30`)));
+    for (const d of done) expect(d.body.status).toBe('succeeded');
+  });
+
+  it('a running worker and API carry on after Redis restarts under them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-redis-'));
+    const cluster = await Cluster.start({ redisDir: dir, workers: 1 });
+    cleanups.push(async () => {
+      await cluster.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const before = await call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(5, 2, 32)), { Prefer: 'wait=10' });
+    expect(before.body.status).toBe('succeeded');
+    await cluster.redis.kill();
+    await new Promise((res) => setTimeout(res, 500));
+    await cluster.redis.restart();
+    let after: Reply | undefined;
+    for (let i = 0; i < 60 && after?.status !== 200; i++) {
+      await new Promise((res) => setTimeout(res, 250));
+      after = await call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(6, 2, 32)), { Prefer: 'wait=10' });
+    }
+    expect(after?.status).toBe(200);
+    expect(after?.body.status).toBe('succeeded');
+    // The job accepted before the crash is still readable (AOF replayed).
+    expect((await call(cluster.url, 'GET', `/v1/jobs/${before.body.id}`)).body.status).toBe('succeeded');
+  });
+});
+
+describe('WORKER_DEVICE=cuda without a usable CUDA provider', () => {
+  it('falls back to CPU with a logged warning and serves jobs', async () => {
+    const cluster = await Cluster.start({ workers: 0 });
+    cleanups.push(() => cluster.stop());
+    const w = await cluster.startWorker({ WORKER_DEVICE: 'cuda', WORKER_MODELS: 'penguins' });
+    expect(w.log).toMatch(/execution provider fell back/);
+    expect(w.log).toMatch(/"provider":"cpu"/);
+    expect(w.log).toMatch(/cuda: /);
+    const r = await call(cluster.url, 'POST', '/v1/jobs', {
+      model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39.1, 18.7, 181, 3750] }],
+    }, { Prefer: 'wait=10' });
+    expect(r.body).toMatchObject({ status: 'succeeded', outputs: expect.any(Array) });
+  });
+});
+
+describe('priority', () => {
+  it('a more urgent job (lower number) runs before those queued ahead of it', async () => {
+    const repo = await modelRepository({ mlp: { max_batch_size: 1 } });
+    const cluster = await Cluster.start({ models: repo.dir, workers: 0 });
+    cleanups.push(async () => {
+      await cluster.stop();
+      await repo.remove();
+    });
+    const submit = (priority: number, seed: number) => call(cluster.url, 'POST', '/v1/jobs', { ...mlpJob(rows(seed, 1, 32)), priority });
+    const routine = [];
+    for (let i = 0; i < 6; i++) routine.push((await submit(500, i)).body.id as string);
+    const urgent = (await submit(1, 99)).body.id as string;
+    await cluster.startWorker({ WORKER_MODELS: 'mlp', WORKER_CONCURRENCY: '1' });
+    const done = await Promise.all([urgent, ...routine].map((id) => call(cluster.url, 'GET', `/v1/jobs/${id}?wait=30`)));
+    for (const d of done) expect(d.body.status).toBe('succeeded');
+    const started = done.map((d) => Date.parse(d.body.started_at));
+    expect(started[0]).toBeLessThanOrEqual(Math.min(...started.slice(1)));
+    expect(done[0]!.body.priority).toBe(1);
+  });
+});

@@ -1,0 +1,224 @@
+/**
+ * `/v1/batches`: many requests in one NDJSON upload, results downloaded as NDJSON in input
+ * order. Both directions are streamed, so a batch of millions of lines costs the client the
+ * same memory as a batch of ten.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
+import { MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
+import { byteStream, chunksOf, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
+import { sleep } from './time.js';
+import type { CallOptions, Transport } from './transport.js';
+import { isTerminal, type Batch, type BatchLine, type BatchResult } from './types.js';
+
+/** An NDJSON file to upload as it is, byte for byte (see `ndjsonFile`). */
+export class NdjsonFile {
+  constructor(readonly path: string) {}
+}
+
+/**
+ * Upload the file at `path` as a batch body, streamed from disk: it is never read whole, and
+ * its bytes are sent unchanged (no parsing on the client).
+ */
+export function ndjsonFile(path: string): NdjsonFile {
+  return new NdjsonFile(path);
+}
+
+export interface UploadProgress {
+  /** bytes handed to the connection so far */
+  bytes: number;
+  /** the file's size, when the source is a file */
+  totalBytes: number | undefined;
+  /** lines sent so far (iterable sources only; a file is sent without splitting it) */
+  lines: number;
+}
+
+export interface SubmitBatchOptions extends CallOptions {
+  model: string;
+  version?: number | string | undefined;
+  /** a URL that gets `batch.completed` (Standard Webhooks) */
+  webhook?: string | undefined;
+  /** request lines (objects or JSON strings), or `ndjsonFile(path)` */
+  lines: LineSource<BatchLine> | NdjsonFile;
+  /** called as the body is sent: an upload of millions of lines takes a while */
+  onUploadProgress?: ((p: UploadProgress) => void) | undefined;
+}
+
+export interface BatchWaitOptions {
+  /** called with each poll's batch (its counts are the progress) */
+  onProgress?: ((batch: Batch) => void) | undefined;
+  /** poll interval; default 1000 ms */
+  intervalMs?: number | undefined;
+  /** give up (MaasWaitTimeoutError) after this long; default: wait as long as it takes */
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface DownloadResult {
+  path: string;
+  bytes: number;
+  lines: number;
+}
+
+export class Batches {
+  constructor(private readonly http: Transport) {}
+
+  /**
+   * Streams the lines to `POST /v1/batches` and returns the accepted batch (202). The body is
+   * produced as the connection takes it, so memory stays flat whatever the line count.
+   * Iterable sources are sent once (a consumed iterator cannot be replayed, so no retries);
+   * files are retried on 429/503 like any other request.
+   */
+  async submit(opts: SubmitBatchOptions): Promise<Batch> {
+    const { lines, onUploadProgress } = opts;
+    let current: NdjsonBody | undefined;
+    let makeStream: () => ReadableStream<Uint8Array>;
+    let replayable = false;
+    if (lines instanceof NdjsonFile) {
+      // Fail on a missing file now, with the file's own error, not as a failed upload.
+      const totalBytes = (await stat(lines.path)).size;
+      replayable = true;
+      makeStream = () => {
+        current = byteStream(createReadStream(lines.path, { highWaterMark: 256 * 1024 }), (bytes) =>
+          onUploadProgress?.({ bytes, totalBytes, lines: 0 }),
+        );
+        return current.stream;
+      };
+    } else {
+      makeStream = () => {
+        current = encodeNdjson(lines, { onProgress: (p) => onUploadProgress?.({ ...p, totalBytes: undefined }) });
+        return current.stream;
+      };
+    }
+    try {
+      const { body } = await this.http.json<Batch>({
+        method: 'POST',
+        path: '/v1/batches',
+        query: { model: opts.model, version: opts.version, webhook: opts.webhook },
+        stream: makeStream,
+        replayable,
+        contentType: 'application/x-ndjson',
+        signal: opts.signal,
+        // An upload takes as long as it takes; the caller's signal cancels it.
+        timeoutMs: opts.timeoutMs ?? 0,
+      });
+      return body;
+    } catch (err) {
+      // The source failing (a bad line, a read error) aborts the upload: report the cause.
+      if (current?.failure !== undefined) throw current.failure;
+      throw err;
+    }
+  }
+
+  async get(id: string, opts: CallOptions = {}): Promise<Batch> {
+    const { body } = await this.http.json<Batch>({ method: 'GET', path: `/v1/batches/${encodeURIComponent(id)}`, ...opts });
+    return body;
+  }
+
+  async cancel(id: string, opts: CallOptions = {}): Promise<Batch> {
+    const { body } = await this.http.json<Batch>({ method: 'POST', path: `/v1/batches/${encodeURIComponent(id)}/cancel`, ...opts });
+    return body;
+  }
+
+  /**
+   * Polls until the batch is terminal and resolves with it (check `status` and `counts`).
+   * `onProgress` sees every poll, the last one included.
+   */
+  async wait(id: string, opts: BatchWaitOptions = {}): Promise<Batch> {
+    const interval = Math.max(50, opts.intervalMs ?? 1000);
+    const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
+    for (;;) {
+      const batch = await this.get(id, { signal: opts.signal });
+      opts.onProgress?.(batch);
+      if (isTerminal(batch.status)) return batch;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new MaasWaitTimeoutError(`batch ${id} still ${batch.status} after ${opts.timeoutMs} ms`, batch);
+      await sleep(Math.min(interval, left), opts.signal);
+    }
+  }
+
+  /**
+   * The results, one parsed line at a time, in input order, read from the connection as they
+   * arrive. Breaking out of the loop closes the download. A batch that has not finished yet
+   * answers 409 (MaasApiError), thrown by the first iteration.
+   */
+  async *results(id: string, opts: CallOptions = {}): AsyncGenerator<BatchResult, void, undefined> {
+    const body = await this.resultsBody(id, opts);
+    yield* parseNdjson<BatchResult>(splitLines(chunksOf(body)));
+  }
+
+  /**
+   * Streams the results to a file (written under `<path>.partial`, renamed when complete, so
+   * an interrupted download never looks finished) or to a writable such as `process.stdout`
+   * (which is not ended). Resolves with the bytes and lines written.
+   */
+  async downloadResults(id: string, destination: string | NodeJS.WritableStream, opts: CallOptions = {}): Promise<DownloadResult> {
+    const body = await this.resultsBody(id, opts);
+    if (typeof destination !== 'string') return { path: '-', ...(await copyTo(body, destination)) };
+    const partial = `${destination}.partial`;
+    const c = counter();
+    try {
+      await pipeline(
+        chunksOf(body),
+        async function* (chunks: AsyncIterable<Uint8Array>) {
+          for await (const chunk of chunks) {
+            c.see(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(partial),
+      );
+      await rename(partial, destination);
+      return { path: destination, ...c.finish() };
+    } catch (err) {
+      await unlink(partial).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async resultsBody(id: string, opts: CallOptions): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.http.stream({ method: 'GET', path: `/v1/batches/${encodeURIComponent(id)}/results`, ...opts });
+    if (!response.body) throw new MaasProtocolError(`GET /v1/batches/${id}/results answered without a body`);
+    return response.body;
+  }
+}
+
+/** Counts bytes and lines of the chunks passing through (a last line without `\n` counts too). */
+function counter() {
+  const counts = { bytes: 0, lines: 0 };
+  let last = 0x0a;
+  return {
+    counts,
+    see(chunk: Uint8Array) {
+      counts.bytes += chunk.byteLength;
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] === 0x0a) counts.lines++;
+      if (chunk.length) last = chunk[chunk.length - 1]!;
+    },
+    finish() {
+      if (last !== 0x0a) counts.lines++;
+      return counts;
+    },
+  };
+}
+
+/** Copies into a writable we do not own (stdout): with backpressure, and without ending it. */
+async function copyTo(body: ReadableStream<Uint8Array>, out: NodeJS.WritableStream): Promise<{ bytes: number; lines: number }> {
+  const c = counter();
+  let failed: unknown;
+  const onError = (err: unknown) => (failed = err);
+  out.on('error', onError);
+  try {
+    for await (const chunk of chunksOf(body)) {
+      if (failed) throw failed;
+      c.see(chunk);
+      // events.once rejects if the writable errors while we wait for it to drain.
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+    if (failed) throw failed;
+    return c.finish();
+  } finally {
+    out.removeListener('error', onError);
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * `maas batch submit|get|wait|results|cancel`: NDJSON batches. `submit` streams the file from
+ * disk (never read whole), prints the batch id on stdout, and — unless `--no-wait` — shows
+ * progress on stderr until the batch ends, then streams the results to `--out`.
+ */
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { ndjsonFile } from '../../batches.js';
+import type { MaasClient } from '../../client.js';
+import type { Batch } from '../../types.js';
+import { flag, Interrupted, requiredOpt, stringOpt, UsageError, versionOpt, type Command, type Context } from '../command.js';
+import { EXIT_FAILED } from '../errors.js';
+import { formatBytes, formatCount, formatDuration, formatJson } from '../format.js';
+import { ProgressReporter } from '../progress.js';
+
+const outOption = { type: 'string', value: 'FILE', help: 'write the results (NDJSON, input order) to FILE' } as const;
+
+export const batchSubmit: Command = {
+  name: 'batch submit',
+  summary: 'upload an NDJSON file as a batch, follow its progress, download the results',
+  usage: 'FILE.ndjson --model M [--version V] [--webhook URL] [--out FILE] [--no-wait]',
+  args: { min: 1 },
+  options: {
+    model: { type: 'string', value: 'M', help: 'the model every line runs on' },
+    version: { type: 'string', value: 'V', help: 'model version (default: the newest served)' },
+    webhook: { type: 'string', value: 'URL', help: 'POST a signed batch.completed event to URL when it ends' },
+    out: outOption,
+    'no-wait': { type: 'boolean', help: 'print the batch id and return once it is accepted' },
+  },
+  details: [
+    'One request a line, as tensors or in the compact one-row form:',
+    '  {"custom_id": "r1", "inputs": {"features": [39.1, 18.7, 181, 3750]}}',
+    'The batch id goes to stdout, progress and the summary to stderr.',
+    'Exit code 0 when the batch succeeded (lines may still have failed one by one: see the',
+    'summary and the results), 1 when it failed or was canceled.',
+    '',
+    'Examples:',
+    '  maas batch submit rows.ndjson --model penguins --out results.ndjson',
+    '  id=$(maas batch submit rows.ndjson --model penguins --no-wait)',
+  ].join('\n'),
+  async run(ctx) {
+    const file = ctx.args[0]!;
+    const model = requiredOpt(ctx, 'model');
+    const version = versionOpt(ctx);
+    const out = stringOpt(ctx, 'out');
+    const size = await fileSize(file);
+    const client = ctx.client();
+    const started = Date.now();
+    const upload = new ProgressReporter(ctx.io.stderr, { label: `uploading ${basename(file)}`, now: ctx.io.now });
+    let batch: Batch;
+    try {
+      batch = await client.batches.submit({
+        model,
+        version,
+        webhook: stringOpt(ctx, 'webhook'),
+        lines: ndjsonFile(file),
+        signal: ctx.io.signal,
+        onUploadProgress: (p) => upload.update(p.bytes, size, 'bytes'),
+      });
+    } catch (err) {
+      if (ctx.io.signal.aborted) throw new Interrupted('upload stopped; no batch was created');
+      throw err;
+    } finally {
+      upload.finish();
+    }
+    ctx.io.stdout.write(`${batch.id}\n`);
+    ctx.io.stderr.write(`batch ${batch.id}: ${rowsText(batch.counts.total)} (${formatBytes(size)}) on ${model}${batch.version ? `/${batch.version}` : ''}\n`);
+    if (flag(ctx, 'no-wait')) return;
+    return follow(ctx, client, batch.id, out, started);
+  },
+};
+
+export const batchWait: Command = {
+  name: 'batch wait',
+  summary: 'follow a batch until it ends (progress on stderr), then optionally download its results',
+  usage: 'ID [--out FILE]',
+  args: { min: 1 },
+  options: { out: outOption },
+  async run(ctx) {
+    return follow(ctx, ctx.client(), ctx.args[0]!, stringOpt(ctx, 'out'));
+  },
+};
+
+export const batchGet: Command = {
+  name: 'batch get',
+  summary: 'print a batch: status and counts',
+  usage: 'ID',
+  args: { min: 1 },
+  async run(ctx) {
+    ctx.io.stdout.write(`${formatJson(await ctx.client().batches.get(ctx.args[0]!, { signal: ctx.io.signal }))}\n`);
+  },
+};
+
+export const batchCancel: Command = {
+  name: 'batch cancel',
+  summary: 'cancel a batch and print it',
+  usage: 'ID',
+  args: { min: 1 },
+  async run(ctx) {
+    ctx.io.stdout.write(`${formatJson(await ctx.client().batches.cancel(ctx.args[0]!, { signal: ctx.io.signal }))}\n`);
+  },
+};
+
+export const batchResults: Command = {
+  name: 'batch results',
+  summary: 'download the results of a finished batch (NDJSON, input order) to stdout or --out',
+  usage: 'ID [--out FILE]',
+  args: { min: 1 },
+  options: { out: outOption },
+  async run(ctx) {
+    const out = stringOpt(ctx, 'out');
+    const id = ctx.args[0]!;
+    const written = await ctx.client().batches.downloadResults(id, out ?? ctx.io.stdout, { signal: ctx.io.signal });
+    if (out) ctx.io.stderr.write(`wrote ${formatCount(written.lines)} result lines (${formatBytes(written.bytes)}) to ${out}\n`);
+  },
+};
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new UsageError(`${path} is not a file`);
+    return s.size;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+/** Progress until the batch ends, a summary, and the results to `out`. */
+async function follow(ctx: Context, client: MaasClient, id: string, out: string | undefined, startedMs?: number): Promise<number> {
+  const progress = new ProgressReporter(ctx.io.stderr, { label: id, now: ctx.io.now });
+  let batch: Batch;
+  try {
+    batch = await client.batches.wait(id, {
+      signal: ctx.io.signal,
+      onProgress: (b) => progress.update(b.counts.succeeded + b.counts.failed, b.counts.total, 'rows', `${id} ${b.status}`),
+    });
+  } catch (err) {
+    if (ctx.io.signal.aborted) {
+      throw new Interrupted(`batch ${id} goes on running on the server; follow it with "maas batch wait ${id}", stop it with "maas batch cancel ${id}"`);
+    }
+    throw err;
+  } finally {
+    progress.finish();
+  }
+  ctx.io.stderr.write(`${summary(batch, startedMs)}\n`);
+  if (batch.status !== 'succeeded') return EXIT_FAILED;
+  if (!out) {
+    ctx.io.stderr.write(`results: maas batch results ${id} --out results.ndjson\n`);
+    return 0;
+  }
+  const written = await client.batches.downloadResults(id, out, { signal: ctx.io.signal });
+  ctx.io.stderr.write(`wrote ${formatCount(written.lines)} result lines (${formatBytes(written.bytes)}) to ${out}\n`);
+  return 0;
+}
+
+/** `batch b_1 succeeded in 1m21s: 999,990 rows succeeded, 10 failed (12,345 rows/s)` */
+export function summary(batch: Batch, startedMs?: number, nowMs = Date.now()): string {
+  const { total, succeeded, failed } = batch.counts;
+  // One clock for both ends: ours when we timed it, else the server's timestamps.
+  const from = startedMs ?? Date.parse(batch.created_at);
+  const to = startedMs !== undefined ? nowMs : batch.completed_at ? Date.parse(batch.completed_at) : nowMs;
+  const seconds = Number.isFinite(from) && Number.isFinite(to) ? Math.max(0, (to - from) / 1000) : undefined;
+  const rate = seconds && succeeded + failed > 0 ? ` (${formatCount((succeeded + failed) / seconds)} rows/s)` : '';
+  const error = batch.error?.message;
+  return [
+    `batch ${batch.id} ${batch.status}${seconds !== undefined ? ` in ${formatDuration(seconds)}` : ''}: `,
+    `${rowsText(succeeded)} succeeded, ${formatCount(failed)} failed`,
+    total !== succeeded + failed ? ` of ${formatCount(total)}` : '',
+    rate,
+    error ? `\n  ${error}` : '',
+  ].join('');
+}
+
+const rowsText = (n: number) => `${formatCount(n)} ${n === 1 ? 'row' : 'rows'}`;

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { formatBytes, formatCount, formatDuration, formatJson, formatTable } from './format.js';
+
+describe('formatJson', () => {
+  const job = { id: 'job_1', status: 'succeeded', outputs: [{ name: 'label', shape: [2], data: [0, 2] }], error: null, missing: undefined, metadata: {} };
+
+  it('is valid JSON equal to the value', () => {
+    expect(JSON.parse(formatJson(job))).toEqual(JSON.parse(JSON.stringify(job)));
+  });
+
+  it('keeps arrays of plain values on one line', () => {
+    expect(formatJson(job)).toBe(
+      [
+        '{',
+        '  "id": "job_1",',
+        '  "status": "succeeded",',
+        '  "outputs": [',
+        '    {',
+        '      "name": "label",',
+        '      "shape": [2],',
+        '      "data": [0, 2]',
+        '    }',
+        '  ],',
+        '  "error": null,',
+        '  "metadata": {}',
+        '}',
+      ].join('\n'),
+    );
+    expect(formatJson([])).toBe('[]');
+    expect(formatJson('x')).toBe('"x"');
+  });
+});
+
+describe('formatTable', () => {
+  it('pads columns to the widest cell', () => {
+    expect(formatTable(['MODEL', 'READY'], [['penguins', 'yes'], ['mlp', 'no']])).toBe('MODEL     READY\npenguins  yes\nmlp       no');
+  });
+});
+
+describe('numbers, durations, sizes', () => {
+  it('formats them for people', () => {
+    expect(formatCount(1_000_000)).toBe('1,000,000');
+    expect(formatCount(12_300.4)).toBe('12,300');
+    expect(formatDuration(39.4)).toBe('39s');
+    expect(formatDuration(245)).toBe('4m05s');
+    expect(formatDuration(7380)).toBe('2h03m');
+    expect(formatDuration(Infinity)).toBe('?');
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(14_200_000)).toBe('14.2 MB');
+  });
+});

@@ -1,0 +1,210 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Io, OutStream } from './io.js';
+import { COMMANDS, runCli } from './run.js';
+
+/** A writable that keeps what it is given. */
+function sink(isTTY = false): OutStream & { text: string } {
+  const s = {
+    text: '',
+    isTTY,
+    columns: 120,
+    write(chunk: string | Uint8Array) {
+      s.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+      return true;
+    },
+    on() {
+      return s;
+    },
+    once() {
+      return s;
+    },
+    removeListener() {
+      return s;
+    },
+  };
+  return s as unknown as OutStream & { text: string };
+}
+
+type Route = (req: { method: string; url: URL; headers: Headers; body: string }) => Response | Promise<Response>;
+
+function io(route?: Route, env: Record<string, string> = {}): Io & { stdout: { text: string }; stderr: { text: string } } {
+  const fetchStub = (async (input: string | URL | Request, init?: RequestInit) => {
+    if (!route) throw new Error('no network in this test');
+    const body = init?.body instanceof ReadableStream ? await new Response(init.body).text() : typeof init?.body === 'string' ? init.body : '';
+    return route({ method: init?.method ?? 'GET', url: new URL(String(input)), headers: new Headers(init?.headers as Record<string, string>), body });
+  }) as typeof fetch;
+  return {
+    stdout: sink(),
+    stderr: sink(),
+    stdin: Readable.from([]),
+    env,
+    signal: new AbortController().signal,
+    fetch: fetchStub,
+  } as Io & { stdout: { text: string }; stderr: { text: string } };
+}
+
+const json = (status: number, body: unknown, type = 'application/json') => new Response(JSON.stringify(body), { status, headers: { 'content-type': type } });
+
+describe('help and usage errors (no server needed)', () => {
+  it('prints the overview with --help (exit 0), or on stderr without a command (exit 2)', async () => {
+    const a = io();
+    expect(await runCli(['--help'], a)).toBe(0);
+    expect(a.stdout.text).toMatch(/^maas: command line/);
+    for (const c of COMMANDS) expect(a.stdout.text).toContain(`  ${c.name}`);
+    const b = io();
+    expect(await runCli([], b)).toBe(2);
+    expect(b.stderr.text).toMatch(/Usage: maas <command>/);
+  });
+
+  it('has --help for every command and group', async () => {
+    for (const c of COMMANDS) {
+      const x = io();
+      expect(await runCli([...c.name.split(' '), '--help'], x)).toBe(0);
+      expect(x.stdout.text).toContain(`Usage: maas ${c.name} ${c.usage}`);
+      for (const name of Object.keys(c.options ?? {})) expect(x.stdout.text).toContain(`--${name}`);
+    }
+    const g = io();
+    expect(await runCli(['batch', '-h'], g)).toBe(0);
+    expect(g.stdout.text).toContain('batch submit');
+  });
+
+  it.each([
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['jobs'], /"maas jobs" needs a command: create, get, cancel/],
+    [['jobs', 'get'], /missing argument: maas jobs get ID/],
+    [['jobs', 'get', 'a', 'b'], /unexpected argument "b"/],
+    [['jobs', 'get', 'a', '--wait', 'soon'], /--wait must be a number of seconds/],
+    [['jobs', 'get', 'a', '--colour'], /unknown option --colour[\s\S]*maas jobs get --help/],
+    [['jobs', 'get', 'a', '--model', 'm'], /Unknown option '--model'/],
+    [['batch', 'submit', 'x.ndjson'], /--model is required/],
+    [['jobs', 'create', '--model', 'm'], /--data FILE or --input/],
+    [['models', '--url', 'ftp://host'], /--url must be an http\(s\) URL/],
+    [['batch', 'submit', '/nonexistent/rows.ndjson', '--model', 'm'], /cannot read \/nonexistent\/rows\.ndjson: no such file/],
+  ])('%j is a usage error (exit 2)', async (argv, message) => {
+    const x = io();
+    expect(await runCli(argv, x)).toBe(2);
+    expect(x.stderr.text).toMatch(message);
+    expect(x.stdout.text).toBe('');
+  });
+});
+
+describe('commands against a stub API', () => {
+  it('jobs get prints the job as JSON, with the key and URL from the environment', async () => {
+    let seen: { url: URL; headers: Headers } | undefined;
+    const x = io((req) => {
+      seen = req;
+      return json(200, { id: 'job_1', object: 'job', status: 'succeeded' });
+    }, { MAAS_URL: 'http://api.example:9000', MAAS_API_KEY: 'k' });
+    expect(await runCli(['jobs', 'get', 'job_1', '--wait', '5'], x)).toBe(0);
+    expect(JSON.parse(x.stdout.text)).toEqual({ id: 'job_1', object: 'job', status: 'succeeded' });
+    expect(seen!.url.href).toBe('http://api.example:9000/v1/jobs/job_1?wait=5');
+    expect(seen!.headers.get('authorization')).toBe('Bearer k');
+  });
+
+  it('--url and --api-key win over the environment', async () => {
+    let seen: { url: URL; headers: Headers } | undefined;
+    const x = io((req) => {
+      seen = req;
+      return json(200, { models: [] });
+    }, { MAAS_URL: 'http://env:1', MAAS_API_KEY: 'env' });
+    expect(await runCli(['models', '--url', 'http://flag:2', '--api-key', 'flag'], x)).toBe(0);
+    expect(seen!.url.origin).toBe('http://flag:2');
+    expect(seen!.headers.get('authorization')).toBe('Bearer flag');
+    expect(x.stderr.text).toBe('no models in the repository\n');
+  });
+
+  it('an API error: message on stderr, exit 1', async () => {
+    const x = io(() => json(404, { type: 'urn:maas:problem:not-found', title: 'Not found', status: 404, detail: "job 'j' not found" }, 'application/problem+json'));
+    expect(await runCli(['jobs', 'cancel', 'j'], x)).toBe(1);
+    expect(x.stderr.text).toBe("error: Not found: job 'j' not found\n");
+  });
+
+  it('connection refused: says to start the API', async () => {
+    const x = io(() => {
+      throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    });
+    expect(await runCli(['models'], x)).toBe(1);
+    expect(x.stderr.text).toBe('error: cannot reach http://127.0.0.1:8080: is the API running? (npm start)\n');
+  });
+
+  it('infer builds tensors from --input with the model metadata', async () => {
+    const bodies: string[] = [];
+    const x = io((req) => {
+      if (req.method === 'GET') return json(200, { name: 'penguins', versions: ['2'], platform: 'onnx', inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }], outputs: [] });
+      bodies.push(req.body);
+      return new Response(JSON.stringify({ model_name: 'penguins', model_version: '2', id: 'j', outputs: [] }), { headers: { 'content-type': 'application/json', 'x-job-id': 'job_9' } });
+    });
+    expect(await runCli(['infer', 'penguins', '--input', 'features=[1,2,3,4]', '--output', 'probabilities:2'], x)).toBe(0);
+    expect(JSON.parse(bodies[0]!)).toEqual({
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+      outputs: [{ name: 'probabilities', parameters: { classification: 2 } }],
+    });
+    expect(JSON.parse(x.stdout.text)).toMatchObject({ model_name: 'penguins', job_id: 'job_9' });
+  });
+
+  describe('batch submit', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'maas-cli-'));
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('uploads the file, prints the id, follows progress, downloads the results', async () => {
+      const file = join(dir, 'rows.ndjson');
+      const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { features: [i, i, i, i] } }));
+      await writeFile(file, lines.join('\n') + '\n');
+      let uploaded = '';
+      let polls = 0;
+      const batch = (status: string, done: number) => ({ id: 'batch_1', object: 'batch', model: 'penguins', version: '2', status, counts: { total: 50, succeeded: done, failed: 0 }, created_at: new Date().toISOString(), started_at: null, completed_at: null });
+      const x = io((req) => {
+        if (req.method === 'POST') {
+          uploaded = req.body;
+          expect(req.headers.get('content-type')).toBe('application/x-ndjson');
+          expect(req.url.search).toBe('?model=penguins');
+          return json(202, batch('queued', 0));
+        }
+        if (req.url.pathname === '/v1/batches/batch_1') return json(200, ++polls < 2 ? batch('running', 25) : batch('succeeded', 50));
+        return new Response(lines.map((l) => l.replace(/"inputs".*/, '"outputs":{"label":[0]}}')).join('\n') + '\n', { headers: { 'content-type': 'application/x-ndjson' } });
+      });
+      const out = join(dir, 'results.ndjson');
+      expect(await runCli(['batch', 'submit', file, '--model', 'penguins', '--out', out], x)).toBe(0);
+      expect(uploaded).toBe(lines.join('\n') + '\n');
+      expect(x.stdout.text).toBe('batch_1\n');
+      expect(x.stderr.text).toMatch(/^uploading rows\.ndjson \[#{10}\] 100% 2\.8 kB\/2\.8 kB\n/);
+      expect(x.stderr.text).toContain('batch batch_1: 50 rows');
+      expect(x.stderr.text).toMatch(/batch_1 running \[#####-----\] 50% 25\/50 rows/);
+      expect(x.stderr.text).toMatch(/batch batch_1 succeeded in \d+s: 50 rows succeeded, 0 failed/);
+      expect(x.stderr.text).toContain(`wrote 50 result lines`);
+      expect((await readFile(out, 'utf8')).split('\n')).toHaveLength(51);
+    });
+
+    it('Ctrl-C while following a batch: exit 130, and how to pick up again', async () => {
+      const ac = new AbortController();
+      const x = { ...io((req) => {
+        if (req.url.pathname.endsWith('/b_9')) setTimeout(() => ac.abort(new Error('SIGINT')), 10);
+        return json(200, { id: 'b_9', object: 'batch', model: 'm', status: 'running', counts: { total: 10, succeeded: 1, failed: 0 }, created_at: new Date().toISOString(), started_at: null, completed_at: null });
+      }), signal: ac.signal };
+      expect(await runCli(['batch', 'wait', 'b_9'], x)).toBe(130);
+      expect(x.stderr.text).toMatch(/interrupted: batch b_9 goes on running on the server; follow it with "maas batch wait b_9", stop it with "maas batch cancel b_9"\n$/);
+    });
+
+    it('--no-wait prints the id and returns; a failed batch exits 1', async () => {
+      const file = join(dir, 'one.ndjson');
+      await writeFile(file, '{"inputs":{"features":[1,2,3,4]}}\n');
+      const b = (status: string) => ({ id: 'batch_2', object: 'batch', model: 'm', status, counts: { total: 1, succeeded: 0, failed: 0 }, created_at: new Date().toISOString(), started_at: null, completed_at: null, error: status === 'failed' ? { type: 'internal', message: 'model crashed' } : null });
+      const x = io((req) => json(req.method === 'POST' ? 202 : 200, b('queued')));
+      expect(await runCli(['batch', 'submit', file, '--model', 'm', '--no-wait'], x)).toBe(0);
+      expect(x.stdout.text).toBe('batch_2\n');
+      expect(x.stderr.text).toContain('batch batch_2: 1 row (34 B) on m\n');
+      const y = io((req) => json(req.method === 'POST' ? 202 : 200, b(req.method === 'POST' ? 'queued' : 'failed')));
+      expect(await runCli(['batch', 'submit', file, '--model', 'm'], y)).toBe(1);
+      expect(y.stderr.text).toMatch(/batch batch_2 failed in \d+s: 0 rows succeeded, 0 failed of 1\n {2}model crashed\n$/);
+    });
+  });
+});

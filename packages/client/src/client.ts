@@ -1,0 +1,76 @@
+/**
+ * `MaasClient`: the SDK's entry point. One instance per base URL and key; it holds no
+ * connection state of its own (fetch pools connections), so sharing one is cheap and safe.
+ *
+ *   const maas = new MaasClient({ baseUrl: 'http://127.0.0.1:8080', apiKey: process.env.MAAS_API_KEY });
+ *   const job = await maas.jobs.run({ model: 'penguins', inputs: [...] });
+ */
+import { Batches } from './batches.js';
+import { Health } from './health.js';
+import { Jobs } from './jobs.js';
+import { modelPath, Models } from './models.js';
+import { Transport, type CallOptions, type TransportOptions } from './transport.js';
+import type { InferResponse, RequestedOutput, Tensor } from './types.js';
+
+/** Options of a MaasClient (the transport's: base URL, key, timeouts, retries). */
+export type MaasClientOptions = TransportOptions;
+
+export interface InferOptions extends CallOptions {
+  version?: number | string | undefined;
+  /** outputs to return (names, or with `parameters: {classification: k}`); default all */
+  outputs?: (string | RequestedOutput)[] | undefined;
+  /** echoed back as the response's `id` */
+  id?: string | undefined;
+  parameters?: Record<string, unknown> | undefined;
+}
+
+export class MaasClient {
+  readonly jobs: Jobs;
+  readonly batches: Batches;
+  readonly models: Models;
+  readonly health: Health;
+  private readonly http: Transport;
+
+  constructor(opts: MaasClientOptions) {
+    this.http = new Transport(opts);
+    this.jobs = new Jobs(this.http);
+    this.batches = new Batches(this.http);
+    this.models = new Models(this.http);
+    this.health = new Health(this.http);
+  }
+
+  /** The base URL requests go to (without a trailing slash). */
+  get baseUrl(): string {
+    return this.http.baseUrl;
+  }
+
+  /**
+   * The `whsec_…` secret the cluster signs webhooks with (`GET /v1/webhooks/secret`), for
+   * `verifyWebhook`. Fetch it once at start-up rather than per delivery.
+   */
+  async webhookSecret(opts: CallOptions = {}): Promise<string> {
+    const { body } = await this.http.json<{ secret: string }>({ method: 'GET', path: '/v1/webhooks/secret', ...opts });
+    return body.secret;
+  }
+
+  /**
+   * KServe v2 synchronous inference: `POST /v2/models/{m}[/versions/{v}]/infer`. Goes through
+   * the same queue and batcher as jobs; the response's `job_id` names the job that served it.
+   */
+  async infer(model: string, inputs: Tensor[], opts: InferOptions = {}): Promise<InferResponse> {
+    const { body, response } = await this.http.json<InferResponse>({
+      method: 'POST',
+      path: `${modelPath(model, opts.version)}/infer`,
+      json: {
+        ...(opts.id !== undefined ? { id: opts.id } : {}),
+        ...(opts.parameters ? { parameters: opts.parameters } : {}),
+        inputs,
+        ...(opts.outputs ? { outputs: opts.outputs.map((o) => (typeof o === 'string' ? { name: o } : o)) } : {}),
+      },
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    });
+    const jobId = response.headers.get('x-job-id');
+    return jobId ? { ...body, job_id: jobId } : body;
+  }
+}

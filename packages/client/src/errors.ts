@@ -1,0 +1,113 @@
+/**
+ * Everything the SDK throws, as a small class tree so callers branch with `instanceof`:
+ *
+ *   MaasError
+ *   ├─ MaasApiError          the API answered with an error (problem+json, RFC 9457)
+ *   ├─ MaasConnectionError   no answer at all (refused, DNS, reset)
+ *   │  └─ MaasTimeoutError   no answer within the request timeout
+ *   ├─ MaasWaitTimeoutError  a job/batch did not finish within the time we were asked to wait
+ *   ├─ MaasJobFailedError    `jobs.run` saw its job end failed or canceled
+ *   └─ MaasProtocolError     a 2xx whose body is not what the contract promises
+ *   WebhookVerificationError (not a MaasError: it is about a request *to* you, not from us)
+ */
+import type { Job, JobStatus, Problem, ProblemIssue } from './types.js';
+
+export class MaasError extends Error {
+  override readonly name: string = 'MaasError';
+}
+
+export class MaasApiError extends MaasError {
+  override readonly name = 'MaasApiError';
+  readonly status: number;
+  /** problem type URI, e.g. `urn:maas:problem:invalid-input` (`about:blank` for non-problem answers) */
+  readonly type: string;
+  readonly title: string;
+  readonly detail: string;
+  /** per-input issues of a 400 */
+  readonly errors: ProblemIssue[] | undefined;
+  /** seconds, from the `Retry-After` header (429, 503) */
+  readonly retryAfter: number | undefined;
+  /** the problem document as received, extensions included */
+  readonly problem: Problem;
+
+  constructor(problem: Problem, retryAfter?: number) {
+    super(`${problem.status} ${problem.title}${problem.detail ? `: ${problem.detail}` : ''}`);
+    this.problem = problem;
+    this.status = problem.status;
+    this.type = problem.type;
+    this.title = problem.title;
+    this.detail = problem.detail ?? '';
+    this.errors = problem.errors;
+    this.retryAfter = retryAfter;
+  }
+
+  /** The slug after the URN prefix (`invalid-input`), handy for `switch`. */
+  get code(): string {
+    return this.type.slice(this.type.lastIndexOf(':') + 1);
+  }
+}
+
+export class MaasConnectionError extends MaasError {
+  override readonly name: string = 'MaasConnectionError';
+  constructor(
+    /** the URL that could not be reached */
+    readonly url: string,
+    /** why, in a few words (`ECONNREFUSED`, `bad port`, …) */
+    readonly reason: string,
+    /** the system error code when there is one (`ECONNREFUSED`, `ENOTFOUND`, …) */
+    readonly code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot reach ${url}: ${reason}`, options);
+  }
+}
+
+export class MaasTimeoutError extends MaasConnectionError {
+  override readonly name = 'MaasTimeoutError';
+  constructor(url: string, readonly timeoutMs: number) {
+    super(url, `no answer within ${timeoutMs} ms`, 'ETIMEDOUT');
+  }
+}
+
+export class MaasWaitTimeoutError<T = unknown> extends MaasError {
+  override readonly name = 'MaasWaitTimeoutError';
+  constructor(
+    message: string,
+    /** the object as last seen: still queued or running */
+    readonly last: T,
+  ) {
+    super(message);
+  }
+}
+
+export class MaasJobFailedError extends MaasError {
+  override readonly name = 'MaasJobFailedError';
+  readonly status: JobStatus;
+  constructor(readonly job: Job) {
+    super(`job ${job.id} ${job.status}${job.error ? `: ${job.error.type}: ${job.error.message}` : ''}`);
+    this.status = job.status;
+  }
+}
+
+export class MaasProtocolError extends MaasError {
+  override readonly name = 'MaasProtocolError';
+}
+
+export type WebhookVerificationReason =
+  | 'invalid-secret'
+  | 'missing-header'
+  | 'invalid-timestamp'
+  | 'timestamp-too-old'
+  | 'timestamp-too-new'
+  | 'no-matching-signature'
+  | 'invalid-body';
+
+export class WebhookVerificationError extends Error {
+  override readonly name = 'WebhookVerificationError';
+  constructor(
+    readonly reason: WebhookVerificationReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}

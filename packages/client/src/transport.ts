@@ -1,0 +1,203 @@
+/**
+ * The one place that talks HTTP: URL building, auth, timeouts, retries and error mapping.
+ * Resources (jobs, batches, …) describe requests; this turns them into `fetch` calls and turns
+ * every failure into the SDK's error classes, so no resource has to think about them.
+ */
+import { MaasApiError, MaasConnectionError, MaasProtocolError, MaasTimeoutError } from './errors.js';
+import { apiErrorFrom } from './problem.js';
+import { DEFAULT_RETRY, retryDelayMs, type RetryOptions } from './retry.js';
+import { sleep } from './time.js';
+import { uploadStream } from './upload.js';
+
+export interface TransportOptions {
+  /** e.g. `http://127.0.0.1:8080`; a path prefix (behind a proxy) is kept */
+  baseUrl: string;
+  /** sent as `Authorization: Bearer <key>` */
+  apiKey?: string | undefined;
+  /** a fetch implementation (tests, instrumentation); default the global one */
+  fetch?: typeof fetch | undefined;
+  /**
+   * How long a request may go unanswered; default 120 000 ms, 0 = no limit. Long-polls get
+   * their wait on top; uploads and downloads are only limited by `signal`.
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * Retries of 429/503 answers, honouring `Retry-After`. Default: 2 retries, no single wait
+   * over 10 s (a longer Retry-After is returned to you as the error). `false` disables them.
+   */
+  retry?: RetryOptions | false | undefined;
+  /** extra headers on every request */
+  headers?: Record<string, string> | undefined;
+}
+
+/** Per-call options every SDK method accepts. */
+export interface CallOptions {
+  /** cancels the call (and any waiting it does) */
+  signal?: AbortSignal | undefined;
+  /** overrides the client's request timeout for this call; 0 = none */
+  timeoutMs?: number | undefined;
+}
+
+export interface RequestSpec extends CallOptions {
+  method: 'GET' | 'POST';
+  /** path below the base URL, segments already encoded */
+  path: string;
+  query?: Record<string, string | number | undefined> | undefined;
+  /** a JSON body */
+  json?: unknown;
+  /** a streamed body, made fresh for each attempt */
+  stream?: (() => ReadableStream<Uint8Array>) | undefined;
+  /** the stream factory can make the body again (a file, not a one-shot iterator): retries allowed */
+  replayable?: boolean | undefined;
+  contentType?: string | undefined;
+  headers?: Record<string, string | undefined> | undefined;
+  /** non-2xx statuses that are answers rather than errors (503 from a readiness probe) */
+  acceptStatuses?: number[] | undefined;
+}
+
+/** Long enough for a synchronous v2 infer, which the server holds up to 60 s by default. */
+export const DEFAULT_TIMEOUT_MS = 120_000;
+/** Answer time on top of a long-poll, so the request timeout never cuts a poll short. */
+const POLL_GRACE_MS = 15_000;
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT',
+]);
+
+/** Marks our own timeout apart from the caller aborting. */
+class TimeoutSignal extends Error {}
+
+export class Transport {
+  readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+  /** the caller gave their own fetch: use it for everything, uploads included */
+  private readonly customFetch: boolean;
+  private readonly timeoutMs: number;
+  private readonly retry: Required<RetryOptions>;
+  private readonly headers: Record<string, string>;
+
+  constructor(opts: TransportOptions) {
+    if (!URL.canParse(opts.baseUrl)) throw new TypeError(`baseUrl is not an absolute URL: ${JSON.stringify(opts.baseUrl)}`);
+    // A trailing slash would double up with every path; a path prefix (behind a proxy) is kept.
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    this.customFetch = opts.fetch !== undefined;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.retry = opts.retry === false ? { ...DEFAULT_RETRY, maxRetries: 0 } : { ...DEFAULT_RETRY, ...opts.retry };
+    this.headers = {
+      accept: 'application/json, application/problem+json',
+      ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}),
+      ...opts.headers,
+    };
+  }
+
+  get retriesEnabled(): boolean {
+    return this.retry.maxRetries > 0;
+  }
+
+  /** The request timeout for a call the server may hold open `waitSeconds` (a long-poll). */
+  pollTimeoutMs(waitSeconds: number | undefined): number {
+    if (this.timeoutMs === 0 || waitSeconds === undefined) return this.timeoutMs;
+    return Math.max(this.timeoutMs, waitSeconds * 1000 + POLL_GRACE_MS);
+  }
+
+  url(path: string, query?: RequestSpec['query']): string {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    return `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  /** A JSON answer. The timeout covers reading the body too. */
+  async json<T>(spec: RequestSpec): Promise<{ body: T; response: Response }> {
+    return this.send(spec, async (response) => {
+      const text = await response.text();
+      try {
+        return { body: (text ? JSON.parse(text) : undefined) as T, response };
+      } catch (err) {
+        throw new MaasProtocolError(`${spec.method} ${spec.path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`, { cause: err });
+      }
+    });
+  }
+
+  /**
+   * An answer whose body the caller streams. The timeout covers only the wait for the
+   * headers: a large download may take as long as it takes (cancel it with `signal`).
+   */
+  async stream(spec: RequestSpec): Promise<Response> {
+    return this.send(spec, async (response) => response);
+  }
+
+  private async send<T>(spec: RequestSpec, read: (r: Response) => Promise<T>): Promise<T> {
+    // A streamed body that cannot be made again (an iterator already consumed) is sent once.
+    const retryable = !spec.stream || spec.replayable === true;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(spec, spec.stream?.(), read);
+      } catch (err) {
+        const delay = err instanceof MaasApiError && retryable ? retryDelayMs(this.retry, attempt, err.status, err.retryAfter) : undefined;
+        if (delay === undefined) throw err;
+        await sleep(delay, spec.signal);
+      }
+    }
+  }
+
+  private async once<T>(spec: RequestSpec, stream: ReadableStream<Uint8Array> | undefined, read: (r: Response) => Promise<T>): Promise<T> {
+    const url = this.url(spec.path, spec.query);
+    const timeoutMs = spec.timeoutMs ?? this.timeoutMs;
+    const timer = new AbortController();
+    const handle = timeoutMs > 0 ? setTimeout(() => timer.abort(new TimeoutSignal()), timeoutMs) : undefined;
+    const signal = spec.signal ? AbortSignal.any([spec.signal, timer.signal]) : timer.signal;
+    const headers: Record<string, string> = { ...this.headers };
+    for (const [k, v] of Object.entries(spec.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+    const init: RequestInit = { method: spec.method, headers, signal };
+    if (spec.json !== undefined) {
+      init.body = JSON.stringify(spec.json);
+      headers['content-type'] = spec.contentType ?? 'application/json';
+    } else if (stream) {
+      init.body = stream;
+      // Required by fetch for a stream body: the request is sent while it is still being produced.
+      init.duplex = 'half';
+      headers['content-type'] = spec.contentType ?? 'application/octet-stream';
+    }
+    try {
+      let response: Response;
+      try {
+        response =
+          stream && !this.customFetch
+            ? await uploadStream(url, { method: spec.method, headers, body: stream, signal })
+            : await this.fetchImpl(url, init);
+      } catch (err) {
+        throw this.networkError(err, url, timer.signal, timeoutMs, spec.signal);
+      }
+      if (!response.ok && !spec.acceptStatuses?.includes(response.status)) {
+        const text = await response.text().catch(() => '');
+        throw apiErrorFrom({ status: response.status, statusText: response.statusText, headers: response.headers, body: text });
+      }
+      try {
+        return await read(response);
+      } catch (err) {
+        throw this.networkError(err, url, timer.signal, timeoutMs, spec.signal);
+      }
+    } finally {
+      clearTimeout(handle);
+    }
+  }
+
+  private networkError(err: unknown, url: string, timer: AbortSignal, timeoutMs: number, caller?: AbortSignal): unknown {
+    if (caller?.aborted) return caller.reason ?? err;
+    if (timer.aborted && timer.reason instanceof TimeoutSignal) return new MaasTimeoutError(url, timeoutMs);
+    // node:http (uploads) fails with the system error itself.
+    const direct = err as { code?: unknown; syscall?: unknown; message?: string };
+    if (typeof direct?.code === 'string' && (NETWORK_CODES.has(direct.code) || direct.syscall === 'connect' || direct.syscall === 'getaddrinfo')) {
+      return new MaasConnectionError(url, direct.code, direct.code, { cause: err });
+    }
+    // fetch fails with a TypeError whose cause says why. Anything else (a protocol error of
+    // ours while reading, a failing upload source) passes through unchanged.
+    if (!(err instanceof TypeError)) return err;
+    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const code = typeof cause?.code === 'string' ? cause.code : undefined;
+    const why = code ?? (typeof cause?.message === 'string' ? cause.message : err.message);
+    return new MaasConnectionError(url, why, code, { cause: err });
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Receiving webhooks: Standard Webhooks verification (https://www.standardwebhooks.com/) with
+ * node:crypto only.
+ *
+ * The cluster signs `"{webhook-id}.{webhook-timestamp}.{body}"` with HMAC-SHA256, keyed with
+ * the bytes of the base64 after `whsec_`, and sends `webhook-signature: v1,<base64>` (several
+ * space-separated signatures while a secret is rotated). A receiver must check the signature
+ * over the EXACT bytes received — re-serialising parsed JSON changes them — and reject stale or
+ * future timestamps, which is what stops a captured delivery from being replayed later.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { WebhookVerificationError } from './errors.js';
+import type { WebhookEvent } from './types.js';
+
+const PREFIX = 'whsec_';
+const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** The spec's default: 5 minutes either way. */
+export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
+
+/** `Headers`, or Node's `req.headers` (lower-case keys, possibly arrays). */
+export type WebhookHeaders = Headers | Record<string, string | string[] | undefined>;
+
+export interface VerifyWebhookOptions {
+  /** accepted clock difference, seconds; default 300 */
+  toleranceSeconds?: number;
+  /** the receiver's clock (ms since the epoch, or a Date); default now. For tests. */
+  now?: number | Date;
+}
+
+/**
+ * Verifies a delivery and returns its parsed event; throws `WebhookVerificationError` (with a
+ * `reason`) when it is not authentic or not fresh. Pass the raw request body:
+ *
+ *   app.post('/hooks', express.raw({ type: 'application/json' }), (req, res) => {
+ *     const event = verifyWebhook(process.env.MAAS_WEBHOOK_SECRET!, req.body, req.headers);
+ *     ...
+ *   });
+ */
+export function verifyWebhook<T = WebhookEvent>(
+  secret: string,
+  rawBody: string | Uint8Array,
+  headers: WebhookHeaders,
+  opts: VerifyWebhookOptions = {},
+): T {
+  const key = secretKey(secret);
+  const id = header(headers, 'webhook-id');
+  const timestamp = header(headers, 'webhook-timestamp');
+  const signatures = header(headers, 'webhook-signature');
+  if (!id || !timestamp || !signatures) {
+    const missing = [!id && 'webhook-id', !timestamp && 'webhook-timestamp', !signatures && 'webhook-signature'].filter(Boolean);
+    throw new WebhookVerificationError('missing-header', `missing header ${missing.join(', ')}`);
+  }
+
+  if (!/^\d{1,15}$/.test(timestamp)) throw new WebhookVerificationError('invalid-timestamp', 'webhook-timestamp is not unix seconds');
+  const sentAt = Number(timestamp);
+  const now = Math.floor((opts.now === undefined ? Date.now() : +opts.now) / 1000);
+  const tolerance = opts.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  if (now - sentAt > tolerance) throw new WebhookVerificationError('timestamp-too-old', `webhook-timestamp is ${now - sentAt} s old`);
+  if (sentAt - now > tolerance) throw new WebhookVerificationError('timestamp-too-new', `webhook-timestamp is ${sentAt - now} s in the future`);
+
+  const expected = hmac(key, id, timestamp, rawBody);
+  // Space-separated; fetch's Headers joins a repeated header with ", ", hence the trailing comma.
+  const matched = signatures.split(' ').map((e) => e.replace(/,$/, '')).some((entry) => {
+    const comma = entry.indexOf(',');
+    if (comma < 0 || entry.slice(0, comma) !== 'v1') return false; // other schemes (v1a: asymmetric) are not ours
+    const given = Buffer.from(entry.slice(comma + 1), 'base64');
+    // timingSafeEqual needs equal lengths; a length mismatch reveals nothing about the key.
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+  if (!matched) throw new WebhookVerificationError('no-matching-signature', 'no webhook-signature matches the body');
+
+  try {
+    return JSON.parse(typeof rawBody === 'string' ? rawBody : Buffer.from(rawBody).toString('utf8')) as T;
+  } catch {
+    throw new WebhookVerificationError('invalid-body', 'the body is signed but is not JSON');
+  }
+}
+
+/**
+ * The `webhook-signature` value for a body: `v1,<base64>`. For testing your receiver with
+ * deliveries of your own making.
+ */
+export function signWebhook(secret: string, id: string, timestampSeconds: number, rawBody: string | Uint8Array): string {
+  return `v1,${hmac(secretKey(secret), id, String(timestampSeconds), rawBody).toString('base64')}`;
+}
+
+function hmac(key: Buffer, id: string, timestamp: string, body: string | Uint8Array): Buffer {
+  return createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();
+}
+
+/** `whsec_<base64>` → key bytes. The prefix is optional, as in the reference libraries. */
+function secretKey(secret: string): Buffer {
+  const b64 = secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret;
+  // Buffer.from(…, 'base64') skips characters it does not know: check, or a typo'd secret
+  // would quietly become another key and every delivery would "fail" for no visible reason.
+  if (!b64 || !STANDARD_BASE64.test(b64)) throw new WebhookVerificationError('invalid-secret', `the secret must be "${PREFIX}" followed by base64`);
+  return Buffer.from(b64, 'base64');
+}
+
+function header(headers: WebhookHeaders, name: string): string | undefined {
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  const record = headers as Record<string, string | string[] | undefined>;
+  let value = record[name];
+  if (value === undefined) {
+    const key = Object.keys(record).find((k) => k.toLowerCase() === name);
+    value = key === undefined ? undefined : record[key];
+  }
+  // A repeated header: Node gives an array.
+  return Array.isArray(value) ? value.join(' ') : value;
+}

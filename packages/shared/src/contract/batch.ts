@@ -1,0 +1,80 @@
+/**
+ * Batch submissions (CONTRACT §4): the public batch object, the per-chunk records kept in
+ * Redis, and the atomic script that records a chunk's outcome and completes the batch.
+ */
+import type { JobError } from './job.js';
+
+export const BATCH_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+
+export interface BatchObject {
+  id: string;
+  object: 'batch';
+  model: string;
+  version: string;
+  status: BatchStatus;
+  counts: { total: number; succeeded: number; failed: number };
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  /** when the batch and its results are removed (set once it completes) */
+  expires_at: string | null;
+  webhook: string | null;
+  error: JobError | null;
+}
+
+/**
+ * One input line as kept with its chunk: [custom_id, rows, compact (1) or tensor (0) form,
+ * error]. A line with an error has no rows in the chunk; its result is the error.
+ */
+export type ChunkLine = [customId: string, rows: number, compact: 0 | 1, error?: JobError];
+
+/**
+ * A chunk's outcome in the `chunks` hash: `s:<lines>` (ran), `f:<lines>:<error json>` (failed),
+ * `c:<lines>` (canceled before it ran). <lines> counts the chunk's lines that had rows.
+ */
+export type ChunkMarker = string;
+
+export function parseMarker(marker: string): { kind: 's' | 'f' | 'c'; lines: number; error?: JobError } {
+  const kind = marker[0] as 's' | 'f' | 'c';
+  const rest = marker.slice(2);
+  const colon = rest.indexOf(':');
+  if (kind === 'f' && colon >= 0) return { kind, lines: Number(rest.slice(0, colon)), error: JSON.parse(rest.slice(colon + 1)) as JobError };
+  return { kind, lines: Number(rest) };
+}
+
+export const succeededMarker = (lines: number): ChunkMarker => `s:${lines}`;
+export const failedMarker = (lines: number, error: JobError): ChunkMarker => `f:${lines}:${JSON.stringify(error)}`;
+export const canceledMarker = (lines: number): ChunkMarker => `c:${lines}`;
+
+/**
+ * Records chunk outcomes (HSETNX: a chunk re-run after a crash cannot count twice), then
+ * completes the batch when the upload has ended and every chunk has an outcome: sets
+ * completed_at and the final status once, and gives every key of the batch its retention TTL
+ * (until then, a week's grace beyond it, so an abandoned batch is dropped eventually).
+ * KEYS: meta, chunks, outputs, lines. ARGV: now (ms), retention (s), then (chunk, marker,
+ * outputs or '') triples. Returns 1 when this call completed the batch.
+ */
+export const RECORD_CHUNKS_LUA = `
+local now, ttl = ARGV[1], tonumber(ARGV[2])
+for i = 3, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 and ARGV[i + 2] ~= '' then
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
+  end
+end
+for k = 2, 3 do
+  if redis.call('TTL', KEYS[k]) == -1 then redis.call('EXPIRE', KEYS[k], ttl + 604800) end
+end
+if #ARGV > 2 and redis.call('HGET', KEYS[1], 'status') == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', now)
+end
+local m = redis.call('HMGET', KEYS[1], 'uploaded', 'chunks_total', 'completed_at', 'status')
+if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) then
+  local final = 'succeeded'
+  if m[4] == 'canceled' or m[4] == 'failed' then final = m[4] end
+  redis.call('HSET', KEYS[1], 'completed_at', now, 'status', final, 'expires_at', tonumber(now) + ttl * 1000)
+  for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ttl) end
+  return 1
+end
+return 0
+`;

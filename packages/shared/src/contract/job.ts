@@ -1,0 +1,84 @@
+/** Asynchronous jobs (CONTRACT §4): the request body and the public job object. */
+import { z } from 'zod';
+import { webhookUrlProblem } from '../webhooks/ssrf.js';
+import { JsonTensor, RequestedOutput, type OutputTensor } from './tensor.js';
+
+export const WEBHOOK_EVENTS = ['start', 'completed'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/** `version` may be sent as a number or, as KServe does, a string of digits. */
+export const VersionParam = z
+  .union([z.number().int().min(1), z.string().regex(/^[1-9][0-9]{0,8}$/, 'a positive integer')])
+  .transform((v) => Number(v));
+
+export const MAX_METADATA_BYTES = 8192;
+/** Lowest number = most urgent, as in Triton and BullMQ. Omitted: DEFAULT_PRIORITY. */
+export const DEFAULT_PRIORITY = 100;
+export const MAX_PRIORITY = 1_000_000;
+
+export const Metadata = z
+  .record(z.string(), z.unknown())
+  .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata is limited to ${MAX_METADATA_BYTES} bytes of JSON`);
+
+/** The URL itself (http/https, no credentials); whether its address is allowed depends on config (ssrf.ts). */
+export const WebhookUrl = z
+  .string()
+  .max(2048)
+  .superRefine((u, ctx) => {
+    const problem = webhookUrlProblem(u, { allowPrivate: true });
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const JobRequest = z
+  .object({
+    model: z.string().min(1),
+    version: VersionParam.optional(),
+    inputs: z.array(JsonTensor).min(1),
+    outputs: z.array(RequestedOutput).optional(),
+    webhook: WebhookUrl.optional(),
+    webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional(),
+    priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
+    timeout_ms: z.number().int().min(1).max(7 * 24 * 3600 * 1000).optional(),
+    metadata: Metadata.optional(),
+  })
+  .strict();
+export type JobRequest = z.infer<typeof JobRequest>;
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const isTerminal = (s: JobStatus): boolean => s === 'succeeded' || s === 'failed' || s === 'canceled';
+
+/** Why a job did not succeed. `type` is a problem slug (see errors.ts) or canceled/expired/worker-lost. */
+export interface JobError {
+  type: string;
+  message: string;
+}
+
+export interface JobMetrics {
+  queue_ms: number;
+  batch_wait_ms: number;
+  inference_ms: number;
+  /** rows in the ONNX run that served the job (the largest, when it needed several runs) */
+  batch_size: number;
+  /** ONNX runs the job's rows were spread over (more than 1 when it exceeded max_batch_size) */
+  runs: number;
+  worker: string;
+}
+
+export interface JobObject {
+  id: string;
+  object: 'job';
+  model: string;
+  version: string;
+  status: JobStatus;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  outputs: OutputTensor[] | null;
+  error: JobError | null;
+  metrics: JobMetrics | null;
+  metadata: Record<string, unknown> | null;
+  priority: number;
+  webhook: string | null;
+  webhook_events_filter: WebhookEvent[] | null;
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { BoolEnv, CsvEnv, intEnv, parseEnv, PortEnv } from './env.js';
+import { ConfigError } from './errors.js';
+
+describe('BoolEnv', () => {
+  it.each(['false', 'FALSE', ' False ', '0', 'no', 'off', ''])('%j → false', (s) => {
+    expect(BoolEnv.parse(s)).toBe(false);
+  });
+
+  it.each(['true', 'TRUE', ' true ', '1', 'yes', 'on', 'On'])('%j → true', (s) => {
+    expect(BoolEnv.parse(s)).toBe(true);
+  });
+
+  it('rejects anything else instead of guessing', () => {
+    for (const s of ['maybe', 'tru', '2', 'y']) expect(BoolEnv.safeParse(s).success, s).toBe(false);
+  });
+
+  it('accepts real booleans (defaults)', () => {
+    expect(BoolEnv.parse(false)).toBe(false);
+    expect(BoolEnv.default(false).parse(undefined)).toBe(false);
+  });
+});
+
+describe('CsvEnv', () => {
+  it('splits on commas, trims, drops blanks', () => {
+    expect(CsvEnv.parse('a, b ,,c,')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('an empty or blank string is an empty list', () => {
+    expect(CsvEnv.parse('')).toEqual([]);
+    expect(CsvEnv.parse(' , ')).toEqual([]);
+  });
+
+  it('keeps entries containing colons (name:version)', () => {
+    expect(CsvEnv.parse('penguins:2,mlp')).toEqual(['penguins:2', 'mlp']);
+  });
+});
+
+describe('intEnv / PortEnv', () => {
+  it('reads integers from strings within bounds', () => {
+    expect(intEnv(1, 10).parse('7')).toBe(7);
+    expect(PortEnv.parse('8080')).toBe(8080);
+    expect(PortEnv.parse('0')).toBe(0);
+  });
+
+  it('rejects out-of-range, fractional and non-numeric values', () => {
+    expect(intEnv(1, 10).safeParse('0').success).toBe(false);
+    expect(intEnv(1, 10).safeParse('11').success).toBe(false);
+    expect(intEnv(1, 10).safeParse('2.5').success).toBe(false);
+    expect(PortEnv.safeParse('65536').success).toBe(false);
+    expect(PortEnv.safeParse('http').success).toBe(false);
+  });
+});
+
+describe('parseEnv', () => {
+  const Schema = z.object({
+    PORT: PortEnv.default(8080),
+    DEBUG: BoolEnv.default(false),
+    NAMES: CsvEnv.default([]),
+    MODE: z.enum(['a', 'b']).default('a'),
+  });
+
+  it('applies defaults and conversions', () => {
+    expect(parseEnv(Schema, {})).toEqual({ PORT: 8080, DEBUG: false, NAMES: [], MODE: 'a' });
+    expect(parseEnv(Schema, { PORT: '9000', DEBUG: 'false', NAMES: 'x,y', MODE: 'b' })).toEqual({ PORT: 9000, DEBUG: false, NAMES: ['x', 'y'], MODE: 'b' });
+  });
+
+  it('ignores unrelated variables (process.env holds many)', () => {
+    expect(parseEnv(Schema, { PATH: '/bin', HOME: '/root' }).PORT).toBe(8080);
+  });
+
+  it('throws a ConfigError listing every issue by variable name', () => {
+    let error: unknown;
+    try {
+      parseEnv(Schema, { PORT: '70000', DEBUG: 'perhaps', MODE: 'c' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^PORT: /);
+    expect(problems[1]).toMatch(/^DEBUG: /);
+    expect(problems[2]).toMatch(/^MODE: /);
+    expect((error as ConfigError).message).toContain('Invalid configuration:');
+    for (const p of problems) expect((error as ConfigError).message).toContain(p);
+  });
+
+  it('labels a root-level issue as (env)', () => {
+    const Refined = z.object({ A: z.string().optional() }).refine((e) => e.A !== undefined, 'A is required');
+    expect(() => parseEnv(Refined, {})).toThrow(ConfigError);
+    try {
+      parseEnv(Refined, {});
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual(['(env): A is required']);
+    }
+  });
+});

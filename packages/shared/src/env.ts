@@ -1,0 +1,39 @@
+/** zod helpers for environment variables, and the one way to parse them. */
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off', '']);
+
+/** A boolean flag: true/false/1/0/yes/no/on/off. (`z.coerce.boolean()` would read "false" as true.) */
+export const BoolEnv = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (TRUE.has(s)) return true;
+  if (FALSE.has(s)) return false;
+  return v;
+}, z.boolean());
+
+/** A comma-separated list; blanks dropped. */
+export const CsvEnv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+
+/** An integer read from a string, with bounds. */
+export function intEnv(min: number, max: number) {
+  return z.coerce.number().int().min(min).max(max);
+}
+
+export const PortEnv = intEnv(0, 65535);
+
+/**
+ * Parses `env` with `schema`; on failure throws a ConfigError listing every issue by
+ * variable name. Nothing parses at import time: callers pass `process.env` explicitly.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(env)'}: ${i.message}`),
+  );
+}

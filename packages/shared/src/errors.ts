@@ -1,0 +1,149 @@
+/**
+ * The closed set of errors the service reports, and how each maps to HTTP.
+ *
+ * Services throw these; exactly one place (`apps/api/src/http/problem.ts`) turns them into
+ * RFC 9457 `application/problem+json`. Workers use the same classes so a job's `error.type`
+ * speaks the same language as the API.
+ */
+
+export const PROBLEMS = {
+  'invalid-input': { status: 400, title: 'Invalid input' },
+  'malformed-json': { status: 400, title: 'Malformed JSON' },
+  unauthorized: { status: 401, title: 'Unauthorized' },
+  'not-found': { status: 404, title: 'Not found' },
+  'idempotency-conflict': { status: 409, title: 'Idempotency key reused with another body' },
+  'batch-not-finished': { status: 409, title: 'Batch not finished' },
+  'payload-too-large': { status: 413, title: 'Payload too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'queue-full': { status: 429, title: 'Queue full' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  'inference-failed': { status: 500, title: 'Inference failed' },
+  internal: { status: 500, title: 'Internal server error' },
+  'redis-unavailable': { status: 503, title: 'Redis unavailable' },
+  'model-not-ready': { status: 503, title: 'Model not ready' },
+  timeout: { status: 504, title: 'Timed out waiting for the result' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemType = keyof typeof PROBLEMS;
+
+/** The `type` URI of a problem (RFC 9457 §3.1.1); documented in the README. */
+export function problemTypeUri(type: ProblemType): string {
+  return `urn:maas:problem:${type}`;
+}
+
+/** One reason an input was rejected; `path` points into the request (`inputs[0].shape`). */
+export interface InputIssue {
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  override readonly name: string = 'AppError';
+  readonly status: number;
+  constructor(
+    readonly type: ProblemType,
+    readonly detail: string,
+    readonly extensions: Record<string, unknown> = {},
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    super(detail, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.status = PROBLEMS[type].status;
+    this.headers = options?.headers ?? {};
+  }
+  readonly headers: Record<string, string>;
+}
+
+export class ValidationError extends AppError {
+  override readonly name = 'ValidationError';
+  constructor(
+    readonly issues: InputIssue[],
+    detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
+  ) {
+    super('invalid-input', detail, { errors: issues });
+  }
+}
+
+export class MalformedJsonError extends AppError {
+  override readonly name = 'MalformedJsonError';
+  constructor(detail: string, cause?: unknown) {
+    super('malformed-json', detail, {}, { cause });
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  override readonly name = 'UnauthorizedError';
+  constructor(detail = 'A valid API key is required: Authorization: Bearer <key>') {
+    super('unauthorized', detail, {}, { headers: { 'WWW-Authenticate': 'Bearer' } });
+  }
+}
+
+export class NotFoundError extends AppError {
+  override readonly name = 'NotFoundError';
+  constructor(kind: string, id: string) {
+    super('not-found', `${kind} '${id}' not found`);
+  }
+}
+
+export class IdempotencyConflictError extends AppError {
+  override readonly name = 'IdempotencyConflictError';
+  constructor(key: string) {
+    super('idempotency-conflict', `Idempotency-Key '${key}' was already used with a different request body`);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(detail: string) {
+    super('payload-too-large', detail);
+  }
+}
+
+export class QueueFullError extends AppError {
+  override readonly name = 'QueueFullError';
+  constructor(queue: string, depth: number, retryAfterSeconds: number) {
+    super('queue-full', `Queue for ${queue} holds ${depth} jobs; retry later`, {}, {
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}
+
+export class RateLimitedError extends AppError {
+  override readonly name = 'RateLimitedError';
+  constructor(limit: number, retryAfterSeconds: number) {
+    super('rate-limited', `more than ${limit} requests a second for this API key; retry later`, {}, {
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}
+
+export class RedisUnavailableError extends AppError {
+  override readonly name = 'RedisUnavailableError';
+  constructor(cause?: unknown) {
+    super('redis-unavailable', 'Redis is unreachable; retry later', {}, {
+      cause,
+      headers: { 'Retry-After': '1' },
+    });
+  }
+}
+
+export class InferenceError extends AppError {
+  override readonly name = 'InferenceError';
+  constructor(detail: string, extensions: Record<string, unknown> = {}) {
+    super('inference-failed', detail, extensions);
+  }
+}
+
+export class WaitTimeoutError extends AppError {
+  override readonly name = 'WaitTimeoutError';
+  constructor(detail: string, extensions: Record<string, unknown> = {}) {
+    super('timeout', detail, extensions);
+  }
+}
+
+/** Thrown by `loadConfig` with every problem found, so an operator fixes them all at once. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}

@@ -1,0 +1,65 @@
+/** @maas/shared: the contract types, pure tensor logic, model repository and Redis naming. */
+export { DATATYPES, DATATYPE_INFO, datatypeFromOnnx, datatypeFromOrt, isDatatype } from './contract/datatypes.js';
+export type { Datatype, DatatypeInfo, OrtType } from './contract/datatypes.js';
+export { JsonTensor, RequestedOutput, ClassificationParams } from './contract/tensor.js';
+export type { OutputTensor, TensorSpec } from './contract/tensor.js';
+export {
+  JobRequest, VersionParam, WebhookUrl, Metadata, WEBHOOK_EVENTS, JOB_STATUSES, DEFAULT_PRIORITY, MAX_PRIORITY,
+  isTerminal,
+} from './contract/job.js';
+export type { JobObject, JobStatus, JobError, JobMetrics, WebhookEvent } from './contract/job.js';
+export * from './errors.js';
+export { BoolEnv, CsvEnv, PortEnv, intEnv, parseEnv } from './env.js';
+export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { PAYLOAD_VERSION, encodeJobError, decodeJobError } from './payloads.js';
+export type { InferenceJobData, InferenceJobResult } from './payloads.js';
+export * from './queues.js';
+export { RedisUrl, redisOptions, connectRedis, createRedis, isClusterUrl, isRedisUnavailable } from './redis.js';
+export type { RedisRole } from './redis.js';
+export { startRedisServer, freePort, MISSING_REDIS_HINT } from './redis-server.js';
+export type { RedisServer, RedisServerOptions } from './redis-server.js';
+export { ModelConfigFile, VersionPolicy, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS } from './models/config.js';
+export type { ModelConfig } from './models/config.js';
+export { servedVersions } from './models/versions.js';
+export { readOnnxSignature } from './models/onnx-metadata.js';
+export { loadRepository, findVersion, parseLabels, MODEL_NAME } from './models/repository.js';
+export type { Model, ModelVersion, Repository } from './models/repository.js';
+export { checkRequest } from './tensors/check.js';
+export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js';
+export { flattenData } from './tensors/flatten.js';
+export { encodeValues } from './tensors/encode.js';
+export {
+  toEncoded, fromEncoded, typedView, toJsonValues, elementCount, rowElements,
+} from './tensors/raw.js';
+export type { RawTensor, EncodedTensor } from './tensors/raw.js';
+export { toJobObject, jobStatus, outputsToJson } from './views/job.js';
+export type { StoredJob, QueueState } from './views/job.js';
+export {
+  SECRET_PREFIX, secretProblem, parseSecret, generateSecret, sign, signedHeaders, verify,
+} from './webhooks/sign.js';
+export type { SignedHeaders } from './webhooks/sign.js';
+export {
+  STANDARD_RETRY_SCHEDULE_MS, parseDuration, parseSchedule, parseRetryAfter, retryDelay, totalAttempts,
+} from './webhooks/schedule.js';
+export {
+  addressProblem, webhookUrlProblem, resolveTarget, bareHost, TargetRefusedError,
+} from './webhooks/ssrf.js';
+export type { TargetPolicy, ResolvedTarget, Lookup } from './webhooks/ssrf.js';
+export { WEBHOOK_EVENT_TYPES, MESSAGE_ID, messageId, eventBody, jobWebhookEvent, batchWebhookEvent } from './webhooks/events.js';
+export type { WebhookEventType, WebhookEventData, WebhookEventInput, DeliveryJobData } from './webhooks/events.js';
+export { DeliveryStore } from './webhooks/store.js';
+export type { DeliveryRecord, DeliveryStatus, AttemptRecord } from './webhooks/store.js';
+export { WebhookEmitter, deliveryQueue, DELIVERY_BACKOFF, DELIVERY_MAX_ATTEMPTS } from './webhooks/emitter.js';
+export type { DeliveryQueue } from './webhooks/emitter.js';
+export { resolveWebhookSecret } from './webhooks/secret.js';
+export type { WebhookSecret } from './webhooks/secret.js';
+export { WebhookSecretEnv, RetryScheduleEnv } from './webhooks/env.js';
+export {
+  BATCH_STATUSES, RECORD_CHUNKS_LUA, parseMarker, succeededMarker, failedMarker, canceledMarker,
+} from './contract/batch.js';
+export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker } from './contract/batch.js';
+export { toBatchObject, batchCounts, readBatch } from './views/batch.js';
+export type { BatchMeta } from './views/batch.js';
+export { runMain, onShutdown } from './lifecycle.js';

@@ -1,0 +1,39 @@
+/** `models/<name>/config.json` (CONTRACT §2), Triton-shaped. Every field is optional. */
+import { z } from 'zod';
+
+export const VersionPolicy = z.union([
+  z.object({ latest: z.number().int().min(1) }).strict(),
+  z.object({ all: z.literal(true) }).strict(),
+  z.object({ specific: z.array(z.number().int().min(1)).min(1) }).strict(),
+]);
+export type VersionPolicy = z.infer<typeof VersionPolicy>;
+
+export const ModelConfigFile = z
+  .object({
+    /** rows per ONNX run; 0 = the model cannot batch (each job is run alone) */
+    max_batch_size: z.number().int().min(0).max(1_000_000).optional(),
+    /** how long the batcher may hold the first job of a batch waiting for more */
+    max_queue_delay_ms: z.number().min(0).max(60_000).optional(),
+    /** batch sizes the batcher aims for when it has more rows than one of them */
+    preferred_batch_sizes: z.array(z.number().int().min(1)).optional(),
+    /** onnxruntime execution providers in order of preference, e.g. ["cuda", "cpu"] */
+    execution_providers: z.array(z.string().min(1)).optional(),
+    version_policy: VersionPolicy.optional(),
+    /** ONNX sessions (each in its own thread) per worker process for this model */
+    instances: z.number().int().min(1).max(64).optional(),
+  })
+  .strict();
+export type ModelConfigFile = z.infer<typeof ModelConfigFile>;
+
+export const DEFAULT_MAX_BATCH_SIZE = 64;
+export const DEFAULT_MAX_QUEUE_DELAY_MS = 5;
+
+/** The config after defaults and the model's own shapes are applied. */
+export interface ModelConfig {
+  max_batch_size: number;
+  max_queue_delay_ms: number;
+  preferred_batch_sizes: number[];
+  execution_providers: string[] | undefined;
+  version_policy: VersionPolicy;
+  instances: number;
+}

@@ -1,0 +1,57 @@
+/**
+ * What crosses Redis between the API and the workers: a job's data and its return value.
+ * Tensors travel as base64 bytes (see tensors/raw.ts). `v` lets a later release read
+ * payloads written by this one during a rolling upgrade.
+ */
+import type { JobError, JobMetrics, WebhookEvent } from './contract/job.js';
+import type { RequestedOutput } from './contract/tensor.js';
+import type { EncodedTensor } from './tensors/raw.js';
+
+export const PAYLOAD_VERSION = 1;
+
+export interface InferenceJobData {
+  v: typeof PAYLOAD_VERSION;
+  model: string;
+  version: number;
+  tenant: string;
+  rows: number;
+  inputs: EncodedTensor[];
+  outputs: RequestedOutput[];
+  /** epoch ms after which the job is failed as expired instead of run */
+  deadline?: number;
+  metadata?: Record<string, unknown>;
+  webhook?: { url: string; events: WebhookEvent[] };
+  /** public priority (lower = more urgent) */
+  priority: number;
+  /** set on the chunk jobs of a batch submission: the worker records their outputs with the batch */
+  batch?: { id: string; chunk: number; lines: number; retentionSeconds: number };
+}
+
+export interface InferenceJobResult {
+  v: typeof PAYLOAD_VERSION;
+  outputs: EncodedTensor[];
+  metrics: JobMetrics;
+}
+
+const ERROR_PREFIX = 'maas:';
+
+/** Worker side: a failure reason BullMQ stores as a string, carrying our typed error. */
+export function encodeJobError(error: JobError): string {
+  return ERROR_PREFIX + JSON.stringify(error);
+}
+
+/** API side: BullMQ's failedReason → JobError (reasons BullMQ wrote itself become worker-lost/internal). */
+export function decodeJobError(reason: string | undefined): JobError {
+  if (reason?.startsWith(ERROR_PREFIX)) {
+    try {
+      const e = JSON.parse(reason.slice(ERROR_PREFIX.length)) as JobError;
+      if (typeof e.type === 'string' && typeof e.message === 'string') return e;
+    } catch {
+      /* fall through */
+    }
+  }
+  if (reason && /stalled more than allowable limit/i.test(reason)) {
+    return { type: 'worker-lost', message: 'the job was interrupted too many times (workers stopped while running it)' };
+  }
+  return { type: 'internal', message: reason ?? 'unknown failure' };
+}

@@ -1,0 +1,67 @@
+/**
+ * Every Redis name the service uses lives here, and nowhere else.
+ *
+ * One BullMQ queue per served model version, so a worker subscribes to exactly the models it
+ * serves. Queue names carry a Redis Cluster hash tag (`{…}`): each queue's keys share one
+ * slot (BullMQ's Lua scripts need that) while different queues spread over the cluster.
+ * Keys read together in one command share a tag too (`{workers}`).
+ */
+export const PREFIX = 'maas';
+
+/** BullMQ queue of a model version, e.g. `{infer-penguins-v2}`. */
+export const inferenceQueueName = (model: string, version: number): string => `{infer-${model}-v${version}}`;
+
+/** jobId → the queue that holds it (GET /v1/jobs/:id does not know the model). */
+export const jobIndexKey = (jobId: string): string => `${PREFIX}:job:${jobId}`;
+
+/** Idempotency-Key record for a tenant. */
+export const idempotencyKey = (tenant: string, keyHash: string): string => `${PREFIX}:idem:${tenant}:${keyHash}`;
+
+/** Sorted set of canceled job ids (score: cancel time) beside its queue, in the queue's slot. */
+export const canceledKey = (queueName: string): string => `${PREFIX}:${queueName}:canceled`;
+
+/** Pub/sub channel on which workers announce finished jobs; the API wakes its waiters from it. */
+export const JOB_EVENTS_CHANNEL = `${PREFIX}:job-events`;
+
+/** Worker registry: heartbeat times (sorted set), descriptions and metrics (hashes). */
+export const WORKERS_SEEN_KEY = `${PREFIX}:{workers}:seen`;
+export const WORKERS_INFO_KEY = `${PREFIX}:{workers}:info`;
+export const WORKERS_METRICS_KEY = `${PREFIX}:{workers}:metrics`;
+
+/** `model:version` label used in worker descriptions. */
+export const modelVersionTag = (model: string, version: number): string => `${model}:${version}`;
+
+/** BullMQ queue of webhook deliveries: one job per event, its jobId the event's `webhook-id`. */
+export const WEBHOOK_QUEUE = '{webhooks}';
+
+/** The generated webhook signing secret (used when WEBHOOK_SECRET is not set). */
+export const WEBHOOK_SECRET_KEY = `${PREFIX}:webhook-secret`;
+
+/**
+ * Delivery history of one job (or batch), all in the subject's slot: the set of its event ids,
+ * and per event a summary hash and the list of attempts.
+ */
+export const webhookEventsKey = (subject: string): string => `${PREFIX}:{wh-${subject}}:events`;
+export const webhookDeliveryKey = (subject: string, msgId: string): string => `${PREFIX}:{wh-${subject}}:event:${msgId}`;
+export const webhookAttemptsKey = (subject: string, msgId: string): string => `${PREFIX}:{wh-${subject}}:attempts:${msgId}`;
+
+/** A job-event message on JOB_EVENTS_CHANNEL. */
+export interface JobEventMessage {
+  id: string;
+  event: 'completed' | 'failed' | 'canceled' | 'active';
+}
+
+/**
+ * Batch submissions: every key of one batch shares the batch's slot (`{b-<id>}`), so the
+ * worker's chunk-recording script and the results reader touch one slot.
+ * meta: hash of the batch's fields; lines: chunk → its lines (custom ids, rows, errors);
+ * chunks: chunk → outcome marker; outputs: chunk → its outputs.
+ */
+export const batchKeys = (batchId: string) => {
+  const tag = `${PREFIX}:{b-${batchId}}`;
+  return { meta: `${tag}:meta`, lines: `${tag}:lines`, chunks: `${tag}:chunks`, outputs: `${tag}:outputs` };
+};
+export type BatchKeys = ReturnType<typeof batchKeys>;
+
+/** BullMQ job id of a batch's chunk (not a public job id: GET /v1/jobs does not find it). */
+export const chunkJobId = (batchId: string, chunk: number): string => `${batchId}-c${chunk}`;

@@ -1,0 +1,69 @@
+/** Redis connections: one place that knows how each role connects. */
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { z } from 'zod';
+
+/**
+ * `redis://[user:pass@]host:port[/db]`, `rediss://` for TLS; `?cluster=true` connects to a
+ * Redis Cluster through that node (the others are discovered).
+ */
+export const RedisUrl = z
+  .string()
+  .refine((u) => URL.canParse(u) && /^rediss?:$/.test(new URL(u).protocol), 'REDIS_URL must be redis:// or rediss://');
+
+export const isClusterUrl = (url: string): boolean => new URL(url).searchParams.get('cluster') === 'true';
+
+/**
+ * A client for `url`: a plain connection, or a Cluster client for `?cluster=true` URLs.
+ * Every key the service uses is laid out for Cluster (hash tags keep what one command or
+ * script touches in one slot), and a Cluster client answers the same commands, so callers
+ * type it as `Redis`.
+ */
+export function createRedis(url: string, options: RedisOptions): Redis {
+  if (!isClusterUrl(url)) return new Redis(url, options);
+  const u = new URL(url);
+  const { enableOfflineQueue, lazyConnect, ...nodeOptions } = options;
+  const cluster = new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    lazyConnect: lazyConnect ?? false,
+    redisOptions: {
+      ...nodeOptions,
+      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+      ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  });
+  return cluster as unknown as Redis;
+}
+
+export type RedisRole =
+  /** request/response commands that should fail fast (503) while Redis is down */
+  | 'api'
+  /** BullMQ workers and subscribers: wait and retry forever, never drop a command */
+  | 'worker';
+
+export function redisOptions(role: RedisRole): RedisOptions {
+  return role === 'api'
+    ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000, lazyConnect: true }
+    : { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, lazyConnect: true };
+}
+
+/** A connected client; rejects when Redis cannot be reached within the connect timeout. */
+export async function connectRedis(url: string, role: RedisRole, name: string): Promise<Redis> {
+  const client = createRedis(url, { ...redisOptions(role), connectionName: name });
+  // Errors are surfaced by the commands that hit them; an unhandled 'error' event would crash.
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+/** True for errors that mean "Redis is not reachable right now" rather than a bug. */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' ||
+    err.name === 'ClusterAllFailedError' ||
+    /enableOfflineQueue|Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|Reached the max retries|Cluster isn't ready|CLUSTERDOWN|refresh slots cache/i.test(err.message)
+  );
+}

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { DATATYPES, DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
+import { encodeValues, type EncodeResult } from './encode.js';
+import type { RawTensor } from './raw.js';
+
+const ok = (r: EncodeResult): RawTensor => {
+  if (!r.ok) throw new Error(`expected ok, got: ${r.message}`);
+  return r.tensor;
+};
+const fail = (r: EncodeResult): string => {
+  if (r.ok) throw new Error('expected a failure');
+  return r.message;
+};
+const bytesOf = (t: RawTensor): Uint8Array => {
+  if (Array.isArray(t.data)) throw new Error('expected bytes');
+  return t.data;
+};
+const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+/** datatype → the bytes a little-endian writer produces for `values`, independently of encode.ts */
+function littleEndian(datatype: Datatype, values: (number | boolean)[]): number[] {
+  const size = DATATYPE_INFO[datatype].bytes;
+  const buf = new ArrayBuffer(values.length * size);
+  const v = new DataView(buf);
+  values.forEach((x, i) => {
+    const o = i * size;
+    const n = Number(x);
+    switch (datatype) {
+      case 'BOOL': case 'UINT8': v.setUint8(o, n); break;
+      case 'INT8': v.setInt8(o, n); break;
+      case 'UINT16': v.setUint16(o, n, true); break;
+      case 'INT16': v.setInt16(o, n, true); break;
+      case 'UINT32': v.setUint32(o, n, true); break;
+      case 'INT32': v.setInt32(o, n, true); break;
+      case 'UINT64': v.setBigUint64(o, BigInt(n), true); break;
+      case 'INT64': v.setBigInt64(o, BigInt(n), true); break;
+      case 'FP32': v.setFloat32(o, n, true); break;
+      case 'FP64': v.setFloat64(o, n, true); break;
+      default: throw new Error(datatype);
+    }
+  });
+  return [...new Uint8Array(buf)];
+}
+
+const SAMPLES: Record<Exclude<Datatype, 'BYTES'>, (number | boolean)[]> = {
+  BOOL: [true, false, true],
+  UINT8: [0, 1, 255],
+  UINT16: [0, 258, 65535],
+  UINT32: [0, 16909060, 4294967295],
+  UINT64: [0, 1, Number.MAX_SAFE_INTEGER],
+  INT8: [-128, -1, 127],
+  INT16: [-32768, -2, 32767],
+  INT32: [-2147483648, -3, 2147483647],
+  INT64: [Number.MIN_SAFE_INTEGER, -1, Number.MAX_SAFE_INTEGER],
+  FP32: [1.5, -2.25, 0],
+  FP64: [Math.PI, -1e300, 5e-324],
+};
+
+describe('encodeValues', () => {
+  it('covers every datatype of the contract', () => {
+    expect(new Set([...Object.keys(SAMPLES), 'BYTES'])).toEqual(new Set(DATATYPES));
+  });
+
+  describe.each(Object.keys(SAMPLES) as (keyof typeof SAMPLES)[])('%s', (datatype) => {
+    const values = SAMPLES[datatype];
+
+    it('packs values as little-endian bytes of the right size', () => {
+      const t = ok(encodeValues('x', datatype, [values.length], values));
+      expect(t).toMatchObject({ name: 'x', datatype, shape: [values.length] });
+      const bytes = bytesOf(t);
+      expect(bytes.byteLength).toBe(values.length * DATATYPE_INFO[datatype].bytes);
+      expect([...bytes]).toEqual(littleEndian(datatype, values));
+    });
+
+    it('reads back through the typed array of the datatype', () => {
+      const bytes = bytesOf(ok(encodeValues('x', datatype, [values.length], values)));
+      const Arr = DATATYPE_INFO[datatype].array!;
+      const view = new Arr(bytes.buffer, bytes.byteOffset, values.length);
+      const expected = values.map((v) =>
+        typeof v === 'boolean' ? (v ? 1 : 0) : DATATYPE_INFO[datatype].kind === 'bigint' ? BigInt(v) : datatype === 'FP32' ? Math.fround(v) : v,
+      );
+      expect([...view]).toEqual(expected);
+    });
+
+    it('rejects a string with its index', () => {
+      const bad = [...values];
+      bad.splice(1, 0, '1' as unknown as number);
+      const msg = fail(encodeValues('x', datatype, [bad.length], bad));
+      expect(msg).toMatch(/^data\[1\] = "1" is not /);
+      expect(msg).toContain(`(datatype ${datatype})`);
+    });
+
+    it('rejects null and nested arrays', () => {
+      expect(fail(encodeValues('x', datatype, [1], [null]))).toMatch(/^data\[0\] = null is not/);
+      expect(fail(encodeValues('x', datatype, [2], [values[0], [1]]))).toMatch(/^data\[1\] = an array is not/);
+    });
+
+    it('encodes an empty tensor to zero bytes', () => {
+      expect(bytesOf(ok(encodeValues('x', datatype, [0, 4], []))).byteLength).toBe(0);
+    });
+  });
+
+  describe('BOOL', () => {
+    it('accepts only true/false, not 0/1', () => {
+      expect(fail(encodeValues('b', 'BOOL', [2], [true, 1]))).toBe('data[1] = 1 is not true or false (datatype BOOL)');
+      expect(fail(encodeValues('b', 'BOOL', [1], [0]))).toMatch(/^data\[0\] = 0 is not true or false/);
+    });
+  });
+
+  describe('integer types', () => {
+    const bounds: [Datatype, number, number][] = [
+      ['UINT8', 0, 255], ['UINT16', 0, 65535], ['UINT32', 0, 4294967295],
+      ['INT8', -128, 127], ['INT16', -32768, 32767], ['INT32', -2147483648, 2147483647],
+    ];
+
+    it.each(bounds)('%s rejects one past each bound, with the index and the range', (dt, lo, hi) => {
+      expect(fail(encodeValues('i', dt, [3], [lo, hi, hi + 1]))).toBe(`data[2] = ${hi + 1} is not an integer in [${lo}, ${hi}] (datatype ${dt})`);
+      expect(fail(encodeValues('i', dt, [2], [lo - 1, lo]))).toMatch(/^data\[0\] = .* is not an integer in/);
+    });
+
+    it.each(bounds)('%s rejects non-integers (no silent truncation)', (dt) => {
+      expect(fail(encodeValues('i', dt, [3], [1, 2, 2.5]))).toMatch(/^data\[2\] = 2.5 is not an integer/);
+    });
+
+    it('UINT8 does not wrap 256 to 0 nor -1 to 255', () => {
+      expect(encodeValues('i', 'UINT8', [1], [256]).ok).toBe(false);
+      expect(encodeValues('i', 'UINT8', [1], [-1]).ok).toBe(false);
+    });
+
+    it('rejects Infinity and NaN', () => {
+      expect(encodeValues('i', 'INT32', [1], [Infinity]).ok).toBe(false);
+      expect(encodeValues('i', 'INT32', [1], [NaN]).ok).toBe(false);
+    });
+
+    it('reports the first bad element when there are several', () => {
+      expect(fail(encodeValues('i', 'INT8', [4], [1, 200, 1.5, 'x']))).toMatch(/^data\[1\] = 200/);
+    });
+  });
+
+  describe('64-bit integer types', () => {
+    it('INT64 rejects integers beyond the safe range (precision would be lost)', () => {
+      expect(fail(encodeValues('l', 'INT64', [2], [0, 2 ** 53]))).toBe(`data[1] = ${2 ** 53} is not a safe integer (datatype INT64)`);
+      expect(fail(encodeValues('l', 'INT64', [1], [-(2 ** 53)]))).toMatch(/is not a safe integer/);
+    });
+
+    it('INT64 and UINT64 reject non-integers', () => {
+      expect(fail(encodeValues('l', 'INT64', [1], [0.5]))).toMatch(/^data\[0\] = 0.5 is not a safe integer/);
+      expect(fail(encodeValues('l', 'UINT64', [2], [1, 1.25]))).toMatch(/^data\[1\] = 1.25/);
+    });
+
+    it('UINT64 rejects negative values with the range', () => {
+      expect(fail(encodeValues('l', 'UINT64', [2], [3, -1]))).toBe('data[1] = -1 is not an integer in [0, 18446744073709551615] (datatype UINT64)');
+    });
+
+    it('INT64 stores negative values in two\'s complement', () => {
+      const bytes = bytesOf(ok(encodeValues('l', 'INT64', [1], [-2])));
+      expect(dv(bytes).getBigInt64(0, true)).toBe(-2n);
+      expect([...bytes]).toEqual([0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    });
+  });
+
+  describe('float types', () => {
+    it('FP32 rounds to single precision', () => {
+      const bytes = bytesOf(ok(encodeValues('f', 'FP32', [1], [0.1])));
+      expect(dv(bytes).getFloat32(0, true)).toBe(Math.fround(0.1));
+    });
+
+    it('FP64 keeps full precision', () => {
+      const bytes = bytesOf(ok(encodeValues('f', 'FP64', [1], [0.1])));
+      expect(dv(bytes).getFloat64(0, true)).toBe(0.1);
+    });
+
+    it.each(['FP32', 'FP64'] as const)('%s rejects booleans and strings', (dt) => {
+      expect(fail(encodeValues('f', dt, [2], [1, false]))).toBe(`data[1] = false is not a number (datatype ${dt})`);
+      expect(fail(encodeValues('f', dt, [1], ['1.0']))).toMatch(/^data\[0\] = "1.0" is not a number/);
+    });
+  });
+
+  describe('BYTES', () => {
+    it('keeps strings as strings (no bytes)', () => {
+      const t = ok(encodeValues('s', 'BYTES', [1, 3], ['a', '', 'ünïcode']));
+      expect(t).toEqual({ name: 's', datatype: 'BYTES', shape: [1, 3], data: ['a', '', 'ünïcode'] });
+    });
+
+    it('rejects non-strings with the index', () => {
+      expect(fail(encodeValues('s', 'BYTES', [3], ['a', 'b', 3]))).toBe('data[2] = 3 is not a string (datatype BYTES)');
+      expect(fail(encodeValues('s', 'BYTES', [1], [null]))).toMatch(/^data\[0\] = null is not a string/);
+    });
+  });
+
+  describe('error messages', () => {
+    it('truncates a long bad value in the message', () => {
+      const long = 'y'.repeat(100);
+      const msg = fail(encodeValues('n', 'INT32', [1], [long]));
+      expect(msg).toContain(`"${'y'.repeat(20)}"`);
+      expect(msg).not.toContain('y'.repeat(21));
+    });
+  });
+});

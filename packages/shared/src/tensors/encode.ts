@@ -1,0 +1,61 @@
+/** JSON values → RawTensor bytes, checking each value against its datatype. */
+import { DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
+import type { RawTensor } from './raw.js';
+
+export type EncodeResult = { ok: true; tensor: RawTensor } | { ok: false; message: string };
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `"${v.slice(0, 20)}"` : String(v);
+}
+
+/** Packs flat `values` into bytes for `datatype`; the first bad element is reported by index. */
+export function encodeValues(name: string, datatype: Datatype, shape: number[], values: unknown[]): EncodeResult {
+  const info = DATATYPE_INFO[datatype];
+  const fail = (i: number, want: string): EncodeResult => ({
+    ok: false,
+    message: `data[${i}] = ${describe(values[i])} is not ${want} (datatype ${datatype})`,
+  });
+  if (info.kind === 'string') {
+    for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'string') return fail(i, 'a string');
+    return { ok: true, tensor: { name, datatype, shape, data: values as string[] } };
+  }
+  const Arr = info.array!;
+  const view = new Arr(values.length);
+  switch (info.kind) {
+    case 'bool':
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (typeof v !== 'boolean') return fail(i, 'true or false');
+        view[i] = v ? 1 : 0;
+      }
+      break;
+    case 'float':
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (typeof v !== 'number') return fail(i, 'a number');
+        view[i] = v;
+      }
+      break;
+    case 'int': {
+      const [lo, hi] = info.range as [number, number];
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) return fail(i, `an integer in [${lo}, ${hi}]`);
+        view[i] = v;
+      }
+      break;
+    }
+    case 'bigint': {
+      const [lo, hi] = info.range as [bigint, bigint];
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (typeof v !== 'number' || !Number.isSafeInteger(v)) return fail(i, 'a safe integer');
+        const b = BigInt(v);
+        if (b < lo || b > hi) return fail(i, `an integer in [${lo}, ${hi}]`);
+        view[i] = b;
+      }
+      break;
+    }
+  }
+  return { ok: true, tensor: { name, datatype, shape, data: new Uint8Array(view.buffer, 0, view.byteLength) } };
+}

@@ -1,0 +1,78 @@
+/**
+ * RawTensor: a tensor as bytes (little-endian, row-major) or, for BYTES, strings. It is the
+ * form tensors take between the API, Redis and the ONNX session: rows of many jobs are joined by
+ * concatenating bytes, and payloads in Redis carry base64 of those bytes instead of JSON
+ * number arrays (4 bytes a float instead of ~10 characters, and no number parsing).
+ */
+import { DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
+
+export interface RawTensor {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+  /** numeric types: the elements' bytes; BYTES: one string per element */
+  data: Uint8Array | string[];
+}
+
+/** What a RawTensor looks like inside a JSON payload in Redis. */
+export interface EncodedTensor {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+  /** base64 of the bytes (numeric types) */
+  b64?: string;
+  /** the elements (BYTES) */
+  strings?: string[];
+}
+
+export const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Elements in one row (the product of every dimension after the first). */
+export const rowElements = (shape: readonly number[]): number => elementCount(shape.slice(1));
+
+export function toEncoded(t: RawTensor): EncodedTensor {
+  if (Array.isArray(t.data)) return { name: t.name, datatype: t.datatype, shape: t.shape, strings: t.data };
+  const buf = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { name: t.name, datatype: t.datatype, shape: t.shape, b64: buf.toString('base64') };
+}
+
+export function fromEncoded(e: EncodedTensor): RawTensor {
+  if (e.datatype === 'BYTES') {
+    const strings = e.strings ?? [];
+    if (strings.length !== elementCount(e.shape)) {
+      throw new Error(`tensor ${e.name}: ${strings.length} strings for shape [${e.shape}] (expected ${elementCount(e.shape)})`);
+    }
+    return { name: e.name, datatype: e.datatype, shape: e.shape, data: strings };
+  }
+  const bytes = Buffer.from(e.b64 ?? '', 'base64');
+  const expected = elementCount(e.shape) * DATATYPE_INFO[e.datatype].bytes;
+  if (bytes.byteLength !== expected) {
+    throw new Error(`tensor ${e.name}: ${bytes.byteLength} bytes for shape [${e.shape}] of ${e.datatype} (expected ${expected})`);
+  }
+  return { name: e.name, datatype: e.datatype, shape: e.shape, data: bytes };
+}
+
+/**
+ * A typed-array view of a numeric RawTensor's bytes (copied first if unaligned, since typed
+ * arrays need byteOffset % element size === 0 and Buffer pools do not promise it).
+ */
+export function typedView(t: RawTensor) {
+  const info = DATATYPE_INFO[t.datatype];
+  if (Array.isArray(t.data) || !info.array) throw new Error(`tensor ${t.name}: ${t.datatype} has no typed-array view`);
+  let bytes = t.data;
+  if (bytes.byteOffset % info.bytes !== 0) bytes = new Uint8Array(bytes);
+  return new info.array(bytes.buffer, bytes.byteOffset, bytes.byteLength / info.bytes);
+}
+
+/** JSON values of a RawTensor, flat row-major (INT64/UINT64 as numbers, BOOL as booleans). */
+export function toJsonValues(t: RawTensor): (number | boolean | string)[] {
+  if (Array.isArray(t.data)) return t.data;
+  const view = typedView(t);
+  const out = new Array<number | boolean>(view.length);
+  const kind = DATATYPE_INFO[t.datatype].kind;
+  for (let i = 0; i < view.length; i++) {
+    const v = view[i]!;
+    out[i] = kind === 'bool' ? v !== 0 : Number(v);
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { encodeJobError, type InferenceJobData } from '../payloads.js';
+import { toEncoded } from '../tensors/raw.js';
+import { jobStatus, toJobObject, type StoredJob } from './job.js';
+
+const data: InferenceJobData = {
+  v: 1, model: 'mlp', version: 1, tenant: 't', rows: 1, inputs: [], outputs: [], priority: 100, metadata: { a: 1 },
+};
+const base: StoredJob = { id: 'job_1', data, timestamp: Date.UTC(2026, 0, 1) };
+
+describe('jobStatus', () => {
+  it('maps BullMQ states', () => {
+    expect(jobStatus('waiting', undefined, null)).toBe('queued');
+    expect(jobStatus('prioritized', undefined, null)).toBe('queued');
+    expect(jobStatus('delayed', undefined, null)).toBe('queued');
+    expect(jobStatus('active', undefined, null)).toBe('running');
+    expect(jobStatus('completed', undefined, null)).toBe('succeeded');
+    expect(jobStatus('failed', encodeJobError({ type: 'inference-failed', message: 'x' }), null)).toBe('failed');
+    expect(jobStatus('failed', encodeJobError({ type: 'canceled', message: 'x' }), 5)).toBe('canceled');
+  });
+  it('a canceled job still queued is canceled; a running one runs on', () => {
+    expect(jobStatus('waiting', undefined, 123)).toBe('canceled');
+    expect(jobStatus('active', undefined, 123)).toBe('running');
+    expect(jobStatus('completed', undefined, 123)).toBe('succeeded');
+  });
+});
+
+describe('toJobObject', () => {
+  it('a succeeded job carries outputs as JSON tensors and its metrics', () => {
+    const out = toEncoded({ name: 'y', datatype: 'FP32', shape: [1, 2], data: new Uint8Array(new Float32Array([0.25, 0.75]).buffer) });
+    const metrics = { queue_ms: 1, batch_wait_ms: 2, inference_ms: 3, batch_size: 4, runs: 1, worker: 'w' };
+    const job = toJobObject({ ...base, processedOn: base.timestamp + 5, finishedOn: base.timestamp + 9, returnvalue: { v: 1, outputs: [out], metrics } }, 'completed', null);
+    expect(job).toMatchObject({
+      id: 'job_1', object: 'job', model: 'mlp', version: '1', status: 'succeeded', error: null, metrics, metadata: { a: 1 },
+      created_at: '2026-01-01T00:00:00.000Z', started_at: '2026-01-01T00:00:00.005Z', completed_at: '2026-01-01T00:00:00.009Z',
+    });
+    expect(job.outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [1, 2], data: [0.25, 0.75] }]);
+  });
+
+  it('a failed job carries its typed error and no outputs', () => {
+    const job = toJobObject({ ...base, processedOn: 1, finishedOn: 2, failedReason: encodeJobError({ type: 'expired', message: 'late' }) }, 'failed', null);
+    expect(job).toMatchObject({ status: 'failed', outputs: null, metrics: null, error: { type: 'expired', message: 'late' } });
+  });
+
+  it('a queued job canceled by request: completed at the cancel time, never started', () => {
+    const job = toJobObject(base, 'waiting', base.timestamp + 1000);
+    expect(job).toMatchObject({ status: 'canceled', started_at: null, completed_at: '2026-01-01T00:00:01.000Z', error: { type: 'canceled' } });
+  });
+
+  it('a queued job has no start or end time', () => {
+    expect(toJobObject(base, 'waiting', null)).toMatchObject({ status: 'queued', started_at: null, completed_at: null, outputs: null });
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * PURE: BullMQ's record of a job → the public job object (CONTRACT §4). Shared so the API's
+ * responses and the workers' webhook bodies are the same object.
+ */
+import type { JobObject, JobStatus } from '../contract/job.js';
+import type { OutputTensor } from '../contract/tensor.js';
+import { decodeJobError, type InferenceJobData, type InferenceJobResult } from '../payloads.js';
+import { fromEncoded, toJsonValues } from '../tensors/raw.js';
+
+/** The fields of a BullMQ Job this view reads (so tests can build one without Redis). */
+export interface StoredJob {
+  id: string;
+  data: InferenceJobData;
+  timestamp: number;
+  processedOn?: number | undefined;
+  finishedOn?: number | undefined;
+  returnvalue?: InferenceJobResult | null | undefined;
+  failedReason?: string | undefined;
+}
+
+/** BullMQ states: waiting, prioritized, delayed, waiting-children, active, completed, failed, unknown. */
+export type QueueState = string;
+
+const iso = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() : null);
+
+export function outputsToJson(result: InferenceJobResult): OutputTensor[] {
+  return result.outputs.map((e) => {
+    const raw = fromEncoded(e);
+    return { name: raw.name, datatype: raw.datatype, shape: raw.shape, data: toJsonValues(raw) };
+  });
+}
+
+export function jobStatus(state: QueueState, failedReason: string | undefined, canceledAt: number | null): JobStatus {
+  if (state === 'completed') return 'succeeded';
+  if (state === 'failed') return decodeJobError(failedReason).type === 'canceled' ? 'canceled' : 'failed';
+  // A canceled job still in the queue will never run: a worker that reaches it fails it at once.
+  if (canceledAt !== null && state !== 'active') return 'canceled';
+  return state === 'active' ? 'running' : 'queued';
+}
+
+export function toJobObject(job: StoredJob, state: QueueState, canceledAt: number | null): JobObject {
+  const status = jobStatus(state, job.failedReason, canceledAt);
+  const d = job.data;
+  const result = status === 'succeeded' ? job.returnvalue ?? null : null;
+  const error =
+    status === 'failed' || (status === 'canceled' && state === 'failed')
+      ? decodeJobError(job.failedReason)
+      : status === 'canceled'
+        ? { type: 'canceled', message: 'canceled by request before it ran' }
+        : null;
+  return {
+    id: job.id,
+    object: 'job',
+    model: d.model,
+    version: String(d.version),
+    status,
+    created_at: iso(job.timestamp)!,
+    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') ? null : iso(job.processedOn),
+    completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt) : state === 'completed' || state === 'failed' ? iso(job.finishedOn) : null,
+    outputs: result ? outputsToJson(result) : null,
+    error,
+    metrics: result ? result.metrics : null,
+    metadata: d.metadata ?? null,
+    priority: d.priority,
+    webhook: d.webhook?.url ?? null,
+    webhook_events_filter: d.webhook?.events ?? null,
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * DeliveryStore: the delivery history of webhook events, kept in Redis so it survives restarts.
+ *
+ * Per subject (job or batch): a set of its event ids; per event a hash (type, url, status,
+ * next attempt, redeliveries) and a list of attempts. Each write is one MULTI on keys of one
+ * slot and refreshes their TTL, so history lasts `keep_s` (the job retention) plus a day —
+ * longer than the widest gap between two attempts — after its last change.
+ */
+import type { Redis } from 'ioredis';
+import { webhookAttemptsKey, webhookDeliveryKey, webhookEventsKey } from '../queues.js';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './events.js';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'exhausted';
+
+export interface AttemptRecord {
+  at: string;
+  /** 1-based within its series (a redelivery starts a new series at 1) */
+  attempt: number;
+  /** HTTP status, or null when no response came (timeout, refused, DNS) */
+  status: number | null;
+  duration_ms: number;
+  error?: string;
+  /** the first characters of the response body */
+  response_excerpt?: string;
+}
+
+export interface DeliveryRecord {
+  id: string;
+  type: WebhookEventType;
+  url: string;
+  created_at: string;
+  status: DeliveryStatus;
+  next_attempt_at: string | null;
+  redeliveries: number;
+  attempts: AttemptRecord[];
+}
+
+/** Attempts kept per event (a redelivered event could otherwise grow without bound). */
+const MAX_ATTEMPTS_KEPT = 100;
+const GAP_MARGIN_S = 24 * 3600;
+
+type Summary = Omit<DeliveryRecord, 'attempts'>;
+
+function fromHash(h: Record<string, string>): Summary | null {
+  if (!h['id']) return null;
+  return {
+    id: h['id'],
+    type: h['type'] as WebhookEventType,
+    url: h['url'] ?? '',
+    created_at: h['created_at'] ?? '',
+    status: (h['status'] ?? 'pending') as DeliveryStatus,
+    next_attempt_at: h['next_attempt_at'] || null,
+    redeliveries: Number(h['redeliveries'] ?? 0),
+  };
+}
+
+export class DeliveryStore {
+  constructor(private readonly redis: Redis) {}
+
+  private ttl(keepSeconds: number): number {
+    return keepSeconds + GAP_MARGIN_S;
+  }
+
+  /** Records a new event as pending; a second call for the same event changes nothing. */
+  async create(subject: string, e: { id: string; type: WebhookEventType; url: string }, keepSeconds: number): Promise<void> {
+    const key = webhookDeliveryKey(subject, e.id);
+    const now = new Date().toISOString();
+    const fields = { id: e.id, type: e.type, url: e.url, created_at: now, status: 'pending', next_attempt_at: now, redeliveries: '0' };
+    const m = this.redis.multi();
+    // HSETNX field by field: an event emitted twice keeps its first record, whatever its state.
+    for (const [k, v] of Object.entries(fields)) m.hsetnx(key, k, v);
+    await m
+      .expire(key, this.ttl(keepSeconds))
+      .sadd(webhookEventsKey(subject), e.id)
+      .expire(webhookEventsKey(subject), this.ttl(keepSeconds))
+      .exec();
+  }
+
+  /** Appends an attempt and sets the event's status and next attempt time. */
+  async recordAttempt(
+    subject: string,
+    msgId: string,
+    attempt: AttemptRecord,
+    state: { status: DeliveryStatus; next_attempt_at: string | null },
+    keepSeconds: number,
+  ): Promise<void> {
+    const key = webhookDeliveryKey(subject, msgId);
+    const list = webhookAttemptsKey(subject, msgId);
+    const ttl = this.ttl(keepSeconds);
+    await this.redis
+      .multi()
+      .hset(key, { status: state.status, next_attempt_at: state.next_attempt_at ?? '' })
+      .rpush(list, JSON.stringify(attempt))
+      .ltrim(list, -MAX_ATTEMPTS_KEPT, -1)
+      .expire(key, ttl)
+      .expire(list, ttl)
+      .expire(webhookEventsKey(subject), ttl)
+      .exec();
+  }
+
+  /** Marks an event pending again for a redelivery. */
+  async redelivering(subject: string, msgId: string, keepSeconds: number): Promise<void> {
+    const key = webhookDeliveryKey(subject, msgId);
+    await this.redis
+      .multi()
+      .hset(key, { status: 'pending', next_attempt_at: new Date().toISOString() })
+      .hincrby(key, 'redeliveries', 1)
+      .expire(key, this.ttl(keepSeconds))
+      .exec();
+  }
+
+  async get(subject: string, msgId: string): Promise<DeliveryRecord | null> {
+    const [summary, attempts] = await Promise.all([
+      this.redis.hgetall(webhookDeliveryKey(subject, msgId)),
+      this.redis.lrange(webhookAttemptsKey(subject, msgId), 0, -1),
+    ]);
+    const s = fromHash(summary);
+    return s ? { ...s, attempts: attempts.map((a) => JSON.parse(a) as AttemptRecord) } : null;
+  }
+
+  /** Every event of a subject, oldest first. */
+  async list(subject: string): Promise<DeliveryRecord[]> {
+    const ids = await this.redis.smembers(webhookEventsKey(subject));
+    const records = await Promise.all(ids.map((id) => this.get(subject, id)));
+    return records
+      .filter((r): r is DeliveryRecord => r !== null)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || WEBHOOK_EVENT_TYPES.indexOf(a.type) - WEBHOOK_EVENT_TYPES.indexOf(b.type));
+  }
+}

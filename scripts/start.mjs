@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: everything one machine needs. If REDIS_URL is unset, a redis-server child with
+ * an append-only file under .data/redis; then the API and one worker. Ctrl-C / SIGTERM stops
+ * the worker and API first (they drain), then Redis (which flushes its AOF), and exits 0.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { startRedisServer } from '../packages/shared/dist/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DEFAULT_REDIS_PORT = 6380;
+
+function run(name, entry, env) {
+  const child = spawn(process.execPath, [join(root, entry)], { cwd: root, env, stdio: 'inherit' });
+  child.name = name;
+  return child;
+}
+
+const exited = (child) =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+
+async function main() {
+  let redis;
+  const env = { ...process.env };
+  if (!env.REDIS_URL) {
+    const dir = join(env.MAAS_DATA_DIR ?? join(root, '.data'), 'redis');
+    const port = Number(env.EMBEDDED_REDIS_PORT ?? DEFAULT_REDIS_PORT);
+    try {
+      redis = await startRedisServer({ dir, port });
+    } catch (err) {
+      console.error(`[start] ${err.message}`);
+      process.exit(1);
+    }
+    env.REDIS_URL = redis.url;
+    console.error(`[start] embedded redis-server on ${redis.url} (append-only file in ${dir})`);
+  }
+  const api = run('api', 'apps/api/dist/main.js', env);
+  const worker = run('worker', 'apps/worker/dist/main.js', env);
+  const children = [worker, api];
+
+  let stopping = false;
+  const stop = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map(exited));
+    if (redis) await redis.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  for (const c of children) {
+    c.once('exit', (code) => {
+      if (!stopping) {
+        console.error(`[start] ${c.name} exited with ${code}; stopping the rest`);
+        void stop(code || 1);
+      }
+    });
+  }
+}
+
+void main();
