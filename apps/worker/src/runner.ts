@@ -19,6 +19,7 @@ import {
 } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { Collector } from './batching/collector.js';
+import { queueOrder, type QueuedJob } from './batching/queue-order.js';
 import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -98,6 +99,7 @@ export class ModelRunner {
       preferred: model.config.preferred_batch_sizes,
       concurrency: pool.size,
       run: (slices) => this.runBatch(slices),
+      order: (a, b) => queueOrder(queued(a), queued(b)),
     });
     this.connection = createRedis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: `${settings.workerId}:${this.tag}` });
     this.connection.on('error', () => {}); // BullMQ reports connection trouble through the worker's 'error' event
@@ -342,5 +344,7 @@ export class ModelRunner {
     task.resolve(result);
   }
 }
+
+const queued = (t: Task): QueuedJob => ({ priority: t.job.opts.priority, timestamp: t.job.timestamp, batch: t.job.data.batch });
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;

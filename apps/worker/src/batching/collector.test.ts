@@ -325,6 +325,51 @@ describe('Collector', () => {
     });
   });
 
+  describe('queue order', () => {
+    // Jobs named '<rank><name>': a lower rank was queued first (or is more urgent).
+    const order = (a: string, b: string) => Number(a[0]) - Number(b[0]);
+
+    it('a full-size job arriving after a small one that was queued later runs whole', async () => {
+      const h = harness({ maxRows: 4, maxDelayMs: 10, order });
+      h.collector.add('2small', 1, 'k'); // fetched first, queued second
+      expect(h.runs).toHaveLength(0);
+      h.collector.add('1full', 4, 'k');
+      expect(h.batch(0)).toEqual(['1full:0-4@0']);
+      await h.finish(0);
+      await h.clock.advance(10);
+      expect(h.batch(1)).toEqual(['2small:0-1@0']);
+    });
+
+    it('without an order, arrival order rules (and the full-size job is cut in two)', () => {
+      const h = harness({ maxRows: 4 });
+      h.collector.add('2small', 1, 'k');
+      h.collector.add('1full', 4, 'k');
+      expect(h.batch(0)).toEqual(['2small:0-1@0', '1full:0-3@1']);
+    });
+
+    it('equal jobs keep their arrival order; the window runs from the oldest arrival', async () => {
+      const h = harness({ maxRows: 8, maxDelayMs: 10, order });
+      h.collector.add('5a', 1, 'k');
+      await h.clock.advance(6);
+      h.collector.add('1b', 1, 'k');
+      h.collector.add('5c', 1, 'k');
+      h.collector.add('1d', 1, 'k');
+      await h.clock.advance(3);
+      expect(h.runs).toHaveLength(0);
+      await h.clock.advance(1); // 10 ms after '5a' arrived, though it is no longer at the head
+      expect(h.batch(0)).toEqual(['1b:0-1@0', '1d:0-1@1', '5a:0-1@2', '5c:0-1@3']);
+    });
+
+    it('a job already partly run keeps the head', async () => {
+      const h = harness({ maxRows: 4, order });
+      h.collector.add('5big', 6, 'k');
+      expect(h.batch(0)).toEqual(['5big:0-4@0']);
+      h.collector.add('1urgent', 2, 'k');
+      await h.finish(0);
+      expect(h.batch(1)).toEqual(['5big:4-6@0', '1urgent:0-2@2']);
+    });
+  });
+
   describe('bookkeeping', () => {
     it('pendingRows counts untaken rows, busy counts running batches', async () => {
       const h = harness({ maxRows: 4 });

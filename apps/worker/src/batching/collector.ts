@@ -14,6 +14,12 @@
  *
  * `maxRows` 0 means the model cannot batch: each job runs alone. The trade-off is Triton's:
  * `maxDelayMs` buys throughput with latency for the first job of a quiet period.
+ *
+ * Pending jobs are kept in queue order (`order`), not in the order they reached the
+ * collector: jobs fetched concurrently can arrive out of order, and a late urgent job should
+ * lead the next batch. Without it, a small job arriving just before a full-size one would cut
+ * that one in two and leave its tail waiting a whole window. The window itself runs from the
+ * arrival of the oldest pending job, wherever it sits.
  */
 import { batchCap, compatibleRows, cutBatch, type PendingJob, type Slice } from './cut.js';
 
@@ -37,6 +43,8 @@ export interface CollectorOptions<J> {
   concurrency: number;
   /** runs one batch; a rejection is the runner's to report per job, the collector just goes on */
   run: (slices: Slice<J>[]) => Promise<void>;
+  /** queue order: negative when `a` should run before `b`; equal jobs keep arrival order */
+  order?: (a: J, b: J) => number;
   clock?: Clock;
 }
 
@@ -62,7 +70,12 @@ export class Collector<J> {
   }
 
   add(job: J, rows: number, shapeKey: string): void {
-    this.pending.push({ job, rows, taken: 0, shapeKey, arrivedAt: this.clock.now() });
+    const entry: PendingJob<J> = { job, rows, taken: 0, shapeKey, arrivedAt: this.clock.now() };
+    const order = this.opts.order;
+    let at = this.pending.length;
+    // Behind every job it does not precede; a job already partly run keeps the head.
+    if (order) while (at > 0 && this.pending[at - 1]!.taken === 0 && order(job, this.pending[at - 1]!.job) < 0) at--;
+    this.pending.splice(at, 0, entry);
     this.pump();
   }
 
@@ -74,12 +87,18 @@ export class Collector<J> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** When the oldest pending job arrived (pending is in queue order, not arrival order). */
+  private oldestArrival(): number {
+    let oldest = Infinity;
+    for (const p of this.pending) if (p.arrivedAt < oldest) oldest = p.arrivedAt;
+    return oldest;
+  }
+
   private ready(now: number): boolean {
-    const head = this.pending[0];
-    if (!head) return false;
+    if (this.pending.length === 0) return false;
     if (this.draining || this.opts.maxRows === 0) return true;
     if (compatibleRows(this.pending) >= this.opts.maxRows) return true;
-    return now - head.arrivedAt >= this.opts.maxDelayMs;
+    return now - this.oldestArrival() >= this.opts.maxDelayMs;
   }
 
   private pump(): void {
@@ -92,9 +111,8 @@ export class Collector<J> {
       const cap = this.opts.maxRows === 0 ? 0 : batchCap(compatibleRows(this.pending), this.opts.maxRows, this.opts.preferred ?? []);
       this.launch(cutBatch(this.pending, cap));
     }
-    const head = this.pending[0];
-    if (head && this.running < this.opts.concurrency) {
-      const wait = Math.max(0, head.arrivedAt + this.opts.maxDelayMs - now);
+    if (this.pending.length > 0 && this.running < this.opts.concurrency) {
+      const wait = Math.max(0, this.oldestArrival() + this.opts.maxDelayMs - now);
       this.timer = this.clock.setTimeout(() => {
         this.timer = undefined;
         this.pump();
