@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { call, Cluster, modelRepository, rows, type Reply } from '../src/harness/index.js';
+import { call, Cluster, modelRepository, rows, WebhookReceiver, type Reply } from '../src/harness/index.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -26,7 +26,8 @@ async function slowBatchCluster(workerEnv: Record<string, string> = {}) {
   const cluster = await Cluster.start({
     models: repo.dir,
     workers: 0,
-    worker: { WORKER_MODELS: 'mlp', WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', ...workerEnv },
+    api: { WEBHOOK_ALLOW_PRIVATE: 'true' },
+    worker: { WORKER_MODELS: 'mlp', WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', WEBHOOK_ALLOW_PRIVATE: 'true', ...workerEnv },
   });
   const conn = cluster.redisClient();
   const queue = new Queue('{infer-mlp-v1}', { prefix: 'maas', connection: conn });
@@ -48,10 +49,13 @@ async function until(check: () => Promise<boolean>, ms: number, what: string): P
 }
 
 describe('worker killed mid-batch (SIGKILL)', () => {
-  it('loses no job: another worker finishes them after the lock expires', async () => {
+  it('loses no job: another worker finishes them after the lock expires, and every job.completed arrives', async () => {
     const { cluster, queue } = await slowBatchCluster();
+    const receiver = await WebhookReceiver.start();
+    cleanups.push(() => receiver.close());
     const a = await cluster.startWorker();
-    const created = await Promise.all(rows(1, 300, 32).map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
+    const withHook = (r: number[]) => ({ ...mlpJob([r]), webhook: receiver.url, webhook_events_filter: ['completed'] });
+    const created = await Promise.all(rows(1, 300, 32).map((r) => call(cluster.url, 'POST', '/v1/jobs', withHook(r))));
     for (const c of created) expect(c.status).toBe(202);
     await until(async () => (await queue.getJobCounts('active')).active === 300, 10_000, 'worker A to hold all 300 jobs');
     await a.stop('SIGKILL');
@@ -65,6 +69,45 @@ describe('worker killed mid-batch (SIGKILL)', () => {
     }
     console.log(`300 jobs held by a SIGKILLed worker finished ${seconds.toFixed(1)} s after the kill (lock 2 s, batch window 6 s)`);
     expect(await queue.getJobCounts('active', 'waiting', 'failed')).toEqual({ active: 0, waiting: 0, failed: 0 });
+    // Each job's job.completed event, queued before the job was settled, carries its outputs.
+    const byJob = new Map(done.map((d) => [d.body.id as string, d.body]));
+    await receiver.until((got) => new Set(got.map((r) => r.id)).size >= 300, 20_000, '300 job.completed events');
+    const events = receiver.received.map((r) => JSON.parse(r.body));
+    expect(new Set(events.map((e) => e.data.id))).toEqual(new Set(byJob.keys()));
+    for (const e of events) {
+      expect(e.type).toBe('job.completed');
+      expect(e.data).toMatchObject({ status: 'succeeded', outputs: byJob.get(e.data.id).outputs, metrics: { worker: b.name } });
+    }
+  });
+});
+
+describe('a job whose workers keep dying (stall limit)', () => {
+  it('fails as worker-lost once: its waiters, its webhook and its batch all learn of it', async () => {
+    const { cluster, queue } = await slowBatchCluster();
+    const receiver = await WebhookReceiver.start();
+    cleanups.push(() => receiver.close());
+    const job = await call(cluster.url, 'POST', '/v1/jobs', { ...mlpJob(rows(5, 1, 32)), webhook: receiver.url, webhook_events_filter: ['completed'] });
+    const body = rows(6, 2, 32).map((r) => JSON.stringify({ inputs: { input: r } })).join('\n');
+    const batch = (await (await fetch(`${cluster.url}/v1/batches?model=mlp`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } })).json()) as { id: string };
+    const waiting = call(cluster.url, 'GET', `/v1/jobs/${job.body.id}?wait=60`);
+    // Three workers in turn take both jobs into their 6 s window and are killed: BullMQ's
+    // stall limit (2) fails the jobs when the fourth worker finds them stalled a third time.
+    for (let kill = 0; kill < 3; kill++) {
+      const w = await cluster.startWorker();
+      const held = async () => (await queue.getJobs(['active'])).filter((j) => j.processedBy === w.name).length === 2;
+      await until(held, 15_000, `worker ${kill + 1} to hold both jobs`);
+      await w.stop('SIGKILL');
+    }
+    await cluster.startWorker();
+    const failed = await waiting;
+    expect(failed.body).toMatchObject({ status: 'failed', error: { type: 'worker-lost' } });
+    let b: any;
+    await until(async () => (b = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}`)).body).completed_at !== null, 15_000, 'the batch to complete');
+    expect(b.counts).toEqual({ total: 2, succeeded: 0, failed: 2 });
+    const lines = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.error.type)).toEqual(['worker-lost', 'worker-lost']);
+    const [event] = await receiver.until((got) => got.length >= 1, 15_000, 'job.completed');
+    expect(JSON.parse(event!.body)).toMatchObject({ type: 'job.completed', data: { id: job.body.id, status: 'failed', error: { type: 'worker-lost' } } });
   });
 });
 

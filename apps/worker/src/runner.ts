@@ -24,7 +24,7 @@ import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
 import type { WorkerMetrics } from './metrics.js';
 import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs.js';
-import type { JobObserver } from './webhooks/job-events.js';
+import type { JobEnd, JobObserver } from './webhooks/job-events.js';
 import type { BatchRecorder } from './batches/recorder.js';
 
 export interface RunnerSettings {
@@ -77,6 +77,7 @@ export class ModelRunner {
   private recorder: BatchRecorder | undefined;
   private readonly maxConcurrency: number;
   private readonly rowBudget: number;
+  private readonly observers: JobObserver[] = [];
   private heldJobs = 0;
   private heldRows = 0;
   /** moving average of rows per job, to turn the row budget into a number of jobs to fetch */
@@ -122,6 +123,8 @@ export class ModelRunner {
     this.worker.on('failed', (job) => job && this.announce(job.id!, 'failed'));
     // A chunk that failed for good without passing through failWith (retries exhausted, or
     // stalled too often) still needs its outcome recorded, or its batch would never complete.
+    // (BullMQ 6 fails a job over its stall limit when a worker next fetches it, through this
+    // same 'failed' event: e2e "a job whose workers keep dying".)
     // Recording twice is harmless: the first outcome of a chunk wins.
     this.worker.on('failed', (job) => {
       const chunk = job?.data.batch;
@@ -143,9 +146,14 @@ export class ModelRunner {
 
   /** Reports each job's lifecycle (active, completed, failed) to `o`, e.g. for webhooks. */
   observe(o: JobObserver): void {
+    this.observers.push(o);
     this.worker.on('active', (job) => o.active(job));
-    this.worker.on('completed', (job) => o.completed(job));
     this.worker.on('failed', (job, err) => job && o.failed(job, err));
+  }
+
+  /** Lets observers queue what must not be lost (the job.completed event) before `settle`. */
+  private ending(task: Task, end: JobEnd, settle: () => void): void {
+    void Promise.all(this.observers.map((o) => o.ending(task.job, end))).then(settle, settle);
   }
 
   /** Records the outcome of batch chunks with their batch (see batches/recorder.ts). */
@@ -240,7 +248,7 @@ export class ModelRunner {
       : Promise.resolve();
     const err = new UnrecoverableError(encodeJobError(error));
     recorded.then(
-      () => task.reject(err),
+      () => this.ending(task, { state: 'failed', error }, () => task.reject(err)),
       (e: unknown) => task.reject(e as Error), // not recorded: let BullMQ retry the chunk
     );
   }
@@ -341,7 +349,7 @@ export class ModelRunner {
     };
     this.metrics.jobs.inc({ ...this.labels, outcome: 'succeeded' });
     this.metrics.jobSeconds.observe(this.labels, (Date.now() - task.job.timestamp) / 1000);
-    task.resolve(result);
+    this.ending(task, { state: 'completed', result }, () => task.resolve(result));
   }
 }
 
