@@ -141,13 +141,19 @@ export class JobService {
     for (;;) {
       const left = deadline - Date.now();
       // Subscribe before reading, so an event between the read and the wait is not missed.
-      const woken = left > 0 && !signal?.aborted ? this.notifier.next(id, left, signal) : undefined;
-      const job = await this.get(tenant, id);
-      if (!woken || isTerminal(job.status)) {
-        if (woken) this.notifier.wake(id);
+      const listener = left > 0 && !signal?.aborted ? this.notifier.listen(id, left, signal) : undefined;
+      let job: JobObject;
+      try {
+        job = await this.get(tenant, id);
+      } catch (err) {
+        listener?.dispose();
+        throw err;
+      }
+      if (!listener || isTerminal(job.status)) {
+        listener?.dispose();
         return job;
       }
-      await woken;
+      await listener.woken;
     }
   }
 

@@ -61,7 +61,13 @@ export class JobNotifier {
 
   /** Resolves on the next event for `id`, after `ms`, or when `signal` aborts — whichever is first. */
   next(id: string, ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
+    return this.listen(id, ms, signal).woken;
+  }
+
+  /** As `next`, with `dispose()` to stop waiting early without waking anyone else. */
+  listen(id: string, ms: number, signal?: AbortSignal): { woken: Promise<void>; dispose(): void } {
+    let dispose!: () => void;
+    const woken = new Promise<void>((resolve) => {
       let set = this.waiters.get(id);
       if (!set) this.waiters.set(id, (set = new Set()));
       const done = () => {
@@ -74,7 +80,9 @@ export class JobNotifier {
       const timer = setTimeout(done, ms);
       signal?.addEventListener('abort', done, { once: true });
       set.add(done);
+      dispose = done;
     });
+    return { woken, dispose };
   }
 
   get waiting(): number {

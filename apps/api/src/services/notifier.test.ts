@@ -1,0 +1,74 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { JOB_EVENTS_CHANNEL, type Logger } from '@maas/shared';
+import { JobNotifier } from './notifier.js';
+
+/** Stands in for the subscriber connection: the notifier only needs 'message' and subscribe. */
+class FakeSubscriber extends EventEmitter {
+  channels: string[] = [];
+  async subscribe(channel: string) {
+    this.channels.push(channel);
+  }
+  disconnect() {}
+  publish(id: string) {
+    this.emit('message', JOB_EVENTS_CHANNEL, JSON.stringify({ id, event: 'completed' }));
+  }
+}
+
+const log = { warn: () => {} } as unknown as Logger;
+const start = async () => {
+  const sub = new FakeSubscriber();
+  return { sub, notifier: await JobNotifier.start(sub as never, log) };
+};
+const state = (p: Promise<void>) => Promise.race([p.then(() => 'woken'), new Promise((r) => setImmediate(() => r('waiting')))]);
+
+describe('JobNotifier', () => {
+  it('one subscription wakes every waiter of the announced job, and only them', async () => {
+    const { sub, notifier } = await start();
+    expect(sub.channels).toEqual([JOB_EVENTS_CHANNEL]);
+    const a = notifier.next('job_a', 60_000);
+    const b = notifier.next('job_a', 60_000);
+    const c = notifier.next('job_c', 60_000);
+    expect(notifier.waiting).toBe(3);
+    sub.publish('job_a');
+    expect(await state(a)).toBe('woken');
+    expect(await state(b)).toBe('woken');
+    expect(await state(c)).toBe('waiting');
+    expect(notifier.heard('job_a')).toBe(true);
+    expect(notifier.heard('job_c')).toBe(false);
+    expect(notifier.waiting).toBe(1);
+    await notifier.close();
+    expect(await state(c)).toBe('woken');
+  });
+
+  it('dispose stops one waiter without waking the others', async () => {
+    const { notifier } = await start();
+    const mine = notifier.listen('job_a', 60_000);
+    const other = notifier.listen('job_a', 60_000);
+    mine.dispose();
+    expect(await state(mine.woken)).toBe('woken');
+    expect(await state(other.woken)).toBe('waiting');
+    expect(notifier.waiting).toBe(1);
+    expect(notifier.heard('job_a')).toBe(false);
+    other.dispose();
+    expect(notifier.waiting).toBe(0);
+  });
+
+  it('gives up after its time or when the request goes away', async () => {
+    const { notifier } = await start();
+    expect(await Promise.race([notifier.next('job_a', 10).then(() => 'timed out'), new Promise((r) => setTimeout(() => r('stuck'), 1000))])).toBe('timed out');
+    const ctl = new AbortController();
+    const w = notifier.next('job_b', 60_000, ctl.signal);
+    ctl.abort();
+    expect(await state(w)).toBe('woken');
+    expect(notifier.waiting).toBe(0);
+  });
+
+  it('ignores malformed messages', async () => {
+    const { sub, notifier } = await start();
+    const w = notifier.next('job_a', 60_000);
+    sub.emit('message', JOB_EVENTS_CHANNEL, 'not json');
+    expect(await state(w)).toBe('waiting');
+    await notifier.close();
+  });
+});
