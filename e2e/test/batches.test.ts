@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, modelRepository, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
+import { call, Cluster, eventually, modelRepository, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
 let cluster: Cluster;
@@ -26,15 +26,8 @@ async function submit(query: string, body: string | Buffer, headers: Record<stri
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
 }
 
-async function finished(id: string, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const b = (await call(cluster.url, 'GET', `/v1/batches/${id}`)).body;
-    if (b.completed_at) return b;
-    if (Date.now() > deadline) throw new Error(`batch ${id} still ${b.status}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const finished = (id: string, ms = 60_000) =>
+  eventually(async () => (await call(cluster.url, 'GET', `/v1/batches/${id}`)).body, (b) => b.completed_at !== null, { ms, every: 100, what: `batch ${id} to complete` });
 
 async function results(id: string): Promise<any[]> {
   const res = await fetch(`${cluster.url}/v1/batches/${id}/results`);
@@ -196,14 +189,8 @@ describe('while a batch runs', () => {
   });
   const post = async (body: string) =>
     (await (await fetch(`${slow.url}/v1/batches?model=mlp`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } })).json()) as any;
-  const watch = async (id: string, ok: (b: any) => boolean) => {
-    for (let i = 0; i < 200; i++) {
-      const b = (await call(slow.url, 'GET', `/v1/batches/${id}`)).body;
-      if (ok(b)) return b;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`batch ${id} never matched`);
-  };
+  const watch = (id: string, ok: (b: any) => boolean) =>
+    eventually(async () => (await call(slow.url, 'GET', `/v1/batches/${id}`)).body, ok, { ms: 10_000, every: 25, what: `batch ${id} to match` });
 
   it('counts move: running with the full chunks done, then succeeded', async () => {
     const batch = await post(lines(31, 2050)); // chunks of 1024, 1024 and 2 rows
@@ -239,11 +226,9 @@ describe('an upload cut off half way', () => {
       const line = (i: number) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: rows(i, 1, 32)[0] } }) + '\n';
       for (let i = 0; i < 3000; i++) req.write(line(i)); // about three chunks' worth
       // Wait until the API has queued chunks from it, then drop the connection.
-      for (let i = 0; i < 100 && (await client.keys('maas:{infer-mlp-v1}:batch_*')).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-      expect((await client.keys('maas:{infer-mlp-v1}:batch_*')).length).toBeGreaterThan(0);
+      await eventually(() => client.keys('maas:{infer-mlp-v1}:batch_*'), (keys) => keys.length > 0, { ms: 5000, what: 'chunks from the upload' });
       req.destroy();
-      for (let i = 0; i < 100 && (await client.keys('maas:{b-*')).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(await client.keys('maas:{b-*')).toEqual([]);
+      await eventually(() => client.keys('maas:{b-*'), (keys) => keys.length === 0, { ms: 5000, what: 'the batch keys to go' });
       expect(await client.keys('maas:{infer-mlp-v1}:batch_*')).toEqual([]);
       expect(idle.api.child.exitCode).toBeNull();
     } finally {

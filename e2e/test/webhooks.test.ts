@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@maas/shared';
-import { call, Cluster, rows, WebhookReceiver, type Received } from '../src/harness/index.js';
+import { call, Cluster, eventually, rows, WebhookReceiver, type Received } from '../src/harness/index.js';
 
 const SHORT_SCHEDULE = '1s,1s,2s';
 const KEYS = { alpha: 'key-alpha', beta: 'key-beta' };
@@ -52,15 +52,8 @@ async function finishedJob(extra: Record<string, unknown>, seed = 1) {
 
 const history = async (jobId: string) => (await api('GET', `/v1/jobs/${jobId}/webhooks`)).body.data as any[];
 
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}\n${cluster.logs()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(read: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string): Promise<T> =>
+  eventually(read, ok, { ms, every: 100, what, context: () => cluster.logs() });
 
 /** Verifies with the standardwebhooks package; returns the parsed body. */
 const verified = (r: Received): any => new Webhook(secret).verify(r.body, r.headers);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { call, Cluster, modelRepository, rows, WebhookReceiver, type Reply } from '../src/harness/index.js';
+import { call, Cluster, eventually, modelRepository, rows, WebhookReceiver } from '../src/harness/index.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -40,13 +40,9 @@ async function slowBatchCluster(workerEnv: Record<string, string> = {}) {
   return { cluster, queue };
 }
 
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = async (check: () => Promise<boolean>, ms: number, what: string): Promise<void> => {
+  await eventually(check, (ok) => ok, { ms, what });
+};
 
 describe('worker killed mid-batch (SIGKILL)', () => {
   it('loses no job: another worker finishes them after the lock expires, and every job.completed arrives', async () => {
@@ -177,13 +173,8 @@ describe('restarts with Redis persistence', () => {
     await cluster.redis.kill();
     await new Promise((res) => setTimeout(res, 500));
     await cluster.redis.restart();
-    let after: Reply | undefined;
-    for (let i = 0; i < 60 && after?.status !== 200; i++) {
-      await new Promise((res) => setTimeout(res, 250));
-      after = await call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(6, 2, 32)), { Prefer: 'wait=10' });
-    }
-    expect(after?.status).toBe(200);
-    expect(after?.body.status).toBe('succeeded');
+    const after = await eventually(() => call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(6, 2, 32)), { Prefer: 'wait=10' }), (r) => r.status === 200, { ms: 15_000, every: 250, what: 'the API to serve again' });
+    expect(after.body.status).toBe('succeeded');
     // The job accepted before the crash is still readable (AOF replayed).
     expect((await call(cluster.url, 'GET', `/v1/jobs/${before.body.id}`)).body.status).toBe('succeeded');
   });

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { eventually } from './eventually.js';
 
 export interface Received {
   id: string;
@@ -73,13 +74,11 @@ export class WebhookReceiver {
   }
 
   /** Resolves when `done(received)` holds; rejects after `ms`. */
-  async until(done: (received: Received[]) => boolean, ms = 20_000, what = 'webhooks'): Promise<Received[]> {
-    const deadline = Date.now() + ms;
-    while (!done(this.received)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${this.received.length}: ${this.received.map((r) => r.id).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return this.received;
+  until(done: (received: Received[]) => boolean, ms = 20_000, what = 'webhooks'): Promise<Received[]> {
+    return eventually(async () => this.received, done, {
+      ms, every: 25, what,
+      context: () => `got ${this.received.length}: ${this.received.map((r) => r.id).join(', ')}`,
+    });
   }
 
   async close(): Promise<void> {
