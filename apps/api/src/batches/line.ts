@@ -5,6 +5,8 @@
  *   {"custom_id": "r1", "inputs": {"features": [5.1, ...]}}   compact form, one row
  */
 import { checkRequest, encodeValues, type JobError, type JsonTensor, type RawTensor, type Signature } from '@maas/shared';
+import { scanCompactLine, type ScanInput } from './compact-scan.js';
+import { lineText } from './ndjson.js';
 
 export type ParsedLine =
   | { ok: true; customId: string; rows: number; compact: boolean; inputs: RawTensor[]; shapeKey: string }
@@ -42,6 +44,8 @@ function compactTensors(inputs: Record<string, unknown>, sig: Signature): JsonTe
 interface CompactPlan {
   inputs: { name: string; datatype: Signature['inputs'][number]['datatype']; rest: number[]; elements: number }[];
   shapeKey: string;
+  /** when every input is floating point: what the single-pass reader needs */
+  scan: ScanInput[] | null;
 }
 const plans = new WeakMap<Signature, CompactPlan | null>();
 
@@ -50,12 +54,17 @@ function compactPlan(sig: Signature): CompactPlan | null {
   let plan = plans.get(sig);
   if (plan !== undefined) return plan;
   const fixed = sig.batchable && sig.inputs.every((s) => s.shape.length >= 1 && s.shape.slice(1).every((d) => d >= 0));
-  plan = fixed
-    ? {
-        inputs: sig.inputs.map((s) => ({ name: s.name, datatype: s.datatype, rest: s.shape.slice(1), elements: s.shape.slice(1).reduce((a, b) => a * b, 1) })),
-        shapeKey: sig.inputs.map((s) => s.shape.slice(1).join('x')).join('|'),
-      }
-    : null;
+  if (fixed) {
+    const inputs = sig.inputs.map((s) => ({ name: s.name, datatype: s.datatype, rest: s.shape.slice(1), elements: s.shape.slice(1).reduce((a, b) => a * b, 1) }));
+    const floats = inputs.every((i) => i.datatype === 'FP32' || i.datatype === 'FP64');
+    plan = {
+      inputs,
+      shapeKey: sig.inputs.map((s) => s.shape.slice(1).join('x')).join('|'),
+      scan: floats ? inputs.map((i) => ({ name: i.name, datatype: i.datatype as ScanInput['datatype'], shape: [1, ...i.rest], elements: i.elements })) : null,
+    };
+  } else {
+    plan = null;
+  }
   plans.set(sig, plan);
   return plan;
 }
@@ -80,7 +89,14 @@ function fastCompact(inputs: Record<string, unknown>, plan: CompactPlan): RawTen
   return raw;
 }
 
-export function parseLine(text: string, n: number, sig: Signature): ParsedLine {
+/** Parses line `n` (its UTF-8 bytes, or its text) against the model's signature. */
+export function parseLine(line: Uint8Array | string, n: number, sig: Signature): ParsedLine {
+  const plan = compactPlan(sig);
+  if (plan?.scan) {
+    const scanned = scanCompactLine(typeof line === 'string' ? Buffer.from(line) : line, plan.scan);
+    if (scanned) return { ok: true, customId: scanned.customId ?? String(n), rows: 1, compact: true, inputs: scanned.inputs, shapeKey: plan.shapeKey };
+  }
+  const text = typeof line === 'string' ? line : lineText(line);
   let obj: unknown;
   try {
     obj = JSON.parse(text);

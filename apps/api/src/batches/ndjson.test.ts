@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { LineTooLongError, ndjsonLines, type NdjsonLine } from './ndjson.js';
+import { LineTooLongError, lineText, ndjsonLines } from './ndjson.js';
+
+/** A line as the tests write it: its number and decoded text. */
+type NdjsonLine = { n: number; text: string };
 
 async function* from(pieces: readonly (Buffer | string)[]): AsyncGenerator<Buffer | string> {
   for (const p of pieces) yield p;
@@ -7,7 +10,7 @@ async function* from(pieces: readonly (Buffer | string)[]): AsyncGenerator<Buffe
 
 async function collect(pieces: readonly (Buffer | string)[], maxLineBytes = 1 << 20): Promise<NdjsonLine[]> {
   const out: NdjsonLine[] = [];
-  for await (const line of ndjsonLines(from(pieces), maxLineBytes)) out.push(line);
+  for await (const { n, bytes } of ndjsonLines(from(pieces), maxLineBytes)) out.push({ n, text: lineText(bytes) });
   return out;
 }
 
@@ -15,7 +18,7 @@ async function collect(pieces: readonly (Buffer | string)[], maxLineBytes = 1 <<
 async function collectUntilError(stream: AsyncIterable<Buffer | string>, maxLineBytes: number) {
   const lines: NdjsonLine[] = [];
   try {
-    for await (const line of ndjsonLines(stream, maxLineBytes)) lines.push(line);
+    for await (const { n, bytes } of ndjsonLines(stream, maxLineBytes)) lines.push({ n, text: lineText(bytes) });
   } catch (error) {
     return { lines, error };
   }

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { scanCompactLine as scanBytes, type ScanInput } from './compact-scan.js';
+
+const scanCompactLine = (text: string, inputs: ScanInput[]) => scanBytes(Buffer.from(text), inputs);
+
+const fp64 = (elements: number, name = 'x'): ScanInput => ({ name, datatype: 'FP64', shape: [1, elements], elements });
+const fp32 = (elements: number, name = 'x'): ScanInput => ({ name, datatype: 'FP32', shape: [1, elements], elements });
+const values = (data: Uint8Array, datatype: 'FP32' | 'FP64') =>
+  Array.from(datatype === 'FP32' ? new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4) : new Float64Array(data.buffer, data.byteOffset, data.byteLength / 8));
+
+/** A deterministic generator of JSON numbers of every shape the grammar allows. */
+function* jsonNumbers(count: number, seed = 7): Generator<string> {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rnd() * 10)).join('');
+  for (let i = 0; i < count; i++) {
+    const int = rnd() < 0.3 ? '0' : String(1 + Math.floor(rnd() * 9)) + digits(Math.floor(rnd() * (rnd() < 0.9 ? 6 : 25)));
+    const frac = rnd() < 0.7 ? '.' + digits(1 + Math.floor(rnd() * (rnd() < 0.9 ? 8 : 30))) : '';
+    const exp = rnd() < 0.3 ? (rnd() < 0.5 ? 'e' : 'E') + ['', '+', '-'][Math.floor(rnd() * 3)] + String(Math.floor(rnd() * (rnd() < 0.8 ? 30 : 400))) : '';
+    yield (rnd() < 0.4 ? '-' : '') + int + frac + exp;
+  }
+}
+
+describe('scanCompactLine', () => {
+  it('reads every number exactly as JSON.parse does (20,000 generated numbers, FP64)', () => {
+    const nums = [...jsonNumbers(20_000)];
+    for (let i = 0; i < nums.length; i += 100) {
+      const batch = nums.slice(i, i + 100);
+      const text = `{"inputs":{"x":[${batch.join(',')}]}}`;
+      const got = scanCompactLine(text, [fp64(batch.length)]);
+      expect(got, text).toBeDefined();
+      const want = (JSON.parse(text) as { inputs: { x: number[] } }).inputs.x;
+      values(got!.inputs[0]!.data as Uint8Array, 'FP64').forEach((v, j) => {
+        if (!Object.is(v, want[j])) throw new Error(`${batch[j]}: read ${v}, JSON.parse gives ${want[j]}`);
+      });
+    }
+  });
+
+  it('reads edge cases exactly: zeros, extremes, long mantissas, huge exponents', () => {
+    const edge = ['0', '-0', '0.0', '-0.0e0', '1e22', '1e23', '9007199254740993', '9007199254740992', '123456789012345678901234567890',
+      '4.9e-324', '5e-325', '2.2250738585072011e-308', '1.7976931348623157e308', '1e400', '-1e400', '0.1', '0.30000000000000004',
+      '1E5', '1e+5', '-1.5E-3', '0.000000000000000000000000001', '1.00000000000000000000000000001'];
+    const text = `{"inputs":{"x":[${edge.join(',')}]}}`;
+    const got = scanCompactLine(text, [fp64(edge.length)])!;
+    expect(values(got.inputs[0]!.data as Uint8Array, 'FP64')).toEqual((JSON.parse(text) as { inputs: { x: number[] } }).inputs.x);
+  });
+
+  it('FP32 inputs hold the float32 rounding of the value, as the general path stores it', () => {
+    const text = '{"custom_id":"a","inputs":{"x":[0.1,-2.5,3.4028235e38,1e39,1e-46]}}';
+    const got = scanCompactLine(text, [fp32(5)])!;
+    expect(values(got.inputs[0]!.data as Uint8Array, 'FP32')).toEqual(Array.from(Float32Array.from([0.1, -2.5, 3.4028235e38, 1e39, 1e-46])));
+    expect(got.inputs[0]).toMatchObject({ name: 'x', datatype: 'FP32', shape: [1, 5] });
+  });
+
+  it('takes custom_id before or after inputs, whitespace anywhere, several inputs in any order', () => {
+    const specs = [fp32(2, 'a'), fp64(1, 'b')];
+    for (const text of [
+      '{"custom_id":"r1","inputs":{"a":[1,2],"b":[3]}}',
+      ' { "inputs" : { "b" : [ 3 ] , "a" : [ 1 , 2 ] } , "custom_id" : "r1" } \r',
+      '{\t"inputs":{"a":[1,2],\n"b":[3]},"custom_id":"r1"}',
+    ]) {
+      const got = scanCompactLine(text, specs);
+      expect(got, text).toBeDefined();
+      expect(got!.customId).toBe('r1');
+      expect(got!.inputs.map((t) => t.name)).toEqual(['a', 'b']);
+      expect(values(got!.inputs[0]!.data as Uint8Array, 'FP32')).toEqual([1, 2]);
+      expect(values(got!.inputs[1]!.data as Uint8Array, 'FP64')).toEqual([3]);
+    }
+    expect(scanCompactLine('{"inputs":{"x":[1]}}', [fp32(1)])!.customId).toBeUndefined();
+    expect(scanCompactLine('{"custom_id":"zürich 😀","inputs":{"é":[1]}}', [fp32(1, 'é')])!.customId).toBe('zürich 😀');
+  });
+
+  it('hands every other line to the general path (undefined)', () => {
+    const spec = [fp32(2)];
+    for (const text of [
+      '', '{}', '[]', '{"inputs":{"x":[1,2]}', '{"inputs":{"x":[1,2]}}x', '{"inputs":{"x":[1,2]}}{}',
+      // numbers JSON does not allow
+      '{"inputs":{"x":[01,2]}}', '{"inputs":{"x":[.5,2]}}', '{"inputs":{"x":[5.,2]}}', '{"inputs":{"x":[+1,2]}}',
+      '{"inputs":{"x":[1e,2]}}', '{"inputs":{"x":[-,2]}}', '{"inputs":{"x":[NaN,2]}}', '{"inputs":{"x":[1,2,]}}', '{"inputs":{"x":[0x1,2]}}',
+      // not the compact float form
+      '{"inputs":{"x":[1]}}', '{"inputs":{"x":[1,2,3]}}', '{"inputs":{"x":[[1,2]]}}', '{"inputs":{"x":["1",2]}}', '{"inputs":{"x":[true,2]}}',
+      '{"inputs":{"x":[null,2]}}', '{"inputs":{"y":[1,2]}}', '{"inputs":{"x":[1,2],"y":[1]}}', '{"inputs":{}}', '{"inputs":[]}',
+      '{"custom_id":"a"}', '{"custom_id":7,"inputs":{"x":[1,2]}}', '{"custom_id":"a\\"b","inputs":{"x":[1,2]}}',
+      '{"custom_id":"a","custom_id":"b","inputs":{"x":[1,2]}}', '{"inputs":{"x":[1,2]},"inputs":{"x":[1,2]}}',
+      '{"inputs":{"x":[1,2]},"extra":1}', '{"inputs":{"x":[1,2],"x":[1,2]}}', '{"inp\\u0075ts":{"x":[1,2]}}', '{"custom_id":"a\u0001","inputs":{"x":[1,2]}}',
+    ]) {
+      expect(scanCompactLine(text, spec), text).toBeUndefined();
+    }
+  });
+});
