@@ -10,7 +10,7 @@ async function* from(pieces: readonly (Buffer | string)[]): AsyncGenerator<Buffe
 
 async function collect(pieces: readonly (Buffer | string)[], maxLineBytes = 1 << 20): Promise<NdjsonLine[]> {
   const out: NdjsonLine[] = [];
-  for await (const { n, bytes } of ndjsonLines(from(pieces), maxLineBytes)) out.push({ n, text: lineText(bytes) });
+  for await (const lines of ndjsonLines(from(pieces), maxLineBytes)) for (const { n, bytes } of lines) out.push({ n, text: lineText(bytes) });
   return out;
 }
 
@@ -18,7 +18,7 @@ async function collect(pieces: readonly (Buffer | string)[], maxLineBytes = 1 <<
 async function collectUntilError(stream: AsyncIterable<Buffer | string>, maxLineBytes: number) {
   const lines: NdjsonLine[] = [];
   try {
-    for await (const { n, bytes } of ndjsonLines(stream, maxLineBytes)) lines.push({ n, text: lineText(bytes) });
+    for await (const batch of ndjsonLines(stream, maxLineBytes)) for (const { n, bytes } of batch) lines.push({ n, text: lineText(bytes) });
   } catch (error) {
     return { lines, error };
   }

@@ -46,7 +46,12 @@ function blank(bytes: Buffer): boolean {
   return true;
 }
 
-export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<NdjsonLine> {
+/**
+ * The lines of `stream`, handed out a piece of the stream at a time (every line that piece
+ * completes, in order), so a million short lines cost a few hundred awaits, not a million.
+ * A line over `maxLineBytes` throws, after the lines before it were handed out.
+ */
+export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<NdjsonLine[]> {
   let carry: Buffer | undefined;
   let n = 0;
   for await (const piece of stream) {
@@ -55,14 +60,19 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
       buf = Buffer.concat([carry, buf]);
       carry = undefined;
     }
+    const lines: NdjsonLine[] = [];
     let start = 0;
     for (let nl = buf.indexOf(NL, start); nl !== -1; nl = buf.indexOf(NL, start)) {
       n++;
-      if (nl - start > maxLineBytes) throw new LineTooLongError(n, maxLineBytes);
+      if (nl - start > maxLineBytes) {
+        if (lines.length > 0) yield lines;
+        throw new LineTooLongError(n, maxLineBytes);
+      }
       const bytes = slice(buf, start, nl, n);
       start = nl + 1;
-      if (!blank(bytes)) yield { n, bytes };
+      if (!blank(bytes)) lines.push({ n, bytes });
     }
+    if (lines.length > 0) yield lines;
     if (start < buf.length) {
       if (buf.length - start > maxLineBytes) throw new LineTooLongError(n + 1, maxLineBytes);
       carry = buf.subarray(start);
@@ -71,6 +81,6 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
   if (carry && carry.length > 0) {
     n++;
     const bytes = slice(carry, 0, carry.length, n);
-    if (!blank(bytes)) yield { n, bytes };
+    if (!blank(bytes)) yield [{ n, bytes }];
   }
 }

@@ -115,11 +115,13 @@ export class BatchService {
       if (inflight.size >= ENQUEUE_AHEAD) await Promise.race(inflight);
     };
     try {
-      for await (const { n, bytes } of ndjsonLines(body, this.opts.maxLineBytes)) {
-        if (++total > this.opts.maxLines) throw new AppError('payload-too-large', `a batch holds at most ${this.opts.maxLines} lines`);
-        const parsed = parseLine(bytes, n, version);
-        if (!parsed.ok) invalid++;
-        for (const chunk of chunker.add(parsed)) await submit(chunk);
+      for await (const lines of ndjsonLines(body, this.opts.maxLineBytes)) {
+        for (const { n, bytes } of lines) {
+          if (++total > this.opts.maxLines) throw new AppError('payload-too-large', `a batch holds at most ${this.opts.maxLines} lines`);
+          const parsed = parseLine(bytes, n, version);
+          if (!parsed.ok) invalid++;
+          for (const chunk of chunker.add(parsed)) await submit(chunk);
+        }
       }
       const last = chunker.finish();
       if (last) await submit(last);
