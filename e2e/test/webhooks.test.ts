@@ -7,7 +7,7 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import { Queue } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@maas/shared';
+import { freePort, inferenceQueueName, WebhookEmitter } from '@maas/shared';
 import { call, Cluster, eventually, rows, WebhookReceiver, type Received } from '../src/harness/index.js';
 
 const SHORT_SCHEDULE = '1s,1s,2s';
@@ -151,6 +151,37 @@ describe('delivery and signatures', () => {
     expect((await api('POST', `/v1/jobs/${c.body.id}/cancel`)).body.status).toBe('canceled'); // again: no second event
     await new Promise((r) => setTimeout(r, 500));
     expect(recv.received).toHaveLength(1);
+  });
+});
+
+describe('order', () => {
+  it('job.completed queued before its job is settled waits for it: a receiver reading the job sees it finished', async () => {
+    const recv = await receiver();
+    // penguins has no worker in this cluster: its job stays queued.
+    const created = await api('POST', '/v1/jobs', { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }], webhook: recv.url, webhook_events_filter: ['completed'] });
+    expect(created.status).toBe(202);
+    const job = created.body;
+    // What a worker does just before settling a job: queue its job.completed, bound to the job.
+    const conn = cluster.redisClient();
+    const emitter = new WebhookEmitter(conn, 3600);
+    try {
+      await emitter.emit({ type: 'job.completed', subject: job.id, url: recv.url, data: { ...job, status: 'succeeded' }, settledIn: inferenceQueueName('penguins', Number(job.version)) });
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(recv.received).toHaveLength(0);
+      const [pending] = await history(job.id);
+      expect(pending).toMatchObject({ status: 'pending', attempts: [] });
+      const penguinWorker = await cluster.startWorker({ WORKER_MODELS: 'penguins' });
+      const [got] = await recv.until((all) => all.length >= 1);
+      const done = (await api('GET', `/v1/jobs/${job.id}`)).body;
+      expect(done.status).toBe('succeeded');
+      expect(got!.at).toBeGreaterThanOrEqual(Date.parse(done.completed_at));
+      await new Promise((r) => setTimeout(r, 500)); // the worker's own job.completed is the same event: queued once
+      expect(recv.received).toHaveLength(1);
+      expect(await cluster.stopWorker(penguinWorker)).toBe(0);
+    } finally {
+      await emitter.close();
+      conn.disconnect();
+    }
   });
 });
 

@@ -74,6 +74,13 @@ export class Cluster {
     return w;
   }
 
+  /** Stops worker `w` and forgets it (`workers` lists the running ones); returns its exit code. */
+  async stopWorker(w: ServiceProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const code = await w.stop(signal);
+    this.workers.splice(this.workers.indexOf(w), 1);
+    return code;
+  }
+
   /** A client for direct checks (queue contents, Redis state). Caller quits it. */
   redisClient(): Redis {
     return createRedis(this.redis.url, { maxRetriesPerRequest: 1, lazyConnect: false });

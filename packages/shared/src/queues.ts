@@ -18,6 +18,9 @@ export const jobIndexKey = (jobId: string): string => `${PREFIX}:job:${jobId}`;
 export const idempotencyKey = (tenant: string, keyHash: string): string => `${PREFIX}:idem:${tenant}:${keyHash}`;
 
 /** Sorted set of canceled job ids (score: cancel time) beside its queue, in the queue's slot. */
+/** BullMQ's hash of job `jobId` in `queueName`. */
+export const bullJobKey = (queueName: string, jobId: string): string => `${PREFIX}:${queueName}:${jobId}`;
+
 export const canceledKey = (queueName: string): string => `${PREFIX}:${queueName}:canceled`;
 
 /** Pub/sub channel on which workers announce finished jobs; the API wakes its waiters from it. */

@@ -11,6 +11,9 @@
  * Delayed retries live in Redis, so restarts lose none; a delivery interrupted by a crash is
  * requeued by BullMQ's stall check and sent again (receivers dedupe on `webhook-id`).
  *
+ * Order: an event queued before its job was settled (`settled_in`: job.completed) waits, put
+ * back for a moment each time, until BullMQ has recorded the job's end.
+ *
  * Fairness: one receiver may have at most `perReceiver` attempts in flight in this process.
  * A delivery beyond that is put back for a moment (not counted as an attempt), so a dead
  * receiver that holds every connection until the timeout cannot delay everyone else's events.
@@ -18,7 +21,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  createRedis,
+  bullJobKey, createRedis,
   DeliveryStore, PREFIX, retryDelay, signedHeaders, WEBHOOK_QUEUE, type DeliveryJobData,
   type DeliveryStatus, type Logger, type TargetPolicy,
 } from '@maas/shared';
@@ -40,6 +43,8 @@ export interface DelivererSettings {
 
 /** How long a delivery waits when its receiver already has its share of slots. */
 const BUSY_RECEIVER_DELAY_MS = 1000;
+/** How long a delivery waits for its job to be settled (usually a millisecond away). */
+const UNSETTLED_DELAY_MS = 50;
 
 export type AttemptResult = 'delivered' | 'retry' | 'exhausted';
 
@@ -58,6 +63,7 @@ export class WebhookDeliverer {
   private readonly worker: Worker<DeliveryJobData>;
   private readonly connection: Redis;
   private readonly store: DeliveryStore;
+  private readonly redis: Redis;
   /** attempts in flight per receiver origin */
   private readonly inflight = new Map<string, number>();
   private readonly perReceiver: number;
@@ -69,6 +75,7 @@ export class WebhookDeliverer {
     private readonly onAttempt: (result: AttemptResult) => void = () => {},
   ) {
     this.store = new DeliveryStore(redis);
+    this.redis = redis;
     this.perReceiver = settings.perReceiver ?? Math.max(1, Math.floor(settings.concurrency / 5));
     this.connection = createRedis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: `${settings.workerId}:webhooks` });
     this.connection.on('error', () => {}); // reported through the worker's 'error' event
@@ -101,8 +108,15 @@ export class WebhookDeliverer {
     this.connection.disconnect();
   }
 
-  /** Runs `deliver` within the receiver's share of slots, or puts the job back for a moment. */
+  /**
+   * Runs `deliver` once the event's job is settled and within the receiver's share of slots;
+   * otherwise puts the delivery back for a moment, which is not an attempt.
+   */
   private async fairly(job: Job<DeliveryJobData>, token?: string): Promise<void> {
+    if (job.data.settled_in && token && !(await this.settled(job.data.settled_in, job.data.subject))) {
+      await job.moveToDelayed(Date.now() + UNSETTLED_DELAY_MS, token);
+      throw new DelayedError();
+    }
     const origin = URL.canParse(job.data.url) ? new URL(job.data.url).origin : job.data.url;
     const busy = this.inflight.get(origin) ?? 0;
     if (busy >= this.perReceiver && token) {
@@ -117,6 +131,12 @@ export class WebhookDeliverer {
       if (left > 0) this.inflight.set(origin, left);
       else this.inflight.delete(origin);
     }
+  }
+
+  /** True once BullMQ has recorded the job's end (or the job is gone). */
+  private async settled(queueName: string, jobId: string): Promise<boolean> {
+    const [created, finished] = await this.redis.hmget(bullJobKey(queueName, jobId), 'timestamp', 'finishedOn');
+    return created === null || finished !== null;
   }
 
   private async deliver(job: Job<DeliveryJobData>): Promise<void> {

@@ -9,7 +9,9 @@
  *
  * `job.completed` is queued BEFORE the job is settled in Redis (`ending`, awaited by the
  * runner): a worker killed between the two leaves a job that runs again and emits the same
- * event (same `webhook-id`, queued once), never a finished job whose event was lost. Final
+ * event (same `webhook-id`, queued once), never a finished job whose event was lost. The
+ * delivery waits until the job is settled (`settledIn`), so a receiver that reads the job on
+ * receipt sees the state the event describes. Final
  * failures that do not pass through the runner (stalled too often, expired before running)
  * are emitted from BullMQ's `failed` event.
  */
@@ -73,7 +75,10 @@ export class JobWebhooks implements JobObserver {
     if (!job.data.webhook) return Promise.resolve();
     if (end.state === 'failed') this.ended.add(job.id!);
     const state = end.state === 'completed' ? 'completed' : 'failed';
-    return this.chain(job.id!, async () => jobWebhookEvent('completed', toJobObject(settledJob(job as StoredJob, end), state, null)));
+    return this.chain(job.id!, async () => {
+      const event = jobWebhookEvent('completed', toJobObject(settledJob(job as StoredJob, end), state, null));
+      return event && { ...event, settledIn: job.queueName };
+    });
   }
 
   failed(job: InferenceJob, err: Error): void {

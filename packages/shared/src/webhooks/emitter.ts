@@ -41,7 +41,10 @@ export class WebhookEmitter {
     const id = messageId(e.subject, e.type);
     // The record first: the deliverer appends attempts to it.
     await this.store.create(e.subject, { id, type: e.type, url: e.url }, this.keepSeconds);
-    const data: DeliveryJobData = { v: 1, msg_id: id, subject: e.subject, type: e.type, url: e.url, body: eventBody(e), keep_s: this.keepSeconds };
+    const data: DeliveryJobData = {
+      v: 1, msg_id: id, subject: e.subject, type: e.type, url: e.url, body: eventBody(e), keep_s: this.keepSeconds,
+      ...(e.settledIn ? { settled_in: e.settledIn } : {}),
+    };
     await this.queue.add(e.type, data, {
       jobId: id,
       attempts: DELIVERY_MAX_ATTEMPTS,

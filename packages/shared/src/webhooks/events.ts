@@ -28,6 +28,12 @@ export interface WebhookEventInput<T extends WebhookEventType = WebhookEventType
   data: WebhookEventData[T];
   /** when it happened (epoch ms); default now */
   occurredAt?: number;
+  /**
+   * The BullMQ queue of the subject job, when the event is queued before that job is settled
+   * (job.completed, see apps/worker/src/webhooks/job-events.ts): delivery waits until the job
+   * has finished, so a receiver that reads the job on receipt sees its final state.
+   */
+  settledIn?: string;
 }
 
 /** What a delivery job holds in Redis: everything needed to (re)send it byte for byte. */
@@ -41,6 +47,8 @@ export interface DeliveryJobData {
   body: string;
   /** seconds the history is kept after its last change */
   keep_s: number;
+  /** see WebhookEventInput.settledIn */
+  settled_in?: string;
 }
 
 export const MESSAGE_ID = /^msg_[A-Za-z0-9_-]{1,64}$/;
