@@ -164,3 +164,20 @@ describe('chunkResultLines: chunks that did not run', () => {
     expectAllFailed(chunkResultLines(LINES, null, OUTPUTS), notRun);
   });
 });
+
+describe('compact result lines', () => {
+  it('are byte for byte what JSON.stringify makes of {custom_id, outputs}', () => {
+    const floats = [0.1, -0, NaN, Infinity, -Infinity, 1e-7, 3.4028234663852886e38, 123456.789];
+    const lines: ChunkLine[] = floats.map((_, i) => [i % 2 ? `r"${i}\\é` : `r${i}`, 1, 1]);
+    const tensors = [
+      raw('sc"ore', 'FP64', [floats.length, 1], floats),
+      raw('flag', 'BOOL', [floats.length], floats.map((_, i) => i % 3 === 0)),
+      raw('label', 'BYTES', [floats.length], floats.map((_, i) => `cls "${i}"\n`)),
+    ];
+    const got = chunkResultLines(lines, succeededMarker(), tensors);
+    got.forEach((line, i) => {
+      const want = JSON.stringify({ custom_id: lines[i]![0], outputs: { 'sc"ore': [floats[i]], flag: [i % 3 === 0], label: [`cls "${i}"\n`] } }) + '\n';
+      expect(line).toBe(want);
+    });
+  });
+});
