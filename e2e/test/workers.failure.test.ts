@@ -173,7 +173,7 @@ describe('restarts with Redis persistence', () => {
     await cluster.redis.kill();
     await new Promise((res) => setTimeout(res, 500));
     await cluster.redis.restart();
-    const after = await eventually(() => call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(6, 2, 32)), { Prefer: 'wait=10' }), (r) => r.status === 200, { ms: 15_000, every: 250, what: 'the API to serve again' });
+    const after = await eventually(() => call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(6, 2, 32)), { Prefer: 'wait=10' }), (r) => r.status === 200, { ms: 30_000, every: 250, what: 'the API to serve again' });
     expect(after.body.status).toBe('succeeded');
     // The job accepted before the crash is still readable (AOF replayed).
     expect((await call(cluster.url, 'GET', `/v1/jobs/${before.body.id}`)).body.status).toBe('succeeded');
