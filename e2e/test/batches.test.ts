@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeNpy } from '@maas/client';
 import { call, Cluster, eventually, modelRepository, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
@@ -128,6 +129,38 @@ describe('batch submissions', () => {
     await new Promise((r) => setTimeout(r, 3500));
     expect((await call(cluster.url, 'GET', `/v1/batches/${sub.body.id}`)).status).toBe(404);
     expect(await redis.keys(`maas:{b-${sub.body.id}}:*`)).toHaveLength(0);
+  });
+});
+
+describe('.npy uploads', () => {
+  it('row i of the array is result line i (custom_id "i"), in order, equal to running the row alone', async () => {
+    const data = rows(23, 2500, 32);
+    const sub = await submit('model=mlp', Buffer.from(encodeNpy(Float32Array.from(data.flat()), [2500, 32])), { 'content-type': 'application/x-npy' });
+    expect(sub.status).toBe(202);
+    expect(sub.body).toMatchObject({ counts: { total: 2500 } });
+    const done = await finished(sub.body.id);
+    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 2500, succeeded: 2500, failed: 0 } });
+    const out = await results(sub.body.id);
+    const reference = await runAlone(MLP, 'input', 'output', data);
+    expect(out.map((l) => l.custom_id)).toEqual(data.map((_, i) => String(i)));
+    out.forEach((line, i) => line.outputs.output.forEach((v: number, j: number) => expect(Math.abs(v - reference[i]![j]!)).toBeLessThan(1e-5)));
+  });
+
+  it('a wrong dtype, shape, model or a truncated file is a 400 that names the problem, and creates nothing', async () => {
+    const before = await redis.keys('maas:{b-*');
+    const npyBody = (arr: Float32Array | Float64Array, shape: number[]) => Buffer.from(encodeNpy(arr, shape));
+    const bad = async (query: string, body: Buffer) => (await submit(query, body, { 'content-type': 'application/x-npy' })).body;
+    expect(await bad('model=mlp', npyBody(new Float64Array(64), [2, 32]))).toMatchObject({ status: 400, detail: expect.stringMatching(/dtype '<f8', but input 'input' is FP32/) });
+    expect(await bad('model=mlp', npyBody(new Float32Array(62), [2, 31]))).toMatchObject({ status: 400, detail: expect.stringMatching(/shape \(2, 31\) does not match/) });
+    expect(await bad('model=fixed', npyBody(new Float32Array(6), [2, 3]))).toMatchObject({ status: 400, detail: expect.stringMatching(/2 inputs: use NDJSON/) });
+    const whole = npyBody(new Float32Array(32 * 3000), [3000, 32]);
+    expect(await bad('model=mlp', whole.subarray(0, whole.length - 4))).toMatchObject({ status: 400, detail: expect.stringMatching(/data ends after/) });
+    expect(await bad('model=mlp', Buffer.from('{"inputs": {"input": [1]}}\n'))).toMatchObject({ status: 400, detail: expect.stringMatching(/magic string/) });
+    expect(await redis.keys('maas:{b-*')).toEqual(before);
+    // The truncated file's first chunks were queued before its end came short: they are
+    // withdrawn, or dropped by the worker that already held them; none runs or waits.
+    await eventually(async () => (await redis.zcard('maas:{infer-mlp-v1}:prioritized')) + (await redis.llen('maas:{infer-mlp-v1}:active')), (n) => n === 0, { ms: 10_000, what: 'no chunk left' });
+    expect(await redis.keys('maas:{b-*')).toEqual(before);
   });
 });
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  MaasApiError, MaasClient, MaasConnectionError, MaasJobFailedError, MaasWaitTimeoutError, ndjsonFile, verifyWebhook,
+  encodeNpy, MaasApiError, MaasClient, MaasConnectionError, MaasJobFailedError, MaasWaitTimeoutError, ndjsonFile, verifyWebhook,
   type BatchLine, type BatchResult, type Tensor,
 } from '@maas/client';
 import { freePort } from '@maas/shared';
@@ -361,6 +361,18 @@ describe('CLI (child process)', () => {
     const noWait = await cli(['batch', 'submit', file, '--model', 'penguins', '--no-wait']);
     expect(noWait.code, noWait.stderr).toBe(0);
     expect(noWait.stdout.trim()).toMatch(/^batch_/);
+  });
+
+  it('batch submit of a .npy file: row i is result line i', async () => {
+    const file = join(tmp, 'cli-rows.npy');
+    await writeFile(file, encodeNpy(Float32Array.from(Array.from({ length: 300 }, (_, i) => PENGUINS[i % 2]!).flat()), [300, 4]));
+    const out = join(tmp, 'cli-npy-results.ndjson');
+    const r = await cli(['batch', 'submit', file, '--model', 'penguins', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('wrote 300 result lines');
+    const lines = (await readFile(out, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.custom_id)).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    expect(lines[1].outputs.label).toEqual([2]);
   });
 
   it('errors: the problem on stderr and exit 1; usage errors exit 2', async () => {

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
 import { byteStream, chunksOf, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
+import { NpyFile } from './npy.js';
 import { sleep } from './time.js';
 import type { CallOptions, Transport } from './transport.js';
 import { isTerminal, type Batch, type BatchLine, type BatchResult } from './types.js';
@@ -40,8 +41,8 @@ export interface SubmitBatchOptions extends CallOptions {
   version?: number | string | undefined;
   /** a URL that gets `batch.completed` (Standard Webhooks) */
   webhook?: string | undefined;
-  /** request lines (objects or JSON strings), or `ndjsonFile(path)` */
-  lines: LineSource<BatchLine> | NdjsonFile;
+  /** request lines (objects or JSON strings), `ndjsonFile(path)`, or `npyFile(path)` (a NumPy array, one row per line) */
+  lines: LineSource<BatchLine> | NdjsonFile | NpyFile;
   /** called as the body is sent: an upload of millions of lines takes a while */
   onUploadProgress?: ((p: UploadProgress) => void) | undefined;
 }
@@ -76,7 +77,7 @@ export class Batches {
     let current: NdjsonBody | undefined;
     let makeStream: () => ReadableStream<Uint8Array>;
     let replayable = false;
-    if (lines instanceof NdjsonFile) {
+    if (lines instanceof NdjsonFile || lines instanceof NpyFile) {
       // Fail on a missing file now, with the file's own error, not as a failed upload.
       const totalBytes = (await stat(lines.path)).size;
       replayable = true;
@@ -99,7 +100,7 @@ export class Batches {
         query: { model: opts.model, version: opts.version, webhook: opts.webhook },
         stream: makeStream,
         replayable,
-        contentType: 'application/x-ndjson',
+        contentType: lines instanceof NpyFile ? 'application/x-npy' : 'application/x-ndjson',
         signal: opts.signal,
         // An upload takes as long as it takes; the caller's signal cancels it.
         timeoutMs: opts.timeoutMs ?? 0,

@@ -7,6 +7,7 @@ export { Jobs, type CreateJobOptions, type GetJobOptions, type WaitOptions, type
 export {
   Batches, NdjsonFile, ndjsonFile, type SubmitBatchOptions, type BatchWaitOptions, type UploadProgress, type DownloadResult,
 } from './batches.js';
+export { encodeNpy, npyHeader, NpyFile, npyFile, type NpyArray } from './npy.js';
 export { Models } from './models.js';
 export { Health } from './health.js';
 export type { CallOptions } from './transport.js';

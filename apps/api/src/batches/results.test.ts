@@ -174,7 +174,7 @@ describe('compact result lines', () => {
       raw('flag', 'BOOL', [floats.length], floats.map((_, i) => i % 3 === 0)),
       raw('label', 'BYTES', [floats.length], floats.map((_, i) => `cls "${i}"\n`)),
     ];
-    const got = chunkResultLines(lines, succeededMarker(), tensors);
+    const got = chunkResultLines(lines, succeededMarker(lines.length), tensors);
     got.forEach((line, i) => {
       const want = JSON.stringify({ custom_id: lines[i]![0], outputs: { 'sc"ore': [floats[i]], flag: [i % 3 === 0], label: [`cls "${i}"\n`] } }) + '\n';
       expect(line).toBe(want);

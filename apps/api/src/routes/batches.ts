@@ -1,4 +1,4 @@
-/** `/v1/batches`: NDJSON upload (streamed), status, cancel, and results streamed in input order. */
+/** `/v1/batches`: NDJSON (or .npy) upload, streamed; status, cancel, and results streamed in input order. */
 import { createGunzip } from 'node:zlib';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
@@ -8,6 +8,8 @@ import { fromZod } from '../http/problem.js';
 import { pipeStrings } from '../services/batches.js';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/json-seq', 'text/plain'];
+/** A NumPy array (an extension to the contract's NDJSON; see batches/npy.ts). */
+const NPY_TYPES = ['application/x-npy', 'application/vnd.numpy.npy'];
 
 const BatchQuery = z.object({
   model: z.string().min(1, 'model is required'),
@@ -28,10 +30,11 @@ export function batchesRouter({ batches }: Deps): Router {
   r.post('/v1/batches', async (req, res) => {
     const q = BatchQuery.safeParse(req.query);
     if (!q.success) throw fromZod(q.error);
-    if (!req.is(NDJSON_TYPES)) {
-      throw new AppError('unsupported-media-type', `send the batch as application/x-ndjson (got ${req.get('Content-Type') ?? 'no Content-Type'})`);
+    const format = req.is(NDJSON_TYPES) ? 'ndjson' : req.is(NPY_TYPES) ? 'npy' : undefined;
+    if (!format) {
+      throw new AppError('unsupported-media-type', `send the batch as application/x-ndjson, or a NumPy array as application/x-npy (got ${req.get('Content-Type') ?? 'no Content-Type'})`);
     }
-    const batch = await batches.create(req.tenant, q.data, body(req));
+    const batch = await batches.create(req.tenant, q.data, body(req), format);
     res.status(202).setHeader('Location', `/v1/batches/${batch.id}`).json(batch);
   });
 

@@ -1,9 +1,10 @@
 /**
- * BatchService: NDJSON batch submissions (CONTRACT §4 "Batch submissions").
+ * BatchService: batch submissions (CONTRACT §4 "Batch submissions").
  *
- * Upload: the body is read as a stream, line by line; each line is checked alone (a bad one
- * fails only itself) and the rows are cut into chunks of the model's batch size, each one
- * BullMQ job in the model's queue (a million-row file is about a thousand jobs). Enqueueing
+ * Upload: the body is read as a stream, line by line (NDJSON; or row by row for an `.npy`
+ * array, see batches/sources.ts); each line is checked alone (a bad one fails only itself)
+ * and the rows are cut into chunks of the model's batch size, each one BullMQ job in the
+ * model's queue (a million-row file is about a thousand jobs). Enqueueing
  * awaits Redis, which pauses the request stream: memory stays flat however large the file.
  * Workers record each chunk's outputs beside the batch (RECORD_CHUNKS_LUA), and whoever
  * records the last one completes the batch. Results are read back chunk by chunk, in order.
@@ -16,9 +17,8 @@ import {
   type InferenceJobData, type Logger, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { chunkResultLines } from '../batches/results.js';
-import { Chunker, type Chunk } from '../batches/chunker.js';
-import { parseLine } from '../batches/line.js';
-import { ndjsonLines } from '../batches/ndjson.js';
+import type { Chunk } from '../batches/chunker.js';
+import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
 import type { ModelCatalog } from './catalog.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
 
@@ -63,7 +63,7 @@ export class BatchService {
     return done === 1;
   }
 
-  async create(tenant: string, target: BatchTarget, body: AsyncIterable<Buffer>): Promise<BatchObject> {
+  async create(tenant: string, target: BatchTarget, body: AsyncIterable<Buffer>, format: BatchFormat = 'ndjson'): Promise<BatchObject> {
     const { model, version } = this.catalog.resolve(target.model, target.version);
     const webhookProblem = target.webhook && webhookUrlProblem(target.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
     if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
@@ -78,9 +78,8 @@ export class BatchService {
       })
       .expire(k.meta, this.opts.retentionSeconds + UNFINISHED_GRACE_S)
       .exec();
-    const chunker = new Chunker(Math.max(1, version.maxBatchSize));
-    let total = 0;
-    let invalid = 0;
+    const counts: SourceCounts = { total: 0, invalid: 0 };
+    const limits = { chunkRows: Math.max(1, version.maxBatchSize), maxLines: this.opts.maxLines, maxLineBytes: this.opts.maxLineBytes };
     let chunks = 0;
     const enqueue = async (chunk: Chunk) => {
       chunks++;
@@ -115,23 +114,14 @@ export class BatchService {
       if (inflight.size >= ENQUEUE_AHEAD) await Promise.race(inflight);
     };
     try {
-      for await (const lines of ndjsonLines(body, this.opts.maxLineBytes)) {
-        for (const { n, bytes } of lines) {
-          if (++total > this.opts.maxLines) throw new AppError('payload-too-large', `a batch holds at most ${this.opts.maxLines} lines`);
-          const parsed = parseLine(bytes, n, version);
-          if (!parsed.ok) invalid++;
-          for (const chunk of chunker.add(parsed)) await submit(chunk);
-        }
-      }
-      const last = chunker.finish();
-      if (last) await submit(last);
+      for await (const chunk of batchChunks(format, body, version, limits, counts)) await submit(chunk);
       await Promise.all(inflight);
-      if (total === 0) throw new ValidationError([{ path: 'body', message: 'the NDJSON body holds no request line' }]);
+      if (counts.total === 0) throw new ValidationError([{ path: 'body', message: format === 'npy' ? 'the array has no rows' : 'the NDJSON body holds no request line' }]);
     } catch (err) {
       await this.abandon(id, queue, chunks, err).catch((e: unknown) => this.log.warn({ err: e, batch: id }, 'cleanup after failed upload'));
       throw err;
     }
-    await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total, invalid });
+    await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total: counts.total, invalid: counts.invalid });
     if (await this.record(id)) await this.completed(id);
     return this.get(tenant, id);
   }

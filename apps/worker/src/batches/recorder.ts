@@ -36,10 +36,11 @@ export class BatchRecorder {
     return this.record(b, canceledMarker(b.lines), '');
   }
 
-  /** Which of these batches were canceled (one round trip for a run's chunks). */
+  /** Which of these batches were canceled or are gone (one round trip for a run's chunks). */
   async canceledBatches(ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const statuses = await Promise.all(ids.map((id) => this.redis.hget(batchKeys(id).meta, 'status')));
-    return new Set(ids.filter((_, i) => statuses[i] === 'canceled'));
+    // A batch that is gone (an upload that failed half way, or past its retention) is dropped too.
+    return new Set(ids.filter((_, i) => statuses[i] === 'canceled' || statuses[i] === null));
   }
 }

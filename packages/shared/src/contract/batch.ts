@@ -53,10 +53,12 @@ export const canceledMarker = (lines: number): ChunkMarker => `c:${lines}`;
  * completed_at and the final status once, and gives every key of the batch its retention TTL
  * (until then, a week's grace beyond it, so an abandoned batch is dropped eventually).
  * KEYS: meta, chunks, outputs, lines. ARGV: now (ms), retention (s), then (chunk, marker,
- * outputs or '') triples. Returns 1 when this call completed the batch.
+ * outputs or '') triples. Returns 1 when this call completed the batch. A batch that is gone
+ * (an upload abandoned half way, or past its retention) records nothing.
  */
 export const RECORD_CHUNKS_LUA = `
 local now, ttl = ARGV[1], tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 for i = 3, #ARGV, 3 do
   if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 and ARGV[i + 2] ~= '' then
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])

@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ndjsonFile } from '../../batches.js';
+import { npyFile } from '../../npy.js';
 import type { MaasClient } from '../../client.js';
 import type { Batch } from '../../types.js';
 import { flag, Interrupted, requiredOpt, stringOpt, UsageError, versionOpt, type Command, type Context } from '../command.js';
@@ -17,8 +18,8 @@ const outOption = { type: 'string', value: 'FILE', help: 'write the results (NDJ
 
 export const batchSubmit: Command = {
   name: 'batch submit',
-  summary: 'upload an NDJSON file as a batch, follow its progress, download the results',
-  usage: 'FILE.ndjson --model M [--version V] [--webhook URL] [--out FILE] [--no-wait]',
+  summary: 'upload an NDJSON file (or a NumPy .npy array) as a batch, follow its progress, download the results',
+  usage: 'FILE.ndjson|FILE.npy --model M [--version V] [--webhook URL] [--out FILE] [--no-wait]',
   args: { min: 1 },
   options: {
     model: { type: 'string', value: 'M', help: 'the model every line runs on' },
@@ -36,6 +37,7 @@ export const batchSubmit: Command = {
     '',
     'Examples:',
     '  maas batch submit rows.ndjson --model penguins --out results.ndjson',
+    '  maas batch submit rows.npy --model mlp --out results.ndjson      # row i → result line i',
     '  id=$(maas batch submit rows.ndjson --model penguins --no-wait)',
   ].join('\n'),
   async run(ctx) {
@@ -53,7 +55,7 @@ export const batchSubmit: Command = {
         model,
         version,
         webhook: stringOpt(ctx, 'webhook'),
-        lines: ndjsonFile(file),
+        lines: file.endsWith('.npy') ? npyFile(file) : ndjsonFile(file),
         signal: ctx.io.signal,
         onUploadProgress: (p) => upload.update(p.bytes, size, 'bytes'),
       });

@@ -1,0 +1,163 @@
+/**
+ * PURE: NumPy `.npy` batch uploads, read as a stream. An `.npy` file is a short header (magic,
+ * version, a Python dict literal with `descr`, `fortran_order` and `shape`) followed by the
+ * array's raw bytes in C order, so row i of an `(N, ...)` array is one fixed-size run of
+ * bytes: the rows are cut into chunks without parsing a single number. This is the upload to
+ * use when JSON text is the bottleneck (see the README's batch benchmark).
+ *
+ * Only little-endian (or single-byte) numeric dtypes of the model's input datatype, C order,
+ * and a shape that matches the model's input are accepted; anything else is a 400 naming
+ * what was expected. The array's first dimension is the batch: row i is result line i.
+ */
+import { ValidationError, type Datatype, type Signature } from '@maas/shared';
+
+/** The dtype (`descr`) that holds each datatype's values, little-endian. */
+export const NPY_DESCR: Partial<Record<Datatype, string[]>> = {
+  BOOL: ['|b1'],
+  UINT8: ['|u1', '<u1'],
+  INT8: ['|i1', '<i1'],
+  UINT16: ['<u2'],
+  INT16: ['<i2'],
+  UINT32: ['<u4'],
+  INT32: ['<i4'],
+  UINT64: ['<u8'],
+  INT64: ['<i8'],
+  FP32: ['<f4'],
+  FP64: ['<f8'],
+};
+
+const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+/** A header longer than this is not a header we would accept. */
+const MAX_HEADER_BYTES = 65_536;
+
+export interface NpyHeader {
+  descr: string;
+  fortranOrder: boolean;
+  shape: number[];
+  /** bytes before the array data */
+  dataOffset: number;
+}
+
+const bad = (message: string) => new ValidationError([{ path: 'body', message: `not a usable .npy file: ${message}` }]);
+
+/** Reads the header from the start of a file; undefined while more bytes are needed. */
+export function parseNpyHeader(buf: Buffer): NpyHeader | undefined {
+  if (buf.length < 10) return undefined;
+  if (!buf.subarray(0, 6).equals(MAGIC)) throw bad('it does not start with the .npy magic string');
+  const major = buf[6]!;
+  if (major < 1 || major > 3) throw bad(`format version ${major}.${buf[7]} is not supported`);
+  const lenBytes = major === 1 ? 2 : 4;
+  if (buf.length < 8 + lenBytes) return undefined;
+  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  if (headerLen > MAX_HEADER_BYTES) throw bad(`a ${headerLen}-byte header is too long`);
+  const dataOffset = 8 + lenBytes + headerLen;
+  if (buf.length < dataOffset) return undefined;
+  const text = buf.toString(major === 3 ? 'utf8' : 'latin1', 8 + lenBytes, dataOffset);
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(text)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) throw bad(`its header is not a descr/fortran_order/shape dict: ${text.trim().slice(0, 200)}`);
+  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`shape (${shapeText}) is not a list of sizes`);
+  return { descr, fortranOrder: fortran === 'True', shape, dataOffset };
+}
+
+/** What rows of an upload must look like to feed `sig`'s single input. */
+export interface NpyTarget {
+  name: string;
+  datatype: Datatype;
+  /** the input's dimensions after the batch dimension; -1 is free */
+  rest: number[];
+}
+
+/** The input an `.npy` upload feeds, or a 400 when the model cannot take one. */
+export function npyTarget(sig: Signature): NpyTarget {
+  const input = sig.inputs[0];
+  if (sig.inputs.length !== 1 || !input) {
+    throw new ValidationError([{ path: 'body', message: `an .npy upload holds one array, but this model has ${sig.inputs.length} inputs: use NDJSON` }]);
+  }
+  if (!sig.batchable) throw new ValidationError([{ path: 'body', message: 'this model has no batch dimension (max_batch_size 0): use NDJSON' }]);
+  if (!NPY_DESCR[input.datatype]) throw new ValidationError([{ path: 'body', message: `${input.datatype} inputs cannot come from an .npy file: use NDJSON` }]);
+  return { name: input.name, datatype: input.datatype, rest: input.shape.slice(1) };
+}
+
+/** Checks the header against the target; returns the bytes of one row. */
+export function checkNpyHeader(h: NpyHeader, t: NpyTarget, itemBytes: number): number {
+  const want = NPY_DESCR[t.datatype]!;
+  if (!want.includes(h.descr)) throw bad(`dtype '${h.descr}', but input '${t.name}' is ${t.datatype}: save it as '${want[0]}'`);
+  if (h.fortranOrder) throw bad('it is in Fortran order: save it C-contiguous (np.ascontiguousarray)');
+  const rest = h.shape.slice(1);
+  const fits = h.shape.length === t.rest.length + 1 && rest.every((d, i) => t.rest[i] === -1 || t.rest[i] === d);
+  if (!fits) throw bad(`shape (${h.shape.join(', ')}) does not match input '${t.name}' [-1, ${t.rest.join(', ')}] (the first dimension is the rows)`);
+  return rest.reduce((a, b) => a * b, 1) * itemBytes;
+}
+
+export interface NpyRows {
+  /** index of the first row */
+  first: number;
+  rows: number;
+  /** `rows` rows of raw bytes, C order */
+  data: Buffer;
+  /** the array's shape after its first dimension */
+  rest: number[];
+}
+
+/**
+ * The rows of an `.npy` stream in blocks of `blockRows` (the last one shorter), each block's
+ * bytes copied once. Throws a 400 (ValidationError) for a header that does not fit `target`
+ * or data shorter or longer than its shape, and `tooMany` for more than `maxRows` rows.
+ */
+export async function* npyRowBlocks(
+  stream: AsyncIterable<Buffer>, target: NpyTarget, itemBytes: number, blockRows: number, maxRows: number, tooMany: Error,
+): AsyncGenerator<NpyRows> {
+  let head: Buffer = Buffer.alloc(0);
+  let header: NpyHeader | undefined;
+  let rowBytes = 0;
+  let total = 0;
+  let block: Buffer | undefined;
+  let filled = 0;
+  let next = 0; // rows handed out so far
+  let blockSize = 0;
+  const startBlock = () => {
+    const rows = Math.min(blockRows, total - next);
+    blockSize = rows * rowBytes;
+    block = Buffer.allocUnsafe(blockSize);
+    filled = 0;
+  };
+  const take = function* (piece: Buffer): Generator<NpyRows> {
+    let at = 0;
+    while (at < piece.length) {
+      if (next >= total) throw bad(`it holds more data than its shape (${header!.shape.join(', ')}) says`);
+      if (!block) startBlock();
+      const n = Math.min(blockSize - filled, piece.length - at);
+      piece.copy(block!, filled, at, at + n);
+      filled += n;
+      at += n;
+      if (filled === blockSize) {
+        const rows = blockSize / rowBytes;
+        yield { first: next, rows, data: block!, rest: header!.shape.slice(1) };
+        next += rows;
+        block = undefined;
+      }
+    }
+  };
+  for await (const piece of stream) {
+    if (!header) {
+      head = Buffer.concat([head, piece]);
+      header = parseNpyHeader(head);
+      if (!header) {
+        if (head.length > MAX_HEADER_BYTES + 12) throw bad('no header found');
+        continue;
+      }
+      rowBytes = checkNpyHeader(header, target, itemBytes);
+      total = header.shape[0]!;
+      if (total > maxRows) throw tooMany;
+      if (rowBytes === 0 && total > 0) throw bad(`shape (${header.shape.join(', ')}) has rows of no values`);
+      yield* take(head.subarray(header.dataOffset));
+      continue;
+    }
+    yield* take(piece);
+  }
+  if (!header) throw bad('it ends before its header does');
+  if (next < total) throw bad(`its data ends after ${next * rowBytes + filled} of ${total * rowBytes} bytes`);
+}

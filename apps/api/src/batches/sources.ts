@@ -1,0 +1,70 @@
+/**
+ * The two ways a batch upload becomes chunk jobs (see services/batches.ts), as streams of
+ * chunks in input order:
+ *
+ * - NDJSON (CONTRACT §4): lines are parsed and checked one by one (a bad line fails alone)
+ *   and joined by the Chunker.
+ * - `.npy` (an extension, for uploads where JSON text is the cost): the array's rows are cut
+ *   into chunks as raw bytes; row i is result line i, with custom_id "i".
+ *
+ * Both count what they read into `counts` as they go.
+ */
+import { AppError, DATATYPE_INFO, type ChunkLine, type Signature } from '@maas/shared';
+import { Chunker, type Chunk } from './chunker.js';
+import { parseLine } from './line.js';
+import { ndjsonLines } from './ndjson.js';
+import { npyRowBlocks, npyTarget } from './npy.js';
+
+export type BatchFormat = 'ndjson' | 'npy';
+
+export interface SourceLimits {
+  /** rows per chunk (the model's batch size) */
+  chunkRows: number;
+  maxLines: number;
+  maxLineBytes: number;
+}
+
+export interface SourceCounts {
+  /** request lines (NDJSON) or rows (.npy) */
+  total: number;
+  invalid: number;
+}
+
+const tooMany = (max: number) => new AppError('payload-too-large', `a batch holds at most ${max} lines`);
+
+export async function* ndjsonChunks(body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts): AsyncGenerator<Chunk> {
+  const chunker = new Chunker(limits.chunkRows);
+  for await (const lines of ndjsonLines(body, limits.maxLineBytes)) {
+    for (const { n, bytes } of lines) {
+      if (++counts.total > limits.maxLines) throw tooMany(limits.maxLines);
+      const parsed = parseLine(bytes, n, sig);
+      if (!parsed.ok) counts.invalid++;
+      yield* chunker.add(parsed);
+    }
+  }
+  const last = chunker.finish();
+  if (last) yield last;
+}
+
+export async function* npyChunks(body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts): AsyncGenerator<Chunk> {
+  const target = npyTarget(sig);
+  const itemBytes = DATATYPE_INFO[target.datatype].bytes;
+  let index = 0;
+  for await (const block of npyRowBlocks(body, target, itemBytes, limits.chunkRows, limits.maxLines, tooMany(limits.maxLines))) {
+    const lines: ChunkLine[] = new Array(block.rows);
+    for (let i = 0; i < block.rows; i++) lines[i] = [String(block.first + i), 1, 1];
+    counts.total += block.rows;
+    yield {
+      index: index++,
+      lines,
+      rows: block.rows,
+      linesWithRows: block.rows,
+      inputs: [{ name: target.name, datatype: target.datatype, shape: [block.rows, ...block.rest], data: block.data }],
+    };
+  }
+}
+
+/** The chunks of an upload in `format`. */
+export function batchChunks(format: BatchFormat, body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts): AsyncGenerator<Chunk> {
+  return format === 'npy' ? npyChunks(body, sig, limits, counts) : ndjsonChunks(body, sig, limits, counts);
+}
