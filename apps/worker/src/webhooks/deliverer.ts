@@ -15,8 +15,9 @@
  * back for a moment each time, until BullMQ has recorded the job's end.
  *
  * Fairness: one receiver may have at most `perReceiver` attempts in flight in this process.
- * A delivery beyond that is put back for a moment (not counted as an attempt), so a dead
- * receiver that holds every connection until the timeout cannot delay everyone else's events.
+ * A delivery beyond that is put back (not counted as an attempt) for about as long as that
+ * receiver's attempts take (receiver-slots.ts), so a dead receiver that holds every
+ * connection until the timeout cannot delay everyone else's events, nor churn Redis.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -26,6 +27,7 @@ import {
   type DeliveryStatus, type Logger, type TargetPolicy,
 } from '@maas/shared';
 import { postWebhook, type PostOutcome } from './post.js';
+import { ReceiverSlots } from './receiver-slots.js';
 
 export interface DelivererSettings {
   workerId: string;
@@ -41,10 +43,11 @@ export interface DelivererSettings {
   perReceiver?: number;
 }
 
-/** How long a delivery waits when its receiver already has its share of slots. */
-const BUSY_RECEIVER_DELAY_MS = 1000;
-/** How long a delivery waits for its job to be settled (usually a millisecond away). */
-const UNSETTLED_DELAY_MS = 50;
+/** A delivery whose job is not settled yet looks again this often, this many times... */
+const SETTLE_POLL_MS = 5;
+const SETTLE_POLLS = 4;
+/** ...then waits this long in BullMQ's delayed set (its worker may have died: see job-events.ts). */
+const UNSETTLED_DELAY_MS = 250;
 
 export type AttemptResult = 'delivered' | 'retry' | 'exhausted';
 
@@ -64,9 +67,8 @@ export class WebhookDeliverer {
   private readonly connection: Redis;
   private readonly store: DeliveryStore;
   private readonly redis: Redis;
-  /** attempts in flight per receiver origin */
-  private readonly inflight = new Map<string, number>();
-  private readonly perReceiver: number;
+  /** each receiver's share of the delivery slots */
+  private readonly slots: ReceiverSlots;
 
   constructor(
     private readonly settings: DelivererSettings,
@@ -76,7 +78,10 @@ export class WebhookDeliverer {
   ) {
     this.store = new DeliveryStore(redis);
     this.redis = redis;
-    this.perReceiver = settings.perReceiver ?? Math.max(1, Math.floor(settings.concurrency / 5));
+    this.slots = new ReceiverSlots({
+      perReceiver: settings.perReceiver ?? Math.max(1, Math.floor(settings.concurrency / 5)),
+      maxWaitMs: settings.timeoutMs,
+    });
     this.connection = createRedis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: `${settings.workerId}:webhooks` });
     this.connection.on('error', () => {}); // reported through the worker's 'error' event
     this.worker = new Worker<DeliveryJobData>(WEBHOOK_QUEUE, (job, token) => this.fairly(job, token), {
@@ -113,24 +118,35 @@ export class WebhookDeliverer {
    * otherwise puts the delivery back for a moment, which is not an attempt.
    */
   private async fairly(job: Job<DeliveryJobData>, token?: string): Promise<void> {
-    if (job.data.settled_in && token && !(await this.settled(job.data.settled_in, job.data.subject))) {
+    if (job.data.settled_in && token && !(await this.settledSoon(job.data.settled_in, job.data.subject))) {
       await job.moveToDelayed(Date.now() + UNSETTLED_DELAY_MS, token);
       throw new DelayedError();
     }
     const origin = URL.canParse(job.data.url) ? new URL(job.data.url).origin : job.data.url;
-    const busy = this.inflight.get(origin) ?? 0;
-    if (busy >= this.perReceiver && token) {
-      await job.moveToDelayed(Date.now() + BUSY_RECEIVER_DELAY_MS + Math.floor(Math.random() * 250), token);
+    const slot = this.slots.acquire(origin);
+    if (!slot.ok && token) {
+      await job.moveToDelayed(Date.now() + slot.waitMs + Math.floor(Math.random() * slot.waitMs * 0.25), token);
       throw new DelayedError();
     }
-    this.inflight.set(origin, busy + 1);
+    const started = Date.now();
     try {
       await this.deliver(job);
     } finally {
-      const left = (this.inflight.get(origin) ?? 1) - 1;
-      if (left > 0) this.inflight.set(origin, left);
-      else this.inflight.delete(origin);
+      if (slot.ok) this.slots.release(origin, Date.now() - started);
     }
+  }
+
+  /**
+   * True when the job is settled now or within a few milliseconds: it usually is, its worker
+   * records the end right after queueing the event, and waiting here is cheaper than a trip
+   * through BullMQ's delayed set.
+   */
+  private async settledSoon(queueName: string, jobId: string): Promise<boolean> {
+    for (let i = 0; i < SETTLE_POLLS; i++) {
+      if (await this.settled(queueName, jobId)) return true;
+      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+    }
+    return this.settled(queueName, jobId);
   }
 
   /** True once BullMQ has recorded the job's end (or the job is gone). */

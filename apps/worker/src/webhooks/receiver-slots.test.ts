@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { ReceiverSlots } from './receiver-slots.js';
+
+describe('ReceiverSlots', () => {
+  it('gives each receiver its share of slots, apart from the others', () => {
+    const slots = new ReceiverSlots({ perReceiver: 2, maxWaitMs: 10_000 });
+    expect(slots.acquire('https://a')).toEqual({ ok: true });
+    expect(slots.acquire('https://a')).toEqual({ ok: true });
+    expect(slots.acquire('https://a').ok).toBe(false);
+    expect(slots.acquire('https://b')).toEqual({ ok: true });
+    slots.release('https://a', 30);
+    expect(slots.inFlight('https://a')).toBe(1);
+    expect(slots.acquire('https://a')).toEqual({ ok: true });
+  });
+
+  it("makes a full receiver's backlog wait about as long as its attempts take, within bounds", () => {
+    const slots = new ReceiverSlots({ perReceiver: 1, maxWaitMs: 10_000, minWaitMs: 100, initialWaitMs: 1000 });
+    slots.acquire('dead');
+    expect(slots.acquire('dead')).toEqual({ ok: false, waitMs: 1000 }); // nothing known yet
+    slots.release('dead', 10_000); // timed out
+    slots.acquire('dead');
+    expect(slots.acquire('dead')).toEqual({ ok: false, waitMs: 10_000 });
+
+    slots.acquire('quick');
+    slots.release('quick', 20);
+    slots.acquire('quick');
+    expect(slots.acquire('quick')).toEqual({ ok: false, waitMs: 100 });
+
+    slots.acquire('slow');
+    slots.release('slow', 400);
+    slots.acquire('slow');
+    slots.release('slow', 2000); // 0.7 × 400 + 0.3 × 2000
+    slots.acquire('slow');
+    expect(slots.acquire('slow')).toEqual({ ok: false, waitMs: 880 });
+  });
+
+  it('a release without an acquire changes nothing', () => {
+    const slots = new ReceiverSlots({ perReceiver: 1, maxWaitMs: 1000 });
+    slots.release('x', 5);
+    expect(slots.inFlight('x')).toBe(0);
+    expect(slots.acquire('x')).toEqual({ ok: true });
+  });
+});
