@@ -92,7 +92,7 @@ function readInputs(r: Reader, inputs: readonly ScanInput[], inputNames: Buffer[
     const i = inputNames.findIndex((name) => r.is(name));
     const spec = inputs[i];
     if (!spec || out[i] || !r.expect(COLON) || !r.expect(LBRACKET)) return undefined;
-    const data = spec.datatype === 'FP32' ? r.floats32(spec.elements) : r.floats64(spec.elements);
+    const data = r.floats(spec.datatype === 'FP32' ? new Float32Array(spec.elements) : new Float64Array(spec.elements));
     if (!data || !r.expect(RBRACKET)) return undefined;
     out[i] = { name: spec.name, datatype: spec.datatype, shape: spec.shape, data };
   }
@@ -161,23 +161,12 @@ class Reader {
     return Buffer.from(this.b.buffer, this.b.byteOffset + this.strStart, this.strEnd - this.strStart).toString('utf8');
   }
 
-  floats32(n: number): Uint8Array | undefined {
-    const view = new Float32Array(n);
-    for (let k = 0; k < n; k++) {
+  /** Fills `view` with a comma-separated list of numbers; its bytes, or undefined. */
+  floats(view: Float32Array | Float64Array): Uint8Array | undefined {
+    for (let k = 0; k < view.length; k++) {
       if (k > 0 && !this.expect(COMMA)) return undefined;
       const v = this.number();
       if (v !== v) return undefined; // NaN: no number here
-      view[k] = v;
-    }
-    return new Uint8Array(view.buffer);
-  }
-
-  floats64(n: number): Uint8Array | undefined {
-    const view = new Float64Array(n);
-    for (let k = 0; k < n; k++) {
-      if (k > 0 && !this.expect(COMMA)) return undefined;
-      const v = this.number();
-      if (v !== v) return undefined;
       view[k] = v;
     }
     return new Uint8Array(view.buffer);
