@@ -146,6 +146,40 @@ describe('.npy uploads', () => {
     out.forEach((line, i) => line.outputs.output.forEach((v: number, j: number) => expect(Math.abs(v - reference[i]![j]!)).toBeLessThan(1e-5)));
   });
 
+  it('results as an .npy array (Accept: application/x-npy): the same values, rows in input order', async () => {
+    const data = rows(24, 1500, 32);
+    const sub = await submit('model=mlp', Buffer.from(encodeNpy(Float32Array.from(data.flat()), [1500, 32])), { 'content-type': 'application/x-npy' });
+    await finished(sub.body.id);
+    const res = await fetch(`${cluster.url}/v1/batches/${sub.body.id}/results`, { headers: { accept: 'application/x-npy' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/x-npy/);
+    const buf = Buffer.from(await res.arrayBuffer());
+    const headerLen = buf.readUInt16LE(8);
+    expect(buf.toString('latin1', 10, 10 + headerLen)).toMatch(/'descr': '<f4', 'fortran_order': False, 'shape': \(1500, 2\)/);
+    const got = new Float32Array(buf.buffer, buf.byteOffset + 10 + headerLen, 1500 * 2);
+    const ndjson = await results(sub.body.id);
+    ndjson.forEach((line, i) => expect([got[2 * i], got[2 * i + 1]]).toEqual(line.outputs.output));
+  });
+
+  it('.npy results need every line to have succeeded and one output (or ?output=)', async () => {
+    const withBad = await submit('model=mlp', [JSON.stringify({ inputs: { input: rows(1, 1, 32)[0] } }), '{"broken'].join('\n'));
+    await finished(withBad.body.id);
+    const npyOf = (id: string, query = '') => call(cluster.url, 'GET', `/v1/batches/${id}/results${query}`, undefined, { accept: 'application/x-npy' });
+    expect((await npyOf(withBad.body.id)).body).toMatchObject({ status: 406, detail: expect.stringMatching(/1 of 2 lines failed/) });
+    const penguins = await submit('model=penguins&version=2', JSON.stringify({ inputs: { features: [39.1, 18.7, 181, 3750] } }));
+    await finished(penguins.body.id);
+    expect((await npyOf(penguins.body.id)).body).toMatchObject({ status: 406, detail: expect.stringMatching(/\?output=/) });
+    const probs = await fetch(`${cluster.url}/v1/batches/${penguins.body.id}/results?output=probabilities`, { headers: { accept: 'application/x-npy' } });
+    expect(probs.status).toBe(200);
+    const unfinished = await Cluster.start({ workers: 0 });
+    try {
+      const queued = (await (await fetch(`${unfinished.url}/v1/batches?model=mlp`, { method: 'POST', body: JSON.stringify({ inputs: { input: rows(1, 1, 32)[0] } }), headers: { 'content-type': 'application/x-ndjson' } })).json()) as { id: string };
+      expect((await call(unfinished.url, 'GET', `/v1/batches/${queued.id}/results`, undefined, { accept: 'application/x-npy' })).body).toMatchObject({ status: 409 });
+    } finally {
+      await unfinished.stop();
+    }
+  });
+
   it('a wrong dtype, shape, model or a truncated file is a 400 that names the problem, and creates nothing', async () => {
     const before = await redis.keys('maas:{b-*');
     const npyBody = (arr: Float32Array | Float64Array, shape: number[]) => Buffer.from(encodeNpy(arr, shape));

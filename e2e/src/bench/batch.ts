@@ -4,7 +4,8 @@
  * 1. onnxruntime alone, in this process, at the MLP's best batch size: the ceiling.
  * 2. The service with one worker: upload a 1M-line NDJSON file (compact form, 32 features),
  *    wait for it, download the results; time each phase and sample the API's resident memory.
- * 3. The same rows uploaded as one float32 `.npy` array (no text to parse), same results.
+ * 3. The same rows uploaded as one float32 `.npy` array (no text to parse), with NDJSON
+ *    results, then with `.npy` results (Accept: application/x-npy).
  * Prints both rates and their ratio. BENCH_ROWS changes the size.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -74,8 +75,8 @@ interface Measured {
   resultsMb: number;
 }
 
-/** Uploads `input` as `contentType`, waits, downloads the results; times and samples it all. */
-async function measure(input: string, contentType: string, output: string): Promise<Measured> {
+/** Uploads `input` as `contentType`, waits, downloads the results as `accept`; times and samples it all. */
+async function measure(input: string, contentType: string, output: string, accept = 'application/x-ndjson'): Promise<Measured> {
   const cluster = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'mlp' } });
   try {
     const rss = sampleRss(cluster.api.child.pid!);
@@ -98,7 +99,8 @@ async function measure(input: string, contentType: string, output: string): Prom
       await new Promise((r) => setTimeout(r, 50));
     }
     const tDone = performance.now();
-    const results = await fetch(`${cluster.url}/v1/batches/${batch.id}/results`);
+    const results = await fetch(`${cluster.url}/v1/batches/${batch.id}/results`, { headers: { accept } });
+    if (results.status !== 200) throw new Error(`results: HTTP ${results.status}`);
     await pipeline(Readable.fromWeb(results.body as never), createWriteStream(output));
     const tEnd = performance.now();
     const cpu = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([k, pid]) => [k, (await cpuSeconds(pid)) - cpuBefore[k]!] as const)));
@@ -122,14 +124,18 @@ async function main() {
     await writeNpy(npy);
     console.log(`raw onnxruntime, 1024 rows per run, 2 threads: ${Math.round(raw).toLocaleString()} rows/s`);
     console.log(`input: ${ROWS.toLocaleString()} rows of 32 features: ${((await stat(ndjson)).size / 1e6).toFixed(0)} MB of NDJSON, ${((await stat(npy)).size / 1e6).toFixed(0)} MB as .npy`);
-    const runs = { 'NDJSON (compact lines)': await measure(ndjson, 'application/x-ndjson', output), '.npy (float32)': await measure(npy, 'application/x-npy', output) };
+    const runs = {
+      'NDJSON in, NDJSON out': await measure(ndjson, 'application/x-ndjson', output),
+      '.npy in, NDJSON out': await measure(npy, 'application/x-npy', output),
+      '.npy in, .npy out': await measure(npy, 'application/x-npy', output, 'application/x-npy'),
+    };
     const each = (f: (m: Measured) => string) => Object.fromEntries(Object.entries(runs).map(([k, m]) => [k, f(m)]));
     console.table({
       'upload (read, check, enqueue)': each((m) => m.upload.toFixed(2)),
       'inference after the upload ended': each((m) => m.inference.toFixed(2)),
-      'results download (NDJSON)': each((m) => m.download.toFixed(2)),
+      'results download': each((m) => m.download.toFixed(2)),
       'total seconds': each((m) => m.total.toFixed(2)),
-      ...Object.fromEntries(Object.keys(runs['.npy (float32)'].cpu).map((p) => [`CPU s: ${p}`, each((m) => m.cpu[p]!.toFixed(1))])),
+      ...Object.fromEntries(Object.keys(runs['.npy in, .npy out'].cpu).map((p) => [`CPU s: ${p}`, each((m) => m.cpu[p]!.toFixed(1))])),
       'API peak RSS (MB)': each((m) => m.rssMb.toFixed(0)),
       'rows/s end to end': each((m) => Math.round(ROWS / m.total).toLocaleString()),
       'ratio to raw onnxruntime': each((m) => (ROWS / m.total / raw).toFixed(3)),

@@ -11,6 +11,7 @@ export const PROBLEMS = {
   'malformed-json': { status: 400, title: 'Malformed JSON' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   'not-found': { status: 404, title: 'Not found' },
+  'not-acceptable': { status: 406, title: 'Not acceptable' },
   'idempotency-conflict': { status: 409, title: 'Idempotency key reused with another body' },
   'batch-not-finished': { status: 409, title: 'Batch not finished' },
   'payload-too-large': { status: 413, title: 'Payload too large' },

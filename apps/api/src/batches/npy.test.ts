@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ValidationError, type Signature } from '@maas/shared';
-import { checkNpyHeader, npyRowBlocks, npyTarget, parseNpyHeader, type NpyTarget } from './npy.js';
+import { checkNpyHeader, npyHeader, npyRowBlocks, npyTarget, parseNpyHeader, type NpyTarget } from './npy.js';
 
 /** An .npy file: version `major`, header dict `dict`, then `data`. */
 function npy(dict: string, data: Buffer, major = 1): Buffer {
@@ -45,6 +45,16 @@ describe('parseNpyHeader', () => {
     const v9 = npy(dict('<f4', '1, 3'), Buffer.alloc(0));
     v9[6] = 9;
     expect(() => parseNpyHeader(v9)).toThrow(ValidationError);
+  });
+});
+
+describe('npyHeader', () => {
+  it('writes what parseNpyHeader reads, data 64-byte aligned', () => {
+    for (const shape of [[1000000, 2], [7], [0, 3, 4]]) {
+      const h = npyHeader('<f4', shape);
+      expect(h.length % 64).toBe(0);
+      expect(parseNpyHeader(h)).toEqual({ descr: '<f4', fortranOrder: false, shape, dataOffset: h.length });
+    }
   });
 });
 

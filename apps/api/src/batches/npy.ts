@@ -27,6 +27,19 @@ export const NPY_DESCR: Partial<Record<Datatype, string[]>> = {
 };
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+
+/**
+ * The header of a version 1.0 `.npy` file for `descr` and `shape`, data 64-byte aligned. (The
+ * client package writes the same; it keeps no dependency on this one.)
+ */
+export function npyHeader(descr: string, shape: readonly number[]): Buffer {
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
+  dict += ' '.repeat(63 - ((10 + dict.length) % 64)) + '\n';
+  const len = Buffer.alloc(2);
+  len.writeUInt16LE(dict.length);
+  return Buffer.concat([MAGIC, Buffer.from([1, 0]), len, Buffer.from(dict, 'latin1')]);
+}
 /** A header longer than this is not a header we would accept. */
 const MAX_HEADER_BYTES = 65_536;
 

@@ -47,6 +47,16 @@ export function batchesRouter({ batches }: Deps): Router {
   });
 
   r.get('/v1/batches/:id/results', async (req, res) => {
+    // NDJSON unless the client asks for a NumPy array of one output (an extension).
+    const wanted = req.accepts(['application/x-ndjson', ...NPY_TYPES]);
+    if (wanted && NPY_TYPES.includes(wanted)) {
+      const output = typeof req.query['output'] === 'string' ? req.query['output'] : undefined;
+      const bytes = await batches.resultsNpy(req.tenant, req.params.id, output);
+      res.status(200).type('application/x-npy');
+      await pipeStrings(res, bytes);
+      res.end();
+      return;
+    }
     const lines = await batches.results(req.tenant, req.params.id);
     res.status(200).type('application/x-ndjson');
     await pipeStrings(res, lines);

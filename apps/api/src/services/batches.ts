@@ -14,10 +14,11 @@ import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION,
   RECORD_CHUNKS_LUA, toEncoded, fromEncoded, ValidationError, type BatchObject, type ChunkLine, type EncodedTensor,
-  type InferenceJobData, type Logger, readBatch, toBatchObject, webhookUrlProblem,
+  type BatchKeys, type InferenceJobData, type Logger, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { chunkResultLines } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
+import { NPY_DESCR, npyHeader } from '../batches/npy.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
 import type { ModelCatalog } from './catalog.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
@@ -107,7 +108,9 @@ export class BatchService {
     // Parsing goes on while the last few chunks travel to Redis; more than ENQUEUE_AHEAD in
     // flight pauses the body stream until one lands.
     const inflight = new Set<Promise<void>>();
+    let rows = 0;
     const submit = async (chunk: Chunk) => {
+      rows += chunk.rows;
       const p = enqueue(chunk);
       inflight.add(p);
       void p.then(() => inflight.delete(p), () => {});
@@ -121,7 +124,7 @@ export class BatchService {
       await this.abandon(id, queue, chunks, err).catch((e: unknown) => this.log.warn({ err: e, batch: id }, 'cleanup after failed upload'));
       throw err;
     }
-    await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total: counts.total, invalid: counts.invalid });
+    await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
     if (await this.record(id)) await this.completed(id);
     return this.get(tenant, id);
   }
@@ -181,6 +184,49 @@ export class BatchService {
   /** The result lines, chunk by chunk in input order; only once the batch has completed. */
   async results(tenant: string, id: string): Promise<AsyncGenerator<string>> {
     const { meta, k } = await this.load(tenant, id);
+    const chunks = this.finishedChunks(id, meta, k);
+    return (async function* () {
+      for await (const { lines, marker, outputs } of chunks) yield chunkResultLines(lines, marker, outputs).join('');
+    })();
+  }
+
+  /**
+   * The batch's rows of one output as a NumPy `.npy` file (`Accept: application/x-npy`): the
+   * header, then each chunk's raw bytes in input order. Only for a batch whose every line
+   * succeeded (an array cannot hold errors), and one output (`output` names it when the model
+   * has several).
+   */
+  async resultsNpy(tenant: string, id: string, output: string | undefined): Promise<AsyncGenerator<Buffer>> {
+    const { meta, markers, k } = await this.load(tenant, id);
+    const batch = toBatchObject(id, meta, markers);
+    const { version } = this.catalog.resolve(batch.model, Number(batch.version));
+    const names = version.outputs.map((o) => o.name);
+    const name = output ?? (names.length === 1 ? names[0] : undefined);
+    const spec = version.outputs.find((o) => o.name === name);
+    if (!spec) throw new AppError('not-acceptable', `name one of the outputs ${names.join(', ')} with ?output=… for .npy results`);
+    const descr = NPY_DESCR[spec.datatype]?.[0];
+    if (!descr) throw new AppError('not-acceptable', `output '${spec.name}' is ${spec.datatype}, which an .npy file cannot hold: get the results as NDJSON`);
+    const chunks = this.finishedChunks(id, meta, k);
+    if (batch.counts.failed > 0 || meta['rows'] === undefined) {
+      throw new AppError('not-acceptable', `${batch.counts.failed} of ${batch.counts.total} lines failed, and an .npy file cannot hold their errors: get the results as NDJSON`);
+    }
+    const rows = Number(meta['rows']);
+    return (async function* () {
+      let rest: number[] | undefined;
+      for await (const chunk of chunks) {
+        const t = chunk.outputs.find((o) => o.name === spec.name);
+        if (!t || Array.isArray(t.data)) throw new Error(`chunk without output '${spec.name}'`);
+        const shape = t.shape.slice(1);
+        if (!rest) yield npyHeader(descr, [rows, ...(rest = shape)]);
+        else if (shape.join() !== rest.join()) throw new Error(`output '${spec.name}' changes shape between chunks; get the results as NDJSON`);
+        yield Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      }
+      if (!rest) yield npyHeader(descr, [0, ...spec.shape.slice(1).map((d) => Math.max(d, 0))]);
+    })();
+  }
+
+  /** Every chunk of a completed batch (else a 409), read ahead of the consumer, in order. */
+  private finishedChunks(id: string, meta: Record<string, string>, k: BatchKeys): AsyncGenerator<{ lines: ChunkLine[]; marker: string | null; outputs: RawTensor[] }> {
     if (!meta['completed_at']) {
       throw new AppError('batch-not-finished', `batch ${id} is ${meta['status']}; results are available once it has completed`, { status_of_batch: meta['status'] });
     }
@@ -194,14 +240,17 @@ export class BatchService {
       for (let i = 0; i < total; i++) {
         const [lines, marker, outputs] = await ahead.shift()!;
         if (i + READ_AHEAD < total) ahead.push(fetch(i + READ_AHEAD));
-        const decoded = outputs ? (JSON.parse(outputs) as EncodedTensor[]).map(fromEncoded) : [];
-        yield chunkResultLines(JSON.parse(lines ?? '[]') as ChunkLine[], marker, decoded).join('');
+        yield {
+          lines: JSON.parse(lines ?? '[]') as ChunkLine[],
+          marker,
+          outputs: outputs ? (JSON.parse(outputs) as EncodedTensor[]).map(fromEncoded) : [],
+        };
       }
     })();
   }
 }
 
-/** Writes an async iterable of strings to a response, waiting for 'drain' (backpressure). */
-export async function pipeStrings(out: NodeJS.WritableStream, source: AsyncIterable<string>): Promise<void> {
+/** Writes an async iterable of strings or bytes to a response, waiting for 'drain' (backpressure). */
+export async function pipeStrings(out: NodeJS.WritableStream, source: AsyncIterable<string | Uint8Array>): Promise<void> {
   for await (const s of source) if (!out.write(s)) await once(out, 'drain');
 }
