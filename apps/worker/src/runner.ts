@@ -257,13 +257,13 @@ export class ModelRunner {
   private async live(slices: Slice<Task>[]): Promise<Slice<Task>[]> {
     const tasks = [...new Set(slices.map((s) => s.job))];
     const batchIds = [...new Set(tasks.flatMap((t) => (t.job.data.batch ? [t.job.data.batch.id] : [])))];
-    const [scores, canceledBatches] = await Promise.all([
+    const [scores, droppedBatches] = await Promise.all([
       this.redis.zmscore(canceledKey(this.queueName), ...tasks.map((t) => t.job.id!)),
-      this.recorder?.canceledBatches(batchIds) ?? new Set<string>(),
+      this.recorder?.droppedBatches(batchIds) ?? new Set<string>(),
     ]);
     tasks.forEach((t, i) => {
       const batch = t.job.data.batch;
-      if (scores[i] !== null || (batch && canceledBatches.has(batch.id))) {
+      if (scores[i] !== null || (batch && droppedBatches.has(batch.id))) {
         this.failWith(t, { type: 'canceled', message: batch ? 'the batch was canceled' : 'canceled by request' }, 'canceled');
       }
     });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AppError, VersionParam, WebhookUrl } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { fromZod } from '../http/problem.js';
-import { pipeStrings } from '../services/batches.js';
+import { pipeChunks } from '../services/batches.js';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/json-seq', 'text/plain'];
 /** A NumPy array (an extension to the contract's NDJSON; see batches/npy.ts). */
@@ -53,13 +53,13 @@ export function batchesRouter({ batches }: Deps): Router {
       const output = typeof req.query['output'] === 'string' ? req.query['output'] : undefined;
       const bytes = await batches.resultsNpy(req.tenant, req.params.id, output);
       res.status(200).type('application/x-npy');
-      await pipeStrings(res, bytes);
+      await pipeChunks(res, bytes);
       res.end();
       return;
     }
     const lines = await batches.results(req.tenant, req.params.id);
     res.status(200).type('application/x-ndjson');
-    await pipeStrings(res, lines);
+    await pipeChunks(res, lines);
     res.end();
   });
 

@@ -207,9 +207,10 @@ export class BatchService {
     const descr = NPY_DESCR[spec.datatype]?.[0];
     if (!descr) throw new AppError('not-acceptable', `output '${spec.name}' is ${spec.datatype}, which an .npy file cannot hold: get the results as NDJSON`);
     const chunks = this.finishedChunks(id, meta, k);
-    if (batch.counts.failed > 0 || meta['rows'] === undefined) {
+    if (batch.counts.failed > 0) {
       throw new AppError('not-acceptable', `${batch.counts.failed} of ${batch.counts.total} lines failed, and an .npy file cannot hold their errors: get the results as NDJSON`);
     }
+    if (meta['rows'] === undefined) throw new AppError('not-acceptable', `batch ${id} predates .npy results: get the results as NDJSON`);
     const rows = Number(meta['rows']);
     return (async function* () {
       let rest: number[] | undefined;
@@ -251,6 +252,6 @@ export class BatchService {
 }
 
 /** Writes an async iterable of strings or bytes to a response, waiting for 'drain' (backpressure). */
-export async function pipeStrings(out: NodeJS.WritableStream, source: AsyncIterable<string | Uint8Array>): Promise<void> {
+export async function pipeChunks(out: NodeJS.WritableStream, source: AsyncIterable<string | Uint8Array>): Promise<void> {
   for await (const s of source) if (!out.write(s)) await once(out, 'drain');
 }

@@ -36,8 +36,8 @@ export class BatchRecorder {
     return this.record(b, canceledMarker(b.lines), '');
   }
 
-  /** Which of these batches were canceled or are gone (one round trip for a run's chunks). */
-  async canceledBatches(ids: string[]): Promise<Set<string>> {
+  /** Which of these batches were canceled or are gone: their chunks are dropped (one round trip for a run's chunks). */
+  async droppedBatches(ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const statuses = await Promise.all(ids.map((id) => this.redis.hget(batchKeys(id).meta, 'status')));
     // A batch that is gone (an upload that failed half way, or past its retention) is dropped too.

@@ -66,18 +66,16 @@ export class WebhookDeliverer {
   private readonly worker: Worker<DeliveryJobData>;
   private readonly connection: Redis;
   private readonly store: DeliveryStore;
-  private readonly redis: Redis;
   /** each receiver's share of the delivery slots */
   private readonly slots: ReceiverSlots;
 
   constructor(
     private readonly settings: DelivererSettings,
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly log: Logger,
     private readonly onAttempt: (result: AttemptResult) => void = () => {},
   ) {
     this.store = new DeliveryStore(redis);
-    this.redis = redis;
     this.slots = new ReceiverSlots({
       perReceiver: settings.perReceiver ?? Math.max(1, Math.floor(settings.concurrency / 5)),
       maxWaitMs: settings.timeoutMs,
