@@ -9,6 +9,7 @@
 export const PROBLEMS = {
   'invalid-input': { status: 400, title: 'Invalid input' },
   'malformed-json': { status: 400, title: 'Malformed JSON' },
+  'malformed-body': { status: 400, title: 'Malformed request body' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   'not-found': { status: 404, title: 'Not found' },
   'not-acceptable': { status: 406, title: 'Not acceptable' },
@@ -68,6 +69,14 @@ export class MalformedJsonError extends AppError {
   override readonly name = 'MalformedJsonError';
   constructor(detail: string, cause?: unknown) {
     super('malformed-json', detail, {}, { cause });
+  }
+}
+
+/** A body that cannot be read at all: corrupt compression, broken framing. */
+export class MalformedBodyError extends AppError {
+  override readonly name = 'MalformedBodyError';
+  constructor(detail: string, cause?: unknown) {
+    super('malformed-body', detail, {}, { cause });
   }
 }
 

@@ -5,8 +5,9 @@
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
+import { isDecompressionError } from './body-encoding.js';
 import {
-  AppError, isRedisUnavailable, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
+  AppError, isRedisUnavailable, MalformedBodyError, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
   RedisUnavailableError, ValidationError, type ProblemType,
 } from '@maas/shared';
 
@@ -35,6 +36,7 @@ function toAppError(err: unknown): AppError | undefined {
   if (e?.type === 'entity.too.large') return new PayloadTooLargeError(`request body exceeds ${e.limit} bytes (MAX_BODY_MB)`);
   if (e?.type === 'entity.parse.failed') return new MalformedJsonError(`request body is not valid JSON: ${e.message}`);
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported-media-type', e.message ?? 'unsupported encoding');
+  if (isDecompressionError(err)) return new MalformedBodyError(`the compressed body is corrupt or truncated: ${e.message}`, err);
   if (isRedisUnavailable(err)) return new RedisUnavailableError(err);
   return undefined;
 }

@@ -1,9 +1,9 @@
 /** `/v1/batches`: NDJSON (or .npy) upload, streamed; status, cancel, and results streamed in input order. */
-import { createGunzip } from 'node:zlib';
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { AppError, VersionParam, WebhookUrl } from '@maas/shared';
 import type { Deps } from '../deps.js';
+import { decodedBody } from '../http/body-encoding.js';
 import { fromZod } from '../http/problem.js';
 import { pipeChunks } from '../services/batches.js';
 
@@ -17,13 +17,6 @@ const BatchQuery = z.object({
   webhook: WebhookUrl.optional(),
 });
 
-function body(req: Request): AsyncIterable<Buffer> {
-  const encoding = (req.get('Content-Encoding') ?? 'identity').toLowerCase();
-  if (encoding === 'gzip') return req.pipe(createGunzip());
-  if (encoding !== 'identity') throw new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use gzip or none)`);
-  return req;
-}
-
 export function batchesRouter({ batches }: Deps): Router {
   const r = Router();
 
@@ -34,7 +27,7 @@ export function batchesRouter({ batches }: Deps): Router {
     if (!format) {
       throw new AppError('unsupported-media-type', `send the batch as application/x-ndjson, or a NumPy array as application/x-npy (got ${req.get('Content-Type') ?? 'no Content-Type'})`);
     }
-    const batch = await batches.create(req.tenant, q.data, body(req), format);
+    const batch = await batches.create(req.tenant, q.data, decodedBody(req, Number.MAX_SAFE_INTEGER), format);
     res.status(202).setHeader('Location', `/v1/batches/${batch.id}`).json(batch);
   });
 

@@ -1,0 +1,79 @@
+/**
+ * Corrupt or truncated compressed bodies: each is a 400 that names the fault, the API process
+ * stays up, and nothing is left queued (a batch upload whose gzip breaks half-way withdraws
+ * the chunks it had queued).
+ */
+import { gzipSync, deflateSync, brotliCompressSync } from 'node:zlib';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, Cluster, rows } from '../src/harness/index.js';
+
+let cluster: Cluster;
+let redis: Redis;
+
+beforeAll(async () => {
+  // No worker: whatever a broken upload queued would stay in Redis for the checks below.
+  cluster = await Cluster.start({ workers: 0 });
+  redis = cluster.redisClient();
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await cluster?.stop();
+});
+
+async function post(path: string, body: Buffer, headers: Record<string, string>) {
+  const res = await fetch(`${cluster.url}${path}`, { method: 'POST', body, headers });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+/** Every key BullMQ or the batch service wrote for inference (the API's own keys excluded). */
+async function queuedJobs(): Promise<number> {
+  const keys = await redis.keys('*mlp*');
+  let jobs = 0;
+  for (const k of keys) {
+    const type = await redis.type(k);
+    if (k.endsWith(':wait') || k.endsWith(':prioritized') || k.endsWith(':paused')) jobs += type === 'zset' ? await redis.zcard(k) : await redis.llen(k);
+  }
+  return jobs;
+}
+
+const ndjson = (n: number) => Buffer.from(rows(5, n, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n') + '\n');
+
+describe('corrupt compressed bodies', () => {
+  it('a corrupt gzip batch upload is a 400, ten times in a row, and the API stays up', async () => {
+    const garbage = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.alloc(4096, 0x5a)]);
+    const notGzip = Buffer.from('{"custom_id":"a","inputs":{"input":[1]}}\n');
+    for (let i = 0; i < 10; i++) {
+      const r = await post('/v1/batches?model=mlp', i % 2 ? garbage : notGzip, { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' });
+      expect(r.status).toBe(400);
+      expect(r.body.type).toBe('urn:maas:problem:malformed-body');
+      expect(r.body.detail).toMatch(/gzip body is corrupt or truncated/);
+    }
+    expect(cluster.api.child.exitCode).toBeNull();
+    expect((await call(cluster.url, 'GET', '/v2/health/live')).status).toBe(200);
+    expect(await queuedJobs()).toBe(0);
+  });
+
+  it('a gzip upload cut half-way withdraws the chunks it queued', async () => {
+    const whole = gzipSync(ndjson(5000));
+    const half = whole.subarray(0, Math.floor(whole.length * 0.6));
+    const r = await post('/v1/batches?model=mlp', half, { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' });
+    expect(r.status).toBe(400);
+    expect(r.body.detail).toMatch(/corrupt or truncated/);
+    expect(await queuedJobs()).toBe(0);
+    expect(await redis.keys('*batch*')).toEqual([]);
+  });
+
+  it('corrupt gzip, deflate or br on a JSON route is a 400, never a 500', async () => {
+    const job = Buffer.from(JSON.stringify({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32)[0] }] }));
+    for (const [encoding, good] of [['gzip', gzipSync(job)], ['deflate', deflateSync(job)], ['br', brotliCompressSync(job)]] as const) {
+      const broken = Buffer.from(good.subarray(0, good.length - 6));
+      broken[Math.min(12, broken.length - 1)] ^= 0xff;
+      for (const path of ['/v1/jobs', '/v2/models/mlp/infer']) {
+        const r = await post(path, broken, { 'content-type': 'application/json', 'content-encoding': encoding });
+        expect(r.status, `${encoding} ${path}: ${JSON.stringify(r.body)}`).toBe(400);
+      }
+    }
+    expect(await queuedJobs()).toBe(0);
+  });
+});
