@@ -232,7 +232,7 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'maas-fastpath-'));
   const inputs = await writeInputs(dir);
   const batches: Record<string, Record<string, { rowsPerS: number; rssMb: number }>> = {};
-  for (const config of Object.keys(services) as Config[]) {
+  for (const config of BATCH_ROWS > 0 ? (Object.keys(services) as Config[]) : []) {
     batches[config] = await withService(config, async (c) => ({
       'NDJSON in and out': await batchRun(c, inputs.ndjson, 'application/x-ndjson', 'application/x-ndjson', join(dir, 'out')),
       '.npy in and out': await batchRun(c, inputs.npy, 'application/x-npy', 'application/x-npy', join(dir, 'out')),
