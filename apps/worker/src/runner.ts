@@ -14,7 +14,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis,
-  canceledKey, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded,
+  canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded,
   type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -62,12 +62,13 @@ export function defaultConcurrency(version: ModelVersion, instances: number): nu
 }
 
 /**
- * Rows a worker holds at most before it stops fetching: a few batches' worth. Without it a
- * worker would take up to `concurrency` jobs of any size, e.g. every 1,024-row chunk of a
- * big batch, holding their inputs in memory and leaving nothing for workers started later.
+ * Rows a worker holds at most before it stops fetching: a few batches' worth, and two batch-file
+ * chunks (one running, the next fetched). Without it a worker would take up to `concurrency`
+ * jobs of any size, e.g. every chunk of a big batch, holding their inputs in memory and
+ * leaving nothing for workers started later.
  */
 export function rowBudget(version: ModelVersion, instances: number): number {
-  return 4 * Math.max(1, version.maxBatchSize) * instances;
+  return Math.max(4 * Math.max(1, version.maxBatchSize) * instances, 2 * chunkRows(version));
 }
 
 export class ModelRunner {
@@ -109,9 +110,9 @@ export class ModelRunner {
     this.connection.on('error', () => {}); // BullMQ reports connection trouble through the worker's 'error' event
     this.maxConcurrency = settings.concurrency || defaultConcurrency(version, pool.size);
     this.rowBudget = rowBudget(version, pool.size);
-    // Until jobs are seen, assume they are as large as a batch: a worker starting in front of
-    // a queue of big chunks must not fetch a thousand of them in its first breath.
-    this.rowsPerJob = Math.max(1, version.maxBatchSize);
+    // Until jobs are seen, assume they are as large as a batch-file chunk: a worker starting in
+    // front of a queue of big chunks must not fetch all of them in its first breath.
+    this.rowsPerJob = chunkRows(version);
     this.worker = new Worker<InferenceJobData, InferenceJobResult>(this.queueName, (job) => this.hold(job), {
       connection: this.connection,
       prefix: PREFIX,
