@@ -13,7 +13,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  createRedis,
+  createRedis, PIPELINING,
   canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
   type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
@@ -106,7 +106,9 @@ export class ModelRunner {
       run: (slices) => this.runBatch(slices),
       order: (a, b) => queueOrder(queued(a), queued(b)),
     });
-    this.connection = createRedis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: `${settings.workerId}:${this.tag}` });
+    // Auto-pipelined: the completions of one micro-batch (one script per job in BullMQ's open
+    // edition) leave in one write, and the announcement rides behind them.
+    this.connection = createRedis(settings.redisUrl, { ...PIPELINING, maxRetriesPerRequest: null, connectionName: `${settings.workerId}:${this.tag}` });
     this.connection.on('error', () => {}); // BullMQ reports connection trouble through the worker's 'error' event
     this.maxConcurrency = settings.concurrency || defaultConcurrency(version, pool.size);
     this.rowBudget = rowBudget(version, pool.size);

@@ -42,6 +42,9 @@ function toAppError(err: unknown): AppError | undefined {
 }
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  // An answer before the body was read whole (a 413 mid-upload): the connection cannot carry
+  // another request, so say so and a client does not reuse it.
+  if (!req.complete) res.setHeader('Connection', 'close');
   const app = toAppError(err);
   if (!app) {
     req.log?.error({ err }, 'unhandled error');
