@@ -5,8 +5,11 @@ import type { ApiConfig } from './config.js';
 import type { ApiMetrics } from './metrics.js';
 import type { BatchService } from './services/batches.js';
 import type { ModelCatalog } from './services/catalog.js';
+import type { InferenceService } from './services/inference.js';
 import type { JobService } from './services/jobs.js';
 import type { QueueRegistry } from './services/queues.js';
+import type { RepositoryService } from './services/repository.js';
+import type { StatsService } from './services/stats.js';
 import type { WebhookService } from './services/webhooks.js';
 import type { WorkerDirectory } from './services/workers.js';
 
@@ -23,6 +26,10 @@ export interface Deps {
   log: Logger;
   catalog: ModelCatalog;
   jobs: JobService;
+  /** synchronous v2 infer (REST and gRPC) */
+  inference: InferenceService;
+  stats: StatsService;
+  repository: RepositoryService;
   batches: BatchService;
   queues: QueueRegistry;
   workers: WorkerDirectory;

@@ -4,23 +4,24 @@
  * binary tensor extension when `Inference-Header-Content-Length` is present. Any other
  * Content-Type is a 415, as on every other route.
  */
-import express, { type Request, type RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
+import express, { type RequestHandler } from 'express';
 import { AppError } from '@maas/shared';
 import { HEADER_LENGTH, parseBinaryRequest, parseHeaderLength } from '../binary/framing.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
 const INFER_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v1\/jobs)\/?(\?|$)/;
 
-export const isBinaryFramed = (req: Request): boolean => req.headers[HEADER_LENGTH.toLowerCase()] !== undefined;
+export const isBinaryFramed = (req: IncomingMessage): boolean => req.headers[HEADER_LENGTH.toLowerCase()] !== undefined;
 
 /**
  * For the app-wide JSON parser: a JSON Content-Type, or none on an inference route; never a
  * binary-framed body (its first bytes are JSON, the rest are not).
  */
-export function readsAsJson(req: Request): boolean {
+export function readsAsJson(req: IncomingMessage): boolean {
   if (isBinaryFramed(req)) return false;
   const type = req.headers['content-type'];
-  if (type === undefined) return req.method === 'POST' && INFER_ROUTE.test(req.url);
+  if (type === undefined) return req.method === 'POST' && INFER_ROUTE.test(req.url ?? '');
   return JSON_TYPE.test(type);
 }
 

@@ -34,7 +34,8 @@ export function fromZod(err: ZodError, root = ''): ValidationError {
   );
 }
 
-function toAppError(err: unknown): AppError | undefined {
+/** Any error as the AppError it stands for, or undefined for an unexpected one (a logged 500). Used by gRPC too. */
+export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   if (err instanceof ZodError) return fromZod(err);
   const e = err as { type?: string; status?: number; message?: string; limit?: number };
