@@ -90,15 +90,14 @@ async function main(): Promise<void> {
     const [model, version] = r.tag.split(':');
     return { model: model!, version: Number(version), provider: r.provider };
   });
-  let heartbeat: Heartbeat | undefined;
+  const heartbeat = new Heartbeat(redis, Heartbeat.describe(workerId, config.WORKER_DEVICE, config.WORKER_HEARTBEAT_MS, []), metrics, log);
   const live = new LiveModels(redis, await connectRedis(config.REDIS_URL, 'worker', `${workerId}:models`), log, {
     root: repo.root,
     selected: (v) => selected(config, v),
     open,
-    changed: (runners) => heartbeat?.setModels(served(runners)),
+    changed: (runners) => heartbeat.setModels(served(runners)),
   });
   await live.start();
-  heartbeat = new Heartbeat(redis, Heartbeat.describe(workerId, config.WORKER_DEVICE, config.WORKER_HEARTBEAT_MS, served(live.runners)), metrics, log);
   deliverer.start();
   heartbeat.start();
   log.info({ workerId, models: live.runners.map((r) => `${r.tag} (${r.provider})`) }, 'worker ready');
