@@ -4,8 +4,9 @@
  * BullMQ's open edition hands a processor one job at a time, so the Worker runs with a high
  * concurrency: it keeps fetching while earlier jobs wait in the Collector, and each processor
  * call just parks its job there and awaits the job's result. The Collector cuts batches; this
- * module checks them for cancellation and deadlines (one Redis call per batch), joins their
- * rows, runs them on a session thread, and hands each job its rows back. Locks, stall recovery
+ * module joins their rows, runs them on a session thread while it checks them for
+ * cancellation (one Redis call per batch, in parallel with the run), hands each job its rows
+ * back, and announces the endings (one PUBLISH per event-loop turn, see job-announcer.ts). Locks, stall recovery
  * and retries stay per job, as BullMQ made them: a worker killed mid-batch leaves its jobs
  * locked until the lock expires, then another worker's stall check requeues them.
  */
@@ -13,8 +14,8 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis,
-  canceledKey, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, JOB_EVENTS_CHANNEL, PREFIX, toEncoded,
-  type InferenceJobData, type InferenceJobResult, type JobError, type JobEventMessage, type Logger, type Model,
+  canceledKey, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded,
+  type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
@@ -24,6 +25,7 @@ import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
 import type { WorkerMetrics } from './metrics.js';
 import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs.js';
+import { JobAnnouncer, settledRecord } from './job-announcer.js';
 import type { JobEnd, JobObserver } from './webhooks/job-events.js';
 import type { BatchRecorder } from './batches/recorder.js';
 import type { StatsRecorder } from './stats/recorder.js';
@@ -80,6 +82,7 @@ export class ModelRunner {
   private readonly maxConcurrency: number;
   private readonly rowBudget: number;
   private readonly observers: JobObserver[] = [];
+  private readonly announcer: JobAnnouncer;
   private heldJobs = 0;
   private heldRows = 0;
   /** moving average of rows per job, to turn the row budget into a number of jobs to fetch */
@@ -121,8 +124,12 @@ export class ModelRunner {
       autorun: false,
       name: settings.workerId,
     });
-    this.worker.on('completed', (job) => this.announce(job.id!, 'completed'));
-    this.worker.on('failed', (job) => job && this.announce(job.id!, 'failed'));
+    this.announcer = new JobAnnouncer(redis, log);
+    this.worker.on('completed', (job, result) => {
+      const settled = settledRecord(job, result);
+      this.announcer.announce({ id: job.id!, event: 'completed', ...(settled ? { tenant: job.data.tenant, settled } : {}) });
+    });
+    this.worker.on('failed', (job) => job && this.announcer.announce({ id: job.id!, event: 'failed' }));
     // A chunk that failed for good without passing through failWith (retries exhausted, or
     // stalled too often) still needs its outcome recorded, or its batch would never complete.
     // (BullMQ 6 fails a job over its stall limit when a worker next fetches it, through this
@@ -180,11 +187,6 @@ export class ModelRunner {
     await closing;
     await this.pool.close();
     this.connection.disconnect();
-  }
-
-  private announce(id: string, event: JobEventMessage['event']): void {
-    const msg: JobEventMessage = { id, event };
-    this.redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify(msg)).catch((err: unknown) => this.log.warn({ err }, 'publish failed'));
   }
 
   /**
@@ -261,9 +263,12 @@ export class ModelRunner {
     );
   }
 
-  /** Drops slices of jobs canceled (or already failed) since they were fetched. */
-  private async live(slices: Slice<Task>[]): Promise<Slice<Task>[]> {
-    const tasks = [...new Set(slices.map((s) => s.job))];
+  /**
+   * Fails the jobs of `tasks` canceled (or whose batch was canceled) since they were fetched.
+   * One Redis round trip for the whole batch, made while the batch computes: a canceled job's
+   * rows may still run, but its outputs are dropped and it ends as canceled.
+   */
+  private async dropCanceled(tasks: Task[]): Promise<void> {
     const batchIds = [...new Set(tasks.flatMap((t) => (t.job.data.batch ? [t.job.data.batch.id] : [])))];
     const [scores, droppedBatches] = await Promise.all([
       this.redis.zmscore(canceledKey(this.queueName), ...tasks.map((t) => t.job.id!)),
@@ -275,44 +280,44 @@ export class ModelRunner {
         this.failWith(t, { type: 'canceled', message: batch ? 'the batch was canceled' : 'canceled by request' }, 'canceled');
       }
     });
-    let offset = 0;
-    const kept: Slice<Task>[] = [];
-    for (const s of slices) {
-      if (s.job.failed) continue;
-      kept.push({ ...s, offset });
-      offset += s.end - s.start;
-    }
-    return kept;
   }
 
   private async runBatch(cut: Slice<Task>[]): Promise<void> {
-    let slices: Slice<Task>[];
-    try {
-      slices = await this.live(cut);
-    } catch (err) {
-      // Redis unreachable: the jobs go back through BullMQ's retry (their locks may be gone anyway).
-      for (const s of cut) this.fail(s.job, err as Error);
-      return;
-    }
+    const slices = cut.filter((s) => !s.job.failed);
     if (slices.length === 0) return;
     const now = performance.now();
     for (const s of slices) s.job.dispatchedAt ??= now;
     const rows = slices.reduce((n, s) => n + s.end - s.start, 0);
-    let result;
-    try {
-      result = await this.pool.run(assembleFeeds(slices, (t) => t.inputs));
-    } catch (err) {
-      this.log.error({ err, rows }, 'inference failed');
-      for (const s of slices) this.failWith(s.job, { type: 'inference-failed', message: (err as Error).message });
+    // Offsets as if the dropped slices were never there.
+    let offset = 0;
+    const packed = slices.map((s) => {
+      const p = { ...s, offset };
+      offset += s.end - s.start;
+      return p;
+    });
+    const [checked, ran] = await Promise.allSettled([
+      this.dropCanceled([...new Set(packed.map((s) => s.job))]),
+      this.pool.run(assembleFeeds(packed, (t) => t.inputs)),
+    ]);
+    if (checked.status === 'rejected') {
+      // Redis unreachable: the jobs go back through BullMQ's retry (their locks may be gone anyway).
+      for (const s of packed) this.fail(s.job, checked.reason as Error);
       return;
     }
-    const jobsInRun = new Set(slices.map((s) => s.job)).size;
+    if (ran.status === 'rejected') {
+      const err = ran.reason as Error;
+      this.log.error({ err, rows }, 'inference failed');
+      for (const s of packed) this.failWith(s.job, { type: 'inference-failed', message: err.message });
+      return;
+    }
+    const result = ran.value;
+    const jobsInRun = new Set(packed.map((s) => s.job)).size;
     this.metrics.batchRows.observe(this.labels, rows);
     this.metrics.batchJobs.observe(this.labels, jobsInRun);
     this.metrics.inferenceSeconds.observe(this.labels, result.ms / 1000);
     this.stats?.run(this.version.model, this.version.version, rows, result.ms);
-    const shares = splitOutputs(slices, result.outputs);
-    slices.forEach((s, i) => {
+    const shares = splitOutputs(packed, result.outputs);
+    packed.forEach((s, i) => {
       const task = s.job;
       if (task.failed) return;
       task.parts.push({ start: s.start, outputs: shares[i]! });
