@@ -40,7 +40,7 @@ export function createApp(deps: Deps): Express {
   app.use(httpMetrics(deps.metrics));
   app.use(healthRouter(deps));
   app.use(authenticate(deps.config.API_KEYS));
-  app.use(rateLimit(deps.redis, deps.config.RATE_LIMIT_RPS));
+  app.use(rateLimit(deps.rateLimit));
   app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: readsAsJson }));
   app.use(tritonRouter(deps)); // first: GET /v2/models/stats is not the metadata of a model named "stats"
   app.use(kserveRouter(deps));

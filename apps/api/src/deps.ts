@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@maas/shared';
 import type { ApiConfig } from './config.js';
+import type { RateLimiter } from './http/rate-limit.js';
 import type { ApiMetrics } from './metrics.js';
 import type { BatchService } from './services/batches.js';
 import type { ModelCatalog } from './services/catalog.js';
@@ -35,6 +36,8 @@ export interface Deps {
   workers: WorkerDirectory;
   webhooks: WebhookService;
   metrics: ApiMetrics;
+  /** RATE_LIMIT_RPS per tenant, shared by REST and gRPC */
+  rateLimit: RateLimiter;
   health: () => Promise<Health>;
   /** aborted when the process stops: long-polls answer at once with the job as it is */
   shutdown: AbortSignal;

@@ -11,6 +11,7 @@ import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { GrpcFrontDoor } from './grpc/server.js';
+import { rateLimiter } from './http/rate-limit.js';
 import { createApiMetrics } from './metrics.js';
 import { BatchService } from './services/batches.js';
 import { ModelCatalog } from './services/catalog.js';
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     workers: new WorkerDirectory(redis),
     webhooks: new WebhookService(jobs, batches, webhookEmitter, webhookSecret.secret),
     metrics: createApiMetrics(),
+    rateLimit: rateLimiter(redis, config.RATE_LIMIT_RPS),
     shutdown: shutdown.signal,
     health: async () => {
       const ok = await redis.ping().then(() => true, () => false);

@@ -17,7 +17,8 @@ import { inferenceService } from './proto.js';
 import { grpcStatusFor } from './status.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
 
-type Handler = (req: Record<string, unknown>, tenant: () => string) => Promise<unknown>;
+/** `tenant()` authenticates the call (and counts it against the tenant's rate limit). */
+type Handler = (req: Record<string, unknown>, tenant: () => Promise<string>) => Promise<unknown>;
 
 interface NameVersion {
   name: string;
@@ -29,7 +30,11 @@ function unary(deps: Deps, handler: Handler) {
   const resolve = tenantResolver(deps.config.API_KEYS);
   return (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
     const auth = call.metadata.get('authorization')[0];
-    const tenant = () => resolve(typeof auth === 'string' ? auth : auth?.toString());
+    const tenant = async () => {
+      const who = resolve(typeof auth === 'string' ? auth : auth?.toString());
+      await deps.rateLimit(who);
+      return who;
+    };
     handler(call.request, tenant).then(
       (res) => callback(null, res),
       (err: unknown) => {
@@ -52,51 +57,51 @@ function handlers(deps: Deps): UntypedServiceImplementation {
     ServerLive: h(async () => ({ live: true })),
     ServerReady: h(async () => ({ ready: (await health()).ready })),
     ServerMetadata: h(async (_req, tenant) => {
-      tenant();
+      await tenant();
       return { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS };
     }),
     ModelReady: h(async (req, tenant) => {
-      tenant();
+      await tenant();
       const { name, version: v } = req as unknown as NameVersion;
       const { model, version: mv } = catalog.resolve(name, version(v));
       const counts = await workers.servingCounts(model.name);
       return { ready: (v ? counts.get(mv.version) ?? 0 : Math.max(0, ...counts.values())) > 0 };
     }),
     ModelMetadata: h(async (req, tenant) => {
-      tenant();
+      await tenant();
       const { name, version: v } = req as unknown as NameVersion;
       const { model, version: mv } = catalog.resolve(name, version(v));
       const { parameters: _p, ...meta } = kserveMetadata(model, v ? mv : undefined);
       return meta;
     }),
     ModelConfig: h(async (req, tenant) => {
-      tenant();
+      await tenant();
       const { name, version: v } = req as unknown as NameVersion;
       const { model, version: mv } = catalog.resolve(name, version(v));
       return { config: tritonConfig(model, mv, await workers.provider(model.name, mv.version)) };
     }),
     ModelStatistics: h(async (req, tenant) => {
-      tenant();
+      await tenant();
       const { name, version: v } = req as unknown as NameVersion;
       return { model_stats: await stats.read(name || undefined, version(v)) };
     }),
     RepositoryIndex: h(async (req, tenant) => {
-      tenant();
+      await tenant();
       return { models: (await repository.index(Boolean(req['ready']))).map((e) => ({ ...e, version: e.version ?? '' })) };
     }),
     RepositoryModelLoad: h(async (req, tenant) => {
-      tenant();
+      await tenant();
       await repository.load(String(req['model_name']));
       return {};
     }),
     RepositoryModelUnload: h(async (req, tenant) => {
-      tenant();
+      await tenant();
       await repository.unload(String(req['model_name']));
       return {};
     }),
     ModelInfer: h(async (req, tenant) => {
       const r = req as unknown as GrpcInferRequest;
-      const who = tenant();
+      const who = await tenant();
       const parsed = fromInferRequest(r);
       const result = await inference.infer(who, {
         model: r.model_name, version: version(r.model_version), id: parsed.id, inputs: parsed.inputs, outputs: parsed.outputs,
