@@ -245,6 +245,8 @@ describe('Triton extensions over REST', () => {
     expect((await post(url('/v2/models/mlp/infer'), json(mlpInput), AUTH)).status).toBe(404);
     const after = await post(url('/v2/repository/index'), json({ ready: false }), AUTH);
     expect(after.json).toEqual(expect.arrayContaining([{ name: 'mlp', state: 'UNAVAILABLE', reason: 'unloaded' }]));
+    const readyOnly = await post(url('/v2/repository/index'), json({ ready: true }), AUTH);
+    expect(readyOnly.json.map((e: { name: string }) => e.name)).not.toContain('mlp');
     const workers = async () => (await call(cluster.url, 'GET', '/v1/models', undefined, AUTH)).body.models as { name: string; workers: number }[];
     await until(async () => expect((await workers()).find((m) => m.name === 'mlp')).toBeUndefined());
 

@@ -11,7 +11,7 @@ describe('readsAsJson', () => {
     expect(readsAsJson(req('POST', '/v1/jobs', { 'content-type': 'text/plain' }))).toBe(false);
   });
   it('reads a body without Content-Type as JSON on the inference routes only', () => {
-    for (const url of ['/v2/models/m/infer', '/v2/models/m/versions/2/infer', '/v1/jobs', '/v1/jobs?x=1']) expect(readsAsJson(req('POST', url)), url).toBe(true);
+    for (const url of ['/v2/models/m/infer', '/v2/models/m/versions/2/infer', '/v1/jobs', '/v1/jobs?x=1', '/v2/repository/index', '/v2/repository/models/m/load']) expect(readsAsJson(req('POST', url)), url).toBe(true);
     for (const url of ['/v1/batches', '/v1/jobs/job_1/cancel', '/v2/models/m/inferx']) expect(readsAsJson(req('POST', url)), url).toBe(false);
   });
   it('never reads a binary-framed body as JSON', () => {

@@ -10,12 +10,13 @@ import { AppError } from '@maas/shared';
 import { HEADER_LENGTH, parseBinaryRequest, parseHeaderLength } from '../binary/framing.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
-const INFER_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v1\/jobs)\/?(\?|$)/;
+/** Routes whose clients (KServe, Triton) POST JSON without a Content-Type. */
+const INFER_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v2\/repository\/(index|models\/[^/]+\/(load|unload))|v1\/jobs)\/?(\?|$)/;
 
 export const isBinaryFramed = (req: IncomingMessage): boolean => req.headers[HEADER_LENGTH.toLowerCase()] !== undefined;
 
 /**
- * For the app-wide JSON parser: a JSON Content-Type, or none on an inference route; never a
+ * For the app-wide JSON parser: a JSON Content-Type, or none on an inference or repository route; never a
  * binary-framed body (its first bytes are JSON, the rest are not).
  */
 export function readsAsJson(req: IncomingMessage): boolean {
