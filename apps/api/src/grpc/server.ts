@@ -17,8 +17,11 @@ import { inferenceService } from './proto.js';
 import { grpcStatusFor } from './status.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
 
-/** `tenant()` authenticates the call (and counts it against the tenant's rate limit). */
-type Handler = (req: Record<string, unknown>, tenant: () => Promise<string>) => Promise<unknown>;
+/**
+ * `tenant()` authenticates the call (and counts it against the tenant's rate limit); `limit`
+ * is the client's deadline and a signal aborted when the client cancels.
+ */
+type Handler = (req: Record<string, unknown>, tenant: () => Promise<string>, limit: { timeoutMs?: number; signal: AbortSignal }) => Promise<unknown>;
 
 interface NameVersion {
   name: string;
@@ -35,7 +38,12 @@ function unary(deps: Deps, handler: Handler) {
       await deps.rateLimit(who);
       return who;
     };
-    handler(call.request, tenant).then(
+    const cancelled = new AbortController();
+    call.on('cancelled', () => cancelled.abort());
+    const deadline = call.getDeadline();
+    const at = deadline instanceof Date ? deadline.getTime() : deadline;
+    const limit = { signal: cancelled.signal, ...(Number.isFinite(at) ? { timeoutMs: at - Date.now() } : {}) };
+    handler(call.request, tenant, limit).then(
       (res) => callback(null, res),
       (err: unknown) => {
         const app = toAppError(err);
@@ -99,13 +107,13 @@ function handlers(deps: Deps): UntypedServiceImplementation {
       await repository.unload(String(req['model_name']));
       return {};
     }),
-    ModelInfer: h(async (req, tenant) => {
+    ModelInfer: h(async (req, tenant, limit) => {
       const r = req as unknown as GrpcInferRequest;
       const who = await tenant();
       const parsed = fromInferRequest(r);
       const result = await inference.infer(who, {
         model: r.model_name, version: version(r.model_version), id: parsed.id, inputs: parsed.inputs, outputs: parsed.outputs,
-      });
+      }, undefined, limit);
       return toInferResponse({ model_name: result.model_name, model_version: result.model_version, id: result.id }, result.outputs, parsed.raw);
     }),
   };

@@ -31,8 +31,16 @@ export class InferenceService {
     private readonly shutdown: AbortSignal,
   ) {}
 
-  /** `onCreated` hears the job id as soon as the job is queued. */
-  async infer(tenant: string, call: InferCall, onCreated?: (jobId: string) => void): Promise<InferResult> {
+  /**
+   * `onCreated` hears the job id as soon as the job is queued. `limit` bounds the wait further:
+   * a gRPC client's deadline, and a signal aborted when the client goes away.
+   */
+  async infer(
+    tenant: string,
+    call: InferCall,
+    onCreated?: (jobId: string) => void,
+    limit: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<InferResult> {
     if (call.version && !/^[1-9][0-9]{0,8}$/.test(call.version)) throw new NotFoundError('model version', `${call.model}/${call.version}`);
     const { job: created } = await this.jobs.create(tenant, {
       model: call.model,
@@ -41,7 +49,9 @@ export class InferenceService {
       ...(call.outputs ? { outputs: call.outputs } : {}),
     });
     onCreated?.(created.id);
-    const job = await this.jobs.wait(tenant, created.id, this.timeoutMs, this.shutdown, true);
+    const ms = Math.max(0, Math.min(this.timeoutMs, limit.timeoutMs ?? Infinity));
+    const signal = limit.signal ? AbortSignal.any([this.shutdown, limit.signal]) : this.shutdown;
+    const job = await this.jobs.wait(tenant, created.id, ms, signal, true);
     if (job.status === 'succeeded') {
       return { model_name: job.model, model_version: job.version, id: call.id ?? job.id, outputs: job.outputs ?? [], jobId: job.id };
     }
@@ -49,6 +59,6 @@ export class InferenceService {
     if (job.status === 'failed' || job.status === 'canceled') {
       throw new InferenceError(`job ${job.id} ${job.status}: ${job.error?.message ?? ''}`, { ...ext, error: job.error });
     }
-    throw new WaitTimeoutError(`job ${job.id} did not finish within ${this.timeoutMs / 1000} s; poll GET /v1/jobs/${job.id}`, ext);
+    throw new WaitTimeoutError(`job ${job.id} did not finish within ${ms / 1000} s; poll GET /v1/jobs/${job.id}`, ext);
   }
 }
