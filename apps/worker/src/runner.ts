@@ -14,7 +14,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis,
-  canceledKey, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded,
+  canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
   type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -63,12 +63,13 @@ export function defaultConcurrency(version: ModelVersion, instances: number): nu
 }
 
 /**
- * Rows a worker holds at most before it stops fetching: a few batches' worth. Without it a
- * worker would take up to `concurrency` jobs of any size, e.g. every 1,024-row chunk of a
- * big batch, holding their inputs in memory and leaving nothing for workers started later.
+ * Rows a worker holds at most before it stops fetching: a few batches' worth, and two batch-file
+ * chunks (one running, the next fetched). Without it a worker would take up to `concurrency`
+ * jobs of any size, e.g. every chunk of a big batch, holding their inputs in memory and
+ * leaving nothing for workers started later.
  */
 export function rowBudget(version: ModelVersion, instances: number): number {
-  return 4 * Math.max(1, version.maxBatchSize) * instances;
+  return Math.max(4 * Math.max(1, version.maxBatchSize) * instances, 2 * chunkRows(version));
 }
 
 export class ModelRunner {
@@ -111,9 +112,9 @@ export class ModelRunner {
     this.connection.on('error', () => {}); // BullMQ reports connection trouble through the worker's 'error' event
     this.maxConcurrency = settings.concurrency || defaultConcurrency(version, pool.size);
     this.rowBudget = rowBudget(version, pool.size);
-    // Until jobs are seen, assume they are as large as a batch: a worker starting in front of
-    // a queue of big chunks must not fetch a thousand of them in its first breath.
-    this.rowsPerJob = Math.max(1, version.maxBatchSize);
+    // Until jobs are seen, assume they are as large as a batch-file chunk: a worker starting in
+    // front of a queue of big chunks must not fetch all of them in its first breath.
+    this.rowsPerJob = chunkRows(version);
     this.worker = new Worker<InferenceJobData, InferenceJobResult>(this.queueName, (job) => this.hold(job), {
       connection: this.connection,
       prefix: PREFIX,
@@ -138,7 +139,7 @@ export class ModelRunner {
     this.worker.on('failed', (job) => {
       const chunk = job?.data.batch;
       if (chunk && job.finishedOn && this.recorder) {
-        this.recorder.failed(chunk, decodeJobError(job.failedReason)).catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a failed chunk'));
+        this.recorder.failed(chunk, decodeJobError(job.failedReason)).then(() => this.releasePayload(job)).catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a failed chunk'));
       }
     });
     this.worker.on('error', (err) => this.log.error({ err }, 'worker error'));
@@ -225,8 +226,13 @@ export class ModelRunner {
       throw new UnrecoverableError(encodeJobError({ type: 'expired', message: `timeout_ms elapsed before the job could run` }));
     }
     let inputs: RawTensor[];
+    let bytes: Buffer | null = null;
+    if (data.payload) {
+      bytes = await this.redis.getBuffer(data.payload);
+      if (!bytes) throw new UnrecoverableError(encodeJobError({ type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' }));
+    }
     try {
-      inputs = data.inputs.map(fromEncoded);
+      inputs = bytes ? unpackPayload(data.inputs, bytes) : data.inputs.map(fromEncoded);
     } catch (err) {
       // The API only queues checked tensors: a payload that does not decode will never run.
       throw new UnrecoverableError(encodeJobError({ type: 'internal', message: `unreadable job payload: ${(err as Error).message}` }));
@@ -238,6 +244,12 @@ export class ModelRunner {
       };
       this.collector.add(task, task.rows, shapeKey(inputs));
     });
+  }
+
+  /** Removes a job's raw input bytes once its outcome is recorded (a crash before leaves them to their TTL). */
+  private releasePayload(job: Job<InferenceJobData>): void {
+    const key = job.data.payload;
+    if (key) this.redis.unlink(key).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not remove a job payload'));
   }
 
   /** A failure BullMQ may retry (Redis trouble): nothing is recorded yet. */
@@ -258,7 +270,10 @@ export class ModelRunner {
       : Promise.resolve();
     const err = new UnrecoverableError(encodeJobError(error));
     recorded.then(
-      () => this.ending(task, { state: 'failed', error }, () => task.reject(err)),
+      () => {
+        this.releasePayload(task.job);
+        this.ending(task, { state: 'failed', error }, () => task.reject(err));
+      },
       (e: unknown) => task.reject(e as Error), // not recorded: let BullMQ retry the chunk
     );
   }
@@ -342,6 +357,7 @@ export class ModelRunner {
       try {
         // A chunk's outputs live with its batch; the job's own return value stays small.
         await this.recorder.succeeded(chunk, outputs);
+        this.releasePayload(task.job);
         outputs = [];
       } catch (err) {
         this.fail(task, err as Error);

@@ -3,8 +3,9 @@
  *
  * Upload: the body is read as a stream, line by line (NDJSON; or row by row for an `.npy`
  * array, see batches/sources.ts); each line is checked alone (a bad one fails only itself)
- * and the rows are cut into chunks of the model's batch size, each one BullMQ job in the
- * model's queue (a million-row file is about a thousand jobs). Enqueueing
+ * and the rows are cut into chunks of about a mebibyte of input (models/chunk-size.ts), each
+ * one BullMQ job in the model's queue that the worker spreads over several ONNX runs (a
+ * million 32-float rows are 123 jobs). Enqueueing
  * awaits Redis, which pauses the request stream: memory stays flat however large the file.
  * Workers record each chunk's outputs beside the batch (RECORD_CHUNKS_LUA), and whoever
  * records the last one completes the batch. Results are read back chunk by chunk, in order.
@@ -12,8 +13,8 @@
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
-  AppError, batchKeys, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION,
-  RECORD_CHUNKS_LUA, toEncoded, fromEncoded, ValidationError, type BatchObject, type ChunkLine, type EncodedTensor,
+  AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION,
+  RECORD_CHUNKS_LUA, packPayload, fromEncoded, ValidationError, type BatchObject, type ChunkLine, type EncodedTensor,
   type BatchKeys, type InferenceJobData, type Logger, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { chunkResultLines } from '../batches/results.js';
@@ -80,19 +81,23 @@ export class BatchService {
       .expire(k.meta, this.opts.retentionSeconds + UNFINISHED_GRACE_S)
       .exec();
     const counts: SourceCounts = { total: 0, invalid: 0 };
-    const limits = { chunkRows: Math.max(1, version.maxBatchSize), maxLines: this.opts.maxLines, maxLineBytes: this.opts.maxLineBytes };
+    const limits = { chunkRows: chunkRows(version), maxLines: this.opts.maxLines, maxLineBytes: this.opts.maxLineBytes };
     let chunks = 0;
     const enqueue = async (chunk: Chunk) => {
       chunks++;
-      const pipe = this.redis.multi().hset(k.lines, chunk.index, JSON.stringify(chunk.lines)).expire(k.lines, this.opts.retentionSeconds + UNFINISHED_GRACE_S);
+      const ttl = this.opts.retentionSeconds + UNFINISHED_GRACE_S;
+      const packed = chunk.rows === 0 ? undefined : packPayload(chunk.inputs);
+      // The chunk's lines and its input bytes (raw, not base64 in the job) in one round trip.
+      const pipe = this.redis.multi().hset(k.lines, chunk.index, JSON.stringify(chunk.lines)).expire(k.lines, ttl);
+      if (packed) pipe.set(k.input(chunk.index), packed.bytes, 'EX', ttl);
       await pipe.exec();
-      if (chunk.rows === 0) {
+      if (!packed) {
         await this.record(id, [String(chunk.index), 's:0', '']);
         return;
       }
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION, model: version.model, version: version.version, tenant, rows: chunk.rows,
-        inputs: chunk.inputs.map(toEncoded), outputs: [], priority: BATCH_PRIORITY,
+        inputs: packed.inputs, payload: k.input(chunk.index), outputs: [], priority: BATCH_PRIORITY,
         batch: { id, chunk: chunk.index, lines: chunk.linesWithRows, retentionSeconds: this.opts.retentionSeconds },
       };
       await queue.add('chunk', data, {
@@ -133,7 +138,7 @@ export class BatchService {
   private async abandon(id: string, queue: InferenceQueue, chunks: number, cause: unknown): Promise<void> {
     for (let i = 0; i < chunks; i++) await queue.remove(chunkJobId(id, i)).catch(() => 0);
     const k = batchKeys(id);
-    await this.redis.del(k.meta, k.lines, k.chunks, k.outputs);
+    await this.redis.del(k.meta, k.lines, k.chunks, k.outputs, ...Array.from({ length: chunks }, (_, i) => k.input(i)));
     this.log.info({ batch: id, err: cause }, 'batch upload abandoned');
   }
 
