@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunkRows, CHUNK_BYTES, MAX_CHUNK_ROWS, rowBytes } from './chunk-size.js';
 
-const v = (shape: (number | string)[], maxBatchSize: number, datatype = 'FP32' as const) => ({ inputs: [{ name: 'x', datatype, shape }], maxBatchSize });
+const v = (shape: (number | string)[], maxBatchSize: number, datatype = 'FP32' as const) => ({ inputs: [{ name: 'x', datatype, shape: shape as number[] }], maxBatchSize });
 
 describe('chunkRows', () => {
   it('holds about a mebibyte of input, as a multiple of the run size', () => {
