@@ -103,7 +103,7 @@ describe('binary tensor extension', () => {
   };
   const features = (data: number[][]): BinaryInput => ({ name: 'features', datatype: 'FP32', shape: [data.length, 4], values: data.flat() });
 
-  it('binary in and out equal a direct ONNX Runtime run, for each version of a multi-version model', async () => {
+  it('binary and JSON outputs equal a direct ONNX Runtime run, for each version of a multi-version model', async () => {
     for (const version of [1, 2]) {
       const expected = await runAlone(join(repo.dir, `penguins/${version}/model.onnx`), 'features', 'probabilities', penguinsRows);
       const r = await infer('penguins', { parameters: { binary_data_output: true } }, [features(penguinsRows)], `/v2/models/penguins/versions/${version}/infer`);
@@ -113,6 +113,9 @@ describe('binary tensor extension', () => {
       expect(r.json.model_version).toBe(String(version));
       expect(r.binary['probabilities']).toEqual(expected.flat());
       expect(r.binary['label']).toHaveLength(penguinsRows.length);
+      // The same rows as plain JSON, without a Content-Type: the same numbers.
+      const j = await post(url(`/v2/models/penguins/versions/${version}/infer`), json(penguinsJson()), AUTH);
+      expect(j.json.outputs.find((o: { name: string }) => o.name === 'probabilities').data).toEqual(expected.flat());
     }
   });
 
