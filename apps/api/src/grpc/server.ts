@@ -10,7 +10,7 @@ import { status as Status } from '@grpc/grpc-js';
 import type { Deps } from '../deps.js';
 import { tenantResolver } from '../http/auth.js';
 import { toAppError } from '../http/problem.js';
-import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../routes/kserve.js';
+import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 import { tritonConfig } from '../views/triton-config.js';
 import { inferenceService } from './proto.js';

@@ -6,7 +6,7 @@ import type { Deps } from '../deps.js';
 import { IdempotencyStore } from '../services/idempotency.js';
 import { binaryOutputs } from '../binary/framing.js';
 import { inferBody } from '../http/infer-body.js';
-import { sendOutputs } from './kserve.js';
+import { sendOutputs } from '../http/send-outputs.js';
 
 export function jobsRouter({ jobs, config, shutdown }: Deps): Router {
   const r = Router();

@@ -4,12 +4,14 @@
  * be JSON (with or without a Content-Type) or Triton's binary tensor extension, and outputs
  * go back in binary when the request asks (binary/framing.ts).
  */
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { AppError, InputTensor, RequestedOutput, type OutputTensor } from '@maas/shared';
-import { binaryOutputs, frameResponse, HEADER_LENGTH } from '../binary/framing.js';
+import { AppError, InputTensor, RequestedOutput } from '@maas/shared';
+import { binaryOutputs } from '../binary/framing.js';
 import type { Deps } from '../deps.js';
 import { inferBody } from '../http/infer-body.js';
+import { sendOutputs } from '../http/send-outputs.js';
+import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 
 const InferRequest = z.object({
@@ -22,28 +24,6 @@ const InferRequest = z.object({
 /** Route params of the array-path routes below (express types them loosely). */
 const modelParam = (req: Request) => String(req.params['model']);
 const versionParam = (req: Request) => req.params['version'] as string | undefined;
-
-export const SERVER_NAME = 'maas';
-export const SERVER_VERSION = '0.1.0';
-/** The protocol extensions this server implements (GET /v2, gRPC ServerMetadata). */
-export const EXTENSIONS = [
-  'classification', 'binary_tensor_data', 'model_configuration', 'statistics', 'model_repository', 'model_repository_metadata',
-];
-
-/**
- * Sends `doc` as JSON, or framed with its binary outputs after the JSON header when the
- * request asked for any output in binary.
- */
-export function sendOutputs<T extends { outputs: OutputTensor[] | null }>(res: Response, status: number, doc: T, binary: (name: string) => boolean): void {
-  const framed = frameResponse(doc, binary);
-  res.status(status);
-  if (framed.headerLength === undefined) {
-    res.type('application/json').send(framed.body);
-    return;
-  }
-  res.setHeader(HEADER_LENGTH, String(framed.headerLength));
-  res.type('application/octet-stream').send(framed.body);
-}
 
 export function kserveRouter({ catalog, inference, workers, config }: Deps): Router {
   const r = Router();
