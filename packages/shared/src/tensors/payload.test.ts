@@ -14,7 +14,7 @@ describe('packPayload / unpackPayload', () => {
     expect(packed.inputs.map((e) => e.at ?? e.strings)).toEqual([[0, 16], ['x', 'y'], [16, 2]]);
     expect(JSON.stringify(packed.inputs)).not.toContain('b64');
     const back = unpackPayload(packed.inputs, packed.bytes);
-    expect(back.map((t) => [t.name, t.shape, Array.from(t.data as ArrayLike<number | string>)])).toEqual([
+    expect(back.map((t) => [t.name, t.shape, (Array.isArray(t.data) ? t.data : Array.from(t.data))])).toEqual([
       ['a', [2, 2], Array.from(a.data as Uint8Array)], ['s', [2], ['x', 'y']], ['b', [2, 1], [0xff, 7]],
     ]);
   });
