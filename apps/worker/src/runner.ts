@@ -28,6 +28,7 @@ import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs
 import { JobAnnouncer, settledRecord } from './job-announcer.js';
 import type { JobEnd, JobObserver } from './webhooks/job-events.js';
 import type { BatchRecorder } from './batches/recorder.js';
+import type { StatsRecorder } from './stats/recorder.js';
 
 export interface RunnerSettings {
   workerId: string;
@@ -78,6 +79,7 @@ export class ModelRunner {
   private readonly labels: { model: string; version: string };
   private readonly connection: Redis;
   private recorder: BatchRecorder | undefined;
+  private stats: StatsRecorder | undefined;
   private readonly maxConcurrency: number;
   private readonly rowBudget: number;
   private readonly observers: JobObserver[] = [];
@@ -169,6 +171,12 @@ export class ModelRunner {
   /** Records the outcome of batch chunks with their batch (see batches/recorder.ts). */
   recordBatchesWith(recorder: BatchRecorder): void {
     this.recorder = recorder;
+  }
+
+  /** Counts each ONNX run in the Triton statistics (see stats/recorder.ts); jobs are counted as an observer. */
+  recordStatsWith(stats: StatsRecorder): void {
+    this.stats = stats;
+    this.observe(stats);
   }
 
   start(): void {
@@ -327,6 +335,7 @@ export class ModelRunner {
     this.metrics.batchRows.observe(this.labels, rows);
     this.metrics.batchJobs.observe(this.labels, jobsInRun);
     this.metrics.inferenceSeconds.observe(this.labels, result.ms / 1000);
+    this.stats?.run(this.version.model, this.version.version, rows, result.ms);
     const shares = splitOutputs(packed, result.outputs);
     packed.forEach((s, i) => {
       const task = s.job;

@@ -1,7 +1,7 @@
 /** @maas/shared: the contract types, pure tensor logic, model repository and Redis naming. */
 export { DATATYPES, DATATYPE_INFO, datatypeFromOnnx, datatypeFromOrt, isDatatype } from './contract/datatypes.js';
 export type { Datatype, DatatypeInfo, OrtType } from './contract/datatypes.js';
-export { JsonTensor, RequestedOutput, ClassificationParams } from './contract/tensor.js';
+export { JsonTensor, InputTensor, BinaryData, RequestedOutput, ClassificationParams } from './contract/tensor.js';
 export type { OutputTensor, TensorSpec } from './contract/tensor.js';
 export {
   JobRequest, VersionParam, WebhookUrl, Metadata, WEBHOOK_EVENTS, JOB_STATUSES, DEFAULT_PRIORITY, MAX_PRIORITY,
@@ -65,3 +65,5 @@ export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker } from './contrac
 export { toBatchObject, batchCounts, readBatch } from './views/batch.js';
 export type { BatchMeta } from './views/batch.js';
 export { runMain, onShutdown } from './lifecycle.js';
+export { STAT, batchFields, msToNs, toModelStatistics } from './models/stats.js';
+export type { ModelStatistics, StatisticDuration } from './models/stats.js';

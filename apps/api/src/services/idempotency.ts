@@ -5,9 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { IdempotencyConflictError, idempotencyKey, ValidationError } from '@maas/shared';
+import { BinaryData, IdempotencyConflictError, idempotencyKey, ValidationError } from '@maas/shared';
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+
+/** Contents that came as bytes are hashed, not spelled out as JSON (a 600 kB tensor would be megabytes). */
+const bodyJson = (body: unknown) =>
+  JSON.stringify(body, (_k, v: unknown) =>
+    v instanceof BinaryData ? { binary: Array.isArray(v.value) ? sha256(JSON.stringify(v.value)) : sha256(v.value) } : v);
 
 export class IdempotencyStore {
   constructor(private readonly redis: Redis, private readonly ttlSeconds: number) {}
@@ -26,7 +31,7 @@ export class IdempotencyStore {
    */
   async claim(tenant: string, key: string, body: unknown, jobId: string): Promise<string | undefined> {
     const redisKey = idempotencyKey(tenant, sha256(key));
-    const bodyHash = sha256(JSON.stringify(body));
+    const bodyHash = sha256(bodyJson(body));
     const claimed = await this.redis.set(redisKey, `${bodyHash} ${jobId}`, 'EX', this.ttlSeconds, 'NX');
     if (claimed === 'OK') return undefined;
     const existing = (await this.redis.get(redisKey)) ?? '';
