@@ -53,8 +53,11 @@ export { DeliveryStore } from './webhooks/store.js';
 export type { DeliveryRecord, DeliveryStatus, AttemptRecord } from './webhooks/store.js';
 export { WebhookEmitter, deliveryQueue, DELIVERY_BACKOFF, DELIVERY_MAX_ATTEMPTS } from './webhooks/emitter.js';
 export type { DeliveryQueue } from './webhooks/emitter.js';
-export { resolveWebhookSecret } from './webhooks/secret.js';
-export type { WebhookSecret } from './webhooks/secret.js';
+export { TenantSecrets, DEFAULT_SECRET_OVERLAP_MS } from './webhooks/tenant-secrets.js';
+export type { TenantSecretsOptions } from './webhooks/tenant-secrets.js';
+export { readRing, signingSecrets } from './webhooks/secret-ring.js';
+export type { SecretRing } from './webhooks/secret-ring.js';
+export { DEFAULT_TENANT } from './tenants.js';
 export { WebhookSecretEnv, RetryScheduleEnv } from './webhooks/env.js';
 export {
   BATCH_STATUSES, RECORD_CHUNKS_LUA, parseMarker, succeededMarker, failedMarker, canceledMarker,

@@ -5,12 +5,14 @@ import { clampWaitMs, preferWait, queryWait } from '../http/wait.js';
 import type { Deps } from '../deps.js';
 import { IdempotencyStore } from '../services/idempotency.js';
 import { requireJson } from '../http/json.js';
+import { checkPriority } from '../quotas/limits.js';
 
-export function jobsRouter({ jobs, config, shutdown }: Deps): Router {
+export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
   const r = Router();
 
   r.post('/v1/jobs', requireJson, async (req, res) => {
     const body = JobRequest.parse(req.body);
+    checkPriority(req.tenant, body.priority, limits(req.tenant)); // 403 for a priority reserved to others
     const key = IdempotencyStore.check(req.get('Idempotency-Key'));
     const { job: created, created: isNew } = await jobs.create(req.tenant, body, key);
     const preferred = preferWait(req.get('Prefer'));

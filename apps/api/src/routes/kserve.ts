@@ -9,7 +9,7 @@ import type { Deps } from '../deps.js';
 import { requireJson } from '../http/json.js';
 import { kserveMetadata } from '../views/model.js';
 
-const InferRequest = z.object({
+export const InferRequest = z.object({
   id: z.string().max(256).optional(),
   parameters: z.record(z.string(), z.unknown()).optional(),
   inputs: z.array(JsonTensor).min(1),
