@@ -177,6 +177,7 @@ export class JobService {
     // a first call that failed after marking. A running job's end is announced by its worker.
     const event = job.status === 'canceled' ? jobWebhookEvent('completed', job, tenant) : null;
     if (event) await this.webhooks.emit(event);
+    if (job.status === 'canceled') await this.admission?.release(tenant, [{ queue: queue.name, jobId: id, rows: 0 }]); // quota: it will never run
     return job;
   }
 
