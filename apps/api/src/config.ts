@@ -48,6 +48,8 @@ export const ApiEnv = z.object({
   PRIORITY_FLOOR: intEnv(1, 1_000_000).default(1),
   /** per-tenant overrides, JSON: {"acme": {"rps": 100, "queued_rows": 1000000, "min_priority": 1}} */
   TENANT_QUOTAS: TenantQuotasEnv.default({}),
+  /** how often the /admin status page samples the workers' counters (its throughput history: the last 15 minutes) */
+  STATUS_SAMPLE_S: intEnv(1, 300).default(10),
   /** key for /admin (status page, queue board); unset: /admin is open only while API_KEYS is unset */
   ADMIN_KEY: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().min(16, 'use at least 16 characters').optional()),
   /** queued jobs per model version beyond which new jobs get 429 */

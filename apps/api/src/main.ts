@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     if (event) await webhookEmitter.emit(event);
   };
   const workers = new WorkerDirectory(redis);
-  const status = new StatusBoard(catalog, queues, workers, log);
+  const status = new StatusBoard(catalog, queues, workers, log, { everyMs: config.STATUS_SAMPLE_S * 1000, keepMs: 15 * 60_000 });
   status.start();
   const deps: Deps = {
     config,

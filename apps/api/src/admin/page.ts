@@ -95,7 +95,10 @@ function chart(points) {
   if (line.length > 1) add("polyline", { points: line.join(" "), fill: "none", stroke: "#c4320a", "stroke-width": 2 });
   add("text", { x: 0, y: 10 }, maxJ.toFixed(1) + "/s");
   add("text", { x: 0, y: H }, "0");
-  add("text", { x: pad, y: H + 14 }, "bars: jobs/s (max " + maxJ.toFixed(1) + ") · line: rows per batch (max " + maxR + ") · " + n + " intervals");
+  const span = Math.round((points[n - 1].at - points[0].at) / 1000);
+  add("text", { x: pad, y: H + 14 }, "−" + span + " s");
+  add("text", { x: W - 22, y: H + 14 }, "now");
+  add("text", { x: pad + 60, y: H + 14 }, "bars: jobs/s (max " + maxJ.toFixed(1) + ") · line: rows per batch (max " + maxR + ")");
   box.replaceChildren(svg);
 }
 
