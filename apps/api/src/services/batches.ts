@@ -3,8 +3,9 @@
  *
  * Upload: the body is read as a stream, line by line (NDJSON; or row by row for an `.npy`
  * array, see batches/sources.ts); each line is checked alone (a bad one fails only itself)
- * and the rows are cut into chunks of the model's batch size, each one BullMQ job in the
- * model's queue (a million-row file is about a thousand jobs). Enqueueing
+ * and the rows are cut into chunks of about a mebibyte of input (models/chunk-size.ts), each
+ * one BullMQ job in the model's queue that the worker spreads over several ONNX runs (a
+ * million 32-float rows are 123 jobs). Enqueueing
  * awaits Redis, which pauses the request stream: memory stays flat however large the file.
  * Workers record each chunk's outputs beside the batch (RECORD_CHUNKS_LUA), and whoever
  * records the last one completes the batch. Results are read back chunk by chunk, in order.
@@ -12,7 +13,7 @@
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
-  AppError, batchKeys, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION,
+  AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION,
   RECORD_CHUNKS_LUA, toEncoded, fromEncoded, ValidationError, type BatchObject, type ChunkLine, type EncodedTensor,
   type BatchKeys, type InferenceJobData, type Logger, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
@@ -83,7 +84,7 @@ export class BatchService {
       .expire(k.meta, this.opts.retentionSeconds + UNFINISHED_GRACE_S)
       .exec();
     const counts: SourceCounts = { total: 0, invalid: 0 };
-    const limits = { chunkRows: Math.max(1, version.maxBatchSize), maxLines: this.opts.maxLines, maxLineBytes: this.opts.maxLineBytes };
+    const limits = { chunkRows: chunkRows(version), maxLines: this.opts.maxLines, maxLineBytes: this.opts.maxLineBytes };
     let chunks = 0;
     const enqueue = async (chunk: Chunk) => {
       chunks++;
