@@ -9,15 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, Cluster, eventually, rows, WebhookReceiver, type Reply } from '../src/harness/index.js';
 
 const KEY = 'key-alpha';
+const OTHER = 'key-beta';
 const ADMIN = 'admin-key-0123456789';
 let cluster: Cluster;
 let recv: WebhookReceiver;
 let doc: any;
+/** ids of alpha's objects, for the paths' {id} and {msgId} */
+const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   cluster = await Cluster.start({
     workers: 1,
-    api: { API_KEYS: `alpha:${KEY}`, ADMIN_KEY: ADMIN, WEBHOOK_ALLOW_PRIVATE: 'true' },
+    api: { API_KEYS: `alpha:${KEY},beta:${OTHER}`, ADMIN_KEY: ADMIN, WEBHOOK_ALLOW_PRIVATE: 'true' },
     worker: { WORKER_MODELS: 'mlp', WEBHOOK_ALLOW_PRIVATE: 'true' },
   });
   recv = await WebhookReceiver.start();
@@ -63,6 +66,7 @@ describe('GET /openapi.json', () => {
     const jobEvents = await eventually(async () => (await send({ op: 'get /v1/jobs/{id}/webhooks', url: `/v1/jobs/${done.body.id}/webhooks` })).body.data, (d: any[]) => d.length > 0);
     const batchEvents = await eventually(async () => (await send({ op: 'get /v1/batches/{id}/webhooks', url: `/v1/batches/${batch.body.id}/webhooks` })).body.data, (d: any[]) => d.length > 0);
     await eventually(async () => (await send({ op: 'get /v2/models/{model}/ready', url: '/v2/models/mlp/ready' })).status, (s) => s === 200);
+    Object.assign(ids, { job: done.body.id, batch: batch.body.id, jobMsg: jobEvents[0].id, batchMsg: batchEvents[0].id });
 
     const calls: Call[] = [
       { op: 'get /v2/health/live', url: '/v2/health/live', auth: 'none' },
@@ -129,6 +133,38 @@ describe('GET /openapi.json', () => {
     // the calls reach more than the happy path
     for (const s of ['get /v2/models/{model} 404', 'post /v1/jobs 400', 'post /v1/jobs 415', 'get /v2 401', 'get /admin 401', 'get /v2/models/{model}/ready 503']) {
       expect(seen, s).toContain(s);
+    }
+  });
+
+  it('every route but health needs a key, /admin needs the admin key, and another tenant\'s objects are 404', async () => {
+    expect(ids['job']).toBeDefined();
+    const fill = (path: string) => {
+      const batches = path.startsWith('/v1/batches');
+      return path
+        .replace('{model}', 'mlp').replace('{version}', '1')
+        .replace('{id}', batches ? ids['batch']! : ids['job']!)
+        .replace('{msgId}', batches ? ids['batchMsg']! : ids['jobMsg']!);
+    };
+    for (const [path, ops] of Object.entries(doc.paths) as [string, any][]) {
+      for (const [method, op] of Object.entries(ops) as [string, any][]) {
+        const url = fill(path) + (path === '/v1/batches' ? '?model=mlp' : '');
+        const none = await call(cluster.url, method.toUpperCase(), url);
+        if (op.security?.length === 0) {
+          expect(none.status, `${method} ${path} is open`).not.toBe(401);
+          continue;
+        }
+        expect(none.status, `${method} ${path} without a key`).toBe(401);
+        expect(none.headers.get('content-type')).toContain('application/problem+json');
+        expect(none.headers.get('www-authenticate'), `${method} ${path}`).toMatch(op.security?.[0]?.admin ? /^Basic / : /^Bearer/);
+        if (path.includes('{id}')) {
+          const other = await call(cluster.url, method.toUpperCase(), url, undefined, { authorization: `Bearer ${OTHER}` });
+          expect(other.status, `${method} ${path} with another tenant's key`).toBe(404);
+        }
+        if (op.security?.[0]?.admin) {
+          const tenant = await call(cluster.url, method.toUpperCase(), url, undefined, { authorization: `Bearer ${KEY}` });
+          expect(tenant.status, `${method} ${path} with a tenant key`).toBe(401);
+        }
+      }
     }
   });
 });
