@@ -2,11 +2,13 @@
  * The /admin status page and the /admin/queues board in headless Chromium (Debian's
  * `chromium`, driven by playwright-core): what a person sees — models with their workers
  * (device / provider), queue depth and oldest age, recent failures, a throughput chart — and
- * that the page refreshes by itself. Saves the screenshot shown in the README
- * (docs/dashboard.png). Runs the open mode (no API_KEYS) with ADMIN_KEY and WEBHOOK_SECRET,
+ * that the page refreshes by itself. Takes a screenshot: with MAAS_UPDATE_SCREENSHOTS=1 it
+ * replaces the one in the README (docs/dashboard.png), else it goes to the temp folder, so a
+ * test run leaves the work tree clean. Runs the open mode (no API_KEYS) with ADMIN_KEY and WEBHOOK_SECRET,
  * which also covers the open tenant's configured secret.
  */
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import { call, Cluster, REPO_ROOT, rows } from '../src/harness/index.js';
 
 const CHROMIUM = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
 const ADMIN = 'admin-key-0123456789';
+const SCREENSHOT = process.env['MAAS_UPDATE_SCREENSHOTS'] === '1' ? join(REPO_ROOT, 'docs/dashboard.png') : join(tmpdir(), 'maas-dashboard.png');
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
 let cluster: Cluster;
@@ -45,7 +48,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
 
   it('shows models, workers, queues, failures and throughput, and refreshes by itself', async () => {
     // some traffic: micro-batched jobs, one that expires before it can run, one no worker serves
-    await Promise.all(Array.from({ length: 24 }, (_, i) => post('/v1/jobs', mlp(i), { Prefer: 'wait=20' })));
+    for (let wave = 0; wave < 4; wave++) {
+      await Promise.all(Array.from({ length: 6 + wave * 6 }, (_, i) => post('/v1/jobs', mlp(wave * 100 + i), { Prefer: 'wait=20' })));
+      await new Promise((r) => setTimeout(r, 1100)); // a sample of the counters between waves
+    }
     expect((await post('/v1/jobs', mlp(99, { timeout_ms: 1 }), { Prefer: 'wait=20' })).body.status).toBe('failed');
     expect((await post('/v1/jobs', penguin)).status).toBe(202);
     await new Promise((r) => setTimeout(r, 1500)); // one more sample of the counters
@@ -70,7 +76,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     expect((await post('/v1/jobs', penguin)).status).toBe(202);
     await expect.poll(() => penguins.locator('td').nth(3).textContent(), { timeout: 8000 }).toBe('2');
     expect(await page.locator('#updated').textContent()).not.toBe(before);
-    await page.screenshot({ path: join(REPO_ROOT, 'docs/dashboard.png'), fullPage: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
 
     const board = await ctx.newPage();
     expect((await board.goto(`${cluster.url}/admin/queues`))!.status()).toBe(200);
