@@ -7,8 +7,10 @@
  * they would pass the limit, so concurrent requests on several API instances cannot overshoot.
  * Nothing in the worker has to report back: rows leave the ledger when `reconcile` finds their
  * job started, finished or gone (BullMQ sets `processedOn` when a job turns active). That runs
- * when a reservation is refused, and at most every RECONCILE_MS per tenant otherwise, so the
- * hash stays about as large as the tenant's queue and a crash cannot leak rows for long.
+ * when a reservation is refused (at most once a second per tenant and process), and every
+ * RECONCILE_MS per tenant otherwise, so the hash stays about as large as the tenant's queue and
+ * a crash cannot leak rows for long. Its cost: one read of the tenant's entries and one field
+ * read per queued job.
  *
  * Modes: with no rows limit configured anywhere the ledger is not used at all (no cost).
  */
@@ -28,6 +30,8 @@ export interface Admission {
 }
 
 const RECONCILE_MS = 10_000;
+/** After a refusal, look again at most this often (a tenant hammering at its quota must not make every request a full reconcile). */
+const RECONCILE_ON_REFUSAL_MS = 1000;
 /** A reservation this young whose job is not in Redis yet is being enqueued, not gone. */
 const ENQUEUE_GRACE_MS = 60_000;
 /** The ledger outlives its last change by this much (a tenant gone quiet leaves nothing behind). */
@@ -82,8 +86,10 @@ export class QueuedRowsLedger implements Admission {
     this.maybeReconcile(tenant);
     let queued = await this.tryReserve(tenant, entry, limit);
     if (queued < 0) return;
-    await this.reconcile(tenant); // the count may hold rows that have run since
-    queued = await this.tryReserve(tenant, entry, limit);
+    if (Date.now() - (this.lastReconcile.get(tenant) ?? 0) >= RECONCILE_ON_REFUSAL_MS) {
+      await this.reconcile(tenant); // the count may hold rows that have run since
+      queued = await this.tryReserve(tenant, entry, limit);
+    }
     if (queued >= 0) throw new QuotaExceededError(tenant, queued, limit, RETRY_AFTER_S);
   }
 
