@@ -26,12 +26,15 @@ export function adminRouter({ catalog, queues, webhookQueue, status }: Deps): Ro
 
   const serverAdapter = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
   const options = { readOnlyMode: true, allowRetries: true };
-  const inference = catalog.models.flatMap((m) => m.versions.map((v) => queues.forVersion(v.model, v.version)));
-  createBullBoard({
-    queues: [...inference, webhookQueue].map((q) => new BullMQAdapter(q as Queue, { ...options, displayName: q.name.replace(/[{}]/g, '') })),
-    serverAdapter,
-    options: { uiConfig: { boardTitle: 'maas queues' } },
-  });
-  r.use(QUEUE_BOARD_PATH, serverAdapter.getRouter() as Router);
+  const current = () => [...catalog.models.flatMap((m) => m.versions.map((v) => queues.forVersion(v.model, v.version))), webhookQueue];
+  const adapters = (list: Queue[]) => list.map((q) => new BullMQAdapter(q, { ...options, displayName: q.name.replace(/[{}]/g, '') }));
+  let shown = current() as Queue[];
+  const board = createBullBoard({ queues: adapters(shown), serverAdapter, options: { uiConfig: { boardTitle: 'maas queues' } } });
+  // Models may come and go while the API runs: the board follows the catalog.
+  r.use(QUEUE_BOARD_PATH, (_req, _res, next) => {
+    const now = current() as Queue[];
+    if (now.map((q) => q.name).join() !== shown.map((q) => q.name).join()) board.replaceQueues(adapters((shown = now)));
+    next();
+  }, serverAdapter.getRouter() as Router);
   return r;
 }
