@@ -7,6 +7,11 @@
  * succeeded job's event carries its settled record (inputs left out) when its outputs are
  * small, so the API answers without reading the job back; larger results are read as before.
  * Announcements are hints: a lost one only costs a waiter its next re-read.
+ *
+ * The runner announces an ending in the turn it settles the job and gives this class BullMQ's
+ * own connection: the flush (next turn) is queued on that connection behind BullMQ's
+ * completion script, and Redis runs a connection's commands in order, so a waiter never hears
+ * of an ending before it is stored, and nobody waits for the script's reply first.
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';

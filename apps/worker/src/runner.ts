@@ -14,7 +14,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis,
-  canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded,
+  canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
   type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -123,12 +123,12 @@ export class ModelRunner {
       autorun: false,
       name: settings.workerId,
     });
-    this.announcer = new JobAnnouncer(redis, log);
-    this.worker.on('completed', (job, result) => {
-      const settled = settledRecord(job, result);
-      this.announcer.announce({ id: job.id!, event: 'completed', ...(settled ? { tenant: job.data.tenant, settled } : {}) });
-    });
-    this.worker.on('failed', (job) => job && this.announcer.announce({ id: job.id!, event: 'failed' }));
+    // On BullMQ's own connection: an ending is announced in the turn the runner settles the
+    // job, and Redis runs one connection's commands in order, so the PUBLISH lands right after
+    // BullMQ's completion script, without waiting for its reply (one round trip saved).
+    this.announcer = new JobAnnouncer(this.connection, log);
+    // Final failures the runner never saw (stalled too often, expired) are announced here.
+    this.worker.on('failed', (job) => job && job.finishedOn && this.announcer.announce({ id: job.id!, event: 'failed' }));
     // A chunk that failed for good without passing through failWith (retries exhausted, or
     // stalled too often) still needs its outcome recorded, or its batch would never complete.
     // (BullMQ 6 fails a job over its stall limit when a worker next fetches it, through this
@@ -137,7 +137,7 @@ export class ModelRunner {
     this.worker.on('failed', (job) => {
       const chunk = job?.data.batch;
       if (chunk && job.finishedOn && this.recorder) {
-        this.recorder.failed(chunk, decodeJobError(job.failedReason)).catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a failed chunk'));
+        this.recorder.failed(chunk, decodeJobError(job.failedReason)).then(() => this.releasePayload(job)).catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a failed chunk'));
       }
     });
     this.worker.on('error', (err) => this.log.error({ err }, 'worker error'));
@@ -218,8 +218,13 @@ export class ModelRunner {
       throw new UnrecoverableError(encodeJobError({ type: 'expired', message: `timeout_ms elapsed before the job could run` }));
     }
     let inputs: RawTensor[];
+    let bytes: Buffer | null = null;
+    if (data.payload) {
+      bytes = await this.redis.getBuffer(data.payload);
+      if (!bytes) throw new UnrecoverableError(encodeJobError({ type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' }));
+    }
     try {
-      inputs = data.inputs.map(fromEncoded);
+      inputs = bytes ? unpackPayload(data.inputs, bytes) : data.inputs.map(fromEncoded);
     } catch (err) {
       // The API only queues checked tensors: a payload that does not decode will never run.
       throw new UnrecoverableError(encodeJobError({ type: 'internal', message: `unreadable job payload: ${(err as Error).message}` }));
@@ -231,6 +236,12 @@ export class ModelRunner {
       };
       this.collector.add(task, task.rows, shapeKey(inputs));
     });
+  }
+
+  /** Removes a job's raw input bytes once its outcome is recorded (a crash before leaves them to their TTL). */
+  private releasePayload(job: Job<InferenceJobData>): void {
+    const key = job.data.payload;
+    if (key) this.redis.unlink(key).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not remove a job payload'));
   }
 
   /** A failure BullMQ may retry (Redis trouble): nothing is recorded yet. */
@@ -251,7 +262,13 @@ export class ModelRunner {
       : Promise.resolve();
     const err = new UnrecoverableError(encodeJobError(error));
     recorded.then(
-      () => this.ending(task, { state: 'failed', error }, () => task.reject(err)),
+      () => {
+        this.releasePayload(task.job);
+        this.ending(task, { state: 'failed', error }, () => {
+          task.reject(err);
+          this.announcer.announce({ id: task.job.id!, event: 'failed' });
+        });
+      },
       (e: unknown) => task.reject(e as Error), // not recorded: let BullMQ retry the chunk
     );
   }
@@ -334,6 +351,7 @@ export class ModelRunner {
       try {
         // A chunk's outputs live with its batch; the job's own return value stays small.
         await this.recorder.succeeded(chunk, outputs);
+        this.releasePayload(task.job);
         outputs = [];
       } catch (err) {
         this.fail(task, err as Error);
@@ -355,7 +373,11 @@ export class ModelRunner {
     };
     this.metrics.jobs.inc({ ...this.labels, outcome: 'succeeded' });
     this.metrics.jobSeconds.observe(this.labels, (Date.now() - task.job.timestamp) / 1000);
-    this.ending(task, { state: 'completed', result }, () => task.resolve(result));
+    this.ending(task, { state: 'completed', result }, () => {
+      task.resolve(result);
+      const settled = settledRecord(task.job, result);
+      this.announcer.announce({ id: task.job.id!, event: 'completed', ...(settled ? { tenant: task.job.data.tenant, settled } : {}) });
+    });
   }
 }
 

@@ -35,6 +35,7 @@ export {
   toEncoded, fromEncoded, typedView, toJsonValues, elementCount, rowElements,
 } from './tensors/raw.js';
 export type { RawTensor, EncodedTensor } from './tensors/raw.js';
+export { packPayload, unpackPayload } from './tensors/payload.js';
 export { toJobObject, jobStatus, outputsToJson } from './views/job.js';
 export type { StoredJob, QueueState } from './views/job.js';
 export {

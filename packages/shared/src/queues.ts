@@ -89,11 +89,15 @@ export function parseJobEvents(payload: string): JobEventMessage[] {
  * Batch submissions: every key of one batch shares the batch's slot (`{b-<id>}`), so the
  * worker's chunk-recording script and the results reader touch one slot.
  * meta: hash of the batch's fields; lines: chunk → its lines (custom ids, rows, errors);
- * chunks: chunk → outcome marker; outputs: chunk → its outputs.
+ * chunks: chunk → outcome marker; outputs: chunk → its outputs; input(chunk): its raw input bytes.
  */
 export const batchKeys = (batchId: string) => {
   const tag = `${PREFIX}:{b-${batchId}}`;
-  return { meta: `${tag}:meta`, lines: `${tag}:lines`, chunks: `${tag}:chunks`, outputs: `${tag}:outputs` };
+  return {
+    meta: `${tag}:meta`, lines: `${tag}:lines`, chunks: `${tag}:chunks`, outputs: `${tag}:outputs`,
+    /** a chunk's input bytes (removed by the worker once the chunk ended) */
+    input: (chunk: number) => `${tag}:in:${chunk}`,
+  };
 };
 export type BatchKeys = ReturnType<typeof batchKeys>;
 

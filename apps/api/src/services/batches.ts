@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION,
-  RECORD_CHUNKS_LUA, toEncoded, fromEncoded, ValidationError, type BatchObject, type ChunkLine, type EncodedTensor,
+  RECORD_CHUNKS_LUA, packPayload, fromEncoded, ValidationError, type BatchObject, type ChunkLine, type EncodedTensor,
   type BatchKeys, type InferenceJobData, type Logger, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { chunkResultLines } from '../batches/results.js';
@@ -88,15 +88,19 @@ export class BatchService {
     let chunks = 0;
     const enqueue = async (chunk: Chunk) => {
       chunks++;
-      const pipe = this.redis.multi().hset(k.lines, chunk.index, JSON.stringify(chunk.lines)).expire(k.lines, this.opts.retentionSeconds + UNFINISHED_GRACE_S);
+      const ttl = this.opts.retentionSeconds + UNFINISHED_GRACE_S;
+      const packed = chunk.rows === 0 ? undefined : packPayload(chunk.inputs);
+      // The chunk's lines and its input bytes (raw, not base64 in the job) in one round trip.
+      const pipe = this.redis.multi().hset(k.lines, chunk.index, JSON.stringify(chunk.lines)).expire(k.lines, ttl);
+      if (packed) pipe.set(k.input(chunk.index), packed.bytes, 'EX', ttl);
       await pipe.exec();
-      if (chunk.rows === 0) {
+      if (!packed) {
         await this.record(id, [String(chunk.index), 's:0', '']);
         return;
       }
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION, model: version.model, version: version.version, tenant, rows: chunk.rows,
-        inputs: chunk.inputs.map(toEncoded), outputs: [], priority: BATCH_PRIORITY,
+        inputs: packed.inputs, payload: k.input(chunk.index), outputs: [], priority: BATCH_PRIORITY,
         batch: { id, chunk: chunk.index, lines: chunk.linesWithRows, retentionSeconds: this.opts.retentionSeconds },
       };
       await this.admission?.reserve(tenant, { queue: queue.name, jobId: chunkJobId(id, chunk.index), rows: chunk.rows }); // quota
@@ -140,7 +144,7 @@ export class BatchService {
     const entries = Array.from({ length: chunks }, (_, i) => ({ queue: queue.name, jobId: chunkJobId(id, i), rows: 0 }));
     await this.admission?.release(tenant, entries); // quota
     const k = batchKeys(id);
-    await this.redis.del(k.meta, k.lines, k.chunks, k.outputs);
+    await this.redis.del(k.meta, k.lines, k.chunks, k.outputs, ...Array.from({ length: chunks }, (_, i) => k.input(i)));
     this.log.info({ batch: id, err: cause }, 'batch upload abandoned');
   }
 

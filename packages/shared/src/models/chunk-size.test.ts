@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { chunkRows, CHUNK_BYTES, MAX_CHUNK_ROWS, rowBytes } from './chunk-size.js';
+import type { Datatype } from '../contract/datatypes.js';
+import type { Dim } from '../contract/tensor.js';
 
-const v = (shape: (number | string)[], maxBatchSize: number, datatype = 'FP32' as const) => ({ inputs: [{ name: 'x', datatype, shape }], maxBatchSize });
+const v = (shape: (number | string)[], maxBatchSize: number, datatype: Datatype = 'FP32') => ({ inputs: [{ name: 'x', datatype, shape: shape as Dim[] }], maxBatchSize });
 
 describe('chunkRows', () => {
   it('holds about a mebibyte of input, as a multiple of the run size', () => {
@@ -17,7 +19,7 @@ describe('chunkRows', () => {
   });
 
   it('is capped for tiny rows, and 1 for a model that cannot batch', () => {
-    expect(chunkRows(v(['N', 1], 64, 'UINT8' as never))).toBe(MAX_CHUNK_ROWS);
+    expect(chunkRows(v(['N', 1], 64, 'UINT8'))).toBe(MAX_CHUNK_ROWS);
     expect(chunkRows(v([4, 32], 0))).toBe(1);
   });
 });
