@@ -6,6 +6,8 @@
  * physical line (blank ones are skipped but counted), so errors point into the user's file.
  */
 
+import { PayloadTooLargeError } from '@maas/shared';
+
 export interface NdjsonLine {
   /** 1-based physical line number */
   n: number;
@@ -16,10 +18,10 @@ export interface NdjsonLine {
 /** A line's text. */
 export const lineText = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
 
-export class LineTooLongError extends Error {
-  override readonly name = 'LineTooLongError';
+/** A 413: the upload ends at the first line over the limit. */
+export class LineTooLongError extends PayloadTooLargeError {
   constructor(readonly n: number, readonly limit: number) {
-    super(`line ${n} is longer than ${limit} bytes`);
+    super(`line ${n} is longer than ${limit} bytes (BATCH_MAX_LINE_MB); send large rows as an .npy array`);
   }
 }
 
