@@ -1,12 +1,15 @@
 /**
  * GET /openapi.json against a running cluster: every documented operation is called at least
  * once, and each answer's status is one it documents, with a documented content type and, for
- * JSON, a body valid against the documented schema (ajv, JSON Schema 2020-12, as OpenAPI 3.1).
+ * JSON, a body valid against the documented schema (ajv, JSON Schema 2020-12, as OpenAPI 3.1);
+ * for the binary tensor extension (application/octet-stream), a JSON header valid against the
+ * documented `x-inference-header` schema and followed by exactly the bytes it announces. A
+ * request the server accepted (2xx) must be valid against the documented request schema too.
  * A route added to the document without a call here fails the coverage check.
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, eventually, rows, WebhookReceiver, type Reply } from '../src/harness/index.js';
+import { binaryBody, call, Cluster, eventually, post, rows, WebhookReceiver, type BinaryInput } from '../src/harness/index.js';
 
 const KEY = 'key-alpha';
 const OTHER = 'key-beta';
@@ -38,19 +41,52 @@ interface Call {
   body?: unknown;
   headers?: Record<string, string>;
   auth?: Auth;
+  /** send `body` as JSON without a Content-Type (as KServe and Triton clients do) */
+  bare?: boolean;
+  /** send `body` as the JSON header of the binary tensor extension, with these inputs in binary */
+  binary?: BinaryInput[];
+  /** the status this call must get (otherwise: any documented one) */
+  status?: number;
+}
+interface Sent {
+  status: number;
+  contentType: string;
+  /** the JSON body (or text); for application/octet-stream, the JSON header */
+  body: any;
+  /** application/octet-stream: header length, whole body length, the header's length header */
+  framed?: { headerLength: number; length: number; announced: string | undefined };
+  /** the request's media type and JSON part, to check against the documented request body */
+  request?: { type: string; json: unknown };
 }
 
-async function send(c: Call): Promise<Reply & { contentType: string }> {
+async function send(c: Call): Promise<Sent> {
   const [method] = c.op.split(' ');
   const auth = c.auth ?? 'tenant';
   const headers: Record<string, string> = { ...(c.headers ?? {}) };
   if (auth === 'tenant') headers['authorization'] = `Bearer ${KEY}`;
   if (auth === 'admin') headers['authorization'] = `Basic ${Buffer.from(`admin:${ADMIN}`).toString('base64')}`;
+  if (c.binary || c.bare) {
+    const { body, headerLength } = c.binary ? binaryBody(c.body as Record<string, unknown>, c.binary) : { body: Buffer.from(JSON.stringify(c.body)), headerLength: undefined };
+    if (headerLength !== undefined) headers['inference-header-content-length'] = String(headerLength);
+    const r = await post(cluster.url + c.url, body, headers);
+    const contentType = String(r.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const announced = r.headers['inference-header-content-length'] as string | undefined;
+    return {
+      status: r.status, contentType, body: r.json,
+      ...(contentType === 'application/octet-stream' ? { framed: { headerLength: Number(announced), length: r.body.length, announced } } : {}),
+      request: c.binary
+        ? { type: 'application/octet-stream', json: JSON.parse(body.toString('utf8', 0, headerLength)) }
+        : { type: 'application/json', json: c.body },
+    };
+  }
   const r = await call(cluster.url, method!.toUpperCase(), c.url, c.body, headers);
-  return { ...r, contentType: (r.headers.get('content-type') ?? '').split(';')[0]!.trim() };
+  const request = c.body === undefined ? undefined : { type: headers['content-type'] ?? 'application/json', json: c.body };
+  return { status: r.status, contentType: (r.headers.get('content-type') ?? '').split(';')[0]!.trim(), body: r.body, ...(request ? { request } : {}) };
 }
 
 const job = { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32) }] };
+/** mlp's input in the binary tensor extension: one row of 32 FP32 */
+const binaryInput: BinaryInput[] = [{ name: 'input', datatype: 'FP32', shape: [1, 32], values: rows(1, 1, 32).flat() }];
 const line = JSON.stringify({ custom_id: 'a', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(2, 1, 32) }] });
 
 describe('GET /openapi.json', () => {
@@ -82,9 +118,36 @@ describe('GET /openapi.json', () => {
       { op: 'post /v2/models/{model}/infer', ...tenant('/v2/models/mlp/infer', { inputs: job.inputs }) },
       { op: 'post /v2/models/{model}/infer', ...tenant('/v2/models/mlp/infer', { inputs: [{ ...job.inputs[0], shape: [1, 3] }] }) },
       { op: 'post /v2/models/{model}/versions/{version}/infer', ...tenant('/v2/models/mlp/versions/1/infer', { inputs: job.inputs }) },
+      { op: 'post /v2/models/{model}/infer', url: '/v2/models/mlp/infer', body: { inputs: job.inputs }, bare: true },
+      { op: 'post /v2/models/{model}/infer', url: '/v2/models/mlp/infer', body: { parameters: { binary_data_output: true } }, binary: binaryInput },
+      { op: 'post /v2/models/{model}/versions/{version}/infer', url: '/v2/models/mlp/versions/1/infer', body: {}, binary: binaryInput },
+      { op: 'post /v2/models/{model}/versions/{version}/infer', url: '/v2/models/mlp/versions/1/infer', body: { parameters: { binary_data_output: true } }, binary: binaryInput },
+      { op: 'post /v2/models/{model}/versions/{version}/infer', url: '/v2/models/mlp/versions/9/infer', body: {}, binary: binaryInput },
+      { op: 'get /v2/models/{model}/config', url: '/v2/models/mlp/config' },
+      { op: 'get /v2/models/{model}/config', url: '/v2/models/penguins/config' },
+      { op: 'get /v2/models/{model}/config', url: '/v2/models/nope/config' },
+      { op: 'get /v2/models/{model}/versions/{version}/config', url: '/v2/models/penguins/versions/2/config' },
+      { op: 'get /v2/models/{model}/versions/{version}/config', url: '/v2/models/mlp/versions/9/config' },
+      { op: 'get /v2/models/stats', url: '/v2/models/stats' },
+      { op: 'get /v2/models/{model}/stats', url: '/v2/models/mlp/stats' },
+      { op: 'get /v2/models/{model}/stats', url: '/v2/models/nope/stats' },
+      { op: 'get /v2/models/{model}/versions/{version}/stats', url: '/v2/models/mlp/versions/1/stats' },
+      { op: 'post /v2/repository/index', url: '/v2/repository/index', body: {}, bare: true },
+      { op: 'post /v2/repository/index', ...tenant('/v2/repository/index', { ready: true }) },
+      { op: 'post /v2/repository/index', ...tenant('/v2/repository/index', { ready: 'yes' }) },
+      { op: 'post /v2/repository/models/{model}/load', ...tenant('/v2/repository/models/nope/load', {}) },
+      { op: 'post /v2/repository/models/{model}/unload', ...tenant('/v2/repository/models/mlp/unload', { parameters: 5 }) },
+      { op: 'post /v2/repository/models/{model}/unload', ...tenant('/v2/repository/models/nope/unload', {}) },
+      // penguins has no worker here: unloading and loading it again disturbs no other call
+      { op: 'post /v2/repository/models/{model}/unload', ...tenant('/v2/repository/models/penguins/unload', { parameters: { unload_dependents: false } }), status: 200 },
+      { op: 'get /v2/models/{model}', url: '/v2/models/penguins', status: 404 },
+      { op: 'post /v2/repository/models/{model}/load', url: '/v2/repository/models/penguins/load', body: {}, bare: true, status: 200 },
+      { op: 'get /v2/models/{model}', url: '/v2/models/penguins', status: 200 },
       { op: 'post /v1/jobs', ...tenant('/v1/jobs', job) },
       { op: 'post /v1/jobs', ...tenant('/v1/jobs', { model: 'mlp' }) },
       { op: 'post /v1/jobs', ...tenant('/v1/jobs', 'model=mlp', { 'content-type': 'text/plain' }) },
+      { op: 'post /v1/jobs', url: '/v1/jobs', body: job, bare: true },
+      { op: 'post /v1/jobs', url: '/v1/jobs', body: { model: 'mlp', parameters: { binary_data_output: true } }, binary: binaryInput, headers: { Prefer: 'wait=20' } },
       { op: 'get /v1/jobs/{id}', url: `/v1/jobs/${done.body.id}` },
       { op: 'get /v1/jobs/{id}', url: '/v1/jobs/job_nope' },
       { op: 'post /v1/jobs/{id}/cancel', url: `/v1/jobs/${done.body.id}/cancel` },
@@ -114,24 +177,52 @@ describe('GET /openapi.json', () => {
     expect([...new Set(calls.map((c) => c.op))].sort()).toEqual(documented.sort());
 
     const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const valid = (schema: object, value: unknown, what: string) => {
+      const validate = ajv.compile(schema);
+      expect(validate(value), `${what}\n${ajv.errorsText(validate.errors)}`).toBe(true);
+    };
     const seen = new Set<string>();
     for (const c of calls) {
       const [method, path] = c.op.split(' ') as [string, string];
       const op = doc.paths[path][method];
       const r = await send(c);
       const what = `${c.op} (${c.url}) → ${r.status} ${r.contentType}: ${JSON.stringify(r.body).slice(0, 300)}`;
+      if (c.status !== undefined) expect(r.status, what).toBe(c.status);
       const answer = op.responses[String(r.status)];
       expect(answer, `undocumented status: ${what}`).toBeDefined();
       expect(Object.keys(answer.content), `undocumented content type: ${what}`).toContain(r.contentType);
-      const schema = answer.content[r.contentType].schema;
-      if (schema) {
-        const validate = ajv.compile(schema);
-        expect(validate(r.body), `${what}\n${ajv.errorsText(validate.errors)}`).toBe(true);
+      const media = answer.content[r.contentType];
+      if (r.framed) {
+        // the JSON header as documented, then exactly the bytes its binary outputs announce
+        expect(Object.keys(answer.headers ?? {}), what).toContain('Inference-Header-Content-Length');
+        expect(r.framed.announced, what).toMatch(/^[0-9]+$/);
+        valid(media['x-inference-header'].schema, r.body, what);
+        const sizes = (r.body.outputs ?? []).map((o: any) => o.parameters?.binary_data_size ?? 0) as number[];
+        expect(sizes.some((n) => n > 0), what).toBe(true);
+        expect(r.framed.headerLength + sizes.reduce((a, b) => a + b, 0), what).toBe(r.framed.length);
+      } else if (media.schema) {
+        valid(media.schema, r.body, what);
+      }
+      // what the server accepted, the document accepts
+      if (r.request && r.status < 300) {
+        const sent = op.requestBody?.content[r.request.type];
+        expect(sent, `undocumented request content type: ${what}`).toBeDefined();
+        const schema = r.request.type === 'application/octet-stream' ? sent['x-inference-header'].schema : sent.schema;
+        if (schema) valid(schema, r.request.json, `request of ${what}`);
       }
       seen.add(`${c.op} ${r.status}`);
+      seen.add(`${c.op} ${r.status} ${r.contentType}`);
     }
     // the calls reach more than the happy path
-    for (const s of ['get /v2/models/{model} 404', 'post /v1/jobs 400', 'post /v1/jobs 415', 'get /v2 401', 'get /admin 401', 'get /v2/models/{model}/ready 503']) {
+    for (const s of [
+      'get /v2/models/{model} 404', 'post /v1/jobs 400', 'post /v1/jobs 415', 'get /v2 401', 'get /admin 401', 'get /v2/models/{model}/ready 503',
+      'post /v2/models/{model}/infer 200 application/octet-stream', 'post /v2/models/{model}/versions/{version}/infer 200 application/json',
+      'post /v2/models/{model}/versions/{version}/infer 200 application/octet-stream', 'post /v2/models/{model}/versions/{version}/infer 404',
+      'post /v1/jobs 200 application/octet-stream', 'get /v2/models/{model}/config 404', 'get /v2/models/{model}/versions/{version}/config 404',
+      'get /v2/models/{model}/stats 404', 'post /v2/repository/index 400', 'post /v2/repository/models/{model}/load 404',
+      'post /v2/repository/models/{model}/unload 400', 'post /v2/repository/models/{model}/unload 404', 'post /v2/repository/models/{model}/unload 200',
+      'post /v2/repository/models/{model}/load 200',
+    ]) {
       expect(seen, s).toContain(s);
     }
   });

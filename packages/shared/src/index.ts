@@ -68,5 +68,4 @@ export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker } from './contrac
 export { toBatchObject, batchCounts, readBatch } from './views/batch.js';
 export type { BatchMeta } from './views/batch.js';
 export { runMain, onShutdown } from './lifecycle.js';
-export { STAT, batchFields, msToNs, toModelStatistics } from './models/stats.js';
-export type { ModelStatistics, StatisticDuration } from './models/stats.js';
+export { STAT, batchFields, msToNs, toModelStatistics, ModelStatistics, StatisticDuration } from './models/stats.js';

@@ -8,7 +8,8 @@
  * client asks for them in binary (`binary_data: true` on an output, or the request parameter
  * `binary_data_output: true`); outputs asked for in JSON stay in the header with their `data`.
  */
-import { BinaryData, DATATYPE_INFO, isDatatype, MalformedBodyError, type Datatype, type OutputTensor } from '@maas/shared';
+import { z } from 'zod';
+import { BinaryData, DATATYPE_INFO, InputTensor, isDatatype, MalformedBodyError, type Datatype, type OutputTensor } from '@maas/shared';
 
 /** The request and response header naming the JSON part's length. */
 export const HEADER_LENGTH = 'Inference-Header-Content-Length';
@@ -50,6 +51,25 @@ export function decodeBytesElements(buf: Buffer, tensor: string): string[] {
     at += len;
   }
   return out;
+}
+
+/** An input of a framed request's JSON header: `data`, or `parameters.binary_data_size` bytes after the header. */
+const FramedInput = InputTensor.extend({
+  data: z.array(z.unknown()).optional().describe('left out when parameters.binary_data_size is given'),
+  parameters: z
+    .object({ binary_data_size: z.number().int().min(0).optional().describe('bytes of this input after the JSON header, in the order of `inputs`') })
+    .catchall(z.unknown())
+    .optional(),
+});
+
+/**
+ * The JSON header of a framed request to a route whose body `schema` parses (InferRequest,
+ * JobRequest): the same object, except that an input may leave out `data` for
+ * `parameters.binary_data_size` bytes after the header; `parseBinaryRequest` puts them in
+ * its place before the route parses. The OpenAPI document shows it.
+ */
+export function framedRequestHeader(schema: z.ZodObject): z.ZodObject {
+  return schema.extend({ inputs: z.array(FramedInput).min(1) });
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -11,13 +11,16 @@ import {
   RedisUnavailableError, ValidationError, type ProblemType,
 } from '@maas/shared';
 
+/** The `/v2` routes, whose problems also carry `error` (the OpenAPI document says so too). */
+export const V2_PATH = /^\/v2(\/|\?|$)/;
+
 /**
  * On `/v2` routes a problem also carries `"error": detail`: the Open Inference Protocol's error
  * body, which KServe and Triton clients read (CONTRACT §4).
  */
 export function sendProblem(res: Response, type: ProblemType, detail: string, extensions: Record<string, unknown> = {}, instance?: string): void {
   const { status, title } = PROBLEMS[type];
-  const v2 = instance !== undefined && /^\/v2(\/|\?|$)/.test(instance);
+  const v2 = instance !== undefined && V2_PATH.test(instance);
   res
     .status(status)
     .type('application/problem+json')

@@ -1,6 +1,9 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { JobRequest } from '@maas/shared';
+import { JobRequest, toModelStatistics } from '@maas/shared';
+import { frameResponse, parseBinaryRequest } from '../binary/framing.js';
+import { InferRequest } from '../routes/kserve.js';
+import { IndexRequest, RepositoryModelRequest } from '../routes/triton.js';
 import { openApiDocument } from './document.js';
 import { ROUTES } from './routes.js';
 
@@ -39,12 +42,87 @@ describe('openApiDocument', () => {
 
   it('has schemas that compile', () => {
     const ajv = new Ajv2020({ strict: false });
+    const compiles = (c: any) => {
+      for (const s of [c.schema, c['x-inference-header']?.schema]) if (s) expect(() => ajv.compile(s)).not.toThrow();
+    };
     for (const path of Object.values(doc.paths) as any[]) {
       for (const op of Object.values(path) as any[]) {
+        for (const r of Object.values(op.responses) as any[]) for (const c of Object.values(r.content)) compiles(c);
+        for (const c of Object.values(op.requestBody?.content ?? {})) compiles(c);
+      }
+    }
+  });
+
+  const ajv = new Ajv2020({ strict: false });
+  const infer = ['/v2/models/{model}/infer', '/v2/models/{model}/versions/{version}/infer'];
+
+  it('documents the Triton extensions with the schemas the routes parse and produce', () => {
+    for (const p of ['/v2/models/{model}/config', '/v2/models/{model}/versions/{version}/config', '/v2/models/stats', '/v2/models/{model}/stats', '/v2/models/{model}/versions/{version}/stats']) {
+      expect(doc.paths[p].get.tags, p).toEqual(['Triton']);
+    }
+    const stats = ajv.compile(doc.paths['/v2/models/stats'].get.responses[200].content['application/json'].schema);
+    expect(stats({ model_stats: [toModelStatistics('m', 1, { inference_count: '3' })] }), ajv.errorsText(stats.errors)).toBe(true);
+    expect(stats({ model_stats: [{ name: 'm' }] })).toBe(false);
+
+    const index = doc.paths['/v2/repository/index'].post;
+    expect(index.requestBody.required).toBe(false); // Triton clients POST it empty
+    const indexBody = ajv.compile(index.requestBody.content['application/json'].schema);
+    for (const body of [{}, { ready: true }, { ready: 'yes' }]) expect(indexBody(body), JSON.stringify(body)).toBe(IndexRequest.safeParse(body).success);
+    const entries = ajv.compile(index.responses[200].content['application/json'].schema);
+    expect(entries([{ name: 'mlp', version: '1', state: 'READY', reason: '' }, { name: 'broken', state: 'UNAVAILABLE', reason: 'no versions' }])).toBe(true);
+    expect(entries([{ name: 'mlp', state: 'LOADING', reason: '' }])).toBe(false);
+
+    for (const action of ['load', 'unload']) {
+      const op = doc.paths[`/v2/repository/models/{model}/${action}`].post;
+      const body = ajv.compile(op.requestBody.content['application/json'].schema);
+      for (const b of [{}, { parameters: { unload_dependents: true } }, { parameters: 'x' }]) expect(body(b), JSON.stringify(b)).toBe(RepositoryModelRequest.safeParse(b).success);
+      expect(op.responses[200].content['application/json'].schema).toMatchObject({ type: 'object', additionalProperties: false });
+      expect(op.responses[404]).toBeDefined();
+    }
+  });
+
+  it('gives every /v2 problem the Open Inference Protocol `error`, and no other problem', () => {
+    for (const [path, ops] of Object.entries(doc.paths) as [string, any][]) {
+      for (const op of Object.values(ops) as any[]) {
         for (const r of Object.values(op.responses) as any[]) {
-          for (const c of Object.values(r.content) as any[]) if (c.schema) expect(() => ajv.compile(c.schema)).not.toThrow();
+          const problem = r.content['application/problem+json']?.schema;
+          if (!problem) continue;
+          if (path.startsWith('/v2')) expect(problem.required, path).toContain('error');
+          else expect(problem.properties.error, path).toBeUndefined();
         }
       }
     }
+  });
+
+  it('offers the binary tensor extension on the inference routes, request and answer', () => {
+    for (const p of [...infer, '/v1/jobs']) {
+      const op = doc.paths[p].post;
+      expect(op.parameters.find((x: any) => x.name === 'Inference-Header-Content-Length'), p).toMatchObject({ in: 'header', required: false });
+      expect(Object.keys(op.requestBody.content), p).toEqual(['application/json', 'application/octet-stream']);
+      const binary = op.requestBody.content['application/octet-stream'];
+      expect(binary.schema).toEqual({ type: 'string', contentMediaType: 'application/octet-stream' });
+      expect(Object.keys(op.responses[200].content), p).toEqual(['application/json', 'application/octet-stream']);
+      expect(op.responses[200].headers['Inference-Header-Content-Length'], p).toBeDefined();
+    }
+    // the header of a framed request: the route's own schema, with data given way to binary_data_size
+    const op = doc.paths[infer[0]!].post;
+    const header = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } }], outputs: [{ name: 'y', parameters: { binary_data: true } }] };
+    const json = Buffer.from(JSON.stringify(header));
+    const body = Buffer.concat([json, Buffer.from(new Float32Array([1, 2]).buffer)]);
+    const framedHeader = ajv.compile(op.requestBody.content['application/octet-stream']['x-inference-header'].schema);
+    expect(framedHeader(header), ajv.errorsText(framedHeader.errors)).toBe(true);
+    expect(framedHeader({ ...header, inputs: [] })).toBe(false);
+    expect(InferRequest.safeParse(parseBinaryRequest(body, json.byteLength)).success).toBe(true);
+    const plain = ajv.compile(op.requestBody.content['application/json'].schema);
+    expect(plain(header)).toBe(false); // in JSON, data is required
+    // the header of a framed answer, as frameResponse writes it
+    const doc200 = { model_name: 'm', model_version: '1', id: 'r', outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1, 2], data: [1, 2] }, { name: 'z', datatype: 'INT64' as const, shape: [1], data: [3] }] };
+    const framed = frameResponse(doc200, (name) => name === 'y');
+    const answer = JSON.parse(framed.body.toString('utf8', 0, framed.headerLength));
+    const answerHeader = ajv.compile(op.responses[200].content['application/octet-stream']['x-inference-header'].schema);
+    expect(answerHeader(answer), ajv.errorsText(answerHeader.errors)).toBe(true);
+    const plainAnswer = ajv.compile(op.responses[200].content['application/json'].schema);
+    expect(plainAnswer(answer)).toBe(false);
+    expect(plainAnswer(doc200)).toBe(true);
   });
 });

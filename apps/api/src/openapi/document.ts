@@ -3,18 +3,40 @@
  * bodies and query parameters are the zod schemas the routes parse with, converted by zod 4's
  * `z.toJSONSchema` (input side: what a client sends), so the document cannot drift from the
  * validation. Responses use the schemas in schemas.ts; errors are RFC 9457 problems.
+ * The binary tensor extension is an `application/octet-stream` content whose JSON header is
+ * described by `x-inference-header` (OpenAPI cannot describe a JSON prefix of a binary body).
  */
 import { z } from 'zod';
 import { PROBLEMS, problemTypeUri } from '@maas/shared';
-import { ROUTES, type Route } from './routes.js';
+import { HEADER_LENGTH } from '../binary/framing.js';
+import { BINARY_TYPE, ROUTES, type Framed, type Route } from './routes.js';
 
 type Json = Record<string, unknown>;
 
 const schemaOf = (s: z.ZodType, io: 'input' | 'output'): Json => {
-  const out = z.toJSONSchema(s, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+  const out = z.toJSONSchema(s, {
+    io,
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+    // The one custom type, tensor contents that came as bytes (`BinaryData`), cannot come in JSON.
+    override: ({ zodSchema, jsonSchema }) => {
+      if (zodSchema._zod.def.type === 'custom') jsonSchema.not = {};
+    },
+  }) as Json;
   delete out['$schema']; // OpenAPI 3.1 sets the dialect once, for the whole document
   return out;
 };
+
+/** A binary tensor extension body: opaque bytes, with the schema of its JSON header beside it. */
+const framed = (f: Framed, io: 'input' | 'output'): Json => ({
+  schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+  'x-inference-header': {
+    description: `the first ${HEADER_LENGTH} bytes: JSON; then the raw bytes of each tensor with parameters.binary_data_size, in order`,
+    schema: schemaOf(f.framed, io),
+  },
+});
+
+const media = (s: z.ZodType | Framed | undefined, io: 'input' | 'output'): Json => (s === undefined ? {} : 'framed' in s ? framed(s, io) : { schema: schemaOf(s, io) });
 
 const pathParams = (path: string) =>
   [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: { type: 'string' } }));
@@ -33,7 +55,7 @@ function operation(route: Route): Json {
   for (const [status, a] of Object.entries(route.answers)) {
     responses[status] = {
       description: a.description,
-      content: Object.fromEntries(Object.entries(a.content).map(([type, s]) => [type, s ? { schema: schemaOf(s, 'output') } : {}])),
+      content: Object.fromEntries(Object.entries(a.content).map(([type, s]) => [type, media(s, 'output')])),
       ...(a.headers ? { headers: Object.fromEntries(a.headers.map((h) => [h, { schema: { type: 'string' } }])) } : {}),
     };
   }
@@ -45,14 +67,17 @@ function operation(route: Route): Json {
     parameters: [
       ...pathParams(route.path),
       ...queryParams(route),
-      ...(route.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } })),
+      ...(route.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: h.schema ?? { type: 'string' } })),
     ],
     ...(route.body
       ? {
           requestBody: {
-            required: true,
+            required: !route.body.optional,
             ...(route.body.description ? { description: route.body.description } : {}),
-            content: Object.fromEntries(route.body.contentTypes.map((t) => [t, route.body!.schema ? { schema: schemaOf(route.body!.schema, 'input') } : {}])),
+            content: {
+              ...Object.fromEntries(route.body.contentTypes.map((t) => [t, media(route.body!.schema, 'input')])),
+              ...(route.body.framed ? { [BINARY_TYPE]: framed({ framed: route.body.framed }, 'input') } : {}),
+            },
           },
         }
       : {}),

@@ -5,8 +5,12 @@
  */
 import { z } from 'zod';
 import { JobRequest } from '@maas/shared';
+import { framedRequestHeader, HEADER_LENGTH } from '../binary/framing.js';
+import { V2_PATH } from '../http/problem.js';
 import { BatchQuery, NDJSON_TYPES, NPY_TYPES } from '../routes/batches.js';
 import { InferRequest } from '../routes/kserve.js';
+import { IndexRequest, ModelStatsResponse, RepositoryAnswer, RepositoryIndex, RepositoryModelRequest } from '../routes/triton.js';
+import { ModelConfig } from '../views/triton-config.js';
 import * as S from './schemas.js';
 
 export const JSON_TYPE = 'application/json';
@@ -15,11 +19,21 @@ export const PROM_TYPE = 'text/plain';
 export const HTML_TYPE = 'text/html';
 export const NDJSON_TYPE = 'application/x-ndjson';
 export const NPY_TYPE = 'application/x-npy';
+/** The binary tensor extension's content type (Triton's: JSON header, then raw tensor bytes). */
+export const BINARY_TYPE = 'application/octet-stream';
+
+/**
+ * A body in the binary tensor extension: `Inference-Header-Content-Length` bytes of JSON
+ * (`header`), then the raw bytes of every tensor with `parameters.binary_data_size`.
+ */
+export interface Framed {
+  framed: z.ZodType;
+}
 
 export interface Answer {
   description: string;
   /** content type → schema (undefined: not described beyond its type) */
-  content: Record<string, z.ZodType | undefined>;
+  content: Record<string, z.ZodType | Framed | undefined>;
   headers?: string[];
 }
 
@@ -27,14 +41,22 @@ export interface Route {
   method: 'get' | 'post';
   path: string;
   summary: string;
-  tag: 'KServe v2' | 'Jobs' | 'Batches' | 'Models' | 'Webhooks' | 'Operations' | 'Admin';
+  tag: 'KServe v2' | 'Triton' | 'Jobs' | 'Batches' | 'Models' | 'Webhooks' | 'Operations' | 'Admin';
   /** no API key needed */
   open?: boolean;
   /** the admin key (ADMIN_KEY) instead of a tenant key */
   admin?: boolean;
   query?: z.ZodObject;
-  body?: { contentTypes: string[]; schema?: z.ZodType; description?: string };
-  headers?: { name: string; description: string }[];
+  body?: {
+    contentTypes: string[];
+    schema?: z.ZodType;
+    /** the JSON header of the binary tensor extension, offered as application/octet-stream beside JSON */
+    framed?: z.ZodType;
+    description?: string;
+    /** the body may be left out */
+    optional?: boolean;
+  };
+  headers?: { name: string; description: string; schema?: Record<string, unknown> }[];
   answers: Record<number, Answer>;
 }
 
@@ -56,7 +78,42 @@ const WaitQuery = z.object({ wait: z.string().regex(/^\d+(\.\d+)?$/).optional().
 
 const modelPaths = (suffix: string) => [`/v2/models/{model}${suffix}`, `/v2/models/{model}/versions/{version}${suffix}`];
 
-export const ROUTES: Route[] = [
+/** What the inference routes (http/infer-body.ts) take: JSON, with or without a Content-Type, or the binary tensor extension. */
+const inferBody = (schema: z.ZodObject, what: string): NonNullable<Route['body']> => ({
+  contentTypes: [JSON_TYPE],
+  schema,
+  framed: framedRequestHeader(schema),
+  description:
+    `${what} as JSON (a POST without Content-Type is read as JSON, as KServe and Triton clients send it), ` +
+    `or in the binary tensor extension (${HEADER_LENGTH} set; any Content-Type): that many bytes of JSON header, then the raw ` +
+    'little-endian, row-major bytes of every input with `parameters.binary_data_size`, in header order (BYTES: a 4-byte length before each element)',
+});
+const framedHeader = {
+  name: HEADER_LENGTH,
+  description: 'binary tensor extension: bytes of JSON header at the start of the body; the rest are the inputs with `parameters.binary_data_size`',
+  schema: { type: 'integer', minimum: 0 },
+};
+/** An answer with outputs (http/send-outputs.ts): JSON, or framed when an output was asked for in binary. */
+const outputs = (schema: z.ZodType, header: z.ZodType, description: string, headers: string[]): Answer => ({
+  description: `${description}; in the binary tensor extension (${HEADER_LENGTH} bytes of JSON header, then the outputs asked for with \`binary_data\`) when any is`,
+  content: { [JSON_TYPE]: schema, [BINARY_TYPE]: { framed: header } },
+  headers: [...headers, HEADER_LENGTH],
+});
+/** Body of the repository routes: JSON, optional (absent, empty or not JSON: `{}`). */
+const repositoryBody = (schema: z.ZodType, description: string): NonNullable<Route['body']> => ({ contentTypes: [JSON_TYPE], schema, optional: true, description });
+
+/** On `/v2` routes every problem also carries `error` (http/problem.ts). */
+const withV2Problems = (route: Route): Route =>
+  !V2_PATH.test(route.path)
+    ? route
+    : {
+        ...route,
+        answers: Object.fromEntries(
+          Object.entries(route.answers).map(([status, a]) => [status, { ...a, content: Object.fromEntries(Object.entries(a.content).map(([t, s]) => [t, s === S.Problem ? S.V2Problem : s])) }]),
+        ),
+      };
+
+const TABLE: Route[] = [
   { method: 'get', path: '/v2/health/live', summary: 'Liveness', tag: 'KServe v2', open: true, answers: { 200: json(S.Live, 'the process runs') } },
   {
     method: 'get', path: '/v2/health/ready', summary: 'Readiness: Redis reachable and models loaded (workers not required)', tag: 'KServe v2', open: true,
@@ -72,18 +129,47 @@ export const ROUTES: Route[] = [
   })),
   ...modelPaths('/infer').map((path): Route => ({
     method: 'post', path, summary: 'Synchronous inference, through the same queue and batcher', tag: 'KServe v2',
-    body: { contentTypes: [JSON_TYPE], schema: InferRequest, description: 'KServe v2 request; or the binary tensor extension with Inference-Header-Content-Length' },
+    headers: [framedHeader],
+    body: inferBody(InferRequest, 'a KServe v2 request'),
     answers: {
-      200: json(S.InferResponse, 'outputs', ['X-Job-Id']), 400: invalid, 404: notFound, 413: problem('body too large'), 415: unsupported,
+      200: outputs(S.InferResponse, S.InferResponseHeader, 'outputs', ['X-Job-Id']), 400: invalid, 404: notFound, 413: problem('body too large'), 415: unsupported,
       ...common, 500: problem('the model failed on this input'), 504: problem('no result within INFER_TIMEOUT_S; the job goes on'),
     },
   })),
+  ...modelPaths('/config').map((path): Route => ({
+    method: 'get', path, summary: "Triton model configuration (model_config.proto's field names)", tag: 'Triton',
+    answers: { 200: json(ModelConfig, 'the configuration of the version (without one: the newest served)'), 404: notFound, ...common },
+  })),
+  { method: 'get', path: '/v2/models/stats', summary: 'Triton statistics of every served version of every model', tag: 'Triton', answers: { 200: json(ModelStatsResponse, 'statistics'), ...common } },
+  ...modelPaths('/stats').map((path): Route => ({
+    method: 'get', path, summary: 'Triton statistics of every served version of the model, or of one version', tag: 'Triton',
+    answers: { 200: json(ModelStatsResponse, 'statistics'), 404: notFound, ...common },
+  })),
+  {
+    method: 'post', path: '/v2/repository/index', summary: 'Triton repository index: every model folder, each served version READY', tag: 'Triton',
+    body: repositoryBody(IndexRequest, '`{"ready": true}` lists only the READY entries'),
+    answers: { 200: json(RepositoryIndex, 'the index'), 400: invalid, 413: problem('body too large'), ...common },
+  },
+  {
+    method: 'post', path: '/v2/repository/models/{model}/load', summary: 'Load (or reload) a model from the repository; every API and worker follows', tag: 'Triton',
+    body: repositoryBody(RepositoryModelRequest, "Triton's request; its parameters are ignored"),
+    answers: { 200: json(RepositoryAnswer, 'loaded'), 400: problem('invalid body, or a model folder that cannot be served (the reason)'), 404: notFound, 413: problem('body too large'), ...common },
+  },
+  {
+    method: 'post', path: '/v2/repository/models/{model}/unload', summary: 'Unload a model: new requests get 404 at once, queued jobs still run', tag: 'Triton',
+    body: repositoryBody(RepositoryModelRequest, "Triton's request; its parameters are ignored"),
+    answers: { 200: json(RepositoryAnswer, 'unloaded'), 400: invalid, 404: notFound, 413: problem('body too large'), ...common },
+  },
   {
     method: 'post', path: '/v1/jobs', summary: 'Create an asynchronous job', tag: 'Jobs',
-    headers: [{ name: 'Idempotency-Key', description: 'same key and body → same job; another body → 409' }, { name: 'Prefer', description: 'wait=N: answer 200 if the job ends within N s' }],
-    body: { contentTypes: [JSON_TYPE], schema: JobRequest },
+    headers: [
+      { name: 'Idempotency-Key', description: 'same key and body → same job; another body → 409' }, { name: 'Prefer', description: 'wait=N: answer 200 if the job ends within N s' },
+      framedHeader,
+    ],
+    body: inferBody(JobRequest, 'the job'),
     answers: {
-      200: json(S.Job, 'finished within Prefer: wait', ['Location']), 202: json(S.Job, 'queued', ['Location']), 400: invalid,
+      200: outputs(S.Job, S.JobHeader, 'finished within Prefer: wait', ['Location']),
+      202: outputs(S.Job, S.JobHeader, 'queued (or, for a repeated Idempotency-Key, the job as it is)', ['Location']), 400: invalid,
       403: problem('a priority reserved to other tenants (PRIORITY_FLOOR)'), 404: notFound, 409: problem('Idempotency-Key reused with another body'),
       413: problem('body too large'), 415: unsupported, ...common,
     },
@@ -130,3 +216,5 @@ export const ROUTES: Route[] = [
     answers: { 200: { description: summary, content }, 401: problem('the admin key is required', ['WWW-Authenticate']), 403: problem('closed: API_KEYS is set and ADMIN_KEY is not'), 503: common[503] },
   })),
 ];
+
+export const ROUTES: Route[] = TABLE.map(withV2Problems);

@@ -11,6 +11,13 @@ const Tensor = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: 
 const TensorSpec = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()).describe('-1 = symbolic') });
 const JobError = z.object({ type: z.string(), message: z.string() });
 
+/**
+ * Binary tensor extension (binary/framing.ts `frameResponse`): an output asked for in binary
+ * leaves `data` for `parameters.binary_data_size` bytes after the JSON header; the others keep
+ * their `data`. InferResponseHeader and JobHeader are the JSON headers of such answers.
+ */
+const FramedTensor = z.union([Tensor, Tensor.omit({ data: true }).extend({ parameters: z.object({ binary_data_size: z.number().int().min(0) }) })]);
+
 export const Problem = z
   .object({
     type: z.string().describe('urn:maas:problem:<slug>'),
@@ -18,10 +25,19 @@ export const Problem = z
     status: z.number().int(),
     detail: z.string(),
     instance: z.string().optional(),
-    error: z.string().optional().describe('on /v2 routes: the Open Inference Protocol error body'),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('invalid-input: each issue'),
+    job_id: z.string().optional().describe('inference-failed, timeout: the job that served the request'),
+    job_status: z.enum(JOB_STATUSES).optional().describe('inference-failed, timeout: its status'),
+    status_of_batch: z.enum(BATCH_STATUSES).optional().describe('batch-not-finished: the batch status'),
+    queued_rows: z.number().int().optional().describe('quota-exceeded: rows the tenant has queued'),
+    quota_rows: z.number().int().optional().describe('quota-exceeded: its quota'),
   })
   .describe('RFC 9457 problem details');
+
+/** On `/v2` routes a problem also carries `error` (http/problem.ts `sendProblem`). */
+export const V2Problem = Problem.extend({ error: z.string().describe('the detail again: the Open Inference Protocol error body') }).describe(
+  'RFC 9457 problem details, with the Open Inference Protocol `error`',
+);
 
 export const Job = z.object({
   id: z.string(),
@@ -44,6 +60,9 @@ export const Job = z.object({
   webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).nullable(),
 });
 
+/** The JSON header of a framed job answer. */
+export const JobHeader = Job.extend({ outputs: z.array(FramedTensor).nullable() });
+
 export const Batch = z.object({
   id: z.string(),
   object: z.literal('batch'),
@@ -60,6 +79,9 @@ export const Batch = z.object({
 });
 
 export const InferResponse = z.object({ model_name: z.string(), model_version: z.string(), id: z.string(), outputs: z.array(Tensor) });
+
+/** The JSON header of a framed infer answer. */
+export const InferResponseHeader = InferResponse.extend({ outputs: z.array(FramedTensor) });
 
 export const ModelMetadata = z.object({
   name: z.string(),

@@ -1,17 +1,40 @@
 /**
  * Triton's HTTP extensions: model configuration, statistics, and the model repository
- * (index, load, unload). The same services answer the gRPC RPCs.
+ * (index, load, unload). The same services answer the gRPC RPCs. Bodies are parsed with, and
+ * answers typed by, the schemas below (and `ModelConfig`), which the OpenAPI document shows.
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { ModelStatistics } from '@maas/shared';
 import type { Deps } from '../deps.js';
+import { ModelIndexEntry } from '../services/repository.js';
 import { tritonConfig } from '../views/triton-config.js';
 
 const modelParam = (req: Request) => String(req.params['model']);
 const versionParam = (req: Request) => req.params['version'] as string | undefined;
 
 /** Body of POST /v2/repository/index (Triton: optional `ready`); absent or empty is `{}`. */
-const IndexRequest = z.object({ repository_name: z.string().optional(), ready: z.boolean().optional() }).optional();
+export const IndexRequest = z
+  .object({
+    repository_name: z.string().optional().describe('ignored: there is one repository'),
+    ready: z.boolean().optional().describe('true: only the READY entries'),
+  })
+  .optional();
+
+/**
+ * Body of POST /v2/repository/models/{m}/load and /unload (Triton: optional `parameters`);
+ * absent or empty is `{}`. Parameters are ignored: a load re-reads the model from the repository.
+ */
+export const RepositoryModelRequest = z
+  .object({ parameters: z.record(z.string(), z.unknown()).optional().describe('ignored (Triton: config, file:…, unload_dependents)') })
+  .optional();
+
+/** Answer of POST /v2/repository/index. */
+export const RepositoryIndex = z.array(ModelIndexEntry);
+/** Answer of the statistics routes: every served version of every model, of one model, or one version. */
+export const ModelStatsResponse = z.strictObject({ model_stats: z.array(ModelStatistics) });
+/** Answer of load and unload (Triton answers an empty object). */
+export const RepositoryAnswer = z.strictObject({});
 
 export function tritonRouter({ catalog, stats, repository, workers }: Deps): Router {
   const r = Router();
@@ -22,22 +45,24 @@ export function tritonRouter({ catalog, stats, repository, workers }: Deps): Rou
   });
 
   r.get(['/v2/models/stats', '/v2/models/:model/stats', '/v2/models/:model/versions/:version/stats'], async (req, res) => {
-    res.json({ model_stats: await stats.read(req.params['model'] as string | undefined, versionParam(req)) });
+    res.json({ model_stats: await stats.read(req.params['model'] as string | undefined, versionParam(req)) } satisfies z.output<typeof ModelStatsResponse>);
   });
 
   r.post('/v2/repository/index', async (req, res) => {
     const body = IndexRequest.parse(req.body ?? undefined);
-    res.json(await repository.index(body?.ready ?? false));
+    res.json((await repository.index(body?.ready ?? false)) satisfies z.output<typeof RepositoryIndex>);
   });
 
   r.post('/v2/repository/models/:model/load', async (req, res) => {
+    RepositoryModelRequest.parse(req.body ?? undefined);
     await repository.load(modelParam(req));
-    res.json({});
+    res.json({} satisfies z.output<typeof RepositoryAnswer>);
   });
 
   r.post('/v2/repository/models/:model/unload', async (req, res) => {
+    RepositoryModelRequest.parse(req.body ?? undefined);
     await repository.unload(modelParam(req));
-    res.json({});
+    res.json({} satisfies z.output<typeof RepositoryAnswer>);
   });
 
   return r;

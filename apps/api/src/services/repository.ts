@@ -8,17 +8,20 @@
  * restarts: an unloaded model stays unloaded until it is loaded again.
  */
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import {
   AppError, loadRepository, MODELS_CHANNEL, NotFoundError, UNLOADED_MODELS_KEY, type Logger, type ModelChangeMessage,
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
 
-export interface ModelIndexEntry {
-  name: string;
-  version?: string;
-  state: 'READY' | 'UNAVAILABLE';
-  reason: string;
-}
+/** An entry of the repository index (Triton's field names), as `POST /v2/repository/index` answers it. */
+export const ModelIndexEntry = z.strictObject({
+  name: z.string(),
+  version: z.string().optional().describe('absent for a model that serves no version'),
+  state: z.enum(['READY', 'UNAVAILABLE']),
+  reason: z.string().describe('why a model is UNAVAILABLE; empty when READY'),
+});
+export type ModelIndexEntry = z.infer<typeof ModelIndexEntry>;
 
 export class RepositoryService {
   constructor(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Model, ModelVersion } from '@maas/shared';
-import { tritonConfig } from './triton-config.js';
+import { ModelConfig, tritonConfig } from './triton-config.js';
 
 const v = (over: Partial<ModelVersion> = {}): ModelVersion => ({
   model: 'm', version: 2, path: '/x', batchable: true, maxBatchSize: 8,
@@ -24,6 +24,7 @@ describe('tritonConfig', () => {
       dynamic_batching: { preferred_batch_size: [4], max_queue_delay_microseconds: 2500 },
       instance_group: [{ kind: 'KIND_CPU', count: 2 }],
     });
+    expect(ModelConfig.parse(c)).toEqual(c); // strict: the documented schema holds every field
   });
   it('keeps full dims and no dynamic batching for a fixed-batch model', () => {
     const fixed = v({ maxBatchSize: 0, batchable: false, inputs: [{ name: 'x', datatype: 'BYTES', shape: [2, 3] }] });
@@ -32,6 +33,7 @@ describe('tritonConfig', () => {
     expect(c.input[0]).toMatchObject({ dims: [2, 3], data_type: 'TYPE_STRING' });
     expect(c).not.toHaveProperty('dynamic_batching');
     expect(c.version_policy).toEqual({ all: {} });
+    expect(ModelConfig.parse(c)).toEqual(c);
   });
   it('spells a specific version policy', () => {
     expect(tritonConfig(model({ version_policy: { specific: [1, 3] } }), v()).version_policy).toEqual({ specific: { versions: [1, 3] } });

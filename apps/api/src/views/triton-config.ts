@@ -2,7 +2,10 @@
  * PURE: a model version as Triton's model configuration (`GET /v2/models/{m}/config`, gRPC
  * ModelConfig), in Triton's field names (model_config.proto), from config.json and the ONNX
  * signature. With max_batch_size > 0 Triton's `dims` leave out the batch dimension.
+ * `ModelConfig` is the schema of that answer: `tritonConfig` produces its type, and the
+ * OpenAPI document shows it.
  */
+import { z } from 'zod';
 import type { Datatype, Model, ModelVersion, TensorSpec, VersionPolicy } from '@maas/shared';
 import { PLATFORM } from './model.js';
 
@@ -13,7 +16,40 @@ export const CONFIG_DATATYPE: Record<Datatype, string> = {
   FP32: 'TYPE_FP32', FP64: 'TYPE_FP64', BYTES: 'TYPE_STRING',
 };
 
-function versionPolicy(p: VersionPolicy) {
+const ConfigDatatype = z.enum(Object.values(CONFIG_DATATYPE) as [string, ...string[]]);
+const Dims = z.array(z.number().int()).describe('-1 = variable; without the batch dimension when max_batch_size > 0');
+
+/** Triton's model configuration (model_config.proto field names), as `GET /v2/models/{m}/config` answers it. */
+export const ModelConfig = z.strictObject({
+  name: z.string(),
+  platform: z.literal(PLATFORM),
+  backend: z.literal('onnxruntime'),
+  version_policy: z.union([
+    z.strictObject({ latest: z.strictObject({ num_versions: z.number().int().min(1) }) }),
+    z.strictObject({ all: z.strictObject({}) }),
+    z.strictObject({ specific: z.strictObject({ versions: z.array(z.number().int().min(1)) }) }),
+  ]),
+  max_batch_size: z.number().int().min(0).describe('0: the model cannot batch'),
+  input: z.array(
+    z.strictObject({
+      name: z.string(), data_type: ConfigDatatype, format: z.literal('FORMAT_NONE'), dims: Dims,
+      is_shape_tensor: z.boolean(), allow_ragged_batch: z.boolean(), optional: z.boolean(),
+    }),
+  ),
+  output: z.array(
+    z.strictObject({ name: z.string(), data_type: ConfigDatatype, dims: Dims, label_filename: z.string(), is_shape_tensor: z.boolean() }),
+  ),
+  dynamic_batching: z
+    .strictObject({ preferred_batch_size: z.array(z.number().int()), max_queue_delay_microseconds: z.number().int().min(0), preserve_ordering: z.boolean() })
+    .optional()
+    .describe('only when max_batch_size > 0'),
+  instance_group: z.array(z.strictObject({ name: z.string(), kind: z.enum(['KIND_CPU', 'KIND_GPU']), count: z.number().int().min(1), gpus: z.array(z.number().int()) })),
+  default_model_filename: z.string(),
+  parameters: z.record(z.string(), z.strictObject({ string_value: z.string() })),
+});
+export type ModelConfig = z.infer<typeof ModelConfig>;
+
+function versionPolicy(p: VersionPolicy): ModelConfig['version_policy'] {
   if ('latest' in p) return { latest: { num_versions: p.latest } };
   if ('all' in p) return { all: {} };
   return { specific: { versions: p.specific } };
@@ -21,7 +57,7 @@ function versionPolicy(p: VersionPolicy) {
 
 const dims = (t: TensorSpec, batching: boolean) => (batching ? t.shape.slice(1) : t.shape);
 
-export function tritonConfig(model: Model, version: ModelVersion, provider = 'cpu') {
+export function tritonConfig(model: Model, version: ModelVersion, provider = 'cpu'): ModelConfig {
   const batching = version.maxBatchSize > 0;
   return {
     name: model.name,

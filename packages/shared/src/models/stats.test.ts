@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { batchFields, msToNs, STAT, toModelStatistics } from './stats.js';
+import { batchFields, ModelStatistics, msToNs, STAT, toModelStatistics } from './stats.js';
 
 describe('toModelStatistics', () => {
   it('is all zeros for a version that never ran', () => {
     const s = toModelStatistics('m', 1, {});
     expect(s).toMatchObject({ name: 'm', version: '1', inference_count: 0, execution_count: 0, batch_stats: [] });
     expect(s.inference_stats.success).toEqual({ count: 0, ns: 0 });
+    expect(ModelStatistics.parse(s)).toEqual(s); // strict: the schema of the REST answer holds every field
   });
   it('reads counters and batch sizes in order', () => {
     const hash = {
@@ -16,5 +17,6 @@ describe('toModelStatistics', () => {
     expect(s.inference_stats.success).toEqual({ count: 3, ns: 4_500_000 });
     expect(s.inference_count / s.execution_count).toBe(6);
     expect(s.batch_stats.map((b) => [b.batch_size, b.compute_infer.count, b.compute_infer.ns])).toEqual([[4, 1, 50], [8, 1, 100]]);
+    expect(ModelStatistics.parse(s)).toEqual(s);
   });
 });

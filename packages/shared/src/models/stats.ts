@@ -4,6 +4,7 @@
  * reports them; `execution_count` counts ONNX runs, so inference_count / execution_count is
  * the average batch the micro-batcher formed.
  */
+import { z } from 'zod';
 
 /** Fields of the hash; batch sizes add `batch.<rows>.count` and `batch.<rows>.ns`. */
 export const STAT = {
@@ -19,20 +20,35 @@ export const batchFields = (rows: number) => ({ count: `batch.${rows}.count`, ns
 /** Milliseconds → whole nanoseconds. */
 export const msToNs = (ms: number): number => Math.max(0, Math.round(ms * 1e6));
 
-export interface StatisticDuration {
-  count: number;
-  ns: number;
-}
+/** A count and its total duration in nanoseconds. */
+export const StatisticDuration = z.strictObject({ count: z.number().int().min(0), ns: z.number().int().min(0) });
+export type StatisticDuration = z.infer<typeof StatisticDuration>;
 
-export interface ModelStatistics {
-  name: string;
-  version: string;
-  last_inference: number;
-  inference_count: number;
-  execution_count: number;
-  inference_stats: Record<'success' | 'fail' | 'queue' | 'compute_input' | 'compute_infer' | 'compute_output' | 'cache_hit' | 'cache_miss', StatisticDuration>;
-  batch_stats: { batch_size: number; compute_input: StatisticDuration; compute_infer: StatisticDuration; compute_output: StatisticDuration }[];
-}
+/**
+ * One model version's statistics, in Triton's field names (the REST statistics extension and
+ * gRPC ModelStatistics): the schema `toModelStatistics` produces and the OpenAPI document shows.
+ */
+export const ModelStatistics = z.strictObject({
+  name: z.string(),
+  version: z.string(),
+  last_inference: z.number().int().min(0).describe('ms since the epoch of the last inference; 0 = never'),
+  inference_count: z.number().int().min(0).describe('rows inferred'),
+  execution_count: z.number().int().min(0).describe('ONNX runs (inference_count / execution_count = average batch)'),
+  inference_stats: z.strictObject({
+    success: StatisticDuration,
+    fail: StatisticDuration,
+    queue: StatisticDuration,
+    compute_input: StatisticDuration,
+    compute_infer: StatisticDuration,
+    compute_output: StatisticDuration,
+    cache_hit: StatisticDuration,
+    cache_miss: StatisticDuration,
+  }),
+  batch_stats: z.array(
+    z.strictObject({ batch_size: z.number().int(), compute_input: StatisticDuration, compute_infer: StatisticDuration, compute_output: StatisticDuration }),
+  ),
+});
+export type ModelStatistics = z.infer<typeof ModelStatistics>;
 
 const ZERO: StatisticDuration = { count: 0, ns: 0 };
 
