@@ -24,7 +24,7 @@ export const BINARY_TYPE = 'application/octet-stream';
 
 /**
  * A body in the binary tensor extension: `Inference-Header-Content-Length` bytes of JSON
- * (`header`), then the raw bytes of every tensor with `parameters.binary_data_size`.
+ * (described by `framed`), then the raw bytes of every tensor with `parameters.binary_data_size`.
  */
 export interface Framed {
   framed: z.ZodType;
