@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { pinoHttp } from 'pino-http';
 import type { Deps } from './deps.js';
 import { authenticate } from './http/auth.js';
+import { parseTypedJson } from './http/json.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { rateLimit } from './http/rate-limit.js';
 import { httpMetrics } from './metrics.js';
@@ -39,7 +40,7 @@ export function createApp(deps: Deps): Express {
   app.use(healthRouter(deps));
   app.use(authenticate(deps.config.API_KEYS));
   app.use(rateLimit(deps.redis, deps.config.RATE_LIMIT_RPS));
-  app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: ['application/json', 'application/*+json'] }));
+  app.use(parseTypedJson(deps.config.MAX_BODY_MB * 1024 * 1024));
   app.use(kserveRouter(deps));
   app.use(jobsRouter(deps));
   app.use(batchesRouter(deps));

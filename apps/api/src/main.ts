@@ -10,6 +10,7 @@ import {
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
+import { serverTimeouts } from './http/timeouts.js';
 import { createApiMetrics } from './metrics.js';
 import { BatchService } from './services/batches.js';
 import { ModelCatalog } from './services/catalog.js';
@@ -17,6 +18,7 @@ import { IdempotencyStore } from './services/idempotency.js';
 import { JobService } from './services/jobs.js';
 import { JobNotifier } from './services/notifier.js';
 import { QueueRegistry } from './services/queues.js';
+import { UploadSweeper } from './services/upload-sweeper.js';
 import { WebhookService } from './services/webhooks.js';
 import { WorkerDirectory } from './services/workers.js';
 
@@ -48,7 +50,10 @@ async function main(): Promise<void> {
     maxLineBytes: config.MAX_BODY_MB * 1024 * 1024,
     attempts: 3,
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
+    maxQueueDepth: config.MAX_QUEUE_DEPTH,
+    leaseSeconds: config.UPLOAD_LEASE_S,
   });
+  const sweeper = new UploadSweeper(redis, (id) => batches.removeUpload(id), config.UPLOAD_LEASE_S, log).start();
   batches.onCompleted = async (batch) => {
     const event = batchWebhookEvent(batch);
     if (event) await webhookEmitter.emit(event);
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  Object.assign(server, serverTimeouts(config));
   const addr = server.address();
   log.info({ url: `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`, models: catalog.models.map((m) => m.name) }, 'api listening');
 
@@ -84,6 +90,7 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await sweeper.close();
     await queues.close();
     await webhookEmitter.close();
     await notifier.close();

@@ -3,8 +3,10 @@
  * the byte level and hands out each line's bytes undecoded (the compact fast path reads
  * bytes; `lineText` decodes them whole, so a multi-byte UTF-8 character split across chunks
  * is never broken). It never holds more than one partial line. Line numbers count every
- * physical line (blank ones are skipped but counted), so errors point into the user's file.
+ * physical line (blank ones are skipped but counted), so errors point into the user's file;
+ * the same count is held to `maxLines`, so a body of nothing but newlines ends promptly.
  */
+import { PayloadTooLargeError } from '@maas/shared';
 
 export interface NdjsonLine {
   /** 1-based physical line number */
@@ -16,10 +18,19 @@ export interface NdjsonLine {
 /** A line's text. */
 export const lineText = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
 
-export class LineTooLongError extends Error {
+/** A 413: one line is longer than the limit. */
+export class LineTooLongError extends PayloadTooLargeError {
   override readonly name = 'LineTooLongError';
   constructor(readonly n: number, readonly limit: number) {
     super(`line ${n} is longer than ${limit} bytes`);
+  }
+}
+
+/** A 413: the body has more lines than the limit (blank ones count: a gigabyte of newlines is no batch). */
+export class TooManyLinesError extends PayloadTooLargeError {
+  override readonly name = 'TooManyLinesError';
+  constructor(readonly limit: number) {
+    super(`a batch holds at most ${limit} lines (blank lines count)`);
   }
 }
 
@@ -51,7 +62,7 @@ function blank(bytes: Buffer): boolean {
  * completes, in order), so a million short lines cost a few hundred awaits, not a million.
  * A line over `maxLineBytes` throws, after the lines before it were handed out.
  */
-export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<NdjsonLine[]> {
+export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLineBytes: number, maxLines = Infinity): AsyncGenerator<NdjsonLine[]> {
   let carry: Buffer | undefined;
   let n = 0;
   for await (const piece of stream) {
@@ -64,9 +75,13 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
     let start = 0;
     for (let nl = buf.indexOf(NL, start); nl !== -1; nl = buf.indexOf(NL, start)) {
       n++;
-      if (nl - start > maxLineBytes) {
+      if (nl - start > maxLineBytes || n > maxLines) {
         if (lines.length > 0) yield lines;
-        throw new LineTooLongError(n, maxLineBytes);
+        throw n > maxLines ? new TooManyLinesError(maxLines) : new LineTooLongError(n, maxLineBytes);
+      }
+      if (nl === start || (nl === start + 1 && buf[start] === CR)) {
+        start = nl + 1; // an empty line: skipped without slicing it
+        continue;
       }
       const bytes = slice(buf, start, nl, n);
       start = nl + 1;
@@ -79,7 +94,7 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
     }
   }
   if (carry && carry.length > 0) {
-    n++;
+    if (++n > maxLines) throw new TooManyLinesError(maxLines);
     const bytes = slice(carry, 0, carry.length, n);
     if (!blank(bytes)) yield [{ n, bytes }];
   }

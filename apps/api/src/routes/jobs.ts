@@ -9,7 +9,7 @@ import { requireJson } from '../http/json.js';
 export function jobsRouter({ jobs, config, shutdown }: Deps): Router {
   const r = Router();
 
-  r.post('/v1/jobs', requireJson, async (req, res) => {
+  r.post('/v1/jobs', requireJson(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
     const body = JobRequest.parse(req.body);
     const key = IdempotencyStore.check(req.get('Idempotency-Key'));
     const { job: created, created: isNew } = await jobs.create(req.tenant, body, key);

@@ -43,7 +43,7 @@ export function kserveRouter({ catalog, jobs, workers, config, shutdown }: Deps)
     res.json({ name: model.name, ready: true, workers: n });
   });
 
-  r.post(['/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer'], requireJson, async (req, res) => {
+  r.post(['/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer'], requireJson(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
     const body = InferRequest.parse(req.body);
     const { job: created } = await jobs.create(req.tenant, {
       model: modelParam(req),
