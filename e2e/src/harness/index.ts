@@ -5,3 +5,4 @@ export { call, rows, type Reply } from './http.js';
 export { runAlone } from './reference.js';
 export { WebhookReceiver, type Received, type Answer } from './webhook-receiver.js';
 export { eventually, type EventuallyOptions } from './eventually.js';
+export { queuedInferenceJobs, storedBatches } from './queued.js';

@@ -93,9 +93,12 @@ export class BatchService {
     }
   }
 
-  /** 429 while the model's queue is full (the depth is read at most once a second). */
-  private async checkDepth(queue: InferenceQueue, version: ModelVersion): Promise<void> {
-    const depth = await this.queues.queuedJobs(queue);
+  /**
+   * 429 while the model's queue is full. The depth is read at most once a second, so the
+   * chunks this upload queued since (`own`) are added: one upload alone cannot go past it.
+   */
+  private async checkDepth(queue: InferenceQueue, version: ModelVersion, own = 0): Promise<void> {
+    const depth = (await this.queues.queuedJobs(queue)) + own;
     if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
   }
 
@@ -142,8 +145,9 @@ export class BatchService {
     // flight pauses the body stream until one lands.
     const inflight = new Set<Promise<void>>();
     let rows = 0;
+    let queued = 0;
     const submit = async (chunk: Chunk) => {
-      if (chunk.rows > 0) await this.checkDepth(queue, version);
+      if (chunk.rows > 0) await this.checkDepth(queue, version, queued++);
       rows += chunk.rows;
       const p = enqueue(chunk);
       inflight.add(p);
