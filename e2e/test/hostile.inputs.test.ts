@@ -5,10 +5,10 @@
  * gone is a 503 + Retry-After the API recovers from by itself.
  */
 import http from 'node:http';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, eventually, queuedInferenceJobs, rows, storedBatches } from '../src/harness/index.js';
+import { Cluster, eventually, queuedInferenceJobs, rows, storedBatches } from '../src/harness/index.js';
 
 let cluster: Cluster;
 let redis: Redis;
@@ -105,6 +105,18 @@ describe('bodies', () => {
     expect(cluster.api.child.exitCode).toBeNull();
     expect(await queuedInferenceJobs(redis)).toBe(0);
     expect(await redis.zcard('maas:uploads')).toBe(0); // no upload left in progress
+  });
+
+  it('a truncated br or deflate batch upload is a 400, and the API stays up', async () => {
+    const body = Buffer.from(`{"inputs":{"input":${JSON.stringify(row)}}}\n`.repeat(50));
+    for (const [encoding, packed] of [['br', brotliCompressSync(body)], ['deflate', deflateSync(body)]] as const) {
+      for (const type of ['application/x-ndjson', 'application/x-npy']) {
+        const r = await post('/v1/batches?model=mlp', packed.subarray(0, packed.length >> 1), { 'content-type': type, 'content-encoding': encoding });
+        expect(r.status, `${encoding} ${type}: ${JSON.stringify(r.body)}`).toBe(400);
+      }
+    }
+    expect(cluster.api.child.exitCode).toBeNull();
+    expect(await queuedInferenceJobs(redis)).toBe(0);
   });
 
   it('a POST without any body is a 400 that says so, not a 415 naming the type it sent', async () => {

@@ -72,10 +72,13 @@ export function decodedBody(req: BodyRequest, maxBytes: number): AsyncIterable<B
     throw new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use ${SUPPORTED_ENCODINGS.join(', ')})`);
   }
   const body = detach(req);
-  // The callback is what keeps an error from being "unhandled": pipeline destroys every stream
-  // with it and the iterator below rethrows it.
-  const out = make ? pipeline(body, make(), () => {}) : body;
-  return readCapped(out, maxBytes, encoding);
+  if (!make) return readCapped(body, maxBytes, encoding);
+  // Errors reach the consumer through the iterator below; the pipeline callback and the no-op
+  // listener are what keep a second 'error' a decoder emits after the consumer stopped (a
+  // truncated brotli body does that) from being "unhandled" and taking the process down.
+  const decoder = make();
+  decoder.on('error', () => {});
+  return readCapped(pipeline(body, decoder, () => {}), maxBytes, encoding);
 }
 
 /** How long (and how much) the unread rest of a refused body is read and discarded before the answer. */

@@ -36,6 +36,8 @@ function toAppError(err: unknown): AppError | undefined {
   if (e?.type === 'entity.too.large') return new PayloadTooLargeError(`request body exceeds ${e.limit} bytes (MAX_BODY_MB)`);
   if (e?.type === 'entity.parse.failed') return new MalformedJsonError(`request body is not valid JSON: ${e.message}`);
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported-media-type', e.message ?? 'unsupported encoding');
+  // The router's: a path segment that is not valid percent-encoding (`/v1/jobs/%zz`).
+  if (err instanceof URIError) return new ValidationError([{ path: 'url', message: err.message }]);
   if (isDecompressionError(err)) return new MalformedBodyError(`the compressed body is corrupt or truncated: ${e.message}`, err);
   const redisTrouble = redisUnavailableReason(err);
   if (redisTrouble) return new RedisUnavailableError(err, redisTrouble);
