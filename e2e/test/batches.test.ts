@@ -89,6 +89,20 @@ describe('batch submissions', () => {
     });
   });
 
+  it('a chunk\'s raw input bytes are removed once the chunk ran; its rows equal running them alone', async () => {
+    const data = rows(77, 9000, 32);
+    const sub = await submit('model=mlp', data.map((r, i) => JSON.stringify({ custom_id: `p${i}`, inputs: { input: r } })).join('\n'));
+    expect(sub.status).toBe(202);
+    const done = await finished(sub.body.id);
+    expect(done.counts).toEqual({ total: 9000, succeeded: 9000, failed: 0 });
+    expect(await redis.keys(`maas:{b-${sub.body.id}}:in:*`)).toEqual([]);
+    const out = await results(sub.body.id);
+    const alone = await runAlone(MLP, 'input', 'output', [data[0]!, data[8999]!]);
+    expect(out[0].outputs.output).toEqual(expect.arrayContaining([expect.any(Number)]));
+    out[0].outputs.output.forEach((v: number, j: number) => expect(v).toBeCloseTo(alone[0]![j]!, 5));
+    out[8999].outputs.output.forEach((v: number, j: number) => expect(v).toBeCloseTo(alone[1]![j]!, 5));
+  });
+
   it('compact lines of the classifier return every output of their row; gzip bodies are accepted', async () => {
     const lines = [
       { custom_id: 'adelie', inputs: { features: [39.1, 18.7, 181, 3750] } },
@@ -241,13 +255,14 @@ describe('cancel', () => {
 });
 
 describe('while a batch runs', () => {
-  // A 3 s batch window: the full chunks run at once, the short last chunk waits in the
-  // worker's window, which leaves time to watch the counts and to cancel.
+  // Runs of 1,024 rows preferred, waiting up to 3 s for them: the full 8,192-row chunk runs at
+  // once, the short last chunk waits in the worker's window, which leaves time to watch the
+  // counts and to cancel.
   const lines = (seed: number, n: number) => rows(seed, n, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n');
   let slow: Cluster;
   let repo: { dir: string; remove(): Promise<void> };
   beforeAll(async () => {
-    repo = await modelRepository({ mlp: { max_queue_delay_ms: 3000 } });
+    repo = await modelRepository({ mlp: { max_queue_delay_ms: 3000, preferred_batch_sizes: [1024] } });
     slow = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp' } });
   });
   afterAll(async () => {
@@ -260,25 +275,25 @@ describe('while a batch runs', () => {
     eventually(async () => (await call(slow.url, 'GET', `/v1/batches/${id}`)).body, ok, { ms: 10_000, every: 25, what: `batch ${id} to match` });
 
   it('counts move: running with the full chunks done, then succeeded', async () => {
-    const batch = await post(lines(31, 2050)); // chunks of 1024, 1024 and 2 rows
-    const midway = await watch(batch.id, (b) => b.counts.succeeded === 2048);
-    expect(midway).toMatchObject({ status: 'running', completed_at: null, counts: { total: 2050, succeeded: 2048, failed: 0 } });
+    const batch = await post(lines(31, 8194)); // chunks of 8,192 and 2 rows
+    const midway = await watch(batch.id, (b) => b.counts.succeeded === 8192);
+    expect(midway).toMatchObject({ status: 'running', completed_at: null, counts: { total: 8194, succeeded: 8192, failed: 0 } });
     expect(midway.started_at).not.toBeNull();
     const done = await watch(batch.id, (b) => b.completed_at !== null);
-    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 2050, succeeded: 2050, failed: 0 } });
+    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 8194, succeeded: 8194, failed: 0 } });
   });
 
   it('cancel while running: what ran keeps its results, the chunk still waiting in the worker never runs', async () => {
-    const batch = await post(lines(32, 2050));
-    await watch(batch.id, (b) => b.counts.succeeded === 2048);
+    const batch = await post(lines(32, 8194));
+    await watch(batch.id, (b) => b.counts.succeeded === 8192);
     const canceled = await call(slow.url, 'POST', `/v1/batches/${batch.id}/cancel`);
     expect(canceled.body.status).toBe('canceled');
     const done = await watch(batch.id, (b) => b.completed_at !== null);
-    expect(done).toMatchObject({ status: 'canceled', counts: { total: 2050, succeeded: 2048, failed: 2 } });
+    expect(done).toMatchObject({ status: 'canceled', counts: { total: 8194, succeeded: 8192, failed: 2 } });
     const out = (await (await fetch(`${slow.url}/v1/batches/${batch.id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l));
-    expect(out).toHaveLength(2050);
+    expect(out).toHaveLength(8194);
     expect(out[0].outputs.output).toHaveLength(2);
-    expect(out[2049]).toEqual({ custom_id: 'r2049', error: { type: 'canceled', message: expect.any(String) } });
+    expect(out[8193]).toEqual({ custom_id: 'r8193', error: { type: 'canceled', message: expect.any(String) } });
   });
 });
 
@@ -291,7 +306,7 @@ describe('an upload cut off half way', () => {
       const req = request(`${idle.url}/v1/batches?model=mlp`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' } });
       req.on('error', () => {}); // we cut it ourselves
       const line = (i: number) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: rows(i, 1, 32)[0] } }) + '\n';
-      for (let i = 0; i < 3000; i++) req.write(line(i)); // about three chunks' worth
+      for (let i = 0; i < 20_000; i++) req.write(line(i)); // two chunks of 8,192 rows and more
       // Wait until the API has queued chunks from it, then drop the connection.
       await eventually(() => client.keys('maas:{infer-mlp-v1}:batch_*'), (keys) => keys.length > 0, { ms: 5000, what: 'chunks from the upload' });
       req.destroy();
@@ -313,10 +328,15 @@ describe('big batches and the worker fleet', () => {
     const queue = new Queue('{infer-mlp-v1}', { prefix: 'maas', connection: conn });
     try {
       const body = rows(41, 1024, 32).map((r) => JSON.stringify({ inputs: { input: r } }));
-      const lines = Array.from({ length: 80 }, () => body.join('\n')).join('\n'); // 80 chunks of 1,024 rows
+      const lines = Array.from({ length: 80 }, () => body.join('\n')).join('\n'); // 81,920 rows: 10 chunks of 8,192
       const res = await fetch(`${fleet.url}/v1/batches?model=mlp`, { method: 'POST', body: lines, headers: { 'content-type': 'application/x-ndjson' } });
       const batch = (await res.json()) as { id: string };
-      expect((await queue.getJobCounts('prioritized')).prioritized).toBe(80);
+      expect((await queue.getJobCounts('prioritized')).prioritized).toBe(10);
+      // Each chunk's input waits as raw float32 bytes in its own key; the job only points at them.
+      const first = (await queue.getJob(`${batch.id}-c0`))!;
+      expect(first.data.inputs).toEqual([{ name: 'input', datatype: 'FP32', shape: [8192, 32], at: [0, 8192 * 32 * 4] }]);
+      expect(JSON.stringify(first.data)).not.toContain('b64');
+      expect(await conn.strlen(first.data.payload)).toBe(8192 * 32 * 4);
       await fleet.startWorker({ WORKER_MODELS: 'mlp' });
       let maxActive = 0;
       for (;;) {
@@ -329,9 +349,9 @@ describe('big batches and the worker fleet', () => {
         }
         await new Promise((r) => setTimeout(r, 5));
       }
-      // mlp: max_batch_size 1,024, one session → a budget of 4,096 rows, i.e. 4 chunks (+1 being fetched).
+      // mlp: chunks of 8,192 rows → a budget of two chunks (one running, the next fetched), +1 being fetched.
       expect(maxActive).toBeGreaterThan(0);
-      expect(maxActive).toBeLessThanOrEqual(5);
+      expect(maxActive).toBeLessThanOrEqual(3);
     } finally {
       await queue.close();
       conn.disconnect();

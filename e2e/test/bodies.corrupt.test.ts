@@ -68,7 +68,8 @@ describe('corrupt compressed bodies', () => {
     const job = Buffer.from(JSON.stringify({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32)[0] }] }));
     for (const [encoding, good] of [['gzip', gzipSync(job)], ['deflate', deflateSync(job)], ['br', brotliCompressSync(job)]] as const) {
       const broken = Buffer.from(good.subarray(0, good.length - 6));
-      broken[Math.min(12, broken.length - 1)]! ^= 0xff;
+      const at = Math.min(12, broken.length - 1);
+      broken[at] = broken[at]! ^ 0xff;
       for (const path of ['/v1/jobs', '/v2/models/mlp/infer']) {
         const r = await post(path, broken, { 'content-type': 'application/json', 'content-encoding': encoding });
         expect(r.status, `${encoding} ${path}: ${JSON.stringify(r.body)}`).toBe(400);

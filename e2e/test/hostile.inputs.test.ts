@@ -196,16 +196,16 @@ describe('Redis refusing writes or gone → 503 + Retry-After, then recovery wit
 });
 
 describe('what one batch upload may enqueue', () => {
-  const lines = (n: number) => rows(9, n, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r.map((v) => Math.round(v * 100) / 100) } })).join('\n');
+  const lines = (n: number) => rows(9, n, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r.map((v) => Math.round(v * 10) / 10) } })).join('\n');
 
   beforeAll(async () => {
     await cluster.api.stop('SIGTERM');
-    await cluster.startApi({ MAX_QUEUE_DEPTH: '3', BATCH_MAX_MB: '2' });
+    await cluster.startApi({ MAX_QUEUE_DEPTH: '1', BATCH_MAX_MB: '4' });
     await redis.flushall();
   });
 
   it('an upload that would take the queue past MAX_QUEUE_DEPTH is a 429 + Retry-After, its chunks withdrawn', async () => {
-    const r = await post('/v1/batches?model=mlp', lines(5000), NDJSON); // five chunks of 1,024 rows
+    const r = await post('/v1/batches?model=mlp', lines(9000), NDJSON); // two chunks (8,192 rows of mlp make one)
     expect(r.status, JSON.stringify(r.body)).toBe(429);
     expect(r.headers.get('retry-after')).toBe('1');
     expect(r.body.type).toBe('urn:maas:problem:queue-full');
@@ -214,22 +214,22 @@ describe('what one batch upload may enqueue', () => {
   });
 
   it('an upload larger than BATCH_MAX_MB once decompressed is a 413, nothing left queued', async () => {
-    // 3 MB of lines that queue nothing (each fails alone), so only the size is in the way.
-    const big = Buffer.from(Array.from({ length: 3000 }, (_, i) => JSON.stringify({ custom_id: `${i}`.padStart(1000, 'x'), inputs: {} })).join('\n'));
+    // 5 MB of lines that queue nothing (each fails alone), so only the size is in the way.
+    const big = Buffer.from(Array.from({ length: 5000 }, (_, i) => JSON.stringify({ custom_id: `${i}`.padStart(1000, 'x'), inputs: {} })).join('\n'));
     for (const [body, headers] of [[big, NDJSON], [gzipSync(big), { ...NDJSON, 'content-encoding': 'gzip' }]] as const) {
       const r = await post('/v1/batches?model=mlp', body, headers);
       expect(r.status, JSON.stringify(r.body)).toBe(413);
-      expect(r.body.detail).toMatch(/body exceeds 2097152 bytes/);
+      expect(r.body.detail).toMatch(/body exceeds 4194304 bytes/);
     }
     expect(await queuedInferenceJobs(redis)).toBe(0);
     expect(await storedBatches(redis)).toEqual([]);
   });
   it('no upload starts while the queue is full', async () => {
-    for (let i = 0; i < 3; i++) expect((await post('/v1/jobs', job(JSON.stringify(row)), JSON_TYPE)).status).toBe(202);
+    expect((await post('/v1/jobs', job(JSON.stringify(row)), JSON_TYPE)).status).toBe(202);
     await new Promise((r) => setTimeout(r, 1100)); // the depth is read at most once a second
     const r = await post('/v1/batches?model=mlp', lines(1), NDJSON);
     expect(r.status, JSON.stringify(r.body)).toBe(429);
-    expect(await queuedInferenceJobs(redis)).toBe(3);
+    expect(await queuedInferenceJobs(redis)).toBe(1);
     await redis.flushall();
   });
 

@@ -25,11 +25,12 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** `n` compact penguins lines (256 make one chunk), from line `from`. */
-const lines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `{"custom_id":"p${from + i}","inputs":{"features":[${(i % 7) + 0.5},1.5,2.5,3.5]}}\n`).join('');
+/** `n` lines for the `fixed` model, which cannot batch: each line is a chunk of its own. */
+const lines = (n: number) =>
+  Array.from({ length: n }, (_, i) => `{"custom_id":"f${i}","inputs":[{"name":"x","datatype":"FP32","shape":[2,3],"data":[${i % 7},1,2,3,4,5]},{"name":"y","datatype":"INT32","shape":[2,3],"data":[1,2,3,4,5,6]}]}\n`).join('');
 
 /** A chunked upload kept open: the test decides when (and whether) it ends. */
-function openUpload(path = '/v1/batches?model=penguins') {
+function openUpload(path = '/v1/batches?model=fixed') {
   const u = new URL(cluster.url);
   const req = http.request({ host: u.hostname, port: u.port, path, method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked' } });
   const closed = new Promise<string>((resolve) => {
@@ -48,7 +49,7 @@ const nothingLeft = async (what: string) => {
 describe('uploads that do not finish', () => {
   it('a client that aborts mid-upload leaves no batch and no queued chunk', async () => {
     const { req, closed } = openUpload();
-    req.write(lines(2000));
+    req.write(lines(300));
     await eventually(() => queuedInferenceJobs(redis), (n) => n >= 3, { what: 'chunks queued while the upload runs' });
     req.destroy();
     await closed;
@@ -57,7 +58,7 @@ describe('uploads that do not finish', () => {
 
   it('an upload whose client stops sending is cut by the idle timeout and withdrawn', async () => {
     const { req, closed } = openUpload();
-    req.write(lines(1000));
+    req.write(lines(200));
     await eventually(() => queuedInferenceJobs(redis), (n) => n >= 2, { what: 'chunks queued' });
     const started = Date.now();
     expect(await closed).toMatch(/^(error|closed)/); // the server hangs up (IDLE_TIMEOUT_S=3)
@@ -68,7 +69,7 @@ describe('uploads that do not finish', () => {
 
   it('an API SIGKILLed mid-upload: the next API sweeps the upload (lease expired) with its chunks', async () => {
     const { req, closed } = openUpload();
-    req.write(lines(2000));
+    req.write(lines(300));
     await eventually(() => queuedInferenceJobs(redis), (n) => n >= 3, { what: 'chunks queued' });
     expect(await storedBatches(redis)).toHaveLength(1);
     await cluster.api.stop('SIGKILL');

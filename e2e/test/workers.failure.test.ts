@@ -20,9 +20,12 @@ afterAll(async () => {
 
 const mlpJob = (data: number[][]) => ({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [data.length, 32], data }] });
 
-/** A cluster whose mlp batcher holds jobs for 6 s, so a test can act while a worker holds them. */
+/**
+ * A cluster whose mlp batcher holds jobs for 6 s (it waits that long for a preferred run of
+ * 1,024 rows), so a test can act while a worker holds them.
+ */
 async function slowBatchCluster(workerEnv: Record<string, string> = {}) {
-  const repo = await modelRepository({ mlp: { max_queue_delay_ms: 6000 } });
+  const repo = await modelRepository({ mlp: { max_queue_delay_ms: 6000, preferred_batch_sizes: [1024] } });
   const cluster = await Cluster.start({
     models: repo.dir,
     workers: 0,

@@ -20,6 +20,11 @@ export const WorkerEnv = z.object({
   /** let onnxruntime's idle threads spin (a dedicated machine); off by default */
   WORKER_SPIN_THREADS: BoolEnv.default(false),
   WORKER_HEARTBEAT_MS: intEnv(200, 60_000).default(5000),
+  /**
+   * runs predicted shorter than this (ms) run on the worker's main thread instead of a session
+   * thread (no hand-off); 0 turns it off. Only for CPU models of at most 64 MB.
+   */
+  WORKER_INLINE_MAX_MS: z.coerce.number().min(0).max(50).default(0.5),
   /** how long webhook deliveries and their history stay readable (set it as the API's) */
   JOB_RETENTION_S: intEnv(60, 90 * 24 * 3600).default(24 * 3600),
   /** signing secret; unset: the one generated once and kept in Redis */

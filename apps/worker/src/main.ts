@@ -2,11 +2,13 @@
  * Worker process: loads the served models into session threads, then consumes their queues.
  * SIGTERM/SIGINT: stop fetching, finish every job held, leave the registry, exit 0.
  */
+import { stat } from 'node:fs/promises';
 import {
   batchWebhookEvent, ConfigError, connectRedis, createLogger, loadRepository, newWorkerId, onShutdown, readBatch,
   resolveWebhookSecret, runMain, toBatchObject, WebhookEmitter, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
+import { InlineSession } from './inference/inline-session.js';
 import { SessionPool } from './inference/session-pool.js';
 import { createWorkerMetrics } from './metrics.js';
 import { Heartbeat } from './registry.js';
@@ -14,6 +16,9 @@ import { BatchRecorder } from './batches/recorder.js';
 import { ModelRunner } from './runner.js';
 import { WebhookDeliverer } from './webhooks/deliverer.js';
 import { JobWebhooks } from './webhooks/job-events.js';
+
+/** Models larger than this never get a second (main-thread) session. */
+const INLINE_MAX_MODEL_BYTES = 64 * 1024 * 1024;
 
 const log = createLogger('worker');
 
@@ -62,6 +67,9 @@ async function main(): Promise<void> {
       { path: v.path, providers: providersFor(config.WORKER_DEVICE, m.config.execution_providers), intraOpNumThreads: threads, spinning: config.WORKER_SPIN_THREADS },
       m.config.instances,
     );
+    if (config.WORKER_INLINE_MAX_MS > 0 && pool.provider === 'cpu' && (await stat(v.path)).size <= INLINE_MAX_MODEL_BYTES) {
+      pool.runShortOnes(await InlineSession.open(v.path), config.WORKER_INLINE_MAX_MS);
+    }
     if (pool.fallbackReason) {
       log.warn({ model: v.model, version: v.version, provider: pool.provider, reason: pool.fallbackReason }, 'execution provider fell back');
     }

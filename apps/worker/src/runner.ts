@@ -4,8 +4,9 @@
  * BullMQ's open edition hands a processor one job at a time, so the Worker runs with a high
  * concurrency: it keeps fetching while earlier jobs wait in the Collector, and each processor
  * call just parks its job there and awaits the job's result. The Collector cuts batches; this
- * module checks them for cancellation and deadlines (one Redis call per batch), joins their
- * rows, runs them on a session thread, and hands each job its rows back. Locks, stall recovery
+ * module joins their rows, runs them on a session thread while it checks them for
+ * cancellation (one Redis call per batch, in parallel with the run), hands each job its rows
+ * back, and announces the endings (one PUBLISH per event-loop turn, see job-announcer.ts). Locks, stall recovery
  * and retries stay per job, as BullMQ made them: a worker killed mid-batch leaves its jobs
  * locked until the lock expires, then another worker's stall check requeues them.
  */
@@ -13,8 +14,8 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis,
-  canceledKey, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, JOB_EVENTS_CHANNEL, PREFIX, toEncoded,
-  type InferenceJobData, type InferenceJobResult, type JobError, type JobEventMessage, type Logger, type Model,
+  canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
+  type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
@@ -24,6 +25,7 @@ import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
 import type { WorkerMetrics } from './metrics.js';
 import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs.js';
+import { JobAnnouncer, settledRecord } from './job-announcer.js';
 import type { JobEnd, JobObserver } from './webhooks/job-events.js';
 import type { BatchRecorder } from './batches/recorder.js';
 
@@ -60,12 +62,13 @@ export function defaultConcurrency(version: ModelVersion, instances: number): nu
 }
 
 /**
- * Rows a worker holds at most before it stops fetching: a few batches' worth. Without it a
- * worker would take up to `concurrency` jobs of any size, e.g. every 1,024-row chunk of a
- * big batch, holding their inputs in memory and leaving nothing for workers started later.
+ * Rows a worker holds at most before it stops fetching: a few batches' worth, and two batch-file
+ * chunks (one running, the next fetched). Without it a worker would take up to `concurrency`
+ * jobs of any size, e.g. every chunk of a big batch, holding their inputs in memory and
+ * leaving nothing for workers started later.
  */
 export function rowBudget(version: ModelVersion, instances: number): number {
-  return 4 * Math.max(1, version.maxBatchSize) * instances;
+  return Math.max(4 * Math.max(1, version.maxBatchSize) * instances, 2 * chunkRows(version));
 }
 
 export class ModelRunner {
@@ -78,6 +81,7 @@ export class ModelRunner {
   private readonly maxConcurrency: number;
   private readonly rowBudget: number;
   private readonly observers: JobObserver[] = [];
+  private readonly announcer: JobAnnouncer;
   private heldJobs = 0;
   private heldRows = 0;
   /** moving average of rows per job, to turn the row budget into a number of jobs to fetch */
@@ -106,9 +110,9 @@ export class ModelRunner {
     this.connection.on('error', () => {}); // BullMQ reports connection trouble through the worker's 'error' event
     this.maxConcurrency = settings.concurrency || defaultConcurrency(version, pool.size);
     this.rowBudget = rowBudget(version, pool.size);
-    // Until jobs are seen, assume they are as large as a batch: a worker starting in front of
-    // a queue of big chunks must not fetch a thousand of them in its first breath.
-    this.rowsPerJob = Math.max(1, version.maxBatchSize);
+    // Until jobs are seen, assume they are as large as a batch-file chunk: a worker starting in
+    // front of a queue of big chunks must not fetch all of them in its first breath.
+    this.rowsPerJob = chunkRows(version);
     this.worker = new Worker<InferenceJobData, InferenceJobResult>(this.queueName, (job) => this.hold(job), {
       connection: this.connection,
       prefix: PREFIX,
@@ -119,8 +123,12 @@ export class ModelRunner {
       autorun: false,
       name: settings.workerId,
     });
-    this.worker.on('completed', (job) => this.announce(job.id!, 'completed'));
-    this.worker.on('failed', (job) => job && this.announce(job.id!, 'failed'));
+    // On BullMQ's own connection: an ending is announced in the turn the runner settles the
+    // job, and Redis runs one connection's commands in order, so the PUBLISH lands right after
+    // BullMQ's completion script, without waiting for its reply (one round trip saved).
+    this.announcer = new JobAnnouncer(this.connection, log);
+    // Final failures the runner never saw (stalled too often, expired) are announced here.
+    this.worker.on('failed', (job) => job && job.finishedOn && this.announcer.announce({ id: job.id!, event: 'failed' }));
     // A chunk that failed for good without passing through failWith (retries exhausted, or
     // stalled too often) still needs its outcome recorded, or its batch would never complete.
     // (BullMQ 6 fails a job over its stall limit when a worker next fetches it, through this
@@ -129,7 +137,7 @@ export class ModelRunner {
     this.worker.on('failed', (job) => {
       const chunk = job?.data.batch;
       if (chunk && job.finishedOn && this.recorder) {
-        this.recorder.failed(chunk, decodeJobError(job.failedReason)).catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a failed chunk'));
+        this.recorder.failed(chunk, decodeJobError(job.failedReason)).then(() => this.releasePayload(job)).catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a failed chunk'));
       }
     });
     this.worker.on('error', (err) => this.log.error({ err }, 'worker error'));
@@ -174,11 +182,6 @@ export class ModelRunner {
     this.connection.disconnect();
   }
 
-  private announce(id: string, event: JobEventMessage['event']): void {
-    const msg: JobEventMessage = { id, event };
-    this.redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify(msg)).catch((err: unknown) => this.log.warn({ err }, 'publish failed'));
-  }
-
   /**
    * Counts what this worker holds and sets BullMQ's concurrency (read before each fetch) to
    * the jobs held plus as many as the rest of the row budget fits: many single-row jobs, or
@@ -215,8 +218,13 @@ export class ModelRunner {
       throw new UnrecoverableError(encodeJobError({ type: 'expired', message: `timeout_ms elapsed before the job could run` }));
     }
     let inputs: RawTensor[];
+    let bytes: Buffer | null = null;
+    if (data.payload) {
+      bytes = await this.redis.getBuffer(data.payload);
+      if (!bytes) throw new UnrecoverableError(encodeJobError({ type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' }));
+    }
     try {
-      inputs = data.inputs.map(fromEncoded);
+      inputs = bytes ? unpackPayload(data.inputs, bytes) : data.inputs.map(fromEncoded);
     } catch (err) {
       // The API only queues checked tensors: a payload that does not decode will never run.
       throw new UnrecoverableError(encodeJobError({ type: 'internal', message: `unreadable job payload: ${(err as Error).message}` }));
@@ -228,6 +236,12 @@ export class ModelRunner {
       };
       this.collector.add(task, task.rows, shapeKey(inputs));
     });
+  }
+
+  /** Removes a job's raw input bytes once its outcome is recorded (a crash before leaves them to their TTL). */
+  private releasePayload(job: Job<InferenceJobData>): void {
+    const key = job.data.payload;
+    if (key) this.redis.unlink(key).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not remove a job payload'));
   }
 
   /** A failure BullMQ may retry (Redis trouble): nothing is recorded yet. */
@@ -248,14 +262,23 @@ export class ModelRunner {
       : Promise.resolve();
     const err = new UnrecoverableError(encodeJobError(error));
     recorded.then(
-      () => this.ending(task, { state: 'failed', error }, () => task.reject(err)),
+      () => {
+        this.releasePayload(task.job);
+        this.ending(task, { state: 'failed', error }, () => {
+          task.reject(err);
+          this.announcer.announce({ id: task.job.id!, event: 'failed' });
+        });
+      },
       (e: unknown) => task.reject(e as Error), // not recorded: let BullMQ retry the chunk
     );
   }
 
-  /** Drops slices of jobs canceled (or already failed) since they were fetched. */
-  private async live(slices: Slice<Task>[]): Promise<Slice<Task>[]> {
-    const tasks = [...new Set(slices.map((s) => s.job))];
+  /**
+   * Fails the jobs of `tasks` canceled (or whose batch was canceled) since they were fetched.
+   * One Redis round trip for the whole batch, made while the batch computes: a canceled job's
+   * rows may still run, but its outputs are dropped and it ends as canceled.
+   */
+  private async dropCanceled(tasks: Task[]): Promise<void> {
     const batchIds = [...new Set(tasks.flatMap((t) => (t.job.data.batch ? [t.job.data.batch.id] : [])))];
     const [scores, droppedBatches] = await Promise.all([
       this.redis.zmscore(canceledKey(this.queueName), ...tasks.map((t) => t.job.id!)),
@@ -267,43 +290,43 @@ export class ModelRunner {
         this.failWith(t, { type: 'canceled', message: batch ? 'the batch was canceled' : 'canceled by request' }, 'canceled');
       }
     });
-    let offset = 0;
-    const kept: Slice<Task>[] = [];
-    for (const s of slices) {
-      if (s.job.failed) continue;
-      kept.push({ ...s, offset });
-      offset += s.end - s.start;
-    }
-    return kept;
   }
 
   private async runBatch(cut: Slice<Task>[]): Promise<void> {
-    let slices: Slice<Task>[];
-    try {
-      slices = await this.live(cut);
-    } catch (err) {
-      // Redis unreachable: the jobs go back through BullMQ's retry (their locks may be gone anyway).
-      for (const s of cut) this.fail(s.job, err as Error);
-      return;
-    }
+    const slices = cut.filter((s) => !s.job.failed);
     if (slices.length === 0) return;
     const now = performance.now();
     for (const s of slices) s.job.dispatchedAt ??= now;
     const rows = slices.reduce((n, s) => n + s.end - s.start, 0);
-    let result;
-    try {
-      result = await this.pool.run(assembleFeeds(slices, (t) => t.inputs));
-    } catch (err) {
-      this.log.error({ err, rows }, 'inference failed');
-      for (const s of slices) this.failWith(s.job, { type: 'inference-failed', message: (err as Error).message });
+    // Offsets as if the dropped slices were never there.
+    let offset = 0;
+    const packed = slices.map((s) => {
+      const p = { ...s, offset };
+      offset += s.end - s.start;
+      return p;
+    });
+    const [checked, ran] = await Promise.allSettled([
+      this.dropCanceled([...new Set(packed.map((s) => s.job))]),
+      this.pool.run(assembleFeeds(packed, (t) => t.inputs)),
+    ]);
+    if (checked.status === 'rejected') {
+      // Redis unreachable: the jobs go back through BullMQ's retry (their locks may be gone anyway).
+      for (const s of packed) this.fail(s.job, checked.reason as Error);
       return;
     }
-    const jobsInRun = new Set(slices.map((s) => s.job)).size;
+    if (ran.status === 'rejected') {
+      const err = ran.reason as Error;
+      this.log.error({ err, rows }, 'inference failed');
+      for (const s of packed) this.failWith(s.job, { type: 'inference-failed', message: err.message });
+      return;
+    }
+    const result = ran.value;
+    const jobsInRun = new Set(packed.map((s) => s.job)).size;
     this.metrics.batchRows.observe(this.labels, rows);
     this.metrics.batchJobs.observe(this.labels, jobsInRun);
     this.metrics.inferenceSeconds.observe(this.labels, result.ms / 1000);
-    const shares = splitOutputs(slices, result.outputs);
-    slices.forEach((s, i) => {
+    const shares = splitOutputs(packed, result.outputs);
+    packed.forEach((s, i) => {
       const task = s.job;
       if (task.failed) return;
       task.parts.push({ start: s.start, outputs: shares[i]! });
@@ -328,6 +351,7 @@ export class ModelRunner {
       try {
         // A chunk's outputs live with its batch; the job's own return value stays small.
         await this.recorder.succeeded(chunk, outputs);
+        this.releasePayload(task.job);
         outputs = [];
       } catch (err) {
         this.fail(task, err as Error);
@@ -349,7 +373,11 @@ export class ModelRunner {
     };
     this.metrics.jobs.inc({ ...this.labels, outcome: 'succeeded' });
     this.metrics.jobSeconds.observe(this.labels, (Date.now() - task.job.timestamp) / 1000);
-    this.ending(task, { state: 'completed', result }, () => task.resolve(result));
+    this.ending(task, { state: 'completed', result }, () => {
+      task.resolve(result);
+      const settled = settledRecord(task.job, result);
+      this.announcer.announce({ id: task.job.id!, event: 'completed', ...(settled ? { tenant: task.job.data.tenant, settled } : {}) });
+    });
   }
 }
 

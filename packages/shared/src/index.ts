@@ -23,6 +23,7 @@ export type { RedisServer, RedisServerOptions } from './redis-server.js';
 export { ModelConfigFile, VersionPolicy, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS } from './models/config.js';
 export type { ModelConfig } from './models/config.js';
 export { servedVersions } from './models/versions.js';
+export { chunkRows, CHUNK_BYTES } from './models/chunk-size.js';
 export { readOnnxSignature } from './models/onnx-metadata.js';
 export { loadRepository, findVersion, parseLabels, MODEL_NAME } from './models/repository.js';
 export type { Model, ModelVersion, Repository } from './models/repository.js';
@@ -34,6 +35,7 @@ export {
   toEncoded, fromEncoded, typedView, toJsonValues, elementCount, rowElements,
 } from './tensors/raw.js';
 export type { RawTensor, EncodedTensor } from './tensors/raw.js';
+export { packPayload, unpackPayload } from './tensors/payload.js';
 export { toJobObject, jobStatus, outputsToJson } from './views/job.js';
 export type { StoredJob, QueueState } from './views/job.js';
 export {

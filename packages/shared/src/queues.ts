@@ -6,6 +6,8 @@
  * slot (BullMQ's Lua scripts need that) while different queues spread over the cluster.
  * Keys read together in one command share a tag too (`{workers}`).
  */
+import type { InferenceJobData, InferenceJobResult } from './payloads.js';
+
 export const PREFIX = 'maas';
 
 /** BullMQ queue of a model version, e.g. `{infer-penguins-v2}`. */
@@ -48,21 +50,48 @@ export const webhookEventsKey = (subject: string): string => `${PREFIX}:{wh-${su
 export const webhookDeliveryKey = (subject: string, msgId: string): string => `${PREFIX}:{wh-${subject}}:event:${msgId}`;
 export const webhookAttemptsKey = (subject: string, msgId: string): string => `${PREFIX}:{wh-${subject}}:attempts:${msgId}`;
 
-/** A job-event message on JOB_EVENTS_CHANNEL. */
+/**
+ * A job-event message on JOB_EVENTS_CHANNEL. A worker publishes the events of one event-loop
+ * turn as one JSON array (one PUBLISH for a whole micro-batch); the API's cancel publishes one
+ * object. A succeeded job's event may carry its settled record (`settled`, with the inputs
+ * left out) and `tenant`, so a waiting request answers without reading the job back.
+ */
 export interface JobEventMessage {
   id: string;
   event: 'completed' | 'failed' | 'canceled' | 'active';
+  tenant?: string;
+  settled?: SettledRecord;
+}
+
+/** The fields of a finished BullMQ job the public view needs (StoredJob without its inputs). */
+export interface SettledRecord {
+  id: string;
+  timestamp: number;
+  processedOn?: number | undefined;
+  finishedOn: number;
+  data: Omit<InferenceJobData, 'inputs'> & { inputs: [] };
+  returnvalue: InferenceJobResult;
+}
+
+/** The messages of one JOB_EVENTS_CHANNEL payload (an object or an array of them). */
+export function parseJobEvents(payload: string): JobEventMessage[] {
+  const parsed = JSON.parse(payload) as JobEventMessage | JobEventMessage[];
+  return Array.isArray(parsed) ? parsed : [parsed];
 }
 
 /**
  * Batch submissions: every key of one batch shares the batch's slot (`{b-<id>}`), so the
  * worker's chunk-recording script and the results reader touch one slot.
  * meta: hash of the batch's fields; lines: chunk → its lines (custom ids, rows, errors);
- * chunks: chunk → outcome marker; outputs: chunk → its outputs.
+ * chunks: chunk → outcome marker; outputs: chunk → its outputs; input(chunk): its raw input bytes.
  */
 export const batchKeys = (batchId: string) => {
   const tag = `${PREFIX}:{b-${batchId}}`;
-  return { meta: `${tag}:meta`, lines: `${tag}:lines`, chunks: `${tag}:chunks`, outputs: `${tag}:outputs` };
+  return {
+    meta: `${tag}:meta`, lines: `${tag}:lines`, chunks: `${tag}:chunks`, outputs: `${tag}:outputs`,
+    /** a chunk's input bytes (removed by the worker once the chunk ended) */
+    input: (chunk: number) => `${tag}:in:${chunk}`,
+  };
 };
 export type BatchKeys = ReturnType<typeof batchKeys>;
 

@@ -1,6 +1,6 @@
 /**
  * PURE: cuts a stream of parsed lines into chunks, each one queue job. A chunk holds up to
- * `chunkRows` rows (the model's batch size, so one chunk fills one ONNX run) from consecutive
+ * `chunkRows` rows (many ONNX runs' worth: see models/chunk-size.ts) from consecutive
  * lines; lines that failed validation ride along in the chunk of their neighbours, so reading
  * the chunks in order gives every line in input order. A line with more rows than
  * `chunkRows` gets a chunk of its own (the worker spreads it over several runs), and lines

@@ -215,6 +215,40 @@ describe('ndjsonLines', () => {
   });
 });
 
+describe('ndjsonLines: long lines', () => {
+  it('joins a line that spans many pieces once, byte for byte', async () => {
+    const long = 'x'.repeat(1_000_000);
+    async function* pieces() {
+      yield Buffer.from('{"a":1}\n"');
+      for (let i = 0; i < long.length; i += 4096) yield Buffer.from(long.slice(i, i + 4096));
+      yield Buffer.from('"\r');
+      yield Buffer.from('\n{"b":2}');
+    }
+    const got: { n: number; text: string }[] = [];
+    for await (const lines of ndjsonLines(pieces(), 2_000_000)) for (const l of lines) got.push({ n: l.n, text: lineText(l.bytes) });
+    expect(got.map((g) => g.n)).toEqual([1, 2, 3]);
+    expect(got[1]!.text).toBe(`"${long}"`);
+    expect(got[2]!.text).toBe('{"b":2}');
+  });
+
+  it('ends a line over the limit as soon as its length is known, without reading the rest', async () => {
+    let read = 0;
+    async function* endless() {
+      yield Buffer.from('{"a":1}\n');
+      for (;;) {
+        read++;
+        yield Buffer.alloc(1024, 0x78);
+      }
+    }
+    const seen: number[] = [];
+    await expect((async () => {
+      for await (const lines of ndjsonLines(endless(), 10_000)) for (const l of lines) seen.push(l.n);
+    })()).rejects.toThrow(LineTooLongError);
+    expect(seen).toEqual([1]);
+    expect(read).toBeLessThanOrEqual(11);
+  });
+});
+
 describe('ndjsonLines: byte order mark', () => {
   it('drops a UTF-8 BOM before the first line only', async () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);

@@ -60,20 +60,43 @@ function blank(bytes: Buffer): boolean {
 /**
  * The lines of `stream`, handed out a piece of the stream at a time (every line that piece
  * completes, in order), so a million short lines cost a few hundred awaits, not a million.
- * A line over `maxLineBytes` throws, after the lines before it were handed out.
+ * A line longer than a piece is kept as a list of pieces and joined once, when its '\n'
+ * arrives: framing is linear in the line's length (each byte is searched once, copied once).
+ * A line over `maxLineBytes` throws as soon as it is known to be too long, after the lines
+ * before it were handed out.
  */
 export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLineBytes: number, maxLines = Infinity): AsyncGenerator<NdjsonLine[]> {
-  let carry: Buffer | undefined;
+  /** pieces of the line still open (no '\n' seen yet), and their total length */
+  let open: Buffer[] = [];
+  let openBytes = 0;
   let n = 0;
+  const close = (tail: Buffer): Buffer => {
+    const whole = open.length === 0 ? tail : Buffer.concat([...open, tail], openBytes + tail.length);
+    open = [];
+    openBytes = 0;
+    return whole;
+  };
   for await (const piece of stream) {
-    let buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
-    if (carry) {
-      buf = Buffer.concat([carry, buf]);
-      carry = undefined;
-    }
+    const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
     const lines: NdjsonLine[] = [];
     let start = 0;
-    for (let nl = buf.indexOf(NL, start); nl !== -1; nl = buf.indexOf(NL, start)) {
+    let nl = buf.indexOf(NL);
+    if (openBytes > 0) {
+      if (nl === -1) {
+        openBytes += buf.length;
+        if (openBytes > maxLineBytes) throw new LineTooLongError(n + 1, maxLineBytes);
+        open.push(buf);
+        continue;
+      }
+      if (++n > maxLines) throw new TooManyLinesError(maxLines);
+      if (openBytes + nl > maxLineBytes) throw new LineTooLongError(n, maxLineBytes);
+      const whole = close(buf.subarray(0, nl));
+      const bytes = slice(whole, 0, whole.length, n);
+      if (!blank(bytes)) lines.push({ n, bytes });
+      start = nl + 1;
+      nl = buf.indexOf(NL, start);
+    }
+    for (; nl !== -1; nl = buf.indexOf(NL, start)) {
       n++;
       if (nl - start > maxLineBytes || n > maxLines) {
         if (lines.length > 0) yield lines;
@@ -90,12 +113,14 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
     if (lines.length > 0) yield lines;
     if (start < buf.length) {
       if (buf.length - start > maxLineBytes) throw new LineTooLongError(n + 1, maxLineBytes);
-      carry = buf.subarray(start);
+      open.push(buf.subarray(start));
+      openBytes = buf.length - start;
     }
   }
-  if (carry && carry.length > 0) {
+  if (openBytes > 0) {
     if (++n > maxLines) throw new TooManyLinesError(maxLines);
-    const bytes = slice(carry, 0, carry.length, n);
+    const whole = close(Buffer.alloc(0));
+    const bytes = slice(whole, 0, whole.length, n);
     if (!blank(bytes)) yield [{ n, bytes }];
   }
 }

@@ -3,8 +3,9 @@
  *
  * Upload: the body is read as a stream, line by line (NDJSON; or row by row for an `.npy`
  * array, see batches/sources.ts); each line is checked alone (a bad one fails only itself)
- * and the rows are cut into chunks of the model's batch size, each one BullMQ job in the
- * model's queue (a million-row file is about a thousand jobs). Enqueueing
+ * and the rows are cut into chunks of about a mebibyte of input (models/chunk-size.ts), each
+ * one BullMQ job in the model's queue that the worker spreads over several ONNX runs (a
+ * million 32-float rows are 123 jobs). Enqueueing
  * awaits Redis, which pauses the request stream: memory stays flat however large the file.
  * Workers record each chunk's outputs beside the batch (RECORD_CHUNKS_LUA), and whoever
  * records the last one completes the batch. Results are read back chunk by chunk, in order.
@@ -17,8 +18,8 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  AppError, batchKeys, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
-  RECORD_CHUNKS_LUA, RedisUnavailableError, toEncoded, fromEncoded, UPLOADS_KEY, ValidationError, type BatchObject, type ChunkLine,
+  AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
+  RECORD_CHUNKS_LUA, RedisUnavailableError, packPayload, fromEncoded, UPLOADS_KEY, ValidationError, type BatchObject, type ChunkLine,
   type EncodedTensor, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
@@ -116,19 +117,23 @@ export class BatchService {
       .expire(k.meta, this.opts.retentionSeconds + UNFINISHED_GRACE_S)
       .exec();
     const counts: SourceCounts = { total: 0, invalid: 0 };
-    const limits = { chunkRows: Math.max(1, version.maxBatchSize), maxLines: this.opts.maxLines, maxLineBytes: this.opts.maxLineBytes };
+    const limits = { chunkRows: chunkRows(version), maxLines: this.opts.maxLines, maxLineBytes: this.opts.maxLineBytes };
     let chunks = 0;
     const enqueue = async (chunk: Chunk) => {
       chunks++;
-      const pipe = this.redis.multi().hset(k.lines, chunk.index, JSON.stringify(chunk.lines)).expire(k.lines, this.opts.retentionSeconds + UNFINISHED_GRACE_S);
+      const ttl = this.opts.retentionSeconds + UNFINISHED_GRACE_S;
+      const packed = chunk.rows === 0 ? undefined : packPayload(chunk.inputs);
+      // The chunk's lines and its input bytes (raw, not base64 in the job) in one round trip.
+      const pipe = this.redis.multi().hset(k.lines, chunk.index, JSON.stringify(chunk.lines)).expire(k.lines, ttl);
+      if (packed) pipe.set(k.input(chunk.index), packed.bytes, 'EX', ttl);
       await pipe.exec();
-      if (chunk.rows === 0) {
+      if (!packed) {
         await this.record(id, [String(chunk.index), 's:0', '']);
         return;
       }
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION, model: version.model, version: version.version, tenant, rows: chunk.rows,
-        inputs: chunk.inputs.map(toEncoded), outputs: [], priority: BATCH_PRIORITY,
+        inputs: packed.inputs, payload: k.input(chunk.index), outputs: [], priority: BATCH_PRIORITY,
         batch: { id, chunk: chunk.index, lines: chunk.linesWithRows, retentionSeconds: this.opts.retentionSeconds },
       };
       await queue.add('chunk', data, {
@@ -182,12 +187,13 @@ export class BatchService {
     const k = batchKeys(id);
     const [uploaded, model, version] = await this.redis.hmget(k.meta, 'uploaded', 'model', 'version');
     if (uploaded === '1') return;
+    // Chunk indices: every chunk's lines are written before its input and its job.
+    const indices = (await this.redis.hkeys(k.lines)).map(Number);
     if (model && version) {
       const queue = this.queues.forVersion(model, Number(version));
-      // Chunk indices: every chunk's lines are written before the chunk is queued.
-      for (const i of await this.redis.hkeys(k.lines)) await queue.remove(chunkJobId(id, Number(i))).catch(() => 0);
+      for (const i of indices) await queue.remove(chunkJobId(id, i)).catch(() => 0);
     }
-    await this.redis.del(k.meta, k.lines, k.chunks, k.outputs);
+    await this.redis.del(k.meta, k.lines, k.chunks, k.outputs, ...indices.map((i) => k.input(i)));
     await this.redis.zrem(UPLOADS_KEY, id);
   }
 

@@ -88,17 +88,20 @@ export class JobService {
         ...(req.metadata ? { metadata: req.metadata } : {}),
         ...(req.webhook ? { webhook: { url: req.webhook, events: req.webhook_events_filter ?? ['start', 'completed'] } } : {}),
       };
-      // The index first: once the job is visible to workers, GET /v1/jobs/:id must find it.
-      await this.redis.set(jobIndexKey(id), queue.name, 'EX', this.opts.retentionSeconds + 3600);
+      // The index and the job travel together (one round trip's wait): nobody can ask for the
+      // job before this request answers, and it answers only once both are written.
       this.rememberQueue(id, queue.name);
-      const job = await queue.add('infer', data, {
-        jobId: id,
-        priority: data.priority,
-        attempts: this.opts.attempts,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: { age: this.opts.retentionSeconds },
-        removeOnFail: { age: this.opts.retentionSeconds },
-      });
+      const [, job] = await Promise.all([
+        this.redis.set(jobIndexKey(id), queue.name, 'EX', this.opts.retentionSeconds + 3600),
+        queue.add('infer', data, {
+          jobId: id,
+          priority: data.priority,
+          attempts: this.opts.attempts,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: { age: this.opts.retentionSeconds },
+          removeOnFail: { age: this.opts.retentionSeconds },
+        }),
+      ]);
       if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
       return { job: toJobObject(job as never, 'waiting', null), created: !replayed };
     } catch (err) {
@@ -152,6 +155,9 @@ export class JobService {
   async wait(tenant: string, id: string, ms: number, signal?: AbortSignal, fresh = false): Promise<JobObject> {
     const deadline = Date.now() + ms;
     if (fresh && !this.notifier.heard(id) && ms > 0) await this.notifier.next(id, ms, signal);
+    // A job that just succeeded usually comes with its record: no need to read it back.
+    const settled = this.notifier.settled(id, tenant);
+    if (settled) return toJobObject({ ...settled, data: settled.data as InferenceJobData }, 'completed', null);
     for (;;) {
       const left = deadline - Date.now();
       // Subscribe before reading, so an event between the read and the wait is not missed.

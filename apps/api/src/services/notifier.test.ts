@@ -23,6 +23,24 @@ const start = async () => {
 const state = (p: Promise<void>) => Promise.race([p.then(() => 'woken'), new Promise((r) => setImmediate(() => r('waiting')))]);
 
 describe('JobNotifier', () => {
+  it('reads a worker\'s array of events and keeps a settled record only for its own tenant', async () => {
+    const { sub, notifier } = await start();
+    const a = notifier.next('job_a', 60_000);
+    const b = notifier.next('job_b', 60_000);
+    const settled = { id: 'job_a', timestamp: 1, finishedOn: 2, data: { inputs: [] }, returnvalue: { v: 1, outputs: [] } };
+    sub.emit('message', JOB_EVENTS_CHANNEL, JSON.stringify([
+      { id: 'job_a', event: 'completed', tenant: 't1', settled },
+      { id: 'job_b', event: 'failed' },
+    ]));
+    expect(await state(a)).toBe('woken');
+    expect(await state(b)).toBe('woken');
+    expect(notifier.settled('job_a', 't1')).toEqual(settled);
+    expect(notifier.settled('job_a', 't2')).toBeUndefined();
+    expect(notifier.settled('job_b', 't1')).toBeUndefined();
+    await notifier.close();
+  });
+
+
   it('one subscription wakes every waiter of the announced job, and only them', async () => {
     const { sub, notifier } = await start();
     expect(sub.channels).toEqual([JOB_EVENTS_CHANNEL]);

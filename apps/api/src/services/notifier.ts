@@ -8,16 +8,21 @@
  * and the caller checks the job once after subscribing, before the first wait.
  */
 import type { Redis } from 'ioredis';
-import { JOB_EVENTS_CHANNEL, type JobEventMessage, type Logger } from '@maas/shared';
+import { JOB_EVENTS_CHANNEL, parseJobEvents, type Logger, type SettledRecord } from '@maas/shared';
 
 /** How long an event is remembered for a waiter that registers just after it arrived. */
 const RECENT_MS = 10_000;
 const RECENT_MAX = 50_000;
+/** Settled records kept for waiters (each at most INLINE_RESULT_BYTES of outputs; see the worker's job-announcer.ts). */
+const SETTLED_MS = 2_000;
+const SETTLED_MAX = 2_000;
 
 export class JobNotifier {
   private readonly waiters = new Map<string, Set<() => void>>();
   /** job id → when its last event arrived (insertion-ordered, so pruning starts at the oldest) */
   private readonly recent = new Map<string, number>();
+  /** job id → the settled record a worker announced with it, briefly (see `settled`) */
+  private readonly settledRecords = new Map<string, { at: number; tenant: string; record: SettledRecord }>();
 
   private constructor(private readonly subscriber: Redis) {}
 
@@ -25,7 +30,10 @@ export class JobNotifier {
     const n = new JobNotifier(subscriber);
     subscriber.on('message', (_channel: string, message: string) => {
       try {
-        n.wake((JSON.parse(message) as JobEventMessage).id);
+        for (const m of parseJobEvents(message)) {
+          if (m.settled && m.tenant !== undefined) n.keepSettled(m.id, m.tenant, m.settled);
+          n.wake(m.id);
+        }
       } catch (err) {
         log.warn({ err }, 'bad job event');
       }
@@ -47,6 +55,24 @@ export class JobNotifier {
     for (const [old, at] of this.recent) {
       if (this.recent.size <= RECENT_MAX && now - at < RECENT_MS) break;
       this.recent.delete(old);
+    }
+  }
+
+  /**
+   * The settled record of a job that succeeded moments ago, if its worker announced it with
+   * one and `tenant` owns it: a waiter answers from it without reading the job back.
+   */
+  settled(id: string, tenant: string): SettledRecord | undefined {
+    const s = this.settledRecords.get(id);
+    return s && s.tenant === tenant && Date.now() - s.at < SETTLED_MS ? s.record : undefined;
+  }
+
+  private keepSettled(id: string, tenant: string, record: SettledRecord): void {
+    const now = Date.now();
+    this.settledRecords.set(id, { at: now, tenant, record });
+    for (const [old, s] of this.settledRecords) {
+      if (this.settledRecords.size <= SETTLED_MAX && now - s.at < SETTLED_MS) break;
+      this.settledRecords.delete(old);
     }
   }
 

@@ -22,12 +22,24 @@ class FakeClock implements Clock {
     this.timers = this.timers.filter((t) => t.id !== handle);
   }
 
+  private soonQueue: (() => void)[] = [];
+
+  soon(fn: () => void): void {
+    this.soonQueue.push(fn);
+  }
+
+  /** Ends the current event-loop turn: runs what was deferred to its end. */
+  turn(): void {
+    while (this.soonQueue.length > 0) this.soonQueue.shift()!();
+  }
+
   get pendingTimers(): number {
     return this.timers.length;
   }
 
   /** Moves time forward by `ms`, firing due timers in order (and letting promises settle). */
   async advance(ms: number): Promise<void> {
+    this.turn();
     const target = this.time + ms;
     for (;;) {
       const due = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
@@ -80,103 +92,49 @@ function harness(opts: Partial<CollectorOptions<string>> & { maxRows: number }) 
     runs[i]!.resolve();
     await settle();
   };
-  return { clock, runs, collector, batch, finish, maxActive: () => maxActive };
+  /** Adds jobs in one event-loop turn, then ends the turn. */
+  const arrive = (...jobs: [string, number, string?][]) => {
+    for (const [job, rows, key] of jobs) collector.add(job, rows, key ?? 'k');
+    clock.turn();
+  };
+  return { clock, runs, collector, batch, finish, arrive, maxActive: () => maxActive };
 }
 
 describe('Collector', () => {
-  describe('FULL: maxRows pending', () => {
-    it('dispatches at once, without waiting for the delay', () => {
-      const h = harness({ maxRows: 4 });
-      h.collector.add('a', 2, 'k');
-      expect(h.runs).toHaveLength(0);
-      h.collector.add('b', 2, 'k');
-      expect(h.runs).toHaveLength(1);
-      expect(h.batch(0)).toEqual(['a:0-2@0', 'b:0-2@2']);
-      expect(h.collector.pendingRows).toBe(0);
+  describe('IDLE: a free instance takes what is pending at once', () => {
+    it('a lone job runs at the end of its turn, with no window and no timer', () => {
+      const h = harness({ maxRows: 8, maxDelayMs: 10 });
+      h.collector.add('a', 1, 'k');
+      expect(h.runs).toHaveLength(0); // still this turn
+      h.clock.turn();
+      expect(h.batch(0)).toEqual(['a:0-1@0']);
+      expect(h.clock.now()).toBe(0);
       expect(h.clock.pendingTimers).toBe(0);
     });
 
-    it('a stale delay timer does not fire an extra batch', async () => {
-      const h = harness({ maxRows: 4, concurrency: 2 });
-      h.collector.add('a', 4, 'k');
-      await h.clock.advance(100);
+    it('jobs arriving in the same turn run together', () => {
+      const h = harness({ maxRows: 8 });
+      h.arrive(['a', 2], ['b', 1], ['c', 3]);
       expect(h.runs).toHaveLength(1);
+      expect(h.batch(0)).toEqual(['a:0-2@0', 'b:0-1@2', 'c:0-3@3']);
     });
 
-    it('only rows of the head job\'s shape group count toward full', () => {
-      const h = harness({ maxRows: 2, concurrency: 2 });
-      h.collector.add('x1', 1, 'x');
-      h.collector.add('y1', 1, 'y');
-      expect(h.runs).toHaveLength(0);
-      h.collector.add('x2', 1, 'x');
-      expect(h.runs).toHaveLength(1);
-      expect(h.batch(0)).toEqual(['x1:0-1@0', 'x2:0-1@1']);
-      expect(h.collector.pendingRows).toBe(1);
-    });
-
-    it('a job larger than maxRows is spread over runs', async () => {
+    it('a job larger than maxRows is spread over runs, each taken as soon as the instance frees', async () => {
       const h = harness({ maxRows: 4 });
-      h.collector.add('big', 10, 'k');
+      h.arrive(['big', 10]);
       expect(h.batch(0)).toEqual(['big:0-4@0']);
       await h.finish(0);
       expect(h.batch(1)).toEqual(['big:4-8@0']);
       await h.finish(1);
-      // 2 rows left: not full, so they wait out the delay counted from the job's arrival
-      expect(h.runs).toHaveLength(2);
-      await h.clock.advance(10);
       expect(h.batch(2)).toEqual(['big:8-10@0']);
-    });
-  });
-
-  describe('DELAY: fewer rows than maxRows', () => {
-    it('waits maxDelayMs, then dispatches what there is', async () => {
-      const h = harness({ maxRows: 8, maxDelayMs: 10 });
-      h.collector.add('a', 1, 'k');
-      await h.clock.advance(9);
-      expect(h.runs).toHaveLength(0);
-      await h.clock.advance(1);
-      expect(h.runs).toHaveLength(1);
-      expect(h.batch(0)).toEqual(['a:0-1@0']);
+      expect(h.clock.now()).toBe(0);
     });
 
-    it('counts the delay from the oldest waiting job, and takes later arrivals along', async () => {
-      const h = harness({ maxRows: 8, maxDelayMs: 10 });
-      h.collector.add('a', 1, 'k');
-      await h.clock.advance(6);
-      h.collector.add('b', 2, 'k');
-      await h.clock.advance(3);
-      expect(h.runs).toHaveLength(0);
-      await h.clock.advance(1);
-      expect(h.clock.now()).toBe(10);
-      expect(h.batch(0)).toEqual(['a:0-1@0', 'b:0-2@1']);
-    });
-
-    it('maxDelayMs 0 dispatches at once', () => {
-      const h = harness({ maxRows: 8, maxDelayMs: 0 });
-      h.collector.add('a', 1, 'k');
-      expect(h.runs).toHaveLength(1);
-    });
-
-    it('jobs of another shape wait their own delay and keep their place', async () => {
-      const h = harness({ maxRows: 8, maxDelayMs: 10, concurrency: 2 });
-      h.collector.add('x', 1, 'x');
-      await h.clock.advance(5);
-      h.collector.add('y', 1, 'y');
-      await h.clock.advance(5);
-      expect(h.runs.map((_, i) => h.batch(i))).toEqual([['x:0-1@0']]);
-      await h.clock.advance(4);
-      expect(h.runs).toHaveLength(1);
-      await h.clock.advance(1);
-      expect(h.batch(1)).toEqual(['y:0-1@0']);
-    });
-
-    it('uses a preferred batch size when the rows fill it', async () => {
-      const h = harness({ maxRows: 16, preferred: [4], concurrency: 1 });
-      for (const j of ['a', 'b', 'c', 'd', 'e', 'f']) h.collector.add(j, 1, 'k');
-      await h.clock.advance(10);
-      expect(h.batch(0)).toEqual(['a:0-1@0', 'b:0-1@1', 'c:0-1@2', 'd:0-1@3']);
-      await h.finish(0);
-      expect(h.batch(1)).toEqual(['e:0-1@0', 'f:0-1@1']);
+    it('only the head job\'s shape group shares a run; another group takes the next free instance', () => {
+      const h = harness({ maxRows: 4, concurrency: 2 });
+      h.arrive(['x1', 1, 'x'], ['y1', 1, 'y'], ['x2', 1, 'x']);
+      expect(h.batch(0)).toEqual(['x1:0-1@0', 'x2:0-1@1']);
+      expect(h.batch(1)).toEqual(['y1:0-1@0']);
     });
   });
 
@@ -184,41 +142,35 @@ describe('Collector', () => {
     it('never runs more than `concurrency` batches at once', async () => {
       const h = harness({ maxRows: 2, concurrency: 2 });
       for (let i = 0; i < 10; i++) h.collector.add(`j${i}`, 1, 'k');
+      h.clock.turn();
       expect(h.runs).toHaveLength(2);
       expect(h.collector.busy).toBe(2);
       await h.clock.advance(1000);
       expect(h.runs).toHaveLength(2);
-      await h.finish(0);
-      expect(h.runs).toHaveLength(3);
-      await h.finish(1);
-      await h.finish(2);
-      await h.finish(3);
-      await h.finish(4);
+      for (let i = 0; i < 5; i++) await h.finish(i);
       expect(h.runs).toHaveLength(5);
       expect(h.maxActive()).toBe(2);
       expect(h.collector.pendingRows).toBe(0);
     });
 
-    it('accumulates rows while busy so the next batch is bigger', async () => {
-      const h = harness({ maxRows: 8, maxDelayMs: 2, concurrency: 1 });
-      h.collector.add('a', 1, 'k');
-      await h.clock.advance(2);
+    it('accumulates rows while busy, so under load batches grow by themselves', async () => {
+      const h = harness({ maxRows: 8, concurrency: 1 });
+      h.arrive(['a', 1]);
       expect(h.batch(0)).toEqual(['a:0-1@0']);
       for (const j of ['b', 'c', 'd', 'e', 'f']) {
-        h.collector.add(j, 1, 'k');
-        await h.clock.advance(5); // well past the delay, but nothing is free
+        h.arrive([j, 1]);
+        await h.clock.advance(5);
       }
       expect(h.runs).toHaveLength(1);
       expect(h.collector.pendingRows).toBe(5);
       await h.finish(0);
-      expect(h.runs).toHaveLength(2);
       expect(h.batch(1)).toEqual(['b:0-1@0', 'c:0-1@1', 'd:0-1@2', 'e:0-1@3', 'f:0-1@4']);
     });
 
     it('while busy, a batch still never exceeds maxRows', async () => {
       const h = harness({ maxRows: 3, concurrency: 1 });
-      h.collector.add('a', 3, 'k');
-      for (const j of ['b', 'c', 'd', 'e']) h.collector.add(j, 2, 'k');
+      h.arrive(['a', 3]);
+      h.arrive(['b', 2], ['c', 2], ['d', 2], ['e', 2]);
       await h.finish(0);
       expect(h.batch(1)).toEqual(['b:0-2@0', 'c:0-1@2']);
       await h.finish(1);
@@ -226,12 +178,47 @@ describe('Collector', () => {
     });
   });
 
+  describe('PREFERRED: an opt-in wait for fuller batches, bounded by maxDelayMs', () => {
+    it('waits for the smallest preferred size, at most maxDelayMs from the oldest arrival', async () => {
+      const h = harness({ maxRows: 16, preferred: [4, 8], maxDelayMs: 10 });
+      h.arrive(['a', 1]);
+      await h.clock.advance(6);
+      h.arrive(['b', 1]);
+      await h.clock.advance(3);
+      expect(h.runs).toHaveLength(0);
+      await h.clock.advance(1);
+      expect(h.clock.now()).toBe(10);
+      expect(h.batch(0)).toEqual(['a:0-1@0', 'b:0-1@1']);
+    });
+
+    it('dispatches as soon as the preferred size is reached, cut at the largest preferred size that fits', async () => {
+      const h = harness({ maxRows: 16, preferred: [4], maxDelayMs: 10 });
+      h.arrive(['a', 1], ['b', 1], ['c', 1], ['d', 1], ['e', 1], ['f', 1]);
+      expect(h.batch(0)).toEqual(['a:0-1@0', 'b:0-1@1', 'c:0-1@2', 'd:0-1@3']);
+      await h.finish(0);
+      expect(h.runs).toHaveLength(1);
+      await h.clock.advance(10);
+      expect(h.batch(1)).toEqual(['e:0-1@0', 'f:0-1@1']);
+    });
+
+    it('maxDelayMs 0 never waits', () => {
+      const h = harness({ maxRows: 16, preferred: [4], maxDelayMs: 0 });
+      h.arrive(['a', 1]);
+      expect(h.runs).toHaveLength(1);
+    });
+
+    it('a stale delay timer does not fire an extra batch', async () => {
+      const h = harness({ maxRows: 4, preferred: [4], concurrency: 2 });
+      h.arrive(['a', 4]);
+      await h.clock.advance(100);
+      expect(h.runs).toHaveLength(1);
+    });
+  });
+
   describe('maxRows 0 (model cannot batch)', () => {
     it('runs each job alone and whole, one by one, without waiting', async () => {
       const h = harness({ maxRows: 0, maxDelayMs: 1000, concurrency: 1 });
-      h.collector.add('a', 5, 'k');
-      h.collector.add('b', 3, 'k');
-      h.collector.add('c', 7, 'k');
+      h.arrive(['a', 5], ['b', 3], ['c', 7]);
       expect(h.runs).toHaveLength(1);
       expect(h.batch(0)).toEqual(['a:0-5@0']);
       await h.finish(0);
@@ -243,7 +230,7 @@ describe('Collector', () => {
 
     it('runs up to `concurrency` single jobs at once', () => {
       const h = harness({ maxRows: 0, concurrency: 2 });
-      for (const j of ['a', 'b', 'c']) h.collector.add(j, 2, 'k');
+      h.arrive(['a', 2], ['b', 2], ['c', 2]);
       expect(h.runs.map((_, i) => h.batch(i))).toEqual([['a:0-2@0'], ['b:0-2@0']]);
     });
   });
@@ -254,8 +241,8 @@ describe('Collector', () => {
       await expect(h.collector.drain()).resolves.toBeUndefined();
     });
 
-    it('dispatches without waiting for the delay and resolves only when all runs finished', async () => {
-      const h = harness({ maxRows: 2, maxDelayMs: 1000, concurrency: 1 });
+    it('dispatches without waiting (even for a preferred size) and resolves only when all runs finished', async () => {
+      const h = harness({ maxRows: 2, preferred: [2], maxDelayMs: 1000, concurrency: 1 });
       h.collector.add('a', 1, 'k');
       let drained = false;
       const p = h.collector.drain().then(() => { drained = true; });
@@ -263,7 +250,7 @@ describe('Collector', () => {
       expect(h.clock.now()).toBe(0);
       await settle();
       expect(drained).toBe(false);
-      h.collector.add('b', 3, 'k');
+      h.arrive(['b', 3]);
       await h.finish(0);
       expect(h.batch(1)).toEqual(['b:0-2@0']);
       expect(drained).toBe(false);
@@ -279,7 +266,7 @@ describe('Collector', () => {
 
     it('waits for runs already in flight even with nothing pending', async () => {
       const h = harness({ maxRows: 1 });
-      h.collector.add('a', 1, 'k');
+      h.arrive(['a', 1]);
       let drained = false;
       void h.collector.drain().then(() => { drained = true; });
       await settle();
@@ -290,7 +277,7 @@ describe('Collector', () => {
 
     it('resolves every caller', async () => {
       const h = harness({ maxRows: 4 });
-      h.collector.add('a', 1, 'k');
+      h.arrive(['a', 1]);
       const both = Promise.all([h.collector.drain(), h.collector.drain()]);
       await h.finish(0);
       await expect(both).resolves.toEqual([undefined, undefined]);
@@ -300,14 +287,13 @@ describe('Collector', () => {
   describe('failures', () => {
     it('a rejected run does not stop later ones', async () => {
       const h = harness({ maxRows: 1, concurrency: 1 });
-      h.collector.add('a', 1, 'k');
-      h.collector.add('b', 1, 'k');
+      h.arrive(['a', 1], ['b', 1]);
       h.runs[0]!.reject(new Error('session crashed'));
       await settle();
       expect(h.collector.busy).toBe(1);
       expect(h.batch(1)).toEqual(['b:0-1@0']);
       await h.finish(1);
-      h.collector.add('c', 1, 'k');
+      h.arrive(['c', 1]);
       expect(h.batch(2)).toEqual(['c:0-1@0']);
       await h.finish(2);
       await expect(h.collector.drain()).resolves.toBeUndefined();
@@ -315,7 +301,7 @@ describe('Collector', () => {
 
     it('drain still resolves when the last run rejects', async () => {
       const h = harness({ maxRows: 4 });
-      h.collector.add('a', 1, 'k');
+      h.arrive(['a', 1]);
       let drained = false;
       void h.collector.drain().then(() => { drained = true; });
       h.runs[0]!.reject(new Error('boom'));
@@ -330,41 +316,32 @@ describe('Collector', () => {
     const order = (a: string, b: string) => Number(a[0]) - Number(b[0]);
 
     it('a full-size job arriving after a small one that was queued later runs whole', async () => {
-      const h = harness({ maxRows: 4, maxDelayMs: 10, order });
-      h.collector.add('2small', 1, 'k'); // fetched first, queued second
-      expect(h.runs).toHaveLength(0);
-      h.collector.add('1full', 4, 'k');
+      const h = harness({ maxRows: 4, order });
+      h.arrive(['2small', 1], ['1full', 4]); // fetched in one turn, queued the other way round
       expect(h.batch(0)).toEqual(['1full:0-4@0']);
       await h.finish(0);
-      await h.clock.advance(10);
       expect(h.batch(1)).toEqual(['2small:0-1@0']);
     });
 
     it('without an order, arrival order rules (and the full-size job is cut in two)', () => {
       const h = harness({ maxRows: 4 });
-      h.collector.add('2small', 1, 'k');
-      h.collector.add('1full', 4, 'k');
+      h.arrive(['2small', 1], ['1full', 4]);
       expect(h.batch(0)).toEqual(['2small:0-1@0', '1full:0-3@1']);
     });
 
-    it('equal jobs keep their arrival order; the window runs from the oldest arrival', async () => {
-      const h = harness({ maxRows: 8, maxDelayMs: 10, order });
-      h.collector.add('5a', 1, 'k');
-      await h.clock.advance(6);
-      h.collector.add('1b', 1, 'k');
-      h.collector.add('5c', 1, 'k');
-      h.collector.add('1d', 1, 'k');
-      await h.clock.advance(3);
-      expect(h.runs).toHaveLength(0);
-      await h.clock.advance(1); // 10 ms after '5a' arrived, though it is no longer at the head
-      expect(h.batch(0)).toEqual(['1b:0-1@0', '1d:0-1@1', '5a:0-1@2', '5c:0-1@3']);
+    it('urgent jobs that arrive while busy lead the next batch', async () => {
+      const h = harness({ maxRows: 8, order });
+      h.arrive(['5a', 1]);
+      h.arrive(['5b', 1], ['1c', 1], ['5d', 1], ['1e', 1]);
+      await h.finish(0);
+      expect(h.batch(1)).toEqual(['1c:0-1@0', '1e:0-1@1', '5b:0-1@2', '5d:0-1@3']);
     });
 
     it('a job already partly run keeps the head', async () => {
       const h = harness({ maxRows: 4, order });
-      h.collector.add('5big', 6, 'k');
+      h.arrive(['5big', 6]);
       expect(h.batch(0)).toEqual(['5big:0-4@0']);
-      h.collector.add('1urgent', 2, 'k');
+      h.arrive(['1urgent', 2]);
       await h.finish(0);
       expect(h.batch(1)).toEqual(['5big:4-6@0', '1urgent:0-2@2']);
     });
@@ -373,20 +350,22 @@ describe('Collector', () => {
   describe('bookkeeping', () => {
     it('pendingRows counts untaken rows, busy counts running batches', async () => {
       const h = harness({ maxRows: 4 });
-      h.collector.add('a', 6, 'k');
+      h.arrive(['a', 6]);
       expect(h.collector.busy).toBe(1);
       expect(h.collector.pendingRows).toBe(2);
       await h.finish(0);
-      expect(h.collector.busy).toBe(0);
-      expect(h.collector.pendingRows).toBe(2);
+      expect(h.collector.busy).toBe(1);
+      expect(h.collector.pendingRows).toBe(0);
     });
 
     it('uses the system clock when none is given', async () => {
       const slices: Slice<string>[][] = [];
       const c = new Collector<string>({ maxRows: 8, maxDelayMs: 1, concurrency: 1, run: async (s) => { slices.push(s); } });
       c.add('a', 1, 'k');
+      c.add('b', 1, 'k');
       await new Promise((r) => setTimeout(r, 30));
       expect(slices).toHaveLength(1);
+      expect(slices[0]).toHaveLength(2);
     });
   });
 });

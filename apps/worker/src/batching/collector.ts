@@ -1,25 +1,27 @@
 /**
- * Collector: the dynamic batching window of one model version.
+ * Collector: the dynamic batcher of one model version (continuous batching, as Triton's
+ * default dynamic batcher and vLLM/TGI do it).
  *
  * Jobs arrive one by one (BullMQ hands each to a processor call); the collector decides when a
  * batch leaves for an ONNX session instance:
  *
- * - FULL: the head group holds `maxRows` rows → dispatch at once.
- * - DELAY: the oldest waiting job has waited `maxDelayMs` → dispatch what there is.
+ * - IDLE: an instance is free → it takes what is pending at once (up to `maxRows`). Arrivals
+ *   of the same event-loop turn are gathered first (one `setImmediate`), so jobs fetched
+ *   together run together; a lone job pays no window.
  * - BUSY: every instance is running a batch → nothing leaves; rows keep accumulating, so
- *   under load batches grow toward `maxRows` by themselves (the window only matters when
- *   the model is idle, which is when latency matters most).
+ *   under load batches grow toward `maxRows` by themselves, with no timer at all.
+ * - PREFERRED: with `preferred` sizes configured, an idle instance waits for pending rows to
+ *   reach the smallest preferred size, at most `maxDelayMs` from the oldest arrival (Triton's
+ *   `max_queue_delay_microseconds`: an opt-in wait for fuller batches, an upper bound).
  * - DRAINING (`drain()`): no more waiting; everything pending is dispatched as instances
  *   free up, and `drain()` resolves when the last batch finished.
  *
- * `maxRows` 0 means the model cannot batch: each job runs alone. The trade-off is Triton's:
- * `maxDelayMs` buys throughput with latency for the first job of a quiet period.
+ * `maxRows` 0 means the model cannot batch: each job runs alone.
  *
  * Pending jobs are kept in queue order (`order`), not in the order they reached the
  * collector: jobs fetched concurrently can arrive out of order, and a late urgent job should
  * lead the next batch. Without it, a small job arriving just before a full-size one would cut
- * that one in two and leave its tail waiting a whole window. The window itself runs from the
- * arrival of the oldest pending job, wherever it sits.
+ * that one in two. The window runs from the arrival of the oldest pending job, wherever it sits.
  */
 import { batchCap, compatibleRows, cutBatch, type PendingJob, type Slice } from './cut.js';
 
@@ -27,12 +29,15 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** runs `fn` once the current event-loop turn's I/O is handled */
+  soon(fn: () => void): void;
 }
 
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  soon: (fn) => void setImmediate(fn),
 };
 
 export interface CollectorOptions<J> {
@@ -54,6 +59,7 @@ export class Collector<J> {
   private running = 0;
   private timer: unknown;
   private draining = false;
+  private pumpQueued = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: CollectorOptions<J>) {
@@ -76,7 +82,14 @@ export class Collector<J> {
     // Behind every job it does not precede; a job already partly run keeps the head.
     if (order) while (at > 0 && this.pending[at - 1]!.taken === 0 && order(job, this.pending[at - 1]!.job) < 0) at--;
     this.pending.splice(at, 0, entry);
-    this.pump();
+    // Gather the rest of this turn's arrivals before an idle instance takes the batch.
+    if (!this.pumpQueued) {
+      this.pumpQueued = true;
+      this.clock.soon(() => {
+        this.pumpQueued = false;
+        this.pump();
+      });
+    }
   }
 
   /** Stop waiting for batches to fill; resolves when nothing is pending or running. */
@@ -94,10 +107,19 @@ export class Collector<J> {
     return oldest;
   }
 
+  /** Rows an idle instance waits for (the smallest preferred size), or 0: take what there is. */
+  private get fill(): number {
+    const preferred = this.opts.preferred ?? [];
+    if (preferred.length === 0 || this.opts.maxDelayMs <= 0) return 0;
+    return Math.min(this.opts.maxRows, ...preferred);
+  }
+
+  /** Whether a free instance should take a batch now (the caller checked one is free). */
   private ready(now: number): boolean {
     if (this.pending.length === 0) return false;
     if (this.draining || this.opts.maxRows === 0) return true;
-    if (compatibleRows(this.pending) >= this.opts.maxRows) return true;
+    const fill = this.fill;
+    if (fill === 0 || compatibleRows(this.pending) >= fill) return true;
     return now - this.oldestArrival() >= this.opts.maxDelayMs;
   }
 
@@ -111,7 +133,7 @@ export class Collector<J> {
       const cap = this.opts.maxRows === 0 ? 0 : batchCap(compatibleRows(this.pending), this.opts.maxRows, this.opts.preferred ?? []);
       this.launch(cutBatch(this.pending, cap));
     }
-    if (this.pending.length > 0 && this.running < this.opts.concurrency) {
+    if (this.pending.length > 0 && this.running < this.opts.concurrency && this.fill > 0) {
       const wait = Math.max(0, this.oldestArrival() + this.opts.maxDelayMs - now);
       this.timer = this.clock.setTimeout(() => {
         this.timer = undefined;

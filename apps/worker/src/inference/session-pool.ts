@@ -4,12 +4,17 @@
  * Each instance is a worker thread with its own InferenceSession (memory × instances), so
  * `instances` batches can compute at once while the main thread keeps talking to Redis.
  * Feeds cross as transferred ArrayBuffers (no copy); results come back the same way.
- * A thread that dies fails its in-flight run and the pool reports itself broken: the
- * runner then stops taking jobs for this model, and BullMQ hands them to another worker.
+ * A thread that dies fails its in-flight run (the runner fails those jobs).
+ *
+ * Runs predicted to take less than `inlineMaxMs` (RunCost, learnt from the runs so far) go to
+ * an InlineSession on the main thread instead, when the pool has one: for a small model under
+ * light load, the two thread hand-offs cost more than the run itself.
  */
 import { Worker } from 'node:worker_threads';
 import type { RawTensor } from '@maas/shared';
+import type { InlineSession } from './inline-session.js';
 import type { FromThread, SessionInit, ToThread, WireTensor } from './protocol.js';
+import { RunCost } from './run-cost.js';
 
 export interface RunResult {
   outputs: RawTensor[];
@@ -40,6 +45,10 @@ function fromWire(w: WireTensor): RawTensor {
 export class SessionPool {
   private nextId = 1;
   private closed = false;
+  private readonly cost = new RunCost();
+  private inline: { session: InlineSession; maxMs: number } | undefined;
+  /** runs done on the main thread (metrics, tests) */
+  inlineRuns = 0;
   private constructor(
     private readonly instances: Instance[],
     /** the execution provider the sessions loaded with */
@@ -101,9 +110,27 @@ export class SessionPool {
     return this.instances.length;
   }
 
+  /** Lets runs predicted under `maxMs` run on `session`, on the main thread. */
+  runShortOnes(session: InlineSession, maxMs: number): void {
+    this.inline = { session, maxMs };
+  }
+
   /** Runs one batch on a free instance (the collector never asks for more than `size` at once). */
-  run(feeds: RawTensor[]): Promise<RunResult> {
-    if (this.closed) return Promise.reject(new Error('session pool closed'));
+  async run(feeds: RawTensor[]): Promise<RunResult> {
+    if (this.closed) throw new Error('session pool closed');
+    const rows = feeds[0]?.shape[0] ?? 1;
+    if (this.inline && this.cost.predict(rows) <= this.inline.maxMs) {
+      const result = await this.inline.session.run(feeds);
+      this.inlineRuns++;
+      this.cost.observe(rows, result.ms);
+      return result;
+    }
+    const result = await this.runOnThread(feeds);
+    this.cost.observe(rows, result.ms);
+    return result;
+  }
+
+  private runOnThread(feeds: RawTensor[]): Promise<RunResult> {
     const instance = this.instances.find((i) => !i.busy) ?? this.instances[this.nextId % this.instances.length]!;
     const id = this.nextId++;
     const wires = feeds.map(toWire);
@@ -120,6 +147,7 @@ export class SessionPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.inline?.session.release().catch(() => {});
     await Promise.all(
       this.instances.map(
         (i) =>

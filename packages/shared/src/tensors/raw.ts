@@ -23,6 +23,8 @@ export interface EncodedTensor {
   b64?: string;
   /** the elements (BYTES) */
   strings?: string[];
+  /** [offset, length] of the bytes in the job's raw payload (see tensors/payload.ts) */
+  at?: [number, number];
 }
 
 export const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -1,0 +1,56 @@
+/**
+ * JobAnnouncer: tells the API processes that jobs ended (JOB_EVENTS_CHANNEL), so their waiting
+ * requests (`Prefer: wait`, `?wait`, v2 infer) answer at once.
+ *
+ * The events of one event-loop turn leave as ONE PUBLISH of a JSON array: the jobs of a
+ * micro-batch settle together, so a batch costs one Redis command, not one per job. A
+ * succeeded job's event carries its settled record (inputs left out) when its outputs are
+ * small, so the API answers without reading the job back; larger results are read as before.
+ * Announcements are hints: a lost one only costs a waiter its next re-read.
+ *
+ * The runner announces an ending in the turn it settles the job and gives this class BullMQ's
+ * own connection: the flush (next turn) is queued on that connection behind BullMQ's
+ * completion script, and Redis runs a connection's commands in order, so a waiter never hears
+ * of an ending before it is stored, and nobody waits for the script's reply first.
+ */
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  JOB_EVENTS_CHANNEL, type InferenceJobData, type InferenceJobResult, type JobEventMessage, type Logger, type SettledRecord,
+} from '@maas/shared';
+
+/** Outputs (base64 characters) up to which a result travels with its announcement. */
+export const INLINE_RESULT_BYTES = 64 * 1024;
+
+/** The settled record of a succeeded job, or undefined when its outputs are too large to inline. */
+export function settledRecord(job: Job<InferenceJobData, InferenceJobResult>, result: InferenceJobResult, now = Date.now()): SettledRecord | undefined {
+  let size = 0;
+  for (const o of result.outputs) size += o.b64?.length ?? JSON.stringify(o).length;
+  if (size > INLINE_RESULT_BYTES) return undefined;
+  return {
+    id: job.id!,
+    timestamp: job.timestamp,
+    processedOn: job.processedOn,
+    finishedOn: job.finishedOn ?? now,
+    data: { ...job.data, inputs: [] },
+    returnvalue: result,
+  };
+}
+
+export class JobAnnouncer {
+  private pending: JobEventMessage[] = [];
+
+  constructor(private readonly redis: Redis, private readonly log: Logger) {}
+
+  announce(msg: JobEventMessage): void {
+    this.pending.push(msg);
+    if (this.pending.length === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    this.redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify(batch)).catch((err: unknown) => this.log.warn({ err }, 'publish failed'));
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * `npm run bench`: the fast path (issue 11), every figure next to its target, in one run.
+ *
+ * 1. Latency at low load: one client, sequential requests (v2 infer and `Prefer: wait` jobs),
+ *    for the shipped `mlp` and a copy without `config.json` (defaults); added latency = the
+ *    request's time minus a direct onnxruntime call of one row measured in this process.
+ * 2. Per-job cost and throughput: 64 clients of single-row `Prefer: wait` jobs against the
+ *    service and against a hand-rolled express + BullMQ peer (peer/*.ts), with Redis's own
+ *    accounting (INFO commandstats, CPU) and each process's CPU per job.
+ * 3. Batch files: BENCH_BATCH_ROWS rows as NDJSON and as `.npy`, for both configs, against
+ *    raw onnxruntime at 1,024 rows a run; API peak memory.
+ * Writes BENCHMARKS.md (tables) and docs/bench-fast-path.svg (the chart). Timings compare only
+ * within one run on this shared machine.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as ort from 'onnxruntime-node';
+import { npyHeader } from '@maas/client';
+import { createRedis, freePort, startRedisServer } from '@maas/shared';
+import { Cluster } from '../harness/cluster.js';
+import { rows } from '../harness/http.js';
+import { modelRepository } from '../harness/model-repo.js';
+import { REPO_ROOT, ServiceProcess } from '../harness/process.js';
+import { mean, percentile } from './load.js';
+import { MLP, rawRowsPerSecond } from './ort.js';
+import { redisCost } from './redis-stats.js';
+
+const JOBS = Number(process.env['BENCH_JOBS'] ?? 4000);
+const CLIENTS = Number(process.env['BENCH_CONCURRENCY'] ?? 64);
+const SEQUENTIAL = Number(process.env['BENCH_SEQUENTIAL'] ?? 400);
+const BATCH_ROWS = Number(process.env['BENCH_BATCH_ROWS'] ?? 200_000);
+const README_SCENARIO_JOBS_S = 1023; // README's figure before this work (batching on, 200 clients)
+
+const body = (i: number) => ({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(i, 1, 32)[0] }] });
+const v2body = (i: number) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(i, 1, 32)[0] }] });
+
+async function post(url: string, payload: unknown, headers: Record<string, string> = {}): Promise<any> {
+  const res = await fetch(url, { method: 'POST', body: JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
+  const json = (await res.json()) as any;
+  if (res.status >= 300 && res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(json).slice(0, 300)}`);
+  return json;
+}
+
+/** One row through a session in this process: the reference every added latency is measured from. */
+async function directOrtMs(): Promise<{ p50: number; p99: number }> {
+  const session = await ort.InferenceSession.create(MLP, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const feed = { input: new ort.Tensor('float32', Float32Array.from(rows(1, 1, 32)[0]!), [1, 32]) };
+  for (let i = 0; i < 200; i++) await session.run(feed);
+  const ms: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const t = performance.now();
+    await session.run(feed);
+    ms.push(performance.now() - t);
+  }
+  await session.release();
+  return { p50: percentile(ms, 50), p99: percentile(ms, 99) };
+}
+
+async function sequential(n: number, send: (i: number) => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < 50; i++) await send(i); // warm-up
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await send(i);
+    ms.push(performance.now() - t);
+  }
+  return ms;
+}
+
+interface Load { jobsPerS: number; meanBatch: number; p50: number; p99: number }
+
+async function closedLoop(url: string, jobs: number, clients: number): Promise<Load> {
+  let next = 0;
+  const lat: number[] = [];
+  const sizes: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    for (let i = next++; i < jobs; i = next++) {
+      const t = performance.now();
+      const r = await post(`${url}/v1/jobs`, body(i), { Prefer: 'wait=60' });
+      if (r.status !== 'succeeded') throw new Error(`job ${r.id}: ${r.status}`);
+      lat.push(performance.now() - t);
+      sizes.push(r.metrics.batch_size);
+    }
+  }));
+  const s = (performance.now() - t0) / 1000;
+  return { jobsPerS: jobs / s, meanBatch: mean(sizes), p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11] ?? 0) + Number(f[12] ?? 0)) / 100;
+}
+
+async function cpuOf(pids: Record<string, number>, work: () => Promise<void>): Promise<Record<string, number>> {
+  const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, await cpuSeconds(p)] as const)));
+  await work();
+  return Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, (await cpuSeconds(p)) - before[k]!] as const)));
+}
+
+type Config = 'mlp (shipped config)' | 'mlp, no config.json';
+
+async function withService<T>(config: Config, fn: (c: Cluster) => Promise<T>): Promise<T> {
+  const repo = await modelRepository({});
+  if (config === 'mlp, no config.json') await rm(join(repo.dir, 'mlp/config.json'), { force: true });
+  const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp' } });
+  try {
+    return await fn(cluster);
+  } finally {
+    await cluster.stop();
+    await repo.remove();
+  }
+}
+
+interface ServiceFigures {
+  v2: number[];
+  wait: number[];
+  load: Load;
+  perJob: { commands: number; scripts: number; redisUs: number; cpuUs: Record<string, number> };
+  top: [string, number][];
+}
+
+async function measureService(config: Config): Promise<ServiceFigures> {
+  return withService(config, async (c) => {
+    const v2 = await sequential(SEQUENTIAL, (i) => post(`${c.url}/v2/models/mlp/infer`, v2body(i)));
+    const wait = await sequential(SEQUENTIAL, (i) => post(`${c.url}/v1/jobs`, body(i), { Prefer: 'wait=60' }));
+    await closedLoop(c.url, 500, CLIENTS); // warm-up
+    const redis = c.redisClient();
+    let load!: Load;
+    let cpu!: Record<string, number>;
+    const cost = await redisCost(redis, async () => {
+      cpu = await cpuOf({ api: c.api.child.pid!, worker: c.workers[0]!.child.pid! }, async () => {
+        load = await closedLoop(c.url, JOBS, CLIENTS);
+      });
+    });
+    redis.disconnect();
+    return {
+      v2, wait, load, top: cost.top,
+      perJob: {
+        commands: cost.calls / JOBS, scripts: cost.scripts / JOBS, redisUs: (cost.cpuSeconds * 1e6) / JOBS,
+        cpuUs: Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, (s * 1e6) / JOBS])),
+      },
+    };
+  });
+}
+
+async function measurePeer(): Promise<{ load: Load; wait: number[]; perJob: { commands: number; redisUs: number } }> {
+  const redisServer = await startRedisServer();
+  const port = await freePort();
+  const env = { REDIS_URL: redisServer.url, PORT: String(port), MODEL_PATH: MLP };
+  const worker = ServiceProcess.start('peer-worker', join(REPO_ROOT, 'e2e/dist/bench/peer/worker.js'), env);
+  const server = ServiceProcess.start('peer', join(REPO_ROOT, 'e2e/dist/bench/peer/server.js'), env);
+  try {
+    await Promise.all([worker.waitFor(/peer worker ready/), server.waitFor(/peer listening/)]);
+    const url = `http://127.0.0.1:${port}`;
+    const wait = await sequential(SEQUENTIAL, (i) => post(`${url}/v1/jobs`, body(i)));
+    await closedLoop(url, 500, CLIENTS);
+    const redis = createRedis(redisServer.url, { maxRetriesPerRequest: 1 });
+    let load!: Load;
+    const cost = await redisCost(redis, async () => {
+      load = await closedLoop(url, JOBS, CLIENTS);
+    });
+    redis.disconnect();
+    return { load, wait, perJob: { commands: cost.calls / JOBS, redisUs: (cost.cpuSeconds * 1e6) / JOBS } };
+  } finally {
+    await Promise.all([worker.stop('SIGKILL'), server.stop('SIGKILL')]);
+    await redisServer.stop();
+  }
+}
+
+async function writeInputs(dir: string): Promise<{ ndjson: string; npy: string }> {
+  const ndjson = join(dir, 'rows.ndjson');
+  const npy = join(dir, 'rows.npy');
+  const a = createWriteStream(ndjson);
+  const b = createWriteStream(npy);
+  b.write(npyHeader('<f4', [BATCH_ROWS, 32]));
+  for (let start = 0; start < BATCH_ROWS; start += 1000) {
+    const block = rows(start + 1, Math.min(1000, BATCH_ROWS - start), 32);
+    a.write(block.map((r, i) => `{"custom_id":"r${start + i}","inputs":{"input":[${r.map((v) => v.toFixed(4)).join(',')}]}}\n`).join(''));
+    if (!b.write(Buffer.from(Float32Array.from(block.flat().map((v) => Number(v.toFixed(4)))).buffer))) await new Promise<void>((r) => b.once("drain", () => r()));
+  }
+  await Promise.all([new Promise((r) => a.end(r)), new Promise((r) => b.end(r))]);
+  return { ndjson, npy };
+}
+
+function peakRss(pid: number) {
+  let peak = 0;
+  const timer = setInterval(() => {
+    void readFile(`/proc/${pid}/status`, 'utf8').then((s) => (peak = Math.max(peak, Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024)), () => {});
+  }, 100);
+  return () => (clearInterval(timer), peak);
+}
+
+async function batchRun(c: Cluster, input: string, type: string, accept: string, out: string): Promise<{ rowsPerS: number; rssMb: number }> {
+  const stop = peakRss(c.api.child.pid!);
+  const t0 = performance.now();
+  const res = await fetch(`${c.url}/v1/batches?model=mlp`, {
+    method: 'POST', headers: { 'content-type': type },
+    body: Readable.toWeb(createReadStream(input, { highWaterMark: 1 << 20 })) as ReadableStream, duplex: 'half',
+  } as RequestInit);
+  const batch = (await res.json()) as any;
+  if (res.status !== 202) throw new Error(`upload: ${JSON.stringify(batch)}`);
+  for (;;) {
+    const b = (await (await fetch(`${c.url}/v1/batches/${batch.id}`)).json()) as any;
+    if (b.completed_at) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const results = await fetch(`${c.url}/v1/batches/${batch.id}/results`, { headers: { accept } });
+  await pipeline(Readable.fromWeb(results.body as never), createWriteStream(out));
+  return { rowsPerS: BATCH_ROWS / ((performance.now() - t0) / 1000), rssMb: stop() };
+}
+
+const ms = (x: number) => x.toFixed(2);
+const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
+
+async function main() {
+  console.log(`fast-path bench: ${JOBS} jobs at ${CLIENTS} clients, ${SEQUENTIAL} sequential requests, ${BATCH_ROWS} batch rows\n`);
+  const direct = await directOrtMs();
+  const raw = Math.max(...(await rawRowsPerSecond([256, 1024], 2000)).values());
+  console.log(`direct onnxruntime, 1 row: p50 ${ms(direct.p50)} ms, p99 ${ms(direct.p99)} ms; best raw rows/s ${Math.round(raw)}`);
+  const services: Record<Config, ServiceFigures> = {
+    'mlp (shipped config)': await measureService('mlp (shipped config)'),
+    'mlp, no config.json': await measureService('mlp, no config.json'),
+  };
+  const peer = await measurePeer();
+
+  const dir = await mkdtemp(join(tmpdir(), 'maas-fastpath-'));
+  const inputs = await writeInputs(dir);
+  const batches: Record<string, Record<string, { rowsPerS: number; rssMb: number }>> = {};
+  for (const config of BATCH_ROWS > 0 ? (Object.keys(services) as Config[]) : []) {
+    batches[config] = await withService(config, async (c) => ({
+      'NDJSON in and out': await batchRun(c, inputs.ndjson, 'application/x-ndjson', 'application/x-ndjson', join(dir, 'out')),
+      '.npy in and out': await batchRun(c, inputs.npy, 'application/x-npy', 'application/x-npy', join(dir, 'out')),
+    }));
+  }
+  await rm(dir, { recursive: true, force: true });
+
+  const lines: string[] = [];
+  const out = (s = '') => {
+    lines.push(s);
+    console.log(s);
+  };
+  out('## Fast path (issue 11): one run of `npm run bench`');
+  out();
+  out(`Measured ${new Date().toISOString().slice(0, 10)} on this 2-core machine, everything (Redis, API, worker, clients) sharing it. Direct onnxruntime call of one row in the bench process: p50 ${ms(direct.p50)} ms, p99 ${ms(direct.p99)} ms.`);
+  out();
+  out('### 1. Added latency at one client (target: p50 ≤ 3 ms, p99 ≤ 10 ms over a direct ORT call)');
+  out();
+  out('| config | route | p50 ms | p99 ms | added p50 | added p99 | target |');
+  out('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const [config, f] of Object.entries(services)) {
+    for (const [route, xs] of [['v2 infer', f.v2], ['POST /v1/jobs, Prefer: wait', f.wait]] as const) {
+      const a50 = percentile(xs, 50) - direct.p50;
+      const a99 = percentile(xs, 99) - direct.p99;
+      out(`| ${config} | ${route} | ${ms(percentile(xs, 50))} | ${ms(percentile(xs, 99))} | ${ms(a50)} | ${ms(a99)} | ${mark(a50 <= 3 && a99 <= 10)} |`);
+    }
+  }
+  out(`| peer (express + BullMQ) | POST /v1/jobs (waits) | ${ms(percentile(peer.wait, 50))} | ${ms(percentile(peer.wait, 99))} | ${ms(percentile(peer.wait, 50) - direct.p50)} | ${ms(percentile(peer.wait, 99) - direct.p99)} | reference |`);
+  out();
+  out(`### 2. Single-row jobs at ${CLIENTS} clients, \`Prefer: wait\` (targets: ≥ 1.2× the peer, ≥ ${3 * README_SCENARIO_JOBS_S} jobs/s = 3× the README's ${README_SCENARIO_JOBS_S}, mean formed batch ≥ 32)`);
+  out();
+  out('| service | jobs/s | vs peer | mean batch | p50 ms | p99 ms | Redis commands/job | scripts/job | Redis CPU µs/job | API CPU µs/job | worker CPU µs/job |');
+  out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const [config, f] of Object.entries(services)) {
+    const l = f.load;
+    out(`| ${config} | ${Math.round(l.jobsPerS)} | ${(l.jobsPerS / peer.load.jobsPerS).toFixed(2)}× | ${l.meanBatch.toFixed(1)} | ${ms(l.p50)} | ${ms(l.p99)} | ${f.perJob.commands.toFixed(1)} | ${f.perJob.scripts.toFixed(2)} | ${f.perJob.redisUs.toFixed(0)} | ${f.perJob.cpuUs['api']!.toFixed(0)} | ${f.perJob.cpuUs['worker']!.toFixed(0)} |`);
+  }
+  out(`| peer | ${Math.round(peer.load.jobsPerS)} | 1.00× | 1 | ${ms(peer.load.p50)} | ${ms(peer.load.p99)} | ${peer.perJob.commands.toFixed(1)} | – | ${peer.perJob.redisUs.toFixed(0)} | – | – |`);
+  out();
+  out('Redis commands of the shipped-config run, per job (INFO commandstats, script-inner calls included):');
+  out();
+  out(services['mlp (shipped config)'].top.map(([k, v]) => `\`${k}\` ${(v / JOBS).toFixed(2)}`).join(' · '));
+  out();
+  out(`### 3. Batch files, ${BATCH_ROWS.toLocaleString()} rows (targets: .npy ≥ 0.6, NDJSON ≥ 0.35 of raw ORT at its best, ${Math.round(raw).toLocaleString()} rows/s)`);
+  out();
+  out('| config | format | rows/s | ratio to raw | target | API peak RSS MB |');
+  out('| --- | --- | --- | --- | --- | --- |');
+  for (const [config, byFormat] of Object.entries(batches)) {
+    for (const [format, r] of Object.entries(byFormat)) {
+      const ratio = r.rowsPerS / raw;
+      out(`| ${config} | ${format} | ${Math.round(r.rowsPerS).toLocaleString()} | ${ratio.toFixed(3)} | ${mark(ratio >= (format.startsWith('.npy') ? 0.6 : 0.35))} | ${r.rssMb.toFixed(0)} |`);
+    }
+  }
+  out();
+  out('![fast path chart](docs/bench-fast-path.svg)');
+  await writeFile(join(REPO_ROOT, 'docs/bench-fast-path.svg'), chart([
+    ...Object.entries(services).map(([k, f]) => [k, f.load.jobsPerS] as [string, number]),
+    ['hand-rolled peer', peer.load.jobsPerS],
+  ]));
+  await writeBenchmarks(lines.join('\n'));
+}
+
+/** Replaces the fast-path section of BENCHMARKS.md (other sections are left as they are). */
+async function writeBenchmarks(section: string): Promise<void> {
+  const file = join(REPO_ROOT, 'BENCHMARKS.md');
+  const current = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
+  const start = current.indexOf('## Fast path (issue 11)');
+  const end = start === -1 ? -1 : current.indexOf('\n## ', start + 5);
+  const next = start === -1 ? `${current.trimEnd()}\n\n${section}\n` : `${current.slice(0, start)}${section}\n${end === -1 ? '' : current.slice(end)}`;
+  await writeFile(file, next);
+}
+
+/** A horizontal bar chart of jobs/s as SVG. */
+function chart(bars: [string, number][]): string {
+  const max = Math.max(...bars.map(([, v]) => v));
+  const h = 28;
+  const rowsSvg = bars.map(([label, v], i) => {
+    const w = Math.round((v / max) * 420);
+    return `<text x="0" y="${i * h + 40}" font-size="12">${label}</text><rect x="200" y="${i * h + 28}" width="${w}" height="18" fill="#3b82f6"/><text x="${205 + w}" y="${i * h + 42}" font-size="12">${Math.round(v)} jobs/s</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="${bars.length * h + 40}" font-family="sans-serif"><text x="0" y="16" font-size="13" font-weight="bold">Single-row jobs/s at ${CLIENTS} clients, Prefer: wait (one run)</text>${rowsSvg.join('')}</svg>\n`;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+/**
+ * A profiling aid: one batch file (TRACE_FORMAT npy|ndjson, TRACE_ROWS rows) through a cluster
+ * whose API and worker run with `--cpu-prof` into TRACE_CPU_PROF (if set). Prints the rate.
+ */
+import { Readable } from 'node:stream';
+import { npyHeader } from '@maas/client';
+import { Cluster } from '../harness/cluster.js';
+import { rows } from '../harness/http.js';
+
+const ROWS = Number(process.env['TRACE_ROWS'] ?? 200_000);
+const FORMAT = process.env['TRACE_FORMAT'] ?? 'npy';
+const dir = process.env['TRACE_CPU_PROF'];
+const prof = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+const cluster = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'mlp' }, nodeArgs: { api: prof, worker: prof } });
+try {
+  const data = rows(1, Math.min(ROWS, 10_000), 32);
+  const parts: Buffer[] = [];
+  if (FORMAT === 'npy') {
+    parts.push(Buffer.from(npyHeader('<f4', [ROWS, 32])));
+    for (let i = 0; i < ROWS; i += data.length) parts.push(Buffer.from(Float32Array.from(data.slice(0, Math.min(data.length, ROWS - i)).flat()).buffer));
+  } else {
+    const text = data.map((r, i) => `{"custom_id":"r${i}","inputs":{"input":[${r.map((v) => v.toFixed(4)).join(',')}]}}\n`);
+    for (let i = 0; i < ROWS; i += data.length) parts.push(Buffer.from(text.slice(0, Math.min(data.length, ROWS - i)).join('')));
+  }
+  const t0 = performance.now();
+  const res = await fetch(`${cluster.url}/v1/batches?model=mlp`, {
+    method: 'POST', headers: { 'content-type': FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' },
+    body: Readable.toWeb(Readable.from(parts)) as ReadableStream, duplex: 'half',
+  } as RequestInit);
+  const batch = (await res.json()) as { id: string };
+  const tUp = performance.now();
+  for (;;) {
+    const b = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}`)).json()) as { completed_at: string | null };
+    if (b.completed_at) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const tDone = performance.now();
+  const out = await fetch(`${cluster.url}/v1/batches/${batch.id}/results`, { headers: { accept: FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' } });
+  let bytes = 0;
+  for await (const c of out.body as unknown as AsyncIterable<Uint8Array>) bytes += c.length;
+  const tEnd = performance.now();
+  console.log(`${FORMAT}: upload ${(tUp - t0).toFixed(0)} ms, run ${(tDone - tUp).toFixed(0)} ms, download ${(tEnd - tDone).toFixed(0)} ms (${bytes} bytes): ${Math.round(ROWS / ((tEnd - t0) / 1000))} rows/s`);
+} finally {
+  await Promise.all([cluster.api.stop('SIGTERM'), ...cluster.workers.map((w) => w.stop('SIGTERM'))]);
+  await cluster.stop();
+}
