@@ -37,6 +37,11 @@ export const ApiEnv = z.object({
   INFER_TIMEOUT_S: intEnv(1, 3600).default(60),
   /** how long a finished batch and its results stay readable */
   BATCH_RETENTION_S: intEnv(1, 90 * 24 * 3600).default(7 * 24 * 3600),
+  /**
+   * longest batch line (MB); a longer one ends the upload with 413. A line is parsed in one
+   * piece on the API's event loop (about 50 ms a MB here), so this also bounds that pause.
+   */
+  BATCH_MAX_LINE_MB: z.coerce.number().positive().max(1024).default(2),
   /** lines one batch may hold (blank ones count) */
   BATCH_MAX_LINES: intEnv(1, 1_000_000_000).default(10_000_000),
   /** bytes one batch upload may bring, after decompression (413 beyond): what one upload may put in Redis */

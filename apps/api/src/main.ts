@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const batches = new BatchService(redis, catalog, queues, log, {
     retentionSeconds: config.BATCH_RETENTION_S,
     maxLines: config.BATCH_MAX_LINES,
-    maxLineBytes: config.MAX_BODY_MB * 1024 * 1024,
+    maxLineBytes: Math.round(config.BATCH_MAX_LINE_MB * 1024 * 1024),
     attempts: 3,
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
     maxQueueDepth: config.MAX_QUEUE_DEPTH,

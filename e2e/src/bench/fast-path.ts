@@ -215,6 +215,40 @@ async function batchRun(c: Cluster, input: string, type: string, accept: string,
   return { rowsPerS: BATCH_ROWS / ((performance.now() - t0) / 1000), rssMb: stop() };
 }
 
+/**
+ * A batch upload of one line of `mb` MB (a compact line of floats, streamed in 64 KB pieces)
+ * while another client probes /v2/health/live every 10 ms: the upload's answer, its time, and
+ * the probes' latency meanwhile.
+ */
+async function longLine(c: Cluster, mb: number): Promise<{ status: number; seconds: number; healthP99: number; probes: number }> {
+  const piece = Buffer.from('0.125,'.repeat(64 * 1024 / 6));
+  const pieces = Math.ceil((mb * 1024 * 1024) / piece.length);
+  async function* body() {
+    yield Buffer.from('{"custom_id":"long","inputs":{"input":[');
+    for (let i = 0; i < pieces; i++) yield piece;
+    yield Buffer.from('0.125]}}\n');
+  }
+  const probes: number[] = [];
+  let uploading = true;
+  const prober = (async () => {
+    while (uploading) {
+      const t = performance.now();
+      await fetch(`${c.url}/v2/health/live`).then((r) => r.arrayBuffer());
+      probes.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const t0 = performance.now();
+  const res = await fetch(`${c.url}/v1/batches?model=mlp`, {
+    method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: Readable.toWeb(Readable.from(body())) as ReadableStream, duplex: 'half',
+  } as RequestInit).catch(() => undefined);
+  await res?.arrayBuffer();
+  const seconds = (performance.now() - t0) / 1000;
+  uploading = false;
+  await prober;
+  return { status: res?.status ?? 0, seconds, healthP99: percentile(probes, 99), probes: probes.length };
+}
+
 const ms = (x: number) => x.toFixed(2);
 const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
 
@@ -239,10 +273,13 @@ async function main() {
     }));
   }
   await rm(dir, { recursive: true, force: true });
+  const lines = BATCH_ROWS > 0
+    ? await withService('mlp (shipped config)', async (c) => ({ over: await longLine(c, 100), under: await longLine(c, 48) }))
+    : undefined;
 
-  const lines: string[] = [];
+  const report: string[] = [];
   const out = (s = '') => {
-    lines.push(s);
+    report.push(s);
     console.log(s);
   };
   out('## Fast path (issue 11): one run of `npm run bench`');
@@ -286,13 +323,23 @@ async function main() {
       out(`| ${config} | ${format} | ${Math.round(r.rowsPerS).toLocaleString()} | ${ratio.toFixed(3)} | ${mark(ratio >= (format.startsWith('.npy') ? 0.6 : 0.35))} | ${r.rssMb.toFixed(0)} |`);
     }
   }
+  if (lines) {
+    out();
+    out('### 4. Long lines (targets: a line over the limit ends promptly; health p99 < 50 ms meanwhile)');
+    out();
+    out('| line | answer | seconds | health probes | health p99 ms | target |');
+    out('| --- | --- | --- | --- | --- | --- |');
+    for (const [label, r] of [['100 MB (over the 64 MB limit)', lines.over], ['48 MB (under it: read, then refused as one bad line)', lines.under]] as const) {
+      out(`| ${label} | ${r.status} | ${r.seconds.toFixed(2)} | ${r.probes} | ${ms(r.healthP99)} | ${mark(r.healthP99 < 50)} |`);
+    }
+  }
   out();
   out('![fast path chart](docs/bench-fast-path.svg)');
   await writeFile(join(REPO_ROOT, 'docs/bench-fast-path.svg'), chart([
     ...Object.entries(services).map(([k, f]) => [k, f.load.jobsPerS] as [string, number]),
     ['hand-rolled peer', peer.load.jobsPerS],
   ]));
-  await writeBenchmarks(lines.join('\n'));
+  await writeBenchmarks(report.join('\n'));
 }
 
 /** Replaces the fast-path section of BENCHMARKS.md (other sections are left as they are). */

@@ -18,11 +18,11 @@ export interface NdjsonLine {
 /** A line's text. */
 export const lineText = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
 
-/** A 413: one line is longer than the limit. */
+/** A 413: the upload ends at the first line over the limit. */
 export class LineTooLongError extends PayloadTooLargeError {
   override readonly name = 'LineTooLongError';
   constructor(readonly n: number, readonly limit: number) {
-    super(`line ${n} is longer than ${limit} bytes`);
+    super(`line ${n} is longer than ${limit} bytes (BATCH_MAX_LINE_MB); send large rows as an .npy array`);
   }
 }
 
