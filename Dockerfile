@@ -1,6 +1,6 @@
 # Images for the inference cluster: one build, two targets.
 #
-#   docker build --target api    -t maas-api .      # HTTP API on :8080 (the default target)
+#   docker build --target api    -t maas-api .      # HTTP API on :8080, gRPC on :8081 (the default target)
 #   docker build --target worker -t maas-worker .   # micro-batching ONNX worker
 #
 # Both images hold the same files (production node_modules, compiled dist/, models/ in
@@ -90,6 +90,8 @@ ENV NODE_ENV=production \
 COPY --from=prod-deps /app ./
 COPY --from=build /app/packages/shared/dist packages/shared/dist
 COPY --from=build /app/apps/api/dist apps/api/dist
+# the gRPC service definition the API loads at start-up (and clients may generate from)
+COPY --from=build /app/apps/api/proto apps/api/proto
 COPY --from=build /app/apps/worker/dist apps/worker/dist
 # Last, so that changing a model does not rebuild the layers above. docker-compose.yml also
 # mounts ./models over it, read-only, so models can be added without rebuilding.
@@ -111,8 +113,9 @@ CMD ["node", "apps/worker/dist/main.js"]
 # ---------------------------------------------------------------------------------------------
 FROM runtime AS api
 ENV HOST=0.0.0.0 \
-    PORT=8080
-EXPOSE 8080
+    PORT=8080 \
+    GRPC_PORT=8081
+EXPOSE 8080 8081
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/v2/health/ready').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 CMD ["node", "apps/api/dist/main.js"]

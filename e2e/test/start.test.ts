@@ -16,10 +16,10 @@ afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-async function launch(port: number, redisPort: number, cwdData: string) {
+async function launch(port: number, redisPort: number, cwdData: string, grpcPort: number) {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts/start.mjs')], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env['PATH'] ?? '', PORT: String(port), EMBEDDED_REDIS_PORT: String(redisPort), MAAS_DATA_DIR: cwdData, WORKER_HEARTBEAT_MS: '500' },
+    env: { PATH: process.env['PATH'] ?? '', PORT: String(port), GRPC_PORT: String(grpcPort), EMBEDDED_REDIS_PORT: String(redisPort), MAAS_DATA_DIR: cwdData, WORKER_HEARTBEAT_MS: '500' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -40,9 +40,10 @@ describe('npm start (scripts/start.mjs)', () => {
   it('runs Redis + API + worker, keeps jobs across a restart, and stops on SIGINT with exit 0', async () => {
     const data = await mkdtemp(join(tmpdir(), 'maas-start-'));
     try {
-      const [port, redisPort] = [await freePort(), await freePort()];
-      const first = await launch(port, redisPort, data);
+      const [port, redisPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
+      const first = await launch(port, redisPort, data, grpcPort);
       expect(first.output()).toMatch(/embedded redis-server/);
+      expect(first.output()).toMatch(/grpc listening/);
       const job = await call(first.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32) }] }, { Prefer: 'wait=10' });
       expect(job.body.status).toBe('succeeded');
       await new Promise((r) => setTimeout(r, 1100)); // appendfsync everysec
@@ -50,7 +51,7 @@ describe('npm start (scripts/start.mjs)', () => {
       expect(await first.exit).toBe(0);
       expect(existsSync(join(data, 'redis'))).toBe(true);
 
-      const second = await launch(port, redisPort, data);
+      const second = await launch(port, redisPort, data, grpcPort);
       const again = await call(second.url, 'GET', `/v1/jobs/${job.body.id}`);
       expect(again.body).toMatchObject({ id: job.body.id, status: 'succeeded' });
       second.child.kill('SIGTERM');

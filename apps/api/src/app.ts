@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { pinoHttp } from 'pino-http';
 import type { Deps } from './deps.js';
 import { authenticate } from './http/auth.js';
-import { parseTypedJson } from './http/json.js';
+import { readsAsJson } from './http/infer-body.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { rateLimit } from './http/rate-limit.js';
 import { httpMetrics } from './metrics.js';
@@ -16,6 +16,7 @@ import { jobsRouter } from './routes/jobs.js';
 import { healthRouter, kserveRouter } from './routes/kserve.js';
 import { metricsRouter } from './routes/metrics.js';
 import { modelsRouter } from './routes/models.js';
+import { tritonRouter } from './routes/triton.js';
 import { webhooksRouter } from './routes/webhooks.js';
 
 export function createApp(deps: Deps): Express {
@@ -39,8 +40,9 @@ export function createApp(deps: Deps): Express {
   app.use(httpMetrics(deps.metrics));
   app.use(healthRouter(deps));
   app.use(authenticate(deps.config.API_KEYS));
-  app.use(rateLimit(deps.redis, deps.config.RATE_LIMIT_RPS));
-  app.use(parseTypedJson(deps.config.MAX_BODY_MB * 1024 * 1024));
+  app.use(rateLimit(deps.rateLimit));
+  app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: readsAsJson }));
+  app.use(tritonRouter(deps)); // first: GET /v2/models/stats is not the metadata of a model named "stats"
   app.use(kserveRouter(deps));
   app.use(jobsRouter(deps));
   app.use(batchesRouter(deps));

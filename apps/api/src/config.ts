@@ -24,6 +24,8 @@ export const ApiKeys = z
 export const ApiEnv = z.object({
   REDIS_URL: RedisUrl.default('redis://127.0.0.1:6379'),
   PORT: PortEnv.default(8080),
+  /** the KServe v2 gRPC service (inference.GRPCInferenceService), on HOST */
+  GRPC_PORT: PortEnv.default(8081),
   HOST: z.string().min(1).default('127.0.0.1'),
   MODEL_REPOSITORY: z.string().min(1).default('./models'),
   /** empty counts as unset (no auth, warned at start-up), so `API_KEYS=` in a compose file cannot hide it */

@@ -2,11 +2,15 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@maas/shared';
 import type { ApiConfig } from './config.js';
+import type { RateLimiter } from './http/rate-limit.js';
 import type { ApiMetrics } from './metrics.js';
 import type { BatchService } from './services/batches.js';
 import type { ModelCatalog } from './services/catalog.js';
+import type { InferenceService } from './services/inference.js';
 import type { JobService } from './services/jobs.js';
 import type { QueueRegistry } from './services/queues.js';
+import type { RepositoryService } from './services/repository.js';
+import type { StatsService } from './services/stats.js';
 import type { WebhookService } from './services/webhooks.js';
 import type { WorkerDirectory } from './services/workers.js';
 
@@ -23,11 +27,17 @@ export interface Deps {
   log: Logger;
   catalog: ModelCatalog;
   jobs: JobService;
+  /** synchronous v2 infer (REST and gRPC) */
+  inference: InferenceService;
+  stats: StatsService;
+  repository: RepositoryService;
   batches: BatchService;
   queues: QueueRegistry;
   workers: WorkerDirectory;
   webhooks: WebhookService;
   metrics: ApiMetrics;
+  /** RATE_LIMIT_RPS per tenant, shared by REST and gRPC */
+  rateLimit: RateLimiter;
   health: () => Promise<Health>;
   /** aborted when the process stops: long-polls answer at once with the job as it is */
   shutdown: AbortSignal;

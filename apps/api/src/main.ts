@@ -10,14 +10,19 @@ import {
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
+import { GrpcFrontDoor } from './grpc/server.js';
+import { rateLimiter } from './http/rate-limit.js';
 import { serverTimeouts } from './http/timeouts.js';
 import { createApiMetrics } from './metrics.js';
 import { BatchService } from './services/batches.js';
 import { ModelCatalog } from './services/catalog.js';
 import { IdempotencyStore } from './services/idempotency.js';
+import { InferenceService } from './services/inference.js';
 import { JobService } from './services/jobs.js';
 import { JobNotifier } from './services/notifier.js';
 import { QueueRegistry } from './services/queues.js';
+import { RepositoryService } from './services/repository.js';
+import { StatsService } from './services/stats.js';
 import { UploadSweeper } from './services/upload-sweeper.js';
 import { WebhookService } from './services/webhooks.js';
 import { WorkerDirectory } from './services/workers.js';
@@ -58,17 +63,24 @@ async function main(): Promise<void> {
     const event = batchWebhookEvent(batch);
     if (event) await webhookEmitter.emit(event);
   };
+  const repositoryService = new RepositoryService(redis, catalog, log);
+  const modelEvents = await connectRedis(config.REDIS_URL, 'worker', 'api:models');
+  await repositoryService.start(modelEvents);
   const deps: Deps = {
     config,
     redis,
     log,
     catalog,
     jobs,
+    inference: new InferenceService(jobs, config.INFER_TIMEOUT_S * 1000, shutdown.signal),
+    stats: new StatsService(redis, catalog),
+    repository: repositoryService,
     batches,
     queues,
     workers: new WorkerDirectory(redis),
     webhooks: new WebhookService(jobs, batches, webhookEmitter, webhookSecret.secret),
     metrics: createApiMetrics(),
+    rateLimit: rateLimiter(redis, config.RATE_LIMIT_RPS),
     shutdown: shutdown.signal,
     health: async () => {
       const ok = await redis.ping().then(() => true, () => false);
@@ -80,8 +92,10 @@ async function main(): Promise<void> {
     const s = app.listen(config.PORT, config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   Object.assign(server, serverTimeouts(config));
+  const grpc = await GrpcFrontDoor.start(deps, config.HOST, config.GRPC_PORT);
   const addr = server.address();
   log.info({ url: `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`, models: catalog.models.map((m) => m.name) }, 'api listening');
+  log.info({ address: `${config.HOST}:${grpc.port}` }, 'grpc listening');
 
   onShutdown(log, async (signal) => {
     log.info({ signal }, 'stopping');
@@ -90,10 +104,12 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await grpc.close();
     await sweeper.close();
     await queues.close();
     await webhookEmitter.close();
     await notifier.close();
+    modelEvents.disconnect();
     redis.disconnect();
     log.info('api stopped');
   });

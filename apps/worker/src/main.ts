@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import {
   batchWebhookEvent, ConfigError, connectRedis, createLogger, loadRepository, newWorkerId, onShutdown, readBatch,
-  resolveWebhookSecret, runMain, toBatchObject, WebhookEmitter, type ModelVersion,
+  resolveWebhookSecret, runMain, toBatchObject, WebhookEmitter, type Model, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -14,6 +14,8 @@ import { createWorkerMetrics } from './metrics.js';
 import { Heartbeat } from './registry.js';
 import { BatchRecorder } from './batches/recorder.js';
 import { ModelRunner } from './runner.js';
+import { LiveModels } from './models/live-models.js';
+import { StatsRecorder } from './stats/recorder.js';
 import { WebhookDeliverer } from './webhooks/deliverer.js';
 import { JobWebhooks } from './webhooks/job-events.js';
 
@@ -59,9 +61,15 @@ async function main(): Promise<void> {
     log.child({ component: 'webhooks' }),
     (result) => metrics.webhookAttempts.inc({ result }),
   );
-  const runners: ModelRunner[] = [];
-  const sessions = versions.reduce((n, { m }) => n + m.config.instances, 0);
-  for (const { m, v } of versions) {
+  const batchRecorder = new BatchRecorder(redis);
+  batchRecorder.onCompleted = async (batchId) => {
+    const { meta, markers } = await readBatch(redis, batchId);
+    const event = batchWebhookEvent(toBatchObject(batchId, meta, markers));
+    if (event) await emitter.emit(event);
+  };
+  const stats = new StatsRecorder(redis, log);
+  const sessions = Math.max(1, versions.reduce((n, { m }) => n + m.config.instances, 0));
+  const open = async (m: Model, v: ModelVersion): Promise<ModelRunner> => {
     const threads = config.WORKER_INTRA_OP_THREADS || Math.max(1, Math.floor(config.cores / sessions));
     const pool = await SessionPool.open(
       { path: v.path, providers: providersFor(config.WORKER_DEVICE, m.config.execution_providers), intraOpNumThreads: threads, spinning: config.WORKER_SPIN_THREADS },
@@ -73,44 +81,39 @@ async function main(): Promise<void> {
     if (pool.fallbackReason) {
       log.warn({ model: v.model, version: v.version, provider: pool.provider, reason: pool.fallbackReason }, 'execution provider fell back');
     }
-    runners.push(
-      new ModelRunner(m, v, pool, redis, metrics, log.child({ model: v.model, version: v.version }), {
-        workerId,
-        redisUrl: config.REDIS_URL,
-        lockMs: config.WORKER_LOCK_MS,
-        stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
-        concurrency: config.WORKER_CONCURRENCY,
-      }),
-    );
-  }
-  const heartbeat = new Heartbeat(
-    redis,
-    Heartbeat.describe(workerId, config.WORKER_DEVICE, config.WORKER_HEARTBEAT_MS, runners.map((r) => {
-      const [model, version] = r.tag.split(':');
-      return { model: model!, version: Number(version), provider: r.provider };
-    })),
-    metrics,
-    log,
-  );
-  const batchRecorder = new BatchRecorder(redis);
-  batchRecorder.onCompleted = async (batchId) => {
-    const { meta, markers } = await readBatch(redis, batchId);
-    const event = batchWebhookEvent(toBatchObject(batchId, meta, markers));
-    if (event) await emitter.emit(event);
-  };
-  for (const r of runners) {
+    const r = new ModelRunner(m, v, pool, redis, metrics, log.child({ model: v.model, version: v.version }), {
+      workerId,
+      redisUrl: config.REDIS_URL,
+      lockMs: config.WORKER_LOCK_MS,
+      stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+      concurrency: config.WORKER_CONCURRENCY,
+    });
     r.observe(jobWebhooks);
     r.recordBatchesWith(batchRecorder);
+    r.recordStatsWith(stats);
     r.start();
-  }
+    return r;
+  };
+  const served = (runners: ModelRunner[]) => runners.map((r) => {
+    const [model, version] = r.tag.split(':');
+    return { model: model!, version: Number(version), provider: r.provider };
+  });
+  const heartbeat = new Heartbeat(redis, Heartbeat.describe(workerId, config.WORKER_DEVICE, config.WORKER_HEARTBEAT_MS, []), metrics, log);
+  const live = new LiveModels(redis, await connectRedis(config.REDIS_URL, 'worker', `${workerId}:models`), log, {
+    root: repo.root,
+    selected: (v) => selected(config, v),
+    open,
+    changed: (runners) => heartbeat.setModels(served(runners)),
+  });
+  await live.start();
   deliverer.start();
   heartbeat.start();
-  log.info({ workerId, models: runners.map((r) => `${r.tag} (${r.provider})`) }, 'worker ready');
+  log.info({ workerId, models: live.runners.map((r) => `${r.tag} (${r.provider})`) }, 'worker ready');
 
   onShutdown(log, async (signal) => {
     log.info({ signal }, 'draining: finishing held jobs');
     const t0 = Date.now();
-    await Promise.all([...runners.map((r) => r.close()), deliverer.close()]);
+    await Promise.all([live.close(), deliverer.close()]);
     await jobWebhooks.close(); // the last jobs' events are queued before Redis goes
     await emitter.close();
     await heartbeat.stop().catch(() => {});

@@ -44,6 +44,12 @@ export class Heartbeat {
       .exec();
   }
 
+  /** The served model versions changed (a load or an unload): announced at once once started. */
+  setModels(models: WorkerDescription['models']): void {
+    this.description.models = models;
+    if (this.timer) this.beat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'));
+  }
+
   start(): void {
     const tick = () =>
       this.beat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'));

@@ -13,7 +13,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  createRedis,
+  createRedis, PIPELINING,
   canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
   type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
@@ -28,6 +28,7 @@ import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs
 import { JobAnnouncer, settledRecord } from './job-announcer.js';
 import type { JobEnd, JobObserver } from './webhooks/job-events.js';
 import type { BatchRecorder } from './batches/recorder.js';
+import type { StatsRecorder } from './stats/recorder.js';
 
 export interface RunnerSettings {
   workerId: string;
@@ -78,6 +79,7 @@ export class ModelRunner {
   private readonly labels: { model: string; version: string };
   private readonly connection: Redis;
   private recorder: BatchRecorder | undefined;
+  private stats: StatsRecorder | undefined;
   private readonly maxConcurrency: number;
   private readonly rowBudget: number;
   private readonly observers: JobObserver[] = [];
@@ -106,7 +108,9 @@ export class ModelRunner {
       run: (slices) => this.runBatch(slices),
       order: (a, b) => queueOrder(queued(a), queued(b)),
     });
-    this.connection = createRedis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: `${settings.workerId}:${this.tag}` });
+    // Auto-pipelined: the completions of one micro-batch (one script per job in BullMQ's open
+    // edition) leave in one write, and the announcement rides behind them.
+    this.connection = createRedis(settings.redisUrl, { ...PIPELINING, maxRetriesPerRequest: null, connectionName: `${settings.workerId}:${this.tag}` });
     this.connection.on('error', () => {}); // BullMQ reports connection trouble through the worker's 'error' event
     this.maxConcurrency = settings.concurrency || defaultConcurrency(version, pool.size);
     this.rowBudget = rowBudget(version, pool.size);
@@ -167,6 +171,12 @@ export class ModelRunner {
   /** Records the outcome of batch chunks with their batch (see batches/recorder.ts). */
   recordBatchesWith(recorder: BatchRecorder): void {
     this.recorder = recorder;
+  }
+
+  /** Counts each ONNX run in the Triton statistics (see stats/recorder.ts); jobs are counted as an observer. */
+  recordStatsWith(stats: StatsRecorder): void {
+    this.stats = stats;
+    this.observe(stats);
   }
 
   start(): void {
@@ -325,6 +335,7 @@ export class ModelRunner {
     this.metrics.batchRows.observe(this.labels, rows);
     this.metrics.batchJobs.observe(this.labels, jobsInRun);
     this.metrics.inferenceSeconds.observe(this.labels, result.ms / 1000);
+    this.stats?.run(this.version.model, this.version.version, rows, result.ms);
     const shares = splitOutputs(packed, result.outputs);
     packed.forEach((s, i) => {
       const task = s.job;

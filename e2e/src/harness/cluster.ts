@@ -31,6 +31,8 @@ export class Cluster {
   readonly workers: ServiceProcess[] = [];
   api!: ServiceProcess;
   url = '';
+  /** host:port of the API's gRPC service */
+  grpcAddress = '';
   private workerSeq = 0;
   /** the port of every Redis node (one, or the cluster's masters) */
   redisPorts: number[] = [];
@@ -58,8 +60,13 @@ export class Cluster {
 
   async startApi(env: Record<string, string> = {}): Promise<ServiceProcess> {
     const port = await freePort();
-    this.api = ServiceProcess.start('api', API_ENTRY, { ...this.modelsEnv, PORT: String(port), HOST: '127.0.0.1', ...this.opts.api, ...env }, this.opts.nodeArgs?.api);
+    // Each suite's API gets its own gRPC port too, so suites never collide on the 8081 default.
+    const grpcPort = await freePort();
+    this.api = ServiceProcess.start('api', API_ENTRY, {
+      ...this.modelsEnv, PORT: String(port), GRPC_PORT: String(grpcPort), HOST: '127.0.0.1', ...this.opts.api, ...env,
+    }, this.opts.nodeArgs?.api);
     this.url = `http://127.0.0.1:${port}`;
+    this.grpcAddress = `127.0.0.1:${grpcPort}`;
     await this.api.waitFor(/api listening/);
     return this.api;
   }

@@ -1,7 +1,7 @@
 /** @maas/shared: the contract types, pure tensor logic, model repository and Redis naming. */
 export { DATATYPES, DATATYPE_INFO, datatypeFromOnnx, datatypeFromOrt, isDatatype } from './contract/datatypes.js';
 export type { Datatype, DatatypeInfo, OrtType } from './contract/datatypes.js';
-export { JsonTensor, RequestedOutput, ClassificationParams } from './contract/tensor.js';
+export { JsonTensor, InputTensor, BinaryData, RequestedOutput, ClassificationParams } from './contract/tensor.js';
 export type { OutputTensor, TensorSpec } from './contract/tensor.js';
 export {
   JobRequest, VersionParam, WebhookUrl, Metadata, WEBHOOK_EVENTS, JOB_STATUSES, DEFAULT_PRIORITY, MAX_PRIORITY,
@@ -16,7 +16,7 @@ export type { Logger } from './logger.js';
 export { PAYLOAD_VERSION, encodeJobError, decodeJobError } from './payloads.js';
 export type { InferenceJobData, InferenceJobResult } from './payloads.js';
 export * from './queues.js';
-export { RedisUrl, redisOptions, connectRedis, createRedis, isClusterUrl, isRedisUnavailable, redisUnavailableReason } from './redis.js';
+export { RedisUrl, redisOptions, connectRedis, PIPELINING, createRedis, isClusterUrl, isRedisUnavailable, redisUnavailableReason } from './redis.js';
 export type { RedisRole } from './redis.js';
 export { startRedisServer, freePort, MISSING_REDIS_HINT } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
@@ -65,3 +65,5 @@ export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker } from './contrac
 export { toBatchObject, batchCounts, readBatch } from './views/batch.js';
 export type { BatchMeta } from './views/batch.js';
 export { runMain, onShutdown } from './lifecycle.js';
+export { STAT, batchFields, msToNs, toModelStatistics } from './models/stats.js';
+export type { ModelStatistics, StatisticDuration } from './models/stats.js';

@@ -104,3 +104,17 @@ export const UPLOADS_KEY = `${PREFIX}:uploads`;
 
 /** BullMQ job id of a batch's chunk (not a public job id: GET /v1/jobs does not find it). */
 export const chunkJobId = (batchId: string, chunk: number): string => `${batchId}-c${chunk}`;
+
+/** Triton-style statistics of one model version: a hash the workers increment, the API reads. */
+export const statsKey = (model: string, version: number): string => `${PREFIX}:stats:${model}:${version}`;
+
+/** Names of models unloaded through the repository API (POST /v2/repository/models/{m}/unload). */
+export const UNLOADED_MODELS_KEY = `${PREFIX}:models:unloaded`;
+
+/** Pub/sub channel announcing a model load or unload: `ModelChangeMessage` JSON. */
+export const MODELS_CHANNEL = `${PREFIX}:models:changed`;
+
+export interface ModelChangeMessage {
+  model: string;
+  action: 'load' | 'unload';
+}

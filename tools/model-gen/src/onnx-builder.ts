@@ -20,6 +20,16 @@ export const DataType = {
   FLOAT: onnx.TensorProto.DataType.FLOAT,
   INT32: onnx.TensorProto.DataType.INT32,
   INT64: onnx.TensorProto.DataType.INT64,
+  // the rest: test models covering every datatype the service carries (models/test-models.ts)
+  BOOL: onnx.TensorProto.DataType.BOOL,
+  UINT8: onnx.TensorProto.DataType.UINT8,
+  UINT16: onnx.TensorProto.DataType.UINT16,
+  UINT32: onnx.TensorProto.DataType.UINT32,
+  UINT64: onnx.TensorProto.DataType.UINT64,
+  INT8: onnx.TensorProto.DataType.INT8,
+  INT16: onnx.TensorProto.DataType.INT16,
+  DOUBLE: onnx.TensorProto.DataType.DOUBLE,
+  STRING: onnx.TensorProto.DataType.STRING,
 } as const;
 export type DataType = (typeof DataType)[keyof typeof DataType];
 

@@ -17,17 +17,26 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export function authenticate(keys: Map<string, string> | undefined): RequestHandler {
+/** `Authorization` header (or gRPC `authorization` metadata) → tenant; throws UnauthorizedError. */
+export function tenantResolver(keys: Map<string, string> | undefined): (authorization: string | undefined) => string {
   const byDigest = new Map([...(keys ?? new Map<string, string>())].map(([key, tenant]) => [digest(key), tenant]));
-  return (req, _res, next) => {
-    if (!keys || keys.size === 0) {
-      req.tenant = DEFAULT_TENANT;
-      return next();
-    }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return (authorization) => {
+    if (!keys || keys.size === 0) return DEFAULT_TENANT;
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     const tenant = m ? byDigest.get(digest(m[1]!)) : undefined;
-    if (!tenant) return next(new UnauthorizedError(m ? 'API key not recognised' : undefined));
-    req.tenant = tenant;
+    if (!tenant) throw new UnauthorizedError(m ? 'API key not recognised' : undefined);
+    return tenant;
+  };
+}
+
+export function authenticate(keys: Map<string, string> | undefined): RequestHandler {
+  const resolve = tenantResolver(keys);
+  return (req, _res, next) => {
+    try {
+      req.tenant = resolve(req.headers.authorization);
+    } catch (err) {
+      return next(err);
+    }
     next();
   };
 }

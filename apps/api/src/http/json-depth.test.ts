@@ -19,6 +19,10 @@ describe('nestsDeeperThan', () => {
     expect(nestsDeeperThan({ inputs: [{ data: nested(8) }] }, 64)).toBe(false);
   });
 
+  it('takes bytes for a leaf (a binary tensor\'s data is not walked)', () => {
+    expect(nestsDeeperThan({ inputs: [{ data: new Uint8Array(1 << 20) }] }, 3)).toBe(false);
+  });
+
   it('finds a deep branch beside wide shallow ones', () => {
     const wide = Array.from({ length: 10_000 }, (_, i) => (i === 9_999 ? nested(100) : [i]));
     expect(nestsDeeperThan(wide, 64)).toBe(true);

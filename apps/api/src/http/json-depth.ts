@@ -10,7 +10,7 @@ export const MAX_JSON_DEPTH = 64;
 
 /** True when `value` nests arrays/objects more than `max` levels deep (a scalar is depth 0). */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return false;
   const stack: { node: object; depth: number }[] = [{ node: value, depth: 1 }];
   while (stack.length > 0) {
     const { node, depth } = stack.pop()!;
@@ -18,7 +18,8 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
     const children: unknown[] = Array.isArray(node) ? node : Object.values(node);
     for (let i = 0; i < children.length; i++) {
       const c = children[i];
-      if (typeof c === 'object' && c !== null) stack.push({ node: c, depth: depth + 1 });
+      // Bytes (a binary tensor's data) are a leaf, however long.
+      if (typeof c === 'object' && c !== null && !ArrayBuffer.isView(c)) stack.push({ node: c, depth: depth + 1 });
     }
   }
   return false;

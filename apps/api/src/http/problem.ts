@@ -11,12 +11,17 @@ import {
   RedisUnavailableError, redisUnavailableReason, ValidationError, type ProblemType,
 } from '@maas/shared';
 
+/**
+ * On `/v2` routes a problem also carries `"error": detail`: the Open Inference Protocol's error
+ * body, which KServe and Triton clients read (CONTRACT §4).
+ */
 export function sendProblem(res: Response, type: ProblemType, detail: string, extensions: Record<string, unknown> = {}, instance?: string): void {
   const { status, title } = PROBLEMS[type];
+  const v2 = instance !== undefined && /^\/v2(\/|\?|$)/.test(instance);
   res
     .status(status)
     .type('application/problem+json')
-    .send(JSON.stringify({ type: problemTypeUri(type), title, status, detail, ...(instance ? { instance } : {}), ...extensions }));
+    .send(JSON.stringify({ type: problemTypeUri(type), title, status, detail, ...(instance ? { instance } : {}), ...extensions, ...(v2 ? { error: detail } : {}) }));
 }
 
 /** zod issues → our InputIssue list, with paths like `inputs[0].shape`. */
@@ -29,7 +34,8 @@ export function fromZod(err: ZodError, root = ''): ValidationError {
   );
 }
 
-function toAppError(err: unknown): AppError | undefined {
+/** Any error as the AppError it stands for, or undefined for an unexpected one (a logged 500). Used by gRPC too. */
+export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   if (err instanceof ZodError) return fromZod(err);
   const e = err as { type?: string; status?: number; message?: string; limit?: number };
@@ -45,6 +51,9 @@ function toAppError(err: unknown): AppError | undefined {
 }
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  // An answer before the body was read whole (a 413 mid-upload): the connection cannot carry
+  // another request, so say so and a client does not reuse it.
+  if (!req.complete) res.setHeader('Connection', 'close');
   const app = toAppError(err);
   if (!app) {
     req.log?.error({ err }, 'unhandled error');

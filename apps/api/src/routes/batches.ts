@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AppError, VersionParam, WebhookUrl } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { decodedBody, drainBody } from '../http/body-encoding.js';
-import { emptyBody, hasBody } from '../http/json.js';
+import { emptyBody, hasBody } from '../http/has-body.js';
 import { fromZod } from '../http/problem.js';
 import { pipeChunks } from '../services/batches.js';
 

@@ -4,12 +4,14 @@ import { JobRequest, isTerminal } from '@maas/shared';
 import { clampWaitMs, preferWait, queryWait } from '../http/wait.js';
 import type { Deps } from '../deps.js';
 import { IdempotencyStore } from '../services/idempotency.js';
-import { requireJson } from '../http/json.js';
+import { binaryOutputs } from '../binary/framing.js';
+import { inferBody } from '../http/infer-body.js';
+import { sendOutputs } from '../http/send-outputs.js';
 
 export function jobsRouter({ jobs, config, shutdown }: Deps): Router {
   const r = Router();
 
-  r.post('/v1/jobs', requireJson(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
+  r.post('/v1/jobs', ...inferBody(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
     const body = JobRequest.parse(req.body);
     const key = IdempotencyStore.check(req.get('Idempotency-Key'));
     const { job: created, created: isNew } = await jobs.create(req.tenant, body, key);
@@ -21,7 +23,8 @@ export function jobsRouter({ jobs, config, shutdown }: Deps): Router {
     }
     res.setHeader('Location', `/v1/jobs/${job.id}`);
     if (!isNew) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(isTerminal(job.status) && preferred !== undefined ? 200 : 202).json(job);
+    // Outputs asked for in binary (binary tensor extension) come framed after the job object.
+    sendOutputs(res, isTerminal(job.status) && preferred !== undefined ? 200 : 202, job, binaryOutputs(body.parameters, body.outputs));
   });
 
   r.get('/v1/jobs/:id', async (req, res) => {

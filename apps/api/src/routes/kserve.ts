@@ -1,18 +1,23 @@
 /**
  * KServe v2 / Open Inference Protocol: health, metadata and synchronous infer. Infer goes
- * through the same queue and batcher as asynchronous jobs, then waits for its job.
+ * through the same queue and batcher as asynchronous jobs, then waits for its job. Bodies may
+ * be JSON (with or without a Content-Type) or Triton's binary tensor extension, and outputs
+ * go back in binary when the request asks (binary/framing.ts).
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { InferenceError, JsonTensor, RequestedOutput, WaitTimeoutError, AppError } from '@maas/shared';
+import { AppError, InputTensor, RequestedOutput } from '@maas/shared';
+import { binaryOutputs } from '../binary/framing.js';
 import type { Deps } from '../deps.js';
-import { requireJson } from '../http/json.js';
+import { inferBody } from '../http/infer-body.js';
+import { sendOutputs } from '../http/send-outputs.js';
+import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 
 const InferRequest = z.object({
   id: z.string().max(256).optional(),
   parameters: z.record(z.string(), z.unknown()).optional(),
-  inputs: z.array(JsonTensor).min(1),
+  inputs: z.array(InputTensor).min(1),
   outputs: z.array(RequestedOutput).optional(),
 });
 
@@ -20,14 +25,11 @@ const InferRequest = z.object({
 const modelParam = (req: Request) => String(req.params['model']);
 const versionParam = (req: Request) => req.params['version'] as string | undefined;
 
-export const SERVER_NAME = 'maas';
-export const SERVER_VERSION = '0.1.0';
-
-export function kserveRouter({ catalog, jobs, workers, config, shutdown }: Deps): Router {
+export function kserveRouter({ catalog, inference, workers, config }: Deps): Router {
   const r = Router();
 
   r.get('/v2', (_req, res) => {
-    res.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ['classification', 'model_repository_metadata'] });
+    res.json({ name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS });
   });
 
   r.get(['/v2/models/:model', '/v2/models/:model/versions/:version'], (req, res) => {
@@ -43,25 +45,15 @@ export function kserveRouter({ catalog, jobs, workers, config, shutdown }: Deps)
     res.json({ name: model.name, ready: true, workers: n });
   });
 
-  r.post(['/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer'], requireJson(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
+  r.post(['/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer'], ...inferBody(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
     const body = InferRequest.parse(req.body);
-    const { job: created } = await jobs.create(req.tenant, {
-      model: modelParam(req),
-      ...(versionParam(req) ? { version: Number(versionParam(req)) || -1 } : {}),
-      inputs: body.inputs,
-      ...(body.outputs ? { outputs: body.outputs } : {}),
-    });
-    res.setHeader('X-Job-Id', created.id);
-    const job = await jobs.wait(req.tenant, created.id, config.INFER_TIMEOUT_S * 1000, shutdown, true);
-    if (job.status === 'succeeded') {
-      res.json({ model_name: job.model, model_version: job.version, id: body.id ?? job.id, outputs: job.outputs });
-      return;
-    }
-    const ext = { job_id: job.id, job_status: job.status };
-    if (job.status === 'failed' || job.status === 'canceled') {
-      throw new InferenceError(`job ${job.id} ${job.status}: ${job.error?.message ?? ''}`, { ...ext, error: job.error });
-    }
-    throw new WaitTimeoutError(`job ${job.id} did not finish within ${config.INFER_TIMEOUT_S} s; poll GET /v1/jobs/${job.id}`, ext);
+    const result = await inference.infer(
+      req.tenant,
+      { model: modelParam(req), version: versionParam(req), id: body.id, inputs: body.inputs, outputs: body.outputs },
+      (jobId) => res.setHeader('X-Job-Id', jobId),
+    );
+    const { jobId: _jobId, ...doc } = result;
+    sendOutputs(res, 200, doc, binaryOutputs(body.parameters, body.outputs));
   });
 
   return r;

@@ -1,4 +1,7 @@
-/** The served models, loaded once at start-up; lookups throw NotFoundError (CONTRACT §4: 404). */
+/**
+ * The served models: scanned at start-up, then changed by the repository API (load/unload,
+ * services/repository.ts). Lookups throw NotFoundError (CONTRACT §4: 404).
+ */
 import { findVersion, NotFoundError, type Model, type ModelVersion, type Repository } from '@maas/shared';
 
 export class ModelCatalog {
@@ -12,6 +15,16 @@ export class ModelCatalog {
     const m = this.repository.models.get(name);
     if (!m) throw new NotFoundError('model', name);
     return m;
+  }
+
+  /** Serves `model` (a load: new, or re-read from disk). */
+  put(model: Model): void {
+    this.repository.models.set(model.name, model);
+  }
+
+  /** Stops serving `name` (an unload). */
+  remove(name: string): void {
+    this.repository.models.delete(name);
   }
 
   /** The named version (a number or digit string), or the newest served one. */

@@ -13,9 +13,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { IdempotencyConflictError, idempotencyKey, ValidationError } from '@maas/shared';
+import { BinaryData, IdempotencyConflictError, idempotencyKey, ValidationError } from '@maas/shared';
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+
+/** Contents that came as bytes are hashed, not spelled out as JSON (a 600 kB tensor would be megabytes). */
+const bodyJson = (body: unknown) =>
+  JSON.stringify(body, (_k, v: unknown) =>
+    v instanceof BinaryData ? { binary: Array.isArray(v.value) ? sha256(JSON.stringify(v.value)) : sha256(v.value) } : v);
 
 /** How long a claim lasts before its job is known to be queued. */
 export const PENDING_TTL_S = 60;
@@ -46,7 +51,7 @@ export class IdempotencyStore {
    */
   async claim(tenant: string, key: string, body: unknown, jobId: string): Promise<string | undefined> {
     const redisKey = idempotencyKey(tenant, sha256(key));
-    const bodyHash = sha256(JSON.stringify(body));
+    const bodyHash = sha256(bodyJson(body));
     const claimed = await this.redis.set(redisKey, `${bodyHash} ${jobId}`, 'EX', PENDING_TTL_S, 'NX');
     if (claimed === 'OK') return undefined;
     const existing = (await this.redis.get(redisKey)) ?? '';

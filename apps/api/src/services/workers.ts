@@ -56,6 +56,12 @@ export class WorkerDirectory {
     return counts;
   }
 
+  /** The execution provider live workers run `model`/`version` on ('cpu' when none serves it). */
+  async provider(model: string, version: number): Promise<string> {
+    const on = (await this.live()).flatMap((w) => w.models).filter((m) => m.model === model && m.version === version);
+    return on.some((m) => m.provider.includes('cuda')) ? 'cuda' : 'cpu';
+  }
+
   /** Metrics JSON (prom-client getMetricsAsJSON) of each live worker. */
   async metrics(): Promise<unknown[]> {
     const ids = (await this.live()).map((w) => w.id);

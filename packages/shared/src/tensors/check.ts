@@ -3,7 +3,8 @@
  * collected (not just the first) so a client fixes its request in one round trip; nothing
  * reaches the queue unless this returns no issue.
  */
-import type { JsonTensor, RequestedOutput, TensorSpec } from '../contract/tensor.js';
+import { BinaryData, type InputTensor, type RequestedOutput, type TensorSpec } from '../contract/tensor.js';
+import { checkBytes } from './bytes.js';
 import type { InputIssue } from '../errors.js';
 import { encodeValues } from './encode.js';
 import { flattenData } from './flatten.js';
@@ -65,7 +66,7 @@ function checkOutputs(requested: RequestedOutput[], sig: Signature, labels: stri
 /** Checks names, datatypes, shapes, element counts and values; converts data to bytes. */
 export function checkRequest(
   sig: Signature,
-  inputs: JsonTensor[],
+  inputs: InputTensor[],
   outputs: RequestedOutput[] = [],
   labels?: string[],
 ): CheckResult {
@@ -101,12 +102,17 @@ export function checkRequest(
         return;
       }
     }
-    const flat = flattenData(t.data, t.shape);
-    if (!flat.ok) {
-      issues.push({ path: `${path}.data`, message: flat.message });
-      return;
+    let enc;
+    if (t.data instanceof BinaryData) {
+      enc = checkBytes(t.name, t.datatype, t.shape, t.data.value);
+    } else {
+      const flat = flattenData(t.data, t.shape);
+      if (!flat.ok) {
+        issues.push({ path: `${path}.data`, message: flat.message });
+        return;
+      }
+      enc = encodeValues(t.name, t.datatype, t.shape, flat.values);
     }
-    const enc = encodeValues(t.name, t.datatype, t.shape, flat.values);
     if (!enc.ok) {
       issues.push({ path: `${path}.data`, message: enc.message });
       return;

@@ -1,0 +1,142 @@
+/**
+ * PURE: Triton's binary tensor extension (the KServe v2 HTTP "binary data" extension).
+ *
+ * A body is `Inference-Header-Content-Length` bytes of JSON header, then the raw contents of
+ * every tensor whose `parameters.binary_data_size` is set, in the order the header lists them:
+ * little-endian, row-major, no padding; BOOL one byte an element; BYTES each element as a
+ * 4-byte little-endian length and its bytes. The same framing carries outputs back when the
+ * client asks for them in binary (`binary_data: true` on an output, or the request parameter
+ * `binary_data_output: true`); outputs asked for in JSON stay in the header with their `data`.
+ */
+import { BinaryData, DATATYPE_INFO, isDatatype, MalformedBodyError, type Datatype, type OutputTensor } from '@maas/shared';
+
+/** The request and response header naming the JSON part's length. */
+export const HEADER_LENGTH = 'Inference-Header-Content-Length';
+
+/** The header's value as a byte count; a value that is not one is a 400 saying so. */
+export function parseHeaderLength(value: string): number {
+  if (!/^\s*[0-9]{1,12}\s*$/.test(value)) {
+    throw new MalformedBodyError(`${HEADER_LENGTH} must be a byte count, got "${value.slice(0, 40)}"`);
+  }
+  return Number(value);
+}
+
+/** BYTES elements → 4-byte little-endian length + UTF-8 bytes each. */
+export function encodeBytesElements(values: readonly string[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const v of values) {
+    const b = Buffer.from(v, 'utf8');
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32LE(b.byteLength, 0);
+    parts.push(len, b);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The elements of a BYTES tensor's binary contents; a length running past the end is a 400. */
+export function decodeBytesElements(buf: Buffer, tensor: string): string[] {
+  const out: string[] = [];
+  let at = 0;
+  while (at < buf.byteLength) {
+    if (at + 4 > buf.byteLength) {
+      throw new MalformedBodyError(`input '${tensor}': BYTES element ${out.length} has a truncated length prefix (${buf.byteLength - at} of 4 bytes)`);
+    }
+    const len = buf.readUInt32LE(at);
+    at += 4;
+    if (at + len > buf.byteLength) {
+      throw new MalformedBodyError(`input '${tensor}': BYTES element ${out.length} claims ${len} bytes but only ${buf.byteLength - at} remain`);
+    }
+    out.push(buf.toString('utf8', at, at + len));
+    at += len;
+  }
+  return out;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Splits a binary-extension body into its JSON header, with every input that has
+ * `binary_data_size` given its contents as `BinaryData` in place of `data`. Every framing
+ * fault (header longer than the body, bad JSON, sizes that do not add up to the body, an input
+ * with both `data` and `binary_data_size`) is a MalformedBodyError naming what is wrong.
+ */
+export function parseBinaryRequest(body: Buffer, headerLength: number): unknown {
+  if (headerLength > body.byteLength) {
+    throw new MalformedBodyError(`${HEADER_LENGTH} is ${headerLength} but the body has only ${body.byteLength} bytes`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(body.toString('utf8', 0, headerLength));
+  } catch (err) {
+    throw new MalformedBodyError(`the first ${headerLength} bytes (${HEADER_LENGTH}) are not a JSON header: ${(err as Error).message}`, err);
+  }
+  if (!isRecord(header)) throw new MalformedBodyError('the JSON header must be an object');
+  let at = headerLength;
+  const inputs = Array.isArray(header['inputs']) ? header['inputs'] : [];
+  inputs.forEach((t: unknown, i) => {
+    if (!isRecord(t) || !isRecord(t['parameters']) || t['parameters']['binary_data_size'] === undefined) return;
+    const size = t['parameters']['binary_data_size'];
+    const name = typeof t['name'] === 'string' ? t['name'] : `inputs[${i}]`;
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+      throw new MalformedBodyError(`input '${name}': parameters.binary_data_size must be a byte count, got ${JSON.stringify(size)}`);
+    }
+    if (t['data'] !== undefined) throw new MalformedBodyError(`input '${name}' has both data and parameters.binary_data_size`);
+    if (at + size > body.byteLength) {
+      throw new MalformedBodyError(`input '${name}': binary_data_size ${size} runs past the end of the body (${body.byteLength - at} bytes left)`);
+    }
+    const bytes = body.subarray(at, at + size);
+    at += size;
+    t['data'] = new BinaryData(t['datatype'] === 'BYTES' ? decodeBytesElements(bytes, name) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+  if (at !== body.byteLength) {
+    throw new MalformedBodyError(`${body.byteLength - at} bytes after the header are not claimed by any input's binary_data_size`);
+  }
+  return header;
+}
+
+/** A response tensor's values as the little-endian bytes of its datatype. */
+export function packValues(datatype: Datatype, values: readonly (number | boolean | string)[]): Buffer {
+  if (datatype === 'BYTES') return encodeBytesElements(values.map(String));
+  const info = DATATYPE_INFO[datatype];
+  const view = new info.array!(values.length);
+  const big = info.kind === 'bigint';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    view[i] = big ? BigInt(Math.trunc(Number(v))) : Number(v);
+  }
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** Which outputs go in binary: the output's own `binary_data`, else the request's `binary_data_output`. */
+export function binaryOutputs(
+  requestParams: Record<string, unknown> | undefined,
+  outputs: readonly { name: string; parameters?: { binary_data?: boolean | undefined } | undefined }[] | undefined,
+): (name: string) => boolean {
+  const all = requestParams?.['binary_data_output'] === true;
+  const own = new Map((outputs ?? []).filter((o) => o.parameters?.binary_data !== undefined).map((o) => [o.name, o.parameters!.binary_data!]));
+  return (name) => own.get(name) ?? all;
+}
+
+export interface Framed {
+  body: Buffer;
+  /** bytes of JSON at the start of `body`; undefined when no output went in binary (plain JSON) */
+  headerLength: number | undefined;
+}
+
+/**
+ * A response document whose `outputs` (when `binary(name)`) leave their `data` for the bytes
+ * after the JSON header, with `parameters.binary_data_size`. No binary output: plain JSON.
+ */
+export function frameResponse<T extends { outputs: OutputTensor[] | null }>(doc: T, binary: (name: string) => boolean): Framed {
+  const chunks: Buffer[] = [];
+  const outputs = doc.outputs?.map((o) => {
+    if (!binary(o.name) || !isDatatype(o.datatype)) return o;
+    const bytes = packValues(o.datatype, o.data);
+    chunks.push(bytes);
+    const { data: _data, ...rest } = o;
+    return { ...rest, parameters: { binary_data_size: bytes.byteLength } };
+  });
+  const json = Buffer.from(JSON.stringify({ ...doc, outputs: outputs ?? null }), 'utf8');
+  if (chunks.length === 0) return { body: json, headerLength: undefined };
+  return { body: Buffer.concat([json, ...chunks]), headerLength: json.byteLength };
+}

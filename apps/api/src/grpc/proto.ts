@@ -1,0 +1,18 @@
+/** The Open Inference Protocol's gRPC service definition, loaded from apps/api/proto (shipped beside dist/). */
+import { fileURLToPath } from 'node:url';
+import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+
+/** apps/api/proto/grpc_service.proto, from src/grpc or dist/grpc alike. */
+export const PROTO_PATH = fileURLToPath(new URL('../../proto/grpc_service.proto', import.meta.url));
+
+/**
+ * snake_case field names as the .proto spells them (so the REST views serve both), int64 as
+ * numbers, empty fields present, and the set member of each oneof named in `*_choice`.
+ */
+export const LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
+
+export function inferenceService(): ServiceClientConstructor {
+  const pkg = loadPackageDefinition(loadSync(PROTO_PATH, LOADER_OPTIONS))['inference'] as GrpcObject;
+  return pkg['GRPCInferenceService'] as ServiceClientConstructor;
+}

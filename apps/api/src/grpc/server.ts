@@ -1,0 +1,141 @@
+/**
+ * The KServe v2 gRPC service (`inference.GRPCInferenceService`) on GRPC_PORT, served by the
+ * API process beside REST, through the same services: ModelInfer is a job through the same
+ * JobService (validation, queue, micro-batcher) as POST /v2/.../infer. Errors are the same
+ * typed errors, mapped to status codes by grpc/status.ts; API keys come as `authorization:
+ * Bearer <key>` metadata (ServerLive and ServerReady need none, like /v2/health/*).
+ */
+import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
+import type { Deps } from '../deps.js';
+import { tenantResolver } from '../http/auth.js';
+import { toAppError } from '../http/problem.js';
+import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
+import { kserveMetadata } from '../views/model.js';
+import { tritonConfig } from '../views/triton-config.js';
+import { inferenceService } from './proto.js';
+import { grpcStatusFor } from './status.js';
+import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
+
+/**
+ * `tenant()` authenticates the call (and counts it against the tenant's rate limit); `limit`
+ * is the client's deadline and a signal aborted when the client cancels.
+ */
+type Handler = (req: Record<string, unknown>, tenant: () => Promise<string>, limit: { timeoutMs?: number; signal: AbortSignal }) => Promise<unknown>;
+
+interface NameVersion {
+  name: string;
+  version: string;
+}
+
+/** A unary handler: resolves the tenant lazily (health needs none) and maps errors to statuses. */
+function unary(deps: Deps, handler: Handler) {
+  const resolve = tenantResolver(deps.config.API_KEYS);
+  return (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
+    const auth = call.metadata.get('authorization')[0];
+    const tenant = async () => {
+      const who = resolve(typeof auth === 'string' ? auth : auth?.toString());
+      await deps.rateLimit(who);
+      return who;
+    };
+    const cancelled = new AbortController();
+    call.on('cancelled', () => cancelled.abort());
+    const deadline = call.getDeadline();
+    const at = deadline instanceof Date ? deadline.getTime() : deadline;
+    const limit = { signal: cancelled.signal, ...(Number.isFinite(at) ? { timeoutMs: at - Date.now() } : {}) };
+    handler(call.request, tenant, limit).then(
+      (res) => callback(null, res),
+      (err: unknown) => {
+        const app = toAppError(err);
+        if (!app) deps.log.error({ err }, 'unhandled gRPC error');
+        else if (app.status >= 500) deps.log.warn({ err }, app.detail);
+        const trailers = new Metadata();
+        for (const [k, v] of Object.entries(app?.headers ?? {})) trailers.set(k.toLowerCase(), v);
+        callback({ code: app ? grpcStatusFor(app.status) : Status.INTERNAL, details: app ? app.detail : 'An internal error occurred; it has been logged.', metadata: trailers });
+      },
+    );
+  };
+}
+
+function handlers(deps: Deps): UntypedServiceImplementation {
+  const { catalog, inference, workers, stats, repository, health } = deps;
+  const h = (fn: Handler) => unary(deps, fn);
+  const version = (v: string) => v || undefined;
+  return {
+    ServerLive: h(async () => ({ live: true })),
+    ServerReady: h(async () => ({ ready: (await health()).ready })),
+    ServerMetadata: h(async (_req, tenant) => {
+      await tenant();
+      return { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS };
+    }),
+    ModelReady: h(async (req, tenant) => {
+      await tenant();
+      const { name, version: v } = req as unknown as NameVersion;
+      const { model, version: mv } = catalog.resolve(name, version(v));
+      const counts = await workers.servingCounts(model.name);
+      return { ready: (v ? counts.get(mv.version) ?? 0 : Math.max(0, ...counts.values())) > 0 };
+    }),
+    ModelMetadata: h(async (req, tenant) => {
+      await tenant();
+      const { name, version: v } = req as unknown as NameVersion;
+      const { model, version: mv } = catalog.resolve(name, version(v));
+      const { parameters: _p, ...meta } = kserveMetadata(model, v ? mv : undefined);
+      return meta;
+    }),
+    ModelConfig: h(async (req, tenant) => {
+      await tenant();
+      const { name, version: v } = req as unknown as NameVersion;
+      const { model, version: mv } = catalog.resolve(name, version(v));
+      return { config: tritonConfig(model, mv, await workers.provider(model.name, mv.version)) };
+    }),
+    ModelStatistics: h(async (req, tenant) => {
+      await tenant();
+      const { name, version: v } = req as unknown as NameVersion;
+      return { model_stats: await stats.read(name || undefined, version(v)) };
+    }),
+    RepositoryIndex: h(async (req, tenant) => {
+      await tenant();
+      return { models: (await repository.index(Boolean(req['ready']))).map((e) => ({ ...e, version: e.version ?? '' })) };
+    }),
+    RepositoryModelLoad: h(async (req, tenant) => {
+      await tenant();
+      await repository.load(String(req['model_name']));
+      return {};
+    }),
+    RepositoryModelUnload: h(async (req, tenant) => {
+      await tenant();
+      await repository.unload(String(req['model_name']));
+      return {};
+    }),
+    ModelInfer: h(async (req, tenant, limit) => {
+      const r = req as unknown as GrpcInferRequest;
+      const who = await tenant();
+      const parsed = fromInferRequest(r);
+      const result = await inference.infer(who, {
+        model: r.model_name, version: version(r.model_version), id: parsed.id, inputs: parsed.inputs, outputs: parsed.outputs,
+      }, undefined, limit);
+      return toInferResponse({ model_name: result.model_name, model_version: result.model_version, id: result.id }, result.outputs, parsed.raw);
+    }),
+  };
+}
+
+/** The running gRPC server; `close()` stops taking calls and lets those in flight finish. */
+export class GrpcFrontDoor {
+  private constructor(private readonly server: Server, readonly port: number) {}
+
+  static async start(deps: Deps, host: string, port: number): Promise<GrpcFrontDoor> {
+    const max = deps.config.MAX_BODY_MB * 1024 * 1024;
+    const server = new Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
+    server.addService(inferenceService().service, handlers(deps));
+    const bound = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    return new GrpcFrontDoor(server, bound);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.tryShutdown(() => resolve());
+    });
+  }
+}

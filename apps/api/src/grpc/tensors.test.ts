@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { BinaryData, ValidationError } from '@maas/shared';
+import { encodeBytesElements } from '../binary/framing.js';
+import { fromInferRequest, parameterValue, toInferResponse, type GrpcInferRequest } from './tensors.js';
+
+const req = (over: Partial<GrpcInferRequest>): GrpcInferRequest => ({
+  model_name: 'm', model_version: '', id: '', inputs: [], outputs: [], raw_input_contents: [], ...over,
+});
+const f32 = (...v: number[]) => Buffer.from(new Float32Array(v).buffer);
+
+describe('parameterValue', () => {
+  it('reads whichever oneof member is set, int64 as a number', () => {
+    expect(parameterValue({ parameter_choice: 'int64_param', int64_param: '3' })).toBe(3);
+    expect(parameterValue({ parameter_choice: 'bool_param', bool_param: true })).toBe(true);
+    expect(parameterValue(undefined)).toBeUndefined();
+  });
+});
+
+describe('fromInferRequest', () => {
+  it('raw contents become BinaryData, BYTES split into elements', () => {
+    const p = fromInferRequest(req({
+      inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 2] }, { name: 's', datatype: 'BYTES', shape: ['2'] }],
+      raw_input_contents: [f32(1, NaN), encodeBytesElements(['x', 'yz'])],
+    }));
+    expect(p.raw).toBe(true);
+    expect(p.inputs[0]!.shape).toEqual([1, 2]);
+    expect(p.inputs[0]!.data).toBeInstanceOf(BinaryData);
+    expect((p.inputs[1]!.data as BinaryData).value).toEqual(['x', 'yz']);
+  });
+  it('typed contents become JSON-like data from the datatype\'s field', () => {
+    const p = fromInferRequest(req({
+      id: 'r',
+      inputs: [
+        { name: 'l', datatype: 'INT64', shape: [2], contents: { int64_contents: ['-1', '5'] } },
+        { name: 's', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('hé')] } },
+      ],
+      outputs: [{ name: 'o', parameters: { classification: { parameter_choice: 'int64_param', int64_param: 2 } } }, { name: 'q' }],
+    }));
+    expect(p).toMatchObject({ id: 'r', raw: false, outputs: [{ name: 'o', parameters: { classification: 2 } }, { name: 'q' }] });
+    expect(p.inputs.map((t) => t.data)).toEqual([[-1, 5], ['hé']]);
+  });
+  it('rejects contents in the wrong field, raw and typed together, and a raw count that differs', () => {
+    const wrongField = req({ inputs: [{ name: 'a', datatype: 'FP32', shape: [1], contents: { int_contents: [1] } }] });
+    expect(() => fromInferRequest(wrongField)).toThrow(/FP32 goes in fp32_contents, not int_contents/);
+    const both = req({ inputs: [{ name: 'a', datatype: 'FP32', shape: [1], contents: { fp32_contents: [1] } }], raw_input_contents: [f32(1)] });
+    expect(() => fromInferRequest(both)).toThrow(/contents must not be set when raw_input_contents is used/);
+    const count = req({ inputs: [{ name: 'a', datatype: 'FP32', shape: [1] }], raw_input_contents: [f32(1), f32(2)] });
+    expect(() => fromInferRequest(count)).toThrow(ValidationError);
+    expect(() => fromInferRequest(req({ inputs: [{ name: 'a', datatype: 'FP16', shape: [1] }] }))).toThrow(/unknown datatype 'FP16'/);
+  });
+});
+
+describe('toInferResponse', () => {
+  const outputs = [{ name: 'p', datatype: 'FP32' as const, shape: [2], data: [0.5, -Infinity] }, { name: 's', datatype: 'BYTES' as const, shape: [1], data: ['ok'] }];
+  it('answers raw contents to a raw request', () => {
+    const r = toInferResponse({ model_name: 'm', model_version: '1', id: 'x' }, outputs, true);
+    expect(r.outputs.map((o) => o.name)).toEqual(['p', 's']);
+    expect(r.raw_output_contents[0]).toEqual(f32(0.5, -Infinity));
+    expect(r.raw_output_contents[1]).toEqual(encodeBytesElements(['ok']));
+  });
+  it('answers typed contents otherwise', () => {
+    const r = toInferResponse({ model_name: 'm', model_version: '1', id: 'x' }, outputs, false);
+    expect(r.raw_output_contents).toEqual([]);
+    expect(r.outputs[0]).toMatchObject({ contents: { fp32_contents: [0.5, -Infinity] } });
+    expect(r.outputs[1]).toMatchObject({ contents: { bytes_contents: [Buffer.from('ok')] } });
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * PURE: gRPC ModelInfer messages ↔ the service's tensors. Inputs come either as typed
+ * `contents` (InferTensorContents, JSON-like values) or as `raw_input_contents`, one bytes
+ * entry per input (little-endian row-major; BYTES as 4-byte length + bytes). Outputs go back
+ * the way the inputs came: raw contents to a raw request (as Triton answers), typed contents
+ * otherwise. Malformed messages are ValidationErrors (INVALID_ARGUMENT).
+ */
+import {
+  BinaryData, isDatatype, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
+} from '@maas/shared';
+import { decodeBytesElements, packValues } from '../binary/framing.js';
+
+/** proto-loader's view of an InferParameter (oneofs: true). */
+export interface GrpcParameter {
+  parameter_choice?: string;
+  bool_param?: boolean;
+  int64_param?: number | string;
+  string_param?: string;
+  double_param?: number;
+  uint64_param?: number | string;
+}
+
+export type GrpcContents = Partial<Record<ContentsField, unknown[]>>;
+
+export interface GrpcInputTensor {
+  name: string;
+  datatype: string;
+  shape: (number | string)[];
+  parameters?: Record<string, GrpcParameter>;
+  contents?: GrpcContents | null;
+}
+
+export interface GrpcInferRequest {
+  model_name: string;
+  model_version: string;
+  id: string;
+  parameters?: Record<string, GrpcParameter>;
+  inputs: GrpcInputTensor[];
+  outputs: { name: string; parameters?: Record<string, GrpcParameter> }[];
+  raw_input_contents: Buffer[];
+}
+
+type ContentsField =
+  | 'bool_contents' | 'int_contents' | 'int64_contents' | 'uint_contents' | 'uint64_contents' | 'fp32_contents' | 'fp64_contents' | 'bytes_contents';
+
+/** The InferTensorContents field that carries each datatype. */
+export const CONTENTS_FIELD: Record<Datatype, ContentsField> = {
+  BOOL: 'bool_contents',
+  INT8: 'int_contents', INT16: 'int_contents', INT32: 'int_contents', INT64: 'int64_contents',
+  UINT8: 'uint_contents', UINT16: 'uint_contents', UINT32: 'uint_contents', UINT64: 'uint64_contents',
+  FP32: 'fp32_contents', FP64: 'fp64_contents', BYTES: 'bytes_contents',
+};
+
+/** An InferParameter's value, whichever of its oneof fields is set. */
+export function parameterValue(p: GrpcParameter | undefined): unknown {
+  if (!p) return undefined;
+  const choice = p.parameter_choice as keyof GrpcParameter | undefined;
+  const v = choice ? p[choice] : undefined;
+  return choice === 'int64_param' || choice === 'uint64_param' ? Number(v) : v;
+}
+
+const plainParameters = (m: Record<string, GrpcParameter> | undefined) =>
+  Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [k, parameterValue(v)]));
+
+export interface ParsedInfer {
+  id: string | undefined;
+  inputs: InputTensor[];
+  outputs: RequestedOutput[] | undefined;
+  /** answer with raw_output_contents (the request used raw_input_contents) */
+  raw: boolean;
+}
+
+/** A ModelInferRequest → the inputs and requested outputs of a job. */
+export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
+  const issues: InputIssue[] = [];
+  const raw = req.raw_input_contents.length > 0;
+  if (raw && req.raw_input_contents.length !== req.inputs.length) {
+    issues.push({ path: 'raw_input_contents', message: `${req.raw_input_contents.length} entries for ${req.inputs.length} inputs (one per input, in order)` });
+  }
+  const inputs: InputTensor[] = [];
+  req.inputs.forEach((t, i) => {
+    const path = `inputs[${i}]`;
+    if (!isDatatype(t.datatype)) {
+      issues.push({ path: `${path}.datatype`, message: `unknown datatype '${t.datatype}'` });
+      return;
+    }
+    const shape = t.shape.map(Number);
+    let data: unknown[] | BinaryData;
+    const contents = t.contents ?? undefined;
+    const given = contents ? (Object.keys(contents) as ContentsField[]).filter((k) => (contents[k]?.length ?? 0) > 0) : [];
+    if (raw) {
+      if (given.length) issues.push({ path: `${path}.contents`, message: 'contents must not be set when raw_input_contents is used' });
+      const bytes = req.raw_input_contents[i];
+      if (!bytes) return;
+      try {
+        data = new BinaryData(t.datatype === 'BYTES' ? decodeBytesElements(bytes, t.name) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      } catch (err) {
+        issues.push({ path: `raw_input_contents[${i}]`, message: (err as Error).message });
+        return;
+      }
+    } else {
+      const field = CONTENTS_FIELD[t.datatype];
+      const other = given.filter((k) => k !== field);
+      if (other.length) {
+        issues.push({ path: `${path}.contents`, message: `${t.datatype} goes in ${field}, not ${other.join(', ')}` });
+        return;
+      }
+      const values = contents?.[field] ?? [];
+      data = t.datatype === 'BYTES'
+        ? values.map((b) => Buffer.from(b as Uint8Array).toString('utf8'))
+        : t.datatype === 'INT64' || t.datatype === 'UINT64' ? values.map(Number) : values;
+    }
+    inputs.push({ name: t.name, datatype: t.datatype, shape, data, parameters: plainParameters(t.parameters) });
+  });
+  if (issues.length) throw new ValidationError(issues);
+  const outputs = req.outputs.length
+    ? req.outputs.map((o) => {
+        const k = parameterValue(o.parameters?.['classification']);
+        return { name: o.name, ...(k !== undefined ? { parameters: { classification: k as number } } : {}) };
+      })
+    : undefined;
+  return { id: req.id || undefined, inputs, outputs, raw };
+}
+
+/** Output tensors → ModelInferResponse fields (raw bytes or typed contents). */
+export function toInferResponse(
+  head: { model_name: string; model_version: string; id: string },
+  outputs: OutputTensor[],
+  raw: boolean,
+) {
+  return {
+    ...head,
+    parameters: {},
+    outputs: outputs.map((o) => ({
+      name: o.name,
+      datatype: o.datatype,
+      shape: o.shape,
+      parameters: {},
+      ...(raw ? {} : { contents: { [CONTENTS_FIELD[o.datatype]]: o.datatype === 'BYTES' ? o.data.map((s) => Buffer.from(String(s), 'utf8')) : o.data } }),
+    })),
+    raw_output_contents: raw ? outputs.map((o) => packValues(o.datatype, o.data)) : [],
+  };
+}

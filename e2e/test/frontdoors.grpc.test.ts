@@ -1,0 +1,195 @@
+/**
+ * The KServe v2 gRPC service with a client generated from the .proto (grpc-js + proto-loader):
+ * health, metadata, inference with raw and typed contents for every datatype, fixed-batch and
+ * multi-version models, classification, errors as status codes, and the Triton extensions.
+ * Outputs are checked against a direct ONNX Runtime run and against the values sent.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { buildEchoModel } from '@maas/model-gen/test-models';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Cluster, fromBytes, InferenceClient, modelRepository, rows, runAlone, toBytes, type Datatype, type Value,
+} from '../src/harness/index.js';
+
+const KEY = 'key-a';
+let cluster: Cluster;
+let client: InferenceClient;
+let repo: { dir: string; remove(): Promise<void> };
+
+const ECHO: Record<Datatype, Value[]> = {
+  BOOL: [true, false, true, false, false, true],
+  UINT8: [0, 255, 7, 1, 2, 3],
+  UINT16: [0, 65535, 300, 1, 2, 3],
+  UINT32: [0, 4294967295, 70000, 1, 2, 3],
+  UINT64: [0n, 9007199254740991n, 5n, 1n, 2n, 3n],
+  INT8: [-128, 127, 0, -1, 2, 3],
+  INT16: [-32768, 32767, 0, -1, 2, 3],
+  INT32: [-2147483648, 2147483647, 0, -1, 2, 3],
+  INT64: [-9007199254740991n, 9007199254740991n, 0n, -1n, 2n, 3n],
+  FP32: [NaN, Infinity, -Infinity, -0, 1.5, 3.4028234663852886e38],
+  FP64: [NaN, Infinity, -Infinity, 5e-324, Math.PI, -1e300],
+  BYTES: ['', 'ascii', 'ünïcödé', 'tab\tcomma,', 'x'.repeat(300), '🙂'],
+};
+const DATATYPES = Object.keys(ECHO) as Datatype[];
+const FIELD: Record<Datatype, string> = {
+  BOOL: 'bool_contents', INT8: 'int_contents', INT16: 'int_contents', INT32: 'int_contents', INT64: 'int64_contents',
+  UINT8: 'uint_contents', UINT16: 'uint_contents', UINT32: 'uint_contents', UINT64: 'uint64_contents',
+  FP32: 'fp32_contents', FP64: 'fp64_contents', BYTES: 'bytes_contents',
+};
+
+beforeAll(async () => {
+  repo = await modelRepository();
+  await mkdir(join(repo.dir, 'echo/1'), { recursive: true });
+  await writeFile(join(repo.dir, 'echo/1/model.onnx'), buildEchoModel());
+  cluster = await Cluster.start({ models: repo.dir, api: { API_KEYS: `a:${KEY},b:key-b` } });
+  client = new InferenceClient(cluster.grpcAddress, KEY);
+});
+afterAll(async () => {
+  client?.close();
+  await cluster?.stop();
+  await repo?.remove();
+});
+
+const codeOf = (p: Promise<unknown>) => p.then(() => status.OK, (e: ServiceError) => e.code);
+const penguinsRows = rows(5, 4, 4);
+const rawFeatures = (data: number[][], version = '') => ({
+  model_name: 'penguins',
+  model_version: version,
+  inputs: [{ name: 'features', datatype: 'FP32', shape: [data.length, 4] }],
+  raw_input_contents: [toBytes('FP32', data.flat())],
+});
+const rawOutput = (res: any, name: string): Value[] => {
+  const i = res.outputs.findIndex((o: { name: string }) => o.name === name);
+  return fromBytes(res.outputs[i].datatype, res.raw_output_contents[i]);
+};
+
+describe('gRPC: health and metadata', () => {
+  it('answers ServerLive and ServerReady without a key, the rest with one', async () => {
+    expect(await client.call('ServerLive', {}, '')).toEqual({ live: true });
+    expect(await client.call('ServerReady', {}, '')).toEqual({ ready: true });
+    const meta = await client.call('ServerMetadata', {});
+    expect(meta.extensions).toEqual(expect.arrayContaining(['binary_tensor_data', 'model_configuration', 'statistics', 'model_repository']));
+    expect(await codeOf(client.call('ServerMetadata', {}, ''))).toBe(status.UNAUTHENTICATED);
+    expect(await codeOf(client.call('ServerMetadata', {}, 'wrong'))).toBe(status.UNAUTHENTICATED);
+  });
+
+  it('ModelMetadata and ModelReady per model and version', async () => {
+    const m = await client.call('ModelMetadata', { name: 'penguins', version: '' });
+    expect(m).toMatchObject({ name: 'penguins', versions: ['2', '1'], platform: 'onnxruntime_onnx' });
+    expect(m.inputs[0]).toEqual({ name: 'features', datatype: 'FP32', shape: ['-1', '4'] });
+    expect((await client.call('ModelMetadata', { name: 'penguins', version: '1' })).versions).toEqual(['1']);
+    expect(await client.call('ModelReady', { name: 'penguins', version: '1' })).toEqual({ ready: true });
+    expect(await codeOf(client.call('ModelReady', { name: 'nope', version: '' }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(client.call('ModelMetadata', { name: 'penguins', version: '9' }))).toBe(status.NOT_FOUND);
+  });
+});
+
+describe('gRPC: ModelInfer', () => {
+  it('raw contents equal a direct ONNX Runtime run, for each version', async () => {
+    for (const version of ['1', '2']) {
+      const expected = await runAlone(join(repo.dir, `penguins/${version}/model.onnx`), 'features', 'probabilities', penguinsRows);
+      const res = await client.call('ModelInfer', { ...rawFeatures(penguinsRows, version), id: `req-${version}` });
+      expect(res).toMatchObject({ model_name: 'penguins', model_version: version, id: `req-${version}` });
+      expect(rawOutput(res, 'probabilities')).toEqual(expected.flat());
+      expect(rawOutput(res, 'label')).toHaveLength(penguinsRows.length);
+    }
+  });
+
+  it('typed InferTensorContents in, typed contents out', async () => {
+    const expected = await runAlone(join(repo.dir, 'penguins/2/model.onnx'), 'features', 'probabilities', penguinsRows);
+    const res = await client.call('ModelInfer', {
+      model_name: 'penguins',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [4, 4], contents: { fp32_contents: penguinsRows.flat() } }],
+      outputs: [{ name: 'probabilities' }],
+    });
+    expect(res.raw_output_contents).toEqual([]);
+    expect(res.outputs).toHaveLength(1);
+    expect(res.outputs[0]).toMatchObject({ name: 'probabilities', datatype: 'FP32', shape: ['4', '3'] });
+    expect(res.outputs[0].contents.fp32_contents).toEqual(expected.flat());
+  });
+
+  it('every datatype travels as raw contents, byte for byte', async () => {
+    const res = await client.call('ModelInfer', {
+      model_name: 'echo',
+      inputs: DATATYPES.map((d) => ({ name: `in_${d}`, datatype: d, shape: [2, 3] })),
+      raw_input_contents: DATATYPES.map((d) => toBytes(d, ECHO[d])),
+    });
+    for (const d of DATATYPES) {
+      const i = res.outputs.findIndex((o: { name: string }) => o.name === `out_${d}`);
+      expect(res.outputs[i].datatype).toBe(d);
+      expect(Buffer.from(res.raw_output_contents[i]), d).toEqual(toBytes(d, ECHO[d]));
+    }
+  });
+
+  it('every datatype travels as typed contents', async () => {
+    const typed = (d: Datatype, v: Value[]) => (d === 'BYTES' ? v.map((s) => Buffer.from(String(s))) : v.map((x) => (typeof x === 'bigint' ? String(x) : x)));
+    const res = await client.call('ModelInfer', {
+      model_name: 'echo',
+      inputs: DATATYPES.map((d) => ({ name: `in_${d}`, datatype: d, shape: [2, 3], contents: { [FIELD[d]]: typed(d, ECHO[d]) } })),
+    });
+    for (const d of DATATYPES) {
+      const out = res.outputs.find((o: { name: string }) => o.name === `out_${d}`);
+      const got = out.contents[FIELD[d]] as unknown[];
+      const want = typed(d, ECHO[d]);
+      if (d === 'FP32' || d === 'FP64') expect(got.map(String), d).toEqual(want.map(String));
+      else if (d === 'BYTES') expect(got.map((b) => Buffer.from(b as Buffer).toString()), d).toEqual(ECHO.BYTES);
+      else expect(got.map(String), d).toEqual(want.map(String));
+    }
+  });
+
+  it('a fixed-batch model, and classification', async () => {
+    const fixed = await client.call('ModelInfer', {
+      model_name: 'fixed',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3] }, { name: 'y', datatype: 'INT32', shape: [2, 3] }],
+      raw_input_contents: [toBytes('FP32', [1, 2, 3, 4, 5, 6]), toBytes('INT32', [1, 1, 1, -1, -1, -1])],
+    });
+    expect(rawOutput(fixed, 'sum')).toEqual([2, 3, 4, 3, 4, 5]);
+    const cls = await client.call('ModelInfer', {
+      ...rawFeatures(penguinsRows.slice(0, 2)),
+      outputs: [{ name: 'probabilities', parameters: { classification: { int64_param: 3 } } }],
+    });
+    expect(cls.outputs[0]).toMatchObject({ datatype: 'BYTES', shape: ['2', '3'] });
+    for (const s of rawOutput(cls, 'probabilities')) expect(String(s)).toMatch(/^[0-9.e-]+:[0-2]:(Adelie|Chinstrap|Gentoo)$/);
+  });
+
+  it('errors are the HTTP errors as status codes', async () => {
+    expect(await codeOf(client.call('ModelInfer', { ...rawFeatures(penguinsRows), model_name: 'nope' }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(client.call('ModelInfer', rawFeatures(penguinsRows), ''))).toBe(status.UNAUTHENTICATED);
+    const short = { ...rawFeatures(penguinsRows), raw_input_contents: [toBytes('FP32', [1, 2, 3])] };
+    const err = await client.call('ModelInfer', short).catch((e: ServiceError) => e);
+    expect(err).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect((err as ServiceError).details).toMatch(/binary data has 12 bytes but shape \[4, 4\] of FP32 needs 64/);
+    const twoRaw = { ...rawFeatures(penguinsRows), raw_input_contents: [toBytes('FP32', [1]), toBytes('FP32', [1])] };
+    expect(await codeOf(client.call('ModelInfer', twoRaw))).toBe(status.INVALID_ARGUMENT);
+    const wrongShape = { model_name: 'fixed', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }] };
+    expect(await codeOf(client.call('ModelInfer', wrongShape))).toBe(status.INVALID_ARGUMENT);
+  });
+});
+
+describe('gRPC: Triton extensions', () => {
+  it('ModelConfig and ModelStatistics', async () => {
+    const { config } = await client.call('ModelConfig', { name: 'penguins', version: '' });
+    expect(config).toMatchObject({
+      name: 'penguins', platform: 'onnxruntime_onnx', max_batch_size: 256, scheduling_choice: 'dynamic_batching',
+      input: [{ name: 'features', data_type: 'TYPE_FP32', dims: ['4'] }],
+      version_policy: { policy_choice: 'latest', latest: { num_versions: 2 } },
+    });
+    const { model_stats } = await client.call('ModelStatistics', { name: 'penguins', version: '' });
+    expect(model_stats.map((s: { version: string }) => s.version).sort()).toEqual(['1', '2']);
+    const v2 = model_stats.find((s: { version: string }) => s.version === '2');
+    expect(Number(v2.inference_stats.success.count)).toBeGreaterThan(0);
+    expect(Number(v2.execution_count)).toBeGreaterThan(0);
+  });
+
+  it('RepositoryIndex, RepositoryModelUnload and RepositoryModelLoad', async () => {
+    const { models } = await client.call('RepositoryIndex', { ready: true });
+    expect(models).toEqual(expect.arrayContaining([{ name: 'echo', version: '1', state: 'READY', reason: '' }]));
+    await client.call('RepositoryModelUnload', { model_name: 'echo' });
+    expect(await codeOf(client.call('ModelInfer', { model_name: 'echo', inputs: [] }))).toBe(status.NOT_FOUND);
+    await client.call('RepositoryModelLoad', { model_name: 'echo' });
+    expect((await client.call('ModelMetadata', { name: 'echo' })).name).toBe('echo');
+    expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'nope' }))).toBe(status.NOT_FOUND);
+  });
+});

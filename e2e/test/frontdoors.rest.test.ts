@@ -1,0 +1,262 @@
+/**
+ * Triton and KServe REST clients, unchanged: requests without Content-Type, unknown
+ * parameters, `{"error"}` bodies, the binary tensor extension written byte by byte, and
+ * Triton's configuration, statistics and repository extensions. Real processes; results
+ * checked against a direct ONNX Runtime run (fidelity) and against the bytes sent (echo).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildEchoModel } from '@maas/model-gen/test-models';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  binaryBody, call, Cluster, eventually, modelRepository, post, rows, runAlone, toBytes, type BinaryInput, type Datatype, type Value,
+} from '../src/harness/index.js';
+
+const KEY = 'key-a';
+const AUTH = { authorization: `Bearer ${KEY}` };
+let cluster: Cluster;
+let repo: { dir: string; remove(): Promise<void> };
+
+/** Echo rows for every datatype: two rows of three, with each type's extremes. */
+export const ECHO_VALUES: Record<Datatype, Value[]> = {
+  BOOL: [true, false, true, false, false, true],
+  UINT8: [0, 255, 7, 1, 2, 3],
+  UINT16: [0, 65535, 300, 1, 2, 3],
+  UINT32: [0, 4294967295, 70000, 1, 2, 3],
+  UINT64: [0n, 9007199254740991n, 5n, 1n, 2n, 3n],
+  INT8: [-128, 127, 0, -1, 2, 3],
+  INT16: [-32768, 32767, 0, -1, 2, 3],
+  INT32: [-2147483648, 2147483647, 0, -1, 2, 3],
+  INT64: [-9007199254740991n, 9007199254740991n, 0n, -1n, 2n, 3n],
+  FP32: [NaN, Infinity, -Infinity, -0, 1.5, 3.4028234663852886e38],
+  FP64: [NaN, Infinity, -Infinity, 5e-324, Math.PI, -1e300],
+  BYTES: ['', 'ascii', 'ünïcödé', 'tab\tcomma,', 'x'.repeat(300), '🙂'],
+};
+export const DATATYPES = Object.keys(ECHO_VALUES) as Datatype[];
+
+beforeAll(async () => {
+  repo = await modelRepository();
+  await mkdir(join(repo.dir, 'echo/1'), { recursive: true });
+  await writeFile(join(repo.dir, 'echo/1/model.onnx'), buildEchoModel());
+  await writeFile(join(repo.dir, 'echo/config.json'), JSON.stringify({ max_batch_size: 16 }));
+  cluster = await Cluster.start({ models: repo.dir, api: { API_KEYS: `a:${KEY},b:key-b` } });
+});
+afterAll(async () => {
+  await cluster?.stop();
+  await repo?.remove();
+});
+
+const url = (path: string) => cluster.url + path;
+/** Retries `check` (assertions) until it passes; the last failure is the error. */
+async function until(check: () => Promise<void>): Promise<void> {
+  let last: unknown;
+  await eventually(() => check().then(() => true, (err: unknown) => ((last = err), false)), (ok) => ok, { context: () => String(last) });
+}
+const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+const penguinsRows = rows(3, 5, 4);
+const penguinsJson = (data = penguinsRows) => ({ inputs: [{ name: 'features', datatype: 'FP32', shape: [data.length, 4], data }] });
+const f32 = (v: number[]) => v.map((x) => Math.fround(x));
+
+describe('KServe and Triton REST clients', () => {
+  it('a POST without Content-Type is read as JSON, with unknown parameters anywhere', async () => {
+    const body = {
+      id: 'r1',
+      parameters: { sequence_id: 0, something_new: 'x' },
+      inputs: [{ ...penguinsJson().inputs[0], parameters: { binary_data_size: undefined, custom: true } }],
+      outputs: [{ name: 'label', parameters: { binary_data: false, other: 1 } }],
+    };
+    const r = await post(url('/v2/models/penguins/infer'), json(body), AUTH);
+    expect(r.status, r.body.toString()).toBe(200);
+    expect(r.headers['inference-header-content-length']).toBeUndefined();
+    expect(r.json).toMatchObject({ model_name: 'penguins', model_version: '2', id: 'r1' });
+    expect(r.json.outputs.map((o: { name: string }) => o.name)).toEqual(['label']);
+    const job = await post(url('/v1/jobs'), json({ model: 'penguins', parameters: { x: 1 }, ...penguinsJson() }), { ...AUTH, prefer: 'wait=20' });
+    expect(job.status, job.body.toString()).toBe(200);
+    expect(job.json.status).toBe('succeeded');
+  });
+
+  it('every /v2 error carries "error" beside the RFC 9457 fields; /v1 errors do not', async () => {
+    const cases = [
+      await post(url('/v2/models/nope/infer'), json(penguinsJson()), AUTH),
+      await post(url('/v2/models/penguins/infer'), json({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] }), AUTH),
+      await post(url('/v2/models/penguins/infer'), Buffer.from('{"inputs": ['), AUTH),
+      await post(url('/v2/models/penguins/infer'), json(penguinsJson())),
+      await post(url('/v2/models/penguins/infer'), json(penguinsJson()), { ...AUTH, 'content-type': 'text/csv' }),
+    ];
+    expect(cases.map((c) => c.status)).toEqual([404, 400, 400, 401, 415]);
+    for (const c of cases) {
+      expect(c.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(c.json.error).toBe(c.json.detail);
+      expect(c.json).toHaveProperty('type');
+      expect(c.json).toHaveProperty('title');
+    }
+    const v1 = await call(cluster.url, 'GET', '/v1/jobs/job_nope', undefined, AUTH);
+    expect(v1.status).toBe(404);
+    expect(v1.body).not.toHaveProperty('error');
+  });
+});
+
+describe('binary tensor extension', () => {
+  const infer = (model: string, header: Record<string, unknown>, inputs: BinaryInput[], path = `/v2/models/${model}/infer`) => {
+    const { body, headerLength } = binaryBody(header, inputs);
+    return post(url(path), body, { ...AUTH, 'inference-header-content-length': String(headerLength) });
+  };
+  const features = (data: number[][]): BinaryInput => ({ name: 'features', datatype: 'FP32', shape: [data.length, 4], values: data.flat() });
+
+  it('binary and JSON outputs equal a direct ONNX Runtime run, for each version of a multi-version model', async () => {
+    for (const version of [1, 2]) {
+      const expected = await runAlone(join(repo.dir, `penguins/${version}/model.onnx`), 'features', 'probabilities', penguinsRows);
+      const r = await infer('penguins', { parameters: { binary_data_output: true } }, [features(penguinsRows)], `/v2/models/penguins/versions/${version}/infer`);
+      expect(r.status, r.body.toString()).toBe(200);
+      expect(r.headers['content-type']).toMatch(/^application\/octet-stream/);
+      expect(Number(r.headers['inference-header-content-length'])).toBeGreaterThan(0);
+      expect(r.json.model_version).toBe(String(version));
+      expect(r.binary['probabilities']).toEqual(expected.flat());
+      expect(r.binary['label']).toHaveLength(penguinsRows.length);
+      // The same rows as plain JSON, without a Content-Type: the same numbers.
+      const j = await post(url(`/v2/models/penguins/versions/${version}/infer`), json(penguinsJson()), AUTH);
+      expect(j.json.outputs.find((o: { name: string }) => o.name === 'probabilities').data).toEqual(expected.flat());
+    }
+  });
+
+  it('mixes binary and JSON outputs as each output asks', async () => {
+    const r = await infer('penguins', {
+      parameters: { binary_data_output: true },
+      outputs: [{ name: 'probabilities', parameters: { binary_data: true } }, { name: 'label', parameters: { binary_data: false } }],
+    }, [features(penguinsRows)]);
+    expect(r.status).toBe(200);
+    const [probs, label] = r.json.outputs;
+    expect(probs.parameters.binary_data_size).toBe(5 * 3 * 4);
+    expect(probs).not.toHaveProperty('data');
+    expect(label.data).toHaveLength(5);
+    expect(r.binary['probabilities']).toHaveLength(15);
+  });
+
+  it('binary inputs with a JSON answer (no output asked in binary)', async () => {
+    const r = await infer('penguins', {}, [features(penguinsRows)]);
+    expect(r.status).toBe(200);
+    expect(r.headers['inference-header-content-length']).toBeUndefined();
+    expect(r.json.outputs[0].data).toHaveLength(15);
+  });
+
+  it('every datatype the server carries travels byte for byte, non-finite floats included', async () => {
+    const inputs = DATATYPES.map((d): BinaryInput => ({ name: `in_${d}`, datatype: d, shape: [2, 3], values: ECHO_VALUES[d] }));
+    const r = await infer('echo', { parameters: { binary_data_output: true } }, inputs);
+    expect(r.status, r.body.toString()).toBe(200);
+    for (const d of DATATYPES) {
+      const out = r.json.outputs.find((o: { name: string }) => o.name === `out_${d}`);
+      expect(out, d).toMatchObject({ datatype: d, shape: [2, 3] });
+      expect(toBytes(d, r.binary[`out_${d}`]!), d).toEqual(toBytes(d, ECHO_VALUES[d]));
+    }
+  });
+
+  it('a fixed-batch model takes its exact shape in binary', async () => {
+    const x = [1.5, 2, 3, 4, 5, 6];
+    const y = [10, 20, 30, -1, -2, -3];
+    const r = await infer('fixed', { outputs: [{ name: 'sum', parameters: { binary_data: true } }] }, [
+      { name: 'x', datatype: 'FP32', shape: [2, 3], values: x },
+      { name: 'y', datatype: 'INT32', shape: [2, 3], values: y },
+    ]);
+    expect(r.status, r.body.toString()).toBe(200);
+    expect(r.binary['sum']).toEqual(f32(x.map((v, i) => v + y[i]!)));
+  });
+
+  it('classification results come back as BYTES in binary', async () => {
+    const r = await infer('penguins', { outputs: [{ name: 'probabilities', parameters: { classification: 2, binary_data: true } }] }, [features(penguinsRows.slice(0, 2))]);
+    expect(r.status).toBe(200);
+    expect(r.json.outputs[0]).toMatchObject({ name: 'probabilities', datatype: 'BYTES', shape: [2, 2] });
+    for (const s of r.binary['probabilities']!) expect(String(s)).toMatch(/^[0-9.e-]+:[0-2]:(Adelie|Chinstrap|Gentoo)$/);
+  });
+
+  it('malformed framing is a 400 that says what is wrong', async () => {
+    const good = binaryBody({}, [features(penguinsRows)]);
+    const send = (body: Buffer, length: string) => post(url('/v2/models/penguins/infer'), body, { ...AUTH, 'inference-header-content-length': length });
+    const cases: [Promise<Awaited<ReturnType<typeof post>>>, RegExp][] = [
+      [send(good.body, String(good.body.length + 10)), /Inference-Header-Content-Length is \d+ but the body has only/],
+      [send(good.body, 'ten'), /must be a byte count/],
+      [send(good.body.subarray(0, good.body.length - 4), String(good.headerLength)), /runs past the end of the body/],
+      [send(Buffer.concat([good.body, Buffer.alloc(3)]), String(good.headerLength)), /3 bytes after the header are not claimed/],
+      [send(good.body, String(good.headerLength - 2)), /are not a JSON header/],
+    ];
+    for (const [reply, message] of cases) {
+      const r = await reply;
+      expect(r.status).toBe(400);
+      expect(r.json.error).toMatch(message);
+    }
+    const wrongSize = await infer('penguins', {}, [{ name: 'features', datatype: 'FP32', shape: [2, 4], values: [1, 2, 3, 4] }]);
+    expect(wrongSize.status).toBe(400);
+    expect(wrongSize.json.error).toMatch(/binary data has 16 bytes but shape \[2, 4\] of FP32 needs 32/);
+  });
+
+  it('/v1/jobs takes binary inputs and, waited for, answers binary outputs', async () => {
+    const { body, headerLength } = binaryBody({ model: 'penguins', version: 1, parameters: { binary_data_output: true } }, [features(penguinsRows)]);
+    const r = await post(url('/v1/jobs'), body, { ...AUTH, 'inference-header-content-length': String(headerLength), prefer: 'wait=20' });
+    expect(r.status, r.body.toString()).toBe(200);
+    expect(r.json).toMatchObject({ object: 'job', status: 'succeeded', version: '1' });
+    const expected = await runAlone(join(repo.dir, 'penguins/1/model.onnx'), 'features', 'probabilities', penguinsRows);
+    expect(r.binary['probabilities']).toEqual(expected.flat());
+  });
+});
+
+describe('Triton extensions over REST', () => {
+  it('model configuration in Triton field names, from config.json and the ONNX signature', async () => {
+    const p = await call(cluster.url, 'GET', '/v2/models/penguins/config', undefined, AUTH);
+    expect(p.status).toBe(200);
+    expect(p.body).toMatchObject({
+      name: 'penguins', platform: 'onnxruntime_onnx', max_batch_size: 256, version_policy: { latest: { num_versions: 2 } },
+      input: [{ name: 'features', data_type: 'TYPE_FP32', dims: [4] }],
+      output: [{ name: 'probabilities', data_type: 'TYPE_FP32', dims: [3], label_filename: 'labels.txt' }, { name: 'label', data_type: 'TYPE_INT64', dims: [] }],
+      dynamic_batching: { max_queue_delay_microseconds: 2000 },
+    });
+    const f = await call(cluster.url, 'GET', '/v2/models/fixed/versions/1/config', undefined, AUTH);
+    expect(f.body).toMatchObject({ max_batch_size: 0, input: [{ name: 'x', dims: [2, 3] }, { name: 'y', data_type: 'TYPE_INT32', dims: [2, 3] }] });
+    expect(f.body).not.toHaveProperty('dynamic_batching');
+    expect((await call(cluster.url, 'GET', '/v2/models/nope/config', undefined, AUTH)).body.error).toMatch(/not found/);
+  });
+
+  it('statistics count requests, rows and ONNX runs (the average formed batch shows)', async () => {
+    const many = rows(11, 40, 4);
+    const done = await Promise.all(many.map((r) => post(url('/v2/models/penguins/versions/1/infer'), json(penguinsJson([r])), AUTH)));
+    expect(done.every((d) => d.status === 200)).toBe(true);
+    await until(async () => {
+      const s = await call(cluster.url, 'GET', '/v2/models/penguins/versions/1/stats', undefined, AUTH);
+      const [stats] = s.body.model_stats;
+      expect(stats).toMatchObject({ name: 'penguins', version: '1' });
+      expect(stats.inference_stats.success.count).toBeGreaterThanOrEqual(40);
+      expect(stats.inference_count).toBeGreaterThanOrEqual(40);
+      expect(stats.execution_count).toBeGreaterThanOrEqual(1);
+      expect(stats.execution_count).toBeLessThanOrEqual(stats.inference_count);
+      expect(stats.inference_stats.queue.ns).toBeGreaterThan(0);
+      expect(stats.inference_stats.compute_infer.ns).toBeGreaterThan(0);
+      expect(stats.batch_stats.reduce((n: number, b: { compute_infer: { count: number } }) => n + b.compute_infer.count, 0)).toBe(stats.execution_count);
+      expect(stats.last_inference).toBeGreaterThan(Date.now() - 60_000);
+    });
+    const all = await call(cluster.url, 'GET', '/v2/models/stats', undefined, AUTH);
+    expect(all.body.model_stats.map((m: { name: string; version: string }) => `${m.name}/${m.version}`)).toEqual(
+      expect.arrayContaining(['penguins/1', 'penguins/2', 'mlp/1', 'fixed/1', 'echo/1']),
+    );
+  });
+
+  it('repository index, unload and load: workers follow without a restart', async () => {
+    const index = await post(url('/v2/repository/index'), Buffer.alloc(0), AUTH);
+    expect(index.status).toBe(200);
+    expect(index.json).toEqual(expect.arrayContaining([{ name: 'penguins', version: '2', state: 'READY', reason: '' }]));
+
+    const unload = await post(url('/v2/repository/models/mlp/unload'), Buffer.alloc(0), AUTH);
+    expect(unload.status, unload.body.toString()).toBe(200);
+    const mlpInput = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32)[0] }] };
+    expect((await post(url('/v2/models/mlp/infer'), json(mlpInput), AUTH)).status).toBe(404);
+    const after = await post(url('/v2/repository/index'), json({ ready: false }), AUTH);
+    expect(after.json).toEqual(expect.arrayContaining([{ name: 'mlp', state: 'UNAVAILABLE', reason: 'unloaded' }]));
+    const readyOnly = await post(url('/v2/repository/index'), json({ ready: true }), AUTH);
+    expect(readyOnly.json.map((e: { name: string }) => e.name)).not.toContain('mlp');
+    const workers = async () => (await call(cluster.url, 'GET', '/v1/models', undefined, AUTH)).body.models as { name: string; workers: number }[];
+    await until(async () => expect((await workers()).find((m) => m.name === 'mlp')).toBeUndefined());
+
+    const load = await post(url('/v2/repository/models/mlp/load'), Buffer.alloc(0), AUTH);
+    expect(load.status).toBe(200);
+    await until(async () => expect((await workers()).find((m) => m.name === 'mlp')?.workers).toBe(1));
+    expect((await post(url('/v2/models/mlp/infer'), json(mlpInput), AUTH)).status).toBe(200);
+    expect((await post(url('/v2/repository/models/nope/load'), Buffer.alloc(0), AUTH)).status).toBe(404);
+  });
+});

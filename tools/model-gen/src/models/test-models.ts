@@ -1,0 +1,44 @@
+// Models for tests and benchmarks that are not shipped in models/: suites write them into a
+// temporary repository. Deterministic like the shipped ones.
+import { BATCH, DataType, buildModel, node, valueInfo } from '../onnx-builder.js';
+
+/** KServe datatype → ONNX element type, for every datatype the service carries. */
+export const ECHO_TYPES = {
+  BOOL: DataType.BOOL, UINT8: DataType.UINT8, UINT16: DataType.UINT16, UINT32: DataType.UINT32, UINT64: DataType.UINT64,
+  INT8: DataType.INT8, INT16: DataType.INT16, INT32: DataType.INT32, INT64: DataType.INT64,
+  FP32: DataType.FLOAT, FP64: DataType.DOUBLE, BYTES: DataType.STRING,
+} as const;
+
+export const ECHO_WIDTH = 3;
+
+/** `echo`: for each datatype D, input `in_D` [batch, 3] → Identity → output `out_D`. */
+export function buildEchoModel(): Uint8Array {
+  const types = Object.entries(ECHO_TYPES);
+  return buildModel({
+    graph: {
+      name: 'echo',
+      docString: 'out_D = in_D for every datatype D the service carries.',
+      inputs: types.map(([d, t]) => valueInfo(`in_${d}`, t, [BATCH, ECHO_WIDTH])),
+      outputs: types.map(([d, t]) => valueInfo(`out_${d}`, t, [BATCH, ECHO_WIDTH])),
+      initializers: [],
+      nodes: types.map(([d]) => node('Identity', [`in_${d}`], [`out_${d}`])),
+    },
+  });
+}
+
+/** One 224×224×3 image, flattened. */
+export const IMAGE_ELEMENTS = 224 * 224 * 3;
+
+/** `image`: `pixels` FP32 [batch, 150528] → `mean` FP32 [batch, 1] (little compute: the bench measures the front doors). */
+export function buildImageModel(): Uint8Array {
+  return buildModel({
+    graph: {
+      name: 'image_mean',
+      docString: 'mean = ReduceMean(pixels) over each row of 224*224*3 values.',
+      inputs: [valueInfo('pixels', DataType.FLOAT, [BATCH, IMAGE_ELEMENTS])],
+      outputs: [valueInfo('mean', DataType.FLOAT, [BATCH, 1])],
+      initializers: [],
+      nodes: [node('ReduceMean', ['pixels'], ['mean'], { axes: [1], keepdims: 1 })],
+    },
+  });
+}
