@@ -2,8 +2,9 @@
  * fast-check arbitraries of malformed and hostile requests, for every route and body type
  * (JSON, NDJSON, .npy; identity, gzip, deflate, br, corrupt or unknown encodings). Every
  * request they make is invalid by construction (each JSON body gets at least one change that
- * no model accepts; each batch line fails alone; each .npy body's data disagrees with its
- * header), so whatever got queued, or answered 5xx, is a bug.
+ * no model accepts; each batch line fails alone; each .npy body's or binary-tensor body's
+ * bytes disagree with its header), so whatever got queued, or answered 5xx, is a bug. Also
+ * the binary tensor extension and Triton's repository routes (on models that do not exist).
  */
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -168,6 +169,38 @@ const otherRoutes = fc.oneof(
   fc.tuple(fc.constantFrom('PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'), fc.constantFrom('/v1/jobs', '/v1/batches', '/v2/models/mlp/infer', '/v1/models', '/metrics')).map(([method, path]) => ({ method, path, kind: `method-${method}` })),
 ).chain((r) => extraHeaders.map((h): HostileRequest => ({ ...r, headers: clean(h) })));
 
+/**
+ * The binary tensor extension (`Inference-Header-Content-Length`): a JSON header, then raw
+ * bytes. The bytes never match what the header claims (or the length header is bad).
+ */
+const binaryFramed = fc.tuple(
+  fc.constantFrom('/v1/jobs', '/v2/models/mlp/infer', '/v2/models/penguins/infer', '/v2/models/mlp/versions/1/infer'),
+  fc.integer({ min: -8, max: 8 }).filter((d) => d !== 0),
+  fc.constantFrom('exact', 'exact', 'short', 'long', 'zero', 'text', 'negative', 'huge', 'empty'),
+  fc.option(fc.integer({ min: 65, max: 5000 }), { nil: undefined }),
+  fc.constantFrom(undefined, 'application/octet-stream', 'application/json', 'text/plain'),
+).chain(([path, delta, mode, deepN, type]) => {
+  const header = {
+    ...(path === '/v1/jobs' ? { model: 'mlp' } : {}),
+    inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], parameters: { binary_data_size: 128 } }],
+    ...(deepN ? { parameters: { x: '__DEEP__' } } : {}),
+  };
+  const json = Buffer.from(deepN ? JSON.stringify(header).replace('"__DEEP__"', deep(deepN)) : JSON.stringify(header));
+  const length = { exact: json.length, short: json.length - 3, long: json.length + 1000, zero: 0, text: 'abc', negative: -1, huge: 1e20, empty: '' }[mode];
+  const body = Buffer.concat([json, Buffer.alloc(Math.max(0, 128 + delta), 0x41)]);
+  return fc.tuple(encoded(fc.constant(body)), extraHeaders).map(([e, h]): HostileRequest => ({
+    method: 'POST', path, kind: 'binary-tensors', body: e.body,
+    headers: clean({ ...h, ...e.headers, 'inference-header-content-length': String(length), ...(type ? { 'content-type': type } : {}) }),
+  }));
+});
+
+/** Triton's repository routes, on models that do not exist (a real model would be unloaded). */
+const repository = fc.tuple(
+  fc.constantFrom('/v2/repository/index', '/v2/repository/models/nope/load', '/v2/repository/models/%zz/unload', '/v2/repository/models/../load', '/v2/repository/models/a%00/unload'),
+  encoded(fc.oneof(hostileJson(false), fc.constant(Buffer.from('{"ready":"yes"}')), fc.constant(Buffer.alloc(0)))),
+  contentType('application/json'),
+).map(([path, e, ct]): HostileRequest => ({ method: 'POST', path, kind: 'repository', body: e.body, headers: clean({ ...e.headers, 'content-type': ct }) }));
+
 /** Any hostile request, weighted toward the routes that take bodies. */
 export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
   { weight: 3, arbitrary: jsonPost(fc.constant('/v1/jobs'), true, 'job') },
@@ -178,5 +211,7 @@ export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
   { weight: 1, arbitrary: fc.tuple(batchQuery, encoded(npyBody), extraHeaders).map(([path, e, h]): HostileRequest => ({
     method: 'POST', path, kind: 'batch-npy', body: e.body, headers: clean({ ...h, ...e.headers, 'content-type': 'application/x-npy' }),
   })) },
+  { weight: 1, arbitrary: binaryFramed },
+  { weight: 1, arbitrary: repository },
   { weight: 3, arbitrary: otherRoutes },
 );
