@@ -27,6 +27,7 @@ import { chunkResultLines } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
+import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
 
@@ -59,7 +60,9 @@ const UNFINISHED_GRACE_S = 7 * 24 * 3600;
 
 export class BatchService {
   /** called once when a batch completes (webhooks plug in here) */
-  onCompleted: ((batch: BatchObject) => Promise<void>) | undefined;
+  onCompleted: ((batch: BatchObject, tenant: string) => Promise<void>) | undefined;
+  /** the tenant's queued-rows quota (quotas/ledger.ts): each chunk's rows are reserved before it is queued */
+  admission: Admission | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -136,6 +139,7 @@ export class BatchService {
         inputs: packed.inputs, payload: k.input(chunk.index), outputs: [], priority: BATCH_PRIORITY,
         batch: { id, chunk: chunk.index, lines: chunk.linesWithRows, retentionSeconds: this.opts.retentionSeconds },
       };
+      await this.admission?.reserve(tenant, { queue: queue.name, jobId: chunkJobId(id, chunk.index), rows: chunk.rows }); // quota
       await queue.add('chunk', data, {
         jobId: chunkJobId(id, chunk.index),
         priority: BATCH_PRIORITY,
@@ -185,13 +189,15 @@ export class BatchService {
    */
   async removeUpload(id: string): Promise<void> {
     const k = batchKeys(id);
-    const [uploaded, model, version] = await this.redis.hmget(k.meta, 'uploaded', 'model', 'version');
+    const [uploaded, model, version, tenant] = await this.redis.hmget(k.meta, 'uploaded', 'model', 'version', 'tenant');
     if (uploaded === '1') return;
-    // Chunk indices: every chunk's lines are written before its input and its job.
+    // Chunk indices: every chunk's lines are written before its input, its quota and its job.
     const indices = (await this.redis.hkeys(k.lines)).map(Number);
     if (model && version) {
       const queue = this.queues.forVersion(model, Number(version));
       for (const i of indices) await queue.remove(chunkJobId(id, i)).catch(() => 0);
+      const entries = indices.map((i) => ({ queue: queue.name, jobId: chunkJobId(id, i), rows: 0 }));
+      if (tenant) await this.admission?.release(tenant, entries); // quota
     }
     await this.redis.del(k.meta, k.lines, k.chunks, k.outputs, ...indices.map((i) => k.input(i)));
     await this.redis.zrem(UPLOADS_KEY, id);
@@ -225,6 +231,8 @@ export class BatchService {
         triples.push(String(i), canceledMarker(chunkLines.filter((l) => l[1] > 0).length), '');
       }
     }
+    const withdrawn = triples.filter((_, j) => j % 3 === 0).map((i) => ({ queue: queue.name, jobId: chunkJobId(id, Number(i)), rows: 0 }));
+    await this.admission?.release(tenant, withdrawn); // quota
     if (await this.record(id, triples)) await this.completed(id);
     return this.get(tenant, id);
   }
@@ -234,7 +242,7 @@ export class BatchService {
     if (!this.onCompleted) return;
     try {
       const { meta, markers } = await readBatch(this.redis, id);
-      await this.onCompleted(toBatchObject(id, meta, markers));
+      await this.onCompleted(toBatchObject(id, meta, markers), meta['tenant'] ?? '');
     } catch (err) {
       this.log.error({ err, batch: id }, 'could not announce the completed batch');
     }
