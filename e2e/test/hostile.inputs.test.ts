@@ -182,13 +182,13 @@ describe('Redis refusing writes or gone → 503 + Retry-After, then recovery wit
   });
 
   it('gone (killed), then back on the same port', async () => {
+    redis.disconnect(); // the test's own client, before its server goes
     await cluster.redis.kill();
     try {
       await expect503(/unreachable/);
     } finally {
       await cluster.redis.restart();
     }
-    redis.disconnect();
     redis = cluster.redisClient();
     await recovers();
     expect(cluster.api.log).not.toMatch(/unhandled error/);

@@ -85,18 +85,15 @@ export function decodedBody(req: BodyRequest, maxBytes: number): AsyncIterable<B
 const DRAIN_MS = 5000;
 
 /**
- * Reads and discards what is left of a body the route stopped reading (the answer goes out
- * once the client has sent it all, or after DRAIN_MS, when the connection is closed instead).
+ * Reads and discards what is left of a body the route stopped reading: the answer goes out
+ * once the client has sent it all, or after DRAIN_MS at most.
  */
-export async function drainBody(req: BodyRequest, onGiveUp: () => void): Promise<void> {
+export async function drainBody(req: BodyRequest): Promise<void> {
   if (req.complete || req.destroyed) return;
   req.unpipe();
   req.resume();
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      onGiveUp();
-      resolve();
-    }, DRAIN_MS);
+    const timer = setTimeout(resolve, DRAIN_MS);
     const done = () => {
       clearTimeout(timer);
       resolve();

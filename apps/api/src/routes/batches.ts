@@ -34,9 +34,11 @@ export function batchesRouter({ batches, config }: Deps): Router {
     try {
       batch = await batches.create(req.tenant, q.data, decodedBody(req, config.BATCH_MAX_MB * 1024 * 1024), format);
     } catch (err) {
-      // A refused upload is answered once the client has sent the rest (discarded), so it
-      // reads the problem rather than a connection reset.
-      await drainBody(req, () => res.setHeader('Connection', 'close'));
+      // A refused upload is answered once the client has sent the rest (discarded, for up to
+      // a few seconds), so it reads the problem rather than a connection reset; the connection
+      // is not reused after an upload that ended early.
+      if (!req.complete) res.setHeader('Connection', 'close');
+      await drainBody(req);
       throw err;
     }
     res.status(202).setHeader('Location', `/v1/batches/${batch.id}`).json(batch);
