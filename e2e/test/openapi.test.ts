@@ -156,6 +156,8 @@ describe('GET /openapi.json', () => {
       { op: 'get /v1/batches/{id}', url: `/v1/batches/${batch.body.id}` },
       { op: 'post /v1/batches/{id}/cancel', url: `/v1/batches/${batch.body.id}/cancel` },
       { op: 'get /v1/batches/{id}/results', url: `/v1/batches/${batch.body.id}/results` },
+      { op: 'get /v1/batches/{id}', url: '/v1/batches/%zz', status: 400 },
+      { op: 'get /v2/models/{model}/config', url: '/v2/models/%zz/config', status: 400 },
       { op: 'get /v1/models', url: '/v1/models' },
       { op: 'get /v1/models', url: '/v1/models', auth: 'none' },
       { op: 'get /v1/models/{model}', url: '/v1/models/mlp' },

@@ -113,6 +113,10 @@ const withV2Problems = (route: Route): Route =>
         ),
       };
 
+/** A path parameter that is not valid percent-encoding (`/v1/jobs/%zz`) is a 400 on any route that has one (http/problem.ts). */
+const withBadPath = (route: Route): Route =>
+  route.path.includes('{') && !route.answers[400] ? { ...route, answers: { ...route.answers, 400: problem('a path segment that is not valid percent-encoding') } } : route;
+
 const TABLE: Route[] = [
   { method: 'get', path: '/v2/health/live', summary: 'Liveness', tag: 'KServe v2', open: true, answers: { 200: json(S.Live, 'the process runs') } },
   {
@@ -217,4 +221,4 @@ const TABLE: Route[] = [
   })),
 ];
 
-export const ROUTES: Route[] = TABLE.map(withV2Problems);
+export const ROUTES: Route[] = TABLE.map(withBadPath).map(withV2Problems);
