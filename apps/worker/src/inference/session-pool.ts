@@ -6,7 +6,7 @@
  * Feeds cross as transferred ArrayBuffers (no copy); results come back the same way.
  *
  * Instances heal (states in instance-health.ts): a thread that exits or errors, or whose run
- * outlives `runTimeoutMs` (wedged: its thread is terminated), is marked broken; its in-flight
+ * outlives `runTimeoutMs` (wedged: asked to close once its run returns), is marked broken; its in-flight
  * runs fail at once with a retryable SessionLostError (the runner lets BullMQ retry those
  * jobs), and a new thread loading the same model takes its slot (backing off while loads
  * fail). `run()` only picks a ready instance; with none, it waits for a replacement up to the
@@ -48,6 +48,8 @@ export interface PoolOptions {
 
 /** How long a thread asked to close may take before it is terminated. */
 const CLOSE_GRACE_MS = 5000;
+/** A run waits for a replacement thread (loading its model) at least this long, whatever the run timeout. */
+const REPLACEMENT_WAIT_MS = 30_000;
 
 const THREAD_ENTRY = new URL('./session-thread.js', import.meta.url);
 
@@ -153,11 +155,14 @@ export class SessionPool {
   }
 
   /**
-   * Takes `instance` out of service: fails its in-flight runs (retryably), ends its thread
-   * (a wedged native run keeps its CPU until it returns, but nothing waits on it any more) and
-   * starts a replacement in its slot. A clean close is not a break.
+   * Takes `instance` out of service: fails its in-flight runs (retryably) and starts a
+   * replacement in its slot. A wedged thread (`alive`) is asked to close after its run instead
+   * of being terminated: Worker.terminate() during a native onnxruntime run aborts the whole
+   * process ("terminate called after throwing an instance of 'Napi::Error'", seen in
+   * test/session-pool.int.test.ts). So its run keeps a core until it returns, but nothing waits
+   * on it any more.
    */
-  private break(instance: Instance, reason: string): void {
+  private break(instance: Instance, reason: string, alive = false): void {
     if (instance.state === 'broken') return;
     instance.state = 'broken';
     const err = new SessionLostError(reason);
@@ -165,7 +170,8 @@ export class SessionPool {
     instance.inflight.clear();
     if (this.closed) return;
     instance.thread.removeAllListeners('message');
-    void instance.thread.terminate().catch(() => {});
+    if (alive) instance.thread.postMessage({ kind: 'close' } satisfies ToThread);
+    else void instance.thread.terminate().catch(() => {});
     this.options.log?.error({ reason, path: this.init.path }, 'session thread lost; replacing it');
     this.servingChanged();
     void this.replace(instance, 0);
@@ -237,9 +243,9 @@ export class SessionPool {
     return result;
   }
 
-  /** A ready instance; while none is, waits for a replacement up to the run timeout. */
+  /** A ready instance; while none is, waits for a replacement (bounded), then fails retryably. */
   private async readyInstance(): Promise<Instance> {
-    const deadline = Date.now() + this.options.runTimeoutMs;
+    const deadline = Date.now() + Math.max(this.options.runTimeoutMs, REPLACEMENT_WAIT_MS);
     for (;;) {
       const picked = pickInstance(this.instanceViews())?.instance;
       if (picked) return picked;
@@ -262,7 +268,7 @@ export class SessionPool {
     const id = this.nextId++;
     const wires = feeds.map(toWire);
     return new Promise<RunResult>((resolve, reject) => {
-      const timer = setTimeout(() => this.break(instance, `a run took longer than ${this.options.runTimeoutMs} ms`), this.options.runTimeoutMs);
+      const timer = setTimeout(() => this.break(instance, `a run took longer than ${this.options.runTimeoutMs} ms`, true), this.options.runTimeoutMs);
       const done = () => clearTimeout(timer);
       instance.inflight.set(id, {
         resolve: (r) => (done(), resolve(r)),
@@ -274,8 +280,8 @@ export class SessionPool {
 
   /**
    * Releases the sessions and ends the threads (after in-flight runs, which the runner drains
-   * first). Bounded: a thread that does not close within CLOSE_GRACE_MS is terminated, and one
-   * that cannot even be terminated (a wedged native run) is left behind.
+   * first). Bounded: a thread that does not close within CLOSE_GRACE_MS is terminated; a wedged
+   * one (broken, still in its run) is not waited for.
    */
   async close(): Promise<void> {
     if (this.closed) return;
