@@ -281,7 +281,7 @@ export class SessionPool {
   /**
    * Releases the sessions and ends the threads (after in-flight runs, which the runner drains
    * first). Bounded: a thread that does not close within CLOSE_GRACE_MS is terminated; a wedged
-   * one (broken, still in its run) is not waited for.
+   * one (broken, still in its run) is waited for as long, then left behind.
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -292,7 +292,17 @@ export class SessionPool {
       this.instances.map(
         (i) =>
           new Promise<void>((resolve) => {
-            if (i.state === 'broken') return resolve();
+            if (i.state === 'broken') {
+              // A wedged thread was asked to close after its run: give it the grace period, since
+              // exiting the process during a native run aborts it (exit 134 instead of 0).
+              if (i.thread.threadId < 0) return resolve();
+              const timer = setTimeout(resolve, CLOSE_GRACE_MS);
+              i.thread.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              return;
+            }
             const timer = setTimeout(() => {
               void i.thread.terminate().catch(() => {});
               setTimeout(resolve, CLOSE_GRACE_MS).unref();
