@@ -29,4 +29,17 @@ describe('loadConfig', () => {
   it('refuses one key for two tenants', () => {
     expect(() => loadConfig({ API_KEYS: 'a:same,b:same' })).toThrow(/two tenants/);
   });
+
+  it('reads quotas, the admin key and the secret overlap, and refuses what would silently misfire', () => {
+    const c = loadConfig({
+      API_KEYS: 'acme:k1,beta:k2', QUOTA_QUEUED_ROWS: '500', PRIORITY_FLOOR: '10', TENANT_QUOTAS: '{"acme":{"min_priority":1}}',
+      ADMIN_KEY: 'admin-key-0123456789', WEBHOOK_SECRET_OVERLAP: '30m',
+    });
+    expect(c).toMatchObject({ QUOTA_QUEUED_ROWS: 500, PRIORITY_FLOOR: 10, TENANT_QUOTAS: { acme: { min_priority: 1 } }, WEBHOOK_SECRET_OVERLAP: 1_800_000 });
+    expect(loadConfig({})).toMatchObject({ QUOTA_QUEUED_ROWS: 0, PRIORITY_FLOOR: 1, TENANT_QUOTAS: {}, WEBHOOK_SECRET_OVERLAP: 86_400_000 });
+    expect(() => loadConfig({ API_KEYS: 'acme:k1', TENANT_QUOTAS: '{"acne":{"rps":1}}' })).toThrow(/no key in API_KEYS/);
+    expect(() => loadConfig({ API_KEYS: 'acme:same-key-0123456789', ADMIN_KEY: 'same-key-0123456789' })).toThrow(/tenant key/);
+    expect(() => loadConfig({ ADMIN_KEY: 'short' })).toThrow(/16 characters/);
+    expect(() => loadConfig({ WEBHOOK_SECRET_OVERLAP: 'a day' })).toThrow(/WEBHOOK_SECRET_OVERLAP/);
+  });
 });

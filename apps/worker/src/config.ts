@@ -37,7 +37,7 @@ export const WorkerEnv = z.object({
   WORKER_INLINE_MAX_MS: z.coerce.number().min(0).max(50).default(0.5),
   /** how long webhook deliveries and their history stay readable (set it as the API's) */
   JOB_RETENTION_S: intEnv(60, 90 * 24 * 3600).default(24 * 3600),
-  /** signing secret; unset: the one generated once and kept in Redis */
+  /** the open mode's (DEFAULT_TENANT's) signing secret, as on the API; other tenants' secrets are kept in Redis */
   WEBHOOK_SECRET: WebhookSecretEnv,
   /** delays between webhook attempts; default the Standard Webhooks schedule */
   WEBHOOK_RETRY_SCHEDULE: RetryScheduleEnv,

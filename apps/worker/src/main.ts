@@ -4,8 +4,8 @@
  */
 import { stat } from 'node:fs/promises';
 import {
-  batchWebhookEvent, ConfigError, connectRedis, createLogger, loadRepository, newWorkerId, onShutdown, readBatch,
-  resolveWebhookSecret, runMain, toBatchObject, WebhookEmitter, type Model, type ModelVersion,
+  batchWebhookEvent, ConfigError, connectRedis, createLogger, DEFAULT_TENANT, loadRepository, newWorkerId, onShutdown, readBatch,
+  runMain, TenantSecrets, toBatchObject, WebhookEmitter, type Model, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -45,15 +45,15 @@ async function main(): Promise<void> {
 
   const redis = await connectRedis(config.REDIS_URL, 'worker', `${workerId}:control`);
   const metrics = createWorkerMetrics(workerId);
-  const webhookSecret = await resolveWebhookSecret(redis, config.WEBHOOK_SECRET);
-  if (webhookSecret.source === 'generated') log.info('webhook signing secret generated and kept in Redis');
+  // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; every other tenant's is in Redis.
+  const secrets = new TenantSecrets(redis, { fixed: new Map(config.WEBHOOK_SECRET ? [[DEFAULT_TENANT, config.WEBHOOK_SECRET]] : []) });
   const emitter = new WebhookEmitter(redis, config.JOB_RETENTION_S);
   const jobWebhooks = new JobWebhooks(emitter, redis, log);
   const deliverer = new WebhookDeliverer(
     {
       workerId,
       redisUrl: config.REDIS_URL,
-      key: webhookSecret.key,
+      secrets,
       schedule: config.WEBHOOK_RETRY_SCHEDULE,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       policy: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE },
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const batchRecorder = new BatchRecorder(redis);
   batchRecorder.onCompleted = async (batchId) => {
     const { meta, markers } = await readBatch(redis, batchId);
-    const event = batchWebhookEvent(toBatchObject(batchId, meta, markers));
+    const event = batchWebhookEvent(toBatchObject(batchId, meta, markers), meta['tenant'] ?? DEFAULT_TENANT);
     if (event) await emitter.emit(event);
   };
   const stats = new StatsRecorder(redis, log);

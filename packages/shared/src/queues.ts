@@ -41,8 +41,14 @@ export const modelVersionTag = (model: string, version: number): string => `${mo
 /** BullMQ queue of webhook deliveries: one job per event, its jobId the event's `webhook-id`. */
 export const WEBHOOK_QUEUE = '{webhooks}';
 
-/** The generated webhook signing secret (used when WEBHOOK_SECRET is not set). */
+/** The one generated webhook secret of releases before per-tenant secrets (adopted by DEFAULT_TENANT). */
 export const WEBHOOK_SECRET_KEY = `${PREFIX}:webhook-secret`;
+
+/** A tenant's webhook signing secrets (hash: current, current_at, prev:<secret> → expiry ms). */
+export const tenantSecretsKey = (tenant: string): string => `${PREFIX}:webhook-secrets:${tenant}`;
+
+/** A tenant's queued-rows ledger (hash: `<queue>|<jobId>` → rows, and `total`), when a rows quota is set. */
+export const tenantRowsKey = (tenant: string): string => `${PREFIX}:{quota-${tenant}}:rows`;
 
 /**
  * Delivery history of one job (or batch), all in the subject's slot: the set of its event ids,

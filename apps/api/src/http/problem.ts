@@ -47,6 +47,18 @@ export function toAppError(err: unknown): AppError | undefined {
   return undefined;
 }
 
+/**
+ * How an expected 5xx answer is logged: one line, never a stack trace (they are answers, not
+ * faults: a model not ready while its worker starts, a long-poll that timed out, a job whose
+ * model failed on its input, Redis away). Only errors we did not expect are logged with stacks.
+ */
+const EXPECTED_5XX: Partial<Record<ProblemType, 'debug' | 'info' | 'warn'>> = {
+  'model-not-ready': 'debug',
+  timeout: 'info',
+  'inference-failed': 'info',
+  'redis-unavailable': 'warn',
+};
+
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   // An answer before the body was read whole (a 413 mid-upload): the connection cannot carry
   // another request, so say so and a client does not reuse it.
@@ -57,7 +69,12 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
     sendProblem(res, 'internal', 'An internal error occurred; it has been logged.', {}, req.originalUrl);
     return;
   }
-  if (app.status >= 500) req.log?.warn({ err }, app.detail);
+  if (app.status >= 500) {
+    const level = EXPECTED_5XX[app.type];
+    const cause = app.cause instanceof Error ? app.cause.message : undefined;
+    if (level) req.log?.[level]({ problem: app.type, status: app.status, ...(cause ? { cause } : {}) }, app.detail);
+    else req.log?.warn({ err }, app.detail);
+  }
   for (const [k, v] of Object.entries(app.headers)) res.setHeader(k, v);
   sendProblem(res, app.type, app.detail, app.extensions, req.originalUrl);
 };

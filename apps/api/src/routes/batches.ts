@@ -7,11 +7,11 @@ import { decodedBody } from '../http/body-encoding.js';
 import { fromZod } from '../http/problem.js';
 import { pipeChunks } from '../services/batches.js';
 
-const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/json-seq', 'text/plain'];
+export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/json-seq', 'text/plain'];
 /** A NumPy array (an extension to the contract's NDJSON; see batches/npy.ts). */
-const NPY_TYPES = ['application/x-npy', 'application/vnd.numpy.npy'];
+export const NPY_TYPES = ['application/x-npy', 'application/vnd.numpy.npy'];
 
-const BatchQuery = z.object({
+export const BatchQuery = z.object({
   model: z.string().min(1, 'model is required'),
   version: VersionParam.optional(),
   webhook: WebhookUrl.optional(),

@@ -21,6 +21,7 @@ import { chunkResultLines } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
+import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
 
@@ -49,7 +50,9 @@ const UNFINISHED_GRACE_S = 7 * 24 * 3600;
 
 export class BatchService {
   /** called once when a batch completes (webhooks plug in here) */
-  onCompleted: ((batch: BatchObject) => Promise<void>) | undefined;
+  onCompleted: ((batch: BatchObject, tenant: string) => Promise<void>) | undefined;
+  /** the tenant's queued-rows quota (quotas/ledger.ts): each chunk's rows are reserved before it is queued */
+  admission: Admission | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -100,6 +103,7 @@ export class BatchService {
         inputs: packed.inputs, payload: k.input(chunk.index), outputs: [], priority: BATCH_PRIORITY,
         batch: { id, chunk: chunk.index, lines: chunk.linesWithRows, retentionSeconds: this.opts.retentionSeconds },
       };
+      await this.admission?.reserve(tenant, { queue: queue.name, jobId: chunkJobId(id, chunk.index), rows: chunk.rows }); // quota
       await queue.add('chunk', data, {
         jobId: chunkJobId(id, chunk.index),
         priority: BATCH_PRIORITY,
@@ -126,7 +130,7 @@ export class BatchService {
       await Promise.all(inflight);
       if (counts.total === 0) throw new ValidationError([{ path: 'body', message: format === 'npy' ? 'the array has no rows' : 'the NDJSON body holds no request line' }]);
     } catch (err) {
-      await this.abandon(id, queue, chunks, err).catch((e: unknown) => this.log.warn({ err: e, batch: id }, 'cleanup after failed upload'));
+      await this.abandon(id, tenant, queue, chunks, err).catch((e: unknown) => this.log.warn({ err: e, batch: id }, 'cleanup after failed upload'));
       throw err;
     }
     await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
@@ -135,8 +139,10 @@ export class BatchService {
   }
 
   /** An upload that could not finish: its chunks are withdrawn and the batch removed. */
-  private async abandon(id: string, queue: InferenceQueue, chunks: number, cause: unknown): Promise<void> {
+  private async abandon(id: string, tenant: string, queue: InferenceQueue, chunks: number, cause: unknown): Promise<void> {
     for (let i = 0; i < chunks; i++) await queue.remove(chunkJobId(id, i)).catch(() => 0);
+    const entries = Array.from({ length: chunks }, (_, i) => ({ queue: queue.name, jobId: chunkJobId(id, i), rows: 0 }));
+    await this.admission?.release(tenant, entries); // quota
     const k = batchKeys(id);
     await this.redis.del(k.meta, k.lines, k.chunks, k.outputs, ...Array.from({ length: chunks }, (_, i) => k.input(i)));
     this.log.info({ batch: id, err: cause }, 'batch upload abandoned');
@@ -171,6 +177,8 @@ export class BatchService {
         triples.push(String(i), canceledMarker(chunkLines.filter((l) => l[1] > 0).length), '');
       }
     }
+    const withdrawn = triples.filter((_, j) => j % 3 === 0).map((i) => ({ queue: queue.name, jobId: chunkJobId(id, Number(i)), rows: 0 }));
+    await this.admission?.release(tenant, withdrawn); // quota
     if (await this.record(id, triples)) await this.completed(id);
     return this.get(tenant, id);
   }
@@ -180,7 +188,7 @@ export class BatchService {
     if (!this.onCompleted) return;
     try {
       const { meta, markers } = await readBatch(this.redis, id);
-      await this.onCompleted(toBatchObject(id, meta, markers));
+      await this.onCompleted(toBatchObject(id, meta, markers), meta['tenant'] ?? '');
     } catch (err) {
       this.log.error({ err, batch: id }, 'could not announce the completed batch');
     }

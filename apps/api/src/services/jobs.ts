@@ -13,6 +13,7 @@ import {
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
   type WebhookEmitter,
 } from '@maas/shared';
+import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { JobNotifier } from './notifier.js';
@@ -47,6 +48,9 @@ export class JobService {
     private readonly webhooks: WebhookEmitter,
   ) {}
 
+  /** the tenant's queued-rows quota (quotas/ledger.ts); unset: no quota */
+  admission: Admission | undefined;
+
   async create(tenant: string, req: JobRequest, idempotencyKey?: string): Promise<CreateResult> {
     const { model, version } = this.catalog.resolve(req.model, req.version);
     const checked = checkRequest(version, req.inputs, req.outputs ?? [], model.labels);
@@ -62,6 +66,8 @@ export class JobService {
       const queue = this.queues.forVersion(version.model, version.version);
       const depth = await this.queues.queuedJobs(queue);
       if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
+      // quota: reserve the tenant's queued rows (429 past its quota); released below if enqueueing fails
+      await this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.value.rows });
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION,
         model: version.model,
@@ -91,6 +97,7 @@ export class JobService {
       ]);
       return { job: toJobObject(job as never, 'waiting', null), created: true };
     } catch (err) {
+      await this.admission?.release(tenant, [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
       if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey).catch(() => {});
       throw err;
     }
@@ -174,8 +181,9 @@ export class JobService {
     // A job canceled while queued never reaches a worker's end, so its job.completed goes from
     // here — again on a repeated cancel, where the event's fixed id makes it a no-op but covers
     // a first call that failed after marking. A running job's end is announced by its worker.
-    const event = job.status === 'canceled' ? jobWebhookEvent('completed', job) : null;
+    const event = job.status === 'canceled' ? jobWebhookEvent('completed', job, tenant) : null;
     if (event) await this.webhooks.emit(event);
+    if (job.status === 'canceled') await this.admission?.release(tenant, [{ queue: queue.name, jobId: id, rows: 0 }]); // quota: it will never run
     return job;
   }
 
