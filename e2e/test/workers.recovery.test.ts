@@ -128,6 +128,7 @@ describe('session threads heal', () => {
     const retried = (await Promise.all(done.map((d) => mlp.getJob(d.body.id)))).filter((j) => j!.attemptsMade > 1);
     expect(retried).toHaveLength(1); // the job of the 3rd run (attemptsMade counts the successful attempt too)
     expect((await call(cluster.url, 'GET', '/v2/models/mlp/ready')).status).toBe(200);
+    await eventually(async () => (await call(cluster.url, 'GET', '/metrics')).body as string, (t) => /maas_sessions_lost_total\{[^}]*model="mlp"[^}]*\} 1\b/.test(t), { ms: 5000, what: 'the loss in /metrics' });
   });
 
   it('the model reads not ready while no session thread serves it, and its job waits instead of failing', async () => {

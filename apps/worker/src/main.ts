@@ -76,7 +76,11 @@ async function main(): Promise<void> {
     const pool = await SessionPool.open(
       { path: v.path, providers: providersFor(config.WORKER_DEVICE, m.config.execution_providers), intraOpNumThreads: threads, spinning: config.WORKER_SPIN_THREADS },
       m.config.instances,
-      { runTimeoutMs: config.WORKER_RUN_TIMEOUT_MS, log: log.child({ model: v.model, version: v.version }) },
+      {
+        runTimeoutMs: config.WORKER_RUN_TIMEOUT_MS,
+        log: log.child({ model: v.model, version: v.version }),
+        onLost: () => metrics.sessionsLost.inc({ model: v.model, version: String(v.version) }),
+      },
     );
     // While no session thread serves the version (one died, its replacement is loading), the
     // heartbeat leaves it out, so /v2/models/{m}/ready reads not ready.

@@ -44,6 +44,8 @@ export interface PoolOptions {
   /** a run longer than this ends its thread (wedged) and fails retryably */
   runTimeoutMs: number;
   log?: Logger;
+  /** a thread was lost (metrics) */
+  onLost?: (reason: string) => void;
 }
 
 /** How long a thread asked to close may take before it is terminated. */
@@ -173,6 +175,7 @@ export class SessionPool {
     if (alive) instance.thread.postMessage({ kind: 'close' } satisfies ToThread);
     else void instance.thread.terminate().catch(() => {});
     this.options.log?.error({ reason, path: this.init.path }, 'session thread lost; replacing it');
+    this.options.onLost?.(reason);
     this.servingChanged();
     void this.replace(instance, 0);
   }
