@@ -26,6 +26,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('sets deliberate server timeouts and upload limits, the idle one beyond every wait', () => {
+    expect(loadConfig({})).toMatchObject({ REQUEST_TIMEOUT_S: 3600, IDLE_TIMEOUT_S: 120, BATCH_MAX_MB: 4096, UPLOAD_LEASE_S: 30 });
+    expect(() => loadConfig({ IDLE_TIMEOUT_S: '60' })).toThrow(/IDLE_TIMEOUT_S.*must exceed MAX_WAIT_S \(60\)/);
+    expect(loadConfig({ IDLE_TIMEOUT_S: '3', MAX_WAIT_S: '1', INFER_TIMEOUT_S: '2' }).IDLE_TIMEOUT_S).toBe(3);
+  });
+
   it('refuses one key for two tenants', () => {
     expect(() => loadConfig({ API_KEYS: 'a:same,b:same' })).toThrow(/two tenants/);
   });

@@ -45,8 +45,16 @@ export const ApiEnv = z.object({
    * piece on the API's event loop (about 50 ms a MB here), so this also bounds that pause.
    */
   BATCH_MAX_LINE_MB: z.coerce.number().positive().max(1024).default(2),
-  /** request lines one batch may hold */
+  /** lines one batch may hold (blank ones count) */
   BATCH_MAX_LINES: intEnv(1, 1_000_000_000).default(10_000_000),
+  /** bytes one batch upload may bring, after decompression (413 beyond): what one upload may put in Redis */
+  BATCH_MAX_MB: z.coerce.number().positive().max(1_048_576).default(4096),
+  /** an upload whose API process stopped renewing its lease this long ago is removed with its chunks */
+  UPLOAD_LEASE_S: intEnv(2, 3600).default(30),
+  /** longest one request may take to arrive, body included (a large batch upload on a slow link) */
+  REQUEST_TIMEOUT_S: intEnv(1, 7 * 24 * 3600).default(3600),
+  /** a connection that neither sends nor receives for this long is closed (a stalled upload ends) */
+  IDLE_TIMEOUT_S: intEnv(1, 24 * 3600).default(120),
   /** requests a second per tenant (API key) beyond which requests get 429; 0 = no limit (TENANT_QUOTAS overrides) */
   RATE_LIMIT_RPS: intEnv(0, 1_000_000).default(0),
   /** rows a tenant may have queued at once, jobs and batch uploads together, beyond which 429; 0 = no limit */
@@ -78,6 +86,13 @@ export const ApiEnv = z.object({
     })
     .default(24 * 3600 * 1000),
 }).superRefine((c, ctx) => {
+  // A long-poll or a v2 infer is silent while it waits: the idle timeout must outlast both.
+  if (c.IDLE_TIMEOUT_S <= Math.max(c.MAX_WAIT_S, c.INFER_TIMEOUT_S)) {
+    ctx.addIssue({
+      code: 'custom', path: ['IDLE_TIMEOUT_S'],
+      message: `must exceed MAX_WAIT_S (${c.MAX_WAIT_S}) and INFER_TIMEOUT_S (${c.INFER_TIMEOUT_S}), or waiting requests are cut off`,
+    });
+  }
   if (!c.API_KEYS) return;
   const tenants = new Set(c.API_KEYS.values());
   for (const t of Object.keys(c.TENANT_QUOTAS)) {

@@ -13,6 +13,7 @@ import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { GrpcFrontDoor } from './grpc/server.js';
 import { rateLimiter } from './http/rate-limit.js';
+import { serverTimeouts } from './http/timeouts.js';
 import { createApiMetrics } from './metrics.js';
 import { QueuedRowsLedger } from './quotas/ledger.js';
 import { limitsFor, rowsLimited } from './quotas/limits.js';
@@ -25,6 +26,7 @@ import { JobNotifier } from './services/notifier.js';
 import { QueueRegistry } from './services/queues.js';
 import { RepositoryService } from './services/repository.js';
 import { StatsService } from './services/stats.js';
+import { UploadSweeper } from './services/upload-sweeper.js';
 import { WebhookService } from './services/webhooks.js';
 import { WorkerDirectory } from './services/workers.js';
 
@@ -64,7 +66,10 @@ async function main(): Promise<void> {
     maxLineBytes: Math.round(config.BATCH_MAX_LINE_MB * 1024 * 1024),
     attempts: 3,
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
+    maxQueueDepth: config.MAX_QUEUE_DEPTH,
+    leaseSeconds: config.UPLOAD_LEASE_S,
   });
+  const sweeper = new UploadSweeper(redis, (id) => batches.removeUpload(id), config.UPLOAD_LEASE_S, log).start();
   batches.admission = ledger;
   batches.onCompleted = async (batch, tenant) => {
     const event = batchWebhookEvent(batch, tenant);
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  Object.assign(server, serverTimeouts(config));
   const grpc = await GrpcFrontDoor.start(deps, config.HOST, config.GRPC_PORT);
   const addr = server.address();
   log.info({ url: `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`, models: catalog.models.map((m) => m.name) }, 'api listening');
@@ -118,6 +124,7 @@ async function main(): Promise<void> {
       server.closeIdleConnections();
     });
     await grpc.close();
+    await sweeper.close();
     await queues.close();
     await webhookEmitter.close();
     await notifier.close();

@@ -105,7 +105,7 @@ export class IdempotencyConflictError extends AppError {
 }
 
 export class PayloadTooLargeError extends AppError {
-  override readonly name = 'PayloadTooLargeError';
+  override readonly name: string = 'PayloadTooLargeError';
   constructor(detail: string) {
     super('payload-too-large', detail);
   }
@@ -129,6 +129,13 @@ export class RateLimitedError extends AppError {
   }
 }
 
+const REDIS_TROUBLE = {
+  unreachable: 'Redis is unreachable',
+  'out-of-memory': 'Redis is out of memory',
+  'read-only': 'Redis is read-only (a failover may be in progress)',
+  'refusing-writes': 'Redis refuses writes',
+} as const;
+
 /** A tenant's queued rows would pass its quota (jobs and batch uploads together). */
 export class QuotaExceededError extends AppError {
   override readonly name = 'QuotaExceededError';
@@ -149,8 +156,8 @@ export class ForbiddenError extends AppError {
 
 export class RedisUnavailableError extends AppError {
   override readonly name = 'RedisUnavailableError';
-  constructor(cause?: unknown) {
-    super('redis-unavailable', 'Redis is unreachable; retry later', {}, {
+  constructor(cause?: unknown, reason: keyof typeof REDIS_TROUBLE = 'unreachable') {
+    super('redis-unavailable', `${REDIS_TROUBLE[reason]}; retry later`, {}, {
       cause,
       headers: { 'Retry-After': '1' },
     });

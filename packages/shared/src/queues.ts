@@ -103,6 +103,13 @@ export const batchKeys = (batchId: string) => {
 };
 export type BatchKeys = ReturnType<typeof batchKeys>;
 
+/**
+ * Batch uploads in progress: a sorted set of batch ids scored by when their lease ends. The
+ * API process reading an upload renews its lease; any API process removes an upload whose
+ * lease ran out (its reader died) with its chunks.
+ */
+export const UPLOADS_KEY = `${PREFIX}:uploads`;
+
 /** BullMQ job id of a batch's chunk (not a public job id: GET /v1/jobs does not find it). */
 export const chunkJobId = (batchId: string, chunk: number): string => `${batchId}-c${chunk}`;
 

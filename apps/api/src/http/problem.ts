@@ -1,14 +1,14 @@
 /**
  * The ONE error handler: every error becomes RFC 9457 `application/problem+json`.
  * AppError → its status; zod errors → 400 with each issue; body-parser errors → 400/413;
- * Redis unreachable → 503; anything else → a logged 500 that reveals no internals.
+ * Redis unreachable, out of memory or read-only → 503 + Retry-After; anything else → a logged 500 that reveals no internals.
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import { isDecompressionError } from './body-encoding.js';
 import {
-  AppError, isRedisUnavailable, MalformedBodyError, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
-  RedisUnavailableError, ValidationError, type ProblemType,
+  AppError, MalformedBodyError, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
+  RedisUnavailableError, redisUnavailableReason, ValidationError, type ProblemType,
 } from '@maas/shared';
 
 /**
@@ -42,8 +42,11 @@ export function toAppError(err: unknown): AppError | undefined {
   if (e?.type === 'entity.too.large') return new PayloadTooLargeError(`request body exceeds ${e.limit} bytes (MAX_BODY_MB)`);
   if (e?.type === 'entity.parse.failed') return new MalformedJsonError(`request body is not valid JSON: ${e.message}`);
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported-media-type', e.message ?? 'unsupported encoding');
+  // The router's: a path segment that is not valid percent-encoding (`/v1/jobs/%zz`).
+  if (err instanceof URIError) return new ValidationError([{ path: 'url', message: err.message }]);
   if (isDecompressionError(err)) return new MalformedBodyError(`the compressed body is corrupt or truncated: ${e.message}`, err);
-  if (isRedisUnavailable(err)) return new RedisUnavailableError(err);
+  const redisTrouble = redisUnavailableReason(err);
+  if (redisTrouble) return new RedisUnavailableError(err, redisTrouble);
   return undefined;
 }
 

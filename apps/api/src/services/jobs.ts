@@ -57,11 +57,24 @@ export class JobService {
     if (!checked.ok) throw new ValidationError(checked.issues);
     const webhookProblem = req.webhook && webhookUrlProblem(req.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
     if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
-    const id = newJobId();
+    let id = newJobId();
+    let replayed = false;
     if (idempotencyKey) {
+      // --- idempotency (see services/idempotency.ts): a replay whose job is not queued yet
+      // (its first request is between claim and enqueue, or died there) queues it under the
+      // claimed id; BullMQ keeps one job per id, so racing requests still make one job.
       const existing = await this.idempotency.claim(tenant, idempotencyKey, req, id);
-      if (existing) return { job: await this.get(tenant, existing), created: false };
+      if (existing) {
+        const found = await this.get(tenant, existing).catch((err: unknown) => {
+          if (err instanceof NotFoundError) return undefined;
+          throw err;
+        });
+        if (found) return { job: found, created: false };
+        id = existing;
+        replayed = true;
+      }
     }
+    // --- end idempotency
     try {
       const queue = this.queues.forVersion(version.model, version.version);
       const depth = await this.queues.queuedJobs(queue);
@@ -95,10 +108,11 @@ export class JobService {
           removeOnFail: { age: this.opts.retentionSeconds },
         }),
       ]);
-      return { job: toJobObject(job as never, 'waiting', null), created: true };
+      if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
+      return { job: toJobObject(job as never, 'waiting', null), created: !replayed };
     } catch (err) {
       await this.admission?.release(tenant, [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
-      if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey).catch(() => {});
+      if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
       throw err;
     }
   }
