@@ -6,12 +6,13 @@
  * Feeds cross as transferred ArrayBuffers (no copy); results come back the same way.
  *
  * Instances heal (states in instance-health.ts): a thread that exits or errors, or whose run
- * outlives `runTimeoutMs` (wedged: asked to close once its run returns), is marked broken; its in-flight
- * runs fail at once with a retryable SessionLostError (the runner lets BullMQ retry those
- * jobs), and a new thread loading the same model takes its slot (backing off while loads
- * fail). `run()` only picks a ready instance; with none, it waits for a replacement up to the
- * run timeout, then fails retryably. `serving` is false while no instance is ready, and
- * `onServingChange` tells the worker's heartbeat, so the model reads not ready meanwhile.
+ * outlives `runTimeoutMs` (wedged: asked to close once its run returns), is marked broken;
+ * its in-flight runs fail at once with a retryable SessionLostError (the runner lets BullMQ
+ * retry those jobs), and a new thread loading the same model takes its slot (backing off
+ * while loads fail). `run()` only picks a ready instance; with none, it waits for a
+ * replacement (up to the run timeout, at least 30 s), then fails retryably. `serving` is false
+ * while no instance is ready, and `onServingChange` tells the worker's heartbeat, so the model
+ * reads not ready meanwhile. A run's timer is also the backstop for a death no event reported.
  *
  * Runs predicted to take less than `inlineMaxMs` (RunCost, learnt from the runs so far) go to
  * an InlineSession on the main thread instead, when the pool has one: for a small model under
@@ -41,7 +42,7 @@ interface Instance {
 }
 
 export interface PoolOptions {
-  /** a run longer than this ends its thread (wedged) and fails retryably */
+  /** a run longer than this breaks its thread (wedged): the run fails retryably, the thread is replaced */
   runTimeoutMs: number;
   log?: Logger;
   /** a thread was lost (metrics) */
