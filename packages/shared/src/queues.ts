@@ -31,6 +31,8 @@ export const JOB_EVENTS_CHANNEL = `${PREFIX}:job-events`;
 /** Worker registry: heartbeat times (sorted set), descriptions and metrics (hashes). */
 export const WORKERS_SEEN_KEY = `${PREFIX}:{workers}:seen`;
 export const WORKERS_INFO_KEY = `${PREFIX}:{workers}:info`;
+/** worker id → when its liveness beat expires (Redis time, ms); see apps/worker/src/liveness */
+export const WORKERS_ALIVE_KEY = `${PREFIX}:{workers}:alive`;
 export const WORKERS_METRICS_KEY = `${PREFIX}:{workers}:metrics`;
 
 /** `model:version` label used in worker descriptions. */
