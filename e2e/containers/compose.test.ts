@@ -19,11 +19,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../src/harness/eventually.js';
 import { InferenceClient } from '../src/harness/grpc-client.js';
-import { call, rows, type Reply } from '../src/harness/http.js';
+import { rows } from '../src/harness/http.js';
 import { runAlone } from '../src/harness/reference.js';
 import {
-  buildNodeBase, buildProject, buildRedis, Compose, ensureRootfs, freePort, imageExists, log, markersInImage, modelsCopy,
-  probeDocker, removeStaleProjects, REPO, run, stopDaemon, type BuildResult, type Docker,
+  buildNodeBase, buildProject, buildRedis, Compose, ensureRootfs, freePort, http, imageExists, log, markersInImage, modelsCopy,
+  probeDocker, removeStaleProjects, REPO, run, step, stopDaemon, type BuildResult, type Docker, type Reply,
 } from './docker.js';
 
 const ROOTFS = 'maas-test-rootfs:bookworm';
@@ -34,7 +34,11 @@ const PROJECT_PREFIX = 'maasct';
 const MLP = join(REPO, 'models/mlp/1/model.onnx');
 /** the workers' job lock in this test: a killed worker's jobs run again after about this long */
 const LOCK_MS = 5000;
-/** mlp's batch window in this test's model copy: under load every worker always holds jobs */
+/**
+ * mlp's batch window in this test's model copy (with preferred_batch_sizes, an idle session
+ * waits that long for 1024 rows): under load every worker holds jobs at every moment, so the
+ * kill always hits jobs in flight.
+ */
 const WINDOW_MS = 1500;
 
 // ---------------------------------------------------------------------------------------------
@@ -107,7 +111,7 @@ async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) =>
 async function finished(base: string, id: string, ms = 120_000): Promise<any> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const r = await call(base, 'GET', `/v1/jobs/${id}?wait=20`);
+    const r = await http(base, 'GET', `/v1/jobs/${id}?wait=20`, undefined, {}, 30_000);
     if (r.status === 200 && ['succeeded', 'failed', 'canceled', 'cancelled'].includes(r.body.status)) return r.body;
     if (Date.now() > deadline) throw new Error(`job ${id} did not end within ${ms} ms; last: ${JSON.stringify(r.body).slice(0, 500)}`);
   }
@@ -115,21 +119,21 @@ async function finished(base: string, id: string, ms = 120_000): Promise<any> {
 
 async function submitBatch(base: string, data: number[][], prefix: string): Promise<string> {
   const body = data.map((r, i) => JSON.stringify({ custom_id: `${prefix}${i}`, inputs: { input: r } })).join('\n') + '\n';
-  const res = await fetch(`${base}/v1/batches?model=mlp`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } });
-  const json = (await res.json()) as any;
-  expect(res.status, JSON.stringify(json)).toBe(202);
-  return json.id as string;
+  const res = await http(base, 'POST', '/v1/batches?model=mlp', body, { 'content-type': 'application/x-ndjson' });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body.id as string;
 }
 
 /** Waits for a batch to complete and checks every result line against the reference. */
 async function checkBatch(base: string, id: string, data: number[][], expected: number[][], prefix: string): Promise<void> {
-  const done = await eventually(async () => (await call(base, 'GET', `/v1/batches/${id}`)).body, (b) => b.completed_at != null, {
+  const done = await eventually(async () => (await http(base, 'GET', `/v1/batches/${id}`, undefined, {}, 10_000)).body, (b) => b.completed_at != null, {
     ms: 120_000,
     every: 250,
     what: `batch ${id} to complete`,
   });
   expect(done.counts).toEqual({ total: data.length, succeeded: data.length, failed: 0 });
-  const lines = (await (await fetch(`${base}/v1/batches/${id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+  const res = await fetch(`${base}/v1/batches/${id}/results`, { signal: AbortSignal.timeout(60_000) });
+  const lines = (await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l));
   expect(lines.length).toBe(data.length);
   lines.forEach((line, i) => {
     expect(line.custom_id).toBe(`${prefix}${i}`);
@@ -147,24 +151,20 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
   const workerIds = new Map<string, string>(); // worker id → container name
   const served = new Map<string, number>(); // worker id → jobs finished
   const summary: string[] = [];
-  let sent = 0;
+  let jobsSent = 0;
+  let rowsSent = 0;
   let lost = 0;
 
   beforeAll(async () => {
     const baseImage = baseOverride ?? LOCAL_BASE;
-    let redisImage = redisOverride ?? LOCAL_REDIS;
+    const redisImage = redisOverride ?? LOCAL_REDIS;
     if (!baseOverride) {
-      log(`building ${LOCAL_BASE} (${ROOTFS} + this machine's Node ${process.version})`);
-      await buildNodeBase(d, ROOTFS, LOCAL_BASE);
+      await step(`build ${LOCAL_BASE} (${ROOTFS} + this machine's Node ${process.version})`, 300_000, () => buildNodeBase(d, ROOTFS, LOCAL_BASE));
     }
-    if (!redisOverride) {
-      if (!imageExists(d, LOCAL_REDIS)) {
-        log(`building ${LOCAL_REDIS} (Debian's redis-server on ${ROOTFS})`);
-        await buildRedis(d, ROOTFS, LOCAL_REDIS);
-      }
-    } else redisImage = redisOverride;
-    log(`building ${IMAGE} from the Dockerfile (BASE_IMAGE=${baseImage})`);
-    build = await buildProject(d, baseImage, IMAGE);
+    if (!redisOverride && !imageExists(d, LOCAL_REDIS)) {
+      await step(`build ${LOCAL_REDIS} (Debian's redis-server on ${ROOTFS})`, 300_000, () => buildRedis(d, ROOTFS, LOCAL_REDIS));
+    }
+    build = await step(`build ${IMAGE} from the Dockerfile (BASE_IMAGE=${baseImage})`, 600_000, () => buildProject(d, baseImage, IMAGE));
     base = baseImage;
     summary.push(
       `image ${IMAGE}: ${(build.bytes / 1e6).toFixed(0)} MB, built in ${(build.ms / 1000).toFixed(1)} s` +
@@ -174,7 +174,7 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
     log(summary[0]!);
 
     modelsDir = await modelsCopy(async (dir) => {
-      await writeFile(join(dir, 'mlp/config.json'), JSON.stringify({ max_batch_size: 1024, max_queue_delay_ms: WINDOW_MS }, null, 2) + '\n');
+      await writeFile(join(dir, 'mlp/config.json'), JSON.stringify({ max_batch_size: 1024, max_queue_delay_ms: WINDOW_MS, preferred_batch_sizes: [1024] }, null, 2) + '\n');
     });
     const [apiPort, grpcPort] = [await freePort(), await freePort()];
     compose = new Compose(d, `${PROJECT_PREFIX}${process.pid}`, {
@@ -185,20 +185,23 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
       API_GRPC_PORT: String(grpcPort),
       WORKER_LOCK_MS: String(LOCK_MS),
     });
-    log(`docker-compose up -d --scale worker=3 (project ${compose.project}, API on 127.0.0.1:${apiPort}, gRPC :${grpcPort})`);
     const t0 = Date.now();
-    await compose.run(['up', '-d', '--no-build', '--scale', 'worker=3'], 240_000);
-    const url = `http://127.0.0.1:${apiPort}`;
-    await eventually(
-      async () => {
-        try {
-          return (await call(url, 'GET', '/v2/models/mlp/ready')).body;
-        } catch {
-          return undefined;
-        }
-      },
-      (b) => b?.workers === 3,
-      { ms: 120_000, every: 500, what: 'three workers serving mlp', context: () => '' },
+    await step(`docker-compose up -d --scale worker=3 (project ${compose.project}, API on 127.0.0.1:${apiPort}, gRPC :${grpcPort})`, 240_000, () =>
+      compose.run(['up', '-d', '--no-build', '--scale', 'worker=3'], 230_000),
+    );
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    await step('three workers serving mlp', 150_000, () =>
+      eventually(
+        async () => {
+          try {
+            return (await http(apiUrl, 'GET', '/v2/models/mlp/ready', undefined, {}, 5000)).body;
+          } catch {
+            return undefined;
+          }
+        },
+        (b) => b?.workers === 3,
+        { ms: 120_000, every: 500, what: 'three workers serving mlp' },
+      ),
     );
     summary.push(`compose up to three ready workers: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     for (const id of await compose.containers('worker')) {
@@ -207,7 +210,6 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
       workerIds.set(/wrk_[0-9A-Za-z]+/.exec(logs)![0], name);
     }
     expect(workerIds.size).toBe(3);
-    apiUrl = url;
   });
 
   afterAll(async () => {
@@ -238,12 +240,13 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
     const grpcPort = /^8081\/tcp -> 127\.0\.0\.1:(\d+)$/m.exec(ports)![1];
     const grpc = new InferenceClient(`127.0.0.1:${grpcPort}`);
     try {
-      expect(await grpc.call('ServerReady', {})).toEqual({ ready: true });
+      expect(await step('gRPC ServerReady', 20_000, () => grpc.call('ServerReady', {}))).toEqual({ ready: true });
     } finally {
       grpc.close();
     }
     // Docker's own health checks: the API's ready probe, and the image's check for workers.
     for (const id of [api, ...workers]) {
+      // eventually's reads (docker inspect) have their own timeouts
       await eventually(() => compose.inspect(id, '{{.State.Health.Status}}'), (s) => s === 'healthy', { ms: 90_000, every: 1000, what: `container ${id.slice(0, 12)} to be healthy` });
     }
     // Refuses to publish beyond localhost without keys.
@@ -274,8 +277,10 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
       const slice = data.slice(next, next + 40).map((row, i) => ({ row, i: next + i }));
       next += slice.length;
       if (slice.length === 0) break;
-      const replies = await pool(slice, 40, ({ row }) => call(url(), 'POST', '/v1/jobs', mlpJob(row), { Prefer: 'wait=30' }));
-      sent += replies.length;
+      const replies = await step(`round ${round + 1}: ${slice.length} single jobs with Prefer: wait`, 90_000, () =>
+        pool(slice, 40, ({ row }) => http(url(), 'POST', '/v1/jobs', mlpJob(row), { Prefer: 'wait=30' })),
+      );
+      jobsSent += replies.length;
       replies.forEach((r: Reply, k) => {
         expect(r.status, JSON.stringify(r.body)).toBe(200);
         expect(r.body.status).toBe('succeeded');
@@ -290,8 +295,9 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
 
     const batchRows = rows(102, 2000, 32);
     const id = await submitBatch(url(), batchRows, 'b');
-    sent += batchRows.length;
-    await checkBatch(url(), id, batchRows, await runAlone(MLP, 'input', 'output', batchRows), 'b');
+    rowsSent += batchRows.length;
+    const batchExpected = await runAlone(MLP, 'input', 'output', batchRows);
+    await step(`batch of ${batchRows.length} rows`, 150_000, () => checkBatch(url(), id, batchRows, batchExpected, 'b'));
     summary.push(`batch of ${batchRows.length} NDJSON rows: all succeeded, results in order`);
   });
 
@@ -302,7 +308,7 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
     const expected = await runAlone(MLP, 'input', 'output', data);
     const batchRows = rows(104, 3000, 32);
     const batchId = await submitBatch(url(), batchRows, 'k');
-    sent += batchRows.length;
+    rowsSent += batchRows.length;
     const jobs: Job[] = [];
     let held: { worker: string; jobs: string[] } | undefined;
     let killedAt = 0;
@@ -310,16 +316,16 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
 
     for (let w = 0; w < waves; w++) {
       const slice = data.slice(w * perWave, (w + 1) * perWave);
-      const created = await Promise.all(slice.map((row) => call(url(), 'POST', '/v1/jobs', mlpJob(row))));
+      const created = await Promise.all(slice.map((row) => http(url(), 'POST', '/v1/jobs', mlpJob(row), {}, 30_000)));
       created.forEach((c, k) => {
         expect(c.status, JSON.stringify(c.body)).toBe(202);
         jobs.push({ id: c.body.id, row: slice[k]!, expected: expected[w * perWave + k]! });
       });
-      sent += created.length;
+      jobsSent += created.length;
       if (w === Math.floor(waves / 2)) {
-        // Which worker holds the most jobs right now (BullMQ's active list, processedBy)?
+        // Which worker holds the most jobs right now (BullMQ's active list; `pb` is processedBy)?
         const script =
-          "local ids=redis.call('LRANGE',KEYS[1],0,-1) local out={} for _,id in ipairs(ids) do out[#out+1]=id..' '..(redis.call('HGET',ARGV[1]..id,'processedBy') or '') end return out";
+          "local ids=redis.call('LRANGE',KEYS[1],0,-1) local out={} for _,id in ipairs(ids) do out[#out+1]=id..' '..(redis.call('HGET',ARGV[1]..id,'pb') or redis.call('HGET',ARGV[1]..id,'processedBy') or '') end return out";
         const byWorker = new Map<string, string[]>();
         const active = await eventually(
           async () => (await run(d.cli, ['exec', redis, 'redis-cli', '--raw', 'EVAL', script, '1', 'maas:{infer-mlp-v1}:active', 'maas:{infer-mlp-v1}:'], { timeoutMs: 20_000 })).stdout,
@@ -342,7 +348,7 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
     expect(held).toBeDefined();
     expect(held!.jobs.length).toBeGreaterThan(0);
 
-    const done = await pool(jobs, 50, (j) => finished(url(), j.id));
+    const done = await step(`all ${jobs.length} jobs to end`, 180_000, () => pool(jobs, 50, (j) => finished(url(), j.id)));
     const recoveredAt = Date.now();
     done.forEach((body, i) => {
       if (body.status !== 'succeeded') lost++;
@@ -354,14 +360,17 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
     const heldJobs = new Set(held!.jobs);
     const rerun = done.filter((b) => heldJobs.has(b.id));
     for (const b of rerun) expect(b.metrics.worker).not.toBe(held!.worker);
-    await checkBatch(url(), batchId, batchRows, await runAlone(MLP, 'input', 'output', batchRows), 'k');
+    const batchExpected = await runAlone(MLP, 'input', 'output', batchRows);
+    await step(`the ${batchRows.length}-row batch to complete`, 150_000, () => checkBatch(url(), batchId, batchRows, batchExpected, 'k'));
 
     const state = await compose.inspect(workerIds.get(held!.worker)!, '{{.State.Status}} (restarts {{.RestartCount}})');
     summary.push(
       `kill mid-load: ${jobs.length} jobs + a ${batchRows.length}-row batch; ${workerIds.get(held!.worker)} SIGKILLed holding ${held!.jobs.length} ` +
-        `(${rerun.length} of them single jobs); all finished by the other workers, the last ${((recoveredAt - killedAt) / 1000).toFixed(1)} s after the kill ` +
+        `(${rerun.length} single jobs, ${held!.jobs.length - rerun.length} batch chunks); all finished by the other workers, the last ${((recoveredAt - killedAt) / 1000).toFixed(1)} s after the kill ` +
         `(lock ${LOCK_MS / 1000} s); killed container afterwards: ${state}`,
     );
-    summary.push(`jobs and rows sent: ${sent}, lost: ${lost}; jobs served per worker: ${[...served].map(([w, n]) => `${workerIds.get(w) ?? w} ${n}`).join(', ')}`);
+    summary.push(
+      `sent ${jobsSent} single jobs and ${rowsSent} batch rows; lost ${lost}; jobs served per worker: ${[...served].map(([w, n]) => `${workerIds.get(w) ?? w} ${n}`).join(', ')}`,
+    );
   });
 });

@@ -46,9 +46,12 @@ export function run(cmd: string, args: string[], opts: RunOptions): Promise<RunR
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     let timedOut = false;
+    const what = opts.shell ? cmd : [cmd, ...args].join(' ');
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
+      // if something else still holds its output pipes, 'close' may never come
+      setTimeout(() => reject(new Error(`timed out after ${opts.timeoutMs} ms: ${what}\n${tail(stderr || stdout)}`)), 5000).unref();
     }, opts.timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -57,7 +60,6 @@ export function run(cmd: string, args: string[], opts: RunOptions): Promise<RunR
     child.on('close', (code) => {
       clearTimeout(timer);
       const r = { code, stdout, stderr, ms: Date.now() - t0 };
-      const what = opts.shell ? cmd : [cmd, ...args].join(' ');
       if (timedOut) return reject(new Error(`timed out after ${opts.timeoutMs} ms: ${what}\n${tail(stderr || stdout)}`));
       if (code !== 0 && opts.check !== false) return reject(new Error(`exit ${code}: ${what}\n${tail(stderr || stdout)}`));
       resolvePromise(r);
@@ -239,7 +241,8 @@ export async function buildNodeBase(docker: Docker, rootfs: string, image: strin
   const ctx = await mkdtemp(join(tmpdir(), 'maas-base-'));
   try {
     await cp(process.execPath, join(ctx, 'node'));
-    await cp(npmDir(), join(ctx, 'npm'), { recursive: true });
+    // relative symlinks stay relative (else the context, so the cache key, changes every run)
+    await cp(npmDir(), join(ctx, 'npm'), { recursive: true, verbatimSymlinks: true });
     await run(docker.cli, ['build', '-q', '-f', join(HERE, 'base.Dockerfile'), '--build-arg', `ROOTFS=${rootfs}`, '-t', image, ctx], {
       timeoutMs: 300_000,
       env: buildEnv(),
@@ -427,4 +430,42 @@ export async function removeStaleProjects(docker: Docker, prefix: string): Promi
     log(`removing the leftovers of an interrupted run: project ${p}`);
     await new Compose(docker, p, {}).down();
   }
+}
+
+/** Runs one step of the test with a deadline: a step that hangs fails with its name. */
+export async function step<T>(name: string, ms: number, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`step "${name}" did not finish within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([fn(), deadline]);
+  } finally {
+    clearTimeout(timer);
+    log(`${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+}
+
+export interface Reply {
+  status: number;
+  body: any;
+}
+
+/** One HTTP request with a deadline (JSON in and out). */
+export async function http(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 60_000): Promise<Reply> {
+  const init: RequestInit = { method, headers: { ...headers }, signal: AbortSignal.timeout(timeoutMs) };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(base + path, init);
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed };
 }

@@ -7,7 +7,7 @@ ARG BASE=maas-test-rootfs:bookworm
 FROM ${BASE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
  && mkdir -p /data && chown redis:redis /data
 WORKDIR /data
 VOLUME /data
