@@ -150,7 +150,8 @@ export async function probeDocker(): Promise<DockerProbe> {
   let daemonLog: string | undefined;
   if (!dockerInfo('docker')) {
     if (!isRoot() || !onPath('dockerd')) {
-      return { ok: false, reason: `the Docker engine does not answer (docker info failed) and cannot be started here (${isRoot() ? 'no dockerd' : 'not root'})` };
+      const why = spawnSync('docker', ['info'], { encoding: 'utf8', timeout: 15_000 }).stderr?.trim().split('\n').pop() ?? '';
+      return { ok: false, reason: `docker info failed (${why || 'no answer'}), and dockerd cannot be started here (${isRoot() ? 'no dockerd' : 'not root'})` };
     }
     let lastError = '';
     for (let attempt = 1; attempt <= 3 && !daemon; attempt++) {
