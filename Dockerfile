@@ -3,6 +3,8 @@
 #   DOCKER_BUILDKIT=1 docker build -t maas .
 #   docker run maas                                   # HTTP API on :8080, gRPC on :8081 (default CMD)
 #   docker run maas node apps/worker/dist/main.js     # a micro-batching ONNX worker
+# The targets `api` (the default) and `worker` are that image with either command as default
+# (`docker build --target worker -t maas-worker .`, as deploy/k8s uses them).
 #
 # It holds production node_modules only, the compiled dist/ of the API, the worker and
 # @maas/shared, and the shipped models in /app/models (MODEL_REPOSITORY). Processes run as the
@@ -58,6 +60,7 @@ COPY packages/client/package.json packages/client/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY tools/model-gen/package.json tools/model-gen/
+COPY tools/deploy-check/package.json tools/deploy-check/
 COPY e2e/package.json e2e/
 
 # ---------------------------------------------------------------------------------------------
@@ -138,13 +141,24 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 
 # Probes. The API: GET /v2/health/live (the process answers) and /v2/health/ready (Redis
 # reachable) on $PORT; HEALTHCHECK uses ready. A worker has no port: it is healthy while its
-# process runs, and its liveness is its heartbeat in Redis (the API lists live workers under
-# GET /v1/models). The check reads PID 1's command line (tini's, which names the program) to
+# process runs, and its liveness is its heartbeat in Redis (GET /v2/models/{name}/ready counts
+# the live workers serving a model). The check reads PID 1's command line (tini's, which names the program) to
 # tell which one this container runs.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "if(!require('fs').readFileSync('/proc/1/cmdline','utf8').includes('apps/api/'))process.exit(0);fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/v2/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
-# The API; a worker: `node apps/worker/dist/main.js`. Scale workers by running more
-# containers against the same REDIS_URL. On SIGTERM a worker finishes the jobs it holds: give
-# it time (docker stop -t 60; compose stop_grace_period).
+# ---------------------------------------------------------------------------------------------
+# worker: the same image with a worker's command as default (`docker build --target worker`,
+# used by deploy/k8s). Scale workers by running more containers against the same REDIS_URL.
+# On SIGTERM a worker finishes the jobs it holds: give it time (docker stop -t 60; compose
+# stop_grace_period).
+# ---------------------------------------------------------------------------------------------
+FROM runtime AS worker
+CMD ["node", "apps/worker/dist/main.js"]
+
+# ---------------------------------------------------------------------------------------------
+# api: the default target (last stage). Its command runs the API; `node
+# apps/worker/dist/main.js` as the command runs a worker from the very same image.
+# ---------------------------------------------------------------------------------------------
+FROM runtime AS api
 CMD ["node", "apps/api/dist/main.js"]

@@ -165,7 +165,7 @@ describe('order', () => {
     const conn = cluster.redisClient();
     const emitter = new WebhookEmitter(conn, 3600);
     try {
-      await emitter.emit({ type: 'job.completed', subject: job.id, url: recv.url, data: { ...job, status: 'succeeded' }, settledIn: inferenceQueueName('penguins', Number(job.version)) });
+      await emitter.emit({ type: 'job.completed', tenant: 'alpha', subject: job.id, url: recv.url, data: { ...job, status: 'succeeded' }, settledIn: inferenceQueueName('penguins', Number(job.version)) });
       await new Promise((r) => setTimeout(r, 1000));
       expect(recv.received).toHaveLength(0);
       const [pending] = await history(job.id);

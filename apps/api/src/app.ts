@@ -1,21 +1,25 @@
 /**
  * createApp(deps): the express app, with no I/O of its own (main.ts listens).
- * Order: request log → metrics → health (no auth) → auth → JSON body → routes → 404 → problems.
+ * Order: request log → metrics → health (no auth) → /admin (admin key) → auth → rate limit →
+ * JSON body → routes → 404 → problems.
  */
 import express, { type Express } from 'express';
 import { randomUUID } from 'node:crypto';
 import { pinoHttp } from 'pino-http';
 import type { Deps } from './deps.js';
+import { adminAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
 import { readsAsJson } from './http/infer-body.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { rateLimit } from './http/rate-limit.js';
 import { httpMetrics } from './metrics.js';
+import { adminRouter } from './routes/admin.js';
 import { batchesRouter } from './routes/batches.js';
 import { jobsRouter } from './routes/jobs.js';
 import { healthRouter, kserveRouter } from './routes/kserve.js';
 import { metricsRouter } from './routes/metrics.js';
 import { modelsRouter } from './routes/models.js';
+import { openApiRouter } from './routes/openapi.js';
 import { tritonRouter } from './routes/triton.js';
 import { webhooksRouter } from './routes/webhooks.js';
 
@@ -39,6 +43,9 @@ export function createApp(deps: Deps): Express {
   );
   app.use(httpMetrics(deps.metrics));
   app.use(healthRouter(deps));
+  // /admin has its own key (ADMIN_KEY), never a tenant's, so it is mounted before tenant auth.
+  app.use('/admin', adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0));
+  app.use(adminRouter(deps));
   app.use(authenticate(deps.config.API_KEYS));
   app.use(rateLimit(deps.rateLimit));
   app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: readsAsJson }));
@@ -49,6 +56,7 @@ export function createApp(deps: Deps): Express {
   app.use(modelsRouter(deps));
   app.use(webhooksRouter(deps));
   app.use(metricsRouter(deps));
+  app.use(openApiRouter());
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

@@ -26,7 +26,26 @@ describe('loadConfig', () => {
     }
   });
 
+  it('sets deliberate server timeouts and upload limits, the idle one beyond every wait', () => {
+    expect(loadConfig({})).toMatchObject({ REQUEST_TIMEOUT_S: 3600, IDLE_TIMEOUT_S: 120, BATCH_MAX_MB: 4096, UPLOAD_LEASE_S: 30 });
+    expect(() => loadConfig({ IDLE_TIMEOUT_S: '60' })).toThrow(/IDLE_TIMEOUT_S.*must exceed MAX_WAIT_S \(60\)/);
+    expect(loadConfig({ IDLE_TIMEOUT_S: '3', MAX_WAIT_S: '1', INFER_TIMEOUT_S: '2' }).IDLE_TIMEOUT_S).toBe(3);
+  });
+
   it('refuses one key for two tenants', () => {
     expect(() => loadConfig({ API_KEYS: 'a:same,b:same' })).toThrow(/two tenants/);
+  });
+
+  it('reads quotas, the admin key and the secret overlap, and refuses what would silently misfire', () => {
+    const c = loadConfig({
+      API_KEYS: 'acme:k1,beta:k2', QUOTA_QUEUED_ROWS: '500', PRIORITY_FLOOR: '10', TENANT_QUOTAS: '{"acme":{"min_priority":1}}',
+      ADMIN_KEY: 'admin-key-0123456789', WEBHOOK_SECRET_OVERLAP: '30m',
+    });
+    expect(c).toMatchObject({ QUOTA_QUEUED_ROWS: 500, PRIORITY_FLOOR: 10, TENANT_QUOTAS: { acme: { min_priority: 1 } }, WEBHOOK_SECRET_OVERLAP: 1_800_000 });
+    expect(loadConfig({})).toMatchObject({ QUOTA_QUEUED_ROWS: 0, PRIORITY_FLOOR: 1, TENANT_QUOTAS: {}, WEBHOOK_SECRET_OVERLAP: 86_400_000 });
+    expect(() => loadConfig({ API_KEYS: 'acme:k1', TENANT_QUOTAS: '{"acne":{"rps":1}}' })).toThrow(/no key in API_KEYS/);
+    expect(() => loadConfig({ API_KEYS: 'acme:same-key-0123456789', ADMIN_KEY: 'same-key-0123456789' })).toThrow(/tenant key/);
+    expect(() => loadConfig({ ADMIN_KEY: 'short' })).toThrow(/16 characters/);
+    expect(() => loadConfig({ WEBHOOK_SECRET_OVERLAP: 'a day' })).toThrow(/WEBHOOK_SECRET_OVERLAP/);
   });
 });

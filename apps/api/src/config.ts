@@ -1,6 +1,7 @@
 /** API configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { z } from 'zod';
-import { BoolEnv, intEnv, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
+import { BoolEnv, intEnv, parseDuration, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
+import { TenantQuotasEnv } from './quotas/limits.js';
 
 /** `API_KEYS=tenant:key,tenant:key` → key → tenant. */
 export const ApiKeys = z
@@ -44,16 +45,62 @@ export const ApiEnv = z.object({
    * piece on the API's event loop (about 50 ms a MB here), so this also bounds that pause.
    */
   BATCH_MAX_LINE_MB: z.coerce.number().positive().max(1024).default(2),
-  /** request lines one batch may hold */
+  /** lines one batch may hold (blank ones count) */
   BATCH_MAX_LINES: intEnv(1, 1_000_000_000).default(10_000_000),
-  /** requests a second per tenant (API key) beyond which requests get 429; 0 = no limit */
+  /** bytes one batch upload may bring, after decompression (413 beyond): what one upload may put in Redis */
+  BATCH_MAX_MB: z.coerce.number().positive().max(1_048_576).default(4096),
+  /** an upload whose API process stopped renewing its lease this long ago is removed with its chunks */
+  UPLOAD_LEASE_S: intEnv(2, 3600).default(30),
+  /** longest one request may take to arrive, body included (a large batch upload on a slow link) */
+  REQUEST_TIMEOUT_S: intEnv(1, 7 * 24 * 3600).default(3600),
+  /** a connection that neither sends nor receives for this long is closed (a stalled upload ends) */
+  IDLE_TIMEOUT_S: intEnv(1, 24 * 3600).default(120),
+  /** requests a second per tenant (API key) beyond which requests get 429; 0 = no limit (TENANT_QUOTAS overrides) */
   RATE_LIMIT_RPS: intEnv(0, 1_000_000).default(0),
+  /** rows a tenant may have queued at once, jobs and batch uploads together, beyond which 429; 0 = no limit */
+  QUOTA_QUEUED_ROWS: intEnv(0, 1_000_000_000_000).default(0),
+  /** priorities below this number (more urgent) are reserved to tenants whose TENANT_QUOTAS min_priority allows them */
+  PRIORITY_FLOOR: intEnv(1, 1_000_000).default(1),
+  /** per-tenant overrides, JSON: {"acme": {"rps": 100, "queued_rows": 1000000, "min_priority": 1}} */
+  TENANT_QUOTAS: TenantQuotasEnv.default({}),
+  /** how often the /admin status page samples the workers' counters (its throughput history: the last 15 minutes) */
+  STATUS_SAMPLE_S: intEnv(1, 300).default(10),
+  /** key for /admin (status page, queue board); unset: /admin is open only while API_KEYS is unset */
+  ADMIN_KEY: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().min(16, 'use at least 16 characters').optional()),
   /** queued jobs per model version beyond which new jobs get 429 */
   MAX_QUEUE_DEPTH: intEnv(1, 100_000_000).default(100_000),
   /** `true` lets webhooks target loopback/private addresses (checked at submission for IP literals and localhost) */
   WEBHOOK_ALLOW_PRIVATE: BoolEnv.default(false),
-  /** the signing secret GET /v1/webhooks/secret reports; unset: the one kept in Redis */
+  /** the open mode's (DEFAULT_TENANT's) signing secret; unset, and for every API key's tenant: generated on first use, kept in Redis */
   WEBHOOK_SECRET: WebhookSecretEnv,
+  /** how long a rotated-out webhook secret keeps signing beside the new one (e.g. 24h, 30m) */
+  WEBHOOK_SECRET_OVERLAP: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return parseDuration(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .default(24 * 3600 * 1000),
+}).superRefine((c, ctx) => {
+  // A long-poll or a v2 infer is silent while it waits: the idle timeout must outlast both.
+  if (c.IDLE_TIMEOUT_S <= Math.max(c.MAX_WAIT_S, c.INFER_TIMEOUT_S)) {
+    ctx.addIssue({
+      code: 'custom', path: ['IDLE_TIMEOUT_S'],
+      message: `must exceed MAX_WAIT_S (${c.MAX_WAIT_S}) and INFER_TIMEOUT_S (${c.INFER_TIMEOUT_S}), or waiting requests are cut off`,
+    });
+  }
+  if (!c.API_KEYS) return;
+  const tenants = new Set(c.API_KEYS.values());
+  for (const t of Object.keys(c.TENANT_QUOTAS)) {
+    if (!tenants.has(t)) ctx.addIssue({ code: 'custom', path: ['TENANT_QUOTAS'], message: `names tenant "${t}", which has no key in API_KEYS (a typo would leave its real tenant unlimited)` });
+  }
+  if (c.ADMIN_KEY && c.API_KEYS.has(c.ADMIN_KEY)) {
+    ctx.addIssue({ code: 'custom', path: ['ADMIN_KEY'], message: 'is also a tenant key: a tenant key must never open /admin' });
+  }
 });
 
 export type ApiConfig = z.output<typeof ApiEnv>;

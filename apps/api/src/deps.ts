@@ -1,6 +1,8 @@
 /** What the HTTP layer needs, built by main.ts (or a test harness) and handed to createApp. */
 import type { Redis } from 'ioredis';
-import type { Logger } from '@maas/shared';
+import type { DeliveryQueue, Logger } from '@maas/shared';
+import type { StatusBoard } from './admin/status.js';
+import type { TenantLimits } from './quotas/limits.js';
 import type { ApiConfig } from './config.js';
 import type { RateLimiter } from './http/rate-limit.js';
 import type { ApiMetrics } from './metrics.js';
@@ -35,6 +37,12 @@ export interface Deps {
   queues: QueueRegistry;
   workers: WorkerDirectory;
   webhooks: WebhookService;
+  /** the webhook delivery queue (shown on the queue board) */
+  webhookQueue: DeliveryQueue;
+  /** what each tenant may do (quotas/limits.ts) */
+  limits: (tenant: string) => TenantLimits;
+  /** the /admin status page's data */
+  status: StatusBoard;
   metrics: ApiMetrics;
   /** RATE_LIMIT_RPS per tenant, shared by REST and gRPC */
   rateLimit: RateLimiter;

@@ -5,14 +5,18 @@
  */
 import type { Server } from 'node:http';
 import {
-  batchWebhookEvent, connectRedis, createLogger, loadRepository, onShutdown, resolveWebhookSecret, runMain, WebhookEmitter,
+  batchWebhookEvent, connectRedis, createLogger, DEFAULT_TENANT, loadRepository, onShutdown, runMain, TenantSecrets, WebhookEmitter,
 } from '@maas/shared';
+import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { GrpcFrontDoor } from './grpc/server.js';
 import { rateLimiter } from './http/rate-limit.js';
+import { serverTimeouts } from './http/timeouts.js';
 import { createApiMetrics } from './metrics.js';
+import { QueuedRowsLedger } from './quotas/ledger.js';
+import { limitsFor, rowsLimited } from './quotas/limits.js';
 import { BatchService } from './services/batches.js';
 import { ModelCatalog } from './services/catalog.js';
 import { IdempotencyStore } from './services/idempotency.js';
@@ -22,6 +26,7 @@ import { JobNotifier } from './services/notifier.js';
 import { QueueRegistry } from './services/queues.js';
 import { RepositoryService } from './services/repository.js';
 import { StatsService } from './services/stats.js';
+import { UploadSweeper } from './services/upload-sweeper.js';
 import { WebhookService } from './services/webhooks.js';
 import { WorkerDirectory } from './services/workers.js';
 
@@ -39,7 +44,14 @@ async function main(): Promise<void> {
   const queues = new QueueRegistry(redis);
   const notifier = await JobNotifier.start(subscriber, log);
   const shutdown = new AbortController();
-  const webhookSecret = await resolveWebhookSecret(redis, config.WEBHOOK_SECRET);
+  // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; each API key's tenant gets its own in Redis.
+  const secrets = new TenantSecrets(redis, {
+    fixed: new Map(config.WEBHOOK_SECRET ? [[DEFAULT_TENANT, config.WEBHOOK_SECRET]] : []),
+    overlapMs: config.WEBHOOK_SECRET_OVERLAP,
+  });
+  const quotaDefaults = { rps: config.RATE_LIMIT_RPS, queuedRows: config.QUOTA_QUEUED_ROWS, priorityFloor: config.PRIORITY_FLOOR };
+  const limits = (tenant: string) => limitsFor(tenant, quotaDefaults, config.TENANT_QUOTAS);
+  const ledger = rowsLimited(quotaDefaults, config.TENANT_QUOTAS) ? new QueuedRowsLedger(redis, (t) => limits(t).queuedRows, log) : undefined;
   const webhookEmitter = new WebhookEmitter(redis, config.JOB_RETENTION_S);
   const jobs = new JobService(redis, catalog, queues, notifier, new IdempotencyStore(redis, config.JOB_RETENTION_S), {
     retentionSeconds: config.JOB_RETENTION_S,
@@ -47,20 +59,28 @@ async function main(): Promise<void> {
     attempts: 3,
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
   }, webhookEmitter);
+  jobs.admission = ledger;
   const batches = new BatchService(redis, catalog, queues, log, {
     retentionSeconds: config.BATCH_RETENTION_S,
     maxLines: config.BATCH_MAX_LINES,
     maxLineBytes: Math.round(config.BATCH_MAX_LINE_MB * 1024 * 1024),
     attempts: 3,
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
+    maxQueueDepth: config.MAX_QUEUE_DEPTH,
+    leaseSeconds: config.UPLOAD_LEASE_S,
   });
-  batches.onCompleted = async (batch) => {
-    const event = batchWebhookEvent(batch);
+  const sweeper = new UploadSweeper(redis, (id) => batches.removeUpload(id), config.UPLOAD_LEASE_S, log).start();
+  batches.admission = ledger;
+  batches.onCompleted = async (batch, tenant) => {
+    const event = batchWebhookEvent(batch, tenant);
     if (event) await webhookEmitter.emit(event);
   };
   const repositoryService = new RepositoryService(redis, catalog, log);
   const modelEvents = await connectRedis(config.REDIS_URL, 'worker', 'api:models');
   await repositoryService.start(modelEvents);
+  const workers = new WorkerDirectory(redis);
+  const status = new StatusBoard(catalog, queues, workers, log, { everyMs: config.STATUS_SAMPLE_S * 1000, keepMs: 15 * 60_000 });
+  status.start();
   const deps: Deps = {
     config,
     redis,
@@ -72,10 +92,13 @@ async function main(): Promise<void> {
     repository: repositoryService,
     batches,
     queues,
-    workers: new WorkerDirectory(redis),
-    webhooks: new WebhookService(jobs, batches, webhookEmitter, webhookSecret.secret),
+    workers,
+    webhooks: new WebhookService(jobs, batches, webhookEmitter, secrets),
+    webhookQueue: webhookEmitter.queue,
+    limits,
+    status,
     metrics: createApiMetrics(),
-    rateLimit: rateLimiter(redis, config.RATE_LIMIT_RPS),
+    rateLimit: rateLimiter(redis, (tenant) => limits(tenant).rps),
     shutdown: shutdown.signal,
     health: async () => {
       const ok = await redis.ping().then(() => true, () => false);
@@ -86,6 +109,7 @@ async function main(): Promise<void> {
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  Object.assign(server, serverTimeouts(config));
   const grpc = await GrpcFrontDoor.start(deps, config.HOST, config.GRPC_PORT);
   const addr = server.address();
   log.info({ url: `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`, models: catalog.models.map((m) => m.name) }, 'api listening');
@@ -94,11 +118,13 @@ async function main(): Promise<void> {
   onShutdown(log, async (signal) => {
     log.info({ signal }, 'stopping');
     shutdown.abort();
+    status.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
     await grpc.close();
+    await sweeper.close();
     await queues.close();
     await webhookEmitter.close();
     await notifier.close();

@@ -34,6 +34,12 @@ export function createApiMetrics() {
       labelNames: ['model', 'version', 'state'],
       registers: [registry],
     }),
+    // One unlabeled number for autoscalers (KEDA's metrics-api scaler reads it by name).
+    backlog: new Gauge({
+      name: 'maas_queue_backlog',
+      help: 'Inference jobs waiting, delayed or running, all models together (what workers have to do)',
+      registers: [registry],
+    }),
   };
 }
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
@@ -53,13 +59,16 @@ export function httpMetrics(metrics: ApiMetrics): RequestHandler {
 
 export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, workers: WorkerDirectory) {
   metrics.queueDepth.reset();
+  let backlog = 0;
   for (const m of catalog.models) {
     for (const v of m.versions) {
       const q = queues.byName(inferenceQueueName(v.model, v.version));
       const counts = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
       for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ model: v.model, version: String(v.version), state }, n);
+      backlog += (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0) + (counts['delayed'] ?? 0) + (counts['active'] ?? 0);
     }
   }
+  metrics.backlog.set(backlog);
   const merged = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...(await workers.metrics())] as never);
   return { contentType: merged.contentType, body: await merged.metrics() };
 }

@@ -21,7 +21,9 @@ describe('loadConfig', () => {
       WORKER_MODELS: [],
       WORKER_DEVICE: 'cpu',
       WORKER_LOCK_MS: 30_000,
-      WORKER_STALLED_INTERVAL_MS: 30_000,
+      WORKER_STALLED_INTERVAL_MS: 1500,
+      WORKER_ALIVE_TTL_MS: 3000,
+      WORKER_RUN_TIMEOUT_MS: 60_000,
       WORKER_CONCURRENCY: 0,
       WORKER_INTRA_OP_THREADS: 0,
       WORKER_HEARTBEAT_MS: 5000,
@@ -74,8 +76,9 @@ describe('loadConfig', () => {
     expect(e.message).not.toContain('whsec_short');
   });
 
-  it('WORKER_STALLED_INTERVAL_MS defaults to WORKER_LOCK_MS', () => {
-    expect(loadConfig({ WORKER_LOCK_MS: '12000' }).WORKER_STALLED_INTERVAL_MS).toBe(12000);
+  it('reads the liveness and run timeout variables', () => {
+    expect(loadConfig({ WORKER_ALIVE_TTL_MS: '5000', WORKER_RUN_TIMEOUT_MS: '250' })).toMatchObject({ WORKER_ALIVE_TTL_MS: 5000, WORKER_RUN_TIMEOUT_MS: 250 });
+    expect(configError({ WORKER_ALIVE_TTL_MS: '100', WORKER_RUN_TIMEOUT_MS: '0' }).problems).toHaveLength(2);
   });
 
   it('an invalid WORKER_DEVICE throws a ConfigError naming it', () => {

@@ -9,10 +9,20 @@ export const WorkerEnv = z.object({
   /** models this worker serves (names, or name:version); empty = every model in the repository */
   WORKER_MODELS: CsvEnv.default([]),
   WORKER_DEVICE: z.enum(['cpu', 'cuda']).default('cpu'),
-  /** BullMQ job lock: a worker that dies holds its jobs this long before they are requeued */
+  /**
+   * BullMQ job lock: a worker that stops renewing it (a frozen process) loses its jobs after
+   * this long. A dead worker's jobs come back sooner, through its missing liveness beat.
+   */
   WORKER_LOCK_MS: intEnv(1000, 600_000).default(30_000),
-  /** how often this worker checks for stalled jobs (of dead workers); default: WORKER_LOCK_MS */
-  WORKER_STALLED_INTERVAL_MS: intEnv(500, 600_000).optional(),
+  /** how often BullMQ's stalled-job check runs (one check per queue for the whole fleet, cheap) */
+  WORKER_STALLED_INTERVAL_MS: intEnv(500, 600_000).default(1500),
+  /**
+   * a worker whose liveness beat (renewed every third of this from a timer that never runs
+   * long inference) is older than this counts as dead: live workers release its jobs at once
+   */
+  WORKER_ALIVE_TTL_MS: intEnv(600, 600_000).default(3000),
+  /** a session run longer than this is wedged: its thread is replaced and its jobs retried */
+  WORKER_RUN_TIMEOUT_MS: intEnv(10, 3_600_000).default(60_000),
   /** jobs fetched and held at once per model version; default from max_batch_size */
   WORKER_CONCURRENCY: intEnv(0, 10_000).default(0),
   /** onnxruntime intra-op threads per session; default: cores / sessions */
@@ -27,7 +37,7 @@ export const WorkerEnv = z.object({
   WORKER_INLINE_MAX_MS: z.coerce.number().min(0).max(50).default(0.5),
   /** how long webhook deliveries and their history stay readable (set it as the API's) */
   JOB_RETENTION_S: intEnv(60, 90 * 24 * 3600).default(24 * 3600),
-  /** signing secret; unset: the one generated once and kept in Redis */
+  /** the open mode's (DEFAULT_TENANT's) signing secret, as on the API; other tenants' secrets are kept in Redis */
   WEBHOOK_SECRET: WebhookSecretEnv,
   /** delays between webhook attempts; default the Standard Webhooks schedule */
   WEBHOOK_RETRY_SCHEDULE: RetryScheduleEnv,
@@ -38,15 +48,10 @@ export const WorkerEnv = z.object({
   WEBHOOK_CONCURRENCY: intEnv(1, 10_000).default(50),
 });
 
-export type WorkerConfig = z.output<typeof WorkerEnv> & { WORKER_STALLED_INTERVAL_MS: number; cores: number };
+export type WorkerConfig = z.output<typeof WorkerEnv> & { cores: number };
 
 export function loadConfig(env: Record<string, string | undefined>): WorkerConfig {
-  const parsed = parseEnv(WorkerEnv, env);
-  return {
-    ...parsed,
-    WORKER_STALLED_INTERVAL_MS: parsed.WORKER_STALLED_INTERVAL_MS ?? parsed.WORKER_LOCK_MS,
-    cores: availableParallelism(),
-  };
+  return { ...parseEnv(WorkerEnv, env), cores: availableParallelism() };
 }
 
 /** Execution providers to try: the model's config wins; else the device's, CUDA falling back to CPU. */

@@ -4,14 +4,16 @@
  */
 import { stat } from 'node:fs/promises';
 import {
-  batchWebhookEvent, ConfigError, connectRedis, createLogger, loadRepository, newWorkerId, onShutdown, readBatch,
-  resolveWebhookSecret, runMain, toBatchObject, WebhookEmitter, type Model, type ModelVersion,
+  batchWebhookEvent, ConfigError, connectRedis, createLogger, DEFAULT_TENANT, loadRepository, newWorkerId, onShutdown, readBatch,
+  runMain, TenantSecrets, toBatchObject, WebhookEmitter, type Model, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
 import { SessionPool } from './inference/session-pool.js';
 import { createWorkerMetrics } from './metrics.js';
 import { Heartbeat } from './registry.js';
+import { AliveBeat } from './liveness/alive-beat.js';
+import { DeadWorkerSweeper } from './liveness/sweeper.js';
 import { BatchRecorder } from './batches/recorder.js';
 import { ModelRunner } from './runner.js';
 import { LiveModels } from './models/live-models.js';
@@ -43,15 +45,15 @@ async function main(): Promise<void> {
 
   const redis = await connectRedis(config.REDIS_URL, 'worker', `${workerId}:control`);
   const metrics = createWorkerMetrics(workerId);
-  const webhookSecret = await resolveWebhookSecret(redis, config.WEBHOOK_SECRET);
-  if (webhookSecret.source === 'generated') log.info('webhook signing secret generated and kept in Redis');
+  // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; every other tenant's is in Redis.
+  const secrets = new TenantSecrets(redis, { fixed: new Map(config.WEBHOOK_SECRET ? [[DEFAULT_TENANT, config.WEBHOOK_SECRET]] : []) });
   const emitter = new WebhookEmitter(redis, config.JOB_RETENTION_S);
   const jobWebhooks = new JobWebhooks(emitter, redis, log);
   const deliverer = new WebhookDeliverer(
     {
       workerId,
       redisUrl: config.REDIS_URL,
-      key: webhookSecret.key,
+      secrets,
       schedule: config.WEBHOOK_RETRY_SCHEDULE,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       policy: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE },
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   const batchRecorder = new BatchRecorder(redis);
   batchRecorder.onCompleted = async (batchId) => {
     const { meta, markers } = await readBatch(redis, batchId);
-    const event = batchWebhookEvent(toBatchObject(batchId, meta, markers));
+    const event = batchWebhookEvent(toBatchObject(batchId, meta, markers), meta['tenant'] ?? DEFAULT_TENANT);
     if (event) await emitter.emit(event);
   };
   const stats = new StatsRecorder(redis, log);
@@ -74,7 +76,15 @@ async function main(): Promise<void> {
     const pool = await SessionPool.open(
       { path: v.path, providers: providersFor(config.WORKER_DEVICE, m.config.execution_providers), intraOpNumThreads: threads, spinning: config.WORKER_SPIN_THREADS },
       m.config.instances,
+      {
+        runTimeoutMs: config.WORKER_RUN_TIMEOUT_MS,
+        log: log.child({ model: v.model, version: v.version }),
+        onLost: () => metrics.sessionsLost.inc({ model: v.model, version: String(v.version) }),
+      },
     );
+    // While no session thread serves the version (one died, its replacement is loading), the
+    // heartbeat leaves it out, so /v2/models/{m}/ready reads not ready.
+    pool.onServingChange(() => heartbeat.setModels(served(live.runners)));
     if (config.WORKER_INLINE_MAX_MS > 0 && pool.provider === 'cpu' && (await stat(v.path)).size <= INLINE_MAX_MODEL_BYTES) {
       pool.runShortOnes(await InlineSession.open(v.path), config.WORKER_INLINE_MAX_MS);
     }
@@ -94,7 +104,7 @@ async function main(): Promise<void> {
     r.start();
     return r;
   };
-  const served = (runners: ModelRunner[]) => runners.map((r) => {
+  const served = (runners: ModelRunner[]) => runners.filter((r) => r.sessions.serving).map((r) => {
     const [model, version] = r.tag.split(':');
     return { model: model!, version: Number(version), provider: r.provider };
   });
@@ -105,18 +115,29 @@ async function main(): Promise<void> {
     open,
     changed: (runners) => heartbeat.setModels(served(runners)),
   });
+  // Beating before any job is taken: from then on, a kill is noticed within WORKER_ALIVE_TTL_MS.
+  const alive = new AliveBeat(redis, workerId, config.WORKER_ALIVE_TTL_MS, log);
+  await alive.start();
+  const sweeper = new DeadWorkerSweeper(redis, workerId, log, {
+    periodMs: Math.max(100, Math.floor(config.WORKER_ALIVE_TTL_MS / 3)),
+    forgetAfterMs: config.WORKER_LOCK_MS,
+    queues: () => live.runners.map((r) => r.queueName),
+  });
   await live.start();
   deliverer.start();
   heartbeat.start();
+  sweeper.start();
   log.info({ workerId, models: live.runners.map((r) => `${r.tag} (${r.provider})`) }, 'worker ready');
 
   onShutdown(log, async (signal) => {
     log.info({ signal }, 'draining: finishing held jobs');
     const t0 = Date.now();
+    sweeper.stop();
     await Promise.all([live.close(), deliverer.close()]);
     await jobWebhooks.close(); // the last jobs' events are queued before Redis goes
     await emitter.close();
     await heartbeat.stop().catch(() => {});
+    await alive.stop().catch(() => {}); // beating until here: a drain, however long, is not a death
     redis.disconnect();
     log.info({ ms: Date.now() - t0 }, 'worker stopped');
   });

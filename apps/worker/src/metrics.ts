@@ -47,6 +47,12 @@ export function createWorkerMetrics(workerId: string) {
       labelNames: [...labelNames, 'outcome'],
       registers: [registry],
     }),
+    sessionsLost: new Counter({
+      name: 'maas_sessions_lost_total',
+      help: 'Session threads that died or wedged (past WORKER_RUN_TIMEOUT_MS) and were replaced',
+      labelNames,
+      registers: [registry],
+    }),
     webhookAttempts: new Counter({
       name: 'maas_webhook_attempts_total',
       help: 'Webhook delivery attempts, by result (delivered, retry, exhausted)',

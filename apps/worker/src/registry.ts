@@ -1,7 +1,9 @@
 /**
  * Heartbeat: a worker announces itself in Redis every few seconds (what it serves, on which
  * execution provider) along with its metrics. The API reads it for `/ready`, `/v1/models`
- * and `/metrics`. An entry older than three heartbeats counts as gone.
+ * and `/metrics`. An entry older than three heartbeats counts as gone. A version whose session
+ * threads are all lost (being replaced) is left out of `models` meanwhile (see main.ts), so
+ * it reads not ready. Telling a dead worker's jobs apart is liveness/alive-beat.ts's job.
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';

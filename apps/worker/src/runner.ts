@@ -8,7 +8,9 @@
  * cancellation (one Redis call per batch, in parallel with the run), hands each job its rows
  * back, and announces the endings (one PUBLISH per event-loop turn, see job-announcer.ts). Locks, stall recovery
  * and retries stay per job, as BullMQ made them: a worker killed mid-batch leaves its jobs
- * locked until the lock expires, then another worker's stall check requeues them.
+ * locked until live workers see its liveness beat missing and drop those locks (see
+ * liveness/sweeper.ts), or the lock expires; then a stall check requeues them. A run lost with
+ * its session thread (see inference/session-pool.ts) is retried the same way.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -23,6 +25,7 @@ import { Collector } from './batching/collector.js';
 import { queueOrder, type QueuedJob } from './batching/queue-order.js';
 import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
+import { SessionLostError } from './inference/instance-health.js';
 import type { WorkerMetrics } from './metrics.js';
 import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs.js';
 import { JobAnnouncer, settledRecord } from './job-announcer.js';
@@ -75,7 +78,8 @@ export function rowBudget(version: ModelVersion, instances: number): number {
 export class ModelRunner {
   private readonly worker: Worker<InferenceJobData, InferenceJobResult>;
   private readonly collector: Collector<Task>;
-  private readonly queueName: string;
+  /** the BullMQ queue of this version */
+  readonly queueName: string;
   private readonly labels: { model: string; version: string };
   private readonly connection: Redis;
   private recorder: BatchRecorder | undefined;
@@ -154,6 +158,11 @@ export class ModelRunner {
 
   get provider(): string {
     return this.pool.provider;
+  }
+
+  /** The session pool of this version (whether a session serves it, see SessionPool.serving). */
+  get sessions(): SessionPool {
+    return this.pool;
   }
 
   /** Reports each job's lifecycle (active, completed, failed) to `o`, e.g. for webhooks. */
@@ -254,7 +263,7 @@ export class ModelRunner {
     if (key) this.redis.unlink(key).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not remove a job payload'));
   }
 
-  /** A failure BullMQ may retry (Redis trouble): nothing is recorded yet. */
+  /** A failure BullMQ may retry (Redis trouble, a lost session thread): nothing is recorded yet. */
   private fail(task: Task, err: Error): void {
     if (task.failed) return;
     task.failed = true;
@@ -326,6 +335,13 @@ export class ModelRunner {
     }
     if (ran.status === 'rejected') {
       const err = ran.reason as Error;
+      if (err instanceof SessionLostError) {
+        // The session thread died or wedged (the pool replaces it): not the jobs' fault, so
+        // BullMQ retries them, on this worker's new thread or elsewhere.
+        this.log.warn({ reason: err.reason, rows }, 'session lost mid-run; jobs retried');
+        for (const s of packed) this.fail(s.job, err);
+        return;
+      }
       this.log.error({ err, rows }, 'inference failed');
       for (const s of packed) this.failWith(s.job, { type: 'inference-failed', message: err.message });
       return;

@@ -45,7 +45,7 @@ export class MaasClient {
   }
 
   /**
-   * The `whsec_…` secret the cluster signs webhooks with (`GET /v1/webhooks/secret`), for
+   * The `whsec_…` secret this key's tenant's webhooks are signed with (`GET /v1/webhooks/secret`), for
    * `verifyWebhook`. Fetch it once at start-up rather than per delivery.
    */
   async webhookSecret(opts: CallOptions = {}): Promise<string> {

@@ -11,14 +11,17 @@ export const PROBLEMS = {
   'malformed-json': { status: 400, title: 'Malformed JSON' },
   'malformed-body': { status: 400, title: 'Malformed request body' },
   unauthorized: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
   'not-acceptable': { status: 406, title: 'Not acceptable' },
   'idempotency-conflict': { status: 409, title: 'Idempotency key reused with another body' },
   'batch-not-finished': { status: 409, title: 'Batch not finished' },
+  'secret-from-config': { status: 409, title: 'Secret set by configuration' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'queue-full': { status: 429, title: 'Queue full' },
   'rate-limited': { status: 429, title: 'Too many requests' },
+  'quota-exceeded': { status: 429, title: 'Quota exceeded' },
   'inference-failed': { status: 500, title: 'Inference failed' },
   internal: { status: 500, title: 'Internal server error' },
   'redis-unavailable': { status: 503, title: 'Redis unavailable' },
@@ -102,7 +105,7 @@ export class IdempotencyConflictError extends AppError {
 }
 
 export class PayloadTooLargeError extends AppError {
-  override readonly name = 'PayloadTooLargeError';
+  override readonly name: string = 'PayloadTooLargeError';
   constructor(detail: string) {
     super('payload-too-large', detail);
   }
@@ -126,10 +129,35 @@ export class RateLimitedError extends AppError {
   }
 }
 
+const REDIS_TROUBLE = {
+  unreachable: 'Redis is unreachable',
+  'out-of-memory': 'Redis is out of memory',
+  'read-only': 'Redis is read-only (a failover may be in progress)',
+  'refusing-writes': 'Redis refuses writes',
+} as const;
+
+/** A tenant's queued rows would pass its quota (jobs and batch uploads together). */
+export class QuotaExceededError extends AppError {
+  override readonly name = 'QuotaExceededError';
+  constructor(tenant: string, queued: number, limit: number, retryAfterSeconds: number) {
+    super('quota-exceeded', `tenant ${tenant} has ${queued} rows queued; its quota is ${limit}. Retry once some have run`, { queued_rows: queued, quota_rows: limit }, {
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+  }
+}
+
+/** Authenticated, but not allowed this (a reserved priority; /admin with a tenant key). */
+export class ForbiddenError extends AppError {
+  override readonly name = 'ForbiddenError';
+  constructor(detail: string) {
+    super('forbidden', detail);
+  }
+}
+
 export class RedisUnavailableError extends AppError {
   override readonly name = 'RedisUnavailableError';
-  constructor(cause?: unknown) {
-    super('redis-unavailable', 'Redis is unreachable; retry later', {}, {
+  constructor(cause?: unknown, reason: keyof typeof REDIS_TROUBLE = 'unreachable') {
+    super('redis-unavailable', `${REDIS_TROUBLE[reason]}; retry later`, {}, {
       cause,
       headers: { 'Retry-After': '1' },
     });

@@ -11,12 +11,12 @@ export type { JobObject, JobStatus, JobError, JobMetrics, WebhookEvent } from '.
 export * from './errors.js';
 export { BoolEnv, CsvEnv, PortEnv, intEnv, parseEnv } from './env.js';
 export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
-export { createLogger } from './logger.js';
+export { createLogger, logFormat } from './logger.js';
 export type { Logger } from './logger.js';
 export { PAYLOAD_VERSION, encodeJobError, decodeJobError } from './payloads.js';
 export type { InferenceJobData, InferenceJobResult } from './payloads.js';
 export * from './queues.js';
-export { RedisUrl, redisOptions, connectRedis, PIPELINING, createRedis, isClusterUrl, isRedisUnavailable } from './redis.js';
+export { RedisUrl, redisOptions, connectRedis, PIPELINING, createRedis, isClusterUrl, isRedisUnavailable, redisUnavailableReason } from './redis.js';
 export type { RedisRole } from './redis.js';
 export { startRedisServer, freePort, MISSING_REDIS_HINT } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
@@ -55,8 +55,11 @@ export { DeliveryStore } from './webhooks/store.js';
 export type { DeliveryRecord, DeliveryStatus, AttemptRecord } from './webhooks/store.js';
 export { WebhookEmitter, deliveryQueue, DELIVERY_BACKOFF, DELIVERY_MAX_ATTEMPTS } from './webhooks/emitter.js';
 export type { DeliveryQueue } from './webhooks/emitter.js';
-export { resolveWebhookSecret } from './webhooks/secret.js';
-export type { WebhookSecret } from './webhooks/secret.js';
+export { TenantSecrets, DEFAULT_SECRET_OVERLAP_MS } from './webhooks/tenant-secrets.js';
+export type { TenantSecretsOptions } from './webhooks/tenant-secrets.js';
+export { readRing, signingSecrets } from './webhooks/secret-ring.js';
+export type { SecretRing } from './webhooks/secret-ring.js';
+export { DEFAULT_TENANT } from './tenants.js';
 export { WebhookSecretEnv, RetryScheduleEnv } from './webhooks/env.js';
 export {
   BATCH_STATUSES, RECORD_CHUNKS_LUA, parseMarker, succeededMarker, failedMarker, canceledMarker,

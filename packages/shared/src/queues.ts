@@ -31,6 +31,8 @@ export const JOB_EVENTS_CHANNEL = `${PREFIX}:job-events`;
 /** Worker registry: heartbeat times (sorted set), descriptions and metrics (hashes). */
 export const WORKERS_SEEN_KEY = `${PREFIX}:{workers}:seen`;
 export const WORKERS_INFO_KEY = `${PREFIX}:{workers}:info`;
+/** worker id → when its liveness beat expires (Redis time, ms); see apps/worker/src/liveness */
+export const WORKERS_ALIVE_KEY = `${PREFIX}:{workers}:alive`;
 export const WORKERS_METRICS_KEY = `${PREFIX}:{workers}:metrics`;
 
 /** `model:version` label used in worker descriptions. */
@@ -39,8 +41,14 @@ export const modelVersionTag = (model: string, version: number): string => `${mo
 /** BullMQ queue of webhook deliveries: one job per event, its jobId the event's `webhook-id`. */
 export const WEBHOOK_QUEUE = '{webhooks}';
 
-/** The generated webhook signing secret (used when WEBHOOK_SECRET is not set). */
+/** The one generated webhook secret of releases before per-tenant secrets (adopted by DEFAULT_TENANT). */
 export const WEBHOOK_SECRET_KEY = `${PREFIX}:webhook-secret`;
+
+/** A tenant's webhook signing secrets (hash: current, current_at, prev:<secret> → expiry ms). */
+export const tenantSecretsKey = (tenant: string): string => `${PREFIX}:webhook-secrets:${tenant}`;
+
+/** A tenant's queued-rows ledger (hash: `<queue>|<jobId>` → rows, and `total`), when a rows quota is set. */
+export const tenantRowsKey = (tenant: string): string => `${PREFIX}:{quota-${tenant}}:rows`;
 
 /**
  * Delivery history of one job (or batch), all in the subject's slot: the set of its event ids,
@@ -94,6 +102,13 @@ export const batchKeys = (batchId: string) => {
   };
 };
 export type BatchKeys = ReturnType<typeof batchKeys>;
+
+/**
+ * Batch uploads in progress: a sorted set of batch ids scored by when their lease ends. The
+ * API process reading an upload renews its lease; any API process removes an upload whose
+ * lease ran out (its reader died) with its chunks.
+ */
+export const UPLOADS_KEY = `${PREFIX}:uploads`;
 
 /** BullMQ job id of a batch's chunk (not a public job id: GET /v1/jobs does not find it). */
 export const chunkJobId = (batchId: string, chunk: number): string => `${batchId}-c${chunk}`;

@@ -66,14 +66,30 @@ export async function connectRedis(url: string, role: RedisRole, name: string): 
   return client;
 }
 
-/** True for errors that mean "Redis is not reachable right now" rather than a bug. */
-export function isRedisUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
+/**
+ * Replies with which Redis refuses writes for a while (the error's message starts with the
+ * code, or names it after a Lua script's "ERR Error running script" preamble): out of memory
+ * under `noeviction`, a read-only replica (a failover in progress), a failed RDB save
+ * (`stop-writes-on-bgsave-error`), no reachable master.
+ */
+const REFUSING = /(?:^|[\s:-])(?:OOM command not allowed|READONLY|MISCONF|MASTERDOWN|NOREPLICAS|TRYAGAIN)\b/;
+
+/** Why Redis cannot serve us right now, or undefined for an error that is not Redis's state (a bug, bad input). */
+export function redisUnavailableReason(err: unknown): 'unreachable' | 'out-of-memory' | 'read-only' | 'refusing-writes' | undefined {
+  if (!(err instanceof Error)) return undefined;
   const code = (err as NodeJS.ErrnoException).code;
-  return (
+  if (
     err.name === 'MaxRetriesPerRequestError' ||
     code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' ||
     err.name === 'ClusterAllFailedError' ||
     /enableOfflineQueue|Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|Reached the max retries|Cluster isn't ready|CLUSTERDOWN|refresh slots cache/i.test(err.message)
-  );
+  ) return 'unreachable';
+  const refused = REFUSING.exec(err.message)?.[0].replace(/^[\s:-]/, '');
+  if (!refused) return undefined;
+  return refused.startsWith('OOM') ? 'out-of-memory' : refused === 'READONLY' ? 'read-only' : 'refusing-writes';
+}
+
+/** True for errors that mean "Redis cannot serve this right now, retry later" rather than a bug. */
+export function isRedisUnavailable(err: unknown): boolean {
+  return redisUnavailableReason(err) !== undefined;
 }

@@ -168,6 +168,8 @@ class Reader {
       const v = this.number();
       if (v !== v) return undefined; // NaN: no number here
       view[k] = v;
+      const stored = view[k]!;
+      if (stored - stored !== 0) return undefined; // out of range (Infinity): the general path words the error
     }
     return new Uint8Array(view.buffer);
   }

@@ -345,3 +345,30 @@ describe('parseLine: the line itself', () => {
     expect(p.customId).toBe('w');
   });
 });
+
+describe('parseLine: hostile nesting', () => {
+  it('a compact row nested 10,000 deep fails its line, without overflowing the stack', () => {
+    const deep = '['.repeat(10_000) + '1' + ']'.repeat(10_000);
+    for (const sig of [IRIS, SYMBOLIC]) {
+      const name = sig.inputs[0]!.name;
+      const parsed = parse(`{"custom_id":"x","inputs":{"${name}":${deep}}}`, 1, sig);
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) expect(parsed.error.message).toMatch(new RegExp(`line 1: inputs.${name}`));
+    }
+  });
+});
+
+describe('parseLine: values out of range', () => {
+  it('an FP32 value beyond ±3.4e38 fails its line (it would become Infinity), on both paths', () => {
+    for (const line of [
+      '{"custom_id":"a","inputs":{"features":[1e39,1,2,3]}}',
+      '{"custom_id":"a", "inputs": {"features": [1, -1e39, 2, 3]}, "x": 1}',
+      '{"custom_id":"a","inputs":[{"name":"features","datatype":"FP32","shape":[1,4],"data":[1,2,3,4e38]}]}',
+    ]) {
+      const p = parse(line);
+      expect(p.ok, line).toBe(false);
+      if (!p.ok) expect(p.error.message).toMatch(/out of the FP32 range/);
+    }
+    expect(ok(parse('{"inputs":{"features":[3.4e38,-3.4e38,1e-50,0]}}')).rows).toBe(1);
+  });
+});

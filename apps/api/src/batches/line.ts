@@ -26,8 +26,11 @@ function compactTensors(inputs: Record<string, unknown>, sig: Signature): JsonTe
     if (!spec) return `unknown input '${name}'; the model expects: ${sig.inputs.map((s) => s.name).join(', ')}`;
     if (!Array.isArray(values)) return `inputs.${name} must be an array of the row's values`;
     const rest = spec.shape.slice(1);
-    // flat(Infinity) is slow, and compact rows are usually flat already.
-    const flat: unknown[] = values.some(Array.isArray) ? values.flat(Infinity) : values;
+    // Compact rows are usually flat already. Nesting is undone as deep as the input's
+    // dimensions go (plus one for a row wrapped as a batch of one) and no deeper: whatever is
+    // left is an array where a value belongs (an error below), and a row nested 10,000 deep
+    // cannot overflow the stack of a recursive flat().
+    const flat: unknown[] = values.some(Array.isArray) ? values.flat(rest.length) : values;
     const free = rest.filter((d) => d === -1).length;
     const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     if (free > 1) return `inputs.${name} has more than one variable dimension: use the tensor form`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LineTooLongError, lineText, ndjsonLines } from './ndjson.js';
+import { PayloadTooLargeError } from '@maas/shared';
+import { LineTooLongError, lineText, ndjsonLines, TooManyLinesError } from './ndjson.js';
 
 /** A line as the tests write it: its number and decoded text. */
 type NdjsonLine = { n: number; text: string };
@@ -257,5 +258,39 @@ describe('ndjsonLines: byte order mark', () => {
       { n: 2, text: '\ufeffkept' },
     ]);
     expect(await collect([bom, Buffer.from('{"b":2}')])).toEqual([{ n: 1, text: '{"b":2}' }]);
+  });
+});
+
+describe('ndjsonLines: maxLines', () => {
+  const count = async (stream: AsyncIterable<Buffer | string>, maxLines: number) => {
+    let n = 0;
+    for await (const lines of ndjsonLines(stream, 1 << 20, maxLines)) n += lines.length;
+    return n;
+  };
+
+  it('counts blank lines toward the limit, and a last line without a newline', async () => {
+    expect(await count(from(['a\n\nb\n']), 3)).toBe(2);
+    await expect(count(from(['a\n\nb\n\n']), 3)).rejects.toBeInstanceOf(TooManyLinesError);
+    expect(await count(from(['a\nb\nc']), 3)).toBe(3);
+    await expect(count(from(['a\nb\nc\nd']), 3)).rejects.toMatchObject({ limit: 3, status: 413 });
+  });
+
+  it('stops a stream of nothing but newlines (a gzip bomb inflates to this) within the limit, quickly', async () => {
+    const mb = Buffer.alloc(1 << 20, 0x0a);
+    let pieces = 0;
+    async function* newlines() {
+      for (;;) {
+        pieces++;
+        yield mb;
+      }
+    }
+    const started = Date.now();
+    await expect(count(newlines(), 10_000_000)).rejects.toBeInstanceOf(PayloadTooLargeError);
+    expect(pieces).toBe(10);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('a too long line is a 413 (PayloadTooLargeError)', () => {
+    expect(new LineTooLongError(3, 10)).toBeInstanceOf(PayloadTooLargeError);
   });
 });

@@ -3,9 +3,9 @@
  * the byte level and hands out each line's bytes undecoded (the compact fast path reads
  * bytes; `lineText` decodes them whole, so a multi-byte UTF-8 character split across chunks
  * is never broken). It never holds more than one partial line. Line numbers count every
- * physical line (blank ones are skipped but counted), so errors point into the user's file.
+ * physical line (blank ones are skipped but counted), so errors point into the user's file;
+ * the same count is held to `maxLines`, so a body of nothing but newlines ends promptly.
  */
-
 import { PayloadTooLargeError } from '@maas/shared';
 
 export interface NdjsonLine {
@@ -20,8 +20,17 @@ export const lineText = (bytes: Uint8Array): string => Buffer.from(bytes.buffer,
 
 /** A 413: the upload ends at the first line over the limit. */
 export class LineTooLongError extends PayloadTooLargeError {
+  override readonly name = 'LineTooLongError';
   constructor(readonly n: number, readonly limit: number) {
     super(`line ${n} is longer than ${limit} bytes (BATCH_MAX_LINE_MB); send large rows as an .npy array`);
+  }
+}
+
+/** A 413: the body has more lines than the limit (blank ones count: a gigabyte of newlines is no batch). */
+export class TooManyLinesError extends PayloadTooLargeError {
+  override readonly name = 'TooManyLinesError';
+  constructor(readonly limit: number) {
+    super(`a batch holds at most ${limit} lines (blank lines count)`);
   }
 }
 
@@ -56,7 +65,7 @@ function blank(bytes: Buffer): boolean {
  * A line over `maxLineBytes` throws as soon as it is known to be too long, after the lines
  * before it were handed out.
  */
-export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<NdjsonLine[]> {
+export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLineBytes: number, maxLines = Infinity): AsyncGenerator<NdjsonLine[]> {
   /** pieces of the line still open (no '\n' seen yet), and their total length */
   let open: Buffer[] = [];
   let openBytes = 0;
@@ -79,7 +88,7 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
         open.push(buf);
         continue;
       }
-      n++;
+      if (++n > maxLines) throw new TooManyLinesError(maxLines);
       if (openBytes + nl > maxLineBytes) throw new LineTooLongError(n, maxLineBytes);
       const whole = close(buf.subarray(0, nl));
       const bytes = slice(whole, 0, whole.length, n);
@@ -89,9 +98,13 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
     }
     for (; nl !== -1; nl = buf.indexOf(NL, start)) {
       n++;
-      if (nl - start > maxLineBytes) {
+      if (nl - start > maxLineBytes || n > maxLines) {
         if (lines.length > 0) yield lines;
-        throw new LineTooLongError(n, maxLineBytes);
+        throw n > maxLines ? new TooManyLinesError(maxLines) : new LineTooLongError(n, maxLineBytes);
+      }
+      if (nl === start || (nl === start + 1 && buf[start] === CR)) {
+        start = nl + 1; // an empty line: skipped without slicing it
+        continue;
       }
       const bytes = slice(buf, start, nl, n);
       start = nl + 1;
@@ -105,7 +118,7 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
     }
   }
   if (openBytes > 0) {
-    n++;
+    if (++n > maxLines) throw new TooManyLinesError(maxLines);
     const whole = close(Buffer.alloc(0));
     const bytes = slice(whole, 0, whole.length, n);
     if (!blank(bytes)) yield [{ n, bytes }];

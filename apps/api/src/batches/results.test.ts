@@ -5,6 +5,8 @@ import {
 import { chunkResultLines } from './results.js';
 
 function raw(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
+  // Model outputs may hold NaN and ±Infinity, which request values may not (encodeValues refuses them).
+  if (datatype === 'FP64') return { name, datatype, shape, data: new Uint8Array(Float64Array.from(values as number[]).buffer) };
   const r = encodeValues(name, datatype, shape, values);
   if (!r.ok) throw new Error(r.message);
   return r.tensor;

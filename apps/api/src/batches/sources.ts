@@ -34,9 +34,9 @@ const tooMany = (max: number) => new AppError('payload-too-large', `a batch hold
 
 export async function* ndjsonChunks(body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts): AsyncGenerator<Chunk> {
   const chunker = new Chunker(limits.chunkRows);
-  for await (const lines of ndjsonLines(body, limits.maxLineBytes)) {
+  for await (const lines of ndjsonLines(body, limits.maxLineBytes, limits.maxLines)) {
     for (const { n, bytes } of lines) {
-      if (++counts.total > limits.maxLines) throw tooMany(limits.maxLines);
+      counts.total++;
       const parsed = parseLine(bytes, n, sig);
       if (!parsed.ok) counts.invalid++;
       yield* chunker.add(parsed);

@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { UnauthorizedError } from '@maas/shared';
+import { DEFAULT_TENANT, UnauthorizedError } from '@maas/shared';
 
-export const DEFAULT_TENANT = 'default';
+export { DEFAULT_TENANT };
 
 const digest = (key: string) => createHash('sha256').update(key).digest('hex');
 

@@ -2,13 +2,18 @@
  * A streamed request body, decompressed per its `Content-Encoding` (gzip, deflate, br or
  * none), for routes that read their body as a stream (batch uploads).
  *
- * Every stream is joined with `pipeline`, so a corrupt or truncated compressed body is an
- * error of the returned iterable (a 400 that says what is wrong), never an unhandled
- * `'error'` event that would take the process down, and the request is destroyed with it.
- * The decompressed size is capped at `maxBytes` (a gzip bomb ends as a 413, promptly).
+ * - The request is piped into a stream of our own (`detach`), and that stream, not the
+ *   request, is what decompression and the consumer destroy when they stop early: the
+ *   socket stays open for the answer (a 400 or 413), and `drainBody` discards the unread rest
+ *   first, so the client is never cut off mid-send and reads a reset instead of the problem.
+ * - A client that goes away mid-upload (or a socket the server times out) fails the stream,
+ *   so the consumer stops and cleans up instead of waiting for an end that never comes.
+ * - Every stream is joined with `pipeline`: a corrupt or truncated compressed body is an
+ *   error of the returned iterable (a 400 that says what is wrong), never an unhandled
+ *   `'error'` event that would take the process down.
+ * - At most `maxBytes` are read after decompression (a gzip bomb ends as a 413, promptly).
  */
-import { pipeline, Transform, type TransformCallback } from 'node:stream';
-import type { Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { AppError, MalformedBodyError, PayloadTooLargeError } from '@maas/shared';
 
@@ -21,18 +26,7 @@ const DECODERS = {
 
 export const SUPPORTED_ENCODINGS = ['identity', ...Object.keys(DECODERS)];
 
-/** Counts decompressed bytes and fails the stream past `max`. */
-class SizeCap extends Transform {
-  private seen = 0;
-  constructor(private readonly max: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.max) return done(new PayloadTooLargeError(`the decompressed body exceeds ${this.max} bytes`));
-    done(null, chunk);
-  }
-}
+type BodyRequest = Readable & { headers: Record<string, string | string[] | undefined>; complete?: boolean };
 
 /** zlib's own errors (`Z_DATA_ERROR`, `Z_BUF_ERROR`; brotli's `ERR__ERROR_FORMAT_…`): the body is corrupt. */
 export function isDecompressionError(err: unknown): boolean {
@@ -40,9 +34,26 @@ export function isDecompressionError(err: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ERR__ERROR') || code.startsWith('ERR_BROTLI'));
 }
 
-async function* mapErrors(source: AsyncIterable<Buffer>, encoding: string): AsyncGenerator<Buffer> {
+/** The request's bytes through a stream of our own: destroying it leaves the request (and socket) alone. */
+function detach(req: BodyRequest): PassThrough {
+  const out = new PassThrough();
+  const fail = (err?: Error) => out.destroy(err ?? new MalformedBodyError('the client closed the connection before the body ended'));
+  req.once('error', fail);
+  req.once('close', () => {
+    if (!req.complete) fail();
+  });
+  req.pipe(out);
+  return out;
+}
+
+async function* readCapped(source: AsyncIterable<Buffer>, maxBytes: number, encoding: string): AsyncGenerator<Buffer> {
+  let seen = 0;
   try {
-    yield* source;
+    for await (const chunk of source) {
+      seen += chunk.length;
+      if (seen > maxBytes) throw new PayloadTooLargeError(`the ${encoding === 'identity' ? '' : 'decompressed '}body exceeds ${maxBytes} bytes`);
+      yield chunk;
+    }
   } catch (err) {
     if (isDecompressionError(err)) throw new MalformedBodyError(`the ${encoding} body is corrupt or truncated: ${(err as Error).message}`, err);
     throw err;
@@ -50,17 +61,44 @@ async function* mapErrors(source: AsyncIterable<Buffer>, encoding: string): Asyn
 }
 
 /**
- * The body of `req` as a stream of decompressed bytes. Throws a 415 for an encoding we do not
- * read; decompression faults surface from the iterable.
+ * The body of `req` as a stream of decompressed bytes, at most `maxBytes` of them. Throws a 415
+ * for an encoding we do not read; decompression faults surface from the iterable.
  */
-export function decodedBody(req: Readable & { headers: Record<string, string | string[] | undefined> }, maxBytes: number): AsyncIterable<Buffer> {
+export function decodedBody(req: BodyRequest, maxBytes: number): AsyncIterable<Buffer> {
   const header = req.headers['content-encoding'];
   const encoding = (Array.isArray(header) ? header.join(',') : header ?? 'identity').trim().toLowerCase() || 'identity';
-  if (encoding === 'identity') return req;
-  const make = DECODERS[encoding as keyof typeof DECODERS];
-  if (!make) throw new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use ${SUPPORTED_ENCODINGS.join(', ')})`);
-  // The callback is what keeps an error from being "unhandled": pipeline destroys every stream
-  // with it and the iterator below rethrows it.
-  const out = pipeline(req, make(), new SizeCap(maxBytes), () => {});
-  return mapErrors(out, encoding);
+  const make = encoding === 'identity' ? undefined : DECODERS[encoding as keyof typeof DECODERS];
+  if (encoding !== 'identity' && !make) {
+    throw new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use ${SUPPORTED_ENCODINGS.join(', ')})`);
+  }
+  const body = detach(req);
+  if (!make) return readCapped(body, maxBytes, encoding);
+  // Errors reach the consumer through the iterator below; the pipeline callback and the no-op
+  // listener are what keep a second 'error' a decoder emits after the consumer stopped (a
+  // truncated brotli body does that) from being "unhandled" and taking the process down.
+  const decoder = make();
+  decoder.on('error', () => {});
+  return readCapped(pipeline(body, decoder, () => {}), maxBytes, encoding);
+}
+
+/** How long (and how much) the unread rest of a refused body is read and discarded before the answer. */
+const DRAIN_MS = 5000;
+
+/**
+ * Reads and discards what is left of a body the route stopped reading: the answer goes out
+ * once the client has sent it all, or after DRAIN_MS at most.
+ */
+export async function drainBody(req: BodyRequest): Promise<void> {
+  if (req.complete || req.destroyed) return;
+  req.unpipe();
+  req.resume();
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, DRAIN_MS);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    req.once('end', done);
+    req.once('close', done);
+  });
 }

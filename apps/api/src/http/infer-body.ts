@@ -6,8 +6,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { AppError } from '@maas/shared';
+import { AppError, ValidationError } from '@maas/shared';
 import { HEADER_LENGTH, parseBinaryRequest, parseHeaderLength } from '../binary/framing.js';
+import { emptyBody, hasBody } from './has-body.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
 /** Routes whose clients (KServe, Triton) POST JSON without a Content-Type. */
@@ -26,11 +28,16 @@ export function readsAsJson(req: IncomingMessage): boolean {
   return JSON_TYPE.test(type);
 }
 
-/** Route middleware: reads a binary-framed body into the JSON header with `BinaryData` inputs. */
+/**
+ * Route middleware: a POST without a body is a 400 that says so; reads a binary-framed body
+ * into the JSON header with `BinaryData` inputs; a body nesting deeper than MAX_JSON_DEPTH is a
+ * 400 before any recursive code (JSON.stringify, a logger) can meet it.
+ */
 export function inferBody(maxBytes: number): RequestHandler[] {
   const raw = express.raw({ type: () => true, limit: maxBytes });
   return [
     (req, res, next) => {
+      if (!hasBody(req)) return next(emptyBody('a JSON object'));
       if (isBinaryFramed(req)) return raw(req, res, next);
       if (req.headers['content-type'] !== undefined && !JSON_TYPE.test(req.headers['content-type'])) {
         return next(new AppError('unsupported-media-type', `send the body as application/json, or in the binary tensor extension with ${HEADER_LENGTH} (got ${req.headers['content-type']})`));
@@ -41,6 +48,12 @@ export function inferBody(maxBytes: number): RequestHandler[] {
       if (!isBinaryFramed(req)) return next();
       const length = parseHeaderLength(String(req.headers[HEADER_LENGTH.toLowerCase()]));
       req.body = parseBinaryRequest(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), length);
+      next();
+    },
+    (req, _res, next) => {
+      if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
+        return next(new ValidationError([{ path: 'body', message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` }]));
+      }
       next();
     },
   ];

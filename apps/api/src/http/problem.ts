@@ -1,14 +1,14 @@
 /**
  * The ONE error handler: every error becomes RFC 9457 `application/problem+json`.
  * AppError → its status; zod errors → 400 with each issue; body-parser errors → 400/413;
- * Redis unreachable → 503; anything else → a logged 500 that reveals no internals.
+ * Redis unreachable, out of memory or read-only → 503 + Retry-After; anything else → a logged 500 that reveals no internals.
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import { isDecompressionError } from './body-encoding.js';
 import {
-  AppError, isRedisUnavailable, MalformedBodyError, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
-  RedisUnavailableError, ValidationError, type ProblemType,
+  AppError, MalformedBodyError, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
+  RedisUnavailableError, redisUnavailableReason, ValidationError, type ProblemType,
 } from '@maas/shared';
 
 /**
@@ -42,10 +42,25 @@ export function toAppError(err: unknown): AppError | undefined {
   if (e?.type === 'entity.too.large') return new PayloadTooLargeError(`request body exceeds ${e.limit} bytes (MAX_BODY_MB)`);
   if (e?.type === 'entity.parse.failed') return new MalformedJsonError(`request body is not valid JSON: ${e.message}`);
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported-media-type', e.message ?? 'unsupported encoding');
+  // The router's: a path segment that is not valid percent-encoding (`/v1/jobs/%zz`).
+  if (err instanceof URIError) return new ValidationError([{ path: 'url', message: err.message }]);
   if (isDecompressionError(err)) return new MalformedBodyError(`the compressed body is corrupt or truncated: ${e.message}`, err);
-  if (isRedisUnavailable(err)) return new RedisUnavailableError(err);
+  const redisTrouble = redisUnavailableReason(err);
+  if (redisTrouble) return new RedisUnavailableError(err, redisTrouble);
   return undefined;
 }
+
+/**
+ * How an expected 5xx answer is logged: one line, never a stack trace (they are answers, not
+ * faults: a model not ready while its worker starts, a long-poll that timed out, a job whose
+ * model failed on its input, Redis away). Only errors we did not expect are logged with stacks.
+ */
+const EXPECTED_5XX: Partial<Record<ProblemType, 'debug' | 'info' | 'warn'>> = {
+  'model-not-ready': 'debug',
+  timeout: 'info',
+  'inference-failed': 'info',
+  'redis-unavailable': 'warn',
+};
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   // An answer before the body was read whole (a 413 mid-upload): the connection cannot carry
@@ -57,7 +72,12 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
     sendProblem(res, 'internal', 'An internal error occurred; it has been logged.', {}, req.originalUrl);
     return;
   }
-  if (app.status >= 500) req.log?.warn({ err }, app.detail);
+  if (app.status >= 500) {
+    const level = EXPECTED_5XX[app.type];
+    const cause = app.cause instanceof Error ? app.cause.message : undefined;
+    if (level) req.log?.[level]({ problem: app.type, status: app.status, ...(cause ? { cause } : {}) }, app.detail);
+    else req.log?.warn({ err }, app.detail);
+  }
   for (const [k, v] of Object.entries(app.headers)) res.setHeader(k, v);
   sendProblem(res, app.type, app.detail, app.extensions, req.originalUrl);
 };

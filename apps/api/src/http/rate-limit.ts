@@ -1,7 +1,8 @@
 /**
  * Per-tenant request rate limit (429 + Retry-After), counted in Redis so every API instance
  * shares one budget per tenant, over REST and gRPC alike. `rate-limiter-flexible` does the
- * counting atomically.
+ * counting atomically; one limiter per distinct rate (RATE_LIMIT_RPS, or the tenant's
+ * TENANT_QUOTAS `rps`).
  */
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
@@ -11,18 +12,25 @@ import { PREFIX, RateLimitedError } from '@maas/shared';
 /** Resolves when `tenant` may make one more request; rejects with RateLimitedError (or Redis trouble: 503). */
 export type RateLimiter = (tenant: string) => Promise<void>;
 
-/** `perSecond` 0 turns the limit off. */
-export function rateLimiter(redis: Redis, perSecond: number): RateLimiter {
-  if (perSecond <= 0) return () => Promise.resolve();
-  const limiter = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${PREFIX}:ratelimit`, points: perSecond, duration: 1 });
-  return (tenant) =>
-    limiter.consume(tenant).then(
+/** `rpsOf(tenant)` 0 turns the limit off for that tenant. */
+export function rateLimiter(redis: Redis, rpsOf: (tenant: string) => number): RateLimiter {
+  const limiters = new Map<number, RateLimiterRedis>();
+  const limiter = (rps: number) => {
+    let l = limiters.get(rps);
+    if (!l) limiters.set(rps, (l = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${PREFIX}:ratelimit:${rps}`, points: rps, duration: 1 })));
+    return l;
+  };
+  return (tenant) => {
+    const perSecond = rpsOf(tenant);
+    if (perSecond <= 0) return Promise.resolve();
+    return limiter(perSecond).consume(tenant).then(
       () => undefined,
       (rejection: unknown) => {
         if (rejection instanceof RateLimiterRes) throw new RateLimitedError(perSecond, Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
         throw rejection; // Redis trouble: the problem handler answers 503
       },
     );
+  };
 }
 
 export function rateLimit(limit: RateLimiter): RequestHandler {

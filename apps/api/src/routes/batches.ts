@@ -3,31 +3,44 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { AppError, VersionParam, WebhookUrl } from '@maas/shared';
 import type { Deps } from '../deps.js';
-import { decodedBody } from '../http/body-encoding.js';
+import { decodedBody, drainBody } from '../http/body-encoding.js';
+import { emptyBody, hasBody } from '../http/has-body.js';
 import { fromZod } from '../http/problem.js';
 import { pipeChunks } from '../services/batches.js';
 
-const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/json-seq', 'text/plain'];
+export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/json-seq', 'text/plain'];
 /** A NumPy array (an extension to the contract's NDJSON; see batches/npy.ts). */
-const NPY_TYPES = ['application/x-npy', 'application/vnd.numpy.npy'];
+export const NPY_TYPES = ['application/x-npy', 'application/vnd.numpy.npy'];
 
-const BatchQuery = z.object({
+export const BatchQuery = z.object({
   model: z.string().min(1, 'model is required'),
   version: VersionParam.optional(),
   webhook: WebhookUrl.optional(),
 });
 
-export function batchesRouter({ batches }: Deps): Router {
+export function batchesRouter({ batches, config }: Deps): Router {
   const r = Router();
 
   r.post('/v1/batches', async (req, res) => {
     const q = BatchQuery.safeParse(req.query);
     if (!q.success) throw fromZod(q.error);
+    // Without a body type-is matches no type: say what is missing rather than a 415 naming the type sent.
+    if (!hasBody(req)) throw emptyBody('NDJSON request lines (or a NumPy array)');
     const format = req.is(NDJSON_TYPES) ? 'ndjson' : req.is(NPY_TYPES) ? 'npy' : undefined;
     if (!format) {
       throw new AppError('unsupported-media-type', `send the batch as application/x-ndjson, or a NumPy array as application/x-npy (got ${req.get('Content-Type') ?? 'no Content-Type'})`);
     }
-    const batch = await batches.create(req.tenant, q.data, decodedBody(req, Number.MAX_SAFE_INTEGER), format);
+    let batch;
+    try {
+      batch = await batches.create(req.tenant, q.data, decodedBody(req, config.BATCH_MAX_MB * 1024 * 1024), format);
+    } catch (err) {
+      // A refused upload is answered once the client has sent the rest (discarded, for up to
+      // a few seconds), so it reads the problem rather than a connection reset; the connection
+      // is not reused after an upload that ended early.
+      if (!req.complete) res.setHeader('Connection', 'close');
+      await drainBody(req);
+      throw err;
+    }
     res.status(202).setHeader('Location', `/v1/batches/${batch.id}`).json(batch);
   });
 
@@ -46,14 +59,14 @@ export function batchesRouter({ batches }: Deps): Router {
       const output = typeof req.query['output'] === 'string' ? req.query['output'] : undefined;
       const bytes = await batches.resultsNpy(req.tenant, req.params.id, output);
       res.status(200).type('application/x-npy');
-      await pipeChunks(res, bytes);
-      res.end();
+      if (await pipeChunks(res, bytes)) res.end();
+      else req.log.info({ batch: req.params.id }, 'results download ended early: the client went away');
       return;
     }
     const lines = await batches.results(req.tenant, req.params.id);
     res.status(200).type('application/x-ndjson');
-    await pipeChunks(res, lines);
-    res.end();
+    if (await pipeChunks(res, lines)) res.end();
+    else req.log.info({ batch: req.params.id }, 'results download ended early: the client went away');
   });
 
   return r;

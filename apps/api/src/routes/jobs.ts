@@ -7,12 +7,14 @@ import { IdempotencyStore } from '../services/idempotency.js';
 import { binaryOutputs } from '../binary/framing.js';
 import { inferBody } from '../http/infer-body.js';
 import { sendOutputs } from '../http/send-outputs.js';
+import { checkPriority } from '../quotas/limits.js';
 
-export function jobsRouter({ jobs, config, shutdown }: Deps): Router {
+export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
   const r = Router();
 
   r.post('/v1/jobs', ...inferBody(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
     const body = JobRequest.parse(req.body);
+    checkPriority(req.tenant, body.priority, limits(req.tenant)); // 403 for a priority reserved to others
     const key = IdempotencyStore.check(req.get('Idempotency-Key'));
     const { job: created, created: isNew } = await jobs.create(req.tenant, body, key);
     const preferred = preferWait(req.get('Prefer'));

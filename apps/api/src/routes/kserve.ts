@@ -14,7 +14,7 @@ import { sendOutputs } from '../http/send-outputs.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 
-const InferRequest = z.object({
+export const InferRequest = z.object({
   id: z.string().max(256).optional(),
   parameters: z.record(z.string(), z.unknown()).optional(),
   inputs: z.array(InputTensor).min(1),

@@ -1,13 +1,19 @@
-/** Webhook routes: the signing secret, a job's or batch's delivery history, redelivery (CONTRACT §5). */
+/** Webhook routes: the tenant's signing secret and its rotation, a job's or batch's delivery history, redelivery (CONTRACT §5). */
 import { Router } from 'express';
 import type { Deps } from '../deps.js';
 
 export function webhooksRouter({ webhooks }: Deps): Router {
   const r = Router();
 
-  r.get('/v1/webhooks/secret', (_req, res) => {
+  // The caller's own secret: another tenant's never verifies this tenant's deliveries.
+  r.get('/v1/webhooks/secret', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ secret: webhooks.secret });
+    res.json(await webhooks.secret(req.tenant));
+  });
+
+  r.post('/v1/webhooks/secret/rotate', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await webhooks.rotate(req.tenant));
   });
 
   r.get(['/v1/jobs/:id/webhooks', '/v1/batches/:id/webhooks'], async (req, res) => {

@@ -9,18 +9,25 @@
  * awaits Redis, which pauses the request stream: memory stays flat however large the file.
  * Workers record each chunk's outputs beside the batch (RECORD_CHUNKS_LUA), and whoever
  * records the last one completes the batch. Results are read back chunk by chunk, in order.
+ *
+ * What one upload may take: it starts, and each chunk is queued, only while the model's queue
+ * holds fewer than MAX_QUEUE_DEPTH jobs (else 429, and what it queued is withdrawn), and it
+ * reads at most BATCH_MAX_MB (decompressed) and BATCH_MAX_LINES. An upload holds a lease in
+ * UPLOADS_KEY that its reader renews; an upload that fails or is aborted is removed with its
+ * chunks at once, one whose API process died is removed by any API's UploadSweeper.
  */
-import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import {
-  AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION,
-  RECORD_CHUNKS_LUA, packPayload, fromEncoded, ValidationError, type BatchObject, type ChunkLine, type EncodedTensor,
-  type BatchKeys, type InferenceJobData, type Logger, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
+  AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
+  RECORD_CHUNKS_LUA, RedisUnavailableError, packPayload, fromEncoded, UPLOADS_KEY, ValidationError, type BatchObject, type ChunkLine,
+  type EncodedTensor, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
+import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultLines } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
+import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
 
@@ -30,6 +37,10 @@ export interface BatchServiceOptions {
   maxLineBytes: number;
   attempts: number;
   allowPrivateWebhooks: boolean;
+  /** MAX_QUEUE_DEPTH: an upload starts, and goes on, only while its queue holds fewer jobs */
+  maxQueueDepth: number;
+  /** UPLOAD_LEASE_S: an upload not renewed this long (its API process died) is swept away */
+  leaseSeconds: number;
 }
 
 export interface BatchTarget {
@@ -49,7 +60,9 @@ const UNFINISHED_GRACE_S = 7 * 24 * 3600;
 
 export class BatchService {
   /** called once when a batch completes (webhooks plug in here) */
-  onCompleted: ((batch: BatchObject) => Promise<void>) | undefined;
+  onCompleted: ((batch: BatchObject, tenant: string) => Promise<void>) | undefined;
+  /** the tenant's queued-rows quota (quotas/ledger.ts): each chunk's rows are reserved before it is queued */
+  admission: Admission | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -69,13 +82,39 @@ export class BatchService {
     const { model, version } = this.catalog.resolve(target.model, target.version);
     const webhookProblem = target.webhook && webhookUrlProblem(target.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
     if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
-    const id = newBatchId();
-    const k = batchKeys(id);
     const queue = this.queues.forVersion(version.model, version.version);
+    await this.checkDepth(queue, version);
+    const id = newBatchId();
+    // The lease first: whatever this upload writes after it is swept away should this process die.
+    const leaseMs = this.opts.leaseSeconds * 1000;
+    await this.redis.zadd(UPLOADS_KEY, Date.now() + leaseMs, id);
+    const renew = setInterval(() => void this.redis.zadd(UPLOADS_KEY, 'XX', Date.now() + leaseMs, id).catch(() => {}), leaseMs / 3);
+    renew.unref();
+    try {
+      return await this.upload(tenant, id, { model: model.name, webhook: target.webhook }, version, queue, body, format);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  /**
+   * 429 while the model's queue is full. The depth is read at most once a second, so the
+   * chunks this upload queued since (`own`) are added: one upload alone cannot go past it.
+   */
+  private async checkDepth(queue: InferenceQueue, version: ModelVersion, own = 0): Promise<void> {
+    const depth = (await this.queues.queuedJobs(queue)) + own;
+    if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
+  }
+
+  private async upload(
+    tenant: string, id: string, target: { model: string; webhook: string | undefined }, version: ModelVersion, queue: InferenceQueue,
+    body: AsyncIterable<Buffer>, format: BatchFormat,
+  ): Promise<BatchObject> {
+    const k = batchKeys(id);
     await this.redis
       .multi()
       .hset(k.meta, {
-        tenant, model: model.name, version: String(version.version), status: 'queued', created_at: Date.now(),
+        tenant, model: target.model, version: String(version.version), status: 'queued', created_at: Date.now(),
         uploaded: 0, total: 0, invalid: 0, webhook: target.webhook ?? '',
       })
       .expire(k.meta, this.opts.retentionSeconds + UNFINISHED_GRACE_S)
@@ -100,6 +139,7 @@ export class BatchService {
         inputs: packed.inputs, payload: k.input(chunk.index), outputs: [], priority: BATCH_PRIORITY,
         batch: { id, chunk: chunk.index, lines: chunk.linesWithRows, retentionSeconds: this.opts.retentionSeconds },
       };
+      await this.admission?.reserve(tenant, { queue: queue.name, jobId: chunkJobId(id, chunk.index), rows: chunk.rows }); // quota
       await queue.add('chunk', data, {
         jobId: chunkJobId(id, chunk.index),
         priority: BATCH_PRIORITY,
@@ -114,7 +154,9 @@ export class BatchService {
     // flight pauses the body stream until one lands.
     const inflight = new Set<Promise<void>>();
     let rows = 0;
+    let queued = 0;
     const submit = async (chunk: Chunk) => {
+      if (chunk.rows > 0) await this.checkDepth(queue, version, queued++);
       rows += chunk.rows;
       const p = enqueue(chunk);
       inflight.add(p);
@@ -125,8 +167,14 @@ export class BatchService {
       for await (const chunk of batchChunks(format, body, version, limits, counts)) await submit(chunk);
       await Promise.all(inflight);
       if (counts.total === 0) throw new ValidationError([{ path: 'body', message: format === 'npy' ? 'the array has no rows' : 'the NDJSON body holds no request line' }]);
+      // The lease is given up here, and only by whoever holds it: 0 means a sweeper took it
+      // (this process could not renew it for UPLOAD_LEASE_S) and the batch is being removed.
+      if ((await this.redis.zrem(UPLOADS_KEY, id)) === 0) throw new RedisUnavailableError(undefined, 'unreachable');
     } catch (err) {
-      await this.abandon(id, queue, chunks, err).catch((e: unknown) => this.log.warn({ err: e, batch: id }, 'cleanup after failed upload'));
+      // Chunks still on their way to Redis land first, so none is queued after the withdrawal.
+      await Promise.allSettled(inflight);
+      await this.removeUpload(id).catch((e: unknown) => this.log.warn({ err: e, batch: id }, 'cleanup after failed upload'));
+      this.log.info({ batch: id, err }, 'batch upload abandoned');
       throw err;
     }
     await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
@@ -134,12 +182,25 @@ export class BatchService {
     return this.get(tenant, id);
   }
 
-  /** An upload that could not finish: its chunks are withdrawn and the batch removed. */
-  private async abandon(id: string, queue: InferenceQueue, chunks: number, cause: unknown): Promise<void> {
-    for (let i = 0; i < chunks; i++) await queue.remove(chunkJobId(id, i)).catch(() => 0);
+  /**
+   * An upload that did not finish (it failed, its client went away, or its API process died):
+   * its queued chunks are withdrawn, and its records removed (workers drop any chunk they
+   * already hold, as its batch is gone). A batch whose upload had finished is left alone.
+   */
+  async removeUpload(id: string): Promise<void> {
     const k = batchKeys(id);
-    await this.redis.del(k.meta, k.lines, k.chunks, k.outputs, ...Array.from({ length: chunks }, (_, i) => k.input(i)));
-    this.log.info({ batch: id, err: cause }, 'batch upload abandoned');
+    const [uploaded, model, version, tenant] = await this.redis.hmget(k.meta, 'uploaded', 'model', 'version', 'tenant');
+    if (uploaded === '1') return;
+    // Chunk indices: every chunk's lines are written before its input, its quota and its job.
+    const indices = (await this.redis.hkeys(k.lines)).map(Number);
+    if (model && version) {
+      const queue = this.queues.forVersion(model, Number(version));
+      for (const i of indices) await queue.remove(chunkJobId(id, i)).catch(() => 0);
+      const entries = indices.map((i) => ({ queue: queue.name, jobId: chunkJobId(id, i), rows: 0 }));
+      if (tenant) await this.admission?.release(tenant, entries); // quota
+    }
+    await this.redis.del(k.meta, k.lines, k.chunks, k.outputs, ...indices.map((i) => k.input(i)));
+    await this.redis.zrem(UPLOADS_KEY, id);
   }
 
   private async load(tenant: string, id: string) {
@@ -158,8 +219,7 @@ export class BatchService {
   /** Stops the chunks not yet run: waiting ones are withdrawn now, workers skip the rest. */
   async cancel(tenant: string, id: string): Promise<BatchObject> {
     const { meta, k } = await this.load(tenant, id);
-    if (meta['completed_at']) return this.get(tenant, id);
-    await this.redis.hset(k.meta, 'status', 'canceled');
+    if ((await this.redis.eval(CANCEL_BATCH_LUA, 1, k.meta)) !== 1) return this.get(tenant, id);
     const queue = this.queues.forVersion(meta['model']!, Number(meta['version']));
     const total = Number(meta['chunks_total']);
     const lines = await this.redis.hgetall(k.lines);
@@ -171,6 +231,8 @@ export class BatchService {
         triples.push(String(i), canceledMarker(chunkLines.filter((l) => l[1] > 0).length), '');
       }
     }
+    const withdrawn = triples.filter((_, j) => j % 3 === 0).map((i) => ({ queue: queue.name, jobId: chunkJobId(id, Number(i)), rows: 0 }));
+    await this.admission?.release(tenant, withdrawn); // quota
     if (await this.record(id, triples)) await this.completed(id);
     return this.get(tenant, id);
   }
@@ -180,7 +242,7 @@ export class BatchService {
     if (!this.onCompleted) return;
     try {
       const { meta, markers } = await readBatch(this.redis, id);
-      await this.onCompleted(toBatchObject(id, meta, markers));
+      await this.onCompleted(toBatchObject(id, meta, markers), meta['tenant'] ?? '');
     } catch (err) {
       this.log.error({ err, batch: id }, 'could not announce the completed batch');
     }
@@ -256,7 +318,33 @@ export class BatchService {
   }
 }
 
-/** Writes an async iterable of strings or bytes to a response, waiting for 'drain' (backpressure). */
-export async function pipeChunks(out: NodeJS.WritableStream, source: AsyncIterable<string | Uint8Array>): Promise<void> {
-  for await (const s of source) if (!out.write(s)) await once(out, 'drain');
+/** Resolves true on 'drain', false when the stream closes or fails first (the client went away). */
+function drained(out: NodeJS.WritableStream): Promise<boolean> {
+  return new Promise((resolve) => {
+    const settle = (ok: boolean) => () => {
+      out.off('drain', onDrain);
+      out.off('close', onClose);
+      out.off('error', onClose);
+      resolve(ok);
+    };
+    const onDrain = settle(true);
+    const onClose = settle(false);
+    out.on('drain', onDrain);
+    out.on('close', onClose);
+    out.on('error', onClose);
+  });
+}
+
+/**
+ * Writes an async iterable of strings or bytes to a response, waiting for 'drain'
+ * (backpressure). Returns false as soon as the response is closed (the client went away):
+ * the source is then returned (its read-ahead let go) instead of waiting for a 'drain' that
+ * never comes.
+ */
+export async function pipeChunks(out: NodeJS.WritableStream & { destroyed?: boolean }, source: AsyncIterable<string | Uint8Array>): Promise<boolean> {
+  for await (const s of source) {
+    if (out.destroyed) return false;
+    if (!out.write(s) && (out.destroyed || !(await drained(out)))) return false;
+  }
+  return true;
 }

@@ -1,7 +1,15 @@
 /**
  * Idempotency-Key (IETF draft, as Stripe uses it): the first request with a key claims it
- * atomically (SET NX) for the new job; a retry with the same key and body gets that job; the
- * same key with another body is a 409. Keys are per tenant and kept as long as jobs are.
+ * atomically (SET NX) for the new job's id; a retry with the same key and body gets that job;
+ * the same key with another body is a 409. Keys are per tenant.
+ *
+ * Claim and enqueue are two steps, so both orders of failure are covered:
+ * - a retry that arrives between them (or after a crash between them) finds no job under the
+ *   claimed id and queues it itself, under that same id: BullMQ keeps one job per id, so two
+ *   racing requests make one job, and neither gets a 404 (services/jobs.ts);
+ * - a claim lives PENDING_TTL_S until its job is queued (`commit` then keeps it as long as
+ *   jobs are kept), so one whose request died before queueing is gone within a minute rather
+ *   than pointing at nothing for a day.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -13,6 +21,17 @@ const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest
 const bodyJson = (body: unknown) =>
   JSON.stringify(body, (_k, v: unknown) =>
     v instanceof BinaryData ? { binary: Array.isArray(v.value) ? sha256(JSON.stringify(v.value)) : sha256(v.value) } : v);
+
+/** How long a claim lasts before its job is known to be queued. */
+export const PENDING_TTL_S = 60;
+
+/** KEYS: claim. ARGV: job id, then the TTL (commit) or nothing (release). Acts only on a claim for that job. */
+const IF_CLAIMED_BY = `
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, -(#ARGV[1] + 1)) ~= ' ' .. ARGV[1] then return 0 end
+if ARGV[2] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return redis.call('DEL', KEYS[1])
+`;
 
 export class IdempotencyStore {
   constructor(private readonly redis: Redis, private readonly ttlSeconds: number) {}
@@ -27,12 +46,13 @@ export class IdempotencyStore {
 
   /**
    * Claims `key` for `jobId`. Returns undefined when claimed (go ahead and create the job),
-   * or the id of the job an earlier request with the same body created.
+   * or the id of the job an earlier request with the same body claimed it for (which may not
+   * be queued yet: see the module comment).
    */
   async claim(tenant: string, key: string, body: unknown, jobId: string): Promise<string | undefined> {
     const redisKey = idempotencyKey(tenant, sha256(key));
     const bodyHash = sha256(bodyJson(body));
-    const claimed = await this.redis.set(redisKey, `${bodyHash} ${jobId}`, 'EX', this.ttlSeconds, 'NX');
+    const claimed = await this.redis.set(redisKey, `${bodyHash} ${jobId}`, 'EX', PENDING_TTL_S, 'NX');
     if (claimed === 'OK') return undefined;
     const existing = (await this.redis.get(redisKey)) ?? '';
     const [hash, existingJob] = existing.split(' ');
@@ -40,8 +60,13 @@ export class IdempotencyStore {
     return existingJob;
   }
 
-  /** Gives the key back when the job could not be created, so a retry can succeed. */
-  async release(tenant: string, key: string): Promise<void> {
-    await this.redis.del(idempotencyKey(tenant, sha256(key)));
+  /** The claim's job is queued: keep the key as long as jobs are kept. */
+  async commit(tenant: string, key: string, jobId: string): Promise<void> {
+    await this.redis.eval(IF_CLAIMED_BY, 1, idempotencyKey(tenant, sha256(key)), jobId, this.ttlSeconds);
+  }
+
+  /** Gives the key back when its job could not be created, so a retry can succeed. */
+  async release(tenant: string, key: string, jobId: string): Promise<void> {
+    await this.redis.eval(IF_CLAIMED_BY, 1, idempotencyKey(tenant, sha256(key)), jobId);
   }
 }

@@ -13,6 +13,7 @@ import {
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
   type WebhookEmitter,
 } from '@maas/shared';
+import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { JobNotifier } from './notifier.js';
@@ -47,21 +48,39 @@ export class JobService {
     private readonly webhooks: WebhookEmitter,
   ) {}
 
+  /** the tenant's queued-rows quota (quotas/ledger.ts); unset: no quota */
+  admission: Admission | undefined;
+
   async create(tenant: string, req: JobRequest, idempotencyKey?: string): Promise<CreateResult> {
     const { model, version } = this.catalog.resolve(req.model, req.version);
     const checked = checkRequest(version, req.inputs, req.outputs ?? [], model.labels);
     if (!checked.ok) throw new ValidationError(checked.issues);
     const webhookProblem = req.webhook && webhookUrlProblem(req.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
     if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
-    const id = newJobId();
+    let id = newJobId();
+    let replayed = false;
     if (idempotencyKey) {
+      // --- idempotency (see services/idempotency.ts): a replay whose job is not queued yet
+      // (its first request is between claim and enqueue, or died there) queues it under the
+      // claimed id; BullMQ keeps one job per id, so racing requests still make one job.
       const existing = await this.idempotency.claim(tenant, idempotencyKey, req, id);
-      if (existing) return { job: await this.get(tenant, existing), created: false };
+      if (existing) {
+        const found = await this.get(tenant, existing).catch((err: unknown) => {
+          if (err instanceof NotFoundError) return undefined;
+          throw err;
+        });
+        if (found) return { job: found, created: false };
+        id = existing;
+        replayed = true;
+      }
     }
+    // --- end idempotency
     try {
       const queue = this.queues.forVersion(version.model, version.version);
       const depth = await this.queues.queuedJobs(queue);
       if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
+      // quota: reserve the tenant's queued rows (429 past its quota); released below if enqueueing fails
+      await this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.value.rows });
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION,
         model: version.model,
@@ -89,9 +108,11 @@ export class JobService {
           removeOnFail: { age: this.opts.retentionSeconds },
         }),
       ]);
-      return { job: toJobObject(job as never, 'waiting', null), created: true };
+      if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
+      return { job: toJobObject(job as never, 'waiting', null), created: !replayed };
     } catch (err) {
-      if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey).catch(() => {});
+      await this.admission?.release(tenant, [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
+      if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
       throw err;
     }
   }
@@ -174,8 +195,9 @@ export class JobService {
     // A job canceled while queued never reaches a worker's end, so its job.completed goes from
     // here — again on a repeated cancel, where the event's fixed id makes it a no-op but covers
     // a first call that failed after marking. A running job's end is announced by its worker.
-    const event = job.status === 'canceled' ? jobWebhookEvent('completed', job) : null;
+    const event = job.status === 'canceled' ? jobWebhookEvent('completed', job, tenant) : null;
     if (event) await this.webhooks.emit(event);
+    if (job.status === 'canceled') await this.admission?.release(tenant, [{ queue: queue.name, jobId: id, rows: 0 }]); // quota: it will never run
     return job;
   }
 

@@ -1,5 +1,6 @@
 /**
- * WebhookService: what the API offers about webhooks — the signing secret, a job's delivery
+ * WebhookService: what the API offers about webhooks — the caller's own signing secret and its
+ * rotation, a job's delivery
  * history, and redelivery of one of its events. Sending is the workers' (WebhookDeliverer).
  *
  * Access goes through JobService.get / BatchService.get, so another tenant's job or batch is
@@ -7,7 +8,7 @@
  */
 import { Job } from 'bullmq';
 import {
-  MESSAGE_ID, NotFoundError, type DeliveryJobData, type DeliveryRecord, type WebhookEmitter,
+  MESSAGE_ID, NotFoundError, type DeliveryJobData, type DeliveryRecord, type SecretRing, type TenantSecrets, type WebhookEmitter,
 } from '@maas/shared';
 import type { BatchService } from './batches.js';
 import type { JobService } from './jobs.js';
@@ -17,9 +18,19 @@ export class WebhookService {
     private readonly jobs: JobService,
     private readonly batches: BatchService,
     private readonly emitter: WebhookEmitter,
-    /** `whsec_…`, shown to authenticated clients so their receivers can verify */
-    readonly secret: string,
+    /** each tenant's own `whsec_…` secrets */
+    private readonly secrets: TenantSecrets,
   ) {}
+
+  /** The tenant's signing secret (its first is generated now if it has none). */
+  async secret(tenant: string): Promise<SecretView> {
+    return secretView(await this.secrets.ring(tenant), this.secrets.overlapMs);
+  }
+
+  /** Starts a new secret; the old one keeps signing beside it for the overlap. */
+  async rotate(tenant: string): Promise<SecretView> {
+    return secretView(await this.secrets.rotate(tenant), this.secrets.overlapMs);
+  }
 
   /** Throws NotFoundError unless `subject` (a job or batch id) belongs to `tenant`. */
   private async authorize(tenant: string, subject: string): Promise<void> {
@@ -54,4 +65,27 @@ export class WebhookService {
     }
     return (await this.emitter.store.get(jobId, msgId)) ?? Promise.reject(notFound);
   }
+}
+
+/** `GET /v1/webhooks/secret`: the current secret, and those still signing beside it. */
+export interface SecretView {
+  object: 'webhook_secret';
+  secret: string;
+  created_at: string | null;
+  previous: { secret: string; expires_at: string }[];
+  overlap_seconds: number;
+  /** `config`: WEBHOOK_SECRET (rotate it there); `generated`: kept in Redis, rotatable here */
+  source: 'config' | 'generated';
+}
+
+/** PURE: a ring as the API shows it. */
+export function secretView(ring: SecretRing & { source: 'config' | 'redis' }, overlapMs: number): SecretView {
+  return {
+    object: 'webhook_secret',
+    secret: ring.current.secret,
+    created_at: ring.current.created_at ? new Date(ring.current.created_at).toISOString() : null,
+    previous: ring.previous.map((p) => ({ secret: p.secret, expires_at: new Date(p.expires_at).toISOString() })),
+    overlap_seconds: Math.round(overlapMs / 1000),
+    source: ring.source === 'config' ? 'config' : 'generated',
+  };
 }

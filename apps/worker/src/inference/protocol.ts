@@ -8,6 +8,8 @@ export interface SessionInit {
   intraOpNumThreads: number;
   /** let onnxruntime's idle threads spin between runs (lower latency, but they burn a core) */
   spinning: boolean;
+  /** set on a thread that replaces a lost one (the test hook below skips those) */
+  replacement?: boolean;
 }
 
 /** A tensor crossing the thread boundary: numeric bytes travel in a transferred ArrayBuffer. */

@@ -4,15 +4,24 @@
  * Each instance is a worker thread with its own InferenceSession (memory × instances), so
  * `instances` batches can compute at once while the main thread keeps talking to Redis.
  * Feeds cross as transferred ArrayBuffers (no copy); results come back the same way.
- * A thread that dies fails its in-flight run (the runner fails those jobs).
+ *
+ * Instances heal (states in instance-health.ts): a thread that exits or errors, or whose run
+ * outlives `runTimeoutMs` (wedged: asked to close once its run returns), is marked broken;
+ * its in-flight runs fail at once with a retryable SessionLostError (the runner lets BullMQ
+ * retry those jobs), and a new thread loading the same model takes its slot (backing off
+ * while loads fail). `run()` only picks a ready instance; with none, it waits for a
+ * replacement (up to the run timeout, at least 30 s), then fails retryably. `serving` is false
+ * while no instance is ready, and `onServingChange` tells the worker's heartbeat, so the model
+ * reads not ready meanwhile. A run's timer is also the backstop for a death no event reported.
  *
  * Runs predicted to take less than `inlineMaxMs` (RunCost, learnt from the runs so far) go to
  * an InlineSession on the main thread instead, when the pool has one: for a small model under
  * light load, the two thread hand-offs cost more than the run itself.
  */
 import { Worker } from 'node:worker_threads';
-import type { RawTensor } from '@maas/shared';
+import type { Logger, RawTensor } from '@maas/shared';
 import type { InlineSession } from './inline-session.js';
+import { pickInstance, restartDelayMs, serving, SessionLostError, type InstanceState } from './instance-health.js';
 import type { FromThread, SessionInit, ToThread, WireTensor } from './protocol.js';
 import { RunCost } from './run-cost.js';
 
@@ -21,11 +30,29 @@ export interface RunResult {
   ms: number;
 }
 
+interface Waiter {
+  resolve: (r: RunResult) => void;
+  reject: (e: Error) => void;
+}
+
 interface Instance {
   thread: Worker;
-  busy: boolean;
-  inflight: Map<number, { resolve: (r: RunResult) => void; reject: (e: Error) => void }>;
+  state: InstanceState;
+  inflight: Map<number, Waiter>;
 }
+
+export interface PoolOptions {
+  /** a run longer than this breaks its thread (wedged): the run fails retryably, the thread is replaced */
+  runTimeoutMs: number;
+  log?: Logger;
+  /** a thread was lost (metrics) */
+  onLost?: (reason: string) => void;
+}
+
+/** How long a thread asked to close may take before it is terminated. */
+const CLOSE_GRACE_MS = 5000;
+/** A run waits for a replacement thread (loading its model) at least this long, whatever the run timeout. */
+const REPLACEMENT_WAIT_MS = 30_000;
 
 const THREAD_ENTRY = new URL('./session-thread.js', import.meta.url);
 
@@ -47,17 +74,27 @@ export class SessionPool {
   private closed = false;
   private readonly cost = new RunCost();
   private inline: { session: InlineSession; maxMs: number } | undefined;
+  /** run() calls waiting for a ready instance */
+  private readonly awaitingReady = new Set<() => void>();
+  private readonly servingListeners: ((serving: boolean) => void)[] = [];
+  private wasServing = true;
   /** runs done on the main thread (metrics, tests) */
   inlineRuns = 0;
+  /** threads replaced after dying or wedging (metrics, tests) */
+  replacements = 0;
   private constructor(
     private readonly instances: Instance[],
+    private readonly init: SessionInit,
+    private readonly options: PoolOptions,
     /** the execution provider the sessions loaded with */
     readonly provider: string,
     readonly fallbackReason: string | undefined,
-  ) {}
+  ) {
+    for (const i of instances) this.watch(i);
+  }
 
   /** Starts `count` threads and loads the model in each; rejects if any cannot load it. */
-  static async open(init: SessionInit, count: number): Promise<SessionPool> {
+  static async open(init: SessionInit, count: number, options: PoolOptions = { runTimeoutMs: 60_000 }): Promise<SessionPool> {
     const started = await Promise.allSettled(Array.from({ length: count }, () => SessionPool.startThread(init)));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -65,31 +102,50 @@ export class SessionPool {
       await Promise.all(ok.map((o) => o.instance.thread.terminate()));
       throw failed.reason as Error;
     }
-    return new SessionPool(ok.map((o) => o.instance), ok[0]!.provider, ok[0]!.fallbackReason);
+    return new SessionPool(ok.map((o) => o.instance), init, options, ok[0]!.provider, ok[0]!.fallbackReason);
   }
 
+  /** Starts one thread and loads the model; resolves once it is ready (its death is watched after that). */
   private static startThread(init: SessionInit): Promise<{ instance: Instance; provider: string; fallbackReason?: string }> {
     return new Promise((resolve, reject) => {
       const thread = new Worker(THREAD_ENTRY);
-      const instance: Instance = { thread, busy: false, inflight: new Map() };
+      const instance: Instance = { thread, state: 'loading', inflight: new Map() };
       const onInit = (msg: FromThread) => {
         if (msg.kind === 'ready') {
-          thread.off('message', onInit);
-          thread.on('message', (m: FromThread) => SessionPool.onMessage(instance, m));
+          detach();
+          instance.state = 'ready';
           resolve({ instance, provider: msg.provider, ...(msg.fallbackReason ? { fallbackReason: msg.fallbackReason } : {}) });
         } else if (msg.kind === 'init-failed') {
+          detach();
           void thread.terminate();
           reject(new Error(`cannot load ${init.path}: ${msg.message}`));
         }
       };
-      thread.on('message', onInit);
-      thread.once('error', (err) => {
+      const onError = (err: Error) => {
+        detach();
         reject(err);
-        SessionPool.failAll(instance, err);
-      });
-      thread.once('exit', (code) => SessionPool.failAll(instance, new Error(`session thread exited with code ${code}`)));
+      };
+      const onExit = (code: number) => {
+        detach();
+        reject(new Error(`session thread exited with code ${code} while loading ${init.path}`));
+      };
+      const detach = () => {
+        thread.off('message', onInit);
+        thread.off('error', onError);
+        thread.off('exit', onExit);
+      };
+      thread.on('message', onInit);
+      thread.on('error', onError);
+      thread.on('exit', onExit);
       thread.postMessage({ kind: 'init', init } satisfies ToThread);
     });
+  }
+
+  /** Routes a ready instance's answers, and breaks it when its thread dies. */
+  private watch(instance: Instance): void {
+    instance.thread.on('message', (m: FromThread) => SessionPool.onMessage(instance, m));
+    instance.thread.on('error', (err) => this.break(instance, `session thread failed: ${err.message}`));
+    instance.thread.on('exit', (code) => this.break(instance, `session thread exited with code ${code}`));
   }
 
   private static onMessage(instance: Instance, msg: FromThread): void {
@@ -101,13 +157,74 @@ export class SessionPool {
     else waiter.reject(new Error(msg.message));
   }
 
-  private static failAll(instance: Instance, err: Error): void {
+  /**
+   * Takes `instance` out of service: fails its in-flight runs (retryably) and starts a
+   * replacement in its slot. A wedged thread (`alive`) is asked to close after its run instead
+   * of being terminated: Worker.terminate() during a native onnxruntime run aborts the whole
+   * process ("terminate called after throwing an instance of 'Napi::Error'", seen in
+   * test/session-pool.int.test.ts). So its run keeps a core until it returns, but nothing waits
+   * on it any more.
+   */
+  private break(instance: Instance, reason: string, alive = false): void {
+    if (instance.state === 'broken') return;
+    instance.state = 'broken';
+    const err = new SessionLostError(reason);
     for (const w of instance.inflight.values()) w.reject(err);
     instance.inflight.clear();
+    if (this.closed) return;
+    instance.thread.removeAllListeners('message');
+    if (alive) instance.thread.postMessage({ kind: 'close' } satisfies ToThread);
+    else void instance.thread.terminate().catch(() => {});
+    this.options.log?.error({ reason, path: this.init.path }, 'session thread lost; replacing it');
+    this.options.onLost?.(reason);
+    this.servingChanged();
+    void this.replace(instance, 0);
+  }
+
+  private async replace(broken: Instance, failures: number): Promise<void> {
+    await new Promise((r) => setTimeout(r, restartDelayMs(failures)));
+    if (this.closed) return;
+    try {
+      const { instance } = await SessionPool.startThread({ ...this.init, replacement: true });
+      if (this.closed) {
+        void instance.thread.terminate();
+        return;
+      }
+      this.instances[this.instances.indexOf(broken)] = instance;
+      this.watch(instance);
+      this.replacements++;
+      this.options.log?.info({ path: this.init.path }, 'session thread replaced');
+      this.servingChanged();
+      for (const wake of this.awaitingReady) wake();
+    } catch (err) {
+      this.options.log?.error({ err, path: this.init.path, failures: failures + 1 }, 'could not replace a session thread; retrying');
+      await this.replace(broken, failures + 1);
+    }
+  }
+
+  private servingChanged(): void {
+    const now = serving(this.instanceViews());
+    if (now === this.wasServing) return;
+    this.wasServing = now;
+    for (const l of this.servingListeners) l(now);
+  }
+
+  private instanceViews() {
+    return this.instances.map((i) => ({ instance: i, state: i.state, inflight: i.inflight.size }));
   }
 
   get size(): number {
     return this.instances.length;
+  }
+
+  /** True while at least one session thread can run (false from a loss until its replacement loads). */
+  get serving(): boolean {
+    return serving(this.instanceViews());
+  }
+
+  /** Calls `listener` whenever `serving` flips. */
+  onServingChange(listener: (serving: boolean) => void): void {
+    this.servingListeners.push(listener);
   }
 
   /** Lets runs predicted under `maxMs` run on `session`, on the main thread. */
@@ -125,34 +242,75 @@ export class SessionPool {
       this.cost.observe(rows, result.ms);
       return result;
     }
-    const result = await this.runOnThread(feeds);
+    const result = await this.runOnThread(feeds, await this.readyInstance());
     this.cost.observe(rows, result.ms);
     return result;
   }
 
-  private runOnThread(feeds: RawTensor[]): Promise<RunResult> {
-    const instance = this.instances.find((i) => !i.busy) ?? this.instances[this.nextId % this.instances.length]!;
+  /** A ready instance; while none is, waits for a replacement (bounded), then fails retryably. */
+  private async readyInstance(): Promise<Instance> {
+    const deadline = Date.now() + Math.max(this.options.runTimeoutMs, REPLACEMENT_WAIT_MS);
+    for (;;) {
+      const picked = pickInstance(this.instanceViews())?.instance;
+      if (picked) return picked;
+      if (this.closed) throw new SessionLostError('the pool closed');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new SessionLostError('no session thread came back in time');
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.awaitingReady.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.awaitingReady.add(wake);
+      });
+    }
+  }
+
+  private runOnThread(feeds: RawTensor[], instance: Instance): Promise<RunResult> {
     const id = this.nextId++;
     const wires = feeds.map(toWire);
-    instance.busy = true;
     return new Promise<RunResult>((resolve, reject) => {
-      instance.inflight.set(id, { resolve, reject });
+      const timer = setTimeout(() => this.break(instance, `a run took longer than ${this.options.runTimeoutMs} ms`, true), this.options.runTimeoutMs);
+      const done = () => clearTimeout(timer);
+      instance.inflight.set(id, {
+        resolve: (r) => (done(), resolve(r)),
+        reject: (e) => (done(), reject(e)),
+      });
       instance.thread.postMessage({ kind: 'run', id, feeds: wires.map((w) => w.wire) } satisfies ToThread, wires.flatMap((w) => w.transfer));
-    }).finally(() => {
-      instance.busy = instance.inflight.size > 0;
     });
   }
 
-  /** Releases the sessions and ends the threads (after in-flight runs, which the runner drains first). */
+  /**
+   * Releases the sessions and ends the threads (after in-flight runs, which the runner drains
+   * first). Bounded: a thread that does not close within CLOSE_GRACE_MS is terminated; a wedged
+   * one (broken, still in its run) is waited for as long, then left behind.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const wake of this.awaitingReady) wake();
     await this.inline?.session.release().catch(() => {});
     await Promise.all(
       this.instances.map(
         (i) =>
           new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void i.thread.terminate().then(() => resolve()), 5000);
+            if (i.state === 'broken') {
+              // A wedged thread was asked to close after its run: give it the grace period, since
+              // exiting the process during a native run aborts it (exit 134 instead of 0).
+              if (i.thread.threadId < 0) return resolve();
+              const timer = setTimeout(resolve, CLOSE_GRACE_MS);
+              i.thread.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              return;
+            }
+            const timer = setTimeout(() => {
+              void i.thread.terminate().catch(() => {});
+              setTimeout(resolve, CLOSE_GRACE_MS).unref();
+            }, CLOSE_GRACE_MS);
             i.thread.once('exit', () => {
               clearTimeout(timer);
               resolve();

@@ -13,6 +13,14 @@ import type { FromThread, SessionInit, ToThread, WireTensor } from './protocol.j
 if (!parentPort) throw new Error('session-thread must run in a worker thread');
 const port = parentPort;
 let session: ort.InferenceSession | undefined;
+/**
+ * TEST HOOK (e2e only; never set in production): WORKER_TEST_SESSION_EXIT_ON_RUN=n makes the
+ * first threads of each pool exit abruptly when their n-th run arrives, as a native crash
+ * would, so the suites can check that a lost thread is replaced and its jobs retried. A
+ * thread cannot be killed from outside the process, hence a hook; replacements ignore it.
+ */
+let exitOnRun = 0;
+let runs = 0;
 
 const send = (msg: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
@@ -71,8 +79,13 @@ async function run(id: number, feeds: WireTensor[]): Promise<void> {
 }
 
 port.on('message', (msg: ToThread) => {
-  if (msg.kind === 'init') void open(msg.init);
-  else if (msg.kind === 'run') void run(msg.id, msg.feeds);
+  if (msg.kind === 'init') {
+    if (!msg.init.replacement) exitOnRun = Number(process.env['WORKER_TEST_SESSION_EXIT_ON_RUN'] ?? 0);
+    void open(msg.init);
+  } else if (msg.kind === 'run') {
+    if (++runs === exitOnRun) process.exit(70);
+    void run(msg.id, msg.feeds);
+  }
   else {
     void (session?.release() ?? Promise.resolve()).finally(() => {
       send({ kind: 'closed' });

@@ -4,7 +4,8 @@
  * attempts that only wait on sockets, so a slow or dead receiver holds a delivery slot, never
  * a batch.
  *
- * Each attempt signs the stored body anew (same `webhook-id`, fresh `webhook-timestamp`),
+ * Each attempt signs the stored body anew (same `webhook-id`, fresh `webhook-timestamp`) with
+ * every live secret of the event's tenant (two while a secret rotates),
  * POSTs it, and appends the outcome to the event's history. A failure throws, and BullMQ
  * retries the job after the delay this module computed from the retry schedule and the
  * receiver's `Retry-After`; after the schedule's last retry the event is marked exhausted.
@@ -22,9 +23,9 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  bullJobKey, createRedis,
+  bullJobKey, createRedis, DEFAULT_TENANT,
   DeliveryStore, PREFIX, retryDelay, signedHeaders, WEBHOOK_QUEUE, type DeliveryJobData,
-  type DeliveryStatus, type Logger, type TargetPolicy,
+  type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
 } from '@maas/shared';
 import { postWebhook, type PostOutcome } from './post.js';
 import { ReceiverSlots } from './receiver-slots.js';
@@ -32,8 +33,8 @@ import { ReceiverSlots } from './receiver-slots.js';
 export interface DelivererSettings {
   workerId: string;
   redisUrl: string;
-  /** HMAC key (the decoded `whsec_` secret) */
-  key: Buffer;
+  /** each tenant's signing secrets (read at every attempt, so a rotation applies at once) */
+  secrets: Pick<TenantSecrets, 'keys'>;
   /** delays between attempts, in ms */
   schedule: readonly number[];
   timeoutMs: number;
@@ -158,7 +159,8 @@ export class WebhookDeliverer {
     if (job.name !== d.type || d.v !== 1) throw new UnrecoverableError(`unknown delivery payload for ${job.id}`);
     const attempt = job.attemptsMade + 1;
     const at = Date.now();
-    const outcome = await postWebhook(d.url, d.body, { ...signedHeaders(this.settings.key, d.msg_id, d.body, at) }, {
+    const keys = await this.settings.secrets.keys(d.tenant ?? DEFAULT_TENANT);
+    const outcome = await postWebhook(d.url, d.body, { ...signedHeaders(keys, d.msg_id, d.body, at) }, {
       timeoutMs: this.settings.timeoutMs,
       policy: this.settings.policy,
     });

@@ -67,7 +67,7 @@ export class JobWebhooks implements JobObserver {
     // A job canceled while queued already got its job.completed from the API: no start for it.
     void this.chain(job.id!, async () => {
       if ((await this.redis.zscore(canceledKey(job.queueName), job.id!)) !== null) return null;
-      return jobWebhookEvent('start', toJobObject(job as StoredJob, 'active', null));
+      return jobWebhookEvent('start', toJobObject(job as StoredJob, 'active', null), job.data.tenant);
     });
   }
 
@@ -76,7 +76,7 @@ export class JobWebhooks implements JobObserver {
     if (end.state === 'failed') this.ended.add(job.id!);
     const state = end.state === 'completed' ? 'completed' : 'failed';
     return this.chain(job.id!, async () => {
-      const event = jobWebhookEvent('completed', toJobObject(settledJob(job as StoredJob, end), state, null));
+      const event = jobWebhookEvent('completed', toJobObject(settledJob(job as StoredJob, end), state, null), job.data.tenant);
       return event && { ...event, settledIn: job.queueName };
     });
   }
@@ -84,7 +84,7 @@ export class JobWebhooks implements JobObserver {
   failed(job: InferenceJob, err: Error): void {
     if (this.ended.delete(job.id!)) return; // its event is queued already
     if (job.data.webhook && isFinalFailure(job, err)) {
-      void this.chain(job.id!, async () => jobWebhookEvent('completed', toJobObject(job as StoredJob, 'failed', null)));
+      void this.chain(job.id!, async () => jobWebhookEvent('completed', toJobObject(job as StoredJob, 'failed', null), job.data.tenant));
     }
   }
 

@@ -170,6 +170,20 @@ describe('encodeValues', () => {
       expect(dv(bytes).getFloat64(0, true)).toBe(0.1);
     });
 
+    it('FP32 rejects values it cannot hold (they would become Infinity, then null in JSON)', () => {
+      expect(fail(encodeValues('f', 'FP32', [2], [1, 1e39]))).toBe('data[1] = 1e+39 is out of the FP32 range (±3.4028235e38)');
+      expect(fail(encodeValues('f', 'FP32', [1], [-3.5e38]))).toMatch(/^data\[0\] = -3.5e\+38 is out of the FP32 range/);
+      expect(fail(encodeValues('f', 'FP32', [1], [Infinity]))).toMatch(/out of the FP32 range/);
+      // The largest float32 and what rounds to it are fine; so is underflow to 0.
+      ok(encodeValues('f', 'FP32', [3], [3.4028234663852886e38, -3.4028235e38, 1e-60]));
+    });
+
+    it('FP64 rejects Infinity (JSON.parse makes it of 1e400) and NaN', () => {
+      expect(fail(encodeValues('f', 'FP64', [1], [JSON.parse('1e400') as number]))).toMatch(/^data\[0\] = Infinity is out of the FP64 range/);
+      expect(fail(encodeValues('f', 'FP64', [1], [NaN]))).toMatch(/out of the FP64 range/);
+      ok(encodeValues('f', 'FP64', [1], [1e39]));
+    });
+
     it.each(['FP32', 'FP64'] as const)('%s rejects booleans and strings', (dt) => {
       expect(fail(encodeValues('f', dt, [2], [1, false]))).toBe(`data[1] = false is not a number (datatype ${dt})`);
       expect(fail(encodeValues('f', dt, [1], ['1.0']))).toMatch(/^data\[0\] = "1.0" is not a number/);

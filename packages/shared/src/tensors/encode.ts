@@ -4,6 +4,9 @@ import type { RawTensor } from './raw.js';
 
 export type EncodeResult = { ok: true; tensor: RawTensor } | { ok: false; message: string };
 
+/** The largest finite value of each float type, as the error message names it. */
+const FLOAT_MAX: Partial<Record<Datatype, string>> = { FP32: '3.4028235e38', FP64: '1.7976931348623157e308' };
+
 function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `"${v.slice(0, 20)}"` : String(v);
 }
@@ -34,6 +37,10 @@ export function encodeValues(name: string, datatype: Datatype, shape: number[], 
         const v = values[i];
         if (typeof v !== 'number') return fail(i, 'a number');
         view[i] = v;
+        // Past ±3.4e38 an FP32 (past ±1.8e308, what JSON.parse makes of 1e400, an FP64) is
+        // Infinity, which a JSON response would carry as null: refuse it here instead.
+        const stored = view[i] as number;
+        if (stored - stored !== 0) return { ok: false, message: `data[${i}] = ${describe(v)} is out of the ${datatype} range (±${FLOAT_MAX[datatype]})` };
       }
       break;
     case 'int': {

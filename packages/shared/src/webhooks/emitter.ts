@@ -42,7 +42,7 @@ export class WebhookEmitter {
     // The record first: the deliverer appends attempts to it.
     await this.store.create(e.subject, { id, type: e.type, url: e.url }, this.keepSeconds);
     const data: DeliveryJobData = {
-      v: 1, msg_id: id, subject: e.subject, type: e.type, url: e.url, body: eventBody(e), keep_s: this.keepSeconds,
+      v: 1, msg_id: id, tenant: e.tenant, subject: e.subject, type: e.type, url: e.url, body: eventBody(e), keep_s: this.keepSeconds,
       ...(e.settledIn ? { settled_in: e.settledIn } : {}),
     };
     await this.queue.add(e.type, data, {

@@ -21,18 +21,18 @@ describe('messageId', () => {
 
 describe('jobWebhookEvent', () => {
   it('emits both kinds by default, only the filtered ones otherwise, none without a webhook', () => {
-    expect(jobWebhookEvent('start', job)).toMatchObject({ type: 'job.start', subject: 'job_abc', url: 'https://hooks.example/x', data: job });
-    expect(jobWebhookEvent('completed', job)?.type).toBe('job.completed');
+    expect(jobWebhookEvent('start', job, 'acme')).toMatchObject({ type: 'job.start', tenant: 'acme', subject: 'job_abc', url: 'https://hooks.example/x', data: job });
+    expect(jobWebhookEvent('completed', job, 'acme')?.type).toBe('job.completed');
     const onlyCompleted = { ...job, webhook_events_filter: ['completed' as const] };
-    expect(jobWebhookEvent('start', onlyCompleted)).toBeNull();
-    expect(jobWebhookEvent('completed', onlyCompleted)?.type).toBe('job.completed');
-    expect(jobWebhookEvent('start', { ...job, webhook: null })).toBeNull();
+    expect(jobWebhookEvent('start', onlyCompleted, 'acme')).toBeNull();
+    expect(jobWebhookEvent('completed', onlyCompleted, 'acme')?.type).toBe('job.completed');
+    expect(jobWebhookEvent('start', { ...job, webhook: null }, 'acme')).toBeNull();
   });
 });
 
 describe('eventBody', () => {
   it('is {type, timestamp, data}', () => {
-    const e = jobWebhookEvent('start', job, Date.UTC(2026, 0, 1, 0, 0, 1))!;
+    const e = jobWebhookEvent('start', job, 'acme', Date.UTC(2026, 0, 1, 0, 0, 1))!;
     expect(JSON.parse(eventBody(e))).toEqual({ type: 'job.start', timestamp: '2026-01-01T00:00:01.000Z', data: job });
   });
 });

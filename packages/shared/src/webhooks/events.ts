@@ -23,6 +23,8 @@ export interface WebhookEventData {
 /** One event to deliver. `subject` is the job or batch id; history is kept per subject. */
 export interface WebhookEventInput<T extends WebhookEventType = WebhookEventType> {
   type: T;
+  /** whose event it is: signed with that tenant's secret(s) */
+  tenant: string;
   subject: string;
   url: string;
   data: WebhookEventData[T];
@@ -40,6 +42,8 @@ export interface WebhookEventInput<T extends WebhookEventType = WebhookEventType
 export interface DeliveryJobData {
   v: 1;
   msg_id: string;
+  /** the tenant whose secrets sign it; absent in deliveries queued before tenants had secrets (→ DEFAULT_TENANT) */
+  tenant?: string;
   subject: string;
   type: WebhookEventType;
   url: string;
@@ -69,14 +73,14 @@ const JOB_EVENT_TYPE = { start: 'job.start', completed: 'job.completed' } as con
  * The event to emit for `job` reaching `kind`, or null when the job has no webhook or its
  * `webhook_events_filter` leaves this kind out.
  */
-export function jobWebhookEvent(kind: WebhookEvent, job: JobObject, occurredAt?: number): WebhookEventInput | null {
+export function jobWebhookEvent(kind: WebhookEvent, job: JobObject, tenant: string, occurredAt?: number): WebhookEventInput | null {
   if (!job.webhook) return null;
   if (job.webhook_events_filter && !job.webhook_events_filter.includes(kind)) return null;
-  return { type: JOB_EVENT_TYPE[kind], subject: job.id, url: job.webhook, data: job, ...(occurredAt ? { occurredAt } : {}) };
+  return { type: JOB_EVENT_TYPE[kind], tenant, subject: job.id, url: job.webhook, data: job, ...(occurredAt ? { occurredAt } : {}) };
 }
 
 /** The `batch.completed` event of a finished batch, or null when it has no webhook. */
-export function batchWebhookEvent(batch: BatchObject): WebhookEventInput | null {
+export function batchWebhookEvent(batch: BatchObject, tenant: string): WebhookEventInput | null {
   if (!batch.webhook) return null;
-  return { type: 'batch.completed', subject: batch.id, url: batch.webhook, data: batch };
+  return { type: 'batch.completed', tenant, subject: batch.id, url: batch.webhook, data: batch };
 }

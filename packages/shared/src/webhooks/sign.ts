@@ -55,10 +55,16 @@ export interface SignedHeaders {
   'webhook-signature': string;
 }
 
-/** The three Standard Webhooks headers for one attempt (a fresh timestamp each attempt). */
-export function signedHeaders(key: Buffer, msgId: string, body: string | Buffer, nowMs = Date.now()): SignedHeaders {
+/**
+ * The three Standard Webhooks headers for one attempt (a fresh timestamp each attempt). With
+ * several keys (a secret being rotated) the signature header holds one space-separated `v1,`
+ * signature per key, so a receiver holding any of them verifies.
+ */
+export function signedHeaders(key: Buffer | readonly Buffer[], msgId: string, body: string | Buffer, nowMs = Date.now()): SignedHeaders {
   const ts = Math.floor(nowMs / 1000);
-  return { 'webhook-id': msgId, 'webhook-timestamp': String(ts), 'webhook-signature': sign(key, msgId, ts, body) };
+  const keys = Buffer.isBuffer(key) ? [key] : key;
+  if (keys.length === 0) throw new Error('no key to sign with');
+  return { 'webhook-id': msgId, 'webhook-timestamp': String(ts), 'webhook-signature': keys.map((k) => sign(k, msgId, ts, body)).join(' ') };
 }
 
 export interface VerifyOptions {

@@ -1,0 +1,140 @@
+/**
+ * The `/admin` status page: one static HTML document that polls `/admin/status.json` every
+ * REFRESH_MS and redraws itself (no build step, no external asset). Every value goes in through
+ * `textContent` or an escaping helper, so a model name or an error message cannot inject markup.
+ */
+export const REFRESH_MS = 2000;
+
+export const STATUS_PAGE = /* html */ `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>maas · cluster status</title>
+<style>
+  :root { --fg:#1d2330; --muted:#667085; --line:#e4e7ec; --accent:#2e6bd9; --bad:#c4320a; --ok:#12805c; --bg:#f8f9fb; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+  header { display:flex; align-items:baseline; gap:16px; padding:14px 24px; background:#fff; border-bottom:1px solid var(--line); }
+  header h1 { font-size:18px; margin:0; }
+  header .meta { color:var(--muted); font-size:12px; }
+  header a { margin-left:auto; color:var(--accent); text-decoration:none; }
+  main { padding: 16px 24px; display:grid; gap:16px; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); }
+  section { background:#fff; border:1px solid var(--line); border-radius:8px; padding:12px 16px; }
+  section.wide { grid-column: 1 / -1; }
+  h2 { font-size:14px; margin:0 0 8px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); }
+  table { width:100%; border-collapse:collapse; }
+  th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
+  th { font-weight:600; font-size:12px; color:var(--muted); }
+  td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
+  .pill { display:inline-block; padding:0 6px; margin:1px 2px; border-radius:10px; background:#eef2ff; color:#3538cd; font-size:12px; }
+  .none { color:var(--bad); }
+  .empty { color:var(--muted); font-style:italic; }
+  .err { color:var(--bad); }
+  #stale { display:none; color:var(--bad); }
+  svg text { font-size:10px; fill:var(--muted); }
+</style>
+</head>
+<body>
+<header>
+  <h1>maas · cluster status</h1>
+  <span class="meta">updated <span id="updated">…</span> · refreshes every ${REFRESH_MS / 1000} s · history <span id="window">0</span> s</span>
+  <span id="stale">status unavailable: <span id="stale-why"></span></span>
+  <a href="/admin/queues">Queue board →</a>
+</header>
+<main>
+  <section class="wide">
+    <h2>Models</h2>
+    <table id="models"><thead><tr>
+      <th>Model</th><th>Version</th><th>Workers (device / provider)</th>
+      <th class="num">Queued</th><th class="num">Running</th><th class="num">Oldest queued</th>
+      <th class="num">Jobs/s</th><th class="num">Rows per batch</th>
+    </tr></thead><tbody></tbody></table>
+  </section>
+  <section>
+    <h2>Throughput (jobs/s) and batch size</h2>
+    <div id="chart"></div>
+  </section>
+  <section>
+    <h2>Workers</h2>
+    <table id="workers"><thead><tr><th>Worker</th><th>Host</th><th>Device</th><th>Serves</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section class="wide">
+    <h2>Recent failures</h2>
+    <table id="failures"><thead><tr><th>When</th><th>Job</th><th>Model</th><th>Tenant</th><th>Error</th></tr></thead><tbody></tbody></table>
+  </section>
+</main>
+<script>
+"use strict";
+const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; };
+const row = (cells) => { const tr = document.createElement("tr"); for (const c of cells) tr.appendChild(c); return tr; };
+const fill = (id, rows, empty, span) => {
+  const body = document.querySelector("#" + id + " tbody");
+  body.replaceChildren(...(rows.length ? rows : [row([Object.assign(el("td", empty, "empty"), { colSpan: span })])]));
+};
+const age = (s) => s === null ? "—" : s < 60 ? s.toFixed(1) + " s" : s < 3600 ? Math.round(s / 60) + " min" : (s / 3600).toFixed(1) + " h";
+const num = (n) => n === null || n === undefined ? "—" : String(n);
+
+function chart(points) {
+  const box = document.getElementById("chart");
+  if (points.length === 0) { box.replaceChildren(el("p", "No samples yet: history builds up while the API runs.", "empty")); return; }
+  const W = 480, H = 140, pad = 28, n = points.length;
+  const maxJ = Math.max(1, ...points.map((p) => p.jobs_per_s));
+  const maxR = Math.max(1, ...points.map((p) => p.avg_batch_rows || 0));
+  const bw = (W - pad) / n;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 " + W + " " + (H + 18)); svg.setAttribute("width", "100%"); svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "jobs per second (bars) and rows per batch (line)");
+  const add = (name, attrs, text) => { const e = document.createElementNS(ns, name); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; svg.appendChild(e); return e; };
+  points.forEach((p, i) => {
+    const h = (p.jobs_per_s / maxJ) * (H - 10);
+    add("rect", { x: pad + i * bw + 1, y: H - h, width: Math.max(1, bw - 2), height: h, fill: "#9db8f0" });
+  });
+  const line = points.map((p, i) => p.avg_batch_rows === null ? null : (pad + i * bw + bw / 2) + "," + (H - (p.avg_batch_rows / maxR) * (H - 10))).filter(Boolean);
+  if (line.length > 1) add("polyline", { points: line.join(" "), fill: "none", stroke: "#c4320a", "stroke-width": 2 });
+  add("text", { x: 0, y: 10 }, maxJ.toFixed(1) + "/s");
+  add("text", { x: 0, y: H }, "0");
+  const span = Math.round((points[n - 1].at - points[0].at) / 1000);
+  add("text", { x: pad, y: H + 14 }, "−" + span + " s");
+  add("text", { x: W - 22, y: H + 14 }, "now");
+  add("text", { x: pad + 60, y: H + 14 }, "bars: jobs/s (max " + maxJ.toFixed(1) + ") · line: rows per batch (max " + maxR + ")");
+  box.replaceChildren(svg);
+}
+
+function render(s) {
+  document.getElementById("updated").textContent = new Date(s.generated_at).toLocaleTimeString();
+  document.getElementById("window").textContent = s.window_s;
+  const models = [];
+  for (const m of s.models) m.versions.forEach((v, i) => {
+    const workers = el("td");
+    if (v.workers.length === 0) workers.appendChild(el("span", "no live worker", "none"));
+    for (const w of v.workers) workers.appendChild(el("span", w.id + " · " + w.device + " / " + w.provider, "pill"));
+    models.push(row([el("td", i === 0 ? m.name : ""), el("td", v.version), workers, el("td", v.queued, "num"), el("td", v.active, "num"),
+      el("td", age(v.oldest_queued_s), "num"), el("td", i === 0 && m.throughput ? m.throughput.jobs_per_s : "—", "num"),
+      el("td", i === 0 && m.throughput ? num(m.throughput.avg_batch_rows) : "—", "num")]));
+  });
+  fill("models", models, "No model is served.", 8);
+  fill("workers", s.workers.map((w) => { const td = el("td"); for (const x of w.serves) td.appendChild(el("span", x, "pill")); return row([el("td", w.id), el("td", w.host + " (pid " + w.pid + ")"), el("td", w.device), td]); }), "No live worker: start one with npm run worker.", 4);
+  fill("failures", s.failures.map((f) => row([el("td", new Date(f.failed_at).toLocaleTimeString()), el("td", f.id), el("td", f.model + ":" + f.version), el("td", f.tenant), el("td", f.type + ": " + f.message, "err")])), "No failed job.", 5);
+  chart(s.series);
+}
+
+async function refresh() {
+  try {
+    const r = await fetch("/admin/status.json", { cache: "no-store" });
+    if (!r.ok) throw new Error("HTTP " + r.status);
+    render(await r.json());
+    document.getElementById("stale").style.display = "none";
+  } catch (e) {
+    document.getElementById("stale-why").textContent = e.message;
+    document.getElementById("stale").style.display = "inline";
+  } finally {
+    setTimeout(refresh, ${REFRESH_MS});
+  }
+}
+refresh();
+</script>
+</body>
+</html>
+`;

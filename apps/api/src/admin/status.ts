@@ -1,0 +1,124 @@
+/**
+ * StatusBoard: what the `/admin` page shows — models and versions, the workers serving each
+ * (device, execution provider), queue depth and the age of the oldest queued job per model
+ * version, throughput and formed batch sizes over the last minutes, and recent failures.
+ *
+ * Live state is read from Redis on each request (the page polls every few seconds). History
+ * comes from a sample of the workers' counters every `everyMs`, kept for `keepMs` (series.ts);
+ * each API process keeps its own, so any instance can serve the page.
+ */
+import { decodeJobError, inferenceQueueName, type Logger } from '@maas/shared';
+import type { ModelCatalog } from '../services/catalog.js';
+import type { QueueRegistry } from '../services/queues.js';
+import type { LiveWorker, WorkerDirectory } from '../services/workers.js';
+import { sampleFromMetrics, series, windowByModel, type ModelWindow, type Point, type Sample } from './series.js';
+
+export interface VersionStatus {
+  version: number;
+  queued: number;
+  active: number;
+  delayed: number;
+  /** seconds the oldest queued job has waited (sampled among the first queued jobs), or null */
+  oldest_queued_s: number | null;
+  workers: { id: string; host: string; device: string; provider: string }[];
+}
+
+export interface StatusReport {
+  generated_at: string;
+  window_s: number;
+  models: { name: string; versions: VersionStatus[]; throughput: ModelWindow | null }[];
+  workers: { id: string; host: string; pid: number; device: string; serves: string[] }[];
+  series: Point[];
+  failures: { id: string; model: string; version: number; tenant: string; failed_at: string; type: string; message: string }[];
+}
+
+const OLDEST_SAMPLE = 50;
+const FAILURES_PER_QUEUE = 10;
+const FAILURES_SHOWN = 15;
+
+export class StatusBoard {
+  private samples: Sample[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly catalog: ModelCatalog,
+    private readonly queues: QueueRegistry,
+    private readonly workers: WorkerDirectory,
+    private readonly log: Logger,
+    private readonly opts: { everyMs: number; keepMs: number } = { everyMs: 10_000, keepMs: 15 * 60_000 },
+  ) {}
+
+  start(): void {
+    const tick = () => void this.sample().catch((err: unknown) => this.log.debug({ err }, 'status sample failed'));
+    tick();
+    this.timer = setInterval(tick, this.opts.everyMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  async sample(now = Date.now()): Promise<void> {
+    this.samples.push(sampleFromMetrics(await this.workers.metrics(), now));
+    while (this.samples.length > 1 && now - this.samples[0]!.at > this.opts.keepMs) this.samples.shift();
+  }
+
+  async status(now = Date.now()): Promise<StatusReport> {
+    // The latest counts as a last point, so the newest interval shows without waiting for a tick.
+    const latest = sampleFromMetrics(await this.workers.metrics(), now);
+    const samples = [...this.samples, latest];
+    const live = await this.workers.live();
+    const windows = windowByModel(samples);
+    const models = await Promise.all(
+      this.catalog.models.map(async (m) => ({
+        name: m.name,
+        versions: await Promise.all(m.versions.map((v) => this.versionStatus(v.model, v.version, live, now))),
+        throughput: windows[m.name] ?? null,
+      })),
+    );
+    return {
+      generated_at: new Date(now).toISOString(),
+      window_s: samples.length > 1 ? Math.round((now - samples[0]!.at) / 1000) : 0,
+      models,
+      workers: live.map((w) => ({ id: w.id, host: w.host, pid: w.pid, device: w.device, serves: w.models.map((s) => `${s.model}:${s.version} (${s.provider})`) })),
+      series: series(samples),
+      failures: await this.failures(),
+    };
+  }
+
+  private async versionStatus(model: string, version: number, live: LiveWorker[], now: number): Promise<VersionStatus> {
+    const q = this.queues.byName(inferenceQueueName(model, version));
+    const counts = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+    const firstQueued = await q.getJobs(['waiting', 'prioritized'], 0, OLDEST_SAMPLE - 1, true);
+    const oldest = Math.min(...firstQueued.map((j) => j?.timestamp ?? Infinity));
+    return {
+      version,
+      queued: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
+      active: counts['active'] ?? 0,
+      delayed: counts['delayed'] ?? 0,
+      oldest_queued_s: Number.isFinite(oldest) ? Math.max(0, Math.round((now - oldest) / 100) / 10) : null,
+      workers: live.flatMap((w) =>
+        w.models.filter((s) => s.model === model && s.version === version).map((s) => ({ id: w.id, host: w.host, device: w.device, provider: s.provider })),
+      ),
+    };
+  }
+
+  private async failures(): Promise<StatusReport['failures']> {
+    const all: StatusReport['failures'] = [];
+    for (const m of this.catalog.models) {
+      for (const v of m.versions) {
+        const jobs = await this.queues.byName(inferenceQueueName(v.model, v.version)).getJobs(['failed'], 0, FAILURES_PER_QUEUE - 1, false);
+        for (const j of jobs) {
+          if (!j) continue;
+          const e = decodeJobError(j.failedReason);
+          all.push({
+            id: j.id ?? '', model: v.model, version: v.version, tenant: j.data?.tenant ?? '',
+            failed_at: new Date(j.finishedOn ?? j.timestamp).toISOString(), type: e.type, message: e.message.slice(0, 300),
+          });
+        }
+      }
+    }
+    return all.sort((a, b) => b.failed_at.localeCompare(a.failed_at)).slice(0, FAILURES_SHOWN);
+  }
+}

@@ -1,0 +1,39 @@
+import type { NextFunction, Request, Response } from 'express';
+import { describe, expect, it } from 'vitest';
+import { AppError, RedisUnavailableError } from '@maas/shared';
+import { problemHandler } from './problem.js';
+
+/** Runs the handler; returns what it logged (level, fields) and what it answered. */
+function handle(err: unknown) {
+  const logged: { level: string; fields: Record<string, unknown> }[] = [];
+  const log = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (fields: Record<string, unknown>) => logged.push({ level, fields })]));
+  const sent: { status?: number; headers: Record<string, string>; body?: string; type?: string } = { headers: {} };
+  const res = {
+    status(s: number) { sent.status = s; return this; },
+    type(t: string) { sent.type = t; return this; },
+    send(b: string) { sent.body = b; return this; },
+    setHeader(k: string, v: string) { sent.headers[k] = v; },
+  };
+  problemHandler(err, { log, originalUrl: '/x' } as unknown as Request, res as unknown as Response, (() => {}) as NextFunction);
+  return { logged, sent };
+}
+
+describe('problemHandler logging', () => {
+  it('logs expected 5xx answers in one line, without a stack', () => {
+    const { logged, sent } = handle(new AppError('model-not-ready', 'no live worker serves mlp'));
+    expect(sent.status).toBe(503);
+    expect(logged).toEqual([{ level: 'debug', fields: { problem: 'model-not-ready', status: 503 } }]);
+    const redis = handle(new RedisUnavailableError(new Error('connect ECONNREFUSED')));
+    expect(redis.logged).toEqual([{ level: 'warn', fields: { problem: 'redis-unavailable', status: 503, cause: 'connect ECONNREFUSED' } }]);
+    expect(redis.sent.headers['Retry-After']).toBe('1');
+  });
+
+  it('logs nothing for 4xx answers, and the whole error for unexpected ones', () => {
+    expect(handle(new AppError('forbidden', 'no')).logged).toEqual([]);
+    const boom = handle(new Error('boom'));
+    expect(boom.sent.status).toBe(500);
+    expect(boom.logged[0]!.level).toBe('error');
+    expect(boom.logged[0]!.fields['err']).toBeInstanceOf(Error);
+    expect(boom.sent.body).not.toContain('boom');
+  });
+});

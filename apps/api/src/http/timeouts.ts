@@ -1,0 +1,35 @@
+/**
+ * PURE: the HTTP server's timeouts, chosen for this service rather than left at Node's
+ * defaults (a 300 s `requestTimeout` would cut a large batch upload on a slow link; no idle
+ * timeout would let a stalled upload hold its batch forever):
+ *
+ * - headers must arrive within HEADERS_TIMEOUT_S (slow-header attacks),
+ * - a whole request, body included, within REQUEST_TIMEOUT_S (default one hour: an upload
+ *   that keeps sending is given time),
+ * - a connection silent for IDLE_TIMEOUT_S is closed (an upload whose client stopped sending
+ *   ends, and its batch is removed); config.ts keeps it beyond the longest wait,
+ * - an idle keep-alive connection is kept KEEP_ALIVE_S between requests.
+ */
+import type { ApiConfig } from '../config.js';
+
+export const HEADERS_TIMEOUT_S = 30;
+export const KEEP_ALIVE_S = 5;
+
+export interface ServerTimeouts {
+  headersTimeout: number;
+  requestTimeout: number;
+  timeout: number;
+  keepAliveTimeout: number;
+}
+
+/** Milliseconds for each of node:http Server's timeout settings. */
+export function serverTimeouts(c: Pick<ApiConfig, 'REQUEST_TIMEOUT_S' | 'IDLE_TIMEOUT_S'>): ServerTimeouts {
+  const requestTimeout = c.REQUEST_TIMEOUT_S * 1000;
+  return {
+    // node requires headersTimeout <= requestTimeout
+    headersTimeout: Math.min(HEADERS_TIMEOUT_S * 1000, requestTimeout),
+    requestTimeout,
+    timeout: c.IDLE_TIMEOUT_S * 1000,
+    keepAliveTimeout: KEEP_ALIVE_S * 1000,
+  };
+}

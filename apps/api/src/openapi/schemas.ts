@@ -1,0 +1,120 @@
+/**
+ * Response shapes for the OpenAPI document, as zod schemas (converted with `z.toJSONSchema`).
+ * Requests are documented from the very schemas the routes parse with (routes.ts); these
+ * describe what the API answers, and the end-to-end test checks live answers against them.
+ */
+import { z } from 'zod';
+import { BATCH_STATUSES, DATATYPES, JOB_STATUSES, WEBHOOK_EVENTS, WEBHOOK_EVENT_TYPES } from '@maas/shared';
+
+const Instant = z.string().describe('ISO 8601');
+const Tensor = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()), data: z.array(z.unknown()) });
+const TensorSpec = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()).describe('-1 = symbolic') });
+const JobError = z.object({ type: z.string(), message: z.string() });
+
+export const Problem = z
+  .object({
+    type: z.string().describe('urn:maas:problem:<slug>'),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    error: z.string().optional().describe('on /v2 routes: the Open Inference Protocol error body'),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .describe('RFC 9457 problem details');
+
+export const Job = z.object({
+  id: z.string(),
+  object: z.literal('job'),
+  model: z.string(),
+  version: z.string(),
+  status: z.enum(JOB_STATUSES),
+  created_at: Instant,
+  started_at: Instant.nullable(),
+  completed_at: Instant.nullable(),
+  outputs: z.array(Tensor).nullable(),
+  error: JobError.nullable(),
+  metrics: z
+    .object({ queue_ms: z.number(), batch_wait_ms: z.number(), inference_ms: z.number(), batch_size: z.number(), runs: z.number(), worker: z.string() })
+    .partial()
+    .nullable(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  priority: z.number().int(),
+  webhook: z.string().nullable(),
+  webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).nullable(),
+});
+
+export const Batch = z.object({
+  id: z.string(),
+  object: z.literal('batch'),
+  model: z.string(),
+  version: z.string(),
+  status: z.enum(BATCH_STATUSES),
+  counts: z.object({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }),
+  created_at: Instant,
+  started_at: Instant.nullable(),
+  completed_at: Instant.nullable(),
+  expires_at: Instant.nullable(),
+  webhook: z.string().nullable(),
+  error: JobError.nullable(),
+});
+
+export const InferResponse = z.object({ model_name: z.string(), model_version: z.string(), id: z.string(), outputs: z.array(Tensor) });
+
+export const ModelMetadata = z.object({
+  name: z.string(),
+  versions: z.array(z.string()),
+  platform: z.string(),
+  inputs: z.array(TensorSpec),
+  outputs: z.array(TensorSpec),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const ModelListing = z.object({
+  name: z.string(),
+  versions: z.array(z.string()),
+  inputs: z.array(TensorSpec),
+  outputs: z.array(TensorSpec),
+  max_batch_size: z.number().int(),
+  max_queue_delay_ms: z.number(),
+  labels: z.array(z.string()).nullable(),
+  ready: z.boolean(),
+  workers: z.number().int(),
+  versions_ready: z.array(z.string()),
+});
+
+export const ModelList = z.object({ object: z.literal('list'), models: z.array(ModelListing) });
+export const ServerMetadata = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) });
+export const Live = z.object({ live: z.boolean() });
+export const Ready = z.object({ ready: z.boolean(), redis: z.boolean(), models: z.number().int() });
+export const ModelReady = z.object({ name: z.string(), ready: z.literal(true), workers: z.number().int() });
+
+export const WebhookSecret = z.object({
+  object: z.literal('webhook_secret'),
+  secret: z.string().describe('whsec_… of the calling tenant'),
+  created_at: Instant.nullable(),
+  previous: z.array(z.object({ secret: z.string(), expires_at: Instant })).describe('replaced secrets still signing beside it'),
+  overlap_seconds: z.number().int(),
+  source: z.enum(['config', 'generated']),
+});
+
+export const Delivery = z.object({
+  id: z.string(),
+  type: z.enum(WEBHOOK_EVENT_TYPES),
+  url: z.string(),
+  created_at: Instant,
+  status: z.enum(['pending', 'delivered', 'exhausted']),
+  next_attempt_at: Instant.nullable(),
+  redeliveries: z.number().int(),
+  attempts: z.array(z.object({ at: Instant, attempt: z.number().int(), status: z.number().int().nullable(), duration_ms: z.number() }).passthrough()),
+});
+export const DeliveryList = z.object({ object: z.literal('list'), data: z.array(Delivery) });
+
+export const Status = z.object({
+  generated_at: Instant,
+  window_s: z.number(),
+  models: z.array(z.object({ name: z.string(), versions: z.array(z.object({ version: z.number() }).passthrough()), throughput: z.unknown() })),
+  workers: z.array(z.object({ id: z.string() }).passthrough()),
+  series: z.array(z.object({ at: z.number(), jobs_per_s: z.number() }).passthrough()),
+  failures: z.array(z.object({ id: z.string() }).passthrough()),
+});

@@ -1,0 +1,145 @@
+/**
+ * QueuedRowsLedger: how many rows each tenant has waiting, across every model and every API
+ * instance, for the queued-rows quota (jobs and batch chunks alike).
+ *
+ * Per tenant one Redis hash: `total`, and per queued BullMQ job `<queue>|<jobId>` → rows and
+ * when they were reserved. A reservation is one script (RESERVE_LUA): it adds the rows unless
+ * they would pass the limit, so concurrent requests on several API instances cannot overshoot.
+ * Nothing in the worker has to report back: rows leave the ledger when `reconcile` finds their
+ * job started, finished or gone (BullMQ sets `processedOn` when a job turns active). That runs
+ * when a reservation is refused (at most once a second per tenant and process), and every
+ * RECONCILE_MS per tenant otherwise, so the hash stays about as large as the tenant's queue and
+ * a crash cannot leak rows for long. Its cost: one read of the tenant's entries and one field
+ * read per queued job.
+ *
+ * Modes: with no rows limit configured anywhere the ledger is not used at all (no cost).
+ */
+import type { Redis } from 'ioredis';
+import { bullJobKey, QuotaExceededError, tenantRowsKey, type Logger } from '@maas/shared';
+
+export interface LedgerEntry {
+  queue: string;
+  jobId: string;
+  rows: number;
+}
+
+/** What create paths call: reserve before enqueueing, release when enqueueing failed. */
+export interface Admission {
+  reserve(tenant: string, entry: LedgerEntry): Promise<void>;
+  release(tenant: string, entries: LedgerEntry[]): Promise<void>;
+}
+
+const RECONCILE_MS = 10_000;
+/** After a refusal, look again at most this often (a tenant hammering at its quota must not make every request a full reconcile). */
+const RECONCILE_ON_REFUSAL_MS = 1000;
+/** A reservation this young whose job is not in Redis yet is being enqueued, not gone. */
+const ENQUEUE_GRACE_MS = 60_000;
+/** The ledger outlives its last change by this much (a tenant gone quiet leaves nothing behind). */
+const LEDGER_TTL_S = 7 * 24 * 3600;
+const RETRY_AFTER_S = 2;
+
+/**
+ * KEYS[1] ledger; ARGV: limit, field, rows, now, ttl. Returns -1 when reserved, else the rows
+ * queued. A tenant with nothing queued may always queue one job, so a job larger than the quota
+ * is not refused forever.
+ */
+const RESERVE_LUA = `
+local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
+local rows = tonumber(ARGV[3])
+if total > 0 and total + rows > tonumber(ARGV[1]) then return total end
+if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3] .. ':' .. ARGV[4]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 'total', rows)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return -1
+`;
+
+/** KEYS[1] ledger; ARGV: fields to drop. Each drop gives its rows back, once. */
+const DROP_LUA = `
+local n = 0
+for i = 1, #ARGV do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    redis.call('HINCRBY', KEYS[1], 'total', -tonumber(string.match(v, '^[0-9]+')))
+    n = n + 1
+  end
+end
+return n
+`;
+
+const field = (e: Pick<LedgerEntry, 'queue' | 'jobId'>) => `${e.queue}|${e.jobId}`;
+
+export class QueuedRowsLedger implements Admission {
+  private readonly lastReconcile = new Map<string, number>();
+
+  constructor(
+    private readonly redis: Redis,
+    /** the tenant's rows limit; 0 = none */
+    private readonly limitOf: (tenant: string) => number,
+    private readonly log: Logger,
+  ) {}
+
+  async reserve(tenant: string, entry: LedgerEntry): Promise<void> {
+    const limit = this.limitOf(tenant);
+    if (limit <= 0) return;
+    this.maybeReconcile(tenant);
+    let queued = await this.tryReserve(tenant, entry, limit);
+    if (queued < 0) return;
+    if (Date.now() - (this.lastReconcile.get(tenant) ?? 0) >= RECONCILE_ON_REFUSAL_MS) {
+      await this.reconcile(tenant); // the count may hold rows that have run since
+      queued = await this.tryReserve(tenant, entry, limit);
+    }
+    if (queued >= 0) throw new QuotaExceededError(tenant, queued, limit, RETRY_AFTER_S);
+  }
+
+  private async tryReserve(tenant: string, e: LedgerEntry, limit: number): Promise<number> {
+    return Number(await this.redis.eval(RESERVE_LUA, 1, tenantRowsKey(tenant), limit, field(e), e.rows, Date.now(), LEDGER_TTL_S));
+  }
+
+  async release(tenant: string, entries: LedgerEntry[]): Promise<void> {
+    if (this.limitOf(tenant) <= 0 || entries.length === 0) return;
+    await this.redis.eval(DROP_LUA, 1, tenantRowsKey(tenant), ...entries.map(field));
+  }
+
+  /** Rows the ledger holds for `tenant` now. */
+  async queued(tenant: string): Promise<number> {
+    return Number((await this.redis.hget(tenantRowsKey(tenant), 'total')) ?? 0);
+  }
+
+  private maybeReconcile(tenant: string): void {
+    const now = Date.now();
+    if (now - (this.lastReconcile.get(tenant) ?? 0) < RECONCILE_MS) return;
+    this.lastReconcile.set(tenant, now);
+    void this.reconcile(tenant).catch((err: unknown) => this.log.warn({ err, tenant }, 'queued-rows reconcile failed'));
+  }
+
+  /** Drops the rows whose job has started, finished or disappeared. */
+  async reconcile(tenant: string): Promise<void> {
+    this.lastReconcile.set(tenant, Date.now());
+    const key = tenantRowsKey(tenant);
+    const all = await this.redis.hgetall(key);
+    const byQueue = new Map<string, { f: string; jobId: string; at: number }[]>();
+    for (const [f, v] of Object.entries(all)) {
+      const bar = f.indexOf('|');
+      if (bar < 0) continue; // `total`
+      const queue = f.slice(0, bar);
+      const list = byQueue.get(queue) ?? [];
+      list.push({ f, jobId: f.slice(bar + 1), at: Number(v.split(':')[1] ?? 0) });
+      byQueue.set(queue, list);
+    }
+    const gone: string[] = [];
+    const now = Date.now();
+    for (const [queue, list] of byQueue) {
+      // One pipeline per queue: a queue's keys share one Redis Cluster slot.
+      const pipe = this.redis.pipeline();
+      for (const e of list) pipe.hmget(bullJobKey(queue, e.jobId), 'timestamp', 'processedOn');
+      const replies = (await pipe.exec()) ?? [];
+      list.forEach((e, i) => {
+        const [created, processed] = (replies[i]?.[1] as (string | null)[] | undefined) ?? [null, null];
+        if (processed !== null || (created === null && now - e.at > ENQUEUE_GRACE_MS)) gone.push(e.f);
+      });
+    }
+    if (gone.length) await this.redis.eval(DROP_LUA, 1, key, ...gone);
+  }
+}

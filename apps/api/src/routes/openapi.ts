@@ -1,0 +1,13 @@
+/** `GET /openapi.json`: the OpenAPI 3.1 document, built once (it depends on nothing that changes). */
+import { Router } from 'express';
+import { openApiDocument } from '../openapi/document.js';
+import { SERVER_VERSION } from '../server-info.js';
+
+export function openApiRouter(): Router {
+  const r = Router();
+  const body = JSON.stringify(openApiDocument(SERVER_VERSION));
+  r.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(body);
+  });
+  return r;
+}

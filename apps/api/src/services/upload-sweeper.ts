@@ -1,0 +1,50 @@
+/**
+ * UploadSweeper: removes batch uploads whose lease ran out. An API process renews the lease
+ * of each upload it is reading (services/batches.ts); when the process dies mid-upload, no
+ * one renews it, and the first API process to see it expired takes it (ZREM is the claim:
+ * only one sweeper gets 1) and removes the batch with its queued chunks. Without this, such
+ * a batch would be invisible (never uploaded) yet its chunks would run, and its records stay
+ * for weeks. Runs every half lease, unref'd; a Redis outage only delays it.
+ */
+import type { Redis } from 'ioredis';
+import { UPLOADS_KEY, type Logger } from '@maas/shared';
+
+/** How many expired uploads one sweep handles (the next sweep takes the rest). */
+const PER_SWEEP = 50;
+
+export class UploadSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly remove: (batchId: string) => Promise<void>,
+    private readonly leaseSeconds: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): this {
+    this.timer = setInterval(() => {
+      this.running ??= this.sweep()
+        .catch((err: unknown) => this.log.warn({ err }, 'upload sweep failed; retried at the next'))
+        .finally(() => (this.running = undefined));
+    }, (this.leaseSeconds * 1000) / 2);
+    this.timer.unref();
+    return this;
+  }
+
+  /** Removes the uploads expired by now; returns how many this process removed. */
+  async sweep(now = Date.now()): Promise<void> {
+    const expired = await this.redis.zrangebyscore(UPLOADS_KEY, '-inf', now, 'LIMIT', 0, PER_SWEEP);
+    for (const id of expired) {
+      if ((await this.redis.zrem(UPLOADS_KEY, id)) !== 1) continue; // another API took it
+      await this.remove(id);
+      this.log.warn({ batch: id }, 'batch upload abandoned by its API process (lease expired): removed with its chunks');
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}

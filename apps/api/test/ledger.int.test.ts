@@ -1,0 +1,62 @@
+/** QueuedRowsLedger on a real redis-server and BullMQ: no overshoot under concurrency, rows freed when jobs run or vanish. */
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, PREFIX, QuotaExceededError, startRedisServer, type RedisServer } from '@maas/shared';
+import { QueuedRowsLedger } from '../src/quotas/ledger.js';
+
+let server: RedisServer;
+let redis: Redis;
+let queue: Queue;
+const log = createLogger('test', 'silent');
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  queue = new Queue('{ledger-test}', { connection: redis, prefix: PREFIX });
+});
+afterAll(async () => {
+  await queue?.close();
+  redis?.disconnect();
+  await server?.stop();
+});
+
+const ledgerWith = (limit: number) => new QueuedRowsLedger(redis, () => limit, log);
+
+describe('QueuedRowsLedger', () => {
+  it('never lets concurrent requests pass the limit', async () => {
+    const ledger = ledgerWith(5);
+    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => ledger.reserve('t1', { queue: queue.name, jobId: `j${i}`, rows: 1 })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused.every((r) => r.reason instanceof QuotaExceededError)).toBe(true);
+    expect(refused[0]!.reason.headers['Retry-After']).toMatch(/^\d+$/);
+    expect(await ledger.queued('t1')).toBe(5);
+    expect(await ledger.queued('t2')).toBe(0);
+  });
+
+  it('lets a tenant with nothing queued queue one job larger than its quota', async () => {
+    const ledger = ledgerWith(3);
+    await ledger.reserve('big', { queue: queue.name, jobId: 'huge', rows: 10 });
+    await expect(ledger.reserve('big', { queue: queue.name, jobId: 'more', rows: 1 })).rejects.toBeInstanceOf(QuotaExceededError);
+  });
+
+  it('releases once, and frees the rows of jobs that started or vanished', async () => {
+    const ledger = ledgerWith(4);
+    for (const id of ['a', 'b', 'c']) {
+      await ledger.reserve('t3', { queue: queue.name, jobId: id, rows: 1 });
+      await queue.add('x', {}, { jobId: id });
+    }
+    await ledger.release('t3', [{ queue: queue.name, jobId: 'c', rows: 0 }, { queue: queue.name, jobId: 'c', rows: 0 }]);
+    expect(await ledger.queued('t3')).toBe(2);
+    // a worker takes a and b: their rows leave the ledger at the next reconcile
+    const taken = new Set<string>();
+    const connection = new Redis(server.url, { maxRetriesPerRequest: null });
+    const worker = new Worker(queue.name, async (job) => void taken.add(job.id!), { connection, prefix: PREFIX });
+    while (taken.size < 3) await new Promise((r) => setTimeout(r, 20));
+    await worker.close();
+    connection.disconnect();
+    await ledger.reconcile('t3');
+    expect(await ledger.queued('t3')).toBe(0);
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * AliveBeat: this worker's liveness in Redis, renewed every third of its TTL from a timer on
+ * the main thread. The main thread never runs long inference (session threads do; only runs
+ * predicted under WORKER_INLINE_MAX_MS run inline), so a worker deep in a long ONNX run still
+ * beats on time: a missing beat means the process is gone (killed, crashed, host lost) or
+ * frozen, never merely busy. Live workers' sweepers then release its jobs (sweeper.ts).
+ *
+ * Entries live in one sorted set (WORKERS_ALIVE_KEY: id → expiry), not as TTL keys, so a
+ * sweeper can tell an expired worker from one that never beat (an older worker version: its
+ * jobs are left to BullMQ's lock expiry). Expiry uses Redis's clock, so hosts' clocks may differ.
+ */
+import type { Redis } from 'ioredis';
+import { WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
+
+/** ZADD id (Redis time + ttl); returns Redis time in ms. */
+const RENEW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return now`;
+
+export class AliveBeat {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly workerId: string,
+    private readonly ttlMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** One renewal. */
+  async beat(): Promise<void> {
+    await this.redis.eval(RENEW, 1, WORKERS_ALIVE_KEY, this.workerId, this.ttlMs);
+  }
+
+  /** Beats once (before this worker takes any job), then every ttl/3. */
+  async start(): Promise<void> {
+    await this.beat();
+    this.timer = setInterval(() => {
+      this.beat().catch((err: unknown) => this.log.warn({ err }, 'liveness beat failed'));
+    }, Math.max(100, Math.floor(this.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  /** A clean stop (after the drain): leave at once, nothing to release. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.redis.zrem(WORKERS_ALIVE_KEY, this.workerId);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * DeadWorkerSweeper: every live worker, every third of the liveness TTL, looks for workers
+ * whose beat expired (alive-beat.ts) and releases the jobs they hold in the queues this worker
+ * serves, so they run elsewhere within seconds instead of after the BullMQ lock (30 s) expires.
+ *
+ * Releasing goes through BullMQ's own recovery: one script per queue deletes the lock of each
+ * active job whose `processedBy` is a dead worker and marks it in the queue's stalled set; the
+ * next stalled-job check (any worker's, every WORKER_STALLED_INTERVAL_MS) finds it unlocked and
+ * moves it back to wait, counting the stall like any other (so a job that keeps killing its
+ * workers still fails after maxStalledCount). A slow worker is never swept: it beats from its
+ * main thread, which long runs never block, and keeps its long lock.
+ *
+ * Cost: one ZRANGE per period while nobody is dead; the queue scans (LRANGE active + HGET
+ * per active job) only run while a dead worker is remembered, at most `forgetAfterMs`.
+ */
+import type { Redis } from 'ioredis';
+import { PREFIX, WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
+import { deadWorkers, parseEntries } from './dead-workers.js';
+
+/**
+ * KEYS[1] active list, KEYS[2] stalled set; ARGV[1] the queue's key prefix, ARGV[2..] dead
+ * worker ids. Returns the released job ids. Atomic, so a job another worker has just taken
+ * (its processedBy and lock are set together) is never touched.
+ */
+const RELEASE = `
+local dead = {}
+for i = 2, #ARGV do dead[ARGV[i]] = true end
+local released = {}
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local by = redis.call('HGET', ARGV[1] .. id, 'pb')
+  if by and dead[by] and redis.call('DEL', ARGV[1] .. id .. ':lock') == 1 then
+    redis.call('SADD', KEYS[2], id)
+    released[#released + 1] = id
+  end
+end
+return released`;
+
+export interface SweeperOptions {
+  periodMs: number;
+  /** forget a dead worker this long after its beat expired (≥ the BullMQ lock duration) */
+  forgetAfterMs: number;
+  /** the BullMQ queue names this worker serves now */
+  queues: () => string[];
+}
+
+export class DeadWorkerSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly self: string,
+    private readonly log: Logger,
+    private readonly opts: SweeperOptions,
+  ) {}
+
+  /** One pass; returns the number of jobs released. */
+  async sweep(): Promise<number> {
+    const [[sec, usec], reply] = await Promise.all([this.redis.time(), this.redis.zrange(WORKERS_ALIVE_KEY, '0', '-1', 'WITHSCORES')]);
+    const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+    const { dead, forget } = deadWorkers(parseEntries(reply).filter(([id]) => id !== this.self), now, this.opts.forgetAfterMs);
+    if (forget.length) await this.redis.zrem(WORKERS_ALIVE_KEY, ...forget);
+    if (dead.length === 0) return 0;
+    let total = 0;
+    for (const queue of this.opts.queues()) {
+      const base = `${PREFIX}:${queue}:`;
+      const released = (await this.redis.eval(RELEASE, 2, `${base}active`, `${base}stalled`, base, ...dead)) as string[];
+      if (released.length) this.log.warn({ queue, dead, jobs: released.length }, 'released the jobs of a dead worker (no liveness beat)');
+      total += released.length;
+    }
+    return total;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = true;
+      this.sweep()
+        .catch((err: unknown) => this.log.warn({ err }, 'dead-worker sweep failed'))
+        .finally(() => (this.running = false));
+    }, this.opts.periodMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

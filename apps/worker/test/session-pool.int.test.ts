@@ -1,0 +1,90 @@
+/**
+ * SessionPool healing on real session threads and onnxruntime (no Redis): a thread that dies
+ * mid-run and a run past the run timeout. Runs the built pool (dist/), whose threads start
+ * from dist/inference/session-thread.js: `npm run build` first.
+ */
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import type { RawTensor } from '@maas/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SessionLostError } from '../dist/inference/instance-health.js';
+import { SessionPool } from '../dist/inference/session-pool.js';
+
+const MLP = fileURLToPath(new URL('../../../models/mlp/1/model.onnx', import.meta.url));
+const init = { path: MLP, providers: ['cpu'], intraOpNumThreads: 1, spinning: false };
+
+function feed(rows: number, seed: number): { tensor: RawTensor; data: Float32Array } {
+  const data = Float32Array.from({ length: rows * 32 }, (_, i) => Math.sin(seed * 7919 + i));
+  return { tensor: { name: 'input', datatype: 'FP32', shape: [rows, 32], data: new Uint8Array(data.slice().buffer) }, data };
+}
+
+async function reference(data: Float32Array, rows: number): Promise<number[]> {
+  const s = await ort.InferenceSession.create(MLP, { intraOpNumThreads: 1 });
+  try {
+    const out = await s.run({ input: new ort.Tensor('float32', data, [rows, 32]) });
+    return Array.from(out['output']!.data as Float32Array);
+  } finally {
+    await s.release();
+  }
+}
+
+const floats = (t: RawTensor): number[] => Array.from(new Float32Array((t.data as Uint8Array).slice().buffer));
+
+const pools: SessionPool[] = [];
+afterEach(async () => {
+  delete process.env['WORKER_TEST_SESSION_EXIT_ON_RUN'];
+  while (pools.length) await pools.pop()!.close();
+});
+
+describe('SessionPool heals', () => {
+  it('a thread that dies mid-run: the run fails retryably, the model reads not served, a new thread serves the next run', async () => {
+    process.env['WORKER_TEST_SESSION_EXIT_ON_RUN'] = '2'; // the first thread exits when its 2nd run arrives
+    const pool = await SessionPool.open(init, 1, { runTimeoutMs: 10_000 });
+    pools.push(pool);
+    const flips: boolean[] = [];
+    pool.onServingChange((s) => flips.push(s));
+
+    const a = feed(3, 1);
+    expect(floats((await pool.run([a.tensor])).outputs[0]!)).toEqual(await reference(a.data, 3));
+
+    const lost = await pool.run([feed(3, 2).tensor]).then(() => undefined, (e: unknown) => e);
+    expect(lost).toBeInstanceOf(SessionLostError);
+    expect((lost as SessionLostError).reason).toMatch(/exited with code 70/);
+    expect(pool.serving).toBe(false);
+
+    const c = feed(5, 3);
+    expect(floats((await pool.run([c.tensor])).outputs[0]!)).toEqual(await reference(c.data, 5));
+    expect(pool.replacements).toBe(1);
+    expect(pool.serving).toBe(true);
+    expect(flips).toEqual([false, true]);
+  });
+
+  it('a run past the run timeout: fails retryably without waiting for it; the thread is replaced and serves again', async () => {
+    const pool = await SessionPool.open(init, 1, { runTimeoutMs: 150 });
+    pools.push(pool);
+    const big = feed(200_000, 4).tensor; // ~1 s of compute
+    const t0 = performance.now();
+    const lost = await pool.run([big]).then(() => undefined, (e: unknown) => e);
+    expect(lost).toBeInstanceOf(SessionLostError);
+    expect((lost as SessionLostError).reason).toMatch(/longer than 150 ms/);
+    const lostMs = performance.now() - t0;
+    console.log(`run timeout 150 ms: the run failed after ${lostMs.toFixed(0)} ms`);
+    expect(lostMs).toBeLessThan(900);
+
+    const small = feed(2, 5);
+    expect(floats((await pool.run([small.tensor])).outputs[0]!)).toEqual(await reference(small.data, 2));
+    expect(pool.replacements).toBe(1);
+    // The drain bound: close() waits at most its grace period for the wedged thread.
+    const c0 = performance.now();
+    await pool.close();
+    expect(performance.now() - c0).toBeLessThan(6000);
+  }, 30_000);
+
+  it('close() ends within its bound and later runs fail', async () => {
+    const pool = await SessionPool.open(init, 2, { runTimeoutMs: 1000 });
+    const t0 = performance.now();
+    await pool.close();
+    expect(performance.now() - t0).toBeLessThan(5000);
+    await expect(pool.run([feed(1, 6).tensor])).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * DeadWorkerSweeper and AliveBeat on a real redis-server and BullMQ: only the jobs of a worker
+ * whose beat expired are released (lock dropped, marked stalled), and BullMQ's stalled-job
+ * check then requeues them; a live worker's and a never-beating worker's jobs stay put.
+ */
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, PREFIX, startRedisServer, WORKERS_ALIVE_KEY, type RedisServer } from '@maas/shared';
+import { AliveBeat } from '../src/liveness/alive-beat.js';
+import { DeadWorkerSweeper } from '../src/liveness/sweeper.js';
+
+let server: RedisServer;
+let redis: Redis;
+let queue: Queue;
+const workers: Worker[] = [];
+const log = createLogger('test', 'silent');
+const QUEUE = '{sweep-test}';
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  queue = new Queue(QUEUE, { connection: redis, prefix: PREFIX });
+});
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.close(true)));
+  await queue?.close();
+  redis?.disconnect();
+  await server?.stop();
+});
+
+/** A worker named `name` that takes one job by hand (as a runner holding it would). */
+async function holdOne(name: string): Promise<string> {
+  const w = new Worker(QUEUE, null, { connection: new Redis(server.url, { maxRetriesPerRequest: null }), prefix: PREFIX, name, lockDuration: 60_000 });
+  workers.push(w);
+  const job = await w.getNextJob(`${name}-token`);
+  expect(job?.processedBy).toBe(name);
+  return job!.id!;
+}
+
+const lockOf = (id: string) => redis.exists(`${PREFIX}:${QUEUE}:${id}:lock`);
+
+describe('DeadWorkerSweeper', () => {
+  it('releases the jobs of a worker whose beat expired, and only those', async () => {
+    await queue.addBulk([{ name: 'a', data: {} }, { name: 'b', data: {} }, { name: 'c', data: {} }]);
+    const dead = await holdOne('wrk_dead');
+    const live = await holdOne('wrk_live');
+    const old = await holdOne('wrk_never_beat');
+    const ms = Number((await redis.time())[0]) * 1000;
+    await redis.zadd(WORKERS_ALIVE_KEY, ms - 1000, 'wrk_dead', ms - 3_600_000, 'wrk_forgotten');
+    await new AliveBeat(redis, 'wrk_live', 600, log).beat();
+
+    const sweeper = new DeadWorkerSweeper(redis, 'wrk_self', log, { periodMs: 200, forgetAfterMs: 30_000, queues: () => [QUEUE] });
+    expect(await sweeper.sweep()).toBe(1);
+    expect(await lockOf(dead)).toBe(0);
+    expect(await redis.sismember(`${PREFIX}:${QUEUE}:stalled`, dead)).toBe(1);
+    expect(await lockOf(live)).toBe(1);
+    expect(await lockOf(old)).toBe(1);
+    // An entry expired long ago is forgotten (its locks have expired by then anyway).
+    expect(await redis.zscore(WORKERS_ALIVE_KEY, 'wrk_forgotten')).toBeNull();
+    expect(await sweeper.sweep()).toBe(0); // nothing left to release
+
+    // BullMQ's own stalled-job check (here a live worker's) puts the released job back in wait.
+    const checker = new Worker(QUEUE, null, { connection: new Redis(server.url, { maxRetriesPerRequest: null }), prefix: PREFIX, name: 'wrk_checker', stalledInterval: 500 });
+    workers.push(checker);
+    await checker.startStalledCheckTimer();
+    await expect.poll(() => queue.getJobState(dead), { timeout: 5000 }).toBe('waiting');
+    expect(await queue.getJobState(live)).toBe('active');
+    expect(await queue.getJobState(old)).toBe('active');
+  });
+});

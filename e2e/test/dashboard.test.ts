@@ -1,0 +1,96 @@
+/**
+ * The /admin status page and the /admin/queues board in headless Chromium (Debian's
+ * `chromium`, driven by playwright-core): what a person sees — models with their workers
+ * (device / provider), queue depth and oldest age, recent failures, a throughput chart — and
+ * that the page refreshes by itself. Takes a screenshot: with MAAS_UPDATE_SCREENSHOTS=1 it
+ * replaces the one in the README (docs/dashboard.png), else it goes to the temp folder, so a
+ * test run leaves the work tree clean. Runs the open mode (no API_KEYS) with ADMIN_KEY and WEBHOOK_SECRET,
+ * which also covers the open tenant's configured secret.
+ */
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, Cluster, REPO_ROOT, rows } from '../src/harness/index.js';
+
+const CHROMIUM = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
+const ADMIN = 'admin-key-0123456789';
+const SCREENSHOT = process.env['MAAS_UPDATE_SCREENSHOTS'] === '1' ? join(REPO_ROOT, 'docs/dashboard.png') : join(tmpdir(), 'maas-dashboard.png');
+const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
+let cluster: Cluster;
+let browser: Browser;
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
+  beforeAll(async () => {
+    cluster = await Cluster.start({ workers: 1, api: { ADMIN_KEY: ADMIN, WEBHOOK_SECRET: SECRET, STATUS_SAMPLE_S: '1' }, worker: { WORKER_MODELS: 'mlp', WEBHOOK_SECRET: SECRET } });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.stop();
+  });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) => call(cluster.url, 'POST', path, body, headers);
+  const mlp = (seed: number, extra: Record<string, unknown> = {}) => ({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 32], data: rows(seed, 2, 32) }], ...extra });
+  const penguin = { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] };
+
+  it('keeps /admin for the admin key', async () => {
+    // (a browser without the key shows its login prompt; headless Chromium fails the navigation instead)
+    const ctx = await browser.newContext();
+    const denied = await ctx.request.get(`${cluster.url}/admin`);
+    expect(denied.status()).toBe(401);
+    expect(denied.headers()['www-authenticate']).toMatch(/^Basic realm=/);
+    expect((await ctx.request.get(`${cluster.url}/admin/queues`)).status()).toBe(401);
+    await ctx.close();
+  });
+
+  it('shows models, workers, queues, failures and throughput, and refreshes by itself', async () => {
+    // some traffic: micro-batched jobs, one that expires before it can run, one no worker serves
+    for (let wave = 0; wave < 4; wave++) {
+      await Promise.all(Array.from({ length: 6 + wave * 6 }, (_, i) => post('/v1/jobs', mlp(wave * 100 + i), { Prefer: 'wait=20' })));
+      await new Promise((r) => setTimeout(r, 1100)); // a sample of the counters between waves
+    }
+    expect((await post('/v1/jobs', mlp(99, { timeout_ms: 1 }), { Prefer: 'wait=20' })).body.status).toBe('failed');
+    expect((await post('/v1/jobs', penguin)).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 1500)); // one more sample of the counters
+
+    const ctx = await browser.newContext({ httpCredentials: { username: 'admin', password: ADMIN }, viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    expect((await page.goto(`${cluster.url}/admin`))!.status()).toBe(200);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('maas · cluster status');
+    const row = (model: string) => page.locator('#models tbody tr', { hasText: model }).first();
+    await expect.poll(() => row('mlp').textContent(), { timeout: 10_000 }).toContain('cpu / cpu');
+    const penguins = row('penguins');
+    await expect.poll(() => penguins.textContent()).toContain('no live worker');
+    expect(await penguins.locator('td').nth(3).textContent()).toBe('1'); // queued
+    expect(await penguins.locator('td').nth(5).textContent()).toMatch(/\d(\.\d)? s/); // oldest queued
+    await expect.poll(() => page.locator('#workers tbody').textContent()).toContain('mlp:1 (cpu)');
+    await expect.poll(() => page.locator('#failures tbody').textContent()).toContain('expired');
+    await expect.poll(() => page.locator('#chart svg rect').count()).toBeGreaterThan(0);
+    expect(Number(await row('mlp').locator('td').nth(6).textContent())).toBeGreaterThan(0); // jobs/s over the window
+
+    // without a reload, the page follows the queue
+    const before = await page.locator('#updated').textContent();
+    expect((await post('/v1/jobs', penguin)).status).toBe(202);
+    await expect.poll(() => penguins.locator('td').nth(3).textContent(), { timeout: 8000 }).toBe('2');
+    expect(await page.locator('#updated').textContent()).not.toBe(before);
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+
+    const board = await ctx.newPage();
+    expect((await board.goto(`${cluster.url}/admin/queues`))!.status()).toBe(200);
+    await expect.poll(() => board.locator('body').textContent(), { timeout: 15_000 }).toContain('infer-mlp-v1');
+    await ctx.close();
+  });
+
+  it("uses WEBHOOK_SECRET as the open tenant's secret, which only configuration rotates", async () => {
+    const s = await call(cluster.url, 'GET', '/v1/webhooks/secret');
+    expect(s.body).toMatchObject({ secret: SECRET, source: 'config', previous: [] });
+    const r = await post('/v1/webhooks/secret/rotate', undefined);
+    expect(r.status).toBe(409);
+    expect(r.body.type).toBe('urn:maas:problem:secret-from-config');
+  });
+});
+

@@ -1,0 +1,236 @@
+/**
+ * Hostile input is a 4xx, answered quickly, with nothing queued (issue 13): JSON nested 10,000
+ * deep, a gzip bomb of newlines, bodiless POSTs, FP32 values past its range, batch uploads that
+ * would fill a queue or bring too much; and Redis refusing writes (out of memory, read-only) or
+ * gone is a 503 + Retry-After the API recovers from by itself.
+ */
+import http from 'node:http';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster, eventually, queuedInferenceJobs, rows, storedBatches } from '../src/harness/index.js';
+
+let cluster: Cluster;
+let redis: Redis;
+
+beforeAll(async () => {
+  // No worker: whatever got queued stays visible in its queue.
+  cluster = await Cluster.start({ workers: 0 });
+  redis = cluster.redisClient();
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await cluster?.stop();
+});
+
+const row = rows(3, 1, 32)[0]!;
+const job = (data: string, extra = '') => `{"model":"mlp","inputs":[{"name":"input","datatype":"FP32","shape":[1,32],"data":${data}}]${extra}}`;
+const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+
+async function post(path: string, body: string | Buffer | undefined, headers: Record<string, string>) {
+  const started = Date.now();
+  const res = await fetch(cluster.url + path, { method: 'POST', headers, ...(body === undefined ? {} : { body }) });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any, ms: Date.now() - started };
+}
+const JSON_TYPE = { 'content-type': 'application/json' };
+const NDJSON = { 'content-type': 'application/x-ndjson' };
+
+/** A POST with neither Content-Length nor Transfer-Encoding: what `curl -X POST` sends (fetch always adds a length). */
+function bodiless(path: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+  const u = new URL(cluster.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path, method: 'POST', headers }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('hostile JSON', () => {
+  it('arrays nested 10,000 deep anywhere in a JSON body are a 400, never a stack overflow', async () => {
+    const bodies: [string, string][] = [
+      ['/v1/jobs', job(deep(10_000))],
+      ['/v1/jobs', job(JSON.stringify(row), `,"metadata":{"a":${deep(10_000)}}`)],
+      ['/v1/jobs', deep(10_000)],
+      ['/v2/models/mlp/infer', `{"inputs":[{"name":"input","datatype":"FP32","shape":[1,32],"data":[1],"parameters":{"p":${deep(10_000)}}}]}`],
+      ['/v2/models/mlp/infer', `{"id":${deep(10_000)},"inputs":[]}`],
+    ];
+    for (const [path, body] of bodies) {
+      const r = await post(path, body, JSON_TYPE);
+      expect(r.status, `${path}: ${JSON.stringify(r.body)}`).toBe(400);
+      expect(r.body.detail).toMatch(/nests deeper than 64 levels/);
+    }
+    expect(cluster.api.log).not.toMatch(/Maximum call stack/);
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+  });
+
+  it('a batch line nested 10,000 deep fails that line only (compact and tensor forms)', async () => {
+    const body = [`{"custom_id":"c","inputs":{"input":${deep(10_000)}}}`, `{"custom_id":"t","inputs":[{"name":"input","datatype":"FP32","shape":[1,32],"data":${deep(10_000)}}]}`].join('\n');
+    const r = await post('/v1/batches?model=mlp', body, NDJSON);
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    expect(r.body).toMatchObject({ status: 'succeeded', counts: { total: 2, succeeded: 0, failed: 2 } });
+    expect(cluster.api.log).not.toMatch(/Maximum call stack/);
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+  });
+
+  it('FP32 values past ±3.4e38 are a 400 in jobs and v2 infer, and fail their line in batches', async () => {
+    const data = JSON.stringify(row).replace(/^\[[^,]+/, '[1e39');
+    for (const path of ['/v1/jobs', '/v2/models/mlp/infer']) {
+      const r = await post(path, path === '/v1/jobs' ? job(data) : `{"inputs":[{"name":"input","datatype":"FP32","shape":[1,32],"data":${data}}]}`, JSON_TYPE);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.detail).toMatch(/data\[0\] = 1e\+39 is out of the FP32 range/);
+    }
+    const lines = [`{"custom_id":"fast","inputs":{"input":${data}}}`, `{"custom_id":"tensor","inputs":[{"name":"input","datatype":"FP32","shape":[1,32],"data":${data.replace('1e39', '-4e38')}}]}`];
+    const b = await post('/v1/batches?model=mlp', lines.join('\n'), NDJSON);
+    expect(b.body).toMatchObject({ counts: { total: 2, failed: 2 } });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${b.body.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    for (const line of results) expect(line.error.message).toMatch(/out of the FP32 range/);
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+  });
+});
+
+describe('bodies', () => {
+  it('a 2 MB gzip bomb of newlines (2 GiB inflated) is a 413 within seconds, nothing queued', async () => {
+    // Concatenated gzip members (RFC 1952 allows them): 2,048 copies of 1 MiB of '\n'.
+    const member = gzipSync(Buffer.alloc(1 << 20, 0x0a), { level: 9 });
+    const bomb = Buffer.concat(Array.from({ length: 2048 }, () => member));
+    expect(bomb.length).toBeLessThan(3 << 20);
+    const r = await post('/v1/batches?model=mlp', bomb, { ...NDJSON, 'content-encoding': 'gzip' });
+    expect(r.status, JSON.stringify(r.body)).toBe(413);
+    expect(r.body.detail).toMatch(/at most 10000000 lines \(blank lines count\)/);
+    expect(r.ms).toBeLessThan(10_000);
+    expect(cluster.api.child.exitCode).toBeNull();
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+    expect(await redis.zcard('maas:uploads')).toBe(0); // no upload left in progress
+  });
+
+  it('a truncated br or deflate batch upload is a 400, and the API stays up', async () => {
+    const body = Buffer.from(`{"inputs":{"input":${JSON.stringify(row)}}}\n`.repeat(50));
+    for (const [encoding, packed] of [['br', brotliCompressSync(body)], ['deflate', deflateSync(body)]] as const) {
+      for (const type of ['application/x-ndjson', 'application/x-npy']) {
+        const r = await post('/v1/batches?model=mlp', packed.subarray(0, packed.length >> 1), { 'content-type': type, 'content-encoding': encoding });
+        expect(r.status, `${encoding} ${type}: ${JSON.stringify(r.body)}`).toBe(400);
+      }
+    }
+    expect(cluster.api.child.exitCode).toBeNull();
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+  });
+
+  it('a POST without any body is a 400 that says so, not a 415 naming the type it sent', async () => {
+    for (const [path, headers] of [
+      ['/v1/jobs', JSON_TYPE], ['/v1/jobs', {}], ['/v2/models/mlp/infer', JSON_TYPE], ['/v1/batches?model=mlp', NDJSON], ['/v1/batches?model=mlp', {}],
+    ] as const) {
+      const r = await bodiless(path, headers);
+      expect(r.status, `${path} ${JSON.stringify(headers)}: ${JSON.stringify(r.body)}`).toBe(400);
+      expect(r.body.detail).toMatch(/the request has no body/);
+    }
+  });
+
+  it('a JSON body without Content-Type is read as JSON (CONTRACT §4), another type is a 415', async () => {
+    const u = new URL(cluster.url);
+    const body = job(JSON.stringify(row).replace(/^\[[^,]+/, '[1e39'));
+    const untyped = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = http.request({ host: u.hostname, port: u.port, path: '/v1/jobs', method: 'POST', headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(untyped.status).toBe(400); // read and checked as JSON: the value is out of range
+    expect(untyped.body.detail).toMatch(/FP32 range/);
+    expect((await post('/v1/jobs', body, { 'content-type': 'text/csv' })).status).toBe(415);
+  });
+});
+
+describe('Redis refusing writes or gone → 503 + Retry-After, then recovery without a restart', () => {
+  const good = job(JSON.stringify(row));
+  const expect503 = async (why: RegExp) => {
+    for (const [path, body, headers] of [['/v1/jobs', good, JSON_TYPE], ['/v1/batches?model=mlp', `{"inputs":{"input":${JSON.stringify(row)}}}`, NDJSON]] as const) {
+      const r = await post(path, body, headers);
+      expect(r.status, `${path}: ${JSON.stringify(r.body)}`).toBe(503);
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect(r.body).toMatchObject({ type: 'urn:maas:problem:redis-unavailable' });
+      expect(r.body.detail).toMatch(why);
+    }
+  };
+  const recovers = () => eventually(() => post('/v1/jobs', good, JSON_TYPE), (r) => r.status === 202, { ms: 15_000, what: 'a 202 once Redis is back' });
+
+  it('out of memory (maxmemory reached under noeviction)', async () => {
+    await redis.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.config('SET', 'maxmemory', '1');
+    try {
+      await expect503(/out of memory/);
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+    }
+    await recovers();
+  });
+
+  it('read-only (it became a replica, as in a failover)', async () => {
+    await redis.replicaof('127.0.0.1', '1'); // a master that is not there: the data stays, writes are refused
+    try {
+      await expect503(/read-only/);
+    } finally {
+      await redis.replicaof('NO', 'ONE');
+    }
+    await recovers();
+  });
+
+  it('gone (killed), then back on the same port', async () => {
+    redis.disconnect(); // the test's own client, before its server goes
+    await cluster.redis.kill();
+    try {
+      await expect503(/unreachable/);
+    } finally {
+      await cluster.redis.restart();
+    }
+    redis = cluster.redisClient();
+    await recovers();
+    expect(cluster.api.log).not.toMatch(/unhandled error/);
+  });
+});
+
+describe('what one batch upload may enqueue', () => {
+  const lines = (n: number) => rows(9, n, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r.map((v) => Math.round(v * 10) / 10) } })).join('\n');
+
+  beforeAll(async () => {
+    await cluster.api.stop('SIGTERM');
+    await cluster.startApi({ MAX_QUEUE_DEPTH: '1', BATCH_MAX_MB: '4' });
+    await redis.flushall();
+  });
+
+  it('an upload that would take the queue past MAX_QUEUE_DEPTH is a 429 + Retry-After, its chunks withdrawn', async () => {
+    const r = await post('/v1/batches?model=mlp', lines(9000), NDJSON); // two chunks (8,192 rows of mlp make one)
+    expect(r.status, JSON.stringify(r.body)).toBe(429);
+    expect(r.headers.get('retry-after')).toBe('1');
+    expect(r.body.type).toBe('urn:maas:problem:queue-full');
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+    expect(await storedBatches(redis)).toEqual([]);
+  });
+
+  it('an upload larger than BATCH_MAX_MB once decompressed is a 413, nothing left queued', async () => {
+    // 5 MB of lines that queue nothing (each fails alone), so only the size is in the way.
+    const big = Buffer.from(Array.from({ length: 5000 }, (_, i) => JSON.stringify({ custom_id: `${i}`.padStart(1000, 'x'), inputs: {} })).join('\n'));
+    for (const [body, headers] of [[big, NDJSON], [gzipSync(big), { ...NDJSON, 'content-encoding': 'gzip' }]] as const) {
+      const r = await post('/v1/batches?model=mlp', body, headers);
+      expect(r.status, JSON.stringify(r.body)).toBe(413);
+      expect(r.body.detail).toMatch(/body exceeds 4194304 bytes/);
+    }
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+    expect(await storedBatches(redis)).toEqual([]);
+  });
+  it('no upload starts while the queue is full', async () => {
+    expect((await post('/v1/jobs', job(JSON.stringify(row)), JSON_TYPE)).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 1100)); // the depth is read at most once a second
+    const r = await post('/v1/batches?model=mlp', lines(1), NDJSON);
+    expect(r.status, JSON.stringify(r.body)).toBe(429);
+    expect(await queuedInferenceJobs(redis)).toBe(1);
+    await redis.flushall();
+  });
+
+});

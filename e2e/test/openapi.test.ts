@@ -1,0 +1,170 @@
+/**
+ * GET /openapi.json against a running cluster: every documented operation is called at least
+ * once, and each answer's status is one it documents, with a documented content type and, for
+ * JSON, a body valid against the documented schema (ajv, JSON Schema 2020-12, as OpenAPI 3.1).
+ * A route added to the document without a call here fails the coverage check.
+ */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, Cluster, eventually, rows, WebhookReceiver, type Reply } from '../src/harness/index.js';
+
+const KEY = 'key-alpha';
+const OTHER = 'key-beta';
+const ADMIN = 'admin-key-0123456789';
+let cluster: Cluster;
+let recv: WebhookReceiver;
+let doc: any;
+/** ids of alpha's objects, for the paths' {id} and {msgId} */
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  cluster = await Cluster.start({
+    workers: 1,
+    api: { API_KEYS: `alpha:${KEY},beta:${OTHER}`, ADMIN_KEY: ADMIN, WEBHOOK_ALLOW_PRIVATE: 'true' },
+    worker: { WORKER_MODELS: 'mlp', WEBHOOK_ALLOW_PRIVATE: 'true' },
+  });
+  recv = await WebhookReceiver.start();
+  doc = (await call(cluster.url, 'GET', '/openapi.json', undefined, { authorization: `Bearer ${KEY}` })).body;
+});
+afterAll(async () => {
+  await recv?.close();
+  await cluster?.stop();
+});
+
+type Auth = 'tenant' | 'admin' | 'none';
+interface Call {
+  op: string; // "get /v1/jobs/{id}"
+  url: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  auth?: Auth;
+}
+
+async function send(c: Call): Promise<Reply & { contentType: string }> {
+  const [method] = c.op.split(' ');
+  const auth = c.auth ?? 'tenant';
+  const headers: Record<string, string> = { ...(c.headers ?? {}) };
+  if (auth === 'tenant') headers['authorization'] = `Bearer ${KEY}`;
+  if (auth === 'admin') headers['authorization'] = `Basic ${Buffer.from(`admin:${ADMIN}`).toString('base64')}`;
+  const r = await call(cluster.url, method!.toUpperCase(), c.url, c.body, headers);
+  return { ...r, contentType: (r.headers.get('content-type') ?? '').split(';')[0]!.trim() };
+}
+
+const job = { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32) }] };
+const line = JSON.stringify({ custom_id: 'a', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(2, 1, 32) }] });
+
+describe('GET /openapi.json', () => {
+  it('documents every route, and every route answers as documented', async () => {
+    expect(doc.openapi).toBe('3.1.0');
+    const tenant = (p: string, body?: unknown, headers?: Record<string, string>) => ({ body, headers, url: p });
+    // the objects the calls below read
+    const done = await send({ op: 'post /v1/jobs', url: '/v1/jobs', body: { ...job, webhook: recv.url }, headers: { Prefer: 'wait=20' } });
+    expect(done.status).toBe(200);
+    const batch = await send({ op: 'post /v1/batches', url: `/v1/batches?model=mlp&webhook=${encodeURIComponent(recv.url)}`, body: line, headers: { 'content-type': 'application/x-ndjson' } });
+    expect(batch.status).toBe(202);
+    await eventually(async () => (await send({ op: 'get /v1/batches/{id}', url: `/v1/batches/${batch.body.id}` })).body.status, (s) => s === 'succeeded', { what: 'the batch' });
+    const jobEvents = await eventually(async () => (await send({ op: 'get /v1/jobs/{id}/webhooks', url: `/v1/jobs/${done.body.id}/webhooks` })).body.data, (d: any[]) => d.length > 0);
+    const batchEvents = await eventually(async () => (await send({ op: 'get /v1/batches/{id}/webhooks', url: `/v1/batches/${batch.body.id}/webhooks` })).body.data, (d: any[]) => d.length > 0);
+    await eventually(async () => (await send({ op: 'get /v2/models/{model}/ready', url: '/v2/models/mlp/ready' })).status, (s) => s === 200);
+    Object.assign(ids, { job: done.body.id, batch: batch.body.id, jobMsg: jobEvents[0].id, batchMsg: batchEvents[0].id });
+
+    const calls: Call[] = [
+      { op: 'get /v2/health/live', url: '/v2/health/live', auth: 'none' },
+      { op: 'get /v2/health/ready', url: '/v2/health/ready', auth: 'none' },
+      { op: 'get /v2', url: '/v2' },
+      { op: 'get /v2', url: '/v2', auth: 'none' },
+      { op: 'get /v2/models/{model}', url: '/v2/models/mlp' },
+      { op: 'get /v2/models/{model}', url: '/v2/models/nope' },
+      { op: 'get /v2/models/{model}/versions/{version}', url: '/v2/models/mlp/versions/1' },
+      { op: 'get /v2/models/{model}/ready', url: '/v2/models/mlp/ready' },
+      { op: 'get /v2/models/{model}/ready', url: '/v2/models/penguins/ready' },
+      { op: 'get /v2/models/{model}/versions/{version}/ready', url: '/v2/models/mlp/versions/1/ready' },
+      { op: 'post /v2/models/{model}/infer', ...tenant('/v2/models/mlp/infer', { inputs: job.inputs }) },
+      { op: 'post /v2/models/{model}/infer', ...tenant('/v2/models/mlp/infer', { inputs: [{ ...job.inputs[0], shape: [1, 3] }] }) },
+      { op: 'post /v2/models/{model}/versions/{version}/infer', ...tenant('/v2/models/mlp/versions/1/infer', { inputs: job.inputs }) },
+      { op: 'post /v1/jobs', ...tenant('/v1/jobs', job) },
+      { op: 'post /v1/jobs', ...tenant('/v1/jobs', { model: 'mlp' }) },
+      { op: 'post /v1/jobs', ...tenant('/v1/jobs', 'model=mlp', { 'content-type': 'text/plain' }) },
+      { op: 'get /v1/jobs/{id}', url: `/v1/jobs/${done.body.id}` },
+      { op: 'get /v1/jobs/{id}', url: '/v1/jobs/job_nope' },
+      { op: 'post /v1/jobs/{id}/cancel', url: `/v1/jobs/${done.body.id}/cancel` },
+      { op: 'post /v1/batches', ...tenant('/v1/batches?model=mlp', line, { 'content-type': 'application/x-ndjson' }) },
+      { op: 'post /v1/batches', ...tenant('/v1/batches?model=mlp', line, { 'content-type': 'image/png' }) },
+      { op: 'get /v1/batches/{id}', url: `/v1/batches/${batch.body.id}` },
+      { op: 'post /v1/batches/{id}/cancel', url: `/v1/batches/${batch.body.id}/cancel` },
+      { op: 'get /v1/batches/{id}/results', url: `/v1/batches/${batch.body.id}/results` },
+      { op: 'get /v1/models', url: '/v1/models' },
+      { op: 'get /v1/models', url: '/v1/models', auth: 'none' },
+      { op: 'get /v1/models/{model}', url: '/v1/models/mlp' },
+      { op: 'get /v1/webhooks/secret', url: '/v1/webhooks/secret' },
+      { op: 'post /v1/webhooks/secret/rotate', url: '/v1/webhooks/secret/rotate' },
+      { op: 'get /v1/jobs/{id}/webhooks', url: `/v1/jobs/${done.body.id}/webhooks` },
+      { op: 'get /v1/batches/{id}/webhooks', url: `/v1/batches/${batch.body.id}/webhooks` },
+      { op: 'post /v1/jobs/{id}/webhooks/{msgId}/redeliver', url: `/v1/jobs/${done.body.id}/webhooks/${jobEvents[0].id}/redeliver` },
+      { op: 'post /v1/batches/{id}/webhooks/{msgId}/redeliver', url: `/v1/batches/${batch.body.id}/webhooks/${batchEvents[0].id}/redeliver` },
+      { op: 'get /metrics', url: '/metrics' },
+      { op: 'get /openapi.json', url: '/openapi.json' },
+      { op: 'get /admin', url: '/admin', auth: 'admin' },
+      { op: 'get /admin', url: '/admin' }, // a tenant key never opens it
+      { op: 'get /admin/status.json', url: '/admin/status.json', auth: 'admin' },
+      { op: 'get /admin/queues', url: '/admin/queues', auth: 'admin' },
+    ];
+
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]: [string, any]) => Object.keys(ops).map((m) => `${m} ${path}`));
+    expect([...new Set(calls.map((c) => c.op))].sort()).toEqual(documented.sort());
+
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const seen = new Set<string>();
+    for (const c of calls) {
+      const [method, path] = c.op.split(' ') as [string, string];
+      const op = doc.paths[path][method];
+      const r = await send(c);
+      const what = `${c.op} (${c.url}) → ${r.status} ${r.contentType}: ${JSON.stringify(r.body).slice(0, 300)}`;
+      const answer = op.responses[String(r.status)];
+      expect(answer, `undocumented status: ${what}`).toBeDefined();
+      expect(Object.keys(answer.content), `undocumented content type: ${what}`).toContain(r.contentType);
+      const schema = answer.content[r.contentType].schema;
+      if (schema) {
+        const validate = ajv.compile(schema);
+        expect(validate(r.body), `${what}\n${ajv.errorsText(validate.errors)}`).toBe(true);
+      }
+      seen.add(`${c.op} ${r.status}`);
+    }
+    // the calls reach more than the happy path
+    for (const s of ['get /v2/models/{model} 404', 'post /v1/jobs 400', 'post /v1/jobs 415', 'get /v2 401', 'get /admin 401', 'get /v2/models/{model}/ready 503']) {
+      expect(seen, s).toContain(s);
+    }
+  });
+
+  it('every route but health needs a key, /admin needs the admin key, and another tenant\'s objects are 404', async () => {
+    expect(ids['job']).toBeDefined();
+    const fill = (path: string) => {
+      const batches = path.startsWith('/v1/batches');
+      return path
+        .replace('{model}', 'mlp').replace('{version}', '1')
+        .replace('{id}', batches ? ids['batch']! : ids['job']!)
+        .replace('{msgId}', batches ? ids['batchMsg']! : ids['jobMsg']!);
+    };
+    for (const [path, ops] of Object.entries(doc.paths) as [string, any][]) {
+      for (const [method, op] of Object.entries(ops) as [string, any][]) {
+        const url = fill(path) + (path === '/v1/batches' ? '?model=mlp' : '');
+        const none = await call(cluster.url, method.toUpperCase(), url);
+        if (op.security?.length === 0) {
+          expect(none.status, `${method} ${path} is open`).not.toBe(401);
+          continue;
+        }
+        expect(none.status, `${method} ${path} without a key`).toBe(401);
+        expect(none.headers.get('content-type')).toContain('application/problem+json');
+        expect(none.headers.get('www-authenticate'), `${method} ${path}`).toMatch(op.security?.[0]?.admin ? /^Basic / : /^Bearer/);
+        if (path.includes('{id}')) {
+          const other = await call(cluster.url, method.toUpperCase(), url, undefined, { authorization: `Bearer ${OTHER}` });
+          expect(other.status, `${method} ${path} with another tenant's key`).toBe(404);
+        }
+        if (op.security?.[0]?.admin) {
+          const tenant = await call(cluster.url, method.toUpperCase(), url, undefined, { authorization: `Bearer ${KEY}` });
+          expect(tenant.status, `${method} ${path} with a tenant key`).toBe(401);
+        }
+      }
+    }
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Every request ends, and no upload outlives its reader (issue 13): an upload aborted by its
+ * client, one whose client stops sending (the server's idle timeout), and one whose API process
+ * is SIGKILLed mid-way all leave no batch and no queued chunk behind; a client that goes away
+ * during a results download ends the handler.
+ */
+import http from 'node:http';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster, eventually, queuedInferenceJobs, storedBatches } from '../src/harness/index.js';
+
+let cluster: Cluster;
+let redis: Redis;
+
+beforeAll(async () => {
+  // No worker until the download test: chunks an upload left behind would stay queued.
+  cluster = await Cluster.start({
+    workers: 0,
+    api: { UPLOAD_LEASE_S: '2', IDLE_TIMEOUT_S: '3', MAX_WAIT_S: '1', INFER_TIMEOUT_S: '2' },
+  });
+  redis = cluster.redisClient();
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await cluster?.stop();
+});
+
+/** `n` lines for the `fixed` model, which cannot batch: each line is a chunk of its own. */
+const lines = (n: number) =>
+  Array.from({ length: n }, (_, i) => `{"custom_id":"f${i}","inputs":[{"name":"x","datatype":"FP32","shape":[2,3],"data":[${i % 7},1,2,3,4,5]},{"name":"y","datatype":"INT32","shape":[2,3],"data":[1,2,3,4,5,6]}]}\n`).join('');
+
+/** A chunked upload kept open: the test decides when (and whether) it ends. */
+function openUpload(path = '/v1/batches?model=fixed') {
+  const u = new URL(cluster.url);
+  const req = http.request({ host: u.hostname, port: u.port, path, method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked' } });
+  const closed = new Promise<string>((resolve) => {
+    req.on('response', (res) => resolve(`answered ${res.statusCode}`));
+    req.on('error', (err) => resolve(`error ${err.message}`));
+    req.on('close', () => resolve('closed'));
+  });
+  return { req, closed };
+}
+
+const nothingLeft = async (what: string) => {
+  await eventually(async () => ({ queued: await queuedInferenceJobs(redis), batches: await storedBatches(redis), uploads: await redis.zcard('maas:uploads') }),
+    (s) => s.queued === 0 && s.batches.length === 0 && s.uploads === 0, { ms: 15_000, what, context: () => cluster.logs() });
+};
+
+describe('uploads that do not finish', () => {
+  it('a client that aborts mid-upload leaves no batch and no queued chunk', async () => {
+    const { req, closed } = openUpload();
+    req.write(lines(300));
+    await eventually(() => queuedInferenceJobs(redis), (n) => n >= 3, { what: 'chunks queued while the upload runs' });
+    req.destroy();
+    await closed;
+    await nothingLeft('the aborted upload to be withdrawn');
+  });
+
+  it('an upload whose client stops sending is cut by the idle timeout and withdrawn', async () => {
+    const { req, closed } = openUpload();
+    req.write(lines(200));
+    await eventually(() => queuedInferenceJobs(redis), (n) => n >= 2, { what: 'chunks queued' });
+    const started = Date.now();
+    expect(await closed).toMatch(/^(error|closed)/); // the server hangs up (IDLE_TIMEOUT_S=3)
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await nothingLeft('the stalled upload to be withdrawn');
+    req.destroy();
+  });
+
+  it('an API SIGKILLed mid-upload: the next API sweeps the upload (lease expired) with its chunks', async () => {
+    const { req, closed } = openUpload();
+    req.write(lines(300));
+    await eventually(() => queuedInferenceJobs(redis), (n) => n >= 3, { what: 'chunks queued' });
+    expect(await storedBatches(redis)).toHaveLength(1);
+    await cluster.api.stop('SIGKILL');
+    await closed;
+    await cluster.startApi();
+    await nothingLeft('the dead API\'s upload to be swept');
+    expect(cluster.api.log).toMatch(/lease expired\): removed with its chunks/);
+  });
+});
+
+describe('downloads that do not finish', () => {
+  it('a client that goes away during a results download ends the handler', async () => {
+    await cluster.startWorker({ WORKER_MODELS: 'penguins' });
+    // ~30 MB of results: long custom ids come back in every result line.
+    const pad = 'x'.repeat(10_000);
+    const body = Array.from({ length: 3000 }, (_, i) => `{"custom_id":"${pad}${i}","inputs":{"features":[1,2,3,4]}}\n`).join('');
+    const created = (await (await fetch(`${cluster.url}/v1/batches?model=penguins`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } })).json()) as { id: string };
+    await eventually(async () => (await (await fetch(`${cluster.url}/v1/batches/${created.id}`)).json()) as { status: string }, (b) => b.status === 'succeeded', { ms: 60_000, what: 'the batch to complete' });
+
+    const u = new URL(cluster.url);
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: u.hostname, port: u.port, path: `/v1/batches/${created.id}/results` }, (res) => {
+        res.once('data', () => {
+          res.pause(); // read one piece, then stop: the server's writes back up until it waits for 'drain'
+          setTimeout(() => {
+            req.destroy();
+            resolve();
+          }, 1000);
+        });
+      });
+      req.on('error', (err) => (err.message.includes('socket hang up') || err.message.includes('aborted') ? undefined : reject(err)));
+    });
+    await cluster.api.waitFor(/results download ended early: the client went away/, 10_000);
+    // The API still serves, and a full download still works.
+    const full = await (await fetch(`${cluster.url}/v1/batches/${created.id}/results`)).text();
+    expect(full.trim().split('\n')).toHaveLength(3000);
+  });
+});

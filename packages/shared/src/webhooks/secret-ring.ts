@@ -1,0 +1,55 @@
+/**
+ * PURE: a tenant's webhook signing secrets as kept in Redis, and which of them sign now.
+ *
+ * A ring is the current secret plus the secrets it replaced, each until its overlap ends.
+ * Rotation makes a new current secret and keeps the old one signing beside it until
+ * `expires_at`, so a receiver can switch to the new secret whenever it likes within the
+ * overlap (every delivery carries one `v1,` signature per live secret). Rotating twice within
+ * one overlap keeps both older secrets, each until its own expiry.
+ *
+ * Stored as a Redis hash: `current`, `current_at` (epoch ms), and `prev:<secret>` → expiry (ms).
+ */
+
+export interface SecretRing {
+  current: { secret: string; created_at: number };
+  /** still signing, newest first */
+  previous: { secret: string; expires_at: number }[];
+  /** hash fields of previous secrets whose overlap is over (to delete) */
+  expired: string[];
+}
+
+const PREV = 'prev:';
+
+/** The ring in a stored hash at `nowMs`, or null when the tenant has no secret yet. */
+export function readRing(hash: Record<string, string>, nowMs: number): SecretRing | null {
+  const secret = hash['current'];
+  if (!secret) return null;
+  const previous: SecretRing['previous'] = [];
+  const expired: string[] = [];
+  for (const [field, value] of Object.entries(hash)) {
+    if (!field.startsWith(PREV)) continue;
+    const expiresAt = Number(value);
+    const old = field.slice(PREV.length);
+    if (!Number.isFinite(expiresAt) || expiresAt <= nowMs || old === secret) expired.push(field);
+    else previous.push({ secret: old, expires_at: expiresAt });
+  }
+  previous.sort((a, b) => b.expires_at - a.expires_at);
+  return { current: { secret, created_at: Number(hash['current_at'] ?? 0) }, previous, expired };
+}
+
+/** Every secret that signs now: the current one first, then those still in their overlap. */
+export const signingSecrets = (ring: SecretRing): string[] => [ring.current.secret, ...ring.previous.map((p) => p.secret)];
+
+/** The hash field that keeps a replaced secret signing until its expiry. */
+export const previousField = (secret: string): string => `${PREV}${secret}`;
+
+/**
+ * Rotation as a script, so two rotations at once cannot lose a secret: the current secret
+ * becomes a previous one (expiring at ARGV[3]), ARGV[1] becomes current (created ARGV[2]).
+ */
+export const ROTATE_LUA = `
+local cur = redis.call('HGET', KEYS[1], 'current')
+if cur then redis.call('HSET', KEYS[1], '${PREV}' .. cur, ARGV[3]) end
+redis.call('HSET', KEYS[1], 'current', ARGV[1], 'current_at', ARGV[2])
+return 1
+`;

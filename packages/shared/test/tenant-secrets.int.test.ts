@@ -1,0 +1,60 @@
+/** TenantSecrets on a real redis-server: first use, races, the legacy secret, rotation, configured secrets. */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../src/errors.js';
+import { WEBHOOK_SECRET_KEY } from '../src/queues.js';
+import { startRedisServer, type RedisServer } from '../src/redis-server.js';
+import { generateSecret, parseSecret } from '../src/webhooks/sign.js';
+import { TenantSecrets } from '../src/webhooks/tenant-secrets.js';
+
+let server: RedisServer;
+let redis: Redis;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+
+describe('TenantSecrets', () => {
+  it('generates one secret per tenant on first use, the same for every process racing there', async () => {
+    const processes = Array.from({ length: 5 }, () => new TenantSecrets(redis));
+    const rings = await Promise.all(processes.map((p) => p.ring('acme')));
+    expect(new Set(rings.map((r) => r.current.secret)).size).toBe(1);
+    expect(rings[0]!.source).toBe('redis');
+    const other = await processes[0]!.ring('beta');
+    expect(other.current.secret).not.toBe(rings[0]!.current.secret);
+    expect(await processes[1]!.keys('acme')).toEqual([parseSecret(rings[0]!.current.secret)]);
+  });
+
+  it("adopts the cluster's legacy secret for the default tenant, so an upgrade changes nothing there", async () => {
+    const legacy = generateSecret();
+    await redis.set(WEBHOOK_SECRET_KEY, legacy);
+    expect((await new TenantSecrets(redis).ring('default')).current.secret).toBe(legacy);
+    expect((await new TenantSecrets(redis).ring('gamma')).current.secret).not.toBe(legacy);
+  });
+
+  it('rotates: old secrets keep signing until their overlap ends, each its own', async () => {
+    const s = new TenantSecrets(redis, { overlapMs: 1000 });
+    const t0 = Date.now();
+    const first = (await s.ring('delta', t0)).current.secret;
+    const second = (await s.rotate('delta', t0)).current.secret;
+    const r = await s.rotate('delta', t0 + 500);
+    expect(r.previous.map((p) => p.secret)).toEqual([second, first]);
+    expect((await s.keys('delta')).length).toBeLessThanOrEqual(3);
+    const later = await s.ring('delta', t0 + 1200); // first expired at t0+1000, second lives to t0+1500
+    expect(later.previous.map((p) => p.secret)).toEqual([second]);
+    expect(Object.keys(await redis.hgetall('maas:webhook-secrets:delta')).filter((k) => k.startsWith('prev:'))).toHaveLength(1);
+  });
+
+  it('serves a configured secret as is, and refuses to rotate it', async () => {
+    const configured = generateSecret();
+    const s = new TenantSecrets(redis, { fixed: new Map([['default', configured]]) });
+    expect(await s.ring('default')).toMatchObject({ current: { secret: configured }, previous: [], source: 'config' });
+    await expect(s.rotate('default')).rejects.toBeInstanceOf(AppError);
+    await expect(s.rotate('default')).rejects.toMatchObject({ status: 409 });
+  });
+});

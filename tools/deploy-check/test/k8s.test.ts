@@ -1,0 +1,107 @@
+/**
+ * deploy/k8s, checked offline: every document parses, validates against the Kubernetes API
+ * schemas (kubernetes-models: the upstream OpenAPI schemas compiled to validators; KEDA's CRDs
+ * from @kubernetes-models/keda), and carries what an operator relies on (probes on the health
+ * routes, resource requests, disruption budgets, a drain that fits the grace period, scaling to
+ * zero on a metric the API really exports). No cluster is contacted: unknown fields (which a
+ * server's strict field validation would reject) are not caught by the schemas.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
+import { TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DIR = join(ROOT, 'deploy/k8s');
+
+type Doc = Record<string, any>;
+const MODELS: Record<string, new (d: any) => { validate(): void }> = {
+  'v1/Namespace': Namespace, 'v1/ConfigMap': ConfigMap, 'v1/Secret': Secret, 'v1/Service': Service,
+  'apps/v1/Deployment': Deployment, 'apps/v1/StatefulSet': StatefulSet, 'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'keda.sh/v1alpha1/ScaledObject': ScaledObject, 'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
+};
+
+function load(): { file: string; doc: Doc }[] {
+  const out: { file: string; doc: Doc }[] = [];
+  for (const file of readdirSync(DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')) {
+    for (const d of parseAllDocuments(readFileSync(join(DIR, file), 'utf8'))) {
+      expect(d.errors, file).toEqual([]);
+      out.push({ file, doc: d.toJS() as Doc });
+    }
+  }
+  return out;
+}
+
+const docs = load();
+const find = (kind: string, name: string) => docs.find((d) => d.doc['kind'] === kind && d.doc['metadata']?.name === name)?.doc as Doc;
+
+describe('deploy/k8s', () => {
+  it('holds only kinds we can validate, each valid against its schema', () => {
+    expect(docs.length).toBeGreaterThan(8);
+    for (const { file, doc } of docs) {
+      const Model = MODELS[`${doc['apiVersion']}/${doc['kind']}`];
+      expect(Model, `${file}: ${doc['apiVersion']} ${doc['kind']}`).toBeDefined();
+      expect(() => new Model!(doc).validate(), `${file}: ${doc['kind']} ${doc['metadata']?.name}`).not.toThrow();
+    }
+  });
+
+  it('lists every file in the kustomization, and every object sits in the maas namespace', () => {
+    const k = parseAllDocuments(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Doc;
+    expect([...k['resources']].sort()).toEqual([...new Set(docs.map((d) => d.file))].sort());
+    for (const { doc } of docs) if (doc['kind'] !== 'Namespace') expect(doc['metadata'].namespace).toBe('maas');
+  });
+
+  it('probes the API on its health routes, and requests resources for every container', () => {
+    const api = find('Deployment', 'maas-api')['spec'].template.spec.containers[0];
+    expect(api.readinessProbe.httpGet.path).toBe('/v2/health/ready');
+    expect(api.livenessProbe.httpGet.path).toBe('/v2/health/live');
+    for (const w of docs.filter((d) => ['Deployment', 'StatefulSet'].includes(d.doc['kind']))) {
+      for (const c of w.doc['spec'].template.spec.containers) {
+        expect(c.resources?.requests?.cpu, `${w.doc['metadata'].name}/${c.name}`).toBeDefined();
+        expect(c.resources?.requests?.memory, `${w.doc['metadata'].name}/${c.name}`).toBeDefined();
+      }
+    }
+  });
+
+  it('protects API and workers with disruption budgets and gives the drain time', () => {
+    for (const name of ['maas-api', 'maas-worker']) {
+      const pdb = find('PodDisruptionBudget', name);
+      const deploy = find('Deployment', name);
+      expect(pdb['spec'].selector.matchLabels).toEqual(deploy['spec'].selector.matchLabels);
+    }
+    // a worker drains a batch window and one ONNX run; past its lock (30 s) its jobs move on anyway
+    expect(find('Deployment', 'maas-worker')['spec'].template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
+    const api = find('Deployment', 'maas-api')['spec'].template.spec;
+    expect(api.terminationGracePeriodSeconds).toBeGreaterThan(5); // the preStop pause, then the drain
+  });
+
+  it('scales workers to zero and back on a metric the API exports', () => {
+    const so = find('ScaledObject', 'maas-worker')['spec'];
+    expect(so.scaleTargetRef.name).toBe('maas-worker');
+    expect(so.minReplicaCount).toBe(0);
+    const trigger = so.triggers[0];
+    expect(trigger.type).toBe('metrics-api');
+    expect(trigger.metadata.url).toMatch(/^http:\/\/maas-api\.maas\.svc:8080\/metrics$/);
+    const metricsSource = readFileSync(join(ROOT, 'apps/api/src/metrics.ts'), 'utf8');
+    expect(metricsSource).toContain(`name: '${trigger.metadata.valueLocation}'`);
+    expect(find('TriggerAuthentication', trigger.authenticationRef.name)).toBeDefined();
+  });
+
+  it('gives the workers and the API the same Redis and retention', () => {
+    for (const name of ['maas-api', 'maas-worker']) {
+      const env = find('Deployment', name)['spec'].template.spec.containers[0].envFrom.map((e: Doc) => e['configMapRef']?.name ?? e['secretRef']?.name);
+      expect(env).toEqual(['maas-config', 'maas-secrets']);
+    }
+    expect(find('ConfigMap', 'maas-config')['data'].REDIS_URL).toBe('redis://maas-redis:6379');
+  });
+});
