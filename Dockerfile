@@ -1,12 +1,33 @@
-# Images for the inference cluster: one build, two targets.
+# One image for the inference cluster: the command decides what it runs.
 #
-#   docker build --target api    -t maas-api .      # HTTP API on :8080, gRPC on :8081 (the default target)
-#   docker build --target worker -t maas-worker .   # micro-batching ONNX worker
+#   DOCKER_BUILDKIT=1 docker build -t maas .
+#   docker run maas                                   # HTTP API on :8080, gRPC on :8081 (default CMD)
+#   docker run maas node apps/worker/dist/main.js     # a micro-batching ONNX worker
+# The targets `api` (the default) and `worker` are that image with either command as default
+# (`docker build --target worker -t maas-worker .`, as deploy/k8s uses them).
 #
-# Both images hold the same files (production node_modules, compiled dist/, models/ in
-# /app/models) and differ only in CMD and the API's port/healthcheck, so either can run the
-# other: `docker run maas-api node apps/worker/dist/main.js`. docker-compose.yml wires them
-# to Redis.
+# It holds production node_modules only, the compiled dist/ of the API, the worker and
+# @maas/shared, and the shipped models in /app/models (MODEL_REPOSITORY). Processes run as the
+# non-root user `node` (uid 1000) under tini. docker-compose.yml wires the image to Redis.
+#
+# Needs BuildKit (`RUN --mount`): the default builder since Docker 23 and in `docker compose`
+# v2; with Docker 20.10/22.10 set DOCKER_BUILDKIT=1, and with docker-compose v1 build with
+# `docker build` first (README "Containers"). No `# syntax=` line on purpose: it would pull the
+# Dockerfile frontend from Docker Hub, and the frontend built into BuildKit reads this file.
+#
+# Build arguments:
+#   BASE_IMAGE                 a Debian-based image with Node 20 and npm on PATH
+#                              (default node:20-bookworm-slim). A `node` user (uid 1000) is
+#                              created when the base lacks one.
+#   ONNXRUNTIME_NODE_INSTALL   skip (default, CPU) or cuda12 (see "GPU" below)
+#
+# Extra CA certificates (a proxy that intercepts TLS): pass a PEM bundle as a build secret,
+#   docker build --secret id=extra_ca,src=/path/to/extra-ca.pem -t maas .
+# The `npm ci` steps mount it at /run/secrets/extra_ca and point NODE_EXTRA_CA_CERTS at it.
+# A secret mount exists only while its RUN step runs: it is in no layer, no build cache entry
+# and no `docker history`, of this image or of the build stages. Without the secret nothing
+# changes. (Build arguments would be recorded in the stages' history; a COPY into a builder
+# stage would sit in the local build cache: hence a secret.)
 #
 # GPU workers (WORKER_DEVICE=cuda): build with --build-arg ONNXRUNTIME_NODE_INSTALL=cuda12.
 # The production `npm ci` then runs onnxruntime-node's postinstall, which downloads the CUDA
@@ -14,18 +35,20 @@
 # package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.30.0; linux/x64 only) into
 # node_modules/onnxruntime-node/bin/, so the build must be able to reach that feed. The
 # libraries need CUDA 12 and cuDNN 9 at run time, which node:20-bookworm-slim does not have:
-# base the runtime stage on an nvidia/cuda CUDA 12 + cuDNN 9 runtime image with Node 20
-# installed and a non-root user, and run it with the NVIDIA Container Toolkit (GPU snippet in
-# docker-compose.yml). Without them the worker logs a warning and falls back to CPU.
-# node:20 images ship npm 10, which runs install scripts; npm >= 11.19 skips dependency
-# install scripts unless approved (`npm install-scripts approve onnxruntime-node`).
+# pass BASE_IMAGE=<an nvidia/cuda CUDA 12 + cuDNN 9 runtime image with Node 20 installed> and
+# run it with the NVIDIA Container Toolkit (GPU snippet in docker-compose.yml). Without them
+# the worker logs a warning and falls back to CPU. node:20 images ship npm 10, which runs
+# install scripts; npm >= 11.19 skips dependency install scripts unless approved
+# (`npm install-scripts approve onnxruntime-node`).
+
+ARG BASE_IMAGE=node:20-bookworm-slim
 
 # ---------------------------------------------------------------------------------------------
 # manifests: package.json files and the lockfile, copied first so that the slow `npm ci`
 # layers are rebuilt only when one of them changes. npm ci needs every workspace's
 # package.json (tools/ and e2e/ too) to check the lockfile.
 # ---------------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS manifests
+FROM ${BASE_IMAGE} AS manifests
 WORKDIR /app
 ENV TURBO_TELEMETRY_DISABLED=1 \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
@@ -37,20 +60,25 @@ COPY packages/client/package.json packages/client/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 COPY tools/model-gen/package.json tools/model-gen/
+COPY tools/deploy-check/package.json tools/deploy-check/
 COPY e2e/package.json e2e/
 
 # ---------------------------------------------------------------------------------------------
 # build: every dependency (dev too), compile the TypeScript of the shipped packages
 # ---------------------------------------------------------------------------------------------
 FROM manifests AS build
-# Compiling needs no CUDA libraries: never download them here.
-RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci
+# Compiling needs no CUDA libraries: never download them here. The npm cache is a BuildKit
+# cache mount (not a layer), so a changed lockfile re-downloads only what changed.
+RUN --mount=type=secret,id=extra_ca,required=false \
+    --mount=type=cache,target=/root/.npm \
+    if [ -s /run/secrets/extra_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra_ca; fi \
+ && ONNXRUNTIME_NODE_INSTALL=skip npm ci
 COPY tsconfig.base.json turbo.json ./
 COPY packages/ packages/
 COPY apps/ apps/
-# Only what the images run (tools/ and e2e/ are not shipped; their sources are not even
+# Only what the image runs (tools/ and e2e/ are not shipped; their sources are not even
 # copied). @maas/shared would also come in through the apps' ^build; it is named anyway
-# because the images need its dist/.
+# because the image needs its dist/.
 RUN npx turbo run build --filter=@maas/shared --filter=@maas/api --filter=@maas/worker
 
 # ---------------------------------------------------------------------------------------------
@@ -64,7 +92,10 @@ FROM manifests AS prod-deps
 ARG ONNXRUNTIME_NODE_INSTALL=skip
 # onnxruntime-node bundles native libraries for every platform (about 290 MB); keep only
 # linux/<this architecture>, the one its binding loads.
-RUN ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL}" \
+RUN --mount=type=secret,id=extra_ca,required=false \
+    --mount=type=cache,target=/root/.npm \
+    if [ -s /run/secrets/extra_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra_ca; fi \
+ && ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL}" \
     npm ci --omit=dev --workspace=@maas/shared --workspace=@maas/api --workspace=@maas/worker \
  && arch="$(node -p process.arch)" \
  && cd node_modules/onnxruntime-node/bin/napi-v6 \
@@ -73,17 +104,23 @@ RUN ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL}" \
  && test -f "linux/${arch}/onnxruntime_binding.node"
 
 # ---------------------------------------------------------------------------------------------
-# runtime: what both targets share
+# runtime: the image
 # ---------------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM ${BASE_IMAGE} AS runtime
 # tini as PID 1 forwards SIGTERM/SIGINT to node (which drains, then exits 0) and reaps
-# zombies, also under a plain `docker run` without --init.
+# zombies, also under a plain `docker run` without --init. apt fetches over plain HTTP with
+# signed indexes, so it needs no extra CA. The `node` user exists in the official image;
+# other bases get one.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
- && rm -rf /var/lib/apt/lists/*
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
+ && (id -u node >/dev/null 2>&1 || useradd --uid 1000 --user-group --create-home --shell /bin/sh node)
 WORKDIR /app
 ENV NODE_ENV=production \
-    MODEL_REPOSITORY=/app/models
+    MODEL_REPOSITORY=/app/models \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    GRPC_PORT=8081
 
 # Files stay owned by root: read-only for the `node` user that runs the processes.
 # prod-deps holds the manifests, node_modules (and any nested workspace node_modules).
@@ -98,24 +135,30 @@ COPY --from=build /app/apps/worker/dist apps/worker/dist
 COPY models/ models/
 
 USER node
+# HTTP (REST, KServe v2) and KServe v2 gRPC, when the container runs the API
+EXPOSE 8080 8081
 ENTRYPOINT ["/usr/bin/tini", "--"]
 
+# Probes. The API: GET /v2/health/live (the process answers) and /v2/health/ready (Redis
+# reachable) on $PORT; HEALTHCHECK uses ready. A worker has no port: it is healthy while its
+# process runs, and its liveness is its heartbeat in Redis (GET /v2/models/{name}/ready counts
+# the live workers serving a model). The check reads PID 1's command line (tini's, which names the program) to
+# tell which one this container runs.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "if(!require('fs').readFileSync('/proc/1/cmdline','utf8').includes('apps/api/'))process.exit(0);fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/v2/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
 # ---------------------------------------------------------------------------------------------
-# worker: consumes the queues of the models in $MODEL_REPOSITORY (WORKER_MODELS to choose).
-# Scale by running more containers against the same REDIS_URL. On SIGTERM it finishes the
-# jobs it holds: give it time (docker stop -t 60; compose stop_grace_period).
+# worker: the same image with a worker's command as default (`docker build --target worker`,
+# used by deploy/k8s). Scale workers by running more containers against the same REDIS_URL.
+# On SIGTERM a worker finishes the jobs it holds: give it time (docker stop -t 60; compose
+# stop_grace_period).
 # ---------------------------------------------------------------------------------------------
 FROM runtime AS worker
 CMD ["node", "apps/worker/dist/main.js"]
 
 # ---------------------------------------------------------------------------------------------
-# api: the default target (last stage)
+# api: the default target (last stage). Its command runs the API; `node
+# apps/worker/dist/main.js` as the command runs a worker from the very same image.
 # ---------------------------------------------------------------------------------------------
 FROM runtime AS api
-ENV HOST=0.0.0.0 \
-    PORT=8080 \
-    GRPC_PORT=8081
-EXPOSE 8080 8081
-HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/v2/health/ready').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 CMD ["node", "apps/api/dist/main.js"]
