@@ -106,7 +106,11 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
         return;
       }
       const values = contents?.[field] ?? [];
-      data = t.datatype === 'BYTES'
+      // Floats are packed as bytes, as raw contents would be: protobuf carries NaN and ±Infinity,
+      // which JSON values cannot (the JSON value check refuses them as overflow).
+      data = t.datatype === 'FP32' ? new BinaryData(new Uint8Array(Float32Array.from(values as number[]).buffer))
+        : t.datatype === 'FP64' ? new BinaryData(new Uint8Array(Float64Array.from(values as number[]).buffer))
+        : t.datatype === 'BYTES'
         ? values.map((b) => Buffer.from(b as Uint8Array).toString('utf8'))
         : t.datatype === 'INT64' || t.datatype === 'UINT64' ? values.map(Number) : values;
     }

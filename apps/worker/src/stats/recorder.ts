@@ -2,7 +2,8 @@
  * StatsRecorder: Triton-style statistics (GET /v2/models/{m}/stats) kept in Redis, where every
  * worker adds to the same counters. It hears each job's end as a JobObserver (success or
  * failure, with its durations) and each ONNX run from the runner (`run`), so the execution
- * count and the batch sizes formed show. Writes are pipelined and not awaited by the runner:
+ * count and the batch sizes formed show. A turn's additions are summed and written as one
+ * MULTI at its end, not awaited by the runner:
  * statistics must never slow or fail an inference; a failed write is logged and dropped.
  */
 import type { Job } from 'bullmq';
@@ -11,6 +12,12 @@ import { batchFields, msToNs, STAT, statsKey, type InferenceJobData, type Logger
 import type { JobEnd, JobObserver } from '../webhooks/job-events.js';
 
 export class StatsRecorder implements JobObserver {
+  /** counters added since the last flush: key → field → amount */
+  private pending = new Map<string, Map<string, number>>();
+  /** key → the latest inference time seen since the last flush */
+  private last = new Map<string, number>();
+  private flushQueued = false;
+
   constructor(
     private readonly redis: Redis,
     private readonly log: Logger,
@@ -23,18 +30,20 @@ export class StatsRecorder implements JobObserver {
   ending(job: Job<InferenceJobData>, end: JobEnd): Promise<void> {
     const key = statsKey(job.data.model, job.data.version);
     const totalNs = msToNs(Date.now() - job.timestamp);
-    const tx = this.redis.multi();
     if (end.state === 'completed') {
       const m = end.result.metrics;
-      tx.hincrby(key, STAT.successCount, 1).hincrby(key, STAT.successNs, totalNs)
-        .hincrby(key, STAT.queueCount, 1).hincrby(key, STAT.queueNs, msToNs(m.queue_ms + m.batch_wait_ms))
-        .hincrby(key, STAT.inferCount, 1).hincrby(key, STAT.inferNs, msToNs(m.inference_ms))
-        .hincrby(key, STAT.inferenceCount, job.data.rows)
-        .hset(key, STAT.lastInference, Date.now());
+      this.add(key, STAT.successCount, 1);
+      this.add(key, STAT.successNs, totalNs);
+      this.add(key, STAT.queueCount, 1);
+      this.add(key, STAT.queueNs, msToNs(m.queue_ms + m.batch_wait_ms));
+      this.add(key, STAT.inferCount, 1);
+      this.add(key, STAT.inferNs, msToNs(m.inference_ms));
+      this.add(key, STAT.inferenceCount, job.data.rows);
+      this.last.set(key, Date.now());
     } else {
-      tx.hincrby(key, STAT.failCount, 1).hincrby(key, STAT.failNs, totalNs);
+      this.add(key, STAT.failCount, 1);
+      this.add(key, STAT.failNs, totalNs);
     }
-    this.write(tx);
     return Promise.resolve();
   }
 
@@ -42,10 +51,33 @@ export class StatsRecorder implements JobObserver {
   run(model: string, version: number, rows: number, ms: number): void {
     const key = statsKey(model, version);
     const f = batchFields(rows);
-    this.write(this.redis.multi().hincrby(key, STAT.executionCount, 1).hincrby(key, f.count, 1).hincrby(key, f.ns, msToNs(ms)));
+    this.add(key, STAT.executionCount, 1);
+    this.add(key, f.count, 1);
+    this.add(key, f.ns, msToNs(ms));
   }
 
-  private write(tx: ReturnType<Redis['multi']>): void {
+  /**
+   * Counters are sums, so the additions of one event-loop turn (a micro-batch's jobs and runs)
+   * are summed here and leave as one MULTI at the end of the turn, not one per job.
+   */
+  private add(key: string, field: string, n: number): void {
+    let fields = this.pending.get(key);
+    if (!fields) this.pending.set(key, (fields = new Map()));
+    fields.set(field, (fields.get(field) ?? 0) + n);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    const [pending, last] = [this.pending, this.last];
+    this.pending = new Map();
+    this.last = new Map();
+    const tx = this.redis.multi();
+    for (const [key, fields] of pending) for (const [field, n] of fields) tx.hincrby(key, field, n);
+    for (const [key, at] of last) tx.hset(key, STAT.lastInference, at);
     tx.exec().catch((err: unknown) => this.log.warn({ err }, 'statistics not recorded'));
   }
 }
