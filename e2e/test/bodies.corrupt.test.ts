@@ -6,7 +6,7 @@
 import { gzipSync, deflateSync, brotliCompressSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, rows } from '../src/harness/index.js';
+import { call, Cluster, queuedInferenceJobs, rows } from '../src/harness/index.js';
 
 let cluster: Cluster;
 let redis: Redis;
@@ -26,17 +26,6 @@ async function post(path: string, body: Buffer, headers: Record<string, string>)
   return { status: res.status, body: (await res.json()) as any };
 }
 
-/** Every key BullMQ or the batch service wrote for inference (the API's own keys excluded). */
-async function queuedJobs(): Promise<number> {
-  const keys = await redis.keys('*mlp*');
-  let jobs = 0;
-  for (const k of keys) {
-    const type = await redis.type(k);
-    if (k.endsWith(':wait') || k.endsWith(':prioritized') || k.endsWith(':paused')) jobs += type === 'zset' ? await redis.zcard(k) : await redis.llen(k);
-  }
-  return jobs;
-}
-
 const ndjson = (n: number) => Buffer.from(rows(5, n, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n') + '\n');
 
 describe('corrupt compressed bodies', () => {
@@ -51,7 +40,7 @@ describe('corrupt compressed bodies', () => {
     }
     expect(cluster.api.child.exitCode).toBeNull();
     expect((await call(cluster.url, 'GET', '/v2/health/live')).status).toBe(200);
-    expect(await queuedJobs()).toBe(0);
+    expect(await queuedInferenceJobs(redis)).toBe(0);
   });
 
   it('a gzip upload cut half-way withdraws the chunks it queued', async () => {
@@ -60,7 +49,7 @@ describe('corrupt compressed bodies', () => {
     const r = await post('/v1/batches?model=mlp', half, { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' });
     expect(r.status).toBe(400);
     expect(r.body.detail).toMatch(/corrupt or truncated/);
-    expect(await queuedJobs()).toBe(0);
+    expect(await queuedInferenceJobs(redis)).toBe(0);
     expect(await redis.keys('*batch*')).toEqual([]);
   });
 
@@ -75,6 +64,6 @@ describe('corrupt compressed bodies', () => {
         expect(r.status, `${encoding} ${path}: ${JSON.stringify(r.body)}`).toBe(400);
       }
     }
-    expect(await queuedJobs()).toBe(0);
+    expect(await queuedInferenceJobs(redis)).toBe(0);
   });
 });

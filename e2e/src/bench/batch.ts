@@ -9,7 +9,7 @@
  * Prints both rates and their ratio. BENCH_ROWS changes the size.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
 import { rawRowsPerSecond } from './ort.js';
+import { cpuSeconds, sampleRss } from './proc.js';
 import { npyHeader } from '@maas/client';
 
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 1_000_000);
@@ -31,25 +32,6 @@ async function writeInput(file: string): Promise<void> {
     if (!out.write(lines)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100; // utime, stime in clock ticks (100/s)
-}
-
-/** Resident memory of a process (VmRSS), sampled until stopped; returns the peak in MB. */
-function sampleRss(pid: number) {
-  let peak = 0;
-  const timer = setInterval(() => {
-    void readFile(`/proc/${pid}/status`, 'utf8').then((s) => {
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0);
-      peak = Math.max(peak, kb / 1024);
-    }, () => {});
-  }, 100);
-  return { stop: () => (clearInterval(timer), peak) };
 }
 
 /** Writes the same rows as one float32 `.npy` array (header, then the raw values). */

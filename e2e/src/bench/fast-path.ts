@@ -27,6 +27,7 @@ import { modelRepository } from '../harness/model-repo.js';
 import { REPO_ROOT, ServiceProcess } from '../harness/process.js';
 import { mean, percentile } from './load.js';
 import { MLP, rawRowsPerSecond } from './ort.js';
+import { cpuDuring, sampleRss } from './proc.js';
 import { redisCost } from './redis-stats.js';
 
 const JOBS = Number(process.env['BENCH_JOBS'] ?? 4000);
@@ -91,18 +92,6 @@ async function closedLoop(url: string, jobs: number, clients: number): Promise<L
   return { jobsPerS: jobs / s, meanBatch: mean(sizes), p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11] ?? 0) + Number(f[12] ?? 0)) / 100;
-}
-
-async function cpuOf(pids: Record<string, number>, work: () => Promise<void>): Promise<Record<string, number>> {
-  const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, await cpuSeconds(p)] as const)));
-  await work();
-  return Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, (await cpuSeconds(p)) - before[k]!] as const)));
-}
-
 type Config = 'mlp (shipped config)' | 'mlp, no config.json';
 
 async function withService<T>(config: Config, fn: (c: Cluster) => Promise<T>): Promise<T> {
@@ -134,7 +123,7 @@ async function measureService(config: Config): Promise<ServiceFigures> {
     let load!: Load;
     let cpu!: Record<string, number>;
     const cost = await redisCost(redis, async () => {
-      cpu = await cpuOf({ api: c.api.child.pid!, worker: c.workers[0]!.child.pid! }, async () => {
+      cpu = await cpuDuring({ api: c.api.child.pid!, worker: c.workers[0]!.child.pid! }, async () => {
         load = await closedLoop(c.url, JOBS, CLIENTS);
       });
     });
@@ -188,16 +177,8 @@ async function writeInputs(dir: string): Promise<{ ndjson: string; npy: string }
   return { ndjson, npy };
 }
 
-function peakRss(pid: number) {
-  let peak = 0;
-  const timer = setInterval(() => {
-    void readFile(`/proc/${pid}/status`, 'utf8').then((s) => (peak = Math.max(peak, Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024)), () => {});
-  }, 100);
-  return () => (clearInterval(timer), peak);
-}
-
 async function batchRun(c: Cluster, input: string, type: string, accept: string, out: string): Promise<{ rowsPerS: number; rssMb: number }> {
-  const stop = peakRss(c.api.child.pid!);
+  const rss = sampleRss(c.api.child.pid!);
   const t0 = performance.now();
   const res = await fetch(`${c.url}/v1/batches?model=mlp`, {
     method: 'POST', headers: { 'content-type': type },
@@ -212,7 +193,7 @@ async function batchRun(c: Cluster, input: string, type: string, accept: string,
   }
   const results = await fetch(`${c.url}/v1/batches/${batch.id}/results`, { headers: { accept } });
   await pipeline(Readable.fromWeb(results.body as never), createWriteStream(out));
-  return { rowsPerS: BATCH_ROWS / ((performance.now() - t0) / 1000), rssMb: stop() };
+  return { rowsPerS: BATCH_ROWS / ((performance.now() - t0) / 1000), rssMb: rss.stop() };
 }
 
 /**

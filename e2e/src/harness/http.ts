@@ -11,8 +11,10 @@ export async function call<T = any>(
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
+  /** abort the request after this long (none: wait as long as fetch does) */
+  timeoutMs?: number,
 ): Promise<Reply<T>> {
-  const init: RequestInit = { method, headers: { ...headers } };
+  const init: RequestInit = { method, headers: { ...headers }, ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }) };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
     (init.headers as Record<string, string>)['content-type'] ??= 'application/json';

@@ -17,6 +17,17 @@ const RECENT_MAX = 50_000;
 const SETTLED_MS = 2_000;
 const SETTLED_MAX = 2_000;
 
+/**
+ * Drops the oldest entries of an insertion-ordered map until it holds at most `max` and its
+ * oldest entry is still `fresh`.
+ */
+function dropOldest<V>(map: Map<string, V>, max: number, fresh: (v: V) => boolean): void {
+  for (const [key, v] of map) {
+    if (map.size <= max && fresh(v)) break;
+    map.delete(key);
+  }
+}
+
 export class JobNotifier {
   private readonly waiters = new Map<string, Set<() => void>>();
   /** job id → when its last event arrived (insertion-ordered, so pruning starts at the oldest) */
@@ -52,10 +63,7 @@ export class JobNotifier {
     const now = Date.now();
     this.recent.delete(id);
     this.recent.set(id, now);
-    for (const [old, at] of this.recent) {
-      if (this.recent.size <= RECENT_MAX && now - at < RECENT_MS) break;
-      this.recent.delete(old);
-    }
+    dropOldest(this.recent, RECENT_MAX, (at) => now - at < RECENT_MS);
   }
 
   /**
@@ -70,11 +78,9 @@ export class JobNotifier {
   private keepSettled(id: string, tenant: string, record: SettledRecord): void {
     const now = Date.now();
     this.settledRecords.set(id, { at: now, tenant, record });
-    for (const [old, s] of this.settledRecords) {
-      if (this.settledRecords.size <= SETTLED_MAX && now - s.at < SETTLED_MS) break;
-      this.settledRecords.delete(old);
-    }
+    dropOldest(this.settledRecords, SETTLED_MAX, (s) => now - s.at < SETTLED_MS);
   }
+
 
   /** Wakes this process's waiters of `id` (also called directly by cancel). */
   wake(id: string): void {

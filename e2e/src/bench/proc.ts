@@ -1,0 +1,28 @@
+/** What a process costs, read from /proc: CPU seconds and resident memory (Linux). */
+import { readFile } from 'node:fs/promises';
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100; // utime, stime in clock ticks (100/s)
+}
+
+/** CPU seconds each named process used while `work` ran. */
+export async function cpuDuring(pids: Record<string, number>, work: () => Promise<void>): Promise<Record<string, number>> {
+  const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, await cpuSeconds(p)] as const)));
+  await work();
+  return Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, (await cpuSeconds(p)) - before[k]!] as const)));
+}
+
+/** Resident memory of a process (VmRSS), sampled every 100 ms until stopped; `stop` returns the peak in MB. */
+export function sampleRss(pid: number): { stop(): number } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    void readFile(`/proc/${pid}/status`, 'utf8').then((s) => {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0);
+      peak = Math.max(peak, kb / 1024);
+    }, () => {});
+  }, 100);
+  return { stop: () => (clearInterval(timer), peak) };
+}
