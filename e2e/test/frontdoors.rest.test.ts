@@ -96,6 +96,55 @@ describe('KServe and Triton REST clients', () => {
   });
 });
 
+describe('v2 requests of one turn packed into one job', () => {
+  const echoInputs = (k: number): BinaryInput[] => DATATYPES.map((d) => ({
+    name: `in_${d}`, datatype: d, shape: [2, 3],
+    values: d === 'INT32' ? [0, 1, 2, 3, 4, 5].map((i) => k * 10 + i) : d === 'BYTES' ? [0, 1, 2, 3, 4, 5].map((i) => `r${k}-${i}`) : ECHO_VALUES[d],
+  }));
+  const echo = (k: number) => {
+    const { body, headerLength } = binaryBody({ parameters: { binary_data_output: true } }, echoInputs(k));
+    return post(url('/v2/models/echo/infer'), body, { ...AUTH, 'inference-header-content-length': String(headerLength) });
+  };
+  const successes = async (model: string, version: number) => {
+    const s = await call(cluster.url, 'GET', `/v2/models/${model}/versions/${version}/stats`, undefined, AUTH);
+    return Number(s.body.model_stats[0].inference_stats.success.count);
+  };
+
+  it('concurrent requests share a job, and each answer is exactly its own rows, byte for byte', async () => {
+    const before = await successes('echo', 1);
+    let sent = 0;
+    let shared = false;
+    // Requests fired together reach the API in one turn (a round without any shared job is retried).
+    for (let round = 0; round < 5 && !shared; round++) {
+      const replies = await Promise.all(Array.from({ length: 24 }, (_, k) => echo(round * 100 + k)));
+      sent += replies.length;
+      replies.forEach((r, k) => {
+        expect(r.status, r.body.toString()).toBe(200);
+        for (const d of DATATYPES) {
+          expect(toBytes(d, r.binary[`out_${d}`]!), `${d} of request ${k}`).toEqual(toBytes(d, echoInputs(round * 100 + k).find((i) => i.name === `in_${d}`)!.values));
+        }
+      });
+      shared = new Set(replies.map((r) => r.headers['x-job-id'])).size < replies.length;
+    }
+    expect(shared).toBe(true);
+    // Triton's statistics count requests, not the jobs they were packed into.
+    await until(async () => expect(await successes('echo', 1)).toBe(before + sent));
+  });
+
+  it('packed JSON requests of different sizes each get what a direct ONNX Runtime run gives their rows', async () => {
+    const sets = Array.from({ length: 12 }, (_, k) => rows(100 + k, 1 + (k % 3), 4));
+    const expected = await Promise.all(sets.map((data) => runAlone(join(repo.dir, 'penguins/2/model.onnx'), 'features', 'probabilities', data)));
+    const replies = await Promise.all(sets.map((data) => post(url('/v2/models/penguins/infer'), json(penguinsJson(data)), AUTH)));
+    replies.forEach((r, k) => {
+      expect(r.status, r.body.toString()).toBe(200);
+      const probs = r.json.outputs.find((o: { name: string }) => o.name === 'probabilities');
+      expect(probs.shape).toEqual([sets[k]!.length, 3]);
+      expect(probs.data).toEqual(expected[k]!.flat());
+      expect(r.json.outputs.find((o: { name: string }) => o.name === 'label').data).toHaveLength(sets[k]!.length);
+    });
+  });
+});
+
 describe('binary tensor extension', () => {
   const infer = (model: string, header: Record<string, unknown>, inputs: BinaryInput[], path = `/v2/models/${model}/infer`) => {
     const { body, headerLength } = binaryBody(header, inputs);

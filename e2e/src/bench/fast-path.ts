@@ -74,7 +74,8 @@ async function sequential(n: number, send: (i: number) => Promise<unknown>): Pro
 
 interface Load { jobsPerS: number; meanBatch: number; p50: number; p99: number }
 
-async function closedLoop(url: string, jobs: number, clients: number): Promise<Load> {
+/** `jobs` single-row requests from `clients` clients: `Prefer: wait` jobs, or v2 infer (`route` 'v2'). */
+async function closedLoop(url: string, jobs: number, clients: number, route: 'wait' | 'v2' = 'wait'): Promise<Load> {
   let next = 0;
   const lat: number[] = [];
   const sizes: number[] = [];
@@ -82,14 +83,19 @@ async function closedLoop(url: string, jobs: number, clients: number): Promise<L
   await Promise.all(Array.from({ length: clients }, async () => {
     for (let i = next++; i < jobs; i = next++) {
       const t = performance.now();
-      const r = await post(`${url}/v1/jobs`, body(i), { Prefer: 'wait=60' });
-      if (r.status !== 'succeeded') throw new Error(`job ${r.id}: ${r.status}`);
+      if (route === 'v2') {
+        const r = await post(`${url}/v2/models/mlp/infer`, v2body(i));
+        if (!r.outputs) throw new Error(`v2 infer: ${JSON.stringify(r)}`);
+      } else {
+        const r = await post(`${url}/v1/jobs`, body(i), { Prefer: 'wait=60' });
+        if (r.status !== 'succeeded') throw new Error(`job ${r.id}: ${r.status}`);
+        sizes.push(r.metrics.batch_size);
+      }
       lat.push(performance.now() - t);
-      sizes.push(r.metrics.batch_size);
     }
   }));
   const s = (performance.now() - t0) / 1000;
-  return { jobsPerS: jobs / s, meanBatch: mean(sizes), p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return { jobsPerS: jobs / s, meanBatch: sizes.length ? mean(sizes) : NaN, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
 type Config = 'mlp (shipped config)' | 'mlp, no config.json';
@@ -110,6 +116,9 @@ interface ServiceFigures {
   v2: number[];
   wait: number[];
   load: Load;
+  /** the same load as v2 infer requests (packed by the API: see infer-packer.ts) */
+  v2Load: Load;
+  v2PerJob: { commands: number; cpuUs: Record<string, number> };
   perJob: { commands: number; scripts: number; redisUs: number; cpuUs: Record<string, number> };
   top: [string, number][];
 }
@@ -127,9 +136,18 @@ async function measureService(config: Config): Promise<ServiceFigures> {
         load = await closedLoop(c.url, JOBS, CLIENTS);
       });
     });
+    await closedLoop(c.url, 500, CLIENTS, 'v2'); // warm-up
+    let v2Load!: Load;
+    let v2Cpu!: Record<string, number>;
+    const v2Cost = await redisCost(redis, async () => {
+      v2Cpu = await cpuDuring({ api: c.api.child.pid!, worker: c.workers[0]!.child.pid! }, async () => {
+        v2Load = await closedLoop(c.url, JOBS, CLIENTS, 'v2');
+      });
+    });
     redis.disconnect();
     return {
-      v2, wait, load, top: cost.top,
+      v2, wait, load, top: cost.top, v2Load,
+      v2PerJob: { commands: v2Cost.calls / JOBS, cpuUs: Object.fromEntries(Object.entries(v2Cpu).map(([k, s]) => [k, (s * 1e6) / JOBS])) },
       perJob: {
         commands: cost.calls / JOBS, scripts: cost.scripts / JOBS, redisUs: (cost.cpuSeconds * 1e6) / JOBS,
         cpuUs: Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, (s * 1e6) / JOBS])),
@@ -290,6 +308,15 @@ async function main() {
   }
   out(`| peer | ${Math.round(peer.load.jobsPerS)} | 1.00× | 1 | ${ms(peer.load.p50)} | ${ms(peer.load.p99)} | ${peer.perJob.commands.toFixed(1)} | – | ${peer.perJob.redisUs.toFixed(0)} | – | – |`);
   out();
+  out(`The same single-row load as v2 infer requests (\`POST /v2/models/mlp/infer\`, ${CLIENTS} clients): the API packs the requests of one turn into one job (infer-packer.ts), so BullMQ's per-job scripts are paid once per pack. The peer has no such route; its figure is the same job-per-request service as above.`);
+  out();
+  out('| service | requests/s | vs peer | p50 ms | p99 ms | Redis commands/request | API CPU µs/request | worker CPU µs/request |');
+  out('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const [config, f] of Object.entries(services)) {
+    const l = f.v2Load;
+    out(`| ${config}, v2 infer | ${Math.round(l.jobsPerS)} | ${(l.jobsPerS / peer.load.jobsPerS).toFixed(2)}× | ${ms(l.p50)} | ${ms(l.p99)} | ${f.v2PerJob.commands.toFixed(1)} | ${f.v2PerJob.cpuUs['api']!.toFixed(0)} | ${f.v2PerJob.cpuUs['worker']!.toFixed(0)} |`);
+  }
+  out();
   out('Redis commands of the shipped-config run, per job (INFO commandstats, script-inner calls included):');
   out();
   out(services['mlp (shipped config)'].top.map(([k, v]) => `\`${k}\` ${(v / JOBS).toFixed(2)}`).join(' · '));
@@ -318,6 +345,7 @@ async function main() {
   out('![fast path chart](docs/bench-fast-path.svg)');
   await writeFile(join(REPO_ROOT, 'docs/bench-fast-path.svg'), chart([
     ...Object.entries(services).map(([k, f]) => [k, f.load.jobsPerS] as [string, number]),
+    ...Object.entries(services).map(([k, f]) => [`${k}, v2 infer`, f.v2Load.jobsPerS] as [string, number]),
     ['hand-rolled peer', peer.load.jobsPerS],
   ]));
   await writeBenchmarks(report.join('\n'));
@@ -341,7 +369,7 @@ function chart(bars: [string, number][]): string {
     const w = Math.round((v / max) * 420);
     return `<text x="0" y="${i * h + 40}" font-size="12">${label}</text><rect x="200" y="${i * h + 28}" width="${w}" height="18" fill="#3b82f6"/><text x="${205 + w}" y="${i * h + 42}" font-size="12">${Math.round(v)} jobs/s</text>`;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="${bars.length * h + 40}" font-family="sans-serif"><text x="0" y="16" font-size="13" font-weight="bold">Single-row jobs/s at ${CLIENTS} clients, Prefer: wait (one run)</text>${rowsSvg.join('')}</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="${bars.length * h + 40}" font-family="sans-serif"><text x="0" y="16" font-size="13" font-weight="bold">Single-row requests/s at ${CLIENTS} clients, Prefer: wait and v2 infer (one run)</text>${rowsSvg.join('')}</svg>\n`;
 }
 
 main().catch((err: unknown) => {

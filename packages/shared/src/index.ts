@@ -36,6 +36,7 @@ export {
 } from './tensors/raw.js';
 export type { RawTensor, EncodedTensor } from './tensors/raw.js';
 export { packPayload, unpackPayload } from './tensors/payload.js';
+export { concatRows, sliceOutputRows, sliceRows } from './tensors/rows.js';
 export { toJobObject, jobStatus, outputsToJson } from './views/job.js';
 export type { StoredJob, QueueState } from './views/job.js';
 export {

@@ -16,6 +16,8 @@ export interface InferenceJobData {
   version: number;
   tenant: string;
   rows: number;
+  /** v2 infer requests packed into this job (their rows follow each other); absent = 1 */
+  requests?: number;
   inputs: EncodedTensor[];
   outputs: RequestedOutput[];
   /** epoch ms after which the job is failed as expired instead of run */

@@ -1,9 +1,12 @@
 /**
- * Synchronous inference for the KServe v2 front doors (REST, binary REST, gRPC): one job
- * through the same JobService (validation, queue, batcher) as `/v1/jobs`, then a wait for its
- * end. A failed, canceled or unfinished job becomes the typed error every front door maps.
+ * Synchronous inference for the KServe v2 front doors (REST, binary REST, gRPC): the request
+ * is checked by the same JobService (validation, queue, batcher) as `/v1/jobs`, queued with the
+ * requests of the same turn it can share a job with (infer-packer.ts), then a wait for that
+ * job's end and the request's own rows of its outputs. A failed, canceled or unfinished job
+ * becomes the typed error every front door maps.
  */
-import { InferenceError, NotFoundError, WaitTimeoutError, type InputTensor, type OutputTensor, type RequestedOutput } from '@maas/shared';
+import { InferenceError, NotFoundError, sliceOutputRows, WaitTimeoutError, type InputTensor, type OutputTensor, type RequestedOutput } from '@maas/shared';
+import { InferPacker } from './infer-packer.js';
 import type { JobService } from './jobs.js';
 
 export interface InferCall {
@@ -25,11 +28,15 @@ export interface InferResult {
 }
 
 export class InferenceService {
+  private readonly packer: InferPacker;
+
   constructor(
     private readonly jobs: JobService,
     private readonly timeoutMs: number,
     private readonly shutdown: AbortSignal,
-  ) {}
+  ) {
+    this.packer = new InferPacker(jobs);
+  }
 
   /**
    * `onCreated` hears the job id as soon as the job is queued. `limit` bounds the wait further:
@@ -42,18 +49,21 @@ export class InferenceService {
     limit: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<InferResult> {
     if (call.version && !/^[1-9][0-9]{0,8}$/.test(call.version)) throw new NotFoundError('model version', `${call.model}/${call.version}`);
-    const { job: created } = await this.jobs.create(tenant, {
+    const prepared = this.jobs.prepare({
       model: call.model,
       ...(call.version ? { version: Number(call.version) } : {}),
       inputs: call.inputs,
       ...(call.outputs ? { outputs: call.outputs } : {}),
     });
-    onCreated?.(created.id);
+    const place = await this.packer.submit(tenant, prepared);
+    onCreated?.(place.jobId);
     const ms = Math.max(0, Math.min(this.timeoutMs, limit.timeoutMs ?? Infinity));
     const signal = limit.signal ? AbortSignal.any([this.shutdown, limit.signal]) : this.shutdown;
-    const job = await this.jobs.wait(tenant, created.id, ms, signal, true);
+    const job = await this.jobs.wait(tenant, place.jobId, ms, signal, true);
     if (job.status === 'succeeded') {
-      return { model_name: job.model, model_version: job.version, id: call.id ?? job.id, outputs: job.outputs ?? [], jobId: job.id };
+      const [start, end] = [place.offset, place.offset + prepared.checked.rows];
+      const outputs = (job.outputs ?? []).map((o) => sliceOutputRows(o, start, end));
+      return { model_name: job.model, model_version: job.version, id: call.id ?? job.id, outputs, jobId: job.id };
     }
     const ext = { job_id: job.id, job_status: job.status };
     if (job.status === 'failed' || job.status === 'canceled') {

@@ -11,7 +11,7 @@ import {
   canceledKey, checkRequest, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   newJobId, NotFoundError, toJobObject, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
-  type WebhookEmitter,
+  type WebhookEmitter, type CheckedRequest, type ModelVersion,
 } from '@maas/shared';
 import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
@@ -26,6 +26,13 @@ export interface JobServiceOptions {
   attempts: number;
   /** WEBHOOK_ALLOW_PRIVATE */
   allowPrivateWebhooks: boolean;
+}
+
+/** A request checked against its model, ready to queue (one job, or several packed into one). */
+export interface PreparedJob {
+  req: JobRequest;
+  version: ModelVersion;
+  checked: CheckedRequest;
 }
 
 export interface CreateResult {
@@ -52,11 +59,22 @@ export class JobService {
   admission: Admission | undefined;
 
   async create(tenant: string, req: JobRequest, idempotencyKey?: string): Promise<CreateResult> {
+    return this.enqueue(tenant, this.prepare(req), idempotencyKey);
+  }
+
+  /** Everything a create checks before touching Redis: the model, the tensors, the webhook URL. */
+  prepare(req: JobRequest): PreparedJob {
     const { model, version } = this.catalog.resolve(req.model, req.version);
     const checked = checkRequest(version, req.inputs, req.outputs ?? [], model.labels);
     if (!checked.ok) throw new ValidationError(checked.issues);
     const webhookProblem = req.webhook && webhookUrlProblem(req.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
     if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
+    return { req, version, checked: checked.value };
+  }
+
+  /** Queues a prepared job (`requests`: the v2 requests packed into it, see infer-packer.ts). */
+  async enqueue(tenant: string, prepared: PreparedJob, idempotencyKey?: string, requests = 1): Promise<CreateResult> {
+    const { req, version, checked } = prepared;
     let id = newJobId();
     let replayed = false;
     if (idempotencyKey) {
@@ -80,16 +98,17 @@ export class JobService {
       const depth = await this.queues.queuedJobs(queue);
       if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
       // quota: reserve the tenant's queued rows (429 past its quota); released below if enqueueing fails
-      await this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.value.rows });
+      await this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.rows });
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION,
         model: version.model,
         version: version.version,
         tenant,
-        rows: checked.value.rows,
-        inputs: checked.value.inputs.map(toEncoded),
-        outputs: checked.value.outputs,
+        rows: checked.rows,
+        inputs: checked.inputs.map(toEncoded),
+        outputs: checked.outputs,
         priority: bullPriority(req.priority),
+        ...(requests > 1 ? { requests } : {}),
         ...(req.timeout_ms ? { deadline: Date.now() + req.timeout_ms } : {}),
         ...(req.metadata ? { metadata: req.metadata } : {}),
         ...(req.webhook ? { webhook: { url: req.webhook, events: req.webhook_events_filter ?? ['start', 'completed'] } } : {}),

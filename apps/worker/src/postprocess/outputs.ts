@@ -2,8 +2,7 @@
  * PURE: a job's outputs from the parts of it that ran (one part per ONNX run it was spread
  * over): rows joined back in order, the requested outputs kept, classification applied.
  */
-import type { RawTensor, RequestedOutput } from '@maas/shared';
-import { concatRows } from '../batching/assemble.js';
+import { concatRows, type RawTensor, type RequestedOutput } from '@maas/shared';
 import { classify } from './classify.js';
 
 export interface OutputPart {

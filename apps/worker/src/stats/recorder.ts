@@ -29,19 +29,21 @@ export class StatsRecorder implements JobObserver {
 
   ending(job: Job<InferenceJobData>, end: JobEnd): Promise<void> {
     const key = statsKey(job.data.model, job.data.version);
-    const totalNs = msToNs(Date.now() - job.timestamp);
+    // A job may carry several v2 requests (packed by the API): Triton counts requests.
+    const requests = job.data.requests ?? 1;
+    const totalNs = msToNs(Date.now() - job.timestamp) * requests;
     if (end.state === 'completed') {
       const m = end.result.metrics;
-      this.add(key, STAT.successCount, 1);
+      this.add(key, STAT.successCount, requests);
       this.add(key, STAT.successNs, totalNs);
-      this.add(key, STAT.queueCount, 1);
-      this.add(key, STAT.queueNs, msToNs(m.queue_ms + m.batch_wait_ms));
-      this.add(key, STAT.inferCount, 1);
-      this.add(key, STAT.inferNs, msToNs(m.inference_ms));
+      this.add(key, STAT.queueCount, requests);
+      this.add(key, STAT.queueNs, msToNs(m.queue_ms + m.batch_wait_ms) * requests);
+      this.add(key, STAT.inferCount, requests);
+      this.add(key, STAT.inferNs, msToNs(m.inference_ms) * requests);
       this.add(key, STAT.inferenceCount, job.data.rows);
       this.last.set(key, Date.now());
     } else {
-      this.add(key, STAT.failCount, 1);
+      this.add(key, STAT.failCount, requests);
       this.add(key, STAT.failNs, totalNs);
     }
     return Promise.resolve();
