@@ -30,7 +30,7 @@ export type { Model, ModelVersion, Repository } from './models/repository.js';
 export { checkRequest } from './tensors/check.js';
 export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js';
 export { flattenData } from './tensors/flatten.js';
-export { encodeValues } from './tensors/encode.js';
+export { encodeValues, tensorOf } from './tensors/encode.js';
 export {
   toEncoded, fromEncoded, typedView, toJsonValues, elementCount, rowElements,
 } from './tensors/raw.js';

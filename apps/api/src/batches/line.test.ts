@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeValues, toJsonValues, type Datatype, type RawTensor, type Signature } from '@maas/shared';
+import { tensorOf, toJsonValues, type Signature } from '@maas/shared';
 import { parseLine, type ParsedLine } from './line.js';
 
 const IRIS: Signature = {
@@ -48,11 +48,7 @@ function bad(p: ParsedLine) {
   return p;
 }
 
-function raw(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
-  const r = encodeValues(name, datatype, shape, values);
-  if (!r.ok) throw new Error(r.message);
-  return r.tensor;
-}
+const raw = tensorOf;
 
 const ROW = [5.5, 3.5, 1.25, 0.25];
 

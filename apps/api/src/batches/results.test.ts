@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  canceledMarker, encodeValues, failedMarker, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
+  canceledMarker, failedMarker, tensorOf, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
 } from '@maas/shared';
 import { chunkResultLines } from './results.js';
 
 function raw(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
   // Model outputs may hold NaN and ±Infinity, which request values may not (encodeValues refuses them).
   if (datatype === 'FP64') return { name, datatype, shape, data: new Uint8Array(Float64Array.from(values as number[]).buffer) };
-  const r = encodeValues(name, datatype, shape, values);
-  if (!r.ok) throw new Error(r.message);
-  return r.tensor;
+  return tensorOf(name, datatype, shape, values);
 }
 
 const BAD: JobError = { type: 'invalid-input', message: 'line 2: not valid JSON (Unexpected token)' };

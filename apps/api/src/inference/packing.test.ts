@@ -1,12 +1,8 @@
-import { encodeValues, type CheckedRequest, type Datatype, type RawTensor, toJsonValues } from '@maas/shared';
+import { tensorOf, toJsonValues, type CheckedRequest } from '@maas/shared';
 import { describe, expect, it } from 'vitest';
 import { mergeRequests, packKey, planPacks } from './packing.js';
 
-function tensor(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
-  const r = encodeValues(name, datatype, shape, values);
-  if (!r.ok) throw new Error(r.message);
-  return r.tensor;
-}
+const tensor = tensorOf;
 const request = (rows: number, base: number, outputs: CheckedRequest['outputs'] = []): CheckedRequest => ({
   rows,
   outputs,

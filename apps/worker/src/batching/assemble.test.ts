@@ -1,14 +1,10 @@
-import { encodeValues, toJsonValues, type Datatype, type RawTensor } from '@maas/shared';
+import { tensorOf, toJsonValues, type RawTensor } from '@maas/shared';
 import { describe, expect, it } from 'vitest';
 import { concatRows } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './assemble.js';
 import { cutBatch, type PendingJob, type Slice } from './cut.js';
 
-function tensor(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
-  const r = encodeValues(name, datatype, shape, values);
-  if (!r.ok) throw new Error(r.message);
-  return r.tensor;
-}
+const tensor = tensorOf;
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 const values = (t: RawTensor) => toJsonValues(t);
 

@@ -1,12 +1,8 @@
-import { encodeValues, type Datatype, type RawTensor } from '@maas/shared';
+import { tensorOf, type Datatype, type RawTensor } from '@maas/shared';
 import { describe, expect, it } from 'vitest';
 import { classify } from './classify.js';
 
-function tensor(datatype: Datatype, shape: number[], values: unknown[], name = 'probs'): RawTensor {
-  const r = encodeValues(name, datatype, shape, values);
-  if (!r.ok) throw new Error(r.message);
-  return r.tensor;
-}
+const tensor = (datatype: Datatype, shape: number[], values: unknown[], name = 'probs'): RawTensor => tensorOf(name, datatype, shape, values);
 
 describe('classify', () => {
   it('returns the top k of each row, best first, as "value:index"', () => {

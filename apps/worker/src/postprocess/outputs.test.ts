@@ -1,12 +1,8 @@
-import { encodeValues, toJsonValues, type Datatype, type RawTensor } from '@maas/shared';
+import { tensorOf, toJsonValues } from '@maas/shared';
 import { describe, expect, it } from 'vitest';
 import { joinParts, selectOutputs } from './outputs.js';
 
-function tensor(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
-  const r = encodeValues(name, datatype, shape, values);
-  if (!r.ok) throw new Error(r.message);
-  return r.tensor;
-}
+const tensor = tensorOf;
 
 describe('joinParts', () => {
   const part = (start: number, probs: number[], labels: number[]) => ({

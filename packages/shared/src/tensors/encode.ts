@@ -66,3 +66,10 @@ export function encodeValues(name: string, datatype: Datatype, shape: number[], 
   }
   return { ok: true, tensor: { name, datatype, shape, data: new Uint8Array(view.buffer, 0, view.byteLength) } };
 }
+
+/** As `encodeValues`, for values known to be valid (fixtures, tests): throws on a bad value. */
+export function tensorOf(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
+  const r = encodeValues(name, datatype, shape, values);
+  if (!r.ok) throw new Error(r.message);
+  return r.tensor;
+}

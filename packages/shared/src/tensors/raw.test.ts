@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DATATYPES, DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
-import { encodeValues } from './encode.js';
+import { tensorOf } from './encode.js';
 import {
   elementCount, fromEncoded, rowElements, toEncoded, toJsonValues, typedView, type EncodedTensor, type RawTensor,
 } from './raw.js';
@@ -21,9 +21,7 @@ const SAMPLES: Record<Datatype, unknown[]> = {
 };
 
 function encoded(datatype: Datatype, values = SAMPLES[datatype], shape = [2, values.length / 2]): RawTensor {
-  const r = encodeValues('t', datatype, shape, values);
-  if (!r.ok) throw new Error(r.message);
-  return r.tensor;
+  return tensorOf('t', datatype, shape, values);
 }
 
 /** What travels through Redis: JSON text. */

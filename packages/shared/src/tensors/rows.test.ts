@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { encodeValues } from './encode.js';
+import { tensorOf } from './encode.js';
 import { toJsonValues, type RawTensor } from './raw.js';
 import { concatRows, sliceOutputRows, sliceRows } from './rows.js';
-import type { Datatype } from '../contract/datatypes.js';
 
-function tensor(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
-  const r = encodeValues(name, datatype, shape, values);
-  if (!r.ok) throw new Error(r.message);
-  return r.tensor;
-}
+const tensor = tensorOf;
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 const values = (t: RawTensor) => toJsonValues(t);
 
