@@ -122,7 +122,7 @@ describe('fair shares between tenants on a shared model', () => {
     const bJobs = await postJobs(B, B_JOBS);
     const bBatch = await postBatch(B, B_LINES, 'b');
 
-    await cluster.startWorker({ WORKER_MODELS: 'fixed' });
+    const worker = await cluster.startWorker({ WORKER_MODELS: 'fixed' });
     // The moment B's batch is done, how far A's is (read at once: it moves on meanwhile).
     const bBatchDone = await eventually(async () => (await B('GET', `/v1/batches/${bBatch}`)).body, (b) => Boolean(b.completed_at), {
       ms: 120_000, every: 10, what: 'B\'s batch to complete', context: () => cluster.logs(),
@@ -155,5 +155,22 @@ describe('fair shares between tenants on a shared model', () => {
     expect(aBatchThen.counts.succeeded).toBeLessThan(A_LINES / 2);
     expect(at(bBatchDone.completed_at)).toBeLessThan(at(aBatchDone.completed_at));
     expect(aBatchDone.counts).toEqual({ total: A_LINES, succeeded: A_LINES, failed: 0 });
+    await cluster.stopWorker(worker);
   }, 300_000);
+
+  it('turns never outrank an explicit priority: a more urgent job runs first, a less urgent one last', async () => {
+    const aJobs = await postJobs(A, 10); // A's turns 0..9 in the default band
+    const post = async (api: Api, priority: number) => (await api('POST', '/v1/jobs', { ...job(1), priority })).body.id as string;
+    const bJobs = await postJobs(B, 3); // B's turns interleave with A's
+    const late = await post(B, 101); // just less urgent than the default band
+    const urgent = await post(A, 99); // A's turn is far ahead, yet it is more urgent than every default job
+    const worker = await cluster.startWorker({ WORKER_MODELS: 'fixed' });
+    const [u] = await finishedJobs(A, [urgent]);
+    const [l] = await finishedJobs(B, [late]);
+    const rest = [...(await finishedJobs(A, aJobs)), ...(await finishedJobs(B, bJobs))];
+    const started = rest.map((j) => at(j.started_at));
+    expect(at(u!.started_at)).toBeLessThanOrEqual(Math.min(...started));
+    expect(at(l!.started_at)).toBeGreaterThanOrEqual(Math.max(...started));
+    await cluster.stopWorker(worker);
+  }, 120_000);
 });
