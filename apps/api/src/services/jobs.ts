@@ -2,7 +2,7 @@
  * JobService: the only module that enqueues or reads inference jobs in BullMQ.
  *
  * create: model lookup → tensor check (nothing invalid is queued) → idempotency claim →
- * queue-depth check → index + enqueue. get/wait/cancel find the job's queue through the
+ * queue-depth check → quota reservation beside the tenant's turn (fairness/) → index + enqueue. get/wait/cancel find the job's queue through the
  * index key, hide other tenants' jobs as 404, and build the public view.
  */
 import { Job } from 'bullmq';
