@@ -63,6 +63,8 @@ export const ApiEnv = z.object({
   PRIORITY_FLOOR: intEnv(1, 1_000_000).default(1),
   /** per-tenant overrides, JSON: {"acme": {"rps": 100, "queued_rows": 1000000, "min_priority": 1}} */
   TENANT_QUOTAS: TenantQuotasEnv.default({}),
+  /** tenants take turns on a shared model (fairness/lanes.ts); auto: on when API_KEYS names two tenants or more */
+  FAIR_SHARE: z.enum(['auto', 'on', 'off']).default('auto'),
   /** how often the /admin status page samples the workers' counters (its throughput history: the last 15 minutes) */
   STATUS_SAMPLE_S: intEnv(1, 300).default(10),
   /** key for /admin (status page, queue board); unset: /admin is open only while API_KEYS is unset */

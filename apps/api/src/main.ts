@@ -15,6 +15,7 @@ import { GrpcFrontDoor } from './grpc/server.js';
 import { rateLimiter } from './http/rate-limit.js';
 import { serverTimeouts } from './http/timeouts.js';
 import { createApiMetrics } from './metrics.js';
+import { FairShare, fairShareEnabled } from './fairness/fair-share.js';
 import { QueuedRowsLedger } from './quotas/ledger.js';
 import { limitsFor, rowsLimited } from './quotas/limits.js';
 import { BatchService } from './services/batches.js';
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
   }, webhookEmitter);
   jobs.admission = ledger;
+  const fair = new FairShare(redis, fairShareEnabled(config.FAIR_SHARE, config.API_KEYS));
+  jobs.fair = fair;
   const batches = new BatchService(redis, catalog, queues, log, {
     retentionSeconds: config.BATCH_RETENTION_S,
     maxLines: config.BATCH_MAX_LINES,
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
   });
   const sweeper = new UploadSweeper(redis, (id) => batches.removeUpload(id), config.UPLOAD_LEASE_S, log).start();
   batches.admission = ledger;
+  batches.fair = fair;
   batches.onCompleted = async (batch, tenant) => {
     const event = batchWebhookEvent(batch, tenant);
     if (event) await webhookEmitter.emit(event);
@@ -112,7 +116,7 @@ async function main(): Promise<void> {
   Object.assign(server, serverTimeouts(config));
   const grpc = await GrpcFrontDoor.start(deps, config.HOST, config.GRPC_PORT);
   const addr = server.address();
-  log.info({ url: `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`, models: catalog.models.map((m) => m.name) }, 'api listening');
+  log.info({ url: `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`, models: catalog.models.map((m) => m.name), fair_share: fair.enabled }, 'api listening');
   log.info({ address: `${config.HOST}:${grpc.port}` }, 'grpc listening');
 
   onShutdown(log, async (signal) => {

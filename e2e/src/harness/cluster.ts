@@ -29,7 +29,9 @@ export interface ClusterOptions {
 
 export class Cluster {
   readonly workers: ServiceProcess[] = [];
+  /** the last API started (startApi again for another instance: every one is stopped with the cluster) */
   api!: ServiceProcess;
+  readonly apis: ServiceProcess[] = [];
   url = '';
   /** host:port of the API's gRPC service */
   grpcAddress = '';
@@ -65,6 +67,7 @@ export class Cluster {
     this.api = ServiceProcess.start('api', API_ENTRY, {
       ...this.modelsEnv, PORT: String(port), GRPC_PORT: String(grpcPort), HOST: '127.0.0.1', ...this.opts.api, ...env,
     }, this.opts.nodeArgs?.api);
+    this.apis.push(this.api);
     this.url = `http://127.0.0.1:${port}`;
     this.grpcAddress = `127.0.0.1:${grpcPort}`;
     await this.api.waitFor(/api listening/);
@@ -95,13 +98,13 @@ export class Cluster {
 
   async stop(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.stop('SIGKILL')));
-    await this.api?.stop('SIGKILL');
+    await Promise.all(this.apis.map((a) => a.stop('SIGKILL')));
     await this.redis.stop();
   }
 
   /** Logs of every process, for a failing test's message. */
   logs(): string {
-    return [this.api, ...this.workers].filter(Boolean).map((p) => `--- ${p.name}\n${p.log.slice(-3000)}`).join('\n');
+    return [...this.apis, ...this.workers].map((p) => `--- ${p.name}\n${p.log.slice(-3000)}`).join('\n');
   }
 }
 

@@ -25,6 +25,12 @@ export const bullJobKey = (queueName: string, jobId: string): string => `${PREFI
 
 export const canceledKey = (queueName: string): string => `${PREFIX}:${queueName}:canceled`;
 
+/** BullMQ's sorted set of a queue's waiting prioritized jobs (score: priority × 2^32 + arrival counter). */
+export const bullPrioritizedKey = (queueName: string): string => `${PREFIX}:${queueName}:prioritized`;
+
+/** Fair-share lanes of one band of a queue (hash tenant → virtual finish time), in the queue's slot. */
+export const laneKey = (queueName: string, band: number): string => `${PREFIX}:${queueName}:lanes:${band}`;
+
 /** Pub/sub channel on which workers announce finished jobs; the API wakes its waiters from it. */
 export const JOB_EVENTS_CHANNEL = `${PREFIX}:job-events`;
 

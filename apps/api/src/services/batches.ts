@@ -27,6 +27,8 @@ import { chunkResultLines } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
+import type { FairShare } from '../fairness/fair-share.js';
+import { BATCH_PRIORITY, bullPriority, quantum } from '../fairness/lanes.js';
 import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
@@ -49,8 +51,6 @@ export interface BatchTarget {
   webhook?: string | undefined;
 }
 
-/** Chunks yield to interactive jobs: BullMQ runs lower priority numbers first. */
-export const BATCH_PRIORITY = 1000;
 /** Chunks being enqueued while the next ones are parsed (bounds the upload's memory). */
 const ENQUEUE_AHEAD = 4;
 /** Chunks read ahead of the one being written while streaming results. */
@@ -63,6 +63,8 @@ export class BatchService {
   onCompleted: ((batch: BatchObject, tenant: string) => Promise<void>) | undefined;
   /** the tenant's queued-rows quota (quotas/ledger.ts): each chunk's rows are reserved before it is queued */
   admission: Admission | undefined;
+  /** tenants' turns on a shared model (fairness/fair-share.ts): each chunk takes its tenant's next turn */
+  fair: FairShare | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -139,10 +141,13 @@ export class BatchService {
         inputs: packed.inputs, payload: k.input(chunk.index), outputs: [], priority: BATCH_PRIORITY,
         batch: { id, chunk: chunk.index, lines: chunk.linesWithRows, retentionSeconds: this.opts.retentionSeconds },
       };
-      await this.admission?.reserve(tenant, { queue: queue.name, jobId: chunkJobId(id, chunk.index), rows: chunk.rows }); // quota
+      const [, turns] = await Promise.all([
+        this.admission?.reserve(tenant, { queue: queue.name, jobId: chunkJobId(id, chunk.index), rows: chunk.rows }), // quota
+        this.fair?.priorities(queue.name, tenant, BATCH_PRIORITY, [chunk.rows], quantum(BATCH_PRIORITY, version, limits.chunkRows)),
+      ]);
       await queue.add('chunk', data, {
         jobId: chunkJobId(id, chunk.index),
-        priority: BATCH_PRIORITY,
+        priority: turns?.[0] ?? bullPriority(BATCH_PRIORITY),
         attempts: this.opts.attempts,
         backoff: { type: 'exponential', delay: 1000 },
         // The outputs live with the batch; the job (and its input payload) can go at once.

@@ -2,17 +2,19 @@
  * JobService: the only module that enqueues or reads inference jobs in BullMQ.
  *
  * create: model lookup → tensor check (nothing invalid is queued) → idempotency claim →
- * queue-depth check → index + enqueue. get/wait/cancel find the job's queue through the
+ * queue-depth check → quota reservation beside the tenant's turn (fairness/) → index + enqueue. get/wait/cancel find the job's queue through the
  * index key, hide other tenants' jobs as 404, and build the public view.
  */
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  canceledKey, checkRequest, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
+  canceledKey, checkRequest, chunkRows, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   newJobId, NotFoundError, toJobObject, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
   type WebhookEmitter, type CheckedRequest, type ModelVersion,
 } from '@maas/shared';
+import type { FairShare } from '../fairness/fair-share.js';
+import { bullPriority, quantum } from '../fairness/lanes.js';
 import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
 import type { IdempotencyStore } from './idempotency.js';
@@ -41,8 +43,6 @@ export interface CreateResult {
   created: boolean;
 }
 
-/** Our public priority (1 = most urgent) is BullMQ's, which also treats 0 as "before all". */
-const bullPriority = (p: number | undefined) => p ?? DEFAULT_PRIORITY;
 
 export class JobService {
   constructor(
@@ -57,6 +57,8 @@ export class JobService {
 
   /** the tenant's queued-rows quota (quotas/ledger.ts); unset: no quota */
   admission: Admission | undefined;
+  /** tenants' turns on a shared model (fairness/fair-share.ts); unset: first come, first served per priority */
+  fair: FairShare | undefined;
 
   async create(tenant: string, req: JobRequest, idempotencyKey?: string): Promise<CreateResult> {
     return this.enqueue(tenant, this.prepare(req), idempotencyKey);
@@ -97,8 +99,13 @@ export class JobService {
       const queue = this.queues.forVersion(version.model, version.version);
       const depth = await this.queues.queuedJobs(queue);
       if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
-      // quota: reserve the tenant's queued rows (429 past its quota); released below if enqueueing fails
-      await this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.rows });
+      const priority = req.priority ?? DEFAULT_PRIORITY;
+      // quota: reserve the tenant's queued rows (429 past its quota); released below if enqueueing fails.
+      // Beside it, the tenant's turn on the model: its BullMQ priority (lanes.ts).
+      const [, turns] = await Promise.all([
+        this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.rows }),
+        this.fair?.priorities(queue.name, tenant, priority, [checked.rows], quantum(priority, version, chunkRows(version))),
+      ]);
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION,
         model: version.model,
@@ -107,7 +114,7 @@ export class JobService {
         rows: checked.rows,
         inputs: checked.inputs.map(toEncoded),
         outputs: checked.outputs,
-        priority: bullPriority(req.priority),
+        priority,
         ...(requests > 1 ? { requests } : {}),
         ...(req.timeout_ms ? { deadline: Date.now() + req.timeout_ms } : {}),
         ...(req.metadata ? { metadata: req.metadata } : {}),
@@ -120,7 +127,7 @@ export class JobService {
         this.redis.set(jobIndexKey(id), queue.name, 'EX', this.opts.retentionSeconds + 3600),
         queue.add('infer', data, {
           jobId: id,
-          priority: data.priority,
+          priority: turns?.[0] ?? bullPriority(priority),
           attempts: this.opts.attempts,
           backoff: { type: 'exponential', delay: 1000 },
           removeOnComplete: { age: this.opts.retentionSeconds },

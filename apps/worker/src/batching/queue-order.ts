@@ -3,7 +3,9 @@
  *
  * BullMQ runs the lowest priority number first (none, or 0, before any), and jobs of equal
  * priority first come, first served. Chunks of one batch go by their index: the API queues
- * several at once, so their timestamps may tie or land out of order.
+ * several at once, so their timestamps may tie or land out of order. With several tenants the
+ * API folds each job's fair-share turn into its BullMQ priority (api fairness/lanes.ts), so
+ * keeping this order keeps the tenants taking turns.
  */
 export interface QueuedJob {
   /** BullMQ priority; undefined or 0 is "before all" */
