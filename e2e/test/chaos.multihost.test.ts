@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '@maas/shared';
+import { createRedis, JOB_EVENTS_CHANNEL, parseJobEvents, type JobEventMessage } from '@maas/shared';
 import {
   API_ENTRY, call, eventually, modelRepository, NetnsLab, rows, runAlone, SHIPPED_MODELS, WebhookReceiver, WORKER_ENTRY,
   type ServiceProcess,
@@ -39,7 +39,10 @@ describe.skipIf(unavailable !== null)(`two worker hosts, one cut off mid-load${u
   let repo: Awaited<ReturnType<typeof modelRepository>>;
   let receiver: WebhookReceiver;
   let redis: Redis;
+  let subscriber: Redis;
   let queue: Queue;
+  /** every ending the workers announced to the API's waiters */
+  const announced: JobEventMessage[] = [];
   let api = '';
   const procs: ServiceProcess[] = [];
   const workers: Record<'w1' | 'w2', ServiceProcess> = {} as never;
@@ -77,11 +80,15 @@ describe.skipIf(unavailable !== null)(`two worker hosts, one cut off mid-load${u
 
     redis = createRedis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: false });
     queue = new Queue('{infer-mlp-v1}', { prefix: 'maas', connection: redis });
+    subscriber = createRedis(REDIS_URL, { lazyConnect: false });
+    subscriber.on('message', (_channel: string, message: string) => announced.push(...parseJobEvents(message)));
+    await subscriber.subscribe(JOB_EVENTS_CHANNEL);
   });
 
   afterAll(async () => {
     await queue?.close();
     redis?.disconnect();
+    subscriber?.disconnect();
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));
     await lab?.destroy();
     await receiver?.close();
@@ -152,6 +159,12 @@ describe.skipIf(unavailable !== null)(`two worker hosts, one cut off mid-load${u
       };
       await eventually(servedLate, (ok) => ok, { ms: 60_000, every: 200, what: 'w1 to serve jobs again', context: logs });
       const rejoinSeconds = (Date.now() - restoredAt) / 1000;
+      // w1 finished the jobs it held once it could reach Redis again; their completions were
+      // refused (the other host had run them), and none was announced to the API's waiters,
+      // which would have answered with a result that is not the job's.
+      await workers.w1.waitFor(new RegExp("^" + held!.map((id) => `(?=[^]*Missing lock for job ${id}\\b)`).join('')), 30_000);
+      const late = announced.filter((m) => held!.includes(m.id) && m.settled?.returnvalue.metrics.worker === 'wrk_w1');
+      expect(late.map((m) => m.id)).toEqual([]);
       stop = true;
       await load;
 
