@@ -89,12 +89,12 @@ type Defect = (r: Record<string, any>, b: Base) => void;
 /** The first input, or a stand-in when a defect before removed them all (no input is a defect already). */
 const first = (r: Record<string, any>): Record<string, any> => r['inputs'][0] ?? {};
 
-/** Changes after which no served model accepts the request. */
-const defects: fc.Arbitrary<Defect>[] = [
-  // a datatype other than the model's FP32 (contents stay in fp32_contents or raw)
-  fc.constantFrom('FP64', 'INT32', 'INT64', 'UINT8', 'BOOL', 'BYTES', 'FP16', 'BF16', 'fp32', 'FP32 ', '', 'FP320').map((dt) => (r) => {
-    first(r).datatype = dt;
-  }),
+/**
+ * Changes to a tensor's geometry (shape, element count, where its data is), after which no
+ * served model accepts the request. Two of them could cancel out (a shape one row longer and
+ * contents one row longer), so a request gets at most one.
+ */
+const geometry: fc.Arbitrary<Defect>[] = [
   // a shape that disagrees with the model or with the contents (negative, zero, huge, wrong rank)
   fc.oneof(
     fc.integer({ min: -64, max: 64 }).filter((d) => d !== 0).map((d) => (b: Base) => [b.rows, b.target.width + d]),
@@ -145,6 +145,14 @@ const defects: fc.Arbitrary<Defect>[] = [
     first(r).contents = { [field]: values };
     r['raw_input_contents'] = [];
   }),
+];
+
+/** Changes that make any request invalid whatever else it carries; any number of them combine. */
+const others: fc.Arbitrary<Defect>[] = [
+  // a datatype other than the model's FP32 (contents stay in fp32_contents or raw)
+  fc.constantFrom('FP64', 'INT32', 'INT64', 'UINT8', 'BOOL', 'BYTES', 'FP16', 'BF16', 'fp32', 'FP32 ', '', 'FP320').map((dt) => (r) => {
+    first(r).datatype = dt;
+  }),
   unknownModel.map((m) => (r) => {
     r['model_name'] = m;
   }),
@@ -177,15 +185,17 @@ const noise: fc.Arbitrary<(r: Record<string, any>) => void> = fc
     for (const t of r['inputs']) t.parameters = inputParams;
   });
 
-/** An invalid ModelInfer request (proto-loader object form). */
+/** An invalid ModelInfer request (proto-loader object form): at most one geometry defect, other defects, at least one in all. */
 export const hostileInferRequest: fc.Arbitrary<{ kind: string; request: Record<string, unknown> }> = fc
-  .tuple(base, fc.array(fc.tuple(fc.nat(defects.length - 1), fc.nat()), { minLength: 1, maxLength: 3 }), fc.option(noise))
-  .chain(([b, picks, n]) =>
-    fc.tuple(...picks.map(([i]) => defects[i]!)).map((chosen) => {
+  .tuple(base, fc.option(fc.nat(geometry.length - 1)), fc.array(fc.nat(others.length - 1), { maxLength: 2 }), fc.option(noise))
+  .filter(([, g, o]) => g !== null || o.length > 0)
+  .chain(([b, g, o, n]) =>
+    fc.tuple(...(g === null ? [] : [geometry[g]!]), ...o.map((i) => others[i]!)).map((chosen) => {
       const r = validRequest(b);
       n?.(r);
       for (const d of chosen) d(r, b);
-      return { kind: `infer-${b.raw ? 'raw' : 'contents'}-${picks.map(([i]) => i).join('+')}`, request: r };
+      const names = [...(g === null ? [] : [`g${g}`]), ...o.map((i) => `o${i}`)];
+      return { kind: `infer-${b.raw ? 'raw' : 'contents'}-${names.join('+')}`, request: r };
     }),
   );
 
