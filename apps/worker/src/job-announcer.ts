@@ -8,10 +8,10 @@
  * small, so the API answers without reading the job back; larger results are read as before.
  * Announcements are hints: a lost one only costs a waiter its next re-read.
  *
- * The runner announces an ending in the turn it settles the job and gives this class BullMQ's
- * own connection: the flush (next turn) is queued on that connection behind BullMQ's
- * completion script, and Redis runs a connection's commands in order, so a waiter never hears
- * of an ending before it is stored, and nobody waits for the script's reply first.
+ * The runner announces a success from BullMQ's 'completed' event, i.e. once the completion
+ * script has stored it (a completion refused because the job's lock was lost is never
+ * announced, so waiters never answer with a result that another worker's run replaced), and a
+ * failure once recorded. So a waiter never hears of an ending before it is stored.
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';

@@ -6,7 +6,7 @@
  * call just parks its job there and awaits the job's result. The Collector cuts batches; this
  * module joins their rows, runs them on a session thread while it checks them for
  * cancellation (one Redis call per batch, in parallel with the run), hands each job its rows
- * back, and announces the endings (one PUBLISH per event-loop turn, see job-announcer.ts). Locks, stall recovery
+ * back, and announces the endings once stored (one PUBLISH per event-loop turn, see job-announcer.ts). Locks, stall recovery
  * and retries stay per job, as BullMQ made them: a worker killed mid-batch leaves its jobs
  * locked until live workers see its liveness beat missing and drop those locks (see
  * liveness/sweeper.ts), or the lock expires; then a stall check requeues them. A run lost with
@@ -113,7 +113,7 @@ export class ModelRunner {
       order: (a, b) => queueOrder(queued(a), queued(b)),
     });
     // Auto-pipelined: the completions of one micro-batch (one script per job in BullMQ's open
-    // edition) leave in one write, and the announcement rides behind them.
+    // edition) leave in one write.
     this.connection = createRedis(settings.redisUrl, { ...PIPELINING, maxRetriesPerRequest: null, connectionName: `${settings.workerId}:${this.tag}` });
     this.connection.on('error', () => {}); // BullMQ reports connection trouble through the worker's 'error' event
     this.maxConcurrency = settings.concurrency || defaultConcurrency(version, pool.size);
@@ -131,10 +131,16 @@ export class ModelRunner {
       autorun: false,
       name: settings.workerId,
     });
-    // On BullMQ's own connection: an ending is announced in the turn the runner settles the
-    // job, and Redis runs one connection's commands in order, so the PUBLISH lands right after
-    // BullMQ's completion script, without waiting for its reply (one round trip saved).
     this.announcer = new JobAnnouncer(this.connection, log);
+    // A success is announced (with its settled record, which API waiters answer from) only once
+    // BullMQ has stored it: a worker that lost its jobs (cut off from Redis long enough for its
+    // liveness beat to expire) and finishes them after it reconnects has its completions refused
+    // ("Missing lock"), and must not tell waiters about an ending that another worker's run
+    // replaced (e2e chaos.multihost). One round trip later than riding behind the script.
+    this.worker.on('completed', (job, result) => {
+      const settled = settledRecord(job, result);
+      this.announcer.announce({ id: job.id!, event: 'completed', ...(settled ? { tenant: job.data.tenant, settled } : {}) });
+    });
     // Final failures the runner never saw (stalled too often, expired) are announced here.
     this.worker.on('failed', (job) => job && job.finishedOn && this.announcer.announce({ id: job.id!, event: 'failed' }));
     // A chunk that failed for good without passing through failWith (retries exhausted, or
@@ -400,11 +406,8 @@ export class ModelRunner {
     };
     this.metrics.jobs.inc({ ...this.labels, outcome: 'succeeded' });
     this.metrics.jobSeconds.observe(this.labels, (Date.now() - task.job.timestamp) / 1000);
-    this.ending(task, { state: 'completed', result }, () => {
-      task.resolve(result);
-      const settled = settledRecord(task.job, result);
-      this.announcer.announce({ id: task.job.id!, event: 'completed', ...(settled ? { tenant: task.job.data.tenant, settled } : {}) });
-    });
+    // Announced from BullMQ's 'completed' event, once stored (see the constructor).
+    this.ending(task, { state: 'completed', result }, () => task.resolve(result));
   }
 }
 

@@ -7,10 +7,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { createRedis, freePort, startRedisServer, type RedisServer } from '@maas/shared';
 import { startRedisCluster, type RedisClusterHandle } from './redis-cluster.js';
-import { ServiceProcess, REPO_ROOT } from './process.js';
-
-const API_ENTRY = join(REPO_ROOT, 'apps/api/dist/main.js');
-const WORKER_ENTRY = join(REPO_ROOT, 'apps/worker/dist/main.js');
+import { API_ENTRY, REPO_ROOT, ServiceProcess, WORKER_ENTRY } from './process.js';
 
 export interface ClusterOptions {
   models?: string;

@@ -1,8 +1,12 @@
 /** A service process (API or worker) started from its built entry point, with its output kept for failures. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The built entry points of the services. */
+export const API_ENTRY = join(REPO_ROOT, 'apps/api/dist/main.js');
+export const WORKER_ENTRY = join(REPO_ROOT, 'apps/worker/dist/main.js');
 
 export class ServiceProcess {
   readonly output: string[] = [];
@@ -20,7 +24,16 @@ export class ServiceProcess {
   }
 
   static start(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = []): ServiceProcess {
-    const child = spawn(process.execPath, [...nodeArgs, entry], {
+    return ServiceProcess.run(name, process.execPath, [...nodeArgs, entry], env);
+  }
+
+  /**
+   * Any command (e.g. redis-server, or `ip netns exec <ns> node …`), with only PATH, LOG_LEVEL
+   * and `env` in its environment. A wrapper that execs its command (as `ip netns exec` does)
+   * keeps the pid, so signals reach the service itself.
+   */
+  static run(name: string, command: string, args: string[], env: Record<string, string> = {}): ServiceProcess {
+    const child = spawn(command, args, {
       cwd: REPO_ROOT,
       env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -29,7 +29,7 @@ export class WebhookReceiver {
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
 
-  private constructor() {
+  private constructor(private readonly host: string) {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -51,11 +51,12 @@ export class WebhookReceiver {
     });
   }
 
-  static async start(port = 0): Promise<WebhookReceiver> {
-    const r = new WebhookReceiver();
+  /** Listens on `host` (default loopback; another address for senders in other network namespaces). */
+  static async start(port = 0, host = '127.0.0.1'): Promise<WebhookReceiver> {
+    const r = new WebhookReceiver(host);
     await new Promise<void>((resolve, reject) => {
       r.server.once('error', reject);
-      r.server.listen(port, '127.0.0.1', () => resolve());
+      r.server.listen(port, host, () => resolve());
     });
     return r;
   }
@@ -65,7 +66,7 @@ export class WebhookReceiver {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}/hook`;
+    return `http://${this.host}:${this.port}/hook`;
   }
 
   /** Requests carrying this webhook-id, in arrival order. */

@@ -1,6 +1,6 @@
 /** The Open Inference Protocol's gRPC service definition, loaded from apps/api/proto (shipped beside dist/). */
 import { fileURLToPath } from 'node:url';
-import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 
 /** apps/api/proto/grpc_service.proto, from src/grpc or dist/grpc alike. */
@@ -15,4 +15,30 @@ export const LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, de
 export function inferenceService(): ServiceClientConstructor {
   const pkg = loadPackageDefinition(loadSync(PROTO_PATH, LOADER_OPTIONS))['inference'] as GrpcObject;
   return pkg['GRPCInferenceService'] as ServiceClientConstructor;
+}
+
+/** A request whose bytes do not decode as its message type; the handler answers INVALID_ARGUMENT. */
+export class MalformedMessage {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The service definition for the server, whose request decoding never throws: grpc-js answers
+ * a message that fails to decode (truncated, wrong wire types) with INTERNAL, a server fault;
+ * a client's broken bytes are its own, so they decode to a MalformedMessage instead.
+ */
+export function tolerantService(): ServiceDefinition {
+  const service = inferenceService().service;
+  return Object.fromEntries(
+    Object.entries(service).map(([name, method]) => [name, {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch (err) {
+          return new MalformedMessage((err as Error).message);
+        }
+      },
+    }]),
+  );
 }

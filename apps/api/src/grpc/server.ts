@@ -7,13 +7,14 @@
  */
 import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
+import { ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { tenantResolver } from '../http/auth.js';
 import { toAppError } from '../http/problem.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 import { tritonConfig } from '../views/triton-config.js';
-import { inferenceService } from './proto.js';
+import { MalformedMessage, tolerantService } from './proto.js';
 import { grpcStatusFor } from './status.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
 
@@ -43,7 +44,11 @@ function unary(deps: Deps, handler: Handler) {
     const deadline = call.getDeadline();
     const at = deadline instanceof Date ? deadline.getTime() : deadline;
     const limit = { signal: cancelled.signal, ...(Number.isFinite(at) ? { timeoutMs: at - Date.now() } : {}) };
-    handler(call.request, tenant, limit).then(
+    const request = call.request;
+    const handled = request instanceof MalformedMessage
+      ? Promise.reject(new ValidationError([{ path: '', message: `the request is not a valid protobuf message of its type (${request.reason})` }]))
+      : handler(request, tenant, limit);
+    handled.then(
       (res) => callback(null, res),
       (err: unknown) => {
         const app = toAppError(err);
@@ -126,7 +131,7 @@ export class GrpcFrontDoor {
   static async start(deps: Deps, host: string, port: number): Promise<GrpcFrontDoor> {
     const max = deps.config.MAX_BODY_MB * 1024 * 1024;
     const server = new Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
-    server.addService(inferenceService().service, handlers(deps));
+    server.addService(tolerantService(), handlers(deps));
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
