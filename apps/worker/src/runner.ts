@@ -15,7 +15,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  createRedis, PIPELINING,
+  createRedis, dieAt, PIPELINING,
   canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
   type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
@@ -401,6 +401,7 @@ export class ModelRunner {
     this.metrics.jobs.inc({ ...this.labels, outcome: 'succeeded' });
     this.metrics.jobSeconds.observe(this.labels, (Date.now() - task.job.timestamp) / 1000);
     this.ending(task, { state: 'completed', result }, () => {
+      if (task.job.data.webhook) dieAt('job-ended');
       task.resolve(result);
       const settled = settledRecord(task.job, result);
       this.announcer.announce({ id: task.job.id!, event: 'completed', ...(settled ? { tenant: task.job.data.tenant, settled } : {}) });

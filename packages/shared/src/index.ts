@@ -69,3 +69,5 @@ export { toBatchObject, batchCounts, readBatch } from './views/batch.js';
 export type { BatchMeta } from './views/batch.js';
 export { runMain, onShutdown } from './lifecycle.js';
 export { STAT, batchFields, msToNs, toModelStatistics, ModelStatistics, StatisticDuration } from './models/stats.js';
+export { dieAt } from './test-hooks.js';
+export type { DiePoint } from './test-hooks.js';

@@ -8,7 +8,7 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  canceledKey, checkRequest, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
+  canceledKey, checkRequest, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   newJobId, NotFoundError, toJobObject, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
   type WebhookEmitter,
@@ -192,6 +192,7 @@ export class JobService {
     const { queue, job: record, state, canceledAt } = await this.locate(tenant, id);
     const current = toJobObject(record as never, state, canceledAt);
     const job = isTerminal(current.status) ? current : await this.markCanceled(tenant, id, queue.name);
+    if (job.status === 'canceled') dieAt('cancel-recorded');
     // A job canceled while queued never reaches a worker's end, so its job.completed goes from
     // here — again on a repeated cancel, where the event's fixed id makes it a no-op but covers
     // a first call that failed after marking. A running job's end is announced by its worker.

@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  batchKeys, canceledMarker, failedMarker, RECORD_CHUNKS_LUA, succeededMarker, toEncoded,
+  batchKeys, canceledMarker, dieAt, failedMarker, RECORD_CHUNKS_LUA, succeededMarker, toEncoded,
   type InferenceJobData, type JobError, type RawTensor,
 } from '@maas/shared';
 
@@ -21,7 +21,9 @@ export class BatchRecorder {
   private async record(b: ChunkRef, marker: string, outputs: string): Promise<void> {
     const k = batchKeys(b.id);
     const done = await this.redis.eval(RECORD_CHUNKS_LUA, 4, k.meta, k.chunks, k.outputs, k.lines, Date.now(), b.retentionSeconds, String(b.chunk), marker, outputs);
-    if (done === 1) await this.onCompleted?.(b.id);
+    if (done !== 1) return;
+    dieAt('batch-completed');
+    await this.onCompleted?.(b.id);
   }
 
   succeeded(b: ChunkRef, outputs: RawTensor[]): Promise<void> {
