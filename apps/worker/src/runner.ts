@@ -6,7 +6,10 @@
  * call just parks its job there and awaits the job's result. The Collector cuts batches; this
  * module joins their rows, runs them on a session thread while it checks them for
  * cancellation (one Redis call per batch, in parallel with the run), hands each job its rows
- * back, and announces the endings (one PUBLISH per event-loop turn, see job-announcer.ts). Locks, stall recovery
+ * back, has the ledger record the endings that need recording (ledger/: a chunk's with its
+ * batch, a webhook job's with its job.completed; the first ending recorded wins), settles
+ * each job as the ledger says, and announces the endings (one PUBLISH per event-loop turn,
+ * see job-announcer.ts). Locks, stall recovery
  * and retries stay per job, as BullMQ made them: a worker killed mid-batch leaves its jobs
  * locked until live workers see its liveness beat missing and drop those locks (see
  * liveness/sweeper.ts), or the lock expires; then a stall check requeues them. A run lost with
@@ -15,7 +18,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  createRedis, dieAt, PIPELINING,
+  createRedis, PIPELINING,
   canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
   type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
@@ -29,8 +32,9 @@ import { SessionLostError } from './inference/instance-health.js';
 import type { WorkerMetrics } from './metrics.js';
 import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs.js';
 import { JobAnnouncer, settledRecord } from './job-announcer.js';
-import type { JobEnd, JobObserver } from './webhooks/job-events.js';
-import type { BatchRecorder } from './batches/recorder.js';
+import type { ChunkLedger } from './ledger/chunks.js';
+import { endFromLedger, type EndingJob, type JobEnd } from './ledger/endings.js';
+import type { JobLedger } from './ledger/jobs.js';
 import type { StatsRecorder } from './stats/recorder.js';
 
 export interface RunnerSettings {
@@ -82,11 +86,13 @@ export class ModelRunner {
   readonly queueName: string;
   private readonly labels: { model: string; version: string };
   private readonly connection: Redis;
-  private recorder: BatchRecorder | undefined;
+  private ledger: JobLedger | undefined;
+  private chunks: ChunkLedger | undefined;
   private stats: StatsRecorder | undefined;
+  /** jobs whose final failure this runner recorded, until BullMQ reports it ('failed') */
+  private readonly endedHere = new Set<string>();
   private readonly maxConcurrency: number;
   private readonly rowBudget: number;
-  private readonly observers: JobObserver[] = [];
   private readonly announcer: JobAnnouncer;
   private heldJobs = 0;
   private heldRows = 0;
@@ -135,19 +141,7 @@ export class ModelRunner {
     // job, and Redis runs one connection's commands in order, so the PUBLISH lands right after
     // BullMQ's completion script, without waiting for its reply (one round trip saved).
     this.announcer = new JobAnnouncer(this.connection, log);
-    // Final failures the runner never saw (stalled too often, expired) are announced here.
-    this.worker.on('failed', (job) => job && job.finishedOn && this.announcer.announce({ id: job.id!, event: 'failed' }));
-    // A chunk that failed for good without passing through failWith (retries exhausted, or
-    // stalled too often) still needs its outcome recorded, or its batch would never complete.
-    // (BullMQ 6 fails a job over its stall limit when a worker next fetches it, through this
-    // same 'failed' event: e2e "a job whose workers keep dying".)
-    // Recording twice is harmless: the first outcome of a chunk wins.
-    this.worker.on('failed', (job) => {
-      const chunk = job?.data.batch;
-      if (chunk && job.finishedOn && this.recorder) {
-        this.recorder.failed(chunk, decodeJobError(job.failedReason)).then(() => this.releasePayload(job)).catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a failed chunk'));
-      }
-    });
+    this.worker.on('failed', (job) => job && job.finishedOn && this.failedElsewhere(job));
     this.worker.on('error', (err) => this.log.error({ err }, 'worker error'));
     this.worker.on('stalled', (jobId) => this.log.warn({ jobId }, 'job stalled (its worker stopped); requeued'));
   }
@@ -165,27 +159,15 @@ export class ModelRunner {
     return this.pool;
   }
 
-  /** Reports each job's lifecycle (active, completed, failed) to `o`, e.g. for webhooks. */
-  observe(o: JobObserver): void {
-    this.observers.push(o);
-    this.worker.on('active', (job) => o.active(job));
-    this.worker.on('failed', (job, err) => job && o.failed(job, err));
+  /** Records endings through the ledger: webhook jobs' in `jobs`, batch chunks' in `chunks` (see ledger/). */
+  recordWith(jobs: JobLedger, chunks: ChunkLedger): void {
+    this.ledger = jobs;
+    this.chunks = chunks;
   }
 
-  /** Lets observers queue what must not be lost (the job.completed event) before `settle`. */
-  private ending(task: Task, end: JobEnd, settle: () => void): void {
-    void Promise.all(this.observers.map((o) => o.ending(task.job, end))).then(settle, settle);
-  }
-
-  /** Records the outcome of batch chunks with their batch (see batches/recorder.ts). */
-  recordBatchesWith(recorder: BatchRecorder): void {
-    this.recorder = recorder;
-  }
-
-  /** Counts each ONNX run in the Triton statistics (see stats/recorder.ts); jobs are counted as an observer. */
+  /** Counts each ONNX run and each job's end in the Triton statistics (see stats/recorder.ts). */
   recordStatsWith(stats: StatsRecorder): void {
     this.stats = stats;
-    this.observe(stats);
   }
 
   start(): void {
@@ -234,20 +216,22 @@ export class ModelRunner {
     const data = job.data;
     if (data.deadline !== undefined && Date.now() > data.deadline) {
       this.metrics.jobs.inc({ ...this.labels, outcome: 'expired' });
-      throw new UnrecoverableError(encodeJobError({ type: 'expired', message: `timeout_ms elapsed before the job could run` }));
+      throw await this.recordFailure(job, { type: 'expired', message: `timeout_ms elapsed before the job could run` });
     }
     let inputs: RawTensor[];
     let bytes: Buffer | null = null;
     if (data.payload) {
       bytes = await this.redis.getBuffer(data.payload);
-      if (!bytes) throw new UnrecoverableError(encodeJobError({ type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' }));
+      if (!bytes) throw await this.recordFailure(job, { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' });
     }
     try {
       inputs = bytes ? unpackPayload(data.inputs, bytes) : data.inputs.map(fromEncoded);
     } catch (err) {
       // The API only queues checked tensors: a payload that does not decode will never run.
-      throw new UnrecoverableError(encodeJobError({ type: 'internal', message: `unreadable job payload: ${(err as Error).message}` }));
+      throw await this.recordFailure(job, { type: 'internal', message: `unreadable job payload: ${(err as Error).message}` });
     }
+    // Its job.start is queued before the job joins a batch (a Redis failure retries the job).
+    await this.ledger?.started(fetched(job));
     return new Promise((resolve, reject) => {
       const task: Task = {
         job, inputs, rows: data.rows, receivedAt: performance.now(), done: 0, parts: [], inferenceMs: 0,
@@ -270,26 +254,51 @@ export class ModelRunner {
     task.reject(err);
   }
 
-  /** A final failure: recorded with its batch (for a chunk), then the job fails without retry. */
+  /**
+   * Records a final failure through the ledger (a chunk's with its batch, a webhook job's with
+   * its job.completed) and resolves with the error to fail the job with, no retry: the
+   * ledger's if an earlier ending (a cancel) was recorded first. Rejects when Redis failed:
+   * nothing is recorded, and BullMQ may retry the job.
+   */
+  private async recordFailure(job: Job<InferenceJobData>, error: JobError): Promise<UnrecoverableError> {
+    const chunk = job.data.batch;
+    if (chunk && this.chunks) await (error.type === 'canceled' ? this.chunks.canceled(chunk) : this.chunks.failed(chunk, error));
+    let end: JobEnd = { state: 'failed', error };
+    const recorded = this.ledger ? await this.ledger.end(fetched(job), end) : ({ won: true } as const);
+    if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
+    this.releasePayload(job);
+    this.endedHere.add(job.id!);
+    this.stats?.ending(job, end);
+    return new UnrecoverableError(encodeJobError(end.state === 'failed' ? end.error : error));
+  }
+
+  /** A final failure: recorded (see recordFailure), then the job fails without retry. */
   private failWith(task: Task, error: JobError, outcome: 'failed' | 'canceled' = 'failed'): void {
     if (task.failed) return;
     task.failed = true;
     this.metrics.jobs.inc({ ...this.labels, outcome });
-    const chunk = task.job.data.batch;
-    const recorded = chunk && this.recorder
-      ? outcome === 'canceled' ? this.recorder.canceled(chunk) : this.recorder.failed(chunk, error)
-      : Promise.resolve();
-    const err = new UnrecoverableError(encodeJobError(error));
-    recorded.then(
-      () => {
-        this.releasePayload(task.job);
-        this.ending(task, { state: 'failed', error }, () => {
-          task.reject(err);
-          this.announcer.announce({ id: task.job.id!, event: 'failed' });
-        });
+    this.recordFailure(task.job, error).then(
+      (err) => {
+        task.reject(err);
+        this.announcer.announce({ id: task.job.id!, event: 'failed' });
       },
-      (e: unknown) => task.reject(e as Error), // not recorded: let BullMQ retry the chunk
+      (e: unknown) => task.reject(e as Error), // not recorded: let BullMQ retry the job
     );
+  }
+
+  /**
+   * A final failure the runner did not record (stalled too often, or retries used up after
+   * Redis errors): recorded now, so its batch completes and its job.completed goes out.
+   * (BullMQ 6 fails a job over its stall limit when a worker next fetches it, through its
+   * 'failed' event: e2e "a job whose workers keep dying".) Recording twice is harmless: the
+   * first ending recorded wins.
+   */
+  private failedElsewhere(job: Job<InferenceJobData>): void {
+    this.announcer.announce({ id: job.id!, event: 'failed' });
+    if (this.endedHere.delete(job.id!)) return;
+    this.recordFailure(job, decodeJobError(job.failedReason))
+      .then(() => this.endedHere.delete(job.id!))
+      .catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a final failure'));
   }
 
   /**
@@ -301,7 +310,7 @@ export class ModelRunner {
     const batchIds = [...new Set(tasks.flatMap((t) => (t.job.data.batch ? [t.job.data.batch.id] : [])))];
     const [scores, droppedBatches] = await Promise.all([
       this.redis.zmscore(canceledKey(this.queueName), ...tasks.map((t) => t.job.id!)),
-      this.recorder?.droppedBatches(batchIds) ?? new Set<string>(),
+      this.chunks?.droppedBatches(batchIds) ?? new Set<string>(),
     ]);
     tasks.forEach((t, i) => {
       const batch = t.job.data.batch;
@@ -374,10 +383,10 @@ export class ModelRunner {
       return;
     }
     const chunk = task.job.data.batch;
-    if (chunk && this.recorder) {
+    if (chunk && this.chunks) {
       try {
         // A chunk's outputs live with its batch; the job's own return value stays small.
-        await this.recorder.succeeded(chunk, outputs);
+        await this.chunks.succeeded(chunk, outputs);
         this.releasePayload(task.job);
         outputs = [];
       } catch (err) {
@@ -398,16 +407,33 @@ export class ModelRunner {
         worker: this.metrics.workerId,
       },
     };
+    let end: JobEnd = { state: 'completed', result };
+    try {
+      const recorded = this.ledger ? await this.ledger.end(fetched(task.job), end) : ({ won: true } as const);
+      if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
+    } catch (err) {
+      this.fail(task, err as Error); // not recorded: BullMQ retries the job
+      return;
+    }
+    this.stats?.ending(task.job, end);
+    if (end.state === 'failed') {
+      // A cancel recorded first: the job ends canceled, as the API said.
+      this.metrics.jobs.inc({ ...this.labels, outcome: end.error.type === 'canceled' ? 'canceled' : 'failed' });
+      this.endedHere.add(task.job.id!);
+      task.reject(new UnrecoverableError(encodeJobError(end.error)));
+      this.announcer.announce({ id: task.job.id!, event: 'failed' });
+      return;
+    }
     this.metrics.jobs.inc({ ...this.labels, outcome: 'succeeded' });
     this.metrics.jobSeconds.observe(this.labels, (Date.now() - task.job.timestamp) / 1000);
-    this.ending(task, { state: 'completed', result }, () => {
-      if (task.job.data.webhook) dieAt('job-ended');
-      task.resolve(result);
-      const settled = settledRecord(task.job, result);
-      this.announcer.announce({ id: task.job.id!, event: 'completed', ...(settled ? { tenant: task.job.data.tenant, settled } : {}) });
-    });
+    task.resolve(result);
+    const settled = settledRecord(task.job, result);
+    this.announcer.announce({ id: task.job.id!, event: 'completed', ...(settled ? { tenant: task.job.data.tenant, settled } : {}) });
   }
 }
+
+/** A job BullMQ fetched: its id is set. */
+const fetched = (job: Job<InferenceJobData>): EndingJob => job as EndingJob;
 
 const queued = (t: Task): QueuedJob => ({ priority: t.job.opts.priority, timestamp: t.job.timestamp, batch: t.job.data.batch });
 
