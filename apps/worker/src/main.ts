@@ -97,9 +97,7 @@ async function main(): Promise<void> {
       lockMs: config.WORKER_LOCK_MS,
       stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
       concurrency: config.WORKER_CONCURRENCY,
-    });
-    r.recordWith(jobLedger, chunkLedger);
-    r.recordStatsWith(stats);
+    }, { jobs: jobLedger, chunks: chunkLedger, stats });
     r.start();
     return r;
   };

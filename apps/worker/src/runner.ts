@@ -1,25 +1,24 @@
 /**
- * ModelRunner: serves one model version. The only BullMQ code in the worker.
+ * ModelRunner: serves one model version: fetches its jobs from BullMQ and runs their rows.
+ * The only BullMQ consumer of inference jobs in the worker.
  *
  * BullMQ's open edition hands a processor one job at a time, so the Worker runs with a high
  * concurrency: it keeps fetching while earlier jobs wait in the Collector, and each processor
  * call just parks its job there and awaits the job's result. The Collector cuts batches; this
  * module joins their rows, runs them on a session thread while it checks them for
- * cancellation (one Redis call per batch, in parallel with the run), hands each job its rows
- * back, has the ledger record the endings that need recording (ledger/: a chunk's with its
- * batch, a webhook job's with its job.completed; the first ending recorded wins), settles
- * each job as the ledger says, and announces the endings (one PUBLISH per event-loop turn,
- * see job-announcer.ts). Locks, stall recovery
- * and retries stay per job, as BullMQ made them: a worker killed mid-batch leaves its jobs
- * locked until live workers see its liveness beat missing and drop those locks (see
- * liveness/sweeper.ts), or the lock expires; then a stall check requeues them. A run lost with
- * its session thread (see inference/session-pool.ts) is retried the same way.
+ * cancellation (one Redis call per batch, in parallel with the run), and hands each job its
+ * rows back. How a job ends — recorded through the ledger, settled as the ledger says,
+ * counted, announced — is ledger/job-endings.ts. Locks, stall recovery and retries stay per
+ * job, as BullMQ made them: a worker killed mid-batch leaves its jobs locked until live
+ * workers see its liveness beat missing and drop those locks (see liveness/sweeper.ts), or the
+ * lock expires; then a stall check requeues them. A run lost with its session thread (see
+ * inference/session-pool.ts) is retried the same way.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis, PIPELINING,
-  canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
+  chunkRows, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
   type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -31,9 +30,9 @@ import type { SessionPool } from './inference/session-pool.js';
 import { SessionLostError } from './inference/instance-health.js';
 import type { WorkerMetrics } from './metrics.js';
 import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs.js';
-import { JobAnnouncer, settledRecord } from './job-announcer.js';
+import { JobAnnouncer } from './job-announcer.js';
 import type { ChunkLedger } from './ledger/chunks.js';
-import { endFromLedger, type EndingJob, type JobEnd } from './ledger/endings.js';
+import { JobEndings } from './ledger/job-endings.js';
 import type { JobLedger } from './ledger/jobs.js';
 import type { StatsRecorder } from './stats/recorder.js';
 
@@ -44,6 +43,13 @@ export interface RunnerSettings {
   stalledIntervalMs: number;
   /** jobs fetched and held at once; 0 = derived from the model's batch size */
   concurrency: number;
+}
+
+/** Where endings are recorded and counted (see ledger/). */
+export interface RunnerRecording {
+  jobs?: JobLedger;
+  chunks?: ChunkLedger;
+  stats?: StatsRecorder;
 }
 
 /** A job held by this worker until all its rows have run. */
@@ -86,11 +92,8 @@ export class ModelRunner {
   readonly queueName: string;
   private readonly labels: { model: string; version: string };
   private readonly connection: Redis;
-  private ledger: JobLedger | undefined;
-  private chunks: ChunkLedger | undefined;
-  private stats: StatsRecorder | undefined;
-  /** jobs whose final failure this runner recorded, until BullMQ reports it ('failed') */
-  private readonly endedHere = new Set<string>();
+  private readonly stats: StatsRecorder | undefined;
+  private readonly endings: JobEndings;
   private readonly maxConcurrency: number;
   private readonly rowBudget: number;
   private readonly announcer: JobAnnouncer;
@@ -107,6 +110,7 @@ export class ModelRunner {
     private readonly metrics: WorkerMetrics,
     private readonly log: Logger,
     settings: RunnerSettings,
+    recording: RunnerRecording = {},
   ) {
     this.queueName = inferenceQueueName(version.model, version.version);
     this.labels = { model: version.model, version: String(version.version) };
@@ -141,7 +145,9 @@ export class ModelRunner {
     // job, and Redis runs one connection's commands in order, so the PUBLISH lands right after
     // BullMQ's completion script, without waiting for its reply (one round trip saved).
     this.announcer = new JobAnnouncer(this.connection, log);
-    this.worker.on('failed', (job) => job && job.finishedOn && this.failedElsewhere(job));
+    this.stats = recording.stats;
+    this.endings = new JobEndings({ queueName: this.queueName, labels: this.labels, redis, metrics, announcer: this.announcer, log, ...recording });
+    this.worker.on('failed', (job) => job && job.finishedOn && this.endings.failedElsewhere(job));
     this.worker.on('error', (err) => this.log.error({ err }, 'worker error'));
     this.worker.on('stalled', (jobId) => this.log.warn({ jobId }, 'job stalled (its worker stopped); requeued'));
   }
@@ -157,17 +163,6 @@ export class ModelRunner {
   /** The session pool of this version (whether a session serves it, see SessionPool.serving). */
   get sessions(): SessionPool {
     return this.pool;
-  }
-
-  /** Records endings through the ledger: webhook jobs' in `jobs`, batch chunks' in `chunks` (see ledger/). */
-  recordWith(jobs: JobLedger, chunks: ChunkLedger): void {
-    this.ledger = jobs;
-    this.chunks = chunks;
-  }
-
-  /** Counts each ONNX run and each job's end in the Triton statistics (see stats/recorder.ts). */
-  recordStatsWith(stats: StatsRecorder): void {
-    this.stats = stats;
   }
 
   start(): void {
@@ -215,23 +210,22 @@ export class ModelRunner {
   private async process(job: Job<InferenceJobData>): Promise<InferenceJobResult> {
     const data = job.data;
     if (data.deadline !== undefined && Date.now() > data.deadline) {
-      this.metrics.jobs.inc({ ...this.labels, outcome: 'expired' });
-      throw await this.recordFailure(job, { type: 'expired', message: `timeout_ms elapsed before the job could run` });
+      throw await this.endings.failed(job, { type: 'expired', message: `timeout_ms elapsed before the job could run` }, 'expired');
     }
     let inputs: RawTensor[];
     let bytes: Buffer | null = null;
     if (data.payload) {
       bytes = await this.redis.getBuffer(data.payload);
-      if (!bytes) throw await this.recordFailure(job, { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' });
+      if (!bytes) throw await this.endings.failed(job, { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' });
     }
     try {
       inputs = bytes ? unpackPayload(data.inputs, bytes) : data.inputs.map(fromEncoded);
     } catch (err) {
       // The API only queues checked tensors: a payload that does not decode will never run.
-      throw await this.recordFailure(job, { type: 'internal', message: `unreadable job payload: ${(err as Error).message}` });
+      throw await this.endings.failed(job, { type: 'internal', message: `unreadable job payload: ${(err as Error).message}` });
     }
     // Its job.start is queued before the job joins a batch (a Redis failure retries the job).
-    await this.ledger?.started(fetched(job));
+    await this.endings.started(job);
     return new Promise((resolve, reject) => {
       const task: Task = {
         job, inputs, rows: data.rows, receivedAt: performance.now(), done: 0, parts: [], inferenceMs: 0,
@@ -241,83 +235,29 @@ export class ModelRunner {
     });
   }
 
-  /** Removes a job's raw input bytes once its outcome is recorded (a crash before leaves them to their TTL). */
-  private releasePayload(job: Job<InferenceJobData>): void {
-    const key = job.data.payload;
-    if (key) this.redis.unlink(key).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not remove a job payload'));
-  }
-
-  /** A failure BullMQ may retry (Redis trouble, a lost session thread): nothing is recorded yet. */
+  /** A failure BullMQ may retry (Redis trouble, a lost session thread): nothing is recorded. */
   private fail(task: Task, err: Error): void {
     if (task.failed) return;
     task.failed = true;
     task.reject(err);
   }
 
-  /**
-   * Records a final failure through the ledger (a chunk's with its batch, a webhook job's with
-   * its job.completed) and resolves with the error to fail the job with, no retry: the
-   * ledger's if an earlier ending (a cancel) was recorded first. Rejects when Redis failed:
-   * nothing is recorded, and BullMQ may retry the job.
-   */
-  private async recordFailure(job: Job<InferenceJobData>, error: JobError): Promise<UnrecoverableError> {
-    const chunk = job.data.batch;
-    if (chunk && this.chunks) await (error.type === 'canceled' ? this.chunks.canceled(chunk) : this.chunks.failed(chunk, error));
-    let end: JobEnd = { state: 'failed', error };
-    const recorded = this.ledger ? await this.ledger.end(fetched(job), end) : ({ won: true } as const);
-    if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
-    this.releasePayload(job);
-    this.endedHere.add(job.id!);
-    this.stats?.ending(job, end);
-    return new UnrecoverableError(encodeJobError(end.state === 'failed' ? end.error : error));
-  }
-
-  /** A final failure: recorded (see recordFailure), then the job fails without retry. */
-  private failWith(task: Task, error: JobError, outcome: 'failed' | 'canceled' = 'failed'): void {
+  /** A final failure: recorded (see JobEndings.failed), then the job fails without retry. */
+  private failWith(task: Task, error: JobError): void {
     if (task.failed) return;
     task.failed = true;
-    this.metrics.jobs.inc({ ...this.labels, outcome });
-    this.recordFailure(task.job, error).then(
-      (err) => {
-        task.reject(err);
-        this.announcer.announce({ id: task.job.id!, event: 'failed' });
-      },
-      (e: unknown) => task.reject(e as Error), // not recorded: let BullMQ retry the job
-    );
-  }
-
-  /**
-   * A final failure the runner did not record (stalled too often, or retries used up after
-   * Redis errors): recorded now, so its batch completes and its job.completed goes out.
-   * (BullMQ 6 fails a job over its stall limit when a worker next fetches it, through its
-   * 'failed' event: e2e "a job whose workers keep dying".) Recording twice is harmless: the
-   * first ending recorded wins.
-   */
-  private failedElsewhere(job: Job<InferenceJobData>): void {
-    this.announcer.announce({ id: job.id!, event: 'failed' });
-    if (this.endedHere.delete(job.id!)) return;
-    this.recordFailure(job, decodeJobError(job.failedReason))
-      .then(() => this.endedHere.delete(job.id!))
-      .catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a final failure'));
+    // Not recorded (Redis failed): BullMQ retries the job.
+    this.endings.failed(task.job, error).then(task.reject, task.reject);
   }
 
   /**
    * Fails the jobs of `tasks` canceled (or whose batch was canceled) since they were fetched.
-   * One Redis round trip for the whole batch, made while the batch computes: a canceled job's
-   * rows may still run, but its outputs are dropped and it ends as canceled.
+   * Made while the batch computes: a canceled job's rows may still run, but its outputs are
+   * dropped and it ends as canceled.
    */
   private async dropCanceled(tasks: Task[]): Promise<void> {
-    const batchIds = [...new Set(tasks.flatMap((t) => (t.job.data.batch ? [t.job.data.batch.id] : [])))];
-    const [scores, droppedBatches] = await Promise.all([
-      this.redis.zmscore(canceledKey(this.queueName), ...tasks.map((t) => t.job.id!)),
-      this.chunks?.droppedBatches(batchIds) ?? new Set<string>(),
-    ]);
-    tasks.forEach((t, i) => {
-      const batch = t.job.data.batch;
-      if (scores[i] !== null || (batch && droppedBatches.has(batch.id))) {
-        this.failWith(t, { type: 'canceled', message: batch ? 'the batch was canceled' : 'canceled by request' }, 'canceled');
-      }
-    });
+    const canceled = await this.endings.canceled(tasks.map((t) => t.job));
+    tasks.forEach((t, i) => canceled[i] && this.failWith(t, canceled[i]));
   }
 
   private async runBatch(cut: Slice<Task>[]): Promise<void> {
@@ -374,6 +314,7 @@ export class ModelRunner {
     });
   }
 
+  /** All of a job's rows ran: its outputs and metrics go to JobEndings, which settles it. */
   private async finish(task: Task): Promise<void> {
     let outputs: RawTensor[];
     try {
@@ -382,24 +323,22 @@ export class ModelRunner {
       this.failWith(task, { type: 'inference-failed', message: (err as Error).message });
       return;
     }
-    const chunk = task.job.data.batch;
-    if (chunk && this.chunks) {
-      try {
-        // A chunk's outputs live with its batch; the job's own return value stays small.
-        await this.chunks.succeeded(chunk, outputs);
-        this.releasePayload(task.job);
-        outputs = [];
-      } catch (err) {
-        this.fail(task, err as Error);
-        return;
-      }
+    try {
+      const s = await this.endings.succeeded(task.job, outputs, (kept) => this.resultOf(task, kept));
+      if (s.ok) task.resolve(s.result);
+      else task.reject(s.error);
+    } catch (err) {
+      this.fail(task, err as Error); // not recorded: BullMQ retries the job
     }
-    const queueMs = Math.max(0, (task.job.processedOn ?? task.job.timestamp) - task.job.timestamp);
-    const result: InferenceJobResult = {
+  }
+
+  private resultOf(task: Task, outputs: RawTensor[]): InferenceJobResult {
+    const job = task.job;
+    return {
       v: 1,
       outputs: outputs.map(toEncoded),
       metrics: {
-        queue_ms: queueMs,
+        queue_ms: Math.max(0, (job.processedOn ?? job.timestamp) - job.timestamp),
         batch_wait_ms: round((task.dispatchedAt ?? task.receivedAt) - task.receivedAt),
         inference_ms: round(task.inferenceMs),
         batch_size: task.maxBatch,
@@ -407,33 +346,8 @@ export class ModelRunner {
         worker: this.metrics.workerId,
       },
     };
-    let end: JobEnd = { state: 'completed', result };
-    try {
-      const recorded = this.ledger ? await this.ledger.end(fetched(task.job), end) : ({ won: true } as const);
-      if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
-    } catch (err) {
-      this.fail(task, err as Error); // not recorded: BullMQ retries the job
-      return;
-    }
-    this.stats?.ending(task.job, end);
-    if (end.state === 'failed') {
-      // A cancel recorded first: the job ends canceled, as the API said.
-      this.metrics.jobs.inc({ ...this.labels, outcome: end.error.type === 'canceled' ? 'canceled' : 'failed' });
-      this.endedHere.add(task.job.id!);
-      task.reject(new UnrecoverableError(encodeJobError(end.error)));
-      this.announcer.announce({ id: task.job.id!, event: 'failed' });
-      return;
-    }
-    this.metrics.jobs.inc({ ...this.labels, outcome: 'succeeded' });
-    this.metrics.jobSeconds.observe(this.labels, (Date.now() - task.job.timestamp) / 1000);
-    task.resolve(result);
-    const settled = settledRecord(task.job, result);
-    this.announcer.announce({ id: task.job.id!, event: 'completed', ...(settled ? { tenant: task.job.data.tenant, settled } : {}) });
   }
 }
-
-/** A job BullMQ fetched: its id is set. */
-const fetched = (job: Job<InferenceJobData>): EndingJob => job as EndingJob;
 
 const queued = (t: Task): QueuedJob => ({ priority: t.job.opts.priority, timestamp: t.job.timestamp, batch: t.job.data.batch });
 
