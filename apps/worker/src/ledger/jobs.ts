@@ -16,39 +16,7 @@ import {
   type WebhookEventInput,
 } from '@maas/shared';
 import { completedEvent, ledgerEnding, startEvent, type EndingJob, type JobEnd } from './endings.js';
-
-interface Waiter<T> {
-  resolve: (v: T) => void;
-  reject: (e: Error) => void;
-}
-
-/** Calls made in one turn, per queue, sent as one script call at the turn's end. */
-class TurnBatch<I, T> {
-  private pending = new Map<string, { inputs: I[]; waiters: Waiter<T>[] }>();
-
-  constructor(private readonly send: (queueName: string, inputs: I[]) => Promise<T[]>) {}
-
-  add(queueName: string, input: I): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.pending.size === 0) setImmediate(() => this.flush());
-      let q = this.pending.get(queueName);
-      if (!q) this.pending.set(queueName, (q = { inputs: [], waiters: [] }));
-      q.inputs.push(input);
-      q.waiters.push({ resolve, reject });
-    });
-  }
-
-  private flush(): void {
-    const batches = this.pending;
-    this.pending = new Map();
-    for (const [queueName, { inputs, waiters }] of batches) {
-      this.send(queueName, inputs).then(
-        (out) => waiters.forEach((w, i) => w.resolve(out[i]!)),
-        (err: unknown) => waiters.forEach((w) => w.reject(err as Error)),
-      );
-    }
-  }
-}
+import { TurnBatch } from './turn-batch.js';
 
 export class JobLedger {
   private readonly registered = new Set<string>();
