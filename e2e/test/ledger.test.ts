@@ -13,7 +13,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 });
 
-const WORKER_ENV = { WORKER_MODELS: 'mlp', WEBHOOK_ALLOW_PRIVATE: 'true', WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' };
+const WORKER_ENV = { WORKER_MODELS: 'mlp', WEBHOOK_ALLOW_PRIVATE: 'true', WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', WEBHOOK_RETRY_SCHEDULE: '1s,1s' };
 
 /** A cluster (no worker started) whose mlp batcher holds what it fetched for `holdMs` before running it. */
 async function clusterHolding(holdMs: number, apiEnv: Record<string, string> = {}) {
@@ -69,8 +69,9 @@ describe('an ending recorded just before its process dies', () => {
     expect(receiver.received).toHaveLength(1);
   });
 
-  it("a worker killed right after recording a job's ending: the job ends once, and one job.completed arrives", async () => {
+  it("a worker killed right after recording a job's ending: the job ends once, and its job.completed keeps one webhook-id, also when sent twice", async () => {
     const { cluster, receiver } = await clusterHolding(5);
+    receiver.answer = (_r, n) => (n < 1 ? { status: 500 } : { status: 200 }); // the first attempt fails: sent again
     const doomed = await cluster.startWorker({ MAAS_TEST_DIE_AT: 'job-ended' });
     const c = await call(cluster.url, 'POST', '/v1/jobs', {
       model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(3, 1, 32) }], webhook: receiver.url, webhook_events_filter: ['completed'],
@@ -79,10 +80,11 @@ describe('an ending recorded just before its process dies', () => {
     expect(await doomed.exit()).toBeNull();
     await cluster.startWorker();
     const job = await eventually(() => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}`), (r) => r.body.status === 'succeeded', { ms: 30_000, what: 'the job to end' });
-    const [event] = await receiver.until((all) => all.length >= 1, 30_000, 'job.completed');
-    expect(parsed(event!)).toMatchObject({ type: 'job.completed', data: { id: c.body.id, status: 'succeeded', outputs: job.body.outputs } });
+    const [first, second] = await receiver.until((all) => all.length >= 2, 30_000, 'job.completed, twice');
+    expect(parsed(first!)).toMatchObject({ type: 'job.completed', data: { id: c.body.id, status: 'succeeded', outputs: job.body.outputs } });
+    expect(second).toMatchObject({ id: first!.id, body: first!.body });
     await settle(1500);
-    expect(receiver.received).toHaveLength(1);
+    expect(receiver.received).toHaveLength(2);
   });
 });
 
