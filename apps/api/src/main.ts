@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import {
-  batchWebhookEvent, connectRedis, createLogger, DEFAULT_TENANT, loadRepository, onShutdown, runMain, TenantSecrets, WebhookEmitter,
+  connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, loadRepository, onShutdown, runMain, TenantSecrets, WebhookEmitter,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -54,12 +54,15 @@ async function main(): Promise<void> {
   const limits = (tenant: string) => limitsFor(tenant, quotaDefaults, config.TENANT_QUOTAS);
   const ledger = rowsLimited(quotaDefaults, config.TENANT_QUOTAS) ? new QueuedRowsLedger(redis, (t) => limits(t).queuedRows, log) : undefined;
   const webhookEmitter = new WebhookEmitter(redis, config.JOB_RETENTION_S);
+  // Relays the webhook events of endings this process records (a queued job's cancel, a batch
+  // it completes); a worker's sweeper relays them if this process dies first.
+  const outboxRelay = new OutboxRelay(redis, webhookEmitter, log.child({ component: 'outbox' }));
   const jobs = new JobService(redis, catalog, queues, notifier, new IdempotencyStore(redis, config.JOB_RETENTION_S), {
     retentionSeconds: config.JOB_RETENTION_S,
     maxQueueDepth: config.MAX_QUEUE_DEPTH,
     attempts: 3,
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
-  }, webhookEmitter);
+  }, outboxRelay);
   jobs.admission = ledger;
   const fair = new FairShare(redis, fairShareEnabled(config.FAIR_SHARE, config.API_KEYS));
   jobs.fair = fair;
@@ -75,10 +78,7 @@ async function main(): Promise<void> {
   const sweeper = new UploadSweeper(redis, (id) => batches.removeUpload(id), config.UPLOAD_LEASE_S, log).start();
   batches.admission = ledger;
   batches.fair = fair;
-  batches.onCompleted = async (batch, tenant) => {
-    const event = batchWebhookEvent(batch, tenant);
-    if (event) await webhookEmitter.emit(event);
-  };
+  batches.relay = outboxRelay;
   const repositoryService = new RepositoryService(redis, catalog, log);
   const modelEvents = await connectRedis(config.REDIS_URL, 'worker', 'api:models');
   await repositoryService.start(modelEvents);

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { batchKeys, createRedis, RECORD_CHUNKS_LUA, startRedisServer, type RedisServer } from '@maas/shared';
+import { batchKeys, createRedis, recordChunks, startRedisServer, type RedisServer } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../src/batches/cancel-script.js';
 import { IdempotencyStore, PENDING_TTL_S } from '../src/services/idempotency.js';
 
@@ -69,7 +69,7 @@ describe('CANCEL_BATCH_LUA', () => {
       await meta(id, { uploaded: 1, status: 'running', chunks_total: 1 });
       const [cancel] = await Promise.all([
         redis.eval(CANCEL_BATCH_LUA, 1, k.meta),
-        redis.eval(RECORD_CHUNKS_LUA, 4, k.meta, k.chunks, k.outputs, k.lines, Date.now(), 60, '0', 's:1', ''),
+        recordChunks(redis, id, 60, ['0', 's:1', '']),
       ]);
       const status = await redis.hget(k.meta, 'status');
       expect(status).toBe(cancel === 1 ? 'canceled' : 'succeeded');

@@ -4,8 +4,8 @@
  */
 import { stat } from 'node:fs/promises';
 import {
-  batchWebhookEvent, ConfigError, connectRedis, createLogger, DEFAULT_TENANT, loadRepository, newWorkerId, onShutdown, readBatch,
-  runMain, TenantSecrets, toBatchObject, WebhookEmitter, type Model, type ModelVersion,
+  ConfigError, connectRedis, createLogger, DEFAULT_TENANT, loadRepository, newWorkerId, onShutdown, OutboxRelay,
+  runMain, TenantSecrets, WebhookEmitter, type Model, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -14,12 +14,13 @@ import { createWorkerMetrics } from './metrics.js';
 import { Heartbeat } from './registry.js';
 import { AliveBeat } from './liveness/alive-beat.js';
 import { DeadWorkerSweeper } from './liveness/sweeper.js';
-import { BatchRecorder } from './batches/recorder.js';
+import { ChunkLedger } from './ledger/chunks.js';
+import { JobLedger } from './ledger/jobs.js';
+import { OUTBOX_SWEEP_MS, OutboxSweeper } from './ledger/sweeper.js';
 import { ModelRunner } from './runner.js';
 import { LiveModels } from './models/live-models.js';
 import { StatsRecorder } from './stats/recorder.js';
 import { WebhookDeliverer } from './webhooks/deliverer.js';
-import { JobWebhooks } from './webhooks/job-events.js';
 
 /** Models larger than this never get a second (main-thread) session. */
 const INLINE_MAX_MODEL_BYTES = 64 * 1024 * 1024;
@@ -48,7 +49,12 @@ async function main(): Promise<void> {
   // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; every other tenant's is in Redis.
   const secrets = new TenantSecrets(redis, { fixed: new Map(config.WEBHOOK_SECRET ? [[DEFAULT_TENANT, config.WEBHOOK_SECRET]] : []) });
   const emitter = new WebhookEmitter(redis, config.JOB_RETENTION_S);
-  const jobWebhooks = new JobWebhooks(emitter, redis, log);
+  // The ledger: every ending is recorded once with its webhook events (an outbox), relayed
+  // to the delivery queue at once, or by the sweeper after a crash (see ledger/).
+  const relay = new OutboxRelay(redis, emitter, log.child({ component: 'outbox' }));
+  const jobLedger = new JobLedger(redis, relay);
+  const chunkLedger = new ChunkLedger(redis, relay);
+  const outboxSweeper = new OutboxSweeper(relay, log.child({ component: 'outbox' }), OUTBOX_SWEEP_MS);
   const deliverer = new WebhookDeliverer(
     {
       workerId,
@@ -63,12 +69,6 @@ async function main(): Promise<void> {
     log.child({ component: 'webhooks' }),
     (result) => metrics.webhookAttempts.inc({ result }),
   );
-  const batchRecorder = new BatchRecorder(redis);
-  batchRecorder.onCompleted = async (batchId) => {
-    const { meta, markers } = await readBatch(redis, batchId);
-    const event = batchWebhookEvent(toBatchObject(batchId, meta, markers), meta['tenant'] ?? DEFAULT_TENANT);
-    if (event) await emitter.emit(event);
-  };
   const stats = new StatsRecorder(redis, log);
   const sessions = Math.max(1, versions.reduce((n, { m }) => n + m.config.instances, 0));
   const open = async (m: Model, v: ModelVersion): Promise<ModelRunner> => {
@@ -97,10 +97,7 @@ async function main(): Promise<void> {
       lockMs: config.WORKER_LOCK_MS,
       stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
       concurrency: config.WORKER_CONCURRENCY,
-    });
-    r.observe(jobWebhooks);
-    r.recordBatchesWith(batchRecorder);
-    r.recordStatsWith(stats);
+    }, { jobs: jobLedger, chunks: chunkLedger, stats });
     r.start();
     return r;
   };
@@ -125,6 +122,7 @@ async function main(): Promise<void> {
   });
   await live.start();
   deliverer.start();
+  outboxSweeper.start();
   heartbeat.start();
   sweeper.start();
   log.info({ workerId, models: live.runners.map((r) => `${r.tag} (${r.provider})`) }, 'worker ready');
@@ -133,8 +131,8 @@ async function main(): Promise<void> {
     log.info({ signal }, 'draining: finishing held jobs');
     const t0 = Date.now();
     sweeper.stop();
-    await Promise.all([live.close(), deliverer.close()]);
-    await jobWebhooks.close(); // the last jobs' events are queued before Redis goes
+    await Promise.all([live.close(), deliverer.close(), outboxSweeper.stop()]);
+    await relay.close(); // the last jobs' events are queued before Redis goes
     await emitter.close();
     await heartbeat.stop().catch(() => {});
     await alive.stop().catch(() => {}); // beating until here: a drain, however long, is not a death

@@ -1,22 +1,24 @@
 /**
- * ModelRunner: serves one model version. The only BullMQ code in the worker.
+ * ModelRunner: serves one model version: fetches its jobs from BullMQ and runs their rows.
+ * The only BullMQ consumer of inference jobs in the worker.
  *
  * BullMQ's open edition hands a processor one job at a time, so the Worker runs with a high
  * concurrency: it keeps fetching while earlier jobs wait in the Collector, and each processor
  * call just parks its job there and awaits the job's result. The Collector cuts batches; this
  * module joins their rows, runs them on a session thread while it checks them for
- * cancellation (one Redis call per batch, in parallel with the run), hands each job its rows
- * back, and announces the endings once stored (one PUBLISH per event-loop turn, see job-announcer.ts). Locks, stall recovery
- * and retries stay per job, as BullMQ made them: a worker killed mid-batch leaves its jobs
- * locked until live workers see its liveness beat missing and drop those locks (see
- * liveness/sweeper.ts), or the lock expires; then a stall check requeues them. A run lost with
- * its session thread (see inference/session-pool.ts) is retried the same way.
+ * cancellation (one Redis call per batch, in parallel with the run), and hands each job its
+ * rows back. How a job ends — recorded through the ledger, settled as the ledger says,
+ * counted, announced — is ledger/job-endings.ts. Locks, stall recovery and retries stay per
+ * job, as BullMQ made them: a worker killed mid-batch leaves its jobs locked until live
+ * workers see its liveness beat missing and drop those locks (see liveness/sweeper.ts), or the
+ * lock expires; then a stall check requeues them. A run lost with its session thread (see
+ * inference/session-pool.ts) is retried the same way.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis, PIPELINING,
-  canceledKey, chunkRows, decodeJobError, encodeJobError, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
+  chunkRows, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
   type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -28,9 +30,10 @@ import type { SessionPool } from './inference/session-pool.js';
 import { SessionLostError } from './inference/instance-health.js';
 import type { WorkerMetrics } from './metrics.js';
 import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs.js';
-import { JobAnnouncer, settledRecord } from './job-announcer.js';
-import type { JobEnd, JobObserver } from './webhooks/job-events.js';
-import type { BatchRecorder } from './batches/recorder.js';
+import { JobAnnouncer } from './job-announcer.js';
+import type { ChunkLedger } from './ledger/chunks.js';
+import { JobEndings } from './ledger/job-endings.js';
+import type { JobLedger } from './ledger/jobs.js';
 import type { StatsRecorder } from './stats/recorder.js';
 
 export interface RunnerSettings {
@@ -40,6 +43,13 @@ export interface RunnerSettings {
   stalledIntervalMs: number;
   /** jobs fetched and held at once; 0 = derived from the model's batch size */
   concurrency: number;
+}
+
+/** Where endings are recorded and counted (see ledger/). */
+export interface RunnerRecording {
+  jobs?: JobLedger;
+  chunks?: ChunkLedger;
+  stats?: StatsRecorder;
 }
 
 /** A job held by this worker until all its rows have run. */
@@ -82,11 +92,10 @@ export class ModelRunner {
   readonly queueName: string;
   private readonly labels: { model: string; version: string };
   private readonly connection: Redis;
-  private recorder: BatchRecorder | undefined;
-  private stats: StatsRecorder | undefined;
+  private readonly stats: StatsRecorder | undefined;
+  private readonly endings: JobEndings;
   private readonly maxConcurrency: number;
   private readonly rowBudget: number;
-  private readonly observers: JobObserver[] = [];
   private readonly announcer: JobAnnouncer;
   private heldJobs = 0;
   private heldRows = 0;
@@ -101,6 +110,7 @@ export class ModelRunner {
     private readonly metrics: WorkerMetrics,
     private readonly log: Logger,
     settings: RunnerSettings,
+    recording: RunnerRecording = {},
   ) {
     this.queueName = inferenceQueueName(version.model, version.version);
     this.labels = { model: version.model, version: String(version.version) };
@@ -132,28 +142,15 @@ export class ModelRunner {
       name: settings.workerId,
     });
     this.announcer = new JobAnnouncer(this.connection, log);
-    // A success is announced (with its settled record, which API waiters answer from) only once
-    // BullMQ has stored it: a worker that lost its jobs (cut off from Redis long enough for its
-    // liveness beat to expire) and finishes them after it reconnects has its completions refused
-    // ("Missing lock"), and must not tell waiters about an ending that another worker's run
-    // replaced (e2e chaos.multihost). One round trip later than riding behind the script.
-    this.worker.on('completed', (job, result) => {
-      const settled = settledRecord(job, result);
-      this.announcer.announce({ id: job.id!, event: 'completed', ...(settled ? { tenant: job.data.tenant, settled } : {}) });
-    });
-    // Final failures the runner never saw (stalled too often, expired) are announced here.
-    this.worker.on('failed', (job) => job && job.finishedOn && this.announcer.announce({ id: job.id!, event: 'failed' }));
-    // A chunk that failed for good without passing through failWith (retries exhausted, or
-    // stalled too often) still needs its outcome recorded, or its batch would never complete.
-    // (BullMQ 6 fails a job over its stall limit when a worker next fetches it, through this
-    // same 'failed' event: e2e "a job whose workers keep dying".)
-    // Recording twice is harmless: the first outcome of a chunk wins.
-    this.worker.on('failed', (job) => {
-      const chunk = job?.data.batch;
-      if (chunk && job.finishedOn && this.recorder) {
-        this.recorder.failed(chunk, decodeJobError(job.failedReason)).then(() => this.releasePayload(job)).catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a failed chunk'));
-      }
-    });
+    this.stats = recording.stats;
+    this.endings = new JobEndings({ queueName: this.queueName, labels: this.labels, redis, metrics, announcer: this.announcer, log, ...recording });
+    // A success is announced (with its settled record, which API waiters answer from) and
+    // counted only once BullMQ has stored it: a worker that lost its jobs (cut off from Redis
+    // long enough for its liveness beat to expire) and finishes them after it reconnects has
+    // its completions refused ("Missing lock"), and must not tell waiters about an ending that
+    // another worker's run replaced (e2e chaos.multihost).
+    this.worker.on('completed', (job, result) => this.endings.stored(job, result));
+    this.worker.on('failed', (job) => job && job.finishedOn && this.endings.failedElsewhere(job));
     this.worker.on('error', (err) => this.log.error({ err }, 'worker error'));
     this.worker.on('stalled', (jobId) => this.log.warn({ jobId }, 'job stalled (its worker stopped); requeued'));
   }
@@ -169,29 +166,6 @@ export class ModelRunner {
   /** The session pool of this version (whether a session serves it, see SessionPool.serving). */
   get sessions(): SessionPool {
     return this.pool;
-  }
-
-  /** Reports each job's lifecycle (active, completed, failed) to `o`, e.g. for webhooks. */
-  observe(o: JobObserver): void {
-    this.observers.push(o);
-    this.worker.on('active', (job) => o.active(job));
-    this.worker.on('failed', (job, err) => job && o.failed(job, err));
-  }
-
-  /** Lets observers queue what must not be lost (the job.completed event) before `settle`. */
-  private ending(task: Task, end: JobEnd, settle: () => void): void {
-    void Promise.all(this.observers.map((o) => o.ending(task.job, end))).then(settle, settle);
-  }
-
-  /** Records the outcome of batch chunks with their batch (see batches/recorder.ts). */
-  recordBatchesWith(recorder: BatchRecorder): void {
-    this.recorder = recorder;
-  }
-
-  /** Counts each ONNX run in the Triton statistics (see stats/recorder.ts); jobs are counted as an observer. */
-  recordStatsWith(stats: StatsRecorder): void {
-    this.stats = stats;
-    this.observe(stats);
   }
 
   start(): void {
@@ -239,21 +213,22 @@ export class ModelRunner {
   private async process(job: Job<InferenceJobData>): Promise<InferenceJobResult> {
     const data = job.data;
     if (data.deadline !== undefined && Date.now() > data.deadline) {
-      this.metrics.jobs.inc({ ...this.labels, outcome: 'expired' });
-      throw new UnrecoverableError(encodeJobError({ type: 'expired', message: `timeout_ms elapsed before the job could run` }));
+      throw await this.endings.failed(job, { type: 'expired', message: `timeout_ms elapsed before the job could run` }, 'expired');
     }
     let inputs: RawTensor[];
     let bytes: Buffer | null = null;
     if (data.payload) {
       bytes = await this.redis.getBuffer(data.payload);
-      if (!bytes) throw new UnrecoverableError(encodeJobError({ type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' }));
+      if (!bytes) throw await this.endings.failed(job, { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' });
     }
     try {
       inputs = bytes ? unpackPayload(data.inputs, bytes) : data.inputs.map(fromEncoded);
     } catch (err) {
       // The API only queues checked tensors: a payload that does not decode will never run.
-      throw new UnrecoverableError(encodeJobError({ type: 'internal', message: `unreadable job payload: ${(err as Error).message}` }));
+      throw await this.endings.failed(job, { type: 'internal', message: `unreadable job payload: ${(err as Error).message}` });
     }
+    // Its job.start is queued before the job joins a batch (a Redis failure retries the job).
+    await this.endings.started(job);
     return new Promise((resolve, reject) => {
       const task: Task = {
         job, inputs, rows: data.rows, receivedAt: performance.now(), done: 0, parts: [], inferenceMs: 0,
@@ -263,58 +238,29 @@ export class ModelRunner {
     });
   }
 
-  /** Removes a job's raw input bytes once its outcome is recorded (a crash before leaves them to their TTL). */
-  private releasePayload(job: Job<InferenceJobData>): void {
-    const key = job.data.payload;
-    if (key) this.redis.unlink(key).catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not remove a job payload'));
-  }
-
-  /** A failure BullMQ may retry (Redis trouble, a lost session thread): nothing is recorded yet. */
+  /** A failure BullMQ may retry (Redis trouble, a lost session thread): nothing is recorded. */
   private fail(task: Task, err: Error): void {
     if (task.failed) return;
     task.failed = true;
     task.reject(err);
   }
 
-  /** A final failure: recorded with its batch (for a chunk), then the job fails without retry. */
-  private failWith(task: Task, error: JobError, outcome: 'failed' | 'canceled' = 'failed'): void {
+  /** A final failure: recorded (see JobEndings.failed), then the job fails without retry. */
+  private failWith(task: Task, error: JobError): void {
     if (task.failed) return;
     task.failed = true;
-    this.metrics.jobs.inc({ ...this.labels, outcome });
-    const chunk = task.job.data.batch;
-    const recorded = chunk && this.recorder
-      ? outcome === 'canceled' ? this.recorder.canceled(chunk) : this.recorder.failed(chunk, error)
-      : Promise.resolve();
-    const err = new UnrecoverableError(encodeJobError(error));
-    recorded.then(
-      () => {
-        this.releasePayload(task.job);
-        this.ending(task, { state: 'failed', error }, () => {
-          task.reject(err);
-          this.announcer.announce({ id: task.job.id!, event: 'failed' });
-        });
-      },
-      (e: unknown) => task.reject(e as Error), // not recorded: let BullMQ retry the chunk
-    );
+    // Not recorded (Redis failed): BullMQ retries the job.
+    this.endings.failed(task.job, error).then(task.reject, task.reject);
   }
 
   /**
    * Fails the jobs of `tasks` canceled (or whose batch was canceled) since they were fetched.
-   * One Redis round trip for the whole batch, made while the batch computes: a canceled job's
-   * rows may still run, but its outputs are dropped and it ends as canceled.
+   * Made while the batch computes: a canceled job's rows may still run, but its outputs are
+   * dropped and it ends as canceled.
    */
   private async dropCanceled(tasks: Task[]): Promise<void> {
-    const batchIds = [...new Set(tasks.flatMap((t) => (t.job.data.batch ? [t.job.data.batch.id] : [])))];
-    const [scores, droppedBatches] = await Promise.all([
-      this.redis.zmscore(canceledKey(this.queueName), ...tasks.map((t) => t.job.id!)),
-      this.recorder?.droppedBatches(batchIds) ?? new Set<string>(),
-    ]);
-    tasks.forEach((t, i) => {
-      const batch = t.job.data.batch;
-      if (scores[i] !== null || (batch && droppedBatches.has(batch.id))) {
-        this.failWith(t, { type: 'canceled', message: batch ? 'the batch was canceled' : 'canceled by request' }, 'canceled');
-      }
-    });
+    const canceled = await this.endings.canceled(tasks.map((t) => t.job));
+    tasks.forEach((t, i) => canceled[i] && this.failWith(t, canceled[i]));
   }
 
   private async runBatch(cut: Slice<Task>[]): Promise<void> {
@@ -371,6 +317,7 @@ export class ModelRunner {
     });
   }
 
+  /** All of a job's rows ran: its outputs and metrics go to JobEndings, which settles it. */
   private async finish(task: Task): Promise<void> {
     let outputs: RawTensor[];
     try {
@@ -379,24 +326,22 @@ export class ModelRunner {
       this.failWith(task, { type: 'inference-failed', message: (err as Error).message });
       return;
     }
-    const chunk = task.job.data.batch;
-    if (chunk && this.recorder) {
-      try {
-        // A chunk's outputs live with its batch; the job's own return value stays small.
-        await this.recorder.succeeded(chunk, outputs);
-        this.releasePayload(task.job);
-        outputs = [];
-      } catch (err) {
-        this.fail(task, err as Error);
-        return;
-      }
+    try {
+      const s = await this.endings.succeeded(task.job, outputs, (kept) => this.resultOf(task, kept));
+      if (s.ok) task.resolve(s.result);
+      else task.reject(s.error);
+    } catch (err) {
+      this.fail(task, err as Error); // not recorded: BullMQ retries the job
     }
-    const queueMs = Math.max(0, (task.job.processedOn ?? task.job.timestamp) - task.job.timestamp);
-    const result: InferenceJobResult = {
+  }
+
+  private resultOf(task: Task, outputs: RawTensor[]): InferenceJobResult {
+    const job = task.job;
+    return {
       v: 1,
       outputs: outputs.map(toEncoded),
       metrics: {
-        queue_ms: queueMs,
+        queue_ms: Math.max(0, (job.processedOn ?? job.timestamp) - job.timestamp),
         batch_wait_ms: round((task.dispatchedAt ?? task.receivedAt) - task.receivedAt),
         inference_ms: round(task.inferenceMs),
         batch_size: task.maxBatch,
@@ -404,10 +349,6 @@ export class ModelRunner {
         worker: this.metrics.workerId,
       },
     };
-    this.metrics.jobs.inc({ ...this.labels, outcome: 'succeeded' });
-    this.metrics.jobSeconds.observe(this.labels, (Date.now() - task.job.timestamp) / 1000);
-    // Announced from BullMQ's 'completed' event, once stored (see the constructor).
-    this.ending(task, { state: 'completed', result }, () => task.resolve(result));
   }
 }
 

@@ -19,10 +19,10 @@ export const jobIndexKey = (jobId: string): string => `${PREFIX}:job:${jobId}`;
 /** Idempotency-Key record for a tenant. */
 export const idempotencyKey = (tenant: string, keyHash: string): string => `${PREFIX}:idem:${tenant}:${keyHash}`;
 
-/** Sorted set of canceled job ids (score: cancel time) beside its queue, in the queue's slot. */
 /** BullMQ's hash of job `jobId` in `queueName`. */
 export const bullJobKey = (queueName: string, jobId: string): string => `${PREFIX}:${queueName}:${jobId}`;
 
+/** Sorted set of canceled job ids (score: cancel time) beside its queue, in the queue's slot. */
 export const canceledKey = (queueName: string): string => `${PREFIX}:${queueName}:canceled`;
 
 /** BullMQ's sorted set of a queue's waiting prioritized jobs (score: priority × 2^32 + arrival counter). */
@@ -30,6 +30,20 @@ export const bullPrioritizedKey = (queueName: string): string => `${PREFIX}:${qu
 
 /** Fair-share lanes of one band of a queue (hash tenant → virtual finish time), in the queue's slot. */
 export const laneKey = (queueName: string, band: number): string => `${PREFIX}:${queueName}:lanes:${band}`;
+
+/** BullMQ's lock of job `jobId` while a worker holds it. */
+export const bullLockKey = (queueName: string, jobId: string): string => `${PREFIX}:${queueName}:${jobId}:lock`;
+
+/**
+ * The webhook outbox of one hash slot (see packages/shared/src/ledger): `due`, a sorted set of
+ * pending event ids scored by when a sweeper may take them, and `events`, event id → entry.
+ * `slot` is a hash tag: a queue name (`{infer-…}`) for job events, `{b-<id>}` for a batch's.
+ */
+export const outboxKeys = (slot: string) => ({ due: `${PREFIX}:${slot}:outbox`, events: `${PREFIX}:${slot}:outbox:events` });
+export type OutboxKeys = ReturnType<typeof outboxKeys>;
+
+/** The slots whose outbox may hold entries (a set of hash tags), for the sweepers. */
+export const OUTBOX_SLOTS_KEY = `${PREFIX}:{outbox}:slots`;
 
 /** Pub/sub channel on which workers announce finished jobs; the API wakes its waiters from it. */
 export const JOB_EVENTS_CHANNEL = `${PREFIX}:job-events`;
@@ -99,8 +113,9 @@ export function parseJobEvents(payload: string): JobEventMessage[] {
  * meta: hash of the batch's fields; lines: chunk → its lines (custom ids, rows, errors);
  * chunks: chunk → outcome marker; outputs: chunk → its outputs; input(chunk): its raw input bytes.
  */
+export const batchSlot = (batchId: string): string => `{b-${batchId}}`;
 export const batchKeys = (batchId: string) => {
-  const tag = `${PREFIX}:{b-${batchId}}`;
+  const tag = `${PREFIX}:${batchSlot(batchId)}`;
   return {
     meta: `${tag}:meta`, lines: `${tag}:lines`, chunks: `${tag}:chunks`, outputs: `${tag}:outputs`,
     /** a chunk's input bytes (removed by the worker once the chunk ended) */

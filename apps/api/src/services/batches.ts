@@ -8,7 +8,9 @@
  * million 32-float rows are 123 jobs). Enqueueing
  * awaits Redis, which pauses the request stream: memory stays flat however large the file.
  * Workers record each chunk's outputs beside the batch (RECORD_CHUNKS_LUA), and whoever
- * records the last one completes the batch. Results are read back chunk by chunk, in order.
+ * records the last one completes the batch, queueing its batch.completed in the same step
+ * (the ledger, packages/shared/src/ledger): this process relays it at once when it completed
+ * the batch (upload end, cancel), a worker's sweeper does if it dies first. Results are read back chunk by chunk, in order.
  *
  * What one upload may take: it starts, and each chunk is queued, only while the model's queue
  * holds fewer than MAX_QUEUE_DEPTH jobs (else 429, and what it queued is withdrawn), and it
@@ -19,7 +21,7 @@
 import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
-  RECORD_CHUNKS_LUA, RedisUnavailableError, packPayload, fromEncoded, UPLOADS_KEY, ValidationError, type BatchObject, type ChunkLine,
+  recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, fromEncoded, UPLOADS_KEY, ValidationError, type BatchObject, type ChunkLine,
   type EncodedTensor, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
@@ -59,8 +61,8 @@ const READ_AHEAD = 8;
 const UNFINISHED_GRACE_S = 7 * 24 * 3600;
 
 export class BatchService {
-  /** called once when a batch completes (webhooks plug in here) */
-  onCompleted: ((batch: BatchObject, tenant: string) => Promise<void>) | undefined;
+  /** relays the batch.completed of a batch this process completed (webhooks plug in here) */
+  relay: OutboxRelay | undefined;
   /** the tenant's queued-rows quota (quotas/ledger.ts): each chunk's rows are reserved before it is queued */
   admission: Admission | undefined;
   /** tenants' turns on a shared model (fairness/fair-share.ts): each chunk takes its tenant's next turn */
@@ -74,10 +76,10 @@ export class BatchService {
     private readonly opts: BatchServiceOptions,
   ) {}
 
-  private async record(id: string, triples: string[] = []): Promise<boolean> {
-    const k = batchKeys(id);
-    const done = await this.redis.eval(RECORD_CHUNKS_LUA, 4, k.meta, k.chunks, k.outputs, k.lines, Date.now(), this.opts.retentionSeconds, ...triples);
-    return done === 1;
+  /** Records chunk outcomes (completing the batch when they were its last) and relays its batch.completed, if any. */
+  private async record(id: string, triples: string[] = []): Promise<void> {
+    const { items } = await recordChunks(this.redis, id, this.opts.retentionSeconds, triples);
+    if (items.length > 0) await this.relay?.relay(batchSlot(id), items);
   }
 
   async create(tenant: string, target: BatchTarget, body: AsyncIterable<Buffer>, format: BatchFormat = 'ndjson'): Promise<BatchObject> {
@@ -183,7 +185,7 @@ export class BatchService {
       throw err;
     }
     await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
-    if (await this.record(id)) await this.completed(id);
+    await this.record(id);
     return this.get(tenant, id);
   }
 
@@ -238,19 +240,8 @@ export class BatchService {
     }
     const withdrawn = triples.filter((_, j) => j % 3 === 0).map((i) => ({ queue: queue.name, jobId: chunkJobId(id, Number(i)), rows: 0 }));
     await this.admission?.release(tenant, withdrawn); // quota
-    if (await this.record(id, triples)) await this.completed(id);
+    await this.record(id, triples);
     return this.get(tenant, id);
-  }
-
-  /** Announces a completed batch; a failure here is logged, never the submitter's error. */
-  private async completed(id: string): Promise<void> {
-    if (!this.onCompleted) return;
-    try {
-      const { meta, markers } = await readBatch(this.redis, id);
-      await this.onCompleted(toBatchObject(id, meta, markers), meta['tenant'] ?? '');
-    } catch (err) {
-      this.log.error({ err, batch: id }, 'could not announce the completed batch');
-    }
   }
 
   /** The result lines, chunk by chunk in input order; only once the batch has completed. */

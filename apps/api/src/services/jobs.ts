@@ -8,10 +8,10 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  canceledKey, checkRequest, chunkRows, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
+  cancelJob, canceledKey, checkRequest, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   newJobId, NotFoundError, toJobObject, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
-  type WebhookEmitter, type CheckedRequest, type ModelVersion,
+  type OutboxRelay, type CheckedRequest, type ModelVersion,
 } from '@maas/shared';
 import type { FairShare } from '../fairness/fair-share.js';
 import { bullPriority, quantum } from '../fairness/lanes.js';
@@ -52,7 +52,7 @@ export class JobService {
     private readonly notifier: JobNotifier,
     private readonly idempotency: IdempotencyStore,
     private readonly opts: JobServiceOptions,
-    private readonly webhooks: WebhookEmitter,
+    private readonly relay: OutboxRelay,
   ) {}
 
   /** the tenant's queued-rows quota (quotas/ledger.ts); unset: no quota */
@@ -213,29 +213,26 @@ export class JobService {
   /**
    * Cancels a job: a queued job never runs (a worker that reaches it fails it as canceled);
    * a job already in a worker's batch window is dropped from it; one already computing finishes.
+   * Through the ledger (CANCEL_JOB_LUA): a queued job's cancel is its ending, recorded once
+   * with its job.completed in one atomic step, relayed from here (by a worker's sweeper if
+   * this process dies first); a held job is only marked, and its worker records how it ends.
    */
   async cancel(tenant: string, id: string): Promise<JobObject> {
     const { queue, job: record, state, canceledAt } = await this.locate(tenant, id);
     const current = toJobObject(record as never, state, canceledAt);
-    const job = isTerminal(current.status) ? current : await this.markCanceled(tenant, id, queue.name);
-    // A job canceled while queued never reaches a worker's end, so its job.completed goes from
-    // here — again on a repeated cancel, where the event's fixed id makes it a no-op but covers
-    // a first call that failed after marking. A running job's end is announced by its worker.
-    const event = job.status === 'canceled' ? jobWebhookEvent('completed', job, tenant) : null;
-    if (event) await this.webhooks.emit(event);
-    if (job.status === 'canceled') await this.admission?.release(tenant, [{ queue: queue.name, jobId: id, rows: 0 }]); // quota: it will never run
-    return job;
-  }
-
-  private async markCanceled(tenant: string, id: string, queueName: string): Promise<JobObject> {
-    const key = canceledKey(queueName);
+    if (isTerminal(current.status)) return current;
+    // The job.completed it gets if the cancel ends it now (a queued job): canceled at `now`.
     const now = Date.now();
-    await this.redis
-      .multi()
-      .zadd(key, 'NX', now, id)
-      .zremrangebyscore(key, '-inf', now - this.opts.retentionSeconds * 1000)
-      .publish(JOB_EVENTS_CHANNEL, JSON.stringify({ id, event: 'canceled' } satisfies JobEventMessage))
-      .exec();
+    const event = jobWebhookEvent('completed', toJobObject(record as never, 'waiting', now), tenant, now);
+    const { verdict, items } = await cancelJob(this.redis, queue.name, id, this.opts.retentionSeconds * 1000, event, now);
+    if (verdict === 'canceled') {
+      dieAt('cancel-recorded');
+      await this.relay.relay(queue.name, items);
+      await this.admission?.release(tenant, [{ queue: queue.name, jobId: id, rows: 0 }]); // quota: it will never run
+    }
+    if (verdict === 'canceled' || verdict === 'running') {
+      await this.redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify({ id, event: 'canceled' } satisfies JobEventMessage)).catch(() => 0);
+    }
     return this.get(tenant, id);
   }
 }

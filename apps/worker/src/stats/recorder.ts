@@ -1,7 +1,7 @@
 /**
  * StatsRecorder: Triton-style statistics (GET /v2/models/{m}/stats) kept in Redis, where every
- * worker adds to the same counters. It hears each job's end as a JobObserver (success or
- * failure, with its durations) and each ONNX run from the runner (`run`), so the execution
+ * worker adds to the same counters. It hears each job's end from the runner (`ending`: success
+ * or failure, with its durations) and each ONNX run from the runner (`run`), so the execution
  * count and the batch sizes formed show. A turn's additions are summed and written as one
  * MULTI at its end, not awaited by the runner:
  * statistics must never slow or fail an inference; a failed write is logged and dropped.
@@ -9,9 +9,9 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { batchFields, msToNs, STAT, statsKey, type InferenceJobData, type Logger } from '@maas/shared';
-import type { JobEnd, JobObserver } from '../webhooks/job-events.js';
+import type { JobEnd } from '../ledger/endings.js';
 
-export class StatsRecorder implements JobObserver {
+export class StatsRecorder {
   /** counters added since the last flush: key → field → amount */
   private pending = new Map<string, Map<string, number>>();
   /** key → the latest inference time seen since the last flush */
@@ -23,11 +23,7 @@ export class StatsRecorder implements JobObserver {
     private readonly log: Logger,
   ) {}
 
-  active(): void {}
-
-  failed(): void {}
-
-  ending(job: Job<InferenceJobData>, end: JobEnd): Promise<void> {
+  ending(job: Job<InferenceJobData>, end: JobEnd): void {
     const key = statsKey(job.data.model, job.data.version);
     // A job may carry several v2 requests (packed by the API): Triton counts requests.
     const requests = job.data.requests ?? 1;
@@ -46,7 +42,6 @@ export class StatsRecorder implements JobObserver {
       this.add(key, STAT.failCount, requests);
       this.add(key, STAT.failNs, totalNs);
     }
-    return Promise.resolve();
   }
 
   /** One ONNX run of `rows` rows that took `ms`. */

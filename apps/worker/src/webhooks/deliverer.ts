@@ -47,7 +47,7 @@ export interface DelivererSettings {
 /** A delivery whose job is not settled yet looks again this often, this many times... */
 const SETTLE_POLL_MS = 5;
 const SETTLE_POLLS = 4;
-/** ...then waits this long in BullMQ's delayed set (its worker may have died: see job-events.ts). */
+/** ...then waits this long in BullMQ's delayed set (its worker may have died: the job runs again elsewhere). */
 const UNSETTLED_DELAY_MS = 250;
 
 export type AttemptResult = 'delivered' | 'retry' | 'exhausted';

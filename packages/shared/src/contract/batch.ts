@@ -52,14 +52,18 @@ export const canceledMarker = (lines: number): ChunkMarker => `c:${lines}`;
  * completes the batch when the upload has ended and every chunk has an outcome: sets
  * completed_at and the final status once, and gives every key of the batch its retention TTL
  * (until then, a week's grace beyond it, so an abandoned batch is dropped eventually).
- * KEYS: meta, chunks, outputs, lines. ARGV: now (ms), retention (s), then (chunk, marker,
- * outputs or '') triples. Returns 1 when this call completed the batch. A batch that is gone
- * (an upload abandoned half way, or past its retention) records nothing.
+ * When it completes a batch that has a webhook, it also puts the batch.completed entry in the
+ * batch's outbox (packages/shared/src/ledger), in the same atomic step, due for a sweeper
+ * after the lease: the caller relays it at once, a sweeper does if the caller dies first.
+ * KEYS: meta, chunks, outputs, lines, outbox due, outbox events. ARGV: now (ms), retention
+ * (s), lease (ms), event id, outbox entry, then (chunk, marker, outputs or '') triples.
+ * Returns 1 when this call completed the batch. A batch that is gone (an upload abandoned
+ * half way, or past its retention) records nothing.
  */
 export const RECORD_CHUNKS_LUA = `
 local now, ttl = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for i = 3, #ARGV, 3 do
+for i = 6, #ARGV, 3 do
   if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 and ARGV[i + 2] ~= '' then
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
   end
@@ -67,7 +71,7 @@ end
 for k = 2, 3 do
   if redis.call('TTL', KEYS[k]) == -1 then redis.call('EXPIRE', KEYS[k], ttl + 604800) end
 end
-if #ARGV > 2 and redis.call('HGET', KEYS[1], 'status') == 'queued' then
+if #ARGV > 5 and redis.call('HGET', KEYS[1], 'status') == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', now)
 end
 local m = redis.call('HMGET', KEYS[1], 'uploaded', 'chunks_total', 'completed_at', 'status')
@@ -75,7 +79,12 @@ if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) th
   local final = 'succeeded'
   if m[4] == 'canceled' or m[4] == 'failed' then final = m[4] end
   redis.call('HSET', KEYS[1], 'completed_at', now, 'status', final, 'expires_at', tonumber(now) + ttl * 1000)
-  for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ttl) end
+  for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ttl) end
+  local hook = redis.call('HGET', KEYS[1], 'webhook')
+  if hook and hook ~= '' then
+    redis.call('ZADD', KEYS[5], 'NX', tonumber(now) + tonumber(ARGV[3]), ARGV[4])
+    redis.call('HSETNX', KEYS[6], ARGV[4], ARGV[5])
+  end
   return 1
 end
 return 0

@@ -1,7 +1,8 @@
 /**
  * WebhookEmitter: turns an event into a durable delivery — a record in the DeliveryStore and
  * one job on the delivery queue, whose jobId is the event's `webhook-id` (so an event emitted
- * twice is queued once). Used by workers (job start/end) and the API (cancel of a queued job);
+ * twice is queued once). Used by the OutboxRelay (ledger/relay.ts), which relays the events the
+ * ledger recorded with each ending, in workers and the API;
  * the workers' WebhookDeliverer sends it. Nothing here waits for a receiver.
  */
 import { Queue } from 'bullmq';

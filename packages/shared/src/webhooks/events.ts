@@ -32,7 +32,7 @@ export interface WebhookEventInput<T extends WebhookEventType = WebhookEventType
   occurredAt?: number;
   /**
    * The BullMQ queue of the subject job, when the event is queued before that job is settled
-   * (job.completed, see apps/worker/src/webhooks/job-events.ts): delivery waits until the job
+   * (job.completed, see apps/worker/src/ledger/jobs.ts): delivery waits until the job
    * has finished, so a receiver that reads the job on receipt sees its final state.
    */
   settledIn?: string;

@@ -1,27 +1,31 @@
 /**
- * BatchRecorder: a worker's side of batch submissions. A chunk's outputs and outcome are
- * written beside its batch by RECORD_CHUNKS_LUA before the chunk job is completed, so a
- * crash in between re-runs the chunk and the script's HSETNX keeps the first record; the
- * call that records the last chunk completes the batch.
+ * ChunkLedger: the worker's side of the ledger for batch chunks. A chunk's outputs and outcome
+ * are recorded beside its batch (RECORD_CHUNKS_LUA, through recordChunks) before the chunk
+ * job is settled, so a crash in between re-runs the chunk and the script's HSETNX keeps the
+ * first record. The call that records the last chunk completes the batch and, in the same
+ * atomic step, puts its batch.completed in the batch's outbox; this process relays it at
+ * once, a sweeper does after the lease if it dies first (e2e "a worker killed right after
+ * recording a batch's last chunk").
  */
 import type { Redis } from 'ioredis';
 import {
-  batchKeys, canceledMarker, failedMarker, RECORD_CHUNKS_LUA, succeededMarker, toEncoded,
-  type InferenceJobData, type JobError, type RawTensor,
+  batchKeys, batchSlot, canceledMarker, dieAt, failedMarker, recordChunks, succeededMarker, toEncoded,
+  type InferenceJobData, type JobError, type OutboxRelay, type RawTensor,
 } from '@maas/shared';
 
 export type ChunkRef = NonNullable<InferenceJobData['batch']>;
 
-export class BatchRecorder {
-  /** called once when this worker's record completed a batch (webhooks plug in here) */
-  onCompleted: ((batchId: string) => Promise<void>) | undefined;
-
-  constructor(private readonly redis: Redis) {}
+export class ChunkLedger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly relay: OutboxRelay,
+  ) {}
 
   private async record(b: ChunkRef, marker: string, outputs: string): Promise<void> {
-    const k = batchKeys(b.id);
-    const done = await this.redis.eval(RECORD_CHUNKS_LUA, 4, k.meta, k.chunks, k.outputs, k.lines, Date.now(), b.retentionSeconds, String(b.chunk), marker, outputs);
-    if (done === 1) await this.onCompleted?.(b.id);
+    const { completed, items } = await recordChunks(this.redis, b.id, b.retentionSeconds, [String(b.chunk), marker, outputs]);
+    if (!completed) return;
+    dieAt('batch-completed');
+    void this.relay.relay(batchSlot(b.id), items);
   }
 
   succeeded(b: ChunkRef, outputs: RawTensor[]): Promise<void> {

@@ -1,0 +1,56 @@
+/**
+ * PURE: a job's ending as the runner reaches it, and what the ledger and the webhooks make of
+ * it: the stored job as it will read once settled, its job.completed event, its end marker.
+ */
+import {
+  encodeJobError, jobWebhookEvent, toJobObject, type Ending, type InferenceJobData, type InferenceJobResult, type JobError,
+  type StoredJob, type WebhookEventInput,
+} from '@maas/shared';
+
+/** How the runner is about to settle a job. */
+export type JobEnd = { state: 'completed'; result: InferenceJobResult } | { state: 'failed'; error: JobError };
+
+/** The fields of a BullMQ job the ledger reads. */
+export type EndingJob = StoredJob & { queueName: string; data: InferenceJobData };
+
+/** The job as it will be stored once settled with `end`. */
+export function settledJob(job: StoredJob, end: JobEnd, now = Date.now()): StoredJob {
+  return end.state === 'completed'
+    ? { ...pick(job), finishedOn: now, returnvalue: end.result }
+    : { ...pick(job), finishedOn: now, failedReason: encodeJobError(end.error) };
+}
+
+const pick = (j: StoredJob): StoredJob => ({ id: j.id, data: j.data, timestamp: j.timestamp, processedOn: j.processedOn });
+
+/** The ledger's word for `end` (a failure of type canceled is a cancel). */
+export function ledgerEnding(end: JobEnd): Ending {
+  if (end.state === 'completed') return { state: 'completed' };
+  return end.error.type === 'canceled' ? { state: 'canceled' } : { state: 'failed', error: end.error };
+}
+
+/**
+ * The job.completed of `job` ending with `end`, or null when it has no webhook that wants it.
+ * It names the job's queue (`settledIn`): its delivery waits until BullMQ holds the ending.
+ */
+export function completedEvent(job: EndingJob, end: JobEnd, now = Date.now()): WebhookEventInput | null {
+  const state = end.state === 'completed' ? 'completed' : 'failed';
+  const event = jobWebhookEvent('completed', toJobObject(settledJob(job, end, now), state, null), job.data.tenant, now);
+  return event && { ...event, settledIn: job.queueName };
+}
+
+/** The job.start of `job` now active, or null when it has no webhook that wants it. */
+export function startEvent(job: EndingJob, now = Date.now()): WebhookEventInput | null {
+  return jobWebhookEvent('start', toJobObject(job, 'active', null), job.data.tenant, now);
+}
+
+/**
+ * How to settle a job the ledger says ended as `e`: an earlier writer's ending (a cancel, or
+ * a run before a crash) wins over this run's. A completion recorded earlier keeps this run's
+ * outputs (the same model on the same rows); should this run have failed instead, its failure
+ * stands, as there are no outputs to settle with (a model that fails where it succeeded).
+ */
+export function endFromLedger(e: Ending, mine: JobEnd): JobEnd {
+  if (e.state === 'completed') return mine;
+  if (e.state === 'canceled') return { state: 'failed', error: { type: 'canceled', message: 'canceled by request' } };
+  return { state: 'failed', error: e.error };
+}

@@ -1,0 +1,160 @@
+/**
+ * JobEndings: how each job of one model version ends, for its runner. The runner fetches jobs
+ * and runs their rows; everything about an ending is here: whether a job was canceled since it
+ * was fetched, recording the ending through the ledger (a chunk's with its batch, a webhook
+ * job's with its job.completed; a job with neither needs no record, BullMQ's completion is its
+ * ending), settling it as the ledger says (an ending recorded first — a cancel, a run before a
+ * crash — wins), removing a chunk's input bytes once its outcome is recorded, counting it
+ * (metrics, Triton statistics), and announcing it to the API's waiters (a success once
+ * BullMQ has stored it: `stored`).
+ *
+ * Failures BullMQ decides on its own (stall limit, retries used up) reach `failedElsewhere`
+ * from its 'failed' event and are recorded then.
+ */
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  canceledKey, decodeJobError, encodeJobError, type InferenceJobData, type InferenceJobResult, type JobError, type Logger,
+  type RawTensor,
+} from '@maas/shared';
+import type { JobAnnouncer } from '../job-announcer.js';
+import { settledRecord } from '../job-announcer.js';
+import type { WorkerMetrics } from '../metrics.js';
+import type { StatsRecorder } from '../stats/recorder.js';
+import type { ChunkLedger } from './chunks.js';
+import { endFromLedger, type EndingJob, type JobEnd } from './endings.js';
+import type { JobLedger } from './jobs.js';
+
+type InferenceJob = Job<InferenceJobData, InferenceJobResult>;
+
+export interface JobEndingsDeps {
+  queueName: string;
+  labels: { model: string; version: string };
+  redis: Redis;
+  metrics: WorkerMetrics;
+  announcer: JobAnnouncer;
+  log: Logger;
+  jobs?: JobLedger | undefined;
+  chunks?: ChunkLedger | undefined;
+  stats?: StatsRecorder | undefined;
+}
+
+/** How the runner settles a job: resolve with its result, or reject (no retry). */
+export type Settlement = { ok: true; result: InferenceJobResult } | { ok: false; error: UnrecoverableError };
+
+/** A job BullMQ fetched: its id is set. */
+const fetched = (job: Job<InferenceJobData>): EndingJob => job as EndingJob;
+
+export class JobEndings {
+  /** jobs whose final failure was recorded here, until BullMQ reports it ('failed') */
+  private readonly endedHere = new Set<string>();
+
+  constructor(private readonly d: JobEndingsDeps) {}
+
+  /** Queues the job.start of a job about to join a batch (rejects on Redis failure: BullMQ retries the job). */
+  async started(job: InferenceJob): Promise<void> {
+    await this.d.jobs?.started(fetched(job));
+  }
+
+  /**
+   * For each job, the cancel to end it with if it (or its batch) was canceled since it was
+   * fetched, else null. One Redis round trip for a whole run's jobs.
+   */
+  async canceled(jobs: readonly InferenceJob[]): Promise<(JobError | null)[]> {
+    const batchIds = [...new Set(jobs.flatMap((j) => (j.data.batch ? [j.data.batch.id] : [])))];
+    const [scores, droppedBatches] = await Promise.all([
+      this.d.redis.zmscore(canceledKey(this.d.queueName), ...jobs.map((j) => j.id!)),
+      this.d.chunks?.droppedBatches(batchIds) ?? new Set<string>(),
+    ]);
+    return jobs.map((j, i) => {
+      const batch = j.data.batch;
+      if (scores[i] === null && !(batch && droppedBatches.has(batch.id))) return null;
+      return { type: 'canceled', message: batch ? 'the batch was canceled' : 'canceled by request' };
+    });
+  }
+
+  /**
+   * Records a job whose rows all ran with `outputs` (a chunk's go to its batch, the job keeps
+   * none) and says how to settle it. Rejects when Redis failed: nothing is recorded, BullMQ
+   * retries the job.
+   */
+  async succeeded(job: InferenceJob, outputs: RawTensor[], resultOf: (outputs: RawTensor[]) => InferenceJobResult): Promise<Settlement> {
+    const chunk = job.data.batch;
+    if (chunk && this.d.chunks) {
+      await this.d.chunks.succeeded(chunk, outputs);
+      this.releasePayload(job);
+      outputs = [];
+    }
+    const result = resultOf(outputs);
+    let end: JobEnd = { state: 'completed', result };
+    const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
+    if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
+    this.d.stats?.ending(job, end);
+    if (end.state === 'failed') {
+      // An ending recorded first (a cancel): the job ends that way, as the API said.
+      this.d.metrics.jobs.inc({ ...this.d.labels, outcome: end.error.type === 'canceled' ? 'canceled' : 'failed' });
+      this.endedHere.add(job.id!);
+      this.d.announcer.announce({ id: job.id!, event: 'failed' });
+      return { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) };
+    }
+    return { ok: true, result }; // announced and counted once BullMQ has stored it: `stored`
+  }
+
+  /**
+   * BullMQ stored a success (its 'completed' event): now it is counted and announced, with its
+   * settled record. Not before: a completion BullMQ refuses (the job's lock was taken from a
+   * worker cut off from Redis, and another worker ran it) must not reach waiters.
+   */
+  stored(job: InferenceJob, result: InferenceJobResult): void {
+    this.d.metrics.jobs.inc({ ...this.d.labels, outcome: 'succeeded' });
+    this.d.metrics.jobSeconds.observe(this.d.labels, (Date.now() - job.timestamp) / 1000);
+    const settled = settledRecord(job, result);
+    this.d.announcer.announce({ id: job.id!, event: 'completed', ...(settled ? { tenant: job.data.tenant, settled } : {}) });
+  }
+
+  /**
+   * Records a final failure (a chunk's with its batch, a webhook job's with its job.completed)
+   * and resolves with the error to fail the job with, no retry: the ledger's if an earlier
+   * ending (a cancel) was recorded first. Rejects when Redis failed: nothing is recorded, and
+   * BullMQ may retry the job.
+   */
+  async failed(job: InferenceJob, error: JobError, outcome: 'failed' | 'canceled' | 'expired' = error.type === 'canceled' ? 'canceled' : 'failed'): Promise<UnrecoverableError> {
+    const err = await this.record(job, error);
+    this.d.metrics.jobs.inc({ ...this.d.labels, outcome });
+    this.d.announcer.announce({ id: job.id!, event: 'failed' });
+    return err;
+  }
+
+  private async record(job: InferenceJob, error: JobError): Promise<UnrecoverableError> {
+    const chunk = job.data.batch;
+    if (chunk && this.d.chunks) await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error));
+    let end: JobEnd = { state: 'failed', error };
+    const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
+    if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
+    this.releasePayload(job);
+    this.endedHere.add(job.id!);
+    this.d.stats?.ending(job, end);
+    return new UnrecoverableError(encodeJobError(end.state === 'failed' ? end.error : error));
+  }
+
+  /**
+   * A final failure BullMQ decided without the runner (stalled too often, or retries used up
+   * after Redis errors): recorded now, so its batch completes and its job.completed goes out.
+   * (BullMQ 6 fails a job over its stall limit when a worker next fetches it, through its
+   * 'failed' event: e2e "a job whose workers keep dying".) Recording twice is harmless: the
+   * first ending recorded wins.
+   */
+  failedElsewhere(job: InferenceJob): void {
+    if (this.endedHere.delete(job.id!)) return;
+    this.d.announcer.announce({ id: job.id!, event: 'failed' });
+    this.record(job, decodeJobError(job.failedReason))
+      .then(() => this.endedHere.delete(job.id!))
+      .catch((err: unknown) => this.d.log.error({ err, jobId: job.id }, 'could not record a final failure'));
+  }
+
+  /** Removes a job's raw input bytes once its outcome is recorded (a crash before leaves them to their TTL). */
+  private releasePayload(job: InferenceJob): void {
+    const key = job.data.payload;
+    if (key) this.d.redis.unlink(key).catch((err: unknown) => this.d.log.warn({ err, jobId: job.id }, 'could not remove a job payload'));
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The ledger's writes, shared by the worker (endings of jobs, chunks and batches) and the API
+ * (a queued job's cancel, a batch's upload end and cancel): each is one script call on keys of
+ * one hash slot, recording the ending once together with its outbox entries (scripts.ts).
+ * The caller relays the entries it was handed (OutboxRelay.relay); if it dies first, a
+ * sweeper does after the lease.
+ */
+import type { Redis } from 'ioredis';
+import { RECORD_CHUNKS_LUA } from '../contract/batch.js';
+import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys } from '../queues.js';
+import type { WebhookEventInput } from '../webhooks/events.js';
+import { batchCompletedItem, endMarker, eventItem, parseEndMarker, type Ending, type OutboxItem } from './entry.js';
+import { CANCEL_JOB_LUA, END_JOBS_LUA, START_JOBS_LUA } from './scripts.js';
+
+/** How long a writer has to relay its own entries before a sweeper takes them. */
+export const OUTBOX_LEASE_MS = 5000;
+
+/**
+ * Lists `slot` among the outboxes sweepers visit. Called before the first write to that
+ * outbox (a queue's, once per process; a batch's, before each record), so an entry is never
+ * in an outbox no sweeper knows.
+ */
+export async function registerOutbox(redis: Redis, slot: string): Promise<void> {
+  await redis.sadd(OUTBOX_SLOTS_KEY, slot);
+}
+
+export interface JobEndingInput {
+  jobId: string;
+  ending: Ending;
+  /** the job.completed to queue with it, if the job has a webhook that wants it */
+  event: WebhookEventInput | null;
+}
+
+/** What the ledger holds for a job after a write: this write's ending (`won`), an earlier one, or none (gone). */
+export type Recorded = { won: true } | { won: false; ending: Ending } | { won: false; ending: null };
+
+/**
+ * Records the endings of jobs of one queue in one script call. Returns, per job, whether this
+ * call's ending is the one recorded, and the outbox entries it added (the caller relays them).
+ */
+export async function recordJobEndings(
+  redis: Redis, queueName: string, endings: readonly JobEndingInput[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+): Promise<{ recorded: Recorded[]; items: OutboxItem[] }> {
+  if (endings.length === 0) return { recorded: [], items: [] };
+  const o = outboxKeys(queueName);
+  const keys = [o.due, o.events, ...endings.map((e) => bullJobKey(queueName, e.jobId))];
+  const args: (string | number)[] = [now, leaseMs];
+  const items: (OutboxItem | null)[] = endings.map((e) => (e.event ? eventItem(e.event) : null));
+  endings.forEach((e, i) => args.push(endMarker(e.ending), items[i]?.id ?? '', items[i]?.entry ?? ''));
+  const out = (await redis.eval(END_JOBS_LUA, keys.length, ...keys, ...args)) as string[];
+  const recorded = out.map((m): Recorded => (m === '' ? { won: true } : m === 'gone' ? { won: false, ending: null } : { won: false, ending: parseEndMarker(m) }));
+  return { recorded, items: items.filter((it, i): it is OutboxItem => it !== null && recorded[i]!.won) };
+}
+
+export type CancelVerdict = 'canceled' | 'running' | 'finished' | 'gone' | 'ended';
+
+/**
+ * The API's cancel of a job in `queueName` (see CANCEL_JOB_LUA): 'canceled' with the outbox
+ * entry of `event` when this call ended a queued job, 'canceled' without one when it already
+ * was, 'running' when a worker holds it, 'finished'/'ended' when it had ended otherwise.
+ */
+export async function cancelJob(
+  redis: Redis, queueName: string, jobId: string, canceledRetentionMs: number, event: WebhookEventInput | null,
+  now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+): Promise<{ verdict: CancelVerdict; items: OutboxItem[] }> {
+  const o = outboxKeys(queueName);
+  const item = event ? eventItem(event) : null;
+  if (item) await registerOutbox(redis, queueName);
+  const out = (await redis.eval(
+    CANCEL_JOB_LUA, 5, o.due, o.events, bullJobKey(queueName, jobId), bullLockKey(queueName, jobId), canceledKey(queueName),
+    now, leaseMs, jobId, canceledRetentionMs, item?.id ?? '', item?.entry ?? '',
+  )) as string;
+  if (out === 'canceled' || out === 'running' || out === 'finished' || out === 'gone') return { verdict: out, items: out === 'canceled' && item ? [item] : [] };
+  // Ended before (a repeated cancel, or a worker's ending): nothing new to relay.
+  return { verdict: parseEndMarker(out.slice(1)).state === 'canceled' ? 'canceled' : 'ended', items: [] };
+}
+
+/**
+ * Records chunk outcomes of a batch (RECORD_CHUNKS_LUA), completing the batch when this was
+ * its last; the batch.completed entry, if any, is returned to relay. `triples`: (chunk,
+ * marker, outputs or '').
+ */
+export async function recordChunks(
+  redis: Redis, batchId: string, retentionS: number, triples: readonly string[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+): Promise<{ completed: boolean; items: OutboxItem[] }> {
+  const k = batchKeys(batchId);
+  const o = outboxKeys(batchSlot(batchId));
+  const item = batchCompletedItem(batchId);
+  await registerOutbox(redis, batchSlot(batchId));
+  const done = await redis.eval(RECORD_CHUNKS_LUA, 6, k.meta, k.chunks, k.outputs, k.lines, o.due, o.events, now, retentionS, leaseMs, item.id, item.entry, ...triples);
+  // Whether the batch has a webhook is the script's business: relaying an absent entry is a no-op.
+  return done === 1 ? { completed: true, items: [item] } : { completed: false, items: [] };
+}
+
+/**
+ * Queues the job.start events of jobs of one queue that just became active (START_JOBS_LUA):
+ * none for a job already ended or canceled. Returns the entries queued, to relay.
+ */
+export async function recordJobStarts(
+  redis: Redis, queueName: string, starts: readonly { jobId: string; event: WebhookEventInput }[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+): Promise<OutboxItem[]> {
+  if (starts.length === 0) return [];
+  const o = outboxKeys(queueName);
+  const items = starts.map((s) => eventItem(s.event));
+  const keys = [o.due, o.events, canceledKey(queueName), ...starts.map((s) => bullJobKey(queueName, s.jobId))];
+  const args: (string | number)[] = [now, leaseMs];
+  starts.forEach((s, i) => args.push(s.jobId, items[i]!.id, items[i]!.entry));
+  const queued = new Set((await redis.eval(START_JOBS_LUA, keys.length, ...keys, ...args)) as string[]);
+  return items.filter((it) => queued.has(it.id));
+}

@@ -1,0 +1,109 @@
+/**
+ * The ledger's atomic steps (Lua): each records an ending once — the first writer wins, a
+ * second finds it set and changes nothing — and queues its webhook events in the outbox of
+ * the same hash slot (a transactional outbox). Entries are written due after a lease: the
+ * writer relays them at once (relay.ts), a sweeper takes them after the lease if it died.
+ * A batch's ending is RECORD_CHUNKS_LUA (contract/batch.ts), which follows the same rule.
+ */
+
+/**
+ * Records the endings of jobs of one queue: sets each job's `ended` marker unless one is set,
+ * and puts its event (if any) in the queue's outbox.
+ * KEYS: outbox due, outbox events, then each job's BullMQ hash. ARGV: now (ms), lease (ms),
+ * then per job (marker, event id or '', entry or ''). Returns per job '' when this call
+ * recorded its ending, else the marker already there, or 'gone' when the job no longer exists.
+ */
+export const END_JOBS_LUA = `
+local due = tonumber(ARGV[1]) + tonumber(ARGV[2])
+local out = {}
+for i = 3, #KEYS do
+  local a = 3 + (i - 3) * 3
+  local prior = redis.call('HGET', KEYS[i], 'ended')
+  if prior then
+    out[#out + 1] = prior
+  elseif redis.call('EXISTS', KEYS[i]) == 0 then
+    out[#out + 1] = 'gone'
+  else
+    redis.call('HSET', KEYS[i], 'ended', ARGV[a])
+    if ARGV[a + 1] ~= '' then
+      redis.call('ZADD', KEYS[1], 'NX', due, ARGV[a + 1])
+      redis.call('HSETNX', KEYS[2], ARGV[a + 1], ARGV[a + 2])
+    end
+    out[#out + 1] = ''
+  end
+end
+return out
+`;
+
+/**
+ * Cancels a job for the API. A job already finished, or ended by the ledger, keeps its ending
+ * (returned: 'finished', or '=' and its marker). Otherwise the job is marked in the canceled set; one a
+ * worker holds (its lock exists) is 'running' and its worker ends it, while a queued one is
+ * ended here as canceled, with its job.completed in the outbox: 'canceled'. 'gone': no such job.
+ * KEYS: outbox due, outbox events, job hash, job lock, canceled set.
+ * ARGV: now (ms), lease (ms), job id, canceled-set retention (ms), event id or '', entry or ''.
+ */
+export const CANCEL_JOB_LUA = `
+if redis.call('EXISTS', KEYS[3]) == 0 then return 'gone' end
+local prior = redis.call('HGET', KEYS[3], 'ended')
+if prior then return '=' .. prior end
+if redis.call('HEXISTS', KEYS[3], 'finishedOn') == 1 then return 'finished' end
+local now = tonumber(ARGV[1])
+redis.call('ZADD', KEYS[5], 'NX', now, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[4]))
+if redis.call('EXISTS', KEYS[4]) == 1 then return 'running' end
+redis.call('HSET', KEYS[3], 'ended', 'canceled')
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[1], 'NX', now + tonumber(ARGV[2]), ARGV[5])
+  redis.call('HSETNX', KEYS[2], ARGV[5], ARGV[6])
+end
+return 'canceled'
+`;
+
+/**
+ * A sweeper takes the due entries of one outbox: each is leased again (so one sweeper at a
+ * time relays it) and returned. KEYS: outbox due, outbox events, and for a batch's outbox its
+ * meta hash. ARGV: now (ms), lease (ms), max entries. Returns {idle, id, entry, id, entry…};
+ * idle = 1 when the outbox is empty and will stay so (its batch completed or is gone).
+ */
+export const CLAIM_OUTBOX_LUA = `
+local now = tonumber(ARGV[1])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {0}
+for _, id in ipairs(ids) do
+  local e = redis.call('HGET', KEYS[2], id)
+  if e then
+    redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), id)
+    out[#out + 1] = id
+    out[#out + 1] = e
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+if KEYS[3] and redis.call('ZCARD', KEYS[1]) == 0 and
+   (redis.call('EXISTS', KEYS[3]) == 0 or redis.call('HEXISTS', KEYS[3], 'completed_at') == 1) then
+  out[1] = 1
+end
+return out
+`;
+
+/**
+ * Queues job.start events of jobs of one queue that became active, unless a job has ended
+ * (its `ended` marker is set: a re-run after a crash) or was canceled: no start after an end.
+ * KEYS: outbox due, outbox events, canceled set, then each job's BullMQ hash.
+ * ARGV: now (ms), lease (ms), then per job (job id, event id, entry). Returns the event ids queued.
+ */
+export const START_JOBS_LUA = `
+local due = tonumber(ARGV[1]) + tonumber(ARGV[2])
+local out = {}
+for i = 4, #KEYS do
+  local a = 3 + (i - 4) * 3
+  if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', KEYS[i], 'ended') == 0
+     and not redis.call('ZSCORE', KEYS[3], ARGV[a]) then
+    redis.call('ZADD', KEYS[1], 'NX', due, ARGV[a + 1])
+    redis.call('HSETNX', KEYS[2], ARGV[a + 1], ARGV[a + 2])
+    out[#out + 1] = ARGV[a + 1]
+  end
+end
+return out
+`;

@@ -1,0 +1,138 @@
+/**
+ * The ledger's scripts and relay on a real redis-server: first writer wins, a cancel never
+ * ends a held job, entries are relayed once by their writer or after the lease by a sweeper.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Logger } from '../src/logger.js';
+import { cancelJob, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
+import { OutboxRelay } from '../src/ledger/relay.js';
+import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys } from '../src/queues.js';
+import { startRedisServer, type RedisServer } from '../src/redis-server.js';
+import type { WebhookEmitter } from '../src/webhooks/emitter.js';
+import type { WebhookEventInput } from '../src/webhooks/events.js';
+
+let server: RedisServer;
+let redis: Redis;
+const Q = '{infer-m-v1}';
+const log = { warn: () => {}, error: () => {}, info: () => {}, debug: () => {} } as unknown as Logger;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+beforeEach(async () => {
+  await redis.flushall();
+});
+
+const event = (subject: string, type: 'job.completed' | 'job.start' = 'job.completed'): WebhookEventInput =>
+  ({ type, tenant: 't', subject, url: 'https://x.test/h', data: { id: subject } as never });
+const job = (id: string) => redis.hset(bullJobKey(Q, id), { timestamp: 1, data: '{}' });
+
+/** A relay whose emitter records what it was asked to queue. */
+function relayRecording(fail = false) {
+  const emitted: WebhookEventInput[] = [];
+  const emitter = { emit: async (e: WebhookEventInput) => { if (fail) throw new Error('redis down'); emitted.push(e); return 'msg'; } };
+  return { emitted, relay: new OutboxRelay(redis, emitter as unknown as WebhookEmitter, log, 1000) };
+}
+
+describe('recordJobEndings', () => {
+  it('the first ending recorded wins; a second changes nothing and queues no event', async () => {
+    await job('a');
+    await job('b');
+    const first = await recordJobEndings(redis, Q, [
+      { jobId: 'a', ending: { state: 'completed' }, event: event('a') },
+      { jobId: 'b', ending: { state: 'completed' }, event: null },
+      { jobId: 'gone', ending: { state: 'completed' }, event: event('gone') },
+    ]);
+    expect(first.recorded).toEqual([{ won: true }, { won: true }, { won: false, ending: null }]);
+    expect(first.items.map((i) => i.id)).toHaveLength(1);
+    const again = await recordJobEndings(redis, Q, [{ jobId: 'a', ending: { state: 'failed', error: { type: 'x', message: 'y' } }, event: event('a') }]);
+    expect(again).toEqual({ recorded: [{ won: false, ending: { state: 'completed' } }], items: [] });
+    expect(await redis.zcard(outboxKeys(Q).due)).toBe(1);
+    expect(await redis.exists(bullJobKey(Q, 'gone'))).toBe(0); // no record made up for a removed job
+  });
+});
+
+describe('cancelJob', () => {
+  it('a queued job is ended as canceled with its event, once; a held one is only marked', async () => {
+    await job('q');
+    await job('h');
+    await redis.set(bullLockKey(Q, 'h'), 'token');
+    const queued = await cancelJob(redis, Q, 'q', 60_000, event('q'));
+    expect(queued.verdict).toBe('canceled');
+    expect(queued.items).toHaveLength(1);
+    expect(await redis.sismember(OUTBOX_SLOTS_KEY, Q)).toBe(1);
+    expect(await cancelJob(redis, Q, 'q', 60_000, event('q'))).toEqual({ verdict: 'canceled', items: [] });
+    // the worker that reaches it finds the cancel recorded first
+    expect((await recordJobEndings(redis, Q, [{ jobId: 'q', ending: { state: 'completed' }, event: event('q') }])).recorded).toEqual([{ won: false, ending: { state: 'canceled' } }]);
+    const held = await cancelJob(redis, Q, 'h', 60_000, event('h'));
+    expect(held).toEqual({ verdict: 'running', items: [] });
+    expect(await redis.zscore(canceledKey(Q), 'h')).not.toBeNull();
+    expect(await redis.hget(bullJobKey(Q, 'h'), 'ended')).toBeNull();
+    await redis.hset(bullJobKey(Q, 'f'), { timestamp: 1, finishedOn: 2 });
+    expect((await cancelJob(redis, Q, 'f', 60_000, event('f'))).verdict).toBe('finished');
+    expect((await cancelJob(redis, Q, 'nope', 60_000, event('nope'))).verdict).toBe('gone');
+  });
+});
+
+describe('recordJobStarts', () => {
+  it('queues no job.start for a job already ended or canceled', async () => {
+    await Promise.all(['s', 'e', 'c'].map(job));
+    await recordJobEndings(redis, Q, [{ jobId: 'e', ending: { state: 'completed' }, event: null }]);
+    await redis.zadd(canceledKey(Q), 1, 'c');
+    const items = await recordJobStarts(redis, Q, ['s', 'e', 'c'].map((id) => ({ jobId: id, event: event(id, 'job.start') })));
+    expect(items.map((i) => JSON.parse(i.entry).event.subject)).toEqual(['s']);
+  });
+});
+
+describe('OutboxRelay', () => {
+  it("relays a writer's entries at once and removes them; a sweeper takes nothing before the lease", async () => {
+    await job('a');
+    const { emitted, relay } = relayRecording();
+    const { items } = await recordJobEndings(redis, Q, [{ jobId: 'a', ending: { state: 'completed' }, event: event('a') }], Date.now(), 1000);
+    await relay.relay(Q, items);
+    expect(emitted.map((e) => e.subject)).toEqual(['a']);
+    expect(await redis.exists(outboxKeys(Q).due, outboxKeys(Q).events)).toBe(0);
+  });
+
+  it('an entry whose writer died (or failed to relay) is relayed by a sweeper once its lease ran out', async () => {
+    await job('a');
+    await redis.sadd(OUTBOX_SLOTS_KEY, Q);
+    const t0 = Date.now();
+    const { items } = await recordJobEndings(redis, Q, [{ jobId: 'a', ending: { state: 'completed' }, event: event('a') }], t0, 1000);
+    const broken = relayRecording(true);
+    await broken.relay.relay(Q, items); // Redis "failed": the entry stays
+    expect(await redis.zcard(outboxKeys(Q).due)).toBe(1);
+    const { emitted, relay } = relayRecording();
+    expect(await relay.sweep(t0 + 500)).toBe(0); // still leased to its writer
+    expect(await relay.sweep(t0 + 1001)).toBe(1);
+    expect(emitted.map((e) => e.subject)).toEqual(['a']);
+    expect(await relay.sweep(t0 + 5000)).toBe(0); // removed once relayed
+  });
+
+  it("relays a batch's batch.completed from its stored state, then forgets the batch's outbox", async () => {
+    const k = batchKeys('batch_1');
+    await redis.hset(k.meta, { uploaded: 1, chunks_total: 1, status: 'running', webhook: 'https://x.test/b', tenant: 't', model: 'm', version: '1', total: 1 });
+    const t0 = Date.now();
+    const done = await recordChunks(redis, 'batch_1', 60, ['0', 's:1', ''], t0, 1000);
+    expect(done.completed).toBe(true);
+    expect(await redis.sismember(OUTBOX_SLOTS_KEY, batchSlot('batch_1'))).toBe(1);
+    const { emitted, relay } = relayRecording();
+    expect(await relay.sweep(t0 + 1001)).toBe(1);
+    expect(emitted[0]).toMatchObject({ type: 'batch.completed', subject: 'batch_1', tenant: 't', data: { id: 'batch_1', status: 'succeeded' } });
+    await relay.sweep(t0 + 2000);
+    expect(await redis.sismember(OUTBOX_SLOTS_KEY, batchSlot('batch_1'))).toBe(0);
+  });
+
+  it('a batch without a webhook queues no entry', async () => {
+    const k = batchKeys('batch_2');
+    await redis.hset(k.meta, { uploaded: 1, chunks_total: 1, status: 'running', webhook: '', tenant: 't' });
+    expect((await recordChunks(redis, 'batch_2', 60, ['0', 's:1', ''])).completed).toBe(true);
+    expect(await redis.exists(outboxKeys(batchSlot('batch_2')).due)).toBe(0);
+  });
+});
