@@ -29,7 +29,7 @@ export { RepositoryPoller } from './models/poller.js';
 export { chunkRows, CHUNK_BYTES } from './models/chunk-size.js';
 export { readOnnxSignature } from './models/onnx-metadata.js';
 export { loadRepository, readModel, findVersion, parseLabels, MODEL_NAME } from './models/repository.js';
-export type { Model, ModelVersion, Repository, VersionCheck } from './models/repository.js';
+export type { Model, ModelInfo, ModelVersion, Repository, VersionCheck } from './models/repository.js';
 export { checkRequest } from './tensors/check.js';
 export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js';
 export { flattenData } from './tensors/flatten.js';

@@ -40,8 +40,11 @@ export interface Model {
   stamp: string;
 }
 
+/** What is known of a model before its versions are loaded. */
+export type ModelInfo = Omit<Model, 'versions' | 'unavailable'>;
+
 /** A further check of a version once its metadata is read (e.g. creating an ONNX session); throws to refuse it. */
-export type VersionCheck = (model: Pick<Model, 'name' | 'config' | 'labels' | 'stamp'>, version: ModelVersion) => Promise<void>;
+export type VersionCheck = (model: ModelInfo, version: ModelVersion) => Promise<void>;
 
 export interface Repository {
   root: string;
