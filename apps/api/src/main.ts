@@ -41,6 +41,9 @@ async function main(): Promise<void> {
   const repository = await loadRepository(config.MODEL_REPOSITORY);
   for (const p of repository.problems) log.error({ problem: p }, 'model skipped');
   for (const w of repository.warnings) log.warn(w);
+  for (const m of repository.models.values()) {
+    for (const u of m.unavailable) log.warn({ model: m.name, version: u.version, reason: u.reason }, 'model version unavailable: the previous versions are served');
+  }
   const redis = await connectRedis(config.REDIS_URL, 'api', 'api');
   const subscriber = await connectRedis(config.REDIS_URL, 'worker', 'api:events');
   const catalog = new ModelCatalog(repository);

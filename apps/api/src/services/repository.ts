@@ -34,7 +34,7 @@ export const ModelIndexEntry = z.strictObject({
   name: z.string(),
   version: z.string().optional().describe('absent for a model that serves no version'),
   state: z.enum(['READY', 'UNAVAILABLE']),
-  reason: z.string().describe('why a model is UNAVAILABLE; empty when READY'),
+  reason: z.string().describe('why a model or a version is UNAVAILABLE (unloaded, a broken file, a failed check); empty when READY'),
 });
 export type ModelIndexEntry = z.infer<typeof ModelIndexEntry>;
 
@@ -133,8 +133,8 @@ export class RepositoryService {
   };
 
   private async reread(name: string): Promise<void> {
-    const dir = join(this.catalog.repository.root, name);
-    if (!MODEL_NAME.test(name) || !(await isDir(dir))) throw new NotFoundError('model', name);
+    if (!(await isDir(join(this.catalog.repository.root, name)))) throw new NotFoundError('model', name);
+    if (!MODEL_NAME.test(name)) throw new AppError('invalid-input', `model '${name}' cannot be loaded: model names use letters, digits, '.', '_' and '-'`);
     let model: Model;
     try {
       model = await readModel(this.catalog.repository.root, name, [], this.check);

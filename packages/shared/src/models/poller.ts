@@ -43,14 +43,15 @@ export class RepositoryPoller {
   start(onChange: (changes: ModelChange[]) => Promise<void>): void {
     if (this.periodMs <= 0 || this.closed) return;
     const tick = () => {
-      this.running = this.tick(onChange).finally(() => {
+      this.running = this.poll(onChange).finally(() => {
         if (!this.closed) this.timer = setTimeout(tick, this.periodMs).unref();
       });
     };
     this.timer = setTimeout(tick, this.periodMs).unref();
   }
 
-  private async tick(onChange: (changes: ModelChange[]) => Promise<void>): Promise<void> {
+  /** One period's work: scan, hand over the settled changes, mark them done if the handler succeeds. */
+  async poll(onChange: (changes: ModelChange[]) => Promise<void>): Promise<void> {
     let current: RepositoryScan;
     try {
       current = await scanRepository(this.root);

@@ -44,7 +44,7 @@ describe('settledChanges', () => {
     expect(settledChanges(applied, prev, cur)).toEqual([change('n', 'added', { added: [1], meta: true })]);
   });
 
-  it('a model folder removed is settled at once', () => {
+  it('a model folder removed is settled once it was already gone in the previous snapshot', () => {
     expect(settledChanges(applied, repo({}), repo({}))).toEqual([change('a', 'removed', { removed: [1], meta: true })]);
   });
 
