@@ -76,7 +76,7 @@ export class LiveModels<R extends ServedRunner> {
     this.subscriber.on('message', (channel, message) => {
       if (channel !== MODELS_CHANNEL) return;
       const change = JSON.parse(message) as ModelChangeMessage;
-      void this.sync([change.model]);
+      this.sync([change.model]).catch(() => {}); // logged by sync
     });
     // Subscribed before the first read, so a change made meanwhile is applied after it.
     await this.subscriber.subscribe(MODELS_CHANNEL);
