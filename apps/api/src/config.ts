@@ -29,6 +29,8 @@ export const ApiEnv = z.object({
   GRPC_PORT: PortEnv.default(8081),
   HOST: z.string().min(1).default('127.0.0.1'),
   MODEL_REPOSITORY: z.string().min(1).default('./models'),
+  /** how often the model repository is scanned for new, removed or rewritten models and versions; 0 = never (load/unload routes only) */
+  MODEL_REPOSITORY_POLL_S: intEnv(0, 3600).default(5),
   /** empty counts as unset (no auth, warned at start-up), so `API_KEYS=` in a compose file cannot hide it */
   API_KEYS: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), ApiKeys.optional()),
   MAX_BODY_MB: z.coerce.number().positive().max(4096).default(64),

@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import {
-  connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, loadRepository, onShutdown, runMain, TenantSecrets, WebhookEmitter,
+  connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, loadRepository, onShutdown, RepositoryPoller, runMain, TenantSecrets, WebhookEmitter,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -36,9 +36,14 @@ const log = createLogger('api');
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   if (!config.API_KEYS) log.warn('API_KEYS is not set: the API accepts every request without authentication');
+  // The poller's baseline comes first, so a change made while the repository is read is noticed.
+  const poller = await RepositoryPoller.baseline(config.MODEL_REPOSITORY, config.MODEL_REPOSITORY_POLL_S * 1000, log);
   const repository = await loadRepository(config.MODEL_REPOSITORY);
   for (const p of repository.problems) log.error({ problem: p }, 'model skipped');
   for (const w of repository.warnings) log.warn(w);
+  for (const m of repository.models.values()) {
+    for (const u of m.unavailable) log.warn({ model: m.name, version: u.version, reason: u.reason }, 'model version unavailable: the previous versions are served');
+  }
   const redis = await connectRedis(config.REDIS_URL, 'api', 'api');
   const subscriber = await connectRedis(config.REDIS_URL, 'worker', 'api:events');
   const catalog = new ModelCatalog(repository);
@@ -82,6 +87,7 @@ async function main(): Promise<void> {
   const repositoryService = new RepositoryService(redis, catalog, log);
   const modelEvents = await connectRedis(config.REDIS_URL, 'worker', 'api:models');
   await repositoryService.start(modelEvents);
+  poller.start((changes) => repositoryService.follow(changes));
   const workers = new WorkerDirectory(redis);
   const status = new StatusBoard(catalog, queues, workers, log, { everyMs: config.STATUS_SAMPLE_S * 1000, keepMs: 15 * 60_000 });
   status.start();
@@ -123,6 +129,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     shutdown.abort();
     status.close();
+    await poller.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       REDIS_URL: 'redis://127.0.0.1:6379',
       MODEL_REPOSITORY: './models',
+      MODEL_REPOSITORY_POLL_S: 5,
       WORKER_MODELS: [],
       WORKER_DEVICE: 'cpu',
       WORKER_LOCK_MS: 30_000,

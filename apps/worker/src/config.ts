@@ -6,6 +6,8 @@ import { BoolEnv, CsvEnv, intEnv, parseEnv, RedisUrl, RetryScheduleEnv, WebhookS
 export const WorkerEnv = z.object({
   REDIS_URL: RedisUrl.default('redis://127.0.0.1:6379'),
   MODEL_REPOSITORY: z.string().min(1).default('./models'),
+  /** how often the model repository is scanned for new, removed or rewritten models and versions; 0 = never (load/unload routes only) */
+  MODEL_REPOSITORY_POLL_S: intEnv(0, 3600).default(5),
   /** models this worker serves (names, or name:version); empty = every model in the repository */
   WORKER_MODELS: CsvEnv.default([]),
   WORKER_DEVICE: z.enum(['cpu', 'cuda']).default('cpu'),

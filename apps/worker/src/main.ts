@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import {
   ConfigError, connectRedis, createLogger, DEFAULT_TENANT, loadRepository, newWorkerId, onShutdown, OutboxRelay,
-  runMain, TenantSecrets, WebhookEmitter, type Model, type ModelVersion,
+  RepositoryPoller, runMain, TenantSecrets, WebhookEmitter, type ModelInfo, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -36,6 +36,8 @@ function selected(config: WorkerConfig, v: ModelVersion): boolean {
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const workerId = process.env['WORKER_ID'] || newWorkerId();
+  // The poller's baseline comes first, so a change made while the repository is read is noticed.
+  const poller = await RepositoryPoller.baseline(config.MODEL_REPOSITORY, config.MODEL_REPOSITORY_POLL_S * 1000, log);
   const repo = await loadRepository(config.MODEL_REPOSITORY);
   for (const p of repo.problems) log.error({ problem: p }, 'model skipped');
   for (const w of repo.warnings) log.warn(w);
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
   );
   const stats = new StatsRecorder(redis, log);
   const sessions = Math.max(1, versions.reduce((n, { m }) => n + m.config.instances, 0));
-  const open = async (m: Model, v: ModelVersion): Promise<ModelRunner> => {
+  const open = async (m: ModelInfo, v: ModelVersion): Promise<ModelRunner> => {
     const threads = config.WORKER_INTRA_OP_THREADS || Math.max(1, Math.floor(config.cores / sessions));
     const pool = await SessionPool.open(
       { path: v.path, providers: providersFor(config.WORKER_DEVICE, m.config.execution_providers), intraOpNumThreads: threads, spinning: config.WORKER_SPIN_THREADS },
@@ -121,6 +123,7 @@ async function main(): Promise<void> {
     queues: () => live.runners.map((r) => r.queueName),
   });
   await live.start();
+  poller.start((changes) => live.sync(changes.map((c) => c.model)));
   deliverer.start();
   outboxSweeper.start();
   heartbeat.start();
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'draining: finishing held jobs');
     const t0 = Date.now();
     sweeper.stop();
+    await poller.close();
     await Promise.all([live.close(), deliverer.close(), outboxSweeper.stop()]);
     await relay.close(); // the last jobs' events are queued before Redis goes
     await emitter.close();

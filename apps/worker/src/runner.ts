@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import {
   createRedis, PIPELINING,
   chunkRows, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
-  type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type Model,
+  type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
@@ -103,7 +103,7 @@ export class ModelRunner {
   private rowsPerJob: number;
 
   constructor(
-    private readonly model: Model,
+    private readonly model: ModelInfo,
     private readonly version: ModelVersion,
     private readonly pool: SessionPool,
     private readonly redis: Redis,

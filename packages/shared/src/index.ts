@@ -22,11 +22,14 @@ export { startRedisServer, freePort, MISSING_REDIS_HINT } from './redis-server.j
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
 export { ModelConfigFile, VersionPolicy, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS } from './models/config.js';
 export type { ModelConfig } from './models/config.js';
-export { servedVersions } from './models/versions.js';
+export { servedVersions, servedAmong, loadServed } from './models/versions.js';
+export { scanRepository, diffScans, diffModel, settledChanges, stampOf } from './models/scan.js';
+export type { ModelScan, RepositoryScan, ModelChange } from './models/scan.js';
+export { RepositoryPoller } from './models/poller.js';
 export { chunkRows, CHUNK_BYTES } from './models/chunk-size.js';
 export { readOnnxSignature } from './models/onnx-metadata.js';
-export { loadRepository, findVersion, parseLabels, MODEL_NAME } from './models/repository.js';
-export type { Model, ModelVersion, Repository } from './models/repository.js';
+export { loadRepository, readModel, findVersion, parseLabels, MODEL_NAME } from './models/repository.js';
+export type { Model, ModelInfo, ModelVersion, Repository, VersionCheck } from './models/repository.js';
 export { checkRequest } from './tensors/check.js';
 export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js';
 export { flattenData } from './tensors/flatten.js';

@@ -140,10 +140,13 @@ export const statsKey = (model: string, version: number): string => `${PREFIX}:s
 /** Names of models unloaded through the repository API (POST /v2/repository/models/{m}/unload). */
 export const UNLOADED_MODELS_KEY = `${PREFIX}:models:unloaded`;
 
-/** Pub/sub channel announcing a model load or unload: `ModelChangeMessage` JSON. */
+/**
+ * Pub/sub channel announcing a model load or unload (repository API), or a change of its
+ * files found by polling (`changed`: re-read it unless unloaded): `ModelChangeMessage` JSON.
+ */
 export const MODELS_CHANNEL = `${PREFIX}:models:changed`;
 
 export interface ModelChangeMessage {
   model: string;
-  action: 'load' | 'unload';
+  action: 'load' | 'unload' | 'changed';
 }

@@ -1,33 +1,57 @@
 /**
- * The model repository extension (Triton): index, load and unload, for REST and gRPC.
+ * The model repository extension (Triton): index, load and unload, for REST and gRPC, and
+ * changes found on disk by polling (Triton's poll mode).
  *
  * Unloaded model names live in a Redis set and every change is announced on a channel, so
  * all API instances and all workers follow it without a restart (workers: LiveModels). A
  * load re-reads the model from disk (new versions, a changed config.json); an unload stops
  * new requests at once (404) while jobs already queued still run. The set outlives
- * restarts: an unloaded model stays unloaded until it is loaded again.
+ * restarts: an unloaded model stays unloaded until it is loaded again, whatever its files do.
+ *
+ * With MODEL_REPOSITORY_POLL_S, each API instance also polls the repository (shared
+ * RepositoryPoller): a model folder or version added, removed or rewritten is re-read once its
+ * files have settled, and announced on the same channel so the other instances and the
+ * workers re-read it at once rather than at their next poll. A version found after start-up
+ * is served only once an onnxruntime session could be created from it (session-check.ts);
+ * one that fails is reported UNAVAILABLE with its reason in the index, logged, and the
+ * version policy falls back to the previous one, so requests without a version keep going to
+ * a working version. A model whose config.json breaks keeps serving what it served. Fixing
+ * the files is a new change: it is checked again, and served when it passes.
  */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
-  AppError, loadRepository, MODELS_CHANNEL, NotFoundError, UNLOADED_MODELS_KEY, type Logger, type ModelChangeMessage,
+  AppError, loadRepository, MODEL_NAME, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
+  type Logger, type Model, type ModelChange, type ModelChangeMessage, type ModelVersion, type VersionCheck,
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
+import { checkSession } from './session-check.js';
 
 /** An entry of the repository index (Triton's field names), as `POST /v2/repository/index` answers it. */
 export const ModelIndexEntry = z.strictObject({
   name: z.string(),
   version: z.string().optional().describe('absent for a model that serves no version'),
   state: z.enum(['READY', 'UNAVAILABLE']),
-  reason: z.string().describe('why a model is UNAVAILABLE; empty when READY'),
+  reason: z.string().describe('why a model or a version is UNAVAILABLE (unloaded, a broken file, a failed check); empty when READY'),
 });
 export type ModelIndexEntry = z.infer<typeof ModelIndexEntry>;
 
 export class RepositoryService {
+  /** models whose latest re-read failed (they keep serving what they served, if anything), and why */
+  private readonly failures = new Map<string, string>();
+  /** session checks that failed, by file: a file is checked once per stamp */
+  private readonly refused = new Map<string, { stamp: string; reason: string }>();
+  /** re-reads run one at a time, in order */
+  private chain: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly redis: Redis,
     private readonly catalog: ModelCatalog,
     private readonly log: Logger,
+    /** checks a version found after start-up before it is served (tests may replace it) */
+    private readonly checkVersion: (v: ModelVersion) => Promise<void> = (v) => checkSession(v),
   ) {}
 
   /** Applies the unloaded set, then follows changes made through other API instances. */
@@ -35,34 +59,36 @@ export class RepositoryService {
     subscriber.on('message', (channel, message) => {
       if (channel !== MODELS_CHANNEL) return;
       const change = JSON.parse(message) as ModelChangeMessage;
-      this.apply(change).catch((err: unknown) => this.log.error({ err, change }, 'model change not applied'));
+      this.serially(() => this.apply(change)).catch((err: unknown) => this.log.error({ err, change }, 'model change not applied'));
     });
     await subscriber.subscribe(MODELS_CHANNEL);
     for (const name of await this.redis.smembers(UNLOADED_MODELS_KEY)) this.catalog.remove(name);
   }
 
-  /** Every model folder of the repository, each served version READY; unloaded or broken ones UNAVAILABLE. */
+  /**
+   * Every model folder of the repository: each served version READY; versions that failed
+   * to load, and unloaded or broken models, UNAVAILABLE with the reason.
+   */
   async index(readyOnly = false): Promise<ModelIndexEntry[]> {
     const [repo, unloaded] = await Promise.all([loadRepository(this.catalog.repository.root), this.redis.smembers(UNLOADED_MODELS_KEY)]);
     const entries: ModelIndexEntry[] = [];
+    const problems = new Map([...repo.failed, ...this.failures]);
+    for (const m of this.catalog.models) {
+      for (const v of m.versions) entries.push({ name: m.name, version: String(v.version), state: 'READY', reason: '' });
+      for (const u of m.unavailable) entries.push({ name: m.name, version: String(u.version), state: 'UNAVAILABLE', reason: u.reason });
+    }
     for (const m of repo.models.values()) {
-      const served = this.catalog.models.find((x) => x.name === m.name);
-      if (!served) {
-        entries.push({ name: m.name, state: 'UNAVAILABLE', reason: unloaded.includes(m.name) ? 'unloaded' : 'not loaded' });
-        continue;
-      }
-      for (const v of served.versions) entries.push({ name: m.name, version: String(v.version), state: 'READY', reason: '' });
+      if (this.catalog.repository.models.has(m.name) || problems.has(m.name)) continue;
+      entries.push({ name: m.name, state: 'UNAVAILABLE', reason: unloaded.includes(m.name) ? 'unloaded' : 'not loaded' });
     }
-    for (const problem of repo.problems) {
-      entries.push({ name: problem.split(/[:/]/)[0] ?? problem, state: 'UNAVAILABLE', reason: problem });
-    }
+    for (const [name, reason] of problems) entries.push({ name, state: 'UNAVAILABLE', reason });
     entries.sort((a, b) => a.name.localeCompare(b.name) || Number(a.version ?? 0) - Number(b.version ?? 0));
     return readyOnly ? entries.filter((e) => e.state === 'READY') : entries;
   }
 
   /** Loads (or reloads) `name` from disk; a model the repository cannot serve is a 400 with the reason. */
   async load(name: string): Promise<void> {
-    await this.reread(name);
+    await this.serially(() => this.reread(name));
     await this.redis.multi().srem(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'load' } satisfies ModelChangeMessage)).exec();
   }
 
@@ -73,13 +99,80 @@ export class RepositoryService {
     await this.redis.multi().sadd(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'unload' } satisfies ModelChangeMessage)).exec();
   }
 
+  /**
+   * Settled changes found by this instance's poller: each model is re-read (or dropped when
+   * its folder is gone), then announced so every other process re-reads it too. Throws only
+   * when Redis fails (the poller then tries again next period).
+   */
+  async follow(changes: ModelChange[]): Promise<void> {
+    for (const c of changes) {
+      await this.serially(() => this.refresh(c.model));
+      await this.redis.publish(MODELS_CHANNEL, JSON.stringify({ model: c.model, action: 'changed' } satisfies ModelChangeMessage));
+    }
+  }
+
+  private serially(step: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(step);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Served versions already checked pass; a new or rewritten file must open in onnxruntime. */
+  private readonly check: VersionCheck = async (model, v) => {
+    const current = this.catalog.repository.models.get(model.name)?.versions.find((x) => x.version === v.version);
+    if (current?.stamp === v.stamp) return;
+    const refused = this.refused.get(v.path);
+    if (refused?.stamp === v.stamp) throw new Error(refused.reason);
+    try {
+      await this.checkVersion(v);
+      this.refused.delete(v.path);
+    } catch (err) {
+      this.refused.set(v.path, { stamp: v.stamp, reason: (err as Error).message });
+      throw err;
+    }
+  };
+
   private async reread(name: string): Promise<void> {
-    const repo = await loadRepository(this.catalog.repository.root);
-    const model = repo.models.get(name);
-    if (!model) {
-      const problem = repo.problems.find((p) => p.startsWith(`${name}:`) || p.startsWith(`${name}/`));
-      if (problem) throw new AppError('invalid-input', `model '${name}' cannot be loaded: ${problem}`);
-      throw new NotFoundError('model', name);
+    if (!(await isDir(join(this.catalog.repository.root, name)))) throw new NotFoundError('model', name);
+    if (!MODEL_NAME.test(name)) throw new AppError('invalid-input', `model '${name}' cannot be loaded: model names use letters, digits, '.', '_' and '-'`);
+    let model: Model;
+    try {
+      model = await readModel(this.catalog.repository.root, name, [], this.check);
+    } catch (err) {
+      throw new AppError('invalid-input', `model '${name}' cannot be loaded: ${(err as Error).message}`);
+    }
+    this.failures.delete(name);
+    this.serve(model);
+  }
+
+  /** Re-reads `name` after a change on disk, unless it is unloaded; a model that fails keeps what it served. */
+  private async refresh(name: string): Promise<void> {
+    if (!MODEL_NAME.test(name) || (await this.redis.sismember(UNLOADED_MODELS_KEY, name))) return;
+    if (!(await isDir(join(this.catalog.repository.root, name)))) {
+      this.failures.delete(name);
+      if (this.catalog.repository.models.has(name)) this.log.info({ model: name }, 'model folder removed: no longer served');
+      this.catalog.remove(name);
+      return;
+    }
+    try {
+      await this.reread(name);
+    } catch (err) {
+      const reason = (err as Error).message.replace(/^model '[^']*' cannot be loaded: /, '');
+      const served = this.catalog.repository.models.get(name)?.versions.map((v) => v.version);
+      if (this.failures.get(name) !== reason) {
+        this.log.warn({ model: name, reason, served }, served ? 'model change refused: the served versions keep serving' : 'model cannot be loaded');
+      }
+      this.failures.set(name, reason);
+    }
+  }
+
+  /** Serves `model`, warning once for each version that could not be loaded. */
+  private serve(model: Model): void {
+    const before = this.catalog.repository.models.get(model.name)?.unavailable ?? [];
+    for (const u of model.unavailable) {
+      if (before.some((b) => b.version === u.version && b.reason === u.reason)) continue;
+      const served = model.versions.map((v) => v.version);
+      this.log.warn({ model: model.name, version: u.version, reason: u.reason, served }, 'model version unavailable: the previous versions keep serving');
     }
     this.catalog.put(model);
   }
@@ -87,6 +180,11 @@ export class RepositoryService {
   /** A change announced by any API instance (this one included: applying it twice is harmless). */
   private async apply(change: ModelChangeMessage): Promise<void> {
     if (change.action === 'unload') this.catalog.remove(change.model);
+    else if (change.action === 'changed') await this.refresh(change.model);
     else await this.reread(change.model).catch(() => {});
   }
+}
+
+async function isDir(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
 }

@@ -1,17 +1,28 @@
 /**
- * LiveModels: the model versions this worker serves, kept in step with the repository API
- * (POST /v2/repository/models/{m}/load|unload) without a restart.
+ * LiveModels: the model versions this worker serves, kept in step with the repository without
+ * a restart: the repository API (POST /v2/repository/models/{m}/load|unload) and changes on
+ * disk (a model or version folder added or removed, a file rewritten, config.json edited),
+ * found by this worker's own poller (MODEL_REPOSITORY_POLL_S) or announced by an API instance
+ * that found them first.
  *
  * The API keeps the names of unloaded models in a Redis set and announces every change on a
- * channel. On each announcement (and once at start) this re-reads the model repository and
- * the set, opens a runner for every selected version that is served and not yet running
- * (a load may also bring new versions from disk), and closes the runners of versions no longer
- * served; a closing runner finishes the jobs it holds, like a worker stopping. Changes are
- * applied one at a time, in order.
+ * channel, naming the model. For each announcement (and for every model once at start) this
+ * re-reads the model from disk and the set, and opens a runner for each selected version that
+ * is served and not yet running, or whose files changed since its runner opened. Opening is
+ * the check: a version whose runner cannot be opened (its session cannot be created) counts
+ * as broken, so the version policy falls back to the previous version, whose runner keeps
+ * serving (shared `loadServed`); the failure is logged once per file, and tried again only
+ * when the files change. A model that cannot be read at all (a broken config.json, no version
+ * that loads) keeps the runners it had. Runners of versions no longer served are closed once
+ * their replacements run; a closing runner finishes the jobs it holds, like a worker
+ * stopping. Changes are applied one at a time, in order.
  */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import {
-  loadRepository, MODELS_CHANNEL, UNLOADED_MODELS_KEY, type Logger, type Model, type ModelVersion,
+  MODEL_NAME, MODELS_CHANNEL, readModel, UNLOADED_MODELS_KEY, type Logger, type ModelChangeMessage, type ModelInfo, type ModelVersion,
+  type VersionCheck,
 } from '@maas/shared';
 
 /** What LiveModels needs of a runner. */
@@ -24,14 +35,29 @@ export interface LiveModelsOptions<R extends ServedRunner> {
   root: string;
   /** WORKER_MODELS filter */
   selected: (v: ModelVersion) => boolean;
-  /** opens and starts a runner for one version */
-  open: (m: Model, v: ModelVersion) => Promise<R>;
-  /** the runners changed (after a load or an unload) */
+  /** opens and starts a runner for one version; throws when it cannot (the version is then broken) */
+  open: (m: ModelInfo, v: ModelVersion) => Promise<R>;
+  /** the runners changed (after a load, an unload or a change on disk) */
   changed: (runners: R[]) => void;
 }
 
+interface Running<R> {
+  runner: R;
+  /** the model's and the version's file stamps when the runner opened: a change reopens it */
+  key: string;
+}
+
+const tagOf = (v: Pick<ModelVersion, 'model' | 'version'>) => `${v.model}:${v.version}`;
+const modelOf = (tag: string) => tag.slice(0, tag.lastIndexOf(':'));
+
 export class LiveModels<R extends ServedRunner> {
-  private readonly running = new Map<string, R>();
+  private readonly running = new Map<string, Running<R>>();
+  /** versions whose runner could not be opened, with the files' key then: not retried until they change */
+  private readonly refused = new Map<string, { key: string; reason: string }>();
+  /** model problems already logged (each is logged once until it changes) */
+  private readonly reported = new Map<string, string>();
+  /** unavailable versions already logged, as `model:version reason` */
+  private readonly warned = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -42,49 +68,113 @@ export class LiveModels<R extends ServedRunner> {
   ) {}
 
   get runners(): R[] {
-    return [...this.running.values()];
+    return [...this.running.values()].map((r) => r.runner);
   }
 
-  /** The versions to serve now: selected, served by the repository, not unloaded. */
-  async wanted(): Promise<{ m: Model; v: ModelVersion }[]> {
-    const [repo, unloaded] = await Promise.all([loadRepository(this.opts.root), this.redis.smembers(UNLOADED_MODELS_KEY)]);
-    for (const p of repo.problems) this.log.error({ problem: p }, 'model skipped');
-    return [...repo.models.values()]
-      .filter((m) => !unloaded.includes(m.name))
-      .flatMap((m) => m.versions.map((v) => ({ m, v })))
-      .filter(({ v }) => this.opts.selected(v));
-  }
-
-  /** Opens the first runners, then follows load/unload announcements. */
+  /** Opens the first runners, then follows announcements. */
   async start(): Promise<void> {
-    this.subscriber.on('message', (channel) => {
-      if (channel === MODELS_CHANNEL) this.chain = this.chain.then(() => this.sync()).catch((err: unknown) => this.log.error({ err }, 'model change not applied'));
+    this.subscriber.on('message', (channel, message) => {
+      if (channel !== MODELS_CHANNEL) return;
+      const change = JSON.parse(message) as ModelChangeMessage;
+      this.sync([change.model]).catch(() => {}); // logged by sync
     });
     // Subscribed before the first read, so a change made meanwhile is applied after it.
     await this.subscriber.subscribe(MODELS_CHANNEL);
-    this.chain = this.sync();
-    await this.chain;
+    await this.sync('all');
   }
 
-  private async sync(): Promise<void> {
-    const wanted = await this.wanted();
-    const tags = new Set(wanted.map(({ v }) => `${v.model}:${v.version}`));
+  /** Re-reads `models` (or every model) and opens or closes runners to match; applied in order. */
+  sync(models: string[] | 'all'): Promise<void> {
+    const run = this.chain.then(() => this.apply(models));
+    this.chain = run.catch((err: unknown) => this.log.error({ err }, 'model change not applied'));
+    return run;
+  }
+
+  private async apply(models: string[] | 'all'): Promise<void> {
+    const unloaded = new Set(await this.redis.smembers(UNLOADED_MODELS_KEY));
+    const names = models === 'all'
+      ? [...new Set([...(await readdir(this.opts.root)), ...[...this.running.keys()].map(modelOf)])].sort()
+      : models;
     let changed = false;
-    for (const [tag, r] of this.running) {
-      if (tags.has(tag)) continue;
+    for (const name of names) changed = (await this.applyModel(name, unloaded)) || changed;
+    if (changed) this.opts.changed(this.runners);
+  }
+
+  /** Brings `name`'s runners in line with its files; true when they changed. */
+  private async applyModel(name: string, unloaded: Set<string>): Promise<boolean> {
+    const dir = join(this.opts.root, name);
+    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+    if (!isDir || unloaded.has(name)) return this.keepOnly(name, new Set(), unloaded.has(name) ? 'model unloaded' : 'model folder removed');
+    if (!MODEL_NAME.test(name)) return this.problem(name, `${name}: model names use letters, digits, '.', '_' and '-'`);
+    const opened = new Map<string, Running<R>>();
+    const check: VersionCheck = async (m, v) => {
+      if (!this.opts.selected(v)) return;
+      const tag = tagOf(v);
+      const key = `${m.stamp}|${v.stamp}`;
+      if (this.running.get(tag)?.key === key) return;
+      const refused = this.refused.get(tag);
+      if (refused?.key === key) throw new Error(refused.reason);
+      try {
+        opened.set(tag, { runner: await this.opts.open(m, v), key });
+        this.refused.delete(tag);
+      } catch (err) {
+        const reason = `runner cannot be opened: ${(err as Error).message}`;
+        this.refused.set(tag, { key, reason });
+        this.log.warn({ model: tag, reason }, 'model version cannot be served: the previous versions keep serving');
+        throw new Error(reason);
+      }
+    };
+    let model;
+    try {
+      model = await readModel(this.opts.root, name, [], check);
+    } catch (err) {
+      await Promise.all([...opened.values()].map((o) => o.runner.close()));
+      return this.problem(name, (err as Error).message);
+    }
+    this.reported.delete(name);
+    for (const u of model.unavailable) {
+      const note = `${name}:${u.version} ${u.reason}`;
+      if (this.warned.has(note)) continue;
+      this.warned.add(note);
+      if (!u.reason.includes('runner cannot be opened')) this.log.warn({ model: `${name}:${u.version}`, reason: u.reason }, 'model version unavailable');
+    }
+    const wanted = new Set(model.versions.filter((v) => this.opts.selected(v)).map(tagOf));
+    let changed = false;
+    for (const [tag, o] of opened) {
+      if (!wanted.has(tag)) {
+        await o.runner.close();
+        continue;
+      }
+      const old = this.running.get(tag);
+      this.running.set(tag, o);
+      changed = true;
+      this.log.info({ model: tag }, old ? 'model reloaded: its files changed' : 'model loaded');
+      if (old) await old.runner.close();
+    }
+    return (await this.keepOnly(name, wanted, 'model version no longer served')) || changed;
+  }
+
+  /** A model that cannot be read keeps the runners it has; logged once per problem. */
+  private problem(name: string, problem: string): boolean {
+    if (this.reported.get(name) !== problem) {
+      const serving = [...this.running.keys()].filter((t) => modelOf(t) === name);
+      this.log.error({ problem, serving }, serving.length ? 'model change refused: the served versions keep serving' : 'model skipped');
+      this.reported.set(name, problem);
+    }
+    return false;
+  }
+
+  /** Closes `name`'s runners that are not in `tags` (each finishes what it holds). */
+  private async keepOnly(name: string, tags: Set<string>, why: string): Promise<boolean> {
+    let changed = false;
+    for (const [tag, r] of [...this.running]) {
+      if (modelOf(tag) !== name || tags.has(tag)) continue;
       this.running.delete(tag);
       changed = true;
-      this.log.info({ model: tag }, 'model unloaded: finishing held jobs');
-      await r.close();
+      this.log.info({ model: tag }, `${why}: finishing held jobs`);
+      await r.runner.close();
     }
-    for (const { m, v } of wanted) {
-      const tag = `${v.model}:${v.version}`;
-      if (this.running.has(tag)) continue;
-      this.running.set(tag, await this.opts.open(m, v));
-      changed = true;
-      this.log.info({ model: tag }, 'model loaded');
-    }
-    if (changed) this.opts.changed(this.runners);
+    return changed;
   }
 
   /** Stops following announcements and closes every runner (each finishes what it holds). */

@@ -51,7 +51,7 @@ describe('loadRepository', () => {
         model: 'mlp', version: 1, path: join(root, 'mlp', '1', 'model.onnx'),
         inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 32] }],
         outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 2] }],
-        maxBatchSize: 1024, batchable: true,
+        maxBatchSize: 1024, batchable: true, stamp: expect.stringMatching(/^\d+:[\d.]+:\d+$/),
       });
     });
 
@@ -203,6 +203,39 @@ describe('loadRepository', () => {
       const repo = await loadRepository(root);
       expect([...repo.models.keys()]).toEqual(['mlp']);
       expect(repo.problems).toEqual(['half/1/model.onnx: h has ONNX elem_type 10, which the service does not support']);
+    });
+
+    it('a broken newest version leaves the previous one served and is reported unavailable with its reason', async () => {
+      await copy('mlp');
+      await copy('mlp/1', 'mlp/2');
+      await write('mlp/3/model.onnx', 'garbage bytes');
+      const mlp = model(await loadRepository(root), 'mlp');
+      expect(mlp.versions.map((v) => v.version)).toEqual([2]);
+      expect(mlp.unavailable).toEqual([{ version: 3, reason: expect.stringMatching(/^mlp\/3\/model\.onnx: not a valid ONNX file/) }]);
+      expect(findVersion(mlp)?.version).toBe(2);
+    });
+
+    it('a version the check refuses is unavailable; the policy falls back, checking each candidate once', async () => {
+      await copy('penguins');
+      await copy('penguins/2', 'penguins/3');
+      const checked: number[] = [];
+      const repo = await loadRepository(root, async (_m, v) => {
+        checked.push(v.version);
+        if (v.version === 3) throw new Error('session cannot be created');
+      });
+      const p = model(repo, 'penguins');
+      expect(p.versions.map((v) => v.version)).toEqual([2, 1]);
+      expect(p.unavailable).toEqual([{ version: 3, reason: 'penguins/3: session cannot be created' }]);
+      expect(checked).toEqual([3, 2, 1]);
+    });
+
+    it('a model none of whose candidate versions loads is left out, with the reasons', async () => {
+      await copy('mlp');
+      await write('mlp/config.json', JSON.stringify({ version_policy: { specific: [2] } }));
+      await write('mlp/2/model.onnx', 'half a file');
+      const repo = await loadRepository(root);
+      expect(repo.models.size).toBe(0);
+      expect(repo.failed.get('mlp')).toMatch(/^mlp\/2\/model\.onnx: not a valid ONNX file/);
     });
 
     it('throws when the repository folder cannot be read', async () => {

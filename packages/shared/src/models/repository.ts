@@ -1,14 +1,18 @@
 /**
- * Scans a model repository (CONTRACT §2) into the models it serves. The only file-system
- * code in shared. A model with a problem (bad config.json, unreadable ONNX, unsupported
- * datatype) is left out and its problem reported, so one bad model never hides the others.
+ * Reads a model repository (CONTRACT §2) into the models it serves. With scan.ts and
+ * poller.ts, the only file-system code in shared. A model with a problem (bad config.json,
+ * no loadable version) is left out and its problem reported, so one bad model never hides the
+ * others; a version that cannot be loaded (unreadable ONNX, unsupported datatype, or a
+ * caller's `check` that fails, e.g. an ONNX session that cannot be created) is reported in
+ * `unavailable` and the version policy falls back to the next one (versions.ts `loadServed`).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TensorSpec } from '../contract/tensor.js';
 import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS, ModelConfigFile, type ModelConfig } from './config.js';
 import { readOnnxSignature } from './onnx-metadata.js';
-import { servedVersions } from './versions.js';
+import { loadServed } from './versions.js';
+import { stampOf } from './scan.js';
 
 export interface ModelVersion {
   model: string;
@@ -20,6 +24,8 @@ export interface ModelVersion {
   maxBatchSize: number;
   /** false when the first dimension of an input or output is fixed: requests must match exactly */
   batchable: boolean;
+  /** model.onnx's size, mtime and inode when read: a different stamp is a different file */
+  stamp: string;
 }
 
 export interface Model {
@@ -28,13 +34,25 @@ export interface Model {
   labels: string[] | undefined;
   /** served versions, newest first */
   versions: ModelVersion[];
+  /** versions the policy would serve but that could not be loaded, and why */
+  unavailable: { version: number; reason: string }[];
+  /** config.json's and labels.txt's stamps when read: a change means a reload */
+  stamp: string;
 }
+
+/** What is known of a model before its versions are loaded. */
+export type ModelInfo = Omit<Model, 'versions' | 'unavailable'>;
+
+/** A further check of a version once its metadata is read (e.g. creating an ONNX session); throws to refuse it. */
+export type VersionCheck = (model: ModelInfo, version: ModelVersion) => Promise<void>;
 
 export interface Repository {
   root: string;
   models: Map<string, Model>;
   /** models left out, and why */
   problems: string[];
+  /** the same, by folder name: model → its problem */
+  failed: Map<string, string>;
   /** notes about served models (e.g. a max_batch_size ignored for a fixed-batch model) */
   warnings: string[];
 }
@@ -66,7 +84,11 @@ function isBatchable(inputs: TensorSpec[], outputs: TensorSpec[]): boolean {
   return [...inputs, ...outputs].every((t) => t.shape.length >= 1 && t.shape[0] === -1);
 }
 
-async function loadModel(root: string, name: string, warnings: string[]): Promise<Model> {
+/**
+ * Reads one model folder. Throws (with the reason) when the model cannot be served at all:
+ * bad config.json, no version folder, or no version of those the policy would serve loads.
+ */
+export async function readModel(root: string, name: string, warnings: string[] = [], check?: VersionCheck): Promise<Model> {
   const dir = join(root, name);
   const file = await readConfig(dir, name);
   const config: ModelConfig = {
@@ -85,24 +107,36 @@ async function loadModel(root: string, name: string, warnings: string[]): Promis
     }
   }
   if (available.length === 0) throw new Error(`${name}: no <version>/model.onnx`);
-  const served = servedVersions(available, config.version_policy);
   if ('specific' in config.version_policy) {
     const missing = config.version_policy.specific.filter((v) => !available.includes(v));
     if (missing.length) throw new Error(`${name}: version_policy names missing versions ${missing.join(', ')}`);
   }
-  const versions: ModelVersion[] = [];
-  for (const version of served) {
-    const path = join(dir, String(version), 'model.onnx');
-    const sig = readOnnxSignature(await readFile(path), `${name}/${version}/model.onnx`);
-    const batchable = isBatchable(sig.inputs, sig.outputs);
-    if (!batchable && file.max_batch_size) {
-      warnings.push(`${name}/${version}: first dimension is fixed, so max_batch_size ${file.max_batch_size} is ignored (0)`);
-    }
-    versions.push({ model: name, version, path, ...sig, batchable, maxBatchSize: batchable ? config.max_batch_size : 0 });
-  }
   const labelsFile = join(dir, 'labels.txt');
   const labels = (await exists(labelsFile)) ? parseLabels(await readFile(labelsFile, 'utf8')) : undefined;
-  return { name, config, labels, versions };
+  const stamp = `${await stampOf(join(dir, 'config.json'))}|${await stampOf(labelsFile)}`;
+  const versionWarnings: string[] = [];
+  const { served, broken } = await loadServed(available, config.version_policy, async (version) => {
+    const path = join(dir, String(version), 'model.onnx');
+    const fileStamp = await stampOf(path);
+    const sig = readOnnxSignature(await readFile(path), `${name}/${version}/model.onnx`);
+    const batchable = isBatchable(sig.inputs, sig.outputs);
+    const v: ModelVersion = { model: name, version, path, ...sig, batchable, maxBatchSize: batchable ? config.max_batch_size : 0, stamp: fileStamp };
+    if (check) {
+      try {
+        await check({ name, config, labels, stamp }, v);
+      } catch (err) {
+        throw new Error(`${name}/${version}: ${(err as Error).message}`);
+      }
+    }
+    if (!batchable && file.max_batch_size) {
+      versionWarnings.push(`${name}/${version}: first dimension is fixed, so max_batch_size ${file.max_batch_size} is ignored (0)`);
+    }
+    return v;
+  });
+  if (served.length === 0) throw new Error([...broken.values()].join('; '));
+  warnings.push(...versionWarnings);
+  const unavailable = [...broken].map(([version, reason]) => ({ version, reason })).sort((a, b) => b.version - a.version);
+  return { name, config, labels, versions: served.map((s) => s.value), unavailable, stamp };
 }
 
 /** One label a line; trailing blank lines dropped. */
@@ -112,27 +146,30 @@ export function parseLabels(text: string): string[] {
   return lines;
 }
 
-/** Scans `root`; throws only when the folder itself cannot be read. */
-export async function loadRepository(root: string): Promise<Repository> {
+/** Reads `root`; throws only when the folder itself cannot be read. `check` as in readModel. */
+export async function loadRepository(root: string, check?: VersionCheck): Promise<Repository> {
   const abs = resolve(root);
   const entries = await readdir(abs, { withFileTypes: true }).catch((err: Error) => {
     throw new Error(`model repository ${abs} cannot be read: ${err.message}`);
   });
   const models = new Map<string, Model>();
   const problems: string[] = [];
+  const failed = new Map<string, string>();
   const warnings: string[] = [];
   for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     if (!MODEL_NAME.test(e.name)) {
       problems.push(`${e.name}: model names use letters, digits, '.', '_' and '-'`);
+      failed.set(e.name, problems.at(-1)!);
       continue;
     }
     try {
-      models.set(e.name, await loadModel(abs, e.name, warnings));
+      models.set(e.name, await readModel(abs, e.name, warnings, check));
     } catch (err) {
       problems.push((err as Error).message);
+      failed.set(e.name, (err as Error).message);
     }
   }
-  return { root: abs, models, problems, warnings };
+  return { root: abs, models, problems, failed, warnings };
 }
 
 /** The version a request names, or the newest served one. Undefined when not served. */

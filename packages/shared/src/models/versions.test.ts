@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { servedVersions } from './versions.js';
+import { loadServed, servedAmong, servedVersions } from './versions.js';
 
 describe('servedVersions', () => {
   describe('latest', () => {
@@ -47,5 +47,36 @@ describe('servedVersions', () => {
     const available = [1, 3, 2];
     servedVersions(available, { all: true });
     expect(available).toEqual([1, 3, 2]);
+  });
+});
+
+describe('servedAmong and loadServed: a broken version never replaces a working one', () => {
+  it('latest 1 with the newest broken serves the one before', () => {
+    expect(servedAmong([1, 2, 3], { latest: 1 }, new Set([3]))).toEqual([2]);
+    expect(servedAmong([1, 2, 3], { latest: 2 }, new Set([3]))).toEqual([2, 1]);
+  });
+
+  it('specific or all: a broken version is just not served', () => {
+    expect(servedAmong([1, 2, 3], { specific: [1, 3] }, new Set([3]))).toEqual([1]);
+    expect(servedAmong([1, 2, 3], { all: true }, new Set([2]))).toEqual([3, 1]);
+    expect(servedAmong([1], { latest: 1 }, new Set([1]))).toEqual([]);
+  });
+
+  it('loadServed tries candidates newest first, once each, and reports the failures', async () => {
+    const tried: number[] = [];
+    const r = await loadServed([1, 2, 3, 4], { latest: 2 }, async (v) => {
+      tried.push(v);
+      if (v === 4 || v === 2) throw new Error(`v${v} broken`);
+      return `ok${v}`;
+    });
+    expect(tried).toEqual([4, 3, 2, 1]);
+    expect(r.served).toEqual([{ version: 3, value: 'ok3' }, { version: 1, value: 'ok1' }]);
+    expect([...r.broken]).toEqual([[4, 'v4 broken'], [2, 'v2 broken']]);
+  });
+
+  it('loadServed with every version broken serves nothing', async () => {
+    const r = await loadServed([1, 2], { latest: 1 }, async () => Promise.reject(new Error('bad')));
+    expect(r.served).toEqual([]);
+    expect(r.broken.size).toBe(2);
   });
 });

@@ -42,3 +42,21 @@ export function buildImageModel(): Uint8Array {
     },
   });
 }
+
+/**
+ * `unknown_op`: a well-formed ONNX file (its metadata reads fine: `x` FP32 [batch, 2] → `y`)
+ * whose one node is an operator onnxruntime does not know, so no session can be created from
+ * it: a version that passes a metadata read and must still be refused.
+ */
+export function buildUnknownOpModel(): Uint8Array {
+  return buildModel({
+    graph: {
+      name: 'unknown_op',
+      docString: 'y = NoSuchOperator(x): onnxruntime refuses to create a session.',
+      inputs: [valueInfo('x', DataType.FLOAT, [BATCH, 2])],
+      outputs: [valueInfo('y', DataType.FLOAT, [BATCH, 2])],
+      initializers: [],
+      nodes: [node('NoSuchOperator', ['x'], ['y'])],
+    },
+  });
+}
