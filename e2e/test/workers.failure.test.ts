@@ -110,6 +110,38 @@ describe('a job whose workers keep dying (stall limit)', () => {
   });
 });
 
+describe('a worker killed the instant BullMQ failed its jobs on its own (stall limit)', () => {
+  it('another worker records the failures it missed: the batch completes, the job.completed arrives', async () => {
+    const { cluster, queue } = await slowBatchCluster();
+    const receiver = await WebhookReceiver.start();
+    cleanups.push(() => receiver.close());
+    const job = await call(cluster.url, 'POST', '/v1/jobs', { ...mlpJob(rows(7, 1, 32)), webhook: receiver.url, webhook_events_filter: ['completed'] });
+    const body = rows(8, 2, 32).map((r) => JSON.stringify({ inputs: { input: r } })).join('\n');
+    const batch = (await (await fetch(`${cluster.url}/v1/batches?model=mlp`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } })).json()) as { id: string };
+    for (let kill = 0; kill < 3; kill++) {
+      const w = await cluster.startWorker();
+      const held = async () => (await queue.getJobs(['active'])).filter((j) => j.processedBy === w.name).length === 2;
+      await until(held, 15_000, `worker ${kill + 1} to hold both jobs`);
+      await w.stop('SIGKILL');
+    }
+    // The fourth worker finds the jobs over the stall limit, BullMQ fails them, and the worker
+    // dies as it hears of it: before it records anything.
+    const dying = await cluster.startWorker({ MAAS_TEST_DIE_AT: 'final-failure' });
+    await until(async () => dying.child.exitCode !== null || dying.child.signalCode !== null, 20_000, 'the fourth worker to die at the failure');
+    cluster.workers.splice(cluster.workers.indexOf(dying), 1);
+    // BullMQ fails them one at a time as the worker fetches: it died hearing of the first.
+    expect((await queue.getJobCounts('failed')).failed).toBeGreaterThanOrEqual(1);
+    expect((await call(cluster.url, 'GET', `/v1/batches/${batch.id}`)).body.completed_at).toBeNull();
+    await cluster.startWorker();
+    let b: any;
+    await until(async () => (b = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}`)).body).completed_at !== null, 30_000, 'the batch to complete');
+    expect(b.counts).toEqual({ total: 2, succeeded: 0, failed: 2 });
+    const [event] = await receiver.until((got) => got.length >= 1, 30_000, 'job.completed');
+    expect(JSON.parse(event!.body)).toMatchObject({ type: 'job.completed', data: { id: job.body.id, status: 'failed', error: { type: 'worker-lost' } } });
+    expect((await call(cluster.url, 'GET', `/v1/jobs/${job.body.id}`)).body).toMatchObject({ status: 'failed', error: { type: 'worker-lost' } });
+  });
+});
+
 describe('SIGTERM', () => {
   it('drains: held jobs run at once (no waiting for the batch window), then exit 0', async () => {
     const { cluster, queue } = await slowBatchCluster();

@@ -14,7 +14,7 @@
  * lock expires; then a stall check requeues them. A run lost with its session thread (see
  * inference/session-pool.ts) is retried the same way.
  */
-import { Worker, type Job } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis, PIPELINING,
@@ -33,6 +33,7 @@ import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs
 import { JobAnnouncer } from './job-announcer.js';
 import type { ChunkLedger } from './ledger/chunks.js';
 import { JobEndings } from './ledger/job-endings.js';
+import { MissedFailures } from './ledger/missed-failures.js';
 import type { JobLedger } from './ledger/jobs.js';
 import type { StatsRecorder } from './stats/recorder.js';
 
@@ -94,6 +95,7 @@ export class ModelRunner {
   private readonly connection: Redis;
   private readonly stats: StatsRecorder | undefined;
   private readonly endings: JobEndings;
+  private readonly missedFailures: MissedFailures;
   private readonly maxConcurrency: number;
   private readonly rowBudget: number;
   private readonly announcer: JobAnnouncer;
@@ -151,6 +153,14 @@ export class ModelRunner {
     // another worker's run replaced (e2e chaos.multihost).
     this.worker.on('completed', (job, result) => this.endings.stored(job, result));
     this.worker.on('failed', (job) => job && job.finishedOn && this.endings.failedElsewhere(job));
+    // ...and, in case the worker that heard of such a failure died first, a look now and then.
+    this.missedFailures = new MissedFailures({
+      queueName: this.queueName,
+      redis,
+      fetch: async (id) => (await Job.fromId<InferenceJobData, InferenceJobResult>(this.worker, id)) ?? undefined,
+      record: (job) => this.endings.recordMissed(job),
+      log,
+    });
     this.worker.on('error', (err) => this.log.error({ err }, 'worker error'));
     this.worker.on('stalled', (jobId) => this.log.warn({ jobId }, 'job stalled (its worker stopped); requeued'));
   }
@@ -169,12 +179,14 @@ export class ModelRunner {
   }
 
   start(): void {
+    this.missedFailures.start();
     void this.worker.run().catch((err: unknown) => this.log.error({ err }, 'worker loop ended'));
   }
 
   /** Stop fetching; run what is held now without waiting for batches to fill; then free the sessions. */
   async close(): Promise<void> {
     const closing = this.worker.close();
+    await this.missedFailures.stop();
     await this.collector.drain();
     await closing;
     await this.pool.close();

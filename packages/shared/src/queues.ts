@@ -25,6 +25,9 @@ export const bullJobKey = (queueName: string, jobId: string): string => `${PREFI
 /** Sorted set of canceled job ids (score: cancel time) beside its queue, in the queue's slot. */
 export const canceledKey = (queueName: string): string => `${PREFIX}:${queueName}:canceled`;
 
+/** BullMQ's sorted set of a queue's failed jobs (score: when they failed, epoch ms). */
+export const bullFailedKey = (queueName: string): string => `${PREFIX}:${queueName}:failed`;
+
 /** BullMQ's sorted set of a queue's waiting prioritized jobs (score: priority × 2^32 + arrival counter). */
 export const bullPrioritizedKey = (queueName: string): string => `${PREFIX}:${queueName}:prioritized`;
 

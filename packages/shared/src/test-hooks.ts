@@ -9,7 +9,9 @@ export type DiePoint =
   /** a worker recorded a job's ending (with its job.completed), before relaying it and settling the job */
   | 'job-ended'
   /** the API recorded a queued job's cancel, before relaying its job.completed */
-  | 'cancel-recorded';
+  | 'cancel-recorded'
+  /** BullMQ failed a job on its own (stall limit) and told this worker, before it recorded the failure */
+  | 'final-failure';
 
 export function dieAt(point: DiePoint): void {
   if (process.env['MAAS_TEST_DIE_AT'] === point) process.kill(process.pid, 'SIGKILL');

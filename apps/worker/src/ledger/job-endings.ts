@@ -14,7 +14,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  canceledKey, decodeJobError, encodeJobError, type InferenceJobData, type InferenceJobResult, type JobError, type Logger,
+  canceledKey, decodeJobError, dieAt, encodeJobError, type InferenceJobData, type InferenceJobResult, type JobError, type Logger,
   type RawTensor,
 } from '@maas/shared';
 import type { JobAnnouncer } from '../job-announcer.js';
@@ -146,10 +146,24 @@ export class JobEndings {
    */
   failedElsewhere(job: InferenceJob): void {
     if (this.endedHere.delete(job.id!)) return;
+    dieAt('final-failure');
     this.d.announcer.announce({ id: job.id!, event: 'failed' });
     this.record(job, decodeJobError(job.failedReason))
       .then(() => this.endedHere.delete(job.id!))
       .catch((err: unknown) => this.d.log.error({ err, jobId: job.id }, 'could not record a final failure'));
+  }
+
+  /**
+   * Records again the final failure of a job BullMQ failed on its own, in case the worker
+   * whose 'failed' event should have recorded it died first (ledger/missed-failures.ts). The
+   * first ending recorded wins, so a repeat changes nothing and counts nothing.
+   */
+  async recordMissed(job: InferenceJob): Promise<void> {
+    const error = decodeJobError(job.failedReason);
+    const chunk = job.data.batch;
+    if (chunk && this.d.chunks) await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error));
+    await this.d.jobs?.end(fetched(job), { state: 'failed', error });
+    this.d.announcer.announce({ id: job.id!, event: 'failed' }); // waiters re-read the job
   }
 
   /** Removes a job's raw input bytes once its outcome is recorded (a crash before leaves them to their TTL). */
