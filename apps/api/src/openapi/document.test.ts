@@ -51,7 +51,7 @@ describe('openApiDocument', () => {
         for (const c of Object.values(op.requestBody?.content ?? {})) compiles(c);
       }
     }
-  });
+  }, 30_000); // hundreds of ajv compilations: ~4.5 s on a loaded 2-core machine, past the 5 s default
 
   const ajv = new Ajv2020({ strict: false });
   const infer = ['/v2/models/{model}/infer', '/v2/models/{model}/versions/{version}/infer'];
