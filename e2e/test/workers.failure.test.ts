@@ -80,23 +80,31 @@ describe('worker killed mid-batch (SIGKILL)', () => {
   });
 });
 
+/**
+ * A webhook job and a one-line batch on a slow-batch cluster, and three workers in turn that
+ * take both into their 6 s window and are killed: BullMQ's stall limit (2) fails the jobs when
+ * the next worker finds them stalled a third time.
+ */
+async function jobsOverTheStallLimit(seed: number) {
+  const { cluster, queue } = await slowBatchCluster();
+  const receiver = await WebhookReceiver.start();
+  cleanups.push(() => receiver.close());
+  const job = await call(cluster.url, 'POST', '/v1/jobs', { ...mlpJob(rows(seed, 1, 32)), webhook: receiver.url, webhook_events_filter: ['completed'] });
+  const body = rows(seed + 1, 2, 32).map((r) => JSON.stringify({ inputs: { input: r } })).join('\n');
+  const batch = (await (await fetch(`${cluster.url}/v1/batches?model=mlp`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } })).json()) as { id: string };
+  const waiting = call(cluster.url, 'GET', `/v1/jobs/${job.body.id}?wait=60`);
+  for (let kill = 0; kill < 3; kill++) {
+    const w = await cluster.startWorker();
+    const held = async () => (await queue.getJobs(['active'])).filter((j) => j.processedBy === w.name).length === 2;
+    await until(held, 15_000, `worker ${kill + 1} to hold both jobs`);
+    await w.stop('SIGKILL');
+  }
+  return { cluster, queue, receiver, job, batch, waiting };
+}
+
 describe('a job whose workers keep dying (stall limit)', () => {
   it('fails as worker-lost once: its waiters, its webhook and its batch all learn of it', async () => {
-    const { cluster, queue } = await slowBatchCluster();
-    const receiver = await WebhookReceiver.start();
-    cleanups.push(() => receiver.close());
-    const job = await call(cluster.url, 'POST', '/v1/jobs', { ...mlpJob(rows(5, 1, 32)), webhook: receiver.url, webhook_events_filter: ['completed'] });
-    const body = rows(6, 2, 32).map((r) => JSON.stringify({ inputs: { input: r } })).join('\n');
-    const batch = (await (await fetch(`${cluster.url}/v1/batches?model=mlp`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } })).json()) as { id: string };
-    const waiting = call(cluster.url, 'GET', `/v1/jobs/${job.body.id}?wait=60`);
-    // Three workers in turn take both jobs into their 6 s window and are killed: BullMQ's
-    // stall limit (2) fails the jobs when the fourth worker finds them stalled a third time.
-    for (let kill = 0; kill < 3; kill++) {
-      const w = await cluster.startWorker();
-      const held = async () => (await queue.getJobs(['active'])).filter((j) => j.processedBy === w.name).length === 2;
-      await until(held, 15_000, `worker ${kill + 1} to hold both jobs`);
-      await w.stop('SIGKILL');
-    }
+    const { cluster, receiver, job, batch, waiting } = await jobsOverTheStallLimit(5);
     await cluster.startWorker();
     const failed = await waiting;
     expect(failed.body).toMatchObject({ status: 'failed', error: { type: 'worker-lost' } });
@@ -112,18 +120,7 @@ describe('a job whose workers keep dying (stall limit)', () => {
 
 describe('a worker killed the instant BullMQ failed its jobs on its own (stall limit)', () => {
   it('another worker records the failures it missed: the batch completes, the job.completed arrives', async () => {
-    const { cluster, queue } = await slowBatchCluster();
-    const receiver = await WebhookReceiver.start();
-    cleanups.push(() => receiver.close());
-    const job = await call(cluster.url, 'POST', '/v1/jobs', { ...mlpJob(rows(7, 1, 32)), webhook: receiver.url, webhook_events_filter: ['completed'] });
-    const body = rows(8, 2, 32).map((r) => JSON.stringify({ inputs: { input: r } })).join('\n');
-    const batch = (await (await fetch(`${cluster.url}/v1/batches?model=mlp`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } })).json()) as { id: string };
-    for (let kill = 0; kill < 3; kill++) {
-      const w = await cluster.startWorker();
-      const held = async () => (await queue.getJobs(['active'])).filter((j) => j.processedBy === w.name).length === 2;
-      await until(held, 15_000, `worker ${kill + 1} to hold both jobs`);
-      await w.stop('SIGKILL');
-    }
+    const { cluster, queue, receiver, job, batch, waiting } = await jobsOverTheStallLimit(7);
     // The fourth worker finds the jobs over the stall limit, BullMQ fails them, and the worker
     // dies as it hears of it: before it records anything.
     const dying = await cluster.startWorker({ MAAS_TEST_DIE_AT: 'final-failure' });
@@ -138,6 +135,7 @@ describe('a worker killed the instant BullMQ failed its jobs on its own (stall l
     expect(b.counts).toEqual({ total: 2, succeeded: 0, failed: 2 });
     const [event] = await receiver.until((got) => got.length >= 1, 30_000, 'job.completed');
     expect(JSON.parse(event!.body)).toMatchObject({ type: 'job.completed', data: { id: job.body.id, status: 'failed', error: { type: 'worker-lost' } } });
+    expect((await waiting).body).toMatchObject({ status: 'failed', error: { type: 'worker-lost' } });
     expect((await call(cluster.url, 'GET', `/v1/jobs/${job.body.id}`)).body).toMatchObject({ status: 'failed', error: { type: 'worker-lost' } });
   });
 });
