@@ -353,10 +353,14 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
       expectClose(body.outputs[0].data, jobs[i]!.expected);
       served.set(body.metrics.worker, (served.get(body.metrics.worker) ?? 0) + 1);
     });
-    // The killed worker's jobs were finished by the others.
+    // The killed worker's jobs were finished by the others, except those it completed in the
+    // moment between the read of the active list and the kill (its 2 ms window is short):
+    // nothing completed after the kill may name it.
     const heldJobs = new Set(held!.jobs);
     const rerun = done.filter((b) => heldJobs.has(b.id));
-    for (const b of rerun) expect(b.metrics.worker).not.toBe(held!.worker);
+    for (const b of rerun) {
+      if (b.metrics.worker === held!.worker) expect(Date.parse(b.completed_at), `${b.id} completed by the killed worker`).toBeLessThanOrEqual(killedAt);
+    }
     const batchExpected = await runAlone(MLP, 'input', 'output', batchRows);
     await step(`the ${batchRows.length}-row batch to complete`, 150_000, () => checkBatch(url(), batchId, batchRows, batchExpected, 'k'));
 
