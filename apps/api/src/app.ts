@@ -1,15 +1,14 @@
 /**
  * createApp(deps): the express app, with no I/O of its own (main.ts listens).
  * Order: request log → metrics → health (no auth) → /admin (admin key) → auth → rate limit →
- * JSON body → routes → 404 → problems.
+ * JSON body → routes (jobs first, the busiest) → 404 → problems.
  */
 import express, { type Express } from 'express';
-import { randomUUID } from 'node:crypto';
-import { pinoHttp } from 'pino-http';
 import type { Deps } from './deps.js';
 import { adminAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
 import { readsAsJson } from './http/infer-body.js';
+import { accessLog, installRequestLog } from './http/request-log.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { rateLimit } from './http/rate-limit.js';
 import { httpMetrics } from './metrics.js';
@@ -27,20 +26,9 @@ export function createApp(deps: Deps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(
-    pinoHttp({
-      logger: deps.log,
-      genReqId: (req) => (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
-      // Access lines only with LOG_LEVEL=debug: at thousands of requests a second they would
-      // cost more CPU than the requests themselves. Errors are logged by the problem handler.
-      autoLogging: deps.log.isLevelEnabled('debug') ? { ignore: (req) => req.url?.startsWith('/v2/health') ?? false } : false,
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-      },
-    }),
-  );
+  // req.id and req.log (made when asked); errors are logged by the problem handler.
+  installRequestLog(app, deps.log);
+  if (deps.log.isLevelEnabled('debug')) app.use(accessLog());
   app.use(httpMetrics(deps.metrics));
   app.use(healthRouter(deps));
   // /admin has its own key (ADMIN_KEY), never a tenant's, so it is mounted before tenant auth.
@@ -49,9 +37,9 @@ export function createApp(deps: Deps): Express {
   app.use(authenticate(deps.config.API_KEYS));
   app.use(rateLimit(deps.rateLimit));
   app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: readsAsJson }));
-  app.use(tritonRouter(deps)); // first: GET /v2/models/stats is not the metadata of a model named "stats"
+  app.use(jobsRouter(deps)); // first: the busiest routes are tried first
+  app.use(tritonRouter(deps)); // before kserve: GET /v2/models/stats is not the metadata of a model named "stats"
   app.use(kserveRouter(deps));
-  app.use(jobsRouter(deps));
   app.use(batchesRouter(deps));
   app.use(modelsRouter(deps));
   app.use(webhooksRouter(deps));

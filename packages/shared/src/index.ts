@@ -14,7 +14,7 @@ export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
 export { createLogger, logFormat } from './logger.js';
 export type { Logger } from './logger.js';
 export { PAYLOAD_VERSION, encodeJobError, decodeJobError } from './payloads.js';
-export type { InferenceJobData, InferenceJobResult } from './payloads.js';
+export type { InferenceJobData, InferenceJobResult, JobMember } from './payloads.js';
 export * from './queues.js';
 export { RedisUrl, redisOptions, connectRedis, PIPELINING, createRedis, isClusterUrl, isRedisUnavailable, redisUnavailableReason } from './redis.js';
 export type { RedisRole } from './redis.js';
@@ -40,7 +40,7 @@ export {
 export type { RawTensor, EncodedTensor } from './tensors/raw.js';
 export { packPayload, unpackPayload } from './tensors/payload.js';
 export { concatRows, sliceOutputRows, sliceRows } from './tensors/rows.js';
-export { toJobObject, jobStatus, outputsToJson } from './views/job.js';
+export { toJobObject, toMemberObject, jobStatus, outputsToJson } from './views/job.js';
 export type { StoredJob, QueueState } from './views/job.js';
 export {
   SECRET_PREFIX, secretProblem, parseSecret, generateSecret, sign, signedHeaders, verify,
@@ -77,7 +77,7 @@ export { dieAt } from './test-hooks.js';
 export type { DiePoint } from './test-hooks.js';
 export { batchCompletedItem, decodeEntry, endMarker, eventItem, parseEndMarker, UnreadableEntryError } from './ledger/entry.js';
 export type { Ending, EndMarker, OutboxEntry, OutboxItem } from './ledger/entry.js';
-export { cancelJob, OUTBOX_LEASE_MS, recordChunks, recordJobEndings, recordJobStarts, registerOutbox } from './ledger/record.js';
+export { cancelJob, cancelMember, OUTBOX_LEASE_MS, recordChunks, recordJobEndings, recordJobStarts, registerOutbox } from './ledger/record.js';
 export type { CancelVerdict, JobEndingInput, Recorded } from './ledger/record.js';
 export { OutboxRelay } from './ledger/relay.js';
-export { CANCEL_JOB_LUA, CLAIM_OUTBOX_LUA, END_JOBS_LUA, START_JOBS_LUA } from './ledger/scripts.js';
+export { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, CLAIM_OUTBOX_LUA, END_JOBS_LUA, START_JOBS_LUA } from './ledger/scripts.js';

@@ -10,14 +10,26 @@ import type { EncodedTensor } from './tensors/raw.js';
 
 export const PAYLOAD_VERSION = 1;
 
+/** A `/v1/jobs` job packed into a carrier job: its public id, its rows, its own metadata. */
+export interface JobMember {
+  id: string;
+  rows: number;
+  metadata?: Record<string, unknown>;
+}
+
 export interface InferenceJobData {
   v: typeof PAYLOAD_VERSION;
   model: string;
   version: number;
   tenant: string;
   rows: number;
-  /** v2 infer requests packed into this job (their rows follow each other); absent = 1 */
+  /** requests packed into this job, their rows one after the other (v2 infer requests, or `members`); absent = 1 */
   requests?: number;
+  /**
+   * `/v1/jobs` packed into this job (a carrier): each is a public job of its own, with its rows
+   * in this order. The carrier's own id is never shown; its state is theirs (views/job.ts).
+   */
+  members?: JobMember[];
   inputs: EncodedTensor[];
   outputs: RequestedOutput[];
   /** epoch ms after which the job is failed as expired instead of run */

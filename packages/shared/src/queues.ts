@@ -13,8 +13,19 @@ export const PREFIX = 'maas';
 /** BullMQ queue of a model version, e.g. `{infer-penguins-v2}`. */
 export const inferenceQueueName = (model: string, version: number): string => `{infer-${model}-v${version}}`;
 
-/** jobId → the queue that holds it (GET /v1/jobs/:id does not know the model). */
+/** jobId → the queue that holds it (GET /v1/jobs/:id does not know the model); see `jobIndexValue`. */
 export const jobIndexKey = (jobId: string): string => `${PREFIX}:job:${jobId}`;
+
+/**
+ * The job index's value: the job's queue, and for a job packed into a carrier job (a member,
+ * payloads.ts `members`) also the carrier's id, after a space (queue names have none).
+ */
+export const jobIndexValue = (queueName: string, carrier?: string): string => (carrier ? `${queueName} ${carrier}` : queueName);
+
+export function parseJobIndex(value: string): { queue: string; carrier?: string } {
+  const space = value.indexOf(' ');
+  return space < 0 ? { queue: value } : { queue: value.slice(0, space), carrier: value.slice(space + 1) };
+}
 
 /** Idempotency-Key record for a tenant. */
 export const idempotencyKey = (tenant: string, keyHash: string): string => `${PREFIX}:idem:${tenant}:${keyHash}`;

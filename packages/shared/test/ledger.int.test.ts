@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger.js';
-import { cancelJob, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
+import { cancelJob, cancelMember, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
 import { OutboxRelay } from '../src/ledger/relay.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys } from '../src/queues.js';
 import { startRedisServer, type RedisServer } from '../src/redis-server.js';
@@ -77,6 +77,25 @@ describe('cancelJob', () => {
     await redis.hset(bullJobKey(Q, 'f'), { timestamp: 1, finishedOn: 2 });
     expect((await cancelJob(redis, Q, 'f', 60_000, event('f'))).verdict).toBe('finished');
     expect((await cancelJob(redis, Q, 'nope', 60_000, event('nope'))).verdict).toBe('gone');
+  });
+});
+
+describe('cancelMember', () => {
+  it('marks a member only while its carrier is queued; never the carrier itself, never an outbox entry', async () => {
+    await job('c');
+    expect(await cancelMember(redis, Q, 'c', 'm1', 60_000, 1000)).toBe('canceled');
+    expect(await cancelMember(redis, Q, 'c', 'm1', 60_000, 2000)).toBe('canceled'); // a repeat keeps the first time
+    expect(await redis.zscore(canceledKey(Q), 'm1')).toBe('1000');
+    expect(await redis.zscore(canceledKey(Q), 'c')).toBeNull();
+    expect(await redis.hget(bullJobKey(Q, 'c'), 'ended')).toBeNull();
+    expect(await redis.zcard(outboxKeys(Q).due)).toBe(0);
+    await redis.set(bullLockKey(Q, 'c'), 'token');
+    expect(await cancelMember(redis, Q, 'c', 'm2', 60_000)).toBe('running');
+    await redis.hset(bullJobKey(Q, 'c'), { finishedOn: 5 });
+    expect(await cancelMember(redis, Q, 'c', 'm3', 60_000)).toBe('finished');
+    expect(await redis.zscore(canceledKey(Q), 'm2')).toBeNull();
+    expect(await redis.zscore(canceledKey(Q), 'm3')).toBeNull();
+    expect(await cancelMember(redis, Q, 'nope', 'm4', 60_000)).toBe('gone');
   });
 });
 

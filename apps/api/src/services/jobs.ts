@@ -1,15 +1,17 @@
 /**
  * JobService: the only module that enqueues or reads inference jobs in BullMQ.
  *
- * create: model lookup → tensor check (nothing invalid is queued) → idempotency claim →
- * queue-depth check → quota reservation beside the tenant's turn (fairness/) → index + enqueue. get/wait/cancel find the job's queue through the
- * index key, hide other tenants' jobs as 404, and build the public view.
+ * create: model lookup → tensor check (nothing invalid is queued) → packing with the creates of
+ * the same turn (job-packer.ts) → idempotency claim → queue-depth check → quota reservation
+ * beside the tenant's turn (fairness/) → index + enqueue. get/wait/cancel find the job's queue
+ * (and, for a job packed into a carrier, the carrier) through the index key, hide other
+ * tenants' jobs as 404, and build the public view.
  */
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   cancelJob, canceledKey, checkRequest, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
-  newJobId, NotFoundError, toJobObject, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
+  newJobId, NotFoundError, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
   type OutboxRelay, type CheckedRequest, type ModelVersion,
 } from '@maas/shared';
@@ -18,6 +20,8 @@ import { bullPriority, quantum } from '../fairness/lanes.js';
 import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
 import type { IdempotencyStore } from './idempotency.js';
+import { mergeRequests } from '../inference/packing.js';
+import { JobPacker } from './job-packer.js';
 import type { JobNotifier } from './notifier.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
 
@@ -37,6 +41,25 @@ export interface PreparedJob {
   checked: CheckedRequest;
 }
 
+export interface EnqueueOptions {
+  idempotencyKey?: string | undefined;
+  /** requests packed into the job (v2 infer, infer-packer.ts); default 1 */
+  requests?: number;
+  /** `/v1/jobs` packed into the job, which is then their carrier (see enqueueMembers) */
+  members?: JobMember[];
+}
+
+/** Where a job is: its queue, its BullMQ job (for a member: its carrier) and their state. */
+interface Located {
+  id: string;
+  queue: InferenceQueue;
+  job: Job<InferenceJobData, InferenceJobResult>;
+  state: string;
+  canceledAt: number | null;
+  /** `id` is a member of the carrier `job` */
+  member: boolean;
+}
+
 export interface CreateResult {
   job: JobObject;
   /** false when an Idempotency-Key replay returned an existing job */
@@ -53,7 +76,11 @@ export class JobService {
     private readonly idempotency: IdempotencyStore,
     private readonly opts: JobServiceOptions,
     private readonly relay: OutboxRelay,
-  ) {}
+  ) {
+    this.packer = new JobPacker(this);
+  }
+
+  private readonly packer: JobPacker;
 
   /** the tenant's queued-rows quota (quotas/ledger.ts); unset: no quota */
   admission: Admission | undefined;
@@ -61,7 +88,7 @@ export class JobService {
   fair: FairShare | undefined;
 
   async create(tenant: string, req: JobRequest, idempotencyKey?: string): Promise<CreateResult> {
-    return this.enqueue(tenant, this.prepare(req), idempotencyKey);
+    return this.packer.submit(tenant, this.prepare(req), idempotencyKey);
   }
 
   /** Everything a create checks before touching Redis: the model, the tensors, the webhook URL. */
@@ -74,9 +101,24 @@ export class JobService {
     return { req, version, checked: checked.value };
   }
 
-  /** Queues a prepared job (`requests`: the v2 requests packed into it, see infer-packer.ts). */
-  async enqueue(tenant: string, prepared: PreparedJob, idempotencyKey?: string, requests = 1): Promise<CreateResult> {
+  /**
+   * Queues prepared `/v1/jobs` creates of one tenant and pack key (job-packer.ts) as one carrier
+   * job whose rows are theirs in this order; each gets its own id and index entry.
+   */
+  async enqueueMembers(tenant: string, prepared: PreparedJob[]): Promise<JobObject[]> {
+    const { checked } = mergeRequests(prepared.map((p) => p.checked));
+    const members: JobMember[] = prepared.map((p) => ({ id: newJobId(), rows: p.checked.rows, ...(p.req.metadata ? { metadata: p.req.metadata } : {}) }));
+    const first = prepared[0]!;
+    const { metadata: _own, ...carrierReq } = first.req;
+    const { job } = await this.enqueue(tenant, { ...first, req: carrierReq, checked }, { members });
+    // Queued: the carrier's view with each member's id and metadata (no outputs yet to split).
+    return members.map((m) => ({ ...job, id: m.id, metadata: m.metadata ?? null }));
+  }
+
+  /** Queues a prepared job: alone, or as the carrier of `members`, or holding v2 `requests`. */
+  async enqueue(tenant: string, prepared: PreparedJob, opts: EnqueueOptions = {}): Promise<CreateResult> {
     const { req, version, checked } = prepared;
+    const { idempotencyKey, requests = 1, members } = opts;
     let id = newJobId();
     let replayed = false;
     if (idempotencyKey) {
@@ -115,16 +157,19 @@ export class JobService {
         inputs: checked.inputs.map(toEncoded),
         outputs: checked.outputs,
         priority,
-        ...(requests > 1 ? { requests } : {}),
+        ...(members ? { members, requests: members.length } : requests > 1 ? { requests } : {}),
         ...(req.timeout_ms ? { deadline: Date.now() + req.timeout_ms } : {}),
         ...(req.metadata ? { metadata: req.metadata } : {}),
         ...(req.webhook ? { webhook: { url: req.webhook, events: req.webhook_events_filter ?? ['start', 'completed'] } } : {}),
       };
       // The index and the job travel together (one round trip's wait): nobody can ask for the
       // job before this request answers, and it answers only once both are written.
-      this.rememberQueue(id, queue.name);
+      // A carrier is not indexed (its id is never shown): its members are, pointing at it.
+      const ttl = this.opts.retentionSeconds + 3600;
+      const indexed = members ? members.map((m) => [m.id, jobIndexValue(queue.name, id)] as const) : [[id, queue.name] as const];
+      for (const [key, value] of indexed) this.rememberQueue(key, value);
       const [, job] = await Promise.all([
-        this.redis.set(jobIndexKey(id), queue.name, 'EX', this.opts.retentionSeconds + 3600),
+        Promise.all(indexed.map(([key, value]) => this.redis.set(jobIndexKey(key), value, 'EX', ttl))),
         queue.add('infer', data, {
           jobId: id,
           priority: turns?.[0] ?? bullPriority(priority),
@@ -143,42 +188,64 @@ export class JobService {
     }
   }
 
-  /** jobId → queue name, for jobs this process created or read recently (saves the index read). */
+  /** jobId → its index value (queue, and carrier for a member), for jobs this process created or read recently (saves the index read). */
   private readonly queueOf = new Map<string, string>();
 
-  private rememberQueue(id: string, queue: string): void {
+  private rememberQueue(id: string, indexValue: string): void {
     if (this.queueOf.size >= 20_000) this.queueOf.delete(this.queueOf.keys().next().value!);
-    this.queueOf.set(id, queue);
+    this.queueOf.set(id, indexValue);
   }
 
-  private async locate(tenant: string, id: string): Promise<{ queue: InferenceQueue; job: Job<InferenceJobData, InferenceJobResult>; state: string; canceledAt: number | null }> {
+  /** The ids whose events wake a waiter of `id`: its own, and its carrier's if it is a known member. */
+  private watched(id: string): string[] {
+    const indexed = this.queueOf.get(id);
+    const carrier = indexed === undefined ? undefined : parseJobIndex(indexed).carrier;
+    return carrier ? [id, carrier] : [id];
+  }
+
+  /** Wakes on the next event of any of `ids` (a member and its carrier). */
+  private listenAll(ids: string[], ms: number, signal?: AbortSignal): { woken: Promise<void>; dispose(): void } {
+    const listeners = ids.map((i) => this.notifier.listen(i, ms, signal));
+    return { woken: Promise.race(listeners.map((l) => l.woken)), dispose: () => listeners.forEach((l) => l.dispose()) };
+  }
+
+  /** Finds job `id` (its BullMQ job, or for a member its carrier's) and its state. */
+  private async locate(tenant: string, id: string): Promise<Located> {
     if (!isWellFormedId(id, 'job')) throw new NotFoundError('job', id);
-    const queueName = this.queueOf.get(id) ?? (await this.redis.get(jobIndexKey(id)));
-    if (!queueName) throw new NotFoundError('job', id);
+    const indexed = this.queueOf.get(id) ?? (await this.redis.get(jobIndexKey(id)));
+    if (!indexed) throw new NotFoundError('job', id);
+    const { queue: queueName, carrier } = parseJobIndex(indexed);
     const queue = this.queues.byName(queueName);
+    const bullId = carrier ?? id;
     const [job, canceled] = await Promise.all([
-      Job.fromId<InferenceJobData, InferenceJobResult>(queue, id),
+      Job.fromId<InferenceJobData, InferenceJobResult>(queue, bullId),
       this.redis.zscore(canceledKey(queue.name), id),
     ]);
     // Another tenant's job is reported exactly like a missing one.
     if (!job || job.data?.tenant !== tenant) throw new NotFoundError('job', id);
-    this.rememberQueue(id, queueName);
+    this.rememberQueue(id, indexed);
     // A finished job's record says how it ended; only a live one needs BullMQ's state lookup.
     const finished = (j: Job<InferenceJobData, InferenceJobResult>) => (j.failedReason && j.returnvalue == null ? 'failed' : 'completed');
-    let state = job.finishedOn ? finished(job) : await queue.getJobState(id);
+    let state = job.finishedOn ? finished(job) : await queue.getJobState(bullId);
     let record = job;
     if (!job.finishedOn && (state === 'completed' || state === 'failed')) {
       // It finished between the two reads: read the record again for its outputs or error.
-      record = (await Job.fromId<InferenceJobData, InferenceJobResult>(queue, id)) ?? job;
+      record = (await Job.fromId<InferenceJobData, InferenceJobResult>(queue, bullId)) ?? job;
       state = record.finishedOn ? finished(record) : state;
     }
     if (state === 'unknown') throw new NotFoundError('job', id);
-    return { queue, job: record, state, canceledAt: canceled === null ? null : Number(canceled) };
+    return { id, queue, job: record, state, canceledAt: canceled === null ? null : Number(canceled), member: carrier !== undefined };
+  }
+
+  private view({ id, job, state, canceledAt, member }: Located): JobObject {
+    if (!member) return toJobObject(job as never, state, canceledAt);
+    const view = toMemberObject(job as never, id, state, canceledAt);
+    if (!view) throw new NotFoundError('job', id);
+    return view;
   }
 
   async get(tenant: string, id: string): Promise<JobObject> {
-    const { job, state, canceledAt } = await this.locate(tenant, id);
-    return toJobObject(job as never, state, canceledAt);
+    return this.view(await this.locate(tenant, id));
   }
 
   /**
@@ -187,14 +254,21 @@ export class JobService {
    */
   async wait(tenant: string, id: string, ms: number, signal?: AbortSignal, fresh = false): Promise<JobObject> {
     const deadline = Date.now() + ms;
-    if (fresh && !this.notifier.heard(id) && ms > 0) await this.notifier.next(id, ms, signal);
-    // A job that just succeeded usually comes with its record: no need to read it back.
-    const settled = this.notifier.settled(id, tenant);
-    if (settled) return toJobObject({ ...settled, data: settled.data as InferenceJobData }, 'completed', null);
+    // A member's end is its carrier's: watch the carrier, which this process knows if it created the member.
+    const [, carrier] = this.watched(id);
+    const bullId = carrier ?? id;
+    if (fresh && !this.notifier.heard(bullId) && ms > 0) await this.notifier.next(bullId, ms, signal);
+    // A job that just succeeded usually comes with its record: no need to read it back. A
+    // member only when fresh: nobody knows its id yet, so nobody can have canceled it.
+    const settled = this.notifier.settled(bullId, tenant);
+    if (settled && !carrier) return toJobObject({ ...settled, data: settled.data as InferenceJobData }, 'completed', null);
+    const own = settled && fresh ? toMemberObject({ ...settled, data: settled.data as InferenceJobData }, id, 'completed', null) : undefined;
+    if (own) return own;
     for (;;) {
       const left = deadline - Date.now();
+      const ids = this.watched(id);
       // Subscribe before reading, so an event between the read and the wait is not missed.
-      const listener = left > 0 && !signal?.aborted ? this.notifier.listen(id, left, signal) : undefined;
+      const listener = left > 0 && !signal?.aborted ? this.listenAll(ids, left, signal) : undefined;
       let job: JobObject;
       try {
         job = await this.get(tenant, id);
@@ -206,7 +280,13 @@ export class JobService {
         listener?.dispose();
         return job;
       }
+      // The read found a carrier this process did not know: listen to it too.
+      if (this.watched(id).length !== ids.length) {
+        listener.dispose();
+        continue;
+      }
       await listener.woken;
+      listener.dispose();
     }
   }
 
@@ -216,11 +296,21 @@ export class JobService {
    * Through the ledger (CANCEL_JOB_LUA): a queued job's cancel is its ending, recorded once
    * with its job.completed in one atomic step, relayed from here (by a worker's sweeper if
    * this process dies first); a held job is only marked, and its worker records how it ends.
+   * A member of a carrier (job-packer.ts) is canceled while its carrier is queued
+   * (CANCEL_MEMBER_LUA) and runs on once its carrier runs; members have no webhooks.
    */
   async cancel(tenant: string, id: string): Promise<JobObject> {
-    const { queue, job: record, state, canceledAt } = await this.locate(tenant, id);
-    const current = toJobObject(record as never, state, canceledAt);
+    const located = await this.locate(tenant, id);
+    const { queue, job: record } = located;
+    const current = this.view(located);
     if (isTerminal(current.status)) return current;
+    if (located.member) {
+      const verdict = await cancelMember(this.redis, queue.name, record.id!, id, this.opts.retentionSeconds * 1000);
+      if (verdict === 'canceled') {
+        await this.redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify({ id, event: 'canceled' } satisfies JobEventMessage)).catch(() => 0);
+      }
+      return this.get(tenant, id);
+    }
     // The job.completed it gets if the cancel ends it now (a queued job): canceled at `now`.
     const now = Date.now();
     const event = jobWebhookEvent('completed', toJobObject(record as never, 'waiting', now), tenant, now);

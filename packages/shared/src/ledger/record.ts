@@ -10,7 +10,7 @@ import { RECORD_CHUNKS_LUA } from '../contract/batch.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys } from '../queues.js';
 import type { WebhookEventInput } from '../webhooks/events.js';
 import { batchCompletedItem, endMarker, eventItem, parseEndMarker, type Ending, type OutboxItem } from './entry.js';
-import { CANCEL_JOB_LUA, END_JOBS_LUA, START_JOBS_LUA } from './scripts.js';
+import { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, END_JOBS_LUA, START_JOBS_LUA } from './scripts.js';
 
 /** How long a writer has to relay its own entries before a sweeper takes them. */
 export const OUTBOX_LEASE_MS = 5000;
@@ -73,6 +73,16 @@ export async function cancelJob(
   if (out === 'canceled' || out === 'running' || out === 'finished' || out === 'gone') return { verdict: out, items: out === 'canceled' && item ? [item] : [] };
   // Ended before (a repeated cancel, or a worker's ending): nothing new to relay.
   return { verdict: parseEndMarker(out.slice(1)).state === 'canceled' ? 'canceled' : 'ended', items: [] };
+}
+
+/** The API's cancel of a member of carrier job `carrierId` (CANCEL_MEMBER_LUA). */
+export async function cancelMember(
+  redis: Redis, queueName: string, carrierId: string, memberId: string, canceledRetentionMs: number, now = Date.now(),
+): Promise<Exclude<CancelVerdict, 'ended'>> {
+  return (await redis.eval(
+    CANCEL_MEMBER_LUA, 3, bullJobKey(queueName, carrierId), bullLockKey(queueName, carrierId), canceledKey(queueName),
+    now, memberId, canceledRetentionMs,
+  )) as Exclude<CancelVerdict, 'ended'>;
 }
 
 /**

@@ -66,6 +66,25 @@ return 'canceled'
  * meta hash. ARGV: now (ms), lease (ms), max entries. Returns {idle, id, entry, id, entry…};
  * idle = 1 when the outbox is empty and will stay so (its batch completed or is gone).
  */
+/**
+ * Cancels a member of a carrier job (payloads.ts `members`) for the API: recorded in the
+ * canceled set only while the carrier is queued, so the member's ending is then 'canceled'
+ * whatever the carrier does (views/job.ts toMemberObject). 'running': a worker holds the
+ * carrier, the member runs on; 'finished': the carrier ended; 'gone': no such carrier.
+ * Members have no webhooks (only jobs without one are packed), so no outbox entry.
+ * KEYS: carrier hash, carrier lock, canceled set. ARGV: now (ms), member id, canceled-set retention (ms).
+ */
+export const CANCEL_MEMBER_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
+if redis.call('ZSCORE', KEYS[3], ARGV[2]) then return 'canceled' end
+if redis.call('HEXISTS', KEYS[1], 'ended') == 1 or redis.call('HEXISTS', KEYS[1], 'finishedOn') == 1 then return 'finished' end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'running' end
+local now = tonumber(ARGV[1])
+redis.call('ZADD', KEYS[3], now, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[3]))
+return 'canceled'
+`;
+
 export const CLAIM_OUTBOX_LUA = `
 local now = tonumber(ARGV[1])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))

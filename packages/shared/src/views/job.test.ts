@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeJobError, type InferenceJobData } from '../payloads.js';
 import { toEncoded } from '../tensors/raw.js';
-import { jobStatus, toJobObject, type StoredJob } from './job.js';
+import { jobStatus, toJobObject, toMemberObject, type StoredJob } from './job.js';
 
 const data: InferenceJobData = {
   v: 1, model: 'mlp', version: 1, tenant: 't', rows: 1, inputs: [], outputs: [], priority: 100, metadata: { a: 1 },
@@ -49,5 +49,36 @@ describe('toJobObject', () => {
 
   it('a queued job has no start or end time', () => {
     expect(toJobObject(base, 'waiting', null)).toMatchObject({ status: 'queued', started_at: null, completed_at: null, outputs: null });
+  });
+});
+
+describe('toMemberObject', () => {
+  const f32 = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
+  const carrier: StoredJob = {
+    ...base,
+    id: 'job_carrier',
+    data: { ...data, rows: 4, metadata: undefined as never, requests: 3, members: [{ id: 'job_a', rows: 1, metadata: { k: 'a' } }, { id: 'job_b', rows: 2 }, { id: 'job_c', rows: 1, metadata: { k: 'c' } }] },
+    processedOn: base.timestamp + 5,
+    finishedOn: base.timestamp + 9,
+    returnvalue: {
+      v: 1,
+      outputs: [toEncoded({ name: 'y', datatype: 'FP32', shape: [4, 2], data: f32(0, 1, 2, 3, 4, 5, 6, 7) })],
+      metrics: { queue_ms: 1, batch_wait_ms: 0, inference_ms: 2, batch_size: 4, runs: 1, worker: 'w' },
+    },
+  };
+
+  it('each member is its own job: its id, metadata and rows of the outputs, the carrier state and metrics', () => {
+    const b = toMemberObject(carrier, 'job_b', 'completed', null)!;
+    expect(b).toMatchObject({ id: 'job_b', status: 'succeeded', metadata: null, metrics: { batch_size: 4 } });
+    expect(b.outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [2, 2], data: [2, 3, 4, 5] }]);
+    const c = toMemberObject(carrier, 'job_c', 'completed', null)!;
+    expect(c).toMatchObject({ id: 'job_c', metadata: { k: 'c' }, outputs: [{ shape: [1, 2], data: [6, 7] }] });
+    expect(toMemberObject(carrier, 'job_carrier', 'completed', null)).toBeUndefined();
+  });
+
+  it('a member canceled (while its carrier was queued) stays canceled whatever the carrier did', () => {
+    const a = toMemberObject(carrier, 'job_a', 'completed', base.timestamp + 2)!;
+    expect(a).toMatchObject({ id: 'job_a', status: 'canceled', outputs: null, metrics: null, started_at: null, completed_at: '2026-01-01T00:00:00.002Z' });
+    expect(toMemberObject({ ...carrier, returnvalue: null, finishedOn: undefined }, 'job_a', 'waiting', null)).toMatchObject({ status: 'queued', metadata: { k: 'a' } });
   });
 });

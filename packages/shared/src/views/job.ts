@@ -1,11 +1,13 @@
 /**
  * PURE: BullMQ's record of a job → the public job object (CONTRACT §4). Shared so the API's
- * responses and the workers' webhook bodies are the same object.
+ * responses and the workers' webhook bodies are the same object. A job packed into a carrier
+ * job (payloads.ts `members`) is seen through `toMemberObject`.
  */
 import type { JobObject, JobStatus } from '../contract/job.js';
 import type { OutputTensor } from '../contract/tensor.js';
 import { decodeJobError, type InferenceJobData, type InferenceJobResult } from '../payloads.js';
-import { fromEncoded, toJsonValues } from '../tensors/raw.js';
+import { fromEncoded, toEncoded, toJsonValues } from '../tensors/raw.js';
+import { sliceRows } from '../tensors/rows.js';
 
 /** The fields of a BullMQ Job this view reads (so tests can build one without Redis). */
 export interface StoredJob {
@@ -65,4 +67,35 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     webhook: d.webhook?.url ?? null,
     webhook_events_filter: d.webhook?.events ?? null,
   };
+}
+
+/**
+ * A member of a carrier job as the public job it is: the carrier's state, times and metrics,
+ * its own id, metadata and rows of the outputs. `canceledAt`: when the member was canceled,
+ * which the API records only while its carrier is still queued (CANCEL_MEMBER_LUA), so a
+ * canceled member is canceled whatever its carrier did next: its rows may have run with the
+ * carrier's, but they are never shown. Undefined when `memberId` is not in the carrier.
+ */
+export function toMemberObject(carrier: StoredJob, memberId: string, state: QueueState, canceledAt: number | null): JobObject | undefined {
+  const members = carrier.data.members ?? [];
+  let offset = 0;
+  const index = members.findIndex((m) => {
+    if (m.id === memberId) return true;
+    offset += m.rows;
+    return false;
+  });
+  const member = members[index];
+  if (!member) return undefined;
+  const data: InferenceJobData = { ...carrier.data, rows: member.rows };
+  delete data.members;
+  if (member.metadata) data.metadata = member.metadata;
+  else delete data.metadata;
+  const result = carrier.returnvalue;
+  const own: StoredJob = {
+    ...carrier,
+    id: member.id,
+    data,
+    returnvalue: result ? { ...result, outputs: result.outputs.map((e) => toEncoded(sliceRows(fromEncoded(e), offset, offset + member.rows))) } : result,
+  };
+  return canceledAt === null ? toJobObject(own, state, null) : toJobObject(own, 'waiting', canceledAt);
 }

@@ -1,0 +1,43 @@
+import express from 'express';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessLog, installRequestLog } from './request-log.js';
+
+const lines: Record<string, any>[] = [];
+const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
+const log = pino({ level: 'debug' }, sink);
+let server: ReturnType<express.Express['listen']>;
+let url = '';
+
+beforeAll(async () => {
+  const app = express();
+  installRequestLog(app, log);
+  app.use(accessLog());
+  app.get('/says', (req, res) => { req.log.warn('hello'); res.send(req.id); });
+  app.get('/silent', (_req, res) => { res.status(404).send('no'); });
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => server.close());
+
+describe('request log', () => {
+  it('binds a line to the X-Request-Id given, or to a fresh UUID, with method and URL', async () => {
+    lines.length = 0;
+    expect(await (await fetch(`${url}/says?x=1`, { headers: { 'x-request-id': 'abc-123' } })).text()).toBe('abc-123');
+    const mine = await (await fetch(`${url}/says`)).text();
+    expect(mine).toMatch(/^[0-9a-f-]{36}$/);
+    const hello = lines.filter((l) => l.msg === 'hello');
+    expect(hello.map((l) => l.req)).toEqual([{ id: 'abc-123', method: 'GET', url: '/says?x=1' }, { id: mine, method: 'GET', url: '/says' }]);
+  });
+
+  it('writes an access line per request at debug, at info for 4xx', async () => {
+    lines.length = 0;
+    await fetch(`${url}/silent`);
+    await new Promise((r) => setTimeout(r, 20));
+    const access = lines.find((l) => l.msg === 'request completed');
+    expect(access).toMatchObject({ level: 30, res: { status: 404 }, req: { method: 'GET', url: '/silent' } });
+  });
+});
