@@ -321,8 +321,9 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
       jobsSent += created.length;
       if (w === Math.floor(waves / 2)) {
         // Which worker holds the most jobs right now (BullMQ's active list; `pb` is processedBy)?
+        // A BullMQ job may carry several public jobs (creates of one turn packed: job-packer.ts).
         const script =
-          "local ids=redis.call('LRANGE',KEYS[1],0,-1) local out={} for _,id in ipairs(ids) do out[#out+1]=id..' '..(redis.call('HGET',ARGV[1]..id,'pb') or redis.call('HGET',ARGV[1]..id,'processedBy') or '') end return out";
+          "local ids=redis.call('LRANGE',KEYS[1],0,-1) local out={} for _,id in ipairs(ids) do out[#out+1]=id..'\t'..(redis.call('HGET',ARGV[1]..id,'pb') or redis.call('HGET',ARGV[1]..id,'processedBy') or '')..'\t'..(redis.call('HGET',ARGV[1]..id,'data') or '{}') end return out";
         const byWorker = new Map<string, string[]>();
         const active = await eventually(
           async () => (await run(d.cli, ['exec', redis, 'redis-cli', '--raw', 'EVAL', script, '1', 'maas:{infer-mlp-v1}:active', 'maas:{infer-mlp-v1}:'], { timeoutMs: 20_000 })).stdout,
@@ -330,8 +331,9 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
           { ms: 10_000, every: 100, what: 'active jobs' },
         );
         for (const line of active.trim().split('\n')) {
-          const [jobId, worker] = line.split(' ');
-          if (worker && workerIds.has(worker)) byWorker.set(worker, [...(byWorker.get(worker) ?? []), jobId!]);
+          const [jobId, worker, data] = line.split('\t');
+          const members = (JSON.parse(data || '{}') as { members?: { id: string }[] }).members?.map((m) => m.id) ?? [jobId!];
+          if (worker && workerIds.has(worker)) byWorker.set(worker, [...(byWorker.get(worker) ?? []), ...members]);
         }
         const [worker, ids] = [...byWorker].sort((a, b) => b[1].length - a[1].length)[0]!;
         held = { worker, jobs: ids };

@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, JOB_EVENTS_CHANNEL, parseJobEvents, type JobEventMessage } from '@maas/shared';
 import {
-  API_ENTRY, call, eventually, modelRepository, NetnsLab, rows, runAlone, SHIPPED_MODELS, WebhookReceiver, WORKER_ENTRY,
+  API_ENTRY, call, eventually, modelRepository, NetnsLab, publicIds, rows, runAlone, SHIPPED_MODELS, WebhookReceiver, WORKER_ENTRY,
   type ServiceProcess,
 } from '../src/harness/index.js';
 
@@ -96,7 +96,9 @@ describe.skipIf(unavailable !== null)(`two worker hosts, one cut off mid-load${u
   });
 
   const logs = () => procs.map((p) => `--- ${p.name}\n${p.log.slice(-3000)}`).join('\n');
-  const heldBy = async (worker: string) => (await queue.getJobs(['active'])).filter((j) => j.processedBy === worker).map((j) => j.id!).sort();
+  /** BullMQ jobs `worker` holds (a carrier of packed creates holds several public jobs: publicIds). */
+  const heldJobs = async (worker: string) => (await queue.getJobs(['active'])).filter((j) => j.processedBy === worker).sort((a, b) => a.id!.localeCompare(b.id!));
+  const heldBy = async (worker: string) => (await heldJobs(worker)).map((j) => j.id!);
 
   it('loses nothing: held jobs finish elsewhere within the liveness bound, once; the host rejoins; every event arrives', async () => {
     // A steady load: 6 single-row jobs every 50 ms, one in four with a webhook.
@@ -135,16 +137,18 @@ describe.skipIf(unavailable !== null)(`two worker hosts, one cut off mid-load${u
       await lab.cut('w1');
       const cutAt = Date.now();
       let previous: string[] = [];
-      const held = await eventually(async () => {
-        const now = await heldBy('wrk_w1');
-        const same = now.join() === previous.join();
-        previous = now;
+      const heldNow = await eventually(async () => {
+        const now = await heldJobs('wrk_w1');
+        const same = now.map((j) => j.id).join() === previous.join();
+        previous = now.map((j) => j.id!);
         return same ? now : null;
-      }, (ids) => ids !== null, { ms: 5000, every: 300, what: "w1's held jobs to settle" });
-      expect(held!.length).toBeGreaterThan(0);
+      }, (jobs) => jobs !== null, { ms: 5000, every: 300, what: "w1's held jobs to settle" });
+      const held = heldNow!.map((j) => j.id!); // BullMQ ids: what w1's log and the announcements name
+      const heldPublic = heldNow!.flatMap(publicIds); // what clients ask for
+      expect(held.length).toBeGreaterThan(0);
 
       // 3. The other host finishes them, while the link is still down and long before w1's locks expire.
-      const recovered = await Promise.all(held!.map((id) => call(api, 'GET', `/v1/jobs/${id}?wait=30`)));
+      const recovered = await Promise.all(heldPublic.map((id) => call(api, 'GET', `/v1/jobs/${id}?wait=30`)));
       const recoverSeconds = (Date.now() - cutAt) / 1000;
       for (const r of recovered) expect(r.body, logs()).toMatchObject({ status: 'succeeded', metrics: { worker: 'wrk_w2' } });
       expect(Date.now() - cutAt).toBeLessThan(LOCK_MS); // so the liveness beat, not the lock, released them
@@ -162,8 +166,8 @@ describe.skipIf(unavailable !== null)(`two worker hosts, one cut off mid-load${u
       // w1 finished the jobs it held once it could reach Redis again; their completions were
       // refused (the other host had run them), and none was announced to the API's waiters,
       // which would have answered with a result that is not the job's.
-      await workers.w1.waitFor(new RegExp("^" + held!.map((id) => `(?=[^]*Missing lock for job ${id}\\b)`).join('')), 30_000);
-      const late = announced.filter((m) => held!.includes(m.id) && m.settled?.returnvalue.metrics.worker === 'wrk_w1');
+      await workers.w1.waitFor(new RegExp("^" + held.map((id) => `(?=[^]*Missing lock for job ${id}\\b)`).join('')), 30_000);
+      const late = announced.filter((m) => held.includes(m.id) && m.settled?.returnvalue.metrics.worker === 'wrk_w1');
       expect(late.map((m) => m.id)).toEqual([]);
       stop = true;
       await load;
@@ -181,7 +185,7 @@ describe.skipIf(unavailable !== null)(`two worker hosts, one cut off mid-load${u
       expect(byWorker['wrk_w1']).toBeGreaterThan(0);
       expect(byWorker['wrk_w2']).toBeGreaterThan(0);
       // The jobs w1 held still carry the other host's ending: w1's late completions were refused.
-      const again = await Promise.all(held!.map((id) => call(api, 'GET', `/v1/jobs/${id}`)));
+      const again = await Promise.all(heldPublic.map((id) => call(api, 'GET', `/v1/jobs/${id}`)));
       again.forEach((a, i) => {
         expect(a.body.metrics.worker).toBe('wrk_w2');
         expect(a.body.completed_at).toBe(recovered[i]!.body.completed_at);
@@ -209,7 +213,7 @@ describe.skipIf(unavailable !== null)(`two worker hosts, one cut off mid-load${u
 
       console.log(
         `multi-host: ${sent.length} jobs sent (${hooked.size} with webhooks) to 2 worker hosts (w1 ${byWorker['wrk_w1']}, w2 ${byWorker['wrk_w2']}), ` +
-          `1 link cut while w1 held ${held!.length} jobs; lost 0, duplicate endings 0, ${redelivered} event(s) delivered twice (same webhook-id); ` +
+          `1 link cut while w1 held ${held.length} jobs; lost 0, duplicate endings 0, ${redelivered} event(s) delivered twice (same webhook-id); ` +
           `held jobs finished by w2 ${recoverSeconds.toFixed(1)} s after the cut (liveness TTL ${ALIVE_TTL_MS} ms, lock ${LOCK_MS / 1000} s); ` +
           `w1 served again ${rejoinSeconds.toFixed(1)} s after the link came back`,
       );

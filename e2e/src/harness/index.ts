@@ -8,4 +8,4 @@ export { WebhookReceiver, type Received, type Answer } from './webhook-receiver.
 export { eventually, type EventuallyOptions } from './eventually.js';
 export { InferenceClient, PROTO_FILE } from './grpc-client.js';
 export { binaryBody, fromBytes, post, toBytes, type BinaryInput, type RawReply, type Value, type Datatype } from './binary-http.js';
-export { queuedInferenceJobs, storedBatches } from './queued.js';
+export { heldRows, publicIds, queuedInferenceJobs, storedBatches } from './queued.js';

@@ -17,3 +17,15 @@ export async function queuedInferenceJobs(redis: Redis): Promise<number> {
 export async function storedBatches(redis: Redis): Promise<string[]> {
   return (await redis.keys('maas:{b-*}:meta')).map((k) => /\{b-(batch_[^}]+)\}/.exec(k)![1]!);
 }
+
+/** A BullMQ inference job as the API packs them: `/v1/jobs` of one turn may be members of one carrier job. */
+interface HeldJob {
+  id?: string | undefined;
+  data: { rows: number; members?: { id: string }[] };
+}
+
+/** The public job ids a BullMQ job holds: its members' (a carrier), else its own. */
+export const publicIds = (job: HeldJob): string[] => job.data.members?.map((m) => m.id) ?? [job.id!];
+
+/** Rows held by BullMQ jobs (a carrier holds the rows of all its members). */
+export const heldRows = (jobs: HeldJob[]): number => jobs.reduce((n, j) => n + j.data.rows, 0);
