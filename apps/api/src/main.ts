@@ -45,9 +45,11 @@ async function main(): Promise<void> {
     for (const u of m.unavailable) log.warn({ model: m.name, version: u.version, reason: u.reason }, 'model version unavailable: the previous versions are served');
   }
   const redis = await connectRedis(config.REDIS_URL, 'api', 'api');
+  // BullMQ's queues on a connection of their own, not auto-pipelined (see PIPELINING).
+  const queueRedis = await connectRedis(config.REDIS_URL, 'api', 'api:queues', { enableAutoPipelining: false });
   const subscriber = await connectRedis(config.REDIS_URL, 'worker', 'api:events');
   const catalog = new ModelCatalog(repository);
-  const queues = new QueueRegistry(redis);
+  const queues = new QueueRegistry(queueRedis);
   const notifier = await JobNotifier.start(subscriber, log);
   const shutdown = new AbortController();
   // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; each API key's tenant gets its own in Redis.
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
   const quotaDefaults = { rps: config.RATE_LIMIT_RPS, queuedRows: config.QUOTA_QUEUED_ROWS, priorityFloor: config.PRIORITY_FLOOR };
   const limits = (tenant: string) => limitsFor(tenant, quotaDefaults, config.TENANT_QUOTAS);
   const ledger = rowsLimited(quotaDefaults, config.TENANT_QUOTAS) ? new QueuedRowsLedger(redis, (t) => limits(t).queuedRows, log) : undefined;
-  const webhookEmitter = new WebhookEmitter(redis, config.JOB_RETENTION_S);
+  const webhookEmitter = new WebhookEmitter(queueRedis, config.JOB_RETENTION_S);
   // Relays the webhook events of endings this process records (a queued job's cancel, a batch
   // it completes); a worker's sweeper relays them if this process dies first.
   const outboxRelay = new OutboxRelay(redis, webhookEmitter, log.child({ component: 'outbox' }));
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
     await webhookEmitter.close();
     await notifier.close();
     modelEvents.disconnect();
+    queueRedis.disconnect();
     redis.disconnect();
     log.info('api stopped');
   });

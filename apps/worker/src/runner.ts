@@ -17,7 +17,7 @@
 import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  createRedis, PIPELINING,
+  createRedis,
   chunkRows, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
   type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
@@ -124,9 +124,9 @@ export class ModelRunner {
       run: (slices) => this.runBatch(slices),
       order: (a, b) => queueOrder(queued(a), queued(b)),
     });
-    // Auto-pipelined: the completions of one micro-batch (one script per job in BullMQ's open
-    // edition) leave in one write.
-    this.connection = createRedis(settings.redisUrl, { ...PIPELINING, maxRetriesPerRequest: null, connectionName: `${settings.workerId}:${this.tag}` });
+    // Not auto-pipelined: BullMQ defines its scripts on this connection, which makes each
+    // auto-pipeline cost 75 µs to build (PIPELINING); measured, the worker spent 5-9 % less CPU a job without.
+    this.connection = createRedis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: `${settings.workerId}:${this.tag}` });
     this.connection.on('error', () => {}); // BullMQ reports connection trouble through the worker's 'error' event
     this.maxConcurrency = settings.concurrency || defaultConcurrency(version, pool.size);
     this.rowBudget = rowBudget(version, pool.size);

@@ -158,7 +158,7 @@ async function measureService(config: Config): Promise<ServiceFigures> {
   });
 }
 
-async function measurePeer(): Promise<{ load: Load; wait: number[]; perJob: { commands: number; redisUs: number } }> {
+async function measurePeer(): Promise<{ load: Load; wait: number[]; perJob: { commands: number; redisUs: number; cpuUs: Record<string, number> } }> {
   const redisServer = await startRedisServer();
   const port = await freePort();
   const env = { REDIS_URL: redisServer.url, PORT: String(port), MODEL_PATH: MLP };
@@ -171,11 +171,15 @@ async function measurePeer(): Promise<{ load: Load; wait: number[]; perJob: { co
     await closedLoop(url, 500, CLIENTS);
     const redis = createRedis(redisServer.url, { maxRetriesPerRequest: 1 });
     let load!: Load;
+    let cpu!: Record<string, number>;
     const cost = await redisCost(redis, async () => {
-      load = await closedLoop(url, JOBS, CLIENTS);
+      cpu = await cpuDuring({ api: server.child.pid!, worker: worker.child.pid! }, async () => {
+        load = await closedLoop(url, JOBS, CLIENTS);
+      });
     });
     redis.disconnect();
-    return { load, wait, perJob: { commands: cost.calls / JOBS, redisUs: (cost.cpuSeconds * 1e6) / JOBS } };
+    const cpuUs = Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, (s * 1e6) / JOBS]));
+    return { load, wait, perJob: { commands: cost.calls / JOBS, redisUs: (cost.cpuSeconds * 1e6) / JOBS, cpuUs } };
   } finally {
     await Promise.all([worker.stop('SIGKILL'), server.stop('SIGKILL')]);
     await redisServer.stop();
@@ -308,7 +312,7 @@ async function main() {
     const l = f.load;
     out(`| ${config} | ${Math.round(l.jobsPerS)} | ${(l.jobsPerS / peer.load.jobsPerS).toFixed(2)}× | ${l.meanBatch.toFixed(1)} | ${ms(l.p50)} | ${ms(l.p99)} | ${f.perJob.commands.toFixed(1)} | ${f.perJob.scripts.toFixed(2)} | ${f.perJob.redisUs.toFixed(0)} | ${f.perJob.cpuUs['api']!.toFixed(0)} | ${f.perJob.cpuUs['worker']!.toFixed(0)} |`);
   }
-  out(`| peer | ${Math.round(peer.load.jobsPerS)} | 1.00× | 1 | ${ms(peer.load.p50)} | ${ms(peer.load.p99)} | ${peer.perJob.commands.toFixed(1)} | – | ${peer.perJob.redisUs.toFixed(0)} | – | – |`);
+  out(`| peer | ${Math.round(peer.load.jobsPerS)} | 1.00× | 1 | ${ms(peer.load.p50)} | ${ms(peer.load.p99)} | ${peer.perJob.commands.toFixed(1)} | – | ${peer.perJob.redisUs.toFixed(0)} | ${peer.perJob.cpuUs['api']!.toFixed(0)} (its server) | ${peer.perJob.cpuUs['worker']!.toFixed(0)} (its worker) |`);
   out();
   out(`The same single-row load as v2 infer requests (\`POST /v2/models/mlp/infer\`, ${CLIENTS} clients): the API packs the requests of one turn into one job (infer-packer.ts), so BullMQ's per-job scripts are paid once per pack. The peer has no such route; its figure is the same job-per-request service as above.`);
   out();

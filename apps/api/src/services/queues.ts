@@ -1,6 +1,7 @@
 /**
- * One BullMQ Queue per served model version, created on first use, sharing the API's
- * fail-fast Redis connection (a request during a Redis outage gets a 503, not a hang).
+ * One BullMQ Queue per served model version, created on first use, sharing one fail-fast
+ * Redis connection (a request during a Redis outage gets a 503, not a hang) that is not
+ * auto-pipelined (see PIPELINING in @maas/shared).
  * Queue depth is read at most once a second per queue for the 429 check.
  */
 import { Queue } from 'bullmq';
