@@ -136,6 +136,7 @@ async function main(): Promise<void> {
     sweeper.stop();
     await poller.close();
     await Promise.all([live.close(), deliverer.close(), outboxSweeper.stop()]);
+    await stats.close(); // the drained jobs' statistics
     await relay.close(); // the last jobs' events are queued before Redis goes
     await emitter.close();
     await heartbeat.stop().catch(() => {});

@@ -24,6 +24,7 @@ import {
 } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { Collector } from './batching/collector.js';
+import { dueForCancelCheck } from './batching/cancel-check.js';
 import { queueOrder, type QueuedJob } from './batching/queue-order.js';
 import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
@@ -66,6 +67,8 @@ interface Task {
   maxBatch: number;
   runs: number;
   failed: boolean;
+  /** when a run last checked this job for a cancel (batching/cancel-check.ts) */
+  cancelCheckedAt?: number;
   resolve: (r: InferenceJobResult) => void;
   reject: (e: Error) => void;
 }
@@ -267,8 +270,8 @@ export class ModelRunner {
 
   /**
    * Fails the jobs of `tasks` canceled (or whose batch was canceled) since they were fetched.
-   * Made while the batch computes: a canceled job's rows may still run, but its outputs are
-   * dropped and it ends as canceled.
+   * Made while the batch computes (a job spread over many runs: see batching/cancel-check.ts):
+   * a canceled job's rows may still run, but its outputs are dropped and it ends as canceled.
    */
   private async dropCanceled(tasks: Task[]): Promise<void> {
     const canceled = await this.endings.canceled(tasks.map((t) => t.job));
@@ -288,8 +291,9 @@ export class ModelRunner {
       offset += s.end - s.start;
       return p;
     });
+    const due = dueForCancelCheck(packed.map((s) => s.job), now);
     const [checked, ran] = await Promise.allSettled([
-      this.dropCanceled([...new Set(packed.map((s) => s.job))]),
+      due.length > 0 ? this.dropCanceled(due) : undefined,
       this.pool.run(assembleFeeds(packed, (t) => t.inputs)),
     ]);
     if (checked.status === 'rejected') {

@@ -1,17 +1,23 @@
 /**
  * A profiling aid: one batch file (TRACE_FORMAT npy|ndjson, TRACE_ROWS rows) through a cluster
  * whose API and worker run with `--cpu-prof` into TRACE_CPU_PROF (if set). Prints the rate.
+ * TRACE_CONFIG=none serves the mlp without its config.json (the defaults).
  */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { npyHeader } from '@maas/client';
 import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
+import { modelRepository } from '../harness/model-repo.js';
 
 const ROWS = Number(process.env['TRACE_ROWS'] ?? 200_000);
 const FORMAT = process.env['TRACE_FORMAT'] ?? 'npy';
 const dir = process.env['TRACE_CPU_PROF'];
 const prof = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
-const cluster = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'mlp' }, nodeArgs: { api: prof, worker: prof } });
+const repo = await modelRepository({});
+if (process.env['TRACE_CONFIG'] === 'none') await rm(join(repo.dir, 'mlp/config.json'), { force: true });
+const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp' }, nodeArgs: { api: prof, worker: prof } });
 try {
   const data = rows(1, Math.min(ROWS, 10_000), 32);
   const parts: Buffer[] = [];
@@ -43,4 +49,5 @@ try {
 } finally {
   await Promise.all([cluster.api.stop('SIGTERM'), ...cluster.workers.map((w) => w.stop('SIGTERM'))]);
   await cluster.stop();
+  await repo.remove();
 }

@@ -2,21 +2,28 @@
  * StatsRecorder: Triton-style statistics (GET /v2/models/{m}/stats) kept in Redis, where every
  * worker adds to the same counters. It hears each job's end from the runner (`ending`: success
  * or failure, with its durations) and each ONNX run from the runner (`run`), so the execution
- * count and the batch sizes formed show. A turn's additions are summed and written as one
- * MULTI at its end, not awaited by the runner:
- * statistics must never slow or fail an inference; a failed write is logged and dropped.
+ * count and the batch sizes formed show. Additions are summed here and written as one MULTI
+ * at most every FLUSH_MS (and at `close`), not awaited by the runner: statistics must never
+ * slow or fail an inference; a failed write is logged and dropped.
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { batchFields, msToNs, STAT, statsKey, type InferenceJobData, type Logger } from '@maas/shared';
 import type { JobEnd } from '../ledger/endings.js';
 
+/**
+ * How long additions are summed before they are written. Once per event-loop turn was one
+ * MULTI per ONNX run for a batch-file chunk (128 runs of 64 rows): 20 % of the worker's main
+ * thread in a 200,000-row `.npy` batch (BENCHMARKS.md). Readers see counters this much late.
+ */
+export const FLUSH_MS = 100;
+
 export class StatsRecorder {
   /** counters added since the last flush: key → field → amount */
   private pending = new Map<string, Map<string, number>>();
   /** key → the latest inference time seen since the last flush */
   private last = new Map<string, number>();
-  private flushQueued = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -53,28 +60,29 @@ export class StatsRecorder {
     this.add(key, f.ns, msToNs(ms));
   }
 
-  /**
-   * Counters are sums, so the additions of one event-loop turn (a micro-batch's jobs and runs)
-   * are summed here and leave as one MULTI at the end of the turn, not one per job.
-   */
+  /** Counters are sums: the additions of FLUSH_MS (many runs and jobs) leave as one MULTI. */
   private add(key: string, field: string, n: number): void {
     let fields = this.pending.get(key);
     if (!fields) this.pending.set(key, (fields = new Map()));
     fields.set(field, (fields.get(field) ?? 0) + n);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(() => this.flush());
-    }
+    this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
   }
 
-  private flush(): void {
-    this.flushQueued = false;
+  private flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const [pending, last] = [this.pending, this.last];
+    if (pending.size === 0 && last.size === 0) return Promise.resolve();
     this.pending = new Map();
     this.last = new Map();
     const tx = this.redis.multi();
     for (const [key, fields] of pending) for (const [field, n] of fields) tx.hincrby(key, field, n);
     for (const [key, at] of last) tx.hset(key, STAT.lastInference, at);
-    tx.exec().catch((err: unknown) => this.log.warn({ err }, 'statistics not recorded'));
+    return tx.exec().then(() => undefined, (err: unknown) => this.log.warn({ err }, 'statistics not recorded'));
+  }
+
+  /** Writes what is summed now (a worker stopping, once its runners drained). */
+  close(): Promise<void> {
+    return this.flush();
   }
 }

@@ -1,0 +1,20 @@
+/**
+ * PURE: which jobs of a run are checked for a cancel before their outputs count. A job's first
+ * run always checks it; a job spread over many runs (a batch-file chunk: 8,192 rows are 128
+ * runs of the default 64) is checked again only once `everyMs` have passed since its last
+ * check, so it does not wait for a Redis round trip per run. A cancel is therefore seen
+ * within `everyMs`; one that comes later finds the job already computing, and it finishes.
+ */
+export const CANCEL_RECHECK_MS = 50;
+
+export interface CancelChecked {
+  /** when a run last checked this job for a cancel (performance.now()) */
+  cancelCheckedAt?: number;
+}
+
+/** The jobs (each once) due for a check at `now`, marked as checked at `now`. */
+export function dueForCancelCheck<T extends CancelChecked>(jobs: Iterable<T>, now: number, everyMs = CANCEL_RECHECK_MS): T[] {
+  const due = [...new Set(jobs)].filter((t) => t.cancelCheckedAt === undefined || now - t.cancelCheckedAt >= everyMs);
+  for (const t of due) t.cancelCheckedAt = now;
+  return due;
+}
