@@ -96,3 +96,18 @@ describe('scanCompactLine', () => {
     }
   });
 });
+
+describe('scanCompactLine values in shared slabs', () => {
+  it('each line keeps its own values, exactly its bytes, across many lines and slabs', () => {
+    const lines = Array.from({ length: 5_000 }, (_, i) => Array.from({ length: 32 }, (_, j) => i + j / 64));
+    const scanned = lines.map((v, i) => scanCompactLine(`{"custom_id":"r${i}","inputs":{"x":[${v.join(',')}]}}`, [i % 2 ? fp32(32) : fp64(32)])!);
+    scanned.forEach((line, i) => {
+      const data = line.inputs[0]!.data as Uint8Array;
+      expect(data.byteLength).toBe(i % 2 ? 128 : 256);
+      expect(values(data, i % 2 ? 'FP32' : 'FP64')).toEqual(lines[i]);
+    });
+    // A line the scanner gives up on midway leaves the lines before it as they were.
+    expect(scanCompactLine('{"inputs":{"x":[1,2,"no"]}}', [fp32(3)])).toBeUndefined();
+    expect(values(scanned[4_999]!.inputs[0]!.data as Uint8Array, 'FP32')).toEqual(lines[4_999]);
+  });
+});
