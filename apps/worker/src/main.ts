@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import {
   ConfigError, connectRedis, createLogger, DEFAULT_TENANT, loadRepository, newWorkerId, onShutdown, OutboxRelay,
-  RepositoryPoller, runMain, TenantSecrets, WebhookEmitter, type ModelInfo, type ModelVersion,
+  RepositoryPoller, runMain, TenantSecrets, WEBHOOK_QUEUE, WebhookEmitter, type ModelInfo, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -20,7 +20,7 @@ import { OUTBOX_SWEEP_MS, OutboxSweeper } from './ledger/sweeper.js';
 import { ModelRunner } from './runner.js';
 import { LiveModels } from './models/live-models.js';
 import { StatsRecorder } from './stats/recorder.js';
-import { WebhookDeliverer } from './webhooks/deliverer.js';
+import { deliveryHolder, WebhookDeliverer } from './webhooks/deliverer.js';
 
 /** Models larger than this never get a second (main-thread) session. */
 const INLINE_MAX_MODEL_BYTES = 64 * 1024 * 1024;
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       policy: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE },
       concurrency: config.WEBHOOK_CONCURRENCY,
+      stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
     },
     redis,
     log.child({ component: 'webhooks' }),
@@ -120,7 +121,9 @@ async function main(): Promise<void> {
   const sweeper = new DeadWorkerSweeper(redis, workerId, log, {
     periodMs: Math.max(100, Math.floor(config.WORKER_ALIVE_TTL_MS / 3)),
     forgetAfterMs: config.WORKER_LOCK_MS,
-    queues: () => live.runners.map((r) => r.queueName),
+    // A dead worker's deliveries too: else one it held comes back only when its lock expires.
+    queues: () => [...live.runners.map((r) => r.queueName), WEBHOOK_QUEUE],
+    aliases: (id) => [deliveryHolder(id)],
   });
   await live.start();
   poller.start((changes) => live.sync(changes.map((c) => c.model)));

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, PREFIX, startRedisServer, WORKERS_ALIVE_KEY, type RedisServer } from '@maas/shared';
 import { AliveBeat } from '../src/liveness/alive-beat.js';
 import { DeadWorkerSweeper } from '../src/liveness/sweeper.js';
+import { deliveryHolder } from '../src/webhooks/deliverer.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -29,9 +30,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A worker named `name` that takes one job by hand (as a runner holding it would). */
-async function holdOne(name: string): Promise<string> {
-  const w = new Worker(QUEUE, null, { connection: new Redis(server.url, { maxRetriesPerRequest: null }), prefix: PREFIX, name, lockDuration: 60_000 });
+/** A worker named `name` that takes one job of `queueName` by hand (as a runner holding it would). */
+async function holdOne(name: string, queueName = QUEUE): Promise<string> {
+  const w = new Worker(queueName, null, { connection: new Redis(server.url, { maxRetriesPerRequest: null }), prefix: PREFIX, name, lockDuration: 60_000 });
   workers.push(w);
   const job = await w.getNextJob(`${name}-token`);
   expect(job?.processedBy).toBe(name);
@@ -67,5 +68,24 @@ describe('DeadWorkerSweeper', () => {
     await expect.poll(() => queue.getJobState(dead), { timeout: 5000 }).toBe('waiting');
     expect(await queue.getJobState(live)).toBe('active');
     expect(await queue.getJobState(old)).toBe('active');
+  });
+});
+
+describe('DeadWorkerSweeper and webhook deliveries', () => {
+  it("releases a dead worker's deliveries too (held under its deliverer's name), not a live one's", async () => {
+    const DELIVERIES = '{sweep-deliveries}';
+    const deliveries = new Queue(DELIVERIES, { connection: redis, prefix: PREFIX });
+    await deliveries.addBulk([{ name: 'd1', data: {} }, { name: 'd2', data: {} }]);
+    const dead = await holdOne(deliveryHolder('wrk_dead2'), DELIVERIES);
+    const live = await holdOne(deliveryHolder('wrk_live2'), DELIVERIES);
+    const ms = Number((await redis.time())[0]) * 1000;
+    await redis.zadd(WORKERS_ALIVE_KEY, ms - 1000, 'wrk_dead2');
+    await new AliveBeat(redis, 'wrk_live2', 600, log).beat();
+    const sweeper = new DeadWorkerSweeper(redis, 'wrk_self', log, { periodMs: 200, forgetAfterMs: 30_000, queues: () => [DELIVERIES], aliases: (id) => [deliveryHolder(id)] });
+    expect(await sweeper.sweep()).toBe(1);
+    expect(await redis.exists(`${PREFIX}:${DELIVERIES}:${dead}:lock`)).toBe(0);
+    expect(await redis.sismember(`${PREFIX}:${DELIVERIES}:stalled`, dead)).toBe(1);
+    expect(await redis.exists(`${PREFIX}:${DELIVERIES}:${live}:lock`)).toBe(1);
+    await deliveries.close();
   });
 });

@@ -1,7 +1,8 @@
 /**
  * DeadWorkerSweeper: every live worker, every third of the liveness TTL, looks for workers
  * whose beat expired (alive-beat.ts) and releases the jobs they hold in the queues this worker
- * serves, so they run elsewhere within seconds instead of after the BullMQ lock (30 s) expires.
+ * serves (its models' and the webhook deliveries), so they run elsewhere within seconds
+ * instead of after the BullMQ lock (30 s) expires.
  *
  * Releasing goes through BullMQ's own recovery: one script per queue deletes the lock of each
  * active job whose `processedBy` is a dead worker and marks it in the queue's stalled set; the
@@ -41,6 +42,8 @@ export interface SweeperOptions {
   forgetAfterMs: number;
   /** the BullMQ queue names this worker serves now */
   queues: () => string[];
+  /** other names a worker holds jobs under (BullMQ's processedBy), e.g. its webhook deliverer's */
+  aliases?: (workerId: string) => string[];
 }
 
 export class DeadWorkerSweeper {
@@ -61,10 +64,11 @@ export class DeadWorkerSweeper {
     const { dead, forget } = deadWorkers(parseEntries(reply).filter(([id]) => id !== this.self), now, this.opts.forgetAfterMs);
     if (forget.length) await this.redis.zrem(WORKERS_ALIVE_KEY, ...forget);
     if (dead.length === 0) return 0;
+    const holders = dead.flatMap((id) => [id, ...(this.opts.aliases?.(id) ?? [])]);
     let total = 0;
     for (const queue of this.opts.queues()) {
       const base = `${PREFIX}:${queue}:`;
-      const released = (await this.redis.eval(RELEASE, 2, `${base}active`, `${base}stalled`, base, ...dead)) as string[];
+      const released = (await this.redis.eval(RELEASE, 2, `${base}active`, `${base}stalled`, base, ...holders)) as string[];
       if (released.length) this.log.warn({ queue, dead, jobs: released.length }, 'released the jobs of a dead worker (no liveness beat)');
       total += released.length;
     }

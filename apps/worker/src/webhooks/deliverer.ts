@@ -42,7 +42,12 @@ export interface DelivererSettings {
   concurrency: number;
   /** attempts in flight to one receiver (URL origin) at most; default a fifth of `concurrency` */
   perReceiver?: number;
+  /** BullMQ's stalled-job check; a delivery the dead-worker sweeper released runs again after the next one */
+  stalledIntervalMs?: number;
 }
+
+/** The name under which worker `workerId` holds deliveries (BullMQ's processedBy; the dead-worker sweeper releases them). */
+export const deliveryHolder = (workerId: string): string => `${workerId}:webhooks`;
 
 /** A delivery whose job is not settled yet looks again this often, this many times... */
 const SETTLE_POLL_MS = 5;
@@ -88,7 +93,8 @@ export class WebhookDeliverer {
       prefix: PREFIX,
       concurrency: settings.concurrency,
       autorun: false,
-      name: `${settings.workerId}:webhooks`,
+      name: deliveryHolder(settings.workerId),
+      ...(settings.stalledIntervalMs ? { stalledInterval: settings.stalledIntervalMs } : {}),
       // A crash mid-attempt only means sending again; never give up on an event for it.
       maxStalledCount: 10,
       settings: {
