@@ -196,11 +196,10 @@ export class JobService {
     this.queueOf.set(id, indexValue);
   }
 
-  /** The ids whose events wake a waiter of `id`: its own, and its carrier's if it is a known member. */
-  private watched(id: string): string[] {
+  /** The carrier of `id`, when this process knows `id` is a member (it created or read it). */
+  private carrierOf(id: string): string | undefined {
     const indexed = this.queueOf.get(id);
-    const carrier = indexed === undefined ? undefined : parseJobIndex(indexed).carrier;
-    return carrier ? [id, carrier] : [id];
+    return indexed === undefined ? undefined : parseJobIndex(indexed).carrier;
   }
 
   /** Wakes on the next event of any of `ids` (a member and its carrier). */
@@ -255,20 +254,22 @@ export class JobService {
   async wait(tenant: string, id: string, ms: number, signal?: AbortSignal, fresh = false): Promise<JobObject> {
     const deadline = Date.now() + ms;
     // A member's end is its carrier's: watch the carrier, which this process knows if it created the member.
-    const [, carrier] = this.watched(id);
+    const carrier = this.carrierOf(id);
     const bullId = carrier ?? id;
     if (fresh && !this.notifier.heard(bullId) && ms > 0) await this.notifier.next(bullId, ms, signal);
     // A job that just succeeded usually comes with its record: no need to read it back. A
     // member only when fresh: nobody knows its id yet, so nobody can have canceled it.
     const settled = this.notifier.settled(bullId, tenant);
-    if (settled && !carrier) return toJobObject({ ...settled, data: settled.data as InferenceJobData }, 'completed', null);
-    const own = settled && fresh ? toMemberObject({ ...settled, data: settled.data as InferenceJobData }, id, 'completed', null) : undefined;
-    if (own) return own;
+    if (settled && (!carrier || fresh)) {
+      const record = { ...settled, data: settled.data as InferenceJobData };
+      const job = carrier ? toMemberObject(record, id, 'completed', null) : toJobObject(record, 'completed', null);
+      if (job) return job;
+    }
     for (;;) {
       const left = deadline - Date.now();
-      const ids = this.watched(id);
+      const known = this.carrierOf(id);
       // Subscribe before reading, so an event between the read and the wait is not missed.
-      const listener = left > 0 && !signal?.aborted ? this.listenAll(ids, left, signal) : undefined;
+      const listener = left > 0 && !signal?.aborted ? this.listenAll(known ? [id, known] : [id], left, signal) : undefined;
       let job: JobObject;
       try {
         job = await this.get(tenant, id);
@@ -281,7 +282,7 @@ export class JobService {
         return job;
       }
       // The read found a carrier this process did not know: listen to it too.
-      if (this.watched(id).length !== ids.length) {
+      if (this.carrierOf(id) !== known) {
         listener.dispose();
         continue;
       }
