@@ -245,9 +245,13 @@ export class ModelRunner {
     // Its job.start is queued before the job joins a batch (a Redis failure retries the job).
     await this.endings.started(job);
     return new Promise((resolve, reject) => {
+      const receivedAt = performance.now();
       const task: Task = {
-        job, inputs, rows: data.rows, receivedAt: performance.now(), done: 0, parts: [], inferenceMs: 0,
+        job, inputs, rows: data.rows, receivedAt, done: 0, parts: [], inferenceMs: 0,
         maxBatch: 0, runs: 0, failed: false, resolve, reject,
+        // Its fetch was its first cancel check: a job canceled while queued never gets here
+        // (BullMQ fails it at fetch, see CANCEL_JOB_LUA). A chunk's batch is checked at its first run.
+        ...(data.batch ? {} : { cancelCheckedAt: receivedAt }),
       };
       this.collector.add(task, task.rows, shapeKey(inputs));
     });

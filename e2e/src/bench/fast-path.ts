@@ -25,6 +25,7 @@ import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
 import { modelRepository } from '../harness/model-repo.js';
 import { REPO_ROOT, ServiceProcess } from '../harness/process.js';
+import { closeClients, post } from './client.js';
 import { mean, percentile } from './load.js';
 import { MLP, rawRowsPerSecond } from './ort.js';
 import { cpuDuring, sampleRss } from './proc.js';
@@ -40,13 +41,6 @@ const README_SCENARIO_JOBS_S = 1023; // README's figure before this work (batchi
 
 const body = (i: number) => ({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(i, 1, 32)[0] }] });
 const v2body = (i: number) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(i, 1, 32)[0] }] });
-
-async function post(url: string, payload: unknown, headers: Record<string, string> = {}): Promise<any> {
-  const res = await fetch(url, { method: 'POST', body: JSON.stringify(payload), headers: { 'content-type': 'application/json', ...headers } });
-  const json = (await res.json()) as any;
-  if (res.status >= 300 && res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(json).slice(0, 300)}`);
-  return json;
-}
 
 /** One row through a session in this process: the reference every added latency is measured from. */
 async function directOrtMs(): Promise<{ p50: number; p99: number }> {
@@ -289,7 +283,7 @@ async function main() {
   };
   out(LATEST_RUN_HEADING);
   out();
-  out(`Measured ${new Date().toISOString().slice(0, 10)} on this 2-core machine, everything (Redis, API, worker, clients) sharing it. Direct onnxruntime call of one row in the bench process: p50 ${ms(direct.p50)} ms, p99 ${ms(direct.p99)} ms.`);
+  out(`Measured ${new Date().toISOString().slice(0, 10)} on this 2-core machine, everything (Redis, API, worker, clients) sharing it; the clients are one undici Pool (bench/client.ts), for the service and the peer alike. Direct onnxruntime call of one row in the bench process: p50 ${ms(direct.p50)} ms, p99 ${ms(direct.p99)} ms.`);
   out();
   out('### 1. Added latency at one client (target: p50 ≤ 3 ms, p99 ≤ 10 ms over a direct ORT call)');
   out();
@@ -355,6 +349,7 @@ async function main() {
     ['hand-rolled peer', peer.load.jobsPerS],
   ]));
   await writeBenchmarks(report.join('\n'));
+  await closeClients();
 }
 
 /**

@@ -53,6 +53,9 @@ export interface InferenceJobResult {
 const ERROR_PREFIX = 'maas:';
 
 /** Worker side: a failure reason BullMQ stores as a string, carrying our typed error. */
+/** How a job canceled through the API ends (a queued one at fetch, a held one at its run). */
+export const CANCELED_BY_REQUEST: JobError = { type: 'canceled', message: 'canceled by request' };
+
 export function encodeJobError(error: JobError): string {
   return ERROR_PREFIX + JSON.stringify(error);
 }

@@ -2,13 +2,15 @@
  * The ledger's scripts and relay on a real redis-server: first writer wins, a cancel never
  * ends a held job, entries are relayed once by their writer or after the lease by a sweeper.
  */
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger.js';
 import { cancelJob, cancelMember, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
 import { OutboxRelay } from '../src/ledger/relay.js';
-import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys } from '../src/queues.js';
+import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys, PREFIX } from '../src/queues.js';
 import { startRedisServer, type RedisServer } from '../src/redis-server.js';
+import { CANCELED_BY_REQUEST, decodeJobError } from '../src/payloads.js';
 import type { WebhookEmitter } from '../src/webhooks/emitter.js';
 import type { WebhookEventInput } from '../src/webhooks/events.js';
 
@@ -74,9 +76,39 @@ describe('cancelJob', () => {
     expect(held).toEqual({ verdict: 'running', items: [] });
     expect(await redis.zscore(canceledKey(Q), 'h')).not.toBeNull();
     expect(await redis.hget(bullJobKey(Q, 'h'), 'ended')).toBeNull();
+    // the queued one carries BullMQ's deferred failure; the held one runs on
+    expect(decodeJobError((await redis.hget(bullJobKey(Q, 'q'), 'defa')) ?? undefined)).toEqual(CANCELED_BY_REQUEST);
+    expect(await redis.hget(bullJobKey(Q, 'h'), 'defa')).toBeNull();
     await redis.hset(bullJobKey(Q, 'f'), { timestamp: 1, finishedOn: 2 });
     expect((await cancelJob(redis, Q, 'f', 60_000, event('f'))).verdict).toBe('finished');
     expect((await cancelJob(redis, Q, 'nope', 60_000, event('nope'))).verdict).toBe('gone');
+  });
+});
+
+describe('a queued job canceled through cancelJob, then fetched by a BullMQ Worker', () => {
+  it('fails at its fetch with the cancel as its reason, never reaching the processor', async () => {
+    const connection = new Redis(server.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(Q, { connection, prefix: PREFIX });
+    const ran: string[] = [];
+    const failed: { id: string; reason: string; finishedOn?: number }[] = [];
+    try {
+      await queue.add('infer', {}, { jobId: 'c1' });
+      await queue.add('infer', {}, { jobId: 'c2' });
+      expect((await cancelJob(redis, Q, 'c1', 60_000, null)).verdict).toBe('canceled');
+      const worker = new Worker(Q, async (job) => { ran.push(job.id!); return 'ok'; }, { connection, prefix: PREFIX, autorun: false });
+      worker.on('failed', (job, err) => job && failed.push({ id: job.id!, reason: err.message, ...(job.finishedOn ? { finishedOn: job.finishedOn } : {}) }));
+      void worker.run();
+      const deadline = Date.now() + 10_000;
+      while ((ran.length < 1 || failed.length < 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await worker.close();
+      expect(ran).toEqual(['c2']);
+      expect(failed).toEqual([{ id: 'c1', reason: expect.any(String), finishedOn: expect.any(Number) }]);
+      expect(decodeJobError(failed[0]!.reason)).toEqual(CANCELED_BY_REQUEST);
+      expect(await queue.getJobState('c1')).toBe('failed');
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
   });
 });
 

@@ -292,8 +292,10 @@ export class JobService {
   }
 
   /**
-   * Cancels a job: a queued job never runs (a worker that reaches it fails it as canceled);
-   * a job already in a worker's batch window is dropped from it; one already computing finishes.
+   * Cancels a job: a queued job never runs (the worker that fetches it fails it as canceled,
+   * CANCEL_JOB_LUA); a job held in a worker's batch window is dropped from it if it waits there
+   * past its next cancel check (at most CANCEL_RECHECK_MS, 50 ms, after its fetch); one already
+   * computing finishes.
    * Through the ledger (CANCEL_JOB_LUA): a queued job's cancel is its ending, recorded once
    * with its job.completed in one atomic step, relayed from here (by a worker's sweeper if
    * this process dies first); a held job is only marked, and its worker records how it ends.

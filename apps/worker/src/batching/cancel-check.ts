@@ -1,9 +1,11 @@
 /**
- * PURE: which jobs of a run are checked for a cancel before their outputs count. A job's first
- * run always checks it; a job spread over many runs (a batch-file chunk: 8,192 rows are 128
- * runs of the default 64) is checked again only once `everyMs` have passed since its last
- * check, so it does not wait for a Redis round trip per run. A cancel is therefore seen
- * within `everyMs`; one that comes later finds the job already computing, and it finishes.
+ * PURE: which jobs of a run are checked for a cancel before their outputs count. A job never
+ * checked (a batch-file chunk: its batch may have been canceled) is checked at its first run;
+ * a job is checked again only once `everyMs` have passed since its last check (a single job's
+ * fetch counts as one: see runner.ts), so neither a lone job nor a chunk spread over many runs
+ * (8,192 rows are 128 runs of the default 64) waits for a Redis round trip per run. A cancel
+ * is therefore seen within `everyMs` of a job's last check; one that comes later finds the job
+ * already computing, and it finishes.
  */
 export const CANCEL_RECHECK_MS = 50;
 

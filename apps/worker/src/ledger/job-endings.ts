@@ -8,13 +8,13 @@
  * (metrics, Triton statistics), and announcing it to the API's waiters (a success once
  * BullMQ has stored it: `stored`).
  *
- * Failures BullMQ decides on its own (stall limit, retries used up) reach `failedElsewhere`
- * from its 'failed' event and are recorded then.
+ * Failures BullMQ decides on its own (stall limit, retries used up, a job canceled while
+ * queued) reach `failedElsewhere` from its 'failed' event and are recorded then.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  canceledKey, decodeJobError, dieAt, encodeJobError, type InferenceJobData, type InferenceJobResult, type JobError, type Logger,
+  CANCELED_BY_REQUEST, canceledKey, decodeJobError, dieAt, encodeJobError, type InferenceJobData, type InferenceJobResult, type JobError, type Logger,
   type RawTensor,
 } from '@maas/shared';
 import type { JobAnnouncer } from '../job-announcer.js';
@@ -69,7 +69,7 @@ export class JobEndings {
     return jobs.map((j, i) => {
       const batch = j.data.batch;
       if (scores[i] === null && !(batch && droppedBatches.has(batch.id))) return null;
-      return { type: 'canceled', message: batch ? 'the batch was canceled' : 'canceled by request' };
+      return batch ? { type: 'canceled', message: 'the batch was canceled' } : CANCELED_BY_REQUEST;
     });
   }
 
@@ -138,17 +138,20 @@ export class JobEndings {
   }
 
   /**
-   * A final failure BullMQ decided without the runner (stalled too often, or retries used up
-   * after Redis errors): recorded now, so its batch completes and its job.completed goes out.
-   * (BullMQ 6 fails a job over its stall limit when a worker next fetches it, through its
-   * 'failed' event: e2e "a job whose workers keep dying".) Recording twice is harmless: the
-   * first ending recorded wins.
+   * A final failure BullMQ decided without the runner: stalled too often, retries used up after
+   * Redis errors, or a job canceled while queued (its deferred failure, set by the API's cancel:
+   * CANCEL_JOB_LUA). BullMQ 6 fails such a job when a worker fetches it, without running it,
+   * through its 'failed' event (e2e "a job whose workers keep dying", "cancel of a queued job").
+   * Recorded now, so its batch completes and its job.completed goes out, and counted. Recording
+   * twice is harmless: the first ending recorded wins.
    */
   failedElsewhere(job: InferenceJob): void {
     if (this.endedHere.delete(job.id!)) return;
     dieAt('final-failure');
+    const error = decodeJobError(job.failedReason);
+    this.d.metrics.jobs.inc({ ...this.d.labels, outcome: error.type === 'canceled' ? 'canceled' : 'failed' });
     this.d.announcer.announce({ id: job.id!, event: 'failed' });
-    this.record(job, decodeJobError(job.failedReason))
+    this.record(job, error)
       .then(() => this.endedHere.delete(job.id!))
       .catch((err: unknown) => this.d.log.error({ err, jobId: job.id }, 'could not record a final failure'));
   }

@@ -40,8 +40,13 @@ return out
  * (returned: 'finished', or '=' and its marker). Otherwise the job is marked in the canceled set; one a
  * worker holds (its lock exists) is 'running' and its worker ends it, while a queued one is
  * ended here as canceled, with its job.completed in the outbox: 'canceled'. 'gone': no such job.
+ * A queued job canceled here also gets BullMQ's deferred failure (`defa`, the field BullMQ's own
+ * stalled-job check sets for a job stalled too often): the worker that fetches it fails it at
+ * once with that reason and never hands it to its processor, so a worker needs no Redis read
+ * of its own to know a job it just fetched was not canceled while queued.
  * KEYS: outbox due, outbox events, job hash, job lock, canceled set.
- * ARGV: now (ms), lease (ms), job id, canceled-set retention (ms), event id or '', entry or ''.
+ * ARGV: now (ms), lease (ms), job id, canceled-set retention (ms), event id or '', entry or '',
+ * the failure reason (encodeJobError of the cancel).
  */
 export const CANCEL_JOB_LUA = `
 if redis.call('EXISTS', KEYS[3]) == 0 then return 'gone' end
@@ -52,7 +57,7 @@ local now = tonumber(ARGV[1])
 redis.call('ZADD', KEYS[5], 'NX', now, ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - tonumber(ARGV[4]))
 if redis.call('EXISTS', KEYS[4]) == 1 then return 'running' end
-redis.call('HSET', KEYS[3], 'ended', 'canceled')
+redis.call('HSET', KEYS[3], 'ended', 'canceled', 'defa', ARGV[7])
 if ARGV[5] ~= '' then
   redis.call('ZADD', KEYS[1], 'NX', now + tonumber(ARGV[2]), ARGV[5])
   redis.call('HSETNX', KEYS[2], ARGV[5], ARGV[6])
