@@ -96,6 +96,8 @@ describe('jobs API', () => {
     expect(c.status).toBe(200);
     expect(c.body.status).toBe('succeeded');
     expect(c.headers.get('preference-applied')).toBe('wait=10');
+    // answered from BullMQ's completion event, it is the job every later read shows
+    expect((await call(cluster.url, 'GET', `/v1/jobs/${c.body.id}`)).body).toEqual(c.body);
   });
 
   it('classification extension on the penguin classifier, with labels', async () => {

@@ -102,6 +102,8 @@ describe('/v1/jobs packed into carrier jobs', () => {
       expect(r.body.outputs[0].data).toHaveLength(expected[k]!.flat().length);
       r.body.outputs[0].data.forEach((v: number, j: number) => expect(Math.abs(v - expected[k]!.flat()[j]!)).toBeLessThanOrEqual(1e-5));
     });
+    // each answer is the member as a later read shows it (times included)
+    for (const r of p.replies.slice(0, 4)) expect((await call(cluster.url, 'GET', `/v1/jobs/${r.body.id}`, undefined, A)).body).toEqual(r.body);
   });
 
   it('jobs with a webhook, a timeout or an Idempotency-Key are never packed', async () => {

@@ -23,6 +23,7 @@ import { ModelCatalog } from './services/catalog.js';
 import { IdempotencyStore } from './services/idempotency.js';
 import { InferenceService } from './services/inference.js';
 import { JobService } from './services/jobs.js';
+import { CompletionEvents } from './services/completion-events.js';
 import { JobNotifier } from './services/notifier.js';
 import { QueueRegistry } from './services/queues.js';
 import { RepositoryService } from './services/repository.js';
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
   }, outboxRelay);
   jobs.admission = ledger;
+  const completions = new CompletionEvents((name) => connectRedis(config.REDIS_URL, 'worker', name), notifier, log);
+  jobs.completions = completions;
   const fair = new FairShare(redis, fairShareEnabled(config.FAIR_SHARE, config.API_KEYS));
   jobs.fair = fair;
   const batches = new BatchService(redis, catalog, queues, log, {
@@ -140,6 +143,7 @@ async function main(): Promise<void> {
     await sweeper.close();
     await queues.close();
     await webhookEmitter.close();
+    await completions.close();
     await notifier.close();
     modelEvents.disconnect();
     queueRedis.disconnect();

@@ -360,6 +360,8 @@ export class ModelRunner {
     return {
       v: 1,
       outputs: outputs.map(toEncoded),
+      ...(job.processedOn ? { started: job.processedOn } : {}),
+      completed: Date.now(),
       metrics: {
         queue_ms: Math.max(0, (job.processedOn ?? job.timestamp) - job.timestamp),
         batch_wait_ms: round((task.dispatchedAt ?? task.receivedAt) - task.receivedAt),

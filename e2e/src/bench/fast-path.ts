@@ -2,8 +2,9 @@
  * `npm run bench`: the fast path (issue 11), every figure next to its target, in one run.
  *
  * 1. Latency at low load: one client, sequential requests (v2 infer and `Prefer: wait` jobs),
- *    for the shipped `mlp` and a copy without `config.json` (defaults); added latency = the
- *    request's time minus a direct onnxruntime call of one row measured in this process.
+ *    for the shipped `mlp` and a copy without `config.json` (defaults), and to the peer, all
+ *    running at once and asked in turn; added latency = the request's time minus a direct
+ *    onnxruntime call of one row measured in this process.
  * 2. Per-job cost and throughput: 64 clients of single-row `Prefer: wait` jobs against the
  *    service and against a hand-rolled express + BullMQ peer (peer/*.ts), with Redis's own
  *    accounting (INFO commandstats, CPU) and each process's CPU per job.
@@ -57,13 +58,24 @@ async function directOrtMs(): Promise<{ p50: number; p99: number }> {
   return { p50: percentile(ms, 50), p99: percentile(ms, 99) };
 }
 
-async function sequential(n: number, send: (i: number) => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < 50; i++) await send(i); // warm-up
-  const ms: number[] = [];
+/** A target of the latency phase: one request, sent and answered. */
+type Send = (i: number) => Promise<unknown>;
+
+/**
+ * One client, sequential requests to every target in turn (the order rotated each round), so
+ * that each sees the same moments of this shared machine: one latency sample list per target.
+ */
+async function interleaved(n: number, targets: Record<string, Send>): Promise<Record<string, number[]>> {
+  const names = Object.keys(targets);
+  for (let i = 0; i < 50; i++) for (const k of names) await targets[k]!(i); // warm-up
+  const ms: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
   for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await send(i);
-    ms.push(performance.now() - t);
+    for (let j = 0; j < names.length; j++) {
+      const k = names[(i + j) % names.length]!;
+      const t = performance.now();
+      await targets[k]!(i);
+      ms[k]!.push(performance.now() - t);
+    }
   }
   return ms;
 }
@@ -96,21 +108,23 @@ async function closedLoop(url: string, jobs: number, clients: number, route: 'wa
 
 type Config = 'mlp (shipped config)' | 'mlp, no config.json';
 
-async function withService<T>(config: Config, fn: (c: Cluster) => Promise<T>): Promise<T> {
+async function startService(config: Config): Promise<{ cluster: Cluster; stop: () => Promise<void> }> {
   const repo = await modelRepository({});
   if (config === 'mlp, no config.json') await rm(join(repo.dir, 'mlp/config.json'), { force: true });
   const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp' } });
+  return { cluster, stop: async () => { await cluster.stop(); await repo.remove(); } };
+}
+
+async function withService<T>(config: Config, fn: (c: Cluster) => Promise<T>): Promise<T> {
+  const { cluster, stop } = await startService(config);
   try {
     return await fn(cluster);
   } finally {
-    await cluster.stop();
-    await repo.remove();
+    await stop();
   }
 }
 
 interface ServiceFigures {
-  v2: number[];
-  wait: number[];
   load: Load;
   /** the same load as v2 infer requests (packed by the API: see infer-packer.ts) */
   v2Load: Load;
@@ -121,8 +135,6 @@ interface ServiceFigures {
 
 async function measureService(config: Config): Promise<ServiceFigures> {
   return withService(config, async (c) => {
-    const v2 = await sequential(SEQUENTIAL, (i) => post(`${c.url}/v2/models/mlp/infer`, v2body(i)));
-    const wait = await sequential(SEQUENTIAL, (i) => post(`${c.url}/v1/jobs`, body(i), { Prefer: 'wait=60' }));
     await closedLoop(c.url, 500, CLIENTS); // warm-up
     const redis = c.redisClient();
     let load!: Load;
@@ -142,7 +154,7 @@ async function measureService(config: Config): Promise<ServiceFigures> {
     });
     redis.disconnect();
     return {
-      v2, wait, load, top: cost.top, v2Load,
+      load, top: cost.top, v2Load,
       v2PerJob: { commands: v2Cost.calls / JOBS, cpuUs: Object.fromEntries(Object.entries(v2Cpu).map(([k, s]) => [k, (s * 1e6) / JOBS])) },
       perJob: {
         commands: cost.calls / JOBS, scripts: cost.scripts / JOBS, redisUs: (cost.cpuSeconds * 1e6) / JOBS,
@@ -152,18 +164,33 @@ async function measureService(config: Config): Promise<ServiceFigures> {
   });
 }
 
-async function measurePeer(): Promise<{ load: Load; wait: number[]; perJob: { commands: number; redisUs: number; cpuUs: Record<string, number> } }> {
+interface Peer { url: string; server: ServiceProcess; worker: ServiceProcess; redisUrl: string; stop: () => Promise<void> }
+
+async function startPeer(): Promise<Peer> {
   const redisServer = await startRedisServer();
   const port = await freePort();
   const env = { REDIS_URL: redisServer.url, PORT: String(port), MODEL_PATH: MLP };
   const worker = ServiceProcess.start('peer-worker', join(REPO_ROOT, 'e2e/dist/bench/peer/worker.js'), env);
   const server = ServiceProcess.start('peer', join(REPO_ROOT, 'e2e/dist/bench/peer/server.js'), env);
+  const stop = async () => {
+    await Promise.all([worker.stop('SIGKILL'), server.stop('SIGKILL')]);
+    await redisServer.stop();
+  };
   try {
     await Promise.all([worker.waitFor(/peer worker ready/), server.waitFor(/peer listening/)]);
-    const url = `http://127.0.0.1:${port}`;
-    const wait = await sequential(SEQUENTIAL, (i) => post(`${url}/v1/jobs`, body(i)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, server, worker, redisUrl: redisServer.url, stop };
+}
+
+async function measurePeer(): Promise<{ load: Load; perJob: { commands: number; redisUs: number; cpuUs: Record<string, number> } }> {
+  const peer = await startPeer();
+  try {
+    const { url, server, worker } = peer;
     await closedLoop(url, 500, CLIENTS);
-    const redis = createRedis(redisServer.url, { maxRetriesPerRequest: 1 });
+    const redis = createRedis(peer.redisUrl, { maxRetriesPerRequest: 1 });
     let load!: Load;
     let cpu!: Record<string, number>;
     const cost = await redisCost(redis, async () => {
@@ -173,10 +200,27 @@ async function measurePeer(): Promise<{ load: Load; wait: number[]; perJob: { co
     });
     redis.disconnect();
     const cpuUs = Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, (s * 1e6) / JOBS]));
-    return { load, wait, perJob: { commands: cost.calls / JOBS, redisUs: (cost.cpuSeconds * 1e6) / JOBS, cpuUs } };
+    return { load, perJob: { commands: cost.calls / JOBS, redisUs: (cost.cpuSeconds * 1e6) / JOBS, cpuUs } };
   } finally {
-    await Promise.all([worker.stop('SIGKILL'), server.stop('SIGKILL')]);
-    await redisServer.stop();
+    await peer.stop();
+  }
+}
+
+/** Latency at one client: both configs' v2 infer and `Prefer: wait`, and the peer, interleaved (see `interleaved`). */
+async function measureLatency(): Promise<Record<string, number[]>> {
+  const shipped = await startService('mlp (shipped config)');
+  const bare = await startService('mlp, no config.json');
+  const peer = await startPeer();
+  try {
+    const targets: Record<string, Send> = {};
+    for (const [config, { cluster: c }] of [['mlp (shipped config)', shipped], ['mlp, no config.json', bare]] as const) {
+      targets[`${config}|v2 infer`] = (i) => post(`${c.url}/v2/models/mlp/infer`, v2body(i));
+      targets[`${config}|POST /v1/jobs, Prefer: wait`] = (i) => post(`${c.url}/v1/jobs`, body(i), { Prefer: 'wait=60' });
+    }
+    targets['peer'] = (i) => post(`${peer.url}/v1/jobs`, body(i));
+    return await interleaved(SEQUENTIAL, targets);
+  } finally {
+    await Promise.all([shipped.stop(), bare.stop(), peer.stop()]);
   }
 }
 
@@ -256,6 +300,7 @@ async function main() {
   const direct = await directOrtMs();
   const raw = Math.max(...(await rawRowsPerSecond([256, 1024], 2000)).values());
   console.log(`direct onnxruntime, 1 row: p50 ${ms(direct.p50)} ms, p99 ${ms(direct.p99)} ms; best raw rows/s ${Math.round(raw)}`);
+  const latency = await measureLatency();
   const services: Record<Config, ServiceFigures> = {
     'mlp (shipped config)': await measureService('mlp (shipped config)'),
     'mlp, no config.json': await measureService('mlp, no config.json'),
@@ -289,14 +334,16 @@ async function main() {
   out();
   out('| config | route | p50 ms | p99 ms | added p50 | added p99 | target |');
   out('| --- | --- | --- | --- | --- | --- | --- |');
-  for (const [config, f] of Object.entries(services)) {
-    for (const [route, xs] of [['v2 infer', f.v2], ['POST /v1/jobs, Prefer: wait', f.wait]] as const) {
+  for (const config of Object.keys(services)) {
+    for (const route of ['v2 infer', 'POST /v1/jobs, Prefer: wait']) {
+      const xs = latency[`${config}|${route}`]!;
       const a50 = percentile(xs, 50) - direct.p50;
       const a99 = percentile(xs, 99) - direct.p99;
       out(`| ${config} | ${route} | ${ms(percentile(xs, 50))} | ${ms(percentile(xs, 99))} | ${ms(a50)} | ${ms(a99)} | ${mark(a50 <= 3 && a99 <= 10)} |`);
     }
   }
-  out(`| peer (express + BullMQ) | POST /v1/jobs (waits) | ${ms(percentile(peer.wait, 50))} | ${ms(percentile(peer.wait, 99))} | ${ms(percentile(peer.wait, 50) - direct.p50)} | ${ms(percentile(peer.wait, 99) - direct.p99)} | reference |`);
+  const peerWait = latency['peer']!;
+  out(`| peer (express + BullMQ) | POST /v1/jobs (waits) | ${ms(percentile(peerWait, 50))} | ${ms(percentile(peerWait, 99))} | ${ms(percentile(peerWait, 50) - direct.p50)} | ${ms(percentile(peerWait, 99) - direct.p99)} | reference |`);
   out();
   out(`### 2. Single-row jobs at ${CLIENTS} clients, \`Prefer: wait\` (targets: ≥ 1.2× the peer, ≥ ${3 * README_SCENARIO_JOBS_S} jobs/s = 3× the README's ${README_SCENARIO_JOBS_S}, mean formed batch ≥ 32)`);
   out();

@@ -48,14 +48,22 @@ export interface InferenceJobResult {
   v: typeof PAYLOAD_VERSION;
   outputs: EncodedTensor[];
   metrics: JobMetrics;
+  /**
+   * When the job started (BullMQ's processedOn) and when its outputs were ready (ms): its
+   * `started_at` and `completed_at`. Carried in the result because BullMQ's completion event
+   * carries the result alone, and an API answering a waiter from that event (the API's
+   * completion-events.ts) must say what every later read of the job says.
+   */
+  started?: number;
+  completed?: number;
 }
 
 const ERROR_PREFIX = 'maas:';
 
-/** Worker side: a failure reason BullMQ stores as a string, carrying our typed error. */
 /** How a job canceled through the API ends (a queued one at fetch, a held one at its run). */
 export const CANCELED_BY_REQUEST: JobError = { type: 'canceled', message: 'canceled by request' };
 
+/** Worker side: a failure reason BullMQ stores as a string, carrying our typed error. */
 export function encodeJobError(error: JobError): string {
   return ERROR_PREFIX + JSON.stringify(error);
 }

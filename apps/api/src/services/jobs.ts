@@ -13,7 +13,7 @@ import {
   cancelJob, canceledKey, checkRequest, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   newJobId, NotFoundError, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
-  type OutboxRelay, type CheckedRequest, type ModelVersion,
+  type OutboxRelay, type CheckedRequest, type ModelVersion, type SettledRecord,
 } from '@maas/shared';
 import type { FairShare } from '../fairness/fair-share.js';
 import { bullPriority, quantum } from '../fairness/lanes.js';
@@ -22,6 +22,7 @@ import type { ModelCatalog } from './catalog.js';
 import type { IdempotencyStore } from './idempotency.js';
 import { mergeRequests } from '../inference/packing.js';
 import { JobPacker } from './job-packer.js';
+import type { CompletionEvents } from './completion-events.js';
 import type { JobNotifier } from './notifier.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
 
@@ -86,6 +87,8 @@ export class JobService {
   admission: Admission | undefined;
   /** tenants' turns on a shared model (fairness/fair-share.ts); unset: first come, first served per priority */
   fair: FairShare | undefined;
+  /** BullMQ's completion events of the queues this process enqueues to (completion-events.ts); unset: announcements only */
+  completions: CompletionEvents | undefined;
 
   async create(tenant: string, req: JobRequest, idempotencyKey?: string): Promise<CreateResult> {
     return this.packer.submit(tenant, this.prepare(req), idempotencyKey);
@@ -139,6 +142,7 @@ export class JobService {
     // --- end idempotency
     try {
       const queue = this.queues.forVersion(version.model, version.version);
+      this.completions?.watch(queue.keys.events!);
       const depth = await this.queues.queuedJobs(queue);
       if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
       const priority = req.priority ?? DEFAULT_PRIORITY;
@@ -180,6 +184,7 @@ export class JobService {
         }),
       ]);
       if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
+      this.rememberQueued(id, { timestamp: job.timestamp, data: { ...data, inputs: [] } });
       return { job: toJobObject(job as never, 'waiting', null), created: !replayed };
     } catch (err) {
       await this.admission?.release(tenant, [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
@@ -194,6 +199,31 @@ export class JobService {
   private rememberQueue(id: string, indexValue: string): void {
     if (this.queueOf.size >= 20_000) this.queueOf.delete(this.queueOf.keys().next().value!);
     this.queueOf.set(id, indexValue);
+  }
+
+  /**
+   * BullMQ id → what a job's record holds besides its result, for jobs this process queued
+   * lately: with the result from BullMQ's completion event it is the job's settled record.
+   */
+  private readonly queuedHere = new Map<string, Pick<SettledRecord, 'timestamp' | 'data'>>();
+
+  private rememberQueued(bullId: string, record: Pick<SettledRecord, 'timestamp' | 'data'>): void {
+    if (this.queuedHere.size >= 5_000) this.queuedHere.delete(this.queuedHere.keys().next().value!);
+    this.queuedHere.set(bullId, record);
+  }
+
+  /**
+   * The settled record of a job that just succeeded, without reading it back: its worker's
+   * announcement, or BullMQ's completion event with what this process queued (a result from a
+   * worker too old to carry its times is read back instead).
+   */
+  private settledRecord(bullId: string, tenant: string): SettledRecord | undefined {
+    const announced = this.notifier.settled(bullId, tenant);
+    if (announced) return announced;
+    const queued = this.queuedHere.get(bullId);
+    const result = queued && queued.data.tenant === tenant ? this.notifier.result(bullId) : undefined;
+    if (!queued || result?.completed === undefined) return undefined;
+    return { id: bullId, timestamp: queued.timestamp, processedOn: result.started, finishedOn: result.completed, data: queued.data, returnvalue: result };
   }
 
   /** The carrier of `id`, when this process knows `id` is a member (it created or read it). */
@@ -259,7 +289,7 @@ export class JobService {
     if (fresh && !this.notifier.heard(bullId) && ms > 0) await this.notifier.next(bullId, ms, signal);
     // A job that just succeeded usually comes with its record: no need to read it back. A
     // member only when fresh: nobody knows its id yet, so nobody can have canceled it.
-    const settled = this.notifier.settled(bullId, tenant);
+    const settled = this.settledRecord(bullId, tenant);
     if (settled && (!carrier || fresh)) {
       const record = { ...settled, data: settled.data as InferenceJobData };
       const job = carrier ? toMemberObject(record, id, 'completed', null) : toJobObject(record, 'completed', null);

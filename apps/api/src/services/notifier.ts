@@ -1,14 +1,15 @@
 /**
  * JobNotifier: wakes requests waiting for a job (`?wait`, `Prefer: wait`, v2 infer).
  *
- * One Redis subscription per API process, on which workers announce finished jobs, and a
- * map of job id → waiters. (A BullMQ `waitUntilFinished` per request would open a listener
+ * One Redis subscription per API process, on which workers announce finished jobs, BullMQ's
+ * own completion events (completion-events.ts, usually the first to arrive), and a map of
+ * job id → waiters. (A BullMQ `waitUntilFinished` per request would open a listener
  * per request, which collapses under load.) Pub/sub can drop a message during a reconnect,
  * so a waiter never trusts it alone: it re-reads the job when woken and when its time is up,
  * and the caller checks the job once after subscribing, before the first wait.
  */
 import type { Redis } from 'ioredis';
-import { JOB_EVENTS_CHANNEL, parseJobEvents, type Logger, type SettledRecord } from '@maas/shared';
+import { JOB_EVENTS_CHANNEL, parseJobEvents, type InferenceJobResult, type Logger, type SettledRecord } from '@maas/shared';
 
 /** How long an event is remembered for a waiter that registers just after it arrived. */
 const RECENT_MS = 10_000;
@@ -34,6 +35,8 @@ export class JobNotifier {
   private readonly recent = new Map<string, number>();
   /** job id → the settled record a worker announced with it, briefly (see `settled`) */
   private readonly settledRecords = new Map<string, { at: number; tenant: string; record: SettledRecord }>();
+  /** job id → the result BullMQ's completion event carried (JSON text until asked for), briefly */
+  private readonly results = new Map<string, { at: number; text: string; parsed?: InferenceJobResult }>();
 
   private constructor(private readonly subscriber: Redis) {}
 
@@ -81,6 +84,26 @@ export class JobNotifier {
     dropOldest(this.settledRecords, SETTLED_MAX, (s) => now - s.at < SETTLED_MS);
   }
 
+
+  /** BullMQ stored job `id` with `returnvalue` (its completion event): kept briefly, and its waiters woken. */
+  completed(id: string, returnvalue: string): void {
+    const now = Date.now();
+    this.results.set(id, { at: now, text: returnvalue });
+    dropOldest(this.results, SETTLED_MAX, (r) => now - r.at < SETTLED_MS);
+    this.wake(id);
+  }
+
+  /** The stored result of a job that completed moments ago, if its completion event was heard. */
+  result(id: string): InferenceJobResult | undefined {
+    const r = this.results.get(id);
+    if (!r || Date.now() - r.at >= SETTLED_MS) return undefined;
+    try {
+      r.parsed ??= JSON.parse(r.text) as InferenceJobResult;
+    } catch {
+      return undefined; // not ours to read: the waiter reads the job instead
+    }
+    return r.parsed;
+  }
 
   /** Wakes this process's waiters of `id` (also called directly by cancel). */
   wake(id: string): void {

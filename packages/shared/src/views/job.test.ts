@@ -37,6 +37,15 @@ describe('toJobObject', () => {
     expect(job.outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [1, 2], data: [0.25, 0.75] }]);
   });
 
+  it("a succeeded job's times are its result's own when it carries them (what BullMQ's completion event carries)", () => {
+    const metrics = { queue_ms: 1, batch_wait_ms: 2, inference_ms: 3, batch_size: 4, runs: 1, worker: 'w' };
+    const returnvalue = { v: 1 as const, outputs: [], metrics, started: base.timestamp + 6, completed: base.timestamp + 8 };
+    const stored = toJobObject({ ...base, processedOn: base.timestamp + 6, finishedOn: base.timestamp + 9, returnvalue }, 'completed', null);
+    expect(stored).toMatchObject({ started_at: '2026-01-01T00:00:00.006Z', completed_at: '2026-01-01T00:00:00.008Z' });
+    // built from the result alone (no finishedOn of BullMQ's): the same object
+    expect(toJobObject({ ...base, processedOn: returnvalue.started, finishedOn: returnvalue.completed, returnvalue }, 'completed', null)).toEqual(stored);
+  });
+
   it('a failed job carries its typed error and no outputs', () => {
     const job = toJobObject({ ...base, processedOn: 1, finishedOn: 2, failedReason: encodeJobError({ type: 'expired', message: 'late' }) }, 'failed', null);
     expect(job).toMatchObject({ status: 'failed', outputs: null, metrics: null, error: { type: 'expired', message: 'late' } });
