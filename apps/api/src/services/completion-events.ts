@@ -9,14 +9,17 @@
  * one loop with a blocking connection of its own (on Redis Cluster a queue's keys share one
  * hash slot, so one stream per call is always legal).
  *
- * Events are hints, like announcements: a loop starts at the stream's last entry, so an event
+ * Only versions with small results are watched (`smallResults`). Events are hints, like announcements: a loop starts at the stream's last entry, so an event
  * from before it started, or one trimmed away while Redis was unreachable, costs a waiter the
  * announcement's later wake-up or its own re-read, never a wrong answer. Results are kept as
  * the stream carries them (JSON text) and parsed only for a waiter that asks.
  */
 import type { Redis } from 'ioredis';
-import type { Logger } from '@maas/shared';
+import { DATATYPE_INFO, type Logger, type ModelVersion } from '@maas/shared';
 import type { JobNotifier } from './notifier.js';
+
+/** Output bytes per row up to which a version's completion events are read (see `smallResults`). */
+export const SMALL_RESULT_ROW_BYTES = 256;
 
 /** How long one XREAD blocks before the loop looks again (and can see it was closed). */
 const BLOCK_MS = 5000;
@@ -30,6 +33,24 @@ export interface CompletionEvent {
   /** 'completed' carries BullMQ's stored result (JSON text); 'failed' only says the job ended */
   event: 'completed' | 'failed';
   returnvalue?: string;
+}
+
+/**
+ * PURE: whether a version's results are small enough for every API process to read all of
+ * them from the events stream: fixed output shapes of at most SMALL_RESULT_ROW_BYTES per row
+ * (classifiers, regressors, small embeddings: the models where a millisecond matters). A
+ * stream read cannot leave out a field, and larger results, read by every API process for
+ * every job, would cost more than the hop they save; their waiters use the announcement.
+ */
+export function smallResults(version: Pick<ModelVersion, 'outputs'>): boolean {
+  let bytes = 0;
+  for (const o of version.outputs) {
+    const per = DATATYPE_INFO[o.datatype].bytes;
+    const dims = o.shape.slice(1);
+    if (per === 0 || dims.some((d) => d < 0)) return false;
+    bytes += per * dims.reduce((n, d) => n * d, 1);
+  }
+  return bytes <= SMALL_RESULT_ROW_BYTES;
 }
 
 /** PURE: the completion events among stream entries (BullMQ also streams added, active, …). */

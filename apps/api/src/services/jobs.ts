@@ -22,7 +22,7 @@ import type { ModelCatalog } from './catalog.js';
 import type { IdempotencyStore } from './idempotency.js';
 import { mergeRequests } from '../inference/packing.js';
 import { JobPacker } from './job-packer.js';
-import type { CompletionEvents } from './completion-events.js';
+import { smallResults, type CompletionEvents } from './completion-events.js';
 import type { JobNotifier } from './notifier.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
 
@@ -142,7 +142,7 @@ export class JobService {
     // --- end idempotency
     try {
       const queue = this.queues.forVersion(version.model, version.version);
-      this.completions?.watch(queue.keys.events!);
+      if (smallResults(version)) this.completions?.watch(queue.keys.events!);
       const depth = await this.queues.queuedJobs(queue);
       if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
       const priority = req.priority ?? DEFAULT_PRIORITY;

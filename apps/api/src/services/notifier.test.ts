@@ -23,6 +23,22 @@ const start = async () => {
 const state = (p: Promise<void>) => Promise.race([p.then(() => 'woken'), new Promise((r) => setImmediate(() => r('waiting')))]);
 
 describe('JobNotifier', () => {
+  it("keeps the result of BullMQ's completion event (up to 64 KB of text) and wakes the job's waiters", async () => {
+    const { notifier } = await start();
+    const small = notifier.next('job_s', 60_000);
+    const big = notifier.next('job_b', 60_000);
+    notifier.completed('job_s', JSON.stringify({ v: 1, outputs: [], completed: 5 }));
+    notifier.completed('job_b', JSON.stringify({ v: 1, outputs: [{ b64: 'x'.repeat(70_000) }] }));
+    notifier.completed('job_x', 'not json');
+    expect(await state(small)).toBe('woken');
+    expect(await state(big)).toBe('woken');
+    expect(notifier.result('job_s')).toEqual({ v: 1, outputs: [], completed: 5 });
+    expect(notifier.result('job_b')).toBeUndefined(); // too large to keep: its waiter reads the job
+    expect(notifier.result('job_x')).toBeUndefined();
+    expect(notifier.heard('job_b')).toBe(true);
+    await notifier.close();
+  });
+
   it('reads a worker\'s array of events and keeps a settled record only for its own tenant', async () => {
     const { sub, notifier } = await start();
     const a = notifier.next('job_a', 60_000);

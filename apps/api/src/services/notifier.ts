@@ -17,6 +17,8 @@ const RECENT_MAX = 50_000;
 /** Settled records kept for waiters (each at most INLINE_RESULT_BYTES of outputs; see the worker's job-announcer.ts). */
 const SETTLED_MS = 2_000;
 const SETTLED_MAX = 2_000;
+/** The largest result (JSON characters) kept from a completion event, as for an announcement's settled record. */
+const RESULT_TEXT_MAX = 64 * 1024;
 
 /**
  * Drops the oldest entries of an insertion-ordered map until it holds at most `max` and its
@@ -85,11 +87,16 @@ export class JobNotifier {
   }
 
 
-  /** BullMQ stored job `id` with `returnvalue` (its completion event): kept briefly, and its waiters woken. */
+  /**
+   * BullMQ stored job `id` with `returnvalue` (its completion event): kept briefly (up to
+   * RESULT_TEXT_MAX characters; a larger one is read back by its waiter), and its waiters woken.
+   */
   completed(id: string, returnvalue: string): void {
-    const now = Date.now();
-    this.results.set(id, { at: now, text: returnvalue });
-    dropOldest(this.results, SETTLED_MAX, (r) => now - r.at < SETTLED_MS);
+    if (returnvalue.length <= RESULT_TEXT_MAX) {
+      const now = Date.now();
+      this.results.set(id, { at: now, text: returnvalue });
+      dropOldest(this.results, SETTLED_MAX, (r) => now - r.at < SETTLED_MS);
+    }
     this.wake(id);
   }
 
