@@ -1,6 +1,9 @@
 /**
  * Answers a document with `outputs` (a v2 infer response, a job object) as JSON, or framed by
  * the binary tensor extension when the request asked for any of its outputs in binary.
+ *
+ * Written with `res.end`, not express's `res.send`: these answer POSTs, for which the ETag
+ * that `send` computes (a SHA-1 of the body, for every response) means nothing.
  */
 import type { Response } from 'express';
 import type { OutputTensor } from '@maas/shared';
@@ -10,9 +13,11 @@ export function sendOutputs<T extends { outputs: OutputTensor[] | null }>(res: R
   const framed = frameResponse(doc, binary);
   res.status(status);
   if (framed.headerLength === undefined) {
-    res.type('application/json').send(framed.body);
-    return;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  } else {
+    res.setHeader(HEADER_LENGTH, String(framed.headerLength));
+    res.setHeader('Content-Type', 'application/octet-stream');
   }
-  res.setHeader(HEADER_LENGTH, String(framed.headerLength));
-  res.type('application/octet-stream').send(framed.body);
+  res.setHeader('Content-Length', framed.body.byteLength);
+  res.end(framed.body);
 }
