@@ -68,6 +68,12 @@ export interface CreateResult {
 }
 
 
+/** Sets `key` in an insertion-ordered map of at most `max` entries, dropping the oldest. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  if (map.size >= max) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
+
 export class JobService {
   constructor(
     private readonly redis: Redis,
@@ -184,7 +190,7 @@ export class JobService {
         }),
       ]);
       if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
-      this.rememberQueued(id, { timestamp: job.timestamp, data: { ...data, inputs: [] } });
+      remember(this.queuedHere, id, { timestamp: job.timestamp, data: { ...data, inputs: [] } }, 5_000);
       return { job: toJobObject(job as never, 'waiting', null), created: !replayed };
     } catch (err) {
       await this.admission?.release(tenant, [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
@@ -197,8 +203,7 @@ export class JobService {
   private readonly queueOf = new Map<string, string>();
 
   private rememberQueue(id: string, indexValue: string): void {
-    if (this.queueOf.size >= 20_000) this.queueOf.delete(this.queueOf.keys().next().value!);
-    this.queueOf.set(id, indexValue);
+    remember(this.queueOf, id, indexValue, 20_000);
   }
 
   /**
@@ -206,11 +211,6 @@ export class JobService {
    * lately: with the result from BullMQ's completion event it is the job's settled record.
    */
   private readonly queuedHere = new Map<string, Pick<SettledRecord, 'timestamp' | 'data'>>();
-
-  private rememberQueued(bullId: string, record: Pick<SettledRecord, 'timestamp' | 'data'>): void {
-    if (this.queuedHere.size >= 5_000) this.queuedHere.delete(this.queuedHere.keys().next().value!);
-    this.queuedHere.set(bullId, record);
-  }
 
   /**
    * The settled record of a job that just succeeded, without reading it back: its worker's

@@ -3,7 +3,7 @@
  * it: the stored job as it will read once settled, its job.completed event, its end marker.
  */
 import {
-  encodeJobError, jobWebhookEvent, toJobObject, type Ending, type InferenceJobData, type InferenceJobResult, type JobError,
+  CANCELED_BY_REQUEST, encodeJobError, jobWebhookEvent, toJobObject, type Ending, type InferenceJobData, type InferenceJobResult, type JobError,
   type StoredJob, type WebhookEventInput,
 } from '@maas/shared';
 
@@ -51,6 +51,6 @@ export function startEvent(job: EndingJob, now = Date.now()): WebhookEventInput 
  */
 export function endFromLedger(e: Ending, mine: JobEnd): JobEnd {
   if (e.state === 'completed') return mine;
-  if (e.state === 'canceled') return { state: 'failed', error: { type: 'canceled', message: 'canceled by request' } };
+  if (e.state === 'canceled') return { state: 'failed', error: CANCELED_BY_REQUEST };
   return { state: 'failed', error: e.error };
 }
