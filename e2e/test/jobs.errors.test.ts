@@ -190,6 +190,12 @@ describe('queued jobs', () => {
     expect(after.body).toMatchObject({ status: 'canceled', outputs: null });
     expect(await redis.exists(`maas:{infer-mlp-v1}:${r.body.id}`)).toBe(1);
     expect(await redis.hget(`maas:{infer-mlp-v1}:${r.body.id}`, 'returnvalue')).toBeNull();
+    // BullMQ failed it at fetch (its deferred failure): the worker still counts it as canceled.
+    await eventually(
+      async () => (await call(cluster.url, 'GET', '/metrics', undefined, A)).body as string,
+      (text) => /maas_jobs_processed_total\{[^}]*model="mlp"[^}]*outcome="canceled"[^}]*\} [1-9]/.test(text),
+      { ms: 10_000, every: 200, what: 'the canceled job counted in the worker metrics' },
+    );
     await w.stop('SIGTERM');
   });
 
