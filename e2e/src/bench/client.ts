@@ -6,7 +6,8 @@
  * /proc/<pid>/stat, 64 clients), more than the API it measures; a Pool request costs
  * 140-200 µs. The same client drives the service and the peer, so ratios stay like for like.
  */
-import { Pool } from 'undici';
+import type { Readable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
 
 const pools = new Map<string, Pool>();
 
@@ -25,6 +26,12 @@ export async function post(url: string, payload: unknown, headers: Record<string
   const json = (await res.body.json()) as any;
   if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}: ${JSON.stringify(json).slice(0, 300)}`);
   return json;
+}
+
+/** Any request through the pools: a streamed body (a file) goes out as it is read; the answer's body is a Node stream. */
+export function send(url: string, opts: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: Readable | string } = {}): Promise<Dispatcher.ResponseData> {
+  const { origin, pathname, search } = new URL(url);
+  return poolFor(origin).request({ path: pathname + search, method: opts.method ?? 'GET', headers: opts.headers ?? {}, body: opts.body ?? null });
 }
 
 /** Closes the pools (their sockets keep the process alive otherwise). */

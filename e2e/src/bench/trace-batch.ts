@@ -1,7 +1,8 @@
 /**
  * A profiling aid: one batch file (TRACE_FORMAT npy|ndjson, TRACE_ROWS rows) through a cluster
  * whose API and worker run with `--cpu-prof` into TRACE_CPU_PROF (if set). Prints the rate.
- * TRACE_CONFIG=none serves the mlp without its config.json (the defaults).
+ * TRACE_CONFIG=none serves the mlp without its config.json (the defaults). Prints the CPU each
+ * process used from the upload to the end of the download.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import { npyHeader } from '@maas/client';
 import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
 import { modelRepository } from '../harness/model-repo.js';
+import { closeClients, send } from './client.js';
+import { cpuSeconds } from './proc.js';
 
 const ROWS = Number(process.env['TRACE_ROWS'] ?? 200_000);
 const FORMAT = process.env['TRACE_FORMAT'] ?? 'npy';
@@ -17,7 +20,7 @@ const dir = process.env['TRACE_CPU_PROF'];
 const prof = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 const repo = await modelRepository({});
 if (process.env['TRACE_CONFIG'] === 'none') await rm(join(repo.dir, 'mlp/config.json'), { force: true });
-const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp' }, nodeArgs: { api: prof, worker: prof } });
+const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['TRACE_THREADS'] ? { WORKER_INTRA_OP_THREADS: process.env['TRACE_THREADS'] } : {}) }, nodeArgs: { api: prof, worker: prof } });
 try {
   const data = rows(1, Math.min(ROWS, 10_000), 32);
   const parts: Buffer[] = [];
@@ -28,25 +31,29 @@ try {
     const text = data.map((r, i) => `{"custom_id":"r${i}","inputs":{"input":[${r.map((v) => v.toFixed(4)).join(',')}]}}\n`);
     for (let i = 0; i < ROWS; i += data.length) parts.push(Buffer.from(text.slice(0, Math.min(data.length, ROWS - i)).join('')));
   }
+  const pids = { api: cluster.api.child.pid!, worker: cluster.workers[0]!.child.pid!, redis: cluster.redis.process.pid!, client: process.pid };
+  const cpu0 = await Promise.all(Object.values(pids).map(cpuSeconds));
   const t0 = performance.now();
-  const res = await fetch(`${cluster.url}/v1/batches?model=mlp`, {
-    method: 'POST', headers: { 'content-type': FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' },
-    body: Readable.toWeb(Readable.from(parts)) as ReadableStream, duplex: 'half',
-  } as RequestInit);
-  const batch = (await res.json()) as { id: string };
+  const res = await send(`${cluster.url}/v1/batches?model=mlp`, {
+    method: 'POST', headers: { 'content-type': FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' }, body: Readable.from(parts),
+  });
+  const batch = (await res.body.json()) as { id: string };
   const tUp = performance.now();
   for (;;) {
-    const b = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}`)).json()) as { completed_at: string | null };
+    const b = (await (await send(`${cluster.url}/v1/batches/${batch.id}`)).body.json()) as { completed_at: string | null };
     if (b.completed_at) break;
     await new Promise((r) => setTimeout(r, 20));
   }
   const tDone = performance.now();
-  const out = await fetch(`${cluster.url}/v1/batches/${batch.id}/results`, { headers: { accept: FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' } });
+  const out = await send(`${cluster.url}/v1/batches/${batch.id}/results`, { headers: { accept: FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' } });
   let bytes = 0;
-  for await (const c of out.body as unknown as AsyncIterable<Uint8Array>) bytes += c.length;
+  for await (const c of out.body) bytes += (c as Buffer).length;
   const tEnd = performance.now();
+  const cpu1 = await Promise.all(Object.values(pids).map(cpuSeconds));
+  console.log(`CPU ms: ${Object.keys(pids).map((k, i) => `${k} ${((cpu1[i]! - cpu0[i]!) * 1000).toFixed(0)}`).join(', ')}`);
   console.log(`${FORMAT}: upload ${(tUp - t0).toFixed(0)} ms, run ${(tDone - tUp).toFixed(0)} ms, download ${(tEnd - tDone).toFixed(0)} ms (${bytes} bytes): ${Math.round(ROWS / ((tEnd - t0) / 1000))} rows/s`);
 } finally {
+  await closeClients();
   await Promise.all([cluster.api.stop('SIGTERM'), ...cluster.workers.map((w) => w.stop('SIGTERM'))]);
   await cluster.stop();
   await repo.remove();
