@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '@maas/client';
+import { batchKeys } from '@maas/shared';
 import { call, Cluster, eventually, modelRepository, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
@@ -186,6 +187,10 @@ describe('.npy uploads', () => {
     const got = new Float32Array(buf.buffer, buf.byteOffset + 10 + headerLen, 1500 * 2);
     const ndjson = await results(sub.body.id);
     ndjson.forEach((line, i) => expect([got[2 * i], got[2 * i + 1]]).toEqual(line.outputs.output));
+    // Recorded as ONNX Runtime's bytes (not base64), and served as they are.
+    const record = (await redis.hgetBuffer(batchKeys(sub.body.id).outputs, '0'))!;
+    expect(record.subarray(0, 4).toString('latin1')).toBe('\0TNS');
+    expect(record.includes(Buffer.from(got.buffer, got.byteOffset, 1500 * 8))).toBe(true);
   });
 
   it('.npy results need every line to have succeeded and one output (or ?output=)', async () => {

@@ -39,6 +39,7 @@ export {
 } from './tensors/raw.js';
 export type { RawTensor, EncodedTensor } from './tensors/raw.js';
 export { packPayload, unpackPayload } from './tensors/payload.js';
+export { readTensorRecord, tensorRecord } from './tensors/record.js';
 export { concatRows, sliceOutputRows, sliceRows } from './tensors/rows.js';
 export { toJobObject, toMemberObject, jobStatus, outputsToJson } from './views/job.js';
 export type { StoredJob, QueueState } from './views/job.js';

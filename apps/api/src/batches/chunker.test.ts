@@ -18,14 +18,14 @@ const error = (customId: string): JobError => ({ type: 'invalid-input', message:
 const invalid = (customId: string): ParsedLine => ({ ok: false, customId, error: error(customId) });
 
 /** Feeds lines in order; returns every chunk, the one from finish() last. */
-function run(chunkRows: number, lines: readonly ParsedLine[]): Chunk[] {
+function run(chunkRows: number, lines: readonly ParsedLine[]): Chunk<ChunkLine[]>[] {
   const c = new Chunker(chunkRows);
   const out = lines.flatMap((l) => c.add(l));
   const last = c.finish();
   return last ? [...out, last] : out;
 }
 
-const ids = (chunk: Chunk) => chunk.lines.map((l) => l[0]);
+const ids = (chunk: Chunk<ChunkLine[]>) => chunk.lines.map((l) => l[0]);
 const bytes = (t: RawTensor) => Buffer.from(t.data as Uint8Array);
 
 describe('Chunker', () => {
@@ -250,7 +250,7 @@ describe('Chunker', () => {
       expect(chunks.flatMap(ids)).toEqual(lines.map((l) => l.customId));
       expect(chunks.map((c) => c.index)).toEqual(chunks.map((_, i) => i));
       const byId = new Map(lines.map((l) => [l.customId, l]));
-      const valid = (c: Chunk) => c.lines.filter((l) => l[1] > 0).map((l) => byId.get(l[0]) as Extract<ParsedLine, { ok: true }>);
+      const valid = (c: Chunk<ChunkLine[]>) => c.lines.filter((l) => l[1] > 0).map((l) => byId.get(l[0]) as Extract<ParsedLine, { ok: true }>);
       chunks.forEach((c, i) => {
         const v = valid(c);
         expect(c.rows).toBe(v.reduce((a, l) => a + l.rows, 0));

@@ -7,11 +7,13 @@
  * whose non-batch dimensions differ never share a chunk.
  */
 import type { ChunkLine, RawTensor } from '@maas/shared';
+import type { ChunkLines } from './chunk-lines.js';
 import type { ParsedLine } from './line.js';
 
-export interface Chunk {
+export interface Chunk<Lines extends ChunkLines = ChunkLines> {
   index: number;
-  lines: ChunkLine[];
+  /** the lines, or (`.npy`) the range of rows that are its lines (chunk-lines.ts) */
+  lines: Lines;
   rows: number;
   /** lines that contributed rows */
   linesWithRows: number;
@@ -29,12 +31,12 @@ export class Chunker {
   constructor(private readonly chunkRows: number) {}
 
   /** Adds a line; returns the chunks this closed (zero, one, or two around an oversized line). */
-  add(line: ParsedLine): Chunk[] {
+  add(line: ParsedLine): Chunk<ChunkLine[]>[] {
     if (!line.ok) {
       this.lines.push([line.customId, 0, 0, line.error]);
       return [];
     }
-    const closed: Chunk[] = [];
+    const closed: Chunk<ChunkLine[]>[] = [];
     const incompatible = this.shapeKey !== undefined && this.shapeKey !== line.shapeKey;
     if (this.rows > 0 && (incompatible || this.rows + line.rows > this.chunkRows)) closed.push(this.close());
     this.lines.push([line.customId, line.rows, line.compact ? 1 : 0]);
@@ -46,11 +48,11 @@ export class Chunker {
   }
 
   /** The last chunk (also one made only of invalid lines), if any line is left. */
-  finish(): Chunk | undefined {
+  finish(): Chunk<ChunkLine[]> | undefined {
     return this.lines.length > 0 ? this.close() : undefined;
   }
 
-  private close(): Chunk {
+  private close(): Chunk<ChunkLine[]> {
     const inputs: RawTensor[] = [];
     const first = this.parts[0];
     if (first) {
@@ -63,7 +65,7 @@ export class Chunker {
         inputs.push({ name: first[i]!.name, datatype: first[i]!.datatype, shape, data });
       }
     }
-    const chunk: Chunk = {
+    const chunk: Chunk<ChunkLine[]> = {
       index: this.index++,
       lines: this.lines,
       rows: this.rows,

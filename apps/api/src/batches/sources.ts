@@ -9,7 +9,7 @@
  *
  * Both count what they read into `counts` as they go.
  */
-import { AppError, DATATYPE_INFO, type ChunkLine, type Signature } from '@maas/shared';
+import { AppError, DATATYPE_INFO, type Signature } from '@maas/shared';
 import { Chunker, type Chunk } from './chunker.js';
 import { parseLine } from './line.js';
 import { ndjsonLines } from './ndjson.js';
@@ -53,12 +53,10 @@ export async function* npyChunks(body: AsyncIterable<Buffer>, sig: Signature, li
   const itemBytes = DATATYPE_INFO[target.datatype].bytes;
   let index = 0;
   for await (const block of npyRowBlocks(body, target, itemBytes, limits.chunkRows, limits.maxLines, tooMany(limits.maxLines))) {
-    const lines: ChunkLine[] = new Array(block.rows);
-    for (let i = 0; i < block.rows; i++) lines[i] = [String(block.first + i), 1, 1];
     counts.total += block.rows;
     yield {
       index: index++,
-      lines,
+      lines: { first: block.first, rows: block.rows },
       rows: block.rows,
       linesWithRows: block.rows,
       inputs: [{ name: target.name, datatype: target.datatype, shape: [block.rows, ...block.rest], data: block.data }],

@@ -7,7 +7,7 @@
  * one BullMQ job in the model's queue that the worker spreads over several ONNX runs (a
  * million 32-float rows are 123 jobs). Enqueueing
  * awaits Redis, which pauses the request stream: memory stays flat however large the file.
- * Workers record each chunk's outputs beside the batch (RECORD_CHUNKS_LUA), and whoever
+ * Workers record each chunk's outputs (raw bytes: tensors/record.ts) beside the batch (RECORD_CHUNKS_LUA), and whoever
  * records the last one completes the batch, queueing its batch.completed in the same step
  * (the ledger, packages/shared/src/ledger): this process relays it at once when it completed
  * the batch (upload end, cancel), a worker's sweeper does if it dies first. Results are read back chunk by chunk, in order.
@@ -21,12 +21,13 @@
 import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
-  recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, fromEncoded, UPLOADS_KEY, ValidationError, type BatchObject, type ChunkLine,
-  type EncodedTensor, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
+  recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject, type ChunkLine,
+  type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultLines } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
+import { linesWithRows, readLines, storedLines } from '../batches/chunk-lines.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
 import type { FairShare } from '../fairness/fair-share.js';
@@ -131,7 +132,7 @@ export class BatchService {
       const ttl = this.opts.retentionSeconds + UNFINISHED_GRACE_S;
       const packed = chunk.rows === 0 ? undefined : packPayload(chunk.inputs);
       // The chunk's lines and its input bytes (raw, not base64 in the job) in one round trip.
-      const pipe = this.redis.multi().hset(k.lines, chunk.index, JSON.stringify(chunk.lines)).expire(k.lines, ttl);
+      const pipe = this.redis.multi().hset(k.lines, chunk.index, storedLines(chunk.lines)).expire(k.lines, ttl);
       if (packed) pipe.set(k.input(chunk.index), packed.bytes, 'EX', ttl);
       await pipe.exec();
       if (!packed) {
@@ -234,8 +235,7 @@ export class BatchService {
     for (let i = 0; i < total; i++) {
       // remove() returns 1 only for a job not locked by a worker: those never run.
       if ((await queue.remove(chunkJobId(id, i)).catch(() => 0)) === 1) {
-        const chunkLines = JSON.parse(lines[String(i)] ?? '[]') as ChunkLine[];
-        triples.push(String(i), canceledMarker(chunkLines.filter((l) => l[1] > 0).length), '');
+        triples.push(String(i), canceledMarker(linesWithRows(readLines(lines[String(i)]))), '');
       }
     }
     const withdrawn = triples.filter((_, j) => j % 3 === 0).map((i) => ({ queue: queue.name, jobId: chunkJobId(id, Number(i)), rows: 0 }));
@@ -301,7 +301,7 @@ export class BatchService {
     const total = Number(meta['chunks_total']);
     const redis = this.redis;
     const fetch = (i: number) =>
-      Promise.all([lines ? redis.hget(k.lines, String(i)) : null, redis.hget(k.chunks, String(i)), redis.hget(k.outputs, String(i))]);
+      Promise.all([lines ? redis.hget(k.lines, String(i)) : null, redis.hget(k.chunks, String(i)), redis.hgetBuffer(k.outputs, String(i))]);
     return (async function* () {
       const ahead: ReturnType<typeof fetch>[] = [];
       for (let i = 0; i < Math.min(READ_AHEAD, total); i++) ahead.push(fetch(i));
@@ -309,9 +309,9 @@ export class BatchService {
         const [chunkLines, marker, outputs] = await ahead.shift()!;
         if (i + READ_AHEAD < total) ahead.push(fetch(i + READ_AHEAD));
         yield {
-          lines: JSON.parse(chunkLines ?? '[]') as ChunkLine[],
+          lines: readLines(chunkLines),
           marker,
-          outputs: outputs ? (JSON.parse(outputs) as EncodedTensor[]).map(fromEncoded) : [],
+          outputs: outputs ? readTensorRecord(outputs) : [],
         };
       }
     })();

@@ -1,6 +1,6 @@
 /**
- * ChunkLedger: the worker's side of the ledger for batch chunks. A chunk's outputs and outcome
- * are recorded beside its batch (RECORD_CHUNKS_LUA, through recordChunks) before the chunk
+ * ChunkLedger: the worker's side of the ledger for batch chunks. A chunk's outputs (their raw
+ * bytes, as a tensor record) and outcome are recorded beside its batch (RECORD_CHUNKS_LUA, through recordChunks) before the chunk
  * job is settled, so a crash in between re-runs the chunk and the script's HSETNX keeps the
  * first record. The call that records the last chunk completes the batch and, in the same
  * atomic step, puts its batch.completed in the batch's outbox; this process relays it at
@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  batchKeys, batchSlot, canceledMarker, dieAt, failedMarker, recordChunks, succeededMarker, toEncoded,
+  batchKeys, batchSlot, canceledMarker, dieAt, failedMarker, recordChunks, succeededMarker, tensorRecord,
   type InferenceJobData, type JobError, type OutboxRelay, type RawTensor,
 } from '@maas/shared';
 
@@ -21,7 +21,7 @@ export class ChunkLedger {
     private readonly relay: OutboxRelay,
   ) {}
 
-  private async record(b: ChunkRef, marker: string, outputs: string): Promise<void> {
+  private async record(b: ChunkRef, marker: string, outputs: Buffer | ''): Promise<void> {
     const { completed, items } = await recordChunks(this.redis, b.id, b.retentionSeconds, [String(b.chunk), marker, outputs]);
     if (!completed) return;
     dieAt('batch-completed');
@@ -29,7 +29,7 @@ export class ChunkLedger {
   }
 
   succeeded(b: ChunkRef, outputs: RawTensor[]): Promise<void> {
-    return this.record(b, succeededMarker(b.lines), JSON.stringify(outputs.map(toEncoded)));
+    return this.record(b, succeededMarker(b.lines), tensorRecord(outputs));
   }
 
   failed(b: ChunkRef, error: JobError): Promise<void> {

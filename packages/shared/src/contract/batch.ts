@@ -56,7 +56,8 @@ export const canceledMarker = (lines: number): ChunkMarker => `c:${lines}`;
  * batch's outbox (packages/shared/src/ledger), in the same atomic step, due for a sweeper
  * after the lease: the caller relays it at once, a sweeper does if the caller dies first.
  * KEYS: meta, chunks, outputs, lines, outbox due, outbox events. ARGV: now (ms), retention
- * (s), lease (ms), event id, outbox entry, then (chunk, marker, outputs or '') triples.
+ * (s), lease (ms), event id, outbox entry, then (chunk, marker, outputs or '') triples
+ * (outputs: a tensor record, tensors/record.ts).
  * Returns 1 when this call completed the batch. A batch that is gone (an upload abandoned
  * half way, or past its retention) records nothing.
  */

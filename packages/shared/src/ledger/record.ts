@@ -89,10 +89,10 @@ export async function cancelMember(
 /**
  * Records chunk outcomes of a batch (RECORD_CHUNKS_LUA), completing the batch when this was
  * its last; the batch.completed entry, if any, is returned to relay. `triples`: (chunk,
- * marker, outputs or '').
+ * marker, outputs or ''), the outputs as a tensor record (tensors/record.ts).
  */
 export async function recordChunks(
-  redis: Redis, batchId: string, retentionS: number, triples: readonly string[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+  redis: Redis, batchId: string, retentionS: number, triples: readonly (string | Buffer)[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
 ): Promise<{ completed: boolean; items: OutboxItem[] }> {
   const k = batchKeys(batchId);
   const o = outboxKeys(batchSlot(batchId));
