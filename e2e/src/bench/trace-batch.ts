@@ -1,10 +1,11 @@
 /**
  * A profiling aid: one batch file (TRACE_FORMAT npy|ndjson, TRACE_ROWS rows) through a cluster
  * whose API and worker run with `--cpu-prof` into TRACE_CPU_PROF (if set). Prints the rate.
- * TRACE_CONFIG=none serves the mlp without its config.json (the defaults). Prints the CPU each
+ * TRACE_CONFIG=none serves the mlp without its config.json (the defaults); any other value is
+ * written as its config.json. Prints the CPU each
  * process used from the upload to the end of the download.
  */
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { npyHeader } from '@maas/client';
@@ -20,6 +21,7 @@ const dir = process.env['TRACE_CPU_PROF'];
 const prof = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 const repo = await modelRepository({});
 if (process.env['TRACE_CONFIG'] === 'none') await rm(join(repo.dir, 'mlp/config.json'), { force: true });
+else if (process.env['TRACE_CONFIG']) await writeFile(join(repo.dir, 'mlp/config.json'), process.env['TRACE_CONFIG']);
 const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['TRACE_THREADS'] ? { WORKER_INTRA_OP_THREADS: process.env['TRACE_THREADS'] } : {}) }, nodeArgs: { api: prof, worker: prof } });
 try {
   const data = rows(1, Math.min(ROWS, 10_000), 32);
