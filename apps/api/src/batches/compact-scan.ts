@@ -184,69 +184,73 @@ class Reader {
     return Buffer.from(this.b.buffer, this.b.byteOffset + this.strStart, this.strEnd - this.strStart).toString('utf8');
   }
 
-  /** Fills `view` with a comma-separated list of numbers; its bytes, or undefined. */
+  /**
+   * Fills `view` with a comma-separated list of JSON numbers (strict grammar); its bytes, or
+   * undefined. One loop with the cursor in a local: it reads most of an NDJSON upload's bytes
+   * (a method call per number cost a third of the line's time).
+   */
   floats(view: Float32Array | Float64Array): Uint8Array | undefined {
+    const { b, len } = this;
+    let pos = this.pos;
     for (let k = 0; k < view.length; k++) {
-      if (k > 0 && !this.expect(COMMA)) return undefined;
-      const v = this.number();
-      if (v !== v) return undefined; // NaN: no number here
-      view[k] = v;
+      let c = pos < len ? b[pos]! : -1;
+      while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = ++pos < len ? b[pos]! : -1;
+      if (k > 0) {
+        if (c !== COMMA) return undefined;
+        c = ++pos < len ? b[pos]! : -1;
+        while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = ++pos < len ? b[pos]! : -1;
+      }
+      const start = pos;
+      const negative = c === MINUS;
+      if (negative) c = ++pos < len ? b[pos]! : -1;
+      let mantissa = 0;
+      let scale = 0;
+      if (c === ZERO) {
+        c = ++pos < len ? b[pos]! : -1;
+        if (c >= ZERO && c <= NINE) return undefined; // no leading zeros in JSON
+      } else if (c >= ZERO && c <= NINE) {
+        do {
+          mantissa = mantissa * 10 + (c - ZERO);
+          c = ++pos < len ? b[pos]! : -1;
+        } while (c >= ZERO && c <= NINE);
+      } else {
+        return undefined;
+      }
+      if (c === DOT) {
+        c = ++pos < len ? b[pos]! : -1;
+        if (!(c >= ZERO && c <= NINE)) return undefined;
+        do {
+          mantissa = mantissa * 10 + (c - ZERO);
+          scale--;
+          c = ++pos < len ? b[pos]! : -1;
+        } while (c >= ZERO && c <= NINE);
+      }
+      let exponent = 0;
+      if (c === 0x65 || c === 0x45) {
+        c = ++pos < len ? b[pos]! : -1;
+        const negExp = c === MINUS;
+        if (negExp || c === PLUS) c = ++pos < len ? b[pos]! : -1;
+        if (!(c >= ZERO && c <= NINE)) return undefined;
+        do {
+          if (exponent < 100_000) exponent = exponent * 10 + (c - ZERO);
+          c = ++pos < len ? b[pos]! : -1;
+        } while (c >= ZERO && c <= NINE);
+        if (negExp) exponent = -exponent;
+      }
+      const power = scale + exponent;
+      let value: number;
+      if (mantissa < MAX_EXACT && power >= -22 && power <= 22) {
+        value = power < 0 ? mantissa / POW10[-power]! : mantissa * POW10[power]!;
+        if (negative) value = -value;
+      } else {
+        // The grammar is checked (ASCII only): Number reads it as JSON.parse does.
+        value = Number(Buffer.from(b.buffer, b.byteOffset + start, pos - start).toString('latin1'));
+      }
+      view[k] = value;
       const stored = view[k]!;
       if (stored - stored !== 0) return undefined; // out of range (Infinity): the general path words the error
     }
-    return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-  }
-
-  /** A JSON number (strict grammar), or NaN when there is none. */
-  number(): number {
-    this.space();
-    const { b, len } = this;
-    let pos = this.pos;
-    const start = pos;
-    let c = pos < len ? b[pos]! : -1;
-    const negative = c === MINUS;
-    if (negative) c = ++pos < len ? b[pos]! : -1;
-    let mantissa = 0;
-    let scale = 0;
-    if (c === ZERO) {
-      c = ++pos < len ? b[pos]! : -1;
-      if (c >= ZERO && c <= NINE) return NaN; // no leading zeros in JSON
-    } else if (c >= ZERO && c <= NINE) {
-      do {
-        mantissa = mantissa * 10 + (c - ZERO);
-        c = ++pos < len ? b[pos]! : -1;
-      } while (c >= ZERO && c <= NINE);
-    } else {
-      return NaN;
-    }
-    if (c === DOT) {
-      c = ++pos < len ? b[pos]! : -1;
-      if (!(c >= ZERO && c <= NINE)) return NaN;
-      do {
-        mantissa = mantissa * 10 + (c - ZERO);
-        scale--;
-        c = ++pos < len ? b[pos]! : -1;
-      } while (c >= ZERO && c <= NINE);
-    }
-    let exponent = 0;
-    if (c === 0x65 || c === 0x45) {
-      c = ++pos < len ? b[pos]! : -1;
-      const negExp = c === MINUS;
-      if (negExp || c === PLUS) c = ++pos < len ? b[pos]! : -1;
-      if (!(c >= ZERO && c <= NINE)) return NaN;
-      do {
-        if (exponent < 100_000) exponent = exponent * 10 + (c - ZERO);
-        c = ++pos < len ? b[pos]! : -1;
-      } while (c >= ZERO && c <= NINE);
-      if (negExp) exponent = -exponent;
-    }
     this.pos = pos;
-    const power = scale + exponent;
-    if (mantissa < MAX_EXACT && power >= -22 && power <= 22) {
-      const value = power < 0 ? mantissa / POW10[-power]! : mantissa * POW10[power]!;
-      return negative ? -value : value;
-    }
-    // The grammar is checked (ASCII only): Number reads it as JSON.parse does.
-    return Number(Buffer.from(b.buffer, b.byteOffset + start, pos - start).toString('latin1'));
+    return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   }
 }
