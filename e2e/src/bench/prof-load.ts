@@ -14,7 +14,7 @@ const CLIENTS = Number(process.env['PROF_CLIENTS'] ?? 64);
 const V2 = process.env['PROF_ROUTE'] === 'v2';
 const dir = process.env['PROFDIR'];
 const prof = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
-const cluster = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'mlp' }, nodeArgs: { api: prof, worker: prof } });
+const cluster = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['PROF_WORKER_ENV'] ? JSON.parse(process.env['PROF_WORKER_ENV']) : {}) }, nodeArgs: { api: prof, worker: prof } });
 const inputs = Array.from({ length: 256 }, (_, i) => rows(i, 1, 32)[0]!);
 const one = (i: number) =>
   V2

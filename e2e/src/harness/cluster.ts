@@ -22,6 +22,8 @@ export interface ClusterOptions {
   redisCluster?: boolean;
   /** extra node flags per role, e.g. `--cpu-prof` for profiling */
   nodeArgs?: { api?: string[]; worker?: string[] };
+  /** run the API and workers built in another checkout (A/B benchmarks of two builds) */
+  root?: string;
 }
 
 export class Cluster {
@@ -61,7 +63,7 @@ export class Cluster {
     const port = await freePort();
     // Each suite's API gets its own gRPC port too, so suites never collide on the 8081 default.
     const grpcPort = await freePort();
-    this.api = ServiceProcess.start('api', API_ENTRY, {
+    this.api = ServiceProcess.start('api', this.opts.root ? join(this.opts.root, 'apps/api/dist/main.js') : API_ENTRY, {
       ...this.modelsEnv, PORT: String(port), GRPC_PORT: String(grpcPort), HOST: '127.0.0.1', ...this.opts.api, ...env,
     }, this.opts.nodeArgs?.api);
     this.apis.push(this.api);
@@ -73,7 +75,7 @@ export class Cluster {
 
   async startWorker(env: Record<string, string> = {}): Promise<ServiceProcess> {
     const id = `wrk_test${++this.workerSeq}`;
-    const w = ServiceProcess.start(id, WORKER_ENTRY, {
+    const w = ServiceProcess.start(id, this.opts.root ? join(this.opts.root, 'apps/worker/dist/main.js') : WORKER_ENTRY, {
       ...this.modelsEnv, WORKER_ID: id, WORKER_HEARTBEAT_MS: '500', ...this.opts.worker, ...env,
     }, this.opts.nodeArgs?.worker);
     this.workers.push(w);

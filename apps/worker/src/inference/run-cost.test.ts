@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RunCost, WARM_UP_RUNS } from './run-cost.js';
+import { RECENT_RUNS, RunCost, WARM_UP_RUNS } from './run-cost.js';
 
 describe('RunCost', () => {
   it('predicts nothing until it has seen enough runs', () => {
@@ -26,5 +26,23 @@ describe('RunCost', () => {
     const c = new RunCost();
     for (let i = 0; i < 20; i++) c.observe(1, 40);
     expect(c.predict(1)).toBeGreaterThan(10);
+  });
+
+  it('delays that add to some runs (waiting for a core, waking threads) do not make a cheap run look dear', () => {
+    const c = new RunCost();
+    // Measured on a busy 2-core machine: most runs wait, a few run at once.
+    for (let i = 0; i < 64; i++) {
+      c.observe(1, i % 5 === 0 ? 0.03 : 0.6 + (i % 7) * 0.1);
+      c.observe(40, i % 5 === 0 ? 0.06 : 2.7);
+    }
+    expect(c.predict(1)).toBeLessThan(0.05);
+    expect(c.predict(40)).toBeLessThan(0.1);
+  });
+
+  it('follows a model that became dearer: old cheap runs are forgotten after RECENT_RUNS', () => {
+    const c = new RunCost();
+    for (let i = 0; i < 20; i++) c.observe(1, 0.03);
+    for (let i = 0; i < RECENT_RUNS; i++) c.observe(1, 3);
+    expect(c.predict(1)).toBeGreaterThan(2);
   });
 });
