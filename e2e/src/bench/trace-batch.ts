@@ -22,7 +22,7 @@ const prof = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 const repo = await modelRepository({});
 if (process.env['TRACE_CONFIG'] === 'none') await rm(join(repo.dir, 'mlp/config.json'), { force: true });
 else if (process.env['TRACE_CONFIG']) await writeFile(join(repo.dir, 'mlp/config.json'), process.env['TRACE_CONFIG']);
-const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['TRACE_THREADS'] ? { WORKER_INTRA_OP_THREADS: process.env['TRACE_THREADS'] } : {}) }, nodeArgs: { api: prof, worker: prof } });
+const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['TRACE_THREADS'] ? { WORKER_INTRA_OP_THREADS: process.env['TRACE_THREADS'] } : {}) }, nodeArgs: { api: [...prof, ...(process.env['TRACE_API_ARGS']?.split(' ').filter(Boolean) ?? [])], worker: prof } });
 try {
   const data = rows(1, Math.min(ROWS, 10_000), 32);
   const parts: Buffer[] = [];
