@@ -2,15 +2,16 @@
  * BatchService: batch submissions (CONTRACT §4 "Batch submissions").
  *
  * Upload: the body is read as a stream, line by line (NDJSON; or row by row for an `.npy`
- * array, see batches/sources.ts); each line is checked alone (a bad one fails only itself)
- * and the rows are cut into chunks of about a mebibyte of input (models/chunk-size.ts), each
- * one BullMQ job in the model's queue that the worker spreads over several ONNX runs (a
- * million 32-float rows are 123 jobs). Enqueueing
- * awaits Redis, which pauses the request stream: memory stays flat however large the file.
- * Workers record each chunk's outputs (raw bytes: tensors/record.ts) beside the batch (RECORD_CHUNKS_LUA), and whoever
- * records the last one completes the batch, queueing its batch.completed in the same step
- * (the ledger, packages/shared/src/ledger): this process relays it at once when it completed
- * the batch (upload end, cancel), a worker's sweeper does if it dies first. Results are read back chunk by chunk, in order.
+ * array, see batches/sources.ts); each line is checked alone (a bad one fails only itself) and
+ * the rows are cut into chunks of about a mebibyte of input (models/chunk-size.ts), each one
+ * BullMQ job in the model's queue that the worker spreads over several ONNX runs (a million
+ * 32-float rows are 123 jobs). Enqueueing awaits Redis, which pauses the request stream:
+ * memory stays flat however large the file. Workers record each chunk's outputs (raw bytes:
+ * tensors/record.ts) beside the batch (RECORD_CHUNKS_LUA), and whoever records the last one
+ * completes the batch, queueing its batch.completed in the same step (the ledger,
+ * packages/shared/src/ledger): this process relays it at once when it completed the batch
+ * (upload end, cancel), a worker's sweeper does if it dies first. Results are read back chunk
+ * by chunk, in order.
  *
  * What one upload may take: it starts, and each chunk is queued, only while the model's queue
  * holds fewer than MAX_QUEUE_DEPTH jobs (else 429, and what it queued is withdrawn), and it

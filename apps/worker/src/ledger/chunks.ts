@@ -1,11 +1,11 @@
 /**
  * ChunkLedger: the worker's side of the ledger for batch chunks. A chunk's outputs (their raw
- * bytes, as a tensor record) and outcome are recorded beside its batch (RECORD_CHUNKS_LUA, through recordChunks) before the chunk
- * job is settled, so a crash in between re-runs the chunk and the script's HSETNX keeps the
- * first record. The call that records the last chunk completes the batch and, in the same
- * atomic step, puts its batch.completed in the batch's outbox; this process relays it at
- * once, a sweeper does after the lease if it dies first (e2e "a worker killed right after
- * recording a batch's last chunk").
+ * bytes, as a tensor record) and outcome are recorded beside its batch (RECORD_CHUNKS_LUA,
+ * through recordChunks) before the chunk job is settled, so a crash in between re-runs the
+ * chunk and the script's HSETNX keeps the first record. The call that records the last chunk
+ * completes the batch and, in the same atomic step, puts its batch.completed in the batch's
+ * outbox; this process relays it at once, a sweeper does after the lease if it dies first (e2e
+ * "a worker killed right after recording a batch's last chunk").
  */
 import type { Redis } from 'ioredis';
 import {
