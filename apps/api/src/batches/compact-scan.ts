@@ -19,7 +19,7 @@
  * Memory: the values of many lines share one slab (`valuesFor`), each line's a view of it. A
  * typed array of its own per line (128 bytes for 32 floats) is an allocation outside the heap
  * each, which made garbage collection about a third of an NDJSON upload's CPU. A slab goes
- * once no view of it is left (the chunker copies each chunk's values into one buffer).
+ * once no view of it is left (the chunker copies each line's values into its chunk at once).
  */
 import type { RawTensor } from '@maas/shared';
 
