@@ -45,4 +45,27 @@ describe('RunCost', () => {
     for (let i = 0; i < RECENT_RUNS; i++) c.observe(1, 3);
     expect(c.predict(1)).toBeGreaterThan(2);
   });
+
+  it('never predicts a size it has not seen from noise: only small runs seen, a large run is dear', () => {
+    const c = new RunCost();
+    // 3-row runs that took no longer than 1-row runs (the per-row part is below the noise).
+    for (let i = 0; i < 40; i++) {
+      c.observe(1, 0.05);
+      c.observe(3, 0.05);
+    }
+    expect(c.predict(3)).toBeLessThan(0.1);
+    expect(c.predict(1024)).toBeGreaterThan(10);
+  });
+
+  it('a run between two sizes seen is bounded by the larger run and by the smaller one scaled up', () => {
+    const c = new RunCost();
+    for (let i = 0; i < 20; i++) {
+      c.observe(40, 0.06);
+      c.observe(1024, 1.6);
+    }
+    expect(c.predict(40)).toBeCloseTo(0.06);
+    expect(c.predict(300)).toBeCloseTo(0.45); // 0.06 × 300 / 40, below the 1,024-row run's 1.6
+    expect(c.predict(1024)).toBeCloseTo(1.536); // 0.06 × 1024 / 40
+    expect(c.predict(4096)).toBeGreaterThan(6);
+  });
 });
