@@ -7,7 +7,7 @@
  * whose non-batch dimensions differ never share a chunk.
  */
 import type { ChunkLine, RawTensor } from '@maas/shared';
-import type { ChunkLines } from './chunk-lines.js';
+import { linesWithRows, type ChunkLines } from './chunk-lines.js';
 import type { ParsedLine } from './line.js';
 
 export interface Chunk<Lines extends ChunkLines = ChunkLines> {
@@ -104,7 +104,7 @@ export class Chunker {
       index: this.index++,
       lines: this.lines,
       rows: this.rows,
-      linesWithRows: this.lines.filter((l) => l[1] > 0).length,
+      linesWithRows: linesWithRows(this.lines),
       inputs,
     };
     this.lines = [];

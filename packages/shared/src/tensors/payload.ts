@@ -17,8 +17,11 @@ export interface PackedPayload {
   bytes: Buffer;
 }
 
-/** Numeric tensors' bytes concatenated; BYTES tensors stay inline as strings. */
-export function packPayload(tensors: readonly RawTensor[]): PackedPayload {
+/**
+ * How `tensors` sit in one packed byte string: their descriptions (numeric ones with `at`,
+ * BYTES ones with their strings inline), the numeric tensors' bytes in order, and their total.
+ */
+export function packLayout(tensors: readonly RawTensor[]): { inputs: EncodedTensor[]; parts: Uint8Array[]; byteLength: number } {
   const parts: Uint8Array[] = [];
   let offset = 0;
   const inputs = tensors.map((t): EncodedTensor => {
@@ -28,8 +31,14 @@ export function packPayload(tensors: readonly RawTensor[]): PackedPayload {
     offset += t.data.byteLength;
     return { name: t.name, datatype: t.datatype, shape: t.shape, at };
   });
+  return { inputs, parts, byteLength: offset };
+}
+
+/** Numeric tensors' bytes concatenated; BYTES tensors stay inline as strings. */
+export function packPayload(tensors: readonly RawTensor[]): PackedPayload {
+  const { inputs, parts, byteLength } = packLayout(tensors);
   const only = parts.length === 1 ? parts[0]! : undefined;
-  const bytes = only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(parts, offset);
+  const bytes = only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(parts, byteLength);
   return { inputs, bytes };
 }
 

@@ -12,7 +12,7 @@
  * copy when the buffer holding the value is aligned. A value that starts with "[" is the JSON
  * `EncodedTensor[]` (base64) of records written before this format; `readTensorRecord` reads both.
  */
-import { unpackPayload } from './payload.js';
+import { packLayout, unpackPayload } from './payload.js';
 import { fromEncoded, type EncodedTensor, type RawTensor } from './raw.js';
 
 const MAGIC = Buffer.from('\0TNS', 'latin1');
@@ -20,26 +20,19 @@ const PREFIX = MAGIC.length + 4;
 
 /** The record of `tensors`: one copy of their bytes (into the value). */
 export function tensorRecord(tensors: readonly RawTensor[]): Buffer {
-  let offset = 0;
-  const header = tensors.map((t): EncodedTensor => {
-    if (Array.isArray(t.data)) return { name: t.name, datatype: t.datatype, shape: t.shape, strings: t.data };
-    const at: [number, number] = [offset, t.data.byteLength];
-    offset += t.data.byteLength;
-    return { name: t.name, datatype: t.datatype, shape: t.shape, at };
-  });
-  const json = JSON.stringify(header);
+  const { inputs, parts, byteLength } = packLayout(tensors);
+  const json = JSON.stringify(inputs);
   const jsonBytes = Buffer.byteLength(json);
   const headerBytes = Math.ceil((PREFIX + jsonBytes) / 8) * 8 - PREFIX;
-  const out = Buffer.allocUnsafe(PREFIX + headerBytes + offset);
+  const out = Buffer.allocUnsafe(PREFIX + headerBytes + byteLength);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(headerBytes, MAGIC.length);
   out.write(json, PREFIX, 'utf8');
   out.fill(0x20, PREFIX + jsonBytes, PREFIX + headerBytes);
   let at = PREFIX + headerBytes;
-  for (const t of tensors) {
-    if (Array.isArray(t.data)) continue;
-    out.set(t.data, at);
-    at += t.data.byteLength;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
   }
   return out;
 }
