@@ -9,7 +9,7 @@
 import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
 import { closeClients, post } from './client.js';
-import { percentile } from './load.js';
+import { closedLoopRate, percentile } from './load.js';
 import { cpuDuring } from './proc.js';
 
 const envA = JSON.parse(process.env['AB_A'] ?? '{}') as Record<string, string>;
@@ -42,22 +42,14 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const k of round % 2 ? [1, 0] : [0, 1]) {
       const c = clusters[k]!;
-      let next = 0;
       let rate = 0;
       const cpu = await cpuDuring({ api: c.api.child.pid!, worker: c.workers[0]!.child.pid!, redis: c.redis.process.pid! }, async () => {
-        const t0 = performance.now();
-        await Promise.all(Array.from({ length: 64 }, async () => {
-          for (let i = next++; i < JOBS; i = next++) await job(c.url, i);
-        }));
-        rate = JOBS / ((performance.now() - t0) / 1000);
+        rate = await closedLoopRate(JOBS, 64, (i) => job(c.url, i));
       });
       console.log(`${names[k]} 64 clients: ${Math.round(rate)} jobs/s; CPU µs/job ${Object.entries(cpu).map(([p, s]) => `${p} ${Math.round((s * 1e6) / JOBS)}`).join(', ')}`);
     }
   }
 } finally {
   await closeClients();
-  await Promise.all(clusters.map(async (c) => {
-    await Promise.all([c.api.stop('SIGTERM'), ...c.workers.map((w) => w.stop('SIGTERM'))]);
-    await c.stop();
-  }));
+  await Promise.all(clusters.map((c) => c.stop('SIGTERM')));
 }

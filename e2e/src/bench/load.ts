@@ -29,6 +29,16 @@ export async function runLoad(url: string, bodies: unknown[], concurrency: numbe
   return { jobs: bodies.length, rows, seconds: (performance.now() - t0) / 1000, batchSizes, latenciesMs };
 }
 
+/** `count` requests from `clients` closed-loop clients (each sends the next index once its answer is in); requests/s. */
+export async function closedLoopRate(count: number, clients: number, send: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    for (let i = next++; i < count; i = next++) await send(i);
+  }));
+  return count / ((performance.now() - t0) / 1000);
+}
+
 export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,12 +1,13 @@
 /**
  * A profiling aid: `Prefer: wait` single-row jobs from PROF_CLIENTS clients (64) through one
  * cluster (shipped mlp), PROF_JOBS jobs (8,000) after a warm-up; PROF_ROUTE=v2 sends v2 infer
- * requests instead. With PROFDIR set, the API and worker run with `--cpu-prof` into it. Prints
- * jobs/s and each process's CPU per job.
+ * requests instead; PROF_WORKER_ENV (a JSON object) adds worker settings. With PROFDIR set, the
+ * API and worker run with `--cpu-prof` into it. Prints jobs/s and each process's CPU per job.
  */
 import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
 import { closeClients, post } from './client.js';
+import { closedLoopRate } from './load.js';
 import { cpuDuring } from './proc.js';
 
 const JOBS = Number(process.env['PROF_JOBS'] ?? 8000);
@@ -20,14 +21,7 @@ const one = (i: number) =>
   V2
     ? post(`${cluster.url}/v2/models/mlp/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: inputs[i % 256] }] })
     : post(`${cluster.url}/v1/jobs`, { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: inputs[i % 256] }] }, { Prefer: 'wait=60' });
-async function load(jobs: number): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    for (let i = next++; i < jobs; i = next++) await one(i);
-  }));
-  return jobs / ((performance.now() - t0) / 1000);
-}
+const load = (jobs: number) => closedLoopRate(jobs, CLIENTS, one);
 try {
   await load(1000);
   let rate = 0;
@@ -36,6 +30,5 @@ try {
   console.log(`${Math.round(rate)} jobs/s; CPU µs/job: ${Object.entries(cpu).map(([k, s]) => `${k} ${Math.round((s * 1e6) / JOBS)}`).join(', ')}`);
 } finally {
   await closeClients();
-  await Promise.all([cluster.api.stop('SIGTERM'), ...cluster.workers.map((w) => w.stop('SIGTERM'))]);
-  await cluster.stop();
+  await cluster.stop('SIGTERM');
 }

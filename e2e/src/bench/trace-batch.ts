@@ -56,7 +56,6 @@ try {
   console.log(`${FORMAT}: upload ${(tUp - t0).toFixed(0)} ms, run ${(tDone - tUp).toFixed(0)} ms, download ${(tEnd - tDone).toFixed(0)} ms (${bytes} bytes): ${Math.round(ROWS / ((tEnd - t0) / 1000))} rows/s`);
 } finally {
   await closeClients();
-  await Promise.all([cluster.api.stop('SIGTERM'), ...cluster.workers.map((w) => w.stop('SIGTERM'))]);
-  await cluster.stop();
+  await cluster.stop('SIGTERM');
   await repo.remove();
 }

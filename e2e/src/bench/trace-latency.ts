@@ -42,8 +42,5 @@ try {
   for (const [k, xs] of Object.entries(phases)) console.log(`${k.padEnd(30)} mean ${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2)} ms`);
   for (const [k, xs] of Object.entries(t)) console.log(`${k.padEnd(20)} p50 ${percentile(xs, 50).toFixed(2)} ms  p90 ${percentile(xs, 90).toFixed(2)} ms`);
 } finally {
-  if (nodeArgs) {
-    await Promise.all([cluster.api.stop('SIGTERM'), ...cluster.workers.map((w) => w.stop('SIGTERM'))]);
-  }
-  await cluster.stop();
+  await cluster.stop(nodeArgs ? 'SIGTERM' : 'SIGKILL');
 }
