@@ -124,6 +124,7 @@ export class ModelRunner {
       maxDelayMs: model.config.max_queue_delay_ms,
       preferred: model.config.preferred_batch_sizes,
       concurrency: pool.size,
+      fullAhead: pool.size,
       run: (slices) => this.runBatch(slices),
       order: (a, b) => queueOrder(queued(a), queued(b)),
     });

@@ -36,6 +36,20 @@ afterEach(async () => {
   while (pools.length) await pools.pop()!.close();
 });
 
+describe('SessionPool queues', () => {
+  it('runs handed to a busy instance wait behind its run, in order, each with its own outputs and its own time', async () => {
+    const pool = await SessionPool.open(init, 1, { runTimeoutMs: 10_000 });
+    pools.push(pool);
+    const feeds = [1, 2, 3, 4].map((seed) => feed(2048, seed));
+    const t0 = performance.now();
+    const results = await Promise.all(feeds.map((f) => pool.run([f.tensor])));
+    const wall = performance.now() - t0;
+    for (const [i, r] of results.entries()) expect(floats(r.outputs[0]!)).toEqual(await reference(feeds[i]!.data, 2048));
+    // Each run's time is its own, not the wait behind the runs ahead of it: the four fit in the wall time.
+    expect(results.reduce((n, r) => n + r.ms, 0)).toBeLessThanOrEqual(wall);
+  });
+});
+
 describe('SessionPool heals', () => {
   it('a thread that dies mid-run: the run fails retryably, the model reads not served, a new thread serves the next run', async () => {
     process.env['WORKER_TEST_SESSION_EXIT_ON_RUN'] = '2'; // the first thread exits when its 2nd run arrives

@@ -178,6 +178,42 @@ describe('Collector', () => {
     });
   });
 
+  describe('FULL AHEAD: full batches queue behind busy instances', () => {
+    it('hands out up to `fullAhead` full batches beyond `concurrency`; a partial one waits for a free instance', async () => {
+      const h = harness({ maxRows: 4, concurrency: 1, fullAhead: 1 });
+      h.arrive(['big', 10]);
+      expect(h.runs.map((_, i) => h.batch(i))).toEqual([['big:0-4@0'], ['big:4-8@0']]);
+      expect(h.maxActive()).toBe(2);
+      await h.finish(0);
+      expect(h.runs).toHaveLength(2); // 2 rows left: not full, so not ahead of the running batch
+      await h.finish(1);
+      expect(h.batch(2)).toEqual(['big:8-10@0']);
+      expect(h.clock.now()).toBe(0);
+    });
+
+    it('single rows arriving while busy still accumulate into one batch (nothing full, nothing ahead)', async () => {
+      const h = harness({ maxRows: 8, concurrency: 1, fullAhead: 1 });
+      h.arrive(['a', 1]);
+      for (const j of ['b', 'c', 'd']) h.arrive([j, 1]);
+      expect(h.runs).toHaveLength(1);
+      await h.finish(0);
+      expect(h.batch(1)).toEqual(['b:0-1@0', 'c:0-1@1', 'd:0-1@2']);
+    });
+
+    it('a full batch goes ahead at once, without waiting for a preferred-size window', () => {
+      const h = harness({ maxRows: 4, preferred: [4], maxDelayMs: 1000, concurrency: 1, fullAhead: 1 });
+      h.arrive(['a', 4]);
+      h.arrive(['b', 4], ['c', 1]);
+      expect(h.runs.map((_, i) => h.batch(i))).toEqual([['a:0-4@0'], ['b:0-4@0']]);
+    });
+
+    it('without `fullAhead`, never more than `concurrency` (the default)', () => {
+      const h = harness({ maxRows: 4, concurrency: 1 });
+      h.arrive(['big', 12]);
+      expect(h.runs).toHaveLength(1);
+    });
+  });
+
   describe('PREFERRED: an opt-in wait for fuller batches, bounded by maxDelayMs', () => {
     it('waits for the smallest preferred size, at most maxDelayMs from the oldest arrival', async () => {
       const h = harness({ maxRows: 16, preferred: [4, 8], maxDelayMs: 10 });

@@ -232,7 +232,11 @@ export class SessionPool {
     this.inline = { session, maxMs };
   }
 
-  /** Runs one batch on a free instance (the collector never asks for more than `size` at once). */
+  /**
+   * Runs one batch on the instance with the fewest runs in flight: a free one, or (a full batch
+   * the collector hands out ahead, see Collector `fullAhead`) a busy one, whose thread starts it
+   * as soon as its current run ends.
+   */
   async run(feeds: RawTensor[]): Promise<RunResult> {
     if (this.closed) throw new Error('session pool closed');
     const rows = feeds[0]?.shape[0] ?? 1;
