@@ -3,7 +3,8 @@
  * The only BullMQ consumer of inference jobs in the worker.
  *
  * BullMQ's open edition hands a processor one job at a time, so the Worker runs with a high
- * concurrency: it keeps fetching while earlier jobs wait in the Collector, and each processor
+ * concurrency once it holds a job (one while it holds none: batching/fetch-limit.ts): it keeps
+ * fetching while earlier jobs wait in the Collector, and each processor
  * call just parks its job there and awaits the job's result. The Collector cuts batches; this
  * module joins their rows, runs them on a session thread while it checks them for
  * cancellation (one Redis call per batch, in parallel with the run), and hands each job its
@@ -25,6 +26,7 @@ import {
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { Collector } from './batching/collector.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
+import { fetchLimit } from './batching/fetch-limit.js';
 import { queueOrder, type QueuedJob } from './batching/queue-order.js';
 import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
@@ -197,11 +199,7 @@ export class ModelRunner {
     this.connection.disconnect();
   }
 
-  /**
-   * Counts what this worker holds and sets BullMQ's concurrency (read before each fetch) to
-   * the jobs held plus as many as the rest of the row budget fits: many single-row jobs, or
-   * a few batch chunks.
-   */
+  /** Counts what this worker holds and sets BullMQ's concurrency (read before each fetch): see batching/fetch-limit.ts. */
   private async hold(job: Job<InferenceJobData>): Promise<InferenceJobResult> {
     const rows = job.data.rows;
     this.heldJobs++;
@@ -218,8 +216,7 @@ export class ModelRunner {
   }
 
   private allowedJobs(): number {
-    const room = Math.floor(Math.max(0, this.rowBudget - this.heldRows) / Math.max(1, this.rowsPerJob));
-    return Math.min(this.maxConcurrency, Math.max(1, this.heldJobs + room));
+    return fetchLimit({ jobs: this.heldJobs, rows: this.heldRows }, this.rowBudget, this.rowsPerJob, this.maxConcurrency);
   }
 
   private throttle(): void {
