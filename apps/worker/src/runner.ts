@@ -106,6 +106,9 @@ export class ModelRunner {
   private readonly announcer: JobAnnouncer;
   private heldJobs = 0;
   private heldRows = 0;
+  /** most rows held at once since the runner last held none, and in the busy spell before (batching/fetch-limit.ts) */
+  private peakHeld = 0;
+  private lastPeakHeld = 0;
   /** moving average of rows per job, to turn the row budget into a number of jobs to fetch */
   private rowsPerJob: number;
 
@@ -204,6 +207,7 @@ export class ModelRunner {
     const rows = job.data.rows;
     this.heldJobs++;
     this.heldRows += rows;
+    this.peakHeld = Math.max(this.peakHeld, this.heldRows);
     this.rowsPerJob = 0.7 * this.rowsPerJob + 0.3 * rows;
     this.throttle();
     try {
@@ -211,12 +215,16 @@ export class ModelRunner {
     } finally {
       this.heldJobs--;
       this.heldRows -= rows;
+      if (this.heldJobs === 0) {
+        this.lastPeakHeld = this.peakHeld;
+        this.peakHeld = 0;
+      }
       this.throttle();
     }
   }
 
   private allowedJobs(): number {
-    return fetchLimit({ jobs: this.heldJobs, rows: this.heldRows }, this.rowBudget, this.rowsPerJob, this.maxConcurrency);
+    return fetchLimit({ jobs: this.heldJobs, rows: this.heldRows }, this.rowBudget, this.rowsPerJob, this.maxConcurrency, this.lastPeakHeld);
   }
 
   private throttle(): void {

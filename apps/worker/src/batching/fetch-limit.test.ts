@@ -2,18 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { fetchLimit } from './fetch-limit.js';
 
 describe('fetchLimit', () => {
-  it('holding nothing: one job, whatever the budget (a lone job starts without a second fetch first)', () => {
-    expect(fetchLimit({ jobs: 0, rows: 0 }, 4096, 1, 1024)).toBe(1);
-    expect(fetchLimit({ jobs: 0, rows: 0 }, 16_384, 8192, 4)).toBe(1);
+  it('holding nothing at low load (one row at a time lately): one job, whatever the budget (a lone job starts without a second fetch first)', () => {
+    expect(fetchLimit({ jobs: 0, rows: 0 }, 4096, 1, 1024, 1)).toBe(1);
+    expect(fetchLimit({ jobs: 0, rows: 0 }, 16_384, 8192, 4, 0)).toBe(1);
+  });
+
+  it('holding nothing for a moment under load or after larger jobs (several rows at once lately): the budget, so a run\'s worth is fetched together', () => {
+    expect(fetchLimit({ jobs: 0, rows: 0 }, 4096, 1, 1024, 30)).toBe(1024);
+    expect(fetchLimit({ jobs: 0, rows: 0 }, 16_384, 8192, 1024, 2)).toBe(2);
   });
 
   it('holding jobs: those held plus what the rest of the row budget fits', () => {
-    expect(fetchLimit({ jobs: 1, rows: 1 }, 4096, 1, 1024)).toBe(1024); // capped at max
-    expect(fetchLimit({ jobs: 3, rows: 30 }, 100, 10, 1024)).toBe(10);
-    expect(fetchLimit({ jobs: 1, rows: 8192 }, 16_384, 8192, 1024)).toBe(2); // one chunk running, the next fetched
+    expect(fetchLimit({ jobs: 1, rows: 1 }, 4096, 1, 1024, 1)).toBe(1024); // capped at max
+    expect(fetchLimit({ jobs: 3, rows: 30 }, 100, 10, 1024, 1)).toBe(10);
+    expect(fetchLimit({ jobs: 1, rows: 8192 }, 16_384, 8192, 1024, 1)).toBe(2); // one chunk running, the next fetched
   });
 
   it('a budget already spent still lets the held jobs be held', () => {
-    expect(fetchLimit({ jobs: 2, rows: 20_000 }, 16_384, 8192, 1024)).toBe(2);
+    expect(fetchLimit({ jobs: 2, rows: 20_000 }, 16_384, 8192, 1024, 1)).toBe(2);
   });
 });
