@@ -2,8 +2,9 @@
  * A profiling aid: one batch file (TRACE_FORMAT npy|ndjson, TRACE_ROWS rows) through a cluster
  * whose API and worker run with `--cpu-prof` into TRACE_CPU_PROF (if set). Prints the rate.
  * TRACE_CONFIG=none serves the mlp without its config.json (the defaults); any other value is
- * written as its config.json. Prints the CPU each
- * process used from the upload to the end of the download.
+ * written as its config.json; TRACE_THREADS sets the worker's intra-op threads and
+ * TRACE_WORKER_ENV (a JSON object) adds worker settings. Prints the CPU each process used from
+ * the upload to the end of the download.
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ const prof = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 const repo = await modelRepository({});
 if (process.env['TRACE_CONFIG'] === 'none') await rm(join(repo.dir, 'mlp/config.json'), { force: true });
 else if (process.env['TRACE_CONFIG']) await writeFile(join(repo.dir, 'mlp/config.json'), process.env['TRACE_CONFIG']);
-const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['TRACE_THREADS'] ? { WORKER_INTRA_OP_THREADS: process.env['TRACE_THREADS'] } : {}) }, nodeArgs: { api: [...prof, ...(process.env['TRACE_API_ARGS']?.split(' ').filter(Boolean) ?? [])], worker: prof } });
+const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['TRACE_THREADS'] ? { WORKER_INTRA_OP_THREADS: process.env['TRACE_THREADS'] } : {}), ...(process.env['TRACE_WORKER_ENV'] ? (JSON.parse(process.env['TRACE_WORKER_ENV']) as Record<string, string>) : {}) }, nodeArgs: { api: [...prof, ...(process.env['TRACE_API_ARGS']?.split(' ').filter(Boolean) ?? [])], worker: prof } });
 try {
   const data = rows(1, Math.min(ROWS, 10_000), 32);
   const parts: Buffer[] = [];
