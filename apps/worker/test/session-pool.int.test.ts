@@ -48,6 +48,21 @@ describe('SessionPool queues', () => {
     // Each run's time is its own, not the wait behind the runs ahead of it: the four fit in the wall time.
     expect(results.reduce((n, r) => n + r.ms, 0)).toBeLessThanOrEqual(wall);
   });
+
+  it('a queued run\'s timeout counts from its own start, not from when it was handed out', async () => {
+    const probe = await SessionPool.open(init, 1, { runTimeoutMs: 60_000 });
+    pools.push(probe);
+    const big = () => feed(65_536, 5).tensor; // a fresh one each run: a run's buffer is transferred to the thread
+    let longest = 0;
+    for (let i = 0; i < 3; i++) longest = Math.max(longest, (await probe.run([big()])).ms);
+    // Twelve runs queued at once take 12 runs' time; each has 5 runs' time of its own.
+    const pool = await SessionPool.open(init, 1, { runTimeoutMs: Math.max(100, Math.ceil(5 * longest)) });
+    pools.push(pool);
+    const feeds = Array.from({ length: 12 }, big);
+    const results = await Promise.all(feeds.map((f) => pool.run([f])));
+    expect(results).toHaveLength(12);
+    expect(pool.replacements).toBe(0);
+  });
 });
 
 describe('SessionPool heals', () => {

@@ -39,6 +39,8 @@ interface Instance {
   thread: Worker;
   state: InstanceState;
   inflight: Map<number, Waiter>;
+  /** settles when the last run handed to this thread has ended (runs go one at a time) */
+  tail: Promise<void>;
 }
 
 export interface PoolOptions {
@@ -109,7 +111,7 @@ export class SessionPool {
   private static startThread(init: SessionInit): Promise<{ instance: Instance; provider: string; fallbackReason?: string }> {
     return new Promise((resolve, reject) => {
       const thread = new Worker(THREAD_ENTRY);
-      const instance: Instance = { thread, state: 'loading', inflight: new Map() };
+      const instance: Instance = { thread, state: 'loading', inflight: new Map(), tail: Promise.resolve() };
       const onInit = (msg: FromThread) => {
         if (msg.kind === 'ready') {
           detach();
@@ -275,15 +277,29 @@ export class SessionPool {
   private runOnThread(feeds: RawTensor[], instance: Instance): Promise<RunResult> {
     const id = this.nextId++;
     const wires = feeds.map(toWire);
-    return new Promise<RunResult>((resolve, reject) => {
-      const timer = setTimeout(() => this.break(instance, `a run took longer than ${this.options.runTimeoutMs} ms`, true), this.options.runTimeoutMs);
-      const done = () => clearTimeout(timer);
+    const ahead = instance.tail;
+    const run = new Promise<RunResult>((resolve, reject) => {
+      // The run's clock starts when it does: once the runs queued ahead of it on the thread ended.
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      void ahead.then(() => {
+        if (!settled) timer = setTimeout(() => this.break(instance, `a run took longer than ${this.options.runTimeoutMs} ms`, true), this.options.runTimeoutMs);
+      });
+      const done = () => {
+        settled = true;
+        clearTimeout(timer);
+      };
       instance.inflight.set(id, {
         resolve: (r) => (done(), resolve(r)),
         reject: (e) => (done(), reject(e)),
       });
       instance.thread.postMessage({ kind: 'run', id, feeds: wires.map((w) => w.wire) } satisfies ToThread, wires.flatMap((w) => w.transfer));
     });
+    instance.tail = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
   }
 
   /**
