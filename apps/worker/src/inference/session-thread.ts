@@ -23,6 +23,8 @@ let exitOnRun = 0;
 let runs = 0;
 /** the runs handed to this thread, chained (run() never rejects) */
 let queue: Promise<void> = Promise.resolve();
+/** asked to close: runs still queued are refused instead of started */
+let closing = false;
 
 const send = (msg: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
 
@@ -57,8 +59,8 @@ async function open(init: SessionInit): Promise<void> {
 }
 
 async function run(id: number, feeds: WireTensor[]): Promise<void> {
-  if (!session) {
-    send({ kind: 'run-failed', id, message: 'session not loaded' });
+  if (!session || closing) {
+    send({ kind: 'run-failed', id, message: closing ? 'session closing' : 'session not loaded' });
     return;
   }
   try {
@@ -92,6 +94,7 @@ port.on('message', (msg: ToThread) => {
     queue = queue.then(() => run(id, feeds));
   }
   else {
+    closing = true;
     void (session?.release() ?? Promise.resolve()).finally(() => {
       send({ kind: 'closed' });
       port.close();
