@@ -10,7 +10,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { buildEchoModel } from '@maas/model-gen/test-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Cluster, fromBytes, InferenceClient, modelRepository, rows, runAlone, toBytes, type Datatype, type Value,
+  Cluster, eventually, fromBytes, InferenceClient, modelRepository, rows, runAlone, toBytes, type Datatype, type Value,
 } from '../src/harness/index.js';
 
 const KEY = 'key-a';
@@ -176,9 +176,15 @@ describe('gRPC: Triton extensions', () => {
       input: [{ name: 'features', data_type: 'TYPE_FP32', dims: ['4'] }],
       version_policy: { policy_choice: 'latest', latest: { num_versions: 2 } },
     });
-    const { model_stats } = await client.call('ModelStatistics', { name: 'penguins', version: '' });
-    expect(model_stats.map((s: { version: string }) => s.version).sort()).toEqual(['1', '2']);
-    const v2 = model_stats.find((s: { version: string }) => s.version === '2');
+    // Statistics are written every 100 ms: the requests of the tests above show within that.
+    type Stats = { version: string; execution_count: string; inference_stats: { success: { count: string } } };
+    const model_stats = await eventually(
+      async () => (await client.call('ModelStatistics', { name: 'penguins', version: '' })).model_stats as Stats[],
+      (stats) => Number(stats.find((s) => s.version === '2')?.inference_stats.success.count ?? 0) > 0,
+      { ms: 5000, what: 'the successes of penguins/2 in its statistics' },
+    );
+    expect(model_stats.map((s) => s.version).sort()).toEqual(['1', '2']);
+    const v2 = model_stats.find((s) => s.version === '2')!;
     expect(Number(v2.inference_stats.success.count)).toBeGreaterThan(0);
     expect(Number(v2.execution_count)).toBeGreaterThan(0);
   });
