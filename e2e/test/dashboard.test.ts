@@ -52,10 +52,16 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
       await Promise.all(Array.from({ length: 6 + wave * 6 }, (_, i) => post('/v1/jobs', mlp(wave * 100 + i), { Prefer: 'wait=20' })));
       await new Promise((r) => setTimeout(r, 1100)); // a sample of the counters between waves
     }
-    // timeout_ms 1 expires before the worker's fetch almost always; a fetch inside the same
-    // millisecond runs the job instead, so a few tries until one expired.
+    // timeout_ms 1 expires unless a worker fetches the job within the same millisecond, which
+    // an awake worker on a quiet machine often does (5 tries all ran in 2 of 10 runs); so a
+    // job of 16,384 rows goes first: it fills the worker's row budget (16,384 rows for mlp),
+    // and the worker fetches nothing more until its runs are done.
+    const big = { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [16_384, 32], data: rows(7, 16_384, 32) }] };
     let expired = false;
-    for (let i = 0; i < 5 && !expired; i++) expired = (await post('/v1/jobs', mlp(99 + i, { timeout_ms: 1 }), { Prefer: 'wait=20' })).body.status === 'failed';
+    for (let i = 0; i < 5 && !expired; i++) {
+      expect((await post('/v1/jobs', big)).status).toBe(202);
+      expired = (await post('/v1/jobs', mlp(99 + i, { timeout_ms: 1 }), { Prefer: 'wait=20' })).body.status === 'failed';
+    }
     expect(expired).toBe(true);
     expect((await post('/v1/jobs', penguin)).status).toBe(202);
     await new Promise((r) => setTimeout(r, 1500)); // one more sample of the counters
