@@ -1,5 +1,5 @@
 /** A closed-loop load generator: `concurrency` clients each submit jobs and wait for them. */
-import { call } from '../harness/http.js';
+import { post } from './client.js';
 
 export interface LoadResult {
   jobs: number;
@@ -18,11 +18,11 @@ export async function runLoad(url: string, bodies: unknown[], concurrency: numbe
   const client = async () => {
     for (let i = next++; i < bodies.length; i = next++) {
       const start = performance.now();
-      const r = await call(url, 'POST', '/v1/jobs', bodies[i], { Prefer: 'wait=60' });
-      if (r.body?.status !== 'succeeded') throw new Error(`job failed: ${JSON.stringify(r.body).slice(0, 300)}`);
+      const job = await post(`${url}/v1/jobs`, bodies[i], { Prefer: 'wait=60' });
+      if (job?.status !== 'succeeded') throw new Error(`job failed: ${JSON.stringify(job).slice(0, 300)}`);
       latenciesMs.push(performance.now() - start);
-      batchSizes.push(r.body.metrics.batch_size);
-      rows += r.body.outputs[0].shape[0];
+      batchSizes.push(job.metrics.batch_size);
+      rows += job.outputs[0].shape[0];
     }
   };
   await Promise.all(Array.from({ length: concurrency }, client));

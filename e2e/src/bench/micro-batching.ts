@@ -1,5 +1,7 @@
 /**
- * `npm run bench`: what micro-batching buys, measured in one run on this machine.
+ * `npm run bench:batching`: what micro-batching buys, measured in one run on this machine (the
+ * README's original scenario). Clients are the benches' undici Pool (client.ts); every service
+ * first serves BENCH_WARM_UP_JOBS (4,000) jobs, so its steady state is measured.
  *
  * 1. onnxruntime alone, in this process: rows/s by rows per run, for the shipped MLP
  *    (32-256-256-2) and a wide one (32-2048-2048-2, built here) whose single-row runs are
@@ -15,12 +17,14 @@ import { buildMlpModel } from '@maas/model-gen/mlp';
 import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
 import { modelRepository } from '../harness/model-repo.js';
+import { closeClients } from './client.js';
 import { mean, percentile, runLoad } from './load.js';
 import { rawRowsPerSecond } from './ort.js';
 
 const JOBS = Number(process.env['BENCH_JOBS'] ?? 4000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 200);
 const WIDE_HIDDEN = 2048;
+const WARM_UP_JOBS = Number(process.env['BENCH_WARM_UP_JOBS'] ?? 4000);
 
 async function service(label: string, model: 'mlp' | 'wide', batching: boolean, rowsPerJob: number, wideModel: Uint8Array) {
   const config = batching ? { max_batch_size: model === 'mlp' ? 1024 : 256, max_queue_delay_ms: 2 } : { max_batch_size: 1 };
@@ -37,7 +41,10 @@ async function service(label: string, model: 'mlp' | 'wide', batching: boolean, 
       model,
       inputs: [{ name: 'input', datatype: 'FP32', shape: [rowsPerJob, 32], data: rows(i, rowsPerJob, 32).flat() }],
     }));
-    await runLoad(cluster.url, bodies.slice(0, 200), 50); // warm-up
+    // Steady state, not start-up: a fresh API serves its first few thousand jobs far slower
+    // (V8 optimising the hot paths, the heap growing; BENCHMARKS.md, round 4), so as in
+    // fast-path.ts the service first serves WARM_UP_JOBS jobs at the measured concurrency.
+    for (let done = 0; done < WARM_UP_JOBS; done += bodies.length) await runLoad(cluster.url, bodies.slice(0, WARM_UP_JOBS - done), CONCURRENCY);
     const r = await runLoad(cluster.url, bodies, CONCURRENCY);
     return {
       label,
@@ -81,7 +88,9 @@ async function main() {
   console.log(`micro-batching speed-up end to end: mlp ${speedUp(mlpOn, mlpOff)}, wide ${speedUp(wideOn, wideOff)}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => closeClients());
