@@ -49,18 +49,21 @@ describe('SessionPool queues', () => {
     expect(results.reduce((n, r) => n + r.ms, 0)).toBeLessThanOrEqual(wall);
   });
 
-  it('a queued run\'s timeout counts from its own start, not from when it was handed out', async () => {
+  it('a queued run\'s timeout counts from its own start, not from when it was handed out', { timeout: 30_000 }, async () => {
+    const rows = 16_384;
+    const data = Float32Array.from({ length: rows * 32 }, (_, i) => Math.sin(i));
+    // a fresh copy each run: a run's buffer is transferred to the thread
+    const big = (): RawTensor => ({ name: 'input', datatype: 'FP32', shape: [rows, 32], data: new Uint8Array(data.slice().buffer) });
     const probe = await SessionPool.open(init, 1, { runTimeoutMs: 60_000 });
     pools.push(probe);
-    const big = () => feed(65_536, 5).tensor; // a fresh one each run: a run's buffer is transferred to the thread
     let longest = 0;
     for (let i = 0; i < 3; i++) longest = Math.max(longest, (await probe.run([big()])).ms);
-    // Twelve runs queued at once take 12 runs' time; each has 5 runs' time of its own.
+    // 24 runs queued at once take 24 runs' time; each has (at least) 5 runs' time of its own.
     const pool = await SessionPool.open(init, 1, { runTimeoutMs: Math.max(100, Math.ceil(5 * longest)) });
     pools.push(pool);
-    const feeds = Array.from({ length: 12 }, big);
+    const feeds = Array.from({ length: 24 }, big);
     const results = await Promise.all(feeds.map((f) => pool.run([f])));
-    expect(results).toHaveLength(12);
+    expect(results).toHaveLength(24);
     expect(pool.replacements).toBe(0);
   });
 });
