@@ -28,7 +28,7 @@ import { rows } from '../harness/http.js';
 import { modelRepository } from '../harness/model-repo.js';
 import { REPO_ROOT, ServiceProcess } from '../harness/process.js';
 import { closeClients, post, send } from './client.js';
-import { mean, percentile } from './load.js';
+import { closedLoopRate, mean, percentile } from './load.js';
 import { MLP, rawRowsPerSecond } from './ort.js';
 import { cpuDuring, sampleRss } from './proc.js';
 import { redisCost } from './redis-stats.js';
@@ -101,26 +101,21 @@ interface Load { jobsPerS: number; meanBatch: number; p50: number; p99: number }
 
 /** `jobs` single-row requests from `clients` clients: `Prefer: wait` jobs, or v2 infer (`route` 'v2'). */
 async function closedLoop(url: string, jobs: number, clients: number, route: 'wait' | 'v2' = 'wait'): Promise<Load> {
-  let next = 0;
   const lat: number[] = [];
   const sizes: number[] = [];
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: clients }, async () => {
-    for (let i = next++; i < jobs; i = next++) {
-      const t = performance.now();
-      if (route === 'v2') {
-        const r = await post(`${url}/v2/models/mlp/infer`, v2body(i));
-        if (!r.outputs) throw new Error(`v2 infer: ${JSON.stringify(r)}`);
-      } else {
-        const r = await post(`${url}/v1/jobs`, body(i), { Prefer: 'wait=60' });
-        if (r.status !== 'succeeded') throw new Error(`job ${r.id}: ${r.status}`);
-        sizes.push(r.metrics.batch_size);
-      }
-      lat.push(performance.now() - t);
+  const jobsPerS = await closedLoopRate(jobs, clients, async (i) => {
+    const t = performance.now();
+    if (route === 'v2') {
+      const r = await post(`${url}/v2/models/mlp/infer`, v2body(i));
+      if (!r.outputs) throw new Error(`v2 infer: ${JSON.stringify(r)}`);
+    } else {
+      const r = await post(`${url}/v1/jobs`, body(i), { Prefer: 'wait=60' });
+      if (r.status !== 'succeeded') throw new Error(`job ${r.id}: ${r.status}`);
+      sizes.push(r.metrics.batch_size);
     }
-  }));
-  const s = (performance.now() - t0) / 1000;
-  return { jobsPerS: jobs / s, meanBatch: sizes.length ? mean(sizes) : NaN, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+    lat.push(performance.now() - t);
+  });
+  return { jobsPerS, meanBatch: sizes.length ? mean(sizes) : NaN, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
 type Config = 'mlp (shipped config)' | 'mlp, no config.json';

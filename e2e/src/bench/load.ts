@@ -10,23 +10,18 @@ export interface LoadResult {
 }
 
 export async function runLoad(url: string, bodies: unknown[], concurrency: number): Promise<LoadResult> {
-  let next = 0;
   const batchSizes: number[] = [];
   const latenciesMs: number[] = [];
   let rows = 0;
-  const t0 = performance.now();
-  const client = async () => {
-    for (let i = next++; i < bodies.length; i = next++) {
-      const start = performance.now();
-      const job = await post(`${url}/v1/jobs`, bodies[i], { Prefer: 'wait=60' });
-      if (job?.status !== 'succeeded') throw new Error(`job failed: ${JSON.stringify(job).slice(0, 300)}`);
-      latenciesMs.push(performance.now() - start);
-      batchSizes.push(job.metrics.batch_size);
-      rows += job.outputs[0].shape[0];
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, client));
-  return { jobs: bodies.length, rows, seconds: (performance.now() - t0) / 1000, batchSizes, latenciesMs };
+  const rate = await closedLoopRate(bodies.length, concurrency, async (i) => {
+    const start = performance.now();
+    const job = await post(`${url}/v1/jobs`, bodies[i], { Prefer: 'wait=60' });
+    if (job?.status !== 'succeeded') throw new Error(`job failed: ${JSON.stringify(job).slice(0, 300)}`);
+    latenciesMs.push(performance.now() - start);
+    batchSizes.push(job.metrics.batch_size);
+    rows += job.outputs[0].shape[0];
+  });
+  return { jobs: bodies.length, rows, seconds: bodies.length / rate, batchSizes, latenciesMs };
 }
 
 /** `count` requests from `clients` closed-loop clients (each sends the next index once its answer is in); requests/s. */

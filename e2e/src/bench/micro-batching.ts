@@ -44,7 +44,7 @@ async function service(label: string, model: 'mlp' | 'wide', batching: boolean, 
     // Steady state, not start-up: a fresh API serves its first few thousand jobs far slower
     // (V8 optimising the hot paths, the heap growing; BENCHMARKS.md, round 4), so as in
     // fast-path.ts the service first serves WARM_UP_JOBS jobs at the measured concurrency.
-    for (let done = 0; done < WARM_UP_JOBS; done += bodies.length) await runLoad(cluster.url, bodies.slice(0, WARM_UP_JOBS - done), CONCURRENCY);
+    await runLoad(cluster.url, Array.from({ length: WARM_UP_JOBS }, (_, i) => bodies[i % bodies.length]), CONCURRENCY);
     const r = await runLoad(cluster.url, bodies, CONCURRENCY);
     return {
       label,
