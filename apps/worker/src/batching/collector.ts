@@ -139,7 +139,7 @@ export class Collector<J> {
       const cap = this.opts.maxRows === 0 ? 0 : batchCap(compatibleRows(this.pending), this.opts.maxRows, this.opts.preferred ?? []);
       this.launch(cutBatch(this.pending, cap));
     }
-    while (this.running < this.opts.concurrency + (this.opts.fullAhead ?? 0) && this.opts.maxRows > 0 && this.pending.length > 0 && compatibleRows(this.pending) >= this.opts.maxRows) {
+    while (this.running < this.opts.concurrency + (this.opts.fullAhead ?? 0) && this.opts.maxRows > 0 && compatibleRows(this.pending) >= this.opts.maxRows) {
       this.launch(cutBatch(this.pending, this.opts.maxRows));
     }
     if (this.pending.length > 0 && this.running < this.opts.concurrency && this.fill > 0) {

@@ -21,14 +21,12 @@ export const WARM_UP_RUNS = 8;
 export const RECENT_RUNS = 64;
 
 export class RunCost {
-  private runs = 0;
   private readonly rows: number[] = [];
   private readonly ms: number[] = [];
   private next = 0;
 
   /** Records a run of `rows` rows that took `ms`. */
   observe(rows: number, ms: number): void {
-    this.runs++;
     const n = Math.max(1, rows);
     if (this.rows.length < RECENT_RUNS) {
       this.rows.push(n);
@@ -42,7 +40,7 @@ export class RunCost {
 
   /** Predicted ms of a run of `rows` rows; Infinity until WARM_UP_RUNS runs were seen. */
   predict(rows: number): number {
-    if (this.runs < WARM_UP_RUNS) return Infinity;
+    if (this.rows.length < WARM_UP_RUNS) return Infinity; // (the window holds every run until RECENT_RUNS)
     const n = Math.max(1, rows);
     let best = Infinity;
     for (let i = 0; i < this.rows.length; i++) {
