@@ -8,6 +8,13 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100; // utime, stime in clock ticks (100/s)
 }
 
+/** Minor page faults so far (first touches of memory the process was given), and user and system CPU seconds. */
+export async function faultsAndCpu(pid: number): Promise<{ minflt: number; user: number; system: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { minflt: Number(fields[7] ?? 0), user: Number(fields[11] ?? 0) / 100, system: Number(fields[12] ?? 0) / 100 };
+}
+
 /** CPU seconds each named process used while `work` ran. */
 export async function cpuDuring(pids: Record<string, number>, work: () => Promise<void>): Promise<Record<string, number>> {
   const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([k, p]) => [k, await cpuSeconds(p)] as const)));

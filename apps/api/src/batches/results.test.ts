@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   canceledMarker, failedMarker, tensorOf, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
 } from '@maas/shared';
-import { chunkResultLines } from './results.js';
+import { chunkResults } from './results.js';
+
+/** The chunk's result lines as strings, each with its newline (JSON text never holds a raw one). */
+const chunkResultLines = (...args: Parameters<typeof chunkResults>): string[] =>
+  chunkResults(...args).toString('utf8').split(/(?<=\n)/).filter((l) => l !== '');
 
 function raw(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
   // Model outputs may hold NaN and ±Infinity, which request values may not (encodeValues refuses them).
@@ -43,7 +47,7 @@ function expectJsonLines(lines: string[]) {
   }
 }
 
-describe('chunkResultLines: succeeded chunk', () => {
+describe('chunkResults: succeeded chunk', () => {
   const out = chunkResultLines(LINES, succeededMarker(4), OUTPUTS);
 
   it('gives one JSON line per input line, in order', () => {
@@ -128,7 +132,7 @@ describe('chunkResultLines: succeeded chunk', () => {
   });
 });
 
-describe('chunkResultLines: chunks that did not run', () => {
+describe('chunkResults: chunks that did not run', () => {
   const expectAllFailed = (out: string[], error: JobError) => {
     expect(out).toHaveLength(LINES.length);
     expectJsonLines(out);
@@ -179,5 +183,19 @@ describe('compact result lines', () => {
       const want = JSON.stringify({ custom_id: lines[i]![0], outputs: { 'sc"ore': [floats[i]], flag: [i % 3 === 0], label: [`cls "${i}"\n`] } }) + '\n';
       expect(line).toBe(want);
     });
+  });
+});
+
+describe('chunkResults bytes', () => {
+  it('grow past their first estimate for a long line, and keep the bytes before it', () => {
+    const values = Array.from({ length: 5000 }, (_, i) => i / 8);
+    const lines: ChunkLine[] = [['short', 1, 1], ['long', 1, 0], ['é', 1, 1]];
+    const bytes = chunkResults(lines, succeededMarker(3), [raw('v', 'FP32', [3, 5000], [...values, ...values, ...values])]);
+    const got = bytes.toString('utf8').split('\n');
+    expect(got).toHaveLength(4);
+    expect(JSON.parse(got[0]!)).toEqual({ custom_id: 'short', outputs: { v: values } });
+    expect(JSON.parse(got[1]!).outputs[0].data).toEqual(values);
+    expect(JSON.parse(got[2]!)).toEqual({ custom_id: 'é', outputs: { v: values } });
+    expect(bytes.length).toBeGreaterThan(3 * 64);
   });
 });

@@ -26,7 +26,7 @@ import {
   type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
-import { chunkResultLines } from '../batches/results.js';
+import { chunkResults } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
 import { linesWithRows, readLines, storedLines } from '../batches/chunk-lines.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
@@ -72,6 +72,12 @@ export class BatchService {
 
   constructor(
     private readonly redis: Redis,
+    /**
+     * A connection without auto-pipelining, for the chunks' input bytes: ioredis copies a Buffer
+     * argument into its command once, and a pipeline (automatic or MULTI) copies every command
+     * of it again into one write.
+     */
+    private readonly bulk: Redis,
     private readonly catalog: ModelCatalog,
     private readonly queues: QueueRegistry,
     private readonly log: Logger,
@@ -132,10 +138,11 @@ export class BatchService {
       chunks++;
       const ttl = this.opts.retentionSeconds + UNFINISHED_GRACE_S;
       const packed = chunk.rows === 0 ? undefined : packPayload(chunk.inputs);
-      // The chunk's lines and its input bytes (raw, not base64 in the job) in one round trip.
-      const pipe = this.redis.multi().hset(k.lines, chunk.index, storedLines(chunk.lines)).expire(k.lines, ttl);
-      if (packed) pipe.set(k.input(chunk.index), packed.bytes, 'EX', ttl);
-      await pipe.exec();
+      // The chunk's lines, then its input bytes (raw, not base64 in the job): sent back to back on
+      // one connection, so they land in that order, in one round trip.
+      const written: Promise<unknown>[] = [this.bulk.multi().hset(k.lines, chunk.index, storedLines(chunk.lines)).expire(k.lines, ttl).exec()];
+      if (packed) written.push(this.bulk.set(k.input(chunk.index), packed.bytes, 'EX', ttl));
+      await Promise.all(written);
       if (!packed) {
         await this.record(id, [String(chunk.index), 's:0', '']);
         return;
@@ -246,11 +253,11 @@ export class BatchService {
   }
 
   /** The result lines, chunk by chunk in input order; only once the batch has completed. */
-  async results(tenant: string, id: string): Promise<AsyncGenerator<string>> {
+  async results(tenant: string, id: string): Promise<AsyncGenerator<Buffer>> {
     const { meta, k } = await this.load(tenant, id);
     const chunks = this.finishedChunks(id, meta, k);
     return (async function* () {
-      for await (const { lines, marker, outputs } of chunks) yield chunkResultLines(lines, marker, outputs).join('');
+      for await (const { lines, marker, outputs } of chunks) yield chunkResults(lines, marker, outputs);
     })();
   }
 
