@@ -58,6 +58,9 @@ try {
     const cpu1 = await Promise.all(Object.values(pids).map(faultsAndCpu));
     console.log(`CPU ms (user+system): ${Object.keys(pids).map((k, i) => `${k} ${((cpu1[i]!.user - cpu0[i]!.user) * 1000).toFixed(0)}+${((cpu1[i]!.system - cpu0[i]!.system) * 1000).toFixed(0)}`).join(', ')}`);
     console.log(`minor page faults: ${Object.keys(pids).map((k, i) => `${k} ${cpu1[i]!.minflt - cpu0[i]!.minflt}`).join(', ')}`);
+    const stats = (await (await send(`${cluster.url}/v2/models/mlp/stats`)).body.json()) as { model_stats: { batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[] }[] };
+    const runs = stats.model_stats[0]!.batch_stats.reduce((a, b) => ({ count: a.count + b.compute_infer.count, ns: a.ns + b.compute_infer.ns, rows: a.rows + b.batch_size * b.compute_infer.count }), { count: 0, ns: 0, rows: 0 });
+    console.log(`runs so far: ${runs.count}, ${(runs.ns / 1e6).toFixed(0)} ms computing (${(runs.ns / 1e3 / Math.max(1, runs.rows)).toFixed(2)} µs a row)`);
     console.log(`${FORMAT} #${round}: upload ${(tUp - t0).toFixed(0)} ms, run ${(tDone - tUp).toFixed(0)} ms, download ${(tEnd - tDone).toFixed(0)} ms (${bytes} bytes): ${Math.round(ROWS / ((tEnd - t0) / 1000))} rows/s`);
   }
 } finally {
