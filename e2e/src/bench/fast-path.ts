@@ -9,19 +9,23 @@
  *    service and against a hand-rolled express + BullMQ peer (peer/*.ts), with Redis's own
  *    accounting (INFO commandstats, CPU) and each process's CPU per job.
  * 3. Batch files: BENCH_BATCH_ROWS rows as NDJSON and as `.npy`, for both configs (each file
- *    once unmeasured first, then measured), against raw onnxruntime at its best (256 or 1,024 rows a run, measured at the start and again
- *    right before, the higher of the two); API peak memory.
+ *    once unmeasured first, then measured), against raw onnxruntime at its best (256 or 1,024
+ *    rows a run, measured at the start and again right before, the higher of the two); API
+ *    peak memory; each process's CPU a row.
+ * 4. Long lines uploaded, and a wide batch's results downloaded: /v2/health/live's latency
+ *    meanwhile, probed from a process of its own.
  * Writes BENCHMARKS.md (tables) and docs/bench-fast-path.svg (the chart). Timings compare only
  * within one run on this shared machine.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as ort from 'onnxruntime-node';
 import { npyHeader } from '@maas/client';
+import { buildWideOutputModel } from '@maas/model-gen/test-models';
 import { createRedis, freePort, startRedisServer } from '@maas/shared';
 import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
@@ -325,6 +329,48 @@ async function longLine(c: Cluster, mb: number): Promise<{ status: number; secon
   return { status: statuses.size === 1 ? [...statuses][0]! : 0, seconds, healthP99: percentile(probes, 99), probes: probes.length };
 }
 
+/** Rows and outputs a row of the wide results download (section 4). */
+const WIDE_ROWS = 8192;
+const WIDE_WIDTH = 256;
+
+/**
+ * The results of a batch that dwarf its upload (`wide_out`: 4 inputs, 256 outputs a row;
+ * 8,192 lines → about 43 MB of NDJSON), downloaded three times while a client in its own
+ * process probes /v2/health/live every 10 ms: the slowest download and the probes pooled.
+ */
+async function wideResults(): Promise<{ mb: number; seconds: number; healthP99: number; probes: number }> {
+  const repo = await modelRepository({});
+  await mkdir(join(repo.dir, 'wide/1'), { recursive: true });
+  await writeFile(join(repo.dir, 'wide/1/model.onnx'), buildWideOutputModel(WIDE_WIDTH));
+  await writeFile(join(repo.dir, 'wide/config.json'), JSON.stringify({ max_batch_size: 1024 }));
+  const c = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'wide' } });
+  try {
+    const text = Array.from({ length: WIDE_ROWS }, (_, i) => `{"custom_id":"w${i}","inputs":{"x":[${(i % 7) / 7},0.5,-0.25,${(i % 3) / 3}]}}\n`).join('');
+    const res = await send(`${c.url}/v1/batches?model=wide`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: text });
+    const { id } = (await res.body.json()) as { id: string };
+    for (;;) {
+      const b = (await (await send(`${c.url}/v1/batches/${id}`)).body.json()) as { completed_at: string | null };
+      if (b.completed_at) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const probes: number[] = [];
+    let seconds = 0;
+    let bytes = 0;
+    for (let i = 0; i < LONG_LINE_UPLOADS; i++) {
+      const prober = await startProber(`${c.url}/v2/health/live`, 10);
+      const t0 = performance.now();
+      bytes = 0;
+      for await (const piece of (await send(`${c.url}/v1/batches/${id}/results`)).body) bytes += (piece as Buffer).length;
+      seconds = Math.max(seconds, (performance.now() - t0) / 1000);
+      probes.push(...(await prober.stop()));
+    }
+    return { mb: bytes / 1e6, seconds, healthP99: percentile(probes, 99), probes: probes.length };
+  } finally {
+    await c.stop();
+    await repo.remove();
+  }
+}
+
 const ms = (x: number) => x.toFixed(2);
 const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
 
@@ -366,6 +412,7 @@ async function main() {
   const lines = BATCH_ROWS > 0
     ? await withService('mlp (shipped config)', async (c) => ({ over: await longLine(c, 100), under: await longLine(c, 48) }))
     : undefined;
+  const wide = BATCH_ROWS > 0 ? await wideResults() : undefined;
 
   const report: string[] = [];
   const out = (s = '') => {
@@ -432,7 +479,7 @@ async function main() {
   }
   if (lines) {
     out();
-    out('### 4. Long lines (targets: a line over the limit ends promptly; health p99 < 50 ms meanwhile)');
+    out('### 4. Long lines, and a wide download (targets: a line over the limit ends promptly; health p99 < 50 ms meanwhile)');
     out();
     out(`Each size uploaded ${LONG_LINE_UPLOADS} times; seconds: the slowest; the probes (a client in its own process, every 10 ms) pooled over all of them.`);
     out();
@@ -441,6 +488,14 @@ async function main() {
     for (const [label, r] of [['100 MB (over the 64 MB limit)', lines.over], ['48 MB (under it: read, then refused as one bad line)', lines.under]] as const) {
       out(`| ${label} | ${r.status} | ${r.seconds.toFixed(2)} | ${r.probes} | ${ms(r.healthP99)} | ${mark(r.healthP99 < 50)} |`);
     }
+  }
+  if (wide) {
+    out();
+    out(`The same for a download: the results of a batch of ${WIDE_ROWS.toLocaleString()} lines of a model with ${WIDE_WIDTH} outputs a row (${wide.mb.toFixed(0)} MB of NDJSON), downloaded ${LONG_LINE_UPLOADS} times while the probe runs.`);
+    out();
+    out('| download | seconds (slowest) | health probes | health p99 ms | target |');
+    out('| --- | --- | --- | --- | --- |');
+    out(`| ${wide.mb.toFixed(0)} MB of results | ${wide.seconds.toFixed(2)} | ${wide.probes} | ${ms(wide.healthP99)} | ${mark(wide.healthP99 < 50)} |`);
   }
   out();
   out('![fast path chart](docs/bench-fast-path.svg)');

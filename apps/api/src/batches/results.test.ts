@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   canceledMarker, failedMarker, tensorOf, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
 } from '@maas/shared';
-import { chunkResults } from './results.js';
+import { chunkResultPieces, RESULT_PIECE_BYTES } from './results.js';
+
+/** The chunk's result bytes, its pieces joined. */
+const chunkResults = (...args: Parameters<typeof chunkResultPieces>): Buffer => Buffer.concat([...chunkResultPieces(...args)]);
 
 /** The chunk's result lines as strings, each with its newline (JSON text never holds a raw one). */
-const chunkResultLines = (...args: Parameters<typeof chunkResults>): string[] =>
+const chunkResultLines = (...args: Parameters<typeof chunkResultPieces>): string[] =>
   chunkResults(...args).toString('utf8').split(/(?<=\n)/).filter((l) => l !== '');
 
 function raw(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
@@ -183,6 +186,30 @@ describe('compact result lines', () => {
       const want = JSON.stringify({ custom_id: lines[i]![0], outputs: { 'sc"ore': [floats[i]], flag: [i % 3 === 0], label: [`cls "${i}"\n`] } }) + '\n';
       expect(line).toBe(want);
     });
+  });
+});
+
+describe('chunkResultPieces', () => {
+  it('cuts a chunk into pieces of whole lines, each past the piece size by at most one line', () => {
+    const rows = 3000;
+    const values = Array.from({ length: rows * 4 }, (_, i) => i / 3);
+    const lines: ChunkLine[] = Array.from({ length: rows }, (_, i) => [`r${i}`, 1, 1]);
+    const outputs = [raw('v', 'FP64', [rows, 4], values)];
+    const pieces = [...chunkResultPieces(lines, succeededMarker(rows), outputs, 4096)];
+    expect(pieces.length).toBeGreaterThan(10);
+    const longest = Math.max(...lines.map((_, i) => `{"custom_id":"r${i}","outputs":{"v":[${values.slice(i * 4, i * 4 + 4).join(',')}]}}\n`.length));
+    for (const p of pieces) {
+      expect(p[p.length - 1]).toBe(0x0a);
+      expect(p.length).toBeLessThan(4096 + longest);
+    }
+    expect(Buffer.concat(pieces).toString('utf8')).toBe(chunkResultLines(lines, succeededMarker(rows), outputs, RESULT_PIECE_BYTES).join(''));
+    const parsed = Buffer.concat(pieces).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(parsed.map((l) => l.custom_id)).toEqual(lines.map((l) => l[0]));
+    expect(parsed.flatMap((l) => l.outputs.v)).toEqual(values);
+  });
+
+  it('gives no piece for no lines', () => {
+    expect([...chunkResultPieces([], succeededMarker(0), [])]).toEqual([]);
   });
 });
 

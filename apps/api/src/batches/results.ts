@@ -1,12 +1,18 @@
 /**
  * PURE: one chunk's lines, outcome and outputs → its NDJSON result lines (UTF-8 bytes), in
- * input order. Outputs mirror each line's form: tensors for tensor lines, `{name: [row
- * values]}` for compact ones.
+ * input order, in pieces of about RESULT_PIECE_BYTES. Outputs mirror each line's form:
+ * tensors for tensor lines, `{name: [row values]}` for compact ones.
  *
- * Each line is encoded into one growing Buffer as it is made, instead of a list of strings
- * joined (flattening thousands of concatenated strings) and then encoded as a whole.
+ * Pieces, so that whoever writes them lets the event loop run between two: a chunk of wide
+ * outputs (16,384 lines of 768 numbers: 12 M numbers' text) is seconds of work, which as
+ * one piece held up every other request of the API process meanwhile. Each line is encoded
+ * into the piece's Buffer as it is made (no list of strings joined, then encoded again), and
+ * values are read from the outputs' bytes as they are written (no array of every value).
  */
-import { parseMarker, rowElements, toJsonValues, type ChunkLine, type JobError, type RawTensor } from '@maas/shared';
+import { DATATYPE_INFO, parseMarker, rowElements, typedView, type ChunkLine, type JobError, type RawTensor } from '@maas/shared';
+
+/** Bytes of result lines a piece holds before it is handed on (at most one line more). */
+export const RESULT_PIECE_BYTES = 256 * 1024;
 
 /** A Buffer that grows as lines are appended. */
 class GrowingBytes {
@@ -25,20 +31,35 @@ class GrowingBytes {
     }
     this.at += this.buf.write(s, this.at, 'utf8');
   }
+  get length(): number {
+    return this.at;
+  }
   bytes(): Buffer {
     return this.buf.subarray(0, this.at);
   }
 }
 
+type Value = number | boolean | string;
+
+/** Element j of an output as a JSON value (INT64/UINT64 as numbers, BOOL as booleans), read from its bytes. */
+function valueReader(o: RawTensor): (j: number) => Value {
+  if (Array.isArray(o.data)) {
+    const strings = o.data;
+    return (j) => strings[j]!;
+  }
+  const view = typedView(o);
+  return DATATYPE_INFO[o.datatype].kind === 'bool' ? (j) => view[j] !== 0 : (j) => Number(view[j]!);
+}
+
 /** A value as JSON.stringify writes it (non-finite numbers become null). */
-const json = (v: number | boolean | string): string =>
+const json = (v: Value): string =>
   typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : typeof v === 'boolean' ? String(v) : JSON.stringify(v);
 
 interface OutputValues {
   o: RawTensor;
   /** the output's name as a JSON string */
   key: string;
-  v: (number | boolean | string)[];
+  at: (j: number) => Value;
   per: number;
 }
 
@@ -50,43 +71,50 @@ interface OutputValues {
 function compactLine(customId: string, values: readonly OutputValues[], row: number): string {
   let s = `{"custom_id":${JSON.stringify(customId)},"outputs":{`;
   for (let k = 0; k < values.length; k++) {
-    const { key, v, per } = values[k]!;
+    const { key, at, per } = values[k]!;
     s += k === 0 ? `${key}:[` : `,${key}:[`;
-    for (let j = row * per, end = j + per; j < end; j++) s += j === row * per ? json(v[j]!) : `,${json(v[j]!)}`;
+    for (let j = row * per, end = j + per; j < end; j++) s += j === row * per ? json(at(j)) : `,${json(at(j))}`;
     s += ']';
   }
   return s + '}}\n';
 }
 
-/** The chunk's result lines, one per input line, as NDJSON bytes. */
-export function chunkResults(lines: readonly ChunkLine[], marker: string | null, outputs: readonly RawTensor[]): Buffer {
+/** The chunk's result lines, one per input line, as NDJSON bytes in pieces of about `pieceBytes`. */
+export function* chunkResultPieces(
+  lines: readonly ChunkLine[], marker: string | null, outputs: readonly RawTensor[], pieceBytes = RESULT_PIECE_BYTES,
+): Generator<Buffer> {
   const outcome = marker ? parseMarker(marker) : undefined;
   const notRun: JobError =
     outcome?.kind === 'f' ? outcome.error ?? { type: 'inference-failed', message: 'the chunk failed' }
     : outcome?.kind === 'c' ? { type: 'canceled', message: 'the batch was canceled before this line ran' }
     : { type: 'not-run', message: 'the batch ended before this line ran' };
   const values: OutputValues[] = outcome?.kind === 's'
-    ? outputs.map((o) => ({ o, key: JSON.stringify(o.name), v: toJsonValues(o), per: rowElements(o.shape) }))
+    ? outputs.map((o) => ({ o, key: JSON.stringify(o.name), at: valueReader(o), per: rowElements(o.shape) }))
     : [];
-  const out = new GrowingBytes(lines.length * 64);
+  const piece = () => new GrowingBytes(Math.min(pieceBytes, lines.length * 64));
+  let out = piece();
   let row = 0;
   for (const [customId, rows, compact, error] of lines) {
     if (error || outcome?.kind !== 's') {
       out.line(JSON.stringify({ custom_id: customId, error: error ?? notRun }) + '\n');
-      continue;
-    }
-    if (compact) {
-      out.line(compactLine(customId, values, row));
     } else {
-      const tensors = values.map(({ o, v, per }) => ({
-        name: o.name,
-        datatype: o.datatype,
-        shape: [rows, ...o.shape.slice(1)],
-        data: v.slice(row * per, (row + rows) * per),
-      }));
-      out.line(JSON.stringify({ custom_id: customId, outputs: tensors }) + '\n');
+      if (compact) {
+        out.line(compactLine(customId, values, row));
+      } else {
+        const tensors = values.map(({ o, at, per }) => ({
+          name: o.name,
+          datatype: o.datatype,
+          shape: [rows, ...o.shape.slice(1)],
+          data: Array.from({ length: rows * per }, (_, i) => at(row * per + i)),
+        }));
+        out.line(JSON.stringify({ custom_id: customId, outputs: tensors }) + '\n');
+      }
+      row += rows;
     }
-    row += rows;
+    if (out.length >= pieceBytes) {
+      yield out.bytes();
+      out = piece();
+    }
   }
-  return out.bytes();
+  if (out.length > 0) yield out.bytes();
 }

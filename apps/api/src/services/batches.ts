@@ -26,7 +26,7 @@ import {
   type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
-import { chunkResults } from '../batches/results.js';
+import { chunkResultPieces } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
 import { linesWithRows, readLines, storedLines } from '../batches/chunk-lines.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
@@ -257,7 +257,7 @@ export class BatchService {
     const { meta, k } = await this.load(tenant, id);
     const chunks = this.finishedChunks(id, meta, k);
     return (async function* () {
-      for await (const { lines, marker, outputs } of chunks) yield chunkResults(lines, marker, outputs);
+      for await (const { lines, marker, outputs } of chunks) yield* chunkResultPieces(lines, marker, outputs);
     })();
   }
 
@@ -347,12 +347,15 @@ function drained(out: NodeJS.WritableStream): Promise<boolean> {
  * Writes an async iterable of strings or bytes to a response, waiting for 'drain'
  * (backpressure). Returns false as soon as the response is closed (the client went away):
  * the source is then returned (its read-ahead let go) instead of waiting for a 'drain' that
- * never comes.
+ * never comes. The event loop runs between two pieces: a socket that takes every write at
+ * once (a fast client on loopback) never asks for a 'drain', and the pieces would otherwise
+ * follow one another in microtasks, holding up every other request until the last one.
  */
 export async function pipeChunks(out: NodeJS.WritableStream & { destroyed?: boolean }, source: AsyncIterable<string | Uint8Array>): Promise<boolean> {
   for await (const s of source) {
     if (out.destroyed) return false;
     if (!out.write(s) && (out.destroyed || !(await drained(out)))) return false;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return true;
 }

@@ -1,6 +1,6 @@
 // Models for tests and benchmarks that are not shipped in models/: suites write them into a
 // temporary repository. Deterministic like the shipped ones.
-import { BATCH, DataType, buildModel, node, valueInfo } from '../onnx-builder.js';
+import { BATCH, DataType, buildModel, floatTensor, node, valueInfo } from '../onnx-builder.js';
 
 /** KServe datatype → ONNX element type, for every datatype the service carries. */
 export const ECHO_TYPES = {
@@ -57,6 +57,28 @@ export function buildUnknownOpModel(): Uint8Array {
       outputs: [valueInfo('y', DataType.FLOAT, [BATCH, 2])],
       initializers: [],
       nodes: [node('NoSuchOperator', ['x'], ['y'])],
+    },
+  });
+}
+
+/** Inputs of one `wide_out` row. */
+export const WIDE_OUT_INPUTS = 4;
+
+/**
+ * `wide_out`: `x` FP32 [batch, 4] → MatMul by a fixed [4, width] matrix → `y` FP32 [batch,
+ * width]: outputs far larger than inputs (an embedding model's shape), for batch files
+ * whose results dwarf their upload. Weight (i, j) is sin(i * width + j) / 3.
+ */
+export function buildWideOutputModel(width: number): Uint8Array {
+  const weights = Float32Array.from({ length: WIDE_OUT_INPUTS * width }, (_, k) => Math.sin(k) / 3);
+  return buildModel({
+    graph: {
+      name: 'wide_out',
+      docString: `y = x W, W a fixed [${WIDE_OUT_INPUTS}, ${width}] matrix: ${width} outputs a row for ${WIDE_OUT_INPUTS} inputs.`,
+      inputs: [valueInfo('x', DataType.FLOAT, [BATCH, WIDE_OUT_INPUTS])],
+      outputs: [valueInfo('y', DataType.FLOAT, [BATCH, width])],
+      initializers: [floatTensor('W', [WIDE_OUT_INPUTS, width], weights)],
+      nodes: [node('MatMul', ['x', 'W'], ['y'])],
     },
   });
 }

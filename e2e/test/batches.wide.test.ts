@@ -1,0 +1,57 @@
+/**
+ * A batch whose results dwarf its upload (`wide_out`: 4 inputs, 768 outputs a row): chunks
+ * are sized by their outputs too, so a chunk's output record stays about a mebibyte, and the
+ * results (written in pieces) are every row's own outputs, in input order.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWideOutputModel, WIDE_OUT_INPUTS } from '@maas/model-gen/test-models';
+import { call, Cluster, eventually, modelRepository, runAlone } from '../src/harness/index.js';
+
+const WIDTH = 768;
+const ROWS = 2500;
+let cluster: Cluster;
+let repo: Awaited<ReturnType<typeof modelRepository>>;
+let modelPath: string;
+
+beforeAll(async () => {
+  repo = await modelRepository();
+  modelPath = join(repo.dir, 'wide/1/model.onnx');
+  await mkdir(join(repo.dir, 'wide/1'), { recursive: true });
+  await writeFile(modelPath, buildWideOutputModel(WIDTH));
+  await writeFile(join(repo.dir, 'wide/config.json'), JSON.stringify({ max_batch_size: 256 }));
+  cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'wide' } });
+});
+afterAll(async () => {
+  await cluster?.stop();
+  await repo?.remove();
+});
+
+const row = (i: number) => Array.from({ length: WIDE_OUT_INPUTS }, (_, k) => ((i * 7 + k * 3) % 11) / 11 - 0.5);
+
+describe('a batch of wide outputs', () => {
+  it('is cut into chunks of about a mebibyte of output, and every result line is its row run alone, in order', async () => {
+    const body = Array.from({ length: ROWS }, (_, i) => JSON.stringify({ custom_id: `w${i}`, inputs: { x: row(i) } })).join('\n');
+    const res = await fetch(`${cluster.url}/v1/batches?model=wide`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const done = await eventually(async () => (await call(cluster.url, 'GET', `/v1/batches/${id}`)).body, (b) => b.completed_at !== null, { ms: 60_000, every: 100, what: 'the batch to complete' });
+    expect(done.counts).toEqual({ total: ROWS, succeeded: ROWS, failed: 0 });
+    // 3 KB of output a row: 341 rows a mebibyte, rounded down to whole runs of 256 → 256-row
+    // chunks (by their 16-byte inputs alone a chunk would hold 16,384 rows: 50 MB of output).
+    const redis = cluster.redisClient();
+    const chunks = await redis.hget(`maas:{b-${id}}:meta`, 'chunks_total').finally(() => redis.disconnect());
+    expect(Number(chunks)).toBe(Math.ceil(ROWS / 256));
+
+    const text = await (await fetch(`${cluster.url}/v1/batches/${id}/results`)).text();
+    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { custom_id: string; outputs: { y: number[] } });
+    expect(lines.map((l) => l.custom_id)).toEqual(Array.from({ length: ROWS }, (_, i) => `w${i}`));
+    const sample = [0, 1, 255, 256, 1234, ROWS - 1];
+    const alone = await runAlone(modelPath, 'x', 'y', sample.map(row));
+    sample.forEach((i, k) => {
+      expect(lines[i]!.outputs.y).toHaveLength(WIDTH);
+      lines[i]!.outputs.y.forEach((v, j) => expect(v).toBeCloseTo(alone[k]![j]!, 5));
+    });
+  });
+});
