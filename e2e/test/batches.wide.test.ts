@@ -1,7 +1,8 @@
 /**
- * A batch whose results dwarf its upload (`wide_out`: 4 inputs, 768 outputs a row): chunks
+ * Outputs that dwarf their inputs (`wide_out`: 4 inputs, 768 outputs a row). A batch: chunks
  * are sized by their outputs too, so a chunk's output record stays about a mebibyte, and the
- * results (written in pieces) are every row's own outputs, in input order.
+ * results (written in pieces) are every row's own outputs, in input order. A request: JSON
+ * outputs past PIECEWISE_VALUES are made in pieces (json-pieces.ts), the same document.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,5 +54,35 @@ describe('a batch of wide outputs', () => {
       expect(lines[i]!.outputs.y).toHaveLength(WIDTH);
       lines[i]!.outputs.y.forEach((v, j) => expect(v).toBeCloseTo(alone[k]![j]!, 5));
     });
+  });
+});
+
+describe('a request of wide outputs (JSON made in pieces)', () => {
+  it('v2 infer and a waited job answer every row, the job read back is the same document', async () => {
+    const n = 128; // 98,304 values: past PIECEWISE_VALUES
+    const inputs = [{ name: 'x', datatype: 'FP32', shape: [n, WIDE_OUT_INPUTS], data: Array.from({ length: n }, (_, i) => row(i)).flat() }];
+    const alone = await runAlone(modelPath, 'x', 'y', [row(0), row(n - 1)]);
+    const check = (y: { shape: number[]; data: number[] }) => {
+      expect(y.shape).toEqual([n, WIDTH]);
+      y.data.slice(0, WIDTH).forEach((v, j) => expect(v).toBeCloseTo(alone[0]![j]!, 5));
+      y.data.slice((n - 1) * WIDTH).forEach((v, j) => expect(v).toBeCloseTo(alone[1]![j]!, 5));
+    };
+    const v2 = await fetch(`${cluster.url}/v2/models/wide/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'wide "1"', inputs }) });
+    const v2Text = await v2.text();
+    expect(v2.status).toBe(200);
+    expect(Number(v2.headers.get('content-length'))).toBe(Buffer.byteLength(v2Text));
+    const v2Doc = JSON.parse(v2Text);
+    expect(v2Doc).toMatchObject({ id: 'wide "1"', model_name: 'wide' });
+    check(v2Doc.outputs[0]);
+
+    const job = await fetch(`${cluster.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=30' }, body: JSON.stringify({ model: 'wide', inputs }) });
+    const jobText = await job.text();
+    expect(job.status).toBe(200);
+    const jobDoc = JSON.parse(jobText);
+    expect(jobDoc.status).toBe('succeeded');
+    check(jobDoc.outputs[0]);
+    const again = await fetch(`${cluster.url}/v1/jobs/${jobDoc.id}`);
+    expect(again.headers.get('etag')).toBeTruthy();
+    expect(await again.text()).toBe(jobText);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Answers a document with `outputs` (a v2 infer response, a job object) as JSON, or framed by
- * the binary tensor extension when the request asked for any of its outputs in binary.
+ * the binary tensor extension when the request asked for any of its outputs in binary. JSON
+ * outputs of more than PIECEWISE_VALUES values are made in pieces (json-pieces.ts).
  *
  * Written with `res.end`, not express's `res.send`: these answer POSTs, for which the ETag
  * that `send` computes (a SHA-1 of the body, for every response) means nothing.
@@ -8,8 +9,19 @@
 import type { Response } from 'express';
 import type { OutputTensor } from '@maas/shared';
 import { frameResponse, HEADER_LENGTH } from '../binary/framing.js';
+import { jsonInPieces, outputValues, PIECEWISE_VALUES } from './json-pieces.js';
 
-export function sendOutputs<T extends { outputs: OutputTensor[] | null }>(res: Response, status: number, doc: T, binary: (name: string) => boolean): void {
+export async function sendOutputs<T extends { outputs: OutputTensor[] | null }>(res: Response, status: number, doc: T, binary: (name: string) => boolean): Promise<void> {
+  // Large JSON outputs are made in pieces, the event loop running between two (json-pieces.ts).
+  if (outputValues(doc) > PIECEWISE_VALUES && !doc.outputs?.some((o) => binary(o.name))) {
+    const pieces = await jsonInPieces(doc);
+    res.status(status);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', pieces.reduce((n, p) => n + p.byteLength, 0));
+    for (const p of pieces) res.write(p);
+    res.end();
+    return;
+  }
   const framed = frameResponse(doc, binary);
   res.status(status);
   if (framed.headerLength === undefined) {

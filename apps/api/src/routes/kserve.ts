@@ -53,7 +53,7 @@ export function kserveRouter({ catalog, inference, workers, config }: Deps): Rou
       (jobId) => res.setHeader('X-Job-Id', jobId),
     );
     const { jobId: _jobId, ...doc } = result;
-    sendOutputs(res, 200, doc, binaryOutputs(body.parameters, body.outputs));
+    await sendOutputs(res, 200, doc, binaryOutputs(body.parameters, body.outputs));
   });
 
   return r;
