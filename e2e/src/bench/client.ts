@@ -34,6 +34,15 @@ export function send(url: string, opts: { method?: 'GET' | 'POST'; headers?: Rec
   return poolFor(origin).request({ path: pathname + search, method: opts.method ?? 'GET', headers: opts.headers ?? {}, body: opts.body ?? null });
 }
 
+/** Resolves once batch `id` of the service at `base` has completed (polled every `everyMs`). */
+export async function batchCompleted(base: string, id: string, everyMs = 25): Promise<void> {
+  for (;;) {
+    const b = (await (await send(`${base}/v1/batches/${id}`)).body.json()) as { completed_at: string | null };
+    if (b.completed_at) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** Closes the pools (their sockets keep the process alive otherwise). */
 export async function closeClients(): Promise<void> {
   await Promise.all([...pools.values()].map((p) => p.close()));

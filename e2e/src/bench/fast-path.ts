@@ -31,7 +31,7 @@ import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
 import { modelRepository } from '../harness/model-repo.js';
 import { REPO_ROOT, ServiceProcess } from '../harness/process.js';
-import { closeClients, post, send } from './client.js';
+import { batchCompleted, closeClients, post, send } from './client.js';
 import { closedLoopRate, mean, percentile } from './load.js';
 import { MLP, rawRowsPerSecond } from './ort.js';
 import { cpuDuring, sampleRss } from './proc.js';
@@ -283,11 +283,7 @@ async function batchRun(c: Cluster, input: string, type: string, accept: string,
     });
     const batch = (await res.body.json()) as any;
     if (res.statusCode !== 202) throw new Error(`upload: ${JSON.stringify(batch)}`);
-    for (;;) {
-      const b = (await (await send(`${c.url}/v1/batches/${batch.id}`)).body.json()) as any;
-      if (b.completed_at) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await batchCompleted(c.url, batch.id);
     const results = await send(`${c.url}/v1/batches/${batch.id}/results`, { headers: { accept } });
     await pipeline(results.body, createWriteStream(out));
     rowsPerS = BATCH_ROWS / ((performance.now() - t0) / 1000);
@@ -296,14 +292,29 @@ async function batchRun(c: Cluster, input: string, type: string, accept: string,
   return { rowsPerS, rssMb, cpuUsPerRow: Object.fromEntries(Object.entries(cpu).map(([k, sec]) => [k, (sec * 1e6) / BATCH_ROWS])) };
 }
 
-/** Uploads of one long line a size is measured with (the probes of all of them pooled). */
-const LONG_LINE_UPLOADS = 3;
+/** Times a long-line upload or a wide download is repeated (the probes of all of them pooled). */
+const PROBED_RUNS = 3;
 
 /**
- * Batch uploads of one line of `mb` MB (a compact line of floats, streamed in 64 KB pieces)
- * while a client in its own process (prober.ts) probes /v2/health/live every 10 ms: the
- * answer, the slowest upload's time, and the probes' latency over all of them.
+ * Runs `work` PROBED_RUNS times, each while a client in its own process (prober.ts) probes
+ * /v2/health/live every 10 ms: what each run gave, the slowest run's seconds, and the probes'
+ * p99 over all of them.
  */
+async function probed<T>(c: Cluster, work: () => Promise<T>): Promise<{ results: T[]; seconds: number; healthP99: number; probes: number }> {
+  const probes: number[] = [];
+  const results: T[] = [];
+  let seconds = 0;
+  for (let i = 0; i < PROBED_RUNS; i++) {
+    const prober = await startProber(`${c.url}/v2/health/live`, 10);
+    const t0 = performance.now();
+    results.push(await work());
+    seconds = Math.max(seconds, (performance.now() - t0) / 1000);
+    probes.push(...(await prober.stop()));
+  }
+  return { results, seconds, healthP99: percentile(probes, 99), probes: probes.length };
+}
+
+/** Batch uploads of one line of `mb` MB (a compact line of floats, streamed in 64 KB pieces), probed: their answer. */
 async function longLine(c: Cluster, mb: number): Promise<{ status: number; seconds: number; healthP99: number; probes: number }> {
   const piece = Buffer.from('0.125,'.repeat(64 * 1024 / 6));
   const pieces = Math.ceil((mb * 1024 * 1024) / piece.length);
@@ -312,32 +323,21 @@ async function longLine(c: Cluster, mb: number): Promise<{ status: number; secon
     for (let i = 0; i < pieces; i++) yield piece;
     yield Buffer.from('0.125]}}\n');
   }
-  const probes: number[] = [];
-  const statuses = new Set<number>();
-  let seconds = 0;
-  for (let i = 0; i < LONG_LINE_UPLOADS; i++) {
-    const prober = await startProber(`${c.url}/v2/health/live`, 10);
-    const t0 = performance.now();
+  const { results, ...figures } = await probed(c, async () => {
     const res = await fetch(`${c.url}/v1/batches?model=mlp`, {
       method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: Readable.toWeb(Readable.from(body())) as ReadableStream, duplex: 'half',
     } as RequestInit).catch(() => undefined);
     await res?.arrayBuffer();
-    seconds = Math.max(seconds, (performance.now() - t0) / 1000);
-    statuses.add(res?.status ?? 0);
-    probes.push(...(await prober.stop()));
-  }
-  return { status: statuses.size === 1 ? [...statuses][0]! : 0, seconds, healthP99: percentile(probes, 99), probes: probes.length };
+    return res?.status ?? 0;
+  });
+  return { status: new Set(results).size === 1 ? results[0]! : 0, ...figures };
 }
 
 /** Rows and outputs a row of the wide results download (section 4). */
 const WIDE_ROWS = 8192;
 const WIDE_WIDTH = 256;
 
-/**
- * The results of a batch that dwarf its upload (`wide_out`: 4 inputs, 256 outputs a row;
- * 8,192 lines → about 43 MB of NDJSON), downloaded three times while a client in its own
- * process probes /v2/health/live every 10 ms: the slowest download and the probes pooled.
- */
+/** The results of a batch that dwarf its upload (`wide_out`: 4 inputs, 256 outputs a row; 8,192 lines → about 43 MB of NDJSON), downloaded, probed. */
 async function wideResults(): Promise<{ mb: number; seconds: number; healthP99: number; probes: number }> {
   const repo = await modelRepository({});
   await mkdir(join(repo.dir, 'wide/1'), { recursive: true });
@@ -348,23 +348,13 @@ async function wideResults(): Promise<{ mb: number; seconds: number; healthP99: 
     const text = Array.from({ length: WIDE_ROWS }, (_, i) => `{"custom_id":"w${i}","inputs":{"x":[${(i % 7) / 7},0.5,-0.25,${(i % 3) / 3}]}}\n`).join('');
     const res = await send(`${c.url}/v1/batches?model=wide`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: text });
     const { id } = (await res.body.json()) as { id: string };
-    for (;;) {
-      const b = (await (await send(`${c.url}/v1/batches/${id}`)).body.json()) as { completed_at: string | null };
-      if (b.completed_at) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const probes: number[] = [];
-    let seconds = 0;
-    let bytes = 0;
-    for (let i = 0; i < LONG_LINE_UPLOADS; i++) {
-      const prober = await startProber(`${c.url}/v2/health/live`, 10);
-      const t0 = performance.now();
-      bytes = 0;
+    await batchCompleted(c.url, id);
+    const { results, ...figures } = await probed(c, async () => {
+      let bytes = 0;
       for await (const piece of (await send(`${c.url}/v1/batches/${id}/results`)).body) bytes += (piece as Buffer).length;
-      seconds = Math.max(seconds, (performance.now() - t0) / 1000);
-      probes.push(...(await prober.stop()));
-    }
-    return { mb: bytes / 1e6, seconds, healthP99: percentile(probes, 99), probes: probes.length };
+      return bytes;
+    });
+    return { mb: results[0]! / 1e6, ...figures };
   } finally {
     await c.stop();
     await repo.remove();
@@ -481,7 +471,7 @@ async function main() {
     out();
     out('### 4. Long lines, and a wide download (targets: a line over the limit ends promptly; health p99 < 50 ms meanwhile)');
     out();
-    out(`Each size uploaded ${LONG_LINE_UPLOADS} times; seconds: the slowest; the probes (a client in its own process, every 10 ms) pooled over all of them.`);
+    out(`Each size uploaded ${PROBED_RUNS} times; seconds: the slowest; the probes (a client in its own process, every 10 ms) pooled over all of them.`);
     out();
     out('| line | answer | seconds | health probes | health p99 ms | target |');
     out('| --- | --- | --- | --- | --- | --- |');
@@ -491,7 +481,7 @@ async function main() {
   }
   if (wide) {
     out();
-    out(`The same for a download: the results of a batch of ${WIDE_ROWS.toLocaleString()} lines of a model with ${WIDE_WIDTH} outputs a row (${wide.mb.toFixed(0)} MB of NDJSON), downloaded ${LONG_LINE_UPLOADS} times while the probe runs.`);
+    out(`The same for a download: the results of a batch of ${WIDE_ROWS.toLocaleString()} lines of a model with ${WIDE_WIDTH} outputs a row (${wide.mb.toFixed(0)} MB of NDJSON), downloaded ${PROBED_RUNS} times while the probe runs.`);
     out();
     out('| download | seconds (slowest) | health probes | health p99 ms | target |');
     out('| --- | --- | --- | --- | --- |');

@@ -13,7 +13,7 @@ import { npyHeader } from '@maas/client';
 import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
 import { modelRepository } from '../harness/model-repo.js';
-import { closeClients, send } from './client.js';
+import { batchCompleted, closeClients, send } from './client.js';
 import { faultsAndCpu } from './proc.js';
 
 const ROWS = Number(process.env['TRACE_ROWS'] ?? 200_000);
@@ -45,11 +45,7 @@ try {
     });
     const batch = (await res.body.json()) as { id: string };
     const tUp = performance.now();
-    for (;;) {
-      const b = (await (await send(`${cluster.url}/v1/batches/${batch.id}`)).body.json()) as { completed_at: string | null };
-      if (b.completed_at) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await batchCompleted(cluster.url, batch.id, 20);
     const tDone = performance.now();
     const out = await send(`${cluster.url}/v1/batches/${batch.id}/results`, { headers: { accept: FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' } });
     let bytes = 0;

@@ -35,9 +35,9 @@ export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js'
 export { flattenData } from './tensors/flatten.js';
 export { encodeValues, tensorOf } from './tensors/encode.js';
 export {
-  toEncoded, fromEncoded, typedView, toJsonValues, elementCount, rowElements,
+  toEncoded, fromEncoded, typedView, toJsonValues, jsonValueReader, elementCount, rowElements,
 } from './tensors/raw.js';
-export type { RawTensor, EncodedTensor } from './tensors/raw.js';
+export type { RawTensor, EncodedTensor, JsonValue } from './tensors/raw.js';
 export { packPayload, unpackPayload } from './tensors/payload.js';
 export { readTensorRecord, tensorRecord } from './tensors/record.js';
 export { concatRows, sliceOutputRows, sliceRows } from './tensors/rows.js';

@@ -9,7 +9,7 @@
  * into the piece's Buffer as it is made (no list of strings joined, then encoded again), and
  * values are read from the outputs' bytes as they are written (no array of every value).
  */
-import { DATATYPE_INFO, parseMarker, rowElements, typedView, type ChunkLine, type JobError, type RawTensor } from '@maas/shared';
+import { jsonValueReader, parseMarker, rowElements, type ChunkLine, type JobError, type JsonValue, type RawTensor } from '@maas/shared';
 
 /** Bytes of result lines a piece holds before it is handed on (at most one line more). */
 export const RESULT_PIECE_BYTES = 256 * 1024;
@@ -39,27 +39,15 @@ class GrowingBytes {
   }
 }
 
-type Value = number | boolean | string;
-
-/** Element j of an output as a JSON value (INT64/UINT64 as numbers, BOOL as booleans), read from its bytes. */
-function valueReader(o: RawTensor): (j: number) => Value {
-  if (Array.isArray(o.data)) {
-    const strings = o.data;
-    return (j) => strings[j]!;
-  }
-  const view = typedView(o);
-  return DATATYPE_INFO[o.datatype].kind === 'bool' ? (j) => view[j] !== 0 : (j) => Number(view[j]!);
-}
-
 /** A value as JSON.stringify writes it (non-finite numbers become null). */
-const json = (v: Value): string =>
+const json = (v: JsonValue): string =>
   typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : typeof v === 'boolean' ? String(v) : JSON.stringify(v);
 
 interface OutputValues {
   o: RawTensor;
   /** the output's name as a JSON string */
   key: string;
-  at: (j: number) => Value;
+  at: (j: number) => JsonValue;
   per: number;
 }
 
@@ -89,7 +77,7 @@ export function* chunkResultPieces(
     : outcome?.kind === 'c' ? { type: 'canceled', message: 'the batch was canceled before this line ran' }
     : { type: 'not-run', message: 'the batch ended before this line ran' };
   const values: OutputValues[] = outcome?.kind === 's'
-    ? outputs.map((o) => ({ o, key: JSON.stringify(o.name), at: valueReader(o), per: rowElements(o.shape) }))
+    ? outputs.map((o) => ({ o, key: JSON.stringify(o.name), at: jsonValueReader(o), per: rowElements(o.shape) }))
     : [];
   const piece = () => new GrowingBytes(Math.min(pieceBytes, lines.length * 64));
   let out = piece();

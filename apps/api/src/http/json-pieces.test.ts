@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OutputTensor } from '@maas/shared';
-import { jsonInPieces, outputValues, PIECEWISE_VALUES } from './json-pieces.js';
+import { inPieces, jsonInPieces } from './json-pieces.js';
 
 const text = async (doc: { outputs: OutputTensor[] | null }) => Buffer.concat(await jsonInPieces(doc)).toString('utf8');
 
@@ -25,7 +25,7 @@ describe('jsonInPieces', () => {
 
   it('lets the event loop run between its pieces', async () => {
     const doc = { outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [100_000], data: Array.from({ length: 100_000 }, (_, i) => i / 7) }] };
-    expect(outputValues(doc)).toBeGreaterThan(PIECEWISE_VALUES);
+    expect(inPieces(doc)).toBe(true);
     let settled = false;
     const made = jsonInPieces(doc).then((pieces) => {
       settled = true;

@@ -9,11 +9,14 @@ import type { OutputTensor } from '@maas/shared';
 
 /** Output values above which a document is made in pieces. */
 export const PIECEWISE_VALUES = 65_536;
+
+/** Whether the document's outputs hold more than PIECEWISE_VALUES values. */
+export const inPieces = (doc: { outputs: OutputTensor[] | null }): boolean => outputValues(doc) > PIECEWISE_VALUES;
 /** Values written between two turns of the event loop. */
 const VALUES_PER_PIECE = 16_384;
 
 /** How many values the document's outputs hold. */
-export function outputValues(doc: { outputs: OutputTensor[] | null }): number {
+function outputValues(doc: { outputs: OutputTensor[] | null }): number {
   let n = 0;
   for (const o of doc.outputs ?? []) n += o.data.length;
   return n;
@@ -22,8 +25,9 @@ export function outputValues(doc: { outputs: OutputTensor[] | null }): number {
 /** `JSON.stringify(value)` cut around the one place where `marker` stands (a string no caller can know). */
 function around(value: unknown, marker: string): [string, string] {
   const text = JSON.stringify(value);
-  const at = text.indexOf(JSON.stringify(marker));
-  return [text.slice(0, at), text.slice(at + JSON.stringify(marker).length)];
+  const quoted = JSON.stringify(marker);
+  const at = text.indexOf(quoted);
+  return [text.slice(0, at), text.slice(at + quoted.length)];
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -9,27 +9,27 @@
 import type { Response } from 'express';
 import type { OutputTensor } from '@maas/shared';
 import { frameResponse, HEADER_LENGTH } from '../binary/framing.js';
-import { jsonInPieces, outputValues, PIECEWISE_VALUES } from './json-pieces.js';
+import { inPieces, jsonInPieces } from './json-pieces.js';
 
 export async function sendOutputs<T extends { outputs: OutputTensor[] | null }>(res: Response, status: number, doc: T, binary: (name: string) => boolean): Promise<void> {
   // Large JSON outputs are made in pieces, the event loop running between two (json-pieces.ts).
-  if (outputValues(doc) > PIECEWISE_VALUES && !doc.outputs?.some((o) => binary(o.name))) {
-    const pieces = await jsonInPieces(doc);
-    res.status(status);
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', pieces.reduce((n, p) => n + p.byteLength, 0));
-    for (const p of pieces) res.write(p);
-    res.end();
-    return;
+  let pieces: Buffer[];
+  let headerLength: number | undefined;
+  if (inPieces(doc) && !doc.outputs?.some((o) => binary(o.name))) {
+    pieces = await jsonInPieces(doc);
+  } else {
+    const framed = frameResponse(doc, binary);
+    pieces = [framed.body];
+    headerLength = framed.headerLength;
   }
-  const framed = frameResponse(doc, binary);
   res.status(status);
-  if (framed.headerLength === undefined) {
+  if (headerLength === undefined) {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
   } else {
-    res.setHeader(HEADER_LENGTH, String(framed.headerLength));
+    res.setHeader(HEADER_LENGTH, String(headerLength));
     res.setHeader('Content-Type', 'application/octet-stream');
   }
-  res.setHeader('Content-Length', framed.body.byteLength);
-  res.end(framed.body);
+  res.setHeader('Content-Length', pieces.reduce((n, p) => n + p.byteLength, 0));
+  for (let i = 0; i < pieces.length - 1; i++) res.write(pieces[i]);
+  res.end(pieces[pieces.length - 1]);
 }

@@ -6,7 +6,7 @@ import type { Deps } from '../deps.js';
 import { IdempotencyStore } from '../services/idempotency.js';
 import { binaryOutputs } from '../binary/framing.js';
 import { inferBody } from '../http/infer-body.js';
-import { jsonInPieces, outputValues, PIECEWISE_VALUES } from '../http/json-pieces.js';
+import { inPieces, jsonInPieces } from '../http/json-pieces.js';
 import { sendOutputs } from '../http/send-outputs.js';
 import { checkPriority } from '../quotas/limits.js';
 
@@ -33,7 +33,7 @@ export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
   r.get('/v1/jobs/:id', async (req, res) => {
     const ms = clampWaitMs(queryWait(req.query['wait']), config.MAX_WAIT_S);
     const job = ms > 0 ? await jobs.wait(req.tenant, req.params.id, ms, shutdown) : await jobs.get(req.tenant, req.params.id);
-    if (outputValues(job) > PIECEWISE_VALUES) {
+    if (inPieces(job)) {
       // Large outputs: made in pieces (json-pieces.ts), then sent as res.json would (with its ETag).
       res.type('application/json').send(Buffer.concat(await jsonInPieces(job)));
       return;

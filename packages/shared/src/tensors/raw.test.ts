@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DATATYPES, DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
 import { tensorOf } from './encode.js';
 import {
-  elementCount, fromEncoded, rowElements, toEncoded, toJsonValues, typedView, type EncodedTensor, type RawTensor,
+  elementCount, fromEncoded, jsonValueReader, rowElements, toEncoded, toJsonValues, typedView, type EncodedTensor, type RawTensor,
 } from './raw.js';
 
 const SAMPLES: Record<Datatype, unknown[]> = {
@@ -143,5 +143,15 @@ describe('toJsonValues', () => {
 
   it('an empty tensor gives an empty array', () => {
     expect(toJsonValues(encoded('FP32', [], [0, 2]))).toEqual([]);
+  });
+});
+
+describe('jsonValueReader', () => {
+  it('reads every element as toJsonValues gives it, for every datatype (and a BOOL byte other than 1)', () => {
+    const tensors = [...DATATYPES.map((d) => encoded(d)), { name: 'b', datatype: 'BOOL' as const, shape: [2], data: new Uint8Array([0, 7]) }];
+    for (const t of tensors) {
+      const at = jsonValueReader(t);
+      expect(toJsonValues(t).map((_, j) => at(j))).toEqual(toJsonValues(t));
+    }
   });
 });

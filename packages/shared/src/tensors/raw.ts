@@ -66,8 +66,10 @@ export function typedView(t: RawTensor) {
   return new info.array(bytes.buffer, bytes.byteOffset, bytes.byteLength / info.bytes);
 }
 
+export type JsonValue = number | boolean | string;
+
 /** JSON values of a RawTensor, flat row-major (INT64/UINT64 as numbers, BOOL as booleans). */
-export function toJsonValues(t: RawTensor): (number | boolean | string)[] {
+export function toJsonValues(t: RawTensor): JsonValue[] {
   if (Array.isArray(t.data)) return t.data;
   const view = typedView(t);
   const out = new Array<number | boolean>(view.length);
@@ -77,4 +79,18 @@ export function toJsonValues(t: RawTensor): (number | boolean | string)[] {
     out[i] = kind === 'bool' ? v !== 0 : Number(v);
   }
   return out;
+}
+
+/**
+ * Element j of a RawTensor as toJsonValues gives it, read from its bytes when asked: for
+ * writers that must not build an array of every value first. (toJsonValues keeps its own loop:
+ * filling an array through this reader took twice as long.)
+ */
+export function jsonValueReader(t: RawTensor): (j: number) => JsonValue {
+  if (Array.isArray(t.data)) {
+    const strings = t.data;
+    return (j) => strings[j]!;
+  }
+  const view = typedView(t);
+  return DATATYPE_INFO[t.datatype].kind === 'bool' ? (j) => view[j] !== 0 : (j) => Number(view[j]!);
 }
