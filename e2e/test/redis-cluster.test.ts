@@ -4,7 +4,8 @@
  * slots. A key layout that put one command or script across slots would fail here (CROSSSLOT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, rows, WebhookReceiver } from '../src/harness/index.js';
+import { join } from 'node:path';
+import { call, Cluster, rows, runAlone, SHIPPED_MODELS, WebhookReceiver } from '../src/harness/index.js';
 
 let cluster: Cluster;
 let receiver: WebhookReceiver;
@@ -38,6 +39,13 @@ describe('on a Redis Cluster', () => {
     });
     expect(infer.status).toBe(200);
     expect(infer.body.outputs.find((o: { name: string }) => o.name === 'label').data).toEqual([0]);
+  });
+
+  it('a job with large inputs (a raw payload beside it, in its queue\'s slot) answers what ONNX Runtime gives', async () => {
+    const data = rows(7, 600, 32); // 76,800 bytes: over RAW_PAYLOAD_MIN_BYTES
+    const infer = await call(cluster.url, 'POST', '/v2/models/mlp/infer', { inputs: mlpJob(data).inputs });
+    expect(infer.status, JSON.stringify(infer.body)).toBe(200);
+    expect(infer.body.outputs[0].data).toEqual((await runAlone(join(SHIPPED_MODELS, 'mlp/1/model.onnx'), 'input', 'output', data)).flat());
   });
 
   it('idempotency, cancel of a queued job, and /v1/models with its workers', async () => {

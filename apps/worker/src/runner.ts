@@ -240,7 +240,13 @@ export class ModelRunner {
     let bytes: Buffer | null = null;
     if (data.payload) {
       bytes = await this.redis.getBuffer(data.payload);
-      if (!bytes) throw await this.endings.failed(job, { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' });
+      if (!bytes) {
+        // A chunk's input goes with its batch (canceled, or past its retention); a job's own
+        // payload lives as long as its index (JOB_RETENTION_S + 1 h), so a job queued longer expires.
+        throw await this.endings.failed(job, data.batch
+          ? { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' }
+          : { type: 'expired', message: 'its input is no longer stored: it waited in the queue longer than jobs are kept' });
+      }
     }
     try {
       inputs = bytes ? unpackPayload(data.inputs, bytes) : data.inputs.map(fromEncoded);

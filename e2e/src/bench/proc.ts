@@ -33,3 +33,18 @@ export function sampleRss(pid: number): { stop(): number } {
   }, 100);
   return { stop: () => (clearInterval(timer), peak) };
 }
+
+/** CPU seconds (user + system) of each thread of a process so far, by thread id, with the thread's name. */
+export async function threadCpu(pid: number): Promise<Map<number, { name: string; seconds: number }>> {
+  const { readdir } = await import('node:fs/promises');
+  const tids = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const result = new Map<number, { name: string; seconds: number }>();
+  for (const tid of tids) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    result.set(Number(tid), { name, seconds: (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100 });
+  }
+  return result;
+}

@@ -14,7 +14,7 @@ import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
 import { modelRepository } from '../harness/model-repo.js';
 import { batchCompleted, closeClients, send } from './client.js';
-import { faultsAndCpu } from './proc.js';
+import { faultsAndCpu, threadCpu } from './proc.js';
 
 const ROWS = Number(process.env['TRACE_ROWS'] ?? 200_000);
 const FORMAT = process.env['TRACE_FORMAT'] ?? 'npy';
@@ -23,7 +23,7 @@ const prof = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 const repo = await modelRepository({});
 if (process.env['TRACE_CONFIG'] === 'none') await rm(join(repo.dir, 'mlp/config.json'), { force: true });
 else if (process.env['TRACE_CONFIG']) await writeFile(join(repo.dir, 'mlp/config.json'), process.env['TRACE_CONFIG']);
-const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['TRACE_THREADS'] ? { WORKER_INTRA_OP_THREADS: process.env['TRACE_THREADS'] } : {}), ...(process.env['TRACE_WORKER_ENV'] ? (JSON.parse(process.env['TRACE_WORKER_ENV']) as Record<string, string>) : {}) }, api: process.env['TRACE_API_ENV'] ? (JSON.parse(process.env['TRACE_API_ENV']) as Record<string, string>) : {}, nodeArgs: { api: [...prof, ...(process.env['TRACE_API_ARGS']?.split(' ').filter(Boolean) ?? [])], worker: prof } });
+const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['TRACE_THREADS'] ? { WORKER_INTRA_OP_THREADS: process.env['TRACE_THREADS'] } : {}), ...(process.env['TRACE_WORKER_ENV'] ? (JSON.parse(process.env['TRACE_WORKER_ENV']) as Record<string, string>) : {}) }, api: process.env['TRACE_API_ENV'] ? (JSON.parse(process.env['TRACE_API_ENV']) as Record<string, string>) : {}, nodeArgs: { api: [...prof, ...(process.env['TRACE_API_ARGS']?.split(' ').filter(Boolean) ?? [])], worker: [...prof, ...(process.env['TRACE_WORKER_ARGS']?.split(' ').filter(Boolean) ?? [])] } });
 try {
   const data = rows(1, Math.min(ROWS, 10_000), 32);
   const parts: Buffer[] = [];
@@ -39,6 +39,7 @@ try {
   // (cold code, heaps still growing); each is printed.
   for (let round = 1; round <= Number(process.env['TRACE_REPEAT'] ?? 2); round++) {
     const cpu0 = await Promise.all(Object.values(pids).map(faultsAndCpu));
+    const threads0 = await Promise.all([pids.api, pids.worker].map(threadCpu));
     const t0 = performance.now();
     const res = await send(`${cluster.url}/v1/batches?model=mlp`, {
       method: 'POST', headers: { 'content-type': FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' }, body: Readable.from(parts),
@@ -53,6 +54,8 @@ try {
     const tEnd = performance.now();
     const cpu1 = await Promise.all(Object.values(pids).map(faultsAndCpu));
     console.log(`CPU ms (user+system): ${Object.keys(pids).map((k, i) => `${k} ${((cpu1[i]!.user - cpu0[i]!.user) * 1000).toFixed(0)}+${((cpu1[i]!.system - cpu0[i]!.system) * 1000).toFixed(0)}`).join(', ')}`);
+    const threads1 = await Promise.all([pids.api, pids.worker].map(threadCpu));
+    console.log(`CPU ms by thread (main thread first, then others with more than 5 ms): ${['api', 'worker'].map((k, i) => `${k} ${[...threads1[i]!].map(([tid, t]) => ({ tid, name: t.name, ms: (t.seconds - (threads0[i]!.get(tid)?.seconds ?? 0)) * 1000 })).filter((t) => t.tid === (i === 0 ? pids.api : pids.worker) || t.ms > 5).map((t) => `${t.name}:${t.ms.toFixed(0)}`).join(' ')}`).join('; ')}`);
     console.log(`minor page faults: ${Object.keys(pids).map((k, i) => `${k} ${cpu1[i]!.minflt - cpu0[i]!.minflt}`).join(', ')}`);
     const stats = (await (await send(`${cluster.url}/v2/models/mlp/stats`)).body.json()) as { model_stats: { batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[] }[] };
     const runs = stats.model_stats[0]!.batch_stats.reduce((a, b) => ({ count: a.count + b.compute_infer.count, ns: a.ns + b.compute_infer.ns, rows: a.rows + b.batch_size * b.compute_infer.count }), { count: 0, ns: 0, rows: 0 });

@@ -38,7 +38,7 @@ export {
   toEncoded, fromEncoded, typedView, toJsonValues, jsonValueReader, elementCount, rowElements,
 } from './tensors/raw.js';
 export type { RawTensor, EncodedTensor, JsonValue } from './tensors/raw.js';
-export { packPayload, unpackPayload } from './tensors/payload.js';
+export { numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, unpackPayload } from './tensors/payload.js';
 export { readTensorRecord, tensorRecord } from './tensors/record.js';
 export { concatRows, sliceOutputRows, sliceRows } from './tensors/rows.js';
 export { toJobObject, toMemberObject, jobStatus, outputsToJson } from './views/job.js';

@@ -1,7 +1,7 @@
 /**
  * What crosses Redis between the API and the workers: a job's data and its return value.
- * Tensors travel as base64 bytes (see tensors/raw.ts), or, for batch-file chunks, as one raw
- * binary string in its own key (`payload`, see tensors/payload.ts). `v` lets a later release read
+ * Tensors travel as base64 bytes (see tensors/raw.ts), or, for batch-file chunks and jobs with
+ * large inputs, as one raw binary string in its own key (`payload`, see tensors/payload.ts). `v` lets a later release read
  * payloads written by this one during a rolling upgrade.
  */
 import type { JobError, JobMetrics, WebhookEvent } from './contract/job.js';
@@ -38,7 +38,7 @@ export interface InferenceJobData {
   webhook?: { url: string; events: WebhookEvent[] };
   /** public priority (lower = more urgent) */
   priority: number;
-  /** Redis key of the inputs' raw bytes (batch-file chunks); the worker removes it once the job ended */
+  /** Redis key of the inputs' raw bytes (batch-file chunks, large inputs); the worker removes it once the job ended */
   payload?: string;
   /** set on the chunk jobs of a batch submission: the worker records their outputs with the batch */
   batch?: { id: string; chunk: number; lines: number; retentionSeconds: number };

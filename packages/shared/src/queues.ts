@@ -33,6 +33,13 @@ export const idempotencyKey = (tenant: string, keyHash: string): string => `${PR
 /** BullMQ's hash of job `jobId` in `queueName`. */
 export const bullJobKey = (queueName: string, jobId: string): string => `${PREFIX}:${queueName}:${jobId}`;
 
+/**
+ * The raw input bytes of a job whose inputs are large (tensors/payload.ts
+ * `RAW_PAYLOAD_MIN_BYTES`), beside its BullMQ hash, in the queue's slot: written on the queue's
+ * connection just before the job, so they land first. Batch-file chunks use their batch's keys.
+ */
+export const jobPayloadKey = (queueName: string, jobId: string): string => `${PREFIX}:${queueName}:${jobId}:payload`;
+
 /** Sorted set of canceled job ids (score: cancel time) beside its queue, in the queue's slot. */
 export const canceledKey = (queueName: string): string => `${PREFIX}:${queueName}:canceled`;
 

@@ -11,7 +11,7 @@ import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   cancelJob, canceledKey, checkRequest, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
-  newJobId, NotFoundError, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
+  jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
   type OutboxRelay, type CheckedRequest, type ModelVersion, type SettledRecord,
 } from '@maas/shared';
@@ -158,13 +158,17 @@ export class JobService {
         this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.rows }),
         this.fair?.priorities(queue.name, tenant, priority, [checked.rows], quantum(priority, version, chunkRows(version))),
       ]);
+      // Large inputs go beside the job as raw bytes (tensors/payload.ts), not base64 in it.
+      const packed = numericBytes(checked.inputs) >= RAW_PAYLOAD_MIN_BYTES ? packPayload(checked.inputs) : undefined;
+      const payload = packed && jobPayloadKey(queue.name, id);
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION,
         model: version.model,
         version: version.version,
         tenant,
         rows: checked.rows,
-        inputs: checked.inputs.map(toEncoded),
+        inputs: packed ? packed.inputs : checked.inputs.map(toEncoded),
+        ...(payload ? { payload } : {}),
         outputs: checked.outputs,
         priority,
         ...(members ? { members, requests: members.length } : requests > 1 ? { requests } : {}),
@@ -178,8 +182,12 @@ export class JobService {
       const ttl = this.opts.retentionSeconds + 3600;
       const indexed = members ? members.map((m) => [m.id, jobIndexValue(queue.name, id)] as const) : [[id, queue.name] as const];
       for (const [key, value] of indexed) this.rememberQueue(key, value);
-      const [, job] = await Promise.all([
+      // The payload goes on the queue's own connection, sent before the job: it lands first, so
+      // no worker can fetch the job before its inputs are there.
+      const stored = packed && payload ? this.queues.connection.set(payload, packed.bytes, 'EX', ttl) : undefined;
+      const [, , job] = await Promise.all([
         Promise.all(indexed.map(([key, value]) => this.redis.set(jobIndexKey(key), value, 'EX', ttl))),
+        stored,
         queue.add('infer', data, {
           jobId: id,
           priority: turns?.[0] ?? bullPriority(priority),

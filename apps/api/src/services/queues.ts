@@ -19,7 +19,11 @@ export class QueueRegistry {
   private readonly queues = new Map<string, InferenceQueue>();
   private readonly depth = new Map<string, { at: number; value: number; refreshing?: Promise<number> }>();
 
-  constructor(private readonly connection: Redis) {}
+  /**
+   * @param connection the one connection every queue here uses (BullMQ shares an instance it is
+   *   given): a command sent on it before a queue call reaches Redis before that call's commands.
+   */
+  constructor(readonly connection: Redis) {}
 
   forVersion(model: string, version: number): InferenceQueue {
     return this.byName(inferenceQueueName(model, version));

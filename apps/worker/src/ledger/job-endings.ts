@@ -106,6 +106,9 @@ export class JobEndings {
    * worker cut off from Redis, and another worker ran it) must not reach waiters.
    */
   stored(job: InferenceJob, result: InferenceJobResult): void {
+    // A job's own input bytes go now, not at `succeeded`: until BullMQ took the completion,
+    // another worker may still be about to run it. A chunk's went with its outputs.
+    if (!job.data.batch) this.releasePayload(job);
     this.d.metrics.jobs.inc({ ...this.d.labels, outcome: 'succeeded' });
     this.d.metrics.jobSeconds.observe(this.d.labels, (Date.now() - job.timestamp) / 1000);
     const settled = settledRecord(job, result);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { packPayload, unpackPayload } from './payload.js';
+import { numericBytes, packPayload, unpackPayload } from './payload.js';
 import type { RawTensor } from './raw.js';
 
 const f32 = (name: string, values: number[], shape: number[]): RawTensor => ({ name, datatype: 'FP32', shape, data: new Uint8Array(Float32Array.from(values).buffer) });
@@ -34,5 +34,17 @@ describe('packPayload / unpackPayload', () => {
     const packed = packPayload([f32('a', [1, 2, 3, 4], [2, 2])]);
     expect(() => unpackPayload(packed.inputs, packed.bytes.subarray(0, 8))).toThrow(/16 bytes at 0 of a 8-byte payload/);
     expect(() => unpackPayload([{ ...packed.inputs[0]!, shape: [3, 2] }], packed.bytes)).toThrow(/expected 24/);
+  });
+});
+
+describe('numericBytes', () => {
+  it('counts the bytes of numeric tensors only (BYTES tensors stay inline in the job)', () => {
+    const tensors: RawTensor[] = [
+      { name: 'a', datatype: 'FP32', shape: [2, 3], data: new Uint8Array(24) },
+      { name: 's', datatype: 'BYTES', shape: [2], data: ['x'.repeat(100_000), 'y'] },
+      { name: 'b', datatype: 'INT64', shape: [2], data: new Uint8Array(16) },
+    ];
+    expect(numericBytes(tensors)).toBe(40);
+    expect(numericBytes([])).toBe(0);
   });
 });

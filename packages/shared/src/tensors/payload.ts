@@ -1,15 +1,30 @@
 /**
- * Raw tensor payloads: the input bytes of a batch-file chunk kept in Redis as ONE binary
- * string beside the job, instead of base64 inside the job's JSON. The job's `inputs` then
- * only describe each tensor and where its bytes sit (`at: [offset, length]`).
+ * Raw tensor payloads: the input bytes of a batch-file chunk, or of a job whose inputs hold at
+ * least RAW_PAYLOAD_MIN_BYTES, kept in Redis as ONE binary string beside the job, instead of
+ * base64 inside the job's JSON. The job's `inputs` then only describe each tensor and where its
+ * bytes sit (`at: [offset, length]`).
  *
- * Per chunk this saves encoding and decoding base64 (a third larger), and BullMQ stringifying
- * and parsing a megabyte of JSON, on both sides. Copies of the tensor bytes: none when the
+ * Per job this saves encoding and decoding base64 (a third larger), and BullMQ stringifying
+ * and parsing (and ioredis measuring, three times) that JSON, on both sides. Copies of the tensor bytes: none when the
  * chunk has one numeric input whose bytes are one buffer (the `.npy` path), one otherwise
  * (the concatenation); the worker reads views into the buffer Redis returned.
  */
 import { DATATYPE_INFO } from '../contract/datatypes.js';
 import { elementCount, type EncodedTensor, type RawTensor } from './raw.js';
+
+/**
+ * Jobs whose numeric inputs hold at least this many bytes carry them as a raw payload. Below
+ * it, base64 in the job costs less than the payload's extra key and the worker's extra read
+ * (one round trip); above it, base64 and JSON cost several ms a megabyte at each end.
+ */
+export const RAW_PAYLOAD_MIN_BYTES = 64 * 1024;
+
+/** The bytes of `tensors`' numeric data (BYTES tensors count nothing: they stay inline). */
+export function numericBytes(tensors: readonly RawTensor[]): number {
+  let n = 0;
+  for (const t of tensors) if (!Array.isArray(t.data)) n += t.data.byteLength;
+  return n;
+}
 
 export interface PackedPayload {
   /** tensor descriptions for the job's data (numeric ones point into `bytes`) */
