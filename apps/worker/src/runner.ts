@@ -19,8 +19,8 @@ import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis,
-  chunkRows, fromEncoded, inferenceQueueName, PREFIX, toEncoded, unpackPayload,
-  type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
+  chunkRows, fromEncoded, inferenceQueueName, PREFIX, unpackPayload,
+  type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
@@ -367,11 +367,11 @@ export class ModelRunner {
     }
   }
 
-  private resultOf(task: Task, outputs: RawTensor[]): InferenceJobResult {
+  private resultOf(task: Task, outputs: EncodedTensor[]): InferenceJobResult {
     const job = task.job;
     return {
       v: 1,
-      outputs: outputs.map(toEncoded),
+      outputs,
       ...(job.processedOn ? { started: job.processedOn } : {}),
       completed: Date.now(),
       metrics: {

@@ -41,7 +41,7 @@ export type { RawTensor, EncodedTensor, JsonValue } from './tensors/raw.js';
 export { numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, unpackPayload } from './tensors/payload.js';
 export { readTensorRecord, tensorRecord } from './tensors/record.js';
 export { concatRows, sliceOutputRows, sliceRows } from './tensors/rows.js';
-export { toJobObject, toMemberObject, jobStatus, outputsToJson } from './views/job.js';
+export { toJobObject, toMemberObject, jobStatus, outputsToJson, resultTensors } from './views/job.js';
 export type { StoredJob, QueueState } from './views/job.js';
 export {
   SECRET_PREFIX, secretProblem, parseSecret, generateSecret, sign, signedHeaders, verify,

@@ -46,7 +46,14 @@ export interface InferenceJobData {
 
 export interface InferenceJobResult {
   v: typeof PAYLOAD_VERSION;
+  /** base64 each; or, with `payload`, where each output's bytes sit in it (`at`) */
   outputs: EncodedTensor[];
+  /**
+   * Redis key of the outputs' raw bytes, for outputs of RAW_PAYLOAD_MIN_BYTES or more: kept
+   * beside the job as long as its record (so neither BullMQ's job hash nor its events stream
+   * holds them). Readers load them into `StoredJob.outputs` (views/job.ts) before a view.
+   */
+  payload?: string;
   metrics: JobMetrics;
   /**
    * When the job started (BullMQ's processedOn) and when its outputs were ready (ms): its

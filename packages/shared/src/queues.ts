@@ -40,6 +40,12 @@ export const bullJobKey = (queueName: string, jobId: string): string => `${PREFI
  */
 export const jobPayloadKey = (queueName: string, jobId: string): string => `${PREFIX}:${queueName}:${jobId}:payload`;
 
+/**
+ * The raw output bytes of a job whose outputs are large (payloads.ts `InferenceJobResult.payload`),
+ * beside its BullMQ hash, in the queue's slot; it expires an hour after the job's record would.
+ */
+export const jobResultKey = (queueName: string, jobId: string): string => `${PREFIX}:${queueName}:${jobId}:result`;
+
 /** Sorted set of canceled job ids (score: cancel time) beside its queue, in the queue's slot. */
 export const canceledKey = (queueName: string): string => `${PREFIX}:${queueName}:canceled`;
 

@@ -13,7 +13,7 @@ import {
   cancelJob, canceledKey, checkRequest, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
-  type OutboxRelay, type CheckedRequest, type ModelVersion, type SettledRecord,
+  type OutboxRelay, type CheckedRequest, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload,
 } from '@maas/shared';
 import type { FairShare } from '../fairness/fair-share.js';
 import { bullPriority, quantum } from '../fairness/lanes.js';
@@ -274,11 +274,26 @@ export class JobService {
     return { id, queue, job: record, state, canceledAt: canceled === null ? null : Number(canceled), member: carrier !== undefined };
   }
 
-  private view({ id, job, state, canceledAt, member }: Located): JobObject {
-    if (!member) return toJobObject(job as never, state, canceledAt);
-    const view = toMemberObject(job as never, id, state, canceledAt);
+  private async view({ id, job, state, canceledAt, member }: Located): Promise<JobObject> {
+    const record = await this.withOutputs(job as StoredJob, id);
+    if (!member) return toJobObject(record, state, canceledAt);
+    const view = toMemberObject(record, id, state, canceledAt);
     if (!view) throw new NotFoundError('job', id);
     return view;
+  }
+
+  /**
+   * `record` with its outputs read, when its result keeps them apart (large outputs, stored
+   * as raw bytes beside the job: payloads.ts `InferenceJobResult.payload`); else as it is.
+   */
+  private async withOutputs<T extends StoredJob>(record: T, publicId: string): Promise<T> {
+    const result = record.returnvalue;
+    if (!result?.payload || record.outputs) return record;
+    const bytes = await this.redis.getBuffer(result.payload);
+    // They expire with the job's index (its retention and an hour): past that, the job is gone
+    // too, even where BullMQ has not yet removed its record (it cleans up as later jobs end).
+    if (!bytes) throw new NotFoundError('job', publicId);
+    return { ...record, outputs: unpackPayload(result.outputs, bytes) };
   }
 
   async get(tenant: string, id: string): Promise<JobObject> {
@@ -299,7 +314,7 @@ export class JobService {
     // member only when fresh: nobody knows its id yet, so nobody can have canceled it.
     const settled = this.settledRecord(bullId, tenant);
     if (settled && (!carrier || fresh)) {
-      const record = { ...settled, data: settled.data as InferenceJobData };
+      const record = await this.withOutputs({ ...settled, data: settled.data as InferenceJobData }, id);
       const job = carrier ? toMemberObject(record, id, 'completed', null) : toJobObject(record, 'completed', null);
       if (job) return job;
     }
@@ -343,7 +358,7 @@ export class JobService {
   async cancel(tenant: string, id: string): Promise<JobObject> {
     const located = await this.locate(tenant, id);
     const { queue, job: record } = located;
-    const current = this.view(located);
+    const current = await this.view(located);
     if (isTerminal(current.status)) return current;
     if (located.member) {
       const verdict = await cancelMember(this.redis, queue.name, record.id!, id, this.opts.retentionSeconds * 1000);

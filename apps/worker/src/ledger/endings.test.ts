@@ -21,6 +21,14 @@ describe('job.completed of an ending', () => {
     expect(startEvent(startOnly)).toMatchObject({ type: 'job.start', data: { status: 'running' } });
   });
 
+  it("a job.completed of outputs stored apart carries them, from the run's tensors", () => {
+    const apart = { ...(result as object), payload: 'maas:{infer-mlp-v1}:job_1:result', outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 2], at: [0, 8] }] } as never;
+    const outputs = [{ name: 'y', datatype: 'FP32' as const, shape: [1, 2], data: new Uint8Array(new Float32Array([0.5, 2]).buffer) }];
+    const e = completedEvent(job(), { state: 'completed', result: apart, outputs }, 5_000);
+    expect((e!.data as { outputs: unknown }).outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [1, 2], data: [0.5, 2] }]);
+    expect(settledJob(job(), { state: 'completed', result: apart, outputs }, 7)).toMatchObject({ returnvalue: apart, outputs });
+  });
+
   it('settledJob keeps the outputs or the error the job will hold', () => {
     expect(settledJob(job(), { state: 'completed', result }, 7)).toMatchObject({ finishedOn: 7, returnvalue: result });
     expect(settledJob(job(), { state: 'failed', error: { type: 'x', message: 'y' } }, 7).failedReason).toMatch(/"type":"x"/);

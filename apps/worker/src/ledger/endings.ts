@@ -4,11 +4,14 @@
  */
 import {
   CANCELED_BY_REQUEST, encodeJobError, jobWebhookEvent, toJobObject, type Ending, type InferenceJobData, type InferenceJobResult, type JobError,
-  type StoredJob, type WebhookEventInput,
+  type RawTensor, type StoredJob, type WebhookEventInput,
 } from '@maas/shared';
 
 /** How the runner is about to settle a job. */
-export type JobEnd = { state: 'completed'; result: InferenceJobResult } | { state: 'failed'; error: JobError };
+export type JobEnd =
+  /** `outputs`: the result's tensors, when at hand (a view needs them if the result's bytes are stored apart) */
+  | { state: 'completed'; result: InferenceJobResult; outputs?: RawTensor[] }
+  | { state: 'failed'; error: JobError };
 
 /** The fields of a BullMQ job the ledger reads. */
 export type EndingJob = StoredJob & { queueName: string; data: InferenceJobData };
@@ -16,7 +19,7 @@ export type EndingJob = StoredJob & { queueName: string; data: InferenceJobData 
 /** The job as it will be stored once settled with `end`. */
 export function settledJob(job: StoredJob, end: JobEnd, now = Date.now()): StoredJob {
   return end.state === 'completed'
-    ? { ...pick(job), finishedOn: now, returnvalue: end.result }
+    ? { ...pick(job), finishedOn: now, returnvalue: end.result, ...(end.outputs ? { outputs: end.outputs } : {}) }
     : { ...pick(job), finishedOn: now, failedReason: encodeJobError(end.error) };
 }
 

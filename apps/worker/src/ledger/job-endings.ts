@@ -4,7 +4,8 @@
  * was fetched, recording the ending through the ledger (a chunk's with its batch, a webhook
  * job's with its job.completed; a job with neither needs no record, BullMQ's completion is its
  * ending), settling it as the ledger says (an ending recorded first — a cancel, a run before a
- * crash — wins), removing a chunk's input bytes once its outcome is recorded, counting it
+ * crash — wins), storing large outputs apart from the result, removing a job's or chunk's input
+ * bytes once its outcome is recorded, counting it
  * (metrics, Triton statistics), and announcing it to the API's waiters (a success once
  * BullMQ has stored it: `stored`).
  *
@@ -14,8 +15,8 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  CANCELED_BY_REQUEST, canceledKey, decodeJobError, dieAt, encodeJobError, type InferenceJobData, type InferenceJobResult, type JobError, type Logger,
-  type RawTensor,
+  CANCELED_BY_REQUEST, canceledKey, decodeJobError, dieAt, encodeJobError, jobResultKey, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toEncoded,
+  type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type RawTensor,
 } from '@maas/shared';
 import type { JobAnnouncer } from '../job-announcer.js';
 import { settledRecord } from '../job-announcer.js';
@@ -41,6 +42,9 @@ export interface JobEndingsDeps {
 
 /** How the runner settles a job: resolve with its result, or reject (no retry). */
 export type Settlement = { ok: true; result: InferenceJobResult } | { ok: false; error: UnrecoverableError };
+
+/** How long large outputs are kept when a job's record has no age limit (JOB_RETENTION_S's default). */
+const DEFAULT_RESULT_AGE_S = 24 * 3600;
 
 /** A job BullMQ fetched: its id is set. */
 const fetched = (job: Job<InferenceJobData>): EndingJob => job as EndingJob;
@@ -78,19 +82,23 @@ export class JobEndings {
    * none) and says how to settle it. Rejects when Redis failed: nothing is recorded, BullMQ
    * retries the job.
    */
-  async succeeded(job: InferenceJob, outputs: RawTensor[], resultOf: (outputs: RawTensor[]) => InferenceJobResult): Promise<Settlement> {
+  async succeeded(job: InferenceJob, outputs: RawTensor[], resultOf: (outputs: EncodedTensor[]) => InferenceJobResult): Promise<Settlement> {
     const chunk = job.data.batch;
     if (chunk && this.d.chunks) {
       await this.d.chunks.succeeded(chunk, outputs);
       this.releasePayload(job);
       outputs = [];
     }
-    const result = resultOf(outputs);
-    let end: JobEnd = { state: 'completed', result };
+    // Large outputs go beside the job as raw bytes, before BullMQ stores the result that
+    // points at them, instead of base64 in it (payloads.ts `InferenceJobResult.payload`).
+    const apart = numericBytes(outputs) >= RAW_PAYLOAD_MIN_BYTES ? await this.storeOutputs(job, outputs) : undefined;
+    const result = apart ? { ...resultOf(apart.inputs), payload: apart.key } : resultOf(outputs.map(toEncoded));
+    let end: JobEnd = { state: 'completed', result, outputs };
     const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
     if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
     this.d.stats?.ending(job, end);
     if (end.state === 'failed') {
+      if (apart) this.unlink(job, apart.key);
       // An ending recorded first (a cancel): the job ends that way, as the API said.
       this.d.metrics.jobs.inc({ ...this.d.labels, outcome: end.error.type === 'canceled' ? 'canceled' : 'failed' });
       this.endedHere.add(job.id!);
@@ -172,9 +180,27 @@ export class JobEndings {
     this.d.announcer.announce({ id: job.id!, event: 'failed' }); // waiters re-read the job
   }
 
+  /**
+   * Stores large outputs as one raw byte string under the job's result key, for as long as
+   * BullMQ keeps the job's record (its removeOnComplete age, as the API queues every job) and
+   * an hour more; the outputs' descriptions say where each output's bytes sit.
+   */
+  private async storeOutputs(job: InferenceJob, outputs: RawTensor[]): Promise<{ key: string; inputs: EncodedTensor[] }> {
+    const packed = packPayload(outputs);
+    const key = jobResultKey(this.d.queueName, job.id!);
+    const keep = job.opts.removeOnComplete;
+    const age = typeof keep === 'object' && 'age' in keep && keep.age !== undefined ? keep.age : DEFAULT_RESULT_AGE_S;
+    await this.d.redis.set(key, packed.bytes, 'EX', age + 3600);
+    return { key, inputs: packed.inputs };
+  }
+
   /** Removes a job's raw input bytes once its outcome is recorded (a crash before leaves them to their TTL). */
   private releasePayload(job: InferenceJob): void {
     const key = job.data.payload;
-    if (key) this.d.redis.unlink(key).catch((err: unknown) => this.d.log.warn({ err, jobId: job.id }, 'could not remove a job payload'));
+    if (key) this.unlink(job, key);
+  }
+
+  private unlink(job: InferenceJob, key: string): void {
+    this.d.redis.unlink(key).catch((err: unknown) => this.d.log.warn({ err, jobId: job.id, key }, 'could not remove a job payload'));
   }
 }

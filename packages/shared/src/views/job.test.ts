@@ -91,3 +91,32 @@ describe('toMemberObject', () => {
     expect(toMemberObject({ ...carrier, returnvalue: null, finishedOn: undefined }, 'job_a', 'waiting', null)).toMatchObject({ status: 'queued', metadata: { k: 'a' } });
   });
 });
+
+describe('outputs stored apart (large outputs: the result holds where their bytes sit, not the bytes)', () => {
+  const bytes = new Uint8Array(new Float32Array([0, 1, 2, 3, 4, 5]).buffer);
+  const metrics = { queue_ms: 1, batch_wait_ms: 0, inference_ms: 2, batch_size: 3, runs: 1, worker: 'w' };
+  const stored: StoredJob = {
+    ...base,
+    finishedOn: base.timestamp + 9,
+    returnvalue: { v: 1, payload: 'maas:{q}:job_1:result', outputs: [{ name: 'y', datatype: 'FP32', shape: [3, 2], at: [0, 24] }], metrics },
+  };
+
+  it('a view uses the outputs read apart', () => {
+    const job = toJobObject({ ...stored, outputs: [{ name: 'y', datatype: 'FP32', shape: [3, 2], data: bytes }] }, 'completed', null);
+    expect(job.outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [3, 2], data: [0, 1, 2, 3, 4, 5] }]);
+  });
+
+  it('a view of such a job whose outputs were not read fails loudly instead of showing none', () => {
+    expect(() => toJobObject(stored, 'completed', null)).toThrow(/stored apart \(maas:\{q\}:job_1:result\) and were not read/);
+  });
+
+  it("a member's rows are its slice of the carrier's outputs read apart", () => {
+    const carrier: StoredJob = {
+      ...stored,
+      data: { ...data, rows: 3, requests: 2, members: [{ id: 'job_a', rows: 1 }, { id: 'job_b', rows: 2 }] },
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [3, 2], data: bytes }],
+    };
+    expect(toMemberObject(carrier, 'job_b', 'completed', null)!.outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [2, 2], data: [2, 3, 4, 5] }]);
+    expect(toMemberObject(carrier, 'job_a', 'completed', null)!.outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [1, 2], data: [0, 1] }]);
+  });
+});

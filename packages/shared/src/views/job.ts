@@ -6,7 +6,7 @@
 import type { JobObject, JobStatus } from '../contract/job.js';
 import type { OutputTensor } from '../contract/tensor.js';
 import { decodeJobError, type InferenceJobData, type InferenceJobResult } from '../payloads.js';
-import { fromEncoded, toEncoded, toJsonValues } from '../tensors/raw.js';
+import { fromEncoded, toJsonValues, type RawTensor } from '../tensors/raw.js';
 import { sliceRows } from '../tensors/rows.js';
 
 /** The fields of a BullMQ Job this view reads (so tests can build one without Redis). */
@@ -18,6 +18,11 @@ export interface StoredJob {
   finishedOn?: number | undefined;
   returnvalue?: InferenceJobResult | null | undefined;
   failedReason?: string | undefined;
+  /**
+   * The outputs, when they were read apart from `returnvalue` (its `payload`: large outputs
+   * are stored as raw bytes beside the job); a view of such a job needs them.
+   */
+  outputs?: RawTensor[] | undefined;
 }
 
 /** BullMQ states: waiting, prioritized, delayed, waiting-children, active, completed, failed, unknown. */
@@ -25,11 +30,15 @@ export type QueueState = string;
 
 const iso = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() : null);
 
-export function outputsToJson(result: InferenceJobResult): OutputTensor[] {
-  return result.outputs.map((e) => {
-    const raw = fromEncoded(e);
-    return { name: raw.name, datatype: raw.datatype, shape: raw.shape, data: toJsonValues(raw) };
-  });
+/** A succeeded job's outputs as tensors: `job.outputs`, else decoded from its result (base64). */
+export function resultTensors(job: Pick<StoredJob, 'id' | 'outputs'>, result: InferenceJobResult): RawTensor[] {
+  if (job.outputs) return job.outputs;
+  if (result.payload) throw new Error(`job ${job.id}: its outputs are stored apart (${result.payload}) and were not read`);
+  return result.outputs.map(fromEncoded);
+}
+
+export function outputsToJson(outputs: readonly RawTensor[]): OutputTensor[] {
+  return outputs.map((raw) => ({ name: raw.name, datatype: raw.datatype, shape: raw.shape, data: toJsonValues(raw) }));
 }
 
 export function jobStatus(state: QueueState, failedReason: string | undefined, canceledAt: number | null): JobStatus {
@@ -59,7 +68,7 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     created_at: iso(job.timestamp)!,
     started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') ? null : iso(result?.started ?? job.processedOn),
     completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt) : state === 'completed' || state === 'failed' ? iso(result?.completed ?? job.finishedOn) : null,
-    outputs: result ? outputsToJson(result) : null,
+    outputs: result ? outputsToJson(resultTensors(job, result)) : null,
     error,
     metrics: result ? result.metrics : null,
     metadata: d.metadata ?? null,
@@ -95,7 +104,8 @@ export function toMemberObject(carrier: StoredJob, memberId: string, state: Queu
     ...carrier,
     id: member.id,
     data,
-    returnvalue: result ? { ...result, outputs: result.outputs.map((e) => toEncoded(sliceRows(fromEncoded(e), offset, offset + member.rows))) } : result,
+    // Its rows of the carrier's outputs (views, no copy).
+    outputs: result ? resultTensors(carrier, result).map((o) => sliceRows(o, offset, offset + member.rows)) : undefined,
   };
   return canceledAt === null ? toJobObject(own, state, null) : toJobObject(own, 'waiting', canceledAt);
 }

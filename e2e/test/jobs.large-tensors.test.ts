@@ -1,17 +1,22 @@
 /**
- * Jobs with large inputs (at least RAW_PAYLOAD_MIN_BYTES of numeric data) carry them as raw
- * bytes in a key beside the job, not as base64 inside its JSON: real API, worker, Redis and
- * ONNX Runtime. Checked: the stored bytes are the request's, the job's data holds none, the
- * outputs equal a direct ONNX Runtime run through every front door, and the key goes away
- * however the job ends (success, cancel while queued, a retry after a lost session thread);
- * a job whose key is gone before it runs fails as expired instead of running on nothing.
+ * Large tensors (at least RAW_PAYLOAD_MIN_BYTES of numeric data) travel as raw bytes in keys
+ * beside their job, not as base64 inside its JSON: real API, worker, Redis and ONNX Runtime.
+ * Inputs: the stored bytes are the request's, the job's data holds none, the outputs equal a
+ * direct ONNX Runtime run through every front door, and the key goes away however the job ends
+ * (success, cancel while queued, a retry after a lost session thread); a job whose key is gone
+ * before it runs fails as expired instead of running on nothing. Outputs: stored once, as
+ * bytes, for as long as the job's record (neither BullMQ's job hash nor its events stream holds
+ * them), and every way of reading them (v2 JSON and binary, gRPC, waited and later GETs of
+ * /v1/jobs, a packed member, the webhook) gives what ONNX Runtime gives.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { jobIndexKey, jobPayloadKey, parseJobIndex, RAW_PAYLOAD_MIN_BYTES } from '@maas/shared';
+import { buildWideOutputModel, WIDE_OUT_INPUTS } from '@maas/model-gen/test-models';
+import { jobIndexKey, jobPayloadKey, jobResultKey, parseJobIndex, RAW_PAYLOAD_MIN_BYTES } from '@maas/shared';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  binaryBody, call, Cluster, eventually, fromBytes, InferenceClient, post, rows, runAlone, SHIPPED_MODELS, toBytes,
+  binaryBody, call, Cluster, eventually, fromBytes, InferenceClient, modelRepository, post, rows, runAlone, SHIPPED_MODELS, toBytes, WebhookReceiver,
 } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
@@ -143,5 +148,98 @@ describe('large inputs and retries', () => {
     const j = await bullJob(redis, done.body.id);
     expect(Number(await redis.hget(`maas:${j.queue}:${j.bullId}`, 'atm'))).toBe(2); // attempts made: the lost run, then the retry
     await gone(redis, j.payloadKey);
+  });
+});
+
+describe('large outputs beside the job', () => {
+  /** 256 FP32 outputs a row: 1 KB; 100 rows are over the threshold, 10 under it. */
+  const WIDTH = 256;
+  const ROWS = 100;
+  let cluster: Cluster;
+  let redis: Redis;
+  let grpc: InferenceClient;
+  let receiver: WebhookReceiver;
+  let repo: Awaited<ReturnType<typeof modelRepository>>;
+  let modelPath: string;
+  beforeAll(async () => {
+    repo = await modelRepository();
+    modelPath = join(repo.dir, 'wide/1/model.onnx');
+    await mkdir(join(repo.dir, 'wide/1'), { recursive: true });
+    await writeFile(modelPath, buildWideOutputModel(WIDTH));
+    await writeFile(join(repo.dir, 'wide/config.json'), JSON.stringify({ max_batch_size: 256 }));
+    receiver = await WebhookReceiver.start(0);
+    cluster = await Cluster.start({
+      models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'wide', WEBHOOK_ALLOW_PRIVATE: 'true' }, api: { WEBHOOK_ALLOW_PRIVATE: 'true', JOB_RETENTION_S: '600' },
+    });
+    redis = cluster.redisClient();
+    grpc = new InferenceClient(cluster.grpcAddress);
+  });
+  afterAll(async () => {
+    grpc?.close();
+    redis?.disconnect();
+    await cluster?.stop();
+    await receiver?.close();
+    await repo?.remove();
+  });
+
+  const input = (count: number, seed: number) => Array.from({ length: count }, (_, i) => Array.from({ length: WIDE_OUT_INPUTS }, (_, k) => (((i + seed) * 7 + k * 3) % 11) / 11 - 0.5));
+  const wideJob = (data: number[][], extra: Record<string, unknown> = {}) => ({ model: 'wide', inputs: [{ name: 'x', datatype: 'FP32', shape: [data.length, WIDE_OUT_INPUTS], data }], ...extra });
+
+  it('are stored once, as raw bytes kept as long as the job, and every read of the job gives them', async () => {
+    expect(ROWS * WIDTH * 4).toBeGreaterThanOrEqual(RAW_PAYLOAD_MIN_BYTES);
+    const data = input(ROWS, 1);
+    const want = (await runAlone(modelPath, 'x', 'y', data)).flat();
+    const done = await call(cluster.url, 'POST', '/v1/jobs', wideJob(data, { webhook: receiver.url }), { prefer: 'wait=30' });
+    expect(done.body.status, JSON.stringify(done.body).slice(0, 300)).toBe('succeeded');
+    expect(done.body.outputs[0].data).toEqual(want);
+
+    const j = await bullJob(redis, done.body.id);
+    const key = jobResultKey(j.queue, j.bullId);
+    expect(await redis.getBuffer(key)).toEqual(Buffer.from(Float32Array.from(want).buffer));
+    const ttl = await redis.ttl(key);
+    expect(ttl).toBeGreaterThan(600); // the job's record age (JOB_RETENTION_S) and an hour
+    expect(ttl).toBeLessThanOrEqual(600 + 3600);
+    const returnvalue = JSON.parse((await redis.hget(`maas:${j.queue}:${j.bullId}`, 'returnvalue'))!) as { payload: string; outputs: Record<string, unknown>[] };
+    expect(returnvalue.payload).toBe(key);
+    expect(returnvalue.outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [ROWS, WIDTH], at: [0, ROWS * WIDTH * 4] }]);
+    // BullMQ's events stream carries that small result, not the outputs.
+    const events = await redis.xrevrange(`maas:${j.queue}:events`, '+', '-', 'COUNT', 50);
+    expect(Math.max(...events.map(([, fields]) => fields.join('').length))).toBeLessThan(4096);
+
+    // Read again later (not from the completion's announcement), and as its webhook.
+    const later = await call(cluster.url, 'GET', `/v1/jobs/${done.body.id}`);
+    expect(later.body.outputs[0].data).toEqual(want);
+    const completed = (r: { body: string }) => (JSON.parse(r.body) as { type: string; data: { id: string } });
+    const hooks = await receiver.until((all) => all.some((r) => completed(r).type === 'job.completed' && completed(r).data.id === done.body.id), 15_000, 'the job.completed webhook');
+    const hook = JSON.parse(hooks.find((r) => completed(r).type === 'job.completed')!.body) as { data: { outputs: { data: number[] }[] } };
+    expect(hook.data.outputs[0]!.data).toEqual(want);
+  });
+
+  it('v2 JSON and binary, gRPC and packed members each answer their own rows of what ONNX Runtime gives', async () => {
+    const data = input(ROWS, 2);
+    const want = (await runAlone(modelPath, 'x', 'y', data)).flat();
+    const infer = `${cluster.url}/v2/models/wide/infer`;
+    const json = await call(cluster.url, 'POST', '/v2/models/wide/infer', { inputs: wideJob(data).inputs });
+    expect(json.status).toBe(200);
+    expect(json.body.outputs[0].data).toEqual(want);
+    const { body, headerLength } = binaryBody({ outputs: [{ name: 'y', parameters: { binary_data: true } }] }, [{ name: 'x', datatype: 'FP32', shape: [ROWS, WIDE_OUT_INPUTS], values: data.flat() }]);
+    const binary = await post(infer, body, { 'inference-header-content-length': String(headerLength) });
+    expect(binary.status).toBe(200);
+    expect(binary.binary['y']).toEqual(want);
+    const g = await grpc.call<{ raw_output_contents: Buffer[] }>('ModelInfer', {
+      model_name: 'wide', inputs: [{ name: 'x', datatype: 'FP32', shape: [ROWS, WIDE_OUT_INPUTS] }], raw_input_contents: [toBytes('FP32', data.flat())],
+    });
+    expect(fromBytes('FP32', Buffer.from(g.raw_output_contents[0]!))).toEqual(want);
+
+    // Creates of one turn packed into one carrier job whose outputs (together) are large.
+    const parts = [data.slice(0, 60), data.slice(60, 70), data.slice(70)];
+    const created = await Promise.all(parts.map((p) => call(cluster.url, 'POST', '/v1/jobs', wideJob(p))));
+    const ends = await Promise.all(created.map((c) => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=30`)));
+    let offset = 0;
+    ends.forEach((e, i) => {
+      expect(e.body.status).toBe('succeeded');
+      expect(e.body.outputs[0].data).toEqual(want.slice(offset * WIDTH, (offset + parts[i]!.length) * WIDTH));
+      offset += parts[i]!.length;
+    });
   });
 });
