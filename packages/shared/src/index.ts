@@ -39,6 +39,7 @@ export {
 } from './tensors/raw.js';
 export type { RawTensor, EncodedTensor, JsonValue } from './tensors/raw.js';
 export { numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, unpackPayload } from './tensors/payload.js';
+export { outputTensor, rawOf, valuesMade } from './tensors/output-tensor.js';
 export { readTensorRecord, tensorRecord } from './tensors/record.js';
 export { concatRows, sliceOutputRows, sliceRows } from './tensors/rows.js';
 export { toJobObject, toMemberObject, jobStatus, outputsToJson, resultTensors } from './views/job.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BinaryData, MalformedBodyError } from '@maas/shared';
+import { BinaryData, MalformedBodyError, outputTensor, valuesMade } from '@maas/shared';
 import { binaryOutputs, decodeBytesElements, encodeBytesElements, frameResponse, packValues, parseBinaryRequest, parseHeaderLength } from './framing.js';
 
 /** A body built by hand, byte by byte, the way the Triton documentation draws it. */
@@ -102,14 +102,25 @@ describe('frameResponse', () => {
   it('is plain JSON when nothing is binary', () => {
     const f = frameResponse(doc, () => false);
     expect(f.headerLength).toBeUndefined();
-    expect(JSON.parse(f.body.toString()).outputs[1].data).toEqual([3]);
+    expect(JSON.parse(Buffer.concat(f.pieces).toString()).outputs[1].data).toEqual([3]);
+  });
+  it('takes outputs made from bytes (output-tensor.ts) as they are, without making their JSON values', () => {
+    const bytes = new Uint8Array(new Float32Array([0.5, -Infinity]).buffer);
+    const p = outputTensor({ name: 'p', datatype: 'FP32', shape: [2], data: bytes });
+    const s = outputTensor({ name: 's', datatype: 'BYTES', shape: [1], data: ['hé'] });
+    const f = frameResponse({ model_name: 'm', outputs: [p, s] }, () => true);
+    expect(valuesMade(p)).toBe(false);
+    expect(f.pieces[1]!.buffer).toBe(bytes.buffer); // the bytes themselves, no copy
+    const tail = Buffer.concat(f.pieces).subarray(f.headerLength);
+    expect([...new Float32Array(new Uint8Array(tail.subarray(0, 8)).buffer)]).toEqual([0.5, -Infinity]);
+    expect(tail.subarray(8)).toEqual(Buffer.from([3, 0, 0, 0, ...Buffer.from('hé')]));
   });
   it('moves binary outputs after the header, mixed with JSON ones', () => {
     const f = frameResponse(doc, (n) => n === 'p');
-    const header = JSON.parse(f.body.subarray(0, f.headerLength).toString());
+    const header = JSON.parse(Buffer.concat(f.pieces).subarray(0, f.headerLength).toString());
     expect(header.outputs[0]).toEqual({ name: 'p', datatype: 'FP32', shape: [2], parameters: { binary_data_size: 8 } });
     expect(header.outputs[1].data).toEqual([3]);
-    const tail = new Uint8Array(f.body.subarray(f.headerLength));
+    const tail = new Uint8Array(Buffer.concat(f.pieces).subarray(f.headerLength));
     expect([...new Float32Array(tail.slice().buffer)]).toEqual([0.5, -Infinity]);
   });
 });

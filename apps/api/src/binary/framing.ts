@@ -9,7 +9,7 @@
  * `binary_data_output: true`); outputs asked for in JSON stay in the header with their `data`.
  */
 import { z } from 'zod';
-import { BinaryData, DATATYPE_INFO, InputTensor, isDatatype, MalformedBodyError, type Datatype, type OutputTensor } from '@maas/shared';
+import { BinaryData, DATATYPE_INFO, InputTensor, isDatatype, MalformedBodyError, rawOf, type Datatype, type OutputTensor } from '@maas/shared';
 
 /** The request and response header naming the JSON part's length. */
 export const HEADER_LENGTH = 'Inference-Header-Content-Length';
@@ -127,6 +127,17 @@ export function packValues(datatype: Datatype, values: readonly (number | boolea
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/**
+ * An output tensor's bytes for a binary answer: the bytes it was made from as they are (no
+ * copy, no JSON values: output-tensor.ts), else its JSON values packed.
+ */
+export function outputBytes(o: OutputTensor): Buffer {
+  const raw = rawOf(o);
+  if (!raw) return packValues(o.datatype, o.data);
+  if (Array.isArray(raw.data)) return encodeBytesElements(raw.data.map(String));
+  return Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
+}
+
 /** Which outputs go in binary: the output's own `binary_data`, else the request's `binary_data_output`. */
 export function binaryOutputs(
   requestParams: Record<string, unknown> | undefined,
@@ -138,8 +149,9 @@ export function binaryOutputs(
 }
 
 export interface Framed {
-  body: Buffer;
-  /** bytes of JSON at the start of `body`; undefined when no output went in binary (plain JSON) */
+  /** the answer's bytes in order: the JSON, then each binary output's bytes (written one after another, not joined) */
+  pieces: Buffer[];
+  /** bytes of JSON at the start of the answer; undefined when no output went in binary (plain JSON) */
   headerLength: number | undefined;
 }
 
@@ -151,12 +163,12 @@ export function frameResponse<T extends { outputs: OutputTensor[] | null }>(doc:
   const chunks: Buffer[] = [];
   const outputs = doc.outputs?.map((o) => {
     if (!binary(o.name) || !isDatatype(o.datatype)) return o;
-    const bytes = packValues(o.datatype, o.data);
+    const bytes = outputBytes(o);
     chunks.push(bytes);
-    const { data: _data, ...rest } = o;
-    return { ...rest, parameters: { binary_data_size: bytes.byteLength } };
+    // Built field by field: reading `data` would make the JSON values this answer skips.
+    return { name: o.name, datatype: o.datatype, shape: o.shape, parameters: { binary_data_size: bytes.byteLength } };
   });
   const json = Buffer.from(JSON.stringify({ ...doc, outputs: outputs ?? null }), 'utf8');
-  if (chunks.length === 0) return { body: json, headerLength: undefined };
-  return { body: Buffer.concat([json, ...chunks]), headerLength: json.byteLength };
+  if (chunks.length === 0) return { pieces: [json], headerLength: undefined };
+  return { pieces: [json, ...chunks], headerLength: json.byteLength };
 }

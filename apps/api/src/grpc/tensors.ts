@@ -8,7 +8,7 @@
 import {
   BinaryData, isDatatype, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
 } from '@maas/shared';
-import { decodeBytesElements, packValues } from '../binary/framing.js';
+import { decodeBytesElements, outputBytes } from '../binary/framing.js';
 
 /** proto-loader's view of an InferParameter (oneofs: true). */
 export interface GrpcParameter {
@@ -142,6 +142,6 @@ export function toInferResponse(
       parameters: {},
       ...(raw ? {} : { contents: { [CONTENTS_FIELD[o.datatype]]: o.datatype === 'BYTES' ? o.data.map((s) => Buffer.from(String(s), 'utf8')) : o.data } }),
     })),
-    raw_output_contents: raw ? outputs.map((o) => packValues(o.datatype, o.data)) : [],
+    raw_output_contents: raw ? outputs.map(outputBytes) : [],
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { OutputTensor } from '@maas/shared';
+import { outputTensor, toJsonValues, valuesMade, type OutputTensor, type RawTensor } from '@maas/shared';
 import { inPieces, jsonInPieces } from './json-pieces.js';
 
 const text = async (doc: { outputs: OutputTensor[] | null }) => Buffer.concat(await jsonInPieces(doc)).toString('utf8');
@@ -36,5 +36,19 @@ describe('jsonInPieces', () => {
     const pieces = await made;
     expect(pieces.length).toBeGreaterThan(5);
     expect(Buffer.concat(pieces).toString('utf8')).toBe(JSON.stringify(doc));
+  });
+
+  it('reads outputs made from bytes a piece at a time, never making their whole array of values', async () => {
+    const values = Float32Array.from({ length: 70_000 }, (_, i) => (i % 13 === 0 ? NaN : i / 9));
+    const raws: RawTensor[] = [
+      { name: 'y', datatype: 'FP32', shape: [70_000], data: new Uint8Array(values.buffer) },
+      { name: 'k', datatype: 'INT64', shape: [2], data: new Uint8Array(new BigInt64Array([-1n, 5n]).buffer) },
+    ];
+    const outputs = raws.map(outputTensor);
+    const doc = { model_name: 'm', outputs };
+    expect(inPieces(doc)).toBe(true);
+    const made = await text(doc);
+    expect(outputs.some(valuesMade)).toBe(false); // never made whole
+    expect(made).toBe(JSON.stringify({ model_name: 'm', outputs: raws.map((r) => ({ name: r.name, datatype: r.datatype, shape: r.shape, data: toJsonValues(r) })) }));
   });
 });

@@ -2,10 +2,11 @@
  * A document with tensor outputs (a v2 infer response, a job object) as JSON text made in
  * pieces, the event loop running between two: byte for byte `JSON.stringify(doc)`, for
  * documents whose outputs hold so many values that one `JSON.stringify` would hold up every
- * other request of the process (786,432 numbers: 0.32–0.44 s here).
+ * other request of the process (786,432 numbers: 0.32–0.44 s here). Outputs made from bytes
+ * (output-tensor.ts) are read from them a piece at a time, never as one array of every value.
  */
 import { randomUUID } from 'node:crypto';
-import type { OutputTensor } from '@maas/shared';
+import { elementCount, jsonValueReader, rawOf, type JsonValue, type OutputTensor } from '@maas/shared';
 
 /** Output values above which a document is made in pieces. */
 export const PIECEWISE_VALUES = 65_536;
@@ -18,7 +19,7 @@ const VALUES_PER_PIECE = 16_384;
 /** How many values the document's outputs hold. */
 function outputValues(doc: { outputs: OutputTensor[] | null }): number {
   let n = 0;
-  for (const o of doc.outputs ?? []) n += o.data.length;
+  for (const o of doc.outputs ?? []) n += elementCount(o.shape);
   return n;
 }
 
@@ -31,6 +32,18 @@ function around(value: unknown, marker: string): [string, string] {
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Values [from, to) of an output: read from its bytes when it has them, else its JSON values. */
+function valueSlicer(o: OutputTensor): (from: number, to: number) => JsonValue[] {
+  const raw = rawOf(o);
+  if (!raw) return (from, to) => o.data.slice(from, to);
+  const at = jsonValueReader(raw);
+  return (from, to) => {
+    const values = new Array<JsonValue>(to - from);
+    for (let j = from; j < to; j++) values[j - from] = at(j);
+    return values;
+  };
+}
 
 /** The document's JSON as UTF-8 pieces, in order. */
 export async function jsonInPieces<T extends { outputs: OutputTensor[] | null }>(doc: T): Promise<Buffer[]> {
@@ -48,11 +61,14 @@ export async function jsonInPieces<T extends { outputs: OutputTensor[] | null }>
   push(before, '[');
   for (let k = 0; k < doc.outputs.length; k++) {
     const o = doc.outputs[k]!;
-    const [head, tail] = around({ ...o, data: marker }, marker);
+    // Field by field, in OutputTensor's order: a spread would read `data` whole.
+    const [head, tail] = around({ name: o.name, datatype: o.datatype, shape: o.shape, data: marker }, marker);
     push(k === 0 ? head : `,${head}`, '[');
-    for (let i = 0; i < o.data.length; i += VALUES_PER_PIECE) {
+    const count = elementCount(o.shape);
+    const slice = valueSlicer(o);
+    for (let i = 0; i < count; i += VALUES_PER_PIECE) {
       // An array's JSON without its brackets: the values as JSON.stringify writes them (NaN → null).
-      const values = JSON.stringify(o.data.slice(i, i + VALUES_PER_PIECE)).slice(1, -1);
+      const values = JSON.stringify(slice(i, Math.min(count, i + VALUES_PER_PIECE))).slice(1, -1);
       push(i === 0 ? values : `,${values}`);
       flush();
       await turn();

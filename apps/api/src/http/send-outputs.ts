@@ -18,9 +18,7 @@ export async function sendOutputs<T extends { outputs: OutputTensor[] | null }>(
   if (inPieces(doc) && !doc.outputs?.some((o) => binary(o.name))) {
     pieces = await jsonInPieces(doc);
   } else {
-    const framed = frameResponse(doc, binary);
-    pieces = [framed.body];
-    headerLength = framed.headerLength;
+    ({ pieces, headerLength } = frameResponse(doc, binary));
   }
   res.status(status);
   if (headerLength === undefined) {

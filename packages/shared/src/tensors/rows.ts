@@ -3,9 +3,10 @@
  * tensors of one name joined along the first dimension. On bytes, so each costs a memcpy (or
  * nothing: a slice is a view), never a per-number loop. The worker joins the rows of many jobs
  * into one feed and splits a run's outputs back; the API packs v2 requests into one job and
- * splits their answers (`sliceOutputRows`, on JSON values).
+ * splits their answers (`sliceOutputRows`, on JSON values or the bytes they are made from).
  */
 import type { OutputTensor } from '../contract/tensor.js';
+import { outputTensor, rawOf } from './output-tensor.js';
 import { elementCount, type RawTensor } from './raw.js';
 
 /** Rows [start, end) of a tensor whose first dimension is the batch. */
@@ -36,6 +37,9 @@ export function concatRows(parts: RawTensor[]): RawTensor {
 export function sliceOutputRows(t: OutputTensor, start: number, end: number): OutputTensor {
   const rows = t.shape[0] ?? 1;
   if (start === 0 && end === rows) return t;
+  // Made from bytes: its rows of the bytes (a view), still made into JSON values only if read.
+  const raw = rawOf(t);
+  if (raw) return outputTensor(sliceRows(raw, start, end));
   const per = elementCount(t.shape.slice(1));
   return { ...t, shape: [end - start, ...t.shape.slice(1)], data: t.data.slice(start * per, end * per) };
 }

@@ -6,7 +6,8 @@
 import type { JobObject, JobStatus } from '../contract/job.js';
 import type { OutputTensor } from '../contract/tensor.js';
 import { decodeJobError, type InferenceJobData, type InferenceJobResult } from '../payloads.js';
-import { fromEncoded, toJsonValues, type RawTensor } from '../tensors/raw.js';
+import { outputTensor } from '../tensors/output-tensor.js';
+import { fromEncoded, type RawTensor } from '../tensors/raw.js';
 import { sliceRows } from '../tensors/rows.js';
 
 /** The fields of a BullMQ Job this view reads (so tests can build one without Redis). */
@@ -37,8 +38,9 @@ export function resultTensors(job: Pick<StoredJob, 'id' | 'outputs'>, result: In
   return result.outputs.map(fromEncoded);
 }
 
+/** The outputs' public form: JSON values made when first read (output-tensor.ts), the bytes kept for binary answers. */
 export function outputsToJson(outputs: readonly RawTensor[]): OutputTensor[] {
-  return outputs.map((raw) => ({ name: raw.name, datatype: raw.datatype, shape: raw.shape, data: toJsonValues(raw) }));
+  return outputs.map(outputTensor);
 }
 
 export function jobStatus(state: QueueState, failedReason: string | undefined, canceledAt: number | null): JobStatus {
