@@ -105,15 +105,16 @@ describe('frameResponse', () => {
     expect(JSON.parse(Buffer.concat(f.pieces).toString()).outputs[1].data).toEqual([3]);
   });
   it('takes outputs made from bytes (output-tensor.ts) as they are, without making their JSON values', () => {
-    const bytes = new Uint8Array(new Float32Array([0.5, -Infinity]).buffer);
-    const p = outputTensor({ name: 'p', datatype: 'FP32', shape: [2], data: bytes });
+    const values = Float32Array.from({ length: 5000 }, (_, i) => (i === 1 ? -Infinity : i / 4)); // large: made lazily
+    const bytes = new Uint8Array(values.buffer);
+    const p = outputTensor({ name: 'p', datatype: 'FP32', shape: [5000], data: bytes });
     const s = outputTensor({ name: 's', datatype: 'BYTES', shape: [1], data: ['hé'] });
     const f = frameResponse({ model_name: 'm', outputs: [p, s] }, () => true);
     expect(valuesMade(p)).toBe(false);
     expect(f.pieces[1]!.buffer).toBe(bytes.buffer); // the bytes themselves, no copy
     const tail = Buffer.concat(f.pieces).subarray(f.headerLength);
-    expect([...new Float32Array(new Uint8Array(tail.subarray(0, 8)).buffer)]).toEqual([0.5, -Infinity]);
-    expect(tail.subarray(8)).toEqual(Buffer.from([3, 0, 0, 0, ...Buffer.from('hé')]));
+    expect(new Float32Array(new Uint8Array(tail.subarray(0, 20000)).buffer)).toEqual(values);
+    expect(tail.subarray(20000)).toEqual(Buffer.from([3, 0, 0, 0, ...Buffer.from('hé')]));
   });
   it('moves binary outputs after the header, mixed with JSON ones', () => {
     const f = frameResponse(doc, (n) => n === 'p');
