@@ -4,11 +4,9 @@
  * results (written in pieces) are every row's own outputs, in input order. A request: JSON
  * outputs past PIECEWISE_VALUES are made in pieces (json-pieces.ts), the same document.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWideOutputModel, WIDE_OUT_INPUTS } from '@maas/model-gen/test-models';
-import { call, Cluster, eventually, modelRepository, runAlone } from '../src/harness/index.js';
+import { addModel, call, Cluster, eventually, modelRepository, runAlone } from '../src/harness/index.js';
 
 const WIDTH = 768;
 const ROWS = 2500;
@@ -18,10 +16,7 @@ let modelPath: string;
 
 beforeAll(async () => {
   repo = await modelRepository();
-  modelPath = join(repo.dir, 'wide/1/model.onnx');
-  await mkdir(join(repo.dir, 'wide/1'), { recursive: true });
-  await writeFile(modelPath, buildWideOutputModel(WIDTH));
-  await writeFile(join(repo.dir, 'wide/config.json'), JSON.stringify({ max_batch_size: 256 }));
+  modelPath = await addModel(repo.dir, 'wide', buildWideOutputModel(WIDTH), { max_batch_size: 256 });
   cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'wide' } });
 });
 afterAll(async () => {

@@ -9,14 +9,13 @@
  * them), and every way of reading them (v2 JSON and binary, gRPC, waited and later GETs of
  * /v1/jobs, a packed member, the webhook) gives what ONNX Runtime gives.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildWideOutputModel, WIDE_OUT_INPUTS } from '@maas/model-gen/test-models';
 import { jobIndexKey, jobPayloadKey, jobResultKey, parseJobIndex, RAW_PAYLOAD_MIN_BYTES } from '@maas/shared';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  binaryBody, call, Cluster, eventually, fromBytes, InferenceClient, modelRepository, post, rows, runAlone, SHIPPED_MODELS, toBytes, WebhookReceiver,
+  addModel, binaryBody, call, Cluster, eventually, fromBytes, InferenceClient, modelRepository, post, rows, runAlone, SHIPPED_MODELS, toBytes, WebhookReceiver,
 } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
@@ -40,20 +39,29 @@ it('the test rows are on the right sides of the threshold', () => {
   expect(32 * 4).toBeLessThan(RAW_PAYLOAD_MIN_BYTES);
 });
 
+/** A cluster with a Redis client and a gRPC client beside it, closed by `close`. */
+async function open(opts: Parameters<typeof Cluster.start>[0]) {
+  const cluster = await Cluster.start(opts);
+  const redis = cluster.redisClient();
+  const grpc = new InferenceClient(cluster.grpcAddress);
+  return {
+    cluster, redis, grpc, close: async () => {
+      grpc.close();
+      redis.disconnect();
+      await cluster.stop();
+    },
+  };
+}
+
 describe('large inputs beside the job', () => {
   let cluster: Cluster;
   let redis: Redis;
   let grpc: InferenceClient;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    cluster = await Cluster.start({ workers: 0, worker: { WORKER_MODELS: 'mlp' }, api: { JOB_RETENTION_S: '600' } });
-    redis = cluster.redisClient();
-    grpc = new InferenceClient(cluster.grpcAddress);
+    ({ cluster, redis, grpc, close } = await open({ workers: 0, worker: { WORKER_MODELS: 'mlp' }, api: { JOB_RETENTION_S: '600' } }));
   });
-  afterAll(async () => {
-    grpc?.close();
-    redis?.disconnect();
-    await cluster?.stop();
-  });
+  afterAll(async () => close?.());
 
   it('are stored raw while queued and removed however the job ends: run, canceled, or expired', async () => {
     const large = rows(41, LARGE_ROWS, 32);
@@ -158,26 +166,20 @@ describe('large outputs beside the job', () => {
   let cluster: Cluster;
   let redis: Redis;
   let grpc: InferenceClient;
+  let close: (() => Promise<void>) | undefined;
   let receiver: WebhookReceiver;
   let repo: Awaited<ReturnType<typeof modelRepository>>;
   let modelPath: string;
   beforeAll(async () => {
     repo = await modelRepository();
-    modelPath = join(repo.dir, 'wide/1/model.onnx');
-    await mkdir(join(repo.dir, 'wide/1'), { recursive: true });
-    await writeFile(modelPath, buildWideOutputModel(WIDTH));
-    await writeFile(join(repo.dir, 'wide/config.json'), JSON.stringify({ max_batch_size: 256 }));
+    modelPath = await addModel(repo.dir, 'wide', buildWideOutputModel(WIDTH), { max_batch_size: 256 });
     receiver = await WebhookReceiver.start(0);
-    cluster = await Cluster.start({
+    ({ cluster, redis, grpc, close } = await open({
       models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'wide', WEBHOOK_ALLOW_PRIVATE: 'true' }, api: { WEBHOOK_ALLOW_PRIVATE: 'true', JOB_RETENTION_S: '600' },
-    });
-    redis = cluster.redisClient();
-    grpc = new InferenceClient(cluster.grpcAddress);
+    }));
   });
   afterAll(async () => {
-    grpc?.close();
-    redis?.disconnect();
-    await cluster?.stop();
+    await close?.();
     await receiver?.close();
     await repo?.remove();
   });

@@ -10,14 +10,12 @@
  * clients. Client-side encoding (JSON.stringify, byte packing, protobuf) is inside the timings,
  * as a real client pays it. Every door's answer is checked against the direct run first.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { join } from 'node:path';
 import { buildImageModel, buildWideOutputModel, IMAGE_ELEMENTS, WIDE_OUT_INPUTS } from '@maas/model-gen/test-models';
 import * as ort from 'onnxruntime-node';
 import { Cluster } from '../harness/cluster.js';
 import { InferenceClient } from '../harness/grpc-client.js';
-import { modelRepository } from '../harness/model-repo.js';
+import { addModel, modelRepository } from '../harness/model-repo.js';
 import { percentile } from './load.js';
 
 const SEQUENTIAL = Number(process.env['BENCH_FD_SEQUENTIAL'] ?? 60);
@@ -163,12 +161,8 @@ async function main() {
   const imageModel = buildImageModel();
   const wideModel = buildWideOutputModel(WIDE_WIDTH);
   const repo = await modelRepository();
-  await mkdir(join(repo.dir, 'image/1'), { recursive: true });
-  await writeFile(join(repo.dir, 'image/1/model.onnx'), imageModel);
-  await writeFile(join(repo.dir, 'image/config.json'), JSON.stringify({ max_batch_size: 16, max_queue_delay_ms: 1 }));
-  await mkdir(join(repo.dir, 'wide/1'), { recursive: true });
-  await writeFile(join(repo.dir, 'wide/1/model.onnx'), wideModel);
-  await writeFile(join(repo.dir, 'wide/config.json'), JSON.stringify({ max_batch_size: WIDE_ROWS, max_queue_delay_ms: 1 }));
+  await addModel(repo.dir, 'image', imageModel, { max_batch_size: 16, max_queue_delay_ms: 1 });
+  await addModel(repo.dir, 'wide', wideModel, { max_batch_size: WIDE_ROWS, max_queue_delay_ms: 1 });
   const prof = [...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`] : []), ...(process.env['BENCH_FD_NODE_ARGS']?.split(' ').filter(Boolean) ?? [])];
   const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'image,wide' }, nodeArgs: { api: prof, worker: prof }, ...(ROOT ? { root: ROOT } : {}) });
   const grpc = new InferenceClient(cluster.grpcAddress);

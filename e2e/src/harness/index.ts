@@ -1,7 +1,7 @@
 export { Cluster, type ClusterOptions } from './cluster.js';
 export { API_ENTRY, ServiceProcess, REPO_ROOT, WORKER_ENTRY } from './process.js';
 export { NetnsLab } from './netns.js';
-export { modelRepository, SHIPPED_MODELS } from './model-repo.js';
+export { addModel, modelRepository, SHIPPED_MODELS } from './model-repo.js';
 export { call, rows, type Reply } from './http.js';
 export { runAlone } from './reference.js';
 export { WebhookReceiver, type Received, type Answer } from './webhook-receiver.js';

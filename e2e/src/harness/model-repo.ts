@@ -1,5 +1,5 @@
 /** Temporary model repositories: the shipped models, with config.json overrides per test. */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './process.js';
@@ -15,4 +15,13 @@ export async function modelRepository(overrides: Record<string, Record<string, u
     await writeFile(file, JSON.stringify({ ...current, ...patch }, null, 2));
   }
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Adds model `name` (version 1: `model`'s bytes, and `config` as its config.json) to the repository at `dir`; returns the model file's path. */
+export async function addModel(dir: string, name: string, model: Uint8Array, config: Record<string, unknown>): Promise<string> {
+  const path = join(dir, name, '1/model.onnx');
+  await mkdir(join(dir, name, '1'), { recursive: true });
+  await writeFile(path, model);
+  await writeFile(join(dir, name, 'config.json'), JSON.stringify(config));
+  return path;
 }
