@@ -5,9 +5,8 @@
  * job's with its job.completed; a job with neither needs no record, BullMQ's completion is its
  * ending), settling it as the ledger says (an ending recorded first — a cancel, a run before a
  * crash — wins), storing large outputs apart from the result, removing a job's or chunk's input
- * bytes once its outcome is recorded, counting it
- * (metrics, Triton statistics), and announcing it to the API's waiters (a success once
- * BullMQ has stored it: `stored`).
+ * bytes once its outcome is recorded, counting it (metrics, Triton statistics), and announcing
+ * it to the API's waiters (a success once BullMQ has stored it: `stored`).
  *
  * Failures BullMQ decides on its own (stall limit, retries used up, a job canceled while
  * queued) reach `failedElsewhere` from its 'failed' event and are recorded then.
@@ -92,7 +91,7 @@ export class JobEndings {
     // Large outputs go beside the job as raw bytes, before BullMQ stores the result that
     // points at them, instead of base64 in it (payloads.ts `InferenceJobResult.payload`).
     const apart = numericBytes(outputs) >= RAW_PAYLOAD_MIN_BYTES ? await this.storeOutputs(job, outputs) : undefined;
-    const result = apart ? { ...resultOf(apart.inputs), payload: apart.key } : resultOf(outputs.map(toEncoded));
+    const result = apart ? { ...resultOf(apart.described), payload: apart.key } : resultOf(outputs.map(toEncoded));
     let end: JobEnd = { state: 'completed', result, outputs };
     const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
     if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
@@ -185,13 +184,13 @@ export class JobEndings {
    * BullMQ keeps the job's record (its removeOnComplete age, as the API queues every job) and
    * an hour more; the outputs' descriptions say where each output's bytes sit.
    */
-  private async storeOutputs(job: InferenceJob, outputs: RawTensor[]): Promise<{ key: string; inputs: EncodedTensor[] }> {
+  private async storeOutputs(job: InferenceJob, outputs: RawTensor[]): Promise<{ key: string; described: EncodedTensor[] }> {
     const packed = packPayload(outputs);
     const key = jobResultKey(this.d.queueName, job.id!);
     const keep = job.opts.removeOnComplete;
     const age = typeof keep === 'object' && 'age' in keep && keep.age !== undefined ? keep.age : DEFAULT_RESULT_AGE_S;
     await this.d.redis.set(key, packed.bytes, 'EX', age + 3600);
-    return { key, inputs: packed.inputs };
+    return { key, described: packed.inputs };
   }
 
   /** Removes a job's raw input bytes once its outcome is recorded (a crash before leaves them to their TTL). */
