@@ -3,9 +3,10 @@
  *
  * create: model lookup → tensor check (nothing invalid is queued) → packing with the creates of
  * the same turn (job-packer.ts) → idempotency claim → queue-depth check → quota reservation
- * beside the tenant's turn (fairness/) → index + enqueue. get/wait/cancel find the job's queue
- * (and, for a job packed into a carrier, the carrier) through the index key, hide other
- * tenants' jobs as 404, and build the public view.
+ * beside the tenant's turn (fairness/) → index + enqueue (large inputs as raw bytes beside the
+ * job). get/wait/cancel find the job's queue (and, for a job packed into a carrier, the carrier)
+ * through the index key, hide other tenants' jobs as 404, and build the public view (reading
+ * large outputs stored beside the job).
  */
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
