@@ -132,10 +132,10 @@ export function packValues(datatype: Datatype, values: readonly (number | boolea
  * copy, no JSON values: output-tensor.ts), else its JSON values packed.
  */
 export function outputBytes(o: OutputTensor): Buffer {
-  const raw = rawOf(o);
-  if (!raw) return packValues(o.datatype, o.data);
-  if (Array.isArray(raw.data)) return encodeBytesElements(raw.data.map(String));
-  return Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
+  const raw = rawOf(o)?.data;
+  // BYTES tensors hold their strings either way: packed as any JSON values are.
+  if (!raw || Array.isArray(raw)) return packValues(o.datatype, o.data);
+  return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
 }
 
 /** Which outputs go in binary: the output's own `binary_data`, else the request's `binary_data_output`. */

@@ -72,14 +72,8 @@ export async function jsonInPieces<T extends { outputs: OutputTensor[] | null }>
     for (let i = 0; i < count; i += VALUES_PER_PIECE) {
       // An array's JSON without its brackets: the values as JSON.stringify writes them (NaN → null).
       const values = JSON.stringify(slice(i, Math.min(count, i + VALUES_PER_PIECE))).slice(1, -1);
-      if (i > 0) push(',');
-      if (ascii) {
-        flush();
-        pieces.push(Buffer.from(values, 'latin1'));
-      } else {
-        push(values);
-        flush();
-      }
+      flush();
+      pieces.push(Buffer.from(i === 0 ? values : `,${values}`, ascii ? 'latin1' : 'utf8'));
       await turn();
     }
     push(']', tail);

@@ -14,8 +14,8 @@ import type { OutputTensor } from '../contract/tensor.js';
 import { elementCount, toJsonValues, type RawTensor } from './raw.js';
 
 const bytesOf = new WeakMap<OutputTensor, RawTensor>();
-/** tensors whose JSON values were made (valuesMade) */
-const made = new WeakSet<OutputTensor>();
+/** large tensors whose JSON values are not made yet (valuesMade); small ones never are */
+const unmade = new WeakSet<OutputTensor>();
 
 /**
  * Tensors of fewer values are made with their JSON values at once, as plain objects: an
@@ -29,7 +29,6 @@ export function outputTensor(raw: RawTensor): OutputTensor {
   if (elementCount(raw.shape) < LAZY_MIN_VALUES) {
     const plain: OutputTensor = { name: raw.name, datatype: raw.datatype, shape: raw.shape, data: toJsonValues(raw) };
     bytesOf.set(plain, raw);
-    made.add(plain);
     return plain;
   }
   const t = { name: raw.name, datatype: raw.datatype, shape: raw.shape } as OutputTensor;
@@ -39,16 +38,18 @@ export function outputTensor(raw: RawTensor): OutputTensor {
     get(): OutputTensor['data'] {
       if (values === undefined) {
         values = toJsonValues(raw);
-        made.add(t);
+        unmade.delete(t);
       }
       return values;
     },
     set(data: OutputTensor['data']) {
       bytesOf.delete(t);
+      unmade.delete(t);
       values = data;
     },
   });
   bytesOf.set(t, raw);
+  unmade.add(t);
   return t;
 }
 
@@ -59,5 +60,5 @@ export function rawOf(t: OutputTensor): RawTensor | undefined {
 
 /** Whether the JSON values of `t` (made by outputTensor) were made: tests check that answers taking bytes never make them. */
 export function valuesMade(t: OutputTensor): boolean {
-  return made.has(t);
+  return !unmade.has(t);
 }
