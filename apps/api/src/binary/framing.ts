@@ -9,7 +9,7 @@
  * `binary_data_output: true`); outputs asked for in JSON stay in the header with their `data`.
  */
 import { z } from 'zod';
-import { BinaryData, DATATYPE_INFO, InputTensor, isDatatype, MalformedBodyError, rawOf, type Datatype, type OutputTensor } from '@maas/shared';
+import { BinaryData, DATATYPE_INFO, InputTensor, isDatatype, MalformedBodyError, rawOf, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
 
 /** The request and response header naming the JSON part's length. */
 export const HEADER_LENGTH = 'Inference-Header-Content-Length';
@@ -55,7 +55,7 @@ export function decodeBytesElements(buf: Buffer, tensor: string): string[] {
 
 /** An input of a framed request's JSON header: `data`, or `parameters.binary_data_size` bytes after the header. */
 const FramedInput = InputTensor.extend({
-  data: z.array(z.unknown()).optional().describe('left out when parameters.binary_data_size is given'),
+  data: ValuesArray.optional().describe('left out when parameters.binary_data_size is given'),
   parameters: z
     .object({ binary_data_size: z.number().int().min(0).optional().describe('bytes of this input after the JSON header, in the order of `inputs`') })
     .catchall(z.unknown())
