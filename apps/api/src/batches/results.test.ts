@@ -202,9 +202,9 @@ describe('compact result lines', () => {
     ];
     const lines: ChunkLine[] = [];
     for (let row = 0, i = 0; row < rows; i++) {
-      if (i % 50 === 7) lines.push([`bad${i}`, 0, 0, BAD]);
-      else if (i % 40 === 3 && row + 3 <= rows) (lines.push([`t${i}`, 3, 0]), (row += 3));
-      else (lines.push([`c${i}`, 1, 1]), (row += 1));
+      const line: ChunkLine = i % 50 === 7 ? [`bad${i}`, 0, 0, BAD] : i % 40 === 3 && row + 3 <= rows ? [`t${i}`, 3, 0] : [`c${i}`, 1, 1];
+      lines.push(line);
+      row += line[1];
     }
     const f32 = (v: number) => (Number.isFinite(v) ? v : null);
     const got = chunkResultLines(lines, succeededMarker(lines.length), tensors);
