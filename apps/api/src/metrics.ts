@@ -5,14 +5,14 @@
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
-import { inferenceQueueName } from '@maas/shared';
+import { EVENT_LOOP_SAMPLE_MS, inferenceQueueName } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
 
 export function createApiMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'maas_api_' });
+  collectDefaultMetrics({ register: registry, prefix: 'maas_api_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   return {
     registry,
     http: new Histogram({

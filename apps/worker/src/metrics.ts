@@ -4,11 +4,12 @@
  * cluster however many worker machines there are.
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { EVENT_LOOP_SAMPLE_MS } from '@maas/shared';
 
 export function createWorkerMetrics(workerId: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ role: 'worker' });
-  collectDefaultMetrics({ register: registry, prefix: 'maas_worker_' });
+  collectDefaultMetrics({ register: registry, prefix: 'maas_worker_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const labelNames = ['model', 'version'] as const;
   return {
     registry,

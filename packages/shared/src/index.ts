@@ -83,3 +83,4 @@ export { cancelJob, cancelMember, OUTBOX_LEASE_MS, recordChunks, recordJobEnding
 export type { CancelVerdict, JobEndingInput, Recorded } from './ledger/record.js';
 export { OutboxRelay } from './ledger/relay.js';
 export { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, CLAIM_OUTBOX_LUA, END_JOBS_LUA, START_JOBS_LUA } from './ledger/scripts.js';
+export { EVENT_LOOP_SAMPLE_MS } from './process-metrics.js';
