@@ -35,7 +35,7 @@ export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js'
 export { flattenData } from './tensors/flatten.js';
 export { encodeValues, tensorOf } from './tensors/encode.js';
 export {
-  toEncoded, fromEncoded, typedView, toJsonValues, jsonValueReader, elementCount, rowElements,
+  toEncoded, fromEncoded, typedView, toJsonValues, jsonValueReader, jsonValueSlicer, elementCount, rowElements,
 } from './tensors/raw.js';
 export type { RawTensor, EncodedTensor, JsonValue } from './tensors/raw.js';
 export { numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, unpackPayload } from './tensors/payload.js';

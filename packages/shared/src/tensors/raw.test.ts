@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DATATYPES, DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
 import { tensorOf } from './encode.js';
 import {
-  elementCount, fromEncoded, jsonValueReader, rowElements, toEncoded, toJsonValues, typedView, type EncodedTensor, type RawTensor,
+  elementCount, fromEncoded, jsonValueReader, jsonValueSlicer, rowElements, toEncoded, toJsonValues, typedView, type EncodedTensor, type RawTensor,
 } from './raw.js';
 
 const SAMPLES: Record<Datatype, unknown[]> = {
@@ -152,6 +152,18 @@ describe('jsonValueReader', () => {
     for (const t of tensors) {
       const at = jsonValueReader(t);
       expect(toJsonValues(t).map((_, j) => at(j))).toEqual(toJsonValues(t));
+    }
+  });
+});
+
+describe('jsonValueSlicer', () => {
+  it('gives every range of elements as toJsonValues gives them, for every datatype', () => {
+    for (const t of DATATYPES.map((d) => encoded(d))) {
+      const slice = jsonValueSlicer(t);
+      const all = toJsonValues(t);
+      for (let from = 0; from <= all.length; from++) {
+        for (let to = from; to <= all.length; to++) expect(slice(from, to)).toEqual(all.slice(from, to));
+      }
     }
   });
 });
