@@ -4,7 +4,9 @@
  * TRACE_CONFIG=none serves the mlp without its config.json (the defaults); any other value is
  * written as its config.json; TRACE_THREADS sets the worker's intra-op threads and
  * TRACE_WORKER_ENV and TRACE_API_ENV (JSON objects) add worker and API settings. Prints the CPU (user + system) and minor
- * page faults of each process from the upload to the end of the download.
+ * page faults of each process from the upload to the end of the download. TRACE_ROOT runs the
+ * cluster from another checkout's build (an A/B against it); TRACE_DOWNLOADS downloads each
+ * batch's results that many more times, each timed with the API's CPU.
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,7 +25,7 @@ const prof = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 const repo = await modelRepository({});
 if (process.env['TRACE_CONFIG'] === 'none') await rm(join(repo.dir, 'mlp/config.json'), { force: true });
 else if (process.env['TRACE_CONFIG']) await writeFile(join(repo.dir, 'mlp/config.json'), process.env['TRACE_CONFIG']);
-const cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['TRACE_THREADS'] ? { WORKER_INTRA_OP_THREADS: process.env['TRACE_THREADS'] } : {}), ...(process.env['TRACE_WORKER_ENV'] ? (JSON.parse(process.env['TRACE_WORKER_ENV']) as Record<string, string>) : {}) }, api: process.env['TRACE_API_ENV'] ? (JSON.parse(process.env['TRACE_API_ENV']) as Record<string, string>) : {}, nodeArgs: { api: [...prof, ...(process.env['TRACE_API_ARGS']?.split(' ').filter(Boolean) ?? [])], worker: [...prof, ...(process.env['TRACE_WORKER_ARGS']?.split(' ').filter(Boolean) ?? [])] } });
+const cluster = await Cluster.start({ ...(process.env['TRACE_ROOT'] ? { root: process.env['TRACE_ROOT'] } : {}), models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'mlp', ...(process.env['TRACE_THREADS'] ? { WORKER_INTRA_OP_THREADS: process.env['TRACE_THREADS'] } : {}), ...(process.env['TRACE_WORKER_ENV'] ? (JSON.parse(process.env['TRACE_WORKER_ENV']) as Record<string, string>) : {}) }, api: process.env['TRACE_API_ENV'] ? (JSON.parse(process.env['TRACE_API_ENV']) as Record<string, string>) : {}, nodeArgs: { api: [...prof, ...(process.env['TRACE_API_ARGS']?.split(' ').filter(Boolean) ?? [])], worker: [...prof, ...(process.env['TRACE_WORKER_ARGS']?.split(' ').filter(Boolean) ?? [])] } });
 try {
   const data = rows(1, Math.min(ROWS, 10_000), 32);
   const parts: Buffer[] = [];
@@ -60,6 +62,14 @@ try {
     const stats = (await (await send(`${cluster.url}/v2/models/mlp/stats`)).body.json()) as { model_stats: { batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[] }[] };
     const runs = stats.model_stats[0]!.batch_stats.reduce((a, b) => ({ count: a.count + b.compute_infer.count, ns: a.ns + b.compute_infer.ns, rows: a.rows + b.batch_size * b.compute_infer.count }), { count: 0, ns: 0, rows: 0 });
     console.log(`runs so far: ${runs.count}, ${(runs.ns / 1e6).toFixed(0)} ms computing (${(runs.ns / 1e3 / Math.max(1, runs.rows)).toFixed(2)} µs a row)`);
+    for (let d = 0; d < Number(process.env['TRACE_DOWNLOADS'] ?? 0); d++) {
+      const [c0] = await Promise.all([faultsAndCpu(pids.api)]);
+      const s0 = performance.now();
+      const again = await send(`${cluster.url}/v1/batches/${batch.id}/results`, { headers: { accept: FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' } });
+      for await (const _ of again.body) { /* drained */ }
+      const c1 = await faultsAndCpu(pids.api);
+      console.log(`  download again: ${(performance.now() - s0).toFixed(0)} ms, API CPU ${((c1.user + c1.system - c0!.user - c0!.system) * 1000).toFixed(0)} ms`);
+    }
     console.log(`${FORMAT} #${round}: upload ${(tUp - t0).toFixed(0)} ms, run ${(tDone - tUp).toFixed(0)} ms, download ${(tEnd - tDone).toFixed(0)} ms (${bytes} bytes): ${Math.round(ROWS / ((tEnd - t0) / 1000))} rows/s`);
   }
 } finally {
