@@ -95,6 +95,17 @@ describe('scanCompactLine', () => {
       expect(scanCompactLine(text, spec), text).toBeUndefined();
     }
   });
+
+  it('ends a line cut inside its numbers, with digits after it in the same buffer, as not compact', () => {
+    // The scanner reads no bounds a byte: past a line's end reads as 0, which no rule accepts.
+    const spec = [fp32(2)];
+    for (const cut of ['{"inputs":{"x":[1,2', '{"inputs":{"x":[1,-', '{"inputs":{"x":[1,2.', '{"inputs":{"x":[1,2.5e', '{"inputs":{"x":[1,2e-', '{"inputs":{"x":[1,0', '{"inputs":{"x":[1, ', '{"inputs":{"x":[1,']) {
+      const upload = Buffer.from(`${cut}1234567890]}}\n`);
+      expect(scanBytes(upload.subarray(0, cut.length), spec), cut).toBeUndefined();
+    }
+    const whole = Buffer.from('{"inputs":{"x":[1,25]}}99');
+    expect(values(scanBytes(whole.subarray(0, whole.length - 2), spec)!.inputs[0]!.data as Uint8Array, 'FP32')).toEqual([1, 25]);
+  });
 });
 
 describe('scanCompactLine values in shared slabs', () => {

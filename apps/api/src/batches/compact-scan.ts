@@ -16,7 +16,7 @@
  * exact IEEE operation (Clinger's fast path), which rounds exactly as `Number()` does; longer
  * or larger numbers are handed to `Number()` itself.
  *
- * Memory: the values of many lines share one slab (`valuesFor`), each line's a view of it. A
+ * Memory: the values of many lines share one slab (`placeFor`), each line's a view of it. A
  * typed array of its own per line (128 bytes for 32 floats) is an allocation outside the heap
  * each, which made garbage collection about a third of an NDJSON upload's CPU. A slab goes
  * once no view of it is left (the chunker copies each line's values into its chunk at once).
@@ -38,23 +38,37 @@ export interface ScannedLine {
 
 const SLAB_BYTES = 256 * 1024;
 let slab = new ArrayBuffer(SLAB_BYTES);
+let slab32 = new Float32Array(slab);
+let slab64 = new Float64Array(slab);
 let slabUsed = 0;
 
-/** A view for `elements` values of `datatype`, carved from the current slab. */
-function valuesFor(datatype: 'FP32' | 'FP64', elements: number): Float32Array | Float64Array {
-  const bytes = elements * (datatype === 'FP32' ? 4 : 8);
-  if (bytes > SLAB_BYTES / 8) return datatype === 'FP32' ? new Float32Array(elements) : new Float64Array(elements);
+/** Where a line's values go: `into` from index `at` (a place in the current slab, or an array of their own). */
+interface Place {
+  into: Float32Array | Float64Array;
+  at: number;
+}
+
+/**
+ * A place for `elements` values of `datatype`, carved from the current slab. The slab's own
+ * typed arrays are written at an index: a typed array made for each line cost about 100 ns.
+ */
+function placeFor(datatype: 'FP32' | 'FP64', elements: number): Place {
+  const size = datatype === 'FP32' ? 4 : 8;
+  const bytes = elements * size;
+  if (bytes > SLAB_BYTES / 8) return { into: datatype === 'FP32' ? new Float32Array(elements) : new Float64Array(elements), at: 0 };
   const at = Math.ceil(slabUsed / 8) * 8;
   if (at + bytes > SLAB_BYTES) {
     slab = new ArrayBuffer(SLAB_BYTES);
+    slab32 = new Float32Array(slab);
+    slab64 = new Float64Array(slab);
     slabUsed = 0;
-    return valuesFor(datatype, elements);
+    return placeFor(datatype, elements);
   }
   slabUsed = at + bytes;
-  return datatype === 'FP32' ? new Float32Array(slab, at, elements) : new Float64Array(slab, at, elements);
+  return { into: datatype === 'FP32' ? slab32 : slab64, at: at / size };
 }
 
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const POW10 = Float64Array.from({ length: 23 }, (_, i) => 10 ** i);
 const MAX_EXACT = 2 ** 53;
 
 const QUOTE = 0x22;
@@ -64,7 +78,6 @@ const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;
 const ZERO = 0x30;
-const NINE = 0x39;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 const LBRACE = 0x7b;
@@ -115,7 +128,7 @@ function readInputs(r: Reader, inputs: readonly ScanInput[], inputNames: Buffer[
     const i = inputNames.findIndex((name) => r.is(name));
     const spec = inputs[i];
     if (!spec || out[i] || !r.expect(COLON) || !r.expect(LBRACKET)) return undefined;
-    const data = r.floats(valuesFor(spec.datatype, spec.elements));
+    const data = r.floats(placeFor(spec.datatype, spec.elements), spec.elements);
     if (!data || !r.expect(RBRACKET)) return undefined;
     out[i] = { name: spec.name, datatype: spec.datatype, shape: spec.shape, data };
   }
@@ -191,56 +204,66 @@ class Reader {
   }
 
   /**
-   * Fills `view` with a comma-separated list of JSON numbers (strict grammar); its bytes, or
-   * undefined. One loop with the cursor in a local: it reads most of an NDJSON upload's bytes
-   * (a method call per number cost a third of the line's time).
+   * Writes a comma-separated list of `count` JSON numbers (strict grammar) at `place`; their
+   * bytes, or undefined. One loop with the cursor in a local: it reads most of an NDJSON upload's bytes
+   * (a method call per number cost a third of the line's time). A byte past the line reads as
+   * 0 (`| 0` of undefined), which no rule accepts, so there is no bounds check a byte; a digit
+   * is one unsigned comparison (`(c - 0x30) >>> 0 < 10`). Both together: 22 against 28–33 ns
+   * a value of `toFixed(4)` text, alone on a core.
    */
-  floats(view: Float32Array | Float64Array): Uint8Array | undefined {
-    const { b, len } = this;
+  floats({ into, at }: Place, count: number): Uint8Array | undefined {
+    const { b } = this;
     let pos = this.pos;
-    for (let k = 0; k < view.length; k++) {
-      let c = pos < len ? b[pos]! : -1;
-      while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = ++pos < len ? b[pos]! : -1;
+    for (let k = 0; k < count; k++) {
+      let c = b[pos]! | 0;
+      while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = b[++pos]! | 0;
       if (k > 0) {
         if (c !== COMMA) return undefined;
-        c = ++pos < len ? b[pos]! : -1;
-        while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = ++pos < len ? b[pos]! : -1;
+        c = b[++pos]! | 0;
+        while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = b[++pos]! | 0;
       }
       const start = pos;
       const negative = c === MINUS;
-      if (negative) c = ++pos < len ? b[pos]! : -1;
+      if (negative) c = b[++pos]! | 0;
       let mantissa = 0;
       let scale = 0;
-      if (c === ZERO) {
-        c = ++pos < len ? b[pos]! : -1;
-        if (c >= ZERO && c <= NINE) return undefined; // no leading zeros in JSON
-      } else if (c >= ZERO && c <= NINE) {
+      let d = (c - ZERO) >>> 0;
+      if (d === 0) {
+        c = b[++pos]! | 0;
+        d = (c - ZERO) >>> 0;
+        if (d < 10) return undefined; // no leading zeros in JSON
+      } else if (d < 10) {
         do {
-          mantissa = mantissa * 10 + (c - ZERO);
-          c = ++pos < len ? b[pos]! : -1;
-        } while (c >= ZERO && c <= NINE);
+          mantissa = mantissa * 10 + d;
+          c = b[++pos]! | 0;
+          d = (c - ZERO) >>> 0;
+        } while (d < 10);
       } else {
         return undefined;
       }
       if (c === DOT) {
-        c = ++pos < len ? b[pos]! : -1;
-        if (!(c >= ZERO && c <= NINE)) return undefined;
+        c = b[++pos]! | 0;
+        d = (c - ZERO) >>> 0;
+        if (d >= 10) return undefined;
         do {
-          mantissa = mantissa * 10 + (c - ZERO);
+          mantissa = mantissa * 10 + d;
           scale--;
-          c = ++pos < len ? b[pos]! : -1;
-        } while (c >= ZERO && c <= NINE);
+          c = b[++pos]! | 0;
+          d = (c - ZERO) >>> 0;
+        } while (d < 10);
       }
       let exponent = 0;
       if (c === 0x65 || c === 0x45) {
-        c = ++pos < len ? b[pos]! : -1;
+        c = b[++pos]! | 0;
         const negExp = c === MINUS;
-        if (negExp || c === PLUS) c = ++pos < len ? b[pos]! : -1;
-        if (!(c >= ZERO && c <= NINE)) return undefined;
+        if (negExp || c === PLUS) c = b[++pos]! | 0;
+        d = (c - ZERO) >>> 0;
+        if (d >= 10) return undefined;
         do {
-          if (exponent < 100_000) exponent = exponent * 10 + (c - ZERO);
-          c = ++pos < len ? b[pos]! : -1;
-        } while (c >= ZERO && c <= NINE);
+          if (exponent < 100_000) exponent = exponent * 10 + d;
+          c = b[++pos]! | 0;
+          d = (c - ZERO) >>> 0;
+        } while (d < 10);
         if (negExp) exponent = -exponent;
       }
       const power = scale + exponent;
@@ -252,11 +275,11 @@ class Reader {
         // The grammar is checked (ASCII only): Number reads it as JSON.parse does.
         value = Number(Buffer.from(b.buffer, b.byteOffset + start, pos - start).toString('latin1'));
       }
-      view[k] = value;
-      const stored = view[k]!;
+      into[at + k] = value;
+      const stored = into[at + k]!;
       if (stored - stored !== 0) return undefined; // out of range (Infinity): the general path words the error
     }
     this.pos = pos;
-    return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    return new Uint8Array(into.buffer, into.byteOffset + at * into.BYTES_PER_ELEMENT, count * into.BYTES_PER_ELEMENT);
   }
 }
