@@ -151,7 +151,6 @@ async function main(): Promise<void> {
     await webhookEmitter.close();
     await completions.close();
     await notifier.close();
-    await batches.close();
     modelEvents.disconnect();
     queueRedis.disconnect();
     redis.disconnect();

@@ -16,7 +16,7 @@ import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
 import { modelRepository } from '../harness/model-repo.js';
 import { batchCompleted, closeClients, send } from './client.js';
-import { faultsAndCpu, threadCpu } from './proc.js';
+import { faultsAndCpu, sampleRss, threadCpu } from './proc.js';
 
 const ROWS = Number(process.env['TRACE_ROWS'] ?? 200_000);
 const FORMAT = process.env['TRACE_FORMAT'] ?? 'npy';
@@ -42,6 +42,7 @@ try {
   for (let round = 1; round <= Number(process.env['TRACE_REPEAT'] ?? 2); round++) {
     const cpu0 = await Promise.all(Object.values(pids).map(faultsAndCpu));
     const threads0 = await Promise.all([pids.api, pids.worker].map(threadCpu));
+    const rss = sampleRss(pids.api);
     const t0 = performance.now();
     const res = await send(`${cluster.url}/v1/batches?model=mlp`, {
       method: 'POST', headers: { 'content-type': FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' }, body: Readable.from(parts),
@@ -70,6 +71,7 @@ try {
       const c1 = await faultsAndCpu(pids.api);
       console.log(`  download again: ${(performance.now() - s0).toFixed(0)} ms, API CPU ${((c1.user + c1.system - c0!.user - c0!.system) * 1000).toFixed(0)} ms`);
     }
+    console.log(`API peak RSS ${rss.stop().toFixed(0)} MB`);
     console.log(`${FORMAT} #${round}: upload ${(tUp - t0).toFixed(0)} ms, run ${(tDone - tUp).toFixed(0)} ms, download ${(tEnd - tDone).toFixed(0)} ms (${bytes} bytes): ${Math.round(ROWS / ((tEnd - t0) / 1000))} rows/s`);
   }
 } finally {

@@ -9,7 +9,7 @@
  * into the piece's Buffer as it is made (no list of strings joined, then encoded again), and
  * values are read from the outputs' bytes a block of rows at a time (no array of every value).
  */
-import { jsonValueSlicer, parseMarker, rowElements, type ChunkLine, type JobError, type JsonValue, type RawTensor } from '@maas/shared/records';
+import { jsonValueSlicer, parseMarker, rowElements, type ChunkLine, type JobError, type JsonValue, type RawTensor } from '@maas/shared';
 
 /** Bytes of result lines a piece holds before it is handed on (at most one line more). */
 export const RESULT_PIECE_BYTES = 256 * 1024;

@@ -22,11 +22,11 @@
 import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
-  recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
-  type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, readBatch, toBatchObject, webhookUrlProblem,
+  recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject, type ChunkLine,
+  type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
-import { RenderPool, type RenderRequest } from '../batches/render-pool.js';
+import { chunkResultPieces } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
 import { linesWithRows, readLines, storedLines } from '../batches/chunk-lines.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
@@ -59,11 +59,6 @@ export interface BatchTarget {
 const ENQUEUE_AHEAD = 4;
 /** Chunks read ahead of the one being written while streaming results. */
 const READ_AHEAD = 8;
-/** Chunks being rendered (batches/render-pool.ts) ahead of the one being written. */
-const RENDER_AHEAD = 4;
-
-/** A finished chunk as Redis keeps it (batches/render-pool.ts renders it). */
-type StoredChunk = Omit<RenderRequest, 'id' | 'outputs'> & { outputs: Buffer | null };
 /** An unfinished batch is kept this long beyond its retention before Redis drops it anyway. */
 const UNFINISHED_GRACE_S = 7 * 24 * 3600;
 
@@ -87,14 +82,7 @@ export class BatchService {
     private readonly queues: QueueRegistry,
     private readonly log: Logger,
     private readonly opts: BatchServiceOptions,
-    /** renders the chunks' result lines for downloads */
-    private readonly renderers = new RenderPool(),
   ) {}
-
-  /** Stops the result-rendering threads. */
-  close(): Promise<void> {
-    return this.renderers.close();
-  }
 
   /** Records chunk outcomes (completing the batch when they were its last) and relays its batch.completed, if any. */
   private async record(id: string, triples: string[] = []): Promise<void> {
@@ -264,24 +252,12 @@ export class BatchService {
     return this.get(tenant, id);
   }
 
-  /**
-   * The result lines, chunk by chunk in input order; only once the batch has completed. Each
-   * chunk is rendered by the RenderPool (batches/render-pool.ts), RENDER_AHEAD of them at
-   * once, so a download uses the machine's cores instead of the main thread alone.
-   */
-  async results(tenant: string, id: string): Promise<AsyncGenerator<Uint8Array>> {
+  /** The result lines, chunk by chunk in input order; only once the batch has completed. */
+  async results(tenant: string, id: string): Promise<AsyncGenerator<Buffer>> {
     const { meta, k } = await this.load(tenant, id);
     const chunks = this.finishedChunks(id, meta, k);
-    const renderers = this.renderers;
     return (async function* () {
-      const rendering: Promise<Uint8Array[]>[] = [];
-      for await (const chunk of chunks) {
-        const rendered = renderers.render(chunk);
-        rendered.catch(() => {}); // awaited below, or abandoned with the download
-        rendering.push(rendered);
-        if (rendering.length >= RENDER_AHEAD) yield* await rendering.shift()!;
-      }
-      while (rendering.length > 0) yield* await rendering.shift()!;
+      for await (const { lines, marker, outputs } of chunks) yield* chunkResultPieces(lines, marker, outputs);
     })();
   }
 
@@ -310,7 +286,7 @@ export class BatchService {
     return (async function* () {
       let rest: number[] | undefined;
       for await (const chunk of chunks) {
-        const t = (chunk.outputs ? readTensorRecord(chunk.outputs) : []).find((o) => o.name === spec.name);
+        const t = chunk.outputs.find((o) => o.name === spec.name);
         if (!t || Array.isArray(t.data)) throw new Error(`chunk without output '${spec.name}'`);
         const shape = t.shape.slice(1);
         if (!rest) yield npyHeader(descr, [rows, ...(rest = shape)]);
@@ -322,11 +298,11 @@ export class BatchService {
   }
 
   /**
-   * Every chunk of a completed batch (else a 409), as stored, read ahead of the consumer, in order.
+   * Every chunk of a completed batch (else a 409), read ahead of the consumer, in order.
    * `lines: false` (`.npy` results, which need only the outputs) leaves each chunk's line list
    * unread: 8,192 entries a chunk to parse for nothing.
    */
-  private finishedChunks(id: string, meta: Record<string, string>, k: BatchKeys, lines = true): AsyncGenerator<StoredChunk> {
+  private finishedChunks(id: string, meta: Record<string, string>, k: BatchKeys, lines = true): AsyncGenerator<{ lines: ChunkLine[]; marker: string | null; outputs: RawTensor[] }> {
     if (!meta['completed_at']) {
       throw new AppError('batch-not-finished', `batch ${id} is ${meta['status']}; results are available once it has completed`, { status_of_batch: meta['status'] });
     }
@@ -340,7 +316,11 @@ export class BatchService {
       for (let i = 0; i < total; i++) {
         const [chunkLines, marker, outputs] = await ahead.shift()!;
         if (i + READ_AHEAD < total) ahead.push(fetch(i + READ_AHEAD));
-        yield { lines: chunkLines, marker, outputs };
+        yield {
+          lines: readLines(chunkLines),
+          marker,
+          outputs: outputs ? readTensorRecord(outputs) : [],
+        };
       }
     })();
   }
