@@ -103,6 +103,15 @@ describe('scanCompactLine', () => {
       const upload = Buffer.from(`${cut}1234567890]}}\n`);
       expect(scanBytes(upload.subarray(0, cut.length), spec), cut).toBeUndefined();
     }
+    // Read in place, as uploads' lines are: the next line's bytes follow in the same buffer.
+    const body = Buffer.from('{"custom_id":"a","inputs":{"x":[1,2\n,3]}}\n{"custom_id":"b","inputs":{"x":[4, 5 ]}}\r\n');
+    const cut = body.indexOf('\n');
+    expect(scanBytes(body, [fp32(3)], 0, cut)).toBeUndefined(); // its numbers would run on into the next line
+    const b = body.indexOf('{"custom_id":"b"');
+    const second = scanBytes(body, [fp32(2)], b, body.length - 2)!;
+    expect(second.customId).toBe('b');
+    expect(values(second.inputs[0]!.data as Uint8Array, 'FP32')).toEqual([4, 5]);
+    expect(scanBytes(body, [fp32(2)], b, body.length - 3)).toBeUndefined(); // cut before its last brace
     const whole = Buffer.from('{"inputs":{"x":[1,25]}}99');
     expect(values(scanBytes(whole.subarray(0, whole.length - 2), spec)!.inputs[0]!.data as Uint8Array, 'FP32')).toEqual([1, 25]);
   });

@@ -92,14 +92,17 @@ function fastCompact(inputs: Record<string, unknown>, plan: CompactPlan): RawTen
   return raw;
 }
 
-/** Parses line `n` (its UTF-8 bytes, or its text) against the model's signature. */
-export function parseLine(line: Uint8Array | string, n: number, sig: Signature): ParsedLine {
+/**
+ * Parses line `n` (its UTF-8 bytes, `line[start, end)` when given, or its text) against the
+ * model's signature.
+ */
+export function parseLine(line: Uint8Array | string, n: number, sig: Signature, start?: number, end?: number): ParsedLine {
   const plan = compactPlan(sig);
   if (plan?.scan) {
-    const scanned = scanCompactLine(typeof line === 'string' ? Buffer.from(line) : line, plan.scan);
+    const scanned = scanCompactLine(typeof line === 'string' ? Buffer.from(line) : line, plan.scan, start, end);
     if (scanned) return { ok: true, customId: scanned.customId ?? String(n), rows: 1, compact: true, inputs: scanned.inputs, shapeKey: plan.shapeKey };
   }
-  const text = typeof line === 'string' ? line : lineText(line);
+  const text = typeof line === 'string' ? line : lineText(start === undefined ? line : line.subarray(start, end));
   let obj: unknown;
   try {
     obj = JSON.parse(text);

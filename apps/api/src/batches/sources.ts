@@ -35,9 +35,9 @@ const tooMany = (max: number) => new AppError('payload-too-large', `a batch hold
 export async function* ndjsonChunks(body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts): AsyncGenerator<Chunk> {
   const chunker = new Chunker(limits.chunkRows);
   for await (const lines of ndjsonLines(body, limits.maxLineBytes, limits.maxLines)) {
-    for (const { n, bytes } of lines) {
+    for (const { n, buf, start, end } of lines) {
       counts.total++;
-      const parsed = parseLine(bytes, n, sig);
+      const parsed = parseLine(buf, n, sig, start, end);
       if (!parsed.ok) counts.invalid++;
       // Most lines close no chunk: `yield*` of their empty list would still cost an await each.
       const closed = chunker.add(parsed);
