@@ -269,3 +269,12 @@ describe('chunkResults bytes', () => {
     expect(bytes.length).toBeGreaterThan(3 * 64);
   });
 });
+
+describe('chunkResults: lines read back as custom ids', () => {
+  it('a line given as its custom id is the line [id, 1, 1], byte for byte', () => {
+    const outputs = [raw('probabilities', 'FP32', [3, 3], PROBS.slice(0, 3).flat())];
+    const asLines: ChunkLine[] = [['a', 1, 1], ['b "q"', 1, 1], ['c', 1, 1]];
+    expect(chunkResults(['a', 'b "q"', 'c'], succeededMarker(3), outputs)).toEqual(chunkResults(asLines, succeededMarker(3), outputs));
+    expect(chunkResults(['a', 'b'], canceledMarker(2), [])).toEqual(chunkResults([['a', 1, 1], ['b', 1, 1]], canceledMarker(2), []));
+  });
+});

@@ -112,9 +112,12 @@ function compactLine(customId: string, values: readonly OutputValues[], texts: R
   return s + '}}\n';
 }
 
-/** The chunk's result lines, one per input line, as NDJSON bytes in pieces of about `pieceBytes`. */
+/**
+ * The chunk's result lines, one per input line, as NDJSON bytes in pieces of about
+ * `pieceBytes`. A line given as a string is its custom id, of one compact row (chunk-lines.ts).
+ */
 export function* chunkResultPieces(
-  lines: readonly ChunkLine[], marker: string | null, outputs: readonly RawTensor[], pieceBytes = RESULT_PIECE_BYTES,
+  lines: readonly (ChunkLine | string)[], marker: string | null, outputs: readonly RawTensor[], pieceBytes = RESULT_PIECE_BYTES,
 ): Generator<Buffer> {
   const outcome = marker ? parseMarker(marker) : undefined;
   const notRun: JobError =
@@ -128,7 +131,16 @@ export function* chunkResultPieces(
   const piece = () => new GrowingBytes(Math.min(pieceBytes, lines.length * 64));
   let out = piece();
   let row = 0;
-  for (const [customId, rows, compact, error] of lines) {
+  for (const line of lines) {
+    let customId: string, rows: number, compact: 0 | 1, error: JobError | undefined;
+    if (typeof line === 'string') {
+      customId = line;
+      rows = 1;
+      compact = 1;
+      error = undefined;
+    } else {
+      [customId, rows, compact, error] = line;
+    }
     if (error || outcome?.kind !== 's') {
       out.line(JSON.stringify({ custom_id: customId, error: error ?? notRun }) + '\n');
     } else {

@@ -22,13 +22,13 @@
 import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
-  recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject, type ChunkLine,
+  recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
   type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
-import { linesWithRows, readLines, storedLines } from '../batches/chunk-lines.js';
+import { linesWithRows, readLines, storedLines, type ReadLine } from '../batches/chunk-lines.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
 import type { FairShare } from '../fairness/fair-share.js';
@@ -302,7 +302,7 @@ export class BatchService {
    * `lines: false` (`.npy` results, which need only the outputs) leaves each chunk's line list
    * unread: 8,192 entries a chunk to parse for nothing.
    */
-  private finishedChunks(id: string, meta: Record<string, string>, k: BatchKeys, lines = true): AsyncGenerator<{ lines: ChunkLine[]; marker: string | null; outputs: RawTensor[] }> {
+  private finishedChunks(id: string, meta: Record<string, string>, k: BatchKeys, lines = true): AsyncGenerator<{ lines: readonly ReadLine[]; marker: string | null; outputs: RawTensor[] }> {
     if (!meta['completed_at']) {
       throw new AppError('batch-not-finished', `batch ${id} is ${meta['status']}; results are available once it has completed`, { status_of_batch: meta['status'] });
     }
