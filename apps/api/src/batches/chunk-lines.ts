@@ -49,9 +49,9 @@ export function readLines(stored: string | null | undefined): readonly ReadLine[
 }
 
 /** How many lines of a chunk have rows (the others failed their checks at upload). */
-export function linesWithRows(lines: ChunkLines | readonly ReadLine[]): number {
-  if (!Array.isArray(lines)) return (lines as RowRange).rows;
+export function linesWithRows(lines: RowRange | readonly ReadLine[]): number {
+  if (!('length' in lines)) return lines.rows;
   let n = 0;
-  for (const l of lines as readonly ReadLine[]) if (typeof l === 'string' || l[1] > 0) n++;
+  for (const l of lines) if (typeof l === 'string' || l[1] > 0) n++;
   return n;
 }

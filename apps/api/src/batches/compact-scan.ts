@@ -213,13 +213,13 @@ class Reader {
 
   /**
    * Writes a comma-separated list of `count` JSON numbers (strict grammar) at `place`; their
-   * bytes, or undefined. One loop with the cursor in a local: it reads most of an NDJSON upload's bytes
-   * (a method call per number cost a third of the line's time). There is no bounds check a
-   * byte: past the buffer a byte reads as 0 (`| 0` of undefined), which no rule accepts, and a
-   * number that runs past the line (into the next one, in the same buffer) ends the scan, as
-   * nothing may follow a line's end; a digit
-   * is one unsigned comparison (`(c - 0x30) >>> 0 < 10`). Both together: 22 against 28–33 ns
-   * a value of `toFixed(4)` text, alone on a core.
+   * bytes, or undefined. One loop with the cursor in a local: it reads most of an NDJSON
+   * upload's bytes (a method call per number cost a third of the line's time). There is no
+   * bounds check a byte: past the buffer a byte reads as 0 (`| 0` of undefined), which no rule
+   * accepts, and a number that runs past the line (into the next one, in the same buffer) ends
+   * the scan, as nothing may follow a line's end; a digit is one unsigned comparison
+   * (`(c - 0x30) >>> 0 < 10`). Both together: 22 against 28–33 ns a value of `toFixed(4)`
+   * text, alone on a core.
    */
   floats({ into, at }: Place, count: number): Uint8Array | undefined {
     const { b } = this;

@@ -9,7 +9,8 @@
  * into the piece's Buffer as it is made (no list of strings joined, then encoded again), and
  * values are read from the outputs' bytes a block of rows at a time (no array of every value).
  */
-import { jsonValueSlicer, parseMarker, rowElements, type ChunkLine, type JobError, type JsonValue, type RawTensor } from '@maas/shared';
+import { jsonValueSlicer, parseMarker, rowElements, type JobError, type JsonValue, type RawTensor } from '@maas/shared';
+import type { ReadLine } from './chunk-lines.js';
 
 /** Bytes of result lines a piece holds before it is handed on (at most one line more). */
 export const RESULT_PIECE_BYTES = 256 * 1024;
@@ -117,7 +118,7 @@ function compactLine(customId: string, values: readonly OutputValues[], texts: R
  * `pieceBytes`. A line given as a string is its custom id, of one compact row (chunk-lines.ts).
  */
 export function* chunkResultPieces(
-  lines: readonly (ChunkLine | string)[], marker: string | null, outputs: readonly RawTensor[], pieceBytes = RESULT_PIECE_BYTES,
+  lines: readonly ReadLine[], marker: string | null, outputs: readonly RawTensor[], pieceBytes = RESULT_PIECE_BYTES,
 ): Generator<Buffer> {
   const outcome = marker ? parseMarker(marker) : undefined;
   const notRun: JobError =
