@@ -2,7 +2,7 @@
 #
 #   DOCKER_BUILDKIT=1 docker build -t maas .
 #   docker run maas                                   # HTTP API on :8080, gRPC on :8081 (default CMD)
-#   docker run maas node apps/worker/dist/main.js     # a micro-batching ONNX worker
+#   docker run maas node --initial-old-space-size=128 apps/worker/dist/main.js   # a micro-batching ONNX worker
 # The targets `api` (the default) and `worker` are that image with either command as default
 # (`docker build --target worker -t maas-worker .`, as deploy/k8s uses them).
 #
@@ -154,11 +154,12 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
 # stop_grace_period).
 # ---------------------------------------------------------------------------------------------
 FROM runtime AS worker
-CMD ["node", "apps/worker/dist/main.js"]
+CMD ["node", "--initial-old-space-size=128", "apps/worker/dist/main.js"]
 
 # ---------------------------------------------------------------------------------------------
-# api: the default target (last stage). Its command runs the API; `node
-# apps/worker/dist/main.js` as the command runs a worker from the very same image.
+# api: the default target (last stage). Its command runs the API; `node --initial-old-space-size=128
+# apps/worker/dist/main.js` as the command runs a worker from the very same image. Both start
+# with the V8 flags in packages/shared/src/node-flags.ts (V8 does not take them from NODE_OPTIONS).
 # ---------------------------------------------------------------------------------------------
 FROM runtime AS api
-CMD ["node", "apps/api/dist/main.js"]
+CMD ["node", "--initial-old-space-size=128", "apps/api/dist/main.js"]

@@ -7,13 +7,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { startRedisServer } from '../packages/shared/dist/index.js';
+import { SERVICE_NODE_FLAGS, startRedisServer } from '../packages/shared/dist/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_REDIS_PORT = 6380;
 
 function run(name, entry, env) {
-  const child = spawn(process.execPath, [join(root, entry)], { cwd: root, env, stdio: 'inherit' });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(root, entry)], { cwd: root, env, stdio: 'inherit' });
   child.name = name;
   return child;
 }

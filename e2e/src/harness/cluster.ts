@@ -5,9 +5,18 @@
  */
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { createRedis, freePort, startRedisServer, type RedisServer } from '@maas/shared';
+import { createRedis, freePort, SERVICE_NODE_FLAGS, startRedisServer, type RedisServer } from '@maas/shared';
 import { startRedisCluster, type RedisClusterHandle } from './redis-cluster.js';
 import { API_ENTRY, REPO_ROOT, ServiceProcess, WORKER_ENTRY } from './process.js';
+
+/**
+ * The flags the API and worker start with, as every launcher passes them (SERVICE_NODE_FLAGS);
+ * MAAS_SERVICE_NODE_FLAGS (space-separated, may be empty) replaces them, for an A/B bench run.
+ */
+function serviceFlags(): readonly string[] {
+  const override = process.env['MAAS_SERVICE_NODE_FLAGS'];
+  return override === undefined ? SERVICE_NODE_FLAGS : override.split(' ').filter(Boolean);
+}
 
 export interface ClusterOptions {
   models?: string;
@@ -65,7 +74,7 @@ export class Cluster {
     const grpcPort = await freePort();
     this.api = ServiceProcess.start('api', this.opts.root ? join(this.opts.root, 'apps/api/dist/main.js') : API_ENTRY, {
       ...this.modelsEnv, PORT: String(port), GRPC_PORT: String(grpcPort), HOST: '127.0.0.1', ...this.opts.api, ...env,
-    }, this.opts.nodeArgs?.api);
+    }, [...serviceFlags(), ...(this.opts.nodeArgs?.api ?? [])]);
     this.apis.push(this.api);
     this.url = `http://127.0.0.1:${port}`;
     this.grpcAddress = `127.0.0.1:${grpcPort}`;
@@ -77,7 +86,7 @@ export class Cluster {
     const id = `wrk_test${++this.workerSeq}`;
     const w = ServiceProcess.start(id, this.opts.root ? join(this.opts.root, 'apps/worker/dist/main.js') : WORKER_ENTRY, {
       ...this.modelsEnv, WORKER_ID: id, WORKER_HEARTBEAT_MS: '500', ...this.opts.worker, ...env,
-    }, this.opts.nodeArgs?.worker);
+    }, [...serviceFlags(), ...(this.opts.nodeArgs?.worker ?? [])]);
     this.workers.push(w);
     await w.waitFor(/worker ready/, 60_000);
     return w;

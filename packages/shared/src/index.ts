@@ -74,6 +74,7 @@ export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker } from './contrac
 export { toBatchObject, batchCounts, readBatch } from './views/batch.js';
 export type { BatchMeta } from './views/batch.js';
 export { runMain, onShutdown } from './lifecycle.js';
+export { SERVICE_NODE_FLAGS } from './node-flags.js';
 export { STAT, batchFields, msToNs, toModelStatistics, ModelStatistics, StatisticDuration } from './models/stats.js';
 export { dieAt } from './test-hooks.js';
 export type { DiePoint } from './test-hooks.js';

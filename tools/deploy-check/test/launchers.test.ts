@@ -1,0 +1,60 @@
+/**
+ * Every way the API and the worker are started passes the V8 flags of SERVICE_NODE_FLAGS
+ * (packages/shared/src/node-flags.ts): V8 does not read them from NODE_OPTIONS, so a launcher
+ * that forgets them runs a slower process, silently. Checked offline: the Dockerfile's
+ * commands, docker-compose.yml's, the npm scripts and scripts/start.mjs (which imports the
+ * constant itself; the e2e harness does too). deploy/k8s uses the image's commands.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { SERVICE_NODE_FLAGS } from '@maas/shared';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+/** The words of a command line from `node` on, e.g. "exec node --x apps/api/dist/main.js" → node, --x, …. */
+function nodeCommand(line: string): string[] {
+  const words = line.trim().split(/\s+/);
+  return words.slice(words.indexOf('node'));
+}
+
+/** What a launcher runs: `node`, then SERVICE_NODE_FLAGS, then the entry point. */
+const expected = (entry: string) => ['node', ...SERVICE_NODE_FLAGS, entry];
+
+describe('launchers pass SERVICE_NODE_FLAGS', () => {
+  it('names at least one flag (an empty list would make this suite vacuous)', () => {
+    expect(SERVICE_NODE_FLAGS.length).toBeGreaterThan(0);
+  });
+
+  it('the Dockerfile: the api and worker stages\' commands', () => {
+    const cmds = [...read('Dockerfile').matchAll(/^CMD (\[.*\])$/gm)].map((m) => JSON.parse(m[1]!) as string[]);
+    expect(cmds).toContainEqual(expected('apps/api/dist/main.js'));
+    expect(cmds).toContainEqual(expected('apps/worker/dist/main.js'));
+    expect(cmds.filter((c) => c.some((w) => w.endsWith('dist/main.js')))).toHaveLength(2);
+  });
+
+  it('docker-compose.yml: the api and worker services', () => {
+    const compose = parse(read('docker-compose.yml')) as { services: Record<string, { command: string[] }> };
+    const apiScript = compose.services['api']!.command.at(-1)!;
+    const execLine = apiScript.split('\n').find((l) => l.includes('dist/main.js'))!;
+    expect(nodeCommand(execLine)).toEqual(expected('apps/api/dist/main.js'));
+    expect(compose.services['worker']!.command).toEqual(expected('apps/worker/dist/main.js'));
+  });
+
+  it('the npm scripts: the root api/worker scripts and each app\'s start', () => {
+    const root = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(nodeCommand(root.scripts['api']!.split('&&').at(-1)!)).toEqual(expected('apps/api/dist/main.js'));
+    expect(nodeCommand(root.scripts['worker']!.split('&&').at(-1)!)).toEqual(expected('apps/worker/dist/main.js'));
+    for (const app of ['api', 'worker']) {
+      const pkg = JSON.parse(read(`apps/${app}/package.json`)) as { scripts: Record<string, string> };
+      expect(nodeCommand(pkg.scripts['start']!)).toEqual(expected('dist/main.js'));
+    }
+  });
+
+  it('scripts/start.mjs (npm start) spawns both with the constant itself', () => {
+    expect(read('scripts/start.mjs')).toMatch(/spawn\(process\.execPath, \[\.\.\.SERVICE_NODE_FLAGS, /);
+  });
+});
