@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { ChunkLine } from '@maas/shared';
-import { linesWithRows, readLines, storedLines } from './chunk-lines.js';
+import { IdsJsonWriter, linesWithRows, readLines, storedLines } from './chunk-lines.js';
 
 describe('chunk lines', () => {
   it('an NDJSON chunk with any other line keeps its list: custom ids, rows, form and errors', () => {
     const lines: ChunkLine[] = [['a', 1, 1], ['b', 0, 0, { type: 'invalid-input', message: 'no' }], ['c', 3, 0], ['d', 1, 0]];
     expect(storedLines(lines)).toBe(JSON.stringify(lines));
-    expect(readLines(storedLines(lines))).toEqual(lines);
+    expect(readLines(storedLines(lines) as string)).toEqual(lines);
     expect(linesWithRows(lines)).toBe(3);
-    expect(linesWithRows(readLines(storedLines(lines)))).toBe(3);
+    expect(linesWithRows(readLines(storedLines(lines) as string))).toBe(3);
   });
 
   it('an NDJSON chunk of compact single rows only keeps its custom ids, read back as the ids', () => {
     const lines: ChunkLine[] = [['a', 1, 1], ['b "quoted", \\ and ✓', 1, 1], ['', 1, 1]];
-    const stored = storedLines(lines);
+    const stored = storedLines(lines) as string;
     expect(stored).toBe(JSON.stringify({ ids: ['a', 'b "quoted", \\ and ✓', ''] }));
     expect(readLines(stored)).toEqual(['a', 'b "quoted", \\ and ✓', '']);
     expect(linesWithRows(readLines(stored))).toBe(3);
@@ -25,7 +25,7 @@ describe('chunk lines', () => {
   });
 
   it('an .npy chunk keeps only its range: row i is line i with custom_id "i"', () => {
-    const stored = storedLines({ first: 8192, rows: 3 });
+    const stored = storedLines({ first: 8192, rows: 3 }) as string;
     expect(stored).toBe('{"first":8192,"rows":3}');
     expect(readLines(stored)).toEqual(['8192', '8193', '8194']);
     expect(linesWithRows({ first: 8192, rows: 3 })).toBe(3);
@@ -35,5 +35,27 @@ describe('chunk lines', () => {
     expect(readLines(null)).toEqual([]);
     expect(readLines(undefined)).toEqual([]);
     expect(storedLines([])).toBe('[]');
+  });
+
+  it('IdsJsonWriter writes, id by id, exactly the text of the ids form', () => {
+    const ids = Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? `r${i}` : i % 3 === 1 ? `zü😀 "q" \\ ${i}` : ''));
+    const w = new IdsJsonWriter();
+    expect(w.ids()).toEqual([]);
+    for (const id of ids) {
+      // ids without escapes arrive as the JSON text between their quotes (an upload's bytes)
+      if (!/["\\]/.test(id)) {
+        const text = Buffer.from(`xx${id}yy`);
+        w.addText(text, 2, text.length - 2);
+      } else {
+        w.addString(id);
+      }
+    }
+    const written = w.finish();
+    expect(written.count).toBe(ids.length);
+    expect(written.json.toString()).toBe(JSON.stringify({ ids }));
+    expect(storedLines(written)).toBe(written.json);
+    expect(readLines(written.json.toString())).toEqual(ids);
+    expect(linesWithRows(written)).toBe(ids.length);
+    expect(w.ids()).toEqual(ids);
   });
 });

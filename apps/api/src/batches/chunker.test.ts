@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { encodeValues, toJsonValues, type ChunkLine, type JobError, type RawTensor, type Signature } from '@maas/shared';
+import { readLines, storedLines } from './chunk-lines.js';
 import { Chunker, type Chunk } from './chunker.js';
-import { parseLine, type ParsedLine } from './line.js';
+import { compactRowPlan, parseLine, type ParsedLine } from './line.js';
 
 let counter = 0;
 
@@ -18,14 +19,19 @@ const error = (customId: string): JobError => ({ type: 'invalid-input', message:
 const invalid = (customId: string): ParsedLine => ({ ok: false, customId, error: error(customId) });
 
 /** Feeds lines in order; returns every chunk, the one from finish() last. */
-function run(chunkRows: number, lines: readonly ParsedLine[]): Chunk<ChunkLine[]>[] {
+function run(chunkRows: number, lines: readonly ParsedLine[]): Chunk[] {
   const c = new Chunker(chunkRows);
   const out = lines.flatMap((l) => c.add(l));
   const last = c.finish();
   return last ? [...out, last] : out;
 }
 
-const ids = (chunk: Chunk<ChunkLine[]>) => chunk.lines.map((l) => l[0]);
+/** A chunk's lines as a list, whatever form the chunker kept them in (a chunk of compact single rows keeps only their ids' JSON). */
+function linesOf(chunk: Chunk): ChunkLine[] {
+  if (Array.isArray(chunk.lines)) return chunk.lines;
+  return readLines(storedLines(chunk.lines).toString()).map((l): ChunkLine => (typeof l === 'string' ? [l, 1, 1] : l));
+}
+const ids = (chunk: Chunk) => linesOf(chunk).map((l) => l[0]);
 const bytes = (t: RawTensor) => Buffer.from(t.data as Uint8Array);
 
 describe('Chunker', () => {
@@ -103,14 +109,14 @@ describe('Chunker', () => {
     c.add(invalid('bad'));
     const closed = c.add(good('big', 5));
     expect(closed).toHaveLength(1);
-    expect(closed[0]!.lines).toEqual([['bad', 0, 0, error('bad')], ['big', 5, 0]]);
+    expect(linesOf(closed[0]!)).toEqual([['bad', 0, 0, error('bad')], ['big', 5, 0]]);
     expect(closed[0]!.linesWithRows).toBe(1);
   });
 
   it('keeps invalid lines in the current chunk, in input order, without rows', () => {
     const [chunk, ...rest] = run(10, [invalid('e1'), good('a', 2), invalid('e2'), good('b', 1, { compact: true }), invalid('e3')]);
     expect(rest).toEqual([]);
-    expect(chunk!.lines).toEqual([
+    expect(linesOf(chunk!)).toEqual([
       ['e1', 0, 0, error('e1')],
       ['a', 2, 0],
       ['e2', 0, 0, error('e2')],
@@ -128,11 +134,11 @@ describe('Chunker', () => {
     const full = c.add(good('a', 2));
     expect(full).toHaveLength(1);
     expect(ids(full[0]!)).toEqual(['e0', 'a']);
-    const snapshot = structuredClone(full[0]!.lines);
+    const snapshot = structuredClone(linesOf(full[0]!));
     expect(c.add(invalid('e1'))).toEqual([]);
     expect(c.add(invalid('e2'))).toEqual([]);
     // the closed chunk is not touched by later lines
-    expect(full[0]!.lines).toEqual(snapshot);
+    expect(linesOf(full[0]!)).toEqual(snapshot);
     const last = c.finish()!;
     expect(last).toEqual({ index: 1, lines: [['e1', 0, 0, error('e1')], ['e2', 0, 0, error('e2')]], rows: 0, linesWithRows: 0, inputs: [] });
   });
@@ -205,13 +211,13 @@ describe('Chunker', () => {
     const chunks = run(8, parsed);
     expect(chunks).toHaveLength(1);
     const chunk = chunks[0]!;
-    expect(chunk.lines.map((l) => [l[0], l[1], l[2]])).toEqual([
+    expect(linesOf(chunk).map((l) => [l[0], l[1], l[2]])).toEqual([
       ['a', 1, 1],
       ['b', 2, 0],
       ['3', 0, 0],
       ['c', 1, 1],
     ]);
-    expect(chunk.lines[2]![3]).toMatchObject({ type: 'invalid-input' });
+    expect(linesOf(chunk)[2]![3]).toMatchObject({ type: 'invalid-input' });
     expect(chunk.rows).toBe(4);
     expect(chunk.linesWithRows).toBe(3);
     expect(chunk.inputs.map((t) => [t.name, t.datatype, t.shape])).toEqual([
@@ -250,7 +256,7 @@ describe('Chunker', () => {
       expect(chunks.flatMap(ids)).toEqual(lines.map((l) => l.customId));
       expect(chunks.map((c) => c.index)).toEqual(chunks.map((_, i) => i));
       const byId = new Map(lines.map((l) => [l.customId, l]));
-      const valid = (c: Chunk<ChunkLine[]>) => c.lines.filter((l) => l[1] > 0).map((l) => byId.get(l[0]) as Extract<ParsedLine, { ok: true }>);
+      const valid = (c: Chunk) => linesOf(c).filter((l) => l[1] > 0).map((l) => byId.get(l[0]) as Extract<ParsedLine, { ok: true }>);
       chunks.forEach((c, i) => {
         const v = valid(c);
         expect(c.rows).toBe(v.reduce((a, l) => a + l.rows, 0));
@@ -272,12 +278,85 @@ describe('Chunker', () => {
           expect(bytes(c.inputs[0]!)).toEqual(Buffer.concat(v.map((l) => bytes(l.inputs[0]!))));
         }
         // the line records carry the form and, for invalid lines, the error
-        for (const l of c.lines) {
+        for (const l of linesOf(c)) {
           const src = byId.get(l[0])!;
           const want: ChunkLine = src.ok ? [src.customId, src.rows, src.compact ? 1 : 0] : [src.customId, 0, 0, src.error];
           expect(l).toEqual(want);
         }
       });
     }
+  });
+
+  describe('addCompact: compact lines read straight into the chunk', () => {
+    const sig: Signature = {
+      inputs: [
+        { name: 'a', datatype: 'FP32', shape: [-1, 3] },
+        { name: 'b', datatype: 'FP64', shape: [-1, 2] },
+      ],
+      outputs: [],
+      batchable: true,
+    };
+    const plan = compactRowPlan(sig)!;
+
+    /** As sources.ts feeds a chunker: addCompact first, else parse and add. */
+    function feed(chunkRows: number, texts: readonly string[]): Chunk[] {
+      const c = new Chunker(chunkRows);
+      const out: Chunk[] = [];
+      texts.forEach((text, i) => {
+        // each line inside a larger buffer, with other bytes around it, as in an upload's piece
+        const buf = Buffer.from(`1.5,${text}9e9`);
+        out.push(...(c.addCompact(buf, 4, buf.length - 3, i + 1, plan) ?? c.add(parseLine(buf, i + 1, sig, 4, buf.length - 3))));
+      });
+      const last = c.finish();
+      return last ? [...out, last] : out;
+    }
+    const view = (c: Chunk) => ({
+      index: c.index, rows: c.rows, linesWithRows: c.linesWithRows, stored: storedLines(c.lines).toString(),
+      inputs: c.inputs.map((t) => [t.name, t.datatype, t.shape, bytes(t).toString('hex')]),
+    });
+
+    it('makes the chunks that parsing and adding every line makes, byte for byte', () => {
+      let seed = 7;
+      const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+      const num = () => (rand() * 200 - 100).toFixed(Math.floor(rand() * 6));
+      const texts: string[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const a = [num(), num(), num()].join(',');
+        const b = [num(), num()].join(', ');
+        const r = rand();
+        if (r < 0.6) texts.push(`{"custom_id":"r${i}","inputs":{"a":[${a}],"b":[${b}]}}`);
+        else if (r < 0.65) texts.push(`{ "inputs": { "b": [${b}], "a": [${a}] } }`); // no id: its line number
+        else if (r < 0.7) texts.push(`{"custom_id":"zü😀 ${i}","inputs":{"a":[${a}],"b":[${b}]}}`);
+        else if (r < 0.75) texts.push(`{"custom_id":"q\\"${i}","inputs":{"a":[${a}],"b":[${b}]}}`); // an escape: parsed
+        else if (r < 0.8) texts.push(`{"custom_id":${i},"inputs":{"a":[${a}],"b":[${b}]}}`); // a numeric id: parsed
+        else if (r < 0.85) texts.push(`{"custom_id":"t${i}","inputs":[{"name":"a","datatype":"FP32","shape":[2,3],"data":[${a},${a}]},{"name":"b","datatype":"FP64","shape":[2,2],"data":[${b},${b}]}]}`);
+        else if (r < 0.9) texts.push(`{"custom_id":"short${i}","inputs":{"a":[${a}],"b":[1]}}`); // refused: too few values
+        else if (r < 0.95) texts.push(`{"custom_id":"big${i}","inputs":{"a":[1e39,2,3],"b":[${b}]}}`); // refused: out of FP32's range
+        else texts.push('{"custom_id":"x", not json');
+      }
+      for (const chunkRows of [1, 3, 64, 5000]) {
+        const compact = feed(chunkRows, texts);
+        const parsed = run(chunkRows, texts.map((t, i) => parseLine(t, i + 1, sig)));
+        expect(compact.map(view)).toEqual(parsed.map(view));
+      }
+      // the common chunk keeps only its ids, written as the lines were read
+      expect(feed(64, texts.slice(0, 3).map((_, i) => `{"custom_id":"r${i}","inputs":{"a":[1,2,3],"b":[4,5]}}`))[0]!.lines).toMatchObject({ count: 3 });
+    });
+
+    it('leaves no trace of a line it does not take', () => {
+      const c = new Chunker(4);
+      expect(c.addCompact(Buffer.from('{"custom_id":"x","inputs":{"a":[1,2,3]}}'), 0, 38, 1, plan)).toBeUndefined();
+      expect(c.finish()).toBeUndefined();
+      expect(c.addCompact(Buffer.from('nope'), 0, 4, 2, plan)).toBeUndefined();
+      expect(c.add(invalid('e'))).toEqual([]);
+      expect(c.finish()).toMatchObject({ rows: 0, linesWithRows: 0, inputs: [] });
+    });
+
+    it('does not read a line into a chunk that holds rows of another shape', () => {
+      const c = new Chunker(8);
+      c.add(good('w', 1, { width: 5 }));
+      expect(c.addCompact(Buffer.from('{"inputs":{"a":[1,2,3],"b":[4,5]}}'), 0, 35, 2, plan)).toBeUndefined();
+      expect(c.finish()!.rows).toBe(1);
+    });
   });
 });

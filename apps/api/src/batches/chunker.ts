@@ -5,9 +5,15 @@
  * the chunks in order gives every line in input order. A line with more rows than
  * `chunkRows` gets a chunk of its own (the worker spreads it over several runs), and lines
  * whose non-batch dimensions differ never share a chunk.
+ *
+ * The common line, a compact row of float inputs, is read straight into the open chunk
+ * (`addCompact`): its values into the chunk's columns, its custom id's JSON text into the
+ * chunk's stored id list (chunk-lines.ts), with no object or string made for the line. Every
+ * other line is parsed first (line.ts) and `add`ed.
  */
 import type { ChunkLine, RawTensor } from '@maas/shared';
-import { linesWithRows, type ChunkLines } from './chunk-lines.js';
+import { IdsJsonWriter, linesWithRows, type ChunkLines } from './chunk-lines.js';
+import { scanCompactRow, type IdRange, type Place, type ScanInput } from './compact-scan.js';
 import type { ParsedLine } from './line.js';
 
 export interface Chunk<Lines extends ChunkLines = ChunkLines> {
@@ -21,36 +27,54 @@ export interface Chunk<Lines extends ChunkLines = ChunkLines> {
   inputs: RawTensor[];
 }
 
+/** What `addCompact` needs of a model: its inputs as the scanner reads them, and the shape key of a row of them. */
+export interface CompactRowPlan {
+  inputs: readonly ScanInput[];
+  shapeKey: string;
+}
+
 /** One input's rows of the open chunk: bytes appended as lines arrive (or strings, for BYTES). */
 interface Column {
   name: string;
   datatype: RawTensor['datatype'];
   /** the shape after the rows dimension */
   rest: number[];
+  /** its own ArrayBuffer (offset 0), so the views below line up */
   bytes: Buffer | undefined;
+  f32: Float32Array | undefined;
+  f64: Float64Array | undefined;
   used: number;
   strings: string[] | undefined;
 }
 
+const NONE: readonly Chunk[] = Object.freeze([]);
+
 export class Chunker {
   private index = 0;
-  private lines: ChunkLine[] = [];
+  /** the open chunk's lines while each is one compact row that passed its checks: their ids' JSON text */
+  private ids = new IdsJsonWriter();
+  /** the open chunk's lines once any is not such a line (then `ids` is unused) */
+  private list: ChunkLine[] | null = null;
   private columns: Column[] | undefined;
   private rows = 0;
   private shapeKey: string | undefined;
+  /** reused by `addCompact`: where the line's values go, and its custom id's range */
+  private readonly places: Place[] = [];
+  private readonly id: IdRange = { start: -1, end: -1 };
 
   constructor(private readonly chunkRows: number) {}
 
-  /** Adds a line; returns the chunks this closed (zero, one, or two around an oversized line). */
-  add(line: ParsedLine): Chunk<ChunkLine[]>[] {
+  /** Adds a parsed line; returns the chunks this closed (zero, one, or two around an oversized line). */
+  add(line: ParsedLine): readonly Chunk[] {
     if (!line.ok) {
-      this.lines.push([line.customId, 0, 0, line.error]);
-      return [];
+      this.lineList().push([line.customId, 0, 0, line.error]);
+      return NONE;
     }
-    const closed: Chunk<ChunkLine[]>[] = [];
+    const closed: Chunk[] = [];
     const incompatible = this.shapeKey !== undefined && this.shapeKey !== line.shapeKey;
     if (this.rows > 0 && (incompatible || this.rows + line.rows > this.chunkRows)) closed.push(this.close());
-    this.lines.push([line.customId, line.rows, line.compact ? 1 : 0]);
+    if (line.compact && line.rows === 1 && this.list === null) this.ids.addString(line.customId);
+    else this.lineList().push([line.customId, line.rows, line.compact ? 1 : 0]);
     this.append(line.inputs, line.rows);
     this.rows += line.rows;
     this.shapeKey = line.shapeKey;
@@ -59,14 +83,74 @@ export class Chunker {
   }
 
   /**
+   * Reads NDJSON line `n` (`buf[start, end)`) straight into the open chunk when it is a
+   * compact line the scanner takes (compact-scan.ts `scanCompactRow`). Returns the chunks this
+   * closed, or undefined when the line was not read (not such a line, or the open chunk holds
+   * rows of another shape): the caller then parses it (line.ts) and `add`s it.
+   */
+  addCompact(buf: Uint8Array, start: number, end: number, n: number, plan: CompactRowPlan): readonly Chunk[] | undefined {
+    if (this.rows > 0 && this.shapeKey !== plan.shapeKey) return undefined;
+    // The open chunk has room for this row: it closes as soon as it reaches chunkRows.
+    const fresh = this.columns === undefined;
+    const columns = (this.columns ??= plan.inputs.map((s) => column(s.name, s.datatype, s.shape.slice(1))));
+    const { places, id } = this;
+    for (let i = 0; i < plan.inputs.length; i++) {
+      const c = columns[i]!;
+      const size = plan.inputs[i]!.datatype === 'FP32' ? 4 : 8;
+      this.reserve(c, size * plan.inputs[i]!.elements, 1);
+      const place = (places[i] ??= { into: c.f32!, at: 0 });
+      place.into = size === 4 ? c.f32! : c.f64!;
+      place.at = c.used / size;
+    }
+    if (!scanCompactRow(buf, plan.inputs, places, id, start, end)) {
+      if (fresh) this.columns = undefined; // as if never tried: the line may well be an invalid one
+      return undefined;
+    }
+    for (let i = 0; i < plan.inputs.length; i++) {
+      columns[i]!.used += plan.inputs[i]!.elements * (plan.inputs[i]!.datatype === 'FP32' ? 4 : 8);
+    }
+    if (this.list === null) {
+      if (id.start < 0) this.ids.addString(String(n));
+      else this.ids.addText(buf, id.start, id.end);
+    } else {
+      const customId = id.start < 0 ? String(n) : Buffer.from(buf.buffer, buf.byteOffset + id.start, id.end - id.start).toString('utf8');
+      this.list.push([customId, 1, 1]);
+    }
+    this.rows++;
+    this.shapeKey = plan.shapeKey;
+    return this.rows >= this.chunkRows ? [this.close()] : NONE;
+  }
+
+  /** The last chunk (also one made only of invalid lines), if any line is left. */
+  finish(): Chunk | undefined {
+    return (this.list?.length ?? this.ids.count) > 0 ? this.close() : undefined;
+  }
+
+  /** The open chunk's lines as a list (from now on until it closes). */
+  private lineList(): ChunkLine[] {
+    this.list ??= this.ids.count > 0 ? this.ids.ids().map((customId): ChunkLine => [customId, 1, 1]) : [];
+    return this.list;
+  }
+
+  /** Room in `c` for `rows` more rows of `bytes` bytes in all: a whole chunk of such rows at once, doubled if a line brings more. */
+  private reserve(c: Column, bytes: number, rows: number): void {
+    const need = c.used + bytes;
+    if (c.bytes && need <= c.bytes.length) return;
+    const perRow = rows > 0 ? bytes / rows : 0;
+    const grown = Buffer.from(new ArrayBuffer(Math.max(need, 2 * (c.bytes?.length ?? 0), Math.ceil(perRow * this.chunkRows))));
+    if (c.bytes) c.bytes.copy(grown, 0, 0, c.used);
+    c.bytes = grown;
+    c.f32 = new Float32Array(grown.buffer, 0, grown.length >>> 2);
+    c.f64 = new Float64Array(grown.buffer, 0, grown.length >>> 3);
+  }
+
+  /**
    * Copies a line's values into the open chunk at once, so the line keeps nothing alive: a
    * chunk's 8,192 lines held until it closed were promoted by the garbage collector, which
    * then had to copy and mark them (12 % of an NDJSON upload's time).
    */
   private append(inputs: readonly RawTensor[], rows: number): void {
-    const columns = (this.columns ??= inputs.map((t) => ({
-      name: t.name, datatype: t.datatype, rest: t.shape.slice(1), bytes: undefined, used: 0, strings: undefined,
-    })));
+    const columns = (this.columns ??= inputs.map((t) => column(t.name, t.datatype, t.shape.slice(1))));
     for (let i = 0; i < inputs.length; i++) {
       const data = inputs[i]!.data;
       const c = columns[i]!;
@@ -75,42 +159,30 @@ export class Chunker {
         for (const s of data) c.strings.push(s);
         continue;
       }
-      const need = c.used + data.byteLength;
-      if (!c.bytes || need > c.bytes.length) {
-        // Room for a whole chunk of rows like these at once; doubled if a line brings more.
-        const perRow = rows > 0 ? data.byteLength / rows : 0;
-        const grown = Buffer.allocUnsafe(Math.max(need, 2 * (c.bytes?.length ?? 0), Math.ceil(perRow * this.chunkRows)));
-        if (c.bytes) c.bytes.copy(grown, 0, 0, c.used);
-        c.bytes = grown;
-      }
-      c.bytes.set(data, c.used);
-      c.used = need;
+      this.reserve(c, data.byteLength, rows);
+      c.bytes!.set(data, c.used);
+      c.used += data.byteLength;
     }
   }
 
-  /** The last chunk (also one made only of invalid lines), if any line is left. */
-  finish(): Chunk<ChunkLine[]> | undefined {
-    return this.lines.length > 0 ? this.close() : undefined;
-  }
-
-  private close(): Chunk<ChunkLine[]> {
+  private close(): Chunk {
     const inputs: RawTensor[] = (this.columns ?? []).map((c) => ({
       name: c.name,
       datatype: c.datatype,
       shape: [this.rows, ...c.rest],
       data: c.strings ?? (c.bytes ? c.bytes.subarray(0, c.used) : Buffer.alloc(0)),
     }));
-    const chunk: Chunk<ChunkLine[]> = {
-      index: this.index++,
-      lines: this.lines,
-      rows: this.rows,
-      linesWithRows: linesWithRows(this.lines),
-      inputs,
-    };
-    this.lines = [];
+    const lines: ChunkLines = this.list ?? this.ids.finish();
+    const chunk: Chunk = { index: this.index++, lines, rows: this.rows, linesWithRows: linesWithRows(lines), inputs };
+    this.ids = new IdsJsonWriter();
+    this.list = null;
     this.columns = undefined;
     this.rows = 0;
     this.shapeKey = undefined;
     return chunk;
   }
+}
+
+function column(name: string, datatype: RawTensor['datatype'], rest: number[]): Column {
+  return { name, datatype, rest, bytes: undefined, f32: undefined, f64: undefined, used: 0, strings: undefined };
 }

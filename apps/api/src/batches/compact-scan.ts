@@ -8,7 +8,7 @@
  * an upload's cost when a million such lines come in (decoding, `JSON.parse` and packing the
  * values took about 3 µs a line; this takes about half). It accepts only what it reads
  * exactly as `JSON.parse` would; anything else (another key, an escape in a string, a numeric
- * custom_id, a nested array, a wrong count, malformed JSON) returns undefined and the line
+ * custom_id, a nested array, a wrong count, malformed JSON) is refused and the line
  * takes the general path, which also words any error. So the result never depends on which
  * path read a line (compact-scan.test.ts checks numbers against `JSON.parse`).
  *
@@ -16,10 +16,12 @@
  * exact IEEE operation (Clinger's fast path), which rounds exactly as `Number()` does; longer
  * or larger numbers are handed to `Number()` itself.
  *
- * Memory: the values of many lines share one slab (`placeFor`), each line's a view of it. A
- * typed array of its own per line (128 bytes for 32 floats) is an allocation outside the heap
- * each, which made garbage collection about a third of an NDJSON upload's CPU. A slab goes
- * once no view of it is left (the chunker copies each line's values into its chunk at once).
+ * Two entry points. `scanCompactRow` writes a line's values where the caller says and
+ * allocates nothing: an upload's chunker reads each line straight into its chunk with it.
+ * `scanCompactLine` returns the line's tensors, whose values share slabs (`placeFor`), each
+ * line's a view of one: a typed array of its own per line (128 bytes for 32 floats) is an
+ * allocation outside the heap each, which made garbage collection about a third of an NDJSON
+ * upload's CPU. A slab goes once no view of it is left.
  */
 import type { RawTensor } from '@maas/shared';
 
@@ -42,8 +44,8 @@ let slab32 = new Float32Array(slab);
 let slab64 = new Float64Array(slab);
 let slabUsed = 0;
 
-/** Where a line's values go: `into` from index `at` (a place in the current slab, or an array of their own). */
-interface Place {
+/** Where one input's values of a line go: `into` from index `at`. */
+export interface Place {
   into: Float32Array | Float64Array;
   at: number;
 }
@@ -66,6 +68,12 @@ function placeFor(datatype: 'FP32' | 'FP64', elements: number): Place {
   }
   slabUsed = at + bytes;
   return { into: datatype === 'FP32' ? slab32 : slab64, at: at / size };
+}
+
+/** A line's custom_id: the range of its text between the quotes, `[start, end)`; start is -1 when the line has none. */
+export interface IdRange {
+  start: number;
+  end: number;
 }
 
 const POW10 = Float64Array.from({ length: 23 }, (_, i) => 10 ** i);
@@ -91,62 +99,90 @@ const names = new WeakMap<readonly ScanInput[], Buffer[]>();
 /**
  * Reads `line[start, end)` (UTF-8 bytes: an upload's lines are read where they lie in the
  * piece of the body that holds them) as a compact line for `inputs`, or returns undefined
- * (see above).
+ * (see above). Its values go into slabs (`placeFor`).
  */
 export function scanCompactLine(line: Uint8Array, inputs: readonly ScanInput[], start = 0, end = line.length): ScannedLine | undefined {
+  const places = inputs.map((s) => placeFor(s.datatype, s.elements));
+  const id: IdRange = { start: -1, end: -1 };
+  if (!scanCompactRow(line, inputs, places, id, start, end)) return undefined;
+  return {
+    customId: id.start < 0 ? undefined : textOf(line, id.start, id.end),
+    inputs: inputs.map((s, i) => {
+      const { into, at } = places[i]!;
+      const data = new Uint8Array(into.buffer, into.byteOffset + at * into.BYTES_PER_ELEMENT, s.elements * into.BYTES_PER_ELEMENT);
+      return { name: s.name, datatype: s.datatype, shape: s.shape, data };
+    }),
+  };
+}
+
+/**
+ * The same reading, allocating nothing: input i's values are written at `places[i]` and the
+ * custom_id's range into `id`; false when the line is not one this reader takes (whatever it
+ * wrote is then to be ignored). The chunker reads lines straight into its chunk with it.
+ */
+export function scanCompactRow(
+  line: Uint8Array, inputs: readonly ScanInput[], places: readonly Place[], id: IdRange, start = 0, end = line.length,
+): boolean {
   let inputNames = names.get(inputs);
   if (!inputNames) names.set(inputs, (inputNames = inputs.map((s) => Buffer.from(s.name))));
   const r = new Reader(line, start, end);
-  if (!r.expect(LBRACE)) return undefined;
-  let customId: string | undefined;
-  let tensors: RawTensor[] | undefined;
+  id.start = -1;
+  if (!r.expect(LBRACE)) return false;
+  let read = false;
   for (let first = true; ; first = false) {
     r.space();
-    if (first && r.peek() === RBRACE) return undefined; // {}: not our line
-    if (!r.string()) return undefined;
-    if (r.is(CUSTOM_ID) && customId === undefined) {
-      if (!r.expect(COLON) || !r.string()) return undefined;
-      customId = r.decode();
-    } else if (r.is(INPUTS) && tensors === undefined) {
-      if (!r.expect(COLON)) return undefined;
-      tensors = readInputs(r, inputs, inputNames);
-      if (!tensors) return undefined;
+    if (first && r.peek() === RBRACE) return false; // {}: not our line
+    if (!r.string()) return false;
+    if (r.is(CUSTOM_ID) && id.start < 0) {
+      if (!r.expect(COLON) || !r.string()) return false;
+      id.start = r.strStart;
+      id.end = r.strEnd;
+    } else if (r.is(INPUTS) && !read) {
+      if (!r.expect(COLON) || !readInputs(r, inputs, inputNames, places)) return false;
+      read = true;
     } else {
-      return undefined;
+      return false;
     }
     if (r.expect(COMMA)) continue;
-    if (!r.expect(RBRACE)) return undefined;
+    if (!r.expect(RBRACE)) return false;
     break;
   }
   r.space();
-  return r.pos === end && tensors ? { customId, inputs: tensors } : undefined;
+  return r.pos === end && read;
 }
 
-/** `{"name": [numbers], ...}` naming each input exactly once, in any order. */
-function readInputs(r: Reader, inputs: readonly ScanInput[], inputNames: Buffer[]): RawTensor[] | undefined {
-  if (!r.expect(LBRACE)) return undefined;
-  const out: (RawTensor | undefined)[] = new Array(inputs.length);
-  for (let seen = 0; seen < inputs.length; seen++) {
-    if (seen > 0 && !r.expect(COMMA)) return undefined;
-    if (!r.string()) return undefined;
+/** The text of `line[start, end)`, read from the line's own Buffer when it is one (as uploads' lines are): a Buffer made for each string cost 147 against 74–97 ns a custom_id here. */
+function textOf(line: Uint8Array, start: number, end: number): string {
+  return Buffer.isBuffer(line) ? line.toString('utf8', start, end) : Buffer.from(line.buffer, line.byteOffset + start, end - start).toString('utf8');
+}
+
+/** Inputs this reader takes at most (one bit each of a line's inputs read); a model with more takes the general path. */
+const MAX_INPUTS = 31;
+
+/** `{"name": [numbers], ...}` naming each input exactly once, in any order; input i's values go to `places[i]`. */
+function readInputs(r: Reader, inputs: readonly ScanInput[], inputNames: Buffer[], places: readonly Place[]): boolean {
+  if (inputs.length > MAX_INPUTS || !r.expect(LBRACE)) return false;
+  let seen = 0;
+  for (let k = 0; k < inputs.length; k++) {
+    if (k > 0 && !r.expect(COMMA)) return false;
+    if (!r.string()) return false;
     let i = 0;
     while (i < inputNames.length && !r.is(inputNames[i]!)) i++;
     const spec = inputs[i];
-    if (!spec || out[i] || !r.expect(COLON) || !r.expect(LBRACKET)) return undefined;
-    const data = r.floats(placeFor(spec.datatype, spec.elements), spec.elements);
-    if (!data || !r.expect(RBRACKET)) return undefined;
-    out[i] = { name: spec.name, datatype: spec.datatype, shape: spec.shape, data };
+    if (!spec || seen & (1 << i) || !r.expect(COLON) || !r.expect(LBRACKET)) return false;
+    if (!r.floats(places[i]!, spec.elements) || !r.expect(RBRACKET)) return false;
+    seen |= 1 << i;
   }
-  return r.expect(RBRACE) ? (out as RawTensor[]) : undefined;
+  return r.expect(RBRACE);
 }
 
 /**
  * A cursor over one line's bytes, `b[pos, len)`; `string()` leaves the last string's bounds
- * for `is`/`decode`. Only `floats` may read past `len` (see there).
+ * (`strStart`, `strEnd`) for `is`. Only `floats` may read past `len` (see there).
  */
 class Reader {
-  private strStart = 0;
-  private strEnd = 0;
+  strStart = 0;
+  strEnd = 0;
 
   constructor(
     private readonly b: Uint8Array,
@@ -201,19 +237,8 @@ class Reader {
   }
 
   /**
-   * The last string's text. Read from the line's own Buffer when it is one (as uploads' lines
-   * are): a Buffer made for each string cost 147 against 74–97 ns a custom_id here.
-   */
-  decode(): string {
-    const { b } = this;
-    return Buffer.isBuffer(b)
-      ? b.toString('utf8', this.strStart, this.strEnd)
-      : Buffer.from(b.buffer, b.byteOffset + this.strStart, this.strEnd - this.strStart).toString('utf8');
-  }
-
-  /**
-   * Writes a comma-separated list of `count` JSON numbers (strict grammar) at `place`; their
-   * bytes, or undefined. One loop with the cursor in a local: it reads most of an NDJSON
+   * Writes a comma-separated list of `count` JSON numbers (strict grammar) at `place`; false
+   * when they are not that. One loop with the cursor in a local: it reads most of an NDJSON
    * upload's bytes (a method call per number cost a third of the line's time). There is no
    * bounds check a byte: past the buffer a byte reads as 0 (`| 0` of undefined), which no rule
    * accepts, and a number that runs past the line (into the next one, in the same buffer) ends
@@ -221,14 +246,14 @@ class Reader {
    * (`(c - 0x30) >>> 0 < 10`). Both together: 22 against 28–33 ns a value of `toFixed(4)`
    * text, alone on a core.
    */
-  floats({ into, at }: Place, count: number): Uint8Array | undefined {
+  floats({ into, at }: Place, count: number): boolean {
     const { b } = this;
     let pos = this.pos;
     for (let k = 0; k < count; k++) {
       let c = b[pos]! | 0;
       while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = b[++pos]! | 0;
       if (k > 0) {
-        if (c !== COMMA) return undefined;
+        if (c !== COMMA) return false;
         c = b[++pos]! | 0;
         while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = b[++pos]! | 0;
       }
@@ -241,7 +266,7 @@ class Reader {
       if (d === 0) {
         c = b[++pos]! | 0;
         d = (c - ZERO) >>> 0;
-        if (d < 10) return undefined; // no leading zeros in JSON
+        if (d < 10) return false; // no leading zeros in JSON
       } else if (d < 10) {
         do {
           mantissa = mantissa * 10 + d;
@@ -249,12 +274,12 @@ class Reader {
           d = (c - ZERO) >>> 0;
         } while (d < 10);
       } else {
-        return undefined;
+        return false;
       }
       if (c === DOT) {
         c = b[++pos]! | 0;
         d = (c - ZERO) >>> 0;
-        if (d >= 10) return undefined;
+        if (d >= 10) return false;
         do {
           mantissa = mantissa * 10 + d;
           scale--;
@@ -268,7 +293,7 @@ class Reader {
         const negExp = c === MINUS;
         if (negExp || c === PLUS) c = b[++pos]! | 0;
         d = (c - ZERO) >>> 0;
-        if (d >= 10) return undefined;
+        if (d >= 10) return false;
         do {
           if (exponent < 100_000) exponent = exponent * 10 + d;
           c = b[++pos]! | 0;
@@ -276,7 +301,7 @@ class Reader {
         } while (d < 10);
         if (negExp) exponent = -exponent;
       }
-      if (pos > this.len) return undefined;
+      if (pos > this.len) return false;
       const power = scale + exponent;
       let value: number;
       if (mantissa < MAX_EXACT && power >= -22 && power <= 22) {
@@ -288,9 +313,9 @@ class Reader {
       }
       into[at + k] = value;
       const stored = into[at + k]!;
-      if (stored - stored !== 0) return undefined; // out of range (Infinity): the general path words the error
+      if (stored - stored !== 0) return false; // out of range (Infinity): the general path words the error
     }
     this.pos = pos;
-    return new Uint8Array(into.buffer, into.byteOffset + at * into.BYTES_PER_ELEMENT, count * into.BYTES_PER_ELEMENT);
+    return true;
   }
 }

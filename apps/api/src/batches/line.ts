@@ -5,6 +5,7 @@
  *   {"custom_id": "r1", "inputs": {"features": [5.1, ...]}}   compact form, one row
  */
 import { checkRequest, encodeValues, type JobError, type JsonTensor, type RawTensor, type Signature } from '@maas/shared';
+import type { CompactRowPlan } from './chunker.js';
 import { scanCompactLine, type ScanInput } from './compact-scan.js';
 import { lineText } from './ndjson.js';
 
@@ -49,6 +50,8 @@ interface CompactPlan {
   shapeKey: string;
   /** when every input is floating point: what the single-pass reader needs */
   scan: ScanInput[] | null;
+  /** the same for the chunker's `addCompact` */
+  row: CompactRowPlan | null;
 }
 const plans = new WeakMap<Signature, CompactPlan | null>();
 
@@ -60,16 +63,23 @@ function compactPlan(sig: Signature): CompactPlan | null {
   if (fixed) {
     const inputs = sig.inputs.map((s) => ({ name: s.name, datatype: s.datatype, rest: s.shape.slice(1), elements: s.shape.slice(1).reduce((a, b) => a * b, 1) }));
     const floats = inputs.every((i) => i.datatype === 'FP32' || i.datatype === 'FP64');
-    plan = {
-      inputs,
-      shapeKey: sig.inputs.map((s) => s.shape.slice(1).join('x')).join('|'),
-      scan: floats ? inputs.map((i) => ({ name: i.name, datatype: i.datatype as ScanInput['datatype'], shape: [1, ...i.rest], elements: i.elements })) : null,
-    };
+    const shapeKey = sig.inputs.map((s) => s.shape.slice(1).join('x')).join('|');
+    const scan = floats ? inputs.map((i) => ({ name: i.name, datatype: i.datatype as ScanInput['datatype'], shape: [1, ...i.rest], elements: i.elements })) : null;
+    plan = { inputs, shapeKey, scan, row: scan && { inputs: scan, shapeKey } };
   } else {
     plan = null;
   }
   plans.set(sig, plan);
   return plan;
+}
+
+/**
+ * How the chunker reads this model's compact lines straight into a chunk (chunker.ts
+ * `addCompact`), or null when it cannot (an input that is not floating point, or of a
+ * variable size): every line then goes through `parseLine`.
+ */
+export function compactRowPlan(sig: Signature): CompactRowPlan | null {
+  return compactPlan(sig)?.row ?? null;
 }
 
 /**

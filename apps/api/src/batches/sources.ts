@@ -11,7 +11,7 @@
  */
 import { AppError, DATATYPE_INFO, type Signature } from '@maas/shared';
 import { Chunker, type Chunk } from './chunker.js';
-import { parseLine } from './line.js';
+import { compactRowPlan, parseLine } from './line.js';
 import { ndjsonLines } from './ndjson.js';
 import { npyRowBlocks, npyTarget } from './npy.js';
 
@@ -34,13 +34,18 @@ const tooMany = (max: number) => new AppError('payload-too-large', `a batch hold
 
 export async function* ndjsonChunks(body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts): AsyncGenerator<Chunk> {
   const chunker = new Chunker(limits.chunkRows);
+  const plan = compactRowPlan(sig);
   for await (const lines of ndjsonLines(body, limits.maxLineBytes, limits.maxLines)) {
     for (const { n, buf, start, end } of lines) {
       counts.total++;
-      const parsed = parseLine(buf, n, sig, start, end);
-      if (!parsed.ok) counts.invalid++;
+      // The common line goes straight into its chunk; any other is parsed, then added.
+      let closed = plan ? chunker.addCompact(buf, start, end, n, plan) : undefined;
+      if (!closed) {
+        const parsed = parseLine(buf, n, sig, start, end);
+        if (!parsed.ok) counts.invalid++;
+        closed = chunker.add(parsed);
+      }
       // Most lines close no chunk: `yield*` of their empty list would still cost an await each.
-      const closed = chunker.add(parsed);
       for (let i = 0; i < closed.length; i++) yield closed[i]!;
     }
   }
