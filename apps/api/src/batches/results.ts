@@ -15,6 +15,9 @@ import type { ReadLine } from './chunk-lines.js';
 /** Bytes of result lines a piece holds before it is handed on (at most one line more). */
 export const RESULT_PIECE_BYTES = 256 * 1024;
 
+/** Characters of result lines joined into one string before they are encoded (see `chunkResultPieces`). */
+const TEXT_CHARS = 16 * 1024;
+
 /** A Buffer that grows as lines are appended. */
 class GrowingBytes {
   private buf: Buffer;
@@ -22,7 +25,7 @@ class GrowingBytes {
   constructor(estimate: number) {
     this.buf = Buffer.allocUnsafe(Math.max(256, estimate));
   }
-  /** One line, as UTF-8 (a UTF-16 unit is at most 3 bytes). */
+  /** Text (whole lines), as UTF-8 (a UTF-16 unit is at most 3 bytes). */
   line(s: string): void {
     const most = s.length * 3;
     if (this.at + most > this.buf.length) {
@@ -131,6 +134,12 @@ export function* chunkResultPieces(
   const texts = new RowTexts(values, outputs[0]?.shape[0] ?? 0);
   const piece = () => new GrowingBytes(Math.min(pieceBytes, lines.length * 64));
   let out = piece();
+  /**
+   * Lines made but not yet in `out`, as one string: one UTF-8 write for many lines (a write a
+   * line cost 40 % of the rendering). Written once it could fill the piece (a character is at
+   * most 3 bytes), so a piece still ends within one line past `pieceBytes`, or once it is long.
+   */
+  let text = '';
   let row = 0;
   for (const line of lines) {
     let customId: string, rows: number, compact: 0 | 1, error: JobError | undefined;
@@ -143,10 +152,10 @@ export function* chunkResultPieces(
       [customId, rows, compact, error] = line;
     }
     if (error || outcome?.kind !== 's') {
-      out.line(JSON.stringify({ custom_id: customId, error: error ?? notRun }) + '\n');
+      text += JSON.stringify({ custom_id: customId, error: error ?? notRun }) + '\n';
     } else {
       if (compact) {
-        out.line(compactLine(customId, values, texts, row));
+        text += compactLine(customId, values, texts, row);
       } else {
         const tensors = values.map(({ o, slice, per }) => ({
           name: o.name,
@@ -154,14 +163,19 @@ export function* chunkResultPieces(
           shape: [rows, ...o.shape.slice(1)],
           data: slice(row * per, (row + rows) * per),
         }));
-        out.line(JSON.stringify({ custom_id: customId, outputs: tensors }) + '\n');
+        text += JSON.stringify({ custom_id: customId, outputs: tensors }) + '\n';
       }
       row += rows;
     }
-    if (out.length >= pieceBytes) {
-      yield out.bytes();
-      out = piece();
+    if (out.length + 3 * text.length >= pieceBytes || text.length >= TEXT_CHARS) {
+      out.line(text);
+      text = '';
+      if (out.length >= pieceBytes) {
+        yield out.bytes();
+        out = piece();
+      }
     }
   }
+  if (text.length > 0) out.line(text);
   if (out.length > 0) yield out.bytes();
 }
