@@ -53,10 +53,11 @@ export class IdsJsonWriter {
   addText(text: Uint8Array, start: number, end: number): void {
     const b = this.room(end - start + 3);
     if (this.count++ > 0) b[this.at++] = COMMA;
-    b[this.at++] = QUOTE;
-    b.set(text.subarray(start, end), this.at);
-    this.at += end - start;
-    b[this.at++] = QUOTE;
+    let at = this.at;
+    b[at++] = QUOTE;
+    for (let i = start; i < end; i++) b[at++] = text[i]!; // ids are short: no view made for each
+    b[at++] = QUOTE;
+    this.at = at;
   }
 
   addString(id: string): void {
