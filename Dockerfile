@@ -158,8 +158,8 @@ CMD ["node", "--initial-old-space-size=128", "apps/worker/dist/main.js"]
 
 # ---------------------------------------------------------------------------------------------
 # api: the default target (last stage). Its command runs the API; `node --initial-old-space-size=128
-# apps/worker/dist/main.js` as the command runs a worker from the very same image. Both start
-# with the V8 flags in packages/shared/src/node-flags.ts (V8 does not take them from NODE_OPTIONS).
+# apps/worker/dist/main.js` as the command runs a worker from the very same image (the worker's
+# V8 flags: packages/shared/src/node-flags.ts; V8 does not take them from NODE_OPTIONS).
 # ---------------------------------------------------------------------------------------------
 FROM runtime AS api
-CMD ["node", "--initial-old-space-size=128", "apps/api/dist/main.js"]
+CMD ["node", "apps/api/dist/main.js"]

@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_REDIS_PORT = 6380;
 
 function run(name, entry, env) {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(root, entry)], { cwd: root, env, stdio: 'inherit' });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[name], join(root, entry)], { cwd: root, env, stdio: 'inherit' });
   child.name = name;
   return child;
 }

@@ -1,6 +1,6 @@
 /**
  * `npm start`'s launcher (scripts/start.mjs): embedded Redis with an append-only file, API and
- * worker (started with SERVICE_NODE_FLAGS); a job survives a full stop/start through the AOF;
+ * worker (each started with its SERVICE_NODE_FLAGS); a job survives a full stop/start through the AOF;
  * SIGINT stops everything with exit 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -45,12 +45,13 @@ describe('npm start (scripts/start.mjs)', () => {
       const first = await launch(port, redisPort, data, grpcPort);
       expect(first.output()).toMatch(/embedded redis-server/);
       expect(first.output()).toMatch(/grpc listening/);
-      // Its children (redis-server, API, worker), as Linux lists them: the two node ones carry the V8 flags.
+      // Its children (redis-server, API, worker), as Linux lists them: the node ones carry their V8 flags.
       const pids = readFileSync(`/proc/${first.child.pid}/task/${first.child.pid}/children`, 'utf8').trim().split(/\s+/);
       const commands = pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
-      for (const entry of ['apps/api/dist/main.js', 'apps/worker/dist/main.js']) {
+      for (const role of ['api', 'worker'] as const) {
+        const entry = `apps/${role}/dist/main.js`;
         const command = commands.find((c) => c.at(-1)!.endsWith(entry));
-        expect(command?.slice(1)).toEqual([...SERVICE_NODE_FLAGS, expect.stringMatching(new RegExp(`${entry}$`))]);
+        expect(command?.slice(1)).toEqual([...SERVICE_NODE_FLAGS[role], expect.stringMatching(new RegExp(`${entry}$`))]);
       }
       const job = await call(first.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32) }] }, { Prefer: 'wait=10' });
       expect(job.body.status).toBe('succeeded');

@@ -10,12 +10,13 @@ import { startRedisCluster, type RedisClusterHandle } from './redis-cluster.js';
 import { API_ENTRY, REPO_ROOT, ServiceProcess, WORKER_ENTRY } from './process.js';
 
 /**
- * The flags the API and worker start with, as every launcher passes them (SERVICE_NODE_FLAGS);
- * MAAS_SERVICE_NODE_FLAGS (space-separated, may be empty) replaces them, for an A/B bench run.
+ * The flags a service starts with, as every launcher passes them (SERVICE_NODE_FLAGS);
+ * MAAS_API_NODE_FLAGS / MAAS_WORKER_NODE_FLAGS (space-separated, may be empty) replace them,
+ * for an A/B bench run.
  */
-function serviceFlags(): readonly string[] {
-  const override = process.env['MAAS_SERVICE_NODE_FLAGS'];
-  return override === undefined ? SERVICE_NODE_FLAGS : override.split(' ').filter(Boolean);
+function serviceFlags(role: 'api' | 'worker'): readonly string[] {
+  const override = process.env[role === 'api' ? 'MAAS_API_NODE_FLAGS' : 'MAAS_WORKER_NODE_FLAGS'];
+  return override === undefined ? SERVICE_NODE_FLAGS[role] : override.split(' ').filter(Boolean);
 }
 
 export interface ClusterOptions {
@@ -74,7 +75,7 @@ export class Cluster {
     const grpcPort = await freePort();
     this.api = ServiceProcess.start('api', this.opts.root ? join(this.opts.root, 'apps/api/dist/main.js') : API_ENTRY, {
       ...this.modelsEnv, PORT: String(port), GRPC_PORT: String(grpcPort), HOST: '127.0.0.1', ...this.opts.api, ...env,
-    }, [...serviceFlags(), ...(this.opts.nodeArgs?.api ?? [])]);
+    }, [...serviceFlags('api'), ...(this.opts.nodeArgs?.api ?? [])]);
     this.apis.push(this.api);
     this.url = `http://127.0.0.1:${port}`;
     this.grpcAddress = `127.0.0.1:${grpcPort}`;
@@ -86,7 +87,7 @@ export class Cluster {
     const id = `wrk_test${++this.workerSeq}`;
     const w = ServiceProcess.start(id, this.opts.root ? join(this.opts.root, 'apps/worker/dist/main.js') : WORKER_ENTRY, {
       ...this.modelsEnv, WORKER_ID: id, WORKER_HEARTBEAT_MS: '500', ...this.opts.worker, ...env,
-    }, [...serviceFlags(), ...(this.opts.nodeArgs?.worker ?? [])]);
+    }, [...serviceFlags('worker'), ...(this.opts.nodeArgs?.worker ?? [])]);
     this.workers.push(w);
     await w.waitFor(/worker ready/, 60_000);
     return w;

@@ -1,16 +1,22 @@
 /**
- * The V8 flags the API and worker processes start with. V8 does not read them from
- * NODE_OPTIONS, so every launcher passes them on the command line: `npm start`
- * (scripts/start.mjs), the root and apps' `start` scripts, the Dockerfile's commands,
- * docker-compose.yml, and the tests' cluster harness (deploy-check verifies the static ones).
+ * The V8 flags each service starts with. V8 does not read them from NODE_OPTIONS, so every
+ * launcher passes them on the command line: `npm start` (scripts/start.mjs), the root and
+ * apps' `start` scripts, the Dockerfile's commands, docker-compose.yml, and the tests' cluster
+ * harness (tools/deploy-check verifies the static ones).
  *
- * `--initial-old-space-size=128` (MB): where V8 first collects the old generation. Without
- * it, V8 sizes that limit from the small live heap of these processes (20–30 MB), about twice
- * that, and while buffers stream through (a batch file's chunks, result pieces) the young
- * generation's promotions reach it every 60–100 ms: a full mark-compact each time, of a heap
- * that holds nothing new. Measured on a 200,000-row `.npy` batch (BENCHMARKS.md, round 10):
- * the API's CPU 180–200 → 92–130 ms a round, the worker's 447 → 390–400 ms. It reserves no
- * memory; garbage may grow that far before the first full collection (the API's peak RSS in
- * the same runs: 180 → 207–212 MB).
+ * The worker: `--initial-old-space-size=128` (MB), where V8 first collects the old
+ * generation. Without it, V8 sizes that limit from the worker's small live heap (about 20 MB),
+ * about twice that, and while a batch file's chunks stream through (1 MB buffers in and out)
+ * it ran a full mark-compact every 60–100 ms, of a heap that held nothing new. A warm
+ * 200,000-row `.npy` batch: the worker's CPU 442–448 → 336–340 ms, 409–463 k → 513–514 k rows/s
+ * (BENCHMARKS.md, round 10). It reserves no memory. Single-row jobs are unchanged.
+ *
+ * The API: none. The same flag halved its CPU on an `.npy` upload too, but cost 15–20 % more
+ * CPU a single-row job: its heap there fills with promoted per-job records (the waiters'
+ * recent events, BullMQ's job objects), and with a 128 MB limit each young-generation
+ * collection took 12 ms instead of 4, as the old generation they must be checked against grew.
  */
-export const SERVICE_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
+export const SERVICE_NODE_FLAGS: Readonly<Record<'api' | 'worker', readonly string[]>> = {
+  api: [],
+  worker: ['--initial-old-space-size=128'],
+};

@@ -1,5 +1,5 @@
 /**
- * Every way the API and the worker are started passes the V8 flags of SERVICE_NODE_FLAGS
+ * Every way the API and the worker are started passes each its V8 flags, SERVICE_NODE_FLAGS
  * (packages/shared/src/node-flags.ts): V8 does not read them from NODE_OPTIONS, so a launcher
  * that forgets them runs a slower process, silently. Checked offline: the Dockerfile's
  * commands, docker-compose.yml's, the npm scripts and scripts/start.mjs (which imports the
@@ -21,18 +21,18 @@ function nodeCommand(line: string): string[] {
   return words.slice(words.indexOf('node'));
 }
 
-/** What a launcher runs: `node`, then SERVICE_NODE_FLAGS, then the entry point. */
-const expected = (entry: string) => ['node', ...SERVICE_NODE_FLAGS, entry];
+/** What a launcher of `role` runs: `node`, then its flags, then the entry point. */
+const expected = (role: 'api' | 'worker', entry = `apps/${role}/dist/main.js`) => ['node', ...SERVICE_NODE_FLAGS[role], entry];
 
 describe('launchers pass SERVICE_NODE_FLAGS', () => {
-  it('names at least one flag (an empty list would make this suite vacuous)', () => {
-    expect(SERVICE_NODE_FLAGS.length).toBeGreaterThan(0);
+  it('names at least one flag (empty lists would make this suite vacuous)', () => {
+    expect(SERVICE_NODE_FLAGS.worker.length).toBeGreaterThan(0);
   });
 
   it('the Dockerfile: the api and worker stages\' commands', () => {
     const cmds = [...read('Dockerfile').matchAll(/^CMD (\[.*\])$/gm)].map((m) => JSON.parse(m[1]!) as string[]);
-    expect(cmds).toContainEqual(expected('apps/api/dist/main.js'));
-    expect(cmds).toContainEqual(expected('apps/worker/dist/main.js'));
+    expect(cmds).toContainEqual(expected('api'));
+    expect(cmds).toContainEqual(expected('worker'));
     expect(cmds.filter((c) => c.some((w) => w.endsWith('dist/main.js')))).toHaveLength(2);
   });
 
@@ -40,21 +40,23 @@ describe('launchers pass SERVICE_NODE_FLAGS', () => {
     const compose = parse(read('docker-compose.yml')) as { services: Record<string, { command: string[] }> };
     const apiScript = compose.services['api']!.command.at(-1)!;
     const execLine = apiScript.split('\n').find((l) => l.includes('dist/main.js'))!;
-    expect(nodeCommand(execLine)).toEqual(expected('apps/api/dist/main.js'));
-    expect(compose.services['worker']!.command).toEqual(expected('apps/worker/dist/main.js'));
+    expect(nodeCommand(execLine)).toEqual(expected('api'));
+    expect(compose.services['worker']!.command).toEqual(expected('worker'));
   });
 
   it('the npm scripts: the root api/worker scripts and each app\'s start', () => {
     const root = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    expect(nodeCommand(root.scripts['api']!.split('&&').at(-1)!)).toEqual(expected('apps/api/dist/main.js'));
-    expect(nodeCommand(root.scripts['worker']!.split('&&').at(-1)!)).toEqual(expected('apps/worker/dist/main.js'));
-    for (const app of ['api', 'worker']) {
+    expect(nodeCommand(root.scripts['api']!.split('&&').at(-1)!)).toEqual(expected('api'));
+    expect(nodeCommand(root.scripts['worker']!.split('&&').at(-1)!)).toEqual(expected('worker'));
+    for (const app of ['api', 'worker'] as const) {
       const pkg = JSON.parse(read(`apps/${app}/package.json`)) as { scripts: Record<string, string> };
-      expect(nodeCommand(pkg.scripts['start']!)).toEqual(expected('dist/main.js'));
+      expect(nodeCommand(pkg.scripts['start']!)).toEqual(expected(app, 'dist/main.js'));
     }
   });
 
-  it('scripts/start.mjs (npm start) spawns both with the constant itself', () => {
-    expect(read('scripts/start.mjs')).toMatch(/spawn\(process\.execPath, \[\.\.\.SERVICE_NODE_FLAGS, /);
+  it('scripts/start.mjs (npm start) spawns each with its flags from the constant itself', () => {
+    expect(read('scripts/start.mjs')).toMatch(/spawn\(process\.execPath, \[\.\.\.SERVICE_NODE_FLAGS\[name\], /);
+    expect(read('scripts/start.mjs')).toMatch(/run\('api', 'apps\/api\/dist\/main\.js'/);
+    expect(read('scripts/start.mjs')).toMatch(/run\('worker', 'apps\/worker\/dist\/main\.js'/);
   });
 });
