@@ -13,13 +13,13 @@
  */
 import type { ChunkLine, RawTensor } from '@maas/shared';
 import { IdsJsonWriter, linesWithRows, type ChunkLines } from './chunk-lines.js';
-import { scanCompactRow, type IdRange, type Place, type ScanInput } from './compact-scan.js';
+import { scanCompactRow, textOf, type IdRange, type Place, type ScanInput } from './compact-scan.js';
 import type { ParsedLine } from './line.js';
 
-export interface Chunk<Lines extends ChunkLines = ChunkLines> {
+export interface Chunk {
   index: number;
-  /** the lines, or (`.npy`) the range of rows that are its lines (chunk-lines.ts) */
-  lines: Lines;
+  /** the lines: a list, the ids' stored text, or (`.npy`) the range of rows that are its lines (chunk-lines.ts) */
+  lines: ChunkLines;
   rows: number;
   /** lines that contributed rows */
   linesWithRows: number;
@@ -113,8 +113,7 @@ export class Chunker {
       if (id.start < 0) this.ids.addString(String(n));
       else this.ids.addText(buf, id.start, id.end);
     } else {
-      const customId = id.start < 0 ? String(n) : Buffer.from(buf.buffer, buf.byteOffset + id.start, id.end - id.start).toString('utf8');
-      this.list.push([customId, 1, 1]);
+      this.list.push([id.start < 0 ? String(n) : textOf(buf, id.start, id.end), 1, 1]);
     }
     this.rows++;
     this.shapeKey = plan.shapeKey;

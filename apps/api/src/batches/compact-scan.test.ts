@@ -78,6 +78,12 @@ describe('scanCompactLine', () => {
     expect(scanCompactLine('{"custom_id":"zürich 😀","inputs":{"é":[1]}}', [fp32(1, 'é')])!.customId).toBe('zürich 😀');
   });
 
+  it('hands a model of more than 31 inputs to the general path', () => {
+    const specs = Array.from({ length: 32 }, (_, i) => fp32(1, `i${i}`));
+    expect(scanCompactLine(`{"inputs":{${specs.map((s) => `"${s.name}":[1]`).join(',')}}}`, specs)).toBeUndefined();
+    expect(scanCompactLine(`{"inputs":{${specs.slice(1).map((s) => `"${s.name}":[1]`).join(',')}}}`, specs.slice(1))).toBeDefined();
+  });
+
   it('hands every other line to the general path (undefined)', () => {
     const spec = [fp32(2)];
     for (const text of [
