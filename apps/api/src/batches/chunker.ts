@@ -96,8 +96,9 @@ export class Chunker {
     const { places, id } = this;
     for (let i = 0; i < plan.inputs.length; i++) {
       const c = columns[i]!;
-      const size = plan.inputs[i]!.datatype === 'FP32' ? 4 : 8;
-      this.reserve(c, size * plan.inputs[i]!.elements, 1);
+      const { datatype, elements } = plan.inputs[i]!;
+      const size = datatype === 'FP32' ? 4 : 8;
+      this.reserve(c, size * elements, 1);
       const place = (places[i] ??= { into: c.f32!, at: 0 });
       place.into = size === 4 ? c.f32! : c.f64!;
       place.at = c.used / size;
@@ -106,8 +107,10 @@ export class Chunker {
       if (fresh) this.columns = undefined; // as if never tried: the line may well be an invalid one
       return undefined;
     }
+    // Each column now holds the row its place was given.
     for (let i = 0; i < plan.inputs.length; i++) {
-      columns[i]!.used += plan.inputs[i]!.elements * (plan.inputs[i]!.datatype === 'FP32' ? 4 : 8);
+      const { into, at } = places[i]!;
+      columns[i]!.used = (at + plan.inputs[i]!.elements) * into.BYTES_PER_ELEMENT;
     }
     if (this.list === null) {
       if (id.start < 0) this.ids.addString(String(n));

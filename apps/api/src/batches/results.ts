@@ -5,9 +5,10 @@
  *
  * Pieces, so that whoever writes them lets the event loop run between two: a chunk of wide
  * outputs (16,384 lines of 768 numbers: 12 M numbers' text) is seconds of work, which as
- * one piece held up every other request of the API process meanwhile. Each line is encoded
- * into the piece's Buffer as it is made (no list of strings joined, then encoded again), and
- * values are read from the outputs' bytes a block of rows at a time (no array of every value).
+ * one piece held up every other request of the API process meanwhile. Lines are joined into
+ * a string of up to TEXT_CHARS characters and encoded into the piece's Buffer at once (no list
+ * of a whole piece's strings joined, then encoded again; no write a line either), and values are
+ * read from the outputs' bytes a block of rows at a time (no array of every value).
  */
 import { jsonValueSlicer, parseMarker, rowElements, type JobError, type JsonValue, type RawTensor } from '@maas/shared';
 import type { ReadLine } from './chunk-lines.js';
