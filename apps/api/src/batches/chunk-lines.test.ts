@@ -11,12 +11,20 @@ describe('chunk lines', () => {
     expect(linesWithRows(readLines(storedLines(lines) as string))).toBe(3);
   });
 
-  it('an NDJSON chunk of compact single rows only keeps its custom ids, read back as the ids', () => {
-    const lines: ChunkLine[] = [['a', 1, 1], ['b "quoted", \\ and ✓', 1, 1], ['', 1, 1]];
+  it("an NDJSON chunk of compact single rows only keeps its custom ids, read back as the ids' JSON texts", () => {
+    const ids = ['a', 'b "quoted", \\ and ✓', '', '\u0001\ud800 "\\"', ',]}'];
+    const lines: ChunkLine[] = ids.map((id) => [id, 1, 1]);
     const stored = storedLines(lines) as string;
-    expect(stored).toBe(JSON.stringify({ ids: ['a', 'b "quoted", \\ and ✓', ''] }));
-    expect(readLines(stored)).toEqual(['a', 'b "quoted", \\ and ✓', '']);
-    expect(linesWithRows(readLines(stored))).toBe(3);
+    expect(stored).toBe(JSON.stringify({ ids }));
+    expect(readLines(stored)).toEqual(ids.map((id) => JSON.stringify(id)));
+    expect(readLines('{"ids":[]}')).toEqual([]);
+    expect(linesWithRows(readLines(stored))).toBe(ids.length);
+  });
+
+  it('refuses a damaged ids form instead of misreading it', () => {
+    for (const bad of ['{"ids":["a"', '{"ids":["a"]', '{"ids":["a" ,"b"]}', '{"ids":["a\\"]}', '{"ids":[a]}', '{"ids":["a"]}x', '{"ids":["a",]}']) {
+      expect(() => readLines(bad), bad).toThrow(/stored ids/);
+    }
   });
 
   it('reads the list form written for such a chunk before the ids were (a batch uploaded by an older release)', () => {
@@ -27,7 +35,7 @@ describe('chunk lines', () => {
   it('an .npy chunk keeps only its range: row i is line i with custom_id "i"', () => {
     const stored = storedLines({ first: 8192, rows: 3 }) as string;
     expect(stored).toBe('{"first":8192,"rows":3}');
-    expect(readLines(stored)).toEqual(['8192', '8193', '8194']);
+    expect(readLines(stored)).toEqual(['"8192"', '"8193"', '"8194"']);
     expect(linesWithRows({ first: 8192, rows: 3 })).toBe(3);
   });
 
@@ -54,7 +62,7 @@ describe('chunk lines', () => {
     expect(written.count).toBe(ids.length);
     expect(written.json.toString()).toBe(JSON.stringify({ ids }));
     expect(storedLines(written)).toBe(written.json);
-    expect(readLines(written.json.toString())).toEqual(ids);
+    expect(readLines(written.json.toString())).toEqual(ids.map((id) => JSON.stringify(id)));
     expect(linesWithRows(written)).toBe(ids.length);
     expect(w.ids()).toEqual(ids);
   });

@@ -29,7 +29,7 @@ function run(chunkRows: number, lines: readonly ParsedLine[]): Chunk[] {
 /** A chunk's lines as a list, whatever form the chunker kept them in (a chunk of compact single rows keeps only their ids' JSON). */
 function linesOf(chunk: Chunk): ChunkLine[] {
   if (Array.isArray(chunk.lines)) return chunk.lines;
-  return readLines(storedLines(chunk.lines).toString()).map((l): ChunkLine => (typeof l === 'string' ? [l, 1, 1] : l));
+  return readLines(storedLines(chunk.lines).toString()).map((l): ChunkLine => (typeof l === 'string' ? [JSON.parse(l) as string, 1, 1] : l));
 }
 const ids = (chunk: Chunk) => linesOf(chunk).map((l) => l[0]);
 const bytes = (t: RawTensor) => Buffer.from(t.data as Uint8Array);

@@ -271,10 +271,27 @@ describe('chunkResults bytes', () => {
 });
 
 describe('chunkResults: lines read back as custom ids', () => {
-  it('a line given as its custom id is the line [id, 1, 1], byte for byte', () => {
+  it("a line given as its custom id's JSON text is the line [id, 1, 1], byte for byte", () => {
     const outputs = [raw('probabilities', 'FP32', [3, 3], PROBS.slice(0, 3).flat())];
-    const asLines: ChunkLine[] = [['a', 1, 1], ['b "q"', 1, 1], ['c', 1, 1]];
-    expect(chunkResults(['a', 'b "q"', 'c'], succeededMarker(3), outputs)).toEqual(chunkResults(asLines, succeededMarker(3), outputs));
-    expect(chunkResults(['a', 'b'], canceledMarker(2), [])).toEqual(chunkResults([['a', 1, 1], ['b', 1, 1]], canceledMarker(2), []));
+    const ids = ['a', 'b "q" \\ \u2028 ✓😀', ''];
+    const asLines: ChunkLine[] = ids.map((id) => [id, 1, 1]);
+    const texts = ids.map((id) => JSON.stringify(id));
+    expect(chunkResults(texts, succeededMarker(3), outputs)).toEqual(chunkResults(asLines, succeededMarker(3), outputs));
+    expect(chunkResults(texts, canceledMarker(3), [])).toEqual(chunkResults(asLines, canceledMarker(3), []));
+    expect(chunkResults(texts, null, [])).toEqual(chunkResults(asLines, null, []));
+  });
+
+  it("every line is JSON.stringify's text of its object", () => {
+    const outputs = [raw('label', 'INT64', [2], [7, 8])];
+    const err: JobError = { type: 'inference-failed', message: 'bad "shape"\n' };
+    const lines: ChunkLine[] = [['x "1"', 1, 1], ['bad', 0, 0, err], ['t', 1, 0]];
+    expect(chunkResultLines(lines, succeededMarker(2), outputs)).toEqual([
+      JSON.stringify({ custom_id: 'x "1"', outputs: { label: [7] } }) + '\n',
+      JSON.stringify({ custom_id: 'bad', error: err }) + '\n',
+      JSON.stringify({ custom_id: 't', outputs: [{ name: 'label', datatype: 'INT64', shape: [1], data: [8] }] }) + '\n',
+    ]);
+    expect(chunkResultLines(lines, canceledMarker(2), [])[0]).toBe(
+      JSON.stringify({ custom_id: 'x "1"', error: { type: 'canceled', message: 'the batch was canceled before this line ran' } }) + '\n',
+    );
   });
 });

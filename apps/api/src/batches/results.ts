@@ -111,15 +111,16 @@ class RowTexts {
  * byte for byte what JSON.stringify makes of that object, without building it for each of a
  * million lines.
  */
-function compactLine(customId: string, values: readonly OutputValues[], texts: RowTexts, row: number): string {
-  let s = `{"custom_id":${JSON.stringify(customId)},"outputs":{`;
+function compactLine(customIdJson: string, values: readonly OutputValues[], texts: RowTexts, row: number): string {
+  let s = `{"custom_id":${customIdJson},"outputs":{`;
   for (let k = 0; k < values.length; k++) s += `${k === 0 ? '' : ','}${values[k]!.key}:[${texts.of(k, row)}]`;
   return s + '}}\n';
 }
 
 /**
  * The chunk's result lines, one per input line, as NDJSON bytes in pieces of about
- * `pieceBytes`. A line given as a string is its custom id, of one compact row (chunk-lines.ts).
+ * `pieceBytes`. A line given as a string is its custom id's JSON text, of one compact row
+ * (chunk-lines.ts). Every line is byte for byte JSON.stringify's text of its object.
  */
 export function* chunkResultPieces(
   lines: readonly ReadLine[], marker: string | null, outputs: readonly RawTensor[], pieceBytes = RESULT_PIECE_BYTES,
@@ -142,21 +143,24 @@ export function* chunkResultPieces(
    */
   let text = '';
   let row = 0;
+  const notRunJson = JSON.stringify(notRun);
   for (const line of lines) {
-    let customId: string, rows: number, compact: 0 | 1, error: JobError | undefined;
+    // The custom id as JSON text: a string line is already (chunk-lines.ts).
+    let customIdJson: string, rows: number, compact: 0 | 1, error: JobError | undefined;
     if (typeof line === 'string') {
-      customId = line;
+      customIdJson = line;
       rows = 1;
       compact = 1;
       error = undefined;
     } else {
-      [customId, rows, compact, error] = line;
+      customIdJson = JSON.stringify(line[0]);
+      [, rows, compact, error] = line;
     }
     if (error || outcome?.kind !== 's') {
-      text += JSON.stringify({ custom_id: customId, error: error ?? notRun }) + '\n';
+      text += `{"custom_id":${customIdJson},"error":${error ? JSON.stringify(error) : notRunJson}}\n`;
     } else {
       if (compact) {
-        text += compactLine(customId, values, texts, row);
+        text += compactLine(customIdJson, values, texts, row);
       } else {
         const tensors = values.map(({ o, slice, per }) => ({
           name: o.name,
@@ -164,7 +168,7 @@ export function* chunkResultPieces(
           shape: [rows, ...o.shape.slice(1)],
           data: slice(row * per, (row + rows) * per),
         }));
-        text += JSON.stringify({ custom_id: customId, outputs: tensors }) + '\n';
+        text += `{"custom_id":${customIdJson},"outputs":${JSON.stringify(tensors)}}\n`;
       }
       row += rows;
     }
