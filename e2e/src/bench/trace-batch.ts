@@ -1,5 +1,6 @@
 /**
- * A profiling aid: one batch file (TRACE_FORMAT npy|ndjson, TRACE_ROWS rows) through a cluster
+ * A profiling aid: one batch file (TRACE_FORMAT npy|ndjson, TRACE_ROWS rows; TRACE_VALUES=float32
+ * writes NDJSON values as JSON.stringify of float32s instead of 4 decimals) through a cluster
  * whose API and worker run with `--cpu-prof` into TRACE_CPU_PROF (if set). Prints the rate.
  * TRACE_CONFIG=none serves the mlp without its config.json (the defaults); any other value is
  * written as its config.json; TRACE_THREADS sets the worker's intra-op threads and
@@ -33,7 +34,9 @@ try {
     parts.push(Buffer.from(npyHeader('<f4', [ROWS, 32])));
     for (let i = 0; i < ROWS; i += data.length) parts.push(Buffer.from(Float32Array.from(data.slice(0, Math.min(data.length, ROWS - i)).flat()).buffer));
   } else {
-    const text = data.map((r, i) => `{"custom_id":"r${i}","inputs":{"input":[${r.map((v) => v.toFixed(4)).join(',')}]}}\n`);
+    // TRACE_VALUES=float32: each value as a program prints a float32 (JSON.stringify of it, 17 digits mostly), not toFixed(4)
+    const value = process.env['TRACE_VALUES'] === 'float32' ? (v: number) => JSON.stringify(Math.fround(v)) : (v: number) => v.toFixed(4);
+    const text = data.map((r, i) => `{"custom_id":"r${i}","inputs":{"input":[${r.map(value).join(',')}]}}\n`);
     for (let i = 0; i < ROWS; i += data.length) parts.push(Buffer.from(text.slice(0, Math.min(data.length, ROWS - i)).join('')));
   }
   const pids = { api: cluster.api.child.pid!, worker: cluster.workers[0]!.child.pid!, redis: cluster.redis.process.pid!, client: process.pid };

@@ -53,6 +53,38 @@ describe('scanCompactLine', () => {
     expect(got.inputs[0]).toMatchObject({ name: 'x', datatype: 'FP32', shape: [1, 4] });
   });
 
+  it('FP32 inputs: every number rounds to the float32 of JSON.parse, long mantissas and float32 midpoints included', () => {
+    let seed = 11;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const bits = new Uint32Array(1);
+    const asFloat = new Float32Array(bits.buffer);
+    const nums: string[] = [...jsonNumbers(20_000, 3)];
+    for (let i = 0; i < 20_000; i++) {
+      const scale = 10 ** (Math.floor(rnd() * 90) - 50);
+      const v = (rnd() * 2 - 1) * scale;
+      // what programs print: a float32 or a double, shortest round-trip text (17 digits mostly)
+      nums.push(JSON.stringify(Math.fround(v)), JSON.stringify(v), v.toPrecision(1 + Math.floor(rnd() * 21)));
+      // the hard cases: numbers at or within a hair of the midpoint between two float32s
+      bits[0] = Math.floor(rnd() * 0x7f7fffff);
+      const below = asFloat[0]!;
+      bits[0]++;
+      const mid = (below + asFloat[0]!) / 2;
+      nums.push(mid.toPrecision(17 + Math.floor(rnd() * 30)), (mid * (1 + (rnd() - 0.5) * 2 ** -50)).toPrecision(21), (mid * (1 + (rnd() - 0.5) * 2 ** -30)).toPrecision(19));
+    }
+    const finite = nums.filter((n) => Number.isFinite(Math.fround(Number(n))));
+    for (let i = 0; i < finite.length; i += 100) {
+      const batch = finite.slice(i, i + 100);
+      const text = `{"inputs":{"x":[${batch.join(',')}]}}`;
+      const got = scanCompactLine(text, [fp32(batch.length)]);
+      expect(got, text).toBeDefined();
+      values(got!.inputs[0]!.data as Uint8Array, 'FP32').forEach((v, j) => {
+        const want = Math.fround(Number(batch[j]));
+        if (!Object.is(v, want)) throw new Error(`${batch[j]}: read ${v}, the float32 of JSON.parse's ${Number(batch[j])} is ${want}`);
+      });
+    }
+    expect(finite.length).toBeGreaterThan(130_000);
+  });
+
   it('hands values out of range (Infinity once stored) to the general path, which refuses them', () => {
     expect(scanCompactLine('{"inputs":{"x":[1,1e39]}}', [fp32(2)])).toBeUndefined();
     expect(scanCompactLine('{"inputs":{"x":[-1e39]}}', [fp32(1)])).toBeUndefined();
