@@ -1,6 +1,7 @@
 /**
  * A profiling aid: one batch file (TRACE_FORMAT npy|ndjson, TRACE_ROWS rows; TRACE_VALUES=float32
- * writes NDJSON values as JSON.stringify of float32s instead of 4 decimals) through a cluster
+ * writes NDJSON values as JSON.stringify of float32s instead of 4 decimals, TRACE_LINES=tensor
+ * lines in the tensor form) through a cluster
  * whose API and worker run with `--cpu-prof` into TRACE_CPU_PROF (if set). Prints the rate.
  * TRACE_CONFIG=none serves the mlp without its config.json (the defaults); any other value is
  * written as its config.json; TRACE_THREADS sets the worker's intra-op threads and
@@ -36,7 +37,11 @@ try {
   } else {
     // TRACE_VALUES=float32: each value as a program prints a float32 (JSON.stringify of it, 17 digits mostly), not toFixed(4)
     const value = process.env['TRACE_VALUES'] === 'float32' ? (v: number) => JSON.stringify(Math.fround(v)) : (v: number) => v.toFixed(4);
-    const text = data.map((r, i) => `{"custom_id":"r${i}","inputs":{"input":[${r.map(value).join(',')}]}}\n`);
+    // TRACE_LINES=tensor: each line in the tensor form ({"inputs": [{name, datatype, shape, data}]}), not the compact one
+    const inputs = process.env['TRACE_LINES'] === 'tensor'
+      ? (r: number[]) => `[{"name":"input","datatype":"FP32","shape":[1,32],"data":[${r.map(value).join(',')}]}]`
+      : (r: number[]) => `{"input":[${r.map(value).join(',')}]}`;
+    const text = data.map((r, i) => `{"custom_id":"r${i}","inputs":${inputs(r)}}\n`);
     for (let i = 0; i < ROWS; i += data.length) parts.push(Buffer.from(text.slice(0, Math.min(data.length, ROWS - i)).join('')));
   }
   const pids = { api: cluster.api.child.pid!, worker: cluster.workers[0]!.child.pid!, redis: cluster.redis.process.pid!, client: process.pid };

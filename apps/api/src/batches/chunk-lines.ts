@@ -44,7 +44,7 @@ const COMMA = 0x2c;
 /**
  * Writes `{"ids":[…]}` id by id: exactly what JSON.stringify makes of the list (tested), with
  * no string made for an id that is already JSON text (an upload's custom ids, read where they
- * lie in the body: compact-scan.ts takes only strings without escapes or control characters).
+ * lie in the body: row-scan.ts takes only strings without escapes or control characters).
  */
 export class IdsJsonWriter {
   private buf: Buffer | undefined;

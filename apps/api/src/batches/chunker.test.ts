@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeValues, toJsonValues, type ChunkLine, type JobError, type RawTensor, type Signature } from '@maas/shared';
 import { readLines, storedLines } from './chunk-lines.js';
 import { Chunker, type Chunk } from './chunker.js';
-import { compactRowPlan, parseLine, type ParsedLine } from './line.js';
+import { parseLine, parseLineText, rowPlan, type ParsedLine } from './line.js';
 
 let counter = 0;
 
@@ -287,7 +287,7 @@ describe('Chunker', () => {
     }
   });
 
-  describe('addCompact: compact lines read straight into the chunk', () => {
+  describe('addRow: lines of one row read straight into the chunk', () => {
     const sig: Signature = {
       inputs: [
         { name: 'a', datatype: 'FP32', shape: [-1, 3] },
@@ -296,16 +296,18 @@ describe('Chunker', () => {
       outputs: [],
       batchable: true,
     };
-    const plan = compactRowPlan(sig)!;
+    const plan = rowPlan(sig)!;
 
-    /** As sources.ts feeds a chunker: addCompact first, else parse and add. */
+    /** As sources.ts feeds a chunker: addRow first, else parse and add. */
+    let parsedLines = 0;
     function feed(chunkRows: number, texts: readonly string[]): Chunk[] {
       const c = new Chunker(chunkRows);
       const out: Chunk[] = [];
+      parsedLines = 0;
       texts.forEach((text, i) => {
         // each line inside a larger buffer, with other bytes around it, as in an upload's piece
         const buf = Buffer.from(`1.5,${text}9e9`);
-        out.push(...(c.addCompact(buf, 4, buf.length - 3, i + 1, plan) ?? c.add(parseLine(buf, i + 1, sig, 4, buf.length - 3))));
+        out.push(...(c.addRow(buf, 4, buf.length - 3, i + 1, plan) ?? (parsedLines++, c.add(parseLine(buf, i + 1, sig, 4, buf.length - 3)))));
       });
       const last = c.finish();
       return last ? [...out, last] : out;
@@ -315,10 +317,11 @@ describe('Chunker', () => {
       inputs: c.inputs.map((t) => [t.name, t.datatype, t.shape, bytes(t).toString('hex')]),
     });
 
-    it('makes the chunks that parsing and adding every line makes, byte for byte', () => {
+    it('makes the chunks that parsing (JSON.parse and the request checks) and adding every line makes, byte for byte', () => {
       let seed = 7;
       const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-      const num = () => (rand() * 200 - 100).toFixed(Math.floor(rand() * 6));
+      // 0 to 5 decimals, or a float32 as programs print it (17 digits mostly)
+      const num = () => (rand() < 0.3 ? JSON.stringify(Math.fround(rand() * 200 - 100)) : (rand() * 200 - 100).toFixed(Math.floor(rand() * 6)));
       const texts: string[] = [];
       for (let i = 0; i < 2000; i++) {
         const a = [num(), num(), num()].join(',');
@@ -330,24 +333,37 @@ describe('Chunker', () => {
         else if (r < 0.75) texts.push(`{"custom_id":"q\\"${i}","inputs":{"a":[${a}],"b":[${b}]}}`); // an escape: parsed
         else if (r < 0.8) texts.push(`{"custom_id":${i},"inputs":{"a":[${a}],"b":[${b}]}}`); // a numeric id: parsed
         else if (r < 0.85) texts.push(`{"custom_id":"t${i}","inputs":[{"name":"a","datatype":"FP32","shape":[2,3],"data":[${a},${a}]},{"name":"b","datatype":"FP64","shape":[2,2],"data":[${b},${b}]}]}`);
-        else if (r < 0.9) texts.push(`{"custom_id":"short${i}","inputs":{"a":[${a}],"b":[1]}}`); // refused: too few values
-        else if (r < 0.95) texts.push(`{"custom_id":"big${i}","inputs":{"a":[1e39,2,3],"b":[${b}]}}`); // refused: out of FP32's range
+        else if (r < 0.88) texts.push(`{"custom_id":"o${i}","inputs":[{"name":"a","datatype":"FP32","shape":[1,3],"data":[${a}]},{"shape": [ 1 , 2 ], "name":"b","data":[${b}],"datatype":"FP64"}]}`); // one row, tensor form: read
+        else if (r < 0.885) texts.push(`{"inputs":[{"name":"b","datatype":"FP64","shape":[1,2],"data":[${b}]},{"data":[${a}],"name":"a","datatype":"FP32","shape":[1,3]}],"custom_id":"d${i}"}`); // data before name: parsed
+        else if (r < 0.89) texts.push(`{"custom_id":"p${i}","inputs":[{"name":"a","datatype":"FP32","shape":[1.0,3],"data":[${a}],"parameters":{}},{"name":"b","datatype":"FP64","shape":[1,2],"data":[${b}]}]}`); // 1.0, parameters: parsed
+        else if (r < 0.895) texts.push(`{"custom_id":"w${i}","inputs":[{"name":"a","datatype":"FP64","shape":[1,3],"data":[${a}]},{"name":"b","datatype":"FP64","shape":[1,2],"data":[${b}]}]}`); // refused: a is FP32
+        else if (r < 0.9) texts.push(`{"custom_id":"m${i}","inputs":[{"name":"a","datatype":"FP32","shape":[1,3],"data":[${a}]},{"name":"a","datatype":"FP32","shape":[1,3],"data":[${a}]}]}`); // refused: a twice, no b
+        else if (r < 0.92) texts.push(`{"custom_id":"short${i}","inputs":{"a":[${a}],"b":[1]}}`); // refused: too few values
+        else if (r < 0.925) texts.push(`{"custom_id":"s${i}","inputs":[{"name":"a","datatype":"FP32","shape":[3,1],"data":[${a}]},{"name":"b","datatype":"FP64","shape":[1,2],"data":[${b}]}]}`); // refused: a's shape
+        else if (r < 0.93) texts.push(`{"custom_id":"n${i}","inputs":[{"name":"a","datatype":"FP32","shape":[1,3],"data":[${a}]},{"name":"b","datatype":"FP64","shape":[1,2,1],"data":[${b}]}]}`); // refused: b's dimensions
+        else if (r < 0.94) texts.push(`{"custom_id":"long${i}","inputs":[{"name":"a","datatype":"FP32","shape":[1,3],"data":[${a},1]},{"name":"b","datatype":"FP64","shape":[1,2],"data":[${b}]}]}`); // refused: a value too many
+        else if (r < 0.96) texts.push(`{"custom_id":"big${i}","inputs":{"a":[1e39,2,3],"b":[${b}]}}`); // refused: out of FP32's range
         else texts.push('{"custom_id":"x", not json');
       }
       for (const chunkRows of [1, 3, 64, 5000]) {
         const compact = feed(chunkRows, texts);
-        const parsed = run(chunkRows, texts.map((t, i) => parseLine(t, i + 1, sig)));
+        const parsed = run(chunkRows, texts.map((t, i) => parseLineText(t, i + 1, sig)));
         expect(compact.map(view)).toEqual(parsed.map(view));
       }
       // the common chunk keeps only its ids, written as the lines were read
       expect(feed(64, texts.slice(0, 3).map((_, i) => `{"custom_id":"r${i}","inputs":{"a":[1,2,3],"b":[4,5]}}`))[0]!.lines).toMatchObject({ count: 3 });
+      expect(parsedLines).toBe(0);
+      // tensor-form lines of one row are read too, and kept as a list of lines (their results are tensors)
+      const tensorLines = feed(64, [0, 1].map((i) => `{"custom_id":"t${i}","inputs":[{"name":"b","datatype":"FP64","shape":[1,2],"data":[4,5]},{"name":"a","datatype":"FP32","shape":[1,3],"data":[1,2.5,3]}]}`));
+      expect(parsedLines).toBe(0);
+      expect(storedLines(tensorLines[0]!.lines)).toBe('[["t0",1,0],["t1",1,0]]');
     });
 
     it('leaves no trace of a line it does not take', () => {
       const c = new Chunker(4);
-      expect(c.addCompact(Buffer.from('{"custom_id":"x","inputs":{"a":[1,2,3]}}'), 0, 38, 1, plan)).toBeUndefined();
+      expect(c.addRow(Buffer.from('{"custom_id":"x","inputs":{"a":[1,2,3]}}'), 0, 38, 1, plan)).toBeUndefined();
       expect(c.finish()).toBeUndefined();
-      expect(c.addCompact(Buffer.from('nope'), 0, 4, 2, plan)).toBeUndefined();
+      expect(c.addRow(Buffer.from('nope'), 0, 4, 2, plan)).toBeUndefined();
       expect(c.add(invalid('e'))).toEqual([]);
       expect(c.finish()).toMatchObject({ rows: 0, linesWithRows: 0, inputs: [] });
     });
@@ -355,7 +371,7 @@ describe('Chunker', () => {
     it('does not read a line into a chunk that holds rows of another shape', () => {
       const c = new Chunker(8);
       c.add(good('w', 1, { width: 5 }));
-      expect(c.addCompact(Buffer.from('{"inputs":{"a":[1,2,3],"b":[4,5]}}'), 0, 35, 2, plan)).toBeUndefined();
+      expect(c.addRow(Buffer.from('{"inputs":{"a":[1,2,3],"b":[4,5]}}'), 0, 35, 2, plan)).toBeUndefined();
       expect(c.finish()!.rows).toBe(1);
     });
   });

@@ -6,14 +6,14 @@
  * `chunkRows` gets a chunk of its own (the worker spreads it over several runs), and lines
  * whose non-batch dimensions differ never share a chunk.
  *
- * The common line, a compact row of float inputs, is read straight into the open chunk
- * (`addCompact`): its values into the chunk's columns, its custom id's JSON text into the
- * chunk's stored id list (chunk-lines.ts), with no object or string made for the line. Every
- * other line is parsed first (line.ts) and `add`ed.
+ * The common lines, one row of float inputs (compact or tensor form), are read straight into
+ * the open chunk (`addRow`): their values into the chunk's columns and, for a compact line,
+ * its custom id's JSON text into the chunk's stored id list (chunk-lines.ts), with no object
+ * made for the line. Every other line is parsed first (line.ts) and `add`ed.
  */
 import type { ChunkLine, RawTensor } from '@maas/shared';
 import { IdsJsonWriter, linesWithRows, type ChunkLines } from './chunk-lines.js';
-import { scanCompactRow, textOf, type IdRange, type Place, type ScanInput } from './compact-scan.js';
+import { COMPACT_ROW, NOT_READ, scanRow, textOf, type IdRange, type Place, type ScanInput } from './row-scan.js';
 import type { ParsedLine } from './line.js';
 
 export interface Chunk {
@@ -27,8 +27,8 @@ export interface Chunk {
   inputs: RawTensor[];
 }
 
-/** What `addCompact` needs of a model: its inputs as the scanner reads them, and the shape key of a row of them. */
-export interface CompactRowPlan {
+/** What `addRow` needs of a model: its inputs as the scanner reads them, and the shape key of a row of them. */
+export interface RowPlan {
   inputs: readonly ScanInput[];
   shapeKey: string;
 }
@@ -58,7 +58,7 @@ export class Chunker {
   private columns: Column[] | undefined;
   private rows = 0;
   private shapeKey: string | undefined;
-  /** reused by `addCompact`: where the line's values go, and its custom id's range */
+  /** reused by `addRow`: where the line's values go, and its custom id's range */
   private readonly places: Place[] = [];
   private readonly id: IdRange = { start: -1, end: -1 };
 
@@ -83,12 +83,12 @@ export class Chunker {
   }
 
   /**
-   * Reads NDJSON line `n` (`buf[start, end)`) straight into the open chunk when it is a
-   * compact line the scanner takes (compact-scan.ts `scanCompactRow`). Returns the chunks this
-   * closed, or undefined when the line was not read (not such a line, or the open chunk holds
-   * rows of another shape): the caller then parses it (line.ts) and `add`s it.
+   * Reads NDJSON line `n` (`buf[start, end)`) straight into the open chunk when it is a line
+   * of one row the scanner takes (row-scan.ts `scanRow`). Returns the chunks this closed, or
+   * undefined when the line was not read (not such a line, or the open chunk holds rows of
+   * another shape): the caller then parses it (line.ts) and `add`s it.
    */
-  addCompact(buf: Uint8Array, start: number, end: number, n: number, plan: CompactRowPlan): readonly Chunk[] | undefined {
+  addRow(buf: Uint8Array, start: number, end: number, n: number, plan: RowPlan): readonly Chunk[] | undefined {
     if (this.rows > 0 && this.shapeKey !== plan.shapeKey) return undefined;
     // The open chunk has room for this row: it closes as soon as it reaches chunkRows.
     const fresh = this.columns === undefined;
@@ -103,7 +103,8 @@ export class Chunker {
       place.into = size === 4 ? c.f32! : c.f64!;
       place.at = c.used / size;
     }
-    if (!scanCompactRow(buf, plan.inputs, places, id, start, end)) {
+    const form = scanRow(buf, plan.inputs, places, id, start, end);
+    if (form === NOT_READ) {
       if (fresh) this.columns = undefined; // as if never tried: the line may well be an invalid one
       return undefined;
     }
@@ -112,11 +113,11 @@ export class Chunker {
       const { into, at } = places[i]!;
       columns[i]!.used = (at + plan.inputs[i]!.elements) * into.BYTES_PER_ELEMENT;
     }
-    if (this.list === null) {
+    if (this.list === null && form === COMPACT_ROW) {
       if (id.start < 0) this.ids.addString(String(n));
       else this.ids.addText(buf, id.start, id.end);
     } else {
-      this.list.push([id.start < 0 ? String(n) : textOf(buf, id.start, id.end), 1, 1]);
+      this.lineList().push([id.start < 0 ? String(n) : textOf(buf, id.start, id.end), 1, form === COMPACT_ROW ? 1 : 0]);
     }
     this.rows++;
     this.shapeKey = plan.shapeKey;

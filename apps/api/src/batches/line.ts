@@ -5,8 +5,8 @@
  *   {"custom_id": "r1", "inputs": {"features": [5.1, ...]}}   compact form, one row
  */
 import { checkRequest, encodeValues, type JobError, type JsonTensor, type RawTensor, type Signature } from '@maas/shared';
-import type { CompactRowPlan } from './chunker.js';
-import { scanCompactLine, type ScanInput } from './compact-scan.js';
+import type { RowPlan } from './chunker.js';
+import { scanRowLine, type ScanInput } from './row-scan.js';
 import { lineText } from './ndjson.js';
 
 export type ParsedLine =
@@ -50,8 +50,8 @@ interface CompactPlan {
   shapeKey: string;
   /** when every input is floating point: what the single-pass reader needs */
   scan: ScanInput[] | null;
-  /** the same for the chunker's `addCompact` */
-  row: CompactRowPlan | null;
+  /** the same for the chunker's `addRow` */
+  row: RowPlan | null;
 }
 const plans = new WeakMap<Signature, CompactPlan | null>();
 
@@ -74,11 +74,11 @@ function compactPlan(sig: Signature): CompactPlan | null {
 }
 
 /**
- * How the chunker reads this model's compact lines straight into a chunk (chunker.ts
- * `addCompact`), or null when it cannot (an input that is not floating point, or of a
- * variable size): every line then goes through `parseLine`.
+ * How the chunker reads this model's lines of one row straight into a chunk (chunker.ts
+ * `addRow`), or null when it cannot (an input that is not floating point, or of a variable
+ * size): every line then goes through `parseLine`.
  */
-export function compactRowPlan(sig: Signature): CompactRowPlan | null {
+export function rowPlan(sig: Signature): RowPlan | null {
   return compactPlan(sig)?.row ?? null;
 }
 
@@ -109,10 +109,14 @@ function fastCompact(inputs: Record<string, unknown>, plan: CompactPlan): RawTen
 export function parseLine(line: Uint8Array | string, n: number, sig: Signature, start?: number, end?: number): ParsedLine {
   const plan = compactPlan(sig);
   if (plan?.scan) {
-    const scanned = scanCompactLine(typeof line === 'string' ? Buffer.from(line) : line, plan.scan, start, end);
-    if (scanned) return { ok: true, customId: scanned.customId ?? String(n), rows: 1, compact: true, inputs: scanned.inputs, shapeKey: plan.shapeKey };
+    const scanned = scanRowLine(typeof line === 'string' ? Buffer.from(line) : line, plan.scan, start, end);
+    if (scanned) return { ok: true, customId: scanned.customId ?? String(n), rows: 1, compact: scanned.compact, inputs: scanned.inputs, shapeKey: plan.shapeKey };
   }
-  const text = typeof line === 'string' ? line : lineText(start === undefined ? line : line.subarray(start, end));
+  return parseLineText(typeof line === 'string' ? line : lineText(start === undefined ? line : line.subarray(start, end)), n, sig);
+}
+
+/** The general path: the line's text through `JSON.parse` and the request checks (what the single-pass reader must agree with). */
+export function parseLineText(text: string, n: number, sig: Signature): ParsedLine {
   let obj: unknown;
   try {
     obj = JSON.parse(text);

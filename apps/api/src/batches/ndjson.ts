@@ -10,7 +10,7 @@ import { PayloadTooLargeError } from '@maas/shared';
 
 /**
  * A line where it lies: `buf[start, end)`, its UTF-8 bytes without its line ending (and
- * without a leading byte order mark). Most lines are read in place (compact-scan.ts), so no
+ * without a leading byte order mark). Most lines are read in place (row-scan.ts), so no
  * Buffer is made for each (a quarter of a microsecond a line); `bytes` makes one.
  */
 export class NdjsonLine {

@@ -232,6 +232,22 @@ describe('compact result lines', () => {
   });
 });
 
+describe('tensor result lines', () => {
+  it('one line of many blocks of rows is byte for byte what JSON.stringify makes of it', () => {
+    const rows = 6000;
+    const wide = Array.from({ length: rows * 5 }, (_, i) => Math.fround(Math.cos(i) * 10 ** ((i % 7) - 3)));
+    const tensors = [raw('wide', 'FP32', [rows, 5], wide), raw('label', 'INT64', [rows], Array.from({ length: rows }, (_, i) => i))];
+    const got = chunkResultLines([['all', rows, 0]], succeededMarker(1), tensors);
+    expect(got).toEqual([JSON.stringify({
+      custom_id: 'all',
+      outputs: [
+        { name: 'wide', datatype: 'FP32', shape: [rows, 5], data: wide },
+        { name: 'label', datatype: 'INT64', shape: [rows], data: Array.from({ length: rows }, (_, i) => i) },
+      ],
+    }) + '\n']);
+  });
+});
+
 describe('chunkResultPieces', () => {
   it('cuts a chunk into pieces of whole lines, each past the piece size by at most one line', () => {
     const rows = 3000;

@@ -118,6 +118,25 @@ function compactLine(customIdJson: string, values: readonly OutputValues[], text
 }
 
 /**
+ * A tensor line's result, `{"custom_id":…,"outputs":[{"name":…,"datatype":…,"shape":[rows,…],"data":[…]},…]}\n`,
+ * its data the row texts of its rows joined: byte for byte JSON.stringify's text of that
+ * object (tested), without an array of values and a tensor object made for each line.
+ */
+function tensorLine(customIdJson: string, values: readonly OutputValues[], texts: RowTexts, row: number, rows: number): string {
+  // Rows outer, outputs inner: the row texts are made a block of rows at a time for every output.
+  const data = values.map(() => '');
+  for (let r = row; r < row + rows; r++) {
+    for (let k = 0; k < values.length; k++) if (values[k]!.per > 0) data[k] += r === row ? texts.of(k, r) : `,${texts.of(k, r)}`;
+  }
+  let s = `{"custom_id":${customIdJson},"outputs":[`;
+  for (let k = 0; k < values.length; k++) {
+    const { o, key } = values[k]!;
+    s += `${k === 0 ? '' : ','}{"name":${key},"datatype":"${o.datatype}","shape":${JSON.stringify([rows, ...o.shape.slice(1)])},"data":[${data[k]}]}`;
+  }
+  return s + ']}\n';
+}
+
+/**
  * The chunk's result lines, one per input line, as NDJSON bytes in pieces of about
  * `pieceBytes`. A line given as a string is its custom id's JSON text, of one compact row
  * (chunk-lines.ts). Every line is byte for byte JSON.stringify's text of its object.
@@ -162,13 +181,7 @@ export function* chunkResultPieces(
       if (compact) {
         text += compactLine(customIdJson, values, texts, row);
       } else {
-        const tensors = values.map(({ o, slice, per }) => ({
-          name: o.name,
-          datatype: o.datatype,
-          shape: [rows, ...o.shape.slice(1)],
-          data: slice(row * per, (row + rows) * per),
-        }));
-        text += `{"custom_id":${customIdJson},"outputs":${JSON.stringify(tensors)}}\n`;
+        text += tensorLine(customIdJson, values, texts, row, rows);
       }
       row += rows;
     }

@@ -11,7 +11,7 @@
  */
 import { AppError, DATATYPE_INFO, type Signature } from '@maas/shared';
 import { Chunker, type Chunk } from './chunker.js';
-import { compactRowPlan, parseLine } from './line.js';
+import { parseLine, rowPlan } from './line.js';
 import { ndjsonLines } from './ndjson.js';
 import { npyRowBlocks, npyTarget } from './npy.js';
 
@@ -34,12 +34,12 @@ const tooMany = (max: number) => new AppError('payload-too-large', `a batch hold
 
 export async function* ndjsonChunks(body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts): AsyncGenerator<Chunk> {
   const chunker = new Chunker(limits.chunkRows);
-  const plan = compactRowPlan(sig);
+  const plan = rowPlan(sig);
   for await (const lines of ndjsonLines(body, limits.maxLineBytes, limits.maxLines)) {
     for (const { n, buf, start, end } of lines) {
       counts.total++;
-      // The common line goes straight into its chunk; any other is parsed, then added.
-      let closed = plan ? chunker.addCompact(buf, start, end, n, plan) : undefined;
+      // The common line (one row) goes straight into its chunk; any other is parsed, then added.
+      let closed = plan ? chunker.addRow(buf, start, end, n, plan) : undefined;
       if (!closed) {
         const parsed = parseLine(buf, n, sig, start, end);
         if (!parsed.ok) counts.invalid++;

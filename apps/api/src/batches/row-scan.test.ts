@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { scanCompactLine as scanBytes, type ScanInput } from './compact-scan.js';
+import { scanRowLine as scanBytes, type ScanInput } from './row-scan.js';
 
-const scanCompactLine = (text: string, inputs: ScanInput[]) => scanBytes(Buffer.from(text), inputs);
+const scanRowLine = (text: string, inputs: ScanInput[]) => scanBytes(Buffer.from(text), inputs);
 
 const fp64 = (elements: number, name = 'x'): ScanInput => ({ name, datatype: 'FP64', shape: [1, elements], elements });
 const fp32 = (elements: number, name = 'x'): ScanInput => ({ name, datatype: 'FP32', shape: [1, elements], elements });
@@ -21,14 +21,14 @@ function* jsonNumbers(count: number, seed = 7): Generator<string> {
   }
 }
 
-describe('scanCompactLine', () => {
+describe('scanRowLine', () => {
   it('reads every number exactly as JSON.parse does (20,000 generated numbers, FP64)', () => {
     // Numbers past the FP64 range (JSON.parse: Infinity) are refused; a test below covers them.
     const nums = [...jsonNumbers(20_000)].filter((n) => Number.isFinite(Number(n)));
     for (let i = 0; i < nums.length; i += 100) {
       const batch = nums.slice(i, i + 100);
       const text = `{"inputs":{"x":[${batch.join(',')}]}}`;
-      const got = scanCompactLine(text, [fp64(batch.length)]);
+      const got = scanRowLine(text, [fp64(batch.length)]);
       expect(got, text).toBeDefined();
       const want = (JSON.parse(text) as { inputs: { x: number[] } }).inputs.x;
       values(got!.inputs[0]!.data as Uint8Array, 'FP64').forEach((v, j) => {
@@ -42,13 +42,13 @@ describe('scanCompactLine', () => {
       '4.9e-324', '5e-325', '2.2250738585072011e-308', '1.7976931348623157e308', '0.1', '0.30000000000000004',
       '1E5', '1e+5', '-1.5E-3', '0.000000000000000000000000001', '1.00000000000000000000000000001'];
     const text = `{"inputs":{"x":[${edge.join(',')}]}}`;
-    const got = scanCompactLine(text, [fp64(edge.length)])!;
+    const got = scanRowLine(text, [fp64(edge.length)])!;
     expect(values(got.inputs[0]!.data as Uint8Array, 'FP64')).toEqual((JSON.parse(text) as { inputs: { x: number[] } }).inputs.x);
   });
 
   it('FP32 inputs hold the float32 rounding of the value, as the general path stores it', () => {
     const text = '{"custom_id":"a","inputs":{"x":[0.1,-2.5,3.4028235e38,1e-46]}}';
-    const got = scanCompactLine(text, [fp32(4)])!;
+    const got = scanRowLine(text, [fp32(4)])!;
     expect(values(got.inputs[0]!.data as Uint8Array, 'FP32')).toEqual(Array.from(Float32Array.from([0.1, -2.5, 3.4028235e38, 1e-46])));
     expect(got.inputs[0]).toMatchObject({ name: 'x', datatype: 'FP32', shape: [1, 4] });
   });
@@ -75,7 +75,7 @@ describe('scanCompactLine', () => {
     for (let i = 0; i < finite.length; i += 100) {
       const batch = finite.slice(i, i + 100);
       const text = `{"inputs":{"x":[${batch.join(',')}]}}`;
-      const got = scanCompactLine(text, [fp32(batch.length)]);
+      const got = scanRowLine(text, [fp32(batch.length)]);
       expect(got, text).toBeDefined();
       values(got!.inputs[0]!.data as Uint8Array, 'FP32').forEach((v, j) => {
         const want = Math.fround(Number(batch[j]));
@@ -86,10 +86,10 @@ describe('scanCompactLine', () => {
   });
 
   it('hands values out of range (Infinity once stored) to the general path, which refuses them', () => {
-    expect(scanCompactLine('{"inputs":{"x":[1,1e39]}}', [fp32(2)])).toBeUndefined();
-    expect(scanCompactLine('{"inputs":{"x":[-1e39]}}', [fp32(1)])).toBeUndefined();
-    expect(scanCompactLine('{"inputs":{"x":[1e400]}}', [fp64(1)])).toBeUndefined();
-    expect(scanCompactLine('{"inputs":{"x":[1e39]}}', [fp64(1)])).toBeDefined();
+    expect(scanRowLine('{"inputs":{"x":[1,1e39]}}', [fp32(2)])).toBeUndefined();
+    expect(scanRowLine('{"inputs":{"x":[-1e39]}}', [fp32(1)])).toBeUndefined();
+    expect(scanRowLine('{"inputs":{"x":[1e400]}}', [fp64(1)])).toBeUndefined();
+    expect(scanRowLine('{"inputs":{"x":[1e39]}}', [fp64(1)])).toBeDefined();
   });
 
   it('takes custom_id before or after inputs, whitespace anywhere, several inputs in any order', () => {
@@ -99,21 +99,21 @@ describe('scanCompactLine', () => {
       ' { "inputs" : { "b" : [ 3 ] , "a" : [ 1 , 2 ] } , "custom_id" : "r1" } \r',
       '{\t"inputs":{"a":[1,2],\n"b":[3]},"custom_id":"r1"}',
     ]) {
-      const got = scanCompactLine(text, specs);
+      const got = scanRowLine(text, specs);
       expect(got, text).toBeDefined();
       expect(got!.customId).toBe('r1');
       expect(got!.inputs.map((t) => t.name)).toEqual(['a', 'b']);
       expect(values(got!.inputs[0]!.data as Uint8Array, 'FP32')).toEqual([1, 2]);
       expect(values(got!.inputs[1]!.data as Uint8Array, 'FP64')).toEqual([3]);
     }
-    expect(scanCompactLine('{"inputs":{"x":[1]}}', [fp32(1)])!.customId).toBeUndefined();
-    expect(scanCompactLine('{"custom_id":"zürich 😀","inputs":{"é":[1]}}', [fp32(1, 'é')])!.customId).toBe('zürich 😀');
+    expect(scanRowLine('{"inputs":{"x":[1]}}', [fp32(1)])!.customId).toBeUndefined();
+    expect(scanRowLine('{"custom_id":"zürich 😀","inputs":{"é":[1]}}', [fp32(1, 'é')])!.customId).toBe('zürich 😀');
   });
 
   it('hands a model of more than 31 inputs to the general path', () => {
     const specs = Array.from({ length: 32 }, (_, i) => fp32(1, `i${i}`));
-    expect(scanCompactLine(`{"inputs":{${specs.map((s) => `"${s.name}":[1]`).join(',')}}}`, specs)).toBeUndefined();
-    expect(scanCompactLine(`{"inputs":{${specs.slice(1).map((s) => `"${s.name}":[1]`).join(',')}}}`, specs.slice(1))).toBeDefined();
+    expect(scanRowLine(`{"inputs":{${specs.map((s) => `"${s.name}":[1]`).join(',')}}}`, specs)).toBeUndefined();
+    expect(scanRowLine(`{"inputs":{${specs.slice(1).map((s) => `"${s.name}":[1]`).join(',')}}}`, specs.slice(1))).toBeDefined();
   });
 
   it('hands every other line to the general path (undefined)', () => {
@@ -130,7 +130,7 @@ describe('scanCompactLine', () => {
       '{"custom_id":"a","custom_id":"b","inputs":{"x":[1,2]}}', '{"inputs":{"x":[1,2]},"inputs":{"x":[1,2]}}',
       '{"inputs":{"x":[1,2]},"extra":1}', '{"inputs":{"x":[1,2],"x":[1,2]}}', '{"inp\\u0075ts":{"x":[1,2]}}', '{"custom_id":"a\u0001","inputs":{"x":[1,2]}}',
     ]) {
-      expect(scanCompactLine(text, spec), text).toBeUndefined();
+      expect(scanRowLine(text, spec), text).toBeUndefined();
     }
   });
 
@@ -155,17 +155,57 @@ describe('scanCompactLine', () => {
   });
 });
 
-describe('scanCompactLine values in shared slabs', () => {
+describe('scanRowLine values in shared slabs', () => {
   it('each line keeps its own values, exactly its bytes, across many lines and slabs', () => {
     const lines = Array.from({ length: 5_000 }, (_, i) => Array.from({ length: 32 }, (_, j) => i + j / 64));
-    const scanned = lines.map((v, i) => scanCompactLine(`{"custom_id":"r${i}","inputs":{"x":[${v.join(',')}]}}`, [i % 2 ? fp32(32) : fp64(32)])!);
+    const scanned = lines.map((v, i) => scanRowLine(`{"custom_id":"r${i}","inputs":{"x":[${v.join(',')}]}}`, [i % 2 ? fp32(32) : fp64(32)])!);
     scanned.forEach((line, i) => {
       const data = line.inputs[0]!.data as Uint8Array;
       expect(data.byteLength).toBe(i % 2 ? 128 : 256);
       expect(values(data, i % 2 ? 'FP32' : 'FP64')).toEqual(lines[i]);
     });
     // A line the scanner gives up on midway leaves the lines before it as they were.
-    expect(scanCompactLine('{"inputs":{"x":[1,2,"no"]}}', [fp32(3)])).toBeUndefined();
+    expect(scanRowLine('{"inputs":{"x":[1,2,"no"]}}', [fp32(3)])).toBeUndefined();
     expect(values(scanned[4_999]!.inputs[0]!.data as Uint8Array, 'FP32')).toEqual(lines[4_999]);
+  });
+});
+
+describe('scanRowLine: the tensor form of one row', () => {
+  const specs = [fp32(3, 'a'), fp64(2, 'b')];
+  const t = (name: string, datatype: string, shape: string, data: string) => `{"name":"${name}","datatype":"${datatype}","shape":${shape},"data":${data}}`;
+
+  it('reads each input once, in any order, keys in any order, and says so', () => {
+    const got = scanRowLine(`{"custom_id":"x","inputs":[${t('b', 'FP64', '[1,2]', '[0.1,2]')}, {"shape":[ 1 ,3 ],"name":"a","data":[1,2.5,-3],"datatype":"FP32"}]}`, specs)!;
+    expect(got.compact).toBe(false);
+    expect(got.customId).toBe('x');
+    expect(values(got.inputs[0]!.data as Uint8Array, 'FP32')).toEqual([1, 2.5, -3]);
+    expect(values(got.inputs[1]!.data as Uint8Array, 'FP64')).toEqual([0.1, 2]);
+    expect(scanRowLine('{"inputs":{"a":[1,2,3],"b":[1,2]}}', specs)!.compact).toBe(true);
+  });
+
+  it('hands every other tensor line to the general path', () => {
+    const a = t('a', 'FP32', '[1,3]', '[1,2,3]');
+    const b = t('b', 'FP64', '[1,2]', '[1,2]');
+    for (const inputs of [
+      `[${a}]`, // b missing
+      `[${a},${b},${a}]`, // one too many
+      `[${a},${a}]`, // a twice
+      `[${t('a', 'FP64', '[1,3]', '[1,2,3]')},${b}]`, // a's datatype
+      `[${t('a', 'FP32', '[2,3]', '[1,2,3]')},${b}]`, // two rows
+      `[${t('a', 'FP32', '[1,3,1]', '[1,2,3]')},${b}]`, // dimensions
+      `[${t('a', 'FP32', '[01,3]', '[1,2,3]')},${b}]`, // a leading zero (not JSON)
+      `[${t('a', 'FP32', '[1.0,3]', '[1,2,3]')},${b}]`, // a fraction: JSON.parse reads it, we do not
+      `[${t('a', 'FP32', '[1,3]', '[[1,2,3]]')},${b}]`, // nested data
+      `[${t('a', 'FP32', '[1,3]', '[1,2,3,4]')},${b}]`, // a value too many
+      `[{"data":[1,2,3],"name":"a","datatype":"FP32","shape":[1,3]},${b}]`, // data before name
+      `[{"name":"a","name":"a","datatype":"FP32","shape":[1,3],"data":[1,2,3]},${b}]`, // a key twice
+      `[{"name":"a","datatype":"FP32","shape":[1,3],"data":[1,2,3],"parameters":{}},${b}]`, // another key
+      `[{"name":"a","datatype":"FP\\u0033\\u0032","shape":[1,3],"data":[1,2,3]},${b}]`, // an escape
+      `[{"name":"a","datatype":"FP32","data":[1,2,3]},${b}]`, // no shape
+      `[]`,
+    ]) {
+      const text = `{"custom_id":"x","inputs":${inputs}}`;
+      expect(scanRowLine(text, specs), text).toBeUndefined();
+    }
   });
 });

@@ -1,16 +1,19 @@
 /**
- * PURE: a single-pass reader for the most common batch line, the compact form with float
- * inputs, straight from the line's bytes into typed arrays:
+ * PURE: a single-pass reader for the most common batch lines, one row of float inputs, in
+ * either form (CONTRACT §4), straight from the line's bytes into typed arrays:
  *
- *   {"custom_id": "r1", "inputs": {"input": [0.25, -1.5e-3, ...]}}
+ *   {"custom_id": "r1", "inputs": {"input": [0.25, -1.5e-3, ...]}}                      compact
+ *   {"custom_id": "r1", "inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 32],
+ *                                   "data": [0.25, -1.5e-3, ...]}]}                      tensor form, one row
  *
  * It decodes no text and builds no intermediate objects or number arrays, which is most of
  * an upload's cost when a million such lines come in (decoding, `JSON.parse` and packing the
- * values took about 3 µs a line; this takes about half). It accepts only what it reads
- * exactly as `JSON.parse` would; anything else (another key, an escape in a string, a numeric
- * custom_id, a nested array, a wrong count, malformed JSON) is refused and the line
- * takes the general path, which also words any error. So the result never depends on which
- * path read a line (compact-scan.test.ts checks numbers against `JSON.parse`).
+ * values took about 3 µs a compact line and 3.3 a tensor-form one; this takes 0.5-0.7). It
+ * accepts only what it reads exactly as `JSON.parse` and the general path would; anything else
+ * (another key, an escape in a string, a numeric custom_id, a nested array, a wrong count or
+ * shape, a tensor whose `data` comes before its `name`, malformed JSON) is refused and the
+ * line takes the general path, which also words any error. So the result never depends on
+ * which path read a line (row-scan.test.ts and chunker.test.ts check it).
  *
  * Numbers: a mantissa below 2^53 and a power of ten within 10^±22 are converted with one
  * exact IEEE operation (Clinger's fast path), which rounds exactly as `Number()` does. For an
@@ -18,12 +21,12 @@
  * and kept only where that provably rounds to the same float32 (`float32Of`). Anything else is
  * handed to `Number()` itself.
  *
- * Two entry points. `scanCompactRow` writes a line's values where the caller says and
- * allocates nothing: an upload's chunker reads each line straight into its chunk with it.
- * `scanCompactLine` returns the line's tensors, whose values share slabs (`placeFor`), each
+ * Two entry points. `scanRow` writes a line's values where the caller says and allocates
+ * nothing: an upload's chunker reads each line straight into its chunk with it.
+ * `scanRowLine` returns the line's tensors, whose values share slabs (`placeFor`), each
  * line's a view of one: a typed array of its own per line (128 bytes for 32 floats) is an
  * allocation outside the heap each, which made garbage collection about a third of an NDJSON
- * upload's CPU. A slab goes once no view of it is left.
+ * upload's time. A slab goes once no view of it is left.
  */
 import type { RawTensor } from '@maas/shared';
 
@@ -38,7 +41,15 @@ export interface ScanInput {
 export interface ScannedLine {
   customId: string | undefined;
   inputs: RawTensor[];
+  /** the compact form (else the tensor form of one row) */
+  compact: boolean;
 }
+
+/** What `scanRow` read: not a line it takes, a compact line, or a tensor-form line of one row. */
+export const NOT_READ = 0;
+export const COMPACT_ROW = 1;
+export const TENSOR_ROW = 2;
+export type RowForm = typeof NOT_READ | typeof COMPACT_ROW | typeof TENSOR_ROW;
 
 const SLAB_BYTES = 256 * 1024;
 let slab = new ArrayBuffer(SLAB_BYTES);
@@ -122,17 +133,23 @@ const BACKSLASH = 0x5c;
 
 const CUSTOM_ID = Buffer.from('custom_id');
 const INPUTS = Buffer.from('inputs');
+const NAME = Buffer.from('name');
+const DATATYPE = Buffer.from('datatype');
+const SHAPE = Buffer.from('shape');
+const DATA = Buffer.from('data');
+const DATATYPES = { FP32: Buffer.from('FP32'), FP64: Buffer.from('FP64') };
 const names = new WeakMap<readonly ScanInput[], Buffer[]>();
 
 /**
  * Reads `line[start, end)` (UTF-8 bytes: an upload's lines are read where they lie in the
- * piece of the body that holds them) as a compact line for `inputs`, or returns undefined
+ * piece of the body that holds them) as a line of one row for `inputs`, or returns undefined
  * (see above). Its values go into slabs (`placeFor`).
  */
-export function scanCompactLine(line: Uint8Array, inputs: readonly ScanInput[], start = 0, end = line.length): ScannedLine | undefined {
+export function scanRowLine(line: Uint8Array, inputs: readonly ScanInput[], start = 0, end = line.length): ScannedLine | undefined {
   const places = inputs.map((s) => placeFor(s.datatype, s.elements));
   const id: IdRange = { start: -1, end: -1 };
-  if (!scanCompactRow(line, inputs, places, id, start, end)) return undefined;
+  const form = scanRow(line, inputs, places, id, start, end);
+  if (form === NOT_READ) return undefined;
   return {
     customId: id.start < 0 ? undefined : textOf(line, id.start, id.end),
     inputs: inputs.map((s, i) => {
@@ -140,43 +157,52 @@ export function scanCompactLine(line: Uint8Array, inputs: readonly ScanInput[], 
       const data = new Uint8Array(into.buffer, into.byteOffset + at * into.BYTES_PER_ELEMENT, s.elements * into.BYTES_PER_ELEMENT);
       return { name: s.name, datatype: s.datatype, shape: s.shape, data };
     }),
+    compact: form === COMPACT_ROW,
   };
 }
 
 /**
  * The same reading, allocating nothing: input i's values are written at `places[i]` and the
- * custom_id's range into `id`; false when the line is not one this reader takes (whatever it
- * wrote is then to be ignored). The chunker reads lines straight into its chunk with it.
+ * custom_id's range into `id`; NOT_READ when the line is not one this reader takes (whatever
+ * it wrote is then to be ignored), else its form. The chunker reads lines straight into its
+ * chunk with it.
  */
-export function scanCompactRow(
+export function scanRow(
   line: Uint8Array, inputs: readonly ScanInput[], places: readonly Place[], id: IdRange, start = 0, end = line.length,
-): boolean {
+): RowForm {
   let inputNames = names.get(inputs);
   if (!inputNames) names.set(inputs, (inputNames = inputs.map((s) => Buffer.from(s.name))));
   const r = new Reader(line, start, end);
   id.start = -1;
-  if (!r.expect(LBRACE)) return false;
-  let read = false;
+  if (!r.expect(LBRACE)) return NOT_READ;
+  let form: RowForm = NOT_READ;
   for (let first = true; ; first = false) {
     r.space();
-    if (first && r.peek() === RBRACE) return false; // {}: not our line
-    if (!r.string()) return false;
+    if (first && r.peek() === RBRACE) return NOT_READ; // {}: not our line
+    if (!r.string()) return NOT_READ;
     if (r.is(CUSTOM_ID) && id.start < 0) {
-      if (!r.expect(COLON) || !r.string()) return false;
+      if (!r.expect(COLON) || !r.string()) return NOT_READ;
       id.start = r.strStart;
       id.end = r.strEnd;
-    } else if (r.is(INPUTS) && !read) {
-      if (!r.expect(COLON) || !readInputs(r, inputs, inputNames, places)) return false;
-      read = true;
+    } else if (r.is(INPUTS) && form === NOT_READ) {
+      if (!r.expect(COLON)) return NOT_READ;
+      r.space();
+      if (r.peek() === LBRACKET) {
+        if (!readTensors(r, inputs, inputNames, places)) return NOT_READ;
+        form = TENSOR_ROW;
+      } else {
+        if (!readInputs(r, inputs, inputNames, places)) return NOT_READ;
+        form = COMPACT_ROW;
+      }
     } else {
-      return false;
+      return NOT_READ;
     }
     if (r.expect(COMMA)) continue;
-    if (!r.expect(RBRACE)) return false;
+    if (!r.expect(RBRACE)) return NOT_READ;
     break;
   }
   r.space();
-  return r.pos === end && read;
+  return r.pos === end ? form : NOT_READ;
 }
 
 /** The text of `line[start, end)`, read from the line's own Buffer when it is one (as uploads' lines are): a Buffer made for each string cost 147 against 74–97 ns a custom_id here. */
@@ -202,6 +228,57 @@ function readInputs(r: Reader, inputs: readonly ScanInput[], inputNames: Buffer[
     seen |= 1 << i;
   }
   return r.expect(RBRACE);
+}
+
+/** Dimensions a tensor's shape may have here (ScanInput shapes are short). */
+const MAX_DIMS = 8;
+const shapeRead: number[] = new Array<number>(MAX_DIMS).fill(0);
+
+/**
+ * `[{"name": …, "datatype": …, "shape": [1, …], "data": [numbers]}, …]`: each input exactly once,
+ * in any order, its keys in any order but `name` before `data` (where its values go), its
+ * datatype and shape exactly the model's for one row; input i's values go to `places[i]`.
+ */
+function readTensors(r: Reader, inputs: readonly ScanInput[], inputNames: Buffer[], places: readonly Place[]): boolean {
+  if (inputs.length > MAX_INPUTS || !r.expect(LBRACKET)) return false;
+  let seen = 0;
+  for (let k = 0; k < inputs.length; k++) {
+    if (k > 0 && !r.expect(COMMA)) return false;
+    if (!r.expect(LBRACE)) return false;
+    let i = -1;
+    let datatype: ScanInput['datatype'] | undefined;
+    let dims = -1;
+    let data = false;
+    for (;;) {
+      if (!r.string()) return false;
+      if (r.is(NAME) && i < 0) {
+        if (!r.expect(COLON) || !r.string()) return false;
+        i = 0;
+        while (i < inputNames.length && !r.is(inputNames[i]!)) i++;
+        if (i === inputs.length || seen & (1 << i)) return false;
+        seen |= 1 << i;
+      } else if (r.is(DATATYPE) && datatype === undefined) {
+        if (!r.expect(COLON) || !r.string()) return false;
+        datatype = r.is(DATATYPES.FP32) ? 'FP32' : r.is(DATATYPES.FP64) ? 'FP64' : undefined;
+        if (!datatype) return false;
+      } else if (r.is(SHAPE) && dims < 0) {
+        if (!r.expect(COLON) || (dims = r.ints(shapeRead)) < 0) return false;
+      } else if (r.is(DATA) && !data && i >= 0) {
+        if (!r.expect(COLON) || !r.expect(LBRACKET)) return false;
+        if (!r.floats(places[i]!, inputs[i]!.elements) || !r.expect(RBRACKET)) return false;
+        data = true;
+      } else {
+        return false;
+      }
+      if (r.expect(COMMA)) continue;
+      if (!r.expect(RBRACE)) return false;
+      break;
+    }
+    const spec = inputs[i];
+    if (!spec || !data || datatype !== spec.datatype || dims !== spec.shape.length) return false;
+    for (let d = 0; d < dims; d++) if (shapeRead[d] !== spec.shape[d]) return false;
+  }
+  return r.expect(RBRACKET);
 }
 
 /**
@@ -262,6 +339,40 @@ class Reader {
     if (n !== expected.length) return false;
     for (let i = 0; i < n; i++) if (this.b[this.strStart + i] !== expected[i]) return false;
     return true;
+  }
+
+  /**
+   * A list of up to `into.length` small non-negative integers in JSON (`[1, 32]`) into `into`;
+   * their count, or -1 when it is not that (a fraction, an exponent or a sign is refused too:
+   * the general path reads those).
+   */
+  ints(into: number[]): number {
+    if (!this.expect(LBRACKET)) return -1;
+    this.space();
+    if (this.peek() === RBRACKET) {
+      this.pos++;
+      return 0;
+    }
+    const { b, len } = this;
+    for (let n = 0; n < into.length; n++) {
+      this.space();
+      let pos = this.pos;
+      let d = ((pos < len ? b[pos]! : -1) - ZERO) >>> 0;
+      if (d >= 10) return -1;
+      let value = 0;
+      const first = pos;
+      do {
+        value = value * 10 + d;
+        pos++;
+        d = ((pos < len ? b[pos]! : -1) - ZERO) >>> 0;
+      } while (d < 10 && pos - first < 9);
+      if (d < 10 || (b[first] === ZERO && pos - first > 1)) return -1; // too long; a leading zero
+      into[n] = value;
+      this.pos = pos;
+      if (this.expect(RBRACKET)) return n + 1;
+      if (!this.expect(COMMA)) return -1;
+    }
+    return -1;
   }
 
   /**
