@@ -8,7 +8,8 @@
  * 2. Per-job cost and throughput: 64 clients of single-row `Prefer: wait` jobs against the
  *    service and against a hand-rolled express + BullMQ peer (peer/*.ts), with Redis's own
  *    accounting (INFO commandstats, CPU) and each process's CPU per job.
- * 3. Batch files: BENCH_BATCH_ROWS rows as NDJSON and as `.npy`, for both configs (each file
+ * 3. Batch files: BENCH_BATCH_ROWS rows as NDJSON and as `.npy`, for both configs, and (shipped
+ *    config) as tensor-form NDJSON of 17-digit float32 text (each file
  *    BENCH_BATCH_WARM_UPS times unmeasured first, then BENCH_BATCH_MEASURED times measured: the
  *    median run is shown), against raw onnxruntime at its best (256 or 1,024
  *    rows a run, measured at the start and again right before, the higher of the two); API
@@ -47,6 +48,8 @@ const BATCH_ROWS = Number(process.env['BENCH_BATCH_ROWS'] ?? 200_000);
 const BATCH_WARM_UPS = Number(process.env['BENCH_BATCH_WARM_UPS'] ?? 4);
 /** Measured runs of each batch file: the table shows the median one. */
 const BATCH_MEASURED = Number(process.env['BENCH_BATCH_MEASURED'] ?? 3);
+/** The row of the tensor-form NDJSON file (writeInputs). */
+const TENSOR_FORMAT = 'NDJSON in and out, tensor form, float32 text';
 /**
  * Jobs each service (ours and the peer) serves before a load is measured: its steady state,
  * not its start. Measured here, a fresh API reaches its rate after a few thousand jobs (V8
@@ -252,19 +255,30 @@ async function measureLatency(): Promise<Record<string, number[]>> {
   }
 }
 
-async function writeInputs(dir: string): Promise<{ ndjson: string; npy: string }> {
+/**
+ * The batch files: compact NDJSON lines of 4-decimal values, the same rows as `.npy`, and the
+ * same rows as NDJSON lines in the tensor form (CONTRACT §4's first) with each value as a
+ * program prints a float32 (`JSON.stringify`: 17 digits mostly), as a client that serialises
+ * its arrays with a JSON library sends them.
+ */
+async function writeInputs(dir: string): Promise<{ ndjson: string; npy: string; tensorNdjson: string }> {
   const ndjson = join(dir, 'rows.ndjson');
   const npy = join(dir, 'rows.npy');
+  const tensorNdjson = join(dir, 'rows-tensor.ndjson');
   const a = createWriteStream(ndjson);
   const b = createWriteStream(npy);
+  const t = createWriteStream(tensorNdjson);
   b.write(npyHeader('<f4', [BATCH_ROWS, 32]));
+  const drained = (w: NodeJS.WritableStream, ok: boolean) => (ok ? undefined : new Promise<void>((r) => w.once('drain', () => r())));
   for (let start = 0; start < BATCH_ROWS; start += 1000) {
     const block = rows(start + 1, Math.min(1000, BATCH_ROWS - start), 32);
-    a.write(block.map((r, i) => `{"custom_id":"r${start + i}","inputs":{"input":[${r.map((v) => v.toFixed(4)).join(',')}]}}\n`).join(''));
-    if (!b.write(Buffer.from(Float32Array.from(block.flat().map((v) => Number(v.toFixed(4)))).buffer))) await new Promise<void>((r) => b.once("drain", () => r()));
+    await drained(a, a.write(block.map((r, i) => `{"custom_id":"r${start + i}","inputs":{"input":[${r.map((v) => v.toFixed(4)).join(',')}]}}\n`).join('')));
+    await drained(b, b.write(Buffer.from(Float32Array.from(block.flat().map((v) => Number(v.toFixed(4)))).buffer)));
+    const tensor = (r: number[]) => `[{"name":"input","datatype":"FP32","shape":[1,32],"data":[${r.map((v) => JSON.stringify(Math.fround(v))).join(',')}]}]`;
+    await drained(t, t.write(block.map((r, i) => `{"custom_id":"r${start + i}","inputs":${tensor(r)}}\n`).join('')));
   }
-  await Promise.all([new Promise((r) => a.end(r)), new Promise((r) => b.end(r))]);
-  return { ndjson, npy };
+  await Promise.all([a, b, t].map((w) => new Promise((r) => w.end(r))));
+  return { ndjson, npy, tensorNdjson };
 }
 
 interface BatchFigures {
@@ -401,6 +415,8 @@ async function main() {
     batches[config] = await withService(config, async (c) => {
       const ndjson = () => batchRun(c, inputs.ndjson, 'application/x-ndjson', 'application/x-ndjson', join(dir, 'out'));
       const npy = () => batchRun(c, inputs.npy, 'application/x-npy', 'application/x-npy', join(dir, 'out'));
+      // the tensor-form file for the shipped config only (bench time)
+      const tensorNdjson = config === 'mlp (shipped config)' ? () => batchRun(c, inputs.tensorNdjson, 'application/x-ndjson', 'application/x-ndjson', join(dir, 'out')) : undefined;
       // Each file goes through BATCH_WARM_UPS times unmeasured: the steady state, as for the
       // loads above. A fresh API and worker took 1.3-1.8x as long for their first file as for
       // the second (code not yet optimised, heaps still growing: the worker had 5-100x the page
@@ -409,11 +425,13 @@ async function main() {
       for (let i = 0; i < BATCH_WARM_UPS; i++) {
         await ndjson();
         await npy();
+        await tensorNdjson?.();
       }
-      const measured: Record<string, BatchFigures[]> = { 'NDJSON in and out': [], '.npy in and out': [] };
+      const measured: Record<string, BatchFigures[]> = { 'NDJSON in and out': [], '.npy in and out': [], ...(tensorNdjson ? { [TENSOR_FORMAT]: [] } : {}) };
       for (let i = 0; i < BATCH_MEASURED; i++) {
         measured['NDJSON in and out']!.push(await ndjson());
         measured['.npy in and out']!.push(await npy());
+        if (tensorNdjson) measured[TENSOR_FORMAT]!.push(await tensorNdjson());
       }
       return Object.fromEntries(Object.entries(measured).map(([k, runs]) => [k, medianRun(runs)]));
     });
