@@ -29,7 +29,8 @@ function run(chunkRows: number, lines: readonly ParsedLine[]): Chunk[] {
 /** A chunk's lines as a list, whatever form the chunker kept them in (a chunk of compact single rows keeps only their ids' JSON). */
 function linesOf(chunk: Chunk): ChunkLine[] {
   if (Array.isArray(chunk.lines)) return chunk.lines;
-  return readLines(storedLines(chunk.lines).toString()).map((l): ChunkLine => (typeof l === 'string' ? [JSON.parse(l) as string, 1, 1] : l));
+  const { lines, compactIds } = readLines(storedLines(chunk.lines).toString());
+  return lines.map((l): ChunkLine => (typeof l === 'string' ? [JSON.parse(l) as string, 1, compactIds ? 1 : 0] : l));
 }
 const ids = (chunk: Chunk) => linesOf(chunk).map((l) => l[0]);
 const bytes = (t: RawTensor) => Buffer.from(t.data as Uint8Array);
@@ -353,10 +354,12 @@ describe('Chunker', () => {
       // the common chunk keeps only its ids, written as the lines were read
       expect(feed(64, texts.slice(0, 3).map((_, i) => `{"custom_id":"r${i}","inputs":{"a":[1,2,3],"b":[4,5]}}`))[0]!.lines).toMatchObject({ count: 3 });
       expect(parsedLines).toBe(0);
-      // tensor-form lines of one row are read too, and kept as a list of lines (their results are tensors)
-      const tensorLines = feed(64, [0, 1].map((i) => `{"custom_id":"t${i}","inputs":[{"name":"b","datatype":"FP64","shape":[1,2],"data":[4,5]},{"name":"a","datatype":"FP32","shape":[1,3],"data":[1,2.5,3]}]}`));
+      // tensor-form lines of one row are read too, and keep only their ids, as a form of their own
+      const tensor = (i: number) => `{"custom_id":"t${i}","inputs":[{"name":"b","datatype":"FP64","shape":[1,2],"data":[4,5]},{"name":"a","datatype":"FP32","shape":[1,3],"data":[1,2.5,3]}]}`;
+      expect(storedLines(feed(64, [0, 1].map(tensor))[0]!.lines).toString()).toBe('{"tensor_ids":["t0","t1"]}');
       expect(parsedLines).toBe(0);
-      expect(storedLines(tensorLines[0]!.lines)).toBe('[["t0",1,0],["t1",1,0]]');
+      // a chunk of both forms keeps its list
+      expect(storedLines(feed(64, [tensor(0), '{"custom_id":"c","inputs":{"a":[1,2,3],"b":[4,5]}}'])[0]!.lines).toString()).toBe('[["t0",1,0],["c",1,1]]');
     });
 
     it('leaves no trace of a line it does not take', () => {

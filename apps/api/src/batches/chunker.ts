@@ -7,9 +7,9 @@
  * whose non-batch dimensions differ never share a chunk.
  *
  * The common lines, one row of float inputs (compact or tensor form), are read straight into
- * the open chunk (`addRow`): their values into the chunk's columns and, for a compact line,
- * its custom id's JSON text into the chunk's stored id list (chunk-lines.ts), with no object
- * made for the line. Every other line is parsed first (line.ts) and `add`ed.
+ * the open chunk (`addRow`): their values into the chunk's columns and their custom ids' JSON
+ * text into the chunk's stored id list (chunk-lines.ts), with no object made for the line.
+ * Every other line is parsed first (line.ts) and `add`ed.
  */
 import type { ChunkLine, RawTensor } from '@maas/shared';
 import { IdsJsonWriter, linesWithRows, type ChunkLines } from './chunk-lines.js';
@@ -51,7 +51,7 @@ const NONE: readonly Chunk[] = Object.freeze([]);
 
 export class Chunker {
   private index = 0;
-  /** the open chunk's lines while each is one compact row that passed its checks: their ids' JSON text */
+  /** the open chunk's lines while each is one row that passed its checks, all of one form: their ids' JSON text */
   private ids = new IdsJsonWriter();
   /** the open chunk's lines once any is not such a line (then `ids` is unused) */
   private list: ChunkLine[] | null = null;
@@ -73,7 +73,7 @@ export class Chunker {
     const closed: Chunk[] = [];
     const incompatible = this.shapeKey !== undefined && this.shapeKey !== line.shapeKey;
     if (this.rows > 0 && (incompatible || this.rows + line.rows > this.chunkRows)) closed.push(this.close());
-    if (line.compact && line.rows === 1 && this.list === null) this.ids.addString(line.customId);
+    if (line.rows === 1 && this.list === null && this.ids.takes(line.compact)) this.ids.addString(line.customId, line.compact);
     else this.lineList().push([line.customId, line.rows, line.compact ? 1 : 0]);
     this.append(line.inputs, line.rows);
     this.rows += line.rows;
@@ -113,9 +113,10 @@ export class Chunker {
       const { into, at } = places[i]!;
       columns[i]!.used = (at + plan.inputs[i]!.elements) * into.BYTES_PER_ELEMENT;
     }
-    if (this.list === null && form === COMPACT_ROW) {
-      if (id.start < 0) this.ids.addString(String(n));
-      else this.ids.addText(buf, id.start, id.end);
+    const compact = form === COMPACT_ROW;
+    if (this.list === null && this.ids.takes(compact)) {
+      if (id.start < 0) this.ids.addString(String(n), compact);
+      else this.ids.addText(buf, id.start, id.end, compact);
     } else {
       this.lineList().push([id.start < 0 ? String(n) : textOf(buf, id.start, id.end), 1, form === COMPACT_ROW ? 1 : 0]);
     }
@@ -131,7 +132,7 @@ export class Chunker {
 
   /** The open chunk's lines as a list (from now on until it closes). */
   private lineList(): ChunkLine[] {
-    this.list ??= this.ids.count > 0 ? this.ids.ids().map((customId): ChunkLine => [customId, 1, 1]) : [];
+    this.list ??= this.ids.lines();
     return this.list;
   }
 

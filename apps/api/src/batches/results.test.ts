@@ -2,14 +2,20 @@ import { describe, expect, it } from 'vitest';
 import {
   canceledMarker, failedMarker, tensorOf, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
 } from '@maas/shared';
+import type { ReadLine, ReadLines } from './chunk-lines.js';
 import { chunkResultPieces, RESULT_PIECE_BYTES } from './results.js';
 
+type Rest = Parameters<typeof chunkResultPieces> extends [ReadLines, ...infer R] ? R : never;
+/** Lines as a list (their string lines compact ones), or as read back. */
+const read = (lines: readonly ReadLine[] | ReadLines): ReadLines => ('compactIds' in lines ? lines : { lines, compactIds: true });
+const pieces = (lines: readonly ReadLine[] | ReadLines, ...rest: Rest) => [...chunkResultPieces(read(lines), ...rest)];
+
 /** The chunk's result bytes, its pieces joined. */
-const chunkResults = (...args: Parameters<typeof chunkResultPieces>): Buffer => Buffer.concat([...chunkResultPieces(...args)]);
+const chunkResults = (lines: readonly ReadLine[] | ReadLines, ...rest: Rest): Buffer => Buffer.concat(pieces(lines, ...rest));
 
 /** The chunk's result lines as strings, each with its newline (JSON text never holds a raw one). */
-const chunkResultLines = (...args: Parameters<typeof chunkResultPieces>): string[] =>
-  chunkResults(...args).toString('utf8').split(/(?<=\n)/).filter((l) => l !== '');
+const chunkResultLines = (lines: readonly ReadLine[] | ReadLines, ...rest: Rest): string[] =>
+  chunkResults(lines, ...rest).toString('utf8').split(/(?<=\n)/).filter((l) => l !== '');
 
 function raw(name: string, datatype: Datatype, shape: number[], values: unknown[]): RawTensor {
   // Model outputs may hold NaN and ±Infinity, which request values may not (encodeValues refuses them).
@@ -254,21 +260,21 @@ describe('chunkResultPieces', () => {
     const values = Array.from({ length: rows * 4 }, (_, i) => i / 3);
     const lines: ChunkLine[] = Array.from({ length: rows }, (_, i) => [`r${i}`, 1, 1]);
     const outputs = [raw('v', 'FP64', [rows, 4], values)];
-    const pieces = [...chunkResultPieces(lines, succeededMarker(rows), outputs, 4096)];
-    expect(pieces.length).toBeGreaterThan(10);
+    const got = pieces(lines, succeededMarker(rows), outputs, 4096);
+    expect(got.length).toBeGreaterThan(10);
     const longest = Math.max(...lines.map((_, i) => `{"custom_id":"r${i}","outputs":{"v":[${values.slice(i * 4, i * 4 + 4).join(',')}]}}\n`.length));
-    for (const p of pieces) {
+    for (const p of got) {
       expect(p[p.length - 1]).toBe(0x0a);
       expect(p.length).toBeLessThan(4096 + longest);
     }
-    expect(Buffer.concat(pieces).toString('utf8')).toBe(chunkResultLines(lines, succeededMarker(rows), outputs, RESULT_PIECE_BYTES).join(''));
-    const parsed = Buffer.concat(pieces).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(Buffer.concat(got).toString('utf8')).toBe(chunkResultLines(lines, succeededMarker(rows), outputs, RESULT_PIECE_BYTES).join(''));
+    const parsed = Buffer.concat(got).toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(parsed.map((l) => l.custom_id)).toEqual(lines.map((l) => l[0]));
     expect(parsed.flatMap((l) => l.outputs.v)).toEqual(values);
   });
 
   it('gives no piece for no lines', () => {
-    expect([...chunkResultPieces([], succeededMarker(0), [])]).toEqual([]);
+    expect(pieces([], succeededMarker(0), [])).toEqual([]);
   });
 });
 
@@ -295,6 +301,17 @@ describe('chunkResults: lines read back as custom ids', () => {
     expect(chunkResults(texts, succeededMarker(3), outputs)).toEqual(chunkResults(asLines, succeededMarker(3), outputs));
     expect(chunkResults(texts, canceledMarker(3), [])).toEqual(chunkResults(asLines, canceledMarker(3), []));
     expect(chunkResults(texts, null, [])).toEqual(chunkResults(asLines, null, []));
+  });
+
+  it("a line given as its custom id's JSON text of a tensor-form ids list is the line [id, 1, 0], byte for byte", () => {
+    const outputs = [raw('probabilities', 'FP32', [2, 3], PROBS.slice(0, 2).flat())];
+    const ids = ['a', 'b "q"'];
+    const tensorIds = { lines: ids.map((id) => JSON.stringify(id)), compactIds: false };
+    const asLines: ChunkLine[] = ids.map((id) => [id, 1, 0]);
+    expect(chunkResults(tensorIds, succeededMarker(2), outputs)).toEqual(chunkResults(asLines, succeededMarker(2), outputs));
+    expect(chunkResultLines(tensorIds, succeededMarker(2), outputs)[1]).toBe(
+      `${JSON.stringify({ custom_id: 'b "q"', outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [1, 3], data: PROBS[1] }] })}\n`,
+    );
   });
 
   it("every line is JSON.stringify's text of its object", () => {

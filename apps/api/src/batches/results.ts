@@ -11,7 +11,7 @@
  * read from the outputs' bytes a block of rows at a time (no array of every value).
  */
 import { jsonValueSlicer, parseMarker, rowElements, type JobError, type JsonValue, type RawTensor } from '@maas/shared';
-import type { ReadLine } from './chunk-lines.js';
+import type { ReadLines } from './chunk-lines.js';
 
 /** Bytes of result lines a piece holds before it is handed on (at most one line more). */
 export const RESULT_PIECE_BYTES = 256 * 1024;
@@ -138,11 +138,11 @@ function tensorLine(customIdJson: string, values: readonly OutputValues[], texts
 
 /**
  * The chunk's result lines, one per input line, as NDJSON bytes in pieces of about
- * `pieceBytes`. A line given as a string is its custom id's JSON text, of one compact row
- * (chunk-lines.ts). Every line is byte for byte JSON.stringify's text of its object.
+ * `pieceBytes`. A line given as a string is its custom id's JSON text, of one row in the form
+ * `compactIds` says (chunk-lines.ts). Every line is byte for byte JSON.stringify's text of its object.
  */
 export function* chunkResultPieces(
-  lines: readonly ReadLine[], marker: string | null, outputs: readonly RawTensor[], pieceBytes = RESULT_PIECE_BYTES,
+  { lines, compactIds }: ReadLines, marker: string | null, outputs: readonly RawTensor[], pieceBytes = RESULT_PIECE_BYTES,
 ): Generator<Buffer> {
   const outcome = marker ? parseMarker(marker) : undefined;
   const notRun: JobError =
@@ -169,7 +169,7 @@ export function* chunkResultPieces(
     if (typeof line === 'string') {
       customIdJson = line;
       rows = 1;
-      compact = 1;
+      compact = compactIds ? 1 : 0;
       error = undefined;
     } else {
       customIdJson = JSON.stringify(line[0]);

@@ -28,7 +28,7 @@ import {
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
-import { linesWithRows, readLines, storedLines, type ReadLine } from '../batches/chunk-lines.js';
+import { linesWithRows, readLines, storedLines, type ReadLines } from '../batches/chunk-lines.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
 import type { FairShare } from '../fairness/fair-share.js';
@@ -243,7 +243,7 @@ export class BatchService {
     for (let i = 0; i < total; i++) {
       // remove() returns 1 only for a job not locked by a worker: those never run.
       if ((await queue.remove(chunkJobId(id, i)).catch(() => 0)) === 1) {
-        triples.push(String(i), canceledMarker(linesWithRows(readLines(lines[String(i)]))), '');
+        triples.push(String(i), canceledMarker(linesWithRows(readLines(lines[String(i)]).lines)), '');
       }
     }
     const withdrawn = triples.filter((_, j) => j % 3 === 0).map((i) => ({ queue: queue.name, jobId: chunkJobId(id, Number(i)), rows: 0 }));
@@ -302,7 +302,7 @@ export class BatchService {
    * `lines: false` (`.npy` results, which need only the outputs) leaves each chunk's line list
    * unread: 8,192 entries a chunk to parse for nothing.
    */
-  private finishedChunks(id: string, meta: Record<string, string>, k: BatchKeys, lines = true): AsyncGenerator<{ lines: readonly ReadLine[]; marker: string | null; outputs: RawTensor[] }> {
+  private finishedChunks(id: string, meta: Record<string, string>, k: BatchKeys, lines = true): AsyncGenerator<{ lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
     if (!meta['completed_at']) {
       throw new AppError('batch-not-finished', `batch ${id} is ${meta['status']}; results are available once it has completed`, { status_of_batch: meta['status'] });
     }
