@@ -90,6 +90,36 @@ describe('batch submissions', () => {
     });
   });
 
+  it('tensor-form lines of one row, values as a JSON library prints float32s, return tensors equal to running each row alone', async () => {
+    // 8,192 lines fill the first chunk (kept as its ids alone); compact and two-row lines then
+    // share the second with more one-row tensor lines (kept as a list).
+    const data = rows(31, 8300, 32);
+    const tensorLine = (i: number, r: number[][]) =>
+      `{"custom_id":"t${i}","inputs":[{"name":"input","datatype":"FP32","shape":[${r.length},32],"data":[${r.flat().map((v) => JSON.stringify(Math.fround(v))).join(',')}]}]}`;
+    const lines = data.map((r, i) => (i === 8200 ? JSON.stringify({ custom_id: `c${i}`, inputs: { input: r } }) : i === 8250 ? tensorLine(i, [r, data[0]!]) : tensorLine(i, [r])));
+    const sub = await submit('model=mlp', lines.join('\n'));
+    expect(sub.status).toBe(202);
+    expect((await finished(sub.body.id)).counts).toEqual({ total: 8300, succeeded: 8300, failed: 0 });
+    expect(await redis.hget(batchKeys(sub.body.id).lines, '0')).toMatch(/^\{"tensor_ids":\["t0","t1",/);
+    expect(await redis.hget(batchKeys(sub.body.id).lines, '1')).toMatch(/^\[\["t8192",1,0\],/);
+    const out = await results(sub.body.id);
+    const reference = await runAlone(MLP, 'input', 'output', [...data.map((r) => r.map(Math.fround)), data[0]!.map(Math.fround)]);
+    expect(out).toHaveLength(8300);
+    out.forEach((line, i) => {
+      if (i === 8200) {
+        expect(line).toEqual({ custom_id: `c${i}`, outputs: { output: expect.any(Array) } });
+        line.outputs.output.forEach((v: number, j: number) => expect(Math.abs(v - reference[i]![j]!)).toBeLessThan(1e-5));
+        return;
+      }
+      const two = i === 8250;
+      expect(line.custom_id).toBe(`t${i}`);
+      expect(line.outputs).toHaveLength(1);
+      expect(line.outputs[0]).toMatchObject({ name: 'output', datatype: 'FP32', shape: [two ? 2 : 1, 2] });
+      const want = two ? [...reference[i]!, ...reference[8300]!] : reference[i]!;
+      line.outputs[0].data.forEach((v: number, j: number) => expect(Math.abs(v - want[j]!)).toBeLessThan(1e-5));
+    });
+  });
+
   it('a chunk\'s raw input bytes are removed once the chunk ran; its rows equal running them alone', async () => {
     const data = rows(77, 9000, 32);
     const sub = await submit('model=mlp', data.map((r, i) => JSON.stringify({ custom_id: `p${i}`, inputs: { input: r } })).join('\n'));
