@@ -10,6 +10,7 @@
  * /v1/jobs, a packed member, the webhook) gives what ONNX Runtime gives.
  */
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { buildWideOutputModel, WIDE_OUT_INPUTS } from '@maas/model-gen/test-models';
 import { jobIndexKey, jobPayloadKey, jobResultKey, parseJobIndex, RAW_PAYLOAD_MIN_BYTES } from '@maas/shared';
 import type { Redis } from 'ioredis';
@@ -131,6 +132,43 @@ describe('large inputs beside the job', () => {
     expect(waited.body.status).toBe('succeeded');
     expect(waited.body.outputs[0].data).toEqual(want);
     await eventually(() => redis.keys('maas:*:payload'), (keys) => keys.length === 0, { ms: 10_000, what: 'no payload key left' });
+  });
+});
+
+describe('large JSON bodies of flat FP32 data (read without JSON.parse, http/tensor-json.ts)', () => {
+  let c: Awaited<ReturnType<typeof open>> | undefined;
+  beforeAll(async () => {
+    c = await open({ workers: 1, worker: { WORKER_MODELS: 'mlp' } });
+  });
+  afterAll(async () => c?.close());
+
+  it('answer what ONNX Runtime gives for the float32s of their values, as the same body gzipped (read by JSON.parse) does; refused ones as before', async () => {
+    const { cluster } = c!;
+    const data = rows(47, 400, 32);
+    const flat = data.flat();
+    // what a JSON library prints: 17 digits a value, flat data; over the size at which the body is read this way
+    const text = JSON.stringify({ id: 'big', inputs: [{ name: 'input', shape: [400, 32], datatype: 'FP32', data: flat }] });
+    expect(Buffer.byteLength(text)).toBeGreaterThan(64 * 1024);
+    const want = (await runAlone(MLP, 'input', 'output', data.map((r) => r.map(Math.fround)))).flat();
+    const infer = `${cluster.url}/v2/models/mlp/infer`;
+    const plain = await post(infer, Buffer.from(text), { 'content-type': 'application/json' });
+    expect(plain.status, plain.body.toString()).toBe(200);
+    const answer = JSON.parse(plain.body.toString()) as { id: string; outputs: { data: number[] }[] };
+    expect(answer.id).toBe('big');
+    expect(answer.outputs[0]!.data).toEqual(want);
+    const zipped = await post(infer, gzipSync(text), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(JSON.parse(zipped.body.toString()).outputs).toEqual(answer.outputs);
+    // /v1/jobs, no Content-Type (as KServe's clients send it), waited
+    const job = await post(`${cluster.url}/v1/jobs`, Buffer.from(JSON.stringify({ model: 'mlp', inputs: [{ name: 'input', shape: [400, 32], datatype: 'FP32', data: flat }] })), { prefer: 'wait=30' });
+    expect(job.status, job.body.toString()).toBe(200);
+    expect(JSON.parse(job.body.toString()).outputs[0].data).toEqual(want);
+    // refused exactly as JSON.parse's reading is: a value out of range, a value short, bad JSON
+    const bad = async (body: string) => JSON.parse((await post(infer, Buffer.from(body), { 'content-type': 'application/json' })).body.toString()) as { status: number; type: string; detail: string };
+    const outOfRange = await bad(text.replace(/"data":\[[^,]+,/, '"data":[1e39,'));
+    expect(outOfRange).toMatchObject({ status: 400, type: 'urn:maas:problem:invalid-input' });
+    expect(outOfRange.detail).toMatch(/out of the FP32 range/);
+    expect(await bad(text.replace(/"data":\[[^,]+,/, '"data":['))).toMatchObject({ status: 400, type: 'urn:maas:problem:invalid-input' });
+    expect(await bad(text.slice(0, -2))).toMatchObject({ status: 400, type: 'urn:maas:problem:malformed-json' });
   });
 });
 

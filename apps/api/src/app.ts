@@ -7,7 +7,7 @@ import express, { type Express } from 'express';
 import type { Deps } from './deps.js';
 import { adminAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
-import { readsAsJson } from './http/infer-body.js';
+import { readsAsJson, readsTensorJson } from './http/infer-body.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { rateLimit } from './http/rate-limit.js';
@@ -36,7 +36,8 @@ export function createApp(deps: Deps): Express {
   app.use(adminRouter(deps));
   app.use(authenticate(deps.config.API_KEYS));
   app.use(rateLimit(deps.rateLimit));
-  app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: readsAsJson }));
+  // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson).
+  app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: (req) => readsAsJson(req) && !readsTensorJson(req) }));
   app.use(jobsRouter(deps)); // first: the busiest routes are tried first
   app.use(tritonRouter(deps)); // before kserve: GET /v2/models/stats is not the metadata of a model named "stats"
   app.use(kserveRouter(deps));

@@ -15,11 +15,8 @@
  * line takes the general path, which also words any error. So the result never depends on
  * which path read a line (row-scan.test.ts and chunker.test.ts check it).
  *
- * Numbers: a mantissa below 2^53 and a power of ten within 10^±22 are converted with one
- * exact IEEE operation (Clinger's fast path), which rounds exactly as `Number()` does. For an
- * FP32 input, longer mantissas (17 digits is what programs print) are converted approximately
- * and kept only where that provably rounds to the same float32 (`float32Of`). Anything else is
- * handed to `Number()` itself.
+ * Numbers are read by json/byte-reader.ts, exactly as `Number()` reads them (a float32's 17
+ * digits included), then rounded to the input's type.
  *
  * Two entry points. `scanRow` writes a line's values where the caller says and allocates
  * nothing: an upload's chunker reads each line straight into its chunk with it.
@@ -29,6 +26,9 @@
  * upload's time. A slab goes once no view of it is left.
  */
 import type { RawTensor } from '@maas/shared';
+import { ByteReader, COLON, COMMA, LBRACE, LBRACKET, RBRACE, RBRACKET, type Place } from '../json/byte-reader.js';
+
+export type { Place } from '../json/byte-reader.js';
 
 export interface ScanInput {
   name: string;
@@ -57,12 +57,6 @@ let slab32 = new Float32Array(slab);
 let slab64 = new Float64Array(slab);
 let slabUsed = 0;
 
-/** Where one input's values of a line go: `into` from index `at`. */
-export interface Place {
-  into: Float32Array | Float64Array;
-  at: number;
-}
-
 /**
  * A place for `elements` values of `datatype`, carved from the current slab. The slab's own
  * typed arrays are written at an index: a typed array made for each line cost about 100 ns.
@@ -89,47 +83,6 @@ export interface IdRange {
   end: number;
 }
 
-const POW10 = Float64Array.from({ length: 23 }, (_, i) => 10 ** i);
-const MAX_EXACT = 2 ** 53;
-/**
- * Past MAX_EXACT the mantissa is summed with a rounding a step; below this it took at most 22
- * such steps, so with the two scalings after them the double is within 50 roundings (2^-53
- * each, relative) of the number, far inside APPROX_MARGIN.
- */
-const MAX_APPROX_MANTISSA = 1e38;
-const APPROX_MARGIN = 2 ** -40;
-
-/**
- * The float32 that `Math.fround(Number(text))` gives for the number mantissa × 10^power, when
- * `mantissa` (summed in doubles, digit by digit) is past 2^53, as most numbers a program prints
- * are (`JSON.stringify` of a float32 or a random double: 17 digits); NaN when it cannot tell.
- * The double computed is within APPROX_MARGIN of the number, so the number and its nearest
- * double both lie in [low, high]; float32 rounding is monotonic, so when both ends round to
- * the same float32 that is the answer, and only a number within 2^-40 of a midpoint between
- * two float32s (about 1 in 30,000 values) is left to `Number()`. 17 against 93 ns a value.
- */
-function float32Of(mantissa: number, power: number): number {
-  let approx = mantissa;
-  if (power < -22) approx = approx / POW10[22]! / POW10[-power - 22]!;
-  else if (power < 0) approx /= POW10[-power]!;
-  else if (power > 22) approx = approx * POW10[22]! * POW10[power - 22]!;
-  else approx *= POW10[power]!;
-  const low = Math.fround(approx * (1 - APPROX_MARGIN));
-  return low === Math.fround(approx * (1 + APPROX_MARGIN)) ? low : NaN;
-}
-
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
-const ZERO = 0x30;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const BACKSLASH = 0x5c;
 
 const CUSTOM_ID = Buffer.from('custom_id');
 const INPUTS = Buffer.from('inputs');
@@ -172,7 +125,7 @@ export function scanRow(
 ): RowForm {
   let inputNames = names.get(inputs);
   if (!inputNames) names.set(inputs, (inputNames = inputs.map((s) => Buffer.from(s.name))));
-  const r = new Reader(line, start, end);
+  const r = new ByteReader(line, start, end);
   id.start = -1;
   if (!r.expect(LBRACE)) return NOT_READ;
   let form: RowForm = NOT_READ;
@@ -214,7 +167,7 @@ export function textOf(line: Uint8Array, start: number, end: number): string {
 const MAX_INPUTS = 31;
 
 /** `{"name": [numbers], ...}` naming each input exactly once, in any order; input i's values go to `places[i]`. */
-function readInputs(r: Reader, inputs: readonly ScanInput[], inputNames: Buffer[], places: readonly Place[]): boolean {
+function readInputs(r: ByteReader, inputs: readonly ScanInput[], inputNames: Buffer[], places: readonly Place[]): boolean {
   if (inputs.length > MAX_INPUTS || !r.expect(LBRACE)) return false;
   let seen = 0;
   for (let k = 0; k < inputs.length; k++) {
@@ -239,7 +192,7 @@ const shapeRead: number[] = new Array<number>(MAX_DIMS).fill(0);
  * in any order, its keys in any order but `name` before `data` (where its values go), its
  * datatype and shape exactly the model's for one row; input i's values go to `places[i]`.
  */
-function readTensors(r: Reader, inputs: readonly ScanInput[], inputNames: Buffer[], places: readonly Place[]): boolean {
+function readTensors(r: ByteReader, inputs: readonly ScanInput[], inputNames: Buffer[], places: readonly Place[]): boolean {
   if (inputs.length > MAX_INPUTS || !r.expect(LBRACKET)) return false;
   let seen = 0;
   for (let k = 0; k < inputs.length; k++) {
@@ -279,187 +232,4 @@ function readTensors(r: Reader, inputs: readonly ScanInput[], inputNames: Buffer
     for (let d = 0; d < dims; d++) if (shapeRead[d] !== spec.shape[d]) return false;
   }
   return r.expect(RBRACKET);
-}
-
-/**
- * A cursor over one line's bytes, `b[pos, len)`; `string()` leaves the last string's bounds
- * (`strStart`, `strEnd`) for `is`. Only `floats` may read past `len` (see there).
- */
-class Reader {
-  strStart = 0;
-  strEnd = 0;
-
-  constructor(
-    private readonly b: Uint8Array,
-    public pos: number,
-    private readonly len: number,
-  ) {}
-
-  peek(): number {
-    return this.pos < this.len ? this.b[this.pos]! : -1;
-  }
-
-  space(): void {
-    const { b, len } = this;
-    let pos = this.pos;
-    for (; pos < len; pos++) {
-      const c = b[pos]!;
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
-    }
-    this.pos = pos;
-  }
-
-  expect(ch: number): boolean {
-    this.space();
-    if (this.pos >= this.len || this.b[this.pos] !== ch) return false;
-    this.pos++;
-    return true;
-  }
-
-  /** Skips a string without escapes or control characters; false otherwise. */
-  string(): boolean {
-    if (!this.expect(QUOTE)) return false;
-    const { b, len } = this;
-    for (let pos = this.pos; pos < len; pos++) {
-      const c = b[pos]!;
-      if (c === QUOTE) {
-        this.strStart = this.pos;
-        this.strEnd = pos;
-        this.pos = pos + 1;
-        return true;
-      }
-      if (c === BACKSLASH || c < 0x20) return false;
-    }
-    return false;
-  }
-
-  /** True when the last string's bytes are `expected`. */
-  is(expected: Uint8Array): boolean {
-    const n = this.strEnd - this.strStart;
-    if (n !== expected.length) return false;
-    for (let i = 0; i < n; i++) if (this.b[this.strStart + i] !== expected[i]) return false;
-    return true;
-  }
-
-  /**
-   * A list of up to `into.length` small non-negative integers in JSON (`[1, 32]`) into `into`;
-   * their count, or -1 when it is not that (a fraction, an exponent or a sign is refused too:
-   * the general path reads those).
-   */
-  ints(into: number[]): number {
-    if (!this.expect(LBRACKET)) return -1;
-    this.space();
-    if (this.peek() === RBRACKET) {
-      this.pos++;
-      return 0;
-    }
-    const { b, len } = this;
-    for (let n = 0; n < into.length; n++) {
-      this.space();
-      let pos = this.pos;
-      let d = ((pos < len ? b[pos]! : -1) - ZERO) >>> 0;
-      if (d >= 10) return -1;
-      let value = 0;
-      const first = pos;
-      do {
-        value = value * 10 + d;
-        pos++;
-        d = ((pos < len ? b[pos]! : -1) - ZERO) >>> 0;
-      } while (d < 10 && pos - first < 9);
-      if (d < 10 || (b[first] === ZERO && pos - first > 1)) return -1; // too long; a leading zero
-      into[n] = value;
-      this.pos = pos;
-      if (this.expect(RBRACKET)) return n + 1;
-      if (!this.expect(COMMA)) return -1;
-    }
-    return -1;
-  }
-
-  /**
-   * Writes a comma-separated list of `count` JSON numbers (strict grammar) at `place`; false
-   * when they are not that. One loop with the cursor in a local: it reads most of an NDJSON
-   * upload's bytes (a method call per number cost a third of the line's time). There is no
-   * bounds check a byte: past the buffer a byte reads as 0 (`| 0` of undefined), which no rule
-   * accepts, and a number that runs past the line (into the next one, in the same buffer) ends
-   * the scan, as nothing may follow a line's end; a digit is one unsigned comparison
-   * (`(c - 0x30) >>> 0 < 10`). Both together: 22 against 28–33 ns a value of `toFixed(4)`
-   * text, alone on a core.
-   */
-  floats({ into, at }: Place, count: number): boolean {
-    const { b } = this;
-    const fp32 = into instanceof Float32Array;
-    let pos = this.pos;
-    for (let k = 0; k < count; k++) {
-      let c = b[pos]! | 0;
-      while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = b[++pos]! | 0;
-      if (k > 0) {
-        if (c !== COMMA) return false;
-        c = b[++pos]! | 0;
-        while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = b[++pos]! | 0;
-      }
-      const start = pos;
-      const negative = c === MINUS;
-      if (negative) c = b[++pos]! | 0;
-      let mantissa = 0;
-      let scale = 0;
-      let d = (c - ZERO) >>> 0;
-      if (d === 0) {
-        c = b[++pos]! | 0;
-        d = (c - ZERO) >>> 0;
-        if (d < 10) return false; // no leading zeros in JSON
-      } else if (d < 10) {
-        do {
-          mantissa = mantissa * 10 + d;
-          c = b[++pos]! | 0;
-          d = (c - ZERO) >>> 0;
-        } while (d < 10);
-      } else {
-        return false;
-      }
-      if (c === DOT) {
-        c = b[++pos]! | 0;
-        d = (c - ZERO) >>> 0;
-        if (d >= 10) return false;
-        do {
-          mantissa = mantissa * 10 + d;
-          scale--;
-          c = b[++pos]! | 0;
-          d = (c - ZERO) >>> 0;
-        } while (d < 10);
-      }
-      let exponent = 0;
-      if (c === 0x65 || c === 0x45) {
-        c = b[++pos]! | 0;
-        const negExp = c === MINUS;
-        if (negExp || c === PLUS) c = b[++pos]! | 0;
-        d = (c - ZERO) >>> 0;
-        if (d >= 10) return false;
-        do {
-          if (exponent < 100_000) exponent = exponent * 10 + d;
-          c = b[++pos]! | 0;
-          d = (c - ZERO) >>> 0;
-        } while (d < 10);
-        if (negExp) exponent = -exponent;
-      }
-      if (pos > this.len) return false;
-      const power = scale + exponent;
-      let value: number;
-      if (mantissa < MAX_EXACT && power >= -22 && power <= 22) {
-        value = power < 0 ? mantissa / POW10[-power]! : mantissa * POW10[power]!;
-        if (negative) value = -value;
-      } else if (fp32 && mantissa < MAX_APPROX_MANTISSA && power >= -44 && power <= 44) {
-        value = float32Of(mantissa, power);
-        if (Number.isNaN(value)) value = Number(Buffer.from(b.buffer, b.byteOffset + start, pos - start).toString('latin1'));
-        else if (negative) value = -value;
-      } else {
-        // The grammar is checked (ASCII only): Number reads it as JSON.parse does.
-        value = Number(Buffer.from(b.buffer, b.byteOffset + start, pos - start).toString('latin1'));
-      }
-      into[at + k] = value;
-      const stored = into[at + k]!;
-      if (stored - stored !== 0) return false; // out of range (Infinity): the general path words the error
-    }
-    this.pos = pos;
-    return true;
-  }
 }

@@ -1,6 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import express from 'express';
+import { BinaryData } from '@maas/shared';
 import { describe, expect, it } from 'vitest';
-import { readsAsJson } from './infer-body.js';
+import { inferBody, readsAsJson, readsTensorJson } from './infer-body.js';
 
 const req = (method: string, url: string, headers: Record<string, string> = {}) => ({ method, url, headers }) as unknown as IncomingMessage;
 
@@ -16,5 +20,57 @@ describe('readsAsJson', () => {
   });
   it('never reads a binary-framed body as JSON', () => {
     expect(readsAsJson(req('POST', '/v2/models/m/infer', { 'content-type': 'application/json', 'inference-header-content-length': '10' }))).toBe(false);
+  });
+});
+
+describe('readsTensorJson', () => {
+  const big = { 'content-length': String(64 * 1024) };
+  it('takes large, plain, UTF-8 JSON bodies of the inference routes', () => {
+    for (const url of ['/v2/models/m/infer', '/v2/models/m/versions/2/infer', '/v1/jobs', '/v1/jobs?x=1']) expect(readsTensorJson(req('POST', url, big)), url).toBe(true);
+    expect(readsTensorJson(req('POST', '/v1/jobs', { ...big, 'content-type': 'application/json; charset=UTF-8' }))).toBe(true);
+    expect(readsTensorJson(req('POST', '/v1/jobs', { ...big, 'content-encoding': 'identity' }))).toBe(true);
+  });
+  it('leaves every other body to the app-wide parser (or the binary extension)', () => {
+    for (const url of ['/v1/batches', '/v2/repository/index', '/v1/jobs/job_1/cancel']) expect(readsTensorJson(req('POST', url, big)), url).toBe(false);
+    for (const headers of <Record<string, string>[]>[
+      { 'content-length': String(64 * 1024 - 1) },
+      {},
+      { ...big, 'content-encoding': 'gzip' },
+      { ...big, 'content-type': 'application/json; charset=latin1' },
+      { ...big, 'content-type': 'text/plain' },
+      { ...big, 'idempotency-key': 'k' },
+      { ...big, 'inference-header-content-length': '10' },
+    ]) expect(readsTensorJson(req('POST', '/v1/jobs', headers)), JSON.stringify(headers)).toBe(false);
+    expect(readsTensorJson(req('GET', '/v1/jobs', big))).toBe(false);
+  });
+});
+
+describe('inferBody with the app-wide parser (as app.ts wires them)', () => {
+  it('reads a large FP32 body into bytes, a small one and a gzipped one by JSON.parse, to the same values', async () => {
+    const app = express();
+    app.use(express.json({ type: (r) => readsAsJson(r) && !readsTensorJson(r) }));
+    app.post('/v1/jobs', ...inferBody(64 * 1024 * 1024), (r, res) => {
+      const data = (r.body as { inputs: { data: unknown }[] }).inputs[0]!.data;
+      const values = data instanceof BinaryData ? Array.from(new Float32Array((data.value as Uint8Array).slice().buffer)) : Array.from(Float32Array.from(data as number[]));
+      res.json({ bytes: data instanceof BinaryData, values });
+    });
+    const server = app.listen(0);
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const send = async (n: number, zip = false) => {
+        const text = JSON.stringify({ model: 'm', inputs: [{ name: 'x', shape: [n], datatype: 'FP32', data: Array.from({ length: n }, (_, i) => Math.sin(i)) }] });
+        const res = await fetch(`http://127.0.0.1:${port}/v1/jobs`, { method: 'POST', body: zip ? gzipSync(text) : text, headers: { 'content-type': 'application/json', ...(zip ? { 'content-encoding': 'gzip' } : {}) } });
+        const body = await res.text();
+        if (res.status !== 200) throw new Error(`${res.status}: ${body.slice(0, 300)}`);
+        return JSON.parse(body) as { bytes: boolean; values: number[] };
+      };
+      const large = await send(5000);
+      expect(large.bytes).toBe(true);
+      expect(large.values).toEqual(Array.from(Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i))));
+      expect(await send(5000, true)).toEqual({ ...large, bytes: false });
+      expect((await send(10)).bytes).toBe(false);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -6,16 +6,58 @@
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { AppError, ValidationError } from '@maas/shared';
+import { AppError, MalformedJsonError, ValidationError } from '@maas/shared';
 import { HEADER_LENGTH, parseBinaryRequest, parseHeaderLength } from '../binary/framing.js';
 import { emptyBody, hasBody } from './has-body.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
+import { readTensorJson } from './tensor-json.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
 /** Routes whose clients (KServe, Triton) POST JSON without a Content-Type. */
 const INFER_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v2\/repository\/(index|models\/[^/]+\/(load|unload))|v1\/jobs)\/?(\?|$)/;
 
 export const isBinaryFramed = (req: IncomingMessage): boolean => req.headers[HEADER_LENGTH.toLowerCase()] !== undefined;
+
+/** A JSON body at least this large on an inference route is read by tensor-json.ts (see `readsTensorJson`). */
+export const TENSOR_JSON_MIN_BYTES = 64 * 1024;
+const TENSOR_JSON_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v1\/jobs)\/?(\?|$)/;
+const UTF8_JSON_TYPE = /^application\/json\s*(;\s*charset="?utf-8"?\s*)?$/i;
+
+/**
+ * Whether an inference request's JSON body is read by tensor-json.ts (FP32 data straight into
+ * bytes) instead of the app-wide JSON parser: a POST to a v2 infer route or `/v1/jobs`, of at
+ * least TENSOR_JSON_MIN_BYTES by its Content-Length, not compressed, UTF-8 JSON (or no
+ * Content-Type), without an Idempotency-Key (whose fingerprint is of the request as JSON.parse
+ * reads it). Everything else is read as before.
+ */
+export function readsTensorJson(req: IncomingMessage): boolean {
+  if (req.method !== 'POST' || isBinaryFramed(req) || req.headers['idempotency-key'] !== undefined) return false;
+  if (!(Number(req.headers['content-length']) >= TENSOR_JSON_MIN_BYTES)) return false;
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return false;
+  const type = req.headers['content-type'];
+  if (type !== undefined && !UTF8_JSON_TYPE.test(type)) return false;
+  return TENSOR_JSON_ROUTE.test(req.url ?? '');
+}
+
+/**
+ * The body of a request `readsTensorJson` takes: tensor-json.ts's reading, else `JSON.parse`'s
+ * (an object or a list at the top, as the app-wide parser is strict), its error a 400 as that
+ * parser's would be.
+ */
+function parseTensorJson(bytes: Buffer): unknown {
+  const fast = readTensorJson(bytes);
+  if (fast) return fast;
+  let text = bytes.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark, as the app-wide parser drops it
+  const first = /\S/.exec(text)?.[0];
+  if (first !== '{' && first !== '[') throw new MalformedJsonError('request body is not valid JSON: a JSON object or array was expected');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new MalformedJsonError(`request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
 
 /**
  * For the app-wide JSON parser: a JSON Content-Type, or none on an inference or repository route; never a
@@ -30,8 +72,9 @@ export function readsAsJson(req: IncomingMessage): boolean {
 
 /**
  * Route middleware: a POST without a body is a 400 that says so; reads a binary-framed body
- * into the JSON header with `BinaryData` inputs; a body nesting deeper than MAX_JSON_DEPTH is a
- * 400 before any recursive code (JSON.stringify, a logger) can meet it.
+ * into the JSON header with `BinaryData` inputs, and a large JSON one with tensor-json.ts
+ * (`readsTensorJson`); a body nesting deeper than MAX_JSON_DEPTH is a 400 before any recursive
+ * code (JSON.stringify, a logger) can meet it.
  */
 export function inferBody(maxBytes: number): RequestHandler[] {
   const raw = express.raw({ type: () => true, limit: maxBytes });
@@ -39,6 +82,17 @@ export function inferBody(maxBytes: number): RequestHandler[] {
     (req, res, next) => {
       if (!hasBody(req)) return next(emptyBody('a JSON object'));
       if (isBinaryFramed(req)) return raw(req, res, next);
+      if (readsTensorJson(req)) {
+        return raw(req, res, (err?: unknown) => {
+          if (err) return next(err);
+          try {
+            req.body = parseTensorJson(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+          } catch (e) {
+            return next(e);
+          }
+          next();
+        });
+      }
       if (req.headers['content-type'] !== undefined && !JSON_TYPE.test(req.headers['content-type'])) {
         return next(new AppError('unsupported-media-type', `send the body as application/json, or in the binary tensor extension with ${HEADER_LENGTH} (got ${req.headers['content-type']})`));
       }

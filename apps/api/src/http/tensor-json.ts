@@ -1,0 +1,122 @@
+/**
+ * PURE: a large JSON inference body (KServe v2 infer, `/v1/jobs`) read with its FP32 tensors'
+ * values going straight into bytes, as the binary tensor extension would have carried them.
+ *
+ * `JSON.parse` of a 224×224×3 image (150,528 values, as clients print float32s: 17 digits)
+ * took about 21 ms here, then the values were checked and packed one by one and the body
+ * walked for its depth. This reads the body's structure with a byte cursor
+ * (json/byte-reader.ts): an `inputs` tensor whose `datatype` is `"FP32"` and whose `shape`
+ * come before a flat `data` list has that list read into a Float32Array, exactly as
+ * `Math.fround(JSON.parse(...))` would give each value, and becomes `BinaryData` (checked
+ * downstream like the binary extension's bytes). Every other value, wherever it is, is
+ * `JSON.parse`d from its own bytes, so its reading is `JSON.parse`'s.
+ *
+ * It returns undefined for anything it does not take exactly as `JSON.parse` would (escapes
+ * in keys, a key twice, `__proto__`, a value out of float32's range, a data list of another
+ * length or shape, nesting, malformed JSON): the caller then parses the body with
+ * `JSON.parse`, which also words any error. The result, read either way, is the same request.
+ */
+import { BinaryData } from '@maas/shared';
+import { ByteReader, COLON, COMMA, LBRACE, LBRACKET, RBRACE, RBRACKET } from '../json/byte-reader.js';
+
+const FAIL = Symbol('not read');
+type Read = unknown;
+
+/** The body as `JSON.parse` reads it, FP32 tensor data as BinaryData; undefined when it must be read by `JSON.parse`. */
+export function readTensorJson(body: Uint8Array): Record<string, unknown> | undefined {
+  const r = new ByteReader(body, 0, body.length);
+  const top = object(r, body, (key) => (key === 'inputs' ? inputs : value));
+  if (top === FAIL) return undefined;
+  r.space();
+  return r.pos === body.length ? (top as Record<string, unknown>) : undefined;
+}
+
+/** Reads one value at `r` for a key: the general reader, or a special one. */
+type ValueReader = (r: ByteReader, body: Uint8Array, holder: Record<string, unknown>) => Read | typeof FAIL;
+
+const text = (body: Uint8Array, start: number, end: number) => Buffer.from(body.buffer, body.byteOffset + start, end - start).toString('utf8');
+
+/** Any value, read by `JSON.parse` from its own bytes. */
+function value(r: ByteReader, body: Uint8Array): Read | typeof FAIL {
+  if (!r.skipValue()) return FAIL;
+  try {
+    return JSON.parse(text(body, r.strStart, r.strEnd)) as unknown;
+  } catch {
+    return FAIL;
+  }
+}
+
+/** `{"key": value, …}`: keys without escapes, each once; `reader(key)` reads each value. */
+function object(r: ByteReader, body: Uint8Array, reader: (key: string) => ValueReader): Record<string, unknown> | typeof FAIL {
+  if (!r.expect(LBRACE)) return FAIL;
+  const out: Record<string, unknown> = {};
+  r.space();
+  if (r.peek() === RBRACE) {
+    r.pos++;
+    return out;
+  }
+  for (;;) {
+    if (!r.string()) return FAIL;
+    const key = text(body, r.strStart, r.strEnd);
+    if (key === '__proto__' || Object.hasOwn(out, key) || !r.expect(COLON)) return FAIL;
+    const v = reader(key)(r, body, out);
+    if (v === FAIL) return FAIL;
+    out[key] = v;
+    if (r.expect(COMMA)) continue;
+    return r.expect(RBRACE) ? out : FAIL;
+  }
+}
+
+/** `inputs`: a list whose objects are read as tensors (anything else by `JSON.parse`). */
+function inputs(r: ByteReader, body: Uint8Array): Read | typeof FAIL {
+  r.space();
+  if (r.peek() !== LBRACKET) return value(r, body);
+  r.pos++;
+  const list: unknown[] = [];
+  r.space();
+  if (r.peek() === RBRACKET) {
+    r.pos++;
+    return list;
+  }
+  for (;;) {
+    r.space();
+    const v = r.peek() === LBRACE ? object(r, body, (key) => (key === 'data' ? data : value)) : value(r, body);
+    if (v === FAIL) return FAIL;
+    list.push(v);
+    if (r.expect(COMMA)) continue;
+    return r.expect(RBRACKET) ? list : FAIL;
+  }
+}
+
+/**
+ * A tensor's `data`: a flat list of numbers of an FP32 tensor whose shape came first, read into
+ * bytes; any other by `JSON.parse`. The shape is believed only as far as the bytes left can
+ * hold its values (a value takes at least two), so a hostile shape allocates nothing large.
+ */
+function data(r: ByteReader, body: Uint8Array, tensor: Record<string, unknown>): Read | typeof FAIL {
+  const count = tensor['datatype'] === 'FP32' ? elements(tensor['shape']) : -1;
+  r.space();
+  const at = r.pos;
+  if (count < 0 || r.peek() !== LBRACKET || 2 * count > body.length - at + 1) return value(r, body);
+  r.pos++;
+  r.space();
+  if (r.peek() === LBRACKET) {
+    r.pos = at;
+    return value(r, body); // nested: JSON.parse, and the checks flatten it
+  }
+  const values = new Float32Array(count);
+  if (count === 0) return r.expect(RBRACKET) ? new BinaryData(new Uint8Array(values.buffer)) : FAIL;
+  if (!r.floats({ into: values, at: 0 }, count) || !r.expect(RBRACKET)) return FAIL;
+  return new BinaryData(new Uint8Array(values.buffer));
+}
+
+/** The element count of a shape of non-negative integers, else -1. */
+function elements(shape: unknown): number {
+  if (!Array.isArray(shape)) return -1;
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || (d as number) < 0) return -1;
+    n *= d as number;
+  }
+  return Number.isSafeInteger(n) ? n : -1;
+}
