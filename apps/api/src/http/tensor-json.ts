@@ -19,8 +19,8 @@
 import { BinaryData } from '@maas/shared';
 import { ByteReader, COLON, COMMA, LBRACE, LBRACKET, RBRACE, RBRACKET } from '../json/byte-reader.js';
 
+/** What a reader returns for a value it does not read (the body then goes to `JSON.parse`). */
 const FAIL = Symbol('not read');
-type Read = unknown;
 
 /** The body as `JSON.parse` reads it, FP32 tensor data as BinaryData; undefined when it must be read by `JSON.parse`. */
 export function readTensorJson(body: Uint8Array): Record<string, unknown> | undefined {
@@ -32,12 +32,12 @@ export function readTensorJson(body: Uint8Array): Record<string, unknown> | unde
 }
 
 /** Reads one value at `r` for a key: the general reader, or a special one. */
-type ValueReader = (r: ByteReader, body: Uint8Array, holder: Record<string, unknown>) => Read | typeof FAIL;
+type ValueReader = (r: ByteReader, body: Uint8Array, holder: Record<string, unknown>) => unknown;
 
 const text = (body: Uint8Array, start: number, end: number) => Buffer.from(body.buffer, body.byteOffset + start, end - start).toString('utf8');
 
 /** Any value, read by `JSON.parse` from its own bytes. */
-function value(r: ByteReader, body: Uint8Array): Read | typeof FAIL {
+function value(r: ByteReader, body: Uint8Array): unknown {
   if (!r.skipValue()) return FAIL;
   try {
     return JSON.parse(text(body, r.strStart, r.strEnd)) as unknown;
@@ -68,7 +68,7 @@ function object(r: ByteReader, body: Uint8Array, reader: (key: string) => ValueR
 }
 
 /** `inputs`: a list whose objects are read as tensors (anything else by `JSON.parse`). */
-function inputs(r: ByteReader, body: Uint8Array): Read | typeof FAIL {
+function inputs(r: ByteReader, body: Uint8Array): unknown {
   r.space();
   if (r.peek() !== LBRACKET) return value(r, body);
   r.pos++;
@@ -93,7 +93,7 @@ function inputs(r: ByteReader, body: Uint8Array): Read | typeof FAIL {
  * bytes; any other by `JSON.parse`. The shape is believed only as far as the bytes left can
  * hold its values (a value takes at least two), so a hostile shape allocates nothing large.
  */
-function data(r: ByteReader, body: Uint8Array, tensor: Record<string, unknown>): Read | typeof FAIL {
+function data(r: ByteReader, body: Uint8Array, tensor: Record<string, unknown>): unknown {
   const count = tensor['datatype'] === 'FP32' ? elements(tensor['shape']) : -1;
   r.space();
   const at = r.pos;
