@@ -333,7 +333,11 @@ describe('Chunker', () => {
         else if (r < 0.7) texts.push(`{"custom_id":"zü😀 ${i}","inputs":{"a":[${a}],"b":[${b}]}}`);
         else if (r < 0.75) texts.push(`{"custom_id":"q\\"${i}","inputs":{"a":[${a}],"b":[${b}]}}`); // an escape: parsed
         else if (r < 0.8) texts.push(`{"custom_id":${i},"inputs":{"a":[${a}],"b":[${b}]}}`); // a numeric id: parsed
-        else if (r < 0.85) texts.push(`{"custom_id":"t${i}","inputs":[{"name":"a","datatype":"FP32","shape":[2,3],"data":[${a},${a}]},{"name":"b","datatype":"FP64","shape":[2,2],"data":[${b},${b}]}]}`);
+        else if (r < 0.85) {
+          // several rows in the tensor form (up to 7: across chunk boundaries, and past a chunk of 1 or 3)
+          const k = 2 + Math.floor(rand() * 6);
+          texts.push(`{"custom_id":"t${i}","inputs":[{"name":"a","datatype":"FP32","shape":[${k},3],"data":[${Array(k).fill(a).join(',')}]},{"name":"b","datatype":"FP64","shape":[${k},2],"data":[${Array(k).fill(b).join(',')}]}]}`);
+        }
         else if (r < 0.88) texts.push(`{"custom_id":"o${i}","inputs":[{"name":"a","datatype":"FP32","shape":[1,3],"data":[${a}]},{"shape": [ 1 , 2 ], "name":"b","data":[${b}],"datatype":"FP64"}]}`); // one row, tensor form: read
         else if (r < 0.885) texts.push(`{"inputs":[{"name":"b","datatype":"FP64","shape":[1,2],"data":[${b}]},{"data":[${a}],"name":"a","datatype":"FP32","shape":[1,3]}],"custom_id":"d${i}"}`); // data before name: parsed
         else if (r < 0.89) texts.push(`{"custom_id":"p${i}","inputs":[{"name":"a","datatype":"FP32","shape":[1.0,3],"data":[${a}],"parameters":{}},{"name":"b","datatype":"FP64","shape":[1,2],"data":[${b}]}]}`); // 1.0, parameters: parsed
@@ -358,6 +362,11 @@ describe('Chunker', () => {
       const tensor = (i: number) => `{"custom_id":"t${i}","inputs":[{"name":"b","datatype":"FP64","shape":[1,2],"data":[4,5]},{"name":"a","datatype":"FP32","shape":[1,3],"data":[1,2.5,3]}]}`;
       expect(storedLines(feed(64, [0, 1].map(tensor))[0]!.lines).toString()).toBe('{"tensor_ids":["t0","t1"]}');
       expect(parsedLines).toBe(0);
+      // several rows in the tensor form are read too, and a chunk with such a line keeps its list
+      const rowsOf = (k: number) => `{"custom_id":"m${k}","inputs":[{"name":"a","datatype":"FP32","shape":[${k},3],"data":[${Array(3 * k).fill(1).join(',')}]},{"name":"b","datatype":"FP64","shape":[${k},2],"data":[${Array(2 * k).fill(2).join(',')}]}]}`;
+      const several = feed(8, [rowsOf(3), rowsOf(4), rowsOf(2), rowsOf(9)]);
+      expect(parsedLines).toBe(2); // rowsOf(2) would take the first chunk past 8: parsed and added; rowsOf(9), past a chunk: parsed
+      expect(several.map((c) => [c.rows, storedLines(c.lines).toString()])).toEqual([[7, '[["m3",3,0],["m4",4,0]]'], [2, '[["m2",2,0]]'], [9, '[["m9",9,0]]']]);
       // a chunk of both forms keeps its list
       expect(storedLines(feed(64, [tensor(0), '{"custom_id":"c","inputs":{"a":[1,2,3],"b":[4,5]}}'])[0]!.lines).toString()).toBe('[["t0",1,0],["c",1,1]]');
     });

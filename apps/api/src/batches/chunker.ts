@@ -6,14 +6,14 @@
  * `chunkRows` gets a chunk of its own (the worker spreads it over several runs), and lines
  * whose non-batch dimensions differ never share a chunk.
  *
- * The common lines, one row of float inputs (compact or tensor form), are read straight into
- * the open chunk (`addRow`): their values into the chunk's columns and their custom ids' JSON
- * text into the chunk's stored id list (chunk-lines.ts), with no object made for the line.
- * Every other line is parsed first (line.ts) and `add`ed.
+ * The common lines, float inputs in the compact or the tensor form, are read straight into
+ * the open chunk (`addRow`): their values into the chunk's columns and (a line of one row)
+ * their custom ids' JSON text into the chunk's stored id list (chunk-lines.ts), with no object
+ * made for the line. Every other line is parsed first (line.ts) and `add`ed.
  */
 import type { ChunkLine, RawTensor } from '@maas/shared';
 import { IdsJsonWriter, linesWithRows, type ChunkLines } from './chunk-lines.js';
-import { COMPACT_ROW, NOT_READ, scanRow, textOf, type IdRange, type Place, type ScanInput } from './row-scan.js';
+import { COMPACT_ROW, NOT_READ, scanRow, textOf, type LineRead, type Place, type ScanInput } from './row-scan.js';
 import type { ParsedLine } from './line.js';
 
 export interface Chunk {
@@ -58,9 +58,21 @@ export class Chunker {
   private columns: Column[] | undefined;
   private rows = 0;
   private shapeKey: string | undefined;
-  /** reused by `addRow`: where the line's values go, and its custom id's range */
+  /** reused by `addRow`: where the line's values go, its custom id's range and rows */
   private readonly places: Place[] = [];
-  private readonly id: IdRange = { start: -1, end: -1 };
+  private readonly read: LineRead = { start: -1, end: -1, rows: 1 };
+  /** the plan of the line `addRow` is reading, for `roomFor` */
+  private plan: RowPlan | undefined;
+  /**
+   * Room in the open chunk for a line of `rows` rows that `addRow` is reading (row-scan.ts
+   * `RoomFor`): none when they would take it past `chunkRows` (the line is then parsed and
+   * `add`ed, which closes the chunk first), else reserved, the places moved to it.
+   */
+  private readonly roomFor = (rows: number): boolean => {
+    if (this.rows > 0 && this.rows + rows > this.chunkRows) return false;
+    this.place(this.plan!, rows);
+    return true;
+  };
 
   constructor(private readonly chunkRows: number) {}
 
@@ -84,45 +96,55 @@ export class Chunker {
 
   /**
    * Reads NDJSON line `n` (`buf[start, end)`) straight into the open chunk when it is a line
-   * of one row the scanner takes (row-scan.ts `scanRow`). Returns the chunks this closed, or
-   * undefined when the line was not read (not such a line, or the open chunk holds rows of
-   * another shape): the caller then parses it (line.ts) and `add`s it.
+   * the scanner takes (row-scan.ts `scanRow`: compact, or tensor-form rows that fit the open
+   * chunk). Returns the chunks this closed, or undefined when the line was not read (not such a
+   * line, or the open chunk holds rows of another shape or has no room for its rows): the
+   * caller then parses it (line.ts) and `add`s it.
    */
   addRow(buf: Uint8Array, start: number, end: number, n: number, plan: RowPlan): readonly Chunk[] | undefined {
     if (this.rows > 0 && this.shapeKey !== plan.shapeKey) return undefined;
-    // The open chunk has room for this row: it closes as soon as it reaches chunkRows.
+    // The open chunk has room for one row (it closes as soon as it reaches chunkRows); more are asked for (roomFor).
     const fresh = this.columns === undefined;
-    const columns = (this.columns ??= plan.inputs.map((s) => column(s.name, s.datatype, s.shape.slice(1))));
-    const { places, id } = this;
-    for (let i = 0; i < plan.inputs.length; i++) {
-      const c = columns[i]!;
-      const { datatype, elements } = plan.inputs[i]!;
-      const size = datatype === 'FP32' ? 4 : 8;
-      this.reserve(c, size * elements, 1);
-      const place = (places[i] ??= { into: c.f32!, at: 0 });
-      place.into = size === 4 ? c.f32! : c.f64!;
-      place.at = c.used / size;
-    }
-    const form = scanRow(buf, plan.inputs, places, id, start, end);
+    this.plan = plan;
+    const columns = this.place(plan, 1);
+    const { places, read } = this;
+    const form = scanRow(buf, plan.inputs, places, read, start, end, this.roomFor);
     if (form === NOT_READ) {
       if (fresh) this.columns = undefined; // as if never tried: the line may well be an invalid one
       return undefined;
     }
-    // Each column now holds the row its place was given.
+    // Each column now holds the rows its place was given.
+    const rows = read.rows;
     for (let i = 0; i < plan.inputs.length; i++) {
       const { into, at } = places[i]!;
-      columns[i]!.used = (at + plan.inputs[i]!.elements) * into.BYTES_PER_ELEMENT;
+      columns[i]!.used = (at + rows * plan.inputs[i]!.elements) * into.BYTES_PER_ELEMENT;
     }
     const compact = form === COMPACT_ROW;
-    if (this.list === null && this.ids.takes(compact)) {
-      if (id.start < 0) this.ids.addString(String(n), compact);
-      else this.ids.addText(buf, id.start, id.end, compact);
+    if (rows === 1 && this.list === null && this.ids.takes(compact)) {
+      if (read.start < 0) this.ids.addString(String(n), compact);
+      else this.ids.addText(buf, read.start, read.end, compact);
     } else {
-      this.lineList().push([id.start < 0 ? String(n) : textOf(buf, id.start, id.end), 1, form === COMPACT_ROW ? 1 : 0]);
+      this.lineList().push([read.start < 0 ? String(n) : textOf(buf, read.start, read.end), rows, compact ? 1 : 0]);
     }
-    this.rows++;
+    this.rows += rows;
     this.shapeKey = plan.shapeKey;
     return this.rows >= this.chunkRows ? [this.close()] : NONE;
+  }
+
+  /** Room in the open chunk's columns for `rows` more rows of `plan`'s inputs, and `places` there. */
+  private place(plan: RowPlan, rows: number): Column[] {
+    const columns = (this.columns ??= plan.inputs.map((s) => column(s.name, s.datatype, s.shape.slice(1))));
+    const { places } = this;
+    for (let i = 0; i < plan.inputs.length; i++) {
+      const c = columns[i]!;
+      const { datatype, elements } = plan.inputs[i]!;
+      const size = datatype === 'FP32' ? 4 : 8;
+      this.reserve(c, size * elements * rows, rows);
+      const place = (places[i] ??= { into: c.f32!, at: 0 });
+      place.into = size === 4 ? c.f32! : c.f64!;
+      place.at = c.used / size;
+    }
+    return columns;
   }
 
   /** The last chunk (also one made only of invalid lines), if any line is left. */

@@ -110,7 +110,7 @@ export function parseLine(line: Uint8Array | string, n: number, sig: Signature, 
   const plan = compactPlan(sig);
   if (plan?.scan) {
     const scanned = scanRowLine(typeof line === 'string' ? Buffer.from(line) : line, plan.scan, start, end);
-    if (scanned) return { ok: true, customId: scanned.customId ?? String(n), rows: 1, compact: scanned.compact, inputs: scanned.inputs, shapeKey: plan.shapeKey };
+    if (scanned) return { ok: true, customId: scanned.customId ?? String(n), rows: scanned.rows, compact: scanned.compact, inputs: scanned.inputs, shapeKey: plan.shapeKey };
   }
   return parseLineText(typeof line === 'string' ? line : lineText(start === undefined ? line : line.subarray(start, end)), n, sig);
 }

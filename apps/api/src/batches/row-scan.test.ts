@@ -170,7 +170,7 @@ describe('scanRowLine values in shared slabs', () => {
   });
 });
 
-describe('scanRowLine: the tensor form of one row', () => {
+describe('scanRowLine: the tensor form', () => {
   const specs = [fp32(3, 'a'), fp64(2, 'b')];
   const t = (name: string, datatype: string, shape: string, data: string) => `{"name":"${name}","datatype":"${datatype}","shape":${shape},"data":${data}}`;
 
@@ -183,6 +183,14 @@ describe('scanRowLine: the tensor form of one row', () => {
     expect(scanRowLine('{"inputs":{"a":[1,2,3],"b":[1,2]}}', specs)!.compact).toBe(true);
   });
 
+  it('reads several rows when every input has them', () => {
+    const got = scanRowLine(`{"inputs":[${t('b', 'FP64', '[3,2]', '[1,2,3,4,5,6]')},{"name":"a","shape":[3,3],"datatype":"FP32","data":[1,2,3,4,5,6,7,8,9.5]}]}`, specs)!;
+    expect(got).toMatchObject({ rows: 3, compact: false });
+    expect(got.inputs.map((x) => x.shape)).toEqual([[3, 3], [3, 2]]);
+    expect(values(got.inputs[0]!.data as Uint8Array, 'FP32')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9.5]);
+    expect(values(got.inputs[1]!.data as Uint8Array, 'FP64')).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('hands every other tensor line to the general path', () => {
     const a = t('a', 'FP32', '[1,3]', '[1,2,3]');
     const b = t('b', 'FP64', '[1,2]', '[1,2]');
@@ -191,7 +199,10 @@ describe('scanRowLine: the tensor form of one row', () => {
       `[${a},${b},${a}]`, // one too many
       `[${a},${a}]`, // a twice
       `[${t('a', 'FP64', '[1,3]', '[1,2,3]')},${b}]`, // a's datatype
-      `[${t('a', 'FP32', '[2,3]', '[1,2,3]')},${b}]`, // two rows
+      `[${t('a', 'FP32', '[2,3]', '[1,2,3,4,5,6]')},${b}]`, // two rows, and one
+      `[${t('a', 'FP32', '[2,3]', '[1,2,3]')},${t('b', 'FP64', '[2,2]', '[1,2,3,4]')}]`, // two rows, three values
+      `[{"name":"a","datatype":"FP32","data":[1,2,3,4,5,6],"shape":[2,3]},${t('b', 'FP64', '[2,2]', '[1,2,3,4]')}]`, // data before the first shape: one row
+      `[${t('a', 'FP32', '[0,3]', '[]')},${t('b', 'FP64', '[0,2]', '[]')}]`, // no rows
       `[${t('a', 'FP32', '[1,3,1]', '[1,2,3]')},${b}]`, // dimensions
       `[${t('a', 'FP32', '[01,3]', '[1,2,3]')},${b}]`, // a leading zero (not JSON)
       `[${t('a', 'FP32', '[1.0,3]', '[1,2,3]')},${b}]`, // a fraction: JSON.parse reads it, we do not

@@ -1,17 +1,18 @@
 /**
- * PURE: a single-pass reader for the most common batch lines, one row of float inputs, in
- * either form (CONTRACT §4), straight from the line's bytes into typed arrays:
+ * PURE: a single-pass reader for the most common batch lines, float inputs in either form
+ * (CONTRACT §4), straight from the line's bytes into typed arrays:
  *
- *   {"custom_id": "r1", "inputs": {"input": [0.25, -1.5e-3, ...]}}                      compact
- *   {"custom_id": "r1", "inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 32],
- *                                   "data": [0.25, -1.5e-3, ...]}]}                      tensor form, one row
+ *   {"custom_id": "r1", "inputs": {"input": [0.25, -1.5e-3, ...]}}                      compact, one row
+ *   {"custom_id": "r1", "inputs": [{"name": "input", "datatype": "FP32", "shape": [2, 32],
+ *                                   "data": [0.25, -1.5e-3, ...]}]}                      tensor form, any rows
  *
  * It decodes no text and builds no intermediate objects or number arrays, which is most of
  * an upload's cost when a million such lines come in (decoding, `JSON.parse` and packing the
  * values took about 3 µs a compact line and 3.3 a tensor-form one; this takes 0.5-0.7). It
  * accepts only what it reads exactly as `JSON.parse` and the general path would; anything else
  * (another key, an escape in a string, a numeric custom_id, a nested array, a wrong count or
- * shape, a tensor whose `data` comes before its `name`, malformed JSON) is refused and the
+ * shape, inputs of different rows, a tensor whose `data` comes before its `name`, or before
+ * any shape when it has several rows, malformed JSON) is refused and the
  * line takes the general path, which also words any error. So the result never depends on
  * which path read a line (row-scan.test.ts and chunker.test.ts check it).
  *
@@ -40,12 +41,14 @@ export interface ScanInput {
 
 export interface ScannedLine {
   customId: string | undefined;
+  /** rows of each input (1 but for a tensor-form line of several) */
+  rows: number;
   inputs: RawTensor[];
-  /** the compact form (else the tensor form of one row) */
+  /** the compact form (else the tensor form) */
   compact: boolean;
 }
 
-/** What `scanRow` read: not a line it takes, a compact line, or a tensor-form line of one row. */
+/** What `scanRow` read: not a line it takes, a compact line, or a tensor-form line. */
 export const NOT_READ = 0;
 export const COMPACT_ROW = 1;
 export const TENSOR_ROW = 2;
@@ -77,12 +80,23 @@ function placeFor(datatype: 'FP32' | 'FP64', elements: number): Place {
   return { into: datatype === 'FP32' ? slab32 : slab64, at: at / size };
 }
 
-/** A line's custom_id: the range of its text between the quotes, `[start, end)`; start is -1 when the line has none. */
-export interface IdRange {
+/**
+ * What `scanRow` learnt of a line besides its values: its custom_id's range of text between
+ * the quotes, `[start, end)` (start -1 when the line has none), and its rows (1 but for a
+ * tensor-form line of several).
+ */
+export interface LineRead {
   start: number;
   end: number;
+  rows: number;
 }
 
+/**
+ * Asked by `scanRow` when a tensor-form line turns out to hold `rows` rows (more than one),
+ * before any of its values is read: false refuses the line; true means `places` now have room
+ * for that many rows.
+ */
+export type RoomFor = (rows: number) => boolean;
 
 const CUSTOM_ID = Buffer.from('custom_id');
 const INPUTS = Buffer.from('inputs');
@@ -95,38 +109,45 @@ const names = new WeakMap<readonly ScanInput[], Buffer[]>();
 
 /**
  * Reads `line[start, end)` (UTF-8 bytes: an upload's lines are read where they lie in the
- * piece of the body that holds them) as a line of one row for `inputs`, or returns undefined
- * (see above). Its values go into slabs (`placeFor`).
+ * piece of the body that holds them) as a line for `inputs`, or returns undefined (see above).
+ * Its values go into slabs (`placeFor`).
  */
 export function scanRowLine(line: Uint8Array, inputs: readonly ScanInput[], start = 0, end = line.length): ScannedLine | undefined {
   const places = inputs.map((s) => placeFor(s.datatype, s.elements));
-  const id: IdRange = { start: -1, end: -1 };
-  const form = scanRow(line, inputs, places, id, start, end);
+  const read: LineRead = { start: -1, end: -1, rows: 1 };
+  const room = (rows: number) => {
+    inputs.forEach((s, i) => (places[i] = placeFor(s.datatype, rows * s.elements)));
+    return true;
+  };
+  const form = scanRow(line, inputs, places, read, start, end, room);
   if (form === NOT_READ) return undefined;
   return {
-    customId: id.start < 0 ? undefined : textOf(line, id.start, id.end),
+    customId: read.start < 0 ? undefined : textOf(line, read.start, read.end),
+    rows: read.rows,
     inputs: inputs.map((s, i) => {
       const { into, at } = places[i]!;
-      const data = new Uint8Array(into.buffer, into.byteOffset + at * into.BYTES_PER_ELEMENT, s.elements * into.BYTES_PER_ELEMENT);
-      return { name: s.name, datatype: s.datatype, shape: s.shape, data };
+      const data = new Uint8Array(into.buffer, into.byteOffset + at * into.BYTES_PER_ELEMENT, read.rows * s.elements * into.BYTES_PER_ELEMENT);
+      return { name: s.name, datatype: s.datatype, shape: [read.rows, ...s.shape.slice(1)], data };
     }),
     compact: form === COMPACT_ROW,
   };
 }
 
 /**
- * The same reading, allocating nothing: input i's values are written at `places[i]` and the
- * custom_id's range into `id`; NOT_READ when the line is not one this reader takes (whatever
- * it wrote is then to be ignored), else its form. The chunker reads lines straight into its
- * chunk with it.
+ * The same reading, allocating nothing: input i's values are written at `places[i]` (room for
+ * one row; `room` is asked for more, and without it a line of several rows is refused), the
+ * custom_id's range and the rows into `id`; NOT_READ when the line is not one this reader takes
+ * (whatever it wrote is then to be ignored), else its form. The chunker reads lines straight
+ * into its chunk with it.
  */
 export function scanRow(
-  line: Uint8Array, inputs: readonly ScanInput[], places: readonly Place[], id: IdRange, start = 0, end = line.length,
+  line: Uint8Array, inputs: readonly ScanInput[], places: readonly Place[], id: LineRead, start = 0, end = line.length, room?: RoomFor,
 ): RowForm {
   let inputNames = names.get(inputs);
   if (!inputNames) names.set(inputs, (inputNames = inputs.map((s) => Buffer.from(s.name))));
   const r = new ByteReader(line, start, end);
   id.start = -1;
+  id.rows = 1;
   if (!r.expect(LBRACE)) return NOT_READ;
   let form: RowForm = NOT_READ;
   for (let first = true; ; first = false) {
@@ -141,7 +162,7 @@ export function scanRow(
       if (!r.expect(COLON)) return NOT_READ;
       r.space();
       if (r.peek() === LBRACKET) {
-        if (!readTensors(r, inputs, inputNames, places)) return NOT_READ;
+        if (!readTensors(r, inputs, inputNames, places, id, room)) return NOT_READ;
         form = TENSOR_ROW;
       } else {
         if (!readInputs(r, inputs, inputNames, places)) return NOT_READ;
@@ -188,13 +209,16 @@ const MAX_DIMS = 8;
 const shapeRead: number[] = new Array<number>(MAX_DIMS).fill(0);
 
 /**
- * `[{"name": …, "datatype": …, "shape": [1, …], "data": [numbers]}, …]`: each input exactly once,
- * in any order, its keys in any order but `name` before `data` (where its values go), its
- * datatype and shape exactly the model's for one row; input i's values go to `places[i]`.
+ * `[{"name": …, "datatype": …, "shape": [rows, …], "data": [numbers]}, …]`: each input exactly
+ * once, in any order, its keys in any order but `name` before `data` (where its values go), its
+ * datatype and shape the model's, every input of the same rows (1 for a tensor whose data
+ * comes before any shape); input i's values go to `places[i]`, the rows into `read`.
  */
-function readTensors(r: ByteReader, inputs: readonly ScanInput[], inputNames: Buffer[], places: readonly Place[]): boolean {
+function readTensors(r: ByteReader, inputs: readonly ScanInput[], inputNames: Buffer[], places: readonly Place[], read: LineRead, room: RoomFor | undefined): boolean {
   if (inputs.length > MAX_INPUTS || !r.expect(LBRACKET)) return false;
   let seen = 0;
+  /** the line's rows, once a shape or a data list has said (0: not yet) */
+  let rows = 0;
   for (let k = 0; k < inputs.length; k++) {
     if (k > 0 && !r.expect(COMMA)) return false;
     if (!r.expect(LBRACE)) return false;
@@ -215,10 +239,19 @@ function readTensors(r: ByteReader, inputs: readonly ScanInput[], inputNames: Bu
         datatype = r.is(DATATYPES.FP32) ? 'FP32' : r.is(DATATYPES.FP64) ? 'FP64' : undefined;
         if (!datatype) return false;
       } else if (r.is(SHAPE) && dims < 0) {
-        if (!r.expect(COLON) || (dims = r.ints(shapeRead)) < 0) return false;
+        if (!r.expect(COLON) || (dims = r.ints(shapeRead)) < 1) return false;
+        const shapeRows = shapeRead[0]!;
+        if (rows === 0) {
+          // the first word on the line's rows: room for them before any value is read
+          if (shapeRows < 1 || (shapeRows > 1 && !room?.(shapeRows))) return false;
+          rows = shapeRows;
+        } else if (shapeRows !== rows) {
+          return false;
+        }
       } else if (r.is(DATA) && !data && i >= 0) {
+        if (rows === 0) rows = 1;
         if (!r.expect(COLON) || !r.expect(LBRACKET)) return false;
-        if (!r.floats(places[i]!, inputs[i]!.elements) || !r.expect(RBRACKET)) return false;
+        if (!r.floats(places[i]!, rows * inputs[i]!.elements) || !r.expect(RBRACKET)) return false;
         data = true;
       } else {
         return false;
@@ -229,7 +262,8 @@ function readTensors(r: ByteReader, inputs: readonly ScanInput[], inputNames: Bu
     }
     const spec = inputs[i];
     if (!spec || !data || datatype !== spec.datatype || dims !== spec.shape.length) return false;
-    for (let d = 0; d < dims; d++) if (shapeRead[d] !== spec.shape[d]) return false;
+    for (let d = 1; d < dims; d++) if (shapeRead[d] !== spec.shape[d]) return false;
   }
+  read.rows = rows;
   return r.expect(RBRACKET);
 }
