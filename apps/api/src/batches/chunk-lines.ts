@@ -18,6 +18,7 @@
  * on a core.
  */
 import type { ChunkLine } from '@maas/shared';
+import { BACKSLASH, COMMA, QUOTE, RBRACE, RBRACKET } from '../json/byte-reader.js';
 
 /** The rows first … first+rows-1 of an `.npy` array, one line each. */
 export interface RowRange {
@@ -39,8 +40,6 @@ export type ChunkLines = ChunkLine[] | RowRange | IdsText;
 /** Each ids form's opening, by the form of its lines (compact or not). */
 const IDS_OPEN = { compact: Buffer.from('{"ids":['), tensor: Buffer.from('{"tensor_ids":[') };
 const IDS_CLOSE = Buffer.from(']}');
-const QUOTE = 0x22;
-const COMMA = 0x2c;
 
 /**
  * Writes `{"ids":[…]}` (or `{"tensor_ids":[…]}`) id by id: exactly what JSON.stringify makes of
@@ -134,7 +133,6 @@ export function storedLines(lines: ChunkLines): string | Buffer {
 const NO_LINES: ReadLines = { lines: [], compactIds: true };
 const IDS_TEXT_OPEN = { compact: IDS_OPEN.compact.toString(), tensor: IDS_OPEN.tensor.toString() };
 
-
 /** A chunk's lines from their stored form (none when absent). */
 export function readLines(stored: string | null | undefined): ReadLines {
   if (!stored) return NO_LINES;
@@ -147,7 +145,6 @@ export function readLines(stored: string | null | undefined): ReadLines {
   return { lines, compactIds: true };
 }
 
-
 /**
  * The ids form's ids as their JSON texts, sliced where they lie. The text is JSON.stringify's
  * (storedLines, IdsJsonWriter: tested), so an id is a quote, characters or escapes, a quote,
@@ -156,7 +153,7 @@ export function readLines(stored: string | null | undefined): ReadLines {
 function idTexts(stored: string, from: number): string[] {
   const ids: string[] = [];
   let at = from;
-  if (stored.charCodeAt(at) === CLOSE_BRACKET) return expectEnd(stored, at, ids);
+  if (stored.charCodeAt(at) === RBRACKET) return expectEnd(stored, at, ids);
   for (;;) {
     if (stored.charCodeAt(at) !== QUOTE) throw new Error(`stored ids: a string expected at ${at}`);
     let end = at + 1;
@@ -169,20 +166,16 @@ function idTexts(stored: string, from: number): string[] {
     ids.push(stored.slice(at, end + 1));
     at = end + 1;
     const next = stored.charCodeAt(at);
-    if (next === CLOSE_BRACKET) return expectEnd(stored, at, ids);
+    if (next === RBRACKET) return expectEnd(stored, at, ids);
     if (next !== COMMA) throw new Error(`stored ids: a comma expected at ${at}`);
     at++;
   }
 }
 
 function expectEnd(stored: string, at: number, ids: string[]): string[] {
-  if (stored.length !== at + 2 || stored.charCodeAt(at + 1) !== CLOSE_BRACE) throw new Error(`stored ids: the end expected at ${at}`);
+  if (stored.length !== at + 2 || stored.charCodeAt(at + 1) !== RBRACE) throw new Error(`stored ids: the end expected at ${at}`);
   return ids;
 }
-
-const BACKSLASH = 0x5c;
-const CLOSE_BRACKET = 0x5d;
-const CLOSE_BRACE = 0x7d;
 
 /** How many lines of a chunk have rows (the others failed their checks at upload). */
 export function linesWithRows(lines: RowRange | IdsText | readonly ReadLine[]): number {

@@ -13,7 +13,8 @@
  */
 import type { ChunkLine, RawTensor } from '@maas/shared';
 import { IdsJsonWriter, linesWithRows, type ChunkLines } from './chunk-lines.js';
-import { COMPACT_ROW, NOT_READ, scanRow, textOf, type LineRead, type Place, type ScanInput } from './row-scan.js';
+import { textOf } from '../json/byte-reader.js';
+import { COMPACT_ROW, NOT_READ, scanRow, type LineRead, type Place, type ScanInput } from './row-scan.js';
 import type { ParsedLine } from './line.js';
 
 export interface Chunk {

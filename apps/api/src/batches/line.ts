@@ -74,9 +74,9 @@ function compactPlan(sig: Signature): CompactPlan | null {
 }
 
 /**
- * How the chunker reads this model's lines of one row straight into a chunk (chunker.ts
- * `addRow`), or null when it cannot (an input that is not floating point, or of a variable
- * size): every line then goes through `parseLine`.
+ * How the chunker reads this model's lines straight into a chunk (chunker.ts `addRow`), or
+ * null when it cannot (an input that is not floating point, or of a variable size): every
+ * line then goes through `parseLine`.
  */
 export function rowPlan(sig: Signature): RowPlan | null {
   return compactPlan(sig)?.row ?? null;

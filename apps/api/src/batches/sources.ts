@@ -38,7 +38,7 @@ export async function* ndjsonChunks(body: AsyncIterable<Buffer>, sig: Signature,
   for await (const lines of ndjsonLines(body, limits.maxLineBytes, limits.maxLines)) {
     for (const { n, buf, start, end } of lines) {
       counts.total++;
-      // The common line (one row) goes straight into its chunk; any other is parsed, then added.
+      // The common line (float inputs, compact or tensor form) goes straight into its chunk; any other is parsed, then added.
       let closed = plan ? chunker.addRow(buf, start, end, n, plan) : undefined;
       if (!closed) {
         const parsed = parseLine(buf, n, sig, start, end);

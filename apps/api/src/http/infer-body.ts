@@ -6,17 +6,19 @@
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { AppError, MalformedJsonError, ValidationError } from '@maas/shared';
+import { AppError, ValidationError } from '@maas/shared';
 import { HEADER_LENGTH, parseBinaryRequest, parseHeaderLength } from '../binary/framing.js';
 import { emptyBody, hasBody } from './has-body.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
+import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
 /** Routes whose clients (KServe, Triton) POST JSON without a Content-Type. */
 const INFER_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v2\/repository\/(index|models\/[^/]+\/(load|unload))|v1\/jobs)\/?(\?|$)/;
 
-export const isBinaryFramed = (req: IncomingMessage): boolean => req.headers[HEADER_LENGTH.toLowerCase()] !== undefined;
+const HEADER_LENGTH_KEY = HEADER_LENGTH.toLowerCase();
+export const isBinaryFramed = (req: IncomingMessage): boolean => req.headers[HEADER_LENGTH_KEY] !== undefined;
 
 /** A JSON body at least this large on an inference route is read by tensor-json.ts (see `readsTensorJson`). */
 export const TENSOR_JSON_MIN_BYTES = 64 * 1024;
@@ -31,8 +33,9 @@ const UTF8_JSON_TYPE = /^application\/json\s*(;\s*charset="?utf-8"?\s*)?$/i;
  * reads it). Everything else is read as before.
  */
 export function readsTensorJson(req: IncomingMessage): boolean {
-  if (req.method !== 'POST' || isBinaryFramed(req) || req.headers['idempotency-key'] !== undefined) return false;
+  // Asked of every JSON request (the app-wide parser's type check): the size first, which rules out most.
   if (!(Number(req.headers['content-length']) >= TENSOR_JSON_MIN_BYTES)) return false;
+  if (req.method !== 'POST' || isBinaryFramed(req) || req.headers['idempotency-key'] !== undefined) return false;
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return false;
   const type = req.headers['content-type'];
@@ -51,11 +54,11 @@ function parseTensorJson(bytes: Buffer): unknown {
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark, as the app-wide parser drops it
   const first = /\S/.exec(text)?.[0];
-  if (first !== '{' && first !== '[') throw new MalformedJsonError('request body is not valid JSON: a JSON object or array was expected');
+  if (first !== '{' && first !== '[') throw notJson('a JSON object or array was expected');
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new MalformedJsonError(`request body is not valid JSON: ${(err as Error).message}`);
+    throw notJson((err as Error).message);
   }
 }
 
@@ -100,7 +103,7 @@ export function inferBody(maxBytes: number): RequestHandler[] {
     },
     (req, _res, next) => {
       if (!isBinaryFramed(req)) return next();
-      const length = parseHeaderLength(String(req.headers[HEADER_LENGTH.toLowerCase()]));
+      const length = parseHeaderLength(String(req.headers[HEADER_LENGTH_KEY]));
       req.body = parseBinaryRequest(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), length);
       next();
     },

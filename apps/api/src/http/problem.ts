@@ -37,13 +37,16 @@ export function fromZod(err: ZodError, root = ''): ValidationError {
   );
 }
 
+/** A request body that is not JSON, `detail` saying why (the app-wide parser's error, or an inference route's own reading). */
+export const notJson = (detail: string): MalformedJsonError => new MalformedJsonError(`request body is not valid JSON: ${detail}`);
+
 /** Any error as the AppError it stands for, or undefined for an unexpected one (a logged 500). Used by gRPC too. */
 export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   if (err instanceof ZodError) return fromZod(err);
   const e = err as { type?: string; status?: number; message?: string; limit?: number };
   if (e?.type === 'entity.too.large') return new PayloadTooLargeError(`request body exceeds ${e.limit} bytes (MAX_BODY_MB)`);
-  if (e?.type === 'entity.parse.failed') return new MalformedJsonError(`request body is not valid JSON: ${e.message}`);
+  if (e?.type === 'entity.parse.failed') return notJson(e.message ?? 'unparsable');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported-media-type', e.message ?? 'unsupported encoding');
   // The router's: a path segment that is not valid percent-encoding (`/v1/jobs/%zz`).
   if (err instanceof URIError) return new ValidationError([{ path: 'url', message: err.message }]);

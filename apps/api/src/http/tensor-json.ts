@@ -17,7 +17,7 @@
  * `JSON.parse`, which also words any error. The result, read either way, is the same request.
  */
 import { BinaryData } from '@maas/shared';
-import { ByteReader, COLON, COMMA, LBRACE, LBRACKET, RBRACE, RBRACKET } from '../json/byte-reader.js';
+import { ByteReader, COLON, COMMA, LBRACE, LBRACKET, RBRACE, RBRACKET, textOf } from '../json/byte-reader.js';
 
 /** What a reader returns for a value it does not read (the body then goes to `JSON.parse`). */
 const FAIL = Symbol('not read');
@@ -34,13 +34,11 @@ export function readTensorJson(body: Uint8Array): Record<string, unknown> | unde
 /** Reads one value at `r` for a key: the general reader, or a special one. */
 type ValueReader = (r: ByteReader, body: Uint8Array, holder: Record<string, unknown>) => unknown;
 
-const text = (body: Uint8Array, start: number, end: number) => Buffer.from(body.buffer, body.byteOffset + start, end - start).toString('utf8');
-
 /** Any value, read by `JSON.parse` from its own bytes. */
 function value(r: ByteReader, body: Uint8Array): unknown {
   if (!r.skipValue()) return FAIL;
   try {
-    return JSON.parse(text(body, r.strStart, r.strEnd)) as unknown;
+    return JSON.parse(textOf(body, r.strStart, r.strEnd)) as unknown;
   } catch {
     return FAIL;
   }
@@ -57,7 +55,7 @@ function object(r: ByteReader, body: Uint8Array, reader: (key: string) => ValueR
   }
   for (;;) {
     if (!r.string()) return FAIL;
-    const key = text(body, r.strStart, r.strEnd);
+    const key = textOf(body, r.strStart, r.strEnd);
     if (key === '__proto__' || Object.hasOwn(out, key) || !r.expect(COLON)) return FAIL;
     const v = reader(key)(r, body, out);
     if (v === FAIL) return FAIL;

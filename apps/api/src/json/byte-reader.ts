@@ -61,6 +61,11 @@ export const LBRACE = 0x7b;
 export const RBRACE = 0x7d;
 export const BACKSLASH = 0x5c;
 
+/** The text of `line[start, end)`, read from the line's own Buffer when it is one (as uploads' lines are): a Buffer made for each string cost 147 against 74–97 ns a batch line's custom_id. */
+export function textOf(line: Uint8Array, start: number, end: number): string {
+  return Buffer.isBuffer(line) ? line.toString('utf8', start, end) : Buffer.from(line.buffer, line.byteOffset + start, end - start).toString('utf8');
+}
+
 /**
  * A cursor over JSON bytes, `b[pos, len)`; `string()` and `skipValue()` leave the last string's
  * or value's bounds (`strStart`, `strEnd`) for `is` and the caller. Only `floats` may read past
