@@ -3,7 +3,7 @@
  * The only BullMQ consumer of inference jobs in the worker.
  *
  * BullMQ's open edition hands a processor one job at a time, so the Worker runs with a high
- * concurrency once it holds a job (one while it holds none: batching/fetch-limit.ts): it keeps
+ * concurrency once it holds jobs (one at low load: batching/fetch-limit.ts): it keeps
  * fetching while earlier jobs wait in the Collector, and each processor
  * call just parks its job there and awaits the job's result. The Collector cuts batches; this
  * module joins their rows, runs them on a session thread while it checks them for
@@ -106,9 +106,13 @@ export class ModelRunner {
   private readonly announcer: JobAnnouncer;
   private heldJobs = 0;
   private heldRows = 0;
+  /** the one job held runs at once and briefly (batching/fetch-limit.ts `quick`) */
+  private heldQuick = false;
   /** most rows held at once since the runner last held none, and in the busy spell before (batching/fetch-limit.ts) */
   private peakHeld = 0;
   private lastPeakHeld = 0;
+  /** finishedOn of the job completed last: a job fetched by that completion has it as its processedOn */
+  private lastFinishedOn: number | undefined;
   /** moving average of rows per job, to turn the row budget into a number of jobs to fetch */
   private rowsPerJob: number;
 
@@ -160,7 +164,10 @@ export class ModelRunner {
     // long enough for its liveness beat to expire) and finishes them after it reconnects has
     // its completions refused ("Missing lock"), and must not tell waiters about an ending that
     // another worker's run replaced (e2e chaos.multihost).
-    this.worker.on('completed', (job, result) => this.endings.stored(job, result));
+    this.worker.on('completed', (job, result) => {
+      this.lastFinishedOn = job.finishedOn;
+      this.endings.stored(job, result);
+    });
     this.worker.on('failed', (job) => job && job.finishedOn && this.endings.failedElsewhere(job));
     // ...and, in case the worker that heard of such a failure died first, a look now and then.
     this.missedFailures = new MissedFailures({
@@ -205,6 +212,11 @@ export class ModelRunner {
   /** Counts what this worker holds and sets BullMQ's concurrency (read before each fetch): see batching/fetch-limit.ts. */
   private async hold(job: Job<InferenceJobData>): Promise<InferenceJobResult> {
     const rows = job.data.rows;
+    // BullMQ's completion script fetches the next job (when the limit allows) and gives it the
+    // completion's timestamp: a job that came that way was waiting already, a backlog, so the
+    // fetch limit leaves its low-load setting (batching/fetch-limit.ts).
+    if (job.processedOn !== undefined && job.processedOn === this.lastFinishedOn) this.lastPeakHeld = Math.max(this.lastPeakHeld, 2);
+    this.heldQuick = this.heldJobs === 0 && rows <= 1 && this.collector.startsAtOnce(rows) && this.pool.runsInline(rows);
     this.heldJobs++;
     this.heldRows += rows;
     this.peakHeld = Math.max(this.peakHeld, this.heldRows);
@@ -224,7 +236,7 @@ export class ModelRunner {
   }
 
   private allowedJobs(): number {
-    return fetchLimit({ jobs: this.heldJobs, rows: this.heldRows }, this.rowBudget, this.rowsPerJob, this.maxConcurrency, this.lastPeakHeld);
+    return fetchLimit({ jobs: this.heldJobs, rows: this.heldRows, quick: this.heldQuick }, this.rowBudget, this.rowsPerJob, this.maxConcurrency, this.lastPeakHeld);
   }
 
   private throttle(): void {

@@ -271,6 +271,27 @@ describe('Collector', () => {
     });
   });
 
+  describe('startsAtOnce: whether a job added now leaves at the end of its turn', () => {
+    it('yes with a free instance and nothing waiting; no while every instance runs or rows wait', async () => {
+      const h = harness({ maxRows: 8, concurrency: 1 });
+      expect(h.collector.startsAtOnce(1)).toBe(true);
+      h.collector.add('a', 1, 'k');
+      expect(h.collector.startsAtOnce(1)).toBe(false); // a waits for the end of this turn
+      h.clock.turn();
+      expect(h.collector.startsAtOnce(1)).toBe(false); // the instance runs a
+      await h.finish(0);
+      expect(h.collector.startsAtOnce(1)).toBe(true);
+    });
+
+    it('with preferred sizes, only a job that fills the smallest one by itself (the rest wait for the window)', () => {
+      const h = harness({ maxRows: 16, preferred: [4, 8], maxDelayMs: 10 });
+      expect(h.collector.startsAtOnce(1)).toBe(false);
+      expect(h.collector.startsAtOnce(4)).toBe(true);
+      expect(harness({ maxRows: 16, preferred: [4], maxDelayMs: 0 }).collector.startsAtOnce(1)).toBe(true);
+      expect(harness({ maxRows: 0, preferred: [4] }).collector.startsAtOnce(1)).toBe(true);
+    });
+  });
+
   describe('drain()', () => {
     it('resolves at once when idle', async () => {
       const h = harness({ maxRows: 4 });

@@ -81,6 +81,11 @@ export class Collector<J> {
     return this.running;
   }
 
+  /** Whether a job of `rows` rows added now would leave at the end of this turn: an instance is free, nothing waits, no window to fill. */
+  startsAtOnce(rows: number): boolean {
+    return this.running < this.opts.concurrency && this.pending.length === 0 && (this.draining || this.opts.maxRows === 0 || rows >= this.fill);
+  }
+
   add(job: J, rows: number, shapeKey: string): void {
     const entry: PendingJob<J> = { job, rows, taken: 0, shapeKey, arrivedAt: this.clock.now() };
     const order = this.opts.order;

@@ -7,13 +7,24 @@ describe('fetchLimit', () => {
     expect(fetchLimit({ jobs: 0, rows: 0 }, 16_384, 8192, 4, 0)).toBe(1);
   });
 
+  it('holding one quick single-row job at low load: still one (the next job comes with its completion, no fetch ahead of its run)', () => {
+    expect(fetchLimit({ jobs: 1, rows: 1, quick: true }, 4096, 1, 1024, 1)).toBe(1);
+    expect(fetchLimit({ jobs: 1, rows: 1, quick: true }, 4096, 1, 1024, 0)).toBe(1);
+  });
+
+  it('a lone job that waits (a window, a busy instance) or runs long, one of several rows, or a backlog seen (lastPeak > 1): the budget', () => {
+    expect(fetchLimit({ jobs: 1, rows: 1 }, 4096, 1, 1024, 1)).toBe(1024);
+    expect(fetchLimit({ jobs: 1, rows: 2, quick: true }, 4096, 1, 1024, 1)).toBe(1024);
+    expect(fetchLimit({ jobs: 1, rows: 1, quick: true }, 4096, 1, 1024, 2)).toBe(1024);
+  });
+
   it('holding nothing for a moment under load or after larger jobs (several rows at once lately): the budget, so a run\'s worth is fetched together', () => {
     expect(fetchLimit({ jobs: 0, rows: 0 }, 4096, 1, 1024, 30)).toBe(1024);
     expect(fetchLimit({ jobs: 0, rows: 0 }, 16_384, 8192, 1024, 2)).toBe(2);
   });
 
   it('holding jobs: those held plus what the rest of the row budget fits', () => {
-    expect(fetchLimit({ jobs: 1, rows: 1 }, 4096, 1, 1024, 1)).toBe(1024); // capped at max
+    expect(fetchLimit({ jobs: 2, rows: 2 }, 4096, 1, 1024, 1)).toBe(1024); // capped at max
     expect(fetchLimit({ jobs: 3, rows: 30 }, 100, 10, 1024, 1)).toBe(10);
     expect(fetchLimit({ jobs: 1, rows: 8192 }, 16_384, 8192, 1024, 1)).toBe(2); // one chunk running, the next fetched
   });

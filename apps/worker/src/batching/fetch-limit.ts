@@ -2,30 +2,39 @@
  * PURE: how many jobs the runner lets BullMQ hold at once (its `concurrency`, read before each
  * fetch), from what the runner holds now.
  *
- * - Holding nothing after holding one row at a time (`lastPeak` ≤ 1: low load, single-row
- *   jobs one by one): one. BullMQ fetches in sequence and starts no job until it stops fetching, so with
- *   room for more it follows a lone job's fetch with a second one, which finds an empty queue,
- *   before it runs the first: a Redis round trip on every job at low load. With a limit of one
- *   the lone job starts at once; holding it raises the limit (the runner calls this again), so
- *   the next fetch goes out while it runs. Otherwise (`lastPeak` > 1: under load, or larger
- *   jobs) the limit stays up even at a moment with nothing held, so a run's worth of jobs is
- *   fetched together (measured: a limit of one at every such moment cut the mean batch at 64
- *   clients from 32-35 to 28-31; counting jobs instead of rows did too, as the API packs a
- *   turn's requests into one job).
+ * - Low load (`lastPeak` ≤ 1: single-row jobs one by one lately), holding nothing, or one
+ *   single-row job that runs at once and briefly (`quick`: no window to wait in, a free
+ *   instance, a run predicted short enough for the main thread): one. BullMQ fetches in
+ *   sequence and starts no job until it stops fetching, so with room for more it follows a lone
+ *   job's fetch with a second one, which finds an empty queue (and then blocks for the next):
+ *   two Redis round trips on every job at low load, ahead of the job's run on the worker's one
+ *   thread. With a limit of one the lone job runs at once, and the next job comes with its
+ *   completion (BullMQ's completion script fetches the next one when the limit allows); when
+ *   that next job was already waiting (a backlog: the runner counts it in `lastPeak`, see
+ *   runner.ts) the limit goes up at once. Only for a job that ends soon: BullMQ looks at the
+ *   limit again only when a job it holds ends, so a job waiting for company (a window, a busy
+ *   instance) must not hold the limit at one.
+ *   Measured side by side in one cluster at one client: p90 0.25-0.5 ms lower (BENCHMARKS.md).
+ * - Otherwise (`lastPeak` > 1: under load, or larger jobs) the limit stays up even at a moment
+ *   with nothing held, so a run's worth of jobs is fetched together (measured: a limit of one
+ *   at every such moment cut the mean batch at 64 clients from 32-35 to 28-31; counting jobs
+ *   instead of rows did too, as the API packs a turn's requests into one job).
  * - Holding jobs: those held plus as many as the rest of the row budget fits (`rowsPerJob`
  *   being the recent average): many single-row jobs, or a few batch-file chunks. At most `max`.
  */
 export interface Holding {
   jobs: number;
   rows: number;
+  /** the one job held is a single row that runs at once and briefly (see above) */
+  quick?: boolean;
 }
 
 /**
  * `lastPeak`: the most rows held at once between the last time the runner held none and the
- * time before (its last busy spell).
+ * time before (its last busy spell), or more when the runner saw a backlog.
  */
 export function fetchLimit(held: Holding, rowBudget: number, rowsPerJob: number, max: number, lastPeak: number): number {
-  if (held.jobs === 0 && lastPeak <= 1) return 1;
+  if (lastPeak <= 1 && (held.jobs === 0 || (held.jobs === 1 && held.rows <= 1 && held.quick))) return 1;
   const room = Math.floor(Math.max(0, rowBudget - held.rows) / Math.max(1, rowsPerJob));
   return Math.min(max, Math.max(1, held.jobs + room));
 }

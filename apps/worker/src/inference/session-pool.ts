@@ -234,6 +234,11 @@ export class SessionPool {
     this.inline = { session, maxMs };
   }
 
+  /** Whether a run of `rows` rows would go to the main thread's session now (predicted under its bound). */
+  runsInline(rows: number): boolean {
+    return this.inline !== undefined && this.cost.predict(rows) <= this.inline.maxMs;
+  }
+
   /**
    * Runs one batch on the instance with the fewest runs in flight: a free one, or (a full batch
    * the collector hands out ahead, see Collector `fullAhead`) a busy one, whose thread starts it
@@ -242,7 +247,7 @@ export class SessionPool {
   async run(feeds: RawTensor[]): Promise<RunResult> {
     if (this.closed) throw new Error('session pool closed');
     const rows = feeds[0]?.shape[0] ?? 1;
-    if (this.inline && this.cost.predict(rows) <= this.inline.maxMs) {
+    if (this.inline && this.runsInline(rows)) {
       const result = await this.inline.session.run(feeds);
       this.inlineRuns++;
       this.cost.observe(rows, result.ms);
