@@ -26,7 +26,7 @@ import {
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { Collector } from './batching/collector.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
-import { fetchLimit } from './batching/fetch-limit.js';
+import { fetchLimit, IDLE_BEFORE_QUICK_MS } from './batching/fetch-limit.js';
 import { queueOrder, type QueuedJob } from './batching/queue-order.js';
 import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
@@ -108,6 +108,8 @@ export class ModelRunner {
   private heldRows = 0;
   /** the one job held runs at once and briefly (batching/fetch-limit.ts `quick`) */
   private heldQuick = false;
+  /** when the runner last came to hold no job (performance.now()) */
+  private idleSince = 0;
   /** most rows held at once since the runner last held none, and in the busy spell before (batching/fetch-limit.ts) */
   private peakHeld = 0;
   private lastPeakHeld = 0;
@@ -216,7 +218,8 @@ export class ModelRunner {
     // completion's timestamp: a job that came that way was waiting already, a backlog, so the
     // fetch limit leaves its low-load setting (batching/fetch-limit.ts).
     if (job.processedOn !== undefined && job.processedOn === this.lastFinishedOn) this.lastPeakHeld = Math.max(this.lastPeakHeld, 2);
-    this.heldQuick = this.heldJobs === 0 && rows <= 1 && this.collector.startsAtOnce(rows) && this.pool.runsInline(rows);
+    this.heldQuick = this.heldJobs === 0 && rows <= 1 && performance.now() - this.idleSince >= IDLE_BEFORE_QUICK_MS
+      && this.collector.startsAtOnce(rows) && this.pool.runsInline(rows);
     this.heldJobs++;
     this.heldRows += rows;
     this.peakHeld = Math.max(this.peakHeld, this.heldRows);
@@ -230,6 +233,7 @@ export class ModelRunner {
       if (this.heldJobs === 0) {
         this.lastPeakHeld = this.peakHeld;
         this.peakHeld = 0;
+        this.idleSince = performance.now();
       }
       this.throttle();
     }

@@ -3,8 +3,9 @@
  * fetch), from what the runner holds now.
  *
  * - Low load (`lastPeak` ≤ 1: single-row jobs one by one lately), holding nothing, or one
- *   single-row job that runs at once and briefly (`quick`: no window to wait in, a free
- *   instance, a run predicted short enough for the main thread): one. BullMQ fetches in
+ *   single-row job that runs at once and briefly (`quick`: it arrived after the runner held
+ *   nothing for IDLE_BEFORE_QUICK_MS, and finds no window to wait in, a free instance, a run
+ *   predicted short enough for the main thread): one. BullMQ fetches in
  *   sequence and starts no job until it stops fetching, so with room for more it follows a lone
  *   job's fetch with a second one, which finds an empty queue (and then blocks for the next):
  *   two Redis round trips on every job at low load, ahead of the job's run on the worker's one
@@ -22,6 +23,14 @@
  * - Holding jobs: those held plus as many as the rest of the row budget fits (`rowsPerJob`
  *   being the recent average): many single-row jobs, or a few batch-file chunks. At most `max`.
  */
+/**
+ * How long a runner must have held nothing for a single-row job to count as `quick`. At one
+ * client a job arrives 2-3 ms after the last one ended; under load, within a fraction of a
+ * millisecond, and a limit of one at such moments cost 5-10 % of the jobs/s at 64 clients
+ * (paired runs in one cluster, BENCHMARKS.md round 12).
+ */
+export const IDLE_BEFORE_QUICK_MS = 1;
+
 export interface Holding {
   jobs: number;
   rows: number;
