@@ -15,7 +15,8 @@
  *   runner.ts) the limit goes up at once. Only for a job that ends soon: BullMQ looks at the
  *   limit again only when a job it holds ends, so a job waiting for company (a window, a busy
  *   instance) must not hold the limit at one.
- *   Measured side by side in one cluster at one client: p90 0.25-0.5 ms lower (BENCHMARKS.md).
+ *   Measured side by side in one cluster at one client: p50 0.07-0.19 ms and p90 0.1-0.3 ms
+ *   lower, one script a job fewer (BENCHMARKS.md round 12).
  * - Otherwise (`lastPeak` > 1: under load, or larger jobs) the limit stays up even at a moment
  *   with nothing held, so a run's worth of jobs is fetched together (measured: a limit of one
  *   at every such moment cut the mean batch at 64 clients from 32-35 to 28-31; counting jobs
