@@ -40,10 +40,11 @@ async function clusterOn(models: string, worker: Record<string, string>) {
 }
 
 /** A repository with `wide`: the mlp with 2,048-wide hidden layers (about 0.3 ms of compute per row). */
-async function wideRepository(overrides: Record<string, Record<string, unknown>> = {}) {
+/** The shipped repository plus `wide`: an mlp of `hidden` units a layer (two hidden layers: its compute grows as the square). */
+async function wideRepository(overrides: Record<string, Record<string, unknown>> = {}, hidden = 2048) {
   const repo = await modelRepository(overrides);
   await mkdir(join(repo.dir, 'wide/1'), { recursive: true });
-  await writeFile(join(repo.dir, 'wide/1/model.onnx'), buildMlpModel(2048));
+  await writeFile(join(repo.dir, 'wide/1/model.onnx'), buildMlpModel(hidden));
   await writeFile(join(repo.dir, 'wide/config.json'), JSON.stringify({ max_batch_size: 16_384, max_queue_delay_ms: 2 }));
   cleanups.push(() => repo.remove());
   return repo;
@@ -88,7 +89,9 @@ describe('a SIGKILLed worker (fast recovery)', () => {
   });
 
   it('a worker busy in a run of several seconds is not taken for dead: its job runs once', async () => {
-    const repo = await wideRepository();
+    // Twice the compute of the 2048-unit model, whose 16,384-row run took 1.1-1.2 s on a fast CI
+    // machine: under the 2 TTLs asserted below.
+    const repo = await wideRepository({}, 2896);
     // A beats every 200 ms with a 600 ms TTL; its run lasts many TTLs.
     const { cluster, queue } = await clusterOn(repo.dir, { WORKER_MODELS: 'wide', WORKER_INTRA_OP_THREADS: '1', WORKER_ALIVE_TTL_MS: '600' });
     const wide = queue('wide');
