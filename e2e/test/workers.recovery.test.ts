@@ -39,8 +39,10 @@ async function clusterOn(models: string, worker: Record<string, string>) {
   return { cluster, queue };
 }
 
-/** A repository with `wide`: the mlp with 2,048-wide hidden layers (about 0.3 ms of compute per row). */
-/** The shipped repository plus `wide`: an mlp of `hidden` units a layer (two hidden layers: its compute grows as the square). */
+/**
+ * A repository with `wide`: the mlp with `hidden`-wide hidden layers (two of them, so its
+ * compute grows as the square; 2,048 is about 0.3 ms of compute per row).
+ */
 async function wideRepository(overrides: Record<string, Record<string, unknown>> = {}, hidden = 2048) {
   const repo = await modelRepository(overrides);
   await mkdir(join(repo.dir, 'wide/1'), { recursive: true });
