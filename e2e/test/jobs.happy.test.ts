@@ -49,6 +49,29 @@ describe('micro-batching', () => {
     expect(sizes.filter((s) => s > 1).length).toBeGreaterThan(100);
   });
 
+  it('after a spell of lone jobs (BullMQ held to one job at a time), a burst of unpacked single-row jobs still shares runs', async () => {
+    // One at a time, answered before the next: each runs at once, alone, and the worker lets
+    // BullMQ hold only it (batching/fetch-limit.ts `quick`).
+    for (const r of rows(43, 30, 32)) {
+      const one = await call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]), { Prefer: 'wait=10' });
+      expect(one.body.status).toBe('succeeded');
+      expect(one.body.metrics.batch_size).toBe(1);
+    }
+    // Then a burst, each job a BullMQ job of its own (an Idempotency-Key is never packed): the
+    // worker must leave the one-at-a-time setting once jobs wait, or they run one by one.
+    const input = rows(44, 300, 32);
+    const expected = await runAlone(MLP, 'input', 'output', input);
+    const created = await Promise.all(input.map((r, k) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]), { 'Idempotency-Key': `burst-${k}` })));
+    const done = await Promise.all(created.map((c) => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=30`)));
+    done.forEach((d, i) => {
+      expect(d.body.status, JSON.stringify(d.body.error)).toBe('succeeded');
+      expectClose(d.body.outputs[0].data, expected[i]!);
+    });
+    const shared = done.filter((d) => (d.body.metrics.batch_size as number) > 1).length;
+    console.log(`a burst of 300 unpacked jobs after 30 lone ones: ${shared} ran in shared runs`);
+    expect(shared).toBeGreaterThan(30);
+  });
+
   it('multi-row jobs keep their rows and order, also when larger than max_batch_size (split across runs)', async () => {
     const big = rows(7, 2500, 32); // mlp max_batch_size is 1024 → 3 runs
     const small = [rows(8, 3, 32), rows(9, 5, 32), rows(10, 1, 32)];
