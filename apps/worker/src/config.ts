@@ -33,6 +33,11 @@ export const WorkerEnv = z.object({
   WORKER_SPIN_THREADS: BoolEnv.default(false),
   WORKER_HEARTBEAT_MS: intEnv(200, 60_000).default(5000),
   /**
+   * an idle worker's wait for a job also takes the job, in one round trip (batching/blocking-fetch.ts);
+   * off: BullMQ's own fetch (wait, then ask for the job)
+   */
+  WORKER_BLOCKING_FETCH: BoolEnv.default(true),
+  /**
    * runs predicted shorter than this (ms) run on the worker's main thread instead of a session
    * thread (no hand-off); 0 turns it off. Only for CPU models of at most 64 MB.
    */

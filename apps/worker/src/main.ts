@@ -100,6 +100,7 @@ async function main(): Promise<void> {
       lockMs: config.WORKER_LOCK_MS,
       stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
       concurrency: config.WORKER_CONCURRENCY,
+      blockingFetch: config.WORKER_BLOCKING_FETCH,
     }, { jobs: jobLedger, chunks: chunkLedger, stats });
     r.start();
     return r;

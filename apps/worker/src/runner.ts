@@ -18,12 +18,13 @@
 import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  createRedis,
+  createRedis, isClusterUrl,
   chunkRows, fromEncoded, inferenceQueueName, PREFIX, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
+import { installBlockingFetch } from './batching/blocking-fetch.js';
 import { Collector } from './batching/collector.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
 import { fetchLimit, IDLE_BEFORE_QUICK_MS } from './batching/fetch-limit.js';
@@ -47,6 +48,8 @@ export interface RunnerSettings {
   stalledIntervalMs: number;
   /** jobs fetched and held at once; 0 = derived from the model's batch size */
   concurrency: number;
+  /** an idle worker's wait also takes the job (batching/blocking-fetch.ts) */
+  blockingFetch?: boolean;
 }
 
 /** Where endings are recorded and counted (see ledger/). */
@@ -158,6 +161,7 @@ export class ModelRunner {
       autorun: false,
       name: settings.workerId,
     });
+    if (settings.blockingFetch ?? true) installBlockingFetch(this.worker, log, isClusterUrl(settings.redisUrl));
     this.announcer = new JobAnnouncer(this.connection, log);
     this.stats = recording.stats;
     this.endings = new JobEndings({ queueName: this.queueName, labels: this.labels, redis, metrics, announcer: this.announcer, log, ...recording });

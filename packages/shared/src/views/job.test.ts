@@ -56,6 +56,14 @@ describe('toJobObject', () => {
     expect(job).toMatchObject({ status: 'canceled', started_at: null, completed_at: '2026-01-01T00:00:01.000Z', error: { type: 'canceled' } });
   });
 
+  it("a running job stamped before it was created (a worker's blocking fetch stamps the time its wait began) starts when it was created", () => {
+    const running = toJobObject({ ...base, processedOn: base.timestamp - 4000 }, 'active', null);
+    expect(running).toMatchObject({ status: 'running', created_at: '2026-01-01T00:00:00.000Z', started_at: '2026-01-01T00:00:00.000Z' });
+    // a failed one alike; a stamp after the creation is kept
+    expect(toJobObject({ ...base, processedOn: base.timestamp - 1, finishedOn: base.timestamp + 2, failedReason: encodeJobError({ type: 'expired', message: 'late' }) }, 'failed', null).started_at).toBe('2026-01-01T00:00:00.000Z');
+    expect(toJobObject({ ...base, processedOn: base.timestamp + 3 }, 'active', null).started_at).toBe('2026-01-01T00:00:00.003Z');
+  });
+
   it('a queued job has no start or end time', () => {
     expect(toJobObject(base, 'waiting', null)).toMatchObject({ status: 'queued', started_at: null, completed_at: null, outputs: null });
   });

@@ -31,6 +31,14 @@ export type QueueState = string;
 
 const iso = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() : null);
 
+/**
+ * When the job's record says it started, never before it was created: a worker's blocking
+ * fetch (apps/worker batching/blocking-fetch.ts) stamps a job with the time its wait began,
+ * and a worker that was waiting took the new job at once.
+ */
+export const startedOn = (job: Pick<StoredJob, 'timestamp' | 'processedOn'>): number | undefined =>
+  job.processedOn ? Math.max(job.processedOn, job.timestamp) : undefined;
+
 /** A succeeded job's outputs as tensors: `job.outputs`, else decoded from its result (base64). */
 export function resultTensors(job: Pick<StoredJob, 'id' | 'outputs'>, result: InferenceJobResult): RawTensor[] {
   if (job.outputs) return job.outputs;
@@ -68,7 +76,7 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     version: String(d.version),
     status,
     created_at: iso(job.timestamp)!,
-    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') ? null : iso(result?.started ?? job.processedOn),
+    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') ? null : iso(result?.started ?? startedOn(job)),
     completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt) : state === 'completed' || state === 'failed' ? iso(result?.completed ?? job.finishedOn) : null,
     outputs: result ? outputsToJson(resultTensors(job, result)) : null,
     error,

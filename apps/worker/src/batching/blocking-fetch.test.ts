@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { missingMembers } from './blocking-fetch.js';
+
+/** What the blocking fetch reads of BullMQ's Worker, as bullmq 6 has it (e2e workers.blocking-fetch tests the real one). */
+function workerLike(): Record<string, unknown> {
+  const fn = () => undefined;
+  const keys = Object.fromEntries(['', 'wait', 'active', 'prioritized', 'events', 'stalled', 'limiter', 'delayed', 'paused', 'meta', 'pc', 'marker'].map((k) => [k, `bull:q:${k}`]));
+  return {
+    _getNextJob: fn, isRateLimited: fn, getBlockTimeout: fn, updateDelays: fn, nextJobFromJobData: fn, delay: fn,
+    drained: false, limitUntil: 0, blockUntil: 0,
+    backend: { version: '6.7.0', queue: { keys, opts: {}, blockingClient: Promise.resolve({}) }, reconnectBlocking: fn, moveJobFromActiveToWait: fn },
+  };
+}
+
+describe('missingMembers', () => {
+  it('finds nothing missing in a worker that has every member it uses', () => {
+    expect(missingMembers(workerLike())).toEqual([]);
+  });
+
+  it('names what a changed BullMQ lacks, so its worker keeps its own fetch', () => {
+    expect(missingMembers({})).toEqual(expect.arrayContaining(['_getNextJob', 'nextJobFromJobData', 'drained', 'backend']));
+    const renamed = workerLike();
+    delete renamed['_getNextJob'];
+    expect(missingMembers(renamed)).toEqual(['_getNextJob']);
+    const noMarker = workerLike();
+    delete ((noMarker['backend'] as { queue: { keys: Record<string, string> } }).queue.keys)['marker'];
+    expect(missingMembers(noMarker)).toEqual(['key marker']);
+    const noBlocking = workerLike();
+    (noBlocking['backend'] as { queue: Record<string, unknown> }).queue['blockingClient'] = undefined;
+    expect(missingMembers(noBlocking)).toEqual(['backend']);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * Blocking fetch: an idle worker's wait for a job also takes the job, in one round trip.
+ *
+ * Once its queue is drained, BullMQ's Worker blocks on the queue's marker (`BZPOPMIN` on its
+ * blocking connection) and, when a new job wakes it, asks Redis for the job (its
+ * `moveToActive` script, on the other connection): two round trips between a job's arrival
+ * and its run, on the path of every job at low load (440 µs for the second one here,
+ * BENCHMARKS.md round 12). Here the script goes out on the blocking connection right behind
+ * the `BZPOPMIN`: Redis runs a client's commands in order, so the script runs the moment the
+ * marker is popped and both replies come back together. If the wait times out, the script
+ * runs all the same and finds what it finds (usually nothing), as BullMQ's own fetch after a
+ * timeout does.
+ *
+ * Two things differ from BullMQ's own fetch, and are handled here:
+ * - The script's timestamp (the job's `processedOn`, and the time delayed jobs are promoted
+ *   against) is when the wait began, not when the job was taken. The job is given the time it
+ *   arrived here (its result's `started` and `queue_ms` come from it), and the job views
+ *   never show a start before the job's creation (views/job.ts): a worker that was waiting
+ *   took a new job at once. A delayed job that fell due during the wait is promoted by
+ *   BullMQ's own fetch, which the worker makes next (its marker's time has come).
+ * - A wait that outlasts its timeout by a second is given up, as BullMQ's own watchdog gives
+ *   up a stuck `BZPOPMIN` (ioredis re-sends a blocking command after a reconnect instead of
+ *   failing it); a job that such a late reply still brings is handed back to the wait list.
+ *
+ * It works on BullMQ's Worker from the inside (members that its types call private):
+ * `installBlockingFetch` checks every member it uses and leaves the worker as it is when one
+ * is missing, so a BullMQ upgrade that changes them costs the hop, never a job. A Redis
+ * Cluster keeps BullMQ's own fetch (its blocking client recovers from slot moves there).
+ * BullMQ's fetch loop reads `waiting` right after asking for a job, to know not to await a
+ * fetch that blocks while it holds other jobs: it is set before anything is awaited here too
+ * (set after an await, the loop awaited a 5 s wait while the jobs it held lost their locks).
+ */
+import { raw2NextJobData, type Job, type Worker } from 'bullmq';
+import { Packr } from 'msgpackr';
+import type { Logger } from '@maas/shared';
+
+/** How BullMQ packs the script's options (redis-queue-backend.ts). */
+const packer = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+
+/** The keys of BullMQ's moveToActive script, in its order (moveToActive-11.lua). */
+const SCRIPT_KEYS = ['wait', 'active', 'prioritized', 'events', 'stalled', 'limiter', 'delayed', 'paused', 'meta', 'pc', 'marker'] as const;
+
+/** A command client as BullMQ wraps ioredis. */
+interface CommandClient {
+  bzpopmin(key: string, timeout: number): Promise<[string, string, string] | null>;
+  runCommand(name: string, args: (string | number | Buffer)[]): Promise<unknown>;
+}
+
+interface BackendInternals {
+  version: string;
+  queue: {
+    keys: Record<string, string>;
+    opts: { lockDuration?: number; limiter?: unknown };
+    readonly blockingClient: Promise<CommandClient> | undefined;
+  };
+  blockingConnection?: { capabilities?: { canDoubleTimeout?: boolean } };
+  reconnectBlocking(): Promise<void>;
+  moveJobFromActiveToWait(jobId: string, token: string): Promise<unknown>;
+}
+
+type GetNextJob = (token: string, opts?: { block?: boolean }) => Promise<Job | undefined>;
+
+/** The members of BullMQ's Worker this uses (bullmq 6: worker.ts). */
+interface WorkerInternals {
+  _getNextJob: GetNextJob;
+  drained: boolean;
+  limitUntil: number;
+  blockUntil: number;
+  waiting: Promise<unknown> | null;
+  paused: boolean;
+  closing: Promise<void> | undefined;
+  opts: { name?: string };
+  backend: BackendInternals;
+  isRateLimited(): boolean;
+  getBlockTimeout(blockUntil: number): number;
+  updateDelays(limitDelay?: number, delayUntil?: number): void;
+  nextJobFromJobData(jobData: unknown, jobId: string | undefined, token: string): Promise<Job | undefined>;
+  delay(ms?: number): Promise<void>;
+}
+
+const METHODS = ['_getNextJob', 'isRateLimited', 'getBlockTimeout', 'updateDelays', 'nextJobFromJobData', 'delay'] as const;
+
+/** PURE: what of BullMQ's Worker this needs and does not find (empty: it can be installed). */
+export function missingMembers(worker: object): string[] {
+  const w = worker as Partial<WorkerInternals>;
+  const missing: string[] = METHODS.filter((m) => typeof w[m] !== 'function');
+  for (const field of ['drained', 'limitUntil', 'blockUntil'] as const) if (!(field in w)) missing.push(field);
+  const b = w.backend;
+  if (!b || typeof b.version !== 'string' || !b.queue?.keys || !b.queue.blockingClient || typeof b.reconnectBlocking !== 'function' || typeof b.moveJobFromActiveToWait !== 'function') missing.push('backend');
+  else for (const k of ['', ...SCRIPT_KEYS]) if (typeof b.queue.keys[k] !== 'string') missing.push(`key ${k || "''"}`);
+  return missing;
+}
+
+/**
+ * Makes `worker` take a job with its wait when its queue is drained (see the file's comment).
+ * Returns false (and leaves the worker as it is) when it lacks a member this uses, or when
+ * its connection is a Redis Cluster.
+ */
+export function installBlockingFetch(worker: Worker, log: Logger, cluster = false): boolean {
+  const missing = missingMembers(worker);
+  if (cluster || missing.length > 0) {
+    if (!cluster) log.warn({ missing }, 'BullMQ worker lacks what the blocking fetch uses; its own fetch is kept');
+    return false;
+  }
+  const w = worker as unknown as WorkerInternals;
+  const own = w._getNextJob.bind(w);
+  w._getNextJob = (token, opts = {}) => {
+    if (opts.block === false || !w.drained || w.limitUntil || w.waiting || w.paused || w.closing || w.isRateLimited()) return own(token, opts);
+    const timeout = w.getBlockTimeout(w.blockUntil);
+    if (!(timeout > 0)) return own(token, opts);
+    w.updateDelays(); // as BullMQ's wait does: nothing carried over from the last fetch
+    // Set before anything is awaited, as BullMQ sets it: its fetch loop reads it right after
+    // this call to tell a blocking fetch (not to be awaited while it holds jobs) from a quick one.
+    const taking = waitAndTake(w, token, timeout, log);
+    w.waiting = taking;
+    return (async () => {
+      try {
+        const next = await taking;
+        if (!next) return undefined;
+        const [jobData, id, limitDelay, delayUntil] = next as [unknown, string | undefined, number, number];
+        w.updateDelays(limitDelay, delayUntil);
+        const job = await w.nextJobFromJobData(jobData, id, token);
+        if (job) job.processedOn = Date.now(); // the script's timestamp is when the wait began
+        return job;
+      } finally {
+        w.waiting = null;
+      }
+    })();
+  };
+  return true;
+}
+
+/** Sends `BZPOPMIN` and `moveToActive` back to back; the next job's data, or undefined. */
+async function waitAndTake(w: WorkerInternals, token: string, timeout: number, log: Logger): Promise<unknown[] | undefined> {
+  const b = w.backend;
+  const client = await b.queue.blockingClient;
+  if (!client) return undefined;
+  const keys = b.queue.keys;
+  const seconds = b.blockingConnection?.capabilities?.canDoubleTimeout ? timeout : Math.ceil(timeout);
+  const args = [
+    ...SCRIPT_KEYS.map((k) => keys[k]!),
+    keys['']!,
+    Date.now(),
+    packer.pack({ token, lockDuration: b.queue.opts.lockDuration, limiter: b.queue.opts.limiter, name: w.opts.name }),
+  ];
+  const popped = client.bzpopmin(keys['marker']!, seconds);
+  const taken = client.runCommand(`moveToActive:${b.version}`, args).then((raw) => raw2NextJobData(raw as unknown[]));
+  popped.catch(() => {});
+  let watchdog: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'gave up'>((resolve) => (watchdog = setTimeout(() => resolve('gave up'), seconds * 1000 + 1000)));
+  try {
+    const next = await Promise.race([taken, gaveUp]);
+    if (next !== 'gave up') return next;
+    // The connection is stuck: start it afresh. A job the abandoned script still takes goes back.
+    void taken.then(([data, id]) => (data && id ? b.moveJobFromActiveToWait(id as string, token) : undefined)).catch(() => {});
+    await b.reconnectBlocking().catch(() => {});
+    return undefined;
+  } catch (err) {
+    if (w.closing) return undefined;
+    log.warn({ err }, 'waiting for a job failed; retrying');
+    await b.reconnectBlocking().catch(() => {});
+    await w.delay();
+    return undefined;
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
