@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       WORKER_CONCURRENCY: 0,
       WORKER_INTRA_OP_THREADS: 0,
       WORKER_HEARTBEAT_MS: 5000,
+      WORKER_BLOCKING_FETCH: true,
       WORKER_INLINE_MAX_MS: 0.5,
       WORKER_SPIN_THREADS: false,
       JOB_RETENTION_S: 86_400,
@@ -51,9 +52,11 @@ describe('loadConfig', () => {
       WORKER_INTRA_OP_THREADS: '4',
       WORKER_HEARTBEAT_MS: '1000',
       WORKER_SPIN_THREADS: 'yes',
+      WORKER_BLOCKING_FETCH: 'false',
     });
     expect(c).toMatchObject({
       WORKER_SPIN_THREADS: true,
+      WORKER_BLOCKING_FETCH: false,
       REDIS_URL: 'rediss://cache:6380/2', MODEL_REPOSITORY: '/srv/models', WORKER_MODELS: ['mlp', 'penguins:2'], WORKER_DEVICE: 'cuda',
       WORKER_LOCK_MS: 60000, WORKER_STALLED_INTERVAL_MS: 1500, WORKER_CONCURRENCY: 128, WORKER_INTRA_OP_THREADS: 4, WORKER_HEARTBEAT_MS: 1000,
     });
