@@ -4,17 +4,49 @@
  * connection that was blocked on the queue's marker, right behind its `BZPOPMIN`, instead of
  * from the worker's other connection after a round trip; with `WORKER_BLOCKING_FETCH=false`
  * it comes from the other one (BullMQ's own fetch). The job's times stay true: the script
- * stamps it with the time the wait began, which no view shows.
+ * stamps it with the time the wait began, which no view shows. And a worker told to stop still
+ * runs a job its wait has just taken: BullMQ's close ends the blocking connection gracefully, so
+ * an answer Redis wrote before it saw the end still arrives (a TCP proxy holds Redis's answers
+ * to the worker across the moment it is told to stop).
  */
+import { connect, createServer, type AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, Cluster, rows } from '../src/harness/index.js';
+import { call, Cluster, eventually, rows } from '../src/harness/index.js';
 
 let cluster: Cluster | undefined;
+const cleanups: (() => void)[] = [];
 afterEach(async () => {
   await cluster?.stop();
   cluster = undefined;
+  for (const c of cleanups.splice(0)) c();
 });
+
+/** A TCP proxy to Redis whose answers to its clients can be held, then let through in order. */
+async function holdingProxy(port: number) {
+  let holding = false;
+  const held: (() => void)[] = [];
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => (holding ? held.push(() => client.write(chunk)) : client.write(chunk)));
+    upstream.on('end', () => client.end());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => {});
+    upstream.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => server.close());
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hold: () => void (holding = true),
+    letThrough: () => {
+      holding = false;
+      for (const write of held.splice(0)) write();
+    },
+  };
+}
 
 const job = (seed: number) => ({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(seed, 1, 32) }] });
 
@@ -91,5 +123,25 @@ describe('blocking fetch', () => {
     const blocked = new Set(seen.filter(isBzpopmin).map((c) => c.source));
     expect(blocked.size).toBeGreaterThanOrEqual(1);
     expect(blocked.has(fetches[0]!.source)).toBe(false);
+  });
+
+  it('a worker told to stop runs the job its wait has just taken (the answer is not lost with the connection)', async () => {
+    cluster = await Cluster.start({ workers: 0 });
+    const proxy = await holdingProxy(cluster.redis.port);
+    const worker = await cluster.startWorker({ WORKER_MODELS: 'mlp', REDIS_URL: proxy.url });
+    for (let i = 0; i < 3; i++) expect((await call(cluster.url, 'POST', '/v1/jobs', job(i), { Prefer: 'wait=30' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 500)); // idle: the worker's wait (and its script) is in Redis
+    proxy.hold();
+    const created = await call(cluster.url, 'POST', '/v1/jobs', job(9));
+    expect(created.status).toBe(202);
+    // Redis ran the waiting script: the job is taken, and the answer saying so is held.
+    await eventually(() => call(cluster!.url, 'GET', `/v1/jobs/${created.body.id}`), (r) => r.body.status === 'running', { ms: 5000, what: 'the job taken' });
+    const exited = worker.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300)); // the worker is closing: BullMQ's close has ended its blocking connection
+    proxy.letThrough();
+    // Run by this worker before it exits: not left for its 30 s lock to run out.
+    const done = await call(cluster.url, 'GET', `/v1/jobs/${created.body.id}?wait=10`);
+    expect(done.body.status).toBe('succeeded');
+    expect(await exited).toBe(0);
   });
 });
