@@ -87,6 +87,15 @@ describe('hot model changes, found by polling the repository', () => {
       expect(r.body.model_version).toBe('1');
       expectClose(r.body.outputs[0].data, expected);
     }
+    // No config.json: the MLP's 128-byte rows get runs of 1,024 rows (default-batch-size.ts), on
+    // every API and in the worker: 1,500 rows take 2 runs (24 with a fixed default of 64).
+    for (const base of apis()) expect((await call(base, 'GET', '/v2/models/hot/config')).body.max_batch_size).toBe(1024);
+    const big = rows(4, 1500, 32);
+    const created = await call(cluster.url, 'POST', '/v1/jobs', { model: 'hot', inputs: [{ name: 'input', datatype: 'FP32', shape: [1500, 32], data: big }] });
+    const done = await call(cluster.url, 'GET', `/v1/jobs/${created.body.id}?wait=30`, undefined, {}, 35_000);
+    expect(done.body.status).toBe('succeeded');
+    expect(done.body.metrics.runs).toBe(2);
+    expectClose(done.body.outputs[0].data, (await runAlone(MLP, 'input', 'output', big)).flat());
   });
 
   it('a new version becomes the default, on both APIs and both workers', async () => {

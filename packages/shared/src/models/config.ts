@@ -25,12 +25,14 @@ export const ModelConfigFile = z
   .strict();
 export type ModelConfigFile = z.infer<typeof ModelConfigFile>;
 
+/** The fewest rows a run holds by default; models with small rows get more (default-batch-size.ts). */
 export const DEFAULT_MAX_BATCH_SIZE = 64;
 export const DEFAULT_MAX_QUEUE_DELAY_MS = 5;
 
 /** The config after defaults and the model's own shapes are applied. */
 export interface ModelConfig {
-  max_batch_size: number;
+  /** from config.json; undefined: each version's own default (default-batch-size.ts), in its `maxBatchSize` */
+  max_batch_size: number | undefined;
   max_queue_delay_ms: number;
   preferred_batch_sizes: number[];
   execution_providers: string[] | undefined;

@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS } from './config.js';
+import { DEFAULT_MAX_QUEUE_DELAY_MS } from './config.js';
 import { findVersion, loadRepository, MODEL_NAME, parseLabels, type Model } from './repository.js';
 
 const MODELS = new URL('../../../../models/', import.meta.url).pathname;
@@ -67,7 +67,7 @@ describe('loadRepository', () => {
       await copy('fixed');
       const repo = await loadRepository(root);
       const f = model(repo, 'fixed');
-      expect(f.config.max_batch_size).toBe(DEFAULT_MAX_BATCH_SIZE);
+      expect(f.config.max_batch_size).toBeUndefined();
       expect(f.config.max_queue_delay_ms).toBe(DEFAULT_MAX_QUEUE_DELAY_MS);
       expect(f.versions[0]).toMatchObject({ batchable: false, maxBatchSize: 0 });
       expect(repo.warnings).toEqual([]);
@@ -87,10 +87,11 @@ describe('loadRepository', () => {
       await copy('mlp/1', 'bare/1');
       const m = model(await loadRepository(root), 'bare');
       expect(m.config).toEqual({
-        max_batch_size: DEFAULT_MAX_BATCH_SIZE, max_queue_delay_ms: DEFAULT_MAX_QUEUE_DELAY_MS, preferred_batch_sizes: [],
+        max_batch_size: undefined, max_queue_delay_ms: DEFAULT_MAX_QUEUE_DELAY_MS, preferred_batch_sizes: [],
         execution_providers: undefined, version_policy: { latest: 1 }, instances: 1,
       });
-      expect(m.versions[0]!.maxBatchSize).toBe(DEFAULT_MAX_BATCH_SIZE);
+      // 128-byte rows: runs of 1,024 (default-batch-size.ts)
+      expect(m.versions[0]!.maxBatchSize).toBe(1024);
     });
 
     it('version_policy all and specific', async () => {

@@ -9,7 +9,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TensorSpec } from '../contract/tensor.js';
-import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS, ModelConfigFile, type ModelConfig } from './config.js';
+import { DEFAULT_MAX_QUEUE_DELAY_MS, ModelConfigFile, type ModelConfig } from './config.js';
+import { defaultMaxBatchSize } from './default-batch-size.js';
 import { readOnnxSignature } from './onnx-metadata.js';
 import { loadServed } from './versions.js';
 import { stampOf } from './scan.js';
@@ -20,7 +21,7 @@ export interface ModelVersion {
   path: string;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
-  /** rows per ONNX run; 0 when the first dimension is fixed or the config says so */
+  /** rows per ONNX run (config.json's, or default-batch-size.ts's); 0 when the first dimension is fixed or the config says so */
   maxBatchSize: number;
   /** false when the first dimension of an input or output is fixed: requests must match exactly */
   batchable: boolean;
@@ -92,7 +93,7 @@ export async function readModel(root: string, name: string, warnings: string[] =
   const dir = join(root, name);
   const file = await readConfig(dir, name);
   const config: ModelConfig = {
-    max_batch_size: file.max_batch_size ?? DEFAULT_MAX_BATCH_SIZE,
+    max_batch_size: file.max_batch_size,
     max_queue_delay_ms: file.max_queue_delay_ms ?? DEFAULT_MAX_QUEUE_DELAY_MS,
     preferred_batch_sizes: [...(file.preferred_batch_sizes ?? [])].sort((a, b) => a - b),
     execution_providers: file.execution_providers,
@@ -120,7 +121,7 @@ export async function readModel(root: string, name: string, warnings: string[] =
     const fileStamp = await stampOf(path);
     const sig = readOnnxSignature(await readFile(path), `${name}/${version}/model.onnx`);
     const batchable = isBatchable(sig.inputs, sig.outputs);
-    const v: ModelVersion = { model: name, version, path, ...sig, batchable, maxBatchSize: batchable ? config.max_batch_size : 0, stamp: fileStamp };
+    const v: ModelVersion = { model: name, version, path, ...sig, batchable, maxBatchSize: batchable ? (config.max_batch_size ?? defaultMaxBatchSize(sig)) : 0, stamp: fileStamp };
     if (check) {
       try {
         await check({ name, config, labels, stamp }, v);
