@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { missingMembers } from './blocking-fetch.js';
+import type { Logger } from '@maas/shared';
+import { missingMembers, waitAndTake, type WorkerInternals } from './blocking-fetch.js';
 
 /** What the blocking fetch reads of BullMQ's Worker, as bullmq 6 has it (e2e workers.blocking-fetch tests the real one). */
 function workerLike(): Record<string, unknown> {
@@ -28,5 +29,23 @@ describe('missingMembers', () => {
     const noBlocking = workerLike();
     (noBlocking['backend'] as { queue: Record<string, unknown> }).queue['blockingClient'] = undefined;
     expect(missingMembers(noBlocking)).toEqual(['backend']);
+  });
+});
+
+describe('waitAndTake', () => {
+  it('sends BZPOPMIN and moveToActive in one write: both while the socket is corked, then uncorked once', async () => {
+    const events: string[] = [];
+    let corked = false;
+    const client = {
+      stream: { cork: () => ((corked = true), events.push('cork')), uncork: () => ((corked = false), events.push('uncork')) },
+      bzpopmin: (key: string, timeout: number) => (events.push(`bzpopmin ${key} ${timeout} corked=${corked}`), new Promise<null>(() => {})),
+      runCommand: (name: string, args: unknown[]) => (events.push(`${name} ${args.length} args corked=${corked}`), Promise.resolve([null, 'j1', 0, 0])),
+    };
+    const w = workerLike();
+    (w['backend'] as { queue: Record<string, unknown> }).queue['blockingClient'] = Promise.resolve(client);
+    w['opts'] = { name: 'mlp' };
+    const next = await waitAndTake(w as unknown as WorkerInternals, 'token', 5, { warn: () => {} } as unknown as Logger);
+    expect(next).toEqual([null, 'j1', 0, 0]);
+    expect(events).toEqual(['cork', 'bzpopmin bull:q:marker 5 corked=true', 'moveToActive:6.7.0 14 args corked=true', 'uncork']);
   });
 });

@@ -44,6 +44,8 @@ const SCRIPT_KEYS = ['wait', 'active', 'prioritized', 'events', 'stalled', 'limi
 interface CommandClient {
   bzpopmin(key: string, timeout: number): Promise<[string, string, string] | null>;
   runCommand(name: string, args: (string | number | Buffer)[]): Promise<unknown>;
+  /** ioredis's socket (BullMQ's wrapper passes it through) */
+  readonly stream?: { cork(): void; uncork(): void };
 }
 
 interface BackendInternals {
@@ -61,7 +63,7 @@ interface BackendInternals {
 type GetNextJob = (token: string, opts?: { block?: boolean }) => Promise<Job | undefined>;
 
 /** The members of BullMQ's Worker this uses (bullmq 6: worker.ts). */
-interface WorkerInternals {
+export interface WorkerInternals {
   _getNextJob: GetNextJob;
   drained: boolean;
   limitUntil: number;
@@ -130,8 +132,8 @@ export function installBlockingFetch(worker: Worker, log: Logger, cluster = fals
   return true;
 }
 
-/** Sends `BZPOPMIN` and `moveToActive` back to back; the next job's data, or undefined. */
-async function waitAndTake(w: WorkerInternals, token: string, timeout: number, log: Logger): Promise<unknown[] | undefined> {
+/** Sends `BZPOPMIN` and `moveToActive` back to back; the next job's data, or undefined. Exported for its unit test. */
+export async function waitAndTake(w: WorkerInternals, token: string, timeout: number, log: Logger): Promise<unknown[] | undefined> {
   const b = w.backend;
   const client = await b.queue.blockingClient;
   if (!client) return undefined;
@@ -143,8 +145,18 @@ async function waitAndTake(w: WorkerInternals, token: string, timeout: number, l
     Date.now(),
     packer.pack({ token, lockDuration: b.queue.opts.lockDuration, limiter: b.queue.opts.limiter, name: w.opts.name }),
   ];
-  const popped = client.bzpopmin(keys['marker']!, seconds);
-  const taken = client.runCommand(`moveToActive:${b.version}`, args).then((raw) => raw2NextJobData(raw as unknown[]));
+  // Both in one write: ioredis writes each command as it is sent, and a corked socket sends
+  // what it holds with one writev when uncorked (one syscall, one wake-up of Redis, not two).
+  const socket = client.stream;
+  socket?.cork();
+  let popped: Promise<unknown>;
+  let taken: Promise<unknown[]>;
+  try {
+    popped = client.bzpopmin(keys['marker']!, seconds);
+    taken = client.runCommand(`moveToActive:${b.version}`, args).then((raw) => raw2NextJobData(raw as unknown[]));
+  } finally {
+    socket?.uncork();
+  }
   popped.catch(() => {});
   let watchdog: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<'gave up'>((resolve) => (watchdog = setTimeout(() => resolve('gave up'), seconds * 1000 + 1000)));
