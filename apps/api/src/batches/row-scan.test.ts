@@ -134,6 +134,26 @@ describe('scanRowLine', () => {
     }
   });
 
+  it('a value in another form at any place (spaces, an exponent, 16 digits or more) is read alike, and so are those after it', () => {
+    // floats reads the compact form in a first loop and hands the rest, from that value on, to the general one.
+    const compact = ['0.1234', '-5', '0', '-0.5', '17.25', '3', '-0', '123456.789'];
+    for (const odd of [' 1.5', '1.5 ', '2e3', '-2.5E-2', '1234567890123456789', '0.12345678901234567890123', '1e-30']) {
+      for (let k = 0; k < compact.length; k++) {
+        const list = compact.map((v, j) => (j === k ? odd : v));
+        const text = `{"inputs":{"x":[${list.join(',')}]}}`;
+        const got = scanRowLine(text, [fp64(list.length)]);
+        expect(got, text).toBeDefined();
+        expect(values(got!.inputs[0]!.data as Uint8Array, 'FP64'), text).toEqual((JSON.parse(text) as { inputs: { x: number[] } }).inputs.x);
+      }
+    }
+    for (const bad of ['01', '-', '1.', '.5', '1e', '--1', '1.2.3']) {
+      for (let k = 0; k < compact.length; k++) {
+        const text = `{"inputs":{"x":[${compact.map((v, j) => (j === k ? bad : v)).join(',')}]}}`;
+        expect(scanRowLine(text, [fp64(compact.length)]), text).toBeUndefined();
+      }
+    }
+  });
+
   it('ends a line cut inside its numbers, with digits after it in the same buffer, as not compact', () => {
     // The scanner reads no bounds a byte: past a line's end reads as 0, which no rule accepts.
     const spec = [fp32(2)];
