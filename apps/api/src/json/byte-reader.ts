@@ -218,9 +218,10 @@ export class ByteReader {
    * Values in the form programs print them compactly (`-?int(.frac)?`: no space, no exponent,
    * at most 15 digits) are read by a first, shorter loop: it has no branch for what they never
    * hold, and stores without reading back, as such a value (under 2^53 over a power of ten)
-   * is finite in FP32 and FP64. 17–22 against 29–40 ns a value of `toFixed(4)` text. At the
-   * first value that is not in that form it hands over to the general loop below, which
-   * starts that value afresh: both read the same grammar into the same values.
+   * is finite in FP32 and FP64. At the first value that is not in that form it hands over to
+   * the general loop below, which starts that value afresh: both read the same grammar into
+   * the same values. Alone on a core, a `toFixed(4)` value: 23–36 ns, against 25–65 for the
+   * general loop alone with the same locals and 48–50 before either (BENCHMARKS.md, round 14).
    */
   floats({ into, at }: Place, count: number): boolean {
     const { b, len } = this;
