@@ -7,9 +7,13 @@
  * Redis commands) whatever its rows, and the worker's per-job work (lock, decode, settle,
  * announce) is per job too; N requests packed pay that once. At one client a request goes
  * alone, a turn later at most (`setImmediate`), so packing costs no latency; under load this
- * is where the requests meet. Two users: v2 infer (infer-packer.ts) and `/v1/jobs`
- * (job-packer.ts). If queueing a pack fails (a full queue, a quota, Redis down), every
- * request in it gets that error.
+ * is where the requests meet. Under load (the last flush packed requests together), a flush
+ * waits one turn more, so the requests read in the next turn meet them too: at 64 clients
+ * packs of 27–29 requests became 38–43, with fewer jobs to queue, fetch and settle a request
+ * (jobs/s +3–10 %, the worker's CPU a request −15–30 %; BENCHMARKS.md round 14). A lone
+ * request never meets that wait: the flush before it packed no company. Two users: v2 infer
+ * (infer-packer.ts) and `/v1/jobs` (job-packer.ts). If queueing a pack fails (a full queue, a
+ * quota, Redis down), every request in it gets that error.
  */
 import { planPacks } from '../inference/packing.js';
 import type { PreparedJob } from './jobs.js';
@@ -28,6 +32,10 @@ export class TurnPacker<R> {
   /** this turn's requests by pack key, in arrival order */
   private groups = new Map<string, Pending<R>[]>();
   private flushQueued = false;
+  /** the last flush packed two requests or more together: this process is under load */
+  private loaded = false;
+  /** the queued flush has already waited its extra turn */
+  private waited = false;
 
   constructor(private readonly enqueue: PackEnqueue<R>) {}
 
@@ -39,16 +47,29 @@ export class TurnPacker<R> {
       group.push({ tenant, prepared, resolve, reject });
       if (!this.flushQueued) {
         this.flushQueued = true;
-        setImmediate(() => this.flush());
+        setImmediate(this.onTurn);
       }
     });
   }
+
+  /** The end of a turn with requests gathered: flush them, or under load wait one turn more. */
+  private readonly onTurn = (): void => {
+    if (this.loaded && !this.waited) {
+      this.waited = true;
+      setImmediate(this.onTurn);
+      return;
+    }
+    this.waited = false;
+    this.flush();
+  };
 
   private flush(): void {
     this.flushQueued = false;
     const groups = this.groups;
     this.groups = new Map();
+    this.loaded = false;
     for (const pending of groups.values()) {
+      if (pending.length > 1) this.loaded = true;
       const cap = pending[0]!.prepared.version.maxBatchSize;
       for (const pack of planPacks(pending.map((p) => p.prepared.checked.rows), cap)) {
         void this.queue(pack.map((i) => pending[i]!));
