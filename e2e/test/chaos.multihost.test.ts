@@ -104,7 +104,7 @@ describe.skipIf(unavailable !== null)(`two worker hosts, one cut off mid-load${u
     // A steady load: 6 single-row jobs every 50 ms, one in four with a webhook, in three
     // priorities: the API packs the creates of a turn (two under load) into one carrier job a
     // priority, so each tick is several BullMQ jobs for the two hosts to share. (With the
-    // creates in one priority, a CI run saw w1 hold no job for 30 s: the other host took each.)
+    // creates in one priority, a CI run saw w1 hold no job for 30 s.)
     const sent: Sent[] = [];
     const refused: number[] = [];
     let stop = false;

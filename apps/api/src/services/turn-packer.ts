@@ -11,10 +11,10 @@
  * waits one turn more, so the requests read in the next turn meet them too: at 64 clients
  * packs of 25–29 requests became 38–43, with fewer jobs to queue, fetch and settle a request
  * (jobs/s level to +10 %, the worker's and Redis's CPU a request about a fifth lower;
- * BENCHMARKS.md round 14). A lone
- * request never meets that wait: the flush before it packed no company. Two users: v2 infer
- * (infer-packer.ts) and `/v1/jobs` (job-packer.ts). If queueing a pack fails (a full queue, a
- * quota, Redis down), every request in it gets that error.
+ * BENCHMARKS.md round 14). A lone request never meets that wait: the flush before it packed
+ * no company. Two users: v2 infer (infer-packer.ts) and `/v1/jobs` (job-packer.ts). If
+ * queueing a pack fails (a full queue, a quota, Redis down), every request in it gets that
+ * error.
  */
 import { planPacks } from '../inference/packing.js';
 import type { PreparedJob } from './jobs.js';
