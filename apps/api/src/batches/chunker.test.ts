@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeValues, toJsonValues, type ChunkLine, type JobError, type RawTensor, type Signature } from '@maas/shared';
 import { readLines, storedLines } from './chunk-lines.js';
+import { BlockPool } from './block-pool.js';
 import { Chunker, type Chunk } from './chunker.js';
 import { parseLine, parseLineText, rowPlan, type ParsedLine } from './line.js';
 
@@ -301,17 +302,30 @@ describe('Chunker', () => {
 
     /** As sources.ts feeds a chunker: addRow first, else parse and add. */
     let parsedLines = 0;
-    function feed(chunkRows: number, texts: readonly string[]): Chunk[] {
-      const c = new Chunker(chunkRows);
+    /**
+     * With `pool`, each chunk's blocks are given back as soon as it closes (as the service does
+     * once they are stored), after `seen` has looked at it and they have been scribbled over.
+     */
+    function feed(chunkRows: number, texts: readonly string[], pool?: BlockPool, seen?: (c: Chunk) => void): Chunk[] {
+      const c = new Chunker(chunkRows, pool);
       const out: Chunk[] = [];
+      const closed = (chunks: readonly Chunk[]) => {
+        for (const chunk of chunks) {
+          out.push(chunk);
+          if (!pool) continue;
+          seen?.(chunk);
+          for (const t of chunk.inputs) if (!Array.isArray(t.data)) { new Uint8Array(t.data.buffer).fill(0xa5); pool.give(t.data); }
+        }
+      };
       parsedLines = 0;
       texts.forEach((text, i) => {
         // each line inside a larger buffer, with other bytes around it, as in an upload's piece
         const buf = Buffer.from(`1.5,${text}9e9`);
-        out.push(...(c.addRow(buf, 4, buf.length - 3, i + 1, plan) ?? (parsedLines++, c.add(parseLine(buf, i + 1, sig, 4, buf.length - 3)))));
+        closed(c.addRow(buf, 4, buf.length - 3, i + 1, plan) ?? (parsedLines++, c.add(parseLine(buf, i + 1, sig, 4, buf.length - 3))));
       });
       const last = c.finish();
-      return last ? [...out, last] : out;
+      if (last) closed([last]);
+      return out;
     }
     const view = (c: Chunk) => ({
       index: c.index, rows: c.rows, linesWithRows: c.linesWithRows, stored: storedLines(c.lines).toString(),
@@ -354,6 +368,16 @@ describe('Chunker', () => {
         const compact = feed(chunkRows, texts);
         const parsed = run(chunkRows, texts.map((t, i) => parseLineText(t, i + 1, sig)));
         expect(compact.map(view)).toEqual(parsed.map(view));
+        // the same in blocks used again, each handed back dirty by the chunk before
+        const pool = new BlockPool(1 << 20);
+        const views: ReturnType<typeof view>[] = [];
+        const blocks = new Set<ArrayBufferLike>();
+        feed(chunkRows, texts, pool, (chunk) => {
+          views.push(view(chunk));
+          for (const t of chunk.inputs) if (!Array.isArray(t.data)) blocks.add(t.data.buffer);
+        });
+        expect(views).toEqual(parsed.map(view));
+        if (parsed.length > 4) expect(blocks.size).toBeLessThan(parsed.length);
       }
       // the common chunk keeps only its ids, written as the lines were read
       expect(feed(64, texts.slice(0, 3).map((_, i) => `{"custom_id":"r${i}","inputs":{"a":[1,2,3],"b":[4,5]}}`))[0]!.lines).toMatchObject({ count: 3 });

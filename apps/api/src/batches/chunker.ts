@@ -12,6 +12,7 @@
  * made for the line. Every other line is parsed first (line.ts) and `add`ed.
  */
 import type { ChunkLine, RawTensor } from '@maas/shared';
+import type { BlockPool } from './block-pool.js';
 import { IdsJsonWriter, linesWithRows, type ChunkLines } from './chunk-lines.js';
 import { textOf } from '../json/byte-reader.js';
 import { COMPACT_ROW, NOT_READ, scanRow, type LineRead, type Place, type ScanInput } from './row-scan.js';
@@ -75,7 +76,8 @@ export class Chunker {
     return true;
   };
 
-  constructor(private readonly chunkRows: number) {}
+  /** `blocks`: where the columns' memory comes from (given back by whoever has used a chunk's inputs up) */
+  constructor(private readonly chunkRows: number, private readonly blocks?: BlockPool) {}
 
   /** Adds a parsed line; returns the chunks this closed (zero, one, or two around an oversized line). */
   add(line: ParsedLine): readonly Chunk[] {
@@ -164,7 +166,8 @@ export class Chunker {
     const need = c.used + bytes;
     if (c.bytes && need <= c.bytes.length) return;
     const perRow = rows > 0 ? bytes / rows : 0;
-    const grown = Buffer.from(new ArrayBuffer(Math.max(need, 2 * (c.bytes?.length ?? 0), Math.ceil(perRow * this.chunkRows))));
+    const size = Math.max(need, 2 * (c.bytes?.length ?? 0), Math.ceil(perRow * this.chunkRows));
+    const grown = Buffer.from(this.blocks ? this.blocks.take(size) : new ArrayBuffer(size));
     if (c.bytes) c.bytes.copy(grown, 0, 0, c.used);
     c.bytes = grown;
     c.f32 = new Float32Array(grown.buffer, 0, grown.length >>> 2);

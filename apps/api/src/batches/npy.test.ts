@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ValidationError, type Signature } from '@maas/shared';
+import { BlockPool } from './block-pool.js';
 import { checkNpyHeader, npyHeader, npyRowBlocks, npyTarget, parseNpyHeader, type NpyTarget } from './npy.js';
 
 /** An .npy file: version `major`, header dict `dict`, then `data`. */
@@ -89,6 +90,21 @@ describe('npyRowBlocks', () => {
       { first: 4, rows: 1, values: [12, 13, 14], rest: [3] },
     ];
     for (const size of [1, 5, 7, 64, 1000]) expect(await blocks(file, size), `pieces of ${size} bytes`).toEqual(want);
+  });
+
+  it('reads into blocks from a pool, each given back once used: the same memory, the right rows', async () => {
+    const pool = new BlockPool(1 << 20);
+    const seen: ArrayBufferLike[] = [];
+    const got: number[][] = [];
+    const rows = f32(...Array.from({ length: 24 }, (_, i) => i + 0.5));
+    for await (const b of npyRowBlocks(pieces(npy(dict('<f4', '8, 3'), rows), 5), TARGET, 4, 2, 100, new Error('too many'), pool)) {
+      got.push(Array.from(new Float32Array(b.data.buffer, b.data.byteOffset, 6)));
+      seen.push(b.data.buffer);
+      b.data.fill(0xff); // whatever the last user left in it
+      pool.give(b.data);
+    }
+    expect(got).toEqual([0, 1, 2, 3].map((k) => Array.from({ length: 6 }, (_, i) => 6 * k + i + 0.5)));
+    expect(new Set(seen).size).toBe(1);
   });
 
   it('an empty array gives no block', async () => {

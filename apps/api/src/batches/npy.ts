@@ -10,6 +10,7 @@
  * what was expected. The array's first dimension is the batch: row i is result line i.
  */
 import { ValidationError, type Datatype, type Signature } from '@maas/shared';
+import type { BlockPool } from './block-pool.js';
 
 /** The dtype (`descr`) that holds each datatype's values, little-endian. */
 export const NPY_DESCR: Partial<Record<Datatype, string[]>> = {
@@ -117,11 +118,11 @@ export interface NpyRows {
 
 /**
  * The rows of an `.npy` stream in blocks of `blockRows` (the last one shorter), each block's
- * bytes copied once. Throws a 400 (ValidationError) for a header that does not fit `target`
+ * bytes copied once, into memory from `blocks` (given back by whoever has used a block up). Throws a 400 (ValidationError) for a header that does not fit `target`
  * or data shorter or longer than its shape, and `tooMany` for more than `maxRows` rows.
  */
 export async function* npyRowBlocks(
-  stream: AsyncIterable<Buffer>, target: NpyTarget, itemBytes: number, blockRows: number, maxRows: number, tooMany: Error,
+  stream: AsyncIterable<Buffer>, target: NpyTarget, itemBytes: number, blockRows: number, maxRows: number, tooMany: Error, blocks?: BlockPool,
 ): AsyncGenerator<NpyRows> {
   let head: Buffer = Buffer.alloc(0);
   let header: NpyHeader | undefined;
@@ -134,7 +135,7 @@ export async function* npyRowBlocks(
   const startBlock = () => {
     const rows = Math.min(blockRows, total - next);
     blockSize = rows * rowBytes;
-    block = Buffer.allocUnsafe(blockSize);
+    block = blocks ? Buffer.from(blocks.take(blockSize)) : Buffer.allocUnsafe(blockSize);
     filled = 0;
   };
   const take = function* (piece: Buffer): Generator<NpyRows> {

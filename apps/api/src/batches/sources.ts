@@ -10,6 +10,7 @@
  * Both count what they read into `counts` as they go.
  */
 import { AppError, DATATYPE_INFO, type Signature } from '@maas/shared';
+import type { BlockPool } from './block-pool.js';
 import { Chunker, type Chunk } from './chunker.js';
 import { parseLine, rowPlan } from './line.js';
 import { ndjsonLines } from './ndjson.js';
@@ -32,8 +33,8 @@ export interface SourceCounts {
 
 const tooMany = (max: number) => new AppError('payload-too-large', `a batch holds at most ${max} lines`);
 
-export async function* ndjsonChunks(body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts): AsyncGenerator<Chunk> {
-  const chunker = new Chunker(limits.chunkRows);
+export async function* ndjsonChunks(body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts, blocks?: BlockPool): AsyncGenerator<Chunk> {
+  const chunker = new Chunker(limits.chunkRows, blocks);
   const plan = rowPlan(sig);
   for await (const lines of ndjsonLines(body, limits.maxLineBytes, limits.maxLines)) {
     for (const { n, buf, start, end } of lines) {
@@ -53,11 +54,11 @@ export async function* ndjsonChunks(body: AsyncIterable<Buffer>, sig: Signature,
   if (last) yield last;
 }
 
-export async function* npyChunks(body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts): AsyncGenerator<Chunk> {
+export async function* npyChunks(body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts, blocks?: BlockPool): AsyncGenerator<Chunk> {
   const target = npyTarget(sig);
   const itemBytes = DATATYPE_INFO[target.datatype].bytes;
   let index = 0;
-  for await (const block of npyRowBlocks(body, target, itemBytes, limits.chunkRows, limits.maxLines, tooMany(limits.maxLines))) {
+  for await (const block of npyRowBlocks(body, target, itemBytes, limits.chunkRows, limits.maxLines, tooMany(limits.maxLines), blocks)) {
     counts.total += block.rows;
     yield {
       index: index++,
@@ -69,7 +70,12 @@ export async function* npyChunks(body: AsyncIterable<Buffer>, sig: Signature, li
   }
 }
 
-/** The chunks of an upload in `format`. */
-export function batchChunks(format: BatchFormat, body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts): AsyncGenerator<Chunk> {
-  return format === 'npy' ? npyChunks(body, sig, limits, counts) : ndjsonChunks(body, sig, limits, counts);
+/**
+ * The chunks of an upload in `format`, their input bytes in memory from `blocks` (block-pool.ts:
+ * the caller gives each chunk's back once its bytes are stored).
+ */
+export function batchChunks(
+  format: BatchFormat, body: AsyncIterable<Buffer>, sig: Signature, limits: SourceLimits, counts: SourceCounts, blocks?: BlockPool,
+): AsyncGenerator<Chunk> {
+  return format === 'npy' ? npyChunks(body, sig, limits, counts, blocks) : ndjsonChunks(body, sig, limits, counts, blocks);
 }

@@ -21,10 +21,11 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  AppError, batchKeys, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
+  AppError, batchKeys, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
   type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
+import { BlockPool } from '../batches/block-pool.js';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
@@ -57,6 +58,8 @@ export interface BatchTarget {
 
 /** Chunks being enqueued while the next ones are parsed (bounds the upload's memory). */
 const ENQUEUE_AHEAD = 4;
+/** Chunk input blocks kept for the next chunks (block-pool.ts): those in flight, and some room. */
+const BLOCK_POOL_BYTES = (ENQUEUE_AHEAD + 4) * CHUNK_BYTES;
 /** Chunks read ahead of the one being written while streaming results. */
 const READ_AHEAD = 8;
 /** An unfinished batch is kept this long beyond its retention before Redis drops it anyway. */
@@ -83,6 +86,9 @@ export class BatchService {
     private readonly log: Logger,
     private readonly opts: BatchServiceOptions,
   ) {}
+
+  /** the memory chunks are built in, shared by this process's uploads */
+  private readonly blocks = new BlockPool(BLOCK_POOL_BYTES);
 
   /** Records chunk outcomes (completing the batch when they were its last) and relays its batch.completed, if any. */
   private async record(id: string, triples: string[] = []): Promise<void> {
@@ -143,6 +149,8 @@ export class BatchService {
       const written: Promise<unknown>[] = [this.bulk.multi().hset(k.lines, chunk.index, storedLines(chunk.lines)).expire(k.lines, ttl).exec()];
       if (packed) written.push(this.bulk.set(k.input(chunk.index), packed.bytes, 'EX', ttl));
       await Promise.all(written);
+      // Redis has the bytes: the chunk's blocks can take the next chunks' rows.
+      for (const t of chunk.inputs) if (!Array.isArray(t.data)) this.blocks.give(t.data);
       if (!packed) {
         await this.record(id, [String(chunk.index), 's:0', '']);
         return;
@@ -180,7 +188,7 @@ export class BatchService {
       if (inflight.size >= ENQUEUE_AHEAD) await Promise.race(inflight);
     };
     try {
-      for await (const chunk of batchChunks(format, body, version, limits, counts)) await submit(chunk);
+      for await (const chunk of batchChunks(format, body, version, limits, counts, this.blocks)) await submit(chunk);
       await Promise.all(inflight);
       if (counts.total === 0) throw new ValidationError([{ path: 'body', message: format === 'npy' ? 'the array has no rows' : 'the NDJSON body holds no request line' }]);
       // The lease is given up here, and only by whoever holds it: 0 means a sweeper took it
