@@ -411,4 +411,71 @@ describe('Chunker', () => {
       expect(c.finish()!.rows).toBe(1);
     });
   });
+
+  describe('addRow: integer inputs (token ids and masks)', () => {
+    const sig: Signature = {
+      inputs: [
+        { name: 'ids', datatype: 'INT64', shape: [-1, 4] },
+        { name: 'mask', datatype: 'INT32', shape: [-1, 4] },
+      ],
+      outputs: [],
+      batchable: true,
+    };
+    const plan = rowPlan(sig)!;
+    const view = (c: Chunk) => ({
+      index: c.index, rows: c.rows, stored: storedLines(c.lines).toString(), inputs: c.inputs.map((t) => [t.name, t.datatype, t.shape, bytes(t).toString('hex')]),
+    });
+
+    it('makes the chunks that parsing and adding every line makes, byte for byte, through reused blocks too', () => {
+      expect(plan).not.toBeNull();
+      let seed = 3;
+      const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+      const id = () => {
+        const r = rand();
+        if (r < 0.05) return ['1.0', '1e3', '1000000000000000', '12345678901234567890', '-9007199254740993', '2.5'][Math.floor(rand() * 6)]!; // the general path's
+        const n = Math.floor(rand() * 10 ** (1 + Math.floor(rand() * 15)));
+        return String(rand() < 0.3 ? -n : n);
+      };
+      const mask = () => (rand() < 0.03 ? ['2147483648', '-2147483649', '0.5', '1E0'][Math.floor(rand() * 4)]! : String(Math.floor(rand() * 3) - 1));
+      const texts: string[] = [];
+      for (let i = 0; i < 1500; i++) {
+        const ids = [id(), id(), id(), id()].join(rand() < 0.5 ? ',' : ', ');
+        const m = [mask(), mask(), mask(), mask()].join(',');
+        const r = rand();
+        if (r < 0.7) texts.push(`{"custom_id":"r${i}","inputs":{"ids":[${ids}],"mask":[${m}]}}`);
+        else if (r < 0.85) texts.push(`{"custom_id":"t${i}","inputs":[{"name":"ids","datatype":"INT64","shape":[2,4],"data":[${ids},${ids}]},{"name":"mask","datatype":"INT32","shape":[2,4],"data":[${m},${m}]}]}`);
+        else if (r < 0.9) texts.push(`{"custom_id":"f${i}","inputs":[{"name":"ids","datatype":"FP32","shape":[1,4],"data":[${ids}]},{"name":"mask","datatype":"INT32","shape":[1,4],"data":[${m}]}]}`); // refused: ids is INT64
+        else if (r < 0.95) texts.push(`{"custom_id":"s${i}","inputs":{"ids":[${ids}],"mask":[1,2]}}`); // refused: too few values
+        else texts.push(`{"inputs":{"mask":[${m}],"ids":[${ids}]}}`);
+      }
+      let scanned = 0;
+      for (const chunkRows of [1, 3, 64, 5000]) {
+        const parsed: Chunk[] = [];
+        const reference = new Chunker(chunkRows);
+        texts.forEach((t, i) => parsed.push(...reference.add(parseLineText(t, i + 1, sig))));
+        const lastParsed = reference.finish();
+        if (lastParsed) parsed.push(lastParsed);
+        for (const pool of [undefined, new BlockPool(1 << 20)]) {
+          const c = new Chunker(chunkRows, pool);
+          const views: ReturnType<typeof view>[] = [];
+          const closed = (chunks: readonly Chunk[]) => {
+            for (const chunk of chunks) {
+              views.push(view(chunk));
+              if (pool) for (const t of chunk.inputs) if (!Array.isArray(t.data)) { new Uint8Array(t.data.buffer).fill(0x5a); pool.give(t.data); }
+            }
+          };
+          texts.forEach((text, i) => {
+            const buf = Buffer.from(`7,${text}\n8`);
+            const read = c.addRow(buf, 2, buf.length - 2, i + 1, plan);
+            if (read) scanned++;
+            closed(read ?? c.add(parseLine(buf, i + 1, sig, 2, buf.length - 2)));
+          });
+          const last = c.finish();
+          if (last) closed([last]);
+          expect(views).toEqual(parsed.map(view));
+        }
+      }
+      expect(scanned).toBeGreaterThan(4 * 2 * 900); // most lines were read by the scanner
+    });
+  });
 });

@@ -6,7 +6,7 @@
  * `chunkRows` gets a chunk of its own (the worker spreads it over several runs), and lines
  * whose non-batch dimensions differ never share a chunk.
  *
- * The common lines, float inputs in the compact or the tensor form, are read straight into
+ * The common lines, float or integer inputs in the compact or the tensor form, are read straight into
  * the open chunk (`addRow`): their values into the chunk's columns and (a line of one row)
  * their custom ids' JSON text into the chunk's stored id list (chunk-lines.ts), with no object
  * made for the line. Every other line is parsed first (line.ts) and `add`ed.
@@ -15,7 +15,7 @@ import type { ChunkLine, RawTensor } from '@maas/shared';
 import type { BlockPool } from './block-pool.js';
 import { IdsJsonWriter, linesWithRows, type ChunkLines } from './chunk-lines.js';
 import { textOf } from '../json/byte-reader.js';
-import { COMPACT_ROW, NOT_READ, scanRow, type LineRead, type Place, type ScanInput } from './row-scan.js';
+import { COMPACT_ROW, NOT_READ, SCAN_BYTES, scanRow, viewFor, type LineRead, type Place, type ScanInput } from './row-scan.js';
 import type { ParsedLine } from './line.js';
 
 export interface Chunk {
@@ -45,6 +45,8 @@ interface Column {
   bytes: Buffer | undefined;
   f32: Float32Array | undefined;
   f64: Float64Array | undefined;
+  /** integers' view (row-scan.ts `viewFor`) */
+  int: Int32Array | undefined;
   used: number;
   strings: string[] | undefined;
 }
@@ -120,7 +122,8 @@ export class Chunker {
     const rows = read.rows;
     for (let i = 0; i < plan.inputs.length; i++) {
       const { into, at } = places[i]!;
-      columns[i]!.used = (at + rows * plan.inputs[i]!.elements) * into.BYTES_PER_ELEMENT;
+      const spec = plan.inputs[i]!;
+      columns[i]!.used = at * into.BYTES_PER_ELEMENT + rows * spec.elements * SCAN_BYTES[spec.datatype];
     }
     const compact = form === COMPACT_ROW;
     if (rows === 1 && this.list === null && this.ids.takes(compact)) {
@@ -141,11 +144,11 @@ export class Chunker {
     for (let i = 0; i < plan.inputs.length; i++) {
       const c = columns[i]!;
       const { datatype, elements } = plan.inputs[i]!;
-      const size = datatype === 'FP32' ? 4 : 8;
-      this.reserve(c, size * elements * rows, rows);
-      const place = (places[i] ??= { into: c.f32!, at: 0 });
-      place.into = size === 4 ? c.f32! : c.f64!;
-      place.at = c.used / size;
+      this.reserve(c, SCAN_BYTES[datatype] * elements * rows, rows);
+      const { into, at } = viewFor(datatype, c.f32!, c.f64!, c.int!, c.used);
+      const place = (places[i] ??= { into, at });
+      place.into = into;
+      place.at = at;
     }
     return columns;
   }
@@ -172,6 +175,7 @@ export class Chunker {
     c.bytes = grown;
     c.f32 = new Float32Array(grown.buffer, 0, grown.length >>> 2);
     c.f64 = new Float64Array(grown.buffer, 0, grown.length >>> 3);
+    c.int = new Int32Array(grown.buffer, 0, grown.length >>> 2);
   }
 
   /**
@@ -214,5 +218,5 @@ export class Chunker {
 }
 
 function column(name: string, datatype: RawTensor['datatype'], rest: number[]): Column {
-  return { name, datatype, rest, bytes: undefined, f32: undefined, f64: undefined, used: 0, strings: undefined };
+  return { name, datatype, rest, bytes: undefined, f32: undefined, f64: undefined, int: undefined, used: 0, strings: undefined };
 }

@@ -6,7 +6,7 @@
  */
 import { checkRequest, encodeValues, type JobError, type JsonTensor, type RawTensor, type Signature } from '@maas/shared';
 import type { RowPlan } from './chunker.js';
-import { scanRowLine, type ScanInput } from './row-scan.js';
+import { isScanDatatype, scanRowLine, type ScanInput } from './row-scan.js';
 import { lineText } from './ndjson.js';
 
 export type ParsedLine =
@@ -48,7 +48,7 @@ function compactTensors(inputs: Record<string, unknown>, sig: Signature): JsonTe
 interface CompactPlan {
   inputs: { name: string; datatype: Signature['inputs'][number]['datatype']; rest: number[]; elements: number }[];
   shapeKey: string;
-  /** when every input is floating point: what the single-pass reader needs */
+  /** when every input is of a type the single-pass reader takes (row-scan.ts): what it needs */
   scan: ScanInput[] | null;
   /** the same for the chunker's `addRow` */
   row: RowPlan | null;
@@ -62,9 +62,9 @@ function compactPlan(sig: Signature): CompactPlan | null {
   const fixed = sig.batchable && sig.inputs.every((s) => s.shape.length >= 1 && s.shape.slice(1).every((d) => d >= 0));
   if (fixed) {
     const inputs = sig.inputs.map((s) => ({ name: s.name, datatype: s.datatype, rest: s.shape.slice(1), elements: s.shape.slice(1).reduce((a, b) => a * b, 1) }));
-    const floats = inputs.every((i) => i.datatype === 'FP32' || i.datatype === 'FP64');
+    const scannable = inputs.every((i) => isScanDatatype(i.datatype));
     const shapeKey = sig.inputs.map((s) => s.shape.slice(1).join('x')).join('|');
-    const scan = floats ? inputs.map((i) => ({ name: i.name, datatype: i.datatype as ScanInput['datatype'], shape: [1, ...i.rest], elements: i.elements })) : null;
+    const scan = scannable ? inputs.map((i) => ({ name: i.name, datatype: i.datatype as ScanInput['datatype'], shape: [1, ...i.rest], elements: i.elements })) : null;
     plan = { inputs, shapeKey, scan, row: scan && { inputs: scan, shapeKey } };
   } else {
     plan = null;
@@ -75,8 +75,9 @@ function compactPlan(sig: Signature): CompactPlan | null {
 
 /**
  * How the chunker reads this model's lines straight into a chunk (chunker.ts `addRow`), or
- * null when it cannot (an input that is not floating point, or of a variable size): every
- * line then goes through `parseLine`.
+ * null when it cannot (an input of a type row-scan.ts does not read, such as BOOL, BYTES or
+ * the small and unsigned integers, or of a variable size): every line then goes through
+ * `parseLine`.
  */
 export function rowPlan(sig: Signature): RowPlan | null {
   return compactPlan(sig)?.row ?? null;

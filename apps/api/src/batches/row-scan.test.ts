@@ -240,3 +240,62 @@ describe('scanRowLine: the tensor form', () => {
     }
   });
 });
+
+describe('scanRowLine: integer inputs (INT32, INT64)', () => {
+  const int = (datatype: 'INT32' | 'INT64', elements: number, name = 'x'): ScanInput => ({ name, datatype, shape: [1, elements], elements });
+  const read = (data: Uint8Array, datatype: 'INT32' | 'INT64') =>
+    datatype === 'INT32' ? Array.from(new Int32Array(data.buffer, data.byteOffset, data.byteLength / 4)) : Array.from(new BigInt64Array(data.buffer, data.byteOffset, data.byteLength / 8));
+
+  it('reads integers of up to 15 digits, either sign, spaces around commas, into the bytes the general path stores', () => {
+    let s = 11;
+    const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const datatype of ['INT32', 'INT64'] as const) {
+      const digits = datatype === 'INT32' ? 9 : 15;
+      for (let line = 0; line < 200; line++) {
+        const nums = Array.from({ length: 50 }, () => {
+          const n = Math.floor(rnd() * 10 ** (1 + Math.floor(rnd() * digits)));
+          return rnd() < 0.4 ? -n : n;
+        });
+        const text = `{"custom_id":"r${line}","inputs":{"ids":[${nums.join(rnd() < 0.5 ? ',' : ', ')}]}}`;
+        const got = scanRowLine(text, [int(datatype, nums.length, 'ids')]);
+        expect(got, text).toBeDefined();
+        expect(read(got!.inputs[0]!.data as Uint8Array, datatype), text).toEqual(nums.map((n) => (datatype === 'INT32' ? n + 0 : BigInt(n)))); // + 0: -0 is stored as 0
+      }
+    }
+    const edges = [0, -0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 32, -(2 ** 32), 2 ** 32 - 1, -(2 ** 32) + 1, 999_999_999_999_999, -999_999_999_999_999];
+    const got = scanRowLine(`{"inputs":{"x":[${edges.map(String).join(',')}]}}`, [int('INT64', edges.length)]);
+    expect(read(got!.inputs[0]!.data as Uint8Array, 'INT64')).toEqual(edges.map((n) => BigInt(n)));
+    const int32 = scanRowLine('{"inputs":{"x":[2147483647,-2147483648, 0]}}', [int('INT32', 3)]);
+    expect(read(int32!.inputs[0]!.data as Uint8Array, 'INT32')).toEqual([2147483647, -2147483648, 0]);
+  });
+
+  it('hands fractions, exponents, long numbers, INT32s out of range and bad JSON to the general path, at any place', () => {
+    const good = ['1', '-20', '0', '300', '-4'];
+    for (const [datatype, odd] of [
+      ['INT32', '1.0'], ['INT32', '1.5'], ['INT32', '1e2'], ['INT32', '2E1'], ['INT32', '2147483648'], ['INT32', '-2147483649'],
+      ['INT64', '1.0'], ['INT64', '1e3'], ['INT64', '1000000000000000'], ['INT64', '-9007199254740993'], ['INT64', '12345678901234567890'],
+      ['INT64', '01'], ['INT64', '-'], ['INT64', '+1'], ['INT64', '--1'], ['INT64', '"1"'], ['INT64', 'true'], ['INT64', '1.'], ['INT64', ''],
+    ] as const) {
+      for (let k = 0; k < good.length; k++) {
+        const text = `{"inputs":{"x":[${good.map((v, j) => (j === k ? odd : v)).join(',')}]}}`;
+        expect(scanRowLine(text, [int(datatype, good.length)]), text).toBeUndefined();
+      }
+    }
+  });
+
+  it('reads the tensor form, several rows, with float inputs beside, and ends a line cut inside its numbers', () => {
+    const spec = [int('INT64', 3, 'ids'), int('INT32', 3, 'mask'), fp32(1, 'f')];
+    const text = '{"custom_id":"t","inputs":[{"name":"mask","datatype":"INT32","shape":[2,3],"data":[1,1,0,1,0,0]},'
+      + '{"name":"ids","datatype":"INT64","shape":[2,3],"data":[101,-2023,4000000000000,7,8,9]},{"name":"f","datatype":"FP32","shape":[2,1],"data":[0.5,1.5]}]}';
+    const got = scanBytes(Buffer.from(text), spec);
+    expect(got).toMatchObject({ customId: 't', rows: 2, compact: false });
+    expect(read(got!.inputs[0]!.data as Uint8Array, 'INT64')).toEqual([101n, -2023n, 4000000000000n, 7n, 8n, 9n]);
+    expect(read(got!.inputs[1]!.data as Uint8Array, 'INT32')).toEqual([1, 1, 0, 1, 0, 0]);
+    expect(values(got!.inputs[2]!.data as Uint8Array, 'FP32')).toEqual([0.5, 1.5]);
+    expect(scanBytes(Buffer.from(text.replace('"INT32"', '"INT64"')), spec)).toBeUndefined(); // not the model's datatype
+    for (const cut of ['{"inputs":{"x":[1,2', '{"inputs":{"x":[1,-', '{"inputs":{"x":[1,0', '{"inputs":{"x":[1, ']) {
+      const upload = Buffer.from(`${cut}1234567890]}}\n`);
+      expect(scanBytes(upload.subarray(0, cut.length), [int('INT64', 2)]), cut).toBeUndefined();
+    }
+  });
+});

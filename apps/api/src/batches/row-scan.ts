@@ -1,6 +1,7 @@
 /**
- * PURE: a single-pass reader for the most common batch lines, float inputs in either form
- * (CONTRACT §4), straight from the line's bytes into typed arrays:
+ * PURE: a single-pass reader for the most common batch lines, float or integer inputs
+ * (FP32, FP64, INT32, INT64: features, token ids) in either form (CONTRACT §4), straight from
+ * the line's bytes into typed arrays:
  *
  *   {"custom_id": "r1", "inputs": {"input": [0.25, -1.5e-3, ...]}}                      compact, one row
  *   {"custom_id": "r1", "inputs": [{"name": "input", "datatype": "FP32", "shape": [2, 32],
@@ -31,9 +32,14 @@ import { ByteReader, COLON, COMMA, LBRACE, LBRACKET, RBRACE, RBRACKET, textOf, t
 
 export type { Place } from '../json/byte-reader.js';
 
+/** The datatypes this reader takes, and the bytes of one value of each. */
+export const SCAN_BYTES = { FP32: 4, FP64: 8, INT32: 4, INT64: 8 } as const;
+export type ScanDatatype = keyof typeof SCAN_BYTES;
+export const isScanDatatype = (datatype: string): datatype is ScanDatatype => Object.hasOwn(SCAN_BYTES, datatype);
+
 export interface ScanInput {
   name: string;
-  datatype: 'FP32' | 'FP64';
+  datatype: ScanDatatype;
   shape: number[];
   /** values in one row */
   elements: number;
@@ -58,26 +64,50 @@ const SLAB_BYTES = 256 * 1024;
 let slab = new ArrayBuffer(SLAB_BYTES);
 let slab32 = new Float32Array(slab);
 let slab64 = new Float64Array(slab);
+let slabInt = new Int32Array(slab);
 let slabUsed = 0;
+
+/**
+ * The typed array of `bytes` that input values of `datatype` are written into (integers: an
+ * Int32Array, two elements an INT64), and the place of byte `offset` in it.
+ */
+export function viewFor(datatype: ScanDatatype, f32: Float32Array, f64: Float64Array, int: Int32Array, offset: number): Place {
+  if (datatype === 'FP32') return { into: f32, at: offset / 4 };
+  if (datatype === 'FP64') return { into: f64, at: offset / 8 };
+  return { into: int, at: offset / 4 };
+}
 
 /**
  * A place for `elements` values of `datatype`, carved from the current slab. The slab's own
  * typed arrays are written at an index: a typed array made for each line cost about 100 ns.
  */
-function placeFor(datatype: 'FP32' | 'FP64', elements: number): Place {
-  const size = datatype === 'FP32' ? 4 : 8;
-  const bytes = elements * size;
-  if (bytes > SLAB_BYTES / 8) return { into: datatype === 'FP32' ? new Float32Array(elements) : new Float64Array(elements), at: 0 };
+function placeFor(datatype: ScanDatatype, elements: number): Place {
+  const bytes = elements * SCAN_BYTES[datatype];
+  if (bytes > SLAB_BYTES / 8) {
+    const own = new ArrayBuffer(bytes);
+    return viewFor(datatype, new Float32Array(own), new Float64Array(own), new Int32Array(own), 0);
+  }
   const at = Math.ceil(slabUsed / 8) * 8;
   if (at + bytes > SLAB_BYTES) {
     slab = new ArrayBuffer(SLAB_BYTES);
     slab32 = new Float32Array(slab);
     slab64 = new Float64Array(slab);
+    slabInt = new Int32Array(slab);
     slabUsed = 0;
     return placeFor(datatype, elements);
   }
   slabUsed = at + bytes;
-  return { into: datatype === 'FP32' ? slab32 : slab64, at: at / size };
+  return viewFor(datatype, slab32, slab64, slabInt, at);
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Reads `count` values of `datatype` at `place` (byte-reader.ts `floats` or `integers`). */
+function values(r: ByteReader, datatype: ScanDatatype, place: Place, count: number): boolean {
+  if (datatype === 'FP32' || datatype === 'FP64') return r.floats(place, count);
+  // INT64: `integers` takes at most 15 digits, all within its range
+  return datatype === 'INT32' ? r.integers(place, count, false, INT32_MIN, INT32_MAX) : r.integers(place, count, true, -Infinity, Infinity);
 }
 
 /**
@@ -104,7 +134,7 @@ const NAME = Buffer.from('name');
 const DATATYPE = Buffer.from('datatype');
 const SHAPE = Buffer.from('shape');
 const DATA = Buffer.from('data');
-const DATATYPES = { FP32: Buffer.from('FP32'), FP64: Buffer.from('FP64') };
+const DATATYPES = (Object.keys(SCAN_BYTES) as ScanDatatype[]).map((d) => [d, Buffer.from(d)] as const);
 const names = new WeakMap<readonly ScanInput[], Buffer[]>();
 
 /**
@@ -126,7 +156,7 @@ export function scanRowLine(line: Uint8Array, inputs: readonly ScanInput[], star
     rows: read.rows,
     inputs: inputs.map((s, i) => {
       const { into, at } = places[i]!;
-      const data = new Uint8Array(into.buffer, into.byteOffset + at * into.BYTES_PER_ELEMENT, read.rows * s.elements * into.BYTES_PER_ELEMENT);
+      const data = new Uint8Array(into.buffer, into.byteOffset + at * into.BYTES_PER_ELEMENT, read.rows * s.elements * SCAN_BYTES[s.datatype]);
       return { name: s.name, datatype: s.datatype, shape: [read.rows, ...s.shape.slice(1)], data };
     }),
     compact: form === COMPACT_ROW,
@@ -193,7 +223,7 @@ function readInputs(r: ByteReader, inputs: readonly ScanInput[], inputNames: Buf
     while (i < inputNames.length && !r.is(inputNames[i]!)) i++;
     const spec = inputs[i];
     if (!spec || seen & (1 << i) || !r.expect(COLON) || !r.expect(LBRACKET)) return false;
-    if (!r.floats(places[i]!, spec.elements) || !r.expect(RBRACKET)) return false;
+    if (!values(r, spec.datatype, places[i]!, spec.elements) || !r.expect(RBRACKET)) return false;
     seen |= 1 << i;
   }
   return r.expect(RBRACE);
@@ -231,7 +261,7 @@ function readTensors(r: ByteReader, inputs: readonly ScanInput[], inputNames: Bu
         seen |= 1 << i;
       } else if (r.is(DATATYPE) && datatype === undefined) {
         if (!r.expect(COLON) || !r.string()) return false;
-        datatype = r.is(DATATYPES.FP32) ? 'FP32' : r.is(DATATYPES.FP64) ? 'FP64' : undefined;
+        for (let d = 0; d < DATATYPES.length && !datatype; d++) if (r.is(DATATYPES[d]![1])) datatype = DATATYPES[d]![0];
         if (!datatype) return false;
       } else if (r.is(SHAPE) && dims < 0) {
         if (!r.expect(COLON) || (dims = r.ints(shapeRead)) < 1) return false;
@@ -246,7 +276,7 @@ function readTensors(r: ByteReader, inputs: readonly ScanInput[], inputNames: Bu
       } else if (r.is(DATA) && !data && i >= 0) {
         if (rows === 0) rows = 1;
         if (!r.expect(COLON) || !r.expect(LBRACKET)) return false;
-        if (!r.floats(places[i]!, rows * inputs[i]!.elements) || !r.expect(RBRACKET)) return false;
+        if (!values(r, inputs[i]!.datatype, places[i]!, rows * inputs[i]!.elements) || !r.expect(RBRACKET)) return false;
         data = true;
       } else {
         return false;

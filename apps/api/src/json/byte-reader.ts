@@ -12,11 +12,18 @@
  * Anything else is handed to `Number()` itself.
  */
 
-/** Where a list's values go: `into` from index `at`. */
+/**
+ * Where a list's values go: `into` from index `at`. Floats go into a Float32Array or a
+ * Float64Array (`floats`), integers into an Int32Array (`integers`; an INT64 as two elements).
+ */
 export interface Place {
-  into: Float32Array | Float64Array;
+  into: Float32Array | Float64Array | Int32Array;
   at: number;
 }
+
+/** The largest integer `integers` reads: 15 digits, so exact in a double and within INT64. */
+const MAX_INTEGER = 999_999_999_999_999;
+const TWO_32 = 2 ** 32;
 
 const POW10 = Float64Array.from({ length: 23 }, (_, i) => 10 ** i);
 const MAX_EXACT = 2 ** 53;
@@ -275,6 +282,59 @@ export class ByteReader {
       return true;
     }
     return this.floatsFrom(into, at, count, k, pos);
+  }
+
+  /**
+   * Writes a comma-separated list of `count` JSON integers at `place`: one Int32Array element a
+   * value, or with `wide` two (low word first: the memory of a little-endian BigInt64Array, so
+   * an INT64 needs no BigInt made a value). False when they are not that: a fraction or an
+   * exponent (even `1.0`), a number of more than 15 digits, a value outside `[min, max]`, or bad
+   * JSON. Those lines take the general path (`JSON.parse`, then the request checks), which reads
+   * the same values where they are valid and words the error where not; integers of at most 15
+   * digits are exact in a double, so both paths store the same bits. Spaces around the commas
+   * are read (Python's `json.dumps` writes `[101, 2023]`).
+   */
+  integers({ into, at }: Place, count: number, wide: boolean, min: number, max: number): boolean {
+    const { b } = this;
+    const comma = COMMA, minus = MINUS, zero = ZERO; // locals: see floats
+    let pos = this.pos;
+    for (let k = 0; k < count; k++) {
+      let c = b[pos]! | 0;
+      while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = b[++pos]! | 0;
+      if (k > 0) {
+        if (c !== comma) return false;
+        c = b[++pos]! | 0;
+        while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = b[++pos]! | 0;
+      }
+      const negative = c === minus;
+      if (negative) c = b[++pos]! | 0;
+      let value = 0;
+      let d = (c - zero) >>> 0;
+      if (d === 0) {
+        c = b[++pos]! | 0;
+      } else if (d < 10) {
+        do {
+          value = value * 10 + d;
+          c = b[++pos]! | 0;
+          d = (c - zero) >>> 0;
+        } while (d < 10 && value <= MAX_INTEGER);
+      } else {
+        return false;
+      }
+      // a fraction, an exponent, a digit after a leading zero, too many digits, past the line
+      if (c === DOT || c === 0x65 || c === 0x45 || (c - zero) >>> 0 < 10 || value > MAX_INTEGER || pos > this.len) return false;
+      if (negative) value = -value;
+      if (value < min || value > max) return false;
+      if (wide) {
+        const high = Math.floor(value / TWO_32);
+        into[at + 2 * k] = value - high * TWO_32; // 0 to 2^32 - 1: the Int32Array keeps its bits
+        into[at + 2 * k + 1] = high;
+      } else {
+        into[at + k] = value;
+      }
+    }
+    this.pos = pos;
+    return true;
   }
 
   /** `floats` from its `k`th value on, at `pos` (before that value's comma): the whole grammar. */

@@ -82,3 +82,24 @@ export function buildWideOutputModel(width: number): Uint8Array {
     },
   });
 }
+
+/** Token ids and a mask in a row of `tokens`. */
+export const TOKENS_WIDTH = 8;
+
+/**
+ * `tokens`: the inputs of a text model, `ids` INT64 [batch, 8] and `mask` INT32 [batch, 8] →
+ * `kept` INT64 [batch, 8] = ids × mask (the ids the mask keeps, 0 elsewhere), for batch files
+ * of integer inputs.
+ */
+export function buildTokensModel(): Uint8Array {
+  return buildModel({
+    graph: {
+      name: 'tokens',
+      docString: 'kept = ids * Cast<int64>(mask): integer inputs as a text model has them.',
+      inputs: [valueInfo('ids', DataType.INT64, [BATCH, TOKENS_WIDTH]), valueInfo('mask', DataType.INT32, [BATCH, TOKENS_WIDTH])],
+      outputs: [valueInfo('kept', DataType.INT64, [BATCH, TOKENS_WIDTH])],
+      initializers: [],
+      nodes: [node('Cast', ['mask'], ['mask64'], { to: DataType.INT64 }), node('Mul', ['ids', 'mask64'], ['kept'])],
+    },
+  });
+}
