@@ -228,8 +228,7 @@ export class ByteReader {
    * is finite in FP32 and FP64. At the first value that is not in that form it hands over to
    * the general loop below, which starts that value afresh: both read the same grammar into
    * the same values. Alone on a core, a `toFixed(4)` value: 23–36 ns, against 25–65 for the
-   * general loop alone with the same locals and 48–50 before either (BENCHMARKS.md, round 14);
-   * with a fraction's digits read four at a time, about two thirds of that (round 15).
+   * general loop alone with the same locals and 48–50 before either (BENCHMARKS.md, round 14).
    */
   floats({ into, at }: Place, count: number): boolean {
     const { b, len } = this;
@@ -262,27 +261,15 @@ export class ByteReader {
         break;
       }
       if (c === dot) {
-        // The fraction's digits four at a time while four follow: the four bytes as one
-        // little-endian word less '0000', all digits when neither the word nor the word plus
-        // 0x76 in each byte has a byte's top bit set (a byte past the buffer reads as 0: not a
-        // digit), then the four joined in two steps. A `toFixed(4)` fraction in one step.
-        let quad = (b[p + 1]! | (b[p + 2]! << 8) | (b[p + 3]! << 16) | (b[p + 4]! << 24)) - 0x30303030;
-        while ((((quad + 0x76767676) | quad) & 0x80808080) === 0) {
-          const pairs = (quad * 10 + (quad >>> 8)) & 0x00ff00ff; // d0d1 in byte 0, d2d3 in byte 2
-          mantissa = mantissa * 10000 + (pairs & 0xff) * 100 + (pairs >>> 16);
-          scale -= 4;
-          p += 4;
-          quad = (b[p + 1]! | (b[p + 2]! << 8) | (b[p + 3]! << 16) | (b[p + 4]! << 24)) - 0x30303030;
-        }
         c = b[++p]! | 0;
         d = (c - zero) >>> 0;
-        if (d >= 10 && scale === 0) break; // no digit after the point
-        while (d < 10) {
+        if (d >= 10) break;
+        do {
           mantissa = mantissa * 10 + d;
           scale--;
           c = b[++p]! | 0;
           d = (c - zero) >>> 0;
-        }
+        } while (d < 10);
       }
       // an exponent, a digit after a leading zero, too many digits, past the line: the general loop
       if (c === 0x65 || c === 0x45 || (c - zero) >>> 0 < 10 || mantissa >= MAX_EXACT || scale < -22 || p > len) break;
