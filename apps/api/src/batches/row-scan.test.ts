@@ -154,10 +154,38 @@ describe('scanRowLine', () => {
     }
   });
 
+  it('reads fractions of every length exactly, and a byte that is not a digit at any place of one as JSON.parse does', () => {
+    for (let digits = 0; digits <= 13; digits++) {
+      const frac = '7031962845139'.slice(0, digits);
+      for (const lead of ['0', '-3', '12']) {
+        const value = digits === 0 ? lead : `${lead}.${frac}`;
+        const text = `{"inputs":{"x":[${value},${value}]}}`;
+        const got = scanRowLine(text, [fp64(2)]);
+        expect(got, text).toBeDefined();
+        expect(values(got!.inputs[0]!.data as Uint8Array, 'FP64'), text).toEqual([Number(value), Number(value)]);
+      }
+    }
+    // a byte that is not a digit at each place of a fraction, where JSON allows one or not
+    for (const odd of [',', ']', ' ', '/', ':', 'e', 'E', '.', '-', '+', 'a', '\u00ff', '\u0000']) {
+      for (let at = 0; at < 9; at++) {
+        const fraction = '12345678'.split('');
+        fraction.splice(at, 1, odd);
+        const text = `{"inputs":{"x":[0.${fraction.join('')},1]}}`;
+        let want: number[] | undefined;
+        try {
+          const x = (JSON.parse(text) as { inputs: { x: unknown[] } }).inputs.x;
+          if (x.length === 2 && x.every((v) => Number.isFinite(v))) want = x as number[]; // Infinity (1e345678) is refused too
+        } catch { /* not JSON: refused */ }
+        const got = scanRowLine(text, [fp64(2)]);
+        expect(got && values(got.inputs[0]!.data as Uint8Array, 'FP64'), text).toEqual(want);
+      }
+    }
+  });
+
   it('ends a line cut inside its numbers, with digits after it in the same buffer, as not compact', () => {
     // The scanner reads no bounds a byte: past a line's end reads as 0, which no rule accepts.
     const spec = [fp32(2)];
-    for (const cut of ['{"inputs":{"x":[1,2', '{"inputs":{"x":[1,-', '{"inputs":{"x":[1,2.', '{"inputs":{"x":[1,2.5e', '{"inputs":{"x":[1,2e-', '{"inputs":{"x":[1,0', '{"inputs":{"x":[1, ', '{"inputs":{"x":[1,']) {
+    for (const cut of ['{"inputs":{"x":[1,2', '{"inputs":{"x":[1,-', '{"inputs":{"x":[1,2.', '{"inputs":{"x":[1,2.12', '{"inputs":{"x":[1,2.1234', '{"inputs":{"x":[1,2.5e', '{"inputs":{"x":[1,2e-', '{"inputs":{"x":[1,0', '{"inputs":{"x":[1, ', '{"inputs":{"x":[1,']) {
       const upload = Buffer.from(`${cut}1234567890]}}\n`);
       expect(scanBytes(upload.subarray(0, cut.length), spec), cut).toBeUndefined();
     }
