@@ -295,8 +295,8 @@ export class ByteReader {
    * are read (Python's `json.dumps` writes `[101, 2023]`).
    */
   integers({ into, at }: Place, count: number, wide: boolean, min: number, max: number): boolean {
-    const { b } = this;
-    const comma = COMMA, minus = MINUS, zero = ZERO; // locals: see floats
+    const { b, len } = this;
+    const comma = COMMA, minus = MINUS, zero = ZERO, dot = DOT; // locals: see floats
     let pos = this.pos;
     for (let k = 0; k < count; k++) {
       let c = b[pos]! | 0;
@@ -322,7 +322,7 @@ export class ByteReader {
         return false;
       }
       // a fraction, an exponent, a digit after a leading zero, too many digits, past the line
-      if (c === DOT || c === 0x65 || c === 0x45 || (c - zero) >>> 0 < 10 || value > MAX_INTEGER || pos > this.len) return false;
+      if (c === dot || c === 0x65 || c === 0x45 || (c - zero) >>> 0 < 10 || value > MAX_INTEGER || pos > len) return false;
       if (negative) value = -value;
       if (value < min || value > max) return false;
       if (wide) {
