@@ -223,6 +223,49 @@ describe('.npy uploads', () => {
     expect(record.includes(Buffer.from(got.buffer, got.byteOffset, 1500 * 8))).toBe(true);
   });
 
+  it('uploads at the same time, in many chunks, each build theirs in the API\'s reused blocks: every row is its own', async () => {
+    // Two uploads of 40,000 .npy rows (5 chunks of 8,192) and two of 20,000 NDJSON lines (3
+    // chunks), all in chunks of 1 MiB blocks (batches/block-pool.ts), all at once, each body
+    // in 64 KB pieces a timer apart so that their chunks fill at the same time: a block handed
+    // to two chunks, or given back before Redis had its bytes, would show as other rows' outputs.
+    const uploads = [0, 1, 2, 3].map((k) => {
+      const npy = k % 2 === 0;
+      const data = rows(31 + k, npy ? 40_000 : 20_000, 32);
+      const body = npy
+        ? Buffer.from(encodeNpy(Float32Array.from(data.flat()), [data.length, 32]))
+        : Buffer.from(data.map((r, i) => `{"custom_id":"n${i}","inputs":{"input":[${r.join(',')}]}}`).join('\n'));
+      return { npy, data, body };
+    });
+    const want = await Promise.all(uploads.map((u) => runAlone(MLP, 'input', 'output', u.data)));
+    const trickled = (body: Buffer) => new ReadableStream<Uint8Array>({
+      async start(c) {
+        for (let at = 0; at < body.length; at += 65_536) {
+          c.enqueue(body.subarray(at, at + 65_536));
+          await new Promise((r) => setTimeout(r, 1));
+        }
+        c.close();
+      },
+    });
+    const subs = await Promise.all(uploads.map(async (u) => {
+      const res = await fetch(`${cluster.url}/v1/batches?model=mlp`, {
+        method: 'POST', headers: { 'content-type': u.npy ? 'application/x-npy' : 'application/x-ndjson' }, body: trickled(u.body), duplex: 'half',
+      } as RequestInit);
+      return { status: res.status, body: (await res.json()) as any };
+    }));
+    expect(subs.map((s) => s.status)).toEqual([202, 202, 202, 202]);
+    await Promise.all(subs.map((s) => finished(s.body.id)));
+    const outs = await Promise.all(subs.map((s) => results(s.body.id)));
+    outs.forEach((out, k) => {
+      expect(out).toHaveLength(want[k]!.length);
+      out.forEach((line, i) => {
+        expect(line.custom_id).toBe(uploads[k]!.npy ? String(i) : `n${i}`);
+        line.outputs.output.forEach((v: number, j: number) => {
+          if (Math.abs(v - want[k]![i]![j]!) > 1e-5) throw new Error(`upload ${k}, line ${i}: ${JSON.stringify(line.outputs.output)} against ${JSON.stringify(want[k]![i])}`);
+        });
+      });
+    });
+  });
+
   it('.npy results need every line to have succeeded and one output (or ?output=)', async () => {
     const withBad = await submit('model=mlp', [JSON.stringify({ inputs: { input: rows(1, 1, 32)[0] } }), '{"broken'].join('\n'));
     await finished(withBad.body.id);
