@@ -15,7 +15,7 @@ import type { ChunkLine, RawTensor } from '@maas/shared';
 import type { BlockPool } from './block-pool.js';
 import { IdsJsonWriter, linesWithRows, type ChunkLines } from './chunk-lines.js';
 import { textOf } from '../json/byte-reader.js';
-import { COMPACT_ROW, NOT_READ, SCAN_BYTES, scanRow, viewFor, type LineRead, type Place, type ScanInput } from './row-scan.js';
+import { COMPACT_ROW, NOT_READ, placeAt, scanRow, valueBytes, type LineRead, type Place, type ScanInput } from './row-scan.js';
 import type { ParsedLine } from './line.js';
 
 export interface Chunk {
@@ -123,7 +123,7 @@ export class Chunker {
     for (let i = 0; i < plan.inputs.length; i++) {
       const { into, at } = places[i]!;
       const spec = plan.inputs[i]!;
-      columns[i]!.used = at * into.BYTES_PER_ELEMENT + rows * spec.elements * SCAN_BYTES[spec.datatype];
+      columns[i]!.used = at * into.BYTES_PER_ELEMENT + rows * spec.elements * valueBytes(spec.datatype);
     }
     const compact = form === COMPACT_ROW;
     if (rows === 1 && this.list === null && this.ids.takes(compact)) {
@@ -144,11 +144,8 @@ export class Chunker {
     for (let i = 0; i < plan.inputs.length; i++) {
       const c = columns[i]!;
       const { datatype, elements } = plan.inputs[i]!;
-      this.reserve(c, SCAN_BYTES[datatype] * elements * rows, rows);
-      const { into, at } = viewFor(datatype, c.f32!, c.f64!, c.int!, c.used);
-      const place = (places[i] ??= { into, at });
-      place.into = into;
-      place.at = at;
+      this.reserve(c, valueBytes(datatype) * elements * rows, rows);
+      placeAt((places[i] ??= { into: c.f32!, at: 0 }), datatype, c.f32!, c.f64!, c.int!, c.used);
     }
     return columns;
   }

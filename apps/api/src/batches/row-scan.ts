@@ -36,6 +36,8 @@ export type { Place } from '../json/byte-reader.js';
 export const SCAN_BYTES = { FP32: 4, FP64: 8, INT32: 4, INT64: 8 } as const;
 export type ScanDatatype = keyof typeof SCAN_BYTES;
 export const isScanDatatype = (datatype: string): datatype is ScanDatatype => Object.hasOwn(SCAN_BYTES, datatype);
+/** SCAN_BYTES[datatype] for the hot paths (two comparisons of interned strings, no keyed lookup). */
+export const valueBytes = (datatype: ScanDatatype): number => (datatype === 'FP64' || datatype === 'INT64' ? 8 : 4);
 
 export interface ScanInput {
   name: string;
@@ -68,13 +70,21 @@ let slabInt = new Int32Array(slab);
 let slabUsed = 0;
 
 /**
- * The typed array of `bytes` that input values of `datatype` are written into (integers: an
- * Int32Array, two elements an INT64), and the place of byte `offset` in it.
+ * Points `place` at byte `offset` of a block, in the view of it that values of `datatype` are
+ * written into (integers: the Int32Array, two elements an INT64). Returns `place`.
  */
-export function viewFor(datatype: ScanDatatype, f32: Float32Array, f64: Float64Array, int: Int32Array, offset: number): Place {
-  if (datatype === 'FP32') return { into: f32, at: offset / 4 };
-  if (datatype === 'FP64') return { into: f64, at: offset / 8 };
-  return { into: int, at: offset / 4 };
+export function placeAt(place: Place, datatype: ScanDatatype, f32: Float32Array, f64: Float64Array, int: Int32Array, offset: number): Place {
+  if (datatype === 'FP32') {
+    place.into = f32;
+    place.at = offset / 4;
+  } else if (datatype === 'FP64') {
+    place.into = f64;
+    place.at = offset / 8;
+  } else {
+    place.into = int;
+    place.at = offset / 4;
+  }
+  return place;
 }
 
 /**
@@ -82,10 +92,11 @@ export function viewFor(datatype: ScanDatatype, f32: Float32Array, f64: Float64A
  * typed arrays are written at an index: a typed array made for each line cost about 100 ns.
  */
 function placeFor(datatype: ScanDatatype, elements: number): Place {
-  const bytes = elements * SCAN_BYTES[datatype];
+  const bytes = elements * valueBytes(datatype);
   if (bytes > SLAB_BYTES / 8) {
     const own = new ArrayBuffer(bytes);
-    return viewFor(datatype, new Float32Array(own), new Float64Array(own), new Int32Array(own), 0);
+    const f32 = new Float32Array(own);
+    return placeAt({ into: f32, at: 0 }, datatype, f32, new Float64Array(own), new Int32Array(own), 0);
   }
   const at = Math.ceil(slabUsed / 8) * 8;
   if (at + bytes > SLAB_BYTES) {
@@ -97,7 +108,7 @@ function placeFor(datatype: ScanDatatype, elements: number): Place {
     return placeFor(datatype, elements);
   }
   slabUsed = at + bytes;
-  return viewFor(datatype, slab32, slab64, slabInt, at);
+  return placeAt({ into: slab32, at: 0 }, datatype, slab32, slab64, slabInt, at);
 }
 
 const INT32_MIN = -(2 ** 31);
@@ -156,7 +167,7 @@ export function scanRowLine(line: Uint8Array, inputs: readonly ScanInput[], star
     rows: read.rows,
     inputs: inputs.map((s, i) => {
       const { into, at } = places[i]!;
-      const data = new Uint8Array(into.buffer, into.byteOffset + at * into.BYTES_PER_ELEMENT, read.rows * s.elements * SCAN_BYTES[s.datatype]);
+      const data = new Uint8Array(into.buffer, into.byteOffset + at * into.BYTES_PER_ELEMENT, read.rows * s.elements * valueBytes(s.datatype));
       return { name: s.name, datatype: s.datatype, shape: [read.rows, ...s.shape.slice(1)], data };
     }),
     compact: form === COMPACT_ROW,
