@@ -50,7 +50,7 @@ export class BlockPool {
     while (this.freeBytes > this.maxBytes) this.freeBytes -= this.free.shift()!.byteLength;
   }
 
-  /** Bytes waiting to be taken (for tests and metrics). */
+  /** Bytes waiting to be taken (what the tests look at). */
   get idleBytes(): number {
     return this.freeBytes;
   }

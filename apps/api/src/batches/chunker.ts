@@ -6,10 +6,10 @@
  * `chunkRows` gets a chunk of its own (the worker spreads it over several runs), and lines
  * whose non-batch dimensions differ never share a chunk.
  *
- * The common lines, float or integer inputs in the compact or the tensor form, are read straight into
- * the open chunk (`addRow`): their values into the chunk's columns and (a line of one row)
- * their custom ids' JSON text into the chunk's stored id list (chunk-lines.ts), with no object
- * made for the line. Every other line is parsed first (line.ts) and `add`ed.
+ * The common lines, float or integer inputs in the compact or the tensor form, are read
+ * straight into the open chunk (`addRow`): their values into the chunk's columns and (a line
+ * of one row) their custom ids' JSON text into the chunk's stored id list (chunk-lines.ts),
+ * with no object made for the line. Every other line is parsed first (line.ts) and `add`ed.
  */
 import type { ChunkLine, RawTensor } from '@maas/shared';
 import type { BlockPool } from './block-pool.js';
@@ -45,7 +45,7 @@ interface Column {
   bytes: Buffer | undefined;
   f32: Float32Array | undefined;
   f64: Float64Array | undefined;
-  /** integers' view (row-scan.ts `viewFor`) */
+  /** integers' view (row-scan.ts `placeAt`) */
   int: Int32Array | undefined;
   used: number;
   strings: string[] | undefined;

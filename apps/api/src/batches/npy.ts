@@ -118,8 +118,9 @@ export interface NpyRows {
 
 /**
  * The rows of an `.npy` stream in blocks of `blockRows` (the last one shorter), each block's
- * bytes copied once, into memory from `blocks` (given back by whoever has used a block up). Throws a 400 (ValidationError) for a header that does not fit `target`
- * or data shorter or longer than its shape, and `tooMany` for more than `maxRows` rows.
+ * bytes copied once, into memory from `blocks` (given back by whoever has used a block up).
+ * Throws a 400 (ValidationError) for a header that does not fit `target` or data shorter or
+ * longer than its shape, and `tooMany` for more than `maxRows` rows.
  */
 export async function* npyRowBlocks(
   stream: AsyncIterable<Buffer>, target: NpyTarget, itemBytes: number, blockRows: number, maxRows: number, tooMany: Error, blocks?: BlockPool,

