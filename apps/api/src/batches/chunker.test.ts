@@ -27,6 +27,37 @@ function run(chunkRows: number, lines: readonly ParsedLine[]): Chunk[] {
   return last ? [...out, last] : out;
 }
 
+/**
+ * Feeds NDJSON lines as sources.ts does: `addRow` first, else parse and `add`; each line inside
+ * a larger buffer, with other bytes around it, as in an upload's piece. With `pool`, each
+ * chunk's blocks are given back as soon as it closes (as the service does once they are
+ * stored), after `seen` has looked at it and they have been scribbled over. Returns the chunks
+ * and how many lines took the general path.
+ */
+function feedLines(
+  sig: Signature, chunkRows: number, texts: readonly string[], pool?: BlockPool, seen?: (c: Chunk) => void,
+): { chunks: Chunk[]; parsed: number } {
+  const plan = rowPlan(sig)!;
+  const c = new Chunker(chunkRows, pool);
+  const chunks: Chunk[] = [];
+  let parsed = 0;
+  const closed = (done: readonly Chunk[]) => {
+    for (const chunk of done) {
+      chunks.push(chunk);
+      if (!pool) continue;
+      seen?.(chunk);
+      for (const t of chunk.inputs) if (!Array.isArray(t.data)) { new Uint8Array(t.data.buffer).fill(0xa5); pool.give(t.data); }
+    }
+  };
+  texts.forEach((text, i) => {
+    const buf = Buffer.from(`1.5,${text}9e9`);
+    closed(c.addRow(buf, 4, buf.length - 3, i + 1, plan) ?? (parsed++, c.add(parseLine(buf, i + 1, sig, 4, buf.length - 3))));
+  });
+  const last = c.finish();
+  if (last) closed([last]);
+  return { chunks, parsed };
+}
+
 /** A chunk's lines as a list, whatever form the chunker kept them in (a chunk of compact single rows keeps only their ids' JSON). */
 function linesOf(chunk: Chunk): ChunkLine[] {
   if (Array.isArray(chunk.lines)) return chunk.lines;
@@ -35,6 +66,12 @@ function linesOf(chunk: Chunk): ChunkLine[] {
 }
 const ids = (chunk: Chunk) => linesOf(chunk).map((l) => l[0]);
 const bytes = (t: RawTensor) => Buffer.from(t.data as Uint8Array);
+
+/** What a chunk holds, for comparing chunks made two ways. */
+const view = (c: Chunk) => ({
+  index: c.index, rows: c.rows, linesWithRows: c.linesWithRows, stored: storedLines(c.lines).toString(),
+  inputs: c.inputs.map((t) => [t.name, t.datatype, t.shape, bytes(t).toString('hex')]),
+});
 
 describe('Chunker', () => {
   it('closes a chunk exactly when it reaches chunkRows', () => {
@@ -300,37 +337,13 @@ describe('Chunker', () => {
     };
     const plan = rowPlan(sig)!;
 
-    /** As sources.ts feeds a chunker: addRow first, else parse and add. */
+    /** feedLines for this signature; `parsedLines` is how many took the general path. */
     let parsedLines = 0;
-    /**
-     * With `pool`, each chunk's blocks are given back as soon as it closes (as the service does
-     * once they are stored), after `seen` has looked at it and they have been scribbled over.
-     */
     function feed(chunkRows: number, texts: readonly string[], pool?: BlockPool, seen?: (c: Chunk) => void): Chunk[] {
-      const c = new Chunker(chunkRows, pool);
-      const out: Chunk[] = [];
-      const closed = (chunks: readonly Chunk[]) => {
-        for (const chunk of chunks) {
-          out.push(chunk);
-          if (!pool) continue;
-          seen?.(chunk);
-          for (const t of chunk.inputs) if (!Array.isArray(t.data)) { new Uint8Array(t.data.buffer).fill(0xa5); pool.give(t.data); }
-        }
-      };
-      parsedLines = 0;
-      texts.forEach((text, i) => {
-        // each line inside a larger buffer, with other bytes around it, as in an upload's piece
-        const buf = Buffer.from(`1.5,${text}9e9`);
-        closed(c.addRow(buf, 4, buf.length - 3, i + 1, plan) ?? (parsedLines++, c.add(parseLine(buf, i + 1, sig, 4, buf.length - 3))));
-      });
-      const last = c.finish();
-      if (last) closed([last]);
-      return out;
+      const { chunks, parsed } = feedLines(sig, chunkRows, texts, pool, seen);
+      parsedLines = parsed;
+      return chunks;
     }
-    const view = (c: Chunk) => ({
-      index: c.index, rows: c.rows, linesWithRows: c.linesWithRows, stored: storedLines(c.lines).toString(),
-      inputs: c.inputs.map((t) => [t.name, t.datatype, t.shape, bytes(t).toString('hex')]),
-    });
 
     it('makes the chunks that parsing (JSON.parse and the request checks) and adding every line makes, byte for byte', () => {
       let seed = 7;
@@ -421,13 +434,9 @@ describe('Chunker', () => {
       outputs: [],
       batchable: true,
     };
-    const plan = rowPlan(sig)!;
-    const view = (c: Chunk) => ({
-      index: c.index, rows: c.rows, stored: storedLines(c.lines).toString(), inputs: c.inputs.map((t) => [t.name, t.datatype, t.shape, bytes(t).toString('hex')]),
-    });
 
     it('makes the chunks that parsing and adding every line makes, byte for byte, through reused blocks too', () => {
-      expect(plan).not.toBeNull();
+      expect(rowPlan(sig)).not.toBeNull();
       let seed = 3;
       const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
       const id = () => {
@@ -450,30 +459,14 @@ describe('Chunker', () => {
       }
       let scanned = 0;
       for (const chunkRows of [1, 3, 64, 5000]) {
-        const parsed: Chunk[] = [];
-        const reference = new Chunker(chunkRows);
-        texts.forEach((t, i) => parsed.push(...reference.add(parseLineText(t, i + 1, sig))));
-        const lastParsed = reference.finish();
-        if (lastParsed) parsed.push(lastParsed);
-        for (const pool of [undefined, new BlockPool(1 << 20)]) {
-          const c = new Chunker(chunkRows, pool);
-          const views: ReturnType<typeof view>[] = [];
-          const closed = (chunks: readonly Chunk[]) => {
-            for (const chunk of chunks) {
-              views.push(view(chunk));
-              if (pool) for (const t of chunk.inputs) if (!Array.isArray(t.data)) { new Uint8Array(t.data.buffer).fill(0x5a); pool.give(t.data); }
-            }
-          };
-          texts.forEach((text, i) => {
-            const buf = Buffer.from(`7,${text}\n8`);
-            const read = c.addRow(buf, 2, buf.length - 2, i + 1, plan);
-            if (read) scanned++;
-            closed(read ?? c.add(parseLine(buf, i + 1, sig, 2, buf.length - 2)));
-          });
-          const last = c.finish();
-          if (last) closed([last]);
-          expect(views).toEqual(parsed.map(view));
-        }
+        const want = run(chunkRows, texts.map((t, i) => parseLineText(t, i + 1, sig))).map(view);
+        const plain = feedLines(sig, chunkRows, texts);
+        expect(plain.chunks.map(view)).toEqual(want);
+        // the same in blocks used again, each handed back dirty by the chunk before (viewed before that)
+        const views: ReturnType<typeof view>[] = [];
+        const pooled = feedLines(sig, chunkRows, texts, new BlockPool(1 << 20), (chunk) => views.push(view(chunk)));
+        expect(views).toEqual(want);
+        scanned += 2 * texts.length - plain.parsed - pooled.parsed;
       }
       expect(scanned).toBeGreaterThan(4 * 2 * 900); // most lines were read by the scanner
     });
