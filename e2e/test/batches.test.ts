@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '@maas/client';
-import { batchKeys } from '@maas/shared';
+import { batchKeys, JOB_EVENTS_CHANNEL, parseJobEvents } from '@maas/shared';
 import { call, Cluster, eventually, modelRepository, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
@@ -348,6 +348,59 @@ describe('cancel', () => {
       expect(out[3000].error.type).toBe('invalid-input');
     } finally {
       await other.stop();
+    }
+  });
+});
+
+describe('long-poll: GET /v1/batches/{id}?wait=N', () => {
+  it('answers when the batch completes (woken by its announcement) or after N; a cancel wakes it; a client that leaves is let go', async () => {
+    // A worker without mlp: the batches wait until a worker for mlp starts.
+    const c = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'penguins' } });
+    const events = c.redisClient();
+    try {
+      const heard: any[] = [];
+      events.on('message', (_ch: string, m: string) => heard.push(...parseJobEvents(m)));
+      await events.subscribe(JOB_EVENTS_CHANNEL);
+      const post = async (seed: number) =>
+        (await (await fetch(`${c.url}/v1/batches?model=mlp`, { method: 'POST', body: rows(seed, 3000, 32).map((r) => JSON.stringify({ inputs: { input: r } })).join('\n'), headers: { 'content-type': 'application/x-ndjson' } })).json()) as any;
+      const get = (id: string, query: string, signal?: AbortSignal) => fetch(`${c.url}/v1/batches/${id}${query}`, signal ? { signal } : {});
+      const waiting = async () => Number(/^maas_api_waiting_requests (\d+)/m.exec(await (await fetch(`${c.url}/metrics`)).text())?.[1]);
+      const a = await post(41);
+
+      // Not done within N: the batch as it stands, after N.
+      let t0 = Date.now();
+      const early = (await (await get(a.id, '?wait=1')).json()) as any;
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+      expect(early).toMatchObject({ id: a.id, status: 'queued', completed_at: null });
+      for (const bad of ['abc', '-1', '1e3']) expect((await get(a.id, `?wait=${bad}`)).status).toBe(400);
+      expect((await get('batch_nope', '?wait=5')).status).toBe(404);
+
+      // A client that goes away is not held until its deadline.
+      const leaving = new AbortController();
+      const gone = get(a.id, '?wait=30', leaving.signal).catch(() => 'aborted');
+      await eventually(waiting, (n) => n === 1, { ms: 5000, what: 'the request to wait' });
+      leaving.abort();
+      expect(await gone).toBe('aborted');
+      await eventually(waiting, (n) => n === 0, { ms: 5000, what: 'the waiter to be let go' });
+
+      // A cancel completes a queued batch: its waiter answers with it.
+      const b = await post(42);
+      const canceledWait = get(b.id, '?wait=30').then((r) => r.json() as Promise<any>);
+      await eventually(waiting, (n) => n === 1, { ms: 5000, what: 'the request to wait' });
+      await call(c.url, 'POST', `/v1/batches/${b.id}/cancel`);
+      expect(await canceledWait).toMatchObject({ id: b.id, status: 'canceled', completed_at: expect.any(String) });
+
+      // A worker for mlp runs the first batch: its waiter answers as it completes.
+      t0 = Date.now();
+      const done = get(a.id, '?wait=30').then((r) => r.json() as Promise<any>);
+      await c.startWorker({ WORKER_MODELS: 'mlp' });
+      expect(await done).toMatchObject({ id: a.id, status: 'succeeded', counts: { total: 3000, succeeded: 3000, failed: 0 }, completed_at: expect.any(String) });
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      // Both completions were announced under the batch's id (the worker's, and the API's for the cancel).
+      await eventually(async () => heard, (h) => [a.id, b.id].every((id) => h.some((e) => e.id === id && e.event === 'completed')), { ms: 5000, what: 'both announcements' });
+    } finally {
+      events.disconnect();
+      await c.stop();
     }
   });
 });

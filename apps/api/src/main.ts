@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   jobs.completions = completions;
   const fair = new FairShare(redis, fairShareEnabled(config.FAIR_SHARE, config.API_KEYS));
   jobs.fair = fair;
-  const batches = new BatchService(redis, queueRedis, catalog, queues, log, {
+  const batches = new BatchService(redis, queueRedis, catalog, queues, notifier, log, {
     retentionSeconds: config.BATCH_RETENTION_S,
     maxLines: config.BATCH_MAX_LINES,
     maxLineBytes: Math.round(config.BATCH_MAX_LINE_MB * 1024 * 1024),
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     webhookQueue: webhookEmitter.queue,
     limits,
     status,
-    metrics: createApiMetrics(),
+    metrics: createApiMetrics(() => notifier.waiting),
     rateLimit: rateLimiter(redis, (tenant) => limits(tenant).rps),
     shutdown: shutdown.signal,
     health: async () => {

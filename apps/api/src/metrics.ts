@@ -10,7 +10,8 @@ import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
 
-export function createApiMetrics() {
+/** `waiting`: how many requests this process holds waiting for a job or batch to end (JobNotifier). */
+export function createApiMetrics(waiting: () => number = () => 0) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'maas_api_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   return {
@@ -39,6 +40,14 @@ export function createApiMetrics() {
       name: 'maas_queue_backlog',
       help: 'Inference jobs waiting, delayed or running, all models together (what workers have to do)',
       registers: [registry],
+    }),
+    waiting: new Gauge({
+      name: 'maas_api_waiting_requests',
+      help: 'Requests this API process holds waiting for a job or batch to end (Prefer: wait, ?wait, v2 infer)',
+      registers: [registry],
+      collect() {
+        this.set(waiting());
+      },
     }),
   };
 }

@@ -8,7 +8,8 @@
  * TRACE_WORKER_ENV and TRACE_API_ENV (JSON objects) add worker and API settings. Prints the CPU (user + system) and minor
  * page faults of each process from the upload to the end of the download. TRACE_ROOT runs the
  * cluster from another checkout's build (an A/B against it); TRACE_DOWNLOADS downloads each
- * batch's results that many more times, each timed with the API's CPU.
+ * batch's results that many more times, each timed with the API's CPU. The end is waited for
+ * by long-poll (`?wait=`), or by polling every TRACE_POLL_MS (a build without the long-poll).
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,7 +58,7 @@ try {
     });
     const batch = (await res.body.json()) as { id: string };
     const tUp = performance.now();
-    await batchCompleted(cluster.url, batch.id, 20);
+    await batchCompleted(cluster.url, batch.id, process.env['TRACE_POLL_MS'] ? Number(process.env['TRACE_POLL_MS']) : undefined);
     const tDone = performance.now();
     const out = await send(`${cluster.url}/v1/batches/${batch.id}/results`, { headers: { accept: FORMAT === 'npy' ? 'application/x-npy' : 'application/x-ndjson' } });
     let bytes = 0;

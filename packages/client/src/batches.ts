@@ -47,10 +47,15 @@ export interface SubmitBatchOptions extends CallOptions {
   onUploadProgress?: ((p: UploadProgress) => void) | undefined;
 }
 
+export interface GetBatchOptions extends CallOptions {
+  /** long-poll: answer as soon as the batch completes, or after this many seconds */
+  wait?: number | undefined;
+}
+
 export interface BatchWaitOptions {
-  /** called with each poll's batch (its counts are the progress) */
+  /** called with each answer's batch (its counts are the progress) */
   onProgress?: ((batch: Batch) => void) | undefined;
-  /** poll interval; default 1000 ms */
+  /** how long each request long-polls, so how often onProgress hears; default 1000 ms */
   intervalMs?: number | undefined;
   /** give up (MaasWaitTimeoutError) after this long; default: wait as long as it takes */
   timeoutMs?: number | undefined;
@@ -113,8 +118,14 @@ export class Batches {
     }
   }
 
-  async get(id: string, opts: CallOptions = {}): Promise<Batch> {
-    const { body } = await this.http.json<Batch>({ method: 'GET', path: `/v1/batches/${encodeURIComponent(id)}`, ...opts });
+  async get(id: string, opts: GetBatchOptions = {}): Promise<Batch> {
+    const { body } = await this.http.json<Batch>({
+      method: 'GET',
+      path: `/v1/batches/${encodeURIComponent(id)}`,
+      query: { wait: opts.wait },
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs ?? this.http.pollTimeoutMs(opts.wait),
+    });
     return body;
   }
 
@@ -124,19 +135,24 @@ export class Batches {
   }
 
   /**
-   * Polls until the batch is terminal and resolves with it (check `status` and `counts`).
-   * `onProgress` sees every poll, the last one included.
+   * Resolves with the batch once it is terminal (check `status` and `counts`). Each request
+   * long-polls (`?wait=`) for up to `intervalMs`, so the end is seen as it happens, and
+   * `onProgress` sees each answer, the last one included.
    */
   async wait(id: string, opts: BatchWaitOptions = {}): Promise<Batch> {
     const interval = Math.max(50, opts.intervalMs ?? 1000);
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
     for (;;) {
-      const batch = await this.get(id, { signal: opts.signal });
+      const started = Date.now();
+      const waitMs = Math.max(0, Math.min(interval, deadline - started));
+      const batch = await this.get(id, { wait: waitMs > 0 ? waitMs / 1000 : undefined, signal: opts.signal });
       opts.onProgress?.(batch);
       if (isTerminal(batch.status)) return batch;
       const left = deadline - Date.now();
       if (left <= 0) throw new MaasWaitTimeoutError(`batch ${id} still ${batch.status} after ${opts.timeoutMs} ms`, batch);
-      await sleep(Math.min(interval, left), opts.signal);
+      // A server that does not long-poll (wait capped to 0, or older) answers at once: do not spin.
+      const took = Date.now() - started;
+      if (took < interval) await sleep(Math.min(interval - took, left), opts.signal);
     }
   }
 

@@ -5,7 +5,7 @@
 export { MaasClient, type MaasClientOptions, type InferOptions } from './client.js';
 export { Jobs, type CreateJobOptions, type GetJobOptions, type WaitOptions, type RunOptions, type SucceededJob } from './jobs.js';
 export {
-  Batches, NdjsonFile, ndjsonFile, type SubmitBatchOptions, type BatchWaitOptions, type UploadProgress, type DownloadResult,
+  Batches, NdjsonFile, ndjsonFile, type SubmitBatchOptions, type GetBatchOptions, type BatchWaitOptions, type UploadProgress, type DownloadResult,
 } from './batches.js';
 export { encodeNpy, npyHeader, NpyFile, npyFile, type NpyArray } from './npy.js';
 export { Models } from './models.js';

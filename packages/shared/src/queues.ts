@@ -72,7 +72,10 @@ export type OutboxKeys = ReturnType<typeof outboxKeys>;
 /** The slots whose outbox may hold entries (a set of hash tags), for the sweepers. */
 export const OUTBOX_SLOTS_KEY = `${PREFIX}:{outbox}:slots`;
 
-/** Pub/sub channel on which workers announce finished jobs; the API wakes its waiters from it. */
+/**
+ * Pub/sub channel on which workers announce finished jobs, and whoever completes a batch its
+ * completion (under the batch's id: recordChunks); the API wakes its waiters from it.
+ */
 export const JOB_EVENTS_CHANNEL = `${PREFIX}:job-events`;
 
 /** Worker registry: heartbeat times (sorted set), descriptions and metrics (hashes). */
@@ -108,7 +111,8 @@ export const webhookAttemptsKey = (subject: string, msgId: string): string => `$
 /**
  * A job-event message on JOB_EVENTS_CHANNEL. A worker publishes the events of one event-loop
  * turn as one JSON array (one PUBLISH for a whole micro-batch); the API's cancel publishes one
- * object. A succeeded job's event may carry its settled record (`settled`, with the inputs
+ * object, and recordChunks one for a batch it completed (`id` the batch's, `event` 'completed').
+ * A succeeded job's event may carry its settled record (`settled`, with the inputs
  * left out) and `tenant`, so a waiting request answers without reading the job back.
  */
 export interface JobEventMessage {

@@ -74,7 +74,7 @@ const invalid = problem('invalid input (each issue listed in `errors`)');
 const unsupported = problem('unsupported Content-Type or Content-Encoding');
 
 /** `?wait=N` (read by http/wait.ts queryWait, which answers 400 for anything but seconds). */
-const WaitQuery = z.object({ wait: z.string().regex(/^\d+(\.\d+)?$/).optional().describe('seconds to long-poll for the job to end (clamped to MAX_WAIT_S)') });
+const WaitQuery = z.object({ wait: z.string().regex(/^\d+(\.\d+)?$/).optional().describe('seconds to long-poll for the job, or batch, to end (clamped to MAX_WAIT_S)') });
 
 const modelPaths = (suffix: string) => [`/v2/models/{model}${suffix}`, `/v2/models/{model}/versions/{version}${suffix}`];
 
@@ -189,7 +189,10 @@ const TABLE: Route[] = [
     body: { contentTypes: [...NDJSON_TYPES.slice(0, 1), ...NPY_TYPES.slice(0, 1)], description: 'one request a line: {"custom_id", "inputs"}' },
     answers: { 202: json(S.Batch, 'accepted', ['Location']), 400: invalid, 404: notFound, 413: problem('too many lines, or a line too large'), 415: unsupported, ...common },
   },
-  { method: 'get', path: '/v1/batches/{id}', summary: 'Read a batch', tag: 'Batches', answers: { 200: json(S.Batch, 'the batch'), 404: notFound, ...common } },
+  {
+    method: 'get', path: '/v1/batches/{id}', summary: 'Read a batch (long-poll with ?wait=N: answers when it completes)', tag: 'Batches',
+    query: WaitQuery, answers: { 200: json(S.Batch, 'the batch'), 400: invalid, 404: notFound, ...common },
+  },
   { method: 'post', path: '/v1/batches/{id}/cancel', summary: 'Cancel a batch', tag: 'Batches', answers: { 200: json(S.Batch, 'the batch'), 404: notFound, ...common } },
   {
     method: 'get', path: '/v1/batches/{id}/results', summary: 'Results, one line per input line, in input order', tag: 'Batches',

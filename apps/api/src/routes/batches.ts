@@ -6,6 +6,8 @@ import type { Deps } from '../deps.js';
 import { decodedBody, drainBody } from '../http/body-encoding.js';
 import { emptyBody, hasBody } from '../http/has-body.js';
 import { fromZod } from '../http/problem.js';
+import { requestSignal } from '../http/request-signal.js';
+import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../services/batches.js';
 
 export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/json-seq', 'text/plain'];
@@ -18,7 +20,7 @@ export const BatchQuery = z.object({
   webhook: WebhookUrl.optional(),
 });
 
-export function batchesRouter({ batches, config }: Deps): Router {
+export function batchesRouter({ batches, config, shutdown }: Deps): Router {
   const r = Router();
 
   r.post('/v1/batches', async (req, res) => {
@@ -45,7 +47,9 @@ export function batchesRouter({ batches, config }: Deps): Router {
   });
 
   r.get('/v1/batches/:id', async (req, res) => {
-    res.json(await batches.get(req.tenant, req.params.id));
+    // `?wait=N` long-polls as for jobs (an extension): the answer comes when the batch completes.
+    const ms = clampWaitMs(queryWait(req.query['wait']), config.MAX_WAIT_S);
+    res.json(ms > 0 ? await batches.wait(req.tenant, req.params.id, ms, requestSignal(res, shutdown)) : await batches.get(req.tenant, req.params.id));
   });
 
   r.post('/v1/batches/:id/cancel', async (req, res) => {

@@ -1,6 +1,7 @@
 /** `/v1/jobs`: create, read (long-poll), cancel. Parsing and serialising only; the service does the work. */
 import { Router } from 'express';
 import { JobRequest, isTerminal } from '@maas/shared';
+import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, preferWait, queryWait } from '../http/wait.js';
 import type { Deps } from '../deps.js';
 import { IdempotencyStore } from '../services/idempotency.js';
@@ -22,7 +23,7 @@ export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
     let job = created;
     if (preferred !== undefined) {
       res.setHeader('Preference-Applied', `wait=${Math.min(preferred, config.MAX_WAIT_S)}`);
-      job = await jobs.wait(req.tenant, created.id, clampWaitMs(preferred, config.MAX_WAIT_S), shutdown, isNew);
+      job = await jobs.wait(req.tenant, created.id, clampWaitMs(preferred, config.MAX_WAIT_S), requestSignal(res, shutdown), isNew);
     }
     res.setHeader('Location', `/v1/jobs/${job.id}`);
     if (!isNew) res.setHeader('Idempotent-Replayed', 'true');
@@ -32,7 +33,7 @@ export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
 
   r.get('/v1/jobs/:id', async (req, res) => {
     const ms = clampWaitMs(queryWait(req.query['wait']), config.MAX_WAIT_S);
-    const job = ms > 0 ? await jobs.wait(req.tenant, req.params.id, ms, shutdown) : await jobs.get(req.tenant, req.params.id);
+    const job = ms > 0 ? await jobs.wait(req.tenant, req.params.id, ms, requestSignal(res, shutdown)) : await jobs.get(req.tenant, req.params.id);
     if (inPieces(job)) {
       // Large outputs: made in pieces (json-pieces.ts), then sent as res.json would (with its ETag).
       res.type('application/json').send(Buffer.concat(await jsonInPieces(job)));

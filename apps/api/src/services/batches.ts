@@ -36,7 +36,15 @@ import type { FairShare } from '../fairness/fair-share.js';
 import { BATCH_PRIORITY, bullPriority, quantum } from '../fairness/lanes.js';
 import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
+import type { JobNotifier } from './notifier.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
+
+/**
+ * How often a waiting `GET /v1/batches/{id}?wait=N` reads the batch again without a wake-up:
+ * what a completion's lost announcement (a reconnect, a worker killed after its last chunk's
+ * record) costs a waiter at most.
+ */
+const WAIT_RECHECK_MS = 2000;
 
 export interface BatchServiceOptions {
   retentionSeconds: number;
@@ -83,6 +91,8 @@ export class BatchService {
     private readonly bulk: Redis,
     private readonly catalog: ModelCatalog,
     private readonly queues: QueueRegistry,
+    /** wakes `wait` when a batch's completion is announced (recordChunks) */
+    private readonly notifier: JobNotifier,
     private readonly log: Logger,
     private readonly opts: BatchServiceOptions,
   ) {}
@@ -238,6 +248,33 @@ export class BatchService {
   async get(tenant: string, id: string): Promise<BatchObject> {
     const { meta, markers } = await this.load(tenant, id);
     return toBatchObject(id, meta, markers);
+  }
+
+  /**
+   * The batch once it has completed (`completed_at` set: succeeded, failed or canceled), or
+   * when `ms` have passed or `signal` aborted. Woken by the completion's announcement, and
+   * reads again at least every WAIT_RECHECK_MS, since an announcement can be lost.
+   */
+  async wait(tenant: string, id: string, ms: number, signal?: AbortSignal): Promise<BatchObject> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const left = deadline - Date.now();
+      // Listen before reading, so a completion between the read and the wait is not missed.
+      const listener = left > 0 && !signal?.aborted ? this.notifier.listen(id, Math.min(left, WAIT_RECHECK_MS), signal) : undefined;
+      let batch: BatchObject;
+      try {
+        batch = await this.get(tenant, id);
+      } catch (err) {
+        listener?.dispose();
+        throw err;
+      }
+      if (!listener || batch.completed_at !== null) {
+        listener?.dispose();
+        return batch;
+      }
+      await listener.woken;
+      listener.dispose();
+    }
   }
 
   /** Stops the chunks not yet run: waiting ones are withdrawn now, workers skip the rest. */

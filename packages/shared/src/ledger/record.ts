@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { RECORD_CHUNKS_LUA } from '../contract/batch.js';
 import { CANCELED_BY_REQUEST, encodeJobError } from '../payloads.js';
-import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys } from '../queues.js';
+import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, JOB_EVENTS_CHANNEL, OUTBOX_SLOTS_KEY, outboxKeys, type JobEventMessage } from '../queues.js';
 import type { WebhookEventInput } from '../webhooks/events.js';
 import { batchCompletedItem, endMarker, eventItem, parseEndMarker, type Ending, type OutboxItem } from './entry.js';
 import { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, END_JOBS_LUA, START_JOBS_LUA } from './scripts.js';
@@ -90,6 +90,9 @@ export async function cancelMember(
  * Records chunk outcomes of a batch (RECORD_CHUNKS_LUA), completing the batch when this was
  * its last; the batch.completed entry, if any, is returned to relay. `triples`: (chunk,
  * marker, outputs or ''), the outputs as a tensor record (tensors/record.ts).
+ * A completion is announced on JOB_EVENTS_CHANNEL under the batch's id, so requests waiting
+ * for the batch (`GET /v1/batches/{id}?wait=N`) answer at once. The announcement is a hint
+ * (not awaited, lost if this process dies first): waiters also read the batch again now and then.
  */
 export async function recordChunks(
   redis: Redis, batchId: string, retentionS: number, triples: readonly (string | Buffer)[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
@@ -99,8 +102,10 @@ export async function recordChunks(
   const item = batchCompletedItem(batchId);
   await registerOutbox(redis, batchSlot(batchId));
   const done = await redis.eval(RECORD_CHUNKS_LUA, 6, k.meta, k.chunks, k.outputs, k.lines, o.due, o.events, now, retentionS, leaseMs, item.id, item.entry, ...triples);
+  if (done !== 1) return { completed: false, items: [] };
+  redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify({ id: batchId, event: 'completed' } satisfies JobEventMessage)).catch(() => 0);
   // Whether the batch has a webhook is the script's business: relaying an absent entry is a no-op.
-  return done === 1 ? { completed: true, items: [item] } : { completed: false, items: [] };
+  return { completed: true, items: [item] };
 }
 
 /**
