@@ -26,6 +26,7 @@ import {
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { installBlockingFetch } from './batching/blocking-fetch.js';
 import { Collector } from './batching/collector.js';
+import { fullBatchesAhead } from './batching/full-ahead.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
 import { fetchLimit, IDLE_BEFORE_QUICK_MS } from './batching/fetch-limit.js';
 import { queueOrder, type QueuedJob } from './batching/queue-order.js';
@@ -138,7 +139,7 @@ export class ModelRunner {
       maxDelayMs: model.config.max_queue_delay_ms,
       preferred: model.config.preferred_batch_sizes,
       concurrency: pool.size,
-      fullAhead: pool.size,
+      fullAhead: () => pool.size * fullBatchesAhead(pool.predictMs(version.maxBatchSize)),
       run: (slices) => this.runBatch(slices),
       order: (a, b) => queueOrder(queued(a), queued(b)),
     });

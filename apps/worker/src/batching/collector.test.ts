@@ -207,6 +207,18 @@ describe('Collector', () => {
       expect(h.runs.map((_, i) => h.batch(i))).toEqual([['a:0-4@0'], ['b:0-4@0']]);
     });
 
+    it('a `fullAhead` function is asked at each dispatch: more may go ahead once it allows more', async () => {
+      let ahead = 1;
+      const h = harness({ maxRows: 4, concurrency: 1, fullAhead: () => ahead });
+      h.arrive(['big', 24]);
+      expect(h.runs).toHaveLength(2); // one running, one ahead
+      ahead = 3;
+      await h.finish(0);
+      expect(h.runs).toHaveLength(5); // the run that ended is replaced, and two more go ahead
+      expect(h.maxActive()).toBe(4);
+      expect(h.runs.map((_, i) => h.batch(i))).toEqual([['big:0-4@0'], ['big:4-8@0'], ['big:8-12@0'], ['big:12-16@0'], ['big:16-20@0']]);
+    });
+
     it('without `fullAhead`, never more than `concurrency` (the default)', () => {
       const h = harness({ maxRows: 4, concurrency: 1 });
       h.arrive(['big', 12]);

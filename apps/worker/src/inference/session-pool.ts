@@ -234,6 +234,11 @@ export class SessionPool {
     this.inline = { session, maxMs };
   }
 
+  /** The lowest bound RunCost has for a run of `rows` rows, in ms (Infinity until it has seen a few runs). */
+  predictMs(rows: number): number {
+    return this.cost.predict(rows);
+  }
+
   /** Whether a run of `rows` rows would go to the main thread's session now (predicted under its bound). */
   runsInline(rows: number): boolean {
     return this.inline !== undefined && this.cost.predict(rows) <= this.inline.maxMs;
