@@ -139,9 +139,14 @@ describe('SDK: batches', () => {
     expect(early).toBeInstanceOf(MaasApiError);
     expect(early).toMatchObject({ status: 409 });
     expect(await thrown(maas.batches.wait(batch.id, { timeoutMs: 300, intervalMs: 100 }))).toBeInstanceOf(MaasWaitTimeoutError);
+    // wait long-polls: the cancel is heard as it happens, not at the next of 30 s polls.
+    const waiting = maas.batches.wait(batch.id, { intervalMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
     const canceled = await maas.batches.cancel(batch.id);
     expect(canceled).toMatchObject({ id: batch.id, status: 'canceled' });
-    expect((await maas.batches.wait(batch.id)).status).toBe('canceled');
+    expect((await waiting).status).toBe('canceled');
+    expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
   it('an unknown model is refused (404); a source that throws is reported as itself', async () => {
