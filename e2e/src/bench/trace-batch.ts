@@ -8,8 +8,10 @@
  * TRACE_WORKER_ENV and TRACE_API_ENV (JSON objects) add worker and API settings. Prints the CPU (user + system) and minor
  * page faults of each process from the upload to the end of the download. TRACE_ROOT runs the
  * cluster from another checkout's build (an A/B against it); TRACE_DOWNLOADS downloads each
- * batch's results that many more times, each timed with the API's CPU. The end is waited for
- * by long-poll (`?wait=`), or by polling every TRACE_POLL_MS (a build without the long-poll).
+ * batch's results that many more times, each timed with the API's CPU. Each file also prints the
+ * share of its time the session spent computing (its idle spells: see BENCHMARKS.md round 16).
+ * The end is waited for by long-poll (`?wait=`), or by polling every TRACE_POLL_MS (a build
+ * without the long-poll).
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -48,6 +50,7 @@ try {
   const pids = { api: cluster.api.child.pid!, worker: cluster.workers[0]!.child.pid!, redis: cluster.redis.process.pid!, client: process.pid };
   // TRACE_REPEAT uploads (default 2): the first finds processes that have not served a file yet
   // (cold code, heaps still growing); each is printed.
+  let computedNs = 0; // the sessions' compute time of the files before
   for (let round = 1; round <= Number(process.env['TRACE_REPEAT'] ?? 2); round++) {
     const cpu0 = await Promise.all(Object.values(pids).map(faultsAndCpu));
     const threads0 = await Promise.all([pids.api, pids.worker].map(threadCpu));
@@ -72,6 +75,10 @@ try {
     const stats = (await (await send(`${cluster.url}/v2/models/mlp/stats`)).body.json()) as { model_stats: { batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[] }[] };
     const runs = stats.model_stats[0]!.batch_stats.reduce((a, b) => ({ count: a.count + b.compute_infer.count, ns: a.ns + b.compute_infer.ns, rows: a.rows + b.batch_size * b.compute_infer.count }), { count: 0, ns: 0, rows: 0 });
     console.log(`runs so far: ${runs.count}, ${(runs.ns / 1e6).toFixed(0)} ms computing (${(runs.ns / 1e3 / Math.max(1, runs.rows)).toFixed(2)} µs a row)`);
+    // One session: the rest of the time from upload start to completion it waited (for rows, for the main thread, or for a core).
+    const fileMs = tDone - t0;
+    console.log(`this file: the session computed ${((runs.ns - computedNs) / 1e6).toFixed(0)} ms of the ${fileMs.toFixed(0)} ms from upload start to completion (${((runs.ns - computedNs) / 1e4 / fileMs).toFixed(0)} %)`);
+    computedNs = runs.ns;
     for (let d = 0; d < Number(process.env['TRACE_DOWNLOADS'] ?? 0); d++) {
       const [c0] = await Promise.all([faultsAndCpu(pids.api)]);
       const s0 = performance.now();
