@@ -232,7 +232,7 @@ describe('.npy uploads', () => {
 
   it('uploads at the same time, in many chunks, each build theirs in the API\'s reused blocks: every row is its own', async () => {
     // Two uploads of 40,000 .npy rows (5 chunks of 8,192) and two of 20,000 NDJSON lines (3
-    // chunks), all in chunks of 1 MiB blocks (batches/block-pool.ts), all at once, each body
+    // chunks), all in chunks of 1 MiB blocks (shared block-pool.ts), all at once, each body
     // in 64 KB pieces a timer apart so that their chunks fill at the same time: a block handed
     // to two chunks, or given back before Redis had its bytes, would show as other rows' outputs.
     const uploads = [0, 1, 2, 3].map((k) => {

@@ -49,6 +49,24 @@ describe('SessionPool queues', () => {
     expect(results.reduce((n, r) => n + r.ms, 0)).toBeLessThanOrEqual(wall);
   });
 
+  it('slices of one buffer run as copies whose memory the thread sends back for the next copies: each run its own rows', async () => {
+    const pool = await SessionPool.open(init, 1, { runTimeoutMs: 10_000 });
+    pools.push(pool);
+    const rows = 256;
+    const runs = 6;
+    const data = Float32Array.from({ length: runs * rows * 32 }, (_, i) => Math.sin(i * 0.37));
+    const chunk = new Uint8Array(data.buffer); // one buffer, as a batch chunk's input
+    const slice = (k: number): RawTensor => ({ name: 'input', datatype: 'FP32', shape: [rows, 32], data: chunk.subarray(k * rows * 128, (k + 1) * rows * 128) });
+    const want = await Promise.all(Array.from({ length: runs }, (_, k) => reference(data.slice(k * rows * 32, (k + 1) * rows * 32), rows)));
+    for (let round = 0; round < 2; round++) {
+      // the second round's copies go into the first round's memory, as it came back (not zeroed)
+      const results = await Promise.all(Array.from({ length: runs }, (_, k) => pool.run([slice(k)])));
+      results.forEach((r, k) => expect(floats(r.outputs[0]!)).toEqual(want[k]));
+      expect(pool.spareFeedBytes).toBe(runs * rows * 128); // every copy came back
+    }
+    expect(chunk.byteLength).toBe(runs * rows * 128); // the chunk itself never left (a transfer would have emptied it)
+  });
+
   it('a queued run\'s timeout counts from its own start, not from when it was handed out', { timeout: 30_000 }, async () => {
     const rows = 16_384;
     const data = Float32Array.from({ length: rows * 32 }, (_, i) => Math.sin(i));

@@ -27,6 +27,7 @@ export { scanRepository, diffScans, diffModel, settledChanges, stampOf } from '.
 export type { ModelScan, RepositoryScan, ModelChange } from './models/scan.js';
 export { RepositoryPoller } from './models/poller.js';
 export { chunkRows, CHUNK_BYTES } from './models/chunk-size.js';
+export { BlockPool } from './block-pool.js';
 export { readOnnxSignature } from './models/onnx-metadata.js';
 export { loadRepository, readModel, findVersion, parseLabels, MODEL_NAME } from './models/repository.js';
 export type { Model, ModelInfo, ModelVersion, Repository, VersionCheck } from './models/repository.js';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeValues, toJsonValues, type ChunkLine, type JobError, type RawTensor, type Signature } from '@maas/shared';
+import { BlockPool, encodeValues, toJsonValues, type ChunkLine, type JobError, type RawTensor, type Signature } from '@maas/shared';
 import { readLines, storedLines } from './chunk-lines.js';
-import { BlockPool } from './block-pool.js';
 import { Chunker, type Chunk } from './chunker.js';
 import { parseLine, parseLineText, rowPlan, type ParsedLine } from './line.js';
 

@@ -11,8 +11,7 @@
  * of one row) their custom ids' JSON text into the chunk's stored id list (chunk-lines.ts),
  * with no object made for the line. Every other line is parsed first (line.ts) and `add`ed.
  */
-import type { ChunkLine, RawTensor } from '@maas/shared';
-import type { BlockPool } from './block-pool.js';
+import type { BlockPool, ChunkLine, RawTensor } from '@maas/shared';
 import { IdsJsonWriter, linesWithRows, type ChunkLines } from './chunk-lines.js';
 import { textOf } from '../json/byte-reader.js';
 import { COMPACT_ROW, NOT_READ, placeAt, scanRow, valueBytes, type LineRead, type Place, type ScanInput } from './row-scan.js';

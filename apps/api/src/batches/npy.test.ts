@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError, ValidationError, type Signature } from '@maas/shared';
-import { BlockPool } from './block-pool.js';
+import { AppError, BlockPool, ValidationError, type Signature } from '@maas/shared';
 import { checkNpyHeader, npyHeader, npyRowBlocks, npyTarget, parseNpyHeader, type NpyTarget } from './npy.js';
 
 /** An .npy file: version `major`, header dict `dict`, then `data`. */

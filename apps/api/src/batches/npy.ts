@@ -9,8 +9,7 @@
  * and a shape that matches the model's input are accepted; anything else is a 400 naming
  * what was expected. The array's first dimension is the batch: row i is result line i.
  */
-import { ValidationError, type Datatype, type Signature } from '@maas/shared';
-import type { BlockPool } from './block-pool.js';
+import { ValidationError, type BlockPool, type Datatype, type Signature } from '@maas/shared';
 
 /** The dtype (`descr`) that holds each datatype's values, little-endian. */
 export const NPY_DESCR: Partial<Record<Datatype, string[]>> = {

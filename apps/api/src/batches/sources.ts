@@ -9,8 +9,7 @@
  *
  * Both count what they read into `counts` as they go.
  */
-import { AppError, DATATYPE_INFO, type Signature } from '@maas/shared';
-import type { BlockPool } from './block-pool.js';
+import { AppError, DATATYPE_INFO, type BlockPool, type Signature } from '@maas/shared';
 import { Chunker, type Chunk } from './chunker.js';
 import { parseLine, rowPlan } from './line.js';
 import { ndjsonLines } from './ndjson.js';
@@ -71,7 +70,7 @@ export async function* npyChunks(body: AsyncIterable<Buffer>, sig: Signature, li
 }
 
 /**
- * The chunks of an upload in `format`, their input bytes in memory from `blocks` (block-pool.ts:
+ * The chunks of an upload in `format`, their input bytes in memory from `blocks` (shared block-pool.ts:
  * the caller gives each chunk's back once its bytes are stored).
  */
 export function batchChunks(

@@ -23,9 +23,8 @@ import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
-  type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
+  BlockPool, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
-import { BlockPool } from '../batches/block-pool.js';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
@@ -66,7 +65,7 @@ export interface BatchTarget {
 
 /** Chunks being enqueued while the next ones are parsed (bounds the upload's memory). */
 const ENQUEUE_AHEAD = 4;
-/** Chunk input blocks kept for the next chunks (block-pool.ts): those in flight, and some room. */
+/** Chunk input blocks kept for the next chunks (shared block-pool.ts): those in flight, and some room. */
 const BLOCK_POOL_BYTES = (ENQUEUE_AHEAD + 4) * CHUNK_BYTES;
 /** Chunks read ahead of the one being written while streaming results. */
 const READ_AHEAD = 8;

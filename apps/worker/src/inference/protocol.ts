@@ -29,6 +29,7 @@ export type ToThread =
 export type FromThread =
   | { kind: 'ready'; provider: string; fallbackReason?: string }
   | { kind: 'init-failed'; message: string }
-  | { kind: 'result'; id: number; outputs: WireTensor[]; ms: number }
+  /** `spent`: the run's feed buffers, sent back once the run is over, for the next runs' copies */
+  | { kind: 'result'; id: number; outputs: WireTensor[]; ms: number; spent: ArrayBuffer[] }
   | { kind: 'run-failed'; id: number; message: string }
   | { kind: 'closed' };

@@ -76,7 +76,10 @@ async function run(id: number, feeds: WireTensor[]): Promise<void> {
       outputs.push(o.tensor);
       transfer.push(...o.transfer);
     }
-    send({ kind: 'result', id, outputs, ms }, transfer);
+    // The outputs are copies, so the feeds' memory is free: back to the pool it came from.
+    const spent: ArrayBuffer[] = [];
+    for (const f of feeds) if (f.bytes && f.bytes.byteLength > 0) spent.push(f.bytes);
+    send({ kind: 'result', id, outputs, ms, spent }, [...transfer, ...spent]);
   } catch (err) {
     send({ kind: 'run-failed', id, message: (err as Error).message });
   }

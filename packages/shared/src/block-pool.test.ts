@@ -45,4 +45,20 @@ describe('BlockPool', () => {
     expect(x !== y && [b, c].includes(x) && [b, c].includes(y)).toBe(true);
     expect(pool.take(1000)).not.toBe(a);
   });
+
+  it('adopts a block that crossed threads (a new object there), within its bytes, once', () => {
+    const pool = new BlockPool(3000);
+    const crossed = structuredClone(new ArrayBuffer(1000), { transfer: [] }) as ArrayBuffer; // a block this pool never saw
+    pool.give(new Uint8Array(crossed));
+    expect(pool.idleBytes).toBe(0); // give takes back only its own
+    pool.adopt(crossed);
+    pool.adopt(crossed);
+    expect(pool.idleBytes).toBe(1000);
+    expect(pool.take(1000)).toBe(crossed);
+    pool.adopt(new ArrayBuffer(4000)); // larger than the pool
+    pool.adopt(new ArrayBuffer(0));
+    expect(pool.idleBytes).toBe(0);
+    pool.give(new Uint8Array(crossed)); // adopted: its own from now on
+    expect(pool.idleBytes).toBe(1000);
+  });
 });

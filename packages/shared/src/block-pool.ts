@@ -1,6 +1,7 @@
 /**
- * PURE: the memory a batch upload's chunks are built in, used again once a chunk's bytes have
- * landed in Redis.
+ * PURE: blocks of memory used again, by exact size: the API builds a batch upload's chunks in
+ * them (used again once a chunk's bytes have landed in Redis), the worker copies its runs'
+ * inputs into them (used again once the session thread sends them back, `adopt`).
  *
  * A chunk's inputs are one block of about a megabyte (models/chunk-size.ts), written into as
  * the upload is read and sent to Redis as it is. Allocated afresh for each chunk, a 200,000-row
@@ -11,8 +12,9 @@
  * blocks its chunks in flight need.
  *
  * A block handed out is not zeroed: whoever takes one writes what it uses (the `.npy` reader
- * fills it whole; the chunker tracks what it wrote). Only blocks this pool made come back in,
- * and at most `maxBytes` of them wait here; the rest are left to the garbage collector.
+ * fills it whole; the chunker tracks what it wrote; a run's copy is as long as the block). Only
+ * blocks this pool made come back in through `give`, and at most `maxBytes` of them wait here;
+ * the rest are left to the garbage collector.
  */
 export class BlockPool {
   private readonly free: ArrayBuffer[] = [];
@@ -43,8 +45,24 @@ export class BlockPool {
    */
   give(view: ArrayBufferView): void {
     const block = view.buffer;
-    if (!(block instanceof ArrayBuffer) || !this.mine.has(block) || this.free.includes(block)) return;
-    if (block.byteLength > this.maxBytes) return;
+    if (!(block instanceof ArrayBuffer) || !this.mine.has(block)) return;
+    this.keep(block);
+  }
+
+  /**
+   * Takes in a block that came back from another thread (a transferred ArrayBuffer is a new
+   * object on this side, so `give` could not know it): the caller vouches that nothing else
+   * holds it. Within `maxBytes`, as for `give`.
+   */
+  adopt(block: ArrayBuffer): void {
+    if (block.byteLength === 0) return;
+    this.mine.add(block);
+    this.keep(block);
+  }
+
+  /** Keeps a free block (not twice; not one larger than the pool), the oldest making room. */
+  private keep(block: ArrayBuffer): void {
+    if (block.byteLength > this.maxBytes || this.free.includes(block)) return;
     this.free.push(block);
     this.freeBytes += block.byteLength;
     while (this.freeBytes > this.maxBytes) this.freeBytes -= this.free.shift()!.byteLength;
