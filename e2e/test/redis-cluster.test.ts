@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { call, Cluster, rows, runAlone, SHIPPED_MODELS, WebhookReceiver } from '../src/harness/index.js';
+import { JOB_EVENTS_CHANNEL, parseJobEvents } from '@maas/shared';
+import { call, Cluster, eventually, rows, runAlone, SHIPPED_MODELS, WebhookReceiver } from '../src/harness/index.js';
 
 let cluster: Cluster;
 let receiver: WebhookReceiver;
@@ -64,7 +65,11 @@ describe('on a Redis Cluster', () => {
     expect((await call(cluster.url, 'GET', '/metrics')).status).toBe(200);
   });
 
-  it('batches keep input order and announce completion by webhook', async () => {
+  it('batches keep input order, answer a long-poll as they complete, and announce completion by webhook', async () => {
+    const events = cluster.redisClient();
+    const heard: string[] = [];
+    events.on('message', (_channel: string, m: string) => heard.push(...parseJobEvents(m).filter((e) => e.event === 'completed').map((e) => e.id)));
+    await events.subscribe(JOB_EVENTS_CHANNEL);
     const lines = rows(3, 2100, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } }));
     lines.splice(5, 0, '{"broken": ');
     const res = await fetch(`${cluster.url}/v1/batches?model=mlp&webhook=${encodeURIComponent(receiver.url)}`, {
@@ -72,9 +77,12 @@ describe('on a Redis Cluster', () => {
     });
     const batch = (await res.json()) as { id: string };
     expect(res.status).toBe(202);
+    const done = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}?wait=30`)).body;
+    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 2101, succeeded: 2100, failed: 1 }, completed_at: expect.any(String) });
+    // the completion was announced on the cluster (what woke the long-poll), and by webhook
+    await eventually(async () => heard, (h) => h.includes(batch.id), { ms: 5000, what: 'the announcement' });
+    events.disconnect();
     await receiver.until((all) => all.some((r) => r.body.includes(batch.id)));
-    const done = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}`)).body;
-    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 2101, succeeded: 2100, failed: 1 } });
     const out = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(out.map((l) => l.custom_id).slice(0, 7)).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', '6', 'r5']);
     expect(out[5].error.type).toBe('invalid-input');
