@@ -46,6 +46,19 @@ describe('scanRowLine', () => {
     expect(values(got.inputs[0]!.data as Uint8Array, 'FP64')).toEqual((JSON.parse(text) as { inputs: { x: number[] } }).inputs.x);
   });
 
+  it('a line too long for the slab gets a place of its own, of any length: an odd count of FP32 or INT32 values', () => {
+    for (const datatype of ['FP32', 'INT32'] as const) {
+      const n = 8193; // 32,772 bytes: over the slab's share, and not a whole number of FP64 elements
+      const text = `{"custom_id":"a","inputs":{"x":[${Array.from({ length: n }, (_, i) => i - 4000).join(',')}]}}`;
+      const got = scanRowLine(text, [{ name: 'x', datatype, shape: [1, n], elements: n }]);
+      expect(got, datatype).toBeDefined();
+      const data = got!.inputs[0]!.data as Uint8Array;
+      expect(data.byteLength).toBe(4 * n);
+      const read = datatype === 'FP32' ? new Float32Array(data.buffer, data.byteOffset, n) : new Int32Array(data.buffer, data.byteOffset, n);
+      expect(Array.from(read)).toEqual(Array.from({ length: n }, (_, i) => i - 4000));
+    }
+  });
+
   it('FP32 inputs hold the float32 rounding of the value, as the general path stores it', () => {
     const text = '{"custom_id":"a","inputs":{"x":[0.1,-2.5,3.4028235e38,1e-46]}}';
     const got = scanRowLine(text, [fp32(4)])!;

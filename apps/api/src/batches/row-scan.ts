@@ -97,7 +97,8 @@ export function placeAt(place: Place, datatype: ScanDatatype, f32: Float32Array,
 function placeFor(datatype: ScanDatatype, elements: number): Place {
   const bytes = elements * valueBytes(datatype);
   if (bytes > SLAB_BYTES / 8) {
-    const own = new ArrayBuffer(bytes);
+    // Rounded up to 8 bytes, as the slab's places are, so each of placeAt's views can be made of it.
+    const own = new ArrayBuffer(Math.ceil(bytes / 8) * 8);
     const f32 = new Float32Array(own);
     return placeAt({ into: f32, at: 0 }, datatype, f32, new Float64Array(own), new Int32Array(own), 0);
   }
