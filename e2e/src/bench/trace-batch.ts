@@ -9,7 +9,8 @@
  * page faults of each process from the upload to the end of the download. TRACE_ROOT runs the
  * cluster from another checkout's build (an A/B against it); TRACE_DOWNLOADS downloads each
  * batch's results that many more times, each timed with the API's CPU. Each file also prints the
- * share of its time the session spent computing (its idle spells: see BENCHMARKS.md round 16).
+ * share of its time the model's runs took (the model's stats: session thread and inline runs;
+ * the rest is idle spells, see BENCHMARKS.md round 16).
  * The end is waited for by long-poll (`?wait=`), or by polling every TRACE_POLL_MS (a build
  * without the long-poll).
  */
@@ -75,9 +76,9 @@ try {
     const stats = (await (await send(`${cluster.url}/v2/models/mlp/stats`)).body.json()) as { model_stats: { batch_stats: { batch_size: number; compute_infer: { count: number; ns: number } }[] }[] };
     const runs = stats.model_stats[0]!.batch_stats.reduce((a, b) => ({ count: a.count + b.compute_infer.count, ns: a.ns + b.compute_infer.ns, rows: a.rows + b.batch_size * b.compute_infer.count }), { count: 0, ns: 0, rows: 0 });
     console.log(`runs so far: ${runs.count}, ${(runs.ns / 1e6).toFixed(0)} ms computing (${(runs.ns / 1e3 / Math.max(1, runs.rows)).toFixed(2)} µs a row)`);
-    // One session: the rest of the time from upload start to completion it waited (for rows, for the main thread, or for a core).
+    // One worker: the rest of the time from upload start to completion its runs waited (for rows, for the main thread, or for a core).
     const fileMs = tDone - t0;
-    console.log(`this file: the session computed ${((runs.ns - computedNs) / 1e6).toFixed(0)} ms of the ${fileMs.toFixed(0)} ms from upload start to completion (${((runs.ns - computedNs) / 1e4 / fileMs).toFixed(0)} %)`);
+    console.log(`this file: the model's runs computed ${((runs.ns - computedNs) / 1e6).toFixed(0)} ms of the ${fileMs.toFixed(0)} ms from upload start to completion (${((runs.ns - computedNs) / 1e4 / fileMs).toFixed(0)} %)`);
     computedNs = runs.ns;
     for (let d = 0; d < Number(process.env['TRACE_DOWNLOADS'] ?? 0); d++) {
       const [c0] = await Promise.all([faultsAndCpu(pids.api)]);

@@ -14,10 +14,10 @@
  *   reach the smallest preferred size, at most `maxDelayMs` from the oldest arrival (Triton's
  *   `max_queue_delay_microseconds`: an opt-in wait for fuller batches, an upper bound).
  * - FULL AHEAD (`fullAhead`): a full batch (`maxRows` rows) cannot grow by waiting, so up to
- *   `fullAhead` of them (read at each dispatch) may be handed out while every instance is busy;
- *   they queue behind the running batches, and an instance starts the next one the moment it
- *   ends instead of after a hand-off through this thread (a batch-file chunk is many full runs
- *   back to back; the runner sizes it with full-ahead.ts).
+ *   `fullAhead` of them (read whenever one is pending) may be handed out while every instance
+ *   is busy; they queue behind the running batches, and an instance starts the next one the
+ *   moment it ends instead of after a hand-off through this thread (a batch-file chunk is many
+ *   full runs back to back; the runner sizes it with full-ahead.ts).
  * - DRAINING (`drain()`): no more waiting; everything pending is dispatched as instances
  *   free up, and `drain()` resolves when the last batch finished.
  *
@@ -51,7 +51,10 @@ export interface CollectorOptions<J> {
   preferred?: readonly number[];
   /** batches that may run at once (session instances) */
   concurrency: number;
-  /** full batches that may be handed out beyond `concurrency`, to queue behind running ones (0); a function is asked at each dispatch */
+  /**
+   * full batches that may be handed out beyond `concurrency`, to queue behind running ones (0);
+   * a function is asked whenever a full batch is pending
+   */
   fullAhead?: number | (() => number);
   /** runs one batch; a rejection is the runner's to report per job, the collector just goes on */
   run: (slices: Slice<J>[]) => Promise<void>;
@@ -145,9 +148,12 @@ export class Collector<J> {
       const cap = this.opts.maxRows === 0 ? 0 : batchCap(compatibleRows(this.pending), this.opts.maxRows, this.opts.preferred ?? []);
       this.launch(cutBatch(this.pending, cap));
     }
-    const ahead = typeof this.opts.fullAhead === 'function' ? this.opts.fullAhead() : (this.opts.fullAhead ?? 0);
-    while (this.running < this.opts.concurrency + ahead && this.opts.maxRows > 0 && compatibleRows(this.pending) >= this.opts.maxRows) {
-      this.launch(cutBatch(this.pending, this.opts.maxRows));
+    // Asked only when a full batch is pending: most dispatches (single rows under load) have none.
+    if (this.opts.maxRows > 0 && compatibleRows(this.pending) >= this.opts.maxRows) {
+      const ahead = typeof this.opts.fullAhead === 'function' ? this.opts.fullAhead() : (this.opts.fullAhead ?? 0);
+      while (this.running < this.opts.concurrency + ahead && compatibleRows(this.pending) >= this.opts.maxRows) {
+        this.launch(cutBatch(this.pending, this.opts.maxRows));
+      }
     }
     if (this.pending.length > 0 && this.running < this.opts.concurrency && this.fill > 0) {
       const wait = Math.max(0, this.oldestArrival() + this.opts.maxDelayMs - now);
