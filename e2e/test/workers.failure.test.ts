@@ -1,7 +1,8 @@
 /**
  * Failure paths of the worker fleet: a worker killed (SIGKILL) while it holds a batch loses no
- * job; SIGTERM drains what a worker holds and exits 0; accepted jobs survive a restart of the
- * API, the workers and Redis (append-only file on).
+ * job; SIGTERM drains what a worker holds and exits 0 (or, with Redis gone, gives up after a
+ * while and exits 1, its jobs finished elsewhere); accepted jobs survive a restart of the API,
+ * the workers and Redis (append-only file on).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -167,6 +168,50 @@ describe('SIGTERM', () => {
     const code = await cluster.api.stop('SIGTERM');
     expect(code).toBe(0);
     expect((await poll).body.status).toBe('queued');
+  });
+});
+
+describe('SIGTERM while Redis is down', () => {
+  it('the drain gives up after WORKER_DRAIN_REDIS_WAIT_MS (exit 1), and another worker finishes the held jobs once Redis is back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-redis-'));
+    const repo = await modelRepository({ mlp: { max_queue_delay_ms: 6000, preferred_batch_sizes: [1024] } });
+    const cluster = await Cluster.start({
+      models: repo.dir, redisDir: dir, workers: 0,
+      worker: { WORKER_MODELS: 'mlp', WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', WORKER_DRAIN_REDIS_WAIT_MS: '1500' },
+    });
+    cleanups.push(async () => {
+      await cluster.stop();
+      await repo.remove();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const w = await cluster.startWorker();
+    const created = await Promise.all(rows(8, 20, 32).map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
+    const conn = cluster.redisClient();
+    const queue = new Queue('{infer-mlp-v1}', { prefix: 'maas', connection: conn });
+    try {
+      await until(async () => heldRows(await queue.getJobs(['active'])) === 20, 10_000, 'the worker to hold 20 jobs');
+    } finally {
+      await queue.close();
+      conn.disconnect();
+    }
+    await new Promise((res) => setTimeout(res, 1200)); // appendfsync everysec
+    await cluster.redis.kill();
+
+    const t0 = Date.now();
+    const code = await w.stop('SIGTERM', 20_000);
+    const ms = Date.now() - t0;
+    expect(code).toBe(1); // not a clean stop: nothing it ran could be recorded
+    expect(ms).toBeGreaterThanOrEqual(1500);
+    expect(ms).toBeLessThan(10_000); // before this guard it waited for Redis without end
+    expect(w.log).toMatch(/Redis unreachable for 1500 ms while draining/);
+
+    await cluster.redis.restart();
+    const other = await cluster.startWorker();
+    const done = await Promise.all(created.map((c) => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=30`)));
+    for (const d of done) {
+      expect(d.body.status).toBe('succeeded');
+      expect(d.body.metrics.worker).toBe(other.name);
+    }
   });
 });
 

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       WORKER_STALLED_INTERVAL_MS: 1500,
       WORKER_ALIVE_TTL_MS: 3000,
       WORKER_RUN_TIMEOUT_MS: 60_000,
+      WORKER_DRAIN_REDIS_WAIT_MS: 10_000,
       WORKER_CONCURRENCY: 0,
       WORKER_INTRA_OP_THREADS: 0,
       WORKER_HEARTBEAT_MS: 5000,
@@ -82,6 +83,8 @@ describe('loadConfig', () => {
 
   it('reads the liveness and run timeout variables', () => {
     expect(loadConfig({ WORKER_ALIVE_TTL_MS: '5000', WORKER_RUN_TIMEOUT_MS: '250' })).toMatchObject({ WORKER_ALIVE_TTL_MS: 5000, WORKER_RUN_TIMEOUT_MS: 250 });
+    expect(loadConfig({ WORKER_DRAIN_REDIS_WAIT_MS: '1500' }).WORKER_DRAIN_REDIS_WAIT_MS).toBe(1500);
+    expect(configError({ WORKER_DRAIN_REDIS_WAIT_MS: '50' }).problems).toHaveLength(1);
     expect(configError({ WORKER_ALIVE_TTL_MS: '100', WORKER_RUN_TIMEOUT_MS: '0' }).problems).toHaveLength(2);
   });
 

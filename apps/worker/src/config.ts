@@ -23,6 +23,11 @@ export const WorkerEnv = z.object({
    * long inference) is older than this counts as dead: live workers release its jobs at once
    */
   WORKER_ALIVE_TTL_MS: intEnv(600, 600_000).default(3000),
+  /**
+   * a stop (SIGTERM/SIGINT) waits this long for an unreachable Redis before it gives up its drain
+   * and exits 1; the held jobs are then recovered as a dead worker's (liveness/drain-guard.ts)
+   */
+  WORKER_DRAIN_REDIS_WAIT_MS: intEnv(100, 3_600_000).default(10_000),
   /** a session run longer than this is wedged: its thread is replaced and its jobs retried */
   WORKER_RUN_TIMEOUT_MS: intEnv(10, 3_600_000).default(60_000),
   /** jobs fetched and held at once per model version; default from max_batch_size */

@@ -17,6 +17,7 @@ import { DeadWorkerSweeper } from './liveness/sweeper.js';
 import { ChunkLedger } from './ledger/chunks.js';
 import { JobLedger } from './ledger/jobs.js';
 import { OUTBOX_SWEEP_MS, OutboxSweeper } from './ledger/sweeper.js';
+import { drainWhileRedisAnswers } from './liveness/drain-guard.js';
 import { ModelRunner } from './runner.js';
 import { LiveModels } from './models/live-models.js';
 import { StatsRecorder } from './stats/recorder.js';
@@ -137,14 +138,18 @@ async function main(): Promise<void> {
   onShutdown(log, async (signal) => {
     log.info({ signal }, 'draining: finishing held jobs');
     const t0 = Date.now();
-    sweeper.stop();
-    await poller.close();
-    await Promise.all([live.close(), deliverer.close(), outboxSweeper.stop()]);
-    await stats.close(); // the drained jobs' statistics
-    await relay.close(); // the last jobs' events are queued before Redis goes
-    await emitter.close();
-    await heartbeat.stop().catch(() => {});
-    await alive.stop().catch(() => {}); // beating until here: a drain, however long, is not a death
+    const drain = async () => {
+      sweeper.stop();
+      await poller.close();
+      await Promise.all([live.close(), deliverer.close(), outboxSweeper.stop()]);
+      await stats.close(); // the drained jobs' statistics
+      await relay.close(); // the last jobs' events are queued before Redis goes
+      await emitter.close();
+      await heartbeat.stop().catch(() => {});
+      await alive.stop().catch(() => {}); // beating until here: a drain, however long, is not a death
+    };
+    // Recording the held jobs' endings takes Redis: without it, the drain gives up (exit 1).
+    await drainWhileRedisAnswers(drain(), () => redis.status === 'ready', config.WORKER_DRAIN_REDIS_WAIT_MS);
     redis.disconnect();
     log.info({ ms: Date.now() - t0 }, 'worker stopped');
   });

@@ -1,0 +1,47 @@
+/**
+ * A drain bounded by Redis's absence. A worker told to stop finishes what it holds and records
+ * how those jobs ended, which takes Redis: with Redis gone, every recording waits for it (the
+ * connections retry without end), so the drain, and the process, waited until Redis came back
+ * or the worker was killed. Now a drain gives up once Redis has been unreachable for a while:
+ * the worker exits 1 instead of 0, and the jobs it held are recovered as a dead worker's are
+ * (live workers see its liveness beat gone, or the jobs' locks expire, once Redis is back).
+ * A drain while Redis answers is never cut short, however long its runs take.
+ */
+
+/** The drain gave up: Redis stayed unreachable for its wait. */
+export class RedisGoneError extends Error {
+  constructor(waitMs: number) {
+    super(`Redis unreachable for ${waitMs} ms while draining: stopping without recording the held jobs; they go back to the queue when Redis returns (dead-worker sweep or lock expiry)`);
+    this.name = 'RedisGoneError';
+  }
+}
+
+/**
+ * Settles as `drain` does, unless `reachable()` reads false at every check (each `pollMs`)
+ * for `waitMs` first: then rejects with RedisGoneError. A reading of true starts the wait over.
+ */
+export function drainWhileRedisAnswers(drain: Promise<void>, reachable: () => boolean, waitMs: number, pollMs = 100): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let goneSince: number | undefined;
+    const timer = setInterval(() => {
+      if (reachable()) {
+        goneSince = undefined;
+        return;
+      }
+      goneSince ??= Date.now();
+      if (Date.now() - goneSince < waitMs) return;
+      clearInterval(timer);
+      reject(new RedisGoneError(waitMs));
+    }, pollMs);
+    drain.then(
+      () => {
+        clearInterval(timer);
+        resolve();
+      },
+      (err: unknown) => {
+        clearInterval(timer);
+        reject(err as Error);
+      },
+    );
+  });
+}
