@@ -2,7 +2,10 @@
 /**
  * `npm start`: everything one machine needs. If REDIS_URL is unset, a redis-server child with
  * an append-only file under .data/redis; then the API and one worker. Ctrl-C / SIGTERM stops
- * the worker and API first (they drain), then Redis (which flushes its AOF), and exits 0.
+ * the worker and API first (they drain), then Redis (which flushes its AOF), and exits 0 (or
+ * the code of a service that did not stop cleanly). Redis runs in a process group of its own:
+ * a terminal's Ctrl-C reaches every process of its foreground group at once, and Redis would
+ * shut down while the worker still had to record the jobs it drained.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -28,12 +31,14 @@ async function main() {
     const dir = join(env.MAAS_DATA_DIR ?? join(root, '.data'), 'redis');
     const port = Number(env.EMBEDDED_REDIS_PORT ?? DEFAULT_REDIS_PORT);
     try {
-      redis = await startRedisServer({ dir, port });
+      redis = await startRedisServer({ dir, port, ownProcessGroup: true });
     } catch (err) {
       console.error(`[start] ${err.message}`);
       process.exit(1);
     }
     env.REDIS_URL = redis.url;
+    // Out of our group, so not stopped with us unless we stop it: also if this process fails.
+    process.on('exit', () => redis.process.exitCode === null && redis.process.signalCode === null && redis.process.kill('SIGTERM'));
     console.error(`[start] embedded redis-server on ${redis.url} (append-only file in ${dir})`);
   }
   const api = run('api', 'apps/api/dist/main.js', env);
@@ -47,7 +52,9 @@ async function main() {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     await Promise.all(children.map(exited));
     if (redis) await redis.stop();
-    process.exit(code);
+    const unclean = children.find((c) => c.exitCode !== 0);
+    if (unclean && code === 0) console.error(`[start] ${unclean.name} did not stop cleanly (exit ${unclean.exitCode ?? unclean.signalCode})`);
+    process.exit(code || (unclean ? unclean.exitCode || 1 : 0));
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));

@@ -1,7 +1,8 @@
 /**
  * `npm start`'s launcher (scripts/start.mjs): embedded Redis with an append-only file, API and
  * worker (each started with its SERVICE_NODE_FLAGS); a job survives a full stop/start through the AOF;
- * SIGINT stops everything with exit 0.
+ * SIGINT stops everything with exit 0, also a terminal's Ctrl-C (SIGINT to the whole process
+ * group) while the worker holds jobs: Redis outlives the drain, which records them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,18 +11,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, SERVICE_NODE_FLAGS } from '@maas/shared';
-import { call, REPO_ROOT, rows } from '../src/harness/index.js';
+import { call, modelRepository, REPO_ROOT, rows } from '../src/harness/index.js';
 
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-async function launch(port: number, redisPort: number, cwdData: string, grpcPort: number) {
+/** Starts `npm start`'s launcher; `ownGroup`: in a process group of its own, as a terminal runs it (for `process.kill(-pid)`). */
+async function launch(port: number, redisPort: number, cwdData: string, grpcPort: number, extraEnv: Record<string, string> = {}, ownGroup = false) {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts/start.mjs')], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env['PATH'] ?? '', PORT: String(port), GRPC_PORT: String(grpcPort), EMBEDDED_REDIS_PORT: String(redisPort), MAAS_DATA_DIR: cwdData, WORKER_HEARTBEAT_MS: '500' },
+    env: { PATH: process.env['PATH'] ?? '', PORT: String(port), GRPC_PORT: String(grpcPort), EMBEDDED_REDIS_PORT: String(redisPort), MAAS_DATA_DIR: cwdData, WORKER_HEARTBEAT_MS: '500', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: ownGroup,
   });
   children.push(child);
   let out = '';
@@ -66,6 +69,39 @@ describe('npm start (scripts/start.mjs)', () => {
       second.child.kill('SIGTERM');
       expect(await second.exit).toBe(0);
     } finally {
+      await rm(data, { recursive: true, force: true });
+    }
+  });
+
+  it('a terminal\'s Ctrl-C (SIGINT to the whole group) while the worker holds jobs: the drain records them before Redis stops, exit 0', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'maas-start-'));
+    // The worker holds jobs for 6 s (it waits that long for a preferred run of 1,024 rows).
+    const repo = await modelRepository({ mlp: { max_queue_delay_ms: 6000, preferred_batch_sizes: [1024] } });
+    try {
+      const [port, redisPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
+      const first = await launch(port, redisPort, data, grpcPort, { MODEL_REPOSITORY: repo.dir }, true);
+      const workerId = /"workerId":"([^"]+)"/.exec(first.output())?.[1];
+      expect(workerId).toBeDefined();
+      const created = await Promise.all(rows(9, 12, 32).map((r) => call(first.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: [r] }] })));
+      for (const c of created) expect(c.status).toBe(202);
+      await new Promise((r) => setTimeout(r, 1500)); // fetched and held (and in the AOF)
+      const t0 = Date.now();
+      process.kill(-first.child.pid!, 'SIGINT');
+      expect(await first.exit).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(8000); // no 6 s window, no 10 s wait for a Redis gone
+      expect(first.output()).toMatch(/worker stopped/);
+      expect(first.output()).not.toMatch(/RedisGoneError|did not stop cleanly/);
+
+      const second = await launch(port, redisPort, data, grpcPort, { MODEL_REPOSITORY: repo.dir });
+      for (const c of created) {
+        const d = await call(second.url, 'GET', `/v1/jobs/${c.body.id}`);
+        expect(d.body.status).toBe('succeeded');
+        expect(d.body.metrics.worker).toBe(workerId); // run and recorded by the drain
+      }
+      second.child.kill('SIGTERM');
+      expect(await second.exit).toBe(0);
+    } finally {
+      await repo.remove();
       await rm(data, { recursive: true, force: true });
     }
   });

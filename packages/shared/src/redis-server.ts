@@ -16,6 +16,13 @@ export interface RedisServerOptions {
   verbose?: boolean;
   /** more redis-server arguments (e.g. cluster mode in tests) */
   extraArgs?: string[];
+  /**
+   * start it in a process group of its own (`npm start`): a terminal's Ctrl-C signals its whole
+   * foreground group, and a Redis in that group shut down at once, before the services it serves
+   * had drained (their held jobs' endings could not be recorded). Whoever starts it so must stop
+   * it (`stop`), and if that process is killed outright (SIGKILL) this Redis stays running.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RedisServer {
@@ -46,14 +53,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-function launch(bin: string, port: number, dir: string | undefined, verbose: boolean, extraArgs: string[]): Promise<ChildProcess> {
+function launch(bin: string, port: number, dir: string | undefined, verbose: boolean, extraArgs: string[], ownProcessGroup: boolean): Promise<ChildProcess> {
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--maxmemory-policy', 'noeviction',
     ...(dir ? ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']),
     ...extraArgs,
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: ownProcessGroup });
     let out = '';
     const timer = setTimeout(() => fail(new Error(`redis-server did not start within 10 s:\n${out}`)), 10_000);
     const fail = (err: Error) => {
@@ -93,7 +100,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let child: ChildProcess | undefined;
   for (let attempt = 0; !child; attempt++) {
     try {
-      child = await launch(bin, port, options.dir, verbose, options.extraArgs ?? []);
+      child = await launch(bin, port, options.dir, verbose, options.extraArgs ?? [], options.ownProcessGroup ?? false);
     } catch (err) {
       // Another process may have taken the free port between the probe and the bind.
       if (options.port !== undefined || attempt >= 3 || (err as Error).message === MISSING_REDIS_HINT) throw err;
@@ -116,7 +123,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     },
     async restart() {
       await waitExit(child!);
-      child = await launch(bin, port, options.dir, verbose, options.extraArgs ?? []);
+      child = await launch(bin, port, options.dir, verbose, options.extraArgs ?? [], options.ownProcessGroup ?? false);
     },
   };
   return server;
