@@ -1,7 +1,8 @@
 /**
  * Where a request's time goes: job metrics of `Prefer: wait` jobs from TRACE_CLIENTS clients (1: low
  * load), optionally with `--cpu-prof` on the API and worker (TRACE_CPU_PROF=dir, sampling every
- * TRACE_CPU_PROF_INTERVAL µs), and the CPU each process spent a job. A profiling aid.
+ * TRACE_CPU_PROF_INTERVAL µs), and the CPU each process spent a job. TRACE_ROOT runs the cluster
+ * from another checkout's build (an A/B against it). A profiling aid.
  */
 import { Cluster } from '../harness/cluster.js';
 import { rows } from '../harness/http.js';
@@ -12,7 +13,7 @@ import { cpuSeconds } from './proc.js';
 const N = Number(process.env['TRACE_JOBS'] ?? 300);
 const profArgs = (dir: string) => ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${process.env['TRACE_CPU_PROF_INTERVAL'] ?? 1000}`];
 const nodeArgs = process.env['TRACE_CPU_PROF'] ? { api: profArgs(process.env['TRACE_CPU_PROF']), worker: profArgs(process.env['TRACE_CPU_PROF']) } : undefined;
-const cluster = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'mlp' }, ...(nodeArgs ? { nodeArgs } : {}) });
+const cluster = await Cluster.start({ ...(process.env['TRACE_ROOT'] ? { root: process.env['TRACE_ROOT'] } : {}), workers: 1, worker: { WORKER_MODELS: 'mlp' }, ...(nodeArgs ? { nodeArgs } : {}) });
 const t: Record<string, number[]> = { total: [], queue: [], wait: [], inference: [], 'created→completed': [] };
 /** means of the phases (ms clocks of one machine; means of many jobs resolve below a millisecond) */
 const phases: Record<string, number[]> = { 'sent→created (API in)': [], 'created→started (fetch)': [], 'started→completed (worker)': [], 'completed→answered (API out)': [] };
