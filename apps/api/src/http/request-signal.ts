@@ -1,5 +1,10 @@
 /** The signal a long-poll waits with: aborted at shutdown, or when the client goes away. */
-import type { Response } from 'express';
+
+/** What requestSignal reads of a response (an express Response is one). */
+export interface ClosingResponse {
+  once(event: 'close', listener: () => void): unknown;
+  readonly writableFinished: boolean;
+}
 
 /**
  * Aborts when `shutdown` does or `res` closes before its answer was sent (the client
@@ -9,7 +14,7 @@ import type { Response } from 'express';
  * 70 µs of the API's CPU a one-client `Prefer: wait` job in a profile (BENCHMARKS.md round 17).
  * (Not AbortSignal.any: each call would tie a new signal to the process-long `shutdown`.)
  */
-export function requestSignal(res: Pick<Response, 'once' | 'writableFinished'>, shutdown: AbortSignal): AbortSignal {
+export function requestSignal(res: ClosingResponse, shutdown: AbortSignal): AbortSignal {
   const gone = new AbortController();
   const abort = () => gone.abort();
   if (shutdown.aborted) abort();
