@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { call, Cluster, eventually, heldRows, modelRepository, rows, WebhookReceiver } from '../src/harness/index.js';
+import { call, Cluster, eventually, heldRows, modelRepository, REPO_ROOT, rows, ServiceProcess, WebhookReceiver, WORKER_ENTRY } from '../src/harness/index.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -158,6 +158,20 @@ describe('SIGTERM', () => {
       expect(d.body.metrics.worker).toBe(w.name);
     }
     expect(w.log).toMatch(/draining/);
+  });
+
+  it('a SIGTERM while the worker is still starting (models loading) is held: it starts, then stops cleanly (exit 0)', async () => {
+    const cluster = await Cluster.start({ workers: 0 });
+    cleanups.push(() => cluster.stop());
+    // The shipped repository (four versions): the signal comes once the first has loaded.
+    const w = ServiceProcess.start('wrk_starting', WORKER_ENTRY, { MODEL_REPOSITORY: join(REPO_ROOT, 'models'), REDIS_URL: cluster.redis.url, WORKER_ID: 'wrk_starting' });
+    cleanups.push(async () => void (await w.stop('SIGKILL')));
+    await w.waitFor(/model loaded/, 60_000);
+    expect(w.log).not.toMatch(/worker ready/);
+    const code = await w.stop('SIGTERM');
+    expect(code).toBe(0); // before: killed by the signal (exit null), Node's default
+    expect(w.log).toMatch(/stop requested while starting/);
+    expect(w.log).toMatch(/worker ready[\s\S]*worker stopped/);
   });
 
   it('the API stops cleanly too (exit 0), answering a pending long-poll first', async () => {

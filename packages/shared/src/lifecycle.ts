@@ -1,22 +1,59 @@
 /**
  * Process lifecycle shared by the API and the worker: start-up failures and clean stops.
  * (CONTRACT §1: every process stops cleanly on SIGTERM/SIGINT and exits 0.)
+ *
+ * A stop signal can come while the process is still starting (a Ctrl-C right after `npm
+ * start`, a rolling update): Node's default for SIGTERM and SIGINT kills the process, so a
+ * worker that had begun taking jobs while its other models loaded was killed with them. From
+ * `runMain` on, such a signal is held, and the process stops as usual, draining what it took,
+ * as soon as its start-up has registered how (`onShutdown`).
  */
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 
-/** Runs `main`; a ConfigError prints its list of problems, anything else is logged; both exit 1. */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/** The stop signal that came during start-up, and the listener that holds it until `onShutdown`. */
+let startup: { signal?: NodeJS.Signals; listener: (signal: NodeJS.Signals) => void } | undefined;
+
+/** Stops holding start-up signals; returns the one that came meanwhile, if any. */
+function endStartup(): NodeJS.Signals | undefined {
+  if (!startup) return undefined;
+  for (const s of STOP_SIGNALS) process.off(s, startup.listener);
+  const { signal } = startup;
+  startup = undefined;
+  return signal;
+}
+
+/**
+ * Runs `main`; a ConfigError prints its list of problems, anything else is logged; both exit 1.
+ * A SIGTERM or SIGINT before `main` has called `onShutdown` is held for it (see above); if
+ * `main` returns without calling it, a held signal ends the process with 0.
+ */
 export function runMain(log: Logger, main: () => Promise<void>): void {
-  main().catch((err: unknown) => {
-    if (err instanceof ConfigError) log.fatal(err.message);
-    else log.fatal({ err }, 'failed to start');
-    process.exit(1);
-  });
+  const listener = (signal: NodeJS.Signals) => {
+    if (!startup || startup.signal) return;
+    startup.signal = signal;
+    log.info({ signal }, 'stop requested while starting: stopping as soon as started');
+  };
+  startup = { listener };
+  for (const s of STOP_SIGNALS) process.on(s, listener);
+  main().then(
+    () => {
+      if (endStartup()) process.exit(0);
+    },
+    (err: unknown) => {
+      if (err instanceof ConfigError) log.fatal(err.message);
+      else log.fatal({ err }, 'failed to start');
+      process.exit(1);
+    },
+  );
 }
 
 /**
  * Calls `stop` once on the first SIGTERM or SIGINT (a second signal while stopping is
  * ignored, so a double Ctrl-C cannot cut a drain short), then exits 0; 1 if `stop` threw.
+ * A signal held since start-up (`runMain`) calls it at once.
  */
 export function onShutdown(log: Logger, stop: (signal: NodeJS.Signals) => Promise<void>): void {
   let stopping = false;
@@ -31,6 +68,7 @@ export function onShutdown(log: Logger, stop: (signal: NodeJS.Signals) => Promis
       },
     );
   };
-  process.on('SIGTERM', handle);
-  process.on('SIGINT', handle);
+  for (const s of STOP_SIGNALS) process.on(s, handle);
+  const held = endStartup();
+  if (held) handle(held);
 }
