@@ -6,20 +6,32 @@
  * start`, a rolling update): Node's default for SIGTERM and SIGINT kills the process, so a
  * worker that had begun taking jobs while its other models loaded was killed with them. From
  * `runMain` on, such a signal is held, and the process stops as usual, draining what it took,
- * as soon as its start-up has registered how (`onShutdown`).
+ * as soon as its start-up has registered how (`onShutdown`); a start-up that has not got there
+ * STARTUP_STOP_GRACE_MS after the signal (stuck) is ended with exit 1.
  */
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
+/** What the lifecycle uses of `process` (the unit tests pass their own). */
+export interface LifecycleProcess {
+  on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  exit(code: number): void;
+}
+
+/** How long a stop signal held during start-up waits for the start-up to finish. */
+export const STARTUP_STOP_GRACE_MS = 30_000;
+
 /** The stop signal that came during start-up, and the listener that holds it until `onShutdown`. */
-let startup: { signal?: NodeJS.Signals; listener: (signal: NodeJS.Signals) => void } | undefined;
+let startup: { signal?: NodeJS.Signals; giveUp?: NodeJS.Timeout; listener: (signal: NodeJS.Signals) => void; proc: LifecycleProcess } | undefined;
 
 /** Stops holding start-up signals; returns the one that came meanwhile, if any. */
 function endStartup(): NodeJS.Signals | undefined {
   if (!startup) return undefined;
-  for (const s of STOP_SIGNALS) process.off(s, startup.listener);
+  for (const s of STOP_SIGNALS) startup.proc.off(s, startup.listener);
+  clearTimeout(startup.giveUp);
   const { signal } = startup;
   startup = undefined;
   return signal;
@@ -30,22 +42,27 @@ function endStartup(): NodeJS.Signals | undefined {
  * A SIGTERM or SIGINT before `main` has called `onShutdown` is held for it (see above); if
  * `main` returns without calling it, a held signal ends the process with 0.
  */
-export function runMain(log: Logger, main: () => Promise<void>): void {
+export function runMain(log: Logger, main: () => Promise<void>, proc: LifecycleProcess = process): void {
   const listener = (signal: NodeJS.Signals) => {
     if (!startup || startup.signal) return;
     startup.signal = signal;
     log.info({ signal }, 'stop requested while starting: stopping as soon as started');
+    startup.giveUp = setTimeout(() => {
+      log.error({ signal, ms: STARTUP_STOP_GRACE_MS }, 'start-up did not finish after the stop signal: exiting');
+      proc.exit(1);
+    }, STARTUP_STOP_GRACE_MS);
   };
-  startup = { listener };
-  for (const s of STOP_SIGNALS) process.on(s, listener);
+  startup = { listener, proc };
+  for (const s of STOP_SIGNALS) proc.on(s, listener);
   main().then(
     () => {
-      if (endStartup()) process.exit(0);
+      if (endStartup()) proc.exit(0);
     },
     (err: unknown) => {
+      endStartup();
       if (err instanceof ConfigError) log.fatal(err.message);
       else log.fatal({ err }, 'failed to start');
-      process.exit(1);
+      proc.exit(1);
     },
   );
 }
@@ -55,20 +72,20 @@ export function runMain(log: Logger, main: () => Promise<void>): void {
  * ignored, so a double Ctrl-C cannot cut a drain short), then exits 0; 1 if `stop` threw.
  * A signal held since start-up (`runMain`) calls it at once.
  */
-export function onShutdown(log: Logger, stop: (signal: NodeJS.Signals) => Promise<void>): void {
+export function onShutdown(log: Logger, stop: (signal: NodeJS.Signals) => Promise<void>, proc: LifecycleProcess = process): void {
   let stopping = false;
   const handle = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     stop(signal).then(
-      () => process.exit(0),
+      () => proc.exit(0),
       (err: unknown) => {
         log.error({ err }, 'error while stopping');
-        process.exit(1);
+        proc.exit(1);
       },
     );
   };
-  for (const s of STOP_SIGNALS) process.on(s, handle);
+  for (const s of STOP_SIGNALS) proc.on(s, handle);
   const held = endStartup();
   if (held) handle(held);
 }
