@@ -8,12 +8,44 @@
  * shut down while the worker still had to record the jobs it drained.
  */
 import { spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { SERVICE_NODE_FLAGS, startRedisServer } from '../packages/shared/dist/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_REDIS_PORT = 6380;
+
+/**
+ * What holds the embedded Redis's port, in words a user can act on: most often a redis-server an
+ * earlier `npm start` left running with this same data directory (its launcher was killed
+ * outright, and Redis runs in a process group of its own), or one still running elsewhere.
+ */
+async function portTakenHint(port, dir) {
+  const other = `set EMBEDDED_REDIS_PORT to a free port, or REDIS_URL to a Redis of your own`;
+  const { Redis } = await import('ioredis');
+  const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    const [, theirs] = await probe.config('GET', 'dir');
+    const same = (a, b) => {
+      try {
+        return realpathSync(a) === realpathSync(b);
+      } catch {
+        return false;
+      }
+    };
+    if (same(theirs, dir)) {
+      return `a redis-server with this data directory (${dir}) already runs on port ${port}: left by an \`npm start\` that was killed outright, or one still running. Stop it with \`redis-cli -p ${port} shutdown\` (its data is kept) and start again`;
+    }
+    return `port ${port} is taken by another Redis (its data in ${theirs}): ${other}`;
+  } catch {
+    return `port ${port} is taken by another program: ${other}`;
+  } finally {
+    probe.disconnect();
+  }
+}
 
 function run(name, entry, env) {
   const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[name], join(root, entry)], { cwd: root, env, stdio: 'inherit' });
@@ -33,7 +65,7 @@ async function main() {
     try {
       redis = await startRedisServer({ dir, port, ownProcessGroup: true });
     } catch (err) {
-      console.error(`[start] ${err.message}`);
+      console.error(`[start] ${/Address already in use/.test(err.message) ? await portTakenHint(port, dir) : err.message}`);
       process.exit(1);
     }
     env.REDIS_URL = redis.url;

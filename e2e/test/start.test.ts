@@ -2,7 +2,8 @@
  * `npm start`'s launcher (scripts/start.mjs): embedded Redis with an append-only file, API and
  * worker (each started with its SERVICE_NODE_FLAGS); a job survives a full stop/start through the AOF;
  * SIGINT stops everything with exit 0, also a terminal's Ctrl-C (SIGINT to the whole process
- * group) while the worker holds jobs: Redis outlives the drain, which records them.
+ * group) while the worker holds jobs: Redis outlives the drain, which records them. A Redis
+ * left on the port by a launcher killed outright is named, with how to stop it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, SERVICE_NODE_FLAGS } from '@maas/shared';
+import { freePort, SERVICE_NODE_FLAGS, startRedisServer } from '@maas/shared';
 import { call, modelRepository, REPO_ROOT, rows } from '../src/harness/index.js';
 
 const children: ChildProcess[] = [];
@@ -102,6 +103,36 @@ describe('npm start (scripts/start.mjs)', () => {
       expect(await second.exit).toBe(0);
     } finally {
       await repo.remove();
+      await rm(data, { recursive: true, force: true });
+    }
+  });
+  it('its Redis port held by a Redis an earlier run left (launcher killed outright): says so and how to stop it, exit 1; by another Redis: says that', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'maas-start-'));
+    const redisPort = await freePort();
+    // What a `kill -9`ed launcher leaves: its redis-server, on its port, with its data directory.
+    const left = await startRedisServer({ dir: join(data, 'redis'), port: redisPort });
+    try {
+      const attempt = async (dataDir: string) => {
+        const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts/start.mjs')], {
+          cwd: REPO_ROOT,
+          env: { PATH: process.env['PATH'] ?? '', PORT: String(await freePort()), EMBEDDED_REDIS_PORT: String(redisPort), MAAS_DATA_DIR: dataDir },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        children.push(child);
+        let out = '';
+        child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+        const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+        return { code, out };
+      };
+      const same = await attempt(data);
+      expect(same.code).toBe(1);
+      expect(same.out).toContain(`a redis-server with this data directory (${join(data, 'redis')}) already runs on port ${redisPort}`);
+      expect(same.out).toContain(`redis-cli -p ${redisPort} shutdown`);
+      const other = await attempt(join(data, 'elsewhere'));
+      expect(other.code).toBe(1);
+      expect(other.out).toContain(`port ${redisPort} is taken by another Redis`);
+    } finally {
+      await left.stop();
       await rm(data, { recursive: true, force: true });
     }
   });
