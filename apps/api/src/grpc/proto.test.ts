@@ -14,4 +14,21 @@ describe('tolerantService', () => {
     expect(truncated).toBeInstanceOf(MalformedMessage);
     expect((truncated as MalformedMessage).reason).toMatch(/\S/);
   });
+  it('a string field cut short by the end of the message is malformed, not read short (protobufjs reads a Buffer\'s strings unchecked)', () => {
+    // field 3 (id), length 10, but only "abc" follows
+    const cut = Buffer.concat([bytes, Buffer.from([0x1a, 0x0a]), Buffer.from('abc')]);
+    expect(infer.requestDeserialize(cut)).toBeInstanceOf(MalformedMessage);
+    // field 1 (model_name), length 5, two bytes
+    expect(infer.requestDeserialize(Buffer.from([0x0a, 0x05, 0x61, 0x62]))).toBeInstanceOf(MalformedMessage);
+  });
+
+  it('hands raw_input_contents over as Buffers viewing the message (no copy)', () => {
+    const raw = Buffer.from(new Float32Array([1, 2, 3, 4]).buffer);
+    const message = Buffer.from(infer.requestSerialize({ model_name: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [raw] }));
+    const decoded = infer.requestDeserialize(message) as { raw_input_contents: Buffer[]; model_name: string };
+    expect(decoded.model_name).toBe('penguins');
+    expect(Buffer.isBuffer(decoded.raw_input_contents[0])).toBe(true);
+    expect(decoded.raw_input_contents[0]!.equals(raw)).toBe(true);
+    expect(decoded.raw_input_contents[0]!.buffer).toBe(message.buffer);
+  });
 });

@@ -26,6 +26,12 @@ export class MalformedMessage {
  * The service definition for the server, whose request decoding never throws: grpc-js answers
  * a message that fails to decode (truncated, wrong wire types) with INTERNAL, a server fault;
  * a client's broken bytes are its own, so they decode to a MalformedMessage instead.
+ *
+ * The bytes are decoded as a plain Uint8Array, not the Buffer grpc-js hands over: protobufjs
+ * reads a Buffer's string fields without checking their length against the message (a string
+ * cut short by the end of the bytes decodes as the part that is there, so a truncated message
+ * was answered OK), a Uint8Array's with that check. Its bytes fields (`raw_input_contents`)
+ * come back as views of the message, made Buffers again (no copy).
  */
 export function tolerantService(): ServiceDefinition {
   const service = inferenceService().service;
@@ -34,11 +40,19 @@ export function tolerantService(): ServiceDefinition {
       ...method,
       requestDeserialize: (bytes: Buffer) => {
         try {
-          return method.requestDeserialize(bytes);
+          const message: unknown = method.requestDeserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Buffer);
+          return withBufferContents(message);
         } catch (err) {
           return new MalformedMessage((err as Error).message);
         }
       },
     }]),
   );
+}
+
+/** A decoded ModelInferRequest's `raw_input_contents` as Buffers (views of the same bytes); other messages as they are. */
+function withBufferContents(message: unknown): unknown {
+  const raw = (message as { raw_input_contents?: unknown } | null)?.raw_input_contents;
+  if (!Array.isArray(raw)) return message;
+  return { ...(message as object), raw_input_contents: raw.map((b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength))) };
 }
