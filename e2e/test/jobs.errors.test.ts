@@ -118,6 +118,17 @@ describe('not found → 404', () => {
     expectProblem(await call(cluster.url, 'GET', '/v1/nothing', undefined, A), 404, 'not-found');
   });
 
+  it('a version spelled otherwise than as its digits (01, 1.0, 1e0, 0x1, +1) names none, on every route', async () => {
+    const infer = { inputs: mlp({}).inputs };
+    for (const v of ['01', '1.0', '1e0', '0x1', '%2B1']) {
+      for (const path of [`/v2/models/mlp/versions/${v}`, `/v2/models/mlp/versions/${v}/ready`, `/v2/models/mlp/versions/${v}/config`, `/v2/models/mlp/versions/${v}/stats`]) {
+        expectProblem(await call(cluster.url, 'GET', path, undefined, A), 404, 'not-found');
+      }
+      expectProblem(await call(cluster.url, 'POST', `/v2/models/mlp/versions/${v}/infer`, infer, A), 404, 'not-found');
+    }
+    expect((await call(cluster.url, 'GET', '/v2/models/mlp/versions/1/config', undefined, A)).status).toBe(200);
+  });
+
   it("another tenant's job is a 404, for reading and cancelling", async () => {
     const r = await call(cluster.url, 'POST', '/v1/jobs', { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] }, A);
     expect(r.status).toBe(202);

@@ -30,6 +30,7 @@ export { chunkRows, CHUNK_BYTES } from './models/chunk-size.js';
 export { BlockPool } from './block-pool.js';
 export { readOnnxSignature } from './models/onnx-metadata.js';
 export { loadRepository, readModel, findVersion, parseLabels, MODEL_NAME } from './models/repository.js';
+export { VERSION_TEXT } from './models/version-text.js';
 export type { Model, ModelInfo, ModelVersion, Repository, VersionCheck } from './models/repository.js';
 export { checkRequest } from './tensors/check.js';
 export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js';

@@ -5,7 +5,7 @@
  * job's end and the request's own rows of its outputs. A failed, canceled or unfinished job
  * becomes the typed error every front door maps.
  */
-import { InferenceError, NotFoundError, sliceOutputRows, WaitTimeoutError, type InputTensor, type OutputTensor, type RequestedOutput } from '@maas/shared';
+import { InferenceError, NotFoundError, sliceOutputRows, VERSION_TEXT, WaitTimeoutError, type InputTensor, type OutputTensor, type RequestedOutput } from '@maas/shared';
 import { InferPacker } from './infer-packer.js';
 import type { JobService } from './jobs.js';
 
@@ -48,7 +48,7 @@ export class InferenceService {
     onCreated?: (jobId: string) => void,
     limit: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<InferResult> {
-    if (call.version && !/^[1-9][0-9]{0,8}$/.test(call.version)) throw new NotFoundError('model version', `${call.model}/${call.version}`);
+    if (call.version && !VERSION_TEXT.test(call.version)) throw new NotFoundError('model version', `${call.model}/${call.version}`);
     const prepared = this.jobs.prepare({
       model: call.model,
       ...(call.version ? { version: Number(call.version) } : {}),

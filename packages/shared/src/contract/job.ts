@@ -2,13 +2,14 @@
 import { z } from 'zod';
 import { webhookUrlProblem } from '../webhooks/ssrf.js';
 import { InputTensor, RequestedOutput, type OutputTensor } from './tensor.js';
+import { VERSION_TEXT } from '../models/version-text.js';
 
 export const WEBHOOK_EVENTS = ['start', 'completed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /** `version` may be sent as a number or, as KServe does, a string of digits. */
 export const VersionParam = z
-  .union([z.number().int().min(1), z.string().regex(/^[1-9][0-9]{0,8}$/, 'a positive integer')])
+  .union([z.number().int().min(1), z.string().regex(VERSION_TEXT, 'a positive integer')])
   .transform((v) => Number(v));
 
 export const MAX_METADATA_BYTES = 8192;

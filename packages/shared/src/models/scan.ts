@@ -6,6 +6,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { VERSION_TEXT } from './version-text.js';
 
 /** What a model folder holds, as stamps (size, mtime, inode) of its files. */
 export interface ModelScan {
@@ -29,8 +30,6 @@ export interface ModelChange {
   meta: boolean;
 }
 
-const VERSION_DIR = /^[1-9][0-9]{0,8}$/;
-
 /** A file's size, mtime and inode ('-' when it does not exist): equal stamps, same file. */
 export async function stampOf(path: string): Promise<string> {
   return stat(path).then((s) => `${s.size}:${s.mtimeMs}:${s.ino}`, () => '-');
@@ -48,7 +47,7 @@ export async function scanRepository(root: string): Promise<RepositoryScan> {
     const dir = join(root, m.name);
     const versions = new Map<number, string>();
     for (const v of await dirents(dir)) {
-      if (!v.isDirectory() || !VERSION_DIR.test(v.name)) continue;
+      if (!v.isDirectory() || !VERSION_TEXT.test(v.name)) continue;
       const files = (await dirents(join(dir, v.name))).map((f) => f.name).sort();
       const stamps = await Promise.all(files.map(async (f) => `${f}=${await stampOf(join(dir, v.name, f))}`));
       versions.set(Number(v.name), stamps.join(','));
