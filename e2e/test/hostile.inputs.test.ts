@@ -67,11 +67,18 @@ describe('hostile JSON', () => {
     expect(await queuedInferenceJobs(redis)).toBe(0);
   });
 
-  it('a batch line nested 10,000 deep fails that line only (compact and tensor forms)', async () => {
-    const body = [`{"custom_id":"c","inputs":{"input":${deep(10_000)}}}`, `{"custom_id":"t","inputs":[{"name":"input","datatype":"FP32","shape":[1,32],"data":${deep(10_000)}}]}`].join('\n');
+  it('a batch line nested 10,000 deep fails that line only (compact and tensor forms; also in a field no check reads)', async () => {
+    const body = [
+      `{"custom_id":"c","inputs":{"input":${deep(10_000)}}}`,
+      `{"custom_id":"t","inputs":[{"name":"input","datatype":"FP32","shape":[1,32],"data":${deep(10_000)}}]}`,
+      `{"custom_id":"x","inputs":{"input":${JSON.stringify(row)}},"x":${deep(100)}}`,
+      `{"custom_id":"p","inputs":[{"name":"input","datatype":"FP32","shape":[1,32],"data":${JSON.stringify(row)},"parameters":{"p":${deep(65)}}}]}`,
+    ].join('\n');
     const r = await post('/v1/batches?model=mlp', body, NDJSON);
     expect(r.status, JSON.stringify(r.body)).toBe(202);
-    expect(r.body).toMatchObject({ status: 'succeeded', counts: { total: 2, succeeded: 0, failed: 2 } });
+    expect(r.body).toMatchObject({ status: 'succeeded', counts: { total: 4, succeeded: 0, failed: 4 } });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${r.body.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    for (const id of ['x', 'p']) expect(results.find((l) => l.custom_id === id).error.message).toMatch(/nests deeper than 64 levels/);
     expect(cluster.api.log).not.toMatch(/Maximum call stack/);
     expect(await queuedInferenceJobs(redis)).toBe(0);
   });

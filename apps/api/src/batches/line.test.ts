@@ -368,3 +368,16 @@ describe('parseLine: values out of range', () => {
     expect(ok(parse('{"inputs":{"features":[3.4e38,-3.4e38,1e-50,0]}}')).rows).toBe(1);
   });
 });
+
+describe('parseLine: nesting', () => {
+  const nested = (n: number) => '['.repeat(n) + ']'.repeat(n);
+
+  it('fails a line nesting deeper than 64 levels, also in a field no check reads', () => {
+    expect(bad(parse(`{"inputs":{"features":[5.5,3.5,1.25,0.25]},"x":${nested(64)}}`)).error.message).toMatch(/nests deeper than 64 levels/);
+    expect(bad(parse(`{"inputs":[{"name":"features","datatype":"FP32","shape":[1,4],"data":[5.5,3.5,1.25,0.25],"parameters":{"p":${nested(100)}}}]}`)).error.message).toMatch(/nests deeper than 64 levels/);
+  });
+
+  it('takes a line 64 levels deep', () => {
+    expect(ok(parse(`{"inputs":{"features":[5.5,3.5,1.25,0.25]},"x":${nested(63)}}`)).rows).toBe(1);
+  });
+});

@@ -8,6 +8,7 @@ import { checkRequest, encodeValues, type JobError, type JsonTensor, type RawTen
 import type { RowPlan } from './chunker.js';
 import { isScanDatatype, scanRowLine, type ScanInput } from './row-scan.js';
 import { lineText } from './ndjson.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
 
 export type ParsedLine =
   | { ok: true; customId: string; rows: number; compact: boolean; inputs: RawTensor[]; shapeKey: string }
@@ -146,7 +147,7 @@ export function parseLineText(text: string, n: number, sig: Signature): ParsedLi
   } else if (typeof inputs === 'object' && inputs !== null) {
     const plan = compactPlan(sig);
     const fast = plan && fastCompact(inputs as Record<string, unknown>, plan);
-    if (plan && fast) return { ok: true, customId, rows: 1, compact: true, inputs: fast, shapeKey: plan.shapeKey };
+    if (plan && fast) return tooDeep(obj) ?? { ok: true, customId, rows: 1, compact: true, inputs: fast, shapeKey: plan.shapeKey };
     const built = compactTensors(inputs as Record<string, unknown>, sig);
     if (typeof built === 'string') return invalid(customId, n, built);
     tensors = built;
@@ -161,5 +162,14 @@ export function parseLineText(text: string, n: number, sig: Signature): ParsedLi
     return invalid(customId, n, checked.issues.map((i) => `${where(i.path)}: ${i.message}`).join('; '));
   }
   const shapeKey = checked.value.inputs.map((t) => t.shape.slice(1).join('x')).join('|');
-  return { ok: true, customId, rows: checked.value.rows, compact, inputs: checked.value.inputs, shapeKey };
+  return tooDeep(obj) ?? { ok: true, customId, rows: checked.value.rows, compact, inputs: checked.value.inputs, shapeKey };
+
+  /**
+   * A line that passed its checks but nests deeper than a request body may (http/infer-body.ts)
+   * in a field the checks never read (a tensor's `parameters`, a key of its own) fails too.
+   * Nesting in what the checks read has failed them already, with a message that names it.
+   */
+  function tooDeep(value: object): ParsedLine | undefined {
+    return nestsDeeperThan(value, MAX_JSON_DEPTH) ? invalid(customId, n, `the JSON nests deeper than ${MAX_JSON_DEPTH} levels`) : undefined;
+  }
 }
