@@ -318,6 +318,10 @@ describe('batch errors', () => {
     expect((await submit('model=mlp&version=9', '{"inputs": {}}')).status).toBe(404);
     expect((await submit('model=mlp', '\n\n')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/no request line/) });
     expect((await submit('model=mlp', '{}', { 'content-type': 'image/png' })).status).toBe(415);
+    // A JSON type is a 415 too, whatever the body (it was read as one JSON document first: two lines were a 400 malformed-json)
+    for (const body of ['{"inputs": {}}', '{"inputs": {}}\n{"inputs": {}}']) {
+      expect((await submit('model=mlp', body, { 'content-type': 'application/json' })).body).toMatchObject({ status: 415, type: 'urn:maas:problem:unsupported-media-type' });
+    }
     expect((await submit('model=mlp&webhook=ftp://x.example/', '{}')).status).toBe(400);
     expect(await batchKeysSince(before)).toEqual([]);
     expect((await call(cluster.url, 'GET', '/v1/batches/batch_nope')).status).toBe(404);

@@ -13,7 +13,7 @@ import { notFoundHandler, problemHandler } from './http/problem.js';
 import { rateLimit } from './http/rate-limit.js';
 import { httpMetrics } from './metrics.js';
 import { adminRouter } from './routes/admin.js';
-import { batchesRouter } from './routes/batches.js';
+import { batchesRouter, isBatchUpload } from './routes/batches.js';
 import { jobsRouter } from './routes/jobs.js';
 import { healthRouter, kserveRouter } from './routes/kserve.js';
 import { metricsRouter } from './routes/metrics.js';
@@ -36,8 +36,9 @@ export function createApp(deps: Deps): Express {
   app.use(adminRouter(deps));
   app.use(authenticate(deps.config.API_KEYS));
   app.use(rateLimit(deps.rateLimit));
-  // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson).
-  app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: (req) => readsAsJson(req) && !readsTensorJson(req) }));
+  // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson);
+  // a batch upload is never JSON: its route answers a JSON type with 415 before reading a byte.
+  app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req) }));
   app.use(jobsRouter(deps)); // first: the busiest routes are tried first
   app.use(tritonRouter(deps)); // before kserve: GET /v2/models/stats is not the metadata of a model named "stats"
   app.use(kserveRouter(deps));

@@ -1,4 +1,5 @@
 /** `/v1/batches`: NDJSON (or .npy) upload, streamed; status, cancel, and results streamed in input order. */
+import type { IncomingMessage } from 'node:http';
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError, VersionParam, WebhookUrl } from '@maas/shared';
@@ -19,6 +20,9 @@ export const BatchQuery = z.object({
   version: VersionParam.optional(),
   webhook: WebhookUrl.optional(),
 });
+
+/** A batch upload (`POST /v1/batches`), whose body its route reads (streamed), whatever its type says. */
+export const isBatchUpload = (req: IncomingMessage): boolean => req.method === 'POST' && /^\/v1\/batches\/?(?:\?|$)/.test(req.url ?? '');
 
 export function batchesRouter({ batches, config, shutdown }: Deps): Router {
   const r = Router();
