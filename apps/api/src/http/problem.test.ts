@@ -36,4 +36,22 @@ describe('problemHandler logging', () => {
     expect(boom.logged[0]!.fields['err']).toBeInstanceOf(Error);
     expect(boom.sent.body).not.toContain('boom');
   });
+  it('answers a client that left mid-body with a 4xx, logged as nothing (raw-body\'s request.aborted)', () => {
+    const aborted = Object.assign(new Error('request aborted'), { type: 'request.aborted', status: 400 });
+    const { logged, sent } = handle(aborted);
+    expect(sent.status).toBe(400);
+    expect(logged).toEqual([]);
+    expect(JSON.parse(sent.body!).detail).toMatch(/closed the connection before it sent the whole body/);
+  });
+
+  it('says a bare JSON scalar body is the wrong kind of JSON, not invalid JSON', () => {
+    for (const [body, kind] of [['null', 'null'], ['42', 'number'], ['"x"', 'string'], ['true', 'boolean']]) {
+      const strict = Object.assign(new SyntaxError(`Unexpected token in JSON at position 0`), { type: 'entity.parse.failed', status: 400, body });
+      const problem = JSON.parse(handle(strict).sent.body!);
+      expect(problem).toMatchObject({ status: 400, type: 'urn:maas:problem:invalid-input' });
+      expect(problem.detail).toContain(`expected a JSON object, got ${kind}`);
+    }
+    const broken = Object.assign(new SyntaxError('Unexpected end of JSON input'), { type: 'entity.parse.failed', status: 400, body: '{"a":' });
+    expect(JSON.parse(handle(broken).sent.body!)).toMatchObject({ type: 'urn:maas:problem:malformed-json' });
+  });
 });

@@ -40,13 +40,32 @@ export function fromZod(err: ZodError, root = ''): ValidationError {
 /** A request body that is not JSON, `detail` saying why (the app-wide parser's error, or an inference route's own reading). */
 export const notJson = (detail: string): MalformedJsonError => new MalformedJsonError(`request body is not valid JSON: ${detail}`);
 
+/**
+ * A body that is JSON, but a bare `null`, number, string or boolean: the JSON parser (strict,
+ * objects and arrays only) calls it invalid JSON, which it is not; it is a body of the wrong
+ * kind, as `[]` is.
+ */
+function scalarBody(body: unknown): ValidationError | undefined {
+  if (typeof body !== 'string') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof value === 'object' && value !== null) return undefined;
+  return new ValidationError([{ path: 'body', message: `expected a JSON object, got ${value === null ? 'null' : typeof value}` }]);
+}
+
 /** Any error as the AppError it stands for, or undefined for an unexpected one (a logged 500). Used by gRPC too. */
 export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   if (err instanceof ZodError) return fromZod(err);
-  const e = err as { type?: string; status?: number; message?: string; limit?: number };
+  const e = err as { type?: string; status?: number; message?: string; limit?: number; body?: unknown };
   if (e?.type === 'entity.too.large') return new PayloadTooLargeError(`request body exceeds ${e.limit} bytes (MAX_BODY_MB)`);
-  if (e?.type === 'entity.parse.failed') return notJson(e.message ?? 'unparsable');
+  if (e?.type === 'entity.parse.failed') return scalarBody(e.body) ?? notJson(e.message ?? 'unparsable');
+  // The client closed the connection mid-body: nobody reads this answer, and it is not our fault.
+  if (e?.type === 'request.aborted') return new MalformedBodyError('the client closed the connection before it sent the whole body');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported-media-type', e.message ?? 'unsupported encoding');
   // The router's: a path segment that is not valid percent-encoding (`/v1/jobs/%zz`).
   if (err instanceof URIError) return new ValidationError([{ path: 'url', message: err.message }]);

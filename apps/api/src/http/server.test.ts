@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { createHttpServer } from './server.js';
@@ -22,6 +22,29 @@ describe('createHttpServer', () => {
       expect(await res.json()).toEqual({ body: { a: [1, 2] }, path: '/echo' });
       expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
       expect(seen).toEqual([true, true]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+  it("answers what Node's parser refuses (headers too large, broken framing) as problem+json and closes the connection", async () => {
+    const server = createHttpServer(express());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const raw = (request: string) => new Promise<string>((resolve, reject) => {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      let got = '';
+      socket.on('data', (c: Buffer) => (got += c.toString()));
+      socket.on('end', () => resolve(got));
+      socket.on('error', reject);
+      socket.end(request);
+    });
+    try {
+      const big = await raw(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expect(big).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+      expect(big).toMatch(/content-type: application\/problem\+json/i);
+      expect(JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4))).toMatchObject({ type: 'about:blank', status: 431 });
+      const framing = await raw('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+      expect(framing).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(JSON.parse(framing.slice(framing.indexOf('\r\n\r\n') + 4))).toMatchObject({ type: 'about:blank', status: 400, title: 'Bad Request' });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

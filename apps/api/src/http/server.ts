@@ -13,6 +13,7 @@
  */
 import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
 import type { Express } from 'express';
+import { answerClientErrors } from './client-error.js';
 
 /** A constructor whose instances are `Base`'s, with `proto` as their prototype. */
 function withPrototype<T>(Base: T, proto: object): T {
@@ -25,9 +26,12 @@ function withPrototype<T>(Base: T, proto: object): T {
   return Made as unknown as T;
 }
 
+/** The app's server; what Node's parser refuses is answered as problem+json too (client-error.ts). */
 export function createHttpServer(app: Express): Server {
-  return createServer(
+  const server = createServer(
     { IncomingMessage: withPrototype(IncomingMessage, app.request), ServerResponse: withPrototype(ServerResponse, app.response) },
     app,
   );
+  answerClientErrors(server);
+  return server;
 }
