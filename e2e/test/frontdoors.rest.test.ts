@@ -293,6 +293,9 @@ describe('Triton extensions over REST', () => {
 
     const unload = await post(url('/v2/repository/models/mlp/unload'), Buffer.alloc(0), AUTH);
     expect(unload.status, unload.body.toString()).toBe(200);
+    // Unloading it again succeeds again, as Triton's does; a name never served is a 404.
+    expect((await post(url('/v2/repository/models/mlp/unload'), Buffer.alloc(0), AUTH)).status).toBe(200);
+    expect((await post(url('/v2/repository/models/nope/unload'), Buffer.alloc(0), AUTH)).status).toBe(404);
     const mlpInput = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32)[0] }] };
     expect((await post(url('/v2/models/mlp/infer'), json(mlpInput), AUTH)).status).toBe(404);
     const after = await post(url('/v2/repository/index'), json({ ready: false }), AUTH);

@@ -92,9 +92,16 @@ export class RepositoryService {
     await this.redis.multi().srem(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'load' } satisfies ModelChangeMessage)).exec();
   }
 
-  /** Unloads `name`: new requests get 404 at once; workers finish what they hold and stop serving it. */
+  /**
+   * Unloads `name`: new requests get 404 at once; workers finish what they hold and stop serving
+   * it. Unloading a model already unloaded succeeds again (as Triton's does); a name the
+   * repository never served is a 404.
+   */
   async unload(name: string): Promise<void> {
-    this.catalog.model(name); // 404 for a model that is not loaded
+    if (!this.catalog.repository.models.has(name)) {
+      if (await this.redis.sismember(UNLOADED_MODELS_KEY, name)) return;
+      this.catalog.model(name); // 404
+    }
     this.catalog.remove(name);
     await this.redis.multi().sadd(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'unload' } satisfies ModelChangeMessage)).exec();
   }
