@@ -46,6 +46,16 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     await ctx.close();
   });
 
+  it('the queue board moves no job by hand, even for the admin key (read-only: retries too)', async () => {
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    const queues = await call(cluster.url, 'GET', '/admin/queues/api/queues', undefined, auth);
+    expect(queues.status).toBe(200);
+    const mlpQueue = (queues.body.queues as { name: string; readOnlyMode: boolean; allowRetries: boolean }[]).find((q) => q.name.includes('infer-mlp-v1'))!;
+    expect(mlpQueue).toMatchObject({ readOnlyMode: true, allowRetries: false });
+    const retry = await call(cluster.url, 'PUT', `/admin/queues/api/queues/${encodeURIComponent(mlpQueue.name)}/retry/failed`, undefined, auth);
+    expect(retry.status).toBe(405);
+  });
+
   it('shows models, workers, queues, failures and throughput, and refreshes by itself', async () => {
     // some traffic: micro-batched jobs, one that expires before it can run, one no worker serves
     for (let wave = 0; wave < 4; wave++) {

@@ -74,6 +74,7 @@ const invalid = problem('invalid input (each issue listed in `errors`)');
 const unsupported = problem('unsupported Content-Type or Content-Encoding');
 
 /** `?wait=N` (read by http/wait.ts queryWait, which answers 400 for anything but seconds). */
+const ResultsQuery = z.object({ output: z.string().optional().describe('with Accept: application/x-npy, the output the array holds (required when the model has several)') });
 const WaitQuery = z.object({ wait: z.string().regex(/^\d+(\.\d+)?$/).optional().describe('seconds to long-poll for the job, or batch, to end (clamped to MAX_WAIT_S)') });
 
 const modelPaths = (suffix: string) => [`/v2/models/{model}${suffix}`, `/v2/models/{model}/versions/{version}${suffix}`];
@@ -196,6 +197,7 @@ const TABLE: Route[] = [
   { method: 'post', path: '/v1/batches/{id}/cancel', summary: 'Cancel a batch', tag: 'Batches', answers: { 200: json(S.Batch, 'the batch'), 404: notFound, ...common } },
   {
     method: 'get', path: '/v1/batches/{id}/results', summary: 'Results, one line per input line, in input order', tag: 'Batches',
+    query: ResultsQuery,
     answers: {
       200: { description: 'NDJSON results (or one output as .npy with Accept: application/x-npy)', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined } },
       404: notFound, 406: problem('.npy asked for results an array cannot hold'), 409: problem('the batch has not completed'), ...common,

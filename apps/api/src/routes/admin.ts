@@ -25,7 +25,9 @@ export function adminRouter({ catalog, queues, webhookQueue, status }: Deps): Ro
   });
 
   const serverAdapter = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
-  const options = { readOnlyMode: true, allowRetries: true };
+  // Read-only: a job moved by hand (retried, removed, promoted) would end outside the ledger
+  // that records how every job ends (bull-board's read-only mode also turns retries off).
+  const options = { readOnlyMode: true };
   const current = () => [...catalog.models.flatMap((m) => m.versions.map((v) => queues.forVersion(v.model, v.version))), webhookQueue];
   const adapters = (list: Queue[]) => list.map((q) => new BullMQAdapter(q, { ...options, displayName: q.name.replace(/[{}]/g, '') }));
   let shown = current() as Queue[];

@@ -49,6 +49,8 @@ describe('toJobObject', () => {
   it('a failed job carries its typed error and no outputs', () => {
     const job = toJobObject({ ...base, processedOn: 1, finishedOn: 2, failedReason: encodeJobError({ type: 'expired', message: 'late' }) }, 'failed', null);
     expect(job).toMatchObject({ status: 'failed', outputs: null, metrics: null, error: { type: 'expired', message: 'late' } });
+    // an expired job never ran: a worker fetched it only to find it past its deadline
+    expect(job.started_at).toBeNull();
   });
 
   it('a queued job canceled by request: completed at the cancel time, never started', () => {
@@ -60,7 +62,7 @@ describe('toJobObject', () => {
     const running = toJobObject({ ...base, processedOn: base.timestamp - 4000 }, 'active', null);
     expect(running).toMatchObject({ status: 'running', created_at: '2026-01-01T00:00:00.000Z', started_at: '2026-01-01T00:00:00.000Z' });
     // a failed one alike; a stamp after the creation is kept
-    expect(toJobObject({ ...base, processedOn: base.timestamp - 1, finishedOn: base.timestamp + 2, failedReason: encodeJobError({ type: 'expired', message: 'late' }) }, 'failed', null).started_at).toBe('2026-01-01T00:00:00.000Z');
+    expect(toJobObject({ ...base, processedOn: base.timestamp - 1, finishedOn: base.timestamp + 2, failedReason: encodeJobError({ type: 'inference-failed', message: 'bad' }) }, 'failed', null).started_at).toBe('2026-01-01T00:00:00.000Z');
     expect(toJobObject({ ...base, processedOn: base.timestamp + 3 }, 'active', null).started_at).toBe('2026-01-01T00:00:00.003Z');
   });
 

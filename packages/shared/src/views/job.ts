@@ -76,7 +76,8 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     version: String(d.version),
     status,
     created_at: iso(job.timestamp)!,
-    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') ? null : iso(result?.started ?? startedOn(job)),
+    // Never started: queued, canceled before a worker had it, or expired (its worker found it past its deadline, or its input gone, and ran nothing).
+    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') || error?.type === 'expired' ? null : iso(result?.started ?? startedOn(job)),
     completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt) : state === 'completed' || state === 'failed' ? iso(result?.completed ?? job.finishedOn) : null,
     outputs: result ? outputsToJson(resultTensors(job, result)) : null,
     error,
