@@ -118,6 +118,17 @@ describe('not found → 404', () => {
     expectProblem(await call(cluster.url, 'GET', '/v1/nothing', undefined, A), 404, 'not-found');
   });
 
+  it('a method a served path does not take is a 405 with Allow (a path nothing serves stays a 404)', async () => {
+    const del = await call(cluster.url, 'DELETE', '/v1/jobs/job_x', undefined, A);
+    expectProblem(del, 405, 'method-not-allowed');
+    expect(del.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+    const put = await call(cluster.url, 'PUT', '/v2/models/mlp/infer', {}, A);
+    expectProblem(put, 405, 'method-not-allowed');
+    expect(put.headers.get('allow')).toBe('POST, OPTIONS');
+    expect(put.body.error).toMatch(/PUT is not served on \/v2\/models\/mlp\/infer/);
+    expectProblem(await call(cluster.url, 'DELETE', '/v1/nothing/at/all', undefined, A), 404, 'not-found');
+  });
+
   it('a version spelled otherwise than as its digits (01, 1.0, 1e0, 0x1, +1) names none, on every route', async () => {
     const infer = { inputs: mlp({}).inputs };
     for (const v of ['01', '1.0', '1e0', '0x1', '%2B1']) {

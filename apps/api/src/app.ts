@@ -9,7 +9,9 @@ import { adminAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
 import { readsAsJson, readsTensorJson } from './http/infer-body.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
+import { allowedMethodsOf } from './http/allowed-methods.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
+import { ROUTES } from './openapi/routes.js';
 import { rateLimit } from './http/rate-limit.js';
 import { httpMetrics } from './metrics.js';
 import { adminRouter } from './routes/admin.js';
@@ -47,7 +49,7 @@ export function createApp(deps: Deps): Express {
   app.use(webhooksRouter(deps));
   app.use(metricsRouter(deps));
   app.use(openApiRouter());
-  app.use(notFoundHandler);
+  app.use(notFoundHandler(allowedMethodsOf(ROUTES)));
   app.use(problemHandler);
   return app;
 }

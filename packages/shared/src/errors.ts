@@ -13,6 +13,7 @@ export const PROBLEMS = {
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'not-acceptable': { status: 406, title: 'Not acceptable' },
   'idempotency-conflict': { status: 409, title: 'Idempotency key reused with another body' },
   'batch-not-finished': { status: 409, title: 'Batch not finished' },

@@ -5,6 +5,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
+import type { AllowedMethods } from './allowed-methods.js';
 import { isDecompressionError } from './body-encoding.js';
 import {
   AppError, MalformedBodyError, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
@@ -107,6 +108,12 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   sendProblem(res, app.type, app.detail, app.extensions, req.originalUrl);
 };
 
-export const notFoundHandler: RequestHandler = (req, _res, next) => {
+/** No route took the request: a 405 naming the methods when its path is served with others (`allowed`), else a 404. */
+export const notFoundHandler = (allowed: AllowedMethods): RequestHandler => (req, _res, next) => {
+  const methods = allowed(req.path);
+  if (methods) {
+    const allow = methods.join(', ');
+    return next(new AppError('method-not-allowed', `${req.method} is not served on ${req.path} (allowed: ${allow})`, {}, { headers: { Allow: allow } }));
+  }
   next(new NotFoundError('route', `${req.method} ${req.path}`));
 };
