@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors.js';
 import { WEBHOOK_SECRET_KEY } from '../src/queues.js';
 import { startRedisServer, type RedisServer } from '../src/redis-server.js';
+import { MAX_PREVIOUS_SECRETS } from '../src/webhooks/secret-ring.js';
 import { generateSecret, parseSecret } from '../src/webhooks/sign.js';
 import { TenantSecrets } from '../src/webhooks/tenant-secrets.js';
 
@@ -48,6 +49,18 @@ describe('TenantSecrets', () => {
     const later = await s.ring('delta', t0 + 1200); // first expired at t0+1000, second lives to t0+1500
     expect(later.previous.map((p) => p.secret)).toEqual([second]);
     expect(Object.keys(await redis.hgetall('maas:webhook-secrets:delta')).filter((k) => k.startsWith('prev:'))).toHaveLength(1);
+  });
+
+  it(`keeps at most ${MAX_PREVIOUS_SECRETS} replaced secrets signing: rotating again and again drops those that expire first`, async () => {
+    const s = new TenantSecrets(redis, { overlapMs: 60_000 });
+    const t0 = Date.now();
+    const made = [(await s.ring('epsilon', t0)).current.secret];
+    for (let i = 1; i <= 30; i++) made.push((await s.rotate('epsilon', t0 + i)).current.secret);
+    const ring = await s.ring('epsilon', t0 + 31);
+    expect(ring.current.secret).toBe(made[30]);
+    expect(ring.previous.map((p) => p.secret)).toEqual([made[29], made[28], made[27]]);
+    expect(await s.keys('epsilon')).toHaveLength(1 + MAX_PREVIOUS_SECRETS);
+    expect(Object.keys(await redis.hgetall('maas:webhook-secrets:epsilon')).filter((k) => k.startsWith('prev:'))).toHaveLength(MAX_PREVIOUS_SECRETS);
   });
 
   it('serves a configured secret as is, and refuses to rotate it', async () => {

@@ -44,12 +44,27 @@ export const signingSecrets = (ring: SecretRing): string[] => [ring.current.secr
 export const previousField = (secret: string): string => `${PREV}${secret}`;
 
 /**
+ * Replaced secrets that sign at once, at most: every one adds a signature to every delivery,
+ * so rotating again and again within an overlap must not grow that without end. Past it the
+ * secret that would expire first stops signing at the rotation.
+ */
+export const MAX_PREVIOUS_SECRETS = 3;
+
+/**
  * Rotation as a script, so two rotations at once cannot lose a secret: the current secret
- * becomes a previous one (expiring at ARGV[3]), ARGV[1] becomes current (created ARGV[2]).
+ * becomes a previous one (expiring at ARGV[3]), ARGV[1] becomes current (created ARGV[2]), and
+ * the previous ones past MAX_PREVIOUS_SECRETS that expire first are dropped.
  */
 export const ROTATE_LUA = `
 local cur = redis.call('HGET', KEYS[1], 'current')
 if cur then redis.call('HSET', KEYS[1], '${PREV}' .. cur, ARGV[3]) end
 redis.call('HSET', KEYS[1], 'current', ARGV[1], 'current_at', ARGV[2])
+local prev = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, ${PREV.length}) == '${PREV}' then prev[#prev + 1] = { all[i], tonumber(all[i + 1]) or 0 } end
+end
+table.sort(prev, function(a, b) return a[2] > b[2] end)
+for i = ${MAX_PREVIOUS_SECRETS} + 1, #prev do redis.call('HDEL', KEYS[1], prev[i][1]) end
 return 1
 `;
