@@ -56,6 +56,26 @@ const expectOutputs = (got: { outputs: { data: number[] }[] }, want: number[]) =
   got.outputs[0]!.data.forEach((v, j) => expect(v).toBeCloseTo(want[j]!, 5));
 };
 
+describe('a frozen worker (SIGSTOP)', () => {
+  it('its model answers not ready within the liveness TTL (not after three missed heartbeats), and ready again once it wakes', async () => {
+    const cluster = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'mlp', WORKER_ALIVE_TTL_MS: '600', WORKER_HEARTBEAT_MS: '5000' } });
+    const pid = cluster.workers[0]!.child.pid!;
+    cleanups.push(async () => {
+      process.kill(pid, 'SIGCONT');
+      await cluster.stop();
+    });
+    const ready = async () => (await call(cluster.url, 'GET', '/v2/models/mlp/ready')).status;
+    expect(await ready()).toBe(200);
+    process.kill(pid, 'SIGSTOP');
+    const stopped = Date.now();
+    // Its heartbeat (every 5 s) would keep it listed for 15 s; its liveness entry lapses in 0.6 s.
+    await eventually(ready, (s) => s === 503, { ms: 5000, what: 'the frozen worker\'s model not ready' });
+    expect(Date.now() - stopped).toBeLessThan(5000);
+    process.kill(pid, 'SIGCONT');
+    await eventually(ready, (s) => s === 200, { ms: 10_000, what: 'ready again once the worker wakes' });
+  });
+});
+
 describe('a SIGKILLed worker (fast recovery)', () => {
   it('its held jobs finish on another worker within 10 s of the kill, with correct outputs', async () => {
     // Worker A waits up to 20 s to fill a run of 1,024 rows, so it provably holds the jobs when

@@ -1,6 +1,12 @@
-/** Live workers, from their heartbeats in Redis (see apps/worker/src/registry.ts); cached briefly. */
+/**
+ * Live workers, from their heartbeats in Redis (see apps/worker/src/registry.ts); cached briefly.
+ * A worker whose liveness entry (liveness/alive-beat.ts, renewed every third of
+ * WORKER_ALIVE_TTL_MS) has expired is not live either, though its heartbeat is recent: it is
+ * frozen or gone, and live workers' sweepers already release its jobs, so a model it alone
+ * served answers not ready within that TTL instead of after three missed heartbeats.
+ */
 import type { Redis } from 'ioredis';
-import { WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
+import { WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
   id: string;
@@ -23,21 +29,30 @@ export class WorkerDirectory {
   async live(): Promise<LiveWorker[]> {
     const now = Date.now();
     if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.workers;
-    const seen = await this.redis.zrange(WORKERS_SEEN_KEY, '0', '-1', 'WITHSCORES');
+    // Liveness expiries are on Redis's clock (hosts' clocks may differ): compared with its TIME.
+    const [seenReply, aliveReply, timeReply] = (await this.redis.pipeline().zrange(WORKERS_SEEN_KEY, '0', '-1', 'WITHSCORES').zrange(WORKERS_ALIVE_KEY, '0', '-1', 'WITHSCORES').time().exec()) ?? [];
+    if (seenReply?.[0] || aliveReply?.[0] || timeReply?.[0]) throw (seenReply?.[0] ?? aliveReply?.[0] ?? timeReply?.[0])!;
+    const seen = seenReply![1] as string[];
     const ids: string[] = [];
     const beats = new Map<string, number>();
     for (let i = 0; i < seen.length; i += 2) {
       ids.push(seen[i]!);
       beats.set(seen[i]!, Number(seen[i + 1]));
     }
+    const alive = aliveReply![1] as string[];
+    const expiries = new Map<string, number>();
+    for (let i = 0; i < alive.length; i += 2) expiries.set(alive[i]!, Number(alive[i + 1]));
+    const [seconds, micros] = timeReply![1] as [string, string];
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const infos = ids.length ? await this.redis.hmget(WORKERS_INFO_KEY, ...ids) : [];
     const workers: LiveWorker[] = [];
     const dead: string[] = [];
     infos.forEach((json, i) => {
       const id = ids[i]!;
       const w = json ? (JSON.parse(json) as LiveWorker) : undefined;
-      if (w && now - beats.get(id)! <= MISSED_BEATS * w.heartbeat_ms) workers.push(w);
-      else dead.push(id);
+      if (!w || now - beats.get(id)! > MISSED_BEATS * w.heartbeat_ms) dead.push(id);
+      // Frozen or gone: not live, but left listed (it may wake; its heartbeat decides when it is forgotten).
+      else if ((expiries.get(id) ?? Infinity) > redisNow) workers.push(w);
     });
     if (dead.length) {
       // Forget workers that died without leaving (SIGKILL, lost machine); another API may race us, harmlessly.
