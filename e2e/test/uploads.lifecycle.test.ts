@@ -80,6 +80,25 @@ describe('uploads that do not finish', () => {
   });
 });
 
+describe('an upload refused after 100,000 chunks', () => {
+  it('is answered 429 and withdrawn whole, the API up (its chunk keys go in DELs of 2,000: one DEL of 60,000 keys overflows ioredis\'s stack when auto-pipelined, and the error escapes)', async () => {
+    // A cluster of its own: the queue's depth limit is the refusal, and no idle timeout of 3 s.
+    const own = await Cluster.start({ workers: 0, api: { MAX_QUEUE_DEPTH: '100000' } });
+    const r = own.redisClient();
+    try {
+      const res = await fetch(`${own.url}/v1/batches?model=fixed`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: lines(100_010) });
+      expect(res.status).toBe(429);
+      expect(((await res.json()) as { type: string }).type).toBe('urn:maas:problem:queue-full');
+      await eventually(async () => (await queuedInferenceJobs(r)) + (await storedBatches(r)).length, (n) => n === 0, { ms: 60_000, what: 'the refused upload withdrawn' });
+      expect(await r.keys('maas:{b-*')).toEqual([]);
+      expect(own.api.child.exitCode).toBeNull();
+    } finally {
+      r.disconnect();
+      await own.stop();
+    }
+  }, 180_000);
+});
+
 describe('downloads that do not finish', () => {
   it('a client that goes away during a results download ends the handler', async () => {
     await cluster.startWorker({ WORKER_MODELS: 'penguins' });
