@@ -42,6 +42,10 @@ describe('problemHandler logging', () => {
     expect(sent.status).toBe(400);
     expect(logged).toEqual([]);
     expect(JSON.parse(sent.body!).detail).toMatch(/closed the connection before it sent the whole body/);
+    // a streamed upload's: Node's `aborted` (ECONNRESET) was taken for Redis unreachable, a 503 logged as a warning
+    const streamed = handle(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    expect(streamed.sent.status).toBe(400);
+    expect(streamed.logged).toEqual([]);
   });
 
   it('says a bare JSON scalar body is the wrong kind of JSON, not invalid JSON', () => {

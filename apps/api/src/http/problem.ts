@@ -66,7 +66,10 @@ export function toAppError(err: unknown): AppError | undefined {
   if (e?.type === 'entity.too.large') return new PayloadTooLargeError(`request body exceeds ${e.limit} bytes (MAX_BODY_MB)`);
   if (e?.type === 'entity.parse.failed') return scalarBody(e.body) ?? notJson(e.message ?? 'unparsable');
   // The client closed the connection mid-body: nobody reads this answer, and it is not our fault.
-  if (e?.type === 'request.aborted') return new MalformedBodyError('the client closed the connection before it sent the whole body');
+  // The same read as a stream (a batch upload): Node's `aborted`, whose ECONNRESET is the client's, not Redis's.
+  if (e?.type === 'request.aborted' || (err instanceof Error && err.message === 'aborted' && (err as NodeJS.ErrnoException).code === 'ECONNRESET')) {
+    return new MalformedBodyError('the client closed the connection before it sent the whole body');
+  }
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported-media-type', e.message ?? 'unsupported encoding');
   // The router's: a path segment that is not valid percent-encoding (`/v1/jobs/%zz`).
   if (err instanceof URIError) return new ValidationError([{ path: 'url', message: err.message }]);
