@@ -105,6 +105,16 @@ describe('commands against a stub API', () => {
     expect(seen!.headers.get('authorization')).toBe('Bearer k');
   });
 
+  it('a job printed as failed or canceled exits 1 (the work failed), after printing it', async () => {
+    for (const status of ['failed', 'canceled']) {
+      const x = io(() => json(200, { id: 'job_1', object: 'job', status }));
+      expect(await runCli(['jobs', 'get', 'job_1', '--wait', '5'], x)).toBe(1);
+      expect(JSON.parse(x.stdout.text)).toMatchObject({ status });
+    }
+    const running = io(() => json(200, { id: 'job_1', object: 'job', status: 'running' }));
+    expect(await runCli(['jobs', 'get', 'job_1'], running)).toBe(0);
+  });
+
   it('--url and --api-key win over the environment', async () => {
     let seen: { url: URL; headers: Headers } | undefined;
     const x = io((req) => {

@@ -146,7 +146,11 @@ async function follow(ctx: Context, client: MaasClient, id: string, out: string 
     progress.finish();
   }
   ctx.io.stderr.write(`${summary(batch, startedMs)}\n`);
-  if (batch.status !== 'succeeded') return EXIT_FAILED;
+  if (batch.status !== 'succeeded') {
+    // Its results exist all the same (each line's error, or outputs for what ran): say where, rather than nothing.
+    if (out) ctx.io.stderr.write(`results not written to ${out}: the batch ended ${batch.status}; read what it has with "maas batch results ${id} --out ${out}"\n`);
+    return EXIT_FAILED;
+  }
   if (!out) {
     ctx.io.stderr.write(`results: maas batch results ${id} --out results.ndjson\n`);
     return 0;

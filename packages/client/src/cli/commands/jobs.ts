@@ -1,8 +1,12 @@
 /** `maas jobs create|get|cancel`: asynchronous jobs. Each prints the job object as JSON. */
 import type { JobRequest, Tensor } from '../../types.js';
 import { listOpt, secondsOpt, stringOpt, UsageError, versionOpt, type Command } from '../command.js';
+import { EXIT_FAILED } from '../errors.js';
 import { formatJson } from '../format.js';
 import { outputsFromArgs, readJsonFile, tensorsFromArgs } from '../inputs.js';
+
+/** A job printed as failed or canceled: the work failed (exit 1, as the help's footer says), though the call worked. */
+const endedBadly = (status: string): boolean => status === 'failed' || status === 'canceled';
 
 const waitOption = { type: 'string', value: 'N', help: 'wait up to N seconds for the job to finish (the server caps N)' } as const;
 
@@ -47,6 +51,7 @@ export const jobsCreate: Command = {
     if (outputs) req.outputs = outputs;
     const job = await ctx.client().jobs.create(req, { wait: secondsOpt(ctx, 'wait'), idempotencyKey: stringOpt(ctx, 'idempotency-key'), signal: ctx.io.signal });
     ctx.io.stdout.write(`${formatJson(job)}\n`);
+    return endedBadly(job.status) ? EXIT_FAILED : 0;
   },
 };
 
@@ -59,6 +64,7 @@ export const jobsGet: Command = {
   async run(ctx) {
     const job = await ctx.client().jobs.get(ctx.args[0]!, { wait: secondsOpt(ctx, 'wait'), signal: ctx.io.signal });
     ctx.io.stdout.write(`${formatJson(job)}\n`);
+    return endedBadly(job.status) ? EXIT_FAILED : 0;
   },
 };
 
