@@ -55,6 +55,8 @@ return -1
 `;
 
 /** KEYS[1] ledger; ARGV: fields to drop. Each drop gives its rows back, once. */
+/** Entries one DROP_LUA call takes at most: one command of tens of thousands overflows ioredis's stack when auto-pipelined. */
+const DROP_A_COMMAND = 2000;
 const DROP_LUA = `
 local n = 0
 for i = 1, #ARGV do
@@ -99,7 +101,7 @@ export class QueuedRowsLedger implements Admission {
 
   async release(tenant: string, entries: LedgerEntry[]): Promise<void> {
     if (this.limitOf(tenant) <= 0 || entries.length === 0) return;
-    await this.redis.eval(DROP_LUA, 1, tenantRowsKey(tenant), ...entries.map(field));
+    for (let at = 0; at < entries.length; at += DROP_A_COMMAND) await this.redis.eval(DROP_LUA, 1, tenantRowsKey(tenant), ...entries.slice(at, at + DROP_A_COMMAND).map(field));
   }
 
   /** Rows the ledger holds for `tenant` now. */
@@ -140,6 +142,7 @@ export class QueuedRowsLedger implements Admission {
         if (processed !== null || (created === null && now - e.at > ENQUEUE_GRACE_MS)) gone.push(e.f);
       });
     }
-    if (gone.length) await this.redis.eval(DROP_LUA, 1, key, ...gone);
+    // A tenant's large upload can leave tens of thousands: DROP_A_COMMAND at a time.
+    for (let at = 0; at < gone.length; at += DROP_A_COMMAND) await this.redis.eval(DROP_LUA, 1, key, ...gone.slice(at, at + DROP_A_COMMAND));
   }
 }

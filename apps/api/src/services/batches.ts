@@ -66,7 +66,7 @@ export interface BatchTarget {
 /** Chunks being enqueued while the next ones are parsed (bounds the upload's memory). */
 const ENQUEUE_AHEAD = 4;
 /** Chunk input blocks kept for the next chunks (shared block-pool.ts): those in flight, and some room. */
-/** Keys (or quota entries) one Redis command takes at most when an upload's chunks are removed. */
+/** Keys one Redis command deletes at most when an upload's chunks are removed. */
 const KEYS_A_COMMAND = 2000;
 const BLOCK_POOL_BYTES = (ENQUEUE_AHEAD + 4) * CHUNK_BYTES;
 /** Chunks read ahead of the one being written while streaming results. */
@@ -232,7 +232,7 @@ export class BatchService {
       const queue = this.queues.forVersion(model, Number(version));
       for (const i of indices) await queue.remove(chunkJobId(id, i)).catch(() => 0);
       const entries = indices.map((i) => ({ queue: queue.name, jobId: chunkJobId(id, i), rows: 0 }));
-      for (let at = 0; tenant && at < entries.length; at += KEYS_A_COMMAND) await this.admission?.release(tenant, entries.slice(at, at + KEYS_A_COMMAND)); // quota
+      if (tenant) await this.admission?.release(tenant, entries); // quota
     }
     // A few thousand keys a command: one command of 60,000 (a model that takes no batches, one
     // chunk a line) overflowed ioredis's stack, and its error escaped and ended the process.
