@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRedisUnavailable, redisUnavailableReason } from './redis.js';
+import { ARGS_A_COMMAND, isRedisUnavailable, redisUnavailableReason, sendInSlices } from './redis.js';
 
 const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
 
@@ -25,5 +25,25 @@ describe('redisUnavailableReason', () => {
     expect(redisUnavailableReason(new Error('the BOOM command is not a thing'))).toBeUndefined();
     expect(redisUnavailableReason('OOM')).toBeUndefined();
     expect(isRedisUnavailable(reply('READONLY x'))).toBe(true);
+  });
+});
+
+describe('sendInSlices', () => {
+  it(`sends ARGS_A_COMMAND items at a time, in order, each after the last answered`, async () => {
+    const items = Array.from({ length: 2 * ARGS_A_COMMAND + 5 }, (_, i) => i);
+    const sent: number[][] = [];
+    let inFlight = 0;
+    await sendInSlices(items, async (slice) => {
+      expect(inFlight).toBe(0);
+      inFlight++;
+      await new Promise((r) => setTimeout(r, 1));
+      sent.push(slice);
+      inFlight--;
+    });
+    expect(sent.map((s) => s.length)).toEqual([ARGS_A_COMMAND, ARGS_A_COMMAND, 5]);
+    expect(sent.flat()).toEqual(items);
+    let calls = 0;
+    await sendInSlices([], async () => calls++);
+    expect(calls).toBe(0);
   });
 });

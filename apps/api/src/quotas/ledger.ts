@@ -15,7 +15,7 @@
  * Modes: with no rows limit configured anywhere the ledger is not used at all (no cost).
  */
 import type { Redis } from 'ioredis';
-import { bullJobKey, QuotaExceededError, tenantRowsKey, type Logger } from '@maas/shared';
+import { bullJobKey, QuotaExceededError, sendInSlices, tenantRowsKey, type Logger } from '@maas/shared';
 
 export interface LedgerEntry {
   queue: string;
@@ -55,8 +55,6 @@ return -1
 `;
 
 /** KEYS[1] ledger; ARGV: fields to drop. Each drop gives its rows back, once. */
-/** Entries one DROP_LUA call takes at most: one command of tens of thousands overflows ioredis's stack when auto-pipelined. */
-const DROP_A_COMMAND = 2000;
 const DROP_LUA = `
 local n = 0
 for i = 1, #ARGV do
@@ -101,7 +99,8 @@ export class QueuedRowsLedger implements Admission {
 
   async release(tenant: string, entries: LedgerEntry[]): Promise<void> {
     if (this.limitOf(tenant) <= 0 || entries.length === 0) return;
-    for (let at = 0; at < entries.length; at += DROP_A_COMMAND) await this.redis.eval(DROP_LUA, 1, tenantRowsKey(tenant), ...entries.slice(at, at + DROP_A_COMMAND).map(field));
+    // An upload's chunks can be tens of thousands: sent in slices (shared redis.ts).
+    await sendInSlices(entries.map(field), (fields) => this.redis.eval(DROP_LUA, 1, tenantRowsKey(tenant), ...fields));
   }
 
   /** Rows the ledger holds for `tenant` now. */
@@ -142,7 +141,6 @@ export class QueuedRowsLedger implements Admission {
         if (processed !== null || (created === null && now - e.at > ENQUEUE_GRACE_MS)) gone.push(e.f);
       });
     }
-    // A tenant's large upload can leave tens of thousands: DROP_A_COMMAND at a time.
-    for (let at = 0; at < gone.length; at += DROP_A_COMMAND) await this.redis.eval(DROP_LUA, 1, key, ...gone.slice(at, at + DROP_A_COMMAND));
+    await sendInSlices(gone, (fields) => this.redis.eval(DROP_LUA, 1, key, ...fields));
   }
 }

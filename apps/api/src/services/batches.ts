@@ -23,7 +23,7 @@ import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
-  BlockPool, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
+  BlockPool, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
@@ -66,8 +66,6 @@ export interface BatchTarget {
 /** Chunks being enqueued while the next ones are parsed (bounds the upload's memory). */
 const ENQUEUE_AHEAD = 4;
 /** Chunk input blocks kept for the next chunks (shared block-pool.ts): those in flight, and some room. */
-/** Keys one Redis command deletes at most when an upload's chunks are removed. */
-const KEYS_A_COMMAND = 2000;
 const BLOCK_POOL_BYTES = (ENQUEUE_AHEAD + 4) * CHUNK_BYTES;
 /** Chunks read ahead of the one being written while streaming results. */
 const READ_AHEAD = 8;
@@ -234,10 +232,8 @@ export class BatchService {
       const entries = indices.map((i) => ({ queue: queue.name, jobId: chunkJobId(id, i), rows: 0 }));
       if (tenant) await this.admission?.release(tenant, entries); // quota
     }
-    // A few thousand keys a command: one command of 60,000 (a model that takes no batches, one
-    // chunk a line) overflowed ioredis's stack, and its error escaped and ended the process.
-    const keys = [k.meta, k.lines, k.chunks, k.outputs, ...indices.map((i) => k.input(i))];
-    for (let at = 0; at < keys.length; at += KEYS_A_COMMAND) await this.redis.del(...keys.slice(at, at + KEYS_A_COMMAND));
+    // In slices (shared redis.ts): a model that takes no batches has a chunk a line, 60,000 and more.
+    await sendInSlices([k.meta, k.lines, k.chunks, k.outputs, ...indices.map((i) => k.input(i))], (keys) => this.redis.del(...keys));
     await this.redis.zrem(UPLOADS_KEY, id);
   }
 

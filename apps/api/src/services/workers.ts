@@ -30,19 +30,18 @@ export class WorkerDirectory {
     const now = Date.now();
     if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.workers;
     // Liveness expiries are on Redis's clock (hosts' clocks may differ): compared with its TIME.
-    const [seenReply, aliveReply, timeReply] = (await this.redis.pipeline().zrange(WORKERS_SEEN_KEY, '0', '-1', 'WITHSCORES').zrange(WORKERS_ALIVE_KEY, '0', '-1', 'WITHSCORES').time().exec()) ?? [];
-    if (seenReply?.[0] || aliveReply?.[0] || timeReply?.[0]) throw (seenReply?.[0] ?? aliveReply?.[0] ?? timeReply?.[0])!;
-    const seen = seenReply![1] as string[];
+    const replies = (await this.redis.pipeline().zrange(WORKERS_SEEN_KEY, '0', '-1', 'WITHSCORES').zrange(WORKERS_ALIVE_KEY, '0', '-1', 'WITHSCORES').time().exec()) ?? [];
+    const failed = replies.find(([err]) => err)?.[0];
+    if (failed) throw failed;
+    const [seen, alive, [seconds, micros]] = replies.map(([, reply]) => reply) as [string[], string[], [string, string]];
     const ids: string[] = [];
     const beats = new Map<string, number>();
     for (let i = 0; i < seen.length; i += 2) {
       ids.push(seen[i]!);
       beats.set(seen[i]!, Number(seen[i + 1]));
     }
-    const alive = aliveReply![1] as string[];
     const expiries = new Map<string, number>();
     for (let i = 0; i < alive.length; i += 2) expiries.set(alive[i]!, Number(alive[i + 1]));
-    const [seconds, micros] = timeReply![1] as [string, string];
     const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const infos = ids.length ? await this.redis.hmget(WORKERS_INFO_KEY, ...ids) : [];
     const workers: LiveWorker[] = [];
