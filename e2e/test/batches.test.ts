@@ -283,6 +283,8 @@ describe('.npy uploads', () => {
     expect((await npyOf(penguins.body.id)).body).toMatchObject({ status: 406, detail: expect.stringMatching(/\?output=/) });
     const probs = await fetch(`${cluster.url}/v1/batches/${penguins.body.id}/results?output=probabilities`, { headers: { accept: 'application/x-npy' } });
     expect(probs.status).toBe(200);
+    // An output the model does not have is a bad parameter, whatever the format.
+    expect((await npyOf(penguins.body.id, '?output=nope')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/names no output of penguins; its outputs: probabilities, label/) });
     const unfinished = await Cluster.start({ workers: 0 });
     try {
       const queued = (await (await fetch(`${unfinished.url}/v1/batches?model=mlp`, { method: 'POST', body: JSON.stringify({ inputs: { input: rows(1, 1, 32)[0] } }), headers: { 'content-type': 'application/x-ndjson' } })).json()) as { id: string };
@@ -341,6 +343,13 @@ describe('cancel', () => {
       const c = await call(other.url, 'POST', `/v1/batches/${batch.id}/cancel`);
       expect(c.body).toMatchObject({ status: 'canceled', counts: { total: 3001, succeeded: 0, failed: 3001 } });
       expect(c.body.completed_at).not.toBeNull();
+      // The withdrawn chunks' input bytes went with them (no worker will ever remove them).
+      const conn = other.redisClient();
+      try {
+        expect(await conn.keys(`${batchKeys(batch.id).input(0).replace(/0$/, '')}*`)).toEqual([]);
+      } finally {
+        conn.disconnect();
+      }
       await other.startWorker({ WORKER_MODELS: 'mlp' });
       await new Promise((r) => setTimeout(r, 1000));
       const after = await call(other.url, 'GET', `/v1/batches/${batch.id}`);

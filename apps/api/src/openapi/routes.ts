@@ -200,7 +200,7 @@ const TABLE: Route[] = [
     query: ResultsQuery,
     answers: {
       200: { description: 'NDJSON results (or one output as .npy with Accept: application/x-npy)', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined } },
-      404: notFound, 406: problem('.npy asked for results an array cannot hold'), 409: problem('the batch has not completed'), ...common,
+      400: problem('?output= names no output of the model'), 404: notFound, 406: problem('.npy asked for results an array cannot hold'), 409: problem('the batch has not completed'), ...common,
     },
   },
   { method: 'get', path: '/v1/models', summary: 'Served models', tag: 'Models', answers: { 200: json(S.ModelList, 'models'), ...common } },
