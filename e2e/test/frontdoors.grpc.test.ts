@@ -70,7 +70,7 @@ describe('gRPC: health and metadata', () => {
     expect(await client.call('ServerLive', {}, '')).toEqual({ live: true });
     expect(await client.call('ServerReady', {}, '')).toEqual({ ready: true });
     const meta = await client.call('ServerMetadata', {});
-    expect(meta.extensions).toEqual(expect.arrayContaining(['binary_tensor_data', 'model_configuration', 'statistics', 'model_repository']));
+    expect(meta.extensions).toEqual(['classification', 'binary_tensor_data', 'model_configuration', 'statistics', 'model_repository']);
     expect(await codeOf(client.call('ServerMetadata', {}, ''))).toBe(status.UNAUTHENTICATED);
     expect(await codeOf(client.call('ServerMetadata', {}, 'wrong'))).toBe(status.UNAUTHENTICATED);
   });
@@ -81,7 +81,9 @@ describe('gRPC: health and metadata', () => {
     expect(m.inputs[0]).toEqual({ name: 'features', datatype: 'FP32', shape: ['-1', '4'] });
     expect((await client.call('ModelMetadata', { name: 'penguins', version: '1' })).versions).toEqual(['1']);
     expect(await client.call('ModelReady', { name: 'penguins', version: '1' })).toEqual({ ready: true });
-    expect(await codeOf(client.call('ModelReady', { name: 'nope', version: '' }))).toBe(status.NOT_FOUND);
+    // As Triton's: a model not served is not ready (OK), not NOT_FOUND (tritonclient polls it).
+    expect(await client.call('ModelReady', { name: 'nope', version: '' })).toEqual({ ready: false });
+    expect(await client.call('ModelReady', { name: 'penguins', version: '9' })).toEqual({ ready: false });
     expect(await codeOf(client.call('ModelMetadata', { name: 'penguins', version: '9' }))).toBe(status.NOT_FOUND);
   });
 });
@@ -194,6 +196,9 @@ describe('gRPC: Triton extensions', () => {
     expect(models).toEqual(expect.arrayContaining([{ name: 'echo', version: '1', state: 'READY', reason: '' }]));
     await client.call('RepositoryModelUnload', { model_name: 'echo' });
     expect(await codeOf(client.call('ModelInfer', { model_name: 'echo', inputs: [] }))).toBe(status.NOT_FOUND);
+    expect(await client.call('ModelReady', { name: 'echo', version: '' })).toEqual({ ready: false });
+    // A configuration or files sent with the load would not be what is served: refused.
+    expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'echo', parameters: { config: { string_param: '{}' } } }))).toBe(status.INVALID_ARGUMENT);
     await client.call('RepositoryModelLoad', { model_name: 'echo' });
     expect((await client.call('ModelMetadata', { name: 'echo' })).name).toBe('echo');
     expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'nope' }))).toBe(status.NOT_FOUND);

@@ -305,6 +305,11 @@ describe('Triton extensions over REST', () => {
     const workers = async () => (await call(cluster.url, 'GET', '/v1/models', undefined, AUTH)).body.models as { name: string; workers: number }[];
     await until(async () => expect((await workers()).find((m) => m.name === 'mlp')).toBeUndefined());
 
+    for (const parameters of [{ config: '{"max_batch_size": 8}' }, { 'file:1/model.onnx': 'AAAA' }]) {
+      const refused = await post(url('/v2/repository/models/mlp/load'), json({ parameters }), AUTH);
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toMatch(/is not supported: a load reads the model from the repository/);
+    }
     const load = await post(url('/v2/repository/models/mlp/load'), Buffer.alloc(0), AUTH);
     expect(load.status).toBe(200);
     await until(async () => expect((await workers()).find((m) => m.name === 'mlp')?.workers).toBe(1));

@@ -4,5 +4,5 @@ export const SERVER_VERSION = '0.1.0';
 
 /** The protocol extensions this server implements. */
 export const EXTENSIONS = [
-  'classification', 'binary_tensor_data', 'model_configuration', 'statistics', 'model_repository', 'model_repository_metadata',
+  'classification', 'binary_tensor_data', 'model_configuration', 'statistics', 'model_repository',
 ];

@@ -9,7 +9,7 @@
  * `binary_data_output: true`); outputs asked for in JSON stay in the header with their `data`.
  */
 import { z } from 'zod';
-import { BinaryData, DATATYPE_INFO, InputTensor, isDatatype, MalformedBodyError, rawOf, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
+import { BinaryData, DATATYPE_INFO, InputTensor, isDatatype, MalformedBodyError, rawOf, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
 
 /** The request and response header naming the JSON part's length. */
 export const HEADER_LENGTH = 'Inference-Header-Content-Length';
@@ -47,10 +47,28 @@ export function decodeBytesElements(buf: Buffer, tensor: string): string[] {
     if (at + len > buf.byteLength) {
       throw new MalformedBodyError(`input '${tensor}': BYTES element ${out.length} claims ${len} bytes but only ${buf.byteLength - at} remain`);
     }
-    out.push(buf.toString('utf8', at, at + len));
+    out.push(bytesElementText(buf.subarray(at, at + len), tensor, out.length));
     at += len;
   }
   return out;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A BYTES element as the text onnxruntime-node carries it: its string tensors hold UTF-8 text
+ * and end an element at a NUL. Bytes that are not UTF-8 (an image, a serialized message), or a
+ * NUL, would reach the model altered and answer 200: a 400 instead.
+ */
+export function bytesElementText(element: Uint8Array, tensor: string, index: number): string {
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(element);
+  } catch {
+    throw new ValidationError([{ path: `inputs.${tensor}`, message: `BYTES element ${index} is not UTF-8 text, which onnxruntime-node's string tensors carry (send binary data base64-encoded)` }]);
+  }
+  if (text.includes('\0')) throw new ValidationError([{ path: `inputs.${tensor}`, message: `BYTES element ${index} holds a NUL byte, at which onnxruntime-node's strings end` }]);
+  return text;
 }
 
 /** An input of a framed request's JSON header: `data`, or `parameters.binary_data_size` bytes after the header. */

@@ -7,7 +7,7 @@
  */
 import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
-import { ValidationError } from '@maas/shared';
+import { NotFoundError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { tenantResolver } from '../http/auth.js';
 import { toAppError } from '../http/problem.js';
@@ -76,7 +76,15 @@ function handlers(deps: Deps): UntypedServiceImplementation {
     ModelReady: h(async (req, tenant) => {
       await tenant();
       const { name, version: v } = req as unknown as NameVersion;
-      const { model, version: mv } = catalog.resolve(name, version(v));
+      // Triton answers ready: false (not NOT_FOUND) for a model it does not serve: clients poll it.
+      let resolved;
+      try {
+        resolved = catalog.resolve(name, version(v));
+      } catch (err) {
+        if (err instanceof NotFoundError) return { ready: false };
+        throw err;
+      }
+      const { model, version: mv } = resolved;
       const counts = await workers.servingCounts(model.name);
       return { ready: (v ? counts.get(mv.version) ?? 0 : Math.max(0, ...counts.values())) > 0 };
     }),
@@ -104,7 +112,7 @@ function handlers(deps: Deps): UntypedServiceImplementation {
     }),
     RepositoryModelLoad: h(async (req, tenant) => {
       await tenant();
-      await repository.load(String(req['model_name']));
+      await repository.load(String(req['model_name']), Object.keys((req['parameters'] as object | undefined) ?? {}));
       return {};
     }),
     RepositoryModelUnload: h(async (req, tenant) => {

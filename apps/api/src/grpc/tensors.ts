@@ -8,7 +8,7 @@
 import {
   BinaryData, isDatatype, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
 } from '@maas/shared';
-import { decodeBytesElements, outputBytes } from '../binary/framing.js';
+import { bytesElementText, decodeBytesElements, outputBytes } from '../binary/framing.js';
 
 /** proto-loader's view of an InferParameter (oneofs: true). */
 export interface GrpcParameter {
@@ -111,7 +111,7 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
       data = t.datatype === 'FP32' ? new BinaryData(new Uint8Array(Float32Array.from(values as number[]).buffer))
         : t.datatype === 'FP64' ? new BinaryData(new Uint8Array(Float64Array.from(values as number[]).buffer))
         : t.datatype === 'BYTES'
-        ? values.map((b) => Buffer.from(b as Uint8Array).toString('utf8'))
+        ? values.map((b, i) => bytesElementText(b as Uint8Array, t.name, i))
         : t.datatype === 'INT64' || t.datatype === 'UINT64' ? values.map(Number) : values;
     }
     inputs.push({ name: t.name, datatype: t.datatype, shape, data, parameters: plainParameters(t.parameters) });

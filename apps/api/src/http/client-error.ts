@@ -4,7 +4,9 @@
  * `application/problem+json` like every other error, instead of Node's bare status line with
  * an empty body. There is no request or response object then: the answer is written to the
  * socket as it is, and the connection closed. The problem `type` is `about:blank` (RFC 9457
- * §4.2.1): these are HTTP's own statuses, not the service's problem types.
+ * §4.2.1): these are HTTP's own statuses, not the service's problem types. The body also
+ * carries `"error"` (the Open Inference Protocol's error body, as on every /v2 route): the
+ * request's path is not known here, and a KServe client reads only that member.
  */
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -26,7 +28,7 @@ export function clientErrorProblem(code: string | undefined): { status: number; 
 /** PURE: the whole HTTP response for a parser error, closing the connection. */
 export function clientErrorResponse(code: string | undefined): string {
   const { status, title, detail } = clientErrorProblem(code);
-  const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail, error: detail });
   return `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 

@@ -86,6 +86,7 @@ export function toAppError(err: unknown): AppError | undefined {
  */
 const EXPECTED_5XX: Partial<Record<ProblemType, 'debug' | 'info' | 'warn'>> = {
   'model-not-ready': 'debug',
+  'shutting-down': 'info',
   timeout: 'info',
   'inference-failed': 'info',
   'redis-unavailable': 'warn',

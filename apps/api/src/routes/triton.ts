@@ -23,10 +23,11 @@ export const IndexRequest = z
 
 /**
  * Body of POST /v2/repository/models/{m}/load and /unload (Triton: optional `parameters`);
- * absent or empty is `{}`. Parameters are ignored: a load re-reads the model from the repository.
+ * absent or empty is `{}`. A load re-reads the model from the repository: `config` and `file:…`
+ * are refused (400), other parameters ignored.
  */
 export const RepositoryModelRequest = z
-  .object({ parameters: z.record(z.string(), z.unknown()).optional().describe('ignored (Triton: config, file:…, unload_dependents)') })
+  .object({ parameters: z.record(z.string(), z.unknown()).optional().describe("Triton's config and file:… are refused (400: a load reads the repository); others, such as unload_dependents, are ignored") })
   .optional();
 
 /** Answer of POST /v2/repository/index. */
@@ -54,8 +55,8 @@ export function tritonRouter({ catalog, stats, repository, workers }: Deps): Rou
   });
 
   r.post('/v2/repository/models/:model/load', async (req, res) => {
-    RepositoryModelRequest.parse(req.body ?? undefined);
-    await repository.load(modelParam(req));
+    const body = RepositoryModelRequest.parse(req.body ?? undefined);
+    await repository.load(modelParam(req), Object.keys(body?.parameters ?? {}));
     res.json({} satisfies z.output<typeof RepositoryAnswer>);
   });
 

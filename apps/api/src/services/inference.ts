@@ -5,7 +5,7 @@
  * job's end and the request's own rows of its outputs. A failed, canceled or unfinished job
  * becomes the typed error every front door maps.
  */
-import { InferenceError, NotFoundError, sliceOutputRows, VERSION_TEXT, WaitTimeoutError, type InputTensor, type OutputTensor, type RequestedOutput } from '@maas/shared';
+import { AppError, InferenceError, NotFoundError, sliceOutputRows, VERSION_TEXT, WaitTimeoutError, type InputTensor, type OutputTensor, type RequestedOutput } from '@maas/shared';
 import { InferPacker } from './infer-packer.js';
 import type { JobService } from './jobs.js';
 
@@ -68,6 +68,10 @@ export class InferenceService {
     const ext = { job_id: job.id, job_status: job.status };
     if (job.status === 'failed' || job.status === 'canceled') {
       throw new InferenceError(`job ${job.id} ${job.status}: ${job.error?.message ?? ''}`, { ...ext, error: job.error });
+    }
+    if (this.shutdown.aborted) {
+      // The job stays queued and runs; only this answer's wait was cut short by the stop.
+      throw new AppError('shutting-down', `the API is stopping; job ${job.id} stays queued and will run: poll GET /v1/jobs/${job.id}`, ext, { headers: { 'Retry-After': '1' } });
     }
     throw new WaitTimeoutError(`job ${job.id} did not finish within ${ms / 1000} s; poll GET /v1/jobs/${job.id}`, ext);
   }

@@ -86,8 +86,17 @@ export class RepositoryService {
     return readyOnly ? entries.filter((e) => e.state === 'READY') : entries;
   }
 
-  /** Loads (or reloads) `name` from disk; a model the repository cannot serve is a 400 with the reason. */
-  async load(name: string): Promise<void> {
+  /**
+   * Loads (or reloads) `name` from disk; a model the repository cannot serve is a 400 with the
+   * reason. Triton's `config` and `file:…` parameters (a configuration or files sent with the
+   * load) are refused with a 400: this load only reads MODEL_REPOSITORY, and answering 200 would
+   * say another configuration was served. Other parameters are ignored.
+   */
+  async load(name: string, parameterNames: readonly string[] = []): Promise<void> {
+    const override = parameterNames.find((p) => p === 'config' || p.startsWith('file:'));
+    if (override) {
+      throw new AppError('invalid-input', `load parameter '${override}' is not supported: a load reads the model from the repository (MODEL_REPOSITORY); put the files there`);
+    }
     await this.serially(() => this.reread(name));
     await this.redis.multi().srem(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'load' } satisfies ModelChangeMessage)).exec();
   }

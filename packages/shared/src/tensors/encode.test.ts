@@ -200,6 +200,10 @@ describe('encodeValues', () => {
       expect(fail(encodeValues('s', 'BYTES', [3], ['a', 'b', 3]))).toBe('data[2] = 3 is not a string (datatype BYTES)');
       expect(fail(encodeValues('s', 'BYTES', [1], [null]))).toMatch(/^data\[0\] = null is not a string/);
     });
+
+    it('rejects a NUL, at which onnxruntime-node would cut the string', () => {
+      expect(fail(encodeValues('s', 'BYTES', [2], ['a', 'b\u0000c']))).toMatch(/^data\[1\] holds a NUL character/);
+    });
   });
 
   describe('error messages', () => {

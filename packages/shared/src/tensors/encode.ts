@@ -19,7 +19,11 @@ export function encodeValues(name: string, datatype: Datatype, shape: number[], 
     message: `data[${i}] = ${describe(values[i])} is not ${want} (datatype ${datatype})`,
   });
   if (info.kind === 'string') {
-    for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'string') return fail(i, 'a string');
+    for (let i = 0; i < values.length; i++) {
+      if (typeof values[i] !== 'string') return fail(i, 'a string');
+      // onnxruntime-node's string tensors end an element at a NUL: it would reach the model cut short.
+      if ((values[i] as string).includes('\0')) return { ok: false, message: `data[${i}] holds a NUL character, at which onnxruntime-node's strings end (datatype BYTES)` };
+    }
     return { ok: true, tensor: { name, datatype, shape, data: values as string[] } };
   }
   const Arr = info.array!;
