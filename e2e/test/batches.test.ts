@@ -2,6 +2,8 @@
  * Batch submissions end to end: NDJSON streamed in, chunk jobs through the real workers,
  * results in input order with per-line errors, counts, cancel, retention.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -458,6 +460,30 @@ describe('while a batch runs', () => {
     expect(out).toHaveLength(8194);
     expect(out[0].outputs.output).toHaveLength(2);
     expect(out[8193]).toEqual({ custom_id: 'r8193', error: { type: 'canceled', message: expect.any(String) } });
+  });
+});
+
+describe('a batch long-poll across a Redis outage', () => {
+  it('keeps waiting while Redis is away (its re-reads fail), and answers the completion after', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-batch-wait-'));
+    const c = await Cluster.start({ workers: 0, redisDir: dir }); // persisted: the batch outlives the restart
+    try {
+      const body = rows(33, 10, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n');
+      const batch = (await (await fetch(`${c.url}/v1/batches?model=mlp`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } })).json()) as any;
+      await new Promise((r) => setTimeout(r, 1100)); // the append-only file has it (fsync every second)
+      const waited = fetch(`${c.url}/v1/batches/${batch.id}?wait=30`).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      await new Promise((r) => setTimeout(r, 300));
+      await c.redis.kill();
+      await new Promise((r) => setTimeout(r, 4500)); // two re-reads (every 2 s) find Redis away
+      await c.redis.restart();
+      await c.startWorker();
+      const answer = await waited;
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ id: batch.id, status: 'succeeded', counts: { total: 10, succeeded: 10 } });
+    } finally {
+      await c.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -246,6 +246,11 @@ describe('Redis unavailable → 503', () => {
     expect(r.headers.get('retry-after')).toBe('1');
     expect((await call(cluster.url, 'GET', '/v2/health/ready')).status).toBe(503);
     expect((await call(cluster.url, 'GET', '/v2/health/live')).status).toBe(200);
+    // The scrape still answers, with the API's own metrics (the 503s counted) and Redis down.
+    const scrape = await call(cluster.url, 'GET', '/metrics', undefined, A);
+    expect(scrape.status).toBe(200);
+    expect(scrape.body).toMatch(/^maas_redis_up 0$/m);
+    expect(scrape.body).toMatch(/maas_http_errors_total\{status="503"\} [1-9]/);
     await cluster.redis.restart();
     const penguin = { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] };
     await eventually(() => call(cluster.url, 'POST', '/v1/jobs', penguin, A), (r) => r.status === 202, { ms: 10_000, every: 200, what: 'a 202 once Redis is back' });

@@ -226,6 +226,9 @@ describe('KServe v2', () => {
     expect(text).toMatch(/maas_batch_rows_count\{[^}]*model="mlp"[^}]*\} [1-9]/);
     expect(text).toMatch(/maas_queue_jobs\{model="mlp",version="1",state="completed"\} [1-9]/);
     expect(text).toMatch(/maas_jobs_processed_total\{[^}]*outcome="succeeded"[^}]*\} [1-9]/);
+    // A worker's series carry its id (they end when it dies, never summed down); Redis was read.
+    expect(text).toMatch(/maas_jobs_processed_total\{[^}]*worker="[^"]+"[^}]*\} [1-9]/);
+    expect(text).toMatch(/^maas_redis_up 1$/m);
     expect(text).toMatch(/maas_http_request_seconds_count/);
   });
 });

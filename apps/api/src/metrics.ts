@@ -1,11 +1,16 @@
 /**
- * `GET /metrics`: the API's own metrics (HTTP, queue depth read at scrape time) merged with
- * the metrics every live worker publishes in its heartbeat, so one scrape of any API
- * instance covers the cluster. Queue depth is read here only, so it is never double-counted.
+ * `GET /metrics`: the API's own metrics (HTTP, queue depth read at scrape time) and the metrics
+ * every live worker publishes in its heartbeat, each worker's series labeled `worker` with its
+ * id, so one scrape of any API instance covers the cluster. Labeled, a worker's counters never
+ * go down: when it dies its series end (Prometheus's staleness) instead of being subtracted
+ * from a sum, which `rate()` would read as a counter reset. Every API instance shows every
+ * worker's series: scrape one, or de-duplicate by `worker`. Queue depth is read here only.
+ * While Redis is unreachable the scrape still answers, with the API's own metrics and
+ * `maas_redis_up` 0 (queue depth and the workers' series need Redis).
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
-import { EVENT_LOOP_SAMPLE_MS, inferenceQueueName } from '@maas/shared';
+import { EVENT_LOOP_SAMPLE_MS, inferenceQueueName, redisUnavailableReason, type Logger } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
@@ -36,6 +41,11 @@ export function createApiMetrics(waiting: () => number = () => 0) {
       registers: [registry],
     }),
     // One unlabeled number for autoscalers (KEDA's metrics-api scaler reads it by name).
+    redisUp: new Gauge({
+      name: 'maas_redis_up',
+      help: '1 when this scrape read Redis (queue depth, workers), 0 when Redis was unreachable',
+      registers: [registry],
+    }),
     backlog: new Gauge({
       name: 'maas_queue_backlog',
       help: 'Inference jobs waiting, delayed or running, all models together (what workers have to do)',
@@ -66,7 +76,32 @@ export function httpMetrics(metrics: ApiMetrics): RequestHandler {
   };
 }
 
-export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, workers: WorkerDirectory) {
+export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, workers: WorkerDirectory, log?: Logger) {
+  let fromWorkers: WorkerMetrics[] = [];
+  try {
+    await readQueueDepth(metrics, catalog, queues);
+    fromWorkers = (await workers.metrics()).map(({ id, metrics: m }) => labeledWith(m as WorkerMetrics, id));
+    metrics.redisUp.set(1);
+  } catch (err) {
+    if (!redisUnavailableReason(err)) throw err;
+    log?.warn({ err: (err as Error).message }, '/metrics without Redis: the API\'s own metrics only');
+    metrics.queueDepth.reset();
+    metrics.backlog.reset();
+    metrics.redisUp.set(0);
+  }
+  const merged = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...fromWorkers] as never);
+  return { contentType: merged.contentType, body: await merged.metrics() };
+}
+
+/** One worker's metrics as prom-client's getMetricsAsJSON gives them. */
+type WorkerMetrics = { values?: { labels?: Record<string, unknown> }[] }[];
+
+/** PURE: `metrics` with every value labeled `worker: id`. */
+export function labeledWith(metrics: WorkerMetrics, id: string): WorkerMetrics {
+  return metrics.map((m) => ({ ...m, values: (m.values ?? []).map((v) => ({ ...v, labels: { ...v.labels, worker: id } })) }));
+}
+
+async function readQueueDepth(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry): Promise<void> {
   metrics.queueDepth.reset();
   let backlog = 0;
   for (const m of catalog.models) {
@@ -78,6 +113,4 @@ export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, 
     }
   }
   metrics.backlog.set(backlog);
-  const merged = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...(await workers.metrics())] as never);
-  return { contentType: merged.contentType, body: await merged.metrics() };
 }

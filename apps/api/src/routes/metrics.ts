@@ -5,8 +5,8 @@ import { renderMetrics } from '../metrics.js';
 
 export function metricsRouter({ metrics, catalog, queues, workers }: Deps): Router {
   const r = Router();
-  r.get('/metrics', async (_req, res) => {
-    const out = await renderMetrics(metrics, catalog, queues, workers);
+  r.get('/metrics', async (req, res) => {
+    const out = await renderMetrics(metrics, catalog, queues, workers, req.log);
     res.type(out.contentType).send(out.body);
   });
   return r;

@@ -23,7 +23,7 @@ import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
-  BlockPool, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
+  BlockPool, redisUnavailableReason, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
@@ -253,10 +253,13 @@ export class BatchService {
   /**
    * The batch once it has completed (`completed_at` set: succeeded, failed or canceled), or
    * when `ms` have passed or `signal` aborted. Woken by the completion's announcement, and
-   * reads again at least every WAIT_RECHECK_MS, since an announcement can be lost.
+   * reads again at least every WAIT_RECHECK_MS, since an announcement can be lost. A re-read
+   * that finds Redis unreachable keeps waiting (as a job's long-poll does, which reads only when
+   * woken); only the first read, or one at the deadline, answers the outage.
    */
   async wait(tenant: string, id: string, ms: number, signal?: AbortSignal): Promise<BatchObject> {
     const deadline = Date.now() + ms;
+    let read = false;
     for (;;) {
       const left = deadline - Date.now();
       // Listen before reading, so a completion between the read and the wait is not missed.
@@ -264,7 +267,13 @@ export class BatchService {
       let batch: BatchObject;
       try {
         batch = await this.get(tenant, id);
+        read = true;
       } catch (err) {
+        if (read && listener && (redisUnavailableReason(err) || (err instanceof AppError && err.type === 'redis-unavailable'))) {
+          await listener.woken;
+          listener.dispose();
+          continue;
+        }
         listener?.dispose();
         throw err;
       }

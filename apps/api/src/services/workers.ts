@@ -77,10 +77,10 @@ export class WorkerDirectory {
   }
 
   /** Metrics JSON (prom-client getMetricsAsJSON) of each live worker. */
-  async metrics(): Promise<unknown[]> {
+  async metrics(): Promise<{ id: string; metrics: unknown }[]> {
     const ids = (await this.live()).map((w) => w.id);
     if (ids.length === 0) return [];
     const all = await this.redis.hmget(WORKERS_METRICS_KEY, ...ids);
-    return all.filter((x): x is string => !!x).map((x) => JSON.parse(x) as unknown);
+    return ids.flatMap((id, i) => (all[i] ? [{ id, metrics: JSON.parse(all[i]!) as unknown }] : []));
   }
 }
