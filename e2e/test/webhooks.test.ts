@@ -223,6 +223,17 @@ describe('retries', () => {
     expect(event.attempts.map((a: any) => a.status)).toEqual([429, 204]);
   });
 
+  it('takes 410 Gone as final: exhausted after that one attempt, no retry', async () => {
+    const recv = await receiver();
+    recv.answer = () => ({ status: 410 });
+    const job = await finishedJob({ webhook: recv.url, webhook_events_filter: ['completed'] }, 6);
+    const [gone] = await until(() => history(job.id), (d) => d[0]?.status === 'exhausted', 5000, 'exhausted');
+    expect(gone.attempts.map((a: any) => a.status)).toEqual([410]);
+    expect(gone.next_attempt_at).toBeNull();
+    await new Promise((r) => setTimeout(r, 1500)); // the short schedule would have retried by now
+    expect(recv.received).toHaveLength(1);
+  });
+
   it('marks a delivery exhausted after the last attempt; redeliver sends it again with the same webhook-id', async () => {
     const recv = await receiver();
     recv.answer = () => ({ status: 503 });

@@ -66,7 +66,9 @@ export class DeliveryFailedError extends Error {
 }
 
 const isSuccess = (o: PostOutcome) => o.status !== null && o.status >= 200 && o.status < 300;
-const reason = (o: PostOutcome) => o.error ?? `HTTP ${o.status}`;
+/** 410 Gone: the receiver says this URL is gone for good (as Svix and others read it): no retry. */
+const isGone = (o: PostOutcome) => o.status === 410;
+const reason = (o: PostOutcome) => o.error ?? (isGone(o) ? 'HTTP 410: the receiver says this URL is gone; not retried' : `HTTP ${o.status}`);
 
 export class WebhookDeliverer {
   private readonly worker: Worker<DeliveryJobData>;
@@ -171,7 +173,7 @@ export class WebhookDeliverer {
       policy: this.settings.policy,
     });
     const ok = isSuccess(outcome);
-    const delay = ok ? null : retryDelay(this.settings.schedule, attempt, { retryAfterMs: outcome.retryAfterMs });
+    const delay = ok || isGone(outcome) ? null : retryDelay(this.settings.schedule, attempt, { retryAfterMs: outcome.retryAfterMs });
     const status: DeliveryStatus = ok ? 'delivered' : delay === null ? 'exhausted' : 'pending';
     await this.store.recordAttempt(
       d.subject,
