@@ -19,7 +19,7 @@ import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis, isClusterUrl,
-  chunkRows, fromEncoded, inferenceQueueName, PREFIX, unpackPayload,
+  chunkRows, fromEncoded, inferenceQueueName, PREFIX, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -184,7 +184,7 @@ export class ModelRunner {
       record: (job) => this.endings.recordMissed(job),
       log,
     });
-    this.worker.on('error', (err) => this.log.error({ err }, 'worker error'));
+    this.worker.on('error', throttledErrorLog(this.log, 'worker error'));
     this.worker.on('stalled', (jobId) => this.log.warn({ jobId }, 'job stalled (its worker stopped); requeued'));
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logFormat } from './logger.js';
+import { logFormat, throttledErrorLog, type Logger } from './logger.js';
 
 describe('logFormat', () => {
   it('is pretty on a terminal, JSON elsewhere, unless LOG_FORMAT says', () => {
@@ -8,5 +8,28 @@ describe('logFormat', () => {
     expect(logFormat('json', true)).toBe('json');
     expect(logFormat('pretty', false)).toBe('pretty');
     expect(logFormat('xml', false)).toBe('json');
+  });
+});
+
+describe('throttledErrorLog', () => {
+  it('logs the first of a message, counts repeats within the period, logs the next after it with the count', () => {
+    const lines: [string, Record<string, unknown>, string][] = [];
+    const log = {
+      warn: (o: Record<string, unknown>, m: string) => lines.push(['warn', o, m]),
+      error: (o: Record<string, unknown>, m: string) => lines.push(['error', o, m]),
+    } as unknown as Logger;
+    let t = 0;
+    const report = throttledErrorLog(log, 'worker error', 10_000, () => t);
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED' });
+    for (; t < 5000; t += 100) report(refused); // 50 in 5 s
+    const bug = new Error('something else');
+    report(bug);
+    t = 10_000;
+    report(refused);
+    expect(lines).toEqual([
+      ['warn', { err: 'connect ECONNREFUSED 127.0.0.1:6390' }, 'worker error'], // an outage: a warning, no stack
+      ['error', { err: bug }, 'worker error'],
+      ['warn', { err: 'connect ECONNREFUSED 127.0.0.1:6390', repeats: 49 }, 'worker error'],
+    ]);
   });
 });

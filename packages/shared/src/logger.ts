@@ -4,6 +4,7 @@
  * anywhere else, JSON lines. `LOG_FORMAT=json|pretty` overrides the choice.
  */
 import { pino, type Logger } from 'pino';
+import { isRedisUnavailable } from './redis.js';
 import pretty from 'pino-pretty';
 
 export type { Logger };
@@ -23,4 +24,30 @@ export function createLogger(service: string, level = process.env['LOG_LEVEL'] ?
   };
   if (logFormat(process.env['LOG_FORMAT'], process.stdout.isTTY === true) === 'json') return pino(options);
   return pino(options, pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
+}
+
+/**
+ * A reporter for a source that repeats one failure many times a second (BullMQ's worker
+ * 'error' event while Redis is away: ~10 lines a second, each with a stack). The first error
+ * of a message is logged, the same message again within `everyMs` only counted, and the next
+ * one after that is logged with `repeats` (how many were not). Redis being unreachable is a
+ * warning without a stack (an outage, not a bug); anything else an error with its stack.
+ */
+export function throttledErrorLog(log: Logger, msg: string, everyMs = 10_000, now: () => number = Date.now): (err: unknown) => void {
+  const seen = new Map<string, { at: number; repeats: number }>();
+  return (err) => {
+    const key = err instanceof Error ? err.message : String(err);
+    const at = now();
+    const last = seen.get(key);
+    if (last && at - last.at < everyMs) {
+      last.repeats++;
+      return;
+    }
+    seen.delete(key);
+    seen.set(key, { at, repeats: 0 });
+    if (seen.size > 64) seen.delete(seen.keys().next().value!); // the oldest message
+    const repeats = last?.repeats ? { repeats: last.repeats } : {};
+    if (isRedisUnavailable(err)) log.warn({ err: key, ...repeats }, msg);
+    else log.error({ err, ...repeats }, msg);
+  };
 }

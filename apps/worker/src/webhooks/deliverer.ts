@@ -24,7 +24,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   bullJobKey, createRedis, DEFAULT_TENANT,
-  DeliveryStore, PREFIX, retryDelay, signedHeaders, WEBHOOK_QUEUE, type DeliveryJobData,
+  DeliveryStore, PREFIX, retryDelay, signedHeaders, throttledErrorLog, WEBHOOK_QUEUE, type DeliveryJobData,
   type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
 } from '@maas/shared';
 import { postWebhook, type PostOutcome } from './post.js';
@@ -107,7 +107,7 @@ export class WebhookDeliverer {
               retryDelay(this.settings.schedule, attemptsMade) ?? this.settings.schedule.at(-1) ?? 1000,
       },
     });
-    this.worker.on('error', (err) => this.log.error({ err }, 'webhook worker error'));
+    this.worker.on('error', throttledErrorLog(this.log, 'webhook worker error'));
   }
 
   start(): void {
