@@ -200,6 +200,7 @@ describe('gRPC: Triton extensions', () => {
     // A configuration or files sent with the load would not be what is served: refused.
     expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'echo', parameters: { config: { string_param: '{}' } } }))).toBe(status.INVALID_ARGUMENT);
     await client.call('RepositoryModelLoad', { model_name: 'echo' });
+    expect(await client.call('ModelReady', { name: 'echo', version: '' })).toEqual({ ready: true }); // the load answered once served
     expect((await client.call('ModelMetadata', { name: 'echo' })).name).toBe('echo');
     expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'nope' }))).toBe(status.NOT_FOUND);
   });

@@ -312,7 +312,9 @@ describe('Triton extensions over REST', () => {
     }
     const load = await post(url('/v2/repository/models/mlp/load'), Buffer.alloc(0), AUTH);
     expect(load.status).toBe(200);
-    await until(async () => expect((await workers()).find((m) => m.name === 'mlp')?.workers).toBe(1));
+    // As Triton's, the load answers once the model is served: ready at once (tritonclient's load_model, then is_model_ready).
+    expect((await call(cluster.url, 'GET', '/v2/models/mlp/ready', undefined, AUTH)).status).toBe(200);
+    expect((await workers()).find((m) => m.name === 'mlp')?.workers).toBe(1);
     expect((await post(url('/v2/models/mlp/infer'), json(mlpInput), AUTH)).status).toBe(200);
     expect((await post(url('/v2/repository/models/nope/load'), Buffer.alloc(0), AUTH)).status).toBe(404);
   });

@@ -19,6 +19,8 @@ export interface WorkerDescription {
   /** heartbeat period: readers treat 3 missed beats as death */
   heartbeat_ms: number;
   models: { model: string; version: number; provider: string }[];
+  /** WORKER_MODELS (`name` or `name:version`; empty: every model): what a load may wait for */
+  serves: string[];
 }
 
 export class Heartbeat {
@@ -31,8 +33,8 @@ export class Heartbeat {
     private readonly log: Logger,
   ) {}
 
-  static describe(id: string, device: string, heartbeatMs: number, models: WorkerDescription['models']): WorkerDescription {
-    return { id, host: hostname(), pid: process.pid, device, started_at: new Date().toISOString(), heartbeat_ms: heartbeatMs, models };
+  static describe(id: string, device: string, heartbeatMs: number, models: WorkerDescription['models'], serves: string[] = []): WorkerDescription {
+    return { id, host: hostname(), pid: process.pid, device, started_at: new Date().toISOString(), heartbeat_ms: heartbeatMs, models, serves };
   }
 
   async beat(): Promise<void> {

@@ -9,6 +9,7 @@ import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUna
 import { status as Status } from '@grpc/grpc-js';
 import { NotFoundError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
+import { LOAD_READY_WAIT_MS } from '../services/workers.js';
 import { tenantResolver } from '../http/auth.js';
 import { toAppError } from '../http/problem.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
@@ -113,6 +114,7 @@ function handlers(deps: Deps): UntypedServiceImplementation {
     RepositoryModelLoad: h(async (req, tenant) => {
       await tenant();
       await repository.load(String(req['model_name']), Object.keys((req['parameters'] as object | undefined) ?? {}));
+      await workers.untilServed(String(req['model_name']), LOAD_READY_WAIT_MS);
       return {};
     }),
     RepositoryModelUnload: h(async (req, tenant) => {

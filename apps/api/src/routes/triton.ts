@@ -7,6 +7,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { ModelStatistics } from '@maas/shared';
 import type { Deps } from '../deps.js';
+import { LOAD_READY_WAIT_MS } from '../services/workers.js';
 import { ModelIndexEntry } from '../services/repository.js';
 import { tritonConfig } from '../views/triton-config.js';
 
@@ -57,6 +58,7 @@ export function tritonRouter({ catalog, stats, repository, workers }: Deps): Rou
   r.post('/v2/repository/models/:model/load', async (req, res) => {
     const body = RepositoryModelRequest.parse(req.body ?? undefined);
     await repository.load(modelParam(req), Object.keys(body?.parameters ?? {}));
+    await workers.untilServed(modelParam(req), LOAD_READY_WAIT_MS);
     res.json({} satisfies z.output<typeof RepositoryAnswer>);
   });
 

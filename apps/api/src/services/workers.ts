@@ -15,9 +15,13 @@ export interface LiveWorker {
   device: string;
   heartbeat_ms: number;
   models: { model: string; version: number; provider: string }[];
+  /** WORKER_MODELS (empty: every model); absent from workers of releases before it */
+  serves?: string[];
 }
 
 const CACHE_MS = 500;
+/** how long a repository load waits for a worker to serve the model it loaded */
+export const LOAD_READY_WAIT_MS = 10_000;
 /** a worker that missed this many heartbeats is gone */
 const MISSED_BEATS = 3;
 
@@ -59,6 +63,22 @@ export class WorkerDirectory {
     }
     this.cache = { at: now, workers };
     return workers;
+  }
+
+  /**
+   * Resolves once a live worker serves `model` (a load answers when the model is ready, as
+   * Triton's does), or at once when no live worker would (its WORKER_MODELS leave it out), or
+   * after `ms` (a worker that fails to load it: the load still answers, `…/ready` says the rest).
+   */
+  async untilServed(model: string, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const live = await this.live();
+      if (live.some((w) => w.models.some((m) => m.model === model))) return;
+      const would = live.some((w) => !w.serves || w.serves.length === 0 || w.serves.some((s) => s === model || s.startsWith(`${model}:`)));
+      if (!would || Date.now() >= deadline) return;
+      await new Promise((r) => setTimeout(r, CACHE_MS));
+    }
   }
 
   /** version → number of live workers serving it, for one model. */
