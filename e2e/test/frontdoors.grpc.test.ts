@@ -176,6 +176,7 @@ describe('gRPC: Triton extensions', () => {
     expect(config).toMatchObject({
       name: 'penguins', platform: 'onnxruntime_onnx', max_batch_size: 256, scheduling_choice: 'dynamic_batching',
       input: [{ name: 'features', data_type: 'TYPE_FP32', dims: ['4'] }],
+      output: [expect.anything(), expect.objectContaining({ name: 'label', dims: ['1'], reshape: { shape: [] } })],
       version_policy: { policy_choice: 'latest', latest: { num_versions: 2 } },
     });
     // Statistics are written every 100 ms: the requests of the tests above show within that.

@@ -254,7 +254,7 @@ describe('Triton extensions over REST', () => {
     expect(p.body).toMatchObject({
       name: 'penguins', platform: 'onnxruntime_onnx', max_batch_size: 256, version_policy: { latest: { num_versions: 2 } },
       input: [{ name: 'features', data_type: 'TYPE_FP32', dims: [4] }],
-      output: [{ name: 'probabilities', data_type: 'TYPE_FP32', dims: [3], label_filename: 'labels.txt' }, { name: 'label', data_type: 'TYPE_INT64', dims: [] }],
+      output: [{ name: 'probabilities', data_type: 'TYPE_FP32', dims: [3], label_filename: 'labels.txt' }, { name: 'label', data_type: 'TYPE_INT64', dims: [1], reshape: { shape: [] } }],
       dynamic_batching: { max_queue_delay_microseconds: 2000 },
     });
     const f = await call(cluster.url, 'GET', '/v2/models/fixed/versions/1/config', undefined, AUTH);
@@ -299,7 +299,7 @@ describe('Triton extensions over REST', () => {
     const mlpInput = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32)[0] }] };
     expect((await post(url('/v2/models/mlp/infer'), json(mlpInput), AUTH)).status).toBe(404);
     const after = await post(url('/v2/repository/index'), json({ ready: false }), AUTH);
-    expect(after.json).toEqual(expect.arrayContaining([{ name: 'mlp', state: 'UNAVAILABLE', reason: 'unloaded' }]));
+    expect(after.json).toEqual(expect.arrayContaining([{ name: 'mlp', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' }]));
     const readyOnly = await post(url('/v2/repository/index'), json({ ready: true }), AUTH);
     expect(readyOnly.json.map((e: { name: string }) => e.name)).not.toContain('mlp');
     const workers = async () => (await call(cluster.url, 'GET', '/v1/models', undefined, AUTH)).body.models as { name: string; workers: number }[];

@@ -79,7 +79,10 @@ export class RepositoryService {
     }
     for (const m of repo.models.values()) {
       if (this.catalog.repository.models.has(m.name) || problems.has(m.name)) continue;
-      entries.push({ name: m.name, state: 'UNAVAILABLE', reason: unloaded.includes(m.name) ? 'unloaded' : 'not loaded' });
+      // Each version it would serve keeps its entry, as Triton's index lists an unloaded version.
+      const reason = unloaded.includes(m.name) ? 'unloaded' : 'not loaded';
+      if (m.versions.length === 0) entries.push({ name: m.name, state: 'UNAVAILABLE', reason });
+      for (const v of m.versions) entries.push({ name: m.name, version: String(v.version), state: 'UNAVAILABLE', reason });
     }
     for (const [name, reason] of problems) entries.push({ name, state: 'UNAVAILABLE', reason });
     entries.sort((a, b) => a.name.localeCompare(b.name) || Number(a.version ?? 0) - Number(b.version ?? 0));

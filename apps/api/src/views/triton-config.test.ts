@@ -20,7 +20,7 @@ describe('tritonConfig', () => {
       name: 'm', platform: 'onnxruntime_onnx', backend: 'onnxruntime', max_batch_size: 8,
       version_policy: { latest: { num_versions: 2 } },
       input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [4] }],
-      output: [{ name: 'p', data_type: 'TYPE_FP32', dims: [3], label_filename: 'labels.txt' }, { name: 'l', data_type: 'TYPE_INT64', dims: [], label_filename: '' }],
+      output: [{ name: 'p', data_type: 'TYPE_FP32', dims: [3], label_filename: 'labels.txt' }, { name: 'l', data_type: 'TYPE_INT64', dims: [1], reshape: { shape: [] }, label_filename: '' }],
       dynamic_batching: { preferred_batch_size: [4], max_queue_delay_microseconds: 2500 },
       instance_group: [{ kind: 'KIND_CPU', count: 2 }],
     });

@@ -18,6 +18,7 @@ export const CONFIG_DATATYPE: Record<Datatype, string> = {
 
 const ConfigDatatype = z.enum(Object.values(CONFIG_DATATYPE) as [string, ...string[]]);
 const Dims = z.array(z.number().int()).describe('-1 = variable; without the batch dimension when max_batch_size > 0');
+const Reshape = z.strictObject({ shape: z.array(z.number().int()) }).optional().describe('a batched tensor of one value a row: dims [1], the model takes [] a row (as Triton writes it)');
 
 /** Triton's model configuration (model_config.proto field names), as `GET /v2/models/{m}/config` answers it. */
 export const ModelConfig = z.strictObject({
@@ -32,12 +33,12 @@ export const ModelConfig = z.strictObject({
   max_batch_size: z.number().int().min(0).describe('0: the model cannot batch'),
   input: z.array(
     z.strictObject({
-      name: z.string(), data_type: ConfigDatatype, format: z.literal('FORMAT_NONE'), dims: Dims,
+      name: z.string(), data_type: ConfigDatatype, format: z.literal('FORMAT_NONE'), dims: Dims, reshape: Reshape,
       is_shape_tensor: z.boolean(), allow_ragged_batch: z.boolean(), optional: z.boolean(),
     }),
   ),
   output: z.array(
-    z.strictObject({ name: z.string(), data_type: ConfigDatatype, dims: Dims, label_filename: z.string(), is_shape_tensor: z.boolean() }),
+    z.strictObject({ name: z.string(), data_type: ConfigDatatype, dims: Dims, reshape: Reshape, label_filename: z.string(), is_shape_tensor: z.boolean() }),
   ),
   dynamic_batching: z
     .strictObject({ preferred_batch_size: z.array(z.number().int()), max_queue_delay_microseconds: z.number().int().min(0), preserve_ordering: z.boolean() })
@@ -55,7 +56,16 @@ function versionPolicy(p: VersionPolicy): ModelConfig['version_policy'] {
   return { specific: { versions: p.specific } };
 }
 
-const dims = (t: TensorSpec, batching: boolean) => (batching ? t.shape.slice(1) : t.shape);
+/**
+ * A tensor's `dims` and `reshape`. A batched tensor of one value a row (`[-1]`) is written as
+ * Triton writes it: `dims: [1]` with `reshape: {shape: []}` (Triton's dims are never empty
+ * with batching); the model itself takes `[batch]`.
+ */
+function dims(t: TensorSpec, batching: boolean): { dims: number[]; reshape?: { shape: number[] } } {
+  if (!batching) return { dims: t.shape };
+  const rest = t.shape.slice(1);
+  return rest.length === 0 ? { dims: [1], reshape: { shape: [] } } : { dims: rest };
+}
 
 export function tritonConfig(model: Model, version: ModelVersion, provider = 'cpu'): ModelConfig {
   const batching = version.maxBatchSize > 0;
@@ -69,7 +79,7 @@ export function tritonConfig(model: Model, version: ModelVersion, provider = 'cp
       name: t.name,
       data_type: CONFIG_DATATYPE[t.datatype],
       format: 'FORMAT_NONE',
-      dims: dims(t, batching),
+      ...dims(t, batching),
       is_shape_tensor: false,
       allow_ragged_batch: false,
       optional: false,
@@ -77,7 +87,7 @@ export function tritonConfig(model: Model, version: ModelVersion, provider = 'cp
     output: version.outputs.map((t) => ({
       name: t.name,
       data_type: CONFIG_DATATYPE[t.datatype],
-      dims: dims(t, batching),
+      ...dims(t, batching),
       label_filename: model.labels && t.shape.length === 2 ? 'labels.txt' : '',
       is_shape_tensor: false,
     })),
