@@ -77,6 +77,8 @@ describe('SDK: health and models', () => {
     const meta = await maas.models.get('penguins');
     expect(meta).toMatchObject({ name: 'penguins', versions: ['2', '1'], platform: 'onnxruntime_onnx' });
     expect(meta.outputs.map((o) => o.name)).toEqual(['probabilities', 'label']);
+    // The Open Inference Protocol's parameters are scalars (no arrays, no null).
+    expect(meta.parameters).toEqual({ max_batch_size: 256, max_queue_delay_ms: expect.any(Number) });
     expect((await maas.models.get('penguins', { version: 1 })).versions).toEqual(['1']);
     expect(await maas.models.ready('penguins')).toBe(true);
     expect(await maas.models.ready('mlp')).toBe(false);

@@ -14,7 +14,8 @@ export function kserveMetadata(model: Model, version?: ModelVersion) {
     platform: PLATFORM,
     inputs: v.inputs.map(tensor),
     outputs: v.outputs.map(tensor),
-    parameters: { max_batch_size: v.maxBatchSize, max_queue_delay_ms: model.config.max_queue_delay_ms, labels: model.labels ?? null },
+    // Open Inference Protocol parameters are scalars: the labels are in /v1/models and /config.
+    parameters: { max_batch_size: v.maxBatchSize, max_queue_delay_ms: model.config.max_queue_delay_ms },
   };
 }
 
