@@ -141,6 +141,30 @@ describe('gRPC: ModelInfer', () => {
     }
   });
 
+  it('BYTES that are not UTF-8 text, or hold a NUL, are INVALID_ARGUMENT (they would reach the model altered)', async () => {
+    const others = DATATYPES.filter((d) => d !== 'BYTES');
+    const withBytes = (bytes: Buffer[]) => {
+      const frames = Buffer.concat(bytes.map((b) => Buffer.concat([Buffer.from([b.length, 0, 0, 0]), b])));
+      return {
+        model_name: 'echo',
+        inputs: [...others, 'BYTES' as const].map((d) => ({ name: `in_${d}`, datatype: d, shape: [2, 3] })),
+        raw_input_contents: [...others.map((d) => toBytes(d, ECHO[d])), frames],
+      };
+    };
+    const texts = ['a', 'b', 'c', 'd', 'e'].map((s) => Buffer.from(s));
+    for (const odd of [Buffer.from([0xff, 0xfe]), Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.from('a\0b')]) {
+      const err = await client.call('ModelInfer', withBytes([...texts, odd])).then(() => undefined, (e: { code: number; details: string }) => e);
+      expect(err?.code).toBe(status.INVALID_ARGUMENT);
+      expect(err?.details).toMatch(/BYTES element 5 (is not UTF-8 text|holds a NUL byte)/);
+    }
+    const typed = await client.call('ModelInfer', {
+      model_name: 'echo',
+      inputs: [{ name: 'in_BYTES', datatype: 'BYTES', shape: [1, 1], contents: { bytes_contents: [Buffer.from([0xc3])] } }],
+    }).then(() => undefined, (e: { code: number; details: string }) => e);
+    expect(typed?.code).toBe(status.INVALID_ARGUMENT);
+    expect(typed?.details).toMatch(/BYTES element 0 is not UTF-8 text/);
+  });
+
   it('a fixed-batch model, and classification', async () => {
     const fixed = await client.call('ModelInfer', {
       model_name: 'fixed',
