@@ -10,7 +10,7 @@
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
-import { EVENT_LOOP_SAMPLE_MS, inferenceQueueName, redisUnavailableReason, type Logger } from '@maas/shared';
+import { EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavailable, type Logger } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
@@ -40,12 +40,12 @@ export function createApiMetrics(waiting: () => number = () => 0) {
       labelNames: ['model', 'version', 'state'],
       registers: [registry],
     }),
-    // One unlabeled number for autoscalers (KEDA's metrics-api scaler reads it by name).
     redisUp: new Gauge({
       name: 'maas_redis_up',
       help: '1 when this scrape read Redis (queue depth, workers), 0 when Redis was unreachable',
       registers: [registry],
     }),
+    // One unlabeled number for autoscalers (KEDA's metrics-api scaler reads it by name).
     backlog: new Gauge({
       name: 'maas_queue_backlog',
       help: 'Inference jobs waiting, delayed or running, all models together (what workers have to do)',
@@ -83,7 +83,7 @@ export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, 
     fromWorkers = (await workers.metrics()).map(({ id, metrics: m }) => labeledWith(m as WorkerMetrics, id));
     metrics.redisUp.set(1);
   } catch (err) {
-    if (!redisUnavailableReason(err)) throw err;
+    if (!isRedisUnavailable(err)) throw err;
     log?.warn({ err: (err as Error).message }, '/metrics without Redis: the API\'s own metrics only');
     metrics.queueDepth.reset();
     metrics.backlog.reset();

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import {
   ConfigError, connectRedis, createLogger, DEFAULT_TENANT, loadRepository, newWorkerId, onShutdown, OutboxRelay,
-  RepositoryPoller, runMain, TenantSecrets, WEBHOOK_QUEUE, WebhookEmitter, type ModelInfo, type ModelVersion,
+  RepositoryPoller, runMain, TenantSecrets, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -28,10 +28,9 @@ const INLINE_MAX_MODEL_BYTES = 64 * 1024 * 1024;
 
 const log = createLogger('worker');
 
-/** `WORKER_MODELS` entries are `name` (every served version) or `name:version`. */
+/** Whether this worker serves `v` (WORKER_MODELS: shared models/worker-models.ts). */
 function selected(config: WorkerConfig, v: ModelVersion): boolean {
-  if (config.WORKER_MODELS.length === 0) return true;
-  return config.WORKER_MODELS.some((m) => m === v.model || m === `${v.model}:${v.version}`);
+  return workerModelsSelect(config.WORKER_MODELS, v.model, v.version);
 }
 
 async function main(): Promise<void> {
@@ -43,7 +42,7 @@ async function main(): Promise<void> {
   for (const p of repo.problems) log.error({ problem: p }, 'model skipped');
   for (const w of repo.warnings) log.warn(w);
   const versions = [...repo.models.values()].flatMap((m) => m.versions.map((v) => ({ m, v }))).filter(({ v }) => selected(config, v));
-  const unknown = config.WORKER_MODELS.filter((w) => !versions.some(({ v }) => w === v.model || w === `${v.model}:${v.version}`));
+  const unknown = config.WORKER_MODELS.filter((w) => !versions.some(({ v }) => workerModelsSelect([w], v.model, v.version)));
   if (unknown.length) throw new ConfigError([`WORKER_MODELS names models not served from ${repo.root}: ${unknown.join(', ')}`]);
   if (versions.length === 0) throw new ConfigError([`no model to serve in ${repo.root}`]);
 

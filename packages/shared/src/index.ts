@@ -31,6 +31,7 @@ export { BlockPool } from './block-pool.js';
 export { readOnnxSignature } from './models/onnx-metadata.js';
 export { loadRepository, readModel, findVersion, parseLabels, MODEL_NAME } from './models/repository.js';
 export { VERSION_TEXT } from './models/version-text.js';
+export { workerModelsSelect } from './models/worker-models.js';
 export type { Model, ModelInfo, ModelVersion, Repository, VersionCheck } from './models/repository.js';
 export { checkRequest } from './tensors/check.js';
 export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js';

@@ -56,9 +56,9 @@ export function decodeBytesElements(buf: Buffer, tensor: string): string[] {
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * A BYTES element as the text onnxruntime-node carries it: its string tensors hold UTF-8 text
- * and end an element at a NUL. Bytes that are not UTF-8 (an image, a serialized message), or a
- * NUL, would reach the model altered and answer 200: a 400 instead.
+ * A BYTES element as the text onnxruntime-node's string tensors carry: UTF-8. Bytes that are
+ * not UTF-8 (an image, a serialized message) would reach the model altered and answer 200: a
+ * 400 instead. (A NUL, at which those strings end, is refused by the shared tensor check.)
  */
 export function bytesElementText(element: Uint8Array, tensor: string, index: number): string {
   let text: string;
@@ -67,7 +67,6 @@ export function bytesElementText(element: Uint8Array, tensor: string, index: num
   } catch {
     throw new ValidationError([{ path: `inputs.${tensor}`, message: `BYTES element ${index} is not UTF-8 text, which onnxruntime-node's string tensors carry (send binary data base64-encoded)` }]);
   }
-  if (text.includes('\0')) throw new ValidationError([{ path: `inputs.${tensor}`, message: `BYTES element ${index} holds a NUL byte, at which onnxruntime-node's strings end` }]);
   return text;
 }
 

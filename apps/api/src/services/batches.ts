@@ -23,7 +23,7 @@ import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
-  BlockPool, redisUnavailableReason, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
+  BlockPool, isRedisUnavailable, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
@@ -269,7 +269,7 @@ export class BatchService {
         batch = await this.get(tenant, id);
         read = true;
       } catch (err) {
-        if (read && listener && (redisUnavailableReason(err) || (err instanceof AppError && err.type === 'redis-unavailable'))) {
+        if (read && listener && isRedisUnavailable(err)) {
           await listener.woken;
           listener.dispose();
           continue;

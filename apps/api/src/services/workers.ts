@@ -6,7 +6,7 @@
  * served answers not ready within that TTL instead of after three missed heartbeats.
  */
 import type { Redis } from 'ioredis';
-import { WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
+import { workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
   id: string;
@@ -75,7 +75,7 @@ export class WorkerDirectory {
     for (;;) {
       const live = await this.live();
       if (live.some((w) => w.models.some((m) => m.model === model))) return;
-      const would = live.some((w) => !w.serves || w.serves.length === 0 || w.serves.some((s) => s === model || s.startsWith(`${model}:`)));
+      const would = live.some((w) => !w.serves || workerModelsSelect(w.serves, model));
       if (!would || Date.now() >= deadline) return;
       await new Promise((r) => setTimeout(r, CACHE_MS));
     }

@@ -16,6 +16,8 @@ describe('checkBytes', () => {
   it('counts BYTES elements', () => {
     expect(checkBytes('s', 'BYTES', [1, 2], ['a', 'b']).ok).toBe(true);
     expect(checkBytes('s', 'BYTES', [3], ['a'])).toEqual({ ok: false, message: 'binary data holds 1 BYTES elements but shape [3] needs 3' });
+    // onnxruntime-node would cut the element at the NUL.
+    expect(checkBytes('s', 'BYTES', [2], ['a', 'a\0b'])).toEqual({ ok: false, message: "BYTES element 1 holds a NUL byte, at which onnxruntime-node's strings end" });
   });
   it('rejects contents of the wrong kind', () => {
     expect(checkBytes('s', 'BYTES', [1], new Uint8Array(1)).ok).toBe(false);
