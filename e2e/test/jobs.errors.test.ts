@@ -276,3 +276,21 @@ describe('rate limit → 429', () => {
     }
   });
 });
+
+describe('a v2 infer waiting when the API stops', () => {
+  it('answers 503 shutting-down with Retry-After and its job id (the job stays queued), not a 504', async () => {
+    const c = await Cluster.start({ workers: 0 }); // nothing runs the job: the infer waits
+    try {
+      const pending = call(c.url, 'POST', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: new Array(32).fill(0.5) }] });
+      await new Promise((r) => setTimeout(r, 500));
+      const exited = c.api.stop('SIGTERM');
+      const r = await pending;
+      expect(r.status).toBe(503);
+      expect(r.body).toMatchObject({ type: 'urn:maas:problem:shutting-down', job_id: expect.stringMatching(/^job_/), error: expect.stringMatching(/stays queued and will run/) });
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect(await exited).toBe(0);
+    } finally {
+      await c.stop();
+    }
+  });
+});
