@@ -78,4 +78,34 @@ describe('a batch file of integer inputs (INT64 ids, INT32 mask)', () => {
       await session.release();
     }
   });
+
+  it('ids past 2^53 (hashed ids, up to the INT64 extremes) are read and written exactly, in both forms', async () => {
+    const big = ['9223372036854775807', '-9223372036854775808', '9007199254740993', '-9007199254740993', '1234567890123456789', '18014398509481985'];
+    const ids = (i: number) => Array.from({ length: TOKENS_WIDTH }, (_, k) => big[(i + k) % big.length]!);
+    const mask = (i: number) => Array.from({ length: TOKENS_WIDTH }, (_, k) => (k === i % TOKENS_WIDTH ? 0 : 1));
+    const lines = Array.from({ length: 12 }, (_, i) => (i % 2 === 0
+      ? `{"custom_id":"b${i}","inputs":{"ids":[${ids(i).join(',')}],"mask":[${mask(i).join(',')}]}}`
+      : `{"custom_id":"b${i}","inputs":[{"name":"ids","datatype":"INT64","shape":[1,${TOKENS_WIDTH}],"data":[${ids(i).join(', ')}]},{"name":"mask","datatype":"INT32","shape":[1,${TOKENS_WIDTH}],"data":[${mask(i).join(',')}]}]}`));
+    const res = await fetch(`${cluster.url}/v1/batches?model=tokens`, { method: 'POST', body: lines.join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const done = await eventually(async () => (await call(cluster.url, 'GET', `/v1/batches/${id}`)).body, (b) => b.completed_at !== null, { ms: 60_000, every: 100, what: 'the batch to complete' });
+    expect(done.counts).toEqual({ total: lines.length, succeeded: lines.length, failed: 0 });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${id}/results`)).text()).trimEnd().split('\n');
+    const session = await ort.InferenceSession.create(modelPath);
+    try {
+      for (let i = 0; i < lines.length; i++) {
+        const out = await session.run({
+          ids: new ort.Tensor('int64', BigInt64Array.from(ids(i).map(BigInt)), [1, TOKENS_WIDTH]),
+          mask: new ort.Tensor('int32', Int32Array.from(mask(i)), [1, TOKENS_WIDTH]),
+        });
+        // The digits themselves: JSON.parse would round them on this side too.
+        const want = Array.from(out['kept']!.data as BigInt64Array, String).join(',');
+        expect(want).toMatch(/9223372036854775807|9007199254740993/);
+        expect(results[i], `line ${i}`).toContain(i % 2 === 0 ? `"kept":[${want}]` : `"data":[${want}]`);
+      }
+    } finally {
+      await session.release();
+    }
+  });
 });

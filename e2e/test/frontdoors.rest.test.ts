@@ -23,11 +23,11 @@ export const ECHO_VALUES: Record<Datatype, Value[]> = {
   UINT8: [0, 255, 7, 1, 2, 3],
   UINT16: [0, 65535, 300, 1, 2, 3],
   UINT32: [0, 4294967295, 70000, 1, 2, 3],
-  UINT64: [0n, 9007199254740991n, 5n, 1n, 2n, 3n],
+  UINT64: [0n, 18446744073709551615n, 5n, 9007199254740993n, 2n, 3n],
   INT8: [-128, 127, 0, -1, 2, 3],
   INT16: [-32768, 32767, 0, -1, 2, 3],
   INT32: [-2147483648, 2147483647, 0, -1, 2, 3],
-  INT64: [-9007199254740991n, 9007199254740991n, 0n, -1n, 2n, 3n],
+  INT64: [-9223372036854775808n, 9223372036854775807n, 0n, -1n, -9007199254740993n, 3n],
   FP32: [NaN, Infinity, -Infinity, -0, 1.5, 3.4028234663852886e38],
   FP64: [NaN, Infinity, -Infinity, 5e-324, Math.PI, -1e300],
   BYTES: ['', 'ascii', 'ünïcödé', 'tab\tcomma,', 'x'.repeat(300), '🙂'],
@@ -244,6 +244,77 @@ describe('binary tensor extension', () => {
     expect(r.json).toMatchObject({ object: 'job', status: 'succeeded', version: '1' });
     const expected = await runAlone(join(repo.dir, 'penguins/1/model.onnx'), 'features', 'probabilities', penguinsRows);
     expect(r.binary['probabilities']).toEqual(expected.flat());
+  });
+});
+
+describe('INT64/UINT64 past 2^53 in JSON (hashed ids, as tritonclient writes them with Python ints)', () => {
+  const INT64 = [-(2n ** 63n), 2n ** 63n - 1n, 9007199254740993n, -9007199254740993n, 1234567890123456789n, 7n];
+  const UINT64 = [2n ** 64n - 1n, 2n ** 63n, 9007199254740993n, 0n, 18014398509481985n, 1n];
+  const JSON_VALUES: Record<Datatype, Value[]> = { ...ECHO_VALUES, INT64, UINT64, FP32: [1.5, -2, 0, 3.25, 4, 5], FP64: [0.1, -1e300, 0, 2, 3, 4] };
+  /** JSON text with BigInts written as their digits (JSON.stringify cannot). */
+  const jsonText = (o: unknown) => Buffer.from(JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? `#big:${v}` : v)).replace(/"#big:(-?\d+)"/g, '$1'));
+  const request = (values = JSON_VALUES, extra: Record<string, unknown> = {}) => ({
+    ...extra,
+    inputs: DATATYPES.map((d) => ({ name: `in_${d}`, datatype: d, shape: [2, 3], data: values[d] })),
+  });
+  /** An output's data as the answer's text has it (the digits: JSON.parse would round them on this side too). */
+  const dataText = (d: 'INT64' | 'UINT64', values: bigint[]) => `"name":"out_${d}","datatype":"${d}","shape":[2,3],"data":[${values.join(',')}]`;
+
+  it('v2 infer reads them exactly and answers them exactly: a small body, and one of over 64 kB (read by the tensor reader)', async () => {
+    const padded = { ...JSON_VALUES, BYTES: JSON_VALUES.BYTES.map((s, i) => `${String(s)}${'x'.repeat(12_000 + i)}`) };
+    for (const values of [JSON_VALUES, padded]) {
+      const body = jsonText(request(values));
+      const r = await post(url('/v2/models/echo/infer'), body, AUTH);
+      expect(r.status, r.body.toString().slice(0, 300)).toBe(200);
+      const text = r.body.toString();
+      expect(text).toContain(dataText('INT64', INT64));
+      expect(text).toContain(dataText('UINT64', UINT64));
+      // and in binary, byte for byte
+      const b = await post(url('/v2/models/echo/infer'), jsonText(request(values, { parameters: { binary_data_output: true } })), AUTH);
+      expect(b.status).toBe(200);
+      expect(toBytes('INT64', b.binary['out_INT64']!)).toEqual(toBytes('INT64', INT64));
+      expect(toBytes('UINT64', b.binary['out_UINT64']!)).toEqual(toBytes('UINT64', UINT64));
+    }
+  });
+
+  it('in the JSON header of a binary-framed request', async () => {
+    const binary: Datatype[] = DATATYPES.filter((d) => d !== 'INT64' && d !== 'UINT64');
+    const bytes = binary.map((d) => toBytes(d, ECHO_VALUES[d]));
+    const header = jsonText({
+      parameters: { binary_data_output: true },
+      inputs: DATATYPES.map((d) => (binary.includes(d)
+        ? { name: `in_${d}`, datatype: d, shape: [2, 3], parameters: { binary_data_size: bytes[binary.indexOf(d)]!.length } }
+        : { name: `in_${d}`, datatype: d, shape: [2, 3], data: JSON_VALUES[d] })),
+    });
+    const r = await post(url('/v2/models/echo/infer'), Buffer.concat([header, ...bytes]), { ...AUTH, 'inference-header-content-length': String(header.length) });
+    expect(r.status, r.body.toString().slice(0, 300)).toBe(200);
+    expect(toBytes('INT64', r.binary['out_INT64']!)).toEqual(toBytes('INT64', INT64));
+    expect(toBytes('UINT64', r.binary['out_UINT64']!)).toEqual(toBytes('UINT64', UINT64));
+  });
+
+  it('/v1/jobs: the waited answer, the job read back, and an idempotent replay carry them exactly', async () => {
+    const body = jsonText({ model: 'echo', ...request() });
+    const headers = { ...AUTH, prefer: 'wait=20', 'idempotency-key': `exact-${Date.now()}` };
+    const r = await post(url('/v1/jobs'), body, headers);
+    expect(r.status, r.body.toString().slice(0, 300)).toBe(200);
+    expect(r.body.toString()).toContain(dataText('INT64', INT64));
+    const again = await post(url('/v1/jobs'), body, headers);
+    expect(again.status).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json.id).toBe(r.json.id);
+    const read = await fetch(url(`/v1/jobs/${r.json.id}`), { headers: AUTH });
+    const text = await read.text();
+    expect(text).toContain(dataText('INT64', INT64));
+    expect(text).toContain(dataText('UINT64', UINT64));
+  });
+
+  it('a value past the type\'s range, or past 2^53 not written in digits, is a 400 naming it', async () => {
+    const over = await post(url('/v2/models/echo/infer'), jsonText(request({ ...JSON_VALUES, INT64: [2n ** 63n, 1n, 2n, 3n, 4n, 5n] })), AUTH);
+    expect(over.status).toBe(400);
+    expect(over.json.detail).toContain('data[0] = 9223372036854775808 is not an integer in [-9223372036854775808, 9223372036854775807]');
+    const rounded = await post(url('/v2/models/echo/infer'), Buffer.from(jsonText(request()).toString().replace('-9223372036854775808', '1e17')), AUTH);
+    expect(rounded.status).toBe(400);
+    expect(rounded.json.detail).toContain('is past 2^53 and not written in digits');
   });
 });
 

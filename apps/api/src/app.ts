@@ -7,7 +7,7 @@ import express, { type Express } from 'express';
 import type { Deps } from './deps.js';
 import { adminAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
-import { readsAsJson, readsTensorJson } from './http/infer-body.js';
+import { keepLongIntegerBodies, readsAsJson, readsTensorJson } from './http/infer-body.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
@@ -40,7 +40,11 @@ export function createApp(deps: Deps): Express {
   app.use(rateLimit(deps.rateLimit));
   // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson);
   // a batch upload is never JSON: its route answers a JSON type with 415 before reading a byte.
-  app.use(express.json({ limit: deps.config.MAX_BODY_MB * 1024 * 1024, type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req) }));
+  app.use(express.json({
+    limit: deps.config.MAX_BODY_MB * 1024 * 1024,
+    type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),
+    verify: keepLongIntegerBodies,
+  }));
   app.use(jobsRouter(deps)); // first: the busiest routes are tried first
   app.use(tritonRouter(deps)); // before kserve: GET /v2/models/stats is not the metadata of a model named "stats"
   app.use(kserveRouter(deps));

@@ -10,7 +10,7 @@
  * of a whole piece's strings joined, then encoded again; no write a line either), and values are
  * read from the outputs' bytes a block of rows at a time (no array of every value).
  */
-import { jsonValueSlicer, parseMarker, rowElements, type JobError, type JsonValue, type RawTensor } from '@maas/shared';
+import { exactJson, jsonValueSlicer, parseMarker, rowElements, type JobError, type JsonValue, type RawTensor } from '@maas/shared';
 import type { ReadLines } from './chunk-lines.js';
 
 /** Bytes of result lines a piece holds before it is handed on (at most one line more). */
@@ -73,7 +73,8 @@ function rowTexts({ slice, per, plain }: OutputValues, from: number, to: number)
     for (let r = from; r < to; r++) texts[r - from] = per === 0 ? '' : JSON.stringify(slice(r * per, (r + 1) * per)).slice(1, -1);
     return texts;
   }
-  const text = JSON.stringify(slice(from * per, to * per));
+  // INT64/UINT64 values past 2^53 written exactly (exact-integers.ts): digits, no commas.
+  const text = exactJson(JSON.stringify(slice(from * per, to * per)));
   let start = 1;
   for (let r = 0; r < to - from; r++) {
     let end = start;

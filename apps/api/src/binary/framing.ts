@@ -9,7 +9,8 @@
  * `binary_data_output: true`); outputs asked for in JSON stay in the header with their `data`.
  */
 import { z } from 'zod';
-import { BinaryData, DATATYPE_INFO, InputTensor, isDatatype, MalformedBodyError, rawOf, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
+import { BinaryData, DATATYPE_INFO, exactJson, InputTensor, integerOf, isDatatype, MalformedBodyError, rawOf, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
+import { readRequestJson } from '../json/exact-integers.js';
 
 /** The request and response header naming the JSON part's length. */
 export const HEADER_LENGTH = 'Inference-Header-Content-Length';
@@ -103,7 +104,7 @@ export function parseBinaryRequest(body: Buffer, headerLength: number): unknown 
   }
   let header: unknown;
   try {
-    header = JSON.parse(body.toString('utf8', 0, headerLength));
+    header = readRequestJson(body.toString('utf8', 0, headerLength));
   } catch (err) {
     throw new MalformedBodyError(`the first ${headerLength} bytes (${HEADER_LENGTH}) are not a JSON header: ${(err as Error).message}`, err);
   }
@@ -139,7 +140,7 @@ export function packValues(datatype: Datatype, values: readonly (number | boolea
   const big = info.kind === 'bigint';
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    view[i] = big ? BigInt(Math.trunc(Number(v))) : Number(v);
+    view[i] = big ? integerOf(v) : Number(v);
   }
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
@@ -185,7 +186,7 @@ export function frameResponse<T extends { outputs: OutputTensor[] | null }>(doc:
     // Built field by field: reading `data` would make the JSON values this answer skips.
     return { name: o.name, datatype: o.datatype, shape: o.shape, parameters: { binary_data_size: bytes.byteLength } };
   });
-  const json = Buffer.from(JSON.stringify({ ...doc, outputs: outputs ?? null }), 'utf8');
+  const json = Buffer.from(exactJson(JSON.stringify({ ...doc, outputs: outputs ?? null })), 'utf8');
   if (chunks.length === 0) return { pieces: [json], headerLength: undefined };
   return { pieces: [json, ...chunks], headerLength: json.byteLength };
 }

@@ -5,8 +5,21 @@ describe('tolerantService', () => {
   const infer = tolerantService()['ModelInfer']!;
   const bytes = infer.requestSerialize({ model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32] }] });
 
-  it('decodes a valid message as before', () => {
-    expect(infer.requestDeserialize(bytes)).toMatchObject({ model_name: 'mlp', inputs: [{ name: 'input', shape: [1, 32] }] });
+  it('decodes a valid message as before, int64 fields as decimal strings', () => {
+    expect(infer.requestDeserialize(bytes)).toMatchObject({ model_name: 'mlp', inputs: [{ name: 'input', shape: ['1', '32'] }] });
+  });
+
+  it('int64 and uint64 contents past 2^53 decode exactly', () => {
+    const message = Buffer.from(infer.requestSerialize({
+      model_name: 'm',
+      inputs: [
+        { name: 'a', datatype: 'INT64', shape: [2], contents: { int64_contents: ['-9223372036854775808', '9007199254740993'] } },
+        { name: 'b', datatype: 'UINT64', shape: [1], contents: { uint64_contents: ['18446744073709551615'] } },
+      ],
+    }));
+    const decoded = infer.requestDeserialize(message) as { inputs: { contents: Record<string, string[]> }[] };
+    expect(decoded.inputs[0]!.contents['int64_contents']).toEqual(['-9223372036854775808', '9007199254740993']);
+    expect(decoded.inputs[1]!.contents['uint64_contents']).toEqual(['18446744073709551615']);
   });
 
   it('turns bytes that do not decode into a MalformedMessage instead of throwing', () => {

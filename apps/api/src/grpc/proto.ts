@@ -12,10 +12,17 @@ export const PROTO_PATH = fileURLToPath(new URL('../../proto/grpc_service.proto'
  */
 export const LOADER_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
 
-export function inferenceService(): ServiceClientConstructor {
-  const pkg = loadPackageDefinition(loadSync(PROTO_PATH, LOADER_OPTIONS))['inference'] as GrpcObject;
+export function inferenceService(options: typeof LOADER_OPTIONS | typeof SERVER_LOADER_OPTIONS = LOADER_OPTIONS): ServiceClientConstructor {
+  const pkg = loadPackageDefinition(loadSync(PROTO_PATH, options))['inference'] as GrpcObject;
   return pkg['GRPCInferenceService'] as ServiceClientConstructor;
 }
+
+/**
+ * The server decodes requests' int64 fields as decimal strings: a number would round an
+ * INT64/UINT64 value past 2^53 in `int64_contents` (shapes and parameters are read with Number).
+ * Answers are encoded from numbers or such strings alike.
+ */
+export const SERVER_LOADER_OPTIONS = { ...LOADER_OPTIONS, longs: String } as const;
 
 /** A request whose bytes do not decode as its message type; the handler answers INVALID_ARGUMENT. */
 export class MalformedMessage {
@@ -34,7 +41,7 @@ export class MalformedMessage {
  * come back as views of the message, made Buffers again (no copy).
  */
 export function tolerantService(): ServiceDefinition {
-  const service = inferenceService().service;
+  const service = inferenceService(SERVER_LOADER_OPTIONS).service;
   return Object.fromEntries(
     Object.entries(service).map(([name, method]) => [name, {
       ...method,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BinaryData, ValidationError } from '@maas/shared';
+import { BinaryData, outputTensor, tensorOf, ValidationError } from '@maas/shared';
 import { encodeBytesElements } from '../binary/framing.js';
 import { fromInferRequest, parameterValue, toInferResponse, type GrpcInferRequest } from './tensors.js';
 
@@ -31,13 +31,13 @@ describe('fromInferRequest', () => {
     const p = fromInferRequest(req({
       id: 'r',
       inputs: [
-        { name: 'l', datatype: 'INT64', shape: [2], contents: { int64_contents: ['-1', '5'] } },
+        { name: 'l', datatype: 'INT64', shape: [2], contents: { int64_contents: ['-1', '5'] } }, // as the server decodes int64 (strings)
         { name: 's', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('hé')] } },
       ],
       outputs: [{ name: 'o', parameters: { classification: { parameter_choice: 'int64_param', int64_param: 2 } } }, { name: 'q' }],
     }));
     expect(p).toMatchObject({ id: 'r', raw: false, outputs: [{ name: 'o', parameters: { classification: 2 } }, { name: 'q' }] });
-    expect(p.inputs.map((t) => t.data)).toEqual([[-1, 5], ['hé']]);
+    expect(p.inputs.map((t) => t.data)).toEqual([[-1n, 5n], ['hé']]);
   });
   it('rejects contents in the wrong field, raw and typed together, and a raw count that differs', () => {
     const wrongField = req({ inputs: [{ name: 'a', datatype: 'FP32', shape: [1], contents: { int_contents: [1] } }] });
@@ -63,5 +63,12 @@ describe('toInferResponse', () => {
     expect(r.raw_output_contents).toEqual([]);
     expect(r.outputs[0]).toMatchObject({ contents: { fp32_contents: [0.5, -Infinity] } });
     expect(r.outputs[1]).toMatchObject({ contents: { bytes_contents: [Buffer.from('ok')] } });
+  });
+  it('answers INT64/UINT64 typed contents as decimal strings, exact past 2^53', () => {
+    const ids = outputTensor(tensorOf('ids', 'INT64', [3], [2n ** 63n - 1n, -5, 9007199254740993n]));
+    const big = outputTensor(tensorOf('u', 'UINT64', [1], [2n ** 64n - 1n]));
+    const r = toInferResponse({ model_name: 'm', model_version: '1', id: 'x' }, [ids, big], false);
+    expect(r.outputs[0]).toMatchObject({ contents: { int64_contents: ['9223372036854775807', '-5', '9007199254740993'] } });
+    expect(r.outputs[1]).toMatchObject({ contents: { uint64_contents: ['18446744073709551615'] } });
   });
 });

@@ -6,7 +6,7 @@
  * otherwise. Malformed messages are ValidationErrors (INVALID_ARGUMENT).
  */
 import {
-  BinaryData, isDatatype, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
+  BinaryData, integerOf, isDatatype, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
 } from '@maas/shared';
 import { bytesElementText, decodeBytesElements, outputBytes } from '../binary/framing.js';
 
@@ -112,7 +112,7 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
         : t.datatype === 'FP64' ? new BinaryData(new Uint8Array(Float64Array.from(values as number[]).buffer))
         : t.datatype === 'BYTES'
         ? values.map((b, i) => bytesElementText(b as Uint8Array, t.name, i))
-        : t.datatype === 'INT64' || t.datatype === 'UINT64' ? values.map(Number) : values;
+        : t.datatype === 'INT64' || t.datatype === 'UINT64' ? values.map((v) => BigInt(v as string)) : values;
     }
     inputs.push({ name: t.name, datatype: t.datatype, shape, data, parameters: plainParameters(t.parameters) });
   });
@@ -124,6 +124,13 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
       })
     : undefined;
   return { id: req.id || undefined, inputs, outputs, raw };
+}
+
+/** An output's typed contents: BYTES as bytes, INT64/UINT64 as decimal strings (exact past 2^53: exact-integers.ts). */
+function contentsOf(o: OutputTensor): unknown[] {
+  if (o.datatype === 'BYTES') return o.data.map((s) => Buffer.from(String(s), 'utf8'));
+  if (o.datatype === 'INT64' || o.datatype === 'UINT64') return o.data.map((v) => integerOf(v).toString());
+  return o.data;
 }
 
 /** Output tensors → ModelInferResponse fields (raw bytes or typed contents). */
@@ -140,7 +147,7 @@ export function toInferResponse(
       datatype: o.datatype,
       shape: o.shape,
       parameters: {},
-      ...(raw ? {} : { contents: { [CONTENTS_FIELD[o.datatype]]: o.datatype === 'BYTES' ? o.data.map((s) => Buffer.from(String(s), 'utf8')) : o.data } }),
+      ...(raw ? {} : { contents: { [CONTENTS_FIELD[o.datatype]]: contentsOf(o) } }),
     })),
     raw_output_contents: raw ? outputs.map(outputBytes) : [],
   };

@@ -12,6 +12,7 @@ import { emptyBody, hasBody } from './has-body.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
+import { hasLongInteger, readRequestJson, withExactIntegers } from '../json/exact-integers.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
 /** Routes whose clients (KServe, Triton) POST JSON without a Content-Type. */
@@ -56,10 +57,25 @@ function parseTensorJson(bytes: Buffer): unknown {
   const first = /\S/.exec(text)?.[0];
   if (first !== '{' && first !== '[') throw notJson('a JSON object or array was expected');
   try {
-    return JSON.parse(text) as unknown;
+    return readRequestJson(text);
   } catch (err) {
     throw notJson((err as Error).message);
   }
+}
+
+/** Bodies the app-wide JSON parser read that may hold an integer past 2^53 (`keepLongIntegerBodies`). */
+const longIntegerBodies = new WeakMap<IncomingMessage, Buffer>();
+const UTF8_OR_NO_CHARSET = /^[^;]*(;\s*charset="?utf-8"?\s*)?$/i;
+
+/**
+ * The app-wide JSON parser's `verify`: keeps the UTF-8 body of an inference request that may
+ * hold an integer past 2^53, which `inferBody` reads again with such tensor values exact
+ * (json/exact-integers.ts). One pass of a regular expression over the body's bytes.
+ */
+export function keepLongIntegerBodies(req: IncomingMessage, _res: unknown, body: Buffer): void {
+  if (req.method !== 'POST' || !TENSOR_JSON_ROUTE.test(req.url ?? '') || !UTF8_OR_NO_CHARSET.test(req.headers['content-type'] ?? '')) return;
+  // latin1: a copy without decoding; the digits and punctuation it looks for are ASCII either way.
+  if (hasLongInteger(body.toString('latin1'))) longIntegerBodies.set(req, body);
 }
 
 /**
@@ -76,8 +92,9 @@ export function readsAsJson(req: IncomingMessage): boolean {
 /**
  * Route middleware: a POST without a body is a 400 that says so; reads a binary-framed body
  * into the JSON header with `BinaryData` inputs, and a large JSON one with tensor-json.ts
- * (`readsTensorJson`); a body nesting deeper than MAX_JSON_DEPTH is a 400 before any recursive
- * code (JSON.stringify, a logger) can meet it.
+ * (`readsTensorJson`); a body the app-wide parser read is read again when it may hold an
+ * integer past 2^53 (`keepLongIntegerBodies`); a body nesting deeper than MAX_JSON_DEPTH is a
+ * 400 before any recursive code (JSON.stringify, a logger) can meet it.
  */
 export function inferBody(maxBytes: number): RequestHandler[] {
   const raw = express.raw({ type: () => true, limit: maxBytes });
@@ -108,6 +125,8 @@ export function inferBody(maxBytes: number): RequestHandler[] {
       next();
     },
     (req, _res, next) => {
+      const text = longIntegerBodies.get(req);
+      if (text) req.body = withExactIntegers(text.toString('utf8'), req.body);
       if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
         return next(new ValidationError([{ path: 'body', message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` }]));
       }

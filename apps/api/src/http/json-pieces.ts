@@ -1,12 +1,12 @@
 /**
  * A document with tensor outputs (a v2 infer response, a job object) as JSON text made in
- * pieces, the event loop running between two: byte for byte `JSON.stringify(doc)`, for
+ * pieces, the event loop running between two: byte for byte `exactJson(JSON.stringify(doc))`, for
  * documents whose outputs hold so many values that one `JSON.stringify` would hold up every
  * other request of the process (786,432 numbers: 0.32–0.44 s here). Outputs made from bytes
  * (output-tensor.ts) are read from them a piece at a time, never as one array of every value.
  */
 import { randomUUID } from 'node:crypto';
-import { elementCount, jsonValueSlicer, rawOf, type JsonValue, type OutputTensor } from '@maas/shared';
+import { elementCount, exactJson, jsonValueSlicer, rawOf, type JsonValue, type OutputTensor } from '@maas/shared';
 
 /** Output values above which a document is made in pieces. */
 export const PIECEWISE_VALUES = 65_536;
@@ -65,7 +65,7 @@ export async function jsonInPieces<T extends { outputs: OutputTensor[] | null }>
     const ascii = o.datatype !== 'BYTES';
     for (let i = 0; i < count; i += VALUES_PER_PIECE) {
       // An array's JSON without its brackets: the values as JSON.stringify writes them (NaN → null).
-      const values = JSON.stringify(slice(i, Math.min(count, i + VALUES_PER_PIECE))).slice(1, -1);
+      const values = exactJson(JSON.stringify(slice(i, Math.min(count, i + VALUES_PER_PIECE)))).slice(1, -1);
       flush();
       pieces.push(Buffer.from(i === 0 ? values : `,${values}`, ascii ? 'latin1' : 'utf8'));
       await turn();

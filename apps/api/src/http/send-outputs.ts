@@ -7,9 +7,19 @@
  * that `send` computes (a SHA-1 of the body, for every response) means nothing.
  */
 import type { Response } from 'express';
-import type { OutputTensor } from '@maas/shared';
+import { exactJson, type OutputTensor } from '@maas/shared';
 import { frameResponse, HEADER_LENGTH } from '../binary/framing.js';
 import { inPieces, jsonInPieces } from './json-pieces.js';
+
+/**
+ * A job object (or any document with `outputs`) as JSON, as `res.json` would send it (with its
+ * ETag: a GET), its INT64/UINT64 outputs exact (exact-integers.ts); large outputs made in
+ * pieces (json-pieces.ts).
+ */
+export async function sendJob<T extends { outputs: OutputTensor[] | null }>(res: Response, doc: T): Promise<void> {
+  res.type('application/json');
+  res.send(inPieces(doc) ? Buffer.concat(await jsonInPieces(doc)) : exactJson(JSON.stringify(doc)));
+}
 
 export async function sendOutputs<T extends { outputs: OutputTensor[] | null }>(res: Response, status: number, doc: T, binary: (name: string) => boolean): Promise<void> {
   // Large JSON outputs are made in pieces, the event loop running between two (json-pieces.ts).

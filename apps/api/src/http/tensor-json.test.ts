@@ -30,6 +30,18 @@ describe('readTensorJson', () => {
     expect(read('{"inputs":{"x":[1]}}')).toEqual({ inputs: { x: [1] } });
   });
 
+  it('a tensor\'s data it does not read into bytes keeps its integers past 2^53 exact (BigInts); other values are JSON.parse\'s', () => {
+    const got = read('{"parameters":{"seed":9007199254740993},"inputs":[{"name":"ids","datatype":"INT64","shape":[3],"data":[9223372036854775807,-9007199254740993,5]},'
+      + '{"name":"n","datatype":"INT64","shape":[1,1],"data":[[18446744073709551615]]}]}');
+    expect(got).toEqual({
+      parameters: { seed: 9007199254740992 },
+      inputs: [
+        { name: 'ids', datatype: 'INT64', shape: [3], data: [9223372036854775807n, -9007199254740993n, 5] },
+        { name: 'n', datatype: 'INT64', shape: [1, 1], data: [[18446744073709551615n]] },
+      ],
+    });
+  });
+
   it('every value is the float32 of what JSON.parse reads, float32 midpoints included', () => {
     const bits = new Uint32Array(1);
     const f = new Float32Array(bits.buffer);

@@ -18,6 +18,7 @@
  */
 import { BinaryData } from '@maas/shared';
 import { ByteReader, COLON, COMMA, LBRACE, LBRACKET, RBRACE, RBRACKET, textOf } from '../json/byte-reader.js';
+import { readTensorDataJson } from '../json/exact-integers.js';
 
 /** What a reader returns for a value it does not read (the body then goes to `JSON.parse`). */
 const FAIL = Symbol('not read');
@@ -34,15 +35,21 @@ export function readTensorJson(body: Uint8Array): Record<string, unknown> | unde
 /** Reads one value at `r` for a key: the general reader, or a special one. */
 type ValueReader = (r: ByteReader, body: Uint8Array, holder: Record<string, unknown>) => unknown;
 
-/** Any value, read by `JSON.parse` from its own bytes. */
-function value(r: ByteReader, body: Uint8Array): unknown {
+/** The value at `r`, read by `parse` from its own bytes. */
+function parsed(r: ByteReader, body: Uint8Array, parse: (text: string) => unknown): unknown {
   if (!r.skipValue()) return FAIL;
   try {
-    return JSON.parse(textOf(body, r.strStart, r.strEnd)) as unknown;
+    return parse(textOf(body, r.strStart, r.strEnd));
   } catch {
     return FAIL;
   }
 }
+
+/** Any value, read by `JSON.parse` from its own bytes. */
+const value = (r: ByteReader, body: Uint8Array): unknown => parsed(r, body, JSON.parse);
+
+/** A tensor's `data` that is not read into bytes: as `value`, its integers past 2^53 exact (json/exact-integers.ts). */
+const dataValue = (r: ByteReader, body: Uint8Array): unknown => parsed(r, body, readTensorDataJson);
 
 /** `{"key": value, …}`: keys without escapes, each once; `reader(key)` reads each value. */
 function object(r: ByteReader, body: Uint8Array, reader: (key: string) => ValueReader): Record<string, unknown> | typeof FAIL {
@@ -95,12 +102,12 @@ function data(r: ByteReader, body: Uint8Array, tensor: Record<string, unknown>):
   const count = tensor['datatype'] === 'FP32' ? elements(tensor['shape']) : -1;
   r.space();
   const at = r.pos;
-  if (count < 0 || r.peek() !== LBRACKET || 2 * count > body.length - at + 1) return value(r, body);
+  if (count < 0 || r.peek() !== LBRACKET || 2 * count > body.length - at + 1) return dataValue(r, body);
   r.pos++;
   r.space();
   if (r.peek() === LBRACKET) {
     r.pos = at;
-    return value(r, body); // nested: JSON.parse, and the checks flatten it
+    return dataValue(r, body); // nested: JSON.parse, and the checks flatten it
   }
   const values = new Float32Array(count);
   if (count === 0) return r.expect(RBRACKET) ? new BinaryData(new Uint8Array(values.buffer)) : FAIL;

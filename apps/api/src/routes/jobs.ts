@@ -7,8 +7,7 @@ import type { Deps } from '../deps.js';
 import { IdempotencyStore } from '../services/idempotency.js';
 import { binaryOutputs } from '../binary/framing.js';
 import { inferBody } from '../http/infer-body.js';
-import { inPieces, jsonInPieces } from '../http/json-pieces.js';
-import { sendOutputs } from '../http/send-outputs.js';
+import { sendJob, sendOutputs } from '../http/send-outputs.js';
 import { checkPriority } from '../quotas/limits.js';
 
 export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
@@ -34,16 +33,11 @@ export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
   r.get('/v1/jobs/:id', async (req, res) => {
     const ms = clampWaitMs(queryWait(req.query['wait']), config.MAX_WAIT_S);
     const job = ms > 0 ? await jobs.wait(req.tenant, req.params.id, ms, requestSignal(res, shutdown)) : await jobs.get(req.tenant, req.params.id);
-    if (inPieces(job)) {
-      // Large outputs: made in pieces (json-pieces.ts), then sent as res.json would (with its ETag).
-      res.type('application/json').send(Buffer.concat(await jsonInPieces(job)));
-      return;
-    }
-    res.json(job);
+    await sendJob(res, job);
   });
 
   r.post('/v1/jobs/:id/cancel', async (req, res) => {
-    res.json(await jobs.cancel(req.tenant, req.params.id));
+    await sendJob(res, await jobs.cancel(req.tenant, req.params.id));
   });
 
   return r;

@@ -17,10 +17,15 @@ import { BinaryData, IdempotencyConflictError, idempotencyKey, ValidationError }
 
 const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 
-/** Contents that came as bytes are hashed, not spelled out as JSON (a 600 kB tensor would be megabytes). */
+/**
+ * Contents that came as bytes are hashed, not spelled out as JSON (a 600 kB tensor would be
+ * megabytes); an integer past 2^53 in tensor values (a BigInt: json/exact-integers.ts) is
+ * spelled out in digits.
+ */
 const bodyJson = (body: unknown) =>
   JSON.stringify(body, (_k, v: unknown) =>
-    v instanceof BinaryData ? { binary: Array.isArray(v.value) ? sha256(JSON.stringify(v.value)) : sha256(v.value) } : v);
+    v instanceof BinaryData ? { binary: Array.isArray(v.value) ? sha256(JSON.stringify(v.value)) : sha256(v.value) }
+    : typeof v === 'bigint' ? { integer: v.toString() } : v);
 
 /** How long a claim lasts before its job is known to be queued. */
 export const PENDING_TTL_S = 60;

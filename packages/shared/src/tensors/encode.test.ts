@@ -138,13 +138,30 @@ describe('encodeValues', () => {
   });
 
   describe('64-bit integer types', () => {
-    it('INT64 rejects integers beyond the safe range (precision would be lost)', () => {
-      expect(fail(encodeValues('l', 'INT64', [2], [0, 2 ** 53]))).toBe(`data[1] = ${2 ** 53} is not a safe integer (datatype INT64)`);
-      expect(fail(encodeValues('l', 'INT64', [1], [-(2 ** 53)]))).toMatch(/is not a safe integer/);
+    it('INT64 rejects numbers beyond the safe range (they were rounded when read): only BigInts are exact there', () => {
+      expect(fail(encodeValues('l', 'INT64', [2], [0, 2 ** 53]))).toBe(`data[1] = ${2 ** 53} is past 2^53 and not written in digits, so it is not exact (datatype INT64)`);
+      expect(fail(encodeValues('l', 'INT64', [1], [-(2 ** 53)]))).toMatch(/is past 2\^53/);
+    });
+
+    it('INT64 and UINT64 take BigInts exactly over their whole range, and refuse them past it', () => {
+      const extremes = [-(2n ** 63n), 2n ** 63n - 1n, 9007199254740993n, -9007199254740993n];
+      const bytes = bytesOf(ok(encodeValues('l', 'INT64', [4], extremes)));
+      expect([...new BigInt64Array(bytes.buffer, bytes.byteOffset, 4)]).toEqual(extremes);
+      const u = bytesOf(ok(encodeValues('l', 'UINT64', [2], [2n ** 64n - 1n, 7])));
+      expect([...new BigUint64Array(u.buffer, u.byteOffset, 2)]).toEqual([2n ** 64n - 1n, 7n]);
+      expect(fail(encodeValues('l', 'INT64', [1], [2n ** 63n]))).toBe('data[0] = 9223372036854775808 is not an integer in [-9223372036854775808, 9223372036854775807] (datatype INT64)');
+      expect(fail(encodeValues('l', 'UINT64', [1], [2n ** 64n]))).toMatch(/^data\[0\] = 18446744073709551616 is not an integer in \[0, /);
+    });
+
+    it('a BigInt is read as JSON.parse reads its digits into other types: a double, or out of an integer type\'s range', () => {
+      const f = bytesOf(ok(encodeValues('f', 'FP64', [1], [9007199254740993n])));
+      expect(new Float64Array(f.buffer, f.byteOffset, 1)[0]).toBe(9007199254740992);
+      expect(fail(encodeValues('i', 'INT32', [1], [9007199254740993n]))).toMatch(/^data\[0\] = 9007199254740993 is not an integer in/);
+      expect(fail(encodeValues('b', 'BOOL', [1], [9007199254740993n]))).toMatch(/^data\[0\] = 9007199254740993 is not true or false/);
     });
 
     it('INT64 and UINT64 reject non-integers', () => {
-      expect(fail(encodeValues('l', 'INT64', [1], [0.5]))).toMatch(/^data\[0\] = 0.5 is not a safe integer/);
+      expect(fail(encodeValues('l', 'INT64', [1], [0.5]))).toMatch(/^data\[0\] = 0.5 is not an integer in \[/);
       expect(fail(encodeValues('l', 'UINT64', [2], [1, 1.25]))).toMatch(/^data\[1\] = 1.25/);
     });
 

@@ -11,7 +11,12 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `"${v.slice(0, 20)}"` : String(v);
 }
 
-/** Packs flat `values` into bytes for `datatype`; the first bad element is reported by index. */
+/**
+ * Packs flat `values` into bytes for `datatype`; the first bad element is reported by index.
+ * An integer past 2^53 comes as a BigInt (read exactly from JSON text, or from gRPC's int64
+ * contents): exact into INT64/UINT64, a double into FP32/FP64 (as JSON.parse reads it), out
+ * of range for the narrower integer types.
+ */
 export function encodeValues(name: string, datatype: Datatype, shape: number[], values: unknown[]): EncodeResult {
   const info = DATATYPE_INFO[datatype];
   const fail = (i: number, want: string): EncodeResult => ({
@@ -38,7 +43,8 @@ export function encodeValues(name: string, datatype: Datatype, shape: number[], 
       break;
     case 'float':
       for (let i = 0; i < values.length; i++) {
-        const v = values[i];
+        let v = values[i];
+        if (typeof v === 'bigint') v = Number(v);
         if (typeof v !== 'number') return fail(i, 'a number');
         view[i] = v;
         // Past ±3.4e38 an FP32 (past ±1.8e308, what JSON.parse makes of 1e400, an FP64) is
@@ -60,7 +66,11 @@ export function encodeValues(name: string, datatype: Datatype, shape: number[], 
       const [lo, hi] = info.range as [bigint, bigint];
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
-        if (typeof v !== 'number' || !Number.isSafeInteger(v)) return fail(i, 'a safe integer');
+        if (typeof v !== 'bigint') {
+          if (typeof v !== 'number' || !Number.isInteger(v)) return fail(i, `an integer in [${lo}, ${hi}]`);
+          // Past 2^53 only an integer in digits is read exactly (a BigInt); `1e17` was rounded.
+          if (!Number.isSafeInteger(v)) return { ok: false, message: `data[${i}] = ${describe(v)} is past 2^53 and not written in digits, so it is not exact (datatype ${datatype})` };
+        }
         const b = BigInt(v);
         if (b < lo || b > hi) return fail(i, `an integer in [${lo}, ${hi}]`);
         view[i] = b;

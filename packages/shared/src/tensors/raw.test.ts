@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DATATYPES, DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
 import { tensorOf } from './encode.js';
+import { exactJson } from './exact-integers.js';
 import {
   elementCount, fromEncoded, jsonValueReader, jsonValueSlicer, rowElements, toEncoded, toJsonValues, typedView, type EncodedTensor, type RawTensor,
 } from './raw.js';
@@ -135,6 +136,17 @@ describe('toJsonValues', () => {
     expect(values.every((v) => typeof v === 'number')).toBe(true);
     expect(typeof toJsonValues(encoded('UINT64', [3], [1]))[0]).toBe('number');
     expect(JSON.stringify(toJsonValues(encoded('INT64', [7], [1])))).toBe('[7]');
+  });
+
+  it('INT64 and UINT64 past 2^53 give markers that exactJson writes as the exact digits, in every reader', () => {
+    const big = [2n ** 63n - 1n, -(2n ** 63n), 9007199254740993n, 9007199254740991n];
+    const t = encoded('INT64', big, [4]);
+    const values = toJsonValues(t);
+    expect(values[3]).toBe(9007199254740991);
+    expect(exactJson(JSON.stringify(values))).toBe('[9223372036854775807,-9223372036854775808,9007199254740993,9007199254740991]');
+    expect(exactJson(JSON.stringify({ data: jsonValueSlicer(t)(0, 2) }))).toBe('{"data":[9223372036854775807,-9223372036854775808]}');
+    expect(exactJson(JSON.stringify(jsonValueReader(t)(2)))).toBe('9007199254740993');
+    expect(exactJson(JSON.stringify(toJsonValues(encoded('UINT64', [2n ** 64n - 1n], [1]))))).toBe('[18446744073709551615]');
   });
 
   it('BYTES returns the strings', () => {

@@ -5,6 +5,7 @@
  * number arrays (4 bytes a float instead of ~10 characters, and no number parsing).
  */
 import { DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
+import { exactInteger } from './exact-integers.js';
 
 export interface RawTensor {
   name: string;
@@ -68,12 +69,19 @@ export function typedView(t: RawTensor) {
 
 export type JsonValue = number | boolean | string;
 
-/** JSON values of a RawTensor, flat row-major (INT64/UINT64 as numbers, BOOL as booleans). */
+/**
+ * JSON values of a RawTensor, flat row-major (BOOL as booleans; INT64/UINT64 as numbers, a value
+ * past 2^53 as the marker that exactJson writes as its digits: exact-integers.ts).
+ */
 export function toJsonValues(t: RawTensor): JsonValue[] {
   if (Array.isArray(t.data)) return t.data;
   const view = typedView(t);
-  const out = new Array<number | boolean>(view.length);
+  const out = new Array<JsonValue>(view.length);
   const kind = DATATYPE_INFO[t.datatype].kind;
+  if (kind === 'bigint') {
+    for (let i = 0; i < view.length; i++) out[i] = exactInteger(view[i] as bigint);
+    return out;
+  }
   for (let i = 0; i < view.length; i++) {
     const v = view[i]!;
     out[i] = kind === 'bool' ? v !== 0 : Number(v);
@@ -92,7 +100,9 @@ export function jsonValueReader(t: RawTensor): (j: number) => JsonValue {
     return (j) => strings[j]!;
   }
   const view = typedView(t);
-  return DATATYPE_INFO[t.datatype].kind === 'bool' ? (j) => view[j] !== 0 : (j) => Number(view[j]!);
+  const kind = DATATYPE_INFO[t.datatype].kind;
+  if (kind === 'bigint') return (j) => exactInteger(view[j] as bigint);
+  return kind === 'bool' ? (j) => view[j] !== 0 : (j) => Number(view[j]!);
 }
 
 /**

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobObject } from '../contract/job.js';
+import { tensorOf } from '../tensors/encode.js';
+import { outputTensor } from '../tensors/output-tensor.js';
 import { eventBody, jobWebhookEvent, MESSAGE_ID, messageId } from './events.js';
 
 const job: JobObject = {
@@ -34,5 +36,11 @@ describe('eventBody', () => {
   it('is {type, timestamp, data}', () => {
     const e = jobWebhookEvent('start', job, 'acme', Date.UTC(2026, 0, 1, 0, 0, 1))!;
     expect(JSON.parse(eventBody(e))).toEqual({ type: 'job.start', timestamp: '2026-01-01T00:00:01.000Z', data: job });
+  });
+
+  it('writes a succeeded job\'s INT64 outputs past 2^53 exactly', () => {
+    const ids = outputTensor(tensorOf('ids', 'INT64', [2], [2n ** 63n - 1n, 9007199254740993n]));
+    const done = { ...job, status: 'succeeded' as const, outputs: [ids] };
+    expect(eventBody(jobWebhookEvent('completed', done, 'acme')!)).toContain('"name":"ids","datatype":"INT64","shape":[2],"data":[9223372036854775807,9007199254740993]');
   });
 });

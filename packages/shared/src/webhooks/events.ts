@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { BatchObject } from '../contract/batch.js';
 import type { JobObject, WebhookEvent } from '../contract/job.js';
+import { exactJson } from '../tensors/exact-integers.js';
 
 export const WEBHOOK_EVENT_TYPES = ['job.start', 'job.completed', 'batch.completed'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -62,9 +63,9 @@ export function messageId(subject: string, type: WebhookEventType): string {
   return `msg_${createHash('sha256').update(`${subject}\n${type}`).digest('base64url').slice(0, 24)}`;
 }
 
-/** The body: `{"type", "timestamp", "data"}` (CONTRACT §5). */
+/** The body: `{"type", "timestamp", "data"}` (CONTRACT §5); a job's INT64/UINT64 outputs exact (exact-integers.ts). */
 export function eventBody(e: WebhookEventInput): string {
-  return JSON.stringify({ type: e.type, timestamp: new Date(e.occurredAt ?? Date.now()).toISOString(), data: e.data });
+  return exactJson(JSON.stringify({ type: e.type, timestamp: new Date(e.occurredAt ?? Date.now()).toISOString(), data: e.data }));
 }
 
 const JOB_EVENT_TYPE = { start: 'job.start', completed: 'job.completed' } as const satisfies Record<WebhookEvent, WebhookEventType>;
