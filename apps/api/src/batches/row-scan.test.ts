@@ -310,11 +310,32 @@ describe('scanRowLine: integer inputs (INT32, INT64)', () => {
     expect(read(int32!.inputs[0]!.data as Uint8Array, 'INT32')).toEqual([2147483647, -2147483648, 0]);
   });
 
+  it('reads INT64s of 16 to 19 digits (hashed ids) exactly, up to the extremes, beside short ones', () => {
+    let s = 7;
+    const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const digit = () => Math.floor(rnd() * 10);
+    for (let line = 0; line < 100; line++) {
+      const nums = Array.from({ length: 20 }, (_, k) => {
+        if (k % 4 === 0) return BigInt(Math.floor(rnd() * 1000));
+        const text = String(1 + Math.floor(rnd() * 8)) + Array.from({ length: 15 + Math.floor(rnd() * 3) }, digit).join(''); // 16 to 18 digits, under 2^63
+        return rnd() < 0.5 ? -BigInt(text) : BigInt(text);
+      });
+      const text = `{"inputs":{"ids":[${nums.join(', ')}]}}`;
+      const got = scanRowLine(text, [int('INT64', nums.length, 'ids')]);
+      expect(got, text).toBeDefined();
+      expect(read(got!.inputs[0]!.data as Uint8Array, 'INT64'), text).toEqual(nums);
+    }
+    const edges = [-(2n ** 63n), 2n ** 63n - 1n, 9007199254740993n, -9007199254740993n, 1000000000000000n, 2n ** 32n * 2n ** 22n + 1n];
+    const got = scanRowLine(`{"inputs":{"x":[${edges.join(',')}]}}`, [int('INT64', edges.length)]);
+    expect(read(got!.inputs[0]!.data as Uint8Array, 'INT64')).toEqual(edges);
+  });
+
   it('hands fractions, exponents, long numbers, INT32s out of range and bad JSON to the general path, at any place', () => {
     const good = ['1', '-20', '0', '300', '-4'];
     for (const [datatype, odd] of [
       ['INT32', '1.0'], ['INT32', '1.5'], ['INT32', '1e2'], ['INT32', '2E1'], ['INT32', '2147483648'], ['INT32', '-2147483649'],
-      ['INT64', '1.0'], ['INT64', '1e3'], ['INT64', '1000000000000000'], ['INT64', '-9007199254740993'], ['INT64', '12345678901234567890'],
+      ['INT64', '1.0'], ['INT64', '1e3'], ['INT64', '12345678901234567890'], ['INT64', '9223372036854775808'], ['INT64', '-9223372036854775809'],
+      ['INT64', '123456789012345678901'], ['INT64', '1234567890123456.5'], ['INT64', '1234567890123456e2'], ['INT64', '00000000000000001'],
       ['INT64', '01'], ['INT64', '-'], ['INT64', '+1'], ['INT64', '--1'], ['INT64', '"1"'], ['INT64', 'true'], ['INT64', '1.'], ['INT64', ''],
     ] as const) {
       for (let k = 0; k < good.length; k++) {

@@ -121,7 +121,7 @@ const INT32_MAX = 2 ** 31 - 1;
 /** Reads `count` values of `datatype` at `place` (byte-reader.ts `floats` or `integers`). */
 function values(r: ByteReader, datatype: ScanDatatype, place: Place, count: number): boolean {
   if (datatype === 'FP32' || datatype === 'FP64') return r.floats(place, count);
-  // INT64: `integers` takes at most 15 digits, all within its range
+  // INT64: `integers` reads 15 digits through a double and longer ids exactly, within INT64
   return datatype === 'INT32' ? r.integers(place, count, false, INT32_MIN, INT32_MAX) : r.integers(place, count, true, -Infinity, Infinity);
 }
 

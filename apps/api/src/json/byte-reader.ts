@@ -24,6 +24,8 @@ export interface Place {
 /** The largest integer `integers` reads: 15 digits, so exact in a double and within INT64. */
 const MAX_INTEGER = 999_999_999_999_999;
 const TWO_32 = 2 ** 32;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 const POW10 = Float64Array.from({ length: 23 }, (_, i) => 10 ** i);
 const MAX_EXACT = 2 ** 53;
@@ -287,9 +289,11 @@ export class ByteReader {
   /**
    * Writes a comma-separated list of `count` JSON integers at `place`: one Int32Array element a
    * value, or with `wide` two (low word first: the memory of a little-endian BigInt64Array, so
-   * an INT64 needs no BigInt made a value). False when they are not that: a fraction or an
-   * exponent (even `1.0`), a number of more than 15 digits, a value outside `[min, max]`, or bad
-   * JSON. Those lines take the general path (`JSON.parse`, then the request checks), which reads
+   * an INT64 of at most 15 digits needs no BigInt made a value; a longer one, a hashed id, is
+   * read exactly through one, and must lie within INT64). False when they are not that: a
+   * fraction or an exponent (even `1.0`), a number of more than 15 digits (not `wide`), a value
+   * outside `[min, max]` (or INT64), or bad JSON. Those lines take the general path (`JSON.parse`
+   * with integers past 2^53 exact, then the request checks: json/exact-integers.ts), which reads
    * the same values where they are valid and words the error where not; integers of at most 15
    * digits are exact in a double, so both paths store the same bits. Spaces around the commas
    * are read (Python's `json.dumps` writes `[101, 2023]`).
@@ -306,6 +310,7 @@ export class ByteReader {
         c = b[++pos]! | 0;
         while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = b[++pos]! | 0;
       }
+      const start = pos;
       const negative = c === minus;
       if (negative) c = b[++pos]! | 0;
       let value = 0;
@@ -320,6 +325,15 @@ export class ByteReader {
         } while (d < 10 && value <= MAX_INTEGER);
       } else {
         return false;
+      }
+      if (wide && value > MAX_INTEGER) {
+        while ((c - zero) >>> 0 < 10) c = b[++pos]! | 0;
+        if (c === dot || c === 0x65 || c === 0x45 || pos > len || pos - start > 20) return false;
+        const big = BigInt(textOf(b, start, pos));
+        if (big < INT64_MIN || big > INT64_MAX) return false;
+        into[at + 2 * k] = Number(BigInt.asUintN(32, big)); // the Int32Array keeps its bits
+        into[at + 2 * k + 1] = Number(BigInt.asIntN(32, big >> 32n));
+        continue;
       }
       // a fraction, an exponent, a digit after a leading zero, too many digits, past the line
       if (c === dot || c === 0x65 || c === 0x45 || (c - zero) >>> 0 < 10 || value > MAX_INTEGER || pos > len) return false;
