@@ -9,7 +9,7 @@ import type { RowPlan } from './chunker.js';
 import { isScanDatatype, scanRowLine, type ScanInput } from './row-scan.js';
 import { lineText } from './ndjson.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
-import { readRequestJson } from '../json/exact-integers.js';
+import { readRequestJson } from '../json/request-json.js';
 
 export type ParsedLine =
   | { ok: true; customId: string; rows: number; compact: boolean; inputs: RawTensor[]; shapeKey: string }
@@ -120,7 +120,7 @@ export function parseLine(line: Uint8Array | string, n: number, sig: Signature, 
 
 /**
  * The general path: the line's text through `JSON.parse` (integers past 2^53 in tensor values
- * exact: json/exact-integers.ts) and the request checks (what the single-pass reader must agree with).
+ * exact: json/request-json.ts) and the request checks (what the single-pass reader must agree with).
  */
 export function parseLineText(text: string, n: number, sig: Signature): ParsedLine {
   let obj: unknown;

@@ -73,7 +73,7 @@ function rowTexts({ slice, per, plain }: OutputValues, from: number, to: number)
     for (let r = from; r < to; r++) texts[r - from] = per === 0 ? '' : JSON.stringify(slice(r * per, (r + 1) * per)).slice(1, -1);
     return texts;
   }
-  // INT64/UINT64 values past 2^53 written exactly (exact-integers.ts): digits, no commas.
+  // INT64/UINT64 values past 2^53 written exactly (shared tensors/exact-integers.ts): digits, no commas.
   const text = exactJson(JSON.stringify(slice(from * per, to * per)));
   let start = 1;
   for (let r = 0; r < to - from; r++) {

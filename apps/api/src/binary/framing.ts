@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { BinaryData, DATATYPE_INFO, exactJson, InputTensor, integerOf, isDatatype, MalformedBodyError, rawOf, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
-import { readRequestJson } from '../json/exact-integers.js';
+import { readRequestJson } from '../json/request-json.js';
 
 /** The request and response header naming the JSON part's length. */
 export const HEADER_LENGTH = 'Inference-Header-Content-Length';

@@ -126,7 +126,7 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
   return { id: req.id || undefined, inputs, outputs, raw };
 }
 
-/** An output's typed contents: BYTES as bytes, INT64/UINT64 as decimal strings (exact past 2^53: exact-integers.ts). */
+/** An output's typed contents: BYTES as bytes, INT64/UINT64 as decimal strings (exact past 2^53: shared tensors/exact-integers.ts). */
 function contentsOf(o: OutputTensor): unknown[] {
   if (o.datatype === 'BYTES') return o.data.map((s) => Buffer.from(String(s), 'utf8'));
   if (o.datatype === 'INT64' || o.datatype === 'UINT64') return o.data.map((v) => integerOf(v).toString());

@@ -12,7 +12,7 @@ import { emptyBody, hasBody } from './has-body.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
-import { hasLongInteger, readRequestJson, withExactIntegers } from '../json/exact-integers.js';
+import { hasLongInteger, readRequestJson, withExactIntegers } from '../json/request-json.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
 /** Routes whose clients (KServe, Triton) POST JSON without a Content-Type. */
@@ -70,7 +70,7 @@ const UTF8_OR_NO_CHARSET = /^[^;]*(;\s*charset="?utf-8"?\s*)?$/i;
 /**
  * The app-wide JSON parser's `verify`: keeps the UTF-8 body of an inference request that may
  * hold an integer past 2^53, which `inferBody` reads again with such tensor values exact
- * (json/exact-integers.ts). One pass of a regular expression over the body's bytes.
+ * (json/request-json.ts). One pass of a regular expression over the body's bytes.
  */
 export function keepLongIntegerBodies(req: IncomingMessage, _res: unknown, body: Buffer): void {
   if (req.method !== 'POST' || !TENSOR_JSON_ROUTE.test(req.url ?? '') || !UTF8_OR_NO_CHARSET.test(req.headers['content-type'] ?? '')) return;

@@ -13,7 +13,7 @@ import { inPieces, jsonInPieces } from './json-pieces.js';
 
 /**
  * A job object (or any document with `outputs`) as JSON, as `res.json` would send it (with its
- * ETag: a GET), its INT64/UINT64 outputs exact (exact-integers.ts); large outputs made in
+ * ETag: a GET), its INT64/UINT64 outputs exact (shared tensors/exact-integers.ts); large outputs made in
  * pieces (json-pieces.ts).
  */
 export async function sendJob<T extends { outputs: OutputTensor[] | null }>(res: Response, doc: T): Promise<void> {

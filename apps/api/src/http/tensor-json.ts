@@ -18,7 +18,7 @@
  */
 import { BinaryData } from '@maas/shared';
 import { ByteReader, COLON, COMMA, LBRACE, LBRACKET, RBRACE, RBRACKET, textOf } from '../json/byte-reader.js';
-import { readTensorDataJson } from '../json/exact-integers.js';
+import { readTensorDataJson } from '../json/request-json.js';
 
 /** What a reader returns for a value it does not read (the body then goes to `JSON.parse`). */
 const FAIL = Symbol('not read');
@@ -48,7 +48,7 @@ function parsed(r: ByteReader, body: Uint8Array, parse: (text: string) => unknow
 /** Any value, read by `JSON.parse` from its own bytes. */
 const value = (r: ByteReader, body: Uint8Array): unknown => parsed(r, body, JSON.parse);
 
-/** A tensor's `data` that is not read into bytes: as `value`, its integers past 2^53 exact (json/exact-integers.ts). */
+/** A tensor's `data` that is not read into bytes: as `value`, its integers past 2^53 exact (json/request-json.ts). */
 const dataValue = (r: ByteReader, body: Uint8Array): unknown => parsed(r, body, readTensorDataJson);
 
 /** `{"key": value, …}`: keys without escapes, each once; `reader(key)` reads each value. */

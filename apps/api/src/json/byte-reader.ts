@@ -293,7 +293,7 @@ export class ByteReader {
    * read exactly through one, and must lie within INT64). False when they are not that: a
    * fraction or an exponent (even `1.0`), a number of more than 15 digits (not `wide`), a value
    * outside `[min, max]` (or INT64), or bad JSON. Those lines take the general path (`JSON.parse`
-   * with integers past 2^53 exact, then the request checks: json/exact-integers.ts), which reads
+   * with integers past 2^53 exact, then the request checks: json/request-json.ts), which reads
    * the same values where they are valid and words the error where not; integers of at most 15
    * digits are exact in a double, so both paths store the same bits. Spaces around the commas
    * are read (Python's `json.dumps` writes `[101, 2023]`).

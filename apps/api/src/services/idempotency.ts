@@ -19,7 +19,7 @@ const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest
 
 /**
  * Contents that came as bytes are hashed, not spelled out as JSON (a 600 kB tensor would be
- * megabytes); an integer past 2^53 in tensor values (a BigInt: json/exact-integers.ts) is
+ * megabytes); an integer past 2^53 in tensor values (a BigInt: json/request-json.ts) is
  * spelled out in digits.
  */
 const bodyJson = (body: unknown) =>

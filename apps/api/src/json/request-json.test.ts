@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasLongInteger, readRequestJson, withExactIntegers } from './exact-integers.js';
+import { hasLongInteger, readRequestJson, withExactIntegers } from './request-json.js';
 
 describe('hasLongInteger', () => {
   it('finds an integer token of 16 digits or more, signed or not, anywhere', () => {
