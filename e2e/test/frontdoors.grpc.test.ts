@@ -192,6 +192,37 @@ describe('gRPC: ModelInfer', () => {
     const wrongShape = { model_name: 'fixed', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }] };
     expect(await codeOf(client.call('ModelInfer', wrongShape))).toBe(status.INVALID_ARGUMENT);
   });
+
+  it('a classification that is not an integer from 1 to 1000, in any parameter type, is INVALID_ARGUMENT and queues nothing', async () => {
+    const redis = cluster.redisClient();
+    try {
+      const before = new Set(await redis.keys('*'));
+      for (const k of [{ int64_param: '-2' }, { int64_param: '0' }, { double_param: 2.5 }, { string_param: 'abc' }, { bool_param: true }, { int64_param: '1001' }]) {
+        const req = { ...rawFeatures(penguinsRows), outputs: [{ name: 'probabilities', parameters: { classification: k } }] };
+        const err = await client.call('ModelInfer', req).catch((e: ServiceError) => e);
+        expect(err, JSON.stringify(k)).toMatchObject({ code: status.INVALID_ARGUMENT });
+        expect((err as ServiceError).details).toMatch(/classification must be an integer from 1 to 1000/);
+      }
+      expect((await redis.keys('*')).filter((k) => !before.has(k) && k.includes('job_'))).toEqual([]); // no job was made
+      const ok = await client.call('ModelInfer', { ...rawFeatures(penguinsRows), outputs: [{ name: 'probabilities', parameters: { classification: { int64_param: '2' } } }] });
+      expect(ok.outputs[0]).toMatchObject({ name: 'probabilities', datatype: 'BYTES', shape: [String(penguinsRows.length), '2'] });
+      expect((await redis.keys('*')).filter((k) => !before.has(k) && k.includes('job_')).length).toBeGreaterThan(0); // as a job does
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('a request with tens of thousands of problems is answered at once, its message cut short; the connection goes on serving', async () => {
+    const dims = { model_name: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: Array.from({ length: 20_000 }, () => 1) }], raw_input_contents: [toBytes('FP32', [1])] };
+    const duplicates = { model_name: 'penguins', inputs: Array.from({ length: 2000 }, () => ({ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } })) };
+    for (const req of [dims, duplicates]) {
+      const err = await client.call('ModelInfer', req, KEY, 10_000).catch((e: ServiceError) => e);
+      expect(err).toMatchObject({ code: status.INVALID_ARGUMENT });
+      expect((err as ServiceError).details.length).toBeLessThanOrEqual(2000);
+      expect((err as ServiceError).details).toMatch(/more characters\)$/);
+    }
+    expect(rawOutput(await client.call('ModelInfer', rawFeatures(penguinsRows), KEY, 10_000), 'probabilities')).toHaveLength(3 * penguinsRows.length);
+  });
 });
 
 describe('gRPC: Triton extensions', () => {

@@ -7,7 +7,7 @@ import express, { type Express } from 'express';
 import type { Deps } from './deps.js';
 import { adminAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
-import { keepLongIntegerBodies, readsAsJson, readsTensorJson } from './http/infer-body.js';
+import { keepLongIntegerBodies, readsAsJson, readsTensorJson, refuseDeepJson } from './http/infer-body.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
@@ -45,6 +45,7 @@ export function createApp(deps: Deps): Express {
     type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),
     verify: keepLongIntegerBodies,
   }));
+  app.use(refuseDeepJson);
   app.use(jobsRouter(deps)); // first: the busiest routes are tried first
   app.use(tritonRouter(deps)); // before kserve: GET /v2/models/stats is not the metadata of a model named "stats"
   app.use(kserveRouter(deps));

@@ -21,14 +21,15 @@ export class InferenceClient {
     }) as never;
   }
 
-  /** Calls `method`; rejects with the ServiceError (its `code` is the gRPC status). */
-  call<T = any>(method: string, request: object, apiKey = this.apiKey): Promise<T> {
+  /** Calls `method` (within `deadlineMs` when given); rejects with the ServiceError (its `code` is the gRPC status). */
+  call<T = any>(method: string, request: object, apiKey = this.apiKey, deadlineMs?: number): Promise<T> {
     const md = new Metadata();
     if (apiKey) md.set('authorization', `Bearer ${apiKey}`);
+    const options = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
     return new Promise((resolve, reject) => {
       const fn = this.client[method];
       if (!fn) throw new Error(`no RPC ${method}`);
-      fn.call(this.client, request, md, (err: ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
+      fn.call(this.client, request, md, options, (err: ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
     });
   }
 

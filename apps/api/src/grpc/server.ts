@@ -16,7 +16,7 @@ import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 import { tritonConfig } from '../views/triton-config.js';
 import { MalformedMessage, tolerantService } from './proto.js';
-import { grpcStatusFor } from './status.js';
+import { grpcDetails, grpcStatusFor } from './status.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
 
 /**
@@ -57,7 +57,7 @@ function unary(deps: Deps, handler: Handler) {
         else if (app.status >= 500) deps.log.warn({ err }, app.detail);
         const trailers = new Metadata();
         for (const [k, v] of Object.entries(app?.headers ?? {})) trailers.set(k.toLowerCase(), v);
-        callback({ code: app ? grpcStatusFor(app.status) : Status.INTERNAL, details: app ? app.detail : 'An internal error occurred; it has been logged.', metadata: trailers });
+        callback({ code: app ? grpcStatusFor(app.status) : Status.INTERNAL, details: app ? grpcDetails(app.detail) : 'An internal error occurred; it has been logged.', metadata: trailers });
       },
     );
   };

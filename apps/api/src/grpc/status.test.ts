@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { PROBLEMS } from '@maas/shared';
-import { grpcStatusFor } from './status.js';
+import { grpcDetails, grpcStatusFor, MAX_DETAILS_CHARS } from './status.js';
 
 describe('grpcStatusFor', () => {
   it('mirrors the HTTP errors', () => {
@@ -14,5 +14,21 @@ describe('grpcStatusFor', () => {
   });
   it('has a code for every problem type, never OK', () => {
     for (const { status: http } of Object.values(PROBLEMS)) expect(grpcStatusFor(http)).not.toBe(status.OK);
+  });
+});
+
+describe('grpcDetails', () => {
+  it('keeps a message within the limit as it is, and cuts a longer one saying how much was left out', () => {
+    expect(grpcDetails('short')).toBe('short');
+    const long = 'x'.repeat(50_000);
+    const cut = grpcDetails(long);
+    expect(cut.length).toBeLessThanOrEqual(MAX_DETAILS_CHARS);
+    expect(cut).toMatch(/^x+… \(48080 more characters\)$/);
+  });
+  it('never cuts between the halves of a surrogate pair', () => {
+    const emoji = '🙂'.repeat(10_000);
+    const cut = grpcDetails(emoji);
+    expect(cut.length).toBeLessThanOrEqual(MAX_DETAILS_CHARS);
+    expect(cut).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/); // no lone surrogate
   });
 });

@@ -22,3 +22,21 @@ const BY_HTTP: Record<number, Status> = {
 export function grpcStatusFor(httpStatus: number): Status {
   return BY_HTTP[httpStatus] ?? (httpStatus >= 500 ? Status.INTERNAL : Status.INVALID_ARGUMENT);
 }
+
+/**
+ * The longest status message (`grpc-message`, a trailer) a call answers with. gRPC clients
+ * limit the size of headers (grpcio's default: 8 KB of metadata), and grpc-js never sends a
+ * trailer past its peer's limit: the call then goes unanswered and holds up the calls behind
+ * it on the connection. A request with thousands of problems (every one is listed) would make
+ * such a message.
+ */
+export const MAX_DETAILS_CHARS = 2000;
+
+/** `text` as a status message: cut to MAX_DETAILS_CHARS, saying how much was left out. */
+export function grpcDetails(text: string): string {
+  if (text.length <= MAX_DETAILS_CHARS) return text;
+  let cut = MAX_DETAILS_CHARS - 80;
+  const code = text.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut--; // not between the halves of a surrogate pair
+  return `${text.slice(0, cut)}… (${text.length - cut} more characters)`;
+}

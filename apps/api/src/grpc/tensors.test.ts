@@ -39,6 +39,10 @@ describe('fromInferRequest', () => {
     expect(p).toMatchObject({ id: 'r', raw: false, outputs: [{ name: 'o', parameters: { classification: 2 } }, { name: 'q' }] });
     expect(p.inputs.map((t) => t.data)).toEqual([[-1n, 5n], ['hé']]);
   });
+  it('refuses an id longer than REST takes', () => {
+    expect(() => fromInferRequest(req({ id: 'x'.repeat(257) }))).toThrow(/id: must be at most 256 characters \(got 257\)/);
+    expect(fromInferRequest(req({ id: 'x'.repeat(256) })).id).toHaveLength(256);
+  });
   it('rejects contents in the wrong field, raw and typed together, and a raw count that differs', () => {
     const wrongField = req({ inputs: [{ name: 'a', datatype: 'FP32', shape: [1], contents: { int_contents: [1] } }] });
     expect(() => fromInferRequest(wrongField)).toThrow(/FP32 goes in fp32_contents, not int_contents/);

@@ -9,6 +9,7 @@ import {
   BinaryData, integerOf, isDatatype, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
 } from '@maas/shared';
 import { bytesElementText, decodeBytesElements, outputBytes } from '../binary/framing.js';
+import { MAX_REQUEST_ID } from '../routes/kserve.js';
 
 /** proto-loader's view of an InferParameter (oneofs: true). */
 export interface GrpcParameter {
@@ -73,6 +74,7 @@ export interface ParsedInfer {
 /** A ModelInferRequest → the inputs and requested outputs of a job. */
 export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
   const issues: InputIssue[] = [];
+  if (req.id.length > MAX_REQUEST_ID) issues.push({ path: 'id', message: `must be at most ${MAX_REQUEST_ID} characters (got ${req.id.length})` });
   const raw = req.raw_input_contents.length > 0;
   if (raw && req.raw_input_contents.length !== req.inputs.length) {
     issues.push({ path: 'raw_input_contents', message: `${req.raw_input_contents.length} entries for ${req.inputs.length} inputs (one per input, in order)` });

@@ -94,7 +94,7 @@ export function readsAsJson(req: IncomingMessage): boolean {
  * into the JSON header with `BinaryData` inputs, and a large JSON one with tensor-json.ts
  * (`readsTensorJson`); a body the app-wide parser read is read again when it may hold an
  * integer past 2^53 (`keepLongIntegerBodies`); a body nesting deeper than MAX_JSON_DEPTH is a
- * 400 before any recursive code (JSON.stringify, a logger) can meet it.
+ * 400 (`refuseDeepJson`).
  */
 export function inferBody(maxBytes: number): RequestHandler[] {
   const raw = express.raw({ type: () => true, limit: maxBytes });
@@ -124,13 +124,22 @@ export function inferBody(maxBytes: number): RequestHandler[] {
       req.body = parseBinaryRequest(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), length);
       next();
     },
-    (req, _res, next) => {
+    (req, res, next) => {
       const text = longIntegerBodies.get(req);
       if (text) req.body = withExactIntegers(text.toString('utf8'), req.body);
-      if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
-        return next(new ValidationError([{ path: 'body', message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` }]));
-      }
-      next();
+      refuseDeepJson(req, res, next);
     },
   ];
 }
+
+/**
+ * A JSON body nesting deeper than MAX_JSON_DEPTH is a 400, before any recursive code
+ * (JSON.stringify, a logger) can meet it: for every route, after the app-wide parser, and for
+ * the inference routes again once they have read their bodies (`inferBody`).
+ */
+export const refuseDeepJson: RequestHandler = (req, _res, next) => {
+  if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
+    return next(new ValidationError([{ path: 'body', message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` }]));
+  }
+  next();
+};

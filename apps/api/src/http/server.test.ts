@@ -45,6 +45,15 @@ describe('createHttpServer', () => {
       const framing = await raw('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
       expect(framing).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
       expect(JSON.parse(framing.slice(framing.indexOf('\r\n\r\n') + 4))).toMatchObject({ type: 'about:blank', status: 400, title: 'Bad Request' });
+      // What Node refuses once it has the request: no Host in HTTP/1.1, an Expect it does not meet
+      const noHost = await raw('GET /v2/health/live HTTP/1.1\r\nConnection: close\r\n\r\n');
+      expect(noHost).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(JSON.parse(noHost.slice(noHost.indexOf('\r\n\r\n') + 4))).toMatchObject({ type: 'about:blank', status: 400, detail: 'an HTTP/1.1 request needs a Host header' });
+      const expectation = await raw('POST / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 0\r\n\r\n');
+      expect(expectation).toMatch(/^HTTP\/1\.1 417 Expectation Failed\r\n/);
+      expect(JSON.parse(expectation.slice(expectation.indexOf('\r\n\r\n') + 4))).toMatchObject({ type: 'about:blank', status: 417, error: expect.stringMatching(/Expect: foo/) });
+      const old = await raw('GET /nope HTTP/1.0\r\n\r\n'); // HTTP/1.0 needs no Host: the app answers
+      expect(old).toMatch(/^HTTP\/1\.1 404 /);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

@@ -13,7 +13,7 @@
  */
 import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
 import type { Express } from 'express';
-import { answerClientErrors } from './client-error.js';
+import { answerClientErrors, answerProblem, refusedRequestProblem } from './client-error.js';
 
 /** A constructor whose instances are `Base`'s, with `proto` as their prototype. */
 function withPrototype<T>(Base: T, proto: object): T {
@@ -29,8 +29,16 @@ function withPrototype<T>(Base: T, proto: object): T {
 /** The app's server; what Node's parser refuses is answered as problem+json too (client-error.ts). */
 export function createHttpServer(app: Express): Server {
   const server = createServer(
-    { IncomingMessage: withPrototype(IncomingMessage, app.request), ServerResponse: withPrototype(ServerResponse, app.response) },
-    app,
+    {
+      IncomingMessage: withPrototype(IncomingMessage, app.request),
+      ServerResponse: withPrototype(ServerResponse, app.response),
+      requireHostHeader: false, // refused below, as problem+json (Node's own answer has an empty body)
+    },
+    (req, res) => {
+      const refused = refusedRequestProblem(req);
+      if (refused) answerProblem(res, refused);
+      else app(req, res);
+    },
   );
   answerClientErrors(server);
   return server;

@@ -9,6 +9,7 @@ import { framedRequestHeader, HEADER_LENGTH } from '../binary/framing.js';
 import { V2_PATH } from '../http/problem.js';
 import { BatchQuery, NDJSON_TYPES, NPY_TYPES } from '../routes/batches.js';
 import { InferRequest } from '../routes/kserve.js';
+import { MAX_IDEMPOTENCY_KEY } from '../services/idempotency.js';
 import { IndexRequest, ModelStatsResponse, RepositoryAnswer, RepositoryIndex, RepositoryModelRequest } from '../routes/triton.js';
 import { ModelConfig } from '../views/triton-config.js';
 import * as S from './schemas.js';
@@ -168,7 +169,8 @@ const TABLE: Route[] = [
   {
     method: 'post', path: '/v1/jobs', summary: 'Create an asynchronous job', tag: 'Jobs',
     headers: [
-      { name: 'Idempotency-Key', description: 'same key and body → same job; another body → 409' }, { name: 'Prefer', description: 'wait=N: answer 200 if the job ends within N s' },
+      { name: 'Idempotency-Key', description: 'same key and body → same job; another body → 409', schema: { type: 'string', minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY } },
+      { name: 'Prefer', description: 'wait=N: answer 200 if the job ends within N s' },
       framedHeader,
     ],
     body: inferBody(JobRequest, 'the job'),

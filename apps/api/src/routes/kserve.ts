@@ -14,8 +14,11 @@ import { sendOutputs } from '../http/send-outputs.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 
+/** The longest request `id` taken, over REST and gRPC alike. */
+export const MAX_REQUEST_ID = 256;
+
 export const InferRequest = z.object({
-  id: z.string().max(256).optional(),
+  id: z.string().max(MAX_REQUEST_ID).optional(),
   parameters: z.record(z.string(), z.unknown()).optional(),
   inputs: z.array(InputTensor).min(1),
   outputs: z.array(RequestedOutput).optional(),

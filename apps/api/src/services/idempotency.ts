@@ -38,13 +38,16 @@ if ARGV[2] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return redis.call('DEL', KEYS[1])
 `;
 
+/** The longest Idempotency-Key taken (a longer one is a 400). */
+export const MAX_IDEMPOTENCY_KEY = 255;
+
 export class IdempotencyStore {
   constructor(private readonly redis: Redis, private readonly ttlSeconds: number) {}
 
   static check(key: string | undefined): string | undefined {
     if (key === undefined) return undefined;
-    if (key.length < 1 || key.length > 255) {
-      throw new ValidationError([{ path: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]);
+    if (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY) {
+      throw new ValidationError([{ path: 'Idempotency-Key', message: `must be 1 to ${MAX_IDEMPOTENCY_KEY} characters` }]);
     }
     return key;
   }

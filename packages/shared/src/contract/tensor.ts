@@ -5,7 +5,10 @@ import { DATATYPES, type Datatype } from './datatypes.js';
 /** A dimension of a model's declared shape: a number, or -1 for a symbolic (variable) one. */
 export type Dim = number;
 
-export const ClassificationParams = z.object({ classification: z.number().int().min(1).max(1000) }).strict();
+/** The largest `classification` k a request may ask for. */
+export const MAX_CLASSIFICATION = 1000;
+
+export const ClassificationParams = z.object({ classification: z.number().int().min(1).max(MAX_CLASSIFICATION) }).strict();
 
 /**
  * A requested output. Its parameters may hold anything (KServe and Triton clients send

@@ -164,6 +164,14 @@ describe('checkRequest', () => {
       expect(only(req([{ name: 'label' }, { name: 'label' }]))).toEqual({ path: 'outputs[1].name', message: "output 'label' requested twice" });
     });
 
+    it('rejects a classification k that is not an integer from 1 to 1000 (gRPC parameters reach the check unparsed)', () => {
+      for (const k of [0, -2, 2.5, 1001, '3', true, Number.NaN]) {
+        expect(only(req([{ name: 'probs', parameters: { classification: k as number } }]))).toEqual({
+          path: 'outputs[0].parameters.classification', message: `classification must be an integer from 1 to 1000 (got ${JSON.stringify(k)})`,
+        });
+      }
+    });
+
     it('rejects classification k larger than the classes', () => {
       expect(only(req([{ name: 'probs', parameters: { classification: 5 } }]))).toEqual({
         path: 'outputs[0].parameters.classification', message: "k = 5 exceeds the 4 classes of 'probs'",

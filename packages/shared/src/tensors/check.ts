@@ -3,7 +3,7 @@
  * collected (not just the first) so a client fixes its request in one round trip; nothing
  * reaches the queue unless this returns no issue.
  */
-import { BinaryData, type InputTensor, type RequestedOutput, type TensorSpec } from '../contract/tensor.js';
+import { BinaryData, MAX_CLASSIFICATION, type InputTensor, type RequestedOutput, type TensorSpec } from '../contract/tensor.js';
 import { checkBytes } from './bytes.js';
 import type { InputIssue } from '../errors.js';
 import { encodeValues } from './encode.js';
@@ -50,10 +50,13 @@ function checkOutputs(requested: RequestedOutput[], sig: Signature, labels: stri
     }
     if (names.has(o.name)) issues.push({ path: `${path}.name`, message: `output '${o.name}' requested twice` });
     names.add(o.name);
-    const k = o.parameters?.classification;
+    const k: unknown = o.parameters?.classification;
     if (k === undefined) return;
     const classes = spec.shape[1];
-    if (spec.shape.length !== 2 || spec.datatype === 'BYTES' || spec.datatype === 'BOOL') {
+    // The REST schema refuses these too; gRPC's parameters (int64, double, string or bool) come here as they are.
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_CLASSIFICATION) {
+      issues.push({ path: `${path}.parameters.classification`, message: `classification must be an integer from 1 to ${MAX_CLASSIFICATION} (got ${JSON.stringify(k) ?? String(k)})` });
+    } else if (spec.shape.length !== 2 || spec.datatype === 'BYTES' || spec.datatype === 'BOOL') {
       issues.push({ path: `${path}.parameters.classification`, message: `classification needs a numeric [batch, classes] output; '${o.name}' is ${spec.datatype} ${fmt(spec.shape)}` });
     } else if (classes !== undefined && classes !== -1 && k > classes) {
       issues.push({ path: `${path}.parameters.classification`, message: `k = ${k} exceeds the ${classes} classes of '${o.name}'` });
