@@ -14,6 +14,7 @@ import {
 } from '../src/harness/index.js';
 
 const KEY = 'key-a';
+const ADMIN_KEY = 'admin-key-0123456789';
 let cluster: Cluster;
 let client: InferenceClient;
 let repo: { dir: string; remove(): Promise<void> };
@@ -43,7 +44,7 @@ beforeAll(async () => {
   repo = await modelRepository();
   await mkdir(join(repo.dir, 'echo/1'), { recursive: true });
   await writeFile(join(repo.dir, 'echo/1/model.onnx'), buildEchoModel());
-  cluster = await Cluster.start({ models: repo.dir, api: { API_KEYS: `a:${KEY},b:key-b` } });
+  cluster = await Cluster.start({ models: repo.dir, api: { API_KEYS: `a:${KEY},b:key-b`, ADMIN_KEY } });
   client = new InferenceClient(cluster.grpcAddress, KEY);
 });
 afterAll(async () => {
@@ -250,14 +251,21 @@ describe('gRPC: Triton extensions', () => {
   it('RepositoryIndex, RepositoryModelUnload and RepositoryModelLoad', async () => {
     const { models } = await client.call('RepositoryIndex', { ready: true });
     expect(models).toEqual(expect.arrayContaining([{ name: 'echo', version: '1', state: 'READY', reason: '' }]));
-    await client.call('RepositoryModelUnload', { model_name: 'echo' });
+    // Loading and unloading change a model for every tenant: the admin key's, never a tenant's.
+    for (const method of ['RepositoryModelUnload', 'RepositoryModelLoad']) {
+      const refused = await client.call(method, { model_name: 'echo' }).catch((e: ServiceError) => e);
+      expect(refused, method).toMatchObject({ code: status.PERMISSION_DENIED });
+      expect((refused as ServiceError).details).toMatch(/a tenant key cannot load or unload a model/);
+      expect(await codeOf(client.call(method, { model_name: 'echo' }, 'wrong'))).toBe(status.UNAUTHENTICATED);
+    }
+    await client.call('RepositoryModelUnload', { model_name: 'echo' }, ADMIN_KEY);
     expect(await codeOf(client.call('ModelInfer', { model_name: 'echo', inputs: [] }))).toBe(status.NOT_FOUND);
     expect(await client.call('ModelReady', { name: 'echo', version: '' })).toEqual({ ready: false });
     // A configuration or files sent with the load would not be what is served: refused.
-    expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'echo', parameters: { config: { string_param: '{}' } } }))).toBe(status.INVALID_ARGUMENT);
-    await client.call('RepositoryModelLoad', { model_name: 'echo' });
+    expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'echo', parameters: { config: { string_param: '{}' } } }, ADMIN_KEY))).toBe(status.INVALID_ARGUMENT);
+    await client.call('RepositoryModelLoad', { model_name: 'echo' }, ADMIN_KEY);
     expect(await client.call('ModelReady', { name: 'echo', version: '' })).toEqual({ ready: true }); // the load answered once served
     expect((await client.call('ModelMetadata', { name: 'echo' })).name).toBe('echo');
-    expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'nope' }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'nope' }, ADMIN_KEY))).toBe(status.NOT_FOUND);
   });
 });

@@ -14,6 +14,8 @@ import {
 
 const KEY = 'key-a';
 const AUTH = { authorization: `Bearer ${KEY}` };
+const ADMIN_KEY = 'admin-key-0123456789';
+const ADMIN_AUTH = { authorization: `Bearer ${ADMIN_KEY}` };
 let cluster: Cluster;
 let repo: { dir: string; remove(): Promise<void> };
 
@@ -39,7 +41,7 @@ beforeAll(async () => {
   await mkdir(join(repo.dir, 'echo/1'), { recursive: true });
   await writeFile(join(repo.dir, 'echo/1/model.onnx'), buildEchoModel());
   await writeFile(join(repo.dir, 'echo/config.json'), JSON.stringify({ max_batch_size: 16 }));
-  cluster = await Cluster.start({ models: repo.dir, api: { API_KEYS: `a:${KEY},b:key-b` } });
+  cluster = await Cluster.start({ models: repo.dir, api: { API_KEYS: `a:${KEY},b:key-b`, ADMIN_KEY } });
 });
 afterAll(async () => {
   await cluster?.stop();
@@ -362,11 +364,20 @@ describe('Triton extensions over REST', () => {
     expect(index.status).toBe(200);
     expect(index.json).toEqual(expect.arrayContaining([{ name: 'penguins', version: '2', state: 'READY', reason: '' }]));
 
-    const unload = await post(url('/v2/repository/models/mlp/unload'), Buffer.alloc(0), AUTH);
+    // Loading and unloading change a model for every tenant: a tenant's key is refused, the admin key is not.
+    for (const action of ['unload', 'load']) {
+      const refused = await post(url(`/v2/repository/models/mlp/${action}`), Buffer.alloc(0), AUTH);
+      expect(refused.status, action).toBe(403);
+      expect(refused.json.error).toMatch(/a tenant key cannot load or unload a model/);
+    }
+    expect((await post(url('/v2/repository/models/mlp/unload'), Buffer.alloc(0))).status).toBe(401);
+    const deep = await post(url('/v2/repository/index'), Buffer.from(`{"a":${'['.repeat(70)}${']'.repeat(70)}}`), AUTH);
+    expect(deep.status).toBe(400); // nesting past 64 levels, as on every route
+    const unload = await post(url('/v2/repository/models/mlp/unload'), Buffer.alloc(0), ADMIN_AUTH);
     expect(unload.status, unload.body.toString()).toBe(200);
     // Unloading it again succeeds again, as Triton's does; a name never served is a 404.
-    expect((await post(url('/v2/repository/models/mlp/unload'), Buffer.alloc(0), AUTH)).status).toBe(200);
-    expect((await post(url('/v2/repository/models/nope/unload'), Buffer.alloc(0), AUTH)).status).toBe(404);
+    expect((await post(url('/v2/repository/models/mlp/unload'), Buffer.alloc(0), ADMIN_AUTH)).status).toBe(200);
+    expect((await post(url('/v2/repository/models/nope/unload'), Buffer.alloc(0), ADMIN_AUTH)).status).toBe(404);
     const mlpInput = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32)[0] }] };
     expect((await post(url('/v2/models/mlp/infer'), json(mlpInput), AUTH)).status).toBe(404);
     const after = await post(url('/v2/repository/index'), json({ ready: false }), AUTH);
@@ -377,16 +388,16 @@ describe('Triton extensions over REST', () => {
     await until(async () => expect((await workers()).find((m) => m.name === 'mlp')).toBeUndefined());
 
     for (const parameters of [{ config: '{"max_batch_size": 8}' }, { 'file:1/model.onnx': 'AAAA' }]) {
-      const refused = await post(url('/v2/repository/models/mlp/load'), json({ parameters }), AUTH);
+      const refused = await post(url('/v2/repository/models/mlp/load'), json({ parameters }), ADMIN_AUTH);
       expect(refused.status).toBe(400);
       expect(refused.json.error).toMatch(/is not supported: a load reads the model from the repository/);
     }
-    const load = await post(url('/v2/repository/models/mlp/load'), Buffer.alloc(0), AUTH);
+    const load = await post(url('/v2/repository/models/mlp/load'), Buffer.alloc(0), ADMIN_AUTH);
     expect(load.status).toBe(200);
     // As Triton's, the load answers once the model is served: ready at once (tritonclient's load_model, then is_model_ready).
     expect((await call(cluster.url, 'GET', '/v2/models/mlp/ready', undefined, AUTH)).status).toBe(200);
     expect((await workers()).find((m) => m.name === 'mlp')?.workers).toBe(1);
     expect((await post(url('/v2/models/mlp/infer'), json(mlpInput), AUTH)).status).toBe(200);
-    expect((await post(url('/v2/repository/models/nope/load'), Buffer.alloc(0), AUTH)).status).toBe(404);
+    expect((await post(url('/v2/repository/models/nope/load'), Buffer.alloc(0), ADMIN_AUTH)).status).toBe(404);
   });
 });

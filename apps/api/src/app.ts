@@ -5,7 +5,7 @@
  */
 import express, { type Express } from 'express';
 import type { Deps } from './deps.js';
-import { adminAuth } from './http/admin-auth.js';
+import { adminAuth, repositoryControlAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
 import { keepLongIntegerBodies, readsAsJson, readsTensorJson, refuseDeepJson } from './http/infer-body.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
@@ -21,7 +21,7 @@ import { healthRouter, kserveRouter } from './routes/kserve.js';
 import { metricsRouter } from './routes/metrics.js';
 import { modelsRouter } from './routes/models.js';
 import { openApiRouter } from './routes/openapi.js';
-import { tritonRouter } from './routes/triton.js';
+import { REPOSITORY_LOAD, REPOSITORY_UNLOAD, tritonRouter } from './routes/triton.js';
 import { webhooksRouter } from './routes/webhooks.js';
 
 export function createApp(deps: Deps): Express {
@@ -36,6 +36,8 @@ export function createApp(deps: Deps): Express {
   // /admin has its own key (ADMIN_KEY), never a tenant's, so it is mounted before tenant auth.
   app.use('/admin', adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0));
   app.use(adminRouter(deps));
+  // Loading and unloading a model change it for every tenant: ADMIN_KEY's, never a tenant key's.
+  app.post([REPOSITORY_LOAD, REPOSITORY_UNLOAD], repositoryControlAuth(deps.config.ADMIN_KEY, deps.config.API_KEYS));
   app.use(authenticate(deps.config.API_KEYS));
   app.use(rateLimit(deps.rateLimit));
   // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson);

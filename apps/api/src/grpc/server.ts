@@ -7,9 +7,10 @@
  */
 import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
-import { NotFoundError, ValidationError } from '@maas/shared';
+import { AppError, DEFAULT_TENANT, NotFoundError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { LOAD_READY_WAIT_MS } from '../services/workers.js';
+import { ADMIN_TENANT, repositoryControl } from '../http/admin-auth.js';
 import { tenantResolver } from '../http/auth.js';
 import { toAppError } from '../http/problem.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
@@ -23,7 +24,12 @@ import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tens
  * `tenant()` authenticates the call (and counts it against the tenant's rate limit); `limit`
  * is the client's deadline and a signal aborted when the client cancels.
  */
-type Handler = (req: Record<string, unknown>, tenant: () => Promise<string>, limit: { timeoutMs?: number; signal: AbortSignal }) => Promise<unknown>;
+type Handler = (
+  req: Record<string, unknown>,
+  tenant: () => Promise<string>,
+  limit: { timeoutMs?: number; signal: AbortSignal },
+  authorization: string | undefined,
+) => Promise<unknown>;
 
 interface NameVersion {
   name: string;
@@ -34,9 +40,10 @@ interface NameVersion {
 function unary(deps: Deps, handler: Handler) {
   const resolve = tenantResolver(deps.config.API_KEYS);
   return (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
-    const auth = call.metadata.get('authorization')[0];
+    const first = call.metadata.get('authorization')[0];
+    const auth = typeof first === 'string' ? first : first?.toString();
     const tenant = async () => {
-      const who = resolve(typeof auth === 'string' ? auth : auth?.toString());
+      const who = resolve(auth);
       await deps.rateLimit(who);
       return who;
     };
@@ -48,7 +55,7 @@ function unary(deps: Deps, handler: Handler) {
     const request = call.request;
     const handled = request instanceof MalformedMessage
       ? Promise.reject(new ValidationError([{ path: '', message: `the request is not a valid protobuf message of its type (${request.reason})` }]))
-      : handler(request, tenant, limit);
+      : handler(request, tenant, limit, auth);
     handled.then(
       (res) => callback(null, res),
       (err: unknown) => {
@@ -66,6 +73,13 @@ function unary(deps: Deps, handler: Handler) {
 function handlers(deps: Deps): UntypedServiceImplementation {
   const { catalog, inference, workers, stats, repository, health } = deps;
   const h = (fn: Handler) => unary(deps, fn);
+  const control = repositoryControl(deps.config.ADMIN_KEY, deps.config.API_KEYS);
+  /** Loading and unloading: ADMIN_KEY's once keys are set, as over REST (http/admin-auth.ts). */
+  const mayControl = async (authorization: string | undefined) => {
+    const access = control(authorization);
+    if (access instanceof AppError) throw access;
+    await deps.rateLimit(access === 'admin' ? ADMIN_TENANT : DEFAULT_TENANT);
+  };
   const version = (v: string) => v || undefined;
   return {
     ServerLive: h(async () => ({ live: true })),
@@ -111,14 +125,14 @@ function handlers(deps: Deps): UntypedServiceImplementation {
       await tenant();
       return { models: (await repository.index(Boolean(req['ready']))).map((e) => ({ ...e, version: e.version ?? '' })) };
     }),
-    RepositoryModelLoad: h(async (req, tenant) => {
-      await tenant();
+    RepositoryModelLoad: h(async (req, _tenant, _limit, authorization) => {
+      await mayControl(authorization);
       await repository.load(String(req['model_name']), Object.keys((req['parameters'] as object | undefined) ?? {}));
       await workers.untilServed(String(req['model_name']), LOAD_READY_WAIT_MS);
       return {};
     }),
-    RepositoryModelUnload: h(async (req, tenant) => {
-      await tenant();
+    RepositoryModelUnload: h(async (req, _tenant, _limit, authorization) => {
+      await mayControl(authorization);
       await repository.unload(String(req['model_name']));
       return {};
     }),

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { describe, expect, it } from 'vitest';
 import { type AppError } from '@maas/shared';
-import { adminAuth, presentedKey } from './admin-auth.js';
+import { adminAuth, presentedKey, repositoryControl } from './admin-auth.js';
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
@@ -35,5 +35,29 @@ describe('adminAuth', () => {
     expect(denied.status).toBe(401);
     expect(denied.headers['WWW-Authenticate']).toMatch(/^Basic /);
     expect(run(h)?.status).toBe(401);
+  });
+});
+
+describe('repositoryControl (loading and unloading models)', () => {
+  const keys = new Map([['tenant-key-a', 'a']]);
+  it('is open while neither key is set, as Triton is', () => {
+    expect(repositoryControl(undefined, undefined)(undefined)).toBe('open');
+    expect(repositoryControl(undefined, new Map())('Bearer anything')).toBe('open');
+  });
+  it('with API_KEYS but no ADMIN_KEY, is closed to every key (a tenant key changes no model of the others)', () => {
+    const refused = repositoryControl(undefined, keys)('Bearer tenant-key-a') as AppError;
+    expect(refused.status).toBe(403);
+    expect(refused.detail).toMatch(/set ADMIN_KEY/);
+  });
+  it('with ADMIN_KEY: that key (Bearer or Basic) is admin; a tenant key is a 403 that says why; anything else a 401', () => {
+    const access = repositoryControl('admin-key-0123456789', keys);
+    expect(access('Bearer admin-key-0123456789')).toBe('admin');
+    expect(access(basic('x', 'admin-key-0123456789'))).toBe('admin');
+    const tenant = access('Bearer tenant-key-a') as AppError;
+    expect(tenant.status).toBe(403);
+    expect(tenant.detail).toMatch(/a tenant key cannot load or unload a model/);
+    expect((access('Bearer guess') as AppError).status).toBe(401);
+    expect((access(undefined) as AppError).status).toBe(401);
+    expect(repositoryControl('admin-key-0123456789', undefined)(undefined)).toBeInstanceOf(Error); // ADMIN_KEY alone guards it too, as /admin
   });
 });

@@ -3,7 +3,8 @@
  * the holder of ADMIN_KEY, as `Authorization: Bearer <key>` or as the password of HTTP Basic
  * auth (what a browser prompts for; any user name). Without ADMIN_KEY, /admin is open while
  * API_KEYS is unset (one trusted tenant) and closed (403) once it is set. A tenant key never
- * opens it. Keys are compared by SHA-256 digest in constant time.
+ * opens it. Keys are compared by SHA-256 digest in constant time. Loading and unloading models
+ * are guarded the same way (`repositoryControl`).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
@@ -22,17 +23,65 @@ export function presentedKey(authorization: string | undefined): string | undefi
   return colon < 0 ? undefined : decoded.slice(colon + 1);
 }
 
-export function adminAuth(adminKey: string | undefined, tenantKeysSet: boolean): RequestHandler {
+/**
+ * PURE: what a request presenting `authorization` may do of what ADMIN_KEY guards: `admin`
+ * (it presents ADMIN_KEY), `open` (no ADMIN_KEY, no API_KEYS: one trusted tenant), or the
+ * error to answer: 403 once API_KEYS is set without ADMIN_KEY (`closed` says what is), 401
+ * for any other key (a tenant key is `tenantKey`'s to word, when given).
+ */
+export function adminAccess(
+  adminKey: string | undefined,
+  tenantKeysSet: boolean,
+  closed: string,
+  tenantKey?: (key: string) => AppError | undefined,
+): (authorization: string | undefined) => 'admin' | 'open' | AppError {
   const expected = adminKey ? digest(adminKey) : undefined;
-  return (_req, _res, next) => {
-    if (!expected) {
-      if (!tenantKeysSet) return next();
-      return next(new ForbiddenError('/admin is closed: set ADMIN_KEY to open it (a tenant key never does)'));
-    }
-    const key = presentedKey(_req.headers.authorization);
-    if (key !== undefined && timingSafeEqual(digest(key), expected)) return next();
-    next(new AppError('unauthorized', 'the admin key is required (Bearer, or the password of Basic auth)', {}, {
+  return (authorization) => {
+    if (!expected) return tenantKeysSet ? new ForbiddenError(`${closed}: set ADMIN_KEY to open it (a tenant key never does)`) : 'open';
+    const key = presentedKey(authorization);
+    if (key !== undefined && timingSafeEqual(digest(key), expected)) return 'admin';
+    return (key !== undefined ? tenantKey?.(key) : undefined) ?? new AppError('unauthorized', 'the admin key is required (Bearer, or the password of Basic auth)', {}, {
       headers: { 'WWW-Authenticate': 'Basic realm="maas admin", charset="UTF-8"' },
-    }));
+    });
+  };
+}
+
+export function adminAuth(adminKey: string | undefined, tenantKeysSet: boolean): RequestHandler {
+  const access = adminAccess(adminKey, tenantKeysSet, '/admin is closed');
+  return (req, _res, next) => {
+    const a = access(req.headers.authorization);
+    next(a instanceof AppError ? a : undefined);
+  };
+}
+
+/** The tenant a request made with ADMIN_KEY counts as (its rate limit) on the routes it opens beside /admin. */
+export const ADMIN_TENANT = 'admin-key';
+
+/**
+ * Who may load and unload models (Triton's repository extension, over REST and gRPC): they
+ * change a model for every tenant, so they are what ADMIN_KEY guards, as /admin is. Open while
+ * neither key is set (as Triton's are); with ADMIN_KEY, only it; with API_KEYS but no
+ * ADMIN_KEY, nobody. A tenant's key is a 403 that says why. `admin`: the request presented
+ * ADMIN_KEY, and counts as ADMIN_TENANT.
+ */
+export function repositoryControl(adminKey: string | undefined, apiKeys: Map<string, string> | undefined): (authorization: string | undefined) => 'admin' | 'open' | AppError {
+  const tenants = new Set([...(apiKeys ?? new Map<string, string>()).keys()].map((k) => digest(k).toString('hex')));
+  return adminAccess(adminKey, tenants.size > 0, 'loading and unloading models is closed', (key) => (tenants.has(digest(key).toString('hex'))
+    ? new ForbiddenError('a tenant key cannot load or unload a model: that changes it for every tenant (use ADMIN_KEY)')
+    : undefined));
+}
+
+/**
+ * Route middleware for the load and unload routes, mounted before tenant authentication: the
+ * refusal of `repositoryControl`, or, for ADMIN_KEY, the request made ADMIN_TENANT's (which
+ * `authenticate` then leaves as it is).
+ */
+export function repositoryControlAuth(adminKey: string | undefined, apiKeys: Map<string, string> | undefined): RequestHandler {
+  const access = repositoryControl(adminKey, apiKeys);
+  return (req, _res, next) => {
+    const a = access(req.headers.authorization);
+    if (a instanceof AppError) return next(a);
+    if (a === 'admin') req.tenant = ADMIN_TENANT;
+    next();
   };
 }

@@ -29,9 +29,11 @@ export function tenantResolver(keys: Map<string, string> | undefined): (authoriz
   };
 }
 
+/** Sets `req.tenant` from its API key, unless a route's own check has (admin-auth.ts `repositoryControlAuth`). */
 export function authenticate(keys: Map<string, string> | undefined): RequestHandler {
   const resolve = tenantResolver(keys);
   return (req, _res, next) => {
+    if (req.tenant !== undefined) return next();
     try {
       req.tenant = resolve(req.headers.authorization);
     } catch (err) {

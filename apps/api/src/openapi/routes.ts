@@ -65,6 +65,12 @@ const json = (schema: z.ZodType, description: string, headers?: string[]): Answe
 const problem = (description: string, headers?: string[]): Answer => ({ description, content: { [PROBLEM_TYPE]: S.Problem }, ...(headers ? { headers } : {}) });
 
 /** Answers every authenticated route may give. */
+/** Loading and unloading change a model for every tenant: the admin key's (http/admin-auth.ts `repositoryControl`). */
+const repositoryControl = {
+  401: problem('the admin key is required (loading and unloading change a model for every tenant)', ['WWW-Authenticate']),
+  403: problem('a tenant key, or API_KEYS set without ADMIN_KEY'),
+};
+
 const common = {
   401: problem('missing or unrecognised API key', ['WWW-Authenticate']),
   429: problem('rate limited (requests a second) or over a quota', ['Retry-After']),
@@ -157,14 +163,14 @@ const TABLE: Route[] = [
     answers: { 200: json(RepositoryIndex, 'the index'), 400: invalid, 413: problem('body too large'), ...common },
   },
   {
-    method: 'post', path: '/v2/repository/models/{model}/load', summary: 'Load (or reload) a model from the repository; every API and worker follows', tag: 'Triton',
+    method: 'post', path: '/v2/repository/models/{model}/load', summary: 'Load (or reload) a model from the repository; every API and worker follows', tag: 'Triton', admin: true,
     body: repositoryBody(RepositoryModelRequest, "Triton's request; its parameters are ignored"),
-    answers: { 200: json(RepositoryAnswer, 'loaded'), 400: problem('invalid body, or a model folder that cannot be served (the reason)'), 404: notFound, 413: problem('body too large'), ...common },
+    answers: { 200: json(RepositoryAnswer, 'loaded'), 400: problem('invalid body, or a model folder that cannot be served (the reason)'), 404: notFound, 413: problem('body too large'), ...common, ...repositoryControl },
   },
   {
-    method: 'post', path: '/v2/repository/models/{model}/unload', summary: 'Unload a model: new requests get 404 at once, queued jobs still run', tag: 'Triton',
+    method: 'post', path: '/v2/repository/models/{model}/unload', summary: 'Unload a model: new requests get 404 at once, queued jobs still run', tag: 'Triton', admin: true,
     body: repositoryBody(RepositoryModelRequest, "Triton's request; its parameters are ignored"),
-    answers: { 200: json(RepositoryAnswer, 'unloaded'), 400: invalid, 404: notFound, 413: problem('body too large'), ...common },
+    answers: { 200: json(RepositoryAnswer, 'unloaded'), 400: invalid, 404: notFound, 413: problem('body too large'), ...common, ...repositoryControl },
   },
   {
     method: 'post', path: '/v1/jobs', summary: 'Create an asynchronous job', tag: 'Jobs',

@@ -22,6 +22,10 @@ export const IndexRequest = z
   })
   .optional();
 
+/** The routes that load and unload a model: ADMIN_KEY's once keys are set (http/admin-auth.ts `repositoryControl`). */
+export const REPOSITORY_LOAD = '/v2/repository/models/:model/load';
+export const REPOSITORY_UNLOAD = '/v2/repository/models/:model/unload';
+
 /**
  * Body of POST /v2/repository/models/{m}/load and /unload (Triton: optional `parameters`);
  * absent or empty is `{}`. A load re-reads the model from the repository: `config` and `file:…`
@@ -55,14 +59,14 @@ export function tritonRouter({ catalog, stats, repository, workers }: Deps): Rou
     res.json((await repository.index(body?.ready ?? false)) satisfies z.output<typeof RepositoryIndex>);
   });
 
-  r.post('/v2/repository/models/:model/load', async (req, res) => {
+  r.post(REPOSITORY_LOAD, async (req, res) => {
     const body = RepositoryModelRequest.parse(req.body ?? undefined);
     await repository.load(modelParam(req), Object.keys(body?.parameters ?? {}));
     await workers.untilServed(modelParam(req), LOAD_READY_WAIT_MS);
     res.json({} satisfies z.output<typeof RepositoryAnswer>);
   });
 
-  r.post('/v2/repository/models/:model/unload', async (req, res) => {
+  r.post(REPOSITORY_UNLOAD, async (req, res) => {
     RepositoryModelRequest.parse(req.body ?? undefined);
     await repository.unload(modelParam(req));
     res.json({} satisfies z.output<typeof RepositoryAnswer>);
