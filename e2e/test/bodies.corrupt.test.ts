@@ -3,6 +3,7 @@
  * stays up, and nothing is left queued (a batch upload whose gzip breaks half-way withdraws
  * the chunks it had queued).
  */
+import { readFileSync } from 'node:fs';
 import { gzipSync, deflateSync, brotliCompressSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,5 +66,27 @@ describe('corrupt compressed bodies', () => {
       }
     }
     expect(await queuedInferenceJobs(redis)).toBe(0);
+  });
+});
+
+describe('gzip bombs', () => {
+  it('sixteen at once, JSON and binary-framed, are 413s while the API holds a few bodies at a time (its peak memory stays under 700 MB)', async () => {
+    const pid = cluster.api.child.pid!;
+    const peakMb = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+    // 80 MB of JSON in 80 kB: past MAX_BODY_MB (64) once decompressed
+    const json = gzipSync(Buffer.from(`{"model":"mlp","metadata":{"x":"${'a'.repeat(80 * 1024 * 1024)}"}}`), { level: 9 });
+    const framed = gzipSync(Buffer.concat([Buffer.from('{"inputs":[]}'), Buffer.alloc(80 * 1024 * 1024)]), { level: 9 });
+    const before = peakMb();
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2
+      ? fetch(`${cluster.url}/v1/jobs`, { method: 'POST', body: json, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } })
+      : fetch(`${cluster.url}/v2/models/mlp/infer`, { method: 'POST', body: framed, headers: { 'inference-header-content-length': '13', 'content-encoding': 'gzip' } })
+    ).then(async (r) => ({ status: r.status, type: ((await r.json()) as { type: string }).type }))));
+    expect(answers.every((a) => a.status === 413 && a.type === 'urn:maas:problem:payload-too-large'), JSON.stringify(answers)).toBe(true);
+    // Without the gate the sixteen bodies were in memory at once: 1,161 MB here (121 MB before).
+    expect(peakMb(), `peak ${peakMb()} MB, ${before} MB before`).toBeLessThan(700);
+    // and a compressed body that is not a bomb is read as ever
+    const job = gzipSync(Buffer.from(JSON.stringify({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32)[0] }] })));
+    const ok = await fetch(`${cluster.url}/v1/jobs`, { method: 'POST', body: job, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+    expect(ok.status).toBe(202);
   });
 });

@@ -7,7 +7,8 @@ import express, { type Express } from 'express';
 import type { Deps } from './deps.js';
 import { adminAuth, repositoryControlAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
-import { keepLongIntegerBodies, readsAsJson, readsTensorJson, refuseDeepJson } from './http/infer-body.js';
+import { isBinaryFramed, keepLongIntegerBodies, readsAsJson, readsTensorJson, refuseDeepJson } from './http/infer-body.js';
+import { inflationGate, releaseInflation } from './http/inflation-gate.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
@@ -42,11 +43,17 @@ export function createApp(deps: Deps): Express {
   app.use(rateLimit(deps.rateLimit));
   // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson);
   // a batch upload is never JSON: its route answers a JSON type with 415 before reading a byte.
+  // Compressed bodies read whole are decompressed a few at a time (a gzip bomb is small).
+  app.use(inflationGate((req) => !isBatchUpload(req) && (readsAsJson(req) || isBinaryFramed(req))));
   app.use(express.json({
     limit: deps.config.MAX_BODY_MB * 1024 * 1024,
     type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),
     verify: keepLongIntegerBodies,
   }));
+  app.use((req, _res, next) => {
+    if (req.body !== undefined) releaseInflation(req); // the parser read it (else a route reads it, and releases)
+    next();
+  });
   app.use(refuseDeepJson);
   app.use(jobsRouter(deps)); // first: the busiest routes are tried first
   app.use(tritonRouter(deps)); // before kserve: GET /v2/models/stats is not the metadata of a model named "stats"

@@ -12,6 +12,7 @@ import { emptyBody, hasBody } from './has-body.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
+import { releaseInflation } from './inflation-gate.js';
 import { hasLongInteger, readRequestJson, withExactIntegers } from '../json/request-json.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
@@ -101,7 +102,12 @@ export function inferBody(maxBytes: number): RequestHandler[] {
   return [
     (req, res, next) => {
       if (!hasBody(req)) return next(emptyBody('a JSON object'));
-      if (isBinaryFramed(req)) return raw(req, res, next);
+      if (isBinaryFramed(req)) {
+        return raw(req, res, (err?: unknown) => {
+          releaseInflation(req); // read: the next compressed body may be decompressed (inflation-gate.ts)
+          next(err);
+        });
+      }
       if (readsTensorJson(req)) {
         return raw(req, res, (err?: unknown) => {
           if (err) return next(err);
