@@ -67,6 +67,22 @@ describe('hostile JSON', () => {
     expect(await queuedInferenceJobs(redis)).toBe(0);
   });
 
+  it('a JSON body that is not UTF-8 is a 400 on every reading (small, large, the binary extension\'s header), not read with U+FFFD in its place', async () => {
+    const bad = (pad = 0) => Buffer.concat([Buffer.from(`{"model":"mlp","id":"`), Buffer.from([0xff, 0xfe]), Buffer.from(`","metadata":{"pad":"${' '.repeat(pad)}"}}`)]);
+    for (const [path, body, headers] of [
+      ['/v1/jobs', bad(), JSON_TYPE], ['/v2/models/mlp/infer', bad(), {}], ['/v2/models/mlp/infer', bad(70_000), {}], ['/v2/repository/index', bad(), JSON_TYPE],
+    ] as const) {
+      const r = await post(path, body, headers);
+      expect(r.status, `${path} ${body.length}`).toBe(400);
+      expect(r.body).toMatchObject({ type: 'urn:maas:problem:malformed-json', detail: 'request body is not valid JSON: it is not UTF-8 text (RFC 8259 §8.1)' });
+    }
+    const header = Buffer.concat([Buffer.from('{"id":"'), Buffer.from([0xc3]), Buffer.from('","inputs":[]}')]);
+    const framed = await post('/v2/models/mlp/infer', header, { 'inference-header-content-length': String(header.length) });
+    expect(framed.status).toBe(400);
+    expect(framed.body.detail).toMatch(/are not UTF-8 text, as a JSON header must be/);
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+  });
+
   it('a batch line nested 10,000 deep fails that line only (compact and tensor forms; also in a field no check reads)', async () => {
     const body = [
       `{"custom_id":"c","inputs":{"input":${deep(10_000)}}}`,

@@ -7,7 +7,7 @@ import express, { type Express } from 'express';
 import type { Deps } from './deps.js';
 import { adminAuth, repositoryControlAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
-import { isBinaryFramed, keepLongIntegerBodies, readsAsJson, readsTensorJson, refuseDeepJson } from './http/infer-body.js';
+import { isBinaryFramed, readsAsJson, readsTensorJson, refuseDeepJson, verifyJsonBody } from './http/infer-body.js';
 import { inflationGate, releaseInflation } from './http/inflation-gate.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
@@ -48,7 +48,7 @@ export function createApp(deps: Deps): Express {
   app.use(express.json({
     limit: deps.config.MAX_BODY_MB * 1024 * 1024,
     type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),
-    verify: keepLongIntegerBodies,
+    verify: verifyJsonBody,
   }));
   app.use((req, _res, next) => {
     if (req.body !== undefined) releaseInflation(req); // the parser read it (else a route reads it, and releases)

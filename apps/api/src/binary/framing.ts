@@ -8,6 +8,7 @@
  * client asks for them in binary (`binary_data: true` on an output, or the request parameter
  * `binary_data_output: true`); outputs asked for in JSON stay in the header with their `data`.
  */
+import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { BinaryData, DATATYPE_INFO, exactJson, InputTensor, integerOf, isDatatype, MalformedBodyError, rawOf, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
 import { readRequestJson } from '../json/request-json.js';
@@ -102,6 +103,7 @@ export function parseBinaryRequest(body: Buffer, headerLength: number): unknown 
   if (headerLength > body.byteLength) {
     throw new MalformedBodyError(`${HEADER_LENGTH} is ${headerLength} but the body has only ${body.byteLength} bytes`);
   }
+  if (!isUtf8(body.subarray(0, headerLength))) throw new MalformedBodyError(`the first ${headerLength} bytes (${HEADER_LENGTH}) are not UTF-8 text, as a JSON header must be`);
   let header: unknown;
   try {
     header = readRequestJson(body.toString('utf8', 0, headerLength));

@@ -4,6 +4,7 @@
  * binary tensor extension when `Inference-Header-Content-Length` is present. Any other
  * Content-Type is a 415, as on every other route.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { AppError, ValidationError } from '@maas/shared';
@@ -51,6 +52,7 @@ export function readsTensorJson(req: IncomingMessage): boolean {
  * parser's would be.
  */
 function parseTensorJson(bytes: Buffer): unknown {
+  if (!isUtf8(bytes)) throw notJson(NOT_UTF8);
   const fast = readTensorJson(bytes);
   if (fast) return fast;
   let text = bytes.toString('utf8');
@@ -64,20 +66,28 @@ function parseTensorJson(bytes: Buffer): unknown {
   }
 }
 
-/** Bodies the app-wide JSON parser read that may hold an integer past 2^53 (`keepLongIntegerBodies`). */
+/** Bodies the app-wide JSON parser read that may hold an integer past 2^53 (`verifyJsonBody`). */
 const longIntegerBodies = new WeakMap<IncomingMessage, Buffer>();
 const UTF8_OR_NO_CHARSET = /^[^;]*(;\s*charset="?utf-8"?\s*)?$/i;
 
 /**
- * The app-wide JSON parser's `verify`: keeps the UTF-8 body of an inference request that may
- * hold an integer past 2^53, which `inferBody` reads again with such tensor values exact
- * (json/request-json.ts). One pass of a regular expression over the body's bytes.
+ * The app-wide JSON parser's `verify`, for a body in UTF-8 (or of no charset):
+ * - bytes that are not UTF-8 are a 400, as JSON must be (RFC 8259 §8.1), rather than read with
+ *   U+FFFD in their place (an `id` or a key then comes back altered);
+ * - an inference request that may hold an integer past 2^53 is kept, and `inferBody` reads it
+ *   again with such tensor values exact (json/request-json.ts): one pass of a regular
+ *   expression over the body's bytes.
  */
-export function keepLongIntegerBodies(req: IncomingMessage, _res: unknown, body: Buffer): void {
-  if (req.method !== 'POST' || !TENSOR_JSON_ROUTE.test(req.url ?? '') || !UTF8_OR_NO_CHARSET.test(req.headers['content-type'] ?? '')) return;
+export function verifyJsonBody(req: IncomingMessage, _res: unknown, body: Buffer): void {
+  if (!UTF8_OR_NO_CHARSET.test(req.headers['content-type'] ?? '')) return;
+  // Thrown as the parser's own error (entity.parse.failed: a 400 malformed-json, problem.ts).
+  if (!isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
+  if (req.method !== 'POST' || !TENSOR_JSON_ROUTE.test(req.url ?? '')) return;
   // latin1: a copy without decoding; the digits and punctuation it looks for are ASCII either way.
   if (hasLongInteger(body.toString('latin1'))) longIntegerBodies.set(req, body);
 }
+
+const NOT_UTF8 = 'it is not UTF-8 text (RFC 8259 §8.1)';
 
 /**
  * For the app-wide JSON parser: a JSON Content-Type, or none on an inference or repository route; never a
@@ -94,7 +104,7 @@ export function readsAsJson(req: IncomingMessage): boolean {
  * Route middleware: a POST without a body is a 400 that says so; reads a binary-framed body
  * into the JSON header with `BinaryData` inputs, and a large JSON one with tensor-json.ts
  * (`readsTensorJson`); a body the app-wide parser read is read again when it may hold an
- * integer past 2^53 (`keepLongIntegerBodies`); a body nesting deeper than MAX_JSON_DEPTH is a
+ * integer past 2^53 (`verifyJsonBody`); a body nesting deeper than MAX_JSON_DEPTH is a
  * 400 (`refuseDeepJson`).
  */
 export function inferBody(maxBytes: number): RequestHandler[] {
