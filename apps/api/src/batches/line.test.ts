@@ -311,6 +311,17 @@ describe('parseLine: custom_id', () => {
   });
 });
 
+describe('parseLine: outputs', () => {
+  it('fails a line that asks for outputs (they would be ignored: a result holds every output), in either form', () => {
+    const tensors = [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: ROW }];
+    for (const line of [{ custom_id: 'o', inputs: tensors, outputs: [{ name: 'probs', parameters: { classification: 1 } }] }, { custom_id: 'o', inputs: { features: ROW }, outputs: [] }]) {
+      const p = bad(parse(line, 4));
+      expect(p.customId).toBe('o');
+      expect(p.error.message).toBe('line 4: a line takes no `outputs`: its result holds every output of the model as it is');
+    }
+  });
+});
+
 describe('parseLine: the line itself', () => {
   it('refuses invalid JSON with the parser message, id = line number', () => {
     for (const text of ['not json', '{"inputs": {"features": [1,2,3,4]}', "{'custom_id': 'a'}", '{"a":1} {"b":2}']) {

@@ -135,6 +135,8 @@ export function parseLineText(text: string, n: number, sig: Signature): ParsedLi
     return invalid(String(n), n, 'custom_id must be a string or a number');
   }
   const customId = rawId === undefined ? String(n) : String(rawId);
+  // A line is its inputs (CONTRACT §4): asking for outputs there (classification, a subset) would be ignored.
+  if (Object.hasOwn(obj, 'outputs')) return invalid(customId, n, 'a line takes no `outputs`: its result holds every output of the model as it is');
   let tensors: JsonTensor[];
   let compact = false;
   if (Array.isArray(inputs)) {
