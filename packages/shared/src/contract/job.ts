@@ -17,9 +17,19 @@ export const MAX_METADATA_BYTES = 8192;
 export const DEFAULT_PRIORITY = 100;
 export const MAX_PRIORITY = 1_000_000;
 
-export const Metadata = z
-  .record(z.string(), z.unknown())
-  .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata is limited to ${MAX_METADATA_BYTES} bytes of JSON`);
+/**
+ * A client's own object, stored and returned as sent. zod makes a record anew, key by key, and
+ * leaves out a key named `__proto__` (JSON.parse keeps it as a key): refused instead of dropped.
+ */
+export const Metadata = z.preprocess(
+  (v, ctx) => {
+    if (typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')) ctx.addIssue({ code: 'custom', message: 'a key named __proto__ cannot be kept (rename it)' });
+    return v;
+  },
+  z
+    .record(z.string(), z.unknown())
+    .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata is limited to ${MAX_METADATA_BYTES} bytes of JSON`),
+);
 
 /** The URL itself (http/https, no credentials); whether its address is allowed depends on config (ssrf.ts). */
 export const WebhookUrl = z
