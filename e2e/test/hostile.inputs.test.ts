@@ -142,6 +142,25 @@ describe('bodies', () => {
     expect(await queuedInferenceJobs(redis)).toBe(0);
   });
 
+  it('a body whose Content-Length is over MAX_BODY_MB is a 413 at once, though the client never sends it (JSON, no type, binary-framed)', async () => {
+    const u = new URL(cluster.url);
+    // Before, the parsers waited for the body until the idle timeout.
+    const lying = (path: string, headers: Record<string, string>) => new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = http.request({ host: u.hostname, port: u.port, path, method: 'POST', headers: { ...headers, 'content-length': String(100_000_000) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.write('{"model":"mlp","inputs":['); // and nothing more: the client keeps the connection open
+    });
+    for (const [path, headers] of [['/v1/jobs', JSON_TYPE], ['/v2/models/mlp/infer', {}], ['/v2/models/mlp/infer', { 'inference-header-content-length': '10' }]] as const) {
+      const r = await lying(path, headers);
+      expect(r.status, path).toBe(413);
+      expect(r.body.detail).toBe('request body exceeds 67108864 bytes (MAX_BODY_MB)');
+    }
+  });
+
   it('a POST without any body is a 400 that says so, not a 415 naming the type it sent', async () => {
     for (const [path, headers] of [
       ['/v1/jobs', JSON_TYPE], ['/v1/jobs', {}], ['/v2/models/mlp/infer', JSON_TYPE], ['/v1/batches?model=mlp', NDJSON], ['/v1/batches?model=mlp', {}],

@@ -3,7 +3,9 @@
  * Order: request log → metrics → health (no auth) → /admin (admin key) → auth → rate limit →
  * JSON body → routes (jobs first, the busiest) → 404 → problems.
  */
+import type { IncomingMessage } from 'node:http';
 import express, { type Express } from 'express';
+import { PayloadTooLargeError } from '@maas/shared';
 import type { Deps } from './deps.js';
 import { adminAuth, repositoryControlAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
@@ -43,8 +45,15 @@ export function createApp(deps: Deps): Express {
   app.use(rateLimit(deps.rateLimit));
   // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson);
   // a batch upload is never JSON: its route answers a JSON type with 415 before reading a byte.
+  const readsWhole = (req: IncomingMessage) => !isBatchUpload(req) && (readsAsJson(req) || isBinaryFramed(req));
+  // A body read whole that says it is over the limit is a 413 at once: the parsers would first
+  // wait for all of it (to answer a client that is still sending), which a client that lies never sends.
+  const maxBody = deps.config.MAX_BODY_MB * 1024 * 1024;
+  app.use((req, _res, next) => {
+    next(Number(req.headers['content-length']) > maxBody && readsWhole(req) ? new PayloadTooLargeError(`request body exceeds ${maxBody} bytes (MAX_BODY_MB)`) : undefined);
+  });
   // Compressed bodies read whole are decompressed a few at a time (a gzip bomb is small).
-  app.use(inflationGate((req) => !isBatchUpload(req) && (readsAsJson(req) || isBinaryFramed(req))));
+  app.use(inflationGate(readsWhole));
   app.use(express.json({
     limit: deps.config.MAX_BODY_MB * 1024 * 1024,
     type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),
