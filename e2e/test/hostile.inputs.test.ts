@@ -161,6 +161,16 @@ describe('bodies', () => {
     }
   });
 
+  it('a query name with brackets (qs-style arrays) is a 400 that says what to send, not a parameter ignored', async () => {
+    const before = await storedBatches(redis);
+    const upload = await post('/v1/batches?model=mlp&webhook[]=http://hooks.example/x', '{"inputs":{"input":[1]}}\n', NDJSON);
+    expect(upload.status).toBe(400);
+    expect(upload.body.errors).toEqual([{ path: 'query.webhook[]', message: 'query parameters are name=value pairs; brackets are not read (send webhook=…, not webhook[]=…)' }]);
+    const poll = await fetch(`${cluster.url}/v1/jobs/job_x?wait%5B%5D=1`);
+    expect(poll.status).toBe(400);
+    expect(await storedBatches(redis)).toEqual(before);
+  });
+
   it('a POST without any body is a 400 that says so, not a 415 naming the type it sent', async () => {
     for (const [path, headers] of [
       ['/v1/jobs', JSON_TYPE], ['/v1/jobs', {}], ['/v2/models/mlp/infer', JSON_TYPE], ['/v1/batches?model=mlp', NDJSON], ['/v1/batches?model=mlp', {}],

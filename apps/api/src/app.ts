@@ -13,6 +13,7 @@ import { isBinaryFramed, readsAsJson, readsTensorJson, refuseDeepJson, verifyJso
 import { inflationGate, releaseInflation } from './http/inflation-gate.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
+import { refuseBracketQuery } from './http/query.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { ROUTES } from './openapi/routes.js';
 import { rateLimit } from './http/rate-limit.js';
@@ -43,6 +44,7 @@ export function createApp(deps: Deps): Express {
   app.post([REPOSITORY_LOAD, REPOSITORY_UNLOAD], repositoryControlAuth(deps.config.ADMIN_KEY, deps.config.API_KEYS));
   app.use(authenticate(deps.config.API_KEYS));
   app.use(rateLimit(deps.rateLimit));
+  app.use(refuseBracketQuery);
   // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson);
   // a batch upload is never JSON: its route answers a JSON type with 415 before reading a byte.
   const readsWhole = (req: IncomingMessage) => !isBatchUpload(req) && (readsAsJson(req) || isBinaryFramed(req));
