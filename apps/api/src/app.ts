@@ -9,7 +9,7 @@ import { PayloadTooLargeError } from '@maas/shared';
 import type { Deps } from './deps.js';
 import { adminAuth, repositoryControlAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
-import { isBinaryFramed, readsAsJson, readsTensorJson, refuseDeepJson, verifyJsonBody } from './http/infer-body.js';
+import { isBinaryFramed, readExactIntegers, readsAsJson, readsTensorJson, refuseDeepJson, verifyJsonBody } from './http/infer-body.js';
 import { inflationGate, releaseInflation } from './http/inflation-gate.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
@@ -62,7 +62,11 @@ export function createApp(deps: Deps): Express {
     verify: verifyJsonBody,
   }));
   app.use((req, _res, next) => {
-    if (req.body !== undefined) releaseInflation(req); // the parser read it (else a route reads it, and releases)
+    if (req.body !== undefined) {
+      // The parser read it (else a route reads it, and releases its slot).
+      releaseInflation(req);
+      readExactIntegers(req);
+    }
     next();
   });
   app.use(refuseDeepJson);

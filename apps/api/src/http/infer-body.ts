@@ -14,7 +14,7 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
 import { releaseInflation } from './inflation-gate.js';
-import { hasLongInteger, readRequestJson, withExactIntegers } from '../json/request-json.js';
+import { readRequestJson, withExactIntegers } from '../json/request-json.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
 /** Routes whose clients (KServe, Triton) POST JSON without a Content-Type. */
@@ -66,25 +66,33 @@ function parseTensorJson(bytes: Buffer): unknown {
   }
 }
 
-/** Bodies the app-wide JSON parser read that may hold an integer past 2^53 (`verifyJsonBody`). */
-const longIntegerBodies = new WeakMap<IncomingMessage, Buffer>();
+/** Inference bodies the app-wide JSON parser read, until `readExactIntegers` has looked at them. */
+const jsonBodies = new WeakMap<IncomingMessage, Buffer>();
 const UTF8_OR_NO_CHARSET = /^[^;]*(;\s*charset="?utf-8"?\s*)?$/i;
 
 /**
  * The app-wide JSON parser's `verify`, for a body in UTF-8 (or of no charset):
  * - bytes that are not UTF-8 are a 400, as JSON must be (RFC 8259 §8.1), rather than read with
  *   U+FFFD in their place (an `id` or a key then comes back altered);
- * - an inference request that may hold an integer past 2^53 is kept, and `inferBody` reads it
- *   again with such tensor values exact (json/request-json.ts): one pass of a regular
- *   expression over the body's bytes.
+ * - an inference request's bytes are kept for `readExactIntegers`.
  */
 export function verifyJsonBody(req: IncomingMessage, _res: unknown, body: Buffer): void {
   if (!UTF8_OR_NO_CHARSET.test(req.headers['content-type'] ?? '')) return;
   // Thrown as the parser's own error (entity.parse.failed: a 400 malformed-json, problem.ts).
   if (!isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
-  if (req.method !== 'POST' || !TENSOR_JSON_ROUTE.test(req.url ?? '')) return;
-  // latin1: a copy without decoding; the digits and punctuation it looks for are ASCII either way.
-  if (hasLongInteger(body.toString('latin1'))) longIntegerBodies.set(req, body);
+  if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(req.url ?? '')) jsonBodies.set(req, body);
+}
+
+/**
+ * After the app-wide JSON parser: an inference body whose tensor values hold a number past
+ * 2^53 is read again from its bytes, such integers exact (json/request-json.ts); the bytes
+ * are let go either way.
+ */
+export function readExactIntegers(req: IncomingMessage & { body?: unknown }): void {
+  const bytes = jsonBodies.get(req);
+  if (!bytes) return;
+  jsonBodies.delete(req);
+  req.body = withExactIntegers(req.body, () => bytes.toString('utf8'));
 }
 
 const NOT_UTF8 = 'it is not UTF-8 text (RFC 8259 §8.1)';
@@ -103,9 +111,7 @@ export function readsAsJson(req: IncomingMessage): boolean {
 /**
  * Route middleware: a POST without a body is a 400 that says so; reads a binary-framed body
  * into the JSON header with `BinaryData` inputs, and a large JSON one with tensor-json.ts
- * (`readsTensorJson`); a body the app-wide parser read is read again when it may hold an
- * integer past 2^53 (`verifyJsonBody`); a body nesting deeper than MAX_JSON_DEPTH is a
- * 400 (`refuseDeepJson`).
+ * (`readsTensorJson`); a body nesting deeper than MAX_JSON_DEPTH is a 400 (`refuseDeepJson`).
  */
 export function inferBody(maxBytes: number): RequestHandler[] {
   const raw = express.raw({ type: () => true, limit: maxBytes });
@@ -140,11 +146,7 @@ export function inferBody(maxBytes: number): RequestHandler[] {
       req.body = parseBinaryRequest(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), length);
       next();
     },
-    (req, res, next) => {
-      const text = longIntegerBodies.get(req);
-      if (text) req.body = withExactIntegers(text.toString('utf8'), req.body);
-      refuseDeepJson(req, res, next);
-    },
+    refuseDeepJson,
   ];
 }
 
