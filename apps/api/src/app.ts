@@ -61,15 +61,14 @@ export function createApp(deps: Deps): Express {
     type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),
     verify: verifyJsonBody,
   }));
-  app.use((req, _res, next) => {
+  app.use((req, res, next) => {
     if (req.body !== undefined) {
       // The parser read it (else a route reads it, and releases its slot).
       releaseInflation(req);
       readExactIntegers(req);
     }
-    next();
+    refuseDeepJson(req, res, next);
   });
-  app.use(refuseDeepJson);
   app.use(jobsRouter(deps)); // first: the busiest routes are tried first
   app.use(tritonRouter(deps)); // before kserve: GET /v2/models/stats is not the metadata of a model named "stats"
   app.use(kserveRouter(deps));
