@@ -4,6 +4,7 @@
  * the chunks it had queued).
  */
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { gzipSync, deflateSync, brotliCompressSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,5 +89,47 @@ describe('gzip bombs', () => {
     const job = gzipSync(Buffer.from(JSON.stringify({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32)[0] }] })));
     const ok = await fetch(`${cluster.url}/v1/jobs`, { method: 'POST', body: job, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
     expect(ok.status).toBe(202);
+  });
+});
+
+describe('compressed bodies arriving slowly', () => {
+  it('senders still sending hold no decompression turn: a compressed request behind eight of them is answered at once', async () => {
+    const u = new URL(cluster.url);
+    const job = gzipSync(Buffer.from(JSON.stringify({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(2, 1, 32)[0] }] })));
+    // Eight connections that send the headers and 10 bytes of their gzip body, and then nothing
+    const slow: Socket[] = [];
+    for (let i = 0; i < 8; i++) {
+      const socket = connect(Number(u.port), u.hostname);
+      socket.on('error', () => {});
+      socket.write(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${job.length}\r\n\r\n`);
+      socket.write(job.subarray(0, 10));
+      slow.push(socket);
+    }
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const answered = await fetch(`${cluster.url}/v1/jobs`, { method: 'POST', body: job, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, signal: AbortSignal.timeout(5_000) });
+      expect(answered.status).toBe(202);
+    } finally {
+      for (const s of slow) s.destroy();
+    }
+  });
+
+  it('Expect: 100-continue: a body over MAX_BODY_MB by its Content-Length is refused with no 100 first; one within it gets its 100', async () => {
+    const u = new URL(cluster.url);
+    const exchange = (length: number) => new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(u.port), u.hostname);
+      let got = '';
+      socket.on('data', (c: Buffer) => {
+        got += c.toString();
+        if (/\r\n\r\n/.test(got)) {
+          socket.destroy();
+          resolve(got);
+        }
+      });
+      socket.on('error', reject);
+      socket.write(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`);
+    });
+    expect(await exchange(100_000_000)).toMatch(/^HTTP\/1\.1 413 /);
+    expect(await exchange(100)).toMatch(/^HTTP\/1\.1 100 Continue\r\n/);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { buildEchoModel } from '@maas/model-gen/test-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -276,6 +277,20 @@ describe('INT64/UINT64 past 2^53 in JSON (hashed ids, as tritonclient writes the
       expect(b.status).toBe(200);
       expect(toBytes('INT64', b.binary['out_INT64']!)).toEqual(toBytes('INT64', INT64));
       expect(toBytes('UINT64', b.binary['out_UINT64']!)).toEqual(toBytes('UINT64', UINT64));
+    }
+  });
+
+  it('in UTF-16 with its charset, in UTF-8 after a byte order mark, and gzip-compressed', async () => {
+    const text = jsonText(request()).toString();
+    const bodies: [Buffer, Record<string, string>][] = [
+      [Buffer.from(text, 'utf16le'), { 'content-type': 'application/json; charset=utf-16le' }],
+      [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), { 'content-type': 'application/json' }],
+      [gzipSync(Buffer.from(text)), { 'content-encoding': 'gzip' }],
+    ];
+    for (const [body, headers] of bodies) {
+      const r = await post(url('/v2/models/echo/infer'), body, { ...AUTH, ...headers });
+      expect(r.status, `${JSON.stringify(headers)}: ${r.body.toString().slice(0, 200)}`).toBe(200);
+      expect(r.body.toString()).toContain(dataText('INT64', INT64));
     }
   });
 

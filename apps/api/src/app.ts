@@ -9,8 +9,8 @@ import { PayloadTooLargeError } from '@maas/shared';
 import type { Deps } from './deps.js';
 import { adminAuth, repositoryControlAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
-import { isBinaryFramed, readExactIntegers, readsAsJson, readsTensorJson, refuseDeepJson, verifyJsonBody } from './http/infer-body.js';
-import { inflationGate, releaseInflation } from './http/inflation-gate.js';
+import { charsetOf, isBinaryFramed, parseJsonBytes, readExactIntegers, readsAsJson, readsTensorJson, refuseDeepJson, verifyJsonBody } from './http/infer-body.js';
+import { compressedBody } from './http/compressed-body.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
 import { refuseBracketQuery } from './http/query.js';
@@ -51,22 +51,22 @@ export function createApp(deps: Deps): Express {
   // A body read whole that says it is over the limit is a 413 at once: the parsers would first
   // wait for all of it (to answer a client that is still sending), which a client that lies never sends.
   const maxBody = deps.config.MAX_BODY_MB * 1024 * 1024;
-  app.use((req, _res, next) => {
-    next(Number(req.headers['content-length']) > maxBody && readsWhole(req) ? new PayloadTooLargeError(`request body exceeds ${maxBody} bytes (MAX_BODY_MB)`) : undefined);
+  app.use((req, res, next) => {
+    if (Number(req.headers['content-length']) > maxBody && readsWhole(req)) return next(new PayloadTooLargeError(`request body exceeds ${maxBody} bytes (MAX_BODY_MB)`));
+    // The server leaves `Expect: 100-continue` to the app (http/server.ts): a body refused above
+    // (or by authentication) is never asked for.
+    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+    next();
   });
-  // Compressed bodies read whole are decompressed a few at a time (a gzip bomb is small).
-  app.use(inflationGate(readsWhole));
+  // Compressed bodies read whole: received, then decompressed a few at a time (a gzip bomb is small).
+  app.use(compressedBody(readsWhole, maxBody, (req, bytes) => (isBinaryFramed(req) ? bytes : parseJsonBytes(bytes, charsetOf(req.headers['content-type'])))));
   app.use(express.json({
-    limit: deps.config.MAX_BODY_MB * 1024 * 1024,
+    limit: maxBody,
     type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),
     verify: verifyJsonBody,
   }));
   app.use((req, res, next) => {
-    if (req.body !== undefined) {
-      // The parser read it (else a route reads it, and releases its slot).
-      releaseInflation(req);
-      readExactIntegers(req);
-    }
+    if (req.body !== undefined) readExactIntegers(req);
     refuseDeepJson(req, res, next);
   });
   app.use(jobsRouter(deps)); // first: the busiest routes are tried first

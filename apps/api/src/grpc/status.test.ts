@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { PROBLEMS } from '@maas/shared';
-import { grpcDetails, grpcStatusFor, MAX_DETAILS_CHARS } from './status.js';
+import { grpcDetails, grpcStatusFor, MAX_DETAILS_BYTES } from './status.js';
 
 describe('grpcStatusFor', () => {
   it('mirrors the HTTP errors', () => {
@@ -22,13 +22,15 @@ describe('grpcDetails', () => {
     expect(grpcDetails('short')).toBe('short');
     const long = 'x'.repeat(50_000);
     const cut = grpcDetails(long);
-    expect(cut.length).toBeLessThanOrEqual(MAX_DETAILS_CHARS);
+    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(MAX_DETAILS_BYTES);
     expect(cut).toMatch(/^x+… \(48080 more characters\)$/);
   });
-  it('never cuts between the halves of a surrogate pair', () => {
+  it('counts UTF-8 bytes, not characters, and never cuts between the halves of a surrogate pair', () => {
+    for (const text of ['é'.repeat(5000), '🙂'.repeat(10_000)]) {
+      expect(Buffer.byteLength(grpcDetails(text))).toBeLessThanOrEqual(MAX_DETAILS_BYTES);
+    }
     const emoji = '🙂'.repeat(10_000);
     const cut = grpcDetails(emoji);
-    expect(cut.length).toBeLessThanOrEqual(MAX_DETAILS_CHARS);
     expect(cut).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/); // no lone surrogate
   });
 });

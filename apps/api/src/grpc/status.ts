@@ -24,19 +24,26 @@ export function grpcStatusFor(httpStatus: number): Status {
 }
 
 /**
- * The longest status message (`grpc-message`, a trailer) a call answers with. gRPC clients
- * limit the size of headers (grpcio's default: 8 KB of metadata), and grpc-js never sends a
- * trailer past its peer's limit: the call then goes unanswered and holds up the calls behind
- * it on the connection. A request with thousands of problems (every one is listed) would make
- * such a message.
+ * The most UTF-8 bytes of a status message (`grpc-message`, a trailer) a call answers with.
+ * gRPC clients limit the size of headers (grpcio's default: 8 KB of metadata), and grpc-js never
+ * sends a trailer past its peer's limit: the call then goes unanswered and holds up the calls
+ * behind it on the connection. A request with thousands of problems (every one is listed) would
+ * make such a message. The trailer carries the message percent-encoded, so other than printable
+ * ASCII a byte takes three: 2,000 bytes stay within 6,000.
  */
-export const MAX_DETAILS_CHARS = 2000;
+export const MAX_DETAILS_BYTES = 2000;
 
-/** `text` as a status message: cut to MAX_DETAILS_CHARS, saying how much was left out. */
+/** `text` as a status message: cut to MAX_DETAILS_BYTES of UTF-8 (between characters), saying how much was left out. */
 export function grpcDetails(text: string): string {
-  if (text.length <= MAX_DETAILS_CHARS) return text;
-  let cut = MAX_DETAILS_CHARS - 80;
-  const code = text.charCodeAt(cut - 1);
-  if (code >= 0xd800 && code <= 0xdbff) cut--; // not between the halves of a surrogate pair
+  if (Buffer.byteLength(text) <= MAX_DETAILS_BYTES) return text;
+  const budget = MAX_DETAILS_BYTES - 80;
+  let bytes = 0;
+  let cut = 0;
+  for (const ch of text) {
+    const size = Buffer.byteLength(ch);
+    if (bytes + size > budget) break;
+    bytes += size;
+    cut += ch.length;
+  }
   return `${text.slice(0, cut)}… (${text.length - cut} more characters)`;
 }

@@ -13,7 +13,6 @@ import { emptyBody, hasBody } from './has-body.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
-import { releaseInflation } from './inflation-gate.js';
 import { readRequestJson, withExactIntegers } from '../json/request-json.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
@@ -47,15 +46,22 @@ export function readsTensorJson(req: IncomingMessage): boolean {
 }
 
 /**
- * The body of a request `readsTensorJson` takes: tensor-json.ts's reading, else `JSON.parse`'s
- * (an object or a list at the top, as the app-wide parser is strict), its error a 400 as that
- * parser's would be.
+ * A JSON body read whole as bytes (a request `readsTensorJson` takes, or a compressed one once
+ * decompressed: compressed-body.ts): tensor-json.ts's reading, else `JSON.parse`'s (an object
+ * or a list at the top, as the app-wide parser is strict; integers past 2^53 in tensor values
+ * exact), its error a 400 as that parser's would be. `charset`: the Content-Type's, UTF-8 when
+ * none is given.
  */
-function parseTensorJson(bytes: Buffer): unknown {
-  if (!isUtf8(bytes)) throw notJson(NOT_UTF8);
-  const fast = readTensorJson(bytes);
-  if (fast) return fast;
-  let text = bytes.toString('utf8');
+export function parseJsonBytes(bytes: Buffer, charset = 'utf-8'): unknown {
+  let text: string;
+  if (/^utf-?8$/i.test(charset)) {
+    if (!isUtf8(bytes)) throw notJson(NOT_UTF8);
+    const fast = readTensorJson(bytes);
+    if (fast) return fast;
+    text = bytes.toString('utf8');
+  } else {
+    text = decodeAs(bytes, charset);
+  }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark, as the app-wide parser drops it
   const first = /\S/.exec(text)?.[0];
   if (first !== '{' && first !== '[') throw notJson('a JSON object or array was expected');
@@ -66,21 +72,41 @@ function parseTensorJson(bytes: Buffer): unknown {
   }
 }
 
-/** Inference bodies the app-wide JSON parser read, until `readExactIntegers` has looked at them. */
-const jsonBodies = new WeakMap<IncomingMessage, Buffer>();
-const UTF8_OR_NO_CHARSET = /^[^;]*(;\s*charset="?utf-8"?\s*)?$/i;
+/** `bytes` as text in `charset` (a Content-Type's): a 415 for a charset not known, a 400 for bytes that are not in it. */
+function decodeAs(bytes: Buffer, charset: string): string {
+  let decoder: InstanceType<typeof TextDecoder>;
+  try {
+    decoder = new TextDecoder(charset, { fatal: true });
+  } catch {
+    throw new AppError('unsupported-media-type', `charset ${charset} is not supported`);
+  }
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw notJson(`it is not ${charset} text`);
+  }
+}
+
+/** The charset of a Content-Type, lower-cased; undefined when none is given. */
+export function charsetOf(type: string | undefined): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type ?? '')?.[1]?.toLowerCase();
+}
+
+/** Inference bodies the app-wide JSON parser read, with their charset, until `readExactIntegers` has looked at them. */
+const jsonBodies = new WeakMap<IncomingMessage, { bytes: Buffer; charset: string }>();
 
 /**
- * The app-wide JSON parser's `verify`, for a body in UTF-8 (or of no charset):
- * - bytes that are not UTF-8 are a 400, as JSON must be (RFC 8259 §8.1), rather than read with
- *   U+FFFD in their place (an `id` or a key then comes back altered);
- * - an inference request's bytes are kept for `readExactIntegers`.
+ * The app-wide JSON parser's `verify`:
+ * - a body in UTF-8 (its charset, or none given) whose bytes are not UTF-8 is a 400, as JSON
+ *   must be (RFC 8259 §8.1), rather than read with U+FFFD in their place (an `id` or a key
+ *   then comes back altered);
+ * - an inference request's bytes (and charset) are kept for `readExactIntegers`.
  */
 export function verifyJsonBody(req: IncomingMessage, _res: unknown, body: Buffer): void {
-  if (!UTF8_OR_NO_CHARSET.test(req.headers['content-type'] ?? '')) return;
+  const charset = charsetOf(req.headers['content-type']) ?? 'utf-8';
   // Thrown as the parser's own error (entity.parse.failed: a 400 malformed-json, problem.ts).
-  if (!isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
-  if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(req.url ?? '')) jsonBodies.set(req, body);
+  if (/^utf-?8$/.test(charset) && !isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
+  if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(req.url ?? '')) jsonBodies.set(req, { bytes: body, charset });
 }
 
 /**
@@ -89,10 +115,11 @@ export function verifyJsonBody(req: IncomingMessage, _res: unknown, body: Buffer
  * are let go either way.
  */
 export function readExactIntegers(req: IncomingMessage & { body?: unknown }): void {
-  const bytes = jsonBodies.get(req);
-  if (!bytes) return;
+  const kept = jsonBodies.get(req);
+  if (!kept) return;
   jsonBodies.delete(req);
-  req.body = withExactIntegers(req.body, () => bytes.toString('utf8'));
+  // TextDecoder drops a byte order mark, as the parser did.
+  req.body = withExactIntegers(req.body, () => new TextDecoder(kept.charset).decode(kept.bytes));
 }
 
 const NOT_UTF8 = 'it is not UTF-8 text (RFC 8259 §8.1)';
@@ -118,17 +145,12 @@ export function inferBody(maxBytes: number): RequestHandler[] {
   return [
     (req, res, next) => {
       if (!hasBody(req)) return next(emptyBody('a JSON object'));
-      if (isBinaryFramed(req)) {
-        return raw(req, res, (err?: unknown) => {
-          releaseInflation(req); // read: the next compressed body may be decompressed (inflation-gate.ts)
-          next(err);
-        });
-      }
+      if (isBinaryFramed(req)) return raw(req, res, next);
       if (readsTensorJson(req)) {
         return raw(req, res, (err?: unknown) => {
           if (err) return next(err);
           try {
-            req.body = parseTensorJson(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+            req.body = parseJsonBytes(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
           } catch (e) {
             return next(e);
           }

@@ -70,6 +70,8 @@ export function toAppError(err: unknown): AppError | undefined {
   if (e?.type === 'request.aborted' || (err instanceof Error && err.message === 'aborted' && (err as NodeJS.ErrnoException).code === 'ECONNRESET')) {
     return new MalformedBodyError('the client closed the connection before it sent the whole body');
   }
+  // raw-body's: a body whose length differs from its Content-Length.
+  if (e?.type === 'request.size.invalid') return new MalformedBodyError(e.message ?? 'the body is not as long as its Content-Length says');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported-media-type', e.message ?? 'unsupported encoding');
   // The router's: a path segment that is not valid percent-encoding (`/v1/jobs/%zz`).
   if (err instanceof URIError) return new ValidationError([{ path: 'url', message: err.message }]);

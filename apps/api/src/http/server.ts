@@ -41,5 +41,8 @@ export function createHttpServer(app: Express): Server {
     },
   );
   answerClientErrors(server);
+  // `Expect: 100-continue` goes to the app, which sends the 100 once it will read the body
+  // (app.ts): a body it refuses from the headers (too large, unauthenticated) is never sent.
+  server.on('checkContinue', (req, res) => server.emit('request', req, res));
   return server;
 }

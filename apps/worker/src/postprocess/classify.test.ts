@@ -50,6 +50,10 @@ describe('classify', () => {
   it('reads FP32 and integer outputs', () => {
     expect(classify(tensor('FP32', [1, 2], [0.5, 0.25]), 1, undefined).data).toEqual(['0.5:0']);
     expect(classify(tensor('INT64', [1, 3], [5, 9, -2]), 2, undefined).data).toEqual(['9:1', '5:0']);
+    // past 2^53: compared and written exactly (as doubles, the first two would tie and print rounded)
+    expect(classify(tensor('INT64', [1, 3], [9007199254740993n, 9007199254740992n, -(2n ** 63n)]), 3, undefined).data)
+      .toEqual(['9007199254740993:0', '9007199254740992:1', '-9223372036854775808:2']);
+    expect(classify(tensor('UINT64', [1, 2], [1n, 2n ** 64n - 1n]), 1, undefined).data).toEqual(['18446744073709551615:1']);
     expect(classify(tensor('UINT8', [1, 3], [5, 200, 7]), 1, undefined).data).toEqual(['200:1']);
   });
 

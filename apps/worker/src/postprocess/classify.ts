@@ -13,9 +13,14 @@ export function classify(t: RawTensor, k: number, labels: readonly string[] | un
   const order = Array.from({ length: classes }, (_, i) => i);
   for (let r = 0; r < rows; r++) {
     const base = r * classes;
-    const score = (i: number) => Number(values[base + i]);
+    // INT64/UINT64 scores compared and written as the integers they are (a double would round past 2^53).
+    const score = (i: number): number | bigint => (typeof values[base + i] === 'bigint' ? values[base + i] as bigint : Number(values[base + i]));
     // Stable sort: equal scores keep the lower index first.
-    const top = [...order].sort((a, b) => score(b) - score(a) || a - b).slice(0, kk);
+    const top = [...order].sort((a, b) => {
+      const x = score(a);
+      const y = score(b);
+      return x < y ? 1 : x > y ? -1 : a - b;
+    }).slice(0, kk);
     for (const i of top) {
       const label = labels?.[i];
       out.push(label === undefined ? `${score(i)}:${i}` : `${score(i)}:${i}:${label}`);
