@@ -9,7 +9,9 @@ import { PayloadTooLargeError } from '@maas/shared';
 import type { Deps } from './deps.js';
 import { adminAuth, repositoryControlAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
-import { charsetOf, isBinaryFramed, parseJsonBytes, readExactIntegers, readsAsJson, readsTensorJson, refuseDeepJson, verifyJsonBody } from './http/infer-body.js';
+import {
+  charsetOf, isBinaryFramed, parseJsonBytes, readExactIntegers, readsAsJson, readsTensorJson, refuseDeepJson, tensorJsonMayRead, verifyJsonBody,
+} from './http/infer-body.js';
 import { compressedBody } from './http/compressed-body.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
@@ -59,7 +61,8 @@ export function createApp(deps: Deps): Express {
     next();
   });
   // Compressed bodies read whole: received, then decompressed a few at a time (a gzip bomb is small).
-  app.use(compressedBody(readsWhole, maxBody, (req, bytes) => (isBinaryFramed(req) ? bytes : parseJsonBytes(bytes, charsetOf(req.headers['content-type'])))));
+  app.use(compressedBody(readsWhole, maxBody, (req, bytes) =>
+    (isBinaryFramed(req) ? bytes : parseJsonBytes(bytes, charsetOf(req.headers['content-type']), tensorJsonMayRead(req, bytes.length)))));
   app.use(express.json({
     limit: maxBody,
     type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),

@@ -37,9 +37,15 @@ const UTF8_JSON_TYPE = /^application\/json\s*(;\s*charset="?utf-8"?\s*)?$/i;
 export function readsTensorJson(req: IncomingMessage): boolean {
   // Asked of every JSON request (the app-wide parser's type check): the size first, which rules out most.
   if (!(Number(req.headers['content-length']) >= TENSOR_JSON_MIN_BYTES)) return false;
-  if (req.method !== 'POST' || isBinaryFramed(req) || req.headers['idempotency-key'] !== undefined) return false;
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return false;
+  return tensorJsonMayRead(req);
+}
+
+/** The rest of `readsTensorJson`, asked again of a compressed body once decompressed (its size is known then). */
+export function tensorJsonMayRead(req: IncomingMessage, size = Number(req.headers['content-length'])): boolean {
+  if (!(size >= TENSOR_JSON_MIN_BYTES)) return false;
+  if (req.method !== 'POST' || isBinaryFramed(req) || req.headers['idempotency-key'] !== undefined) return false;
   const type = req.headers['content-type'];
   if (type !== undefined && !UTF8_JSON_TYPE.test(type)) return false;
   return TENSOR_JSON_ROUTE.test(req.url ?? '');
@@ -50,13 +56,14 @@ export function readsTensorJson(req: IncomingMessage): boolean {
  * decompressed: compressed-body.ts): tensor-json.ts's reading, else `JSON.parse`'s (an object
  * or a list at the top, as the app-wide parser is strict; integers past 2^53 in tensor values
  * exact), its error a 400 as that parser's would be. `charset`: the Content-Type's, UTF-8 when
- * none is given.
+ * none is given; `tensors`: whether tensor-json.ts may read it (for the requests it would read
+ * uncompressed: `readsTensorJson`), else `JSON.parse` alone.
  */
-export function parseJsonBytes(bytes: Buffer, charset = 'utf-8'): unknown {
+export function parseJsonBytes(bytes: Buffer, charset = 'utf-8', tensors = true): unknown {
   let text: string;
   if (/^utf-?8$/i.test(charset)) {
     if (!isUtf8(bytes)) throw notJson(NOT_UTF8);
-    const fast = readTensorJson(bytes);
+    const fast = tensors ? readTensorJson(bytes) : undefined;
     if (fast) return fast;
     text = bytes.toString('utf8');
   } else {
