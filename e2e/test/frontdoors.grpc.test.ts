@@ -265,6 +265,10 @@ describe('gRPC: Triton extensions', () => {
     expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'echo', parameters: { config: { string_param: '{}' } } }, ADMIN_KEY))).toBe(status.INVALID_ARGUMENT);
     await client.call('RepositoryModelLoad', { model_name: 'echo' }, ADMIN_KEY);
     expect(await client.call('ModelReady', { name: 'echo', version: '' })).toEqual({ ready: true }); // the load answered once served
+    // What the admin key loads it may read, and run nothing
+    expect(await client.call('ModelReady', { name: 'echo', version: '' }, ADMIN_KEY)).toEqual({ ready: true });
+    expect((await client.call('RepositoryIndex', {}, ADMIN_KEY)).models.length).toBeGreaterThan(0);
+    expect(await codeOf(client.call('ModelInfer', rawFeatures(penguinsRows), ADMIN_KEY))).toBe(status.UNAUTHENTICATED);
     expect((await client.call('ModelMetadata', { name: 'echo' })).name).toBe('echo');
     expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'nope' }, ADMIN_KEY))).toBe(status.NOT_FOUND);
   });

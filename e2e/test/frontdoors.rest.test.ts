@@ -409,6 +409,12 @@ describe('Triton extensions over REST', () => {
     }
     const load = await post(url('/v2/repository/models/mlp/load'), Buffer.alloc(0), ADMIN_AUTH);
     expect(load.status).toBe(200);
+    // What the admin key loads it may read (one client for both, as tritonclient's is), and run nothing.
+    expect((await call(cluster.url, 'GET', '/v2/models/mlp/ready', undefined, ADMIN_AUTH)).status).toBe(200);
+    expect((await post(url('/v2/repository/index'), Buffer.alloc(0), ADMIN_AUTH)).status).toBe(200);
+    expect((await call(cluster.url, 'GET', '/v2/models/mlp/config', undefined, ADMIN_AUTH)).status).toBe(200);
+    expect((await post(url('/v2/models/mlp/infer'), json(mlpInput), ADMIN_AUTH)).status).toBe(401);
+    expect((await call(cluster.url, 'GET', '/v1/jobs/job_x', undefined, ADMIN_AUTH)).status).toBe(401);
     // As Triton's, the load answers once the model is served: ready at once (tritonclient's load_model, then is_model_ready).
     expect((await call(cluster.url, 'GET', '/v2/models/mlp/ready', undefined, AUTH)).status).toBe(200);
     expect((await workers()).find((m) => m.name === 'mlp')?.workers).toBe(1);

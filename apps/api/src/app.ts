@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import express, { type Express } from 'express';
 import { PayloadTooLargeError } from '@maas/shared';
 import type { Deps } from './deps.js';
-import { adminAuth, repositoryControlAuth } from './http/admin-auth.js';
+import { adminAuth, adminReadsModels, repositoryControlAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
 import {
   charsetOf, isBinaryFramed, parseJsonBytes, readExactIntegers, readsAsJson, readsTensorJson, refuseDeepJson, tensorJsonMayRead, verifyJsonBody,
@@ -44,6 +44,7 @@ export function createApp(deps: Deps): Express {
   app.use(adminRouter(deps));
   // Loading and unloading a model change it for every tenant: ADMIN_KEY's, never a tenant key's.
   app.post([REPOSITORY_LOAD, REPOSITORY_UNLOAD], repositoryControlAuth(deps.config.ADMIN_KEY, deps.config.API_KEYS));
+  app.use(adminReadsModels(deps.config.ADMIN_KEY)); // and read models with it
   app.use(authenticate(deps.config.API_KEYS));
   app.use(rateLimit(deps.rateLimit));
   app.use(refuseBracketQuery);

@@ -10,7 +10,7 @@ import { status as Status } from '@grpc/grpc-js';
 import { AppError, DEFAULT_TENANT, NotFoundError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { LOAD_READY_WAIT_MS } from '../services/workers.js';
-import { ADMIN_TENANT, repositoryControl } from '../http/admin-auth.js';
+import { ADMIN_TENANT, isAdminKey, repositoryControl } from '../http/admin-auth.js';
 import { tenantResolver } from '../http/auth.js';
 import { toAppError } from '../http/problem.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
@@ -36,9 +36,14 @@ interface NameVersion {
   version: string;
 }
 
-/** A unary handler: resolves the tenant lazily (health needs none) and maps errors to statuses. */
-function unary(deps: Deps, handler: Handler) {
-  const resolve = tenantResolver(deps.config.API_KEYS);
+/**
+ * A unary handler: resolves the tenant lazily (health needs none) and maps errors to statuses.
+ * `modelRead`: ADMIN_KEY may call it too, as ADMIN_TENANT (as over REST: http/admin-auth.ts `adminReadsModels`).
+ */
+function unary(deps: Deps, handler: Handler, modelRead = false) {
+  const resolveTenant = tenantResolver(deps.config.API_KEYS);
+  const admin = isAdminKey(deps.config.ADMIN_KEY);
+  const resolve = (auth: string | undefined) => (modelRead && admin(auth) ? ADMIN_TENANT : resolveTenant(auth));
   return (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
     const first = call.metadata.get('authorization')[0];
     const auth = typeof first === 'string' ? first : first?.toString();
@@ -73,6 +78,7 @@ function unary(deps: Deps, handler: Handler) {
 function handlers(deps: Deps): UntypedServiceImplementation {
   const { catalog, inference, workers, stats, repository, health } = deps;
   const h = (fn: Handler) => unary(deps, fn);
+  const read = (fn: Handler) => unary(deps, fn, true);
   const control = repositoryControl(deps.config.ADMIN_KEY, deps.config.API_KEYS);
   /** Loading and unloading: ADMIN_KEY's once keys are set, as over REST (http/admin-auth.ts). */
   const mayControl = async (authorization: string | undefined) => {
@@ -84,11 +90,11 @@ function handlers(deps: Deps): UntypedServiceImplementation {
   return {
     ServerLive: h(async () => ({ live: true })),
     ServerReady: h(async () => ({ ready: (await health()).ready })),
-    ServerMetadata: h(async (_req, tenant) => {
+    ServerMetadata: read(async (_req, tenant) => {
       await tenant();
       return { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS };
     }),
-    ModelReady: h(async (req, tenant) => {
+    ModelReady: read(async (req, tenant) => {
       await tenant();
       const { name, version: v } = req as unknown as NameVersion;
       // Triton answers ready: false (not NOT_FOUND) for a model it does not serve: clients poll it.
@@ -103,25 +109,25 @@ function handlers(deps: Deps): UntypedServiceImplementation {
       const counts = await workers.servingCounts(model.name);
       return { ready: (v ? counts.get(mv.version) ?? 0 : Math.max(0, ...counts.values())) > 0 };
     }),
-    ModelMetadata: h(async (req, tenant) => {
+    ModelMetadata: read(async (req, tenant) => {
       await tenant();
       const { name, version: v } = req as unknown as NameVersion;
       const { model, version: mv } = catalog.resolve(name, version(v));
       const { parameters: _p, ...meta } = kserveMetadata(model, v ? mv : undefined);
       return meta;
     }),
-    ModelConfig: h(async (req, tenant) => {
+    ModelConfig: read(async (req, tenant) => {
       await tenant();
       const { name, version: v } = req as unknown as NameVersion;
       const { model, version: mv } = catalog.resolve(name, version(v));
       return { config: tritonConfig(model, mv, await workers.provider(model.name, mv.version)) };
     }),
-    ModelStatistics: h(async (req, tenant) => {
+    ModelStatistics: read(async (req, tenant) => {
       await tenant();
       const { name, version: v } = req as unknown as NameVersion;
       return { model_stats: await stats.read(name || undefined, version(v)) };
     }),
-    RepositoryIndex: h(async (req, tenant) => {
+    RepositoryIndex: read(async (req, tenant) => {
       await tenant();
       return { models: (await repository.index(Boolean(req['ready']))).map((e) => ({ ...e, version: e.version ?? '' })) };
     }),

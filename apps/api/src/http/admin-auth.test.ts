@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { describe, expect, it } from 'vitest';
 import { type AppError } from '@maas/shared';
-import { adminAuth, presentedKey, repositoryControl } from './admin-auth.js';
+import { adminAuth, isAdminKey, isModelRead, presentedKey, repositoryControl } from './admin-auth.js';
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
@@ -59,5 +59,35 @@ describe('repositoryControl (loading and unloading models)', () => {
     expect((access('Bearer guess') as AppError).status).toBe(401);
     expect((access(undefined) as AppError).status).toBe(401);
     expect(repositoryControl('admin-key-0123456789', undefined)(undefined)).toBeInstanceOf(Error); // ADMIN_KEY alone guards it too, as /admin
+  });
+});
+
+describe('isModelRead (what ADMIN_KEY may read beside /admin)', () => {
+  const req = (method: string, path: string) => ({ method, path }) as Request;
+  it('takes model metadata, readiness, configuration, statistics, the listings and the index', () => {
+    for (const [m, p] of [
+      ['GET', '/v2'], ['GET', '/v2/models/mlp'], ['GET', '/v2/models/mlp/versions/1'], ['GET', '/v2/models/mlp/ready'], ['GET', '/v2/models/mlp/versions/1/config'],
+      ['GET', '/v2/models/stats'], ['GET', '/v2/models/mlp/stats'], ['GET', '/v1/models'], ['GET', '/v1/models/mlp'], ['POST', '/v2/repository/index'],
+    ]) {
+      expect(isModelRead(req(m!, p!)), `${m} ${p}`).toBe(true);
+    }
+  });
+  it('takes nothing that runs or reads a tenant\'s work', () => {
+    for (const [m, p] of [
+      ['POST', '/v2/models/mlp/infer'], ['POST', '/v1/jobs'], ['GET', '/v1/jobs/job_x'], ['GET', '/v1/batches/b'], ['POST', '/v1/batches'], ['GET', '/v1/webhooks/secret'],
+      ['POST', '/v2/repository/models/mlp/load'], ['GET', '/v2/models/mlp/infer'], ['POST', '/v2/models/mlp'],
+    ]) {
+      expect(isModelRead(req(m!, p!)), `${m} ${p}`).toBe(false);
+    }
+  });
+});
+
+describe('isAdminKey', () => {
+  it('is the admin key as Bearer or Basic, and never anything while ADMIN_KEY is unset', () => {
+    expect(isAdminKey('admin-key-0123456789')('Bearer admin-key-0123456789')).toBe(true);
+    expect(isAdminKey('admin-key-0123456789')(basic('u', 'admin-key-0123456789'))).toBe(true);
+    expect(isAdminKey('admin-key-0123456789')('Bearer other')).toBe(false);
+    expect(isAdminKey(undefined)('Bearer anything')).toBe(false);
+    expect(isAdminKey(undefined)(undefined)).toBe(false);
   });
 });

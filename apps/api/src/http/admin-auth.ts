@@ -7,7 +7,7 @@
  * are guarded the same way (`repositoryControl`).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { AppError, ForbiddenError } from '@maas/shared';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -82,6 +82,34 @@ export function repositoryControlAuth(adminKey: string | undefined, apiKeys: Map
     const a = access(req.headers.authorization);
     if (a instanceof AppError) return next(a);
     if (a === 'admin') req.tenant = ADMIN_TENANT;
+    next();
+  };
+}
+
+/** PURE: whether `authorization` presents ADMIN_KEY (never, when it is unset). */
+export function isAdminKey(adminKey: string | undefined): (authorization: string | undefined) => boolean {
+  const expected = adminKey ? digest(adminKey) : undefined;
+  return (authorization) => {
+    const key = expected ? presentedKey(authorization) : undefined;
+    return key !== undefined && timingSafeEqual(digest(key), expected!);
+  };
+}
+
+/** Model reads over REST: metadata, readiness, configuration, statistics, the listings and the repository index. */
+export const isModelRead = (req: Request): boolean =>
+  (req.method === 'GET' && /^\/(v2(\/models(\/[^/]+(\/versions\/[^/]+)?)?(\/(ready|config|stats))?)?|v1\/models(\/[^/]+)?)\/?$/.test(req.path))
+  || (req.method === 'POST' && /^\/v2\/repository\/index\/?$/.test(req.path));
+
+/**
+ * Mounted before tenant authentication: what an operator loads with ADMIN_KEY it may read with
+ * it too (tritonclient's `load_model`, then `is_model_ready` or `get_model_repository_index`,
+ * on one client), so a model read presenting ADMIN_KEY counts as ADMIN_TENANT. Its jobs and
+ * batches stay its tenants' alone: ADMIN_KEY opens no other route.
+ */
+export function adminReadsModels(adminKey: string | undefined): RequestHandler {
+  const admin = isAdminKey(adminKey);
+  return (req, _res, next) => {
+    if (isModelRead(req) && admin(req.headers.authorization)) req.tenant = ADMIN_TENANT;
     next();
   };
 }
