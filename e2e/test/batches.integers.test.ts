@@ -108,4 +108,17 @@ describe('a batch file of integer inputs (INT64 ids, INT32 mask)', () => {
       await session.release();
     }
   });
+
+  it('a line that is not UTF-8 (an id with a byte 0xff) fails alone; its neighbours run', async () => {
+    const good = (id: string) => Buffer.from(`{"custom_id":"${id}","inputs":{"ids":[${Array.from({ length: TOKENS_WIDTH }, (_, k) => k).join(',')}],"mask":[${Array.from({ length: TOKENS_WIDTH }, () => 1).join(',')}]}}\n`);
+    const bad = Buffer.concat([Buffer.from('{"custom_id":"b'), Buffer.from([0xff]), good('').subarray(good('').indexOf('","inputs"'))]);
+    const res = await fetch(`${cluster.url}/v1/batches?model=tokens`, { method: 'POST', body: Buffer.concat([good('a'), bad, good('c')]), headers: { 'content-type': 'application/x-ndjson' } });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const done = await eventually(async () => (await call(cluster.url, 'GET', `/v1/batches/${id}`)).body, (b) => b.completed_at !== null, { ms: 60_000, every: 100, what: 'the batch to complete' });
+    expect(done.counts).toEqual({ total: 3, succeeded: 2, failed: 1 });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l) as { custom_id: string; error?: { message: string } });
+    expect(results.map((r) => r.custom_id)).toEqual(['a', '2', 'c']);
+    expect(results[1]!.error!.message).toBe('line 2: the line is not UTF-8 text');
+  });
 });

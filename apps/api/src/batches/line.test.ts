@@ -311,6 +311,21 @@ describe('parseLine: custom_id', () => {
   });
 });
 
+describe('parseLine: bytes that are not UTF-8', () => {
+  it('fail their line (its id would come back with U+FFFD in place), on the fast path\'s form and the general one', () => {
+    const lines = [
+      Buffer.concat([Buffer.from('{"custom_id":"a'), Buffer.from([0xff]), Buffer.from('","inputs":{"features":[5.5,3.5,1.25,0.25]}}')]),
+      Buffer.concat([Buffer.from('{"custom_id":"b","inputs":[{"name":"features","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}],"x":"'), Buffer.from([0xc3]), Buffer.from('"}')]),
+    ];
+    for (const line of lines) {
+      const p = bad(parseLine(line, 7, IRIS));
+      expect(p.customId).toBe('7');
+      expect(p.error.message).toBe('line 7: the line is not UTF-8 text');
+    }
+    expect(ok(parseLine(Buffer.from('{"custom_id":"ünï","inputs":{"features":[5.5,3.5,1.25,0.25]}}'), 8, IRIS)).customId).toBe('ünï');
+  });
+});
+
 describe('parseLine: outputs', () => {
   it('fails a line that asks for outputs (they would be ignored: a result holds every output), in either form', () => {
     const tensors = [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: ROW }];

@@ -4,6 +4,7 @@
  *   {"custom_id": "r1", "inputs": [tensor, ...]}              tensor form, any number of rows
  *   {"custom_id": "r1", "inputs": {"features": [5.1, ...]}}   compact form, one row
  */
+import { isUtf8 } from 'node:buffer';
 import { checkRequest, encodeValues, type JobError, type JsonTensor, type RawTensor, type Signature } from '@maas/shared';
 import type { RowPlan } from './chunker.js';
 import { isScanDatatype, scanRowLine, type ScanInput } from './row-scan.js';
@@ -115,7 +116,11 @@ export function parseLine(line: Uint8Array | string, n: number, sig: Signature, 
     const scanned = scanRowLine(typeof line === 'string' ? Buffer.from(line) : line, plan.scan, start, end);
     if (scanned) return { ok: true, customId: scanned.customId ?? String(n), rows: scanned.rows, compact: scanned.compact, inputs: scanned.inputs, shapeKey: plan.shapeKey };
   }
-  return parseLineText(typeof line === 'string' ? line : lineText(start === undefined ? line : line.subarray(start, end)), n, sig);
+  if (typeof line === 'string') return parseLineText(line, n, sig);
+  const bytes = start === undefined ? line : line.subarray(start, end);
+  // Read with U+FFFD in place, an id would come back altered (and a string value reach the model so).
+  if (!isUtf8(bytes)) return invalid(String(n), n, 'the line is not UTF-8 text');
+  return parseLineText(lineText(bytes), n, sig);
 }
 
 /**

@@ -12,6 +12,8 @@
  * Anything else is handed to `Number()` itself.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Where a list's values go: `into` from index `at`. Floats go into a Float32Array or a
  * Float64Array (`floats`), integers into an Int32Array (`integers`; an INT64 as two elements).
@@ -116,15 +118,19 @@ export class ByteReader {
     if (!this.expect(QUOTE)) return false;
     const { b, len } = this;
     const quote = QUOTE, backslash = BACKSLASH; // locals: see floats
+    let high = 0;
     for (let pos = this.pos; pos < len; pos++) {
       const c = b[pos]!;
       if (c === quote) {
+        // Bytes that are not UTF-8 are not read here (JSON.parse's path words the error).
+        if (high !== 0 && !isUtf8(b.subarray(this.pos, pos))) return false;
         this.strStart = this.pos;
         this.strEnd = pos;
         this.pos = pos + 1;
         return true;
       }
       if (c === backslash || c < 0x20) return false;
+      high |= c & 0x80;
     }
     return false;
   }
