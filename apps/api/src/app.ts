@@ -12,6 +12,7 @@ import { authenticate } from './http/auth.js';
 import {
   charsetOf, isBinaryFramed, parseJsonBytes, readExactIntegers, readsAsJson, readsTensorJson, refuseDeepJson, tensorJsonMayRead, verifyJsonBody,
 } from './http/infer-body.js';
+import { drainBody } from './http/body-encoding.js';
 import { compressedBody } from './http/compressed-body.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
@@ -51,11 +52,17 @@ export function createApp(deps: Deps): Express {
   // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson);
   // a batch upload is never JSON: its route answers a JSON type with 415 before reading a byte.
   const readsWhole = (req: IncomingMessage) => !isBatchUpload(req) && (readsAsJson(req) || isBinaryFramed(req));
-  // A body read whole that says it is over the limit is a 413 at once: the parsers would first
-  // wait for all of it (to answer a client that is still sending), which a client that lies never sends.
+  // A body read whole that says it is over the limit is a 413 without being read: at once for a
+  // client that waits for a 100, else once the client has sent it (discarded, so that it reads the
+  // answer instead of a reset) or after drainBody's few seconds (the parsers would wait for all of
+  // it until the idle timeout, which a client that lies about its length never sends).
   const maxBody = deps.config.MAX_BODY_MB * 1024 * 1024;
   app.use((req, res, next) => {
-    if (Number(req.headers['content-length']) > maxBody && readsWhole(req)) return next(new PayloadTooLargeError(`request body exceeds ${maxBody} bytes (MAX_BODY_MB)`));
+    if (Number(req.headers['content-length']) > maxBody && readsWhole(req)) {
+      const tooLarge = new PayloadTooLargeError(`request body exceeds ${maxBody} bytes (MAX_BODY_MB)`);
+      if (req.headers.expect?.toLowerCase() === '100-continue') return next(tooLarge);
+      return void drainBody(req).then(() => next(tooLarge));
+    }
     // The server leaves `Expect: 100-continue` to the app (http/server.ts): a body refused above
     // (or by authentication) is never asked for.
     if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
