@@ -57,12 +57,19 @@ describe('hostile JSON', () => {
       ['/v1/jobs', deep(10_000)],
       ['/v2/models/mlp/infer', `{"inputs":[{"name":"input","datatype":"FP32","shape":[1,32],"data":[1],"parameters":{"p":${deep(10_000)}}}]}`],
       ['/v2/models/mlp/infer', `{"id":${deep(10_000)},"inputs":[]}`],
+      // over 64 kB: read by the route itself (http/tensor-json.ts), not the app-wide parser
+      ['/v2/models/mlp/infer', `{"id":"${'p'.repeat(70_000)}","inputs":[{"name":"input","datatype":"FP32","shape":[1,32],"data":${deep(10_000)}}]}`],
     ];
     for (const [path, body] of bodies) {
       const r = await post(path, body, JSON_TYPE);
       expect(r.status, `${path}: ${JSON.stringify(r.body)}`).toBe(400);
       expect(r.body.detail).toMatch(/nests deeper than 64 levels/);
     }
+    // the binary extension's JSON header, also read by the route
+    const header = `{"inputs":[],"parameters":{"p":${deep(10_000)}}}`;
+    const framed = await post('/v2/models/mlp/infer', header, { 'inference-header-content-length': String(Buffer.byteLength(header)) });
+    expect(framed.status).toBe(400);
+    expect(framed.body.detail).toMatch(/nests deeper than 64 levels/);
     expect(cluster.api.log).not.toMatch(/Maximum call stack/);
     expect(await queuedInferenceJobs(redis)).toBe(0);
   });

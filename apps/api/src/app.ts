@@ -58,14 +58,14 @@ export function createApp(deps: Deps): Express {
   // it until the idle timeout, which a client that lies about its length never sends).
   const maxBody = deps.config.MAX_BODY_MB * 1024 * 1024;
   app.use((req, res, next) => {
+    const waitsFor100 = req.headers.expect?.toLowerCase() === '100-continue';
     if (Number(req.headers['content-length']) > maxBody && readsWhole(req)) {
       const tooLarge = new PayloadTooLargeError(`request body exceeds ${maxBody} bytes (MAX_BODY_MB)`);
-      if (req.headers.expect?.toLowerCase() === '100-continue') return next(tooLarge);
-      return void drainBody(req).then(() => next(tooLarge));
+      return waitsFor100 ? next(tooLarge) : void drainBody(req).then(() => next(tooLarge));
     }
     // The server leaves `Expect: 100-continue` to the app (http/server.ts): a body refused above
     // (or by authentication) is never asked for.
-    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+    if (waitsFor100) res.writeContinue();
     next();
   });
   // Compressed bodies read whole: received, then decompressed a few at a time (a gzip bomb is small).

@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { AppError, ForbiddenError } from '@maas/shared';
+import { tenantOfKey } from './auth.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -35,11 +36,11 @@ export function adminAccess(
   closed: string,
   tenantKey?: (key: string) => AppError | undefined,
 ): (authorization: string | undefined) => 'admin' | 'open' | AppError {
-  const expected = adminKey ? digest(adminKey) : undefined;
+  const admin = isAdminKey(adminKey);
   return (authorization) => {
-    if (!expected) return tenantKeysSet ? new ForbiddenError(`${closed}: set ADMIN_KEY to open it (a tenant key never does)`) : 'open';
+    if (!adminKey) return tenantKeysSet ? new ForbiddenError(`${closed}: set ADMIN_KEY to open it (a tenant key never does)`) : 'open';
+    if (admin(authorization)) return 'admin';
     const key = presentedKey(authorization);
-    if (key !== undefined && timingSafeEqual(digest(key), expected)) return 'admin';
     return (key !== undefined ? tenantKey?.(key) : undefined) ?? new AppError('unauthorized', 'the admin key is required (Bearer, or the password of Basic auth)', {}, {
       headers: { 'WWW-Authenticate': 'Basic realm="maas admin", charset="UTF-8"' },
     });
@@ -65,8 +66,8 @@ export const ADMIN_TENANT = 'admin-key';
  * ADMIN_KEY, and counts as ADMIN_TENANT.
  */
 export function repositoryControl(adminKey: string | undefined, apiKeys: Map<string, string> | undefined): (authorization: string | undefined) => 'admin' | 'open' | AppError {
-  const tenants = new Set([...(apiKeys ?? new Map<string, string>()).keys()].map((k) => digest(k).toString('hex')));
-  return adminAccess(adminKey, tenants.size > 0, 'loading and unloading models is closed', (key) => (tenants.has(digest(key).toString('hex'))
+  const tenantOf = tenantOfKey(apiKeys);
+  return adminAccess(adminKey, (apiKeys?.size ?? 0) > 0, 'loading and unloading models is closed', (key) => (tenantOf(key) !== undefined
     ? new ForbiddenError('a tenant key cannot load or unload a model: that changes it for every tenant (use ADMIN_KEY)')
     : undefined));
 }

@@ -17,13 +17,19 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** An API key → its tenant (undefined for a key not in API_KEYS), looked up by digest. */
+export function tenantOfKey(keys: Map<string, string> | undefined): (key: string) => string | undefined {
+  const byDigest = new Map([...(keys ?? new Map<string, string>())].map(([key, tenant]) => [digest(key), tenant]));
+  return (key) => byDigest.get(digest(key));
+}
+
 /** `Authorization` header (or gRPC `authorization` metadata) → tenant; throws UnauthorizedError. */
 export function tenantResolver(keys: Map<string, string> | undefined): (authorization: string | undefined) => string {
-  const byDigest = new Map([...(keys ?? new Map<string, string>())].map(([key, tenant]) => [digest(key), tenant]));
+  const tenantOf = tenantOfKey(keys);
   return (authorization) => {
     if (!keys || keys.size === 0) return DEFAULT_TENANT;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    const tenant = m ? byDigest.get(digest(m[1]!)) : undefined;
+    const tenant = m ? tenantOf(m[1]!) : undefined;
     if (!tenant) throw new UnauthorizedError(m ? 'API key not recognised' : undefined);
     return tenant;
   };

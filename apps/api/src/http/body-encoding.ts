@@ -14,7 +14,8 @@
  * - At most `maxBytes` are read after decompression (a gzip bomb ends as a 413, promptly).
  */
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliDecompress, createBrotliDecompress, createGunzip, createInflate, gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
 import { AppError, MalformedBodyError, PayloadTooLargeError } from '@maas/shared';
 
 const DECODERS = {
@@ -25,6 +26,25 @@ const DECODERS = {
 } as const;
 
 export const SUPPORTED_ENCODINGS = ['identity', ...Object.keys(DECODERS)];
+
+type InflateWhole = (buf: InputType, options: ZlibOptions) => Promise<Buffer>;
+/** The same encodings, for a body decompressed whole (http/compressed-body.ts). */
+export const INFLATE_WHOLE: Record<keyof typeof DECODERS, InflateWhole> = {
+  gzip: promisify(gunzip) as InflateWhole,
+  'x-gzip': promisify(gunzip) as InflateWhole,
+  deflate: promisify(inflate) as InflateWhole,
+  br: promisify(brotliDecompress) as InflateWhole,
+};
+
+/** A request's Content-Encoding, lower-cased; `identity` when none is given. */
+export function contentEncoding(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const header = req.headers['content-encoding'];
+  return (Array.isArray(header) ? header.join(',') : header ?? 'identity').trim().toLowerCase() || 'identity';
+}
+
+/** A 415 naming an encoding that is not read. */
+export const unsupportedEncoding = (encoding: string): AppError =>
+  new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use ${SUPPORTED_ENCODINGS.join(', ')})`);
 
 type BodyRequest = Readable & { headers: Record<string, string | string[] | undefined>; complete?: boolean };
 
@@ -65,12 +85,9 @@ async function* readCapped(source: AsyncIterable<Buffer>, maxBytes: number, enco
  * for an encoding we do not read; decompression faults surface from the iterable.
  */
 export function decodedBody(req: BodyRequest, maxBytes: number): AsyncIterable<Buffer> {
-  const header = req.headers['content-encoding'];
-  const encoding = (Array.isArray(header) ? header.join(',') : header ?? 'identity').trim().toLowerCase() || 'identity';
+  const encoding = contentEncoding(req);
   const make = encoding === 'identity' ? undefined : DECODERS[encoding as keyof typeof DECODERS];
-  if (encoding !== 'identity' && !make) {
-    throw new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use ${SUPPORTED_ENCODINGS.join(', ')})`);
-  }
+  if (encoding !== 'identity' && !make) throw unsupportedEncoding(encoding);
   const body = detach(req);
   if (!make) return readCapped(body, maxBytes, encoding);
   // Errors reach the consumer through the iterator below; the pipeline callback and the no-op

@@ -14,23 +14,13 @@
  * parsers after this find the request read and leave `req.body` as it is.
  */
 import type { IncomingMessage } from 'node:http';
-import { promisify } from 'node:util';
-import { brotliDecompress, gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
 import type { RequestHandler } from 'express';
 import getRawBody from 'raw-body';
-import { AppError, MalformedBodyError, PayloadTooLargeError } from '@maas/shared';
-import { isDecompressionError, SUPPORTED_ENCODINGS } from './body-encoding.js';
+import { MalformedBodyError, PayloadTooLargeError } from '@maas/shared';
+import { contentEncoding, INFLATE_WHOLE, isDecompressionError, unsupportedEncoding } from './body-encoding.js';
 
 /** Compressed bodies decompressed at once: decompression is CPU work, so more gain no speed. */
 export const INFLATION_SLOTS = 4;
-
-type Inflate = (buf: InputType, options: ZlibOptions) => Promise<Buffer>;
-const INFLATE: Record<string, Inflate> = {
-  gzip: promisify(gunzip) as Inflate,
-  'x-gzip': promisify(gunzip) as Inflate,
-  deflate: promisify(inflate) as Inflate,
-  br: promisify(brotliDecompress) as Inflate,
-};
 
 /** Waits for one of `slots`; the function it resolves to gives it back. */
 export function slots(count: number): () => Promise<() => void> {
@@ -60,13 +50,6 @@ export function slots(count: number): () => Promise<() => void> {
   });
 }
 
-/** The request's Content-Encoding, lower-cased; undefined for none or identity. */
-function encodingOf(req: IncomingMessage): string | undefined {
-  const header = req.headers['content-encoding'];
-  const encoding = header?.trim().toLowerCase();
-  return encoding && encoding !== 'identity' ? encoding : undefined;
-}
-
 /**
  * Middleware before the body parsers, for requests whose body `reads` (read whole, not
  * streamed): a compressed body is received, decompressed (a slot of INFLATION_SLOTS) and made
@@ -80,12 +63,10 @@ export function compressedBody(
 ): RequestHandler {
   const slot = slots(slotCount);
   return (req, _res, next) => {
-    const encoding = encodingOf(req);
-    if (!encoding || !reads(req)) return next();
-    const inflateWhole = INFLATE[encoding];
-    if (!inflateWhole) {
-      return next(new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use ${SUPPORTED_ENCODINGS.join(', ')})`));
-    }
+    const encoding = contentEncoding(req);
+    if (encoding === 'identity' || !reads(req)) return next();
+    const inflateWhole = INFLATE_WHOLE[encoding as keyof typeof INFLATE_WHOLE];
+    if (!inflateWhole) return next(unsupportedEncoding(encoding));
     void (async () => {
       // The compressed bytes, at most maxBytes of them: a body larger compressed is larger still decompressed.
       const compressed = await getRawBody(req, { limit: maxBytes });

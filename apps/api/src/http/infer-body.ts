@@ -61,7 +61,7 @@ export function tensorJsonMayRead(req: IncomingMessage, size = Number(req.header
  */
 export function parseJsonBytes(bytes: Buffer, charset = 'utf-8', tensors = true): unknown {
   let text: string;
-  if (/^utf-?8$/i.test(charset)) {
+  if (isUtf8Charset(charset)) {
     if (!isUtf8(bytes)) throw notJson(NOT_UTF8);
     const fast = tensors ? readTensorJson(bytes) : undefined;
     if (fast) return fast;
@@ -94,6 +94,8 @@ function decodeAs(bytes: Buffer, charset: string): string {
   }
 }
 
+const isUtf8Charset = (charset: string) => /^utf-?8$/i.test(charset);
+
 /** The charset of a Content-Type, lower-cased; undefined when none is given. */
 export function charsetOf(type: string | undefined): string | undefined {
   return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type ?? '')?.[1]?.toLowerCase();
@@ -112,7 +114,7 @@ const jsonBodies = new WeakMap<IncomingMessage, { bytes: Buffer; charset: string
 export function verifyJsonBody(req: IncomingMessage, _res: unknown, body: Buffer): void {
   const charset = charsetOf(req.headers['content-type']) ?? 'utf-8';
   // Thrown as the parser's own error (entity.parse.failed: a 400 malformed-json, problem.ts).
-  if (/^utf-?8$/.test(charset) && !isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
+  if (isUtf8Charset(charset) && !isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
   if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(req.url ?? '')) jsonBodies.set(req, { bytes: body, charset });
 }
 
@@ -175,7 +177,8 @@ export function inferBody(maxBytes: number): RequestHandler[] {
       req.body = parseBinaryRequest(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), length);
       next();
     },
-    refuseDeepJson,
+    // Only the bodies read here: the app-wide parser's (and compressed-body.ts's) were checked after it (app.ts).
+    (req, res, next) => (isBinaryFramed(req) || readsTensorJson(req) ? refuseDeepJson(req, res, next) : next()),
   ];
 }
 
