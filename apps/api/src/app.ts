@@ -1,7 +1,9 @@
 /**
  * createApp(deps): the express app, with no I/O of its own (main.ts listens).
- * Order: request log → metrics → health (no auth) → /admin (admin key) → auth → rate limit →
- * JSON body → routes (jobs first, the busiest) → 404 → problems.
+ * Order: request log → metrics → health (no auth) → /admin (admin key) → load/unload and model
+ * reads by the admin key → tenant auth → rate limit → query names → body size (and the 100) →
+ * compressed bodies → JSON body (exact integers, depth) → routes (jobs first, the busiest) → 404
+ * → problems.
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type Express } from 'express';
