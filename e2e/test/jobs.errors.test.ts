@@ -277,6 +277,33 @@ describe('rate limit → 429', () => {
   });
 });
 
+describe('a waiting request whose client leaves', () => {
+  it('is let go at once, for `Prefer: wait`, `?wait=N` and v2 infer alike; its job stays queued', async () => {
+    const c = await Cluster.start({ workers: 0 }); // nothing runs the jobs: every request waits
+    try {
+      const waiting = async () => Number(/^maas_api_waiting_requests (\d+)/m.exec((await call(c.url, 'GET', '/metrics')).body as string)?.[1]);
+      const input = [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: new Array(32).fill(0.5) }];
+      const queued = await call(c.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: input });
+      const requests: [string, RequestInit][] = [
+        ['/v1/jobs', { method: 'POST', body: JSON.stringify({ model: 'mlp', inputs: input }), headers: { 'content-type': 'application/json', Prefer: 'wait=30' } }],
+        [`/v1/jobs/${queued.body.id}?wait=30`, {}],
+        ['/v2/models/mlp/infer', { method: 'POST', body: JSON.stringify({ inputs: input }), headers: { 'content-type': 'application/json' } }],
+      ];
+      for (const [path, init] of requests) {
+        const leaving = new AbortController();
+        const gone = fetch(c.url + path, { ...init, signal: leaving.signal }).catch(() => 'aborted');
+        await eventually(waiting, (n) => n === 1, { ms: 5000, what: `${path} to wait` });
+        leaving.abort();
+        expect(await gone).toBe('aborted');
+        await eventually(waiting, (n) => n === 0, { ms: 2000, what: `${path}'s waiter to be let go` });
+      }
+      expect((await call(c.url, 'GET', `/v1/jobs/${queued.body.id}`)).body.status).toBe('queued');
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
 describe('a v2 infer waiting when the API stops', () => {
   it('answers 503 shutting-down with Retry-After and its job id (the job stays queued), not a 504', async () => {
     const c = await Cluster.start({ workers: 0 }); // nothing runs the job: the infer waits

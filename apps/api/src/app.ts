@@ -1,12 +1,13 @@
 /**
  * createApp(deps): the express app, with no I/O of its own (main.ts listens).
  * Order: request log → metrics → health (no auth) → /admin (admin key) → load/unload and model
- * reads by the admin key → tenant auth → rate limit → query names → body size (and the 100) →
- * compressed bodies → JSON body (exact integers, depth) → routes (jobs first, the busiest) → 404
- * → problems.
+ * reads by the admin key → in one layer (http/compose.ts `series`): tenant auth, rate limit,
+ * query names, body size (and the 100), compressed bodies, JSON body (exact integers, depth) →
+ * routes (the busiest first; a router under a path sees only its requests: `underPath`) → 404 →
+ * problems.
  */
 import type { IncomingMessage } from 'node:http';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { PayloadTooLargeError } from '@maas/shared';
 import type { Deps } from './deps.js';
 import { adminAuth, adminReadsModels, repositoryControlAuth } from './http/admin-auth.js';
@@ -16,6 +17,7 @@ import {
 } from './http/infer-body.js';
 import { drainBody } from './http/body-encoding.js';
 import { compressedBody } from './http/compressed-body.js';
+import { series, underPath } from './http/compose.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
 import { refuseBracketQuery } from './http/query.js';
@@ -26,7 +28,7 @@ import { httpMetrics } from './metrics.js';
 import { adminRouter } from './routes/admin.js';
 import { batchesRouter, isBatchUpload } from './routes/batches.js';
 import { jobsRouter } from './routes/jobs.js';
-import { healthRouter, kserveRouter } from './routes/kserve.js';
+import { healthRouter, inferRouter, kserveRouter } from './routes/kserve.js';
 import { metricsRouter } from './routes/metrics.js';
 import { modelsRouter } from './routes/models.js';
 import { openApiRouter } from './routes/openapi.js';
@@ -41,51 +43,44 @@ export function createApp(deps: Deps): Express {
   installRequestLog(app, deps.log);
   if (deps.log.isLevelEnabled('debug')) app.use(accessLog());
   app.use(httpMetrics(deps.metrics));
-  app.use(healthRouter(deps));
-  // /admin has its own key (ADMIN_KEY), never a tenant's, so it is mounted before tenant auth.
-  app.use('/admin', adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0));
-  app.use(adminRouter(deps));
-  // Loading and unloading a model change it for every tenant: ADMIN_KEY's, never a tenant key's.
-  app.post([REPOSITORY_LOAD, REPOSITORY_UNLOAD], repositoryControlAuth(deps.config.ADMIN_KEY, deps.config.API_KEYS));
-  app.use(adminReadsModels(deps.config.ADMIN_KEY)); // and read models with it
-  app.use(authenticate(deps.config.API_KEYS));
-  app.use(rateLimit(deps.rateLimit));
-  app.use(refuseBracketQuery);
+  app.use(underPath('/v2/health', healthRouter(deps)));
+  // /admin has its own key (ADMIN_KEY), never a tenant's, so it comes before tenant auth.
+  app.use(underPath('/admin', series(adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0), adminRouter(deps))));
+  // Loading and unloading a model change it for every tenant: ADMIN_KEY's, never a tenant key's
+  // (open, as Triton's, while neither key is set: then there is nothing to check).
+  if (deps.config.ADMIN_KEY || deps.config.API_KEYS?.size) {
+    app.post([REPOSITORY_LOAD, REPOSITORY_UNLOAD], repositoryControlAuth(deps.config.ADMIN_KEY, deps.config.API_KEYS));
+  }
+  if (deps.config.ADMIN_KEY) app.use(adminReadsModels(deps.config.ADMIN_KEY)); // and read models with it
   // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson);
   // a batch upload is never JSON: its route answers a JSON type with 415 before reading a byte.
   const readsWhole = (req: IncomingMessage) => !isBatchUpload(req) && (readsAsJson(req) || isBinaryFramed(req));
-  // A body read whole that says it is over the limit is a 413 without being read: at once for a
-  // client that waits for a 100, else once the client has sent it (discarded, so that it reads the
-  // answer instead of a reset) or after drainBody's few seconds (the parsers would wait for all of
-  // it until the idle timeout, which a client that lies about its length never sends).
   const maxBody = deps.config.MAX_BODY_MB * 1024 * 1024;
-  app.use((req, res, next) => {
-    const waitsFor100 = req.headers.expect?.toLowerCase() === '100-continue';
-    if (Number(req.headers['content-length']) > maxBody && readsWhole(req)) {
-      const tooLarge = new PayloadTooLargeError(`request body exceeds ${maxBody} bytes (MAX_BODY_MB)`);
-      return waitsFor100 ? next(tooLarge) : void drainBody(req).then(() => next(tooLarge));
-    }
-    // The server leaves `Expect: 100-continue` to the app (http/server.ts): a body refused above
-    // (or by authentication) is never asked for.
-    if (waitsFor100) res.writeContinue();
-    next();
-  });
-  // Compressed bodies read whole: received, then decompressed a few at a time (a gzip bomb is small).
-  app.use(compressedBody(readsWhole, maxBody, (req, bytes) =>
-    (isBinaryFramed(req) ? bytes : parseJsonBytes(bytes, charsetOf(req.headers['content-type']), tensorJsonMayRead(req, bytes.length)))));
-  app.use(express.json({
-    limit: maxBody,
-    type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),
-    verify: verifyJsonBody,
-  }));
-  app.use((req, res, next) => {
-    if (req.body !== undefined) readExactIntegers(req);
-    refuseDeepJson(req, res, next);
-  });
-  app.use(jobsRouter(deps)); // first: the busiest routes are tried first
+  // What every other request goes through, in one layer (http/compose.ts).
+  app.use(series(
+    authenticate(deps.config.API_KEYS),
+    rateLimit(deps.rateLimit),
+    refuseBracketQuery,
+    declaredSizeAndContinue(readsWhole, maxBody),
+    // Compressed bodies read whole: received, then decompressed a few at a time (a gzip bomb is small).
+    compressedBody(readsWhole, maxBody, (req, bytes) =>
+      (isBinaryFramed(req) ? bytes : parseJsonBytes(bytes, charsetOf(req.headers['content-type']), tensorJsonMayRead(req, bytes.length)))),
+    express.json({
+      limit: maxBody,
+      type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),
+      verify: verifyJsonBody,
+    }),
+    (req, res, next) => {
+      if (req.body !== undefined) readExactIntegers(req);
+      refuseDeepJson(req, res, next);
+    },
+  ));
+  // The busiest routes first; a router sees only the paths it serves.
+  app.use(underPath('/v1/jobs', jobsRouter(deps)));
+  app.use(inferRouter(deps));
   app.use(tritonRouter(deps)); // before kserve: GET /v2/models/stats is not the metadata of a model named "stats"
   app.use(kserveRouter(deps));
-  app.use(batchesRouter(deps));
+  app.use(underPath('/v1/batches', batchesRouter(deps)));
   app.use(modelsRouter(deps));
   app.use(webhooksRouter(deps));
   app.use(metricsRouter(deps));
@@ -93,4 +88,24 @@ export function createApp(deps: Deps): Express {
   app.use(notFoundHandler(allowedMethodsOf(ROUTES)));
   app.use(problemHandler);
   return app;
+}
+
+/**
+ * A body read whole that says it is over the limit is a 413 without being read: at once for a
+ * client that waits for a 100, else once the client has sent it (discarded, so that it reads the
+ * answer instead of a reset) or after drainBody's few seconds (the parsers would wait for all of
+ * it until the idle timeout, which a client that lies about its length never sends). The server
+ * leaves `Expect: 100-continue` to the app (http/server.ts): a body refused here (or by
+ * authentication) is never asked for.
+ */
+function declaredSizeAndContinue(readsWhole: (req: IncomingMessage) => boolean, maxBody: number): RequestHandler {
+  return (req, res, next) => {
+    const waitsFor100 = req.headers.expect?.toLowerCase() === '100-continue';
+    if (Number(req.headers['content-length']) > maxBody && readsWhole(req)) {
+      const tooLarge = new PayloadTooLargeError(`request body exceeds ${maxBody} bytes (MAX_BODY_MB)`);
+      return waitsFor100 ? next(tooLarge) : void drainBody(req).then(() => next(tooLarge));
+    }
+    if (waitsFor100) res.writeContinue();
+    next();
+  };
 }

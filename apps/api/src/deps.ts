@@ -15,6 +15,7 @@ import type { RepositoryService } from './services/repository.js';
 import type { StatsService } from './services/stats.js';
 import type { WebhookService } from './services/webhooks.js';
 import type { WorkerDirectory } from './services/workers.js';
+import type { StopSignal } from './services/stop-signal.js';
 
 export interface Health {
   ready: boolean;
@@ -48,5 +49,5 @@ export interface Deps {
   rateLimit: RateLimiter;
   health: () => Promise<Health>;
   /** aborted when the process stops: long-polls answer at once with the job as it is */
-  shutdown: AbortSignal;
+  shutdown: StopSignal;
 }

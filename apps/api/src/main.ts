@@ -32,6 +32,7 @@ import { StatsService } from './services/stats.js';
 import { UploadSweeper } from './services/upload-sweeper.js';
 import { WebhookService } from './services/webhooks.js';
 import { WorkerDirectory } from './services/workers.js';
+import { Stop } from './services/stop-signal.js';
 
 const log = createLogger('api');
 
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   const catalog = new ModelCatalog(repository);
   const queues = new QueueRegistry(queueRedis);
   const notifier = await JobNotifier.start(subscriber, log);
-  const shutdown = new AbortController();
+  const shutdown = new Stop();
   // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; each API key's tenant gets its own in Redis.
   const secrets = new TenantSecrets(redis, {
     fixed: new Map(config.WEBHOOK_SECRET ? [[DEFAULT_TENANT, config.WEBHOOK_SECRET]] : []),
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
     log,
     catalog,
     jobs,
-    inference: new InferenceService(jobs, config.INFER_TIMEOUT_S * 1000, shutdown.signal),
+    inference: new InferenceService(jobs, config.INFER_TIMEOUT_S * 1000, shutdown),
     stats: new StatsService(redis, catalog),
     repository: repositoryService,
     batches,
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
     status,
     metrics: createApiMetrics(() => notifier.waiting),
     rateLimit: rateLimiter(redis, (tenant) => limits(tenant).rps),
-    shutdown: shutdown.signal,
+    shutdown,
     health: async () => {
       const ok = await redis.ping().then(() => true, () => false);
       return { ready: ok && catalog.models.length > 0, redis: ok, models: catalog.models.length };
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
 
   onShutdown(log, async (signal) => {
     log.info({ signal }, 'stopping');
-    shutdown.abort();
+    shutdown.stop();
     status.close();
     await poller.close();
     await new Promise<void>((resolve) => {

@@ -19,6 +19,7 @@ import { tritonConfig } from '../views/triton-config.js';
 import { MalformedMessage, tolerantService } from './proto.js';
 import { grpcDetails, grpcStatusFor } from './status.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
+import { Stop, type StopSignal } from '../services/stop-signal.js';
 
 /**
  * `tenant()` authenticates the call (and counts it against the tenant's rate limit); `limit`
@@ -27,7 +28,7 @@ import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tens
 type Handler = (
   req: Record<string, unknown>,
   tenant: () => Promise<string>,
-  limit: { timeoutMs?: number; signal: AbortSignal },
+  limit: { timeoutMs?: number; signal: StopSignal },
   authorization: string | undefined,
 ) => Promise<unknown>;
 
@@ -52,11 +53,11 @@ function unary(deps: Deps, handler: Handler, modelRead = false) {
       await deps.rateLimit(who);
       return who;
     };
-    const cancelled = new AbortController();
-    call.on('cancelled', () => cancelled.abort());
+    const cancelled = new Stop();
+    call.on('cancelled', () => cancelled.stop());
     const deadline = call.getDeadline();
     const at = deadline instanceof Date ? deadline.getTime() : deadline;
-    const limit = { signal: cancelled.signal, ...(Number.isFinite(at) ? { timeoutMs: at - Date.now() } : {}) };
+    const limit = { signal: cancelled, ...(Number.isFinite(at) ? { timeoutMs: at - Date.now() } : {}) };
     const request = call.request;
     const handled = request instanceof MalformedMessage
       ? Promise.reject(new ValidationError([{ path: '', message: `the request is not a valid protobuf message of its type (${request.reason})` }]))

@@ -49,7 +49,7 @@ describe('inferBody with the app-wide parser (as app.ts wires them)', () => {
   it('reads a large FP32 body into bytes, a small one and a gzipped one by JSON.parse, to the same values', async () => {
     const app = express();
     app.use(express.json({ type: (r) => readsAsJson(r) && !readsTensorJson(r) }));
-    app.post('/v1/jobs', ...inferBody(64 * 1024 * 1024), (r, res) => {
+    app.post('/v1/jobs', inferBody(64 * 1024 * 1024), (r, res) => {
       const data = (r.body as { inputs: { data: unknown }[] }).inputs[0]!.data;
       const values = data instanceof BinaryData ? Array.from(new Float32Array((data.value as Uint8Array).slice().buffer)) : Array.from(Float32Array.from(data as number[]));
       res.json({ bytes: data instanceof BinaryData, values });

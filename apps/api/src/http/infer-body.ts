@@ -14,6 +14,7 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
 import { readRequestJson, withExactIntegers } from '../json/request-json.js';
+import { series } from './compose.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
 /** Routes whose clients (KServe, Triton) POST JSON without a Content-Type. */
@@ -149,9 +150,9 @@ export function readsAsJson(req: IncomingMessage): boolean {
  * into the JSON header with `BinaryData` inputs, and a large JSON one with tensor-json.ts
  * (`readsTensorJson`); a body nesting deeper than MAX_JSON_DEPTH is a 400 (`refuseDeepJson`).
  */
-export function inferBody(maxBytes: number): RequestHandler[] {
+export function inferBody(maxBytes: number): RequestHandler {
   const raw = express.raw({ type: () => true, limit: maxBytes });
-  return [
+  return series(
     (req, res, next) => {
       if (!hasBody(req)) return next(emptyBody('a JSON object'));
       if (isBinaryFramed(req)) return raw(req, res, next);
@@ -179,7 +180,7 @@ export function inferBody(maxBytes: number): RequestHandler[] {
     },
     // Only the bodies read here: the app-wide parser's (and compressed-body.ts's) were checked after it (app.ts).
     (req, res, next) => (isBinaryFramed(req) || readsTensorJson(req) ? refuseDeepJson(req, res, next) : next()),
-  ];
+  );
 }
 
 /**

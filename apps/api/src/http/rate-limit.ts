@@ -9,8 +9,11 @@ import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { PREFIX, RateLimitedError } from '@maas/shared';
 
-/** Resolves when `tenant` may make one more request; rejects with RateLimitedError (or Redis trouble: 503). */
-export type RateLimiter = (tenant: string) => Promise<void>;
+/**
+ * Resolves when `tenant` may make one more request; rejects with RateLimitedError (or Redis
+ * trouble: 503). Undefined for a tenant without a limit: no promise to wait for.
+ */
+export type RateLimiter = (tenant: string) => Promise<void> | undefined;
 
 /** `rpsOf(tenant)` 0 turns the limit off for that tenant. */
 export function rateLimiter(redis: Redis, rpsOf: (tenant: string) => number): RateLimiter {
@@ -22,7 +25,7 @@ export function rateLimiter(redis: Redis, rpsOf: (tenant: string) => number): Ra
   };
   return (tenant) => {
     const perSecond = rpsOf(tenant);
-    if (perSecond <= 0) return Promise.resolve();
+    if (perSecond <= 0) return undefined;
     return limiter(perSecond).consume(tenant).then(
       () => undefined,
       (rejection: unknown) => {
@@ -35,6 +38,8 @@ export function rateLimiter(redis: Redis, rpsOf: (tenant: string) => number): Ra
 
 export function rateLimit(limit: RateLimiter): RequestHandler {
   return (req, _res, next) => {
-    limit(req.tenant).then(() => next(), next);
+    const counted = limit(req.tenant);
+    if (!counted) return next();
+    counted.then(() => next(), next);
   };
 }

@@ -1,4 +1,5 @@
-/** The signal a long-poll waits with: aborted at shutdown, or when the client goes away. */
+/** The signal a long-poll waits with: stopped at shutdown, or when the client goes away. */
+import { eitherStop, Stop, type StopSignal } from '../services/stop-signal.js';
 
 /** What requestSignal reads of a response (an express Response is one). */
 export interface ClosingResponse {
@@ -9,20 +10,20 @@ export interface ClosingResponse {
 /**
  * Aborts when `shutdown` does or `res` closes before its answer was sent (the client
  * disconnected), so a waiter leaves with its client rather than at its deadline. A response
- * that closes answered is not aborted: its waiter is done and has let go of the signal, and an
- * abort would only build an AbortError (a DOMException, with its stack) for every request:
- * the abort took 145 ms of the API's CPU in 3,050 one-client `Prefer: wait` jobs, about 48 µs a
- * job, in a profile (BENCHMARKS.md round 17).
- * (Not AbortSignal.any: each call would tie a new signal to the process-long `shutdown`.)
+ * that closes answered is not aborted: its waiter is done and has let go of the signal. (An
+ * AbortSignal's abort builds an AbortError, a DOMException with its stack: that took 145 ms of
+ * the API's CPU in 3,050 one-client `Prefer: wait` jobs, BENCHMARKS.md round 17; and making
+ * AbortControllers took 6.5 µs a job, round 21: services/stop-signal.ts.)
  */
-export function requestSignal(res: ClosingResponse, shutdown: AbortSignal): AbortSignal {
-  const gone = new AbortController();
-  const abort = () => gone.abort();
-  if (shutdown.aborted) abort();
-  else shutdown.addEventListener('abort', abort, { once: true });
+export function requestSignal(res: ClosingResponse, shutdown: StopSignal): StopSignal {
+  return eitherStop(shutdown, clientGone(res));
+}
+
+/** Stopped when `res` closes before its answer was sent (requestSignal without the shutdown). */
+export function clientGone(res: ClosingResponse): StopSignal {
+  const gone = new Stop();
   res.once('close', () => {
-    shutdown.removeEventListener('abort', abort);
-    if (!res.writableFinished) abort();
+    if (!res.writableFinished) gone.stop();
   });
-  return gone.signal;
+  return gone;
 }

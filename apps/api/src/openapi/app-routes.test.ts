@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@maas/shared';
 import { createApp } from '../app.js';
+import { partsOf } from '../http/compose.js';
 import type { Deps } from '../deps.js';
 import { ROUTES } from './routes.js';
 
@@ -42,6 +43,9 @@ function registered(stack: Layer[], prefix = ''): string[] {
     const at = paths(layer.rawPath).map((p) => (p === '/' ? '' : p));
     if (typeof layer.handle.handle === 'function' && typeof layer.handle.set === 'function') return at.map((p) => `mount ${prefix}${p}`);
     if (layer.handle.stack) return at.flatMap((p) => registered(layer.handle.stack!, prefix + p));
+    // Routers and checks put together in one layer (http/compose.ts), which leave the URL whole.
+    const parts = partsOf(layer.handle);
+    if (parts) return at.flatMap((p) => registered(parts.map((handle) => ({ name: 'part', rawPath: '/', handle: handle as Layer['handle'] })), prefix + p));
     return []; // middleware
   });
 }

@@ -13,7 +13,7 @@ import { checkPriority } from '../quotas/limits.js';
 export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
   const r = Router();
 
-  r.post('/v1/jobs', ...inferBody(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
+  r.post('/v1/jobs', inferBody(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
     const body = JobRequest.parse(req.body);
     checkPriority(req.tenant, body.priority, limits(req.tenant)); // 403 for a priority reserved to others
     const key = IdempotencyStore.check(req.get('Idempotency-Key'));

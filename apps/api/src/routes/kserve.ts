@@ -10,6 +10,7 @@ import { AppError, InputTensor, RequestedOutput } from '@maas/shared';
 import { binaryOutputs } from '../binary/framing.js';
 import type { Deps } from '../deps.js';
 import { inferBody } from '../http/infer-body.js';
+import { clientGone } from '../http/request-signal.js';
 import { sendOutputs } from '../http/send-outputs.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
@@ -28,7 +29,7 @@ export const InferRequest = z.object({
 const modelParam = (req: Request) => String(req.params['model']);
 const versionParam = (req: Request) => req.params['version'] as string | undefined;
 
-export function kserveRouter({ catalog, inference, workers, config }: Deps): Router {
+export function kserveRouter({ catalog, workers }: Deps): Router {
   const r = Router();
 
   r.get('/v2', (_req, res) => {
@@ -48,12 +49,19 @@ export function kserveRouter({ catalog, inference, workers, config }: Deps): Rou
     res.json({ name: model.name, ready: true, workers: n });
   });
 
-  r.post(['/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer'], ...inferBody(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
+  return r;
+}
+
+/** v2 infer, in a router of its own: the busiest /v2 route, mounted ahead of the others (app.ts). */
+export function inferRouter({ inference, config }: Deps): Router {
+  const r = Router();
+  r.post(['/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer'], inferBody(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
     const body = InferRequest.parse(req.body);
     const result = await inference.infer(
       req.tenant,
       { model: modelParam(req), version: versionParam(req), id: body.id, inputs: body.inputs, outputs: body.outputs },
       (jobId) => res.setHeader('X-Job-Id', jobId),
+      { signal: clientGone(res) }, // a client that leaves is let go of (maas_api_waiting_requests)
     );
     const { jobId: _jobId, ...doc } = result;
     await sendOutputs(res, 200, doc, binaryOutputs(body.parameters, body.outputs));

@@ -37,6 +37,7 @@ import type { Admission } from '../quotas/ledger.js';
 import type { ModelCatalog } from './catalog.js';
 import type { JobNotifier } from './notifier.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
+import type { StopSignal } from './stop-signal.js';
 
 /**
  * How often a waiting `GET /v1/batches/{id}?wait=N` reads the batch again without a wake-up:
@@ -257,7 +258,7 @@ export class BatchService {
    * that finds Redis unreachable keeps waiting (as a job's long-poll does, which reads only when
    * woken); only the first read, or one at the deadline, answers the outage.
    */
-  async wait(tenant: string, id: string, ms: number, signal?: AbortSignal): Promise<BatchObject> {
+  async wait(tenant: string, id: string, ms: number, signal?: StopSignal): Promise<BatchObject> {
     const deadline = Date.now() + ms;
     let read = false;
     for (;;) {

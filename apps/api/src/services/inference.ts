@@ -8,6 +8,7 @@
 import { AppError, InferenceError, NotFoundError, sliceOutputRows, VERSION_TEXT, WaitTimeoutError, type InputTensor, type OutputTensor, type RequestedOutput } from '@maas/shared';
 import { InferPacker } from './infer-packer.js';
 import type { JobService } from './jobs.js';
+import { eitherStop, type StopSignal } from './stop-signal.js';
 
 export interface InferCall {
   model: string;
@@ -33,7 +34,7 @@ export class InferenceService {
   constructor(
     private readonly jobs: JobService,
     private readonly timeoutMs: number,
-    private readonly shutdown: AbortSignal,
+    private readonly shutdown: StopSignal,
   ) {
     this.packer = new InferPacker(jobs);
   }
@@ -46,7 +47,7 @@ export class InferenceService {
     tenant: string,
     call: InferCall,
     onCreated?: (jobId: string) => void,
-    limit: { timeoutMs?: number; signal?: AbortSignal } = {},
+    limit: { timeoutMs?: number; signal?: StopSignal } = {},
   ): Promise<InferResult> {
     if (call.version && !VERSION_TEXT.test(call.version)) throw new NotFoundError('model version', `${call.model}/${call.version}`);
     const prepared = this.jobs.prepare({
@@ -58,7 +59,7 @@ export class InferenceService {
     const place = await this.packer.submit(tenant, prepared);
     onCreated?.(place.jobId);
     const ms = Math.max(0, Math.min(this.timeoutMs, limit.timeoutMs ?? Infinity));
-    const signal = limit.signal ? AbortSignal.any([this.shutdown, limit.signal]) : this.shutdown;
+    const signal = limit.signal ? eitherStop(this.shutdown, limit.signal) : this.shutdown;
     const job = await this.jobs.wait(tenant, place.jobId, ms, signal, true);
     if (job.status === 'succeeded') {
       const [start, end] = [place.offset, place.offset + prepared.checked.rows];
@@ -73,6 +74,7 @@ export class InferenceService {
       // The job stays queued and runs; only this answer's wait was cut short by the stop.
       throw new AppError('shutting-down', `the API is stopping; job ${job.id} stays queued and will run: poll GET /v1/jobs/${job.id}`, ext, { headers: { 'Retry-After': '1' } });
     }
+    if (limit.signal?.aborted) throw new WaitTimeoutError(`the client left before job ${job.id} finished; it stays queued and will run: poll GET /v1/jobs/${job.id}`, ext);
     throw new WaitTimeoutError(`job ${job.id} did not finish within ${ms / 1000} s; poll GET /v1/jobs/${job.id}`, ext);
   }
 }

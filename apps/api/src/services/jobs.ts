@@ -26,6 +26,7 @@ import { JobPacker } from './job-packer.js';
 import { smallResults, type CompletionEvents } from './completion-events.js';
 import type { JobNotifier } from './notifier.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
+import type { StopSignal } from './stop-signal.js';
 
 export interface JobServiceOptions {
   retentionSeconds: number;
@@ -242,7 +243,7 @@ export class JobService {
   }
 
   /** Wakes on the next event of any of `ids` (a member and its carrier). */
-  private listenAll(ids: string[], ms: number, signal?: AbortSignal): { woken: Promise<void>; dispose(): void } {
+  private listenAll(ids: string[], ms: number, signal?: StopSignal): { woken: Promise<void>; dispose(): void } {
     const listeners = ids.map((i) => this.notifier.listen(i, ms, signal));
     return { woken: Promise.race(listeners.map((l) => l.woken)), dispose: () => listeners.forEach((l) => l.dispose()) };
   }
@@ -305,7 +306,7 @@ export class JobService {
    * The job once it is terminal or `ms` have passed (or `signal` aborted). `fresh`: the caller
    * just created the job, so skip the first read unless its event already came.
    */
-  async wait(tenant: string, id: string, ms: number, signal?: AbortSignal, fresh = false): Promise<JobObject> {
+  async wait(tenant: string, id: string, ms: number, signal?: StopSignal, fresh = false): Promise<JobObject> {
     const deadline = Date.now() + ms;
     // A member's end is its carrier's: watch the carrier, which this process knows if it created the member.
     const carrier = this.carrierOf(id);

@@ -10,6 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { JOB_EVENTS_CHANNEL, parseJobEvents, type InferenceJobResult, type Logger, type SettledRecord } from '@maas/shared';
+import type { StopSignal } from './stop-signal.js';
 
 /** How long an event is remembered for a waiter that registers just after it arrived. */
 const RECENT_MS = 10_000;
@@ -122,12 +123,12 @@ export class JobNotifier {
   }
 
   /** Resolves on the next event for `id`, after `ms`, or when `signal` aborts — whichever is first. */
-  next(id: string, ms: number, signal?: AbortSignal): Promise<void> {
+  next(id: string, ms: number, signal?: StopSignal): Promise<void> {
     return this.listen(id, ms, signal).woken;
   }
 
   /** As `next`, with `dispose()` to stop waiting early without waking anyone else. */
-  listen(id: string, ms: number, signal?: AbortSignal): { woken: Promise<void>; dispose(): void } {
+  listen(id: string, ms: number, signal?: StopSignal): { woken: Promise<void>; dispose(): void } {
     let dispose!: () => void;
     const woken = new Promise<void>((resolve) => {
       let set = this.waiters.get(id);
