@@ -161,7 +161,7 @@ describe('batch submissions', () => {
       { custom_id: 'adelie', inputs: { features: [39.1, 18.7, 181, 3750] } },
       { custom_id: 'gentoo', inputs: { features: [46.5, 14.5, 213, 4400] } },
     ].map((l) => JSON.stringify(l)).join('\n');
-    const sub = await submit('model=penguins&version=2', gzipSync(lines), { 'content-encoding': 'gzip' });
+    const sub = await submit('model=penguins&version=2', gzipSync(lines), { 'content-encoding': 'identity, gzip' });
     expect(sub.status).toBe(202);
     await finished(sub.body.id);
     const out = await results(sub.body.id);

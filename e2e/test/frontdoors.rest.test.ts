@@ -280,12 +280,13 @@ describe('INT64/UINT64 past 2^53 in JSON (hashed ids, as tritonclient writes the
     }
   });
 
-  it('in UTF-16 with its charset, in UTF-8 after a byte order mark, and gzip-compressed', async () => {
+  it('in UTF-16 with its charset, in UTF-8 after a byte order mark, and gzip-compressed (also as `gzip, identity`)', async () => {
     const text = jsonText(request()).toString();
     const bodies: [Buffer, Record<string, string>][] = [
       [Buffer.from(text, 'utf16le'), { 'content-type': 'application/json; charset=utf-16le' }],
       [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), { 'content-type': 'application/json' }],
       [gzipSync(Buffer.from(text)), { 'content-encoding': 'gzip' }],
+      [gzipSync(Buffer.from(text)), { 'content-encoding': 'gzip, identity' }], // identity in a list is no coding
     ];
     for (const [body, headers] of bodies) {
       const r = await post(url('/v2/models/echo/infer'), body, { ...AUTH, ...headers });

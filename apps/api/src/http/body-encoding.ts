@@ -36,10 +36,17 @@ export const INFLATE_WHOLE: Record<keyof typeof DECODERS, InflateWhole> = {
   br: promisify(brotliDecompress) as InflateWhole,
 };
 
-/** A request's Content-Encoding, lower-cased; `identity` when none is given. */
+/**
+ * A request's Content-Encoding, lower-cased: `identity` when none is given, and `identity`
+ * entries of a list left out (`gzip, identity` is gzip, RFC 9110 §8.4). Codings stacked on one
+ * another (`gzip, br`) stay a list, which no decoder here reads: a 415.
+ */
 export function contentEncoding(req: { headers: Record<string, string | string[] | undefined> }): string {
   const header = req.headers['content-encoding'];
-  return (Array.isArray(header) ? header.join(',') : header ?? 'identity').trim().toLowerCase() || 'identity';
+  if (header === undefined) return 'identity';
+  const text = (Array.isArray(header) ? header.join(',') : header).trim().toLowerCase();
+  if (!text.includes(',')) return text || 'identity';
+  return text.split(',').map((c) => c.trim()).filter((c) => c !== '' && c !== 'identity').join(', ') || 'identity';
 }
 
 /** A 415 naming an encoding that is not read. */
