@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     log,
     catalog,
     jobs,
-    inference: new InferenceService(jobs, config.INFER_TIMEOUT_S * 1000, shutdown),
+    inference: new InferenceService(jobs, config.INFER_TIMEOUT_S * 1000, shutdown, limits),
     stats: new StatsService(redis, catalog),
     repository: repositoryService,
     batches,

@@ -148,7 +148,7 @@ function handlers(deps: Deps): UntypedServiceImplementation {
       const who = await tenant();
       const parsed = fromInferRequest(r);
       const result = await inference.infer(who, {
-        model: r.model_name, version: version(r.model_version), id: parsed.id, inputs: parsed.inputs, outputs: parsed.outputs,
+        model: r.model_name, version: version(r.model_version), id: parsed.id, inputs: parsed.inputs, outputs: parsed.outputs, options: parsed.options,
       }, undefined, limit);
       return toInferResponse({ model_name: result.model_name, model_version: result.model_version, id: result.id }, result.outputs, parsed.raw);
     }),

@@ -10,6 +10,7 @@ import {
 } from '@maas/shared';
 import { bytesElementText, decodeBytesElements, outputBytes } from '../binary/framing.js';
 import { MAX_REQUEST_ID } from '../routes/kserve.js';
+import { inferOptions, type InferOptions } from '../inference/request-parameters.js';
 
 /** proto-loader's view of an InferParameter (oneofs: true). */
 export interface GrpcParameter {
@@ -69,6 +70,8 @@ export interface ParsedInfer {
   outputs: RequestedOutput[] | undefined;
   /** answer with raw_output_contents (the request used raw_input_contents) */
   raw: boolean;
+  /** its `priority` and `timeout` parameters */
+  options: InferOptions;
 }
 
 /** A ModelInferRequest → the inputs and requested outputs of a job. */
@@ -119,13 +122,14 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
     inputs.push({ name: t.name, datatype: t.datatype, shape, data, parameters: plainParameters(t.parameters) });
   });
   if (issues.length) throw new ValidationError(issues);
+  const options = inferOptions(plainParameters(req.parameters));
   const outputs = req.outputs.length
     ? req.outputs.map((o) => {
         const k = parameterValue(o.parameters?.['classification']);
         return { name: o.name, ...(k !== undefined ? { parameters: { classification: k as number } } : {}) };
       })
     : undefined;
-  return { id: req.id || undefined, inputs, outputs, raw };
+  return { id: req.id || undefined, inputs, outputs, raw, options };
 }
 
 /** An output's typed contents: BYTES as bytes, INT64/UINT64 as decimal strings (exact past 2^53: shared tensors/exact-integers.ts). */

@@ -11,6 +11,7 @@ import { binaryOutputs } from '../binary/framing.js';
 import type { Deps } from '../deps.js';
 import { inferBody } from '../http/infer-body.js';
 import { clientGone } from '../http/request-signal.js';
+import { inferOptions } from '../inference/request-parameters.js';
 import { sendOutputs } from '../http/send-outputs.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
@@ -20,7 +21,8 @@ export const MAX_REQUEST_ID = 256;
 
 export const InferRequest = z.object({
   id: z.string().max(MAX_REQUEST_ID).optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
+  parameters: z.record(z.string(), z.unknown()).optional()
+    .describe('Triton\'s request parameters: `priority` (0 default, 1, 2, … ahead of it) and `timeout` (µs; the request expires if no worker started it by then: 504) act, as does `binary_data_output`; others are ignored'),
   inputs: z.array(InputTensor).min(1),
   outputs: z.array(RequestedOutput).optional(),
 });
@@ -59,7 +61,7 @@ export function inferRouter({ inference, config }: Deps): Router {
     const body = InferRequest.parse(req.body);
     const result = await inference.infer(
       req.tenant,
-      { model: modelParam(req), version: versionParam(req), id: body.id, inputs: body.inputs, outputs: body.outputs },
+      { model: modelParam(req), version: versionParam(req), id: body.id, inputs: body.inputs, outputs: body.outputs, options: inferOptions(body.parameters) },
       (jobId) => res.setHeader('X-Job-Id', jobId),
       { signal: clientGone(res) }, // a client that leaves is let go of (maas_api_waiting_requests)
     );

@@ -1,7 +1,7 @@
 /**
  * InferPacker: v2 infer requests (REST, binary REST, gRPC) of one event-loop turn that may
  * share a job (inference/packing.ts: one tenant, one model version, same row shapes and
- * requested outputs) become ONE job whose rows are theirs one after the other, and each
+ * requested outputs; the same priority, and no `timeout`) become ONE job whose rows are theirs one after the other, and each
  * request answers with its own rows of it (turn-packer.ts says why).
  *
  * v2 infer is synchronous, so nobody polls, cancels or gets webhooks for a request's job, and
@@ -31,8 +31,9 @@ export class InferPacker {
 
   /** Queues the request (with those of this turn it can share a job with); resolves once queued. */
   submit(tenant: string, prepared: PreparedJob): Promise<PackedPlace> {
-    if (!mayPack(prepared)) return this.jobs.enqueue(tenant, prepared).then(({ job }) => ({ jobId: job.id, offset: 0 }));
+    // A request with a timeout is its own job (its deadline is its own); one with a priority packs with its like.
+    if (prepared.req.timeout_ms || !mayPack(prepared)) return this.jobs.enqueue(tenant, prepared).then(({ job }) => ({ jobId: job.id, offset: 0 }));
     const { version, checked } = prepared;
-    return this.packer.submit(tenant, prepared, packKey(tenant, version.model, version.version, checked));
+    return this.packer.submit(tenant, prepared, `${packKey(tenant, version.model, version.version, checked)}\n${prepared.req.priority ?? ''}`);
   }
 }

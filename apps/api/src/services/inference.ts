@@ -9,6 +9,8 @@ import { AppError, InferenceError, NotFoundError, sliceOutputRows, VERSION_TEXT,
 import { InferPacker } from './infer-packer.js';
 import type { JobService } from './jobs.js';
 import { eitherStop, type StopSignal } from './stop-signal.js';
+import type { InferOptions } from '../inference/request-parameters.js';
+import { checkPriority, type TenantLimits } from '../quotas/limits.js';
 
 export interface InferCall {
   model: string;
@@ -17,6 +19,8 @@ export interface InferCall {
   id?: string | undefined;
   inputs: InputTensor[];
   outputs?: RequestedOutput[] | undefined;
+  /** Triton's `priority` and `timeout` request parameters, read (inference/request-parameters.ts) */
+  options?: InferOptions;
 }
 
 export interface InferResult {
@@ -35,6 +39,7 @@ export class InferenceService {
     private readonly jobs: JobService,
     private readonly timeoutMs: number,
     private readonly shutdown: StopSignal,
+    private readonly limits: (tenant: string) => TenantLimits,
   ) {
     this.packer = new InferPacker(jobs);
   }
@@ -50,11 +55,15 @@ export class InferenceService {
     limit: { timeoutMs?: number; signal?: StopSignal } = {},
   ): Promise<InferResult> {
     if (call.version && !VERSION_TEXT.test(call.version)) throw new NotFoundError('model version', `${call.model}/${call.version}`);
+    const { priority, timeoutMs } = call.options ?? {};
+    checkPriority(tenant, priority, this.limits(tenant)); // 403 for a priority reserved to others, as /v1/jobs
     const prepared = this.jobs.prepare({
       model: call.model,
       ...(call.version ? { version: Number(call.version) } : {}),
       inputs: call.inputs,
       ...(call.outputs ? { outputs: call.outputs } : {}),
+      ...(priority ? { priority } : {}),
+      ...(timeoutMs ? { timeout_ms: timeoutMs } : {}),
     });
     const place = await this.packer.submit(tenant, prepared);
     onCreated?.(place.jobId);
@@ -67,6 +76,9 @@ export class InferenceService {
       return { model_name: job.model, model_version: job.version, id: call.id ?? job.id, outputs, jobId: job.id };
     }
     const ext = { job_id: job.id, job_status: job.status };
+    if (job.error?.type === 'expired') {
+      throw new WaitTimeoutError(`the request's timeout (${timeoutMs} ms, its \`timeout\` parameter) passed before job ${job.id} ran`, ext);
+    }
     if (job.status === 'failed' || job.status === 'canceled') {
       throw new InferenceError(`job ${job.id} ${job.status}: ${job.error?.message ?? ''}`, { ...ext, error: job.error });
     }

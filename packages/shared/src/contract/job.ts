@@ -16,6 +16,8 @@ export const MAX_METADATA_BYTES = 8192;
 /** Lowest number = most urgent, as in Triton and BullMQ. Omitted: DEFAULT_PRIORITY. */
 export const DEFAULT_PRIORITY = 100;
 export const MAX_PRIORITY = 1_000_000;
+/** The longest `timeout_ms` a job may have: a week. */
+export const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * A client's own object, stored and returned as sent. zod makes a record anew, key by key, and
@@ -51,7 +53,7 @@ export const JobRequest = z
     webhook: WebhookUrl.optional(),
     webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional(),
     priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
-    timeout_ms: z.number().int().min(1).max(7 * 24 * 3600 * 1000).optional(),
+    timeout_ms: z.number().int().min(1).max(MAX_TIMEOUT_MS).optional(),
     metadata: Metadata.optional(),
   })
   .strict();

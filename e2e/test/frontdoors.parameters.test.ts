@@ -1,0 +1,89 @@
+/**
+ * Triton's request parameters a v2 infer acts on, over REST and gRPC (tritonclient's
+ * `infer(..., priority=, timeout=)`): `priority` orders the queue as `/v1/jobs` `priority`
+ * does (a reserved one is a 403), and `timeout` (µs) expires a request no worker started in
+ * time, answered as Triton answers one that timed out in its queue. Everything is queued while
+ * no worker serves the model, then a worker starts.
+ */
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, Cluster, eventually, InferenceClient } from '../src/harness/index.js';
+
+let cluster: Cluster;
+let grpc: InferenceClient;
+
+beforeAll(async () => {
+  // Priorities below 50 are reserved (the default tenant may not use them).
+  cluster = await Cluster.start({ workers: 0, api: { PRIORITY_FLOOR: '50' } });
+  grpc = new InferenceClient(cluster.grpcAddress);
+});
+afterAll(async () => {
+  grpc?.close();
+  await cluster?.stop();
+});
+
+/** A request to `fixed` (not batchable: each request its own job, run alone). */
+const fixed = (parameters?: Record<string, unknown>) => ({
+  inputs: [
+    { name: 'x', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] },
+    { name: 'y', datatype: 'INT32', shape: [2, 3], data: [1, 1, 1, 1, 1, 1] },
+  ],
+  ...(parameters ? { parameters } : {}),
+});
+const infer = (parameters?: Record<string, unknown>) => call(cluster.url, 'POST', '/v2/models/fixed/infer', fixed(parameters));
+const at = (iso: string) => Date.parse(iso);
+const waitingJobs = async () => Number(/^maas_api_waiting_requests (\d+)/m.exec((await call(cluster.url, 'GET', '/metrics')).body as string)?.[1]);
+
+describe('v2 infer parameters: priority and timeout', () => {
+  it('are checked: a whole number in range, and a reserved priority is a 403, over REST and gRPC', async () => {
+    for (const parameters of [{ priority: -1 }, { priority: 'high' }, { timeout: 1.5 }, { timeout: -3 }]) {
+      const r = await infer(parameters);
+      expect(r.status, JSON.stringify(parameters)).toBe(400);
+      expect(r.body.detail).toMatch(/parameters\.(priority|timeout): must be a whole number/);
+    }
+    const reserved = await infer({ priority: 10 });
+    expect(reserved.status).toBe(403);
+    expect(reserved.body.detail).toMatch(/priority 10 is reserved/);
+    const viaGrpc = (parameters: object) => grpc.call('ModelInfer', { model_name: 'fixed', ...toGrpc(fixed()), parameters }).then(() => status.OK, (e: { code: number }) => e.code);
+    expect(await viaGrpc({ priority: { int64_param: '10' } })).toBe(status.PERMISSION_DENIED);
+    expect(await viaGrpc({ timeout: { string_param: 'soon' } })).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('priority orders the queue; a timeout passed before a worker started the request answers 504 (REST) / DEADLINE_EXCEEDED (gRPC)', async () => {
+    const plain = [infer(), infer(), infer()];
+    await eventually(waitingJobs, (n) => n === 3, { ms: 5000, what: 'three requests queued' });
+    const urgent = infer({ priority: 60 }); // ahead of the default (100)
+    const expiring = infer({ timeout: 1 }); // 1 µs: expired before any worker can start it
+    const expiringGrpc = grpc.call('ModelInfer', { model_name: 'fixed', ...toGrpc(fixed()), parameters: { timeout: { uint64_param: '1' } } }).then(() => status.OK, (e: { code: number }) => e.code);
+    const patient = infer({ timeout: 120_000_000 }); // two minutes: runs
+    await eventually(waitingJobs, (n) => n === 7, { ms: 5000, what: 'seven requests queued' });
+    const worker = await cluster.startWorker({ WORKER_MODELS: 'fixed' });
+    try {
+      const [u, ...rest] = await Promise.all([urgent, ...plain, patient]);
+      for (const r of [u!, ...rest]) {
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        expect(r.body.outputs[0].data).toEqual([2, 3, 4, 5, 6, 7]);
+      }
+      const started = async (r: { headers: Headers }) => at((await call(cluster.url, 'GET', `/v1/jobs/${r.headers.get('x-job-id')}`)).body.started_at);
+      const urgentAt = await started(u!);
+      for (const r of rest) expect(urgentAt).toBeLessThanOrEqual(await started(r));
+
+      const expired = await expiring;
+      expect(expired.status).toBe(504);
+      // `error` is the detail, as Triton's error bodies carry it (the job's own error says `expired`).
+      expect(expired.body).toMatchObject({ type: 'urn:maas:problem:timeout', job_status: 'failed', error: expect.stringMatching(/timeout .* passed before job .* ran/) });
+      const job = await call(cluster.url, 'GET', `/v1/jobs/${expired.body.job_id}`);
+      expect(job.body).toMatchObject({ status: 'failed', error: { type: 'expired' } });
+      expect(await expiringGrpc).toBe(status.DEADLINE_EXCEEDED);
+    } finally {
+      await cluster.stopWorker(worker);
+    }
+  });
+});
+
+/** A JSON request's tensors as ModelInfer fields (typed contents). */
+function toGrpc(req: ReturnType<typeof fixed>) {
+  return {
+    inputs: req.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, contents: t.datatype === 'FP32' ? { fp32_contents: t.data } : { int_contents: t.data } })),
+  };
+}
