@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '@maas/client';
-import { batchKeys, JOB_EVENTS_CHANNEL, parseJobEvents } from '@maas/shared';
+import { Queue } from 'bullmq';
+import { batchKeys, chunkJobId, inferenceQueueName, JOB_EVENTS_CHANNEL, parseJobEvents, PREFIX } from '@maas/shared';
 import { call, Cluster, eventually, modelRepository, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
@@ -365,6 +366,46 @@ describe('cancel', () => {
       await other.stop();
     }
   });
+});
+
+describe('cancel of a batch of many chunks', () => {
+  it('30,000 chunks (a model that takes no batches: a chunk a line) end canceled, the API alive; a cancel cut short is finished by the next', async () => {
+    // No worker for `fixed`: every chunk waits in the queue.
+    const c = await Cluster.start({ workers: 0 });
+    const conn = c.redisClient();
+    const queue = new Queue(inferenceQueueName('fixed', 1), { connection: conn, prefix: PREFIX });
+    try {
+      const line = (i: number) => JSON.stringify({ custom_id: `f${i}`, inputs: [
+        { name: 'x', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] },
+        { name: 'y', datatype: 'INT32', shape: [2, 3], data: [1, 1, 1, 1, 1, 1] },
+      ] });
+      const submit = async (n: number) => (await (await fetch(`${c.url}/v1/batches?model=fixed`, { method: 'POST', body: Array.from({ length: n }, (_, i) => line(i)).join('\n'), headers: { 'content-type': 'application/x-ndjson' } })).json()) as any;
+      const many = await submit(30_000);
+      expect(many).toMatchObject({ status: 'queued', counts: { total: 30_000 } });
+      const canceled = await call(c.url, 'POST', `/v1/batches/${many.id}/cancel`);
+      expect(canceled.status).toBe(200);
+      expect(canceled.body).toMatchObject({ status: 'canceled', counts: { total: 30_000, succeeded: 0, failed: 30_000 }, completed_at: expect.any(String) });
+      expect((await call(c.url, 'GET', '/v2/health/live')).status).toBe(200);
+      const out = (await (await fetch(`${c.url}/v1/batches/${many.id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+      expect(out).toHaveLength(30_000);
+      expect(out[29_999]).toEqual({ custom_id: 'f29999', error: { type: 'canceled', message: expect.any(String) } });
+
+      // A cancel whose process stopped after withdrawing a chunk and marking the batch, before
+      // recording anything: the batch is canceled, one chunk has neither a job nor an outcome.
+      const cut = await submit(3);
+      await conn.hset(batchKeys(cut.id).meta, 'status', 'canceled');
+      expect(await queue.remove(chunkJobId(cut.id, 1))).toBe(1);
+      expect((await call(c.url, 'GET', `/v1/batches/${cut.id}`)).body).toMatchObject({ status: 'canceled', completed_at: null });
+      const again = await call(c.url, 'POST', `/v1/batches/${cut.id}/cancel`);
+      expect(again.body).toMatchObject({ status: 'canceled', counts: { total: 3, failed: 3 }, completed_at: expect.any(String) });
+      const lines = (await (await fetch(`${c.url}/v1/batches/${cut.id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+      expect(lines.map((l) => l.error?.type)).toEqual(['canceled', 'canceled', 'canceled']);
+    } finally {
+      await queue.close();
+      conn.disconnect();
+      await c.stop();
+    }
+  }, 120_000);
 });
 
 describe('long-poll: GET /v1/batches/{id}?wait=N', () => {

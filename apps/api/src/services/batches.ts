@@ -23,7 +23,7 @@ import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
-  BlockPool, isRedisUnavailable, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
+  BlockPool, bullJobKey, isRedisUnavailable, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
@@ -297,12 +297,33 @@ export class BatchService {
       this.redis.hgetall(k.lines),
       withdrawChunks(queue, id, Array.from({ length: total }, (_, i) => i)),
     ]);
-    const triples = withdrawn.flatMap((i) => [String(i), canceledMarker(linesWithRows(readLines(lines[String(i)]).lines)), '']);
+    // Chunks an earlier cancel withdrew but did not record (its process stopped between the two):
+    // this one records them, so a cancel cut short is finished by the next.
+    const orphans = await this.unrecordedWithoutJob(queue, id, total, new Set(withdrawn));
+    const stopped = [...withdrawn, ...orphans];
+    const triples = stopped.flatMap((i) => [String(i), canceledMarker(linesWithRows(readLines(lines[String(i)]).lines)), '']);
     await this.admission?.release(tenant, withdrawn.map((i) => ({ queue: queue.name, jobId: chunkJobId(id, i), rows: 0 }))); // quota
     await this.record(id, triples);
     // A withdrawn chunk never runs, so no worker removes its input (a fetched one's goes with its ending).
-    await sendInSlices(withdrawn.map((i) => k.input(i)), (keys) => this.redis.unlink(...keys));
+    await sendInSlices(stopped.map((i) => k.input(i)), (keys) => this.redis.unlink(...keys));
     return this.get(tenant, id);
+  }
+
+  /**
+   * Chunks of batch `id` with no outcome recorded and no queue job (nor `skip`): none, unless a
+   * cancel withdrew them and stopped before recording them. A chunk a worker holds has its job
+   * until its ending is recorded, so it is never among them (and RECORD_CHUNKS_LUA keeps the
+   * first outcome of a chunk should one be recorded meanwhile).
+   */
+  private async unrecordedWithoutJob(queue: InferenceQueue, id: string, total: number, skip: ReadonlySet<number>): Promise<number[]> {
+    const recorded = new Set((await this.redis.hkeys(batchKeys(id).chunks)).map(Number));
+    const candidates = Array.from({ length: total }, (_, i) => i).filter((i) => !skip.has(i) && !recorded.has(i));
+    const orphans: number[] = [];
+    await sendInSlices(candidates, async (slice) => {
+      const exists = await Promise.all(slice.map((i) => this.redis.exists(bullJobKey(queue.name, chunkJobId(id, i)))));
+      slice.forEach((i, j) => exists[j] === 0 && orphans.push(i));
+    });
+    return orphans;
   }
 
   /** The result lines, chunk by chunk in input order; only once the batch has completed. */

@@ -6,6 +6,7 @@
  * sweeper does after the lease.
  */
 import type { Redis } from 'ioredis';
+import { ARGS_A_COMMAND } from '../redis.js';
 import { RECORD_CHUNKS_LUA } from '../contract/batch.js';
 import { CANCELED_BY_REQUEST, encodeJobError } from '../payloads.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, JOB_EVENTS_CHANNEL, OUTBOX_SLOTS_KEY, outboxKeys, type JobEventMessage } from '../queues.js';
@@ -101,7 +102,14 @@ export async function recordChunks(
   const o = outboxKeys(batchSlot(batchId));
   const item = batchCompletedItem(batchId);
   await registerOutbox(redis, batchSlot(batchId));
-  const done = await redis.eval(RECORD_CHUNKS_LUA, 6, k.meta, k.chunks, k.outputs, k.lines, o.due, o.events, now, retentionS, leaseMs, item.id, item.entry, ...triples);
+  // A few thousand chunks a call: a cancel may record tens of thousands (a model that takes no
+  // batches has a chunk a line), too many arguments for one call (JavaScript's stack, Redis's
+  // memory). Only the call that records the last outcome completes the batch.
+  const perCall = Math.max(3, ARGS_A_COMMAND - (ARGS_A_COMMAND % 3));
+  let done: unknown = 0;
+  for (let at = 0; at === 0 || at < triples.length; at += perCall) {
+    done = await redis.eval(RECORD_CHUNKS_LUA, 6, k.meta, k.chunks, k.outputs, k.lines, o.due, o.events, now, retentionS, leaseMs, item.id, item.entry, ...triples.slice(at, at + perCall));
+  }
   if (done !== 1) return { completed: false, items: [] };
   redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify({ id: batchId, event: 'completed' } satisfies JobEventMessage)).catch(() => 0);
   // Whether the batch has a webhook is the script's business: relaying an absent entry is a no-op.
