@@ -154,6 +154,27 @@ describe('delivery and signatures', () => {
   });
 });
 
+describe('a cancel racing a job that runs', () => {
+  it('a job that ran gets its job.start whatever a cancel during its fetch said; every job ends with one job.completed', async () => {
+    const recv = await receiver();
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const c = await api('POST', '/v1/jobs', mlpJob({ webhook: recv.url }, 100 + i));
+      expect(c.status).toBe(202);
+      ids.push(c.body.id);
+      await new Promise((r) => setTimeout(r, i % 6)); // 0–5 ms: some cancels land while the worker fetches
+      await api('POST', `/v1/jobs/${c.body.id}/cancel`);
+    }
+    const ended = await Promise.all(ids.map(async (id) => (await api('GET', `/v1/jobs/${id}?wait=20`)).body));
+    for (const job of ended) {
+      const types = (await until(() => history(job.id), (h) => h.some((e: any) => e.type === 'job.completed'), 10_000, `${job.id}'s job.completed`)).map((e: any) => e.type);
+      expect(types.filter((t: string) => t === 'job.completed'), job.id).toHaveLength(1);
+      // A job that ran (it has a start time and succeeded) was announced as started.
+      if (job.status === 'succeeded') expect(types, `${job.id} succeeded`).toContain('job.start');
+    }
+  }, 120_000);
+});
+
 describe('order', () => {
   it('job.completed queued before its job is settled waits for it: a receiver reading the job sees it finished', async () => {
     const recv = await receiver();

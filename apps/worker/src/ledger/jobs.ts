@@ -63,7 +63,7 @@ export class JobLedger {
   }
 
   /**
-   * Queues `job`'s job.start (if its webhook wants it) unless it has ended or was canceled.
+   * Queues `job`'s job.start (if its webhook wants it) unless it has ended.
    * Rejects when Redis failed: the runner then lets BullMQ retry the job, so no start is lost.
    */
   async started(job: EndingJob): Promise<void> {

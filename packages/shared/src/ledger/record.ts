@@ -118,7 +118,7 @@ export async function recordChunks(
 
 /**
  * Queues the job.start events of jobs of one queue that just became active (START_JOBS_LUA):
- * none for a job already ended or canceled. Returns the entries queued, to relay.
+ * none for a job already ended. Returns the entries queued, to relay.
  */
 export async function recordJobStarts(
   redis: Redis, queueName: string, starts: readonly { jobId: string; event: WebhookEventInput }[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
@@ -126,7 +126,7 @@ export async function recordJobStarts(
   if (starts.length === 0) return [];
   const o = outboxKeys(queueName);
   const items = starts.map((s) => eventItem(s.event));
-  const keys = [o.due, o.events, canceledKey(queueName), ...starts.map((s) => bullJobKey(queueName, s.jobId))];
+  const keys = [o.due, o.events, ...starts.map((s) => bullJobKey(queueName, s.jobId))];
   const args: (string | number)[] = [now, leaseMs];
   starts.forEach((s, i) => args.push(s.jobId, items[i]!.id, items[i]!.entry));
   const queued = new Set((await redis.eval(START_JOBS_LUA, keys.length, ...keys, ...args)) as string[]);

@@ -113,17 +113,19 @@ return out
 
 /**
  * Queues job.start events of jobs of one queue that became active, unless a job has ended
- * (its `ended` marker is set: a re-run after a crash) or was canceled: no start after an end.
- * KEYS: outbox due, outbox events, canceled set, then each job's BullMQ hash.
+ * (its `ended` marker is set: a re-run after a crash): no start after an end. A job canceled
+ * while it was being fetched (the cancel found it held) still gets its start: it is about to
+ * run, and its rows run unless a cancel check drops them first, so its job.completed may say
+ * succeeded (before, a run that won the race completed with no job.start).
+ * KEYS: outbox due, outbox events, then each job's BullMQ hash.
  * ARGV: now (ms), lease (ms), then per job (job id, event id, entry). Returns the event ids queued.
  */
 export const START_JOBS_LUA = `
 local due = tonumber(ARGV[1]) + tonumber(ARGV[2])
 local out = {}
-for i = 4, #KEYS do
-  local a = 3 + (i - 4) * 3
-  if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', KEYS[i], 'ended') == 0
-     and not redis.call('ZSCORE', KEYS[3], ARGV[a]) then
+for i = 3, #KEYS do
+  local a = 3 + (i - 3) * 3
+  if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', KEYS[i], 'ended') == 0 then
     redis.call('ZADD', KEYS[1], 'NX', due, ARGV[a + 1])
     redis.call('HSETNX', KEYS[2], ARGV[a + 1], ARGV[a + 2])
     out[#out + 1] = ARGV[a + 1]
