@@ -210,6 +210,10 @@ describe('queued jobs', () => {
     const w = await cluster.startWorker({ WORKER_MODELS: 'mlp' });
     const after = await call(cluster.url, 'GET', `/v1/jobs/${r.body.id}?wait=10`, undefined, A);
     expect(after.body).toMatchObject({ status: 'canceled', outputs: null });
+    // Once the worker has failed it at its fetch, it reads as it did when canceled: never started, ended at the cancel.
+    await eventually(async () => redis.hget(`maas:{infer-mlp-v1}:${r.body.id}`, 'finishedOn'), (v) => v !== null, { ms: 10_000, what: 'the fetch to fail the job' });
+    const settled = (await call(cluster.url, 'GET', `/v1/jobs/${r.body.id}`, undefined, A)).body;
+    expect(settled).toMatchObject({ status: 'canceled', started_at: null, completed_at: c.body.completed_at, error: c.body.error });
     expect(await redis.exists(`maas:{infer-mlp-v1}:${r.body.id}`)).toBe(1);
     expect(await redis.hget(`maas:{infer-mlp-v1}:${r.body.id}`, 'returnvalue')).toBeNull();
     // BullMQ failed it at fetch (its deferred failure): the worker still counts it as canceled.

@@ -67,8 +67,14 @@ export interface InferenceJobResult {
 
 const ERROR_PREFIX = 'maas:';
 
-/** How a job canceled through the API ends (a queued one at fetch, a held one at its run). */
+/** How a job canceled through the API while a worker held it ends (at its next cancel check). */
 export const CANCELED_BY_REQUEST: JobError = { type: 'canceled', message: 'canceled by request' };
+/**
+ * The error of a job canceled while it was queued: what the API shows at once, and what BullMQ
+ * fails it with when a worker fetches it (the deferred failure CANCEL_JOB_LUA sets), so that
+ * views tell it from a job canceled while running (views/job.ts).
+ */
+export const CANCELED_BEFORE_IT_RAN: JobError = { type: 'canceled', message: 'canceled by request before it ran' };
 
 /** Worker side: a failure reason BullMQ stores as a string, carrying our typed error. */
 export function encodeJobError(error: JobError): string {

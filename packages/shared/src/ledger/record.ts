@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { ARGS_A_COMMAND } from '../redis.js';
 import { RECORD_CHUNKS_LUA } from '../contract/batch.js';
-import { CANCELED_BY_REQUEST, encodeJobError } from '../payloads.js';
+import { CANCELED_BEFORE_IT_RAN, encodeJobError } from '../payloads.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, JOB_EVENTS_CHANNEL, OUTBOX_SLOTS_KEY, outboxKeys, type JobEventMessage } from '../queues.js';
 import type { WebhookEventInput } from '../webhooks/events.js';
 import { batchCompletedItem, endMarker, eventItem, parseEndMarker, type Ending, type OutboxItem } from './entry.js';
@@ -70,7 +70,7 @@ export async function cancelJob(
   if (item) await registerOutbox(redis, queueName);
   const out = (await redis.eval(
     CANCEL_JOB_LUA, 5, o.due, o.events, bullJobKey(queueName, jobId), bullLockKey(queueName, jobId), canceledKey(queueName),
-    now, leaseMs, jobId, canceledRetentionMs, item?.id ?? '', item?.entry ?? '', encodeJobError(CANCELED_BY_REQUEST),
+    now, leaseMs, jobId, canceledRetentionMs, item?.id ?? '', item?.entry ?? '', encodeJobError(CANCELED_BEFORE_IT_RAN),
   )) as string;
   if (out === 'canceled' || out === 'running' || out === 'finished' || out === 'gone') return { verdict: out, items: out === 'canceled' && item ? [item] : [] };
   // Ended before (a repeated cancel, or a worker's ending): nothing new to relay.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeJobError, type InferenceJobData } from '../payloads.js';
+import { CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, encodeJobError, type InferenceJobData } from '../payloads.js';
 import { toEncoded } from '../tensors/raw.js';
 import { jobStatus, toJobObject, toMemberObject, type StoredJob } from './job.js';
 
@@ -56,6 +56,17 @@ describe('toJobObject', () => {
   it('a queued job canceled by request: completed at the cancel time, never started', () => {
     const job = toJobObject(base, 'waiting', base.timestamp + 1000);
     expect(job).toMatchObject({ status: 'canceled', started_at: null, completed_at: '2026-01-01T00:00:01.000Z', error: { type: 'canceled' } });
+  });
+
+  it('a queued job canceled by request and then failed at its fetch reads as it did before the fetch', () => {
+    const queued = toJobObject(base, 'waiting', base.timestamp + 1000);
+    const fetched = { ...base, processedOn: base.timestamp + 9000, finishedOn: base.timestamp + 9001, failedReason: encodeJobError(CANCELED_BEFORE_IT_RAN) };
+    expect(toJobObject(fetched, 'failed', base.timestamp + 1000)).toEqual(queued);
+    // Its cancel's record gone (past its retention): completed when BullMQ failed it, still never started.
+    expect(toJobObject(fetched, 'failed', null)).toMatchObject({ status: 'canceled', started_at: null, completed_at: '2026-01-01T00:00:09.001Z' });
+    // Canceled while a worker held it: it started, and ended when the worker dropped it.
+    const held = toJobObject({ ...fetched, failedReason: encodeJobError(CANCELED_BY_REQUEST) }, 'failed', base.timestamp + 8000);
+    expect(held).toMatchObject({ status: 'canceled', started_at: '2026-01-01T00:00:09.000Z', completed_at: '2026-01-01T00:00:09.001Z' });
   });
 
   it("a running job stamped before it was created (a worker's blocking fetch stamps the time its wait began) starts when it was created", () => {

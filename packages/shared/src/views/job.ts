@@ -5,7 +5,7 @@
  */
 import type { JobObject, JobStatus } from '../contract/job.js';
 import type { OutputTensor } from '../contract/tensor.js';
-import { decodeJobError, type InferenceJobData, type InferenceJobResult } from '../payloads.js';
+import { CANCELED_BEFORE_IT_RAN, decodeJobError, type InferenceJobData, type InferenceJobResult } from '../payloads.js';
 import { outputTensor } from '../tensors/output-tensor.js';
 import { fromEncoded, type RawTensor } from '../tensors/raw.js';
 import { sliceRows } from '../tensors/rows.js';
@@ -67,8 +67,11 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     status === 'failed' || (status === 'canceled' && state === 'failed')
       ? decodeJobError(job.failedReason)
       : status === 'canceled'
-        ? { type: 'canceled', message: 'canceled by request before it ran' }
+        ? CANCELED_BEFORE_IT_RAN
         : null;
+  // Canceled while queued, then failed at its fetch (the deferred failure): it never ran, and it
+  // ended when it was canceled, not when a worker came to it.
+  const failedUnrun = state === 'failed' && error?.type === 'canceled' && error.message === CANCELED_BEFORE_IT_RAN.message;
   return {
     id: job.id,
     object: 'job',
@@ -77,8 +80,10 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     status,
     created_at: iso(job.timestamp)!,
     // Never started: queued, canceled before a worker had it, or expired (its worker found it past its deadline, or its input gone, and ran nothing).
-    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') || error?.type === 'expired' ? null : iso(result?.started ?? startedOn(job)),
-    completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt) : state === 'completed' || state === 'failed' ? iso(result?.completed ?? job.finishedOn) : null,
+    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') || failedUnrun || error?.type === 'expired' ? null : iso(result?.started ?? startedOn(job)),
+    completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt)
+      : failedUnrun ? iso(canceledAt ?? job.finishedOn)
+      : state === 'completed' || state === 'failed' ? iso(result?.completed ?? job.finishedOn) : null,
     outputs: result ? outputsToJson(resultTensors(job, result)) : null,
     error,
     metrics: result ? result.metrics : null,
