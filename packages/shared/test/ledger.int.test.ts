@@ -10,7 +10,7 @@ import { cancelJob, cancelMember, recordChunks, recordJobEndings, recordJobStart
 import { OutboxRelay } from '../src/ledger/relay.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys, PREFIX } from '../src/queues.js';
 import { startRedisServer, type RedisServer } from '../src/redis-server.js';
-import { CANCELED_BY_REQUEST, decodeJobError } from '../src/payloads.js';
+import { CANCELED_BEFORE_IT_RAN, decodeJobError } from '../src/payloads.js';
 import type { WebhookEmitter } from '../src/webhooks/emitter.js';
 import type { WebhookEventInput } from '../src/webhooks/events.js';
 
@@ -77,7 +77,7 @@ describe('cancelJob', () => {
     expect(await redis.zscore(canceledKey(Q), 'h')).not.toBeNull();
     expect(await redis.hget(bullJobKey(Q, 'h'), 'ended')).toBeNull();
     // the queued one carries BullMQ's deferred failure; the held one runs on
-    expect(decodeJobError((await redis.hget(bullJobKey(Q, 'q'), 'defa')) ?? undefined)).toEqual(CANCELED_BY_REQUEST);
+    expect(decodeJobError((await redis.hget(bullJobKey(Q, 'q'), 'defa')) ?? undefined)).toEqual(CANCELED_BEFORE_IT_RAN);
     expect(await redis.hget(bullJobKey(Q, 'h'), 'defa')).toBeNull();
     await redis.hset(bullJobKey(Q, 'f'), { timestamp: 1, finishedOn: 2 });
     expect((await cancelJob(redis, Q, 'f', 60_000, event('f'))).verdict).toBe('finished');
@@ -103,7 +103,7 @@ describe('a queued job canceled through cancelJob, then fetched by a BullMQ Work
       await worker.close();
       expect(ran).toEqual(['c2']);
       expect(failed).toEqual([{ id: 'c1', reason: expect.any(String), finishedOn: expect.any(Number) }]);
-      expect(decodeJobError(failed[0]!.reason)).toEqual(CANCELED_BY_REQUEST);
+      expect(decodeJobError(failed[0]!.reason)).toEqual(CANCELED_BEFORE_IT_RAN);
       expect(await queue.getJobState('c1')).toBe('failed');
     } finally {
       await queue.close();
