@@ -303,7 +303,8 @@ describe('submission checks', () => {
       // refused whatever WEBHOOK_ALLOW_PRIVATE says
       await expect400('ftp://example.com/hook', /http or https/);
       await expect400('http://user:pw@example.com/hook', /credentials/);
-      await expect400('not a url', /absolute/);
+      await expect400('not-a-url', /absolute/);
+      await expect400(' https://example.com/hook', /spaces or control characters/); // the parser would drop it: stored ≠ called
       // private targets: refused by an API with the default WEBHOOK_ALLOW_PRIVATE=false
       await cluster.api.stop('SIGTERM');
       await cluster.startApi({ WEBHOOK_ALLOW_PRIVATE: 'false' });

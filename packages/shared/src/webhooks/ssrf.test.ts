@@ -41,6 +41,12 @@ describe('webhookUrlProblem', () => {
     expect(webhookUrlProblem('http://8.8.8.8:8080/h', strict)).toBeNull();
     expect(webhookUrlProblem('http://[2606:4700:4700::1111]/h', strict)).toBeNull();
   });
+  it('refuses spaces and control characters, which the URL parser would drop (the URL stored would not be the one called)', () => {
+    for (const url of [' http://example.com/h', 'http://example.com/h ', 'http://exam\tple.com/h', 'http://example.com/a\nb', 'http://example.com/a b', 'http://example.com/\u007f']) {
+      expect(webhookUrlProblem(url, lax), JSON.stringify(url)).toMatch(/spaces or control characters/);
+    }
+    expect(webhookUrlProblem('http://example.com/a%20b', lax)).toBeNull();
+  });
   it('refuses other schemes, relative URLs and credentials, whatever the policy', () => {
     for (const p of [strict, lax]) {
       expect(webhookUrlProblem('ftp://example.com/x', p)).toMatch(/http or https/);

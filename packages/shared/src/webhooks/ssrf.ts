@@ -117,6 +117,9 @@ const isLocalhostName = (host: string) => /^localhost\.?$/i.test(host) || /\.loc
  * private IP literal and no `localhost`. Names are checked when delivering (`resolveTarget`).
  */
 export function webhookUrlProblem(url: string, policy: TargetPolicy): string | null {
+  // The URL parser drops spaces and control characters at the ends and tabs and newlines inside,
+  // so such a URL would be delivered to, yet stored and shown as sent: refused instead.
+  if (/[\u0000-\u0020\u007f]/.test(url)) return 'webhook URL must not contain spaces or control characters (percent-encode them)';
   if (!URL.canParse(url)) return 'webhook must be an absolute http(s) URL';
   const u = new URL(url);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'webhook must be an http or https URL';
