@@ -81,6 +81,33 @@ describe('v2 infer parameters: priority and timeout', () => {
   });
 });
 
+describe('/v1/jobs timeout_ms', () => {
+  it('a job no worker started by its deadline reads as expired then, for a waiting client too; the worker that reaches it later leaves it so', async () => {
+    const job = (extra: Record<string, unknown> = {}) => ({ model: 'fixed', ...fixed(), timeout_ms: 400, ...extra });
+    const t0 = Date.now();
+    const waited = await call(cluster.url, 'POST', '/v1/jobs', job(), { Prefer: 'wait=10' });
+    expect(Date.now() - t0).toBeLessThan(3000); // answered at the deadline, not after the 10 s
+    expect(waited.body).toMatchObject({ status: 'failed', started_at: null, error: { type: 'expired' } });
+    expect(Date.parse(waited.body.completed_at) - Date.parse(waited.body.created_at)).toBeGreaterThanOrEqual(395);
+    const other = (await call(cluster.url, 'POST', '/v1/jobs', job())).body;
+    expect(other.status).toBe('queued');
+    const t1 = Date.now();
+    const polled = await call(cluster.url, 'GET', `/v1/jobs/${other.id}?wait=10`);
+    expect(Date.now() - t1).toBeLessThan(3000);
+    expect(polled.body).toMatchObject({ status: 'failed', error: { type: 'expired' } });
+    // A cancel after the deadline changes nothing: the job has ended.
+    expect((await call(cluster.url, 'POST', `/v1/jobs/${other.id}/cancel`)).body).toEqual(polled.body);
+    const worker = await cluster.startWorker({ WORKER_MODELS: 'fixed' });
+    try {
+      await eventually(async () => (await call(cluster.url, 'GET', '/metrics')).body as string, (m) => /maas_jobs_processed_total\{[^}]*model="fixed"[^}]*outcome="expired"[^}]*\} 2/.test(m), { ms: 10_000, what: 'the worker to expire both' });
+      expect((await call(cluster.url, 'GET', `/v1/jobs/${waited.body.id}`)).body).toEqual(waited.body);
+      expect((await call(cluster.url, 'GET', `/v1/jobs/${other.id}`)).body).toEqual(polled.body);
+    } finally {
+      await cluster.stopWorker(worker);
+    }
+  });
+});
+
 /** A JSON request's tensors as ModelInfer fields (typed contents). */
 function toGrpc(req: ReturnType<typeof fixed>) {
   return {

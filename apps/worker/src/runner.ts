@@ -19,7 +19,7 @@ import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis, isClusterUrl,
-  chunkRows, fromEncoded, inferenceQueueName, PREFIX, throttledErrorLog, unpackPayload,
+  chunkRows, EXPIRED_IN_QUEUE, fromEncoded, inferenceQueueName, PREFIX, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -255,7 +255,7 @@ export class ModelRunner {
   private async process(job: Job<InferenceJobData>): Promise<InferenceJobResult> {
     const data = job.data;
     if (data.deadline !== undefined && Date.now() > data.deadline) {
-      throw await this.endings.failed(job, { type: 'expired', message: `timeout_ms elapsed before the job could run` }, 'expired');
+      throw await this.endings.failed(job, EXPIRED_IN_QUEUE, 'expired');
     }
     let inputs: RawTensor[];
     let bytes: Buffer | null = null;

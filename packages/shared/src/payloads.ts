@@ -75,6 +75,8 @@ export const CANCELED_BY_REQUEST: JobError = { type: 'canceled', message: 'cance
  * views tell it from a job canceled while running (views/job.ts).
  */
 export const CANCELED_BEFORE_IT_RAN: JobError = { type: 'canceled', message: 'canceled by request before it ran' };
+/** The error of a job whose `timeout_ms` passed before any worker started it. */
+export const EXPIRED_IN_QUEUE: JobError = { type: 'expired', message: 'timeout_ms elapsed before the job could run' };
 
 /** Worker side: a failure reason BullMQ stores as a string, carrying our typed error. */
 export function encodeJobError(error: JobError): string {

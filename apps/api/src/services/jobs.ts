@@ -278,7 +278,7 @@ export class JobService {
 
   private async view({ id, job, state, canceledAt, member }: Located): Promise<JobObject> {
     const record = await this.withOutputs(job as StoredJob, id);
-    if (!member) return toJobObject(record, state, canceledAt);
+    if (!member) return toJobObject(record, state, canceledAt, Date.now());
     const view = toMemberObject(record, id, state, canceledAt);
     if (!view) throw new NotFoundError('job', id);
     return view;
@@ -304,14 +304,15 @@ export class JobService {
 
   /**
    * The job once it is terminal or `ms` have passed (or `signal` aborted). `fresh`: the caller
-   * just created the job, so skip the first read unless its event already came.
+   * just created the job, so skip the first read unless its event already came. A queued job
+   * with a `timeout_ms` is read again at its deadline, when it reads as expired (views/job.ts).
    */
-  async wait(tenant: string, id: string, ms: number, signal?: StopSignal, fresh = false): Promise<JobObject> {
+  async wait(tenant: string, id: string, ms: number, signal?: StopSignal, fresh = false, expiresAt?: number): Promise<JobObject> {
     const deadline = Date.now() + ms;
     // A member's end is its carrier's: watch the carrier, which this process knows if it created the member.
     const carrier = this.carrierOf(id);
     const bullId = carrier ?? id;
-    if (fresh && !this.notifier.heard(bullId) && ms > 0) await this.notifier.next(bullId, ms, signal);
+    if (fresh && !this.notifier.heard(bullId) && ms > 0) await this.notifier.next(bullId, Math.min(ms, untilExpiry(expiresAt)), signal);
     // A job that just succeeded usually comes with its record: no need to read it back. A
     // member only when fresh: nobody knows its id yet, so nobody can have canceled it.
     const settled = this.settledRecord(bullId, tenant);
@@ -327,7 +328,9 @@ export class JobService {
       const listener = left > 0 && !signal?.aborted ? this.listenAll(known ? [id, known] : [id], left, signal) : undefined;
       let job: JobObject;
       try {
-        job = await this.get(tenant, id);
+        const located = await this.locate(tenant, id);
+        job = await this.view(located);
+        if (job.status === 'queued') expiresAt = located.job.data?.deadline;
       } catch (err) {
         listener?.dispose();
         throw err;
@@ -341,7 +344,7 @@ export class JobService {
         listener.dispose();
         continue;
       }
-      await listener.woken;
+      await wokenOrExpired(listener.woken, job.status === 'queued' ? expiresAt : undefined);
       listener.dispose();
     }
   }
@@ -383,4 +386,16 @@ export class JobService {
     }
     return this.get(tenant, id);
   }
+}
+
+/** Milliseconds until `expiresAt` (a job's deadline) and a little past it; Infinity without one. */
+const untilExpiry = (expiresAt: number | undefined): number => (expiresAt === undefined ? Infinity : Math.max(0, expiresAt - Date.now() + 5));
+
+/** Resolves when `woken` does or once `expiresAt` has passed. */
+async function wokenOrExpired(woken: Promise<void>, expiresAt: number | undefined): Promise<void> {
+  const ms = untilExpiry(expiresAt);
+  if (ms === Infinity) return woken;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, encodeJobError, type InferenceJobData } from '../payloads.js';
+import { CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, encodeJobError, EXPIRED_IN_QUEUE, type InferenceJobData } from '../payloads.js';
 import { toEncoded } from '../tensors/raw.js';
 import { jobStatus, toJobObject, toMemberObject, type StoredJob } from './job.js';
 
@@ -56,6 +56,19 @@ describe('toJobObject', () => {
   it('a queued job canceled by request: completed at the cancel time, never started', () => {
     const job = toJobObject(base, 'waiting', base.timestamp + 1000);
     expect(job).toMatchObject({ status: 'canceled', started_at: null, completed_at: '2026-01-01T00:00:01.000Z', error: { type: 'canceled' } });
+  });
+
+  it('a job queued past its timeout_ms reads as expired at its deadline, before and after a worker reaches it', () => {
+    const timed = { ...base, data: { ...base.data, deadline: base.timestamp + 500 } };
+    expect(toJobObject(timed, 'prioritized', null, base.timestamp + 400)).toMatchObject({ status: 'queued', completed_at: null });
+    const overdue = toJobObject(timed, 'prioritized', null, base.timestamp + 600);
+    expect(overdue).toMatchObject({ status: 'failed', started_at: null, completed_at: '2026-01-01T00:00:00.500Z', error: { type: 'expired' }, outputs: null });
+    const fetched = { ...timed, processedOn: base.timestamp + 7000, finishedOn: base.timestamp + 7001, failedReason: encodeJobError(EXPIRED_IN_QUEUE) };
+    expect(toJobObject(fetched, 'failed', null, base.timestamp + 8000)).toEqual(overdue);
+    // Without a clock (the worker's views), as BullMQ has it; running or canceled, never expired.
+    expect(toJobObject(timed, 'prioritized', null).status).toBe('queued');
+    expect(toJobObject({ ...timed, processedOn: base.timestamp + 100 }, 'active', null, base.timestamp + 600).status).toBe('running');
+    expect(toJobObject(timed, 'prioritized', base.timestamp + 100, base.timestamp + 600).status).toBe('canceled');
   });
 
   it('a queued job canceled by request and then failed at its fetch reads as it did before the fetch', () => {

@@ -5,7 +5,7 @@
  */
 import type { JobObject, JobStatus } from '../contract/job.js';
 import type { OutputTensor } from '../contract/tensor.js';
-import { CANCELED_BEFORE_IT_RAN, decodeJobError, type InferenceJobData, type InferenceJobResult } from '../payloads.js';
+import { CANCELED_BEFORE_IT_RAN, decodeJobError, encodeJobError, EXPIRED_IN_QUEUE, type InferenceJobData, type InferenceJobResult } from '../payloads.js';
 import { outputTensor } from '../tensors/output-tensor.js';
 import { fromEncoded, type RawTensor } from '../tensors/raw.js';
 import { sliceRows } from '../tensors/rows.js';
@@ -59,9 +59,16 @@ export function jobStatus(state: QueueState, failedReason: string | undefined, c
   return state === 'active' ? 'running' : 'queued';
 }
 
-export function toJobObject(job: StoredJob, state: QueueState, canceledAt: number | null): JobObject {
-  const status = jobStatus(state, job.failedReason, canceledAt);
+/**
+ * `now`, when given: a job still queued past its `timeout_ms` (`data.deadline`) reads as it
+ * will end, failed as expired at its deadline: no worker will run it (the one that reaches it
+ * records the ending, with its job.completed), and a reader need not wait for that.
+ */
+export function toJobObject(job: StoredJob, state: QueueState, canceledAt: number | null, now?: number): JobObject {
   const d = job.data;
+  const overdue = now !== undefined && d.deadline !== undefined && now > d.deadline && canceledAt === null && !['active', 'completed', 'failed'].includes(state);
+  if (overdue) return toJobObject({ ...job, failedReason: encodeJobError(EXPIRED_IN_QUEUE), finishedOn: d.deadline }, 'failed', null);
+  const status = jobStatus(state, job.failedReason, canceledAt);
   const result = status === 'succeeded' ? job.returnvalue ?? null : null;
   const error =
     status === 'failed' || (status === 'canceled' && state === 'failed')
@@ -83,6 +90,8 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') || failedUnrun || error?.type === 'expired' ? null : iso(result?.started ?? startedOn(job)),
     completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt)
       : failedUnrun ? iso(canceledAt ?? job.finishedOn)
+      // Expired: at its deadline, though the worker that found it so came later.
+      : error?.type === 'expired' && d.deadline !== undefined ? iso(d.deadline)
       : state === 'completed' || state === 'failed' ? iso(result?.completed ?? job.finishedOn) : null,
     outputs: result ? outputsToJson(resultTensors(job, result)) : null,
     error,
