@@ -490,6 +490,15 @@ describe('while a batch runs', () => {
     expect(done).toMatchObject({ status: 'succeeded', counts: { total: 8194, succeeded: 8194, failed: 0 } });
   });
 
+  it('a batch is running from when a worker takes its first chunk, before any line has an outcome', async () => {
+    const batch = await post(lines(33, 2)); // one short chunk: it waits in the worker's window
+    const taken = await watch(batch.id, (b) => b.status === 'running');
+    expect(taken).toMatchObject({ counts: { total: 2, succeeded: 0, failed: 0 }, started_at: expect.any(String), completed_at: null });
+    const done = await watch(batch.id, (b) => b.completed_at !== null);
+    expect(done.started_at).toBe(taken.started_at);
+    expect(Date.parse(done.completed_at) - Date.parse(done.started_at)).toBeGreaterThan(1000); // the window's wait
+  });
+
   it('cancel while running: what ran keeps its results, the chunk still waiting in the worker never runs', async () => {
     const batch = await post(lines(32, 8194));
     await watch(batch.id, (b) => b.counts.succeeded === 8192);

@@ -19,7 +19,7 @@ import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis, isClusterUrl,
-  chunkRows, EXPIRED_IN_QUEUE, fromEncoded, inferenceQueueName, PREFIX, throttledErrorLog, unpackPayload,
+  batchKeys, chunkRows, EXPIRED_IN_QUEUE, fromEncoded, START_BATCH_LUA, inferenceQueueName, PREFIX, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -121,6 +121,8 @@ export class ModelRunner {
   private lastFinishedOn: number | undefined;
   /** moving average of rows per job, to turn the row budget into a number of jobs to fetch */
   private rowsPerJob: number;
+  /** batches this runner has marked running (START_BATCH_LUA), the latest few thousand: once each */
+  private readonly startedBatches = new Set<string>();
 
   constructor(
     private readonly model: ModelInfo,
@@ -257,6 +259,7 @@ export class ModelRunner {
     if (data.deadline !== undefined && Date.now() > data.deadline) {
       throw await this.endings.failed(job, EXPIRED_IN_QUEUE, 'expired');
     }
+    if (data.batch) this.batchStarted(data.batch.id);
     let inputs: RawTensor[];
     let bytes: Buffer | null = null;
     if (data.payload) {
@@ -288,6 +291,17 @@ export class ModelRunner {
       };
       this.collector.add(task, task.rows, shapeKey(inputs));
     });
+  }
+
+  /**
+   * A batch is running from when a worker takes one of its chunks (its `started_at`). Not
+   * awaited: should the call fail, the batch is marked when its first chunk's outcome is recorded.
+   */
+  private batchStarted(batchId: string): void {
+    if (this.startedBatches.has(batchId)) return;
+    if (this.startedBatches.size >= 4096) this.startedBatches.clear();
+    this.startedBatches.add(batchId);
+    this.redis.eval(START_BATCH_LUA, 1, batchKeys(batchId).meta, Date.now()).catch(() => undefined);
   }
 
   /** A failure BullMQ may retry (Redis trouble, a lost session thread): nothing is recorded. */

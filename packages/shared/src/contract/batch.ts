@@ -48,6 +48,19 @@ export const failedMarker = (lines: number, error: JobError): ChunkMarker => `f:
 export const canceledMarker = (lines: number): ChunkMarker => `c:${lines}`;
 
 /**
+ * Marks a batch running from when a worker first takes one of its chunks (its `started_at`),
+ * if it is still queued: before, that was when the first chunk's outcome was recorded, so a
+ * one-chunk batch started when it completed. KEYS: meta. ARGV: now (ms).
+ */
+export const START_BATCH_LUA = `
+if redis.call('HGET', KEYS[1], 'status') == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
+  return 1
+end
+return 0
+`;
+
+/**
  * Records chunk outcomes (HSETNX: a chunk re-run after a crash cannot count twice), then
  * completes the batch when the upload has ended and every chunk has an outcome: sets
  * completed_at and the final status once, and gives every key of the batch its retention TTL
