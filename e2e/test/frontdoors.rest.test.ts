@@ -99,6 +99,28 @@ describe('KServe and Triton REST clients', () => {
   });
 });
 
+describe('a request target in absolute form (RFC 9112 §3.2.2: what a proxy-minded client sends)', () => {
+  it('is served as its path: health without a key, /admin with the admin key, a job with a tenant key', async () => {
+    const { request } = await import('node:http');
+    const send = (path: string, method: string, headers: Record<string, string>, body?: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(cluster.url, { path: `http://maas.example${path}`, method, headers }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    expect((await send('/v2/health/live', 'GET', {})).status).toBe(200);
+    expect((await send('/admin', 'GET', { authorization: `Bearer ${ADMIN_KEY}` })).status).toBe(200);
+    expect((await send('/admin', 'GET', AUTH)).status).toBe(401);
+    const job = await send('/v1/jobs', 'POST', { ...AUTH, 'content-type': 'application/json' }, JSON.stringify({ model: 'penguins', ...penguinsJson() }));
+    expect(job.status, job.body).toBe(202);
+    expect((await send(`/v1/jobs/${JSON.parse(job.body).id}`, 'GET', AUTH)).status).toBe(200);
+  });
+});
+
 describe('v2 requests of one turn packed into one job', () => {
   const echoInputs = (k: number): BinaryInput[] => DATATYPES.map((d) => ({
     name: `in_${d}`, datatype: d, shape: [2, 3],

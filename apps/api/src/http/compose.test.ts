@@ -54,4 +54,17 @@ describe('series and underPath, in an express app', () => {
     expect(await get('/administrator')).toBe('end ');
     expect(await get('/v1/admin')).toBe('end ');
   });
+  it('underPath: a request target in absolute form (http://host/admin), as express routes it', async () => {
+    const { request } = await import('node:http');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = request(url, { path: `${url}/admin/page`, method: 'GET' }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer).toBe(`page ${url}/admin/page`);
+  });
 });

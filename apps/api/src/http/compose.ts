@@ -38,14 +38,15 @@ function run(handler: RequestHandler, req: Request, res: Response, next: NextFun
 }
 
 /**
- * `handler` for requests whose path is `prefix` or under it (`/admin`, `/admin/…`, `/admin?…`,
- * letters in any case, as express matches routes), the URL left as it is (so routes keep their
+ * `handler` for requests whose path is `prefix` or under it (`/admin`, `/admin/…`, letters in
+ * any case, as express matches routes; the path as express reads it, so also in a request
+ * target of absolute form, `http://host/admin`), the URL left as it is (so routes keep their
  * full paths, and the metrics their route labels); others go past it.
  */
 export function underPath(prefix: string, handler: RequestHandler): RequestHandler {
-  const under = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:[/?]|$)`, 'i');
+  const under = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:/|$)`, 'i');
   return madeOf([handler], (req, res, next) => {
-    if (!under.test(req.url)) return next();
+    if (!under.test(req.path)) return next();
     run(handler, req, res, next);
   });
 }

@@ -77,7 +77,7 @@ export class InferenceService {
     }
     const ext = { job_id: job.id, job_status: job.status };
     if (job.error?.type === 'expired') {
-      throw new WaitTimeoutError(`the request's timeout (${timeoutMs} ms, its \`timeout\` parameter) passed before job ${job.id} ran`, ext);
+      throw new WaitTimeoutError(`the request's timeout (its \`timeout\` parameter) passed before job ${job.id} ran`, ext);
     }
     if (job.status === 'failed' || job.status === 'canceled') {
       throw new InferenceError(`job ${job.id} ${job.status}: ${job.error?.message ?? ''}`, { ...ext, error: job.error });

@@ -61,6 +61,11 @@ interface Located {
   canceledAt: number | null;
   /** `id` is a member of the carrier `job` */
   member: boolean;
+  /**
+   * When the read began: a job its state shows queued was queued then, so past its deadline at
+   * that moment it will never run (the worker that reaches it later finds it so too).
+   */
+  readAt: number;
 }
 
 export interface CreateResult {
@@ -250,6 +255,7 @@ export class JobService {
 
   /** Finds job `id` (its BullMQ job, or for a member its carrier's) and its state. */
   private async locate(tenant: string, id: string): Promise<Located> {
+    const readAt = Date.now();
     if (!isWellFormedId(id, 'job')) throw new NotFoundError('job', id);
     const indexed = this.queueOf.get(id) ?? (await this.redis.get(jobIndexKey(id)));
     if (!indexed) throw new NotFoundError('job', id);
@@ -273,12 +279,12 @@ export class JobService {
       state = record.finishedOn ? finished(record) : state;
     }
     if (state === 'unknown') throw new NotFoundError('job', id);
-    return { id, queue, job: record, state, canceledAt: canceled === null ? null : Number(canceled), member: carrier !== undefined };
+    return { id, queue, job: record, state, canceledAt: canceled === null ? null : Number(canceled), member: carrier !== undefined, readAt };
   }
 
-  private async view({ id, job, state, canceledAt, member }: Located): Promise<JobObject> {
+  private async view({ id, job, state, canceledAt, member, readAt }: Located): Promise<JobObject> {
     const record = await this.withOutputs(job as StoredJob, id);
-    if (!member) return toJobObject(record, state, canceledAt, Date.now());
+    if (!member) return toJobObject(record, state, canceledAt, readAt);
     const view = toMemberObject(record, id, state, canceledAt);
     if (!view) throw new NotFoundError('job', id);
     return view;

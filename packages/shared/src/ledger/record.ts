@@ -104,13 +104,14 @@ export async function recordChunks(
   await registerOutbox(redis, batchSlot(batchId));
   // A few thousand chunks a call: a cancel may record tens of thousands (a model that takes no
   // batches has a chunk a line), too many arguments for one call (JavaScript's stack, Redis's
-  // memory). Only the call that records the last outcome completes the batch.
+  // memory). The call that records the last outcome completes the batch.
   const perCall = Math.max(3, ARGS_A_COMMAND - (ARGS_A_COMMAND % 3));
-  let done: unknown = 0;
+  let completed = false; // by whichever call records the last outcome (not always the last call: another writer's may come between)
   for (let at = 0; at === 0 || at < triples.length; at += perCall) {
-    done = await redis.eval(RECORD_CHUNKS_LUA, 6, k.meta, k.chunks, k.outputs, k.lines, o.due, o.events, now, retentionS, leaseMs, item.id, item.entry, ...triples.slice(at, at + perCall));
+    const done = await redis.eval(RECORD_CHUNKS_LUA, 6, k.meta, k.chunks, k.outputs, k.lines, o.due, o.events, now, retentionS, leaseMs, item.id, item.entry, ...triples.slice(at, at + perCall));
+    completed ||= done === 1;
   }
-  if (done !== 1) return { completed: false, items: [] };
+  if (!completed) return { completed: false, items: [] };
   redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify({ id: batchId, event: 'completed' } satisfies JobEventMessage)).catch(() => 0);
   // Whether the batch has a webhook is the script's business: relaying an absent entry is a no-op.
   return { completed: true, items: [item] };
