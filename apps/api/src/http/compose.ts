@@ -3,8 +3,8 @@
  *
  * Why: every `app.use` is a layer that each request walks past (a path match, a try, a check of
  * the return value, `next`'s bookkeeping), and a router mounted without a path has each of its
- * routes' patterns tried on every request. At 64 clients that walk was about 1 µs a layer
- * (BENCHMARKS.md round 21). The app's checks run in order inside one layer (`series`), and a
+ * routes' patterns tried on every request. In a bare express app here that walk cost about
+ * 1 µs a layer (BENCHMARKS.md round 21). The app's checks run in order inside one layer (`series`), and a
  * router only sees the requests under its path (`underPath`).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';

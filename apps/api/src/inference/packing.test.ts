@@ -14,16 +14,18 @@ const request = (rows: number, base: number, outputs: CheckedRequest['outputs'] 
 
 describe('packKey', () => {
   it('is equal for requests differing only in their number of rows', () => {
-    expect(packKey('t', 'm', 1, request(1, 0))).toBe(packKey('t', 'm', 1, request(5, 9)));
+    expect(packKey('t', 'm', 1, request(1, 0), undefined)).toBe(packKey('t', 'm', 1, request(5, 9), undefined));
   });
 
-  it('differs by tenant, version, requested outputs and row shape', () => {
-    const k = packKey('t', 'm', 1, request(1, 0));
-    expect(packKey('u', 'm', 1, request(1, 0))).not.toBe(k);
-    expect(packKey('t', 'm', 2, request(1, 0))).not.toBe(k);
-    expect(packKey('t', 'm', 1, request(1, 0, [{ name: 'y', parameters: { classification: 2 } }]))).not.toBe(k);
+  it('differs by tenant, version, requested outputs, row shape and priority', () => {
+    const k = packKey('t', 'm', 1, request(1, 0), undefined);
+    expect(packKey('u', 'm', 1, request(1, 0), undefined)).not.toBe(k);
+    expect(packKey('t', 'm', 2, request(1, 0), undefined)).not.toBe(k);
+    expect(packKey('t', 'm', 1, request(1, 0, [{ name: 'y', parameters: { classification: 2 } }]), undefined)).not.toBe(k);
+    expect(packKey('t', 'm', 1, request(1, 0), 5)).not.toBe(k);
+    expect(packKey('t', 'm', 1, request(1, 0), 5)).not.toBe(packKey('t', 'm', 1, request(1, 0), 50));
     const wide: CheckedRequest = { rows: 1, outputs: [], inputs: [tensor('x', 'FP32', [1, 3], [1, 2, 3]), tensor('s', 'BYTES', [1], ['a'])] };
-    expect(packKey('t', 'm', 1, wide)).not.toBe(k);
+    expect(packKey('t', 'm', 1, wide, undefined)).not.toBe(k);
   });
 });
 

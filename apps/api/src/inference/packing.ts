@@ -1,8 +1,9 @@
 /**
  * PURE: which v2 infer requests may share one job, and the job they share.
  *
- * Requests may be packed when they belong to one tenant and ask the same model version for the
- * same outputs with inputs of the same names, datatypes and shapes but the first dimension:
+ * Requests may be packed when they belong to one tenant and ask the same model version, at the
+ * same priority, for the same outputs with inputs of the same names, datatypes and shapes but
+ * the first dimension:
  * their rows can then follow each other in one job, and each request's answer is its own range
  * of rows of the job's outputs. A pack holds at most `cap` rows (the model's max_batch_size:
  * one ONNX run), so packing never makes a run larger than the model allows.
@@ -10,9 +11,9 @@
 import { concatRows, type CheckedRequest } from '@maas/shared';
 
 /** Equal for requests that may be packed together. */
-export function packKey(tenant: string, model: string, version: number, checked: CheckedRequest): string {
+export function packKey(tenant: string, model: string, version: number, checked: CheckedRequest, priority: number | undefined): string {
   const inputs = checked.inputs.map((t) => `${t.name}:${t.datatype}:${t.shape.slice(1).join('x')}`).join('|');
-  return `${tenant}\n${model}\n${version}\n${inputs}\n${JSON.stringify(checked.outputs)}`;
+  return `${tenant}\n${model}\n${version}\n${inputs}\n${JSON.stringify(checked.outputs)}\n${priority ?? ''}`;
 }
 
 /**

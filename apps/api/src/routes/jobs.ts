@@ -22,8 +22,7 @@ export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
     let job = created;
     if (preferred !== undefined) {
       res.setHeader('Preference-Applied', `wait=${Math.min(preferred, config.MAX_WAIT_S)}`);
-      const expiresAt = body.timeout_ms && created.status === 'queued' ? Date.parse(created.created_at) + body.timeout_ms : undefined;
-      job = await jobs.wait(req.tenant, created.id, clampWaitMs(preferred, config.MAX_WAIT_S), requestSignal(res, shutdown), isNew, expiresAt);
+      job = await jobs.wait(req.tenant, created.id, clampWaitMs(preferred, config.MAX_WAIT_S), requestSignal(res, shutdown), isNew, body.timeout_ms);
     }
     res.setHeader('Location', `/v1/jobs/${job.id}`);
     if (!isNew) res.setHeader('Idempotent-Replayed', 'true');

@@ -31,9 +31,8 @@ export class InferPacker {
 
   /** Queues the request (with those of this turn it can share a job with); resolves once queued. */
   submit(tenant: string, prepared: PreparedJob): Promise<PackedPlace> {
-    // A request with a timeout is its own job (its deadline is its own); one with a priority packs with its like.
-    if (prepared.req.timeout_ms || !mayPack(prepared)) return this.jobs.enqueue(tenant, prepared).then(({ job }) => ({ jobId: job.id, offset: 0 }));
-    const { version, checked } = prepared;
-    return this.packer.submit(tenant, prepared, `${packKey(tenant, version.model, version.version, checked)}\n${prepared.req.priority ?? ''}`);
+    if (!mayPack(prepared)) return this.jobs.enqueue(tenant, prepared).then(({ job }) => ({ jobId: job.id, offset: 0 }));
+    const { req, version, checked } = prepared;
+    return this.packer.submit(tenant, prepared, packKey(tenant, version.model, version.version, checked, req.priority));
   }
 }

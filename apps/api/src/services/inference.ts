@@ -69,7 +69,7 @@ export class InferenceService {
     onCreated?.(place.jobId);
     const ms = Math.max(0, Math.min(this.timeoutMs, limit.timeoutMs ?? Infinity));
     const signal = limit.signal ? eitherStop(this.shutdown, limit.signal) : this.shutdown;
-    const job = await this.jobs.wait(tenant, place.jobId, ms, signal, true, timeoutMs ? Date.now() + timeoutMs : undefined);
+    const job = await this.jobs.wait(tenant, place.jobId, ms, signal, true, timeoutMs);
     if (job.status === 'succeeded') {
       const [start, end] = [place.offset, place.offset + prepared.checked.rows];
       const outputs = (job.outputs ?? []).map((o) => sliceOutputRows(o, start, end));

@@ -26,8 +26,7 @@ export class JobPacker {
   /** Queues the create (alone, or with those of this turn it can share a job with). */
   submit(tenant: string, prepared: PreparedJob, idempotencyKey?: string): Promise<CreateResult> {
     const { req, version, checked } = prepared;
-    if (idempotencyKey || req.webhook || req.timeout_ms || !mayPack(prepared)) return this.jobs.enqueue(tenant, prepared, { idempotencyKey });
-    const key = `${packKey(tenant, version.model, version.version, checked)}\n${req.priority ?? ''}`;
-    return this.packer.submit(tenant, prepared, key);
+    if (idempotencyKey || req.webhook || !mayPack(prepared)) return this.jobs.enqueue(tenant, prepared, { idempotencyKey });
+    return this.packer.submit(tenant, prepared, packKey(tenant, version.model, version.version, checked, req.priority));
   }
 }

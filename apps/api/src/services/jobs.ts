@@ -310,11 +310,14 @@ export class JobService {
 
   /**
    * The job once it is terminal or `ms` have passed (or `signal` aborted). `fresh`: the caller
-   * just created the job, so skip the first read unless its event already came. A queued job
-   * with a `timeout_ms` is read again at its deadline, when it reads as expired (views/job.ts).
+   * just created the job, so skip the first read unless its event already came; `timeoutMs` is
+   * then its `timeout_ms`. A queued job with a `timeout_ms` is read again at its deadline, when
+   * it reads as expired (views/job.ts).
    */
-  async wait(tenant: string, id: string, ms: number, signal?: StopSignal, fresh = false, expiresAt?: number): Promise<JobObject> {
+  async wait(tenant: string, id: string, ms: number, signal?: StopSignal, fresh = false, timeoutMs?: number): Promise<JobObject> {
     const deadline = Date.now() + ms;
+    // A fresh job's deadline, as its create set it a moment ago; afterwards, as read.
+    let expiresAt = fresh && timeoutMs ? Date.now() + timeoutMs : undefined;
     // A member's end is its carrier's: watch the carrier, which this process knows if it created the member.
     const carrier = this.carrierOf(id);
     const bullId = carrier ?? id;

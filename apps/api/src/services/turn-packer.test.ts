@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TurnPacker } from './turn-packer.js';
+import { mayPack, TurnPacker } from './turn-packer.js';
 import type { PreparedJob } from './jobs.js';
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -60,5 +60,16 @@ describe('TurnPacker', () => {
     void submit('d'); // the flush before it packed no company: no wait
     await turn();
     expect(packs).toEqual([['a', 'b'], ['c'], ['d']]);
+  });
+});
+
+describe('mayPack', () => {
+  const prepared = (maxBatchSize: number, rows: number, req: Record<string, unknown> = {}) => ({ req, version: { maxBatchSize }, checked: { rows } }) as unknown as PreparedJob;
+  it('packs a request of a batching model that leaves room and has no deadline of its own', () => {
+    expect(mayPack(prepared(64, 1))).toBe(true);
+    expect(mayPack(prepared(64, 1, { priority: 5 }))).toBe(true);
+    expect(mayPack(prepared(1, 1))).toBe(false);
+    expect(mayPack(prepared(64, 64))).toBe(false);
+    expect(mayPack(prepared(64, 1, { timeout_ms: 500 }))).toBe(false);
   });
 });

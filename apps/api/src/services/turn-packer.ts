@@ -88,8 +88,11 @@ export class TurnPacker<R> {
   }
 }
 
-/** Whether a request may wait for a turn's company at all: its model batches, and it leaves room. */
+/**
+ * Whether a request may wait for a turn's company at all: its model batches, it leaves room,
+ * and it has no `timeout_ms` (its deadline is its own: a job of many requests has one).
+ */
 export function mayPack(prepared: PreparedJob): boolean {
-  const { version, checked } = prepared;
-  return version.maxBatchSize > 1 && checked.rows < version.maxBatchSize;
+  const { req, version, checked } = prepared;
+  return version.maxBatchSize > 1 && checked.rows < version.maxBatchSize && !req.timeout_ms;
 }

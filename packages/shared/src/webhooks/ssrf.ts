@@ -111,11 +111,6 @@ export const bareHost = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/,
 
 const isLocalhostName = (host: string) => /^localhost\.?$/i.test(host) || /\.localhost\.?$/i.test(host);
 
-/**
- * Why `url` may not be a webhook target, or null. Checks what can be checked without DNS:
- * absolute http(s) URL, no user:password, and — unless private targets are allowed — no
- * private IP literal and no `localhost`. Names are checked when delivering (`resolveTarget`).
- */
 const hasSpaceOrControl = (s: string): boolean => {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -124,6 +119,11 @@ const hasSpaceOrControl = (s: string): boolean => {
   return false;
 };
 
+/**
+ * Why `url` may not be a webhook target, or null. Checks what can be checked without DNS:
+ * no spaces or control characters, absolute http(s) URL, no user:password, and — unless private targets are allowed — no
+ * private IP literal and no `localhost`. Names are checked when delivering (`resolveTarget`).
+ */
 export function webhookUrlProblem(url: string, policy: TargetPolicy): string | null {
   // The URL parser drops spaces and control characters at the ends and tabs and newlines inside,
   // so such a URL would be delivered to, yet stored and shown as sent: refused instead.
