@@ -65,6 +65,9 @@ describe('toJobObject', () => {
     expect(overdue).toMatchObject({ status: 'failed', started_at: null, completed_at: '2026-01-01T00:00:00.500Z', error: { type: 'expired' }, outputs: null });
     const fetched = { ...timed, processedOn: base.timestamp + 7000, finishedOn: base.timestamp + 7001, failedReason: encodeJobError(EXPIRED_IN_QUEUE) };
     expect(toJobObject(fetched, 'failed', null, base.timestamp + 8000)).toEqual(overdue);
+    // Expired before its deadline (its input gone): completed then, never at a time to come.
+    const early = { ...timed, processedOn: base.timestamp + 200, finishedOn: base.timestamp + 201, failedReason: encodeJobError({ type: 'expired', message: 'input gone' }) };
+    expect(toJobObject(early, 'failed', null, base.timestamp + 300).completed_at).toBe('2026-01-01T00:00:00.201Z');
     // Without a clock (the worker's views), as BullMQ has it; running or canceled, never expired.
     expect(toJobObject(timed, 'prioritized', null).status).toBe('queued');
     expect(toJobObject({ ...timed, processedOn: base.timestamp + 100 }, 'active', null, base.timestamp + 600).status).toBe('running');

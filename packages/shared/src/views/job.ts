@@ -90,8 +90,9 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') || failedUnrun || error?.type === 'expired' ? null : iso(result?.started ?? startedOn(job)),
     completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt)
       : failedUnrun ? iso(canceledAt ?? job.finishedOn)
-      // Expired: at its deadline, though the worker that found it so came later.
-      : error?.type === 'expired' && d.deadline !== undefined ? iso(d.deadline)
+      // Expired: at its deadline, though the worker that found it so came later (or when its
+      // input was found gone, if that came first).
+      : error?.type === 'expired' && d.deadline !== undefined ? iso(Math.min(d.deadline, job.finishedOn ?? d.deadline))
       : state === 'completed' || state === 'failed' ? iso(result?.completed ?? job.finishedOn) : null,
     outputs: result ? outputsToJson(resultTensors(job, result)) : null,
     error,
