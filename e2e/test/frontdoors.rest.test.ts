@@ -118,6 +118,10 @@ describe('a request target in absolute form (RFC 9112 §3.2.2: what a proxy-mind
     const job = await send('/v1/jobs', 'POST', { ...AUTH, 'content-type': 'application/json' }, JSON.stringify({ model: 'penguins', ...penguinsJson() }));
     expect(job.status, job.body).toBe(202);
     expect((await send(`/v1/jobs/${JSON.parse(job.body).id}`, 'GET', AUTH)).status).toBe(200);
+    // As in origin form, an inference body without a Content-Type is read as JSON (CONTRACT §3).
+    const bare = await send('/v2/models/penguins/infer', 'POST', AUTH, JSON.stringify(penguinsJson()));
+    expect(bare.status, bare.body).toBe(200);
+    expect(JSON.parse(bare.body).outputs.length).toBeGreaterThan(0);
   });
 });
 

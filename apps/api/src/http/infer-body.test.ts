@@ -18,6 +18,10 @@ describe('readsAsJson', () => {
     for (const url of ['/v2/models/m/infer', '/v2/models/m/versions/2/infer', '/v1/jobs', '/v1/jobs?x=1', '/v2/repository/index', '/v2/repository/models/m/load']) expect(readsAsJson(req('POST', url)), url).toBe(true);
     for (const url of ['/v1/batches', '/v1/jobs/job_1/cancel', '/v2/models/m/inferx']) expect(readsAsJson(req('POST', url)), url).toBe(false);
   });
+  it('reads the route as express does: a target in absolute form, letters in any case', () => {
+    for (const url of ['http://localhost:8080/v2/models/m/infer', 'http://h/v1/jobs?x=1', '/V1/Jobs', '/v2/MODELS/m/INFER']) expect(readsAsJson(req('POST', url)), url).toBe(true);
+    expect(readsAsJson(req('POST', 'http://h/v1/batches'))).toBe(false);
+  });
   it('never reads a binary-framed body as JSON', () => {
     expect(readsAsJson(req('POST', '/v2/models/m/infer', { 'content-type': 'application/json', 'inference-header-content-length': '10' }))).toBe(false);
   });
@@ -26,7 +30,7 @@ describe('readsAsJson', () => {
 describe('readsTensorJson', () => {
   const big = { 'content-length': String(64 * 1024) };
   it('takes large, plain, UTF-8 JSON bodies of the inference routes', () => {
-    for (const url of ['/v2/models/m/infer', '/v2/models/m/versions/2/infer', '/v1/jobs', '/v1/jobs?x=1']) expect(readsTensorJson(req('POST', url, big)), url).toBe(true);
+    for (const url of ['/v2/models/m/infer', '/v2/models/m/versions/2/infer', '/v1/jobs', '/v1/jobs?x=1', 'http://h/v1/jobs']) expect(readsTensorJson(req('POST', url, big)), url).toBe(true);
     expect(readsTensorJson(req('POST', '/v1/jobs', { ...big, 'content-type': 'application/json; charset=UTF-8' }))).toBe(true);
     expect(readsTensorJson(req('POST', '/v1/jobs', { ...big, 'content-encoding': 'identity' }))).toBe(true);
   });
@@ -42,6 +46,7 @@ describe('readsTensorJson', () => {
       { ...big, 'inference-header-content-length': '10' },
     ]) expect(readsTensorJson(req('POST', '/v1/jobs', headers)), JSON.stringify(headers)).toBe(false);
     expect(readsTensorJson(req('GET', '/v1/jobs', big))).toBe(false);
+    expect(readsTensorJson(req('POST', 'http://h/v1/batches', big))).toBe(false);
   });
 });
 

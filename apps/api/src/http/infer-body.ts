@@ -15,17 +15,19 @@ import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
 import { readRequestJson, withExactIntegers } from '../json/request-json.js';
 import { series } from './compose.js';
+import { targetPath } from './target-path.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
-/** Routes whose clients (KServe, Triton) POST JSON without a Content-Type. */
-const INFER_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v2\/repository\/(index|models\/[^/]+\/(load|unload))|v1\/jobs)\/?(\?|$)/;
+/** Routes whose clients (KServe, Triton) POST JSON without a Content-Type (letters in any case, as express routes them). */
+const INFER_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v2\/repository\/(index|models\/[^/]+\/(load|unload))|v1\/jobs)\/?$/i;
+
 
 const HEADER_LENGTH_KEY = HEADER_LENGTH.toLowerCase();
 export const isBinaryFramed = (req: IncomingMessage): boolean => req.headers[HEADER_LENGTH_KEY] !== undefined;
 
 /** A JSON body at least this large on an inference route is read by tensor-json.ts (see `readsTensorJson`). */
 export const TENSOR_JSON_MIN_BYTES = 64 * 1024;
-const TENSOR_JSON_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v1\/jobs)\/?(\?|$)/;
+const TENSOR_JSON_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v1\/jobs)\/?$/i;
 const UTF8_JSON_TYPE = /^application\/json\s*(;\s*charset="?utf-8"?\s*)?$/i;
 
 /**
@@ -49,7 +51,7 @@ export function tensorJsonMayRead(req: IncomingMessage, size = Number(req.header
   if (req.method !== 'POST' || isBinaryFramed(req) || req.headers['idempotency-key'] !== undefined) return false;
   const type = req.headers['content-type'];
   if (type !== undefined && !UTF8_JSON_TYPE.test(type)) return false;
-  return TENSOR_JSON_ROUTE.test(req.url ?? '');
+  return TENSOR_JSON_ROUTE.test(targetPath(req));
 }
 
 /**
@@ -116,7 +118,7 @@ export function verifyJsonBody(req: IncomingMessage, _res: unknown, body: Buffer
   const charset = charsetOf(req.headers['content-type']) ?? 'utf-8';
   // Thrown as the parser's own error (entity.parse.failed: a 400 malformed-json, problem.ts).
   if (isUtf8Charset(charset) && !isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
-  if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(req.url ?? '')) jsonBodies.set(req, { bytes: body, charset });
+  if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(targetPath(req))) jsonBodies.set(req, { bytes: body, charset });
 }
 
 /**
@@ -141,7 +143,7 @@ const NOT_UTF8 = 'it is not UTF-8 text (RFC 8259 §8.1)';
 export function readsAsJson(req: IncomingMessage): boolean {
   if (isBinaryFramed(req)) return false;
   const type = req.headers['content-type'];
-  if (type === undefined) return req.method === 'POST' && INFER_ROUTE.test(req.url ?? '');
+  if (type === undefined) return req.method === 'POST' && INFER_ROUTE.test(targetPath(req));
   return JSON_TYPE.test(type);
 }
 

@@ -50,7 +50,7 @@ export function installRequestLog(app: Express, log: Logger): void {
 /** Access lines, for LOG_LEVEL=debug only: at thousands of requests a second they would cost more than the requests. */
 export function accessLog(): RequestHandler {
   return (req, res, next) => {
-    if (req.url.startsWith('/v2/health')) return next();
+    if (/^\/v2\/health(\/|$)/i.test(req.path)) return next();
     const started = performance.now();
     res.on('finish', () => {
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';

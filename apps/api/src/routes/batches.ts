@@ -7,6 +7,7 @@ import type { Deps } from '../deps.js';
 import { decodedBody, drainBody } from '../http/body-encoding.js';
 import { emptyBody, hasBody } from '../http/has-body.js';
 import { fromZod } from '../http/problem.js';
+import { targetPath } from '../http/target-path.js';
 import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../services/batches.js';
@@ -22,7 +23,7 @@ export const BatchQuery = z.object({
 });
 
 /** A batch upload (`POST /v1/batches`), whose body its route reads (streamed), whatever its type says. */
-export const isBatchUpload = (req: IncomingMessage): boolean => req.method === 'POST' && /^\/v1\/batches\/?(?:\?|$)/.test(req.url ?? '');
+export const isBatchUpload = (req: IncomingMessage): boolean => req.method === 'POST' && /^\/v1\/batches\/?$/i.test(targetPath(req));
 
 export function batchesRouter({ batches, config, shutdown }: Deps): Router {
   const r = Router();
