@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { MaasClient, type Tensor } from '@maas/client';
 import { buildEchoModel } from '@maas/model-gen/test-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -96,6 +97,25 @@ describe('KServe and Triton REST clients', () => {
     const v1 = await call(cluster.url, 'GET', '/v1/jobs/job_nope', undefined, AUTH);
     expect(v1.status).toBe(404);
     expect(v1.body).not.toHaveProperty('error');
+  });
+});
+
+describe('@maas/client over JSON, every datatype', () => {
+  it('sends and reads INT64/UINT64 values past 2^53 exactly (as bigints), the rest as numbers, strings and booleans', async () => {
+    const maas = new MaasClient({ baseUrl: cluster.url, apiKey: KEY });
+    const finite: Partial<Record<Datatype, Value[]>> = { FP32: [0, 1.5, 3.4028234663852886e38, 0.1, -2, 3], FP64: [5e-324, Math.PI, -1e300, 0.1, -2, 3] };
+    const sent = Object.fromEntries(DATATYPES.map((d) => [d, finite[d] ?? ECHO_VALUES[d]])) as Record<Datatype, Value[]>;
+    // The SDK's reading: an integer a double holds is a number, one past 2^53 a bigint.
+    const read = (v: Value) => (typeof v === 'bigint' && Number.isSafeInteger(Number(v)) ? Number(v) : v);
+    const inputs: Tensor[] = DATATYPES.map((d) => ({ name: `in_${d}`, datatype: d, shape: [2, 3], data: sent[d]!.map(read) as Tensor['data'] }));
+    const res = await maas.infer('echo', inputs);
+    for (const d of DATATYPES) {
+      const out = res.outputs.find((o) => o.name === `out_${d}`)!;
+      const want = d === 'FP32' ? sent[d]!.map((v) => Math.fround(v as number)) : sent[d]!.map(read);
+      expect(out.data, d).toEqual(want);
+    }
+    expect(res.outputs.find((o) => o.name === 'out_INT64')!.data[0]).toBe(-9223372036854775808n);
+    expect(res.outputs.find((o) => o.name === 'out_UINT64')!.data[1]).toBe(18446744073709551615n);
   });
 });
 

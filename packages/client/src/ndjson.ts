@@ -7,6 +7,7 @@
  * is the backpressure that keeps memory flat).
  */
 import { MaasProtocolError } from './errors.js';
+import { parseJson, stringifyJson } from './json.js';
 
 /**
  * Bytes (or text) in chunks cut anywhere → lines without their terminator. Handles `\n` and
@@ -45,7 +46,7 @@ export async function* parseNdjson<T = unknown>(lines: AsyncIterable<string>): A
     n++;
     if (!line.trim()) continue;
     try {
-      yield JSON.parse(line) as T;
+      yield parseJson(line) as T;
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
       throw new MaasProtocolError(`NDJSON line ${n} is not JSON: ${err.message} (${line.slice(0, 80)})`, { cause: err });
@@ -64,7 +65,7 @@ export function toNdjsonLine(value: unknown): string {
     if (/[\r\n]/.test(line)) throw new TypeError(`an NDJSON line must not contain a line break: ${JSON.stringify(line.slice(0, 80))}`);
     return line;
   }
-  const json = JSON.stringify(value);
+  const json = stringifyJson(value);
   if (json === undefined) throw new TypeError(`cannot serialise a ${typeof value} as an NDJSON line`);
   return json;
 }

@@ -8,6 +8,7 @@ import { apiErrorFrom } from './problem.js';
 import { DEFAULT_RETRY, retryDelayMs, type RetryOptions } from './retry.js';
 import { sleep } from './time.js';
 import { uploadStream } from './upload.js';
+import { parseJson, stringifyJson } from './json.js';
 
 export interface TransportOptions {
   /** e.g. `http://127.0.0.1:8080`; a path prefix (behind a proxy) is kept */
@@ -113,7 +114,7 @@ export class Transport {
     return this.send(spec, async (response) => {
       const text = await response.text();
       try {
-        return { body: (text ? JSON.parse(text) : undefined) as T, response };
+        return { body: (text ? parseJson(text) : undefined) as T, response };
       } catch (err) {
         throw new MaasProtocolError(`${spec.method} ${spec.path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`, { cause: err });
       }
@@ -152,7 +153,7 @@ export class Transport {
     for (const [k, v] of Object.entries(spec.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
     const init: RequestInit = { method: spec.method, headers, signal };
     if (spec.json !== undefined) {
-      init.body = JSON.stringify(spec.json);
+      init.body = stringifyJson(spec.json);
       headers['content-type'] = spec.contentType ?? 'application/json';
     } else if (stream) {
       init.body = stream;

@@ -2,7 +2,7 @@
  * The public objects of the service (CONTRACT §3–§5), as a client sees them on the wire.
  *
  * Written out here rather than imported from the server's code so this package can be
- * published and used on its own, with no runtime dependency beyond Node. Field names are the
+ * published and used on its own, with no runtime dependency beyond Node (and lossless-json: json.ts). Field names are the
  * wire names (snake_case) so a logged object and the docs read the same.
  */
 
@@ -21,8 +21,11 @@ export type Datatype =
   | 'FP64'
   | 'BYTES';
 
-/** Nested arrays are accepted in requests (row-major); responses are always flat. */
-export type TensorData = (number | boolean | string | TensorData)[];
+/**
+ * Nested arrays are accepted in requests (row-major); responses are always flat. An INT64/UINT64
+ * value past 2^53 is a `bigint` (written and read exactly, as the service does: json.ts).
+ */
+export type TensorData = (number | bigint | boolean | string | TensorData)[];
 
 /** A KServe v2 JSON tensor. The first dimension of `shape` is the batch (row) dimension. */
 export interface Tensor {
@@ -38,7 +41,7 @@ export interface OutputTensor {
   name: string;
   shape: number[];
   datatype: Datatype;
-  data: (number | boolean | string)[];
+  data: (number | bigint | boolean | string)[];
 }
 
 /** Which outputs to return; `classification: k` asks for the top-k `"value:index:label"` strings. */

@@ -11,6 +11,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { WebhookVerificationError } from './errors.js';
 import type { WebhookEvent } from './types.js';
+import { parseJson } from './json.js';
 
 const PREFIX = 'whsec_';
 const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -70,7 +71,7 @@ export function verifyWebhook<T = WebhookEvent>(
   if (!matched) throw new WebhookVerificationError('no-matching-signature', 'no webhook-signature matches the body');
 
   try {
-    return JSON.parse(typeof rawBody === 'string' ? rawBody : Buffer.from(rawBody).toString('utf8')) as T;
+    return parseJson(typeof rawBody === 'string' ? rawBody : Buffer.from(rawBody).toString('utf8')) as T;
   } catch {
     throw new WebhookVerificationError('invalid-body', 'the body is signed but is not JSON');
   }

@@ -8,6 +8,12 @@ describe('formatJson', () => {
     expect(JSON.parse(formatJson(job))).toEqual(JSON.parse(JSON.stringify(job)));
   });
 
+  it('writes an INT64 past 2^53 (a bigint) as its exact digits', () => {
+    const out = formatJson({ outputs: [{ name: 'id', datatype: 'INT64', data: [9007199254740993n, 1] }], n: 18446744073709551615n });
+    expect(out).toContain('[9007199254740993, 1]');
+    expect(out).toContain('"n": 18446744073709551615');
+  });
+
   it('keeps arrays of plain values on one line', () => {
     expect(formatJson(job)).toBe(
       [

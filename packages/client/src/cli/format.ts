@@ -1,13 +1,16 @@
 /** PURE: how the CLI prints things: JSON for pipes, tables and counts for people. */
 
+import { stringifyJson } from '../json.js';
+
 /**
  * JSON, indented, with arrays of plain values kept on one line: a tensor's `data` of 1000
- * numbers stays one line instead of a thousand. Still valid JSON, so `| jq` works.
+ * numbers stays one line instead of a thousand. Still valid JSON, so `| jq` works; a `bigint`
+ * (an INT64 past 2^53) is written as its digits.
  */
 export function formatJson(value: unknown, indent = ''): string {
   if (Array.isArray(value)) {
     if (value.length === 0) return '[]';
-    if (value.every((v) => v === null || typeof v !== 'object')) return `[${value.map((v) => JSON.stringify(v) ?? 'null').join(', ')}]`;
+    if (value.every((v) => v === null || typeof v !== 'object')) return `[${value.map((v) => stringifyJson(v) ?? 'null').join(', ')}]`;
     const inner = indent + '  ';
     return `[\n${value.map((v) => inner + formatJson(v === undefined ? null : v, inner)).join(',\n')}\n${indent}]`;
   }
@@ -17,7 +20,7 @@ export function formatJson(value: unknown, indent = ''): string {
     const inner = indent + '  ';
     return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${formatJson(v, inner)}`).join(',\n')}\n${indent}}`;
   }
-  return JSON.stringify(value) ?? 'null';
+  return stringifyJson(value) ?? 'null';
 }
 
 /** Columns padded to their widest cell; the last column is not padded. */

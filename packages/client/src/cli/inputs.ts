@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Datatype, RequestedOutput, Tensor, TensorData, TensorSpec } from '../types.js';
 import { UsageError } from './command.js';
+import { parseJson } from '../json.js';
 
 /** Reads and parses a JSON file, or stdin for `-`. Problems are usage errors (exit 2). */
 export async function readJsonFile(path: string, stdin: Readable): Promise<Record<string, unknown>> {
@@ -18,7 +19,7 @@ export async function readJsonFile(path: string, stdin: Readable): Promise<Recor
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJson(text);
   } catch (err) {
     throw new UsageError(`${path} is not valid JSON: ${(err as Error).message}`);
   }
@@ -42,7 +43,7 @@ export function tensorsFromArgs(pairs: string[], specs: TensorSpec[], model: str
     if (!spec) throw new UsageError(`model ${model} has no input '${name}' (its inputs: ${specs.map((s) => s.name).join(', ')})`);
     let value: unknown;
     try {
-      value = JSON.parse(pair.slice(eq + 1));
+      value = parseJson(pair.slice(eq + 1));
     } catch (err) {
       throw new UsageError(`--input ${name}: not JSON: ${(err as Error).message}`);
     }
