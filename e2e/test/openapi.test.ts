@@ -23,7 +23,7 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   cluster = await Cluster.start({
     workers: 1,
-    api: { API_KEYS: `alpha:${KEY},beta:${OTHER}`, ADMIN_KEY: ADMIN, WEBHOOK_ALLOW_PRIVATE: 'true' },
+    api: { API_KEYS: `alpha:${KEY},beta:${OTHER}`, ADMIN_KEY: ADMIN, WEBHOOK_ALLOW_PRIVATE: 'true', PRIORITY_FLOOR: '50' },
     worker: { WORKER_MODELS: 'mlp', WEBHOOK_ALLOW_PRIVATE: 'true' },
   });
   recv = await WebhookReceiver.start();
@@ -118,6 +118,9 @@ describe('GET /openapi.json', () => {
       { op: 'post /v2/models/{model}/infer', ...tenant('/v2/models/mlp/infer', { inputs: job.inputs }) },
       { op: 'post /v2/models/{model}/infer', ...tenant('/v2/models/mlp/infer', { inputs: [{ ...job.inputs[0], shape: [1, 3] }] }) },
       { op: 'post /v2/models/{model}/versions/{version}/infer', ...tenant('/v2/models/mlp/versions/1/infer', { inputs: job.inputs }) },
+      // a priority under PRIORITY_FLOOR is reserved: a 403
+      { op: 'post /v2/models/{model}/infer', ...tenant('/v2/models/mlp/infer', { parameters: { priority: 10 }, inputs: job.inputs }) },
+      { op: 'post /v2/models/{model}/versions/{version}/infer', ...tenant('/v2/models/mlp/versions/1/infer', { parameters: { priority: 10 }, inputs: job.inputs }) },
       { op: 'post /v2/models/{model}/infer', url: '/v2/models/mlp/infer', body: { inputs: job.inputs }, bare: true },
       { op: 'post /v2/models/{model}/infer', url: '/v2/models/mlp/infer', body: { parameters: { binary_data_output: true } }, binary: binaryInput },
       { op: 'post /v2/models/{model}/versions/{version}/infer', url: '/v2/models/mlp/versions/1/infer', body: {}, binary: binaryInput },
@@ -147,6 +150,7 @@ describe('GET /openapi.json', () => {
       { op: 'get /v2/models/{model}', url: '/v2/models/penguins', status: 200 },
       { op: 'post /v1/jobs', ...tenant('/v1/jobs', job) },
       { op: 'post /v1/jobs', ...tenant('/v1/jobs', { model: 'mlp' }) },
+      { op: 'post /v1/jobs', ...tenant('/v1/jobs', { ...job, priority: 10 }) },
       { op: 'post /v1/jobs', ...tenant('/v1/jobs', 'model=mlp', { 'content-type': 'text/plain' }) },
       { op: 'post /v1/jobs', url: '/v1/jobs', body: job, bare: true },
       { op: 'post /v1/jobs', url: '/v1/jobs', body: { model: 'mlp', parameters: { binary_data_output: true } }, binary: binaryInput, headers: { Prefer: 'wait=20' } },
@@ -226,6 +230,7 @@ describe('GET /openapi.json', () => {
       'get /v2/models/{model}/stats 404', 'post /v2/repository/index 400', 'post /v2/repository/models/{model}/load 404',
       'post /v2/repository/models/{model}/unload 400', 'post /v2/repository/models/{model}/unload 404', 'post /v2/repository/models/{model}/unload 200',
       'post /v2/repository/models/{model}/load 200', 'post /v2/repository/models/{model}/load 403',
+      'post /v2/models/{model}/infer 403', 'post /v2/models/{model}/versions/{version}/infer 403', 'post /v1/jobs 403',
     ]) {
       expect(seen, s).toContain(s);
     }

@@ -15,6 +15,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ API_KEYS: 'a:key:with:colons' }).API_KEYS?.get('key:with:colons')).toBe('a');
   });
 
+  it('an empty PORT is the default port, not 0 (a port the system picks)', () => {
+    expect(loadConfig({ PORT: '', GRPC_PORT: ' ' })).toMatchObject({ PORT: 8080, GRPC_PORT: 8081 });
+  });
+
+  it('checks LOG_LEVEL and LOG_FORMAT with the rest', () => {
+    expect(loadConfig({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' })).toMatchObject({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json' });
+    let error: unknown;
+    try {
+      loadConfig({ LOG_LEVEL: 'verbose', LOG_FORMAT: 'bogus', PORT: 'x' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    for (const name of ['LOG_LEVEL', 'LOG_FORMAT', 'PORT']) expect((error as ConfigError).message).toContain(name);
+  });
+
   it('reports every bad variable at once', () => {
     try {
       loadConfig({ API_KEYS: 'nokey', PORT: 'eighty', REDIS_URL: 'http://x', WEBHOOK_ALLOW_PRIVATE: 'perhaps' });

@@ -1,6 +1,6 @@
 /** API configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { z } from 'zod';
-import { BoolEnv, intEnv, parseDuration, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
+import { BoolEnv, LoggingEnv, intEnv, parseDuration, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
 import { TenantQuotasEnv } from './quotas/limits.js';
 
 /** `API_KEYS=tenant:key,tenant:key` → key → tenant. */
@@ -23,6 +23,7 @@ export const ApiKeys = z
   });
 
 export const ApiEnv = z.object({
+  ...LoggingEnv,
   REDIS_URL: RedisUrl.default('redis://127.0.0.1:6379'),
   PORT: PortEnv.default(8080),
   /** the KServe v2 gRPC service (inference.GRPCInferenceService), on HOST */

@@ -1,9 +1,12 @@
 /** Worker configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { BoolEnv, CsvEnv, intEnv, parseEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv } from '@maas/shared';
+import { BoolEnv, LoggingEnv, CsvEnv, intEnv, parseEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv } from '@maas/shared';
 
 export const WorkerEnv = z.object({
+  ...LoggingEnv,
+  /** the worker's name in job metrics, logs and liveness; unset: a random `wrk_…` */
+  WORKER_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,253}$/, 'use 1 to 253 letters, digits or . _ : - (a pod name fits)').optional(),
   REDIS_URL: RedisUrl.default('redis://127.0.0.1:6379'),
   MODEL_REPOSITORY: z.string().min(1).default('./models'),
   /** how often the model repository is scanned for new, removed or rewritten models and versions; 0 = never (load/unload routes only) */
@@ -36,6 +39,7 @@ export const WorkerEnv = z.object({
   WORKER_INTRA_OP_THREADS: intEnv(0, 256).default(0),
   /** let onnxruntime's idle threads spin (a dedicated machine); off by default */
   WORKER_SPIN_THREADS: BoolEnv.default(false),
+  /** how often the worker announces itself (registry.ts); readers count three missed beats as gone */
   WORKER_HEARTBEAT_MS: intEnv(200, 60_000).default(5000),
   /**
    * an idle worker's wait for a job also takes the job, in one round trip (batching/blocking-fetch.ts);

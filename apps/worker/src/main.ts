@@ -35,7 +35,7 @@ function selected(config: WorkerConfig, v: ModelVersion): boolean {
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const workerId = process.env['WORKER_ID'] || newWorkerId();
+  const workerId = config.WORKER_ID ?? newWorkerId();
   // The poller's baseline comes first, so a change made while the repository is read is noticed.
   const poller = await RepositoryPoller.baseline(config.MODEL_REPOSITORY, config.MODEL_REPOSITORY_POLL_S * 1000, log);
   const repo = await loadRepository(config.MODEL_REPOSITORY);

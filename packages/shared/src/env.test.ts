@@ -66,6 +66,10 @@ describe('parseEnv', () => {
     expect(parseEnv(Schema, { PORT: '9000', DEBUG: 'false', NAMES: 'x,y', MODE: 'b' })).toEqual({ PORT: 9000, DEBUG: false, NAMES: ['x', 'y'], MODE: 'b' });
   });
 
+  it('reads a variable set to nothing or blanks as unset: its default applies', () => {
+    expect(parseEnv(Schema, { PORT: '', DEBUG: ' ', NAMES: '', MODE: '' })).toEqual({ PORT: 8080, DEBUG: false, NAMES: [], MODE: 'a' });
+  });
+
   it('ignores unrelated variables (process.env holds many)', () => {
     expect(parseEnv(Schema, { PATH: '/bin', HOME: '/root' }).PORT).toBe(8080);
   });

@@ -28,10 +28,13 @@ export const PortEnv = intEnv(0, 65535);
 
 /**
  * Parses `env` with `schema`; on failure throws a ConfigError listing every issue by
- * variable name. Nothing parses at import time: callers pass `process.env` explicitly.
+ * variable name. A variable set to nothing (or blanks), as `PORT=` or a compose file's
+ * `PORT=${PORT}` with PORT unset, is read as unset: its default applies. Nothing parses at
+ * import time: callers pass `process.env` explicitly.
  */
 export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.output<S> {
-  const result = schema.safeParse(env);
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const result = schema.safeParse(set);
   if (result.success) return result.data;
   throw new ConfigError(
     result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(env)'}: ${i.message}`),

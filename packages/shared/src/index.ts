@@ -11,7 +11,7 @@ export type { JobObject, JobStatus, JobError, JobMetrics, WebhookEvent } from '.
 export * from './errors.js';
 export { BoolEnv, CsvEnv, PortEnv, intEnv, parseEnv } from './env.js';
 export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
-export { createLogger, logFormat, throttledErrorLog } from './logger.js';
+export { createLogger, logFormat, LoggingEnv, throttledErrorLog } from './logger.js';
 export type { Logger } from './logger.js';
 export { PAYLOAD_VERSION, CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, EXPIRED_IN_QUEUE, encodeJobError, decodeJobError } from './payloads.js';
 export type { InferenceJobData, InferenceJobResult, JobMember } from './payloads.js';

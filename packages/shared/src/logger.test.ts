@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { logFormat, throttledErrorLog, type Logger } from './logger.js';
+import { createLogger, logFormat, throttledErrorLog, type Logger } from './logger.js';
+
+describe('createLogger', () => {
+  it('logs at info when LOG_LEVEL is not a level (the config check then reports it), instead of throwing', () => {
+    expect(createLogger('t', 'verbose').level).toBe('info');
+    expect(createLogger('t', 'warn').level).toBe('warn');
+  });
+});
 
 describe('logFormat', () => {
   it('is pretty on a terminal, JSON elsewhere, unless LOG_FORMAT says', () => {

@@ -4,6 +4,7 @@
  * anywhere else, JSON lines. `LOG_FORMAT=json|pretty` overrides the choice.
  */
 import { pino, type Logger } from 'pino';
+import { z } from 'zod';
 import { isRedisUnavailable } from './redis.js';
 import pretty from 'pino-pretty';
 
@@ -15,10 +16,22 @@ export function logFormat(env: string | undefined, isTty: boolean): 'pretty' | '
   return isTty ? 'pretty' : 'json';
 }
 
-export function createLogger(service: string, level = process.env['LOG_LEVEL'] ?? 'info'): Logger {
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** LOG_LEVEL and LOG_FORMAT, for each process's config schema: a bad value stops the start with the other problems. */
+export const LoggingEnv = {
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+};
+
+/**
+ * The process's logger, made before its config is parsed (to report that): a LOG_LEVEL that is
+ * not a level logs at `info` until the config check (LoggingEnv) stops the start.
+ */
+export function createLogger(service: string, level = process.env['LOG_LEVEL']?.trim() || 'info'): Logger {
   const options = {
     name: service,
-    level,
+    level: (LOG_LEVELS as readonly string[]).includes(level) ? level : 'info',
     base: { service, pid: process.pid },
     redact: ['req.headers.authorization', 'secret', '*.secret'],
   };

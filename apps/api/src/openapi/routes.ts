@@ -144,8 +144,9 @@ const TABLE: Route[] = [
     headers: [framedHeader],
     body: inferBody(InferRequest, 'a KServe v2 request'),
     answers: {
-      200: outputs(S.InferResponse, S.InferResponseHeader, 'outputs', ['X-Job-Id']), 400: invalid, 404: notFound, 413: problem('body too large'), 415: unsupported,
-      ...common, 500: problem('the model failed on this input'), 504: problem('no result within INFER_TIMEOUT_S; the job goes on'),
+      200: outputs(S.InferResponse, S.InferResponseHeader, 'outputs', ['X-Job-Id']), 400: invalid,
+      403: problem('a `priority` request parameter reserved to other tenants (PRIORITY_FLOOR)'), 404: notFound, 413: problem('body too large'), 415: unsupported,
+      ...common, 500: problem('the model failed on this input'), 504: problem('no result within INFER_TIMEOUT_S, or its `timeout` parameter passed before a worker took it'),
     },
   })),
   ...modelPaths('/config').map((path): Route => ({
