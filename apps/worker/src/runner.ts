@@ -361,6 +361,14 @@ export class ModelRunner {
         for (const s of packed) this.fail(s.job, err);
         return;
       }
+      const jobs = [...new Set(packed.map((s) => s.job))];
+      if (jobs.length > 1) {
+        // One request's rows can fail a run others share (an index out of a table's range):
+        // each job's rows run again alone, so only the job at fault fails, with its own message.
+        this.log.warn({ err: err.message, rows, jobs: jobs.length }, 'a shared run failed; its jobs run again one by one');
+        for (const job of jobs) await this.runBatch(packed.filter((s) => s.job === job));
+        return;
+      }
       this.log.error({ err, rows }, 'inference failed');
       for (const s of packed) this.failWith(s.job, { type: 'inference-failed', message: err.message });
       return;
@@ -371,7 +379,8 @@ export class ModelRunner {
     this.metrics.batchJobs.observe(this.labels, jobsInRun);
     this.metrics.inferenceSeconds.observe(this.labels, result.ms / 1000);
     this.stats?.run(this.version.model, this.version.version, rows, result.ms);
-    const shares = splitOutputs(packed, result.outputs);
+    const shares = this.sharesOf(packed, rows, result.outputs);
+    if (!shares) return;
     packed.forEach((s, i) => {
       const task = s.job;
       if (task.failed) return;
@@ -382,6 +391,23 @@ export class ModelRunner {
       task.runs++;
       if (task.done === task.rows) void this.finish(task);
     });
+  }
+
+  /**
+   * Each slice's share of a run's outputs. A model that cannot batch runs one job whole, whose
+   * outputs are the run's as they are (`[2, rows]`, `[1, 1]`: their first dimension is not the
+   * rows). One that batches must give each output `rows` first: else (config.json's
+   * `max_batch_size` said so of a model it does not hold for) the jobs fail rather than take
+   * rows that are not theirs; undefined then.
+   */
+  private sharesOf(packed: readonly Slice<Task>[], rows: number, outputs: RawTensor[]): RawTensor[][] | undefined {
+    if (!this.version.batchable) return packed.map(() => outputs);
+    const stray = outputs.find((o) => o.shape[0] !== rows);
+    if (!stray) return splitOutputs(packed, outputs);
+    const message = `output ${stray.name} has ${stray.shape[0]} in its first dimension for a run of ${rows} rows: the model does not batch along it, so its config.json must not set max_batch_size (0 runs each request alone)`;
+    this.log.error({ output: stray.name, shape: stray.shape, rows }, 'a run\'s output is not its rows: jobs failed');
+    for (const s of packed) this.failWith(s.job, { type: 'inference-failed', message });
+    return undefined;
   }
 
   /** All of a job's rows ran: its outputs and metrics go to JobEndings, which settles it. */

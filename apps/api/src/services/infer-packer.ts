@@ -12,10 +12,11 @@ import type { JobService, PreparedJob } from './jobs.js';
 import { mergeRequests, packKey } from '../inference/packing.js';
 import { mayPack, TurnPacker } from './turn-packer.js';
 
-/** Where a request's rows are: the job that holds them, from row `offset`. */
+/** Where a request's rows are: the job that holds them, from row `offset`; `shared` when other requests' rows are in it too. */
 export interface PackedPlace {
   jobId: string;
   offset: number;
+  shared: boolean;
 }
 
 export class InferPacker {
@@ -25,14 +26,19 @@ export class InferPacker {
     this.packer = new TurnPacker(async (tenant, prepared) => {
       const { checked, offsets } = mergeRequests(prepared.map((p) => p.checked));
       const { job } = await this.jobs.enqueue(tenant, { ...prepared[0]!, checked }, { requests: prepared.length });
-      return offsets.map((offset) => ({ jobId: job.id, offset }));
+      return offsets.map((offset) => ({ jobId: job.id, offset, shared: offsets.length > 1 }));
     });
   }
 
   /** Queues the request (with those of this turn it can share a job with); resolves once queued. */
   submit(tenant: string, prepared: PreparedJob): Promise<PackedPlace> {
-    if (!mayPack(prepared)) return this.jobs.enqueue(tenant, prepared).then(({ job }) => ({ jobId: job.id, offset: 0 }));
+    if (!mayPack(prepared)) return this.alone(tenant, prepared);
     const { req, version, checked } = prepared;
     return this.packer.submit(tenant, prepared, packKey(tenant, version.model, version.version, checked, req.priority));
+  }
+
+  /** Queues the request in a job of its own. */
+  alone(tenant: string, prepared: PreparedJob): Promise<PackedPlace> {
+    return this.jobs.enqueue(tenant, prepared).then(({ job }) => ({ jobId: job.id, offset: 0, shared: false }));
   }
 }

@@ -65,14 +65,23 @@ export class InferenceService {
       ...(priority ? { priority } : {}),
       ...(timeoutMs ? { timeout_ms: timeoutMs } : {}),
     });
-    const place = await this.packer.submit(tenant, prepared);
+    let place = await this.packer.submit(tenant, prepared);
     onCreated?.(place.jobId);
     const ms = Math.max(0, Math.min(this.timeoutMs, limit.timeoutMs ?? Infinity));
+    const until = performance.now() + ms;
     const signal = limit.signal ? eitherStop(this.shutdown, limit.signal) : this.shutdown;
-    const job = await this.jobs.wait(tenant, place.jobId, ms, signal, true, timeoutMs);
+    let job = await this.jobs.wait(tenant, place.jobId, ms, signal, true, timeoutMs);
+    if (place.shared && job.status === 'failed' && job.error?.type === 'inference-failed') {
+      // Another request's rows can fail the job they share (an index out of a table's range):
+      // this one runs again alone, so its answer, success or failure, is its own.
+      place = await this.packer.alone(tenant, prepared);
+      onCreated?.(place.jobId);
+      job = await this.jobs.wait(tenant, place.jobId, Math.max(0, until - performance.now()), signal, true, timeoutMs);
+    }
     if (job.status === 'succeeded') {
+      // A job of its own answers its outputs as they are (a model that cannot batch may give `[2, rows]`).
       const [start, end] = [place.offset, place.offset + prepared.checked.rows];
-      const outputs = (job.outputs ?? []).map((o) => sliceOutputRows(o, start, end));
+      const outputs = place.shared ? (job.outputs ?? []).map((o) => sliceOutputRows(o, start, end)) : (job.outputs ?? []);
       return { model_name: job.model, model_version: job.version, id: call.id ?? job.id, outputs, jobId: job.id };
     }
     const ext = { job_id: job.id, job_status: job.status };

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { readOnnxSignature } from './onnx-metadata.js';
+import { readOnnxSignature, rowAligned } from './onnx-metadata.js';
 
 const { onnx } = onnxProto;
 const MODELS = new URL('../../../../models/', import.meta.url);
@@ -18,6 +18,7 @@ describe('readOnnxSignature', () => {
       expect(await shipped('mlp/1/model.onnx')).toEqual({
         inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 32] }],
         outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 2] }],
+        rowAligned: true,
       });
     });
 
@@ -25,6 +26,7 @@ describe('readOnnxSignature', () => {
       expect(await shipped('fixed/1/model.onnx')).toEqual({
         inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3] }, { name: 'y', datatype: 'INT32', shape: [2, 3] }],
         outputs: [{ name: 'sum', datatype: 'FP32', shape: [2, 3] }],
+        rowAligned: true,
       });
     });
 
@@ -47,6 +49,7 @@ describe('readOnnxSignature', () => {
       expect(readOnnxSignature(bytes, 'm.onnx')).toEqual({
         inputs: [{ name: 'in', datatype: 'FP32', shape: [-1, -1, -1, 5] }],
         outputs: [{ name: 'out', datatype: 'FP64', shape: [-1, 7] }],
+        rowAligned: false, // 'n' is not the input's 'batch'
       });
     });
 
@@ -87,5 +90,15 @@ describe('readOnnxSignature', () => {
     it('throws on bytes that are not protobuf', () => {
       expect(() => readOnnxSignature(Buffer.from('this is not an onnx file'), 'junk.onnx')).toThrow(/^junk\.onnx: not a valid ONNX file \(/);
     });
+  });
+});
+
+describe('rowAligned', () => {
+  it('is false only when an output names its first dimension apart from every input', () => {
+    expect(rowAligned(['batch'], ['batch', 'batch'])).toBe(true);
+    expect(rowAligned(['batch', 'batch'], [undefined])).toBe(true);
+    expect(rowAligned([undefined], ['n'])).toBe(true);
+    expect(rowAligned(['batch'], ['num_detections'])).toBe(false);
+    expect(rowAligned(['a', 'b'], ['b'])).toBe(true);
   });
 });

@@ -11,6 +11,13 @@ const { onnx } = onnxProto;
 export interface OnnxSignature {
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /**
+   * Whether the outputs' first dimensions may be the inputs' rows, by the names the file gives
+   * them: false when an output's first dimension is named, and by a name no input's first
+   * dimension has (`[batch, 4]` in, `[num_detections, 7]` out: NonMaxSuppression's kind).
+   * True when the names agree or a name is missing (nothing says otherwise).
+   */
+  rowAligned: boolean;
 }
 
 interface ValueInfoLike {
@@ -43,8 +50,20 @@ export function readOnnxSignature(bytes: Uint8Array, file: string): OnnxSignatur
   const graph = model.graph;
   if (!graph) throw new Error(`${file}: no graph`);
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const inputs = (graph.input ?? []).filter((i) => !initializers.has(i.name ?? '')) as ValueInfoLike[];
+  const outputs = (graph.output ?? []) as ValueInfoLike[];
   return {
-    inputs: (graph.input ?? []).filter((i) => !initializers.has(i.name ?? '')).map((i) => toSpec(i as ValueInfoLike, file)),
-    outputs: (graph.output ?? []).map((o) => toSpec(o as ValueInfoLike, file)),
+    inputs: inputs.map((i) => toSpec(i, file)),
+    outputs: outputs.map((o) => toSpec(o, file)),
+    rowAligned: rowAligned(inputs.map(firstDimName), outputs.map(firstDimName)),
   };
+}
+
+const firstDimName = (v: ValueInfoLike): string | undefined => v.type?.tensorType?.shape?.dim?.[0]?.dimParam || undefined;
+
+/** PURE: see OnnxSignature.rowAligned. */
+export function rowAligned(inputNames: readonly (string | undefined)[], outputNames: readonly (string | undefined)[]): boolean {
+  if (inputNames.some((n) => n === undefined)) return true;
+  const rows = new Set(inputNames);
+  return outputNames.every((n) => n === undefined || rows.has(n));
 }

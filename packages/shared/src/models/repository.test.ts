@@ -190,6 +190,23 @@ describe('loadRepository', () => {
       expect(repo.problems).toHaveLength(7);
     });
 
+    it('an output whose first dimension is named apart from the inputs\' rows runs alone, unless config.json sets max_batch_size', async () => {
+      const onnxProto = (await import('onnx-proto')).default;
+      const { onnx } = onnxProto;
+      const info = (name: string, dims: (string | number)[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } } });
+      const file = (out: (string | number)[]) => onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, graph: { input: [info('x', ['batch', 2])], output: [info('y', out)] } })).finish();
+      for (const [name, out] of [['flat', ['n']], ['same', ['batch', 2]], ['told', ['n']]] as const) {
+        await mkdir(join(root, name, '1'), { recursive: true });
+        await writeFile(join(root, name, '1', 'model.onnx'), file([...out]));
+      }
+      await write('told/config.json', JSON.stringify({ max_batch_size: 8 }));
+      const repo = await loadRepository(root);
+      expect(model(repo, 'flat').versions[0]).toMatchObject({ batchable: false, maxBatchSize: 0 });
+      expect(model(repo, 'same').versions[0]).toMatchObject({ batchable: true });
+      expect(model(repo, 'told').versions[0]).toMatchObject({ batchable: true, maxBatchSize: 8 });
+      expect(repo.warnings).toEqual([expect.stringMatching(/^flat\/1: an output's first dimension is named apart from the inputs' rows/)]);
+    });
+
     it('a model whose ONNX uses an unsupported datatype is left out', async () => {
       // FP16 (elem_type 10) input: build the smallest ModelProto by hand
       const onnxProto = (await import('onnx-proto')).default;

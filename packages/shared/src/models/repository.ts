@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { TensorSpec } from '../contract/tensor.js';
 import { DEFAULT_MAX_QUEUE_DELAY_MS, ModelConfigFile, type ModelConfig } from './config.js';
 import { defaultMaxBatchSize } from './default-batch-size.js';
-import { readOnnxSignature } from './onnx-metadata.js';
+import { readOnnxSignature, type OnnxSignature } from './onnx-metadata.js';
 import { loadServed } from './versions.js';
 import { stampOf } from './scan.js';
 
@@ -81,8 +81,14 @@ async function readConfig(dir: string, name: string): Promise<ModelConfigFile> {
   return parsed.data;
 }
 
-function isBatchable(inputs: TensorSpec[], outputs: TensorSpec[]): boolean {
-  return [...inputs, ...outputs].every((t) => t.shape.length >= 1 && t.shape[0] === -1);
+/**
+ * Whether runs may join the rows of many requests: every input and output has a variable first
+ * dimension, and the outputs' are the inputs' rows. The ONNX file's dimension names decide the
+ * latter (OnnxSignature.rowAligned), unless config.json sets `max_batch_size`: that says the
+ * first dimension is the batch, as it does to Triton.
+ */
+function isBatchable(sig: OnnxSignature, maxBatchSizeSet: boolean): boolean {
+  return [...sig.inputs, ...sig.outputs].every((t) => t.shape.length >= 1 && t.shape[0] === -1) && (sig.rowAligned || maxBatchSizeSet);
 }
 
 /**
@@ -119,8 +125,8 @@ export async function readModel(root: string, name: string, warnings: string[] =
   const { served, broken } = await loadServed(available, config.version_policy, async (version) => {
     const path = join(dir, String(version), 'model.onnx');
     const fileStamp = await stampOf(path);
-    const sig = readOnnxSignature(await readFile(path), `${name}/${version}/model.onnx`);
-    const batchable = isBatchable(sig.inputs, sig.outputs);
+    const { rowAligned, ...sig } = readOnnxSignature(await readFile(path), `${name}/${version}/model.onnx`);
+    const batchable = isBatchable({ ...sig, rowAligned }, file.max_batch_size !== undefined);
     const v: ModelVersion = { model: name, version, path, ...sig, batchable, maxBatchSize: batchable ? (config.max_batch_size ?? defaultMaxBatchSize(sig)) : 0, stamp: fileStamp };
     if (check) {
       try {
@@ -131,6 +137,9 @@ export async function readModel(root: string, name: string, warnings: string[] =
     }
     if (!batchable && file.max_batch_size) {
       versionWarnings.push(`${name}/${version}: first dimension is fixed, so max_batch_size ${file.max_batch_size} is ignored (0)`);
+    }
+    if (!batchable && !rowAligned && file.max_batch_size === undefined) {
+      versionWarnings.push(`${name}/${version}: an output's first dimension is named apart from the inputs' rows, so its requests run one at a time (a config.json max_batch_size says it is the batch)`);
     }
     return v;
   });

@@ -1,6 +1,6 @@
 // Models for tests and benchmarks that are not shipped in models/: suites write them into a
 // temporary repository. Deterministic like the shipped ones.
-import { BATCH, DataType, buildModel, floatTensor, node, valueInfo } from '../onnx-builder.js';
+import { BATCH, DataType, buildModel, floatTensor, int64Tensor, node, valueInfo } from '../onnx-builder.js';
 
 /** KServe datatype → ONNX element type, for every datatype the service carries. */
 export const ECHO_TYPES = {
@@ -100,6 +100,51 @@ export function buildTokensModel(): Uint8Array {
       outputs: [valueInfo('kept', DataType.INT64, [BATCH, TOKENS_WIDTH])],
       initializers: [],
       nodes: [node('Cast', ['mask'], ['mask64'], { to: DataType.INT64 }), node('Mul', ['ids', 'mask64'], ['kept'])],
+    },
+  });
+}
+
+/**
+ * `lookup`: `idx` INT64 [batch, 1] → `out` FP32 [batch, 1], the idx-th of 0, 10, …, 90
+ * (Gather): an index past 9 fails the run, as a token id past a vocabulary does.
+ */
+export function buildLookupModel(): Uint8Array {
+  return buildModel({
+    graph: {
+      name: 'lookup',
+      docString: 'out = table[idx], table = 0, 10, ..., 90; an index out of range fails the run.',
+      inputs: [valueInfo('idx', DataType.INT64, [BATCH, 1])],
+      outputs: [valueInfo('out', DataType.FLOAT, [BATCH, 1])],
+      initializers: [floatTensor('table', [10], [0, 10, 20, 30, 40, 50, 60, 70, 80, 90])],
+      nodes: [node('Gather', ['table', 'idx'], ['out'], { axis: 0 })],
+    },
+  });
+}
+
+/** `flatten`: `x` FP32 [batch, 2] → `y` FP32 [n], every value in one row (Reshape -1): an output whose first dimension is not the rows. */
+export function buildFlattenModel(): Uint8Array {
+  return buildModel({
+    graph: {
+      name: 'flatten',
+      docString: 'y = Reshape(x, [-1]): 2 values a row, all in one dimension named n.',
+      inputs: [valueInfo('x', DataType.FLOAT, [BATCH, 2])],
+      outputs: [valueInfo('y', DataType.FLOAT, ['n'])],
+      initializers: [int64Tensor('flat', [1], [-1])],
+      nodes: [node('Reshape', ['x', 'flat'], ['y'])],
+    },
+  });
+}
+
+/** `transpose`: `x` FP32 [batch, 2] → `y` FP32 [2, batch]: the rows are the second dimension (the model cannot batch). */
+export function buildTransposeModel(): Uint8Array {
+  return buildModel({
+    graph: {
+      name: 'transpose',
+      docString: 'y = Transpose(x): [batch, 2] -> [2, batch].',
+      inputs: [valueInfo('x', DataType.FLOAT, [BATCH, 2])],
+      outputs: [valueInfo('y', DataType.FLOAT, [2, BATCH])],
+      initializers: [],
+      nodes: [node('Transpose', ['x'], ['y'], { perm: [1, 0] })],
     },
   });
 }

@@ -1,0 +1,112 @@
+/**
+ * Models whose runs do not split back by rows, and a row that fails its run: micro-batching
+ * must never hand a request another's rows or another's failure (CONTRACT §6). Real
+ * redis-server, API and one worker, test models built into a temporary repository:
+ * - `lookup` (Gather from a 10-entry table): an index past 9 fails the run it is in;
+ * - `flatten` (`[batch, 2]` → `[n]`): its output's first dimension is named apart from the
+ *   rows, so its requests run one at a time; `flatten_told` is the same file with a
+ *   config.json `max_batch_size`, which the model does not honour;
+ * - `transpose` (`[batch, 2]` → `[2, batch]`): cannot batch; its outputs come back whole.
+ */
+import { buildFlattenModel, buildLookupModel, buildTransposeModel } from '@maas/model-gen/test-models';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addModel, call, Cluster, eventually, modelRepository } from '../src/harness/index.js';
+
+let cluster: Cluster;
+let repo: { dir: string; remove(): Promise<void> };
+
+beforeAll(async () => {
+  repo = await modelRepository();
+  // A window, so that requests arriving together share runs (the worker's session is idle otherwise).
+  await addModel(repo.dir, 'lookup', buildLookupModel(), { max_queue_delay_ms: 200, preferred_batch_sizes: [16] });
+  await addModel(repo.dir, 'flatten', buildFlattenModel(), { max_queue_delay_ms: 200, preferred_batch_sizes: [8] });
+  await addModel(repo.dir, 'flatten_told', buildFlattenModel(), { max_batch_size: 8 });
+  await addModel(repo.dir, 'transpose', buildTransposeModel(), {});
+  cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'lookup,flatten,flatten_told,transpose' } });
+  for (const m of ['lookup', 'flatten', 'flatten_told', 'transpose']) {
+    await eventually(async () => (await call(cluster.url, 'GET', `/v2/models/${m}/ready`)).status, (s) => s === 200, { what: `${m} ready` });
+  }
+});
+afterAll(async () => {
+  await cluster?.stop();
+  await repo?.remove();
+});
+
+const infer = (model: string, name: string, datatype: string, data: number[], width: number) =>
+  call(cluster.url, 'POST', `/v2/models/${model}/infer`, { inputs: [{ name, datatype, shape: [data.length / width, width], data }] });
+
+describe('a row that fails its run', () => {
+  it('fails only its own request over v2 infer: the others that shared its job or its run get their rows, and nobody sees its values', async () => {
+    const idx = Array.from({ length: 16 }, (_, k) => (k === 5 ? 100 : k % 10));
+    const replies = await Promise.all(idx.map((i) => infer('lookup', 'idx', 'INT64', [i], 1)));
+    replies.forEach((r, k) => {
+      if (k === 5) {
+        expect(r.status, JSON.stringify(r.body)).toBe(500);
+        expect(r.body.detail).toMatch(/100/);
+      } else {
+        expect(r.status, `request ${k}: ${JSON.stringify(r.body)}`).toBe(200);
+        expect(r.body.outputs[0].data).toEqual([idx[k]! * 10]);
+      }
+    });
+  });
+
+  it('fails only its own job among /v1/jobs the worker ran together', async () => {
+    const idx = Array.from({ length: 12 }, (_, k) => (k === 3 ? 250 : k % 10));
+    // Queued while no worker serves lookup, so that the next worker takes them together; an
+    // Idempotency-Key keeps each request a job of its own (not packed by the API).
+    await cluster.stopWorker(cluster.workers[0]!);
+    const created = await Promise.all(idx.map((i, k) => call(cluster.url, 'POST', '/v1/jobs', { model: 'lookup', inputs: [{ name: 'idx', datatype: 'INT64', shape: [1, 1], data: [i] }] }, { 'idempotency-key': `lookup-${Date.now()}-${k}` })));
+    await cluster.startWorker({ WORKER_MODELS: 'lookup,flatten,flatten_told,transpose' });
+    const jobs = await Promise.all(created.map(async (c) => {
+      expect(c.status).toBe(202);
+      return (await call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=20`)).body;
+    }));
+    jobs.forEach((j, k) => {
+      if (k === 3) {
+        expect(j.status).toBe('failed');
+        expect(j.error.type).toBe('inference-failed');
+        expect(j.error.message).toMatch(/250/);
+      } else {
+        expect(j.status, `job ${k}: ${JSON.stringify(j.error)}`).toBe('succeeded');
+        expect(j.outputs[0].data).toEqual([idx[k]! * 10]);
+      }
+    });
+    // They did share a run, which failed, before each ran again alone.
+    expect(cluster.logs()).toMatch(/a shared run failed; its jobs run again one by one/);
+  });
+});
+
+describe('outputs whose first dimension is not the rows', () => {
+  it('an output named apart from the rows: the model runs each request alone, and each gets all of its own values', async () => {
+    const meta = await call(cluster.url, 'GET', '/v2/models/flatten/config');
+    expect(meta.body.max_batch_size).toBe(0);
+    const sent = Array.from({ length: 8 }, (_, k) => [k * 10, k * 10 + 1]);
+    const replies = await Promise.all(sent.map((x) => infer('flatten', 'x', 'FP32', x, 2)));
+    replies.forEach((r, k) => {
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.outputs[0]).toMatchObject({ name: 'y', shape: [2], data: sent[k] });
+    });
+    const three = await infer('flatten', 'x', 'FP32', [1, 2, 3, 4, 5, 6], 2);
+    expect(three.body.outputs[0]).toMatchObject({ shape: [6], data: [1, 2, 3, 4, 5, 6] });
+  });
+
+  it('a model that cannot batch answers its outputs whole, by v2 infer and as a job', async () => {
+    const r = await infer('transpose', 'x', 'FP32', [1, 2, 3, 4, 5, 6], 2);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.outputs[0]).toMatchObject({ shape: [2, 3], data: [1, 3, 5, 2, 4, 6] });
+    const job = await call(cluster.url, 'POST', '/v1/jobs', { model: 'transpose', inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 2], data: [1, 2, 3, 4, 5, 6] }] }, { prefer: 'wait=20' });
+    expect(job.status).toBe(200);
+    const read = await call(cluster.url, 'GET', `/v1/jobs/${job.body.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body.outputs[0]).toMatchObject({ shape: [2, 3], data: [1, 3, 5, 2, 4, 6] });
+  });
+
+  it('a max_batch_size the model does not honour: its requests fail, saying so, and never take rows that are not theirs', async () => {
+    const sent = Array.from({ length: 6 }, (_, k) => [k, k + 0.5]);
+    const replies = await Promise.all(sent.map((x) => infer('flatten_told', 'x', 'FP32', x, 2)));
+    for (const r of replies) {
+      expect(r.status).toBe(500);
+      expect(r.body.detail).toMatch(/output y has \d+ in its first dimension for a run of \d+ rows/);
+    }
+  });
+});
