@@ -12,6 +12,12 @@ describe('classify', () => {
     });
   });
 
+  it('ranks NaN below every number, so the best is never lost (audit: [2, NaN, 5] gave 2 and NaN)', () => {
+    expect(classify(tensor('FP32', [1, 3], [2, NaN, 5]), 2, undefined).data).toEqual(['5:2', '2:0']);
+    expect(classify(tensor('FP32', [1, 3], [NaN, 1, 5]), 3, undefined).data).toEqual(['5:2', '1:1', 'NaN:0']);
+    expect(classify(tensor('FP64', [1, 4], [NaN, -Infinity, NaN, 0]), 4, undefined).data).toEqual(['0:3', '-Infinity:1', 'NaN:0', 'NaN:2']);
+  });
+
   it('appends labels when present', () => {
     const t = tensor('FP64', [1, 3], [0.2, 0.3, 0.5]);
     expect(classify(t, 3, ['cat', 'dog', 'bird']).data).toEqual(['0.5:2:bird', '0.3:1:dog', '0.2:0:cat']);

@@ -15,10 +15,13 @@ export function classify(t: RawTensor, k: number, labels: readonly string[] | un
     const base = r * classes;
     // INT64/UINT64 scores compared and written as the integers they are (a double would round past 2^53).
     const score = (i: number): number | bigint => (typeof values[base + i] === 'bigint' ? values[base + i] as bigint : Number(values[base + i]));
-    // Stable sort: equal scores keep the lower index first.
+    // Stable sort: equal scores keep the lower index first; NaN ranks below every number (it
+    // compares false with all, which would leave the order inconsistent and lose the best).
     const top = [...order].sort((a, b) => {
       const x = score(a);
       const y = score(b);
+      const [xNaN, yNaN] = [Number.isNaN(x), Number.isNaN(y)];
+      if (xNaN || yNaN) return xNaN === yNaN ? a - b : xNaN ? 1 : -1;
       return x < y ? 1 : x > y ? -1 : a - b;
     }).slice(0, kk);
     for (const i of top) {
