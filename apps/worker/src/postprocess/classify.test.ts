@@ -13,9 +13,13 @@ describe('classify', () => {
   });
 
   it('ranks NaN below every number, so the best is never lost (audit: [2, NaN, 5] gave 2 and NaN)', () => {
-    expect(classify(tensor('FP32', [1, 3], [2, NaN, 5]), 2, undefined).data).toEqual(['5:2', '2:0']);
-    expect(classify(tensor('FP32', [1, 3], [NaN, 1, 5]), 3, undefined).data).toEqual(['5:2', '1:1', 'NaN:0']);
-    expect(classify(tensor('FP64', [1, 4], [NaN, -Infinity, NaN, 0]), 4, undefined).data).toEqual(['0:3', '-Infinity:1', 'NaN:0', 'NaN:2']);
+    // Made from bytes, as a model's output is (JSON cannot carry NaN).
+    const floats = (datatype: 'FP32' | 'FP64', values: number[]): RawTensor => ({
+      name: 'probs', datatype, shape: [1, values.length], data: new Uint8Array((datatype === 'FP32' ? Float32Array : Float64Array).from(values).buffer),
+    });
+    expect(classify(floats('FP32', [2, NaN, 5]), 2, undefined).data).toEqual(['5:2', '2:0']);
+    expect(classify(floats('FP32', [NaN, 1, 5]), 3, undefined).data).toEqual(['5:2', '1:1', 'NaN:0']);
+    expect(classify(floats('FP64', [NaN, -Infinity, NaN, 0]), 4, undefined).data).toEqual(['0:3', '-Infinity:1', 'NaN:0', 'NaN:2']);
   });
 
   it('appends labels when present', () => {
