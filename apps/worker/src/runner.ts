@@ -19,7 +19,7 @@ import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis, isClusterUrl,
-  batchKeys, chunkRows, EXPIRED_IN_QUEUE, fromEncoded, START_BATCH_LUA, inferenceQueueName, PREFIX, throttledErrorLog, unpackPayload,
+  batchKeys, chunkRows, EXPIRED_IN_QUEUE, fromEncoded, START_BATCH_LUA, inferenceQueueName, PREFIX, queuedJobCount, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -206,6 +206,11 @@ export class ModelRunner {
   start(): void {
     this.missedFailures.start();
     void this.worker.run().catch((err: unknown) => this.log.error({ err }, 'worker loop ended'));
+  }
+
+  /** Jobs waiting in this version's queue. */
+  queued(): Promise<number> {
+    return queuedJobCount(this.redis, this.queueName);
   }
 
   /** Stop fetching; run what is held now without waiting for batches to fill; then free the sessions. */

@@ -6,6 +6,7 @@
  * slot (BullMQ's Lua scripts need that) while different queues spread over the cluster.
  * Keys read together in one command share a tag too (`{workers}`).
  */
+import type { Cluster, Redis } from 'ioredis';
 import type { InferenceJobData, InferenceJobResult } from './payloads.js';
 
 export const PREFIX = 'maas';
@@ -54,6 +55,16 @@ export const bullFailedKey = (queueName: string): string => `${PREFIX}:${queueNa
 
 /** BullMQ's sorted set of a queue's waiting prioritized jobs (score: priority × 2^32 + arrival counter). */
 export const bullPrioritizedKey = (queueName: string): string => `${PREFIX}:${queueName}:prioritized`;
+
+/** Jobs waiting in a queue (BullMQ's waiting, prioritized and delayed; one slot, one round trip). */
+export async function queuedJobCount(redis: Redis | Cluster, queueName: string): Promise<number> {
+  const key = (state: string) => `${PREFIX}:${queueName}:${state}`;
+  const counts = (await redis.pipeline().llen(key('wait')).zcard(key('prioritized')).zcard(key('delayed')).exec()) ?? [];
+  return counts.reduce((n, [err, count]) => {
+    if (err) throw err;
+    return n + Number(count);
+  }, 0);
+}
 
 /** Fair-share lanes of one band of a queue (hash tenant → virtual finish time), in the queue's slot. */
 export const laneKey = (queueName: string, band: number): string => `${PREFIX}:${queueName}:lanes:${band}`;

@@ -13,23 +13,31 @@
  * as broken, so the version policy falls back to the previous version, whose runner keeps
  * serving (shared `loadServed`); the failure is logged once per file, and tried again only
  * when the files change. A model that cannot be read at all (a broken config.json, no version
- * that loads) keeps the runners it had. Runners of versions no longer served are closed once
- * their replacements run; a closing runner finishes the jobs it holds, like a worker
- * stopping. Changes are applied one at a time, in order.
+ * that loads) keeps the runners it had. A version no longer served (unloaded, removed, or
+ * replaced by the version policy) is retired: its runner goes on running the jobs queued for
+ * it before the change, until its queue is empty, then closes, finishing the jobs it holds
+ * like a worker stopping (the API refuses new requests for it at once). Changes are applied
+ * one at a time, in order.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  MODEL_NAME, MODELS_CHANNEL, readModel, UNLOADED_MODELS_KEY, type Logger, type ModelChangeMessage, type ModelInfo, type ModelVersion,
+  inferenceQueueName, MODEL_NAME, MODELS_CHANNEL, queuedJobCount, readModel, UNLOADED_MODELS_KEY, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
   type VersionCheck,
 } from '@maas/shared';
 
 /** What LiveModels needs of a runner. */
 export interface ServedRunner {
   readonly tag: string;
+  /** jobs waiting in its queue */
+  queued(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** How often a retired runner looks whether its queue is empty. */
+export const RETIRED_POLL_MS = 1000;
 
 export interface LiveModelsOptions<R extends ServedRunner> {
   root: string;
@@ -59,6 +67,9 @@ export class LiveModels<R extends ServedRunner> {
   /** unavailable versions already logged, as `model:version reason` */
   private readonly warned = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
+  /** runners of versions no longer served, by tag, running what was queued for them */
+  private readonly retired = new Map<string, Promise<void>>();
+  private closing = false;
 
   constructor(
     private readonly redis: Redis,
@@ -104,7 +115,11 @@ export class LiveModels<R extends ServedRunner> {
   private async applyModel(name: string, unloaded: Set<string>): Promise<boolean> {
     const dir = join(this.opts.root, name);
     const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
-    if (!isDir || unloaded.has(name)) return this.keepOnly(name, new Set(), unloaded.has(name) ? 'model unloaded' : 'model folder removed');
+    if (!isDir || unloaded.has(name)) {
+      const changed = await this.keepOnly(name, new Set(), unloaded.has(name) ? 'model unloaded' : 'model folder removed');
+      if (isDir) await this.runQueuedOfUnloaded(name);
+      return changed;
+    }
     if (!MODEL_NAME.test(name)) return this.problem(name, `${name}: model names use letters, digits, '.', '_' and '-'`);
     const opened = new Map<string, Running<R>>();
     const check: VersionCheck = async (m, v) => {
@@ -164,17 +179,55 @@ export class LiveModels<R extends ServedRunner> {
     return false;
   }
 
-  /** Closes `name`'s runners that are not in `tags` (each finishes what it holds). */
+  /**
+   * An unloaded model's versions that still have jobs queued (queued before the unload, while
+   * no worker that served them ran): a runner is opened for each and retired at once, so they run.
+   */
+  private async runQueuedOfUnloaded(name: string): Promise<void> {
+    let model: Model;
+    try {
+      model = await readModel(this.opts.root, name);
+    } catch {
+      return; // nothing this worker could run
+    }
+    for (const v of model.versions.filter((x) => this.opts.selected(x))) {
+      const tag = tagOf(v);
+      if (this.running.has(tag) || this.retired.has(tag)) continue;
+      if ((await queuedJobCount(this.redis, inferenceQueueName(v.model, v.version)).catch(() => 0)) === 0) continue;
+      try {
+        this.retire(tag, await this.opts.open(model, v), 'model unloaded, with jobs queued for it');
+      } catch (err) {
+        this.log.warn({ model: tag, reason: (err as Error).message }, 'jobs queued for an unloaded model version cannot run here');
+      }
+    }
+  }
+
+  /** Retires `name`'s runners that are not in `tags` (see `retire`). */
   private async keepOnly(name: string, tags: Set<string>, why: string): Promise<boolean> {
     let changed = false;
     for (const [tag, r] of [...this.running]) {
       if (modelOf(tag) !== name || tags.has(tag)) continue;
       this.running.delete(tag);
       changed = true;
-      this.log.info({ model: tag }, `${why}: finishing held jobs`);
-      await r.runner.close();
+      this.retire(tag, r.runner, why);
     }
     return changed;
+  }
+
+  /**
+   * A runner whose version is no longer served runs what is still queued for it (jobs queued
+   * before an unload still run, as in Triton), then closes. In the background: other changes go on.
+   */
+  private retire(tag: string, runner: R, why: string): void {
+    this.log.info({ model: tag }, `${why}: running the jobs queued for it, then closing`);
+    const done = (async () => {
+      while (!this.closing && (await runner.queued().catch(() => 1)) > 0) await sleep(RETIRED_POLL_MS);
+      await runner.close();
+      this.log.info({ model: tag }, 'retired model version closed: nothing is queued for it');
+    })()
+      .catch((err: unknown) => this.log.error({ err, model: tag }, 'retired model version did not close cleanly'))
+      .finally(() => this.retired.delete(tag));
+    this.retired.set(tag, done);
   }
 
   /** Stops following announcements and closes every runner (each finishes what it holds). */
@@ -182,7 +235,8 @@ export class LiveModels<R extends ServedRunner> {
     await this.subscriber.unsubscribe(MODELS_CHANNEL).catch(() => {});
     this.subscriber.disconnect();
     await this.chain;
-    await Promise.all(this.runners.map((r) => r.close()));
+    this.closing = true;
+    await Promise.all([...this.runners.map((r) => r.close()), ...this.retired.values()]);
     this.running.clear();
   }
 }
