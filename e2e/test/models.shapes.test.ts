@@ -76,6 +76,33 @@ describe('a row that fails its run', () => {
   });
 });
 
+describe('a batch line whose values fail the run', () => {
+  it('fails that line only, with its own error; its chunk\'s other lines succeed, in order', async () => {
+    const idx = [1, 2, 100, 3, -50, 4, 5];
+    const lines = idx.map((i, k) => JSON.stringify({ custom_id: `l${k}`, inputs: { idx: [i] } }));
+    lines.splice(3, 0, '{"custom_id":"bad","inputs":{"idx":[1, 2]}}'); // fails its checks at upload
+    const res = await fetch(`${cluster.url}/v1/batches?model=lookup`, { method: 'POST', body: lines.join('\n') + '\n', headers: { 'content-type': 'application/x-ndjson' } });
+    const batch = (await res.json()) as { id: string };
+    expect(res.status, JSON.stringify(batch)).toBe(202);
+    const done = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}?wait=20`)).body;
+    expect(done.status).toBe('succeeded');
+    expect(done.counts).toEqual({ total: 8, succeeded: 5, failed: 3 });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    expect(results.map((r) => r.custom_id)).toEqual(['l0', 'l1', 'l2', 'bad', 'l3', 'l4', 'l5', 'l6']);
+    const ok = (id: string, v: number) => expect(results.find((r) => r.custom_id === id)).toEqual({ custom_id: id, outputs: { out: [v] } });
+    ok('l0', 10);
+    ok('l1', 20);
+    ok('l3', 30);
+    ok('l5', 40);
+    ok('l6', 50);
+    expect(results.find((r) => r.custom_id === 'l2').error).toMatchObject({ type: 'inference-failed', message: expect.stringMatching(/100/) });
+    expect(results.find((r) => r.custom_id === 'l4').error).toMatchObject({ type: 'inference-failed', message: expect.stringMatching(/-50/) });
+    expect(results.find((r) => r.custom_id === 'bad').error.type).toBe('invalid-input');
+    // An .npy file of the results cannot hold the errors (406), as for lines that failed their checks.
+    expect((await fetch(`${cluster.url}/v1/batches/${batch.id}/results`, { headers: { accept: 'application/x-npy' } })).status).toBe(406);
+  });
+});
+
 describe('outputs whose first dimension is not the rows', () => {
   it('an output named apart from the rows: the model runs each request alone, and each gets all of its own values', async () => {
     const meta = await call(cluster.url, 'GET', '/v2/models/flatten/config');

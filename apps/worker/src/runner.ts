@@ -75,6 +75,8 @@ interface Task {
   failed: boolean;
   /** when a run last checked this job for a cancel (batching/cancel-check.ts) */
   cancelCheckedAt?: number;
+  /** a batch chunk's rows whose run failed alone (`isolateRows`), by row: their lines fail, the others succeed */
+  rowErrors?: Map<number, JobError>;
   resolve: (r: InferenceJobResult) => void;
   reject: (e: Error) => void;
 }
@@ -374,8 +376,10 @@ export class ModelRunner {
         for (const job of jobs) await this.runBatch(packed.filter((s) => s.job === job));
         return;
       }
+      const error: JobError = { type: 'inference-failed', message: err.message };
+      if (oneRowALine(packed[0]!.job)) return this.isolateRows(packed, error);
       this.log.error({ err, rows }, 'inference failed');
-      for (const s of packed) this.failWith(s.job, { type: 'inference-failed', message: err.message });
+      for (const s of packed) this.failWith(s.job, error);
       return;
     }
     const result = ran.value;
@@ -415,8 +419,34 @@ export class ModelRunner {
     return undefined;
   }
 
-  /** All of a job's rows ran: its outputs and metrics go to JobEndings, which settles it. */
+  /**
+   * A batch chunk's failed run (one row a line: a line is a row): its rows run again in halves,
+   * down to single rows, so a line whose values fail the model (an index past a table's end)
+   * fails alone with its error and the chunk's other lines succeed, as a line that fails its
+   * checks does. A run that fails for every row costs about two runs a row.
+   */
+  private async isolateRows(slices: readonly Slice<Task>[], error: JobError): Promise<void> {
+    for (const s of slices) {
+      const task = s.job;
+      if (s.end - s.start > 1) {
+        const mid = (s.start + s.end) >>> 1;
+        await this.runBatch([{ ...s, end: mid }]);
+        await this.runBatch([{ ...s, start: mid }]);
+        continue;
+      }
+      if (task.failed) continue;
+      (task.rowErrors ??= new Map()).set(s.start, error);
+      task.done += 1;
+      if (task.done === task.rows) void this.finish(task);
+    }
+  }
+
+  /** All of a job's rows ran (or failed alone: `rowErrors`): its outputs and metrics go to JobEndings, which settles it. */
   private async finish(task: Task): Promise<void> {
+    if (task.rowErrors?.size === task.rows) {
+      this.failWith(task, task.rowErrors.get(0)!);
+      return;
+    }
     let outputs: RawTensor[];
     try {
       outputs = selectOutputs(joinParts(task.parts), task.job.data.outputs, this.model.labels);
@@ -425,7 +455,7 @@ export class ModelRunner {
       return;
     }
     try {
-      const s = await this.endings.succeeded(task.job, outputs, (kept) => this.resultOf(task, kept));
+      const s = await this.endings.succeeded(task.job, outputs, (kept) => this.resultOf(task, kept), task.rowErrors);
       if (s.ok) task.resolve(s.result);
       else task.reject(s.error);
     } catch (err) {
@@ -451,6 +481,9 @@ export class ModelRunner {
     };
   }
 }
+
+/** A batch chunk whose lines are one row each: a failed row fails its line only (`isolateRows`). */
+const oneRowALine = (t: Task): boolean => t.job.data.batch !== undefined && t.job.data.batch.lines === t.rows && t.rows > 0;
 
 const queued = (t: Task): QueuedJob => ({ priority: t.job.opts.priority, timestamp: t.job.timestamp, batch: t.job.data.batch });
 

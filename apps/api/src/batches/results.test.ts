@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  canceledMarker, failedMarker, tensorOf, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
+  batchCounts, canceledMarker, failedMarker, partlyMarker, tensorOf, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
 } from '@maas/shared';
 import type { ReadLine, ReadLines } from './chunk-lines.js';
 import { chunkResultPieces, RESULT_PIECE_BYTES } from './results.js';
@@ -138,6 +138,29 @@ describe('chunkResults: succeeded chunk', () => {
   it('gives nothing for no lines', () => {
     expect(chunkResultLines([], succeededMarker(0), [])).toEqual([]);
     expect(chunkResultLines([], null, [])).toEqual([]);
+  });
+});
+
+describe('chunkResults: a chunk some of whose rows failed their run (p marker)', () => {
+  // Lines a, x, y, z, one row each, and an invalid one; rows 1 (x) and 3 (z) failed: the outputs hold rows 0 and 2 only.
+  const lines: ChunkLine[] = [['a', 1, 1], ['x', 1, 1], ['bad', 0, 0, BAD], ['y', 1, 0], ['z', 1, 1]];
+  const X: JobError = { type: 'inference-failed', message: 'indices element out of data bounds, idx=100' };
+  const Z: JobError = { type: 'inference-failed', message: 'idx=250' };
+  const marker = partlyMarker(4, new Map([[1, X], [3, Z]]));
+  const out = parse(chunkResultLines(lines, marker, [raw('label', 'INT64', [2], [7, 8])]));
+
+  it('gives each failed row\'s line its own error, and the other lines their own rows', () => {
+    expect(out).toEqual([
+      { custom_id: 'a', outputs: { label: [7] } },
+      { custom_id: 'x', error: X },
+      { custom_id: 'bad', error: BAD },
+      { custom_id: 'y', outputs: [{ name: 'label', datatype: 'INT64', shape: [1], data: [8] }] },
+      { custom_id: 'z', error: Z },
+    ]);
+  });
+
+  it('counts the failed rows\' lines as failed', () => {
+    expect(batchCounts({ total: '5', invalid: '1' }, [marker])).toEqual({ total: 5, succeeded: 2, failed: 3 });
   });
 });
 

@@ -150,7 +150,11 @@ export function* chunkResultPieces(
     outcome?.kind === 'f' ? outcome.error ?? { type: 'inference-failed', message: 'the chunk failed' }
     : outcome?.kind === 'c' ? { type: 'canceled', message: 'the batch was canceled before this line ran' }
     : { type: 'not-run', message: 'the batch ended before this line ran' };
-  const values: OutputValues[] = outcome?.kind === 's'
+  const ran = outcome?.kind === 's' || outcome?.kind === 'p';
+  // Rows whose run failed ('p'): their lines are errors, and the outputs hold the other rows only.
+  const rowErrors = outcome?.rowErrors;
+  let skipped = 0;
+  const values: OutputValues[] = ran
     ? outputs.map((o) => ({ o, key: JSON.stringify(o.name), slice: jsonValueSlicer(o), per: rowElements(o.shape), plain: o.datatype !== 'BYTES' }))
     : [];
   const texts = new RowTexts(values, outputs[0]?.shape[0] ?? 0);
@@ -176,8 +180,12 @@ export function* chunkResultPieces(
       customIdJson = JSON.stringify(line[0]);
       [, rows, compact, error] = line;
     }
-    if (error || outcome?.kind !== 's') {
+    const rowError = rowErrors && !error ? rowErrors.get(row + skipped) : undefined;
+    if (error || !ran) {
       text += `{"custom_id":${customIdJson},"error":${error ? JSON.stringify(error) : notRunJson}}\n`;
+    } else if (rowError) {
+      text += `{"custom_id":${customIdJson},"error":${JSON.stringify(rowError)}}\n`;
+      skipped += rows;
     } else {
       if (compact) {
         text += compactLine(customIdJson, values, texts, row);

@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  batchKeys, batchSlot, canceledMarker, dieAt, failedMarker, recordChunks, succeededMarker, tensorRecord,
+  batchKeys, batchSlot, canceledMarker, dieAt, failedMarker, partlyMarker, recordChunks, succeededMarker, tensorRecord,
   type InferenceJobData, type JobError, type OutboxRelay, type RawTensor,
 } from '@maas/shared';
 
@@ -28,8 +28,10 @@ export class ChunkLedger {
     void this.relay.relay(batchSlot(b.id), items);
   }
 
-  succeeded(b: ChunkRef, outputs: RawTensor[]): Promise<void> {
-    return this.record(b, succeededMarker(b.lines), tensorRecord(outputs));
+  /** `rowErrors`: rows whose run failed alone (their lines fail); `outputs` hold the other rows. */
+  succeeded(b: ChunkRef, outputs: RawTensor[], rowErrors?: ReadonlyMap<number, JobError>): Promise<void> {
+    const marker = rowErrors?.size ? partlyMarker(b.lines, rowErrors) : succeededMarker(b.lines);
+    return this.record(b, marker, tensorRecord(outputs));
   }
 
   failed(b: ChunkRef, error: JobError): Promise<void> {

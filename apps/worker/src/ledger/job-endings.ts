@@ -78,13 +78,15 @@ export class JobEndings {
 
   /**
    * Records a job whose rows all ran with `outputs` (a chunk's go to its batch, the job keeps
-   * none) and says how to settle it. Rejects when Redis failed: nothing is recorded, BullMQ
+   * none; a chunk's `rowErrors`, rows that failed alone, go with them) and says how to settle it. Rejects when Redis failed: nothing is recorded, BullMQ
    * retries the job.
    */
-  async succeeded(job: InferenceJob, outputs: RawTensor[], resultOf: (outputs: EncodedTensor[]) => InferenceJobResult): Promise<Settlement> {
+  async succeeded(
+    job: InferenceJob, outputs: RawTensor[], resultOf: (outputs: EncodedTensor[]) => InferenceJobResult, rowErrors?: ReadonlyMap<number, JobError>,
+  ): Promise<Settlement> {
     const chunk = job.data.batch;
     if (chunk && this.d.chunks) {
-      await this.d.chunks.succeeded(chunk, outputs);
+      await this.d.chunks.succeeded(chunk, outputs, rowErrors);
       this.releasePayload(job);
       outputs = [];
     }

@@ -30,20 +30,36 @@ export interface BatchObject {
 export type ChunkLine = [customId: string, rows: number, compact: 0 | 1, error?: JobError];
 
 /**
- * A chunk's outcome in the `chunks` hash: `s:<lines>` (ran), `f:<lines>:<error json>` (failed),
- * `c:<lines>` (canceled before it ran). <lines> counts the chunk's lines that had rows.
+ * A chunk's outcome in the `chunks` hash: `s:<lines>` (ran), `p:<lines>:<json>` (ran, but for
+ * some rows whose run failed: `{"<row>": error}`, rows counted from 0 among the chunk's rows, one
+ * a line; the outputs hold the other rows only), `f:<lines>:<error json>` (failed), `c:<lines>`
+ * (canceled before it ran). <lines> counts the chunk's lines that had rows.
  */
 export type ChunkMarker = string;
 
-export function parseMarker(marker: string): { kind: 's' | 'f' | 'c'; lines: number; error?: JobError } {
-  const kind = marker[0] as 's' | 'f' | 'c';
+export interface ChunkOutcome {
+  kind: 's' | 'p' | 'f' | 'c';
+  lines: number;
+  /** 'f': why */
+  error?: JobError;
+  /** 'p': the rows that failed, each with its error */
+  rowErrors?: Map<number, JobError>;
+}
+
+export function parseMarker(marker: string): ChunkOutcome {
+  const kind = marker[0] as ChunkOutcome['kind'];
   const rest = marker.slice(2);
   const colon = rest.indexOf(':');
   if (kind === 'f' && colon >= 0) return { kind, lines: Number(rest.slice(0, colon)), error: JSON.parse(rest.slice(colon + 1)) as JobError };
+  if (kind === 'p' && colon >= 0) {
+    const rows = JSON.parse(rest.slice(colon + 1)) as Record<string, JobError>;
+    return { kind, lines: Number(rest.slice(0, colon)), rowErrors: new Map(Object.entries(rows).map(([row, e]) => [Number(row), e])) };
+  }
   return { kind, lines: Number(rest) };
 }
 
 export const succeededMarker = (lines: number): ChunkMarker => `s:${lines}`;
+export const partlyMarker = (lines: number, rowErrors: ReadonlyMap<number, JobError>): ChunkMarker => `p:${lines}:${JSON.stringify(Object.fromEntries(rowErrors))}`;
 export const failedMarker = (lines: number, error: JobError): ChunkMarker => `f:${lines}:${JSON.stringify(error)}`;
 export const canceledMarker = (lines: number): ChunkMarker => `c:${lines}`;
 

@@ -13,9 +13,12 @@ export function batchCounts(meta: BatchMeta, markers: readonly string[]) {
   let succeeded = 0;
   let failed = Number(meta['invalid'] ?? 0);
   for (const m of markers) {
-    const { kind, lines } = parseMarker(m);
+    const { kind, lines, rowErrors } = parseMarker(m);
     if (kind === 's') succeeded += lines;
-    else failed += lines;
+    else if (kind === 'p') {
+      succeeded += lines - rowErrors!.size;
+      failed += rowErrors!.size;
+    } else failed += lines;
   }
   return { total: Number(meta['total'] ?? 0), succeeded, failed };
 }
