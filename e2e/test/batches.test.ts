@@ -328,6 +328,8 @@ describe('batch errors', () => {
       expect((await submit('model=mlp', body, { 'content-type': 'application/json' })).body).toMatchObject({ status: 415, type: 'urn:maas:problem:unsupported-media-type' });
     }
     expect((await submit('model=mlp&webhook=ftp://x.example/', '{}')).status).toBe(400);
+    // NDJSON is UTF-8: another charset is a 415, not lines read as mojibake.
+    expect((await submit('model=mlp', '{"inputs": {}}', { 'content-type': 'application/x-ndjson; charset=utf-16' })).body).toMatchObject({ status: 415, detail: expect.stringMatching(/UTF-8/) });
     expect(await batchKeysSince(before)).toEqual([]);
     expect((await call(cluster.url, 'GET', '/v1/batches/batch_nope')).status).toBe(404);
     expect((await call(cluster.url, 'GET', '/v1/batches/job_x/results')).status).toBe(404);

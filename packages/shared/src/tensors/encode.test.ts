@@ -220,6 +220,8 @@ describe('encodeValues', () => {
 
     it('rejects a NUL, at which onnxruntime-node would cut the string', () => {
       expect(fail(encodeValues('s', 'BYTES', [2], ['a', 'b\u0000c']))).toMatch(/^data\[1\] holds a NUL character/);
+      expect(fail(encodeValues('s', 'BYTES', [2], ['a', 'x\ud800']))).toMatch(/^data\[1\] holds a lone UTF-16 surrogate/);
+      expect(encodeValues('s', 'BYTES', [1], ['🙂']).ok).toBe(true);
     });
   });
 

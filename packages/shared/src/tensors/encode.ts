@@ -17,6 +17,9 @@ function describe(v: unknown): string {
  * contents): exact into INT64/UINT64, a double into FP32/FP64 (as JSON.parse reads it), out
  * of range for the narrower integer types.
  */
+/** String.prototype.isWellFormed (Node 20; not yet in this TypeScript target's lib). */
+const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
 export function encodeValues(name: string, datatype: Datatype, shape: number[], values: unknown[]): EncodeResult {
   const info = DATATYPE_INFO[datatype];
   const fail = (i: number, want: string): EncodeResult => ({
@@ -28,6 +31,8 @@ export function encodeValues(name: string, datatype: Datatype, shape: number[], 
       if (typeof values[i] !== 'string') return fail(i, 'a string');
       // onnxruntime-node's string tensors end an element at a NUL: it would reach the model cut short.
       if ((values[i] as string).includes('\0')) return { ok: false, message: `data[${i}] holds a NUL character, at which onnxruntime-node's strings end (datatype BYTES)` };
+      // A lone surrogate (JSON's "\ud800") is no character: as UTF-8 it would reach the model as U+FFFD.
+      if (!isWellFormed(values[i] as string)) return { ok: false, message: `data[${i}] holds a lone UTF-16 surrogate, which is not text (datatype BYTES): send binary data base64-encoded` };
     }
     return { ok: true, tensor: { name, datatype, shape, data: values as string[] } };
   }

@@ -54,6 +54,8 @@ describe('webhookUrlProblem', () => {
       expect(webhookUrlProblem('/relative', p)).toMatch(/absolute/);
       expect(webhookUrlProblem('http://user:pw@example.com/', p)).toMatch(/credentials/);
       expect(webhookUrlProblem('http://user@example.com/', p)).toMatch(/credentials/);
+      expect(webhookUrlProblem('https://example.com:0/hook', p)).toMatch(/port must be 1 to 65535/);
+      expect(webhookUrlProblem('https://example.com:65535/hook', p)).toBeNull();
     }
   });
   it('refuses private literals and localhost unless private targets are allowed', () => {

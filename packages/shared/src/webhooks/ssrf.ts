@@ -133,6 +133,8 @@ export function webhookUrlProblem(url: string, policy: TargetPolicy): string | n
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'webhook must be an http or https URL';
   if (u.username || u.password) return 'webhook URL must not contain credentials';
   if (!u.hostname) return 'webhook URL needs a host';
+  // Port 0 is no port: nothing could ever be delivered there.
+  if (u.port === '0') return 'webhook URL port must be 1 to 65535';
   if (policy.allowPrivate) return null;
   const host = bareHost(u);
   if (isLocalhostName(host)) return 'webhook targets localhost, which is refused (WEBHOOK_ALLOW_PRIVATE=true allows it)';
