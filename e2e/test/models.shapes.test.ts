@@ -76,6 +76,23 @@ describe('a row that fails its run', () => {
   });
 });
 
+describe('a /v1/jobs job packed with others of its turn', () => {
+  it('fails alone when its values fail the run; the jobs packed with it succeed with their own rows', async () => {
+    const idx = [4, 7, 300, 2, 9, 1];
+    // Sent together, without webhook or Idempotency-Key: the API packs them into one job (a carrier).
+    const created = await Promise.all(idx.map((i) => call(cluster.url, 'POST', '/v1/jobs', { model: 'lookup', inputs: [{ name: 'idx', datatype: 'INT64', shape: [1, 1], data: [i] }] })));
+    const jobs = await Promise.all(created.map(async (c) => {
+      expect(c.status).toBe(202);
+      return (await call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=20`)).body;
+    }));
+    jobs.forEach((j, k) => {
+      if (idx[k] === 300) expect(j).toMatchObject({ status: 'failed', outputs: null, error: { type: 'inference-failed', message: expect.stringMatching(/300/) } });
+      else expect(j, `job ${k}`).toMatchObject({ status: 'succeeded', error: null, outputs: [{ name: 'out', shape: [1, 1], data: [idx[k]! * 10] }] });
+    });
+    expect(cluster.logs(), 'they were packed, and their shared run failed').toMatch(/a packed job's run failed; its members run again one by one/);
+  });
+});
+
 describe('a batch line whose values fail the run', () => {
   it('fails that line only, with its own error; its chunk\'s other lines succeed, in order', async () => {
     const idx = [1, 2, 100, 3, -50, 4, 5];

@@ -34,7 +34,7 @@ import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
 import { SessionLostError } from './inference/instance-health.js';
 import type { WorkerMetrics } from './metrics.js';
-import { joinParts, selectOutputs, type OutputPart } from './postprocess/outputs.js';
+import { joinParts, memberPieces, memberRanges, selectOutputs, withoutRows, type OutputPart } from './postprocess/outputs.js';
 import { JobAnnouncer } from './job-announcer.js';
 import type { ChunkLedger } from './ledger/chunks.js';
 import { JobEndings } from './ledger/job-endings.js';
@@ -77,6 +77,8 @@ interface Task {
   cancelCheckedAt?: number;
   /** a batch chunk's rows whose run failed alone (`isolateRows`), by row: their lines fail, the others succeed */
   rowErrors?: Map<number, JobError>;
+  /** a carrier's members whose rows failed alone (`isolateMembers`), by id: they fail, the others succeed */
+  memberErrors?: Map<string, JobError>;
   resolve: (r: InferenceJobResult) => void;
   reject: (e: Error) => void;
 }
@@ -378,6 +380,7 @@ export class ModelRunner {
       }
       const error: JobError = { type: 'inference-failed', message: err.message };
       if (oneRowALine(packed[0]!.job)) return this.isolateRows(packed, error);
+      if ((packed[0]!.job.job.data.members?.length ?? 0) > 1) return this.isolateMembers(packed, error);
       this.log.error({ err, rows }, 'inference failed');
       for (const s of packed) this.failWith(s.job, error);
       return;
@@ -441,15 +444,39 @@ export class ModelRunner {
     }
   }
 
-  /** All of a job's rows ran (or failed alone: `rowErrors`): its outputs and metrics go to JobEndings, which settles it. */
+  /**
+   * A carrier's failed run (`/v1/jobs` the API packed into one job): each member's rows in it
+   * run again alone, so a member whose values fail the model fails alone, with its own error,
+   * and the others succeed, as if they had never been packed.
+   */
+  private async isolateMembers(slices: readonly Slice<Task>[], error: JobError): Promise<void> {
+    for (const s of slices) {
+      const task = s.job;
+      const pieces = memberPieces(task.job.data.members!, s.start, s.end);
+      if (pieces.length > 1) {
+        this.log.warn({ err: error.message, members: pieces.length }, 'a packed job\'s run failed; its members run again one by one');
+        for (const p of pieces) await this.runBatch([{ ...s, start: p.start, end: p.end }]);
+        continue;
+      }
+      if (task.failed || !pieces[0]) continue;
+      (task.memberErrors ??= new Map()).set(pieces[0].member.id, error);
+      task.done += s.end - s.start;
+      if (task.done === task.rows) void this.finish(task);
+    }
+  }
+
+  /** All of a job's rows ran (or failed alone: `rowErrors`, `memberErrors`): its outputs and metrics go to JobEndings, which settles it. */
   private async finish(task: Task): Promise<void> {
     if (task.rowErrors?.size === task.rows) {
       this.failWith(task, task.rowErrors.get(0)!);
       return;
     }
+    const members = task.job.data.members ?? [];
+    const failedMembers = task.memberErrors;
     let outputs: RawTensor[];
     try {
-      outputs = selectOutputs(joinParts(task.parts), task.job.data.outputs, this.model.labels);
+      const parts = failedMembers ? withoutRows(task.parts, memberRanges(members, failedMembers)) : task.parts;
+      outputs = failedMembers?.size === members.length ? [] : selectOutputs(joinParts(parts), task.job.data.outputs, this.model.labels);
     } catch (err) {
       this.failWith(task, { type: 'inference-failed', message: (err as Error).message });
       return;
@@ -468,6 +495,7 @@ export class ModelRunner {
     return {
       v: 1,
       outputs,
+      ...(task.memberErrors ? { memberErrors: Object.fromEntries(task.memberErrors) } : {}),
       ...(job.processedOn ? { started: job.processedOn } : {}),
       completed: Date.now(),
       metrics: {

@@ -54,6 +54,11 @@ export interface InferenceJobResult {
    * holds them). Readers load them into `StoredJob.outputs` (views/job.ts) before a view.
    */
   payload?: string;
+  /**
+   * A carrier's members whose rows failed the model's run alone (their values, not the
+   * others'), by member id: those members failed so, and `outputs` hold the other members' rows only.
+   */
+  memberErrors?: Record<string, JobError>;
   metrics: JobMetrics;
   /**
    * When the job started (BullMQ's processedOn) and when its outputs were ready (ms): its

@@ -1,6 +1,6 @@
 import { tensorOf, toJsonValues } from '@maas/shared';
 import { describe, expect, it } from 'vitest';
-import { joinParts, selectOutputs } from './outputs.js';
+import { joinParts, memberPieces, memberRanges, selectOutputs, withoutRows } from './outputs.js';
 
 const tensor = tensorOf;
 
@@ -65,5 +65,24 @@ describe('selectOutputs', () => {
 
   it('throws when the model did not produce a requested output', () => {
     expect(() => selectOutputs(all, [{ name: 'missing' }], undefined)).toThrow("model produced no output 'missing'");
+  });
+});
+
+describe('members of a carrier', () => {
+  const members = [{ id: 'a', rows: 2 }, { id: 'b', rows: 3 }, { id: 'c', rows: 1 }];
+
+  it('memberPieces: the members a row range holds, each with its part of it', () => {
+    expect(memberPieces(members, 0, 6).map((p) => [p.member.id, p.start, p.end])).toEqual([['a', 0, 2], ['b', 2, 5], ['c', 5, 6]]);
+    expect(memberPieces(members, 1, 3).map((p) => [p.member.id, p.start, p.end])).toEqual([['a', 1, 2], ['b', 2, 3]]);
+    expect(memberPieces(members, 3, 4).map((p) => [p.member.id, p.start, p.end])).toEqual([['b', 3, 4]]);
+  });
+
+  it('withoutRows: the parts without the failed members\' rows, a part that straddles them cut around them', () => {
+    const part = (start: number, labels: number[]) => ({ start, outputs: [tensor('label', 'INT64', [labels.length], labels)] });
+    // rows 0..5 in two runs: [0, 4) and [4, 6); member b (rows 2..4) failed
+    const kept = withoutRows([part(0, [0, 1, 2, 3]), part(4, [4, 5])], memberRanges(members, new Set(['b'])));
+    expect(kept.map((p) => [p.start, toJsonValues(p.outputs[0]!)])).toEqual([[0, [0, 1]], [5, [5]]]);
+    expect(toJsonValues(joinParts(kept)[0]!)).toEqual([0, 1, 5]);
+    expect(withoutRows([part(0, [0, 1, 2])], [])).toEqual([part(0, [0, 1, 2])]);
   });
 });

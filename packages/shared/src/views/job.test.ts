@@ -122,6 +122,17 @@ describe('toMemberObject', () => {
     expect(toMemberObject(carrier, 'job_carrier', 'completed', null)).toBeUndefined();
   });
 
+  it('a member that failed alone (memberErrors) is failed with its own error; the others\' rows skip its rows', () => {
+    const err = { type: 'inference-failed', message: 'idx=100 out of range' };
+    const partly: StoredJob = {
+      ...carrier,
+      returnvalue: { ...carrier.returnvalue!, memberErrors: { job_b: err }, outputs: [toEncoded({ name: 'y', datatype: 'FP32', shape: [2, 2], data: f32(0, 1, 6, 7) })] },
+    };
+    expect(toMemberObject(partly, 'job_b', 'completed', null)).toMatchObject({ id: 'job_b', status: 'failed', error: err, outputs: null, metrics: null });
+    expect(toMemberObject(partly, 'job_a', 'completed', null)).toMatchObject({ status: 'succeeded', error: null, outputs: [{ shape: [1, 2], data: [0, 1] }] });
+    expect(toMemberObject(partly, 'job_c', 'completed', null)).toMatchObject({ status: 'succeeded', outputs: [{ shape: [1, 2], data: [6, 7] }] });
+  });
+
   it('a member canceled (while its carrier was queued) stays canceled whatever the carrier did', () => {
     const a = toMemberObject(carrier, 'job_a', 'completed', base.timestamp + 2)!;
     expect(a).toMatchObject({ id: 'job_a', status: 'canceled', outputs: null, metrics: null, started_at: null, completed_at: '2026-01-01T00:00:00.002Z' });

@@ -113,10 +113,13 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
  */
 export function toMemberObject(carrier: StoredJob, memberId: string, state: QueueState, canceledAt: number | null): JobObject | undefined {
   const members = carrier.data.members ?? [];
+  const result = carrier.returnvalue;
+  // Members that failed alone have no rows in the outputs (InferenceJobResult.memberErrors).
+  const failedAlone = result?.memberErrors ?? {};
   let offset = 0;
   const index = members.findIndex((m) => {
     if (m.id === memberId) return true;
-    offset += m.rows;
+    if (!failedAlone[m.id]) offset += m.rows;
     return false;
   });
   const member = members[index];
@@ -125,7 +128,10 @@ export function toMemberObject(carrier: StoredJob, memberId: string, state: Queu
   delete data.members;
   if (member.metadata) data.metadata = member.metadata;
   else delete data.metadata;
-  const result = carrier.returnvalue;
+  const ownError = failedAlone[member.id];
+  if (ownError && canceledAt === null) {
+    return toJobObject({ ...carrier, id: member.id, data, returnvalue: undefined, outputs: undefined, failedReason: encodeJobError(ownError) }, 'failed', null);
+  }
   const own: StoredJob = {
     ...carrier,
     id: member.id,
