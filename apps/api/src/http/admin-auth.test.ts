@@ -25,6 +25,10 @@ describe('adminAuth', () => {
   it('is open without ADMIN_KEY only while API_KEYS is unset', () => {
     expect(run(adminAuth(undefined, false))).toBeUndefined();
     expect(run(adminAuth(undefined, true), 'Bearer tenant-key')?.status).toBe(403);
+    // No key at all is a 401, as on every route once keys are set (CONTRACT §4).
+    const bare = run(adminAuth(undefined, true))!;
+    expect(bare.status).toBe(401);
+    expect(bare.detail).toMatch(/set ADMIN_KEY/);
   });
 
   it('with ADMIN_KEY, opens for that key only, and asks the browser for it', () => {
@@ -48,6 +52,7 @@ describe('repositoryControl (loading and unloading models)', () => {
     const refused = repositoryControl(undefined, keys)('Bearer tenant-key-a') as AppError;
     expect(refused.status).toBe(403);
     expect(refused.detail).toMatch(/set ADMIN_KEY/);
+    expect((repositoryControl(undefined, keys)(undefined) as AppError).status).toBe(401);
   });
   it('with ADMIN_KEY: that key (Bearer or Basic) is admin; a tenant key is a 403 that says why; anything else a 401', () => {
     const access = repositoryControl('admin-key-0123456789', keys);

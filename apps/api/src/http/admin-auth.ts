@@ -2,7 +2,7 @@
  * Who may open `/admin/*` (the status page and the queue board show every tenant's work):
  * the holder of ADMIN_KEY, as `Authorization: Bearer <key>` or as the password of HTTP Basic
  * auth (what a browser prompts for; any user name). Without ADMIN_KEY, /admin is open while
- * API_KEYS is unset (one trusted tenant) and closed (403) once it is set. A tenant key never
+ * API_KEYS is unset (one trusted tenant) and closed once it is set (403; 401 to a request with no key). A tenant key never
  * opens it. Keys are compared by SHA-256 digest in constant time. Loading and unloading models
  * are guarded the same way (`repositoryControl`).
  */
@@ -27,8 +27,8 @@ export function presentedKey(authorization: string | undefined): string | undefi
 /**
  * PURE: what a request presenting `authorization` may do of what ADMIN_KEY guards: `admin`
  * (it presents ADMIN_KEY), `open` (no ADMIN_KEY, no API_KEYS: one trusted tenant), or the
- * error to answer: 403 once API_KEYS is set without ADMIN_KEY (`closed` says what is), 401
- * for any other key (a tenant key is `tenantKey`'s to word, when given).
+ * error to answer: 403 once API_KEYS is set without ADMIN_KEY (`closed` says what is; 401
+ * without any key), 401 for any other key (a tenant key is `tenantKey`'s to word, when given).
  */
 export function adminAccess(
   adminKey: string | undefined,
@@ -38,7 +38,12 @@ export function adminAccess(
 ): (authorization: string | undefined) => 'admin' | 'open' | AppError {
   const admin = isAdminKey(adminKey);
   return (authorization) => {
-    if (!adminKey) return tenantKeysSet ? new ForbiddenError(`${closed}: set ADMIN_KEY to open it (a tenant key never does)`) : 'open';
+    if (!adminKey) {
+      if (!tenantKeysSet) return 'open';
+      // No key at all is a 401, as everywhere keys are set (CONTRACT §4); a key, a 403 that says why none opens it.
+      if (authorization === undefined) return new AppError('unauthorized', `a key is required; ${closed}: set ADMIN_KEY to open it`, {}, { headers: { 'WWW-Authenticate': 'Bearer' } });
+      return new ForbiddenError(`${closed}: set ADMIN_KEY to open it (a tenant key never does)`);
+    }
     if (admin(authorization)) return 'admin';
     const key = presentedKey(authorization);
     return (key !== undefined ? tenantKey?.(key) : undefined) ?? new AppError('unauthorized', 'the admin key is required (Bearer, or the password of Basic auth)', {}, {
