@@ -12,12 +12,14 @@ export const PROTO_FILE = join(REPO_ROOT, 'apps/api/proto/grpc_service.proto');
 export class InferenceClient {
   private readonly client: Client & Record<string, (...args: unknown[]) => unknown>;
 
-  constructor(address: string, private readonly apiKey?: string) {
+  /** `options`: more channel options, e.g. `grpc.default_compression_algorithm` to send compressed messages */
+  constructor(address: string, private readonly apiKey?: string, options: Record<string, unknown> = {}) {
     const def = loadSync(PROTO_FILE, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
     const Ctor = (loadPackageDefinition(def)['inference'] as GrpcObject)['GRPCInferenceService'] as ServiceClientConstructor;
     this.client = new Ctor(address, credentials.createInsecure(), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
+      ...options,
     }) as never;
   }
 

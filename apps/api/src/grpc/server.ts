@@ -16,6 +16,7 @@ import { toAppError } from '../http/problem.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 import { tritonConfig } from '../views/triton-config.js';
+import { hookable, inflationSlots } from './inflation.js';
 import { MalformedMessage, tolerantService } from './proto.js';
 import { grpcDetails, grpcStatusFor } from './status.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
@@ -161,7 +162,13 @@ export class GrpcFrontDoor {
 
   static async start(deps: Deps, host: string, port: number): Promise<GrpcFrontDoor> {
     const max = deps.config.MAX_BODY_MB * 1024 * 1024;
-    const server = new Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
+    if (!hookable()) throw new Error('@grpc/grpc-js changed: its server call no longer has decompressMessage, which grpc/inflation.ts bounds (gzip bombs); see that file');
+    const server = new Server({
+      'grpc.max_receive_message_length': max,
+      'grpc.max_send_message_length': max,
+      // compressed messages decompressed INFLATION_SLOTS at a time across all calls (gzip bombs)
+      interceptors: [inflationSlots()],
+    });
     server.addService(tolerantService(), handlers(deps));
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
