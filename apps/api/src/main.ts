@@ -28,6 +28,7 @@ import { CompletionEvents } from './services/completion-events.js';
 import { JobNotifier } from './services/notifier.js';
 import { QueueRegistry } from './services/queues.js';
 import { RepositoryService } from './services/repository.js';
+import { SessionChecks } from './services/session-check.js';
 import { StatsService } from './services/stats.js';
 import { UploadSweeper } from './services/upload-sweeper.js';
 import { WebhookService } from './services/webhooks.js';
@@ -41,7 +42,10 @@ async function main(): Promise<void> {
   if (!config.API_KEYS) log.warn('API_KEYS is not set: the API accepts every request without authentication');
   // The poller's baseline comes first, so a change made while the repository is read is noticed.
   const poller = await RepositoryPoller.baseline(config.MODEL_REPOSITORY, config.MODEL_REPOSITORY_POLL_S * 1000, log);
-  const repository = await loadRepository(config.MODEL_REPOSITORY);
+  // Every version is checked before it is served, at start-up too (an onnxruntime session created
+  // in a thread): one that fails is left out and the version policy falls back, as for a hot change.
+  const checks = new SessionChecks();
+  const repository = await loadRepository(config.MODEL_REPOSITORY, (_model, v) => checks.check(v));
   for (const p of repository.problems) log.error({ problem: p }, 'model skipped');
   for (const w of repository.warnings) log.warn(w);
   for (const m of repository.models.values()) {
@@ -91,7 +95,7 @@ async function main(): Promise<void> {
   batches.admission = ledger;
   batches.fair = fair;
   batches.relay = outboxRelay;
-  const repositoryService = new RepositoryService(redis, catalog, log);
+  const repositoryService = new RepositoryService(redis, catalog, log, checks);
   const modelEvents = await connectRedis(config.REDIS_URL, 'worker', 'api:models');
   await repositoryService.start(modelEvents);
   poller.start((changes) => repositoryService.follow(changes));

@@ -11,11 +11,11 @@
  * With MODEL_REPOSITORY_POLL_S, each API instance also polls the repository (shared
  * RepositoryPoller): a model folder or version added, removed or rewritten is re-read once its
  * files have settled, and announced on the same channel so the other instances and the
- * workers re-read it at once rather than at their next poll. A version found after start-up
- * is served only once an onnxruntime session could be created from it (session-check.ts);
- * one that fails is reported UNAVAILABLE with its reason in the index, logged, and the
- * version policy falls back to the previous one, so requests without a version keep going to
- * a working version. A model whose config.json breaks keeps serving what it served. Fixing
+ * workers re-read it at once rather than at their next poll. A version, at start-up (main.ts)
+ * as after, is served only once an onnxruntime session could be created from it
+ * (session-check.ts); one that fails is reported UNAVAILABLE with its reason in the index,
+ * logged, and the version policy falls back to the previous one, so requests without a
+ * version keep going to a working version. A model whose config.json breaks keeps serving what it served. Fixing
  * the files is a new change: it is checked again, and served when it passes.
  */
 import { stat } from 'node:fs/promises';
@@ -27,7 +27,7 @@ import {
   type Logger, type Model, type ModelChange, type ModelChangeMessage, type ModelVersion, type VersionCheck,
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
-import { checkSession } from './session-check.js';
+import { SessionChecks } from './session-check.js';
 
 /** An entry of the repository index (Triton's field names), as `POST /v2/repository/index` answers it. */
 export const ModelIndexEntry = z.strictObject({
@@ -41,8 +41,6 @@ export type ModelIndexEntry = z.infer<typeof ModelIndexEntry>;
 export class RepositoryService {
   /** models whose latest re-read failed (they keep serving what they served, if anything), and why */
   private readonly failures = new Map<string, string>();
-  /** session checks that failed, by file: a file is checked once per stamp */
-  private readonly refused = new Map<string, { stamp: string; reason: string }>();
   /** re-reads run one at a time, in order */
   private chain: Promise<void> = Promise.resolve();
 
@@ -50,8 +48,8 @@ export class RepositoryService {
     private readonly redis: Redis,
     private readonly catalog: ModelCatalog,
     private readonly log: Logger,
-    /** checks a version found after start-up before it is served (tests may replace it) */
-    private readonly checkVersion: (v: ModelVersion) => Promise<void> = (v) => checkSession(v),
+    /** checks a version before it is served, once per file and stamp: main.ts's, which checked the versions served at start-up */
+    private readonly checks: SessionChecks = new SessionChecks(),
   ) {}
 
   /** Applies the unloaded set, then follows changes made through other API instances. */
@@ -79,10 +77,15 @@ export class RepositoryService {
     }
     for (const m of repo.models.values()) {
       if (this.catalog.repository.models.has(m.name) || problems.has(m.name)) continue;
-      // Each version it would serve keeps its entry, as Triton's index lists an unloaded version.
-      const reason = unloaded.includes(m.name) ? 'unloaded' : 'not loaded';
-      if (m.versions.length === 0) entries.push({ name: m.name, state: 'UNAVAILABLE', reason });
-      for (const v of m.versions) entries.push({ name: m.name, version: String(v.version), state: 'UNAVAILABLE', reason });
+      // Each version it would serve keeps its entry, as Triton's index lists an unloaded version;
+      // one whose session check failed (every version of a model, at start-up) says why.
+      const isUnloaded = unloaded.includes(m.name);
+      const reason = (v: ModelVersion) => {
+        const refused = isUnloaded ? undefined : this.checks.refusal(v);
+        return refused ? `${m.name}/${v.version}: ${refused}` : isUnloaded ? 'unloaded' : 'not loaded';
+      };
+      if (m.versions.length === 0) entries.push({ name: m.name, state: 'UNAVAILABLE', reason: isUnloaded ? 'unloaded' : 'not loaded' });
+      for (const v of m.versions) entries.push({ name: m.name, version: String(v.version), state: 'UNAVAILABLE', reason: reason(v) });
     }
     for (const [name, reason] of problems) entries.push({ name, state: 'UNAVAILABLE', reason });
     entries.sort((a, b) => a.name.localeCompare(b.name) || Number(a.version ?? 0) - Number(b.version ?? 0));
@@ -140,15 +143,7 @@ export class RepositoryService {
   private readonly check: VersionCheck = async (model, v) => {
     const current = this.catalog.repository.models.get(model.name)?.versions.find((x) => x.version === v.version);
     if (current?.stamp === v.stamp) return;
-    const refused = this.refused.get(v.path);
-    if (refused?.stamp === v.stamp) throw new Error(refused.reason);
-    try {
-      await this.checkVersion(v);
-      this.refused.delete(v.path);
-    } catch (err) {
-      this.refused.set(v.path, { stamp: v.stamp, reason: (err as Error).message });
-      throw err;
-    }
+    await this.checks.check(v);
   };
 
   private async reread(name: string): Promise<void> {
