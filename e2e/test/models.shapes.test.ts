@@ -120,6 +120,19 @@ describe('a batch line whose values fail the run', () => {
   });
 });
 
+describe('a batch whose every line fails the run', () => {
+  it('ends with every line failed, each with its error, without a run a row', async () => {
+    const lines = Array.from({ length: 600 }, (_, k) => JSON.stringify({ custom_id: `x${k}`, inputs: { idx: [999] } }));
+    const res = await fetch(`${cluster.url}/v1/batches?model=lookup`, { method: 'POST', body: lines.join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
+    const batch = (await res.json()) as { id: string };
+    const done = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}?wait=30`)).body;
+    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 600, succeeded: 0, failed: 600 } });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    expect(results).toHaveLength(600);
+    for (const r of results) expect(r.error).toMatchObject({ type: 'inference-failed', message: expect.stringMatching(/999/) });
+  });
+});
+
 describe('outputs whose first dimension is not the rows', () => {
   it('an output named apart from the rows: the model runs each request alone, and each gets all of its own values', async () => {
     const meta = await call(cluster.url, 'GET', '/v2/models/flatten/config');

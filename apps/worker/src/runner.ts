@@ -426,20 +426,24 @@ export class ModelRunner {
    * A batch chunk's failed run (one row a line: a line is a row): its rows run again in halves,
    * down to single rows, so a line whose values fail the model (an index past a table's end)
    * fails alone with its error and the chunk's other lines succeed, as a line that fails its
-   * checks does. A run that fails for every row costs about two runs a row.
+   * checks does. A run that fails for every row would cost about two runs a row, so past
+   * MAX_ROWS_FAILED_ALONE failed rows a chunk's failing runs fail all their rows at once.
    */
   private async isolateRows(slices: readonly Slice<Task>[], error: JobError): Promise<void> {
     for (const s of slices) {
       const task = s.job;
-      if (s.end - s.start > 1) {
+      // A model that fails every row (not one line's values) would cost two runs a row: past
+      // MAX_ROWS_FAILED_ALONE rows, a failing run's rows fail together, as before.
+      if (s.end - s.start > 1 && (task.rowErrors?.size ?? 0) < MAX_ROWS_FAILED_ALONE) {
         const mid = (s.start + s.end) >>> 1;
         await this.runBatch([{ ...s, end: mid }]);
         await this.runBatch([{ ...s, start: mid }]);
         continue;
       }
       if (task.failed) continue;
-      (task.rowErrors ??= new Map()).set(s.start, error);
-      task.done += 1;
+      const rowErrors = (task.rowErrors ??= new Map());
+      for (let row = s.start; row < s.end; row++) rowErrors.set(row, error);
+      task.done += s.end - s.start;
       if (task.done === task.rows) void this.finish(task);
     }
   }
@@ -509,6 +513,9 @@ export class ModelRunner {
     };
   }
 }
+
+/** Rows of a batch chunk that may fail alone (`isolateRows`); past them, a failing run's rows fail together. */
+export const MAX_ROWS_FAILED_ALONE = 256;
 
 /** A batch chunk whose lines are one row each: a failed row fails its line only (`isolateRows`). */
 const oneRowALine = (t: Task): boolean => t.job.data.batch !== undefined && t.job.data.batch.lines === t.rows && t.rows > 0;
