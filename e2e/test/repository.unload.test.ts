@@ -1,19 +1,25 @@
 /**
- * Jobs queued for a model before it is unloaded still run (README, as in Triton): the API
- * refuses new requests at once, and a worker runs what was queued, then lets the version go.
- * Here no worker runs while the jobs are queued and the model unloaded: the worker that starts
- * afterwards still runs them. Real redis-server, API and worker processes, shipped models.
+ * Jobs queued for a model version before it stops being served (unloaded, or replaced by a
+ * newer version under the version policy) still run (README, as in Triton): the API refuses
+ * new requests at once, and a worker runs what was queued, then lets the version go. Here no
+ * worker runs while the jobs are queued and the change made: the worker that starts afterwards
+ * still runs them. Real redis-server, API and worker processes, a copy of the shipped models.
  */
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, eventually } from '../src/harness/index.js';
+import { call, Cluster, eventually, modelRepository } from '../src/harness/index.js';
 
 let cluster: Cluster;
+let repo: { dir: string; remove(): Promise<void> };
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ workers: 0 });
+  repo = await modelRepository();
+  cluster = await Cluster.start({ models: repo.dir, workers: 0 });
 });
 afterAll(async () => {
   await cluster?.stop();
+  await repo?.remove();
 });
 
 const penguins = { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39.1, 18.7, 181, 3750] }] };
@@ -34,5 +40,22 @@ describe('unloading a model with jobs queued for it', () => {
     // Its queue empty, the worker lets the version go; the model stays unloaded.
     await eventually(async () => cluster.logs(), (logs) => /retired model version closed/.test(logs), { what: 'the retired version closed' });
     expect((await call(cluster.url, 'POST', '/v2/models/penguins/infer', { inputs: penguins.inputs })).status).toBe(404);
+  });
+  it('a version replaced by a newer one: its queued jobs run on a worker started after the change', async () => {
+    await cluster.stopWorker(cluster.workers[0]!);
+    const mlp = (seed: number) => ({ model: 'mlp', version: 1, inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: Array.from({ length: 32 }, (_, k) => (seed + k) / 32) }] });
+    const queued = await Promise.all([1, 2, 3].map((k) => call(cluster.url, 'POST', '/v1/jobs', mlp(k))));
+    for (const q of queued) expect(q.status, JSON.stringify(q.body)).toBe(202);
+    // mlp/2 appears; a load makes the API read it now: the policy ({"latest": 1}) serves 2 alone.
+    await cp(join(repo.dir, 'mlp/1'), join(repo.dir, 'mlp/2'), { recursive: true });
+    expect((await call(cluster.url, 'POST', '/v2/repository/models/mlp/load', {})).status).toBe(200);
+    expect((await call(cluster.url, 'POST', '/v1/jobs', mlp(4))).status).toBe(404);
+
+    await cluster.startWorker();
+    for (const q of queued) {
+      const job = await call(cluster.url, 'GET', `/v1/jobs/${q.body.id}?wait=20`);
+      expect(job.body, JSON.stringify(job.body)).toMatchObject({ status: 'succeeded', version: '1' });
+    }
+    expect(cluster.logs()).toMatch(/model version not served, with jobs queued for it/);
   });
 });

@@ -16,8 +16,9 @@
  * that loads) keeps the runners it had. A version no longer served (unloaded, removed, or
  * replaced by the version policy) is retired: its runner goes on running the jobs queued for
  * it before the change, until its queue is empty, then closes, finishing the jobs it holds
- * like a worker stopping (the API refuses new requests for it at once). Changes are applied
- * one at a time, in order.
+ * like a worker stopping (the API refuses new requests for it at once); a worker that starts
+ * later does the same for a version not served whose queue still holds jobs. Changes are
+ * applied one at a time, in order.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -117,7 +118,7 @@ export class LiveModels<R extends ServedRunner> {
     const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
     if (!isDir || unloaded.has(name)) {
       const changed = await this.keepOnly(name, new Set(), unloaded.has(name) ? 'model unloaded' : 'model folder removed');
-      if (isDir) await this.runQueuedOfUnloaded(name);
+      if (isDir) await this.runLeftovers(name, new Set());
       return changed;
     }
     if (!MODEL_NAME.test(name)) return this.problem(name, `${name}: model names use letters, digits, '.', '_' and '-'`);
@@ -166,7 +167,9 @@ export class LiveModels<R extends ServedRunner> {
       this.log.info({ model: tag }, old ? 'model reloaded: its files changed' : 'model loaded');
       if (old) await old.runner.close();
     }
-    return (await this.keepOnly(name, wanted, 'model version no longer served')) || changed;
+    changed = (await this.keepOnly(name, wanted, 'model version no longer served')) || changed;
+    await this.runLeftovers(name, wanted);
+    return changed;
   }
 
   /** A model that cannot be read keeps the runners it has; logged once per problem. */
@@ -180,24 +183,33 @@ export class LiveModels<R extends ServedRunner> {
   }
 
   /**
-   * An unloaded model's versions that still have jobs queued (queued before the unload, while
-   * no worker that served them ran): a runner is opened for each and retired at once, so they run.
+   * Versions of `name` on disk that are not served (`served`: an unloaded model's none; else the
+   * policy's) but still have jobs queued for them, queued before the unload or the change while
+   * no worker that ran them was up: a runner is opened for each and retired at once, so they
+   * run. Only versions with a queue are read (a file may be large).
    */
-  private async runQueuedOfUnloaded(name: string): Promise<void> {
+  private async runLeftovers(name: string, served: ReadonlySet<string>): Promise<void> {
+    const entries = await readdir(join(this.opts.root, name), { withFileTypes: true }).catch(() => []);
+    const waiting: number[] = [];
+    for (const e of entries) {
+      if (!e.isDirectory() || !/^[1-9][0-9]{0,8}$/.test(e.name)) continue;
+      const tag = `${name}:${e.name}`;
+      if (served.has(tag) || this.running.has(tag) || this.retired.has(tag)) continue;
+      if ((await queuedJobCount(this.redis, inferenceQueueName(name, Number(e.name))).catch(() => 0)) > 0) waiting.push(Number(e.name));
+    }
+    if (waiting.length === 0) return;
     let model: Model;
     try {
-      model = await readModel(this.opts.root, name);
-    } catch {
-      return; // nothing this worker could run
+      model = await readModel(this.opts.root, name, [], undefined, { specific: waiting });
+    } catch (err) {
+      this.log.warn({ model: name, versions: waiting, reason: (err as Error).message }, 'jobs are queued for versions not served, which cannot be read here');
+      return;
     }
     for (const v of model.versions.filter((x) => this.opts.selected(x))) {
-      const tag = tagOf(v);
-      if (this.running.has(tag) || this.retired.has(tag)) continue;
-      if ((await queuedJobCount(this.redis, inferenceQueueName(v.model, v.version)).catch(() => 0)) === 0) continue;
       try {
-        this.retire(tag, await this.opts.open(model, v), 'model unloaded, with jobs queued for it');
+        this.retire(tagOf(v), await this.opts.open(model, v), 'model version not served, with jobs queued for it');
       } catch (err) {
-        this.log.warn({ model: tag, reason: (err as Error).message }, 'jobs queued for an unloaded model version cannot run here');
+        this.log.warn({ model: tagOf(v), reason: (err as Error).message }, 'jobs queued for a version not served cannot run here');
       }
     }
   }

@@ -9,7 +9,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TensorSpec } from '../contract/tensor.js';
-import { DEFAULT_MAX_QUEUE_DELAY_MS, ModelConfigFile, type ModelConfig } from './config.js';
+import { DEFAULT_MAX_QUEUE_DELAY_MS, ModelConfigFile, type ModelConfig, type VersionPolicy } from './config.js';
 import { defaultMaxBatchSize } from './default-batch-size.js';
 import { readOnnxSignature, type OnnxSignature } from './onnx-metadata.js';
 import { loadServed } from './versions.js';
@@ -94,8 +94,9 @@ function isBatchable(sig: OnnxSignature, maxBatchSizeSet: boolean): boolean {
 /**
  * Reads one model folder. Throws (with the reason) when the model cannot be served at all:
  * bad config.json, no version folder, or no version of those the policy would serve loads.
+ * `policy`, when given, replaces config.json's version policy (to read versions it does not serve).
  */
-export async function readModel(root: string, name: string, warnings: string[] = [], check?: VersionCheck): Promise<Model> {
+export async function readModel(root: string, name: string, warnings: string[] = [], check?: VersionCheck, policy?: VersionPolicy): Promise<Model> {
   const dir = join(root, name);
   const file = await readConfig(dir, name);
   const config: ModelConfig = {
@@ -103,7 +104,7 @@ export async function readModel(root: string, name: string, warnings: string[] =
     max_queue_delay_ms: file.max_queue_delay_ms ?? DEFAULT_MAX_QUEUE_DELAY_MS,
     preferred_batch_sizes: [...(file.preferred_batch_sizes ?? [])].sort((a, b) => a - b),
     execution_providers: file.execution_providers,
-    version_policy: file.version_policy ?? { latest: 1 },
+    version_policy: policy ?? file.version_policy ?? { latest: 1 },
     instances: file.instances ?? 1,
   };
   const entries = await readdir(dir, { withFileTypes: true });
