@@ -29,7 +29,7 @@ const INLINE_MAX_MODEL_BYTES = 64 * 1024 * 1024;
 const log = createLogger('worker');
 
 /** Whether this worker serves `v` (WORKER_MODELS: shared models/worker-models.ts). */
-function selected(config: WorkerConfig, v: ModelVersion): boolean {
+function selected(config: WorkerConfig, v: Pick<ModelVersion, 'model' | 'version'>): boolean {
   return workerModelsSelect(config.WORKER_MODELS, v.model, v.version);
 }
 

@@ -432,8 +432,6 @@ export class ModelRunner {
   private async isolateRows(slices: readonly Slice<Task>[], error: JobError): Promise<void> {
     for (const s of slices) {
       const task = s.job;
-      // A model that fails every row (not one line's values) would cost two runs a row: past
-      // MAX_ROWS_FAILED_ALONE rows, a failing run's rows fail together, as before.
       if (s.end - s.start > 1 && (task.rowErrors?.size ?? 0) < MAX_ROWS_FAILED_ALONE) {
         const mid = (s.start + s.end) >>> 1;
         await this.runBatch([{ ...s, end: mid }]);

@@ -97,7 +97,7 @@ function decodeAs(bytes: Buffer, charset: string): string {
   }
 }
 
-const isUtf8Charset = (charset: string) => /^utf-?8$/i.test(charset);
+export const isUtf8Charset = (charset: string): boolean => /^utf-?8$/i.test(charset);
 
 /** The charset of a Content-Type, lower-cased; undefined when none is given. */
 export function charsetOf(type: string | undefined): string | undefined {

@@ -8,7 +8,7 @@ import { decodedBody, drainBody } from '../http/body-encoding.js';
 import { emptyBody, hasBody } from '../http/has-body.js';
 import { fromZod } from '../http/problem.js';
 import { targetPath } from '../http/target-path.js';
-import { charsetOf } from '../http/infer-body.js';
+import { charsetOf, isUtf8Charset } from '../http/infer-body.js';
 import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../services/batches.js';
@@ -40,7 +40,7 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     }
     // NDJSON is UTF-8 (as JSON is: RFC 8259 §8.1); lines in another charset would be read as mojibake.
     const charset = format === 'ndjson' ? charsetOf(req.get('Content-Type')) : undefined;
-    if (charset !== undefined && !/^utf-?8$/.test(charset)) {
+    if (charset !== undefined && !isUtf8Charset(charset)) {
       throw new AppError('unsupported-media-type', `NDJSON request lines are UTF-8: send them so, with charset=utf-8 or none (got charset=${charset})`);
     }
     let batch;

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  inferenceQueueName, MODEL_NAME, MODELS_CHANNEL, queuedJobCount, readModel, UNLOADED_MODELS_KEY, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
+  inferenceQueueName, MODEL_NAME, MODELS_CHANNEL, queuedJobCount, readModel, UNLOADED_MODELS_KEY, VERSION_TEXT, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
   type VersionCheck,
 } from '@maas/shared';
 
@@ -43,7 +43,7 @@ export const RETIRED_POLL_MS = 1000;
 export interface LiveModelsOptions<R extends ServedRunner> {
   root: string;
   /** WORKER_MODELS filter */
-  selected: (v: ModelVersion) => boolean;
+  selected: (v: Pick<ModelVersion, 'model' | 'version'>) => boolean;
   /** opens and starts a runner for one version; throws when it cannot (the version is then broken) */
   open: (m: ModelInfo, v: ModelVersion) => Promise<R>;
   /** the runners changed (after a load, an unload or a change on disk) */
@@ -186,16 +186,18 @@ export class LiveModels<R extends ServedRunner> {
    * Versions of `name` on disk that are not served (`served`: an unloaded model's none; else the
    * policy's) but still have jobs queued for them, queued before the unload or the change while
    * no worker that ran them was up: a runner is opened for each and retired at once, so they
-   * run. Only versions with a queue are read (a file may be large).
+   * run. Only versions this worker would run (WORKER_MODELS) are looked at, and only those with
+   * a queue are read (a file may be large).
    */
   private async runLeftovers(name: string, served: ReadonlySet<string>): Promise<void> {
     const entries = await readdir(join(this.opts.root, name), { withFileTypes: true }).catch(() => []);
     const waiting: number[] = [];
     for (const e of entries) {
-      if (!e.isDirectory() || !/^[1-9][0-9]{0,8}$/.test(e.name)) continue;
-      const tag = `${name}:${e.name}`;
-      if (served.has(tag) || this.running.has(tag) || this.retired.has(tag)) continue;
-      if ((await queuedJobCount(this.redis, inferenceQueueName(name, Number(e.name))).catch(() => 0)) > 0) waiting.push(Number(e.name));
+      if (!e.isDirectory() || !VERSION_TEXT.test(e.name)) continue;
+      const version = Number(e.name);
+      const tag = tagOf({ model: name, version });
+      if (served.has(tag) || this.running.has(tag) || this.retired.has(tag) || !this.opts.selected({ model: name, version })) continue;
+      if ((await queuedJobCount(this.redis, inferenceQueueName(name, version)).catch(() => 0)) > 0) waiting.push(version);
     }
     if (waiting.length === 0) return;
     let model: Model;
@@ -205,7 +207,7 @@ export class LiveModels<R extends ServedRunner> {
       this.log.warn({ model: name, versions: waiting, reason: (err as Error).message }, 'jobs are queued for versions not served, which cannot be read here');
       return;
     }
-    for (const v of model.versions.filter((x) => this.opts.selected(x))) {
+    for (const v of model.versions) {
       try {
         this.retire(tagOf(v), await this.opts.open(model, v), 'model version not served, with jobs queued for it');
       } catch (err) {

@@ -12,6 +12,7 @@ import type { TensorSpec } from '../contract/tensor.js';
 import { DEFAULT_MAX_QUEUE_DELAY_MS, ModelConfigFile, type ModelConfig, type VersionPolicy } from './config.js';
 import { defaultMaxBatchSize } from './default-batch-size.js';
 import { readOnnxSignature, type OnnxSignature } from './onnx-metadata.js';
+import { VERSION_TEXT } from './version-text.js';
 import { loadServed } from './versions.js';
 import { stampOf } from './scan.js';
 
@@ -110,7 +111,7 @@ export async function readModel(root: string, name: string, warnings: string[] =
   const entries = await readdir(dir, { withFileTypes: true });
   const available: number[] = [];
   for (const e of entries) {
-    if (e.isDirectory() && /^[1-9][0-9]{0,8}$/.test(e.name) && (await exists(join(dir, e.name, 'model.onnx')))) {
+    if (e.isDirectory() && VERSION_TEXT.test(e.name) && (await exists(join(dir, e.name, 'model.onnx')))) {
       available.push(Number(e.name));
     }
   }
