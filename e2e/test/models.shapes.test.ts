@@ -19,11 +19,12 @@ beforeAll(async () => {
   repo = await modelRepository();
   // A window, so that requests arriving together share runs (the worker's session is idle otherwise).
   await addModel(repo.dir, 'lookup', buildLookupModel(), { max_queue_delay_ms: 200, preferred_batch_sizes: [16] });
+  await addModel(repo.dir, 'lookup_small', buildLookupModel(), { max_batch_size: 4 });
   await addModel(repo.dir, 'flatten', buildFlattenModel(), { max_queue_delay_ms: 200, preferred_batch_sizes: [8] });
   await addModel(repo.dir, 'flatten_told', buildFlattenModel(), { max_batch_size: 8 });
   await addModel(repo.dir, 'transpose', buildTransposeModel(), {});
-  cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'lookup,flatten,flatten_told,transpose' } });
-  for (const m of ['lookup', 'flatten', 'flatten_told', 'transpose']) {
+  cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'lookup,lookup_small,flatten,flatten_told,transpose' } });
+  for (const m of ['lookup', 'lookup_small', 'flatten', 'flatten_told', 'transpose']) {
     await eventually(async () => (await call(cluster.url, 'GET', `/v2/models/${m}/ready`)).status, (s) => s === 200, { what: `${m} ready` });
   }
 });
@@ -56,7 +57,7 @@ describe('a row that fails its run', () => {
     // Idempotency-Key keeps each request a job of its own (not packed by the API).
     await cluster.stopWorker(cluster.workers[0]!);
     const created = await Promise.all(idx.map((i, k) => call(cluster.url, 'POST', '/v1/jobs', { model: 'lookup', inputs: [{ name: 'idx', datatype: 'INT64', shape: [1, 1], data: [i] }] }, { 'idempotency-key': `lookup-${Date.now()}-${k}` })));
-    await cluster.startWorker({ WORKER_MODELS: 'lookup,flatten,flatten_told,transpose' });
+    await cluster.startWorker();
     const jobs = await Promise.all(created.map(async (c) => {
       expect(c.status).toBe(202);
       return (await call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=20`)).body;
@@ -117,6 +118,43 @@ describe('a batch line whose values fail the run', () => {
     expect(results.find((r) => r.custom_id === 'bad').error.type).toBe('invalid-input');
     // An .npy file of the results cannot hold the errors (406), as for lines that failed their checks.
     expect((await fetch(`${cluster.url}/v1/batches/${batch.id}/results`, { headers: { accept: 'application/x-npy' } })).status).toBe(406);
+  });
+});
+
+describe('batch lines of several rows whose values fail the run', () => {
+  const tensorLine = (id: string, idx: number[]) =>
+    JSON.stringify({ custom_id: id, inputs: [{ name: 'idx', datatype: 'INT64', shape: [idx.length, 1], data: idx }] });
+
+  it('fail alone, whole, even when their rows were spread over runs that succeeded; the other lines get their own rows', async () => {
+    // Runs of 4 rows: m1's rows 2-3 share a run that succeeds with m0, its rows 4-7 one that
+    // fails (100); m2, m3 and m4's first row share one that fails (-50).
+    const lines = [tensorLine('m0', [1, 2]), tensorLine('m1', [3, 4, 5, 100, 6, 7]), tensorLine('m2', [8]), tensorLine('m3', [9, -50]), tensorLine('m4', [0, 1, 2])];
+    const res = await fetch(`${cluster.url}/v1/batches?model=lookup_small`, { method: 'POST', body: lines.join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
+    const batch = (await res.json()) as { id: string };
+    expect(res.status, JSON.stringify(batch)).toBe(202);
+    const done = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}?wait=20`)).body;
+    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 5, succeeded: 3, failed: 2 } });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    const out = (id: string, data: number[]) => ({ custom_id: id, outputs: [{ name: 'out', datatype: 'FP32', shape: [data.length, 1], data }] });
+    expect(results[0]).toEqual(out('m0', [10, 20]));
+    expect(results[1]).toMatchObject({ custom_id: 'm1', error: { type: 'inference-failed', message: expect.stringMatching(/100/) } });
+    expect(results[2]).toEqual(out('m2', [80]));
+    expect(results[3]).toMatchObject({ custom_id: 'm3', error: { type: 'inference-failed', message: expect.stringMatching(/-50/) } });
+    expect(results[3].error.message).not.toMatch(/100/);
+    expect(results[4]).toEqual(out('m4', [0, 10, 20]));
+  });
+
+  it('every line failing with its own values: each keeps its own error', async () => {
+    const lines = [tensorLine('a', [100, 1]), tensorLine('b', [2, 200])];
+    const res = await fetch(`${cluster.url}/v1/batches?model=lookup_small`, { method: 'POST', body: lines.join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
+    const batch = (await res.json()) as { id: string };
+    const done = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}?wait=20`)).body;
+    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 2, succeeded: 0, failed: 2 } });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    expect(results[0].error.message).toMatch(/100/);
+    expect(results[0].error.message).not.toMatch(/200/);
+    expect(results[1].error.message).toMatch(/200/);
+    expect(results[1].error.message).not.toMatch(/100/);
   });
 });
 

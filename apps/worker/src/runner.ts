@@ -29,6 +29,7 @@ import { Collector } from './batching/collector.js';
 import { fullBatchesAhead } from './batching/full-ahead.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
 import { fetchLimit, IDLE_BEFORE_QUICK_MS } from './batching/fetch-limit.js';
+import { LineRanges } from './batching/line-ranges.js';
 import { queueOrder, type QueuedJob } from './batching/queue-order.js';
 import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
@@ -75,8 +76,12 @@ interface Task {
   failed: boolean;
   /** when a run last checked this job for a cancel (batching/cancel-check.ts) */
   cancelCheckedAt?: number;
-  /** a batch chunk's rows whose run failed alone (`isolateRows`), by row: their lines fail, the others succeed */
+  /** a batch chunk's lines whose rows failed their run alone (`isolateLines`), by the line's first row: they fail, the others succeed */
   rowErrors?: Map<number, JobError>;
+  /** the rows of the lines in `rowErrors` */
+  failedRows: number;
+  /** a batch chunk's lines among its rows, once a run of it failed (undefined: not yet asked; null: they cannot be placed) */
+  lines?: LineRanges | null;
   /** a carrier's members whose rows failed alone (`isolateMembers`), by id: they fail, the others succeed */
   memberErrors?: Map<string, JobError>;
   resolve: (r: InferenceJobResult) => void;
@@ -293,7 +298,7 @@ export class ModelRunner {
       const receivedAt = performance.now();
       const task: Task = {
         job, inputs, rows: data.rows, receivedAt, done: 0, parts: [], inferenceMs: 0,
-        maxBatch: 0, runs: 0, failed: false, resolve, reject,
+        maxBatch: 0, runs: 0, failed: false, failedRows: 0, resolve, reject,
         // Its fetch was its first cancel check: a job canceled while queued never gets here
         // (BullMQ fails it at fetch, see CANCEL_JOB_LUA). A chunk's batch is checked at its first run.
         ...(data.batch ? {} : { cancelCheckedAt: receivedAt }),
@@ -379,7 +384,7 @@ export class ModelRunner {
         return;
       }
       const error: JobError = { type: 'inference-failed', message: err.message };
-      if (oneRowALine(packed[0]!.job)) return this.isolateRows(packed, error);
+      if (linesOf(packed[0]!.job)) return this.isolateLines(packed, error);
       if ((packed[0]!.job.job.data.members?.length ?? 0) > 1) return this.isolateMembers(packed, error);
       this.log.error({ err, rows }, 'inference failed');
       for (const s of packed) this.failWith(s.job, error);
@@ -423,24 +428,32 @@ export class ModelRunner {
   }
 
   /**
-   * A batch chunk's failed run (one row a line: a line is a row): its rows run again in halves,
-   * down to single rows, so a line whose values fail the model (an index past a table's end)
-   * fails alone with its error and the chunk's other lines succeed, as a line that fails its
-   * checks does. A run that fails for every row would cost about two runs a row, so past
-   * MAX_ROWS_FAILED_ALONE failed rows a chunk's failing runs fail all their rows at once.
+   * A batch chunk's failed run: its lines run again in halves, down to single lines, so a line
+   * whose values fail the model (an index past a table's end) fails alone with its error and the
+   * chunk's other lines succeed, as a line that fails its checks does. A line of several rows
+   * fails whole, its rows that ran in other runs dropped (`finish`). A run that fails for every
+   * line would cost about two runs a line, so past MAX_LINES_FAILED_ALONE failed lines a chunk's
+   * failing runs fail all their lines at once.
    */
-  private async isolateRows(slices: readonly Slice<Task>[], error: JobError): Promise<void> {
+  private async isolateLines(slices: readonly Slice<Task>[], error: JobError): Promise<void> {
     for (const s of slices) {
       const task = s.job;
-      if (s.end - s.start > 1 && (task.rowErrors?.size ?? 0) < MAX_ROWS_FAILED_ALONE) {
-        const mid = (s.start + s.end) >>> 1;
+      const lines = task.lines!;
+      const [first, last] = lines.touched(s.start, s.end);
+      if (last - first > 1 && (task.rowErrors?.size ?? 0) < MAX_LINES_FAILED_ALONE) {
+        const mid = lines.start((first + last) >>> 1);
         await this.runBatch([{ ...s, end: mid }]);
         await this.runBatch([{ ...s, start: mid }]);
         continue;
       }
       if (task.failed) continue;
       const rowErrors = (task.rowErrors ??= new Map());
-      for (let row = s.start; row < s.end; row++) rowErrors.set(row, error);
+      for (let line = first; line < last; line++) {
+        const start = lines.start(line);
+        if (rowErrors.has(start)) continue;
+        rowErrors.set(start, error);
+        task.failedRows += lines.end(line) - start;
+      }
       task.done += s.end - s.start;
       if (task.done === task.rows) void this.finish(task);
     }
@@ -469,7 +482,8 @@ export class ModelRunner {
 
   /** All of a job's rows ran (or failed alone: `rowErrors`, `memberErrors`): its outputs and metrics go to JobEndings, which settles it. */
   private async finish(task: Task): Promise<void> {
-    if (task.rowErrors?.size === task.rows) {
+    if (task.rowErrors && task.failedRows === task.rows && sameError(task.rowErrors)) {
+      // Every line failed alike (past MAX_LINES_FAILED_ALONE, or one line): the chunk failed.
       this.failWith(task, task.rowErrors.get(0)!);
       return;
     }
@@ -477,7 +491,10 @@ export class ModelRunner {
     const failedMembers = task.memberErrors;
     let outputs: RawTensor[];
     try {
-      const parts = failedMembers ? withoutRows(task.parts, memberRanges(members, failedMembers)) : task.parts;
+      const parts =
+        failedMembers ? withoutRows(task.parts, memberRanges(members, failedMembers))
+        : task.rowErrors && !task.lines!.oneRowEach ? withoutRows(task.parts, lineRanges(task.lines!, task.rowErrors))
+        : task.parts;
       outputs = failedMembers?.size === members.length ? [] : selectOutputs(joinParts(parts), task.job.data.outputs, this.model.labels);
     } catch (err) {
       this.failWith(task, { type: 'inference-failed', message: (err as Error).message });
@@ -512,11 +529,29 @@ export class ModelRunner {
   }
 }
 
-/** Rows of a batch chunk that may fail alone (`isolateRows`); past them, a failing run's rows fail together. */
-export const MAX_ROWS_FAILED_ALONE = 256;
+/** Lines of a batch chunk that may fail alone (`isolateLines`); past them, a failing run's lines fail together. */
+export const MAX_LINES_FAILED_ALONE = 256;
 
-/** A batch chunk whose lines are one row each: a failed row fails its line only (`isolateRows`). */
-const oneRowALine = (t: Task): boolean => t.job.data.batch !== undefined && t.job.data.batch.lines === t.rows && t.rows > 0;
+/** A batch chunk's lines among its rows, placed once (a failed line fails alone: `isolateLines`); undefined for other jobs, and for chunks that do not say where their lines lie. */
+function linesOf(t: Task): LineRanges | undefined {
+  const b = t.job.data.batch;
+  if (t.lines === undefined) t.lines = b && t.rows > 0 ? LineRanges.of(t.rows, b.lines, b.lineRows) ?? null : null;
+  return t.lines ?? undefined;
+}
+
+/** Whether the lines failed with one error (else each keeps its own, though all failed: another line's values are not its to show). */
+function sameError(errors: ReadonlyMap<number, JobError>): boolean {
+  let first: string | undefined;
+  for (const e of errors.values()) {
+    first ??= e.message;
+    if (e.message !== first) return false;
+  }
+  return true;
+}
+
+/** The row ranges [start, end) of the failed lines, keyed by their first rows. */
+const lineRanges = (lines: LineRanges, failed: ReadonlyMap<number, unknown>): [number, number][] =>
+  [...failed.keys()].map((start) => [start, lines.end(lines.lineOf(start))]);
 
 const queued = (t: Task): QueuedJob => ({ priority: t.job.opts.priority, timestamp: t.job.timestamp, batch: t.job.data.batch });
 

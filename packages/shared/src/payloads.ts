@@ -41,7 +41,11 @@ export interface InferenceJobData {
   /** Redis key of the inputs' raw bytes (batch-file chunks, large inputs); the worker removes it once the job ended */
   payload?: string;
   /** set on the chunk jobs of a batch submission: the worker records their outputs with the batch */
-  batch?: { id: string; chunk: number; lines: number; retentionSeconds: number };
+  batch?: {
+    id: string; chunk: number; lines: number; retentionSeconds: number;
+    /** rows of each line that has rows, in order; absent when each is one row (`lines` = `rows`) */
+    lineRows?: number[];
+  };
 }
 
 export interface InferenceJobResult {

@@ -177,6 +177,18 @@ function expectEnd(stored: string, at: number, ids: string[]): string[] {
   return ids;
 }
 
+/**
+ * The rows of each of a chunk's lines that has rows, in order, when some has more than one
+ * (a tensor-form line of several rows); undefined when each is one row. The worker fails a
+ * line whose rows fail their run alone, by these (a chunk job's `batch.lineRows`).
+ */
+export function rowsPerLine(lines: ChunkLines, rows: number, withRows: number): number[] | undefined {
+  if (withRows === rows || !Array.isArray(lines)) return undefined;
+  const counts: number[] = [];
+  for (const l of lines) if (l[1] > 0) counts.push(l[1]);
+  return counts;
+}
+
 /** How many lines of a chunk have rows (the others failed their checks at upload). */
 export function linesWithRows(lines: RowRange | IdsText | readonly ReadLine[]): number {
   if ('count' in lines) return lines.count;

@@ -164,6 +164,33 @@ describe('chunkResults: a chunk some of whose rows failed their run (p marker)',
   });
 });
 
+describe('chunkResults: lines of several rows, some failed (p marker, by their first rows)', () => {
+  // Lines m0 (rows 0-1), m1 (2-4, failed), bad (none), m2 (5), m3 (6-7, failed): the outputs hold rows 0-1 and 5.
+  const lines: ChunkLine[] = [['m0', 2, 0], ['m1', 3, 0], ['bad', 0, 0, BAD], ['m2', 1, 1], ['m3', 2, 0]];
+  const E1: JobError = { type: 'inference-failed', message: 'idx=100' };
+  const E3: JobError = { type: 'inference-failed', message: 'idx=-50' };
+  const marker = partlyMarker(4, new Map([[2, E1], [6, E3]]));
+
+  it('gives each failed line its own error and the others their own rows', () => {
+    expect(parse(chunkResultLines(lines, marker, [raw('out', 'FP32', [3, 1], [10, 20, 80])]))).toEqual([
+      { custom_id: 'm0', outputs: [{ name: 'out', datatype: 'FP32', shape: [2, 1], data: [10, 20] }] },
+      { custom_id: 'm1', error: E1 },
+      { custom_id: 'bad', error: BAD },
+      { custom_id: 'm2', outputs: { out: [80] } },
+      { custom_id: 'm3', error: E3 },
+    ]);
+    expect(batchCounts({ total: '5', invalid: '1' }, [marker])).toEqual({ total: 5, succeeded: 2, failed: 3 });
+  });
+
+  it('every line failed, each with its own error: no outputs', () => {
+    const all = partlyMarker(2, new Map([[0, E1], [2, E3]]));
+    expect(parse(chunkResultLines([['m0', 2, 0], ['m1', 1, 1]], all, []))).toEqual([
+      { custom_id: 'm0', error: E1 },
+      { custom_id: 'm1', error: E3 },
+    ]);
+  });
+});
+
 describe('chunkResults: chunks that did not run', () => {
   const expectAllFailed = (out: string[], error: JobError) => {
     expect(out).toHaveLength(LINES.length);

@@ -28,7 +28,7 @@ import {
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
 import type { Chunk } from '../batches/chunker.js';
-import { linesWithRows, readLines, storedLines, type ReadLines } from '../batches/chunk-lines.js';
+import { linesWithRows, readLines, rowsPerLine, storedLines, type ReadLines } from '../batches/chunk-lines.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
 import type { FairShare } from '../fairness/fair-share.js';
@@ -165,10 +165,14 @@ export class BatchService {
         await this.record(id, [String(chunk.index), 's:0', '']);
         return;
       }
+      const lineRows = rowsPerLine(chunk.lines, chunk.rows, chunk.linesWithRows);
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION, model: version.model, version: version.version, tenant, rows: chunk.rows,
         inputs: packed.inputs, payload: k.input(chunk.index), outputs: [], priority: BATCH_PRIORITY,
-        batch: { id, chunk: chunk.index, lines: chunk.linesWithRows, retentionSeconds: this.opts.retentionSeconds },
+        batch: {
+          id, chunk: chunk.index, lines: chunk.linesWithRows, retentionSeconds: this.opts.retentionSeconds,
+          ...(lineRows ? { lineRows } : {}),
+        },
       };
       const [, turns] = await Promise.all([
         this.admission?.reserve(tenant, { queue: queue.name, jobId: chunkJobId(id, chunk.index), rows: chunk.rows }), // quota

@@ -28,7 +28,7 @@ export class ChunkLedger {
     void this.relay.relay(batchSlot(b.id), items);
   }
 
-  /** `rowErrors`: rows whose run failed alone (their lines fail); `outputs` hold the other rows. */
+  /** `rowErrors`: lines whose rows failed their run alone, by their first rows; `outputs` hold the other lines' rows. */
   succeeded(b: ChunkRef, outputs: RawTensor[], rowErrors?: ReadonlyMap<number, JobError>): Promise<void> {
     const marker = rowErrors?.size ? partlyMarker(b.lines, rowErrors) : succeededMarker(b.lines);
     return this.record(b, marker, tensorRecord(outputs));

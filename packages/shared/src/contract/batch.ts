@@ -31,8 +31,8 @@ export type ChunkLine = [customId: string, rows: number, compact: 0 | 1, error?:
 
 /**
  * A chunk's outcome in the `chunks` hash: `s:<lines>` (ran), `p:<lines>:<json>` (ran, but for
- * some rows whose run failed: `{"<row>": error}`, rows counted from 0 among the chunk's rows, one
- * a line; the outputs hold the other rows only), `f:<lines>:<error json>` (failed), `c:<lines>`
+ * some lines whose rows failed their run: `{"<row>": error}`, each such line by its first row,
+ * counted from 0 among the chunk's rows; the outputs hold the other lines' rows only), `f:<lines>:<error json>` (failed), `c:<lines>`
  * (canceled before it ran). <lines> counts the chunk's lines that had rows.
  */
 export type ChunkMarker = string;
@@ -42,7 +42,7 @@ export interface ChunkOutcome {
   lines: number;
   /** 'f': why */
   error?: JobError;
-  /** 'p': the rows that failed, each with its error */
+  /** 'p': the lines that failed, by their first rows, each with its error */
   rowErrors?: Map<number, JobError>;
 }
 
