@@ -167,7 +167,11 @@ describe('a batch whose every line fails the run', () => {
     expect(done).toMatchObject({ status: 'succeeded', counts: { total: 600, succeeded: 0, failed: 600 } });
     const results = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(results).toHaveLength(600);
-    for (const r of results) expect(r.error).toMatchObject({ type: 'inference-failed', message: expect.stringMatching(/999/) });
+    // The first 256 lines to fail fail alone, with their own message; past them a failing run's
+    // lines fail together, with a message that holds no line's values.
+    for (const r of results) expect(r.error).toMatchObject({ type: 'inference-failed', message: expect.stringMatching(/999|not run again one by one/) });
+    expect(results.filter((r) => /999/.test(r.error.message)).length).toBeGreaterThanOrEqual(256);
+    expect(results.filter((r) => /one by one/.test(r.error.message)).length).toBeGreaterThan(0);
   });
 });
 

@@ -448,10 +448,12 @@ export class ModelRunner {
       }
       if (task.failed) continue;
       const rowErrors = (task.rowErrors ??= new Map());
+      // Lines failed together past the bound: the run's message may hold another line's values.
+      const lineError = last - first > 1 ? LINES_FAILED_TOGETHER : error;
       for (let line = first; line < last; line++) {
         const start = lines.start(line);
         if (rowErrors.has(start)) continue;
-        rowErrors.set(start, error);
+        rowErrors.set(start, lineError);
         task.failedRows += lines.end(line) - start;
       }
       task.done += s.end - s.start;
@@ -531,6 +533,11 @@ export class ModelRunner {
 
 /** Lines of a batch chunk that may fail alone (`isolateLines`); past them, a failing run's lines fail together. */
 export const MAX_LINES_FAILED_ALONE = 256;
+
+const LINES_FAILED_TOGETHER: JobError = {
+  type: 'inference-failed',
+  message: `this line's run failed after ${MAX_LINES_FAILED_ALONE} other lines of its chunk had failed theirs, so its lines were not run again one by one (does the model fail every line?)`,
+};
 
 /** A batch chunk's lines among its rows, placed once (a failed line fails alone: `isolateLines`); undefined for other jobs, and for chunks that do not say where their lines lie. */
 function linesOf(t: Task): LineRanges | undefined {
