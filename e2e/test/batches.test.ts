@@ -198,6 +198,19 @@ describe('batch submissions', () => {
     expect((await call(cluster.url, 'GET', `/v1/batches/${sub.body.id}`)).status).toBe(404);
     expect(await redis.keys(`maas:{b-${sub.body.id}}:*`)).toHaveLength(0);
   });
+
+  it('a chunk gone from Redis mid-download (its retention passed, an eviction) cuts the download short instead of ending it whole without its lines', async () => {
+    const sub = await submit('model=mlp', rows(6, 8300, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n'));
+    expect((await finished(sub.body.id)).counts.succeeded).toBe(8300);
+    const k = batchKeys(sub.body.id);
+    await redis.hdel(k.chunks, '1');
+    const res = await fetch(`${cluster.url}/v1/batches/${sub.body.id}/results`);
+    expect(res.status).toBe(200); // the first chunk's lines are on their way
+    await expect(res.text()).rejects.toThrow();
+    // Gone from the first chunk on: a 404 before any line.
+    await redis.hdel(k.lines, '0');
+    expect((await call(cluster.url, 'GET', `/v1/batches/${sub.body.id}/results`)).body).toMatchObject({ status: 404 });
+  });
 });
 
 describe('.npy uploads', () => {

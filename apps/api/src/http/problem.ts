@@ -95,6 +95,13 @@ const EXPECTED_5XX: Partial<Record<ProblemType, 'debug' | 'info' | 'warn'>> = {
 };
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  // A response already under way (a results download whose batch went mid-stream) cannot
+  // become a problem: the connection is cut, so the client sees a body cut short, not a whole one.
+  if (res.headersSent) {
+    req.log?.warn({ err }, 'response cut short by an error after it began');
+    res.destroy();
+    return;
+  }
   // An answer before the body was read whole (a 413 mid-upload): the connection cannot carry
   // another request, so say so and a client does not reuse it.
   if (!req.complete) res.setHeader('Connection', 'close');

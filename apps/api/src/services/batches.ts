@@ -397,6 +397,10 @@ export class BatchService {
       for (let i = 0; i < total; i++) {
         const [chunkLines, marker, outputs] = await ahead.shift()!;
         if (i + READ_AHEAD < total) ahead.push(fetch(i + READ_AHEAD));
+        // A completed batch records every chunk's outcome and lines: one gone (its retention
+        // passed during the download, or Redis evicted it) ends the download as an error, not
+        // as a file that looks whole without its lines (a 404 before the first byte).
+        if (marker === null || (lines && chunkLines === null)) throw new NotFoundError('batch', id);
         yield {
           lines: readLines(chunkLines),
           marker,
