@@ -2,7 +2,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, PREFIX, QuotaExceededError, startRedisServer, type RedisServer } from '@maas/shared';
+import { batchKeys, chunkJobId, createLogger, PREFIX, QuotaExceededError, startRedisServer, type RedisServer } from '@maas/shared';
 import { QueuedRowsLedger } from '../src/quotas/ledger.js';
 
 let server: RedisServer;
@@ -58,5 +58,29 @@ describe('QueuedRowsLedger', () => {
     connection.disconnect();
     await ledger.reconcile('t3');
     expect(await ledger.queued('t3')).toBe(0);
+  });
+
+  it('frees at once the rows of a batch chunk that ran and was removed (its outcome is with its batch), not after the enqueue grace', async () => {
+    const ledger = ledgerWith(50);
+    const jobId = chunkJobId('batch_ledger1', 0);
+    await ledger.reserve('t4', { queue: queue.name, jobId, rows: 40 });
+    await ledger.reserve('t4', { queue: queue.name, jobId: chunkJobId('batch_ledger1', 1), rows: 5 }); // still being enqueued: kept
+    await redis.hset(batchKeys('batch_ledger1').chunks, '0', 's:40'); // ran; its job (removeOnComplete) is gone
+    await ledger.reconcile('t4');
+    expect(await ledger.queued('t4')).toBe(5);
+  });
+
+  it('a refusal while a reconcile is under way waits for it, and reserves once it freed the rows', async () => {
+    const other = ledgerWith(50); // another API instance queued them
+    for (const id of ['d1', 'd2']) {
+      await other.reserve('t5', { queue: queue.name, jobId: id, rows: 20 });
+      await queue.add('x', {}, { jobId: id });
+      await redis.hset(`${PREFIX}:${queue.name}:${id}`, 'processedOn', String(Date.now())); // started
+    }
+    // This instance's periodic reconcile is due (none yet for t5): the reservation starts it in
+    // the background, is refused by the stale count (40 + 20 > 50), and must wait for it, not answer 429.
+    const ledger = ledgerWith(50);
+    await ledger.reserve('t5', { queue: queue.name, jobId: 'd3', rows: 20 });
+    expect(await ledger.queued('t5')).toBe(20);
   });
 });

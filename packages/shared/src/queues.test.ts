@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { inferenceQueueName, jobIndexValue, parseJobIndex } from './queues.js';
+import { chunkJobId, chunkOfJobId, inferenceQueueName, jobIndexValue, parseJobIndex } from './queues.js';
 
 describe('job index values', () => {
   it('a plain job names its queue; a member its queue and carrier', () => {
     const q = inferenceQueueName('a.b-c_9', 12);
     expect(parseJobIndex(jobIndexValue(q))).toEqual({ queue: q });
     expect(parseJobIndex(jobIndexValue(q, 'job_x-Y_1'))).toEqual({ queue: q, carrier: 'job_x-Y_1' });
+  });
+});
+
+describe('chunkOfJobId', () => {
+  it('reads back what chunkJobId made, ids with dashes included; other ids are not chunks', () => {
+    expect(chunkOfJobId(chunkJobId('batch_a-c9-x', 12))).toEqual({ batchId: 'batch_a-c9-x', chunk: 12 });
+    expect(chunkOfJobId('job_abc')).toBeUndefined();
+    expect(chunkOfJobId('-c3')).toBeUndefined();
   });
 });

@@ -176,6 +176,12 @@ export const UPLOADS_KEY = `${PREFIX}:uploads`;
 /** BullMQ job id of a batch's chunk (not a public job id: GET /v1/jobs does not find it). */
 export const chunkJobId = (batchId: string, chunk: number): string => `${batchId}-c${chunk}`;
 
+/** The batch and chunk of a chunk job's id (`chunkJobId`); undefined for other ids. */
+export function chunkOfJobId(jobId: string): { batchId: string; chunk: number } | undefined {
+  const m = /^(.+)-c([0-9]+)$/.exec(jobId);
+  return m ? { batchId: m[1]!, chunk: Number(m[2]) } : undefined;
+}
+
 /** Triton-style statistics of one model version: a hash the workers increment, the API reads. */
 export const statsKey = (model: string, version: number): string => `${PREFIX}:stats:${model}:${version}`;
 

@@ -6,16 +6,17 @@
  * when they were reserved. A reservation is one script (RESERVE_LUA): it adds the rows unless
  * they would pass the limit, so concurrent requests on several API instances cannot overshoot.
  * Nothing in the worker has to report back: rows leave the ledger when `reconcile` finds their
- * job started, finished or gone (BullMQ sets `processedOn` when a job turns active). That runs
- * when a reservation is refused (at most once a second per tenant and process), and every
- * RECONCILE_MS per tenant otherwise, so the hash stays about as large as the tenant's queue and
- * a crash cannot leak rows for long. Its cost: one read of the tenant's entries and one field
- * read per queued job.
+ * job started, finished or gone (BullMQ sets `processedOn` when a job turns active; a batch
+ * chunk's job is removed as it completes, its outcome then in the batch's `chunks` hash). That
+ * runs when a reservation is refused (at most once a second per tenant and process; a refusal
+ * while one is under way waits for it), and every RECONCILE_MS per tenant otherwise, so the hash
+ * stays about as large as the tenant's queue and a crash cannot leak rows for long. Its cost:
+ * one read of the tenant's entries and one field read per queued job.
  *
  * Modes: with no rows limit configured anywhere the ledger is not used at all (no cost).
  */
 import type { Redis } from 'ioredis';
-import { bullJobKey, QuotaExceededError, sendInSlices, tenantRowsKey, type Logger } from '@maas/shared';
+import { batchKeys, bullJobKey, chunkOfJobId, QuotaExceededError, sendInSlices, tenantRowsKey, type Logger } from '@maas/shared';
 
 export interface LedgerEntry {
   queue: string;
@@ -72,6 +73,8 @@ const field = (e: Pick<LedgerEntry, 'queue' | 'jobId'>) => `${e.queue}|${e.jobId
 
 export class QueuedRowsLedger implements Admission {
   private readonly lastReconcile = new Map<string, number>();
+  /** a reconcile under way, by tenant: a refusal waits for it rather than answer from a count it is correcting */
+  private readonly reconciling = new Map<string, Promise<void>>();
 
   constructor(
     private readonly redis: Redis,
@@ -86,8 +89,10 @@ export class QueuedRowsLedger implements Admission {
     this.maybeReconcile(tenant);
     let queued = await this.tryReserve(tenant, entry, limit);
     if (queued < 0) return;
-    if (Date.now() - (this.lastReconcile.get(tenant) ?? 0) >= RECONCILE_ON_REFUSAL_MS) {
-      await this.reconcile(tenant); // the count may hold rows that have run since
+    // The count may hold rows that have run since: look (again) before refusing.
+    const underWay = this.reconciling.get(tenant);
+    if (underWay || Date.now() - (this.lastReconcile.get(tenant) ?? 0) >= RECONCILE_ON_REFUSAL_MS) {
+      await (underWay ? underWay.catch(() => undefined) : this.reconcile(tenant));
       queued = await this.tryReserve(tenant, entry, limit);
     }
     if (queued >= 0) throw new QuotaExceededError(tenant, queued, limit, RETRY_AFTER_S);
@@ -115,8 +120,16 @@ export class QueuedRowsLedger implements Admission {
     void this.reconcile(tenant).catch((err: unknown) => this.log.warn({ err, tenant }, 'queued-rows reconcile failed'));
   }
 
-  /** Drops the rows whose job has started, finished or disappeared. */
-  async reconcile(tenant: string): Promise<void> {
+  /** Drops the rows whose job has started, finished or disappeared (one reconcile at a time a tenant and process). */
+  reconcile(tenant: string): Promise<void> {
+    const underWay = this.reconciling.get(tenant);
+    if (underWay) return underWay;
+    const run = this.reconcileNow(tenant).finally(() => this.reconciling.delete(tenant));
+    this.reconciling.set(tenant, run);
+    return run;
+  }
+
+  private async reconcileNow(tenant: string): Promise<void> {
     this.lastReconcile.set(tenant, Date.now());
     const key = tenantRowsKey(tenant);
     const all = await this.redis.hgetall(key);
@@ -136,10 +149,19 @@ export class QueuedRowsLedger implements Admission {
       const pipe = this.redis.pipeline();
       for (const e of list) pipe.hmget(bullJobKey(queue, e.jobId), 'timestamp', 'processedOn');
       const replies = (await pipe.exec()) ?? [];
+      const missing: typeof list = [];
       list.forEach((e, i) => {
         const [created, processed] = (replies[i]?.[1] as (string | null)[] | undefined) ?? [null, null];
         if (processed !== null || (created === null && now - e.at > ENQUEUE_GRACE_MS)) gone.push(e.f);
+        else if (created === null) missing.push(e);
       });
+      // A young entry without its job is being enqueued, or is a batch chunk that ran and was
+      // removed at once: its outcome recorded in its batch says which.
+      const ran = await Promise.all(missing.map((e) => {
+        const c = chunkOfJobId(e.jobId);
+        return c ? this.redis.hexists(batchKeys(c.batchId).chunks, String(c.chunk)) : 0;
+      }));
+      missing.forEach((e, i) => ran[i] === 1 && gone.push(e.f));
     }
     await sendInSlices(gone, (fields) => this.redis.eval(DROP_LUA, 1, key, ...fields));
   }
