@@ -385,7 +385,8 @@ export class BatchService {
    */
   private finishedChunks(id: string, meta: Record<string, string>, k: BatchKeys, lines = true): AsyncGenerator<{ lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
     if (!meta['completed_at']) {
-      throw new AppError('batch-not-finished', `batch ${id} is ${meta['status']}; results are available once it has completed`, { status_of_batch: meta['status'] });
+      const why = meta['status'] === 'canceled' ? 'canceled, and a chunk a worker was running at the cancel is finishing' : meta['status'];
+      throw new AppError('batch-not-finished', `batch ${id} is ${why}; results are available once it has completed (GET /v1/batches/${id}?wait=N answers then)`, { status_of_batch: meta['status'] });
     }
     const total = Number(meta['chunks_total']);
     const redis = this.redis;
