@@ -151,6 +151,20 @@ describe('SDK: batches', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
+  it('list pages through the tenant\'s batches, newest first; each walks them all', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push((await maas.batches.submit({ model: 'penguins', lines: [{ custom_id: `l${i}`, inputs: { features: [39.1, 18.7, 181, 3750] } }] })).id);
+    const page = await maas.batches.list({ limit: 2 });
+    expect(page).toMatchObject({ object: 'list', has_more: true });
+    expect(page.data.map((b) => b.id)).toEqual([made[2], made[1]]);
+    const next = await maas.batches.list({ limit: 2, after: page.last_id! });
+    expect(next.data[0]!.id).toBe(made[0]);
+    const all: string[] = [];
+    for await (const b of maas.batches.each({ limit: 2 })) all.push(b.id);
+    expect(all.slice(0, 3)).toEqual([made[2], made[1], made[0]]);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
   it('an unknown model is refused (404); a source that throws is reported as itself', async () => {
     expect(await thrown(maas.batches.submit({ model: 'nope', lines: [{ inputs: { features: [1, 2, 3, 4] } }] }))).toMatchObject({ status: 404 });
     function* broken(): Generator<BatchLine> {
@@ -368,6 +382,11 @@ describe('CLI (child process)', () => {
     const noWait = await cli(['batch', 'submit', file, '--model', 'penguins', '--no-wait']);
     expect(noWait.code, noWait.stderr).toBe(0);
     expect(noWait.stdout.trim()).toMatch(/^batch_/);
+
+    const listed = await cli(['batch', 'list', '--limit', '1']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ object: 'list', data: [{ id: noWait.stdout.trim() }], has_more: true });
+    expect((await cli(['batch', 'list', '--limit', '0'])).code).toBe(2);
   });
 
   it('batch submit of a .npy file: row i is result line i', async () => {

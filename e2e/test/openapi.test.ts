@@ -160,6 +160,8 @@ describe('GET /openapi.json', () => {
       { op: 'post /v1/batches', ...tenant('/v1/batches?model=mlp', line, { 'content-type': 'application/x-ndjson' }) },
       { op: 'post /v1/batches', ...tenant('/v1/batches?model=mlp', line, { 'content-type': 'image/png' }) },
       { op: 'get /v1/batches/{id}', url: `/v1/batches/${batch.body.id}` },
+      { op: 'get /v1/batches', url: '/v1/batches?limit=1', status: 200 },
+      { op: 'get /v1/batches', url: '/v1/batches?limit=0', status: 400 },
       { op: 'post /v1/batches/{id}/cancel', url: `/v1/batches/${batch.body.id}/cancel` },
       { op: 'get /v1/batches/{id}/results', url: `/v1/batches/${batch.body.id}/results` },
       { op: 'get /v1/batches/{id}', url: '/v1/batches/%zz', status: 400 },

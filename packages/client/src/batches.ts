@@ -12,7 +12,7 @@ import { byteStream, chunksOf, encodeNdjson, parseNdjson, splitLines, type LineS
 import { NpyFile } from './npy.js';
 import { sleep } from './time.js';
 import type { CallOptions, Transport } from './transport.js';
-import { isTerminal, type Batch, type BatchLine, type BatchResult } from './types.js';
+import { isTerminal, type Batch, type BatchLine, type BatchPage, type BatchResult } from './types.js';
 
 /** An NDJSON file to upload as it is, byte for byte (see `ndjsonFile`). */
 export class NdjsonFile {
@@ -60,6 +60,13 @@ export interface BatchWaitOptions {
   /** give up (MaasWaitTimeoutError) after this long; default: wait as long as it takes */
   timeoutMs?: number | undefined;
   signal?: AbortSignal | undefined;
+}
+
+export interface ListBatchesOptions extends CallOptions {
+  /** the last batch id of the previous page (its `last_id`) */
+  after?: string | undefined;
+  /** batches a page, 1 to 100 (the server's default: 20) */
+  limit?: number | undefined;
 }
 
 export interface DownloadResult {
@@ -127,6 +134,24 @@ export class Batches {
       timeoutMs: opts.timeoutMs ?? this.http.pollTimeoutMs(opts.wait),
     });
     return body;
+  }
+
+  /** A page of this tenant's batches, newest first (`GET /v1/batches`); the next page is `{ after: page.last_id }`. */
+  async list(opts: ListBatchesOptions = {}): Promise<BatchPage> {
+    const { after, limit, ...call } = opts;
+    const { body } = await this.http.json<BatchPage>({ method: 'GET', path: '/v1/batches', query: { after, limit }, ...call });
+    return body;
+  }
+
+  /** Every batch of this tenant, newest first, a page (`limit`) at a time. */
+  async *each(opts: Omit<ListBatchesOptions, 'after'> = {}): AsyncGenerator<Batch, void, undefined> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.list({ ...opts, after });
+      yield* page.data;
+      if (!page.has_more || page.last_id === null) return;
+      after = page.last_id;
+    }
   }
 
   async cancel(id: string, opts: CallOptions = {}): Promise<Batch> {

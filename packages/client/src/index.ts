@@ -6,6 +6,7 @@ export { MaasClient, type MaasClientOptions, type InferOptions } from './client.
 export { Jobs, type CreateJobOptions, type GetJobOptions, type WaitOptions, type RunOptions, type SucceededJob } from './jobs.js';
 export {
   Batches, NdjsonFile, ndjsonFile, type SubmitBatchOptions, type GetBatchOptions, type BatchWaitOptions, type UploadProgress, type DownloadResult,
+  type ListBatchesOptions,
 } from './batches.js';
 export { encodeNpy, npyHeader, NpyFile, npyFile, type NpyArray } from './npy.js';
 export { Models } from './models.js';
@@ -21,6 +22,6 @@ export {
 export { isTerminal, TERMINAL_STATUSES } from './types.js';
 export type {
   Datatype, TensorData, Tensor, OutputTensor, RequestedOutput, JobRequest, Job, JobStatus, JobError, JobMetrics, Batch, BatchStatus,
-  BatchCounts, BatchLine, BatchResult, TensorSpec, ModelInfo, ModelMetadata, InferResponse, HealthStatus, Problem, ProblemIssue,
+  BatchCounts, BatchPage, BatchLine, BatchResult, TensorSpec, ModelInfo, ModelMetadata, InferResponse, HealthStatus, Problem, ProblemIssue,
   WebhookEvent, WebhookEventKind,
 } from './types.js';

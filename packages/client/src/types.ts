@@ -132,6 +132,16 @@ export interface Batch {
   [extra: string]: unknown;
 }
 
+/** A page of batches (`GET /v1/batches`), newest first. */
+export interface BatchPage {
+  object: 'list';
+  data: Batch[];
+  first_id: string | null;
+  /** pass as `after` for the next page */
+  last_id: string | null;
+  has_more: boolean;
+}
+
 /**
  * One input line of a batch: tensors, or the compact one-row form `{"features": [5.1, 3.5, 1.4, 0.2]}`.
  * Lines without `custom_id` get their line number.

@@ -111,6 +111,9 @@ export const tenantSecretsKey = (tenant: string): string => `${PREFIX}:webhook-s
 /** A tenant's queued-rows ledger (hash: `<queue>|<jobId>` → rows, and `total`), when a rows quota is set. */
 export const tenantRowsKey = (tenant: string): string => `${PREFIX}:{quota-${tenant}}:rows`;
 
+/** A tenant's batches (GET /v1/batches): a sorted set of batch ids, scored by when each was created (ms). */
+export const tenantBatchesKey = (tenant: string): string => `${PREFIX}:{batches-${tenant}}:list`;
+
 /**
  * Delivery history of one job (or batch), all in the subject's slot: the set of its event ids,
  * and per event a summary hash and the list of attempts.

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { JobRequest } from '@maas/shared';
 import { framedRequestHeader, HEADER_LENGTH } from '../binary/framing.js';
 import { V2_PATH } from '../http/problem.js';
-import { BatchQuery, NDJSON_TYPES, NPY_TYPES } from '../routes/batches.js';
+import { BatchListQuery, BatchQuery, NDJSON_TYPES, NPY_TYPES } from '../routes/batches.js';
 import { InferRequest } from '../routes/kserve.js';
 import { MAX_IDEMPOTENCY_KEY } from '../services/idempotency.js';
 import { IndexRequest, ModelStatsResponse, RepositoryAnswer, RepositoryIndex, RepositoryModelRequest } from '../routes/triton.js';
@@ -202,6 +202,10 @@ const TABLE: Route[] = [
   {
     method: 'get', path: '/v1/batches/{id}', summary: 'Read a batch (long-poll with ?wait=N: answers when it completes)', tag: 'Batches',
     query: WaitQuery, answers: { 200: json(S.Batch, 'the batch'), 400: invalid, 404: notFound, ...common },
+  },
+  {
+    method: 'get', path: '/v1/batches', summary: "A page of the tenant's batches, newest first (next page: ?after=<last_id>)", tag: 'Batches',
+    query: BatchListQuery, answers: { 200: json(S.BatchList, 'the batches'), 400: invalid, ...common },
   },
   { method: 'post', path: '/v1/batches/{id}/cancel', summary: 'Cancel a batch', tag: 'Batches', answers: { 200: json(S.Batch, 'the batch'), 404: notFound, ...common } },
   {

@@ -132,6 +132,14 @@ export const Delivery = z.object({
 });
 export const DeliveryList = z.object({ object: z.literal('list'), data: z.array(Delivery) });
 
+export const BatchList = z.object({
+  object: z.literal('list'),
+  data: z.array(Batch).describe('newest first'),
+  first_id: z.string().nullable(),
+  last_id: z.string().nullable().describe('the next page: ?after=<last_id>'),
+  has_more: z.boolean(),
+});
+
 export const Status = z.object({
   generated_at: Instant,
   window_s: z.number(),

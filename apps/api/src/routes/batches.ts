@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError, VersionParam, WebhookUrl } from '@maas/shared';
+import { AppError, ValidationError, VersionParam, WebhookUrl } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { decodedBody, drainBody } from '../http/body-encoding.js';
 import { emptyBody, hasBody } from '../http/has-body.js';
@@ -22,6 +22,14 @@ export const BatchQuery = z.object({
   version: VersionParam.optional(),
   webhook: WebhookUrl.optional(),
 });
+
+/** `GET /v1/batches`: a page of the tenant's batches, newest first (as the OpenAI Batch API lists them). */
+export const BatchListQuery = z.object({
+  after: z.string().min(1).optional().describe('the last batch id of the previous page'),
+  limit: z.string().regex(/^[0-9]+$/, 'limit is a whole number').optional().describe('batches a page, 1 to 100 (default 20)'),
+});
+const DEFAULT_PAGE = 20;
+const MAX_PAGE = 100;
 
 /** A batch upload (`POST /v1/batches`), whose body its route reads (streamed), whatever its type says. */
 export const isBatchUpload = (req: IncomingMessage): boolean => req.method === 'POST' && /^\/v1\/batches\/?$/i.test(targetPath(req));
@@ -55,6 +63,15 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
       throw err;
     }
     res.status(202).setHeader('Location', `/v1/batches/${batch.id}`).json(batch);
+  });
+
+  r.get('/v1/batches', async (req, res) => {
+    const q = BatchListQuery.safeParse(req.query);
+    if (!q.success) throw fromZod(q.error);
+    const limit = q.data.limit === undefined ? DEFAULT_PAGE : Number(q.data.limit);
+    if (limit < 1 || limit > MAX_PAGE) throw new ValidationError([{ path: 'query.limit', message: `limit is 1 to ${MAX_PAGE}` }]);
+    const page = await batches.listPage(req.tenant, q.data.after, limit);
+    res.json({ object: 'list', data: page.data, first_id: page.data[0]?.id ?? null, last_id: page.data.at(-1)?.id ?? null, has_more: page.has_more });
   });
 
   r.get('/v1/batches/:id', async (req, res) => {

@@ -27,6 +27,7 @@ import {
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
+import { BatchList, type BatchPage } from './batch-list.js';
 import type { Chunk } from '../batches/chunker.js';
 import { linesWithRows, readLines, rowsPerLine, storedLines, type ReadLines } from '../batches/chunk-lines.js';
 import { NPY_DESCR, npyHeader } from '../batches/npy.js';
@@ -95,7 +96,12 @@ export class BatchService {
     private readonly notifier: JobNotifier,
     private readonly log: Logger,
     private readonly opts: BatchServiceOptions,
-  ) {}
+  ) {
+    this.list = new BatchList(redis, opts.retentionSeconds + UNFINISHED_GRACE_S);
+  }
+
+  /** each tenant's batches, for GET /v1/batches */
+  private readonly list: BatchList;
 
   /** the memory chunks are built in, shared by this process's uploads */
   private readonly blocks = new BlockPool(BLOCK_POOL_BYTES);
@@ -139,10 +145,11 @@ export class BatchService {
     body: AsyncIterable<Buffer>, format: BatchFormat,
   ): Promise<BatchObject> {
     const k = batchKeys(id);
+    const createdAt = Date.now();
     await this.redis
       .multi()
       .hset(k.meta, {
-        tenant, model: target.model, version: String(version.version), status: 'queued', created_at: Date.now(),
+        tenant, model: target.model, version: String(version.version), status: 'queued', created_at: createdAt,
         uploaded: 0, total: 0, invalid: 0, webhook: target.webhook ?? '',
       })
       .expire(k.meta, this.opts.retentionSeconds + UNFINISHED_GRACE_S)
@@ -216,6 +223,7 @@ export class BatchService {
       throw err;
     }
     await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
+    await this.list.add(tenant, id, createdAt);
     await this.record(id);
     return this.get(tenant, id);
   }
@@ -248,6 +256,11 @@ export class BatchService {
     const { meta, markers } = await readBatch(this.redis, id);
     if (!meta['tenant'] || meta['tenant'] !== tenant || meta['uploaded'] !== '1') throw new NotFoundError('batch', id);
     return { meta, markers, k };
+  }
+
+  /** The tenant's batches, newest first: `limit` of them after the batch `after` (GET /v1/batches). */
+  listPage(tenant: string, after: string | undefined, limit: number): Promise<BatchPage> {
+    return this.list.page(tenant, after, limit);
   }
 
   async get(tenant: string, id: string): Promise<BatchObject> {

@@ -6,14 +6,14 @@
 import { parseArgs } from 'node:util';
 import { MaasClient } from '../client.js';
 import { UsageError, Interrupted, type Command, type Context, type OptionSpec } from './command.js';
-import { batchCancel, batchGet, batchResults, batchSubmit, batchWait } from './commands/batch.js';
+import { batchCancel, batchGet, batchList, batchResults, batchSubmit, batchWait } from './commands/batch.js';
 import { infer } from './commands/infer.js';
 import { jobsCancel, jobsCreate, jobsGet } from './commands/jobs.js';
 import { models } from './commands/models.js';
 import { describeError, EXIT_USAGE } from './errors.js';
 import type { Io } from './io.js';
 
-export const COMMANDS: Command[] = [models, infer, jobsCreate, jobsGet, jobsCancel, batchSubmit, batchWait, batchGet, batchResults, batchCancel];
+export const COMMANDS: Command[] = [models, infer, jobsCreate, jobsGet, jobsCancel, batchSubmit, batchWait, batchGet, batchList, batchResults, batchCancel];
 const GROUPS: Record<string, string> = { jobs: 'asynchronous jobs', batch: 'NDJSON batches' };
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';

@@ -1,5 +1,5 @@
 /**
- * `maas batch submit|get|wait|results|cancel`: NDJSON batches. `submit` streams the file from
+ * `maas batch submit|get|list|wait|results|cancel`: NDJSON batches. `submit` streams the file from
  * disk (never read whole), prints the batch id on stdout, and — unless `--no-wait` — shows
  * progress on stderr until the batch ends, then streams the results to `--out`.
  */
@@ -90,6 +90,23 @@ export const batchGet: Command = {
   args: { min: 1 },
   async run(ctx) {
     ctx.io.stdout.write(`${formatJson(await ctx.client().batches.get(ctx.args[0]!, { signal: ctx.io.signal }))}\n`);
+  },
+};
+
+export const batchList: Command = {
+  name: 'batch list',
+  summary: 'print a page of your batches, newest first (JSON; the next page: --after its last_id)',
+  usage: '[--limit N] [--after ID]',
+  options: {
+    limit: { type: 'string', value: 'N', help: 'batches a page, 1 to 100 (default 20)' },
+    after: { type: 'string', value: 'ID', help: 'the last_id of the previous page' },
+  },
+  async run(ctx) {
+    const limitText = stringOpt(ctx, 'limit');
+    const limit = limitText === undefined ? undefined : Number(limitText);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100)) throw new UsageError(`--limit takes a whole number from 1 to 100 (got ${limitText})`);
+    const page = await ctx.client().batches.list({ limit, after: stringOpt(ctx, 'after'), signal: ctx.io.signal });
+    ctx.io.stdout.write(`${formatJson(page)}\n`);
   },
 };
 
