@@ -78,6 +78,11 @@ describe('toJobObject', () => {
     const queued = toJobObject(base, 'waiting', base.timestamp + 1000);
     const fetched = { ...base, processedOn: base.timestamp + 9000, finishedOn: base.timestamp + 9001, failedReason: encodeJobError(CANCELED_BEFORE_IT_RAN) };
     expect(toJobObject(fetched, 'failed', base.timestamp + 1000)).toEqual(queued);
+    // Between the fetch and that failure (BullMQ holds it active, its deferred failure set): the same, not running.
+    const beingFailed = { ...base, processedOn: base.timestamp + 9000, deferredFailure: encodeJobError(CANCELED_BEFORE_IT_RAN) };
+    expect(toJobObject(beingFailed, 'active', base.timestamp + 1000)).toEqual(queued);
+    // Canceled while a worker held it (no deferred failure): it runs on until its worker drops it.
+    expect(toJobObject({ ...base, processedOn: base.timestamp + 900 }, 'active', base.timestamp + 1000).status).toBe('running');
     // Its cancel's record gone (past its retention): completed when BullMQ failed it, still never started.
     expect(toJobObject(fetched, 'failed', null)).toMatchObject({ status: 'canceled', started_at: null, completed_at: '2026-01-01T00:00:09.001Z' });
     // Canceled while a worker held it: it started, and ended when the worker dropped it.
