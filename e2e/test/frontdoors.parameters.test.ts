@@ -7,6 +7,7 @@
  */
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bullFailedKey, inferenceQueueName } from '@maas/shared';
 import { call, Cluster, eventually, InferenceClient } from '../src/harness/index.js';
 
 let cluster: Cluster;
@@ -97,7 +98,14 @@ describe('/v1/jobs timeout_ms', () => {
     expect((await call(cluster.url, 'POST', `/v1/jobs/${other.id}/cancel`)).body).toEqual(polled.body);
     const worker = await cluster.startWorker({ WORKER_MODELS: 'fixed' });
     try {
-      await eventually(async () => (await call(cluster.url, 'GET', '/metrics')).body as string, (m) => /maas_jobs_processed_total\{[^}]*model="fixed"[^}]*outcome="expired"[^}]*\} 2/.test(m), { ms: 10_000, what: 'the worker to expire both' });
+      // The API ended both at their deadlines (services/expiry.ts): the worker fails them at its fetch, never running them.
+      const redis = cluster.redisClient();
+      try {
+        const failed = bullFailedKey(inferenceQueueName('fixed', 1));
+        await eventually(async () => Promise.all([waited.body.id, other.id].map((id) => redis.zscore(failed, id))), (s) => s.every((x) => x !== null), { ms: 10_000, what: 'the worker to fail both' });
+      } finally {
+        redis.disconnect();
+      }
       expect((await call(cluster.url, 'GET', `/v1/jobs/${waited.body.id}`)).body).toEqual(waited.body);
       expect((await call(cluster.url, 'GET', `/v1/jobs/${other.id}`)).body).toEqual(polled.body);
     } finally {

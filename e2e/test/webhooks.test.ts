@@ -7,7 +7,7 @@ import { createServer as createTcpServer, type Socket } from 'node:net';
 import { Queue } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, inferenceQueueName, WebhookEmitter } from '@maas/shared';
+import { bullFailedKey, freePort, inferenceQueueName, WebhookEmitter } from '@maas/shared';
 import { call, Cluster, eventually, rows, WebhookReceiver, type Received } from '../src/harness/index.js';
 
 const SHORT_SCHEDULE = '1s,1s,2s';
@@ -151,6 +151,36 @@ describe('delivery and signatures', () => {
     expect((await api('POST', `/v1/jobs/${c.body.id}/cancel`)).body.status).toBe('canceled'); // again: no second event
     await new Promise((r) => setTimeout(r, 500));
     expect(recv.received).toHaveLength(1);
+  });
+
+  it('a job no worker starts by its timeout_ms gets job.completed (expired) at its deadline; the worker that reaches it later sends nothing more and never runs it', async () => {
+    const recv = await receiver();
+    const created = Date.now();
+    const c = await api('POST', '/v1/jobs', {
+      model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [[39.1, 18.7, 181, 3750]] }], webhook: recv.url, timeout_ms: 300,
+    });
+    expect(c.status).toBe(202);
+    await recv.until((all) => all.length >= 1);
+    expect(recv.received[0]!.at - created).toBeLessThan(5000); // the deadline and a sweep (1 s), not a worker's arrival
+    const body = verified(recv.received[0]!);
+    expect(body).toMatchObject({ type: 'job.completed', data: { id: c.body.id, status: 'failed', started_at: null, error: { type: 'expired' } } });
+    const read = (await api('GET', `/v1/jobs/${c.body.id}`)).body;
+    expect(read).toEqual(body.data);
+    // A worker for penguins comes: it fails the job at its fetch (never runs it), and no second event goes out.
+    const worker = await cluster.startWorker({ WORKER_MODELS: 'penguins' });
+    try {
+      const redis = cluster.redisClient();
+      try {
+        await until(() => redis.zscore(bullFailedKey(inferenceQueueName('penguins', Number(c.body.version))), c.body.id), (s) => s !== null, 10_000, 'the worker to fail it');
+      } finally {
+        redis.disconnect();
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      expect(recv.received).toHaveLength(1);
+      expect((await api('GET', `/v1/jobs/${c.body.id}`)).body).toEqual(read);
+    } finally {
+      await cluster.stopWorker(worker);
+    }
   });
 });
 

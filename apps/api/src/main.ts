@@ -31,6 +31,7 @@ import { RepositoryService } from './services/repository.js';
 import { SessionChecks } from './services/session-check.js';
 import { StatsService } from './services/stats.js';
 import { UploadSweeper } from './services/upload-sweeper.js';
+import { ExpirySweeper } from './services/expiry.js';
 import { WebhookService } from './services/webhooks.js';
 import { WorkerDirectory } from './services/workers.js';
 import { Stop } from './services/stop-signal.js';
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
     leaseSeconds: config.UPLOAD_LEASE_S,
   });
   const sweeper = new UploadSweeper(redis, (id) => batches.removeUpload(id), config.UPLOAD_LEASE_S, log).start();
+  const expiry = new ExpirySweeper(redis, queues, outboxRelay, ledger, log).start();
   batches.admission = ledger;
   batches.fair = fair;
   batches.relay = outboxRelay;
@@ -152,6 +154,7 @@ async function main(): Promise<void> {
     });
     await grpc.close();
     await sweeper.close();
+    await expiry.close();
     await queues.close();
     await webhookEmitter.close();
     await completions.close();

@@ -50,6 +50,11 @@ export const jobResultKey = (queueName: string, jobId: string): string => `${PRE
 /** Sorted set of canceled job ids (score: cancel time) beside its queue, in the queue's slot. */
 export const canceledKey = (queueName: string): string => `${PREFIX}:${queueName}:canceled`;
 
+/** The queued jobs of a queue that have a deadline (`timeout_ms`): a sorted set of job ids scored by it (epoch ms), swept by the API. */
+export const deadlinesKey = (queueName: string): string => `${PREFIX}:${queueName}:deadlines`;
+/** The queues whose deadlines set may hold entries, for the API's expiry sweep. */
+export const DEADLINE_QUEUES_KEY = `${PREFIX}:{deadlines}:queues`;
+
 /** BullMQ's sorted set of a queue's failed jobs (score: when they failed, epoch ms). */
 export const bullFailedKey = (queueName: string): string => `${PREFIX}:${queueName}:failed`;
 

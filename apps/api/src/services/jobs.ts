@@ -11,7 +11,7 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  cancelJob, canceledKey, checkRequest, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
+  cancelJob, canceledKey, checkRequest, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
   type OutboxRelay, type CheckedRequest, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload,
@@ -192,9 +192,14 @@ export class JobService {
       // The payload goes on the queue's own connection, sent before the job: it lands first, so
       // no worker can fetch the job before its inputs are there.
       const stored = packed && payload ? this.queues.connection.set(payload, packed.bytes, 'EX', ttl) : undefined;
-      const [, , job] = await Promise.all([
+      // A deadline is swept (services/expiry.ts): ended at it if the job is still queued then.
+      const swept = data.deadline !== undefined
+        ? Promise.all([this.redis.zadd(deadlinesKey(queue.name), data.deadline, id), this.redis.sadd(DEADLINE_QUEUES_KEY, queue.name)]) // two slots
+        : undefined;
+      const [, , , job] = await Promise.all([
         Promise.all(indexed.map(([key, value]) => this.redis.set(jobIndexKey(key), value, 'EX', ttl))),
         stored,
+        swept,
         queue.add('infer', data, {
           jobId: id,
           priority: turns?.[0] ?? bullPriority(priority),

@@ -1,6 +1,6 @@
 /**
  * The ledger's writes, shared by the worker (endings of jobs, chunks and batches) and the API
- * (a queued job's cancel, a batch's upload end and cancel): each is one script call on keys of
+ * (a queued job's cancel and expiry, a batch's upload end and cancel): each is one script call on keys of
  * one hash slot, recording the ending once together with its outbox entries (scripts.ts).
  * The caller relays the entries it was handed (OutboxRelay.relay); if it dies first, a
  * sweeper does after the lease.
@@ -8,11 +8,11 @@
 import type { Redis } from 'ioredis';
 import { ARGS_A_COMMAND } from '../redis.js';
 import { RECORD_CHUNKS_LUA } from '../contract/batch.js';
-import { CANCELED_BEFORE_IT_RAN, encodeJobError } from '../payloads.js';
+import { CANCELED_BEFORE_IT_RAN, encodeJobError, EXPIRED_IN_QUEUE } from '../payloads.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, JOB_EVENTS_CHANNEL, OUTBOX_SLOTS_KEY, outboxKeys, type JobEventMessage } from '../queues.js';
 import type { WebhookEventInput } from '../webhooks/events.js';
 import { batchCompletedItem, endMarker, eventItem, parseEndMarker, type Ending, type OutboxItem } from './entry.js';
-import { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, END_JOBS_LUA, START_JOBS_LUA } from './scripts.js';
+import { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, END_JOBS_LUA, EXPIRE_JOB_LUA, START_JOBS_LUA } from './scripts.js';
 
 /** How long a writer has to relay its own entries before a sweeper takes them. */
 export const OUTBOX_LEASE_MS = 5000;
@@ -75,6 +75,24 @@ export async function cancelJob(
   if (out === 'canceled' || out === 'running' || out === 'finished' || out === 'gone') return { verdict: out, items: out === 'canceled' && item ? [item] : [] };
   // Ended before (a repeated cancel, or a worker's ending): nothing new to relay.
   return { verdict: parseEndMarker(out.slice(1)).state === 'canceled' ? 'canceled' : 'ended', items: [] };
+}
+
+/**
+ * The API's expiry of a job in `queueName` at its deadline (see EXPIRE_JOB_LUA): 'expired' with
+ * the outbox entry of `event` when this call ended it; else what it found.
+ */
+export async function expireJob(
+  redis: Redis, queueName: string, jobId: string, event: WebhookEventInput | null, now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+): Promise<{ verdict: 'expired' | 'running' | 'finished' | 'gone' | 'ended'; items: OutboxItem[] }> {
+  const o = outboxKeys(queueName);
+  const item = event ? eventItem(event) : null;
+  if (item) await registerOutbox(redis, queueName);
+  const out = (await redis.eval(
+    EXPIRE_JOB_LUA, 4, o.due, o.events, bullJobKey(queueName, jobId), bullLockKey(queueName, jobId),
+    now, leaseMs, item?.id ?? '', item?.entry ?? '', endMarker({ state: 'failed', error: EXPIRED_IN_QUEUE }), encodeJobError(EXPIRED_IN_QUEUE),
+  )) as string;
+  if (out === 'expired') return { verdict: out, items: item ? [item] : [] };
+  return { verdict: out === 'running' || out === 'finished' || out === 'gone' ? out : 'ended', items: [] };
 }
 
 /** The API's cancel of a member of carrier job `carrierId` (CANCEL_MEMBER_LUA). */

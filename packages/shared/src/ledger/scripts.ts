@@ -66,6 +66,29 @@ return 'canceled'
 `;
 
 /**
+ * Expires a job for the API at its deadline (`timeout_ms`, services/expiry.ts), as CANCEL_JOB_LUA
+ * cancels one: a queued job (no worker holds it) is ended here, failed as expired, with its
+ * job.completed in the outbox, and given the same failure deferred (`defa`), so the worker that
+ * fetches it fails it at once and never runs it. 'expired', or 'running' (a worker holds it: it
+ * ends it), 'finished', '=' and the ending a writer recorded before, 'gone'.
+ * KEYS: outbox due, outbox events, job hash, job lock.
+ * ARGV: now (ms), lease (ms), event id or '', entry or '', end marker, the failure reason.
+ */
+export const EXPIRE_JOB_LUA = `
+if redis.call('EXISTS', KEYS[3]) == 0 then return 'gone' end
+local prior = redis.call('HGET', KEYS[3], 'ended')
+if prior then return '=' .. prior end
+if redis.call('HEXISTS', KEYS[3], 'finishedOn') == 1 then return 'finished' end
+if redis.call('EXISTS', KEYS[4]) == 1 then return 'running' end
+redis.call('HSET', KEYS[3], 'ended', ARGV[5], 'defa', ARGV[6])
+if ARGV[3] ~= '' then
+  redis.call('ZADD', KEYS[1], 'NX', tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[3])
+  redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4])
+end
+return 'expired'
+`;
+
+/**
  * A sweeper takes the due entries of one outbox: each is leased again (so one sweeper at a
  * time relays it) and returned. KEYS: outbox due, outbox events, and for a batch's outbox its
  * meta hash. ARGV: now (ms), lease (ms), max entries. Returns {idle, id, entry, id, entry…};

@@ -70,9 +70,9 @@ export function jobStatus(state: QueueState, failedReason: string | undefined, c
  * records the ending, with its job.completed), and a reader need not wait for that.
  */
 export function toJobObject(job: StoredJob, state: QueueState, canceledAt: number | null, now?: number): JobObject {
-  // Canceled while queued, then fetched by a worker about to fail it (its deferred failure): it
-  // reads as it did before the fetch and as its job.completed said, never started; not running.
-  if (state === 'active' && canceledAt !== null && job.deferredFailure) return toJobObject(job, 'waiting', canceledAt, now);
+  // Canceled or expired while queued, then fetched by a worker about to fail it (its deferred
+  // failure): it reads as it did before the fetch and as its job.completed said; not running.
+  if (state === 'active' && job.deferredFailure) return toJobObject(job, 'waiting', canceledAt, now);
   const d = job.data;
   const overdue = now !== undefined && d.deadline !== undefined && now > d.deadline && canceledAt === null && !['active', 'completed', 'failed'].includes(state);
   if (overdue) return toJobObject({ ...job, failedReason: encodeJobError(EXPIRED_IN_QUEUE), finishedOn: d.deadline }, 'failed', null);
