@@ -292,8 +292,10 @@ describe('parseLine: custom_id', () => {
     expect(ok(parse({ custom_id: 1.5, inputs }, 12)).customId).toBe('1.5');
   });
 
-  it('defaults to the line number', () => {
+  it('defaults to the line number, also when null (JSON\'s "absent")', () => {
     expect(ok(parse({ inputs }, 12)).customId).toBe('12');
+    expect(ok(parse({ custom_id: null, inputs }, 12)).customId).toBe('12');
+    expect(ok(parse({ custom_id: null, inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: ROW }] }, 5)).customId).toBe('5');
   });
 
   it('is kept on an invalid line, so the error can be matched to its request', () => {
@@ -303,7 +305,7 @@ describe('parseLine: custom_id', () => {
   });
 
   it('refuses other types, reporting the line number as the id', () => {
-    for (const id of [null, true, ['a'], { id: 'a' }]) {
+    for (const id of [true, ['a'], { id: 'a' }]) {
       const p = bad(parse({ custom_id: id, inputs }, 21));
       expect(p.customId).toBe('21');
       expect(p.error.message).toBe('line 21: custom_id must be a string or a number');

@@ -136,10 +136,11 @@ export function parseLineText(text: string, n: number, sig: Signature): ParsedLi
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return invalid(String(n), n, 'a request line must be a JSON object');
   const { custom_id: rawId, inputs } = obj as { custom_id?: unknown; inputs?: unknown };
-  if (rawId !== undefined && typeof rawId !== 'string' && typeof rawId !== 'number') {
+  // null is JSON's "absent" (a serializer's unset field): the line number, as for no custom_id.
+  if (rawId !== undefined && rawId !== null && typeof rawId !== 'string' && typeof rawId !== 'number') {
     return invalid(String(n), n, 'custom_id must be a string or a number');
   }
-  const customId = rawId === undefined ? String(n) : String(rawId);
+  const customId = rawId === undefined || rawId === null ? String(n) : String(rawId);
   // A line is its inputs (CONTRACT §4): asking for outputs there (classification, a subset) would be ignored.
   if (Object.hasOwn(obj, 'outputs')) return invalid(customId, n, 'a line takes no `outputs`: its result holds every output of the model as it is');
   let tensors: JsonTensor[];

@@ -139,7 +139,7 @@ describe('scanRowLine', () => {
       // not the compact float form
       '{"inputs":{"x":[1]}}', '{"inputs":{"x":[1,2,3]}}', '{"inputs":{"x":[[1,2]]}}', '{"inputs":{"x":["1",2]}}', '{"inputs":{"x":[true,2]}}',
       '{"inputs":{"x":[null,2]}}', '{"inputs":{"y":[1,2]}}', '{"inputs":{"x":[1,2],"y":[1]}}', '{"inputs":{}}', '{"inputs":[]}',
-      '{"custom_id":"a"}', '{"custom_id":7,"inputs":{"x":[1,2]}}', '{"custom_id":"a\\"b","inputs":{"x":[1,2]}}',
+      '{"custom_id":"a"}', '{"custom_id":7,"inputs":{"x":[1,2]}}', '{"custom_id":null,"inputs":{"x":[1,2]}}', '{"custom_id":"a\\"b","inputs":{"x":[1,2]}}',
       '{"custom_id":"a","custom_id":"b","inputs":{"x":[1,2]}}', '{"inputs":{"x":[1,2]},"inputs":{"x":[1,2]}}',
       '{"inputs":{"x":[1,2]},"extra":1}', '{"inputs":{"x":[1,2],"x":[1,2]}}', '{"inp\\u0075ts":{"x":[1,2]}}', '{"custom_id":"a\u0001","inputs":{"x":[1,2]}}',
     ]) {

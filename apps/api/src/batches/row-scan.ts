@@ -11,7 +11,7 @@
  * an upload's cost when a million such lines come in (decoding, `JSON.parse` and packing the
  * values took about 3 µs a compact line and 3.3 a tensor-form one; this takes 0.5-0.7). It
  * accepts only what it reads exactly as `JSON.parse` and the general path would; anything else
- * (another key, an escape in a string, a numeric custom_id, a nested array, a wrong count or
+ * (another key, an escape in a string, a numeric or null custom_id, a nested array, a wrong count or
  * shape, inputs of different rows, a tensor whose `data` comes before its `name`, or before
  * any shape when it has several rows, malformed JSON) is refused and the
  * line takes the general path, which also words any error. So the result never depends on
