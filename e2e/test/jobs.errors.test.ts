@@ -184,7 +184,9 @@ describe('auth → 401', () => {
       const none = await call(cluster.url, method, path, body);
       expectProblem(none, 401, 'unauthorized');
       expect(none.headers.get('www-authenticate')).toBe('Bearer');
-      expectProblem(await call(cluster.url, method, path, body, { Authorization: 'Bearer wrong' }), 401, 'unauthorized');
+      const wrong = await call(cluster.url, method, path, body, { Authorization: 'Bearer wrong' });
+      expectProblem(wrong, 401, 'unauthorized');
+      expect(wrong.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"'); // RFC 6750 §3
     });
   }
   it('health needs no key', async () => {

@@ -52,6 +52,10 @@ describe('error classes', () => {
     expect(new UnauthorizedError().headers).toEqual({ 'WWW-Authenticate': 'Bearer' });
   });
 
+  it('UnauthorizedError for a token not recognised says invalid_token (RFC 6750 §3)', () => {
+    expect(new UnauthorizedError('API key not recognised', true).headers).toEqual({ 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+  });
+
   it('errors without headers have none', () => {
     expect(new NotFoundError('job', 'x').headers).toEqual({});
     expect(new AppError('internal', 'x').status).toBe(500);

@@ -85,10 +85,14 @@ export class MalformedBodyError extends AppError {
   }
 }
 
+/**
+ * A 401 with its Bearer challenge (RFC 6750 §3): bare for a request that presented no token,
+ * `error="invalid_token"` for one whose token was not recognised (`invalidToken`).
+ */
 export class UnauthorizedError extends AppError {
   override readonly name = 'UnauthorizedError';
-  constructor(detail = 'A valid API key is required: Authorization: Bearer <key>') {
-    super('unauthorized', detail, {}, { headers: { 'WWW-Authenticate': 'Bearer' } });
+  constructor(detail = 'A valid API key is required: Authorization: Bearer <key>', invalidToken = false) {
+    super('unauthorized', detail, {}, { headers: { 'WWW-Authenticate': invalidToken ? 'Bearer error="invalid_token"' : 'Bearer' } });
   }
 }
 

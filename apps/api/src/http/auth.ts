@@ -30,7 +30,7 @@ export function tenantResolver(keys: Map<string, string> | undefined): (authoriz
     if (!keys || keys.size === 0) return DEFAULT_TENANT;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     const tenant = m ? tenantOf(m[1]!) : undefined;
-    if (!tenant) throw new UnauthorizedError(m ? 'API key not recognised' : undefined);
+    if (!tenant) throw m ? new UnauthorizedError('API key not recognised', true) : new UnauthorizedError();
     return tenant;
   };
 }
