@@ -129,6 +129,18 @@ describe('not found → 404', () => {
     expectProblem(await call(cluster.url, 'DELETE', '/v1/nothing/at/all', undefined, A), 404, 'not-found');
   });
 
+  it('OPTIONS names the methods a 405 on the same path names', async () => {
+    for (const path of ['/v1/batches', '/v1/jobs/job_x', '/v2/models/mlp/infer', '/v2/health/live']) {
+      const options = await fetch(`${cluster.url}${path}`, { method: 'OPTIONS', headers: A });
+      const put = await call(cluster.url, 'PUT', path, {}, A);
+      expect(options.status, path).toBe(204);
+      expect(put.status, path).toBe(405);
+      expect(options.headers.get('allow'), path).toBe(put.headers.get('allow'));
+      expect(options.headers.get('allow'), path).toContain('OPTIONS');
+    }
+    expectProblem(await call(cluster.url, 'OPTIONS', '/v1/nothing/at/all', undefined, A), 404, 'not-found');
+  });
+
   it('a version spelled otherwise than as its digits (01, 1.0, 1e0, 0x1, +1) names none, on every route', async () => {
     const infer = { inputs: mlp({}).inputs };
     for (const v of ['01', '1.0', '1e0', '0x1', '%2B1']) {

@@ -2,7 +2,7 @@
  * createApp(deps): the express app, with no I/O of its own (main.ts listens).
  * Order: request log → metrics → health (no auth) → /admin (admin key) → load/unload and model
  * reads by the admin key → in one layer (http/compose.ts `series`): tenant auth, rate limit,
- * query names, body size (and the 100), compressed bodies, JSON body (exact integers, depth) →
+ * query names, OPTIONS (http/options.ts), body size (and the 100), compressed bodies, JSON body (exact integers, depth) →
  * routes (the busiest first; a router under a path sees only its requests: `underPath`) → 404 →
  * problems.
  */
@@ -20,6 +20,7 @@ import { compressedBody } from './http/compressed-body.js';
 import { series, underPath } from './http/compose.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
+import { answerOptions } from './http/options.js';
 import { refuseBracketQuery } from './http/query.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { ROUTES } from './openapi/routes.js';
@@ -43,9 +44,11 @@ export function createApp(deps: Deps): Express {
   installRequestLog(app, deps.log);
   if (deps.log.isLevelEnabled('debug')) app.use(accessLog());
   app.use(httpMetrics(deps.metrics));
-  app.use(underPath('/v2/health', healthRouter(deps)));
+  // One Allow list for OPTIONS and a 405 alike: the route table's (http/options.ts).
+  const allowed = allowedMethodsOf(ROUTES);
+  app.use(underPath('/v2/health', series(answerOptions(allowed), healthRouter(deps))));
   // /admin has its own key (ADMIN_KEY), never a tenant's, so it comes before tenant auth.
-  app.use(underPath('/admin', series(adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0), adminRouter(deps))));
+  app.use(underPath('/admin', series(adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0), answerOptions(allowed), adminRouter(deps))));
   // Loading and unloading a model change it for every tenant: ADMIN_KEY's, never a tenant key's
   // (open, as Triton's, while neither key is set: then there is nothing to check).
   if (deps.config.ADMIN_KEY || deps.config.API_KEYS?.size) {
@@ -61,6 +64,7 @@ export function createApp(deps: Deps): Express {
     authenticate(deps.config.API_KEYS),
     rateLimit(deps.rateLimit),
     refuseBracketQuery,
+    answerOptions(allowed),
     declaredSizeAndContinue(readsWhole, maxBody),
     // Compressed bodies read whole: received, then decompressed a few at a time (a gzip bomb is small).
     compressedBody(readsWhole, maxBody, (req, bytes) =>
@@ -85,7 +89,7 @@ export function createApp(deps: Deps): Express {
   app.use(webhooksRouter(deps));
   app.use(metricsRouter(deps));
   app.use(openApiRouter());
-  app.use(notFoundHandler(allowedMethodsOf(ROUTES)));
+  app.use(notFoundHandler(allowed));
   app.use(problemHandler);
   return app;
 }
