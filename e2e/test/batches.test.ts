@@ -336,6 +336,8 @@ describe('batch errors', () => {
     expect((await submit('model=mlp&version=9', '{"inputs": {}}')).status).toBe(404);
     expect((await submit('model=mlp', '\n\n')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/no request line/) });
     expect((await submit('model=mlp', '{}', { 'content-type': 'image/png' })).status).toBe(415);
+    // JSON text sequences (RFC 7464) are framed by a record separator, not by lines: a 415 rather than every line failed.
+    expect((await submit('model=mlp', '\u001e{"inputs": {}}\n', { 'content-type': 'application/json-seq' })).body).toMatchObject({ status: 415, type: 'urn:maas:problem:unsupported-media-type' });
     // A JSON type is a 415 too, whatever the body (it was read as one JSON document first: two lines were a 400 malformed-json)
     for (const body of ['{"inputs": {}}', '{"inputs": {}}\n{"inputs": {}}']) {
       expect((await submit('model=mlp', body, { 'content-type': 'application/json' })).body).toMatchObject({ status: 415, type: 'urn:maas:problem:unsupported-media-type' });

@@ -2,6 +2,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { JobRequest, toModelStatistics } from '@maas/shared';
 import { frameResponse, parseBinaryRequest } from '../binary/framing.js';
+import { NDJSON_TYPES, NPY_TYPES } from '../routes/batches.js';
 import { InferRequest } from '../routes/kserve.js';
 import { IndexRequest, RepositoryModelRequest } from '../routes/triton.js';
 import { openApiDocument } from './document.js';
@@ -16,6 +17,11 @@ describe('openApiDocument', () => {
     expect(ops).toHaveLength(ROUTES.length);
     expect(new Set(ops.map((o) => o.operationId)).size).toBe(ops.length);
     for (const o of ops) expect(Object.keys(o.responses).length).toBeGreaterThan(0);
+  });
+
+  it('lists every content type a batch upload is read in, and no other', () => {
+    expect(Object.keys(doc.paths['/v1/batches'].post.requestBody.content)).toEqual([...NDJSON_TYPES, ...NPY_TYPES]);
+    expect(NDJSON_TYPES).not.toContain('application/json-seq'); // RS-framed records (RFC 7464) are not lines
   });
 
   it('documents request bodies with the schemas that validate them', () => {

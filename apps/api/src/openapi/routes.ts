@@ -196,7 +196,7 @@ const TABLE: Route[] = [
   {
     method: 'post', path: '/v1/batches', summary: 'Submit a batch (NDJSON lines, or a NumPy array), read as a stream', tag: 'Batches',
     query: BatchQuery,
-    body: { contentTypes: [...NDJSON_TYPES.slice(0, 1), ...NPY_TYPES.slice(0, 1)], description: 'one request a line: {"custom_id", "inputs"}' },
+    body: { contentTypes: [...NDJSON_TYPES, ...NPY_TYPES], description: 'one request a line: {"custom_id", "inputs"}; or a NumPy array (.npy) of the model\'s single input' },
     answers: { 202: json(S.Batch, 'accepted', ['Location']), 400: invalid, 404: notFound, 413: problem('too many lines, or a line too large'), 415: unsupported, ...common },
   },
   {

@@ -13,7 +13,12 @@ import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../services/batches.js';
 
-export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'application/json-seq', 'text/plain'];
+/**
+ * Newline-delimited JSON under its several names. Not `application/json-seq` (RFC 7464): its
+ * records are framed by a record separator (0x1E), and one may span lines, which a line reader
+ * would not read as sent: a 415 like any other type.
+ */
+export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'text/plain'];
 /** A NumPy array (an extension to the contract's NDJSON; see batches/npy.ts). */
 export const NPY_TYPES = ['application/x-npy', 'application/vnd.numpy.npy'];
 
