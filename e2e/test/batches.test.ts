@@ -299,12 +299,23 @@ describe('.npy uploads', () => {
     expect((await npyOf(penguins.body.id)).body).toMatchObject({ status: 406, detail: expect.stringMatching(/\?output=/) });
     const probs = await fetch(`${cluster.url}/v1/batches/${penguins.body.id}/results?output=probabilities`, { headers: { accept: 'application/x-npy' } });
     expect(probs.status).toBe(200);
-    // An output the model does not have is a bad parameter, whatever the format.
+    // An output the model does not have is a bad parameter, whatever the format; so is a repeated one.
     expect((await npyOf(penguins.body.id, '?output=nope')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/names no output of penguins; its outputs: probabilities, label/) });
+    expect((await npyOf(penguins.body.id, '?output=probabilities&output=label')).body).toMatchObject({ status: 400, type: 'urn:maas:problem:invalid-input' });
+    // .npy preferred but impossible, NDJSON acceptable too: NDJSON, not a 406; the answer varies with Accept.
+    for (const id of [withBad.body.id, penguins.body.id]) {
+      const res = await fetch(`${cluster.url}/v1/batches/${id}/results`, { headers: { accept: 'application/x-npy, application/x-ndjson;q=0.5' } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+      expect(res.headers.get('vary')).toMatch(/Accept/i);
+      expect((await res.text()).trim().split('\n')).toHaveLength(id === withBad.body.id ? 2 : 1);
+    }
+    expect(probs.headers.get('vary')).toMatch(/Accept/i);
     const unfinished = await Cluster.start({ workers: 0 });
     try {
       const queued = (await (await fetch(`${unfinished.url}/v1/batches?model=mlp`, { method: 'POST', body: JSON.stringify({ inputs: { input: rows(1, 1, 32)[0] } }), headers: { 'content-type': 'application/x-ndjson' } })).json()) as { id: string };
       expect((await call(unfinished.url, 'GET', `/v1/batches/${queued.id}/results`, undefined, { accept: 'application/x-npy' })).body).toMatchObject({ status: 409 });
+      expect((await fetch(`${unfinished.url}/v1/batches/${queued.id}/results`, { method: 'HEAD' })).status).toBe(409);
     } finally {
       await unfinished.stop();
     }
@@ -325,6 +336,40 @@ describe('.npy uploads', () => {
     // withdrawn, or dropped by the worker that already held them; none runs or waits.
     await eventually(async () => (await redis.zcard('maas:{infer-mlp-v1}:prioritized')) + (await redis.llen('maas:{infer-mlp-v1}:active')), (n) => n === 0, { ms: 10_000, what: 'no chunk left' });
     expect(await batchKeysSince(before)).toEqual([]);
+  });
+});
+
+describe('HEAD of results', () => {
+  it('answers as GET would (status, content type, after the same checks) without reading a chunk', async () => {
+    const ok = await submit('model=mlp', rows(3, 4, 32).map((r) => JSON.stringify({ inputs: { input: r } })).join('\n'));
+    await finished(ok.body.id);
+    const k = batchKeys(ok.body.id);
+    const monitor = await redis.monitor();
+    const touched: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((a) => a === k.outputs || a === k.lines)) touched.push(args.join(' '));
+    });
+    try {
+      const head = (accept: string) => fetch(`${cluster.url}/v1/batches/${ok.body.id}/results`, { method: 'HEAD', headers: { accept } });
+      const ndjson = await head('application/x-ndjson');
+      expect(ndjson.status).toBe(200);
+      expect(ndjson.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+      expect(ndjson.headers.get('vary')).toMatch(/Accept/i);
+      const npy = await head('application/x-npy');
+      expect(npy.status).toBe(200);
+      expect(npy.headers.get('content-type')).toMatch(/^application\/x-npy/);
+      expect((await fetch(`${cluster.url}/v1/batches/batch_nope/results`, { method: 'HEAD' })).status).toBe(404);
+      await new Promise((r) => setTimeout(r, 200)); // the monitor's last lines
+      expect(touched).toEqual([]);
+      // what GET reads, the monitor sees
+      expect((await fetch(`${cluster.url}/v1/batches/${ok.body.id}/results`)).status).toBe(200);
+      await eventually(async () => touched.length, (n) => n > 0, { ms: 5_000, what: 'GET to read the chunks' });
+    } finally {
+      monitor.disconnect();
+    }
+    const withBad = await submit('model=mlp', '{"broken');
+    await finished(withBad.body.id);
+    expect((await fetch(`${cluster.url}/v1/batches/${withBad.body.id}/results`, { method: 'HEAD', headers: { accept: 'application/x-npy' } })).status).toBe(406);
   });
 });
 

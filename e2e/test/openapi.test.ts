@@ -164,6 +164,7 @@ describe('GET /openapi.json', () => {
       { op: 'get /v1/batches', url: '/v1/batches?limit=0', status: 400 },
       { op: 'post /v1/batches/{id}/cancel', url: `/v1/batches/${batch.body.id}/cancel` },
       { op: 'get /v1/batches/{id}/results', url: `/v1/batches/${batch.body.id}/results` },
+      { op: 'get /v1/batches/{id}/results', url: `/v1/batches/${batch.body.id}/results?output=a&output=b`, status: 400 },
       { op: 'get /v1/batches/{id}', url: '/v1/batches/%zz', status: 400 },
       { op: 'get /v2/models/{model}/config', url: '/v2/models/%zz/config', status: 400 },
       { op: 'get /v1/models', url: '/v1/models' },

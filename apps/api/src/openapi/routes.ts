@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { JobRequest } from '@maas/shared';
 import { framedRequestHeader, HEADER_LENGTH } from '../binary/framing.js';
 import { V2_PATH } from '../http/problem.js';
-import { BatchListQuery, BatchQuery, NDJSON_TYPES, NPY_TYPES } from '../routes/batches.js';
+import { BatchListQuery, BatchQuery, NDJSON_TYPES, NPY_TYPES, ResultsQuery } from '../routes/batches.js';
 import { InferRequest } from '../routes/kserve.js';
 import { MAX_IDEMPOTENCY_KEY } from '../services/idempotency.js';
 import { IndexRequest, ModelStatsResponse, RepositoryAnswer, RepositoryIndex, RepositoryModelRequest } from '../routes/triton.js';
@@ -81,7 +81,6 @@ const invalid = problem('invalid input (each issue listed in `errors`)');
 const unsupported = problem('unsupported Content-Type or Content-Encoding');
 
 /** `?wait=N` (read by http/wait.ts queryWait, which answers 400 for anything but seconds). */
-const ResultsQuery = z.object({ output: z.string().optional().describe('with Accept: application/x-npy, the output the array holds (required when the model has several)') });
 const WaitQuery = z.object({ wait: z.string().regex(/^\d+(\.\d+)?$/).optional().describe('seconds to long-poll for the job, or batch, to end (clamped to MAX_WAIT_S)') });
 
 const modelPaths = (suffix: string) => [`/v2/models/{model}${suffix}`, `/v2/models/{model}/versions/{version}${suffix}`];
@@ -212,8 +211,9 @@ const TABLE: Route[] = [
     method: 'get', path: '/v1/batches/{id}/results', summary: 'Results, one line per input line, in input order', tag: 'Batches',
     query: ResultsQuery,
     answers: {
-      200: { description: 'NDJSON results (or one output as .npy with Accept: application/x-npy)', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined } },
-      400: problem('?output= names no output of the model'), 404: notFound, 406: problem('.npy asked for results an array cannot hold'), 409: problem('the batch has not completed'), ...common,
+      200: { description: 'NDJSON results (or one output as .npy when Accept prefers application/x-npy and the batch can give it; else NDJSON when Accept allows it too)', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Vary'] },
+      400: problem('?output= names no output of the model, or is repeated'), 404: notFound,
+      406: problem('.npy asked for results an array cannot hold, and NDJSON not acceptable'), 409: problem('the batch has not completed'), ...common,
     },
   },
   { method: 'get', path: '/v1/models', summary: 'Served models', tag: 'Models', answers: { 200: json(S.ModelList, 'models'), ...common } },

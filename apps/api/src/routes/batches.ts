@@ -12,6 +12,7 @@ import { charsetOf, isUtf8Charset } from '../http/infer-body.js';
 import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../services/batches.js';
+import { resultsForm } from '../batches/results-form.js';
 
 /**
  * Newline-delimited JSON under its several names. Not `application/json-seq` (RFC 7464): its
@@ -19,8 +20,13 @@ import { pipeChunks } from '../services/batches.js';
  * would not read as sent: a 415 like any other type.
  */
 export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/jsonlines', 'text/plain'];
+/** Results lines' type. */
+const NDJSON_RESULTS = 'application/x-ndjson';
 /** A NumPy array (an extension to the contract's NDJSON; see batches/npy.ts). */
 export const NPY_TYPES = ['application/x-npy', 'application/vnd.numpy.npy'];
+
+/** `GET /v1/batches/{id}/results`: one `output` at most (a repeated name is a list: a 400). */
+export const ResultsQuery = z.object({ output: z.string().optional().describe('with Accept: application/x-npy, the output the array holds (required when the model has several)') });
 
 export const BatchQuery = z.object({
   model: z.string().min(1, 'model is required'),
@@ -90,19 +96,18 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
   });
 
   r.get('/v1/batches/:id/results', async (req, res) => {
-    // NDJSON unless the client asks for a NumPy array of one output (an extension).
-    const wanted = req.accepts(['application/x-ndjson', ...NPY_TYPES]);
-    if (wanted && NPY_TYPES.includes(wanted)) {
-      const output = typeof req.query['output'] === 'string' ? req.query['output'] : undefined;
-      const bytes = await batches.resultsNpy(req.tenant, req.params.id, output);
-      res.status(200).type('application/x-npy');
-      if (await pipeChunks(res, bytes)) res.end();
-      else req.log.info({ batch: req.params.id }, 'results download ended early: the client went away');
-      return;
-    }
-    const lines = await batches.results(req.tenant, req.params.id);
-    res.status(200).type('application/x-ndjson');
-    if (await pipeChunks(res, lines)) res.end();
+    const q = ResultsQuery.safeParse(req.query);
+    if (!q.success) throw fromZod(q.error);
+    // NDJSON unless the client prefers a NumPy array of one output (an extension): the answer
+    // depends on Accept, problems included.
+    res.vary('Accept');
+    const done = await batches.finished(req.tenant, req.params.id);
+    const preferred = req.accepts([NDJSON_RESULTS, ...NPY_TYPES]);
+    const form = resultsForm(typeof preferred === 'string' && NPY_TYPES.includes(preferred), req.accepts(NDJSON_RESULTS) !== false, () => batches.npyResults(done, q.data.output));
+    res.status(200).type(form.type === 'npy' ? NPY_TYPES[0]! : NDJSON_RESULTS);
+    // HEAD: what GET would answer, after the same checks, without reading a chunk.
+    if (req.method === 'HEAD') return void res.end();
+    if (await pipeChunks(res, form.type === 'npy' ? batches.resultsNpy(done, form.npy) : batches.results(done))) res.end();
     else req.log.info({ batch: req.params.id }, 'results download ended early: the client went away');
   });
 

@@ -30,7 +30,8 @@ import { chunkResultPieces } from '../batches/results.js';
 import { BatchList, type BatchPage } from './batch-list.js';
 import type { Chunk } from '../batches/chunker.js';
 import { linesWithRows, readLines, rowsPerLine, storedLines, type ReadLines } from '../batches/chunk-lines.js';
-import { NPY_DESCR, npyHeader } from '../batches/npy.js';
+import { npyHeader } from '../batches/npy.js';
+import { npyResults, type NpyResults } from '../batches/results-form.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
 import type { FairShare } from '../fairness/fair-share.js';
 import { BATCH_PRIORITY, bullPriority, quantum } from '../fairness/lanes.js';
@@ -73,6 +74,14 @@ const BLOCK_POOL_BYTES = (ENQUEUE_AHEAD + 4) * CHUNK_BYTES;
 const READ_AHEAD = 8;
 /** An unfinished batch is kept this long beyond its retention before Redis drops it anyway. */
 const UNFINISHED_GRACE_S = 7 * 24 * 3600;
+
+/** A completed batch whose results are to be read (`BatchService.finished`). */
+export interface FinishedBatch {
+  id: string;
+  meta: Record<string, string>;
+  k: BatchKeys;
+  batch: BatchObject;
+}
 
 export class BatchService {
   /** relays the batch.completed of a batch this process completed (webhooks plug in here) */
@@ -343,64 +352,60 @@ export class BatchService {
     return orphans;
   }
 
-  /** The result lines, chunk by chunk in input order; only once the batch has completed. */
-  async results(tenant: string, id: string): Promise<AsyncGenerator<Buffer>> {
-    const { meta, k } = await this.load(tenant, id);
-    const chunks = this.finishedChunks(id, meta, k);
+  /**
+   * A completed batch of `tenant`'s, whose results can be read (404 for none or another
+   * tenant's; 409 before it has completed). Nothing of the results is read yet: a HEAD stops here.
+   */
+  async finished(tenant: string, id: string): Promise<FinishedBatch> {
+    const { meta, markers, k } = await this.load(tenant, id);
+    if (!meta['completed_at']) {
+      const why = meta['status'] === 'canceled' ? 'canceled, and a chunk a worker was running at the cancel is finishing' : meta['status'];
+      throw new AppError('batch-not-finished', `batch ${id} is ${why}; results are available once it has completed (GET /v1/batches/${id}?wait=N answers then)`, { status_of_batch: meta['status'] });
+    }
+    return { id, meta, k, batch: toBatchObject(id, meta, markers) };
+  }
+
+  /** The `.npy` results `done` can give for `output` (batches/results-form.ts `npyResults`: a 400 or 406 when none). */
+  npyResults(done: FinishedBatch, output: string | undefined): NpyResults {
+    const { batch } = done;
+    const { version } = this.catalog.resolve(batch.model, Number(batch.version));
+    return npyResults({ id: done.id, model: batch.model, outputs: version.outputs, failed: batch.counts.failed, total: batch.counts.total, rows: done.meta['rows'] }, output);
+  }
+
+  /** The result lines, chunk by chunk in input order. */
+  results(done: FinishedBatch): AsyncGenerator<Buffer> {
+    const chunks = this.finishedChunks(done);
     return (async function* () {
       for await (const { lines, marker, outputs } of chunks) yield* chunkResultPieces(lines, marker, outputs);
     })();
   }
 
   /**
-   * The batch's rows of one output as a NumPy `.npy` file (`Accept: application/x-npy`): the
-   * header, then each chunk's raw bytes in input order. Only for a batch whose every line
-   * succeeded (an array cannot hold errors), and one output (`output` names it when the model
-   * has several).
+   * The batch's rows of one output as a NumPy `.npy` file (`Accept: application/x-npy`), as
+   * `npy` (`npyResults`) describes it: the header, then each chunk's raw bytes in input order.
    */
-  async resultsNpy(tenant: string, id: string, output: string | undefined): Promise<AsyncGenerator<Buffer>> {
-    const { meta, markers, k } = await this.load(tenant, id);
-    const batch = toBatchObject(id, meta, markers);
-    const { version } = this.catalog.resolve(batch.model, Number(batch.version));
-    const names = version.outputs.map((o) => o.name);
-    if (output !== undefined && !names.includes(output)) {
-      throw new AppError('invalid-input', `?output=${output} names no output of ${batch.model}; its outputs: ${names.join(', ')}`);
-    }
-    const name = output ?? (names.length === 1 ? names[0] : undefined);
-    const spec = version.outputs.find((o) => o.name === name);
-    if (!spec) throw new AppError('not-acceptable', `name one of the outputs ${names.join(', ')} with ?output=… for .npy results`);
-    const descr = NPY_DESCR[spec.datatype]?.[0];
-    if (!descr) throw new AppError('not-acceptable', `output '${spec.name}' is ${spec.datatype}, which an .npy file cannot hold: get the results as NDJSON`);
-    const chunks = this.finishedChunks(id, meta, k, false);
-    if (batch.counts.failed > 0) {
-      throw new AppError('not-acceptable', `${batch.counts.failed} of ${batch.counts.total} lines failed, and an .npy file cannot hold their errors: get the results as NDJSON`);
-    }
-    if (meta['rows'] === undefined) throw new AppError('not-acceptable', `batch ${id} predates .npy results: get the results as NDJSON`);
-    const rows = Number(meta['rows']);
+  resultsNpy(done: FinishedBatch, npy: NpyResults): AsyncGenerator<Buffer> {
+    const chunks = this.finishedChunks(done, false);
     return (async function* () {
       let rest: number[] | undefined;
       for await (const chunk of chunks) {
-        const t = chunk.outputs.find((o) => o.name === spec.name);
-        if (!t || Array.isArray(t.data)) throw new Error(`chunk without output '${spec.name}'`);
+        const t = chunk.outputs.find((o) => o.name === npy.output);
+        if (!t || Array.isArray(t.data)) throw new Error(`chunk without output '${npy.output}'`);
         const shape = t.shape.slice(1);
-        if (!rest) yield npyHeader(descr, [rows, ...(rest = shape)]);
-        else if (shape.join() !== rest.join()) throw new Error(`output '${spec.name}' changes shape between chunks; get the results as NDJSON`);
+        if (!rest) yield npyHeader(npy.descr, [npy.rows, ...(rest = shape)]);
+        else if (shape.join() !== rest.join()) throw new Error(`output '${npy.output}' changes shape between chunks; get the results as NDJSON`);
         yield Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
       }
-      if (!rest) yield npyHeader(descr, [0, ...spec.shape.slice(1).map((d) => Math.max(d, 0))]);
+      if (!rest) yield npyHeader(npy.descr, [0, ...npy.rest]);
     })();
   }
 
   /**
-   * Every chunk of a completed batch (else a 409), read ahead of the consumer, in order.
-   * `lines: false` (`.npy` results, which need only the outputs) leaves each chunk's line list
-   * unread: 8,192 entries a chunk to parse for nothing.
+   * Every chunk of a completed batch, read ahead of the consumer, in order, from the first
+   * `next()` on. `lines: false` (`.npy` results, which need only the outputs) leaves each
+   * chunk's line list unread: 8,192 entries a chunk to parse for nothing.
    */
-  private finishedChunks(id: string, meta: Record<string, string>, k: BatchKeys, lines = true): AsyncGenerator<{ lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
-    if (!meta['completed_at']) {
-      const why = meta['status'] === 'canceled' ? 'canceled, and a chunk a worker was running at the cancel is finishing' : meta['status'];
-      throw new AppError('batch-not-finished', `batch ${id} is ${why}; results are available once it has completed (GET /v1/batches/${id}?wait=N answers then)`, { status_of_batch: meta['status'] });
-    }
+  private finishedChunks({ id, meta, k }: FinishedBatch, lines = true): AsyncGenerator<{ lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
     const total = Number(meta['chunks_total']);
     const redis = this.redis;
     const fetch = (i: number) =>

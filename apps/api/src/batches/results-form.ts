@@ -1,0 +1,74 @@
+/**
+ * PURE: the form a batch's results are served in (`GET /v1/batches/{id}/results`): NDJSON (the
+ * contract's), or, as an extension, one output's rows as a NumPy `.npy` array when the client
+ * prefers `application/x-npy`.
+ */
+import { AppError, type TensorSpec } from '@maas/shared';
+import { NPY_DESCR } from './npy.js';
+
+/** What a completed batch's `.npy` results are made of. */
+export interface NpyResults {
+  /** the output the array holds */
+  output: string;
+  /** its dtype */
+  descr: string;
+  /** its rows: the batch's */
+  rows: number;
+  /** the shape of a row, for an array of no rows (the chunks' outputs say it otherwise) */
+  rest: number[];
+}
+
+/** What `npyResults` reads of a completed batch. */
+export interface NpyResultsOf {
+  id: string;
+  model: string;
+  outputs: readonly TensorSpec[];
+  /** lines that failed */
+  failed: number;
+  total: number;
+  /** the rows uploaded, as stored (absent for a batch stored before they were) */
+  rows: string | undefined;
+}
+
+/**
+ * The `.npy` results of a completed batch, for one output (`output` names it when the model has
+ * several), or why there are none: a 400 for an `output` the model does not have; a 406
+ * (`not-acceptable`) when an array cannot hold them: several outputs and none named, a datatype
+ * with no dtype, failed lines (an array cannot hold their errors), a batch that predates them.
+ */
+export function npyResults(b: NpyResultsOf, output: string | undefined): NpyResults {
+  const names = b.outputs.map((o) => o.name);
+  if (output !== undefined && !names.includes(output)) {
+    throw new AppError('invalid-input', `?output=${output} names no output of ${b.model}; its outputs: ${names.join(', ')}`);
+  }
+  const name = output ?? (names.length === 1 ? names[0] : undefined);
+  const spec = b.outputs.find((o) => o.name === name);
+  if (!spec) throw new AppError('not-acceptable', `name one of the outputs ${names.join(', ')} with ?output=… for .npy results`);
+  const descr = NPY_DESCR[spec.datatype]?.[0];
+  if (!descr) throw new AppError('not-acceptable', `output '${spec.name}' is ${spec.datatype}, which an .npy file cannot hold: get the results as NDJSON`);
+  if (b.failed > 0) {
+    throw new AppError('not-acceptable', `${b.failed} of ${b.total} lines failed, and an .npy file cannot hold their errors: get the results as NDJSON`);
+  }
+  if (b.rows === undefined) throw new AppError('not-acceptable', `batch ${b.id} predates .npy results: get the results as NDJSON`);
+  return { output: spec.name, descr, rows: Number(b.rows), rest: spec.shape.slice(1).map((d) => Math.max(d, 0)) };
+}
+
+export type ResultsForm<T> = { type: 'ndjson' } | { type: 'npy'; npy: T };
+
+/**
+ * Which form a request gets. `wantsNpy`: the client prefers an `.npy` type to NDJSON (by its
+ * `Accept`); `acceptsNdjson`: NDJSON is acceptable to it at all; `npy`: the `.npy` results the
+ * batch can give (`npyResults`), throwing why not. `.npy` results that cannot be given fall back
+ * to NDJSON when the client accepts that too, and are a 406 only when it does not; their other
+ * refusals (a 400 for an `?output=` naming no output) stand. A client that prefers no `.npy`
+ * type gets NDJSON, also one whose `Accept` names neither (as before the `.npy` extension).
+ */
+export function resultsForm<T>(wantsNpy: boolean, acceptsNdjson: boolean, npy: () => T): ResultsForm<T> {
+  if (!wantsNpy) return { type: 'ndjson' };
+  try {
+    return { type: 'npy', npy: npy() };
+  } catch (err) {
+    if (acceptsNdjson && err instanceof AppError && err.type === 'not-acceptable') return { type: 'ndjson' };
+    throw err;
+  }
+}
