@@ -114,9 +114,9 @@ describe('compressed bodies arriving slowly', () => {
     }
   });
 
-  it('Expect: 100-continue: a body over MAX_BODY_MB by its Content-Length is refused with no 100 first; one within it gets its 100', async () => {
+  it('Expect: 100-continue: a body over MAX_BODY_MB by its Content-Length, or a batch upload refused from its headers, is refused with no 100 first; others get their 100', async () => {
     const u = new URL(cluster.url);
-    const exchange = (length: number) => new Promise<string>((resolve, reject) => {
+    const exchange = (length: number, path = '/v1/jobs', type = 'application/json') => new Promise<string>((resolve, reject) => {
       const socket = connect(Number(u.port), u.hostname);
       let got = '';
       socket.on('data', (c: Buffer) => {
@@ -127,9 +127,15 @@ describe('compressed bodies arriving slowly', () => {
         }
       });
       socket.on('error', reject);
-      socket.write(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`);
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`);
     });
     expect(await exchange(100_000_000)).toMatch(/^HTTP\/1\.1 413 /);
     expect(await exchange(100)).toMatch(/^HTTP\/1\.1 100 Continue\r\n/);
+    // A batch upload is asked for once its route reads it: what it refuses from the headers and query comes first.
+    expect(await exchange(100_000_000, '/v1/batches?model=nope', 'application/x-ndjson')).toMatch(/^HTTP\/1\.1 404 /);
+    expect(await exchange(100_000_000, '/v1/batches?model=mlp', 'image/png')).toMatch(/^HTTP\/1\.1 415 /);
+    expect(await exchange(100_000_000, '/v1/batches?model=mlp', 'application/x-ndjson; charset=latin1')).toMatch(/^HTTP\/1\.1 415 /);
+    expect(await exchange(100_000_000, '/v1/batches', 'application/x-ndjson')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await exchange(100_000_000, '/v1/batches?model=mlp', 'application/x-ndjson')).toMatch(/^HTTP\/1\.1 100 Continue\r\n/);
   });
 });

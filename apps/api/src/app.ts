@@ -17,6 +17,7 @@ import {
 } from './http/infer-body.js';
 import { drainBody } from './http/body-encoding.js';
 import { compressedBody } from './http/compressed-body.js';
+import { waitsFor100 } from './http/continue.js';
 import { series, underPath } from './http/compose.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
@@ -65,7 +66,7 @@ export function createApp(deps: Deps): Express {
     rateLimit(deps.rateLimit),
     refuseBracketQuery,
     answerOptions(allowed),
-    declaredSizeAndContinue(readsWhole, maxBody),
+    declaredSizeAndContinue(readsWhole, isBatchUpload, maxBody),
     // Compressed bodies read whole: received, then decompressed a few at a time (a gzip bomb is small).
     compressedBody(readsWhole, maxBody, (req, bytes) =>
       (isBinaryFramed(req) ? bytes : parseJsonBytes(bytes, charsetOf(req.headers['content-type']), tensorJsonMayRead(req, bytes.length)))),
@@ -100,16 +101,17 @@ export function createApp(deps: Deps): Express {
  * answer instead of a reset) or after drainBody's few seconds (the parsers would wait for all of
  * it until the idle timeout, which a client that lies about its length never sends). The server
  * leaves `Expect: 100-continue` to the app (http/server.ts): a body refused here (or by
- * authentication) is never asked for.
+ * authentication) is never asked for. A body its route streams (`continuesLater`: batch uploads)
+ * is asked for by that route once it reads it (http/continue.ts), after its own checks.
  */
-function declaredSizeAndContinue(readsWhole: (req: IncomingMessage) => boolean, maxBody: number): RequestHandler {
+function declaredSizeAndContinue(readsWhole: (req: IncomingMessage) => boolean, continuesLater: (req: IncomingMessage) => boolean, maxBody: number): RequestHandler {
   return (req, res, next) => {
-    const waitsFor100 = req.headers.expect?.toLowerCase() === '100-continue';
+    const waits = waitsFor100(req);
     if (Number(req.headers['content-length']) > maxBody && readsWhole(req)) {
       const tooLarge = new PayloadTooLargeError(`request body exceeds ${maxBody} bytes (MAX_BODY_MB)`);
-      return waitsFor100 ? next(tooLarge) : void drainBody(req).then(() => next(tooLarge));
+      return waits ? next(tooLarge) : void drainBody(req).then(() => next(tooLarge));
     }
-    if (waitsFor100) res.writeContinue();
+    if (waits && !continuesLater(req)) res.writeContinue();
     next();
   };
 }

@@ -9,6 +9,7 @@ import { emptyBody, hasBody } from '../http/has-body.js';
 import { fromZod } from '../http/problem.js';
 import { targetPath } from '../http/target-path.js';
 import { charsetOf, isUtf8Charset } from '../http/infer-body.js';
+import { continueOnRead } from '../http/continue.js';
 import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../services/batches.js';
@@ -62,15 +63,19 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     if (charset !== undefined && !isUtf8Charset(charset)) {
       throw new AppError('unsupported-media-type', `NDJSON request lines are UTF-8: send them so, with charset=utf-8 or none (got charset=${charset})`);
     }
+    // The 100 of `Expect: 100-continue` goes out as the body is first read: an unknown model or a
+    // full queue (create's checks before that) is answered without the body being sent.
+    const upload = continueOnRead(req, res, decodedBody(req, config.BATCH_MAX_MB * 1024 * 1024));
     let batch;
     try {
-      batch = await batches.create(req.tenant, q.data, decodedBody(req, config.BATCH_MAX_MB * 1024 * 1024), format);
+      batch = await batches.create(req.tenant, q.data, upload.body, format);
     } catch (err) {
       // A refused upload is answered once the client has sent the rest (discarded, for up to
       // a few seconds), so it reads the problem rather than a connection reset; the connection
-      // is not reused after an upload that ended early.
+      // is not reused after an upload that ended early. A client never asked for its body
+      // (still waiting for the 100) sends none: it is answered at once.
       if (!req.complete) res.setHeader('Connection', 'close');
-      await drainBody(req);
+      if (upload.asked()) await drainBody(req);
       throw err;
     }
     res.status(202).setHeader('Location', `/v1/batches/${batch.id}`).json(batch);
