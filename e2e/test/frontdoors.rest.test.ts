@@ -326,10 +326,20 @@ describe('INT64/UINT64 past 2^53 in JSON (hashed ids, as tritonclient writes the
     }
   });
 
-  it('in UTF-16 with its charset, in UTF-8 after a byte order mark, and gzip-compressed (also as `gzip, identity`)', async () => {
+  it('in UTF-8 after a byte order mark, and gzip-compressed (also as `gzip, identity`); in another charset a 415, compressed or not', async () => {
     const text = jsonText(request()).toString();
-    const bodies: [Buffer, Record<string, string>][] = [
+    // JSON is UTF-8 (RFC 8259 §8.1), as NDJSON batch lines are: one rule, whichever parser would read the body.
+    for (const [body, headers] of <[Buffer, Record<string, string>][]>[
       [Buffer.from(text, 'utf16le'), { 'content-type': 'application/json; charset=utf-16le' }],
+      [Buffer.from(text, 'latin1'), { 'content-type': 'application/json; charset=latin1' }],
+      [gzipSync(Buffer.from(text, 'latin1')), { 'content-type': 'application/json; charset=latin1', 'content-encoding': 'gzip' }],
+      [gzipSync(Buffer.from(text, 'utf16le')), { 'content-type': 'application/json; charset=utf-16', 'content-encoding': 'gzip' }],
+    ]) {
+      const r = await post(url('/v2/models/echo/infer'), body, { ...AUTH, ...headers });
+      expect(r.status, `${JSON.stringify(headers)}: ${r.body.toString().slice(0, 200)}`).toBe(415);
+      expect(r.body.toString()).toMatch(/charset=utf-8 or none/);
+    }
+    const bodies: [Buffer, Record<string, string>][] = [
       [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), { 'content-type': 'application/json' }],
       [gzipSync(Buffer.from(text)), { 'content-encoding': 'gzip' }],
       [gzipSync(Buffer.from(text)), { 'content-encoding': 'gzip, identity' }], // identity in a list is no coding

@@ -2,7 +2,7 @@
  * createApp(deps): the express app, with no I/O of its own (main.ts listens).
  * Order: request log → metrics → health (no auth) → /admin (admin key) → load/unload and model
  * reads by the admin key → in one layer (http/compose.ts `series`): tenant auth, rate limit,
- * query names, OPTIONS (http/options.ts), body size (and the 100), compressed bodies, JSON body (exact integers, depth) →
+ * query names, OPTIONS (http/options.ts), JSON charset, body size (and the 100), compressed bodies, JSON body (exact integers, depth) →
  * routes (the busiest first; a router under a path sees only its requests: `underPath`) → 404 →
  * problems.
  */
@@ -13,7 +13,7 @@ import type { Deps } from './deps.js';
 import { adminAuth, adminReadsModels, repositoryControlAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
 import {
-  charsetOf, isBinaryFramed, parseJsonBytes, readExactIntegers, readsAsJson, readsTensorJson, refuseDeepJson, tensorJsonMayRead, verifyJsonBody,
+  isBinaryFramed, parseJsonBytes, readExactIntegers, readsAsJson, readsTensorJson, refuseCharset, refuseDeepJson, tensorJsonMayRead, verifyJsonBody,
 } from './http/infer-body.js';
 import { drainBody } from './http/body-encoding.js';
 import { compressedBody } from './http/compressed-body.js';
@@ -66,10 +66,11 @@ export function createApp(deps: Deps): Express {
     rateLimit(deps.rateLimit),
     refuseBracketQuery,
     answerOptions(allowed),
+    refuseCharset,
     declaredSizeAndContinue(readsWhole, isBatchUpload, maxBody),
     // Compressed bodies read whole: received, then decompressed a few at a time (a gzip bomb is small).
     compressedBody(readsWhole, maxBody, (req, bytes) =>
-      (isBinaryFramed(req) ? bytes : parseJsonBytes(bytes, charsetOf(req.headers['content-type']), tensorJsonMayRead(req, bytes.length)))),
+      (isBinaryFramed(req) ? bytes : parseJsonBytes(bytes, tensorJsonMayRead(req, bytes.length)))),
     express.json({
       limit: maxBody,
       type: (req) => readsAsJson(req) && !readsTensorJson(req) && !isBatchUpload(req),

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import express from 'express';
 import { BinaryData } from '@maas/shared';
 import { describe, expect, it } from 'vitest';
-import { inferBody, readsAsJson, readsTensorJson } from './infer-body.js';
+import { charsetRefusal, inferBody, readsAsJson, readsTensorJson, refuseCharset } from './infer-body.js';
 
 const req = (method: string, url: string, headers: Record<string, string> = {}) => ({ method, url, headers }) as unknown as IncomingMessage;
 
@@ -24,6 +24,33 @@ describe('readsAsJson', () => {
   });
   it('never reads a binary-framed body as JSON', () => {
     expect(readsAsJson(req('POST', '/v2/models/m/infer', { 'content-type': 'application/json', 'inference-header-content-length': '10' }))).toBe(false);
+  });
+});
+
+describe('charsetRefusal and refuseCharset', () => {
+  it('takes UTF-8, by its name or none, and refuses every other charset with a 415', () => {
+    for (const type of [undefined, 'application/json', 'application/json; charset=utf-8', 'application/x-ndjson; charset="UTF-8"']) {
+      expect(charsetRefusal(type, 'JSON is'), String(type)).toBeUndefined();
+    }
+    for (const charset of ['utf-16', 'utf-16le', 'UTF-16BE', 'latin1', 'iso-8859-1', 'shift_jis', 'utf8', 'nope']) {
+      expect(charsetRefusal(`application/json; charset=${charset}`, 'JSON is'), charset).toMatchObject({
+        type: 'unsupported-media-type', status: 415, detail: expect.stringMatching(new RegExp(`^JSON is UTF-8 .*got charset=${charset.toLowerCase()}`)),
+      });
+    }
+  });
+
+  it('refuses a JSON body in another charset before it is read, compressed or not; leaves other bodies to their routes', () => {
+    const step = (headers: Record<string, string>, url = '/v1/jobs') => {
+      let got: unknown = 'not called';
+      refuseCharset(req('POST', url, headers) as never, {} as never, (err?: unknown) => (got = err));
+      return got;
+    };
+    expect(step({ 'content-type': 'application/json; charset=utf-16' })).toMatchObject({ status: 415 });
+    expect(step({ 'content-type': 'application/json; charset=latin1', 'content-encoding': 'gzip' })).toMatchObject({ status: 415 });
+    expect(step({ 'content-type': 'application/json; charset=utf-8' })).toBeUndefined();
+    expect(step({})).toBeUndefined();
+    // NDJSON and .npy uploads are their route's (routes/batches.ts)
+    expect(step({ 'content-type': 'application/x-ndjson; charset=utf-16' }, '/v1/batches')).toBeUndefined();
   });
 });
 

@@ -58,20 +58,15 @@ export function tensorJsonMayRead(req: IncomingMessage, size = Number(req.header
  * A JSON body read whole as bytes (a request `readsTensorJson` takes, or a compressed one once
  * decompressed: compressed-body.ts): tensor-json.ts's reading, else `JSON.parse`'s (an object
  * or a list at the top, as the app-wide parser is strict; integers past 2^53 in tensor values
- * exact), its error a 400 as that parser's would be. `charset`: the Content-Type's, UTF-8 when
- * none is given; `tensors`: whether tensor-json.ts may read it (for the requests it would read
- * uncompressed: `readsTensorJson`), else `JSON.parse` alone.
+ * exact), its error a 400 as that parser's would be. UTF-8 (another charset was refused before
+ * the body was read: `refuseCharset`); `tensors`: whether tensor-json.ts may read it (for the
+ * requests it would read uncompressed: `readsTensorJson`), else `JSON.parse` alone.
  */
-export function parseJsonBytes(bytes: Buffer, charset = 'utf-8', tensors = true): unknown {
-  let text: string;
-  if (isUtf8Charset(charset)) {
-    if (!isUtf8(bytes)) throw notJson(NOT_UTF8);
-    const fast = tensors ? readTensorJson(bytes) : undefined;
-    if (fast) return fast;
-    text = bytes.toString('utf8');
-  } else {
-    text = decodeAs(bytes, charset);
-  }
+export function parseJsonBytes(bytes: Buffer, tensors = true): unknown {
+  if (!isUtf8(bytes)) throw notJson(NOT_UTF8);
+  const fast = tensors ? readTensorJson(bytes) : undefined;
+  if (fast) return fast;
+  let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark, as the app-wide parser drops it
   const first = /\S/.exec(text)?.[0];
   if (first !== '{' && first !== '[') throw notJson('a JSON object or array was expected');
@@ -82,43 +77,48 @@ export function parseJsonBytes(bytes: Buffer, charset = 'utf-8', tensors = true)
   }
 }
 
-/** `bytes` as text in `charset` (a Content-Type's): a 415 for a charset not known, a 400 for bytes that are not in it. */
-function decodeAs(bytes: Buffer, charset: string): string {
-  let decoder: InstanceType<typeof TextDecoder>;
-  try {
-    decoder = new TextDecoder(charset, { fatal: true });
-  } catch {
-    throw new AppError('unsupported-media-type', `charset ${charset} is not supported`);
-  }
-  try {
-    return decoder.decode(bytes);
-  } catch {
-    throw notJson(`it is not ${charset} text`);
-  }
-}
-
-export const isUtf8Charset = (charset: string): boolean => /^utf-?8$/i.test(charset);
+/** UTF-8, by its one name (`utf8` is no charset name: IANA's UTF-8 has the alias csUTF8 alone). */
+const isUtf8Charset = (charset: string): boolean => /^utf-8$/i.test(charset);
 
 /** The charset of a Content-Type, lower-cased; undefined when none is given. */
 export function charsetOf(type: string | undefined): string | undefined {
   return /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(type ?? '')?.[1]?.toLowerCase();
 }
 
-/** Inference bodies the app-wide JSON parser read, with their charset, until `readExactIntegers` has looked at them. */
-const jsonBodies = new WeakMap<IncomingMessage, { bytes: Buffer; charset: string }>();
+/**
+ * A 415 for a body of `type` in another charset than UTF-8, which JSON is (RFC 8259 §8.1) and
+ * NDJSON's lines are, or undefined (UTF-8, or no charset given). `what` names the body. One rule
+ * for every JSON body, compressed or not, and batch lines: charset=utf-8, or none.
+ */
+export function charsetRefusal(type: string | undefined, what: string): AppError | undefined {
+  const charset = charsetOf(type);
+  if (charset === undefined || isUtf8Charset(charset)) return undefined;
+  return new AppError('unsupported-media-type', `${what} UTF-8 (RFC 8259 §8.1): send it so, with charset=utf-8 or none (got charset=${charset})`);
+}
+
+/**
+ * A JSON body in another charset is a 415 before a byte of it is read (and without the 100 of
+ * `Expect: 100-continue`), whichever parser would read it: the app-wide one, compressed-body.ts's
+ * or tensor-json.ts.
+ */
+export const refuseCharset: RequestHandler = (req, _res, next) => {
+  next(readsAsJson(req) ? charsetRefusal(req.headers['content-type'], 'JSON is') : undefined);
+};
+
+/** Inference bodies the app-wide JSON parser read, until `readExactIntegers` has looked at them. */
+const jsonBodies = new WeakMap<IncomingMessage, Buffer>();
 
 /**
  * The app-wide JSON parser's `verify`:
- * - a body in UTF-8 (its charset, or none given) whose bytes are not UTF-8 is a 400, as JSON
- *   must be (RFC 8259 §8.1), rather than read with U+FFFD in their place (an `id` or a key
- *   then comes back altered);
- * - an inference request's bytes (and charset) are kept for `readExactIntegers`.
+ * - a body whose bytes are not UTF-8 is a 400, as JSON must be (RFC 8259 §8.1; its charset is
+ *   UTF-8 or none: `refuseCharset`), rather than read with U+FFFD in their place (an `id` or a
+ *   key then comes back altered);
+ * - an inference request's bytes are kept for `readExactIntegers`.
  */
 export function verifyJsonBody(req: IncomingMessage, _res: unknown, body: Buffer): void {
-  const charset = charsetOf(req.headers['content-type']) ?? 'utf-8';
   // Thrown as the parser's own error (entity.parse.failed: a 400 malformed-json, problem.ts).
-  if (isUtf8Charset(charset) && !isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
-  if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(targetPath(req))) jsonBodies.set(req, { bytes: body, charset });
+  if (!isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
+  if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(targetPath(req))) jsonBodies.set(req, body);
 }
 
 /**
@@ -131,7 +131,7 @@ export function readExactIntegers(req: IncomingMessage & { body?: unknown }): vo
   if (!kept) return;
   jsonBodies.delete(req);
   // TextDecoder drops a byte order mark, as the parser did.
-  req.body = withExactIntegers(req.body, () => new TextDecoder(kept.charset).decode(kept.bytes));
+  req.body = withExactIntegers(req.body, () => new TextDecoder().decode(kept));
 }
 
 const NOT_UTF8 = 'it is not UTF-8 text (RFC 8259 §8.1)';

@@ -8,7 +8,7 @@ import { decodedBody, drainBody } from '../http/body-encoding.js';
 import { emptyBody, hasBody } from '../http/has-body.js';
 import { fromZod } from '../http/problem.js';
 import { targetPath } from '../http/target-path.js';
-import { charsetOf, isUtf8Charset } from '../http/infer-body.js';
+import { charsetRefusal } from '../http/infer-body.js';
 import { continueOnRead } from '../http/continue.js';
 import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
@@ -58,11 +58,9 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     if (!format) {
       throw new AppError('unsupported-media-type', `send the batch as application/x-ndjson, or a NumPy array as application/x-npy (got ${req.get('Content-Type') ?? 'no Content-Type'})`);
     }
-    // NDJSON is UTF-8 (as JSON is: RFC 8259 §8.1); lines in another charset would be read as mojibake.
-    const charset = format === 'ndjson' ? charsetOf(req.get('Content-Type')) : undefined;
-    if (charset !== undefined && !isUtf8Charset(charset)) {
-      throw new AppError('unsupported-media-type', `NDJSON request lines are UTF-8: send them so, with charset=utf-8 or none (got charset=${charset})`);
-    }
+    // NDJSON is UTF-8 (as JSON is); lines in another charset would be read as mojibake.
+    const charset = format === 'ndjson' ? charsetRefusal(req.get('Content-Type'), 'NDJSON request lines are') : undefined;
+    if (charset) throw charset;
     // The 100 of `Expect: 100-continue` goes out as the body is first read: an unknown model or a
     // full queue (create's checks before that) is answered without the body being sent.
     const upload = continueOnRead(req, res, decodedBody(req, config.BATCH_MAX_MB * 1024 * 1024));
