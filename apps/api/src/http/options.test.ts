@@ -16,7 +16,7 @@ describe('answerOptions', () => {
   it('answers OPTIONS on a served path with the Allow list a 405 there gives (OPTIONS included)', () => {
     const batches = ask('OPTIONS', '/v1/batches');
     expect(batches.res).toMatchObject({ statusCode: 204, ended: true });
-    expect(batches.headers['Allow']).toBe('POST, OPTIONS');
+    expect(batches.headers['Allow']).toBe('POST, GET, HEAD, OPTIONS');
     expect(batches.headers['Allow']).toBe(allowedMethodsOf(ROUTES)('/v1/batches')!.join(', '));
     expect(ask('OPTIONS', '/v1/jobs/job_x').headers['Allow']).toBe('GET, HEAD, OPTIONS');
     expect(batches.next).not.toHaveBeenCalled();
