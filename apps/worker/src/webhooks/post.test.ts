@@ -83,6 +83,26 @@ describe('postWebhook', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
+  it('a receiver that answers at once but trickles its body: its status is the outcome, the excerpt what came in time', async () => {
+    const trickle = (status: number) => (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      res.flushHeaders();
+      const t = setInterval(() => res.write('.'), 100); // a byte every 100 ms, never ending
+      res.on('close', () => clearInterval(t));
+    };
+    handler = trickle(200);
+    const t0 = Date.now();
+    const ok = await postWebhook(`http://127.0.0.1:${port}/`, '{}', {}, { ...lax, timeoutMs: 450 });
+    expect(ok.status).toBe(200);
+    expect(ok.error).toBeUndefined();
+    expect(ok.excerpt).toMatch(/^\.{1,5}$/);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    handler = trickle(503);
+    expect(await postWebhook(`http://127.0.0.1:${port}/`, '{}', {}, { ...lax, timeoutMs: 300 })).toMatchObject({ status: 503 });
+    // the connection was dropped: the receiver is not left writing into it
+    await expect.poll(() => sockets.size, { timeout: 2000 }).toBe(0);
+  });
+
   it('reports a refused connection', async () => {
     const out = await postWebhook('http://127.0.0.1:1/', '{}', {}, lax);
     expect(out.status).toBeNull();

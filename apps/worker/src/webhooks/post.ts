@@ -5,7 +5,9 @@
  * checked address (the URL's host only travels in `Host` and TLS SNI/certificate checks), so a
  * DNS answer that changes after the check cannot redirect the request. Redirects are not
  * followed. Everything — DNS, connect, request, the answer — fits in one timeout. Of the
- * response only the status, `Retry-After` and a short excerpt of the body are kept.
+ * response only the status, `Retry-After` and a short excerpt of the body are kept: once the
+ * status line has come, it is the outcome (a 2xx is a success), and the body is read only up
+ * to the excerpt within the time left, then the connection is dropped.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -47,14 +49,21 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Reads up to EXCERPT_CHARS of the body, then lets the rest go. */
-function readAnswer(res: IncomingMessage): Promise<Answer> {
+/**
+ * Reads up to EXCERPT_CHARS of the body, then lets the rest go. The status line has arrived,
+ * so it is the answer: when `signal` aborts (the attempt's time is up) before the excerpt is
+ * complete or the body has ended, the answer is that status with the excerpt read so far.
+ */
+function readAnswer(res: IncomingMessage, signal: AbortSignal): Promise<Answer> {
   return new Promise((resolve) => {
     let excerpt = '';
     const done = () => {
+      signal.removeEventListener('abort', done);
       resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], excerpt });
       res.destroy();
     };
+    if (signal.aborted) return done();
+    signal.addEventListener('abort', done, { once: true });
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       excerpt += chunk.slice(0, EXCERPT_CHARS - excerpt.length);
@@ -88,7 +97,13 @@ function send(url: URL, target: ResolvedTarget, body: Buffer, headers: Record<st
         },
         signal,
       },
-      (res) => void readAnswer(res).then(resolve),
+      (res) => {
+        // Answered: the timeout's abort (or a reset) while the body trickles in ends the
+        // reading, not the attempt, which keeps the status already received.
+        req.off('error', reject);
+        req.on('error', () => {});
+        void readAnswer(res, signal).then(resolve);
+      },
     );
     req.on('error', reject);
     req.end(body);
