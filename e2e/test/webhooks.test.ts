@@ -313,6 +313,36 @@ describe('retries', () => {
   });
 });
 
+describe('redelivery', () => {
+  it('concurrent redelivers of one event start one series: every call 202 with it counted, one new delivery', async () => {
+    const recv = await receiver();
+    recv.answer = (_r, n) => (n === 0 ? { status: 410 } : { status: 200 }); // exhausted at once, then fine
+    const job = await finishedJob({ webhook: recv.url, webhook_events_filter: ['completed'] }, 7);
+    const [gone] = await until(() => history(job.id), (d) => d[0]?.status === 'exhausted', 5000, 'exhausted');
+    const redeliverAll = async (n: number) => {
+      const answers = await Promise.all(Array.from({ length: n }, () => api('POST', `/v1/jobs/${job.id}/webhooks/${gone.id}/redeliver`)));
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+      return answers.map((a) => a.body);
+    };
+    // an exhausted event (BullMQ: failed), then a delivered one (completed)
+    for (const [round, expected] of [[1, 2], [2, 3]] as const) {
+      const bodies = await redeliverAll(8);
+      for (const b of bodies) {
+        expect(b).toMatchObject({ id: gone.id, redeliveries: round });
+        expect(['pending', 'delivered']).toContain(b.status);
+      }
+      await recv.until((all) => all.length >= expected, 5000);
+      const [e] = await until(() => history(job.id), (d) => d[0]?.status === 'delivered' && d[0].attempts.length === expected, 5000, 'delivered');
+      expect(e.redeliveries).toBe(round);
+      await new Promise((r) => setTimeout(r, 1100)); // past the 1 s in which calls join the claimer's series
+    }
+    expect(recv.received.map((r) => r.id)).toEqual([gone.id, gone.id, gone.id]);
+    const [e] = await history(job.id);
+    expect(e.attempts.map((a: any) => [a.attempt, a.status])).toEqual([[1, 410], [1, 200], [1, 200]]);
+    expect(cluster.api.log).not.toMatch(/reprocessJob|not in the \w+ state/);
+  });
+});
+
 describe('submission checks', () => {
   it('a bad webhook URL is a 400 and nothing is queued', async () => {
     const conn = cluster.redisClient();

@@ -121,11 +121,13 @@ export const tenantBatchesKey = (tenant: string): string => `${PREFIX}:{batches-
 
 /**
  * Delivery history of one job (or batch), all in the subject's slot: the set of its event ids,
- * and per event a summary hash and the list of attempts.
+ * and per event a summary hash, the list of attempts and, briefly, its redelivery's claim.
  */
 export const webhookEventsKey = (subject: string): string => `${PREFIX}:{wh-${subject}}:events`;
 export const webhookDeliveryKey = (subject: string, msgId: string): string => `${PREFIX}:{wh-${subject}}:event:${msgId}`;
 export const webhookAttemptsKey = (subject: string, msgId: string): string => `${PREFIX}:{wh-${subject}}:attempts:${msgId}`;
+/** A redelivery of one event under way (`started`, then `done`), for calls that join it (a short PX). */
+export const webhookRedeliveryKey = (subject: string, msgId: string): string => `${PREFIX}:{wh-${subject}}:redelivery:${msgId}`;
 
 /**
  * A job-event message on JOB_EVENTS_CHANNEL. A worker publishes the events of one event-loop

@@ -6,7 +6,7 @@
  * Access goes through JobService.get / BatchService.get, so another tenant's job or batch is
  * a 404 here too.
  */
-import { Job } from 'bullmq';
+import { ErrorCode, Job } from 'bullmq';
 import {
   MESSAGE_ID, NotFoundError, type DeliveryJobData, type DeliveryRecord, type SecretRing, type TenantSecrets, type WebhookEmitter,
 } from '@maas/shared';
@@ -47,25 +47,66 @@ export class WebhookService {
   /**
    * Sends an event again: same `webhook-id`, same body, a new series of attempts on the retry
    * schedule. A delivery still waiting for its next retry is tried at once instead; one being
-   * attempted right now is left to finish.
+   * attempted right now, or whose new series is queued, is left to go on. Calls on one event
+   * within REDELIVERY_JOIN_MS of the one that claimed it (concurrent calls, a double click) join
+   * that one: each answers with the event as it stands once the claimer is done, and one series
+   * is sent and counted in `redeliveries`.
    */
   async redeliver(tenant: string, jobId: string, msgId: string): Promise<DeliveryRecord> {
     await this.authorize(tenant, jobId);
     const notFound = new NotFoundError('webhook event', msgId);
-    if (!MESSAGE_ID.test(msgId) || !(await this.emitter.store.get(jobId, msgId))) throw notFound;
+    const store = this.emitter.store;
+    if (!MESSAGE_ID.test(msgId) || !(await store.get(jobId, msgId))) throw notFound;
     const job = await Job.fromId<DeliveryJobData>(this.emitter.queue, msgId);
     if (!job || job.data.subject !== jobId) throw notFound; // its retention has passed
-    const state = await job.getState();
-    if (state === 'completed' || state === 'failed') {
-      // Mark first: the new series' first attempt must land after this, not be overwritten by it.
-      await this.emitter.store.redelivering(jobId, msgId, job.data.keep_s);
-      await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
-    } else if (state === 'delayed') {
-      await job.promote();
+    if (await store.claimRedelivery(jobId, msgId, REDELIVERY_JOIN_MS)) {
+      try {
+        await this.sendAgain(job, notFound);
+      } catch (err) {
+        await store.releaseRedelivery(jobId, msgId).catch(() => {});
+        throw err;
+      }
+      await store.redeliveryDone(jobId, msgId);
+    } else {
+      await this.joined(jobId, msgId);
     }
-    return (await this.emitter.store.get(jobId, msgId)) ?? Promise.reject(notFound);
+    return (await store.get(jobId, msgId)) ?? Promise.reject(notFound);
+  }
+
+  /** The claimer's part: a finished delivery gets a new series, a delayed retry is due now. */
+  private async sendAgain(job: Job<DeliveryJobData>, notFound: NotFoundError): Promise<void> {
+    const { subject, msg_id: msgId, keep_s: keepS } = job.data;
+    const state = await job.getState();
+    try {
+      if (state === 'completed' || state === 'failed') {
+        const last = await this.emitter.store.lastAttempt(subject, msgId);
+        // BullMQ's move back to wait is atomic: it fails (not in that state) rather than run twice.
+        await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
+        // Counted once queued; the pending mark yields to the series' first attempt if it came first.
+        await this.emitter.store.redelivered(subject, msgId, last, keepS);
+      } else if (state === 'delayed') {
+        await job.promote();
+      }
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === ErrorCode.JobNotExist) throw notFound; // removed meanwhile (retention)
+      // Moved meanwhile (its delay passed, or a call whose claim had expired restarted it): it is under way.
+      if (code !== ErrorCode.JobNotInState) throw err;
+    }
+  }
+
+  /** Waits (bounded) until the call that claimed the redelivery is done with it. */
+  private async joined(jobId: string, msgId: string): Promise<void> {
+    for (let waited = 0; waited < REDELIVERY_JOIN_MS; waited += JOIN_POLL_MS) {
+      if (!(await this.emitter.store.redeliveryUnderWay(jobId, msgId))) return;
+      await new Promise((r) => setTimeout(r, JOIN_POLL_MS));
+    }
   }
 }
+
+/** Calls on one event this long after one that claimed its redelivery join it (no second series). */
+export const REDELIVERY_JOIN_MS = 1000;
+const JOIN_POLL_MS = 10;
 
 /** `GET /v1/webhooks/secret`: the current secret, and those still signing beside it. */
 export interface SecretView {

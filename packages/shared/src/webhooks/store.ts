@@ -2,12 +2,12 @@
  * DeliveryStore: the delivery history of webhook events, kept in Redis so it survives restarts.
  *
  * Per subject (job or batch): a set of its event ids; per event a hash (type, url, status,
- * next attempt, redeliveries) and a list of attempts. Each write is one MULTI on keys of one
+ * next attempt, redeliveries) and a list of attempts. Each write is one MULTI (or script) on keys of one
  * slot and refreshes their TTL, so history lasts `keep_s` (the job retention) plus a day —
  * longer than the widest gap between two attempts — after its last change.
  */
 import type { Redis } from 'ioredis';
-import { webhookAttemptsKey, webhookDeliveryKey, webhookEventsKey } from '../queues.js';
+import { webhookAttemptsKey, webhookDeliveryKey, webhookEventsKey, webhookRedeliveryKey } from '../queues.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './events.js';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'exhausted';
@@ -38,6 +38,15 @@ export interface DeliveryRecord {
 /** Attempts kept per event (a redelivered event could otherwise grow without bound). */
 const MAX_ATTEMPTS_KEPT = 100;
 const GAP_MARGIN_S = 24 * 3600;
+
+/** KEYS[1] event hash, KEYS[2] attempts list; ARGV[1] last attempt before ('' if none), ARGV[2] now (ISO), ARGV[3] ttl s. */
+const REDELIVERED_LUA = `
+redis.call('HINCRBY', KEYS[1], 'redeliveries', 1)
+if (redis.call('LINDEX', KEYS[2], -1) or '') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'status', 'pending', 'next_attempt_at', ARGV[2])
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1`;
 
 type Summary = Omit<DeliveryRecord, 'attempts'>;
 
@@ -98,15 +107,44 @@ export class DeliveryStore {
       .exec();
   }
 
-  /** Marks an event pending again for a redelivery. */
-  async redelivering(subject: string, msgId: string, keepSeconds: number): Promise<void> {
-    const key = webhookDeliveryKey(subject, msgId);
-    await this.redis
-      .multi()
-      .hset(key, { status: 'pending', next_attempt_at: new Date().toISOString() })
-      .hincrby(key, 'redeliveries', 1)
-      .expire(key, this.ttl(keepSeconds))
-      .exec();
+  /**
+   * Claims the redelivery of an event for `holdMs`: true for the one call that may start its
+   * new series; calls meanwhile join that one (see `redeliveryUnderWay`).
+   */
+  async claimRedelivery(subject: string, msgId: string, holdMs: number): Promise<boolean> {
+    return (await this.redis.set(webhookRedeliveryKey(subject, msgId), 'started', 'PX', holdMs, 'NX')) === 'OK';
+  }
+
+  /** The claimer has done its part (the series queued or not needed); the claim stays until its expiry. */
+  async redeliveryDone(subject: string, msgId: string): Promise<void> {
+    await this.redis.set(webhookRedeliveryKey(subject, msgId), 'done', 'KEEPTTL', 'XX');
+  }
+
+  /** The claimer failed: the next call may try again. */
+  async releaseRedelivery(subject: string, msgId: string): Promise<void> {
+    await this.redis.del(webhookRedeliveryKey(subject, msgId));
+  }
+
+  /** True while a claimer is still starting the event's redelivery. */
+  async redeliveryUnderWay(subject: string, msgId: string): Promise<boolean> {
+    return (await this.redis.get(webhookRedeliveryKey(subject, msgId))) === 'started';
+  }
+
+  /** The last attempt as stored (null when none): what `redelivered` compares against. */
+  async lastAttempt(subject: string, msgId: string): Promise<string | null> {
+    return this.redis.lindex(webhookAttemptsKey(subject, msgId), -1);
+  }
+
+  /**
+   * Counts a redelivery whose series has been queued, and marks the event pending, unless the
+   * series' first attempt has already been recorded (the last attempt is no longer
+   * `lastBefore`, read before the series was queued): that attempt's state stands.
+   */
+  async redelivered(subject: string, msgId: string, lastBefore: string | null, keepSeconds: number): Promise<void> {
+    await this.redis.eval(
+      REDELIVERED_LUA, 2, webhookDeliveryKey(subject, msgId), webhookAttemptsKey(subject, msgId),
+      lastBefore ?? '', new Date().toISOString(), this.ttl(keepSeconds),
+    );
   }
 
   async get(subject: string, msgId: string): Promise<DeliveryRecord | null> {
