@@ -2,6 +2,8 @@
  * Fast recovery and self-healing sessions (issue 13, bullets 2 and 3), on real processes:
  * - a SIGKILLed worker's held jobs run on another worker within 10 s of the kill: its liveness
  *   beat goes missing and the live worker's sweeper releases them (the BullMQ lock is 30 s);
+ * - a worker SIGKILLed and restarted under the same WORKER_ID (a pod name) after its liveness
+ *   TTL: the jobs and webhook deliveries its dead predecessor held go again within seconds;
  * - a worker deep in a long ONNX run (several seconds, many liveness TTLs) is not taken for
  *   dead: its job runs once;
  * - a session thread that dies mid-run is replaced and the jobs of its run are retried and
@@ -12,7 +14,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { buildMlpModel } from '@maas/model-gen/mlp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, Cluster, eventually, heldRows, modelRepository, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
+import { call, Cluster, eventually, heldRows, modelRepository, rows, runAlone, SHIPPED_MODELS, WebhookReceiver } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
 const cleanups: (() => Promise<void>)[] = [];
@@ -22,8 +24,8 @@ afterEach(async () => {
 
 const mlpJob = (data: number[][], model = 'mlp') => ({ model, inputs: [{ name: 'input', datatype: 'FP32', shape: [data.length, 32], data }] });
 
-async function clusterOn(models: string, worker: Record<string, string>) {
-  const cluster = await Cluster.start({ models, workers: 0, worker });
+async function clusterOn(models: string, worker: Record<string, string>, api: Record<string, string> = {}) {
+  const cluster = await Cluster.start({ models, workers: 0, worker, api });
   const conn = cluster.redisClient();
   const queues: Queue[] = [];
   cleanups.push(async () => {
@@ -132,6 +134,57 @@ describe('a SIGKILLed worker (fast recovery)', () => {
     expect(job.attemptsStarted).toBe(1);
     expect(job.stalledCounter ?? 0).toBe(0);
     expect(b.log).not.toMatch(/released the jobs of a dead worker/);
+  });
+});
+
+describe('a worker restarted under the same WORKER_ID (a pod name)', () => {
+  it('the jobs and deliveries its SIGKILLed predecessor held go again within seconds of the restart, same webhook-ids', async () => {
+    const JOBS = 6;
+    // The first process waits up to 20 s to fill a run, so it provably holds the jobs when killed.
+    const repoA = await modelRepository({ mlp: { max_queue_delay_ms: 20_000, preferred_batch_sizes: [1024] } });
+    cleanups.push(() => repoA.remove());
+    const { cluster, queue } = await clusterOn(repoA.dir, { WORKER_MODELS: 'mlp', WEBHOOK_ALLOW_PRIVATE: 'true' }, { WEBHOOK_ALLOW_PRIVATE: 'true' });
+    const receiver = await WebhookReceiver.start();
+    cleanups.push(() => receiver.close());
+    receiver.answer = () => 'hang'; // a slow receiver: each job.start attempt is in flight, held by the worker
+    const mlp = queue('mlp');
+    const pod = { WORKER_ID: 'wrk_pod-0' };
+    const first = await cluster.startWorker(pod);
+    const created = await Promise.all(rows(41, JOBS, 32).map((r) => call(cluster.url, 'POST', '/v1/jobs', { ...mlpJob([r]), webhook: receiver.url })));
+    for (const c of created) expect(c.status).toBe(202);
+    const held = async () => heldRows((await mlp.getJobs(['active'])).filter((j) => j.processedBy === pod.WORKER_ID));
+    await eventually(held, (n) => n === JOBS, { ms: 15_000, what: 'the worker to hold every job' });
+    const starts = await receiver.until((got) => new Set(got.map((r) => r.id)).size === JOBS, 15_000, 'every job.start in flight');
+    const startIds = new Set(starts.map((r) => r.id));
+
+    await cluster.stopWorker(first, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 3500)); // past its liveness TTL (3 s): its entry expired
+    receiver.answer = () => ({ status: 200 });
+    const restartedAt = Date.now();
+    const again = await cluster.startWorker({ ...pod, MODEL_REPOSITORY: SHIPPED_MODELS });
+    const readyAt = Date.now();
+    await receiver.until((got) => [...startIds].every((id) => got.filter((r) => r.id === id).length >= 2), 20_000, 'every job.start again');
+    const deliveredMs = Date.now() - readyAt;
+    const done = await Promise.all(created.map((c) => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=30`)));
+    const finishedMs = Date.now() - readyAt;
+    console.log(
+      `restarted under its id (${readyAt - restartedAt} ms to start): its predecessor's ${JOBS} deliveries went again ${deliveredMs} ms, ` +
+        `its ${JOBS} jobs finished ${finishedMs} ms after it was ready (locks 30 s)`,
+    );
+    for (const d of done) expect(d.body).toMatchObject({ status: 'succeeded', metrics: { worker: pod.WORKER_ID } });
+    expect(deliveredMs).toBeLessThan(6000);
+    expect(finishedMs).toBeLessThan(6000);
+    expect(again.log).toMatch(/released the jobs of a dead worker/);
+    expect(again.log).not.toMatch(/another process beats under this WORKER_ID/);
+  });
+
+  it('a second live process under an id in use releases nothing of the first, and says so', async () => {
+    const { cluster } = await clusterOn(SHIPPED_MODELS, { WORKER_MODELS: 'mlp' });
+    const a = await cluster.startWorker({ WORKER_ID: 'wrk_twin' });
+    const b = await cluster.startWorker({ WORKER_ID: 'wrk_twin' });
+    expect(b.log).toMatch(/another process beats under this WORKER_ID/);
+    expect(b.log).not.toMatch(/released the jobs of a dead worker/);
+    expect(a.log).not.toMatch(/released the jobs/);
   });
 });
 

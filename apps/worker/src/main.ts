@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import {
-  ConfigError, connectRedis, createLogger, DEFAULT_TENANT, loadRepository, newWorkerId, onShutdown, OutboxRelay,
+  ConfigError, connectRedis, createLogger, DEFAULT_TENANT, inferenceQueueName, loadRepository, newWorkerId, onShutdown, OutboxRelay,
   RepositoryPoller, runMain, TenantSecrets, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
@@ -116,9 +116,6 @@ async function main(): Promise<void> {
     open,
     changed: (runners) => heartbeat.setModels(served(runners)),
   });
-  // Beating before any job is taken: from then on, a kill is noticed within WORKER_ALIVE_TTL_MS.
-  const alive = new AliveBeat(redis, workerId, config.WORKER_ALIVE_TTL_MS, log);
-  await alive.start();
   const sweeper = new DeadWorkerSweeper(redis, workerId, log, {
     periodMs: Math.max(100, Math.floor(config.WORKER_ALIVE_TTL_MS / 3)),
     forgetAfterMs: config.WORKER_LOCK_MS,
@@ -126,6 +123,12 @@ async function main(): Promise<void> {
     queues: () => [...live.runners.map((r) => r.queueName), WEBHOOK_QUEUE],
     aliases: (id) => [deliveryHolder(id)],
   });
+  // Before the first beat (which revives this id for every sweeper) and before any job is
+  // taken under it: what a dead predecessor under this WORKER_ID held runs again at once.
+  await sweeper.releasePredecessor([...versions.map(({ v }) => inferenceQueueName(v.model, v.version)), WEBHOOK_QUEUE]);
+  // Beating before any job is taken: from then on, a kill is noticed within WORKER_ALIVE_TTL_MS.
+  const alive = new AliveBeat(redis, workerId, config.WORKER_ALIVE_TTL_MS, log);
+  await alive.start();
   await live.start();
   poller.start((changes) => live.sync(changes.map((c) => c.model)));
   deliverer.start();

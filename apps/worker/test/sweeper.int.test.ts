@@ -89,3 +89,42 @@ describe('DeadWorkerSweeper and webhook deliveries', () => {
     await deliveries.close();
   });
 });
+
+describe('DeadWorkerSweeper.releasePredecessor (a worker restarted under its own id)', () => {
+  it("releases what a dead process under this worker's id held (jobs and deliveries); not while the id's entry is fresh", async () => {
+    const JOBS = '{sweep-self-jobs}';
+    const DELIVERIES = '{sweep-self-deliveries}';
+    const jobs = new Queue(JOBS, { connection: redis, prefix: PREFIX });
+    const deliveries = new Queue(DELIVERIES, { connection: redis, prefix: PREFIX });
+    await jobs.addBulk([{ name: 'a', data: {} }, { name: 'b', data: {} }]);
+    await deliveries.addBulk([{ name: 'd1', data: {} }, { name: 'd2', data: {} }]);
+    const job = await holdOne('wrk_pod', JOBS);
+    const other = await holdOne('wrk_other', JOBS);
+    const delivery = await holdOne(deliveryHolder('wrk_pod'), DELIVERIES);
+    const warnings: unknown[] = [];
+    const spy = { ...log, warn: (o: unknown) => warnings.push(o) } as unknown as typeof log;
+    const restarted = new DeadWorkerSweeper(redis, 'wrk_pod', spy, { periodMs: 200, forgetAfterMs: 30_000, queues: () => [], aliases: (id) => [deliveryHolder(id)] });
+    const held = async () => [await redis.exists(`${PREFIX}:${JOBS}:${job}:lock`), await redis.exists(`${PREFIX}:${DELIVERIES}:${delivery}:lock`)];
+
+    // The id's entry is fresh: another process beats under it. Nothing released, a warning.
+    await new AliveBeat(redis, 'wrk_pod', 5000, log).beat();
+    expect(await restarted.releasePredecessor([JOBS, DELIVERIES])).toBeNull();
+    expect(await held()).toEqual([1, 1]);
+    expect(JSON.stringify(warnings)).toMatch(/wrk_pod/);
+
+    // Its beat expired (the process died): released, as a dead worker's are; another worker's job stays.
+    const ms = Number((await redis.time())[0]) * 1000;
+    await redis.zadd(WORKERS_ALIVE_KEY, ms - 1000, 'wrk_pod');
+    expect(await restarted.releasePredecessor([JOBS, DELIVERIES])).toBe(2);
+    expect(await held()).toEqual([0, 0]);
+    expect(await redis.sismember(`${PREFIX}:${JOBS}:stalled`, job)).toBe(1);
+    expect(await redis.sismember(`${PREFIX}:${DELIVERIES}:stalled`, delivery)).toBe(1);
+    expect(await redis.exists(`${PREFIX}:${JOBS}:${other}:lock`)).toBe(1);
+
+    // No entry at all (forgotten, or a clean stop left it): nothing fresh holds the id either.
+    await redis.zrem(WORKERS_ALIVE_KEY, 'wrk_pod');
+    expect(await restarted.releasePredecessor([JOBS, DELIVERIES])).toBe(0);
+    await jobs.close();
+    await deliveries.close();
+  });
+});

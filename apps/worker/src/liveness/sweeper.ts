@@ -11,6 +11,10 @@
  * workers still fails after maxStalledCount). A slow worker is never swept: it beats from its
  * main thread, which long runs never block, and keeps its long lock.
  *
+ * A worker restarted under the same WORKER_ID (a pod name) revives its id with its first beat,
+ * so no sweeper would release what its dead predecessor held: it does that itself at start-up
+ * (`releasePredecessor`), before that beat.
+ *
  * Cost: one ZRANGE per period while nobody is dead; the queue scans (LRANGE active + HGET
  * per active job) only run while a dead worker is remembered, at most `forgetAfterMs`.
  */
@@ -59,17 +63,49 @@ export class DeadWorkerSweeper {
 
   /** One pass; returns the number of jobs released. */
   async sweep(): Promise<number> {
-    const [[sec, usec], reply] = await Promise.all([this.redis.time(), this.redis.zrange(WORKERS_ALIVE_KEY, '0', '-1', 'WITHSCORES')]);
-    const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+    const [now, reply] = await Promise.all([this.now(), this.redis.zrange(WORKERS_ALIVE_KEY, '0', '-1', 'WITHSCORES')]);
     const { dead, forget } = deadWorkers(parseEntries(reply).filter(([id]) => id !== this.self), now, this.opts.forgetAfterMs);
     if (forget.length) await this.redis.zrem(WORKERS_ALIVE_KEY, ...forget);
     if (dead.length === 0) return 0;
-    const holders = dead.flatMap((id) => [id, ...(this.opts.aliases?.(id) ?? [])]);
+    return this.release(dead, this.opts.queues());
+  }
+
+  /**
+   * At start-up, before this process's first beat: releases, as `sweep` does a dead worker's,
+   * what a previous process under this worker's own id held (a worker restarted under a fixed
+   * WORKER_ID, such as a pod name), in `queues` (those this worker will serve). No other
+   * worker's sweeper does, since this process's beat revives the id. Unless the id's entry is
+   * still fresh: then another live process beats under it (or this one restarted within the
+   * TTL), and its jobs are left alone, with a warning. Returns the number released, or null.
+   */
+  async releasePredecessor(queues: string[]): Promise<number | null> {
+    const [now, score] = await Promise.all([this.now(), this.redis.zscore(WORKERS_ALIVE_KEY, this.self)]);
+    const { dead } = deadWorkers(score === null ? [] : [[this.self, Number(score)]], now, Infinity);
+    if (score !== null && dead.length === 0) {
+      this.log.warn(
+        { workerId: this.self, aliveForMs: Number(score) - now },
+        'another process beats under this WORKER_ID (or this worker restarted within its liveness TTL): ' +
+          'what it holds is left to it; give each worker process its own WORKER_ID',
+      );
+      return null;
+    }
+    return this.release([this.self], queues);
+  }
+
+  /** Redis's clock, in ms (liveness entries are in it). */
+  private async now(): Promise<number> {
+    const [sec, usec] = await this.redis.time();
+    return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  }
+
+  /** Releases the jobs the workers `ids` (and their aliases) hold in `queues`; returns how many. */
+  private async release(ids: string[], queues: string[]): Promise<number> {
+    const holders = ids.flatMap((id) => [id, ...(this.opts.aliases?.(id) ?? [])]);
     let total = 0;
-    for (const queue of this.opts.queues()) {
+    for (const queue of queues) {
       const base = `${PREFIX}:${queue}:`;
       const released = (await this.redis.eval(RELEASE, 2, `${base}active`, `${base}stalled`, base, ...holders)) as string[];
-      if (released.length) this.log.warn({ queue, dead, jobs: released.length }, 'released the jobs of a dead worker (no liveness beat)');
+      if (released.length) this.log.warn({ queue, dead: ids, jobs: released.length }, 'released the jobs of a dead worker (no liveness beat)');
       total += released.length;
     }
     return total;
