@@ -28,7 +28,7 @@ import {
   type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
 } from '@maas/shared';
 import { postWebhook, type PostOutcome } from './post.js';
-import { ReceiverSlots } from './receiver-slots.js';
+import { receiverOf, ReceiverSlots } from './receiver-slots.js';
 
 export interface DelivererSettings {
   workerId: string;
@@ -40,7 +40,7 @@ export interface DelivererSettings {
   timeoutMs: number;
   policy: TargetPolicy;
   concurrency: number;
-  /** attempts in flight to one receiver (URL origin) at most; default a fifth of `concurrency` */
+  /** attempts in flight to one receiver (a tenant's URL origin) at most; default a fifth of `concurrency` */
   perReceiver?: number;
   /** BullMQ's stalled-job check; a delivery the dead-worker sweeper released runs again after the next one */
   stalledIntervalMs?: number;
@@ -129,8 +129,8 @@ export class WebhookDeliverer {
       await job.moveToDelayed(Date.now() + UNSETTLED_DELAY_MS, token);
       throw new DelayedError();
     }
-    const origin = URL.canParse(job.data.url) ? new URL(job.data.url).origin : job.data.url;
-    const slot = this.slots.acquire(origin);
+    const receiver = receiverOf(job.data.url, job.data.tenant ?? DEFAULT_TENANT);
+    const slot = this.slots.acquire(receiver);
     if (!slot.ok && token) {
       await job.moveToDelayed(Date.now() + slot.waitMs + Math.floor(Math.random() * slot.waitMs * 0.25), token);
       throw new DelayedError();
@@ -139,7 +139,7 @@ export class WebhookDeliverer {
     try {
       await this.deliver(job);
     } finally {
-      if (slot.ok) this.slots.release(origin, Date.now() - started);
+      if (slot.ok) this.slots.release(receiver, Date.now() - started);
     }
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReceiverSlots } from './receiver-slots.js';
+import { receiverOf, ReceiverSlots } from './receiver-slots.js';
 
 describe('ReceiverSlots', () => {
   it('gives each receiver its share of slots, apart from the others', () => {
@@ -39,5 +39,13 @@ describe('ReceiverSlots', () => {
     slots.release('x', 5);
     expect(slots.inFlight('x')).toBe(0);
     expect(slots.acquire('x')).toEqual({ ok: true });
+  });
+});
+
+describe('receiverOf', () => {
+  it('one receiver a tenant and origin: paths and queries share it, tenants do not', () => {
+    expect(receiverOf('https://hooks.example.com/a?job=1', 't1')).toBe(receiverOf('https://hooks.example.com/b?job=2', 't1'));
+    expect(receiverOf('https://hooks.example.com/a', 't1')).not.toBe(receiverOf('https://hooks.example.com/a', 't2'));
+    expect(receiverOf('https://hooks.example.com/a', 't1')).not.toBe(receiverOf('https://other.example.com/a', 't1'));
   });
 });

@@ -1,5 +1,5 @@
 /**
- * PURE: how many delivery attempts each receiver (URL origin) may have in flight in one
+ * PURE: how many delivery attempts each receiver (a tenant's URL origin) may have in flight in one
  * worker, and how long a delivery beyond that share should wait before it looks again.
  *
  * A receiver's slots free up as fast as it answers, so the wait is the receiver's own recent
@@ -16,6 +16,16 @@ export interface SlotsOptions {
   minWaitMs?: number;
   /** the wait before anything is known of a receiver */
   initialWaitMs?: number;
+}
+
+/**
+ * The receiver a delivery counts against: its URL's origin, as a tenant sees it. Tenants
+ * sharing a receiving host (one ingest service for many customers) each get their own share
+ * there, so one tenant's URL that hangs does not hold back another's events to the same host;
+ * a tenant's own URLs on one host share one share, whatever their paths.
+ */
+export function receiverOf(url: string, tenant: string): string {
+  return `${tenant} ${URL.canParse(url) ? new URL(url).origin : url}`;
 }
 
 /** Receivers remembered at most (their averages); idle ones are forgotten first. */
