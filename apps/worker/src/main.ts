@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'draining: finishing held jobs');
     const t0 = Date.now();
     const drain = async () => {
-      sweeper.stop();
+      void sweeper.stop(); // not awaited: a sweep under way may wait for a Redis gone
       await poller.close();
       await Promise.all([live.close(), deliverer.close(), outboxSweeper.stop()]);
       await stats.close(); // the drained jobs' statistics

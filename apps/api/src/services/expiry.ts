@@ -15,7 +15,7 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  DEADLINE_QUEUES_KEY, deadlinesKey, expireJob, jobWebhookEvent, toJobObject, type InferenceJobData, type Logger, type OutboxRelay, type StoredJob,
+  DEADLINE_QUEUES_KEY, deadlinesKey, expireJob, Periodic, jobWebhookEvent, toJobObject, type InferenceJobData, type Logger, type OutboxRelay, type StoredJob,
 } from '@maas/shared';
 import type { Admission } from '../quotas/ledger.js';
 import type { QueueRegistry } from './queues.js';
@@ -25,24 +25,20 @@ const SWEEP_MS = 1000;
 const PER_SWEEP = 200;
 
 export class ExpirySweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly timer: Periodic;
 
   constructor(
     private readonly redis: Redis,
     private readonly queues: QueueRegistry,
     private readonly relay: OutboxRelay,
     private readonly admission: Admission | undefined,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.timer = new Periodic(() => this.sweep(), SWEEP_MS, (err) => log.warn({ err }, 'expiry sweep failed; retried at the next'));
+  }
 
   start(): this {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .catch((err: unknown) => this.log.warn({ err }, 'expiry sweep failed; retried at the next'))
-        .finally(() => (this.running = undefined));
-    }, SWEEP_MS);
-    this.timer.unref();
+    this.timer.start();
     return this;
   }
 
@@ -72,8 +68,7 @@ export class ExpirySweeper {
     return true;
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  close(): Promise<void> {
+    return this.timer.stop();
   }
 }

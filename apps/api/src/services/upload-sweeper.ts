@@ -7,29 +7,25 @@
  * for weeks. Runs every half lease, unref'd; a Redis outage only delays it.
  */
 import type { Redis } from 'ioredis';
-import { UPLOADS_KEY, type Logger } from '@maas/shared';
+import { Periodic, UPLOADS_KEY, type Logger } from '@maas/shared';
 
 /** How many expired uploads one sweep handles (the next sweep takes the rest). */
 const PER_SWEEP = 50;
 
 export class UploadSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly timer: Periodic;
 
   constructor(
     private readonly redis: Redis,
     private readonly remove: (batchId: string) => Promise<void>,
-    private readonly leaseSeconds: number,
+    leaseSeconds: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.timer = new Periodic(() => this.sweep(), (leaseSeconds * 1000) / 2, (err) => this.log.warn({ err }, 'upload sweep failed; retried at the next'));
+  }
 
   start(): this {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .catch((err: unknown) => this.log.warn({ err }, 'upload sweep failed; retried at the next'))
-        .finally(() => (this.running = undefined));
-    }, (this.leaseSeconds * 1000) / 2);
-    this.timer.unref();
+    this.timer.start();
     return this;
   }
 
@@ -43,8 +39,7 @@ export class UploadSweeper {
     }
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  close(): Promise<void> {
+    return this.timer.stop();
   }
 }

@@ -14,7 +14,7 @@
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { bullFailedKey, type InferenceJobData, type InferenceJobResult, type Logger } from '@maas/shared';
+import { bullFailedKey, Periodic, type InferenceJobData, type InferenceJobResult, type Logger } from '@maas/shared';
 
 type InferenceJob = Job<InferenceJobData, InferenceJobResult>;
 
@@ -32,8 +32,7 @@ export interface MissedFailuresDeps {
 }
 
 export class MissedFailures {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly timer: Periodic;
   /** failures finished at or before this (epoch ms) have been looked at */
   private seenUntil: number;
 
@@ -42,18 +41,11 @@ export class MissedFailures {
     private readonly t = MISSED_FAILURES,
   ) {
     this.seenUntil = Date.now() - t.lookbackMs;
+    this.timer = new Periodic(() => this.look(), t.periodMs, (err) => d.log.warn({ err }, 'could not look for missed final failures'));
   }
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.look()
-        .then(() => {})
-        .catch((err: unknown) => this.d.log.warn({ err }, 'could not look for missed final failures'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, this.t.periodMs);
-    this.timer.unref();
+    this.timer.start();
   }
 
   /** One look: records the webhook and batch jobs that failed since the last one. */
@@ -71,8 +63,7 @@ export class MissedFailures {
     return recorded;
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.timer.stop();
   }
 }

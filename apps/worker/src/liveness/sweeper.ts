@@ -19,7 +19,7 @@
  * per active job) only run while a dead worker is remembered, at most `forgetAfterMs`.
  */
 import type { Redis } from 'ioredis';
-import { PREFIX, WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
+import { Periodic, PREFIX, WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
 import { deadWorkers, parseEntries } from './dead-workers.js';
 
 /**
@@ -51,15 +51,16 @@ export interface SweeperOptions {
 }
 
 export class DeadWorkerSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private readonly timer: Periodic;
 
   constructor(
     private readonly redis: Redis,
     private readonly self: string,
     private readonly log: Logger,
     private readonly opts: SweeperOptions,
-  ) {}
+  ) {
+    this.timer = new Periodic(() => this.sweep(), opts.periodMs, (err) => log.warn({ err }, 'dead-worker sweep failed'));
+  }
 
   /** One pass; returns the number of jobs released. */
   async sweep(): Promise<number> {
@@ -112,17 +113,11 @@ export class DeadWorkerSweeper {
   }
 
   start(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = true;
-      this.sweep()
-        .catch((err: unknown) => this.log.warn({ err }, 'dead-worker sweep failed'))
-        .finally(() => (this.running = false));
-    }, this.opts.periodMs);
-    this.timer.unref();
+    this.timer.start();
   }
 
-  stop(): void {
-    clearInterval(this.timer);
+  /** No more sweeps; resolves once a sweep under way has ended. */
+  stop(): Promise<void> {
+    return this.timer.stop();
   }
 }
