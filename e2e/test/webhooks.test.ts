@@ -107,6 +107,7 @@ describe('delivery and signatures', () => {
     expect((await api('GET', `/v1/batches/${batch.id}/webhooks`, undefined, KEYS.beta)).status).toBe(404);
     const again = await api('POST', `/v1/batches/${batch.id}/webhooks/${h.body.data[0].id}/redeliver`);
     expect(again.status).toBe(202);
+    expect(again.headers.get('location')).toBe(`/v1/batches/${batch.id}/webhooks`);
     await recv.until((all) => all.length >= 2);
     expect(recv.received[1]!.id).toBe(recv.received[0]!.id);
   });

@@ -21,7 +21,10 @@ export function webhooksRouter({ webhooks }: Deps): Router {
   });
 
   r.post(['/v1/jobs/:id/webhooks/:msgId/redeliver', '/v1/batches/:id/webhooks/:msgId/redeliver'], async (req, res) => {
-    res.status(202).json(await webhooks.redeliver(req.tenant, String(req.params['id']), String(req.params['msgId'])));
+    const delivery = await webhooks.redeliver(req.tenant, String(req.params['id']), String(req.params['msgId']));
+    // Its attempts show in the subject's history.
+    const subject = req.path.startsWith('/v1/jobs/') ? 'jobs' : 'batches';
+    res.status(202).setHeader('Location', `/v1/${subject}/${encodeURIComponent(String(req.params['id']))}/webhooks`).json(delivery);
   });
 
   return r;
