@@ -207,7 +207,9 @@ describe('batch submissions', () => {
     const res = await fetch(`${cluster.url}/v1/batches/${sub.body.id}/results`);
     expect(res.status).toBe(200); // the first chunk's lines are on their way
     await expect(res.text()).rejects.toThrow();
-    // Gone from the first chunk on: a 404 before any line.
+    // Gone from the first chunk on (its outputs, or its lines): a 404 before any line.
+    await redis.hdel(k.outputs, '0');
+    expect((await call(cluster.url, 'GET', `/v1/batches/${sub.body.id}/results`)).body).toMatchObject({ status: 404 });
     await redis.hdel(k.lines, '0');
     expect((await call(cluster.url, 'GET', `/v1/batches/${sub.body.id}/results`)).body).toMatchObject({ status: 404 });
   });

@@ -343,6 +343,8 @@ describe('INT64/UINT64 past 2^53 in JSON (hashed ids, as tritonclient writes the
       [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), { 'content-type': 'application/json' }],
       [gzipSync(Buffer.from(text)), { 'content-encoding': 'gzip' }],
       [gzipSync(Buffer.from(text)), { 'content-encoding': 'gzip, identity' }], // identity in a list is no coding
+      [Buffer.from(text), { 'content-type': 'application/json; charset=UTF8' }], // the utf8 label, as some clients send it
+      [gzipSync(Buffer.from(text)), { 'content-type': 'application/json; charset=utf8', 'content-encoding': 'gzip' }],
     ];
     for (const [body, headers] of bodies) {
       const r = await post(url('/v2/models/echo/infer'), body, { ...AUTH, ...headers });

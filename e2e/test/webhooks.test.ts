@@ -114,7 +114,9 @@ describe('delivery and signatures', () => {
 
   it('honours webhook_events_filter: ["completed"] sends only job.completed', async () => {
     const recv = await receiver();
-    const job = await finishedJob({ webhook: recv.url, webhook_events_filter: ['completed'] }, 2);
+    // Sent as a URL parser reads it leniently, and an event twice: kept as read, each event once.
+    const job = await finishedJob({ webhook: recv.url.replace('http://', 'http:/'), webhook_events_filter: ['completed', 'completed'] }, 2);
+    expect(job.webhook).toBe(recv.url);
     await recv.until((all) => all.length >= 1);
     await new Promise((r) => setTimeout(r, 500)); // a start event, if any, would have come by now
     expect(recv.received.map((r) => verified(r).type)).toEqual(['job.completed']);

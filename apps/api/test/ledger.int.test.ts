@@ -70,6 +70,15 @@ describe('QueuedRowsLedger', () => {
     expect(await ledger.queued('t4')).toBe(5);
   });
 
+  it('frees the rows of a job the ledger ended while queued (canceled, expired), though it is still in the queue', async () => {
+    const ledger = ledgerWith(50);
+    await ledger.reserve('t6', { queue: queue.name, jobId: 'e1', rows: 30 });
+    await queue.add('x', {}, { jobId: 'e1' });
+    await redis.hset(`${PREFIX}:${queue.name}:e1`, 'ended', 'failed:expired');
+    await ledger.reconcile('t6');
+    expect(await ledger.queued('t6')).toBe(0);
+  });
+
   it('a refusal while a reconcile is under way waits for it, and reserves once it freed the rows', async () => {
     const other = ledgerWith(50); // another API instance queued them
     for (const id of ['d1', 'd2']) {

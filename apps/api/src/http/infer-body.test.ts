@@ -29,10 +29,10 @@ describe('readsAsJson', () => {
 
 describe('charsetRefusal and refuseCharset', () => {
   it('takes UTF-8, by its name or none, and refuses every other charset with a 415', () => {
-    for (const type of [undefined, 'application/json', 'application/json; charset=utf-8', 'application/x-ndjson; charset="UTF-8"']) {
+    for (const type of [undefined, 'application/json', 'application/json; charset=utf-8', 'application/x-ndjson; charset="UTF-8"', 'application/json; charset=UTF8']) {
       expect(charsetRefusal(type, 'JSON is'), String(type)).toBeUndefined();
     }
-    for (const charset of ['utf-16', 'utf-16le', 'UTF-16BE', 'latin1', 'iso-8859-1', 'shift_jis', 'utf8', 'nope']) {
+    for (const charset of ['utf-16', 'utf-16le', 'UTF-16BE', 'latin1', 'iso-8859-1', 'shift_jis', 'nope']) {
       expect(charsetRefusal(`application/json; charset=${charset}`, 'JSON is'), charset).toMatchObject({
         type: 'unsupported-media-type', status: 415, detail: expect.stringMatching(new RegExp(`^JSON is UTF-8 .*got charset=${charset.toLowerCase()}`)),
       });

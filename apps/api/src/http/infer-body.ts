@@ -77,8 +77,8 @@ export function parseJsonBytes(bytes: Buffer, tensors = true): unknown {
   }
 }
 
-/** UTF-8, by its one name (`utf8` is no charset name: IANA's UTF-8 has the alias csUTF8 alone). */
-const isUtf8Charset = (charset: string): boolean => /^utf-8$/i.test(charset);
+/** UTF-8, by its name or the `utf8` label clients also send (WHATWG Encoding lists it; it was taken before). */
+const isUtf8Charset = (charset: string): boolean => /^utf-?8$/i.test(charset);
 
 /** The charset of a Content-Type, lower-cased; undefined when none is given. */
 export function charsetOf(type: string | undefined): string | undefined {
@@ -102,7 +102,12 @@ export function charsetRefusal(type: string | undefined, what: string): AppError
  * or tensor-json.ts.
  */
 export const refuseCharset: RequestHandler = (req, _res, next) => {
-  next(readsAsJson(req) ? charsetRefusal(req.headers['content-type'], 'JSON is') : undefined);
+  if (!readsAsJson(req)) return next();
+  const type = req.headers['content-type'];
+  const refusal = charsetRefusal(type, 'JSON is');
+  // The `utf8` label, spelt as UTF-8's name for the parsers (body-parser takes only `utf-…`).
+  if (!refusal && type && charsetOf(type) === 'utf8') req.headers['content-type'] = type.replace(/(charset\s*=\s*"?)utf8/i, '$1utf-8');
+  next(refusal);
 };
 
 /** Inference bodies the app-wide JSON parser read, until `readExactIntegers` has looked at them. */

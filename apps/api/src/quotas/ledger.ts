@@ -6,7 +6,7 @@
  * when they were reserved. A reservation is one script (RESERVE_LUA): it adds the rows unless
  * they would pass the limit, so concurrent requests on several API instances cannot overshoot.
  * Nothing in the worker has to report back: rows leave the ledger when `reconcile` finds their
- * job started, finished or gone (BullMQ sets `processedOn` when a job turns active; a batch
+ * job started, finished, ended while queued or gone (BullMQ sets `processedOn` when a job turns active; a batch
  * chunk's job is removed as it completes, its outcome then in the batch's `chunks` hash). That
  * runs when a reservation is refused (at most once a second per tenant and process; a refusal
  * while one is under way waits for it), and every RECONCILE_MS per tenant otherwise, so the hash
@@ -147,12 +147,13 @@ export class QueuedRowsLedger implements Admission {
     for (const [queue, list] of byQueue) {
       // One pipeline per queue: a queue's keys share one Redis Cluster slot.
       const pipe = this.redis.pipeline();
-      for (const e of list) pipe.hmget(bullJobKey(queue, e.jobId), 'timestamp', 'processedOn');
+      for (const e of list) pipe.hmget(bullJobKey(queue, e.jobId), 'timestamp', 'processedOn', 'ended');
       const replies = (await pipe.exec()) ?? [];
       const missing: typeof list = [];
       list.forEach((e, i) => {
-        const [created, processed] = (replies[i]?.[1] as (string | null)[] | undefined) ?? [null, null];
-        if (processed !== null || (created === null && now - e.at > ENQUEUE_GRACE_MS)) gone.push(e.f);
+        const [created, processed, ended] = (replies[i]?.[1] as (string | null)[] | undefined) ?? [null, null, null];
+        // `ended`: the ledger ended it while queued (a cancel, an expiry): it will never run.
+        if (processed !== null || ended !== null || (created === null && now - e.at > ENQUEUE_GRACE_MS)) gone.push(e.f);
         else if (created === null) missing.push(e);
       });
       // A young entry without its job is being enqueued, or is a batch chunk that ran and was

@@ -134,7 +134,7 @@ export class BatchService {
     const renew = setInterval(() => void this.redis.zadd(UPLOADS_KEY, 'XX', Date.now() + leaseMs, id).catch(() => {}), leaseMs / 3);
     renew.unref();
     try {
-      return await this.upload(tenant, id, { model: model.name, webhook: target.webhook }, version, queue, body, format);
+      return await this.upload(tenant, id, { model: model.name, webhook: target.webhook && new URL(target.webhook).href }, version, queue, body, format);
     } finally {
       clearInterval(renew);
     }
@@ -419,7 +419,7 @@ export class BatchService {
         // A completed batch records every chunk's outcome and lines: one gone (its retention
         // passed during the download, or Redis evicted it) ends the download as an error, not
         // as a file that looks whole without its lines (a 404 before the first byte).
-        if (marker === null || (lines && chunkLines === null)) throw new NotFoundError('batch', id);
+        if (marker === null || (lines && chunkLines === null) || (outputs === null && ranWithRows(marker))) throw new NotFoundError('batch', id);
         yield {
           lines: readLines(chunkLines),
           marker,
@@ -429,6 +429,9 @@ export class BatchService {
     })();
   }
 }
+
+/** Whether a chunk's outcome says it ran rows (`s:`/`p:` with lines), so its outputs are stored beside it (an empty record when none succeeded). */
+const ranWithRows = (marker: string): boolean => /^[sp]:[1-9]/.test(marker);
 
 /**
  * Removes a batch's chunk jobs still waiting in `queue` and resolves with the indices removed

@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import {
   cancelJob, canceledKey, checkRequest, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
-  type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem,
+  type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem, type WebhookEvent,
   type OutboxRelay, type CheckedRequest, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload,
 } from '@maas/shared';
 import type { FairShare } from '../fairness/fair-share.js';
@@ -181,7 +181,9 @@ export class JobService {
         ...(members ? { members, requests: members.length } : requests > 1 ? { requests } : {}),
         ...(req.timeout_ms ? { deadline: Date.now() + req.timeout_ms } : {}),
         ...(req.metadata ? { metadata: req.metadata } : {}),
-        ...(req.webhook ? { webhook: { url: req.webhook, events: req.webhook_events_filter ?? ['start', 'completed'] } } : {}),
+        // Kept and shown as the URL parser reads it (`http:/h` → `http://h/`: what is called), each event once;
+        // the request itself stays as sent (its Idempotency-Key fingerprint).
+        ...(req.webhook ? { webhook: { url: new URL(req.webhook).href, events: [...new Set<WebhookEvent>(req.webhook_events_filter ?? ['start', 'completed'])] } } : {}),
       };
       // The index and the job travel together (one round trip's wait): nobody can ask for the
       // job before this request answers, and it answers only once both are written.

@@ -40,9 +40,7 @@ export const WebhookUrl = z
   .superRefine((u, ctx) => {
     const problem = webhookUrlProblem(u, { allowPrivate: true });
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  // Kept and shown as the URL parser reads it (`http:/example.com` → `http://example.com/`): what is called.
-  .transform((u) => new URL(u).href);
+  });
 
 export const JobRequest = z
   .object({
@@ -53,7 +51,7 @@ export const JobRequest = z
     /** request parameters: `binary_data_output` is read by the front door; unknown ones are ignored */
     parameters: z.record(z.string(), z.unknown()).optional(),
     webhook: WebhookUrl.optional(),
-    webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).min(1).transform((events) => [...new Set(events)]).optional(),
+    webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional(),
     priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
     timeout_ms: z.number().int().min(1).max(MAX_TIMEOUT_MS).optional(),
     metadata: Metadata.optional(),
