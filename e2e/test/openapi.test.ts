@@ -23,7 +23,8 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   cluster = await Cluster.start({
     workers: 1,
-    api: { API_KEYS: `alpha:${KEY},beta:${OTHER}`, ADMIN_KEY: ADMIN, WEBHOOK_ALLOW_PRIVATE: 'true', PRIORITY_FLOOR: '50' },
+    // debug: every route's access line is written too (the queue board's once ended the process).
+    api: { API_KEYS: `alpha:${KEY},beta:${OTHER}`, ADMIN_KEY: ADMIN, WEBHOOK_ALLOW_PRIVATE: 'true', PRIORITY_FLOOR: '50', LOG_LEVEL: 'debug' },
     worker: { WORKER_MODELS: 'mlp', WEBHOOK_ALLOW_PRIVATE: 'true' },
   });
   recv = await WebhookReceiver.start();

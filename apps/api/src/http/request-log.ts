@@ -52,9 +52,12 @@ export function accessLog(): RequestHandler {
   return (req, res, next) => {
     if (/^\/v2\/health(\/|$)/i.test(req.path)) return next();
     const started = performance.now();
+    // Taken now: a sub-app (the queue board's) gives the request another prototype on its way,
+    // without the `log` getter, and a throw in this listener would end the process.
+    const log = req.log;
     res.on('finish', () => {
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
-      req.log[level]({ res: { status: res.statusCode }, responseTime: Math.round(performance.now() - started) }, 'request completed');
+      log[level]({ res: { status: res.statusCode }, responseTime: Math.round(performance.now() - started) }, 'request completed');
     });
     next();
   };
