@@ -273,6 +273,52 @@ describe('restarts with Redis persistence', () => {
   });
 });
 
+describe('the API stopped while Redis is gone', () => {
+  it('exits 0 within about 10 s of Redis being unreachable, after serving jobs (it waited for Redis without end)', async () => {
+    const cluster = await Cluster.start({ workers: 1, api: { SHUTDOWN_GRACE_S: '5' } });
+    cleanups.push(() => cluster.stop());
+    const done = await call(cluster.url, 'POST', '/v1/jobs', { ...mlpJob(rows(7, 2, 32)), timeout_ms: 60_000 }, { Prefer: 'wait=10' });
+    expect(done.body.status).toBe('succeeded');
+    await cluster.redis.kill();
+    await new Promise((res) => setTimeout(res, 300));
+    const t0 = Date.now();
+    const code = await cluster.apis[0]!.stop('SIGTERM', 40_000);
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(25_000);
+    expect(cluster.apis[0]!.log).toMatch(/stopping without Redis/);
+  });
+});
+
+describe('the API stopped while an upload is still arriving', () => {
+  it('cuts it at the end of SHUTDOWN_GRACE_S and exits 0, leaving no batch behind', async () => {
+    const cluster = await Cluster.start({ workers: 0, api: { SHUTDOWN_GRACE_S: '2' } });
+    cleanups.push(() => cluster.stop());
+    const line = `${JSON.stringify({ inputs: { features: [39.1, 18.7, 181, 3750] } })}\n`;
+    let sent = 0;
+    const slow = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((res) => setTimeout(res, 100));
+        controller.enqueue(new TextEncoder().encode(line.repeat(10)));
+        sent++;
+      },
+    });
+    const upload = fetch(`${cluster.url}/v1/batches?model=penguins`, { method: 'POST', body: slow, headers: { 'content-type': 'application/x-ndjson' }, duplex: 'half' } as RequestInit)
+      .then((r) => r.status, () => 'cut');
+    await eventually(async () => sent, (n) => n > 5, { what: 'the upload under way' });
+    const t0 = Date.now();
+    expect(await cluster.apis[0]!.stop('SIGTERM', 30_000)).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(await upload).toBe('cut');
+    expect(cluster.apis[0]!.log).toMatch(/end of the shutdown grace: cut/);
+    const redis = cluster.redisClient();
+    try {
+      await eventually(() => redis.keys('maas:{b-*'), (keys) => keys.length === 0, { ms: 10_000, what: 'the cut upload to leave nothing' });
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
 describe('WORKER_DEVICE=cuda without a usable CUDA provider', () => {
   it('falls back to CPU with a logged warning and serves jobs', async () => {
     const cluster = await Cluster.start({ workers: 0 });

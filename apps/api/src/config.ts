@@ -56,6 +56,8 @@ export const ApiEnv = z.object({
   UPLOAD_LEASE_S: intEnv(2, 3600).default(30),
   /** longest one request may take to arrive, body included (a large batch upload on a slow link) */
   REQUEST_TIMEOUT_S: intEnv(1, 7 * 24 * 3600).default(3600),
+  /** at SIGTERM, requests still open after this (a long upload) are cut: under Kubernetes' grace period */
+  SHUTDOWN_GRACE_S: intEnv(1, 3600).default(30),
   /** a connection that neither sends nor receives for this long is closed (a stalled upload ends) */
   IDLE_TIMEOUT_S: intEnv(1, 24 * 3600).default(120),
   /** requests a second per tenant (API key) beyond which requests get 429; 0 = no limit (TENANT_QUOTAS overrides) */

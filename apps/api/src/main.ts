@@ -5,7 +5,8 @@
  */
 import type { Server } from 'node:http';
 import {
-  connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, loadRepository, onShutdown, RepositoryPoller, runMain, TenantSecrets, WebhookEmitter,
+  connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
+  TenantSecrets, WebhookEmitter,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -37,6 +38,8 @@ import { WorkerDirectory } from './services/workers.js';
 import { Stop } from './services/stop-signal.js';
 
 const log = createLogger('api');
+/** At a stop, Redis unreachable this long ends the wait for what takes it (the worker's WORKER_DRAIN_REDIS_WAIT_MS default). */
+const API_DRAIN_REDIS_WAIT_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -151,14 +154,29 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
+      // Requests still open at the grace's end (an upload arriving slowly) are cut: an upload so
+      // cut is withdrawn, as one whose client left; the process exits within the pod's grace.
+      setTimeout(() => {
+        log.warn({ grace_s: config.SHUTDOWN_GRACE_S }, 'requests still open at the end of the shutdown grace: cut');
+        server.closeAllConnections();
+      }, config.SHUTDOWN_GRACE_S * 1000).unref();
     });
     await grpc.close();
-    await sweeper.close();
-    await expiry.close();
-    await queues.close();
-    await webhookEmitter.close();
-    await completions.close();
-    await notifier.close();
+    // What is left takes Redis (a BullMQ queue's close waits for its connection): with Redis
+    // gone for a while, the API stops without it, as it holds nothing of its own.
+    const closing = (async () => {
+      await batches.uploadsSettled(); // an upload cut at the grace's end is withdrawn, not left to a sweeper
+      await sweeper.close();
+      await expiry.close();
+      await queues.close();
+      await webhookEmitter.close();
+      await completions.close();
+      await notifier.close();
+    })();
+    await drainWhileRedisAnswers(closing, () => redis.status === 'ready', API_DRAIN_REDIS_WAIT_MS).catch((err: unknown) => {
+      if (!(err instanceof RedisGoneError)) throw err;
+      log.warn({ err: err.message }, 'stopping without Redis');
+    });
     modelEvents.disconnect();
     queueRedis.disconnect();
     redis.disconnect();

@@ -28,7 +28,7 @@ export const WorkerEnv = z.object({
   WORKER_ALIVE_TTL_MS: intEnv(600, 600_000).default(3000),
   /**
    * a stop (SIGTERM/SIGINT) waits this long for an unreachable Redis before it gives up its drain
-   * and exits 1; the held jobs are then recovered as a dead worker's (liveness/drain-guard.ts)
+   * and exits 1; the held jobs are then recovered as a dead worker's (shared drain-guard.ts)
    */
   WORKER_DRAIN_REDIS_WAIT_MS: intEnv(100, 3_600_000).default(10_000),
   /** a session run longer than this is wedged: its thread is replaced and its jobs retried */

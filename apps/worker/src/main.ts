@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import {
-  ConfigError, connectRedis, createLogger, DEFAULT_TENANT, inferenceQueueName, loadRepository, newWorkerId, onShutdown, OutboxRelay,
+  ConfigError, connectRedis, createLogger, DEFAULT_TENANT, drainWhileRedisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, OutboxRelay,
   RepositoryPoller, runMain, TenantSecrets, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
@@ -17,7 +17,6 @@ import { DeadWorkerSweeper } from './liveness/sweeper.js';
 import { ChunkLedger } from './ledger/chunks.js';
 import { JobLedger } from './ledger/jobs.js';
 import { OUTBOX_SWEEP_MS, OutboxSweeper } from './ledger/sweeper.js';
-import { drainWhileRedisAnswers } from './liveness/drain-guard.js';
 import { ModelRunner } from './runner.js';
 import { LiveModels } from './models/live-models.js';
 import { StatsRecorder } from './stats/recorder.js';

@@ -79,6 +79,7 @@ export { toBatchObject, batchCounts, readBatch } from './views/batch.js';
 export type { BatchMeta } from './views/batch.js';
 export { runMain, onShutdown } from './lifecycle.js';
 export { Periodic } from './periodic.js';
+export { drainWhileRedisAnswers, RedisGoneError } from './drain-guard.js';
 export { SERVICE_NODE_FLAGS } from './node-flags.js';
 export { STAT, batchFields, msToNs, toModelStatistics, ModelStatistics, StatisticDuration } from './models/stats.js';
 export { dieAt } from './test-hooks.js';

@@ -133,11 +133,23 @@ export class BatchService {
     await this.redis.zadd(UPLOADS_KEY, Date.now() + leaseMs, id);
     const renew = setInterval(() => void this.redis.zadd(UPLOADS_KEY, 'XX', Date.now() + leaseMs, id).catch(() => {}), leaseMs / 3);
     renew.unref();
+    const uploading = this.upload(tenant, id, { model: model.name, webhook: target.webhook && new URL(target.webhook).href }, version, queue, body, format);
+    const settled = uploading.then(() => {}, () => {});
+    this.uploads.add(settled);
     try {
-      return await this.upload(tenant, id, { model: model.name, webhook: target.webhook && new URL(target.webhook).href }, version, queue, body, format);
+      return await uploading;
     } finally {
       clearInterval(renew);
+      this.uploads.delete(settled);
     }
+  }
+
+  /** Uploads under way in this process, each settled once it is done or withdrawn. */
+  private readonly uploads = new Set<Promise<void>>();
+
+  /** Resolves once the uploads under way have ended (at a stop: those cut are withdrawn first). */
+  async uploadsSettled(): Promise<void> {
+    await Promise.all(this.uploads);
   }
 
   /**

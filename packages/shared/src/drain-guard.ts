@@ -1,17 +1,18 @@
 /**
- * A drain bounded by Redis's absence. A worker told to stop finishes what it holds and records
- * how those jobs ended, which takes Redis: with Redis gone, every recording waits for it (the
+ * A drain bounded by Redis's absence. A process told to stop finishes what it holds, which
+ * takes Redis: with Redis gone, every write, and a BullMQ queue's close, waits for it (the
  * connections retry without end), so the drain, and the process, waited until Redis came back
- * or the worker was killed. Now a drain gives up once Redis has been unreachable for a while:
- * the worker exits 1 instead of 0, and the jobs it held are recovered as a dead worker's are
- * (live workers see its liveness beat gone, or the jobs' locks expire, once Redis is back).
- * A drain while Redis answers is never cut short, however long its runs take.
+ * or the process was killed. A drain gives up once Redis has been unreachable for a while:
+ * - a worker exits 1 instead of 0, and the jobs it held are recovered as a dead worker's are
+ *   (live workers see its liveness beat gone, or the jobs' locks expire, once Redis is back);
+ * - the API, which holds nothing of its own, exits 0 with a warning.
+ * A drain while Redis answers is never cut short, however long it takes.
  */
 
 /** The drain gave up: Redis stayed unreachable for its wait. */
 export class RedisGoneError extends Error {
   constructor(waitMs: number) {
-    super(`Redis unreachable for ${waitMs} ms while draining: stopping without recording the held jobs; they go back to the queue when Redis returns (dead-worker sweep or lock expiry)`);
+    super(`Redis unreachable for ${waitMs} ms while draining: stopping without it (a worker's held jobs go back to the queue when Redis returns: dead-worker sweep or lock expiry)`);
     this.name = 'RedisGoneError';
   }
 }
