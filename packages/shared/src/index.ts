@@ -89,5 +89,5 @@ export type { Ending, EndMarker, OutboxEntry, OutboxItem } from './ledger/entry.
 export { cancelJob, cancelMember, expireJob, OUTBOX_LEASE_MS, recordChunks, recordJobEndings, recordJobStarts, registerOutbox } from './ledger/record.js';
 export type { CancelVerdict, JobEndingInput, Recorded } from './ledger/record.js';
 export { OutboxRelay } from './ledger/relay.js';
-export { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, CLAIM_OUTBOX_LUA, END_JOBS_LUA, EXPIRE_JOB_LUA, START_JOBS_LUA } from './ledger/scripts.js';
+export { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, CLAIM_OUTBOX_LUA, DUE_DEADLINES_LUA, END_JOBS_LUA, EXPIRE_JOB_LUA, START_JOBS_LUA } from './ledger/scripts.js';
 export { EVENT_LOOP_SAMPLE_MS } from './process-metrics.js';

@@ -7,22 +7,30 @@
  * one before the sweep records the expiry itself, as before.
  *
  * Each job created with a deadline is in its queue's deadlines set (`deadlinesKey`), the queue
- * in DEADLINE_QUEUES_KEY. Every API process sweeps every SWEEP_MS, unref'd: ZREM is the claim
- * (one process gets 1), then the ending is one script (EXPIRE_JOB_LUA), relayed as a cancel's
- * is (a worker's outbox sweeper relays it if this process dies first). A process that dies
- * between its claim and the script leaves that job to the worker that reaches it.
+ * in DEADLINE_QUEUES_KEY. Every API process sweeps every SWEEP_MS, unref'd. One script a pass
+ * (DUE_DEADLINES_LUA) drops the due entries of jobs that ran or ended (most of them), looks
+ * again later at those a worker holds, and claims the others for CLAIM_MS; each claimed job's
+ * ending is one script (EXPIRE_JOB_LUA, which does nothing to a job already ended), relayed as
+ * a cancel's is (a worker's outbox sweeper relays it if this process dies first), and then its
+ * entry goes. A sweeper that dies or fails between the two leaves the job to the next sweep.
  */
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  DEADLINE_QUEUES_KEY, deadlinesKey, expireJob, Periodic, jobWebhookEvent, toJobObject, type InferenceJobData, type Logger, type OutboxRelay, type StoredJob,
+  bullJobKey, DEADLINE_QUEUES_KEY, deadlinesKey, DUE_DEADLINES_LUA, expireJob, Periodic, jobWebhookEvent, toJobObject, type InferenceJobData, type Logger, type OutboxRelay, type StoredJob,
 } from '@maas/shared';
 import type { Admission } from '../quotas/ledger.js';
 import type { QueueRegistry } from './queues.js';
 
 const SWEEP_MS = 1000;
-/** Jobs one sweep expires a queue (the next sweep takes the rest). */
-const PER_SWEEP = 200;
+/** Due entries one script call looks at; a sweep calls it again while it finds as many. */
+const PER_CALL = 1000;
+/** Calls a sweep makes a queue at most (the next sweep goes on). */
+const CALLS_A_SWEEP = 20;
+/** A job a worker holds at its deadline is looked at again after this (it may go back to the queue). */
+const RECHECK_MS = 5000;
+/** A claimed job left unexpired (its sweeper died or failed) is taken again after this. */
+const CLAIM_MS = 30_000;
 
 export class ExpirySweeper {
   private readonly timer: Periodic;
@@ -32,7 +40,7 @@ export class ExpirySweeper {
     private readonly queues: QueueRegistry,
     private readonly relay: OutboxRelay,
     private readonly admission: Admission | undefined,
-    log: Logger,
+    private readonly log: Logger,
   ) {
     this.timer = new Periodic(() => this.sweep(), SWEEP_MS, (err) => log.warn({ err }, 'expiry sweep failed; retried at the next'));
   }
@@ -47,10 +55,18 @@ export class ExpirySweeper {
     let expired = 0;
     for (const queueName of await this.redis.smembers(DEADLINE_QUEUES_KEY)) {
       const key = deadlinesKey(queueName);
-      // Past their deadline, not at it: a job reads as expired only once `now` is past it.
-      for (const id of await this.redis.zrangebyscore(key, '-inf', `(${now}`, 'LIMIT', 0, PER_SWEEP)) {
-        if ((await this.redis.zrem(key, id)) !== 1) continue; // another API took it
-        if (await this.expire(queueName, id, now)) expired++;
+      for (let call = 0; call < CALLS_A_SWEEP; call++) {
+        // Past their deadline, not at it: a job reads as expired only once `now` is past it.
+        const [looked, ...claimed] = (await this.redis.eval(DUE_DEADLINES_LUA, 1, key, now, PER_CALL, bullJobKey(queueName, ''), RECHECK_MS, CLAIM_MS)) as [number, ...string[]];
+        for (const id of claimed) {
+          try {
+            if (await this.expire(queueName, id, now)) expired++;
+            await this.redis.zrem(key, id);
+          } catch (err) {
+            this.log.warn({ err, queue: queueName, job: id }, 'could not expire a job at its deadline; the next sweep tries again');
+          }
+        }
+        if (looked < PER_CALL) break;
       }
     }
     return expired;

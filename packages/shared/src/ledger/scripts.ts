@@ -66,6 +66,33 @@ return 'canceled'
 `;
 
 /**
+ * Takes the due entries of a queue's deadlines set (the API's expiry sweep, services/expiry.ts)
+ * and says which to expire: a job gone, finished or already ended leaves the set; one a worker
+ * holds (its lock) is looked at again `recheck` ms later (it may still go back to the queue); any
+ * other is claimed, its entry pushed `claim` ms ahead (so a sweeper that dies or fails with it
+ * leaves it to the next), and returned. The job keys are the queue's (one hash slot).
+ * KEYS: the deadlines set. ARGV: now (ms; entries before it are due), max entries, the queue's
+ * job key prefix, recheck (ms), claim (ms). Returns {entries looked at, id, id…}.
+ */
+export const DUE_DEADLINES_LUA = `
+local now = tonumber(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = { #due }
+for _, id in ipairs(due) do
+  local job = ARGV[3] .. id
+  if redis.call('EXISTS', job) == 0 or redis.call('HEXISTS', job, 'finishedOn') == 1 or redis.call('HEXISTS', job, 'ended') == 1 then
+    redis.call('ZREM', KEYS[1], id)
+  elseif redis.call('EXISTS', job .. ':lock') == 1 then
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), id)
+  else
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[5]), id)
+    out[#out + 1] = id
+  end
+end
+return out
+`;
+
+/**
  * Expires a job for the API at its deadline (`timeout_ms`, services/expiry.ts), as CANCEL_JOB_LUA
  * cancels one: a queued job (no worker holds it) is ended here, failed as expired, with its
  * job.completed in the outbox, and given the same failure deferred (`defa`), so the worker that
