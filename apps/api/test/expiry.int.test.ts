@@ -3,7 +3,7 @@
  * (expired, with its job.completed queued and a deferred failure), a job that ran or ended only
  * leaves the deadlines set (thousands a sweep), and one a worker holds is looked at again later.
  */
-import { Queue } from 'bullmq';
+import { type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
