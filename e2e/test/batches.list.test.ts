@@ -4,6 +4,7 @@
  * retention, so that a batch leaves the list with its records.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantBatchesKey } from '@maas/shared';
 import { call, Cluster } from '../src/harness/index.js';
 
 const A = 'key-list-aaaaaaaa';
@@ -60,6 +61,19 @@ describe('GET /v1/batches', () => {
     for (const q of ['limit=0', 'limit=101', 'limit=x', 'limit=1&limit=2', 'after=batch_nope']) {
       const bad = await call(cluster.url, 'GET', `/v1/batches?${q}`, undefined, as(A));
       expect(bad.status, q).toBe(400);
+    }
+
+    // A long run of ids whose batches are gone (past their retention) ahead of the live ones: skipped, and dropped.
+    const redis = cluster.redisClient();
+    try {
+      const key = tenantBatchesKey('ta');
+      const ghosts = Array.from({ length: 300 }, (_, i) => `batch_ghost${i}`);
+      await redis.zadd(key, ...ghosts.flatMap((id, i) => [String(Date.now() + 1000 + i), id]));
+      const skipped = await call(cluster.url, 'GET', '/v1/batches?limit=1', undefined, as(A));
+      expect(skipped.body).toMatchObject({ data: [{ id: newer }], has_more: true });
+      expect(await redis.zcard(key)).toBe(6); // mine and the newer one
+    } finally {
+      redis.disconnect();
     }
 
     // Past their retention (4 s after completing) the batches leave Redis, and the list with them.

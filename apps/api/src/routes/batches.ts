@@ -83,7 +83,7 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     const q = BatchListQuery.safeParse(req.query);
     if (!q.success) throw fromZod(q.error);
     const limit = q.data.limit === undefined ? DEFAULT_PAGE : Number(q.data.limit);
-    if (limit < 1 || limit > MAX_PAGE) throw new ValidationError([{ path: 'query.limit', message: `limit is 1 to ${MAX_PAGE}` }]);
+    if (limit < 1 || limit > MAX_PAGE) throw new ValidationError([{ path: 'limit', message: `limit is 1 to ${MAX_PAGE}` }]);
     const page = await batches.listPage(req.tenant, q.data.after, limit);
     res.json({ object: 'list', data: page.data, first_id: page.data[0]?.id ?? null, last_id: page.data.at(-1)?.id ?? null, has_more: page.has_more });
   });

@@ -6,15 +6,30 @@
  * and each addition trims ids older than any batch can live.
  */
 import type { Redis } from 'ioredis';
-import { isWellFormedId, readBatch, tenantBatchesKey, toBatchObject, ValidationError, type BatchObject } from '@maas/shared';
+import { batchKeys, isWellFormedId, readBatch, tenantBatchesKey, toBatchObject, ValidationError, type BatchObject } from '@maas/shared';
 
 export interface BatchPage {
   data: BatchObject[];
   has_more: boolean;
 }
 
-/** Passes over ids of batches gone before a page gives up filling (each pass drops what it met). */
-const MAX_PASSES = 8;
+/** Ids read beyond a page, so a run of ids of gone batches is dropped in few reads. */
+const SLACK = 50;
+
+/**
+ * KEYS: the list. ARGV: the cursor's id or '', count. The `count` ids after the cursor, newest
+ * first, in one step (a batch added meanwhile cannot shift the window); nil when the cursor is
+ * not in the list.
+ */
+const PAGE_LUA = `
+local start = 0
+if ARGV[1] ~= '' then
+  local rank = redis.call('ZREVRANK', KEYS[1], ARGV[1])
+  if not rank then return false end
+  start = rank + 1
+end
+return redis.call('ZREVRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1)
+`;
 
 export class BatchList {
   constructor(
@@ -37,23 +52,25 @@ export class BatchList {
   /** The `limit` batches after `after` (a batch id of this tenant's list), newest first. */
   async page(tenant: string, after: string | undefined, limit: number): Promise<BatchPage> {
     const key = tenantBatchesKey(tenant);
-    let start = 0;
-    if (after !== undefined) {
-      const rank = isWellFormedId(after, 'batch') ? await this.redis.zrevrank(key, after) : null;
-      if (rank === null) throw new ValidationError([{ path: 'query.after', message: `${after} names none of your batches (past its retention, or never yours)` }]);
-      start = rank + 1;
-    }
-    for (let pass = 0; ; pass++) {
-      // One more than the page: whether there is more after it.
-      const ids = await this.redis.zrevrange(key, start, start + limit);
-      const read = await Promise.all(ids.map((id) => readBatch(this.redis, id)));
-      const gone = ids.filter((_, i) => read[i]!.meta['tenant'] !== tenant);
-      if (gone.length > 0 && pass < MAX_PASSES) {
-        await this.redis.zrem(key, ...gone); // the ranks after them move up: read the same window again
-        continue;
-      }
-      const found = ids.flatMap((id, i) => (read[i]!.meta['tenant'] === tenant ? [toBatchObject(id, read[i]!.meta, read[i]!.markers)] : []));
-      return { data: found.slice(0, limit), has_more: found.length > limit };
+    if (after !== undefined && !isWellFormedId(after, 'batch')) throw badCursor(after);
+    const window = limit + 1 + SLACK;
+    for (;;) {
+      const ids = (await this.redis.eval(PAGE_LUA, 1, key, after ?? '', window)) as string[] | null;
+      if (ids === null) throw badCursor(after!);
+      const owners = await Promise.all(ids.map((id) => this.redis.hget(batchKeys(id).meta, 'tenant')));
+      const gone = ids.filter((_, i) => owners[i] !== tenant);
+      const live = ids.filter((_, i) => owners[i] === tenant);
+      // The ids of batches gone (past their retention) leave as they are met. A window that came
+      // back short of a page had more gone than SLACK (now dropped): read it again.
+      if (gone.length > 0) await this.redis.zrem(key, ...gone);
+      if (live.length <= limit && ids.length === window) continue;
+      const shown = live.slice(0, limit);
+      const read = await Promise.all(shown.map((id) => readBatch(this.redis, id)));
+      const data = shown.flatMap((id, i) => (read[i]!.meta['tenant'] === tenant ? [toBatchObject(id, read[i]!.meta, read[i]!.markers)] : []));
+      return { data, has_more: live.length > limit };
     }
   }
 }
+
+const badCursor = (after: string) =>
+  new ValidationError([{ path: 'after', message: `${after} names none of your batches (past its retention, or never yours)` }]);
