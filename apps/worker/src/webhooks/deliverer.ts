@@ -15,8 +15,9 @@
  * Order: an event queued before its job was settled (`settled_in`: job.completed) waits, put
  * back for a moment each time, until BullMQ has recorded the job's end.
  *
- * Fairness: one receiver may have at most `perReceiver` attempts in flight in this process.
- * A delivery beyond that is put back (not counted as an attempt) for about as long as that
+ * Fairness: one receiver (a tenant's URL origin) may have at most `perReceiver` attempts in
+ * flight in this process, and one host (an origin, all tenants) at most `perHost`.
+ * A delivery beyond either is put back (not counted as an attempt) for about as long as that
  * receiver's attempts take (receiver-slots.ts), so a dead receiver that holds every
  * connection until the timeout cannot delay everyone else's events, nor churn Redis.
  */
@@ -28,7 +29,7 @@ import {
   type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
 } from '@maas/shared';
 import { postWebhook, type PostOutcome } from './post.js';
-import { receiverOf, ReceiverSlots } from './receiver-slots.js';
+import { originOf, receiverOf, ReceiverSlots } from './receiver-slots.js';
 
 export interface DelivererSettings {
   workerId: string;
@@ -74,8 +75,10 @@ export class WebhookDeliverer {
   private readonly worker: Worker<DeliveryJobData>;
   private readonly connection: Redis;
   private readonly store: DeliveryStore;
-  /** each receiver's share of the delivery slots */
+  /** each receiver's share of the delivery slots (a receiver: a tenant's URL origin) */
   private readonly slots: ReceiverSlots;
+  /** the hosts' shares (an origin, all tenants): a larger cap, so many tenants hanging on one host do not take every slot */
+  private readonly hosts: ReceiverSlots;
 
   constructor(
     private readonly settings: DelivererSettings,
@@ -88,6 +91,7 @@ export class WebhookDeliverer {
       perReceiver: settings.perReceiver ?? Math.max(1, Math.floor(settings.concurrency / 5)),
       maxWaitMs: settings.timeoutMs,
     });
+    this.hosts = new ReceiverSlots({ perReceiver: Math.max(1, Math.floor(settings.concurrency / 2)), maxWaitMs: settings.timeoutMs });
     this.connection = createRedis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: `${settings.workerId}:webhooks` });
     this.connection.on('error', () => {}); // reported through the worker's 'error' event
     this.worker = new Worker<DeliveryJobData>(WEBHOOK_QUEUE, (job, token) => this.fairly(job, token), {
@@ -130,7 +134,13 @@ export class WebhookDeliverer {
       throw new DelayedError();
     }
     const receiver = receiverOf(job.data.url, job.data.tenant ?? DEFAULT_TENANT);
-    const slot = this.slots.acquire(receiver);
+    const host = originOf(job.data.url);
+    let slot = this.slots.acquire(receiver);
+    if (slot.ok) {
+      const hostSlot = this.hosts.acquire(host);
+      if (!hostSlot.ok) this.slots.giveBack(receiver);
+      slot = hostSlot;
+    }
     if (!slot.ok && token) {
       await job.moveToDelayed(Date.now() + slot.waitMs + Math.floor(Math.random() * slot.waitMs * 0.25), token);
       throw new DelayedError();
@@ -139,7 +149,10 @@ export class WebhookDeliverer {
     try {
       await this.deliver(job);
     } finally {
-      if (slot.ok) this.slots.release(receiver, Date.now() - started);
+      if (slot.ok) {
+        this.slots.release(receiver, Date.now() - started);
+        this.hosts.release(host, Date.now() - started);
+      }
     }
   }
 

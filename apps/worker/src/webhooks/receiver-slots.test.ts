@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { receiverOf, ReceiverSlots } from './receiver-slots.js';
+import { originOf, receiverOf, ReceiverSlots } from './receiver-slots.js';
 
 describe('ReceiverSlots', () => {
   it('gives each receiver its share of slots, apart from the others', () => {
@@ -47,5 +47,19 @@ describe('receiverOf', () => {
     expect(receiverOf('https://hooks.example.com/a?job=1', 't1')).toBe(receiverOf('https://hooks.example.com/b?job=2', 't1'));
     expect(receiverOf('https://hooks.example.com/a', 't1')).not.toBe(receiverOf('https://hooks.example.com/a', 't2'));
     expect(receiverOf('https://hooks.example.com/a', 't1')).not.toBe(receiverOf('https://other.example.com/a', 't1'));
+  });
+});
+
+describe('giveBack', () => {
+  it('frees a slot taken for no attempt, leaving the average as it was', () => {
+    const slots = new ReceiverSlots({ perReceiver: 1, maxWaitMs: 10_000, minWaitMs: 1 });
+    expect(slots.acquire('a').ok).toBe(true);
+    slots.release('a', 40);
+    expect(slots.acquire('a').ok).toBe(true);
+    slots.giveBack('a');
+    expect(slots.inFlight('a')).toBe(0);
+    expect(slots.acquire('a').ok).toBe(true);
+    expect(slots.acquire('a')).toEqual({ ok: false, waitMs: 40 });
+    expect(originOf('https://h.example.com/x?y=1')).toBe('https://h.example.com');
   });
 });

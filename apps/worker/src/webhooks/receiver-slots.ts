@@ -18,14 +18,19 @@ export interface SlotsOptions {
   initialWaitMs?: number;
 }
 
+/** A delivery's receiving host: its URL's origin (paths and queries of one host share it). */
+export const originOf = (url: string): string => (URL.canParse(url) ? new URL(url).origin : url);
+
 /**
  * The receiver a delivery counts against: its URL's origin, as a tenant sees it. Tenants
  * sharing a receiving host (one ingest service for many customers) each get their own share
  * there, so one tenant's URL that hangs does not hold back another's events to the same host;
- * a tenant's own URLs on one host share one share, whatever their paths.
+ * a tenant's own URLs on one host share one share, whatever their paths. The host as a whole
+ * has a larger cap of its own (deliverer.ts), so many tenants' hanging URLs on one host do not
+ * take every slot either.
  */
 export function receiverOf(url: string, tenant: string): string {
-  return `${tenant} ${URL.canParse(url) ? new URL(url).origin : url}`;
+  return `${tenant} ${originOf(url)}`;
 }
 
 /** Receivers remembered at most (their averages); idle ones are forgotten first. */
@@ -52,6 +57,12 @@ export class ReceiverSlots {
     r.inFlight++;
     this.receivers.set(origin, r);
     return { ok: true };
+  }
+
+  /** Gives back a slot taken for no attempt (another share was full), its average untouched. */
+  giveBack(origin: string): void {
+    const r = this.receivers.get(origin);
+    if (r) r.inFlight--;
   }
 
   /** Gives the slot back, with how long the attempt took. */
