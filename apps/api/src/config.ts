@@ -8,12 +8,13 @@ export const ApiKeys = z
   .string()
   .transform((s, ctx) => {
     const keys = new Map<string, string>();
-    for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const [n, pair] of s.split(',').map((p) => p.trim()).filter(Boolean).entries()) {
       const i = pair.indexOf(':');
       const tenant = pair.slice(0, i).trim();
       const key = pair.slice(i + 1).trim();
       if (i <= 0 || !key || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) {
-        ctx.addIssue({ code: 'custom', message: `"${pair.slice(0, 12)}…" is not tenant:key (tenant: letters, digits, . _ -)` });
+        // Named by its place, never by its text: it may hold a key.
+        ctx.addIssue({ code: 'custom', message: `entry ${n + 1} is not tenant:key (tenant: letters, digits, . _ -)` });
         continue;
       }
       if (keys.has(key)) ctx.addIssue({ code: 'custom', message: `a key is given to two tenants (${keys.get(key)}, ${tenant})` });

@@ -30,7 +30,7 @@ export function createApiMetrics(waiting: () => number = () => 0) {
     }),
     problems: new Counter({
       name: 'maas_http_errors_total',
-      help: 'Error responses by problem type',
+      help: 'Error responses by HTTP status',
       labelNames: ['status'],
       registers: [registry],
     }),
@@ -78,6 +78,7 @@ export function httpMetrics(metrics: ApiMetrics): RequestHandler {
 
 export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, workers: WorkerDirectory, log?: Logger) {
   let fromWorkers: WorkerMetrics[] = [];
+  let fromRedis = true;
   try {
     await readQueueDepth(metrics, catalog, queues);
     fromWorkers = (await workers.metrics()).map(({ id, metrics: m }) => labeledWith(m as WorkerMetrics, id));
@@ -86,10 +87,12 @@ export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, 
     if (!isRedisUnavailable(err)) throw err;
     log?.warn({ err: (err as Error).message }, '/metrics without Redis: the API\'s own metrics only');
     metrics.queueDepth.reset();
-    metrics.backlog.reset();
     metrics.redisUp.set(0);
+    fromRedis = false;
   }
-  const merged = AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...fromWorkers] as never);
+  // Without Redis the backlog is not known: no sample (a 0 would tell an autoscaler to scale the workers in).
+  const own = (await metrics.registry.getMetricsAsJSON()).filter((m) => m.name !== 'maas_queue_backlog' || fromRedis);
+  const merged = AggregatorRegistry.aggregate([own, ...fromWorkers] as never);
   return { contentType: merged.contentType, body: await merged.metrics() };
 }
 
