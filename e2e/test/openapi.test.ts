@@ -178,6 +178,7 @@ describe('GET /openapi.json', () => {
       { op: 'post /v1/jobs/{id}/webhooks/{msgId}/redeliver', url: `/v1/jobs/${done.body.id}/webhooks/${jobEvents[0].id}/redeliver` },
       { op: 'post /v1/batches/{id}/webhooks/{msgId}/redeliver', url: `/v1/batches/${batch.body.id}/webhooks/${batchEvents[0].id}/redeliver` },
       { op: 'get /metrics', url: '/metrics' },
+      { op: 'get /metrics', url: '/metrics', auth: 'admin', status: 200 }, // a scraper's key need not be a tenant's
       { op: 'get /openapi.json', url: '/openapi.json' },
       { op: 'get /admin', url: '/admin', auth: 'admin' },
       { op: 'get /admin', url: '/admin' }, // a tenant key never opens it

@@ -289,6 +289,30 @@ describe('the API stopped while Redis is gone', () => {
   });
 });
 
+describe('a Redis that holds its connections without answering (paused)', () => {
+  it('readiness answers 503 within seconds and a scrape answers 200 with Redis down, instead of hanging', async () => {
+    const cluster = await Cluster.start({ workers: 0 });
+    cleanups.push(() => cluster.stop());
+    const redis = cluster.redisClient();
+    const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
+    redis.disconnect();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const ready = await call(cluster.url, 'GET', '/v2/health/ready', undefined, {}, 15_000);
+      expect(ready.status).toBe(503);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const scrape = await call(cluster.url, 'GET', '/metrics', undefined, {}, 15_000);
+      expect(scrape.status).toBe(200);
+      expect(scrape.body).toMatch(/^maas_redis_up 0$/m);
+      expect(Date.now() - t0).toBeLessThan(12_000);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await eventually(async () => (await call(cluster.url, 'GET', '/v2/health/ready')).status, (s) => s === 200, { what: 'ready again' });
+  });
+});
+
 describe('the API stopped while an upload is still arriving', () => {
   it('cuts it at the end of SHUTDOWN_GRACE_S and exits 0, leaving no batch behind', async () => {
     const cluster = await Cluster.start({ workers: 0, api: { SHUTDOWN_GRACE_S: '2' } });

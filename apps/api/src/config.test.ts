@@ -48,6 +48,19 @@ describe('loadConfig', () => {
     expect(loadConfig({ IDLE_TIMEOUT_S: '3', MAX_WAIT_S: '1', INFER_TIMEOUT_S: '2' }).IDLE_TIMEOUT_S).toBe(3);
   });
 
+  it('refuses the CHANGE-ME placeholders of deploy/k8s/secrets.yaml; an API_KEYS entry that is not tenant:key is named by its place, not its text', () => {
+    expect(() => loadConfig({ API_KEYS: 'a:CHANGE-ME-a-key' })).toThrow(/key of a is a CHANGE-ME placeholder/);
+    expect(() => loadConfig({ API_KEYS: 'a:k-aaaaaaaaaaaa', ADMIN_KEY: 'CHANGE-ME-admin-key-at-least-16-chars' })).toThrow(/ADMIN_KEY.*CHANGE-ME placeholder/);
+    let message = '';
+    try {
+      loadConfig({ API_KEYS: 'a:k-aaaaaaaaaaaa,b supersecretkeyvalue123' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/entry 2 is not tenant:key/);
+    expect(message).not.toMatch(/supersec/);
+  });
+
   it('refuses one key for two tenants', () => {
     expect(() => loadConfig({ API_KEYS: 'a:same,b:same' })).toThrow(/two tenants/);
   });

@@ -101,7 +101,11 @@ export const ApiEnv = z.object({
       message: `must exceed MAX_WAIT_S (${c.MAX_WAIT_S}) and INFER_TIMEOUT_S (${c.INFER_TIMEOUT_S}), or waiting requests are cut off`,
     });
   }
+  // The placeholders of deploy/k8s/secrets.yaml are public: applied unchanged, they would be everyone's keys.
+  if (c.ADMIN_KEY && isPlaceholder(c.ADMIN_KEY)) ctx.addIssue({ code: 'custom', path: ['ADMIN_KEY'], message: 'is a CHANGE-ME placeholder: set a key of your own' });
   if (!c.API_KEYS) return;
+  const placeholders = [...c.API_KEYS].filter(([key]) => isPlaceholder(key)).map(([, tenant]) => tenant);
+  if (placeholders.length > 0) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: `the key of ${placeholders.join(', ')} is a CHANGE-ME placeholder: set keys of your own` });
   const tenants = new Set(c.API_KEYS.values());
   for (const t of Object.keys(c.TENANT_QUOTAS)) {
     if (!tenants.has(t)) ctx.addIssue({ code: 'custom', path: ['TENANT_QUOTAS'], message: `names tenant "${t}", which has no key in API_KEYS (a typo would leave its real tenant unlimited)` });
@@ -112,6 +116,8 @@ export const ApiEnv = z.object({
 });
 
 export type ApiConfig = z.output<typeof ApiEnv>;
+
+const isPlaceholder = (key: string): boolean => /^CHANGE-?ME/i.test(key);
 
 export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
   return parseEnv(ApiEnv, env);

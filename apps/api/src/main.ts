@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import {
-  connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
+  answeredWithin, connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
   TenantSecrets, WebhookEmitter,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
@@ -38,6 +38,8 @@ import { WorkerDirectory } from './services/workers.js';
 import { Stop } from './services/stop-signal.js';
 
 const log = createLogger('api');
+/** Readiness reads Redis as down when its ping takes longer (a probe must answer: Kubernetes' timeout is 3 s). */
+const HEALTH_REDIS_MS = 2000;
 /** At a stop, Redis unreachable this long ends the wait for what takes it (the worker's WORKER_DRAIN_REDIS_WAIT_MS default). */
 const API_DRAIN_REDIS_WAIT_MS = 10_000;
 
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
     rateLimit: rateLimiter(redis, (tenant) => limits(tenant).rps),
     shutdown,
     health: async () => {
-      const ok = await redis.ping().then(() => true, () => false);
+      const ok = await answeredWithin(redis.ping(), HEALTH_REDIS_MS, 'the readiness ping').then(() => true, () => false);
       return { ready: ok && catalog.models.length > 0, redis: ok, models: catalog.models.length };
     },
   };

@@ -10,7 +10,7 @@
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
-import { EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavailable, type Logger } from '@maas/shared';
+import { answeredWithin, EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavailable, type Logger } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
@@ -76,12 +76,19 @@ export function httpMetrics(metrics: ApiMetrics): RequestHandler {
   };
 }
 
+/** A scrape's Redis reads take at most this long (Prometheus' default scrape timeout is 10 s). */
+const SCRAPE_REDIS_MS = 5000;
+
 export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, workers: WorkerDirectory, log?: Logger) {
   let fromWorkers: WorkerMetrics[] = [];
   let fromRedis = true;
   try {
-    await readQueueDepth(metrics, catalog, queues);
-    fromWorkers = (await workers.metrics()).map(({ id, metrics: m }) => labeledWith(m as WorkerMetrics, id));
+    // Bounded: a scrape answers, with the API's own metrics, while Redis holds its connections without answering.
+    const read = async () => {
+      await readQueueDepth(metrics, catalog, queues);
+      return (await workers.metrics()).map(({ id, metrics: m }) => labeledWith(m as WorkerMetrics, id));
+    };
+    fromWorkers = await answeredWithin(read(), SCRAPE_REDIS_MS, 'the scrape');
     metrics.redisUp.set(1);
   } catch (err) {
     if (!isRedisUnavailable(err)) throw err;

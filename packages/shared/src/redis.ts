@@ -97,6 +97,19 @@ export function isRedisUnavailable(err: unknown): boolean {
 }
 
 /**
+ * Settles as `p` does, or rejects after `ms` with an error isRedisUnavailable reads as
+ * unreachable: to a probe or a scrape, a Redis that holds its connections open without
+ * answering (paused, swapping) is as good as gone, and they must answer all the same.
+ */
+export function answeredWithin<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`Redis did not answer ${what} within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Arguments (keys, fields) one command carries at most when a list of unbounded length is sent:
  * one command of about 60,000 overflows ioredis's stack on an auto-pipelined connection, and
  * the error that follows escapes its promise and ends the process (measured, round 18).

@@ -106,16 +106,20 @@ export const isModelRead = (req: Request): boolean =>
   (req.method === 'GET' && /^\/(v2(\/models(\/[^/]+(\/versions\/[^/]+)?)?(\/(ready|config|stats))?)?|v1\/models(\/[^/]+)?)\/?$/.test(req.path))
   || (req.method === 'POST' && /^\/v2\/repository\/index\/?$/.test(req.path));
 
+/** `GET /metrics`: what a scraper (Prometheus, KEDA) reads, with ADMIN_KEY as well as a tenant key. */
+export const isMetricsRead = (req: Request): boolean => req.method === 'GET' && /^\/metrics\/?$/.test(req.path);
+
 /**
  * Mounted before tenant authentication: what an operator loads with ADMIN_KEY it may read with
  * it too (tritonclient's `load_model`, then `is_model_ready` or `get_model_repository_index`,
- * on one client), so a model read presenting ADMIN_KEY counts as ADMIN_TENANT. Its jobs and
- * batches stay its tenants' alone: ADMIN_KEY opens no other route.
+ * on one client), so a model read presenting ADMIN_KEY counts as ADMIN_TENANT; and so may a
+ * scrape of /metrics (an operator's key, not a tenant's). Its jobs and batches stay its tenants'
+ * alone: ADMIN_KEY opens no other route.
  */
 export function adminReadsModels(adminKey: string | undefined): RequestHandler {
   const admin = isAdminKey(adminKey);
   return (req, _res, next) => {
-    if (isModelRead(req) && admin(req.headers.authorization)) req.tenant = ADMIN_TENANT;
+    if ((isModelRead(req) || isMetricsRead(req)) && admin(req.headers.authorization)) req.tenant = ADMIN_TENANT;
     next();
   };
 }

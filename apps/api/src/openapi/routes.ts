@@ -227,7 +227,7 @@ const TABLE: Route[] = [
     { method: 'get', path: `/v1/${kind}/{id}/webhooks`, summary: 'Webhook events and their delivery attempts', tag: 'Webhooks', answers: { 200: json(S.DeliveryList, 'events'), 404: notFound, ...common } },
     { method: 'post', path: `/v1/${kind}/{id}/webhooks/{msgId}/redeliver`, summary: 'Send an event again', tag: 'Webhooks', answers: { 202: json(S.Delivery, 'queued again (Location: the history its attempts show in)', ['Location']), 404: notFound, ...common } },
   ]),
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics of the API and every live worker', tag: 'Operations', answers: { 200: { description: 'Prometheus text', content: { [PROM_TYPE]: undefined } }, ...common } },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics of the API and every live worker (a tenant key, or ADMIN_KEY)', tag: 'Operations', answers: { 200: { description: 'Prometheus text', content: { [PROM_TYPE]: undefined } }, ...common } },
   { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'Operations', answers: { 200: { description: 'OpenAPI 3.1', content: { [JSON_TYPE]: undefined } }, ...common } },
   ...[
     { path: '/admin', summary: 'Status page (refreshes by itself)', content: { [HTML_TYPE]: undefined } },
