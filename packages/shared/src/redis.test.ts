@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ARGS_A_COMMAND, isRedisUnavailable, redisUnavailableReason, sendInSlices } from './redis.js';
+import { ARGS_A_COMMAND, connectRedis, isRedisUnavailable, redisUnavailableReason, sendInSlices, withoutCredentials } from './redis.js';
+import { freePort } from './redis-server.js';
 
 const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
 
@@ -45,5 +46,15 @@ describe('sendInSlices', () => {
     let calls = 0;
     await sendInSlices([], async () => calls++);
     expect(calls).toBe(0);
+  });
+});
+
+describe('connectRedis', () => {
+  it('names the Redis it could not reach, without its credentials', async () => {
+    const port = await freePort();
+    const err = await connectRedis(`redis://user:s3cret@127.0.0.1:${port}/0`, 'api', 'api').then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(new RegExp(`cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0 \\(REDIS_URL; connection api\\)`));
+    expect(err?.message).not.toMatch(/s3cret/);
+    expect(withoutCredentials('not a url')).toBe('(an unparsable REDIS_URL)');
   });
 });

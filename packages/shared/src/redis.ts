@@ -64,8 +64,25 @@ export async function connectRedis(url: string, role: RedisRole, name: string, o
   const client = createRedis(url, { ...redisOptions(role), connectionName: name, ...overrides });
   // Errors are surfaced by the commands that hit them; an unhandled 'error' event would crash.
   client.on('error', () => {});
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw new Error(`cannot reach Redis at ${withoutCredentials(url)} (REDIS_URL; connection ${name}): ${(err as Error).message}`, { cause: err });
+  }
   return client;
+}
+
+/** A Redis URL as it may be logged: without its user and password. */
+export function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return '(an unparsable REDIS_URL)';
+  }
 }
 
 /**
