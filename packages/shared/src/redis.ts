@@ -68,7 +68,7 @@ export async function connectRedis(url: string, role: RedisRole, name: string, o
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw new Error(`cannot reach Redis at ${withoutCredentials(url)} (REDIS_URL; connection ${name}): ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot reach Redis at ${withoutCredentials(url)} (REDIS_URL; connection ${name})`, { cause: err }); // its message follows in logs
   }
   return client;
 }
