@@ -78,8 +78,6 @@ interface Task {
   cancelCheckedAt?: number;
   /** a batch chunk's lines whose rows failed their run alone (`isolateLines`), by the line's first row: they fail, the others succeed */
   rowErrors?: Map<number, JobError>;
-  /** the rows of the lines in `rowErrors` */
-  failedRows: number;
   /** a batch chunk's lines among its rows, once a run of it failed (undefined: not yet asked; null: they cannot be placed) */
   lines?: LineRanges | null;
   /** a carrier's members whose rows failed alone (`isolateMembers`), by id: they fail, the others succeed */
@@ -298,7 +296,7 @@ export class ModelRunner {
       const receivedAt = performance.now();
       const task: Task = {
         job, inputs, rows: data.rows, receivedAt, done: 0, parts: [], inferenceMs: 0,
-        maxBatch: 0, runs: 0, failed: false, failedRows: 0, resolve, reject,
+        maxBatch: 0, runs: 0, failed: false, resolve, reject,
         // Its fetch was its first cancel check: a job canceled while queued never gets here
         // (BullMQ fails it at fetch, see CANCEL_JOB_LUA). A chunk's batch is checked at its first run.
         ...(data.batch ? {} : { cancelCheckedAt: receivedAt }),
@@ -452,9 +450,7 @@ export class ModelRunner {
       const lineError = last - first > 1 ? LINES_FAILED_TOGETHER : error;
       for (let line = first; line < last; line++) {
         const start = lines.start(line);
-        if (rowErrors.has(start)) continue;
-        rowErrors.set(start, lineError);
-        task.failedRows += lines.end(line) - start;
+        if (!rowErrors.has(start)) rowErrors.set(start, lineError);
       }
       task.done += s.end - s.start;
       if (task.done === task.rows) void this.finish(task);
@@ -484,18 +480,20 @@ export class ModelRunner {
 
   /** All of a job's rows ran (or failed alone: `rowErrors`, `memberErrors`): its outputs and metrics go to JobEndings, which settles it. */
   private async finish(task: Task): Promise<void> {
-    if (task.rowErrors && task.failedRows === task.rows && sameError(task.rowErrors)) {
+    const failedLines = task.rowErrors && lineRanges(task.lines!, task.rowErrors);
+    if (failedLines && rowsIn(failedLines) === task.rows && sameError(task.rowErrors!)) {
       // Every line failed alike (past MAX_LINES_FAILED_ALONE, or one line): the chunk failed.
-      this.failWith(task, task.rowErrors.get(0)!);
+      this.failWith(task, task.rowErrors!.get(0)!);
       return;
     }
     const members = task.job.data.members ?? [];
     const failedMembers = task.memberErrors;
     let outputs: RawTensor[];
     try {
+      // A failed line of one row never ran in a run that succeeded: only lines of several rows leave rows to drop.
       const parts =
         failedMembers ? withoutRows(task.parts, memberRanges(members, failedMembers))
-        : task.rowErrors && !task.lines!.oneRowEach ? withoutRows(task.parts, lineRanges(task.lines!, task.rowErrors))
+        : failedLines && !task.lines!.oneRowEach ? withoutRows(task.parts, failedLines)
         : task.parts;
       outputs = failedMembers?.size === members.length ? [] : selectOutputs(joinParts(parts), task.job.data.outputs, this.model.labels);
     } catch (err) {
@@ -559,6 +557,8 @@ function sameError(errors: ReadonlyMap<number, JobError>): boolean {
 /** The row ranges [start, end) of the failed lines, keyed by their first rows. */
 const lineRanges = (lines: LineRanges, failed: ReadonlyMap<number, unknown>): [number, number][] =>
   [...failed.keys()].map((start) => [start, lines.end(lines.lineOf(start))]);
+
+const rowsIn = (ranges: readonly [number, number][]): number => ranges.reduce((n, [a, b]) => n + b - a, 0);
 
 const queued = (t: Task): QueuedJob => ({ priority: t.job.opts.priority, timestamp: t.job.timestamp, batch: t.job.data.batch });
 

@@ -72,7 +72,7 @@ export type { SecretRing } from './webhooks/secret-ring.js';
 export { DEFAULT_TENANT } from './tenants.js';
 export { WebhookSecretEnv, RetryScheduleEnv } from './webhooks/env.js';
 export {
-  BATCH_STATUSES, RECORD_CHUNKS_LUA, START_BATCH_LUA, parseMarker, succeededMarker, partlyMarker, failedMarker, canceledMarker,
+  BATCH_STATUSES, RECORD_CHUNKS_LUA, START_BATCH_LUA, parseMarker, ranWithRows, succeededMarker, partlyMarker, failedMarker, canceledMarker,
 } from './contract/batch.js';
 export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker } from './contract/batch.js';
 export { toBatchObject, batchCounts, readBatch } from './views/batch.js';

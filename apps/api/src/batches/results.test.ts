@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  batchCounts, canceledMarker, failedMarker, partlyMarker, tensorOf, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
+  batchCounts, canceledMarker, failedMarker, partlyMarker, ranWithRows, tensorOf, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
 } from '@maas/shared';
 import type { ReadLine, ReadLines } from './chunk-lines.js';
 import { chunkResultPieces, RESULT_PIECE_BYTES } from './results.js';
@@ -188,6 +188,14 @@ describe('chunkResults: lines of several rows, some failed (p marker, by their f
       { custom_id: 'm0', error: E1 },
       { custom_id: 'm1', error: E3 },
     ]);
+  });
+});
+
+describe('ranWithRows', () => {
+  it('is true of the outcomes whose outputs are stored beside them: s or p with lines', () => {
+    expect([succeededMarker(3), partlyMarker(2, new Map([[0, BAD]])), succeededMarker(0), failedMarker(3, BAD), canceledMarker(3)].map(ranWithRows))
+      .toEqual([true, true, false, false, false]);
+    expect(ranWithRows(succeededMarker(10))).toBe(true);
   });
 });
 

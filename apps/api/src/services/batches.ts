@@ -23,7 +23,7 @@ import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
-  BlockPool, bullJobKey, isRedisUnavailable, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
+  BlockPool, bullJobKey, isRedisUnavailable, ranWithRows, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces } from '../batches/results.js';
@@ -441,9 +441,6 @@ export class BatchService {
     })();
   }
 }
-
-/** Whether a chunk's outcome says it ran rows (`s:`/`p:` with lines), so its outputs are stored beside it (an empty record when none succeeded). */
-const ranWithRows = (marker: string): boolean => /^[sp]:[1-9]/.test(marker);
 
 /**
  * Removes a batch's chunk jobs still waiting in `queue` and resolves with the indices removed

@@ -58,6 +58,9 @@ export function parseMarker(marker: string): ChunkOutcome {
   return { kind, lines: Number(rest) };
 }
 
+/** Whether a chunk's outcome says it ran rows (`s:`/`p:` with lines), so its outputs are stored beside it (an empty record when none succeeded); read without parsing a `p:` record's errors. */
+export const ranWithRows = (marker: ChunkMarker): boolean => /^[sp]:[1-9]/.test(marker);
+
 export const succeededMarker = (lines: number): ChunkMarker => `s:${lines}`;
 export const partlyMarker = (lines: number, rowErrors: ReadonlyMap<number, JobError>): ChunkMarker => `p:${lines}:${JSON.stringify(Object.fromEntries(rowErrors))}`;
 export const failedMarker = (lines: number, error: JobError): ChunkMarker => `f:${lines}:${JSON.stringify(error)}`;
