@@ -30,4 +30,20 @@ describe('Periodic', () => {
     await vi.advanceTimersByTimeAsync(500);
     expect(runs).toBe(3);
   });
+
+  it('reports the first failure of a streak, then one a period while it lasts, and starts again after a success', async () => {
+    let failing = true;
+    const reports: number[] = [];
+    const p = new Periodic(async () => {
+      if (failing) throw new Error('down');
+    }, 100, (_err, inARow) => reports.push(inARow), 1000).start();
+    await vi.advanceTimersByTimeAsync(100 * 25); // 25 failed runs
+    expect(reports).toEqual([1, 11, 21]);
+    failing = false;
+    await vi.advanceTimersByTimeAsync(100);
+    failing = true;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(reports).toEqual([1, 11, 21, 1]); // a new streak reports at once
+    await p.stop();
+  });
 });

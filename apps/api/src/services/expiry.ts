@@ -42,7 +42,7 @@ export class ExpirySweeper {
     private readonly admission: Admission | undefined,
     private readonly log: Logger,
   ) {
-    this.timer = new Periodic(() => this.sweep(), SWEEP_MS, (err) => log.warn({ err }, 'expiry sweep failed; retried at the next'));
+    this.timer = new Periodic(() => this.sweep(), SWEEP_MS, (err, failures) => log.warn({ err, failures }, 'expiry sweep failed; retried at the next'));
   }
 
   start(): this {

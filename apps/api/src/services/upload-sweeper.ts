@@ -21,7 +21,7 @@ export class UploadSweeper {
     leaseSeconds: number,
     private readonly log: Logger,
   ) {
-    this.timer = new Periodic(() => this.sweep(), (leaseSeconds * 1000) / 2, (err) => this.log.warn({ err }, 'upload sweep failed; retried at the next'));
+    this.timer = new Periodic(() => this.sweep(), (leaseSeconds * 1000) / 2, (err, failures) => this.log.warn({ err, failures }, 'upload sweep failed; retried at the next'));
   }
 
   start(): this {

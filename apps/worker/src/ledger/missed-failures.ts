@@ -41,7 +41,7 @@ export class MissedFailures {
     private readonly t = MISSED_FAILURES,
   ) {
     this.seenUntil = Date.now() - t.lookbackMs;
-    this.timer = new Periodic(() => this.look(), t.periodMs, (err) => d.log.warn({ err }, 'could not look for missed final failures'));
+    this.timer = new Periodic(() => this.look(), t.periodMs, (err, failures) => d.log.warn({ err, failures }, 'could not look for missed final failures'));
   }
 
   start(): void {

@@ -12,7 +12,7 @@ export class OutboxSweeper {
   private readonly timer: Periodic;
 
   constructor(relay: OutboxRelay, log: Logger, periodMs: number) {
-    this.timer = new Periodic(() => relay.sweep(), periodMs, (err) => log.warn({ err }, 'outbox sweep failed'));
+    this.timer = new Periodic(() => relay.sweep(), periodMs, (err, failures) => log.warn({ err, failures }, 'outbox sweep failed'));
   }
 
   start(): void {

@@ -59,7 +59,7 @@ export class DeadWorkerSweeper {
     private readonly log: Logger,
     private readonly opts: SweeperOptions,
   ) {
-    this.timer = new Periodic(() => this.sweep(), opts.periodMs, (err) => log.warn({ err }, 'dead-worker sweep failed'));
+    this.timer = new Periodic(() => this.sweep(), opts.periodMs, (err, failures) => log.warn({ err, failures }, 'dead-worker sweep failed'));
   }
 
   /** One pass; returns the number of jobs released. */
