@@ -6,6 +6,14 @@ describe('createLogger', () => {
     expect(createLogger('t', 'verbose').level).toBe('info');
     expect(createLogger('t', 'warn').level).toBe('warn');
   });
+
+  it('names the level in a JSON line, as log collectors read it', () => {
+    const lines: string[] = [];
+    const log = createLogger('svc', 'info', { write: (line: string) => void lines.push(line) });
+    log.warn({ queue: 'q' }, 'careful');
+    log.debug('not written');
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([expect.objectContaining({ level: 'warn', service: 'svc', queue: 'q', msg: 'careful' })]);
+  });
 });
 
 describe('logFormat', () => {

@@ -1,9 +1,11 @@
 /**
  * pino loggers with the service name and pid; `LOG_LEVEL` sets the level. On a terminal the
  * lines are human-readable (pino-pretty, in-process: a person is reading, not a collector);
- * anywhere else, JSON lines. `LOG_FORMAT=json|pretty` overrides the choice.
+ * anywhere else, JSON lines. `LOG_FORMAT=json|pretty` overrides the choice. A JSON line names
+ * its level (`"level":"warn"`), as log collectors (Loki, Cloud Logging, Elastic) read it, not
+ * pino's number.
  */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { z } from 'zod';
 import { isRedisUnavailable } from './redis.js';
 import pretty from 'pino-pretty';
@@ -26,16 +28,19 @@ export const LoggingEnv = {
 
 /**
  * The process's logger, made before its config is parsed (to report that): a LOG_LEVEL that is
- * not a level logs at `info` until the config check (LoggingEnv) stops the start.
+ * not a level logs at `info` until the config check (LoggingEnv) stops the start. `jsonTo`
+ * (tests) takes the JSON lines instead of stdout.
  */
-export function createLogger(service: string, level = process.env['LOG_LEVEL']?.trim() || 'info'): Logger {
+export function createLogger(service: string, level = process.env['LOG_LEVEL']?.trim() || 'info', jsonTo?: DestinationStream): Logger {
   const options = {
     name: service,
     level: (LOG_LEVELS as readonly string[]).includes(level) ? level : 'info',
     base: { service, pid: process.pid },
     redact: ['req.headers.authorization', 'secret', '*.secret'],
   };
-  if (logFormat(process.env['LOG_FORMAT'], process.stdout.isTTY === true) === 'json') return pino(options);
+  const json = { ...options, formatters: { level: (label: string) => ({ level: label }) } };
+  if (jsonTo) return pino(json, jsonTo);
+  if (logFormat(process.env['LOG_FORMAT'], process.stdout.isTTY === true) === 'json') return pino(json);
   return pino(options, pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
 }
 
