@@ -3,8 +3,9 @@
  * schemas (kubernetes-models: the upstream OpenAPI schemas compiled to validators; KEDA's CRDs
  * from @kubernetes-models/keda), and carries what an operator relies on (probes on the health
  * routes, resource requests, disruption budgets, a drain that fits the grace period, scaling to
- * zero on a metric the API really exports). No cluster is contacted: unknown fields (which a
- * server's strict field validation would reject) are not caught by the schemas.
+ * zero on a metric the API really exports, pinned images) and the environment each container
+ * gets passes that service's own config check. No cluster is contacted: unknown fields (which
+ * a server's strict field validation would reject) are not caught by the schemas.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -102,5 +103,44 @@ describe('deploy/k8s', () => {
     expect(envFrom('maas-api')).toEqual(['maas-config', 'maas-secrets']);
     expect(envFrom('maas-worker')).toEqual(['maas-config']);
     expect(find('ConfigMap', 'maas-config')['data'].REDIS_URL).toBe('redis://maas-redis:6379');
+  });
+
+  it('runs pinned images, not a moving tag a node may hold an old copy of', () => {
+    const k = parseAllDocuments(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Doc;
+    const tags = new Map<string, string>(k['images'].map((i: Doc) => [i['name'], i['newTag']]));
+    for (const w of docs.filter((d) => ['Deployment', 'StatefulSet'].includes(d.doc['kind']))) {
+      for (const c of w.doc['spec'].template.spec.containers) {
+        const [name, tag] = String(c.image).split(':');
+        const pinned = tags.get(name!) ?? tag;
+        expect(pinned, `${w.doc['metadata'].name}/${c.name}: ${c.image}`).toBeDefined();
+        expect(pinned, `${w.doc['metadata'].name}/${c.name}: ${c.image}`).not.toBe('latest');
+      }
+    }
+    const version = (JSON.parse(readFileSync(join(ROOT, 'apps/api/package.json'), 'utf8')) as Doc)['version'];
+    expect(tags.get('maas-api')).toBe(version);
+    expect(tags.get('maas-worker')).toBe(version);
+  });
+
+  it("gives each service an environment its own config check accepts (the Secret's placeholders replaced)", async () => {
+    const config = find('ConfigMap', 'maas-config')['data'] as Record<string, string>;
+    const secret = Object.fromEntries(Object.entries(find('Secret', 'maas-secrets')['stringData'] as Record<string, string>)
+      .map(([k, v]) => [k, v.replace(/CHANGE-ME-/g, 'set-by-the-operator-')]));
+    const envOf = (name: string): Record<string, string> => {
+      const c = find('Deployment', name)['spec'].template.spec.containers[0];
+      const from = Object.assign({}, ...c.envFrom.map((e: Doc) => (e['configMapRef'] ? config : secret)));
+      const own = Object.fromEntries(c.env.map((e: Doc) => [e['name'], e['value'] ?? `${name}-0`])); // valueFrom: a pod name
+      return { ...from, ...own };
+    };
+    // The services' config modules, as their processes load them (paths kept out of tsc's reach).
+    const load = async (service: string) => ((await import(join(ROOT, `apps/${service}/src/config.ts`))) as { loadConfig(env: Record<string, string>): Doc }).loadConfig;
+    const api = (await load('api'))(envOf('maas-api'));
+    expect([...(api['API_KEYS'] as Map<string, string>).values()]).toEqual(['team-a', 'team-b']);
+    const ports = find('Deployment', 'maas-api')['spec'].template.spec.containers[0].ports as Doc[];
+    expect(ports.map((p) => p['containerPort'])).toEqual([api['PORT'], api['GRPC_PORT']]);
+    const worker = (await load('worker'))(envOf('maas-worker'));
+    expect(worker['REDIS_URL']).toEqual(api['REDIS_URL']);
+    // and the Secret as shipped is refused, so an unedited one never serves
+    const shipped = find('Secret', 'maas-secrets')['stringData'] as Record<string, string>;
+    await expect(load('api').then((f) => f({ ...envOf('maas-api'), ...shipped }))).rejects.toThrow(/CHANGE-ME placeholder/);
   });
 });
