@@ -269,6 +269,7 @@ describe('Redis unavailable → 503', () => {
     expect(scrape.status).toBe(200);
     expect(scrape.body).toMatch(/^maas_redis_up 0$/m);
     expect(scrape.body).not.toMatch(/^maas_queue_backlog /m); // not known: no sample (a 0 would scale the workers in)
+    expect(scrape.body).not.toMatch(/^maas_webhook_backlog /m);
     expect(scrape.body).toMatch(/maas_http_errors_total\{status="503"\} [1-9]/);
     await cluster.redis.restart();
     const penguin = { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] };

@@ -187,6 +187,32 @@ describe('delivery and signatures', () => {
   });
 });
 
+describe('scaling on deliveries', () => {
+  it('with no worker running, a delivery to send shows in maas_webhook_backlog (what KEDA starts a worker on) until a worker has sent it', async () => {
+    const idle = await Cluster.start({ workers: 0, api: API_ENV, worker: WORKER_ENV });
+    try {
+      const on = (method: string, path: string, body?: unknown) => call(idle.url, method, path, body, { authorization: `Bearer ${KEYS.alpha}` });
+      const backlog = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec((await on('GET', '/metrics')).body as string)?.[1] ?? NaN);
+      expect(await backlog('maas_webhook_backlog')).toBe(0);
+      const recv = await receiver();
+      const c = await on('POST', '/v1/jobs', { ...mlpJob({ webhook: recv.url }) });
+      expect(c.status).toBe(202);
+      // Canceled while queued: the API records its job.completed; only a worker sends it.
+      expect((await on('POST', `/v1/jobs/${c.body.id}/cancel`)).body.status).toBe('canceled');
+      expect(await backlog('maas_webhook_backlog')).toBe(1);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(recv.received).toHaveLength(0);
+      await idle.startWorker();
+      await recv.until((all) => all.length >= 1, 15_000);
+      const own = (await on('GET', '/v1/webhooks/secret')).body.secret as string; // this cluster's Redis, its own secret
+      expect(new Webhook(own).verify(recv.received[0]!.body, recv.received[0]!.headers)).toMatchObject({ type: 'job.completed', data: { id: c.body.id, status: 'canceled' } });
+      await eventually(() => backlog('maas_webhook_backlog'), (n) => n === 0, { ms: 5000, what: 'the backlog to empty', context: () => idle.logs() });
+    } finally {
+      await idle.stop();
+    }
+  });
+});
+
 describe('a cancel racing a job that runs', () => {
   it('a job that ran gets its job.start whatever a cancel during its fetch said; every job ends with one job.completed', async () => {
     const recv = await receiver();

@@ -4,13 +4,15 @@
  * id, so one scrape of any API instance covers the cluster. Labeled, a worker's counters never
  * go down: when it dies its series end (Prometheus's staleness) instead of being subtracted
  * from a sum, which `rate()` would read as a counter reset. Every API instance shows every
- * worker's series: scrape one, or de-duplicate by `worker`. Queue depth is read here only.
- * While Redis is unreachable the scrape still answers, with the API's own metrics and
- * `maas_redis_up` 0 (queue depth and the workers' series need Redis).
+ * worker's series: scrape one, or de-duplicate by `worker`. Queue depth and the two backlogs an
+ * autoscaler reads (inference jobs; webhook deliveries, which only workers send) are read here
+ * only. While Redis is unreachable the scrape still answers, with the API's own metrics and
+ * `maas_redis_up` 0 (queue depth, the backlogs and the workers' series need Redis).
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
-import { answeredWithin, EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavailable, type Logger } from '@maas/shared';
+import type { Redis } from 'ioredis';
+import { answeredWithin, EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavailable, webhookBacklog, type DeliveryQueue, type Logger } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
@@ -51,6 +53,12 @@ export function createApiMetrics(waiting: () => number = () => 0) {
       help: 'Inference jobs waiting, delayed or running, all models together (what workers have to do)',
       registers: [registry],
     }),
+    // Only workers send webhooks: with none running (scaled to zero) a retry would wait for the next job.
+    webhookBacklog: new Gauge({
+      name: 'maas_webhook_backlog',
+      help: 'Webhook deliveries to send now or within a minute (queued, retrying within 60 s, recorded and not yet queued): what only workers send',
+      registers: [registry],
+    }),
     waiting: new Gauge({
       name: 'maas_api_waiting_requests',
       help: 'Requests this API process holds waiting for a job or batch to end (Prefer: wait, ?wait, v2 infer)',
@@ -79,13 +87,23 @@ export function httpMetrics(metrics: ApiMetrics): RequestHandler {
 /** A scrape's Redis reads take at most this long (Prometheus' default scrape timeout is 10 s). */
 const SCRAPE_REDIS_MS = 5000;
 
-export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, workers: WorkerDirectory, log?: Logger) {
+/** Where a scrape reads what is not the API's own. */
+export interface MetricSources {
+  catalog: ModelCatalog;
+  queues: QueueRegistry;
+  workers: WorkerDirectory;
+  redis: Redis;
+  webhookQueue: DeliveryQueue;
+}
+
+export async function renderMetrics(metrics: ApiMetrics, { catalog, queues, workers, redis, webhookQueue }: MetricSources, log?: Logger) {
   let fromWorkers: WorkerMetrics[] = [];
   let fromRedis = true;
   try {
     // Bounded: a scrape answers, with the API's own metrics, while Redis holds its connections without answering.
     const read = async () => {
       await readQueueDepth(metrics, catalog, queues);
+      metrics.webhookBacklog.set(await webhookBacklog(redis, webhookQueue));
       return (await workers.metrics()).map(({ id, metrics: m }) => labeledWith(m as WorkerMetrics, id));
     };
     fromWorkers = await answeredWithin(read(), SCRAPE_REDIS_MS, 'the scrape');
@@ -97,11 +115,13 @@ export async function renderMetrics(metrics: ApiMetrics, catalog: ModelCatalog, 
     metrics.redisUp.set(0);
     fromRedis = false;
   }
-  // Without Redis the backlog is not known: no sample (a 0 would tell an autoscaler to scale the workers in).
-  const own = (await metrics.registry.getMetricsAsJSON()).filter((m) => m.name !== 'maas_queue_backlog' || fromRedis);
+  // Without Redis the backlogs are not known: no sample (a 0 would tell an autoscaler to scale the workers in).
+  const own = (await metrics.registry.getMetricsAsJSON()).filter((m) => fromRedis || !BACKLOGS.has(m.name));
   const merged = AggregatorRegistry.aggregate([own, ...fromWorkers] as never);
   return { contentType: merged.contentType, body: await merged.metrics() };
 }
+
+const BACKLOGS = new Set(['maas_queue_backlog', 'maas_webhook_backlog']);
 
 /** One worker's metrics as prom-client's getMetricsAsJSON gives them. */
 type WorkerMetrics = { values?: { labels?: Record<string, unknown> }[] }[];

@@ -86,16 +86,19 @@ describe('deploy/k8s', () => {
     expect(api.terminationGracePeriodSeconds).toBeGreaterThan(5); // the preStop pause, then the drain
   });
 
-  it('scales workers to zero and back on a metric the API exports', () => {
+  it('scales workers to zero and back on the metrics the API exports: inference jobs and webhook deliveries', () => {
     const so = find('ScaledObject', 'maas-worker')['spec'];
     expect(so.scaleTargetRef.name).toBe('maas-worker');
     expect(so.minReplicaCount).toBe(0);
-    const trigger = so.triggers[0];
-    expect(trigger.type).toBe('metrics-api');
-    expect(trigger.metadata.url).toMatch(/^http:\/\/maas-api\.maas\.svc:8080\/metrics$/);
     const metricsSource = readFileSync(join(ROOT, 'apps/api/src/metrics.ts'), 'utf8');
-    expect(metricsSource).toContain(`name: '${trigger.metadata.valueLocation}'`);
-    expect(find('TriggerAuthentication', trigger.authenticationRef.name)).toBeDefined();
+    expect(so.triggers.map((t: Doc) => t['metadata'].valueLocation)).toEqual(['maas_queue_backlog', 'maas_webhook_backlog']);
+    for (const trigger of so.triggers) {
+      expect(trigger.type).toBe('metrics-api');
+      expect(trigger.metadata.url).toMatch(/^http:\/\/maas-api\.maas\.svc:8080\/metrics$/);
+      expect(metricsSource).toContain(`name: '${trigger.metadata.valueLocation}'`);
+      expect(trigger.metadata.activationTargetValue).toBe('0'); // one job or delivery starts a worker
+      expect(find('TriggerAuthentication', trigger.authenticationRef.name)).toBeDefined();
+    }
   });
 
   it('gives the workers and the API the same Redis and retention, and the keys to the API alone', () => {
