@@ -192,6 +192,10 @@ describe('gRPC: ModelInfer', () => {
     expect(await codeOf(client.call('ModelInfer', twoRaw))).toBe(status.INVALID_ARGUMENT);
     const wrongShape = { model_name: 'fixed', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }] };
     expect(await codeOf(client.call('ModelInfer', wrongShape))).toBe(status.INVALID_ARGUMENT);
+    // Triton's shared-memory parameters: refused by name (no region can be registered here), never answered inline.
+    const shmOutput = { ...rawFeatures(penguinsRows), outputs: [{ name: 'label', parameters: { shared_memory_region: { string_param: 'out' }, shared_memory_byte_size: { int64_param: 32 } } }] };
+    const shm = await client.call('ModelInfer', shmOutput).catch((e: ServiceError) => e);
+    expect(shm).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/outputs\[0\]\.parameters: shared_memory_region: shared memory is not supported/) });
   });
 
   it('a classification that is not an integer from 1 to 1000, in any parameter type, is INVALID_ARGUMENT and queues nothing', async () => {

@@ -79,6 +79,40 @@ describe('KServe and Triton REST clients', () => {
     expect(job.json.status).toBe('succeeded');
   });
 
+  it("a body sent with a client's default type (curl -d, urllib: form-urlencoded; fetch of a string: text/plain) is read as JSON, as Triton reads it; optional fields sent as null are absent", async () => {
+    const form = { ...AUTH, 'content-type': 'application/x-www-form-urlencoded' };
+    const r = await post(url('/v2/models/penguins/infer'), json(penguinsJson()), form);
+    expect(r.status, r.body.toString()).toBe(200);
+    expect(r.json.outputs.find((o: { name: string }) => o.name === 'probabilities').shape).toEqual([5, 3]);
+    const text = await post(url('/v1/jobs'), json({ model: 'penguins', ...penguinsJson() }), { ...AUTH, 'content-type': 'text/plain;charset=UTF-8', prefer: 'wait=20' });
+    expect(text.status, text.body.toString()).toBe(200);
+    // The repository routes read it too (the C++ tritonclient's load sends it): a config is refused, not dropped.
+    const load = await post(url('/v2/repository/models/mlp/load'), json({ parameters: { config: '{"max_batch_size": 8}' } }), { ...ADMIN_AUTH, 'content-type': 'application/x-www-form-urlencoded' });
+    expect(load.status, load.body.toString()).toBe(400);
+    expect(load.json.error).toMatch(/is not supported: a load reads the model from the repository/);
+    // A non-JSON body under that type is malformed JSON (400), and other types stay a 415.
+    expect((await post(url('/v2/models/penguins/infer'), Buffer.from('inputs=1'), form)).json).toMatchObject({ status: 400, type: 'urn:maas:problem:malformed-json' });
+    expect((await post(url('/v2/models/penguins/infer'), json(penguinsJson()), { ...AUTH, 'content-type': 'application/xml' })).status).toBe(415);
+    // KServe's Python SDK sends "id": null; others parameters and outputs as null.
+    const nulls = { id: null, parameters: null, inputs: [{ ...penguinsJson().inputs[0], parameters: null }], outputs: [{ name: 'label', parameters: null }] };
+    const n = await post(url('/v2/models/penguins/infer'), json(nulls), AUTH);
+    expect(n.status, n.body.toString()).toBe(200);
+    expect(n.json.outputs.map((o: { name: string }) => o.name)).toEqual(['label']);
+    expect((await post(url('/v2/models/penguins/infer'), json({ ...penguinsJson(), outputs: null }), AUTH)).json.outputs).toHaveLength(2);
+  });
+
+  it("Triton's shared-memory parameters are refused by name (no region can be registered here), never answered inline", async () => {
+    const asks = [
+      { ...penguinsJson(), outputs: [{ name: 'label', parameters: { binary_data: false, shared_memory_region: 'output_data', shared_memory_byte_size: 8 } }] },
+      { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], parameters: { shared_memory_region: 'input_data', shared_memory_byte_size: 16 } }] },
+    ];
+    for (const body of asks) {
+      const r = await post(url('/v2/models/penguins/infer'), json(body), AUTH);
+      expect(r.status, r.body.toString()).toBe(400);
+      expect(r.json.error).toMatch(/shared_memory_region: shared memory is not supported/);
+    }
+  });
+
   it('every /v2 error carries "error" beside the RFC 9457 fields; /v1 errors do not', async () => {
     const cases = [
       await post(url('/v2/models/nope/infer'), json(penguinsJson()), AUTH),

@@ -87,8 +87,9 @@ describe('invalid input → 400, nothing queued', () => {
     expectProblem(await call(cluster.url, 'POST', '/v1/jobs', '{"model": "mlp", ', A), 400, 'malformed-json');
   });
 
-  it('not JSON at all → 415', async () => {
-    expectProblem(await call(cluster.url, 'POST', '/v1/jobs', 'model=mlp', { ...A, 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported-media-type');
+  it('not JSON at all → 415; a form body (curl -d) is read as JSON, and a form is malformed JSON', async () => {
+    expectProblem(await call(cluster.url, 'POST', '/v1/jobs', 'model,mlp', { ...A, 'content-type': 'text/csv' }), 415, 'unsupported-media-type');
+    expectProblem(await call(cluster.url, 'POST', '/v1/jobs', 'model=mlp', { ...A, 'content-type': 'application/x-www-form-urlencoded' }), 400, 'malformed-json');
   });
 
   it('v2 infer with a bad tensor', async () => {

@@ -6,7 +6,7 @@
  * otherwise. Malformed messages are ValidationErrors (INVALID_ARGUMENT).
  */
 import {
-  BinaryData, integerOf, isDatatype, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
+  BinaryData, integerOf, isDatatype, sharedMemoryProblem, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
 } from '@maas/shared';
 import { bytesElementText, decodeBytesElements, outputBytes } from '../binary/framing.js';
 import { MAX_REQUEST_ID } from '../routes/kserve.js';
@@ -119,7 +119,14 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
         ? values.map((b, i) => bytesElementText(b as Uint8Array, t.name, i))
         : t.datatype === 'INT64' || t.datatype === 'UINT64' ? values.map((v) => BigInt(v as string)) : values;
     }
-    inputs.push({ name: t.name, datatype: t.datatype, shape, data, parameters: plainParameters(t.parameters) });
+    const parameters = plainParameters(t.parameters);
+    const shm = sharedMemoryProblem(parameters);
+    if (shm) issues.push({ path: `${path}.parameters`, message: shm });
+    inputs.push({ name: t.name, datatype: t.datatype, shape, data, parameters });
+  });
+  req.outputs.forEach((o, i) => {
+    const shm = sharedMemoryProblem(plainParameters(o.parameters));
+    if (shm) issues.push({ path: `outputs[${i}].parameters`, message: shm });
   });
   if (issues.length) throw new ValidationError(issues);
   const options = inferOptions(plainParameters(req.parameters));

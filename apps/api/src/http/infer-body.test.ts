@@ -12,7 +12,14 @@ describe('readsAsJson', () => {
   it('reads JSON content types on any route', () => {
     expect(readsAsJson(req('POST', '/v1/batches', { 'content-type': 'application/json; charset=utf-8' }))).toBe(true);
     expect(readsAsJson(req('POST', '/x', { 'content-type': 'application/merge-patch+json' }))).toBe(true);
-    expect(readsAsJson(req('POST', '/v1/jobs', { 'content-type': 'text/plain' }))).toBe(false);
+    expect(readsAsJson(req('POST', '/v1/jobs', { 'content-type': 'text/csv' }))).toBe(false);
+  });
+  it("reads a client's default type (curl -d, urllib: form-urlencoded; fetch of a string: text/plain) as JSON on the inference and repository routes only, as Triton reads any body", () => {
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain;charset=UTF-8', 'TEXT/PLAIN']) {
+      for (const url of ['/v2/models/m/infer', '/v1/jobs', '/v2/repository/index', '/v2/repository/models/m/load']) expect(readsAsJson(req('POST', url, { 'content-type': type })), `${type} ${url}`).toBe(true);
+      for (const url of ['/v1/batches', '/v1/jobs/job_1/cancel', '/v1/webhooks/secret/rotate']) expect(readsAsJson(req('POST', url, { 'content-type': type })), `${type} ${url}`).toBe(false);
+    }
+    expect(readsAsJson(req('POST', '/v2/models/m/infer', { 'content-type': 'text/plainx' }))).toBe(false);
   });
   it('reads a body without Content-Type as JSON on the inference routes only', () => {
     for (const url of ['/v2/models/m/infer', '/v2/models/m/versions/2/infer', '/v1/jobs', '/v1/jobs?x=1', '/v2/repository/index', '/v2/repository/models/m/load']) expect(readsAsJson(req('POST', url)), url).toBe(true);
@@ -60,6 +67,7 @@ describe('readsTensorJson', () => {
     for (const url of ['/v2/models/m/infer', '/v2/models/m/versions/2/infer', '/v1/jobs', '/v1/jobs?x=1', 'http://h/v1/jobs']) expect(readsTensorJson(req('POST', url, big)), url).toBe(true);
     expect(readsTensorJson(req('POST', '/v1/jobs', { ...big, 'content-type': 'application/json; charset=UTF-8' }))).toBe(true);
     expect(readsTensorJson(req('POST', '/v1/jobs', { ...big, 'content-encoding': 'identity' }))).toBe(true);
+    expect(readsTensorJson(req('POST', '/v2/models/m/infer', { ...big, 'content-type': 'application/x-www-form-urlencoded' }))).toBe(true);
   });
   it('leaves every other body to the app-wide parser (or the binary extension)', () => {
     for (const url of ['/v1/batches', '/v2/repository/index', '/v1/jobs/job_1/cancel']) expect(readsTensorJson(req('POST', url, big)), url).toBe(false);
@@ -68,7 +76,8 @@ describe('readsTensorJson', () => {
       {},
       { ...big, 'content-encoding': 'gzip' },
       { ...big, 'content-type': 'application/json; charset=latin1' },
-      { ...big, 'content-type': 'text/plain' },
+      { ...big, 'content-type': 'text/csv' },
+      { ...big, 'content-type': 'text/plain; charset=latin1' },
       { ...big, 'idempotency-key': 'k' },
       { ...big, 'inference-header-content-length': '10' },
     ]) expect(readsTensorJson(req('POST', '/v1/jobs', headers)), JSON.stringify(headers)).toBe(false);

@@ -1,8 +1,11 @@
 /**
  * Bodies of the inference routes (`POST /v2/.../infer`, `POST /v1/jobs`), as KServe and Triton
  * clients send them: JSON with or without a Content-Type (their clients send none), or the
- * binary tensor extension when `Inference-Header-Content-Length` is present. Any other
- * Content-Type is a 415, as on every other route.
+ * binary tensor extension when `Inference-Header-Content-Length` is present. On these routes and
+ * Triton's repository routes, the types a client library sends when it was given a body and no
+ * type are read as JSON too, as Triton reads any body (`DEFAULT_TYPE`: `curl -d`, Python's
+ * urllib and libcurl send `application/x-www-form-urlencoded`, `fetch` of a string
+ * `text/plain`). Any other Content-Type is a 415, as on every other route.
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
@@ -18,6 +21,8 @@ import { series } from './compose.js';
 import { targetPath } from './target-path.js';
 
 const JSON_TYPE = /^application\/(json|[^;\s]+\+json)\s*(;|$)/i;
+/** What clients send for a body they were given no type for (see the top): JSON on the inference and repository routes. */
+const DEFAULT_TYPE = /^(application\/x-www-form-urlencoded|text\/plain)\s*(;|$)/i;
 /** Routes whose clients (KServe, Triton) POST JSON without a Content-Type (letters in any case, as express routes them). */
 const INFER_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v2\/repository\/(index|models\/[^/]+\/(load|unload))|v1\/jobs)\/?$/i;
 
@@ -28,7 +33,8 @@ export const isBinaryFramed = (req: IncomingMessage): boolean => req.headers[HEA
 /** A JSON body at least this large on an inference route is read by tensor-json.ts (see `readsTensorJson`). */
 export const TENSOR_JSON_MIN_BYTES = 64 * 1024;
 const TENSOR_JSON_ROUTE = /^\/(v2\/models\/[^/]+(\/versions\/[^/]+)?\/infer|v1\/jobs)\/?$/i;
-const UTF8_JSON_TYPE = /^application\/json\s*(;\s*charset="?utf-8"?\s*)?$/i;
+/** A type tensor-json.ts may read a body of: JSON's or a client's default (the route has been checked), in UTF-8. */
+const UTF8_JSON_TYPE = /^(application\/json|application\/x-www-form-urlencoded|text\/plain)\s*(;\s*charset="?utf-8"?\s*)?$/i;
 
 /**
  * Whether an inference request's JSON body is read by tensor-json.ts (FP32 data straight into
@@ -142,14 +148,15 @@ export function readExactIntegers(req: IncomingMessage & { body?: unknown }): vo
 const NOT_UTF8 = 'it is not UTF-8 text (RFC 8259 §8.1)';
 
 /**
- * For the app-wide JSON parser: a JSON Content-Type, or none on an inference or repository route; never a
- * binary-framed body (its first bytes are JSON, the rest are not).
+ * For the app-wide JSON parser: a JSON Content-Type, or on an inference or repository route none
+ * or a client's default (`DEFAULT_TYPE`); never a binary-framed body (its first bytes are JSON,
+ * the rest are not).
  */
 export function readsAsJson(req: IncomingMessage): boolean {
   if (isBinaryFramed(req)) return false;
   const type = req.headers['content-type'];
-  if (type === undefined) return req.method === 'POST' && INFER_ROUTE.test(targetPath(req));
-  return JSON_TYPE.test(type);
+  if (type !== undefined && JSON_TYPE.test(type)) return true;
+  return (type === undefined || DEFAULT_TYPE.test(type)) && req.method === 'POST' && INFER_ROUTE.test(targetPath(req));
 }
 
 /**
@@ -174,7 +181,8 @@ export function inferBody(maxBytes: number): RequestHandler {
           next();
         });
       }
-      if (req.headers['content-type'] !== undefined && !JSON_TYPE.test(req.headers['content-type'])) {
+      const type = req.headers['content-type'];
+      if (type !== undefined && !JSON_TYPE.test(type) && !DEFAULT_TYPE.test(type)) {
         return next(new AppError('unsupported-media-type', `send the body as application/json, or in the binary tensor extension with ${HEADER_LENGTH} (got ${req.headers['content-type']})`));
       }
       next();

@@ -6,7 +6,7 @@
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { AppError, InputTensor, RequestedOutput } from '@maas/shared';
+import { absentIfNull, AppError, InputTensor, RequestedOutput } from '@maas/shared';
 import { binaryOutputs } from '../binary/framing.js';
 import type { Deps } from '../deps.js';
 import { inferBody } from '../http/infer-body.js';
@@ -20,11 +20,11 @@ import { kserveMetadata } from '../views/model.js';
 export const MAX_REQUEST_ID = 256;
 
 export const InferRequest = z.object({
-  id: z.string().max(MAX_REQUEST_ID).optional(),
-  parameters: z.record(z.string(), z.unknown()).optional()
+  id: absentIfNull(z.string().max(MAX_REQUEST_ID)),
+  parameters: absentIfNull(z.record(z.string(), z.unknown()))
     .describe('Triton\'s request parameters: `priority` (0 default, 1, 2, … ahead of it) and `timeout` (µs; the request expires if no worker started it by then: 504) act, as does `binary_data_output`; others are ignored'),
   inputs: z.array(InputTensor).min(1),
-  outputs: z.array(RequestedOutput).optional(),
+  outputs: absentIfNull(z.array(RequestedOutput)),
 });
 
 /** Route params of the array-path routes below (express types them loosely). */

@@ -1,7 +1,7 @@
 /** Asynchronous jobs (CONTRACT §4): the request body and the public job object. */
 import { z } from 'zod';
 import { webhookUrlProblem } from '../webhooks/ssrf.js';
-import { InputTensor, RequestedOutput, type OutputTensor } from './tensor.js';
+import { absentIfNull, InputTensor, RequestedOutput, type OutputTensor } from './tensor.js';
 import { VERSION_TEXT } from '../models/version-text.js';
 
 export const WEBHOOK_EVENTS = ['start', 'completed'] as const;
@@ -47,9 +47,9 @@ export const JobRequest = z
     model: z.string().min(1),
     version: VersionParam.optional(),
     inputs: z.array(InputTensor).min(1),
-    outputs: z.array(RequestedOutput).optional(),
+    outputs: absentIfNull(z.array(RequestedOutput)),
     /** request parameters: `binary_data_output` is read by the front door; unknown ones are ignored */
-    parameters: z.record(z.string(), z.unknown()).optional(),
+    parameters: absentIfNull(z.record(z.string(), z.unknown())),
     webhook: WebhookUrl.optional(),
     webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional(),
     priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),

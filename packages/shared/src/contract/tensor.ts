@@ -8,21 +8,48 @@ export type Dim = number;
 /** The largest `classification` k a request may ask for. */
 export const MAX_CLASSIFICATION = 1000;
 
+/**
+ * An optional field that may also be sent as `null`, read as absent: the Open Inference
+ * Protocol marks `id`, `parameters` and `outputs` optional, and clients that serialise their
+ * models without dropping unset fields send them as null (KServe's Python SDK sends `"id": null`).
+ */
+export const absentIfNull = <T extends z.ZodType>(schema: T) => schema.nullable().transform((v) => v ?? undefined).optional();
+
+/** Triton's shared-memory parameters (its shared-memory extension, which this server does not offer). */
+const SHARED_MEMORY_KEYS = ['shared_memory_region', 'shared_memory_byte_size', 'shared_memory_offset'] as const;
+
+/**
+ * Why a tensor's (or requested output's) parameters cannot be served, when they ask for shared
+ * memory: refused by name rather than ignored as an unknown parameter, since a client that
+ * asked for an output in a region would read the region, not the response. REST and gRPC alike.
+ */
+export function sharedMemoryProblem(parameters: Record<string, unknown> | undefined): string | undefined {
+  const key = SHARED_MEMORY_KEYS.find((k) => parameters?.[k] !== undefined && parameters[k] !== null);
+  return key && `${key}: shared memory is not supported (no region can be registered here): send the tensor's data in the request and read outputs from the response`;
+}
+
+const refuseSharedMemory = (parameters: Record<string, unknown>, ctx: z.RefinementCtx): void => {
+  const problem = sharedMemoryProblem(parameters);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+};
+
 export const ClassificationParams = z.object({ classification: z.number().int().min(1).max(MAX_CLASSIFICATION) }).strict();
 
 /**
  * A requested output. Its parameters may hold anything (KServe and Triton clients send
  * `binary_data` on every output); `classification` is the one the job itself uses, and
- * `binary_data` the one the front door reads (binary tensor extension). Others are dropped.
+ * `binary_data` the one the front door reads (binary tensor extension). Others are dropped, but
+ * for Triton's shared-memory ones, which are refused (`sharedMemoryProblem`).
  */
 export const RequestedOutput = z.object({
   name: z.string().min(1),
-  parameters: z
-    .object({
-      classification: ClassificationParams.shape.classification.optional(),
-      binary_data: z.boolean().optional(),
-    })
-    .optional(),
+  parameters: absentIfNull(z.looseObject({
+    classification: ClassificationParams.shape.classification.optional(),
+    binary_data: z.boolean().optional(),
+  }).superRefine(refuseSharedMemory).transform(({ classification, binary_data }) => ({
+    ...(classification !== undefined ? { classification } : {}),
+    ...(binary_data !== undefined ? { binary_data } : {}),
+  }))),
 });
 export type RequestedOutput = z.infer<typeof RequestedOutput>;
 
@@ -49,7 +76,7 @@ export const JsonTensor = z.object({
   shape: z.array(z.number().int().min(0)),
   datatype: z.enum(DATATYPES),
   data: ValuesArray,
-  parameters: z.record(z.string(), z.unknown()).optional(),
+  parameters: absentIfNull(z.record(z.string(), z.unknown()).superRefine(refuseSharedMemory)),
 });
 export type JsonTensor = z.infer<typeof JsonTensor>;
 
