@@ -195,6 +195,8 @@ describe('gRPC: ModelInfer', () => {
     // Triton's shared-memory parameters: refused by name (no region can be registered here), never answered inline.
     const shmOutput = { ...rawFeatures(penguinsRows), outputs: [{ name: 'label', parameters: { shared_memory_region: { string_param: 'out' }, shared_memory_byte_size: { int64_param: 32 } } }] };
     const shm = await client.call('ModelInfer', shmOutput).catch((e: ServiceError) => e);
+    // A message that decodes to no model name (empty, or bytes of fields it has not) names what is missing.
+    expect(await client.call('ModelInfer', { inputs: [] }).catch((e: ServiceError) => e)).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/model_name: is required/) });
     expect(shm).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/outputs\[0\]\.parameters: shared_memory_region: shared memory is not supported/) });
   });
 
@@ -219,8 +221,12 @@ describe('gRPC: ModelInfer', () => {
 
   it('a request with tens of thousands of problems is answered at once, its message cut short; the connection goes on serving', async () => {
     const dims = { model_name: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: Array.from({ length: 20_000 }, () => 1) }], raw_input_contents: [toBytes('FP32', [1])] };
+    const dimsErr = await client.call('ModelInfer', dims, KEY, 10_000).catch((e: ServiceError) => e);
+    expect(dimsErr).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'inputs[0].shape: at most 64 dimensions (got 20000)' });
     const duplicates = { model_name: 'penguins', inputs: Array.from({ length: 2000 }, () => ({ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } })) };
-    for (const req of [dims, duplicates]) {
+    const tooMany = { model_name: 'penguins', inputs: Array.from({ length: 5000 }, (_, i) => ({ name: `x${i}`, datatype: 'FP32', shape: [1], contents: { fp32_contents: [1] } })) };
+    expect(await client.call('ModelInfer', tooMany, KEY, 10_000).catch((e: ServiceError) => e)).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'inputs: at most 4096 (got 5000)' });
+    for (const req of [duplicates]) {
       const err = await client.call('ModelInfer', req, KEY, 10_000).catch((e: ServiceError) => e);
       expect(err).toMatchObject({ code: status.INVALID_ARGUMENT });
       expect((err as ServiceError).details.length).toBeLessThanOrEqual(2000);
@@ -272,7 +278,7 @@ describe('gRPC: Triton extensions', () => {
     // What the admin key loads it may read, and run nothing
     expect(await client.call('ModelReady', { name: 'echo', version: '' }, ADMIN_KEY)).toEqual({ ready: true });
     expect((await client.call('RepositoryIndex', {}, ADMIN_KEY)).models.length).toBeGreaterThan(0);
-    expect(await codeOf(client.call('ModelInfer', rawFeatures(penguinsRows), ADMIN_KEY))).toBe(status.UNAUTHENTICATED);
+    expect(await codeOf(client.call('ModelInfer', rawFeatures(penguinsRows), ADMIN_KEY))).toBe(status.PERMISSION_DENIED); // known, and not a tenant's
     expect((await client.call('ModelMetadata', { name: 'echo' })).name).toBe('echo');
     expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'nope' }, ADMIN_KEY))).toBe(status.NOT_FOUND);
   });

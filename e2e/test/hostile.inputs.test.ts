@@ -74,6 +74,40 @@ describe('hostile JSON', () => {
     expect(await queuedInferenceJobs(redis)).toBe(0);
   });
 
+  it('31 million brackets (62 MB, 60 KB gzipped) are refused at the 65th, before anything parses them: a 400 in seconds, not the event loop held for half a minute', async () => {
+    const inflated = `{"model":"mlp","x":${deep(15_500_000)}}`;
+    const zipped = gzipSync(inflated, { level: 9 });
+    expect(zipped.length).toBeLessThan(200_000);
+    for (const [path, headers] of [['/v1/jobs', JSON_TYPE], ['/v2/models/mlp/infer', {}], ['/v2/repository/index', JSON_TYPE]] as const) {
+      const r = await post(path, zipped, { ...headers, 'content-encoding': 'gzip' });
+      expect(r.status, `${path}: ${JSON.stringify(r.body)}`).toBe(400);
+      expect(r.body.detail).toMatch(/nests deeper than 64 levels/);
+      expect(r.ms).toBeLessThan(10_000); // the parse it no longer reaches took 29 s here
+    }
+    // uncompressed, 8 MB of brackets on the app-wide parser's path and a batch line's
+    const plain = await post('/v1/jobs', `{"model":"mlp","x":${deep(4_000_000)}}`, JSON_TYPE);
+    expect(plain.body.detail).toMatch(/nests deeper than 64 levels/);
+    const line = await post('/v1/batches?model=mlp', `{"custom_id":"deep","inputs":{"input":${deep(1_000_000)}}}\n`, NDJSON);
+    expect(line.body).toMatchObject({ counts: { total: 1, failed: 1 } });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${line.body.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    expect(results).toEqual([{ custom_id: 'deep', error: { type: 'invalid-input', message: 'line 1: the JSON nests deeper than 64 levels' } }]);
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+  });
+
+  it('a request of a million bad elements is a short 400 (the first 100 problems and a count), and a shape of 130,000 dimensions a 400, not a 500', async () => {
+    const many = await post('/v2/models/mlp/infer', `{"inputs":[${Array(1_000_000).fill('null').join(',')}]}`, JSON_TYPE);
+    expect(many.status).toBe(400);
+    expect(JSON.stringify(many.body).length).toBeLessThan(20_000);
+    const outputs = await post('/v1/jobs', job(JSON.stringify(row), `,"outputs":[${Array(300_000).fill('{"name":"nope","parameters":{"classification":0}}').join(',')}]`), JSON_TYPE);
+    expect(outputs.status).toBe(400);
+    expect(outputs.body.detail).toMatch(/outputs: Too big: expected array to have <=4096 items/);
+    const shape = await post('/v2/models/mlp/infer', `{"inputs":[{"name":"input","datatype":"FP32","shape":[${Array(130_000).fill('-1').join(',')}],"data":[1]}]}`, JSON_TYPE);
+    expect(shape.status, JSON.stringify(shape.body).slice(0, 300)).toBe(400);
+    expect(shape.body.errors.length).toBeLessThanOrEqual(100);
+    expect(cluster.api.log).not.toMatch(/Maximum call stack|unhandled error/);
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+  });
+
   it('a JSON body that is not UTF-8 is a 400 on every reading (small, large, the binary extension\'s header), not read with U+FFFD in its place', async () => {
     const bad = (pad = 0) => Buffer.concat([Buffer.from(`{"model":"mlp","id":"`), Buffer.from([0xff, 0xfe]), Buffer.from(`","metadata":{"pad":"${' '.repeat(pad)}"}}`)]);
     for (const [path, body, headers] of [

@@ -60,14 +60,27 @@ export class AppError extends Error {
   readonly headers: Record<string, string>;
 }
 
+/**
+ * Problems an answer lists at most (in `detail` and `errors`): a request of a million bad
+ * elements had its 400 grow to 200 MB, built and sent while every other request waited. The
+ * rest are counted (`and N more`); fixing the first ones shows the next.
+ */
+export const MAX_ISSUES_SHOWN = 100;
+
 export class ValidationError extends AppError {
   override readonly name = 'ValidationError';
   constructor(
     readonly issues: InputIssue[],
-    detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
+    detail = describeIssues(issues),
   ) {
-    super('invalid-input', detail, { errors: issues });
+    super('invalid-input', detail, { errors: issues.length > MAX_ISSUES_SHOWN ? issues.slice(0, MAX_ISSUES_SHOWN) : issues });
   }
+}
+
+/** PURE: the first MAX_ISSUES_SHOWN issues as one line, `path: message; …`, and how many more there are. */
+export function describeIssues(issues: readonly InputIssue[]): string {
+  const shown = issues.slice(0, MAX_ISSUES_SHOWN).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  return issues.length > MAX_ISSUES_SHOWN ? `${shown}; and ${issues.length - MAX_ISSUES_SHOWN} more problems` : shown;
 }
 
 export class MalformedJsonError extends AppError {

@@ -1,7 +1,7 @@
 /** @maas/shared: the contract types, pure tensor logic, model repository and Redis naming. */
 export { DATATYPES, DATATYPE_INFO, datatypeFromOnnx, datatypeFromOrt, isDatatype } from './contract/datatypes.js';
 export type { Datatype, DatatypeInfo, OrtType } from './contract/datatypes.js';
-export { JsonTensor, InputTensor, ValuesArray, BinaryData, RequestedOutput, ClassificationParams, absentIfNull, sharedMemoryProblem } from './contract/tensor.js';
+export { JsonTensor, InputTensor, ValuesArray, BinaryData, RequestedOutput, ClassificationParams, absentIfNull, sharedMemoryProblem, MAX_DIMS, MAX_TENSORS } from './contract/tensor.js';
 export type { OutputTensor, TensorSpec } from './contract/tensor.js';
 export {
   JobRequest, VersionParam, WebhookUrl, Metadata, WEBHOOK_EVENTS, JOB_STATUSES, DEFAULT_PRIORITY, MAX_PRIORITY, MAX_TIMEOUT_MS,

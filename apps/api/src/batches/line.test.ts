@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tensorOf, toJsonValues, type Signature } from '@maas/shared';
-import { parseLine, type ParsedLine } from './line.js';
+import { leadingCustomId, parseLine, type ParsedLine } from './line.js';
 
 const IRIS: Signature = {
   inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
@@ -377,8 +377,16 @@ describe('parseLine: hostile nesting', () => {
       const name = sig.inputs[0]!.name;
       const parsed = parse(`{"custom_id":"x","inputs":{"${name}":${deep}}}`, 1, sig);
       expect(parsed.ok).toBe(false);
-      if (!parsed.ok) expect(parsed.error.message).toMatch(new RegExp(`line 1: inputs.${name}`));
+      // Refused before it is parsed (json-depth.ts), its custom_id read from the front.
+      expect(parsed).toMatchObject({ customId: 'x', error: { message: 'line 1: the JSON nests deeper than 64 levels' } });
     }
+  });
+
+  it('leadingCustomId: the id of a line refused before it is parsed, when it comes first', () => {
+    expect(leadingCustomId('{"custom_id":"r\\"1","inputs":[[[')).toBe('r"1');
+    expect(leadingCustomId(' { "custom_id" : 42 , "inputs": 1}')).toBe('42');
+    expect(leadingCustomId('{"inputs":[],"custom_id":"late"}')).toBeUndefined();
+    expect(leadingCustomId('{"custom_id":["a"]}')).toBeUndefined();
   });
 });
 

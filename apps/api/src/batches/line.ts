@@ -9,12 +9,28 @@ import { checkRequest, encodeValues, type JobError, type JsonTensor, type RawTen
 import type { RowPlan } from './chunker.js';
 import { isScanDatatype, scanRowLine, type ScanInput } from './row-scan.js';
 import { lineText } from './ndjson.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, textNestsDeeperThan } from '../http/json-depth.js';
 import { readRequestJson } from '../json/request-json.js';
 
 export type ParsedLine =
   | { ok: true; customId: string; rows: number; compact: boolean; inputs: RawTensor[]; shapeKey: string }
   | { ok: false; customId: string; error: JobError };
+
+/**
+ * A line's `custom_id` when it is the line's first key (as clients write it), read without
+ * parsing the rest: for a line refused before it is parsed (nesting too deep), so that its
+ * result still carries the id it was sent with. Undefined when it is not first, or not a plain
+ * string or number.
+ */
+export function leadingCustomId(text: string): string | undefined {
+  const m = /^\s*\{\s*"custom_id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*[,}]/.exec(text.slice(0, 4096));
+  if (!m) return undefined;
+  try {
+    return String(JSON.parse(m[1]!));
+  } catch {
+    return undefined;
+  }
+}
 
 const invalid = (customId: string, n: number, message: string): ParsedLine => ({
   ok: false,
@@ -128,6 +144,8 @@ export function parseLine(line: Uint8Array | string, n: number, sig: Signature, 
  * exact: json/request-json.ts) and the request checks (what the single-pass reader must agree with).
  */
 export function parseLineText(text: string, n: number, sig: Signature): ParsedLine {
+  // Before JSON.parse, which would stop the API for seconds over a line of millions of brackets.
+  if (textNestsDeeperThan(text)) return invalid(leadingCustomId(text) ?? String(n), n, `the JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
   let obj: unknown;
   try {
     obj = readRequestJson(text);

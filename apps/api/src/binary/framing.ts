@@ -10,8 +10,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
-import { BinaryData, DATATYPE_INFO, exactJson, InputTensor, integerOf, isDatatype, MalformedBodyError, rawOf, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
+import { BinaryData, DATATYPE_INFO, exactJson, InputTensor, integerOf, isDatatype, MalformedBodyError, MAX_TENSORS, rawOf, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
 import { readRequestJson } from '../json/request-json.js';
+import { bytesNestDeeperThan, tooDeep } from '../http/json-depth.js';
 
 /** The request and response header naming the JSON part's length. */
 export const HEADER_LENGTH = 'Inference-Header-Content-Length';
@@ -88,7 +89,7 @@ const FramedInput = InputTensor.extend({
  * its place before the route parses. The OpenAPI document shows it.
  */
 export function framedRequestHeader(schema: z.ZodObject): z.ZodObject {
-  return schema.extend({ inputs: z.array(FramedInput).min(1) });
+  return schema.extend({ inputs: z.array(FramedInput).min(1).max(MAX_TENSORS) });
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -104,6 +105,7 @@ export function parseBinaryRequest(body: Buffer, headerLength: number): unknown 
     throw new MalformedBodyError(`${HEADER_LENGTH} is ${headerLength} but the body has only ${body.byteLength} bytes`);
   }
   if (!isUtf8(body.subarray(0, headerLength))) throw new MalformedBodyError(`the first ${headerLength} bytes (${HEADER_LENGTH}) are not UTF-8 text, as a JSON header must be`);
+  if (bytesNestDeeperThan(body.subarray(0, headerLength))) throw tooDeep(); // before JSON.parse (json-depth.ts)
   let header: unknown;
   try {
     header = readRequestJson(body.toString('utf8', 0, headerLength));

@@ -1,3 +1,4 @@
+import { connect } from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import {
   compressionAlgorithms, credentials, makeGenericClientConstructor, Server, ServerCredentials, status as Status,
@@ -134,6 +135,33 @@ describe('inflationSlots on a real grpc-js server', () => {
       expect(await send(gzip, Buffer.alloc(10))).toBe('10');
     } finally {
       gzip.close();
+    }
+  });
+
+  it("a corrupt or truncated compressed message is INVALID_ARGUMENT (the client's fault), not grpc-js's INTERNAL", async () => {
+    const session = connect(`http://127.0.0.1:${port}`);
+    try {
+      for (const body of [Buffer.from('not gzip at all'), gzipSync(Buffer.alloc(1000, 7)).subarray(0, 20)]) {
+        const stream = session.request({ ':method': 'POST', ':path': '/test.Echo/Echo', 'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': 'gzip' });
+        const prefix = Buffer.alloc(5);
+        prefix[0] = 1; // compressed
+        prefix.writeUInt32BE(body.length, 1);
+        stream.end(Buffer.concat([prefix, body]));
+        // The status in the trailers, or in the headers of a trailers-only answer.
+        const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+          let headers: Record<string, unknown> = {};
+          stream.on('response', (h) => (headers = h));
+          stream.on('trailers', (t) => (headers = { ...headers, ...t }));
+          stream.on('close', () => resolve(headers));
+          stream.on('error', reject);
+          stream.resume();
+        });
+        expect(Number(trailers['grpc-status'])).toBe(Status.INVALID_ARGUMENT);
+        expect(decodeURIComponent(String(trailers['grpc-message']))).toMatch(/gzip message is corrupt or truncated/);
+      }
+      expect(taken.held).toBe(0);
+    } finally {
+      session.close();
     }
   });
 });

@@ -42,6 +42,11 @@ export function bounded(decompress: Decompress, slot: () => Promise<() => void>,
       try {
         if (cancelled()) throw { code: Status.CANCELLED, details: 'call cancelled before its message was decompressed' };
         return await decompress(message, encoding);
+      } catch (err) {
+        // grpc-js answers a corrupt or truncated message INTERNAL, as if the fault were ours: it
+        // is the client's, as REST's 400 malformed-body says for the same bytes.
+        if ((err as { code?: number }).code === Status.INTERNAL) throw { code: Status.INVALID_ARGUMENT, details: `the ${encoding} message is corrupt or truncated` };
+        throw err;
       } finally {
         release();
       }

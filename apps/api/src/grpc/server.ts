@@ -10,7 +10,7 @@ import { status as Status } from '@grpc/grpc-js';
 import { AppError, DEFAULT_TENANT, NotFoundError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { LOAD_READY_WAIT_MS } from '../services/workers.js';
-import { ADMIN_TENANT, isAdminKey, repositoryControl } from '../http/admin-auth.js';
+import { ADMIN_KEY_RUNS_NOTHING, ADMIN_TENANT, isAdminKey, repositoryControl } from '../http/admin-auth.js';
 import { tenantResolver } from '../http/auth.js';
 import { toAppError } from '../http/problem.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
@@ -45,7 +45,11 @@ interface NameVersion {
 function unary(deps: Deps, handler: Handler, modelRead = false) {
   const resolveTenant = tenantResolver(deps.config.API_KEYS);
   const admin = isAdminKey(deps.config.ADMIN_KEY);
-  const resolve = (auth: string | undefined) => (modelRead && admin(auth) ? ADMIN_TENANT : resolveTenant(auth));
+  const resolve = (auth: string | undefined) => {
+    if (!admin(auth)) return resolveTenant(auth);
+    if (modelRead) return ADMIN_TENANT;
+    throw ADMIN_KEY_RUNS_NOTHING(); // PERMISSION_DENIED: the key is known, and not a tenant's
+  };
   return (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
     const first = call.metadata.get('authorization')[0];
     const auth = typeof first === 'string' ? first : first?.toString();
@@ -89,6 +93,11 @@ function handlers(deps: Deps): UntypedServiceImplementation {
     await deps.rateLimit(access === 'admin' ? ADMIN_TENANT : DEFAULT_TENANT);
   };
   const version = (v: string) => v || undefined;
+  /** A model's name, required: a message that decodes to none (an empty one, or bytes of no field it has) is INVALID_ARGUMENT, not an unknown model ''. */
+  const named = (name: string | undefined, field = 'name'): string => {
+    if (!name) throw new ValidationError([{ path: field, message: 'is required (a model name)' }]);
+    return name;
+  };
   return {
     ServerLive: h(async () => ({ live: true })),
     ServerReady: h(async () => ({ ready: (await health()).ready })),
@@ -114,14 +123,14 @@ function handlers(deps: Deps): UntypedServiceImplementation {
     ModelMetadata: read(async (req, tenant) => {
       await tenant();
       const { name, version: v } = req as unknown as NameVersion;
-      const { model, version: mv } = catalog.resolve(name, version(v));
+      const { model, version: mv } = catalog.resolve(named(name), version(v));
       const { parameters: _p, ...meta } = kserveMetadata(model, v ? mv : undefined);
       return meta;
     }),
     ModelConfig: read(async (req, tenant) => {
       await tenant();
       const { name, version: v } = req as unknown as NameVersion;
-      const { model, version: mv } = catalog.resolve(name, version(v));
+      const { model, version: mv } = catalog.resolve(named(name), version(v));
       return { config: tritonConfig(model, mv, await workers.provider(model.name, mv.version)) };
     }),
     ModelStatistics: read(async (req, tenant) => {
@@ -149,7 +158,7 @@ function handlers(deps: Deps): UntypedServiceImplementation {
       const who = await tenant();
       const parsed = fromInferRequest(r);
       const result = await inference.infer(who, {
-        model: r.model_name, version: version(r.model_version), id: parsed.id, inputs: parsed.inputs, outputs: parsed.outputs, options: parsed.options,
+        model: named(r.model_name, 'model_name'), version: version(r.model_version), id: parsed.id, inputs: parsed.inputs, outputs: parsed.outputs, options: parsed.options,
       }, undefined, limit);
       return toInferResponse({ model_name: result.model_name, model_version: result.model_version, id: result.id }, result.outputs, parsed.raw);
     }),

@@ -6,7 +6,7 @@
  * otherwise. Malformed messages are ValidationErrors (INVALID_ARGUMENT).
  */
 import {
-  BinaryData, integerOf, isDatatype, sharedMemoryProblem, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
+  BinaryData, integerOf, isDatatype, MAX_DIMS, MAX_TENSORS, sharedMemoryProblem, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
 } from '@maas/shared';
 import { bytesElementText, decodeBytesElements, outputBytes } from '../binary/framing.js';
 import { MAX_REQUEST_ID } from '../routes/kserve.js';
@@ -76,6 +76,10 @@ export interface ParsedInfer {
 
 /** A ModelInferRequest → the inputs and requested outputs of a job. */
 export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
+  // Bounded before anything is read, as the REST schemas bound them (200,000 inputs had held the API for 4.6 s).
+  for (const [field, n] of [['inputs', req.inputs.length], ['outputs', req.outputs.length]] as const) {
+    if (n > MAX_TENSORS) throw new ValidationError([{ path: field, message: `at most ${MAX_TENSORS} (got ${n})` }]);
+  }
   const issues: InputIssue[] = [];
   if (req.id.length > MAX_REQUEST_ID) issues.push({ path: 'id', message: `must be at most ${MAX_REQUEST_ID} characters (got ${req.id.length})` });
   const raw = req.raw_input_contents.length > 0;
@@ -87,6 +91,10 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
     const path = `inputs[${i}]`;
     if (!isDatatype(t.datatype)) {
       issues.push({ path: `${path}.datatype`, message: `unknown datatype '${t.datatype}'` });
+      return;
+    }
+    if (t.shape.length > MAX_DIMS) {
+      issues.push({ path: `${path}.shape`, message: `at most ${MAX_DIMS} dimensions (got ${t.shape.length})` });
       return;
     }
     const shape = t.shape.map(Number);

@@ -114,12 +114,22 @@ export const isMetricsRead = (req: Request): boolean => req.method === 'GET' && 
  * it too (tritonclient's `load_model`, then `is_model_ready` or `get_model_repository_index`,
  * on one client), so a model read presenting ADMIN_KEY counts as ADMIN_TENANT; and so may a
  * scrape of /metrics (an operator's key, not a tenant's). Its jobs and batches stay its tenants'
- * alone: ADMIN_KEY opens no other route.
+ * alone: on any other route ADMIN_KEY is a 403 that says so (the key is known, only not a
+ * tenant's: a 401 `invalid_token` told the operator the key was wrong).
  */
 export function adminReadsModels(adminKey: string | undefined): RequestHandler {
   const admin = isAdminKey(adminKey);
   return (req, _res, next) => {
-    if ((isModelRead(req) || isMetricsRead(req)) && admin(req.headers.authorization)) req.tenant = ADMIN_TENANT;
-    next();
+    // Loading and unloading were let through by their own check (repositoryControlAuth).
+    if (req.tenant !== undefined || !admin(req.headers.authorization)) return next();
+    if (isModelRead(req) || isMetricsRead(req)) {
+      req.tenant = ADMIN_TENANT;
+      return next();
+    }
+    next(ADMIN_KEY_RUNS_NOTHING());
   };
 }
+
+/** The admin key where a tenant's is needed (REST and gRPC). */
+export const ADMIN_KEY_RUNS_NOTHING = (): ForbiddenError =>
+  new ForbiddenError("ADMIN_KEY reads models and metrics and opens /admin; it runs no job and sees no tenant's: use a tenant's key");

@@ -10,10 +10,10 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { AppError, ValidationError } from '@maas/shared';
+import { AppError } from '@maas/shared';
 import { HEADER_LENGTH, parseBinaryRequest, parseHeaderLength } from '../binary/framing.js';
 import { emptyBody, hasBody } from './has-body.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
+import { bytesNestDeeperThan, MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-depth.js';
 import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
 import { readRequestJson, withExactIntegers } from '../json/request-json.js';
@@ -70,6 +70,7 @@ export function tensorJsonMayRead(req: IncomingMessage, size = Number(req.header
  */
 export function parseJsonBytes(bytes: Buffer, tensors = true): unknown {
   if (!isUtf8(bytes)) throw notJson(NOT_UTF8);
+  if (bytesNestDeeperThan(bytes)) throw tooDeep(); // before any reading (json-depth.ts)
   const fast = tensors ? readTensorJson(bytes) : undefined;
   if (fast) return fast;
   let text = bytes.toString('utf8');
@@ -129,6 +130,8 @@ const jsonBodies = new WeakMap<IncomingMessage, Buffer>();
 export function verifyJsonBody(req: IncomingMessage, _res: unknown, body: Buffer): void {
   // Thrown as the parser's own error (entity.parse.failed: a 400 malformed-json, problem.ts).
   if (!isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
+  // Before JSON.parse, which would take seconds and gigabytes over millions of brackets (json-depth.ts).
+  if (bytesNestDeeperThan(body)) throw tooDeep();
   if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(targetPath(req))) jsonBodies.set(req, body);
 }
 
@@ -204,8 +207,6 @@ export function inferBody(maxBytes: number): RequestHandler {
  * the inference routes again once they have read their bodies (`inferBody`).
  */
 export const refuseDeepJson: RequestHandler = (req, _res, next) => {
-  if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
-    return next(new ValidationError([{ path: 'body', message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` }]));
-  }
+  if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) return next(tooDeep());
   next();
 };

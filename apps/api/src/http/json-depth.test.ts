@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { nestsDeeperThan } from './json-depth.js';
+import { assert, describe, expect, it } from 'vitest';
+import { bytesNestDeeperThan, MAX_JSON_DEPTH, nestsDeeperThan, textNestsDeeperThan } from './json-depth.js';
 
 const nested = (n: number): unknown => JSON.parse('['.repeat(n) + ']'.repeat(n));
 
@@ -26,5 +26,32 @@ describe('nestsDeeperThan', () => {
   it('finds a deep branch beside wide shallow ones', () => {
     const wide = Array.from({ length: 10_000 }, (_, i) => (i === 9_999 ? nested(100) : [i]));
     expect(nestsDeeperThan(wide, 64)).toBe(true);
+  });
+});
+
+describe('bytesNestDeeperThan and textNestsDeeperThan (before parsing)', () => {
+  const both = (json: string, max: number) => {
+    const a = bytesNestDeeperThan(Buffer.from(json), max);
+    expect(textNestsDeeperThan(json, max)).toBe(a);
+    return a;
+  };
+
+  it('agree with the parsed value on depth, arrays and objects alike', () => {
+    for (const json of ['1', '[]', '{"a":[1,[2]]}', '[[[[]]]]', '{"a":{"b":{"c":{}}}}', '[[],[[]],[]]']) {
+      for (const max of [0, 1, 2, 3, 4]) expect(both(json, max), `${json} ${max}`).toBe(nestsDeeperThan(JSON.parse(json), max));
+    }
+  });
+
+  it('skip brackets inside strings, escaped quotes included', () => {
+    expect(both('{"a":"[[[[[[","b":"\\"[[[[","c":[1]}', 2)).toBe(false);
+    expect(both('["\\\\",[[1]]]', 2)).toBe(true); // an escaped backslash ends the string before the next quote
+  });
+
+  it('stop at the first bracket too many', () => {
+    // Reading stops at byte 65: what follows is never looked at (here, bytes a typed array refuses to give).
+    const deep = new Proxy(Buffer.alloc(31_000_000, '['), { get: (t, k) => (typeof k === 'string' && /^\d+$/.test(k) && Number(k) > MAX_JSON_DEPTH ? assert.fail(`read byte ${k}`) : Reflect.get(t, k)) });
+    expect(bytesNestDeeperThan(deep, MAX_JSON_DEPTH)).toBe(true);
+    expect(bytesNestDeeperThan(Buffer.from(`${'['.repeat(64)}${']'.repeat(64)}`))).toBe(false);
+    expect(bytesNestDeeperThan(Buffer.from(`${'['.repeat(65)}${']'.repeat(65)}`))).toBe(true);
   });
 });

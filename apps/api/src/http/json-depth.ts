@@ -1,12 +1,70 @@
 /**
- * PURE: how deeply a parsed JSON value nests, measured without recursion. V8 parses
- * arrays nested 10,000 deep without trouble, but recursive code that later meets such a
- * value (JSON.stringify, Array.prototype.flat, a logger) overflows the stack: a request
- * is refused before any of that runs.
+ * PURE: how deeply JSON nests, measured without recursion, both on the text before it is
+ * parsed and on a parsed value. V8 parses arrays nested 10,000 deep without trouble, but
+ * recursive code that later meets such a value (JSON.stringify, Array.prototype.flat, a
+ * logger) overflows the stack; and parsing 31 million nested brackets takes V8 half a minute
+ * and gigabytes, with the event loop stopped. So a body (or batch line, or binary header) is
+ * scanned first, and refused at the first bracket past the limit, before `JSON.parse` sees it.
  */
+import { ValidationError } from '@maas/shared';
 
 /** Deepest nesting a request body (or batch line) may have; a tensor needs a few levels per dimension. */
 export const MAX_JSON_DEPTH = 64;
+
+/** The 400 for a body nesting deeper than MAX_JSON_DEPTH. */
+export const tooDeep = (): ValidationError => new ValidationError([{ path: 'body', message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` }]);
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+
+/**
+ * True when the JSON text in `bytes` opens more than `max` arrays/objects at once (brackets
+ * inside strings do not count). Whether it is valid JSON is the parser's business: this only
+ * counts, a byte at a time, and stops at the first bracket too many.
+ */
+export function bytesNestDeeperThan(bytes: Uint8Array, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  for (let i = 0, n = bytes.length; i < n; i++) {
+    const c = bytes[i]!;
+    if (c === QUOTE) {
+      // Skip the string: to the next quote not escaped.
+      for (i++; i < n; i++) {
+        const s = bytes[i]!;
+        if (s === BACKSLASH) i++;
+        else if (s === QUOTE) break;
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** `bytesNestDeeperThan` for JSON text already decoded (a batch line's general path). */
+export function textNestsDeeperThan(text: string, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  for (let i = 0, n = text.length; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      for (i++; i < n; i++) {
+        const s = text.charCodeAt(i);
+        if (s === BACKSLASH) i++;
+        else if (s === QUOTE) break;
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      depth--;
+    }
+  }
+  return false;
+}
 
 /** True when `value` nests arrays/objects more than `max` levels deep (a scalar is depth 0). */
 export function nestsDeeperThan(value: unknown, max: number): boolean {

@@ -12,8 +12,8 @@ import {
   RedisUnavailableError, redisUnavailableReason, ValidationError, type ProblemType,
 } from '@maas/shared';
 
-/** The `/v2` routes, whose problems also carry `error` (the OpenAPI document says so too). */
-export const V2_PATH = /^\/v2(\/|\?|$)/;
+/** The `/v2` routes (letters in any case, as express routes them), whose problems also carry `error` (the OpenAPI document says so too). */
+export const V2_PATH = /^\/v2(\/|\?|$)/i;
 
 /**
  * On `/v2` routes a problem also carries `"error": detail`: the Open Inference Protocol's error

@@ -6,7 +6,7 @@
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { absentIfNull, AppError, InputTensor, RequestedOutput } from '@maas/shared';
+import { absentIfNull, AppError, InputTensor, MAX_TENSORS, RequestedOutput } from '@maas/shared';
 import { binaryOutputs } from '../binary/framing.js';
 import type { Deps } from '../deps.js';
 import { inferBody } from '../http/infer-body.js';
@@ -23,8 +23,8 @@ export const InferRequest = z.object({
   id: absentIfNull(z.string().max(MAX_REQUEST_ID)),
   parameters: absentIfNull(z.record(z.string(), z.unknown()))
     .describe('Triton\'s request parameters: `priority` (0 default, 1, 2, … ahead of it) and `timeout` (µs; the request expires if no worker started it by then: 504) act, as does `binary_data_output`; others are ignored'),
-  inputs: z.array(InputTensor).min(1),
-  outputs: absentIfNull(z.array(RequestedOutput)),
+  inputs: z.array(InputTensor).min(1).max(MAX_TENSORS),
+  outputs: absentIfNull(z.array(RequestedOutput).max(MAX_TENSORS)),
 });
 
 /** Route params of the array-path routes below (express types them loosely). */

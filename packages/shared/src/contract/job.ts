@@ -1,7 +1,7 @@
 /** Asynchronous jobs (CONTRACT §4): the request body and the public job object. */
 import { z } from 'zod';
 import { webhookUrlProblem } from '../webhooks/ssrf.js';
-import { absentIfNull, InputTensor, RequestedOutput, type OutputTensor } from './tensor.js';
+import { absentIfNull, InputTensor, MAX_TENSORS, RequestedOutput, type OutputTensor } from './tensor.js';
 import { VERSION_TEXT } from '../models/version-text.js';
 
 export const WEBHOOK_EVENTS = ['start', 'completed'] as const;
@@ -46,12 +46,12 @@ export const JobRequest = z
   .object({
     model: z.string().min(1),
     version: VersionParam.optional(),
-    inputs: z.array(InputTensor).min(1),
-    outputs: absentIfNull(z.array(RequestedOutput)),
+    inputs: z.array(InputTensor).min(1).max(MAX_TENSORS),
+    outputs: absentIfNull(z.array(RequestedOutput).max(MAX_TENSORS)),
     /** request parameters: `binary_data_output` is read by the front door; unknown ones are ignored */
     parameters: absentIfNull(z.record(z.string(), z.unknown())),
     webhook: WebhookUrl.optional(),
-    webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional(),
+    webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(16).optional(),
     priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
     timeout_ms: z.number().int().min(1).max(MAX_TIMEOUT_MS).optional(),
     metadata: Metadata.optional(),

@@ -5,6 +5,15 @@ import { DATATYPES, type Datatype } from './datatypes.js';
 /** A dimension of a model's declared shape: a number, or -1 for a symbolic (variable) one. */
 export type Dim = number;
 
+/**
+ * The most dimensions a tensor's shape may have: ONNX models use a handful, and a shape of
+ * 130,000 dimensions only made 130,000 problems (and overflowed zod's stack: a 500).
+ */
+export const MAX_DIMS = 64;
+
+/** The most inputs, or requested outputs, one request may list (each checked against the model). */
+export const MAX_TENSORS = 4096;
+
 /** The largest `classification` k a request may ask for. */
 export const MAX_CLASSIFICATION = 1000;
 
@@ -73,7 +82,7 @@ export const ValuesArray = z
 /** A request tensor; `data` is any array (see ValuesArray). */
 export const JsonTensor = z.object({
   name: z.string().min(1),
-  shape: z.array(z.number().int().min(0)),
+  shape: z.array(z.number().int().min(0)).max(MAX_DIMS),
   datatype: z.enum(DATATYPES),
   data: ValuesArray,
   parameters: absentIfNull(z.record(z.string(), z.unknown()).superRefine(refuseSharedMemory)),
