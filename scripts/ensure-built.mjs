@@ -52,7 +52,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const stale = workspaces.filter((w) => isStale(root, w));
   if (stale.length > 0) {
     const names = stale.map((w) => JSON.parse(readFileSync(join(root, w, 'package.json'), 'utf8')).name);
-    console.error(`building ${names.join(', ')} (changed since the last build)`);
+    // `npm run build` (turbo) leaves no stamp: then turbo's cache makes this build a replay.
+    const recorded = stale.every((w) => existsSync(stampOf(root, w)));
+    console.error(`building ${names.join(', ')} (${recorded ? 'changed since the last build' : 'no build recorded by this script yet'})`);
     const started = Date.now();
     const r = spawnSync(process.execPath, [join(root, 'node_modules/turbo/bin/turbo'), 'run', 'build', ...names.map((n) => `--filter=${n}`), '--output-logs=errors-only'], {
       cwd: root,

@@ -73,6 +73,9 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ QUOTA_QUEUED_ROWS: 500, PRIORITY_FLOOR: 10, TENANT_QUOTAS: { acme: { min_priority: 1 } }, WEBHOOK_SECRET_OVERLAP: 1_800_000 });
     expect(loadConfig({})).toMatchObject({ QUOTA_QUEUED_ROWS: 0, PRIORITY_FLOOR: 1, TENANT_QUOTAS: {}, WEBHOOK_SECRET_OVERLAP: 86_400_000 });
     expect(() => loadConfig({ API_KEYS: 'acme:k1', TENANT_QUOTAS: '{"acne":{"rps":1}}' })).toThrow(/no key in API_KEYS/);
+    // Without API_KEYS the one tenant is `default`: another name is a typo.
+    expect(() => loadConfig({ TENANT_QUOTAS: '{"ghost":{}}' })).toThrow(/names tenant "ghost", but without API_KEYS every request is tenant "default"/);
+    expect(loadConfig({ TENANT_QUOTAS: '{"default":{"rps":5}}' }).TENANT_QUOTAS).toEqual({ default: { rps: 5 } });
     expect(() => loadConfig({ API_KEYS: 'acme:same-key-0123456789', ADMIN_KEY: 'same-key-0123456789' })).toThrow(/tenant key/);
     expect(() => loadConfig({ ADMIN_KEY: 'short' })).toThrow(/16 characters/);
     expect(() => loadConfig({ WEBHOOK_SECRET_OVERLAP: 'a day' })).toThrow(/WEBHOOK_SECRET_OVERLAP/);

@@ -1,6 +1,6 @@
 /** API configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { z } from 'zod';
-import { BoolEnv, LoggingEnv, intEnv, parseDuration, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
+import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, parseDuration, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
 import { TenantQuotasEnv } from './quotas/limits.js';
 
 /** `API_KEYS=tenant:key,tenant:key` → key → tenant. */
@@ -103,7 +103,13 @@ export const ApiEnv = z.object({
   }
   // The placeholders of deploy/k8s/secrets.yaml are public: applied unchanged, they would be everyone's keys.
   if (c.ADMIN_KEY && isPlaceholder(c.ADMIN_KEY)) ctx.addIssue({ code: 'custom', path: ['ADMIN_KEY'], message: 'is a CHANGE-ME placeholder: set a key of your own' });
-  if (!c.API_KEYS) return;
+  if (!c.API_KEYS) {
+    // Open mode has one tenant, `default`: any other name is a typo that quotas nobody.
+    for (const t of Object.keys(c.TENANT_QUOTAS)) {
+      if (t !== DEFAULT_TENANT) ctx.addIssue({ code: 'custom', path: ['TENANT_QUOTAS'], message: `names tenant "${t}", but without API_KEYS every request is tenant "${DEFAULT_TENANT}"` });
+    }
+    return;
+  }
   const placeholders = [...c.API_KEYS].filter(([key]) => isPlaceholder(key)).map(([, tenant]) => tenant);
   if (placeholders.length > 0) ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: `the key of ${placeholders.join(', ')} is a CHANGE-ME placeholder: set keys of your own` });
   const tenants = new Set(c.API_KEYS.values());
