@@ -42,6 +42,7 @@ describe('parseNpyHeader', () => {
     expect(() => parseNpyHeader(Buffer.from('{"inputs": {"x": [1, 2, 3]}}\n'))).toThrow(/magic string/);
     expect(() => parseNpyHeader(npy("{'descr': '<f4'}", Buffer.alloc(0)))).toThrow(/not a descr\/fortran_order\/shape dict/);
     expect(() => parseNpyHeader(npy(dict('<f4', 'a, 3'), Buffer.alloc(0)))).toThrow(/not a list of sizes/);
+    for (const dims of ['2.0, 32', '0x2, 32', '1e3, 32', '-1, 32']) expect(() => parseNpyHeader(npy(dict('<f4', dims), Buffer.alloc(0))), dims).toThrow(/not a list of sizes/);
     const v9 = npy(dict('<f4', '1, 3'), Buffer.alloc(0));
     v9[6] = 9;
     expect(() => parseNpyHeader(v9)).toThrow(ValidationError);

@@ -70,8 +70,10 @@ export function parseNpyHeader(buf: Buffer): NpyHeader | undefined {
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw bad(`its header is not a descr/fortran_order/shape dict: ${text.trim().slice(0, 200)}`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
-  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`shape (${shapeText}) is not a list of sizes`);
+  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  // Digits only, as numpy writes a size: not `2.0`, `0x10` or `1e3`, which Number would read.
+  if (!dims.every((d) => /^\d{1,15}$/.test(d))) throw bad(`shape (${shapeText}) is not a list of sizes`);
+  const shape = dims.map(Number);
   return { descr, fortranOrder: fortran === 'True', shape, dataOffset };
 }
 

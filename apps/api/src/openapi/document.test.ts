@@ -14,7 +14,11 @@ describe('openApiDocument', () => {
   it('is OpenAPI 3.1 with one operation per route, each with answers and a unique id', () => {
     expect(doc.openapi).toBe('3.1.0');
     const ops = Object.values(doc.paths).flatMap((p: any) => Object.values(p)) as any[];
-    expect(ops).toHaveLength(ROUTES.length);
+    expect(ops).toHaveLength(ROUTES.length + ROUTES.filter((r) => r.head).length); // and a HEAD beside the GETs that say so
+    const results = doc.paths['/v1/batches/{id}/results'];
+    expect(Object.keys(results.head.responses)).toEqual(Object.keys(results.get.responses));
+    for (const r of Object.values(results.head.responses) as any[]) expect(r.content).toBeUndefined();
+    expect(results.head.responses[200].headers).toHaveProperty('Vary');
     expect(new Set(ops.map((o) => o.operationId)).size).toBe(ops.length);
     for (const o of ops) expect(Object.keys(o.responses).length).toBeGreaterThan(0);
   });
@@ -53,7 +57,7 @@ describe('openApiDocument', () => {
     };
     for (const path of Object.values(doc.paths) as any[]) {
       for (const op of Object.values(path) as any[]) {
-        for (const r of Object.values(op.responses) as any[]) for (const c of Object.values(r.content)) compiles(c);
+        for (const r of Object.values(op.responses) as any[]) for (const c of Object.values(r.content ?? {})) compiles(c);
         for (const c of Object.values(op.requestBody?.content ?? {})) compiles(c);
       }
     }
@@ -91,7 +95,7 @@ describe('openApiDocument', () => {
     for (const [path, ops] of Object.entries(doc.paths) as [string, any][]) {
       for (const op of Object.values(ops) as any[]) {
         for (const r of Object.values(op.responses) as any[]) {
-          const problem = r.content['application/problem+json']?.schema;
+          const problem = r.content?.['application/problem+json']?.schema;
           if (!problem) continue;
           if (path.startsWith('/v2')) expect(problem.required, path).toContain('error');
           else expect(problem.properties.error, path).toBeUndefined();

@@ -85,9 +85,21 @@ function operation(route: Route): Json {
   };
 }
 
+/** A GET's HEAD: its answers, headers and all, without their bodies. */
+function headOperation(get: Json): Json {
+  const responses = Object.fromEntries(Object.entries(get['responses'] as Record<string, Json>).map(([status, r]) => {
+    const { content: _c, ...rest } = r;
+    return [status, rest];
+  }));
+  return { ...get, summary: `${String(get['summary'])}: what GET would answer, without the body`, operationId: String(get['operationId']).replace(/^get/, 'head'), responses };
+}
+
 export function openApiDocument(version: string): Json {
   const paths: Record<string, Json> = {};
-  for (const r of ROUTES) (paths[r.path] ??= {})[r.method] = operation(r);
+  for (const r of ROUTES) {
+    (paths[r.path] ??= {})[r.method] = operation(r);
+    if (r.head) paths[r.path]!['head'] = headOperation(operation(r));
+  }
   return {
     openapi: '3.1.0',
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -96,6 +108,8 @@ export function openApiDocument(version: string): Json {
       version,
       description:
         'KServe v2 / Open Inference Protocol inference, asynchronous jobs and batches, Standard Webhooks. ' +
+        'A method a served path does not take is a 405 with `Allow`; OPTIONS on a served path answers 204 with the same `Allow`. ' +
+        'ADMIN_KEY where a tenant key is needed is a 403 (it reads models and metrics only). ' +
         `Errors are RFC 9457 problems; their types: ${Object.keys(PROBLEMS).map((t) => problemTypeUri(t as keyof typeof PROBLEMS)).join(', ')}.`,
     },
     security: [{ apiKey: [] }],

@@ -59,6 +59,8 @@ export interface Route {
   };
   headers?: { name: string; description: string; schema?: Record<string, unknown> }[];
   answers: Record<number, Answer>;
+  /** a GET whose HEAD is documented too (the same answers without their bodies; express serves HEAD on every GET) */
+  head?: boolean;
 }
 
 const json = (schema: z.ZodType, description: string, headers?: string[]): Answer => ({ description, content: { [JSON_TYPE]: schema }, ...(headers ? { headers } : {}) });
@@ -145,7 +147,7 @@ const TABLE: Route[] = [
     answers: {
       200: outputs(S.InferResponse, S.InferResponseHeader, 'outputs', ['X-Job-Id']), 400: invalid,
       403: problem('a `priority` request parameter reserved to other tenants (PRIORITY_FLOOR)'), 404: notFound, 413: problem('body too large'), 415: unsupported,
-      ...common, 500: problem('the model failed on this input'), 504: problem('no result within INFER_TIMEOUT_S, or its `timeout` parameter passed before a worker took it'),
+      ...common, 500: problem('the model failed on this input'), 504: problem('no result within INFER_TIMEOUT_S, or its `timeout` parameter passed before a worker took it (X-Job-Id: the job, which goes on)', ['X-Job-Id']),
     },
   })),
   ...modelPaths('/config').map((path): Route => ({
@@ -181,8 +183,8 @@ const TABLE: Route[] = [
     ],
     body: inferBody(JobRequest, 'the job'),
     answers: {
-      200: outputs(S.Job, S.JobHeader, 'finished within Prefer: wait', ['Location']),
-      202: outputs(S.Job, S.JobHeader, 'queued (or, for a repeated Idempotency-Key, the job as it is)', ['Location']), 400: invalid,
+      200: outputs(S.Job, S.JobHeader, 'finished within Prefer: wait (Preference-Applied: wait=N; Idempotent-Replayed: true for a repeated Idempotency-Key)', ['Location', 'Preference-Applied', 'Idempotent-Replayed']),
+      202: outputs(S.Job, S.JobHeader, 'queued (or, for a repeated Idempotency-Key, the job as it is: Idempotent-Replayed: true)', ['Location', 'Idempotent-Replayed']), 400: invalid,
       403: problem('a priority reserved to other tenants (PRIORITY_FLOOR)'), 404: notFound, 409: problem('Idempotency-Key reused with another body'),
       413: problem('body too large'), 415: unsupported, ...common,
     },
@@ -209,7 +211,7 @@ const TABLE: Route[] = [
   { method: 'post', path: '/v1/batches/{id}/cancel', summary: 'Cancel a batch', tag: 'Batches', answers: { 200: json(S.Batch, 'the batch'), 404: notFound, ...common } },
   {
     method: 'get', path: '/v1/batches/{id}/results', summary: 'Results, one line per input line, in input order', tag: 'Batches',
-    query: ResultsQuery,
+    query: ResultsQuery, head: true,
     answers: {
       200: { description: 'NDJSON results (or one output as .npy when Accept prefers application/x-npy and the batch can give it; else NDJSON when Accept allows it too)', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Vary'] },
       400: problem('?output= names no output of the model, or is repeated'), 404: notFound,

@@ -10,7 +10,7 @@ describe('addressProblem', () => {
     ['::1', 'unspecified, loopback or IPv4-compatible'], ['::', 'unspecified, loopback or IPv4-compatible'],
     ['fe80::1', 'link-local'], ['fd12:3456::1', 'unique-local'], ['fc00::1', 'unique-local'], ['ff02::1', 'multicast'],
     ['2001:db8::1', 'documentation'], ['::ffff:127.0.0.1', 'loopback'], ['::ffff:a00:1', 'private'],
-    ['::ffff:169.254.169.254', 'link-local'],
+    ['::ffff:169.254.169.254', 'link-local'], ['::ffff:0:127.0.0.1', 'IPv4-translated (SIIT, RFC 2765)'], ['::ffff:0:8.8.8.8', 'IPv4-translated (SIIT, RFC 2765)'],
   ])('%s is %s', (ip, why) => {
     expect(addressProblem(ip)).toBe(why);
   });

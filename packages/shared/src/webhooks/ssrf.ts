@@ -43,6 +43,7 @@ const V4: Range[] = [
 
 const V6: Range[] = [
   { net: '::', prefix: 96, why: 'unspecified, loopback or IPv4-compatible' },
+  { net: '::ffff:0:0:0', prefix: 96, why: 'IPv4-translated (SIIT, RFC 2765)' },
   { net: '64:ff9b:1::', prefix: 48, why: 'local-use NAT64' },
   { net: '100::', prefix: 64, why: 'discard-only' },
   { net: '2001::', prefix: 32, why: 'Teredo tunnel' },
