@@ -70,9 +70,12 @@ export function tensorJsonMayRead(req: IncomingMessage, size = Number(req.header
  */
 export function parseJsonBytes(bytes: Buffer, tensors = true): unknown {
   if (!isUtf8(bytes)) throw notJson(NOT_UTF8);
-  if (bytesNestDeeperThan(bytes)) throw tooDeep(); // before any reading (json-depth.ts)
+  // tensor-json.ts hands JSON.parse only values it has skipped, and skips none nested past the
+  // limit (the exact limit is checked on what it read: refuseDeepJson); anything it does not
+  // read is scanned here before JSON.parse sees it (json-depth.ts). A 3 MB image's data is never scanned.
   const fast = tensors ? readTensorJson(bytes) : undefined;
   if (fast) return fast;
+  if (bytesNestDeeperThan(bytes)) throw tooDeep();
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark, as the app-wide parser drops it
   const first = /\S/.exec(text)?.[0];

@@ -12,6 +12,7 @@
  * Anything else is handed to `Number()` itself.
  */
 
+import { MAX_JSON_DEPTH } from '../http/json-depth.js';
 import { isUtf8 } from 'node:buffer';
 
 /**
@@ -146,7 +147,8 @@ export class ByteReader {
   /**
    * Skips one JSON value of any kind and leaves its bytes' range in `strStart`/`strEnd`; false
    * when it plainly is not one. It finds where the value ends (strings, escapes and nesting
-   * followed), not whether it is valid: whoever reads the range parses it (`JSON.parse`).
+   * followed), not whether it is valid: whoever reads the range parses it (`JSON.parse`). A value
+   * nesting deeper than MAX_JSON_DEPTH is refused as one (http/json-depth.ts).
    */
   skipValue(): boolean {
     this.space();
@@ -166,7 +168,8 @@ export class ByteReader {
         }
         pos++;
       } else if (c === LBRACE || c === LBRACKET) {
-        depth++;
+        // Too deep to be a request's: left to the general path, which refuses it before parsing.
+        if (++depth > MAX_JSON_DEPTH) return false;
         pos++;
       } else if (c === RBRACE || c === RBRACKET) {
         if (depth === 0) return false;
