@@ -53,5 +53,8 @@ describe('bytesNestDeeperThan and textNestsDeeperThan (before parsing)', () => {
     expect(bytesNestDeeperThan(deep, MAX_JSON_DEPTH)).toBe(true);
     expect(bytesNestDeeperThan(Buffer.from(`${'['.repeat(64)}${']'.repeat(64)}`))).toBe(false);
     expect(bytesNestDeeperThan(Buffer.from(`${'['.repeat(65)}${']'.repeat(65)}`))).toBe(true);
+    // under minBytes: not read (the parsed value's depth is checked instead)
+    expect(bytesNestDeeperThan(Buffer.from(`${'['.repeat(65)}${']'.repeat(65)}`), MAX_JSON_DEPTH, 131)).toBe(false);
+    expect(textNestsDeeperThan(`${'['.repeat(65)}${']'.repeat(65)}`, MAX_JSON_DEPTH, 130)).toBe(true);
   });
 });
