@@ -308,8 +308,11 @@ describe('parseLine: custom_id', () => {
     for (const id of [true, ['a'], { id: 'a' }]) {
       const p = bad(parse({ custom_id: id, inputs }, 21));
       expect(p.customId).toBe('21');
-      expect(p.error.message).toBe('line 21: custom_id must be a string or a number');
+      expect(p.error.message).toBe('line 21: custom_id must be a string or a finite number');
     }
+    // past the double range JSON.parse reads Infinity, whose text would come back instead of the id sent
+    const huge = parse(`{"custom_id":1e400,"inputs":${JSON.stringify(inputs)}}`, 22);
+    expect(huge).toMatchObject({ ok: false, customId: '22', error: { message: 'line 22: custom_id must be a string or a finite number' } });
   });
 });
 

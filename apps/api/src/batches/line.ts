@@ -155,8 +155,9 @@ export function parseLineText(text: string, n: number, sig: Signature): ParsedLi
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return invalid(String(n), n, 'a request line must be a JSON object');
   const { custom_id: rawId, inputs } = obj as { custom_id?: unknown; inputs?: unknown };
   // null is JSON's "absent" (a serializer's unset field): the line number, as for no custom_id.
-  if (rawId !== undefined && rawId !== null && typeof rawId !== 'string' && typeof rawId !== 'number') {
-    return invalid(String(n), n, 'custom_id must be a string or a number');
+  // A number past the double range (1e400) reads as Infinity: its text would not come back.
+  if (rawId !== undefined && rawId !== null && typeof rawId !== 'string' && !(typeof rawId === 'number' && Number.isFinite(rawId))) {
+    return invalid(String(n), n, 'custom_id must be a string or a finite number');
   }
   const customId = rawId === undefined || rawId === null ? String(n) : String(rawId);
   // A line is its inputs (CONTRACT §4): asking for outputs there (classification, a subset) would be ignored.
