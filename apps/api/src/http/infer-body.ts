@@ -13,7 +13,7 @@ import express, { type RequestHandler } from 'express';
 import { AppError } from '@maas/shared';
 import { HEADER_LENGTH, parseBinaryRequest, parseHeaderLength } from '../binary/framing.js';
 import { emptyBody, hasBody } from './has-body.js';
-import { bytesNestDeeperThan, DEPTH_SCAN_MIN_BYTES, MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-depth.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep, tooDeepToParse } from './json-depth.js';
 import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
 import { readRequestJson, withExactIntegers } from '../json/request-json.js';
@@ -75,7 +75,7 @@ export function parseJsonBytes(bytes: Buffer, tensors = true): unknown {
   // read is scanned here before JSON.parse sees it (json-depth.ts). A 3 MB image's data is never scanned.
   const fast = tensors ? readTensorJson(bytes) : undefined;
   if (fast) return fast;
-  if (bytesNestDeeperThan(bytes, MAX_JSON_DEPTH, DEPTH_SCAN_MIN_BYTES)) throw tooDeep();
+  if (tooDeepToParse(bytes)) throw tooDeep();
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark, as the app-wide parser drops it
   const first = /\S/.exec(text)?.[0];
@@ -134,7 +134,7 @@ export function verifyJsonBody(req: IncomingMessage, _res: unknown, body: Buffer
   // Thrown as the parser's own error (entity.parse.failed: a 400 malformed-json, problem.ts).
   if (!isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
   // Before JSON.parse, which would take seconds and gigabytes over millions of brackets (json-depth.ts).
-  if (bytesNestDeeperThan(body, MAX_JSON_DEPTH, DEPTH_SCAN_MIN_BYTES)) throw tooDeep();
+  if (tooDeepToParse(body)) throw tooDeep();
   if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(targetPath(req))) jsonBodies.set(req, body);
 }
 

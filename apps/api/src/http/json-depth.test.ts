@@ -1,5 +1,5 @@
 import { assert, describe, expect, it } from 'vitest';
-import { bytesNestDeeperThan, MAX_JSON_DEPTH, nestsDeeperThan, textNestsDeeperThan } from './json-depth.js';
+import { bytesNestDeeperThan, DEPTH_SCAN_MIN_BYTES, MAX_JSON_DEPTH, nestsDeeperThan, tooDeepToParse } from './json-depth.js';
 
 const nested = (n: number): unknown => JSON.parse('['.repeat(n) + ']'.repeat(n));
 
@@ -29,12 +29,8 @@ describe('nestsDeeperThan', () => {
   });
 });
 
-describe('bytesNestDeeperThan and textNestsDeeperThan (before parsing)', () => {
-  const both = (json: string, max: number) => {
-    const a = bytesNestDeeperThan(Buffer.from(json), max);
-    expect(textNestsDeeperThan(json, max)).toBe(a);
-    return a;
-  };
+describe('bytesNestDeeperThan and tooDeepToParse (before parsing)', () => {
+  const both = (json: string, max: number) => bytesNestDeeperThan(Buffer.from(json), max);
 
   it('agree with the parsed value on depth, arrays and objects alike', () => {
     for (const json of ['1', '[]', '{"a":[1,[2]]}', '[[[[]]]]', '{"a":{"b":{"c":{}}}}', '[[],[[]],[]]']) {
@@ -53,8 +49,14 @@ describe('bytesNestDeeperThan and textNestsDeeperThan (before parsing)', () => {
     expect(bytesNestDeeperThan(deep, MAX_JSON_DEPTH)).toBe(true);
     expect(bytesNestDeeperThan(Buffer.from(`${'['.repeat(64)}${']'.repeat(64)}`))).toBe(false);
     expect(bytesNestDeeperThan(Buffer.from(`${'['.repeat(65)}${']'.repeat(65)}`))).toBe(true);
-    // under minBytes: not read (the parsed value's depth is checked instead)
-    expect(bytesNestDeeperThan(Buffer.from(`${'['.repeat(65)}${']'.repeat(65)}`), MAX_JSON_DEPTH, 131)).toBe(false);
-    expect(textNestsDeeperThan(`${'['.repeat(65)}${']'.repeat(65)}`, MAX_JSON_DEPTH, 130)).toBe(true);
+  });
+
+  it("tooDeepToParse: text and bytes alike from DEPTH_SCAN_MIN_BYTES on; under it not read (the parsed value's depth is checked instead)", () => {
+    const deep = `${'['.repeat(65)}${']'.repeat(65)}`;
+    const pad = (json: string) => `{"pad":"${'é'.repeat(DEPTH_SCAN_MIN_BYTES)}","x":${json}}`; // the object is a level: 65 inside it is 66, 63 is 64
+    for (const [json, expected] of [[deep, false], [pad(deep), true], [pad(deep.slice(2, -2)), false]] as const) {
+      expect(tooDeepToParse(json), json.slice(-140)).toBe(expected);
+      expect(tooDeepToParse(Buffer.from(json)), json.slice(-140)).toBe(expected);
+    }
   });
 });

@@ -3,8 +3,9 @@
  * parsed and on a parsed value. V8 parses arrays nested 10,000 deep without trouble, but
  * recursive code that later meets such a value (JSON.stringify, Array.prototype.flat, a
  * logger) overflows the stack; and parsing 31 million nested brackets takes V8 half a minute
- * and gigabytes, with the event loop stopped. So a body (or batch line, or binary header) is
- * scanned first, and refused at the first bracket past the limit, before `JSON.parse` sees it.
+ * and gigabytes, with the event loop stopped. So a body (or batch line, or binary header) of
+ * DEPTH_SCAN_MIN_BYTES or more is scanned first (`tooDeepToParse`), and refused at the first
+ * bracket past the limit, before `JSON.parse` sees it.
  */
 import { ValidationError } from '@maas/shared';
 
@@ -30,12 +31,10 @@ const CLOSE_OBJECT = 0x7d;
 
 /**
  * True when the JSON text in `bytes` opens more than `max` arrays/objects at once (brackets
- * inside strings do not count); false, unread, when it is shorter than `minBytes`. Whether it
- * is valid JSON is the parser's business: this only counts, a byte at a time, and stops at the
- * first bracket too many.
+ * inside strings do not count). Whether it is valid JSON is the parser's business: this only
+ * counts, a byte at a time, and stops at the first bracket too many.
  */
-export function bytesNestDeeperThan(bytes: Uint8Array, max = MAX_JSON_DEPTH, minBytes = 0): boolean {
-  if (bytes.length < minBytes) return false;
+export function bytesNestDeeperThan(bytes: Uint8Array, max = MAX_JSON_DEPTH): boolean {
   let depth = 0;
   for (let i = 0, n = bytes.length; i < n; i++) {
     const c = bytes[i]!;
@@ -56,11 +55,13 @@ export function bytesNestDeeperThan(bytes: Uint8Array, max = MAX_JSON_DEPTH, min
 }
 
 /**
- * `bytesNestDeeperThan` for JSON text already decoded (a batch line's general path, 16 KB or
- * more): its UTF-8 bytes scanned, a copy of a line JSON.parse is about to read anyway.
+ * Whether a body, binary header or batch line must be refused before `JSON.parse` reads it:
+ * DEPTH_SCAN_MIN_BYTES or more of it, nesting past MAX_JSON_DEPTH. Text (a batch line's general
+ * path) is scanned as its UTF-8 bytes, a copy of a line JSON.parse is about to read anyway.
  */
-export function textNestsDeeperThan(text: string, max = MAX_JSON_DEPTH, minLength = 0): boolean {
-  return text.length >= minLength && bytesNestDeeperThan(Buffer.from(text, 'utf8'), max);
+export function tooDeepToParse(json: Uint8Array | string): boolean {
+  if (json.length < DEPTH_SCAN_MIN_BYTES) return false;
+  return bytesNestDeeperThan(typeof json === 'string' ? Buffer.from(json, 'utf8') : json);
 }
 
 /** True when `value` nests arrays/objects more than `max` levels deep (a scalar is depth 0). */
