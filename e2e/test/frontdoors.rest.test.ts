@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MaasClient, type Tensor } from '@maas/client';
+import { f16round } from '@petamoriken/float16';
 import { buildEchoModel } from '@maas/model-gen/test-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -32,6 +33,7 @@ export const ECHO_VALUES: Record<Datatype, Value[]> = {
   INT16: [-32768, 32767, 0, -1, 2, 3],
   INT32: [-2147483648, 2147483647, 0, -1, 2, 3],
   INT64: [-9223372036854775808n, 9223372036854775807n, 0n, -1n, -9007199254740993n, 3n],
+  FP16: [NaN, Infinity, -Infinity, -0, 2 ** -24, 65504],
   FP32: [NaN, Infinity, -Infinity, -0, 1.5, 3.4028234663852886e38],
   FP64: [NaN, Infinity, -Infinity, 5e-324, Math.PI, -1e300],
   BYTES: ['', 'ascii', 'ünïcödé', 'tab\tcomma,', 'x'.repeat(300), '🙂'],
@@ -137,7 +139,7 @@ describe('KServe and Triton REST clients', () => {
 describe('@maas/client over JSON, every datatype', () => {
   it('sends and reads INT64/UINT64 values past 2^53 exactly (as bigints), the rest as numbers, strings and booleans', async () => {
     const maas = new MaasClient({ baseUrl: cluster.url, apiKey: KEY });
-    const finite: Partial<Record<Datatype, Value[]>> = { FP32: [0, 1.5, 3.4028234663852886e38, 0.1, -2, 3], FP64: [5e-324, Math.PI, -1e300, 0.1, -2, 3] };
+    const finite: Partial<Record<Datatype, Value[]>> = { FP16: [0, 1.5, 65504, 0.1, -2, 2 ** -24], FP32: [0, 1.5, 3.4028234663852886e38, 0.1, -2, 3], FP64: [5e-324, Math.PI, -1e300, 0.1, -2, 3] };
     const sent = Object.fromEntries(DATATYPES.map((d) => [d, finite[d] ?? ECHO_VALUES[d]])) as Record<Datatype, Value[]>;
     // The SDK's reading: an integer a double holds is a number, one past 2^53 a bigint.
     const read = (v: Value) => (typeof v === 'bigint' && Number.isSafeInteger(Number(v)) ? Number(v) : v);
@@ -145,7 +147,7 @@ describe('@maas/client over JSON, every datatype', () => {
     const res = await maas.infer('echo', inputs);
     for (const d of DATATYPES) {
       const out = res.outputs.find((o) => o.name === `out_${d}`)!;
-      const want = d === 'FP32' ? sent[d]!.map((v) => Math.fround(v as number)) : sent[d]!.map(read);
+      const want = d === 'FP32' ? sent[d]!.map((v) => Math.fround(v as number)) : d === 'FP16' ? sent[d]!.map((v) => f16round(v as number)) : sent[d]!.map(read);
       expect(out.data, d).toEqual(want);
     }
     expect(res.outputs.find((o) => o.name === 'out_INT64')!.data[0]).toBe(-9223372036854775808n);
@@ -339,7 +341,7 @@ describe('binary tensor extension', () => {
 describe('INT64/UINT64 past 2^53 in JSON (hashed ids, as tritonclient writes them with Python ints)', () => {
   const INT64 = [-(2n ** 63n), 2n ** 63n - 1n, 9007199254740993n, -9007199254740993n, 1234567890123456789n, 7n];
   const UINT64 = [2n ** 64n - 1n, 2n ** 63n, 9007199254740993n, 0n, 18014398509481985n, 1n];
-  const JSON_VALUES: Record<Datatype, Value[]> = { ...ECHO_VALUES, INT64, UINT64, FP32: [1.5, -2, 0, 3.25, 4, 5], FP64: [0.1, -1e300, 0, 2, 3, 4] };
+  const JSON_VALUES: Record<Datatype, Value[]> = { ...ECHO_VALUES, INT64, UINT64, FP16: [1.5, -2, 0, 3.25, 65504, 5], FP32: [1.5, -2, 0, 3.25, 4, 5], FP64: [0.1, -1e300, 0, 2, 3, 4] };
   /** JSON text with BigInts written as their digits (JSON.stringify cannot). */
   const jsonText = (o: unknown) => Buffer.from(JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? `#big:${v}` : v)).replace(/"#big:(-?\d+)"/g, '$1'));
   const request = (values = JSON_VALUES, extra: Record<string, unknown> = {}) => ({

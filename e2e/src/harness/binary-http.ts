@@ -5,12 +5,13 @@
  * their Inference-Header-Content-Length.
  */
 import { request } from 'node:http';
+import { getFloat16, setFloat16 } from '@petamoriken/float16';
 
-export type Datatype = 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP32' | 'FP64' | 'BYTES';
+export type Datatype = 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
 export type Value = number | boolean | string | bigint;
 
 const SIZE: Record<Exclude<Datatype, 'BYTES'>, number> = {
-  BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, FP32: 4, UINT64: 8, INT64: 8, FP64: 8,
+  BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, FP16: 2, UINT32: 4, INT32: 4, FP32: 4, UINT64: 8, INT64: 8, FP64: 8,
 };
 
 /** Elements → little-endian bytes (BYTES: 4-byte length + UTF-8 each). */
@@ -40,6 +41,7 @@ export function toBytes(datatype: Datatype, values: readonly Value[]): Buffer {
       case 'INT32': dv.setInt32(o, Number(v), true); break;
       case 'UINT64': dv.setBigUint64(o, BigInt(v), true); break;
       case 'INT64': dv.setBigInt64(o, BigInt(v), true); break;
+      case 'FP16': setFloat16(dv, o, Number(v), true); break;
       case 'FP32': dv.setFloat32(o, Number(v), true); break;
       case 'FP64': dv.setFloat64(o, Number(v), true); break;
     }
@@ -71,6 +73,7 @@ export function fromBytes(datatype: Datatype, buf: Buffer): Value[] {
       case 'INT32': out.push(dv.getInt32(o, true)); break;
       case 'UINT64': out.push(dv.getBigUint64(o, true)); break;
       case 'INT64': out.push(dv.getBigInt64(o, true)); break;
+      case 'FP16': out.push(getFloat16(dv, o, true)); break;
       case 'FP32': out.push(dv.getFloat32(o, true)); break;
       case 'FP64': out.push(dv.getFloat64(o, true)); break;
     }

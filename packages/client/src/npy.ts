@@ -10,10 +10,14 @@ const DESCR: [new (...args: never[]) => NpyArray, string][] = [
   [Int32Array, '<i4'], [Uint32Array, '<u4'], [BigInt64Array, '<i8'], [BigUint64Array, '<u8'],
 ];
 
-/** The `.npy` bytes of `data` shaped `shape` (C order; little-endian, as JS typed arrays are here). */
-export function encodeNpy(data: NpyArray, shape: readonly number[]): Uint8Array {
-  const descr = DESCR.find(([Type]) => data instanceof Type)?.[1];
+/**
+ * The `.npy` bytes of `data` shaped `shape` (C order; little-endian, as JS typed arrays are here).
+ * The dtype follows the array's type; `descr` names another of the same width: `'<f2'` for
+ * FP16 values held as their bits in a Uint16Array (Node has no Float16Array before 24).
+ */
+export function encodeNpy(data: NpyArray, shape: readonly number[], descr = DESCR.find(([Type]) => data instanceof Type)?.[1]): Uint8Array {
   if (!descr) throw new TypeError('encodeNpy: unsupported array type');
+  if (Number(descr.slice(2)) !== data.BYTES_PER_ELEMENT) throw new TypeError(`encodeNpy: ${descr} is not ${data.BYTES_PER_ELEMENT} bytes a value`);
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) throw new RangeError(`encodeNpy: shape (${shape.join(', ')}) holds ${count} values, the array ${data.length}`);
   const header = npyHeader(descr, shape);

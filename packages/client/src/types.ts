@@ -17,6 +17,7 @@ export type Datatype =
   | 'INT16'
   | 'INT32'
   | 'INT64'
+  | 'FP16'
   | 'FP32'
   | 'FP64'
   | 'BYTES';

@@ -37,6 +37,7 @@ export { checkRequest } from './tensors/check.js';
 export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js';
 export { flattenData } from './tensors/flatten.js';
 export { encodeValues, tensorOf } from './tensors/encode.js';
+export { HALF_MAX, halfBits, halfValue } from './tensors/half.js';
 export {
   toEncoded, fromEncoded, typedView, toJsonValues, jsonValueReader, jsonValueSlicer, elementCount, rowElements,
 } from './tensors/raw.js';

@@ -28,6 +28,7 @@ export const DataType = {
   UINT64: onnx.TensorProto.DataType.UINT64,
   INT8: onnx.TensorProto.DataType.INT8,
   INT16: onnx.TensorProto.DataType.INT16,
+  FLOAT16: onnx.TensorProto.DataType.FLOAT16,
   DOUBLE: onnx.TensorProto.DataType.DOUBLE,
   STRING: onnx.TensorProto.DataType.STRING,
 } as const;

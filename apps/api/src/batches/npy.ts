@@ -22,6 +22,7 @@ export const NPY_DESCR: Partial<Record<Datatype, string[]>> = {
   INT32: ['<i4'],
   UINT64: ['<u8'],
   INT64: ['<i8'],
+  FP16: ['<f2'],
   FP32: ['<f4'],
   FP64: ['<f8'],
 };

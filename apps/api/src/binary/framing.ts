@@ -10,7 +10,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
-import { BinaryData, DATATYPE_INFO, exactJson, InputTensor, integerOf, isDatatype, MalformedBodyError, MAX_TENSORS, rawOf, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
+import { BinaryData, DATATYPE_INFO, exactJson, halfBits, InputTensor, integerOf, isDatatype, MalformedBodyError, MAX_TENSORS, rawOf, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
 import { readRequestJson } from '../json/request-json.js';
 import { tooDeep, tooDeepToParse } from '../http/json-depth.js';
 
@@ -142,9 +142,10 @@ export function packValues(datatype: Datatype, values: readonly (number | boolea
   const info = DATATYPE_INFO[datatype];
   const view = new info.array!(values.length);
   const big = info.kind === 'bigint';
+  const half = info.kind === 'half';
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    view[i] = big ? integerOf(v) : Number(v);
+    view[i] = big ? integerOf(v) : half ? halfBits(Number(v)) : Number(v);
   }
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }

@@ -50,7 +50,15 @@ describe('fromInferRequest', () => {
     expect(() => fromInferRequest(both)).toThrow(/contents must not be set when raw_input_contents is used/);
     const count = req({ inputs: [{ name: 'a', datatype: 'FP32', shape: [1] }], raw_input_contents: [f32(1), f32(2)] });
     expect(() => fromInferRequest(count)).toThrow(ValidationError);
-    expect(() => fromInferRequest(req({ inputs: [{ name: 'a', datatype: 'FP16', shape: [1] }] }))).toThrow(/unknown datatype 'FP16'/);
+    expect(() => fromInferRequest(req({ inputs: [{ name: 'a', datatype: 'BF16', shape: [1] }] }))).toThrow(/unknown datatype 'BF16'/);
+  });
+  it('takes FP16 raw only: InferTensorContents has no field for it', () => {
+    const half = Buffer.from([0x00, 0x3c, 0x00, 0xc0]); // 1, -2
+    const p = fromInferRequest(req({ inputs: [{ name: 'h', datatype: 'FP16', shape: [2] }], raw_input_contents: [half] }));
+    expect(p.inputs[0]).toMatchObject({ datatype: 'FP16', shape: [2] });
+    expect(Buffer.from((p.inputs[0]!.data as BinaryData).value as Uint8Array)).toEqual(half);
+    const typed = req({ inputs: [{ name: 'h', datatype: 'FP16', shape: [1], contents: { fp32_contents: [1] } }] });
+    expect(() => fromInferRequest(typed)).toThrow(/inputs\[0\]\.contents: FP16 has no field in InferTensorContents: send it in raw_input_contents/);
   });
 });
 
@@ -67,6 +75,12 @@ describe('toInferResponse', () => {
     expect(r.raw_output_contents).toEqual([]);
     expect(r.outputs[0]).toMatchObject({ contents: { fp32_contents: [0.5, -Infinity] } });
     expect(r.outputs[1]).toMatchObject({ contents: { bytes_contents: [Buffer.from('ok')] } });
+  });
+  it('answers raw contents whole when an output is FP16, which has no typed field', () => {
+    const half = outputTensor(tensorOf('h', 'FP16', [2], [1, -2]));
+    const r = toInferResponse({ model_name: 'm', model_version: '1', id: 'x' }, [outputs[0]!, half], false);
+    expect(r.outputs.every((o) => !('contents' in o))).toBe(true);
+    expect(r.raw_output_contents).toEqual([f32(0.5, -Infinity), Buffer.from([0x00, 0x3c, 0x00, 0xc0])]);
   });
   it('answers INT64/UINT64 typed contents as decimal strings, exact past 2^53', () => {
     const ids = outputTensor(tensorOf('ids', 'INT64', [3], [2n ** 63n - 1n, -5, 9007199254740993n]));

@@ -3,7 +3,9 @@
  * `contents` (InferTensorContents, JSON-like values) or as `raw_input_contents`, one bytes
  * entry per input (little-endian row-major; BYTES as 4-byte length + bytes). Outputs go back
  * the way the inputs came: raw contents to a raw request (as Triton answers), typed contents
- * otherwise. Malformed messages are ValidationErrors (INVALID_ARGUMENT).
+ * otherwise. FP16 has no field in InferTensorContents, so it comes and goes only raw (as in
+ * Triton): an answer with an FP16 output is raw whole. Malformed messages are ValidationErrors
+ * (INVALID_ARGUMENT).
  */
 import {
   BinaryData, integerOf, isDatatype, MAX_DIMS, MAX_TENSORS, sharedMemoryProblem, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
@@ -45,12 +47,12 @@ export interface GrpcInferRequest {
 type ContentsField =
   | 'bool_contents' | 'int_contents' | 'int64_contents' | 'uint_contents' | 'uint64_contents' | 'fp32_contents' | 'fp64_contents' | 'bytes_contents';
 
-/** The InferTensorContents field that carries each datatype. */
-export const CONTENTS_FIELD: Record<Datatype, ContentsField> = {
+/** The InferTensorContents field that carries each datatype (none for FP16). */
+export const CONTENTS_FIELD: Record<Datatype, ContentsField | undefined> = {
   BOOL: 'bool_contents',
   INT8: 'int_contents', INT16: 'int_contents', INT32: 'int_contents', INT64: 'int64_contents',
   UINT8: 'uint_contents', UINT16: 'uint_contents', UINT32: 'uint_contents', UINT64: 'uint64_contents',
-  FP32: 'fp32_contents', FP64: 'fp64_contents', BYTES: 'bytes_contents',
+  FP16: undefined, FP32: 'fp32_contents', FP64: 'fp64_contents', BYTES: 'bytes_contents',
 };
 
 /** An InferParameter's value, whichever of its oneof fields is set. */
@@ -113,6 +115,10 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
       }
     } else {
       const field = CONTENTS_FIELD[t.datatype];
+      if (!field) {
+        issues.push({ path: `${path}.contents`, message: `${t.datatype} has no field in InferTensorContents: send it in raw_input_contents` });
+        return;
+      }
       const other = given.filter((k) => k !== field);
       if (other.length) {
         issues.push({ path: `${path}.contents`, message: `${t.datatype} goes in ${field}, not ${other.join(', ')}` });
@@ -158,8 +164,9 @@ function contentsOf(o: OutputTensor): unknown[] {
 export function toInferResponse(
   head: { model_name: string; model_version: string; id: string },
   outputs: OutputTensor[],
-  raw: boolean,
+  rawRequest: boolean,
 ) {
+  const raw = rawRequest || outputs.some((o) => !CONTENTS_FIELD[o.datatype]);
   return {
     ...head,
     parameters: {},
@@ -168,7 +175,7 @@ export function toInferResponse(
       datatype: o.datatype,
       shape: o.shape,
       parameters: {},
-      ...(raw ? {} : { contents: { [CONTENTS_FIELD[o.datatype]]: contentsOf(o) } }),
+      ...(raw ? {} : { contents: { [CONTENTS_FIELD[o.datatype]!]: contentsOf(o) } }),
     })),
     raw_output_contents: raw ? outputs.map(outputBytes) : [],
   };

@@ -13,7 +13,7 @@ import { PLATFORM } from './model.js';
 export const CONFIG_DATATYPE: Record<Datatype, string> = {
   BOOL: 'TYPE_BOOL', UINT8: 'TYPE_UINT8', UINT16: 'TYPE_UINT16', UINT32: 'TYPE_UINT32', UINT64: 'TYPE_UINT64',
   INT8: 'TYPE_INT8', INT16: 'TYPE_INT16', INT32: 'TYPE_INT32', INT64: 'TYPE_INT64',
-  FP32: 'TYPE_FP32', FP64: 'TYPE_FP64', BYTES: 'TYPE_STRING',
+  FP16: 'TYPE_FP16', FP32: 'TYPE_FP32', FP64: 'TYPE_FP64', BYTES: 'TYPE_STRING',
 };
 
 const ConfigDatatype = z.enum(Object.values(CONFIG_DATATYPE) as [string, ...string[]]);

@@ -1,16 +1,18 @@
 /**
  * KServe v2 datatypes and everything the code needs to know about each: element size,
  * typed-array class, onnxruntime type name, ONNX TensorProto elem_type, value range.
+ * FP16 is carried as its bits (a Uint16Array, as onnxruntime-node takes and gives float16):
+ * kind 'half' marks the places that turn them into numbers and back (tensors/half.ts).
  */
 
 export const DATATYPES = [
-  'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP32', 'FP64', 'BYTES',
+  'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES',
 ] as const;
 export type Datatype = (typeof DATATYPES)[number];
 
 export type OrtType =
   | 'bool' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'int8' | 'int16' | 'int32' | 'int64'
-  | 'float32' | 'float64' | 'string';
+  | 'float16' | 'float32' | 'float64' | 'string';
 
 type NumericArray =
   | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | Int8Array | Int16Array | Int32Array
@@ -24,7 +26,7 @@ export interface DatatypeInfo {
   onnx: number;
   /** for integer types: inclusive bounds a JSON value must respect */
   range?: readonly [number | bigint, number | bigint];
-  kind: 'bool' | 'int' | 'bigint' | 'float' | 'string';
+  kind: 'bool' | 'int' | 'bigint' | 'half' | 'float' | 'string';
   array?: { new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): NumericArray; new (length: number): NumericArray };
 }
 
@@ -38,6 +40,7 @@ export const DATATYPE_INFO: Record<Datatype, DatatypeInfo> = {
   INT16: { bytes: 2, ort: 'int16', onnx: 5, kind: 'int', range: [-32768, 32767], array: Int16Array },
   INT32: { bytes: 4, ort: 'int32', onnx: 6, kind: 'int', range: [-2147483648, 2147483647], array: Int32Array },
   INT64: { bytes: 8, ort: 'int64', onnx: 7, kind: 'bigint', range: [-9223372036854775808n, 9223372036854775807n], array: BigInt64Array },
+  FP16: { bytes: 2, ort: 'float16', onnx: 10, kind: 'half', array: Uint16Array },
   FP32: { bytes: 4, ort: 'float32', onnx: 1, kind: 'float', array: Float32Array },
   FP64: { bytes: 8, ort: 'float64', onnx: 11, kind: 'float', array: Float64Array },
   BYTES: { bytes: 0, ort: 'string', onnx: 8, kind: 'string' },
@@ -46,7 +49,7 @@ export const DATATYPE_INFO: Record<Datatype, DatatypeInfo> = {
 const BY_ONNX = new Map<number, Datatype>(DATATYPES.map((d) => [DATATYPE_INFO[d].onnx, d]));
 const BY_ORT = new Map<string, Datatype>(DATATYPES.map((d) => [DATATYPE_INFO[d].ort, d]));
 
-/** ONNX elem_type → KServe datatype, or undefined for types the service does not carry (FP16, BF16...). */
+/** ONNX elem_type → KServe datatype, or undefined for types the service does not carry (BF16, FP8, complex...). */
 export const datatypeFromOnnx = (elemType: number): Datatype | undefined => BY_ONNX.get(elemType);
 export const datatypeFromOrt = (type: string): Datatype | undefined => BY_ORT.get(type);
 export const isDatatype = (s: unknown): s is Datatype => typeof s === 'string' && (DATATYPES as readonly string[]).includes(s);

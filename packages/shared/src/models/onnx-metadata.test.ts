@@ -73,9 +73,14 @@ describe('readOnnxSignature', () => {
       expect(readOnnxSignature(bytes, 'm').inputs.map((i) => i.name)).toEqual(['x']);
     });
 
-    it('rejects an unsupported elem type (FP16), naming file and tensor', () => {
-      const bytes = model({ input: [tensor('h', 10, [{ dimValue: 1 }])], output: [] });
-      expect(() => readOnnxSignature(bytes, 'half.onnx')).toThrow('half.onnx: h has ONNX elem_type 10, which the service does not support');
+    it('rejects an unsupported elem type (BF16), naming file and tensor', () => {
+      const bytes = model({ input: [tensor('h', 16, [{ dimValue: 1 }])], output: [] });
+      expect(() => readOnnxSignature(bytes, 'bf16.onnx')).toThrow('bf16.onnx: h has ONNX elem_type 16, which the service does not support');
+    });
+
+    it('reads FP16 (elem_type 10)', () => {
+      const bytes = model({ input: [tensor('h', 10, [{ dimParam: 'b' }, { dimValue: 2 }])], output: [tensor('y', 10, [{ dimParam: 'b' }])] });
+      expect(readOnnxSignature(bytes, 'half.onnx').inputs).toEqual([{ name: 'h', datatype: 'FP16', shape: [-1, 2] }]);
     });
 
     it('rejects a non-tensor value (sequence)', () => {

@@ -208,19 +208,19 @@ describe('loadRepository', () => {
     });
 
     it('a model whose ONNX uses an unsupported datatype is left out', async () => {
-      // FP16 (elem_type 10) input: build the smallest ModelProto by hand
+      // BF16 (elem_type 16) input: build the smallest ModelProto by hand
       const onnxProto = (await import('onnx-proto')).default;
       const { onnx } = onnxProto;
       const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({
         irVersion: 8,
-        graph: { input: [{ name: 'h', type: { tensorType: { elemType: 10, shape: { dim: [{ dimParam: 'b' }] } } } }], output: [] },
+        graph: { input: [{ name: 'h', type: { tensorType: { elemType: 16, shape: { dim: [{ dimParam: 'b' }] } } } }], output: [] },
       })).finish();
       await mkdir(join(root, 'half', '1'), { recursive: true });
       await writeFile(join(root, 'half', '1', 'model.onnx'), bytes);
       await copy('mlp');
       const repo = await loadRepository(root);
       expect([...repo.models.keys()]).toEqual(['mlp']);
-      expect(repo.problems).toEqual(['half/1/model.onnx: h has ONNX elem_type 10, which the service does not support']);
+      expect(repo.problems).toEqual(['half/1/model.onnx: h has ONNX elem_type 16, which the service does not support']);
     });
 
     it('a broken newest version leaves the previous one served and is reported unavailable with its reason', async () => {

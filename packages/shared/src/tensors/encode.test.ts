@@ -1,7 +1,8 @@
+import { setFloat16 } from '@petamoriken/float16';
 import { describe, expect, it } from 'vitest';
 import { DATATYPES, DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
 import { encodeValues, type EncodeResult } from './encode.js';
-import type { RawTensor } from './raw.js';
+import { toJsonValues, type RawTensor } from './raw.js';
 
 const ok = (r: EncodeResult): RawTensor => {
   if (!r.ok) throw new Error(`expected ok, got: ${r.message}`);
@@ -34,6 +35,7 @@ function littleEndian(datatype: Datatype, values: (number | boolean)[]): number[
       case 'INT32': v.setInt32(o, n, true); break;
       case 'UINT64': v.setBigUint64(o, BigInt(n), true); break;
       case 'INT64': v.setBigInt64(o, BigInt(n), true); break;
+      case 'FP16': setFloat16(v, o, n, true); break;
       case 'FP32': v.setFloat32(o, n, true); break;
       case 'FP64': v.setFloat64(o, n, true); break;
       default: throw new Error(datatype);
@@ -52,8 +54,16 @@ const SAMPLES: Record<Exclude<Datatype, 'BYTES'>, (number | boolean)[]> = {
   INT16: [-32768, -2, 32767],
   INT32: [-2147483648, -3, 2147483647],
   INT64: [Number.MIN_SAFE_INTEGER, -1, Number.MAX_SAFE_INTEGER],
+  FP16: [1.5, -2.25, 65504],
   FP32: [1.5, -2.25, 0],
   FP64: [Math.PI, -1e300, 5e-324],
+};
+
+/** FP16 bits as @petamoriken/float16 writes them (independently of half.ts) */
+const halfBitsOf = (v: number): number => {
+  const view = new DataView(new ArrayBuffer(2));
+  setFloat16(view, 0, v, true);
+  return view.getUint16(0, true);
 };
 
 describe('encodeValues', () => {
@@ -77,7 +87,7 @@ describe('encodeValues', () => {
       const Arr = DATATYPE_INFO[datatype].array!;
       const view = new Arr(bytes.buffer, bytes.byteOffset, values.length);
       const expected = values.map((v) =>
-        typeof v === 'boolean' ? (v ? 1 : 0) : DATATYPE_INFO[datatype].kind === 'bigint' ? BigInt(v) : datatype === 'FP32' ? Math.fround(v) : v,
+        typeof v === 'boolean' ? (v ? 1 : 0) : DATATYPE_INFO[datatype].kind === 'bigint' ? BigInt(v) : datatype === 'FP32' ? Math.fround(v) : datatype === 'FP16' ? halfBitsOf(v) : v,
       );
       expect([...view]).toEqual(expected);
     });
@@ -201,7 +211,16 @@ describe('encodeValues', () => {
       ok(encodeValues('f', 'FP64', [1], [1e39]));
     });
 
-    it.each(['FP32', 'FP64'] as const)('%s rejects booleans and strings', (dt) => {
+    it('FP16 stores the nearest half (ties to even), refuses what rounds past ±65504 and NaN, reads back as numbers', () => {
+      const t = ok(encodeValues('f', 'FP16', [5], [0.1, 65519, -1e-8, 1 + 2 ** -11, 2n ** 10n]));
+      expect([...new Uint16Array(bytesOf(t).slice().buffer)]).toEqual([0.1, 65519, -1e-8, 1 + 2 ** -11, 1024].map(halfBitsOf));
+      expect(toJsonValues(t)).toEqual([0.0999755859375, 65504, -0, 1, 1024]);
+      expect(fail(encodeValues('f', 'FP16', [2], [1, 65520]))).toBe('data[1] = 65520 is out of the FP16 range (±65504)');
+      expect(fail(encodeValues('f', 'FP16', [1], [-1e5]))).toMatch(/^data\[0\] = -100000 is out of the FP16 range/);
+      expect(fail(encodeValues('f', 'FP16', [1], [NaN]))).toMatch(/out of the FP16 range/);
+    });
+
+    it.each(['FP16', 'FP32', 'FP64'] as const)('%s rejects booleans and strings', (dt) => {
       expect(fail(encodeValues('f', dt, [2], [1, false]))).toBe(`data[1] = false is not a number (datatype ${dt})`);
       expect(fail(encodeValues('f', dt, [1], ['1.0']))).toMatch(/^data\[0\] = "1.0" is not a number/);
     });

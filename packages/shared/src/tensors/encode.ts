@@ -1,11 +1,12 @@
 /** JSON values → RawTensor bytes, checking each value against its datatype. */
 import { DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
+import { HALF_MAX, halfBits } from './half.js';
 import type { RawTensor } from './raw.js';
 
 export type EncodeResult = { ok: true; tensor: RawTensor } | { ok: false; message: string };
 
 /** The largest finite value of each float type, as the error message names it. */
-const FLOAT_MAX: Partial<Record<Datatype, string>> = { FP32: '3.4028235e38', FP64: '1.7976931348623157e308' };
+const FLOAT_MAX: Partial<Record<Datatype, string>> = { FP16: String(HALF_MAX), FP32: '3.4028235e38', FP64: '1.7976931348623157e308' };
 
 function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `"${v.slice(0, 20)}"` : String(v);
@@ -56,6 +57,17 @@ export function encodeValues(name: string, datatype: Datatype, shape: number[], 
         // Infinity, which a JSON response would carry as null: refuse it here instead.
         const stored = view[i] as number;
         if (stored - stored !== 0) return { ok: false, message: `data[${i}] = ${describe(v)} is out of the ${datatype} range (±${FLOAT_MAX[datatype]})` };
+      }
+      break;
+    case 'half':
+      for (let i = 0; i < values.length; i++) {
+        let v = values[i];
+        if (typeof v === 'bigint') v = Number(v);
+        if (typeof v !== 'number') return fail(i, 'a number');
+        // Stored as the nearest half's bits; a value that rounds past ±65504 is refused as FP32's are.
+        const bits = halfBits(v);
+        if ((bits & 0x7c00) === 0x7c00) return { ok: false, message: `data[${i}] = ${describe(v)} is out of the ${datatype} range (±${FLOAT_MAX[datatype]})` };
+        view[i] = bits;
       }
       break;
     case 'int': {

@@ -16,6 +16,7 @@ const SAMPLES: Record<Datatype, unknown[]> = {
   INT16: [-32768, -1, 1, 32767],
   INT32: [-2147483648, -1, 1, 2147483647],
   INT64: [Number.MIN_SAFE_INTEGER, -1, 1, Number.MAX_SAFE_INTEGER],
+  FP16: [0.5, -1.25, 1024, 65504],
   FP32: [0.5, -1.25, 1024, 3.5],
   FP64: [0.1, -1e-300, 1e300, Math.E],
   BYTES: ['a', '', 'héllo', '{"json":1}'],

@@ -6,6 +6,7 @@
  */
 import { DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
 import { exactInteger } from './exact-integers.js';
+import { halfValue } from './half.js';
 
 export interface RawTensor {
   name: string;
@@ -70,8 +71,9 @@ export function typedView(t: RawTensor) {
 export type JsonValue = number | boolean | string;
 
 /**
- * JSON values of a RawTensor, flat row-major (BOOL as booleans; INT64/UINT64 as numbers, a value
- * past 2^53 as the marker that exactJson writes as its digits: exact-integers.ts).
+ * JSON values of a RawTensor, flat row-major (BOOL as booleans; FP16 bits as their values;
+ * INT64/UINT64 as numbers, a value past 2^53 as the marker that exactJson writes as its digits:
+ * exact-integers.ts).
  */
 export function toJsonValues(t: RawTensor): JsonValue[] {
   if (Array.isArray(t.data)) return t.data;
@@ -80,6 +82,10 @@ export function toJsonValues(t: RawTensor): JsonValue[] {
   const kind = DATATYPE_INFO[t.datatype].kind;
   if (kind === 'bigint') {
     for (let i = 0; i < view.length; i++) out[i] = exactInteger(view[i] as bigint);
+    return out;
+  }
+  if (kind === 'half') {
+    for (let i = 0; i < view.length; i++) out[i] = halfValue(view[i] as number);
     return out;
   }
   for (let i = 0; i < view.length; i++) {
@@ -102,6 +108,7 @@ export function jsonValueReader(t: RawTensor): (j: number) => JsonValue {
   const view = typedView(t);
   const kind = DATATYPE_INFO[t.datatype].kind;
   if (kind === 'bigint') return (j) => exactInteger(view[j] as bigint);
+  if (kind === 'half') return (j) => halfValue(view[j] as number);
   return kind === 'bool' ? (j) => view[j] !== 0 : (j) => Number(view[j]!);
 }
 

@@ -6,14 +6,17 @@ import { BATCH, DataType, buildModel, floatTensor, int64Tensor, node, valueInfo 
 export const ECHO_TYPES = {
   BOOL: DataType.BOOL, UINT8: DataType.UINT8, UINT16: DataType.UINT16, UINT32: DataType.UINT32, UINT64: DataType.UINT64,
   INT8: DataType.INT8, INT16: DataType.INT16, INT32: DataType.INT32, INT64: DataType.INT64,
-  FP32: DataType.FLOAT, FP64: DataType.DOUBLE, BYTES: DataType.STRING,
+  FP16: DataType.FLOAT16, FP32: DataType.FLOAT, FP64: DataType.DOUBLE, BYTES: DataType.STRING,
 } as const;
 
 export const ECHO_WIDTH = 3;
 
-/** `echo`: for each datatype D, input `in_D` [batch, 3] → Identity → output `out_D`. */
-export function buildEchoModel(): Uint8Array {
-  const types = Object.entries(ECHO_TYPES);
+/**
+ * `echo`: for each datatype D (all of them, or those named), input `in_D` [batch, 3] → Identity →
+ * output `out_D`.
+ */
+export function buildEchoModel(datatypes: readonly (keyof typeof ECHO_TYPES)[] = Object.keys(ECHO_TYPES) as (keyof typeof ECHO_TYPES)[]): Uint8Array {
+  const types = datatypes.map((d) => [d, ECHO_TYPES[d]] as const);
   return buildModel({
     graph: {
       name: 'echo',
@@ -145,6 +148,42 @@ export function buildTransposeModel(): Uint8Array {
       outputs: [valueInfo('y', DataType.FLOAT, [2, BATCH])],
       initializers: [],
       nodes: [node('Transpose', ['x'], ['y'], { perm: [1, 0] })],
+    },
+  });
+}
+
+/** Values in a row of `half` and `to_half`. */
+export const HALF_WIDTH = 3;
+
+/**
+ * `half`: an FP16 model as converters make them. `x` FP16 [batch, 3] → `doubled` FP16 = x × 2
+ * (computed in half precision, so it overflows past 32752 as FP16 does) and `wide` FP32 =
+ * Cast<float>(x).
+ */
+export function buildHalfModel(): Uint8Array {
+  return buildModel({
+    graph: {
+      name: 'half',
+      docString: 'doubled = x * 2 in FP16; wide = Cast<float>(x).',
+      inputs: [valueInfo('x', DataType.FLOAT16, [BATCH, HALF_WIDTH])],
+      outputs: [valueInfo('doubled', DataType.FLOAT16, [BATCH, HALF_WIDTH]), valueInfo('wide', DataType.FLOAT, [BATCH, HALF_WIDTH])],
+      // 2.0 as FP16 is 0x4000, little-endian
+      initializers: [{ dims: [], dataType: DataType.FLOAT16, name: 'two', rawData: Uint8Array.of(0x00, 0x40) }],
+      nodes: [node('Mul', ['x', 'two'], ['doubled']), node('Cast', ['x'], ['wide'], { to: DataType.FLOAT })],
+    },
+  });
+}
+
+/** `to_half`: `f` FP32 [batch, 3] → `h` FP16 = Cast<float16>(f): an FP16 output from FP32 inputs. */
+export function buildToHalfModel(): Uint8Array {
+  return buildModel({
+    graph: {
+      name: 'to_half',
+      docString: 'h = Cast<float16>(f).',
+      inputs: [valueInfo('f', DataType.FLOAT, [BATCH, HALF_WIDTH])],
+      outputs: [valueInfo('h', DataType.FLOAT16, [BATCH, HALF_WIDTH])],
+      initializers: [],
+      nodes: [node('Cast', ['f'], ['h'], { to: DataType.FLOAT16 })],
     },
   });
 }
