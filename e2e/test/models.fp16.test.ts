@@ -10,7 +10,7 @@
 import * as ort from 'onnxruntime-node';
 import { status } from '@grpc/grpc-js';
 import { encodeNpy } from '@maas/client';
-import { buildHalfModel, buildToHalfModel, HALF_WIDTH } from '@maas/model-gen/test-models';
+import { buildBf16Model, buildHalfModel, buildToHalfModel, HALF_WIDTH } from '@maas/model-gen/test-models';
 import { f16round, Float16Array } from '@petamoriken/float16';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addModel, binaryBody, call, Cluster, eventually, InferenceClient, modelRepository, post } from '../src/harness/index.js';
@@ -25,6 +25,7 @@ beforeAll(async () => {
   repo = await modelRepository();
   const halfPath = await addModel(repo.dir, 'half', buildHalfModel(), { max_batch_size: 64 });
   const toHalfPath = await addModel(repo.dir, 'to_half', buildToHalfModel(), {});
+  await addModel(repo.dir, 'bf16', buildBf16Model(), {});
   cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'half,to_half' } });
   grpc = new InferenceClient(cluster.grpcAddress);
   half = await ort.InferenceSession.create(halfPath, { intraOpNumThreads: 1 });
@@ -63,6 +64,14 @@ describe('an FP16 model', () => {
     const config = await call(cluster.url, 'GET', '/v2/models/half/config');
     expect(config.body.input[0]).toMatchObject({ name: 'x', data_type: 'TYPE_FP16', dims: [HALF_WIDTH] });
     expect(config.body.output[0]).toMatchObject({ name: 'doubled', data_type: 'TYPE_FP16' });
+  });
+
+  it('is served beside a BF16 model, which is left out with the reason in the repository index', async () => {
+    const index = await call(cluster.url, 'POST', '/v2/repository/index', {});
+    expect(index.body).toContainEqual(expect.objectContaining({ name: 'half', state: 'READY' }));
+    const bf16 = (index.body as { name: string; state: string; reason?: string }[]).filter((m) => m.name === 'bf16');
+    expect(bf16).toEqual([expect.objectContaining({ state: 'UNAVAILABLE', reason: expect.stringMatching(/x has ONNX elem_type 16, which the service does not support/) })]);
+    expect((await call(cluster.url, 'GET', '/v2/models/bf16')).status).toBe(404);
   });
 
   it('takes JSON numbers rounded to the nearest half and answers its outputs as numbers, as onnxruntime computes them', async () => {

@@ -187,3 +187,17 @@ export function buildToHalfModel(): Uint8Array {
     },
   });
 }
+
+/** `bf16`: `x` BF16 [batch, 3] → Identity → `y`: a datatype the service does not carry. */
+export function buildBf16Model(): Uint8Array {
+  return buildModel({
+    graph: {
+      name: 'bf16',
+      docString: 'y = x, in bfloat16.',
+      inputs: [valueInfo('x', DataType.BFLOAT16, [BATCH, HALF_WIDTH])],
+      outputs: [valueInfo('y', DataType.BFLOAT16, [BATCH, HALF_WIDTH])],
+      initializers: [],
+      nodes: [node('Identity', ['x'], ['y'])],
+    },
+  });
+}
