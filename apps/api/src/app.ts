@@ -1,6 +1,6 @@
 /**
  * createApp(deps): the express app, with no I/O of its own (main.ts listens).
- * Order: request log → metrics → health (no auth) → /admin (admin key) → load/unload and model
+ * Order: request log → metrics → CORS (when CORS_ORIGINS is set) → health (no auth) → /admin (admin key) → load/unload and model
  * reads by the admin key → in one layer (http/compose.ts `series`): tenant auth, rate limit,
  * query names, OPTIONS (http/options.ts), JSON charset, body size (and the 100), compressed bodies, JSON body (exact integers, depth) →
  * routes (the busiest first; a router under a path sees only its requests: `underPath`) → 404 →
@@ -22,6 +22,7 @@ import { series, underPath } from './http/compose.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
 import { answerOptions } from './http/options.js';
+import { crossOrigin } from './http/cors.js';
 import { refuseBracketQuery } from './http/query.js';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { ROUTES } from './openapi/routes.js';
@@ -47,6 +48,8 @@ export function createApp(deps: Deps): Express {
   app.use(httpMetrics(deps.metrics));
   // One Allow list for OPTIONS and a 405 alike: the route table's (http/options.ts).
   const allowed = allowedMethodsOf(ROUTES);
+  // Browsers' cross-origin requests, preflights before any key is asked for (http/cors.ts).
+  if (deps.config.CORS_ORIGINS) app.use(crossOrigin(deps.config.CORS_ORIGINS, allowed));
   app.use(underPath('/v2/health', series(answerOptions(allowed), healthRouter(deps))));
   // /admin has its own key (ADMIN_KEY), never a tenant's, so it comes before tenant auth.
   app.use(underPath('/admin', series(adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0), answerOptions(allowed), adminRouter(deps))));

@@ -1,6 +1,7 @@
 /** API configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { z } from 'zod';
 import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, parseDuration, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
+import { CorsOriginsEnv } from './http/cors.js';
 import { TenantQuotasEnv } from './quotas/limits.js';
 
 /** `API_KEYS=tenant:key,tenant:key` → key → tenant. */
@@ -73,6 +74,8 @@ export const ApiEnv = z.object({
   FAIR_SHARE: z.enum(['auto', 'on', 'off']).default('auto'),
   /** how often the /admin status page samples the workers' counters (its throughput history: the last 15 minutes) */
   STATUS_SAMPLE_S: intEnv(1, 300).default(10),
+  /** origins whose browser pages may call the API (CORS): `*` or a comma list of origins; unset: none */
+  CORS_ORIGINS: CorsOriginsEnv,
   /** key for /admin (status page, queue board); unset: /admin is open only while API_KEYS is unset */
   ADMIN_KEY: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().min(16, 'use at least 16 characters').optional()),
   /** queued jobs per model version beyond which new jobs get 429 */
