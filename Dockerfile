@@ -120,7 +120,9 @@ ENV NODE_ENV=production \
     MODEL_REPOSITORY=/app/models \
     HOST=0.0.0.0 \
     PORT=8080 \
-    GRPC_PORT=8081
+    GRPC_PORT=8081 \
+    WORKER_HEALTH_PORT=8082 \
+    WORKER_HEALTH_HOST=0.0.0.0
 
 # Files stay owned by root: read-only for the `node` user that runs the processes.
 # prod-deps holds the manifests, node_modules (and any nested workspace node_modules).
@@ -140,12 +142,13 @@ EXPOSE 8080 8081
 ENTRYPOINT ["/usr/bin/tini", "--"]
 
 # Probes. The API: GET /v2/health/live (the process answers) and /v2/health/ready (Redis
-# reachable) on $PORT; HEALTHCHECK uses ready. A worker has no port: it is healthy while its
-# process runs, and its liveness is its heartbeat in Redis (GET /v2/models/{name}/ready counts
-# the live workers serving a model). The check reads PID 1's command line (tini's, which names the program) to
-# tell which one this container runs.
+# reachable) on $PORT; HEALTHCHECK uses ready. A worker: GET /livez and /readyz on its health
+# port, $WORKER_HEALTH_PORT (8082, inside the container only: not exposed, so `--scale` works);
+# HEALTHCHECK uses readyz (models loaded, Redis reachable), and a worker started with
+# WORKER_HEALTH_PORT= (none) counts as healthy while it runs. The check reads PID 1's command
+# line (tini's, which names the program) to tell which one this container runs.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "if(!require('fs').readFileSync('/proc/1/cmdline','utf8').includes('apps/api/'))process.exit(0);fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/v2/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const w=!require('fs').readFileSync('/proc/1/cmdline','utf8').includes('apps/api/');const p=w?process.env.WORKER_HEALTH_PORT:(process.env.PORT||8080);if(!p)process.exit(0);fetch('http://127.0.0.1:'+p+(w?'/readyz':'/v2/health/ready')).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 # ---------------------------------------------------------------------------------------------
 # worker: the same image with a worker's command as default (`docker build --target worker`,

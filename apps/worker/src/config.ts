@@ -1,7 +1,7 @@
 /** Worker configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { BoolEnv, LoggingEnv, CsvEnv, intEnv, parseEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv } from '@maas/shared';
+import { BoolEnv, LoggingEnv, CsvEnv, intEnv, parseEnv, PortEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv } from '@maas/shared';
 
 export const WorkerEnv = z.object({
   ...LoggingEnv,
@@ -62,6 +62,10 @@ export const WorkerEnv = z.object({
   WEBHOOK_TIMEOUT_MS: intEnv(100, 600_000).default(10_000),
   /** deliveries in flight per worker process (independent of inference) */
   WEBHOOK_CONCURRENCY: intEnv(1, 10_000).default(50),
+  /** the health port (/livez, /readyz, /metrics: health/server.ts); unset: none (several workers on one host need one each) */
+  WORKER_HEALTH_PORT: PortEnv.optional(),
+  /** the health port's address (0.0.0.0 in a pod, for the kubelet's probes) */
+  WORKER_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export type WorkerConfig = z.output<typeof WorkerEnv> & { cores: number };

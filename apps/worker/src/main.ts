@@ -14,6 +14,8 @@ import { createWorkerMetrics } from './metrics.js';
 import { Heartbeat } from './registry.js';
 import { AliveBeat } from './liveness/alive-beat.js';
 import { DeadWorkerSweeper } from './liveness/sweeper.js';
+import { serveHealth } from './health/server.js';
+import type { Phase } from './health/verdicts.js';
 import { ChunkLedger } from './ledger/chunks.js';
 import { JobLedger } from './ledger/jobs.js';
 import { OUTBOX_SWEEP_MS, OutboxSweeper } from './ledger/sweeper.js';
@@ -127,6 +129,18 @@ async function main(): Promise<void> {
   await sweeper.releasePredecessor([...versions.map(({ v }) => inferenceQueueName(v.model, v.version)), WEBHOOK_QUEUE]);
   // Beating before any job is taken: from then on, a kill is noticed within WORKER_ALIVE_TTL_MS.
   const alive = new AliveBeat(redis, workerId, config.WORKER_ALIVE_TTL_MS, log);
+  // The health port answers from here on: not ready while the models load.
+  let phase: Phase = 'starting';
+  const health = config.WORKER_HEALTH_PORT === undefined ? undefined : await serveHealth(config.WORKER_HEALTH_PORT, config.WORKER_HEALTH_HOST, {
+    workerId,
+    registry: metrics.registry,
+    state: () => ({
+      phase,
+      beatAgeMs: alive.lastRenewedAt === undefined ? undefined : performance.now() - alive.lastRenewedAt,
+      aliveTtlMs: config.WORKER_ALIVE_TTL_MS,
+      versions: live.runners.map((r) => ({ tag: r.tag, wedgedThreads: r.sessions.wedgedThreads, serving: r.sessions.serving })),
+    }),
+  }, log);
   await alive.start();
   await live.start();
   poller.start((changes) => live.sync(changes.map((c) => c.model)));
@@ -134,10 +148,12 @@ async function main(): Promise<void> {
   outboxSweeper.start();
   heartbeat.start();
   sweeper.start();
+  phase = 'running';
   log.info({ workerId, models: live.runners.map((r) => `${r.tag} (${r.provider})`) }, 'worker ready');
 
   onShutdown(log, async (signal) => {
     log.info({ signal }, 'draining: finishing held jobs');
+    phase = 'stopping';
     const t0 = Date.now();
     const drain = async () => {
       void sweeper.stop(); // not awaited: a sweep under way may wait for a Redis gone
@@ -152,6 +168,8 @@ async function main(): Promise<void> {
     // Recording the held jobs' endings takes Redis: without it, the drain gives up (exit 1).
     await drainWhileRedisAnswers(drain(), () => redis.status === 'ready', config.WORKER_DRAIN_REDIS_WAIT_MS);
     redis.disconnect();
+    health?.closeAllConnections();
+    health?.close();
     log.info({ ms: Date.now() - t0 }, 'worker stopped');
   });
 }

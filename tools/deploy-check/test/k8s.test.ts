@@ -62,10 +62,18 @@ describe('deploy/k8s', () => {
     for (const { doc } of docs) if (doc['kind'] !== 'Namespace') expect(doc['metadata'].namespace).toBe('maas');
   });
 
-  it('probes the API on its health routes, and requests resources for every container', () => {
+  it('probes the API on its health routes and the workers on their health port, and requests resources for every container', () => {
     const api = find('Deployment', 'maas-api')['spec'].template.spec.containers[0];
     expect(api.readinessProbe.httpGet.path).toBe('/v2/health/ready');
     expect(api.livenessProbe.httpGet.path).toBe('/v2/health/live');
+    const worker = find('Deployment', 'maas-worker')['spec'].template.spec.containers[0];
+    const env = Object.fromEntries((worker.env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
+    const health = (worker.ports as { name: string; containerPort: number }[]).find((p) => p.name === 'health')!;
+    expect(String(health.containerPort)).toBe(env['WORKER_HEALTH_PORT']);
+    expect(env['WORKER_HEALTH_HOST']).toBe('0.0.0.0'); // the kubelet probes the pod's address
+    expect(worker.livenessProbe.httpGet).toEqual({ path: '/livez', port: 'health' });
+    expect(worker.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
+    expect(worker.startupProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
     for (const w of docs.filter((d) => ['Deployment', 'StatefulSet'].includes(d.doc['kind']))) {
       for (const c of w.doc['spec'].template.spec.containers) {
         expect(c.resources?.requests?.cpu, `${w.doc['metadata'].name}/${c.name}`).toBeDefined();

@@ -98,6 +98,8 @@ export class SessionPool {
   inlineRuns = 0;
   /** threads replaced after dying or wedging (metrics, tests) */
   replacements = 0;
+  /** wedged threads still in their run (replaced, but each keeps a core until its run returns) */
+  private readonly stuck = new Set<Worker>();
   private constructor(
     private readonly instances: Instance[],
     private readonly init: SessionInit,
@@ -190,8 +192,13 @@ export class SessionPool {
     instance.inflight.clear();
     if (this.closed) return;
     instance.thread.removeAllListeners('message');
-    if (alive) instance.thread.postMessage({ kind: 'close' } satisfies ToThread);
-    else void instance.thread.terminate().catch(() => {});
+    if (alive) {
+      instance.thread.postMessage({ kind: 'close' } satisfies ToThread);
+      this.stuck.add(instance.thread);
+      instance.thread.once('exit', () => this.stuck.delete(instance.thread));
+    } else {
+      void instance.thread.terminate().catch(() => {});
+    }
     this.options.log?.error({ reason, path: this.init.path }, 'session thread lost; replacing it');
     this.options.onLost?.(reason);
     this.servingChanged();
@@ -228,6 +235,14 @@ export class SessionPool {
 
   private instanceViews() {
     return this.instances.map((i) => ({ instance: i, state: i.state, inflight: i.inflight.size }));
+  }
+
+  /**
+   * Wedged threads whose run has not returned yet: each keeps a core busy, and only its run's end
+   * or the process's stops it (the worker's liveness reports them: health/verdicts.ts).
+   */
+  get wedgedThreads(): number {
+    return this.stuck.size;
   }
 
   get size(): number {

@@ -21,6 +21,8 @@ return now`;
 
 export class AliveBeat {
   private timer: NodeJS.Timeout | undefined;
+  /** when the last renewal succeeded (performance.now()), for the worker's readiness */
+  lastRenewedAt: number | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -32,6 +34,7 @@ export class AliveBeat {
   /** One renewal. */
   async beat(): Promise<void> {
     await this.redis.eval(RENEW, 1, WORKERS_ALIVE_KEY, this.workerId, this.ttlMs);
+    this.lastRenewedAt = performance.now();
   }
 
   /** Beats once (before this worker takes any job), then every ttl/3. */

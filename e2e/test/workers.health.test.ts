@@ -1,0 +1,66 @@
+/**
+ * A worker's health port (WORKER_HEALTH_PORT), as Kubernetes' probes and a pod-scraping
+ * Prometheus use it: `/livez` and `/readyz` answer 200 on a working worker; a Redis that stops
+ * answering (SIGSTOP) makes it not ready within its liveness TTL, with the reason, while it stays
+ * live (a restart would not bring Redis back), and ready again once Redis answers; `/metrics`
+ * is its own registry; the port closes with the worker.
+ */
+import { freePort } from '@maas/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, Cluster, eventually, rows, type Reply } from '../src/harness/index.js';
+import type { ServiceProcess } from '../src/harness/index.js';
+
+let cluster: Cluster;
+let worker: ServiceProcess;
+let health: string;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ workers: 0 });
+  const port = await freePort();
+  health = `http://127.0.0.1:${port}`;
+  worker = await cluster.startWorker({ WORKER_MODELS: 'penguins', WORKER_HEALTH_PORT: String(port), WORKER_ALIVE_TTL_MS: '1500' });
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('a worker\'s health port', () => {
+  it('answers live and ready, HEAD too, names the worker, and refuses other methods and paths', async () => {
+    expect(await call(health, 'GET', '/livez')).toMatchObject({ status: 200, body: { status: 'live', worker: worker.name } });
+    expect(await call(health, 'GET', '/readyz')).toMatchObject({ status: 200, body: { status: 'ready', worker: worker.name } });
+    const head = await fetch(`${health}/readyz`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const post = await fetch(`${health}/livez`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    expect((await call(health, 'GET', '/nope')).status).toBe(404);
+  });
+
+  it('serves this worker\'s own metrics, its runs counted', async () => {
+    const r = await call(cluster.url, 'POST', '/v2/models/penguins/infer', { inputs: [{ name: 'features', datatype: 'FP32', shape: [3, 4], data: rows(5, 3, 4).map((x) => [x[0]! + 40, x[1]! + 18, x[2]! + 190, x[3]! + 4000]) }] });
+    expect(r.status).toBe(200);
+    const text = (await call(health, 'GET', '/metrics')).body as string;
+    expect(text).toMatch(/^maas_batch_rows_count\{[^}]*model="penguins"[^}]*\} [1-9]/m);
+    expect(text).toMatch(/^maas_worker_process_cpu_seconds_total/m);
+  });
+
+  it('is not ready, with the reason, while Redis does not answer, yet live; ready again once it does', async () => {
+    const pid = cluster.redis.process!.pid!;
+    process.kill(pid, 'SIGSTOP');
+    let paused: Reply;
+    try {
+      paused = await eventually(() => call(health, 'GET', '/readyz', undefined, {}, 2000), (r) => r.status === 503, { ms: 10_000, what: 'not ready' });
+      expect((await call(health, 'GET', '/livez', undefined, {}, 2000)).status).toBe(200);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(paused.body).toMatchObject({ status: 'not ready', reasons: [expect.stringMatching(/^Redis unreachable: liveness beat last renewed \d+ ms ago \(WORKER_ALIVE_TTL_MS 1500\)$/)] });
+    await eventually(() => call(health, 'GET', '/readyz', undefined, {}, 2000), (r) => r.status === 200, { ms: 15_000, what: 'ready again' });
+  });
+
+  it('closes with the worker', async () => {
+    expect(await cluster.stopWorker(worker)).toBe(0);
+    await expect(fetch(`${health}/livez`)).rejects.toThrow();
+  });
+});
