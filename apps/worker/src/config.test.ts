@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       WEBHOOK_ALLOW_PRIVATE: false,
       WEBHOOK_TIMEOUT_MS: 10_000,
       WEBHOOK_CONCURRENCY: 50,
+      WORKER_HEALTH_HOST: '127.0.0.1',
       cores: availableParallelism(),
     });
   });
@@ -54,8 +55,12 @@ describe('loadConfig', () => {
       WORKER_HEARTBEAT_MS: '1000',
       WORKER_SPIN_THREADS: 'yes',
       WORKER_BLOCKING_FETCH: 'false',
+      WORKER_HEALTH_PORT: '8082',
+      WORKER_HEALTH_HOST: '0.0.0.0',
     });
     expect(c).toMatchObject({
+      WORKER_HEALTH_PORT: 8082,
+      WORKER_HEALTH_HOST: '0.0.0.0',
       WORKER_SPIN_THREADS: true,
       WORKER_BLOCKING_FETCH: false,
       REDIS_URL: 'rediss://cache:6380/2', MODEL_REPOSITORY: '/srv/models', WORKER_MODELS: ['mlp', 'penguins:2'], WORKER_DEVICE: 'cuda',
@@ -73,6 +78,7 @@ describe('loadConfig', () => {
       WEBHOOK_CONCURRENCY: 8, JOB_RETENTION_S: 600,
     });
     expect(loadConfig({ WEBHOOK_SECRET: '' }).WEBHOOK_SECRET).toBeUndefined();
+    expect(loadConfig({ WORKER_HEALTH_PORT: '' }).WORKER_HEALTH_PORT).toBeUndefined(); // the image's port turned off
   });
 
   it('rejects a malformed secret or schedule without echoing the secret', () => {
