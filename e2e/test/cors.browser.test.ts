@@ -53,12 +53,13 @@ describe.skipIf(!existsSync(CHROMIUM))('a browser page on another origin (CORS)'
         try {
           const infer = await fetch(`${api}/v2/models/penguins/infer`, { method: 'POST', headers, body: JSON.stringify({ inputs }) });
           const job = await fetch(`${api}/v1/jobs`, { method: 'POST', headers: { ...headers, prefer: 'wait=20', 'idempotency-key': `page-${Date.now()}` }, body: JSON.stringify({ model: 'penguins', inputs }) });
-          const body = await job.json();
+          type Answer = { id: string; type: string; outputs: { name: string; data: unknown[] }[] };
+          const body = (await job.json()) as Answer;
           const missing = await fetch(`${api}/v1/jobs/job_nope`, { headers });
           return {
-            infer: { status: infer.status, outputs: (await infer.json()).outputs.map((o: { name: string }) => o.name), xJobId: infer.headers.get('x-job-id') },
-            job: { status: job.status, id: body.id, location: job.headers.get('location'), label: body.outputs.find((o: { name: string }) => o.name === 'label').data },
-            missing: { status: missing.status, type: (await missing.json()).type },
+            infer: { status: infer.status, outputs: ((await infer.json()) as Answer).outputs.map((o) => o.name), xJobId: infer.headers.get('x-job-id') },
+            job: { status: job.status, id: body.id, location: job.headers.get('location'), label: body.outputs.find((o) => o.name === 'label')!.data },
+            missing: { status: missing.status, type: ((await missing.json()) as Answer).type },
           };
         } catch (err) {
           return { error: String(err) };

@@ -163,7 +163,7 @@ async function main(): Promise<void> {
         server.closeAllConnections();
       }, config.SHUTDOWN_GRACE_S * 1000).unref();
     });
-    await grpc.close();
+    await grpc.close(config.SHUTDOWN_GRACE_S * 1000); // streams end once they have answered; calls still open then are cut
     // What is left takes Redis (a BullMQ queue's close waits for its connection): with Redis
     // gone for a while, the API stops without it, as it holds nothing of its own.
     const closing = (async () => {

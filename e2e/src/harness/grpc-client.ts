@@ -3,7 +3,7 @@
  * user's generated client would be, with promise-returning calls and an optional API key.
  */
 import { join } from 'node:path';
-import { credentials, loadPackageDefinition, Metadata, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, Metadata, type Client, type ClientDuplexStream, type GrpcObject, type ServiceClientConstructor, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { REPO_ROOT } from './process.js';
 
@@ -33,6 +33,28 @@ export class InferenceClient {
       if (!fn) throw new Error(`no RPC ${method}`);
       fn.call(this.client, request, md, options, (err: ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
     });
+  }
+
+  /**
+   * Opens a ModelStreamInfer stream, writes `requests` (then half-closes unless `keepOpen`), and
+   * collects the responses until the server ends the stream: its status code (0: OK) and details.
+   * `stream` is the call, to write more or cancel it.
+   */
+  streamInfer(requests: object[], options: { apiKey?: string; keepOpen?: boolean; deadlineMs?: number } = {}) {
+    const md = new Metadata();
+    const apiKey = options.apiKey ?? this.apiKey;
+    if (apiKey) md.set('authorization', `Bearer ${apiKey}`);
+    const fn = this.client['ModelStreamInfer']!;
+    const stream = fn.call(this.client, md, options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs }) as ClientDuplexStream<object, any>;
+    const responses: any[] = [];
+    stream.on('data', (r: unknown) => responses.push(r));
+    const done = new Promise<{ responses: any[]; code: number; details: string }>((resolve) => {
+      stream.on('status', (s: StatusObject) => resolve({ responses, code: s.code, details: s.details }));
+      stream.on('error', () => {}); // the status says it
+    });
+    for (const r of requests) stream.write(r);
+    if (!options.keepOpen) stream.end();
+    return { stream, responses, done };
   }
 
   close(): void {

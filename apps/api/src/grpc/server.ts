@@ -5,20 +5,18 @@
  * typed errors, mapped to status codes by grpc/status.ts; API keys come as `authorization:
  * Bearer <key>` metadata (ServerLive and ServerReady need none, like /v2/health/*).
  */
-import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { status as Status } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { AppError, DEFAULT_TENANT, NotFoundError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { LOAD_READY_WAIT_MS } from '../services/workers.js';
-import { ADMIN_KEY_RUNS_NOTHING, ADMIN_TENANT, isAdminKey, repositoryControl } from '../http/admin-auth.js';
-import { tenantResolver } from '../http/auth.js';
-import { toAppError } from '../http/problem.js';
+import { ADMIN_TENANT, repositoryControl } from '../http/admin-auth.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 import { tritonConfig } from '../views/triton-config.js';
 import { hookable, inflationSlots } from './inflation.js';
 import { MalformedMessage, tolerantService } from './proto.js';
-import { grpcDetails, grpcStatusFor } from './status.js';
+import { authorizationOf, callerOf, errorStatus, malformed, msLeft } from './calls.js';
+import { OpenStreams, streamInfer } from './stream-infer.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
 import { Stop, type StopSignal } from '../services/stop-signal.js';
 
@@ -38,21 +36,11 @@ interface NameVersion {
   version: string;
 }
 
-/**
- * A unary handler: resolves the tenant lazily (health needs none) and maps errors to statuses.
- * `modelRead`: ADMIN_KEY may call it too, as ADMIN_TENANT (as over REST: http/admin-auth.ts `adminReadsModels`).
- */
+/** A unary handler: resolves the tenant lazily (health needs none) and maps errors to statuses. */
 function unary(deps: Deps, handler: Handler, modelRead = false) {
-  const resolveTenant = tenantResolver(deps.config.API_KEYS);
-  const admin = isAdminKey(deps.config.ADMIN_KEY);
-  const resolve = (auth: string | undefined) => {
-    if (!admin(auth)) return resolveTenant(auth);
-    if (modelRead) return ADMIN_TENANT;
-    throw ADMIN_KEY_RUNS_NOTHING(); // PERMISSION_DENIED: the key is known, and not a tenant's
-  };
+  const resolve = callerOf(deps, modelRead);
   return (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
-    const first = call.metadata.get('authorization')[0];
-    const auth = typeof first === 'string' ? first : first?.toString();
+    const auth = authorizationOf(call.metadata);
     const tenant = async () => {
       const who = resolve(auth);
       await deps.rateLimit(who);
@@ -60,28 +48,18 @@ function unary(deps: Deps, handler: Handler, modelRead = false) {
     };
     const cancelled = new Stop();
     call.on('cancelled', () => cancelled.stop());
-    const deadline = call.getDeadline();
-    const at = deadline instanceof Date ? deadline.getTime() : deadline;
-    const limit = { signal: cancelled, ...(Number.isFinite(at) ? { timeoutMs: at - Date.now() } : {}) };
+    const timeoutMs = msLeft(call.getDeadline());
+    const limit = { signal: cancelled, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
     const request = call.request;
-    const handled = request instanceof MalformedMessage
-      ? Promise.reject(new ValidationError([{ path: '', message: `the request is not a valid protobuf message of its type (${request.reason})` }]))
-      : handler(request, tenant, limit, auth);
+    const handled = request instanceof MalformedMessage ? Promise.reject(malformed(request)) : handler(request, tenant, limit, auth);
     handled.then(
       (res) => callback(null, res),
-      (err: unknown) => {
-        const app = toAppError(err);
-        if (!app) deps.log.error({ err }, 'unhandled gRPC error');
-        else if (app.status >= 500) deps.log.warn({ err }, app.detail);
-        const trailers = new Metadata();
-        for (const [k, v] of Object.entries(app?.headers ?? {})) trailers.set(k.toLowerCase(), v);
-        callback({ code: app ? grpcStatusFor(app.status) : Status.INTERNAL, details: app ? grpcDetails(app.detail) : 'An internal error occurred; it has been logged.', metadata: trailers });
-      },
+      (err: unknown) => callback(errorStatus(deps, err)),
     );
   };
 }
 
-function handlers(deps: Deps): UntypedServiceImplementation {
+function handlers(deps: Deps, streams: OpenStreams): UntypedServiceImplementation {
   const { catalog, inference, workers, stats, repository, health } = deps;
   const h = (fn: Handler) => unary(deps, fn);
   const read = (fn: Handler) => unary(deps, fn, true);
@@ -93,6 +71,14 @@ function handlers(deps: Deps): UntypedServiceImplementation {
     await deps.rateLimit(access === 'admin' ? ADMIN_TENANT : DEFAULT_TENANT);
   };
   const version = (v: string) => v || undefined;
+  /** One ModelInferRequest of `who`, a job through the same path as REST's v2 infer. */
+  const infer = async (r: GrpcInferRequest, who: string, limit: { timeoutMs?: number; signal: StopSignal }) => {
+    const parsed = fromInferRequest(r);
+    const result = await inference.infer(who, {
+      model: named(r.model_name, 'model_name'), version: version(r.model_version), id: parsed.id, inputs: parsed.inputs, outputs: parsed.outputs, options: parsed.options,
+    }, undefined, limit);
+    return toInferResponse({ model_name: result.model_name, model_version: result.model_version, id: result.id }, result.outputs, parsed.raw);
+  };
   /** A model's name, required: a message that decodes to none (an empty one, or bytes of no field it has) is INVALID_ARGUMENT, not an unknown model ''. */
   const named = (name: string | undefined, field = 'name'): string => {
     if (!name) throw new ValidationError([{ path: field, message: 'is required (a model name)' }]);
@@ -153,21 +139,17 @@ function handlers(deps: Deps): UntypedServiceImplementation {
       await repository.unload(String(req['model_name']));
       return {};
     }),
-    ModelInfer: h(async (req, tenant, limit) => {
-      const r = req as unknown as GrpcInferRequest;
-      const who = await tenant();
-      const parsed = fromInferRequest(r);
-      const result = await inference.infer(who, {
-        model: named(r.model_name, 'model_name'), version: version(r.model_version), id: parsed.id, inputs: parsed.inputs, outputs: parsed.outputs, options: parsed.options,
-      }, undefined, limit);
-      return toInferResponse({ model_name: result.model_name, model_version: result.model_version, id: result.id }, result.outputs, parsed.raw);
-    }),
+    ModelInfer: h(async (req, tenant, limit) => infer(req as unknown as GrpcInferRequest, await tenant(), limit)),
+    ModelStreamInfer: streamInfer(deps, infer, streams),
   };
 }
 
-/** The running gRPC server; `close()` stops taking calls and lets those in flight finish. */
+/**
+ * The running gRPC server; `close()` stops taking calls, has open streams answer what they took
+ * and end, and lets calls in flight finish (at most `graceMs`: then they are cut).
+ */
 export class GrpcFrontDoor {
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(private readonly server: Server, readonly port: number, private readonly streams: OpenStreams) {}
 
   static async start(deps: Deps, host: string, port: number): Promise<GrpcFrontDoor> {
     const max = deps.config.MAX_BODY_MB * 1024 * 1024;
@@ -178,16 +160,26 @@ export class GrpcFrontDoor {
       // compressed messages decompressed INFLATION_SLOTS at a time across all calls (gzip bombs)
       interceptors: [inflationSlots()],
     });
-    server.addService(tolerantService(), handlers(deps));
+    const streams = new OpenStreams();
+    server.addService(tolerantService(), handlers(deps, streams));
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
-    return new GrpcFrontDoor(server, bound);
+    return new GrpcFrontDoor(server, bound, streams);
   }
 
-  async close(): Promise<void> {
+  async close(graceMs: number): Promise<void> {
+    this.streams.closeAll();
     await new Promise<void>((resolve) => {
-      this.server.tryShutdown(() => resolve());
+      const cut = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      cut.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(cut);
+        resolve();
+      });
     });
   }
 }

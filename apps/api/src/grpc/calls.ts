@@ -1,0 +1,54 @@
+/**
+ * What every gRPC handler needs of its call: who is calling (from the `authorization`
+ * metadata), the deadline, and the status an error ends the call with (the same typed errors as
+ * REST, mapped by status.ts).
+ */
+import { Metadata, status as Status } from '@grpc/grpc-js';
+import { ValidationError } from '@maas/shared';
+import type { Deps } from '../deps.js';
+import { ADMIN_KEY_RUNS_NOTHING, ADMIN_TENANT, isAdminKey } from '../http/admin-auth.js';
+import { tenantResolver } from '../http/auth.js';
+import { toAppError } from '../http/problem.js';
+import type { MalformedMessage } from './proto.js';
+import { grpcDetails, grpcStatusFor } from './status.js';
+
+/**
+ * Who a call is, from its `authorization` metadata: a tenant (rate-limited), or ADMIN_TENANT
+ * for the admin key where it may read models (`modelRead`), else PERMISSION_DENIED (as over
+ * REST: http/admin-auth.ts `adminReadsModels`). Thrown errors are the call's status.
+ */
+export function callerOf(deps: Deps, modelRead = false): (authorization: string | undefined) => string {
+  const resolveTenant = tenantResolver(deps.config.API_KEYS);
+  const admin = isAdminKey(deps.config.ADMIN_KEY);
+  return (auth) => {
+    if (!admin(auth)) return resolveTenant(auth);
+    if (modelRead) return ADMIN_TENANT;
+    throw ADMIN_KEY_RUNS_NOTHING(); // PERMISSION_DENIED: the key is known, and not a tenant's
+  };
+}
+
+/** The first `authorization` metadata value of a call. */
+export function authorizationOf(metadata: Metadata): string | undefined {
+  const first = metadata.get('authorization')[0];
+  return typeof first === 'string' ? first : first?.toString();
+}
+
+/** A call's deadline as ms from now (undefined: none). */
+export function msLeft(deadline: Date | number): number | undefined {
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) ? at - Date.now() : undefined;
+}
+
+/** The status an error ends a call with (logged when it is no client's fault). */
+export function errorStatus(deps: Deps, err: unknown): { code: Status; details: string; metadata: Metadata } {
+  const app = toAppError(err);
+  if (!app) deps.log.error({ err }, 'unhandled gRPC error');
+  else if (app.status >= 500) deps.log.warn({ err }, app.detail);
+  const trailers = new Metadata();
+  for (const [k, v] of Object.entries(app?.headers ?? {})) trailers.set(k.toLowerCase(), v);
+  return { code: app ? grpcStatusFor(app.status) : Status.INTERNAL, details: app ? grpcDetails(app.detail) : 'An internal error occurred; it has been logged.', metadata: trailers };
+}
+
+/** A message whose bytes did not decode (proto.ts), as the error its call answers. */
+export const malformed = (m: MalformedMessage) => new ValidationError([{ path: '', message: `the request is not a valid protobuf message of its type (${m.reason})` }]);
+

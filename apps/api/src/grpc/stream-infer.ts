@@ -1,0 +1,119 @@
+/**
+ * `ModelStreamInfer`: a stream of ModelInferRequests answered by a stream of
+ * ModelStreamInferResponses (Triton's streaming extension; tritonclient's `start_stream` and
+ * `async_stream_infer`, perf_analyzer's `--streaming`). Each request is a job as ModelInfer's
+ * is, and runs as soon as it arrives (requests of one stream micro-batch together like any
+ * others); each gets one response, in the order the requests came, as Triton answers a model
+ * that is not decoupled. A request that fails does not end the stream: its response carries
+ * `error_message` (and `infer_response` with its id and model, so a client can tell which one
+ * failed); an undecodable message likewise.
+ *
+ * The key is checked once, when the stream opens (UNAUTHENTICATED or PERMISSION_DENIED end it
+ * before any request); the tenant's rate limit counts each request. The stream's deadline
+ * bounds each request's wait. At most MAX_IN_FLIGHT requests of a stream wait for their
+ * answer; past that the stream is not read (HTTP/2 flow control holds the client back) until
+ * answers have gone out. A stream the client cancels is answered no more (its jobs go on, as a
+ * cancelled ModelInfer's do). When the API stops, each open stream answers what it has taken
+ * (requests after that get the `shutting-down` error) and ends OK: the client opens another.
+ */
+import { once } from 'node:events';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Deps } from '../deps.js';
+import { Stop } from '../services/stop-signal.js';
+import { AppError } from '@maas/shared';
+import { MalformedMessage } from './proto.js';
+import { authorizationOf, callerOf, errorStatus, malformed, msLeft } from './calls.js';
+import type { GrpcInferRequest } from './tensors.js';
+
+/** Requests of one stream waiting for their answer at once, beyond which the stream is not read. */
+export const MAX_IN_FLIGHT = 256;
+
+type Infer = (req: GrpcInferRequest, tenant: string, limit: { timeoutMs?: number; signal: Stop }) => Promise<unknown>;
+
+/** The open streams, so that a stop can end them (GrpcFrontDoor.close). */
+export class OpenStreams {
+  private readonly closers = new Set<() => void>();
+  private stopping = false;
+
+  add(close: () => void): () => void {
+    if (this.stopping) queueMicrotask(close);
+    this.closers.add(close);
+    return () => this.closers.delete(close);
+  }
+
+  /** Every open stream answers what it has taken, then ends. */
+  closeAll(): void {
+    this.stopping = true;
+    for (const close of [...this.closers]) close();
+  }
+}
+
+export function streamInfer(deps: Deps, infer: Infer, open: OpenStreams) {
+  const resolve = callerOf(deps);
+  return (call: ServerDuplexStream<Record<string, unknown>, unknown>) => {
+    let tenant: string;
+    try {
+      tenant = resolve(authorizationOf(call.metadata));
+    } catch (err) {
+      call.emit('error', errorStatus(deps, err));
+      return;
+    }
+    const cancelled = new Stop();
+    const gone = new Promise<void>((r) => call.once('cancelled', () => r()));
+    const deadline = call.getDeadline();
+    let answered = Promise.resolve(); // responses go out in the order the requests came
+    let inFlight = 0;
+    let closing = false; // the API is stopping
+    let clientDone = false; // the client has sent its last request
+    let ended = false;
+    const finish = () => {
+      if (!clientDone && !closing) return;
+      void answered.then(() => {
+        if (ended) return;
+        ended = true;
+        forget();
+        if (!cancelled.aborted) call.end();
+      });
+    };
+    const forget = open.add(() => {
+      closing = true;
+      finish();
+    });
+    void gone.then(() => {
+      cancelled.stop();
+      forget();
+    });
+
+    const answer = async (req: unknown): Promise<object> => {
+      if (req instanceof MalformedMessage) throw malformed(req);
+      if (closing) throw new AppError('shutting-down', 'the API is stopping: open another stream');
+      await deps.rateLimit(tenant);
+      const timeoutMs = msLeft(deadline);
+      return (await infer(req as GrpcInferRequest, tenant, { signal: cancelled, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })) as object;
+    };
+
+    call.on('data', (req: unknown) => {
+      inFlight++;
+      if (inFlight >= MAX_IN_FLIGHT) call.pause();
+      const head: Partial<GrpcInferRequest> = req instanceof MalformedMessage ? {} : (req as GrpcInferRequest);
+      const response = answer(req).then(
+        (infer_response) => ({ error_message: '', infer_response }),
+        (err: unknown) => ({
+          error_message: errorStatus(deps, err).details,
+          infer_response: { model_name: head.model_name ?? '', model_version: head.model_version ?? '', id: head.id ?? '' },
+        }),
+      );
+      answered = answered.then(async () => {
+        const message = await response;
+        inFlight--;
+        if (call.isPaused() && inFlight < MAX_IN_FLIGHT / 2) call.resume();
+        if (cancelled.aborted || ended) return;
+        if (!call.write(message)) await Promise.race([once(call, 'drain'), gone]).catch(() => {});
+      });
+    });
+    call.on('end', () => {
+      clientDone = true;
+      finish();
+    });
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Triton's streaming extension (`ModelStreamInfer`), as tritonclient's `start_stream` and
+ * `async_stream_infer` and perf_analyzer's `--streaming` use it: a stream of requests, one
+ * response each, in the order sent, failures as `error_message` without ending the stream,
+ * every output equal to a direct onnxruntime run; the key checked when the stream opens; a
+ * client that cancels; and the API's stop, which answers what a stream took and ends it.
+ */
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster, fromBytes, InferenceClient, modelRepository, rows, runAlone, toBytes } from '../src/harness/index.js';
+
+const KEY = 'key-a';
+const ADMIN_KEY = 'admin-key-0123456789';
+let cluster: Cluster;
+let client: InferenceClient;
+let repo: { dir: string; remove(): Promise<void> };
+
+beforeAll(async () => {
+  repo = await modelRepository();
+  cluster = await Cluster.start({ models: repo.dir, api: { API_KEYS: `a:${KEY}`, ADMIN_KEY } });
+  client = new InferenceClient(cluster.grpcAddress, KEY);
+});
+afterAll(async () => {
+  client?.close();
+  await cluster?.stop();
+  await repo?.remove();
+});
+
+const request = (id: string, data: number[][], version = '') => ({
+  model_name: 'penguins', model_version: version, id,
+  inputs: [{ name: 'features', datatype: 'FP32', shape: [data.length, 4] }],
+  raw_input_contents: [toBytes('FP32', data.flat())],
+});
+const probabilities = (res: any) => {
+  const i = res.outputs.findIndex((o: { name: string }) => o.name === 'probabilities');
+  return fromBytes('FP32', res.raw_output_contents[i]);
+};
+
+describe('gRPC: ModelStreamInfer', () => {
+  it('answers each request in the order sent, each as onnxruntime computes it, failed ones with error_message, and ends OK', async () => {
+    const sent = Array.from({ length: 40 }, (_, i) => ({ id: `s${i}`, version: ['', '1', '2'][i % 3]!, data: rows(100 + i, 1 + (i % 4), 4) }));
+    const requests: object[] = sent.map((s) => request(s.id, s.data, s.version));
+    requests[7] = { ...requests[7]!, model_name: 'nope' };
+    requests[13] = { ...requests[13]!, inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 5] }] };
+    const { done } = client.streamInfer(requests);
+    const { responses, code } = await done;
+    expect(code).toBe(status.OK);
+    expect(responses.map((r) => r.infer_response.id)).toEqual(sent.map((s) => s.id));
+    expect(responses[7]).toMatchObject({ error_message: expect.stringMatching(/nope/), infer_response: { model_name: 'nope', id: 's7' } });
+    expect(responses[13].error_message).toMatch(/shape \[1, 5\]/);
+    const reference = new Map<string, number[][]>();
+    for (const v of ['1', '2']) reference.set(v, await runAlone(join(repo.dir, `penguins/${v}/model.onnx`), 'features', 'probabilities', sent.flatMap((s) => s.data)));
+    let row = 0;
+    for (const [i, s] of sent.entries()) {
+      const first = row;
+      const rowsOf = (v: string) => reference.get(v)!.slice(first, first + s.data.length).flat();
+      row += s.data.length;
+      if (i === 7 || i === 13) continue;
+      const r = responses[i];
+      expect(r.error_message, s.id).toBe('');
+      expect(r.infer_response).toMatchObject({ model_name: 'penguins', model_version: s.version || '2', id: s.id });
+      expect(probabilities(r.infer_response), s.id).toEqual(rowsOf(s.version || '2'));
+    }
+  });
+
+  it('checks the key when the stream opens: none is UNAUTHENTICATED, the admin key PERMISSION_DENIED', async () => {
+    const none = await client.streamInfer([request('x', rows(1, 1, 4))], { apiKey: '' }).done;
+    expect(none).toMatchObject({ code: status.UNAUTHENTICATED, responses: [] });
+    const admin = await client.streamInfer([request('x', rows(1, 1, 4))], { apiKey: ADMIN_KEY }).done;
+    expect(admin).toMatchObject({ code: status.PERMISSION_DENIED, responses: [] });
+    expect(admin.details).toMatch(/ADMIN_KEY/);
+  });
+
+  it('answers while the client keeps the stream open, and lets a client that cancels go', async () => {
+    const { stream, responses, done } = client.streamInfer([request('first', rows(3, 2, 4))], { keepOpen: true });
+    for (let t = Date.now(); responses.length < 1 && Date.now() - t < 20_000;) await new Promise((r) => setTimeout(r, 20));
+    expect(responses[0]).toMatchObject({ error_message: '', infer_response: { id: 'first' } });
+    stream.write(request('second', rows(4, 1, 4)));
+    for (let t = Date.now(); responses.length < 2 && Date.now() - t < 20_000;) await new Promise((r) => setTimeout(r, 20));
+    expect(responses[1]).toMatchObject({ infer_response: { id: 'second' } });
+    stream.cancel();
+    expect((await done).code).toBe(status.CANCELLED);
+    // the server goes on serving
+    const after = await client.streamInfer([request('after', rows(5, 1, 4))]).done;
+    expect(after).toMatchObject({ code: status.OK, responses: [{ error_message: '', infer_response: { id: 'after' } }] });
+  });
+
+  it('when the API stops, an open stream is answered what it took and ends OK, and the API exits 0 at once', async () => {
+    const { responses, done } = client.streamInfer(Array.from({ length: 5 }, (_, i) => request(`open${i}`, rows(200 + i, 2, 4))), { keepOpen: true });
+    for (let t = Date.now(); responses.length < 5 && Date.now() - t < 20_000;) await new Promise((r) => setTimeout(r, 20));
+    expect(responses).toHaveLength(5);
+    const t0 = Date.now();
+    expect(await cluster.api.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000); // not the 30 s SHUTDOWN_GRACE_S an open stream would hold it
+    const { code } = await done;
+    expect(code).toBe(status.OK);
+    expect(responses.map((r) => r.infer_response.id)).toEqual(['open0', 'open1', 'open2', 'open3', 'open4']);
+  });
+});
