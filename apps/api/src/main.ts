@@ -153,6 +153,8 @@ async function main(): Promise<void> {
     shutdown.stop();
     status.close();
     await poller.close();
+    // gRPC beside HTTP: open streams end once they have answered, calls still open at the grace's end are cut.
+    const grpcClosed = grpc.close(config.SHUTDOWN_GRACE_S * 1000);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
         server.closeAllConnections();
       }, config.SHUTDOWN_GRACE_S * 1000).unref();
     });
-    await grpc.close(config.SHUTDOWN_GRACE_S * 1000); // streams end once they have answered; calls still open then are cut
+    await grpcClosed;
     // What is left takes Redis (a BullMQ queue's close waits for its connection): with Redis
     // gone for a while, the API stops without it, as it holds nothing of its own.
     const closing = (async () => {
