@@ -64,6 +64,16 @@ describe('gRPC: ModelStreamInfer', () => {
     }
   });
 
+  it('answers a stream of more requests than it takes in flight (600 against 256), all in order', async () => {
+    const requests = Array.from({ length: 600 }, (_, i) => request(`m${i}`, rows(1000 + i, 1, 4)));
+    const { responses, code } = await client.streamInfer(requests).done;
+    expect(code).toBe(status.OK);
+    expect(responses.map((r) => r.infer_response.id)).toEqual(requests.map((r) => r.id));
+    expect(responses.every((r) => r.error_message === '')).toBe(true);
+    const reference = await runAlone(join(repo.dir, 'penguins/2/model.onnx'), 'features', 'probabilities', requests.map((_, i) => rows(1000 + i, 1, 4)[0]!));
+    expect(responses.map((r) => probabilities(r.infer_response))).toEqual(reference);
+  });
+
   it('checks the key when the stream opens: none is UNAUTHENTICATED, the admin key PERMISSION_DENIED', async () => {
     const none = await client.streamInfer([request('x', rows(1, 1, 4))], { apiKey: '' }).done;
     expect(none).toMatchObject({ code: status.UNAUTHENTICATED, responses: [] });
