@@ -5,10 +5,13 @@
  * every output equal to a direct onnxruntime run; the key checked when the stream opens; a
  * client that cancels; and the API's stop, which answers what a stream took and ends it.
  */
+import { connect } from 'node:http2';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, fromBytes, InferenceClient, modelRepository, rows, runAlone, toBytes } from '../src/harness/index.js';
+import { Cluster, fromBytes, InferenceClient, modelRepository, PROTO_FILE, rows, runAlone, toBytes } from '../src/harness/index.js';
 
 const KEY = 'key-a';
 const ADMIN_KEY = 'admin-key-0123456789';
@@ -96,15 +99,62 @@ describe('gRPC: ModelStreamInfer', () => {
     expect(after).toMatchObject({ code: status.OK, responses: [{ error_message: '', infer_response: { id: 'after' } }] });
   });
 
-  it('when the API stops, an open stream is answered what it took and ends OK, and the API exits 0 at once', async () => {
+  it('a message that cannot be decompressed, or decompresses past MAX_BODY_MB, fails alone; the stream goes on (raw HTTP/2)', async () => {
+    const method = loadSync(PROTO_FILE, { keepCase: true, longs: String, defaults: true, oneofs: true })['inference.GRPCInferenceService'] as Record<string, { requestSerialize: (o: object) => Buffer; responseDeserialize: (b: Buffer) => any }>;
+    const { requestSerialize, responseDeserialize } = method['ModelStreamInfer']!;
+    const frame = (compressed: boolean, body: Buffer) => {
+      const prefix = Buffer.alloc(5);
+      prefix[0] = compressed ? 1 : 0;
+      prefix.writeUInt32BE(body.length, 1);
+      return Buffer.concat([prefix, body]);
+    };
+    const good = (id: string) => requestSerialize(request(id, rows(300, 1, 4)));
+    const session = connect(`http://${cluster.grpcAddress}`);
+    try {
+      const stream = session.request({
+        ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelStreamInfer', 'content-type': 'application/grpc', te: 'trailers',
+        'grpc-encoding': 'gzip', authorization: `Bearer ${KEY}`,
+      });
+      stream.write(frame(false, good('a')));
+      stream.write(frame(true, Buffer.from('not gzip at all')));
+      stream.write(frame(true, gzipSync(good('c'))));
+      stream.write(frame(true, gzipSync(Buffer.alloc(80 * 1024 * 1024)))); // 80 MB from 80 KB: past MAX_BODY_MB (64)
+      stream.end(frame(false, good('e')));
+      const chunks: Buffer[] = [];
+      const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        let headers: Record<string, unknown> = {};
+        stream.on('response', (h) => (headers = h));
+        stream.on('trailers', (t) => (headers = { ...headers, ...t }));
+        stream.on('data', (d: Buffer) => chunks.push(d));
+        stream.on('close', () => resolve(headers));
+        stream.on('error', reject);
+      });
+      expect(Number(trailers['grpc-status'])).toBe(status.OK);
+      const bytes = Buffer.concat(chunks);
+      const answers: any[] = [];
+      for (let at = 0; at < bytes.length; at += 5 + bytes.readUInt32BE(at + 1)) answers.push(responseDeserialize(bytes.subarray(at + 5, at + 5 + bytes.readUInt32BE(at + 1))));
+      expect(answers.map((a) => [a.infer_response?.id ?? '', a.error_message])).toEqual([
+        ['a', ''],
+        ['', 'the gzip message is corrupt or truncated'],
+        ['c', ''],
+        ['', expect.stringMatching(/decompresses to a size larger than 67108864/)],
+        ['e', ''],
+      ]);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('when the API stops, an open stream is answered what it took and ends UNAVAILABLE (the client had not finished), and the API exits 0 at once', async () => {
     const { responses, done } = client.streamInfer(Array.from({ length: 5 }, (_, i) => request(`open${i}`, rows(200 + i, 2, 4))), { keepOpen: true });
     for (let t = Date.now(); responses.length < 5 && Date.now() - t < 20_000;) await new Promise((r) => setTimeout(r, 20));
     expect(responses).toHaveLength(5);
     const t0 = Date.now();
     expect(await cluster.api.stop('SIGTERM')).toBe(0);
     expect(Date.now() - t0).toBeLessThan(10_000); // not the 30 s SHUTDOWN_GRACE_S an open stream would hold it
-    const { code } = await done;
-    expect(code).toBe(status.OK);
+    const { code, details } = await done;
+    expect(code).toBe(status.UNAVAILABLE);
+    expect(details).toMatch(/the API is stopping: requests this stream did not answer were not taken/);
     expect(responses.map((r) => r.infer_response.id)).toEqual(['open0', 'open1', 'open2', 'open3', 'open4']);
   });
 });

@@ -61,6 +61,12 @@ describe('loadConfig', () => {
     expect(message).not.toMatch(/supersec/);
   });
 
+  it('refuses CORS_ORIGINS=* in open mode (any page could use the API through its visitors), not a list of origins', () => {
+    expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS: is \* while API_KEYS is unset/);
+    expect(loadConfig({ CORS_ORIGINS: '*', API_KEYS: 'a:k1' }).CORS_ORIGINS).toBe('*');
+    expect(loadConfig({ CORS_ORIGINS: 'http://localhost:5173' }).CORS_ORIGINS).toEqual(['http://localhost:5173']);
+  });
+
   it('refuses one key for two tenants', () => {
     expect(() => loadConfig({ API_KEYS: 'a:same,b:same' })).toThrow(/two tenants/);
   });

@@ -104,6 +104,11 @@ export const ApiEnv = z.object({
       message: `must exceed MAX_WAIT_S (${c.MAX_WAIT_S}) and INFER_TIMEOUT_S (${c.INFER_TIMEOUT_S}), or waiting requests are cut off`,
     });
   }
+  // Open mode answers everyone: with any origin allowed, any web page a developer opens could
+  // read its jobs and webhook secret, and load models, through their browser.
+  if (c.CORS_ORIGINS === '*' && !c.API_KEYS) {
+    ctx.addIssue({ code: 'custom', path: ['CORS_ORIGINS'], message: 'is * while API_KEYS is unset: any web page could use this API through its visitors\' browsers; set API_KEYS, or list the origins you trust' });
+  }
   // The placeholders of deploy/k8s/secrets.yaml are public: applied unchanged, they would be everyone's keys.
   if (c.ADMIN_KEY && isPlaceholder(c.ADMIN_KEY)) ctx.addIssue({ code: 'custom', path: ['ADMIN_KEY'], message: 'is a CHANGE-ME placeholder: set a key of your own' });
   if (!c.API_KEYS) {

@@ -4,7 +4,7 @@
  * REST, mapped by status.ts).
  */
 import { Metadata, status as Status } from '@grpc/grpc-js';
-import { ValidationError } from '@maas/shared';
+import { AppError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { ADMIN_KEY_RUNS_NOTHING, ADMIN_TENANT, isAdminKey } from '../http/admin-auth.js';
 import { tenantResolver } from '../http/auth.js';
@@ -49,6 +49,9 @@ export function errorStatus(deps: Deps, err: unknown): { code: Status; details: 
   return { code: app ? grpcStatusFor(app.status) : Status.INTERNAL, details: app ? grpcDetails(app.detail) : 'An internal error occurred; it has been logged.', metadata: trailers };
 }
 
-/** A message whose bytes did not decode (proto.ts), as the error its call answers. */
-export const malformed = (m: MalformedMessage) => new ValidationError([{ path: '', message: `the request is not a valid protobuf message of its type (${m.reason})` }]);
+/** A message whose bytes did not decode or decompress (proto.ts), as the error its call answers. */
+export function malformed(m: MalformedMessage): AppError {
+  if (m.failure) return new AppError(m.failure.code === Status.RESOURCE_EXHAUSTED ? 'payload-too-large' : 'malformed-body', m.failure.details);
+  return new ValidationError([{ path: '', message: `the request is not a valid protobuf message of its type (${m.reason})` }]);
+}
 

@@ -34,8 +34,16 @@ export function hookable(): boolean {
 /**
  * PURE but for `slot`: `decompress` behind a slot for gzip and deflate; `cancelled` is asked
  * once the slot is had, and a call cancelled meanwhile is refused instead of decompressed.
+ * A message that cannot be decompressed (corrupt, truncated, or past the size limit) is the
+ * call's status (grpc-js ends the call with it), or, given `failed`, what `failed` makes of
+ * that status: on a stream, a stand-in for that one message (proto.ts `failedMessage`).
  */
-export function bounded(decompress: Decompress, slot: () => Promise<() => void>, cancelled: () => boolean): Decompress {
+export function bounded(
+  decompress: Decompress,
+  slot: () => Promise<() => void>,
+  cancelled: () => boolean,
+  failed?: (status: { code: number; details: string }) => Buffer,
+): Decompress {
   return (message, encoding) => {
     if (!INFLATED.has(encoding)) return decompress(message, encoding);
     return slot().then(async (release) => {
@@ -43,10 +51,14 @@ export function bounded(decompress: Decompress, slot: () => Promise<() => void>,
         if (cancelled()) throw { code: Status.CANCELLED, details: 'call cancelled before its message was decompressed' };
         return await decompress(message, encoding);
       } catch (err) {
+        let status = err as { code?: number; details?: string };
         // grpc-js answers a corrupt or truncated message INTERNAL, as if the fault were ours: it
         // is the client's, as REST's 400 malformed-body says for the same bytes.
-        if ((err as { code?: number }).code === Status.INTERNAL) throw { code: Status.INVALID_ARGUMENT, details: `the ${encoding} message is corrupt or truncated` };
-        throw err;
+        if (status.code === Status.INTERNAL) status = { code: Status.INVALID_ARGUMENT, details: `the ${encoding} message is corrupt or truncated` };
+        if (failed && (status.code === Status.INVALID_ARGUMENT || status.code === Status.RESOURCE_EXHAUSTED)) {
+          return failed({ code: status.code, details: String(status.details ?? '') });
+        }
+        throw status;
       } finally {
         release();
       }
@@ -54,12 +66,17 @@ export function bounded(decompress: Decompress, slot: () => Promise<() => void>,
   };
 }
 
-/** The interceptor: every call's compressed messages share the slots of `slot` (INFLATION_SLOTS of them). */
-export function inflationSlots(slot: () => Promise<() => void> = slots(INFLATION_SLOTS)): ServerInterceptor {
-  return (_method, call) => {
+/**
+ * The interceptor: every call's compressed messages share the slots of `slot` (INFLATION_SLOTS
+ * of them); on streams of requests, `failed` stands in for a message that cannot be decompressed.
+ */
+export function inflationSlots(slot: () => Promise<() => void> = slots(INFLATION_SLOTS), failed?: (status: { code: number; details: string }) => Buffer): ServerInterceptor {
+  return (method, call) => {
     if (call instanceof BaseServerInterceptingCall) {
       const original = (call['decompressMessage'] as Decompress).bind(call);
-      call['decompressMessage'] = bounded(original, slot, () => call['cancelled'] === true);
+      // On a stream of requests, one that cannot be decompressed fails alone (given `failed`): the
+      // answers due to the others on the stream would be lost with the call.
+      call['decompressMessage'] = bounded(original, slot, () => call['cancelled'] === true, method.requestStream ? failed : undefined);
     }
     return new ServerInterceptingCall(call);
   };

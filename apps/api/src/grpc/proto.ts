@@ -24,9 +24,23 @@ export function inferenceService(options: typeof LOADER_OPTIONS | typeof SERVER_
  */
 export const SERVER_LOADER_OPTIONS = { ...LOADER_OPTIONS, longs: String } as const;
 
-/** A request whose bytes do not decode as its message type; the handler answers INVALID_ARGUMENT. */
+/**
+ * A request whose bytes do not decode as its message type; the handler answers INVALID_ARGUMENT.
+ * On a stream, also one whose decompression failed (`failure`: the status grpc-js would have
+ * ended the whole stream with; inflation.ts), so that one message fails, not the stream.
+ */
 export class MalformedMessage {
-  constructor(readonly reason: string) {}
+  constructor(readonly reason: string, readonly failure?: { code: number; details: string }) {}
+}
+
+/** Stand-ins for messages of a stream whose decompression failed, with why (see `failedMessage`). */
+const FAILED = new WeakMap<Buffer, { code: number; details: string }>();
+
+/** A stand-in for a stream's message that could not be decompressed: it decodes to a MalformedMessage saying why. */
+export function failedMessage(status: { code: number; details: string }): Buffer {
+  const stand = Buffer.alloc(0);
+  FAILED.set(stand, status);
+  return stand;
 }
 
 /**
@@ -46,6 +60,8 @@ export function tolerantService(): ServiceDefinition {
     Object.entries(service).map(([name, method]) => [name, {
       ...method,
       requestDeserialize: (bytes: Buffer) => {
+        const failure = FAILED.get(bytes);
+        if (failure) return new MalformedMessage(failure.details, failure);
         try {
           const message: unknown = method.requestDeserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Buffer);
           return withBufferContents(message);

@@ -14,7 +14,7 @@ import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 import { tritonConfig } from '../views/triton-config.js';
 import { hookable, inflationSlots } from './inflation.js';
-import { MalformedMessage, tolerantService } from './proto.js';
+import { failedMessage, MalformedMessage, tolerantService } from './proto.js';
 import { authorizationOf, callerOf, errorStatus, malformed, msLeft } from './calls.js';
 import { OpenStreams, streamInfer } from './stream-infer.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
@@ -158,7 +158,7 @@ export class GrpcFrontDoor {
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
       // compressed messages decompressed INFLATION_SLOTS at a time across all calls (gzip bombs)
-      interceptors: [inflationSlots()],
+      interceptors: [inflationSlots(undefined, failedMessage)],
     });
     const streams = new OpenStreams();
     server.addService(tolerantService(), handlers(deps, streams));

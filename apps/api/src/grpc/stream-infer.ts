@@ -14,10 +14,14 @@
  * answer; past that the stream is not read (HTTP/2 flow control holds the client back) until
  * answers have gone out. A stream the client cancels is answered no more (its jobs go on, as a
  * cancelled ModelInfer's do). When the API stops, each open stream answers what it has taken
- * (requests after that get the `shutting-down` error) and ends OK: the client opens another.
+ * (requests still unread then get the `shutting-down` error) and ends: OK when the client had
+ * sent its last request, else UNAVAILABLE (whatever it sent later was not taken: it resends
+ * those on another stream). A message that cannot be decompressed, or decompresses past
+ * MAX_BODY_MB, fails alone (inflation.ts); one whose frame says it is larger than MAX_BODY_MB
+ * ends the stream (RESOURCE_EXHAUSTED, grpc-js's check before any byte is read), and answers
+ * not yet written are lost with it.
  */
-import { once } from 'node:events';
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Deps } from '../deps.js';
 import { Stop } from '../services/stop-signal.js';
 import { AppError } from '@maas/shared';
@@ -66,22 +70,39 @@ export function streamInfer(deps: Deps, infer: Infer, open: OpenStreams) {
     let closing = false; // the API is stopping
     let clientDone = false; // the client has sent its last request
     let ended = false;
+    /** Once every request taken is answered: OK when the client had sent its last, else UNAVAILABLE. */
     const finish = () => {
       if (!clientDone && !closing) return;
       void answered.then(() => {
         if (ended) return;
         ended = true;
         forget();
-        if (!cancelled.aborted) call.end();
+        if (cancelled.aborted) return;
+        if (clientDone) call.end();
+        // The client may still be sending: what it sent after this has no answer, and the
+        // status tells it so (grpc-js sends the answers written before it first).
+        else call.emit('error', { code: Status.UNAVAILABLE, details: 'the API is stopping: requests this stream did not answer were not taken; send them on another stream' });
       });
     };
     const forget = open.add(() => {
       closing = true;
+      call.resume(); // what waits unread is answered `shutting-down` now, not left unanswered
       finish();
     });
     void gone.then(() => {
       cancelled.stop();
       forget();
+    });
+
+    /** Once the call takes writes again, or is gone (no listener left behind either way). */
+    const writable = () => new Promise<void>((resolve) => {
+      const done = () => {
+        call.off('drain', done);
+        call.off('cancelled', done);
+        resolve();
+      };
+      call.on('drain', done);
+      call.on('cancelled', done);
     });
 
     const answer = async (req: unknown): Promise<object> => {
@@ -108,7 +129,7 @@ export function streamInfer(deps: Deps, infer: Infer, open: OpenStreams) {
         inFlight--;
         if (call.isPaused() && inFlight < MAX_IN_FLIGHT / 2) call.resume();
         if (cancelled.aborted || ended) return;
-        if (!call.write(message)) await Promise.race([once(call, 'drain'), gone]).catch(() => {});
+        if (!call.write(message)) await writable();
       });
     });
     call.on('end', () => {

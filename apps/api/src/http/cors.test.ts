@@ -14,12 +14,17 @@ describe('CORS_ORIGINS', () => {
     expect(parse('*')).toMatchObject({ success: true, data: '*' });
     expect(parse('https://App.example.com, http://localhost:3000/')).toMatchObject({ success: true, data: ['https://app.example.com', 'http://localhost:3000'] });
   });
-  it('refuses what is not an origin, naming it', () => {
-    for (const bad of ['app.example.com', 'https://app.example.com/path', 'null', 'https://a.example, *']) {
+  it('refuses what is not an origin, naming it: paths, wildcards inside an origin, an empty list', () => {
+    for (const bad of ['app.example.com', 'https://app.example.com/path', 'null', 'https://a.example, *', 'https://*.example.com', 'https://a.example?x=1']) {
       const r = parse(bad);
       expect(r.success, bad).toBe(false);
-      expect(r.error!.issues[0]!.message).toMatch(/is not an origin \(scheme:\/\/host\[:port\], no path\)/);
+      expect(r.error!.issues[0]!.message).toMatch(/is not an origin \(scheme:\/\/host\[:port\], no path, no wildcard: list each one\)/);
     }
+    expect(parse(',').error!.issues[0]!.message).toMatch(/names no origin/);
+  });
+  it('reads an origin as a browser sends it: no default port, and an extension\'s', () => {
+    expect(parse('https://a.example:443,http://b.example:80,http://c.example:8080')).toMatchObject({ data: ['https://a.example', 'http://b.example', 'http://c.example:8080'] });
+    expect(parse('chrome-extension://abcdefghijklmnop')).toMatchObject({ data: ['chrome-extension://abcdefghijklmnop'] });
   });
 });
 

@@ -21,25 +21,37 @@ import type { AllowedMethods } from './allowed-methods.js';
 /** `CORS_ORIGINS`: `*` (any origin) or origins (`https://app.example.com`), comma-separated. */
 export type CorsOrigins = '*' | string[];
 
+/**
+ * An origin as a browser sends it in `Origin` (scheme://host[:port], lower case, no default
+ * port), from `text`; undefined when `text` is not one (a path, a query, a wildcard, no host).
+ */
+export function originOf(text: string): string | undefined {
+  if (text.includes('*')) return undefined; // wildcards inside an origin match nothing: list each
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (!url.host || url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) return undefined;
+  // An extension's origin (chrome-extension://id) is no "special" scheme: URL.origin says "null".
+  return url.origin !== 'null' ? url.origin : `${url.protocol}//${url.host}`;
+}
+
 /** The env value, read once at start-up; empty is unset (off). */
 export const CorsOriginsEnv = z.preprocess(
   (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
   z.string().transform((s, ctx): CorsOrigins => {
     if (s.trim() === '*') return '*';
-    const origins = s.split(',').map((o) => o.trim()).filter(Boolean);
-    for (const o of origins) {
-      // An origin is scheme://host[:port], nothing after: what a browser sends in `Origin`.
-      let origin: string | undefined;
-      try {
-        origin = new URL(o).origin;
-      } catch {
-        /* not a URL */
-      }
-      if (origin !== o.replace(/\/$/, '').toLowerCase() || origin === 'null') {
-        ctx.addIssue({ code: 'custom', message: `'${o}' is not an origin (scheme://host[:port], no path): e.g. https://app.example.com` });
-      }
+    const listed = s.split(',').map((o) => o.trim()).filter(Boolean);
+    if (listed.length === 0) ctx.addIssue({ code: 'custom', message: 'names no origin: list origins (https://app.example.com), or * for any' });
+    const origins: string[] = [];
+    for (const o of listed) {
+      const origin = originOf(o);
+      if (origin) origins.push(origin);
+      else ctx.addIssue({ code: 'custom', message: `'${o}' is not an origin (scheme://host[:port], no path, no wildcard: list each one): e.g. https://app.example.com` });
     }
-    return origins.map((o) => o.replace(/\/$/, '').toLowerCase());
+    return origins;
   }).optional(),
 );
 

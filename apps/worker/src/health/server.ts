@@ -50,6 +50,7 @@ export async function serveHealth(port: number, host: string, sources: HealthSou
       resolve();
     });
   });
-  log.info({ port, host }, 'health port listening (/livez, /readyz, /metrics)');
+  const bound = server.address();
+  log.info({ port: typeof bound === 'object' && bound ? bound.port : port, host }, 'health port listening (/livez, /readyz, /metrics)');
   return server;
 }
