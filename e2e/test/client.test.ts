@@ -120,6 +120,14 @@ describe('SDK: batches', () => {
     expect(written.lines).toBe(302);
     const text = await readFile(out, 'utf8');
     expect(text.trimEnd().split('\n').map((l) => JSON.parse(l).custom_id)).toEqual(results.map((r) => r.custom_id));
+
+    // Only the lines that failed: the SDK and the CLI.
+    const failed: BatchResult[] = [];
+    for await (const r of maas.batches.results(batch.id, { failedOnly: true })) failed.push(r);
+    expect(failed).toEqual([results[301]]);
+    const cliFailed = await cli(['batch', 'results', batch.id, '--failed']);
+    expect(cliFailed.code, cliFailed.stderr).toBe(0);
+    expect(cliFailed.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([results[301]]);
   });
 
   it('submit a file with ndjsonFile (streamed from disk, upload progress reported)', async () => {

@@ -168,6 +168,12 @@ describe('FP16 batch files', () => {
     const lines = (await (await fetch(`${cluster.url}/v1/batches/${id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.custom_id)).toEqual(Array.from({ length: LINES }, (_, i) => `r${i}`));
     expect(lines[7].error.message).toMatch(/out of the FP16 range/);
+    // ?failed=true: the failed lines alone (here one), in input order
+    const failed = await fetch(`${cluster.url}/v1/batches/${id}/results?failed=true`);
+    expect(failed.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    expect((await failed.text()).trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([lines[7]]);
+    const npyOnly = await fetch(`${cluster.url}/v1/batches/${id}/results?failed=true`, { headers: { accept: 'application/x-npy' } });
+    expect(npyOnly.status).toBe(406);
     const all = bitsOf(Array.from({ length: LINES }, (_, i) => (i === 7 ? [0, 0, 0] : row(i))).flat());
     const want = await halfAlone(all);
     const doubled = valuesOf(want.doubled).map(asJson);
@@ -187,5 +193,8 @@ describe('FP16 batch files', () => {
     const headerLength = 10 + out.readUInt16LE(8);
     expect(out.subarray(10, headerLength).toString('latin1')).toMatch(new RegExp(`'descr': '<f2', 'fortran_order': False, 'shape': \\(${LINES}, ${HALF_WIDTH}\\)`));
     expect(out.subarray(headerLength)).toEqual((await halfAlone(bits)).doubled);
+    // none failed: ?failed=true is empty
+    const failed = await fetch(`${cluster.url}/v1/batches/${id}/results?failed=true`);
+    expect([failed.status, await failed.text()]).toEqual([200, '']);
   });
 });

@@ -186,7 +186,7 @@ export class Batches {
    * arrive. Breaking out of the loop closes the download. A batch that has not finished yet
    * answers 409 (MaasApiError), thrown by the first iteration.
    */
-  async *results(id: string, opts: CallOptions = {}): AsyncGenerator<BatchResult, void, undefined> {
+  async *results(id: string, opts: ResultsOptions = {}): AsyncGenerator<BatchResult, void, undefined> {
     const body = await this.resultsBody(id, opts);
     yield* parseNdjson<BatchResult>(splitLines(chunksOf(body)));
   }
@@ -196,7 +196,7 @@ export class Batches {
    * an interrupted download never looks finished) or to a writable such as `process.stdout`
    * (which is not ended). Resolves with the bytes and lines written.
    */
-  async downloadResults(id: string, destination: string | NodeJS.WritableStream, opts: CallOptions = {}): Promise<DownloadResult> {
+  async downloadResults(id: string, destination: string | NodeJS.WritableStream, opts: ResultsOptions = {}): Promise<DownloadResult> {
     const body = await this.resultsBody(id, opts);
     if (typeof destination !== 'string') return { path: '-', ...(await copyTo(body, destination)) };
     const partial = `${destination}.partial`;
@@ -220,11 +220,17 @@ export class Batches {
     }
   }
 
-  private async resultsBody(id: string, opts: CallOptions): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.http.stream({ method: 'GET', path: `/v1/batches/${encodeURIComponent(id)}/results`, ...opts });
+  private async resultsBody(id: string, { failedOnly, ...opts }: ResultsOptions): Promise<ReadableStream<Uint8Array>> {
+    const path = `/v1/batches/${encodeURIComponent(id)}/results${failedOnly ? '?failed=true' : ''}`;
+    const response = await this.http.stream({ method: 'GET', path, ...opts });
     if (!response.body) throw new MaasProtocolError(`GET /v1/batches/${id}/results answered without a body`);
     return response.body;
   }
+}
+
+export interface ResultsOptions extends CallOptions {
+  /** only the lines that failed, in input order (`?failed=true`: no outputs are read, so it is quick on a large batch) */
+  failedOnly?: boolean;
 }
 
 /** Counts bytes and lines of the chunks passing through (a last line without `\n` counts too). */

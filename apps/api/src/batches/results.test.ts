@@ -199,6 +199,29 @@ describe('ranWithRows', () => {
   });
 });
 
+describe('chunkResults: the failed lines alone (?failed=true), with no outputs read', () => {
+  it('a succeeded chunk gives its invalid lines only', () => {
+    expect(parse(chunkResultLines(LINES, succeededMarker(4), [], RESULT_PIECE_BYTES, true))).toEqual([
+      { custom_id: 'bad', error: BAD },
+      { custom_id: 'bad2', error: BAD2 },
+    ]);
+  });
+  it('a chunk some of whose rows failed gives those lines and its invalid ones, in order', () => {
+    const lines: ChunkLine[] = [['a', 1, 1], ['x', 1, 1], ['bad', 0, 0, BAD], ['y', 2, 0], ['z', 1, 1]];
+    const X: JobError = { type: 'inference-failed', message: 'x' };
+    const Z: JobError = { type: 'inference-failed', message: 'z' };
+    expect(parse(chunkResultLines(lines, partlyMarker(5, new Map([[1, X], [4, Z]])), [], RESULT_PIECE_BYTES, true))).toEqual([
+      { custom_id: 'x', error: X },
+      { custom_id: 'bad', error: BAD },
+      { custom_id: 'z', error: Z },
+    ]);
+  });
+  it('a chunk that did not run gives every line, as the whole results do', () => {
+    const err: JobError = { type: 'inference-failed', message: 'boom' };
+    expect(chunkResultLines(LINES, failedMarker(4, err), [], RESULT_PIECE_BYTES, true)).toEqual(chunkResultLines(LINES, failedMarker(4, err), []));
+  });
+});
+
 describe('chunkResults: chunks that did not run', () => {
   const expectAllFailed = (out: string[], error: JobError) => {
     expect(out).toHaveLength(LINES.length);

@@ -141,9 +141,10 @@ function tensorLine(customIdJson: string, values: readonly OutputValues[], texts
  * The chunk's result lines, one per input line, as NDJSON bytes in pieces of about
  * `pieceBytes`. A line given as a string is its custom id's JSON text, of one row in the form
  * `compactIds` says (chunk-lines.ts). Every line is byte for byte JSON.stringify's text of its object.
+ * `failedOnly`: the lines that failed alone (`?failed=true`), which need no outputs (pass none).
  */
 export function* chunkResultPieces(
-  { lines, compactIds }: ReadLines, marker: string | null, outputs: readonly RawTensor[], pieceBytes = RESULT_PIECE_BYTES,
+  { lines, compactIds }: ReadLines, marker: string | null, outputs: readonly RawTensor[], pieceBytes = RESULT_PIECE_BYTES, failedOnly = false,
 ): Generator<Buffer> {
   const outcome = marker ? parseMarker(marker) : undefined;
   const notRun: JobError =
@@ -187,7 +188,9 @@ export function* chunkResultPieces(
       text += `{"custom_id":${customIdJson},"error":${JSON.stringify(rowError)}}\n`;
       skipped += rows;
     } else {
-      if (compact) {
+      if (failedOnly) {
+        // a line that ran: not asked for
+      } else if (compact) {
         text += compactLine(customIdJson, values, texts, row);
       } else {
         text += tensorLine(customIdJson, values, texts, row, rows);

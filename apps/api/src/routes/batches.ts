@@ -27,7 +27,10 @@ const NDJSON_RESULTS = 'application/x-ndjson';
 export const NPY_TYPES = ['application/x-npy', 'application/vnd.numpy.npy'];
 
 /** `GET /v1/batches/{id}/results`: one `output` at most (a repeated name is a list: a 400). */
-export const ResultsQuery = z.object({ output: z.string().optional().describe('with Accept: application/x-npy, the output the array holds (required when the model has several)') });
+export const ResultsQuery = z.object({
+  output: z.string().optional().describe('with Accept: application/x-npy, the output the array holds (required when the model has several)'),
+  failed: z.enum(['true', 'false']).optional().describe('true: only the lines that failed, in input order (NDJSON; no outputs are read, so it is quick on a large batch)'),
+});
 
 export const BatchQuery = z.object({
   model: z.string().min(1, 'model is required'),
@@ -105,12 +108,17 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     // depends on Accept, problems included.
     res.vary('Accept');
     const done = await batches.finished(req.tenant, req.params.id);
+    const failedOnly = q.data.failed === 'true';
     const preferred = req.accepts([NDJSON_RESULTS, ...NPY_TYPES]);
-    const form = resultsForm(typeof preferred === 'string' && NPY_TYPES.includes(preferred), req.accepts(NDJSON_RESULTS) !== false, () => batches.npyResults(done, q.data.output));
+    const wantsNpy = typeof preferred === 'string' && NPY_TYPES.includes(preferred);
+    const acceptsNdjson = req.accepts(NDJSON_RESULTS) !== false;
+    // Errors are no array's: the failed lines come as NDJSON, a 406 to a client that takes only .npy.
+    if (failedOnly && wantsNpy && !acceptsNdjson) throw new AppError('not-acceptable', `the failed lines of a batch come as ${NDJSON_RESULTS} only`);
+    const form = resultsForm(!failedOnly && wantsNpy, acceptsNdjson, () => batches.npyResults(done, q.data.output));
     res.status(200).type(form.type === 'npy' ? NPY_TYPES[0]! : NDJSON_RESULTS);
     // HEAD: what GET would answer, after the same checks, without reading a chunk.
     if (req.method === 'HEAD') return void res.end();
-    if (await pipeChunks(res, form.type === 'npy' ? batches.resultsNpy(done, form.npy) : batches.results(done))) res.end();
+    if (await pipeChunks(res, form.type === 'npy' ? batches.resultsNpy(done, form.npy) : batches.results(done, failedOnly))) res.end();
     else req.log.info({ batch: req.params.id }, 'results download ended early: the client went away');
   });
 

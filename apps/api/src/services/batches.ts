@@ -26,7 +26,7 @@ import {
   BlockPool, bullJobKey, isRedisUnavailable, ranWithRows, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
-import { chunkResultPieces } from '../batches/results.js';
+import { chunkResultPieces, RESULT_PIECE_BYTES } from '../batches/results.js';
 import { BatchList, type BatchPage } from './batch-list.js';
 import type { Chunk } from '../batches/chunker.js';
 import { linesWithRows, readLines, rowsPerLine, storedLines, type ReadLines } from '../batches/chunk-lines.js';
@@ -384,11 +384,14 @@ export class BatchService {
     return npyResults({ id: done.id, model: batch.model, outputs: version.outputs, failed: batch.counts.failed, total: batch.counts.total, rows: done.meta['rows'] }, output);
   }
 
-  /** The result lines, chunk by chunk in input order. */
-  results(done: FinishedBatch): AsyncGenerator<Buffer> {
-    const chunks = this.finishedChunks(done);
+  /**
+   * The result lines, chunk by chunk in input order; `failedOnly`: only those of lines that
+   * failed (`?failed=true`), for which no chunk's outputs are read.
+   */
+  results(done: FinishedBatch, failedOnly = false): AsyncGenerator<Buffer> {
+    const chunks = this.finishedChunks(done, true, !failedOnly);
     return (async function* () {
-      for await (const { lines, marker, outputs } of chunks) yield* chunkResultPieces(lines, marker, outputs);
+      for await (const { lines, marker, outputs } of chunks) yield* chunkResultPieces(lines, marker, outputs, RESULT_PIECE_BYTES, failedOnly);
     })();
   }
 
@@ -415,13 +418,14 @@ export class BatchService {
   /**
    * Every chunk of a completed batch, read ahead of the consumer, in order, from the first
    * `next()` on. `lines: false` (`.npy` results, which need only the outputs) leaves each
-   * chunk's line list unread: 8,192 entries a chunk to parse for nothing.
+   * chunk's line list unread: 8,192 entries a chunk to parse for nothing; `withOutputs: false`
+   * (the failed lines alone) leaves the outputs unread.
    */
-  private finishedChunks({ id, meta, k }: FinishedBatch, lines = true): AsyncGenerator<{ lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
+  private finishedChunks({ id, meta, k }: FinishedBatch, lines = true, withOutputs = true): AsyncGenerator<{ lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
     const total = Number(meta['chunks_total']);
     const redis = this.redis;
     const fetch = (i: number) =>
-      Promise.all([lines ? redis.hget(k.lines, String(i)) : null, redis.hget(k.chunks, String(i)), redis.hgetBuffer(k.outputs, String(i))]);
+      Promise.all([lines ? redis.hget(k.lines, String(i)) : null, redis.hget(k.chunks, String(i)), withOutputs ? redis.hgetBuffer(k.outputs, String(i)) : null]);
     return (async function* () {
       const ahead: ReturnType<typeof fetch>[] = [];
       for (let i = 0; i < Math.min(READ_AHEAD, total); i++) ahead.push(fetch(i));
@@ -431,7 +435,7 @@ export class BatchService {
         // A completed batch records every chunk's outcome and lines: one gone (its retention
         // passed during the download, or Redis evicted it) ends the download as an error, not
         // as a file that looks whole without its lines (a 404 before the first byte).
-        if (marker === null || (lines && chunkLines === null) || (outputs === null && ranWithRows(marker))) throw new NotFoundError('batch', id);
+        if (marker === null || (lines && chunkLines === null) || (withOutputs && outputs === null && ranWithRows(marker))) throw new NotFoundError('batch', id);
         yield {
           lines: readLines(chunkLines),
           marker,

@@ -123,13 +123,13 @@ export const batchCancel: Command = {
 export const batchResults: Command = {
   name: 'batch results',
   summary: 'download the results of a finished batch (NDJSON, input order) to stdout or --out',
-  usage: 'ID [--out FILE]',
+  usage: 'ID [--out FILE] [--failed]',
   args: { min: 1 },
-  options: { out: outOption },
+  options: { out: outOption, failed: { type: 'boolean', help: 'only the lines that failed (quick on a large batch: no outputs are read)' } },
   async run(ctx) {
     const out = stringOpt(ctx, 'out');
     const id = ctx.args[0]!;
-    const written = await ctx.client().batches.downloadResults(id, out ?? ctx.io.stdout, { signal: ctx.io.signal });
+    const written = await ctx.client().batches.downloadResults(id, out ?? ctx.io.stdout, { signal: ctx.io.signal, failedOnly: flag(ctx, 'failed') });
     if (out) ctx.io.stderr.write(`wrote ${formatCount(written.lines)} result lines (${formatBytes(written.bytes)}) to ${out}\n`);
   },
 };
