@@ -155,6 +155,25 @@ describe('@maas/client over JSON, every datatype', () => {
   });
 });
 
+describe('two Authorization headers', () => {
+  it('are a 400 invalid_request, not the first one picked (a proxy in front may have read the other)', async () => {
+    const { request } = await import('node:http');
+    const answer = await new Promise<{ status: number; challenge: string | undefined; body: string }>((resolve, reject) => {
+      // node:http sends an array value as one header line each
+      const req = request(`${cluster.url}/v2/models/penguins`, { headers: { authorization: [`Bearer ${KEY}`, 'Bearer key-b'] as unknown as string } }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, challenge: res.headers['www-authenticate'], body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.challenge).toBe('Bearer error="invalid_request"');
+    expect(JSON.parse(answer.body).detail).toMatch(/one Authorization header/);
+  });
+});
+
 describe('a request target in absolute form (RFC 9112 §3.2.2: what a proxy-minded client sends)', () => {
   it('is served as its path: health without a key, /admin with the admin key, a job with a tenant key', async () => {
     const { request } = await import('node:http');

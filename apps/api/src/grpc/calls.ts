@@ -27,9 +27,14 @@ export function callerOf(deps: Deps, modelRead = false): (authorization: string 
   };
 }
 
-/** The first `authorization` metadata value of a call. */
+/**
+ * The `authorization` metadata value of a call; with several, one no key matches (the call is
+ * UNAUTHENTICATED where keys are set: two credentials are refused, not one picked, as over REST).
+ */
 export function authorizationOf(metadata: Metadata): string | undefined {
-  const first = metadata.get('authorization')[0];
+  const values = metadata.get('authorization');
+  if (values.length > 1) return 'several authorization values';
+  const first = values[0];
   return typeof first === 'string' ? first : first?.toString();
 }
 

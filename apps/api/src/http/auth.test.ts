@@ -1,6 +1,7 @@
+import type { Request, Response } from 'express';
 import { describe, expect, it } from 'vitest';
-import { UnauthorizedError } from '@maas/shared';
-import { tenantResolver } from './auth.js';
+import { UnauthorizedError, type AppError } from '@maas/shared';
+import { authenticate, repeatsAuthorization, tenantResolver } from './auth.js';
 
 const thrown = (f: () => unknown): UnauthorizedError => {
   try {
@@ -27,5 +28,34 @@ describe('tenantResolver', () => {
     expect(wrong).toBeInstanceOf(UnauthorizedError);
     expect(wrong.detail).toBe('API key not recognised');
     expect(wrong.headers).toEqual({ 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+  });
+});
+
+describe('repeatsAuthorization', () => {
+  it('finds a second Authorization header, in any case, among the raw headers', () => {
+    expect(repeatsAuthorization(['Host', 'x', 'Authorization', 'Bearer a'])).toBe(false);
+    expect(repeatsAuthorization(['authorization', 'Bearer a', 'Accept', '*/*', 'AUTHORIZATION', 'Bearer b'])).toBe(true);
+    expect(repeatsAuthorization(['Authorization-X', 'a', 'Authorization', 'b'])).toBe(false);
+  });
+});
+
+describe('authenticate', () => {
+  const run = (rawHeaders: string[], keys = new Map([['key-a', 'a']])) => {
+    const req = { rawHeaders, headers: { authorization: rawHeaders[1] } } as unknown as Request;
+    let err: unknown;
+    let called = false;
+    authenticate(keys)(req, {} as Response, (e?: unknown) => ((called = true), (err = e)));
+    return { req, err: err as AppError | undefined, called };
+  };
+  it('refuses two credentials with a 400 invalid_request (RFC 6750 §3.1), even when the first is valid', () => {
+    const { err } = run(['Authorization', 'Bearer key-a', 'Authorization', 'Bearer other']);
+    expect(err).toMatchObject({ status: 400, headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' } });
+    expect(err!.detail).toMatch(/one Authorization header/);
+    expect(run(['Authorization', 'Bearer key-a']).req.tenant).toBe('a');
+  });
+  it('does not look in open mode, where no key is read', () => {
+    const { req, err } = run(['Authorization', 'x', 'Authorization', 'y'], new Map());
+    expect(err).toBeUndefined();
+    expect(req.tenant).toBe('default');
   });
 });

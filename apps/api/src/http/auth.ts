@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { DEFAULT_TENANT, UnauthorizedError } from '@maas/shared';
+import { AppError, DEFAULT_TENANT, UnauthorizedError } from '@maas/shared';
 
 export { DEFAULT_TENANT };
 
@@ -35,12 +35,30 @@ export function tenantResolver(keys: Map<string, string> | undefined): (authoriz
   };
 }
 
+/**
+ * Whether `rawHeaders` (name, value, name, value…) carry more than one Authorization header.
+ * Node keeps the first and drops the others, while a proxy in front may read another: two
+ * credentials are refused (RFC 6750 §3.1 `invalid_request`, a 400) rather than one picked.
+ */
+export function repeatsAuthorization(rawHeaders: readonly string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true;
+  }
+  return false;
+}
+
+const twoCredentials = () => new AppError('invalid-input', 'send one Authorization header, not several', {}, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' } });
+
 /** Sets `req.tenant` from its API key, unless a route's own check has (admin-auth.ts `repositoryControlAuth`). */
 export function authenticate(keys: Map<string, string> | undefined): RequestHandler {
   const resolve = tenantResolver(keys);
+  const checked = keys !== undefined && keys.size > 0;
   return (req, _res, next) => {
     if (req.tenant !== undefined) return next();
     try {
+      if (checked && repeatsAuthorization(req.rawHeaders)) throw twoCredentials();
       req.tenant = resolve(req.headers.authorization);
     } catch (err) {
       return next(err);
