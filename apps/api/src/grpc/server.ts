@@ -1,9 +1,10 @@
 /**
  * The KServe v2 gRPC service (`inference.GRPCInferenceService`) on GRPC_PORT, served by the
  * API process beside REST, through the same services: ModelInfer is a job through the same
- * JobService (validation, queue, micro-batcher) as POST /v2/.../infer. Errors are the same
- * typed errors, mapped to status codes by grpc/status.ts; API keys come as `authorization:
- * Bearer <key>` metadata (ServerLive and ServerReady need none, like /v2/health/*).
+ * JobService (validation, queue, micro-batcher) as POST /v2/.../infer, and so is each request
+ * of a ModelStreamInfer stream (stream-infer.ts). Errors are the same typed errors, mapped to
+ * status codes by grpc/status.ts (grpc/calls.ts); API keys come as `authorization: Bearer
+ * <key>` metadata (ServerLive and ServerReady need none, like /v2/health/*).
  */
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { AppError, DEFAULT_TENANT, NotFoundError, ValidationError } from '@maas/shared';
