@@ -60,6 +60,8 @@ export const ApiEnv = z.object({
   REQUEST_TIMEOUT_S: intEnv(1, 7 * 24 * 3600).default(3600),
   /** at SIGTERM, requests still open after this (a long upload) are cut: under Kubernetes' grace period */
   SHUTDOWN_GRACE_S: intEnv(1, 3600).default(30),
+  /** HTTP connections held at once (0: no cap); a connection past it is closed as soon as it opens, unanswered */
+  MAX_CONNECTIONS: intEnv(0, 10_000_000).default(0),
   /** a connection that neither sends nor receives for this long is closed (a stalled upload ends) */
   IDLE_TIMEOUT_S: intEnv(1, 24 * 3600).default(120),
   /** requests a second per tenant (API key) beyond which requests get 429; 0 = no limit (TENANT_QUOTAS overrides) */

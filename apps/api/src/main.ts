@@ -143,6 +143,11 @@ async function main(): Promise<void> {
     });
   });
   Object.assign(server, serverTimeouts(config));
+  // Past MAX_CONNECTIONS Node closes a new connection as it opens (no answer can be sent on it).
+  if (config.MAX_CONNECTIONS > 0) {
+    server.maxConnections = config.MAX_CONNECTIONS;
+    server.on('drop', () => deps.metrics.droppedConnections.inc());
+  }
   const grpc = await GrpcFrontDoor.start(deps, config.HOST, config.GRPC_PORT);
   const addr = server.address();
   log.info({ url: `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`, models: catalog.models.map((m) => m.name), fair_share: fair.enabled }, 'api listening');

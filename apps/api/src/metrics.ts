@@ -30,6 +30,11 @@ export function createApiMetrics(waiting: () => number = () => 0) {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
+    droppedConnections: new Counter({
+      name: 'maas_http_connections_dropped_total',
+      help: 'Connections closed at once because MAX_CONNECTIONS were open',
+      registers: [registry],
+    }),
     problems: new Counter({
       name: 'maas_http_errors_total',
       help: 'Error responses by HTTP status',
