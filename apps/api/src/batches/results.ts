@@ -188,13 +188,8 @@ export function* chunkResultPieces(
       text += `{"custom_id":${customIdJson},"error":${JSON.stringify(rowError)}}\n`;
       skipped += rows;
     } else {
-      if (failedOnly) {
-        // a line that ran: not asked for
-      } else if (compact) {
-        text += compactLine(customIdJson, values, texts, row);
-      } else {
-        text += tensorLine(customIdJson, values, texts, row, rows);
-      }
+      // a line that ran (not asked for when only the failed ones are)
+      if (!failedOnly) text += compact ? compactLine(customIdJson, values, texts, row) : tensorLine(customIdJson, values, texts, row, rows);
       row += rows;
     }
     if (out.length + 3 * text.length >= pieceBytes || text.length >= TEXT_CHARS) {

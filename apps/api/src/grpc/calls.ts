@@ -38,10 +38,10 @@ export function authorizationOf(metadata: Metadata): string | undefined {
   return typeof first === 'string' ? first : first?.toString();
 }
 
-/** A call's deadline as ms from now (undefined: none). */
-export function msLeft(deadline: Date | number): number | undefined {
+/** What a call's wait is bounded by: `signal` (the client cancels), and its deadline as ms from now (none: no `timeoutMs`). */
+export function limitOf<S>(signal: S, deadline: Date | number): { signal: S; timeoutMs?: number } {
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(at) ? at - Date.now() : undefined;
+  return Number.isFinite(at) ? { signal, timeoutMs: at - Date.now() } : { signal };
 }
 
 /** The status an error ends a call with (logged when it is no client's fault). */

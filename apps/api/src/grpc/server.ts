@@ -16,7 +16,7 @@ import { kserveMetadata } from '../views/model.js';
 import { tritonConfig } from '../views/triton-config.js';
 import { hookable, inflationSlots } from './inflation.js';
 import { failedMessage, MalformedMessage, tolerantService } from './proto.js';
-import { authorizationOf, callerOf, errorStatus, malformed, msLeft } from './calls.js';
+import { authorizationOf, callerOf, errorStatus, limitOf, malformed } from './calls.js';
 import { OpenStreams, streamInfer } from './stream-infer.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
 import { Stop, type StopSignal } from '../services/stop-signal.js';
@@ -49,8 +49,7 @@ function unary(deps: Deps, handler: Handler, modelRead = false) {
     };
     const cancelled = new Stop();
     call.on('cancelled', () => cancelled.stop());
-    const timeoutMs = msLeft(call.getDeadline());
-    const limit = { signal: cancelled, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+    const limit = limitOf(cancelled, call.getDeadline());
     const request = call.request;
     const handled = request instanceof MalformedMessage ? Promise.reject(malformed(request)) : handler(request, tenant, limit, auth);
     handled.then(

@@ -26,7 +26,7 @@ import type { Deps } from '../deps.js';
 import { Stop } from '../services/stop-signal.js';
 import { AppError } from '@maas/shared';
 import { MalformedMessage } from './proto.js';
-import { authorizationOf, callerOf, errorStatus, malformed, msLeft } from './calls.js';
+import { authorizationOf, callerOf, errorStatus, limitOf, malformed } from './calls.js';
 import type { GrpcInferRequest } from './tensors.js';
 
 /** Requests of one stream waiting for their answer at once, beyond which the stream is not read. */
@@ -63,7 +63,6 @@ export function streamInfer(deps: Deps, infer: Infer, open: OpenStreams) {
       return;
     }
     const cancelled = new Stop();
-    const gone = new Promise<void>((r) => call.once('cancelled', () => r()));
     const deadline = call.getDeadline();
     let answered = Promise.resolve(); // responses go out in the order the requests came
     let inFlight = 0;
@@ -89,7 +88,7 @@ export function streamInfer(deps: Deps, infer: Infer, open: OpenStreams) {
       call.resume(); // what waits unread is answered `shutting-down` now, not left unanswered
       finish();
     });
-    void gone.then(() => {
+    call.once('cancelled', () => {
       cancelled.stop();
       forget();
     });
@@ -109,8 +108,7 @@ export function streamInfer(deps: Deps, infer: Infer, open: OpenStreams) {
       if (req instanceof MalformedMessage) throw malformed(req);
       if (closing) throw new AppError('shutting-down', 'the API is stopping: open another stream');
       await deps.rateLimit(tenant);
-      const timeoutMs = msLeft(deadline);
-      return (await infer(req as GrpcInferRequest, tenant, { signal: cancelled, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })) as object;
+      return (await infer(req as GrpcInferRequest, tenant, limitOf(cancelled, deadline))) as object;
     };
 
     call.on('data', (req: unknown) => {

@@ -389,7 +389,7 @@ export class BatchService {
    * failed (`?failed=true`), for which no chunk's outputs are read.
    */
   results(done: FinishedBatch, failedOnly = false): AsyncGenerator<Buffer> {
-    const chunks = this.finishedChunks(done, true, !failedOnly);
+    const chunks = this.finishedChunks(done, { outputs: !failedOnly });
     return (async function* () {
       for await (const { lines, marker, outputs } of chunks) yield* chunkResultPieces(lines, marker, outputs, RESULT_PIECE_BYTES, failedOnly);
     })();
@@ -400,7 +400,7 @@ export class BatchService {
    * `npy` (`npyResults`) describes it: the header, then each chunk's raw bytes in input order.
    */
   resultsNpy(done: FinishedBatch, npy: NpyResults): AsyncGenerator<Buffer> {
-    const chunks = this.finishedChunks(done, false);
+    const chunks = this.finishedChunks(done, { lines: false });
     return (async function* () {
       let rest: number[] | undefined;
       for await (const chunk of chunks) {
@@ -418,10 +418,10 @@ export class BatchService {
   /**
    * Every chunk of a completed batch, read ahead of the consumer, in order, from the first
    * `next()` on. `lines: false` (`.npy` results, which need only the outputs) leaves each
-   * chunk's line list unread: 8,192 entries a chunk to parse for nothing; `withOutputs: false`
+   * chunk's line list unread: 8,192 entries a chunk to parse for nothing; `outputs: false`
    * (the failed lines alone) leaves the outputs unread.
    */
-  private finishedChunks({ id, meta, k }: FinishedBatch, lines = true, withOutputs = true): AsyncGenerator<{ lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
+  private finishedChunks({ id, meta, k }: FinishedBatch, { lines = true, outputs: withOutputs = true } = {}): AsyncGenerator<{ lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
     const total = Number(meta['chunks_total']);
     const redis = this.redis;
     const fetch = (i: number) =>
