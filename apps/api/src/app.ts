@@ -1,6 +1,7 @@
 /**
  * createApp(deps): the express app, with no I/O of its own (main.ts listens).
- * Order: request log → metrics → CORS (when CORS_ORIGINS is set) → health (no auth) → /admin (admin key) → load/unload and model
+ * Order: request log → metrics → CORS (when CORS_ORIGINS is set) → compressed answers (when asked and
+ * COMPRESS_RESPONSES) → health (no auth) → /admin (admin key) → load/unload and model
  * reads by the admin key → in one layer (http/compose.ts `series`): tenant auth, rate limit,
  * query names, OPTIONS (http/options.ts), JSON charset, body size (and the 100), compressed bodies, JSON body (exact integers, depth) →
  * routes (the busiest first; a router under a path sees only its requests: `underPath`) → 404 →
@@ -17,6 +18,7 @@ import {
 } from './http/infer-body.js';
 import { drainBody } from './http/body-encoding.js';
 import { compressedBody } from './http/compressed-body.js';
+import { compressAnswers } from './http/compress.js';
 import { waitsFor100 } from './http/continue.js';
 import { series, underPath } from './http/compose.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
@@ -50,6 +52,8 @@ export function createApp(deps: Deps): Express {
   const allowed = allowedMethodsOf(ROUTES);
   // Browsers' cross-origin requests, preflights before any key is asked for (http/cors.ts).
   if (deps.config.CORS_ORIGINS) app.use(crossOrigin(deps.config.CORS_ORIGINS, allowed));
+  // br / gzip / deflate answers for clients that send Accept-Encoding (http/compress.ts).
+  if (deps.config.COMPRESS_RESPONSES) app.use(compressAnswers());
   app.use(underPath('/v2/health', series(answerOptions(allowed), healthRouter(deps))));
   // /admin has its own key (ADMIN_KEY), never a tenant's, so it comes before tenant auth.
   app.use(underPath('/admin', series(adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0), answerOptions(allowed), adminRouter(deps))));

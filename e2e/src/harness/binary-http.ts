@@ -5,6 +5,7 @@
  * their Inference-Header-Content-Length.
  */
 import { request } from 'node:http';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { getFloat16, setFloat16 } from '@petamoriken/float16';
 
 export type Datatype = 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
@@ -101,7 +102,10 @@ export function binaryBody(header: Record<string, unknown>, inputs: BinaryInput[
 export interface RawReply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** the body, decoded as its Content-Encoding says (as tritonclient does) */
   body: Buffer;
+  /** the body's bytes as they came (compressed, when Content-Encoding names an encoding) */
+  wire: Buffer;
   /** the JSON part (the whole body when not framed) */
   json: any;
   /** each binary output's elements, by name */
@@ -115,7 +119,9 @@ export function post(url: string, body: Buffer, headers: Record<string, string> 
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const all = Buffer.concat(chunks);
+        const wire = Buffer.concat(chunks);
+        const decode = { gzip: gunzipSync, deflate: inflateSync, br: brotliDecompressSync }[String(res.headers['content-encoding'])];
+        const all = decode ? decode(wire) : wire;
         const h = res.headers['inference-header-content-length'];
         const n = h === undefined ? all.length : Number(h);
         const text = all.subarray(0, n).toString('utf8');
@@ -134,7 +140,7 @@ export function post(url: string, body: Buffer, headers: Record<string, string> 
           binary[o.name] = fromBytes(o.datatype, all.subarray(at, at + size));
           at += size;
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: all, json, binary });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: all, wire, json, binary });
       });
       res.on('error', reject);
     });

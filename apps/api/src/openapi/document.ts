@@ -111,6 +111,7 @@ export function openApiDocument(version: string): Json {
         'A method a served path does not take is a 405 with `Allow`; OPTIONS on a served path answers 204 with the same `Allow`. ' +
         'Browsers on the origins CORS_ORIGINS lists may call every route: their preflights are answered without a key. ' +
         'ADMIN_KEY where a tenant key is needed is a 403 (it reads models and metrics only). ' +
+        'Answers of 1 KB or more are br-, gzip- or deflate-encoded when Accept-Encoding asks (COMPRESS_RESPONSES), .npy results never; request bodies may carry Content-Encoding. ' +
         `Errors are RFC 9457 problems; their types: ${Object.keys(PROBLEMS).map((t) => problemTypeUri(t as keyof typeof PROBLEMS)).join(', ')}.`,
     },
     security: [{ apiKey: [] }],
