@@ -249,6 +249,10 @@ describe('gRPC: Triton extensions', () => {
       input: [{ name: 'features', data_type: 'TYPE_FP32', dims: ['4'] }],
       output: [expect.anything(), expect.objectContaining({ name: 'label', dims: ['1'], reshape: { shape: [] } })],
       version_policy: { policy_choice: 'latest', latest: { num_versions: 2 } },
+      model_warmup: [
+        { name: 'zeros_1', batch_size: 1, count: 1, inputs: { features: { data_type: 'TYPE_FP32', dims: ['4'], zero_data: true, input_data_type: 'zero_data' } } },
+        { name: 'zeros_256', batch_size: 256, count: 1, inputs: { features: { data_type: 'TYPE_FP32', dims: ['4'], zero_data: true, input_data_type: 'zero_data' } } },
+      ],
     });
     // Statistics are written every 100 ms: the requests of the tests above show within that.
     type Stats = { version: string; execution_count: string; inference_stats: { success: { count: string } } };

@@ -464,9 +464,17 @@ describe('Triton extensions over REST', () => {
       input: [{ name: 'features', data_type: 'TYPE_FP32', dims: [4] }],
       output: [{ name: 'probabilities', data_type: 'TYPE_FP32', dims: [3], label_filename: 'labels.txt' }, { name: 'label', data_type: 'TYPE_INT64', dims: [1], reshape: { shape: [] } }],
       dynamic_batching: { max_queue_delay_microseconds: 2000 },
+      model_warmup: [
+        { name: 'zeros_1', batch_size: 1, inputs: { features: { data_type: 'TYPE_FP32', dims: [4], zero_data: true } }, count: 1 },
+        { name: 'zeros_256', batch_size: 256, inputs: { features: { data_type: 'TYPE_FP32', dims: [4], zero_data: true } }, count: 1 },
+      ],
     });
     const f = await call(cluster.url, 'GET', '/v2/models/fixed/versions/1/config', undefined, AUTH);
     expect(f.body).toMatchObject({ max_batch_size: 0, input: [{ name: 'x', dims: [2, 3] }, { name: 'y', data_type: 'TYPE_INT32', dims: [2, 3] }] });
+    expect(f.body.model_warmup).toEqual([{ name: 'zeros_1', batch_size: 1, inputs: { x: { data_type: 'TYPE_FP32', dims: [2, 3], zero_data: true }, y: { data_type: 'TYPE_INT32', dims: [2, 3], zero_data: true } }, count: 1 }]);
+    // The worker made those runs before its first job, each session its own (and the main thread's the first).
+    expect(cluster.workers[0]!.log).toMatch(/"model":"penguins","version":2,"rows":\[1,256\],"ms":[\d.]+,"msg":"model warmed up"/);
+    expect(cluster.workers[0]!.log).toMatch(/"model":"fixed","version":1,"rows":\[1\],"ms":[\d.]+,"msg":"model warmed up"/);
     expect(f.body).not.toHaveProperty('dynamic_batching');
     expect((await call(cluster.url, 'GET', '/v2/models/nope/config', undefined, AUTH)).body.error).toMatch(/not found/);
   });

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import {
   ConfigError, connectRedis, createLogger, DEFAULT_TENANT, drainWhileRedisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, OutboxRelay,
-  RepositoryPoller, runMain, TenantSecrets, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion,
+  RepositoryPoller, runMain, TenantSecrets, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -77,8 +77,10 @@ async function main(): Promise<void> {
   const sessions = Math.max(1, versions.reduce((n, { m }) => n + m.config.instances, 0));
   const open = async (m: ModelInfo, v: ModelVersion): Promise<ModelRunner> => {
     const threads = config.WORKER_INTRA_OP_THREADS || Math.max(1, Math.floor(config.cores / sessions));
+    // Each session makes its warm-up runs before it takes a job (shared models/warmup.ts).
+    const warmup = warmupRuns(v, m.config.warmup_batch_sizes);
     const pool = await SessionPool.open(
-      { path: v.path, providers: providersFor(config.WORKER_DEVICE, m.config.execution_providers), intraOpNumThreads: threads, spinning: config.WORKER_SPIN_THREADS },
+      { path: v.path, providers: providersFor(config.WORKER_DEVICE, m.config.execution_providers), intraOpNumThreads: threads, spinning: config.WORKER_SPIN_THREADS, warmup },
       m.config.instances,
       {
         runTimeoutMs: config.WORKER_RUN_TIMEOUT_MS,
@@ -90,7 +92,12 @@ async function main(): Promise<void> {
     // heartbeat leaves it out, so /v2/models/{m}/ready reads not ready.
     pool.onServingChange(() => heartbeat.setModels(served(live.runners)));
     if (config.WORKER_INLINE_MAX_MS > 0 && pool.provider === 'cpu' && (await stat(v.path)).size <= INLINE_MAX_MODEL_BYTES) {
-      pool.runShortOnes(await InlineSession.open(v.path), config.WORKER_INLINE_MAX_MS);
+      pool.runShortOnes(await InlineSession.open(v.path, warmup), config.WORKER_INLINE_MAX_MS);
+    }
+    if (pool.warmup.failure) {
+      log.warn({ model: v.model, version: v.version, reason: pool.warmup.failure }, 'warm-up run failed; serving the model anyway');
+    } else if (warmup.length) {
+      log.info({ model: v.model, version: v.version, rows: pool.warmup.rows, ms: Math.round(pool.warmup.ms * 10) / 10 }, 'model warmed up');
     }
     if (pool.fallbackReason) {
       log.warn({ model: v.model, version: v.version, provider: pool.provider, reason: pool.fallbackReason }, 'execution provider fell back');

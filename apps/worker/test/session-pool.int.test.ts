@@ -9,9 +9,10 @@ import type { RawTensor } from '@maas/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionLostError } from '../dist/inference/instance-health.js';
 import { SessionPool } from '../dist/inference/session-pool.js';
+import { InlineSession } from '../dist/inference/inline-session.js';
 
 const MLP = fileURLToPath(new URL('../../../models/mlp/1/model.onnx', import.meta.url));
-const init = { path: MLP, providers: ['cpu'], intraOpNumThreads: 1, spinning: false };
+const init = { path: MLP, providers: ['cpu'], intraOpNumThreads: 1, spinning: false, warmup: [] };
 
 function feed(rows: number, seed: number): { tensor: RawTensor; data: Float32Array } {
   const data = Float32Array.from({ length: rows * 32 }, (_, i) => Math.sin(seed * 7919 + i));
@@ -140,5 +141,37 @@ describe('SessionPool heals', () => {
     await pool.close();
     expect(performance.now() - t0).toBeLessThan(5000);
     await expect(pool.run([feed(1, 6).tensor])).rejects.toThrow(/closed/);
+  });
+});
+
+describe('warm-up', () => {
+  const run = (rows: number, width = 32) => ({ rows, inputs: [{ name: 'input', datatype: 'FP32' as const, shape: [rows, width] }] });
+
+  it('each thread makes its runs of zeros before it is ready, and serves the same outputs after', async () => {
+    const pool = await SessionPool.open({ ...init, warmup: [run(1), run(1024)] }, 2, { runTimeoutMs: 10_000 });
+    pools.push(pool);
+    expect(pool.warmup.rows).toEqual([1, 1024]);
+    expect(pool.warmup.failure).toBeUndefined();
+    expect(pool.warmup.ms).toBeGreaterThan(0);
+    const f = feed(64, 3);
+    expect(floats((await pool.run([f.tensor])).outputs[0]!)).toEqual(await reference(f.data, 64));
+  });
+
+  it('a run the model refuses is reported, the runs after it are not made, and the pool serves anyway', async () => {
+    const pool = await SessionPool.open({ ...init, warmup: [run(1), run(4, 31), run(8)] }, 1, { runTimeoutMs: 10_000 });
+    pools.push(pool);
+    expect(pool.warmup.rows).toEqual([1]);
+    expect(pool.warmup.failure).toMatch(/^a run of 4 rows of zeros failed: .*input/i);
+    const f = feed(5, 4);
+    expect(floats((await pool.run([f.tensor])).outputs[0]!)).toEqual(await reference(f.data, 5));
+  });
+
+  it('the main thread\'s session makes the smallest run only', async () => {
+    const inline = await InlineSession.open(MLP, [run(1024), run(2), run(16)]);
+    try {
+      expect(inline.warmup.rows).toEqual([2]);
+    } finally {
+      await inline.release();
+    }
   });
 });

@@ -6,7 +6,7 @@
  * OpenAPI document shows it.
  */
 import { z } from 'zod';
-import type { Datatype, Model, ModelVersion, TensorSpec, VersionPolicy } from '@maas/shared';
+import { warmupRuns, type Datatype, type Model, type ModelVersion, type TensorSpec, type VersionPolicy } from '@maas/shared';
 import { PLATFORM } from './model.js';
 
 /** KServe datatype → model_config.proto DataType name */
@@ -45,6 +45,14 @@ export const ModelConfig = z.strictObject({
     .optional()
     .describe('only when max_batch_size > 0'),
   instance_group: z.array(z.strictObject({ name: z.string(), kind: z.enum(['KIND_CPU', 'KIND_GPU']), count: z.number().int().min(1), gpus: z.array(z.number().int()) })),
+  model_warmup: z
+    .array(z.strictObject({
+      name: z.string(),
+      batch_size: z.number().int().min(1),
+      inputs: z.record(z.string(), z.strictObject({ data_type: ConfigDatatype, dims: Dims, zero_data: z.literal(true) })),
+      count: z.number().int().min(1),
+    }))
+    .describe('the runs of zeros each session makes at load, before its first job (config.json warmup_batch_sizes)'),
   default_model_filename: z.string(),
   parameters: z.record(z.string(), z.strictObject({ string_value: z.string() })),
 });
@@ -103,6 +111,12 @@ export function tritonConfig(model: Model, version: ModelVersion, provider = 'cp
     instance_group: [
       { name: model.name, kind: provider === 'cuda' ? 'KIND_GPU' : 'KIND_CPU', count: model.config.instances, gpus: [] },
     ],
+    model_warmup: warmupRuns(version, model.config.warmup_batch_sizes).map((run) => ({
+      name: `zeros_${run.rows}`,
+      batch_size: run.rows,
+      inputs: Object.fromEntries(run.inputs.map((t) => [t.name, { data_type: CONFIG_DATATYPE[t.datatype], dims: batching ? t.shape.slice(1) : t.shape, zero_data: true as const }])),
+      count: 1,
+    })),
     default_model_filename: 'model.onnx',
     parameters: model.config.execution_providers
       ? { execution_providers: { string_value: model.config.execution_providers.join(',') } }

@@ -6,8 +6,9 @@
  * never wait on it for long; everything else goes to the session threads.
  */
 import * as ort from 'onnxruntime-node';
-import { DATATYPE_INFO, datatypeFromOrt, typedView, type RawTensor } from '@maas/shared';
+import { DATATYPE_INFO, datatypeFromOrt, typedView, type RawTensor, type WarmupRun } from '@maas/shared';
 import type { RunResult } from './session-pool.js';
+import { warmUp, type WarmupOutcome } from './warm-up.js';
 
 function toOrt(t: RawTensor): ort.Tensor {
   if (Array.isArray(t.data)) return new ort.Tensor('string', t.data, t.shape);
@@ -25,15 +26,20 @@ function fromOrt(name: string, t: ort.Tensor): RawTensor {
 }
 
 export class InlineSession {
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly warmup: WarmupOutcome,
+  ) {}
 
-  static async open(path: string): Promise<InlineSession> {
+  /** `warmup`: of the version's warm-up runs, the smallest is made (this session runs only short ones). */
+  static async open(path: string, warmup: readonly WarmupRun[] = []): Promise<InlineSession> {
     ort.env.logLevel = 'fatal';
     // One intra-op thread: a run this short gains nothing from more, and must not wake them.
     const session = await ort.InferenceSession.create(path, {
       executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
     });
-    return new InlineSession(session);
+    const smallest = warmup.reduce<WarmupRun | undefined>((a, r) => (a && a.rows <= r.rows ? a : r), undefined);
+    return new InlineSession(session, await warmUp(session, smallest ? [smallest] : []));
   }
 
   async run(feeds: RawTensor[]): Promise<RunResult> {

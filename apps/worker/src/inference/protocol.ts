@@ -1,5 +1,6 @@
 /** Messages between the worker's main thread and its session threads. */
-import type { Datatype } from '@maas/shared';
+import type { Datatype, WarmupRun } from '@maas/shared';
+import type { WarmupOutcome } from './warm-up.js';
 
 export interface SessionInit {
   path: string;
@@ -10,6 +11,8 @@ export interface SessionInit {
   spinning: boolean;
   /** set on a thread that replaces a lost one (the test hook below skips those) */
   replacement?: boolean;
+  /** runs of zeros made once the session loads, before it reports ready (shared models/warmup.ts) */
+  warmup: WarmupRun[];
 }
 
 /** A tensor crossing the thread boundary: numeric bytes travel in a transferred ArrayBuffer. */
@@ -27,7 +30,7 @@ export type ToThread =
   | { kind: 'close' };
 
 export type FromThread =
-  | { kind: 'ready'; provider: string; fallbackReason?: string }
+  | { kind: 'ready'; provider: string; fallbackReason?: string; warmup: WarmupOutcome }
   | { kind: 'init-failed'; message: string }
   /** `spent`: the run's feed buffers, sent back once the run is over, for the next runs' copies */
   | { kind: 'result'; id: number; outputs: WireTensor[]; ms: number; spent: ArrayBuffer[] }

@@ -27,6 +27,7 @@ import type { InlineSession } from './inline-session.js';
 import { pickInstance, restartDelayMs, serving, SessionLostError, type InstanceState } from './instance-health.js';
 import type { FromThread, SessionInit, ToThread, WireTensor } from './protocol.js';
 import { RunCost } from './run-cost.js';
+import type { WarmupOutcome } from './warm-up.js';
 
 export interface RunResult {
   outputs: RawTensor[];
@@ -107,6 +108,8 @@ export class SessionPool {
     /** the execution provider the sessions loaded with */
     readonly provider: string,
     readonly fallbackReason: string | undefined,
+    /** how the first thread's warm-up went (each thread warms its own session, replacements too) */
+    readonly warmup: WarmupOutcome,
   ) {
     for (const i of instances) this.watch(i);
   }
@@ -120,11 +123,11 @@ export class SessionPool {
       await Promise.all(ok.map((o) => o.instance.thread.terminate()));
       throw failed.reason as Error;
     }
-    return new SessionPool(ok.map((o) => o.instance), init, options, ok[0]!.provider, ok[0]!.fallbackReason);
+    return new SessionPool(ok.map((o) => o.instance), init, options, ok[0]!.provider, ok[0]!.fallbackReason, ok[0]!.warmup);
   }
 
   /** Starts one thread and loads the model; resolves once it is ready (its death is watched after that). */
-  private static startThread(init: SessionInit): Promise<{ instance: Instance; provider: string; fallbackReason?: string }> {
+  private static startThread(init: SessionInit): Promise<{ instance: Instance; provider: string; fallbackReason?: string; warmup: WarmupOutcome }> {
     return new Promise((resolve, reject) => {
       const thread = new Worker(THREAD_ENTRY);
       const instance: Instance = { thread, state: 'loading', inflight: new Map(), tail: Promise.resolve() };
@@ -132,7 +135,7 @@ export class SessionPool {
         if (msg.kind === 'ready') {
           detach();
           instance.state = 'ready';
-          resolve({ instance, provider: msg.provider, ...(msg.fallbackReason ? { fallbackReason: msg.fallbackReason } : {}) });
+          resolve({ instance, provider: msg.provider, warmup: msg.warmup, ...(msg.fallbackReason ? { fallbackReason: msg.fallbackReason } : {}) });
         } else if (msg.kind === 'init-failed') {
           detach();
           void thread.terminate();

@@ -8,6 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { fromOrt, toOrt } from './ort-tensors.js';
+import { warmUp } from './warm-up.js';
 import type { FromThread, SessionInit, ToThread, WireTensor } from './protocol.js';
 
 if (!parentPort) throw new Error('session-thread must run in a worker thread');
@@ -49,7 +50,9 @@ async function open(init: SessionInit): Promise<void> {
         // would take CPU from the API, Redis and this worker's own Redis traffic.
         extra: { session: { intra_op: { allow_spinning: init.spinning ? '1' : '0' }, inter_op: { allow_spinning: init.spinning ? '1' : '0' } } },
       });
-      send({ kind: 'ready', provider, ...(failures.length ? { fallbackReason: failures.join('; ') } : {}) });
+      // Warmed before it reports ready: the pool gives it no run until then.
+      const warmup = await warmUp(session, init.warmup);
+      send({ kind: 'ready', provider, warmup, ...(failures.length ? { fallbackReason: failures.join('; ') } : {}) });
       return;
     } catch (err) {
       failures.push(`${provider}: ${(err as Error).message.split('\n')[0]}`);

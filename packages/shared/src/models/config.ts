@@ -21,6 +21,8 @@ export const ModelConfigFile = z
     version_policy: VersionPolicy.optional(),
     /** ONNX sessions (each in its own thread) per worker process for this model */
     instances: z.number().int().min(1).max(64).optional(),
+    /** rows of each warm-up run of zeros at load (warmup.ts); [] = none; unset: 1 and max_batch_size */
+    warmup_batch_sizes: z.array(z.number().int().min(1).max(1_000_000)).max(8).optional(),
   })
   .strict();
 export type ModelConfigFile = z.infer<typeof ModelConfigFile>;
@@ -38,4 +40,6 @@ export interface ModelConfig {
   execution_providers: string[] | undefined;
   version_policy: VersionPolicy;
   instances: number;
+  /** from config.json; undefined: the default runs (warmup.ts) */
+  warmup_batch_sizes: number[] | undefined;
 }

@@ -107,6 +107,7 @@ export async function readModel(root: string, name: string, warnings: string[] =
     execution_providers: file.execution_providers,
     version_policy: policy ?? file.version_policy ?? { latest: 1 },
     instances: file.instances ?? 1,
+    warmup_batch_sizes: file.warmup_batch_sizes,
   };
   const entries = await readdir(dir, { withFileTypes: true });
   const available: number[] = [];
