@@ -76,6 +76,8 @@ export const ApiEnv = z.object({
   FAIR_SHARE: z.enum(['auto', 'on', 'off']).default('auto'),
   /** how often the /admin status page samples the workers' counters (its throughput history: the last 15 minutes) */
   STATUS_SAMPLE_S: intEnv(1, 300).default(10),
+  /** memory of this API process's response cache (models with response_cache in config.json); 0: none */
+  RESPONSE_CACHE_MB: z.coerce.number().min(0).max(1_048_576).default(64),
   /** answers of 1 KB or more compressed (br, gzip, deflate) when the request's Accept-Encoding asks; `false` where a proxy in front compresses */
   COMPRESS_RESPONSES: BoolEnv.default(true),
   /** origins whose browser pages may call the API (CORS): `*` or a comma list of origins; unset: none */

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
-  TenantSecrets, WebhookEmitter,
+  StatsWriter, TenantSecrets, WebhookEmitter,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -16,6 +16,7 @@ import { GrpcFrontDoor } from './grpc/server.js';
 import { rateLimiter } from './http/rate-limit.js';
 import { serverTimeouts } from './http/timeouts.js';
 import { createApiMetrics } from './metrics.js';
+import { ResponseCache } from './inference/response-cache.js';
 import { FairShare, fairShareEnabled } from './fairness/fair-share.js';
 import { QueuedRowsLedger } from './quotas/ledger.js';
 import { limitsFor, rowsLimited } from './quotas/limits.js';
@@ -109,13 +110,23 @@ async function main(): Promise<void> {
   const workers = new WorkerDirectory(redis);
   const status = new StatusBoard(catalog, queues, workers, log, { everyMs: config.STATUS_SAMPLE_S * 1000, keepMs: 15 * 60_000 });
   status.start();
+  const metrics = createApiMetrics(() => notifier.waiting);
+  // v2 infer answers of models with response_cache, kept in this process (inference/response-cache.ts).
+  const cacheStats = new StatsWriter(redis, log);
+  const responseCache = config.RESPONSE_CACHE_MB > 0
+    ? {
+        cache: new ResponseCache(config.RESPONSE_CACHE_MB * 2 ** 20, config.JOB_RETENTION_S * 1000),
+        stats: cacheStats,
+        counted: (model: string, result: 'hit' | 'miss') => metrics.responseCache.inc({ model, result }),
+      }
+    : undefined;
   const deps: Deps = {
     config,
     redis,
     log,
     catalog,
     jobs,
-    inference: new InferenceService(jobs, config.INFER_TIMEOUT_S * 1000, shutdown, limits),
+    inference: new InferenceService(jobs, config.INFER_TIMEOUT_S * 1000, shutdown, limits, responseCache),
     stats: new StatsService(redis, catalog),
     repository: repositoryService,
     batches,
@@ -125,7 +136,7 @@ async function main(): Promise<void> {
     webhookQueue: webhookEmitter.queue,
     limits,
     status,
-    metrics: createApiMetrics(() => notifier.waiting),
+    metrics,
     rateLimit: rateLimiter(redis, (tenant) => limits(tenant).rps),
     shutdown,
     health: async () => {
@@ -181,6 +192,7 @@ async function main(): Promise<void> {
       await webhookEmitter.close();
       await completions.close();
       await notifier.close();
+      await cacheStats.close();
     })();
     await drainWhileRedisAnswers(closing, () => redis.status === 'ready', API_DRAIN_REDIS_WAIT_MS).catch((err: unknown) => {
       if (!(err instanceof RedisGoneError)) throw err;

@@ -64,6 +64,12 @@ export function createApiMetrics(waiting: () => number = () => 0) {
       help: 'Webhook deliveries to send now or within a minute (queued, retrying within 60 s, recorded and not yet queued): what only workers send',
       registers: [registry],
     }),
+    responseCache: new Counter({
+      name: 'maas_response_cache_requests_total',
+      help: 'v2 infer requests of models with response_cache, by whether this API process had their answer (hit) or ran them (miss)',
+      labelNames: ['model', 'result'],
+      registers: [registry],
+    }),
     waiting: new Gauge({
       name: 'maas_api_waiting_requests',
       help: 'Requests this API process holds waiting for a job or batch to end (Prefer: wait, ?wait, v2 infer)',

@@ -3,9 +3,14 @@
  * is checked by the same JobService (validation, queue, batcher) as `/v1/jobs`, queued with the
  * requests of the same turn it can share a job with (infer-packer.ts), then a wait for that
  * job's end and the request's own rows of its outputs. A failed, canceled or unfinished job
- * becomes the typed error every front door maps.
+ * becomes the typed error every front door maps. For a model with `response_cache`, a request
+ * whose key (inference/response-cache.ts) is kept is answered from it instead, never queued.
  */
-import { AppError, InferenceError, NotFoundError, sliceOutputRows, VERSION_TEXT, WaitTimeoutError, type InputTensor, type OutputTensor, type RequestedOutput } from '@maas/shared';
+import {
+  AppError, InferenceError, msToNs, NotFoundError, sliceOutputRows, STAT, statsKey, VERSION_TEXT, WaitTimeoutError,
+  type InputTensor, type OutputTensor, type RequestedOutput, type StatsWriter,
+} from '@maas/shared';
+import { cacheKey, type ResponseCache } from '../inference/response-cache.js';
 import { InferPacker } from './infer-packer.js';
 import type { JobService } from './jobs.js';
 import { eitherStop, type StopSignal } from './stop-signal.js';
@@ -32,6 +37,14 @@ export interface InferResult {
   jobId: string;
 }
 
+/** The response cache and where its hits and misses are counted (Triton's cache_hit / cache_miss). */
+export interface CacheDeps {
+  cache: ResponseCache;
+  stats: StatsWriter;
+  /** a hit or a miss of `model` (Prometheus) */
+  counted: (model: string, result: 'hit' | 'miss') => void;
+}
+
 export class InferenceService {
   private readonly packer: InferPacker;
 
@@ -40,6 +53,8 @@ export class InferenceService {
     private readonly timeoutMs: number,
     private readonly shutdown: StopSignal,
     private readonly limits: (tenant: string) => TenantLimits,
+    /** none: RESPONSE_CACHE_MB is 0 */
+    private readonly cached?: CacheDeps,
   ) {
     this.packer = new InferPacker(jobs);
   }
@@ -65,6 +80,25 @@ export class InferenceService {
       ...(priority ? { priority } : {}),
       ...(timeoutMs ? { timeout_ms: timeoutMs } : {}),
     });
+    const t0 = performance.now();
+    const key = this.cached && prepared.model.config.response_cache ? cacheKey(tenant, prepared.version, prepared.checked.inputs, prepared.checked.outputs) : undefined;
+    if (key) {
+      const hit = this.cached!.cache.get(key);
+      if (hit) {
+        // Triton's counts: a hit is a success and a cache hit, never an inference or an execution.
+        const ns = msToNs(performance.now() - t0);
+        const stats = statsKey(prepared.version.model, prepared.version.version);
+        const { stats: w } = this.cached!;
+        w.add(stats, STAT.cacheHitCount, 1);
+        w.add(stats, STAT.cacheHitNs, ns);
+        w.add(stats, STAT.successCount, 1);
+        w.add(stats, STAT.successNs, ns);
+        w.inferredAt(stats, Date.now());
+        this.cached!.counted(prepared.version.model, 'hit');
+        onCreated?.(hit.jobId);
+        return { model_name: prepared.version.model, model_version: hit.model_version, id: call.id ?? hit.jobId, outputs: hit.outputs, jobId: hit.jobId };
+      }
+    }
     let place = await this.packer.submit(tenant, prepared);
     onCreated?.(place.jobId);
     const ms = Math.max(0, Math.min(this.timeoutMs, limit.timeoutMs ?? Infinity));
@@ -82,6 +116,7 @@ export class InferenceService {
       // A job of its own answers its outputs as they are (a model that cannot batch may give `[2, rows]`).
       const [start, end] = [place.offset, place.offset + prepared.checked.rows];
       const outputs = place.shared ? (job.outputs ?? []).map((o) => sliceOutputRows(o, start, end)) : (job.outputs ?? []);
+      if (key) this.keep(key, prepared.version.model, prepared.version.version, { jobId: job.id, model_version: job.version, outputs });
       return { model_name: job.model, model_version: job.version, id: call.id ?? job.id, outputs, jobId: job.id };
     }
     const ext = { job_id: job.id, job_status: job.status };
@@ -97,5 +132,15 @@ export class InferenceService {
     }
     if (limit.signal?.aborted) throw new WaitTimeoutError(`the client left before job ${job.id} finished; it stays queued and will run: poll GET /v1/jobs/${job.id}`, ext);
     throw new WaitTimeoutError(`job ${job.id} did not finish within ${ms / 1000} s; poll GET /v1/jobs/${job.id}`, ext);
+  }
+
+  /** A miss: the answer kept for the next same request; Triton's cache_miss time is the insertion's. */
+  private keep(key: string, model: string, version: number, answer: { jobId: string; model_version: string; outputs: OutputTensor[] }): void {
+    const t0 = performance.now();
+    this.cached!.cache.set(key, answer);
+    const stats = statsKey(model, version);
+    this.cached!.stats.add(stats, STAT.cacheMissCount, 1);
+    this.cached!.stats.add(stats, STAT.cacheMissNs, msToNs(performance.now() - t0));
+    this.cached!.counted(model, 'miss');
   }
 }

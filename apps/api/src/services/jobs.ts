@@ -14,7 +14,7 @@ import {
   cancelJob, canceledKey, checkRequest, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem, type WebhookEvent,
-  type OutboxRelay, type CheckedRequest, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload,
+  type OutboxRelay, type CheckedRequest, type Model, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload,
 } from '@maas/shared';
 import type { FairShare } from '../fairness/fair-share.js';
 import { bullPriority, quantum } from '../fairness/lanes.js';
@@ -40,6 +40,7 @@ export interface JobServiceOptions {
 /** A request checked against its model, ready to queue (one job, or several packed into one). */
 export interface PreparedJob {
   req: JobRequest;
+  model: Model;
   version: ModelVersion;
   checked: CheckedRequest;
 }
@@ -114,7 +115,7 @@ export class JobService {
     if (!checked.ok) throw new ValidationError(checked.issues);
     const webhookProblem = req.webhook && webhookUrlProblem(req.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
     if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
-    return { req, version, checked: checked.value };
+    return { req, model, version, checked: checked.value };
   }
 
   /**

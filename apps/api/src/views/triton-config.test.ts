@@ -10,7 +10,7 @@ const v = (over: Partial<ModelVersion> = {}): ModelVersion => ({
 });
 const model = (over: Partial<Model['config']> = {}, labels?: string[]): Model => ({
   name: 'm', labels, versions: [v()], unavailable: [], stamp: '-|-',
-  config: { max_batch_size: 8, max_queue_delay_ms: 2.5, preferred_batch_sizes: [4], execution_providers: undefined, version_policy: { latest: 2 }, instances: 2, warmup_batch_sizes: undefined, ...over },
+  config: { max_batch_size: 8, max_queue_delay_ms: 2.5, preferred_batch_sizes: [4], execution_providers: undefined, version_policy: { latest: 2 }, instances: 2, warmup_batch_sizes: undefined, response_cache: false, ...over },
 });
 
 describe('tritonConfig', () => {

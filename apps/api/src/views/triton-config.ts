@@ -53,6 +53,7 @@ export const ModelConfig = z.strictObject({
       count: z.number().int().min(1),
     }))
     .describe('the runs of zeros each session makes at load, before its first job (config.json warmup_batch_sizes)'),
+  response_cache: z.strictObject({ enable: z.boolean() }).describe('config.json response_cache: v2 infer answers kept by the API (RESPONSE_CACHE_MB)'),
   default_model_filename: z.string(),
   parameters: z.record(z.string(), z.strictObject({ string_value: z.string() })),
 });
@@ -117,6 +118,7 @@ export function tritonConfig(model: Model, version: ModelVersion, provider = 'cp
       inputs: Object.fromEntries(run.inputs.map((t) => [t.name, { data_type: CONFIG_DATATYPE[t.datatype], dims: batching ? t.shape.slice(1) : t.shape, zero_data: true as const }])),
       count: 1,
     })),
+    response_cache: { enable: model.config.response_cache },
     default_model_filename: 'model.onnx',
     parameters: model.config.execution_providers
       ? { execution_providers: { string_value: model.config.execution_providers.join(',') } }

@@ -21,6 +21,8 @@ export const ModelConfigFile = z
     version_policy: VersionPolicy.optional(),
     /** ONNX sessions (each in its own thread) per worker process for this model */
     instances: z.number().int().min(1).max(64).optional(),
+    /** v2 infer answers kept by the API and given again for the same inputs (its RESPONSE_CACHE_MB; Triton's response_cache) */
+    response_cache: z.boolean().optional(),
     /** rows of each warm-up run of zeros at load (warmup.ts); [] = none; unset: 1 and max_batch_size */
     warmup_batch_sizes: z.array(z.number().int().min(1).max(1_000_000)).max(8).optional(),
   })
@@ -40,6 +42,8 @@ export interface ModelConfig {
   execution_providers: string[] | undefined;
   version_policy: VersionPolicy;
   instances: number;
+  /** v2 infer answers may come from the API's response cache */
+  response_cache: boolean;
   /** from config.json; undefined: the default runs (warmup.ts) */
   warmup_batch_sizes: number[] | undefined;
 }

@@ -43,7 +43,7 @@ describe('loadRepository', () => {
       const mlp = model(await loadRepository(root), 'mlp');
       expect(mlp.config).toEqual({
         max_batch_size: 1024, max_queue_delay_ms: 2, preferred_batch_sizes: [], execution_providers: undefined,
-        version_policy: { latest: 1 }, instances: 1,
+        version_policy: { latest: 1 }, instances: 1, response_cache: false,
       });
       expect(mlp.labels).toBeUndefined();
       expect(mlp.versions).toHaveLength(1);
@@ -88,7 +88,7 @@ describe('loadRepository', () => {
       const m = model(await loadRepository(root), 'bare');
       expect(m.config).toEqual({
         max_batch_size: undefined, max_queue_delay_ms: DEFAULT_MAX_QUEUE_DELAY_MS, preferred_batch_sizes: [],
-        execution_providers: undefined, version_policy: { latest: 1 }, instances: 1,
+        execution_providers: undefined, version_policy: { latest: 1 }, instances: 1, response_cache: false,
       });
       // 128-byte rows: runs of 1,024 (default-batch-size.ts)
       expect(m.versions[0]!.maxBatchSize).toBe(1024);

@@ -108,6 +108,7 @@ export async function readModel(root: string, name: string, warnings: string[] =
     version_policy: policy ?? file.version_policy ?? { latest: 1 },
     instances: file.instances ?? 1,
     warmup_batch_sizes: file.warmup_batch_sizes,
+    response_cache: file.response_cache ?? false,
   };
   const entries = await readdir(dir, { withFileTypes: true });
   const available: number[] = [];

@@ -13,6 +13,9 @@ export const STAT = {
   queueCount: 'queue.count', queueNs: 'queue.ns',
   inferCount: 'compute_infer.count', inferNs: 'compute_infer.ns',
   inferenceCount: 'inference_count', executionCount: 'execution_count', lastInference: 'last_inference',
+  /** written by the API's response cache (inference/response-cache.ts): a hit is also a success, never an inference or an execution (Triton's rule) */
+  cacheHitCount: 'cache_hit.count', cacheHitNs: 'cache_hit.ns',
+  cacheMissCount: 'cache_miss.count', cacheMissNs: 'cache_miss.ns',
 } as const;
 
 export const batchFields = (rows: number) => ({ count: `batch.${rows}.count`, ns: `batch.${rows}.ns` });
@@ -73,8 +76,8 @@ export function toModelStatistics(name: string, version: number, hash: Record<st
       compute_input: ZERO,
       compute_infer: { count: n(STAT.inferCount), ns: n(STAT.inferNs) },
       compute_output: ZERO,
-      cache_hit: ZERO,
-      cache_miss: ZERO,
+      cache_hit: { count: n(STAT.cacheHitCount), ns: n(STAT.cacheHitNs) },
+      cache_miss: { count: n(STAT.cacheMissCount), ns: n(STAT.cacheMissNs) },
     },
     batch_stats: [...sizes].sort((a, b) => a - b).map((rows) => {
       const f = batchFields(rows);

@@ -1,0 +1,116 @@
+/**
+ * The response cache (inference/response-cache.ts, Triton's `response_cache`): for a model whose
+ * config.json says `"response_cache": true`, a v2 infer request whose tenant, version and inputs
+ * were answered before is answered from the API's memory, through every front door (REST JSON,
+ * the binary extension, gRPC), never queued: it answers with no worker running. Other tenants,
+ * other inputs, models without it and `/v1/jobs` always run. Hits and misses show in Triton's
+ * statistics and in /metrics.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binaryBody, call, Cluster, eventually, fromBytes, InferenceClient, modelRepository, post, rows, runAlone, toBytes } from '../src/harness/index.js';
+
+const KEY = 'key-a';
+const AUTH = { authorization: `Bearer ${KEY}` };
+const AUTH_B = { authorization: 'Bearer key-b' };
+let repo: Awaited<ReturnType<typeof modelRepository>>;
+let cluster: Cluster;
+let grpc: InferenceClient;
+
+beforeAll(async () => {
+  repo = await modelRepository({ mlp: { response_cache: true } });
+  cluster = await Cluster.start({ models: repo.dir, workers: 1, api: { API_KEYS: `a:${KEY},b:key-b` } });
+  grpc = new InferenceClient(cluster.grpcAddress, KEY);
+});
+afterAll(async () => {
+  grpc?.close();
+  await cluster?.stop();
+  await repo?.remove();
+});
+
+const data = rows(11, 3, 32);
+const body = (d: number[][], extra: Record<string, unknown> = {}) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [d.length, 32], data: d.flat() }], ...extra });
+const infer = (d: number[][], auth = AUTH, extra: Record<string, unknown> = {}) => call(cluster.url, 'POST', '/v2/models/mlp/infer', body(d, extra), auth);
+const metric = async (result: string) => {
+  const text = (await call(cluster.url, 'GET', '/metrics', undefined, AUTH)).body as string;
+  return Number(new RegExp(`^maas_response_cache_requests_total\\{model="mlp",result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+};
+
+describe('the response cache', () => {
+  it('answers the same inputs again from the first job, through REST, the binary extension and gRPC', async () => {
+    const alone = await runAlone(join(repo.dir, 'mlp/1/model.onnx'), 'input', 'output', data);
+    const first = await infer(data, AUTH, { id: 'first' });
+    expect(first.status).toBe(200);
+    const jobId = first.headers.get('x-job-id');
+    expect(first.body.outputs[0].data).toEqual(alone.flat());
+    expect(await metric('miss')).toBe(1);
+
+    const again = await infer(data, AUTH, { id: 'again' });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-job-id')).toBe(jobId); // the job that computed it
+    expect(again.body).toMatchObject({ id: 'again', model_name: 'mlp', model_version: '1' });
+    expect(again.body.outputs).toEqual(first.body.outputs);
+    expect((await infer(data)).body.id).toBe(jobId); // no id: the computing job's, as for a run
+
+    // Binary outputs, binary inputs: the same key (how outputs are written does not count).
+    const { body: bin, headerLength } = binaryBody({ parameters: { binary_data_output: true } }, [{ name: 'input', datatype: 'FP32', shape: [3, 32], values: data.flat() }]);
+    const b = await post(`${cluster.url}/v2/models/mlp/infer`, bin, { 'inference-header-content-length': String(headerLength), ...AUTH });
+    expect(b.status).toBe(200);
+    expect(b.headers['x-job-id']).toBe(jobId);
+    expect(b.binary['output']).toEqual(alone.flat().map((v) => Math.fround(v)));
+
+    const g = await grpc.call('ModelInfer', { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 32] }], raw_input_contents: [toBytes('FP32', data.flat())] });
+    expect(fromBytes('FP32', g.raw_output_contents[0])).toEqual(alone.flat().map((v) => Math.fround(v)));
+    expect(await metric('hit')).toBe(4);
+    expect(await metric('miss')).toBe(1);
+  });
+
+  it('keys by tenant and inputs; a model without it and /v1/jobs always run', async () => {
+    const hits = await metric('hit');
+    const other = await infer(data, AUTH_B);
+    expect(other.status).toBe(200);
+    const changed = data.map((r, i) => (i === 1 ? r.map((v, j) => (j === 0 ? v + 1 : v)) : r));
+    const alone = await runAlone(join(repo.dir, 'mlp/1/model.onnx'), 'input', 'output', changed);
+    const c = await infer(changed);
+    expect(c.body.outputs[0].data).toEqual(alone.flat());
+    expect(await metric('hit')).toBe(hits); // two misses
+    expect(await metric('miss')).toBe(3);
+
+    const penguins = { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [40, 18, 190, 3700] }] };
+    const p1 = await call(cluster.url, 'POST', '/v2/models/penguins/infer', penguins, AUTH);
+    const p2 = await call(cluster.url, 'POST', '/v2/models/penguins/infer', penguins, AUTH);
+    expect(p1.headers.get('x-job-id')).not.toBe(p2.headers.get('x-job-id'));
+
+    const job = { model: 'mlp', ...body(data) };
+    const j1 = await call(cluster.url, 'POST', '/v1/jobs', job, { ...AUTH, prefer: 'wait=10' });
+    const j2 = await call(cluster.url, 'POST', '/v1/jobs', job, { ...AUTH, prefer: 'wait=10' });
+    expect(j1.body.status).toBe('succeeded');
+    expect(j2.body.status).toBe('succeeded');
+    expect(j2.body.id).not.toBe(j1.body.id);
+    expect(await metric('hit')).toBe(hits);
+  });
+
+  it('shows in Triton\'s statistics: hits are successes, never inferences or executions', async () => {
+    const stats = await eventually(
+      async () => (await call(cluster.url, 'GET', '/v2/models/mlp/versions/1/stats', undefined, AUTH)).body.model_stats[0],
+      (s) => s.inference_stats.cache_hit.count === 4 && s.inference_stats.cache_miss.count === 3,
+      { ms: 5000, what: 'the cache counts in the statistics' },
+    );
+    expect(stats.inference_stats.cache_hit.ns).toBeGreaterThan(0);
+    // successes: 4 hits + the runs (3 misses + 2 jobs); executions and rows: the runs' only
+    expect(stats.inference_stats.success.count).toBe(4 + 3 + 2);
+    expect(stats.inference_count).toBe(3 * 5);
+    const config = await call(cluster.url, 'GET', '/v2/models/mlp/config', undefined, AUTH);
+    expect(config.body.response_cache).toEqual({ enable: true });
+    expect((await call(cluster.url, 'GET', '/v2/models/penguins/config', undefined, AUTH)).body.response_cache).toEqual({ enable: false });
+  });
+
+  it('a hit is never queued: with no worker left it still answers, where a new request waits', async () => {
+    await cluster.workers[0]!.stop();
+    const hit = await infer(data);
+    expect(hit.status).toBe(200);
+    expect(hit.body.outputs[0].shape).toEqual([3, 2]);
+    const miss = await call(cluster.url, 'POST', '/v2/models/mlp/infer', body(rows(99, 1, 32)), AUTH, 1500).catch((err: Error) => err);
+    expect(miss).toBeInstanceOf(Error); // still waiting for a worker when the client gave up
+  });
+});
