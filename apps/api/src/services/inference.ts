@@ -8,7 +8,7 @@
  */
 import {
   AppError, InferenceError, msToNs, NotFoundError, sliceOutputRows, STAT, statsKey, VERSION_TEXT, WaitTimeoutError,
-  type InputTensor, type OutputTensor, type RequestedOutput, type StatsWriter,
+  type InputTensor, type ModelVersion, type OutputTensor, type RequestedOutput, type StatsWriter,
 } from '@maas/shared';
 import { cacheKey, type ResponseCache } from '../inference/response-cache.js';
 import { InferPacker } from './infer-packer.js';
@@ -80,24 +80,12 @@ export class InferenceService {
       ...(priority ? { priority } : {}),
       ...(timeoutMs ? { timeout_ms: timeoutMs } : {}),
     });
-    const t0 = performance.now();
-    const key = this.cached && prepared.model.config.response_cache ? cacheKey(tenant, prepared.version, prepared.checked.inputs, prepared.checked.outputs) : undefined;
-    if (key) {
-      const hit = this.cached!.cache.get(key);
-      if (hit) {
-        // Triton's counts: a hit is a success and a cache hit, never an inference or an execution.
-        const ns = msToNs(performance.now() - t0);
-        const stats = statsKey(prepared.version.model, prepared.version.version);
-        const { stats: w } = this.cached!;
-        w.add(stats, STAT.cacheHitCount, 1);
-        w.add(stats, STAT.cacheHitNs, ns);
-        w.add(stats, STAT.successCount, 1);
-        w.add(stats, STAT.successNs, ns);
-        w.inferredAt(stats, Date.now());
-        this.cached!.counted(prepared.version.model, 'hit');
-        onCreated?.(hit.jobId);
-        return { model_name: prepared.version.model, model_version: hit.model_version, id: call.id ?? hit.jobId, outputs: hit.outputs, jobId: hit.jobId };
-      }
+    const cache = prepared.model.config.response_cache ? this.cached : undefined;
+    const key = cache && cacheKey(tenant, prepared.version, prepared.checked.inputs, prepared.checked.outputs);
+    const hit = cache && key ? this.fromCache(cache, key, prepared.version, call.id) : undefined;
+    if (hit) {
+      onCreated?.(hit.jobId);
+      return hit;
     }
     let place = await this.packer.submit(tenant, prepared);
     onCreated?.(place.jobId);
@@ -116,7 +104,7 @@ export class InferenceService {
       // A job of its own answers its outputs as they are (a model that cannot batch may give `[2, rows]`).
       const [start, end] = [place.offset, place.offset + prepared.checked.rows];
       const outputs = place.shared ? (job.outputs ?? []).map((o) => sliceOutputRows(o, start, end)) : (job.outputs ?? []);
-      if (key) this.keep(key, prepared.version.model, prepared.version.version, { jobId: job.id, model_version: job.version, outputs });
+      if (cache && key) this.keep(cache, key, prepared.version, { jobId: job.id, model_version: job.version, outputs });
       return { model_name: job.model, model_version: job.version, id: call.id ?? job.id, outputs, jobId: job.id };
     }
     const ext = { job_id: job.id, job_status: job.status };
@@ -134,13 +122,29 @@ export class InferenceService {
     throw new WaitTimeoutError(`job ${job.id} did not finish within ${ms / 1000} s; poll GET /v1/jobs/${job.id}`, ext);
   }
 
-  /** A miss: the answer kept for the next same request; Triton's cache_miss time is the insertion's. */
-  private keep(key: string, model: string, version: number, answer: { jobId: string; model_version: string; outputs: OutputTensor[] }): void {
+  /** A hit's answer, counted as Triton counts one: a success and a cache hit, never an inference or an execution. */
+  private fromCache(cached: CacheDeps, key: string, version: ModelVersion, id: string | undefined): InferResult | undefined {
     const t0 = performance.now();
-    this.cached!.cache.set(key, answer);
-    const stats = statsKey(model, version);
-    this.cached!.stats.add(stats, STAT.cacheMissCount, 1);
-    this.cached!.stats.add(stats, STAT.cacheMissNs, msToNs(performance.now() - t0));
-    this.cached!.counted(model, 'miss');
+    const hit = cached.cache.get(key);
+    if (!hit) return undefined;
+    const ns = msToNs(performance.now() - t0);
+    const stats = statsKey(version.model, version.version);
+    cached.stats.add(stats, STAT.cacheHitCount, 1);
+    cached.stats.add(stats, STAT.cacheHitNs, ns);
+    cached.stats.add(stats, STAT.successCount, 1);
+    cached.stats.add(stats, STAT.successNs, ns);
+    cached.stats.inferredAt(stats, Date.now());
+    cached.counted(version.model, 'hit');
+    return { model_name: version.model, model_version: hit.model_version, id: id ?? hit.jobId, outputs: hit.outputs, jobId: hit.jobId };
+  }
+
+  /** A miss: the answer kept for the next same request; Triton's cache_miss time is the insertion's. */
+  private keep(cached: CacheDeps, key: string, version: ModelVersion, answer: { jobId: string; model_version: string; outputs: OutputTensor[] }): void {
+    const t0 = performance.now();
+    cached.cache.set(key, answer);
+    const stats = statsKey(version.model, version.version);
+    cached.stats.add(stats, STAT.cacheMissCount, 1);
+    cached.stats.add(stats, STAT.cacheMissNs, msToNs(performance.now() - t0));
+    cached.counted(version.model, 'miss');
   }
 }
