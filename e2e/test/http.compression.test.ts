@@ -63,6 +63,7 @@ describe('compressed answers', () => {
     const url = `${cluster.url}/v1/batches/${id}/results`;
     const identity = await get(url);
     expect(identity.headers['content-encoding']).toBeUndefined();
+    expect(identity.headers['vary']).toMatch(/Accept-Encoding/i); // a shared cache must not give it to a client that asks for br
     expect(identity.body.toString().trimEnd().split('\n')).toHaveLength(3000);
     for (const encoding of ['br', 'gzip', 'deflate']) {
       const got = await get(url, { 'accept-encoding': encoding });

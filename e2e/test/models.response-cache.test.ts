@@ -4,8 +4,10 @@
  * were answered before is answered from the API's memory, through every front door (REST JSON,
  * the binary extension, gRPC), never queued: it answers with no worker running. Other tenants,
  * other inputs, models without it and `/v1/jobs` always run. Hits and misses show in Triton's
- * statistics and in /metrics.
+ * statistics and in /metrics. A model file replaced, or new labels, key afresh; an answer a
+ * worker computed with a file the API no longer serves is never kept.
  */
+import { copyFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binaryBody, call, Cluster, eventually, fromBytes, InferenceClient, modelRepository, post, rows, runAlone, toBytes } from '../src/harness/index.js';
@@ -93,7 +95,8 @@ describe('the response cache', () => {
   it('shows in Triton\'s statistics: hits are successes, never inferences or executions', async () => {
     const stats = await eventually(
       async () => (await call(cluster.url, 'GET', '/v2/models/mlp/versions/1/stats', undefined, AUTH)).body.model_stats[0],
-      (s) => s.inference_stats.cache_hit.count === 4 && s.inference_stats.cache_miss.count === 3,
+      // the API's counts and the worker's, each written within 100 ms
+      (s) => s.inference_stats.cache_hit.count === 4 && s.inference_stats.cache_miss.count === 3 && s.inference_stats.success.count === 4 + 3 + 2,
       { ms: 5000, what: 'the cache counts in the statistics' },
     );
     expect(stats.inference_stats.cache_hit.ns).toBeGreaterThan(0);
@@ -112,5 +115,64 @@ describe('the response cache', () => {
     expect(hit.body.outputs[0].shape).toEqual([3, 2]);
     const miss = await call(cluster.url, 'POST', '/v2/models/mlp/infer', body(rows(99, 1, 32)), AUTH, 1500).catch((err: Error) => err);
     expect(miss).toBeInstanceOf(Error); // still waiting for a worker when the client gave up
+  });
+});
+
+describe('the response cache across a model change', () => {
+  const ADMIN_KEY = 'admin-key-0123456789';
+  let repo2: Awaited<ReturnType<typeof modelRepository>>;
+  let c2: Cluster;
+  beforeAll(async () => {
+    repo2 = await modelRepository({ mlp: { response_cache: true }, penguins: { response_cache: true } });
+    // The API notices changes on disk within a second; the worker only when told (a load).
+    c2 = await Cluster.start({
+      models: repo2.dir, workers: 1,
+      api: { API_KEYS: `a:${KEY}`, ADMIN_KEY, MODEL_REPOSITORY_POLL_S: '1' },
+      worker: { MODEL_REPOSITORY_POLL_S: '3600' },
+    });
+  });
+  afterAll(async () => {
+    await c2?.stop();
+    await repo2?.remove();
+  });
+  const ask = () => call(c2.url, 'POST', '/v2/models/mlp/infer', body(data), AUTH);
+
+  it('a file the API serves and the worker does not yet: its answers are not kept until the worker runs it', async () => {
+    const first = (await ask()).headers.get('x-job-id');
+    expect((await ask()).headers.get('x-job-id')).toBe(first); // kept
+    // The same model written again (a new stamp): the API keys afresh once it has seen it.
+    const file = join(repo2.dir, 'mlp/1/model.onnx');
+    await copyFile(file, `${file}.new`);
+    await rename(`${file}.new`, file);
+    const second = await eventually(async () => (await ask()).headers.get('x-job-id'), (id) => id !== first, { ms: 10_000, what: 'the API to key by the new file' });
+    // The worker still ran its old session: that answer is not kept, the next request runs again.
+    const third = (await ask()).headers.get('x-job-id');
+    expect(third).not.toBe(second);
+    expect(third).not.toBe(first);
+    // Once the worker runs the new file too, answers are kept again.
+    const load = await call(c2.url, 'POST', '/v2/repository/models/mlp/load', undefined, { authorization: `Bearer ${ADMIN_KEY}` });
+    expect(load.status).toBe(200);
+    const kept = await eventually(
+      async () => [(await ask()).headers.get('x-job-id'), (await ask()).headers.get('x-job-id')],
+      ([a, b]) => a === b,
+      { ms: 15_000, every: 200, what: 'answers kept once the worker has reopened the model' },
+    );
+    expect(kept[0]).not.toBe(first);
+  });
+
+  it('new labels (labels.txt): classification answers are keyed afresh', async () => {
+    const req = { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39.1, 18.7, 181, 3750] }], outputs: [{ name: 'probabilities', parameters: { classification: 1 } }] };
+    const before = await call(c2.url, 'POST', '/v2/models/penguins/infer', req, AUTH);
+    expect(before.body.outputs[0].data[0]).toMatch(/:Adelie$/);
+    const labels = join(repo2.dir, 'penguins/labels.txt');
+    await writeFile(`${labels}.new`, 'PINGU_A\nPINGU_C\nPINGU_G\n');
+    await rename(`${labels}.new`, labels);
+    await call(c2.url, 'POST', '/v2/repository/models/penguins/load', undefined, { authorization: `Bearer ${ADMIN_KEY}` });
+    const after = await eventually(
+      () => call(c2.url, 'POST', '/v2/models/penguins/infer', req, AUTH),
+      (r) => /:PINGU_A$/.test(String(r.body.outputs?.[0]?.data?.[0])),
+      { ms: 15_000, every: 200, what: 'the new labels in the answer' },
+    );
+    expect(after.headers.get('x-job-id')).not.toBe(before.headers.get('x-job-id'));
   });
 });

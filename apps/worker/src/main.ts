@@ -92,7 +92,8 @@ async function main(): Promise<void> {
     // heartbeat leaves it out, so /v2/models/{m}/ready reads not ready.
     pool.onServingChange(() => heartbeat.setModels(served(live.runners)));
     if (config.WORKER_INLINE_MAX_MS > 0 && pool.provider === 'cpu' && (await stat(v.path)).size <= INLINE_MAX_MODEL_BYTES) {
-      pool.runShortOnes(await InlineSession.open(v.path, warmup), config.WORKER_INLINE_MAX_MS);
+      // Its runs are all short: one row warms it (a listed size may be an image model's thousands).
+      pool.runShortOnes(await InlineSession.open(v.path, warmup.length ? warmupRuns(v, [1]) : []), config.WORKER_INLINE_MAX_MS);
     }
     if (pool.warmup.failure) {
       log.warn({ model: v.model, version: v.version, reason: pool.warmup.failure }, 'warm-up run failed; serving the model anyway');

@@ -166,10 +166,11 @@ describe('warm-up', () => {
     expect(floats((await pool.run([f.tensor])).outputs[0]!)).toEqual(await reference(f.data, 5));
   });
 
-  it('the main thread\'s session makes the smallest run only', async () => {
-    const inline = await InlineSession.open(MLP, [run(1024), run(2), run(16)]);
+  it('the main thread\'s session makes the runs it is given', async () => {
+    const inline = await InlineSession.open(MLP, [run(1)]);
     try {
-      expect(inline.warmup.rows).toEqual([2]);
+      expect(inline.warmup).toMatchObject({ rows: [1] });
+      expect(inline.warmup.failure).toBeUndefined();
     } finally {
       await inline.release();
     }

@@ -13,7 +13,7 @@ export { BoolEnv, CsvEnv, PortEnv, intEnv, parseEnv } from './env.js';
 export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
 export { createLogger, logFormat, LoggingEnv, throttledErrorLog } from './logger.js';
 export type { Logger } from './logger.js';
-export { PAYLOAD_VERSION, CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, EXPIRED_IN_QUEUE, encodeJobError, decodeJobError } from './payloads.js';
+export { PAYLOAD_VERSION, CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, EXPIRED_IN_QUEUE, encodeJobError, decodeJobError, modelStamps } from './payloads.js';
 export type { InferenceJobData, InferenceJobResult, JobMember } from './payloads.js';
 export * from './queues.js';
 export { RedisUrl, redisOptions, connectRedis, PIPELINING, createRedis, isClusterUrl, isRedisUnavailable, redisUnavailableReason, ARGS_A_COMMAND, sendInSlices, answeredWithin, withoutCredentials } from './redis.js';
@@ -29,7 +29,7 @@ export { RepositoryPoller } from './models/poller.js';
 export { chunkRows, CHUNK_BYTES } from './models/chunk-size.js';
 export { BlockPool } from './block-pool.js';
 export { readOnnxSignature } from './models/onnx-metadata.js';
-export { warmupRuns, warmupBytes, WARMUP_DEFAULT_MAX_BYTES } from './models/warmup.js';
+export { warmupRuns, warmupBytes, WARMUP_DEFAULT_MAX_BYTES, WARMUP_MAX_BYTES } from './models/warmup.js';
 export type { WarmupRun, WarmupInput } from './models/warmup.js';
 export { loadRepository, readModel, findVersion, parseLabels, MODEL_NAME } from './models/repository.js';
 export { VERSION_TEXT } from './models/version-text.js';
@@ -49,7 +49,7 @@ export { outputTensor, rawOf, valuesMade } from './tensors/output-tensor.js';
 export { exactInteger, exactJson, integerOf } from './tensors/exact-integers.js';
 export { readTensorRecord, tensorRecord } from './tensors/record.js';
 export { concatRows, sliceOutputRows, sliceRows } from './tensors/rows.js';
-export { toJobObject, toMemberObject, jobStatus, outputsToJson, resultTensors } from './views/job.js';
+export { toJobObject, toMemberObject, jobStatus, outputsToJson, resultTensors, ranWith } from './views/job.js';
 export type { StoredJob, QueueState } from './views/job.js';
 export {
   SECRET_PREFIX, secretProblem, parseSecret, generateSecret, sign, signedHeaders, verify,

@@ -72,6 +72,13 @@ export interface InferenceJobResult {
    */
   started?: number;
   completed?: number;
+  /**
+   * What the runner that computed the outputs opened: `<model stamp>|<version file stamp>`
+   * (config.json and labels.txt, then model.onnx; models/scan.ts `stampOf`). The API's response
+   * cache keeps an answer only under the stamps it keyed it with, so an answer a worker computed
+   * with a file the API no longer serves (the two poll the repository apart) is never kept.
+   */
+  ran?: string;
 }
 
 const ERROR_PREFIX = 'maas:';
@@ -107,3 +114,6 @@ export function decodeJobError(reason: string | undefined): JobError {
   }
   return { type: 'internal', message: reason ?? 'unknown failure' };
 }
+
+/** The stamps a model's runner is keyed by (InferenceJobResult.ran). */
+export const modelStamps = (model: { stamp: string }, version: { stamp: string }): string => `${model.stamp}|${version.stamp}`;

@@ -2,36 +2,38 @@ import { describe, expect, it } from 'vitest';
 import { outputTensor, type RawTensor } from '@maas/shared';
 import { answerBytes, cacheKey, ResponseCache } from './response-cache.js';
 
-const version = { model: 'mlp', version: 1, stamp: '100:2000:3' };
+const version = { model: 'mlp', version: 1 };
+const stamps = '10:20:30|100:2000:3';
 const f32 = (...v: number[]) => new Uint8Array(Float32Array.from(v).buffer);
 const input = (data: Uint8Array, shape = [1, 2]): RawTensor => ({ name: 'x', datatype: 'FP32', shape, data });
 
 describe('cacheKey', () => {
-  const base = cacheKey('acme', version, [input(f32(1, 2))], []);
+  const base = cacheKey('acme', version, stamps, [input(f32(1, 2))], []);
   it('is the same for the same tenant, version, inputs and outputs asked', () => {
-    expect(cacheKey('acme', version, [input(f32(1, 2))], [])).toBe(base);
+    expect(cacheKey('acme', version, stamps, [input(f32(1, 2))], [])).toBe(base);
     expect(base).toMatch(/^[0-9a-f]{64}$/);
   });
-  it('changes with the tenant, the version, its file, a bit of an input, its shape, name or datatype, and the outputs asked', () => {
+  it('changes with the tenant, the version, its file, the model\'s config and labels, a bit of an input, its shape, name or datatype, and the outputs asked', () => {
     const others = [
-      cacheKey('other', version, [input(f32(1, 2))], []),
-      cacheKey('acme', { ...version, version: 2 }, [input(f32(1, 2))], []),
-      cacheKey('acme', { ...version, stamp: '101:2000:3' }, [input(f32(1, 2))], []),
-      cacheKey('acme', version, [input(f32(1, 2.0000002))], []),
-      cacheKey('acme', version, [input(f32(1, 2), [2, 1])], []),
-      cacheKey('acme', version, [{ ...input(f32(1, 2)), name: 'y' }], []),
-      cacheKey('acme', version, [{ ...input(f32(1, 2)), datatype: 'INT32' }], []),
-      cacheKey('acme', version, [input(f32(1, 2))], [{ name: 'p' }]),
-      cacheKey('acme', version, [input(f32(1, 2))], [{ name: 'p', parameters: { classification: 2 } }]),
+      cacheKey('other', version, stamps, [input(f32(1, 2))], []),
+      cacheKey('acme', { ...version, version: 2 }, stamps, [input(f32(1, 2))], []),
+      cacheKey('acme', version, '10:20:30|101:2000:3', [input(f32(1, 2))], []),
+      cacheKey('acme', version, '11:20:30|100:2000:3', [input(f32(1, 2))], []), // labels.txt or config.json changed
+      cacheKey('acme', version, stamps, [input(f32(1, 2.0000002))], []),
+      cacheKey('acme', version, stamps, [input(f32(1, 2), [2, 1])], []),
+      cacheKey('acme', version, stamps, [{ ...input(f32(1, 2)), name: 'y' }], []),
+      cacheKey('acme', version, stamps, [{ ...input(f32(1, 2)), datatype: 'INT32' }], []),
+      cacheKey('acme', version, stamps, [input(f32(1, 2))], [{ name: 'p' }]),
+      cacheKey('acme', version, stamps, [input(f32(1, 2))], [{ name: 'p', parameters: { classification: 2 } }]),
     ];
     expect(new Set([base, ...others]).size).toBe(others.length + 1);
   });
   it('ignores binary_data (how outputs are written, not what they are)', () => {
-    expect(cacheKey('acme', version, [input(f32(1, 2))], [{ name: 'p', parameters: { binary_data: true } }])).toBe(cacheKey('acme', version, [input(f32(1, 2))], [{ name: 'p' }]));
+    expect(cacheKey('acme', version, stamps, [input(f32(1, 2))], [{ name: 'p', parameters: { binary_data: true } }])).toBe(cacheKey('acme', version, stamps, [input(f32(1, 2))], [{ name: 'p' }]));
   });
   it('tells BYTES elements apart by their lengths ("ab","c" is not "a","bc")', () => {
     const s = (...v: string[]): RawTensor => ({ name: 's', datatype: 'BYTES', shape: [v.length], data: v });
-    expect(cacheKey('t', version, [s('ab', 'c')], [])).not.toBe(cacheKey('t', version, [s('a', 'bc')], []));
+    expect(cacheKey('t', version, stamps, [s('ab', 'c')], [])).not.toBe(cacheKey('t', version, stamps, [s('a', 'bc')], []));
   });
 });
 

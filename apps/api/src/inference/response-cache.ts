@@ -6,17 +6,20 @@
  * least-recently-used set bounded by RESPONSE_CACHE_MB, one per API process.
  *
  * A request's key is a SHA-256 of: the tenant (no tenant learns another's inputs from an
- * answer's speed), the model, the version and its file's stamp (a model file replaced under the
- * same version number keys afresh), the outputs asked for and their classification, and each
- * input's name, datatype, shape and bytes (BYTES: each string, length first). What does not
- * change outputs stays out: the request id, `binary_data`, priority and timeout. Entries live at
- * most JOB_RETENTION_S, so the job a hit names (`X-Job-Id`, the job that computed the outputs)
- * can still be read. Only successes are kept, each output's bytes copied out of the job's (a
- * packed job's rows are a view of all its rows).
+ * answer's speed), the model, the version, the stamps of the model's config.json and labels.txt
+ * and of the version's file (`modelStamps`: a file replaced under the same version number, or
+ * new labels, key afresh), the outputs asked for and their classification, and each input's
+ * name, datatype, shape and bytes (BYTES: each string, length first). What does not change
+ * outputs stays out: the request id, `binary_data`, priority and timeout. An answer is kept only
+ * when the worker's runner had opened those very stamps (InferenceJobResult.ran): the API and the
+ * workers notice a changed file each at its own poll, and a worker still running the old file
+ * must not fill the new key. Entries live at most JOB_RETENTION_S, so the job a hit names
+ * (`X-Job-Id`, the job that computed the outputs) can still be read. Only successes are kept,
+ * each output's bytes copied out of the job's (a packed job's rows are a view of all its rows).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { outputTensor, rawOf, type ModelVersion, type OutputTensor, type RawTensor, type RequestedOutput } from '@maas/shared';
+import { outputTensor, rawOf, type OutputTensor, type RawTensor, type RequestedOutput } from '@maas/shared';
 
 export interface CachedAnswer {
   /** the job that computed the outputs */
@@ -26,11 +29,15 @@ export interface CachedAnswer {
   outputs: (RawTensor | OutputTensor)[];
 }
 
-/** Bytes an entry is charged: its outputs' bytes (strings at two bytes a character), plus a little for the rest. */
+/**
+ * Bytes an entry is charged: its outputs' bytes (strings at two bytes a character) and what the
+ * rest takes in V8's heap: the key, the map's node, the objects, a typed array's header (a
+ * 1-row answer of 8 output bytes took about 750 bytes, measured).
+ */
 export function answerBytes(a: CachedAnswer): number {
-  let n = 256;
+  let n = 512;
   for (const t of a.outputs) {
-    n += 64 + t.name.length * 2;
+    n += 192 + t.name.length * 2;
     const data = t.data as Uint8Array | readonly unknown[];
     if (data instanceof Uint8Array) n += data.byteLength;
     else for (const v of data) n += typeof v === 'string' ? 16 + v.length * 2 : 8;
@@ -44,10 +51,10 @@ function hashText(h: Hash, text: string): void {
   h.update(b);
 }
 
-/** The key of a request (see above): hex SHA-256. */
-export function cacheKey(tenant: string, version: Pick<ModelVersion, 'model' | 'version' | 'stamp'>, inputs: readonly RawTensor[], outputs: readonly RequestedOutput[]): string {
+/** The key of a request (see above): hex SHA-256. `stamps`: `modelStamps` of the model and version. */
+export function cacheKey(tenant: string, version: { model: string; version: number }, stamps: string, inputs: readonly RawTensor[], outputs: readonly RequestedOutput[]): string {
   const h = createHash('sha256');
-  for (const part of [tenant, version.model, String(version.version), version.stamp]) hashText(h, part);
+  for (const part of [tenant, version.model, String(version.version), stamps]) hashText(h, part);
   // Which outputs and how they are read: their order in the answer follows the request's.
   hashText(h, JSON.stringify(outputs.map((o) => [o.name, o.parameters?.classification ?? null])));
   h.update(`${inputs.length}|`);

@@ -7,7 +7,7 @@
  * whose key (inference/response-cache.ts) is kept is answered from it instead, never queued.
  */
 import {
-  AppError, InferenceError, msToNs, NotFoundError, sliceOutputRows, STAT, statsKey, VERSION_TEXT, WaitTimeoutError,
+  AppError, InferenceError, modelStamps, msToNs, NotFoundError, ranWith, sliceOutputRows, STAT, statsKey, VERSION_TEXT, WaitTimeoutError,
   type InputTensor, type ModelVersion, type OutputTensor, type RequestedOutput, type StatsWriter,
 } from '@maas/shared';
 import { cacheKey, type ResponseCache } from '../inference/response-cache.js';
@@ -81,7 +81,8 @@ export class InferenceService {
       ...(timeoutMs ? { timeout_ms: timeoutMs } : {}),
     });
     const cache = prepared.model.config.response_cache ? this.cached : undefined;
-    const key = cache && cacheKey(tenant, prepared.version, prepared.checked.inputs, prepared.checked.outputs);
+    const stamps = modelStamps(prepared.model, prepared.version);
+    const key = cache && cacheKey(tenant, prepared.version, stamps, prepared.checked.inputs, prepared.checked.outputs);
     const hit = cache && key ? this.fromCache(cache, key, prepared.version, call.id) : undefined;
     if (hit) {
       onCreated?.(hit.jobId);
@@ -104,7 +105,8 @@ export class InferenceService {
       // A job of its own answers its outputs as they are (a model that cannot batch may give `[2, rows]`).
       const [start, end] = [place.offset, place.offset + prepared.checked.rows];
       const outputs = place.shared ? (job.outputs ?? []).map((o) => sliceOutputRows(o, start, end)) : (job.outputs ?? []);
-      if (cache && key) this.keep(cache, key, prepared.version, { jobId: job.id, model_version: job.version, outputs });
+      // Kept only if the worker ran what the key names (a worker may not have seen a new file yet).
+      if (cache && key && ranWith(job) === stamps) this.keep(cache, key, prepared.version, { jobId: job.id, model_version: job.version, outputs });
       return { model_name: job.model, model_version: job.version, id: call.id ?? job.id, outputs, jobId: job.id };
     }
     const ext = { job_id: job.id, job_status: job.status };
@@ -122,13 +124,22 @@ export class InferenceService {
     throw new WaitTimeoutError(`job ${job.id} did not finish within ${ms / 1000} s; poll GET /v1/jobs/${job.id}`, ext);
   }
 
-  /** A hit's answer, counted as Triton counts one: a success and a cache hit, never an inference or an execution. */
+  /**
+   * A hit's answer, counted as Triton counts one: a success and a cache hit, never an inference
+   * or an execution. Undefined for a miss, counted here whatever the request's end (its lookup
+   * time; a success's insertion adds its own, `keep`).
+   */
   private fromCache(cached: CacheDeps, key: string, version: ModelVersion, id: string | undefined): InferResult | undefined {
     const t0 = performance.now();
     const hit = cached.cache.get(key);
-    if (!hit) return undefined;
     const ns = msToNs(performance.now() - t0);
     const stats = statsKey(version.model, version.version);
+    if (!hit) {
+      cached.stats.add(stats, STAT.cacheMissCount, 1);
+      cached.stats.add(stats, STAT.cacheMissNs, ns);
+      cached.counted(version.model, 'miss');
+      return undefined;
+    }
     cached.stats.add(stats, STAT.cacheHitCount, 1);
     cached.stats.add(stats, STAT.cacheHitNs, ns);
     cached.stats.add(stats, STAT.successCount, 1);
@@ -138,13 +149,10 @@ export class InferenceService {
     return { model_name: version.model, model_version: hit.model_version, id: id ?? hit.jobId, outputs: hit.outputs, jobId: hit.jobId };
   }
 
-  /** A miss: the answer kept for the next same request; Triton's cache_miss time is the insertion's. */
+  /** A miss that succeeded: the answer kept for the next same request, its insertion time added to Triton's cache_miss time. */
   private keep(cached: CacheDeps, key: string, version: ModelVersion, answer: { jobId: string; model_version: string; outputs: OutputTensor[] }): void {
     const t0 = performance.now();
     cached.cache.set(key, answer);
-    const stats = statsKey(version.model, version.version);
-    cached.stats.add(stats, STAT.cacheMissCount, 1);
-    cached.stats.add(stats, STAT.cacheMissNs, msToNs(performance.now() - t0));
-    cached.counted(version.model, 'miss');
+    cached.stats.add(statsKey(version.model, version.version), STAT.cacheMissNs, msToNs(performance.now() - t0));
   }
 }

@@ -31,15 +31,14 @@ export class InlineSession {
     readonly warmup: WarmupOutcome,
   ) {}
 
-  /** `warmup`: of the version's warm-up runs, the smallest is made (this session runs only short ones). */
+  /** `warmup`: runs of zeros made before it is used (the worker gives it a run of one row: it runs only short ones). */
   static async open(path: string, warmup: readonly WarmupRun[] = []): Promise<InlineSession> {
     ort.env.logLevel = 'fatal';
     // One intra-op thread: a run this short gains nothing from more, and must not wake them.
     const session = await ort.InferenceSession.create(path, {
       executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
     });
-    const smallest = warmup.reduce<WarmupRun | undefined>((a, r) => (a && a.rows <= r.rows ? a : r), undefined);
-    return new InlineSession(session, await warmUp(session, smallest ? [smallest] : []));
+    return new InlineSession(session, await warmUp(session, warmup));
   }
 
   async run(feeds: RawTensor[]): Promise<RunResult> {

@@ -123,7 +123,9 @@ export class SessionPool {
       await Promise.all(ok.map((o) => o.instance.thread.terminate()));
       throw failed.reason as Error;
     }
-    return new SessionPool(ok.map((o) => o.instance), init, options, ok[0]!.provider, ok[0]!.fallbackReason, ok[0]!.warmup);
+    // One outcome is reported: the first failure if a thread had one (each warms the same runs).
+    const warmup = ok.find((o) => o.warmup.failure)?.warmup ?? ok[0]!.warmup;
+    return new SessionPool(ok.map((o) => o.instance), init, options, ok[0]!.provider, ok[0]!.fallbackReason, warmup);
   }
 
   /** Starts one thread and loads the model; resolves once it is ready (its death is watched after that). */
@@ -212,7 +214,8 @@ export class SessionPool {
     await new Promise((r) => setTimeout(r, restartDelayMs(failures)));
     if (this.closed) return;
     try {
-      const { instance } = await SessionPool.startThread({ ...this.init, replacement: true });
+      const { instance, warmup } = await SessionPool.startThread({ ...this.init, replacement: true });
+      if (warmup.failure) this.options.log?.warn({ path: this.init.path, reason: warmup.failure }, 'warm-up run failed on a replacement session thread; serving anyway');
       if (this.closed) {
         void instance.thread.terminate();
         return;

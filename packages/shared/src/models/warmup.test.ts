@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { warmupBytes, warmupRuns, WARMUP_DEFAULT_MAX_BYTES } from './warmup.js';
+import { warmupBytes, warmupRuns, WARMUP_DEFAULT_MAX_BYTES, WARMUP_MAX_BYTES } from './warmup.js';
 
 const mlp = { maxBatchSize: 1024, inputs: [{ name: 'input', datatype: 'FP32' as const, shape: [-1, 32] }] };
 
@@ -21,6 +21,12 @@ describe('warmupRuns', () => {
   it('takes open dimensions past the batch as 1, every input of the model', () => {
     const bert = { maxBatchSize: 8, inputs: [{ name: 'ids', datatype: 'INT64' as const, shape: [-1, -1] }, { name: 'mask', datatype: 'INT64' as const, shape: [-1, -1] }] };
     expect(warmupRuns(bert, [4])).toEqual([{ rows: 4, inputs: [{ name: 'ids', datatype: 'INT64', shape: [4, 1] }, { name: 'mask', datatype: 'INT64', shape: [4, 1] }] }]);
+  });
+  it('config sizes: at most as many rows as make 256 MB of zeros', () => {
+    const image = { maxBatchSize: 100_000, inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 3, 224, 224] }] };
+    const [run] = warmupRuns(image, [1_000_000]);
+    expect(run!.rows).toBe(Math.floor(WARMUP_MAX_BYTES / (3 * 224 * 224 * 4)));
+    expect(warmupBytes(run!)).toBeLessThanOrEqual(WARMUP_MAX_BYTES);
   });
   it('config sizes: at most max_batch_size each, in order, no repeats; [] turns it off', () => {
     expect(warmupRuns(mlp, [8, 4096, 1024, 8]).map((r) => r.rows)).toEqual([8, 1024]);

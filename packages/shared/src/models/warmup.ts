@@ -8,10 +8,11 @@
  * absorb a load) pay that.
  *
  * Each run feeds zeros (false, empty strings), a dimension the model leaves open (other than
- * the batch) taken as 1. config.json's `warmup_batch_sizes` lists the runs' rows (`[]`: none);
- * by default a run of one row and one of `max_batch_size` rows, the latter only while its
- * inputs come to WARMUP_DEFAULT_MAX_BYTES or less (an image model's full run would take
- * gigabytes). A model that cannot batch gets one run of its own shape.
+ * the batch) taken as 1. config.json's `warmup_batch_sizes` lists the runs' rows (`[]`: none),
+ * each at most `max_batch_size` and at most as many rows as make WARMUP_MAX_BYTES of zeros; by
+ * default a run of one row and one of `max_batch_size` rows, the latter only while its inputs
+ * come to WARMUP_DEFAULT_MAX_BYTES or less (an image model's full run would take gigabytes). A
+ * model that cannot batch gets one run of its own shape.
  */
 import { DATATYPE_INFO } from '../contract/datatypes.js';
 import type { Datatype } from '../contract/datatypes.js';
@@ -19,6 +20,8 @@ import type { ModelVersion } from './repository.js';
 
 /** The largest default full-size warm-up run, in input bytes. */
 export const WARMUP_DEFAULT_MAX_BYTES = 16 << 20;
+/** The largest warm-up run config.json may ask for, in input bytes (each session makes it at once). */
+export const WARMUP_MAX_BYTES = 256 << 20;
 
 export interface WarmupInput {
   name: string;
@@ -53,7 +56,11 @@ export function warmupRuns(version: Pick<ModelVersion, 'inputs' | 'maxBatchSize'
     inputs: version.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: fedShape(t.shape, rows) })),
   });
   if (version.maxBatchSize === 0) return sizes?.length === 0 ? [] : [runOf(undefined)];
-  if (sizes) return [...new Set(sizes.map((n) => Math.min(n, version.maxBatchSize)))].map(runOf);
+  if (sizes) {
+    const rowBytes = warmupBytes(runOf(1));
+    const most = Math.max(1, Math.min(version.maxBatchSize, rowBytes > 0 ? Math.floor(WARMUP_MAX_BYTES / rowBytes) : Infinity));
+    return [...new Set(sizes.map((n) => Math.min(n, most)))].map(runOf);
+  }
   const runs = [runOf(1)];
   const full = runOf(version.maxBatchSize);
   if (version.maxBatchSize > 1 && warmupBytes(full) <= WARMUP_DEFAULT_MAX_BYTES) runs.push(full);

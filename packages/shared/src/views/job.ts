@@ -69,6 +69,14 @@ export function jobStatus(state: QueueState, failedReason: string | undefined, c
  * will end, failed as expired at its deadline: no worker will run it (the one that reaches it
  * records the ending, with its job.completed), and a reader need not wait for that.
  */
+/** The stamps each succeeded job view's outputs were computed with (InferenceJobResult.ran), beside the public fields. */
+const ranStamps = new WeakMap<JobObject, string>();
+
+/** What the runner that computed `job`'s outputs had opened (InferenceJobResult.ran); undefined for older workers' jobs. */
+export function ranWith(job: JobObject): string | undefined {
+  return ranStamps.get(job);
+}
+
 export function toJobObject(job: StoredJob, state: QueueState, canceledAt: number | null, now?: number): JobObject {
   // Canceled or expired while queued, then fetched by a worker about to fail it (its deferred
   // failure): it reads as it did before the fetch and as its job.completed said; not running.
@@ -87,7 +95,7 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
   // Canceled while queued, then failed at its fetch (the deferred failure): it never ran, and it
   // ended when it was canceled, not when a worker came to it.
   const failedUnrun = state === 'failed' && error?.type === 'canceled' && error.message === CANCELED_BEFORE_IT_RAN.message;
-  return {
+  const view: JobObject = {
     id: job.id,
     object: 'job',
     model: d.model,
@@ -110,6 +118,8 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     webhook: d.webhook?.url ?? null,
     webhook_events_filter: d.webhook?.events ?? null,
   };
+  if (result?.ran) ranStamps.set(view, result.ran);
+  return view;
 }
 
 /**
