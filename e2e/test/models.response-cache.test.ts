@@ -10,6 +10,7 @@
 import { copyFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildMlpModel } from '@maas/model-gen/mlp';
 import { binaryBody, call, Cluster, eventually, fromBytes, InferenceClient, modelRepository, post, rows, runAlone, toBytes } from '../src/harness/index.js';
 
 const KEY = 'key-a';
@@ -137,27 +138,34 @@ describe('the response cache across a model change', () => {
   });
   const ask = () => call(c2.url, 'POST', '/v2/models/mlp/infer', body(data), AUTH);
 
-  it('a file the API serves and the worker does not yet: its answers are not kept until the worker runs it', async () => {
+  it('the same bytes written again key alike; a new file the worker does not run yet is not kept until it does', async () => {
     const first = (await ask()).headers.get('x-job-id');
     expect((await ask()).headers.get('x-job-id')).toBe(first); // kept
-    // The same model written again (a new stamp): the API keys afresh once it has seen it.
+    // The same model written again: a new stamp, the same digest. Once the API has read it (its
+    // poll: 1 s), the answer is still the kept one.
     const file = join(repo2.dir, 'mlp/1/model.onnx');
     await copyFile(file, `${file}.new`);
     await rename(`${file}.new`, file);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await ask()).headers.get('x-job-id')).toBe(first);
+    // Another model of the same signature under the same version: the API keys afresh once it
+    // has read it; the worker still runs its old session, so that answer is not kept.
+    await writeFile(`${file}.new`, buildMlpModel(undefined, 424242));
+    await rename(`${file}.new`, file);
     const second = await eventually(async () => (await ask()).headers.get('x-job-id'), (id) => id !== first, { ms: 10_000, what: 'the API to key by the new file' });
-    // The worker still ran its old session: that answer is not kept, the next request runs again.
     const third = (await ask()).headers.get('x-job-id');
     expect(third).not.toBe(second);
-    expect(third).not.toBe(first);
-    // Once the worker runs the new file too, answers are kept again.
+    // Once the worker runs the new file too (a load), answers are kept again, the new file's.
     const load = await call(c2.url, 'POST', '/v2/repository/models/mlp/load', undefined, { authorization: `Bearer ${ADMIN_KEY}` });
     expect(load.status).toBe(200);
+    const alone = await runAlone(file, 'input', 'output', data);
     const kept = await eventually(
-      async () => [(await ask()).headers.get('x-job-id'), (await ask()).headers.get('x-job-id')],
-      ([a, b]) => a === b,
-      { ms: 15_000, every: 200, what: 'answers kept once the worker has reopened the model' },
+      async () => [await ask(), await ask()] as const,
+      ([a, b]) => a.headers.get('x-job-id') === b.headers.get('x-job-id') && JSON.stringify(a.body.outputs[0].data) === JSON.stringify(alone.flat()),
+      { ms: 15_000, every: 200, what: 'the new file\'s answers kept once the worker has reopened the model' },
     );
-    expect(kept[0]).not.toBe(first);
+    expect(kept[1].body.outputs[0].data).toEqual(alone.flat());
+    expect(kept[0].headers.get('x-job-id')).not.toBe(first);
   });
 
   it('new labels (labels.txt): classification answers are keyed afresh', async () => {

@@ -19,7 +19,7 @@ import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis, isClusterUrl,
-  batchKeys, chunkRows, modelStamps, EXPIRED_IN_QUEUE, fromEncoded, START_BATCH_LUA, inferenceQueueName, PREFIX, queuedJobCount, throttledErrorLog, unpackPayload,
+  batchKeys, chunkRows, modelDigests, EXPIRED_IN_QUEUE, fromEncoded, START_BATCH_LUA, inferenceQueueName, PREFIX, queuedJobCount, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -517,7 +517,7 @@ export class ModelRunner {
       ...(task.memberErrors ? { memberErrors: Object.fromEntries(task.memberErrors) } : {}),
       ...(job.processedOn ? { started: job.processedOn } : {}),
       completed: Date.now(),
-      ran: modelStamps(this.model, this.version),
+      ran: modelDigests(this.model, this.version),
       metrics: {
         queue_ms: Math.max(0, (job.processedOn ?? job.timestamp) - job.timestamp),
         batch_wait_ms: round((task.dispatchedAt ?? task.receivedAt) - task.receivedAt),

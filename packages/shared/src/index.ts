@@ -13,7 +13,7 @@ export { BoolEnv, CsvEnv, PortEnv, intEnv, parseEnv } from './env.js';
 export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
 export { createLogger, logFormat, LoggingEnv, throttledErrorLog } from './logger.js';
 export type { Logger } from './logger.js';
-export { PAYLOAD_VERSION, CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, EXPIRED_IN_QUEUE, encodeJobError, decodeJobError, modelStamps } from './payloads.js';
+export { PAYLOAD_VERSION, CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, EXPIRED_IN_QUEUE, encodeJobError, decodeJobError, modelDigests } from './payloads.js';
 export type { InferenceJobData, InferenceJobResult, JobMember } from './payloads.js';
 export * from './queues.js';
 export { RedisUrl, redisOptions, connectRedis, PIPELINING, createRedis, isClusterUrl, isRedisUnavailable, redisUnavailableReason, ARGS_A_COMMAND, sendInSlices, answeredWithin, withoutCredentials } from './redis.js';

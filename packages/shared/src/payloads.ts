@@ -73,10 +73,10 @@ export interface InferenceJobResult {
   started?: number;
   completed?: number;
   /**
-   * What the runner that computed the outputs opened: `<model stamp>|<version file stamp>`
-   * (config.json and labels.txt, then model.onnx; models/scan.ts `stampOf`). The API's response
-   * cache keeps an answer only under the stamps it keyed it with, so an answer a worker computed
-   * with a file the API no longer serves (the two poll the repository apart) is never kept.
+   * What the runner that computed the outputs opened: `modelDigests` of its model (config and
+   * labels) and version (model.onnx's bytes). The API's response cache keeps an answer only
+   * under the digests it keyed it with, so an answer a worker computed with a file the API no
+   * longer serves (the two poll the repository apart) is never kept.
    */
   ran?: string;
 }
@@ -115,5 +115,5 @@ export function decodeJobError(reason: string | undefined): JobError {
   return { type: 'internal', message: reason ?? 'unknown failure' };
 }
 
-/** The stamps a model's runner is keyed by (InferenceJobResult.ran). */
-export const modelStamps = (model: { stamp: string }, version: { stamp: string }): string => `${model.stamp}|${version.stamp}`;
+/** What a runner serves, by content (InferenceJobResult.ran): the model's config and labels, then the version's file. */
+export const modelDigests = (model: { digest: string }, version: { digest: string }): string => `${model.digest}|${version.digest}`;

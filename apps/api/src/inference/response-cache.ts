@@ -6,13 +6,14 @@
  * least-recently-used set bounded by RESPONSE_CACHE_MB, one per API process.
  *
  * A request's key is a SHA-256 of: the tenant (no tenant learns another's inputs from an
- * answer's speed), the model, the version, the stamps of the model's config.json and labels.txt
- * and of the version's file (`modelStamps`: a file replaced under the same version number, or
- * new labels, key afresh), the outputs asked for and their classification, and each input's
- * name, datatype, shape and bytes (BYTES: each string, length first). What does not change
- * outputs stays out: the request id, `binary_data`, priority and timeout. An answer is kept only
- * when the worker's runner had opened those very stamps (InferenceJobResult.ran): the API and the
- * workers notice a changed file each at its own poll, and a worker still running the old file
+ * answer's speed), the model, the version, the digests of the model's config and labels and of
+ * the version's file (`modelDigests`: a different file under the same version number, or new
+ * labels, key afresh; the same files on another machine key alike), the outputs asked for and
+ * their classification, and each input's name, datatype, shape and bytes (BYTES: each string,
+ * length first). What does not change outputs stays out: the request id, `binary_data`,
+ * priority and timeout. An answer is kept only when the worker's runner had opened those very
+ * digests (InferenceJobResult.ran): the API and the workers notice a changed file each at its
+ * own poll, and a worker still running the old file
  * must not fill the new key. Entries live at most JOB_RETENTION_S, so the job a hit names
  * (`X-Job-Id`, the job that computed the outputs) can still be read. Only successes are kept,
  * each output's bytes copied out of the job's (a packed job's rows are a view of all its rows).
@@ -51,10 +52,10 @@ function hashText(h: Hash, text: string): void {
   h.update(b);
 }
 
-/** The key of a request (see above): hex SHA-256. `stamps`: `modelStamps` of the model and version. */
-export function cacheKey(tenant: string, version: { model: string; version: number }, stamps: string, inputs: readonly RawTensor[], outputs: readonly RequestedOutput[]): string {
+/** The key of a request (see above): hex SHA-256. `served`: `modelDigests` of the model and version. */
+export function cacheKey(tenant: string, version: { model: string; version: number }, served: string, inputs: readonly RawTensor[], outputs: readonly RequestedOutput[]): string {
   const h = createHash('sha256');
-  for (const part of [tenant, version.model, String(version.version), stamps]) hashText(h, part);
+  for (const part of [tenant, version.model, String(version.version), served]) hashText(h, part);
   // Which outputs and how they are read: their order in the answer follows the request's.
   hashText(h, JSON.stringify(outputs.map((o) => [o.name, o.parameters?.classification ?? null])));
   h.update(`${inputs.length}|`);

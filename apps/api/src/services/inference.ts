@@ -7,7 +7,7 @@
  * whose key (inference/response-cache.ts) is kept is answered from it instead, never queued.
  */
 import {
-  AppError, InferenceError, modelStamps, msToNs, NotFoundError, ranWith, sliceOutputRows, STAT, statsKey, VERSION_TEXT, WaitTimeoutError,
+  AppError, InferenceError, modelDigests, msToNs, NotFoundError, ranWith, sliceOutputRows, STAT, statsKey, VERSION_TEXT, WaitTimeoutError,
   type InputTensor, type ModelVersion, type OutputTensor, type RequestedOutput, type StatsWriter,
 } from '@maas/shared';
 import { cacheKey, type ResponseCache } from '../inference/response-cache.js';
@@ -81,8 +81,8 @@ export class InferenceService {
       ...(timeoutMs ? { timeout_ms: timeoutMs } : {}),
     });
     const cache = prepared.model.config.response_cache ? this.cached : undefined;
-    const stamps = modelStamps(prepared.model, prepared.version);
-    const key = cache && cacheKey(tenant, prepared.version, stamps, prepared.checked.inputs, prepared.checked.outputs);
+    const served = modelDigests(prepared.model, prepared.version);
+    const key = cache && cacheKey(tenant, prepared.version, served, prepared.checked.inputs, prepared.checked.outputs);
     const hit = cache && key ? this.fromCache(cache, key, prepared.version, call.id) : undefined;
     if (hit) {
       onCreated?.(hit.jobId);
@@ -106,7 +106,7 @@ export class InferenceService {
       const [start, end] = [place.offset, place.offset + prepared.checked.rows];
       const outputs = place.shared ? (job.outputs ?? []).map((o) => sliceOutputRows(o, start, end)) : (job.outputs ?? []);
       // Kept only if the worker ran what the key names (a worker may not have seen a new file yet).
-      if (cache && key && ranWith(job) === stamps) this.keep(cache, key, prepared.version, { jobId: job.id, model_version: job.version, outputs });
+      if (cache && key && ranWith(job) === served) this.keep(cache, key, prepared.version, { jobId: job.id, model_version: job.version, outputs });
       return { model_name: job.model, model_version: job.version, id: call.id ?? job.id, outputs, jobId: job.id };
     }
     const ext = { job_id: job.id, job_status: job.status };

@@ -19,7 +19,7 @@ describe('namesMismatch', () => {
 });
 
 describe('SessionChecks', () => {
-  const v = (path: string, stamp = 's1') => ({ model: 'm', version: 1, path, stamp, inputs: [], outputs: [], maxBatchSize: 0, batchable: false });
+  const v = (path: string, stamp = 's1') => ({ model: 'm', version: 1, path, stamp, inputs: [], outputs: [], maxBatchSize: 0, batchable: false, digest: 'd' });
   /** a run whose checks stay open until settled by hand */
   function pending() {
     const runs: { path: string; pass: () => void; fail: (m: string) => void }[] = [];

@@ -3,13 +3,13 @@ import type { Model, ModelVersion } from '@maas/shared';
 import { ModelConfig, tritonConfig } from './triton-config.js';
 
 const v = (over: Partial<ModelVersion> = {}): ModelVersion => ({
-  model: 'm', version: 2, path: '/x', batchable: true, maxBatchSize: 8, stamp: '1:1:1',
+  model: 'm', version: 2, path: '/x', batchable: true, maxBatchSize: 8, stamp: '1:1:1', digest: 'd1',
   inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
   outputs: [{ name: 'p', datatype: 'FP32', shape: [-1, 3] }, { name: 'l', datatype: 'INT64', shape: [-1] }],
   ...over,
 });
 const model = (over: Partial<Model['config']> = {}, labels?: string[]): Model => ({
-  name: 'm', labels, versions: [v()], unavailable: [], stamp: '-|-',
+  name: 'm', labels, versions: [v()], unavailable: [], stamp: '-|-', digest: 'm1',
   config: { max_batch_size: 8, max_queue_delay_ms: 2.5, preferred_batch_sizes: [4], execution_providers: undefined, version_policy: { latest: 2 }, instances: 2, warmup_batch_sizes: undefined, response_cache: false, ...over },
 });
 

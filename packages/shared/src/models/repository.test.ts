@@ -52,7 +52,27 @@ describe('loadRepository', () => {
         inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 32] }],
         outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 2] }],
         maxBatchSize: 1024, batchable: true, stamp: expect.stringMatching(/^\d+:[\d.]+:\d+$/),
+        digest: expect.stringMatching(/^[0-9a-f]{64}$/),
       });
+    });
+
+    it('digests by content: the same files elsewhere digest alike, another config or labels differ', async () => {
+      await copy('mlp');
+      const a = model(await loadRepository(root), 'mlp');
+      const elsewhere = await mkdtemp(join(tmpdir(), 'maas-repo-'));
+      try {
+        await cp(join(root, 'mlp'), join(elsewhere, 'mlp'), { recursive: true });
+        const b = model(await loadRepository(elsewhere), 'mlp');
+        expect(b.versions[0]!.stamp).not.toBe(a.versions[0]!.stamp); // another inode
+        expect(b.versions[0]!.digest).toBe(a.versions[0]!.digest);
+        expect(b.digest).toBe(a.digest);
+        await writeFile(join(elsewhere, 'mlp', 'labels.txt'), 'x\ny\n');
+        expect(model(await loadRepository(elsewhere), 'mlp').digest).not.toBe(a.digest);
+        await writeFile(join(elsewhere, 'mlp', 'config.json'), '{"max_batch_size": 8}');
+        expect(model(await loadRepository(elsewhere), 'mlp').versions[0]!.digest).toBe(a.versions[0]!.digest);
+      } finally {
+        await rm(elsewhere, { recursive: true, force: true });
+      }
     });
 
     it('penguins: latest 2 serves both versions newest first, labels parsed', async () => {

@@ -6,6 +6,7 @@
  * caller's `check` that fails, e.g. an ONNX session that cannot be created) is reported in
  * `unavailable` and the version policy falls back to the next one (versions.ts `loadServed`).
  */
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TensorSpec } from '../contract/tensor.js';
@@ -28,6 +29,8 @@ export interface ModelVersion {
   batchable: boolean;
   /** model.onnx's size, mtime and inode when read: a different stamp is a different file */
   stamp: string;
+  /** SHA-256 of model.onnx's bytes as read (hex): the same file on every machine, whatever its stamp */
+  digest: string;
 }
 
 export interface Model {
@@ -40,6 +43,8 @@ export interface Model {
   unavailable: { version: number; reason: string }[];
   /** config.json's and labels.txt's stamps when read: a change means a reload */
   stamp: string;
+  /** SHA-256 (hex) of the config as read (after defaults) and the labels: the same on every machine with the same files */
+  digest: string;
 }
 
 /** What is known of a model before its versions are loaded. */
@@ -125,16 +130,19 @@ export async function readModel(root: string, name: string, warnings: string[] =
   const labelsFile = join(dir, 'labels.txt');
   const labels = (await exists(labelsFile)) ? parseLabels(await readFile(labelsFile, 'utf8')) : undefined;
   const stamp = `${await stampOf(join(dir, 'config.json'))}|${await stampOf(labelsFile)}`;
+  const modelDigest = createHash('sha256').update(JSON.stringify([config, labels ?? null])).digest('hex');
   const versionWarnings: string[] = [];
   const { served, broken } = await loadServed(available, config.version_policy, async (version) => {
     const path = join(dir, String(version), 'model.onnx');
     const fileStamp = await stampOf(path);
-    const { rowAligned, ...sig } = readOnnxSignature(await readFile(path), `${name}/${version}/model.onnx`);
+    const bytes = await readFile(path);
+    const { rowAligned, ...sig } = readOnnxSignature(bytes, `${name}/${version}/model.onnx`);
     const batchable = isBatchable({ ...sig, rowAligned }, file.max_batch_size !== undefined);
-    const v: ModelVersion = { model: name, version, path, ...sig, batchable, maxBatchSize: batchable ? (config.max_batch_size ?? defaultMaxBatchSize(sig)) : 0, stamp: fileStamp };
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    const v: ModelVersion = { model: name, version, path, ...sig, batchable, maxBatchSize: batchable ? (config.max_batch_size ?? defaultMaxBatchSize(sig)) : 0, stamp: fileStamp, digest };
     if (check) {
       try {
-        await check({ name, config, labels, stamp }, v);
+        await check({ name, config, labels, stamp, digest: modelDigest }, v);
       } catch (err) {
         throw new Error(`${name}/${version}: ${(err as Error).message}`);
       }
@@ -150,7 +158,7 @@ export async function readModel(root: string, name: string, warnings: string[] =
   if (served.length === 0) throw new Error([...broken.values()].join('; '));
   warnings.push(...versionWarnings);
   const unavailable = [...broken].map(([version, reason]) => ({ version, reason })).sort((a, b) => b.version - a.version);
-  return { name, config, labels, versions: served.map((s) => s.value), unavailable, stamp };
+  return { name, config, labels, versions: served.map((s) => s.value), unavailable, stamp, digest: modelDigest };
 }
 
 /** One label a line; trailing blank lines dropped. */
