@@ -112,8 +112,4 @@ export class ResponseCache {
   get bytes(): number {
     return this.entries.calculatedSize;
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

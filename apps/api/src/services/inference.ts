@@ -81,8 +81,8 @@ export class InferenceService {
       ...(timeoutMs ? { timeout_ms: timeoutMs } : {}),
     });
     const cache = prepared.model.config.response_cache ? this.cached : undefined;
-    const served = modelDigests(prepared.model, prepared.version);
-    const key = cache && cacheKey(tenant, prepared.version, served, prepared.checked.inputs, prepared.checked.outputs);
+    const served = cache && modelDigests(prepared.model, prepared.version);
+    const key = served && cacheKey(tenant, prepared.version, served, prepared.checked.inputs, prepared.checked.outputs);
     const hit = cache && key ? this.fromCache(cache, key, prepared.version, call.id) : undefined;
     if (hit) {
       onCreated?.(hit.jobId);

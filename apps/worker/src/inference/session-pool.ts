@@ -108,7 +108,7 @@ export class SessionPool {
     /** the execution provider the sessions loaded with */
     readonly provider: string,
     readonly fallbackReason: string | undefined,
-    /** how the first thread's warm-up went (each thread warms its own session, replacements too) */
+    /** how the threads' warm-up went: the first failure if one had one, else the first thread's (each warms its own session, replacements too) */
     readonly warmup: WarmupOutcome,
   ) {
     for (const i of instances) this.watch(i);

@@ -4,8 +4,9 @@
  * reported, not thrown: a model may refuse zeros (a division, a lookup checked by value) and
  * still serve real inputs, so the worker logs it and serves on.
  */
-import * as ort from 'onnxruntime-node';
-import { DATATYPE_INFO, type WarmupRun } from '@maas/shared';
+import type * as ort from 'onnxruntime-node';
+import { DATATYPE_INFO, elementCount, type WarmupRun } from '@maas/shared';
+import { toOrt } from './ort-tensors.js';
 
 export interface WarmupOutcome {
   /** the rows of each run made, in order */
@@ -15,11 +16,10 @@ export interface WarmupOutcome {
   failure?: string;
 }
 
-function zeros(input: WarmupRun['inputs'][number]): ort.Tensor {
-  const count = input.shape.reduce((a, d) => a * d, 1);
-  const { ort: type, array } = DATATYPE_INFO[input.datatype];
-  if (!array) return new ort.Tensor('string', new Array<string>(count).fill(''), input.shape); // BYTES
-  return new ort.Tensor(type as 'float32', new array(count) as Float32Array, input.shape);
+/** An input of zeros (false, empty strings), made as a run's feeds are (ort-tensors.ts). */
+function zeros({ name, datatype, shape }: WarmupRun['inputs'][number]): ort.Tensor {
+  const count = elementCount(shape);
+  return toOrt(datatype === 'BYTES' ? { name, datatype, shape, strings: new Array<string>(count).fill('') } : { name, datatype, shape, bytes: new ArrayBuffer(count * DATATYPE_INFO[datatype].bytes) });
 }
 
 export async function warmUp(session: ort.InferenceSession, runs: readonly WarmupRun[]): Promise<WarmupOutcome> {

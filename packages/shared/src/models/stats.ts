@@ -13,7 +13,7 @@ export const STAT = {
   queueCount: 'queue.count', queueNs: 'queue.ns',
   inferCount: 'compute_infer.count', inferNs: 'compute_infer.ns',
   inferenceCount: 'inference_count', executionCount: 'execution_count', lastInference: 'last_inference',
-  /** written by the API's response cache (inference/response-cache.ts): a hit is also a success, never an inference or an execution (Triton's rule) */
+  /** written by the API for its response cache (services/inference.ts): a hit is also a success, never an inference or an execution (Triton's rule) */
   cacheHitCount: 'cache_hit.count', cacheHitNs: 'cache_hit.ns',
   cacheMissCount: 'cache_miss.count', cacheMissNs: 'cache_miss.ns',
 } as const;

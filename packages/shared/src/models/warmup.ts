@@ -16,6 +16,7 @@
  */
 import { DATATYPE_INFO } from '../contract/datatypes.js';
 import type { Datatype } from '../contract/datatypes.js';
+import { elementCount } from '../tensors/raw.js';
 import type { ModelVersion } from './repository.js';
 
 /** The largest default full-size warm-up run, in input bytes. */
@@ -41,9 +42,9 @@ function fedShape(shape: readonly number[], rows: number | undefined): number[] 
   return shape.map((d, i) => (i === 0 && rows !== undefined ? rows : d < 0 ? 1 : d));
 }
 
-/** The input bytes of a run (BYTES counted as nothing: empty strings). */
+/** The input bytes of a run (BYTES counted as nothing: empty strings; its DATATYPE_INFO size is 0). */
 export function warmupBytes(run: WarmupRun): number {
-  return run.inputs.reduce((n, t) => n + t.shape.reduce((a, d) => a * d, 1) * (t.datatype === 'BYTES' ? 0 : DATATYPE_INFO[t.datatype].bytes), 0);
+  return run.inputs.reduce((n, t) => n + elementCount(t.shape) * DATATYPE_INFO[t.datatype].bytes, 0);
 }
 
 /**
