@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '@maas/client';
 import { Queue } from 'bullmq';
 import { batchKeys, chunkJobId, inferenceQueueName, JOB_EVENTS_CHANNEL, parseJobEvents, PREFIX } from '@maas/shared';
-import { call, Cluster, eventually, modelRepository, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
+import { call, Cluster, eventually, modelRepository, monitorRedis, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
 let cluster: Cluster;
@@ -346,9 +346,8 @@ describe('HEAD of results', () => {
     const ok = await submit('model=mlp', rows(3, 4, 32).map((r) => JSON.stringify({ inputs: { input: r } })).join('\n'));
     await finished(ok.body.id);
     const k = batchKeys(ok.body.id);
-    const monitor = await redis.monitor();
     const touched: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
+    const monitor = await monitorRedis(cluster.redis.port, ({ args }) => {
       if (args.some((a) => a === k.outputs || a === k.lines)) touched.push(args.join(' '));
     });
     try {
@@ -367,7 +366,7 @@ describe('HEAD of results', () => {
       expect((await fetch(`${cluster.url}/v1/batches/${ok.body.id}/results`)).status).toBe(200);
       await eventually(async () => touched.length, (n) => n > 0, { ms: 5_000, what: 'GET to read the chunks' });
     } finally {
-      monitor.disconnect();
+      monitor.stop();
     }
     const withBad = await submit('model=mlp', '{"broken');
     await finished(withBad.body.id);

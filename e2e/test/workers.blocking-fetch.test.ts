@@ -10,9 +10,8 @@
  * to the worker across the moment it is told to stop).
  */
 import { connect, createServer, type AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, Cluster, eventually, rows } from '../src/harness/index.js';
+import { call, Cluster, eventually, monitorRedis, rows } from '../src/harness/index.js';
 
 let cluster: Cluster | undefined;
 const cleanups: (() => void)[] = [];
@@ -56,15 +55,14 @@ interface Seen {
 }
 
 /** The commands Redis ran while `during` ran. */
-async function monitored(redis: Redis, during: () => Promise<void>): Promise<Seen[]> {
-  const monitor = await redis.monitor();
+async function monitored(port: number, during: () => Promise<void>): Promise<Seen[]> {
   const seen: Seen[] = [];
-  monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ source, args }));
+  const monitor = await monitorRedis(port, ({ source, args }) => seen.push({ source, args }));
   try {
     await during();
     await new Promise((r) => setTimeout(r, 100));
   } finally {
-    monitor.disconnect();
+    monitor.stop();
   }
   return seen;
 }
@@ -78,16 +76,11 @@ async function oneJobToAnIdleWorker(env: Record<string, string>) {
   cluster = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'mlp', ...env } });
   for (let i = 0; i < 3; i++) expect((await call(cluster.url, 'POST', '/v1/jobs', job(i), { Prefer: 'wait=30' })).status).toBe(200);
   await new Promise((r) => setTimeout(r, 500)); // idle: the worker is blocked on the marker
-  const redis = cluster.redisClient();
   let answer: { status: number; body: any } | undefined;
-  try {
-    const seen = await monitored(redis, async () => {
-      answer = await call(cluster!.url, 'POST', '/v1/jobs', job(7), { Prefer: 'wait=30' });
-    });
-    return { seen, answer: answer! };
-  } finally {
-    redis.disconnect();
-  }
+  const seen = await monitored(cluster.redis.port, async () => {
+    answer = await call(cluster!.url, 'POST', '/v1/jobs', job(7), { Prefer: 'wait=30' });
+  });
+  return { seen, answer: answer! };
 }
 
 describe('blocking fetch', () => {

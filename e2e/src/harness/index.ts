@@ -9,3 +9,4 @@ export { eventually, type EventuallyOptions } from './eventually.js';
 export { InferenceClient, PROTO_FILE } from './grpc-client.js';
 export { binaryBody, fromBytes, post, toBytes, type BinaryInput, type RawReply, type Value, type Datatype } from './binary-http.js';
 export { heldRows, publicIds, queuedInferenceJobs, storedBatches } from './queued.js';
+export { monitorRedis, parseMonitorLine, type MonitoredCommand } from './redis-monitor.js';
