@@ -39,6 +39,18 @@ const metric = async (result: string) => {
   return Number(new RegExp(`^maas_response_cache_requests_total\\{model="mlp",result="${result}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
 };
 
+/** BullMQ's stored results (returnvalue) of a model's jobs, read from Redis. */
+async function storedResults(model: string): Promise<{ ran?: string }[]> {
+  const redis = cluster.redisClient();
+  try {
+    const keys = await redis.keys(`maas:{infer-${model}-v*}:*`);
+    const values = await Promise.all(keys.map(async (k) => ((await redis.type(k)) === 'hash' ? redis.hget(k, 'returnvalue') : null)));
+    return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as { ran?: string });
+  } finally {
+    redis.disconnect();
+  }
+}
+
 describe('the response cache', () => {
   it('answers the same inputs again from the first job, through REST, the binary extension and gRPC', async () => {
     const alone = await runAlone(join(repo.dir, 'mlp/1/model.onnx'), 'input', 'output', data);
@@ -83,6 +95,9 @@ describe('the response cache', () => {
     const p1 = await call(cluster.url, 'POST', '/v2/models/penguins/infer', penguins, AUTH);
     const p2 = await call(cluster.url, 'POST', '/v2/models/penguins/infer', penguins, AUTH);
     expect(p1.headers.get('x-job-id')).not.toBe(p2.headers.get('x-job-id'));
+    // What the runner ran travels in the stored results of a model with the cache only.
+    expect((await storedResults('penguins')).map((r) => r.ran)).toEqual([undefined, undefined]);
+    expect((await storedResults('mlp')).every((r) => typeof r.ran === 'string' && r.ran.length > 0)).toBe(true);
 
     const job = { model: 'mlp', ...body(data) };
     const j1 = await call(cluster.url, 'POST', '/v1/jobs', job, { ...AUTH, prefer: 'wait=10' });

@@ -76,7 +76,8 @@ export interface InferenceJobResult {
    * What the runner that computed the outputs opened: `modelDigests` of its model (config and
    * labels) and version (model.onnx's bytes). The API's response cache keeps an answer only
    * under the digests it keyed it with, so an answer a worker computed with a file the API no
-   * longer serves (the two poll the repository apart) is never kept.
+   * longer serves (the two poll the repository apart) is never kept. Set only for a model with
+   * `response_cache` (by the runner's config: a result without it is never kept).
    */
   ran?: string;
 }
