@@ -2,7 +2,8 @@
  * The blocking fetch (apps/worker batching/blocking-fetch.ts): an idle worker's wait for a job
  * also takes the job. Seen with Redis's MONITOR: the job's `moveToActive` script comes from the
  * connection that was blocked on the queue's marker, right behind its `BZPOPMIN`, instead of
- * from the worker's other connection after a round trip; with `WORKER_BLOCKING_FETCH=false`
+ * from the worker's other connection after a round trip, and the waiting connection makes no
+ * fetch that finds nothing after it (the marker BullMQ adds back is dropped when nothing waits); with `WORKER_BLOCKING_FETCH=false`
  * it comes from the other one (BullMQ's own fetch). The job's times stay true: the script
  * stamps it with the time the wait began, which no view shows. And a worker told to stop still
  * runs a job its wait has just taken: BullMQ's close ends the blocking connection gracefully, so
@@ -54,12 +55,13 @@ interface Seen {
   args: string[];
 }
 
-/** The commands Redis ran while `during` ran. */
-async function monitored(port: number, during: () => Promise<void>): Promise<Seen[]> {
+/** The commands Redis ran while `during` ran, and after it until `until` holds of them (at most 3 s). */
+async function monitored(port: number, during: () => Promise<void>, until: (seen: Seen[]) => boolean = () => true): Promise<Seen[]> {
   const seen: Seen[] = [];
   const monitor = await monitorRedis(port, ({ source, args }) => seen.push({ source, args }));
   try {
     await during();
+    for (let waited = 0; waited < 3000 && !until(seen); waited += 20) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 100));
   } finally {
     monitor.stop();
@@ -77,9 +79,11 @@ async function oneJobToAnIdleWorker(env: Record<string, string>) {
   for (let i = 0; i < 3; i++) expect((await call(cluster.url, 'POST', '/v1/jobs', job(i), { Prefer: 'wait=30' })).status).toBe(200);
   await new Promise((r) => setTimeout(r, 500)); // idle: the worker is blocked on the marker
   let answer: { status: number; body: any } | undefined;
+  // until the worker waits again after the job (the wait that took it was sent before the monitor began)
+  const waitsAgain = (seen: Seen[]) => seen.some(isBzpopmin);
   const seen = await monitored(cluster.redis.port, async () => {
     answer = await call(cluster!.url, 'POST', '/v1/jobs', job(7), { Prefer: 'wait=30' });
-  });
+  }, waitsAgain);
   return { seen, answer: answer! };
 }
 
@@ -94,6 +98,12 @@ describe('blocking fetch', () => {
     const blocked = new Set(seen.filter(isBzpopmin).map((c) => c.source));
     // The fetch that took the job: the first one after the job was added.
     expect(blocked.has(fetches[0]!.source)).toBe(true);
+    // And the blocked connection's only one: the marker BullMQ added back as it took the job was
+    // dropped with nothing else waiting, so the worker's next wait blocks instead of popping it
+    // and fetching nothing (its moveToActive waits behind that BZPOPMIN, unseen). Before, that
+    // wait returned at once, its fetch found nothing, and a third wait followed.
+    expect(seen.filter(isBzpopmin).length).toBe(1);
+    expect(fetches.filter((c) => blocked.has(c.source)).length).toBe(1);
     // Its times: started no earlier than created, and queue_ms what they say.
     const created = Date.parse(answer.body.created_at);
     const begun = Date.parse(answer.body.started_at);

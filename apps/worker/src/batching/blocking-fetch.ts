@@ -40,10 +40,24 @@ const packer = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
 /** The keys of BullMQ's moveToActive script, in its order (moveToActive-11.lua). */
 const SCRIPT_KEYS = ['wait', 'active', 'prioritized', 'events', 'stalled', 'limiter', 'delayed', 'paused', 'meta', 'pc', 'marker'] as const;
 
+/**
+ * BullMQ's moveToActive adds the queue's base marker (member `0`) back whenever it takes a job,
+ * so that another worker looks for more. With nothing else waiting, the worker's next wait would
+ * pop that marker at once and make a fetch that finds nothing: two commands and a wake-up of
+ * the worker and of Redis a job at low load, made just as the job's answer is on its way. Sent
+ * right behind the moveToActive, this drops the marker when no job is waiting (atomically: a job
+ * added afterwards adds it again; a delayed job's marker, member `1`, is left alone).
+ */
+export const DROP_STALE_MARKER_LUA = `if redis.call('LLEN', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 then
+  return redis.call('ZREM', KEYS[3], '0')
+end
+return 0`;
+
 /** A command client as BullMQ wraps ioredis. */
 interface CommandClient {
   bzpopmin(key: string, timeout: number): Promise<[string, string, string] | null>;
   runCommand(name: string, args: (string | number | Buffer)[]): Promise<unknown>;
+  eval(script: string, numberOfKeys: number, ...keys: string[]): Promise<unknown>;
   /** ioredis's socket (BullMQ's wrapper passes it through) */
   readonly stream?: { cork(): void; uncork(): void };
 }
@@ -132,7 +146,7 @@ export function installBlockingFetch(worker: Worker, log: Logger, cluster = fals
   return true;
 }
 
-/** Sends `BZPOPMIN` and `moveToActive` back to back; the next job's data, or undefined. Exported for its unit test. */
+/** Sends `BZPOPMIN`, `moveToActive` and the stale marker's drop back to back; the next job's data, or undefined. Exported for its unit test. */
 export async function waitAndTake(w: WorkerInternals, token: string, timeout: number, log: Logger): Promise<unknown[] | undefined> {
   const b = w.backend;
   const client = await b.queue.blockingClient;
@@ -145,19 +159,22 @@ export async function waitAndTake(w: WorkerInternals, token: string, timeout: nu
     Date.now(),
     packer.pack({ token, lockDuration: b.queue.opts.lockDuration, limiter: b.queue.opts.limiter, name: w.opts.name }),
   ];
-  // Both in one write: ioredis writes each command as it is sent, and a corked socket sends
-  // what it holds with one writev when uncorked (one syscall, one wake-up of Redis, not two).
+  // All in one write: ioredis writes each command as it is sent, and a corked socket sends
+  // what it holds with one writev when uncorked (one syscall, one wake-up of Redis, not three).
   const socket = client.stream;
   socket?.cork();
   let popped: Promise<unknown>;
   let taken: Promise<unknown[]>;
+  let dropped: Promise<unknown>;
   try {
     popped = client.bzpopmin(keys['marker']!, seconds);
     taken = client.runCommand(`moveToActive:${b.version}`, args).then((raw) => raw2NextJobData(raw as unknown[]));
+    dropped = client.eval(DROP_STALE_MARKER_LUA, 3, keys['wait']!, keys['prioritized']!, keys['marker']!);
   } finally {
     socket?.uncork();
   }
   popped.catch(() => {});
+  dropped.catch(() => {});
   let watchdog: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<'gave up'>((resolve) => (watchdog = setTimeout(() => resolve('gave up'), seconds * 1000 + 1000)));
   try {
