@@ -10,7 +10,10 @@
  * an answer Redis wrote before it saw the end still arrives (a TCP proxy holds Redis's answers
  * to the worker across the moment it is told to stop).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, Cluster, eventually, monitorRedis, rows } from '../src/harness/index.js';
 
@@ -147,4 +150,23 @@ describe('blocking fetch', () => {
     expect(done.body.status).toBe('succeeded');
     expect(await exited).toBe(0);
   });
+  it('after Redis was down for longer than its wait, an idle worker takes the next job at once', async () => {
+    // The wait outlived its watchdog (5 s + 1 s): given up, its commands are sent again by ioredis
+    // once Redis is back, and that abandoned fetch takes the next job and hands it back. BullMQ
+    // puts it back without the queue's marker, so the job waited for the next wait's 5 s
+    // timeout; and the worker's connections came back up to 5 s after Redis did.
+    const dir = await mkdtemp(join(tmpdir(), 'maas-redis-'));
+    cleanups.push(() => void rm(dir, { recursive: true, force: true }));
+    cluster = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'mlp' }, redisDir: dir });
+    for (let i = 0; i < 3; i++) expect((await call(cluster.url, 'POST', '/v1/jobs', job(i), { Prefer: 'wait=30' })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 500)); // idle: the worker waits on the marker
+    await cluster.redis.stop();
+    await new Promise((r) => setTimeout(r, 7500));
+    await cluster.redis.restart();
+    await eventually(() => call(cluster!.url, 'GET', '/v2/health/ready'), (r) => r.status === 200, { ms: 5000, what: 'the API back on Redis' });
+    await new Promise((r) => setTimeout(r, 1500)); // the worker's connections back too (at most a second apart)
+    const answer = await call(cluster.url, 'POST', '/v1/jobs', job(8), { Prefer: 'wait=3' });
+    expect(answer.body.status).toBe('succeeded');
+    expect(answer.status).toBe(200);
+  }, 40_000);
 });

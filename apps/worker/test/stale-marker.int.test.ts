@@ -32,7 +32,7 @@ function fresh() {
   closers.push(() => queue.close(), () => worker.close(true));
   const key = (k: string) => `${PREFIX}:${name}:${k}`;
   const drop = () => redis.eval(DROP_STALE_MARKER_LUA, 3, key('wait'), key('prioritized'), key('marker'));
-  const marker = async () => Object.fromEntries(((await redis.zrange(key('marker'), 0, -1)) as string[]).map((m) => [m, true]));
+  const marker = async () => Object.fromEntries(((await redis.zrange(key('marker'), '0', '-1')) as string[]).map((m) => [m, true]));
   return { queue, worker, drop, marker };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ARGS_A_COMMAND, connectRedis, isRedisUnavailable, redisUnavailableReason, sendInSlices, withoutCredentials } from './redis.js';
+import { ARGS_A_COMMAND, bullmqConnectionOptions, connectRedis, isRedisUnavailable, RECONNECT_MAX_MS, reconnectDelay, redisOptions, redisUnavailableReason, sendInSlices, withoutCredentials } from './redis.js';
 import { freePort } from './redis-server.js';
 
 const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
@@ -56,5 +56,21 @@ describe('connectRedis', () => {
     expect(err?.message).toMatch(new RegExp(`cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0 \\(REDIS_URL; connection api\\)`));
     expect(err?.message).not.toMatch(/s3cret/);
     expect(withoutCredentials('not a url')).toBe('(an unparsable REDIS_URL)');
+  });
+});
+
+describe('reconnectDelay', () => {
+  it('doubles from 50 ms up to a second, plus up to 100 ms of jitter', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 20, 1000].map((n) => reconnectDelay(n, 0))).toEqual([50, 100, 200, 400, 800, 1000, 1000, 1000, 1000]);
+    expect(reconnectDelay(1, 0.999)).toBe(149);
+    expect(reconnectDelay(30, 0.5)).toBe(RECONNECT_MAX_MS + 50);
+  });
+
+  it('is what every role and BullMQ connection retries with', () => {
+    for (const options of [redisOptions('api'), redisOptions('worker'), bullmqConnectionOptions('w')]) {
+      const d = options.retryStrategy!(40);
+      expect(d).toBeGreaterThanOrEqual(RECONNECT_MAX_MS);
+      expect(d).toBeLessThan(RECONNECT_MAX_MS + 100);
+    }
   });
 });

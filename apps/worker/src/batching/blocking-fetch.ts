@@ -68,6 +68,8 @@ interface BackendInternals {
     keys: Record<string, string>;
     opts: { lockDuration?: number; limiter?: unknown };
     readonly blockingClient: Promise<CommandClient> | undefined;
+    /** the queue's command connection */
+    readonly client?: Promise<{ zadd(key: string, score: number, member: string): Promise<unknown> } | undefined>;
   };
   blockingConnection?: { capabilities?: { canDoubleTimeout?: boolean } };
   reconnectBlocking(): Promise<void>;
@@ -180,8 +182,15 @@ export async function waitAndTake(w: WorkerInternals, token: string, timeout: nu
   try {
     const next = await Promise.race([taken, gaveUp]);
     if (next !== 'gave up') return next;
-    // The connection is stuck: start it afresh. A job the abandoned script still takes goes back.
-    void taken.then(([data, id]) => (data && id ? b.moveJobFromActiveToWait(id as string, token) : undefined)).catch(() => {});
+    // The connection is stuck: start it afresh. A job the abandoned script still takes goes back
+    // (ioredis sends the abandoned commands again once the connection is back), and the queue is
+    // marked again: BullMQ's script puts a job back without its marker (it is made for a job held
+    // back by the rate limiter), so a waiting worker would not see it until its wait timed out.
+    void taken.then(async ([data, id]) => {
+      if (!data || !id) return;
+      await b.moveJobFromActiveToWait(id as string, token);
+      await (await b.queue.client)?.zadd(keys['marker']!, 0, '0');
+    }).catch(() => {});
     await b.reconnectBlocking().catch(() => {});
     return undefined;
   } catch (err) {

@@ -24,7 +24,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  bullJobKey, createRedis, DEFAULT_TENANT,
+  bullJobKey, bullmqConnectionOptions, createRedis, DEFAULT_TENANT,
   DeliveryStore, PREFIX, retryDelay, signedHeaders, throttledErrorLog, WEBHOOK_QUEUE, type DeliveryJobData,
   type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
 } from '@maas/shared';
@@ -92,7 +92,7 @@ export class WebhookDeliverer {
       maxWaitMs: settings.timeoutMs,
     });
     this.hosts = new ReceiverSlots({ perReceiver: Math.max(1, Math.floor(settings.concurrency / 2)), maxWaitMs: settings.timeoutMs });
-    this.connection = createRedis(settings.redisUrl, { maxRetriesPerRequest: null, connectionName: `${settings.workerId}:webhooks` });
+    this.connection = createRedis(settings.redisUrl, bullmqConnectionOptions(`${settings.workerId}:webhooks`));
     this.connection.on('error', () => {}); // reported through the worker's 'error' event
     this.worker = new Worker<DeliveryJobData>(WEBHOOK_QUEUE, (job, token) => this.fairly(job, token), {
       connection: this.connection,
