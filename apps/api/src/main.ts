@@ -34,6 +34,7 @@ import { SessionChecks } from './services/session-check.js';
 import { StatsService } from './services/stats.js';
 import { UploadSweeper } from './services/upload-sweeper.js';
 import { ExpirySweeper } from './services/expiry.js';
+import { RetentionSweeper } from './services/retention.js';
 import { WebhookService } from './services/webhooks.js';
 import { WorkerDirectory } from './services/workers.js';
 import { Stop } from './services/stop-signal.js';
@@ -100,6 +101,8 @@ async function main(): Promise<void> {
   });
   const sweeper = new UploadSweeper(redis, (id) => batches.removeUpload(id), config.UPLOAD_LEASE_S, log).start();
   const expiry = new ExpirySweeper(redis, queues, outboxRelay, ledger, log).start();
+  // The longest retention a job is made with: a finished job goes no earlier than its own removal would take it.
+  const retention = new RetentionSweeper(redis, queues, Math.max(config.JOB_RETENTION_S, config.BATCH_RETENTION_S) * 1000, log).start();
   batches.admission = ledger;
   batches.fair = fair;
   batches.relay = outboxRelay;
@@ -188,6 +191,7 @@ async function main(): Promise<void> {
       await batches.uploadsSettled(); // an upload cut at the grace's end is withdrawn, not left to a sweeper
       await sweeper.close();
       await expiry.close();
+      await retention.close();
       await queues.close();
       await webhookEmitter.close();
       await completions.close();

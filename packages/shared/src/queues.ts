@@ -208,3 +208,6 @@ export interface ModelChangeMessage {
   model: string;
   action: 'load' | 'unload' | 'changed';
 }
+
+/** The names of the BullMQ queues this system has made (see the API's services/retention.ts). */
+export const QUEUE_NAMES_KEY = `${PREFIX}:queues`;

@@ -1,0 +1,81 @@
+/**
+ * RetentionSweeper on a real redis-server and BullMQ: in a queue that gets no more jobs,
+ * finished jobs past the grace go (completed and failed, job hashes included), younger ones and
+ * unfinished ones stay; a queue no registry here holds (a retired version) is swept by its name
+ * in QUEUE_NAMES_KEY; one API process sweeps a minute.
+ */
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bullJobKey, createLogger, PREFIX, QUEUE_NAMES_KEY, startRedisServer, type RedisServer } from '@maas/shared';
+import { RetentionSweeper } from '../src/services/retention.js';
+import { QueueRegistry } from '../src/services/queues.js';
+
+let server: RedisServer;
+let redis: Redis;
+let queues: QueueRegistry;
+const closers: (() => Promise<unknown>)[] = [];
+const log = createLogger('test', 'silent');
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  queues = new QueueRegistry(redis);
+});
+afterAll(async () => {
+  for (const c of closers.reverse()) await c();
+  await queues?.close();
+  redis?.disconnect();
+  await server?.stop();
+});
+
+/** Finishes `n` jobs of `queue` by hand (as a worker would), completed or failed; their ids. */
+async function finish(queue: Queue, n: number, how: 'completed' | 'failed', opts: Record<string, unknown> = {}): Promise<string[]> {
+  const worker = new Worker(queue.name, null, { connection: new Redis(server.url, { maxRetriesPerRequest: null }), prefix: PREFIX, lockDuration: 60_000 });
+  closers.push(() => worker.close(true));
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    await queue.add('infer', { i }, { removeOnComplete: { age: 86_400 }, removeOnFail: { age: 86_400 }, ...opts });
+    const job = (await worker.getNextJob(`t${i}`))!;
+    if (how === 'completed') await job.moveToCompleted({ ok: i }, `t${i}`, false);
+    else await job.moveToFailed(new Error('no'), `t${i}`, false);
+    ids.push(job.id!);
+  }
+  return ids;
+}
+
+describe('RetentionSweeper', () => {
+  it('removes the finished jobs of a quiet queue once past the grace, and nothing else', async () => {
+    const queue = queues.byName('{retention-a}');
+    const done = await finish(queue, 3, 'completed');
+    const failed = await finish(queue, 2, 'failed');
+    await queue.add('infer', { waiting: true }, { jobId: 'still-queued' });
+    const sweeper = new RetentionSweeper(redis, queues, 60_000, log);
+    expect(await sweeper.sweep(true)).toBe(0); // younger than the grace
+    expect(await queue.getJobCounts('completed', 'failed')).toMatchObject({ completed: 3, failed: 2 });
+
+    await new Promise((r) => setTimeout(r, 50));
+    const now = new RetentionSweeper(redis, queues, 10, log);
+    expect(await now.sweep(true)).toBe(5);
+    expect(await queue.getJobCounts('completed', 'failed', 'waiting')).toMatchObject({ completed: 0, failed: 0, waiting: 1 });
+    for (const id of [...done, ...failed]) expect(await redis.exists(bullJobKey(queue.name, id))).toBe(0);
+    expect(await redis.exists(bullJobKey(queue.name, 'still-queued'))).toBe(1);
+    expect(await redis.smembers(QUEUE_NAMES_KEY)).toEqual(expect.arrayContaining(['{retention-a}', '{webhooks}']));
+    await Promise.all([sweeper.close(), now.close()]);
+  });
+
+  it('sweeps a queue only known by name (a retired version), and one process a minute', async () => {
+    const retired = new Queue('{retention-retired}', { connection: redis, prefix: PREFIX });
+    closers.push(() => retired.close());
+    await finish(retired, 2, 'completed');
+    await redis.sadd(QUEUE_NAMES_KEY, '{retention-retired}');
+    await new Promise((r) => setTimeout(r, 50));
+    const a = new RetentionSweeper(redis, new QueueRegistry(redis), 10, log);
+    const b = new RetentionSweeper(redis, new QueueRegistry(redis), 10, log);
+    await redis.del(`${PREFIX}:retention:sweeping`);
+    const [ra, rb] = await Promise.all([a.sweep(), b.sweep()]);
+    expect([ra, rb].sort()).toEqual([0, 2]); // one of them swept; the other found the lock taken
+    expect(await retired.getJobCounts('completed')).toMatchObject({ completed: 0 });
+    await Promise.all([a.close(), b.close()]);
+  });
+});
