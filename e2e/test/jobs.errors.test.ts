@@ -263,7 +263,9 @@ describe('Redis unavailable → 503', () => {
     const r = await call(cluster.url, 'POST', '/v1/jobs', mlp({}), A);
     expectProblem(r, 503, 'redis-unavailable');
     expect(r.headers.get('retry-after')).toBe('1');
-    expect((await call(cluster.url, 'GET', '/v2/health/ready')).status).toBe(503);
+    const ready = await call(cluster.url, 'GET', '/v2/health/ready');
+    expectProblem(ready, 503, 'not-ready'); // as every /v2 error: problem+json with "error"
+    expect(ready.body).toMatchObject({ ready: false, redis: false, error: 'Redis is unreachable' });
     expect((await call(cluster.url, 'GET', '/v2/health/live')).status).toBe(200);
     // The scrape still answers, with the API's own metrics (the 503s counted) and Redis down.
     const scrape = await call(cluster.url, 'GET', '/metrics', undefined, A);

@@ -136,4 +136,21 @@ describe('npm start (scripts/start.mjs)', () => {
       await rm(data, { recursive: true, force: true });
     }
   });
+  it('a bad EMBEDDED_REDIS_PORT stops it with a message, exit 1', async () => {
+    const run = async (env: Record<string, string>) => {
+      const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts/start.mjs')], {
+        cwd: REPO_ROOT, env: { PATH: process.env['PATH'] ?? '', PORT: String(await freePort()), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let out = '';
+      child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      return { code, out };
+    };
+    for (const bad of ['abc', '-5', '0x1F9B', '70000', '0']) {
+      const r = await run({ EMBEDDED_REDIS_PORT: bad });
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(`EMBEDDED_REDIS_PORT must be a port from 1 to 65535, not '${bad}'`);
+    }
+  });
 });

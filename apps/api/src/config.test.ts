@@ -15,6 +15,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ API_KEYS: 'a:key:with:colons' }).API_KEYS?.get('key:with:colons')).toBe('a');
   });
 
+  it('GRPC_PORT equal to PORT is refused at start (it failed to bind with a stack trace)', () => {
+    expect(() => loadConfig({ PORT: '7303', GRPC_PORT: '7303' })).toThrow(/GRPC_PORT: is PORT \(7303\)/);
+    expect(loadConfig({ PORT: '0', GRPC_PORT: '0' })).toMatchObject({ PORT: 0, GRPC_PORT: 0 }); // each a port the system picks
+  });
+
   it('an empty PORT is the default port, not 0 (a port the system picks)', () => {
     expect(loadConfig({ PORT: '', GRPC_PORT: ' ' })).toMatchObject({ PORT: 8080, GRPC_PORT: 8081 });
   });

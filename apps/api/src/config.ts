@@ -1,6 +1,6 @@
 /** API configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { z } from 'zod';
-import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, parseDuration, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
+import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, numberEnv, parseDuration, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
 import { CorsOriginsEnv } from './http/cors.js';
 import { TenantQuotasEnv } from './quotas/limits.js';
 
@@ -36,7 +36,7 @@ export const ApiEnv = z.object({
   MODEL_REPOSITORY_POLL_S: intEnv(0, 3600).default(5),
   /** empty counts as unset (no auth, warned at start-up), so `API_KEYS=` in a compose file cannot hide it */
   API_KEYS: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), ApiKeys.optional()),
-  MAX_BODY_MB: z.coerce.number().positive().max(4096).default(64),
+  MAX_BODY_MB: numberEnv((n) => n.positive().max(4096)).default(64),
   /** how long finished jobs (and their outputs) stay readable */
   JOB_RETENTION_S: intEnv(60, 90 * 24 * 3600).default(24 * 3600),
   /** longest `?wait=` / `Prefer: wait=` honoured (larger values are clamped) */
@@ -49,11 +49,11 @@ export const ApiEnv = z.object({
    * longest batch line (MB); a longer one ends the upload with 413. A line is parsed in one
    * piece on the API's event loop (about 50 ms a MB here), so this also bounds that pause.
    */
-  BATCH_MAX_LINE_MB: z.coerce.number().positive().max(1024).default(2),
+  BATCH_MAX_LINE_MB: numberEnv((n) => n.positive().max(1024)).default(2),
   /** lines one batch may hold (blank ones count) */
   BATCH_MAX_LINES: intEnv(1, 1_000_000_000).default(10_000_000),
   /** bytes one batch upload may bring, after decompression (413 beyond): what one upload may put in Redis */
-  BATCH_MAX_MB: z.coerce.number().positive().max(1_048_576).default(4096),
+  BATCH_MAX_MB: numberEnv((n) => n.positive().max(1_048_576)).default(4096),
   /** an upload whose API process stopped renewing its lease this long ago is removed with its chunks */
   UPLOAD_LEASE_S: intEnv(2, 3600).default(30),
   /** longest one request may take to arrive, body included (a large batch upload on a slow link) */
@@ -77,7 +77,7 @@ export const ApiEnv = z.object({
   /** how often the /admin status page samples the workers' counters (its throughput history: the last 15 minutes) */
   STATUS_SAMPLE_S: intEnv(1, 300).default(10),
   /** memory of this API process's response cache (models with response_cache in config.json); 0: none */
-  RESPONSE_CACHE_MB: z.coerce.number().min(0).max(1_048_576).default(64),
+  RESPONSE_CACHE_MB: numberEnv((n) => n.min(0).max(1_048_576)).default(64),
   /** answers of 1 KB or more compressed (br, gzip, deflate) when the request's Accept-Encoding asks; `false` where a proxy in front compresses */
   COMPRESS_RESPONSES: BoolEnv.default(true),
   /** origins whose browser pages may call the API (CORS): `*` or a comma list of origins; unset: none */
@@ -103,6 +103,8 @@ export const ApiEnv = z.object({
     })
     .default(24 * 3600 * 1000),
 }).superRefine((c, ctx) => {
+  // Both listen on HOST: the second would fail to bind with a stack trace instead of this line.
+  if (c.GRPC_PORT === c.PORT && c.PORT !== 0) ctx.addIssue({ code: 'custom', path: ['GRPC_PORT'], message: `is PORT (${c.PORT}): HTTP and gRPC need a port each` });
   // A long-poll or a v2 infer is silent while it waits: the idle timeout must outlast both.
   if (c.IDLE_TIMEOUT_S <= Math.max(c.MAX_WAIT_S, c.INFER_TIMEOUT_S)) {
     ctx.addIssue({

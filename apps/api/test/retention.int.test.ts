@@ -49,7 +49,7 @@ describe('RetentionSweeper', () => {
     const queue = queues.byName('{retention-a}');
     const done = await finish(queue, 3, 'completed');
     const failed = await finish(queue, 2, 'failed');
-    await queue.add('infer', { waiting: true }, { jobId: 'still-queued' });
+    await queue.add('infer', { i: -1 } as never, { jobId: 'still-queued' });
     const sweeper = new RetentionSweeper(redis, queues, 60_000, log);
     expect(await sweeper.sweep(true)).toBe(0); // younger than the grace
     expect(await queue.getJobCounts('completed', 'failed')).toMatchObject({ completed: 3, failed: 2 });

@@ -1,7 +1,7 @@
 /** Worker configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { BoolEnv, LoggingEnv, CsvEnv, intEnv, parseEnv, PortEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv } from '@maas/shared';
+import { BoolEnv, LoggingEnv, CsvEnv, intEnv, numberEnv, parseEnv, PortEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv } from '@maas/shared';
 
 export const WorkerEnv = z.object({
   ...LoggingEnv,
@@ -50,7 +50,7 @@ export const WorkerEnv = z.object({
    * runs predicted shorter than this (ms) run on the worker's main thread instead of a session
    * thread (no hand-off); 0 turns it off. Only for CPU models of at most 64 MB.
    */
-  WORKER_INLINE_MAX_MS: z.coerce.number().min(0).max(50).default(0.5),
+  WORKER_INLINE_MAX_MS: numberEnv((n) => n.min(0).max(50)).default(0.5),
   /** how long webhook deliveries and their history stay readable (set it as the API's) */
   JOB_RETENTION_S: intEnv(60, 90 * 24 * 3600).default(24 * 3600),
   /** the open mode's (DEFAULT_TENANT's) signing secret, as on the API; other tenants' secrets are kept in Redis */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { BoolEnv, CsvEnv, intEnv, parseEnv, PortEnv } from './env.js';
+import { BoolEnv, CsvEnv, intEnv, numberEnv, parseEnv, PortEnv } from './env.js';
 import { ConfigError } from './errors.js';
 
 describe('BoolEnv', () => {
@@ -99,5 +99,17 @@ describe('parseEnv', () => {
     } catch (err) {
       expect((err as ConfigError).problems).toEqual(['(env): A is required']);
     }
+  });
+});
+
+describe('numbers in decimal notation only', () => {
+  it('reads decimals and refuses hex, exponents and Infinity (z.coerce.number read them)', () => {
+    const schema = z.object({ PORT: PortEnv.default(8080), RATE: numberEnv().default(0.5), N: intEnv(1, 10).optional() });
+    expect(parseEnv(schema, { PORT: ' 7300 ', RATE: '2.5', N: '+3' })).toEqual({ PORT: 7300, RATE: 2.5, N: 3 });
+    expect(parseEnv(schema, { RATE: '.25' })).toEqual({ PORT: 8080, RATE: 0.25 });
+    for (const bad of ['0x1F9B', '1e3', 'Infinity', '12abc', '1_000']) {
+      expect(() => parseEnv(schema, { PORT: bad })).toThrow(new RegExp(`PORT: a decimal number, not '${bad}'`));
+    }
+    expect(() => parseEnv(schema, { N: '2.5' })).toThrow(/N: /);
   });
 });

@@ -19,9 +19,19 @@ export const CsvEnv = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
 
-/** An integer read from a string, with bounds. */
+/** Decimal notation only: `z.coerce.number()` also read `0x1F9B` (PORT=0x1F9B listened on 8091), `1e3` and `Infinity`. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
+const decimal = (v: unknown) => (typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v.trim()) : v);
+const aNumber = () => z.number({ error: (i) => (i.input === undefined ? 'required' : `a decimal number, not '${String(i.input)}'`) });
+
+/** A number written in decimal notation (`2`, `0.5`); `checks` adds bounds (`(n) => n.positive().max(64)`). */
+export function numberEnv(checks: (n: z.ZodNumber) => z.ZodNumber = (n) => n) {
+  return z.preprocess(decimal, checks(aNumber()));
+}
+
+/** An integer written in decimal notation, with bounds. */
 export function intEnv(min: number, max: number) {
-  return z.coerce.number().int().min(min).max(max);
+  return z.preprocess(decimal, aNumber().int().min(min).max(max));
 }
 
 export const PortEnv = intEnv(0, 65535);

@@ -27,6 +27,7 @@ export const PROBLEMS = {
   internal: { status: 500, title: 'Internal server error' },
   'redis-unavailable': { status: 503, title: 'Redis unavailable' },
   'model-not-ready': { status: 503, title: 'Model not ready' },
+  'not-ready': { status: 503, title: 'Not ready' },
   'shutting-down': { status: 503, title: 'Shutting down' },
   timeout: { status: 504, title: 'Timed out waiting for the result' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -88,6 +88,7 @@ export function toAppError(err: unknown): AppError | undefined {
  */
 const EXPECTED_5XX: Partial<Record<ProblemType, 'debug' | 'info' | 'warn'>> = {
   'model-not-ready': 'debug',
+  'not-ready': 'debug',
   'shutting-down': 'info',
   timeout: 'info',
   'inference-failed': 'info',

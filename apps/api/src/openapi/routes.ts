@@ -130,7 +130,7 @@ const TABLE: Route[] = [
   { method: 'get', path: '/v2/health/live', summary: 'Liveness', tag: 'KServe v2', open: true, answers: { 200: json(S.Live, 'the process runs') } },
   {
     method: 'get', path: '/v2/health/ready', summary: 'Readiness: Redis reachable and models loaded (workers not required)', tag: 'KServe v2', open: true,
-    answers: { 200: json(S.Ready, 'ready'), 503: json(S.Ready, 'not ready') },
+    answers: { 200: json(S.Ready, 'ready'), 503: problem('not ready (`not-ready`): Redis unreachable or no model loaded; the problem also carries `ready`, `redis` and `models`') },
   },
   { method: 'get', path: '/v2', summary: 'Server metadata', tag: 'KServe v2', answers: { 200: json(S.ServerMetadata, 'server metadata'), ...common } },
   ...modelPaths('').map((path): Route => ({

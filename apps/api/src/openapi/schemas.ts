@@ -31,6 +31,9 @@ export const Problem = z
     status_of_batch: z.enum(BATCH_STATUSES).optional().describe('batch-not-finished: the batch status'),
     queued_rows: z.number().int().optional().describe('quota-exceeded: rows the tenant has queued'),
     quota_rows: z.number().int().optional().describe('quota-exceeded: its quota'),
+    ready: z.literal(false).optional().describe('not-ready: the readiness, as a 200 says it'),
+    redis: z.boolean().optional().describe('not-ready: whether Redis answered its ping within 2 s'),
+    models: z.number().int().optional().describe('not-ready: models loaded'),
   })
   .describe('RFC 9457 problem details');
 

@@ -80,7 +80,9 @@ export function healthRouter({ health }: Deps): Router {
   });
   r.get('/v2/health/ready', async (_req, res) => {
     const ready = await health();
-    res.status(ready.ready ? 200 : 503).json(ready);
+    if (ready.ready) return void res.json(ready);
+    // An error answer as every /v2 error is (problem+json with "error"), still saying what a probe reads.
+    throw new AppError('not-ready', ready.redis ? 'no model is loaded' : 'Redis is unreachable', { ...ready });
   });
   return r;
 }
