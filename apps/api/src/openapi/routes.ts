@@ -75,7 +75,7 @@ const repositoryControl = {
 
 const common = {
   401: problem('missing or unrecognised API key', ['WWW-Authenticate']),
-  429: problem('rate limited (requests a second) or over a quota', ['Retry-After']),
+  429: problem('rate limited (requests a second), over a quota, or (creating work) the queue is full (`queue-full`, MAX_QUEUE_DEPTH)', ['Retry-After']),
   503: problem('Redis unreachable', ['Retry-After']),
 };
 const notFound = problem('unknown model, version, job, batch or event (also another tenant\'s)');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Metadata } from './job.js';
+import { JobRequest, Metadata } from './job.js';
 
 describe('Metadata', () => {
   it('keeps the object as sent, keys of any name but __proto__ at its top (which a record would drop): refused', () => {
@@ -11,5 +11,16 @@ describe('Metadata', () => {
   });
   it('is limited to 8 kB of JSON', () => {
     expect(Metadata.safeParse({ x: 'a'.repeat(9000) }).success).toBe(false);
+  });
+});
+
+describe('JobRequest', () => {
+  it('reads optional fields sent as null as absent (a job object sent back is a request)', () => {
+    const base = { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 1], data: [1] }] };
+    const nulls = { version: null, outputs: null, parameters: null, webhook: null, webhook_events_filter: null, priority: null, timeout_ms: null, metadata: null };
+    const parsed = JobRequest.parse({ ...base, ...nulls });
+    for (const k of Object.keys(nulls)) expect((parsed as Record<string, unknown>)[k]).toBeUndefined();
+    expect(JobRequest.safeParse({ ...base, priority: 'high' }).success).toBe(false);
+    expect(JobRequest.safeParse({ ...base, model: null }).success).toBe(false);
   });
 });

@@ -45,16 +45,17 @@ export const WebhookUrl = z
 export const JobRequest = z
   .object({
     model: z.string().min(1),
-    version: VersionParam.optional(),
+    // Optional fields sent as null read as absent: a job object (which shows them as null) sent back as a request is one.
+    version: absentIfNull(VersionParam),
     inputs: z.array(InputTensor).min(1).max(MAX_TENSORS),
     outputs: absentIfNull(z.array(RequestedOutput).max(MAX_TENSORS)),
     /** request parameters: `binary_data_output` is read by the front door; unknown ones are ignored */
     parameters: absentIfNull(z.record(z.string(), z.unknown())),
-    webhook: WebhookUrl.optional(),
-    webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(16).optional(),
-    priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
-    timeout_ms: z.number().int().min(1).max(MAX_TIMEOUT_MS).optional(),
-    metadata: Metadata.optional(),
+    webhook: absentIfNull(WebhookUrl),
+    webhook_events_filter: absentIfNull(z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(16)),
+    priority: absentIfNull(z.number().int().min(1).max(MAX_PRIORITY)),
+    timeout_ms: absentIfNull(z.number().int().min(1).max(MAX_TIMEOUT_MS)),
+    metadata: absentIfNull(Metadata),
   })
   .strict();
 export type JobRequest = z.infer<typeof JobRequest>;
