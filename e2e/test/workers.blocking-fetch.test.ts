@@ -74,7 +74,8 @@ async function monitored(port: number, during: () => Promise<void>, until: (seen
 
 /** BullMQ's moveToActive: an EVALSHA of 11 keys, the last the queue's marker. */
 const isMoveToActive = (c: Seen) => c.args[0]?.toLowerCase() === 'evalsha' && c.args[2] === '11' && c.args[13]?.endsWith(':marker') === true;
-const isBzpopmin = (c: Seen) => c.args[0]?.toLowerCase() === 'bzpopmin';
+/** A wait on the mlp queue's marker (the webhooks queue's worker waits on its own, every 5 s). */
+const isBzpopmin = (c: Seen) => c.args[0]?.toLowerCase() === 'bzpopmin' && c.args[1]?.endsWith('{infer-mlp-v1}:marker') === true;
 
 /** One job sent to an idle worker; which connections waited and fetched, and the job object. */
 async function oneJobToAnIdleWorker(env: Record<string, string>) {
