@@ -61,8 +61,8 @@ async function main() {
   const env = { ...process.env };
   if (!env.REDIS_URL) {
     // As the services read theirs: a variable set to nothing counts as unset; a bad port stops here.
-    const dir = join(env.MAAS_DATA_DIR || join(root, '.data'), 'redis');
-    const portText = env.EMBEDDED_REDIS_PORT || String(DEFAULT_REDIS_PORT);
+    const dir = join(env.MAAS_DATA_DIR?.trim() || join(root, '.data'), 'redis');
+    const portText = env.EMBEDDED_REDIS_PORT?.trim() || String(DEFAULT_REDIS_PORT);
     const port = Number(portText);
     if (!/^[0-9]+$/.test(portText) || port < 1 || port > 65535) {
       console.error(`[start] EMBEDDED_REDIS_PORT must be a port from 1 to 65535, not '${portText}'`);

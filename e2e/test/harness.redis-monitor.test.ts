@@ -15,6 +15,7 @@ describe('MONITOR lines', () => {
       source: '127.0.0.1:6000',
       args: ['hset', 'k', 'a "b" \\ \r\n', '\x00\xff', ''],
     });
+    expect(parseMonitorLine('+2.0 [0 [::1]:6001] "get" "a]b"')).toEqual({ time: '2.0', source: '[::1]:6001', args: ['get', 'a]b'] });
     expect(parseMonitorLine('-ERR nope')).toBeUndefined();
   });
 

@@ -101,8 +101,7 @@ async function main(): Promise<void> {
   });
   const sweeper = new UploadSweeper(redis, (id) => batches.removeUpload(id), config.UPLOAD_LEASE_S, log).start();
   const expiry = new ExpirySweeper(redis, queues, outboxRelay, ledger, log).start();
-  // The longest retention a job is made with: a finished job goes no earlier than its own removal would take it.
-  const retention = new RetentionSweeper(redis, queues, Math.max(config.JOB_RETENTION_S, config.BATCH_RETENTION_S) * 1000, log).start();
+  const retention = new RetentionSweeper(redis, queues, { jobMs: config.JOB_RETENTION_S * 1000, batchMs: config.BATCH_RETENTION_S * 1000 }, log).start();
   batches.admission = ledger;
   batches.fair = fair;
   batches.relay = outboxRelay;

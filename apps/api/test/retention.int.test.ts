@@ -50,18 +50,26 @@ describe('RetentionSweeper', () => {
     const done = await finish(queue, 3, 'completed');
     const failed = await finish(queue, 2, 'failed');
     await queue.add('infer', { i: -1 } as never, { jobId: 'still-queued' });
-    const sweeper = new RetentionSweeper(redis, queues, 60_000, log);
+    const sweeper = new RetentionSweeper(redis, queues, { jobMs: 60_000, batchMs: 60_000 }, log);
+    const events = await redis.xlen(`${PREFIX}:{retention-a}:events`);
     expect(await sweeper.sweep(true)).toBe(0); // younger than the grace
     expect(await queue.getJobCounts('completed', 'failed')).toMatchObject({ completed: 3, failed: 2 });
+    expect(await redis.xlen(`${PREFIX}:{retention-a}:events`)).toBe(events); // nothing due: BullMQ's clean (and its event) not called
 
     await new Promise((r) => setTimeout(r, 50));
-    const now = new RetentionSweeper(redis, queues, 10, log);
-    expect(await now.sweep(true)).toBe(5);
+    // Failed jobs are kept as long as a batch (a failed chunk is one), completed ones as a job.
+    const jobsOnly = new RetentionSweeper(redis, queues, { jobMs: 10, batchMs: 60_000 }, log);
+    expect(await jobsOnly.sweep(true)).toBe(3);
+    expect(await queue.getJobCounts('completed', 'failed')).toMatchObject({ completed: 0, failed: 2 });
+    const now = new RetentionSweeper(redis, queues, { jobMs: 10, batchMs: 10 }, log);
+    expect(await now.sweep(true)).toBe(2);
     expect(await queue.getJobCounts('completed', 'failed', 'waiting')).toMatchObject({ completed: 0, failed: 0, waiting: 1 });
     for (const id of [...done, ...failed]) expect(await redis.exists(bullJobKey(queue.name, id))).toBe(0);
     expect(await redis.exists(bullJobKey(queue.name, 'still-queued'))).toBe(1);
     expect(await redis.smembers(QUEUE_NAMES_KEY)).toEqual(expect.arrayContaining(['{retention-a}', '{webhooks}']));
-    await Promise.all([sweeper.close(), now.close()]);
+    expect(jobsOnly.graceMs('{webhooks}', 'failed')).toBe(10); // deliveries: the job retention, failed or not
+    expect(jobsOnly.graceMs('{infer-x-v1}', 'failed')).toBe(60_000);
+    await Promise.all([sweeper.close(), jobsOnly.close(), now.close()]);
   });
 
   it('sweeps a queue only known by name (a retired version), and one process a minute', async () => {
@@ -70,12 +78,21 @@ describe('RetentionSweeper', () => {
     await finish(retired, 2, 'completed');
     await redis.sadd(QUEUE_NAMES_KEY, '{retention-retired}');
     await new Promise((r) => setTimeout(r, 50));
-    const a = new RetentionSweeper(redis, new QueueRegistry(redis), 10, log);
-    const b = new RetentionSweeper(redis, new QueueRegistry(redis), 10, log);
+    const a = new RetentionSweeper(redis, new QueueRegistry(redis), { jobMs: 10, batchMs: 10 }, log);
+    const b = new RetentionSweeper(redis, new QueueRegistry(redis), { jobMs: 10, batchMs: 10 }, log);
     await redis.del(`${PREFIX}:retention:sweeping`);
     const [ra, rb] = await Promise.all([a.sweep(), b.sweep()]);
     expect([ra, rb].sort()).toEqual([0, 2]); // one of them swept; the other found the lock taken
     expect(await retired.getJobCounts('completed')).toMatchObject({ completed: 0 });
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('leaves a quiet queue with nothing due as it is (no meta, no events), and goes on past a queue it cannot clean', async () => {
+    await redis.sadd(QUEUE_NAMES_KEY, '{retention-gone}', 'bad:name');
+    await redis.zadd(`${PREFIX}:bad:name:completed`, 1, 'old'); // due, and BullMQ refuses the queue's name
+    const sweeper = new RetentionSweeper(redis, new QueueRegistry(redis), { jobMs: 10, batchMs: 10 }, log);
+    for (let i = 0; i < 3; i++) await sweeper.sweep(true);
+    expect(await redis.exists(`${PREFIX}:{retention-gone}:meta`, `${PREFIX}:{retention-gone}:events`)).toBe(0);
+    await sweeper.close();
   });
 });

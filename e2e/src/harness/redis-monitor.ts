@@ -26,6 +26,7 @@ export function monitorRedis(port: number, onCommand: (c: MonitoredCommand) => v
     socket.setEncoding('latin1');
     socket.on('connect', () => socket.write('MONITOR\r\n'));
     socket.on('error', (err) => (started ? undefined : reject(err)));
+    socket.on('close', () => (started ? undefined : reject(new Error('the connection closed before MONITOR answered'))));
     socket.on('data', (chunk: string) => {
       pending += chunk;
       let end: number;
@@ -33,7 +34,10 @@ export function monitorRedis(port: number, onCommand: (c: MonitoredCommand) => v
         const line = pending.slice(0, end);
         pending = pending.slice(end + 2);
         if (!started) {
-          if (line !== '+OK') return reject(new Error(`MONITOR answered ${line}`));
+          if (line !== '+OK') {
+            socket.destroy();
+            return reject(new Error(`MONITOR answered ${line}`));
+          }
           started = true;
           resolve({ stop });
           continue;
@@ -45,9 +49,9 @@ export function monitorRedis(port: number, onCommand: (c: MonitoredCommand) => v
   });
 }
 
-/** One MONITOR line: `+1700000000.123456 [0 127.0.0.1:5555] "SET" "k" "v\x00"`. */
+/** One MONITOR line: `+1700000000.123456 [0 127.0.0.1:5555] "SET" "k" "v\x00"` (or `[0 [::1]:5555]`, `[0 lua]`). */
 export function parseMonitorLine(line: string): MonitoredCommand | undefined {
-  const head = /^\+(\S+) \[\d+ ([^\]]+)\] /.exec(line);
+  const head = /^\+(\S+) \[\d+ (.+?)\] (?=")/.exec(line);
   if (!head) return undefined;
   const args: string[] = [];
   let i = head[0].length;
