@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { SERVICE_NODE_FLAGS, startRedisServer } from '../packages/shared/dist/index.js';
+import { intEnv, SERVICE_NODE_FLAGS, startRedisServer } from '../packages/shared/dist/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_REDIS_PORT = 6380;
@@ -63,11 +63,12 @@ async function main() {
     // As the services read theirs: a variable set to nothing counts as unset; a bad port stops here.
     const dir = join(env.MAAS_DATA_DIR?.trim() || join(root, '.data'), 'redis');
     const portText = env.EMBEDDED_REDIS_PORT?.trim() || String(DEFAULT_REDIS_PORT);
-    const port = Number(portText);
-    if (!/^[0-9]+$/.test(portText) || port < 1 || port > 65535) {
+    const parsed = intEnv(1, 65535).safeParse(portText); // the services' own number rule
+    if (!parsed.success) {
       console.error(`[start] EMBEDDED_REDIS_PORT must be a port from 1 to 65535, not '${portText}'`);
       process.exit(1);
     }
+    const port = parsed.data;
     try {
       redis = await startRedisServer({ dir, port, ownProcessGroup: true });
     } catch (err) {

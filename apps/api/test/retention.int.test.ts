@@ -78,8 +78,10 @@ describe('RetentionSweeper', () => {
     await finish(retired, 2, 'completed');
     await redis.sadd(QUEUE_NAMES_KEY, '{retention-retired}');
     await new Promise((r) => setTimeout(r, 50));
-    const a = new RetentionSweeper(redis, new QueueRegistry(redis), { jobMs: 10, batchMs: 10 }, log);
-    const b = new RetentionSweeper(redis, new QueueRegistry(redis), { jobMs: 10, batchMs: 10 }, log);
+    const [ra1, rb1] = [new QueueRegistry(redis), new QueueRegistry(redis)];
+    closers.push(() => ra1.close(), () => rb1.close());
+    const a = new RetentionSweeper(redis, ra1, { jobMs: 10, batchMs: 10 }, log);
+    const b = new RetentionSweeper(redis, rb1, { jobMs: 10, batchMs: 10 }, log);
     await redis.del(`${PREFIX}:retention:sweeping`);
     const [ra, rb] = await Promise.all([a.sweep(), b.sweep()]);
     expect([ra, rb].sort()).toEqual([0, 2]); // one of them swept; the other found the lock taken
@@ -90,7 +92,9 @@ describe('RetentionSweeper', () => {
   it('leaves a quiet queue with nothing due as it is (no meta, no events), and goes on past a queue it cannot clean', async () => {
     await redis.sadd(QUEUE_NAMES_KEY, '{retention-gone}', 'bad:name');
     await redis.zadd(`${PREFIX}:bad:name:completed`, 1, 'old'); // due, and BullMQ refuses the queue's name
-    const sweeper = new RetentionSweeper(redis, new QueueRegistry(redis), { jobMs: 10, batchMs: 10 }, log);
+    const registry = new QueueRegistry(redis);
+    closers.push(() => registry.close());
+    const sweeper = new RetentionSweeper(redis, registry, { jobMs: 10, batchMs: 10 }, log);
     for (let i = 0; i < 3; i++) await sweeper.sweep(true);
     expect(await redis.exists(`${PREFIX}:{retention-gone}:meta`, `${PREFIX}:{retention-gone}:events`)).toBe(0);
     await sweeper.close();

@@ -31,7 +31,7 @@ export function numberEnv(checks: (n: z.ZodNumber) => z.ZodNumber = (n) => n) {
 
 /** An integer written in decimal notation, with bounds. */
 export function intEnv(min: number, max: number) {
-  return z.preprocess(decimal, aNumber().int().min(min).max(max));
+  return numberEnv((n) => n.int().min(min).max(max));
 }
 
 export const PortEnv = intEnv(0, 65535);

@@ -58,6 +58,9 @@ export const DEADLINE_QUEUES_KEY = `${PREFIX}:{deadlines}:queues`;
 /** BullMQ's sorted set of a queue's failed jobs (score: when they failed, epoch ms). */
 export const bullFailedKey = (queueName: string): string => `${PREFIX}:${queueName}:failed`;
 
+/** BullMQ's sorted set of a queue's completed jobs (score: when they completed, epoch ms). */
+export const bullCompletedKey = (queueName: string): string => `${PREFIX}:${queueName}:completed`;
+
 /** BullMQ's sorted set of a queue's waiting prioritized jobs (score: priority × 2^32 + arrival counter). */
 export const bullPrioritizedKey = (queueName: string): string => `${PREFIX}:${queueName}:prioritized`;
 

@@ -25,7 +25,7 @@ export function createRedis(url: string, options: RedisOptions): Redis {
   const cluster = new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
     enableOfflineQueue: enableOfflineQueue ?? true,
     lazyConnect: lazyConnect ?? false,
-    clusterRetryStrategy: (n) => reconnectDelay(n),
+    clusterRetryStrategy: retryStrategy,
     redisOptions: {
       ...nodeOptions,
       ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
@@ -68,15 +68,18 @@ export function reconnectDelay(times: number, jitter = Math.random()): number {
   return Math.min(50 * 2 ** Math.max(0, times - 1), RECONNECT_MAX_MS) + Math.floor(jitter * 100);
 }
 
+/** ioredis's `retryStrategy` of every connection here (it is called with the attempt's number only). */
+const retryStrategy = (times: number): number => reconnectDelay(times);
+
 /** A connection handed to a BullMQ Worker (which duplicates it for its blocking fetch): it waits and retries forever, and comes back as soon as Redis does. */
 export function bullmqConnectionOptions(name: string): RedisOptions {
-  return { maxRetriesPerRequest: null, connectionName: name, retryStrategy: (n) => reconnectDelay(n) };
+  return { maxRetriesPerRequest: null, connectionName: name, retryStrategy };
 }
 
 export function redisOptions(role: RedisRole): RedisOptions {
   return role === 'api'
-    ? { ...PIPELINING, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000, lazyConnect: true, retryStrategy: (n) => reconnectDelay(n) }
-    : { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, lazyConnect: true, retryStrategy: (n) => reconnectDelay(n) };
+    ? { ...PIPELINING, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000, lazyConnect: true, retryStrategy }
+    : { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, lazyConnect: true, retryStrategy };
 }
 
 /** A connected client; rejects when Redis cannot be reached within the connect timeout. */

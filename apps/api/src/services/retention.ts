@@ -21,9 +21,8 @@
  * call appends a `cleaned` event to the queue's events stream, untrimmed, and a Queue object
  * writes the queue's meta, which a quiet queue must not gain every minute.
  */
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Periodic, PREFIX, QUEUE_NAMES_KEY, WEBHOOK_QUEUE, type Logger } from '@maas/shared';
+import { bullCompletedKey, bullFailedKey, Periodic, PREFIX, QUEUE_NAMES_KEY, WEBHOOK_QUEUE, type Logger } from '@maas/shared';
 import type { QueueRegistry } from './queues.js';
 
 export const SWEEP_MS = 60_000;
@@ -35,8 +34,6 @@ const LOCK_KEY = `${PREFIX}:retention:sweeping`;
 
 export class RetentionSweeper {
   private readonly timer: Periodic;
-  /** queues this sweeper cleans that the registry does not hold (retired versions, webhooks) */
-  private readonly others = new Map<string, Queue>();
 
   /**
    * @param retention.jobMs JOB_RETENTION_S in ms
@@ -84,9 +81,11 @@ export class RetentionSweeper {
 
   private async clean(name: string, state: 'completed' | 'failed'): Promise<number> {
     const grace = this.graceMs(name, state);
-    const due = await this.redis.zrangebyscore(`${PREFIX}:${name}:${state}`, '-inf', Date.now() - grace, 'LIMIT', 0, 1);
+    const finished = state === 'completed' ? bullCompletedKey(name) : bullFailedKey(name);
+    const due = await this.redis.zrangebyscore(finished, '-inf', Date.now() - grace, 'LIMIT', 0, 1);
     if (due.length === 0) return 0;
-    const queue = this.queueNamed(name);
+    // The registry's queue (made now for a retired version or the webhooks queue): closed with the registry.
+    const queue = this.queues.byName(name);
     let removed = 0;
     for (let call = 0; call < CALLS_A_SWEEP; call++) {
       const ids = await queue.clean(grace, PER_CALL, state);
@@ -96,20 +95,7 @@ export class RetentionSweeper {
     return removed;
   }
 
-  private queueNamed(name: string): Queue {
-    const served = this.queues.all().find((q) => q.name === name);
-    if (served) return served;
-    let q = this.others.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: this.queues.connection, prefix: PREFIX });
-      q.on('error', () => {}); // surfaced by the failing call
-      this.others.set(name, q);
-    }
-    return q;
-  }
-
   async close(): Promise<void> {
     await this.timer.stop();
-    await Promise.all([...this.others.values()].map((q) => q.close()));
   }
 }
