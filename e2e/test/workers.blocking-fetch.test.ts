@@ -108,6 +108,10 @@ describe('blocking fetch', () => {
     // wait returned at once, its fetch found nothing, and a third wait followed.
     expect(seen.filter(isBzpopmin).length).toBe(1);
     expect(fetches.filter((c) => blocked.has(c.source)).length).toBe(1);
+    // The drop goes by its SHA (its text went once, at the worker's first wait), not as an EVAL a wait.
+    const fromBlocked = seen.filter((c) => blocked.has(c.source)).map((c) => c.args[0]?.toLowerCase());
+    expect(fromBlocked).not.toContain('eval');
+    expect(seen.some((c) => blocked.has(c.source) && c.args[0]?.toLowerCase() === 'evalsha' && c.args[2] === '3')).toBe(true);
     // Its times: started no earlier than created, and queue_ms what they say.
     const created = Date.parse(answer.body.created_at);
     const begun = Date.parse(answer.body.started_at);

@@ -2,13 +2,14 @@
  * The blocking fetch's stale-marker drop (batching/blocking-fetch.ts DROP_STALE_MARKER_LUA) on a
  * real redis-server and BullMQ: BullMQ's moveToActive adds the base marker back when it takes a
  * job; the drop removes it when nothing is waiting, and leaves it while a job waits (plain or
- * prioritized) and leaves a delayed job's marker.
+ * prioritized) and leaves a delayed job's marker; a job handed back marks its queue again unless
+ * the queue is paused (MARK_UNLESS_PAUSED_LUA).
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFIX, startRedisServer, type RedisServer } from '@maas/shared';
-import { DROP_STALE_MARKER_LUA } from '../src/batching/blocking-fetch.js';
+import { DROP_STALE_MARKER_LUA, MARK_UNLESS_PAUSED_LUA } from '../src/batching/blocking-fetch.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -32,8 +33,9 @@ function fresh() {
   closers.push(() => queue.close(), () => worker.close(true));
   const key = (k: string) => `${PREFIX}:${name}:${k}`;
   const drop = () => redis.eval(DROP_STALE_MARKER_LUA, 3, key('wait'), key('prioritized'), key('marker'));
+  const mark = () => redis.eval(MARK_UNLESS_PAUSED_LUA, 2, key('meta'), key('marker'));
   const marker = async () => Object.fromEntries(((await redis.zrange(key('marker'), '0', '-1')) as string[]).map((m) => [m, true]));
-  return { queue, worker, drop, marker };
+  return { queue, worker, drop, mark, marker };
 }
 
 describe('the stale marker', () => {
@@ -69,5 +71,19 @@ describe('the stale marker', () => {
     expect(await worker.getNextJob('t1')).toBeDefined();
     await drop();
     expect(await marker()).toEqual({ 1: true });
+  });
+
+  it('a job handed back is marked again, unless its queue is paused', async () => {
+    const { queue, worker, drop, mark, marker } = fresh();
+    await queue.add('j', {});
+    expect(await worker.getNextJob('t1')).toBeDefined();
+    await drop();
+    expect(await mark()).toBe(1);
+    expect(await marker()).toEqual({ 0: true });
+    await drop();
+    await queue.pause();
+    expect(await mark()).toBe(0);
+    expect(await marker()).toEqual({});
+    await queue.resume(); // BullMQ marks a resumed queue that holds jobs itself
   });
 });

@@ -33,14 +33,14 @@ describe('missingMembers', () => {
 });
 
 describe('waitAndTake', () => {
-  it('sends BZPOPMIN, moveToActive and the stale marker\'s drop in one write: all while the socket is corked, then uncorked once', async () => {
+  it('sends BZPOPMIN, moveToActive and the stale marker\'s drop (a script defined on the connection, sent by its SHA) in one write: all while the socket is corked, then uncorked once', async () => {
     const events: string[] = [];
     let corked = false;
     const client = {
       stream: { cork: () => ((corked = true), events.push('cork')), uncork: () => ((corked = false), events.push('uncork')) },
       bzpopmin: (key: string, timeout: number) => (events.push(`bzpopmin ${key} ${timeout} corked=${corked}`), new Promise<null>(() => {})),
-      runCommand: (name: string, args: unknown[]) => (events.push(`${name} ${args.length} args corked=${corked}`), Promise.resolve([null, 'j1', 0, 0])),
-      eval: (_script: string, n: number, ...keys: string[]) => (events.push(`eval ${n} ${keys.join(' ')} corked=${corked}`), Promise.resolve(1)),
+      runCommand: (name: string, args: unknown[]) => (events.push(`${name} ${name.startsWith('maas') ? args.join(' ') : `${args.length} args`} corked=${corked}`), Promise.resolve([null, 'j1', 0, 0])),
+      defineCommand: (name: string, d: { numberOfKeys: number }) => events.push(`define ${name} ${d.numberOfKeys} keys`),
     };
     const w = workerLike();
     (w['backend'] as { queue: Record<string, unknown> }).queue['blockingClient'] = Promise.resolve(client);
@@ -48,7 +48,8 @@ describe('waitAndTake', () => {
     const next = await waitAndTake(w as unknown as WorkerInternals, 'token', 5, { warn: () => {} } as unknown as Logger);
     expect(next).toEqual([null, 'j1', 0, 0]);
     expect(events).toEqual([
-      'cork', 'bzpopmin bull:q:marker 5 corked=true', 'moveToActive:6.7.0 14 args corked=true', 'eval 3 bull:q:wait bull:q:prioritized bull:q:marker corked=true', 'uncork',
+      'cork', 'bzpopmin bull:q:marker 5 corked=true', 'moveToActive:6.7.0 14 args corked=true',
+      'define maasDropStaleMarker 3 keys', 'maasDropStaleMarker bull:q:wait bull:q:prioritized bull:q:marker corked=true', 'uncork',
     ]);
   });
 });

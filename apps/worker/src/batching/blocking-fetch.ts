@@ -9,7 +9,7 @@
  * the `BZPOPMIN`: Redis runs a client's commands in order, so the script runs the moment the
  * marker is popped and both replies come back together. If the wait times out, the script
  * runs all the same and finds what it finds (usually nothing), as BullMQ's own fetch after a
- * timeout does. Behind them goes DROP_STALE_MARKER_LUA, so that the marker the fetch adds back
+ * timeout does. Behind them goes DROP_STALE_MARKER_LUA (by its SHA), so that the marker the fetch adds back
  * does not wake the next wait for nothing.
  *
  * Two things differ from BullMQ's own fetch, and are handled here:
@@ -54,13 +54,38 @@ export const DROP_STALE_MARKER_LUA = `if redis.call('LLEN', KEYS[1]) == 0 and re
 end
 return 0`;
 
-/** A command client as BullMQ wraps ioredis. */
+/**
+ * Marks the queue again for a job handed back to the wait list, unless the queue is paused (a
+ * paused queue's jobs wait unmarked, as BullMQ's own scripts leave them).
+ */
+export const MARK_UNLESS_PAUSED_LUA = `if redis.call('HEXISTS', KEYS[1], 'paused') == 1 then return 0 end
+return redis.call('ZADD', KEYS[2], 0, '0')`;
+
+/** A script this file sends: its command name on the connection, and its keys. */
+interface Script { name: string; numberOfKeys: number; lua: string }
+const DROP_STALE_MARKER: Script = { name: 'maasDropStaleMarker', numberOfKeys: 3, lua: DROP_STALE_MARKER_LUA };
+const MARK_UNLESS_PAUSED: Script = { name: 'maasMarkUnlessPaused', numberOfKeys: 2, lua: MARK_UNLESS_PAUSED_LUA };
+
+/** A command client as BullMQ wraps ioredis (BullMQ's wrapper passes these through to it). */
 interface CommandClient {
-  bzpopmin(key: string, timeout: number): Promise<[string, string, string] | null>;
   runCommand(name: string, args: (string | number | Buffer)[]): Promise<unknown>;
-  eval(script: string, numberOfKeys: number, ...keys: string[]): Promise<unknown>;
-  /** ioredis's socket (BullMQ's wrapper passes it through) */
+  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+}
+
+/** The blocking connection: a command client, its `BZPOPMIN` and its socket. */
+interface BlockingClient extends CommandClient {
+  bzpopmin(key: string, timeout: number): Promise<[string, string, string] | null>;
+  /** ioredis's socket */
   readonly stream?: { cork(): void; uncork(): void };
+}
+
+/**
+ * Runs one of this file's scripts on `client`: defined on the connection once, so that ioredis
+ * sends it by its SHA (`EVALSHA`, the script's text only when Redis has not seen it yet).
+ */
+function runScript(client: CommandClient, script: Script, keys: string[]): Promise<unknown> {
+  if (typeof (client as unknown as Record<string, unknown>)[script.name] !== 'function') client.defineCommand(script.name, script);
+  return client.runCommand(script.name, keys);
 }
 
 interface BackendInternals {
@@ -68,9 +93,9 @@ interface BackendInternals {
   queue: {
     keys: Record<string, string>;
     opts: { lockDuration?: number; limiter?: unknown };
-    readonly blockingClient: Promise<CommandClient> | undefined;
+    readonly blockingClient: Promise<BlockingClient> | undefined;
     /** the queue's command connection */
-    readonly client?: Promise<{ zadd(key: string, score: number, member: string): Promise<unknown> } | undefined>;
+    readonly client?: Promise<CommandClient | undefined>;
   };
   blockingConnection?: { capabilities?: { canDoubleTimeout?: boolean } };
   reconnectBlocking(): Promise<void>;
@@ -172,7 +197,7 @@ export async function waitAndTake(w: WorkerInternals, token: string, timeout: nu
   try {
     popped = client.bzpopmin(keys['marker']!, seconds);
     taken = client.runCommand(`moveToActive:${b.version}`, args).then((raw) => raw2NextJobData(raw as unknown[]));
-    dropped = client.eval(DROP_STALE_MARKER_LUA, 3, keys['wait']!, keys['prioritized']!, keys['marker']!);
+    dropped = runScript(client, DROP_STALE_MARKER, [keys['wait']!, keys['prioritized']!, keys['marker']!]);
   } finally {
     socket?.uncork();
   }
@@ -185,12 +210,14 @@ export async function waitAndTake(w: WorkerInternals, token: string, timeout: nu
     if (next !== 'gave up') return next;
     // The connection is stuck: start it afresh. A job the abandoned script still takes goes back
     // (ioredis sends the abandoned commands again once the connection is back), and the queue is
-    // marked again: BullMQ's script puts a job back without its marker (it is made for a job held
-    // back by the rate limiter), so a waiting worker would not see it until its wait timed out.
+    // marked again unless it is paused: BullMQ's script puts a job back without its marker (it is
+    // made for a job held back by the rate limiter), so a waiting worker would not see it until
+    // its wait timed out.
     void taken.then(async ([data, id]) => {
       if (!data || !id) return;
       await b.moveJobFromActiveToWait(id as string, token);
-      await (await b.queue.client)?.zadd(keys['marker']!, 0, '0');
+      const command = await b.queue.client;
+      if (command) await runScript(command, MARK_UNLESS_PAUSED, [keys['meta']!, keys['marker']!]);
     }).catch(() => {});
     await b.reconnectBlocking().catch(() => {});
     return undefined;
