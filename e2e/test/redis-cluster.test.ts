@@ -97,4 +97,18 @@ describe('on a Redis Cluster', () => {
       node.disconnect();
     }
   });
+
+  it('scanKeys (the retention sweep\'s adoption of older queues) walks every master', async () => {
+    const { createRedis, scanKeys } = await import('@maas/shared');
+    const client = createRedis(cluster.redis.url, { maxRetriesPerRequest: 3 });
+    try {
+      const written = Array.from({ length: 60 }, (_, i) => `scan-test:{${i}}`); // 60 slots: on every master
+      for (const key of written) await client.set(key, '1', 'EX', 60);
+      const seen = new Set<string>();
+      for await (const key of scanKeys(client, 'scan-test:*', 7)) seen.add(key);
+      expect([...seen].sort()).toEqual([...written].sort());
+    } finally {
+      client.disconnect();
+    }
+  });
 });

@@ -2,13 +2,14 @@
  * RetentionSweeper on a real redis-server and BullMQ: in a queue that gets no more jobs,
  * finished jobs past the grace go (completed and failed, job hashes included), younger ones and
  * unfinished ones stay; a queue no registry here holds (a retired version) is swept by its name
- * in QUEUE_NAMES_KEY; one API process sweeps a minute.
+ * in QUEUE_NAMES_KEY; a model queue only Redis knows (made by an older release) is adopted by the
+ * first sweep, once; one API process sweeps a minute.
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bullJobKey, createLogger, PREFIX, QUEUE_NAMES_KEY, startRedisServer, type RedisServer } from '@maas/shared';
-import { RetentionSweeper } from '../src/services/retention.js';
+import { queueOfMetaKey, RetentionSweeper } from '../src/services/retention.js';
 import { QueueRegistry } from '../src/services/queues.js';
 
 let server: RedisServer;
@@ -98,5 +99,38 @@ describe('RetentionSweeper', () => {
     for (let i = 0; i < 3; i++) await sweeper.sweep(true);
     expect(await redis.exists(`${PREFIX}:{retention-gone}:meta`, `${PREFIX}:{retention-gone}:events`)).toBe(0);
     await sweeper.close();
+  });
+
+  it("adopts the model queues only Redis knows (an older release's), once a deployment; never a batch's meta", async () => {
+    const old = new Queue('{infer-older-v1}', { connection: redis, prefix: PREFIX });
+    closers.push(() => old.close());
+    await finish(old, 2, 'completed');
+    await redis.hset(`${PREFIX}:{b-some-batch}:meta`, 'status', 'completed');
+    await redis.del(`${PREFIX}:retention:adopted`);
+    await redis.srem(QUEUE_NAMES_KEY, '{infer-older-v1}');
+    await new Promise((r) => setTimeout(r, 50));
+    const registry = new QueueRegistry(redis);
+    closers.push(() => registry.close());
+    const sweeper = new RetentionSweeper(redis, registry, { jobMs: 10, batchMs: 10 }, log);
+    expect(await sweeper.sweep(true)).toBe(2);
+    expect(await old.getJobCounts('completed')).toMatchObject({ completed: 0 });
+    const known = await redis.smembers(QUEUE_NAMES_KEY);
+    expect(known).toContain('{infer-older-v1}');
+    expect(known).not.toContain('{b-some-batch}');
+    // Once: another process's sweep (its registry has not made that queue) does not scan again.
+    await redis.srem(QUEUE_NAMES_KEY, '{infer-older-v1}');
+    const other = new QueueRegistry(redis);
+    closers.push(() => other.close());
+    const later = new RetentionSweeper(redis, other, { jobMs: 10, batchMs: 10 }, log);
+    await later.sweep(true);
+    expect(await redis.smembers(QUEUE_NAMES_KEY)).not.toContain('{infer-older-v1}');
+    await Promise.all([sweeper.close(), later.close()]);
+  });
+
+  it('reads a model queue out of its meta key, and nothing else', () => {
+    expect(queueOfMetaKey(`${PREFIX}:{infer-mlp-v12}:meta`)).toBe('{infer-mlp-v12}');
+    expect(queueOfMetaKey(`${PREFIX}:{b-abc}:meta`)).toBeUndefined();
+    expect(queueOfMetaKey(`${PREFIX}:{infer-mlp-v1}:job1:meta`)).toBeUndefined();
+    expect(queueOfMetaKey(`other:{infer-mlp-v1}:meta`)).toBeUndefined();
   });
 });

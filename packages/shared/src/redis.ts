@@ -160,3 +160,20 @@ export const ARGS_A_COMMAND = 2000;
 export async function sendInSlices<T>(items: readonly T[], send: (slice: T[]) => Promise<unknown>): Promise<void> {
   for (let at = 0; at < items.length; at += ARGS_A_COMMAND) await send(items.slice(at, at + ARGS_A_COMMAND));
 }
+
+/**
+ * The keys matching `pattern` (a Redis glob), by `SCAN` in pages of `count`: on every master of
+ * a Redis Cluster (a cluster's keys are spread over them), else on the one server. A key may
+ * come twice (SCAN's guarantee); callers that care collect them in a set.
+ */
+export async function* scanKeys(redis: Redis, pattern: string, count = 1000): AsyncGenerator<string> {
+  const servers = redis instanceof Cluster ? (redis as Cluster).nodes('master') : [redis];
+  for (const server of servers) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      cursor = next;
+      yield* keys;
+    } while (cursor !== '0');
+  }
+}

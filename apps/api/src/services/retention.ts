@@ -16,13 +16,16 @@
  * BATCH_RETENTION_S (a failed chunk is kept as long as its batch; the failed set does not tell
  * the two apart), the webhooks queue's JOB_RETENTION_S. So nothing goes earlier than its own
  * removal would have taken it. The queues are those named in QUEUE_NAMES_KEY: every API process
- * adds the queues it has made, each sweep, so a version no longer served is still swept.
+ * adds the queues it has made, each sweep, so a version no longer served is still swept. The
+ * first sweep of a deployment also adds the model queues found in Redis by their BullMQ meta
+ * hash (one SCAN, marked done in ADOPTED_KEY), so that queues made before QUEUE_NAMES_KEY
+ * existed, or by an API process that left before it swept, are swept too.
  * BullMQ's clean is called only for a set that holds such a job (one ZRANGEBYSCORE first): each
  * call appends a `cleaned` event to the queue's events stream, untrimmed, and a Queue object
  * writes the queue's meta, which a quiet queue must not gain every minute.
  */
 import type { Redis } from 'ioredis';
-import { bullCompletedKey, bullFailedKey, Periodic, PREFIX, QUEUE_NAMES_KEY, WEBHOOK_QUEUE, type Logger } from '@maas/shared';
+import { bullCompletedKey, bullFailedKey, Periodic, PREFIX, QUEUE_NAMES_KEY, scanKeys, WEBHOOK_QUEUE, type Logger } from '@maas/shared';
 import type { QueueRegistry } from './queues.js';
 
 export const SWEEP_MS = 60_000;
@@ -31,6 +34,15 @@ const PER_CALL = 200;
 /** Calls a sweep makes a queue's set at most (the next sweep goes on). */
 const CALLS_A_SWEEP = 50;
 const LOCK_KEY = `${PREFIX}:retention:sweeping`;
+/** Set once the model queues already in Redis have been added to QUEUE_NAMES_KEY (kept: once a deployment). */
+const ADOPTED_KEY = `${PREFIX}:retention:adopted`;
+/** A model queue's BullMQ meta hash (inferenceQueueName); a batch's meta (`{b-…}`) is not one. */
+const QUEUE_META = new RegExp(`^${PREFIX}:(\\{infer-[^}]*\\}):meta$`);
+
+/** PURE: the model queue whose BullMQ meta hash `key` is, or undefined. */
+export function queueOfMetaKey(key: string): string | undefined {
+  return QUEUE_META.exec(key)?.[1];
+}
 
 export class RetentionSweeper {
   private readonly timer: Periodic;
@@ -61,6 +73,7 @@ export class RetentionSweeper {
     const mine = [WEBHOOK_QUEUE, ...this.queues.all().map((q) => q.name)];
     await this.redis.sadd(QUEUE_NAMES_KEY, ...mine);
     if (!force && (await this.redis.set(LOCK_KEY, String(process.pid), 'PX', SWEEP_MS - 1000, 'NX')) === null) return 0;
+    await this.adoptQueuesInRedis();
     let removed = 0;
     for (const name of await this.redis.smembers(QUEUE_NAMES_KEY)) {
       try {
@@ -71,6 +84,19 @@ export class RetentionSweeper {
     }
     if (removed > 0) this.log.info({ removed }, 'finished jobs past their retention removed');
     return removed;
+  }
+
+  /** Adds the model queues found in Redis to QUEUE_NAMES_KEY, once a deployment (see the file's comment). */
+  private async adoptQueuesInRedis(): Promise<void> {
+    if ((await this.redis.exists(ADOPTED_KEY)) === 1) return;
+    const found = new Set<string>();
+    for await (const key of scanKeys(this.redis, `${PREFIX}:{infer-*}:meta`)) {
+      const name = queueOfMetaKey(key);
+      if (name) found.add(name);
+    }
+    if (found.size > 0) await this.redis.sadd(QUEUE_NAMES_KEY, ...found);
+    await this.redis.set(ADOPTED_KEY, String(Date.now())); // after the scan: a sweep cut short by an error scans again
+    this.log.info({ queues: found.size }, 'model queues in Redis adopted by the retention sweep');
   }
 
   /** PURE: how long a queue's finished jobs of `state` are kept (see the file's comment). */
