@@ -1,6 +1,6 @@
 /** API configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { z } from 'zod';
-import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, numberEnv, parseDuration, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
+import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, numberEnv, parseDuration, parsedEnv, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
 import { CorsOriginsEnv } from './http/cors.js';
 import { TenantQuotasEnv } from './quotas/limits.js';
 
@@ -91,17 +91,7 @@ export const ApiEnv = z.object({
   /** the open mode's (DEFAULT_TENANT's) signing secret; unset, and for every API key's tenant: generated on first use, kept in Redis */
   WEBHOOK_SECRET: WebhookSecretEnv,
   /** how long a rotated-out webhook secret keeps signing beside the new one (e.g. 24h, 30m) */
-  WEBHOOK_SECRET_OVERLAP: z
-    .string()
-    .transform((s, ctx) => {
-      try {
-        return parseDuration(s);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    })
-    .default(24 * 3600 * 1000),
+  WEBHOOK_SECRET_OVERLAP: parsedEnv(parseDuration).default(24 * 3600 * 1000),
 }).superRefine((c, ctx) => {
   // Both listen on HOST: the second would fail to bind with a stack trace instead of this line.
   if (c.GRPC_PORT === c.PORT && c.PORT !== 0) ctx.addIssue({ code: 'custom', path: ['GRPC_PORT'], message: `is PORT (${c.PORT}): HTTP and gRPC need a port each` });

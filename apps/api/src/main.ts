@@ -18,7 +18,7 @@ import { serverTimeouts } from './http/timeouts.js';
 import { createApiMetrics } from './metrics.js';
 import { ResponseCache } from './inference/response-cache.js';
 import { FairShare, fairShareEnabled } from './fairness/fair-share.js';
-import { QueuedRowsLedger } from './quotas/ledger.js';
+import { QueuedRowsQuota } from './quotas/queued-rows.js';
 import { limitsFor, rowsLimited } from './quotas/limits.js';
 import { BatchService } from './services/batches.js';
 import { ModelCatalog } from './services/catalog.js';
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   });
   const quotaDefaults = { rps: config.RATE_LIMIT_RPS, queuedRows: config.QUOTA_QUEUED_ROWS, priorityFloor: config.PRIORITY_FLOOR };
   const limits = (tenant: string) => limitsFor(tenant, quotaDefaults, config.TENANT_QUOTAS);
-  const ledger = rowsLimited(quotaDefaults, config.TENANT_QUOTAS) ? new QueuedRowsLedger(redis, (t) => limits(t).queuedRows, log) : undefined;
+  const queuedRows = rowsLimited(quotaDefaults, config.TENANT_QUOTAS) ? new QueuedRowsQuota(redis, (t) => limits(t).queuedRows, log) : undefined;
   const webhookEmitter = new WebhookEmitter(queueRedis, config.JOB_RETENTION_S);
   // Relays the webhook events of endings this process records (a queued job's cancel, a batch
   // it completes); a worker's sweeper relays them if this process dies first.
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     attempts: 3,
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
   }, outboxRelay);
-  jobs.admission = ledger;
+  jobs.admission = queuedRows;
   const completions = new CompletionEvents((name) => connectRedis(config.REDIS_URL, 'worker', name), notifier, log);
   jobs.completions = completions;
   const fair = new FairShare(redis, fairShareEnabled(config.FAIR_SHARE, config.API_KEYS));
@@ -100,9 +100,9 @@ async function main(): Promise<void> {
     leaseSeconds: config.UPLOAD_LEASE_S,
   });
   const sweeper = new UploadSweeper(redis, (id) => batches.removeUpload(id), config.UPLOAD_LEASE_S, log).start();
-  const expiry = new ExpirySweeper(redis, queues, outboxRelay, ledger, log).start();
+  const expiry = new ExpirySweeper(redis, queues, outboxRelay, queuedRows, log).start();
   const retention = new RetentionSweeper(redis, queues, { jobMs: config.JOB_RETENTION_S * 1000, batchMs: config.BATCH_RETENTION_S * 1000 }, log).start();
-  batches.admission = ledger;
+  batches.admission = queuedRows;
   batches.fair = fair;
   batches.relay = outboxRelay;
   const repositoryService = new RepositoryService(redis, catalog, log, checks);

@@ -4,8 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { batchKeys, createRedis, recordChunks, startRedisServer, type RedisServer } from '@maas/shared';
-import { CANCEL_BATCH_LUA } from '../src/batches/cancel-script.js';
+import { batchKeys, cancelBatch, createRedis, recordChunks, startRedisServer, type RedisServer } from '@maas/shared';
 import { IdempotencyStore, PENDING_TTL_S } from '../src/services/idempotency.js';
 
 let server: RedisServer;
@@ -44,7 +43,7 @@ describe('IdempotencyStore', () => {
   });
 });
 
-describe('CANCEL_BATCH_LUA', () => {
+describe('cancelBatch (CANCEL_BATCH_LUA)', () => {
   const meta = async (id: string, fields: Record<string, string | number>) => {
     await redis.hset(batchKeys(id).meta, fields);
     return batchKeys(id).meta;
@@ -52,14 +51,14 @@ describe('CANCEL_BATCH_LUA', () => {
 
   it('cancels an unfinished batch, leaves a completed one alone, knows no half-uploaded one', async () => {
     const running = await meta('batch_r', { uploaded: 1, status: 'running' });
-    expect(await redis.eval(CANCEL_BATCH_LUA, 1, running)).toBe(1);
+    expect(await cancelBatch(redis, 'batch_r')).toBe('canceled');
     expect(await redis.hget(running, 'status')).toBe('canceled');
     const done = await meta('batch_d', { uploaded: 1, status: 'succeeded', completed_at: Date.now() });
-    expect(await redis.eval(CANCEL_BATCH_LUA, 1, done)).toBe(0);
+    expect(await cancelBatch(redis, 'batch_d')).toBe('completed');
     expect(await redis.hget(done, 'status')).toBe('succeeded');
-    const uploading = await meta('batch_u', { uploaded: 0, status: 'queued' });
-    expect(await redis.eval(CANCEL_BATCH_LUA, 1, uploading)).toBe(-1);
-    expect(await redis.eval(CANCEL_BATCH_LUA, 1, batchKeys('batch_none').meta)).toBe(-1);
+    await meta('batch_u', { uploaded: 0, status: 'queued' });
+    expect(await cancelBatch(redis, 'batch_u')).toBe('none');
+    expect(await cancelBatch(redis, 'batch_none')).toBe('none');
   });
 
   it('racing the last chunk: the batch ends either canceled, or succeeded with nothing canceled', async () => {
@@ -68,11 +67,11 @@ describe('CANCEL_BATCH_LUA', () => {
       const k = batchKeys(id);
       await meta(id, { uploaded: 1, status: 'running', chunks_total: 1 });
       const [cancel] = await Promise.all([
-        redis.eval(CANCEL_BATCH_LUA, 1, k.meta),
+        cancelBatch(redis, id),
         recordChunks(redis, id, 60, ['0', 's:1', '']),
       ]);
       const status = await redis.hget(k.meta, 'status');
-      expect(status).toBe(cancel === 1 ? 'canceled' : 'succeeded');
+      expect(status).toBe(cancel === 'canceled' ? 'canceled' : 'succeeded');
     }
   });
 });

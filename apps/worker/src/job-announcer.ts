@@ -3,7 +3,7 @@
  * requests (`Prefer: wait`, `?wait`, v2 infer) answer at once.
  *
  * The events of one event-loop turn leave as ONE PUBLISH of a JSON array: the jobs of a
- * micro-batch settle together, so a batch costs one Redis command, not one per job. A
+ * micro-batch settle together, so a micro-batch costs one Redis command, not one per job. A
  * succeeded job's event carries its settled record (inputs left out) when its outputs are
  * small, so the API answers without reading the job back; larger results are read as before.
  * Announcements are hints: a lost one only costs a waiter its next re-read.
@@ -11,7 +11,9 @@
  * The runner announces a success from BullMQ's 'completed' event, i.e. once the completion
  * script has stored it (a completion refused because the job's lock was lost is never
  * announced, so waiters never answer with a result that another worker's run replaced), and a
- * failure once recorded. So a waiter never hears of an ending before it is stored.
+ * failure once the job ledger holds it (ledger/job-endings.ts `failed`; one BullMQ failed on its
+ * own is in BullMQ's failed set already when its 'failed' event comes). So a waiter never hears
+ * of an ending before it is stored.
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -48,9 +50,9 @@ export class JobAnnouncer {
   }
 
   private flush(): void {
-    const batch = this.pending;
+    const turn = this.pending;
     this.pending = [];
-    if (batch.length === 0) return;
-    this.redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify(batch)).catch((err: unknown) => this.log.warn({ err }, 'publish failed'));
+    if (turn.length === 0) return;
+    this.redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify(turn)).catch((err: unknown) => this.log.warn({ err }, 'publish failed'));
   }
 }

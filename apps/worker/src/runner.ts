@@ -19,7 +19,7 @@ import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   bullmqConnectionOptions, createRedis, isClusterUrl,
-  batchKeys, chunkRows, modelDigests, EXPIRED_IN_QUEUE, fromEncoded, START_BATCH_LUA, inferenceQueueName, PREFIX, queuedJobCount, throttledErrorLog, unpackPayload,
+  chunkRows, modelDigests, EXPIRED_IN_QUEUE, fromEncoded, startBatch, inferenceQueueName, PREFIX, queuedJobCount, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -313,7 +313,7 @@ export class ModelRunner {
     if (this.startedBatches.has(batchId)) return;
     if (this.startedBatches.size >= 4096) this.startedBatches.clear();
     this.startedBatches.add(batchId);
-    this.redis.eval(START_BATCH_LUA, 1, batchKeys(batchId).meta, Date.now()).catch(() => undefined);
+    startBatch(this.redis, batchId).catch(() => undefined);
   }
 
   /** A failure BullMQ may retry (Redis trouble, a lost session thread): nothing is recorded. */

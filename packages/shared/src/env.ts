@@ -36,6 +36,18 @@ export function intEnv(min: number, max: number) {
 
 export const PortEnv = intEnv(0, 65535);
 
+/** A text read by `parse`, whose thrown message (naming what is expected) becomes the variable's problem line. */
+export function parsedEnv<T>(parse: (text: string) => T) {
+  return z.string().transform((s, ctx) => {
+    try {
+      return parse(s);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
 /**
  * Parses `env` with `schema`; on failure throws a ConfigError listing every issue by
  * variable name. A variable set to nothing (or blanks), as `PORT=` or a compose file's

@@ -1,9 +1,10 @@
 /**
  * The closed set of errors the service reports, and how each maps to HTTP.
  *
- * Services throw these; exactly one place (`apps/api/src/http/problem.ts`) turns them into
- * RFC 9457 `application/problem+json`. Workers use the same classes so a job's `error.type`
- * speaks the same language as the API.
+ * Services throw these; one place (`apps/api/src/http/problem.ts`) turns them into RFC 9457
+ * `application/problem+json` (`http/client-error.ts` writes the same shape for a request that
+ * fails before express sees it). A job's `error.type` is one of these types or one of the
+ * endings only a job has (`JobErrorType`, contract/job.ts), so it speaks the API's language.
  */
 
 export const PROBLEMS = {

@@ -9,7 +9,7 @@ export {
 } from './contract/job.js';
 export type { JobObject, JobStatus, JobError, JobMetrics, WebhookEvent } from './contract/job.js';
 export * from './errors.js';
-export { BoolEnv, CsvEnv, PortEnv, intEnv, numberEnv, parseEnv } from './env.js';
+export { BoolEnv, CsvEnv, PortEnv, intEnv, numberEnv, parsedEnv, parseEnv } from './env.js';
 export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
 export { createLogger, logFormat, LoggingEnv, throttledErrorLog } from './logger.js';
 export type { Logger } from './logger.js';
@@ -20,7 +20,7 @@ export { RedisUrl, redisOptions, bullmqConnectionOptions, reconnectDelay, RECONN
 export type { RedisRole } from './redis.js';
 export { startRedisServer, freePort, MISSING_REDIS_HINT } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
-export { ModelConfigFile, VersionPolicy, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS } from './models/config.js';
+export { ModelConfigFile, VersionPolicy, MIN_DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS } from './models/config.js';
 export type { ModelConfig } from './models/config.js';
 export { servedVersions, servedAmong, loadServed } from './models/versions.js';
 export { scanRepository, diffScans, diffModel, settledChanges, stampOf } from './models/scan.js';
@@ -76,7 +76,7 @@ export type { SecretRing } from './webhooks/secret-ring.js';
 export { DEFAULT_TENANT } from './tenants.js';
 export { WebhookSecretEnv, RetryScheduleEnv } from './webhooks/env.js';
 export {
-  BATCH_STATUSES, RECORD_CHUNKS_LUA, START_BATCH_LUA, parseMarker, ranWithRows, succeededMarker, partlyMarker, failedMarker, canceledMarker,
+  BATCH_STATUSES, parseMarker, ranWithRows, succeededMarker, partlyMarker, failedMarker, canceledMarker,
 } from './contract/batch.js';
 export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker } from './contract/batch.js';
 export { toBatchObject, batchCounts, readBatch } from './views/batch.js';
@@ -91,7 +91,7 @@ export { dieAt } from './test-hooks.js';
 export type { DiePoint } from './test-hooks.js';
 export { batchCompletedItem, decodeEntry, endMarker, eventItem, parseEndMarker, UnreadableEntryError } from './ledger/entry.js';
 export type { Ending, EndMarker, OutboxEntry, OutboxItem } from './ledger/entry.js';
-export { cancelJob, cancelMember, expireJob, OUTBOX_LEASE_MS, recordChunks, recordJobEndings, recordJobStarts, registerOutbox } from './ledger/record.js';
+export { cancelBatch, cancelJob, cancelMember, expireJob, OUTBOX_LEASE_MS, recordChunks, startBatch, recordJobEndings, recordJobStarts, registerOutbox } from './ledger/record.js';
 export type { CancelVerdict, JobEndingInput, Recorded } from './ledger/record.js';
 export { OutboxRelay } from './ledger/relay.js';
 export { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, CLAIM_OUTBOX_LUA, DUE_DEADLINES_LUA, END_JOBS_LUA, EXPIRE_JOB_LUA, START_JOBS_LUA } from './ledger/scripts.js';

@@ -10,7 +10,7 @@ describe('encodeJobError / decodeJobError', () => {
     expect(decodeJobError(s)).toEqual(e);
   });
 
-  it.each(['expired', 'canceled', 'inference-failed', 'worker-lost'])('round-trips type %s', (type) => {
+  it.each(['expired', 'canceled', 'inference-failed', 'worker-lost'] as const)('round-trips type %s', (type) => {
     expect(decodeJobError(encodeJobError({ type, message: 'm' }))).toEqual({ type, message: 'm' });
   });
 

@@ -53,7 +53,7 @@ describe('recordJobEndings', () => {
     ]);
     expect(first.recorded).toEqual([{ won: true }, { won: true }, { won: false, ending: null }]);
     expect(first.items.map((i) => i.id)).toHaveLength(1);
-    const again = await recordJobEndings(redis, Q, [{ jobId: 'a', ending: { state: 'failed', error: { type: 'x', message: 'y' } }, event: event('a') }]);
+    const again = await recordJobEndings(redis, Q, [{ jobId: 'a', ending: { state: 'failed', error: { type: 'internal', message: 'y' } }, event: event('a') }]);
     expect(again).toEqual({ recorded: [{ won: false, ending: { state: 'completed' } }], items: [] });
     expect(await redis.zcard(outboxKeys(Q).due)).toBe(1);
     expect(await redis.exists(bullJobKey(Q, 'gone'))).toBe(0); // no record made up for a removed job

@@ -1,5 +1,6 @@
 /**
- * PURE: which v2 infer requests may share one job, and the job they share.
+ * PURE: which requests (v2 infer requests, and `/v1/jobs` creates packed into carrier jobs:
+ * services/job-packer.ts) may share one job, and the job they share.
  *
  * Requests may be packed when they belong to one tenant and ask the same model version, at the
  * same priority, for the same outputs with inputs of the same names, datatypes and shapes but

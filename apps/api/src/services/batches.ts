@@ -21,11 +21,10 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  AppError, batchKeys, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
+  AppError, batchKeys, cancelBatch, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
   BlockPool, bullJobKey, isRedisUnavailable, ranWithRows, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
-import { CANCEL_BATCH_LUA } from '../batches/cancel-script.js';
 import { chunkResultPieces, RESULT_PIECE_BYTES } from '../batches/results.js';
 import { BatchList, type BatchPage } from './batch-list.js';
 import type { Chunk } from '../batches/chunker.js';
@@ -35,7 +34,7 @@ import { npyResults, type NpyResults } from '../batches/results-form.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
 import type { FairShare } from '../fairness/fair-share.js';
 import { BATCH_PRIORITY, bullPriority, quantum } from '../fairness/lanes.js';
-import type { Admission } from '../quotas/ledger.js';
+import type { Admission } from '../quotas/queued-rows.js';
 import type { ModelCatalog } from './catalog.js';
 import type { JobNotifier } from './notifier.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
@@ -86,7 +85,7 @@ export interface FinishedBatch {
 export class BatchService {
   /** relays the batch.completed of a batch this process completed (webhooks plug in here) */
   relay: OutboxRelay | undefined;
-  /** the tenant's queued-rows quota (quotas/ledger.ts): each chunk's rows are reserved before it is queued */
+  /** the tenant's queued-rows quota (quotas/queued-rows.ts): each chunk's rows are reserved before it is queued */
   admission: Admission | undefined;
   /** tenants' turns on a shared model (fairness/fair-share.ts): each chunk takes its tenant's next turn */
   fair: FairShare | undefined;
@@ -328,7 +327,7 @@ export class BatchService {
   /** Stops the chunks not yet run: waiting ones are withdrawn now, workers skip the rest. */
   async cancel(tenant: string, id: string): Promise<BatchObject> {
     const { meta, k } = await this.load(tenant, id);
-    if ((await this.redis.eval(CANCEL_BATCH_LUA, 1, k.meta)) !== 1) return this.get(tenant, id);
+    if ((await cancelBatch(this.redis, id)) !== 'canceled') return this.get(tenant, id);
     const queue = this.queues.forVersion(meta['model']!, Number(meta['version']));
     const total = Number(meta['chunks_total']);
     const [lines, withdrawn] = await Promise.all([

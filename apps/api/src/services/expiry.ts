@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import {
   bullJobKey, DEADLINE_QUEUES_KEY, deadlinesKey, DUE_DEADLINES_LUA, expireJob, Periodic, jobWebhookEvent, toJobObject, type InferenceJobData, type Logger, type OutboxRelay, type StoredJob,
 } from '@maas/shared';
-import type { Admission } from '../quotas/ledger.js';
+import type { Admission } from '../quotas/queued-rows.js';
 import type { QueueRegistry } from './queues.js';
 
 const SWEEP_MS = 1000;

@@ -18,7 +18,7 @@ import {
 } from '@maas/shared';
 import type { FairShare } from '../fairness/fair-share.js';
 import { bullPriority, quantum } from '../fairness/lanes.js';
-import type { Admission } from '../quotas/ledger.js';
+import type { Admission } from '../quotas/queued-rows.js';
 import type { ModelCatalog } from './catalog.js';
 import type { IdempotencyStore } from './idempotency.js';
 import { mergeRequests } from '../inference/packing.js';
@@ -97,7 +97,7 @@ export class JobService {
 
   private readonly packer: JobPacker;
 
-  /** the tenant's queued-rows quota (quotas/ledger.ts); unset: no quota */
+  /** the tenant's queued-rows quota (quotas/queued-rows.ts); unset: no quota */
   admission: Admission | undefined;
   /** tenants' turns on a shared model (fairness/fair-share.ts); unset: first come, first served per priority */
   fair: FairShare | undefined;

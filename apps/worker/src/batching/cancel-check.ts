@@ -3,7 +3,7 @@
  * checked (a batch-file chunk: its batch may have been canceled) is checked at its first run;
  * a job is checked again only once `everyMs` have passed since its last check (a single job's
  * fetch counts as one: see runner.ts), so neither a lone job nor a chunk spread over many runs
- * (8,192 rows are 128 runs of the default 64) waits for a Redis round trip per run. A cancel
+ * (8,192 rows are 8 to 128 runs, by the model's `max_batch_size`) waits for a Redis round trip per run. A cancel
  * is therefore seen within `everyMs` of a job's last check; one that comes later finds the job
  * already computing, and it finishes.
  */

@@ -1,7 +1,8 @@
 /**
  * PURE: cutting the next batch out of the pending jobs.
  *
- * Jobs are taken in arrival order. A job with more rows than fit is split: its first rows go
+ * Jobs are taken in the order the collector keeps them (queue order: priority, then arrival;
+ * collector.ts). A job with more rows than fit is split: its first rows go
  * in this batch and the rest stays at the head for the next one (Triton would reject such a
  * job; we spread it over runs). Only jobs whose tensors agree on every non-batch dimension can
  * share a run, so a batch holds the head job's `shapeKey` group; others keep their place.

@@ -31,7 +31,7 @@ describe('job.completed of an ending', () => {
 
   it('settledJob keeps the outputs or the error the job will hold', () => {
     expect(settledJob(job(), { state: 'completed', result }, 7)).toMatchObject({ finishedOn: 7, returnvalue: result });
-    expect(settledJob(job(), { state: 'failed', error: { type: 'x', message: 'y' } }, 7).failedReason).toMatch(/"type":"x"/);
+    expect(settledJob(job(), { state: 'failed', error: { type: 'internal', message: 'y' } }, 7).failedReason).toMatch(/"type":"internal"/);
   });
 });
 

@@ -39,6 +39,9 @@ export interface JobEndingsDeps {
   stats?: StatsRecorder | undefined;
 }
 
+/** PURE: the `outcome` label a failed job is counted under. */
+const outcomeOf = (error: JobError): 'canceled' | 'failed' => (error.type === 'canceled' ? 'canceled' : 'failed');
+
 /** How the runner settles a job: resolve with its result, or reject (no retry). */
 export type Settlement = { ok: true; result: InferenceJobResult } | { ok: false; error: UnrecoverableError };
 
@@ -101,7 +104,7 @@ export class JobEndings {
     if (end.state === 'failed') {
       if (apart) this.unlink(job, apart.key);
       // An ending recorded first (a cancel): the job ends that way, as the API said.
-      this.d.metrics.jobs.inc({ ...this.d.labels, outcome: end.error.type === 'canceled' ? 'canceled' : 'failed' });
+      this.d.metrics.jobs.inc({ ...this.d.labels, outcome: outcomeOf(end.error) });
       this.endedHere.add(job.id!);
       this.d.announcer.announce({ id: job.id!, event: 'failed' });
       return { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) };
@@ -130,16 +133,21 @@ export class JobEndings {
    * ending (a cancel) was recorded first. Rejects when Redis failed: nothing is recorded, and
    * BullMQ may retry the job.
    */
-  async failed(job: InferenceJob, error: JobError, outcome: 'failed' | 'canceled' | 'expired' = error.type === 'canceled' ? 'canceled' : 'failed'): Promise<UnrecoverableError> {
+  async failed(job: InferenceJob, error: JobError, outcome: 'failed' | 'canceled' | 'expired' = outcomeOf(error)): Promise<UnrecoverableError> {
     const err = await this.record(job, error);
     this.d.metrics.jobs.inc({ ...this.d.labels, outcome });
     this.d.announcer.announce({ id: job.id!, event: 'failed' });
     return err;
   }
 
-  private async record(job: InferenceJob, error: JobError): Promise<UnrecoverableError> {
+  /** A batch chunk's failure or cancel, with its batch (nothing for a job that is no chunk). */
+  private async recordChunk(job: InferenceJob, error: JobError): Promise<void> {
     const chunk = job.data.batch;
     if (chunk && this.d.chunks) await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error));
+  }
+
+  private async record(job: InferenceJob, error: JobError): Promise<UnrecoverableError> {
+    await this.recordChunk(job, error);
     let end: JobEnd = { state: 'failed', error };
     const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
     if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
@@ -161,7 +169,7 @@ export class JobEndings {
     if (this.endedHere.delete(job.id!)) return;
     dieAt('final-failure');
     const error = decodeJobError(job.failedReason);
-    this.d.metrics.jobs.inc({ ...this.d.labels, outcome: error.type === 'canceled' ? 'canceled' : 'failed' });
+    this.d.metrics.jobs.inc({ ...this.d.labels, outcome: outcomeOf(error) });
     this.d.announcer.announce({ id: job.id!, event: 'failed' });
     this.record(job, error)
       .then(() => this.endedHere.delete(job.id!))
@@ -175,8 +183,7 @@ export class JobEndings {
    */
   async recordMissed(job: InferenceJob): Promise<void> {
     const error = decodeJobError(job.failedReason);
-    const chunk = job.data.batch;
-    if (chunk && this.d.chunks) await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error));
+    await this.recordChunk(job, error);
     await this.d.jobs?.end(fetched(job), { state: 'failed', error });
     this.d.announcer.announce({ id: job.id!, event: 'failed' }); // waiters re-read the job
   }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { webhookUrlProblem } from '../webhooks/ssrf.js';
 import { absentIfNull, InputTensor, MAX_TENSORS, RequestedOutput, type OutputTensor } from './tensor.js';
 import { VERSION_TEXT } from '../models/version-text.js';
+import type { ProblemType } from '../errors.js';
 
 export const WEBHOOK_EVENTS = ['start', 'completed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
@@ -64,9 +65,17 @@ export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancel
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const isTerminal = (s: JobStatus): boolean => s === 'succeeded' || s === 'failed' || s === 'canceled';
 
-/** Why a job did not succeed. `type` is a problem slug (see errors.ts) or canceled/expired/worker-lost. */
+/**
+ * What a job's (or a batch line's) `error.type` may be: a problem type (errors.ts:
+ * `inference-failed`, `internal`, a batch line's `invalid-input`, …) or one of the endings only
+ * a job has: `canceled`, `expired` (its `timeout_ms` passed before it ran), `worker-lost`
+ * (interrupted more than twice), a batch line's `not-run` (its batch ended before it ran).
+ */
+export type JobErrorType = ProblemType | 'canceled' | 'expired' | 'worker-lost' | 'not-run';
+
+/** Why a job did not succeed. */
 export interface JobError {
-  type: string;
+  type: JobErrorType;
   message: string;
 }
 

@@ -22,7 +22,7 @@ describe('outbox entries', () => {
 
 describe('end markers', () => {
   it('round-trip every ending, failures with their error', () => {
-    const failed = { state: 'failed' as const, error: { type: 'inference-failed', message: 'boom: a:b' } };
+    const failed = { state: 'failed' as const, error: { type: 'inference-failed' as const, message: 'boom: a:b' } };
     for (const e of [{ state: 'completed' as const }, { state: 'canceled' as const }, failed]) expect(parseEndMarker(endMarker(e))).toEqual(e);
     expect(endMarker(failed)).toMatch(/^failed:/);
     expect(() => parseEndMarker('running')).toThrow(UnreadableEntryError);

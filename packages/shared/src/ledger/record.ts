@@ -1,13 +1,14 @@
 /**
  * The ledger's writes, shared by the worker (endings of jobs, chunks and batches) and the API
  * (a queued job's cancel and expiry, a batch's upload end and cancel): each is one script call on keys of
- * one hash slot, recording the ending once together with its outbox entries (scripts.ts).
+ * one hash slot, recording the ending once together with its outbox entries (scripts.ts,
+ * batch-scripts.ts).
  * The caller relays the entries it was handed (OutboxRelay.relay); if it dies first, a
  * sweeper does after the lease.
  */
 import type { Redis } from 'ioredis';
 import { ARGS_A_COMMAND } from '../redis.js';
-import { RECORD_CHUNKS_LUA } from '../contract/batch.js';
+import { CANCEL_BATCH_LUA, RECORD_CHUNKS_LUA, START_BATCH_LUA } from './batch-scripts.js';
 import { CANCELED_BEFORE_IT_RAN, encodeJobError, EXPIRED_IN_QUEUE } from '../payloads.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, JOB_EVENTS_CHANNEL, OUTBOX_SLOTS_KEY, outboxKeys, type JobEventMessage } from '../queues.js';
 import type { WebhookEventInput } from '../webhooks/events.js';
@@ -133,6 +134,23 @@ export async function recordChunks(
   redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify({ id: batchId, event: 'completed' } satisfies JobEventMessage)).catch(() => 0);
   // Whether the batch has a webhook is the script's business: relaying an absent entry is a no-op.
   return { completed: true, items: [item] };
+}
+
+/**
+ * Marks a batch running (START_BATCH_LUA) if it is still queued: when a worker first takes one
+ * of its chunks. Resolves true when this call did.
+ */
+export async function startBatch(redis: Redis, batchId: string, now = Date.now()): Promise<boolean> {
+  return (await redis.eval(START_BATCH_LUA, 1, batchKeys(batchId).meta, now)) === 1;
+}
+
+/**
+ * Marks an uploaded, unfinished batch canceled (CANCEL_BATCH_LUA): 'canceled' (now or already),
+ * 'completed' when it had completed (nothing changed), 'none' when there is no such uploaded batch.
+ */
+export async function cancelBatch(redis: Redis, batchId: string): Promise<'canceled' | 'completed' | 'none'> {
+  const verdict = await redis.eval(CANCEL_BATCH_LUA, 1, batchKeys(batchId).meta);
+  return verdict === 1 ? 'canceled' : verdict === 0 ? 'completed' : 'none';
 }
 
 /**

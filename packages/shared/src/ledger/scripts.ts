@@ -3,7 +3,7 @@
  * second finds it set and changes nothing — and queues its webhook events in the outbox of
  * the same hash slot (a transactional outbox). Entries are written due after a lease: the
  * writer relays them at once (relay.ts), a sweeper takes them after the lease if it died.
- * A batch's ending is RECORD_CHUNKS_LUA (contract/batch.ts), which follows the same rule.
+ * A batch's steps are in batch-scripts.ts; its ending (RECORD_CHUNKS_LUA) follows the same rule.
  */
 
 /**

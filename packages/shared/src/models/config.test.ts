@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS, ModelConfigFile, VersionPolicy } from './config.js';
+import { MIN_DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS, ModelConfigFile, VersionPolicy } from './config.js';
 
 const paths = (v: unknown): string[] => {
   const r = ModelConfigFile.safeParse(v);
@@ -60,7 +60,7 @@ describe('ModelConfigFile', () => {
   });
 
   it('defaults are sane', () => {
-    expect(DEFAULT_MAX_BATCH_SIZE).toBeGreaterThan(0);
+    expect(MIN_DEFAULT_MAX_BATCH_SIZE).toBeGreaterThan(0);
     expect(DEFAULT_MAX_QUEUE_DELAY_MS).toBeGreaterThanOrEqual(0);
   });
 });

@@ -12,7 +12,7 @@ export const ModelConfigFile = z
   .object({
     /** rows per ONNX run; 0 = the model cannot batch (each job is run alone) */
     max_batch_size: z.number().int().min(0).max(1_000_000).optional(),
-    /** how long the batcher may hold the first job of a batch waiting for more */
+    /** with `preferred_batch_sizes`: how long the batcher may hold the first job of a run waiting for more (without them an idle session runs what is pending at once) */
     max_queue_delay_ms: z.number().min(0).max(60_000).optional(),
     /** batch sizes the batcher aims for when it has more rows than one of them */
     preferred_batch_sizes: z.array(z.number().int().min(1)).optional(),
@@ -30,7 +30,7 @@ export const ModelConfigFile = z
 export type ModelConfigFile = z.infer<typeof ModelConfigFile>;
 
 /** The fewest rows a run holds by default; models with small rows get more (default-batch-size.ts). */
-export const DEFAULT_MAX_BATCH_SIZE = 64;
+export const MIN_DEFAULT_MAX_BATCH_SIZE = 64;
 export const DEFAULT_MAX_QUEUE_DELAY_MS = 5;
 
 /** The config after defaults and the model's own shapes are applied. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultMaxBatchSize, DEFAULT_RUN_BYTES, MAX_DEFAULT_MAX_BATCH_SIZE } from './default-batch-size.js';
-import { DEFAULT_MAX_BATCH_SIZE } from './config.js';
+import { MIN_DEFAULT_MAX_BATCH_SIZE } from './config.js';
 import type { Datatype } from '../contract/datatypes.js';
 import type { Dim } from '../contract/tensor.js';
 
@@ -25,8 +25,8 @@ describe('defaultMaxBatchSize', () => {
     expect(defaultMaxBatchSize(v(['N', 4], 'FP32', ['N', 256]))).toBe(256);
   });
 
-  it('never gives large rows fewer than DEFAULT_MAX_BATCH_SIZE', () => {
-    expect(defaultMaxBatchSize(v(['N', 224, 224, 3]))).toBe(DEFAULT_MAX_BATCH_SIZE);
-    expect(defaultMaxBatchSize(v(['N', 1024]))).toBe(DEFAULT_MAX_BATCH_SIZE); // 4 KB rows: exactly 64
+  it('never gives large rows fewer than MIN_DEFAULT_MAX_BATCH_SIZE', () => {
+    expect(defaultMaxBatchSize(v(['N', 224, 224, 3]))).toBe(MIN_DEFAULT_MAX_BATCH_SIZE);
+    expect(defaultMaxBatchSize(v(['N', 1024]))).toBe(MIN_DEFAULT_MAX_BATCH_SIZE); // 4 KB rows: exactly 64
   });
 });

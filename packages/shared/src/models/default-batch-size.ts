@@ -7,13 +7,13 @@
  * the machine of BENCHMARKS.md (round 14). A fixed default of 64 made a batch file of such a
  * model run at half of what the model can do. The default is therefore as many rows as make
  * DEFAULT_RUN_BYTES of input (or of output, where a row's outputs are larger), rounded down to
- * a power of two, never fewer than DEFAULT_MAX_BATCH_SIZE and never more than
+ * a power of two, never fewer than MIN_DEFAULT_MAX_BATCH_SIZE and never more than
  * MAX_DEFAULT_MAX_BATCH_SIZE. A model with large rows (an image, an embedding model's outputs)
  * keeps 64; a run never holds much more than DEFAULT_RUN_BYTES of tensors unless 64 rows
  * already do. `max_batch_size` in config.json
  * overrides it, e.g. to bound a model whose intermediate tensors are far larger than its rows.
  */
-import { DEFAULT_MAX_BATCH_SIZE } from './config.js';
+import { MIN_DEFAULT_MAX_BATCH_SIZE } from './config.js';
 import { rowBytes } from './chunk-size.js';
 import type { ModelVersion } from './repository.js';
 
@@ -26,5 +26,5 @@ export const MAX_DEFAULT_MAX_BATCH_SIZE = 1024;
 export function defaultMaxBatchSize(version: Pick<ModelVersion, 'inputs' | 'outputs'>): number {
   const fit = Math.floor(DEFAULT_RUN_BYTES / rowBytes(version));
   const powerOfTwo = fit >= 1 ? 2 ** Math.floor(Math.log2(fit)) : 0;
-  return Math.min(MAX_DEFAULT_MAX_BATCH_SIZE, Math.max(DEFAULT_MAX_BATCH_SIZE, powerOfTwo));
+  return Math.min(MAX_DEFAULT_MAX_BATCH_SIZE, Math.max(MIN_DEFAULT_MAX_BATCH_SIZE, powerOfTwo));
 }

@@ -11,7 +11,7 @@ import { STAT } from './stats.js';
 
 /**
  * How long additions are summed before they are written. Once per event-loop turn was one
- * MULTI per ONNX run for a batch-file chunk (128 runs of 64 rows): 20 % of the worker's main
+ * MULTI per ONNX run for a batch-file chunk (then 128 runs of 64 rows): 20 % of the worker's main
  * thread in a 200,000-row `.npy` batch (BENCHMARKS.md).
  */
 export const FLUSH_MS = 100;

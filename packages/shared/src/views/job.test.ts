@@ -128,7 +128,7 @@ describe('toMemberObject', () => {
   });
 
   it('a member that failed alone (memberErrors) is failed with its own error; the others\' rows skip its rows', () => {
-    const err = { type: 'inference-failed', message: 'idx=100 out of range' };
+    const err = { type: 'inference-failed' as const, message: 'idx=100 out of range' };
     const partly: StoredJob = {
       ...carrier,
       returnvalue: { ...carrier.returnvalue!, memberErrors: { job_b: err }, outputs: [toEncoded({ name: 'y', datatype: 'FP32', shape: [2, 2], data: f32(0, 1, 6, 7) })] },

@@ -1,5 +1,6 @@
 /** zod readers of the webhook environment variables (CONTRACT §1), for the API and worker configs. */
 import { z } from 'zod';
+import { parsedEnv } from '../env.js';
 import { parseSchedule, STANDARD_RETRY_SCHEDULE_MS } from './schedule.js';
 import { secretProblem } from './sign.js';
 
@@ -17,14 +18,4 @@ export const WebhookSecretEnv = z.preprocess(
 );
 
 /** `WEBHOOK_RETRY_SCHEDULE`: delays between attempts, e.g. `5s,5m,30m`; default Standard Webhooks'. */
-export const RetryScheduleEnv = z
-  .string()
-  .transform((s, ctx) => {
-    try {
-      return parseSchedule(s);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  })
-  .default([...STANDARD_RETRY_SCHEDULE_MS]);
+export const RetryScheduleEnv = parsedEnv(parseSchedule).default([...STANDARD_RETRY_SCHEDULE_MS]);

@@ -28,7 +28,7 @@ export function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * UNITS[m[2] ?? 's']!);
 }
 
-/** `5s,5m,30m` → [5000, 300000, 1800000]. An empty list means "no retries". */
+/** `5s,5m,30m` → [5000, 300000, 1800000]. (A blank `WEBHOOK_RETRY_SCHEDULE` is unset: the default schedule.) */
 export function parseSchedule(text: string): number[] {
   const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
   if (parts.length > MAX_RETRIES) throw new Error(`at most ${MAX_RETRIES} retries`);

@@ -1,11 +1,11 @@
 /**
- * QueuedRowsLedger: how many rows each tenant has waiting, across every model and every API
+ * QueuedRowsQuota: how many rows each tenant has waiting, across every model and every API
  * instance, for the queued-rows quota (jobs and batch chunks alike).
  *
  * Per tenant one Redis hash: `total`, and per queued BullMQ job `<queue>|<jobId>` → rows and
  * when they were reserved. A reservation is one script (RESERVE_LUA): it adds the rows unless
  * they would pass the limit, so concurrent requests on several API instances cannot overshoot.
- * Nothing in the worker has to report back: rows leave the ledger when `reconcile` finds their
+ * Nothing in the worker has to report back: rows leave the tally when `reconcile` finds their
  * job started, finished, ended while queued or gone (BullMQ sets `processedOn` when a job turns active; a batch
  * chunk's job is removed as it completes, its outcome then in the batch's `chunks` hash). That
  * runs when a reservation is refused (at most once a second per tenant and process; a refusal
@@ -13,7 +13,7 @@
  * stays about as large as the tenant's queue and a crash cannot leak rows for long. Its cost:
  * one read of the tenant's entries and one field read per queued job.
  *
- * Modes: with no rows limit configured anywhere the ledger is not used at all (no cost).
+ * Modes: with no rows limit configured anywhere the tally is not used at all (no cost).
  */
 import type { Redis } from 'ioredis';
 import { batchKeys, bullJobKey, chunkOfJobId, QuotaExceededError, sendInSlices, tenantRowsKey, type Logger } from '@maas/shared';
@@ -35,12 +35,12 @@ const RECONCILE_MS = 10_000;
 const RECONCILE_ON_REFUSAL_MS = 1000;
 /** A reservation this young whose job is not in Redis yet is being enqueued, not gone. */
 const ENQUEUE_GRACE_MS = 60_000;
-/** The ledger outlives its last change by this much (a tenant gone quiet leaves nothing behind). */
+/** The tally outlives its last change by this much (a tenant gone quiet leaves nothing behind). */
 const LEDGER_TTL_S = 7 * 24 * 3600;
 const RETRY_AFTER_S = 2;
 
 /**
- * KEYS[1] ledger; ARGV: limit, field, rows, now, ttl. Returns -1 when reserved, else the rows
+ * KEYS[1] tally; ARGV: limit, field, rows, now, ttl. Returns -1 when reserved, else the rows
  * queued. A tenant with nothing queued may always queue one job, so a job larger than the quota
  * is not refused forever.
  */
@@ -55,7 +55,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return -1
 `;
 
-/** KEYS[1] ledger; ARGV: fields to drop. Each drop gives its rows back, once. */
+/** KEYS[1] tally; ARGV: fields to drop. Each drop gives its rows back, once. */
 const DROP_LUA = `
 local n = 0
 for i = 1, #ARGV do
@@ -71,7 +71,7 @@ return n
 
 const field = (e: Pick<LedgerEntry, 'queue' | 'jobId'>) => `${e.queue}|${e.jobId}`;
 
-export class QueuedRowsLedger implements Admission {
+export class QueuedRowsQuota implements Admission {
   private readonly lastReconcile = new Map<string, number>();
   /** a reconcile under way, by tenant: a refusal waits for it rather than answer from a count it is correcting */
   private readonly reconciling = new Map<string, Promise<void>>();
@@ -108,7 +108,7 @@ export class QueuedRowsLedger implements Admission {
     await sendInSlices(entries.map(field), (fields) => this.redis.eval(DROP_LUA, 1, tenantRowsKey(tenant), ...fields));
   }
 
-  /** Rows the ledger holds for `tenant` now. */
+  /** Rows the tally holds for `tenant` now. */
   async queued(tenant: string): Promise<number> {
     return Number((await this.redis.hget(tenantRowsKey(tenant), 'total')) ?? 0);
   }
@@ -152,7 +152,7 @@ export class QueuedRowsLedger implements Admission {
       const missing: typeof list = [];
       list.forEach((e, i) => {
         const [created, processed, ended] = (replies[i]?.[1] as (string | null)[] | undefined) ?? [null, null, null];
-        // `ended`: the ledger ended it while queued (a cancel, an expiry): it will never run.
+        // `ended`: the tally ended it while queued (a cancel, an expiry): it will never run.
         if (processed !== null || ended !== null || (created === null && now - e.at > ENQUEUE_GRACE_MS)) gone.push(e.f);
         else if (created === null) missing.push(e);
       });

@@ -1,0 +1,76 @@
+/**
+ * The ledger's atomic steps on a batch (Lua), each on the keys of the batch's one hash slot:
+ * its start, its chunks' outcomes (and its completion, with its batch.completed in the outbox,
+ * as the job scripts of scripts.ts record endings), and its cancel. Called through record.ts.
+ */
+
+/**
+ * Marks a batch running from when a worker first takes one of its chunks (its `started_at`),
+ * if it is still queued: before, that was when the first chunk's outcome was recorded, so a
+ * one-chunk batch started when it completed. KEYS: meta. ARGV: now (ms).
+ */
+export const START_BATCH_LUA = `
+if redis.call('HGET', KEYS[1], 'status') == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[1])
+  return 1
+end
+return 0
+`;
+
+/**
+ * Records chunk outcomes (HSETNX: a chunk re-run after a crash cannot count twice), then
+ * completes the batch when the upload has ended and every chunk has an outcome: sets
+ * completed_at and the final status once, and gives every key of the batch its retention TTL
+ * (until then, a week's grace beyond it, so an abandoned batch is dropped eventually).
+ * When it completes a batch that has a webhook, it also puts the batch.completed entry in the
+ * batch's outbox (packages/shared/src/ledger), in the same atomic step, due for a sweeper
+ * after the lease: the caller relays it at once, a sweeper does if the caller dies first.
+ * KEYS: meta, chunks, outputs, lines, outbox due, outbox events. ARGV: now (ms), retention
+ * (s), lease (ms), event id, outbox entry, then (chunk, marker, outputs or '') triples
+ * (outputs: a tensor record, tensors/record.ts).
+ * Returns 1 when this call completed the batch. A batch that is gone (an upload abandoned
+ * half way, or past its retention) records nothing.
+ */
+export const RECORD_CHUNKS_LUA = `
+local now, ttl = ARGV[1], tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 6, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 and ARGV[i + 2] ~= '' then
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
+  end
+end
+for k = 2, 3 do
+  if redis.call('TTL', KEYS[k]) == -1 then redis.call('EXPIRE', KEYS[k], ttl + 604800) end
+end
+if #ARGV > 5 and redis.call('HGET', KEYS[1], 'status') == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', now)
+end
+local m = redis.call('HMGET', KEYS[1], 'uploaded', 'chunks_total', 'completed_at', 'status')
+if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) then
+  local final = 'succeeded'
+  if m[4] == 'canceled' or m[4] == 'failed' then final = m[4] end
+  redis.call('HSET', KEYS[1], 'completed_at', now, 'status', final, 'expires_at', tonumber(now) + ttl * 1000)
+  for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ttl) end
+  local hook = redis.call('HGET', KEYS[1], 'webhook')
+  if hook and hook ~= '' then
+    redis.call('ZADD', KEYS[5], 'NX', tonumber(now) + tonumber(ARGV[3]), ARGV[4])
+    redis.call('HSETNX', KEYS[6], ARGV[4], ARGV[5])
+  end
+  return 1
+end
+return 0
+`;
+
+/**
+ * Marks a batch canceled in one atomic step, so a cancel can never land on a batch whose last
+ * chunk was recorded (and which RECORD_CHUNKS_LUA completed) between a read and a write.
+ * KEYS: meta. Returns 1 when the batch is now canceled (or already was, unfinished), 0 when it
+ * had completed (nothing changed), -1 when there is no such uploaded batch.
+ */
+export const CANCEL_BATCH_LUA = `
+local m = redis.call('HMGET', KEYS[1], 'uploaded', 'completed_at')
+if m[1] ~= '1' then return -1 end
+if m[2] then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'canceled')
+return 1
+`;
