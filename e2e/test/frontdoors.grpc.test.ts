@@ -4,7 +4,7 @@
  * multi-version models, classification, errors as status codes, and the Triton extensions.
  * Outputs are checked against a direct ONNX Runtime run and against the values sent.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { buildEchoModel } from '@maas/model-gen/test-models';
@@ -184,6 +184,20 @@ describe('gRPC: ModelInfer', () => {
     });
     expect(cls.outputs[0]).toMatchObject({ datatype: 'BYTES', shape: ['2', '3'] });
     for (const s of rawOutput(cls, 'probabilities')) expect(String(s)).toMatch(/^[0-9.e-]+:[0-2]:(Adelie|Chinstrap|Gentoo)$/);
+  });
+
+  it('an unknown credential is refused before the message is read: anonymous 40 MB calls leave the API\'s memory as it was', async () => {
+    const rss = async () => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${cluster.api.child.pid}/status`, 'utf8'))![1]) / 1024;
+    const big = { ...rawFeatures(penguinsRows), raw_input_contents: [Buffer.alloc(40 * 1024 * 1024, 1)] };
+    const before = await rss();
+    const codes = await Promise.all(Array.from({ length: 8 }, (_, i) => codeOf(client.call('ModelInfer', big, i % 2 ? 'wrong' : ''))));
+    expect(codes).toEqual(Array(8).fill(status.UNAUTHENTICATED));
+    // Read and decoded first (before this was refused from the metadata), the eight took the API
+    // from about 165 MB to over 1 GB (a security audit: 1.6 GB with 12 calls of 60 MB).
+    expect(await rss() - before).toBeLessThan(100);
+    // A known key's call is read and answered as ever, and health needs none.
+    expect(await codeOf(client.call('ModelInfer', rawFeatures(penguinsRows)))).toBe(status.OK);
+    expect(await client.call('ServerReady', {}, '')).toEqual({ ready: true });
   });
 
   it('errors are the HTTP errors as status codes', async () => {

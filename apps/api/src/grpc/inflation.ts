@@ -69,6 +69,8 @@ export function bounded(
 /**
  * The interceptor: every call's compressed messages share the slots of `slot` (INFLATION_SLOTS
  * of them); on streams of requests, `failed` stands in for a message that cannot be decompressed.
+ * It must be the server's first interceptor: only grpc-js's own call has the member it replaces
+ * (a later one is given another interceptor's call, and would bound nothing).
  */
 export function inflationSlots(slot: () => Promise<() => void> = slots(INFLATION_SLOTS), failed?: (status: { code: number; details: string }) => Buffer): ServerInterceptor {
   return (method, call) => {

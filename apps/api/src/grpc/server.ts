@@ -4,7 +4,8 @@
  * JobService (validation, queue, micro-batcher) as POST /v2/.../infer, and so is each request
  * of a ModelStreamInfer stream (stream-infer.ts). Errors are the same typed errors, mapped to
  * status codes by grpc/status.ts (grpc/calls.ts); API keys come as `authorization: Bearer
- * <key>` metadata (ServerLive and ServerReady need none, like /v2/health/*).
+ * <key>` metadata (ServerLive and ServerReady need none, like /v2/health/*), and a key the
+ * server does not know is refused before the call's message is read (authenticate.ts).
  */
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { AppError, DEFAULT_TENANT, NotFoundError, ValidationError } from '@maas/shared';
@@ -14,6 +15,7 @@ import { ADMIN_TENANT, repositoryControl } from '../http/admin-auth.js';
 import { EXTENSIONS, SERVER_NAME, SERVER_VERSION } from '../server-info.js';
 import { kserveMetadata } from '../views/model.js';
 import { tritonConfig } from '../views/triton-config.js';
+import { authenticateFirst, credentialCheck } from './authenticate.js';
 import { hookable, inflationSlots } from './inflation.js';
 import { failedMessage, MalformedMessage, tolerantService } from './proto.js';
 import { authorizationOf, callerOf, errorStatus, limitOf, malformed } from './calls.js';
@@ -157,8 +159,14 @@ export class GrpcFrontDoor {
     const server = new Server({
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
-      // compressed messages decompressed INFLATION_SLOTS at a time across all calls (gzip bombs)
-      interceptors: [inflationSlots(undefined, failedMessage)],
+      // Each interceptor wraps the call the one before it made; inflationSlots hooks grpc-js's own
+      // call, so it comes first.
+      interceptors: [
+        // compressed messages decompressed INFLATION_SLOTS at a time across all calls (gzip bombs)
+        inflationSlots(undefined, failedMessage),
+        // an unknown credential refused before the message is read (authenticate.ts)
+        authenticateFirst(credentialCheck(deps.config.API_KEYS, deps.config.ADMIN_KEY), (err) => errorStatus(deps, err)),
+      ],
     });
     const streams = new OpenStreams();
     server.addService(tolerantService(), handlers(deps, streams));
