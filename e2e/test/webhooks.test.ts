@@ -486,6 +486,35 @@ describe('fairness between receivers', () => {
   });
 });
 
+describe('fairness between tenants', () => {
+  it("one tenant's dead receivers on many hosts hold at most half the slots: another tenant's events go out at once", async () => {
+    const holes = await Promise.all(Array.from({ length: 5 }, () => blackHole()));
+    const live = await receiver();
+    try {
+      // 60 events of alpha's over five dead origins: a receiver's share is 10 and a host's 25, so
+      // without a tenant's share alpha took all 50 slots (a security audit: beta's event 4-6 s late).
+      await Promise.all(Array.from({ length: 30 }, (_, i) => finishedJob({ webhook: holes[i % 5]!.url }, 200 + i)));
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = Date.now();
+      const jobs = await Promise.all([1, 2, 3].map(async (seed) => {
+        const c = await api('POST', '/v1/jobs', mlpJob({ webhook: live.url }, 90 + seed), KEYS.beta, { Prefer: 'wait=20' });
+        expect(c.status, JSON.stringify(c.body)).toBe(200);
+        return c.body;
+      }));
+      await live.until((all) => all.length >= 6, 8000);
+      const ms = Date.now() - t0;
+      const held = holes.reduce((n, h) => n + h.held.size, 0);
+      console.log(`6 events of another tenant arrived ${ms} ms after their jobs were submitted, while ${held} connections hung on one tenant's five dead receivers`);
+      expect(new Set(live.received.map((r) => JSON.parse(r.body).data.id))).toEqual(new Set(jobs.map((j) => j.id)));
+      expect(held).toBeGreaterThan(10);
+      expect(held).toBeLessThanOrEqual(25); // the tenant's share: half of the 50 slots
+      expect(ms).toBeLessThan(5000); // the dead receivers' attempts last 10 s each
+    } finally {
+      await Promise.all(holes.map((h) => h.close()));
+    }
+  });
+});
+
 describe('isolation from inference', () => {
   it('a dead receiver (accepts, never answers) does not slow inference', async () => {
     const { held, url: holeUrl, close } = await blackHole();

@@ -71,6 +71,19 @@ const isSuccess = (o: PostOutcome) => o.status !== null && o.status >= 200 && o.
 const isGone = (o: PostOutcome) => o.status === 410;
 const reason = (o: PostOutcome) => o.error ?? (isGone(o) ? 'HTTP 410: the receiver says this URL is gone; not retried' : `HTTP ${o.status}`);
 
+/** A slot in every share, or none (those taken given back) and the wait of the share that was full. */
+function takeAll(shares: readonly [ReceiverSlots, string][]): { ok: true } | { ok: false; waitMs: number } {
+  for (let i = 0; i < shares.length; i++) {
+    const [share, key] = shares[i]!;
+    const slot = share.acquire(key);
+    if (!slot.ok) {
+      for (const [taken, k] of shares.slice(0, i)) taken.giveBack(k);
+      return slot;
+    }
+  }
+  return { ok: true };
+}
+
 export class WebhookDeliverer {
   private readonly worker: Worker<DeliveryJobData>;
   private readonly connection: Redis;
@@ -79,6 +92,8 @@ export class WebhookDeliverer {
   private readonly slots: ReceiverSlots;
   /** the hosts' shares (an origin, all tenants): a larger cap, so many tenants hanging on one host do not take every slot */
   private readonly hosts: ReceiverSlots;
+  /** the tenants' shares (all their origins): a tenant's URLs on many hosts do not take every slot either */
+  private readonly tenants: ReceiverSlots;
 
   constructor(
     private readonly settings: DelivererSettings,
@@ -92,6 +107,7 @@ export class WebhookDeliverer {
       maxWaitMs: settings.timeoutMs,
     });
     this.hosts = new ReceiverSlots({ perReceiver: Math.max(1, Math.floor(settings.concurrency / 2)), maxWaitMs: settings.timeoutMs });
+    this.tenants = new ReceiverSlots({ perReceiver: Math.max(1, Math.floor(settings.concurrency / 2)), maxWaitMs: settings.timeoutMs });
     this.connection = createRedis(settings.redisUrl, bullmqConnectionOptions(`${settings.workerId}:webhooks`));
     this.connection.on('error', () => {}); // reported through the worker's 'error' event
     this.worker = new Worker<DeliveryJobData>(WEBHOOK_QUEUE, (job, token) => this.fairly(job, token), {
@@ -133,14 +149,10 @@ export class WebhookDeliverer {
       await job.moveToDelayed(Date.now() + UNSETTLED_DELAY_MS, token);
       throw new DelayedError();
     }
-    const receiver = receiverOf(job.data.url, job.data.tenant ?? DEFAULT_TENANT);
-    const host = originOf(job.data.url);
-    let slot = this.slots.acquire(receiver);
-    if (slot.ok) {
-      const hostSlot = this.hosts.acquire(host);
-      if (!hostSlot.ok) this.slots.giveBack(receiver);
-      slot = hostSlot;
-    }
+    const tenant = job.data.tenant ?? DEFAULT_TENANT;
+    // A slot in each share, or none: the receiver's (a tenant's origin), the tenant's, the host's.
+    const shares: [ReceiverSlots, string][] = [[this.slots, receiverOf(job.data.url, tenant)], [this.tenants, tenant], [this.hosts, originOf(job.data.url)]];
+    const slot = takeAll(shares);
     if (!slot.ok && token) {
       await job.moveToDelayed(Date.now() + slot.waitMs + Math.floor(Math.random() * slot.waitMs * 0.25), token);
       throw new DelayedError();
@@ -149,10 +161,7 @@ export class WebhookDeliverer {
     try {
       await this.deliver(job);
     } finally {
-      if (slot.ok) {
-        this.slots.release(receiver, Date.now() - started);
-        this.hosts.release(host, Date.now() - started);
-      }
+      if (slot.ok) for (const [share, key] of shares) share.release(key, Date.now() - started);
     }
   }
 

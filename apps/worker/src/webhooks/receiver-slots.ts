@@ -26,8 +26,8 @@ export const originOf = (url: string): string => (URL.canParse(url) ? new URL(ur
  * sharing a receiving host (one ingest service for many customers) each get their own share
  * there, so one tenant's URL that hangs does not hold back another's events to the same host;
  * a tenant's own URLs on one host share one share, whatever their paths. The host as a whole
- * has a larger cap of its own (deliverer.ts), so many tenants' hanging URLs on one host do not
- * take every slot either.
+ * and the tenant as a whole have larger caps of their own (deliverer.ts), so neither many
+ * tenants' hanging URLs on one host nor one tenant's hanging URLs on many hosts take every slot.
  */
 export function receiverOf(url: string, tenant: string): string {
   return `${tenant} ${originOf(url)}`;
