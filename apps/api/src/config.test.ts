@@ -76,6 +76,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ API_KEYS: 'a:same,b:same' })).toThrow(/two tenants/);
   });
 
+  it('refuses the reserved tenant names (the open mode\'s, ADMIN_KEY\'s), naming the entry by its place', () => {
+    expect(() => loadConfig({ API_KEYS: 'a:key-a,default:key-d' })).toThrow(/entry 2 names tenant "default", which is reserved/);
+    expect(() => loadConfig({ API_KEYS: 'admin-key:key-x' })).toThrow(/entry 1 names tenant "admin-key"/);
+    expect(() => loadConfig({ API_KEYS: 'admin-key:key-x' })).not.toThrow(/key-x/);
+  });
+
   it('reads quotas, the admin key and the secret overlap, and refuses what would silently misfire', () => {
     const c = loadConfig({
       API_KEYS: 'acme:k1,beta:k2', QUOTA_QUEUED_ROWS: '500', PRIORITY_FLOOR: '10', TENANT_QUOTAS: '{"acme":{"min_priority":1}}',

@@ -2,7 +2,11 @@
 import { z } from 'zod';
 import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, numberEnv, parseDuration, parsedEnv, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
 import { CorsOriginsEnv } from './http/cors.js';
+import { ADMIN_TENANT } from './http/admin-auth.js';
 import { TenantQuotasEnv } from './quotas/limits.js';
+
+/** Tenant names no key may have: the open mode's tenant (WEBHOOK_SECRET signs for it) and ADMIN_KEY's (its rate limit). */
+const RESERVED_TENANTS = new Set([DEFAULT_TENANT, ADMIN_TENANT]);
 
 /** `API_KEYS=tenant:key,tenant:key` → key → tenant. */
 export const ApiKeys = z
@@ -16,6 +20,10 @@ export const ApiKeys = z
       if (i <= 0 || !key || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) {
         // Named by its place, never by its text: it may hold a key.
         ctx.addIssue({ code: 'custom', message: `entry ${n + 1} is not tenant:key (tenant: letters, digits, . _ -)` });
+        continue;
+      }
+      if (RESERVED_TENANTS.has(tenant)) {
+        ctx.addIssue({ code: 'custom', message: `entry ${n + 1} names tenant "${tenant}", which is reserved (${[...RESERVED_TENANTS].join(', ')}: the open mode's tenant and ADMIN_KEY's, whose limits and webhook secret it would share)` });
         continue;
       }
       if (keys.has(key)) ctx.addIssue({ code: 'custom', message: `a key is given to two tenants (${keys.get(key)}, ${tenant})` });
