@@ -39,7 +39,7 @@ export const WorkerEnv = z.object({
   WORKER_INTRA_OP_THREADS: intEnv(0, 256).default(0),
   /** let onnxruntime's idle threads spin (a dedicated machine); off by default */
   WORKER_SPIN_THREADS: BoolEnv.default(false),
-  /** how often the worker announces itself (registry.ts); readers count three missed beats as gone */
+  /** how often the worker announces itself (heartbeat.ts); readers count three missed beats as gone */
   WORKER_HEARTBEAT_MS: intEnv(200, 60_000).default(5000),
   /**
    * an idle worker's wait for a job also takes the job, in one round trip (batching/blocking-fetch.ts);

@@ -11,7 +11,7 @@ import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
 import { SessionPool } from './inference/session-pool.js';
 import { createWorkerMetrics } from './metrics.js';
-import { Heartbeat } from './registry.js';
+import { Heartbeat } from './heartbeat.js';
 import { AliveBeat } from './liveness/alive-beat.js';
 import { DeadWorkerSweeper } from './liveness/sweeper.js';
 import { serveHealth } from './health/server.js';

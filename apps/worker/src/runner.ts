@@ -149,7 +149,7 @@ export class ModelRunner {
       preferred: model.config.preferred_batch_sizes,
       concurrency: pool.size,
       fullAhead: () => pool.size * fullBatchesAhead(pool.predictMs(version.maxBatchSize)),
-      run: (slices) => this.runBatch(slices),
+      run: (slices) => this.runMicroBatch(slices),
       order: (a, b) => queueOrder(queued(a), queued(b)),
     });
     // Not auto-pipelined: BullMQ defines its scripts on this connection, which makes each
@@ -341,7 +341,7 @@ export class ModelRunner {
     tasks.forEach((t, i) => canceled[i] && this.failWith(t, canceled[i]));
   }
 
-  private async runBatch(cut: Slice<Task>[]): Promise<void> {
+  private async runMicroBatch(cut: Slice<Task>[]): Promise<void> {
     const slices = cut.filter((s) => !s.job.failed);
     if (slices.length === 0) return;
     const now = performance.now();
@@ -378,7 +378,7 @@ export class ModelRunner {
         // One request's rows can fail a run others share (an index out of a table's range):
         // each job's rows run again alone, so only the job at fault fails, with its own message.
         this.log.warn({ err: err.message, rows, jobs: jobs.length }, 'a shared run failed; its jobs run again one by one');
-        for (const job of jobs) await this.runBatch(packed.filter((s) => s.job === job));
+        for (const job of jobs) await this.runMicroBatch(packed.filter((s) => s.job === job));
         return;
       }
       const error: JobError = { type: 'inference-failed', message: err.message };
@@ -440,8 +440,8 @@ export class ModelRunner {
       const [first, last] = lines.touched(s.start, s.end);
       if (last - first > 1 && (task.rowErrors?.size ?? 0) < MAX_LINES_FAILED_ALONE) {
         const mid = lines.start((first + last) >>> 1);
-        await this.runBatch([{ ...s, end: mid }]);
-        await this.runBatch([{ ...s, start: mid }]);
+        await this.runMicroBatch([{ ...s, end: mid }]);
+        await this.runMicroBatch([{ ...s, start: mid }]);
         continue;
       }
       if (task.failed) continue;
@@ -468,7 +468,7 @@ export class ModelRunner {
       const pieces = memberPieces(task.job.data.members!, s.start, s.end);
       if (pieces.length > 1) {
         this.log.warn({ err: error.message, members: pieces.length }, 'a packed job\'s run failed; its members run again one by one');
-        for (const p of pieces) await this.runBatch([{ ...s, start: p.start, end: p.end }]);
+        for (const p of pieces) await this.runMicroBatch([{ ...s, start: p.start, end: p.end }]);
         continue;
       }
       if (task.failed || !pieces[0]) continue;

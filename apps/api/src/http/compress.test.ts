@@ -2,7 +2,7 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { pipeChunks } from '../services/batches.js';
+import { pipeChunks } from './pipe-chunks.js';
 import { compressAnswers, compressible } from './compress.js';
 
 describe('compressible', () => {

@@ -12,7 +12,7 @@ import { charsetRefusal } from '../http/infer-body.js';
 import { continueOnRead } from '../http/continue.js';
 import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
-import { pipeChunks } from '../services/batches.js';
+import { pipeChunks } from '../http/pipe-chunks.js';
 import { resultsForm } from '../batches/results-form.js';
 
 /**

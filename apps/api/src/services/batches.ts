@@ -407,7 +407,9 @@ export class BatchService {
         if (!t || Array.isArray(t.data)) throw new Error(`chunk without output '${npy.output}'`);
         const shape = t.shape.slice(1);
         if (!rest) yield npyHeader(npy.descr, [npy.rows, ...(rest = shape)]);
-        else if (shape.join() !== rest.join()) throw new Error(`output '${npy.output}' changes shape between chunks; get the results as NDJSON`);
+        // Known only once a chunk of another shape is read (lines of several shapes in one batch):
+        // the answer is under way, so the connection is cut (logged as this 406, not as a fault).
+        else if (shape.join() !== rest.join()) throw new AppError('not-acceptable', `output '${npy.output}' changes shape between chunks; get the results as NDJSON`);
         yield Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
       }
       if (!rest) yield npyHeader(npy.descr, [0, ...npy.rest]);
@@ -458,40 +460,4 @@ export async function withdrawChunks(queue: InferenceQueue, id: string, indices:
     slice.forEach((i, j) => answers[j] === 1 && removed.push(i));
   });
   return removed;
-}
-
-/**
- * Writes an async iterable of strings or bytes to a response, waiting for 'drain'
- * (backpressure). Returns false as soon as the response is closed (the client went away):
- * the source is then returned (its read-ahead let go) instead of waiting for a 'drain' that
- * never comes. The event loop runs between two pieces: a socket that takes every write at
- * once (a fast client on loopback) never asks for a 'drain', and the pieces would otherwise
- * follow one another in microtasks, holding up every other request until the last one.
- * One listener of each event serves the whole answer: while the answer is compressed
- * (http/compress.ts) 'drain' listeners go to the encoder, where `off` on the response cannot
- * reach them, so none is added a piece.
- */
-export async function pipeChunks(out: NodeJS.WritableStream & { destroyed?: boolean }, source: AsyncIterable<string | Uint8Array>): Promise<boolean> {
-  let wake: ((ok: boolean) => void) | undefined;
-  const onDrain = () => wake?.(true);
-  const onClose = () => wake?.(false);
-  out.on('drain', onDrain);
-  out.on('close', onClose);
-  out.on('error', onClose);
-  try {
-    for await (const s of source) {
-      if (out.destroyed) return false;
-      if (!out.write(s)) {
-        if (out.destroyed || !(await new Promise<boolean>((resolve) => (wake = resolve)))) return false;
-        wake = undefined;
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    return true;
-  } finally {
-    wake = undefined;
-    out.off('drain', onDrain);
-    out.off('close', onClose);
-    out.off('error', onClose);
-  }
 }

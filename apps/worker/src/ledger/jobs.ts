@@ -16,25 +16,25 @@ import {
   type WebhookEventInput,
 } from '@maas/shared';
 import { completedEvent, ledgerEnding, startEvent, type EndingJob, type JobEnd } from './endings.js';
-import { TurnBatch } from './turn-batch.js';
+import { TurnCoalescer } from './turn-coalescer.js';
 
 export class JobLedger {
   private readonly registered = new Set<string>();
-  private readonly endings: TurnBatch<JobEndingInput, Recorded>;
-  private readonly starts: TurnBatch<{ jobId: string; event: WebhookEventInput }, null>;
+  private readonly endings: TurnCoalescer<JobEndingInput, Recorded>;
+  private readonly starts: TurnCoalescer<{ jobId: string; event: WebhookEventInput }, null>;
 
   constructor(
     private readonly redis: Redis,
     private readonly relay: OutboxRelay,
   ) {
-    this.endings = new TurnBatch(async (queueName, inputs) => {
+    this.endings = new TurnCoalescer(async (queueName, inputs) => {
       await this.register(queueName);
       const { recorded, items } = await recordJobEndings(this.redis, queueName, inputs);
       if (items.length > 0) dieAt('job-ended');
       void this.relay.relay(queueName, items);
       return recorded;
     });
-    this.starts = new TurnBatch(async (queueName, inputs) => {
+    this.starts = new TurnCoalescer(async (queueName, inputs) => {
       await this.register(queueName);
       void this.relay.relay(queueName, await recordJobStarts(this.redis, queueName, inputs));
       return inputs.map(() => null);

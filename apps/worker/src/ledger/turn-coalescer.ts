@@ -1,5 +1,5 @@
 /**
- * TurnBatch: the endings (or starts) of one micro-batch settle in the same event-loop turn;
+ * TurnCoalescer: the endings (or starts) of one micro-batch settle in the same event-loop turn;
  * this gathers them so the ledger writes them in one script call per queue.
  */
 interface Waiter<T> {
@@ -12,7 +12,7 @@ interface Waiter<T> {
  * turn's end (`send` gets the inputs in order and answers one output per input). A failed
  * send rejects every call it carried.
  */
-export class TurnBatch<I, T> {
+export class TurnCoalescer<I, T> {
   private pending = new Map<string, { inputs: I[]; waiters: Waiter<T>[] }>();
 
   constructor(private readonly send: (queueName: string, inputs: I[]) => Promise<T[]>) {}

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { TurnBatch } from './turn-batch.js';
+import { TurnCoalescer } from './turn-coalescer.js';
 
-describe('TurnBatch', () => {
+describe('TurnCoalescer', () => {
   it('sends the calls of one turn as one call per queue, answering each caller in order', async () => {
     const sent: [string, number[]][] = [];
-    const b = new TurnBatch<number, number>(async (q, inputs) => {
+    const b = new TurnCoalescer<number, number>(async (q, inputs) => {
       sent.push([q, inputs]);
       return inputs.map((x) => x * 10);
     });
@@ -16,7 +16,7 @@ describe('TurnBatch', () => {
   });
 
   it('a failed call rejects every caller it carried, and only those', async () => {
-    const b = new TurnBatch<string, string>(async (q, inputs) => {
+    const b = new TurnCoalescer<string, string>(async (q, inputs) => {
       if (q === 'down') throw new Error('redis down');
       return inputs;
     });
