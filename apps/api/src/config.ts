@@ -1,6 +1,6 @@
 /** API configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { z } from 'zod';
-import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, numberEnv, parseDuration, parsedEnv, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv } from '@maas/shared';
+import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, numberEnv, parseDuration, parsedEnv, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv, DiePointEnv } from '@maas/shared';
 import { CorsOriginsEnv } from './http/cors.js';
 import { ADMIN_TENANT } from './http/admin-auth.js';
 import { TenantQuotasEnv } from './quotas/limits.js';
@@ -96,6 +96,8 @@ export const ApiEnv = z.object({
   MAX_QUEUE_DEPTH: intEnv(1, 100_000_000).default(100_000),
   /** `true` lets webhooks target loopback/private addresses (checked at submission for IP literals and localhost) */
   WEBHOOK_ALLOW_PRIVATE: BoolEnv.default(false),
+  /** TEST HOOK (e2e only): SIGKILL at this point (@maas/shared test-hooks.ts) */
+  MAAS_TEST_DIE_AT: DiePointEnv,
   /** the open mode's (DEFAULT_TENANT's) signing secret; unset, and for every API key's tenant: generated on first use, kept in Redis */
   WEBHOOK_SECRET: WebhookSecretEnv,
   /** how long a rotated-out webhook secret keeps signing beside the new one (e.g. 24h, 30m) */

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -47,6 +47,7 @@ const API_DRAIN_REDIS_WAIT_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  armDieAt(config.MAAS_TEST_DIE_AT);
   if (!config.API_KEYS) log.warn('API_KEYS is not set: the API accepts every request without authentication');
   // The poller's baseline comes first, so a change made while the repository is read is noticed.
   const poller = await RepositoryPoller.baseline(config.MODEL_REPOSITORY, config.MODEL_REPOSITORY_POLL_S * 1000, log);

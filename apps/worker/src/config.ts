@@ -1,7 +1,7 @@
 /** Worker configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { BoolEnv, LoggingEnv, CsvEnv, intEnv, numberEnv, parseEnv, PortEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv } from '@maas/shared';
+import { BoolEnv, LoggingEnv, CsvEnv, intEnv, numberEnv, parseEnv, PortEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv, DiePointEnv } from '@maas/shared';
 
 export const WorkerEnv = z.object({
   ...LoggingEnv,
@@ -58,6 +58,8 @@ export const WorkerEnv = z.object({
   /** delays between webhook attempts; default the Standard Webhooks schedule */
   WEBHOOK_RETRY_SCHEDULE: RetryScheduleEnv,
   WEBHOOK_ALLOW_PRIVATE: BoolEnv.default(false),
+  /** TEST HOOK (e2e only): SIGKILL at this point (@maas/shared test-hooks.ts) */
+  MAAS_TEST_DIE_AT: DiePointEnv,
   /** per attempt: connect, send, and the receiver's answer */
   WEBHOOK_TIMEOUT_MS: intEnv(100, 600_000).default(10_000),
   /** deliveries in flight per worker process (independent of inference) */

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import {
   ConfigError, connectRedis, createLogger, DEFAULT_TENANT, drainWhileRedisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, OutboxRelay,
-  RepositoryPoller, runMain, TenantSecrets, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion,
+  RepositoryPoller, runMain, TenantSecrets, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion, armDieAt,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -36,6 +36,7 @@ function selected(config: WorkerConfig, v: Pick<ModelVersion, 'model' | 'version
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  armDieAt(config.MAAS_TEST_DIE_AT);
   const workerId = config.WORKER_ID ?? newWorkerId();
   // The poller's baseline comes first, so a change made while the repository is read is noticed.
   const poller = await RepositoryPoller.baseline(config.MODEL_REPOSITORY, config.MODEL_REPOSITORY_POLL_S * 1000, log);

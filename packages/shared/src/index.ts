@@ -87,7 +87,7 @@ export { drainWhileRedisAnswers, RedisGoneError } from './drain-guard.js';
 export { SERVICE_NODE_FLAGS } from './node-flags.js';
 export { STAT, batchFields, msToNs, toModelStatistics, ModelStatistics, StatisticDuration } from './models/stats.js';
 export { StatsWriter } from './models/stats-writer.js';
-export { dieAt } from './test-hooks.js';
+export { armDieAt, dieAt, DiePointEnv } from './test-hooks.js';
 export type { DiePoint } from './test-hooks.js';
 export { batchCompletedItem, decodeEntry, endMarker, eventItem, parseEndMarker, UnreadableEntryError } from './ledger/entry.js';
 export type { Ending, EndMarker, OutboxEntry, OutboxItem } from './ledger/entry.js';

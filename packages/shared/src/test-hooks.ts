@@ -1,8 +1,11 @@
 /**
  * TEST HOOKS (e2e only; never set in production): `MAAS_TEST_DIE_AT=<point>` SIGKILLs the
  * process when it reaches that point, so an e2e test can prove what survives a crash at the
- * worst moment (see e2e/test/ledger.test.ts). Unset, a hook is one string comparison.
+ * worst moment (see e2e/test/ledger.test.ts). It is read with the rest of a service's
+ * environment (`DiePointEnv`) and armed at start (`armDieAt`); unarmed, a hook is one comparison.
  */
+import { z } from 'zod';
+
 export type DiePoint =
   /** a worker recorded the ending that completed a batch, and has not yet relayed its batch.completed */
   | 'batch-completed'
@@ -13,6 +16,18 @@ export type DiePoint =
   /** BullMQ failed a job on its own (stall limit) and told this worker, before it recorded the failure */
   | 'final-failure';
 
+const DIE_POINTS = ['batch-completed', 'job-ended', 'cancel-recorded', 'final-failure'] as const satisfies readonly DiePoint[];
+
+/** `MAAS_TEST_DIE_AT`: one of the points, or unset. */
+export const DiePointEnv = z.enum(DIE_POINTS).optional();
+
+let armed: DiePoint | undefined;
+
+/** Arms the hook at `point` (MAAS_TEST_DIE_AT, parsed), or disarms it. */
+export function armDieAt(point: DiePoint | undefined): void {
+  armed = point;
+}
+
 export function dieAt(point: DiePoint): void {
-  if (process.env['MAAS_TEST_DIE_AT'] === point) process.kill(process.pid, 'SIGKILL');
+  if (armed === point) process.kill(process.pid, 'SIGKILL');
 }
