@@ -71,7 +71,7 @@ export interface JobRequest {
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 export type BatchStatus = JobStatus;
 
-/** Why a job did not succeed. `type` is a problem slug or `canceled` / `expired` / `worker-lost`. */
+/** Why a job (or a batch line) did not succeed. `type`: a problem type, or `canceled` / `expired` / `worker-lost` / `not-run` (the service's JobErrorType). */
 export interface JobError {
   type: string;
   message: string;
