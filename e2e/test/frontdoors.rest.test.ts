@@ -548,6 +548,19 @@ describe('Triton extensions over REST', () => {
     expect(infer.headers['www-authenticate']).toBeUndefined();
     expect((await call(cluster.url, 'GET', '/v1/jobs/job_x', undefined, ADMIN_AUTH)).status).toBe(403);
     expect((await call(cluster.url, 'GET', '/v1/webhooks/secret', undefined, ADMIN_AUTH)).status).toBe(403);
+    // A path under /admin that nothing serves is a 404, not that 403 (a security audit found it misleading).
+    for (const path of ['/admin/status', '/admin/queues/static/nope.js']) {
+      expect((await call(cluster.url, 'GET', path, undefined, ADMIN_AUTH)).status, path).toBe(404);
+    }
+    // The load answered once a worker serves mlp as of the load: ready from then on. (It answered
+    // from what a worker served before the unload, not yet applied there; mlp then read not
+    // ready for half a second, until the worker had unloaded and loaded it again.)
+    const seen: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      seen.push((await call(cluster.url, 'GET', '/v2/models/mlp/ready', undefined, AUTH)).status);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen).toEqual(Array(20).fill(200));
     // As Triton's, the load answers once the model is served: ready at once (tritonclient's load_model, then is_model_ready).
     expect((await call(cluster.url, 'GET', '/v2/models/mlp/ready', undefined, AUTH)).status).toBe(200);
     expect((await workers()).find((m) => m.name === 'mlp')?.workers).toBe(1);

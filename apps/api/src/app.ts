@@ -56,7 +56,9 @@ export function createApp(deps: Deps): Express {
   if (deps.config.COMPRESS_RESPONSES) app.use(compressAnswers());
   app.use(underPath('/v2/health', series(answerOptions(allowed), healthRouter(deps))));
   // /admin has its own key (ADMIN_KEY), never a tenant's, so it comes before tenant auth.
-  app.use(underPath('/admin', series(adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0), answerOptions(allowed), adminRouter(deps))));
+  // A path under /admin that nothing serves is a 404 (405) here: past this it would meet the
+  // tenant routes' checks, and the admin key a 403 that says it runs no job.
+  app.use(underPath('/admin', series(adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0), answerOptions(allowed), adminRouter(deps), notFoundHandler(allowed))));
   // Loading and unloading a model change it for every tenant: ADMIN_KEY's, never a tenant key's
   // (open, as Triton's, while neither key is set: then there is nothing to check).
   if (deps.config.ADMIN_KEY || deps.config.API_KEYS?.size) {

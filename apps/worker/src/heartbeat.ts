@@ -21,6 +21,8 @@ export interface WorkerDescription {
   models: { model: string; version: number; provider: string }[];
   /** WORKER_MODELS (`name` or `name:version`; empty: every model): what a load may wait for */
   serves: string[];
+  /** the last model change (MODEL_CHANGES_KEY) applied: a load waits for a worker past its own */
+  changes_applied: number;
 }
 
 export class Heartbeat {
@@ -34,7 +36,7 @@ export class Heartbeat {
   ) {}
 
   static describe(id: string, device: string, heartbeatMs: number, models: WorkerDescription['models'], serves: string[] = []): WorkerDescription {
-    return { id, host: hostname(), pid: process.pid, device, started_at: new Date().toISOString(), heartbeat_ms: heartbeatMs, models, serves };
+    return { id, host: hostname(), pid: process.pid, device, started_at: new Date().toISOString(), heartbeat_ms: heartbeatMs, models, serves, changes_applied: 0 };
   }
 
   async beat(): Promise<void> {
@@ -51,6 +53,16 @@ export class Heartbeat {
   /** The served model versions changed (a load or an unload): announced at once once started. */
   setModels(models: WorkerDescription['models']): void {
     this.description.models = models;
+    this.announce();
+  }
+
+  /** Every model change up to `seq` is applied (after `setModels`, when the change altered them): announced at once once started. */
+  setApplied(seq: number): void {
+    this.description.changes_applied = seq;
+    this.announce();
+  }
+
+  private announce(): void {
     if (this.timer) this.beat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'));
   }
 

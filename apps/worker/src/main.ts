@@ -125,6 +125,7 @@ async function main(): Promise<void> {
     selected: (v) => selected(config, v),
     open,
     changed: (runners) => heartbeat.setModels(served(runners)),
+    applied: (seq) => heartbeat.setApplied(seq),
   });
   const sweeper = new DeadWorkerSweeper(redis, workerId, log, {
     periodMs: Math.max(100, Math.floor(config.WORKER_ALIVE_TTL_MS / 3)),

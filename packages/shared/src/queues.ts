@@ -210,7 +210,18 @@ export const MODELS_CHANNEL = `${PREFIX}:models:changed`;
 export interface ModelChangeMessage {
   model: string;
   action: 'load' | 'unload' | 'changed';
+  /** the change's place in MODEL_CHANGES_KEY's sequence (absent from releases before it) */
+  seq?: number;
 }
+
+/**
+ * A counter: each model change takes the next number before it is announced, and each worker's
+ * heartbeat says the number of the last change it has applied (`changes_applied`), so a load
+ * answers once a worker serves the model as of that load, not as it was before (an unload just
+ * before it, not yet applied, still listed the model: the load answered ready, then the model
+ * read not ready for a second).
+ */
+export const MODEL_CHANGES_KEY = `${PREFIX}:models:changes`;
 
 /** The names of the BullMQ queues this system has made (see the API's services/retention.ts). */
 export const QUEUE_NAMES_KEY = `${PREFIX}:queues`;

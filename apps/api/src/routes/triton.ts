@@ -61,8 +61,8 @@ export function tritonRouter({ catalog, stats, repository, workers }: Deps): Rou
 
   r.post(REPOSITORY_LOAD, async (req, res) => {
     const body = RepositoryModelRequest.parse(req.body ?? undefined);
-    await repository.load(modelParam(req), Object.keys(body?.parameters ?? {}));
-    await workers.untilServed(modelParam(req), LOAD_READY_WAIT_MS);
+    const seq = await repository.load(modelParam(req), Object.keys(body?.parameters ?? {}));
+    await workers.untilServed(modelParam(req), LOAD_READY_WAIT_MS, seq);
     res.json({} satisfies z.output<typeof RepositoryAnswer>);
   });
 

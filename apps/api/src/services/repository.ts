@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
-  AppError, loadRepository, MODEL_NAME, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
+  AppError, loadRepository, MODEL_CHANGES_KEY, MODEL_NAME, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
   type Logger, type Model, type ModelChange, type ModelChangeMessage, type ModelVersion, type VersionCheck,
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
@@ -96,15 +96,18 @@ export class RepositoryService {
    * Loads (or reloads) `name` from disk; a model the repository cannot serve is a 400 with the
    * reason. Triton's `config` and `file:…` parameters (a configuration or files sent with the
    * load) are refused with a 400: this load only reads MODEL_REPOSITORY, and answering 200 would
-   * say another configuration was served. Other parameters are ignored.
+   * say another configuration was served. Other parameters are ignored. Resolves with the load's
+   * place in the change sequence (MODEL_CHANGES_KEY), for `WorkerDirectory.untilServed`.
    */
-  async load(name: string, parameterNames: readonly string[] = []): Promise<void> {
+  async load(name: string, parameterNames: readonly string[] = []): Promise<number> {
     const override = parameterNames.find((p) => p === 'config' || p.startsWith('file:'));
     if (override) {
       throw new AppError('invalid-input', `load parameter '${override}' is not supported: a load reads the model from the repository (MODEL_REPOSITORY); put the files there`);
     }
     await this.serially(() => this.reread(name));
-    await this.redis.multi().srem(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'load' } satisfies ModelChangeMessage)).exec();
+    const seq = await this.redis.incr(MODEL_CHANGES_KEY);
+    await this.redis.multi().srem(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'load', seq } satisfies ModelChangeMessage)).exec();
+    return seq;
   }
 
   /**
@@ -118,7 +121,8 @@ export class RepositoryService {
       this.catalog.model(name); // 404
     }
     this.catalog.remove(name);
-    await this.redis.multi().sadd(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'unload' } satisfies ModelChangeMessage)).exec();
+    const seq = await this.redis.incr(MODEL_CHANGES_KEY);
+    await this.redis.multi().sadd(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'unload', seq } satisfies ModelChangeMessage)).exec();
   }
 
   /**
@@ -129,7 +133,8 @@ export class RepositoryService {
   async follow(changes: ModelChange[]): Promise<void> {
     for (const c of changes) {
       await this.serially(() => this.refresh(c.model));
-      await this.redis.publish(MODELS_CHANNEL, JSON.stringify({ model: c.model, action: 'changed' } satisfies ModelChangeMessage));
+      const seq = await this.redis.incr(MODEL_CHANGES_KEY);
+      await this.redis.publish(MODELS_CHANNEL, JSON.stringify({ model: c.model, action: 'changed', seq } satisfies ModelChangeMessage));
     }
   }
 

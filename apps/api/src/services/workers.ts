@@ -1,5 +1,5 @@
 /**
- * Live workers, from their heartbeats in Redis (see apps/worker/src/registry.ts); cached briefly.
+ * Live workers, from their heartbeats in Redis (see apps/worker/src/heartbeat.ts); cached briefly.
  * A worker whose liveness entry (liveness/alive-beat.ts, renewed every third of
  * WORKER_ALIVE_TTL_MS) has expired is not live either, though its heartbeat is recent: it is
  * frozen or gone, and live workers' sweepers already release its jobs, so a model it alone
@@ -17,9 +17,13 @@ export interface LiveWorker {
   models: { model: string; version: number; provider: string }[];
   /** WORKER_MODELS (empty: every model); absent from workers of releases before it */
   serves?: string[];
+  /** the last model change (MODEL_CHANGES_KEY) it has applied; absent from workers of releases before it */
+  changes_applied?: number;
 }
 
 const CACHE_MS = 500;
+/** how often a load looks whether a worker serves what it loaded */
+const UNTIL_SERVED_POLL_MS = 100;
 /** how long a repository load waits for a worker to serve the model it loaded */
 export const LOAD_READY_WAIT_MS = 10_000;
 /** a worker that missed this many heartbeats is gone */
@@ -30,9 +34,10 @@ export class WorkerDirectory {
 
   constructor(private readonly redis: Redis) {}
 
-  async live(): Promise<LiveWorker[]> {
+  /** The live workers, as read at most CACHE_MS ago (`fresh`: read now). */
+  async live(fresh = false): Promise<LiveWorker[]> {
     const now = Date.now();
-    if (this.cache && now - this.cache.at < CACHE_MS) return this.cache.workers;
+    if (!fresh && this.cache && now - this.cache.at < CACHE_MS) return this.cache.workers;
     // Liveness expiries are on Redis's clock (hosts' clocks may differ): compared with its TIME.
     const replies = (await this.redis.pipeline().zrange(WORKERS_SEEN_KEY, '0', '-1', 'WITHSCORES').zrange(WORKERS_ALIVE_KEY, '0', '-1', 'WITHSCORES').time().exec()) ?? [];
     const failed = replies.find(([err]) => err)?.[0];
@@ -66,18 +71,22 @@ export class WorkerDirectory {
   }
 
   /**
-   * Resolves once a live worker serves `model` (a load answers when the model is ready, as
-   * Triton's does), or at once when no live worker would (its WORKER_MODELS leave it out), or
-   * after `ms` (a worker that fails to load it: the load still answers, `…/ready` says the rest).
+   * Resolves once a live worker that has applied the load (`seq`: its place in the change
+   * sequence; a worker's heartbeat says how far it has applied) serves `model`: a load answers
+   * when the model is ready, as Triton's does, and not from what a worker served before an
+   * unload it has not applied yet. At once when no live worker would serve it (its
+   * WORKER_MODELS leave it out); after `ms` at most (a worker that fails to load it: the load
+   * still answers, `…/ready` says the rest).
    */
-  async untilServed(model: string, ms: number): Promise<void> {
+  async untilServed(model: string, ms: number, seq = 0): Promise<void> {
     const deadline = Date.now() + ms;
+    const caughtUp = (w: LiveWorker) => w.changes_applied === undefined || w.changes_applied >= seq;
     for (;;) {
-      const live = await this.live();
-      if (live.some((w) => w.models.some((m) => m.model === model))) return;
+      const live = await this.live(true);
+      if (live.some((w) => caughtUp(w) && w.models.some((m) => m.model === model))) return;
       const would = live.some((w) => !w.serves || workerModelsSelect(w.serves, model));
       if (!would || Date.now() >= deadline) return;
-      await new Promise((r) => setTimeout(r, CACHE_MS));
+      await new Promise((r) => setTimeout(r, UNTIL_SERVED_POLL_MS));
     }
   }
 

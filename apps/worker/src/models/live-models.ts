@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  inferenceQueueName, MODEL_NAME, MODELS_CHANNEL, queuedJobCount, readModel, UNLOADED_MODELS_KEY, VERSION_TEXT, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
+  inferenceQueueName, MODEL_CHANGES_KEY, MODEL_NAME, MODELS_CHANNEL, queuedJobCount, readModel, UNLOADED_MODELS_KEY, VERSION_TEXT, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
   type VersionCheck,
 } from '@maas/shared';
 
@@ -48,6 +48,8 @@ export interface LiveModelsOptions<R extends ServedRunner> {
   open: (m: ModelInfo, v: ModelVersion) => Promise<R>;
   /** the runners changed (after a load, an unload or a change on disk) */
   changed: (runners: R[]) => void;
+  /** every model change up to `seq` (MODEL_CHANGES_KEY) is applied: the heartbeat says so */
+  applied?: (seq: number) => void;
 }
 
 interface Running<R> {
@@ -71,6 +73,8 @@ export class LiveModels<R extends ServedRunner> {
   /** runners of versions no longer served, by tag, running what was queued for them */
   private readonly retired = new Map<string, Promise<void>>();
   private closing = false;
+  /** the last model change (MODEL_CHANGES_KEY) applied */
+  private appliedSeq = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -88,11 +92,22 @@ export class LiveModels<R extends ServedRunner> {
     this.subscriber.on('message', (channel, message) => {
       if (channel !== MODELS_CHANNEL) return;
       const change = JSON.parse(message) as ModelChangeMessage;
-      this.sync([change.model]).catch(() => {}); // logged by sync
+      // Applied or not (logged by sync), it is done with: a load waits for no change that will never come.
+      void this.sync([change.model]).catch(() => {}).then(() => this.appliedUpTo(change.seq));
     });
-    // Subscribed before the first read, so a change made meanwhile is applied after it.
+    // Subscribed before the first read, so a change made meanwhile is applied after it; the
+    // first read applies every change numbered before it (one numbered but not yet written, in
+    // the instant between the two, is read as it was: its own announcement applies it next).
     await this.subscriber.subscribe(MODELS_CHANNEL);
+    const before = Number(await this.redis.get(MODEL_CHANGES_KEY)) || 0;
     await this.sync('all');
+    this.appliedUpTo(before);
+  }
+
+  private appliedUpTo(seq: number | undefined): void {
+    if (seq === undefined || seq <= this.appliedSeq) return;
+    this.appliedSeq = seq;
+    this.opts.applied?.(seq);
   }
 
   /** Re-reads `models` (or every model) and opens or closes runners to match; applied in order. */
