@@ -106,14 +106,14 @@ export const isModelRead = (req: Request): boolean =>
   (req.method === 'GET' && /^\/(v2(\/models(\/[^/]+(\/versions\/[^/]+)?)?(\/(ready|config|stats))?)?|v1\/models(\/[^/]+)?)\/?$/.test(req.path))
   || (req.method === 'POST' && /^\/v2\/repository\/index\/?$/.test(req.path));
 
-/** `GET /metrics`: what a scraper (Prometheus, KEDA) reads, with ADMIN_KEY as well as a tenant key. */
-export const isMetricsRead = (req: Request): boolean => req.method === 'GET' && /^\/metrics\/?$/.test(req.path);
+/** `GET /metrics` (what a scraper, Prometheus or KEDA, reads) and `GET /openapi.json`: with ADMIN_KEY as well as a tenant key. */
+export const isOperationsRead = (req: Request): boolean => req.method === 'GET' && /^\/(metrics|openapi\.json)\/?$/.test(req.path);
 
 /**
  * Mounted before tenant authentication: what an operator loads with ADMIN_KEY it may read with
  * it too (tritonclient's `load_model`, then `is_model_ready` or `get_model_repository_index`,
  * on one client), so a model read presenting ADMIN_KEY counts as ADMIN_TENANT; and so may a
- * scrape of /metrics (an operator's key, not a tenant's). Its jobs and batches stay its tenants'
+ * scrape of /metrics and a read of /openapi.json (an operator's key, not a tenant's). Its jobs and batches stay its tenants'
  * alone: on any other route ADMIN_KEY is a 403 that says so (the key is known, only not a
  * tenant's: a 401 `invalid_token` told the operator the key was wrong).
  */
@@ -122,7 +122,7 @@ export function adminReadsModels(adminKey: string | undefined): RequestHandler {
   return (req, _res, next) => {
     // Loading and unloading were let through by their own check (repositoryControlAuth).
     if (req.tenant !== undefined || !admin(req.headers.authorization)) return next();
-    if (isModelRead(req) || isMetricsRead(req)) {
+    if (isModelRead(req) || isOperationsRead(req)) {
       req.tenant = ADMIN_TENANT;
       return next();
     }

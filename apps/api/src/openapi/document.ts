@@ -110,7 +110,9 @@ export function openApiDocument(version: string): Json {
         'KServe v2 / Open Inference Protocol inference, asynchronous jobs and batches, Standard Webhooks. ' +
         'A method a served path does not take is a 405 with `Allow`; OPTIONS on a served path answers 204 with the same `Allow`. ' +
         'Browsers on the origins CORS_ORIGINS lists may call every route: their preflights are answered without a key. ' +
-        'ADMIN_KEY where a tenant key is needed is a 403 (it reads models and metrics only). ' +
+        'ADMIN_KEY where a tenant key is needed is a 403 (it reads models, metrics and this document only). ' +
+        'Every GET also answers HEAD; a GET answer carries a weak ETag, and If-None-Match with it is a 304. ' +
+        'A body sent to a route that takes none is read all the same: malformed JSON is a 400, one past MAX_BODY_MB a 413, an unknown Content-Encoding a 415. ' +
         'Answers of 1 KB or more are br-, gzip- or deflate-encoded when Accept-Encoding asks (COMPRESS_RESPONSES), .npy results never; request bodies may carry Content-Encoding. ' +
         `Errors are RFC 9457 problems; their types: ${Object.keys(PROBLEMS).map((t) => problemTypeUri(t as keyof typeof PROBLEMS)).join(', ')}.`,
     },

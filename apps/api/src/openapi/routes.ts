@@ -78,6 +78,12 @@ const common = {
   429: problem('rate limited (requests a second), over a quota, or (creating work) the queue is full (`queue-full`, MAX_QUEUE_DEPTH)', ['Retry-After']),
   503: problem('Redis unreachable', ['Retry-After']),
 };
+
+/** What ADMIN_KEY may not do (a tenant's jobs, batches, webhooks): a 403. */
+const ADMIN_KEY_403 = 'ADMIN_KEY, which reads models and metrics and runs no job: a tenant key is needed';
+
+/** Answers of a route only a tenant's key opens (not ADMIN_KEY's). */
+const tenantOnly = { ...common, 403: problem(ADMIN_KEY_403) };
 const notFound = problem('unknown model, version, job, batch or event (also another tenant\'s)');
 const invalid = problem('invalid input (each issue listed in `errors`)');
 const unsupported = problem('unsupported Content-Type or Content-Encoding');
@@ -146,8 +152,8 @@ const TABLE: Route[] = [
     body: inferBody(InferRequest, 'a KServe v2 request'),
     answers: {
       200: outputs(S.InferResponse, S.InferResponseHeader, 'outputs', ['X-Job-Id']), 400: invalid,
-      403: problem('a `priority` request parameter reserved to other tenants (PRIORITY_FLOOR)'), 404: notFound, 413: problem('body too large'), 415: unsupported,
-      ...common, 500: problem('the model failed on this input'), 504: problem('no result within INFER_TIMEOUT_S, or its `timeout` parameter passed before a worker took it (X-Job-Id: the job, which goes on)', ['X-Job-Id']),
+      404: notFound, 413: problem('body too large'), 415: unsupported,
+      ...tenantOnly, 403: problem(`a \`priority\` request parameter reserved to other tenants (PRIORITY_FLOOR), or ${ADMIN_KEY_403}`), 500: problem('the model failed on this input'), 504: problem('no result within INFER_TIMEOUT_S, or its `timeout` parameter passed before a worker took it (X-Job-Id: the job, which goes on)', ['X-Job-Id']),
     },
   })),
   ...modelPaths('/config').map((path): Route => ({
@@ -162,17 +168,17 @@ const TABLE: Route[] = [
   {
     method: 'post', path: '/v2/repository/index', summary: 'Triton repository index: every model folder, each served version READY', tag: 'Triton',
     body: repositoryBody(IndexRequest, '`{"ready": true}` lists only the READY entries'),
-    answers: { 200: json(RepositoryIndex, 'the index'), 400: invalid, 413: problem('body too large'), ...common },
+    answers: { 200: json(RepositoryIndex, 'the index'), 400: invalid, 413: problem('body too large'), 415: unsupported, ...common },
   },
   {
     method: 'post', path: '/v2/repository/models/{model}/load', summary: 'Load (or reload) a model from the repository; every API and worker follows', tag: 'Triton', admin: true,
     body: repositoryBody(RepositoryModelRequest, "Triton's request; its parameters are ignored"),
-    answers: { 200: json(RepositoryAnswer, 'loaded'), 400: problem('invalid body, or a model folder that cannot be served (the reason)'), 404: notFound, 413: problem('body too large'), ...common, ...repositoryControl },
+    answers: { 200: json(RepositoryAnswer, 'loaded'), 400: problem('invalid body, or a model folder that cannot be served (the reason)'), 404: notFound, 413: problem('body too large'), 415: unsupported, ...common, ...repositoryControl },
   },
   {
     method: 'post', path: '/v2/repository/models/{model}/unload', summary: 'Unload a model: new requests get 404 at once, queued jobs still run', tag: 'Triton', admin: true,
     body: repositoryBody(RepositoryModelRequest, "Triton's request; its parameters are ignored"),
-    answers: { 200: json(RepositoryAnswer, 'unloaded'), 400: invalid, 404: notFound, 413: problem('body too large'), ...common, ...repositoryControl },
+    answers: { 200: json(RepositoryAnswer, 'unloaded'), 400: invalid, 404: notFound, 413: problem('body too large'), 415: unsupported, ...common, ...repositoryControl },
   },
   {
     method: 'post', path: '/v1/jobs', summary: 'Create an asynchronous job', tag: 'Jobs',
@@ -184,53 +190,53 @@ const TABLE: Route[] = [
     body: inferBody(JobRequest, 'the job'),
     answers: {
       200: outputs(S.Job, S.JobHeader, 'finished within Prefer: wait (Preference-Applied: wait=N; Idempotent-Replayed: true for a repeated Idempotency-Key)', ['Location', 'Preference-Applied', 'Idempotent-Replayed']),
-      202: outputs(S.Job, S.JobHeader, 'queued (or, for a repeated Idempotency-Key, the job as it is: Idempotent-Replayed: true)', ['Location', 'Idempotent-Replayed']), 400: invalid,
-      403: problem('a priority reserved to other tenants (PRIORITY_FLOOR)'), 404: notFound, 409: problem('Idempotency-Key reused with another body'),
-      413: problem('body too large'), 415: unsupported, ...common,
+      202: outputs(S.Job, S.JobHeader, 'queued (or, for a repeated Idempotency-Key, the job as it is: Idempotent-Replayed: true); with Prefer: wait, not ended within it (Preference-Applied: wait=N)', ['Location', 'Preference-Applied', 'Idempotent-Replayed']), 400: invalid,
+      404: notFound, 409: problem('Idempotency-Key reused with another body'),
+      413: problem('body too large'), 415: unsupported, ...tenantOnly, 403: problem(`a priority reserved to other tenants (PRIORITY_FLOOR), or ${ADMIN_KEY_403}`),
     },
   },
   {
     method: 'get', path: '/v1/jobs/{id}', summary: 'Read a job (long-poll with ?wait=N)', tag: 'Jobs',
-    query: WaitQuery, answers: { 200: json(S.Job, 'the job'), 400: invalid, 404: notFound, ...common },
+    query: WaitQuery, answers: { 200: json(S.Job, 'the job'), 400: invalid, 404: notFound, ...tenantOnly },
   },
-  { method: 'post', path: '/v1/jobs/{id}/cancel', summary: 'Cancel a job', tag: 'Jobs', answers: { 200: json(S.Job, 'the job, canceled unless it had ended'), 404: notFound, ...common } },
+  { method: 'post', path: '/v1/jobs/{id}/cancel', summary: 'Cancel a job', tag: 'Jobs', answers: { 200: json(S.Job, 'the job, canceled unless it had ended'), 404: notFound, ...tenantOnly } },
   {
     method: 'post', path: '/v1/batches', summary: 'Submit a batch (NDJSON lines, or a NumPy array), read as a stream', tag: 'Batches',
     query: BatchQuery,
     body: { contentTypes: [...NDJSON_TYPES, ...NPY_TYPES], description: 'one request a line: {"custom_id", "inputs"}; or a NumPy array (.npy) of the model\'s single input' },
-    answers: { 202: json(S.Batch, 'accepted', ['Location']), 400: invalid, 404: notFound, 413: problem('too many lines, or a line too large'), 415: unsupported, ...common },
+    answers: { 202: json(S.Batch, 'accepted', ['Location']), 400: invalid, 404: notFound, 413: problem('too many lines, or a line too large'), 415: unsupported, ...tenantOnly },
   },
   {
     method: 'get', path: '/v1/batches/{id}', summary: 'Read a batch (long-poll with ?wait=N: answers when it completes)', tag: 'Batches',
-    query: WaitQuery, answers: { 200: json(S.Batch, 'the batch'), 400: invalid, 404: notFound, ...common },
+    query: WaitQuery, answers: { 200: json(S.Batch, 'the batch'), 400: invalid, 404: notFound, ...tenantOnly },
   },
   {
     method: 'get', path: '/v1/batches', summary: "A page of the tenant's batches, newest first (next page: ?after=<last_id>)", tag: 'Batches',
-    query: BatchListQuery, answers: { 200: json(S.BatchList, 'the batches'), 400: invalid, ...common },
+    query: BatchListQuery, answers: { 200: json(S.BatchList, 'the batches'), 400: invalid, ...tenantOnly },
   },
-  { method: 'post', path: '/v1/batches/{id}/cancel', summary: 'Cancel a batch', tag: 'Batches', answers: { 200: json(S.Batch, 'the batch'), 404: notFound, ...common } },
+  { method: 'post', path: '/v1/batches/{id}/cancel', summary: 'Cancel a batch', tag: 'Batches', answers: { 200: json(S.Batch, 'the batch'), 404: notFound, ...tenantOnly } },
   {
     method: 'get', path: '/v1/batches/{id}/results', summary: 'Results, one line per input line, in input order', tag: 'Batches',
     query: ResultsQuery, head: true,
     answers: {
       200: { description: 'NDJSON results (or one output as .npy when Accept prefers application/x-npy and the batch can give it; else NDJSON when Accept allows it too)', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Vary'] },
       400: problem('?output= names no output of the model, or is repeated'), 404: notFound,
-      406: problem('.npy asked for results an array cannot hold, and NDJSON not acceptable'), 409: problem('the batch has not completed'), ...common,
+      406: problem('.npy asked for results an array cannot hold, and NDJSON not acceptable'), 409: problem('the batch has not completed'), ...tenantOnly,
     },
   },
   { method: 'get', path: '/v1/models', summary: 'Served models', tag: 'Models', answers: { 200: json(S.ModelList, 'models'), ...common } },
   { method: 'get', path: '/v1/models/{model}', summary: 'One served model', tag: 'Models', answers: { 200: json(S.ModelListing, 'the model'), 404: notFound, ...common } },
-  { method: 'get', path: '/v1/webhooks/secret', summary: "The calling tenant's own signing secret (generated on first use)", tag: 'Webhooks', answers: { 200: json(S.WebhookSecret, 'the secret'), ...common } },
+  { method: 'get', path: '/v1/webhooks/secret', summary: "The calling tenant's own signing secret (generated on first use)", tag: 'Webhooks', answers: { 200: json(S.WebhookSecret, 'the secret'), ...tenantOnly } },
   {
     method: 'post', path: '/v1/webhooks/secret/rotate', summary: 'Start a new signing secret; the old one keeps signing beside it for the overlap', tag: 'Webhooks',
-    answers: { 200: json(S.WebhookSecret, 'the new secret, and those still signing'), 409: problem('the secret is set by WEBHOOK_SECRET'), ...common },
+    answers: { 200: json(S.WebhookSecret, 'the new secret, and those still signing'), 409: problem('the secret is set by WEBHOOK_SECRET'), ...tenantOnly },
   },
   ...['jobs', 'batches'].flatMap((kind): Route[] => [
-    { method: 'get', path: `/v1/${kind}/{id}/webhooks`, summary: 'Webhook events and their delivery attempts', tag: 'Webhooks', answers: { 200: json(S.DeliveryList, 'events'), 404: notFound, ...common } },
-    { method: 'post', path: `/v1/${kind}/{id}/webhooks/{msgId}/redeliver`, summary: 'Send an event again', tag: 'Webhooks', answers: { 202: json(S.Delivery, 'queued again (Location: the history its attempts show in)', ['Location']), 404: notFound, ...common } },
+    { method: 'get', path: `/v1/${kind}/{id}/webhooks`, summary: 'Webhook events and their delivery attempts', tag: 'Webhooks', answers: { 200: json(S.DeliveryList, 'events'), 404: notFound, ...tenantOnly } },
+    { method: 'post', path: `/v1/${kind}/{id}/webhooks/{msgId}/redeliver`, summary: 'Send an event again', tag: 'Webhooks', answers: { 202: json(S.Delivery, 'queued again (Location: the history its attempts show in)', ['Location']), 404: notFound, ...tenantOnly } },
   ]),
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics of the API and every live worker (a tenant key, or ADMIN_KEY)', tag: 'Operations', answers: { 200: { description: 'Prometheus text', content: { [PROM_TYPE]: undefined } }, ...common } },
-  { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'Operations', answers: { 200: { description: 'OpenAPI 3.1', content: { [JSON_TYPE]: undefined } }, ...common } },
+  { method: 'get', path: '/openapi.json', summary: 'This document (a tenant key, or ADMIN_KEY)', tag: 'Operations', answers: { 200: { description: 'OpenAPI 3.1', content: { [JSON_TYPE]: undefined } }, ...common } },
   ...[
     { path: '/admin', summary: 'Status page (refreshes by itself)', content: { [HTML_TYPE]: undefined } },
     { path: '/admin/status.json', summary: "The status page's data", content: { [JSON_TYPE]: S.Status } },
