@@ -13,18 +13,40 @@ import { BINARY_TYPE, ROUTES, type Framed, type Route } from './routes.js';
 
 type Json = Record<string, unknown>;
 
+/** The mark of a schema nothing in JSON matches (`BinaryData`, below). */
+const NOTHING = 'x-maas-nothing';
+
+/**
+ * `schema` without the branches of its unions that nothing in JSON matches: a generator would
+ * type `data: unknown[] | unknown` for `anyOf: [array, {not: {}}]`, and `unknown[]` for `[array]`.
+ */
+function withoutNothing(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutNothing);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(schema as Json)) {
+    if ((k === 'anyOf' || k === 'oneOf') && Array.isArray(v)) {
+      const kept = v.filter((b) => !(b && typeof b === 'object' && NOTHING in b)).map(withoutNothing);
+      if (kept.length === 1 && typeof kept[0] === 'object') Object.assign(out, kept[0]);
+      else out[k] = kept;
+    } else out[k] = withoutNothing(v);
+  }
+  return out;
+}
+
 const schemaOf = (s: z.ZodType, io: 'input' | 'output'): Json => {
   const out = z.toJSONSchema(s, {
     io,
     unrepresentable: 'any',
     target: 'draft-2020-12',
-    // The one custom type, tensor contents that came as bytes (`BinaryData`), cannot come in JSON.
+    // The one custom type, tensor contents that came as bytes (`BinaryData`), cannot come in
+    // JSON: matched by nothing, and left out of the unions it is a branch of.
     override: ({ zodSchema, jsonSchema }) => {
-      if (zodSchema._zod.def.type === 'custom') jsonSchema.not = {};
+      if (zodSchema._zod.def.type === 'custom') Object.assign(jsonSchema, { not: {}, [NOTHING]: true });
     },
   }) as Json;
   delete out['$schema']; // OpenAPI 3.1 sets the dialect once, for the whole document
-  return out;
+  return withoutNothing(out) as Json;
 };
 
 /** A binary tensor extension body: opaque bytes, with the schema of its JSON header beside it. */
