@@ -9,6 +9,10 @@ import { openApiDocument } from './document.js';
 import { ROUTES } from './routes.js';
 
 const doc = openApiDocument('test') as any;
+/** Compiles a schema of the document on its own: its `$ref`s point into `components`. */
+const compile = (ajv: Ajv2020, schema: any) => ajv.compile({ ...schema, components: doc.components });
+/** The named schema a `$ref` points to (or the schema itself). */
+const deref = (schema: any) => (schema?.$ref ? doc.components.schemas[schema.$ref.split('/').pop()] : schema);
 
 describe('openApiDocument', () => {
   it('is OpenAPI 3.1 with one operation per route, each with answers and a unique id', () => {
@@ -23,6 +27,14 @@ describe('openApiDocument', () => {
     for (const o of ops) expect(Object.keys(o.responses).length).toBeGreaterThan(0);
   });
 
+  it('names the shapes it uses more than once (components), so generated clients get Job, Batch, Problem types', () => {
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Job', 'Batch', 'Problem', 'V2Problem', 'Tensor', 'InferResponse', 'ModelMetadata']));
+    expect(doc.paths['/v1/jobs/{id}'].get.responses[200].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Job' });
+    const refs = JSON.stringify(doc).match(/"#\/components\/schemas\/[^"]+"/g) ?? [];
+    for (const r of new Set(refs)) expect(doc.components.schemas[JSON.parse(r).split('/').pop()], r).toBeDefined();
+    expect(JSON.stringify(doc)).not.toContain('#/$defs/');
+  });
+
   it('lists every content type a batch upload is read in, and no other', () => {
     expect(Object.keys(doc.paths['/v1/batches'].post.requestBody.content)).toEqual([...NDJSON_TYPES, ...NPY_TYPES]);
     expect(NDJSON_TYPES).not.toContain('application/json-seq'); // RS-framed records (RFC 7464) are not lines
@@ -33,7 +45,7 @@ describe('openApiDocument', () => {
     expect(body.required).toEqual(expect.arrayContaining(['model', 'inputs']));
     expect(body.additionalProperties).toBe(false); // JobRequest is strict
     const ajv = new Ajv2020({ strict: false });
-    const validate = ajv.compile(body);
+    const validate = compile(ajv, body);
     const ok = { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 1], data: [1] }], priority: 5 };
     expect(validate(ok)).toBe(true);
     expect(JobRequest.safeParse(ok).success).toBe(true);
@@ -53,7 +65,7 @@ describe('openApiDocument', () => {
   it('has schemas that compile', () => {
     const ajv = new Ajv2020({ strict: false });
     const compiles = (c: any) => {
-      for (const s of [c.schema, c['x-inference-header']?.schema]) if (s) expect(() => ajv.compile(s)).not.toThrow();
+      for (const s of [c.schema, c['x-inference-header']?.schema]) if (s) expect(() => compile(ajv, s)).not.toThrow();
     };
     for (const path of Object.values(doc.paths) as any[]) {
       for (const op of Object.values(path) as any[]) {
@@ -70,23 +82,23 @@ describe('openApiDocument', () => {
     for (const p of ['/v2/models/{model}/config', '/v2/models/{model}/versions/{version}/config', '/v2/models/stats', '/v2/models/{model}/stats', '/v2/models/{model}/versions/{version}/stats']) {
       expect(doc.paths[p].get.tags, p).toEqual(['Triton']);
     }
-    const stats = ajv.compile(doc.paths['/v2/models/stats'].get.responses[200].content['application/json'].schema);
+    const stats = compile(ajv, doc.paths['/v2/models/stats'].get.responses[200].content['application/json'].schema);
     expect(stats({ model_stats: [toModelStatistics('m', 1, { inference_count: '3' })] }), ajv.errorsText(stats.errors)).toBe(true);
     expect(stats({ model_stats: [{ name: 'm' }] })).toBe(false);
 
     const index = doc.paths['/v2/repository/index'].post;
     expect(index.requestBody.required).toBe(false); // Triton clients POST it empty
-    const indexBody = ajv.compile(index.requestBody.content['application/json'].schema);
+    const indexBody = compile(ajv, index.requestBody.content['application/json'].schema);
     for (const body of [{}, { ready: true }, { ready: 'yes' }]) expect(indexBody(body), JSON.stringify(body)).toBe(IndexRequest.safeParse(body).success);
-    const entries = ajv.compile(index.responses[200].content['application/json'].schema);
+    const entries = compile(ajv, index.responses[200].content['application/json'].schema);
     expect(entries([{ name: 'mlp', version: '1', state: 'READY', reason: '' }, { name: 'broken', state: 'UNAVAILABLE', reason: 'no versions' }])).toBe(true);
     expect(entries([{ name: 'mlp', state: 'LOADING', reason: '' }])).toBe(false);
 
     for (const action of ['load', 'unload']) {
       const op = doc.paths[`/v2/repository/models/{model}/${action}`].post;
-      const body = ajv.compile(op.requestBody.content['application/json'].schema);
+      const body = compile(ajv, op.requestBody.content['application/json'].schema);
       for (const b of [{}, { parameters: { unload_dependents: true } }, { parameters: 'x' }]) expect(body(b), JSON.stringify(b)).toBe(RepositoryModelRequest.safeParse(b).success);
-      expect(op.responses[200].content['application/json'].schema).toMatchObject({ type: 'object', additionalProperties: false });
+      expect(deref(op.responses[200].content['application/json'].schema)).toMatchObject({ type: 'object', additionalProperties: false });
       expect(op.responses[404]).toBeDefined();
     }
   });
@@ -95,7 +107,7 @@ describe('openApiDocument', () => {
     for (const [path, ops] of Object.entries(doc.paths) as [string, any][]) {
       for (const op of Object.values(ops) as any[]) {
         for (const r of Object.values(op.responses) as any[]) {
-          const problem = r.content?.['application/problem+json']?.schema;
+          const problem = deref(r.content?.['application/problem+json']?.schema);
           if (!problem) continue;
           if (path.startsWith('/v2')) expect(problem.required, path).toContain('error');
           else expect(problem.properties.error, path).toBeUndefined();
@@ -119,19 +131,19 @@ describe('openApiDocument', () => {
     const header = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } }], outputs: [{ name: 'y', parameters: { binary_data: true } }] };
     const json = Buffer.from(JSON.stringify(header));
     const body = Buffer.concat([json, Buffer.from(new Float32Array([1, 2]).buffer)]);
-    const framedHeader = ajv.compile(op.requestBody.content['application/octet-stream']['x-inference-header'].schema);
+    const framedHeader = compile(ajv, op.requestBody.content['application/octet-stream']['x-inference-header'].schema);
     expect(framedHeader(header), ajv.errorsText(framedHeader.errors)).toBe(true);
     expect(framedHeader({ ...header, inputs: [] })).toBe(false);
     expect(InferRequest.safeParse(parseBinaryRequest(body, json.byteLength)).success).toBe(true);
-    const plain = ajv.compile(op.requestBody.content['application/json'].schema);
+    const plain = compile(ajv, op.requestBody.content['application/json'].schema);
     expect(plain(header)).toBe(false); // in JSON, data is required
     // the header of a framed answer, as frameResponse writes it
     const doc200 = { model_name: 'm', model_version: '1', id: 'r', outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [1, 2], data: [1, 2] }, { name: 'z', datatype: 'INT64' as const, shape: [1], data: [3] }] };
     const framed = frameResponse(doc200, (name) => name === 'y');
     const answer = JSON.parse(Buffer.concat(framed.pieces).toString('utf8', 0, framed.headerLength));
-    const answerHeader = ajv.compile(op.responses[200].content['application/octet-stream']['x-inference-header'].schema);
+    const answerHeader = compile(ajv, op.responses[200].content['application/octet-stream']['x-inference-header'].schema);
     expect(answerHeader(answer), ajv.errorsText(answerHeader.errors)).toBe(true);
-    const plainAnswer = ajv.compile(op.responses[200].content['application/json'].schema);
+    const plainAnswer = compile(ajv, op.responses[200].content['application/json'].schema);
     expect(plainAnswer(answer)).toBe(false);
     expect(plainAnswer(doc200)).toBe(true);
   });

@@ -34,7 +34,40 @@ function withoutNothing(schema: unknown): unknown {
   return out;
 }
 
-const schemaOf = (s: z.ZodType, io: 'input' | 'output'): Json => {
+/**
+ * The document's named schemas (`components.schemas`): the shapes registered with an `id`
+ * (schemas.ts `name`) are taken out of every converted schema's `$defs` and referred to there.
+ * A shape that converts differently as a request (io `input`: defaults, transforms) is kept
+ * apart as `<id>Input`.
+ */
+class Components {
+  readonly schemas: Record<string, Json> = {};
+  /** each stored schema as converted, before its refs were pointed here: to tell a second conversion apart */
+  private readonly converted = new Map<string, string>();
+
+  /** `out` with its `$defs` moved here and its refs (and theirs) pointing here. */
+  take(out: Json, io: 'input' | 'output'): Json {
+    const defs = (out['$defs'] ?? {}) as Record<string, Json>;
+    delete out['$defs'];
+    const keys = new Map<string, string>();
+    for (const [id, def] of Object.entries(defs)) {
+      const text = JSON.stringify(def);
+      const key = this.converted.get(id) === undefined || this.converted.get(id) === text ? id : `${id}${io === 'input' ? 'Input' : 'Output'}`;
+      if (this.converted.has(key) && this.converted.get(key) !== text) throw new Error(`schema ${key} converts two ways`);
+      this.converted.set(key, text);
+      keys.set(id, key);
+    }
+    const pointed = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(pointed);
+      if (!v || typeof v !== 'object') return v;
+      return Object.fromEntries(Object.entries(v as Json).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/') ? `#/components/schemas/${keys.get(x.slice(8)) ?? x.slice(8)}` : pointed(x)]));
+    };
+    for (const [id, def] of Object.entries(defs)) this.schemas[keys.get(id)!] ??= pointed(def) as Json;
+    return pointed(out) as Json;
+  }
+}
+
+const convert = (s: z.ZodType, io: 'input' | 'output'): Json => {
   const out = z.toJSONSchema(s, {
     io,
     unrepresentable: 'any',
@@ -49,63 +82,76 @@ const schemaOf = (s: z.ZodType, io: 'input' | 'output'): Json => {
   return withoutNothing(out) as Json;
 };
 
-/** A binary tensor extension body: opaque bytes, with the schema of its JSON header beside it. */
-const framed = (f: Framed, io: 'input' | 'output'): Json => ({
-  schema: { type: 'string', contentMediaType: 'application/octet-stream' },
-  'x-inference-header': {
-    description: `the first ${HEADER_LENGTH} bytes: JSON; then the raw bytes of each tensor with parameters.binary_data_size, in order`,
-    schema: schemaOf(f.framed, io),
-  },
-});
+/** Builds the document's operations, naming the registered shapes in `components`. */
+class Builder {
+  readonly components = new Components();
 
-const media = (s: z.ZodType | Framed | undefined, io: 'input' | 'output'): Json => (s === undefined ? {} : 'framed' in s ? framed(s, io) : { schema: schemaOf(s, io) });
+  schemaOf(s: z.ZodType, io: 'input' | 'output'): Json {
+    return this.components.take(convert(s, io), io);
+  }
+
+  /** A binary tensor extension body: opaque bytes, with the schema of its JSON header beside it. */
+  framed(f: Framed, io: 'input' | 'output'): Json {
+    return {
+      schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+      'x-inference-header': {
+        description: `the first ${HEADER_LENGTH} bytes: JSON; then the raw bytes of each tensor with parameters.binary_data_size, in order`,
+        schema: this.schemaOf(f.framed, io),
+      },
+    };
+  }
+
+  media(s: z.ZodType | Framed | undefined, io: 'input' | 'output'): Json {
+    return s === undefined ? {} : 'framed' in s ? this.framed(s, io) : { schema: this.schemaOf(s, io) };
+  }
+
+  queryParams(route: Route): Json[] {
+    if (!route.query) return [];
+    const schema = this.schemaOf(route.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
+    return Object.entries(schema.properties ?? {}).map(([name, s]) => ({
+      name, in: 'query', required: schema.required?.includes(name) ?? false, schema: s,
+      ...(typeof s['description'] === 'string' ? { description: s['description'] } : {}),
+    }));
+  }
+
+  operation(route: Route): Json {
+    const responses: Json = {};
+    for (const [status, a] of Object.entries(route.answers)) {
+      responses[status] = {
+        description: a.description,
+        content: Object.fromEntries(Object.entries(a.content).map(([type, s]) => [type, this.media(s, 'output')])),
+        ...(a.headers ? { headers: Object.fromEntries(a.headers.map((h) => [h, { schema: { type: 'string' } }])) } : {}),
+      };
+    }
+    return {
+      summary: route.summary,
+      operationId: `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      tags: [route.tag],
+      ...(route.open ? { security: [] } : route.admin ? { security: [{ admin: [] }] } : {}),
+      parameters: [
+        ...pathParams(route.path),
+        ...this.queryParams(route),
+        ...(route.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: h.schema ?? { type: 'string' } })),
+      ],
+      ...(route.body
+        ? {
+            requestBody: {
+              required: !route.body.optional,
+              ...(route.body.description ? { description: route.body.description } : {}),
+              content: {
+                ...Object.fromEntries(route.body.contentTypes.map((t) => [t, this.media(route.body!.schema, 'input')])),
+                ...(route.body.framed ? { [BINARY_TYPE]: this.framed({ framed: route.body.framed }, 'input') } : {}),
+              },
+            },
+          }
+        : {}),
+      responses,
+    };
+  }
+}
 
 const pathParams = (path: string) =>
   [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: { type: 'string' } }));
-
-function queryParams(route: Route): Json[] {
-  if (!route.query) return [];
-  const schema = schemaOf(route.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
-  return Object.entries(schema.properties ?? {}).map(([name, s]) => ({
-    name, in: 'query', required: schema.required?.includes(name) ?? false, schema: s,
-    ...(typeof s['description'] === 'string' ? { description: s['description'] } : {}),
-  }));
-}
-
-function operation(route: Route): Json {
-  const responses: Json = {};
-  for (const [status, a] of Object.entries(route.answers)) {
-    responses[status] = {
-      description: a.description,
-      content: Object.fromEntries(Object.entries(a.content).map(([type, s]) => [type, media(s, 'output')])),
-      ...(a.headers ? { headers: Object.fromEntries(a.headers.map((h) => [h, { schema: { type: 'string' } }])) } : {}),
-    };
-  }
-  return {
-    summary: route.summary,
-    operationId: `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
-    tags: [route.tag],
-    ...(route.open ? { security: [] } : route.admin ? { security: [{ admin: [] }] } : {}),
-    parameters: [
-      ...pathParams(route.path),
-      ...queryParams(route),
-      ...(route.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: h.schema ?? { type: 'string' } })),
-    ],
-    ...(route.body
-      ? {
-          requestBody: {
-            required: !route.body.optional,
-            ...(route.body.description ? { description: route.body.description } : {}),
-            content: {
-              ...Object.fromEntries(route.body.contentTypes.map((t) => [t, media(route.body!.schema, 'input')])),
-              ...(route.body.framed ? { [BINARY_TYPE]: framed({ framed: route.body.framed }, 'input') } : {}),
-            },
-          },
-        }
-      : {}),
-    responses,
-  };
-}
 
 /** A GET's HEAD: its answers, headers and all, without their bodies. */
 function headOperation(get: Json): Json {
@@ -118,9 +164,10 @@ function headOperation(get: Json): Json {
 
 export function openApiDocument(version: string): Json {
   const paths: Record<string, Json> = {};
+  const build = new Builder();
   for (const r of ROUTES) {
-    (paths[r.path] ??= {})[r.method] = operation(r);
-    if (r.head) paths[r.path]!['head'] = headOperation(operation(r));
+    (paths[r.path] ??= {})[r.method] = build.operation(r);
+    if (r.head) paths[r.path]!['head'] = headOperation(build.operation(r));
   }
   return {
     openapi: '3.1.0',
@@ -140,6 +187,7 @@ export function openApiDocument(version: string): Json {
     },
     security: [{ apiKey: [] }],
     components: {
+      schemas: build.components.schemas,
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'a key from API_KEYS (none needed while API_KEYS is unset)' },
         admin: { type: 'http', scheme: 'basic', description: 'ADMIN_KEY as the password (or as a Bearer token)' },

@@ -151,3 +151,18 @@ export const Status = z.object({
   series: z.array(z.object({ at: z.number(), jobs_per_s: z.number() }).passthrough()),
   failures: z.array(z.object({ id: z.string() }).passthrough()),
 });
+
+/**
+ * The shapes the document names (`components.schemas`, referred to by `$ref`), so a client
+ * generated from it gets types called Job, Batch, Problem… instead of the same object inlined
+ * at every use. Named in zod's global registry, beside their descriptions (`z.toJSONSchema`
+ * reads both from there): `name` adds an `id` to what is registered already.
+ */
+export function name(schemas: Record<string, z.ZodType>): void {
+  for (const [id, schema] of Object.entries(schemas)) z.globalRegistry.add(schema, { ...z.globalRegistry.get(schema), id });
+}
+
+name({
+  Problem, V2Problem, Tensor, TensorSpec, JobError, Job, JobHeader, Batch, BatchList, InferResponse, InferResponseHeader,
+  ModelMetadata, ModelListing, ModelList, ServerMetadata, WebhookSecret, Delivery, DeliveryList,
+});
