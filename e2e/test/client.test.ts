@@ -6,7 +6,8 @@
  * The worker starts serving penguins and fixed only: mlp jobs stay queued until the test that
  * needs them served starts an mlp worker, so cancel and wait-timeouts are deterministic.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,6 +141,11 @@ describe('SDK: batches', () => {
     expect(uploaded.at(-1)).toBe(Buffer.byteLength(data.join('\n') + '\n'));
     const done = await maas.batches.wait(batch.id, { intervalMs: 100 });
     expect(done.counts).toEqual({ total: 5000, succeeded: 5000, failed: 0 });
+    // A byte stream of the file (as createReadStream or process.stdin give it) is the same NDJSON:
+    // each 64 KB chunk was sent as a line of its own (an audit: 501 failed lines, every row lost).
+    const streamed = await maas.batches.submit({ model: 'penguins', version: 1, lines: createReadStream(file) });
+    expect(streamed.counts).toEqual({ total: 5000, succeeded: 0, failed: 0 });
+    expect((await maas.batches.wait(streamed.id, { intervalMs: 100 })).counts).toEqual({ total: 5000, succeeded: 5000, failed: 0 });
   });
 
   it('results of an unfinished batch are a 409; wait times out; cancel', async () => {
@@ -333,6 +339,18 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   }
 }
 
+/** `maas ARGS` with `input` on its stdin. */
+async function cliWithInput(args: string[], input: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, MAAS_URL: cluster.url, MAAS_API_KEY: KEY } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(input);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  return { code, stdout, stderr };
+}
+
 describe('CLI (child process)', () => {
   it('models: a table', async () => {
     const r = await cli(['models']);
@@ -395,6 +413,32 @@ describe('CLI (child process)', () => {
     expect(listed.code, listed.stderr).toBe(0);
     expect(JSON.parse(listed.stdout)).toMatchObject({ object: 'list', data: [{ id: noWait.stdout.trim() }], has_more: true });
     expect((await cli(['batch', 'list', '--limit', '0'])).code).toBe(2);
+  });
+
+  it('batch submit - reads NDJSON from stdin; a file named *.NPY is an array; --out is checked before the upload', async () => {
+    const text = Array.from({ length: 200 }, (_, i) => JSON.stringify({ custom_id: `s${i}`, inputs: { features: PENGUINS[i % 2] } })).join('\n') + '\n';
+    const out = join(tmp, 'cli-stdin-results.ndjson');
+    const piped = await cliWithInput(['batch', 'submit', '-', '--model', 'penguins', '--out', out], Buffer.from(text));
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stderr).toContain('wrote 200 result lines');
+    expect((await readFile(out, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l).custom_id)).toEqual(Array.from({ length: 200 }, (_, i) => `s${i}`));
+
+    const upper = join(tmp, 'ROWS.NPY');
+    await writeFile(upper, encodeNpy(Float32Array.from(Array.from({ length: 5 }, (_, i) => PENGUINS[i % 2]!).flat()), [5, 4]));
+    const npy = await cli(['batch', 'submit', upper, '--model', 'penguins', '--out', join(tmp, 'upper.ndjson')]);
+    expect(npy.code, npy.stderr).toBe(0);
+    expect(npy.stderr).toMatch(/5 rows succeeded, 0 failed/);
+
+    for (const [args, message] of [
+      [['--out', join(tmp, 'no-such-dir', 'x.ndjson')], /no such directory/],
+      [['--out', tmp], /is a directory/],
+      [['--out', out, '--no-wait'], /--out needs the batch to end/],
+    ] as const) {
+      const refused = await cli(['batch', 'submit', upper, '--model', 'penguins', ...args]);
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(message);
+      expect(refused.stdout).toBe(''); // refused before anything was uploaded
+    }
   });
 
   it('batch submit of a .npy file: row i is result line i', async () => {

@@ -187,6 +187,19 @@ describe('encodeNdjson (batch request bodies)', () => {
     expect(closed).toBe(true);
   });
 
+  it('sends a byte source (a file or stdin read as a stream) as the NDJSON it is, chunks cut anywhere', async () => {
+    const text = '{"custom_id":"a","inputs":{"x":[1]}}\n{"custom_id":"b","inputs":{"x":[2]}}\n{"custom_id":"c","inputs":{"x":[3]}}';
+    const cut = [bytes(text.slice(0, 10)), bytes(text.slice(10, 50)), bytes(text.slice(50))];
+    const body = encodeNdjson(chunks(...cut) as AsyncIterable<Uint8Array>);
+    expect((await readAll(body.stream)).text).toBe(text);
+    expect(body.progress).toEqual({ lines: 2, bytes: text.length }); // newlines sent (the server counts the last line too)
+  });
+
+  it('refuses a source that mixes bytes and lines', async () => {
+    await expect(readAll(encodeNdjson(chunks(bytes('{"a":1}\n'), '{"b":2}') as AsyncIterable<Uint8Array>).stream)).rejects.toThrow(/either NDJSON bytes or lines/);
+    await expect(readAll(encodeNdjson(chunks('{"b":2}', bytes('{"a":1}\n')) as AsyncIterable<Uint8Array>).stream)).rejects.toThrow(/either NDJSON bytes or lines/);
+  });
+
   it('refuses a plain string (it would be sent a character a line)', () => {
     expect(() => encodeNdjson('{"a":1}' as never)).toThrow(/ndjsonFile/);
   });

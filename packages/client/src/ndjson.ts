@@ -54,15 +54,21 @@ export async function* parseNdjson<T = unknown>(lines: AsyncIterable<string>): A
   }
 }
 
-/** Something that yields request lines: JSON-able objects or already serialised strings. */
-export type LineSource<T = unknown> = AsyncIterable<T | string> | Iterable<T | string>;
+/**
+ * Something that yields request lines: JSON-able objects or already serialised strings; or
+ * NDJSON as bytes (chunks cut anywhere: `fs.createReadStream(path)`, `process.stdin`), sent as
+ * they are.
+ */
+export type LineSource<T = unknown> = AsyncIterable<T | string> | Iterable<T | string> | AsyncIterable<Uint8Array>;
 
 /** One request line: objects are serialised, strings are checked to be exactly one line. */
 export function toNdjsonLine(value: unknown): string {
   if (typeof value === 'string') {
     const line = value.endsWith('\r\n') ? value.slice(0, -2) : value.endsWith('\n') ? value.slice(0, -1) : value;
     // A raw newline inside would silently turn one request into two lines.
-    if (/[\r\n]/.test(line)) throw new TypeError(`an NDJSON line must not contain a line break: ${JSON.stringify(line.slice(0, 80))}`);
+    if (/[\r\n]/.test(line)) {
+      throw new TypeError(`an NDJSON line must not contain a line break: ${JSON.stringify(line.slice(0, 80))} (a stream of text? read it as bytes, without an encoding, and it is sent as NDJSON)`);
+    }
     return line;
   }
   const json = stringifyJson(value);
@@ -99,6 +105,8 @@ export function encodeNdjson(source: LineSource, opts: EncodeOptions = {}): Ndjs
   const progress: EncodeProgress = { lines: 0, bytes: 0 };
   // A `next()` still pending when a chunk was sent: the following pull starts with it.
   let pending: Promise<IteratorResult<unknown>> | undefined;
+  /** what the source yields, once its first item is seen: lines, or NDJSON bytes */
+  let form: 'lines' | 'bytes' | undefined;
   const body: { stream: ReadableStream<Uint8Array>; failure: unknown; progress: EncodeProgress } = {
     failure: undefined,
     progress,
@@ -109,6 +117,7 @@ export function encodeNdjson(source: LineSource, opts: EncodeOptions = {}): Ndjs
           // but never hold gathered lines while the source waits on I/O: a slow source (a
           // database cursor, a socket) still has its lines sent as they come.
           const parts: string[] = [];
+          const raw: Uint8Array[] = [];
           let size = 0;
           let done = false;
           let turn: Promise<typeof SLOW> | undefined;
@@ -133,6 +142,18 @@ export function encodeNdjson(source: LineSource, opts: EncodeOptions = {}): Ndjs
                 done = true;
                 break;
               }
+              // Bytes (a file's or stdin's chunks) are NDJSON already: sent as they are. Each
+              // chunk read as a line had sent one `{"type":"Buffer",…}` line a chunk, the rows lost.
+              if (r.value instanceof Uint8Array) {
+                if (form === 'lines') throw new TypeError('lines yielded bytes after lines: a source is either NDJSON bytes or lines');
+                form = 'bytes';
+                raw.push(r.value);
+                size += r.value.byteLength;
+                for (const b of r.value) if (b === 0x0a) progress.lines++;
+                continue;
+              }
+              if (form === 'bytes') throw new TypeError(`lines yielded a ${typeof r.value} after bytes: a source is either NDJSON bytes or lines`);
+              form = 'lines';
               const line = toNdjsonLine(r.value);
               parts.push(line, '\n');
               size += line.length + 1;
@@ -146,6 +167,13 @@ export function encodeNdjson(source: LineSource, opts: EncodeOptions = {}): Ndjs
             // Drop the turn marker: a CPU-bound source never lets it fire, and a queued one
             // would keep every race's reaction alive.
             if (immediate) clearImmediate(immediate);
+          }
+          if (raw.length) {
+            for (const bytes of raw) {
+              progress.bytes += bytes.byteLength;
+              controller.enqueue(bytes);
+            }
+            opts.onProgress?.({ ...progress });
           }
           if (parts.length) {
             const bytes = encoder.encode(parts.join(''));

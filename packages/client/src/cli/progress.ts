@@ -8,7 +8,8 @@ import type { OutStream } from './io.js';
 
 export interface ProgressState {
   done: number;
-  total: number;
+  /** undefined while unknown (an upload read from stdin): no bar, no percentage, no ETA */
+  total: number | undefined;
   unit: 'rows' | 'bytes';
   /** per second; undefined while not yet known */
   rate?: number | undefined;
@@ -23,12 +24,14 @@ export function formatBar(fraction: number, width = 20): string {
 
 /** `[#####-----] 52% 520,000/1,000,000 rows · 12,300 rows/s · ETA 39s` */
 export function formatProgress(s: ProgressState, width = 20): string {
-  const fraction = s.total > 0 ? s.done / s.total : 0;
   const amount = (n: number) => (s.unit === 'bytes' ? formatBytes(n) : formatCount(n));
-  const parts = [`${formatBar(fraction, width)} ${Math.floor(fraction * 100)}% ${amount(s.done)}/${amount(s.total)}${s.unit === 'rows' ? ' rows' : ''}`];
+  const unit = s.unit === 'rows' ? ' rows' : '';
+  const total = s.total;
+  const fraction = total !== undefined && total > 0 ? s.done / total : 0;
+  const parts = [total === undefined ? `${amount(s.done)}${unit}` : `${formatBar(fraction, width)} ${Math.floor(fraction * 100)}% ${amount(s.done)}/${amount(total)}${unit}`];
   if (s.rate !== undefined && s.rate > 0) {
     parts.push(s.unit === 'bytes' ? `${formatBytes(s.rate)}/s` : `${formatCount(s.rate)} rows/s`);
-    if (s.done < s.total) parts.push(`ETA ${formatDuration((s.total - s.done) / s.rate)}`);
+    if (total !== undefined && s.done < total) parts.push(`ETA ${formatDuration((total - s.done) / s.rate)}`);
   }
   return parts.join(' · ');
 }
@@ -79,7 +82,7 @@ export class ProgressReporter {
     this.now = opts.now ?? Date.now;
   }
 
-  update(done: number, total: number, unit: ProgressState['unit'], label = this.opts.label): void {
+  update(done: number, total: number | undefined, unit: ProgressState['unit'], label = this.opts.label): void {
     const t = this.now();
     this.meter.sample(t, done);
     this.unwritten = `${label} ${formatProgress({ done, total, unit, rate: this.meter.rate() }, this.tty ? 20 : 10)}`;
@@ -105,7 +108,7 @@ export class ProgressReporter {
     this.unwritten = undefined;
     if (this.tty) {
       // Cut to the terminal's width: a wrapped line cannot be redrawn with \r.
-      const cols = this.out.columns ?? 100;
+      const cols = this.out.columns || 100; // some terminals (script, docker -t) report 0
       this.out.write(`\r\x1b[2K${text.length >= cols ? text.slice(0, cols - 1) : text}`);
       this.drawn = true;
     } else {

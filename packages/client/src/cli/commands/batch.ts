@@ -4,7 +4,7 @@
  * progress on stderr until the batch ends, then streams the results to `--out`.
  */
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { ndjsonFile } from '../../batches.js';
 import { npyFile } from '../../npy.js';
 import type { MaasClient } from '../../client.js';
@@ -19,7 +19,7 @@ const outOption = { type: 'string', value: 'FILE', help: 'write the results (NDJ
 export const batchSubmit: Command = {
   name: 'batch submit',
   summary: 'upload an NDJSON file (or a NumPy .npy array) as a batch, follow its progress, download the results',
-  usage: 'FILE.ndjson|FILE.npy --model M [--version V] [--webhook URL] [--out FILE] [--no-wait]',
+  usage: 'FILE.ndjson|FILE.npy|- --model M [--version V] [--webhook URL] [--out FILE] [--no-wait]',
   args: { min: 1 },
   options: {
     model: { type: 'string', value: 'M', help: 'the model every line runs on' },
@@ -31,6 +31,7 @@ export const batchSubmit: Command = {
   details: [
     'One request a line, as tensors or in the compact one-row form:',
     '  {"custom_id": "r1", "inputs": {"features": [39.1, 18.7, 181, 3750]}}',
+    '`-` reads NDJSON from stdin. A file named *.npy (any case) is a NumPy array.',
     'The batch id goes to stdout, progress and the summary to stderr.',
     'Exit code 0 when the batch succeeded (lines may still have failed one by one: see the',
     'summary and the results), 1 when it failed or was canceled.',
@@ -39,23 +40,27 @@ export const batchSubmit: Command = {
     '  maas batch submit rows.ndjson --model penguins --out results.ndjson',
     '  maas batch submit rows.npy --model mlp --out results.ndjson      # row i → result line i',
     '  id=$(maas batch submit rows.ndjson --model penguins --no-wait)',
+    '  zcat rows.ndjson.gz | maas batch submit - --model penguins --out results.ndjson',
   ].join('\n'),
   async run(ctx) {
     const file = ctx.args[0]!;
     const model = requiredOpt(ctx, 'model');
     const version = versionOpt(ctx);
     const out = stringOpt(ctx, 'out');
-    const size = await fileSize(file);
+    if (out !== undefined && flag(ctx, 'no-wait')) throw new UsageError('--out needs the batch to end: drop --no-wait, or later run "maas batch wait ID --out FILE"');
+    if (out !== undefined) await writableOut(out); // before an upload that may take a while
+    const fromStdin = file === '-';
+    const size = fromStdin ? undefined : await fileSize(file);
     const client = ctx.client();
     const started = Date.now();
-    const upload = new ProgressReporter(ctx.io.stderr, { label: `uploading ${basename(file)}`, now: ctx.io.now });
+    const upload = new ProgressReporter(ctx.io.stderr, { label: `uploading ${fromStdin ? 'stdin' : basename(file)}`, now: ctx.io.now });
     let batch: Batch;
     try {
       batch = await client.batches.submit({
         model,
         version,
         webhook: stringOpt(ctx, 'webhook'),
-        lines: file.endsWith('.npy') ? npyFile(file) : ndjsonFile(file),
+        lines: fromStdin ? (ctx.io.stdin as AsyncIterable<Uint8Array>) : /\.npy$/i.test(file) ? npyFile(file) : ndjsonFile(file),
         signal: ctx.io.signal,
         onUploadProgress: (p) => upload.update(p.bytes, size, 'bytes'),
       });
@@ -66,7 +71,7 @@ export const batchSubmit: Command = {
       upload.finish();
     }
     ctx.io.stdout.write(`${batch.id}\n`);
-    ctx.io.stderr.write(`batch ${batch.id}: ${rowsText(batch.counts.total)} (${formatBytes(size)}) on ${model}${batch.version ? `/${batch.version}` : ''}\n`);
+    ctx.io.stderr.write(`batch ${batch.id}: ${rowsText(batch.counts.total)}${size === undefined ? '' : ` (${formatBytes(size)})`} on ${model}${batch.version ? `/${batch.version}` : ''}\n`);
     if (flag(ctx, 'no-wait')) return;
     return follow(ctx, client, batch.id, out, started);
   },
@@ -130,9 +135,17 @@ export const batchResults: Command = {
     const out = stringOpt(ctx, 'out');
     const id = ctx.args[0]!;
     const written = await ctx.client().batches.downloadResults(id, out ?? ctx.io.stdout, { signal: ctx.io.signal, failedOnly: flag(ctx, 'failed') });
-    if (out) ctx.io.stderr.write(`wrote ${formatCount(written.lines)} result lines (${formatBytes(written.bytes)}) to ${out}\n`);
+    if (out) ctx.io.stderr.write(`wrote ${formatCount(written.lines)} result ${written.lines === 1 ? 'line' : 'lines'} (${formatBytes(written.bytes)}) to ${out}\n`);
   },
 };
+
+/** Where `--out` writes (`<out>.partial`, renamed): a directory that exists, and not a directory itself. */
+async function writableOut(out: string): Promise<void> {
+  const s = await stat(out).catch(() => undefined);
+  if (s?.isDirectory()) throw new UsageError(`--out ${out} is a directory: name a file in it`);
+  const dir = await stat(dirname(out)).catch(() => undefined);
+  if (!dir?.isDirectory()) throw new UsageError(`--out ${out}: no such directory ${dirname(out)}`);
+}
 
 async function fileSize(path: string): Promise<number> {
   try {
@@ -173,7 +186,7 @@ async function follow(ctx: Context, client: MaasClient, id: string, out: string 
     return 0;
   }
   const written = await client.batches.downloadResults(id, out, { signal: ctx.io.signal });
-  ctx.io.stderr.write(`wrote ${formatCount(written.lines)} result lines (${formatBytes(written.bytes)}) to ${out}\n`);
+  ctx.io.stderr.write(`wrote ${formatCount(written.lines)} result ${written.lines === 1 ? 'line' : 'lines'} (${formatBytes(written.bytes)}) to ${out}\n`);
   return 0;
 }
 
