@@ -241,6 +241,10 @@ describe('SDK: jobs', () => {
     const late = await thrown(maas.jobs.wait(queued.id, { timeoutMs: 1500, pollSeconds: 1 }));
     expect(late).toBeInstanceOf(MaasWaitTimeoutError);
     expect((late as MaasWaitTimeoutError<{ status: string }>).last.status).toBe('queued');
+    // run's message says the caller's timeout (it said what was left after the create: "after 0 ms").
+    const runLate = await thrown(maas.jobs.run({ model: 'mlp', inputs: [mlpInput(3)] }, { timeoutMs: 1500, pollSeconds: 1 }));
+    expect(runLate).toBeInstanceOf(MaasWaitTimeoutError);
+    expect((runLate as Error).message).toMatch(/still queued after 1500 ms/);
 
     const canceled = await maas.jobs.cancel(queued.id);
     expect(canceled).toMatchObject({ id: queued.id, status: 'canceled' });
@@ -464,7 +468,9 @@ describe('CLI (child process)', () => {
 
     const unauthorized = await cli(['models'], { MAAS_API_KEY: 'wrong' });
     expect(unauthorized.code).toBe(1);
-    expect(unauthorized.stderr).toMatch(/^error: Unauthorized: .*\nhint: pass --api-key/);
+    expect(unauthorized.stderr).toMatch(/^error: Unauthorized: .*\nhint: the key given \(--api-key or MAAS_API_KEY\) is not one this server knows/);
+    const keyless = await cli(['models'], { MAAS_API_KEY: '' });
+    expect(keyless.stderr).toMatch(/^error: Unauthorized: .*\nhint: pass --api-key/);
 
     const url = `http://127.0.0.1:${await freePort()}`;
     const refused = await cli(['models', '--url', url]);

@@ -108,7 +108,11 @@ export class Jobs {
     });
     const job = isTerminal(first.status)
       ? first
-      : await this.wait(first.id, { timeoutMs: Math.max(0, deadline - Date.now()), pollSeconds, signal: opts.signal });
+      : await this.wait(first.id, { timeoutMs: Math.max(0, deadline - Date.now()), pollSeconds, signal: opts.signal }).catch((err: unknown) => {
+          // Say the caller's timeout, not what was left of it after the create.
+          if (err instanceof MaasWaitTimeoutError) throw new MaasWaitTimeoutError<Job>(`job ${first.id} still ${(err.last as Job).status} after ${timeoutMs} ms`, err.last as Job);
+          throw err;
+        });
     if (job.status !== 'succeeded') throw new MaasJobFailedError(job);
     return job as SucceededJob;
   }

@@ -19,7 +19,9 @@ describe('describeError', () => {
 
   it('adds the fix for a 401 and the wait for a 429', () => {
     const unauthorized = new MaasApiError({ type: 'urn:maas:problem:unauthorized', title: 'Unauthorized', status: 401, detail: 'API key not recognised' });
-    expect(describeError(unauthorized, URL).message).toBe('error: Unauthorized: API key not recognised\nhint: pass --api-key KEY or set MAAS_API_KEY');
+    expect(describeError(unauthorized, URL).message).toBe('error: Unauthorized: API key not recognised\nhint: the key given (--api-key or MAAS_API_KEY) is not one this server knows');
+    const none = new MaasApiError({ type: 'urn:maas:problem:unauthorized', title: 'Unauthorized', status: 401, detail: 'an API key is required' });
+    expect(describeError(none, URL).message).toBe('error: Unauthorized: an API key is required\nhint: pass --api-key KEY or set MAAS_API_KEY');
     const full = new MaasApiError({ type: 'urn:maas:problem:queue-full', title: 'Queue full', status: 429, detail: 'retry later' }, 2);
     expect(describeError(full, URL).message).toBe('error: Queue full: retry later\n(the server asks to retry after 2 s)');
   });

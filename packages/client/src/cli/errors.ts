@@ -49,7 +49,10 @@ export function describeError(err: unknown, url: string, command?: string): Desc
     const lines = [`error: ${err.title}${err.detail ? `: ${err.detail}` : ''}`];
     // The detail already joins the issues; listed one a line they are easier to scan.
     if (err.errors && err.errors.length > 1) for (const i of err.errors) lines.push(`  - ${i.path ? `${i.path}: ` : ''}${i.message}`);
-    if (err.status === 401) lines.push('hint: pass --api-key KEY or set MAAS_API_KEY');
+    if (err.status === 401) {
+      // The server says whether a key came and was not known, or none came.
+      lines.push(/not recognised/i.test(err.detail ?? '') ? 'hint: the key given (--api-key or MAAS_API_KEY) is not one this server knows' : 'hint: pass --api-key KEY or set MAAS_API_KEY');
+    }
     if (err.retryAfter !== undefined) lines.push(`(the server asks to retry after ${err.retryAfter} s)`);
     return { message: lines.join('\n'), code: EXIT_FAILED };
   }

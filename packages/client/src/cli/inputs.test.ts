@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { TensorSpec } from '../types.js';
 import { UsageError } from './command.js';
-import { outputsFromArgs, shapeOf, tensorsFromArgs } from './inputs.js';
+import { Readable } from 'node:stream';
+import { outputsFromArgs, readJsonFile, shapeOf, tensorsFromArgs } from './inputs.js';
+
+describe('readJsonFile', () => {
+  it('reads a JSON object from stdin (-), past a byte order mark as some editors write one', async () => {
+    expect(await readJsonFile('-', Readable.from([Buffer.from('\uFEFF{"model":"m"}')]))).toEqual({ model: 'm' });
+    await expect(readJsonFile('-', Readable.from([Buffer.from('[1]')]))).rejects.toThrow(UsageError);
+  });
+});
 
 const PENGUINS: TensorSpec[] = [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }];
 const FIXED: TensorSpec[] = [

@@ -19,7 +19,7 @@ export async function readJsonFile(path: string, stdin: Readable): Promise<Recor
   }
   let value: unknown;
   try {
-    value = parseJson(text);
+    value = parseJson(text.replace(/^\uFEFF/, '')); // a byte order mark, as some editors write one
   } catch (err) {
     throw new UsageError(`${path} is not valid JSON: ${(err as Error).message}`);
   }

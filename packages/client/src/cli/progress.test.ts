@@ -14,6 +14,10 @@ describe('formatProgress', () => {
     expect(formatProgress({ done: 1000, total: 1000, unit: 'rows', rate: 50 }, 10)).toBe('[##########] 100% 1,000/1,000 rows · 50 rows/s');
   });
 
+  it('without a known total (an upload from stdin): the amount and the rate, no bar, no ETA', () => {
+    expect(formatProgress({ done: 14_200_000, total: undefined, unit: 'bytes', rate: 8_100_000 }, 10)).toBe('14.2 MB · 8.1 MB/s');
+  });
+
   it('shows bytes for uploads', () => {
     expect(formatProgress({ done: 14_200_000, total: 27_300_000, unit: 'bytes', rate: 8_100_000 }, 10)).toBe(
       '[#####-----] 52% 14.2 MB/27.3 MB · 8.1 MB/s · ETA 2s',
