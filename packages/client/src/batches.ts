@@ -11,8 +11,10 @@ import { MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
 import { byteStream, chunksOf, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
 import { NpyFile } from './npy.js';
 import { sleep } from './time.js';
-import type { CallOptions, Transport } from './transport.js';
+import { objectOf, type CallOptions, type Transport } from './transport.js';
 import { isTerminal, type Batch, type BatchLine, type BatchPage, type BatchResult } from './types.js';
+
+const BATCH = objectOf('batch');
 
 /** An NDJSON file to upload as it is, byte for byte (see `ndjsonFile`). */
 export class NdjsonFile {
@@ -109,6 +111,7 @@ export class Batches {
       const { body } = await this.http.json<Batch>({
         method: 'POST',
         path: '/v1/batches',
+        expect: BATCH,
         query: { model: opts.model, version: opts.version, webhook: opts.webhook },
         stream: makeStream,
         replayable,
@@ -129,6 +132,7 @@ export class Batches {
     const { body } = await this.http.json<Batch>({
       method: 'GET',
       path: `/v1/batches/${encodeURIComponent(id)}`,
+      expect: BATCH,
       query: { wait: opts.wait },
       signal: opts.signal,
       timeoutMs: opts.timeoutMs ?? this.http.pollTimeoutMs(opts.wait),
@@ -139,7 +143,7 @@ export class Batches {
   /** A page of this tenant's batches, newest first (`GET /v1/batches`); the next page is `{ after: page.last_id }`. */
   async list(opts: ListBatchesOptions = {}): Promise<BatchPage> {
     const { after, limit, ...call } = opts;
-    const { body } = await this.http.json<BatchPage>({ method: 'GET', path: '/v1/batches', query: { after, limit }, ...call });
+    const { body } = await this.http.json<BatchPage>({ method: 'GET', path: '/v1/batches', expect: objectOf('list'), query: { after, limit }, ...call });
     return body;
   }
 
@@ -155,7 +159,7 @@ export class Batches {
   }
 
   async cancel(id: string, opts: CallOptions = {}): Promise<Batch> {
-    const { body } = await this.http.json<Batch>({ method: 'POST', path: `/v1/batches/${encodeURIComponent(id)}/cancel`, ...opts });
+    const { body } = await this.http.json<Batch>({ method: 'POST', path: `/v1/batches/${encodeURIComponent(id)}/cancel`, expect: BATCH, ...opts });
     return body;
   }
 

@@ -9,7 +9,7 @@ import { Batches } from './batches.js';
 import { Health } from './health.js';
 import { Jobs } from './jobs.js';
 import { modelPath, Models } from './models.js';
-import { Transport, type CallOptions, type TransportOptions } from './transport.js';
+import { Transport, withArray, type CallOptions, type TransportOptions } from './transport.js';
 import type { InferResponse, RequestedOutput, Tensor } from './types.js';
 
 /** Options of a MaasClient (the transport's: base URL, key, timeouts, retries). */
@@ -49,7 +49,7 @@ export class MaasClient {
    * `verifyWebhook`. Fetch it once at start-up rather than per delivery.
    */
   async webhookSecret(opts: CallOptions = {}): Promise<string> {
-    const { body } = await this.http.json<{ secret: string }>({ method: 'GET', path: '/v1/webhooks/secret', ...opts });
+    const { body } = await this.http.json<{ secret: string }>({ method: 'GET', path: '/v1/webhooks/secret', expect: { what: 'a webhook secret', is: (b) => typeof (b as { secret?: unknown } | undefined)?.secret === 'string' }, ...opts });
     return body.secret;
   }
 
@@ -61,6 +61,7 @@ export class MaasClient {
     const { body, response } = await this.http.json<InferResponse>({
       method: 'POST',
       path: `${modelPath(model, opts.version)}/infer`,
+      expect: withArray('an inference answer', 'outputs'),
       json: {
         ...(opts.id !== undefined ? { id: opts.id } : {}),
         ...(opts.parameters ? { parameters: opts.parameters } : {}),

@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { MaasJobFailedError, MaasWaitTimeoutError } from './errors.js';
 import { sleep } from './time.js';
-import type { CallOptions, Transport } from './transport.js';
+import { objectOf, type CallOptions, type Transport } from './transport.js';
+
+const JOB = objectOf('job');
 import { isTerminal, type Job, type JobRequest } from './types.js';
 
 export interface CreateJobOptions extends CallOptions {
@@ -48,6 +50,7 @@ export class Jobs {
     const { body } = await this.http.json<Job>({
       method: 'POST',
       path: '/v1/jobs',
+      expect: JOB,
       json: req,
       headers: { 'idempotency-key': key, prefer: opts.wait !== undefined ? `wait=${opts.wait}` : undefined },
       signal: opts.signal,
@@ -60,6 +63,7 @@ export class Jobs {
     const { body } = await this.http.json<Job>({
       method: 'GET',
       path: `/v1/jobs/${encodeURIComponent(id)}`,
+      expect: JOB,
       query: { wait: opts.wait },
       signal: opts.signal,
       timeoutMs: opts.timeoutMs ?? this.http.pollTimeoutMs(opts.wait),
@@ -69,7 +73,7 @@ export class Jobs {
 
   /** Queued jobs are canceled for sure; a running one may still finish. Returns the job as it now stands. */
   async cancel(id: string, opts: CallOptions = {}): Promise<Job> {
-    const { body } = await this.http.json<Job>({ method: 'POST', path: `/v1/jobs/${encodeURIComponent(id)}/cancel`, ...opts });
+    const { body } = await this.http.json<Job>({ method: 'POST', path: `/v1/jobs/${encodeURIComponent(id)}/cancel`, expect: JOB, ...opts });
     return body;
   }
 

@@ -1,5 +1,5 @@
 /** What the cluster serves: `/v1/models` (with live worker counts) and KServe v2 metadata. */
-import type { CallOptions, Transport } from './transport.js';
+import { withArray, type CallOptions, type Transport } from './transport.js';
 import type { ModelInfo, ModelMetadata } from './types.js';
 
 export class Models {
@@ -7,13 +7,13 @@ export class Models {
 
   /** Every model in the repository, its signature, and how many live workers serve it. */
   async list(opts: CallOptions = {}): Promise<ModelInfo[]> {
-    const { body } = await this.http.json<{ models: ModelInfo[] }>({ method: 'GET', path: '/v1/models', ...opts });
+    const { body } = await this.http.json<{ models: ModelInfo[] }>({ method: 'GET', path: '/v1/models', expect: withArray('a model list', 'models'), ...opts });
     return body.models;
   }
 
   /** KServe v2 metadata of a model (its newest version) or of one version. */
   async get(name: string, opts: CallOptions & { version?: number | string | undefined } = {}): Promise<ModelMetadata> {
-    const { body } = await this.http.json<ModelMetadata>({ method: 'GET', path: modelPath(name, opts.version), signal: opts.signal, timeoutMs: opts.timeoutMs });
+    const { body } = await this.http.json<ModelMetadata>({ method: 'GET', path: modelPath(name, opts.version), expect: withArray('model metadata', 'inputs'), signal: opts.signal, timeoutMs: opts.timeoutMs });
     return body;
   }
 

@@ -54,7 +54,23 @@ export interface RequestSpec extends CallOptions {
   headers?: Record<string, string | undefined> | undefined;
   /** non-2xx statuses that are answers rather than errors (503 from a readiness probe) */
   acceptStatuses?: number[] | undefined;
+  /** what a 2xx JSON body must be (`shape`): else a MaasProtocolError, not a TypeError later */
+  expect?: Shape | undefined;
 }
+
+/** A JSON answer's shape, checked where the contract fixes it: a name for the message, and the check. */
+export interface Shape {
+  what: string;
+  is: (body: unknown) => boolean;
+}
+
+const isRecord = (b: unknown): b is Record<string, unknown> => typeof b === 'object' && b !== null && !Array.isArray(b);
+
+/** A contract object: `{"object": kind, "id": …}` (a job, a batch), or a list of them. */
+export const objectOf = (kind: string): Shape => ({ what: `a ${kind} object`, is: (b) => isRecord(b) && b['object'] === kind && (kind === 'list' || typeof b['id'] === 'string') });
+
+/** An object with an array member `key` (a model list, an infer answer's outputs). */
+export const withArray = (what: string, key: string): Shape => ({ what, is: (b) => isRecord(b) && Array.isArray(b[key]) });
 
 /** Long enough for a synchronous v2 infer, which the server holds up to 60 s by default. */
 export const DEFAULT_TIMEOUT_MS = 120_000;
@@ -113,11 +129,17 @@ export class Transport {
   async json<T>(spec: RequestSpec): Promise<{ body: T; response: Response }> {
     return this.send(spec, async (response) => {
       const text = await response.text();
+      let body: unknown;
       try {
-        return { body: (text ? parseJson(text) : undefined) as T, response };
+        body = text ? parseJson(text) : undefined;
       } catch (err) {
         throw new MaasProtocolError(`${spec.method} ${spec.path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`, { cause: err });
       }
+      // Is this the maas API at all (a proxy's page, another service on the port)? Said now, not as a TypeError later.
+      if (spec.expect && response.ok && !spec.expect.is(body)) {
+        throw new MaasProtocolError(`${spec.method} ${spec.path} answered ${response.status} with JSON that is not ${spec.expect.what}: ${text.slice(0, 200)}`);
+      }
+      return { body: body as T, response };
     });
   }
 
