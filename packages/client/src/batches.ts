@@ -7,10 +7,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
-import { MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
+import { connectionCode, MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
 import { byteStream, chunksOf, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
 import { NpyFile } from './npy.js';
-import { sleep } from './time.js';
+import { sleep, throughRestarts } from './time.js';
 import { objectOf, type CallOptions, type Transport } from './transport.js';
 import { isTerminal, type Batch, type BatchLine, type BatchPage, type BatchResult } from './types.js';
 
@@ -166,7 +166,8 @@ export class Batches {
   /**
    * Resolves with the batch once it is terminal (check `status` and `counts`). Each request
    * long-polls (`?wait=`) for up to `intervalMs`, so the end is seen as it happens, and
-   * `onProgress` sees each answer, the last one included.
+   * `onProgress` sees each answer, the last one included. An API that restarts meanwhile
+   * (connection refused or reset) is waited for, up to a minute.
    */
   async wait(id: string, opts: BatchWaitOptions = {}): Promise<Batch> {
     const interval = Math.max(50, opts.intervalMs ?? 1000);
@@ -174,7 +175,7 @@ export class Batches {
     for (;;) {
       const started = Date.now();
       const waitMs = Math.max(0, Math.min(interval, deadline - started));
-      const batch = await this.get(id, { wait: waitMs > 0 ? waitMs / 1000 : undefined, signal: opts.signal });
+      const batch = await throughRestarts(() => this.get(id, { wait: waitMs > 0 ? waitMs / 1000 : undefined, signal: opts.signal }), connectionCode, deadline, opts.signal);
       opts.onProgress?.(batch);
       if (isTerminal(batch.status)) return batch;
       const left = deadline - Date.now();

@@ -111,3 +111,6 @@ export class WebhookVerificationError extends Error {
     super(message);
   }
 }
+
+/** The system error code of a connection that failed (MaasConnectionError), or undefined for any other error. */
+export const connectionCode = (err: unknown): string | undefined => (err instanceof MaasConnectionError ? err.code ?? err.reason : undefined);

@@ -4,8 +4,8 @@
  * everyday "give me the result" call.
  */
 import { randomUUID } from 'node:crypto';
-import { MaasJobFailedError, MaasWaitTimeoutError } from './errors.js';
-import { sleep } from './time.js';
+import { connectionCode, MaasJobFailedError, MaasWaitTimeoutError } from './errors.js';
+import { sleep, throughRestarts } from './time.js';
 import { objectOf, type CallOptions, type Transport } from './transport.js';
 
 const JOB = objectOf('job');
@@ -80,6 +80,7 @@ export class Jobs {
   /**
    * Resolves with the job once it is terminal (succeeded, failed or canceled: check `status`).
    * Throws MaasWaitTimeoutError, carrying the job as last seen, when `timeoutMs` passes first.
+   * An API that restarts meanwhile (connection refused or reset) is waited for, up to a minute.
    */
   async wait(id: string, opts: WaitOptions = {}): Promise<Job> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
@@ -88,7 +89,7 @@ export class Jobs {
     for (;;) {
       const left = deadline - Date.now();
       const started = Date.now();
-      const job = await this.get(id, { wait: Math.max(1, Math.min(pollSeconds, Math.ceil(left / 1000))), signal: opts.signal });
+      const job = await throughRestarts(() => this.get(id, { wait: Math.max(1, Math.min(pollSeconds, Math.ceil(left / 1000))), signal: opts.signal }), connectionCode, deadline, opts.signal);
       if (isTerminal(job.status)) return job;
       if (Date.now() >= deadline) throw new MaasWaitTimeoutError(`job ${id} still ${job.status} after ${timeoutMs} ms`, job);
       // A server that does not long-poll (wait capped to 0) answers at once: do not spin.

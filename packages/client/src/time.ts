@@ -18,3 +18,37 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** How long a wait keeps trying to reach an API that went away (a restart takes seconds; gone this long, it is gone). */
+export const RECONNECT_FOR_MS = 60_000;
+
+/** The connection failures a restarting API gives: tried again by a wait (its reads are GETs, safe to repeat). */
+const RESTARTING = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * `read` (a wait's GET) carried through an API restart, as a rolling update or a crash and
+ * restart gives: a connection refused or reset is tried again, after 0.25 s doubling to 2 s,
+ * for at most RECONNECT_FOR_MS in a row and never past `deadline`; anything else is thrown.
+ * `isConnectionLost` tells such a failure (the SDK's MaasConnectionError with its code).
+ */
+export async function throughRestarts<T>(
+  read: () => Promise<T>,
+  isConnectionLost: (err: unknown) => string | undefined,
+  deadline: number,
+  signal?: AbortSignal,
+): Promise<T> {
+  let delay = 250;
+  let since: number | undefined;
+  for (;;) {
+    try {
+      return await read();
+    } catch (err) {
+      const code = isConnectionLost(err);
+      const now = Date.now();
+      since ??= now;
+      if (code === undefined || !RESTARTING.has(code) || signal?.aborted || now + delay >= deadline || now - since + delay > RECONNECT_FOR_MS) throw err;
+      await sleep(delay, signal);
+      delay = Math.min(2000, delay * 2);
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MaasClient } from './client.js';
-import { MaasProtocolError } from './errors.js';
+import { MaasConnectionError, MaasProtocolError } from './errors.js';
 
 /** A client whose every request is answered 200 with `body` (another service on the port, a proxy's page). */
 const answering = (body: unknown) =>
@@ -36,5 +36,34 @@ describe('a 2xx JSON answer that is not what the contract says', () => {
     expect(await answering({ object: 'job', id: 'j1', status: 'queued' }).jobs.get('j1')).toMatchObject({ id: 'j1' });
     expect(await answering({ object: 'list', data: [], has_more: false }).batches.list()).toMatchObject({ object: 'list' });
     expect(await answering({ object: 'list', models: [] }).models.list()).toEqual([]);
+  });
+});
+
+describe('a wait through an API restart', () => {
+  /** A fetch that fails to connect (`code`) for the first `down` calls, then answers `body`. */
+  const restarting = (down: number, code: string, body: unknown) => {
+    let calls = 0;
+    const impl = (async () => {
+      if (++calls <= down) throw Object.assign(new TypeError('fetch failed'), { cause: { code } });
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    return { impl, calls: () => calls };
+  };
+
+  it('jobs.wait and batches.wait try again while the connection is refused or reset, then answer', async () => {
+    const job = restarting(2, 'ECONNREFUSED', { object: 'job', id: 'j1', status: 'succeeded' });
+    expect(await new MaasClient({ baseUrl: 'http://maas.test', fetch: job.impl }).jobs.wait('j1')).toMatchObject({ status: 'succeeded' });
+    expect(job.calls()).toBe(3);
+    const batch = restarting(1, 'ECONNRESET', { object: 'batch', id: 'b1', status: 'succeeded', counts: { total: 1, succeeded: 1, failed: 0 } });
+    expect(await new MaasClient({ baseUrl: 'http://maas.test', fetch: batch.impl }).batches.wait('b1', { intervalMs: 100 })).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('does not try again for a name that does not resolve, nor past the wait\'s own timeout', async () => {
+    const nowhere = restarting(1, 'ENOTFOUND', { object: 'job', id: 'j1', status: 'succeeded' });
+    expect(await new MaasClient({ baseUrl: 'http://maas.test', fetch: nowhere.impl }).jobs.wait('j1').catch((e: unknown) => e)).toBeInstanceOf(MaasConnectionError);
+    const down = restarting(1000, 'ECONNREFUSED', {});
+    const t0 = Date.now();
+    expect(await new MaasClient({ baseUrl: 'http://maas.test', fetch: down.impl }).jobs.wait('j1', { timeoutMs: 1200 }).catch((e: unknown) => e)).toBeInstanceOf(MaasConnectionError);
+    expect(Date.now() - t0).toBeLessThan(1500);
   });
 });
