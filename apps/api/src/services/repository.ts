@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
-  AppError, loadRepository, MODEL_CHANGES_KEY, MODEL_NAME, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
+  AppError, loadRepository, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
   type Logger, type Model, type ModelChange, type ModelChangeMessage, type ModelVersion, type VersionCheck,
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
@@ -153,7 +153,8 @@ export class RepositoryService {
 
   private async reread(name: string): Promise<void> {
     if (!(await isDir(join(this.catalog.repository.root, name)))) throw new NotFoundError('model', name);
-    if (!MODEL_NAME.test(name)) throw new AppError('invalid-input', `model '${name}' cannot be loaded: model names use letters, digits, '.', '_' and '-'`);
+    const nameProblem = modelNameProblem(name);
+    if (nameProblem) throw new AppError('invalid-input', `model '${name}' cannot be loaded: ${nameProblem}`);
     let model: Model;
     try {
       model = await readModel(this.catalog.repository.root, name, [], this.check);
@@ -166,7 +167,7 @@ export class RepositoryService {
 
   /** Re-reads `name` after a change on disk, unless it is unloaded; a model that fails keeps what it served. */
   private async refresh(name: string): Promise<void> {
-    if (!MODEL_NAME.test(name) || (await this.redis.sismember(UNLOADED_MODELS_KEY, name))) return;
+    if (modelNameProblem(name) || (await this.redis.sismember(UNLOADED_MODELS_KEY, name))) return;
     if (!(await isDir(join(this.catalog.repository.root, name)))) {
       this.failures.delete(name);
       if (this.catalog.repository.models.has(name)) this.log.info({ model: name }, 'model folder removed: no longer served');

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  inferenceQueueName, MODEL_CHANGES_KEY, MODEL_NAME, MODELS_CHANNEL, queuedJobCount, readModel, UNLOADED_MODELS_KEY, VERSION_TEXT, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
+  inferenceQueueName, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, queuedJobCount, readModel, UNLOADED_MODELS_KEY, VERSION_TEXT, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
   type VersionCheck,
 } from '@maas/shared';
 
@@ -136,7 +136,8 @@ export class LiveModels<R extends ServedRunner> {
       if (isDir) await this.runLeftovers(name, new Set());
       return changed;
     }
-    if (!MODEL_NAME.test(name)) return this.problem(name, `${name}: model names use letters, digits, '.', '_' and '-'`);
+    const nameProblem = modelNameProblem(name);
+    if (nameProblem) return this.problem(name, nameProblem);
     const opened = new Map<string, Running<R>>();
     const check: VersionCheck = async (m, v) => {
       if (!this.opts.selected(v)) return;

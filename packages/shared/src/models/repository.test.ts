@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_QUEUE_DELAY_MS } from './config.js';
-import { findVersion, loadRepository, MODEL_NAME, parseLabels, type Model } from './repository.js';
+import { findVersion, loadRepository, MODEL_NAME, modelNameProblem, parseLabels, type Model } from './repository.js';
 
 const MODELS = new URL('../../../../models/', import.meta.url).pathname;
 
@@ -327,5 +327,12 @@ describe('MODEL_NAME', () => {
 
   it('rejects names that would break queue keys or paths', () => {
     for (const n of ['a:b', '.hidden', '-x', '_x', 'a b', 'a/b', '', 'x'.repeat(65)]) expect(MODEL_NAME.test(n), n).toBe(false);
+  });
+
+  it('modelNameProblem also refuses a name a route takes (stats: /v2/models/stats)', () => {
+    expect(modelNameProblem('mlp')).toBeUndefined();
+    expect(modelNameProblem('stats')).toMatch(/taken by \/v2\/models\/stats/);
+    expect(modelNameProblem('Stats')).toMatch(/taken/); // express matches paths regardless of case
+    expect(modelNameProblem('a b')).toMatch(/letters, digits/);
   });
 });

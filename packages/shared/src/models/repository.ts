@@ -66,6 +66,16 @@ export interface Repository {
 
 export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** Names a model folder may not have, in any case (routes match paths regardless of case): `/v2/models/stats` is Triton's statistics of every model, so a model of that name could not be read. */
+const RESERVED_MODEL_NAMES = new Set(['stats']);
+
+/** PURE: why `name` cannot name a model (its folder), or undefined when it can. */
+export function modelNameProblem(name: string): string | undefined {
+  if (!MODEL_NAME.test(name)) return `${name}: model names use letters, digits, '.', '_' and '-'`;
+  if (RESERVED_MODEL_NAMES.has(name.toLowerCase())) return `${name}: the name is taken by /v2/models/${name} (Triton's statistics of every model)`;
+  return undefined;
+}
+
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
 }
@@ -179,9 +189,10 @@ export async function loadRepository(root: string, check?: VersionCheck): Promis
   const failed = new Map<string, string>();
   const warnings: string[] = [];
   for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (!MODEL_NAME.test(e.name)) {
-      problems.push(`${e.name}: model names use letters, digits, '.', '_' and '-'`);
-      failed.set(e.name, problems.at(-1)!);
+    const nameProblem = modelNameProblem(e.name);
+    if (nameProblem) {
+      problems.push(nameProblem);
+      failed.set(e.name, nameProblem);
       continue;
     }
     try {
