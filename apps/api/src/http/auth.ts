@@ -7,8 +7,6 @@ import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { AppError, DEFAULT_TENANT, UnauthorizedError } from '@maas/shared';
 
-export { DEFAULT_TENANT };
-
 const digest = (key: string) => createHash('sha256').update(key).digest('hex');
 
 declare module 'express-serve-static-core' {
