@@ -29,6 +29,8 @@ import { Collector } from './batching/collector.js';
 import { fullBatchesAhead } from './batching/full-ahead.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
 import { fetchLimit, IDLE_BEFORE_QUICK_MS } from './batching/fetch-limit.js';
+import { lineRanges, LINES_FAILED_TOGETHER, MAX_LINES_FAILED_ALONE, rowsIn, sameError } from './batching/failed-lines.js';
+import { defaultConcurrency, rowBudget } from './batching/holding.js';
 import { LineRanges } from './batching/line-ranges.js';
 import { queueOrder, type QueuedJob } from './batching/queue-order.js';
 import type { Slice } from './batching/cut.js';
@@ -86,21 +88,6 @@ interface Task {
   reject: (e: Error) => void;
 }
 
-/** Jobs fetched and held at once: enough to fill two batches per instance while one runs. */
-export function defaultConcurrency(version: ModelVersion, instances: number): number {
-  const perRun = Math.max(1, version.maxBatchSize);
-  return Math.min(1024, Math.max(4, 2 * perRun * instances));
-}
-
-/**
- * Rows a worker holds at most before it stops fetching: a few batches' worth, and two batch-file
- * chunks (one running, the next fetched). Without it a worker would take up to `concurrency`
- * jobs of any size, e.g. every chunk of a big batch, holding their inputs in memory and
- * leaving nothing for workers started later.
- */
-export function rowBudget(version: ModelVersion, instances: number): number {
-  return Math.max(4 * Math.max(1, version.maxBatchSize) * instances, 2 * chunkRows(version));
-}
 
 export class ModelRunner {
   private readonly worker: Worker<InferenceJobData, InferenceJobResult>;
@@ -531,13 +518,6 @@ export class ModelRunner {
   }
 }
 
-/** Lines of a batch chunk that may fail alone (`isolateLines`); past them, a failing run's lines fail together. */
-export const MAX_LINES_FAILED_ALONE = 256;
-
-const LINES_FAILED_TOGETHER: JobError = {
-  type: 'inference-failed',
-  message: `this line's run failed after ${MAX_LINES_FAILED_ALONE} other lines of its chunk had failed theirs, so its lines were not run again one by one (does the model fail every line?)`,
-};
 
 /** A batch chunk's lines among its rows, placed once (a failed line fails alone: `isolateLines`); undefined for other jobs, and for chunks that do not say where their lines lie. */
 function linesOf(t: Task): LineRanges | undefined {
@@ -546,21 +526,6 @@ function linesOf(t: Task): LineRanges | undefined {
   return t.lines ?? undefined;
 }
 
-/** Whether the lines failed with one error (else each keeps its own, though all failed: another line's values are not its to show). */
-function sameError(errors: ReadonlyMap<number, JobError>): boolean {
-  let first: string | undefined;
-  for (const e of errors.values()) {
-    first ??= e.message;
-    if (e.message !== first) return false;
-  }
-  return true;
-}
-
-/** The row ranges [start, end) of the failed lines, keyed by their first rows. */
-const lineRanges = (lines: LineRanges, failed: ReadonlyMap<number, unknown>): [number, number][] =>
-  [...failed.keys()].map((start) => [start, lines.end(lines.lineOf(start))]);
-
-const rowsIn = (ranges: readonly [number, number][]): number => ranges.reduce((n, [a, b]) => n + b - a, 0);
 
 const queued = (t: Task): QueuedJob => ({ priority: t.job.opts.priority, timestamp: t.job.timestamp, batch: t.job.data.batch });
 
