@@ -1,5 +1,5 @@
 /**
- * Entry point of a session thread: owns one onnxruntime InferenceSession and runs batches.
+ * Entry point of a session thread: owns one onnxruntime InferenceSession and runs micro-batches (rows of many jobs a run).
  *
  * `session.run` is a synchronous native call that holds its thread for the whole run, so it
  * must not share a thread with BullMQ's lock renewals and Redis traffic. Here it does not:
