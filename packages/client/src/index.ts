@@ -1,6 +1,6 @@
 /**
- * @maas/client: a typed SDK for the maas inference cluster (CONTRACT §4–§5). Node ≥ 20, no
- * runtime dependencies.
+ * @maas/client: a typed SDK for the maas inference cluster (CONTRACT §4–§5). Node ≥ 20.11,
+ * ESM; one runtime dependency (lossless-json, for integers past 2^53).
  */
 export { MaasClient, type MaasClientOptions, type InferOptions } from './client.js';
 export { Jobs, type CreateJobOptions, type GetJobOptions, type WaitOptions, type RunOptions, type SucceededJob } from './jobs.js';
