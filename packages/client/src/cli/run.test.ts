@@ -60,6 +60,12 @@ describe('help and usage errors (no server needed)', () => {
     expect(b.stderr.text).toMatch(/Usage: maas <command>/);
   });
 
+  it('prints its version with --version', async () => {
+    const x = io();
+    expect(await runCli(['--version'], x)).toBe(0);
+    expect(x.stdout.text).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
   it('has --help for every command and group', async () => {
     for (const c of COMMANDS) {
       const x = io();

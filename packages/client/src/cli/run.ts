@@ -3,6 +3,7 @@
  * `node:util` parseArgs (strict: unknown options and missing values are usage errors), prints
  * help, runs it, and turns whatever it throws into one clear line on stderr and an exit code.
  */
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { MaasClient } from '../client.js';
 import { UsageError, Interrupted, type Command, type Context, type OptionSpec } from './command.js';
@@ -22,6 +23,7 @@ const GLOBAL: Record<string, OptionSpec> = {
   url: { type: 'string', value: 'URL', help: `API base URL (default: $MAAS_URL, else ${DEFAULT_URL})` },
   'api-key': { type: 'string', value: 'KEY', help: 'API key (default: $MAAS_API_KEY)' },
   help: { type: 'boolean', short: 'h', help: 'show help' },
+  version: { type: 'boolean', help: "print this client's version" },
 };
 
 type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
@@ -50,6 +52,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       throw new UsageError(`unknown option ${unknown.rawName}`, guess?.name);
     }
 
+    if (first === undefined && pre.values['version'] === true) {
+      io.stdout.write(`${clientVersion()}\n`);
+      return 0;
+    }
     if (first === undefined) {
       (help ? io.stdout : io.stderr).write(rootHelp());
       return help ? 0 : EXIT_USAGE;
@@ -159,4 +165,9 @@ export function commandHelp(c: Command): string {
     ...(c.details ? [c.details, ''] : []),
     FOOTER,
   ].join('\n');
+}
+
+/** The package's version (its package.json: two folders up from dist/cli/ and from src/cli/). */
+function clientVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 }
