@@ -20,6 +20,8 @@ describe('describeError', () => {
   it('adds the fix for a 401 and the wait for a 429', () => {
     const unauthorized = new MaasApiError({ type: 'urn:maas:problem:unauthorized', title: 'Unauthorized', status: 401, detail: 'API key not recognised' });
     expect(describeError(unauthorized, URL).message).toBe('error: Unauthorized: API key not recognised\nhint: the key given (--api-key or MAAS_API_KEY) is not one this server knows');
+    const doubled = new MaasApiError({ type: 'urn:maas:problem:not-found', title: 'Not found', status: 404, detail: "route 'GET /v1/v1/models' not found" });
+    expect(describeError(doubled, URL).message).toMatch(/\nhint: --url \(or MAAS_URL\) is the server's root, without \/v1 or \/v2$/);
     const none = new MaasApiError({ type: 'urn:maas:problem:unauthorized', title: 'Unauthorized', status: 401, detail: 'an API key is required' });
     expect(describeError(none, URL).message).toBe('error: Unauthorized: an API key is required\nhint: pass --api-key KEY or set MAAS_API_KEY');
     const full = new MaasApiError({ type: 'urn:maas:problem:queue-full', title: 'Queue full', status: 429, detail: 'retry later' }, 2);

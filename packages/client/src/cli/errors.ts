@@ -53,6 +53,8 @@ export function describeError(err: unknown, url: string, command?: string): Desc
       // The server says whether a key came and was not known, or none came.
       lines.push(/not recognised/i.test(err.detail ?? '') ? 'hint: the key given (--api-key or MAAS_API_KEY) is not one this server knows' : 'hint: pass --api-key KEY or set MAAS_API_KEY');
     }
+    // A base URL given with the API's prefix (`--url http://host:8080/v1`) doubles it.
+    if (err.status === 404 && /\/v[12]\/v[12](\/|\b)/.test(err.detail ?? '')) lines.push('hint: --url (or MAAS_URL) is the server\'s root, without /v1 or /v2');
     if (err.retryAfter !== undefined) lines.push(`(the server asks to retry after ${err.retryAfter} s)`);
     return { message: lines.join('\n'), code: EXIT_FAILED };
   }
