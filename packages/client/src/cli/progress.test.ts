@@ -82,7 +82,8 @@ describe('ProgressReporter', () => {
     r.finish();
     expect(out.text).not.toContain('\r');
     const lines = out.text.trimEnd().split('\n');
-    expect(lines).toHaveLength(3); // t = 0, 5 s, 10 s
+    expect(lines).toHaveLength(4); // t = 0, 5 s, 10 s, and the last state at finish()
     expect(lines[2]).toMatch(/^b \[########--\] 83% 100\/120 rows · 10 rows\/s · ETA 2s$/);
+    expect(lines[3]).toMatch(/^b \[##########\] 100% 120\/120 rows/);
   });
 });

@@ -95,9 +95,9 @@ export class ProgressReporter {
 
   /** Writes the last state if it was held back, and ends a redrawn line. */
   finish(): void {
-    // The final state matters on a terminal (the bar should end where the work ended); in a
-    // log, the summary that follows says it.
-    if (this.tty && this.unwritten !== undefined) this.write();
+    // The final state, held back by the interval, is written: the bar ends where the work ended,
+    // and a log does not end at an upload's 0 % (a short upload wrote only its first state).
+    if (this.unwritten !== undefined) this.write();
     if (this.tty && this.drawn) this.out.write('\n');
     this.drawn = false;
     this.unwritten = undefined;
