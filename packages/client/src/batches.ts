@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
-import { connectionCode, MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
+import { MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
 import { byteStream, chunksOf, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
 import { NpyFile } from './npy.js';
 import { sleep, throughRestarts } from './time.js';
@@ -175,7 +175,7 @@ export class Batches {
     for (;;) {
       const started = Date.now();
       const waitMs = Math.max(0, Math.min(interval, deadline - started));
-      const batch = await throughRestarts(() => this.get(id, { wait: waitMs > 0 ? waitMs / 1000 : undefined, signal: opts.signal }), connectionCode, deadline, opts.signal);
+      const batch = await throughRestarts(() => this.get(id, { wait: waitMs > 0 ? waitMs / 1000 : undefined, signal: opts.signal }), deadline, opts.signal);
       opts.onProgress?.(batch);
       if (isTerminal(batch.status)) return batch;
       const left = deadline - Date.now();

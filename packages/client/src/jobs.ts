@@ -4,12 +4,12 @@
  * everyday "give me the result" call.
  */
 import { randomUUID } from 'node:crypto';
-import { connectionCode, MaasJobFailedError, MaasWaitTimeoutError } from './errors.js';
+import { MaasJobFailedError, MaasWaitTimeoutError } from './errors.js';
 import { sleep, throughRestarts } from './time.js';
 import { objectOf, type CallOptions, type Transport } from './transport.js';
+import { isTerminal, type Job, type JobRequest } from './types.js';
 
 const JOB = objectOf('job');
-import { isTerminal, type Job, type JobRequest } from './types.js';
 
 export interface CreateJobOptions extends CallOptions {
   /**
@@ -89,7 +89,7 @@ export class Jobs {
     for (;;) {
       const left = deadline - Date.now();
       const started = Date.now();
-      const job = await throughRestarts(() => this.get(id, { wait: Math.max(1, Math.min(pollSeconds, Math.ceil(left / 1000))), signal: opts.signal }), connectionCode, deadline, opts.signal);
+      const job = await throughRestarts(() => this.get(id, { wait: Math.max(1, Math.min(pollSeconds, Math.ceil(left / 1000))), signal: opts.signal }), deadline, opts.signal);
       if (isTerminal(job.status)) return job;
       if (Date.now() >= deadline) throw new MaasWaitTimeoutError(`job ${id} still ${job.status} after ${timeoutMs} ms`, job);
       // A server that does not long-poll (wait capped to 0) answers at once: do not spin.

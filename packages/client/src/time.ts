@@ -1,4 +1,5 @@
 /** Waiting that a caller can interrupt: every wait in the SDK goes through here. */
+import { connectionCode } from './errors.js';
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -29,21 +30,15 @@ const RESTARTING = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED
  * `read` (a wait's GET) carried through an API restart, as a rolling update or a crash and
  * restart gives: a connection refused or reset is tried again, after 0.25 s doubling to 2 s,
  * for at most RECONNECT_FOR_MS in a row and never past `deadline`; anything else is thrown.
- * `isConnectionLost` tells such a failure (the SDK's MaasConnectionError with its code).
  */
-export async function throughRestarts<T>(
-  read: () => Promise<T>,
-  isConnectionLost: (err: unknown) => string | undefined,
-  deadline: number,
-  signal?: AbortSignal,
-): Promise<T> {
+export async function throughRestarts<T>(read: () => Promise<T>, deadline: number, signal?: AbortSignal): Promise<T> {
   let delay = 250;
   let since: number | undefined;
   for (;;) {
     try {
       return await read();
     } catch (err) {
-      const code = isConnectionLost(err);
+      const code = connectionCode(err);
       const now = Date.now();
       since ??= now;
       if (code === undefined || !RESTARTING.has(code) || signal?.aborted || now + delay >= deadline || now - since + delay > RECONNECT_FOR_MS) throw err;

@@ -6,17 +6,18 @@
  */
 import { z } from 'zod';
 
-export type DiePoint =
+const DIE_POINTS = [
   /** a worker recorded the ending that completed a batch, and has not yet relayed its batch.completed */
-  | 'batch-completed'
+  'batch-completed',
   /** a worker recorded a job's ending (with its job.completed), before relaying it and settling the job */
-  | 'job-ended'
+  'job-ended',
   /** the API recorded a queued job's cancel, before relaying its job.completed */
-  | 'cancel-recorded'
+  'cancel-recorded',
   /** BullMQ failed a job on its own (stall limit) and told this worker, before it recorded the failure */
-  | 'final-failure';
+  'final-failure',
+] as const;
 
-const DIE_POINTS = ['batch-completed', 'job-ended', 'cancel-recorded', 'final-failure'] as const satisfies readonly DiePoint[];
+export type DiePoint = (typeof DIE_POINTS)[number];
 
 /** `MAAS_TEST_DIE_AT`: one of the points, or unset. */
 export const DiePointEnv = z.enum(DIE_POINTS).optional();

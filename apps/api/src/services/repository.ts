@@ -105,9 +105,7 @@ export class RepositoryService {
       throw new AppError('invalid-input', `load parameter '${override}' is not supported: a load reads the model from the repository (MODEL_REPOSITORY); put the files there`);
     }
     await this.serially(() => this.reread(name));
-    const seq = await this.redis.incr(MODEL_CHANGES_KEY);
-    await this.redis.multi().srem(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'load', seq } satisfies ModelChangeMessage)).exec();
-    return seq;
+    return this.announce(name, 'load');
   }
 
   /**
@@ -121,8 +119,7 @@ export class RepositoryService {
       this.catalog.model(name); // 404
     }
     this.catalog.remove(name);
-    const seq = await this.redis.incr(MODEL_CHANGES_KEY);
-    await this.redis.multi().sadd(UNLOADED_MODELS_KEY, name).publish(MODELS_CHANNEL, JSON.stringify({ model: name, action: 'unload', seq } satisfies ModelChangeMessage)).exec();
+    await this.announce(name, 'unload');
   }
 
   /**
@@ -133,9 +130,20 @@ export class RepositoryService {
   async follow(changes: ModelChange[]): Promise<void> {
     for (const c of changes) {
       await this.serially(() => this.refresh(c.model));
-      const seq = await this.redis.incr(MODEL_CHANGES_KEY);
-      await this.redis.publish(MODELS_CHANNEL, JSON.stringify({ model: c.model, action: 'changed', seq } satisfies ModelChangeMessage));
+      await this.announce(c.model, 'changed');
     }
+  }
+
+  /**
+   * Numbers a change (MODEL_CHANGES_KEY) and announces it to every process; a load or an unload
+   * updates the unloaded set in the same write. Resolves with the change's number.
+   */
+  private async announce(model: string, action: ModelChangeMessage['action']): Promise<number> {
+    const seq = await this.redis.incr(MODEL_CHANGES_KEY);
+    const message = JSON.stringify({ model, action, seq } satisfies ModelChangeMessage);
+    if (action === 'changed') await this.redis.publish(MODELS_CHANNEL, message);
+    else await this.redis.multi()[action === 'load' ? 'srem' : 'sadd'](UNLOADED_MODELS_KEY, model).publish(MODELS_CHANNEL, message).exec();
+    return seq;
   }
 
   private serially(step: () => Promise<void>): Promise<void> {

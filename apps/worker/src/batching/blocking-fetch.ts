@@ -9,8 +9,8 @@
  * the `BZPOPMIN`: Redis runs a client's commands in order, so the script runs the moment the
  * marker is popped and both replies come back together. If the wait times out, the script
  * runs all the same and finds what it finds (usually nothing), as BullMQ's own fetch after a
- * timeout does. Behind them goes DROP_STALE_MARKER_LUA (by its SHA), so that the marker the fetch adds back
- * does not wake the next wait for nothing.
+ * timeout does. Behind them goes DROP_STALE_MARKER_LUA (by its SHA), so that the marker the
+ * fetch adds back does not wake the next wait for nothing.
  *
  * Two things differ from BullMQ's own fetch, and are handled here:
  * - The script's timestamp (the job's `processedOn`, and the time delayed jobs are promoted

@@ -106,8 +106,9 @@ export class WebhookDeliverer {
       perReceiver: settings.perReceiver ?? Math.max(1, Math.floor(settings.concurrency / 5)),
       maxWaitMs: settings.timeoutMs,
     });
-    this.hosts = new ReceiverSlots({ perReceiver: Math.max(1, Math.floor(settings.concurrency / 2)), maxWaitMs: settings.timeoutMs });
-    this.tenants = new ReceiverSlots({ perReceiver: Math.max(1, Math.floor(settings.concurrency / 2)), maxWaitMs: settings.timeoutMs });
+    const half = Math.max(1, Math.floor(settings.concurrency / 2));
+    this.hosts = new ReceiverSlots({ perReceiver: half, maxWaitMs: settings.timeoutMs });
+    this.tenants = new ReceiverSlots({ perReceiver: half, maxWaitMs: settings.timeoutMs });
     this.connection = createRedis(settings.redisUrl, bullmqConnectionOptions(`${settings.workerId}:webhooks`));
     this.connection.on('error', () => {}); // reported through the worker's 'error' event
     this.worker = new Worker<DeliveryJobData>(WEBHOOK_QUEUE, (job, token) => this.fairly(job, token), {

@@ -135,9 +135,13 @@ export const batchResults: Command = {
     const out = stringOpt(ctx, 'out');
     const id = ctx.args[0]!;
     const written = await ctx.client().batches.downloadResults(id, out ?? ctx.io.stdout, { signal: ctx.io.signal, failedOnly: flag(ctx, 'failed') });
-    if (out) ctx.io.stderr.write(`wrote ${formatCount(written.lines)} result ${written.lines === 1 ? 'line' : 'lines'} (${formatBytes(written.bytes)}) to ${out}\n`);
+    if (out) ctx.io.stderr.write(wroteText(written, out));
   },
 };
+
+/** The line saying what a download wrote. */
+const wroteText = (written: { lines: number; bytes: number }, out: string): string =>
+  `wrote ${formatCount(written.lines)} result ${written.lines === 1 ? 'line' : 'lines'} (${formatBytes(written.bytes)}) to ${out}\n`;
 
 /** Where `--out` writes (`<out>.partial`, renamed): a directory that exists, and not a directory itself. */
 async function writableOut(out: string): Promise<void> {
@@ -186,7 +190,7 @@ async function follow(ctx: Context, client: MaasClient, id: string, out: string 
     return 0;
   }
   const written = await client.batches.downloadResults(id, out, { signal: ctx.io.signal });
-  ctx.io.stderr.write(`wrote ${formatCount(written.lines)} result ${written.lines === 1 ? 'line' : 'lines'} (${formatBytes(written.bytes)}) to ${out}\n`);
+  ctx.io.stderr.write(wroteText(written, out));
   return 0;
 }
 
