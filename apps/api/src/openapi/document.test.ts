@@ -40,6 +40,14 @@ describe('openApiDocument', () => {
     expect(NDJSON_TYPES).not.toContain('application/json-seq'); // RS-framed records (RFC 7464) are not lines
   });
 
+  it('leaves out the bytes-only tensor contents (BinaryData) instead of a branch nothing matches', () => {
+    const text = JSON.stringify(doc);
+    expect(text).not.toContain('"not":{}');
+    expect(text).not.toContain('x-maas-nothing');
+    const data = doc.paths['/v1/jobs'].post.requestBody.content['application/json'].schema.properties.inputs.items.properties.data;
+    expect(data).toEqual({ type: 'array', items: {} }); // unknown[] for a generated client
+  });
+
   it('documents request bodies with the schemas that validate them', () => {
     const body = doc.paths['/v1/jobs'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(expect.arrayContaining(['model', 'inputs']));

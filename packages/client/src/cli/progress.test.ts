@@ -74,6 +74,13 @@ describe('ProgressReporter', () => {
     expect(frames[2]!.trimEnd().length).toBeLessThan(60);
   });
 
+  it('on a terminal that reports 0 columns, draws the whole line (as 100 wide), not one character less each time', () => {
+    const out = Object.assign(capture(true), { columns: 0 });
+    const r = new ProgressReporter(out, { label: 'up', now: () => 0 });
+    r.update(50, 100, 'rows');
+    expect(out.text).toBe('\r\x1b[2Kup [##########----------] 50% 50/100 rows');
+  });
+
   it('prints plain lines at most every interval elsewhere', () => {
     const out = capture(false);
     let now = 0;
