@@ -60,6 +60,8 @@ export const WorkerEnv = z.object({
   WEBHOOK_ALLOW_PRIVATE: BoolEnv.default(false),
   /** TEST HOOK (e2e only): SIGKILL at this point (@maas/shared test-hooks.ts) */
   MAAS_TEST_DIE_AT: DiePointEnv,
+  /** TEST HOOK (e2e only): a pool's first session threads exit when their n-th run arrives (inference/protocol.ts) */
+  WORKER_TEST_SESSION_EXIT_ON_RUN: intEnv(1, 1_000_000).optional(),
   /** per attempt: connect, send, and the receiver's answer */
   WEBHOOK_TIMEOUT_MS: intEnv(100, 600_000).default(10_000),
   /** deliveries in flight per worker process (independent of inference) */

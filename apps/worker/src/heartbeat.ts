@@ -27,6 +27,8 @@ export interface WorkerDescription {
 
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
+  /** a beat announcing a change is queued (changes made in one turn share it) */
+  private announcing = false;
 
   constructor(
     private readonly redis: Redis,
@@ -62,8 +64,14 @@ export class Heartbeat {
     this.announce();
   }
 
+  /** One beat for whatever changed in this turn: a load's new models and its change number go together. */
   private announce(): void {
-    if (this.timer) this.beat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'));
+    if (!this.timer || this.announcing) return;
+    this.announcing = true;
+    setImmediate(() => {
+      this.announcing = false;
+      this.beat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'));
+    });
   }
 
   start(): void {

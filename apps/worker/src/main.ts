@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     // Each session makes its warm-up runs before it takes a job (shared models/warmup.ts).
     const warmup = warmupRuns(v, m.config.warmup_batch_sizes);
     const pool = await SessionPool.open(
-      { path: v.path, providers: providersFor(config.WORKER_DEVICE, m.config.execution_providers), intraOpNumThreads: threads, spinning: config.WORKER_SPIN_THREADS, warmup },
+      { path: v.path, providers: providersFor(config.WORKER_DEVICE, m.config.execution_providers), intraOpNumThreads: threads, spinning: config.WORKER_SPIN_THREADS, warmup, ...(config.WORKER_TEST_SESSION_EXIT_ON_RUN ? { exitOnRun: config.WORKER_TEST_SESSION_EXIT_ON_RUN } : {}) },
       m.config.instances,
       {
         runTimeoutMs: config.WORKER_RUN_TIMEOUT_MS,

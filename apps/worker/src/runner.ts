@@ -8,7 +8,8 @@
  * call just parks its job there and awaits the job's result. The Collector cuts batches; this
  * module joins their rows, runs them on a session thread while it checks them for
  * cancellation (one Redis call per batch, in parallel with the run), and hands each job its
- * rows back. How a job ends — recorded through the ledger, settled as the ledger says,
+ * rows back; a run that fails for what its rows hold runs them again apart until the rows at
+ * fault are found (failed-runs.ts). How a job ends — recorded through the ledger, settled as the ledger says,
  * counted, announced — is ledger/job-endings.ts. Locks, stall recovery and retries stay per
  * job, as BullMQ made them: a worker killed mid-batch leaves its jobs locked until live
  * workers see its liveness beat missing and drop those locks (see liveness/sweeper.ts), or the
@@ -29,15 +30,16 @@ import { Collector } from './batching/collector.js';
 import { fullBatchesAhead } from './batching/full-ahead.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
 import { fetchLimit, IDLE_BEFORE_QUICK_MS } from './batching/fetch-limit.js';
-import { lineRanges, LINES_FAILED_TOGETHER, MAX_LINES_FAILED_ALONE, rowsIn, sameError } from './batching/failed-lines.js';
+import { lineRanges, rowsIn, sameError } from './batching/failed-lines.js';
 import { defaultConcurrency, rowBudget } from './batching/holding.js';
-import { LineRanges } from './batching/line-ranges.js';
-import { queueOrder, type QueuedJob } from './batching/queue-order.js';
+import { queueOrder } from './batching/queue-order.js';
 import type { Slice } from './batching/cut.js';
 import type { SessionPool } from './inference/session-pool.js';
 import { SessionLostError } from './inference/instance-health.js';
 import type { WorkerMetrics } from './metrics.js';
-import { joinParts, memberPieces, memberRanges, selectOutputs, withoutRows, type OutputPart } from './postprocess/outputs.js';
+import { joinParts, memberRanges, selectOutputs, withoutRows } from './postprocess/outputs.js';
+import { isolateFailure, type Rerun } from './failed-runs.js';
+import { queued, type Task } from './task.js';
 import { JobAnnouncer } from './job-announcer.js';
 import type { ChunkLedger } from './ledger/chunks.js';
 import { JobEndings } from './ledger/job-endings.js';
@@ -62,32 +64,6 @@ export interface RunnerRecording {
   chunks?: ChunkLedger;
   stats?: StatsRecorder;
 }
-
-/** A job held by this worker until all its rows have run. */
-interface Task {
-  job: Job<InferenceJobData>;
-  inputs: RawTensor[];
-  rows: number;
-  receivedAt: number;
-  dispatchedAt?: number;
-  done: number;
-  parts: OutputPart[];
-  inferenceMs: number;
-  maxBatch: number;
-  runs: number;
-  failed: boolean;
-  /** when a run last checked this job for a cancel (batching/cancel-check.ts) */
-  cancelCheckedAt?: number;
-  /** a batch chunk's lines whose rows failed their run alone (`isolateLines`), by the line's first row: they fail, the others succeed */
-  rowErrors?: Map<number, JobError>;
-  /** a batch chunk's lines among its rows, once a run of it failed (undefined: not yet asked; null: they cannot be placed) */
-  lines?: LineRanges | null;
-  /** a carrier's members whose rows failed alone (`isolateMembers`), by id: they fail, the others succeed */
-  memberErrors?: Map<string, JobError>;
-  resolve: (r: InferenceJobResult) => void;
-  reject: (e: Error) => void;
-}
-
 
 export class ModelRunner {
   private readonly worker: Worker<InferenceJobData, InferenceJobResult>;
@@ -117,6 +93,8 @@ export class ModelRunner {
   private rowsPerJob: number;
   /** batches this runner has marked running (START_BATCH_LUA), the latest few thousand: once each */
   private readonly startedBatches = new Set<string>();
+  /** how a run that failed for its rows finds the rows at fault (failed-runs.ts) */
+  private readonly rerun: Rerun;
 
   constructor(
     private readonly model: ModelInfo,
@@ -129,6 +107,12 @@ export class ModelRunner {
     recording: RunnerRecording = {},
   ) {
     this.queueName = inferenceQueueName(version.model, version.version);
+    this.rerun = {
+      run: (slices) => this.runMicroBatch(slices),
+      finish: (task) => void this.finish(task),
+      failWith: (task, error) => this.failWith(task, error),
+      log,
+    };
     this.labels = { model: version.model, version: String(version.version) };
     this.collector = new Collector<Task>({
       maxRows: version.maxBatchSize,
@@ -360,20 +344,7 @@ export class ModelRunner {
         for (const s of packed) this.fail(s.job, err);
         return;
       }
-      const jobs = [...new Set(packed.map((s) => s.job))];
-      if (jobs.length > 1) {
-        // One request's rows can fail a run others share (an index out of a table's range):
-        // each job's rows run again alone, so only the job at fault fails, with its own message.
-        this.log.warn({ err: err.message, rows, jobs: jobs.length }, 'a shared run failed; its jobs run again one by one');
-        for (const job of jobs) await this.runMicroBatch(packed.filter((s) => s.job === job));
-        return;
-      }
-      const error: JobError = { type: 'inference-failed', message: err.message };
-      if (linesOf(packed[0]!.job)) return this.isolateLines(packed, error);
-      if ((packed[0]!.job.job.data.members?.length ?? 0) > 1) return this.isolateMembers(packed, error);
-      this.log.error({ err, rows }, 'inference failed');
-      for (const s of packed) this.failWith(s.job, error);
-      return;
+      return isolateFailure(packed, err, this.rerun);
     }
     const result = ran.value;
     const jobsInRun = new Set(packed.map((s) => s.job)).size;
@@ -410,59 +381,6 @@ export class ModelRunner {
     this.log.error({ output: stray.name, shape: stray.shape, rows }, 'a run\'s output is not its rows: jobs failed');
     for (const s of packed) this.failWith(s.job, { type: 'inference-failed', message });
     return undefined;
-  }
-
-  /**
-   * A batch chunk's failed run: its lines run again in halves, down to single lines, so a line
-   * whose values fail the model (an index past a table's end) fails alone with its error and the
-   * chunk's other lines succeed, as a line that fails its checks does. A line of several rows
-   * fails whole, its rows that ran in other runs dropped (`finish`). A run that fails for every
-   * line would cost about two runs a line, so past MAX_LINES_FAILED_ALONE failed lines a chunk's
-   * failing runs fail all their lines at once.
-   */
-  private async isolateLines(slices: readonly Slice<Task>[], error: JobError): Promise<void> {
-    for (const s of slices) {
-      const task = s.job;
-      const lines = task.lines!;
-      const [first, last] = lines.touched(s.start, s.end);
-      if (last - first > 1 && (task.rowErrors?.size ?? 0) < MAX_LINES_FAILED_ALONE) {
-        const mid = lines.start((first + last) >>> 1);
-        await this.runMicroBatch([{ ...s, end: mid }]);
-        await this.runMicroBatch([{ ...s, start: mid }]);
-        continue;
-      }
-      if (task.failed) continue;
-      const rowErrors = (task.rowErrors ??= new Map());
-      // Lines failed together past the bound: the run's message may hold another line's values.
-      const lineError = last - first > 1 ? LINES_FAILED_TOGETHER : error;
-      for (let line = first; line < last; line++) {
-        const start = lines.start(line);
-        if (!rowErrors.has(start)) rowErrors.set(start, lineError);
-      }
-      task.done += s.end - s.start;
-      if (task.done === task.rows) void this.finish(task);
-    }
-  }
-
-  /**
-   * A carrier's failed run (`/v1/jobs` the API packed into one job): each member's rows in it
-   * run again alone, so a member whose values fail the model fails alone, with its own error,
-   * and the others succeed, as if they had never been packed.
-   */
-  private async isolateMembers(slices: readonly Slice<Task>[], error: JobError): Promise<void> {
-    for (const s of slices) {
-      const task = s.job;
-      const pieces = memberPieces(task.job.data.members!, s.start, s.end);
-      if (pieces.length > 1) {
-        this.log.warn({ err: error.message, members: pieces.length }, 'a packed job\'s run failed; its members run again one by one');
-        for (const p of pieces) await this.runMicroBatch([{ ...s, start: p.start, end: p.end }]);
-        continue;
-      }
-      if (task.failed || !pieces[0]) continue;
-      (task.memberErrors ??= new Map()).set(pieces[0].member.id, error);
-      task.done += s.end - s.start;
-      if (task.done === task.rows) void this.finish(task);
-    }
   }
 
   /** All of a job's rows ran (or failed alone: `rowErrors`, `memberErrors`): its outputs and metrics go to JobEndings, which settles it. */
@@ -519,14 +437,5 @@ export class ModelRunner {
 }
 
 
-/** A batch chunk's lines among its rows, placed once (a failed line fails alone: `isolateLines`); undefined for other jobs, and for chunks that do not say where their lines lie. */
-function linesOf(t: Task): LineRanges | undefined {
-  const b = t.job.data.batch;
-  if (t.lines === undefined) t.lines = b && t.rows > 0 ? LineRanges.of(t.rows, b.lines, b.lineRows) ?? null : null;
-  return t.lines ?? undefined;
-}
-
-
-const queued = (t: Task): QueuedJob => ({ priority: t.job.opts.priority, timestamp: t.job.timestamp, batch: t.job.data.batch });
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;

@@ -33,7 +33,6 @@ const floats = (t: RawTensor): number[] => Array.from(new Float32Array((t.data a
 
 const pools: SessionPool[] = [];
 afterEach(async () => {
-  delete process.env['WORKER_TEST_SESSION_EXIT_ON_RUN'];
   while (pools.length) await pools.pop()!.close();
 });
 
@@ -89,8 +88,8 @@ describe('SessionPool queues', () => {
 
 describe('SessionPool heals', () => {
   it('a thread that dies mid-run: the run fails retryably, the model reads not served, a new thread serves the next run', async () => {
-    process.env['WORKER_TEST_SESSION_EXIT_ON_RUN'] = '2'; // the first thread exits when its 2nd run arrives
-    const pool = await SessionPool.open(init, 1, { runTimeoutMs: 10_000 });
+    // the first thread exits when its 2nd run arrives
+    const pool = await SessionPool.open({ ...init, exitOnRun: 2 }, 1, { runTimeoutMs: 10_000 });
     pools.push(pool);
     const flips: boolean[] = [];
     pool.onServingChange((s) => flips.push(s));

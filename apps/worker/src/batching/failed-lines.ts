@@ -1,12 +1,12 @@
 /**
  * PURE: a batch chunk's lines whose run failed. A chunk's failed run is run again line by line
- * (runner.ts `isolateLines`), so a line whose values fail the model fails alone; these say
+ * (failed-runs.ts), so a line whose values fail the model fails alone; these say
  * which rows those lines hold and whether the chunk failed as a whole.
  */
 import type { JobError } from '@maas/shared';
 import type { LineRanges } from './line-ranges.js';
 
-/** Lines of a batch chunk that may fail alone (`isolateLines`); past them, a failing run's lines fail together. */
+/** Lines of a batch chunk that may fail alone (failed-runs.ts); past them, a failing run's lines fail together. */
 export const MAX_LINES_FAILED_ALONE = 256;
 
 export const LINES_FAILED_TOGETHER: JobError = {

@@ -1,6 +1,6 @@
 /**
  * PURE: where a batch chunk's lines lie among its rows, so that a run that failed can run its
- * lines again apart and fail only the lines at fault (runner.ts `isolateLines`). A line is what
+ * lines again apart and fail only the lines at fault (failed-runs.ts). A line is what
  * a client sent as one request: of one row (a compact line, an `.npy` row) or of several (a
  * tensor-form line of shape `[n, …]`), whose rows may be spread over several runs.
  */

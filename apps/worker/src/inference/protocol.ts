@@ -11,6 +11,12 @@ export interface SessionInit {
   spinning: boolean;
   /** set on a thread that replaces a lost one (the test hook below skips those) */
   replacement?: boolean;
+  /**
+   * TEST HOOK (e2e only; WORKER_TEST_SESSION_EXIT_ON_RUN): the first threads of each pool exit
+   * abruptly when their n-th run arrives, as a native crash would, so the suites can check that
+   * a lost thread is replaced and its jobs retried. Replacements ignore it.
+   */
+  exitOnRun?: number;
   /** runs of zeros made once the session loads, before it reports ready (shared models/warmup.ts) */
   warmup: WarmupRun[];
 }

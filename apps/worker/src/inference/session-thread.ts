@@ -14,12 +14,7 @@ import type { FromThread, SessionInit, ToThread, WireTensor } from './protocol.j
 if (!parentPort) throw new Error('session-thread must run in a worker thread');
 const port = parentPort;
 let session: ort.InferenceSession | undefined;
-/**
- * TEST HOOK (e2e only; never set in production): WORKER_TEST_SESSION_EXIT_ON_RUN=n makes the
- * first threads of each pool exit abruptly when their n-th run arrives, as a native crash
- * would, so the suites can check that a lost thread is replaced and its jobs retried. A
- * thread cannot be killed from outside the process, hence a hook; replacements ignore it.
- */
+/** TEST HOOK (SessionInit.exitOnRun): a thread cannot be killed from outside the process. */
 let exitOnRun = 0;
 let runs = 0;
 /** the runs handed to this thread, chained (run() never rejects) */
@@ -90,7 +85,7 @@ async function run(id: number, feeds: WireTensor[]): Promise<void> {
 
 port.on('message', (msg: ToThread) => {
   if (msg.kind === 'init') {
-    if (!msg.init.replacement) exitOnRun = Number(process.env['WORKER_TEST_SESSION_EXIT_ON_RUN'] ?? 0);
+    if (!msg.init.replacement) exitOnRun = msg.init.exitOnRun ?? 0;
     void open(msg.init);
   } else if (msg.kind === 'run') {
     if (++runs === exitOnRun) process.exit(70);
