@@ -43,3 +43,39 @@ describe('batches.wait', () => {
     expect(Number(f.urls[0]!.searchParams.get('wait'))).toBeLessThanOrEqual(0.3);
   });
 });
+
+describe('batches.submit', () => {
+  /** A fetch answering the first `refusals` POSTs 429 (Retry-After: 0), then 202; it keeps each body it read. */
+  function refusingFetch(refusals: number) {
+    const bodies: string[] = [];
+    const impl = (async (input: string | URL | Request, init?: RequestInit) => {
+      const request = new Request(input, init);
+      bodies.push(await request.text());
+      if (bodies.length <= refusals) {
+        const problem = { type: 'urn:maas:problem:queue-full', title: 'Queue full', status: 429, detail: 'retry later' };
+        return new Response(JSON.stringify(problem), { status: 429, headers: { 'content-type': 'application/problem+json', 'retry-after': '0' } });
+      }
+      const batch = { id: 'b1', object: 'batch', status: 'queued', counts: { total: 2, succeeded: 0, failed: 0 } };
+      return new Response(JSON.stringify(batch), { status: 202, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    return { impl, bodies };
+  }
+  const lines = [{ inputs: { x: [1] } }, { inputs: { x: [2] } }];
+
+  it('sends an array of lines again after a 429, whole each time', async () => {
+    const f = refusingFetch(1);
+    const batch = await new MaasClient({ baseUrl: 'http://maas.test', fetch: f.impl }).batches.submit({ model: 'm', lines });
+    expect(batch.id).toBe('b1');
+    expect(f.bodies).toHaveLength(2);
+    expect(f.bodies[1]).toBe(f.bodies[0]);
+    expect(f.bodies[0]!.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual(lines);
+  });
+
+  it('sends a generator once: a 429 is the caller\'s', async () => {
+    const f = refusingFetch(1);
+    function* generated() { yield* lines; }
+    const err = await new MaasClient({ baseUrl: 'http://maas.test', fetch: f.impl }).batches.submit({ model: 'm', lines: generated() }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 429 });
+    expect(f.bodies).toHaveLength(1);
+  });
+});

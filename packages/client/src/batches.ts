@@ -83,8 +83,8 @@ export class Batches {
   /**
    * Streams the lines to `POST /v1/batches` and returns the accepted batch (202). The body is
    * produced as the connection takes it, so memory stays flat whatever the line count.
-   * Iterable sources are sent once (a consumed iterator cannot be replayed, so no retries);
-   * files are retried on 429/503 like any other request.
+   * Files and arrays are retried on 429/503 like any other request; other sources (generators,
+   * streams) are sent once, as a consumed iterator cannot be replayed.
    */
   async submit(opts: SubmitBatchOptions): Promise<Batch> {
     const { lines, onUploadProgress } = opts;
@@ -102,6 +102,7 @@ export class Batches {
         return current.stream;
       };
     } else {
+      replayable = Array.isArray(lines);
       makeStream = () => {
         current = encodeNdjson(lines, { onProgress: (p) => onUploadProgress?.({ ...p, totalBytes: undefined }) });
         return current.stream;
