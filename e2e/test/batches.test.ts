@@ -100,6 +100,19 @@ describe('batch submissions', () => {
     });
   });
 
+  it('a batch none of whose lines succeeded ends failed (the batch as a whole could not run), never started, each line\'s error in its results', async () => {
+    const lines = ['{"custom_id": "a", "inputs": {"input": [1, 2]}}', '{"custom_id": "b", "inputs": {"nope": [1]}}', '{"custom_id": "c"'];
+    const sub = await submit('model=mlp', lines.join('\n') + '\n');
+    expect(sub.status).toBe(202);
+    const done = await finished(sub.body.id);
+    expect(done).toMatchObject({
+      status: 'failed', started_at: null, counts: { total: 3, succeeded: 0, failed: 3 },
+      error: { type: 'invalid-input', message: "none of its 3 lines succeeded: each line's error is in its results" },
+    });
+    const out = await results(sub.body.id);
+    expect(out.map((l) => [l.custom_id, l.error.type])).toEqual([['a', 'invalid-input'], ['b', 'invalid-input'], ['3', 'invalid-input']]);
+  });
+
   it('tensor-form lines of one row, values as a JSON library prints float32s, return tensors equal to running each row alone', async () => {
     // 8,192 lines fill the first chunk (kept as its ids alone); compact and two-row lines then
     // share the second with more one-row tensor lines (kept as a list).

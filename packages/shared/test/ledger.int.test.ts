@@ -187,3 +187,57 @@ describe('OutboxRelay', () => {
     expect(await redis.exists(outboxKeys(batchSlot('batch_2')).due)).toBe(0);
   });
 });
+
+describe('recordChunks: how a batch ends', () => {
+  const uploaded = (id: string, chunks: number, total: number) =>
+    redis.hset(batchKeys(id).meta, { uploaded: 1, chunks_total: chunks, status: 'queued', webhook: '', tenant: 't', model: 'm', version: '1', total, created_at: 1 });
+  const meta = (id: string) => redis.hgetall(batchKeys(id).meta);
+  const failed = (type: string) => `f:2:${JSON.stringify({ type, message: 'x' })}`;
+
+  it('succeeded when any line succeeded, a partly failed chunk included; no error', async () => {
+    await uploaded('b_ok', 2, 5);
+    await recordChunks(redis, 'b_ok', 60, ['0', failed('worker-lost'), '', '1', `p:3:${JSON.stringify({ 0: { type: 'inference-failed', message: 'y' } })}`, '']);
+    expect(await meta('b_ok')).toMatchObject({ status: 'succeeded' });
+    expect((await meta('b_ok'))['error']).toBeUndefined();
+  });
+
+  it('failed when no line succeeded, its error the type of a failed chunk first, then of a failed line', async () => {
+    await uploaded('b_chunk', 2, 4);
+    await recordChunks(redis, 'b_chunk', 60, ['0', `p:2:${JSON.stringify({ 0: { type: 'inference-failed', message: 'y' }, 1: { type: 'inference-failed', message: 'z' } })}`, '', '1', failed('worker-lost'), '']);
+    const m = await meta('b_chunk');
+    expect(m['status']).toBe('failed');
+    expect(JSON.parse(m['error']!)).toEqual({ type: 'worker-lost', message: "none of its 4 lines succeeded: each line's error is in its results" });
+
+    await uploaded('b_line', 1, 2);
+    await recordChunks(redis, 'b_line', 60, ['0', `p:2:${JSON.stringify({ 0: { type: 'inference-failed', message: 'y' }, 1: { type: 'inference-failed', message: 'z' } })}`, '']);
+    expect(JSON.parse((await meta('b_line'))['error']!)).toMatchObject({ type: 'inference-failed' });
+  });
+
+  it('every line invalid: failed (invalid-input), and never running: no worker took a chunk', async () => {
+    await uploaded('b_invalid', 1, 3);
+    await recordChunks(redis, 'b_invalid', 60, ['0', 's:0', '']); // the API's record of a chunk with no rows
+    const m = await meta('b_invalid');
+    expect(m).toMatchObject({ status: 'failed' });
+    expect(m['started_at']).toBeUndefined();
+    expect(JSON.parse(m['error']!)).toMatchObject({ type: 'invalid-input' });
+  });
+
+  it('a canceled batch stays canceled whatever ran', async () => {
+    await uploaded('b_cancel', 1, 2);
+    await redis.hset(batchKeys('b_cancel').meta, 'status', 'canceled');
+    await recordChunks(redis, 'b_cancel', 60, ['0', 'c:2', '']);
+    expect(await meta('b_cancel')).toMatchObject({ status: 'canceled' });
+    expect((await meta('b_cancel'))['error']).toBeUndefined();
+  });
+
+  it('a worker\'s first outcome marks the batch running before it completes', async () => {
+    await uploaded('b_run', 2, 4);
+    await recordChunks(redis, 'b_run', 60, ['0', 's:0', '']);
+    expect((await meta('b_run'))['status']).toBe('queued');
+    await recordChunks(redis, 'b_run', 60, ['1', 's:0', '']);
+    expect((await meta('b_run'))['status']).toBe('failed');
+    await uploaded('b_run2', 2, 4);
+    await recordChunks(redis, 'b_run2', 60, ['0', 's:2', '']);
+    expect(await meta('b_run2')).toMatchObject({ status: 'running' });
+  });
+});

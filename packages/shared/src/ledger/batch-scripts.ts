@@ -21,7 +21,11 @@ return 0
  * Records chunk outcomes (HSETNX: a chunk re-run after a crash cannot count twice), then
  * completes the batch when the upload has ended and every chunk has an outcome: sets
  * completed_at and the final status once, and gives every key of the batch its retention TTL
- * (until then, a week's grace beyond it, so an abandoned batch is dropped eventually).
+ * (until then, a week's grace beyond it, so an abandoned batch is dropped eventually). The
+ * final status is `canceled` for a canceled batch, else `succeeded` if any line succeeded, else
+ * `failed` with an `error`: the type of a chunk's failure (else of a line's run, else
+ * `invalid-input`: every line failed its checks). A batch is running (`started_at`) from the
+ * first outcome a worker recorded, not from the API's of a chunk with no rows (`s:0`).
  * When it completes a batch that has a webhook, it also puts the batch.completed entry in the
  * batch's outbox (packages/shared/src/ledger), in the same atomic step, due for a sweeper
  * after the lease: the caller relays it at once, a sweeper does if the caller dies first.
@@ -42,13 +46,41 @@ end
 for k = 2, 3 do
   if redis.call('TTL', KEYS[k]) == -1 then redis.call('EXPIRE', KEYS[k], ttl + 604800) end
 end
-if #ARGV > 5 and redis.call('HGET', KEYS[1], 'status') == 'queued' then
+local ran = false
+for i = 7, #ARGV, 3 do
+  local kind = string.sub(ARGV[i], 1, 1)
+  if kind ~= 'c' and ARGV[i] ~= 's:0' then ran = true end
+end
+if ran and redis.call('HGET', KEYS[1], 'status') == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', now)
 end
-local m = redis.call('HMGET', KEYS[1], 'uploaded', 'chunks_total', 'completed_at', 'status')
+local m = redis.call('HMGET', KEYS[1], 'uploaded', 'chunks_total', 'completed_at', 'status', 'total')
 if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) then
   local final = 'succeeded'
   if m[4] == 'canceled' or m[4] == 'failed' then final = m[4] end
+  if final == 'succeeded' then
+    local any, chunkType, lineType = false, nil, nil
+    for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
+      local kind = string.sub(v, 1, 1)
+      local colon = string.find(v, ':', 3, true)
+      if kind == 's' and tonumber(string.sub(v, 3)) > 0 then any = true break end
+      if kind == 'p' then
+        local failed = 0
+        for _, e in pairs(cjson.decode(string.sub(v, colon + 1))) do
+          failed = failed + 1
+          lineType = lineType or e['type']
+        end
+        if tonumber(string.sub(v, 3, colon - 1)) > failed then any = true break end
+      elseif kind == 'f' then
+        chunkType = chunkType or cjson.decode(string.sub(v, colon + 1))['type']
+      end
+    end
+    if not any then
+      final = 'failed'
+      redis.call('HSET', KEYS[1], 'error', cjson.encode({ type = chunkType or lineType or 'invalid-input',
+        message = "none of its " .. (m[5] or '0') .. " lines succeeded: each line's error is in its results" }))
+    end
+  end
   redis.call('HSET', KEYS[1], 'completed_at', now, 'status', final, 'expires_at', tonumber(now) + ttl * 1000)
   for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ttl) end
   local hook = redis.call('HGET', KEYS[1], 'webhook')
