@@ -48,7 +48,9 @@ async function portTakenHint(port, dir) {
 }
 
 function run(name, entry, env) {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[name], join(root, entry)], { cwd: root, env, stdio: 'inherit' });
+  // The IPC channel is how a service learns that this launcher is gone (killed outright): it
+  // closes with this process, and the service then stops itself (shared lifecycle.ts onShutdown).
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[name], join(root, entry)], { cwd: root, env, stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
   child.name = name;
   return child;
 }

@@ -106,6 +106,33 @@ describe('npm start (scripts/start.mjs)', () => {
       await rm(data, { recursive: true, force: true });
     }
   });
+  it('a launcher killed outright (kill -9): its API and worker stop themselves instead of running on as orphans', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'maas-start-'));
+    const gone = (pid: string) => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'); // exited, not yet reaped
+      } catch {
+        return true;
+      }
+    };
+    let pids: string[] = [];
+    try {
+      const [port, redisPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
+      const first = await launch(port, redisPort, data, grpcPort);
+      pids = readFileSync(`/proc/${first.child.pid}/task/${first.child.pid}/children`, 'utf8').trim().split(/\s+/);
+      const services = pids.filter((pid) => /apps\/(api|worker)\/dist\/main\.js/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
+      expect(services).toHaveLength(2);
+      first.child.kill('SIGKILL');
+      await first.exit;
+      for (let i = 0; i < 300 && !services.every(gone); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(services.filter((pid) => !gone(pid))).toEqual([]);
+      expect(first.output()).toMatch(/the launcher that started this process is gone: stopping/);
+    } finally {
+      for (const pid of pids) if (!gone(pid)) process.kill(Number(pid), 'SIGKILL'); // the Redis it leaves, as documented
+      await rm(data, { recursive: true, force: true });
+    }
+  });
+
   it('its Redis port held by a Redis an earlier run left (launcher killed outright): says so and how to stop it, exit 1; by another Redis: says that', async () => {
     const data = await mkdtemp(join(tmpdir(), 'maas-start-'));
     const redisPort = await freePort();

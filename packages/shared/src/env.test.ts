@@ -110,6 +110,14 @@ describe('numbers in decimal notation only', () => {
     for (const bad of ['0x1F9B', '1e3', 'Infinity', '12abc', '1_000']) {
       expect(() => parseEnv(schema, { PORT: bad })).toThrow(new RegExp(`PORT: a decimal number, not '${bad}'`));
     }
-    expect(() => parseEnv(schema, { N: '2.5' })).toThrow(/N: /);
+    expect(() => parseEnv(schema, { N: '2.5' })).toThrow(/N: a whole number, not '2.5'/);
+  });
+
+  it('a number out of its range says the range, not that it is no number', () => {
+    const schema = z.object({ PORT: PortEnv.optional(), N: intEnv(60, 600).optional(), R: numberEnv((n) => n.positive().max(4096)).optional() });
+    expect(() => parseEnv(schema, { PORT: '70000' })).toThrow(/PORT: at most 65535, not '70000'/);
+    expect(() => parseEnv(schema, { N: '30' })).toThrow(/N: at least 60, not '30'/);
+    expect(() => parseEnv(schema, { R: '-1' })).toThrow(/R: more than 0, not '-1'/);
+    expect(() => parseEnv(schema, { R: '5000' })).toThrow(/R: at most 4096, not '5000'/);
   });
 });

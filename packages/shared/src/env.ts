@@ -22,7 +22,16 @@ export const CsvEnv = z
 /** Decimal notation only: `z.coerce.number()` also read `0x1F9B` (PORT=0x1F9B listened on 8091), `1e3` and `Infinity`. */
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
 const decimal = (v: unknown) => (typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v.trim()) : v);
-const aNumber = () => z.number({ error: (i) => (i.input === undefined ? 'required' : `a decimal number, not '${String(i.input)}'`) });
+/** What a number's problem line says: what was expected, beside what was given. */
+function numberProblem(i: z.core.$ZodRawIssue): string | undefined {
+  if (i.input === undefined) return 'required';
+  const given = `not '${String(i.input)}'`;
+  if (i.code === 'invalid_type') return i.expected === 'int' ? `a whole number, ${given}` : `a decimal number, ${given}`;
+  if (i.code === 'too_small') return `${i.inclusive === false ? 'more than' : 'at least'} ${String(i.minimum)}, ${given}`;
+  if (i.code === 'too_big') return `${i.inclusive === false ? 'less than' : 'at most'} ${String(i.maximum)}, ${given}`;
+  return undefined;
+}
+const aNumber = () => z.number({ error: numberProblem });
 
 /** A number written in decimal notation (`2`, `0.5`); `checks` adds bounds (`(n) => n.positive().max(64)`). */
 export function numberEnv(checks: (n: z.ZodNumber) => z.ZodNumber = (n) => n) {

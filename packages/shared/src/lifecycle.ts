@@ -70,7 +70,10 @@ export function runMain(log: Logger, main: () => Promise<void>, proc: LifecycleP
 /**
  * Calls `stop` once on the first SIGTERM or SIGINT (a second signal while stopping is
  * ignored, so a double Ctrl-C cannot cut a drain short), then exits 0; 1 if `stop` threw.
- * A signal held since start-up (`runMain`) calls it at once.
+ * A signal held since start-up (`runMain`) calls it at once. A process started with an IPC
+ * channel (by `npm start`'s launcher, scripts/start.mjs) also stops so when the channel
+ * closes: the launcher was killed outright (`kill -9`), and its API and worker must not run
+ * on as orphans holding their ports.
  */
 export function onShutdown(log: Logger, stop: (signal: NodeJS.Signals) => Promise<void>, proc: LifecycleProcess = process): void {
   let stopping = false;
@@ -86,6 +89,13 @@ export function onShutdown(log: Logger, stop: (signal: NodeJS.Signals) => Promis
     );
   };
   for (const s of STOP_SIGNALS) proc.on(s, handle);
+  if (proc === process && process.connected) {
+    process.channel?.unref(); // the channel alone keeps nothing running
+    process.once('disconnect', () => {
+      log.warn('the launcher that started this process is gone: stopping');
+      handle('SIGTERM');
+    });
+  }
   const held = endStartup();
   if (held) handle(held);
 }
