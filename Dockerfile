@@ -30,16 +30,17 @@
 # stage would sit in the local build cache: hence a secret.)
 #
 # GPU workers (WORKER_DEVICE=cuda): build with --build-arg ONNXRUNTIME_NODE_INSTALL=cuda12.
-# The production `npm ci` then runs onnxruntime-node's postinstall, which downloads the CUDA
-# provider libraries (libonnxruntime_providers_{shared,cuda,tensorrt}.so, from the NuGet
+# The prod-deps stage then runs onnxruntime-node's install script itself (whatever the npm
+# version: npm >= 11.19 skips dependency install scripts that package.json's allowScripts does
+# not approve, and it declines this one for CPU builds), which downloads the CUDA provider
+# libraries (libonnxruntime_providers_{shared,cuda,tensorrt}.so, from the NuGet
 # package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.30.0; linux/x64 only) into
 # node_modules/onnxruntime-node/bin/, so the build must be able to reach that feed. The
 # libraries need CUDA 12 and cuDNN 9 at run time, which node:20-bookworm-slim does not have:
 # pass BASE_IMAGE=<an nvidia/cuda CUDA 12 + cuDNN 9 runtime image with Node 20 installed> and
 # run it with the NVIDIA Container Toolkit (GPU snippet in docker-compose.yml). Without them
-# the worker logs a warning and falls back to CPU. node:20 images ship npm 10, which runs
-# install scripts; npm >= 11.19 skips dependency install scripts unless approved
-# (`npm install-scripts approve onnxruntime-node`).
+# the worker logs a warning and falls back to CPU. The build fails when the CUDA provider
+# library is missing after the script, rather than ship a CPU-only image by surprise.
 
 ARG BASE_IMAGE=node:20-bookworm-slim
 
@@ -87,8 +88,8 @@ RUN npx turbo run build --filter=@maas/shared --filter=@maas/api --filter=@maas/
 # ---------------------------------------------------------------------------------------------
 FROM manifests AS prod-deps
 # skip: the CPU binaries ship inside the npm package, nothing is downloaded.
-# cuda12: download the CUDA provider libraries (see the top of this file). The environment
-# variable wins over the `onnxruntime-node-install=skip` line in .npmrc.
+# cuda12: download the CUDA provider libraries (see the top of this file), unless npm's own
+# run of the script (npm 10 runs it) already did.
 ARG ONNXRUNTIME_NODE_INSTALL=skip
 # onnxruntime-node bundles native libraries for every platform (about 290 MB); keep only
 # linux/<this architecture>, the one its binding loads.
@@ -98,7 +99,12 @@ RUN --mount=type=secret,id=extra_ca,required=false \
  && ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL}" \
     npm ci --omit=dev --workspace=@maas/shared --workspace=@maas/api --workspace=@maas/worker \
  && arch="$(node -p process.arch)" \
- && cd node_modules/onnxruntime-node/bin/napi-v6 \
+ && cd node_modules/onnxruntime-node \
+ && if [ "${ONNXRUNTIME_NODE_INSTALL}" != skip ] && [ ! -f "bin/napi-v6/linux/${arch}/libonnxruntime_providers_cuda.so" ]; then \
+      ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL}" node script/install.js \
+      && test -f "bin/napi-v6/linux/${arch}/libonnxruntime_providers_cuda.so"; \
+    fi \
+ && cd bin/napi-v6 \
  && rm -rf darwin win32 \
  && find linux -mindepth 1 -maxdepth 1 ! -name "${arch}" -exec rm -rf {} + \
  && test -f "linux/${arch}/onnxruntime_binding.node"

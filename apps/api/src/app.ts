@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
-import { PayloadTooLargeError } from '@maas/shared';
+import { megabytes, PayloadTooLargeError } from '@maas/shared';
 import type { Deps } from './deps.js';
 import { adminAuth, adminReadsModels, repositoryControlAuth } from './http/admin-auth.js';
 import { authenticate } from './http/auth.js';
@@ -68,7 +68,7 @@ export function createApp(deps: Deps): Express {
   // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson);
   // a batch upload is never JSON: its route answers a JSON type with 415 before reading a byte.
   const readsWhole = (req: IncomingMessage) => !isBatchUpload(req) && (readsAsJson(req) || isBinaryFramed(req));
-  const maxBody = deps.config.MAX_BODY_MB * 1024 * 1024;
+  const maxBody = megabytes(deps.config.MAX_BODY_MB);
   // What every other request goes through, in one layer (http/compose.ts).
   app.use(series(
     authenticate(deps.config.API_KEYS),

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, megabytes,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const batches = new BatchService(redis, queueRedis, catalog, queues, notifier, log, {
     retentionSeconds: config.BATCH_RETENTION_S,
     maxLines: config.BATCH_MAX_LINES,
-    maxLineBytes: Math.round(config.BATCH_MAX_LINE_MB * 1024 * 1024),
+    maxLineBytes: megabytes(config.BATCH_MAX_LINE_MB),
     attempts: 3,
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
     maxQueueDepth: config.MAX_QUEUE_DEPTH,

@@ -120,9 +120,21 @@ describe('retries', () => {
       for await (const _ of req);
       problem(res, 503, { 'retry-after': '0' });
     };
-    const err = await thrown(new MaasClient({ baseUrl: base }).batches.submit({ model: 'm', lines: [{ inputs: { a: [1] } }] }));
+    function* lines() { yield { inputs: { a: [1] } }; }
+    const err = await thrown(new MaasClient({ baseUrl: base }).batches.submit({ model: 'm', lines: lines() }));
     expect(err).toMatchObject({ status: 503 });
     expect(seen).toHaveLength(1);
+  });
+
+  it('retries a batch of an array of lines (read again from the start)', async () => {
+    handler = async (req, res) => {
+      for await (const _ of req);
+      if (seen.length < 2) return problem(res, 503, { 'retry-after': '0' });
+      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'b1', object: 'batch', status: 'queued', counts: { total: 1, succeeded: 0, failed: 0 } }));
+    };
+    const batch = await new MaasClient({ baseUrl: base }).batches.submit({ model: 'm', lines: [{ inputs: { a: [1] } }] });
+    expect(batch.id).toBe('b1');
+    expect(seen).toHaveLength(2);
   });
 });
 

@@ -45,6 +45,9 @@ export function intEnv(min: number, max: number) {
 
 export const PortEnv = intEnv(0, 65535);
 
+/** A size in megabytes (`MAX_BODY_MB=0.01`) as whole bytes: what limits compare against and their messages say. */
+export const megabytes = (mb: number): number => Math.floor(mb * 1024 * 1024);
+
 /** A text read by `parse`, whose thrown message (naming what is expected) becomes the variable's problem line. */
 export function parsedEnv<T>(parse: (text: string) => T) {
   return z.string().transform((s, ctx) => {

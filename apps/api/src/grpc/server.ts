@@ -8,7 +8,7 @@
  * server does not know is refused before the call's message is read (authenticate.ts).
  */
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { AppError, DEFAULT_TENANT, NotFoundError, ValidationError } from '@maas/shared';
+import { AppError, DEFAULT_TENANT, megabytes, NotFoundError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { LOAD_READY_WAIT_MS } from '../services/workers.js';
 import { ADMIN_TENANT, repositoryControl } from '../http/admin-auth.js';
@@ -154,7 +154,7 @@ export class GrpcFrontDoor {
   private constructor(private readonly server: Server, readonly port: number, private readonly streams: OpenStreams) {}
 
   static async start(deps: Deps, host: string, port: number): Promise<GrpcFrontDoor> {
-    const max = deps.config.MAX_BODY_MB * 1024 * 1024;
+    const max = megabytes(deps.config.MAX_BODY_MB);
     if (!hookable()) throw new Error('@grpc/grpc-js changed: its server call no longer has decompressMessage, which grpc/inflation.ts bounds (gzip bombs); see that file');
     const server = new Server({
       'grpc.max_receive_message_length': max,

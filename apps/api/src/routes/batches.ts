@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError, ValidationError, VersionParam, WebhookUrl } from '@maas/shared';
+import { AppError, megabytes, ValidationError, VersionParam, WebhookUrl } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { decodedBody, drainBody } from '../http/body-encoding.js';
 import { emptyBody, hasBody } from '../http/has-body.js';
@@ -66,7 +66,7 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     if (charset) throw charset;
     // The 100 of `Expect: 100-continue` goes out as the body is first read: an unknown model or a
     // full queue (create's checks before that) is answered without the body being sent.
-    const upload = continueOnRead(req, res, decodedBody(req, config.BATCH_MAX_MB * 1024 * 1024));
+    const upload = continueOnRead(req, res, decodedBody(req, megabytes(config.BATCH_MAX_MB)));
     let batch;
     try {
       batch = await batches.create(req.tenant, q.data, upload.body, format);

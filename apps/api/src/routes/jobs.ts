@@ -1,6 +1,6 @@
 /** `/v1/jobs`: create, read (long-poll), cancel. Parsing and serialising only; the service does the work. */
 import { Router } from 'express';
-import { JobRequest, isTerminal } from '@maas/shared';
+import { JobRequest, isTerminal, megabytes } from '@maas/shared';
 import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, preferWait, queryWait } from '../http/wait.js';
 import type { Deps } from '../deps.js';
@@ -13,7 +13,7 @@ import { checkPriority } from '../quotas/limits.js';
 export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
   const r = Router();
 
-  r.post('/v1/jobs', inferBody(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
+  r.post('/v1/jobs', inferBody(megabytes(config.MAX_BODY_MB)), async (req, res) => {
     const body = JobRequest.parse(req.body);
     checkPriority(req.tenant, body.priority, limits(req.tenant)); // 403 for a priority reserved to others
     const key = IdempotencyStore.check(req.get('Idempotency-Key'));

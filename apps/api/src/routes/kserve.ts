@@ -6,7 +6,7 @@
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { absentIfNull, AppError, InputTensor, MAX_TENSORS, RequestedOutput } from '@maas/shared';
+import { absentIfNull, AppError, InputTensor, MAX_TENSORS, megabytes, RequestedOutput } from '@maas/shared';
 import { binaryOutputs } from '../binary/framing.js';
 import type { Deps } from '../deps.js';
 import { inferBody } from '../http/infer-body.js';
@@ -57,7 +57,7 @@ export function kserveRouter({ catalog, workers }: Deps): Router {
 /** v2 infer, in a router of its own: the busiest /v2 route, mounted ahead of the others (app.ts). */
 export function inferRouter({ inference, config }: Deps): Router {
   const r = Router();
-  r.post(['/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer'], inferBody(config.MAX_BODY_MB * 1024 * 1024), async (req, res) => {
+  r.post(['/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer'], inferBody(megabytes(config.MAX_BODY_MB)), async (req, res) => {
     const body = InferRequest.parse(req.body);
     const result = await inference.infer(
       req.tenant,

@@ -239,7 +239,9 @@ export class BatchService {
       // Chunks still on their way to Redis land first, so none is queued after the withdrawal.
       await Promise.allSettled(inflight);
       await this.removeUpload(id).catch((e: unknown) => this.log.warn({ err: e, batch: id }, 'cleanup after failed upload'));
-      this.log.info({ batch: id, err }, 'batch upload abandoned');
+      // A refused upload (a bad body, a limit) is the client's: its reason, not a stack trace.
+      if (err instanceof AppError) this.log.info({ batch: id, status: err.status, reason: err.message }, 'batch upload abandoned');
+      else this.log.info({ batch: id, err }, 'batch upload abandoned');
       throw err;
     }
     await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });

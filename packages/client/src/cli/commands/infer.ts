@@ -17,7 +17,7 @@ export const infer: Command = {
   },
   details: [
     'Examples:',
-    '  maas infer penguins --input features=[39.1,18.7,181,3750] --output label --output probabilities:2',
+    '  maas infer penguins --input \'features=[39.1,18.7,181,3750]\' --output label --output probabilities:2',
     '  maas infer mlp --data request.json',
   ].join('\n'),
   async run(ctx) {

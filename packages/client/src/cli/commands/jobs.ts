@@ -25,7 +25,7 @@ export const jobsCreate: Command = {
   },
   details: [
     'Examples:',
-    '  maas jobs create --model penguins --input features=[[39.1,18.7,181,3750]] --wait 10',
+    '  maas jobs create --model penguins --input \'features=[[39.1,18.7,181,3750]]\' --wait 10',
     '  maas jobs create --data request.json | jq -r .id',
   ].join('\n'),
   async run(ctx) {
