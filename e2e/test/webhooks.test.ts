@@ -554,3 +554,24 @@ describe('isolation from inference', () => {
     }
   });
 });
+
+describe('open mode: WEBHOOK_SECRET rotated in the variable', () => {
+  it('"whsec_new whsec_old": every delivery is signed by both, each verifies alone; the secret route lists the old one without expiry', async () => {
+    const [next, old] = ['whsec_' + Buffer.alloc(32, 7).toString('base64'), 'whsec_' + Buffer.alloc(32, 9).toString('base64')];
+    const both = `${next} ${old}`;
+    const open = await Cluster.start({ workers: 1, api: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SECRET: both }, worker: { ...WORKER_ENV, WEBHOOK_SECRET: both } });
+    try {
+      const recv = await receiver();
+      const c = await call(open.url, 'POST', '/v1/jobs', mlpJob({ webhook: recv.url, webhook_events_filter: ['completed'] }), { Prefer: 'wait=20' });
+      expect(c.status).toBe(200);
+      await recv.until((all) => all.length >= 1);
+      const [delivery] = recv.received;
+      expect(delivery!.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+      for (const s of [next, old]) expect(new Webhook(s).verify(delivery!.body, delivery!.headers)).toMatchObject({ type: 'job.completed' });
+      const view = await call(open.url, 'GET', '/v1/webhooks/secret');
+      expect(view.body).toMatchObject({ secret: next, previous: [{ secret: old, expires_at: null }], source: 'config' });
+    } finally {
+      await open.stop();
+    }
+  });
+});

@@ -74,10 +74,12 @@ describe('loadConfig', () => {
       WEBHOOK_SECRET: secret, WEBHOOK_RETRY_SCHEDULE: '1s,500ms,2m', WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_MS: '2500',
       WEBHOOK_CONCURRENCY: '8', JOB_RETENTION_S: '600',
     })).toMatchObject({
-      WEBHOOK_SECRET: secret, WEBHOOK_RETRY_SCHEDULE: [1000, 500, 120_000], WEBHOOK_ALLOW_PRIVATE: true, WEBHOOK_TIMEOUT_MS: 2500,
+      WEBHOOK_SECRET: [secret], WEBHOOK_RETRY_SCHEDULE: [1000, 500, 120_000], WEBHOOK_ALLOW_PRIVATE: true, WEBHOOK_TIMEOUT_MS: 2500,
       WEBHOOK_CONCURRENCY: 8, JOB_RETENTION_S: 600,
     });
     expect(loadConfig({ WEBHOOK_SECRET: '' }).WEBHOOK_SECRET).toBeUndefined();
+    const older = 'whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=';
+    expect(loadConfig({ WEBHOOK_SECRET: ` ${secret}, ${older} ` }).WEBHOOK_SECRET).toEqual([secret, older]); // rotating: both sign
     expect(loadConfig({ WORKER_HEALTH_PORT: '' }).WORKER_HEALTH_PORT).toBeUndefined(); // the image's port turned off
   });
 
@@ -85,6 +87,9 @@ describe('loadConfig', () => {
     const e = configError({ WEBHOOK_SECRET: 'whsec_short', WEBHOOK_RETRY_SCHEDULE: '5s,soon' });
     expect(e.problems.map((p) => p.split(':')[0]).sort()).toEqual(['WEBHOOK_RETRY_SCHEDULE', 'WEBHOOK_SECRET']);
     expect(e.message).not.toContain('whsec_short');
+    const second = configError({ WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw whsec_short' });
+    expect(second.problems).toEqual([expect.stringMatching(/^WEBHOOK_SECRET: secret 2 of 2: /)]);
+    expect(second.message).not.toContain('whsec_short');
   });
 
   it('reads the liveness and run timeout variables', () => {

@@ -65,9 +65,16 @@ describe('TenantSecrets', () => {
 
   it('serves a configured secret as is, and refuses to rotate it', async () => {
     const configured = generateSecret();
-    const s = new TenantSecrets(redis, { fixed: new Map([['default', configured]]) });
+    const s = new TenantSecrets(redis, { fixed: new Map([['default', [configured]]]) });
     expect(await s.ring('default')).toMatchObject({ current: { secret: configured }, previous: [], source: 'config' });
     await expect(s.rotate('default')).rejects.toBeInstanceOf(AppError);
     await expect(s.rotate('default')).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('configured secrets rotate there: the first is current, every other one signs beside it, without expiry', async () => {
+    const [next, old] = [generateSecret(), generateSecret()];
+    const s = new TenantSecrets(redis, { fixed: new Map([['default', [next, old]]]) });
+    expect(await s.ring('default')).toMatchObject({ current: { secret: next }, previous: [{ secret: old, expires_at: Number.POSITIVE_INFINITY }], source: 'config' });
+    expect((await s.keys('default')).map((k) => k.toString('base64'))).toEqual([next, old].map((x) => x.slice('whsec_'.length)));
   });
 });

@@ -118,7 +118,7 @@ export const WebhookSecret = z.object({
   object: z.literal('webhook_secret'),
   secret: z.string().describe('whsec_… of the calling tenant'),
   created_at: Instant.nullable(),
-  previous: z.array(z.object({ secret: z.string(), expires_at: Instant })).describe('replaced secrets still signing beside it'),
+  previous: z.array(z.object({ secret: z.string(), expires_at: Instant.nullable().describe('null: set by WEBHOOK_SECRET, signing until taken out of it') })).describe('replaced secrets still signing beside it'),
   overlap_seconds: z.number().int(),
   source: z.enum(['config', 'generated']),
 });

@@ -113,7 +113,8 @@ export interface SecretView {
   object: 'webhook_secret';
   secret: string;
   created_at: string | null;
-  previous: { secret: string; expires_at: string }[];
+  /** `expires_at` null: set by WEBHOOK_SECRET, signing until taken out of it */
+  previous: { secret: string; expires_at: string | null }[];
   overlap_seconds: number;
   /** `config`: WEBHOOK_SECRET (rotate it there); `generated`: kept in Redis, rotatable here */
   source: 'config' | 'generated';
@@ -125,7 +126,7 @@ export function secretView(ring: SecretRing & { source: 'config' | 'redis' }, ov
     object: 'webhook_secret',
     secret: ring.current.secret,
     created_at: ring.current.created_at ? new Date(ring.current.created_at).toISOString() : null,
-    previous: ring.previous.map((p) => ({ secret: p.secret, expires_at: new Date(p.expires_at).toISOString() })),
+    previous: ring.previous.map((p) => ({ secret: p.secret, expires_at: Number.isFinite(p.expires_at) ? new Date(p.expires_at).toISOString() : null })),
     overlap_seconds: Math.round(overlapMs / 1000),
     source: ring.source === 'config' ? 'config' : 'generated',
   };

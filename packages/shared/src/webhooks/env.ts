@@ -2,18 +2,29 @@
 import { z } from 'zod';
 import { parsedEnv } from '../env.js';
 import { parseSchedule, STANDARD_RETRY_SCHEDULE_MS } from './schedule.js';
+import { MAX_PREVIOUS_SECRETS } from './secret-ring.js';
 import { secretProblem } from './sign.js';
 
-/** `WEBHOOK_SECRET`: `whsec_` + base64; empty counts as unset. Messages never echo the value. */
+/**
+ * `WEBHOOK_SECRET`: `whsec_` + base64; empty counts as unset. Several, separated by spaces or
+ * commas, rotate it: the first is current, the others keep signing beside it (each delivery
+ * carries a signature per secret) until they are taken out; at most 1 + MAX_PREVIOUS_SECRETS.
+ * Messages never echo a value.
+ */
 export const WebhookSecretEnv = z.preprocess(
   (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
   z
     .string()
-    .superRefine((s, ctx) => {
-      const problem = secretProblem(s.trim());
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    .transform((s) => s.split(/[\s,]+/).filter((x) => x.length > 0))
+    .superRefine((secrets, ctx) => {
+      if (secrets.length > 1 + MAX_PREVIOUS_SECRETS) {
+        ctx.addIssue({ code: 'custom', message: `at most ${1 + MAX_PREVIOUS_SECRETS} secrets (the current one first, then those still signing), not ${secrets.length}` });
+      }
+      secrets.forEach((secret, i) => {
+        const problem = secretProblem(secret);
+        if (problem) ctx.addIssue({ code: 'custom', message: secrets.length > 1 ? `secret ${i + 1} of ${secrets.length}: ${problem}` : problem });
+      });
     })
-    .transform((s) => s.trim())
     .optional(),
 );
 

@@ -12,7 +12,7 @@
 
 export interface SecretRing {
   current: { secret: string; created_at: number };
-  /** still signing, newest first */
+  /** still signing, newest first; `expires_at` Infinity: until taken out of WEBHOOK_SECRET */
   previous: { secret: string; expires_at: number }[];
   /** hash fields of previous secrets whose overlap is over (to delete) */
   expired: string[];
