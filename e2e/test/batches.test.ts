@@ -3,6 +3,7 @@
  * results in input order with per-line errors, counts, cancel, retention.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -225,6 +226,63 @@ describe('batch submissions', () => {
     expect((await call(cluster.url, 'GET', `/v1/batches/${sub.body.id}/results`)).body).toMatchObject({ status: 404 });
     await redis.hdel(k.lines, '0');
     expect((await call(cluster.url, 'GET', `/v1/batches/${sub.body.id}/results`)).body).toMatchObject({ status: 404 });
+  });
+});
+
+describe('Idempotency-Key on uploads', () => {
+  const body = rows(41, 20, 32).map((r, i) => JSON.stringify({ custom_id: `k${i}`, inputs: { input: r } })).join('\n') + '\n';
+  const listed = async () => (await call(cluster.url, 'GET', '/v1/batches?limit=100')).body.data.map((b: any) => b.id) as string[];
+
+  it('the same key and target replays the batch (body not read); another target is a 409; a refused upload frees its key', async () => {
+    const first = await submit('model=mlp', body, { 'idempotency-key': 'upload-1' });
+    expect(first.status).toBe(202);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const before = await listed();
+    const again = await submit('model=mlp', body, { 'idempotency-key': 'upload-1' });
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+    expect(await listed()).toEqual(before); // no second batch
+    const other = await submit('model=penguins', body, { 'idempotency-key': 'upload-1' });
+    expect(other.status).toBe(409);
+    expect(other.body.type).toBe('urn:maas:problem:idempotency-conflict');
+    // a key is a job's or a batch's: the same text on /v1/jobs is another key
+    const job = await call(cluster.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32) }] }, { 'idempotency-key': 'upload-1' });
+    expect(job.status).toBe(202);
+
+    const refused = await submit('model=mlp', '\n\n', { 'idempotency-key': 'upload-2' }); // no line: a 400
+    expect(refused.status).toBe(400);
+    const retried = await submit('model=mlp', body, { 'idempotency-key': 'upload-2' });
+    expect(retried.status).toBe(202);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
+    expect((await finished(retried.body.id)).status).toBe('succeeded');
+  });
+
+  it('while the key\'s upload is still under way, a second is a 409; once it has ended, a replay', async () => {
+    const url = new URL(`${cluster.url}/v1/batches?model=mlp`);
+    const slow = request(url, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': 'upload-3' } });
+    const answered = new Promise<{ status: number; body: any }>((resolve, reject) => {
+      slow.on('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      slow.on('error', reject);
+    });
+    const [line, ...rest] = body.split('\n');
+    slow.write(`${line}\n`);
+    await eventually(async () => (await redis.keys('maas:{b-*')).length, (n) => n > 0, { ms: 5000, every: 50, what: 'the upload to start' });
+    await new Promise((r) => setTimeout(r, 300));
+    const during = await submit('model=mlp', body, { 'idempotency-key': 'upload-3' });
+    expect(during.status).toBe(409);
+    expect(during.body.detail).toMatch(/still under way/);
+    slow.end(rest.join('\n'));
+    const done = await answered;
+    expect(done.status).toBe(202);
+    const after = await submit('model=mlp', body, { 'idempotency-key': 'upload-3' });
+    expect(after.status).toBe(202);
+    expect(after.body.id).toBe(done.body.id);
+    expect(after.headers.get('idempotent-replayed')).toBe('true');
   });
 });
 

@@ -120,8 +120,8 @@ export class NotFoundError extends AppError {
 
 export class IdempotencyConflictError extends AppError {
   override readonly name = 'IdempotencyConflictError';
-  constructor(key: string) {
-    super('idempotency-conflict', `Idempotency-Key '${key}' was already used with a different request body`);
+  constructor(key: string, why = 'was already used with a different request body') {
+    super('idempotency-conflict', `Idempotency-Key '${key}' ${why}`);
   }
 }
 

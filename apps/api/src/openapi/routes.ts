@@ -203,8 +203,19 @@ const TABLE: Route[] = [
   {
     method: 'post', path: '/v1/batches', summary: 'Submit a batch (NDJSON lines, or a NumPy array), read as a stream', tag: 'Batches',
     query: BatchQuery,
+    headers: [
+      {
+        name: 'Idempotency-Key',
+        description: 'names the upload: the same key for the same model, version, webhook and format → that batch, its body not read (Idempotent-Replayed: true); another target, or that upload still under way → 409',
+        schema: { type: 'string', minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY },
+      },
+    ],
     body: { contentTypes: [...NDJSON_TYPES, ...NPY_TYPES], description: 'one request a line: {"custom_id", "inputs"}; or a NumPy array (.npy) of the model\'s single input' },
-    answers: { 202: json(S.Batch, 'accepted', ['Location']), 400: invalid, 404: notFound, 413: problem('too many lines, or a line too large'), 415: unsupported, ...tenantOnly },
+    answers: {
+      202: json(S.Batch, 'accepted (or, for a repeated Idempotency-Key, the batch it named: Idempotent-Replayed: true)', ['Location', 'Idempotent-Replayed']),
+      400: invalid, 404: notFound, 409: problem('Idempotency-Key reused for another target, or its upload still under way'),
+      413: problem('too many lines, or a line too large'), 415: unsupported, ...tenantOnly,
+    },
   },
   {
     method: 'get', path: '/v1/batches/{id}', summary: 'Read a batch (long-poll with ?wait=N: answers when it completes)', tag: 'Batches',

@@ -14,6 +14,7 @@ import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../http/pipe-chunks.js';
 import { resultsForm } from '../batches/results-form.js';
+import { IdempotencyStore } from '../services/idempotency.js';
 
 /**
  * Newline-delimited JSON under its several names. Not `application/json-seq` (RFC 7464): its
@@ -66,18 +67,28 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     if (charset) throw charset;
     // The 100 of `Expect: 100-continue` goes out as the body is first read: an unknown model or a
     // full queue (create's checks before that) is answered without the body being sent.
+    const key = IdempotencyStore.check(req.get('Idempotency-Key'));
     const upload = continueOnRead(req, res, decodedBody(req, megabytes(config.BATCH_MAX_MB)));
-    let batch;
-    try {
-      batch = await batches.create(req.tenant, q.data, upload.body, format);
-    } catch (err) {
-      // A refused upload is answered once the client has sent the rest (discarded, for up to
-      // a few seconds), so it reads the problem rather than a connection reset; the connection
-      // is not reused after an upload that ended early. A client never asked for its body
-      // (still waiting for the 100) sends none: it is answered at once.
+    // An upload answered before its body was read whole (refused, or an Idempotency-Key's
+    // replay) is answered once the client has sent the rest (discarded, for up to a few
+    // seconds), so it reads the answer rather than a connection reset; the connection is not
+    // reused after it. A client never asked for its body (still waiting for the 100) sends
+    // none: it is answered at once.
+    const leftUnread = async () => {
       if (!req.complete) res.setHeader('Connection', 'close');
       if (upload.asked()) await drainBody(req);
+    };
+    let created;
+    try {
+      created = await batches.create(req.tenant, q.data, upload.body, format, key);
+    } catch (err) {
+      await leftUnread();
       throw err;
+    }
+    const { batch } = created;
+    if (!created.created) {
+      await leftUnread();
+      res.setHeader('Idempotent-Replayed', 'true');
     }
     res.status(202).setHeader('Location', `/v1/batches/${batch.id}`).json(batch);
   });

@@ -18,15 +18,22 @@
  * reads at most BATCH_MAX_MB (decompressed) and BATCH_MAX_LINES. An upload holds a lease in
  * UPLOADS_KEY that its reader renews; an upload that fails or is aborted is removed with its
  * chunks at once, one whose API process died is removed by any API's UploadSweeper.
+ *
+ * An `Idempotency-Key` names one upload (services/idempotency.ts, scope 'batch'): a request
+ * with a key already claimed for the same target (model, version, webhook, format) gets that
+ * batch once its upload has ended, without its body being read; a 409 while that upload is
+ * still under way, or for another target; a new upload when that one was abandoned (its claim
+ * moves to the new one). The lines themselves are not compared.
  */
 import type { Redis } from 'ioredis';
 import {
-  AppError, batchKeys, cancelBatch, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
+  AppError, batchKeys, cancelBatch, IdempotencyConflictError, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
   BlockPool, bullJobKey, isRedisUnavailable, ranWithRows, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
 import { chunkResultPieces, RESULT_PIECE_BYTES } from '../batches/results.js';
 import { BatchList, type BatchPage } from './batch-list.js';
+import { IdempotencyStore } from './idempotency.js';
 import type { Chunk } from '../batches/chunker.js';
 import { linesWithRows, readLines, rowsPerLine, storedLines, type ReadLines } from '../batches/chunk-lines.js';
 import { npyHeader } from '../batches/npy.js';
@@ -106,7 +113,11 @@ export class BatchService {
     private readonly opts: BatchServiceOptions,
   ) {
     this.list = new BatchList(redis, opts.retentionSeconds + UNFINISHED_GRACE_S);
+    this.idempotency = new IdempotencyStore(redis, opts.retentionSeconds + UNFINISHED_GRACE_S, 'batch');
   }
+
+  /** Idempotency-Key claims of uploads (see the module comment) */
+  private readonly idempotency: IdempotencyStore;
 
   /** each tenant's batches, for GET /v1/batches */
   private readonly list: BatchList;
@@ -120,27 +131,64 @@ export class BatchService {
     if (items.length > 0) await this.relay?.relay(batchSlot(id), items);
   }
 
-  async create(tenant: string, target: BatchTarget, body: AsyncIterable<Buffer>, format: BatchFormat = 'ndjson'): Promise<BatchObject> {
+  /**
+   * Uploads a batch; `created` false: a replay of an Idempotency-Key's upload, whose batch is
+   * returned as it is (the body was not read: the caller discards it).
+   */
+  async create(
+    tenant: string, target: BatchTarget, body: AsyncIterable<Buffer>, format: BatchFormat = 'ndjson', idempotencyKey?: string,
+  ): Promise<{ batch: BatchObject; created: boolean }> {
     const { model, version } = this.catalog.resolve(target.model, target.version);
     const webhookProblem = target.webhook && webhookUrlProblem(target.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
     if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
-    const queue = this.queues.forVersion(version.model, version.version);
-    await this.checkDepth(queue, version);
+    const webhook = target.webhook && new URL(target.webhook).href;
     const id = newBatchId();
+    if (idempotencyKey) {
+      const fingerprint = { model: version.model, version: version.version, webhook: webhook ?? null, format };
+      const claimedFor = await this.idempotency.claim(tenant, idempotencyKey, fingerprint, id);
+      if (claimedFor) {
+        const earlier = await this.replay(tenant, idempotencyKey, claimedFor, id);
+        if (earlier) return { batch: earlier, created: false };
+      }
+    }
+    const queue = this.queues.forVersion(version.model, version.version);
     // The lease first: whatever this upload writes after it is swept away should this process die.
     const leaseMs = this.opts.leaseSeconds * 1000;
-    await this.redis.zadd(UPLOADS_KEY, Date.now() + leaseMs, id);
-    const renew = setInterval(() => void this.redis.zadd(UPLOADS_KEY, 'XX', Date.now() + leaseMs, id).catch(() => {}), leaseMs / 3);
-    renew.unref();
-    const uploading = this.upload(tenant, id, { model: model.name, webhook: target.webhook && new URL(target.webhook).href }, version, queue, body, format);
-    const settled = uploading.then(() => {}, () => {});
-    this.uploads.add(settled);
+    let renew: NodeJS.Timeout | undefined;
+    let settled: Promise<void> | undefined;
     try {
-      return await uploading;
+      await this.checkDepth(queue, version);
+      await this.redis.zadd(UPLOADS_KEY, Date.now() + leaseMs, id);
+      renew = setInterval(() => {
+        void this.redis.zadd(UPLOADS_KEY, 'XX', Date.now() + leaseMs, id).catch(() => {});
+        if (idempotencyKey) void this.idempotency.keepPending(tenant, idempotencyKey, id).catch(() => {});
+      }, leaseMs / 3);
+      renew.unref();
+      const uploading = this.upload(tenant, id, { model: model.name, webhook }, version, queue, body, format);
+      settled = uploading.then(() => {}, () => {});
+      this.uploads.add(settled);
+      const batch = await uploading;
+      if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
+      return { batch, created: true };
+    } catch (err) {
+      if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
+      throw err;
     } finally {
       clearInterval(renew);
-      this.uploads.delete(settled);
+      if (settled) this.uploads.delete(settled);
     }
+  }
+
+  /**
+   * The batch an Idempotency-Key was claimed for by an earlier upload (`claimedFor`): returned
+   * once that upload has ended; a 409 while it goes on; undefined when it was abandoned (its
+   * records are gone): the claim is now `id`'s, whose upload goes ahead.
+   */
+  private async replay(tenant: string, key: string, claimedFor: string, id: string): Promise<BatchObject | undefined> {
+    const [uploaded, owner] = await this.redis.hmget(batchKeys(claimedFor).meta, 'uploaded', 'tenant');
+    if (uploaded === '1' && owner === tenant) return this.get(tenant, claimedFor);
+    if (owner === null && (await this.idempotency.reclaim(tenant, key, claimedFor, id))) return undefined;
+    throw new IdempotencyConflictError(key, 'names an upload still under way: retry once it has ended (its answer is then replayed)');
   }
 
   /** Uploads under way in this process, each settled once it is done or withdrawn. */

@@ -10,6 +10,10 @@
  * - a claim lives PENDING_TTL_S until its job is queued (`commit` then keeps it as long as
  *   jobs are kept), so one whose request died before queueing is gone within a minute rather
  *   than pointing at nothing for a day.
+ *
+ * Batch uploads have a store of their own (`scope` 'batch': a key names a job or a batch, never
+ * both), whose claims point at batches (services/batches.ts): the body of an upload is a stream,
+ * so what must match is the request's target (model, version, webhook, format), not its lines.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -41,8 +45,20 @@ return redis.call('DEL', KEYS[1])
 /** The longest Idempotency-Key taken (a longer one is a 400). */
 export const MAX_IDEMPOTENCY_KEY = 255;
 
+/** KEYS: claim. ARGV: the id it points at, the id to point it at instead, the TTL. Acts only on a claim for that id. */
+const MOVE_CLAIM = `
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, -(#ARGV[1] + 1)) ~= ' ' .. ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], string.sub(v, 1, #v - #ARGV[1]) .. ARGV[2], 'EX', ARGV[3])
+return 1
+`;
+
 export class IdempotencyStore {
-  constructor(private readonly redis: Redis, private readonly ttlSeconds: number) {}
+  constructor(private readonly redis: Redis, private readonly ttlSeconds: number, private readonly scope?: 'batch') {}
+
+  private redisKey(tenant: string, key: string): string {
+    return idempotencyKey(tenant, sha256(this.scope ? `${this.scope}:${key}` : key));
+  }
 
   static check(key: string | undefined): string | undefined {
     if (key === undefined) return undefined;
@@ -58,7 +74,7 @@ export class IdempotencyStore {
    * be queued yet: see the module comment).
    */
   async claim(tenant: string, key: string, body: unknown, jobId: string): Promise<string | undefined> {
-    const redisKey = idempotencyKey(tenant, sha256(key));
+    const redisKey = this.redisKey(tenant, key);
     const bodyHash = sha256(bodyJson(body));
     const claimed = await this.redis.set(redisKey, `${bodyHash} ${jobId}`, 'EX', PENDING_TTL_S, 'NX');
     if (claimed === 'OK') return undefined;
@@ -70,11 +86,21 @@ export class IdempotencyStore {
 
   /** The claim's job is queued: keep the key as long as jobs are kept. */
   async commit(tenant: string, key: string, jobId: string): Promise<void> {
-    await this.redis.eval(IF_CLAIMED_BY, 1, idempotencyKey(tenant, sha256(key)), jobId, this.ttlSeconds);
+    await this.redis.eval(IF_CLAIMED_BY, 1, this.redisKey(tenant, key), jobId, this.ttlSeconds);
   }
 
   /** Gives the key back when its job could not be created, so a retry can succeed. */
   async release(tenant: string, key: string, jobId: string): Promise<void> {
-    await this.redis.eval(IF_CLAIMED_BY, 1, idempotencyKey(tenant, sha256(key)), jobId);
+    await this.redis.eval(IF_CLAIMED_BY, 1, this.redisKey(tenant, key), jobId);
+  }
+
+  /** Keeps a pending claim alive while its resource is still being made (a batch upload may take minutes). */
+  async keepPending(tenant: string, key: string, id: string): Promise<void> {
+    await this.redis.eval(IF_CLAIMED_BY, 1, this.redisKey(tenant, key), id, PENDING_TTL_S);
+  }
+
+  /** Points a claim whose resource is gone (an upload abandoned) at `newId`, pending; false when the claim had moved on. */
+  async reclaim(tenant: string, key: string, goneId: string, newId: string): Promise<boolean> {
+    return (await this.redis.eval(MOVE_CLAIM, 1, this.redisKey(tenant, key), goneId, newId, PENDING_TTL_S)) === 1;
   }
 }
