@@ -88,6 +88,29 @@ describe('an ending recorded just before its process dies', () => {
   });
 });
 
+describe('a run after a crash that followed a recorded completion', () => {
+  it('settles with the recorded result: the job reads as its job.completed said, even past its timeout_ms (not expired, not the second run\'s)', async () => {
+    const { cluster, receiver } = await clusterHolding(5);
+    const doomed = await cluster.startWorker({ MAAS_TEST_DIE_AT: 'job-ended' });
+    const c = await call(cluster.url, 'POST', '/v1/jobs', {
+      model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 32], data: rows(7, 2, 32) }], webhook: receiver.url,
+      webhook_events_filter: ['completed'], timeout_ms: 1000,
+    });
+    expect(c.status).toBe(202);
+    expect(await doomed.exit()).toBeNull();
+    await settle(1500); // past its timeout_ms: the next run finds it expired
+    await cluster.startWorker();
+    const [event] = await receiver.until((all) => all.length >= 1, 30_000, 'job.completed');
+    const sent = parsed(event!).data as Record<string, unknown>;
+    expect(sent).toMatchObject({ id: c.body.id, status: 'succeeded' });
+    const job = await eventually(() => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}`), (r) => r.body.completed_at !== null, { ms: 30_000, what: 'the job to end' });
+    for (const field of ['status', 'started_at', 'completed_at', 'outputs', 'error', 'metrics'] as const) expect(job.body[field], field).toEqual(sent[field]);
+    await settle(1500);
+    expect((await call(cluster.url, 'GET', `/v1/jobs/${c.body.id}`)).body.status).toBe('succeeded'); // and it stays so
+    expect(receiver.received).toHaveLength(1);
+  });
+});
+
 describe('exactly one terminal state', () => {
   it('jobs canceled while a worker runs them: each ends once, and its one job.completed says how', async () => {
     const { cluster, receiver } = await clusterHolding(2);

@@ -112,6 +112,29 @@ describe('a SIGKILLed worker (fast recovery)', () => {
     expect(await mlp.getJobCounts('active', 'waiting', 'failed')).toEqual({ active: 0, waiting: 0, failed: 0 });
   });
 
+  it('jobs with a timeout_ms it had taken run to their end on another worker, even past their timeout (not expired)', async () => {
+    const repoA = await modelRepository({ mlp: { max_queue_delay_ms: 20_000, preferred_batch_sizes: [1024] } });
+    cleanups.push(() => repoA.remove());
+    const { cluster, queue } = await clusterOn(repoA.dir, { WORKER_MODELS: 'mlp' });
+    const mlp = queue('mlp');
+    const a = await cluster.startWorker();
+    const input = rows(22, 8, 32);
+    const created = await Promise.all(input.map((r) => call(cluster.url, 'POST', '/v1/jobs', { ...mlpJob([r]), timeout_ms: 1500 })));
+    for (const c of created) expect(c.status).toBe(202);
+    const heldBy = async (name: string) => heldRows((await mlp.getJobs(['active'])).filter((j) => j.processedBy === name));
+    await eventually(() => heldBy(a.name), (n) => n === 8, { ms: 15_000, what: 'worker A to hold all 8 jobs' });
+    await new Promise((r) => setTimeout(r, 2000)); // their timeout_ms passes while A holds them
+    await cluster.stopWorker(a, 'SIGKILL');
+    const b = await cluster.startWorker({ MODEL_REPOSITORY: SHIPPED_MODELS });
+    const done = await Promise.all(created.map((c) => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=30`)));
+    const want = await runAlone(MLP, 'input', 'output', input);
+    done.forEach((d, i) => {
+      expect(d.body.status, JSON.stringify(d.body.error)).toBe('succeeded');
+      expect(d.body.metrics.worker).toBe(b.name);
+      expectOutputs(d.body, want[i]!);
+    });
+  });
+
   it('a worker busy in a run of several seconds is not taken for dead: its job runs once', async () => {
     // Twice the compute of the 2048-unit model, whose 16,384-row run took 1.1-1.2 s on a fast CI
     // machine: under the 2 TTLs asserted below.

@@ -239,8 +239,11 @@ export class ModelRunner {
 
   private async process(job: Job<InferenceJobData>): Promise<InferenceJobResult> {
     const data = job.data;
-    if (data.deadline !== undefined && Date.now() > data.deadline) {
-      throw await this.endings.failed(job, EXPIRED_IN_QUEUE, 'expired');
+    // `timeout_ms` expires a job no worker has taken by then: one taken before (its worker died
+    // or froze, and this is its run after the stall) runs to its end, as CONTRACT §6 promises.
+    const takenBefore = job.attemptsStarted > 1 || job.stalledCounter > 0;
+    if (data.deadline !== undefined && Date.now() > data.deadline && !takenBefore) {
+      return this.endWithout(job, EXPIRED_IN_QUEUE, 'expired');
     }
     if (data.batch) this.batchStarted(data.batch.id);
     let inputs: RawTensor[];
@@ -250,7 +253,7 @@ export class ModelRunner {
       if (!bytes) {
         // A chunk's input goes with its batch (canceled, or past its retention); a job's own
         // payload lives as long as its index (JOB_RETENTION_S + 1 h), so a job queued longer expires.
-        throw await this.endings.failed(job, data.batch
+        return this.endWithout(job, data.batch
           ? { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' }
           : { type: 'expired', message: 'its input is no longer stored: it waited in the queue longer than jobs are kept' });
       }
@@ -259,7 +262,7 @@ export class ModelRunner {
       inputs = bytes ? unpackPayload(data.inputs, bytes) : data.inputs.map(fromEncoded);
     } catch (err) {
       // The API only queues checked tensors: a payload that does not decode will never run.
-      throw await this.endings.failed(job, { type: 'internal', message: `unreadable job payload: ${(err as Error).message}` });
+      return this.endWithout(job, { type: 'internal', message: `unreadable job payload: ${(err as Error).message}` });
     }
     // Its job.start is queued before the job joins a batch (a Redis failure retries the job).
     await this.endings.started(job);
@@ -294,12 +297,23 @@ export class ModelRunner {
     task.reject(err);
   }
 
-  /** A final failure: recorded (see JobEndings.failed), then the job fails without retry. */
+  /**
+   * A job that ends before its rows run: failed with `error`, recorded (JobEndings.failed),
+   * without retry; or completed as recorded, when this is a run after a crash that followed
+   * the job's recorded completion.
+   */
+  private async endWithout(job: Job<InferenceJobData>, error: JobError, outcome?: 'expired'): Promise<InferenceJobResult> {
+    const settled = await this.endings.failed(job, error, outcome);
+    if (settled.ok) return settled.result;
+    throw settled.error;
+  }
+
+  /** A final failure: recorded (see JobEndings.failed), then the job fails without retry (or completes as recorded: `endWithout`). */
   private failWith(task: Task, error: JobError): void {
     if (task.failed) return;
     task.failed = true;
     // Not recorded (Redis failed): BullMQ retries the job.
-    this.endings.failed(task.job, error).then(task.reject, task.reject);
+    this.endings.failed(task.job, error).then((s) => (s.ok ? task.resolve(s.result) : task.reject(s.error)), task.reject);
   }
 
   /**

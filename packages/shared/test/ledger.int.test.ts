@@ -60,6 +60,23 @@ describe('recordJobEndings', () => {
   });
 });
 
+describe('recordJobEndings: a completion keeps its result', () => {
+  it('a later writer for the same job gets the recorded completion with its result; a failure keeps none', async () => {
+    await job('r1');
+    await job('r2');
+    const result = JSON.stringify({ v: 1, outputs: [], metrics: { worker: 'wrk_first' } });
+    expect((await recordJobEndings(redis, Q, [{ jobId: 'r1', ending: { state: 'completed' }, event: null, result }])).recorded).toEqual([{ won: true }]);
+    const later = await recordJobEndings(redis, Q, [
+      { jobId: 'r1', ending: { state: 'failed', error: { type: 'expired', message: 'late' } }, event: null },
+      { jobId: 'r2', ending: { state: 'failed', error: { type: 'internal', message: 'x' } }, event: null },
+    ]);
+    expect(later.recorded).toEqual([{ won: false, ending: { state: 'completed' }, result }, { won: true }]);
+    expect((await recordJobEndings(redis, Q, [{ jobId: 'r2', ending: { state: 'completed' }, event: null, result }])).recorded)
+      .toEqual([{ won: false, ending: { state: 'failed', error: { type: 'internal', message: 'x' } } }]);
+    expect((await recordJobEndings(redis, Q, [{ jobId: 'nope', ending: { state: 'completed' }, event: null }])).recorded).toEqual([{ won: false, ending: null }]);
+  });
+});
+
 describe('cancelJob', () => {
   it('a queued job is ended as canceled with its event, once; a held one is only marked', async () => {
     await job('q');

@@ -46,6 +46,13 @@ describe('the ledger decides', () => {
     const mine = { state: 'completed' as const, result };
     expect(endFromLedger({ state: 'canceled' }, mine)).toMatchObject({ state: 'failed', error: { type: 'canceled' } });
     expect(endFromLedger({ state: 'failed', error: { type: 'expired', message: 'e' } }, mine)).toEqual({ state: 'failed', error: { type: 'expired', message: 'e' } });
-    expect(endFromLedger({ state: 'completed' }, mine)).toBe(mine);
+    expect(endFromLedger({ state: 'completed' }, mine)).toBe(mine); // recorded by an older worker, without its result
+  });
+
+  it('a completion recorded earlier settles with its recorded result, over this run\'s success or failure', () => {
+    const first = { ...result, completed: 1, metrics: { ...result.metrics, worker: 'wrk_first' } };
+    const recorded = JSON.stringify(first);
+    expect(endFromLedger({ state: 'completed' }, { state: 'completed', result }, recorded)).toEqual({ state: 'completed', result: first });
+    expect(endFromLedger({ state: 'completed' }, { state: 'failed', error: { type: 'expired', message: 'late' } }, recorded)).toEqual({ state: 'completed', result: first });
   });
 });

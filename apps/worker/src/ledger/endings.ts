@@ -48,12 +48,14 @@ export function startEvent(job: EndingJob, now = Date.now()): WebhookEventInput 
 
 /**
  * How to settle a job the ledger says ended as `e`: an earlier writer's ending (a cancel, or
- * a run before a crash) wins over this run's. A completion recorded earlier keeps this run's
- * outputs (the same model on the same rows); should this run have failed instead, its failure
- * stands, as there are no outputs to settle with (a model that fails where it succeeded).
+ * a run before a crash) wins over this run's, whatever this run came to (its own success, or a
+ * failure: its deadline passed meanwhile, its session lost). A completion recorded earlier
+ * settles with its recorded result (`recorded`, the JSON BullMQ would have stored), so the job
+ * reads as the job.completed that went out said; one recorded before results were kept with
+ * it (an older worker) keeps this run's, and should this run have failed, its failure stands.
  */
-export function endFromLedger(e: Ending, mine: JobEnd): JobEnd {
-  if (e.state === 'completed') return mine;
+export function endFromLedger(e: Ending, mine: JobEnd, recorded?: string): JobEnd {
+  if (e.state === 'completed') return recorded ? { state: 'completed', result: JSON.parse(recorded) as InferenceJobResult } : mine;
   if (e.state === 'canceled') return { state: 'failed', error: CANCELED_BY_REQUEST };
   return { state: 'failed', error: e.error };
 }

@@ -99,7 +99,7 @@ export class JobEndings {
     const result = apart ? { ...resultOf(apart.described), payload: apart.key } : resultOf(outputs.map(toEncoded));
     let end: JobEnd = { state: 'completed', result, outputs };
     const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
-    if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
+    if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end, recorded.result);
     this.d.stats?.ending(job, end);
     if (end.state === 'failed') {
       if (apart) this.unlink(job, apart.key);
@@ -109,7 +109,7 @@ export class JobEndings {
       this.d.announcer.announce({ id: job.id!, event: 'failed' });
       return { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) };
     }
-    return { ok: true, result }; // announced and counted once BullMQ has stored it: `stored`
+    return { ok: true, result: end.result }; // announced and counted once BullMQ has stored it: `stored`
   }
 
   /**
@@ -129,15 +129,17 @@ export class JobEndings {
 
   /**
    * Records a final failure (a chunk's with its batch, a webhook job's with its job.completed)
-   * and resolves with the error to fail the job with, no retry: the ledger's if an earlier
-   * ending (a cancel) was recorded first. Rejects when Redis failed: nothing is recorded, and
-   * BullMQ may retry the job.
+   * and resolves with how to settle the job: failed with the error, no retry (the ledger's if
+   * an earlier ending, a cancel, was recorded first), or completed with the result of a run
+   * whose completion was recorded before its worker died (this is a run after that crash).
+   * Rejects when Redis failed: nothing is recorded, and BullMQ may retry the job.
    */
-  async failed(job: InferenceJob, error: JobError, outcome: 'failed' | 'canceled' | 'expired' = outcomeOf(error)): Promise<UnrecoverableError> {
-    const err = await this.record(job, error);
+  async failed(job: InferenceJob, error: JobError, outcome: 'failed' | 'canceled' | 'expired' = outcomeOf(error)): Promise<Settlement> {
+    const settlement = await this.record(job, error);
+    if (settlement.ok) return settlement; // counted and announced once BullMQ has stored it: `stored`
     this.d.metrics.jobs.inc({ ...this.d.labels, outcome });
     this.d.announcer.announce({ id: job.id!, event: 'failed' });
-    return err;
+    return settlement;
   }
 
   /** A batch chunk's failure or cancel, with its batch (nothing for a job that is no chunk). */
@@ -146,15 +148,16 @@ export class JobEndings {
     if (chunk && this.d.chunks) await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error));
   }
 
-  private async record(job: InferenceJob, error: JobError): Promise<UnrecoverableError> {
+  private async record(job: InferenceJob, error: JobError): Promise<Settlement> {
     await this.recordChunk(job, error);
     let end: JobEnd = { state: 'failed', error };
     const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
-    if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end);
+    if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end, recorded.result);
+    this.d.stats?.ending(job, end);
+    if (end.state === 'completed') return { ok: true, result: end.result }; // its payload goes once BullMQ has stored it: `stored`
     this.releasePayload(job);
     this.endedHere.add(job.id!);
-    this.d.stats?.ending(job, end);
-    return new UnrecoverableError(encodeJobError(end.state === 'failed' ? end.error : error));
+    return { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) };
   }
 
   /**

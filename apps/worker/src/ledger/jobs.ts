@@ -59,7 +59,8 @@ export class JobLedger {
    */
   end(job: EndingJob, end: JobEnd): Promise<Recorded> {
     if (!JobLedger.records(job)) return Promise.resolve({ won: true });
-    return this.endings.add(job.queueName, { jobId: job.id, ending: ledgerEnding(end), event: completedEvent(job, end) });
+    const result = end.state === 'completed' ? JSON.stringify(end.result) : undefined; // as BullMQ will store it
+    return this.endings.add(job.queueName, { jobId: job.id, ending: ledgerEnding(end), event: completedEvent(job, end), result });
   }
 
   /**

@@ -32,10 +32,15 @@ export interface JobEndingInput {
   ending: Ending;
   /** the job.completed to queue with it, if the job has a webhook that wants it */
   event: WebhookEventInput | null;
+  /** a completion's result as BullMQ will store it (its JSON): kept with the ending, for a run after a crash to settle with */
+  result?: string | undefined;
 }
 
-/** What the ledger holds for a job after a write: this write's ending (`won`), an earlier one, or none (gone). */
-export type Recorded = { won: true } | { won: false; ending: Ending } | { won: false; ending: null };
+/**
+ * What the ledger holds for a job after a write: this write's ending (`won`), an earlier one
+ * (with its result when it was a completion that kept one), or none (gone).
+ */
+export type Recorded = { won: true } | { won: false; ending: Ending; result?: string } | { won: false; ending: null };
 
 /**
  * Records the endings of jobs of one queue in one script call. Returns, per job, whether this
@@ -49,9 +54,10 @@ export async function recordJobEndings(
   const keys = [o.due, o.events, ...endings.map((e) => bullJobKey(queueName, e.jobId))];
   const args: (string | number)[] = [now, leaseMs];
   const items: (OutboxItem | null)[] = endings.map((e) => (e.event ? eventItem(e.event) : null));
-  endings.forEach((e, i) => args.push(endMarker(e.ending), items[i]?.id ?? '', items[i]?.entry ?? ''));
-  const out = (await redis.eval(END_JOBS_LUA, keys.length, ...keys, ...args)) as string[];
-  const recorded = out.map((m): Recorded => (m === '' ? { won: true } : m === 'gone' ? { won: false, ending: null } : { won: false, ending: parseEndMarker(m) }));
+  endings.forEach((e, i) => args.push(endMarker(e.ending), items[i]?.id ?? '', items[i]?.entry ?? '', e.result ?? ''));
+  const out = (await redis.eval(END_JOBS_LUA, keys.length, ...keys, ...args)) as [string, string][];
+  const recorded = out.map(([m, result]): Recorded =>
+    m === '' ? { won: true } : m === 'gone' ? { won: false, ending: null } : { won: false, ending: parseEndMarker(m), ...(result ? { result } : {}) });
   return { recorded, items: items.filter((it, i): it is OutboxItem => it !== null && recorded[i]!.won) };
 }
 

@@ -7,29 +7,32 @@
  */
 
 /**
- * Records the endings of jobs of one queue: sets each job's `ended` marker unless one is set,
- * and puts its event (if any) in the queue's outbox.
+ * Records the endings of jobs of one queue: sets each job's `ended` marker unless one is set
+ * (with a completion's result, `endedResult`: a run after a crash settles with it, so the job
+ * reads as its event said), and puts its event (if any) in the queue's outbox.
  * KEYS: outbox due, outbox events, then each job's BullMQ hash. ARGV: now (ms), lease (ms),
- * then per job (marker, event id or '', entry or ''). Returns per job '' when this call
- * recorded its ending, else the marker already there, or 'gone' when the job no longer exists.
+ * then per job (marker, event id or '', entry or '', result or ''). Returns per job a pair:
+ * ('', '') when this call recorded its ending, else (the marker already there, its result or
+ * ''), or ('gone', '') when the job no longer exists.
  */
 export const END_JOBS_LUA = `
 local due = tonumber(ARGV[1]) + tonumber(ARGV[2])
 local out = {}
 for i = 3, #KEYS do
-  local a = 3 + (i - 3) * 3
+  local a = 3 + (i - 3) * 4
   local prior = redis.call('HGET', KEYS[i], 'ended')
   if prior then
-    out[#out + 1] = prior
+    out[#out + 1] = { prior, redis.call('HGET', KEYS[i], 'endedResult') or '' }
   elseif redis.call('EXISTS', KEYS[i]) == 0 then
-    out[#out + 1] = 'gone'
+    out[#out + 1] = { 'gone', '' }
   else
     redis.call('HSET', KEYS[i], 'ended', ARGV[a])
+    if ARGV[a + 3] ~= '' then redis.call('HSET', KEYS[i], 'endedResult', ARGV[a + 3]) end
     if ARGV[a + 1] ~= '' then
       redis.call('ZADD', KEYS[1], 'NX', due, ARGV[a + 1])
       redis.call('HSETNX', KEYS[2], ARGV[a + 1], ARGV[a + 2])
     end
-    out[#out + 1] = ''
+    out[#out + 1] = { '', '' }
   end
 end
 return out
