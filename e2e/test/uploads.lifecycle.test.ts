@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, eventually, queuedInferenceJobs, storedBatches } from '../src/harness/index.js';
+import { call, Cluster, eventually, queuedInferenceJobs, storedBatches } from '../src/harness/index.js';
 
 let cluster: Cluster;
 let redis: Redis;
@@ -77,6 +77,28 @@ describe('uploads that do not finish', () => {
     await cluster.startApi();
     await nothingLeft('the dead API\'s upload to be swept');
     expect(cluster.api.log).toMatch(/lease expired\): removed with its chunks/);
+  });
+
+  it('an API SIGKILLed after marking its upload uploaded, before listing it: the next API finishes it (listed, run, completed), never strands it', async () => {
+    await cluster.api.stop();
+    await cluster.startApi({ MAAS_TEST_DIE_AT: 'upload-marked' });
+    const { req, closed } = openUpload();
+    req.end(lines(5));
+    expect(await closed).toMatch(/^(error|closed)/); // the API died before answering
+    expect(await cluster.api.exit()).toBeNull();
+    const [id] = await storedBatches(redis);
+    await cluster.startApi({ MAAS_TEST_DIE_AT: '' });
+    const worker = await cluster.startWorker({ WORKER_MODELS: 'fixed' });
+    try {
+      const done = await eventually(() => call(cluster.url, 'GET', `/v1/batches/${id}`), (r) => r.status === 200 && r.body.completed_at !== null, { ms: 20_000, what: 'the batch to be finished and complete', context: () => cluster.logs() });
+      expect(done.body).toMatchObject({ status: 'succeeded', counts: { total: 5, succeeded: 5, failed: 0 } });
+      // listed once its lease runs out (UPLOAD_LEASE_S): the sweeper finishes what the dead API did not
+      await eventually(async () => (await call(cluster.url, 'GET', '/v1/batches')).body.data.map((b: { id: string }) => b.id) as string[], (ids) => ids.includes(id!), { ms: 10_000, what: 'the batch to be listed' });
+      expect(await redis.zcard('maas:uploads')).toBe(0);
+      expect(cluster.api.log).toMatch(/listed and completed here/);
+    } finally {
+      await cluster.stopWorker(worker);
+    }
   });
 });
 

@@ -13,6 +13,8 @@ const DIE_POINTS = [
   'job-ended',
   /** the API recorded a queued job's cancel, before relaying its job.completed */
   'cancel-recorded',
+  /** the API marked a batch uploaded, before listing it and giving up its upload lease */
+  'upload-marked',
   /** BullMQ failed a job on its own (stall limit) and told this worker, before it recorded the failure */
   'final-failure',
 ] as const;

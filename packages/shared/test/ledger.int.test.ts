@@ -6,7 +6,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger.js';
-import { cancelJob, cancelMember, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
+import { cancelJob, cancelMember, claimUploadRemoval, markUploaded, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
 import { OutboxRelay } from '../src/ledger/relay.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys, PREFIX } from '../src/queues.js';
 import { startRedisServer, type RedisServer } from '../src/redis-server.js';
@@ -256,5 +256,23 @@ describe('recordChunks: how a batch ends', () => {
     await uploaded('b_run2', 2, 4);
     await recordChunks(redis, 'b_run2', 60, ['0', 's:2', '']);
     expect(await meta('b_run2')).toMatchObject({ status: 'running' });
+  });
+});
+
+describe('an upload\'s end and its removal exclude each other', () => {
+  it('marked uploaded first: the removal is refused; removal claimed first: the mark is refused; a gone batch is neither marked nor recreated', async () => {
+    await redis.hset(batchKeys('u1').meta, { status: 'queued', uploaded: 0 });
+    expect(await markUploaded(redis, 'u1', { total: 3 })).toBe(true);
+    expect(await redis.hmget(batchKeys('u1').meta, 'uploaded', 'total')).toEqual(['1', '3']);
+    expect(await claimUploadRemoval(redis, 'u1')).toBe(false);
+
+    await redis.hset(batchKeys('u2').meta, { status: 'queued', uploaded: 0 });
+    expect(await claimUploadRemoval(redis, 'u2')).toBe(true);
+    expect(await markUploaded(redis, 'u2', { total: 3 })).toBe(false);
+    expect(await redis.hget(batchKeys('u2').meta, 'uploaded')).toBe('0');
+
+    expect(await claimUploadRemoval(redis, 'u3')).toBe(true);
+    expect(await markUploaded(redis, 'u3', { total: 1 })).toBe(false);
+    expect(await redis.exists(batchKeys('u3').meta)).toBe(0);
   });
 });

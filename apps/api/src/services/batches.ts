@@ -27,7 +27,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  AppError, batchKeys, cancelBatch, IdempotencyConflictError, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
+  AppError, batchKeys, cancelBatch, claimUploadRemoval, dieAt, IdempotencyConflictError, markUploaded, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
   BlockPool, bullJobKey, isRedisUnavailable, ranWithRows, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
@@ -280,9 +280,10 @@ export class BatchService {
       for await (const chunk of batchChunks(format, body, version, limits, counts, this.blocks)) await submit(chunk);
       await Promise.all(inflight);
       if (counts.total === 0) throw new ValidationError([{ path: 'body', message: format === 'npy' ? 'the array has no rows' : 'the NDJSON body holds no request line' }]);
-      // The lease is given up here, and only by whoever holds it: 0 means a sweeper took it
-      // (this process could not renew it for UPLOAD_LEASE_S) and the batch is being removed.
-      if ((await this.redis.zrem(UPLOADS_KEY, id)) === 0) throw new RedisUnavailableError(undefined, 'unreachable');
+      // Marked uploaded unless its removal began: a sweeper took the lease (this process could
+      // not renew it for UPLOAD_LEASE_S) and is removing the batch.
+      const marked = await markUploaded(this.redis, id, { chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
+      if (!marked) throw new RedisUnavailableError(undefined, 'unreachable');
     } catch (err) {
       // Chunks still on their way to Redis land first, so none is queued after the withdrawal.
       await Promise.allSettled(inflight);
@@ -292,10 +293,34 @@ export class BatchService {
       else this.log.info({ batch: id, err }, 'batch upload abandoned');
       throw err;
     }
-    await this.redis.hset(k.meta, { uploaded: 1, chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
+    dieAt('upload-marked');
+    await this.finishUpload(tenant, id, createdAt);
+    return this.get(tenant, id);
+  }
+
+  /**
+   * What follows an upload marked uploaded: listed, completed if its chunks have all run (else
+   * the last chunk's record completes it), its lease given up. Each step may be taken twice:
+   * should this process die before the lease is gone, a sweeper takes them again (`abandoned`).
+   */
+  private async finishUpload(tenant: string, id: string, createdAt: number): Promise<void> {
     await this.list.add(tenant, id, createdAt);
     await this.record(id);
-    return this.get(tenant, id);
+    await this.redis.zrem(UPLOADS_KEY, id);
+  }
+
+  /**
+   * An upload whose lease expired (its API process died, or could not renew it): removed with
+   * its chunks, unless it had been marked uploaded, which is finished instead.
+   */
+  async abandoned(id: string): Promise<'removed' | 'finished'> {
+    const [uploaded, tenant, createdAt] = await this.redis.hmget(batchKeys(id).meta, 'uploaded', 'tenant', 'created_at');
+    if (uploaded === '1' && tenant) {
+      await this.finishUpload(tenant, id, Number(createdAt));
+      return 'finished';
+    }
+    await this.removeUpload(id);
+    return 'removed';
   }
 
   /**
@@ -305,8 +330,9 @@ export class BatchService {
    */
   async removeUpload(id: string): Promise<void> {
     const k = batchKeys(id);
-    const [uploaded, model, version, tenant] = await this.redis.hmget(k.meta, 'uploaded', 'model', 'version', 'tenant');
-    if (uploaded === '1') return;
+    // From here on its upload cannot be marked uploaded (MARK_UPLOADED_LUA); one that was stays.
+    if (!(await claimUploadRemoval(this.redis, id))) return;
+    const [model, version, tenant] = await this.redis.hmget(k.meta, 'model', 'version', 'tenant');
     // Chunk indices: every chunk's lines are written before its input, its quota and its job.
     const indices = (await this.redis.hkeys(k.lines)).map(Number);
     if (model && version) {

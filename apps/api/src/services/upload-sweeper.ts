@@ -4,7 +4,9 @@
  * one renews it, and the first API process to see it expired takes it (ZREM is the claim:
  * only one sweeper gets 1) and removes the batch with its queued chunks. Without this, such
  * a batch would be invisible (never uploaded) yet its chunks would run, and its records stay
- * for weeks. Runs every half lease, unref'd; a Redis outage only delays it.
+ * for weeks. An upload whose process died after marking it uploaded, before it was listed and
+ * its lease given up, is finished instead (BatchService.abandoned). Runs every half lease,
+ * unref'd; a Redis outage only delays it.
  */
 import type { Redis } from 'ioredis';
 import { Periodic, UPLOADS_KEY, type Logger } from '@maas/shared';
@@ -17,7 +19,8 @@ export class UploadSweeper {
 
   constructor(
     private readonly redis: Redis,
-    private readonly remove: (batchId: string) => Promise<void>,
+    /** removes the upload, or finishes it when it had been marked uploaded (BatchService.abandoned) */
+    private readonly abandoned: (batchId: string) => Promise<'removed' | 'finished'>,
     leaseSeconds: number,
     private readonly log: Logger,
   ) {
@@ -34,8 +37,8 @@ export class UploadSweeper {
     const expired = await this.redis.zrangebyscore(UPLOADS_KEY, '-inf', now, 'LIMIT', 0, PER_SWEEP);
     for (const id of expired) {
       if ((await this.redis.zrem(UPLOADS_KEY, id)) !== 1) continue; // another API took it
-      await this.remove(id);
-      this.log.warn({ batch: id }, 'batch upload abandoned by its API process (lease expired): removed with its chunks');
+      if ((await this.abandoned(id)) === 'removed') this.log.warn({ batch: id }, 'batch upload abandoned by its API process (lease expired): removed with its chunks');
+      else this.log.warn({ batch: id }, 'batch upload ended, but its API process died before it was listed: listed and completed here');
     }
   }
 

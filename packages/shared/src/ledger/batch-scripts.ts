@@ -106,3 +106,25 @@ if m[2] then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'canceled')
 return 1
 `;
+
+/**
+ * An upload's end and its removal exclude each other on the batch's `meta` hash, so neither can
+ * slip in between the other's read and write: a batch is marked uploaded only if no removal
+ * has begun (an API that could not renew its upload lease, and whose upload a sweeper took),
+ * and a removal begins only on a batch not marked uploaded (one whose API died after marking
+ * it is finished by the sweeper instead: listed, and completed if its chunks all ran).
+ * MARK_UPLOADED: KEYS: meta. ARGV: field/value pairs. Returns 1 when marked, 0 when a removal
+ * began or the batch is gone.
+ */
+export const MARK_UPLOADED_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'removing') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'uploaded', '1', unpack(ARGV))
+return 1
+`;
+
+/** CLAIM_REMOVAL: KEYS: meta. Returns 1 when the removal may go ahead (also for a batch with no meta), 0 when it was uploaded. */
+export const CLAIM_REMOVAL_LUA = `
+if redis.call('HGET', KEYS[1], 'uploaded') == '1' then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'removing', '1') end
+return 1
+`;

@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ARGS_A_COMMAND } from '../redis.js';
-import { CANCEL_BATCH_LUA, RECORD_CHUNKS_LUA, START_BATCH_LUA } from './batch-scripts.js';
+import { CANCEL_BATCH_LUA, CLAIM_REMOVAL_LUA, MARK_UPLOADED_LUA, RECORD_CHUNKS_LUA, START_BATCH_LUA } from './batch-scripts.js';
 import { CANCELED_BEFORE_IT_RAN, encodeJobError, EXPIRED_IN_QUEUE } from '../payloads.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, JOB_EVENTS_CHANNEL, OUTBOX_SLOTS_KEY, outboxKeys, type JobEventMessage } from '../queues.js';
 import type { WebhookEventInput } from '../webhooks/events.js';
@@ -174,4 +174,17 @@ export async function recordJobStarts(
   starts.forEach((s, i) => args.push(s.jobId, items[i]!.id, items[i]!.entry));
   const queued = new Set((await redis.eval(START_JOBS_LUA, keys.length, ...keys, ...args)) as string[]);
   return items.filter((it) => queued.has(it.id));
+}
+
+/**
+ * Marks a batch's upload ended, with `fields` (MARK_UPLOADED_LUA): false when its removal
+ * began first (the upload lost its lease) or it is gone.
+ */
+export async function markUploaded(redis: Redis, batchId: string, fields: Record<string, string | number>): Promise<boolean> {
+  return (await redis.eval(MARK_UPLOADED_LUA, 1, batchKeys(batchId).meta, ...Object.entries(fields).flat())) === 1;
+}
+
+/** Claims an unfinished upload's removal (CLAIM_REMOVAL_LUA): false when the batch was marked uploaded, and stays. */
+export async function claimUploadRemoval(redis: Redis, batchId: string): Promise<boolean> {
+  return (await redis.eval(CLAIM_REMOVAL_LUA, 1, batchKeys(batchId).meta)) === 1;
 }
