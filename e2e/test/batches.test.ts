@@ -460,6 +460,8 @@ describe('batch errors', () => {
       expect((await submit('model=mlp', body, { 'content-type': 'application/json' })).body).toMatchObject({ status: 415, type: 'urn:maas:problem:unsupported-media-type' });
     }
     expect((await submit('model=mlp&webhook=ftp://x.example/', '{}')).status).toBe(400);
+    // a webhook URL whose & was not encoded: its tail is an unknown parameter, refused rather than dropped
+    expect((await submit('model=mlp&webhook=https://hooks.example/x?a=1&b=2', '{}')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/unknown query parameter 'b'.*%26/) });
     // NDJSON is UTF-8: another charset is a 415, not lines read as mojibake.
     expect((await submit('model=mlp', '{"inputs": {}}', { 'content-type': 'application/x-ndjson; charset=utf-16' })).body).toMatchObject({ status: 415, detail: expect.stringMatching(/UTF-8/) });
     expect(await batchKeysSince(before)).toEqual([]);

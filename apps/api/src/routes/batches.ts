@@ -33,10 +33,18 @@ export const ResultsQuery = z.object({
   failed: z.enum(['true', 'false']).optional().describe('true: only the lines that failed, in input order (NDJSON; no outputs are read, so it is quick on a large batch)'),
 });
 
-export const BatchQuery = z.object({
+/**
+ * `POST /v1/batches`'s query. An unknown name is a 400, not ignored: it is most often the rest
+ * of a webhook URL whose `&` was not encoded (`?webhook=https://h/x?a=1&b=2` stores `…?a=1`).
+ */
+export const BatchQuery = z.strictObject({
   model: z.string().min(1, 'model is required'),
   version: VersionParam.optional(),
   webhook: WebhookUrl.optional(),
+}, {
+  error: (issue) => issue.code === 'unrecognized_keys'
+    ? `unknown query parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (model, version and webhook are read; a webhook URL's own & and # must be percent-encoded: %26, %23)`
+    : undefined,
 });
 
 /** `GET /v1/batches`: a page of the tenant's batches, newest first (as the OpenAI Batch API lists them). */
