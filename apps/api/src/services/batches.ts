@@ -171,7 +171,13 @@ export class BatchService {
       if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
       return { batch, created: true };
     } catch (err) {
-      if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
+      // A key is given back only if its upload did not end: one marked uploaded is finished by a
+      // sweeper should this process fail after it, and a retry must get that batch, not a second.
+      if (idempotencyKey) {
+        const uploaded = await this.redis.hget(batchKeys(id).meta, 'uploaded').catch(() => null);
+        const keep = uploaded === '1' ? this.idempotency.commit(tenant, idempotencyKey, id) : this.idempotency.release(tenant, idempotencyKey, id);
+        await keep.catch(() => {});
+      }
       throw err;
     } finally {
       clearInterval(renew);
