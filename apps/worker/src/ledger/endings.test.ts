@@ -50,7 +50,7 @@ describe('the ledger decides', () => {
   });
 
   it('a completion recorded earlier settles with its recorded result, over this run\'s success or failure', () => {
-    const first = { ...result, completed: 1, metrics: { ...result.metrics, worker: 'wrk_first' } };
+    const first = { v: 1, outputs: [], completed: 1, metrics: { queue_ms: 1, batch_wait_ms: 0, inference_ms: 1, batch_size: 1, runs: 1, worker: 'wrk_first' } };
     const recorded = JSON.stringify(first);
     expect(endFromLedger({ state: 'completed' }, { state: 'completed', result }, recorded)).toEqual({ state: 'completed', result: first });
     expect(endFromLedger({ state: 'completed' }, { state: 'failed', error: { type: 'expired', message: 'late' } }, recorded)).toEqual({ state: 'completed', result: first });
