@@ -2,6 +2,7 @@
  * Fast recovery and self-healing sessions (issue 13, bullets 2 and 3), on real processes:
  * - a SIGKILLed worker's held jobs run on another worker within 10 s of the kill: its liveness
  *   beat goes missing and the live worker's sweeper releases them (the BullMQ lock is 30 s);
+ *   so do gRPC calls and stream requests waiting on them, each answered with its own outputs;
  * - a worker SIGKILLed and restarted under the same WORKER_ID (a pod name) after its liveness
  *   TTL: the jobs and webhook deliveries its dead predecessor held go again within seconds;
  * - a worker deep in a long ONNX run (several seconds, many liveness TTLs) is not taken for
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { buildMlpModel } from '@maas/model-gen/mlp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, Cluster, eventually, heldRows, modelRepository, rows, runAlone, SHIPPED_MODELS, WebhookReceiver } from '../src/harness/index.js';
+import { call, Cluster, eventually, fromBytes, heldRows, InferenceClient, modelRepository, rows, runAlone, SHIPPED_MODELS, toBytes, WebhookReceiver } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
 const cleanups: (() => Promise<void>)[] = [];
@@ -110,6 +111,40 @@ describe('a SIGKILLed worker (fast recovery)', () => {
     expect(seconds).toBeLessThan(10);
     expect(b.log).toMatch(/released the jobs of a dead worker/);
     expect(await mlp.getJobCounts('active', 'waiting', 'failed')).toEqual({ active: 0, waiting: 0, failed: 0 });
+  });
+
+  it('gRPC ModelInfer calls and ModelStreamInfer requests waiting on its jobs are answered by the other worker, each with its own outputs', async () => {
+    const repoA = await modelRepository({ mlp: { max_queue_delay_ms: 20_000, preferred_batch_sizes: [1024] } });
+    cleanups.push(() => repoA.remove());
+    const { cluster, queue } = await clusterOn(repoA.dir, { WORKER_MODELS: 'mlp' });
+    const mlp = queue('mlp');
+    const grpc = new InferenceClient(cluster.grpcAddress);
+    cleanups.push(async () => grpc.close());
+    const a = await cluster.startWorker();
+    const input = rows(23, 12, 32);
+    const request = (i: number) => ({
+      model_name: 'mlp', id: `r${i}`, inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32] }], raw_input_contents: [toBytes('FP32', input[i]!)],
+    });
+    const unary = Array.from({ length: 6 }, (_, i) => grpc.call('ModelInfer', request(i), undefined, 60_000));
+    const streamed = grpc.streamInfer(Array.from({ length: 6 }, (_, i) => request(6 + i)), { deadlineMs: 60_000 });
+    const heldBy = async (name: string) => heldRows((await mlp.getJobs(['active'])).filter((j) => j.processedBy === name));
+    await eventually(() => heldBy(a.name), (n) => n === 12, { ms: 15_000, what: 'worker A to hold all 12 requests' });
+    const b = await cluster.startWorker({ MODEL_REPOSITORY: SHIPPED_MODELS });
+    await cluster.stopWorker(a, 'SIGKILL');
+    const want = await runAlone(MLP, 'input', 'output', input);
+    const check = (res: any, i: number) => {
+      expect(res.id).toBe(`r${i}`);
+      fromBytes('FP32', res.raw_output_contents[0]).forEach((v, j) => expect(v).toBeCloseTo(want[i]![j]!, 5));
+    };
+    (await Promise.all(unary)).forEach((res, i) => check(res, i));
+    const { responses, code } = await streamed.done;
+    expect(code).toBe(0);
+    expect(responses).toHaveLength(6);
+    responses.forEach((r, k) => {
+      expect(r.error_message).toBe('');
+      check(r.infer_response, 6 + k);
+    });
+    expect(b.log).toMatch(/released the jobs of a dead worker/);
   });
 
   it('jobs with a timeout_ms it had taken run to their end on another worker, even past their timeout (not expired)', async () => {
