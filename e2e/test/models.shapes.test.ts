@@ -149,7 +149,7 @@ describe('batch lines of several rows whose values fail the run', () => {
     const res = await fetch(`${cluster.url}/v1/batches?model=lookup_small`, { method: 'POST', body: lines.join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
     const batch = (await res.json()) as { id: string };
     const done = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}?wait=20`)).body;
-    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 2, succeeded: 0, failed: 2 } });
+    expect(done).toMatchObject({ status: 'failed', counts: { total: 2, succeeded: 0, failed: 2 }, error: { type: 'inference-failed' } }); // no line succeeded
     const results = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(results[0].error.message).toMatch(/100/);
     expect(results[0].error.message).not.toMatch(/200/);
@@ -164,7 +164,7 @@ describe('a batch whose every line fails the run', () => {
     const res = await fetch(`${cluster.url}/v1/batches?model=lookup`, { method: 'POST', body: lines.join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
     const batch = (await res.json()) as { id: string };
     const done = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}?wait=30`)).body;
-    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 600, succeeded: 0, failed: 600 } });
+    expect(done).toMatchObject({ status: 'failed', counts: { total: 600, succeeded: 0, failed: 600 }, error: { type: 'inference-failed' } }); // no line succeeded
     const results = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(results).toHaveLength(600);
     // The first 256 lines to fail fail alone, with their own message; past them a failing run's

@@ -112,6 +112,7 @@ describe('a job whose workers keep dying (stall limit)', () => {
     let b: any;
     await until(async () => (b = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}`)).body).completed_at !== null, 15_000, 'the batch to complete');
     expect(b.counts).toEqual({ total: 2, succeeded: 0, failed: 2 });
+    expect(b).toMatchObject({ status: 'failed', error: { type: 'worker-lost' } }); // its one chunk was lost: no line succeeded
     const lines = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.error.type)).toEqual(['worker-lost', 'worker-lost']);
     const [event] = await receiver.until((got) => got.length >= 1, 15_000, 'job.completed');
