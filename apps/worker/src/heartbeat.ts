@@ -70,7 +70,7 @@ export class Heartbeat {
     this.announcing = true;
     setImmediate(() => {
       this.announcing = false;
-      this.beat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'));
+      if (this.timer) this.beat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed')); // not after `stop`
     });
   }
 
@@ -85,6 +85,7 @@ export class Heartbeat {
   /** Leave the registry (a clean stop; a crash is noticed by the missing heartbeats). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
     const { id } = this.description;
     await this.redis.multi().zrem(WORKERS_SEEN_KEY, id).hdel(WORKERS_INFO_KEY, id).hdel(WORKERS_METRICS_KEY, id).exec();
   }
