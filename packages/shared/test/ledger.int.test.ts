@@ -6,7 +6,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger.js';
-import { cancelJob, cancelMember, claimUploadRemoval, markUploaded, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
+import { cancelJob, cancelMember, claimUploadRemoval, expireJob, markUploaded, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
 import { OutboxRelay } from '../src/ledger/relay.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys, PREFIX } from '../src/queues.js';
 import { startRedisServer, type RedisServer } from '../src/redis-server.js';
@@ -274,5 +274,16 @@ describe('an upload\'s end and its removal exclude each other', () => {
     expect(await claimUploadRemoval(redis, 'u3')).toBe(true);
     expect(await markUploaded(redis, 'u3', { total: 1 })).toBe(false);
     expect(await redis.exists(batchKeys('u3').meta)).toBe(0);
+  });
+});
+
+describe('expireJob', () => {
+  it('expires a queued job never taken; one a worker took before (processedOn), whose worker died, is left to run', async () => {
+    await job('never');
+    expect((await expireJob(redis, Q, 'never', null)).verdict).toBe('expired');
+    await job('taken');
+    await redis.hset(bullJobKey(Q, 'taken'), 'processedOn', Date.now() - 5000); // no lock: its worker is gone
+    expect((await expireJob(redis, Q, 'taken', null)).verdict).toBe('running');
+    expect(await redis.hget(bullJobKey(Q, 'taken'), 'ended')).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 /**
- * ExpirySweeper: ends `/v1/jobs` jobs still queued at their deadline (`timeout_ms`), so their
+ * ExpirySweeper: ends `/v1/jobs` jobs still queued at their deadline (`timeout_ms`) that no
+ * worker has taken (one taken, whose worker died, runs to its end on another), so their
  * job.completed (failed, `expired`) goes out then, whether or not a worker serves the model,
  * and their rows leave the tenant's queued-rows quota. Until it runs, a reader already sees
  * such a job as expired (views/job.ts, `overdue`); the worker that fetches one fails it at once
@@ -8,7 +9,7 @@
  *
  * Each job created with a deadline is in its queue's deadlines set (`deadlinesKey`), the queue
  * in DEADLINE_QUEUES_KEY. Every API process sweeps every SWEEP_MS, unref'd. One script a pass
- * (DUE_DEADLINES_LUA) drops the due entries of jobs that ran or ended (most of them), looks
+ * (DUE_DEADLINES_LUA) drops the due entries of jobs that were taken or ended (most of them), looks
  * again later at those a worker holds, and claims the others for CLAIM_MS; each claimed job's
  * ending is one script (EXPIRE_JOB_LUA, which does nothing to a job already ended), relayed as
  * a cancel's is (a worker's outbox sweeper relays it if this process dies first), and then its

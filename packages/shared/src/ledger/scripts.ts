@@ -70,9 +70,10 @@ return 'canceled'
 
 /**
  * Takes the due entries of a queue's deadlines set (the API's expiry sweep, services/expiry.ts)
- * and says which to expire: a job gone, finished or already ended leaves the set; one a worker
- * holds (its lock) is looked at again `recheck` ms later (it may still go back to the queue); any
- * other is claimed, its entry pushed `claim` ms ahead (so a sweeper that dies or fails with it
+ * and says which to expire: a job gone, finished or already ended leaves the set, and so does
+ * one a worker took before (`processedOn`: it runs to its end, on another worker if that one
+ * died, however long it waits for it); one a worker holds (its lock) is looked at again
+ * `recheck` ms later (it may still go back to the queue); any other is claimed, its entry pushed `claim` ms ahead (so a sweeper that dies or fails with it
  * leaves it to the next), and returned. The job keys are the queue's (one hash slot).
  * KEYS: the deadlines set. ARGV: now (ms; entries before it are due), max entries, the queue's
  * job key prefix, recheck (ms), claim (ms). Returns {entries looked at, id, id…}.
@@ -83,7 +84,8 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT'
 local out = { #due }
 for _, id in ipairs(due) do
   local job = ARGV[3] .. id
-  if redis.call('EXISTS', job) == 0 or redis.call('HEXISTS', job, 'finishedOn') == 1 or redis.call('HEXISTS', job, 'ended') == 1 then
+  if redis.call('EXISTS', job) == 0 or redis.call('HEXISTS', job, 'finishedOn') == 1 or redis.call('HEXISTS', job, 'ended') == 1
+    or redis.call('HEXISTS', job, 'processedOn') == 1 then
     redis.call('ZREM', KEYS[1], id)
   elseif redis.call('EXISTS', job .. ':lock') == 1 then
     redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), id)
@@ -99,8 +101,9 @@ return out
  * Expires a job for the API at its deadline (`timeout_ms`, services/expiry.ts), as CANCEL_JOB_LUA
  * cancels one: a queued job (no worker holds it) is ended here, failed as expired, with its
  * job.completed in the outbox, and given the same failure deferred (`defa`), so the worker that
- * fetches it fails it at once and never runs it. 'expired', or 'running' (a worker holds it: it
- * ends it), 'finished', '=' and the ending a writer recorded before, 'gone'.
+ * fetches it fails it at once and never runs it. 'expired', or 'running' (a worker holds it, or
+ * took it before and died: `processedOn`; a worker ends it), 'finished', '=' and the ending a
+ * writer recorded before, 'gone'.
  * KEYS: outbox due, outbox events, job hash, job lock.
  * ARGV: now (ms), lease (ms), event id or '', entry or '', end marker, the failure reason.
  */
@@ -109,7 +112,7 @@ if redis.call('EXISTS', KEYS[3]) == 0 then return 'gone' end
 local prior = redis.call('HGET', KEYS[3], 'ended')
 if prior then return '=' .. prior end
 if redis.call('HEXISTS', KEYS[3], 'finishedOn') == 1 then return 'finished' end
-if redis.call('EXISTS', KEYS[4]) == 1 then return 'running' end
+if redis.call('EXISTS', KEYS[4]) == 1 or redis.call('HEXISTS', KEYS[3], 'processedOn') == 1 then return 'running' end
 redis.call('HSET', KEYS[3], 'ended', ARGV[5], 'defa', ARGV[6])
 if ARGV[3] ~= '' then
   redis.call('ZADD', KEYS[1], 'NX', tonumber(ARGV[1]) + tonumber(ARGV[2]), ARGV[3])

@@ -72,6 +72,8 @@ describe('toJobObject', () => {
     expect(toJobObject(timed, 'prioritized', null).status).toBe('queued');
     expect(toJobObject({ ...timed, processedOn: base.timestamp + 100 }, 'active', null, base.timestamp + 600).status).toBe('running');
     expect(toJobObject(timed, 'prioritized', base.timestamp + 100, base.timestamp + 600).status).toBe('canceled');
+    // Taken by a worker before its deadline, back in the queue after that worker died: it waits to run, not expired.
+    expect(toJobObject({ ...timed, processedOn: base.timestamp + 100 }, 'waiting', null, base.timestamp + 600).status).toBe('queued');
   });
 
   it('a queued job canceled by request and then failed at its fetch reads as it did before the fetch', () => {

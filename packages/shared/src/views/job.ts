@@ -82,7 +82,9 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
   // failure): it reads as it did before the fetch and as its job.completed said; not running.
   if (state === 'active' && job.deferredFailure) return toJobObject(job, 'waiting', canceledAt, now);
   const d = job.data;
-  const overdue = now !== undefined && d.deadline !== undefined && now > d.deadline && canceledAt === null && !['active', 'completed', 'failed'].includes(state);
+  // Past its deadline and never taken by a worker (one taken, whose worker died, waits to run again).
+  const overdue = now !== undefined && d.deadline !== undefined && now > d.deadline && canceledAt === null && job.processedOn === undefined
+    && !['active', 'completed', 'failed'].includes(state);
   if (overdue) return toJobObject({ ...job, failedReason: encodeJobError(EXPIRED_IN_QUEUE), finishedOn: d.deadline }, 'failed', null);
   const status = jobStatus(state, job.failedReason, canceledAt);
   const result = status === 'succeeded' ? job.returnvalue ?? null : null;
