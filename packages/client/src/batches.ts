@@ -3,6 +3,7 @@
  * order. Both directions are streamed, so a batch of millions of lines costs the client the
  * same memory as a batch of ten.
  */
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -47,6 +48,12 @@ export interface SubmitBatchOptions extends CallOptions {
   lines: LineSource<BatchLine> | NdjsonFile | NpyFile;
   /** called as the body is sent: an upload of millions of lines takes a while */
   onUploadProgress?: ((p: UploadProgress) => void) | undefined;
+  /**
+   * Names the upload: a retry with the same key and target gets the first upload's batch
+   * instead of a second one (its body is not read again). When retries are on and no key is
+   * given, one is generated, so a retried upload can never make two batches.
+   */
+  idempotencyKey?: string | undefined;
 }
 
 export interface GetBatchOptions extends CallOptions {
@@ -109,9 +116,11 @@ export class Batches {
       };
     }
     try {
+      const key = opts.idempotencyKey ?? (this.http.retriesEnabled && replayable ? `maas-client-${randomUUID()}` : undefined);
       const { body } = await this.http.json<Batch>({
         method: 'POST',
         path: '/v1/batches',
+        headers: { 'idempotency-key': key },
         expect: BATCH,
         query: { model: opts.model, version: opts.version, webhook: opts.webhook },
         stream: makeStream,

@@ -135,6 +135,9 @@ describe('retries', () => {
     const batch = await new MaasClient({ baseUrl: base }).batches.submit({ model: 'm', lines: [{ inputs: { a: [1] } }] });
     expect(batch.id).toBe('b1');
     expect(seen).toHaveLength(2);
+    // one generated key for both attempts: a retry after a lost answer gets the first batch, not a second
+    expect(seen[0]!.headers['idempotency-key']).toMatch(/^maas-client-[0-9a-f-]{36}$/);
+    expect(seen[1]!.headers['idempotency-key']).toBe(seen[0]!.headers['idempotency-key']);
   });
 });
 

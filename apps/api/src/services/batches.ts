@@ -142,41 +142,48 @@ export class BatchService {
     const webhookProblem = target.webhook && webhookUrlProblem(target.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
     if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
     const webhook = target.webhook && new URL(target.webhook).href;
-    const id = newBatchId();
-    if (idempotencyKey) {
-      const fingerprint = { model: version.model, version: version.version, webhook: webhook ?? null, format };
-      const claimedFor = await this.idempotency.claim(tenant, idempotencyKey, fingerprint, id);
-      if (claimedFor) {
-        const earlier = await this.replay(tenant, idempotencyKey, claimedFor, id);
-        if (earlier) return { batch: earlier, created: false };
-      }
-    }
     const queue = this.queues.forVersion(version.model, version.version);
-    // The lease first: whatever this upload writes after it is swept away should this process die.
+    const id = newBatchId();
+    // The lease first: whatever this upload writes after it is swept away should this process
+    // die, and a request with its Idempotency-Key sees it under way before anything else is.
     const leaseMs = this.opts.leaseSeconds * 1000;
+    // A pending key outlives the lease, so it lapses only once a dead upload has been swept.
+    const pendingS = this.opts.leaseSeconds + 60;
+    await this.redis.zadd(UPLOADS_KEY, Date.now() + leaseMs, id);
     let renew: NodeJS.Timeout | undefined;
     let settled: Promise<void> | undefined;
     try {
+      if (idempotencyKey) {
+        const fingerprint = { model: version.model, version: version.version, webhook: webhook ?? null, format };
+        const claimedFor = await this.idempotency.claim(tenant, idempotencyKey, fingerprint, id, pendingS);
+        if (claimedFor) {
+          const earlier = await this.replay(tenant, idempotencyKey, claimedFor, id, pendingS);
+          if (earlier) {
+            await this.redis.zrem(UPLOADS_KEY, id);
+            return { batch: earlier, created: false };
+          }
+        }
+      }
       await this.checkDepth(queue, version);
-      await this.redis.zadd(UPLOADS_KEY, Date.now() + leaseMs, id);
       renew = setInterval(() => {
         void this.redis.zadd(UPLOADS_KEY, 'XX', Date.now() + leaseMs, id).catch(() => {});
-        if (idempotencyKey) void this.idempotency.keepPending(tenant, idempotencyKey, id).catch(() => {});
+        if (idempotencyKey) void this.idempotency.keepPending(tenant, idempotencyKey, id, pendingS).catch(() => {});
       }, leaseMs / 3);
       renew.unref();
-      const uploading = this.upload(tenant, id, { model: model.name, webhook }, version, queue, body, format);
+      // The key is committed before the upload is marked uploaded: a process that dies between
+      // the two leaves a key whose batch a sweeper finishes (or removes: then the key moves on).
+      const commit = idempotencyKey ? () => this.idempotency.commit(tenant, idempotencyKey, id) : undefined;
+      const uploading = this.upload(tenant, id, { model: model.name, webhook }, version, queue, body, format, commit);
       settled = uploading.then(() => {}, () => {});
       this.uploads.add(settled);
-      const batch = await uploading;
-      if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
-      return { batch, created: true };
+      return { batch: await uploading, created: true };
     } catch (err) {
-      // A key is given back only if its upload did not end: one marked uploaded is finished by a
-      // sweeper should this process fail after it, and a retry must get that batch, not a second.
-      if (idempotencyKey) {
-        const uploaded = await this.redis.hget(batchKeys(id).meta, 'uploaded').catch(() => null);
-        const keep = uploaded === '1' ? this.idempotency.commit(tenant, idempotencyKey, id) : this.idempotency.release(tenant, idempotencyKey, id);
-        await keep.catch(() => {});
+      // An upload that did not end gives its lease and its key back; one marked uploaded keeps
+      // both, so a sweeper finishes it should this process fail after that, and a retry gets it.
+      const uploaded = (await this.redis.hget(batchKeys(id).meta, 'uploaded').catch(() => null)) === '1';
+      if (!uploaded) {
+        await this.redis.zrem(UPLOADS_KEY, id).catch(() => {});
+        if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
       }
       throw err;
     } finally {
@@ -187,13 +194,16 @@ export class BatchService {
 
   /**
    * The batch an Idempotency-Key was claimed for by an earlier upload (`claimedFor`): returned
-   * once that upload has ended; a 409 while it goes on; undefined when it was abandoned (its
-   * records are gone): the claim is now `id`'s, whose upload goes ahead.
+   * once that upload has ended; a 409 while it goes on (its lease or its records exist); undefined
+   * when it was abandoned and is gone: the claim is now `id`'s, whose upload goes ahead.
    */
-  private async replay(tenant: string, key: string, claimedFor: string, id: string): Promise<BatchObject | undefined> {
-    const [uploaded, owner] = await this.redis.hmget(batchKeys(claimedFor).meta, 'uploaded', 'tenant');
+  private async replay(tenant: string, key: string, claimedFor: string, id: string, pendingS: number): Promise<BatchObject | undefined> {
+    const [[uploaded, owner], lease] = await Promise.all([
+      this.redis.hmget(batchKeys(claimedFor).meta, 'uploaded', 'tenant'),
+      this.redis.zscore(UPLOADS_KEY, claimedFor),
+    ]);
     if (uploaded === '1' && owner === tenant) return this.get(tenant, claimedFor);
-    if (owner === null && (await this.idempotency.reclaim(tenant, key, claimedFor, id))) return undefined;
+    if (owner === null && lease === null && (await this.idempotency.reclaim(tenant, key, claimedFor, id, pendingS))) return undefined;
     throw new IdempotencyConflictError(key, 'names an upload still under way: retry once it has ended (its answer is then replayed)');
   }
 
@@ -216,7 +226,7 @@ export class BatchService {
 
   private async upload(
     tenant: string, id: string, target: { model: string; webhook: string | undefined }, version: ModelVersion, queue: InferenceQueue,
-    body: AsyncIterable<Buffer>, format: BatchFormat,
+    body: AsyncIterable<Buffer>, format: BatchFormat, beforeMark?: () => Promise<void>,
   ): Promise<BatchObject> {
     const k = batchKeys(id);
     const createdAt = Date.now();
@@ -288,6 +298,7 @@ export class BatchService {
       if (counts.total === 0) throw new ValidationError([{ path: 'body', message: format === 'npy' ? 'the array has no rows' : 'the NDJSON body holds no request line' }]);
       // Marked uploaded unless its removal began: a sweeper took the lease (this process could
       // not renew it for UPLOAD_LEASE_S) and is removing the batch.
+      await beforeMark?.();
       const marked = await markUploaded(this.redis, id, { chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
       if (!marked) throw new RedisUnavailableError(undefined, 'unreachable');
     } catch (err) {
@@ -319,14 +330,14 @@ export class BatchService {
    * An upload whose lease expired (its API process died, or could not renew it): removed with
    * its chunks, unless it had been marked uploaded, which is finished instead.
    */
-  async abandoned(id: string): Promise<'removed' | 'finished'> {
+  async abandoned(id: string): Promise<'removed' | 'finished' | 'kept'> {
     const [uploaded, tenant, createdAt] = await this.redis.hmget(batchKeys(id).meta, 'uploaded', 'tenant', 'created_at');
     if (uploaded === '1' && tenant) {
       await this.finishUpload(tenant, id, Number(createdAt));
       return 'finished';
     }
-    await this.removeUpload(id);
-    return 'removed';
+    // 'kept': its own process marked it uploaded meanwhile (it was slow, not dead) and finishes it.
+    return (await this.removeUpload(id)) ? 'removed' : 'kept';
   }
 
   /**
@@ -334,10 +345,10 @@ export class BatchService {
    * its queued chunks are withdrawn, and its records removed (workers drop any chunk they
    * already hold, as its batch is gone). A batch whose upload had finished is left alone.
    */
-  async removeUpload(id: string): Promise<void> {
+  async removeUpload(id: string): Promise<boolean> {
     const k = batchKeys(id);
     // From here on its upload cannot be marked uploaded (MARK_UPLOADED_LUA); one that was stays.
-    if (!(await claimUploadRemoval(this.redis, id))) return;
+    if (!(await claimUploadRemoval(this.redis, id))) return false;
     const [model, version, tenant] = await this.redis.hmget(k.meta, 'model', 'version', 'tenant');
     // Chunk indices: every chunk's lines are written before its input, its quota and its job.
     const indices = (await this.redis.hkeys(k.lines)).map(Number);
@@ -350,6 +361,7 @@ export class BatchService {
     // In slices (shared redis.ts): a model that takes no batches has a chunk a line, 60,000 and more.
     await sendInSlices([k.meta, k.lines, k.chunks, k.outputs, ...indices.map((i) => k.input(i))], (keys) => this.redis.del(...keys));
     await this.redis.zrem(UPLOADS_KEY, id);
+    return true;
   }
 
   private async load(tenant: string, id: string) {

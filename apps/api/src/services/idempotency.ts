@@ -56,8 +56,9 @@ return 1
 export class IdempotencyStore {
   constructor(private readonly redis: Redis, private readonly ttlSeconds: number, private readonly scope?: 'batch') {}
 
+  /** A scope's keys apart from the unscoped ones (a hex hash never starts with `batch-`). */
   private redisKey(tenant: string, key: string): string {
-    return idempotencyKey(tenant, sha256(this.scope ? `${this.scope}:${key}` : key));
+    return idempotencyKey(tenant, this.scope ? `${this.scope}-${sha256(key)}` : sha256(key));
   }
 
   static check(key: string | undefined): string | undefined {
@@ -73,10 +74,10 @@ export class IdempotencyStore {
    * or the id of the job an earlier request with the same body claimed it for (which may not
    * be queued yet: see the module comment).
    */
-  async claim(tenant: string, key: string, body: unknown, jobId: string): Promise<string | undefined> {
+  async claim(tenant: string, key: string, body: unknown, jobId: string, pendingTtlS = PENDING_TTL_S): Promise<string | undefined> {
     const redisKey = this.redisKey(tenant, key);
     const bodyHash = sha256(bodyJson(body));
-    const claimed = await this.redis.set(redisKey, `${bodyHash} ${jobId}`, 'EX', PENDING_TTL_S, 'NX');
+    const claimed = await this.redis.set(redisKey, `${bodyHash} ${jobId}`, 'EX', pendingTtlS, 'NX');
     if (claimed === 'OK') return undefined;
     const existing = (await this.redis.get(redisKey)) ?? '';
     const [hash, existingJob] = existing.split(' ');
@@ -94,13 +95,13 @@ export class IdempotencyStore {
     await this.redis.eval(IF_CLAIMED_BY, 1, this.redisKey(tenant, key), jobId);
   }
 
-  /** Keeps a pending claim alive while its resource is still being made (a batch upload may take minutes). */
-  async keepPending(tenant: string, key: string, id: string): Promise<void> {
-    await this.redis.eval(IF_CLAIMED_BY, 1, this.redisKey(tenant, key), id, PENDING_TTL_S);
+  /** Keeps a pending claim alive `ttlS` more while its resource is still being made (a batch upload may take minutes). */
+  async keepPending(tenant: string, key: string, id: string, ttlS: number): Promise<void> {
+    await this.redis.eval(IF_CLAIMED_BY, 1, this.redisKey(tenant, key), id, ttlS);
   }
 
-  /** Points a claim whose resource is gone (an upload abandoned) at `newId`, pending; false when the claim had moved on. */
-  async reclaim(tenant: string, key: string, goneId: string, newId: string): Promise<boolean> {
-    return (await this.redis.eval(MOVE_CLAIM, 1, this.redisKey(tenant, key), goneId, newId, PENDING_TTL_S)) === 1;
+  /** Points a claim whose resource is gone (an upload abandoned) at `newId`, pending `ttlS`; false when the claim had moved on. */
+  async reclaim(tenant: string, key: string, goneId: string, newId: string, ttlS = PENDING_TTL_S): Promise<boolean> {
+    return (await this.redis.eval(MOVE_CLAIM, 1, this.redisKey(tenant, key), goneId, newId, ttlS)) === 1;
   }
 }

@@ -1,8 +1,8 @@
 /**
  * UploadSweeper: removes batch uploads whose lease ran out. An API process renews the lease
  * of each upload it is reading (services/batches.ts); when the process dies mid-upload, no
- * one renews it, and the first API process to see it expired takes it (ZREM is the claim:
- * only one sweeper gets 1) and removes the batch with its queued chunks. Without this, such
+ * one renews it, and the first API process to see it expired takes it (pushing the lease ahead
+ * is the claim: only one sweeper gets 1) and removes the batch with its queued chunks. Without this, such
  * a batch would be invisible (never uploaded) yet its chunks would run, and its records stay
  * for weeks. An upload whose process died after marking it uploaded, before it was listed and
  * its lease given up, is finished instead (BatchService.abandoned). Runs every half lease,
@@ -11,19 +11,29 @@
 import type { Redis } from 'ioredis';
 import { Periodic, UPLOADS_KEY, type Logger } from '@maas/shared';
 
+/** KEYS: the uploads' leases. ARGV: upload id, now (ms), the new expiry (ms). 1 when the lease had run out and is now this caller's. */
+const TAKE_EXPIRED_LEASE_LUA = `
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not at or tonumber(at) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+`;
+
 /** How many expired uploads one sweep handles (the next sweep takes the rest). */
 const PER_SWEEP = 50;
 
 export class UploadSweeper {
   private readonly timer: Periodic;
+  private readonly leaseMs: number;
 
   constructor(
     private readonly redis: Redis,
     /** removes the upload, or finishes it when it had been marked uploaded (BatchService.abandoned) */
-    private readonly abandoned: (batchId: string) => Promise<'removed' | 'finished'>,
+    private readonly abandoned: (batchId: string) => Promise<'removed' | 'finished' | 'kept'>,
     leaseSeconds: number,
     private readonly log: Logger,
   ) {
+    this.leaseMs = leaseSeconds * 1000;
     this.timer = new Periodic(() => this.sweep(), (leaseSeconds * 1000) / 2, (err, failures) => this.log.warn({ err, failures }, 'upload sweep failed; retried at the next'));
   }
 
@@ -36,9 +46,12 @@ export class UploadSweeper {
   async sweep(now = Date.now()): Promise<void> {
     const expired = await this.redis.zrangebyscore(UPLOADS_KEY, '-inf', now, 'LIMIT', 0, PER_SWEEP);
     for (const id of expired) {
-      if ((await this.redis.zrem(UPLOADS_KEY, id)) !== 1) continue; // another API took it
-      if ((await this.abandoned(id)) === 'removed') this.log.warn({ batch: id }, 'batch upload abandoned by its API process (lease expired): removed with its chunks');
-      else this.log.warn({ batch: id }, 'batch upload ended, but its API process died before it was listed: listed and completed here');
+      // Claimed by pushing its lease ahead, not removing it: should this sweep fail or its process
+      // die half way, the lease runs out again and another sweep takes it up. Done, it goes.
+      if ((await this.redis.eval(TAKE_EXPIRED_LEASE_LUA, 1, UPLOADS_KEY, id, now, Date.now() + this.leaseMs)) !== 1) continue; // another API took it
+      const done = await this.abandoned(id);
+      if (done === 'removed') this.log.warn({ batch: id }, 'batch upload abandoned by its API process (lease expired): removed with its chunks');
+      else if (done === 'finished') this.log.warn({ batch: id }, 'batch upload ended, but its API process died before it was listed: listed and completed here');
     }
   }
 

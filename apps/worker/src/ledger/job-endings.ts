@@ -194,14 +194,17 @@ export class JobEndings {
   /**
    * Stores large outputs as one raw byte string under the job's result key, for as long as
    * BullMQ keeps the job's record (its removeOnComplete age, as the API queues every job) and
-   * an hour more; the outputs' descriptions say where each output's bytes sit.
+   * an hour more; the outputs' descriptions say where each output's bytes sit. The first run's
+   * bytes stay (`NX`): a run after a crash that followed a recorded completion settles with that
+   * completion's result, which points at them (a re-run on other rows' company may differ in
+   * the last bits).
    */
   private async storeOutputs(job: InferenceJob, outputs: RawTensor[]): Promise<{ key: string; described: EncodedTensor[] }> {
     const packed = packPayload(outputs);
     const key = jobResultKey(this.d.queueName, job.id!);
     const keep = job.opts.removeOnComplete;
     const age = typeof keep === 'object' && 'age' in keep && keep.age !== undefined ? keep.age : DEFAULT_RESULT_AGE_S;
-    await this.d.redis.set(key, packed.bytes, 'EX', age + 3600);
+    await this.d.redis.set(key, packed.bytes, 'EX', age + 3600, 'NX');
     return { key, described: packed.inputs };
   }
 

@@ -38,27 +38,36 @@ return 0
 export const RECORD_CHUNKS_LUA = `
 local now, ttl = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ran, succeeded = false, false
 for i = 6, #ARGV, 3 do
-  if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 and ARGV[i + 2] ~= '' then
-    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
+  local marker = ARGV[i + 1]
+  if redis.call('HSETNX', KEYS[2], ARGV[i], marker) == 1 then
+    if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2]) end
+    local kind = string.sub(marker, 1, 1)
+    if kind ~= 'c' and marker ~= 's:0' then ran = true end
+    if kind == 's' and marker ~= 's:0' then succeeded = true end
+    if kind == 'p' then
+      local colon = string.find(marker, ':', 3, true)
+      local failed = 0
+      for _ in pairs(cjson.decode(string.sub(marker, colon + 1))) do failed = failed + 1 end
+      if tonumber(string.sub(marker, 3, colon - 1)) > failed then succeeded = true end
+    end
   end
 end
+if succeeded then redis.call('HSET', KEYS[1], 'succeeded_any', '1') end
 for k = 2, 3 do
   if redis.call('TTL', KEYS[k]) == -1 then redis.call('EXPIRE', KEYS[k], ttl + 604800) end
-end
-local ran = false
-for i = 7, #ARGV, 3 do
-  local kind = string.sub(ARGV[i], 1, 1)
-  if kind ~= 'c' and ARGV[i] ~= 's:0' then ran = true end
 end
 if ran and redis.call('HGET', KEYS[1], 'status') == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', now)
 end
-local m = redis.call('HMGET', KEYS[1], 'uploaded', 'chunks_total', 'completed_at', 'status', 'total')
+local m = redis.call('HMGET', KEYS[1], 'uploaded', 'chunks_total', 'completed_at', 'status', 'total', 'succeeded_any')
 if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) then
   local final = 'succeeded'
   if m[4] == 'canceled' or m[4] == 'failed' then final = m[4] end
-  if final == 'succeeded' then
+  -- A line succeeded (noted as its chunk was recorded): no need to read every chunk's outcome,
+  -- which only a batch with no success (or one an older worker recorded) pays for, once.
+  if final == 'succeeded' and not m[6] then
     local any, chunkType, lineType = false, nil, nil
     for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
       local kind = string.sub(v, 1, 1)
