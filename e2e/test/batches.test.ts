@@ -245,6 +245,8 @@ describe('Idempotency-Key on uploads', () => {
     expect(await listed()).toEqual(before); // no second batch
     const other = await submit('model=penguins', body, { 'idempotency-key': 'upload-1' });
     expect(other.status).toBe(409);
+    expect(other.body.detail).toMatch(/another target/);
+    expect(other.headers.get('retry-after')).toBeNull(); // it does not pass on its own
     expect(other.body.type).toBe('urn:maas:problem:idempotency-conflict');
     // a key is a job's or a batch's: the same text on /v1/jobs is another key
     const job = await call(cluster.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32) }] }, { 'idempotency-key': 'upload-1' });
@@ -276,6 +278,7 @@ describe('Idempotency-Key on uploads', () => {
     const during = await submit('model=mlp', body, { 'idempotency-key': 'upload-3' });
     expect(during.status).toBe(409);
     expect(during.body.detail).toMatch(/still under way/);
+    expect(during.headers.get('retry-after')).toBe('1'); // it passes on its own
     slow.end(rest.join('\n'));
     const done = await answered;
     expect(done.status).toBe(202);

@@ -120,8 +120,9 @@ export class NotFoundError extends AppError {
 
 export class IdempotencyConflictError extends AppError {
   override readonly name = 'IdempotencyConflictError';
-  constructor(key: string, why = 'was already used with a different request body') {
-    super('idempotency-conflict', `Idempotency-Key '${key}' ${why}`);
+  /** `retryAfterSeconds`: the conflict passes on its own (the key's first request is still under way) */
+  constructor(key: string, why = 'was already used with a different request body', retryAfterSeconds?: number) {
+    super('idempotency-conflict', `Idempotency-Key '${key}' ${why}`, {}, retryAfterSeconds === undefined ? {} : { headers: { 'Retry-After': String(retryAfterSeconds) } });
   }
 }
 

@@ -204,7 +204,7 @@ export class BatchService {
     ]);
     if (uploaded === '1' && owner === tenant) return this.get(tenant, claimedFor);
     if (owner === null && lease === null && (await this.idempotency.reclaim(tenant, key, claimedFor, id, pendingS))) return undefined;
-    throw new IdempotencyConflictError(key, 'names an upload still under way: retry once it has ended (its answer is then replayed)');
+    throw new IdempotencyConflictError(key, 'names an upload still under way: retry once it has ended (its answer is then replayed)', 1);
   }
 
   /** Uploads under way in this process, each settled once it is done or withdrawn. */

@@ -81,7 +81,9 @@ export class IdempotencyStore {
     if (claimed === 'OK') return undefined;
     const existing = (await this.redis.get(redisKey)) ?? '';
     const [hash, existingJob] = existing.split(' ');
-    if (hash !== bodyHash || !existingJob) throw new IdempotencyConflictError(key);
+    if (hash !== bodyHash || !existingJob) {
+      throw new IdempotencyConflictError(key, this.scope ? 'was already used for an upload to another target (model, version, webhook or format)' : undefined);
+    }
     return existingJob;
   }
 
