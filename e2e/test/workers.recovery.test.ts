@@ -55,6 +55,21 @@ async function wideRepository(overrides: Record<string, Record<string, unknown>>
   return repo;
 }
 
+/**
+ * A cluster whose first worker waits up to 20 s to fill a run of 1,024 mlp rows (its own
+ * repository), so it provably holds the jobs it took when a test kills it; a worker started
+ * with MODEL_REPOSITORY: SHIPPED_MODELS reads the shipped config (a 2 ms window). `heldBy`
+ * counts rows, not BullMQ jobs: creates of one turn may share a carrier job (job-packer.ts).
+ */
+async function clusterWaitingToFill() {
+  const repoA = await modelRepository({ mlp: { max_queue_delay_ms: 20_000, preferred_batch_sizes: [1024] } });
+  cleanups.push(() => repoA.remove());
+  const { cluster, queue } = await clusterOn(repoA.dir, { WORKER_MODELS: 'mlp' });
+  const mlp = queue('mlp');
+  const heldBy = async (name: string) => heldRows((await mlp.getJobs(['active'])).filter((j) => j.processedBy === name));
+  return { cluster, mlp, heldBy };
+}
+
 const expectOutputs = (got: { outputs: { data: number[] }[] }, want: number[]) => {
   got.outputs[0]!.data.forEach((v, j) => expect(v).toBeCloseTo(want[j]!, 5));
 };
@@ -83,16 +98,11 @@ describe('a SIGKILLed worker (fast recovery)', () => {
   it('its held jobs finish on another worker within 10 s of the kill, with correct outputs', async () => {
     // Worker A waits up to 20 s to fill a run of 1,024 rows, so it provably holds the jobs when
     // killed; worker B reads the shipped config (2 ms window) from its own repository.
-    const repoA = await modelRepository({ mlp: { max_queue_delay_ms: 20_000, preferred_batch_sizes: [1024] } });
-    cleanups.push(() => repoA.remove());
-    const { cluster, queue } = await clusterOn(repoA.dir, { WORKER_MODELS: 'mlp' });
-    const mlp = queue('mlp');
+    const { cluster, mlp, heldBy } = await clusterWaitingToFill();
     const a = await cluster.startWorker();
     const input = rows(21, 40, 32);
     const created = await Promise.all(input.map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
     for (const c of created) expect(c.status).toBe(202);
-    // Rows, not BullMQ jobs: creates of one turn may share a carrier job (job-packer.ts).
-    const heldBy = async (name: string) => heldRows((await mlp.getJobs(['active'])).filter((j) => j.processedBy === name));
     await eventually(() => heldBy(a.name), (n) => n === 40, { ms: 15_000, what: 'worker A to hold all 40 jobs' });
     const b = await cluster.startWorker({ MODEL_REPOSITORY: SHIPPED_MODELS });
     expect(await heldBy(a.name)).toBe(40); // B found nothing to take: A still holds them all
@@ -114,10 +124,7 @@ describe('a SIGKILLed worker (fast recovery)', () => {
   });
 
   it('gRPC ModelInfer calls and ModelStreamInfer requests waiting on its jobs are answered by the other worker, each with its own outputs', async () => {
-    const repoA = await modelRepository({ mlp: { max_queue_delay_ms: 20_000, preferred_batch_sizes: [1024] } });
-    cleanups.push(() => repoA.remove());
-    const { cluster, queue } = await clusterOn(repoA.dir, { WORKER_MODELS: 'mlp' });
-    const mlp = queue('mlp');
+    const { cluster, heldBy } = await clusterWaitingToFill();
     const grpc = new InferenceClient(cluster.grpcAddress);
     cleanups.push(async () => grpc.close());
     const a = await cluster.startWorker();
@@ -127,7 +134,6 @@ describe('a SIGKILLed worker (fast recovery)', () => {
     });
     const unary = Array.from({ length: 6 }, (_, i) => grpc.call('ModelInfer', request(i), undefined, 60_000));
     const streamed = grpc.streamInfer(Array.from({ length: 6 }, (_, i) => request(6 + i)), { deadlineMs: 60_000 });
-    const heldBy = async (name: string) => heldRows((await mlp.getJobs(['active'])).filter((j) => j.processedBy === name));
     await eventually(() => heldBy(a.name), (n) => n === 12, { ms: 15_000, what: 'worker A to hold all 12 requests' });
     const b = await cluster.startWorker({ MODEL_REPOSITORY: SHIPPED_MODELS });
     await cluster.stopWorker(a, 'SIGKILL');
@@ -148,15 +154,11 @@ describe('a SIGKILLed worker (fast recovery)', () => {
   });
 
   it('jobs with a timeout_ms it had taken run to their end on another worker, even past their timeout (not expired)', async () => {
-    const repoA = await modelRepository({ mlp: { max_queue_delay_ms: 20_000, preferred_batch_sizes: [1024] } });
-    cleanups.push(() => repoA.remove());
-    const { cluster, queue } = await clusterOn(repoA.dir, { WORKER_MODELS: 'mlp' });
-    const mlp = queue('mlp');
+    const { cluster, heldBy } = await clusterWaitingToFill();
     const a = await cluster.startWorker();
     const input = rows(22, 8, 32);
     const created = await Promise.all(input.map((r) => call(cluster.url, 'POST', '/v1/jobs', { ...mlpJob([r]), timeout_ms: 1500 })));
     for (const c of created) expect(c.status).toBe(202);
-    const heldBy = async (name: string) => heldRows((await mlp.getJobs(['active'])).filter((j) => j.processedBy === name));
     await eventually(() => heldBy(a.name), (n) => n === 8, { ms: 15_000, what: 'worker A to hold all 8 jobs' });
     await new Promise((r) => setTimeout(r, 2000)); // their timeout_ms passes while A holds them
     await cluster.stopWorker(a, 'SIGKILL');

@@ -5,8 +5,8 @@
  */
 import type { Server } from 'node:http';
 import {
-  answeredWithin, connectRedis, OutboxRelay, createLogger, DEFAULT_TENANT, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, megabytes,
+  answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, megabytes, openModeSecrets,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const shutdown = new Stop();
   // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; each API key's tenant gets its own in Redis.
   const secrets = new TenantSecrets(redis, {
-    fixed: new Map(config.WEBHOOK_SECRET ? [[DEFAULT_TENANT, config.WEBHOOK_SECRET]] : []),
+    fixed: openModeSecrets(config.WEBHOOK_SECRET),
     overlapMs: config.WEBHOOK_SECRET_OVERLAP,
   });
   const quotaDefaults = { rps: config.RATE_LIMIT_RPS, queuedRows: config.QUOTA_QUEUED_ROWS, priorityFloor: config.PRIORITY_FLOOR };

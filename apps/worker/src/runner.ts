@@ -9,8 +9,8 @@
  * module joins their rows, runs them on a session thread while it checks them for
  * cancellation (one Redis call per batch, in parallel with the run), and hands each job its
  * rows back; a run that fails for what its rows hold runs them again apart until the rows at
- * fault are found (failed-runs.ts). How a job ends — recorded through the ledger, settled as the ledger says,
- * counted, announced — is ledger/job-endings.ts. Locks, stall recovery and retries stay per
+ * fault are found (failed-runs.ts). How a job ends — recorded through the ledger, settled as
+ * the ledger says, counted, announced — is ledger/job-endings.ts. Locks, stall recovery and retries stay per
  * job, as BullMQ made them: a worker killed mid-batch leaves its jobs locked until live
  * workers see its liveness beat missing and drop those locks (see liveness/sweeper.ts), or the
  * lock expires; then a stall check requeues them. A run lost with its session thread (see
@@ -313,7 +313,7 @@ export class ModelRunner {
     if (task.failed) return;
     task.failed = true;
     // Not recorded (Redis failed): BullMQ retries the job.
-    this.endings.failed(task.job, error).then((s) => (s.ok ? task.resolve(s.result) : task.reject(s.error)), task.reject);
+    this.endWithout(task.job, error).then(task.resolve, task.reject);
   }
 
   /**

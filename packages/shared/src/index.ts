@@ -69,7 +69,7 @@ export type { DeliveryRecord, DeliveryStatus, AttemptRecord } from './webhooks/s
 export { WebhookEmitter, deliveryQueue, DELIVERY_BACKOFF, DELIVERY_MAX_ATTEMPTS } from './webhooks/emitter.js';
 export type { DeliveryQueue } from './webhooks/emitter.js';
 export { webhookBacklog, WEBHOOK_BACKLOG_SOON_MS } from './webhooks/backlog.js';
-export { TenantSecrets, DEFAULT_SECRET_OVERLAP_MS } from './webhooks/tenant-secrets.js';
+export { TenantSecrets, DEFAULT_SECRET_OVERLAP_MS, openModeSecrets } from './webhooks/tenant-secrets.js';
 export type { TenantSecretsOptions } from './webhooks/tenant-secrets.js';
 export { readRing, signingSecrets } from './webhooks/secret-ring.js';
 export type { SecretRing } from './webhooks/secret-ring.js';

@@ -1,10 +1,10 @@
 /**
  * UploadSweeper: removes batch uploads whose lease ran out. An API process renews the lease
  * of each upload it is reading (services/batches.ts); when the process dies mid-upload, no
- * one renews it, and the first API process to see it expired takes it (pushing the lease ahead
- * is the claim: only one sweeper gets 1) and removes the batch with its queued chunks. Without this, such
- * a batch would be invisible (never uploaded) yet its chunks would run, and its records stay
- * for weeks. An upload whose process died after marking it uploaded, before it was listed and
+ * one renews it, and the first API process to see it expired takes it (pushing the lease
+ * ahead is the claim: only one sweeper gets 1) and removes the batch with its queued chunks.
+ * Without this, such a batch would be invisible (never uploaded) yet its chunks would run, and
+ * its records stay for weeks. An upload whose process died after marking it uploaded, before it was listed and
  * its lease given up, is finished instead (BatchService.abandoned). Runs every half lease,
  * unref'd; a Redis outage only delays it.
  */
@@ -34,7 +34,7 @@ export class UploadSweeper {
     private readonly log: Logger,
   ) {
     this.leaseMs = leaseSeconds * 1000;
-    this.timer = new Periodic(() => this.sweep(), (leaseSeconds * 1000) / 2, (err, failures) => this.log.warn({ err, failures }, 'upload sweep failed; retried at the next'));
+    this.timer = new Periodic(() => this.sweep(), this.leaseMs / 2, (err, failures) => this.log.warn({ err, failures }, 'upload sweep failed; retried at the next'));
   }
 
   start(): this {

@@ -38,20 +38,28 @@ return 0
 export const RECORD_CHUNKS_LUA = `
 local now, ttl = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+-- What a chunk's outcome says: whether a line of it succeeded, and the type of its failure
+-- ('f': the chunk's, then nil; 'p': nil, then a line's run's).
+local function outcome(marker)
+  local kind = string.sub(marker, 1, 1)
+  local colon = string.find(marker, ':', 3, true)
+  if kind == 's' then return marker ~= 's:0', nil, nil end
+  if kind == 'f' then return false, cjson.decode(string.sub(marker, colon + 1))['type'], nil end
+  if kind ~= 'p' then return false, nil, nil end
+  local failed, lineType = 0, nil
+  for _, e in pairs(cjson.decode(string.sub(marker, colon + 1))) do
+    failed = failed + 1
+    lineType = lineType or e['type']
+  end
+  return tonumber(string.sub(marker, 3, colon - 1)) > failed, nil, lineType
+end
 local ran, succeeded = false, false
 for i = 6, #ARGV, 3 do
   local marker = ARGV[i + 1]
   if redis.call('HSETNX', KEYS[2], ARGV[i], marker) == 1 then
     if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2]) end
-    local kind = string.sub(marker, 1, 1)
-    if kind ~= 'c' and marker ~= 's:0' then ran = true end
-    if kind == 's' and marker ~= 's:0' then succeeded = true end
-    if kind == 'p' then
-      local colon = string.find(marker, ':', 3, true)
-      local failed = 0
-      for _ in pairs(cjson.decode(string.sub(marker, colon + 1))) do failed = failed + 1 end
-      if tonumber(string.sub(marker, 3, colon - 1)) > failed then succeeded = true end
-    end
+    if string.sub(marker, 1, 1) ~= 'c' and marker ~= 's:0' then ran = true end
+    succeeded = outcome(marker) or succeeded
   end
 end
 if succeeded then redis.call('HSET', KEYS[1], 'succeeded_any', '1') end
@@ -70,19 +78,10 @@ if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) th
   if final == 'succeeded' and not m[6] then
     local any, chunkType, lineType = false, nil, nil
     for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
-      local kind = string.sub(v, 1, 1)
-      local colon = string.find(v, ':', 3, true)
-      if kind == 's' and tonumber(string.sub(v, 3)) > 0 then any = true break end
-      if kind == 'p' then
-        local failed = 0
-        for _, e in pairs(cjson.decode(string.sub(v, colon + 1))) do
-          failed = failed + 1
-          lineType = lineType or e['type']
-        end
-        if tonumber(string.sub(v, 3, colon - 1)) > failed then any = true break end
-      elseif kind == 'f' then
-        chunkType = chunkType or cjson.decode(string.sub(v, colon + 1))['type']
-      end
+      local ok, chunkFailure, lineFailure = outcome(v)
+      if ok then any = true break end
+      chunkType = chunkType or chunkFailure
+      lineType = lineType or lineFailure
     end
     if not any then
       final = 'failed'

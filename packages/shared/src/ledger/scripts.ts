@@ -73,8 +73,9 @@ return 'canceled'
  * and says which to expire: a job gone, finished or already ended leaves the set, and so does
  * one a worker took before (`processedOn`: it runs to its end, on another worker if that one
  * died, however long it waits for it); one a worker holds (its lock) is looked at again
- * `recheck` ms later (it may still go back to the queue); any other is claimed, its entry pushed `claim` ms ahead (so a sweeper that dies or fails with it
- * leaves it to the next), and returned. The job keys are the queue's (one hash slot).
+ * `recheck` ms later (it may still go back to the queue); any other is claimed, its entry
+ * pushed `claim` ms ahead (so a sweeper that dies or fails with it leaves it to the next), and
+ * returned. The job keys are the queue's (one hash slot).
  * KEYS: the deadlines set. ARGV: now (ms; entries before it are due), max entries, the queue's
  * job key prefix, recheck (ms), claim (ms). Returns {entries looked at, id, id…}.
  */
