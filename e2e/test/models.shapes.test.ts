@@ -7,6 +7,8 @@
  *   rows, so its requests run one at a time; `flatten_told` is the same file with a
  *   config.json `max_batch_size`, which the model does not honour;
  * - `transpose` (`[batch, 2]` → `[2, batch]`): cannot batch; its outputs come back whole.
+ * Every run goes to the worker's session thread (`WORKER_INLINE_MAX_MS=0`), as a model's
+ * longer runs do: the failed runs' isolation runs rows again from bytes a run has crossed with.
  */
 import { buildFlattenModel, buildLookupModel, buildTransposeModel } from '@maas/model-gen/test-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +25,7 @@ beforeAll(async () => {
   await addModel(repo.dir, 'flatten', buildFlattenModel(), { max_queue_delay_ms: 200, preferred_batch_sizes: [8] });
   await addModel(repo.dir, 'flatten_told', buildFlattenModel(), { max_batch_size: 8 });
   await addModel(repo.dir, 'transpose', buildTransposeModel(), {});
-  cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'lookup,lookup_small,flatten,flatten_told,transpose' } });
+  cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'lookup,lookup_small,flatten,flatten_told,transpose', WORKER_INLINE_MAX_MS: '0' } });
   for (const m of ['lookup', 'lookup_small', 'flatten', 'flatten_told', 'transpose']) {
     await eventually(async () => (await call(cluster.url, 'GET', `/v2/models/${m}/ready`)).status, (s) => s === 200, { what: `${m} ready` });
   }
@@ -118,6 +120,26 @@ describe('a batch line whose values fail the run', () => {
     expect(results.find((r) => r.custom_id === 'bad').error.type).toBe('invalid-input');
     // An .npy file of the results cannot hold the errors (406), as for lines that failed their checks.
     expect((await fetch(`${cluster.url}/v1/batches/${batch.id}/results`, { headers: { accept: 'application/x-npy' } })).status).toBe(406);
+  });
+});
+
+describe('a batch chunk of many lines run whole, whose run fails', () => {
+  it('fails only its bad line: its lines run again in halves, down to that line', async () => {
+    // 600 lines of one row: one chunk, one run (under lookup's 1,024 rows), which fails; about
+    // twenty runs of halves find the line at fault.
+    const idx = Array.from({ length: 600 }, (_, k) => (k === 300 ? 999 : k % 10));
+    const body = idx.map((i, k) => JSON.stringify({ custom_id: `l${k}`, inputs: { idx: [i] } })).join('\n') + '\n';
+    const res = await fetch(`${cluster.url}/v1/batches?model=lookup`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } });
+    const batch = (await res.json()) as { id: string };
+    expect(res.status, JSON.stringify(batch)).toBe(202);
+    const done = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}?wait=20`)).body;
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
+    expect(done.counts).toEqual({ total: 600, succeeded: 599, failed: 1 });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    results.forEach((r, k) => {
+      if (k === 300) expect(r).toMatchObject({ custom_id: 'l300', error: { type: 'inference-failed', message: expect.stringMatching(/999/) } });
+      else expect(r, `line ${k}`).toEqual({ custom_id: `l${k}`, outputs: { out: [idx[k]! * 10] } });
+    });
   });
 });
 

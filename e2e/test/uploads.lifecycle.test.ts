@@ -5,6 +5,7 @@
  * during a results download ends the handler.
  */
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, Cluster, eventually, queuedInferenceJobs, storedBatches } from '../src/harness/index.js';
@@ -119,6 +120,31 @@ describe('an upload refused after 100,000 chunks', () => {
       await own.stop();
     }
   }, 180_000);
+
+  it('an upload of more chunks than MAX_QUEUE_DEPTH, which a worker runs as they come, is not refused for its own total', async () => {
+    // 800 one-line chunks sent over 5 s, 40 every 250 ms, with a depth limit of 400 and a worker
+    // draining them: what waits never nears 400 (the API once counted every chunk the upload
+    // had queued, run or not, and refused it at the 400th).
+    const own = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'fixed' }, api: { MAX_QUEUE_DEPTH: '400' } });
+    try {
+      await eventually(async () => (await call(own.url, 'GET', '/v2/models/fixed/ready')).status, (s) => s === 200, { what: 'fixed ready' });
+      const all = lines(800);
+      const pieces = all.split('\n').filter(Boolean);
+      async function* slowly() {
+        for (let i = 0; i < pieces.length; i += 40) {
+          yield Buffer.from(pieces.slice(i, i + 40).join('\n') + '\n');
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      const res = await fetch(`${own.url}/v1/batches?model=fixed`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: Readable.from(slowly()) as unknown as BodyInit, duplex: 'half' } as RequestInit);
+      const batch = (await res.json()) as { id: string; counts: { total: number } };
+      expect(res.status, JSON.stringify(batch)).toBe(202);
+      const done = (await call(own.url, 'GET', `/v1/batches/${batch.id}?wait=30`)).body;
+      expect(done).toMatchObject({ status: 'succeeded', counts: { total: 800, succeeded: 800, failed: 0 } });
+    } finally {
+      await own.stop();
+    }
+  }, 60_000);
 });
 
 describe('downloads that do not finish', () => {

@@ -120,7 +120,7 @@ export class ModelRunner {
       preferred: model.config.preferred_batch_sizes,
       concurrency: pool.size,
       fullAhead: () => pool.size * fullBatchesAhead(pool.predictMs(version.maxBatchSize)),
-      run: (slices) => this.runMicroBatch(slices),
+      run: (slices) => this.runMicroBatch(slices).catch((err: unknown) => this.runFaulted(slices, err as Error)),
       order: (a, b) => queueOrder(queued(a), queued(b)),
     });
     // Not auto-pipelined: BullMQ defines its scripts on this connection, which makes each
@@ -288,6 +288,15 @@ export class ModelRunner {
     if (this.startedBatches.size >= 4096) this.startedBatches.clear();
     this.startedBatches.add(batchId);
     startBatch(this.redis, batchId).catch(() => undefined);
+  }
+
+  /**
+   * A fault of this code while a micro-batch ran (a model's failure never comes here: see
+   * runMicroBatch): its jobs go back to BullMQ to be tried again, not left waiting for ever.
+   */
+  private runFaulted(slices: readonly Slice<Task>[], err: Error): void {
+    this.log.error({ err, jobs: new Set(slices.map((s) => s.job.job.id)).size }, 'a micro-batch failed in the worker itself; its jobs are retried');
+    for (const s of slices) this.fail(s.job, err);
   }
 
   /** A failure BullMQ may retry (Redis trouble, a lost session thread): nothing is recorded. */

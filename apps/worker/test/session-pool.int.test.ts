@@ -67,6 +67,20 @@ describe('SessionPool queues', () => {
     expect(chunk.byteLength).toBe(runs * rows * 128); // the chunk itself never left (a transfer would have emptied it)
   });
 
+  it('a feed that is a whole buffer of its own (a job\'s input) stays readable: a failed run\'s isolation runs it again from the same bytes', async () => {
+    const pool = await SessionPool.open(init, 1, { runTimeoutMs: 10_000 });
+    pools.push(pool);
+    const f = feed(64, 3); // 8 KiB, its own ArrayBuffer, as a packed job's input decoded from base64
+    const bytes = f.tensor.data as Uint8Array;
+    expect(bytes.byteLength).toBe(bytes.buffer.byteLength);
+    const first = await pool.run([f.tensor]);
+    expect(bytes.byteLength, 'the job\'s bytes are still here (a transfer would have emptied them)').toBe(64 * 128);
+    const again = await pool.run([{ ...f.tensor, shape: [32, 32], data: bytes.subarray(0, 32 * 128) }]);
+    const want = await reference(f.data, 64);
+    expect(floats(first.outputs[0]!)).toEqual(want);
+    expect(floats(again.outputs[0]!)).toEqual(want.slice(0, 32 * 2));
+  });
+
   it('a queued run\'s timeout counts from its own start, not from when it was handed out', { timeout: 30_000 }, async () => {
     const rows = 16_384;
     const data = Float32Array.from({ length: rows * 32 }, (_, i) => Math.sin(i));

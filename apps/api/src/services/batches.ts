@@ -35,6 +35,7 @@ import { chunkResultPieces, RESULT_PIECE_BYTES } from '../batches/results.js';
 import { BatchList, type BatchPage } from './batch-list.js';
 import { IdempotencyStore } from './idempotency.js';
 import type { Chunk } from '../batches/chunker.js';
+import { ChunksSince } from '../batches/chunks-since.js';
 import { linesWithRows, readLines, rowsPerLine, storedLines, type ReadLines } from '../batches/chunk-lines.js';
 import { npyHeader } from '../batches/npy.js';
 import { npyResults, type NpyResults } from '../batches/results-form.js';
@@ -217,10 +218,12 @@ export class BatchService {
 
   /**
    * 429 while the model's queue is full. The depth is read at most once a second, so the
-   * chunks this upload queued since (`own`) are added: one upload alone cannot go past it.
+   * chunks this upload queued since that reading began (`own`) are added: one upload alone
+   * cannot go past it, and its chunks the reading holds (or that ran) are not counted again.
    */
-  private async checkDepth(queue: InferenceQueue, version: ModelVersion, own = 0): Promise<void> {
-    const depth = (await this.queues.queuedJobs(queue)) + own;
+  private async checkDepth(queue: InferenceQueue, version: ModelVersion, own?: ChunksSince): Promise<void> {
+    const reading = await this.queues.queuedJobs(queue);
+    const depth = reading.value + (own?.since(reading.at) ?? 0);
     if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
   }
 
@@ -283,9 +286,12 @@ export class BatchService {
     // flight pauses the body stream until one lands.
     const inflight = new Set<Promise<void>>();
     let rows = 0;
-    let queued = 0;
+    const queued = new ChunksSince();
     const submit = async (chunk: Chunk) => {
-      if (chunk.rows > 0) await this.checkDepth(queue, version, queued++);
+      if (chunk.rows > 0) {
+        await this.checkDepth(queue, version, queued);
+        queued.add(Date.now());
+      }
       rows += chunk.rows;
       const p = enqueue(chunk);
       inflight.add(p);

@@ -157,7 +157,7 @@ export class JobService {
     try {
       const queue = this.queues.forVersion(version.model, version.version);
       if (smallResults(version)) this.completions?.watch(queue.keys.events!);
-      const depth = await this.queues.queuedJobs(queue);
+      const depth = (await this.queues.queuedJobs(queue)).value;
       if (depth >= this.opts.maxQueueDepth) throw new QueueFullError(`${version.model}/${version.version}`, depth, 1);
       const priority = req.priority ?? DEFAULT_PRIORITY;
       // quota: reserve the tenant's queued rows (429 past its quota); released below if enqueueing fails.

@@ -24,25 +24,25 @@ describe('QueueRegistry.queuedJobs', () => {
     const first = registry.queuedJobs(q); // nothing cached: this one waits for the read
     expect(reads).toHaveLength(1);
     answer();
-    expect(await first).toBe(5);
+    expect(await first).toEqual({ value: 5, at: 0 });
     depth.value = 7;
     vi.setSystemTime(400);
-    expect(await registry.queuedJobs(q)).toBe(5); // fresh: no read
+    expect((await registry.queuedJobs(q)).value).toBe(5); // fresh: no read
     expect(reads).toHaveLength(0);
     vi.setSystemTime(600);
-    expect(await registry.queuedJobs(q)).toBe(5); // past half its age: answered at once, read in the background
-    expect(await registry.queuedJobs(q)).toBe(5); // one background read at a time
+    expect((await registry.queuedJobs(q)).value).toBe(5); // past half its age: answered at once, read in the background
+    expect((await registry.queuedJobs(q)).value).toBe(5); // one background read at a time
     expect(reads).toHaveLength(1);
     answer();
     await Promise.resolve();
     vi.setSystemTime(700);
-    expect(await registry.queuedJobs(q)).toBe(7);
+    expect((await registry.queuedJobs(q)).value).toBe(7);
     expect(reads).toHaveLength(0);
     vi.setSystemTime(5000); // long idle: too old to use, so the request waits for a new read
     depth.value = 9;
     const late = registry.queuedJobs(q);
     expect(reads).toHaveLength(1);
     answer();
-    expect(await late).toBe(9);
+    expect(await late).toEqual({ value: 9, at: 5000 });
   });
 });

@@ -15,9 +15,16 @@ export type InferenceQueue = Queue<InferenceJobData, InferenceJobResult>;
 const DEPTH_TTL_MS = 1000;
 const QUEUED_STATES = ['waiting', 'prioritized', 'delayed'] as const;
 
+/** A queue's depth as read, and when the read began (jobs queued since may be missing from it). */
+export interface DepthReading {
+  value: number;
+  /** ms since the epoch */
+  at: number;
+}
+
 export class QueueRegistry {
   private readonly queues = new Map<string, InferenceQueue>();
-  private readonly depth = new Map<string, { at: number; value: number; refreshing?: Promise<number> }>();
+  private readonly depth = new Map<string, DepthReading & { refreshing?: Promise<DepthReading> }>();
 
   /**
    * @param connection the one connection every queue here uses (BullMQ shares an instance it is
@@ -39,8 +46,8 @@ export class QueueRegistry {
     return q;
   }
 
-  /** Jobs waiting to run in a queue (at most a second old). */
-  async queuedJobs(q: InferenceQueue): Promise<number> {
+  /** Jobs waiting to run in a queue (a reading at most a second old, and when it was taken). */
+  async queuedJobs(q: InferenceQueue): Promise<DepthReading> {
     const cached = this.depth.get(q.name);
     const age = cached ? Date.now() - cached.at : Infinity;
     if (cached && age < DEPTH_TTL_MS) {
@@ -48,17 +55,17 @@ export class QueueRegistry {
         cached.refreshing = this.readDepth(q);
         cached.refreshing.catch(() => (cached.refreshing = undefined)); // tried again by the next request
       }
-      return cached.value;
+      return cached;
     }
     return cached?.refreshing ?? this.readDepth(q);
   }
 
-  private async readDepth(q: InferenceQueue): Promise<number> {
+  private async readDepth(q: InferenceQueue): Promise<DepthReading> {
     const at = Date.now();
     const counts = await q.getJobCounts(...QUEUED_STATES);
-    const value = QUEUED_STATES.reduce((n, s) => n + (counts[s] ?? 0), 0);
-    this.depth.set(q.name, { at, value });
-    return value;
+    const reading = { at, value: QUEUED_STATES.reduce((n, s) => n + (counts[s] ?? 0), 0) };
+    this.depth.set(q.name, reading);
+    return reading;
   }
 
   all(): InferenceQueue[] {

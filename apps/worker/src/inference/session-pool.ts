@@ -3,10 +3,12 @@
  *
  * Each instance is a worker thread with its own InferenceSession (memory × instances), so
  * `instances` batches can compute at once while the main thread keeps talking to Redis.
- * Feeds cross as transferred ArrayBuffers; results come back the same way. A feed that is a
- * slice of a larger buffer (a run's rows of a batch-file chunk) is copied into a block of
- * `feedBlocks`, which the thread sends back with the result for the next run's copy: new
- * memory for every run (25 MB of it a 200,000-row file) had V8 collecting for its pressure.
+ * Feeds cross as copies in transferred ArrayBuffers; results come back transferred. A feed's
+ * bytes are copied into a block of `feedBlocks`, which the thread sends back with the result
+ * for the next run's copy: new memory for every run (25 MB of it a 200,000-row file) had V8
+ * collecting for its pressure. A feed's own buffer is never handed over, even when it is
+ * whole: it may be a job's input, which a failed run's isolation runs again from
+ * (failed-runs.ts), and a transferred buffer is gone from this thread.
  *
  * Instances heal (states in instance-health.ts): a thread that exits or errors, or whose run
  * outlives `runTimeoutMs` (wedged: asked to close once its run returns), is marked broken;
@@ -65,18 +67,11 @@ const THREAD_ENTRY = new URL('./session-thread.js', import.meta.url);
 /** Bytes of fed memory kept for the next runs' copies (a few full runs' worth of a chunk, and more). */
 const FEED_POOL_BYTES = 16 << 20;
 
+/** A feed as the thread gets it: its bytes copied into a block used again (see the top), transferred. */
 function toWire(t: RawTensor, blocks: BlockPool): { wire: WireTensor; transfer: ArrayBuffer[] } {
   if (Array.isArray(t.data)) return { wire: { name: t.name, datatype: t.datatype, shape: t.shape, strings: t.data }, transfer: [] };
-  const whole = t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength && t.data.byteLength > 0;
-  // Transfer the buffer when the tensor owns it; otherwise (a view into a Buffer pool slab or a
-  // job's payload) transfer a private copy, in a block used again.
-  let bytes: ArrayBuffer;
-  if (whole) {
-    bytes = t.data.buffer as ArrayBuffer;
-  } else {
-    bytes = blocks.take(t.data.byteLength);
-    new Uint8Array(bytes).set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  }
+  const bytes = blocks.take(t.data.byteLength);
+  new Uint8Array(bytes).set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   return { wire: { name: t.name, datatype: t.datatype, shape: t.shape, bytes }, transfer: [bytes] };
 }
 
