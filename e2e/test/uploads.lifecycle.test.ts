@@ -5,7 +5,6 @@
  * during a results download ends the handler.
  */
 import http from 'node:http';
-import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, Cluster, eventually, queuedInferenceJobs, storedBatches } from '../src/harness/index.js';
@@ -136,7 +135,7 @@ describe('an upload refused after 100,000 chunks', () => {
           await new Promise((r) => setTimeout(r, 250));
         }
       }
-      const res = await fetch(`${own.url}/v1/batches?model=fixed`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: Readable.from(slowly()) as unknown as BodyInit, duplex: 'half' } as RequestInit);
+      const res = await fetch(`${own.url}/v1/batches?model=fixed`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ReadableStream.from(slowly()), duplex: 'half' } as RequestInit);
       const batch = (await res.json()) as { id: string; counts: { total: number } };
       expect(res.status, JSON.stringify(batch)).toBe(202);
       const done = (await call(own.url, 'GET', `/v1/batches/${batch.id}?wait=30`)).body;
