@@ -6,8 +6,8 @@
  * concurrency once it holds jobs (one at low load: batching/fetch-limit.ts): it keeps
  * fetching while earlier jobs wait in the Collector, and each processor
  * call just parks its job there and awaits the job's result. The Collector cuts batches; this
- * module joins their rows, runs them on a session thread while it checks them for
- * cancellation (one Redis call per batch, in parallel with the run), and hands each job its
+ * module joins their rows, runs them on a session thread while it checks the jobs due a check
+ * for cancellation (in parallel with the run: batching/cancel-check.ts), and hands each job its
  * rows back; a run that fails for what its rows hold runs them again apart until the rows at
  * fault are found (failed-runs.ts). How a job ends — recorded through the ledger, settled as
  * the ledger says, counted, announced — is ledger/job-endings.ts. Locks, stall recovery and retries stay per

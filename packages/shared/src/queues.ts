@@ -1,5 +1,7 @@
 /**
- * Every Redis name the service uses lives here, and nowhere else.
+ * The queues' Redis names and the keys kept beside their jobs (indexes, payloads, results,
+ * batches). Modules whose keys no one else reads keep their own: retention (`maas:retention:*`),
+ * the rate limit (`maas:ratelimit:*`), the webhook delivery store, the ledger's scripts.
  *
  * One BullMQ queue per served model version, so a worker subscribes to exactly the models it
  * serves. Queue names carry a Redis Cluster hash tag (`{…}`): each queue's keys share one

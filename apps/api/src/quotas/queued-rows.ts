@@ -24,7 +24,7 @@ export interface LedgerEntry {
   rows: number;
 }
 
-/** What create paths call: reserve before enqueueing, release when enqueueing failed. */
+/** Reserve before enqueueing; release when enqueueing failed, or when queued rows end without a worker (cancel, expiry, an upload withdrawn). */
 export interface Admission {
   reserve(tenant: string, entry: LedgerEntry): Promise<void>;
   release(tenant: string, entries: LedgerEntry[]): Promise<void>;

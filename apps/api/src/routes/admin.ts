@@ -1,7 +1,8 @@
 /**
  * `/admin` (behind http/admin-auth.ts): our status page and its JSON, and the @bull-board
  * queue board at `/admin/queues` over every inference queue and the webhook delivery queue.
- * The board is read-only except for retries: a job added there would skip the API's checks.
+ * The board is read-only, retries included: a job added, retried or removed there would skip
+ * the API's checks and the ledger that records how every job ends.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';

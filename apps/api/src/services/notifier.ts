@@ -113,7 +113,7 @@ export class JobNotifier {
     return r.parsed;
   }
 
-  /** Wakes this process's waiters of `id` (also called directly by cancel). */
+  /** Wakes this process's waiters of `id` (also called for BullMQ's completion events: completion-events.ts). */
   wake(id: string): void {
     this.remember(id);
     const set = this.waiters.get(id);

@@ -42,7 +42,7 @@ export class UploadSweeper {
     return this;
   }
 
-  /** Removes the uploads expired by now; returns how many this process removed. */
+  /** Removes (or, marked uploaded, finishes) the uploads whose lease expired by now. */
   async sweep(now = Date.now()): Promise<void> {
     const expired = await this.redis.zrangebyscore(UPLOADS_KEY, '-inf', now, 'LIMIT', 0, PER_SWEEP);
     for (const id of expired) {

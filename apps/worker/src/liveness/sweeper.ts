@@ -8,8 +8,9 @@
  * active job whose `processedBy` is a dead worker and marks it in the queue's stalled set; the
  * next stalled-job check (any worker's, every WORKER_STALLED_INTERVAL_MS) finds it unlocked and
  * moves it back to wait, counting the stall like any other (so a job that keeps killing its
- * workers still fails after maxStalledCount). A slow worker is never swept: it beats from its
- * main thread, which long runs never block, and keeps its long lock.
+ * workers still fails after maxStalledCount). A slow worker is not swept: it beats from its
+ * main thread, which runs on session threads never block, and keeps its long lock (a stall of
+ * the main thread itself past two thirds of the TTL would look like a death: README, limits).
  *
  * A worker restarted under the same WORKER_ID (a pod name) revives its id with its first beat,
  * so no sweeper would release what its dead predecessor held: it does that itself at start-up

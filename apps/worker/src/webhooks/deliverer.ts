@@ -16,8 +16,8 @@
  * back for a moment each time, until BullMQ has recorded the job's end.
  *
  * Fairness: one receiver (a tenant's URL origin) may have at most `perReceiver` attempts in
- * flight in this process, and one host (an origin, all tenants) at most `perHost`.
- * A delivery beyond either is put back (not counted as an attempt) for about as long as that
+ * flight in this process, one host (an origin, all tenants) and one tenant (all its receivers)
+ * at most half of the process's deliveries each. A delivery beyond any of them is put back (not counted as an attempt) for about as long as that
  * receiver's attempts take (receiver-slots.ts), so a dead receiver that holds every
  * connection until the timeout cannot delay everyone else's events, nor churn Redis.
  */

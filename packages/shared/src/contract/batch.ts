@@ -1,6 +1,7 @@
 /**
- * Batch submissions (CONTRACT §4): the public batch object, the per-chunk records kept in
- * Redis, and the atomic script that records a chunk's outcome and completes the batch.
+ * Batch submissions (CONTRACT §4): the public batch object and the per-chunk records kept in
+ * Redis (the script that records a chunk's outcome and completes the batch is
+ * ledger/batch-scripts.ts).
  */
 import type { JobError } from './job.js';
 

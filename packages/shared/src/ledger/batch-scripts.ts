@@ -24,8 +24,9 @@ return 0
  * (until then, a week's grace beyond it, so an abandoned batch is dropped eventually). The
  * final status is `canceled` for a canceled batch, else `succeeded` if any line succeeded, else
  * `failed` with an `error`: the type of a chunk's failure (else of a line's run, else
- * `invalid-input`: every line failed its checks). A batch is running (`started_at`) from the
- * first outcome a worker recorded, not from the API's of a chunk with no rows (`s:0`).
+ * `invalid-input`: every line failed its checks). A batch is running (`started_at`) from when a
+ * worker takes its first chunk (START_BATCH_LUA), or else from the first outcome a worker
+ * recorded, never from the API's of a chunk with no rows (`s:0`).
  * When it completes a batch that has a webhook, it also puts the batch.completed entry in the
  * batch's outbox (packages/shared/src/ledger), in the same atomic step, due for a sweeper
  * after the lease: the caller relays it at once, a sweeper does if the caller dies first.

@@ -1,8 +1,9 @@
 /**
  * The ledger's writes, shared by the worker (endings of jobs, chunks and batches) and the API
- * (a queued job's cancel and expiry, a batch's upload end and cancel): each is one script call on keys of
- * one hash slot, recording the ending once together with its outbox entries (scripts.ts,
- * batch-scripts.ts).
+ * (a queued job's cancel and expiry, a batch's upload end and cancel): each ending is recorded
+ * by a script call on keys of one hash slot, once, together with its outbox entries (scripts.ts,
+ * batch-scripts.ts); a cancel, an expiry and a chunk record first add the key to its retention
+ * index (another slot), and chunk records of many batches are a call per batch.
  * The caller relays the entries it was handed (OutboxRelay.relay); if it dies first, a
  * sweeper does after the lease.
  */

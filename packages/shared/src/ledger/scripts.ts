@@ -123,12 +123,6 @@ return 'expired'
 `;
 
 /**
- * A sweeper takes the due entries of one outbox: each is leased again (so one sweeper at a
- * time relays it) and returned. KEYS: outbox due, outbox events, and for a batch's outbox its
- * meta hash. ARGV: now (ms), lease (ms), max entries. Returns {idle, id, entry, id, entry…};
- * idle = 1 when the outbox is empty and will stay so (its batch completed or is gone).
- */
-/**
  * Cancels a member of a carrier job (payloads.ts `members`) for the API: recorded in the
  * canceled set only while the carrier is queued, so the member's ending is then 'canceled'
  * whatever the carrier does (views/job.ts toMemberObject). 'running': a worker holds the
@@ -147,6 +141,12 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[3]))
 return 'canceled'
 `;
 
+/**
+ * A sweeper takes the due entries of one outbox: each is leased again (so one sweeper at a
+ * time relays it) and returned. KEYS: outbox due, outbox events, and for a batch's outbox its
+ * meta hash. ARGV: now (ms), lease (ms), max entries. Returns {idle, id, entry, id, entry…};
+ * idle = 1 when the outbox is empty and will stay so (its batch completed or is gone).
+ */
 export const CLAIM_OUTBOX_LUA = `
 local now = tonumber(ARGV[1])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))

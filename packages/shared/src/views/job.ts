@@ -64,11 +64,6 @@ export function jobStatus(state: QueueState, failedReason: string | undefined, c
   return state === 'active' ? 'running' : 'queued';
 }
 
-/**
- * `now`, when given: a job still queued past its `timeout_ms` (`data.deadline`) reads as it
- * will end, failed as expired at its deadline: no worker will run it (the one that reaches it
- * records the ending, with its job.completed), and a reader need not wait for that.
- */
 /** The stamps each succeeded job view's outputs were computed with (InferenceJobResult.ran), beside the public fields. */
 const ranStamps = new WeakMap<JobObject, string>();
 
@@ -77,6 +72,12 @@ export function ranWith(job: JobObject): string | undefined {
   return ranStamps.get(job);
 }
 
+/**
+ * `now`, when given: a job still queued past its `timeout_ms` (`data.deadline`), never taken
+ * by a worker, reads as it will end, failed as expired at its deadline: no worker will run it
+ * (the API's expiry sweep records the ending, with its job.completed: services/expiry.ts), and
+ * a reader need not wait for that.
+ */
 export function toJobObject(job: StoredJob, state: QueueState, canceledAt: number | null, now?: number): JobObject {
   // Canceled or expired while queued, then fetched by a worker about to fail it (its deferred
   // failure): it reads as it did before the fetch and as its job.completed said; not running.
