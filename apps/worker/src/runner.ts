@@ -20,7 +20,7 @@ import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   bullmqConnectionOptions, createRedis, isClusterUrl,
-  chunkRows, modelDigests, EXPIRED_IN_QUEUE, fromEncoded, startBatch, inferenceQueueName, PREFIX, queuedJobCount, throttledErrorLog, unpackPayload,
+  chunkRows, modelDigests, modelVersionTag, EXPIRED_IN_QUEUE, fromEncoded, startBatch, inferenceQueueName, PREFIX, queuedJobCount, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -169,7 +169,12 @@ export class ModelRunner {
   }
 
   get tag(): string {
-    return `${this.version.model}:${this.version.version}`;
+    return modelVersionTag(this.version.model, this.version.version);
+  }
+
+  /** The model version served. */
+  get served(): { model: string; version: number } {
+    return { model: this.version.model, version: this.version.version };
   }
 
   get provider(): string {

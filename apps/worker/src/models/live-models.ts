@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  inferenceQueueName, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, queuedJobCount, readModel, UNLOADED_MODELS_KEY, VERSION_TEXT, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
+  inferenceQueueName, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, modelVersionTag, queuedJobCount, readModel, UNLOADED_MODELS_KEY, VERSION_TEXT, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
   type VersionCheck,
 } from '@maas/shared';
 
@@ -58,7 +58,7 @@ interface Running<R> {
   key: string;
 }
 
-const tagOf = (v: Pick<ModelVersion, 'model' | 'version'>) => `${v.model}:${v.version}`;
+const tagOf = (v: Pick<ModelVersion, 'model' | 'version'>) => modelVersionTag(v.model, v.version);
 const modelOf = (tag: string) => tag.slice(0, tag.lastIndexOf(':'));
 
 export class LiveModels<R extends ServedRunner> {
