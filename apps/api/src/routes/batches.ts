@@ -133,11 +133,11 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     const acceptsNdjson = req.accepts(NDJSON_RESULTS) !== false;
     // Errors are no array's: the failed lines come as NDJSON, a 406 to a client that takes only .npy.
     if (failedOnly && wantsNpy && !acceptsNdjson) throw new AppError('not-acceptable', `the failed lines of a batch come as ${NDJSON_RESULTS} only`);
-    const form = resultsForm(!failedOnly && wantsNpy, acceptsNdjson, () => batches.npyResults(done, q.data.output));
+    const form = resultsForm(!failedOnly && wantsNpy, acceptsNdjson, () => batches.results.npyForm(done, q.data.output));
     res.status(200).type(form.type === 'npy' ? NPY_TYPES[0]! : NDJSON_RESULTS);
     // HEAD: what GET would answer, after the same checks, without reading a chunk.
     if (req.method === 'HEAD') return void res.end();
-    if (await pipeChunks(res, form.type === 'npy' ? batches.resultsNpy(done, form.npy) : batches.results(done, failedOnly))) res.end();
+    if (await pipeChunks(res, form.type === 'npy' ? batches.results.npy(done, form.npy) : batches.results.lines(done, failedOnly))) res.end();
     else req.log.info({ batch: req.params.id }, 'results download ended early: the client went away');
   });
 

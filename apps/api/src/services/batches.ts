@@ -11,7 +11,7 @@
  * completes the batch, queueing its batch.completed in the same step (the ledger,
  * packages/shared/src/ledger): this process relays it at once when it completed the batch
  * (upload end, cancel), a worker's sweeper does if it dies first. Results are read back chunk
- * by chunk, in order.
+ * by chunk, in order (services/batch-results.ts).
  *
  * What one upload may take: it starts, and each chunk is queued, only while the model's queue
  * holds fewer than MAX_QUEUE_DEPTH jobs (else 429, and what it queued is withdrawn), and it
@@ -28,17 +28,15 @@
 import type { Redis } from 'ioredis';
 import {
   AppError, batchKeys, cancelBatch, claimUploadRemoval, dieAt, IdempotencyConflictError, markUploaded, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
-  recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, readTensorRecord, UPLOADS_KEY, ValidationError, type BatchObject,
-  BlockPool, bullJobKey, isRedisUnavailable, ranWithRows, sendInSlices, type BatchKeys, type InferenceJobData, type Logger, type ModelVersion, type RawTensor, readBatch, toBatchObject, webhookUrlProblem,
+  recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, UPLOADS_KEY, ValidationError, type BatchObject,
+  BlockPool, bullJobKey, isRedisUnavailable, sendInSlices, type InferenceJobData, type Logger, type ModelVersion, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
-import { chunkResultPieces, RESULT_PIECE_BYTES } from '../batches/results.js';
 import { BatchList, type BatchPage } from './batch-list.js';
+import { BatchResults, type FinishedBatch } from './batch-results.js';
 import { IdempotencyStore } from './idempotency.js';
 import type { Chunk } from '../batches/chunker.js';
 import { ChunksSince } from '../batches/chunks-since.js';
-import { linesWithRows, readLines, rowsPerLine, storedLines, type ReadLines } from '../batches/chunk-lines.js';
-import { npyHeader } from '../batches/npy.js';
-import { npyResults, type NpyResults } from '../batches/results-form.js';
+import { linesWithRows, readLines, rowsPerLine, storedLines } from '../batches/chunk-lines.js';
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
 import type { FairShare } from '../fairness/fair-share.js';
 import { BATCH_PRIORITY, bullPriority, quantum } from '../fairness/lanes.js';
@@ -77,18 +75,8 @@ export interface BatchTarget {
 const ENQUEUE_AHEAD = 4;
 /** Chunk input blocks kept for the next chunks (shared block-pool.ts): those in flight, and some room. */
 const BLOCK_POOL_BYTES = (ENQUEUE_AHEAD + 4) * CHUNK_BYTES;
-/** Chunks read ahead of the one being written while streaming results. */
-const READ_AHEAD = 8;
 /** An unfinished batch is kept this long beyond its retention before Redis drops it anyway. */
 const UNFINISHED_GRACE_S = 7 * 24 * 3600;
-
-/** A completed batch whose results are to be read (`BatchService.finished`). */
-export interface FinishedBatch {
-  id: string;
-  meta: Record<string, string>;
-  k: BatchKeys;
-  batch: BatchObject;
-}
 
 export class BatchService {
   /** relays the batch.completed of a batch this process completed (webhooks plug in here) */
@@ -115,6 +103,7 @@ export class BatchService {
   ) {
     this.list = new BatchList(redis, opts.retentionSeconds + UNFINISHED_GRACE_S);
     this.idempotency = new IdempotencyStore(redis, opts.retentionSeconds + UNFINISHED_GRACE_S, 'batch');
+    this.results = new BatchResults(redis, catalog);
   }
 
   /** Idempotency-Key claims of uploads (see the module comment) */
@@ -122,6 +111,9 @@ export class BatchService {
 
   /** each tenant's batches, for GET /v1/batches */
   private readonly list: BatchList;
+
+  /** a completed batch's results (`finished` says which batch may be read) */
+  readonly results: BatchResults;
 
   /** the memory chunks are built in, shared by this process's uploads */
   private readonly blocks = new BlockPool(BLOCK_POOL_BYTES);
@@ -474,76 +466,6 @@ export class BatchService {
       throw new AppError('batch-not-finished', `batch ${id} is ${why}; results are available once it has completed (GET /v1/batches/${id}?wait=N answers then)`, { status_of_batch: meta['status'] });
     }
     return { id, meta, k, batch: toBatchObject(id, meta, markers) };
-  }
-
-  /** The `.npy` results `done` can give for `output` (batches/results-form.ts `npyResults`: a 400 or 406 when none). */
-  npyResults(done: FinishedBatch, output: string | undefined): NpyResults {
-    const { batch } = done;
-    const { version } = this.catalog.resolve(batch.model, Number(batch.version));
-    return npyResults({ id: done.id, model: batch.model, outputs: version.outputs, failed: batch.counts.failed, total: batch.counts.total, rows: done.meta['rows'] }, output);
-  }
-
-  /**
-   * The result lines, chunk by chunk in input order; `failedOnly`: only those of lines that
-   * failed (`?failed=true`), for which no chunk's outputs are read.
-   */
-  results(done: FinishedBatch, failedOnly = false): AsyncGenerator<Buffer> {
-    const chunks = this.finishedChunks(done, { outputs: !failedOnly });
-    return (async function* () {
-      for await (const { lines, marker, outputs } of chunks) yield* chunkResultPieces(lines, marker, outputs, RESULT_PIECE_BYTES, failedOnly);
-    })();
-  }
-
-  /**
-   * The batch's rows of one output as a NumPy `.npy` file (`Accept: application/x-npy`), as
-   * `npy` (`npyResults`) describes it: the header, then each chunk's raw bytes in input order.
-   */
-  resultsNpy(done: FinishedBatch, npy: NpyResults): AsyncGenerator<Buffer> {
-    const chunks = this.finishedChunks(done, { lines: false });
-    return (async function* () {
-      let rest: number[] | undefined;
-      for await (const chunk of chunks) {
-        const t = chunk.outputs.find((o) => o.name === npy.output);
-        if (!t || Array.isArray(t.data)) throw new Error(`chunk without output '${npy.output}'`);
-        const shape = t.shape.slice(1);
-        if (!rest) yield npyHeader(npy.descr, [npy.rows, ...(rest = shape)]);
-        // Known only once a chunk of another shape is read (lines of several shapes in one batch):
-        // the answer is under way, so the connection is cut (logged as this 406, not as a fault).
-        else if (shape.join() !== rest.join()) throw new AppError('not-acceptable', `output '${npy.output}' changes shape between chunks; get the results as NDJSON`);
-        yield Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-      }
-      if (!rest) yield npyHeader(npy.descr, [0, ...npy.rest]);
-    })();
-  }
-
-  /**
-   * Every chunk of a completed batch, read ahead of the consumer, in order, from the first
-   * `next()` on. `lines: false` (`.npy` results, which need only the outputs) leaves each
-   * chunk's line list unread: 8,192 entries a chunk to parse for nothing; `outputs: false`
-   * (the failed lines alone) leaves the outputs unread.
-   */
-  private finishedChunks({ id, meta, k }: FinishedBatch, { lines = true, outputs: withOutputs = true } = {}): AsyncGenerator<{ lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
-    const total = Number(meta['chunks_total']);
-    const redis = this.redis;
-    const fetch = (i: number) =>
-      Promise.all([lines ? redis.hget(k.lines, String(i)) : null, redis.hget(k.chunks, String(i)), withOutputs ? redis.hgetBuffer(k.outputs, String(i)) : null]);
-    return (async function* () {
-      const ahead: ReturnType<typeof fetch>[] = [];
-      for (let i = 0; i < Math.min(READ_AHEAD, total); i++) ahead.push(fetch(i));
-      for (let i = 0; i < total; i++) {
-        const [chunkLines, marker, outputs] = await ahead.shift()!;
-        if (i + READ_AHEAD < total) ahead.push(fetch(i + READ_AHEAD));
-        // A completed batch records every chunk's outcome and lines: one gone (its retention
-        // passed during the download, or Redis evicted it) ends the download as an error, not
-        // as a file that looks whole without its lines (a 404 before the first byte).
-        if (marker === null || (lines && chunkLines === null) || (withOutputs && outputs === null && ranWithRows(marker))) throw new NotFoundError('batch', id);
-        yield {
-          lines: readLines(chunkLines),
-          marker,
-          outputs: outputs ? readTensorRecord(outputs) : [],
-        };
-      }
-    })();
   }
 }
 
