@@ -110,6 +110,14 @@ describe('delivery and signatures', () => {
     expect(again.headers.get('location')).toBe(`/v1/batches/${batch.id}/webhooks`);
     await recv.until((all) => all.length >= 2);
     expect(recv.received[1]!.id).toBe(recv.received[0]!.id);
+    // Each route reads its own kind of id: a batch's history is not a job's, nor the other way round.
+    const job = (await api('POST', '/v1/jobs', { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(4, 1, 32)[0] }], webhook: recv.url })).body;
+    const jobHistory = await until(() => api('GET', `/v1/jobs/${job.id}/webhooks`), (r) => r.body.data?.length >= 1, 5000, 'job history');
+    for (const [path, kind] of [[`/v1/jobs/${batch.id}/webhooks`, 'job'], [`/v1/batches/${job.id}/webhooks`, 'batch'], [`/v1/batches/${job.id}/webhooks/${jobHistory.body.data[0].id}/redeliver`, 'batch'], [`/v1/jobs/${batch.id}/webhooks/${h.body.data[0].id}/redeliver`, 'job']] as const) {
+      const r = await api(path.endsWith('redeliver') ? 'POST' : 'GET', path);
+      expect(r.status, path).toBe(404);
+      expect(r.body.detail, path).toMatch(new RegExp(`^${kind} '`));
+    }
   });
 
   it('honours webhook_events_filter: ["completed"] sends only job.completed', async () => {

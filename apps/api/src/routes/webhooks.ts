@@ -16,16 +16,17 @@ export function webhooksRouter({ webhooks }: Deps): Router {
     res.json(await webhooks.rotate(req.tenant));
   });
 
-  r.get(['/v1/jobs/:id/webhooks', '/v1/batches/:id/webhooks'], async (req, res) => {
-    res.json({ object: 'list', data: await webhooks.list(req.tenant, String(req.params['id'])) });
-  });
+  for (const [kind, base] of [['job', '/v1/jobs'], ['batch', '/v1/batches']] as const) {
+    r.get(`${base}/:id/webhooks`, async (req, res) => {
+      res.json({ object: 'list', data: await webhooks.list(req.tenant, kind, String(req.params['id'])) });
+    });
 
-  r.post(['/v1/jobs/:id/webhooks/:msgId/redeliver', '/v1/batches/:id/webhooks/:msgId/redeliver'], async (req, res) => {
-    const delivery = await webhooks.redeliver(req.tenant, String(req.params['id']), String(req.params['msgId']));
-    // Its attempts show in the subject's history.
-    const subject = req.path.startsWith('/v1/jobs/') ? 'jobs' : 'batches';
-    res.status(202).setHeader('Location', `/v1/${subject}/${encodeURIComponent(String(req.params['id']))}/webhooks`).json(delivery);
-  });
+    r.post(`${base}/:id/webhooks/:msgId/redeliver`, async (req, res) => {
+      const delivery = await webhooks.redeliver(req.tenant, kind, String(req.params['id']), String(req.params['msgId']));
+      // Its attempts show in the subject's history.
+      res.status(202).setHeader('Location', `${base}/${encodeURIComponent(String(req.params['id']))}/webhooks`).json(delivery);
+    });
+  }
 
   return r;
 }

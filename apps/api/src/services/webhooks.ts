@@ -13,6 +13,9 @@ import {
 import type { BatchService } from './batches.js';
 import type { JobService } from './jobs.js';
 
+/** What a webhook history belongs to: the route it is read under says. */
+export type WebhookSubject = 'job' | 'batch';
+
 export class WebhookService {
   constructor(
     private readonly jobs: JobService,
@@ -32,15 +35,18 @@ export class WebhookService {
     return secretView(await this.secrets.rotate(tenant), this.secrets.overlapMs);
   }
 
-  /** Throws NotFoundError unless `subject` (a job or batch id) belongs to `tenant`. */
-  private async authorize(tenant: string, subject: string): Promise<void> {
-    if (subject.startsWith('batch_')) await this.batches.get(tenant, subject);
+  /**
+   * Throws NotFoundError unless `subject` is a job (or a batch, as `kind` says: a batch's id
+   * under `/v1/jobs` is no job) of `tenant`'s.
+   */
+  private async authorize(tenant: string, kind: WebhookSubject, subject: string): Promise<void> {
+    if (kind === 'batch') await this.batches.get(tenant, subject);
     else await this.jobs.get(tenant, subject);
   }
 
   /** Every event of a job (or batch) with its attempts, oldest first. */
-  async list(tenant: string, jobId: string): Promise<DeliveryRecord[]> {
-    await this.authorize(tenant, jobId);
+  async list(tenant: string, kind: WebhookSubject, jobId: string): Promise<DeliveryRecord[]> {
+    await this.authorize(tenant, kind, jobId);
     return this.emitter.store.list(jobId);
   }
 
@@ -52,8 +58,8 @@ export class WebhookService {
    * that one: each answers with the event as it stands once the claimer is done, and one series
    * is sent and counted in `redeliveries`.
    */
-  async redeliver(tenant: string, jobId: string, msgId: string): Promise<DeliveryRecord> {
-    await this.authorize(tenant, jobId);
+  async redeliver(tenant: string, kind: WebhookSubject, jobId: string, msgId: string): Promise<DeliveryRecord> {
+    await this.authorize(tenant, kind, jobId);
     const notFound = new NotFoundError('webhook event', msgId);
     const store = this.emitter.store;
     if (!MESSAGE_ID.test(msgId) || !(await store.get(jobId, msgId))) throw notFound;
