@@ -82,7 +82,10 @@ async function send(c: Call): Promise<Sent> {
   }
   const r = await call(cluster.url, method!.toUpperCase(), c.url, c.body, headers);
   const request = c.body === undefined ? undefined : { type: headers['content-type'] ?? 'application/json', json: c.body };
-  return { status: r.status, contentType: (r.headers.get('content-type') ?? '').split(';')[0]!.trim(), body: r.body, ...(request ? { request } : {}) };
+  const contentType = (r.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  // A body that is not JSON is checked as the text it is (a one-line NDJSON answer parses as JSON).
+  const json = contentType === 'application/json' || contentType === 'application/problem+json';
+  return { status: r.status, contentType, body: json ? r.body : r.text, ...(request ? { request } : {}) };
 }
 
 const job = { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32) }] };

@@ -3,6 +3,8 @@ export interface Reply<T = any> {
   status: number;
   headers: Headers;
   body: T;
+  /** the body as text, as it came (`body` is it parsed, when it parses as JSON) */
+  text: string;
 }
 
 export async function call<T = any>(
@@ -27,7 +29,7 @@ export async function call<T = any>(
   } catch {
     /* not JSON */
   }
-  return { status: res.status, headers: res.headers, body: parsed as T };
+  return { status: res.status, headers: res.headers, body: parsed as T, text };
 }
 
 /** A deterministic pseudo-random row generator (mulberry32), so failures reproduce. */

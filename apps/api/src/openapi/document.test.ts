@@ -35,9 +35,26 @@ describe('openApiDocument', () => {
     expect(JSON.stringify(doc)).not.toContain('#/$defs/');
   });
 
-  it('lists every content type a batch upload is read in, and no other', () => {
-    expect(Object.keys(doc.paths['/v1/batches'].post.requestBody.content)).toEqual([...NDJSON_TYPES, ...NPY_TYPES]);
+  it('lists every content type a batch upload is read in, and no other, each a string (text, or bytes for .npy) a generated client can send', () => {
+    const content = doc.paths['/v1/batches'].post.requestBody.content;
+    expect(Object.keys(content)).toEqual([...NDJSON_TYPES, ...NPY_TYPES]);
     expect(NDJSON_TYPES).not.toContain('application/json-seq'); // RS-framed records (RFC 7464) are not lines
+    for (const t of NDJSON_TYPES) expect(content[t].schema).toEqual({ type: 'string', contentMediaType: t });
+    for (const t of NPY_TYPES) expect(content[t].schema).toEqual({ type: 'string', format: 'binary', contentMediaType: t });
+    const results = doc.paths['/v1/batches/{id}/results'].get.responses[200].content;
+    expect(results['application/x-ndjson'].schema.type).toBe('string');
+    expect(results['application/x-npy'].schema).toMatchObject({ type: 'string', format: 'binary' });
+  });
+
+  it('types query parameters as what they are read as (numbers, booleans), not as the text they come in; serves its paths from where it is read', () => {
+    const param = (path: string, name: string) => doc.paths[path].get.parameters.find((p: any) => p.name === name).schema;
+    expect(param('/v1/jobs/{id}', 'wait')).toMatchObject({ type: 'number', minimum: 0 });
+    expect(param('/v1/batches/{id}', 'wait')).toMatchObject({ type: 'number', minimum: 0 });
+    expect(param('/v1/batches', 'limit')).toMatchObject({ type: 'integer', minimum: 1, maximum: 100, default: 20 });
+    expect(param('/v1/batches/{id}/results', 'failed')).toMatchObject({ type: 'boolean' });
+    expect(doc.paths['/v1/batches'].post.parameters.find((p: any) => p.name === 'version').schema).toMatchObject({ type: 'integer', minimum: 1 });
+    expect(doc.servers).toEqual([{ url: '/', description: expect.any(String) }]);
+    expect(doc.components.schemas.Job.properties.created_at).toMatchObject({ type: 'string', format: 'date-time' });
   });
 
   it('leaves out the bytes-only tensor contents (BinaryData) instead of a branch nothing matches', () => {

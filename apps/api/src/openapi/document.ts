@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { PROBLEMS, problemTypeUri } from '@maas/shared';
 import { HEADER_LENGTH } from '../binary/framing.js';
-import { BINARY_TYPE, ROUTES, type Framed, type Route } from './routes.js';
+import { BINARY_TYPE, BYTES_TYPES, JSON_TYPE, ROUTES, type Framed, type Route } from './routes.js';
 
 type Json = Record<string, unknown>;
 
@@ -101,15 +101,23 @@ class Builder {
     };
   }
 
-  media(s: z.ZodType | Framed | undefined, io: 'input' | 'output'): Json {
-    return s === undefined ? {} : 'framed' in s ? this.framed(s, io) : { schema: this.schemaOf(s, io) };
+  media(s: z.ZodType | Framed | undefined, io: 'input' | 'output', type: string): Json {
+    return s === undefined ? { schema: opaque(type) } : 'framed' in s ? this.framed(s, io) : { schema: this.schemaOf(s, io) };
   }
 
+  /**
+   * The query's parameters. A query string holds text, so the schemas the routes parse with
+   * read numbers and booleans from strings: `route.queryTypes` says what each such parameter
+   * is (a number, an integer in a range, a boolean), as a client generator should type it.
+   */
   queryParams(route: Route): Json[] {
     if (!route.query) return [];
     const schema = this.schemaOf(route.query, 'input') as { properties?: Record<string, Json>; required?: string[] };
+    const names = Object.keys(schema.properties ?? {});
+    for (const name of Object.keys(route.queryTypes ?? {})) if (!names.includes(name)) throw new Error(`${route.path}: queryTypes names '${name}', which its query does not read`);
     return Object.entries(schema.properties ?? {}).map(([name, s]) => ({
-      name, in: 'query', required: schema.required?.includes(name) ?? false, schema: s,
+      name, in: 'query', required: schema.required?.includes(name) ?? false,
+      schema: route.queryTypes?.[name] ? { ...route.queryTypes[name], ...(s['description'] ? { description: s['description'] } : {}) } : s,
       ...(typeof s['description'] === 'string' ? { description: s['description'] } : {}),
     }));
   }
@@ -119,8 +127,8 @@ class Builder {
     for (const [status, a] of Object.entries(route.answers)) {
       responses[status] = {
         description: a.description,
-        content: Object.fromEntries(Object.entries(a.content).map(([type, s]) => [type, this.media(s, 'output')])),
-        ...(a.headers ? { headers: Object.fromEntries(a.headers.map((h) => [h, { schema: { type: 'string' } }])) } : {}),
+        content: Object.fromEntries(Object.entries(a.content).map(([type, s]) => [type, this.media(s, 'output', type)])),
+        ...(a.headers ? { headers: Object.fromEntries(a.headers.map((h) => [h, { schema: h === HEADER_LENGTH ? { type: 'string', pattern: '^[0-9]+$' } : { type: 'string' } }])) } : {}),
       };
     }
     return {
@@ -139,7 +147,7 @@ class Builder {
               required: !route.body.optional,
               ...(route.body.description ? { description: route.body.description } : {}),
               content: {
-                ...Object.fromEntries(route.body.contentTypes.map((t) => [t, this.media(route.body!.schema, 'input')])),
+                ...Object.fromEntries(route.body.contentTypes.map((t) => [t, this.media(route.body!.schema, 'input', t)])),
                 ...(route.body.framed ? { [BINARY_TYPE]: this.framed({ framed: route.body.framed }, 'input') } : {}),
               },
             },
@@ -148,6 +156,15 @@ class Builder {
       responses,
     };
   }
+}
+
+/**
+ * A body that is not JSON: text (NDJSON, Prometheus, HTML), or bytes (`.npy`, the binary
+ * tensor extension), which generators type as a string (or a Blob), not `unknown`.
+ */
+function opaque(type: string): Json {
+  if (type === JSON_TYPE) return { type: 'object' };
+  return BYTES_TYPES.has(type) ? { type: 'string', format: 'binary', contentMediaType: type } : { type: 'string', contentMediaType: type };
 }
 
 const pathParams = (path: string) =>
@@ -185,6 +202,8 @@ export function openApiDocument(version: string): Json {
         'Answers of 1 KB or more are br-, gzip- or deflate-encoded when Accept-Encoding asks (COMPRESS_RESPONSES), .npy results never; request bodies may carry Content-Encoding. ' +
         `Errors are RFC 9457 problems; their types: ${Object.keys(PROBLEMS).map((t) => problemTypeUri(t as keyof typeof PROBLEMS)).join(', ')}.`,
     },
+    // The API serves this document: its paths are relative to where it was read from.
+    servers: [{ url: '/', description: 'the API that served this document' }],
     security: [{ apiKey: [] }],
     components: {
       schemas: build.components.schemas,

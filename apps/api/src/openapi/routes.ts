@@ -22,6 +22,8 @@ export const NDJSON_TYPE = 'application/x-ndjson';
 export const NPY_TYPE = 'application/x-npy';
 /** The binary tensor extension's content type (Triton's: JSON header, then raw tensor bytes). */
 export const BINARY_TYPE = 'application/octet-stream';
+/** Content types whose bodies are bytes, not text. */
+export const BYTES_TYPES: ReadonlySet<string> = new Set([...NPY_TYPES, BINARY_TYPE]);
 
 /**
  * A body in the binary tensor extension: `Inference-Header-Content-Length` bytes of JSON
@@ -48,6 +50,8 @@ export interface Route {
   /** the admin key (ADMIN_KEY) instead of a tenant key */
   admin?: boolean;
   query?: z.ZodObject;
+  /** what a query parameter read from its text is (the document's schema for it): numbers, booleans */
+  queryTypes?: Record<string, Record<string, unknown>>;
   body?: {
     contentTypes: string[];
     schema?: z.ZodType;
@@ -90,6 +94,7 @@ const unsupported = problem('unsupported Content-Type or Content-Encoding');
 
 /** `?wait=N` (read by http/wait.ts queryWait, which answers 400 for anything but seconds). */
 const WaitQuery = z.object({ wait: z.string().regex(/^\d+(\.\d+)?$/).optional().describe('seconds to long-poll for the job, or batch, to end (clamped to MAX_WAIT_S)') });
+const waitTypes = { wait: { type: 'number', minimum: 0 } };
 
 const modelPaths = (suffix: string) => [`/v2/models/{model}${suffix}`, `/v2/models/{model}/versions/{version}${suffix}`];
 
@@ -172,12 +177,12 @@ const TABLE: Route[] = [
   },
   {
     method: 'post', path: '/v2/repository/models/{model}/load', summary: 'Load (or reload) a model from the repository; every API and worker follows', tag: 'Triton', admin: true,
-    body: repositoryBody(RepositoryModelRequest, "Triton's request; its parameters are ignored"),
+    body: repositoryBody(RepositoryModelRequest, "Triton's request; its `config` and `file:…` parameters are refused (400: a load reads the repository), others ignored"),
     answers: { 200: json(RepositoryAnswer, 'loaded'), 400: problem('invalid body, or a model folder that cannot be served (the reason)'), 404: notFound, 413: problem('body too large'), 415: unsupported, ...common, ...repositoryControl },
   },
   {
     method: 'post', path: '/v2/repository/models/{model}/unload', summary: 'Unload a model: new requests get 404 at once, queued jobs still run', tag: 'Triton', admin: true,
-    body: repositoryBody(RepositoryModelRequest, "Triton's request; its parameters are ignored"),
+    body: repositoryBody(RepositoryModelRequest, "Triton's request; its `config` and `file:…` parameters are refused (400: a load reads the repository), others ignored"),
     answers: { 200: json(RepositoryAnswer, 'unloaded'), 400: invalid, 404: notFound, 413: problem('body too large'), 415: unsupported, ...common, ...repositoryControl },
   },
   {
@@ -197,12 +202,12 @@ const TABLE: Route[] = [
   },
   {
     method: 'get', path: '/v1/jobs/{id}', summary: 'Read a job (long-poll with ?wait=N)', tag: 'Jobs',
-    query: WaitQuery, answers: { 200: json(S.Job, 'the job'), 400: invalid, 404: notFound, ...tenantOnly },
+    query: WaitQuery, queryTypes: waitTypes, answers: { 200: json(S.Job, 'the job'), 400: invalid, 404: notFound, ...tenantOnly },
   },
   { method: 'post', path: '/v1/jobs/{id}/cancel', summary: 'Cancel a job', tag: 'Jobs', answers: { 200: json(S.Job, 'the job, canceled unless it had ended'), 404: notFound, ...tenantOnly } },
   {
     method: 'post', path: '/v1/batches', summary: 'Submit a batch (NDJSON lines, or a NumPy array), read as a stream', tag: 'Batches',
-    query: BatchQuery,
+    query: BatchQuery, queryTypes: { version: { type: 'integer', minimum: 1 } },
     headers: [
       {
         name: 'Idempotency-Key',
@@ -219,16 +224,16 @@ const TABLE: Route[] = [
   },
   {
     method: 'get', path: '/v1/batches/{id}', summary: 'Read a batch (long-poll with ?wait=N: answers when it completes)', tag: 'Batches',
-    query: WaitQuery, answers: { 200: json(S.Batch, 'the batch'), 400: invalid, 404: notFound, ...tenantOnly },
+    query: WaitQuery, queryTypes: waitTypes, answers: { 200: json(S.Batch, 'the batch'), 400: invalid, 404: notFound, ...tenantOnly },
   },
   {
     method: 'get', path: '/v1/batches', summary: "A page of the tenant's batches, newest first (next page: ?after=<last_id>)", tag: 'Batches',
-    query: BatchListQuery, answers: { 200: json(S.BatchList, 'the batches'), 400: invalid, ...tenantOnly },
+    query: BatchListQuery, queryTypes: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 } }, answers: { 200: json(S.BatchList, 'the batches'), 400: invalid, ...tenantOnly },
   },
   { method: 'post', path: '/v1/batches/{id}/cancel', summary: 'Cancel a batch', tag: 'Batches', answers: { 200: json(S.Batch, 'the batch'), 404: notFound, ...tenantOnly } },
   {
     method: 'get', path: '/v1/batches/{id}/results', summary: 'Results, one line per input line, in input order', tag: 'Batches',
-    query: ResultsQuery, head: true,
+    query: ResultsQuery, queryTypes: { failed: { type: 'boolean' } }, head: true,
     answers: {
       200: { description: 'NDJSON results (or one output as .npy when Accept prefers application/x-npy and the batch can give it; else NDJSON when Accept allows it too)', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Vary'] },
       400: problem('?output= names no output of the model, or is repeated'), 404: notFound,

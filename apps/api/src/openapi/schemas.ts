@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { BATCH_STATUSES, DATATYPES, JOB_STATUSES, WEBHOOK_EVENTS, WEBHOOK_EVENT_TYPES } from '@maas/shared';
 
-const Instant = z.string().describe('ISO 8601');
+const Instant = z.iso.datetime().describe('ISO 8601, UTC');
 const Tensor = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()), data: z.array(z.unknown()) });
 const TensorSpec = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()).describe('-1 = symbolic') });
 const JobError = z.object({ type: z.string(), message: z.string() });
