@@ -5,6 +5,8 @@
  * the MAAS_TEST_DIE_AT hook) at the worst moment, then checks that every event still arrives,
  * exactly once, under one webhook-id, and that each job has exactly one terminal state.
  */
+import { UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, Cluster, eventually, modelRepository, rows, WebhookReceiver, type Received } from '../src/harness/index.js';
 
@@ -108,6 +110,38 @@ describe('a run after a crash that followed a recorded completion', () => {
     await settle(1500);
     expect((await call(cluster.url, 'GET', `/v1/jobs/${c.body.id}`)).body.status).toBe('succeeded'); // and it stays so
     expect(receiver.received).toHaveLength(1);
+  });
+});
+
+describe('a recorded completion that BullMQ then fails on its own (stall limit)', () => {
+  it('reads as the ledger recorded it, as its job.completed said, not as BullMQ\'s worker-lost', async () => {
+    const { cluster, receiver } = await clusterHolding(5);
+    const doomed = await cluster.startWorker({ MAAS_TEST_DIE_AT: 'job-ended' });
+    const c = await call(cluster.url, 'POST', '/v1/jobs', {
+      model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(11, 1, 32) }], webhook: receiver.url, webhook_events_filter: ['completed'],
+    });
+    expect(c.status).toBe(202);
+    expect(await doomed.exit()).toBeNull(); // its completion recorded, the job never settled
+    // BullMQ fails the job on its own, as its stall limit does once workers have died on it too
+    // often: a processor of the test's that ends it with BullMQ's own words.
+    const connection = new Redis(cluster.redis.url, { maxRetriesPerRequest: null });
+    const bull = new Worker('{infer-mlp-v1}', async () => {
+      throw new UnrecoverableError('job stalled more than allowable limit');
+    }, { connection, prefix: 'maas', stalledInterval: 500, lockDuration: 2000 });
+    cleanups.push(async () => {
+      await bull.close();
+      connection.disconnect();
+    });
+    const redis = cluster.redisClient();
+    await eventually(() => redis.zscore('maas:{infer-mlp-v1}:failed', c.body.id), (score) => score !== null, { ms: 30_000, what: 'BullMQ to fail the job' });
+    redis.disconnect();
+    await bull.close();
+    await cluster.startWorker(); // its outbox sweeper sends the job.completed the dead worker recorded
+    const [event] = await receiver.until((all) => all.length >= 1, 30_000, 'job.completed');
+    const sent = parsed(event!).data as Record<string, unknown>;
+    expect(sent).toMatchObject({ id: c.body.id, status: 'succeeded' });
+    const job = await call(cluster.url, 'GET', `/v1/jobs/${c.body.id}`);
+    for (const field of ['status', 'started_at', 'completed_at', 'outputs', 'error', 'metrics'] as const) expect(job.body[field], field).toEqual(sent[field]);
   });
 });
 

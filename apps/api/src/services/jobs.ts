@@ -11,7 +11,7 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  cancelJob, canceledKey, checkRequest, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
+  bullJobKey, cancelJob, canceledKey, checkRequest, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem, type WebhookEvent,
   type OutboxRelay, type CheckedRequest, type Model, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload,
@@ -54,6 +54,24 @@ export interface EnqueueOptions {
 }
 
 /** Where a job is: its queue, its BullMQ job (for a member: its carrier) and their state. */
+/**
+ * PURE: a job's ledger ending (`ended`, and a completion's `endedResult`) as the fields of its
+ * BullMQ record that say it: undefined for an ending BullMQ's record already says (canceled),
+ * or one that cannot be read.
+ */
+export function recordedEnding(ended: string, endedResult: string | null): { state: 'completed' | 'failed'; fields: Partial<Job<InferenceJobData, InferenceJobResult>> } | undefined {
+  if (ended === 'completed') {
+    if (!endedResult) return undefined;
+    try {
+      return { state: 'completed', fields: { returnvalue: JSON.parse(endedResult) as InferenceJobResult, failedReason: undefined as unknown as string } };
+    } catch {
+      return undefined;
+    }
+  }
+  if (ended.startsWith('failed:')) return { state: 'failed', fields: { failedReason: ended.slice('failed:'.length) } };
+  return undefined;
+}
+
 interface Located {
   id: string;
   queue: InferenceQueue;
@@ -287,7 +305,21 @@ export class JobService {
       state = record.finishedOn ? finished(record) : state;
     }
     if (state === 'unknown') throw new NotFoundError('job', id);
+    if (state === 'failed' && record.data.webhook) [record, state] = await this.asRecorded(queue, record);
     return { id, queue, job: record, state, canceledAt: canceled === null ? null : Number(canceled), member: carrier !== undefined, readAt };
+  }
+
+  /**
+   * A webhook job BullMQ failed, as the ledger recorded its ending (the first recorded is the
+   * one its job.completed told): BullMQ fails a job on its own (stalled past its limit, retries
+   * used up) after a worker may have recorded its completion and died before settling it.
+   */
+  private async asRecorded(queue: InferenceQueue, job: Job<InferenceJobData, InferenceJobResult>): Promise<[Job<InferenceJobData, InferenceJobResult>, 'completed' | 'failed']> {
+    const [ended, endedResult] = await this.redis.hmget(bullJobKey(queue.name, job.id!), 'ended', 'endedResult');
+    const recorded = ended ? recordedEnding(ended, endedResult ?? null) : undefined;
+    if (!recorded) return [job, 'failed'];
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(job) as object) as Job<InferenceJobData, InferenceJobResult>, job, recorded.fields);
+    return [copy, recorded.state];
   }
 
   private async view({ id, job, state, canceledAt, member, readAt }: Located): Promise<JobObject> {
