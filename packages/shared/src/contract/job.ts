@@ -31,7 +31,8 @@ export const Metadata = z.preprocess(
   },
   z
     .record(z.string(), z.unknown())
-    .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata is limited to ${MAX_METADATA_BYTES} bytes of JSON`),
+    .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata is limited to ${MAX_METADATA_BYTES} bytes of JSON`)
+    .describe(`the client's own object, returned as sent: at most ${MAX_METADATA_BYTES} bytes as JSON`),
 );
 
 /** The URL itself (http/https, no credentials); whether its address is allowed depends on config (ssrf.ts). */
