@@ -4,12 +4,15 @@
  * describe what the API answers, and the end-to-end test checks live answers against them.
  */
 import { z } from 'zod';
-import { BATCH_STATUSES, DATATYPES, JOB_STATUSES, WEBHOOK_EVENTS, WEBHOOK_EVENT_TYPES } from '@maas/shared';
+import { BATCH_STATUSES, DATATYPES, JOB_ENDING_TYPES, JOB_STATUSES, PROBLEMS, WEBHOOK_EVENTS, WEBHOOK_EVENT_TYPES, type ProblemType } from '@maas/shared';
 
 const Instant = z.iso.datetime().describe('ISO 8601, UTC');
 const Tensor = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()), data: z.array(z.unknown()) });
 const TensorSpec = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()).describe('-1 = symbolic') });
-const JobError = z.object({ type: z.string(), message: z.string() });
+const JobError = z.object({
+  type: z.enum([...(Object.keys(PROBLEMS) as ProblemType[]), ...JOB_ENDING_TYPES]).describe('a closed list: a problem type, or an ending only a job has'),
+  message: z.string(),
+});
 
 /**
  * Binary tensor extension (binary/framing.ts `frameResponse`): an output asked for in binary

@@ -72,7 +72,8 @@ export const isTerminal = (s: JobStatus): boolean => s === 'succeeded' || s === 
  * a job has: `canceled`, `expired` (its `timeout_ms` passed before it ran), `worker-lost`
  * (interrupted more than twice), a batch line's `not-run` (its batch ended before it ran).
  */
-export type JobErrorType = ProblemType | 'canceled' | 'expired' | 'worker-lost' | 'not-run';
+export const JOB_ENDING_TYPES = ['canceled', 'expired', 'worker-lost', 'not-run'] as const;
+export type JobErrorType = ProblemType | (typeof JOB_ENDING_TYPES)[number];
 
 /** Why a job did not succeed. */
 export interface JobError {
