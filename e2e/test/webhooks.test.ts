@@ -5,6 +5,7 @@
  */
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { Queue } from 'bullmq';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bullFailedKey, freePort, inferenceQueueName, WebhookEmitter } from '@maas/shared';
@@ -79,6 +80,14 @@ describe('delivery and signatures', () => {
     expect(Math.abs(Number(a!.timestamp) - Date.now() / 1000)).toBeLessThan(30);
     // the verifier is not a rubber stamp
     expect(() => new Webhook(secret).verify(a!.body.replace('running', 'queued'), a!.headers)).toThrow();
+    // each body as the OpenAPI document's webhooks describe it, its headers named there
+    const doc = (await api('GET', '/openapi.json')).body;
+    for (const body of [start, completed]) {
+      const hook = doc.webhooks[body.type].post;
+      const validate = new Ajv2020({ strict: false, validateFormats: false }).compile({ ...hook.requestBody.content['application/json'].schema, components: doc.components });
+      expect(validate(body), `${body.type}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      for (const h of hook.parameters) expect(a!.headers[h.name], h.name).toBeDefined();
+    }
 
     const h = await until(() => history(job.id), (d) => d.length === 2 && d.every((e: any) => e.status === 'delivered'), 5000, 'history');
     expect(h.map((e: any) => e.type)).toEqual(['job.start', 'job.completed']);

@@ -46,6 +46,17 @@ describe('openApiDocument', () => {
     expect(results['application/x-npy'].schema).toMatchObject({ type: 'string', format: 'binary' });
   });
 
+  it('describes what a webhook receiver gets (OpenAPI 3.1 webhooks): each event\'s body and its Standard Webhooks headers', () => {
+    expect(Object.keys(doc.webhooks)).toEqual(['job.start', 'job.completed', 'batch.completed']);
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const body = (type: string) => compile(ajv, doc.webhooks[type].post.requestBody.content['application/json'].schema);
+    const job = { id: 'job_1', object: 'job', model: 'mlp', version: '1', status: 'running', created_at: '2026-12-05T10:00:00.000Z', started_at: '2026-12-05T10:00:00.001Z', completed_at: null, outputs: null, error: null, metrics: null, metadata: null, priority: 100, webhook: 'https://h/x', webhook_events_filter: null };
+    expect(body('job.start')({ type: 'job.start', timestamp: '2026-12-05T10:00:00.001Z', data: job })).toBe(true);
+    expect(body('job.start')({ type: 'batch.completed', timestamp: '2026-12-05T10:00:00.001Z', data: job })).toBe(false);
+    expect(body('batch.completed')({ type: 'batch.completed', timestamp: '2026-12-05T10:00:00.001Z', data: job })).toBe(false);
+    for (const w of Object.values(doc.webhooks) as any[]) expect(w.post.parameters.map((p: any) => p.name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+  });
+
   it('types query parameters as what they are read as (numbers, booleans), not as the text they come in; serves its paths from where it is read', () => {
     const param = (path: string, name: string) => doc.paths[path].get.parameters.find((p: any) => p.name === name).schema;
     expect(param('/v1/jobs/{id}', 'wait')).toMatchObject({ type: 'number', minimum: 0 });

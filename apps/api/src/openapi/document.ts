@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { PROBLEMS, problemTypeUri } from '@maas/shared';
 import { HEADER_LENGTH } from '../binary/framing.js';
 import { BINARY_TYPE, BYTES_TYPES, JSON_TYPE, ROUTES, type Framed, type Route } from './routes.js';
+import * as S from './schemas.js';
 
 type Json = Record<string, unknown>;
 
@@ -90,6 +91,31 @@ class Builder {
     return this.components.take(convert(s, io), io);
   }
 
+  /**
+   * What this API sends to a job's or a batch's webhook URL (OpenAPI 3.1 `webhooks`): a POST
+   * of the event, signed as Standard Webhooks says. Any 2xx ends the delivery; a 410 ends it
+   * too; anything else is tried again on the retry schedule (a 429's or 503's Retry-After).
+   */
+  webhooks(): Json {
+    const event = (summary: string, schema: z.ZodType): Json => ({
+      post: {
+        summary, tags: ['Webhooks'], operationId: `webhook${summary.replace(/[^A-Za-z]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+        security: [], parameters: WEBHOOK_HEADERS,
+        requestBody: { required: true, content: { [JSON_TYPE]: { schema: this.schemaOf(schema, 'output') } } },
+        responses: {
+          '2XX': { description: 'received: the delivery ends' },
+          410: { description: 'gone: the delivery ends, not tried again' },
+          default: { description: 'tried again on the retry schedule (Retry-After of a 429 or 503 honoured)' },
+        },
+      },
+    });
+    return {
+      'job.start': event('job start: a worker took the job', S.JobEvent),
+      'job.completed': event('job completed: succeeded, failed or canceled', S.JobEvent),
+      'batch.completed': event('batch completed', S.BatchEvent),
+    };
+  }
+
   /** A binary tensor extension body: opaque bytes, with the schema of its JSON header beside it. */
   framed(f: Framed, io: 'input' | 'output'): Json {
     return {
@@ -167,6 +193,13 @@ function opaque(type: string): Json {
   return BYTES_TYPES.has(type) ? { type: 'string', format: 'binary', contentMediaType: type } : { type: 'string', contentMediaType: type };
 }
 
+/** Standard Webhooks' headers on every delivery (docs/webhooks.md). */
+const WEBHOOK_HEADERS = [
+  { name: 'webhook-id', in: 'header', required: true, description: 'the event\'s id, the same on every attempt and redelivery: dedupe on it', schema: { type: 'string' } },
+  { name: 'webhook-timestamp', in: 'header', required: true, description: 'seconds since the epoch when this attempt was signed', schema: { type: 'string', pattern: '^[0-9]+$' } },
+  { name: 'webhook-signature', in: 'header', required: true, description: 'space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body`, one for each of the tenant\'s secrets still signing', schema: { type: 'string' } },
+];
+
 const pathParams = (path: string) =>
   [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: { type: 'string' } }));
 
@@ -213,5 +246,6 @@ export function openApiDocument(version: string): Json {
       },
     },
     paths,
+    webhooks: build.webhooks(),
   };
 }
