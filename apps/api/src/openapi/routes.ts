@@ -149,7 +149,7 @@ const TABLE: Route[] = [
   })),
   ...modelPaths('/ready').map((path): Route => ({
     method: 'get', path, summary: 'Model readiness: 200 once a live worker serves it', tag: 'KServe v2',
-    answers: { 200: json(S.ModelReady, 'served'), 404: notFound, ...common, 503: problem('no live worker serves it yet (or Redis unreachable)') },
+    answers: { 200: json(S.ModelReady, 'served'), 404: notFound, ...common, 503: problem('no live worker serves it yet, or Redis unreachable (then with Retry-After)', ['Retry-After']) },
   })),
   ...modelPaths('/infer').map((path): Route => ({
     method: 'post', path, summary: 'Synchronous inference, through the same queue and batcher', tag: 'KServe v2',
