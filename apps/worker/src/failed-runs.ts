@@ -5,7 +5,7 @@
  */
 import type { JobError, Logger } from '@maas/shared';
 import type { Slice } from './batching/cut.js';
-import { LINES_FAILED_TOGETHER, MAX_LINES_FAILED_ALONE } from './batching/failed-lines.js';
+import { LINES_FAILED_TOGETHER, MAX_LINES_FAILED_ALONE } from './chunk-lines/failed-lines.js';
 import { memberPieces } from './postprocess/outputs.js';
 import { linesOf, type Task } from './task.js';
 

@@ -30,7 +30,7 @@ import { Collector } from './batching/collector.js';
 import { fullBatchesAhead } from './batching/full-ahead.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
 import { fetchLimit, IDLE_BEFORE_QUICK_MS } from './batching/fetch-limit.js';
-import { lineRanges, rowsIn, sameError } from './batching/failed-lines.js';
+import { lineRanges, rowsIn, sameError } from './chunk-lines/failed-lines.js';
 import { defaultConcurrency, rowBudget } from './batching/holding.js';
 import { queueOrder } from './batching/queue-order.js';
 import type { Slice } from './batching/cut.js';

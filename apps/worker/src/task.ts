@@ -1,7 +1,7 @@
 /** What the worker holds of a fetched job while its rows run (runner.ts), and what is read off it. */
 import type { Job } from 'bullmq';
 import type { InferenceJobData, InferenceJobResult, JobError, RawTensor } from '@maas/shared';
-import { LineRanges } from './batching/line-ranges.js';
+import { LineRanges } from './chunk-lines/line-ranges.js';
 import type { QueuedJob } from './batching/queue-order.js';
 import type { OutputPart } from './postprocess/outputs.js';
 
