@@ -120,18 +120,18 @@ describe('an upload refused after 100,000 chunks', () => {
     }
   }, 180_000);
 
-  it('an upload of more chunks than MAX_QUEUE_DEPTH, which a worker runs as they come, is not refused for its own total', async () => {
-    // 800 one-line chunks sent over 5 s, 40 every 250 ms, with a depth limit of 400 and a worker
+  it('an upload of more chunks than MAX_QUEUE_DEPTH, which a worker runs as they come,, is not refused for its own total', async () => {
+    // 700 one-line chunks sent over 7 s, 25 every 250 ms, with a depth limit of 400 and a worker
     // draining them: what waits never nears 400 (the API once counted every chunk the upload
     // had queued, run or not, and refused it at the 400th).
     const own = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'fixed' }, api: { MAX_QUEUE_DEPTH: '400' } });
     try {
       await eventually(async () => (await call(own.url, 'GET', '/v2/models/fixed/ready')).status, (s) => s === 200, { what: 'fixed ready' });
-      const all = lines(800);
+      const all = lines(700);
       const pieces = all.split('\n').filter(Boolean);
       async function* slowly() {
-        for (let i = 0; i < pieces.length; i += 40) {
-          yield Buffer.from(pieces.slice(i, i + 40).join('\n') + '\n');
+        for (let i = 0; i < pieces.length; i += 25) {
+          yield Buffer.from(pieces.slice(i, i + 25).join('\n') + '\n');
           await new Promise((r) => setTimeout(r, 250));
         }
       }
@@ -139,7 +139,7 @@ describe('an upload refused after 100,000 chunks', () => {
       const batch = (await res.json()) as { id: string; counts: { total: number } };
       expect(res.status, JSON.stringify(batch)).toBe(202);
       const done = (await call(own.url, 'GET', `/v1/batches/${batch.id}?wait=30`)).body;
-      expect(done).toMatchObject({ status: 'succeeded', counts: { total: 800, succeeded: 800, failed: 0 } });
+      expect(done).toMatchObject({ status: 'succeeded', counts: { total: 700, succeeded: 700, failed: 0 } });
     } finally {
       await own.stop();
     }

@@ -298,10 +298,12 @@ export class ModelRunner {
   /**
    * A fault of this code while a micro-batch ran (a model's failure never comes here: see
    * runMicroBatch): its jobs go back to BullMQ to be tried again, not left waiting for ever.
+   * A job whose rows all ran (a rerun of a failed run's isolation may have finished it before
+   * the fault) is left to its ending, which is under way.
    */
   private runFaulted(slices: readonly Slice<Task>[], err: Error): void {
     this.log.error({ err, jobs: new Set(slices.map((s) => s.job.job.id)).size }, 'a micro-batch failed in the worker itself; its jobs are retried');
-    for (const s of slices) this.fail(s.job, err);
+    for (const s of slices) if (s.job.done < s.job.rows) this.fail(s.job, err);
   }
 
   /** A failure BullMQ may retry (Redis trouble, a lost session thread): nothing is recorded. */

@@ -52,7 +52,7 @@ describe('openApiDocument', () => {
     const body = (type: string) => compile(ajv, doc.webhooks[type].post.requestBody.content['application/json'].schema);
     const job = { id: 'job_1', object: 'job', model: 'mlp', version: '1', status: 'running', created_at: '2026-12-05T10:00:00.000Z', started_at: '2026-12-05T10:00:00.001Z', completed_at: null, outputs: null, error: null, metrics: null, metadata: null, priority: 100, webhook: 'https://h/x', webhook_events_filter: null };
     expect(body('job.start')({ type: 'job.start', timestamp: '2026-12-05T10:00:00.001Z', data: job })).toBe(true);
-    expect(body('job.start')({ type: 'batch.completed', timestamp: '2026-12-05T10:00:00.001Z', data: job })).toBe(false);
+    expect(body('job.start')({ type: 'job.completed', timestamp: '2026-12-05T10:00:00.001Z', data: job })).toBe(false);
     expect(body('batch.completed')({ type: 'batch.completed', timestamp: '2026-12-05T10:00:00.001Z', data: job })).toBe(false);
     for (const w of Object.values(doc.webhooks) as any[]) expect(w.post.parameters.map((p: any) => p.name)).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
   });

@@ -110,8 +110,8 @@ class Builder {
       },
     });
     return {
-      'job.start': event('job start: a worker took the job', S.JobEvent),
-      'job.completed': event('job completed: succeeded, failed or canceled', S.JobEvent),
+      'job.start': event('job start: a worker took the job', S.JobStartEvent),
+      'job.completed': event('job completed: succeeded, failed or canceled', S.JobCompletedEvent),
       'batch.completed': event('batch completed', S.BatchEvent),
     };
   }
@@ -235,7 +235,7 @@ export function openApiDocument(version: string): Json {
         'Answers of 1 KB or more are br-, gzip- or deflate-encoded when Accept-Encoding asks (COMPRESS_RESPONSES), .npy results never; request bodies may carry Content-Encoding. ' +
         `Errors are RFC 9457 problems; their types: ${Object.keys(PROBLEMS).map((t) => problemTypeUri(t as keyof typeof PROBLEMS)).join(', ')}.`,
     },
-    // The API serves this document: its paths are relative to where it was read from.
+    // The API serves this document at its root: its paths are from there.
     servers: [{ url: '/', description: 'the API that served this document' }],
     security: [{ apiKey: [] }],
     components: {

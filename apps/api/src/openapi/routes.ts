@@ -94,6 +94,7 @@ const unsupported = problem('unsupported Content-Type or Content-Encoding');
 
 /** `?wait=N` (read by http/wait.ts queryWait, which answers 400 for anything but seconds). */
 const WaitQuery = z.object({ wait: z.string().regex(/^\d+(\.\d+)?$/).optional().describe('seconds to long-poll for the job, or batch, to end (clamped to MAX_WAIT_S)') });
+/** What a client sends as `wait`: seconds, written as digits (no exponent), a fraction allowed. */
 const waitTypes = { wait: { type: 'number', minimum: 0 } };
 
 const modelPaths = (suffix: string) => [`/v2/models/{model}${suffix}`, `/v2/models/{model}/versions/{version}${suffix}`];
@@ -182,7 +183,7 @@ const TABLE: Route[] = [
   },
   {
     method: 'post', path: '/v2/repository/models/{model}/unload', summary: 'Unload a model: new requests get 404 at once, queued jobs still run', tag: 'Triton', admin: true,
-    body: repositoryBody(RepositoryModelRequest, "Triton's request; its `config` and `file:…` parameters are refused (400: a load reads the repository), others ignored"),
+    body: repositoryBody(RepositoryModelRequest, "Triton's request; its parameters are ignored"),
     answers: { 200: json(RepositoryAnswer, 'unloaded'), 400: invalid, 404: notFound, 413: problem('body too large'), 415: unsupported, ...common, ...repositoryControl },
   },
   {
@@ -207,7 +208,7 @@ const TABLE: Route[] = [
   { method: 'post', path: '/v1/jobs/{id}/cancel', summary: 'Cancel a job', tag: 'Jobs', answers: { 200: json(S.Job, 'the job, canceled unless it had ended'), 404: notFound, ...tenantOnly } },
   {
     method: 'post', path: '/v1/batches', summary: 'Submit a batch (NDJSON lines, or a NumPy array), read as a stream', tag: 'Batches',
-    query: BatchQuery, queryTypes: { version: { type: 'integer', minimum: 1 } },
+    query: BatchQuery, queryTypes: { version: { type: 'integer', minimum: 1, maximum: 999_999_999 } },
     headers: [
       {
         name: 'Idempotency-Key',

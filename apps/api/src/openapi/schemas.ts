@@ -139,7 +139,8 @@ export const Delivery = z.object({
 export const DeliveryList = z.object({ object: z.literal('list'), data: z.array(Delivery) });
 
 /** What a receiver gets (CONTRACT §5, docs/webhooks.md): `{type, timestamp, data}`, data the job or batch object. */
-export const JobEvent = z.object({ type: z.enum(['job.start', 'job.completed']), timestamp: Instant.describe('when the event happened'), data: Job });
+export const JobStartEvent = z.object({ type: z.literal('job.start'), timestamp: Instant.describe('when the event happened'), data: Job });
+export const JobCompletedEvent = z.object({ type: z.literal('job.completed'), timestamp: Instant.describe('when the event happened'), data: Job });
 export const BatchEvent = z.object({ type: z.literal('batch.completed'), timestamp: Instant.describe('when the event happened'), data: Batch });
 
 export const BatchList = z.object({
@@ -171,5 +172,5 @@ export function name(schemas: Record<string, z.ZodType>): void {
 
 name({
   Problem, V2Problem, Tensor, TensorSpec, JobError, Job, JobHeader, Batch, BatchList, InferResponse, InferResponseHeader,
-  ModelMetadata, ModelListing, ModelList, ServerMetadata, WebhookSecret, Delivery, DeliveryList, JobEvent, BatchEvent,
+  ModelMetadata, ModelListing, ModelList, ServerMetadata, WebhookSecret, Delivery, DeliveryList, JobStartEvent, JobCompletedEvent, BatchEvent,
 });

@@ -11,7 +11,7 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  bullJobKey, cancelJob, canceledKey, checkRequest, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
+  bullJobKey, CANCELED_BEFORE_IT_RAN, cancelJob, canceledKey, checkRequest, decodeJobError, encodeJobError, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem, type WebhookEvent,
   type OutboxRelay, type CheckedRequest, type Model, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload,
@@ -53,13 +53,17 @@ export interface EnqueueOptions {
   members?: JobMember[];
 }
 
-/** Where a job is: its queue, its BullMQ job (for a member: its carrier) and their state. */
 /**
  * PURE: a job's ledger ending (`ended`, and a completion's `endedResult`) as the fields of its
- * BullMQ record that say it: undefined for an ending BullMQ's record already says (canceled),
- * or one that cannot be read.
+ * BullMQ record that say it, given the failure BullMQ recorded: undefined when that already
+ * says it (a cancel BullMQ failed as canceled), or the ending cannot be read. A cancel of a job
+ * whose worker had died is recorded while BullMQ still holds the job active: its stall check
+ * can then fail the job with its own words, over the cancel's.
  */
-export function recordedEnding(ended: string, endedResult: string | null): { state: 'completed' | 'failed'; fields: Partial<Job<InferenceJobData, InferenceJobResult>> } | undefined {
+export function recordedEnding(ended: string, endedResult: string | null, failedReason?: string): { state: 'completed' | 'failed'; fields: Partial<Job<InferenceJobData, InferenceJobResult>> } | undefined {
+  if (ended === 'canceled') {
+    return decodeJobError(failedReason).type === 'canceled' ? undefined : { state: 'failed', fields: { failedReason: encodeJobError(CANCELED_BEFORE_IT_RAN) } };
+  }
   if (ended === 'completed') {
     if (!endedResult) return undefined;
     try {
@@ -72,6 +76,7 @@ export function recordedEnding(ended: string, endedResult: string | null): { sta
   return undefined;
 }
 
+/** Where a job is: its queue, its BullMQ job (for a member: its carrier) and their state. */
 interface Located {
   id: string;
   queue: InferenceQueue;
@@ -316,7 +321,7 @@ export class JobService {
    */
   private async asRecorded(queue: InferenceQueue, job: Job<InferenceJobData, InferenceJobResult>): Promise<[Job<InferenceJobData, InferenceJobResult>, 'completed' | 'failed']> {
     const [ended, endedResult] = await this.redis.hmget(bullJobKey(queue.name, job.id!), 'ended', 'endedResult');
-    const recorded = ended ? recordedEnding(ended, endedResult ?? null) : undefined;
+    const recorded = ended ? recordedEnding(ended, endedResult ?? null, job.failedReason) : undefined;
     if (!recorded) return [job, 'failed'];
     const copy = Object.assign(Object.create(Object.getPrototypeOf(job) as object) as Job<InferenceJobData, InferenceJobResult>, job, recorded.fields);
     return [copy, recorded.state];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeJobError } from '@maas/shared';
+import { CANCELED_BEFORE_IT_RAN, encodeJobError } from '@maas/shared';
 import { recordedEnding } from './jobs.js';
 
 describe('recordedEnding (a webhook job BullMQ failed, read as the ledger recorded its ending)', () => {
@@ -13,8 +13,13 @@ describe('recordedEnding (a webhook job BullMQ failed, read as the ledger record
     expect(recordedEnding(`failed:${reason}`, null)).toEqual({ state: 'failed', fields: { failedReason: reason } });
   });
 
-  it('nothing to change: a cancel (BullMQ says it), a completion without its result, or one that does not read', () => {
-    expect(recordedEnding('canceled', null)).toBeUndefined();
+  it('a recorded cancel BullMQ then failed with its own words (its stall check): canceled before it ran', () => {
+    const stalled = 'job stalled more than allowable limit';
+    expect(recordedEnding('canceled', null, stalled)).toEqual({ state: 'failed', fields: { failedReason: encodeJobError(CANCELED_BEFORE_IT_RAN) } });
+  });
+
+  it('nothing to change: a cancel BullMQ failed as one, a completion without its result, or one that does not read', () => {
+    expect(recordedEnding('canceled', null, encodeJobError({ type: 'canceled', message: 'canceled while it ran' }))).toBeUndefined();
     expect(recordedEnding('completed', null)).toBeUndefined();
     expect(recordedEnding('completed', '{not json')).toBeUndefined();
   });
