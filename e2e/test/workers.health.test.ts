@@ -43,6 +43,11 @@ describe('a worker\'s health port', () => {
     const text = (await call(health, 'GET', '/metrics')).body as string;
     expect(text).toMatch(/^maas_batch_rows_count\{[^}]*model="penguins"[^}]*\} [1-9]/m);
     expect(text).toMatch(/^maas_worker_process_cpu_seconds_total/m);
+    // The event-loop delay without the 100 ms sampling interval, as the API's /metrics reads it
+    // (an idle worker's p50 read 0.1 s here before).
+    const p50 = Number(/^maas_worker_nodejs_eventloop_lag_p50_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
+    expect(p50).toBeGreaterThanOrEqual(0);
+    expect(p50).toBeLessThan(0.05);
   });
 
   it('is not ready, with the reason, while Redis does not answer, yet live; ready again once it does', async () => {

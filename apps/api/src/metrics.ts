@@ -12,7 +12,7 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import { answeredWithin, EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavailable, webhookBacklog, type DeliveryQueue, type Logger } from '@maas/shared';
+import { answeredWithin, EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavailable, webhookBacklog, withoutSampleInterval, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
@@ -134,23 +134,8 @@ export async function renderMetrics(metrics: ApiMetrics, { catalog, queues, work
 
 const BACKLOGS = new Set(['maas_queue_backlog', 'maas_webhook_backlog']);
 
-/** prom-client's event-loop delay histogram summaries (not `_lag_seconds`, measured apart; not `_stddev`). */
-const DELAY_SUMMARY = /_nodejs_eventloop_lag_(min|max|mean|p50|p90|p99)_seconds$/;
-
-/**
- * PURE: `metrics` with EVENT_LOOP_SAMPLE_MS taken off the event-loop delay summaries. Node's
- * delay histogram records each sample's whole interval, so an idle process read 0.1 s of lag,
- * and an alert on lag p99 > 0.1 s would always fire; what is left is the delay past the timer.
- */
-export function withoutSampleInterval(metrics: WorkerMetrics): WorkerMetrics {
-  const interval = EVENT_LOOP_SAMPLE_MS / 1000;
-  return metrics.map((m) => (m.name && DELAY_SUMMARY.test(m.name)
-    ? { ...m, values: (m.values ?? []).map((v) => ({ ...v, value: Math.max(0, (v.value ?? 0) - interval) })) }
-    : m));
-}
-
 /** One worker's metrics as prom-client's getMetricsAsJSON gives them. */
-type WorkerMetrics = { name?: string; values?: { labels?: Record<string, unknown>; value?: number }[] }[];
+type WorkerMetrics = MetricsJson;
 
 /** PURE: `metrics` with every value labeled `worker: id`. */
 export function labeledWith(metrics: WorkerMetrics, id: string): WorkerMetrics {

@@ -2,18 +2,24 @@
  * The worker's health port (WORKER_HEALTH_PORT; off while unset): `GET /livez` and `/readyz`
  * answer 200, or 503 with the reasons (health/verdicts.ts), for Kubernetes' probes;
  * `GET /metrics` is this worker's own Prometheus registry (the API's /metrics merges every
- * worker's already: this is for a Prometheus that scrapes pods). JSON bodies, no
+ * worker's already: this is for a Prometheus that scrapes pods), its event-loop delay read as
+ * the API's /metrics reads it (without the 100 ms sampling interval). JSON bodies, no
  * authentication: nothing here reveals a tenant's data.
  */
 import { createServer, type Server } from 'node:http';
-import type { Registry } from 'prom-client';
-import type { Logger } from '@maas/shared';
+import { AggregatorRegistry, type Registry } from 'prom-client';
+import { withoutSampleInterval, type Logger } from '@maas/shared';
 import { liveness, readiness, type Verdict, type WorkerState } from './verdicts.js';
 
 export interface HealthSources {
   workerId: string;
   state: () => WorkerState;
   registry: Registry;
+}
+
+/** The registry's text, its event-loop delay summaries without the sampling interval (as the API's /metrics gives them). */
+async function ownMetrics(registry: Registry): Promise<string> {
+  return AggregatorRegistry.aggregate([withoutSampleInterval(await registry.getMetricsAsJSON())] as never).metrics();
 }
 
 const json = (workerId: string, status: string, v: Verdict) => JSON.stringify({ status, worker: workerId, ...(v.ok ? {} : { reasons: v.reasons }) });
@@ -32,7 +38,7 @@ export async function serveHealth(port: number, host: string, sources: HealthSou
       return answer(405, 'application/json', JSON.stringify({ status: 'method not allowed' }));
     }
     if (path === '/metrics') {
-      sources.registry.metrics().then(
+      ownMetrics(sources.registry).then(
         (text) => answer(200, sources.registry.contentType, text),
         (err: unknown) => answer(500, 'text/plain', `metrics failed: ${(err as Error).message}`),
       );

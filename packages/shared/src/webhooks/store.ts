@@ -3,8 +3,10 @@
  *
  * Per subject (job or batch): a set of its event ids; per event a hash (type, url, status,
  * next attempt, redeliveries) and a list of attempts. Each write is one MULTI (or script) on keys of one
- * slot and refreshes their TTL, so history lasts `keep_s` (the job retention) plus a day —
- * longer than the widest gap between two attempts — after its last change.
+ * slot and refreshes their TTL. An event's record lasts `keep_s` (the job retention) after its
+ * last change, and while an attempt is due, until an hour past it (`recordAttempt`); written
+ * before any attempt (pending, for a worker to take up), a day past `keep_s`. The subject's set
+ * of events keeps the day, since its events' writes come in any order.
  */
 import type { Redis } from 'ioredis';
 import { webhookAttemptsKey, webhookDeliveryKey, webhookEventsKey, webhookRedeliveryKey } from '../queues.js';
@@ -37,7 +39,10 @@ export interface DeliveryRecord {
 
 /** Attempts kept per event (a redelivered event could otherwise grow without bound). */
 const MAX_ATTEMPTS_KEPT = 100;
+/** An event not yet attempted (or redelivered) waits for a worker: its record lasts this long past `keep_s`. */
 const GAP_MARGIN_S = 24 * 3600;
+/** An attempted event's record lasts this long past `keep_s` and its next attempt (if any). */
+const ATTEMPT_MARGIN_S = 3600;
 
 /** KEYS[1] event hash, KEYS[2] attempts list; ARGV[1] last attempt before ('' if none), ARGV[2] now (ISO), ARGV[3] ttl s. */
 const REDELIVERED_LUA = `
@@ -92,10 +97,12 @@ export class DeliveryStore {
     attempt: AttemptRecord,
     state: { status: DeliveryStatus; next_attempt_at: string | null },
     keepSeconds: number,
+    now = Date.now(),
   ): Promise<void> {
     const key = webhookDeliveryKey(subject, msgId);
     const list = webhookAttemptsKey(subject, msgId);
-    const ttl = this.ttl(keepSeconds);
+    const untilNextS = state.next_attempt_at ? Math.max(0, Math.ceil((Date.parse(state.next_attempt_at) - now) / 1000)) : 0;
+    const ttl = keepSeconds + untilNextS + ATTEMPT_MARGIN_S;
     await this.redis
       .multi()
       .hset(key, { status: state.status, next_attempt_at: state.next_attempt_at ?? '' })
@@ -103,7 +110,7 @@ export class DeliveryStore {
       .ltrim(list, -MAX_ATTEMPTS_KEPT, -1)
       .expire(key, ttl)
       .expire(list, ttl)
-      .expire(webhookEventsKey(subject), ttl)
+      .expire(webhookEventsKey(subject), this.ttl(keepSeconds))
       .exec();
   }
 
