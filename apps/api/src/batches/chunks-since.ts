@@ -14,7 +14,8 @@ export class ChunksSince {
 
   /**
    * Chunks queued at or after `at`. Those before are forgotten: readings are asked about in
-   * the order they were taken (an older one asked about later counts too few).
+   * the order they were taken (an older one asked about later counts too few; a reading from
+   * before the clock stepped back is not used: services/queues.ts).
    */
   since(at: number): number {
     while (this.head < this.times.length && this.times[this.head]! < at) this.head++;

@@ -22,6 +22,13 @@ describe('queryWait', () => {
     expect(() => queryWait('soon')).toThrow(ValidationError);
     expect(() => queryWait(['1', '2'])).toThrow(ValidationError);
   });
+
+  it('reads a number as a client\'s number type prints it (String(1e-7) is "1e-7"), not past finite', () => {
+    expect(queryWait('1e-7')).toBe(1e-7);
+    expect(queryWait('2E1')).toBe(20);
+    expect(() => queryWait('1e999')).toThrow(ValidationError);
+    expect(() => queryWait('e5')).toThrow(ValidationError);
+  });
 });
 
 describe('clampWaitMs', () => {

@@ -11,10 +11,13 @@ export function preferWait(header: string | undefined): number | undefined {
   return undefined;
 }
 
-/** Seconds from `?wait=N`: a non-negative number, else a 400. */
+/**
+ * Seconds from `?wait=N`: a non-negative number, as a client's number type prints one
+ * (`5`, `0.5`, `1e-7`: the document types it a number), else a 400.
+ */
 export function queryWait(value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  const n = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  const n = typeof value === 'string' && /^\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(n)) throw new ValidationError([{ path: 'wait', message: 'wait must be a number of seconds' }]);
   return n;
 }

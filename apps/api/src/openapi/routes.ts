@@ -93,8 +93,7 @@ const invalid = problem('invalid input (each issue listed in `errors`)');
 const unsupported = problem('unsupported Content-Type or Content-Encoding');
 
 /** `?wait=N` (read by http/wait.ts queryWait, which answers 400 for anything but seconds). */
-const WaitQuery = z.object({ wait: z.string().regex(/^\d+(\.\d+)?$/).optional().describe('seconds to long-poll for the job, or batch, to end (clamped to MAX_WAIT_S)') });
-/** What a client sends as `wait`: seconds, written as digits (no exponent), a fraction allowed. */
+const WaitQuery = z.object({ wait: z.string().regex(/^\d+(\.\d+)?([eE][+-]?\d+)?$/).optional().describe('seconds to long-poll for the job, or batch, to end (clamped to MAX_WAIT_S)') });
 const waitTypes = { wait: { type: 'number', minimum: 0 } };
 
 const modelPaths = (suffix: string) => [`/v2/models/{model}${suffix}`, `/v2/models/{model}/versions/{version}${suffix}`];

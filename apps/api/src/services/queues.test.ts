@@ -44,5 +44,10 @@ describe('QueueRegistry.queuedJobs', () => {
     expect(reads).toHaveLength(1);
     answer();
     expect(await late).toEqual({ value: 9, at: 5000 });
+    vi.setSystemTime(4000); // the clock stepped back: a reading from its future is not used
+    const stepped = registry.queuedJobs(q);
+    expect(reads).toHaveLength(1);
+    answer();
+    expect(await stepped).toEqual({ value: 9, at: 4000 });
   });
 });

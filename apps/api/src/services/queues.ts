@@ -50,7 +50,9 @@ export class QueueRegistry {
   async queuedJobs(q: InferenceQueue): Promise<DepthReading> {
     const cached = this.depth.get(q.name);
     const age = cached ? Date.now() - cached.at : Infinity;
-    if (cached && age < DEPTH_TTL_MS) {
+    // A reading from the future (the clock stepped back) is read again: an upload counts its
+    // own chunks from the reading's time (services/batches.ts), and would count none.
+    if (cached && age >= 0 && age < DEPTH_TTL_MS) {
       if (age >= DEPTH_TTL_MS / 2 && !cached.refreshing) {
         cached.refreshing = this.readDepth(q);
         cached.refreshing.catch(() => (cached.refreshing = undefined)); // tried again by the next request
