@@ -567,7 +567,7 @@ describe('long-poll: GET /v1/batches/{id}?wait=N', () => {
       const early = (await (await get(a.id, '?wait=1')).json()) as any;
       expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
       expect(early).toMatchObject({ id: a.id, status: 'queued', completed_at: null });
-      for (const bad of ['abc', '-1', '1e3']) expect((await get(a.id, `?wait=${bad}`)).status).toBe(400);
+      for (const bad of ['abc', '-1', '1e', 'Infinity']) expect((await get(a.id, `?wait=${bad}`)).status).toBe(400);
       expect((await get('batch_nope', '?wait=5')).status).toBe(404);
 
       // A client that goes away is not held until its deadline.
