@@ -14,7 +14,7 @@ import {
   bullJobKey, CANCELED_BEFORE_IT_RAN, cancelJob, canceledKey, checkRequest, decodeJobError, encodeJobError, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem, type WebhookEvent,
-  type OutboxRelay, type CheckedRequest, type Model, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload,
+  type OutboxRelay, type CheckedRequest, type Model, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload, parseEndMarker, type EndMarker, type Ending,
 } from '@maas/shared';
 import type { FairShare } from '../fairness/fair-share.js';
 import { bullPriority, quantum } from '../fairness/lanes.js';
@@ -60,20 +60,26 @@ export interface EnqueueOptions {
  * whose worker had died is recorded while BullMQ still holds the job active: its stall check
  * can then fail the job with its own words, over the cancel's.
  */
-export function recordedEnding(ended: string, endedResult: string | null, failedReason?: string): { state: 'completed' | 'failed'; fields: Partial<Job<InferenceJobData, InferenceJobResult>> } | undefined {
-  if (ended === 'canceled') {
-    return decodeJobError(failedReason).type === 'canceled' ? undefined : { state: 'failed', fields: { failedReason: encodeJobError(CANCELED_BEFORE_IT_RAN) } };
+export function recordedEnding(ended: EndMarker, endedResult: string | null, failedReason?: string): { state: 'completed' | 'failed'; fields: Partial<Job<InferenceJobData, InferenceJobResult>> } | undefined {
+  let ending: Ending;
+  try {
+    ending = parseEndMarker(ended);
+  } catch {
+    return undefined;
   }
-  if (ended === 'completed') {
-    if (!endedResult) return undefined;
-    try {
-      return { state: 'completed', fields: { returnvalue: JSON.parse(endedResult) as InferenceJobResult, failedReason: undefined as unknown as string } };
-    } catch {
-      return undefined;
-    }
+  switch (ending.state) {
+    case 'canceled':
+      return decodeJobError(failedReason).type === 'canceled' ? undefined : { state: 'failed', fields: { failedReason: encodeJobError(CANCELED_BEFORE_IT_RAN) } };
+    case 'failed':
+      return { state: 'failed', fields: { failedReason: encodeJobError(ending.error) } };
+    case 'completed':
+      if (!endedResult) return undefined;
+      try {
+        return { state: 'completed', fields: { returnvalue: JSON.parse(endedResult) as InferenceJobResult, failedReason: undefined as unknown as string } };
+      } catch {
+        return undefined;
+      }
   }
-  if (ended.startsWith('failed:')) return { state: 'failed', fields: { failedReason: ended.slice('failed:'.length) } };
-  return undefined;
 }
 
 /** Where a job is: its queue, its BullMQ job (for a member: its carrier) and their state. */

@@ -22,5 +22,6 @@ describe('recordedEnding (a webhook job BullMQ failed, read as the ledger record
     expect(recordedEnding('canceled', null, encodeJobError({ type: 'canceled', message: 'canceled while it ran' }))).toBeUndefined();
     expect(recordedEnding('completed', null)).toBeUndefined();
     expect(recordedEnding('completed', '{not json')).toBeUndefined();
+    expect(recordedEnding('finished', null)).toBeUndefined();
   });
 });
