@@ -54,7 +54,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const names = stale.map((w) => JSON.parse(readFileSync(join(root, w, 'package.json'), 'utf8')).name);
     // `npm run build` (turbo) leaves no stamp: then turbo's cache makes this build a replay.
     const recorded = stale.every((w) => existsSync(stampOf(root, w)));
-    console.error(`building ${names.join(', ')} (${recorded ? 'changed since the last build' : 'no build recorded by this script yet'})`);
+    console.error(
+      recorded
+        ? `building ${names.join(', ')} (changed since the last build)`
+        : `checking the build of ${names.join(', ')} (none recorded by this script yet: turbo rebuilds what changed and replays the rest from its cache)`,
+    );
     const started = Date.now();
     const r = spawnSync(process.execPath, [join(root, 'node_modules/turbo/bin/turbo'), 'run', 'build', ...names.map((n) => `--filter=${n}`), '--output-logs=errors-only'], {
       cwd: root,
@@ -66,6 +70,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       process.exit(r.status ?? 1);
     }
     for (const w of stale) stamp(root, w);
-    console.error(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.error(`${recorded ? 'built' : 'checked'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 }

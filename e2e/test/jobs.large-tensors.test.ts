@@ -16,7 +16,7 @@ import { jobIndexKey, jobPayloadKey, jobResultKey, parseJobIndex, RAW_PAYLOAD_MI
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  addModel, binaryBody, call, Cluster, eventually, fromBytes, InferenceClient, modelRepository, post, rows, runAlone, SHIPPED_MODELS, toBytes, WebhookReceiver,
+  addModel, binaryBody, call, Cluster, eventually, fromBytes, get, InferenceClient, modelRepository, post, rows, runAlone, SHIPPED_MODELS, toBytes, WebhookReceiver,
 } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
@@ -249,6 +249,21 @@ describe('large outputs beside the job', () => {
     // Read again later (not from the completion's announcement), and as its webhook.
     const later = await call(cluster.url, 'GET', `/v1/jobs/${done.body.id}`);
     expect(later.body.outputs[0].data).toEqual(want);
+    // As bytes (the binary tensor extension), for a client that prefers them to JSON.
+    const bytes = await get(`${cluster.url}/v1/jobs/${done.body.id}`, { accept: 'application/octet-stream, application/json;q=0.5' });
+    expect(bytes.status).toBe(200);
+    expect(bytes.headers['content-type']).toBe('application/octet-stream');
+    expect(bytes.headers['vary']).toMatch(/Accept\b/);
+    expect(bytes.json).toMatchObject({ id: done.body.id, status: 'succeeded', outputs: [{ name: 'y', datatype: 'FP32', shape: [ROWS, WIDTH], parameters: { binary_data_size: ROWS * WIDTH * 4 } }] });
+    expect(bytes.json.outputs[0].data).toBeUndefined();
+    expect(bytes.binary['y']).toEqual(want);
+    expect(bytes.body.byteLength).toBe(Number(bytes.headers['inference-header-content-length']) + ROWS * WIDTH * 4);
+    // JSON still, for a client that prefers it or names neither.
+    for (const accept of ['application/json, application/octet-stream;q=0.5', '*/*']) {
+      const j = await get(`${cluster.url}/v1/jobs/${done.body.id}`, { accept });
+      expect(j.headers['content-type'], accept).toMatch(/^application\/json/);
+      expect(j.json.outputs[0].data).toEqual(want);
+    }
     const completed = (r: { body: string }) => (JSON.parse(r.body) as { type: string; data: { id: string } });
     const hooks = await receiver.until((all) => all.some((r) => completed(r).type === 'job.completed' && completed(r).data.id === done.body.id), 15_000, 'the job.completed webhook');
     const hook = JSON.parse(hooks.find((r) => completed(r).type === 'job.completed')!.body) as { data: { outputs: { data: number[] }[] } };

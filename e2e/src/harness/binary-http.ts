@@ -114,8 +114,17 @@ export interface RawReply {
 
 /** POSTs `body` with exactly `headers` (no Content-Type unless given). */
 export function post(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<RawReply> {
+  return send('POST', url, body, headers);
+}
+
+/** GETs `url` with exactly `headers` (an `Accept: application/octet-stream` read of a job, say). */
+export function get(url: string, headers: Record<string, string> = {}): Promise<RawReply> {
+  return send('GET', url, undefined, headers);
+}
+
+function send(method: 'GET' | 'POST', url: string, body: Buffer | undefined, headers: Record<string, string>): Promise<RawReply> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'content-length': String(body.length), ...headers } }, (res) => {
+    const req = request(url, { method, headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -7,6 +7,6 @@ export { runAlone } from './reference.js';
 export { WebhookReceiver, type Received, type Answer } from './webhook-receiver.js';
 export { eventually, type EventuallyOptions } from './eventually.js';
 export { InferenceClient, PROTO_FILE } from './grpc-client.js';
-export { binaryBody, fromBytes, post, toBytes, type BinaryInput, type RawReply, type Value, type Datatype } from './binary-http.js';
+export { binaryBody, fromBytes, get, post, toBytes, type BinaryInput, type RawReply, type Value, type Datatype } from './binary-http.js';
 export { heldRows, publicIds, queuedInferenceJobs, storedBatches } from './queued.js';
 export { monitorRedis, parseMonitorLine, type MonitoredCommand } from './redis-monitor.js';

@@ -202,7 +202,11 @@ const TABLE: Route[] = [
   },
   {
     method: 'get', path: '/v1/jobs/{id}', summary: 'Read a job (long-poll with ?wait=N)', tag: 'Jobs',
-    query: WaitQuery, queryTypes: waitTypes, answers: { 200: json(S.Job, 'the job'), 400: invalid, 404: notFound, ...tenantOnly },
+    query: WaitQuery, queryTypes: waitTypes,
+    answers: { 200: {
+        description: `the job; to a client whose Accept prefers application/octet-stream, once it has outputs, in the binary tensor extension (${HEADER_LENGTH} bytes of JSON header, then every output's bytes)`,
+        content: { [JSON_TYPE]: S.Job, [BINARY_TYPE]: { framed: S.JobHeader } }, headers: ['Vary', HEADER_LENGTH],
+      }, 400: invalid, 404: notFound, ...tenantOnly },
   },
   { method: 'post', path: '/v1/jobs/{id}/cancel', summary: 'Cancel a job', tag: 'Jobs', answers: { 200: json(S.Job, 'the job, canceled unless it had ended'), 404: notFound, ...tenantOnly } },
   {

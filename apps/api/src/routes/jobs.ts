@@ -10,6 +10,9 @@ import { inferBody } from '../http/infer-body.js';
 import { sendJob, sendOutputs } from '../http/send-outputs.js';
 import { checkPriority } from '../quotas/limits.js';
 
+const JSON_ANSWER = 'application/json';
+const BINARY_ANSWER = 'application/octet-stream';
+
 export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
   const r = Router();
 
@@ -33,7 +36,11 @@ export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
   r.get('/v1/jobs/:id', async (req, res) => {
     const ms = clampWaitMs(queryWait(req.query['wait']), config.MAX_WAIT_S);
     const job = ms > 0 ? await jobs.wait(req.tenant, req.params.id, ms, requestSignal(res, shutdown)) : await jobs.get(req.tenant, req.params.id);
-    await sendJob(res, job);
+    // A client that prefers bytes to JSON gets every output framed by the binary tensor
+    // extension (a job without outputs, as JSON); one that names neither, JSON.
+    res.vary('Accept');
+    if (req.accepts([JSON_ANSWER, BINARY_ANSWER]) === BINARY_ANSWER) await sendOutputs(res, 200, job, () => true);
+    else await sendJob(res, job);
   });
 
   r.post('/v1/jobs/:id/cancel', async (req, res) => {

@@ -6,7 +6,7 @@ import type { RequestedOutput, Tensor } from '../../types.js';
 
 export const infer: Command = {
   name: 'infer',
-  summary: 'run one inference and print the KServe v2 response',
+  summary: 'run one inference and print the KServe v2 response (with job_id: the X-Job-Id header)',
   usage: 'MODEL (--input NAME=JSON ... | --data FILE) [--version V] [--output NAME[:K] ...]',
   args: { min: 1 },
   options: {
