@@ -156,11 +156,11 @@ describe('@maas/client over JSON, every datatype', () => {
 });
 
 describe('two Authorization headers', () => {
-  it('are a 400 invalid_request, not the first one picked (a proxy in front may have read the other)', async () => {
+  it('are a 400 invalid_request, not the first one picked (a proxy in front may have read the other), on tenant and admin routes alike', async () => {
     const { request } = await import('node:http');
-    const answer = await new Promise<{ status: number; challenge: string | undefined; body: string }>((resolve, reject) => {
+    const send = (method: string, path: string, first: string) => new Promise<{ status: number; challenge: string | undefined; body: string }>((resolve, reject) => {
       // node:http sends an array value as one header line each
-      const req = request(`${cluster.url}/v2/models/penguins`, { headers: { authorization: [`Bearer ${KEY}`, 'Bearer key-b'] as unknown as string } }, (res) => {
+      const req = request(`${cluster.url}${path}`, { method, headers: { authorization: [`Bearer ${first}`, 'Bearer key-b'] as unknown as string } }, (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, challenge: res.headers['www-authenticate'], body }));
@@ -168,9 +168,15 @@ describe('two Authorization headers', () => {
       req.on('error', reject);
       req.end();
     });
-    expect(answer.status).toBe(400);
-    expect(answer.challenge).toBe('Bearer error="invalid_request"');
-    expect(JSON.parse(answer.body).detail).toMatch(/one Authorization header/);
+    for (const [method, path, first] of [
+      ['GET', '/v2/models/penguins', KEY], ['GET', '/admin/status.json', ADMIN_KEY], ['GET', '/v1/models', ADMIN_KEY],
+      ['POST', '/v2/repository/models/nope/unload', ADMIN_KEY],
+    ] as const) {
+      const answer = await send(method, path, first);
+      expect(answer.status, `${method} ${path}`).toBe(400);
+      expect(answer.challenge).toBe('Bearer error="invalid_request"');
+      expect(JSON.parse(answer.body).detail).toMatch(/one Authorization header/);
+    }
   });
 });
 

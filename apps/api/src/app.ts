@@ -12,7 +12,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import { megabytes, PayloadTooLargeError } from '@maas/shared';
 import type { Deps } from './deps.js';
 import { adminAuth, adminReadsModels, repositoryControlAuth } from './http/admin-auth.js';
-import { authenticate } from './http/auth.js';
+import { authenticate, oneCredential } from './http/auth.js';
 import {
   isBinaryFramed, parseJsonBytes, readExactIntegers, readsAsJson, readsTensorJson, refuseCharset, refuseDeepJson, tensorJsonMayRead, verifyJsonBody,
 } from './http/infer-body.js';
@@ -55,6 +55,8 @@ export function createApp(deps: Deps): Express {
   // br / gzip / deflate answers for clients that send Accept-Encoding (http/compress.ts).
   if (deps.config.COMPRESS_RESPONSES) app.use(compressAnswers());
   app.use(underPath('/v2/health', series(answerOptions(allowed), healthRouter(deps))));
+  // Two credentials are refused before any key is checked (http/auth.ts).
+  if (deps.config.ADMIN_KEY || deps.config.API_KEYS?.size) app.use(oneCredential());
   // /admin has its own key (ADMIN_KEY), never a tenant's, so it comes before tenant auth.
   // A path under /admin that nothing serves is a 404 (405) here: past this it would meet the
   // tenant routes' checks, and the admin key a 403 that says it runs no job.

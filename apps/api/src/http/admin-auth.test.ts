@@ -73,6 +73,8 @@ describe('isModelRead (what ADMIN_KEY may read beside /admin)', () => {
     for (const [m, p] of [
       ['GET', '/v2'], ['GET', '/v2/models/mlp'], ['GET', '/v2/models/mlp/versions/1'], ['GET', '/v2/models/mlp/ready'], ['GET', '/v2/models/mlp/versions/1/config'],
       ['GET', '/v2/models/stats'], ['GET', '/v2/models/mlp/stats'], ['GET', '/v1/models'], ['GET', '/v1/models/mlp'], ['POST', '/v2/repository/index'],
+      // HEAD, which express serves with each GET, and paths in any case, as express routes them
+      ['HEAD', '/v1/models'], ['GET', '/V1/MODELS'], ['GET', '/v2/Models/mlp/READY'], ['POST', '/V2/repository/INDEX'],
     ]) {
       expect(isModelRead(req(m!, p!)), `${m} ${p}`).toBe(true);
     }
@@ -80,7 +82,7 @@ describe('isModelRead (what ADMIN_KEY may read beside /admin)', () => {
   it('takes nothing that runs or reads a tenant\'s work', () => {
     for (const [m, p] of [
       ['POST', '/v2/models/mlp/infer'], ['POST', '/v1/jobs'], ['GET', '/v1/jobs/job_x'], ['GET', '/v1/batches/b'], ['POST', '/v1/batches'], ['GET', '/v1/webhooks/secret'],
-      ['POST', '/v2/repository/models/mlp/load'], ['GET', '/v2/models/mlp/infer'], ['POST', '/v2/models/mlp'],
+      ['POST', '/v2/repository/models/mlp/load'], ['GET', '/v2/models/mlp/infer'], ['POST', '/v2/models/mlp'], ['HEAD', '/v1/jobs/job_x'], ['GET', '/V1/JOBS/job_x'],
     ]) {
       expect(isModelRead(req(m!, p!)), `${m} ${p}`).toBe(false);
     }

@@ -101,13 +101,19 @@ export function isAdminKey(adminKey: string | undefined): (authorization: string
   };
 }
 
-/** Model reads over REST: metadata, readiness, configuration, statistics, the listings and the repository index. */
+/** A GET, or the HEAD express serves with it. */
+const isRead = (req: Request): boolean => req.method === 'GET' || req.method === 'HEAD';
+
+/**
+ * Model reads over REST: metadata, readiness, configuration, statistics, the listings and the
+ * repository index. Paths match in any case, as express routes them.
+ */
 export const isModelRead = (req: Request): boolean =>
-  (req.method === 'GET' && /^\/(v2(\/models(\/[^/]+(\/versions\/[^/]+)?)?(\/(ready|config|stats))?)?|v1\/models(\/[^/]+)?)\/?$/.test(req.path))
-  || (req.method === 'POST' && /^\/v2\/repository\/index\/?$/.test(req.path));
+  (isRead(req) && /^\/(v2(\/models(\/[^/]+(\/versions\/[^/]+)?)?(\/(ready|config|stats))?)?|v1\/models(\/[^/]+)?)\/?$/i.test(req.path))
+  || (req.method === 'POST' && /^\/v2\/repository\/index\/?$/i.test(req.path));
 
 /** `GET /metrics` (what a scraper, Prometheus or KEDA, reads) and `GET /openapi.json`: with ADMIN_KEY as well as a tenant key. */
-export const isOperationsRead = (req: Request): boolean => req.method === 'GET' && /^\/(metrics|openapi\.json)\/?$/.test(req.path);
+export const isOperationsRead = (req: Request): boolean => isRead(req) && /^\/(metrics|openapi\.json)\/?$/i.test(req.path);
 
 /**
  * Mounted before tenant authentication: what an operator loads with ADMIN_KEY it may read with

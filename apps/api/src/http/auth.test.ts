@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { describe, expect, it } from 'vitest';
 import { UnauthorizedError, type AppError } from '@maas/shared';
-import { authenticate, repeatsAuthorization, tenantResolver } from './auth.js';
+import { authenticate, oneCredential, repeatsAuthorization, tenantResolver } from './auth.js';
 
 const thrown = (f: () => unknown): UnauthorizedError => {
   try {
@@ -39,21 +39,31 @@ describe('repeatsAuthorization', () => {
   });
 });
 
+describe('oneCredential', () => {
+  const run = (rawHeaders: string[]) => {
+    let err: unknown;
+    oneCredential()({ rawHeaders } as unknown as Request, {} as Response, (e?: unknown) => (err = e));
+    return err as AppError | undefined;
+  };
+  it('refuses two credentials with a 400 invalid_request (RFC 6750 §3.1), even when the first is valid', () => {
+    const err = run(['Authorization', 'Bearer key-a', 'Authorization', 'Bearer other']);
+    expect(err).toMatchObject({ status: 400, headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' } });
+    expect(err!.detail).toMatch(/one Authorization header/);
+    expect(run(['Authorization', 'Bearer key-a'])).toBeUndefined();
+  });
+});
+
 describe('authenticate', () => {
   const run = (rawHeaders: string[], keys = new Map([['key-a', 'a']])) => {
     const req = { rawHeaders, headers: { authorization: rawHeaders[1] } } as unknown as Request;
     let err: unknown;
-    let called = false;
-    authenticate(keys)(req, {} as Response, (e?: unknown) => ((called = true), (err = e)));
-    return { req, err: err as AppError | undefined, called };
+    authenticate(keys)(req, {} as Response, (e?: unknown) => (err = e));
+    return { req, err: err as AppError | undefined };
   };
-  it('refuses two credentials with a 400 invalid_request (RFC 6750 §3.1), even when the first is valid', () => {
-    const { err } = run(['Authorization', 'Bearer key-a', 'Authorization', 'Bearer other']);
-    expect(err).toMatchObject({ status: 400, headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' } });
-    expect(err!.detail).toMatch(/one Authorization header/);
+  it("sets the key's tenant", () => {
     expect(run(['Authorization', 'Bearer key-a']).req.tenant).toBe('a');
   });
-  it('does not look in open mode, where no key is read', () => {
+  it('reads no key in open mode', () => {
     const { req, err } = run(['Authorization', 'x', 'Authorization', 'y'], new Map());
     expect(err).toBeUndefined();
     expect(req.tenant).toBe('default');

@@ -49,14 +49,21 @@ export function repeatsAuthorization(rawHeaders: readonly string[]): boolean {
 
 const twoCredentials = () => new AppError('invalid-input', 'send one Authorization header, not several', {}, { headers: { 'WWW-Authenticate': 'Bearer error="invalid_request"' } });
 
+/**
+ * Refuses a request with two Authorization headers (`repeatsAuthorization`). Mounted, once any
+ * key is set (API_KEYS or ADMIN_KEY), before every check of one: /admin, loading and unloading,
+ * the admin key's reads and the tenants' routes (app.ts); in open mode no key is read.
+ */
+export function oneCredential(): RequestHandler {
+  return (req, _res, next) => next(repeatsAuthorization(req.rawHeaders) ? twoCredentials() : undefined);
+}
+
 /** Sets `req.tenant` from its API key, unless a route's own check has (admin-auth.ts `repositoryControlAuth`). */
 export function authenticate(keys: Map<string, string> | undefined): RequestHandler {
   const resolve = tenantResolver(keys);
-  const checked = keys !== undefined && keys.size > 0;
   return (req, _res, next) => {
     if (req.tenant !== undefined) return next();
     try {
-      if (checked && repeatsAuthorization(req.rawHeaders)) throw twoCredentials();
       req.tenant = resolve(req.headers.authorization);
     } catch (err) {
       return next(err);
