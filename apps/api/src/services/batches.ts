@@ -210,8 +210,9 @@ export class BatchService {
 
   /**
    * 429 while the model's queue is full. The depth is read at most once a second, so the
-   * chunks this upload queued since that reading began (`own`) are added: one upload alone
-   * cannot go past it, and its chunks the reading holds (or that ran) are not counted again.
+   * chunks of this upload that reading may not hold (`own`: those on their way to Redis, and
+   * those that landed since it began) are added: one upload alone cannot go past it, and its
+   * chunks the reading holds (or that ran) are not counted again.
    */
   private async checkDepth(queue: InferenceQueue, version: ModelVersion, own?: ChunksSince): Promise<void> {
     const reading = await this.queues.queuedJobs(queue);
@@ -280,12 +281,18 @@ export class BatchService {
     let rows = 0;
     const queued = new ChunksSince();
     const submit = async (chunk: Chunk) => {
+      rows += chunk.rows;
+      let p: Promise<void>;
       if (chunk.rows > 0) {
         await this.checkDepth(queue, version, queued);
-        queued.add(Date.now());
+        queued.sent();
+        p = enqueue(chunk).then(() => queued.landed(Date.now()), (err: unknown) => {
+          queued.landed();
+          throw err;
+        });
+      } else {
+        p = enqueue(chunk);
       }
-      rows += chunk.rows;
-      const p = enqueue(chunk);
       inflight.add(p);
       void p.then(() => inflight.delete(p), () => {});
       if (inflight.size >= ENQUEUE_AHEAD) await Promise.race(inflight);
