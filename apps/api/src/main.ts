@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, megabytes, openModeSecrets,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, megabytes, openModeSecrets, Periodic,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -87,6 +87,11 @@ async function main(): Promise<void> {
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
   }, outboxRelay);
   jobs.admission = queuedRows;
+  // What the waiters' caches hold past their windows is let go while the process idles too.
+  const pruning = new Periodic(async () => {
+    notifier.prune();
+    jobs.prune();
+  }, 5_000, () => {}).start();
   const completions = new CompletionEvents((name) => connectRedis(config.REDIS_URL, 'worker', name), notifier, log);
   jobs.completions = completions;
   const fair = new FairShare(redis, fairShareEnabled(config.FAIR_SHARE, config.API_KEYS));
@@ -171,6 +176,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     shutdown.stop();
     status.close();
+    await pruning.stop();
     await poller.close();
     // gRPC beside HTTP: open streams end once they have answered, calls still open at the grace's end are cut.
     const grpcClosed = grpc.close(config.SHUTDOWN_GRACE_S * 1000);

@@ -27,6 +27,7 @@ import { smallResults, type CompletionEvents } from './completion-events.js';
 import type { JobNotifier } from './notifier.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
 import type { StopSignal } from './stop-signal.js';
+import { RecentJobs } from './recent-jobs.js';
 
 export interface JobServiceOptions {
   retentionSeconds: number;
@@ -242,7 +243,7 @@ export class JobService {
         }),
       ]);
       if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
-      remember(this.queuedHere, id, { timestamp: job.timestamp, data: { ...data, inputs: [] } }, 5_000);
+      this.queuedHere.add(id, { timestamp: job.timestamp, data: { ...data, inputs: [] } });
       return { job: toJobObject(job as never, 'waiting', null), created: !replayed };
     } catch (err) {
       await this.admission?.release(tenant, [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
@@ -260,9 +261,15 @@ export class JobService {
 
   /**
    * BullMQ id → what a job's record holds besides its result, for jobs this process queued
-   * lately: with the result from BullMQ's completion event it is the job's settled record.
+   * lately (bounded: recent-jobs.ts): with the result from BullMQ's completion event it is the
+   * job's settled record.
    */
-  private readonly queuedHere = new Map<string, Pick<SettledRecord, 'timestamp' | 'data'>>();
+  private readonly queuedHere = new RecentJobs();
+
+  /** Lets go of what the job caches hold past their bounds (main.ts calls it on a timer, so an idle process does). */
+  prune(): void {
+    this.queuedHere.prune();
+  }
 
   /**
    * The settled record of a job that just succeeded, without reading it back: its worker's

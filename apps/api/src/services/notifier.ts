@@ -148,6 +148,14 @@ export class JobNotifier {
     return { woken, dispose };
   }
 
+  /** Lets go of events and records past their windows (each is also pruned as the next arrives; main.ts calls this on a timer, so an idle process does). */
+  prune(): void {
+    const now = Date.now();
+    dropOldest(this.recent, RECENT_MAX, (at) => now - at < RECENT_MS);
+    dropOldest(this.settledRecords, SETTLED_MAX, (s) => now - s.at < SETTLED_MS);
+    dropOldest(this.results, SETTLED_MAX, (r) => now - r.at < SETTLED_MS);
+  }
+
   get waiting(): number {
     let n = 0;
     for (const s of this.waiters.values()) n += s.size;
