@@ -16,7 +16,7 @@ export const PROBLEMS = {
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'not-acceptable': { status: 406, title: 'Not acceptable' },
-  'idempotency-conflict': { status: 409, title: 'Idempotency key reused with another body' },
+  'idempotency-conflict': { status: 409, title: 'Idempotency key conflict' },
   'batch-not-finished': { status: 409, title: 'Batch not finished' },
   'secret-from-config': { status: 409, title: 'Secret set by configuration' },
   'payload-too-large': { status: 413, title: 'Payload too large' },

@@ -64,6 +64,18 @@ describe('parseLine: compact form', () => {
     expect(toJsonValues(nested.inputs[0]!)).toEqual(ROW);
   });
 
+  it('refuses ragged nesting (values beside arrays, arrays of other lengths) as the tensor form does, as a raw string or parsed', () => {
+    const rows = [
+      { features: [5.5, 3.5, 1.25, [0.25]], message: /inputs\.features\[0\] is a value where its siblings are arrays/ },
+      { features: [[5.5], 3.5, 1.25, 0.25], message: /inputs\.features\[1\] is a value where its siblings are arrays/ },
+      { features: [[5.5, 3.5, 1.25], [0.25]], message: /inputs\.features\[1\] has 1 elements where inputs\.features\[0\] has 3/ },
+    ];
+    for (const { features, message } of rows) {
+      expect(bad(parse({ custom_id: 'r', inputs: { features } }, 3)).error.message, JSON.stringify(features)).toMatch(message);
+      expect(bad(parse(JSON.stringify({ custom_id: 'r', inputs: { features } }), 3)).error.message, JSON.stringify(features)).toMatch(message);
+    }
+  });
+
   it('orders the tensors as the model declares its inputs and sizes each one', () => {
     const p = ok(parse({ custom_id: 'x', inputs: { text: ['héllo'], tokens: [1, 2, 3] } }, 1, TWO));
     expect(p.inputs).toEqual([raw('tokens', 'INT32', [1, 3], [1, 2, 3]), { name: 'text', datatype: 'BYTES', shape: [1], data: ['héllo'] }]);

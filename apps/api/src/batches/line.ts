@@ -38,6 +38,28 @@ const invalid = (customId: string, n: number, message: string): ParsedLine => ({
   error: { type: 'invalid-input', message: `line ${n}: ${message}` },
 });
 
+/**
+ * Where nested row values stop being regular, `depth` levels down at most: a level whose
+ * elements mix arrays and values, or arrays of different lengths (`[0.5, …, [1]]`, which
+ * flattening would read as a flat row); undefined when they are regular.
+ */
+export function raggedAt(values: unknown[], depth: number, where: string): string | undefined {
+  if (depth <= 0) return undefined;
+  const arrays = values.filter(Array.isArray);
+  if (arrays.length === 0) return undefined;
+  if (arrays.length !== values.length) {
+    const i = values.findIndex((v) => !Array.isArray(v));
+    return `${where}[${i}] is a value where its siblings are arrays: nest a row's values evenly, or not at all`;
+  }
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as unknown[];
+    if (v.length !== arrays[0]!.length) return `${where}[${i}] has ${v.length} elements where ${where}[0] has ${arrays[0]!.length}`;
+    const inner = raggedAt(v, depth - 1, `${where}[${i}]`);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
 /** The compact form's `{name: values}` as one-row JSON tensors shaped by the model. */
 function compactTensors(inputs: Record<string, unknown>, sig: Signature): JsonTensor[] | string {
   const tensors: JsonTensor[] = [];
@@ -50,7 +72,12 @@ function compactTensors(inputs: Record<string, unknown>, sig: Signature): JsonTe
     // dimensions go (plus one for a row wrapped as a batch of one) and no deeper: whatever is
     // left is an array where a value belongs (an error below), and a row nested 10,000 deep
     // cannot overflow the stack of a recursive flat().
-    const flat: unknown[] = values.some(Array.isArray) ? values.flat(rest.length) : values;
+    let flat: unknown[] = values;
+    if (values.some(Array.isArray)) {
+      const ragged = raggedAt(values, rest.length, `inputs.${name}`);
+      if (ragged) return ragged;
+      flat = values.flat(rest.length);
+    }
     const free = rest.filter((d) => d === -1).length;
     const known = rest.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     if (free > 1) return `inputs.${name} has more than one variable dimension: use the tensor form`;

@@ -38,6 +38,11 @@ describe('parseNpyHeader', () => {
     expect(parseNpyHeader(npy(dict('<f8', ''), Buffer.alloc(0)))!.shape).toEqual([]);
   });
 
+  it('reads a header in double quotes, as writers other than numpy may write it (np.load reads both)', () => {
+    const file = npy('{"descr": "<f4", "fortran_order": False, "shape": (5, 3)}', Buffer.alloc(0));
+    expect(parseNpyHeader(file)).toEqual({ descr: '<f4', fortranOrder: false, shape: [5, 3], dataOffset: file.length });
+  });
+
   it('refuses what is not an .npy header', () => {
     expect(() => parseNpyHeader(Buffer.from('{"inputs": {"x": [1, 2, 3]}}\n'))).toThrow(/magic string/);
     expect(() => parseNpyHeader(npy("{'descr': '<f4'}", Buffer.alloc(0)))).toThrow(/not a descr\/fortran_order\/shape dict/);

@@ -67,9 +67,11 @@ export function parseNpyHeader(buf: Buffer): NpyHeader | undefined {
   const dataOffset = 8 + lenBytes + headerLen;
   if (buf.length < dataOffset) return undefined;
   const text = buf.toString(major === 3 ? 'utf8' : 'latin1', 8 + lenBytes, dataOffset);
-  const descr = /'descr'\s*:\s*'([^']*)'/.exec(text)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
-  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
+  // A Python dict literal (numpy reads it with ast.literal_eval): keys and strings in single
+  // quotes, as numpy writes them, or in double quotes, as other writers may.
+  const descr = /(['"])descr\1\s*:\s*(['"])([^'"]*)\2/.exec(text)?.[3];
+  const fortran = /(['"])fortran_order\1\s*:\s*(True|False)/.exec(text)?.[2];
+  const shapeText = /(['"])shape\1\s*:\s*\(([^)]*)\)/.exec(text)?.[2];
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw bad(`its header is not a descr/fortran_order/shape dict: ${text.trim().slice(0, 200)}`);
   const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '');
   // Digits only, as numpy writes a size: not `2.0`, `0x10` or `1e3`, which Number would read.

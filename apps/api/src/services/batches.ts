@@ -197,7 +197,14 @@ export class BatchService {
     ]);
     if (uploaded === '1' && owner === tenant) return this.get(tenant, claimedFor);
     if (owner === null && lease === null && (await this.idempotency.reclaim(tenant, key, claimedFor, id, pendingS))) return undefined;
-    throw new IdempotencyConflictError(key, 'names an upload still under way: retry once it has ended (its answer is then replayed)', 1);
+    // Its lease tells a live upload (renewed) from one cut off with its API process (left to
+    // run out, then swept): retry when it runs out, when either has ended.
+    const leftS = lease === null ? 1 : Math.max(1, Math.ceil((Number(lease) - Date.now()) / 1000));
+    throw new IdempotencyConflictError(
+      key,
+      `names an upload still under way, or one cut off (its API process stopped) whose lease (UPLOAD_LEASE_S) runs out in ${leftS} s, when it is removed: retry then (a finished upload's answer is replayed)`,
+      leftS,
+    );
   }
 
   /** Uploads under way in this process, each settled once it is done or withdrawn. */
