@@ -22,6 +22,13 @@ describe('settledRecord', () => {
     const j = job([{ b64: 'A'.repeat(INLINE_RESULT_BYTES + 4) }]);
     expect(settledRecord(j as never, j.result as never)).toBeUndefined();
   });
+
+  it("leaves a carrier whose members' metadata is large to be read back (every API process would parse it)", () => {
+    const j = job([{ b64: 'AACAPw==' }]);
+    const members = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `job_${i}`, rows: 1, metadata: { note: 'x'.repeat(8_000) } }));
+    expect(settledRecord({ ...j, data: { ...j.data, members: members(4) } } as never, j.result as never)).toBeDefined();
+    expect(settledRecord({ ...j, data: { ...j.data, members: members(9) } } as never, j.result as never)).toBeUndefined();
+  });
 });
 
 describe('JobAnnouncer', () => {

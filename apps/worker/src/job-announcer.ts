@@ -18,15 +18,18 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  JOB_EVENTS_CHANNEL, type InferenceJobData, type InferenceJobResult, type JobEventMessage, type Logger, type SettledRecord,
+  JOB_EVENTS_CHANNEL, metadataBytes, type InferenceJobData, type InferenceJobResult, type JobEventMessage, type Logger, type SettledRecord,
 } from '@maas/shared';
 
-/** Outputs (base64 characters) up to which a result travels with its announcement. */
+/**
+ * Outputs (base64 characters) and metadata (JSON) up to which a result travels with its
+ * announcement: every API process receives and parses each one, and keeps it a moment.
+ */
 export const INLINE_RESULT_BYTES = 64 * 1024;
 
-/** The settled record of a succeeded job, or undefined when its outputs are too large to inline. */
+/** The settled record of a succeeded job, or undefined when its outputs and metadata are too large to inline. */
 export function settledRecord(job: Job<InferenceJobData, InferenceJobResult>, result: InferenceJobResult, now = Date.now()): SettledRecord | undefined {
-  let size = 0;
+  let size = metadataBytes(job.data);
   for (const o of result.outputs) size += o.b64?.length ?? JSON.stringify(o).length;
   if (size > INLINE_RESULT_BYTES) return undefined;
   return {

@@ -13,7 +13,7 @@ export { BoolEnv, CsvEnv, PortEnv, intEnv, megabytes, numberEnv, parsedEnv, pars
 export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
 export { createLogger, logFormat, LoggingEnv, throttledErrorLog } from './logger.js';
 export type { Logger } from './logger.js';
-export { PAYLOAD_VERSION, CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, EXPIRED_IN_QUEUE, encodeJobError, decodeJobError, modelDigests } from './payloads.js';
+export { PAYLOAD_VERSION, metadataBytes, CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, EXPIRED_IN_QUEUE, encodeJobError, decodeJobError, modelDigests } from './payloads.js';
 export type { InferenceJobData, InferenceJobResult, JobMember } from './payloads.js';
 export * from './queues.js';
 export { RedisUrl, redisOptions, bullmqConnectionOptions, reconnectDelay, RECONNECT_MAX_MS, connectRedis, PIPELINING, createRedis, isClusterUrl, isRedisUnavailable, redisUnavailableReason, scanKeys, ARGS_A_COMMAND, sendInSlices, answeredWithin, withoutCredentials } from './redis.js';

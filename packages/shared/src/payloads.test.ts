@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobError } from './contract/job.js';
-import { decodeJobError, encodeJobError } from './payloads.js';
+import { decodeJobError, encodeJobError, metadataBytes } from './payloads.js';
 
 describe('encodeJobError / decodeJobError', () => {
   it('round-trips a typed error', () => {
@@ -37,5 +37,14 @@ describe('encodeJobError / decodeJobError', () => {
 
   it('does not crash on a prefixed JSON null', () => {
     expect(decodeJobError('maas:null')).toEqual({ type: 'internal', message: 'maas:null' });
+  });
+});
+
+describe('metadataBytes', () => {
+  const note = (n: number) => ({ note: 'x'.repeat(n) }); // JSON: n + 11 bytes
+  it("counts a job's metadata and each member's, as JSON", () => {
+    expect(metadataBytes({})).toBe(0);
+    expect(metadataBytes({ metadata: note(100) })).toBe(111);
+    expect(metadataBytes({ members: [{ id: 'a', rows: 1, metadata: note(100) }, { id: 'b', rows: 1 }, { id: 'c', rows: 1, metadata: note(9) }] })).toBe(111 + 20);
   });
 });

@@ -95,6 +95,17 @@ export const CANCELED_BEFORE_IT_RAN: JobError = { type: 'canceled', message: 'ca
 /** The error of a job whose `timeout_ms` passed before any worker started it. */
 export const EXPIRED_IN_QUEUE: JobError = { type: 'expired', message: 'timeout_ms elapsed before the job could run' };
 
+/**
+ * Bytes of metadata (as JSON) a job's data carries: its own and its packed members' (up to 8 KiB
+ * each, and a carrier may hold as many members as `max_batch_size` rows). What bounds how much of
+ * it is kept in memory (the API's recent jobs) or sent along (a worker's announcement).
+ */
+export function metadataBytes(data: Pick<InferenceJobData, 'metadata' | 'members'>): number {
+  let n = data.metadata === undefined ? 0 : JSON.stringify(data.metadata).length;
+  for (const m of data.members ?? []) if (m.metadata !== undefined) n += JSON.stringify(m.metadata).length;
+  return n;
+}
+
 /** Worker side: a failure reason BullMQ stores as a string, carrying our typed error. */
 export function encodeJobError(error: JobError): string {
   return ERROR_PREFIX + JSON.stringify(error);

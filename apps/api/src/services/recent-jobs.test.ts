@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PAYLOAD_VERSION, type InferenceJobData } from '@maas/shared';
-import { metadataBytes, RecentJobs, type RecentJob } from './recent-jobs.js';
+import { RecentJobs, type RecentJob } from './recent-jobs.js';
 
 const data = (extra: Pick<InferenceJobData, 'metadata' | 'members'> = {}) => ({ v: PAYLOAD_VERSION, model: 'mlp', version: 1, tenant: 't', rows: 1, ...extra, inputs: [] }) as RecentJob['data'];
 const note = (n: number) => ({ note: 'x'.repeat(n) }); // JSON: n + 11 bytes
-
-describe('metadataBytes', () => {
-  it("counts a job's metadata and each member's, as JSON", () => {
-    expect(metadataBytes(data())).toBe(0);
-    expect(metadataBytes(data({ metadata: note(100) }))).toBe(111);
-    expect(metadataBytes(data({ members: [{ id: 'a', rows: 1, metadata: note(100) }, { id: 'b', rows: 1 }, { id: 'c', rows: 1, metadata: note(9) }] }))).toBe(111 + 20);
-  });
-});
 
 describe('RecentJobs', () => {
   const clock = () => {

@@ -9,7 +9,7 @@
  * each, and a carrier may hold as many members as `max_batch_size` rows): 5,000 carriers of
  * 16 members with 7 KB each held 112 MB, for good, before this bound (the heap audit).
  */
-import type { InferenceJobData, SettledRecord } from '@maas/shared';
+import { metadataBytes, type SettledRecord } from '@maas/shared';
 
 export interface RecentJobsLimits {
   entries: number;
@@ -22,13 +22,6 @@ export interface RecentJobsLimits {
 export const RECENT_JOBS_LIMITS: RecentJobsLimits = { entries: 5_000, bytes: 16 * 1024 * 1024, ms: 60_000 };
 
 export type RecentJob = Pick<SettledRecord, 'timestamp' | 'data'>;
-
-/** PURE: bytes of metadata (as JSON) a job's data carries: its own and its members'. */
-export function metadataBytes(data: Pick<InferenceJobData, 'metadata' | 'members'>): number {
-  let n = data.metadata === undefined ? 0 : JSON.stringify(data.metadata).length;
-  for (const m of data.members ?? []) if (m.metadata !== undefined) n += JSON.stringify(m.metadata).length;
-  return n;
-}
 
 export class RecentJobs {
   /** insertion-ordered: the oldest first */
