@@ -76,7 +76,8 @@ describe('uploads that do not finish', () => {
     await closed;
     await cluster.startApi();
     await nothingLeft('the dead API\'s upload to be swept');
-    expect(cluster.api.log).toMatch(/lease expired\): removed with its chunks/);
+    // The sweeper logs once the lease is gone from Redis: the line may reach us a moment later.
+    await cluster.api.waitFor(/lease expired\): removed with its chunks/, 5_000);
   });
 
   it('an API SIGKILLed after marking its upload uploaded, before listing it: the next API finishes it (listed, run, completed), never strands it', async () => {
