@@ -29,7 +29,7 @@ export const INLINE_RESULT_BYTES = 64 * 1024;
 
 /** The settled record of a succeeded job, or undefined when its outputs and metadata are too large to inline. */
 export function settledRecord(job: Job<InferenceJobData, InferenceJobResult>, result: InferenceJobResult, now = Date.now()): SettledRecord | undefined {
-  let size = metadataBytes(job.data);
+  let size = metadataBytes(job.data, INLINE_RESULT_BYTES);
   for (const o of result.outputs) size += o.b64?.length ?? JSON.stringify(o).length;
   if (size > INLINE_RESULT_BYTES) return undefined;
   return {

@@ -46,5 +46,7 @@ describe('metadataBytes', () => {
     expect(metadataBytes({})).toBe(0);
     expect(metadataBytes({ metadata: note(100) })).toBe(111);
     expect(metadataBytes({ members: [{ id: 'a', rows: 1, metadata: note(100) }, { id: 'b', rows: 1 }, { id: 'c', rows: 1, metadata: note(9) }] })).toBe(111 + 20);
+    // past a limit, the rest is not counted (more than the limit, less than all)
+    expect(metadataBytes({ members: [{ id: 'a', rows: 1, metadata: note(100) }, { id: 'b', rows: 1, metadata: note(100) }, { id: 'c', rows: 1, metadata: note(100) }] }, 150)).toBe(222);
   });
 });

@@ -100,9 +100,12 @@ export const EXPIRED_IN_QUEUE: JobError = { type: 'expired', message: 'timeout_m
  * each, and a carrier may hold as many members as `max_batch_size` rows). What bounds how much of
  * it is kept in memory (the API's recent jobs) or sent along (a worker's announcement).
  */
-export function metadataBytes(data: Pick<InferenceJobData, 'metadata' | 'members'>): number {
+export function metadataBytes(data: Pick<InferenceJobData, 'metadata' | 'members'>, limit = Infinity): number {
   let n = data.metadata === undefined ? 0 : JSON.stringify(data.metadata).length;
-  for (const m of data.members ?? []) if (m.metadata !== undefined) n += JSON.stringify(m.metadata).length;
+  for (const m of data.members ?? []) {
+    if (n > limit) break; // past it: the rest need not be counted
+    if (m.metadata !== undefined) n += JSON.stringify(m.metadata).length;
+  }
   return n;
 }
 

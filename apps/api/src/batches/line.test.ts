@@ -66,14 +66,21 @@ describe('parseLine: compact form', () => {
 
   it('refuses ragged nesting (values beside arrays, arrays of other lengths) as the tensor form does, as a raw string or parsed', () => {
     const rows = [
-      { features: [5.5, 3.5, 1.25, [0.25]], message: /inputs\.features\[0\] is a value where its siblings are arrays/ },
-      { features: [[5.5], 3.5, 1.25, 0.25], message: /inputs\.features\[1\] is a value where its siblings are arrays/ },
-      { features: [[5.5, 3.5, 1.25], [0.25]], message: /inputs\.features\[1\] has 1 elements where inputs\.features\[0\] has 3/ },
+      { features: [5.5, 3.5, 1.25, [0.25]], message: /inputs\.features: values and arrays side by side 1 level down/ },
+      { features: [[5.5], 3.5, 1.25, 0.25], message: /inputs\.features: values and arrays side by side 1 level down/ },
+      { features: [[5.5, 3.5, 1.25], [0.25]], message: /inputs\.features: arrays of 3 and 1 elements side by side 1 level down/ },
     ];
     for (const { features, message } of rows) {
       expect(bad(parse({ custom_id: 'r', inputs: { features } }, 3)).error.message, JSON.stringify(features)).toMatch(message);
       expect(bad(parse(JSON.stringify({ custom_id: 'r', inputs: { features } }), 3)).error.message, JSON.stringify(features)).toMatch(message);
     }
+  });
+
+  it('refuses cousins nested to different depths', () => {
+    const sig: Signature = { inputs: [{ name: 'm', datatype: 'FP32', shape: [-1, 2, 2] }], outputs: [], batchable: true };
+    expect(bad(parse({ inputs: { m: [[1, 2], [[3], [4]]] } }, 1, sig)).error.message).toMatch(/inputs\.m: values and arrays side by side 2 levels down/);
+    expect(ok(parse({ inputs: { m: [[1, 2], [3, 4]] } }, 1, sig)).inputs[0]!.shape).toEqual([1, 2, 2]);
+    expect(ok(parse({ inputs: { m: [[[1, 2], [3, 4]]] } }, 1, sig)).inputs[0]!.shape).toEqual([1, 2, 2]);
   });
 
   it('orders the tensors as the model declares its inputs and sizes each one', () => {

@@ -39,23 +39,21 @@ const invalid = (customId: string, n: number, message: string): ParsedLine => ({
 });
 
 /**
- * Where nested row values stop being regular, `depth` levels down at most: a level whose
- * elements mix arrays and values, or arrays of different lengths (`[0.5, …, [1]]`, which
- * flattening would read as a flat row); undefined when they are regular.
+ * Where nested row values stop being regular, looked at level by level (`depth` levels at
+ * most): a level whose elements mix arrays and values, or hold arrays of different lengths,
+ * cousins included (`[0.5, …, [1]]`, or `[[1, 2], [[3], [4]]]`, which flattening would read as
+ * a flat row); undefined when they are regular.
  */
 export function raggedAt(values: unknown[], depth: number, where: string): string | undefined {
-  if (depth <= 0) return undefined;
-  const arrays = values.filter(Array.isArray);
-  if (arrays.length === 0) return undefined;
-  if (arrays.length !== values.length) {
-    const i = values.findIndex((v) => !Array.isArray(v));
-    return `${where}[${i}] is a value where its siblings are arrays: nest a row's values evenly, or not at all`;
-  }
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as unknown[];
-    if (v.length !== arrays[0]!.length) return `${where}[${i}] has ${v.length} elements where ${where}[0] has ${arrays[0]!.length}`;
-    const inner = raggedAt(v, depth - 1, `${where}[${i}]`);
-    if (inner) return inner;
+  let level = values;
+  for (let d = 1; d <= depth; d++) {
+    const arrays = level.filter(Array.isArray);
+    if (arrays.length === 0) return undefined;
+    if (arrays.length !== level.length) return `${where}: values and arrays side by side ${d} level${d > 1 ? 's' : ''} down: nest a row's values evenly, or not at all`;
+    const n = arrays[0]!.length;
+    const other = arrays.find((a) => a.length !== n);
+    if (other) return `${where}: arrays of ${n} and ${other.length} elements side by side ${d} level${d > 1 ? 's' : ''} down`;
+    level = level.flat(1);
   }
   return undefined;
 }

@@ -51,8 +51,9 @@ const twoCredentials = () => new AppError('invalid-input', 'send one Authorizati
 
 /**
  * Refuses a request with two Authorization headers (`repeatsAuthorization`). Mounted, once any
- * key is set (API_KEYS or ADMIN_KEY), before every check of one: /admin, loading and unloading,
- * the admin key's reads and the tenants' routes (app.ts); in open mode no key is read.
+ * key is set (API_KEYS or ADMIN_KEY, so also on tenant routes left open by an unset API_KEYS
+ * beside an ADMIN_KEY), before every check of one: /admin, loading and unloading, the admin
+ * key's reads and the tenants' routes (app.ts). With neither key set, nothing is read.
  */
 export function oneCredential(): RequestHandler {
   return (req, _res, next) => next(repeatsAuthorization(req.rawHeaders) ? twoCredentials() : undefined);

@@ -196,7 +196,7 @@ const TABLE: Route[] = [
     answers: {
       200: outputs(S.Job, S.JobHeader, 'finished within Prefer: wait (Preference-Applied: wait=N; Idempotent-Replayed: true for a repeated Idempotency-Key)', ['Location', 'Preference-Applied', 'Idempotent-Replayed']),
       202: outputs(S.Job, S.JobHeader, 'queued (or, for a repeated Idempotency-Key, the job as it is: Idempotent-Replayed: true); with Prefer: wait, not ended within it (Preference-Applied: wait=N)', ['Location', 'Preference-Applied', 'Idempotent-Replayed']), 400: invalid,
-      404: notFound, 409: problem('Idempotency-Key reused with another body, or its first request still under way'),
+      404: notFound, 409: problem('Idempotency-Key reused with another body'),
       413: problem('body too large'), 415: unsupported, ...tenantOnly, 403: problem(`a priority reserved to other tenants (PRIORITY_FLOOR), or ${ADMIN_KEY_403}`),
     },
   },

@@ -197,12 +197,15 @@ export class BatchService {
     ]);
     if (uploaded === '1' && owner === tenant) return this.get(tenant, claimedFor);
     if (owner === null && lease === null && (await this.idempotency.reclaim(tenant, key, claimedFor, id, pendingS))) return undefined;
-    // Its lease tells a live upload (renewed) from one cut off with its API process (left to
-    // run out, then swept): retry when it runs out, when either has ended.
-    const leftS = lease === null ? 1 : Math.max(1, Math.ceil((Number(lease) - Date.now()) / 1000));
+    // A live upload renews its lease every third of it, so a lease with more than two thirds
+    // left may be live (retry in a second: it may end any moment); one with less was cut off
+    // with its API process (retry once it runs out: a sweeper removes it soon after).
+    const leaseMs = this.opts.leaseSeconds * 1000;
+    const leftMs = lease === null ? 0 : Number(lease) - Date.now();
+    const leftS = leftMs > (leaseMs * 2) / 3 ? 1 : Math.max(1, Math.ceil(leftMs / 1000));
     throw new IdempotencyConflictError(
       key,
-      `names an upload still under way, or one cut off (its API process stopped) whose lease (UPLOAD_LEASE_S) runs out in ${leftS} s, when it is removed: retry then (a finished upload's answer is replayed)`,
+      `names an upload still under way, or one cut off with its API process, whose lease (UPLOAD_LEASE_S) runs out within ${Math.max(1, Math.ceil(leftMs / 1000))} s and which is removed soon after: retry then (a finished upload's answer is replayed)`,
       leftS,
     );
   }

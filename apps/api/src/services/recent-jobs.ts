@@ -31,7 +31,7 @@ export class RecentJobs {
   constructor(private readonly limits: RecentJobsLimits = RECENT_JOBS_LIMITS, private readonly now: () => number = Date.now) {}
 
   add(id: string, job: RecentJob): void {
-    const bytes = metadataBytes(job.data);
+    const bytes = metadataBytes(job.data, this.limits.bytes);
     if (bytes > this.limits.bytes) return;
     this.drop(id);
     this.jobs.set(id, { at: this.now(), bytes, job });
