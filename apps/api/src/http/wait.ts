@@ -12,12 +12,15 @@ export function preferWait(header: string | undefined): number | undefined {
 }
 
 /**
- * Seconds from `?wait=N`: a non-negative number, as a client's number type prints one
- * (`5`, `0.5`, `1e-7`: the document types it a number), else a 400.
+ * What `?wait=N` may be: a non-negative number, as a client's number type prints one (`5`,
+ * `0.5`, `1e-7`: the OpenAPI document types it a number, and its schema uses this pattern).
  */
+export const WAIT_SECONDS = /^\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** Seconds from `?wait=N` (`WAIT_SECONDS`), else a 400. */
 export function queryWait(value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  const n = typeof value === 'string' && /^\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value) ? Number(value) : NaN;
+  const n = typeof value === 'string' && WAIT_SECONDS.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(n)) throw new ValidationError([{ path: 'wait', message: 'wait must be a number of seconds' }]);
   return n;
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { JobRequest } from '@maas/shared';
 import { framedRequestHeader, HEADER_LENGTH } from '../binary/framing.js';
 import { V2_PATH } from '../http/problem.js';
+import { WAIT_SECONDS } from '../http/wait.js';
 import { BatchListQuery, BatchQuery, NDJSON_TYPES, NPY_TYPES, ResultsQuery } from '../routes/batches.js';
 import { InferRequest } from '../routes/kserve.js';
 import { MAX_IDEMPOTENCY_KEY } from '../services/idempotency.js';
@@ -93,7 +94,7 @@ const invalid = problem('invalid input (each issue listed in `errors`)');
 const unsupported = problem('unsupported Content-Type or Content-Encoding');
 
 /** `?wait=N` (read by http/wait.ts queryWait, which answers 400 for anything but seconds). */
-const WaitQuery = z.object({ wait: z.string().regex(/^\d+(\.\d+)?([eE][+-]?\d+)?$/).optional().describe('seconds to long-poll for the job, or batch, to end (clamped to MAX_WAIT_S)') });
+const WaitQuery = z.object({ wait: z.string().regex(WAIT_SECONDS).optional().describe('seconds to long-poll for the job, or batch, to end (clamped to MAX_WAIT_S)') });
 const waitTypes = { wait: { type: 'number', minimum: 0 } };
 
 const modelPaths = (suffix: string) => [`/v2/models/{model}${suffix}`, `/v2/models/{model}/versions/{version}${suffix}`];

@@ -202,11 +202,11 @@ export class BatchService {
     // with its API process (retry once it runs out: a sweeper removes it soon after).
     const leaseMs = this.opts.leaseSeconds * 1000;
     const leftMs = lease === null ? 0 : Number(lease) - Date.now();
-    const leftS = leftMs > (leaseMs * 2) / 3 ? 1 : Math.max(1, Math.ceil(leftMs / 1000));
+    const untilS = Math.max(1, Math.ceil(leftMs / 1000));
     throw new IdempotencyConflictError(
       key,
-      `names an upload still under way, or one cut off with its API process, whose lease (UPLOAD_LEASE_S) runs out within ${Math.max(1, Math.ceil(leftMs / 1000))} s and which is removed soon after: retry then (a finished upload's answer is replayed)`,
-      leftS,
+      `names an upload still under way, or one cut off with its API process, whose lease (UPLOAD_LEASE_S) runs out within ${untilS} s and which is removed soon after: retry then (a finished upload's answer is replayed)`,
+      leftMs > (leaseMs * 2) / 3 ? 1 : untilS,
     );
   }
 
