@@ -8,6 +8,7 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { batchKeys, bullFailedKey, bullJobKey, chunkJobId, inferenceQueueName } from '@maas/shared';
 import { call, Cluster, eventually, modelRepository, rows, WebhookReceiver, type Received } from '../src/harness/index.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -110,6 +111,37 @@ describe('a run after a crash that followed a recorded completion', () => {
     await settle(1500);
     expect((await call(cluster.url, 'GET', `/v1/jobs/${c.body.id}`)).body.status).toBe('succeeded'); // and it stays so
     expect(receiver.received).toHaveLength(1);
+  });
+
+  it("a batch chunk whose input went with its recorded outcome completes in BullMQ as recorded, not failed as canceled", async () => {
+    // What a Redis restart from an append-only file that ends between the two leaves: the
+    // chunk's outcome recorded and its input bytes removed, BullMQ's completion lost. The worker
+    // dies right after the record (the hook), and the test removes the input as that worker
+    // would have next.
+    const { cluster, receiver } = await clusterHolding(1000);
+    const doomed = await cluster.startWorker({ MAAS_TEST_DIE_AT: 'batch-completed' });
+    const body = rows(5, 3, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n');
+    const res = await fetch(`${cluster.url}/v1/batches?model=mlp&webhook=${encodeURIComponent(receiver.url)}`, {
+      method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' },
+    });
+    expect(res.status).toBe(202);
+    const batch = (await res.json()) as { id: string };
+    expect(await doomed.exit()).toBeNull();
+    const redis = cluster.redisClient();
+    cleanups.push(async () => redis.disconnect());
+    const chunkId = chunkJobId(batch.id, 0);
+    const queue = inferenceQueueName('mlp', 1);
+    expect(await redis.unlink(batchKeys(batch.id).input(0))).toBe(1);
+    expect(await redis.exists(bullJobKey(queue, chunkId))).toBe(1);
+    await cluster.startWorker();
+    // A chunk's job is removed once completed (its outputs are with its batch); a failed one stays.
+    await eventually(() => redis.exists(bullJobKey(queue, chunkId)), (n) => n === 0, { ms: 30_000, what: 'BullMQ to complete the chunk' });
+    expect(await redis.zscore(bullFailedKey(queue), chunkId)).toBeNull();
+    const done = await call(cluster.url, 'GET', `/v1/batches/${batch.id}`);
+    expect(done.body).toMatchObject({ status: 'succeeded', counts: { total: 3, succeeded: 3, failed: 0 } });
+    const results = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; outputs?: unknown; error?: unknown });
+    expect(results.map((r) => [r.custom_id, r.outputs !== undefined, r.error])).toEqual([['r0', true, undefined], ['r1', true, undefined], ['r2', true, undefined]]);
+    await receiver.until((all) => all.length >= 1, 30_000, 'batch.completed');
   });
 });
 

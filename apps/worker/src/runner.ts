@@ -256,11 +256,9 @@ export class ModelRunner {
     if (data.payload) {
       bytes = await this.redis.getBuffer(data.payload);
       if (!bytes) {
-        // A chunk's input goes with its batch (canceled, or past its retention); a job's own
-        // payload lives as long as its index (JOB_RETENTION_S + 1 h), so a job queued longer expires.
-        return this.endWithout(job, data.batch
-          ? { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' }
-          : { type: 'expired', message: 'its input is no longer stored: it waited in the queue longer than jobs are kept' });
+        const settled = await this.endings.inputGone(job, this.notRunHere(job));
+        if (settled.ok) return settled.result;
+        throw settled.error;
       }
     }
     try {
@@ -442,6 +440,14 @@ export class ModelRunner {
     } catch (err) {
       this.fail(task, err as Error); // not recorded: BullMQ retries the job
     }
+  }
+
+  /** The result of a chunk that settles as its batch recorded it, without running here (JobEndings.inputGone): no outputs (they are with its batch), no runs. */
+  private notRunHere(job: Job<InferenceJobData>): InferenceJobResult {
+    return {
+      v: 1, outputs: [], ...(job.processedOn ? { started: job.processedOn } : {}), completed: Date.now(),
+      metrics: { queue_ms: Math.max(0, (job.processedOn ?? job.timestamp) - job.timestamp), batch_wait_ms: 0, inference_ms: 0, batch_size: 0, runs: 0, worker: this.metrics.workerId },
+    };
   }
 
   private resultOf(task: Task, outputs: EncodedTensor[]): InferenceJobResult {

@@ -78,7 +78,7 @@ export { WebhookSecretEnv, RetryScheduleEnv } from './webhooks/env.js';
 export {
   BATCH_STATUSES, parseMarker, ranWithRows, succeededMarker, partlyMarker, failedMarker, canceledMarker,
 } from './contract/batch.js';
-export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker } from './contract/batch.js';
+export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker, ChunkOutcome } from './contract/batch.js';
 export { toBatchObject, batchCounts, readBatch } from './views/batch.js';
 export type { BatchMeta } from './views/batch.js';
 export { runMain, onShutdown } from './lifecycle.js';

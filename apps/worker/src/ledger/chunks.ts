@@ -9,8 +9,8 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  batchKeys, batchSlot, canceledMarker, dieAt, failedMarker, partlyMarker, recordChunks, succeededMarker, tensorRecord,
-  type InferenceJobData, type JobError, type OutboxRelay, type RawTensor,
+  batchKeys, batchSlot, canceledMarker, dieAt, failedMarker, parseMarker, partlyMarker, recordChunks, succeededMarker, tensorRecord,
+  type ChunkOutcome, type InferenceJobData, type JobError, type OutboxRelay, type RawTensor,
 } from '@maas/shared';
 
 export type ChunkRef = NonNullable<InferenceJobData['batch']>;
@@ -40,6 +40,12 @@ export class ChunkLedger {
 
   canceled(b: ChunkRef): Promise<void> {
     return this.record(b, canceledMarker(b.lines), '');
+  }
+
+  /** The outcome recorded for this chunk with its batch, if one was (the first recorded stays: see the top). */
+  async recorded(b: ChunkRef): Promise<ChunkOutcome | undefined> {
+    const marker = await this.redis.hget(batchKeys(b.id).chunks, String(b.chunk));
+    return marker === null ? undefined : parseMarker(marker);
   }
 
   /** Which of these batches were canceled or are gone: their chunks are dropped (one round trip for a run's chunks). */

@@ -142,6 +142,24 @@ export class JobEndings {
     return settlement;
   }
 
+  /**
+   * A job fetched without its input bytes. A chunk's go as soon as its outcome is recorded with
+   * its batch (`succeeded`), before BullMQ stores its completion: a chunk fetched again after
+   * that (Redis kept the record but lost the completion: a restart from an append-only file
+   * that ends between the two, a failover) settles as recorded, `completed` for rows that ran,
+   * so BullMQ's sets, the queue board and `maas_queue_jobs` say how it ended. Otherwise its batch
+   * was canceled or is gone (canceled), or a job's own input outlived its time in the queue
+   * (expired: a job's payload lives as long as its index, JOB_RETENTION_S + 1 h).
+   */
+  async inputGone(job: InferenceJob, completed: InferenceJobResult): Promise<Settlement> {
+    const chunk = job.data.batch;
+    if (!chunk) return this.failed(job, { type: 'expired', message: 'its input is no longer stored: it waited in the queue longer than jobs are kept' }, 'expired');
+    const recorded = await this.d.chunks?.recorded(chunk);
+    if (recorded?.kind === 's' || recorded?.kind === 'p') return { ok: true, result: completed };
+    if (recorded?.kind === 'f' && recorded.error) return this.failed(job, recorded.error);
+    return this.failed(job, { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' });
+  }
+
   /** A batch chunk's failure or cancel, with its batch (nothing for a job that is no chunk). */
   private async recordChunk(job: InferenceJob, error: JobError): Promise<void> {
     const chunk = job.data.batch;
