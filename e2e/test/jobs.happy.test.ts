@@ -230,5 +230,10 @@ describe('KServe v2', () => {
     expect(text).toMatch(/maas_jobs_processed_total\{[^}]*worker="[^"]+"[^}]*\} [1-9]/);
     expect(text).toMatch(/^maas_redis_up 1$/m);
     expect(text).toMatch(/maas_http_request_seconds_count/);
+    // What the API's caches hold: the jobs this test queued here, and the events it heard.
+    expect(text).toMatch(/^maas_api_cache_entries\{cache="queued_jobs"\} [1-9]/m);
+    expect(text).toMatch(/^maas_api_cache_bytes\{cache="queued_jobs"\} \d+$/m);
+    expect(text).toMatch(/^maas_api_cache_entries\{cache="job_events"\} [1-9]/m);
+    expect(text).toMatch(/^maas_api_cache_entries\{cache="responses"\} 0$/m); // no model here keeps its answers
   });
 });

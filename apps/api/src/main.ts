@@ -118,7 +118,11 @@ async function main(): Promise<void> {
   const workers = new WorkerDirectory(redis);
   const status = new StatusBoard(catalog, queues, workers, log, { everyMs: config.STATUS_SAMPLE_S * 1000, keepMs: 15 * 60_000 });
   status.start();
-  const metrics = createApiMetrics(() => notifier.waiting);
+  const metrics = createApiMetrics(() => notifier.waiting, () => [
+    ...notifier.cacheSizes,
+    ...jobs.cacheSizes,
+    ...(responseCache ? [{ cache: 'responses', entries: responseCache.cache.size, bytes: responseCache.cache.bytes }] : []),
+  ]);
   // v2 infer answers of models with response_cache, kept in this process (inference/response-cache.ts).
   const cacheStats = new StatsWriter(redis, log);
   const responseCache = config.RESPONSE_CACHE_MB > 0

@@ -17,8 +17,19 @@ import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
 
-/** `waiting`: how many requests this process holds waiting for a job or batch to end (JobNotifier). */
-export function createApiMetrics(waiting: () => number = () => 0) {
+/** What one of this process's in-memory caches holds now (see `maas_api_cache_entries`). */
+export interface CacheSize {
+  cache: string;
+  entries: number;
+  /** for caches bounded by bytes too */
+  bytes?: number;
+}
+
+/**
+ * `waiting`: how many requests this process holds waiting for a job or batch to end
+ * (JobNotifier); `caches`: what its caches hold, read at scrape time.
+ */
+export function createApiMetrics(waiting: () => number = () => 0, caches: () => CacheSize[] = () => []) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'maas_api_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   return {
@@ -76,6 +87,25 @@ export function createApiMetrics(waiting: () => number = () => 0) {
       registers: [registry],
       collect() {
         this.set(waiting());
+      },
+    }),
+    // A soak tells a full cache (level at its bound) from a leak (still growing) by these.
+    cacheEntries: new Gauge({
+      name: 'maas_api_cache_entries',
+      help: 'Entries in each of this API process\'s in-memory caches (each bounded by entries, age and, where it has maas_api_cache_bytes, bytes)',
+      labelNames: ['cache'],
+      registers: [registry],
+      collect() {
+        for (const c of caches()) this.set({ cache: c.cache }, c.entries);
+      },
+    }),
+    cacheBytes: new Gauge({
+      name: 'maas_api_cache_bytes',
+      help: 'Bytes charged to each of this API process\'s in-memory caches bounded by bytes',
+      labelNames: ['cache'],
+      registers: [registry],
+      collect() {
+        for (const c of caches()) if (c.bytes !== undefined) this.set({ cache: c.cache }, c.bytes);
       },
     }),
   };

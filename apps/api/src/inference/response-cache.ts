@@ -112,4 +112,8 @@ export class ResponseCache {
   get bytes(): number {
     return this.entries.calculatedSize;
   }
+
+  get size(): number {
+    return this.entries.size;
+  }
 }

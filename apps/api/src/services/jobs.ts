@@ -27,6 +27,7 @@ import { smallResults, type CompletionEvents } from './completion-events.js';
 import type { JobNotifier } from './notifier.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
 import type { StopSignal } from './stop-signal.js';
+import type { CacheSize } from '../metrics.js';
 import { RecentJobs } from './recent-jobs.js';
 
 export interface JobServiceOptions {
@@ -267,6 +268,11 @@ export class JobService {
   private readonly queuedHere = new RecentJobs();
 
   /** Lets go of what the job caches hold past their bounds (main.ts calls it on a timer, so an idle process does). */
+  /** What this process's job caches hold now (metrics). */
+  get cacheSizes(): CacheSize[] {
+    return [{ cache: 'queued_jobs', ...this.queuedHere.size }, { cache: 'job_queues', entries: this.queueOf.size }];
+  }
+
   prune(): void {
     this.queuedHere.prune();
   }

@@ -10,6 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { JOB_EVENTS_CHANNEL, parseJobEvents, type InferenceJobResult, type Logger, type SettledRecord } from '@maas/shared';
+import type { CacheSize } from '../metrics.js';
 import type { StopSignal } from './stop-signal.js';
 
 /** How long an event is remembered for a waiter that registers just after it arrived. */
@@ -154,6 +155,17 @@ export class JobNotifier {
     dropOldest(this.recent, RECENT_MAX, (at) => now - at < RECENT_MS);
     dropOldest(this.settledRecords, SETTLED_MAX, (s) => now - s.at < SETTLED_MS);
     dropOldest(this.results, SETTLED_MAX, (r) => now - r.at < SETTLED_MS);
+  }
+
+  /** What the event, record and result windows hold now (metrics; a result's bytes are its JSON text's characters). */
+  get cacheSizes(): CacheSize[] {
+    let resultChars = 0;
+    for (const r of this.results.values()) resultChars += r.text.length;
+    return [
+      { cache: 'job_events', entries: this.recent.size },
+      { cache: 'settled_records', entries: this.settledRecords.size },
+      { cache: 'completion_results', entries: this.results.size, bytes: resultChars },
+    ];
   }
 
   get waiting(): number {
