@@ -223,7 +223,7 @@ describe('KServe v2', () => {
     expect(mlp).toMatchObject({ name: 'mlp', versions: ['1'], max_batch_size: 1024, ready: true, workers: 1 });
     await new Promise((r) => setTimeout(r, 1200)); // one heartbeat carries the worker's metrics
     const text = (await call(cluster.url, 'GET', '/metrics')).body as string;
-    expect(text).toMatch(/maas_batch_rows_count\{[^}]*model="mlp"[^}]*\} [1-9]/);
+    expect(text).toMatch(/maas_run_rows_count\{[^}]*model="mlp"[^}]*\} [1-9]/);
     expect(text).toMatch(/maas_queue_jobs\{model="mlp",version="1",state="completed"\} [1-9]/);
     expect(text).toMatch(/maas_jobs_processed_total\{[^}]*outcome="succeeded"[^}]*\} [1-9]/);
     // A worker's series carry its id (they end when it dies, never summed down); Redis was read.

@@ -41,7 +41,7 @@ describe('a worker\'s health port', () => {
     const r = await call(cluster.url, 'POST', '/v2/models/penguins/infer', { inputs: [{ name: 'features', datatype: 'FP32', shape: [3, 4], data: rows(5, 3, 4).map((x) => [x[0]! + 40, x[1]! + 18, x[2]! + 190, x[3]! + 4000]) }] });
     expect(r.status).toBe(200);
     const text = (await call(health, 'GET', '/metrics')).body as string;
-    expect(text).toMatch(/^maas_batch_rows_count\{[^}]*model="penguins"[^}]*\} [1-9]/m);
+    expect(text).toMatch(/^maas_run_rows_count\{[^}]*model="penguins"[^}]*\} [1-9]/m);
     expect(text).toMatch(/^maas_worker_process_cpu_seconds_total/m);
     // The event-loop delay without the 100 ms sampling interval, as the API's /metrics reads it
     // (an idle worker's p50 read 0.1 s here before).

@@ -14,15 +14,15 @@ export function createWorkerMetrics(workerId: string) {
   return {
     registry,
     workerId,
-    batchRows: new Histogram({
-      name: 'maas_batch_rows',
-      help: 'Rows per ONNX run (micro-batch size)',
+    runRows: new Histogram({
+      name: 'maas_run_rows',
+      help: 'Rows per ONNX run (a micro-batch: rows of one or many jobs)',
       labelNames,
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048],
       registers: [registry],
     }),
-    batchJobs: new Histogram({
-      name: 'maas_batch_jobs',
+    runJobs: new Histogram({
+      name: 'maas_run_jobs',
       help: 'Jobs whose rows shared one ONNX run',
       labelNames,
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],

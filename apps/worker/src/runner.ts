@@ -376,8 +376,8 @@ export class ModelRunner {
     }
     const result = ran.value;
     const jobsInRun = new Set(packed.map((s) => s.job)).size;
-    this.metrics.batchRows.observe(this.labels, rows);
-    this.metrics.batchJobs.observe(this.labels, jobsInRun);
+    this.metrics.runRows.observe(this.labels, rows);
+    this.metrics.runJobs.observe(this.labels, jobsInRun);
     this.metrics.inferenceSeconds.observe(this.labels, result.ms / 1000);
     this.stats?.run(this.version.model, this.version.version, rows, result.ms);
     const shares = this.sharesOf(packed, rows, result.outputs);

@@ -7,10 +7,10 @@ const worker = (model: string, jobs: number, failed: number, runs: number, rows:
     { value: jobs, labels: { model, version: '1', outcome: 'succeeded' } },
     { value: failed, labels: { model, version: '1', outcome: 'failed' } },
   ] },
-  { name: 'maas_batch_rows', values: [
-    { value: runs, labels: { model, version: '1' }, metricName: 'maas_batch_rows_count' },
-    { value: rows, labels: { model, version: '1' }, metricName: 'maas_batch_rows_sum' },
-    { value: runs, labels: { model, version: '1', le: 8 }, metricName: 'maas_batch_rows_bucket' },
+  { name: 'maas_run_rows', values: [
+    { value: runs, labels: { model, version: '1' }, metricName: 'maas_run_rows_count' },
+    { value: rows, labels: { model, version: '1' }, metricName: 'maas_run_rows_sum' },
+    { value: runs, labels: { model, version: '1', le: 8 }, metricName: 'maas_run_rows_bucket' },
   ] },
   { name: 'process_cpu_seconds_total', values: [{ value: 3 }] },
 ];

@@ -54,9 +54,9 @@ export function sampleFromMetrics(workers: unknown[], at: number): Sample {
         if (m.name === 'maas_jobs_processed_total') {
           of(model).jobs += v.value;
           if (v.labels?.['outcome'] === 'failed' || v.labels?.['outcome'] === 'expired') of(model).failed += v.value;
-        } else if (m.name === 'maas_batch_rows') {
-          if (v.metricName === 'maas_batch_rows_count') of(model).runs += v.value;
-          else if (v.metricName === 'maas_batch_rows_sum') of(model).rows += v.value;
+        } else if (m.name === 'maas_run_rows') {
+          if (v.metricName === 'maas_run_rows_count') of(model).runs += v.value;
+          else if (v.metricName === 'maas_run_rows_sum') of(model).rows += v.value;
         }
       }
     }
