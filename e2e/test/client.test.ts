@@ -18,7 +18,7 @@ import {
   type BatchLine, type BatchResult, type Tensor,
 } from '@maas/client';
 import { freePort } from '@maas/shared';
-import { Cluster, REPO_ROOT, rows, WebhookReceiver } from '../src/harness/index.js';
+import { Cluster, eventually, REPO_ROOT, rows, WebhookReceiver } from '../src/harness/index.js';
 
 const KEY = 'key-a';
 const CLI = join(REPO_ROOT, 'packages/client/bin/maas.js');
@@ -324,6 +324,57 @@ describe('SDK: webhooks', () => {
       expect(() => verifyWebhook(secret, delivery!.body.replace('succeeded', 'failed'), delivery!.headers)).toThrow(/no webhook-signature/);
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('rotateWebhookSecret: deliveries carry both signatures, and either secret (or both given at once) verifies them', async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      const before = await maas.webhookSecrets();
+      const rotated = await maas.rotateWebhookSecret();
+      expect(rotated).toMatchObject({ source: 'generated', overlap_seconds: 86_400 });
+      expect(rotated.secret).not.toBe(before.secret);
+      expect(rotated.previous.map((p) => p.secret)).toContain(before.secret);
+      expect((await maas.webhookSecrets()).secret).toBe(rotated.secret);
+      const job = await maas.jobs.run({ model: 'penguins', inputs: [features([PENGUINS[1]!])], webhook: receiver.url, webhook_events_filter: ['completed'] });
+      const [delivery] = await receiver.until((r) => r.length >= 1);
+      expect(String(delivery!.headers['webhook-signature']).split(' ')).toHaveLength(2);
+      for (const secret of [rotated.secret, before.secret, [before.secret, rotated.secret], `${rotated.secret} ${before.secret}`]) {
+        expect(verifyWebhook(secret, delivery!.body, delivery!.headers)).toMatchObject({ data: { id: job.id } });
+      }
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+describe('SDK: an API killed and started again mid-wait', () => {
+  it('jobs.wait and jobs.run carry on (the connection closed mid-answer is tried again), and run queues its job once', async () => {
+    const own = await Cluster.start({ workers: 0, api: { API_KEYS: `alpha:${KEY}` } });
+    try {
+      const client = new MaasClient({ baseUrl: own.url, apiKey: KEY });
+      const port = new URL(own.url).port;
+      const queued = await client.jobs.create({ model: 'penguins', inputs: [features([PENGUINS[0]!])] }); // no worker: it stays queued
+      const waiting = client.jobs.wait(queued.id, { timeoutMs: 60_000 });
+      // run's create waits too (Prefer: wait): the crash cuts it before its answer
+      const running = client.jobs.run({ model: 'penguins', inputs: [features([PENGUINS[1]!])] }, { timeoutMs: 60_000 });
+      const redis = own.redisClient();
+      try {
+        await eventually(() => redis.keys('maas:job:*'), (keys) => keys.length === 2, { ms: 10_000, what: 'both jobs queued' });
+        await new Promise((r) => setTimeout(r, 300)); // both requests held by the API
+        expect(await own.api.stop('SIGKILL')).toBeNull();
+        await new Promise((r) => setTimeout(r, 1000));
+        await own.startApi({ PORT: port });
+        await own.startWorker({ WORKER_MODELS: 'penguins' });
+        const [waited, ran] = await Promise.all([waiting, running]);
+        expect(waited).toMatchObject({ id: queued.id, status: 'succeeded' });
+        expect(ran.status).toBe('succeeded');
+        expect((await redis.keys('maas:job:*')).sort()).toEqual([`maas:job:${queued.id}`, `maas:job:${ran.id}`].sort()); // the create sent again found its job
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await own.stop();
     }
   });
 });

@@ -1,6 +1,12 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MaasClient } from './client.js';
-import { MaasWaitTimeoutError } from './errors.js';
+import { MaasConnectionError, MaasWaitTimeoutError } from './errors.js';
 
 /** A fetch answering GET /v1/batches/b1 with the batch in `status(n)` for the n-th call, after `delayMs(url)`. */
 function fakeFetch(status: (n: number) => string, delayMs: (url: URL) => number = () => 0) {
@@ -77,5 +83,35 @@ describe('batches.submit', () => {
     const err = await new MaasClient({ baseUrl: 'http://maas.test', fetch: f.impl }).batches.submit({ model: 'm', lines: generated() }).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 429 });
     expect(f.bodies).toHaveLength(1);
+  });
+});
+
+describe('a results download the server cuts off', () => {
+  it('fails as MaasConnectionError (lost mid-answer), from results() and downloadResults(), leaving no file behind', async () => {
+    // A real server (fetch's own errors): half the lines, then the connection destroyed.
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write('{"custom_id":"r0","outputs":[]}\n{"custom_id":"r1","outp');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const dir = await mkdtemp(join(tmpdir(), 'maas-cut-'));
+    try {
+      const maas = new MaasClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const seen: string[] = [];
+      const err = await (async () => {
+        for await (const line of maas.batches.results('b1')) seen.push(line.custom_id!);
+      })().catch((e: unknown) => e);
+      expect(seen).toEqual(['r0']);
+      expect(err).toBeInstanceOf(MaasConnectionError);
+      expect((err as MaasConnectionError).message).toMatch(/^lost the connection to http:\/\/127\.0\.0\.1:\d+\/v1\/batches\/b1\/results/);
+      const out = join(dir, 'results.ndjson');
+      await expect(maas.batches.downloadResults('b1', out)).rejects.toBeInstanceOf(MaasConnectionError);
+      expect(await readdir(dir)).toEqual([]); // neither the file nor its .partial
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,8 +8,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
-import { MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
-import { byteStream, chunksOf, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
+import { MaasWaitTimeoutError } from './errors.js';
+import { byteStream, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
 import { NpyFile } from './npy.js';
 import { sleep, throughRestarts } from './time.js';
 import { objectOf, type CallOptions, type Transport } from './transport.js';
@@ -202,8 +202,7 @@ export class Batches {
    * answers 409 (MaasApiError), thrown by the first iteration.
    */
   async *results(id: string, opts: ResultsOptions = {}): AsyncGenerator<BatchResult, void, undefined> {
-    const body = await this.resultsBody(id, opts);
-    yield* parseNdjson<BatchResult>(splitLines(chunksOf(body)));
+    yield* parseNdjson<BatchResult>(splitLines(await this.resultsBody(id, opts)));
   }
 
   /**
@@ -218,7 +217,7 @@ export class Batches {
     const c = counter();
     try {
       await pipeline(
-        chunksOf(body),
+        body,
         async function* (chunks: AsyncIterable<Uint8Array>) {
           for await (const chunk of chunks) {
             c.see(chunk);
@@ -235,11 +234,10 @@ export class Batches {
     }
   }
 
-  private async resultsBody(id: string, { failedOnly, ...opts }: ResultsOptions): Promise<ReadableStream<Uint8Array>> {
+  /** The results' bytes as they arrive (a connection lost meanwhile: MaasConnectionError, Transport.chunks). */
+  private resultsBody(id: string, { failedOnly, ...opts }: ResultsOptions): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
     const path = `/v1/batches/${encodeURIComponent(id)}/results${failedOnly ? '?failed=true' : ''}`;
-    const response = await this.http.stream({ method: 'GET', path, ...opts });
-    if (!response.body) throw new MaasProtocolError(`GET /v1/batches/${id}/results answered without a body`);
-    return response.body;
+    return this.http.chunks({ method: 'GET', path, ...opts });
   }
 }
 
@@ -267,13 +265,13 @@ function counter() {
 }
 
 /** Copies into a writable we do not own (stdout): with backpressure, and without ending it. */
-async function copyTo(body: ReadableStream<Uint8Array>, out: NodeJS.WritableStream): Promise<{ bytes: number; lines: number }> {
+async function copyTo(body: AsyncIterable<Uint8Array>, out: NodeJS.WritableStream): Promise<{ bytes: number; lines: number }> {
   const c = counter();
   let failed: unknown;
   const onError = (err: unknown) => (failed = err);
   out.on('error', onError);
   try {
-    for await (const chunk of chunksOf(body)) {
+    for await (const chunk of body) {
       if (failed) throw failed;
       c.see(chunk);
       // events.once rejects if the writable errors while we wait for it to drain.

@@ -10,10 +10,12 @@ import { Health } from './health.js';
 import { Jobs } from './jobs.js';
 import { modelPath, Models } from './models.js';
 import { Transport, withArray, type CallOptions, type TransportOptions } from './transport.js';
-import type { InferResponse, RequestedOutput, Tensor } from './types.js';
+import type { InferResponse, RequestedOutput, Tensor, WebhookSecrets } from './types.js';
 
 /** Options of a MaasClient (the transport's: base URL, key, timeouts, retries). */
 export type MaasClientOptions = TransportOptions;
+
+const SECRETS = { what: 'a webhook secret', is: (b: unknown) => typeof (b as { secret?: unknown } | undefined)?.secret === 'string' };
 
 export interface InferOptions extends CallOptions {
   version?: number | string | undefined;
@@ -49,8 +51,27 @@ export class MaasClient {
    * `verifyWebhook`. Fetch it once at start-up rather than per delivery.
    */
   async webhookSecret(opts: CallOptions = {}): Promise<string> {
-    const { body } = await this.http.json<{ secret: string }>({ method: 'GET', path: '/v1/webhooks/secret', expect: { what: 'a webhook secret', is: (b) => typeof (b as { secret?: unknown } | undefined)?.secret === 'string' }, ...opts });
-    return body.secret;
+    return (await this.webhookSecrets(opts)).secret;
+  }
+
+  /**
+   * All the secrets signing this key's tenant's webhooks now: the current one and those rotated
+   * out that still sign beside it. `verifyWebhook([s.secret, ...s.previous.map((p) => p.secret)], …)`
+   * accepts a delivery signed with any of them.
+   */
+  async webhookSecrets(opts: CallOptions = {}): Promise<WebhookSecrets> {
+    const { body } = await this.http.json<WebhookSecrets>({ method: 'GET', path: '/v1/webhooks/secret', expect: SECRETS, ...opts });
+    return body;
+  }
+
+  /**
+   * Starts a new signing secret (`POST /v1/webhooks/secret/rotate`); the old one keeps signing
+   * beside it for `overlap_seconds`, so receivers can switch over. A secret set in the cluster's
+   * WEBHOOK_SECRET is rotated there instead (MaasApiError 409 `secret-from-config`).
+   */
+  async rotateWebhookSecret(opts: CallOptions = {}): Promise<WebhookSecrets> {
+    const { body } = await this.http.json<WebhookSecrets>({ method: 'POST', path: '/v1/webhooks/secret/rotate', expect: SECRETS, ...opts });
+    return body;
   }
 
   /**

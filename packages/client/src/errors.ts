@@ -58,9 +58,12 @@ export class MaasConnectionError extends MaasError {
     readonly code: string | undefined,
     options?: { cause?: unknown },
   ) {
-    super(`cannot reach ${url}: ${reason}`, options);
+    super(`${code !== undefined && LOST.has(code) ? 'lost the connection to' : 'cannot reach'} ${url}: ${reason}`, options);
   }
 }
+
+/** Codes of a connection the server accepted, then closed or reset: it was reached. */
+const LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
 export class MaasTimeoutError extends MaasConnectionError {
   override readonly name = 'MaasTimeoutError';

@@ -22,6 +22,6 @@ export {
 export { isTerminal, TERMINAL_STATUSES } from './types.js';
 export type {
   Datatype, TensorData, Tensor, OutputTensor, RequestedOutput, JobRequest, Job, JobStatus, JobError, JobMetrics, Batch, BatchStatus,
-  BatchCounts, BatchPage, BatchLine, BatchResult, TensorSpec, ModelInfo, ModelMetadata, InferResponse, HealthStatus, Problem, ProblemIssue,
+  BatchCounts, BatchPage, BatchLine, BatchResult, TensorSpec, ModelInfo, ModelMetadata, InferResponse, HealthStatus, Problem, ProblemIssue, WebhookSecrets,
   WebhookEvent, WebhookEventKind,
 } from './types.js';

@@ -101,16 +101,21 @@ export class Jobs {
   /**
    * Create, wait, and return the succeeded job; throws MaasJobFailedError when it ends failed
    * or canceled. The create itself waits (`Prefer: wait`), so a quick job costs one request.
+   * Carried through an API restart as `wait` is, the create too: it always sends an
+   * Idempotency-Key (`idempotencyKey`, or one of its own), so sending it again is safe.
    */
   async run(req: JobRequest, opts: RunOptions = {}): Promise<SucceededJob> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     const pollSeconds = Math.max(1, opts.pollSeconds ?? DEFAULT_POLL_SECONDS);
-    const first = await this.create(req, {
-      idempotencyKey: opts.idempotencyKey,
-      wait: Math.max(1, Math.min(pollSeconds, Math.ceil(timeoutMs / 1000))),
+    // One key for every attempt: a create sent again after the API went away mid-answer (it may
+    // have queued the job) gets the job it queued, not a second one.
+    const idempotencyKey = opts.idempotencyKey ?? `maas-client-${randomUUID()}`;
+    const first = await throughRestarts(() => this.create(req, {
+      idempotencyKey,
+      wait: Math.max(1, Math.min(pollSeconds, Math.ceil((deadline - Date.now()) / 1000))),
       signal: opts.signal,
-    });
+    }), deadline, opts.signal);
     const job = isTerminal(first.status)
       ? first
       : await this.wait(first.id, { timeoutMs: Math.max(0, deadline - Date.now()), pollSeconds, signal: opts.signal }).catch((err: unknown) => {

@@ -23,12 +23,17 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** How long a wait keeps trying to reach an API that went away (a restart takes seconds; gone this long, it is gone). */
 export const RECONNECT_FOR_MS = 60_000;
 
-/** The connection failures a restarting API gives: tried again by a wait (its reads are GETs, safe to repeat). */
-const RESTARTING = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+/**
+ * The connection failures a restarting API gives: tried again by a wait (its reads are GETs,
+ * safe to repeat). UND_ERR_SOCKET is fetch's (undici's) for a connection the server closed
+ * mid-answer, as a process killed during a long-poll does.
+ */
+const RESTARTING = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
 
 /**
- * `read` (a wait's GET) carried through an API restart, as a rolling update or a crash and
- * restart gives: a connection refused or reset is tried again, after 0.25 s doubling to 2 s,
+ * `read` (a wait's GET, or a create with an Idempotency-Key) carried through an API restart, as
+ * a rolling update or a crash and restart gives: a connection refused, reset or closed
+ * mid-answer is tried again, after 0.25 s doubling to 2 s,
  * for at most RECONNECT_FOR_MS in a row and never past `deadline`; anything else is thrown.
  */
 export async function throughRestarts<T>(read: () => Promise<T>, deadline: number, signal?: AbortSignal): Promise<T> {

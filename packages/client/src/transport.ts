@@ -9,6 +9,7 @@ import { DEFAULT_RETRY, retryDelayMs, type RetryOptions } from './retry.js';
 import { sleep } from './time.js';
 import { uploadStream } from './upload.js';
 import { parseJson, stringifyJson } from './json.js';
+import { chunksOf } from './ndjson.js';
 
 export interface TransportOptions {
   /** e.g. `http://127.0.0.1:8080`; a path prefix (behind a proxy) is kept */
@@ -149,6 +150,26 @@ export class Transport {
    */
   async stream(spec: RequestSpec): Promise<Response> {
     return this.send(spec, async (response) => response);
+  }
+
+  /**
+   * `stream`'s body, chunk by chunk: a connection lost while it is read (the server closed it
+   * mid-answer: a crash, a proxy's cut) fails as MaasConnectionError, as it would before the
+   * headers; the caller's abort as its reason. Leaving the loop early closes the download.
+   */
+  async chunks(spec: RequestSpec): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
+    const response = await this.stream(spec);
+    if (!response.body) throw new MaasProtocolError(`${spec.method} ${spec.path} answered without a body`);
+    const url = this.url(spec.path, spec.query);
+    const body = response.body;
+    const lost = (err: unknown) => this.networkError(err, url, new AbortController().signal, 0, spec.signal);
+    return (async function* () {
+      try {
+        yield* chunksOf(body);
+      } catch (err) {
+        throw lost(err);
+      }
+    })();
   }
 
   private async send<T>(spec: RequestSpec, read: (r: Response) => Promise<T>): Promise<T> {

@@ -203,6 +203,18 @@ export interface InferResponse {
   job_id?: string;
 }
 
+/** `GET /v1/webhooks/secret` and its rotation: the tenant's signing secrets. */
+export interface WebhookSecrets {
+  /** the current secret: signs every delivery */
+  secret: string;
+  /** secrets rotated out that still sign beside it, each until `expires_at` (null: set in WEBHOOK_SECRET, until it is changed there) */
+  previous: { secret: string; expires_at: string | null }[];
+  /** how long a rotated-out secret keeps signing (WEBHOOK_SECRET_OVERLAP) */
+  overlap_seconds: number;
+  /** `config`: the cluster's WEBHOOK_SECRET (rotated there); `generated`: kept in Redis, rotatable with `rotateWebhookSecret` */
+  source: 'config' | 'generated';
+}
+
 /** `GET /v2/health/ready` body; `ready: false` comes with HTTP 503. */
 export interface HealthStatus {
   ready: boolean;

@@ -91,6 +91,29 @@ describe('verifyWebhook: the specification vector', () => {
     expect(reason(() => verifyWebhook(SECRET, notJson, headers({ 'webhook-signature': sig }), { now: AT_TS }))).toBe('invalid-body');
   });
 
+  it("takes several secrets, as the cluster's WEBHOOK_SECRET is written while rotating: any one signing passes", () => {
+    const other = 'whsec_' + Buffer.alloc(24, 7).toString('base64');
+    expect(verifyWebhook(`${other} ${SECRET}`, BODY, headers(), { now: AT_TS })).toBeTruthy();
+    expect(verifyWebhook(`${SECRET},${other}`, BODY, headers(), { now: AT_TS })).toBeTruthy();
+    expect(verifyWebhook([other, SECRET], BODY, headers(), { now: AT_TS })).toBeTruthy();
+    expect(reason(() => verifyWebhook([other], BODY, headers(), { now: AT_TS }))).toBe('no-matching-signature');
+    expect(reason(() => verifyWebhook([], BODY, headers(), { now: AT_TS }))).toBe('invalid-secret');
+    expect(reason(() => verifyWebhook(` ${SECRET} whsec_bad! `, BODY, headers(), { now: AT_TS }))).toBe('invalid-secret'); // each must be well-formed
+  });
+
+  it('refuses a parsed body (express.json() ran first) as invalid-body, saying to pass the raw one', () => {
+    let message = '';
+    expect(reason(() => {
+      try {
+        verifyWebhook(SECRET, JSON.parse(BODY) as never, headers(), { now: AT_TS });
+      } catch (err) {
+        message = (err as Error).message;
+        throw err;
+      }
+    })).toBe('invalid-body');
+    expect(message).toMatch(/raw bytes received.*express\.raw\(\)/);
+  });
+
   it('accepts the secret without its whsec_ prefix, as the reference libraries do', () => {
     expect(verifyWebhook(SECRET.slice('whsec_'.length), BODY, headers(), { now: AT_TS })).toBeTruthy();
   });

@@ -30,7 +30,10 @@ export interface VerifyWebhookOptions {
 
 /**
  * Verifies a delivery and returns its parsed event; throws `WebhookVerificationError` (with a
- * `reason`) when it is not authentic or not fresh. Pass the raw request body:
+ * `reason`) when it is not authentic or not fresh. `secret`: one `whsec_…` secret, or several
+ * (an array, or one string of them separated by spaces or commas, as the cluster's
+ * WEBHOOK_SECRET is written while it is rotated): a delivery signed with any of them passes.
+ * Pass the raw request body (a string or bytes; a parsed object is refused as `invalid-body`):
  *
  *   app.post('/hooks', express.raw({ type: 'application/json' }), (req, res) => {
  *     const event = verifyWebhook(process.env.MAAS_WEBHOOK_SECRET!, req.body, req.headers);
@@ -38,12 +41,16 @@ export interface VerifyWebhookOptions {
  *   });
  */
 export function verifyWebhook<T = WebhookEvent>(
-  secret: string,
+  secret: string | readonly string[],
   rawBody: string | Uint8Array,
   headers: WebhookHeaders,
   opts: VerifyWebhookOptions = {},
 ): T {
-  const key = secretKey(secret);
+  const keys = secretsOf(secret).map(secretKey);
+  if (typeof rawBody !== 'string' && !(rawBody instanceof Uint8Array)) {
+    // express.json() (or any parser) ran first: the bytes that were signed are gone.
+    throw new WebhookVerificationError('invalid-body', 'the body must be the raw bytes received (a string or Buffer: express.raw(), not express.json()); a parsed body cannot be checked against its signature');
+  }
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
@@ -59,14 +66,14 @@ export function verifyWebhook<T = WebhookEvent>(
   if (now - sentAt > tolerance) throw new WebhookVerificationError('timestamp-too-old', `webhook-timestamp is ${now - sentAt} s old`);
   if (sentAt - now > tolerance) throw new WebhookVerificationError('timestamp-too-new', `webhook-timestamp is ${sentAt - now} s in the future`);
 
-  const expected = hmac(key, id, timestamp, rawBody);
+  const expected = keys.map((key) => hmac(key, id, timestamp, rawBody));
   // Space-separated; fetch's Headers joins a repeated header with ", ", hence the trailing comma.
   const matched = signatures.split(' ').map((e) => e.replace(/,$/, '')).some((entry) => {
     const comma = entry.indexOf(',');
     if (comma < 0 || entry.slice(0, comma) !== 'v1') return false; // other schemes (v1a: asymmetric) are not ours
     const given = Buffer.from(entry.slice(comma + 1), 'base64');
     // timingSafeEqual needs equal lengths; a length mismatch reveals nothing about the key.
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return expected.some((e) => given.length === e.length && timingSafeEqual(given, e));
   });
   if (!matched) throw new WebhookVerificationError('no-matching-signature', 'no webhook-signature matches the body');
 
@@ -87,6 +94,13 @@ export function signWebhook(secret: string, id: string, timestampSeconds: number
 
 function hmac(key: Buffer, id: string, timestamp: string, body: string | Uint8Array): Buffer {
   return createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();
+}
+
+/** The secrets in `secret`: an array's, or a string's separated by spaces or commas (at least one). */
+function secretsOf(secret: string | readonly string[]): string[] {
+  const all = (typeof secret === 'string' ? [secret] : [...secret]).flatMap((s) => String(s).split(/[\s,]+/)).filter(Boolean);
+  if (all.length === 0) throw new WebhookVerificationError('invalid-secret', `no secret given: pass "${PREFIX}…", or several`);
+  return all;
 }
 
 /** `whsec_<base64>` → key bytes. The prefix is optional, as in the reference libraries. */

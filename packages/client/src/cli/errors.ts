@@ -26,6 +26,7 @@ const CONNECTION_HINTS: Record<string, string> = {
   ENOTFOUND: 'unknown host (ENOTFOUND)',
   EAI_AGAIN: 'host name lookup failed (EAI_AGAIN)',
   ECONNRESET: 'the connection was reset (ECONNRESET)',
+  UND_ERR_SOCKET: 'the API closed the connection mid-answer (did it restart?)',
 };
 
 const FS_ERRORS: Record<string, string> = {
@@ -63,7 +64,7 @@ export function describeError(err: unknown, url: string, command?: string): Desc
   }
   if (err instanceof MaasConnectionError) {
     const why = CONNECTION_HINTS[err.code ?? ''] ?? err.reason;
-    return { message: `error: cannot reach ${url}: ${why}`, code: EXIT_FAILED };
+    return { message: `error: ${err.message.startsWith('lost') ? 'lost the connection to' : 'cannot reach'} ${url}: ${why}`, code: EXIT_FAILED };
   }
   if (err instanceof MaasJobFailedError || err instanceof MaasWaitTimeoutError || err instanceof MaasProtocolError) {
     return { message: `error: ${err.message}`, code: EXIT_FAILED };

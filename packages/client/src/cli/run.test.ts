@@ -139,12 +139,46 @@ describe('commands against a stub API', () => {
     expect(x.stderr.text).toBe("error: Not found: job 'j' not found\n");
   });
 
+  it('a MAAS_URL that is no http(s) URL is named as MAAS_URL (exit 2), a --url one as --url', async () => {
+    const env = io(undefined, { MAAS_URL: 'localhost:7610' });
+    expect(await runCli(['models'], env)).toBe(2);
+    expect(env.stderr.text).toMatch(/^error: MAAS_URL must be an http\(s\) URL, not "localhost:7610"/);
+    const flag = io(undefined, { MAAS_URL: 'http://fine:1' });
+    expect(await runCli(['models', '--url', 'ftp://x'], flag)).toBe(2);
+    expect(flag.stderr.text).toMatch(/^error: --url must be an http\(s\) URL/);
+  });
+
   it('connection refused: says to start the API', async () => {
     const x = io(() => {
       throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
     });
     expect(await runCli(['models'], x)).toBe(1);
     expect(x.stderr.text).toBe('error: cannot reach http://127.0.0.1:8080: is the API running? (npm start)\n');
+  });
+
+  it('the API closing the connection mid-answer: says it was reached, and lost', async () => {
+    const x = io(() => {
+      throw Object.assign(new TypeError('terminated'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+    });
+    expect(await runCli(['models'], x)).toBe(1);
+    expect(x.stderr.text).toBe('error: lost the connection to http://127.0.0.1:8080: the API closed the connection mid-answer (did it restart?)\n');
+  });
+
+  it('Ctrl-C during jobs create --wait: exit 130, with the Idempotency-Key that picks the job up', async () => {
+    const ac = new AbortController();
+    const keys: (string | null)[] = [];
+    // The answer never comes; the request ends when it is aborted, as fetch's does.
+    const hangs = ((_input: string | URL | Request, init?: RequestInit) => {
+      keys.push(new Headers(init?.headers as Record<string, string>).get('idempotency-key'));
+      setTimeout(() => ac.abort(new Error('SIGINT')), 10);
+      return new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason as Error)));
+    }) as typeof fetch;
+    const x = { ...io(), fetch: hangs, signal: ac.signal };
+    const code = await runCli(['jobs', 'create', '--data', '-', '--wait', '30'], { ...x, stdin: Readable.from([JSON.stringify({ model: 'm', inputs: [] })]) });
+    expect(code).toBe(130);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(/^maas-cli-[0-9a-f-]{36}$/);
+    expect(x.stderr.text).toBe(`interrupted: the job may have been queued; the same command with --idempotency-key ${keys[0]} prints it (while the server keeps the job) instead of queuing another\n`);
   });
 
   it('infer builds tensors from --input with the model metadata', async () => {

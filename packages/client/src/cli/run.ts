@@ -94,8 +94,11 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (args.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(args[max])}`, command.name);
 
     const values = parsed.values as Context['opts'];
-    url = typeof values['url'] === 'string' ? values['url'] : url;
-    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`--url must be an http(s) URL, not ${JSON.stringify(url)}`, command.name);
+    const fromFlag = typeof values['url'] === 'string';
+    url = fromFlag ? (values['url'] as string) : url;
+    // Named as the user gave it: the flag, or MAAS_URL (the default needs no naming: it is valid).
+    const source = fromFlag ? '--url' : 'MAAS_URL';
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`${source} must be an http(s) URL, not ${JSON.stringify(url)}`, command.name);
     const apiKey = typeof values['api-key'] === 'string' ? values['api-key'] : io.env['MAAS_API_KEY'] || undefined;
     let client: MaasClient | undefined;
     const ctx: Context = {

@@ -1,6 +1,7 @@
 /** `maas jobs create|get|cancel`: asynchronous jobs. Each prints the job object as JSON. */
-import type { JobRequest, Tensor } from '../../types.js';
-import { listOpt, secondsOpt, stringOpt, UsageError, versionOpt, type Command } from '../command.js';
+import { randomUUID } from 'node:crypto';
+import type { Job, JobRequest, Tensor } from '../../types.js';
+import { Interrupted, listOpt, secondsOpt, stringOpt, UsageError, versionOpt, type Command } from '../command.js';
 import { EXIT_FAILED } from '../errors.js';
 import { formatJson } from '../format.js';
 import { outputsFromArgs, readJsonFile, tensorsFromArgs } from '../inputs.js';
@@ -49,7 +50,16 @@ export const jobsCreate: Command = {
     if (version) req.version = version;
     const outputs = outputsFromArgs(listOpt(ctx, 'output'));
     if (outputs) req.outputs = outputs;
-    const job = await ctx.client().jobs.create(req, { wait: secondsOpt(ctx, 'wait'), idempotencyKey: stringOpt(ctx, 'idempotency-key'), signal: ctx.io.signal });
+    // A key of our own when none is given, so a create stopped before its answer (Ctrl-C during
+    // --wait: the job may be queued) can be picked up with it instead of queued twice.
+    const idempotencyKey = stringOpt(ctx, 'idempotency-key') ?? `maas-cli-${randomUUID()}`;
+    let job: Job;
+    try {
+      job = await ctx.client().jobs.create(req, { wait: secondsOpt(ctx, 'wait'), idempotencyKey, signal: ctx.io.signal });
+    } catch (err) {
+      if (!ctx.io.signal.aborted) throw err;
+      throw new Interrupted(`the job may have been queued; the same command with --idempotency-key ${idempotencyKey} prints it (while the server keeps the job) instead of queuing another`);
+    }
     ctx.io.stdout.write(`${formatJson(job)}\n`);
     return endedBadly(job.status) ? EXIT_FAILED : 0;
   },
