@@ -50,11 +50,13 @@ describe('sendInSlices', () => {
 });
 
 describe('connectRedis', () => {
-  it('names the Redis it could not reach, without its credentials', async () => {
+  it('names the Redis it could not reach, without its credentials, and why', async () => {
     const port = await freePort();
     const err = await connectRedis(`redis://user:s3cret@127.0.0.1:${port}/0`, 'api', 'api').then(() => undefined, (e: Error) => e);
     expect(err?.message).toMatch(new RegExp(`cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0 \\(REDIS_URL; connection api\\)`));
     expect(err?.message).not.toMatch(/s3cret/);
+    // why, as its cause (logged after the message): not connect()'s own "Connection is closed"
+    expect((err?.cause as Error | undefined)?.message).toMatch(/ECONNREFUSED/);
     expect(withoutCredentials('not a url')).toBe('(an unparsable REDIS_URL)');
   });
 });

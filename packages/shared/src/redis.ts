@@ -86,12 +86,15 @@ export function redisOptions(role: RedisRole): RedisOptions {
 export async function connectRedis(url: string, role: RedisRole, name: string, overrides: RedisOptions = {}): Promise<Redis> {
   const client = createRedis(url, { ...redisOptions(role), connectionName: name, ...overrides });
   // Errors are surfaced by the commands that hit them; an unhandled 'error' event would crash.
-  client.on('error', () => {});
+  // The last one before a failed connect is why it failed (a refused AUTH, a certificate not
+  // trusted): connect() itself rejects with only "Connection is closed".
+  let why: unknown;
+  client.on('error', (err) => (why = err));
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw new Error(`cannot reach Redis at ${withoutCredentials(url)} (REDIS_URL; connection ${name})`, { cause: err }); // its message follows in logs
+    throw new Error(`cannot reach Redis at ${withoutCredentials(url)} (REDIS_URL; connection ${name})`, { cause: why ?? err }); // its message follows in logs
   }
   return client;
 }
