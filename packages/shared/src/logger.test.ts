@@ -14,6 +14,24 @@ describe('createLogger', () => {
     log.debug('not written');
     expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([expect.objectContaining({ level: 'warn', service: 'svc', queue: 'q', msg: 'careful' })]);
   });
+
+  it("logs a refused AUTH or HELLO (ioredis's error.command, also in previousErrors) without its arguments: they hold the password", () => {
+    const lines: string[] = [];
+    const log = createLogger('svc', 'info', { write: (line: string) => void lines.push(line) });
+    const hello = { name: 'hello', args: ['3', 'AUTH', 'maas', 'pw-secret'] };
+    const refused = () => Object.assign(new Error('WRONGPASS invalid username-password pair or user is disabled.'), { command: { ...hello } });
+    const err = Object.assign(refused(), { previousErrors: [refused(), Object.assign(new Error('x'), { command: { name: 'auth', args: ['pw-secret'] } })] });
+    const other = Object.assign(new Error('ERR wrong kind'), { command: { name: 'hget', args: ['k', 'f'] } });
+    log.error({ err }, 'heartbeat failed');
+    log.error({ err: other }, 'other');
+    expect(lines[0]).not.toContain('pw-secret');
+    const logged = JSON.parse(lines[0]!) as { err: { message: string; command: unknown; previousErrors: { command: unknown }[] } };
+    expect(logged.err.message).toMatch(/^WRONGPASS/);
+    expect(logged.err.command).toEqual({ name: 'hello', args: '[redacted]' });
+    expect(logged.err.previousErrors.map((e) => e.command)).toEqual([{ name: 'hello', args: '[redacted]' }, { name: 'auth', args: '[redacted]' }]);
+    expect(err.command.args).toEqual(hello.args); // the error itself is left as it was
+    expect((JSON.parse(lines[1]!) as { err: { command: unknown } }).err.command).toEqual({ name: 'hget', args: ['k', 'f'] });
+  });
 });
 
 describe('logFormat', () => {

@@ -26,6 +26,34 @@ export const LoggingEnv = {
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 };
 
+/** The Redis commands whose arguments carry REDIS_URL's user and password (`HELLO 3 AUTH user pass`). */
+const CREDENTIAL_COMMANDS = /^(?:auth|hello)$/i;
+
+/**
+ * PURE: an error as pino logs it (its standard serializer), but for the arguments of a Redis
+ * AUTH or HELLO. ioredis puts a failed command's name and arguments on its error (`command`,
+ * and on each of `previousErrors`): a refused AUTH (a password rotated or revoked while the
+ * process runs, reconnecting) carried the password into every error line of the process.
+ */
+function serializeErr(err: unknown): unknown {
+  return withoutRedisCredentials(pino.stdSerializers.err(err as Error), 0);
+}
+
+function withoutRedisCredentials(v: unknown, depth: number): unknown {
+  if (typeof v !== 'object' || v === null || depth > 3) return v;
+  if (Array.isArray(v)) return v.map((x) => withoutRedisCredentials(x, depth + 1));
+  const o = v as Record<string, unknown>;
+  const command = o['command'] as { name?: unknown } | undefined;
+  const hides = typeof command?.name === 'string' && CREDENTIAL_COMMANDS.test(command.name);
+  if (!hides && !Array.isArray(o['previousErrors'])) return v;
+  // copies: the error's own objects stay as they were
+  return {
+    ...o,
+    ...(hides ? { command: { ...command, args: '[redacted]' } } : {}),
+    ...(Array.isArray(o['previousErrors']) ? { previousErrors: withoutRedisCredentials(o['previousErrors'], depth + 1) } : {}),
+  };
+}
+
 /**
  * The process's logger, made before its config is parsed (to report that): a LOG_LEVEL that is
  * not a level logs at `info` until the config check (LoggingEnv) stops the start. `jsonTo`
@@ -37,6 +65,7 @@ export function createLogger(service: string, level = process.env['LOG_LEVEL']?.
     level: (LOG_LEVELS as readonly string[]).includes(level) ? level : 'info',
     base: { service, pid: process.pid },
     redact: ['req.headers.authorization', 'secret', '*.secret'],
+    serializers: { err: serializeErr },
   };
   const json = { ...options, formatters: { level: (label: string) => ({ level: label }) } };
   if (jsonTo) return pino(json, jsonTo);
