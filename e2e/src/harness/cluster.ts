@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { createRedis, freePort, SERVICE_NODE_FLAGS, startRedisServer, type RedisServer } from '@maas/shared';
 import { startRedisCluster, type RedisClusterHandle } from './redis-cluster.js';
+import { startManagedRedis, type ManagedRedisHandle } from './redis-managed.js';
 import { API_ENTRY, REPO_ROOT, ServiceProcess, WORKER_ENTRY } from './process.js';
 
 /**
@@ -30,6 +31,12 @@ export interface ClusterOptions {
   redisDir?: string;
   /** run on a three-master Redis Cluster instead of one redis-server */
   redisCluster?: boolean;
+  /**
+   * run on a Redis set up as a managed service (redis-managed.ts): TLS only on a private CA,
+   * which the services are told of by NODE_EXTRA_CA_CERTS, and a named ACL user without the
+   * admin commands; REDIS_URL is `rediss://user:password@…`
+   */
+  redisManaged?: boolean;
   /** extra node flags per role, e.g. `--cpu-prof` for profiling */
   nodeArgs?: { api?: string[]; worker?: string[] };
   /** run the API and workers built in another checkout (A/B benchmarks of two builds) */
@@ -48,12 +55,13 @@ export class Cluster {
   /** the port of every Redis node (one, or the cluster's masters) */
   redisPorts: number[] = [];
 
-  private constructor(readonly redis: RedisServer, private readonly opts: ClusterOptions) {}
+  private constructor(readonly redis: RedisServer, private readonly opts: ClusterOptions, readonly managed?: ManagedRedisHandle) {}
 
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
     const redisCluster = opts.redisCluster ? await startRedisCluster() : undefined;
-    const redis = redisCluster ? clusterAsServer(redisCluster) : await startRedisServer(opts.redisDir ? { dir: opts.redisDir } : {});
-    const c = new Cluster(redis, opts);
+    const managed = opts.redisManaged ? await startManagedRedis() : undefined;
+    const redis = redisCluster ? clusterAsServer(redisCluster) : managed ? managed.server : await startRedisServer(opts.redisDir ? { dir: opts.redisDir } : {});
+    const c = new Cluster(redis, opts, managed);
     c.redisPorts = redisCluster ? redisCluster.nodes.map((n) => n.port) : [redis.port];
     try {
       await c.startApi();
@@ -66,7 +74,10 @@ export class Cluster {
   }
 
   private get modelsEnv() {
-    return { MODEL_REPOSITORY: this.opts.models ?? join(REPO_ROOT, 'models'), REDIS_URL: this.redis.url };
+    return {
+      MODEL_REPOSITORY: this.opts.models ?? join(REPO_ROOT, 'models'), REDIS_URL: this.redis.url,
+      ...(this.managed ? { NODE_EXTRA_CA_CERTS: this.managed.caFile } : {}),
+    };
   }
 
   async startApi(env: Record<string, string> = {}): Promise<ServiceProcess> {
@@ -102,7 +113,7 @@ export class Cluster {
 
   /** A client for direct checks (queue contents, Redis state). Caller quits it. */
   redisClient(): Redis {
-    return createRedis(this.redis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
+    return createRedis(this.redis.url, { maxRetriesPerRequest: 1, lazyConnect: false, ...(this.managed ? { tls: this.managed.tls } : {}) });
   }
 
   /** Stops every process (SIGTERM lets them exit cleanly, e.g. to write a `--cpu-prof` profile), then Redis. */
@@ -110,6 +121,7 @@ export class Cluster {
     await Promise.all(this.workers.map((w) => w.stop(signal)));
     await Promise.all(this.apis.map((a) => a.stop(signal)));
     await this.redis.stop();
+    await this.managed?.remove();
   }
 
   /** Logs of every process, for a failing test's message. */

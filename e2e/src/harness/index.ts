@@ -9,4 +9,5 @@ export { eventually, type EventuallyOptions } from './eventually.js';
 export { InferenceClient, PROTO_FILE } from './grpc-client.js';
 export { binaryBody, fromBytes, get, post, toBytes, type BinaryInput, type RawReply, type Value, type Datatype } from './binary-http.js';
 export { heldRows, publicIds, queuedInferenceJobs, storedBatches } from './queued.js';
+export { startManagedRedis, MANAGED_DENIED_COMMANDS, type ManagedRedisHandle } from './redis-managed.js';
 export { monitorRedis, parseMonitorLine, type MonitoredCommand } from './redis-monitor.js';
