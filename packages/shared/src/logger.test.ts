@@ -32,6 +32,21 @@ describe('createLogger', () => {
     expect(err.command.args).toEqual(hello.args); // the error itself is left as it was
     expect((JSON.parse(lines[1]!) as { err: { command: unknown } }).err.command).toEqual({ name: 'hget', args: ['k', 'f'] });
   });
+
+  it("logs a failed script's keys, not its data; other commands' arguments cut short, bytes as their size", () => {
+    const lines: string[] = [];
+    const log = createLogger('svc', 'info', { write: (line: string) => void lines.push(line) });
+    const data = JSON.stringify({ inputs: [{ name: 'features', data: [39.1, 18.7] }], metadata: { patient: 'Ada' } });
+    const failed = (name: string, args: unknown[]) => Object.assign(new Error('Connection is closed.'), { command: { name, args } });
+    log.error({ err: failed('evalsha', ['a1b2', '2', 'maas:{q}:wait', 'maas:{q}:meta', data, '17']) }, 'add failed');
+    log.error({ err: failed('set', ['maas:{q}:j1:payload', Buffer.alloc(4096), 'EX', '60']) }, 'set failed');
+    log.error({ err: failed('hset', ['k', 'x'.repeat(500), ...Array.from({ length: 20 }, (_, i) => `f${i}`)]) }, 'hset failed');
+    expect(lines.join('\n')).not.toContain('Ada');
+    const commands = lines.map((l) => (JSON.parse(l) as { err: { command: unknown } }).err.command);
+    expect(commands[0]).toEqual({ name: 'evalsha', args: ['a1b2', '2', 'maas:{q}:wait', 'maas:{q}:meta', '[2 more]'] });
+    expect(commands[1]).toEqual({ name: 'set', args: ['maas:{q}:j1:payload', '<4096 bytes>', 'EX', '60'] });
+    expect(commands[2]).toEqual({ name: 'hset', args: ['k', `${'x'.repeat(80)}… (500 characters)`, 'f0', 'f1', 'f2', 'f3', 'f4', 'f5', '[14 more]'] });
+  });
 });
 
 describe('logFormat', () => {

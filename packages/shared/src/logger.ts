@@ -28,12 +28,31 @@ export const LoggingEnv = {
 
 /** The Redis commands whose arguments carry REDIS_URL's user and password (`HELLO 3 AUTH user pass`). */
 const CREDENTIAL_COMMANDS = /^(?:auth|hello)$/i;
+/** Scripts: their keys are kept, their other arguments (a job's data, its inputs) are not. */
+const SCRIPT_COMMANDS = /^(?:eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro)$/i;
+/** What is kept of any other command's arguments: enough to tell which key, not a payload. */
+const ARGS_KEPT = 8;
+const ARG_CHARS = 80;
+
+/** PURE: a failed command's arguments as logged: none of AUTH's or HELLO's, a script's keys only, the rest cut short. */
+function loggedArgs(name: string, args: unknown): unknown {
+  if (CREDENTIAL_COMMANDS.test(name)) return '[redacted]';
+  if (!Array.isArray(args)) return args;
+  const shown = (a: unknown) =>
+    Buffer.isBuffer(a) || a instanceof Uint8Array ? `<${a.byteLength} bytes>`
+    : typeof a === 'string' && a.length > ARG_CHARS ? `${a.slice(0, ARG_CHARS)}… (${a.length} characters)`
+    : a;
+  const keys = SCRIPT_COMMANDS.test(name) ? 2 + Math.max(0, Number(args[1]) || 0) : ARGS_KEPT;
+  const kept = args.slice(0, Math.min(keys, ARGS_KEPT)).map(shown);
+  return args.length > kept.length ? [...kept, `[${args.length - kept.length} more]`] : kept;
+}
 
 /**
- * PURE: an error as pino logs it (its standard serializer), but for the arguments of a Redis
- * AUTH or HELLO. ioredis puts a failed command's name and arguments on its error (`command`,
- * and on each of `previousErrors`): a refused AUTH (a password rotated or revoked while the
- * process runs, reconnecting) carried the password into every error line of the process.
+ * PURE: an error as pino logs it (its standard serializer), but for a Redis command's
+ * arguments. ioredis puts a failed command's name and arguments on its error (`command`, and
+ * on each of `previousErrors`): a refused AUTH (a password rotated or revoked while the process
+ * runs, reconnecting) carried the password into every error line of the process, and a script
+ * that failed (Redis gone mid-call) a job's data, inputs included (`loggedArgs`).
  */
 function serializeErr(err: unknown): unknown {
   return withoutRedisCredentials(pino.stdSerializers.err(err as Error), 0);
@@ -43,13 +62,13 @@ function withoutRedisCredentials(v: unknown, depth: number): unknown {
   if (typeof v !== 'object' || v === null || depth > 3) return v;
   if (Array.isArray(v)) return v.map((x) => withoutRedisCredentials(x, depth + 1));
   const o = v as Record<string, unknown>;
-  const command = o['command'] as { name?: unknown } | undefined;
-  const hides = typeof command?.name === 'string' && CREDENTIAL_COMMANDS.test(command.name);
+  const command = o['command'] as { name?: unknown; args?: unknown } | undefined;
+  const hides = typeof command?.name === 'string';
   if (!hides && !Array.isArray(o['previousErrors'])) return v;
   // copies: the error's own objects stay as they were
   return {
     ...o,
-    ...(hides ? { command: { ...command, args: '[redacted]' } } : {}),
+    ...(hides ? { command: { ...command, args: loggedArgs(command.name as string, command.args) } } : {}),
     ...(Array.isArray(o['previousErrors']) ? { previousErrors: withoutRedisCredentials(o['previousErrors'], depth + 1) } : {}),
   };
 }
