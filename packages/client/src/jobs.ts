@@ -42,6 +42,9 @@ export type SucceededJob = Job & { status: 'succeeded'; outputs: NonNullable<Job
 export const DEFAULT_WAIT_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_POLL_SECONDS = 30;
 
+/** PURE: how long one long-poll may hold: `pollSeconds`, or what is left of a wait's time (to 0.1 s, at least 0.1), whichever is less. */
+export const pollFor = (leftMs: number, pollSeconds: number): number => Math.min(pollSeconds, Math.max(0.1, Math.ceil(leftMs / 100) / 10));
+
 export class Jobs {
   constructor(private readonly http: Transport) {}
 
@@ -89,7 +92,7 @@ export class Jobs {
     for (;;) {
       const left = deadline - Date.now();
       const started = Date.now();
-      const job = await throughRestarts(() => this.get(id, { wait: Math.max(1, Math.min(pollSeconds, Math.ceil(left / 1000))), signal: opts.signal }), deadline, opts.signal);
+      const job = await throughRestarts(() => this.get(id, { wait: pollFor(left, pollSeconds), signal: opts.signal }), deadline, opts.signal);
       if (isTerminal(job.status)) return job;
       if (Date.now() >= deadline) throw new MaasWaitTimeoutError(`job ${id} still ${job.status} after ${timeoutMs} ms`, job);
       // A server that does not long-poll (wait capped to 0) answers at once: do not spin.
@@ -113,7 +116,7 @@ export class Jobs {
     const idempotencyKey = opts.idempotencyKey ?? `maas-client-${randomUUID()}`;
     const first = await throughRestarts(() => this.create(req, {
       idempotencyKey,
-      wait: Math.max(1, Math.min(pollSeconds, Math.ceil((deadline - Date.now()) / 1000))),
+      wait: pollFor(deadline - Date.now(), pollSeconds),
       signal: opts.signal,
     }), deadline, opts.signal);
     const job = isTerminal(first.status)

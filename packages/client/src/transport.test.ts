@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MaasClient } from './client.js';
-import { MaasConnectionError, MaasProtocolError } from './errors.js';
+import { MaasConnectionError, MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
 
 /** A client whose every request is answered 200 with `body` (another service on the port, a proxy's page). */
 const answering = (body: unknown) =>
@@ -36,6 +36,23 @@ describe('a 2xx JSON answer that is not what the contract says', () => {
     expect(await answering({ object: 'job', id: 'j1', status: 'queued' }).jobs.get('j1')).toMatchObject({ id: 'j1' });
     expect(await answering({ object: 'list', data: [], has_more: false }).batches.list()).toMatchObject({ object: 'list' });
     expect(await answering({ object: 'list', models: [] }).models.list()).toEqual([]);
+  });
+});
+
+describe("a job's wait keeps to its timeout", () => {
+  it('long-polls no longer than the time left (to 0.1 s), so it gives up on time', async () => {
+    const waits: number[] = [];
+    const impl = (async (input: string | URL | Request) => {
+      const wait = Number(new URL(String(input)).searchParams.get('wait'));
+      waits.push(wait);
+      await new Promise((r) => setTimeout(r, wait * 1000)); // a server that holds the poll that long
+      return new Response(JSON.stringify({ object: 'job', id: 'j1', status: 'queued' }), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    const t0 = Date.now();
+    const err = await new MaasClient({ baseUrl: 'http://maas.test', fetch: impl }).jobs.wait('j1', { timeoutMs: 1500 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MaasWaitTimeoutError);
+    expect(Date.now() - t0).toBeLessThan(1900); // it asked for 2 s before
+    expect(waits[0]).toBe(1.5);
   });
 });
 
