@@ -138,13 +138,14 @@ describe('on a managed-style Redis (TLS, ACL user, admin commands denied)', () =
     expect(serviceLogs()).not.toMatch(/NOPERM|WRONGPASS|certificate/);
   });
 
-  it("a password revoked while running: not ready, the worker's log says WRONGPASS without the password; back once restored", async () => {
+  it("a password revoked while running: not ready, the API's and the worker's logs say WRONGPASS without the password; back once restored", async () => {
     const admin = managed().adminClient();
     try {
       await admin.call('ACL', 'SETUSER', managed().user, 'resetpass', '>rotated-elsewhere');
       await admin.call('CLIENT', 'KILL', 'USER', managed().user);
       await eventually(() => call(cluster.url, 'GET', '/v2/health/ready'), (r) => r.status === 503, { ms: 10_000, what: 'not ready' });
       await cluster.workers[0]!.waitFor(/WRONGPASS/, 10_000);
+      await cluster.api.waitFor(/Redis connection failed; reconnecting.*WRONGPASS|WRONGPASS.*Redis connection failed; reconnecting/, 10_000);
       await admin.call('ACL', 'SETUSER', managed().user, 'resetpass', `>${managed().password}`);
     } finally {
       admin.disconnect();

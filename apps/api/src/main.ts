@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, megabytes, openModeSecrets, Periodic,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, megabytes, openModeSecrets, Periodic, throttledErrorLog,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -61,6 +61,9 @@ async function main(): Promise<void> {
     for (const u of m.unavailable) log.warn({ model: m.name, version: u.version, reason: u.reason }, 'model version unavailable: the previous versions are served');
   }
   const redis = await connectRedis(config.REDIS_URL, 'api', 'api');
+  // Why Redis is out while running (refused, a password revoked: WRONGPASS), once every 30 s a
+  // reason; requests meanwhile answer 503 and readiness reads not ready.
+  redis.on('error', throttledErrorLog(log, 'Redis connection failed; reconnecting', 30_000));
   // BullMQ's queues on a connection of their own, not auto-pipelined (see PIPELINING).
   const queueRedis = await connectRedis(config.REDIS_URL, 'api', 'api:queues', { enableAutoPipelining: false });
   const subscriber = await connectRedis(config.REDIS_URL, 'worker', 'api:events');
