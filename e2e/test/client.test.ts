@@ -121,6 +121,10 @@ describe('SDK: batches', () => {
     expect(written.lines).toBe(302);
     const text = await readFile(out, 'utf8');
     expect(text.trimEnd().split('\n').map((l) => JSON.parse(l).custom_id)).toEqual(results.map((r) => r.custom_id));
+    // An array cannot hold the failed line: .npy is refused (406), and no file is left.
+    const npyOut = join(tmp, 'refused.npy');
+    expect(await maas.batches.downloadResults(batch.id, npyOut, { format: 'npy', output: 'label' }).catch((e: unknown) => e)).toMatchObject({ status: 406 });
+    expect(await readFile(npyOut).catch(() => 'absent')).toBe('absent');
 
     // Only the lines that failed: the SDK and the CLI.
     const failed: BatchResult[] = [];
@@ -506,6 +510,26 @@ describe('CLI (child process)', () => {
     const lines = (await readFile(out, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.custom_id)).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
     expect(lines[1].outputs.label).toEqual([2]);
+
+    // The same results as one output's array: the SDK and the CLI, row i for line i.
+    const id = /batch (batch_\S+):/.exec(r.stderr)?.[1];
+    expect(id, r.stderr).toBeDefined();
+    const labels = (bytes: Buffer) => {
+      expect(bytes.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+      const start = 10 + bytes.readUInt16LE(8);
+      expect(bytes.subarray(10, start).toString('latin1')).toMatch(/'descr': '<i8'.*'shape': \(300,\)/);
+      return Array.from(new BigInt64Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length)), Number);
+    };
+    const expected = lines.map((l) => l.outputs.label[0] as number);
+    const sdkNpy = join(tmp, 'labels.npy');
+    const written = await maas.batches.downloadResults(id!, sdkNpy, { format: 'npy', output: 'label' });
+    expect(written).toMatchObject({ path: sdkNpy, lines: 0 });
+    expect(labels(await readFile(sdkNpy))).toEqual(expected);
+    const cliNpy = join(tmp, 'cli-labels.npy');
+    const c = await cli(['batch', 'results', id!, '--npy', '--output', 'label', '--out', cliNpy]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/^wrote .* of \.npy to /);
+    expect(labels(await readFile(cliNpy))).toEqual(expected);
   });
 
   it('errors: the problem on stderr and exit 1; usage errors exit 2', async () => {

@@ -81,6 +81,7 @@ export interface ListBatchesOptions extends CallOptions {
 export interface DownloadResult {
   path: string;
   bytes: number;
+  /** result lines written (NDJSON; 0 for an .npy download) */
   lines: number;
 }
 
@@ -210,11 +211,17 @@ export class Batches {
    * an interrupted download never looks finished) or to a writable such as `process.stdout`
    * (which is not ended). Resolves with the bytes and lines written.
    */
-  async downloadResults(id: string, destination: string | NodeJS.WritableStream, opts: ResultsOptions = {}): Promise<DownloadResult> {
-    const body = await this.resultsBody(id, opts);
-    if (typeof destination !== 'string') return { path: '-', ...(await copyTo(body, destination)) };
+  async downloadResults(id: string, destination: string | NodeJS.WritableStream, opts: DownloadOptions = {}): Promise<DownloadResult> {
+    const { format, output, ...rest } = opts;
+    const npy = format === 'npy';
+    if (npy && rest.failedOnly) throw new TypeError('failedOnly results are NDJSON lines (errors are no array): drop format: "npy"');
+    const body = await this.resultsBody(id, rest, npy ? { output: output ?? '' } : undefined);
+    if (typeof destination !== 'string') {
+      const copied = await copyTo(body, destination);
+      return { path: '-', ...copied, ...(npy ? { lines: 0 } : {}) };
+    }
     const partial = `${destination}.partial`;
-    const c = counter();
+    const c = counter(npy);
     try {
       await pipeline(
         body,
@@ -234,10 +241,20 @@ export class Batches {
     }
   }
 
-  /** The results' bytes as they arrive (a connection lost meanwhile: MaasConnectionError, Transport.chunks). */
-  private resultsBody(id: string, { failedOnly, ...opts }: ResultsOptions): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
-    const path = `/v1/batches/${encodeURIComponent(id)}/results${failedOnly ? '?failed=true' : ''}`;
-    return this.http.chunks({ method: 'GET', path, ...opts });
+  /**
+   * The results' bytes as they arrive (a connection lost meanwhile: MaasConnectionError,
+   * Transport.chunks): NDJSON, or with `npy` one output's rows as an .npy file (`output`: ''
+   * lets the server pick a model's only output).
+   */
+  private resultsBody(id: string, { failedOnly, ...opts }: ResultsOptions, npy?: { output: string }): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
+    return this.http.chunks({
+      method: 'GET',
+      path: `/v1/batches/${encodeURIComponent(id)}/results`,
+      ...opts,
+      query: { failed: failedOnly ? 'true' : undefined, output: npy?.output || undefined },
+      // Only the array: a batch with failed lines (which an array cannot hold) is a 406.
+      ...(npy ? { headers: { accept: 'application/x-npy' } } : {}),
+    });
   }
 }
 
@@ -246,8 +263,19 @@ export interface ResultsOptions extends CallOptions {
   failedOnly?: boolean;
 }
 
-/** Counts bytes and lines of the chunks passing through (a last line without `\n` counts too). */
-function counter() {
+export interface DownloadOptions extends ResultsOptions {
+  /**
+   * `npy`: one output's rows as a NumPy `.npy` file, row i of the array for line i (`Accept:
+   * application/x-npy`), for a batch whose lines all succeeded (one with a failed line is a
+   * MaasApiError 406: read it as NDJSON). Default `ndjson`.
+   */
+  format?: 'ndjson' | 'npy';
+  /** with `npy`: the output the array holds (required when the model has several) */
+  output?: string;
+}
+
+/** Counts bytes and lines of the chunks passing through (a last line without `\n` counts too; `binary`: bytes only). */
+function counter(binary = false) {
   const counts = { bytes: 0, lines: 0 };
   let last = 0x0a;
   return {
@@ -258,7 +286,8 @@ function counter() {
       if (chunk.length) last = chunk[chunk.length - 1]!;
     },
     finish() {
-      if (last !== 0x0a) counts.lines++;
+      if (binary) counts.lines = 0;
+      else if (last !== 0x0a) counts.lines++;
       return counts;
     },
   };

@@ -6,7 +6,7 @@ export { MaasClient, type MaasClientOptions, type InferOptions } from './client.
 export { Jobs, type CreateJobOptions, type GetJobOptions, type WaitOptions, type RunOptions, type SucceededJob } from './jobs.js';
 export {
   Batches, NdjsonFile, ndjsonFile, type SubmitBatchOptions, type GetBatchOptions, type BatchWaitOptions, type UploadProgress, type DownloadResult,
-  type ListBatchesOptions, type ResultsOptions,
+  type ListBatchesOptions, type ResultsOptions, type DownloadOptions,
 } from './batches.js';
 export { encodeNpy, npyHeader, NpyFile, npyFile, type NpyArray } from './npy.js';
 export { Models } from './models.js';

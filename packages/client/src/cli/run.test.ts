@@ -90,6 +90,8 @@ describe('help and usage errors (no server needed)', () => {
     [['jobs', 'create', '--model', 'm'], /--data FILE or --input/],
     [['models', '--url', 'ftp://host'], /--url must be an http\(s\) URL/],
     [['batch', 'submit', '/nonexistent/rows.ndjson', '--model', 'm'], /cannot read \/nonexistent\/rows\.ndjson: no such file/],
+    [['batch', 'results', 'b_1', '--npy', '--failed'], /--failed gives NDJSON lines/],
+    [['batch', 'results', 'b_1', '--output', 'label'], /--output names the array of --npy/],
   ])('%j is a usage error (exit 2)', async (argv, message) => {
     const x = io();
     expect(await runCli(argv, x)).toBe(2);

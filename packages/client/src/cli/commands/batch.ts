@@ -127,15 +127,26 @@ export const batchCancel: Command = {
 
 export const batchResults: Command = {
   name: 'batch results',
-  summary: 'download the results of a finished batch (NDJSON, input order) to stdout or --out',
-  usage: 'ID [--out FILE] [--failed]',
+  summary: 'download the results of a finished batch (NDJSON, input order; or one output as .npy) to stdout or --out',
+  usage: 'ID [--out FILE] [--failed | --npy [--output NAME]]',
   args: { min: 1 },
-  options: { out: outOption, failed: { type: 'boolean', help: 'only the lines that failed (quick on a large batch: no outputs are read)' } },
+  options: {
+    out: outOption,
+    failed: { type: 'boolean', help: 'only the lines that failed (quick on a large batch: no outputs are read)' },
+    npy: { type: 'boolean', help: "one output's rows as a NumPy .npy file, row i for line i (a batch whose lines all succeeded)" },
+    output: { type: 'string', value: 'NAME', help: 'with --npy: the output (required when the model has several)' },
+  },
   async run(ctx) {
     const out = stringOpt(ctx, 'out');
     const id = ctx.args[0]!;
-    const written = await ctx.client().batches.downloadResults(id, out ?? ctx.io.stdout, { signal: ctx.io.signal, failedOnly: flag(ctx, 'failed') });
-    if (out) ctx.io.stderr.write(wroteText(written, out));
+    const npy = flag(ctx, 'npy');
+    const output = stringOpt(ctx, 'output');
+    if (npy && flag(ctx, 'failed')) throw new UsageError('--failed gives NDJSON lines (errors are no array): drop --npy');
+    if (output !== undefined && !npy) throw new UsageError('--output names the array of --npy');
+    const written = await ctx.client().batches.downloadResults(id, out ?? ctx.io.stdout, {
+      signal: ctx.io.signal, failedOnly: flag(ctx, 'failed'), ...(npy ? { format: 'npy' as const, ...(output ? { output } : {}) } : {}),
+    });
+    if (out) ctx.io.stderr.write(npy ? `wrote ${formatBytes(written.bytes)} of .npy to ${out}\n` : wroteText(written, out));
   },
 };
 
