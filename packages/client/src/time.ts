@@ -46,8 +46,9 @@ export async function throughRestarts<T>(read: () => Promise<T>, deadline: numbe
       const code = connectionCode(err);
       const now = Date.now();
       since ??= now;
-      if (code === undefined || !RESTARTING.has(code) || signal?.aborted || now + delay >= deadline || now - since + delay > RECONNECT_FOR_MS) throw err;
-      await sleep(delay, signal);
+      if (code === undefined || !RESTARTING.has(code) || signal?.aborted || now >= deadline || now - since + delay > RECONNECT_FOR_MS) throw err;
+      // The last try at the deadline itself, not a pause short of it given up.
+      await sleep(Math.min(delay, deadline - now), signal);
       delay = Math.min(2000, delay * 2);
     }
   }

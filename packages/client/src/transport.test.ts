@@ -82,5 +82,7 @@ describe('a wait through an API restart', () => {
     const t0 = Date.now();
     expect(await new MaasClient({ baseUrl: 'http://maas.test', fetch: down.impl }).jobs.wait('j1', { timeoutMs: 1200 }).catch((e: unknown) => e)).toBeInstanceOf(MaasConnectionError);
     expect(Date.now() - t0).toBeLessThan(1500);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1150); // tried until its deadline, not given up at the last pause short of it
+    expect(down.calls()).toBe(4); // at 0, 0.25, 0.75 and 1.2 s
   });
 });
