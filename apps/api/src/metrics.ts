@@ -101,7 +101,7 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
     }),
     cacheBytes: new Gauge({
       name: 'maas_api_cache_bytes',
-      help: 'Bytes charged to each of this API process\'s in-memory caches bounded by bytes',
+      help: 'Bytes charged to each of this API process\'s in-memory caches bounded by bytes (completion_results: characters of JSON text)',
       labelNames: ['cache'],
       registers: [registry],
       collect() {

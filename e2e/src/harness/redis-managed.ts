@@ -69,16 +69,28 @@ export async function startManagedRedis(): Promise<ManagedRedisHandle> {
       `user ${MANAGED_USER} on >${password} ~* &* +@all ${MANAGED_DENIED_COMMANDS.map((c) => `-${c}`).join(' ')}`,
       '',
     ].join('\n'));
-    const port = await freePort();
     // `--port 0` after startRedisServer's `--port`: the last one counts, so no plain-TCP port.
-    const server = await startRedisServer({
+    // A free port can be taken before the server binds it: a few tries, each on a fresh one.
+    const start = async (port: number) => ({
       port,
-      extraArgs: [
-        '--port', '0', '--tls-port', String(port),
-        '--tls-cert-file', join(dir, 'server.pem'), '--tls-key-file', join(dir, 'server.key'), '--tls-ca-cert-file', join(dir, 'ca.pem'),
-        '--tls-auth-clients', 'no', '--aclfile', join(dir, 'users.acl'),
-      ],
+      server: await startRedisServer({
+        port,
+        extraArgs: [
+          '--port', '0', '--tls-port', String(port),
+          '--tls-cert-file', join(dir, 'server.pem'), '--tls-key-file', join(dir, 'server.key'), '--tls-ca-cert-file', join(dir, 'ca.pem'),
+          '--tls-auth-clients', 'no', '--aclfile', join(dir, 'users.acl'),
+        ],
+      }),
     });
+    let started: Awaited<ReturnType<typeof start>> | undefined;
+    for (let attempt = 1; !started; attempt++) {
+      try {
+        started = await start(await freePort());
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+    const { port, server } = started;
     const url = `rediss://${MANAGED_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
     const ca = await readFile(join(dir, 'ca.pem'));
     return {

@@ -178,15 +178,16 @@ export class Batches {
    * Resolves with the batch once it is terminal (check `status` and `counts`). Each request
    * long-polls (`?wait=`) for up to `intervalMs`, so the end is seen as it happens, and
    * `onProgress` sees each answer, the last one included. An API that restarts meanwhile
-   * (connection refused or reset) is waited for, up to a minute.
+   * (connection refused, reset or closed mid-answer) is waited for, up to a minute.
    */
   async wait(id: string, opts: BatchWaitOptions = {}): Promise<Batch> {
     const interval = Math.max(50, opts.intervalMs ?? 1000);
     const deadline = Date.now() + (opts.timeoutMs ?? Infinity);
     for (;;) {
       const started = Date.now();
-      const waitMs = Math.max(0, Math.min(interval, deadline - started));
-      const batch = await throughRestarts(() => this.get(id, { wait: waitMs > 0 ? waitMs / 1000 : undefined, signal: opts.signal }), deadline, opts.signal);
+      // The time left is read at each try: one made after riding out a restart asks for less.
+      const pollMs = () => Math.max(0, Math.min(interval, deadline - Date.now()));
+      const batch = await throughRestarts(() => this.get(id, { wait: pollMs() > 0 ? pollMs() / 1000 : undefined, signal: opts.signal }), deadline, opts.signal);
       opts.onProgress?.(batch);
       if (isTerminal(batch.status)) return batch;
       const left = deadline - Date.now();

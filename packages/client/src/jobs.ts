@@ -83,16 +83,17 @@ export class Jobs {
   /**
    * Resolves with the job once it is terminal (succeeded, failed or canceled: check `status`).
    * Throws MaasWaitTimeoutError, carrying the job as last seen, when `timeoutMs` passes first.
-   * An API that restarts meanwhile (connection refused or reset) is waited for, up to a minute.
+   * An API that restarts meanwhile (connection refused, reset or closed mid-answer) is waited
+   * for, up to a minute and never past `timeoutMs`.
    */
   async wait(id: string, opts: WaitOptions = {}): Promise<Job> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     const pollSeconds = Math.max(1, opts.pollSeconds ?? DEFAULT_POLL_SECONDS);
     for (;;) {
-      const left = deadline - Date.now();
       const started = Date.now();
-      const job = await throughRestarts(() => this.get(id, { wait: pollFor(left, pollSeconds), signal: opts.signal }), deadline, opts.signal);
+      // The time left is read at each try: one made after riding out a restart asks for less.
+      const job = await throughRestarts(() => this.get(id, { wait: pollFor(deadline - Date.now(), pollSeconds), signal: opts.signal }), deadline, opts.signal);
       if (isTerminal(job.status)) return job;
       if (Date.now() >= deadline) throw new MaasWaitTimeoutError(`job ${id} still ${job.status} after ${timeoutMs} ms`, job);
       // A server that does not long-poll (wait capped to 0) answers at once: do not spin.

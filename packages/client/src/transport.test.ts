@@ -56,6 +56,25 @@ describe("a job's wait keeps to its timeout", () => {
   });
 });
 
+describe("a job's wait through a restart keeps to its timeout too", () => {
+  it('a poll made after riding out refused connections asks only for the time left', async () => {
+    let calls = 0;
+    const waits: number[] = [];
+    const impl = (async (input: string | URL | Request) => {
+      if (++calls <= 3) throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+      const wait = Number(new URL(String(input)).searchParams.get('wait'));
+      waits.push(wait);
+      await new Promise((r) => setTimeout(r, wait * 1000));
+      return new Response(JSON.stringify({ object: 'job', id: 'j1', status: 'queued' }), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    const t0 = Date.now();
+    const err = await new MaasClient({ baseUrl: 'http://maas.test', fetch: impl }).jobs.wait('j1', { timeoutMs: 3000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MaasWaitTimeoutError);
+    expect(Date.now() - t0).toBeLessThan(3400); // 4.8 s when the poll asked for the time left before the restart
+    expect(waits[0]).toBeLessThanOrEqual(1.3); // the refused tries took 1.75 s of the 3
+  });
+});
+
 describe('a wait through an API restart', () => {
   /** A fetch that fails to connect (`code`) for the first `down` calls, then answers `body`. */
   const restarting = (down: number, code: string, body: unknown) => {

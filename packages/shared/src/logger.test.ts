@@ -33,6 +33,19 @@ describe('createLogger', () => {
     expect((JSON.parse(lines[1]!) as { err: { command: unknown } }).err.command).toEqual({ name: 'hget', args: ['k', 'f'] });
   });
 
+  it('finds a Redis command in errors within errors (a cluster\'s lastNodeError, an AggregateError), and never throws', () => {
+    const lines: string[] = [];
+    const log = createLogger('svc', 'info', { write: (line: string) => void lines.push(line) });
+    const refused = () => Object.assign(new Error('WRONGPASS'), { command: { name: 'hello', args: ['3', 'AUTH', 'maas', 'pw-secret'] } });
+    log.error({ err: Object.assign(new Error('Failed to refresh slots cache.'), { lastNodeError: refused() }) }, 'cluster');
+    log.error({ err: new AggregateError([refused(), refused()], 'all failed') }, 'aggregate');
+    const hostile = Object.assign(new Error('odd'), { command: { name: 'evalsha', args: ['sha', { valueOf: () => { throw new Error('no'); } }] } });
+    log.error({ err: hostile }, 'odd');
+    expect(lines).toHaveLength(3);
+    expect(lines.join('\n')).not.toContain('pw-secret');
+    expect((JSON.parse(lines[2]!) as { err: { message: string } }).err.message).toBe('odd');
+  });
+
   it("logs a failed script's keys, not its data; other commands' arguments cut short, bytes as their size", () => {
     const lines: string[] = [];
     const log = createLogger('svc', 'info', { write: (line: string) => void lines.push(line) });

@@ -49,28 +49,42 @@ function loggedArgs(name: string, args: unknown): unknown {
 
 /**
  * PURE: an error as pino logs it (its standard serializer), but for a Redis command's
- * arguments. ioredis puts a failed command's name and arguments on its error (`command`, and
- * on each of `previousErrors`): a refused AUTH (a password rotated or revoked while the process
- * runs, reconnecting) carried the password into every error line of the process, and a script
- * that failed (Redis gone mid-call) a job's data, inputs included (`loggedArgs`).
+ * arguments. ioredis puts a failed command's name and arguments on its error (`command`), and
+ * errors carry other errors (`previousErrors`, a cluster's `lastNodeError`, an AggregateError's
+ * `aggregateErrors`): a refused AUTH (a password rotated or revoked while the process runs,
+ * reconnecting) carried the password into every error line of the process, and a script that
+ * failed (Redis gone mid-call) a job's data, inputs included (`loggedArgs`). A serializer must
+ * not throw: on an error it cannot read, its name and message only.
  */
 function serializeErr(err: unknown): unknown {
-  return withoutRedisCredentials(pino.stdSerializers.err(err as Error), 0);
+  try {
+    return withoutRedisCredentials(pino.stdSerializers.err(err as Error), 0);
+  } catch {
+    const e = err as { name?: unknown; message?: unknown } | null;
+    return { type: String(e?.name ?? typeof err), message: String(e?.message ?? '') };
+  }
 }
 
+/** Nesting looked into (errors within errors), and the longest array looked through. */
+const NESTING = 4;
+const ARRAY_ITEMS = 64;
+
+/** `v` with every Redis command in it (`command: {name, args}`, at any field, NESTING deep) shown as `loggedArgs` says; copies where it changes. */
 function withoutRedisCredentials(v: unknown, depth: number): unknown {
-  if (typeof v !== 'object' || v === null || depth > 3) return v;
-  if (Array.isArray(v)) return v.map((x) => withoutRedisCredentials(x, depth + 1));
+  if (typeof v !== 'object' || v === null || depth > NESTING || ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v)) {
+    if (v.length > ARRAY_ITEMS) return v;
+    const mapped = v.map((x) => withoutRedisCredentials(x, depth + 1));
+    return mapped.some((x, i) => x !== v[i]) ? mapped : v;
+  }
   const o = v as Record<string, unknown>;
-  const command = o['command'] as { name?: unknown; args?: unknown } | undefined;
-  const hides = typeof command?.name === 'string';
-  if (!hides && !Array.isArray(o['previousErrors'])) return v;
-  // copies: the error's own objects stay as they were
-  return {
-    ...o,
-    ...(hides ? { command: { ...command, args: loggedArgs(command.name as string, command.args) } } : {}),
-    ...(Array.isArray(o['previousErrors']) ? { previousErrors: withoutRedisCredentials(o['previousErrors'], depth + 1) } : {}),
-  };
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, x] of Object.entries(o)) {
+    const command = key === 'command' ? (x as { name?: unknown; args?: unknown } | null) : null;
+    const y = typeof command?.name === 'string' ? { ...command, args: loggedArgs(command.name, command.args) } : withoutRedisCredentials(x, depth + 1);
+    if (y !== x) (copy ??= { ...o })[key] = y;
+  }
+  return copy ?? o;
 }
 
 /**

@@ -267,12 +267,12 @@ export class JobService {
    */
   private readonly queuedHere = new RecentJobs();
 
-  /** Lets go of what the job caches hold past their bounds (main.ts calls it on a timer, so an idle process does). */
   /** What this process's job caches hold now (metrics). */
   get cacheSizes(): CacheSize[] {
     return [{ cache: 'queued_jobs', ...this.queuedHere.size }, { cache: 'job_queues', entries: this.queueOf.size }];
   }
 
+  /** Lets go of what the job caches hold past their bounds (main.ts calls it on a timer, so an idle process does). */
   prune(): void {
     this.queuedHere.prune();
   }

@@ -147,7 +147,9 @@ export class JobEndings {
    * its batch (`succeeded`), before BullMQ stores its completion: a chunk fetched again after
    * that (Redis kept the record but lost the completion: a restart from an append-only file
    * that ends between the two, a failover) settles as recorded, `completed` for rows that ran,
-   * so BullMQ's sets, the queue board and `maas_queue_jobs` say how it ended. Otherwise its batch
+   * so BullMQ's sets, the queue board and `maas_queue_jobs` say how it ended (counted again in
+   * `maas_jobs_processed_total` when the run before was counted too: its worker saw its
+   * completion before Redis lost it). Otherwise its batch
    * was canceled or is gone (canceled), or a job's own input outlived its time in the queue
    * (expired: a job's payload lives as long as its index, JOB_RETENTION_S + 1 h).
    */
@@ -156,7 +158,7 @@ export class JobEndings {
     if (!chunk) return this.failed(job, { type: 'expired', message: 'its input is no longer stored: it waited in the queue longer than jobs are kept' }, 'expired');
     const recorded = await this.d.chunks?.recorded(chunk);
     if (recorded?.kind === 's' || recorded?.kind === 'p') return { ok: true, result: completed };
-    if (recorded?.kind === 'f' && recorded.error) return this.failed(job, recorded.error);
+    if (recorded?.kind === 'f' && recorded.error) return this.failed(job, recorded.error, recorded.error.type === 'expired' ? 'expired' : undefined);
     return this.failed(job, { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' });
   }
 
