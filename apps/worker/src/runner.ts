@@ -445,8 +445,8 @@ export class ModelRunner {
   /** The result of a chunk that settles as its batch recorded it, without running here (JobEndings.inputGone): no outputs (they are with its batch), no runs. */
   private notRunHere(job: Job<InferenceJobData>): InferenceJobResult {
     return {
-      v: 1, outputs: [], ...(job.processedOn ? { started: job.processedOn } : {}), completed: Date.now(),
-      metrics: { queue_ms: Math.max(0, (job.processedOn ?? job.timestamp) - job.timestamp), batch_wait_ms: 0, inference_ms: 0, batch_size: 0, runs: 0, worker: this.metrics.workerId },
+      v: 1, outputs: [], ...started(job), completed: Date.now(),
+      metrics: { queue_ms: queueMs(job), batch_wait_ms: 0, inference_ms: 0, batch_size: 0, runs: 0, worker: this.metrics.workerId },
     };
   }
 
@@ -456,12 +456,12 @@ export class ModelRunner {
       v: 1,
       outputs,
       ...(task.memberErrors ? { memberErrors: Object.fromEntries(task.memberErrors) } : {}),
-      ...(job.processedOn ? { started: job.processedOn } : {}),
+      ...started(job),
       completed: Date.now(),
       // only where the API's response cache asks for it: 129 characters less in every other result
       ...(this.model.config.response_cache ? { ran: modelDigests(this.model, this.version) } : {}),
       metrics: {
-        queue_ms: Math.max(0, (job.processedOn ?? job.timestamp) - job.timestamp),
+        queue_ms: queueMs(job),
         batch_wait_ms: round((task.dispatchedAt ?? task.receivedAt) - task.receivedAt),
         inference_ms: round(task.inferenceMs),
         batch_size: task.maxBatch,
@@ -475,3 +475,7 @@ export class ModelRunner {
 
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
+/** A result's `started` (BullMQ's processedOn), when BullMQ set it. */
+const started = (job: Job<InferenceJobData>) => (job.processedOn ? { started: job.processedOn } : {});
+/** A result's `queue_ms`: from its creation until a worker took it. */
+const queueMs = (job: Job<InferenceJobData>) => Math.max(0, (job.processedOn ?? job.timestamp) - job.timestamp);

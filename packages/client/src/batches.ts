@@ -3,7 +3,6 @@
  * order. Both directions are streamed, so a batch of millions of lines costs the client the
  * same memory as a batch of ten.
  */
-import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -12,7 +11,7 @@ import { MaasWaitTimeoutError } from './errors.js';
 import { byteStream, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
 import { NpyFile } from './npy.js';
 import { sleep, throughRestarts } from './time.js';
-import { objectOf, type CallOptions, type Transport } from './transport.js';
+import { newIdempotencyKey, objectOf, type CallOptions, type Transport } from './transport.js';
 import { isTerminal, type Batch, type BatchLine, type BatchPage, type BatchResult } from './types.js';
 
 const BATCH = objectOf('batch');
@@ -117,7 +116,7 @@ export class Batches {
       };
     }
     try {
-      const key = opts.idempotencyKey ?? (this.http.retriesEnabled && replayable ? `maas-client-${randomUUID()}` : undefined);
+      const key = opts.idempotencyKey ?? (this.http.retriesEnabled && replayable ? newIdempotencyKey() : undefined);
       const { body } = await this.http.json<Batch>({
         method: 'POST',
         path: '/v1/batches',
@@ -186,8 +185,10 @@ export class Batches {
     for (;;) {
       const started = Date.now();
       // The time left is read at each try: one made after riding out a restart asks for less.
-      const pollMs = () => Math.max(0, Math.min(interval, deadline - Date.now()));
-      const batch = await throughRestarts(() => this.get(id, { wait: pollMs() > 0 ? pollMs() / 1000 : undefined, signal: opts.signal }), deadline, opts.signal);
+      const batch = await throughRestarts(() => {
+        const pollMs = Math.max(0, Math.min(interval, deadline - Date.now()));
+        return this.get(id, { wait: pollMs > 0 ? pollMs / 1000 : undefined, signal: opts.signal });
+      }, deadline, opts.signal);
       opts.onProgress?.(batch);
       if (isTerminal(batch.status)) return batch;
       const left = deadline - Date.now();
@@ -217,10 +218,7 @@ export class Batches {
     const npy = format === 'npy';
     if (npy && rest.failedOnly) throw new TypeError('failedOnly results are NDJSON lines (errors are no array): drop format: "npy"');
     const body = await this.resultsBody(id, rest, npy ? { output: output ?? '' } : undefined);
-    if (typeof destination !== 'string') {
-      const copied = await copyTo(body, destination);
-      return { path: '-', ...copied, ...(npy ? { lines: 0 } : {}) };
-    }
+    if (typeof destination !== 'string') return { path: '-', ...(await copyTo(body, destination, npy)) };
     const partial = `${destination}.partial`;
     const c = counter(npy);
     try {
@@ -295,8 +293,8 @@ function counter(binary = false) {
 }
 
 /** Copies into a writable we do not own (stdout): with backpressure, and without ending it. */
-async function copyTo(body: AsyncIterable<Uint8Array>, out: NodeJS.WritableStream): Promise<{ bytes: number; lines: number }> {
-  const c = counter();
+async function copyTo(body: AsyncIterable<Uint8Array>, out: NodeJS.WritableStream, binary: boolean): Promise<{ bytes: number; lines: number }> {
+  const c = counter(binary);
   let failed: unknown;
   const onError = (err: unknown) => (failed = err);
   out.on('error', onError);

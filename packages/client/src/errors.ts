@@ -58,8 +58,13 @@ export class MaasConnectionError extends MaasError {
     readonly code: string | undefined,
     options?: { cause?: unknown },
   ) {
-    super(`${code !== undefined && LOST.has(code) ? 'lost the connection to' : 'cannot reach'} ${url}: ${reason}`, options);
+    const lost = code !== undefined && LOST.has(code);
+    super(`${lost ? 'lost the connection to' : 'cannot reach'} ${url}: ${reason}`, options);
+    this.lost = lost;
   }
+
+  /** the server was reached, then closed or reset the connection (else it could not be reached at all) */
+  readonly lost: boolean;
 }
 
 /** Codes of a connection the server accepted, then closed or reset: it was reached. */

@@ -3,10 +3,9 @@
  * waiting client makes one request per `pollSeconds`, not one per interval tick), `run` is the
  * everyday "give me the result" call.
  */
-import { randomUUID } from 'node:crypto';
 import { MaasJobFailedError, MaasWaitTimeoutError } from './errors.js';
 import { sleep, throughRestarts } from './time.js';
-import { objectOf, type CallOptions, type Transport } from './transport.js';
+import { newIdempotencyKey, objectOf, type CallOptions, type Transport } from './transport.js';
 import { isTerminal, type Job, type JobRequest } from './types.js';
 
 const JOB = objectOf('job');
@@ -49,7 +48,7 @@ export class Jobs {
   constructor(private readonly http: Transport) {}
 
   async create(req: JobRequest, opts: CreateJobOptions = {}): Promise<Job> {
-    const key = opts.idempotencyKey ?? (this.http.retriesEnabled ? `maas-client-${randomUUID()}` : undefined);
+    const key = opts.idempotencyKey ?? (this.http.retriesEnabled ? newIdempotencyKey() : undefined);
     const { body } = await this.http.json<Job>({
       method: 'POST',
       path: '/v1/jobs',
@@ -114,7 +113,7 @@ export class Jobs {
     const pollSeconds = Math.max(1, opts.pollSeconds ?? DEFAULT_POLL_SECONDS);
     // One key for every attempt: a create sent again after the API went away mid-answer (it may
     // have queued the job) gets the job it queued, not a second one.
-    const idempotencyKey = opts.idempotencyKey ?? `maas-client-${randomUUID()}`;
+    const idempotencyKey = opts.idempotencyKey ?? newIdempotencyKey();
     const first = await throughRestarts(() => this.create(req, {
       idempotencyKey,
       wait: pollFor(deadline - Date.now(), pollSeconds),

@@ -3,6 +3,7 @@
  * Resources (jobs, batches, …) describe requests; this turns them into `fetch` calls and turns
  * every failure into the SDK's error classes, so no resource has to think about them.
  */
+import { randomUUID } from 'node:crypto';
 import { MaasApiError, MaasConnectionError, MaasProtocolError, MaasTimeoutError } from './errors.js';
 import { apiErrorFrom } from './problem.js';
 import { DEFAULT_RETRY, retryDelayMs, type RetryOptions } from './retry.js';
@@ -81,6 +82,9 @@ const POLL_GRACE_MS = 15_000;
 const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT',
 ]);
+
+/** An Idempotency-Key of the SDK's own (`maas-client-…`) or the CLI's (`maas-cli-…`), for a POST it may send again. */
+export const newIdempotencyKey = (by: 'client' | 'cli' = 'client'): string => `maas-${by}-${randomUUID()}`;
 
 /** Marks our own timeout apart from the caller aborting. */
 class TimeoutSignal extends Error {}
@@ -162,7 +166,7 @@ export class Transport {
     if (!response.body) throw new MaasProtocolError(`${spec.method} ${spec.path} answered without a body`);
     const url = this.url(spec.path, spec.query);
     const body = response.body;
-    const lost = (err: unknown) => this.networkError(err, url, new AbortController().signal, 0, spec.signal);
+    const lost = (err: unknown) => this.networkError(err, url, undefined, 0, spec.signal);
     return (async function* () {
       try {
         yield* chunksOf(body);
@@ -228,9 +232,10 @@ export class Transport {
     }
   }
 
-  private networkError(err: unknown, url: string, timer: AbortSignal, timeoutMs: number, caller?: AbortSignal): unknown {
+  /** `timer`: the signal of our own timeout, when one applies (none while a body streams). */
+  private networkError(err: unknown, url: string, timer: AbortSignal | undefined, timeoutMs: number, caller?: AbortSignal): unknown {
     if (caller?.aborted) return caller.reason ?? err;
-    if (timer.aborted && timer.reason instanceof TimeoutSignal) return new MaasTimeoutError(url, timeoutMs);
+    if (timer?.aborted && timer.reason instanceof TimeoutSignal) return new MaasTimeoutError(url, timeoutMs);
     // node:http (uploads) fails with the system error itself.
     const direct = err as { code?: unknown; syscall?: unknown; message?: string };
     if (typeof direct?.code === 'string' && (NETWORK_CODES.has(direct.code) || direct.syscall === 'connect' || direct.syscall === 'getaddrinfo')) {

@@ -64,7 +64,7 @@ export function describeError(err: unknown, url: string, command?: string): Desc
   }
   if (err instanceof MaasConnectionError) {
     const why = CONNECTION_HINTS[err.code ?? ''] ?? err.reason;
-    return { message: `error: ${err.message.startsWith('lost') ? 'lost the connection to' : 'cannot reach'} ${url}: ${why}`, code: EXIT_FAILED };
+    return { message: `error: ${err.lost ? 'lost the connection to' : 'cannot reach'} ${url}: ${why}`, code: EXIT_FAILED };
   }
   if (err instanceof MaasJobFailedError || err instanceof MaasWaitTimeoutError || err instanceof MaasProtocolError) {
     return { message: `error: ${err.message}`, code: EXIT_FAILED };

@@ -1,5 +1,5 @@
 /** `maas jobs create|get|cancel`: asynchronous jobs. Each prints the job object as JSON. */
-import { randomUUID } from 'node:crypto';
+import { newIdempotencyKey } from '../../transport.js';
 import type { Job, JobRequest, Tensor } from '../../types.js';
 import { Interrupted, listOpt, secondsOpt, stringOpt, UsageError, versionOpt, type Command } from '../command.js';
 import { EXIT_FAILED } from '../errors.js';
@@ -52,7 +52,7 @@ export const jobsCreate: Command = {
     if (outputs) req.outputs = outputs;
     // A key of our own when none is given, so a create stopped before its answer (Ctrl-C during
     // --wait: the job may be queued) can be picked up with it instead of queued twice.
-    const idempotencyKey = stringOpt(ctx, 'idempotency-key') ?? `maas-cli-${randomUUID()}`;
+    const idempotencyKey = stringOpt(ctx, 'idempotency-key') ?? newIdempotencyKey('cli');
     let job: Job;
     try {
       job = await ctx.client().jobs.create(req, { wait: secondsOpt(ctx, 'wait'), idempotencyKey, signal: ctx.io.signal });
