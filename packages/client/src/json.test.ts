@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJson, stringifyJson } from './json.js';
+import { nonFinitePath, parseJson, stringifyJson } from './json.js';
 
 describe('parseJson', () => {
   it('reads integers past 2^53 as exact bigints, anywhere', () => {
@@ -30,5 +30,17 @@ describe('stringifyJson', () => {
   it('round-trips with parseJson', () => {
     const v = { inputs: [{ name: 'ids', datatype: 'UINT64', shape: [2], data: [18446744073709551615n, 3] }] };
     expect(parseJson(stringifyJson(v)!)).toEqual(v);
+  });
+});
+
+describe('non-finite numbers', () => {
+  it('refuses NaN and ±Infinity, naming where they are, instead of sending null', () => {
+    expect(() => stringifyJson({ inputs: [{ name: 'x', data: [[1, 2], [3, Number.NaN]] }] })).toThrow(/NaN at inputs\[0\]\.data\[1\]\[1\] cannot be sent/);
+    expect(() => stringifyJson({ data: [1n, Number.POSITIVE_INFINITY] })).toThrow(/Infinity at data\[1\]/);
+    expect(() => stringifyJson(Number.NEGATIVE_INFINITY)).toThrow(/-Infinity at the top/);
+  });
+  it('lets null itself through, and finds nothing where there is nothing', () => {
+    expect(stringifyJson({ a: null, b: [null, 1] })).toBe('{"a":null,"b":[null,1]}');
+    expect(nonFinitePath({ a: [0, -0, 1e308, Number.MAX_VALUE], s: 'NaN' }, '')).toBeUndefined();
   });
 });

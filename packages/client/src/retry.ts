@@ -2,8 +2,11 @@
  * PURE: when to retry a refused request, and after how long.
  *
  * Only 429 (rate limited / queue full) and 503 (Redis unavailable) are retried: the API sends
- * them before it accepts any work, with a `Retry-After`, and both pass on their own. Other
- * errors would fail the same way again. The policy is bounded on purpose: a few retries, and
+ * them with a `Retry-After`, and both pass on their own. Other errors would fail the same way
+ * again. What may have done work before such an answer (a proxy's 503 after it forwarded the
+ * request; a v2 infer whose wait met a Redis outage) is safe to send again: jobs and batches go
+ * with an Idempotency-Key, and a v2 infer run twice costs its compute (and its rows of a
+ * quota) twice and changes nothing else. The policy is bounded on purpose: a few retries, and
  * never a wait longer than `maxDelayMs` — if the server asks for more, the error goes to the
  * caller, who knows better whether to wait that long.
  */
