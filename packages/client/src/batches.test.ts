@@ -87,8 +87,8 @@ describe('batches.submit', () => {
 });
 
 describe('a results download the server cuts off', () => {
-  it('fails as MaasConnectionError (lost mid-answer), from results() and downloadResults(), leaving no file behind', async () => {
-    // A real server (fetch's own errors): half the lines, then the connection destroyed.
+  it('fails as MaasConnectionError (lost mid-answer) once resuming brings no byte more, from results() and downloadResults(), leaving no file behind', async () => {
+    // A real server (fetch's own errors): half the lines, then the connection destroyed, every time (a Range too).
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.write('{"custom_id":"r0","outputs":[]}\n{"custom_id":"r1","outp');
@@ -113,5 +113,76 @@ describe('a results download the server cuts off', () => {
       server.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * A fetch serving `TEXT` as batch results: each answer in turn breaks after `cutAt[n]` bytes (a
+ * socket closed mid-answer, as undici reports it), and `range: false` answers a Range with the
+ * whole text (a server that reads none); `etag` tags every answer.
+ */
+function resultsFetch({ cutAt = [] as number[], range = true, etag = undefined as string | undefined, changed = false }) {
+  const TEXT = Array.from({ length: 400 }, (_, i) => `{"custom_id":"r${i}","outputs":{"y":[${i}]}}\n`).join('');
+  const asked: (string | null)[] = [];
+  const impl = (async (_input: string | URL | Request, init?: RequestInit) => {
+    const headers = new Headers(init?.headers);
+    asked.push(headers.get('range'));
+    const n = asked.length - 1;
+    const m = /^bytes=(\d+)-$/.exec(headers.get('range') ?? '');
+    const holds = !changed && (!headers.get('if-range') || headers.get('if-range') === etag);
+    const start = m && range && holds ? Number(m[1]) : 0;
+    if (start >= TEXT.length && m && range) return new Response(JSON.stringify({ type: 'urn:maas:problem:range-not-satisfiable', title: 'Range not satisfiable', status: 416 }), { status: 416, headers: { 'content-type': 'application/problem+json' } });
+    const bytes = Buffer.from(TEXT.slice(start));
+    const cut = cutAt[n];
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (!sent) {
+          sent = true;
+          c.enqueue(cut === undefined ? bytes : bytes.subarray(0, cut));
+        } else if (cut === undefined) {
+          c.close();
+        } else {
+          c.error(Object.assign(new TypeError('terminated'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }));
+        }
+      },
+    });
+    return new Response(body, { status: start > 0 ? 206 : 200, headers: { 'content-type': 'application/x-ndjson', ...(etag ? { etag } : {}) } });
+  }) as typeof fetch;
+  return { impl, asked, TEXT };
+}
+
+describe('batches.results through a connection lost mid-answer', () => {
+  const read = async (f: ReturnType<typeof resultsFetch>) => {
+    let text = '';
+    for await (const line of new MaasClient({ baseUrl: 'http://maas.test', fetch: f.impl }).batches.results('b1')) text += `${JSON.stringify(line)}\n`;
+    return text;
+  };
+  it('asks for the rest with Range, and reads every line once, in order', async () => {
+    const f = resultsFetch({ cutAt: [1000, 3000, 0], etag: '"t"' });
+    expect(await read(f)).toBe(f.TEXT);
+    expect(f.asked).toEqual([null, 'bytes=1000-', 'bytes=4000-', 'bytes=4000-']);
+  });
+  it('skips what it has of a whole answer sent again by a server that reads no Range', async () => {
+    const f = resultsFetch({ cutAt: [1234], range: false });
+    expect(await read(f)).toBe(f.TEXT);
+    expect(f.asked).toEqual([null, 'bytes=1234-']);
+  });
+  it('ends when the rest is nothing (a 416: lost after the last byte)', async () => {
+    const f = resultsFetch({ cutAt: [] });
+    const whole = f.TEXT.length;
+    const g = resultsFetch({ cutAt: [whole] });
+    expect(await read(g)).toBe(g.TEXT);
+    expect(g.asked).toEqual([null, `bytes=${whole}-`]);
+  });
+  it('refuses an answer that is no longer the one it had part of (If-Range did not hold)', async () => {
+    const f = resultsFetch({ cutAt: [500], etag: '"t"', changed: true });
+    await expect(read(f)).rejects.toThrow(/not those whose first 500 bytes were received/);
+  });
+  it('gives up after 5 tries in a row that bring no byte more', async () => {
+    const f = resultsFetch({ cutAt: [100, 0, 0, 0, 0, 0, 0, 0] });
+    const err = await read(f).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MaasConnectionError);
+    expect(f.asked).toHaveLength(6);
   });
 });

@@ -7,10 +7,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
-import { MaasWaitTimeoutError } from './errors.js';
+import { MaasApiError, MaasConnectionError, MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
 import { byteStream, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
 import { NpyFile } from './npy.js';
-import { sleep, throughRestarts } from './time.js';
+import { RECONNECT_FOR_MS, sleep, throughRestarts } from './time.js';
 import { newIdempotencyKey, objectOf, type CallOptions, type Transport } from './transport.js';
 import { isTerminal, type Batch, type BatchLine, type BatchPage, type BatchResult } from './types.js';
 
@@ -241,21 +241,68 @@ export class Batches {
   }
 
   /**
-   * The results' bytes as they arrive (a connection lost meanwhile: MaasConnectionError,
-   * Transport.chunks): NDJSON, or with `npy` one output's rows as an .npy file (`output`: ''
-   * lets the server pick a model's only output).
+   * The results' bytes as they arrive: NDJSON, or with `npy` one output's rows as an .npy file
+   * (`output`: '' lets the server pick a model's only output). A connection lost mid-answer (a
+   * proxy's cut, an API restarted) is picked up where it broke: the rest is asked for with
+   * `Range: bytes=<received>-` (and `If-Range` with the answer's `ETag` when it had one),
+   * through an API restart as a wait is (`throughRestarts`), up to MAX_RESUMES times in a row
+   * without a byte more; the bytes come out once each, in order, as if nothing happened.
    */
-  private resultsBody(id: string, { failedOnly, ...opts }: ResultsOptions, npy?: { output: string }): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
-    return this.http.chunks({
+  private async resultsBody(id: string, { failedOnly, ...opts }: ResultsOptions, npy?: { output: string }): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
+    const open = (headers: Record<string, string | undefined>) => this.http.chunks({
       method: 'GET',
       path: `/v1/batches/${encodeURIComponent(id)}/results`,
       ...opts,
       query: { failed: failedOnly ? 'true' : undefined, output: npy?.output || undefined },
       // Only the array: a batch with failed lines (which an array cannot hold) is a 406.
-      ...(npy ? { headers: { accept: 'application/x-npy' } } : {}),
+      headers: { ...(npy ? { accept: 'application/x-npy' } : {}), ...headers },
     });
+    const first = await open({});
+    const etag = first.response.headers.get('etag') ?? undefined;
+    return (async function* () {
+      let answer = first;
+      let received = 0;
+      let tries = 0;
+      for (;;) {
+        const before = received;
+        // A server that sent the whole answer again (no Range read): what was received is skipped.
+        let skip = received > 0 && answer.response.status !== 206 ? received : 0;
+        try {
+          for await (const chunk of answer.chunks) {
+            if (skip >= chunk.length) {
+              skip -= chunk.length;
+              continue;
+            }
+            const part = skip > 0 ? chunk.subarray(skip) : chunk;
+            skip = 0;
+            received += part.length;
+            yield part;
+          }
+          if (skip > 0) throw new MaasProtocolError(`the results of batch ${id} came again shorter than the ${received} bytes received before`);
+          return;
+        } catch (err) {
+          if (!(err instanceof MaasConnectionError && err.lost)) throw err;
+          tries = received > before ? 1 : tries + 1;
+          if (tries > MAX_RESUMES) throw err;
+        }
+        try {
+          answer = await throughRestarts(() => open({ range: `bytes=${received}-`, 'if-range': etag }), Date.now() + RECONNECT_FOR_MS, opts.signal);
+        } catch (err) {
+          // Lost after the last byte, before the answer's end: there is nothing left to send.
+          if (err instanceof MaasApiError && err.status === 416) return;
+          throw err;
+        }
+        if (etag && answer.response.status !== 206) {
+          await answer.chunks.return();
+          throw new MaasProtocolError(`the results of batch ${id} are not those whose first ${received} bytes were received (If-Range did not hold)`);
+        }
+      }
+    })();
   }
 }
+
+/** Resumes of a results download that brought no byte more, before its connection error is thrown. */
+const MAX_RESUMES = 5;
 
 export interface ResultsOptions extends CallOptions {
   /** only the lines that failed, in input order (`?failed=true`: no outputs are read, so it is quick on a large batch) */

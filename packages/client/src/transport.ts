@@ -157,23 +157,25 @@ export class Transport {
   }
 
   /**
-   * `stream`'s body, chunk by chunk: a connection lost while it is read (the server closed it
-   * mid-answer: a crash, a proxy's cut) fails as MaasConnectionError, as it would before the
-   * headers; the caller's abort as its reason. Leaving the loop early closes the download.
+   * `stream`'s answer, and its body chunk by chunk: a connection lost while it is read (the
+   * server closed it mid-answer: a crash, a proxy's cut) fails as MaasConnectionError, as it
+   * would before the headers; the caller's abort as its reason. Leaving the loop early closes
+   * the download.
    */
-  async chunks(spec: RequestSpec): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
+  async chunks(spec: RequestSpec): Promise<{ response: Response; chunks: AsyncGenerator<Uint8Array, void, undefined> }> {
     const response = await this.stream(spec);
     if (!response.body) throw new MaasProtocolError(`${spec.method} ${spec.path} answered without a body`);
     const url = this.url(spec.path, spec.query);
     const body = response.body;
     const lost = (err: unknown) => this.networkError(err, url, undefined, 0, spec.signal);
-    return (async function* () {
+    const chunks = (async function* () {
       try {
         yield* chunksOf(body);
       } catch (err) {
         throw lost(err);
       }
     })();
+    return { response, chunks };
   }
 
   private async send<T>(spec: RequestSpec, read: (r: Response) => Promise<T>): Promise<T> {

@@ -21,6 +21,7 @@ export const PROBLEMS = {
   'secret-from-config': { status: 409, title: 'Secret set by configuration' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'range-not-satisfiable': { status: 416, title: 'Range not satisfiable' },
   'queue-full': { status: 429, title: 'Queue full' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   'quota-exceeded': { status: 429, title: 'Quota exceeded' },

@@ -239,10 +239,16 @@ const TABLE: Route[] = [
   {
     method: 'get', path: '/v1/batches/{id}/results', summary: 'Results, one line per input line, in input order', tag: 'Batches',
     query: ResultsQuery, queryTypes: { failed: { type: 'boolean' } }, head: true,
+    headers: [
+      { name: 'Range', description: 'one byte range of the results (`bytes=N-`, `bytes=N-M`, `bytes=-N`), counted in their bytes unencoded: a 206; several ranges, or another unit, get the whole answer' },
+      { name: 'If-Range', description: "the ETag of the answer a part is asked of: another tag (or a date) gets the whole answer" },
+    ],
     answers: {
-      200: { description: 'NDJSON results (or one output as .npy when Accept prefers application/x-npy and the batch can give it; else NDJSON when Accept allows it too)', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Vary'] },
+      200: { description: 'NDJSON results (or one output as .npy when Accept prefers application/x-npy and the batch can give it; else NDJSON when Accept allows it too). `Accept-Ranges: bytes`; an `ETag` unless the answer may go compressed', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Vary', 'Accept-Ranges', 'ETag'] },
+      206: { description: 'the part of the results a `Range` asked for, never compressed', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Content-Range', 'Accept-Ranges', 'ETag', 'Vary'] },
       400: problem('?output= names no output of the model, or is repeated'), 404: notFound,
-      406: problem('.npy asked for results an array cannot hold, and NDJSON not acceptable'), 409: problem('the batch has not completed'), ...tenantOnly,
+      406: problem('.npy asked for results an array cannot hold, and NDJSON not acceptable'), 409: problem('the batch has not completed'),
+      416: problem('a Range that starts past the end of the results', ['Content-Range']), ...tenantOnly,
     },
   },
   { method: 'get', path: '/v1/models', summary: 'Served models', tag: 'Models', answers: { 200: json(S.ModelList, 'models'), ...common } },

@@ -14,6 +14,8 @@ import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../http/pipe-chunks.js';
 import { resultsForm } from '../batches/results-form.js';
+import { bytesBetween, contentRange, ifRangeHolds, requestedRange } from '../http/byte-range.js';
+import type { ResultsOf } from '../services/batch-results.js';
 import { IdempotencyStore } from '../services/idempotency.js';
 
 /**
@@ -46,6 +48,15 @@ export const BatchQuery = z.strictObject({
     ? `unknown query parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (model, version and webhook are read; a webhook URL's own & and # must be percent-encoded: %26, %23)`
     : undefined,
 });
+
+/**
+ * PURE: the strong entity tag of a completed batch's results in one form (`"b_…-1733446800-ndjson"`):
+ * the batch's id and end, and the form (NDJSON, its failed lines, or one output's `.npy`).
+ */
+export function resultsTag(id: string, completedAt: string | null, of: ResultsOf): string {
+  const form = of.type === 'npy' ? `npy-${Buffer.from(of.npy.output).toString('base64url')}` : of.failedOnly ? 'failed' : 'ndjson';
+  return `"${id}-${completedAt === null ? 0 : Date.parse(completedAt) / 1000}-${form}"`;
+}
 
 /** `GET /v1/batches`: a page of the tenant's batches, newest first (as the OpenAI Batch API lists them). */
 export const BatchListQuery = z.object({
@@ -134,10 +145,37 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     // Errors are no array's: the failed lines come as NDJSON, a 406 to a client that takes only .npy.
     if (failedOnly && wantsNpy && !acceptsNdjson) throw new AppError('not-acceptable', `the failed lines of a batch come as ${NDJSON_RESULTS} only`);
     const form = resultsForm(!failedOnly && wantsNpy, acceptsNdjson, () => batches.results.npyForm(done, q.data.output));
-    res.status(200).type(form.type === 'npy' ? NPY_TYPES[0]! : NDJSON_RESULTS);
+    const of: ResultsOf = form.type === 'npy' ? form : { type: 'ndjson', failedOnly };
+    // A completed batch's results do not change: one tag names each answer a batch gives, and
+    // a download cut off resumes with `Range` (http/byte-range.ts; batch-results.ts chunkBytes).
+    // The tag names the bytes as made: NDJSON that may go compressed (http/compress.ts) is
+    // another representation, and carries it only as a 206 (ranges are never compressed).
+    const etag = resultsTag(done.id, done.batch.completed_at, of);
+    const mayBeEncoded = form.type === 'ndjson' && config.COMPRESS_RESPONSES && req.acceptsEncodings(['br', 'gzip', 'deflate']) !== false;
+    res.status(200).type(form.type === 'npy' ? NPY_TYPES[0]! : NDJSON_RESULTS).set('Accept-Ranges', 'bytes');
+    if (!mayBeEncoded) res.set('ETag', etag);
     // HEAD: what GET would answer, after the same checks, without reading a chunk.
     if (req.method === 'HEAD') return void res.end();
-    if (await pipeChunks(res, form.type === 'npy' ? batches.results.npy(done, form.npy) : batches.results.lines(done, failedOnly))) res.end();
+    let body: AsyncIterable<Uint8Array> = batches.results.bytes(done, of);
+    const asked = req.get('Range');
+    if (asked !== undefined && ifRangeHolds(req.get('If-Range'), etag)) {
+      const lengths = await batches.results.chunkBytes(done, of);
+      const total = lengths.reduce((a, b) => a + b, 0);
+      const range = requestedRange(asked, total);
+      if (range === 'unsatisfiable') {
+        throw new AppError('range-not-satisfiable', `the results are ${total} bytes: ${asked} asks for none of them`, {}, { headers: { 'Content-Range': contentRange(undefined, total) } });
+      }
+      if (range) {
+        // From the chunk that holds the range's first byte (it starts `offset` bytes in).
+        let chunk = 0;
+        let offset = 0;
+        while (offset + lengths[chunk]! <= range.start) offset += lengths[chunk++]!;
+        const length = range.end - range.start + 1;
+        res.status(206).set({ 'Content-Range': contentRange(range, total), 'Content-Length': String(length), ETag: etag });
+        body = bytesBetween(batches.results.bytes(done, of, chunk), range.start - offset, length);
+      }
+    }
+    if (await pipeChunks(res, body)) res.end();
     else req.log.info({ batch: req.params.id }, 'results download ended early: the client went away');
   });
 

@@ -14,6 +14,11 @@ import type { ModelCatalog } from './catalog.js';
 
 /** Chunks read ahead of the one being written while streaming results. */
 const READ_AHEAD = 8;
+/** Answers whose chunks' byte counts (`chunkBytes`) a process keeps: a few numbers a chunk each. */
+const KEPT_LENGTHS = 256;
+
+/** Which results: NDJSON lines (all, or `failedOnly`), or one output's `.npy` rows. */
+export type ResultsOf = { type: 'ndjson'; failedOnly: boolean } | { type: 'npy'; npy: NpyResults };
 
 /** A completed batch whose results are to be read (`BatchService.finished`). */
 export interface FinishedBatch {
@@ -24,6 +29,9 @@ export interface FinishedBatch {
 }
 
 export class BatchResults {
+  /** `chunkBytes` of the answers ranges were asked of lately, oldest first (a completed batch's results do not change). */
+  private readonly lengths = new Map<string, number[]>();
+
   constructor(private readonly redis: Redis, private readonly catalog: ModelCatalog) {}
 
   /** The `.npy` results `done` can give for `output` (batches/results-form.ts `npyResults`: a 400 or 406 when none). */
@@ -34,53 +42,81 @@ export class BatchResults {
   }
 
   /**
-   * The result lines, chunk by chunk in input order; `failedOnly`: only those of lines that
-   * failed (`?failed=true`), for which no chunk's outputs are read.
+   * The results in `form`, from chunk `from` on (0: all of them): NDJSON result lines, chunk by
+   * chunk in input order (with `failedOnly` only those of lines that failed, for which no
+   * chunk's outputs are read), or one output's rows as an `.npy` file (`npyForm`): the header
+   * (with chunk 0), then each chunk's raw bytes in input order.
    */
-  lines(done: FinishedBatch, failedOnly = false): AsyncGenerator<Buffer> {
-    const chunks = this.finishedChunks(done, { outputs: !failedOnly });
+  bytes(done: FinishedBatch, form: ResultsOf, from = 0): AsyncGenerator<Buffer> {
+    const pieces = this.pieces(done, form, from);
     return (async function* () {
-      for await (const { lines, marker, outputs } of chunks) yield* chunkResultPieces(lines, marker, outputs, RESULT_PIECE_BYTES, failedOnly);
+      for await (const { bytes } of pieces) yield bytes;
     })();
   }
 
   /**
-   * The batch's rows of one output as a NumPy `.npy` file (`Accept: application/x-npy`), as
-   * `npy` (`npyForm`) describes it: the header, then each chunk's raw bytes in input order.
+   * How many bytes each chunk adds to `bytes(done, form)` (chunk 0's `.npy` header with it):
+   * what a byte range needs to start at the chunk that holds its first byte. Made by reading
+   * the whole answer once (NDJSON lines are made as they are sent, so their length is known
+   * only once made); `chunkBytes` keeps it for the next range of the same answer.
    */
-  npy(done: FinishedBatch, npy: NpyResults): AsyncGenerator<Buffer> {
-    const chunks = this.finishedChunks(done, { lines: false });
+  async chunkBytes(done: FinishedBatch, form: ResultsOf): Promise<number[]> {
+    const key = `${done.id} ${form.type === 'npy' ? `npy ${form.npy.output}` : form.failedOnly ? 'failed' : 'ndjson'}`;
+    const known = this.lengths.get(key);
+    if (known) return known;
+    const lengths = new Array<number>(Number(done.meta['chunks_total'])).fill(0);
+    for await (const { chunk, bytes } of this.pieces(done, form, 0)) lengths[chunk]! += bytes.length;
+    this.lengths.set(key, lengths);
+    if (this.lengths.size > KEPT_LENGTHS) this.lengths.delete(this.lengths.keys().next().value!);
+    return lengths;
+  }
+
+  private pieces(done: FinishedBatch, form: ResultsOf, from: number): AsyncGenerator<{ chunk: number; bytes: Buffer }> {
+    if (form.type === 'npy') {
+      const { npy } = form;
+      const chunks = this.finishedChunks(done, { lines: false, from });
+      return (async function* () {
+        let rest: number[] | undefined;
+        for await (const { index, outputs } of chunks) {
+          const t = outputs.find((o) => o.name === npy.output);
+          if (!t || Array.isArray(t.data)) throw new Error(`chunk without output '${npy.output}'`);
+          const shape = t.shape.slice(1);
+          if (!rest) {
+            rest = shape;
+            if (index === 0) yield { chunk: 0, bytes: npyHeader(npy.descr, [npy.rows, ...shape]) };
+          }
+          // Known only once a chunk of another shape is read (lines of several shapes in one batch):
+          // the answer is under way, so the connection is cut (logged as this 406, not as a fault).
+          else if (shape.join() !== rest.join()) throw new AppError('not-acceptable', `output '${npy.output}' changes shape between chunks; get the results as NDJSON`);
+          yield { chunk: index, bytes: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
+        }
+        if (!rest && from === 0) yield { chunk: 0, bytes: npyHeader(npy.descr, [0, ...npy.rest]) };
+      })();
+    }
+    const { failedOnly } = form;
+    const chunks = this.finishedChunks(done, { outputs: !failedOnly, from });
     return (async function* () {
-      let rest: number[] | undefined;
-      for await (const chunk of chunks) {
-        const t = chunk.outputs.find((o) => o.name === npy.output);
-        if (!t || Array.isArray(t.data)) throw new Error(`chunk without output '${npy.output}'`);
-        const shape = t.shape.slice(1);
-        if (!rest) yield npyHeader(npy.descr, [npy.rows, ...(rest = shape)]);
-        // Known only once a chunk of another shape is read (lines of several shapes in one batch):
-        // the answer is under way, so the connection is cut (logged as this 406, not as a fault).
-        else if (shape.join() !== rest.join()) throw new AppError('not-acceptable', `output '${npy.output}' changes shape between chunks; get the results as NDJSON`);
-        yield Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      for await (const { index, lines, marker, outputs } of chunks) {
+        for (const bytes of chunkResultPieces(lines, marker, outputs, RESULT_PIECE_BYTES, failedOnly)) yield { chunk: index, bytes };
       }
-      if (!rest) yield npyHeader(npy.descr, [0, ...npy.rest]);
     })();
   }
 
   /**
-   * Every chunk of a completed batch, read ahead of the consumer, in order, from the first
-   * `next()` on. `lines: false` (`.npy` results, which need only the outputs) leaves each
+   * Every chunk of a completed batch from chunk `from` on, read ahead of the consumer, in
+   * order, from the first `next()` on. `lines: false` (`.npy` results, which need only the outputs) leaves each
    * chunk's line list unread: 8,192 entries a chunk to parse for nothing; `outputs: false`
    * (the failed lines alone) leaves the outputs unread.
    */
-  private finishedChunks({ id, meta, k }: FinishedBatch, { lines = true, outputs: withOutputs = true } = {}): AsyncGenerator<{ lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
+  private finishedChunks({ id, meta, k }: FinishedBatch, { lines = true, outputs: withOutputs = true, from = 0 } = {}): AsyncGenerator<{ index: number; lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
     const total = Number(meta['chunks_total']);
     const redis = this.redis;
     const fetch = (i: number) =>
       Promise.all([lines ? redis.hget(k.lines, String(i)) : null, redis.hget(k.chunks, String(i)), withOutputs ? redis.hgetBuffer(k.outputs, String(i)) : null]);
     return (async function* () {
       const ahead: ReturnType<typeof fetch>[] = [];
-      for (let i = 0; i < Math.min(READ_AHEAD, total); i++) ahead.push(fetch(i));
-      for (let i = 0; i < total; i++) {
+      for (let i = from; i < Math.min(from + READ_AHEAD, total); i++) ahead.push(fetch(i));
+      for (let i = from; i < total; i++) {
         const [chunkLines, marker, outputs] = await ahead.shift()!;
         if (i + READ_AHEAD < total) ahead.push(fetch(i + READ_AHEAD));
         // A completed batch records every chunk's outcome and lines: one gone (its retention
@@ -88,6 +124,7 @@ export class BatchResults {
         // as a file that looks whole without its lines (a 404 before the first byte).
         if (marker === null || (lines && chunkLines === null) || (withOutputs && outputs === null && ranWithRows(marker))) throw new NotFoundError('batch', id);
         yield {
+          index: i,
           lines: readLines(chunkLines),
           marker,
           outputs: outputs ? readTensorRecord(outputs) : [],

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { bytesBetween, contentRange, ifRangeHolds, requestedRange } from './byte-range.js';
+
+describe('requestedRange', () => {
+  it('reads a first-last range, an open one and a suffix', () => {
+    expect(requestedRange('bytes=0-99', 1000)).toEqual({ start: 0, end: 99 });
+    expect(requestedRange('bytes=500-', 1000)).toEqual({ start: 500, end: 999 });
+    expect(requestedRange('bytes=-100', 1000)).toEqual({ start: 900, end: 999 });
+    expect(requestedRange(' Bytes = 10 - 19 ', 1000)).toEqual({ start: 10, end: 19 });
+  });
+  it('ends a range past the end at the last byte, and a suffix longer than the answer at the first', () => {
+    expect(requestedRange('bytes=900-5000', 1000)).toEqual({ start: 900, end: 999 });
+    expect(requestedRange('bytes=-5000', 1000)).toEqual({ start: 0, end: 999 });
+    expect(requestedRange('bytes=999-999', 1000)).toEqual({ start: 999, end: 999 });
+  });
+  it('is unsatisfiable when it starts past the end, or asks for no byte', () => {
+    expect(requestedRange('bytes=1000-', 1000)).toBe('unsatisfiable');
+    expect(requestedRange('bytes=1000-2000', 1000)).toBe('unsatisfiable');
+    expect(requestedRange('bytes=-0', 1000)).toBe('unsatisfiable');
+    expect(requestedRange('bytes=0-', 0)).toBe('unsatisfiable');
+    expect(requestedRange('bytes=-10', 0)).toBe('unsatisfiable');
+  });
+  it('leaves the whole answer for no Range, several ranges, another unit and what is not valid', () => {
+    for (const h of [undefined, 'bytes=0-9,20-29', 'items=0-9', 'bytes=9-0', 'bytes=-', 'bytes=a-b', 'bytes 0-9', 'bytes=99999999999999999999-']) {
+      expect(requestedRange(h, 1000), String(h)).toBeUndefined();
+    }
+  });
+});
+
+describe('contentRange', () => {
+  it('names the part sent, or only the length for a 416', () => {
+    expect(contentRange({ start: 0, end: 99 }, 1000)).toBe('bytes 0-99/1000');
+    expect(contentRange(undefined, 1000)).toBe('bytes */1000');
+  });
+});
+
+describe('ifRangeHolds', () => {
+  it('holds without If-Range or for the same strong tag, not for another tag, a weak one or a date', () => {
+    expect(ifRangeHolds(undefined, '"a"')).toBe(true);
+    expect(ifRangeHolds('"a"', '"a"')).toBe(true);
+    expect(ifRangeHolds('"b"', '"a"')).toBe(false);
+    expect(ifRangeHolds('W/"a"', '"a"')).toBe(false);
+    expect(ifRangeHolds('Sun, 06 Dec 2026 01:00:00 GMT', '"a"')).toBe(false);
+  });
+});
+
+describe('bytesBetween', () => {
+  const pieces = (...texts: string[]) => (async function* () {
+    for (const t of texts) yield Buffer.from(t);
+  })();
+  const read = async (source: AsyncIterable<Uint8Array>) => {
+    let text = '';
+    for await (const p of source) text += Buffer.from(p).toString();
+    return text;
+  };
+  it('takes the same bytes as a slice of the whole, wherever the pieces break', async () => {
+    const texts = ['abc', '', 'defgh', 'i', 'jklmnop'];
+    const whole = texts.join('');
+    for (let skip = 0; skip <= whole.length; skip++) {
+      for (let take = 0; take <= whole.length - skip + 2; take++) {
+        expect(await read(bytesBetween(pieces(...texts), skip, take)), `${skip}+${take}`).toBe(whole.slice(skip, skip + take));
+      }
+    }
+  });
+  it('stops reading the source once it has the bytes', async () => {
+    let read = 0;
+    let returned = false;
+    const source = (async function* () {
+      try {
+        for (;;) {
+          read++;
+          yield Buffer.from('0123456789');
+        }
+      } finally {
+        returned = true;
+      }
+    })();
+    const got: Uint8Array[] = [];
+    for await (const p of bytesBetween(source, 15, 10)) got.push(p);
+    expect(Buffer.concat(got).toString()).toBe('5678901234');
+    expect(read).toBe(3);
+    expect(returned).toBe(true);
+  });
+});

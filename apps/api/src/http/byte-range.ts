@@ -1,0 +1,78 @@
+/**
+ * PURE: byte ranges of an answer whose length is known (RFC 9110 §14): which part of it a
+ * request's `Range` asks for, and the `Content-Range` that says which part is sent.
+ *
+ * One range is served: a `Range` of several (`bytes=0-9,20-29`) is answered whole, which the
+ * RFC allows (a server MAY ignore Range) and every client reads, rather than as
+ * `multipart/byteranges`, which few do. A `Range` that is not a byte range, or not valid, is
+ * ignored in the same way (§14.2). One that asks only for bytes past the end is a 416.
+ */
+
+/** The bytes `[start, end]` (inclusive, as Content-Range counts) of an answer of `total` bytes. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * What `header` (a request's `Range`) asks of an answer of `total` bytes: a range to send as a
+ * 206, `'unsatisfiable'` (a 416), or undefined to send the whole answer (no Range, one of
+ * several ranges, another unit, or not valid).
+ */
+export function requestedRange(header: string | undefined, total: number): ByteRange | 'unsatisfiable' | undefined {
+  if (header === undefined) return undefined;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m) return undefined;
+  const [, first, last] = m;
+  if (first === '' && last === '') return undefined;
+  if (first === '') {
+    // A suffix: the last N bytes (all of them when N is more than there are).
+    const suffix = Number(last);
+    if (suffix === 0 || total === 0) return 'unsatisfiable';
+    return { start: Math.max(0, total - suffix), end: total - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? Infinity : Number(last);
+  if (!Number.isSafeInteger(start) || end < start) return undefined;
+  if (start >= total) return 'unsatisfiable';
+  return { start, end: Math.min(end, total - 1) };
+}
+
+/** `Content-Range` of a 206 (`bytes 0-99/1000`), or of a 416 when `range` is undefined (`bytes *\/1000`). */
+export const contentRange = (range: ByteRange | undefined, total: number): string =>
+  range ? `bytes ${range.start}-${range.end}/${total}` : `bytes */${total}`;
+
+/**
+ * Whether a request's `If-Range` lets its Range apply: absent, or the strong entity tag of what
+ * would be sent now (§13.1.5). A date, or any other tag, sends the whole answer: the part the
+ * client holds may be of another.
+ */
+export function ifRangeHolds(ifRange: string | undefined, etag: string): boolean {
+  if (ifRange === undefined) return true;
+  return ifRange.trim() === etag;
+}
+
+/**
+ * The bytes `[skip, skip + take)` of `source`'s, as pieces of the source's own pieces
+ * (subarrays: no copy). Stops reading (and returns the source) once it has them.
+ */
+export async function* bytesBetween(source: AsyncIterable<Uint8Array>, skip: number, take: number): AsyncGenerator<Uint8Array> {
+  if (take <= 0) return;
+  let before = skip;
+  let left = take;
+  for await (const piece of source) {
+    let from = 0;
+    if (before > 0) {
+      if (piece.length <= before) {
+        before -= piece.length;
+        continue;
+      }
+      from = before;
+      before = 0;
+    }
+    const to = Math.min(piece.length, from + left);
+    left -= to - from;
+    yield from === 0 && to === piece.length ? piece : piece.subarray(from, to);
+    if (left === 0) return;
+  }
+}
