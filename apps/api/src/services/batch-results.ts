@@ -64,7 +64,8 @@ export class BatchResults {
     const key = `${done.id} ${form.type === 'npy' ? `npy ${form.npy.output}` : form.failedOnly ? 'failed' : 'ndjson'}`;
     const known = this.lengths.get(key);
     if (known) return known;
-    const lengths = new Array<number>(Number(done.meta['chunks_total'])).fill(0);
+    // At least one: the .npy header of a batch of no chunks is chunk 0's.
+    const lengths = new Array<number>(Math.max(1, Number(done.meta['chunks_total']))).fill(0);
     for await (const { chunk, bytes } of this.pieces(done, form, 0)) lengths[chunk]! += bytes.length;
     this.lengths.set(key, lengths);
     if (this.lengths.size > KEPT_LENGTHS) this.lengths.delete(this.lengths.keys().next().value!);
