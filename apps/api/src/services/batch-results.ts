@@ -30,7 +30,7 @@ export interface FinishedBatch {
 
 export class BatchResults {
   /** `chunkBytes` of the answers ranges were asked of lately, oldest first (a completed batch's results do not change). */
-  private readonly lengths = new Map<string, number[]>();
+  private readonly lengths = new Map<string, Promise<number[]>>();
 
   constructor(private readonly redis: Redis, private readonly catalog: ModelCatalog) {}
 
@@ -60,16 +60,26 @@ export class BatchResults {
    * the whole answer once (NDJSON lines are made as they are sent, so their length is known
    * only once made); `chunkBytes` keeps it for the next range of the same answer.
    */
-  async chunkBytes(done: FinishedBatch, form: ResultsOf): Promise<number[]> {
+  chunkBytes(done: FinishedBatch, form: ResultsOf): Promise<number[]> {
     const key = `${done.id} ${form.type === 'npy' ? `npy ${form.npy.output}` : form.failedOnly ? 'failed' : 'ndjson'}`;
     const known = this.lengths.get(key);
     if (known) return known;
-    // At least one: the .npy header of a batch of no chunks is chunk 0's.
-    const lengths = new Array<number>(Math.max(1, Number(done.meta['chunks_total']))).fill(0);
-    for await (const { chunk, bytes } of this.pieces(done, form, 0)) lengths[chunk]! += bytes.length;
-    this.lengths.set(key, lengths);
+    const counting = (async () => {
+      // At least one: the .npy header of a batch of no chunks is chunk 0's.
+      const lengths = new Array<number>(Math.max(1, Number(done.meta['chunks_total']))).fill(0);
+      for await (const { chunk, bytes } of this.pieces(done, form, 0)) {
+        lengths[chunk]! += bytes.length;
+        // Other requests between two pieces, as a download gives them (http/pipe-chunks.ts): the
+        // chunks read ahead are there already, and would follow one another in microtasks.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return lengths;
+    })();
+    // Ranges asked of the same answer at once wait for one count; a count that failed is not kept.
+    this.lengths.set(key, counting);
+    counting.catch(() => this.lengths.delete(key));
     if (this.lengths.size > KEPT_LENGTHS) this.lengths.delete(this.lengths.keys().next().value!);
-    return lengths;
+    return counting;
   }
 
   private pieces(done: FinishedBatch, form: ResultsOf, from: number): AsyncGenerator<{ chunk: number; bytes: Buffer }> {
