@@ -117,6 +117,16 @@ describe('Range on batch results', () => {
     expect(Buffer.from(await zipped.arrayBuffer()).equals(whole.bytes)).toBe(true);
   });
 
+  it('is a 304 to a client that holds them (If-None-Match)', async () => {
+    const whole = await results(clean, { accept: 'application/x-npy' });
+    const etag = whole.headers.get('etag')!;
+    const again = await results(clean, { accept: 'application/x-npy', 'if-none-match': `W/${etag}` });
+    expect(again.status).toBe(304);
+    expect(again.headers.get('etag')).toBe(etag);
+    expect(again.bytes.length).toBe(0);
+    expect((await results(clean, { accept: 'application/x-npy', 'if-none-match': '"other"' })).status).toBe(200);
+  });
+
   it('says so on HEAD', async () => {
     const res = await fetch(`${cluster.url}/v1/batches/${clean}/results`, { method: 'HEAD', headers: { accept: 'application/x-npy' } });
     expect(res.status).toBe(200);

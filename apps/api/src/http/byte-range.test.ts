@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesBetween, contentRange, ifRangeHolds, requestedRange } from './byte-range.js';
+import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, requestedRange } from './byte-range.js';
 
 describe('requestedRange', () => {
   it('reads a first-last range, an open one and a suffix', () => {
@@ -80,5 +80,16 @@ describe('bytesBetween', () => {
     expect(Buffer.concat(got).toString()).toBe('5678901234');
     expect(read).toBe(3);
     expect(returned).toBe(true);
+  });
+});
+
+describe('noneMatchHolds', () => {
+  it('matches the tag, weak or strong, in a list, or *; nothing else', () => {
+    expect(noneMatchHolds('"a"', '"a"')).toBe(true);
+    expect(noneMatchHolds('W/"a"', '"a"')).toBe(true);
+    expect(noneMatchHolds('"x", W/"a"', '"a"')).toBe(true);
+    expect(noneMatchHolds('*', '"a"')).toBe(true);
+    expect(noneMatchHolds(undefined, '"a"')).toBe(false);
+    expect(noneMatchHolds('"b"', '"a"')).toBe(false);
   });
 });

@@ -76,3 +76,13 @@ export async function* bytesBetween(source: AsyncIterable<Uint8Array>, skip: num
     if (left === 0) return;
   }
 }
+
+/**
+ * Whether a request's `If-None-Match` names `etag` (weak comparison, §13.1.2: `W/` is read
+ * as the same tag; `*` matches any): the client holds the answer already, a 304.
+ */
+export function noneMatchHolds(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  const bare = (t: string) => t.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((t) => t.trim() === '*' || bare(t) === bare(etag));
+}

@@ -153,7 +153,7 @@ class Builder {
     for (const [status, a] of Object.entries(route.answers)) {
       responses[status] = {
         description: a.description,
-        content: Object.fromEntries(Object.entries(a.content).map(([type, s]) => [type, this.media(s, 'output', type)])),
+        ...(a.content ? { content: Object.fromEntries(Object.entries(a.content).map(([type, s]) => [type, this.media(s, 'output', type)])) } : {}),
         ...(a.headers ? { headers: Object.fromEntries(a.headers.map((h) => [h, { schema: h === HEADER_LENGTH ? { type: 'string', pattern: '^[0-9]+$' } : { type: 'string' } }])) } : {}),
       };
     }

@@ -36,8 +36,8 @@ export interface Framed {
 
 export interface Answer {
   description: string;
-  /** content type → schema (undefined: not described beyond its type) */
-  content: Record<string, z.ZodType | Framed | undefined>;
+  /** content type → schema (undefined: not described beyond its type); none for an answer without a body (a 304) */
+  content?: Record<string, z.ZodType | Framed | undefined>;
   headers?: string[];
 }
 
@@ -130,7 +130,7 @@ const withV2Problems = (route: Route): Route =>
     : {
         ...route,
         answers: Object.fromEntries(
-          Object.entries(route.answers).map(([status, a]) => [status, { ...a, content: Object.fromEntries(Object.entries(a.content).map(([t, s]) => [t, s === S.Problem ? S.V2Problem : s])) }]),
+          Object.entries(route.answers).map(([status, a]) => [status, { ...a, content: Object.fromEntries(Object.entries(a.content ?? {}).map(([t, s]) => [t, s === S.Problem ? S.V2Problem : s])) }]),
         ),
       };
 
@@ -242,9 +242,11 @@ const TABLE: Route[] = [
     headers: [
       { name: 'Range', description: 'one byte range of the results (`bytes=N-`, `bytes=N-M`, `bytes=-N`), counted in their bytes unencoded: a 206; several ranges, or another unit, get the whole answer' },
       { name: 'If-Range', description: "the ETag of the answer a part is asked of: another tag (or a date) gets the whole answer" },
+      { name: 'If-None-Match', description: 'ETags the client holds the results as: a 304 when one is theirs' },
     ],
     answers: {
       200: { description: 'NDJSON results (or one output as .npy when Accept prefers application/x-npy and the batch can give it; else NDJSON when Accept allows it too). `Accept-Ranges: bytes`; an `ETag` unless the answer may go compressed', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Vary', 'Accept-Ranges', 'ETag'] },
+      304: { description: 'the client holds these results already (If-None-Match)', headers: ['ETag'] },
       206: { description: 'the part of the results a `Range` asked for, never compressed', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Content-Range', 'Accept-Ranges', 'ETag', 'Vary'] },
       400: problem('?output= names no output of the model, or is repeated'), 404: notFound,
       406: problem('.npy asked for results an array cannot hold, and NDJSON not acceptable'), 409: problem('the batch has not completed'),

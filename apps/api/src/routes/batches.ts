@@ -14,7 +14,7 @@ import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../http/pipe-chunks.js';
 import { resultsForm } from '../batches/results-form.js';
-import { bytesBetween, contentRange, ifRangeHolds, requestedRange } from '../http/byte-range.js';
+import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, requestedRange } from '../http/byte-range.js';
 import type { ResultsOf } from '../services/batch-results.js';
 import { IdempotencyStore } from '../services/idempotency.js';
 
@@ -154,6 +154,8 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     const mayBeEncoded = form.type === 'ndjson' && config.COMPRESS_RESPONSES && req.acceptsEncodings(['br', 'gzip', 'deflate']) !== false;
     res.status(200).type(form.type === 'npy' ? NPY_TYPES[0]! : NDJSON_RESULTS).set('Accept-Ranges', 'bytes');
     if (!mayBeEncoded) res.set('ETag', etag);
+    // The client holds these results already (a cache revalidating): a 304, nothing read.
+    if (noneMatchHolds(req.get('If-None-Match'), etag)) return void res.status(304).set('ETag', etag).end();
     // HEAD: what GET would answer, after the same checks, without reading a chunk.
     if (req.method === 'HEAD') return void res.end();
     let body: AsyncIterable<Uint8Array> = batches.results.bytes(done, of);
