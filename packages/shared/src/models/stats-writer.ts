@@ -1,6 +1,6 @@
 /**
- * StatsWriter: additions to the statistics hashes (stats.ts) summed in memory and written as
- * one MULTI at most every FLUSH_MS (and at `close`), never awaited by the caller: statistics
+ * StatsWriter: additions to the statistics hashes (stats.ts) summed in memory and written, one
+ * MULTI a hash, at most every FLUSH_MS (and at `close`), never awaited by the caller: statistics
  * must never slow or fail an inference; a failed write is logged and dropped. Readers see the
  * counters this much late. The worker's runs and job endings and the API's response cache hits
  * and misses write through one each.
@@ -49,10 +49,16 @@ export class StatsWriter {
     if (pending.size === 0 && last.size === 0) return Promise.resolve();
     this.pending = new Map();
     this.last = new Map();
-    const tx = this.redis.multi();
-    for (const [key, fields] of pending) for (const [field, n] of fields) tx.hincrby(key, field, n);
-    for (const [key, at] of last) tx.hset(key, STAT.lastInference, at);
-    return tx.exec().then(() => undefined, (err: unknown) => this.log.warn({ err }, 'statistics not recorded'));
+    // A MULTI a hash: each model version's hash is in a slot of its own on a Redis Cluster, where
+    // one MULTI over two was refused (CROSSSLOT) and the flush's statistics all lost (e2e).
+    const writes = [...new Set([...pending.keys(), ...last.keys()])].map((key) => {
+      const tx = this.redis.multi();
+      for (const [field, n] of pending.get(key) ?? []) tx.hincrby(key, field, n);
+      const at = last.get(key);
+      if (at !== undefined) tx.hset(key, STAT.lastInference, at);
+      return tx.exec();
+    });
+    return Promise.all(writes).then(() => undefined, (err: unknown) => this.log.warn({ err }, 'statistics not recorded'));
   }
 
   /** Writes what is summed now (a process stopping). */
