@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ARGS_A_COMMAND, bullmqConnectionOptions, connectRedis, isRedisUnavailable, RECONNECT_MAX_MS, reconnectDelay, redisOptions, redisUnavailableReason, sendInSlices, withoutCredentials } from './redis.js';
-import { freePort } from './redis-server.js';
+import { freePort, startRedisServer } from './redis-server.js';
 
 const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
 
@@ -9,6 +9,8 @@ describe('redisUnavailableReason', () => {
     expect(redisUnavailableReason(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }))).toBe('unreachable');
     expect(redisUnavailableReason(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe('unreachable');
     expect(redisUnavailableReason(new Error('Connection is closed.'))).toBe('unreachable');
+    // a cluster node restarted and rejoining: MOVED back and forth until ioredis gives up (e2e redis-cluster.tls)
+    expect(redisUnavailableReason(new Error('Too many Cluster redirections. Last error: ReplyError: MOVED 6972 127.0.0.1:33285'))).toBe('unreachable');
   });
 
   it('reads OOM, READONLY and MISCONF replies, bare or from inside a Lua script', () => {
@@ -58,6 +60,22 @@ describe('connectRedis', () => {
     // why, as its cause (logged after the message): not connect()'s own "Connection is closed"
     expect((err?.cause as Error | undefined)?.message).toMatch(/ECONNREFUSED/);
     expect(withoutCredentials('not a url')).toBe('(an unparsable REDIS_URL)');
+  });
+
+  it('says why for a cluster too: its node\'s error, not the Cluster client\'s "Failed to refresh slots cache."', async () => {
+    const port = await freePort();
+    const t0 = Date.now();
+    const err = await connectRedis(`redis://127.0.0.1:${port}?cluster=true`, 'api', 'api').then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\?cluster=true/);
+    expect((err?.cause as Error | undefined)?.message).toMatch(/ECONNREFUSED/);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const server = await startRedisServer();
+    try {
+      const plain = await connectRedis(`${server.url}?cluster=true`, 'api', 'api').then(() => undefined, (e: Error) => e);
+      expect((plain?.cause as Error | undefined)?.message).toMatch(/cluster support disabled/);
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 /** Redis connections: one place that knows how each role connects. */
+import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 
@@ -30,10 +31,23 @@ export function createRedis(url: string, options: RedisOptions): Redis {
       ...nodeOptions,
       ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
       ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-      ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+      ...(u.protocol === 'rediss:' ? { tls: { checkServerIdentity: clusterNodeIdentity(u.hostname), ...nodeOptions.tls } } : {}),
     },
   });
   return cluster as unknown as Redis;
+}
+
+/**
+ * A TLS cluster node's certificate check: it names the address the node was reached at, or
+ * REDIS_URL's host. A cluster announces its nodes by address (CLUSTER SLOTS), which its
+ * certificates seldom name: a managed cluster's name its endpoint (ElastiCache's
+ * `*.….cache.amazonaws.com`, Azure's `*.redis.cache.windows.net`), so every node after the
+ * first, and the first too once ioredis has resolved its name, failed Node's check
+ * (ERR_TLS_CERT_ALTNAME_INVALID; e2e redis-cluster.tls). The chain is checked as before.
+ */
+function clusterNodeIdentity(urlHost: string): ConnectionOptions['checkServerIdentity'] {
+  const endpoint = urlHost.replace(/^\[(.*)\]$/, '$1'); // an IPv6 address without its brackets
+  return (host, cert) => checkServerIdentity(host, cert) && checkServerIdentity(endpoint, cert);
 }
 
 export type RedisRole =
@@ -87,16 +101,45 @@ export async function connectRedis(url: string, role: RedisRole, name: string, o
   const client = createRedis(url, { ...redisOptions(role), connectionName: name, ...overrides });
   // Errors are surfaced by the commands that hit them; an unhandled 'error' event would crash.
   // The last one before a failed connect is why it failed (a refused AUTH, a certificate not
-  // trusted): connect() itself rejects with only "Connection is closed".
+  // trusted): connect() itself rejects with only "Connection is closed". A cluster's: why its
+  // node refuses (whyNodeRefuses).
   let why: unknown;
   client.on('error', (err) => (why = err));
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw new Error(`cannot reach Redis at ${withoutCredentials(url)} (REDIS_URL; connection ${name})`, { cause: why ?? err }); // its message follows in logs
+    const cause = (client instanceof Cluster ? await whyNodeRefuses(client, url) : undefined) ?? why ?? err;
+    throw new Error(`cannot reach Redis at ${withoutCredentials(url)} (REDIS_URL; connection ${name})`, { cause }); // its message follows in logs
   }
   return client;
+}
+
+/**
+ * Why REDIS_URL's node refuses what `cluster` asks it first, or undefined if it does not (it
+ * answers CLUSTER SLOTS within 2 s). A Cluster client that cannot connect says only 'Failed to
+ * refresh slots cache.' / 'None of startup nodes is available': ioredis asks CLUSTER SLOTS on a
+ * connection of its own whose errors it drops (an untrusted certificate was only 'Connection is
+ * closed.'; e2e redis-cluster.tls), so one plain connection asks again: a refused connection, a
+ * password or certificate refused, a server without cluster mode, a user denied CLUSTER.
+ */
+async function whyNodeRefuses(cluster: Cluster, url: string): Promise<unknown> {
+  const u = new URL(url);
+  const probe = new Redis({
+    ...cluster.options.redisOptions, host: u.hostname, port: Number(u.port || 6379), connectionName: 'maas:start-up-check',
+    lazyConnect: true, connectTimeout: 2000, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true,
+  });
+  let why: unknown;
+  probe.on('error', (err) => (why ??= err));
+  try {
+    await probe.connect();
+    await probe.call('CLUSTER', 'SLOTS');
+    return undefined;
+  } catch (err) {
+    return why ?? err;
+  } finally {
+    probe.disconnect();
+  }
 }
 
 /** A Redis URL as it may be logged: without its user and password. */
@@ -127,7 +170,7 @@ export function redisUnavailableReason(err: unknown): 'unreachable' | 'out-of-me
     err.name === 'MaxRetriesPerRequestError' ||
     code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' ||
     err.name === 'ClusterAllFailedError' ||
-    /enableOfflineQueue|Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|Reached the max retries|Cluster isn't ready|CLUSTERDOWN|refresh slots cache/i.test(err.message)
+    /enableOfflineQueue|Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|Reached the max retries|Cluster isn't ready|CLUSTERDOWN|refresh slots cache|Too many Cluster redirections/i.test(err.message)
   ) return 'unreachable';
   const refused = REFUSING.exec(err.message)?.[0].replace(/^[\s:-]/, '');
   if (!refused) return undefined;
