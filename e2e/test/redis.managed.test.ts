@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import {
-  API_ENTRY, call, Cluster, eventually, MANAGED_DENIED_COMMANDS, rows, ServiceProcess, SHIPPED_MODELS, WebhookReceiver, WORKER_ENTRY,
+  aclLog, API_ENTRY, call, Cluster, eventually, MANAGED_DENIED_COMMANDS, expectBatchInOrder, expectInferWaitAndPoll, expectReadyAndReading, expectStoppedSaying, rows, startAndExitOn, UNTRUSTED, WebhookReceiver, WORKER_ENTRY,
 } from '../src/harness/index.js';
 
 let cluster: Cluster;
@@ -65,60 +65,26 @@ describe('on a managed-style Redis (TLS, ACL user, admin commands denied)', () =
   });
 
   it('answers v2 infer, a job with Prefer: wait, a polled job and a long-poll', async () => {
-    const infer = await call(cluster.url, 'POST', '/v2/models/penguins/infer', {
-      inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39.1, 18.7, 181, 3750] }],
-    });
-    expect(infer.status, infer.text).toBe(200);
-    expect(infer.body.outputs.find((o: { name: string }) => o.name === 'label').data).toEqual([0]);
-
-    const waited = await call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(1, 2, 32)), { Prefer: 'wait=20' });
-    expect(waited.status, waited.text).toBe(200);
-    expect(waited.body.status).toBe('succeeded');
-    expect(waited.body.outputs[0].shape[0]).toBe(2);
-
-    const queued = await call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(2, 1, 32)));
-    expect(queued.status, queued.text).toBe(202);
-    const polled = await eventually(() => call(cluster.url, 'GET', `/v1/jobs/${queued.body.id}`), (r) => r.body.status === 'succeeded', { what: 'the polled job' });
-    expect(polled.body.outputs[0].shape[0]).toBe(1);
-
+    await expectInferWaitAndPoll(cluster.url);
     const late = await call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(3, 1, 32)));
     const longPoll = await call(cluster.url, 'GET', `/v1/jobs/${late.body.id}?wait=20`);
     expect(longPoll.body.status).toBe('succeeded');
   });
 
   it('runs a batch file to completion, serves its results and delivers its webhook', async () => {
-    const lines = rows(4, 300, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } }));
-    const res = await fetch(`${cluster.url}/v1/batches?model=mlp&webhook=${encodeURIComponent(receiver.url)}`, {
-      method: 'POST', body: lines.join('\n'), headers: { 'content-type': 'application/x-ndjson' },
-    });
-    expect(res.status).toBe(202);
-    const batch = (await res.json()) as { id: string };
-    const done = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}?wait=30`)).body;
-    expect(done).toMatchObject({ status: 'succeeded', counts: { total: 300, succeeded: 300, failed: 0 } });
-    const out = (await (await fetch(`${cluster.url}/v1/batches/${batch.id}/results`)).text()).trimEnd().split('\n').map((l) => JSON.parse(l));
-    expect(out.map((l) => l.custom_id)).toEqual(lines.map((_, i) => `r${i}`));
-    const [hook] = await receiver.until((all) => all.some((r) => r.body.includes(batch.id)));
-    expect(JSON.parse(hook!.body)).toMatchObject({ type: 'batch.completed', data: { id: batch.id, status: 'succeeded' } });
+    const id = await expectBatchInOrder(cluster.url, `&webhook=${encodeURIComponent(receiver.url)}`);
+    const [hook] = await receiver.until((all) => all.some((r) => r.body.includes(id)));
+    expect(JSON.parse(hook!.body)).toMatchObject({ type: 'batch.completed', data: { id, status: 'succeeded' } });
   });
 
   it('is ready; its metrics, status page and queue board read Redis', async () => {
-    const ready = await call(cluster.url, 'GET', '/v2/health/ready');
-    expect(ready.status, ready.text).toBe(200);
-    const metrics = await call(cluster.url, 'GET', '/metrics');
-    expect(metrics.status).toBe(200);
-    expect(metrics.text).toMatch(/^maas_redis_up 1$/m);
-    expect(metrics.text).toMatch(/^maas_queue_jobs\{[^}]*model="mlp"/m);
-    expect((await call(cluster.url, 'GET', '/admin/status.json')).status).toBe(200);
-    const board = await call(cluster.url, 'GET', '/admin/queues/api/queues');
-    expect(board.status, board.text).toBe(200);
-    expect(JSON.stringify(board.body)).toContain('infer-mlp');
+    await expectReadyAndReading(cluster.url);
   });
 
   it('nothing the API or the worker sent was refused (ACL LOG), and no log of theirs shows the password', async () => {
     const admin = managed().adminClient();
     try {
-      const refused = (await admin.call('ACL', 'LOG', '128')) as unknown[][];
-      const entries = refused.map((e) => Object.fromEntries(Array.from({ length: e.length / 2 }, (_, i) => [e[2 * i], e[2 * i + 1]])));
+      const entries = await aclLog(admin);
       expect(entries.length).toBeGreaterThan(0); // the first test's probes
       expect(entries.filter((e) => !String(e['client-info']).includes(` name=${PROBE} `))).toEqual([]);
     } finally {
@@ -158,26 +124,11 @@ describe('on a managed-style Redis (TLS, ACL user, admin commands denied)', () =
 });
 
 describe('a service that cannot use that Redis stops at start-up, saying why', () => {
-  /** Starts a service on the managed Redis with `over` in its environment (undefined: unset); its exit code, time to exit and log. */
-  const startAndExit = async (name: string, entry: string, over: Record<string, string | undefined>) => {
-    const env: Record<string, string | undefined> = {
-      MODEL_REPOSITORY: SHIPPED_MODELS, REDIS_URL: managed().url, NODE_EXTRA_CA_CERTS: managed().caFile, PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1',
-      WORKER_MODELS: 'penguins', ...over,
-    };
-    const t0 = Date.now();
-    const p = ServiceProcess.start(name, entry, Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)));
-    const code = await Promise.race([p.exit(), new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000))]);
-    if (code === 'hung') await p.stop('SIGKILL');
-    return { code, ms: Date.now() - t0, log: p.log };
-  };
-
   it.each([['api', API_ENTRY], ['worker', WORKER_ENTRY]])('the %s, given a wrong password', async (name, entry) => {
     const wrong = new URL(managed().url);
     wrong.password = 'not-the-password';
-    const r = await startAndExit(`${name}-wrongpass`, entry, { REDIS_URL: wrong.href });
-    expect(r.code, r.log).toBe(1);
-    expect(r.ms).toBeLessThan(10_000);
-    expect(r.log).toMatch(/"level":"fatal".*cannot reach Redis at rediss:\/\/127\.0\.0\.1:\d+ \(REDIS_URL; connection [^)]+\): WRONGPASS invalid username-password pair/);
+    const r = await startAndExitOn(managed(), `${name}-wrongpass`, entry, { REDIS_URL: wrong.href });
+    expectStoppedSaying(r, String.raw`rediss://127\.0\.0\.1:\d+`, /WRONGPASS invalid username-password pair/);
     expect(r.log).not.toContain('not-the-password');
   });
 
@@ -186,10 +137,8 @@ describe('a service that cannot use that Redis stops at start-up, saying why', (
     ['worker', 'another CA', WORKER_ENTRY, () => managed().otherCaFile],
     ['worker', 'no NODE_EXTRA_CA_CERTS', WORKER_ENTRY, () => undefined],
   ])("the %s, given %s (not the CA of the server's certificate)", async (name, _what, entry, ca) => {
-    const r = await startAndExit(`${name}-untrusted`, entry, { NODE_EXTRA_CA_CERTS: ca() });
-    expect(r.code, r.log).toBe(1);
-    expect(r.ms).toBeLessThan(10_000);
-    expect(r.log).toMatch(/"level":"fatal".*cannot reach Redis at rediss:\/\/127\.0\.0\.1:\d+ \(REDIS_URL; connection [^)]+\): (self-signed certificate in certificate chain|unable to verify the first certificate)/); // as the TLS library words it
+    const r = await startAndExitOn(managed(), `${name}-untrusted`, entry, { NODE_EXTRA_CA_CERTS: ca() });
+    expectStoppedSaying(r, String.raw`rediss://127\.0\.0\.1:\d+`, UNTRUSTED);
     expect(leaks(r.log)).toBe(false);
   });
 });

@@ -34,7 +34,8 @@ export interface ClusterOptions {
   /**
    * run on a Redis set up as a managed service (redis-managed.ts): TLS only on a private CA,
    * which the services are told of by NODE_EXTRA_CA_CERTS, and a named ACL user without the
-   * admin commands; REDIS_URL is `rediss://user:password@…`
+   * admin commands; REDIS_URL is `rediss://user:password@…`. With `redisCluster`, a cluster
+   * of such nodes (`rediss://user:password@localhost:port?cluster=true`, redis-cluster.ts)
    */
   redisManaged?: boolean;
   /** extra node flags per role, e.g. `--cpu-prof` for profiling */
@@ -54,15 +55,18 @@ export class Cluster {
   private workerSeq = 0;
   /** the port of every Redis node (one, or the cluster's masters) */
   redisPorts: number[] = [];
+  /** a Redis Cluster's masters (kill and restart one), else empty */
+  redisNodes: RedisServer[] = [];
 
   private constructor(readonly redis: RedisServer, private readonly opts: ClusterOptions, readonly managed?: ManagedRedisHandle) {}
 
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
-    const redisCluster = opts.redisCluster ? await startRedisCluster() : undefined;
-    const managed = opts.redisManaged ? await startManagedRedis() : undefined;
+    const redisCluster = opts.redisCluster ? await startRedisCluster(3, { managed: opts.redisManaged ?? false }) : undefined;
+    const managed = redisCluster ? redisCluster.managed : opts.redisManaged ? await startManagedRedis() : undefined;
     const redis = redisCluster ? clusterAsServer(redisCluster) : managed ? managed.server : await startRedisServer(opts.redisDir ? { dir: opts.redisDir } : {});
     const c = new Cluster(redis, opts, managed);
     c.redisPorts = redisCluster ? redisCluster.nodes.map((n) => n.port) : [redis.port];
+    c.redisNodes = redisCluster?.nodes ?? [];
     try {
       await c.startApi();
       for (let i = 0; i < (opts.workers ?? 1); i++) await c.startWorker();
@@ -130,7 +134,7 @@ export class Cluster {
   }
 }
 
-/** A Redis Cluster seen through the RedisServer interface the suites use (no kill/restart). */
+/** A Redis Cluster seen through the RedisServer interface the suites use (no kill/restart: `redisNodes` have them). */
 function clusterAsServer(c: RedisClusterHandle): RedisServer {
   const unsupported = () => Promise.reject(new Error('kill/restart are for a single redis-server'));
   return {

@@ -1,5 +1,5 @@
 export { Cluster, type ClusterOptions } from './cluster.js';
-export { API_ENTRY, ServiceProcess, REPO_ROOT, WORKER_ENTRY } from './process.js';
+export { API_ENTRY, ServiceProcess, REPO_ROOT, startAndExit, WORKER_ENTRY } from './process.js';
 export { NetnsLab } from './netns.js';
 export { addModel, modelRepository, SHIPPED_MODELS } from './model-repo.js';
 export { call, rows, type Reply } from './http.js';
@@ -9,5 +9,7 @@ export { eventually, type EventuallyOptions } from './eventually.js';
 export { InferenceClient, PROTO_FILE } from './grpc-client.js';
 export { binaryBody, fromBytes, get, post, toBytes, type BinaryInput, type RawReply, type Value, type Datatype } from './binary-http.js';
 export { heldRows, publicIds, queuedInferenceJobs, storedBatches } from './queued.js';
-export { startManagedRedis, MANAGED_DENIED_COMMANDS, type ManagedRedisHandle } from './redis-managed.js';
+export { aclLog, startAndExitOn, startManagedRedis, MANAGED_DENIED_COMMANDS, type ManagedRedisHandle } from './redis-managed.js';
+export { MANAGED_CLUSTER_ACL } from './redis-cluster.js';
 export { monitorRedis, parseMonitorLine, type MonitoredCommand } from './redis-monitor.js';
+export { expectBatchInOrder, expectInferWaitAndPoll, expectReadyAndReading, expectScanKeysOnEveryMaster, expectStoppedSaying, UNTRUSTED } from './checks.js';

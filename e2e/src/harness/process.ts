@@ -69,3 +69,16 @@ export class ServiceProcess {
     return this.exited;
   }
 }
+
+/**
+ * Starts a service that should refuse to run (`env` its whole environment but PATH and
+ * LOG_LEVEL): its exit code ('hung' if it ran `ms` without exiting, then killed), how long it
+ * took, and its log.
+ */
+export async function startAndExit(name: string, entry: string, env: Record<string, string | undefined>, ms = 15_000): Promise<{ code: number | null | 'hung'; ms: number; log: string }> {
+  const t0 = Date.now();
+  const p = ServiceProcess.start(name, entry, Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)));
+  const code = await Promise.race([p.exit(), new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms))]);
+  if (code === 'hung') await p.stop('SIGKILL');
+  return { code, ms: Date.now() - t0, log: p.log };
+}
