@@ -98,6 +98,10 @@ describe('on a Redis Cluster', () => {
     }
   });
 
+  it('nothing the API or the worker sent was refused for spanning slots (CROSSSLOT)', () => {
+    expect([...cluster.apis, ...cluster.workers].map((p) => p.log).join('\n')).not.toMatch(/CROSSSLOT/);
+  });
+
   it('scanKeys (the retention sweep\'s adoption of older queues) walks every master', async () => {
     await expectScanKeysOnEveryMaster(cluster.redis.url);
   });
