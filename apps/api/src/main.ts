@@ -33,6 +33,7 @@ import { RepositoryService } from './services/repository.js';
 import { SessionChecks } from './services/session-check.js';
 import { StatsService } from './services/stats.js';
 import { UploadSweeper } from './services/upload-sweeper.js';
+import { CanceledBatchSweeper } from './services/canceled-batches.js';
 import { ExpirySweeper } from './services/expiry.js';
 import { RetentionSweeper } from './services/retention.js';
 import { WebhookService } from './services/webhooks.js';
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
   await repositoryService.start(modelEvents);
   poller.start((changes) => repositoryService.follow(changes));
   const workers = new WorkerDirectory(redis);
+  const canceledBatches = new CanceledBatchSweeper(redis, batches, workers, log).start();
   const status = new StatusBoard(catalog, queues, workers, log, { everyMs: config.STATUS_SAMPLE_S * 1000, keepMs: 15 * 60_000 });
   status.start();
   const metrics = createApiMetrics(() => notifier.waiting, () => [
@@ -203,6 +205,7 @@ async function main(): Promise<void> {
     const closing = (async () => {
       await batches.uploadsSettled(); // an upload cut at the grace's end is withdrawn, not left to a sweeper
       await sweeper.close();
+      await canceledBatches.close();
       await expiry.close();
       await retention.close();
       await queues.close();

@@ -188,6 +188,14 @@ export type BatchKeys = ReturnType<typeof batchKeys>;
  */
 export const UPLOADS_KEY = `${PREFIX}:uploads`;
 
+/**
+ * Canceled batches that have not completed: a sorted set of batch ids scored by when an API
+ * process looks at them next (apps/api/src/services/canceled-batches.ts). A chunk a worker
+ * held at the cancel ends as that worker ends it; one whose worker died, with no live worker
+ * to take it up, is ended there.
+ */
+export const CANCELED_BATCHES_KEY = `${PREFIX}:batches:canceled`;
+
 /** BullMQ job id of a batch's chunk (not a public job id: GET /v1/jobs does not find it). */
 export const chunkJobId = (batchId: string, chunk: number): string => `${batchId}-c${chunk}`;
 

@@ -27,7 +27,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  AppError, batchKeys, cancelBatch, claimUploadRemoval, dieAt, IdempotencyConflictError, markUploaded, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
+  AppError, batchKeys, CANCELED_BATCHES_KEY, cancelBatch, claimUploadRemoval, dieAt, IdempotencyConflictError, markUploaded, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, UPLOADS_KEY, ValidationError, type BatchObject,
   BlockPool, bullJobKey, isRedisUnavailable, sendInSlices, type InferenceJobData, type Logger, type ModelVersion, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
@@ -77,6 +77,8 @@ const ENQUEUE_AHEAD = 4;
 const BLOCK_POOL_BYTES = (ENQUEUE_AHEAD + 4) * CHUNK_BYTES;
 /** An unfinished batch is kept this long beyond its retention before Redis drops it anyway. */
 const UNFINISHED_GRACE_S = 7 * 24 * 3600;
+/** A canceled batch not completed by its cancel is looked at again after this (services/canceled-batches.ts). */
+export const CANCELED_LOOK_AGAIN_MS = 1000;
 
 export class BatchService {
   /** relays the batch.completed of a batch this process completed (webhooks plug in here) */
@@ -118,10 +120,14 @@ export class BatchService {
   /** the memory chunks are built in, shared by this process's uploads */
   private readonly blocks = new BlockPool(BLOCK_POOL_BYTES);
 
-  /** Records chunk outcomes (completing the batch when they were its last) and relays its batch.completed, if any. */
-  private async record(id: string, triples: string[] = []): Promise<void> {
-    const { items } = await recordChunks(this.redis, id, this.opts.retentionSeconds, triples);
+  /**
+   * Records chunk outcomes (completing the batch when they were its last) and relays its
+   * batch.completed, if any. Resolves true when this call completed the batch.
+   */
+  private async record(id: string, triples: string[] = []): Promise<boolean> {
+    const { completed, items } = await recordChunks(this.redis, id, this.opts.retentionSeconds, triples);
     if (items.length > 0) await this.relay?.relay(batchSlot(id), items);
+    return completed;
   }
 
   /**
@@ -433,37 +439,83 @@ export class BatchService {
     }
   }
 
-  /** Stops the chunks not yet run: waiting ones are withdrawn now, workers skip the rest. */
+  /**
+   * Stops the chunks not yet run: waiting ones are withdrawn now, workers skip the rest. The
+   * batch is listed among the canceled ones first (CANCELED_BATCHES_KEY), so that what a worker
+   * holds is ended even if that worker dies with no other to take it up, and a cancel cut short
+   * here is finished: see `finishCancel`.
+   */
   async cancel(tenant: string, id: string): Promise<BatchObject> {
-    const { meta, k } = await this.load(tenant, id);
+    const { meta } = await this.load(tenant, id);
     if ((await cancelBatch(this.redis, id)) !== 'canceled') return this.get(tenant, id);
+    await this.redis.zadd(CANCELED_BATCHES_KEY, 'NX', Date.now() + CANCELED_LOOK_AGAIN_MS, id);
     const queue = this.queues.forVersion(meta['model']!, Number(meta['version']));
     const total = Number(meta['chunks_total']);
-    const [lines, withdrawn] = await Promise.all([
-      this.redis.hgetall(k.lines),
-      withdrawChunks(queue, id, Array.from({ length: total }, (_, i) => i)),
-    ]);
-    // Chunks an earlier cancel withdrew but did not record (its process stopped between the two):
-    // this one records them, so a cancel cut short is finished by the next.
-    const orphans = await this.unrecordedWithoutJob(queue, id, total, new Set(withdrawn));
-    const stopped = [...withdrawn, ...orphans];
-    const triples = stopped.flatMap((i) => [String(i), canceledMarker(linesWithRows(readLines(lines[String(i)]).lines)), '']);
-    await this.admission?.release(tenant, withdrawn.map((i) => ({ queue: queue.name, jobId: chunkJobId(id, i), rows: 0 }))); // quota
-    await this.record(id, triples);
-    // A withdrawn chunk never runs, so no worker removes its input (a fetched one's goes with its ending).
-    await sendInSlices(stopped.map((i) => k.input(i)), (keys) => this.redis.unlink(...keys));
+    if (await this.stopChunks(tenant, id, queue, Array.from({ length: total }, (_, i) => i))) await this.redis.zrem(CANCELED_BATCHES_KEY, id);
     return this.get(tenant, id);
   }
 
   /**
-   * Chunks of batch `id` with no outcome recorded and no queue job (nor `skip`): none, unless a
-   * cancel withdrew them and stopped before recording them. A chunk a worker holds has its job
-   * until its ending is recorded, so it is never among them (and RECORD_CHUNKS_LUA keeps the
-   * first outcome of a chunk should one be recorded meanwhile).
+   * Ends what no live worker will end of canceled batch `id` (services/canceled-batches.ts
+   * calls it now and then until the batch completes): each chunk without an outcome whose job
+   * no worker holds any more is withdrawn and recorded canceled, as the cancel does.
+   * `releaseDead` first drops the locks of the chunk jobs (ids given) whose worker's liveness ran
+   * out, so they can be withdrawn. A worker that takes a chunk meanwhile holds its lock, so the
+   * withdrawal leaves it to that worker, which ends it canceled; one that comes back after its
+   * chunk was withdrawn finds its outcome recorded (RECORD_CHUNKS_LUA keeps the first), so a
+   * chunk ends once. Resolves true once the batch has completed (now or before) or is no
+   * longer a canceled batch (gone), false while a live worker holds a chunk of it.
    */
-  private async unrecordedWithoutJob(queue: InferenceQueue, id: string, total: number, skip: ReadonlySet<number>): Promise<number[]> {
+  async finishCancel(id: string, releaseDead: (queueName: string, jobIds: string[]) => Promise<void>): Promise<boolean> {
+    const k = batchKeys(id);
+    const [status, completedAt, total, model, version, tenant] = await this.redis.hmget(k.meta, 'status', 'completed_at', 'chunks_total', 'model', 'version', 'tenant');
+    if (status !== 'canceled' || completedAt !== null || !model || !version || !tenant) return true;
+    const queue = this.queues.forVersion(model, Number(version));
+    const recorded = new Set((await this.redis.hkeys(k.chunks)).map(Number));
+    const open = Array.from({ length: Number(total) }, (_, i) => i).filter((i) => !recorded.has(i));
+    await releaseDead(queue.name, open.map((i) => chunkJobId(id, i)));
+    return this.stopChunks(tenant, id, queue, open);
+  }
+
+  /**
+   * Withdraws those of `indices` (chunks of canceled batch `id`) whose job no worker holds and
+   * records them canceled, with those an earlier cancel withdrew and did not record; resolves
+   * true when that completed the batch.
+   */
+  private async stopChunks(tenant: string, id: string, queue: InferenceQueue, indices: readonly number[]): Promise<boolean> {
+    const k = batchKeys(id);
+    const withdrawn = await withdrawChunks(queue, id, indices);
+    // Chunks an earlier cancel withdrew but did not record (its process stopped between the two):
+    // this one records them, so a cancel cut short is finished by the next.
+    const orphans = await this.unrecordedWithoutJob(queue, id, indices, new Set(withdrawn));
+    const stopped = [...withdrawn, ...orphans];
+    const lines = await this.storedLinesOf(k, stopped);
+    const triples = stopped.flatMap((i, j) => [String(i), canceledMarker(linesWithRows(readLines(lines[j]).lines)), '']);
+    await this.admission?.release(tenant, withdrawn.map((i) => ({ queue: queue.name, jobId: chunkJobId(id, i), rows: 0 }))); // quota
+    const completed = await this.record(id, triples);
+    // A withdrawn chunk never runs, so no worker removes its input (a fetched one's goes with its ending).
+    await sendInSlices(stopped.map((i) => k.input(i)), (keys) => this.redis.unlink(...keys));
+    return completed || (await this.redis.hget(k.meta, 'completed_at')) !== null;
+  }
+
+  /** The stored lines of chunks `indices` (chunk-lines.ts `storedLines`), in their order. */
+  private async storedLinesOf(k: ReturnType<typeof batchKeys>, indices: readonly number[]): Promise<(string | null)[]> {
+    const out: (string | null)[] = [];
+    await sendInSlices(indices, async (slice) => {
+      out.push(...(await this.redis.hmget(k.lines, ...slice.map(String))));
+    });
+    return out;
+  }
+
+  /**
+   * Those of `indices` (chunks of batch `id`) with no outcome recorded and no queue job (nor
+   * `skip`): none, unless a cancel withdrew them and stopped before recording them. A chunk a
+   * worker holds has its job until its ending is recorded, so it is never among them (and
+   * RECORD_CHUNKS_LUA keeps the first outcome of a chunk should one be recorded meanwhile).
+   */
+  private async unrecordedWithoutJob(queue: InferenceQueue, id: string, indices: readonly number[], skip: ReadonlySet<number>): Promise<number[]> {
     const recorded = new Set((await this.redis.hkeys(batchKeys(id).chunks)).map(Number));
-    const candidates = Array.from({ length: total }, (_, i) => i).filter((i) => !skip.has(i) && !recorded.has(i));
+    const candidates = indices.filter((i) => !skip.has(i) && !recorded.has(i));
     const orphans: number[] = [];
     await sendInSlices(candidates, async (slice) => {
       const exists = await Promise.all(slice.map((i) => this.redis.exists(bullJobKey(queue.name, chunkJobId(id, i)))));

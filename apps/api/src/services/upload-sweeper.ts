@@ -2,7 +2,7 @@
  * UploadSweeper: removes batch uploads whose lease ran out. An API process renews the lease
  * of each upload it is reading (services/batches.ts); when the process dies mid-upload, no
  * one renews it, and the first API process to see it expired takes it (pushing the lease
- * ahead is the claim: only one sweeper gets 1) and removes the batch with its queued chunks.
+ * ahead is the claim: due-entries.ts) and removes the batch with its queued chunks.
  * Without this, such a batch would be invisible (never uploaded) yet its chunks would run, and
  * its records stay for weeks. An upload whose process died after marking it uploaded, before it was listed and
  * its lease given up, is finished instead (BatchService.abandoned). Runs every half lease,
@@ -10,14 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { Periodic, UPLOADS_KEY, type Logger } from '@maas/shared';
-
-/** KEYS: the uploads' leases. ARGV: upload id, now (ms), the new expiry (ms). 1 when the lease had run out and is now this caller's. */
-const TAKE_EXPIRED_LEASE_LUA = `
-local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not at or tonumber(at) > tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1
-`;
+import { dueIds, takeDue } from './due-entries.js';
 
 /** How many expired uploads one sweep handles (the next sweep takes the rest). */
 const PER_SWEEP = 50;
@@ -44,11 +37,10 @@ export class UploadSweeper {
 
   /** Removes (or, marked uploaded, finishes) the uploads whose lease expired by now. */
   async sweep(now = Date.now()): Promise<void> {
-    const expired = await this.redis.zrangebyscore(UPLOADS_KEY, '-inf', now, 'LIMIT', 0, PER_SWEEP);
-    for (const id of expired) {
+    for (const id of await dueIds(this.redis, UPLOADS_KEY, now, PER_SWEEP)) {
       // Claimed by pushing its lease ahead, not removing it: should this sweep fail or its process
       // die half way, the lease runs out again and another sweep takes it up. Done, it goes.
-      if ((await this.redis.eval(TAKE_EXPIRED_LEASE_LUA, 1, UPLOADS_KEY, id, now, Date.now() + this.leaseMs)) !== 1) continue; // another API took it
+      if (!(await takeDue(this.redis, UPLOADS_KEY, id, now, Date.now() + this.leaseMs))) continue; // another API took it
       const done = await this.abandoned(id);
       if (done === 'removed') this.log.warn({ batch: id }, 'batch upload abandoned by its API process (lease expired): removed with its chunks');
       else if (done === 'finished') this.log.warn({ batch: id }, 'batch upload ended, but its API process died before it was listed: listed and completed here');

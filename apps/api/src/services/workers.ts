@@ -71,6 +71,21 @@ export class WorkerDirectory {
   }
 
   /**
+   * Which of the workers `ids` are dead by their liveness: their entry (liveness/alive-beat.ts)
+   * has expired, on Redis's clock. A worker with no entry is not among them: gone long enough to
+   * be forgotten (its BullMQ locks have expired too), or of a release that does not beat.
+   */
+  async expired(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const replies = (await this.redis.pipeline().zmscore(WORKERS_ALIVE_KEY, ...ids).time().exec()) ?? [];
+    const failed = replies.find(([err]) => err)?.[0];
+    if (failed) throw failed;
+    const [expiries, [seconds, micros]] = replies.map(([, reply]) => reply) as [(string | null)[], [string, string]];
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    return new Set(ids.filter((_, i) => expiries[i] !== null && Number(expiries[i]) < redisNow));
+  }
+
+  /**
    * Resolves once a live worker that has applied the load (`seq`: its place in the change
    * sequence; a worker's heartbeat says how far it has applied) serves `model`: a load answers
    * when the model is ready, as Triton's does, and not from what a worker served before an
