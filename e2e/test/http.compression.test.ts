@@ -7,7 +7,7 @@
  * (node:http), which decode nothing.
  */
 import { request } from 'node:http';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '@maas/client';
 import { binaryBody, call, Cluster, eventually, post, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
@@ -170,5 +170,36 @@ describe('compressed answers', () => {
     const openapi = await get(`${plain.url}/openapi.json`, { 'accept-encoding': 'gzip' });
     expect(openapi.headers['content-encoding']).toBeUndefined();
     expect(JSON.parse(openapi.body.toString()).openapi).toMatch(/^3\.1/);
+  });
+});
+
+describe('compressed requests, codings stacked (RFC 9110 §8.4: listed in the order applied)', () => {
+  it('br, gzip and gzip, gzip read as the plain body, a batch upload (streamed) and a v2 infer (read whole); four codings are a 415 naming the cap', async () => {
+    const lines = Buffer.from(rows(8, 20, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n'));
+    const upload = await fetch(`${cluster.url}/v1/batches?model=mlp`, {
+      method: 'POST', body: gzipSync(brotliCompressSync(lines)), headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'br, gzip' },
+    });
+    expect(upload.status).toBe(202);
+    const id = ((await upload.json()) as { id: string }).id;
+    const done = await eventually(() => call(cluster.url, 'GET', `/v1/batches/${id}`), (r) => r.body.completed_at !== null, { ms: 30_000, what: 'the batch to end' });
+    expect(done.body).toMatchObject({ status: 'succeeded', counts: { total: 20, succeeded: 20, failed: 0 } });
+
+    const infer = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 32], data: rows(9, 2, 32).flat() }] }));
+    const plainAnswer = await call(cluster.url, 'POST', '/v2/models/mlp/infer', JSON.parse(infer.toString()));
+    expect(plainAnswer.status).toBe(200);
+    const stacked = await fetch(`${cluster.url}/v2/models/mlp/infer`, {
+      method: 'POST', body: gzipSync(gzipSync(infer)), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip, gzip' },
+    });
+    expect(stacked.status).toBe(200);
+    expect(((await stacked.json()) as { outputs: unknown }).outputs).toEqual(plainAnswer.body.outputs);
+
+    for (const path of ['/v1/batches?model=mlp', '/v2/models/mlp/infer']) {
+      const four = await fetch(`${cluster.url}${path}`, {
+        method: 'POST', body: gzipSync(gzipSync(gzipSync(gzipSync(path.includes('batches') ? lines : infer)))),
+        headers: { 'content-type': path.includes('batches') ? 'application/x-ndjson' : 'application/json', 'content-encoding': 'gzip, gzip, gzip, gzip' },
+      });
+      expect(four.status, path).toBe(415);
+      expect(((await four.json()) as { detail: string }).detail).toMatch(/stacks 4 codings; at most 3/);
+    }
   });
 });

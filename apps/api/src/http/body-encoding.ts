@@ -1,6 +1,7 @@
 /**
  * A streamed request body, decompressed per its `Content-Encoding` (gzip, deflate, br or
- * none), for routes that read their body as a stream (batch uploads).
+ * none, or up to MAX_CODINGS of them stacked, `gzip, gzip`), for routes that read their body
+ * as a stream (batch uploads).
  *
  * - The request is piped into a stream of our own (`detach`), and that stream, not the
  *   request, is what decompression and the consumer destroy when they stop early: the
@@ -11,9 +12,12 @@
  * - Every stream is joined with `pipeline`: a corrupt or truncated compressed body is an
  *   error of the returned iterable (a 400 that says what is wrong), never an unhandled
  *   `'error'` event that would take the process down.
- * - At most `maxBytes` are read after decompression (a gzip bomb ends as a 413, promptly).
+ * - At most `maxBytes` are read after decompression (a gzip bomb ends as a 413, promptly), and
+ *   at most as many come out of each coding undone on the way there (stacked codings: an outer
+ *   layer that inflates to what the next decoder eats without a byte out, such as a gzip
+ *   header's name field, is a bomb too).
  */
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { brotliDecompress, createBrotliDecompress, createGunzip, createInflate, gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
 import { AppError, MalformedBodyError, PayloadTooLargeError } from '@maas/shared';
@@ -25,11 +29,17 @@ const DECODERS = {
   br: createBrotliDecompress,
 } as const;
 
+/** A coding a decoder here undoes. */
+export type Coding = keyof typeof DECODERS;
+
 export const SUPPORTED_ENCODINGS = ['identity', ...Object.keys(DECODERS)];
+
+/** Codings undone at most when stacked (`gzip, gzip`): more is a 415 (each is another pass over the body). */
+export const MAX_CODINGS = 3;
 
 type InflateWhole = (buf: InputType, options: ZlibOptions) => Promise<Buffer>;
 /** The same encodings, for a body decompressed whole (http/compressed-body.ts). */
-export const INFLATE_WHOLE: Record<keyof typeof DECODERS, InflateWhole> = {
+const INFLATE_WHOLE: Record<Coding, InflateWhole> = {
   gzip: promisify(gunzip) as InflateWhole,
   'x-gzip': promisify(gunzip) as InflateWhole,
   deflate: promisify(inflate) as InflateWhole,
@@ -37,21 +47,60 @@ export const INFLATE_WHOLE: Record<keyof typeof DECODERS, InflateWhole> = {
 };
 
 /**
- * A request's Content-Encoding, lower-cased: `identity` when none is given, and `identity`
- * entries of a list left out (`gzip, identity` is gzip, RFC 9110 §8.4). Codings stacked on one
- * another (`gzip, br`) stay a list, which no decoder here reads: a 415.
+ * The codings of a request's Content-Encoding, lower-cased, in the order they were applied
+ * (RFC 9110 §8.4), `identity` entries left out (`gzip, identity` is gzip): [] for none.
  */
-export function contentEncoding(req: { headers: Record<string, string | string[] | undefined> }): string {
+export function contentCodings(req: { headers: Record<string, string | string[] | undefined> }): string[] {
   const header = req.headers['content-encoding'];
-  if (header === undefined) return 'identity';
-  const text = (Array.isArray(header) ? header.join(',') : header).trim().toLowerCase();
-  if (!text.includes(',')) return text || 'identity';
-  return text.split(',').map((c) => c.trim()).filter((c) => c !== '' && c !== 'identity').join(', ') || 'identity';
+  if (header === undefined) return [];
+  const text = Array.isArray(header) ? header.join(',') : header;
+  return text.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+}
+
+/** Codings as a Content-Encoding names them (`identity` for none), for messages. */
+export const codingsName = (codings: readonly string[]): string => codings.join(', ') || 'identity';
+
+/**
+ * PURE: the decoders that undo `codings` (as `contentCodings` lists them), in the order to run
+ * them: the last coding applied first. A 415 for a coding not read here, or for more than MAX_CODINGS.
+ */
+export function undoOrder(codings: readonly string[]): Coding[] {
+  const unknown = codings.find((c) => !Object.hasOwn(DECODERS, c));
+  if (unknown !== undefined) throw unsupportedEncoding(codingsName(codings));
+  if (codings.length > MAX_CODINGS) {
+    throw new AppError('unsupported-media-type', `Content-Encoding ${codingsName(codings)} stacks ${codings.length} codings; at most ${MAX_CODINGS} are undone`);
+  }
+  return [...(codings as Coding[])].reverse();
+}
+
+/** A 413 for what undoing `coding` (not the last to undo) made: more than `maxBytes`. */
+const undoneTooLarge = (coding: Coding, maxBytes: number) =>
+  new PayloadTooLargeError(`the body exceeds ${maxBytes} bytes once its ${coding} coding is undone (before the next)`);
+
+/**
+ * Decompresses a body held whole through `steps` (undoOrder's), each step's output at most
+ * `maxBytes` (the last's is the body; `limitName` names that limit in the 413), a 400 for a
+ * corrupt one.
+ */
+export async function inflateWhole(compressed: Buffer, steps: readonly Coding[], maxBytes: number, limitName?: string): Promise<Buffer> {
+  let bytes = compressed;
+  for (const [i, coding] of steps.entries()) {
+    try {
+      bytes = await INFLATE_WHOLE[coding](bytes, { maxOutputLength: maxBytes });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw i < steps.length - 1 ? undoneTooLarge(coding, maxBytes) : new PayloadTooLargeError(`the decompressed body exceeds ${maxBytes} bytes${limitName ? ` (${limitName})` : ''}`);
+      }
+      if (isDecompressionError(err)) throw new MalformedBodyError(`the ${codingsName([...steps].reverse())} body is corrupt or truncated: ${(err as Error).message}`, err);
+      throw err;
+    }
+  }
+  return bytes;
 }
 
 /** A 415 naming an encoding that is not read. */
 export const unsupportedEncoding = (encoding: string): AppError =>
-  new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use ${SUPPORTED_ENCODINGS.join(', ')})`);
+  new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use ${SUPPORTED_ENCODINGS.join(', ')}, or up to ${MAX_CODINGS} of them stacked)`);
 
 type BodyRequest = Readable & { headers: Record<string, string | string[] | undefined>; complete?: boolean };
 
@@ -87,22 +136,38 @@ async function* readCapped(source: AsyncIterable<Buffer>, maxBytes: number, enco
   }
 }
 
+/** Passes at most `maxBytes` through, then fails with undoneTooLarge (between two decoders). */
+function byteCap(coding: Coding, maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      done(seen > maxBytes ? undoneTooLarge(coding, maxBytes) : null, chunk);
+    },
+  });
+}
+
 /**
- * The body of `req` as a stream of decompressed bytes, at most `maxBytes` of them. Throws a 415
- * for an encoding we do not read; decompression faults surface from the iterable.
+ * The body of `req` as a stream of decompressed bytes, at most `maxBytes` of them (and at most
+ * as many out of each coding undone before the last). Throws a 415 for an encoding we do not
+ * read (undoOrder); decompression faults surface from the iterable.
  */
 export function decodedBody(req: BodyRequest, maxBytes: number): AsyncIterable<Buffer> {
-  const encoding = contentEncoding(req);
-  const make = encoding === 'identity' ? undefined : DECODERS[encoding as keyof typeof DECODERS];
-  if (encoding !== 'identity' && !make) throw unsupportedEncoding(encoding);
+  const codings = contentCodings(req);
+  const steps = undoOrder(codings);
   const body = detach(req);
-  if (!make) return readCapped(body, maxBytes, encoding);
+  if (steps.length === 0) return readCapped(body, maxBytes, 'identity');
   // Errors reach the consumer through the iterator below; the pipeline callback and the no-op
-  // listener are what keep a second 'error' a decoder emits after the consumer stopped (a
+  // listeners are what keep a second 'error' a decoder emits after the consumer stopped (a
   // truncated brotli body does that) from being "unhandled" and taking the process down.
-  const decoder = make();
-  decoder.on('error', () => {});
-  return readCapped(pipeline(body, decoder, () => {}), maxBytes, encoding);
+  const stages = steps.flatMap((coding, i) => {
+    const decoder = DECODERS[coding]();
+    decoder.on('error', () => {});
+    return i < steps.length - 1 ? [decoder, byteCap(coding, maxBytes)] : [decoder];
+  });
+  const last = stages[stages.length - 1]!;
+  pipeline([body, ...stages], () => {});
+  return readCapped(last, maxBytes, codingsName(codings));
 }
 
 /** How long (and how much) the unread rest of a refused body is read and discarded before the answer. */

@@ -1,6 +1,7 @@
 /**
  * Compressed request bodies read whole (JSON, the binary tensor extension): received as they
- * are, then decompressed INFLATION_SLOTS at a time, to at most `maxBytes`.
+ * are, then decompressed INFLATION_SLOTS at a time, to at most `maxBytes` (and each coding of a
+ * stack, `gzip, gzip`, undone to at most as many: body-encoding.ts `inflateWhole`).
  *
  * Why: such a body may be MAX_BODY_MB once decompressed, and a gzip bomb makes that from a few
  * kilobytes (78 KB of gzip → 64 MB, refused with a 413 only once it is all in memory). Twenty
@@ -16,8 +17,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import getRawBody from 'raw-body';
-import { MalformedBodyError, PayloadTooLargeError } from '@maas/shared';
-import { contentEncoding, INFLATE_WHOLE, isDecompressionError, unsupportedEncoding } from './body-encoding.js';
+import { contentCodings, inflateWhole, undoOrder, type Coding } from './body-encoding.js';
 
 /** Compressed bodies decompressed at once: decompression is CPU work, so more gain no speed. */
 export const INFLATION_SLOTS = 4;
@@ -63,21 +63,21 @@ export function compressedBody(
 ): RequestHandler {
   const slot = slots(slotCount);
   return (req, _res, next) => {
-    const encoding = contentEncoding(req);
-    if (encoding === 'identity' || !reads(req)) return next();
-    const inflateWhole = INFLATE_WHOLE[encoding as keyof typeof INFLATE_WHOLE];
-    if (!inflateWhole) return next(unsupportedEncoding(encoding));
+    const codings = contentCodings(req);
+    if (codings.length === 0 || !reads(req)) return next();
+    let steps: Coding[];
+    try {
+      steps = undoOrder(codings);
+    } catch (err) {
+      return next(err);
+    }
     void (async () => {
       // The compressed bytes, at most maxBytes of them: a body larger compressed is larger still decompressed.
       const compressed = await getRawBody(req, { limit: maxBytes });
       const release = await slot();
       let bytes: Buffer;
       try {
-        bytes = await inflateWhole(compressed, { maxOutputLength: maxBytes });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new PayloadTooLargeError(`the decompressed body exceeds ${maxBytes} bytes (MAX_BODY_MB)`);
-        if (isDecompressionError(err)) throw new MalformedBodyError(`the ${encoding} body is corrupt or truncated: ${(err as Error).message}`, err);
-        throw err;
+        bytes = await inflateWhole(compressed, steps, maxBytes, 'MAX_BODY_MB');
       } finally {
         release();
       }
