@@ -247,6 +247,14 @@ describe('recordChunks: how a batch ends', () => {
     expect((await meta('b_cancel'))['error']).toBeUndefined();
   });
 
+  it("says how many outcomes were their chunk's first: a re-run's, or a second writer's, is none (it is counted once)", async () => {
+    await uploaded('b_once', 3, 3);
+    expect(await recordChunks(redis, 'b_once', 60, ['0', 's:1', ''])).toMatchObject({ completed: false, recorded: 1 });
+    expect(await recordChunks(redis, 'b_once', 60, ['0', 's:1', ''])).toMatchObject({ completed: false, recorded: 0 }); // a re-run
+    expect(await recordChunks(redis, 'b_once', 60, ['0', 'c:1', '', '1', 'c:1', '', '2', 'c:1', ''])).toMatchObject({ completed: true, recorded: 2 });
+    expect(await recordChunks(redis, 'b_gone', 60, ['0', 's:1', ''])).toMatchObject({ completed: false, recorded: 0 });
+  });
+
   it('a worker\'s first outcome marks the batch running before it completes', async () => {
     await uploaded('b_run', 2, 4);
     await recordChunks(redis, 'b_run', 60, ['0', 's:0', '']);

@@ -21,24 +21,27 @@ export class ChunkLedger {
     private readonly relay: OutboxRelay,
   ) {}
 
-  private async record(b: ChunkRef, marker: string, outputs: Buffer | ''): Promise<void> {
-    const { completed, items } = await recordChunks(this.redis, b.id, b.retentionSeconds, [String(b.chunk), marker, outputs]);
-    if (!completed) return;
-    dieAt('batch-completed');
-    void this.relay.relay(batchSlot(b.id), items);
+  /** Resolves true when this outcome is the chunk's first (the one that stays: see the top), false when one was recorded before or the batch is gone. */
+  private async record(b: ChunkRef, marker: string, outputs: Buffer | ''): Promise<boolean> {
+    const { completed, recorded, items } = await recordChunks(this.redis, b.id, b.retentionSeconds, [String(b.chunk), marker, outputs]);
+    if (completed) {
+      dieAt('batch-completed');
+      void this.relay.relay(batchSlot(b.id), items);
+    }
+    return recorded > 0;
   }
 
   /** `rowErrors`: lines whose rows failed their run alone, by their first rows; `outputs` hold the other lines' rows. */
-  succeeded(b: ChunkRef, outputs: RawTensor[], rowErrors?: ReadonlyMap<number, JobError>): Promise<void> {
+  succeeded(b: ChunkRef, outputs: RawTensor[], rowErrors?: ReadonlyMap<number, JobError>): Promise<boolean> {
     const marker = rowErrors?.size ? partlyMarker(b.lines, rowErrors) : succeededMarker(b.lines);
     return this.record(b, marker, tensorRecord(outputs));
   }
 
-  failed(b: ChunkRef, error: JobError): Promise<void> {
+  failed(b: ChunkRef, error: JobError): Promise<boolean> {
     return this.record(b, failedMarker(b.lines, error), '');
   }
 
-  canceled(b: ChunkRef): Promise<void> {
+  canceled(b: ChunkRef): Promise<boolean> {
     return this.record(b, canceledMarker(b.lines), '');
   }
 

@@ -6,7 +6,10 @@
  * ending), settling it as the ledger says (an ending recorded first — a cancel, a run before a
  * crash — wins), storing large outputs apart from the result, removing a job's or chunk's input
  * bytes once its outcome is recorded, counting it (metrics, Triton statistics), and announcing
- * it to the API's waiters (a success once BullMQ has stored it: `stored`).
+ * it to the API's waiters (a success once BullMQ has stored it: `stored`). A batch chunk is
+ * counted in maas_jobs_processed_total where its outcome is recorded first (ChunkLedger: the
+ * first stays), not where BullMQ settles it, so a chunk run again after a crash or a Redis
+ * restart that lost its completion is counted once.
  *
  * Failures BullMQ decides on its own (stall limit, retries used up, a job canceled while
  * queued) reach `failedElsewhere` from its 'failed' event and are recorded then.
@@ -57,6 +60,17 @@ export class JobEndings {
 
   constructor(private readonly d: JobEndingsDeps) {}
 
+  /** Counts an ending (maas_jobs_processed_total; a success's time from its creation too). */
+  private count(job: InferenceJob, outcome: 'succeeded' | 'failed' | 'canceled' | 'expired'): void {
+    this.d.metrics.jobs.inc({ ...this.d.labels, outcome });
+    if (outcome === 'succeeded') this.d.metrics.jobSeconds.observe(this.d.labels, (Date.now() - job.timestamp) / 1000);
+  }
+
+  /** A batch chunk: counted where its outcome is recorded first (see the top), never where it is settled. */
+  private countedAtRecord(job: InferenceJob): boolean {
+    return job.data.batch !== undefined && this.d.chunks !== undefined;
+  }
+
   /** Queues the job.start of a job about to join a batch (rejects on Redis failure: BullMQ retries the job). */
   async started(job: InferenceJob): Promise<void> {
     await this.d.jobs?.started(fetched(job));
@@ -89,7 +103,7 @@ export class JobEndings {
   ): Promise<Settlement> {
     const chunk = job.data.batch;
     if (chunk && this.d.chunks) {
-      await this.d.chunks.succeeded(chunk, outputs, rowErrors);
+      if (await this.d.chunks.succeeded(chunk, outputs, rowErrors)) this.count(job, 'succeeded');
       this.releasePayload(job);
       outputs = [];
     }
@@ -104,7 +118,7 @@ export class JobEndings {
     if (end.state === 'failed') {
       if (apart) this.unlink(job, apart.key);
       // An ending recorded first (a cancel): the job ends that way, as the API said.
-      this.d.metrics.jobs.inc({ ...this.d.labels, outcome: outcomeOf(end.error) });
+      if (!this.countedAtRecord(job)) this.count(job, outcomeOf(end.error));
       this.endedHere.add(job.id!);
       this.d.announcer.announce({ id: job.id!, event: 'failed' });
       return { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) };
@@ -121,8 +135,7 @@ export class JobEndings {
     // A job's own input bytes go now, not at `succeeded`: until BullMQ took the completion,
     // another worker may still be about to run it. A chunk's went with its outputs.
     if (!job.data.batch) this.releasePayload(job);
-    this.d.metrics.jobs.inc({ ...this.d.labels, outcome: 'succeeded' });
-    this.d.metrics.jobSeconds.observe(this.d.labels, (Date.now() - job.timestamp) / 1000);
+    if (!this.countedAtRecord(job)) this.count(job, 'succeeded');
     const settled = settledRecord(job, result);
     this.d.announcer.announce({ id: job.id!, event: 'completed', ...(settled ? { tenant: job.data.tenant, settled } : {}) });
   }
@@ -135,9 +148,9 @@ export class JobEndings {
    * Rejects when Redis failed: nothing is recorded, and BullMQ may retry the job.
    */
   async failed(job: InferenceJob, error: JobError, outcome: 'failed' | 'canceled' | 'expired' = outcomeOf(error)): Promise<Settlement> {
-    const settlement = await this.record(job, error);
+    const settlement = await this.record(job, error, outcome);
     if (settlement.ok) return settlement; // counted and announced once BullMQ has stored it: `stored`
-    this.d.metrics.jobs.inc({ ...this.d.labels, outcome });
+    if (!this.countedAtRecord(job)) this.count(job, outcome);
     this.d.announcer.announce({ id: job.id!, event: 'failed' });
     return settlement;
   }
@@ -147,9 +160,8 @@ export class JobEndings {
    * its batch (`succeeded`), before BullMQ stores its completion: a chunk fetched again after
    * that (Redis kept the record but lost the completion: a restart from an append-only file
    * that ends between the two, a failover) settles as recorded, `completed` for rows that ran,
-   * so BullMQ's sets, the queue board and `maas_queue_jobs` say how it ended (counted again in
-   * `maas_jobs_processed_total` when the run before was counted too: its worker saw its
-   * completion before Redis lost it). Otherwise its batch
+   * so BullMQ's sets, the queue board and `maas_queue_jobs` say how it ended (not counted again
+   * in `maas_jobs_processed_total`: the run that recorded it was). Otherwise its batch
    * was canceled or is gone (canceled), or a job's own input outlived its time in the queue
    * (expired: a job's payload lives as long as its index, JOB_RETENTION_S + 1 h).
    */
@@ -162,14 +174,18 @@ export class JobEndings {
     return this.failed(job, { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' });
   }
 
-  /** A batch chunk's failure or cancel, with its batch (nothing for a job that is no chunk). */
-  private async recordChunk(job: InferenceJob, error: JobError): Promise<void> {
+  /**
+   * A batch chunk's failure or cancel, with its batch, counted when it is the chunk's first
+   * outcome (nothing for a job that is no chunk).
+   */
+  private async recordChunk(job: InferenceJob, error: JobError, outcome: 'failed' | 'canceled' | 'expired' = outcomeOf(error)): Promise<void> {
     const chunk = job.data.batch;
-    if (chunk && this.d.chunks) await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error));
+    if (!chunk || !this.d.chunks) return;
+    if (await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error))) this.count(job, outcome);
   }
 
-  private async record(job: InferenceJob, error: JobError): Promise<Settlement> {
-    await this.recordChunk(job, error);
+  private async record(job: InferenceJob, error: JobError, outcome?: 'failed' | 'canceled' | 'expired'): Promise<Settlement> {
+    await this.recordChunk(job, error, outcome);
     let end: JobEnd = { state: 'failed', error };
     const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
     if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end, recorded.result);
@@ -185,14 +201,15 @@ export class JobEndings {
    * Redis errors, or a job canceled while queued (its deferred failure, set by the API's cancel:
    * CANCEL_JOB_LUA). BullMQ 6 fails such a job when a worker fetches it, without running it,
    * through its 'failed' event (e2e "a job whose workers keep dying", "cancel of a queued job").
-   * Recorded now, so its batch completes and its job.completed goes out, and counted. Recording
-   * twice is harmless: the first ending recorded wins.
+   * Recorded now, so its batch completes and its job.completed goes out, and counted (a chunk
+   * once its outcome is recorded, if first). Recording twice is harmless: the first ending
+   * recorded wins.
    */
   failedElsewhere(job: InferenceJob): void {
     if (this.endedHere.delete(job.id!)) return;
     dieAt('final-failure');
     const error = decodeJobError(job.failedReason);
-    this.d.metrics.jobs.inc({ ...this.d.labels, outcome: outcomeOf(error) });
+    if (!this.countedAtRecord(job)) this.count(job, outcomeOf(error));
     this.d.announcer.announce({ id: job.id!, event: 'failed' });
     this.record(job, error)
       .then(() => this.endedHere.delete(job.id!))
@@ -202,7 +219,8 @@ export class JobEndings {
   /**
    * Records again the final failure of a job BullMQ failed on its own, in case the worker
    * whose 'failed' event should have recorded it died first (ledger/missed-failures.ts). The
-   * first ending recorded wins, so a repeat changes nothing and counts nothing.
+   * first ending recorded wins, so a repeat changes nothing and counts nothing (a chunk whose
+   * outcome this records first is counted: no one did).
    */
   async recordMissed(job: InferenceJob): Promise<void> {
     const error = decodeJobError(job.failedReason);

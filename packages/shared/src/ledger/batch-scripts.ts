@@ -33,12 +33,15 @@ return 0
  * KEYS: meta, chunks, outputs, lines, outbox due, outbox events. ARGV: now (ms), retention
  * (s), lease (ms), event id, outbox entry, then (chunk, marker, outputs or '') triples
  * (outputs: a tensor record, tensors/record.ts).
- * Returns 1 when this call completed the batch. A batch that is gone (an upload abandoned
- * half way, or past its retention) records nothing.
+ * Returns {completed, recorded}: completed 1 when this call completed the batch; recorded, how
+ * many of its outcomes were the first of their chunk (those the HSETNX kept), so a chunk's
+ * ending is counted once, by the writer that recorded it (a re-run after a crash finds its
+ * outcome there). A batch that is gone (an upload abandoned half way, or past its retention)
+ * records nothing: {0, 0}.
  */
 export const RECORD_CHUNKS_LUA = `
 local now, ttl = ARGV[1], tonumber(ARGV[2])
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { 0, 0 } end
 -- What a chunk's outcome says: whether a line of it succeeded, and the type of its failure
 -- ('f': the chunk's, then nil; 'p': nil, then a line's run's).
 local function outcome(marker)
@@ -54,10 +57,11 @@ local function outcome(marker)
   end
   return tonumber(string.sub(marker, 3, colon - 1)) > failed, nil, lineType
 end
-local ran, succeeded = false, false
+local ran, succeeded, recorded = false, false, 0
 for i = 6, #ARGV, 3 do
   local marker = ARGV[i + 1]
   if redis.call('HSETNX', KEYS[2], ARGV[i], marker) == 1 then
+    recorded = recorded + 1
     if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2]) end
     if string.sub(marker, 1, 1) ~= 'c' and marker ~= 's:0' then ran = true end
     succeeded = outcome(marker) or succeeded
@@ -97,9 +101,9 @@ if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) th
     redis.call('ZADD', KEYS[5], 'NX', tonumber(now) + tonumber(ARGV[3]), ARGV[4])
     redis.call('HSETNX', KEYS[6], ARGV[4], ARGV[5])
   end
-  return 1
+  return { 1, recorded }
 end
-return 0
+return { 0, recorded }
 `;
 
 /**

@@ -115,15 +115,16 @@ export async function cancelMember(
 
 /**
  * Records chunk outcomes of a batch (RECORD_CHUNKS_LUA), completing the batch when this was
- * its last; the batch.completed entry, if any, is returned to relay. `triples`: (chunk,
- * marker, outputs or ''), the outputs as a tensor record (tensors/record.ts).
+ * its last; the batch.completed entry, if any, is returned to relay, and `recorded` says how
+ * many of the outcomes were their chunk's first (the others had one, which stays). `triples`:
+ * (chunk, marker, outputs or ''), the outputs as a tensor record (tensors/record.ts).
  * A completion is announced on JOB_EVENTS_CHANNEL under the batch's id, so requests waiting
  * for the batch (`GET /v1/batches/{id}?wait=N`) answer at once. The announcement is a hint
  * (not awaited, lost if this process dies first): waiters also read the batch again now and then.
  */
 export async function recordChunks(
   redis: Redis, batchId: string, retentionS: number, triples: readonly (string | Buffer)[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
-): Promise<{ completed: boolean; items: OutboxItem[] }> {
+): Promise<{ completed: boolean; recorded: number; items: OutboxItem[] }> {
   const k = batchKeys(batchId);
   const o = outboxKeys(batchSlot(batchId));
   const item = batchCompletedItem(batchId);
@@ -133,14 +134,16 @@ export async function recordChunks(
   // memory). The call that records the last outcome completes the batch.
   const perCall = Math.max(3, ARGS_A_COMMAND - (ARGS_A_COMMAND % 3));
   let completed = false; // by whichever call records the last outcome (not always the last call: another writer's may come between)
+  let recorded = 0;
   for (let at = 0; at === 0 || at < triples.length; at += perCall) {
-    const done = await redis.eval(RECORD_CHUNKS_LUA, 6, k.meta, k.chunks, k.outputs, k.lines, o.due, o.events, now, retentionS, leaseMs, item.id, item.entry, ...triples.slice(at, at + perCall));
+    const [done, first] = (await redis.eval(RECORD_CHUNKS_LUA, 6, k.meta, k.chunks, k.outputs, k.lines, o.due, o.events, now, retentionS, leaseMs, item.id, item.entry, ...triples.slice(at, at + perCall))) as [number, number];
     completed ||= done === 1;
+    recorded += first;
   }
-  if (!completed) return { completed: false, items: [] };
+  if (!completed) return { completed: false, recorded, items: [] };
   redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify({ id: batchId, event: 'completed' } satisfies JobEventMessage)).catch(() => 0);
   // Whether the batch has a webhook is the script's business: relaying an absent entry is a no-op.
-  return { completed: true, items: [item] };
+  return { completed: true, recorded, items: [item] };
 }
 
 /**
