@@ -55,6 +55,20 @@ describe('corrupt compressed bodies', () => {
     expect(await redis.keys('*batch*')).toEqual([]);
   });
 
+  it('a corrupt gzip upload whose damage inflates to a line past BATCH_MAX_LINE_MB is a 400 (corrupt), not a 413; a sound one stays a 413', async () => {
+    // 3 MB without a newline: past the 2 MB line limit before gzip's checksum, at the end, is read.
+    const longLine = gzipSync(Buffer.alloc(3 << 20, 0x61));
+    const broken = Buffer.from(longLine);
+    broken[broken.length - 6] = broken[broken.length - 6]! ^ 0xff;
+    const bad = await post('/v1/batches?model=mlp', broken, { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' });
+    expect(bad.status, JSON.stringify(bad.body)).toBe(400);
+    expect(bad.body).toMatchObject({ type: 'urn:maas:problem:malformed-body', detail: expect.stringMatching(/gzip body is corrupt or truncated/) });
+    const sound = await post('/v1/batches?model=mlp', longLine, { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' });
+    expect(sound.status).toBe(413);
+    expect(sound.body.detail).toMatch(/line 1 is longer than/);
+    expect(await queuedInferenceJobs(redis)).toBe(0);
+  });
+
   it('corrupt gzip, deflate or br on a JSON route is a 400, never a 500', async () => {
     const job = Buffer.from(JSON.stringify({ model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(1, 1, 32)[0] }] }));
     for (const [encoding, good] of [['gzip', gzipSync(job)], ['deflate', deflateSync(job)], ['br', brotliCompressSync(job)]] as const) {

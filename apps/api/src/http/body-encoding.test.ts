@@ -110,3 +110,47 @@ describe('decodedBody (streamed)', () => {
     await expect(read(decodedBody(request(gzipSync(inner), 'gzip, gzip'), 1 << 20))).rejects.toBeInstanceOf(MalformedBodyError);
   });
 });
+
+describe('DecodedBody: the rest of a body its consumer stopped reading', () => {
+  /** Reads the first piece of `body`, then stops (as an upload does at a line too long). */
+  async function stopEarly(body: AsyncIterable<Buffer>): Promise<void> {
+    for await (const piece of body) {
+      expect(piece.length).toBeGreaterThan(0);
+      break;
+    }
+  }
+  const long = Buffer.alloc(4 << 20, 0x61); // one line of 4 MB: inflates past any first piece
+  const corrupted = (b: Buffer) => {
+    const c = Buffer.from(b);
+    c[c.length - 6] = c[c.length - 6]! ^ 0xff; // gzip's CRC: known only at the end
+    return c;
+  };
+
+  it('corruptRest reads on and names a corrupt body a 400; a sound one is not', async () => {
+    const bad = decodedBody(request(corrupted(gzipSync(long)), 'gzip'), 64 << 20);
+    await stopEarly(bad);
+    const err = await bad.corruptRest(5000);
+    expect(err).toBeInstanceOf(MalformedBodyError);
+    expect(err!.message).toMatch(/gzip body is corrupt or truncated/);
+    const good = decodedBody(request(gzipSync(long), 'gzip'), 64 << 20);
+    await stopEarly(good);
+    expect(await good.corruptRest(5000)).toBeUndefined();
+  });
+
+  it('is bounded: by maxBytes of output, by its time, and a body not compressed is never read on', async () => {
+    const big = decodedBody(request(corrupted(gzipSync(long)), 'gzip'), 1 << 20);
+    await stopEarly(big);
+    expect(await big.corruptRest(5000)).toBeUndefined(); // 1 MB out, then it gives up: the 413 stands
+    const slow = Object.assign(new PassThrough(), { headers: { 'content-encoding': 'gzip' }, complete: false });
+    const gz = gzipSync(long);
+    slow.write(gz.subarray(0, gz.length >> 1)); // the rest never comes
+    const waiting = decodedBody(slow, 64 << 20);
+    await stopEarly(waiting);
+    const t0 = Date.now();
+    expect(await waiting.corruptRest(200)).toBeUndefined();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const plain = decodedBody(request(long, 'identity'), 64 << 20);
+    await stopEarly(plain);
+    expect(await plain.corruptRest(5000)).toBeUndefined();
+  });
+});

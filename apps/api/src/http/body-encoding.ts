@@ -4,9 +4,10 @@
  * as a stream (batch uploads).
  *
  * - The request is piped into a stream of our own (`detach`), and that stream, not the
- *   request, is what decompression and the consumer destroy when they stop early: the
- *   socket stays open for the answer (a 400 or 413), and `drainBody` discards the unread rest
- *   first, so the client is never cut off mid-send and reads a reset instead of the problem.
+ *   request, is what decompression and the route destroy when the consumer stopped early
+ *   (DecodedBody.stop, or corruptRest once it has learnt whether a compressed rest is corrupt):
+ *   the socket stays open for the answer (a 400 or 413), and `drainBody` discards the unread
+ *   rest first, so the client is never cut off mid-send and reads a reset instead of the problem.
  * - A client that goes away mid-upload (or a socket the server times out) fails the stream,
  *   so the consumer stops and cleans up instead of waiting for an end that never comes.
  * - Every stream is joined with `pipeline`: a corrupt or truncated compressed body is an
@@ -122,17 +123,95 @@ function detach(req: BodyRequest): PassThrough {
   return out;
 }
 
-async function* readCapped(source: AsyncIterable<Buffer>, maxBytes: number, encoding: string): AsyncGenerator<Buffer> {
-  let seen = 0;
-  try {
-    for await (const chunk of source) {
-      seen += chunk.length;
-      if (seen > maxBytes) throw new PayloadTooLargeError(`the ${encoding === 'identity' ? '' : 'decompressed '}body exceeds ${maxBytes} bytes`);
-      yield chunk;
+/**
+ * A request body's bytes, decompressed, at most `maxBytes` of them (a 413 past it; a 400 for a
+ * corrupt body). Iterated once. A consumer that stops early (a line too long, a full queue)
+ * leaves the rest unread, not destroyed: `stop` drops it, or `corruptRest` reads on to learn
+ * whether the body was corrupt (see there).
+ */
+export class DecodedBody implements AsyncIterable<Buffer> {
+  private seen = 0;
+  /** the source, once a consumer stopped early, until `stop` or `corruptRest` */
+  private left: AsyncIterator<Buffer> | undefined;
+
+  constructor(
+    private readonly source: Readable,
+    private readonly maxBytes: number,
+    /** the Content-Encoding (codingsName), `identity` for none */
+    readonly encoding: string,
+  ) {}
+
+  private tooLarge(): PayloadTooLargeError {
+    return new PayloadTooLargeError(`the ${this.encoding === 'identity' ? '' : 'decompressed '}body exceeds ${this.maxBytes} bytes`);
+  }
+
+  private corrupt(err: unknown): MalformedBodyError {
+    return new MalformedBodyError(`the ${this.encoding} body is corrupt or truncated: ${(err as Error).message}`, err);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    const it = this.source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let ended = false;
+    try {
+      for (;;) {
+        const next = await it.next();
+        if (next.done) {
+          ended = true;
+          return;
+        }
+        this.seen += next.value.length;
+        if (this.seen > this.maxBytes) throw this.tooLarge();
+        yield next.value;
+      }
+    } catch (err) {
+      ended = true;
+      await it.return?.();
+      if (isDecompressionError(err)) throw this.corrupt(err);
+      throw err;
+    } finally {
+      if (!ended) this.left = it;
     }
-  } catch (err) {
-    if (isDecompressionError(err)) throw new MalformedBodyError(`the ${encoding} body is corrupt or truncated: ${(err as Error).message}`, err);
-    throw err;
+  }
+
+  /** Drops what a consumer that stopped early left unread (the request's rest is then drained raw: drainBody). */
+  async stop(): Promise<void> {
+    const it = this.left;
+    this.left = undefined;
+    await it?.return?.();
+  }
+
+  /**
+   * After a consumer stopped early on a compressed body: reads on, decompressing and discarding,
+   * to learn whether the body is corrupt, as a 400 says better than the stop's own answer (a
+   * corrupt gzip body inflates to garbage, which can be a line longer than BATCH_MAX_LINE_MB
+   * before gzip's checksum is read). Bounded by what the client sends anyway, by `ms`, and by
+   * `maxBytes` of output; resolves with the 400, or undefined (not corrupt, not compressed, or
+   * cut short). The rest is dropped after.
+   */
+  async corruptRest(ms: number): Promise<MalformedBodyError | undefined> {
+    const it = this.left;
+    this.left = undefined;
+    if (!it) return undefined;
+    if (this.encoding === 'identity') {
+      await it.return?.();
+      return undefined;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeUp = new Promise<'time'>((resolve) => (timer = setTimeout(() => resolve('time'), ms)));
+    try {
+      for (;;) {
+        const next = await Promise.race([it.next(), timeUp]);
+        if (next === 'time' || next.done) return undefined;
+        this.seen += next.value.length;
+        if (this.seen > this.maxBytes) return undefined;
+      }
+    } catch (err) {
+      return isDecompressionError(err) ? this.corrupt(err) : undefined;
+    } finally {
+      clearTimeout(timer);
+      this.source.destroy();
+      void Promise.resolve(it.return?.()).catch(() => {});
+    }
   }
 }
 
@@ -152,11 +231,11 @@ function byteCap(coding: Coding, maxBytes: number): Transform {
  * as many out of each coding undone before the last). Throws a 415 for an encoding we do not
  * read (undoOrder); decompression faults surface from the iterable.
  */
-export function decodedBody(req: BodyRequest, maxBytes: number): AsyncIterable<Buffer> {
+export function decodedBody(req: BodyRequest, maxBytes: number): DecodedBody {
   const codings = contentCodings(req);
   const steps = undoOrder(codings);
   const body = detach(req);
-  if (steps.length === 0) return readCapped(body, maxBytes, 'identity');
+  if (steps.length === 0) return new DecodedBody(body, maxBytes, 'identity');
   // Errors reach the consumer through the iterator below; the pipeline callback and the no-op
   // listeners are what keep a second 'error' a decoder emits after the consumer stopped (a
   // truncated brotli body does that) from being "unhandled" and taking the process down.
@@ -167,22 +246,22 @@ export function decodedBody(req: BodyRequest, maxBytes: number): AsyncIterable<B
   });
   const last = stages[stages.length - 1]!;
   pipeline([body, ...stages], () => {});
-  return readCapped(last, maxBytes, codingsName(codings));
+  return new DecodedBody(last as Readable, maxBytes, codingsName(codings));
 }
 
 /** How long (and how much) the unread rest of a refused body is read and discarded before the answer. */
-const DRAIN_MS = 5000;
+export const DRAIN_MS = 5000;
 
 /**
  * Reads and discards what is left of a body the route stopped reading: the answer goes out
- * once the client has sent it all, or after DRAIN_MS at most.
+ * once the client has sent it all, or after `ms` (DRAIN_MS) at most.
  */
-export async function drainBody(req: BodyRequest): Promise<void> {
-  if (req.complete || req.destroyed) return;
+export async function drainBody(req: BodyRequest, ms = DRAIN_MS): Promise<void> {
+  if (req.complete || req.destroyed || ms <= 0) return;
   req.unpipe();
   req.resume();
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, DRAIN_MS);
+    const timer = setTimeout(resolve, ms);
     const done = () => {
       clearTimeout(timer);
       resolve();

@@ -4,7 +4,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { AppError, megabytes, ValidationError, VersionParam, WebhookUrl } from '@maas/shared';
 import type { Deps } from '../deps.js';
-import { decodedBody, drainBody } from '../http/body-encoding.js';
+import { decodedBody, drainBody, DRAIN_MS } from '../http/body-encoding.js';
+import { LineTooLongError } from '../batches/ndjson.js';
 import { emptyBody, hasBody } from '../http/has-body.js';
 import { fromZod } from '../http/problem.js';
 import { targetPath } from '../http/target-path.js';
@@ -87,20 +88,30 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     // The 100 of `Expect: 100-continue` goes out as the body is first read: an unknown model or a
     // full queue (create's checks before that) is answered without the body being sent.
     const key = IdempotencyStore.check(req.get('Idempotency-Key'));
-    const upload = continueOnRead(req, res, decodedBody(req, megabytes(config.BATCH_MAX_MB)));
+    const decoded = decodedBody(req, megabytes(config.BATCH_MAX_MB));
+    const upload = continueOnRead(req, res, decoded);
     // An upload answered before its body was read whole (refused, or an Idempotency-Key's
     // replay) is answered once the client has sent the rest (discarded, for up to a few
     // seconds), so it reads the answer rather than a connection reset; the connection is not
     // reused after it. A client never asked for its body (still waiting for the 100) sends
     // none: it is answered at once.
-    const leftUnread = async () => {
+    const leftUnread = async (ms = DRAIN_MS) => {
       if (!req.complete) res.setHeader('Connection', 'close');
-      if (upload.asked()) await drainBody(req);
+      if (upload.asked()) await drainBody(req, ms);
     };
     let created;
     try {
       created = await batches.create(req.tenant, q.data, upload.body, format, key);
     } catch (err) {
+      // A line too long in a compressed body may be the garbage a corrupt one inflates to: its
+      // rest is decompressed (within the drain's time) to answer the 400 it then deserves.
+      if (err instanceof LineTooLongError) {
+        const started = Date.now();
+        const corrupt = await decoded.corruptRest(DRAIN_MS);
+        await leftUnread(DRAIN_MS - (Date.now() - started));
+        throw corrupt ?? err;
+      }
+      await decoded.stop();
       await leftUnread();
       throw err;
     }
