@@ -2,7 +2,8 @@
  * A canceled batch whose chunk's worker died ends, with no live worker for its model: the API
  * ends the chunks a dead worker held once that worker's liveness has run out
  * (services/canceled-batches.ts), whether the worker died before the cancel or after it. The
- * batch gets its completed_at, counts that add up, and one batch.completed.
+ * batch gets its completed_at, counts that add up, and one batch.completed; a worker frozen
+ * past its liveness that comes back finds the chunk ended, and its own ending changes nothing.
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,8 +119,31 @@ describe('a canceled batch whose chunk\'s worker died, no live worker serving it
     await expectResults(id);
   });
 
+  it('a worker frozen past its liveness (SIGSTOP) that comes back: the chunk the API ended stays ended, the worker\'s own ending of it comes second and changes nothing', async () => {
+    const w = await cluster.startWorker({ WORKER_MODELS: 'mlp' });
+    const id = await submit(43);
+    ids.push(id);
+    await holding(id, w.name);
+    const fetchedBy = Date.now(); // the chunk leaves the worker's window HOLD_MS after it took it, at the latest
+    const c = await call(cluster.url, 'POST', `/v1/batches/${id}/cancel`);
+    expect(c.body).toMatchObject({ status: 'canceled', completed_at: null });
+    w.child.kill('SIGSTOP');
+    const { batch } = await ended(id, Date.now());
+    expectCanceledEnd(batch);
+    w.child.kill('SIGCONT');
+    // Back, it beats again, and at its window's end runs the chunk's cancel check and records its
+    // ending, which the ledger refuses (the API's came first); its settle finds the job gone.
+    await new Promise((r) => setTimeout(r, Math.max(0, fetchedBy + HOLD_MS + 3000 - Date.now())));
+    expect(w.child.exitCode).toBeNull();
+    expect(w.log).toContain(`Missing key for job ${chunkJobId(id, 1)}`); // it ran the chunk and settled it: BullMQ found the job withdrawn
+    expect(await get(id)).toEqual(batch);
+    expect(await redis.exists(bullJobKey(QUEUE, chunkJobId(id, 1)))).toBe(0);
+    await expectResults(id);
+    await cluster.stopWorker(w, 'SIGKILL');
+  });
+
   it('each batch.completed goes out once (delivered by a worker of another model: webhooks go through the workers)', async () => {
-    expect(ids).toHaveLength(2);
+    expect(ids).toHaveLength(3);
     await cluster.startWorker({ WORKER_MODELS: 'penguins' });
     await receiver.until(() => ids.every((id) => events(id).length >= 1), 30_000, 'a batch.completed for each batch');
     await new Promise((r) => setTimeout(r, 2000));
