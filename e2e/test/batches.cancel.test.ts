@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bullJobKey, bullLockKey, chunkJobId, inferenceQueueName } from '@maas/shared';
 import { call, Cluster, eventually, modelRepository, rows, WebhookReceiver, type Received } from '../src/harness/index.js';
 
-// The worker holds a short chunk in its batch window for a minute (it waits for 1,024 rows), and
+// The worker holds a short chunk in its batch window for 20 s (it waits for 1,024 rows), and
 // runs a full one at once: a batch of 8,195 lines is a chunk that succeeds and one held.
-const HOLD_MS = 60_000;
+const HOLD_MS = 20_000;
 const LINES = 8195;
 const QUEUE = inferenceQueueName('mlp', 1);
 /** WORKER_ALIVE_TTL_MS (3 s) + a sweep and a look (1 s each) + room for a loaded machine; the lock (WORKER_LOCK_MS) is 30 s */
