@@ -122,8 +122,14 @@ export class BatchResults {
   private finishedChunks({ id, meta, k }: FinishedBatch, { lines = true, outputs: withOutputs = true, from = 0 } = {}): AsyncGenerator<{ index: number; lines: ReadLines; marker: string | null; outputs: RawTensor[] }> {
     const total = Number(meta['chunks_total']);
     const redis = this.redis;
-    const fetch = (i: number) =>
-      Promise.all([lines ? redis.hget(k.lines, String(i)) : null, redis.hget(k.chunks, String(i)), withOutputs ? redis.hgetBuffer(k.outputs, String(i)) : null]);
+    // Each read ahead is marked handled as it is made: awaited in turn it still throws, but one
+    // that fails while another is awaited, or after the reader stopped (a range's end, a client
+    // gone), is no unhandled rejection, which would end the process (a Redis restart mid-read).
+    const fetch = (i: number) => {
+      const read = Promise.all([lines ? redis.hget(k.lines, String(i)) : null, redis.hget(k.chunks, String(i)), withOutputs ? redis.hgetBuffer(k.outputs, String(i)) : null]);
+      read.catch(() => {});
+      return read;
+    };
     return (async function* () {
       const ahead: ReturnType<typeof fetch>[] = [];
       for (let i = from; i < Math.min(from + READ_AHEAD, total); i++) ahead.push(fetch(i));
