@@ -32,6 +32,13 @@ async function submit(bad: Set<number>): Promise<string> {
   return id;
 }
 
+/** The byte offset just past the `n`th line of `bytes` (where line n + 1 starts). */
+function nthLineEnd(bytes: Buffer, n: number): number {
+  let at = -1;
+  for (let i = 0; i < n; i++) at = bytes.indexOf(0x0a, at + 1);
+  return at + 1;
+}
+
 /** GET of a batch's results (identity unless asked): status, headers and bytes. */
 async function results(id: string, headers: Record<string, string> = {}, query = '') {
   const res = await fetch(`${cluster.url}/v1/batches/${id}/results${query}`, { headers: { 'accept-encoding': 'identity', ...headers } });
@@ -66,7 +73,14 @@ describe('Range on batch results', () => {
       const total = whole.bytes.length;
       expect(total).toBeGreaterThan(300);
       const third = Math.floor(total / 3);
+      const half = Math.floor(total / 2);
+      // Where chunks 1 and 2 begin (8,192 lines a chunk): a part may start at, before or after one.
+      const starts = form.query === '?output=output'
+        ? [1, 2].map((c) => whole.bytes.length - (LINES - c * 8192) * 8)
+        : form.query === '' ? [8192, 16384].map((line) => nthLineEnd(whole.bytes, line)) : [];
       const asks: [string, number, number][] = [
+        [`bytes=${half}-`, half, total - 1],
+        ...starts.flatMap((b): [string, number, number][] => [b - 1, b, b + 1].map((x) => [`bytes=${x}-${x + 99}`, x, x + 99])),
         ['bytes=0-0', 0, 0],
         ['bytes=0-', 0, total - 1],
         [`bytes=${third}-`, third, total - 1],
@@ -93,18 +107,25 @@ describe('Range on batch results', () => {
     const past = await results(mixed, { range: `bytes=${total}-` });
     expect(past.status).toBe(416);
     expect(past.headers.get('content-range')).toBe(`bytes */${total}`);
-    expect(JSON.parse(past.bytes.toString())).toMatchObject({ status: 416, type: 'urn:maas:problem:range-not-satisfiable' });
+    expect(JSON.parse(past.bytes.toString())).toMatchObject({ status: 416, type: 'urn:maas:problem:range-not-satisfiable', length: total });
+    expect(past.headers.get('etag')).not.toBe(whole.headers.get('etag')); // the problem's own, if any
+    // No line failed: an empty answer has no byte to range over.
+    const none = await results(clean, { range: 'bytes=0-' }, '?failed=true');
+    expect(none.status).toBe(416);
+    expect(none.headers.get('content-range')).toBe('bytes */0');
     for (const headers of [{ range: 'bytes=0-9,20-29' } as Record<string, string>, { range: 'bytes=10-', 'if-range': '"another"' }, { range: 'bytes=10-', 'if-range': 'Sun, 06 Dec 2026 01:00:00 GMT' }, { range: 'lines=1-2' }]) {
       const again = await results(mixed, headers);
       expect(again.status, JSON.stringify(headers)).toBe(200);
       expect(again.bytes.equals(whole.bytes), JSON.stringify(headers)).toBe(true);
     }
-    const held = await results(mixed, { range: 'bytes=10-', 'if-range': whole.headers.get('etag')! });
-    expect(held.status).toBe(206);
-    expect(held.bytes.equals(whole.bytes.subarray(10))).toBe(true);
+    for (const ifRange of [whole.headers.get('etag')!, whole.headers.get('last-modified')!]) {
+      const held = await results(mixed, { range: 'bytes=10-', 'if-range': ifRange });
+      expect(held.status, ifRange).toBe(206);
+      expect(held.bytes.equals(whole.bytes.subarray(10)), ifRange).toBe(true);
+    }
   });
 
-  it('sends a part unencoded to a client that takes gzip, and the whole answer compressed without a tag', async () => {
+  it('sends a part unencoded to a client that takes gzip, and the whole answer compressed with its tag weak', async () => {
     const whole = await results(mixed);
     const part = await results(mixed, { range: 'bytes=100-199', 'accept-encoding': 'gzip' });
     expect(part.status).toBe(206);
@@ -112,7 +133,9 @@ describe('Range on batch results', () => {
     expect(part.bytes.equals(whole.bytes.subarray(100, 200))).toBe(true);
     const zipped = await fetch(`${cluster.url}/v1/batches/${mixed}/results`, { headers: { 'accept-encoding': 'gzip' } });
     expect(zipped.headers.get('content-encoding')).toBe('gzip');
-    expect(zipped.headers.get('etag')).toBeNull();
+    expect(zipped.headers.get('etag')).toBe(`W/${whole.headers.get('etag')}`);
+    expect(zipped.headers.get('last-modified')).toBe(whole.headers.get('last-modified'));
+    expect(part.headers.get('etag')).toBe(whole.headers.get('etag'));
     expect(zipped.headers.get('accept-ranges')).toBe('bytes');
     expect(Buffer.from(await zipped.arrayBuffer()).equals(whole.bytes)).toBe(true);
   });
@@ -125,6 +148,9 @@ describe('Range on batch results', () => {
     expect(again.headers.get('etag')).toBe(etag);
     expect(again.bytes.length).toBe(0);
     expect((await results(clean, { accept: 'application/x-npy', 'if-none-match': '"other"' })).status).toBe(200);
+    const zipped = await results(mixed, { 'accept-encoding': 'gzip', 'if-none-match': (await results(mixed)).headers.get('etag')! });
+    expect(zipped.status).toBe(304);
+    expect(zipped.headers.get('content-encoding')).toBeNull();
   });
 
   it('says so on HEAD', async () => {

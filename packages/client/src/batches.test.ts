@@ -121,7 +121,7 @@ describe('a results download the server cuts off', () => {
  * socket closed mid-answer, as undici reports it), and `range: false` answers a Range with the
  * whole text (a server that reads none); `etag` tags every answer.
  */
-function resultsFetch({ cutAt = [] as number[], range = true, etag = undefined as string | undefined, changed = false }) {
+function resultsFetch({ cutAt = [] as number[], range = true, etag = undefined as string | undefined, changed = false, code = 'UND_ERR_SOCKET' }) {
   const TEXT = Array.from({ length: 400 }, (_, i) => `{"custom_id":"r${i}","outputs":{"y":[${i}]}}\n`).join('');
   const asked: (string | null)[] = [];
   const impl = (async (_input: string | URL | Request, init?: RequestInit) => {
@@ -131,7 +131,7 @@ function resultsFetch({ cutAt = [] as number[], range = true, etag = undefined a
     const m = /^bytes=(\d+)-$/.exec(headers.get('range') ?? '');
     const holds = !changed && (!headers.get('if-range') || headers.get('if-range') === etag);
     const start = m && range && holds ? Number(m[1]) : 0;
-    if (start >= TEXT.length && m && range) return new Response(JSON.stringify({ type: 'urn:maas:problem:range-not-satisfiable', title: 'Range not satisfiable', status: 416 }), { status: 416, headers: { 'content-type': 'application/problem+json' } });
+    if (start >= TEXT.length && m && range) return new Response(JSON.stringify({ type: 'urn:maas:problem:range-not-satisfiable', title: 'Range not satisfiable', status: 416, length: TEXT.length }), { status: 416, headers: { 'content-type': 'application/problem+json' } });
     const bytes = Buffer.from(TEXT.slice(start));
     const cut = cutAt[n];
     let sent = false;
@@ -143,11 +143,13 @@ function resultsFetch({ cutAt = [] as number[], range = true, etag = undefined a
         } else if (cut === undefined) {
           c.close();
         } else {
-          c.error(Object.assign(new TypeError('terminated'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }));
+          c.error(Object.assign(new TypeError('terminated'), { cause: Object.assign(new Error('other side closed'), { code }) }));
         }
       },
     });
-    return new Response(body, { status: start > 0 ? 206 : 200, headers: { 'content-type': 'application/x-ndjson', ...(etag ? { etag } : {}) } });
+    const tag = changed && n > 0 ? '"another"' : etag;
+    const part: Record<string, string> = start > 0 ? { 'content-range': `bytes ${start}-${TEXT.length - 1}/${TEXT.length}` } : {};
+    return new Response(body, { status: start > 0 ? 206 : 200, headers: { 'content-type': 'application/x-ndjson', ...part, ...(tag ? { etag: tag } : {}) } });
   }) as typeof fetch;
   return { impl, asked, TEXT };
 }
@@ -175,9 +177,14 @@ describe('batches.results through a connection lost mid-answer', () => {
     expect(await read(g)).toBe(g.TEXT);
     expect(g.asked).toEqual([null, `bytes=${whole}-`]);
   });
-  it('refuses an answer that is no longer the one it had part of (If-Range did not hold)', async () => {
+  it('refuses an answer that is no longer the one it had part of (If-Range did not hold: another tag)', async () => {
     const f = resultsFetch({ cutAt: [500], etag: '"t"', changed: true });
-    await expect(read(f)).rejects.toThrow(/not those whose first 500 bytes were received/);
+    await expect(read(f)).rejects.toThrow(/cannot be resumed: they are not those whose first 500 bytes were received \(their tag changed/);
+  });
+  it('resumes a body gone silent (undici\'s body timeout), as one lost', async () => {
+    const f = resultsFetch({ cutAt: [700], etag: '"t"', code: 'UND_ERR_BODY_TIMEOUT' });
+    expect(await read(f)).toBe(f.TEXT);
+    expect(f.asked).toEqual([null, 'bytes=700-']);
   });
   it('gives up after 5 tries in a row that bring no byte more', async () => {
     const f = resultsFetch({ cutAt: [100, 0, 0, 0, 0, 0, 0, 0] });

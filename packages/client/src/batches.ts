@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { MaasApiError, MaasConnectionError, MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
 import { byteStream, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
 import { NpyFile } from './npy.js';
+import { resumedPart, tagOf } from './resume.js';
 import { RECONNECT_FOR_MS, sleep, throughRestarts } from './time.js';
 import { newIdempotencyKey, objectOf, type CallOptions, type Transport } from './transport.js';
 import { isTerminal, type Batch, type BatchLine, type BatchPage, type BatchResult } from './types.js';
@@ -243,10 +244,12 @@ export class Batches {
   /**
    * The results' bytes as they arrive: NDJSON, or with `npy` one output's rows as an .npy file
    * (`output`: '' lets the server pick a model's only output). A connection lost mid-answer (a
-   * proxy's cut, an API restarted) is picked up where it broke: the rest is asked for with
-   * `Range: bytes=<received>-` (and `If-Range` with the answer's `ETag` when it had one),
-   * through an API restart as a wait is (`throughRestarts`), up to MAX_RESUMES times in a row
-   * without a byte more; the bytes come out once each, in order, as if nothing happened.
+   * proxy's cut, an API restarted) or gone silent (ETIMEDOUT, undici's body timeout) is picked
+   * up where it broke: the rest is asked for with `Range: bytes=<received>-` (with `If-Range`
+   * when the first answer had a strong tag), through an API restart as a wait is
+   * (`throughRestarts`), up to MAX_RESUMES times in a row without a byte more. Each part is
+   * checked to continue the same results (resume.ts: their tag, its first byte, its length), so
+   * the bytes come out once each, in order, as if nothing happened, or the download fails.
    */
   private async resultsBody(id: string, { failedOnly, ...opts }: ResultsOptions, npy?: { output: string }): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
     const open = (headers: Record<string, string | undefined>) => this.http.chunks({
@@ -258,15 +261,28 @@ export class Batches {
       headers: { ...(npy ? { accept: 'application/x-npy' } : {}), ...headers },
     });
     const first = await open({});
-    const etag = first.response.headers.get('etag') ?? undefined;
+    const firstTag = first.response.headers.get('etag');
+    const tag = tagOf(firstTag);
+    // If-Range takes a strong tag only; a weak one (a compressed whole answer) is checked here instead.
+    const ifRange = firstTag && !firstTag.startsWith('W/') ? firstTag : undefined;
+    const changed = (why: string) => new MaasProtocolError(`the results of batch ${id} cannot be resumed: ${why}`);
     return (async function* () {
       let answer = first;
       let received = 0;
+      let total: number | undefined;
       let tries = 0;
       for (;;) {
         const before = received;
-        // A server that sent the whole answer again (no Range read): what was received is skipped.
-        let skip = received > 0 && answer.response.status !== 206 ? received : 0;
+        let skip = 0;
+        if (received > 0) {
+          const read = resumedPart({ status: answer.response.status, contentRange: answer.response.headers.get('content-range'), contentEncoding: answer.response.headers.get('content-encoding'), etag: answer.response.headers.get('etag') }, received, tag, total);
+          if ('refused' in read) {
+            await answer.chunks.return();
+            throw changed(read.refused);
+          }
+          if (read.part) total = read.total;
+          else skip = received;
+        }
         try {
           for await (const chunk of answer.chunks) {
             if (skip >= chunk.length) {
@@ -278,28 +294,28 @@ export class Batches {
             received += part.length;
             yield part;
           }
-          if (skip > 0) throw new MaasProtocolError(`the results of batch ${id} came again shorter than the ${received} bytes received before`);
+          if (skip > 0) throw changed(`the whole answer came again shorter than the ${received} bytes received before`);
+          if (total !== undefined && received !== total) throw changed(`a part ended at byte ${received} of ${total}`);
           return;
         } catch (err) {
-          if (!(err instanceof MaasConnectionError && err.lost)) throw err;
+          if (!(err instanceof MaasConnectionError && (err.lost || RESUMABLE.has(err.code ?? '')))) throw err;
           tries = received > before ? 1 : tries + 1;
           if (tries > MAX_RESUMES) throw err;
         }
         try {
-          answer = await throughRestarts(() => open({ range: `bytes=${received}-`, 'if-range': etag }), Date.now() + RECONNECT_FOR_MS, opts.signal);
+          answer = await throughRestarts(() => open({ range: `bytes=${received}-`, 'if-range': ifRange }), Date.now() + RECONNECT_FOR_MS, opts.signal);
         } catch (err) {
-          // Lost after the last byte, before the answer's end: there is nothing left to send.
-          if (err instanceof MaasApiError && err.status === 416) return;
+          // Lost after the last byte, before the answer's end: nothing is left (the 416 says how long the results are).
+          if (err instanceof MaasApiError && err.status === 416 && err.problem['length'] === received) return;
           throw err;
-        }
-        if (etag && answer.response.status !== 206) {
-          await answer.chunks.return();
-          throw new MaasProtocolError(`the results of batch ${id} are not those whose first ${received} bytes were received (If-Range did not hold)`);
         }
       }
     })();
   }
 }
+
+/** A connection that went silent (a stalled Wi-Fi, a proxy holding it): resumed too, as one lost. */
+const RESUMABLE = new Set(['ETIMEDOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** Resumes of a results download that brought no byte more, before its connection error is thrown. */
 const MAX_RESUMES = 5;

@@ -116,6 +116,12 @@ describe('encodeNdjson (batch request bodies)', () => {
     expect(body.progress).toEqual({ lines: 2, bytes: 36 });
   });
 
+  it('ends the body at a line JSON cannot hold (NaN), naming the line and where in it', async () => {
+    const body = encodeNdjson([{ custom_id: 'a', inputs: { x: [1] } }, { custom_id: 'b', inputs: { x: [1, Number.NaN] } }]);
+    await expect(readAll(body.stream)).rejects.toThrow(/^line 2: NaN at inputs\.x\[1\] cannot be sent/);
+    expect(body.failure).toBeInstanceOf(TypeError);
+  });
+
   it('produces lines only as the reader asks for them (backpressure, flat memory)', async () => {
     let produced = 0;
     function* many() {

@@ -154,7 +154,13 @@ export function encodeNdjson(source: LineSource, opts: EncodeOptions = {}): Ndjs
               }
               if (form === 'bytes') throw new TypeError(`lines yielded a ${typeof r.value} after bytes: a source is either NDJSON bytes or lines`);
               form = 'lines';
-              const line = toNdjsonLine(r.value);
+              let line: string;
+              try {
+                line = toNdjsonLine(r.value);
+              } catch (err) {
+                // Which line, counted from 1 as the server's errors count them: in a file of millions, a path alone is no help.
+                throw err instanceof TypeError ? new TypeError(`line ${progress.lines + 1}: ${err.message}`, { cause: err }) : err;
+              }
               parts.push(line, '\n');
               size += line.length + 1;
               progress.lines++;

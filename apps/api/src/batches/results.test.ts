@@ -3,7 +3,8 @@ import {
   batchCounts, canceledMarker, failedMarker, partlyMarker, ranWithRows, tensorOf, succeededMarker, type ChunkLine, type Datatype, type JobError, type RawTensor,
 } from '@maas/shared';
 import type { ReadLine, ReadLines } from './chunk-lines.js';
-import { chunkResultPieces, RESULT_PIECE_BYTES } from './results.js';
+import { createHash } from 'node:crypto';
+import { chunkResultPieces, RESULT_PIECE_BYTES, RESULTS_FORMAT } from './results.js';
 
 type Rest = Parameters<typeof chunkResultPieces> extends [ReadLines, ...infer R] ? R : never;
 /** Lines as a list (their string lines compact ones), or as read back. */
@@ -407,5 +408,20 @@ describe('chunkResults: lines read back as custom ids', () => {
     expect(chunkResultLines(lines, canceledMarker(2), [])[0]).toBe(
       JSON.stringify({ custom_id: 'x "1"', error: { type: 'canceled', message: 'the batch was canceled before this line ran' } }) + '\n',
     );
+  });
+});
+
+describe('the bytes of the format', () => {
+  it('are pinned to RESULTS_FORMAT: a change to them raises it (a resumed download must not join two formats)', () => {
+    const made = [
+      chunkResults(LINES, succeededMarker(4), OUTPUTS),
+      chunkResults(LINES, failedMarker(4, { type: 'inference-failed', message: 'the model failed' }), []),
+      chunkResults(LINES, canceledMarker(4), []),
+      chunkResults(LINES, partlyMarker(4, new Map([[1, BAD2]])), [raw('label', 'INT64', [3], [1, 2, 3]), raw('probabilities', 'FP32', [3, 3], PROBS.slice(0, 3).flat())]),
+      chunkResults(LINES, null, []),
+      chunkResults([['n', 1, 1]], succeededMarker(1), [raw('x', 'FP64', [1, 4], [Number.NaN, Infinity, -0.1, 1e-7])]),
+    ];
+    const digest = createHash('sha256').update(Buffer.concat(made)).digest('hex').slice(0, 16);
+    expect({ format: RESULTS_FORMAT, digest }).toEqual({ format: 1, digest: '4dbc78ac378b49de' });
   });
 });

@@ -16,6 +16,15 @@ import type { ReadLines } from './chunk-lines.js';
 /** Bytes of result lines a piece holds before it is handed on (at most one line more). */
 export const RESULT_PIECE_BYTES = 256 * 1024;
 
+/**
+ * The version of the result lines' bytes as this file makes them (their text, the numbers'
+ * digits, the messages of lines not run). It is part of the results' ETag, so a download
+ * resumed against a process that makes other bytes (a rolling update) gets the whole answer
+ * again, not a part of other bytes joined to the first. Raise it with any change to the bytes
+ * (results.test.ts pins them: its "bytes of the format" test fails until both are updated).
+ */
+export const RESULTS_FORMAT = 1;
+
 /** Characters of result lines joined into one string before they are encoded (see `chunkResultPieces`). */
 const TEXT_CHARS = 16 * 1024;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, requestedRange } from './byte-range.js';
+import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, rangeAsked, requestedRange } from './byte-range.js';
 
 describe('requestedRange', () => {
   it('reads a first-last range, an open one and a suffix', () => {
@@ -27,6 +27,15 @@ describe('requestedRange', () => {
   });
 });
 
+describe('rangeAsked', () => {
+  it('reads what is asked without the length: nothing for what a whole answer goes to', () => {
+    expect(rangeAsked('bytes=5-')).toEqual({ first: 5, last: undefined });
+    expect(rangeAsked('bytes=5-9')).toEqual({ first: 5, last: 9 });
+    expect(rangeAsked('bytes=-9')).toEqual({ suffix: 9 });
+    for (const h of [undefined, 'bytes=0-9,20-29', 'items=0-9', 'bytes=1-0', 'bytes=-']) expect(rangeAsked(h), String(h)).toBeUndefined();
+  });
+});
+
 describe('contentRange', () => {
   it('names the part sent, or only the length for a 416', () => {
     expect(contentRange({ start: 0, end: 99 }, 1000)).toBe('bytes 0-99/1000');
@@ -41,6 +50,13 @@ describe('ifRangeHolds', () => {
     expect(ifRangeHolds('"b"', '"a"')).toBe(false);
     expect(ifRangeHolds('W/"a"', '"a"')).toBe(false);
     expect(ifRangeHolds('Sun, 06 Dec 2026 01:00:00 GMT', '"a"')).toBe(false);
+  });
+  it('holds for the Last-Modified date exactly, when there is one', () => {
+    const lm = 'Sun, 06 Dec 2026 01:00:00 GMT';
+    expect(ifRangeHolds(lm, '"a"', lm)).toBe(true);
+    expect(ifRangeHolds('Sun, 06 Dec 2026 01:00:01 GMT', '"a"', lm)).toBe(false);
+    expect(ifRangeHolds('not a date', '"a"', lm)).toBe(false);
+    expect(ifRangeHolds('"a"', '"b"', lm)).toBe(false);
   });
 });
 

@@ -14,28 +14,41 @@ export interface ByteRange {
   end: number;
 }
 
+/** What one byte range asks for: bytes from `first` to `last` (none: to the end), or the last `suffix` bytes. */
+export type RangeAsked = { first: number; last: number | undefined } | { suffix: number };
+
 /**
- * What `header` (a request's `Range`) asks of an answer of `total` bytes: a range to send as a
- * 206, `'unsatisfiable'` (a 416), or undefined to send the whole answer (no Range, one of
- * several ranges, another unit, or not valid).
+ * The one byte range a request's `Range` asks for, read without the answer's length (so an
+ * answer whose length costs work to learn is not made for a Range that asks nothing of it);
+ * undefined to send the whole answer: no Range, several ranges, another unit, or not valid.
  */
-export function requestedRange(header: string | undefined, total: number): ByteRange | 'unsatisfiable' | undefined {
+export function rangeAsked(header: string | undefined): RangeAsked | undefined {
   if (header === undefined) return undefined;
   const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
   if (!m) return undefined;
   const [, first, last] = m;
-  if (first === '' && last === '') return undefined;
-  if (first === '') {
-    // A suffix: the last N bytes (all of them when N is more than there are).
-    const suffix = Number(last);
-    if (suffix === 0 || total === 0) return 'unsatisfiable';
-    return { start: Math.max(0, total - suffix), end: total - 1 };
-  }
+  if (first === '') return last === '' ? undefined : { suffix: Number(last) };
   const start = Number(first);
-  const end = last === '' ? Infinity : Number(last);
-  if (!Number.isSafeInteger(start) || end < start) return undefined;
-  if (start >= total) return 'unsatisfiable';
-  return { start, end: Math.min(end, total - 1) };
+  const end = last === '' ? undefined : Number(last);
+  if (!Number.isSafeInteger(start) || (end !== undefined && end < start)) return undefined;
+  return { first: start, last: end };
+}
+
+/** The bytes `asked` of an answer of `total` bytes: a range to send as a 206, or `'unsatisfiable'` (a 416). */
+export function rangeOf(asked: RangeAsked, total: number): ByteRange | 'unsatisfiable' {
+  if ('suffix' in asked) {
+    // The last N bytes (all of them when N is more than there are).
+    if (asked.suffix === 0 || total === 0) return 'unsatisfiable';
+    return { start: Math.max(0, total - asked.suffix), end: total - 1 };
+  }
+  if (asked.first >= total) return 'unsatisfiable';
+  return { start: asked.first, end: Math.min(asked.last ?? Infinity, total - 1) };
+}
+
+/** `rangeAsked` and `rangeOf` at once, for an answer whose length is at hand. */
+export function requestedRange(header: string | undefined, total: number): ByteRange | 'unsatisfiable' | undefined {
+  const asked = rangeAsked(header);
+  return asked && rangeOf(asked, total);
 }
 
 /** `Content-Range` of a 206 (`bytes 0-99/1000`), or of a 416 when `range` is undefined (`bytes *\/1000`). */
@@ -43,13 +56,16 @@ export const contentRange = (range: ByteRange | undefined, total: number): strin
   range ? `bytes ${range.start}-${range.end}/${total}` : `bytes */${total}`;
 
 /**
- * Whether a request's `If-Range` lets its Range apply: absent, or the strong entity tag of what
- * would be sent now (§13.1.5). A date, or any other tag, sends the whole answer: the part the
- * client holds may be of another.
+ * Whether a request's `If-Range` lets its Range apply (§13.1.5): absent; the strong entity tag
+ * of what would be sent now; or, for an answer that does not change once made, its
+ * `Last-Modified` date exactly. Any other tag (a weak one too) or date sends the whole answer:
+ * the part the client holds may be of another.
  */
-export function ifRangeHolds(ifRange: string | undefined, etag: string): boolean {
+export function ifRangeHolds(ifRange: string | undefined, etag: string, lastModified?: string): boolean {
   if (ifRange === undefined) return true;
-  return ifRange.trim() === etag;
+  const value = ifRange.trim();
+  if (value.startsWith('"')) return value === etag;
+  return lastModified !== undefined && !value.startsWith('W/') && Date.parse(value) === Date.parse(lastModified);
 }
 
 /**

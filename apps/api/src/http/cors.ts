@@ -59,6 +59,7 @@ export const CorsOriginsEnv = z.preprocess(
 export const EXPOSED_HEADERS = [
   'Location', 'Retry-After', 'X-Job-Id', 'X-Request-Id', 'Inference-Header-Content-Length',
   'Preference-Applied', 'Idempotent-Replayed', 'Allow', 'WWW-Authenticate',
+  'ETag', 'Last-Modified', 'Content-Range', 'Accept-Ranges',
 ];
 
 /** How long a browser may keep a preflight's answer (s). */

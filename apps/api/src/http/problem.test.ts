@@ -4,15 +4,16 @@ import { AppError, RedisUnavailableError } from '@maas/shared';
 import { problemHandler } from './problem.js';
 
 /** Runs the handler; returns what it logged (level, fields) and what it answered. */
-function handle(err: unknown) {
+function handle(err: unknown, headers: Record<string, string> = {}) {
   const logged: { level: string; fields: Record<string, unknown> }[] = [];
   const log = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (fields: Record<string, unknown>) => logged.push({ level, fields })]));
-  const sent: { status?: number; headers: Record<string, string>; body?: string; type?: string } = { headers: {} };
+  const sent: { status?: number; headers: Record<string, string>; body?: string; type?: string } = { headers: { ...headers } };
   const res = {
     status(s: number) { sent.status = s; return this; },
     type(t: string) { sent.type = t; return this; },
     send(b: string) { sent.body = b; return this; },
     setHeader(k: string, v: string) { sent.headers[k] = v; },
+    removeHeader(k: string) { delete sent.headers[k]; },
   };
   problemHandler(err, { log, originalUrl: '/x' } as unknown as Request, res as unknown as Response, (() => {}) as NextFunction);
   return { logged, sent };
@@ -57,5 +58,13 @@ describe('problemHandler logging', () => {
     }
     const broken = Object.assign(new SyntaxError('Unexpected end of JSON input'), { type: 'entity.parse.failed', status: 400, body: '{"a":' });
     expect(JSON.parse(handle(broken).sent.body!)).toMatchObject({ type: 'urn:maas:problem:malformed-json' });
+  });
+});
+
+describe('problemHandler headers', () => {
+  it('drops what the route set for the answer it meant to send, and sets the problem\'s own', () => {
+    const meant = { 'Content-Range': 'bytes 5-9/10', 'Content-Length': '5', ETag: '"t"', 'Last-Modified': 'Sun, 06 Dec 2026 01:00:00 GMT', 'Accept-Ranges': 'bytes', Vary: 'Accept' };
+    expect(handle(new AppError('not-found', 'gone'), meant).sent.headers).toEqual({ Vary: 'Accept', Connection: 'close' });
+    expect(handle(new AppError('range-not-satisfiable', 'none', {}, { headers: { 'Content-Range': 'bytes */10' } }), meant).sent.headers).toEqual({ Vary: 'Accept', Connection: 'close', 'Content-Range': 'bytes */10' });
   });
 });

@@ -95,6 +95,9 @@ const EXPECTED_5XX: Partial<Record<ProblemType, 'debug' | 'info' | 'warn'>> = {
   'redis-unavailable': 'warn',
 };
 
+/** Headers that describe an answer's content, which a problem sent instead does not have. */
+const REPRESENTATION_HEADERS = ['Content-Range', 'Content-Length', 'ETag', 'Last-Modified', 'Accept-Ranges'];
+
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   // A response already under way (a results download whose batch went mid-stream) cannot
   // become a problem: the connection is cut, so the client sees a body cut short, not a whole one.
@@ -118,6 +121,9 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
     if (level) req.log?.[level]({ problem: app.type, status: app.status, ...(cause ? { cause } : {}) }, app.detail);
     else req.log?.warn({ err }, app.detail);
   }
+  // What a route set for the answer it meant to send (a part's Content-Range, its ETag) is not
+  // the problem's: the problem's own headers (a 416's Content-Range) are set after.
+  for (const h of REPRESENTATION_HEADERS) res.removeHeader(h);
   for (const [k, v] of Object.entries(app.headers)) res.setHeader(k, v);
   sendProblem(res, app.type, app.detail, app.extensions, req.originalUrl);
 };

@@ -15,7 +15,8 @@ import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../http/pipe-chunks.js';
 import { resultsForm } from '../batches/results-form.js';
-import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, requestedRange } from '../http/byte-range.js';
+import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, rangeAsked, rangeOf } from '../http/byte-range.js';
+import { RESULTS_FORMAT } from '../batches/results.js';
 import type { ResultsOf } from '../services/batch-results.js';
 import { IdempotencyStore } from '../services/idempotency.js';
 
@@ -51,12 +52,13 @@ export const BatchQuery = z.strictObject({
 });
 
 /**
- * PURE: the strong entity tag of a completed batch's results in one form (`"b_…-1733446800-ndjson"`):
- * the batch's id and end, and the form (NDJSON, its failed lines, or one output's `.npy`).
+ * PURE: the strong entity tag of a completed batch's results in one form
+ * (`"batch_…-1733446800-ndjson-f1"`): the batch's id and end, the form (NDJSON, its failed
+ * lines, or one output's `.npy`), and the format of the bytes (RESULTS_FORMAT).
  */
 export function resultsTag(id: string, completedAt: string | null, of: ResultsOf): string {
   const form = of.type === 'npy' ? `npy-${Buffer.from(of.npy.output).toString('base64url')}` : of.failedOnly ? 'failed' : 'ndjson';
-  return `"${id}-${completedAt === null ? 0 : Date.parse(completedAt) / 1000}-${form}"`;
+  return `"${id}-${completedAt === null ? 0 : Date.parse(completedAt) / 1000}-${form}-f${RESULTS_FORMAT}"`;
 }
 
 /** `GET /v1/batches`: a page of the tenant's batches, newest first (as the OpenAI Batch API lists them). */
@@ -160,33 +162,34 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     // A completed batch's results do not change: one tag names each answer a batch gives, and
     // a download cut off resumes with `Range` (http/byte-range.ts; batch-results.ts chunkBytes).
     // The tag names the bytes as made: NDJSON that may go compressed (http/compress.ts) is
-    // another representation, and carries it only as a 206 (ranges are never compressed).
+    // another representation, so it carries the tag weak (the same content), and strong only
+    // as a 206 (ranges are never compressed); its Last-Modified serves an If-Range too.
     const etag = resultsTag(done.id, done.batch.completed_at, of);
+    const lastModified = done.batch.completed_at ? new Date(done.batch.completed_at).toUTCString() : undefined;
     const mayBeEncoded = form.type === 'ndjson' && config.COMPRESS_RESPONSES && req.acceptsEncodings(['br', 'gzip', 'deflate']) !== false;
-    res.status(200).type(form.type === 'npy' ? NPY_TYPES[0]! : NDJSON_RESULTS).set('Accept-Ranges', 'bytes');
-    if (!mayBeEncoded) res.set('ETag', etag);
+    res.status(200).type(form.type === 'npy' ? NPY_TYPES[0]! : NDJSON_RESULTS).set({ 'Accept-Ranges': 'bytes', ETag: mayBeEncoded ? `W/${etag}` : etag });
+    if (lastModified) res.set('Last-Modified', lastModified);
     // The client holds these results already (a cache revalidating): a 304, nothing read.
-    if (noneMatchHolds(req.get('If-None-Match'), etag)) return void res.status(304).set('ETag', etag).end();
+    if (noneMatchHolds(req.get('If-None-Match'), etag)) return void res.status(304).end();
     // HEAD: what GET would answer, after the same checks, without reading a chunk.
     if (req.method === 'HEAD') return void res.end();
     let body: AsyncIterable<Uint8Array> = batches.results.bytes(done, of);
-    const asked = req.get('Range');
-    if (asked !== undefined && ifRangeHolds(req.get('If-Range'), etag)) {
+    // A Range that asks nothing of a part (several ranges, not valid) is not worth a count.
+    const asked = rangeAsked(req.get('Range'));
+    if (asked && ifRangeHolds(req.get('If-Range'), etag, lastModified)) {
       const lengths = await batches.results.chunkBytes(done, of);
       const total = lengths.reduce((a, b) => a + b, 0);
-      const range = requestedRange(asked, total);
+      const range = rangeOf(asked, total);
       if (range === 'unsatisfiable') {
-        throw new AppError('range-not-satisfiable', `the results are ${total} bytes: ${asked} asks for none of them`, {}, { headers: { 'Content-Range': contentRange(undefined, total) } });
+        throw new AppError('range-not-satisfiable', `the results are ${total} bytes: ${req.get('Range')} asks for none of them`, { length: total }, { headers: { 'Content-Range': contentRange(undefined, total) } });
       }
-      if (range) {
-        // From the chunk that holds the range's first byte (it starts `offset` bytes in).
-        let chunk = 0;
-        let offset = 0;
-        while (offset + lengths[chunk]! <= range.start) offset += lengths[chunk++]!;
-        const length = range.end - range.start + 1;
-        res.status(206).set({ 'Content-Range': contentRange(range, total), 'Content-Length': String(length), ETag: etag });
-        body = bytesBetween(batches.results.bytes(done, of, chunk), range.start - offset, length);
-      }
+      // From the chunk that holds the range's first byte (it starts `offset` bytes in).
+      let chunk = 0;
+      let offset = 0;
+      while (offset + lengths[chunk]! <= range.start) offset += lengths[chunk++]!;
+      const length = range.end - range.start + 1;
+      res.status(206).set({ 'Content-Range': contentRange(range, total), 'Content-Length': String(length), ETag: etag });
+      body = bytesBetween(batches.results.bytes(done, of, chunk), range.start - offset, length);
     }
     if (await pipeChunks(res, body)) res.end();
     else req.log.info({ batch: req.params.id }, 'results download ended early: the client went away');

@@ -14,8 +14,12 @@ import type { ModelCatalog } from './catalog.js';
 
 /** Chunks read ahead of the one being written while streaming results. */
 const READ_AHEAD = 8;
-/** Answers whose chunks' byte counts (`chunkBytes`) a process keeps: a few numbers a chunk each. */
-const KEPT_LENGTHS = 256;
+/**
+ * Chunks whose byte counts (`chunkBytes`) a process keeps, over all the answers it keeps them
+ * for: a number a chunk (8 MB at most). A batch has up to BATCH_MAX_LINES chunks (a model that
+ * cannot batch: one a line), so answers are counted by their chunks, not by themselves.
+ */
+const KEPT_CHUNK_COUNTS = 1 << 20;
 
 /** Which results: NDJSON lines (all, or `failedOnly`), or one output's `.npy` rows. */
 export type ResultsOf = { type: 'ndjson'; failedOnly: boolean } | { type: 'npy'; npy: NpyResults };
@@ -29,8 +33,12 @@ export interface FinishedBatch {
 }
 
 export class BatchResults {
-  /** `chunkBytes` of the answers ranges were asked of lately, oldest first (a completed batch's results do not change). */
-  private readonly lengths = new Map<string, Promise<number[]>>();
+  /**
+   * `chunkBytes` of the answers ranges were asked of lately, the least lately asked first (a
+   * completed batch's results do not change), and how many chunks they count in all.
+   */
+  private readonly lengths = new Map<string, { counting: Promise<number[]>; chunks: number }>();
+  private keptChunks = 0;
 
   constructor(private readonly redis: Redis, private readonly catalog: ModelCatalog) {}
 
@@ -63,10 +71,15 @@ export class BatchResults {
   chunkBytes(done: FinishedBatch, form: ResultsOf): Promise<number[]> {
     const key = `${done.id} ${form.type === 'npy' ? `npy ${form.npy.output}` : form.failedOnly ? 'failed' : 'ndjson'}`;
     const known = this.lengths.get(key);
-    if (known) return known;
+    if (known) {
+      this.lengths.delete(key);
+      this.lengths.set(key, known); // asked again: the last to go
+      return known.counting;
+    }
+    // At least one: the .npy header of a batch of no chunks is chunk 0's.
+    const chunks = Math.max(1, Number(done.meta['chunks_total']));
     const counting = (async () => {
-      // At least one: the .npy header of a batch of no chunks is chunk 0's.
-      const lengths = new Array<number>(Math.max(1, Number(done.meta['chunks_total']))).fill(0);
+      const lengths = new Array<number>(chunks).fill(0);
       for await (const { chunk, bytes } of this.pieces(done, form, 0)) {
         lengths[chunk]! += bytes.length;
         // Other requests between two pieces, as a download gives them (http/pipe-chunks.ts): the
@@ -75,11 +88,23 @@ export class BatchResults {
       }
       return lengths;
     })();
+    if (chunks > KEPT_CHUNK_COUNTS) return counting;
     // Ranges asked of the same answer at once wait for one count; a count that failed is not kept.
-    this.lengths.set(key, counting);
-    counting.catch(() => this.lengths.delete(key));
-    if (this.lengths.size > KEPT_LENGTHS) this.lengths.delete(this.lengths.keys().next().value!);
+    const entry = { counting, chunks };
+    this.lengths.set(key, entry);
+    this.keptChunks += chunks;
+    counting.catch(() => this.forget(key, entry));
+    for (const [oldest, kept] of this.lengths) {
+      if (this.keptChunks <= KEPT_CHUNK_COUNTS) break;
+      this.forget(oldest, kept);
+    }
     return counting;
+  }
+
+  private forget(key: string, entry: { counting: Promise<number[]>; chunks: number }): void {
+    if (this.lengths.get(key) !== entry) return;
+    this.lengths.delete(key);
+    this.keptChunks -= entry.chunks;
   }
 
   private pieces(done: FinishedBatch, form: ResultsOf, from: number): AsyncGenerator<{ chunk: number; bytes: Buffer }> {
