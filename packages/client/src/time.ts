@@ -1,5 +1,5 @@
 /** Waiting that a caller can interrupt: every wait in the SDK goes through here. */
-import { connectionCode } from './errors.js';
+import { connectionCode, MaasApiError } from './errors.js';
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -31,9 +31,18 @@ export const RECONNECT_FOR_MS = 60_000;
 const RESTARTING = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
 
 /**
- * `read` (a wait's GET, or a create with an Idempotency-Key) carried through an API restart, as
- * a rolling update or a crash and restart gives: a connection refused, reset or closed
- * mid-answer is tried again, after 0.25 s doubling to 2 s,
+ * A gateway's answer while the API behind it is away (an ingress's or a proxy's 502 or 504
+ * during a rolling update): not a problem of the API's own, whose types are `urn:maas:problem:…`
+ * (its 504 `timeout` is an answer, not an absence).
+ */
+const gatewayAway = (err: unknown): boolean =>
+  err instanceof MaasApiError && (err.status === 502 || err.status === 504) && !err.type.startsWith('urn:maas:problem:');
+
+/**
+ * `read` (a wait's GET, a create with an Idempotency-Key, a results download's resume) carried
+ * through an API restart, as a rolling update or a crash and restart gives: a connection
+ * refused, reset or closed mid-answer, or a gateway's 502/504 in front of an API that is away,
+ * is tried again, after 0.25 s doubling to 2 s,
  * for at most RECONNECT_FOR_MS in a row and never past `deadline`; anything else is thrown.
  */
 export async function throughRestarts<T>(read: () => Promise<T>, deadline: number, signal?: AbortSignal): Promise<T> {
@@ -46,7 +55,8 @@ export async function throughRestarts<T>(read: () => Promise<T>, deadline: numbe
       const code = connectionCode(err);
       const now = Date.now();
       since ??= now;
-      if (code === undefined || !RESTARTING.has(code) || signal?.aborted || now >= deadline || now - since + delay > RECONNECT_FOR_MS) throw err;
+      const away = (code !== undefined && RESTARTING.has(code)) || gatewayAway(err);
+      if (!away || signal?.aborted || now >= deadline || now - since + delay > RECONNECT_FOR_MS) throw err;
       // The last try at the deadline itself, not a pause short of it given up.
       await sleep(Math.min(delay, deadline - now), signal);
       delay = Math.min(2000, delay * 2);
