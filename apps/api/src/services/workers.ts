@@ -5,7 +5,7 @@
  * frozen or gone, and live workers' sweepers already release its jobs, so a model it alone
  * served answers not ready within that TTL instead of after three missed heartbeats.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
@@ -38,11 +38,8 @@ export class WorkerDirectory {
   async live(fresh = false): Promise<LiveWorker[]> {
     const now = Date.now();
     if (!fresh && this.cache && now - this.cache.at < CACHE_MS) return this.cache.workers;
-    // Liveness expiries are on Redis's clock (hosts' clocks may differ): compared with its TIME.
-    const replies = (await this.redis.pipeline().zrange(WORKERS_SEEN_KEY, '0', '-1', 'WITHSCORES').zrange(WORKERS_ALIVE_KEY, '0', '-1', 'WITHSCORES').time().exec()) ?? [];
-    const failed = replies.find(([err]) => err)?.[0];
-    if (failed) throw failed;
-    const [seen, alive, [seconds, micros]] = replies.map(([, reply]) => reply) as [string[], string[], [string, string]];
+    const { replies, redisNow } = await this.withRedisTime(this.redis.pipeline().zrange(WORKERS_SEEN_KEY, '0', '-1', 'WITHSCORES').zrange(WORKERS_ALIVE_KEY, '0', '-1', 'WITHSCORES'));
+    const [seen, alive] = replies as [string[], string[]];
     const ids: string[] = [];
     const beats = new Map<string, number>();
     for (let i = 0; i < seen.length; i += 2) {
@@ -51,7 +48,6 @@ export class WorkerDirectory {
     }
     const expiries = new Map<string, number>();
     for (let i = 0; i < alive.length; i += 2) expiries.set(alive[i]!, Number(alive[i + 1]));
-    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const infos = ids.length ? await this.redis.hmget(WORKERS_INFO_KEY, ...ids) : [];
     const workers: LiveWorker[] = [];
     const dead: string[] = [];
@@ -77,12 +73,22 @@ export class WorkerDirectory {
    */
   async expired(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const replies = (await this.redis.pipeline().zmscore(WORKERS_ALIVE_KEY, ...ids).time().exec()) ?? [];
-    const failed = replies.find(([err]) => err)?.[0];
-    if (failed) throw failed;
-    const [expiries, [seconds, micros]] = replies.map(([, reply]) => reply) as [(string | null)[], [string, string]];
-    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const { replies, redisNow } = await this.withRedisTime(this.redis.pipeline().zmscore(WORKERS_ALIVE_KEY, ...ids));
+    const [expiries] = replies as [(string | null)[]];
     return new Set(ids.filter((_, i) => expiries[i] !== null && Number(expiries[i]) < redisNow));
+  }
+
+  /**
+   * Runs `commands` and Redis's TIME in one round trip: their replies (the first error thrown),
+   * and Redis's clock in ms, which liveness expiries are on (hosts' clocks may differ).
+   */
+  private async withRedisTime(commands: ChainableCommander): Promise<{ replies: unknown[]; redisNow: number }> {
+    const results = (await commands.time().exec()) ?? [];
+    const failed = results.find(([err]) => err)?.[0];
+    if (failed) throw failed;
+    const replies = results.map(([, reply]) => reply);
+    const [seconds, micros] = replies.pop() as [string, string];
+    return { replies, redisNow: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };
   }
 
   /**
