@@ -17,7 +17,7 @@ import { pipeChunks } from '../http/pipe-chunks.js';
 import { resultsForm } from '../batches/results-form.js';
 import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, rangeAsked, rangeOf } from '../http/byte-range.js';
 import { RESULTS_FORMAT } from '../batches/results.js';
-import type { ResultsOf } from '../services/batch-results.js';
+import { resultsFormName, type ResultsOf } from '../services/batch-results.js';
 import { IdempotencyStore } from '../services/idempotency.js';
 
 /**
@@ -57,8 +57,7 @@ export const BatchQuery = z.strictObject({
  * lines, or one output's `.npy`), and the format of the bytes (RESULTS_FORMAT).
  */
 export function resultsTag(id: string, completedAt: string | null, of: ResultsOf): string {
-  const form = of.type === 'npy' ? `npy-${Buffer.from(of.npy.output).toString('base64url')}` : of.failedOnly ? 'failed' : 'ndjson';
-  return `"${id}-${completedAt === null ? 0 : Date.parse(completedAt) / 1000}-${form}-f${RESULTS_FORMAT}"`;
+  return `"${id}-${completedAt === null ? 0 : Date.parse(completedAt) / 1000}-${resultsFormName(of)}-f${RESULTS_FORMAT}"`;
 }
 
 /** `GET /v1/batches`: a page of the tenant's batches, newest first (as the OpenAI Batch API lists them). */

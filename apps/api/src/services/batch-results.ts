@@ -24,6 +24,10 @@ const KEPT_CHUNK_COUNTS = 1 << 20;
 /** Which results: NDJSON lines (all, or `failedOnly`), or one output's `.npy` rows. */
 export type ResultsOf = { type: 'ndjson'; failedOnly: boolean } | { type: 'npy'; npy: NpyResults };
 
+/** PURE: a name for each form a batch's results come in (`ndjson`, `failed`, `npy-<output, base64url>`), as their tag and kept counts name it. */
+export const resultsFormName = (of: ResultsOf): string =>
+  of.type === 'npy' ? `npy-${Buffer.from(of.npy.output).toString('base64url')}` : of.failedOnly ? 'failed' : 'ndjson';
+
 /** A completed batch whose results are to be read (`BatchService.finished`). */
 export interface FinishedBatch {
   id: string;
@@ -69,7 +73,7 @@ export class BatchResults {
    * only once made); `chunkBytes` keeps it for the next range of the same answer.
    */
   chunkBytes(done: FinishedBatch, form: ResultsOf): Promise<number[]> {
-    const key = `${done.id} ${form.type === 'npy' ? `npy ${form.npy.output}` : form.failedOnly ? 'failed' : 'ndjson'}`;
+    const key = `${done.id} ${resultsFormName(form)}`;
     const known = this.lengths.get(key);
     if (known) {
       this.lengths.delete(key);
