@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, rangeAsked, requestedRange } from './byte-range.js';
+import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, rangeAsked, rangeOf } from './byte-range.js';
+
+/** What the route answers a Range with, for an answer of `total` bytes: rangeAsked, then rangeOf. */
+const requestedRange = (header: string | undefined, total: number) => {
+  const asked = rangeAsked(header);
+  return asked && rangeOf(asked, total);
+};
 
 describe('requestedRange', () => {
   it('reads a first-last range, an open one and a suffix', () => {

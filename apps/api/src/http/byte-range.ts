@@ -1,6 +1,8 @@
 /**
- * PURE: byte ranges of an answer whose length is known (RFC 9110 §14): which part of it a
- * request's `Range` asks for, and the `Content-Range` that says which part is sent.
+ * PURE: byte ranges of an answer (RFC 9110 §13–14): which part of it a request's `Range` asks
+ * for (read before the answer's length is known, then held to it), the `Content-Range` that
+ * says which part is sent, the conditions that decide whether a part or a 304 is sent
+ * (`If-Range`, `If-None-Match`), and the part's bytes taken from the whole answer's.
  *
  * One range is served: a `Range` of several (`bytes=0-9,20-29`) is answered whole, which the
  * RFC allows (a server MAY ignore Range) and every client reads, rather than as
@@ -43,12 +45,6 @@ export function rangeOf(asked: RangeAsked, total: number): ByteRange | 'unsatisf
   }
   if (asked.first >= total) return 'unsatisfiable';
   return { start: asked.first, end: Math.min(asked.last ?? Infinity, total - 1) };
-}
-
-/** `rangeAsked` and `rangeOf` at once, for an answer whose length is at hand. */
-export function requestedRange(header: string | undefined, total: number): ByteRange | 'unsatisfiable' | undefined {
-  const asked = rangeAsked(header);
-  return asked && rangeOf(asked, total);
 }
 
 /** `Content-Range` of a 206 (`bytes 0-99/1000`), or of a 416 when `range` is undefined (`bytes *\/1000`). */
