@@ -299,9 +299,13 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
   });
 
   it('loses nothing when a worker container is SIGKILLed while it holds jobs', async () => {
-    const waves = 12;
+    // Waves of jobs go on while the active list is read and a worker is killed: a worker holds
+    // jobs only while rows are pending (up to WINDOW_MS from the oldest), so a read made while
+    // no wave was being sent could find nothing held (it did, once, on a slow CI machine).
+    const minWaves = 12;
+    const maxWaves = 60;
     const perWave = 50;
-    const data = rows(103, waves * perWave, 32);
+    const data = rows(103, maxWaves * perWave, 32);
     const expected = await runAlone(MLP, 'input', 'output', data);
     const batchRows = rows(104, 3000, 32);
     const batchId = await submitBatch(url(), batchRows, 'k');
@@ -311,39 +315,45 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
     let killedAt = 0;
     const redis = (await compose.containers('redis'))[0]!;
 
-    for (let w = 0; w < waves; w++) {
-      const slice = data.slice(w * perWave, (w + 1) * perWave);
-      const created = await Promise.all(slice.map((row) => http(url(), 'POST', '/v1/jobs', mlpJob(row), {}, 30_000)));
-      created.forEach((c, k) => {
-        expect(c.status, JSON.stringify(c.body)).toBe(202);
-        jobs.push({ id: c.body.id, row: slice[k]!, expected: expected[w * perWave + k]! });
-      });
-      jobsSent += created.length;
-      if (w === Math.floor(waves / 2)) {
-        // Which worker holds the most jobs right now (BullMQ's active list; `pb` is processedBy)?
-        // A BullMQ job may carry several public jobs (creates of one turn packed: job-packer.ts).
-        const script =
-          "local ids=redis.call('LRANGE',KEYS[1],0,-1) local out={} for _,id in ipairs(ids) do out[#out+1]=id..'\t'..(redis.call('HGET',ARGV[1]..id,'pb') or redis.call('HGET',ARGV[1]..id,'processedBy') or '')..'\t'..(redis.call('HGET',ARGV[1]..id,'data') or '{}') end return out";
+    let wavesSent = 0;
+    const produce = async () => {
+      for (let w = 0; w < maxWaves && (w < minWaves || !held); w++) {
+        const slice = data.slice(w * perWave, (w + 1) * perWave);
+        const created = await Promise.all(slice.map((row) => http(url(), 'POST', '/v1/jobs', mlpJob(row), {}, 30_000)));
+        created.forEach((c, k) => {
+          expect(c.status, JSON.stringify(c.body)).toBe(202);
+          jobs.push({ id: c.body.id, row: slice[k]!, expected: expected[w * perWave + k]! });
+        });
+        jobsSent += created.length;
+        wavesSent = w + 1;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    const kill = async () => {
+      await eventually(async () => wavesSent, (n) => n >= minWaves / 2, { ms: 60_000, every: 50, what: `${minWaves / 2} waves sent` });
+      // Which worker holds the most jobs right now (BullMQ's active list; `pb` is processedBy)?
+      // A BullMQ job may carry several public jobs (creates of one turn packed: job-packer.ts).
+      const script =
+        "local ids=redis.call('LRANGE',KEYS[1],0,-1) local out={} for _,id in ipairs(ids) do out[#out+1]=id..'\t'..(redis.call('HGET',ARGV[1]..id,'pb') or redis.call('HGET',ARGV[1]..id,'processedBy') or '')..'\t'..(redis.call('HGET',ARGV[1]..id,'data') or '{}') end return out";
+      const heldNow = async () => {
+        const out = (await run(d.cli, ['exec', redis, 'redis-cli', '--raw', 'EVAL', script, '1', 'maas:{infer-mlp-v1}:active', 'maas:{infer-mlp-v1}:'], { timeoutMs: 20_000 })).stdout;
         const byWorker = new Map<string, string[]>();
-        const active = await eventually(
-          async () => (await run(d.cli, ['exec', redis, 'redis-cli', '--raw', 'EVAL', script, '1', 'maas:{infer-mlp-v1}:active', 'maas:{infer-mlp-v1}:'], { timeoutMs: 20_000 })).stdout,
-          (out) => out.trim().length > 0,
-          { ms: 10_000, every: 100, what: 'active jobs' },
-        );
-        for (const line of active.trim().split('\n')) {
+        for (const line of out.trim().split('\n')) {
           const [jobId, worker, data] = line.split('\t');
           const members = (JSON.parse(data || '{}') as { members?: { id: string }[] }).members?.map((m) => m.id) ?? [jobId!];
           if (worker && workerIds.has(worker)) byWorker.set(worker, [...(byWorker.get(worker) ?? []), ...members]);
         }
-        const [worker, ids] = [...byWorker].sort((a, b) => b[1].length - a[1].length)[0]!;
-        held = { worker, jobs: ids };
-        const name = workerIds.get(worker)!;
-        await run(d.cli, ['kill', name], { timeoutMs: 30_000 });
-        killedAt = Date.now();
-        log(`docker kill ${name} (${worker}) while it held ${ids.length} jobs and batch chunks`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
+        return byWorker;
+      };
+      const byWorker = await eventually(heldNow, (m) => m.size > 0, { ms: 20_000, every: 100, what: 'jobs held by a worker' });
+      const [worker, ids] = [...byWorker].sort((a, b) => b[1].length - a[1].length)[0]!;
+      const name = workerIds.get(worker)!;
+      await run(d.cli, ['kill', name], { timeoutMs: 30_000 });
+      killedAt = Date.now();
+      held = { worker, jobs: ids };
+      log(`docker kill ${name} (${worker}) while it held ${ids.length} jobs and batch chunks (after ${wavesSent} waves of ${perWave})`);
+    };
+    await Promise.all([produce(), kill()]);
     expect(held).toBeDefined();
     expect(held!.jobs.length).toBeGreaterThan(0);
 
