@@ -416,6 +416,22 @@ describe('Chunker', () => {
       expect(c.finish()).toMatchObject({ rows: 0, linesWithRows: 0, inputs: [] });
     });
 
+    it('takes no new block a line for lines it does not read (a file of invalid lines)', () => {
+      const made = new Set<ArrayBuffer>();
+      const pool = new (class extends BlockPool {
+        override take(bytes: number): ArrayBuffer {
+          const block = super.take(bytes);
+          made.add(block);
+          return block;
+        }
+      })(1 << 24);
+      const texts = Array.from({ length: 500 }, (_, i) => `{"custom_id":"x${i}","inputs":{"a":[${i}],"b":[1,2]}}`); // a: too few values
+      const { chunks, parsed } = feedLines(sig, 64, [...texts, '{"custom_id":"ok","inputs":{"a":[1,2,3],"b":[4,5]}}', ...texts], pool);
+      expect(parsed).toBe(1000);
+      expect(chunks.map((c) => [c.rows, linesOf(c).length])).toEqual([[1, 1001]]);
+      expect(made.size).toBeLessThanOrEqual(2); // one block a column, taken again line after line
+    });
+
     it('does not read a line into a chunk that holds rows of another shape', () => {
       const c = new Chunker(8);
       c.add(good('w', 1, { width: 5 }));
