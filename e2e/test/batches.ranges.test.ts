@@ -153,6 +153,34 @@ describe('Range on batch results', () => {
     expect(zipped.headers.get('content-encoding')).toBeNull();
   });
 
+  it('stops counting for clients that ask for a part and leave before it is counted; the next part is counted afresh', async () => {
+    // A batch of 50,000 lines that all fail their checks (no run, a quick upload), and five
+    // clients that ask for a part of its results and leave at once: its count takes longer than
+    // their leaving takes to be seen.
+    const bad = Array.from({ length: 50_000 }, (_, i) => `{"custom_id":"x${i}","inputs":{"input":[${i}]}}`).join('\n');
+    const res = await fetch(`${cluster.url}/v1/batches?model=mlp`, { method: 'POST', body: bad, headers: { 'content-type': 'application/x-ndjson' } });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await eventually(async () => (await call(cluster.url, 'GET', `/v1/batches/${id}`)).body, (b) => b.completed_at !== null, { ms: 60_000, every: 100, what: 'the batch to complete' });
+    const port = Number(new URL(cluster.url).port);
+    await Promise.all(Array.from({ length: 5 }, (_, i) => new Promise<void>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(`GET /v1/batches/${id}/results HTTP/1.1\r\nHost: x\r\nRange: bytes=${i * 10}-\r\nAccept-Encoding: identity\r\n\r\n`, () => {
+          socket.destroy();
+          resolve();
+        });
+      });
+      socket.on('error', reject);
+    })));
+    await eventually(async () => (cluster.api.log.match(/went away while it was counted/g) ?? []).length, (n) => n === 5, { ms: 10_000, what: 'the five requests to end as their clients left' });
+    const whole = await results(id);
+    expect(whole.status).toBe(200);
+    const part = await results(id, { range: 'bytes=1000-' });
+    expect(part.status).toBe(206);
+    expect(part.bytes.equals(whole.bytes.subarray(1000))).toBe(true);
+    expect(cluster.api.log).not.toMatch(/unhandled|"level":(50|60)/i);
+  });
+
   it('says so on HEAD', async () => {
     const res = await fetch(`${cluster.url}/v1/batches/${clean}/results`, { method: 'HEAD', headers: { accept: 'application/x-npy' } });
     expect(res.status).toBe(200);

@@ -1,11 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { Stop } from '../services/stop-signal.js';
-import { requestSignal } from './request-signal.js';
+import { clientGone, requestSignal } from './request-signal.js';
 
 /** What requestSignal reads of a response: its 'close' event and whether the answer was sent. */
 class FakeResponse extends EventEmitter {
   writableFinished = false;
+  closed = false;
+  override emit(event: string): boolean {
+    if (event === 'close') this.closed = true;
+    return super.emit(event);
+  }
 }
 
 describe('requestSignal', () => {
@@ -20,6 +25,21 @@ describe('requestSignal', () => {
     expect(signal.aborted).toBe(true);
     shutdown.stop();
     expect(heard).toHaveBeenCalledTimes(1);
+  });
+
+  it('aborts at once when the response had closed unanswered before it was asked (a client that left while its request was read)', () => {
+    const res = new FakeResponse();
+    res.emit('close');
+    const signal = requestSignal(res, new Stop());
+    expect(signal.aborted).toBe(true);
+    const heard = vi.fn();
+    signal.addEventListener('abort', heard);
+    expect(heard).not.toHaveBeenCalled(); // as AbortSignal: a listener added after the abort is never called
+    expect(clientGone(res).aborted).toBe(true);
+    const answered = new FakeResponse();
+    answered.writableFinished = true;
+    answered.emit('close');
+    expect(clientGone(answered).aborted).toBe(false);
   });
 
   it('does not abort when the response closes after its answer (nobody waits any more)', () => {

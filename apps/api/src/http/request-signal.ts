@@ -5,6 +5,8 @@ import { eitherStop, Stop, type StopSignal } from '../services/stop-signal.js';
 export interface ClosingResponse {
   once(event: 'close', listener: () => void): unknown;
   readonly writableFinished: boolean;
+  /** true once 'close' has been emitted */
+  readonly closed: boolean;
 }
 
 /**
@@ -19,9 +21,17 @@ export function requestSignal(res: ClosingResponse, shutdown: StopSignal): StopS
   return eitherStop(shutdown, clientGone(res));
 }
 
-/** Stopped when `res` closes before its answer was sent (requestSignal without the shutdown). */
+/**
+ * Stopped when `res` closes before its answer was sent (requestSignal without the shutdown),
+ * also when it had closed before this was asked (the client left while the request was read or
+ * its job made: 'close' is not emitted again).
+ */
 export function clientGone(res: ClosingResponse): StopSignal {
   const gone = new Stop();
+  if (res.closed) {
+    if (!res.writableFinished) gone.stop();
+    return gone;
+  }
   res.once('close', () => {
     if (!res.writableFinished) gone.stop();
   });

@@ -11,7 +11,7 @@ import { fromZod } from '../http/problem.js';
 import { targetPath } from '../http/target-path.js';
 import { charsetRefusal } from '../http/infer-body.js';
 import { continueOnRead } from '../http/continue.js';
-import { requestSignal } from '../http/request-signal.js';
+import { clientGone, requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../http/pipe-chunks.js';
 import { resultsForm } from '../batches/results-form.js';
@@ -176,7 +176,13 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     // A Range that asks nothing of a part (several ranges, not valid) is not worth a count.
     const asked = rangeAsked(req.get('Range'));
     if (asked && ifRangeHolds(req.get('If-Range'), etag, lastModified)) {
-      const lengths = await batches.results.chunkBytes(done, of);
+      // A client that leaves while its results are counted stops the count, unless others wait on it.
+      const gone = clientGone(res);
+      const lengths = await batches.results.chunkBytes(done, of, gone).catch((err: unknown) => {
+        if (gone.aborted) return undefined;
+        throw err;
+      });
+      if (!lengths || gone.aborted) return void req.log.info({ batch: req.params.id }, 'results range not sent: the client went away while it was counted');
       const total = lengths.reduce((a, b) => a + b, 0);
       const range = rangeOf(asked, total);
       if (range === 'unsatisfiable') {

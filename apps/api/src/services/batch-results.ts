@@ -11,6 +11,7 @@ import { npyHeader } from '../batches/npy.js';
 import { npyResults, type NpyResults } from '../batches/results-form.js';
 import { chunkResultPieces, RESULT_PIECE_BYTES } from '../batches/results.js';
 import type { ModelCatalog } from './catalog.js';
+import type { StopSignal } from './stop-signal.js';
 
 /** Chunks read ahead of the one being written while streaming results. */
 const READ_AHEAD = 8;
@@ -36,12 +37,30 @@ export interface FinishedBatch {
   batch: BatchObject;
 }
 
+/**
+ * One count of an answer's chunk byte counts (`chunkBytes`): how many of the requests waiting
+ * on it are still there; when the last has gone before it is done, it stops (`stopped`).
+ */
+interface Count {
+  counting: Promise<number[]>;
+  chunks: number;
+  askers: number;
+  stopped: boolean;
+}
+
+/** Why a count stopped: every request that waited on it went away (`chunkBytes`'s `gone`). */
+export class CountAbandoned extends Error {
+  constructor() {
+    super('every request waiting on the results\' byte count went away');
+  }
+}
+
 export class BatchResults {
   /**
    * `chunkBytes` of the answers ranges were asked of lately, the least lately asked first (a
    * completed batch's results do not change), and how many chunks they count in all.
    */
-  private readonly lengths = new Map<string, { counting: Promise<number[]>; chunks: number }>();
+  private readonly lengths = new Map<string, Count>();
   private keptChunks = 0;
 
   constructor(private readonly redis: Redis, private readonly catalog: ModelCatalog) {}
@@ -70,45 +89,70 @@ export class BatchResults {
    * How many bytes each chunk adds to `bytes(done, form)` (chunk 0's `.npy` header with it):
    * what a byte range needs to start at the chunk that holds its first byte. Made by reading
    * the whole answer once (NDJSON lines are made as they are sent, so their length is known
-   * only once made); `chunkBytes` keeps it for the next range of the same answer.
+   * only once made); `chunkBytes` keeps it for the next range of the same answer, and ranges
+   * asked of the same answer at once wait for one count. `gone` is the asking request's client
+   * leaving: a count all of whose requests have gone stops, rejecting with CountAbandoned, and
+   * is not kept (the next range counts afresh), so a client that asks and leaves does not have
+   * a whole batch read for nothing. A request without `gone` keeps its count going.
    */
-  chunkBytes(done: FinishedBatch, form: ResultsOf): Promise<number[]> {
+  chunkBytes(done: FinishedBatch, form: ResultsOf, gone?: StopSignal): Promise<number[]> {
     const key = `${done.id} ${resultsFormName(form)}`;
     const known = this.lengths.get(key);
     if (known) {
       this.lengths.delete(key);
       this.lengths.set(key, known); // asked again: the last to go
-      return known.counting;
+      return this.ask(key, known, gone);
     }
     // At least one: the .npy header of a batch of no chunks is chunk 0's.
     const chunks = Math.max(1, Number(done.meta['chunks_total']));
-    const counting = (async () => {
+    const count: Count = { counting: Promise.resolve([]), chunks, askers: 0, stopped: false };
+    count.counting = (async () => {
       const lengths = new Array<number>(chunks).fill(0);
       for await (const { chunk, bytes } of this.pieces(done, form, 0)) {
         lengths[chunk]! += bytes.length;
         // Other requests between two pieces, as a download gives them (http/pipe-chunks.ts): the
         // chunks read ahead are there already, and would follow one another in microtasks.
         await new Promise<void>((resolve) => setImmediate(resolve));
+        if (count.stopped) throw new CountAbandoned();
       }
       return lengths;
     })();
-    if (chunks > KEPT_CHUNK_COUNTS) return counting;
-    // Ranges asked of the same answer at once wait for one count; a count that failed is not kept.
-    const entry = { counting, chunks };
-    this.lengths.set(key, entry);
-    this.keptChunks += chunks;
-    counting.catch(() => this.forget(key, entry));
-    for (const [oldest, kept] of this.lengths) {
-      if (this.keptChunks <= KEPT_CHUNK_COUNTS) break;
-      this.forget(oldest, kept);
+    // A count that failed or stopped is not kept.
+    count.counting.catch(() => this.forget(key, count));
+    if (chunks <= KEPT_CHUNK_COUNTS) {
+      this.lengths.set(key, count);
+      this.keptChunks += chunks;
+      for (const [oldest, kept] of this.lengths) {
+        if (this.keptChunks <= KEPT_CHUNK_COUNTS) break;
+        this.forget(oldest, kept);
+      }
     }
-    return counting;
+    return this.ask(key, count, gone);
   }
 
-  private forget(key: string, entry: { counting: Promise<number[]>; chunks: number }): void {
-    if (this.lengths.get(key) !== entry) return;
+  /** `count`'s lengths for one more request; when its client goes (`gone`) and it was the last, the count stops. */
+  private ask(key: string, count: Count, gone: StopSignal | undefined): Promise<number[]> {
+    count.askers++;
+    if (!gone) return count.counting;
+    const leave = () => {
+      if (--count.askers > 0) return;
+      count.stopped = true;
+      this.forget(key, count);
+    };
+    if (gone.aborted) {
+      leave();
+      return count.counting;
+    }
+    gone.addEventListener('abort', leave, { once: true });
+    const settled = () => gone.removeEventListener('abort', leave);
+    count.counting.then(settled, settled);
+    return count.counting;
+  }
+
+  private forget(key: string, count: Count): void {
+    if (this.lengths.get(key) !== count) return;
     this.lengths.delete(key);
-    this.keptChunks -= entry.chunks;
+    this.keptChunks -= count.chunks;
   }
 
   private pieces(done: FinishedBatch, form: ResultsOf, from: number): AsyncGenerator<{ chunk: number; bytes: Buffer }> {
