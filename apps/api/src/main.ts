@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     limits,
     status,
     metrics,
-    rateLimit: rateLimiter(redis, (tenant) => limits(tenant).rps),
+    rateLimit: rateLimiter(redis, (tenant) => limits(tenant).rps, [quotaDefaults.rps, ...Object.values(config.TENANT_QUOTAS).map((o) => o.rps ?? 0)]),
     shutdown,
     health: async () => {
       const ok = await answeredWithin(redis.ping(), HEALTH_REDIS_MS, 'the readiness ping').then(() => true, () => false);

@@ -15,14 +15,23 @@ import { PREFIX, RateLimitedError } from '@maas/shared';
  */
 export type RateLimiter = (tenant: string) => Promise<void> | undefined;
 
-/** `rpsOf(tenant)` 0 turns the limit off for that tenant. */
-export function rateLimiter(redis: Redis, rpsOf: (tenant: string) => number): RateLimiter {
+/**
+ * `rpsOf(tenant)` 0 turns the limit off for that tenant; `rates`: every rate it can give (made
+ * now, at start-up). A limiter defines its script (`rlflxIncr`) on `redis` as it is made, and an
+ * auto-pipeline ioredis opened before that has no such command: a limiter made on the first
+ * request at a rate, in a tick that had already sent another command, failed that request
+ * (500) and then crashed the process (ioredis's pipeline callbacks out of step). So the script
+ * is defined here, before any request, whatever the rates.
+ */
+export function rateLimiter(redis: Redis, rpsOf: (tenant: string) => number, rates: Iterable<number>): RateLimiter {
   const limiters = new Map<number, RateLimiterRedis>();
   const limiter = (rps: number) => {
     let l = limiters.get(rps);
     if (!l) limiters.set(rps, (l = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${PREFIX}:ratelimit:${rps}`, points: rps, duration: 1 })));
     return l;
   };
+  limiter(1);
+  for (const rps of rates) if (rps > 0) limiter(rps);
   return (tenant) => {
     const perSecond = rpsOf(tenant);
     if (perSecond <= 0) return undefined;
