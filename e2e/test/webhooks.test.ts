@@ -587,6 +587,11 @@ describe('open mode: WEBHOOK_SECRET rotated in the variable', () => {
       for (const s of [next, old]) expect(new Webhook(s).verify(delivery!.body, delivery!.headers)).toMatchObject({ type: 'job.completed' });
       const view = await call(open.url, 'GET', '/v1/webhooks/secret');
       expect(view.body).toMatchObject({ secret: next, previous: [{ secret: old, expires_at: null }], source: 'config' });
+      // A worker given no WEBHOOK_SECRET would sign with Redis's secret instead: it says so at start-up.
+      expect(open.logs()).not.toMatch(/WEBHOOK_SECRET and/);
+      const bare = await open.startWorker({ ...WORKER_ENV, WEBHOOK_SECRET: '' }); // empty: unset
+      await eventually(async () => bare.log, (log) => /this worker was given no WEBHOOK_SECRET and the API a WEBHOOK_SECRET/.test(log), { ms: 15_000, what: 'the worker\'s warning' });
+      expect(bare.log).not.toContain(next);
     } finally {
       await open.stop();
     }

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, megabytes, openModeSecrets, Periodic, throttledErrorLog,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, megabytes, openModeSecrets, Periodic, throttledErrorLog,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -77,6 +77,8 @@ async function main(): Promise<void> {
     fixed: openModeSecrets(config.WEBHOOK_SECRET),
     overlapMs: config.WEBHOOK_SECRET_OVERLAP,
   });
+  const secretWarning = await checkConfiguredSecret(redis, 'api', config.WEBHOOK_SECRET);
+  if (secretWarning) log.warn(secretWarning);
   const quotaDefaults = { rps: config.RATE_LIMIT_RPS, queuedRows: config.QUOTA_QUEUED_ROWS, priorityFloor: config.PRIORITY_FLOOR };
   const limits = (tenant: string) => limitsFor(tenant, quotaDefaults, config.TENANT_QUOTAS);
   const queuedRows = rowsLimited(quotaDefaults, config.TENANT_QUOTAS) ? new QueuedRowsQuota(redis, (t) => limits(t).queuedRows, log) : undefined;

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import {
-  ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay,
+  ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay, checkConfiguredSecret,
   RepositoryPoller, runMain, TenantSecrets, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion, armDieAt,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
@@ -52,6 +52,8 @@ async function main(): Promise<void> {
   const metrics = createWorkerMetrics(workerId);
   // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; every other tenant's is in Redis.
   const secrets = new TenantSecrets(redis, { fixed: openModeSecrets(config.WEBHOOK_SECRET) });
+  const secretWarning = await checkConfiguredSecret(redis, 'worker', config.WEBHOOK_SECRET);
+  if (secretWarning) log.warn(secretWarning);
   const emitter = new WebhookEmitter(redis, config.JOB_RETENTION_S);
   // The ledger: every ending is recorded once with its webhook events (an outbox), relayed
   // to the delivery queue at once, or by the sweeper after a crash (see ledger/).

@@ -70,6 +70,8 @@ export { WebhookEmitter, deliveryQueue, DELIVERY_BACKOFF, DELIVERY_MAX_ATTEMPTS 
 export type { DeliveryQueue } from './webhooks/emitter.js';
 export { webhookBacklog, WEBHOOK_BACKLOG_SOON_MS } from './webhooks/backlog.js';
 export { TenantSecrets, DEFAULT_SECRET_OVERLAP_MS, openModeSecrets } from './webhooks/tenant-secrets.js';
+export { checkConfiguredSecret, secretFingerprint, secretMismatch, CONFIGURED_SECRET_KEY } from './webhooks/configured-secret.js';
+export type { SecretRole } from './webhooks/configured-secret.js';
 export type { TenantSecretsOptions } from './webhooks/tenant-secrets.js';
 export { readRing, signingSecrets } from './webhooks/secret-ring.js';
 export type { SecretRing } from './webhooks/secret-ring.js';
