@@ -44,6 +44,15 @@ describe('quotas', () => {
     expect(vip.status).toBe(202);
   });
 
+  it('refuses a batch upload whose rows pass the quota, also with nothing queued (a job that large may go alone)', async () => {
+    const over = await api(KEYS.beta, 'POST', '/v1/batches?model=penguins', ndjson(QUOTA + 1), { 'content-type': 'application/x-ndjson' });
+    expect(over.status).toBe(429);
+    expect(over.body).toMatchObject({ type: 'urn:maas:problem:quota-exceeded', queued_rows: 0, quota_rows: QUOTA });
+    expect(over.body.detail).toMatch(/6 rows would pass its quota of 5 alone/);
+    const listed = await api(KEYS.beta, 'GET', '/v1/batches');
+    expect(listed.body.data.filter((b: { status: string }) => b.status !== 'failed' && b.status !== 'canceled')).toEqual([]);
+  });
+
   it('counts queued rows per tenant, jobs and batch uploads together, then answers 429 with Retry-After', async () => {
     expect((await api(KEYS.alpha, 'POST', '/v1/jobs', penguin({ priority: 10 }, 2))).status).toBe(202);
     const batch = await api(KEYS.alpha, 'POST', '/v1/batches?model=penguins', ndjson(2), { 'content-type': 'application/x-ndjson' });

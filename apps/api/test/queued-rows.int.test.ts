@@ -35,10 +35,11 @@ describe('QueuedRowsQuota', () => {
     expect(await quota.queued('t2')).toBe(0);
   });
 
-  it('lets a tenant with nothing queued queue one job larger than its quota', async () => {
+  it('lets a tenant with nothing queued queue one job larger than its quota, not a batch chunk', async () => {
     const quota = quotaOf(3);
-    await quota.reserve('big', { queue: queue.name, jobId: 'huge', rows: 10 });
-    await expect(quota.reserve('big', { queue: queue.name, jobId: 'more', rows: 1 })).rejects.toBeInstanceOf(QuotaExceededError);
+    await expect(quota.reserve('big', { queue: queue.name, jobId: chunkJobId('batch_big', 0), rows: 10 })).rejects.toThrow(/10 rows would pass its quota of 3 alone/);
+    await quota.reserve('big', { queue: queue.name, jobId: 'huge', rows: 10, job: true });
+    await expect(quota.reserve('big', { queue: queue.name, jobId: 'more', rows: 1, job: true })).rejects.toBeInstanceOf(QuotaExceededError);
   });
 
   it('releases once, and frees the rows of jobs that started or vanished', async () => {

@@ -22,6 +22,12 @@ export interface LedgerEntry {
   queue: string;
   jobId: string;
   rows: number;
+  /**
+   * A job: queued even past the quota when the tenant has nothing queued, so a job larger than
+   * the quota is not refused forever. Not a batch chunk: a batch can be sent in smaller ones,
+   * and its upload is refused once it passes the quota (the first chunk too).
+   */
+  job?: boolean;
 }
 
 /** Reserve before enqueueing; release when enqueueing failed, or when queued rows end without a worker (cancel, expiry, an upload withdrawn). */
@@ -40,14 +46,14 @@ const LEDGER_TTL_S = 7 * 24 * 3600;
 const RETRY_AFTER_S = 2;
 
 /**
- * KEYS[1] tally; ARGV: limit, field, rows, now, ttl. Returns -1 when reserved, else the rows
- * queued. A tenant with nothing queued may always queue one job, so a job larger than the quota
- * is not refused forever.
+ * KEYS[1] tally; ARGV: limit, field, rows, now, ttl, job (1 or 0). Returns -1 when reserved,
+ * else the rows queued. A tenant with nothing queued may always queue one job, so a job larger
+ * than the quota is not refused forever (LedgerEntry `job`).
  */
 const RESERVE_LUA = `
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
 local rows = tonumber(ARGV[3])
-if total > 0 and total + rows > tonumber(ARGV[1]) then return total end
+if (total > 0 or ARGV[6] ~= '1') and total + rows > tonumber(ARGV[1]) then return total end
 if redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3] .. ':' .. ARGV[4]) == 1 then
   redis.call('HINCRBY', KEYS[1], 'total', rows)
 end
@@ -95,11 +101,11 @@ export class QueuedRowsQuota implements Admission {
       await (underWay ? underWay.catch(() => undefined) : this.reconcile(tenant));
       queued = await this.tryReserve(tenant, entry, limit);
     }
-    if (queued >= 0) throw new QuotaExceededError(tenant, queued, limit, RETRY_AFTER_S);
+    if (queued >= 0) throw new QuotaExceededError(tenant, queued, limit, RETRY_AFTER_S, entry.rows);
   }
 
   private async tryReserve(tenant: string, e: LedgerEntry, limit: number): Promise<number> {
-    return Number(await this.redis.eval(RESERVE_LUA, 1, tenantRowsKey(tenant), limit, field(e), e.rows, Date.now(), LEDGER_TTL_S));
+    return Number(await this.redis.eval(RESERVE_LUA, 1, tenantRowsKey(tenant), limit, field(e), e.rows, Date.now(), LEDGER_TTL_S, e.job ? '1' : '0'));
   }
 
   async release(tenant: string, entries: LedgerEntry[]): Promise<void> {

@@ -194,7 +194,7 @@ export class JobService {
       // quota: reserve the tenant's queued rows (429 past its quota); released below if enqueueing fails.
       // Beside it, the tenant's turn on the model: its BullMQ priority (lanes.ts).
       const [, turns] = await Promise.all([
-        this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.rows }),
+        this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.rows, job: true }),
         this.fair?.priorities(queue.name, tenant, priority, [checked.rows], quantum(priority, version, chunkRows(version))),
       ]);
       // Large inputs go beside the job as raw bytes (tensors/payload.ts), not base64 in it.
