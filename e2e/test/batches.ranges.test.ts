@@ -151,6 +151,17 @@ describe('Range on batch results', () => {
     const zipped = await results(mixed, { 'accept-encoding': 'gzip', 'if-none-match': (await results(mixed)).headers.get('etag')! });
     expect(zipped.status).toBe(304);
     expect(zipped.headers.get('content-encoding')).toBeNull();
+    // If-Modified-Since its own Last-Modified: a 304; an earlier date, the whole answer.
+    const lastModified = whole.headers.get('last-modified')!;
+    expect((await results(clean, { accept: 'application/x-npy', 'if-modified-since': lastModified })).status).toBe(304);
+    const earlier = new Date(Date.parse(lastModified) - 60_000).toUTCString();
+    expect((await results(clean, { accept: 'application/x-npy', 'if-modified-since': earlier })).status).toBe(200);
+    // If-Match of another tag, or If-Unmodified-Since an earlier date: a 412; of its own tag, the answer.
+    const failed = await results(clean, { accept: 'application/x-npy', 'if-match': '"another"' });
+    expect(failed.status).toBe(412);
+    expect(JSON.parse(failed.bytes.toString())).toMatchObject({ type: 'urn:maas:problem:precondition-failed' });
+    expect((await results(clean, { accept: 'application/x-npy', 'if-unmodified-since': earlier })).status).toBe(412);
+    expect((await results(clean, { accept: 'application/x-npy', 'if-match': etag })).bytes.equals(whole.bytes)).toBe(true);
   });
 
   it('stops counting for clients that ask for a part and leave before it is counted; the next part is counted afresh', async () => {

@@ -19,6 +19,7 @@ export const PROBLEMS = {
   'idempotency-conflict': { status: 409, title: 'Idempotency key conflict' },
   'batch-not-finished': { status: 409, title: 'Batch not finished' },
   'secret-from-config': { status: 409, title: 'Secret set by configuration' },
+  'precondition-failed': { status: 412, title: 'Precondition failed' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'range-not-satisfiable': { status: 416, title: 'Range not satisfiable' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, rangeAsked, rangeOf } from './byte-range.js';
+import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, preconditions, rangeAsked, rangeOf } from './byte-range.js';
 
 /** What the route answers a Range with, for an answer of `total` bytes: rangeAsked, then rangeOf. */
 const requestedRange = (header: string | undefined, total: number) => {
@@ -113,5 +113,34 @@ describe('noneMatchHolds', () => {
     expect(noneMatchHolds('*', '"a"')).toBe(true);
     expect(noneMatchHolds(undefined, '"a"')).toBe(false);
     expect(noneMatchHolds('"b"', '"a"')).toBe(false);
+  });
+});
+
+describe('preconditions', () => {
+  const tag = '"r1"';
+  const at = 'Sun, 06 Dec 2026 03:00:00 GMT';
+  const before = 'Sun, 06 Dec 2026 02:59:59 GMT';
+  const after = 'Sun, 06 Dec 2026 03:00:01 GMT';
+  it('fails an If-Match that names none of the answer (strong comparison), or an If-Unmodified-Since it was modified after', () => {
+    expect(preconditions({ ifMatch: '"x"' }, tag, at)).toBe('failed');
+    expect(preconditions({ ifMatch: 'W/"r1"' }, tag, at)).toBe('failed');
+    expect(preconditions({ ifMatch: '"x", "r1"' }, tag, at)).toBe('send');
+    expect(preconditions({ ifMatch: '*' }, tag, at)).toBe('send');
+    expect(preconditions({ ifUnmodifiedSince: before }, tag, at)).toBe('failed');
+    expect(preconditions({ ifUnmodifiedSince: at }, tag, at)).toBe('send');
+    expect(preconditions({ ifMatch: '"r1"', ifUnmodifiedSince: before }, tag, at)).toBe('send'); // If-Match rules it out
+    expect(preconditions({ ifUnmodifiedSince: 'not a date' }, tag, at)).toBe('send');
+  });
+  it('answers not-modified to an If-None-Match that names it, else to an If-Modified-Since it was not modified after', () => {
+    expect(preconditions({ ifNoneMatch: 'W/"r1"' }, tag, at)).toBe('not-modified');
+    expect(preconditions({ ifNoneMatch: '"x"' }, tag, at)).toBe('send');
+    expect(preconditions({ ifModifiedSince: at }, tag, at)).toBe('not-modified');
+    expect(preconditions({ ifModifiedSince: after }, tag, at)).toBe('not-modified');
+    expect(preconditions({ ifModifiedSince: before }, tag, at)).toBe('send');
+    expect(preconditions({ ifNoneMatch: '"x"', ifModifiedSince: after }, tag, at)).toBe('send'); // If-None-Match rules it out
+    expect(preconditions({ ifModifiedSince: 'garbage' }, tag, at)).toBe('send');
+    expect(preconditions({ ifModifiedSince: at }, tag, undefined)).toBe('send');
+    expect(preconditions({}, tag, at)).toBe('send');
+    expect(preconditions({ ifMatch: '"x"', ifNoneMatch: '"r1"' }, tag, at)).toBe('failed');
   });
 });

@@ -98,3 +98,29 @@ export function noneMatchHolds(ifNoneMatch: string | undefined, etag: string): b
   const bare = (t: string) => t.trim().replace(/^W\//, '');
   return ifNoneMatch.split(',').some((t) => t.trim() === '*' || bare(t) === bare(etag));
 }
+
+/** The conditional headers of a GET or HEAD (`preconditions`). */
+export interface Conditions {
+  ifMatch?: string | undefined;
+  ifUnmodifiedSince?: string | undefined;
+  ifNoneMatch?: string | undefined;
+  ifModifiedSince?: string | undefined;
+}
+
+/**
+ * What a GET or HEAD's conditions make of an answer tagged `etag` (strong), last modified at
+ * `lastModified` (an HTTP date), in RFC 9110's order (§13.2.2): `If-Match` whose tags (strong
+ * comparison) name none of it, else an `If-Unmodified-Since` it was modified after, `failed`
+ * (412); `If-None-Match` that names it, else (without one) an `If-Modified-Since` it was not
+ * modified after, `not-modified` (304); else `send`. A date that does not parse is ignored.
+ * `If-Range` is the Range's own (`ifRangeHolds`).
+ */
+export function preconditions(c: Conditions, etag: string, lastModified?: string): 'send' | 'not-modified' | 'failed' {
+  const modified = lastModified === undefined ? NaN : Date.parse(lastModified);
+  const date = (v: string | undefined) => (v === undefined ? NaN : Date.parse(v));
+  if (c.ifMatch !== undefined) {
+    if (!c.ifMatch.split(',').some((t) => t.trim() === '*' || t.trim() === etag)) return 'failed';
+  } else if (modified > date(c.ifUnmodifiedSince)) return 'failed';
+  if (c.ifNoneMatch !== undefined) return noneMatchHolds(c.ifNoneMatch, etag) ? 'not-modified' : 'send';
+  return modified <= date(c.ifModifiedSince) ? 'not-modified' : 'send';
+}

@@ -203,13 +203,21 @@ const WEBHOOK_HEADERS = [
 const pathParams = (path: string) =>
   [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: { type: 'string' } }));
 
-/** A GET's HEAD: its answers, headers and all, without their bodies. */
+/** Of a GET's answers and headers, those of a part (HEAD answers a Range with the whole answer's headers, RFC 9110 §14.2). */
+const PART_ANSWERS = new Set(['206', '416']);
+const PART_HEADERS = new Set(['Range', 'If-Range']);
+
+/** A GET's HEAD: its answers, headers and all, without their bodies (nor parts: HEAD ignores Range). */
 function headOperation(get: Json): Json {
-  const responses = Object.fromEntries(Object.entries(get['responses'] as Record<string, Json>).map(([status, r]) => {
+  const responses = Object.fromEntries(Object.entries(get['responses'] as Record<string, Json>).filter(([status]) => !PART_ANSWERS.has(status)).map(([status, r]) => {
     const { content: _c, ...rest } = r;
     return [status, rest];
   }));
-  return { ...get, summary: `${String(get['summary'])}: what GET would answer, without the body`, operationId: String(get['operationId']).replace(/^get/, 'head'), responses };
+  const parameters = (get['parameters'] as Json[] | undefined)?.filter((p) => !PART_HEADERS.has(String(p['name'])));
+  return {
+    ...get, summary: `${String(get['summary'])}: what GET would answer, without the body`, operationId: String(get['operationId']).replace(/^get/, 'head'),
+    ...(parameters ? { parameters } : {}), responses,
+  };
 }
 
 export function openApiDocument(version: string): Json {

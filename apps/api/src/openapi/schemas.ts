@@ -37,6 +37,7 @@ export const Problem = z
     ready: z.literal(false).optional().describe('not-ready: the readiness, as a 200 says it'),
     redis: z.boolean().optional().describe('not-ready: whether Redis answered its ping within 2 s'),
     models: z.number().int().optional().describe('not-ready: models loaded'),
+    length: z.number().int().optional().describe('range-not-satisfiable: the length of the results in bytes'),
   })
   .describe('RFC 9457 problem details');
 

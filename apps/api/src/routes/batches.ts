@@ -15,7 +15,7 @@ import { clientGone, requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../http/pipe-chunks.js';
 import { resultsForm } from '../batches/results-form.js';
-import { bytesBetween, contentRange, ifRangeHolds, noneMatchHolds, rangeAsked, rangeOf } from '../http/byte-range.js';
+import { bytesBetween, contentRange, ifRangeHolds, preconditions, rangeAsked, rangeOf } from '../http/byte-range.js';
 import { RESULTS_FORMAT } from '../batches/results.js';
 import { resultsFormName, type ResultsOf } from '../services/batch-results.js';
 import { IdempotencyStore } from '../services/idempotency.js';
@@ -169,7 +169,12 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     res.status(200).type(form.type === 'npy' ? NPY_TYPES[0]! : NDJSON_RESULTS).set({ 'Accept-Ranges': 'bytes', ETag: mayBeEncoded ? `W/${etag}` : etag });
     if (lastModified) res.set('Last-Modified', lastModified);
     // The client holds these results already (a cache revalidating): a 304, nothing read.
-    if (noneMatchHolds(req.get('If-None-Match'), etag)) return void res.status(304).end();
+    const conditions = preconditions(
+      { ifMatch: req.get('If-Match'), ifUnmodifiedSince: req.get('If-Unmodified-Since'), ifNoneMatch: req.get('If-None-Match'), ifModifiedSince: req.get('If-Modified-Since') },
+      etag, lastModified,
+    );
+    if (conditions === 'failed') throw new AppError('precondition-failed', `the results are ${etag}, last modified ${lastModified ?? 'never'}: If-Match or If-Unmodified-Since names another`);
+    if (conditions === 'not-modified') return void res.status(304).end();
     // HEAD: what GET would answer, after the same checks, without reading a chunk.
     if (req.method === 'HEAD') return void res.end();
     let body: AsyncIterable<Uint8Array> = batches.results.bytes(done, of);
