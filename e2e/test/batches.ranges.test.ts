@@ -162,6 +162,9 @@ describe('Range on batch results', () => {
     expect(JSON.parse(failed.bytes.toString())).toMatchObject({ type: 'urn:maas:problem:precondition-failed' });
     expect((await results(clean, { accept: 'application/x-npy', 'if-unmodified-since': earlier })).status).toBe(412);
     expect((await results(clean, { accept: 'application/x-npy', 'if-match': etag })).bytes.equals(whole.bytes)).toBe(true);
+    // An Accept that refuses NDJSON and takes no .npy: a 406; one that names neither: NDJSON.
+    expect((await results(mixed, { accept: 'application/x-ndjson;q=0' })).status).toBe(406);
+    expect((await results(mixed, { accept: 'application/json' })).headers.get('content-type')).toMatch(/^application\/x-ndjson/);
   });
 
   it('stops counting for clients that ask for a part and leave before it is counted; the next part is counted afresh', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AppError } from '@maas/shared';
-import { npyResults, resultsForm, type NpyResultsOf } from './results-form.js';
+import { npyResults, refusesNdjson, resultsForm, type NpyResultsOf } from './results-form.js';
 
 const penguins: NpyResultsOf = {
   id: 'batch_x', model: 'penguins', failed: 0, total: 3, rows: '3',
@@ -49,5 +49,17 @@ describe('resultsForm', () => {
 
   it('keeps a 400 (an output the model does not have) whatever else is acceptable', () => {
     expect(refusal(() => resultsForm(true, true, () => npyResults(penguins, 'nope')))).toMatchObject({ status: 400 });
+  });
+});
+
+describe('refusesNdjson', () => {
+  it('is true only for an Accept that gives NDJSON q=0', () => {
+    expect(refusesNdjson('application/x-ndjson;q=0')).toBe(true);
+    expect(refusesNdjson('text/csv, application/x-ndjson; q=0.0')).toBe(true);
+    expect(refusesNdjson('Application/X-NDJSON;Q=0')).toBe(true);
+    expect(refusesNdjson('application/x-ndjson;q=0.5')).toBe(false);
+    expect(refusesNdjson('application/json')).toBe(false);
+    expect(refusesNdjson('*/*')).toBe(false);
+    expect(refusesNdjson(undefined)).toBe(false);
   });
 });

@@ -72,3 +72,16 @@ export function resultsForm<T>(wantsNpy: boolean, acceptsNdjson: boolean, npy: (
     throw err;
   }
 }
+
+/**
+ * PURE: whether an `Accept` header refuses NDJSON in so many words (`application/x-ndjson;q=0`):
+ * such a client gets a 406 rather than the NDJSON it refused. One whose `Accept` merely names
+ * neither NDJSON nor `.npy` (`application/json`, `text/html`) still gets NDJSON, as RFC 9110
+ * allows (§12.5.1): generic clients send such headers for every request.
+ */
+export function refusesNdjson(accept: string | undefined): boolean {
+  return (accept ?? '').split(',').some((entry) => {
+    const [type, ...params] = entry.split(';').map((p) => p.trim().toLowerCase());
+    return type === 'application/x-ndjson' && params.some((p) => /^q\s*=\s*0(\.0{0,3})?$/.test(p));
+  });
+}

@@ -14,7 +14,7 @@ import { continueOnRead } from '../http/continue.js';
 import { clientGone, requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, queryWait } from '../http/wait.js';
 import { pipeChunks } from '../http/pipe-chunks.js';
-import { resultsForm } from '../batches/results-form.js';
+import { refusesNdjson, resultsForm } from '../batches/results-form.js';
 import { bytesBetween, contentRange, ifRangeHolds, preconditions, rangeAsked, rangeOf } from '../http/byte-range.js';
 import { RESULTS_FORMAT } from '../batches/results.js';
 import { resultsFormName, type ResultsOf } from '../services/batch-results.js';
@@ -156,6 +156,7 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     const acceptsNdjson = req.accepts(NDJSON_RESULTS) !== false;
     // Errors are no array's: the failed lines come as NDJSON, a 406 to a client that takes only .npy.
     if (failedOnly && wantsNpy && !acceptsNdjson) throw new AppError('not-acceptable', `the failed lines of a batch come as ${NDJSON_RESULTS} only`);
+    if (!wantsNpy && refusesNdjson(req.get('Accept'))) throw new AppError('not-acceptable', `the results come as ${NDJSON_RESULTS}${failedOnly ? '' : ` or ${NPY_TYPES.join(', ')}`}, and Accept refuses ${NDJSON_RESULTS}`);
     const form = resultsForm(!failedOnly && wantsNpy, acceptsNdjson, () => batches.results.npyForm(done, q.data.output));
     const of: ResultsOf = form.type === 'npy' ? form : { type: 'ndjson', failedOnly };
     // A completed batch's results do not change: one tag names each answer a batch gives, and
