@@ -199,7 +199,11 @@ describe('compressed requests, codings stacked (RFC 9110 §8.4: listed in the or
         headers: { 'content-type': path.includes('batches') ? 'application/x-ndjson' : 'application/json', 'content-encoding': 'gzip, gzip, gzip, gzip' },
       });
       expect(four.status, path).toBe(415);
+      expect(four.headers.get('accept-encoding'), path).toMatch(/^identity, gzip, .*deflate, br$/); // what is read (RFC 9110 §15.5.16)
       expect(((await four.json()) as { detail: string }).detail).toMatch(/stacks 4 codings; at most 3/);
+      const compress = await fetch(`${cluster.url}${path}`, { method: 'POST', body: 'x', headers: { 'content-type': path.includes('batches') ? 'application/x-ndjson' : 'application/json', 'content-encoding': 'compress' } });
+      expect(compress.status, path).toBe(415);
+      expect(compress.headers.get('accept-encoding'), path).toMatch(/^identity, gzip, .*deflate, br$/);
     }
   });
 });

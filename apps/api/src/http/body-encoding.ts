@@ -69,7 +69,7 @@ export function undoOrder(codings: readonly string[]): Coding[] {
   const unknown = codings.find((c) => !Object.hasOwn(DECODERS, c));
   if (unknown !== undefined) throw unsupportedEncoding(codingsName(codings));
   if (codings.length > MAX_CODINGS) {
-    throw new AppError('unsupported-media-type', `Content-Encoding ${codingsName(codings)} stacks ${codings.length} codings; at most ${MAX_CODINGS} are undone`);
+    throw new AppError('unsupported-media-type', `Content-Encoding ${codingsName(codings)} stacks ${codings.length} codings; at most ${MAX_CODINGS} are undone`, {}, ACCEPTED_CODINGS);
   }
   return [...(codings as Coding[])].reverse();
 }
@@ -99,9 +99,12 @@ export async function inflateWhole(compressed: Buffer, steps: readonly Coding[],
   return bytes;
 }
 
+/** What a 415 for a body's coding says is read (RFC 9110 §15.5.16: `Accept-Encoding` in the answer). */
+const ACCEPTED_CODINGS = { headers: { 'Accept-Encoding': SUPPORTED_ENCODINGS.join(', ') } };
+
 /** A 415 naming an encoding that is not read. */
 export const unsupportedEncoding = (encoding: string): AppError =>
-  new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use ${SUPPORTED_ENCODINGS.join(', ')}, or up to ${MAX_CODINGS} of them stacked)`);
+  new AppError('unsupported-media-type', `Content-Encoding ${encoding} is not supported (use ${SUPPORTED_ENCODINGS.join(', ')}, or up to ${MAX_CODINGS} of them stacked)`, {}, ACCEPTED_CODINGS);
 
 type BodyRequest = Readable & { headers: Record<string, string | string[] | undefined>; complete?: boolean };
 
