@@ -24,3 +24,14 @@ describe('JobRequest', () => {
     expect(JobRequest.safeParse({ ...base, model: null }).success).toBe(false);
   });
 });
+
+describe('JobRequest: webhook_events_filter', () => {
+  const base = { model: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] };
+  it('refuses a filter without a webhook, naming the field; takes it with one, and null for both', () => {
+    const refused = JobRequest.safeParse({ ...base, webhook_events_filter: ['completed'] });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]).toMatchObject({ path: ['webhook_events_filter'], message: expect.stringMatching(/has none: send webhook too/) });
+    expect(JobRequest.safeParse({ ...base, webhook: 'https://example.com/h', webhook_events_filter: ['completed'] }).success).toBe(true);
+    expect(JobRequest.safeParse({ ...base, webhook: null, webhook_events_filter: null }).success).toBe(true);
+  });
+});

@@ -59,7 +59,13 @@ export const JobRequest = z
     timeout_ms: absentIfNull(z.number().int().min(1).max(MAX_TIMEOUT_MS)),
     metadata: absentIfNull(Metadata),
   })
-  .strict();
+  .strict()
+  // A filter of the events of no webhook is a mistake (the webhook forgotten), not a no-op.
+  .superRefine((job, ctx) => {
+    if (job.webhook_events_filter !== undefined && job.webhook === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['webhook_events_filter'], message: 'filters the events of a webhook, and the job has none: send webhook too, or leave this out' });
+    }
+  });
 export type JobRequest = z.infer<typeof JobRequest>;
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
