@@ -92,6 +92,8 @@ describe('help and usage errors (no server needed)', () => {
     [['batch', 'submit', '/nonexistent/rows.ndjson', '--model', 'm'], /cannot read \/nonexistent\/rows\.ndjson: no such file/],
     [['batch', 'results', 'b_1', '--npy', '--failed'], /--failed gives NDJSON lines/],
     [['batch', 'results', 'b_1', '--output', 'label'], /--output names the array of --npy/],
+    [['batch', 'submit', 'x.ndjson', '--model', 'm', '--out', '-'], /--out - : to write the results to stdout, run "maas batch results ID"/],
+    [['batch', 'wait', 'b_1', '--out', '-'], /--out - : to write the results to stdout/],
   ])('%j is a usage error (exit 2)', async (argv, message) => {
     const x = io();
     expect(await runCli(argv, x)).toBe(2);

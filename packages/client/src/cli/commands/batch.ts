@@ -16,6 +16,17 @@ import { ProgressReporter } from '../progress.js';
 
 const outOption = { type: 'string', value: 'FILE', help: 'write the results (NDJSON, input order) to FILE' } as const;
 
+/**
+ * `--out` of a command that also prints to stdout (submit: the id; wait: nothing, but as
+ * submit): `-` would mix the results into it, so it names `batch results`, whose stdout is
+ * the results alone.
+ */
+function fileOut(ctx: Context): string | undefined {
+  const out = stringOpt(ctx, 'out');
+  if (out === '-') throw new UsageError('--out - : to write the results to stdout, run "maas batch results ID" once the batch has ended');
+  return out;
+}
+
 export const batchSubmit: Command = {
   name: 'batch submit',
   summary: 'upload an NDJSON file (or a NumPy .npy array) as a batch, follow its progress, download the results',
@@ -46,7 +57,7 @@ export const batchSubmit: Command = {
     const file = ctx.args[0]!;
     const model = requiredOpt(ctx, 'model');
     const version = versionOpt(ctx);
-    const out = stringOpt(ctx, 'out');
+    const out = fileOut(ctx);
     if (out !== undefined && flag(ctx, 'no-wait')) throw new UsageError('--out needs the batch to end: drop --no-wait, or later run "maas batch wait ID --out FILE"');
     if (out !== undefined) await writableOut(out); // before an upload that may take a while
     const fromStdin = file === '-';
@@ -84,7 +95,7 @@ export const batchWait: Command = {
   args: { min: 1 },
   options: { out: outOption },
   async run(ctx) {
-    return follow(ctx, ctx.client(), ctx.args[0]!, stringOpt(ctx, 'out'));
+    return follow(ctx, ctx.client(), ctx.args[0]!, fileOut(ctx));
   },
 };
 
@@ -131,13 +142,14 @@ export const batchResults: Command = {
   usage: 'ID [--out FILE] [--failed | --npy [--output NAME]]',
   args: { min: 1 },
   options: {
-    out: outOption,
+    out: { ...outOption, help: 'write the results to FILE (resumed where a cut download broke off); without it, or with -, to stdout' },
     failed: { type: 'boolean', help: 'only the lines that failed (quick on a large batch: no outputs are read)' },
     npy: { type: 'boolean', help: "one output's rows as a NumPy .npy file, row i for line i (a batch whose lines all succeeded)" },
     output: { type: 'string', value: 'NAME', help: 'with --npy: the output (required when the model has several)' },
   },
   async run(ctx) {
-    const out = stringOpt(ctx, 'out');
+    const given = stringOpt(ctx, 'out');
+    const out = given === '-' ? undefined : given; // `-`: stdout, as without --out
     const id = ctx.args[0]!;
     const npy = flag(ctx, 'npy');
     const output = stringOpt(ctx, 'output');
