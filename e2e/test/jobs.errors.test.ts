@@ -64,6 +64,7 @@ describe('invalid input → 400, nothing queued', () => {
     ['unknown field', mlp({}, { colour: 'red' }), /colour/],
     ['bad webhook URL', mlp({}, { webhook: 'ftp://example.com/x' }), /webhook/],
     ['bad priority', mlp({}, { priority: -1 }), /priority/],
+    ['an events filter without a webhook', mlp({}, { webhook_events_filter: ['completed'] }), /webhook_events_filter.*send webhook too/],
   ];
   for (const [name, body, detail] of cases) {
     it(name, async () => {

@@ -4,7 +4,7 @@ export type { Datatype, DatatypeInfo, OrtType } from './contract/datatypes.js';
 export { JsonTensor, InputTensor, ValuesArray, BinaryData, RequestedOutput, ClassificationParams, absentIfNull, sharedMemoryProblem, MAX_DIMS, MAX_TENSORS } from './contract/tensor.js';
 export type { OutputTensor, TensorSpec } from './contract/tensor.js';
 export {
-  JobRequest, VersionParam, WebhookUrl, Metadata, WEBHOOK_EVENTS, JOB_ENDING_TYPES, JOB_STATUSES, DEFAULT_PRIORITY, MAX_PRIORITY, MAX_TIMEOUT_MS,
+  JobRequest, jobRequestIssues, VersionParam, WebhookUrl, Metadata, WEBHOOK_EVENTS, JOB_ENDING_TYPES, JOB_STATUSES, DEFAULT_PRIORITY, MAX_PRIORITY, MAX_TIMEOUT_MS,
   isTerminal,
 } from './contract/job.js';
 export type { JobObject, JobStatus, JobError, JobMetrics, WebhookEvent } from './contract/job.js';

@@ -1,6 +1,6 @@
 /** `/v1/jobs`: create, read (long-poll), cancel. Parsing and serialising only; the service does the work. */
 import { Router } from 'express';
-import { JobRequest, isTerminal, megabytes } from '@maas/shared';
+import { JobRequest, isTerminal, jobRequestIssues, megabytes, ValidationError } from '@maas/shared';
 import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, preferWait, queryWait } from '../http/wait.js';
 import type { Deps } from '../deps.js';
@@ -18,6 +18,8 @@ export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
 
   r.post('/v1/jobs', inferBody(megabytes(config.MAX_BODY_MB)), async (req, res) => {
     const body = JobRequest.parse(req.body);
+    const issues = jobRequestIssues(body);
+    if (issues.length) throw new ValidationError(issues);
     checkPriority(req.tenant, body.priority, limits(req.tenant)); // 403 for a priority reserved to others
     const key = IdempotencyStore.check(req.get('Idempotency-Key'));
     const { job: created, created: isNew } = await jobs.create(req.tenant, body, key);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JobRequest, Metadata } from './job.js';
+import { JobRequest, jobRequestIssues, Metadata } from './job.js';
 
 describe('Metadata', () => {
   it('keeps the object as sent, keys of any name but __proto__ at its top (which a record would drop): refused', () => {
@@ -25,13 +25,13 @@ describe('JobRequest', () => {
   });
 });
 
-describe('JobRequest: webhook_events_filter', () => {
+describe('jobRequestIssues: webhook_events_filter', () => {
   const base = { model: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] };
-  it('refuses a filter without a webhook, naming the field; takes it with one, and null for both', () => {
-    const refused = JobRequest.safeParse({ ...base, webhook_events_filter: ['completed'] });
-    expect(refused.success).toBe(false);
-    expect(refused.error?.issues[0]).toMatchObject({ path: ['webhook_events_filter'], message: expect.stringMatching(/has none: send webhook too/) });
-    expect(JobRequest.safeParse({ ...base, webhook: 'https://example.com/h', webhook_events_filter: ['completed'] }).success).toBe(true);
-    expect(JobRequest.safeParse({ ...base, webhook: null, webhook_events_filter: null }).success).toBe(true);
+  it('names a filter without a webhook; none with one, or with null for both', () => {
+    expect(jobRequestIssues(JobRequest.parse({ ...base, webhook_events_filter: ['completed'] }))).toEqual([
+      { path: 'webhook_events_filter', message: expect.stringMatching(/has none: send webhook too/) },
+    ]);
+    expect(jobRequestIssues(JobRequest.parse({ ...base, webhook: 'https://example.com/h', webhook_events_filter: ['completed'] }))).toEqual([]);
+    expect(jobRequestIssues(JobRequest.parse({ ...base, webhook: null, webhook_events_filter: null }))).toEqual([]);
   });
 });
