@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BlockPool, encodeValues, toJsonValues, type ChunkLine, type JobError, type RawTensor, type Signature } from '@maas/shared';
 import { readLines, storedLines } from './chunk-lines.js';
-import { Chunker, type Chunk } from './chunker.js';
+import { Chunker, CHUNK_LINES_MIN_CAP, type Chunk } from './chunker.js';
 import { parseLine, parseLineText, rowPlan, type ParsedLine } from './line.js';
 
 let counter = 0;
@@ -166,7 +166,23 @@ describe('Chunker', () => {
     expect(chunk!.inputs[0]!.shape).toEqual([3, 2]);
   });
 
-  it('never closes a chunk on an invalid line, and puts one after a full chunk in the next', () => {
+  it('closes a chunk of invalid lines at the lines cap, however few rows it holds, and goes on in the next', () => {
+    const c = new Chunker(2);
+    expect(c.add(good('a', 1))).toEqual([]);
+    const closed: Chunk[] = [];
+    for (let i = 1; i < 2 * CHUNK_LINES_MIN_CAP + 5; i++) closed.push(...c.add(invalid(`e${i}`)));
+    expect(closed.map((k) => [k.index, linesOf(k).length, k.rows])).toEqual([[0, CHUNK_LINES_MIN_CAP, 1], [1, CHUNK_LINES_MIN_CAP, 0]]);
+    expect(ids(closed[1]!)[0]).toBe(`e${CHUNK_LINES_MIN_CAP}`);
+    const last = c.finish()!;
+    expect([last.index, linesOf(last).length, last.rows]).toEqual([2, 5, 0]);
+    // a chunk of more rows than the cap holds as many lines as rows
+    const wide = new Chunker(CHUNK_LINES_MIN_CAP * 2);
+    for (let i = 0; i < CHUNK_LINES_MIN_CAP; i++) expect(wide.add(good(`r${i}`, 1))).toEqual([]);
+    for (let i = 0; i < CHUNK_LINES_MIN_CAP - 1; i++) expect(wide.add(invalid(`x${i}`))).toEqual([]);
+    expect(wide.add(invalid('last'))).toHaveLength(1);
+  });
+
+  it('does not close a chunk on an invalid line below the cap, and puts one after a full chunk in the next', () => {
     const c = new Chunker(2);
     expect(c.add(invalid('e0'))).toEqual([]);
     const full = c.add(good('a', 2));

@@ -4,7 +4,8 @@
  * lines; lines that failed validation ride along in the chunk of their neighbours, so reading
  * the chunks in order gives every line in input order. A line with more rows than
  * `chunkRows` gets a chunk of its own (the worker spreads it over several runs), and lines
- * whose non-batch dimensions differ never share a chunk.
+ * whose non-batch dimensions differ never share a chunk. A chunk holds at most
+ * CHUNK_LINES_MIN_CAP lines (or `chunkRows`, when more), however few rows they bring.
  *
  * The common lines, float or integer inputs in the compact or the tensor form, are read
  * straight into the open chunk (`addRow`): their values into the chunk's columns and (a line
@@ -52,6 +53,15 @@ interface Column {
 
 const NONE: readonly Chunk[] = Object.freeze([]);
 
+/**
+ * The lines a chunk holds at most, with `chunkRows` when that is more: invalid lines bring no
+ * rows, so without a cap a file of them made one chunk of them all (a million `{}` lines, 3 kB
+ * gzipped, took the API past a gigabyte and one Redis field past 130 MB; four million, past
+ * the longest string V8 makes). A line's stored entry is tens of bytes (an invalid one's
+ * error, about 140), so a chunk's line list stays around a megabyte.
+ */
+export const CHUNK_LINES_MIN_CAP = 8192;
+
 export class Chunker {
   private index = 0;
   /** the open chunk's lines while each is one row that passed its checks, all of one form: their ids' JSON text */
@@ -77,14 +87,21 @@ export class Chunker {
     return true;
   };
 
+  /** lines a chunk holds at most (CHUNK_LINES_MIN_CAP): an invalid line that reaches it closes the chunk */
+  private readonly maxLines: number;
+
   /** `blocks`: where the columns' memory comes from (given back by whoever has used a chunk's inputs up) */
-  constructor(private readonly chunkRows: number, private readonly blocks?: BlockPool) {}
+  constructor(private readonly chunkRows: number, private readonly blocks?: BlockPool) {
+    this.maxLines = Math.max(chunkRows, CHUNK_LINES_MIN_CAP);
+  }
 
   /** Adds a parsed line; returns the chunks this closed (zero, one, or two around an oversized line). */
   add(line: ParsedLine): readonly Chunk[] {
     if (!line.ok) {
-      this.lineList().push([line.customId, 0, 0, line.error]);
-      return NONE;
+      const list = this.lineList();
+      list.push([line.customId, 0, 0, line.error]);
+      // Only invalid lines can make a chunk's lines outgrow its rows: they close it at the cap.
+      return list.length >= this.maxLines ? [this.close()] : NONE;
     }
     const closed: Chunk[] = [];
     const incompatible = this.shapeKey !== undefined && this.shapeKey !== line.shapeKey;
