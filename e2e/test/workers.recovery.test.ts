@@ -94,6 +94,27 @@ describe('a frozen worker (SIGSTOP)', () => {
   });
 });
 
+describe('Redis itself stalling', () => {
+  it('makes no live worker look dead: after a 5 s CLIENT PAUSE the jobs a worker holds stay its own, and nothing runs twice', async () => {
+    // Every worker's beat waits out the pause, so afterwards every entry but a sweeper's own
+    // reads expired: a sweeper that judged then released its live neighbour's jobs (run twice).
+    const { cluster, heldBy } = await clusterWaitingToFill();
+    const a = await cluster.startWorker();
+    const input = rows(23, 20, 32);
+    const created = await Promise.all(input.map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
+    for (const c of created) expect(c.status).toBe(202);
+    await eventually(() => heldBy(a.name), (n) => n === 20, { ms: 15_000, what: 'worker A to hold all 20 jobs' });
+    const b = await cluster.startWorker({ MODEL_REPOSITORY: SHIPPED_MODELS });
+    const redis = cluster.redisClient();
+    cleanups.push(async () => redis.disconnect());
+    await redis.call('CLIENT', 'PAUSE', '5000', 'ALL');
+    await new Promise((r) => setTimeout(r, 5000 + 5000)); // the pause, then more than a TTL (3 s) of beats
+    expect(b.log).not.toMatch(/released the jobs of a dead worker/);
+    expect(await heldBy(a.name)).toBe(20);
+    expect(a.log).not.toMatch(/Missing lock|Lock mismatch/);
+  }, 60_000);
+});
+
 describe('a SIGKILLed worker (fast recovery)', () => {
   it('its held jobs finish on another worker within 10 s of the kill, with correct outputs', async () => {
     // Worker A waits up to 20 s to fill a run of 1,024 rows, so it provably holds the jobs when

@@ -126,18 +126,19 @@ async function main(): Promise<void> {
     changed: (runners) => heartbeat.setModels(served(runners)),
     applied: (seq) => heartbeat.setApplied(seq),
   });
+  // Beating before any job is taken (alive.start below): from then on, a kill is noticed within WORKER_ALIVE_TTL_MS.
+  const alive = new AliveBeat(redis, workerId, config.WORKER_ALIVE_TTL_MS, log);
   const sweeper = new DeadWorkerSweeper(redis, workerId, log, {
     periodMs: Math.max(100, Math.floor(config.WORKER_ALIVE_TTL_MS / 3)),
     forgetAfterMs: config.WORKER_LOCK_MS,
     // A dead worker's deliveries too: else one it held comes back only when its lock expires.
     queues: () => [...live.runners.map((r) => r.queueName), WEBHOOK_QUEUE],
     aliases: (id) => [deliveryHolder(id)],
+    link: alive, // after Redis itself stalled, nobody is called dead until this worker has beaten steadily a TTL
   });
   // Before the first beat (which revives this id for every sweeper) and before any job is
   // taken under it: what a dead predecessor under this WORKER_ID held runs again at once.
   await sweeper.releasePredecessor([...versions.map(({ v }) => inferenceQueueName(v.model, v.version)), WEBHOOK_QUEUE]);
-  // Beating before any job is taken: from then on, a kill is noticed within WORKER_ALIVE_TTL_MS.
-  const alive = new AliveBeat(redis, workerId, config.WORKER_ALIVE_TTL_MS, log);
   // The health port answers from here on: not ready while the models load.
   let phase: Phase = 'starting';
   const health = config.WORKER_HEALTH_PORT === undefined ? undefined : await serveHealth(config.WORKER_HEALTH_PORT, config.WORKER_HEALTH_HOST, {

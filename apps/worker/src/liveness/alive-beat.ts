@@ -11,6 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import { WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
+import { linkSteady } from './dead-workers.js';
 
 /** ZADD id (Redis time + ttl); returns Redis time in ms. */
 const RENEW = `
@@ -19,10 +20,22 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return now`;
 
-export class AliveBeat {
+/**
+ * What the sweeper asks of this worker's own link to Redis before it calls others dead
+ * (sweeper.ts): whether it has beaten on time for a whole TTL since its last interruption.
+ */
+export interface LinkState {
+  steady(): boolean;
+  /** a round trip to Redis failed or came late (the caller saw it) */
+  interrupted(): void;
+}
+
+export class AliveBeat implements LinkState {
   private timer: NodeJS.Timeout | undefined;
   /** when the last renewal succeeded (performance.now()), for the worker's readiness */
   lastRenewedAt: number | undefined;
+  /** when a renewal (or a sweep's read) last failed or came late (performance.now()) */
+  private interruptedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly redis: Redis,
@@ -31,10 +44,17 @@ export class AliveBeat {
     private readonly log: Logger,
   ) {}
 
-  /** One renewal. */
+  /** One renewal. One that fails, or answers later than a beat's period, is an interruption. */
   async beat(): Promise<void> {
-    await this.redis.eval(RENEW, 1, WORKERS_ALIVE_KEY, this.workerId, this.ttlMs);
+    const sent = performance.now();
+    try {
+      await this.redis.eval(RENEW, 1, WORKERS_ALIVE_KEY, this.workerId, this.ttlMs);
+    } catch (err) {
+      this.interrupted();
+      throw err;
+    }
     this.lastRenewedAt = performance.now();
+    if (this.lastRenewedAt - sent > this.periodMs) this.interrupted();
   }
 
   /** Beats once (before this worker takes any job), then every ttl/3. */
@@ -42,8 +62,20 @@ export class AliveBeat {
     await this.beat();
     this.timer = setInterval(() => {
       this.beat().catch((err: unknown) => this.log.warn({ err }, 'liveness beat failed'));
-    }, Math.max(100, Math.floor(this.ttlMs / 3)));
+    }, this.periodMs);
     this.timer.unref();
+  }
+
+  get periodMs(): number {
+    return Math.max(100, Math.floor(this.ttlMs / 3));
+  }
+
+  steady(): boolean {
+    return linkSteady(this.interruptedAt, performance.now(), this.ttlMs);
+  }
+
+  interrupted(): void {
+    this.interruptedAt = performance.now();
   }
 
   /** A clean stop (after the drain): leave at once, nothing to release. */

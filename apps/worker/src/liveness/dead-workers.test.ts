@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deadWorkers, parseEntries } from './dead-workers.js';
+import { deadWorkers, linkSteady, parseEntries } from './dead-workers.js';
 
 describe('deadWorkers', () => {
   it('a worker whose beat has not expired is alive, however long its runs take', () => {
@@ -15,5 +15,13 @@ describe('parseEntries', () => {
   it('pairs members with their scores', () => {
     expect(parseEntries(['a', '12', 'b', '1700000000000'])).toEqual([['a', 12], ['b', 1_700_000_000_000]]);
     expect(parseEntries([])).toEqual([]);
+  });
+});
+
+describe('linkSteady', () => {
+  it('is steady a whole TTL after the last interruption, and from the start when there was none', () => {
+    expect(linkSteady(Number.NEGATIVE_INFINITY, 5, 3000)).toBe(true);
+    expect(linkSteady(1_000, 3_999, 3000)).toBe(false);
+    expect(linkSteady(1_000, 4_000, 3000)).toBe(true);
   });
 });

@@ -31,3 +31,12 @@ export function parseEntries(reply: readonly string[]): [string, number][] {
   for (let i = 0; i + 1 < reply.length; i += 2) out.push([reply[i]!, Number(reply[i + 1])]);
   return out;
 }
+
+/**
+ * PURE: whether this worker's own link to Redis has been steady long enough to judge others:
+ * a whole TTL since its last interruption (a round trip that failed or came late, at
+ * `interruptedAt`). A Redis that stalls (a restart, a pause, a fork, out of memory) stops every
+ * worker's beats at once, so afterwards every entry but the judge's reads expired although
+ * their workers are alive; after a TTL of steady beating they have all beaten again.
+ */
+export const linkSteady = (interruptedAt: number, nowMs: number, ttlMs: number): boolean => nowMs - interruptedAt >= ttlMs;

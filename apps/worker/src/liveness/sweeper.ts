@@ -16,12 +16,18 @@
  * so no sweeper would release what its dead predecessor held: it does that itself at start-up
  * (`releasePredecessor`), before that beat.
  *
+ * A Redis that stalls (restarted, paused, forking, out of memory) stops every worker's beats at
+ * once: afterwards each entry but this worker's own reads expired. So nobody is called dead until
+ * this worker's own beats have been on time for a whole TTL since its link was interrupted
+ * (`link`): by then every live worker has beaten again.
+ *
  * Cost: one ZRANGE per period while nobody is dead; the queue scans (LRANGE active + HGET
  * per active job) only run while a dead worker is remembered, at most `forgetAfterMs`.
  */
 import type { Redis } from 'ioredis';
 import { Periodic, PREFIX, WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
 import { deadWorkers, parseEntries } from './dead-workers.js';
+import type { LinkState } from './alive-beat.js';
 
 /**
  * KEYS[1] active list, KEYS[2] stalled set; ARGV[1] the queue's key prefix, ARGV[2..] dead
@@ -49,6 +55,12 @@ export interface SweeperOptions {
   queues: () => string[];
   /** other names a worker holds jobs under (BullMQ's processedBy), e.g. its webhook deliverer's */
   aliases?: (workerId: string) => string[];
+  /**
+   * This worker's own link to Redis (its AliveBeat): no one is called dead unless it has been
+   * steady a whole TTL, and a sweep whose reads come back later than `periodMs` is an
+   * interruption itself (they waited on a Redis that stalled, so the entries they read are stale).
+   */
+  link?: LinkState;
 }
 
 export class DeadWorkerSweeper {
@@ -63,9 +75,19 @@ export class DeadWorkerSweeper {
     this.timer = new Periodic(() => this.sweep(), opts.periodMs, (err, failures) => log.warn({ err, failures }, 'dead-worker sweep failed'));
   }
 
-  /** One pass; returns the number of jobs released. */
+  /**
+   * One pass; returns the number of jobs released. Skipped while this worker's own link to Redis
+   * is not steady (`link`): after Redis itself stalled, every other entry reads expired.
+   */
   async sweep(): Promise<number> {
+    const { link } = this.opts;
+    if (link && !link.steady()) return 0;
+    const sent = performance.now();
     const [now, reply] = await Promise.all([this.now(), this.redis.zrange(WORKERS_ALIVE_KEY, '0', '-1', 'WITHSCORES')]);
+    if (link && performance.now() - sent > this.opts.periodMs) {
+      link.interrupted();
+      return 0;
+    }
     const { dead, forget } = deadWorkers(parseEntries(reply).filter(([id]) => id !== this.self), now, this.opts.forgetAfterMs);
     if (forget.length) await this.redis.zrem(WORKERS_ALIVE_KEY, ...forget);
     if (dead.length === 0) return 0;
