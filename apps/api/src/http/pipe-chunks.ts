@@ -7,9 +7,14 @@
  * follow one another in microtasks, holding up every other request until the last one.
  * One listener of each event serves the whole answer: while the answer is compressed
  * (http/compress.ts) 'drain' listeners go to the encoder, where `off` on the response cannot
- * reach them, so none is added a piece.
+ * reach them, so none is added a piece. A response whose client takes nothing for `stalledMs`
+ * (IDLE_TIMEOUT_S) is destroyed.
  */
-export async function pipeChunks(out: NodeJS.WritableStream & { destroyed?: boolean }, source: AsyncIterable<string | Uint8Array>): Promise<boolean> {
+export async function pipeChunks(
+  out: NodeJS.WritableStream & { destroyed?: boolean; destroy(): void },
+  source: AsyncIterable<string | Uint8Array>,
+  stalledMs = Number.POSITIVE_INFINITY,
+): Promise<boolean> {
   let wake: ((ok: boolean) => void) | undefined;
   const onDrain = () => wake?.(true);
   const onClose = () => wake?.(false);
@@ -20,7 +25,7 @@ export async function pipeChunks(out: NodeJS.WritableStream & { destroyed?: bool
     for await (const s of source) {
       if (out.destroyed) return false;
       if (!out.write(s)) {
-        if (out.destroyed || !(await new Promise<boolean>((resolve) => (wake = resolve)))) return false;
+        if (out.destroyed || !(await drained(out, stalledMs, (resolve) => (wake = resolve)))) return false;
         wake = undefined;
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -32,4 +37,25 @@ export async function pipeChunks(out: NodeJS.WritableStream & { destroyed?: bool
     out.off('close', onClose);
     out.off('error', onClose);
   }
+}
+
+/**
+ * Resolves true on 'drain', false on close, or after `stalledMs` without a drain: then the
+ * response is destroyed (a client that stopped reading would otherwise hold its connection and
+ * the answer's buffered bytes for ever; Node's idle timeout does not end it).
+ */
+function drained(out: { destroy(): void }, stalledMs: number, arm: (resolve: (ok: boolean) => void) => void): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = Number.isFinite(stalledMs)
+      ? setTimeout(() => {
+          out.destroy();
+          resolve(false);
+        }, stalledMs)
+      : undefined;
+    timer?.unref();
+    arm((ok) => {
+      clearTimeout(timer);
+      resolve(ok);
+    });
+  });
 }

@@ -202,7 +202,8 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
       res.status(206).set({ 'Content-Range': contentRange(range, total), 'Content-Length': String(length), ETag: etag });
       body = bytesBetween(batches.results.bytes(done, of, chunk), range.start - offset, length);
     }
-    if (await pipeChunks(res, body)) res.end();
+    // A client that stops reading for IDLE_TIMEOUT_S is let go, as one that stops sending is.
+    if (await pipeChunks(res, body, config.IDLE_TIMEOUT_S * 1000)) res.end();
     else req.log.info({ batch: req.params.id }, 'results download ended early: the client went away');
   });
 

@@ -1,0 +1,43 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { pipeChunks } from './pipe-chunks.js';
+
+/** A writable whose buffer fills at once and that drains only when `drain()` is called. */
+function slowSink() {
+  const got: Buffer[] = [];
+  let release: (() => void) | undefined;
+  const sink = new Writable({
+    highWaterMark: 4,
+    write(chunk: Buffer, _enc, done) {
+      got.push(chunk);
+      release = done;
+    },
+  });
+  return { sink, got, drain: () => release?.() };
+}
+
+async function* pieces(n: number) {
+  for (let i = 0; i < n; i++) yield Buffer.from(`piece ${i};`);
+}
+
+describe('pipeChunks', () => {
+  it('writes every piece when the reader keeps reading', async () => {
+    const { sink, got, drain } = slowSink();
+    const timer = setInterval(drain, 1);
+    try {
+      expect(await pipeChunks(sink, pieces(5), 1000)).toBe(true);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(Buffer.concat(got).toString()).toBe('piece 0;piece 1;piece 2;piece 3;piece 4;');
+  });
+
+  it('destroys the response and stops when its reader takes nothing for stalledMs', async () => {
+    const { sink, got } = slowSink();
+    const started = Date.now();
+    expect(await pipeChunks(sink, pieces(5), 50)).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(sink.destroyed).toBe(true);
+    expect(got).toHaveLength(1);
+  });
+});
