@@ -678,6 +678,40 @@ describe('a batch long-poll across a Redis outage', () => {
   });
 });
 
+describe('an upload refused while Redis is away', () => {
+  it('gives its Idempotency-Key back once Redis answers again: a retry with the key is taken, not refused (409) until the lease runs out', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-upload-outage-'));
+    const c = await Cluster.start({ workers: 0, redisDir: dir }); // persisted: the lease and the key outlive the restart
+    try {
+      const { request } = await import('node:http');
+      const line = (i: number) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: rows(i, 1, 32)[0] } }) + '\n';
+      const headers = { 'content-type': 'application/x-ndjson', 'idempotency-key': 'outage-1' };
+      const req = request(`${c.url}/v1/batches?model=mlp`, { method: 'POST', headers });
+      const answered = new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+      });
+      for (let i = 0; i < 100; i++) req.write(line(i));
+      await new Promise((r) => setTimeout(r, 1100)); // the append-only file has the lease and the key
+      await c.redis.kill();
+      req.end(line(100)); // the rest comes once Redis is gone: the upload fails with it
+      expect(await answered).toBe(503);
+      await c.redis.restart();
+      await new Promise((r) => setTimeout(r, 2500)); // the API reconnects and gives them back
+      const body = Array.from({ length: 10 }, (_, i) => line(i)).join('');
+      const retry = await fetch(`${c.url}/v1/batches?model=mlp`, { method: 'POST', body, headers });
+      expect(retry.status, await retry.clone().text()).toBe(202);
+      expect(c.api.log).toMatch(/failed upload given back once Redis answered/);
+    } finally {
+      await c.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('an upload cut off half way', () => {
   it('leaves no batch and no chunk job behind', async () => {
     const idle = await Cluster.start({ workers: 1, worker: { WORKER_MODELS: 'penguins' } }); // mlp chunks would wait

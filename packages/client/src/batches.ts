@@ -117,7 +117,8 @@ export class Batches {
       };
     }
     try {
-      const key = opts.idempotencyKey ?? (this.http.retriesEnabled && replayable ? newIdempotencyKey() : undefined);
+      const ownKey = opts.idempotencyKey === undefined && this.http.retriesEnabled && replayable;
+      const key = opts.idempotencyKey ?? (ownKey ? newIdempotencyKey() : undefined);
       const { body } = await this.http.json<Batch>({
         method: 'POST',
         path: '/v1/batches',
@@ -126,6 +127,7 @@ export class Batches {
         query: { model: opts.model, version: opts.version, webhook: opts.webhook },
         stream: makeStream,
         replayable,
+        ownKey,
         contentType: lines instanceof NpyFile ? 'application/x-npy' : 'application/x-ndjson',
         signal: opts.signal,
         // An upload takes as long as it takes; the caller's signal cancels it.

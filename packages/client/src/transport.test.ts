@@ -105,3 +105,36 @@ describe('a wait through an API restart', () => {
     expect(down.calls()).toBe(4); // at 0, 0.25, 0.75 and 1.2 s
   });
 });
+
+describe('a batch upload refused while Redis was away', () => {
+  const problem = (status: number, slug: string, retryAfter: string) =>
+    new Response(JSON.stringify({ type: `urn:maas:problem:${slug}`, title: slug, status, detail: slug }), {
+      status, headers: { 'content-type': 'application/problem+json', 'retry-after': retryAfter },
+    });
+  const batch = () => new Response(JSON.stringify({ object: 'batch', id: 'b1', status: 'queued' }), { status: 202, headers: { 'content-type': 'application/json' } });
+  /** 503, then a 409 for the key (its first attempt still held), then the batch. */
+  const server = () => {
+    const keys: string[] = [];
+    const impl = (async (_input: string | URL | Request, init?: RequestInit) => {
+      keys.push((init?.headers as Record<string, string>)['idempotency-key']!);
+      return keys.length === 1 ? problem(503, 'redis-unavailable', '0') : keys.length === 2 ? problem(409, 'idempotency-conflict', '27') : batch();
+    }) as typeof fetch;
+    return { keys, impl };
+  };
+
+  it('is sent again with its own key after a 409 for that key, waiting at most 2 s, not the 27 s asked', async () => {
+    const { keys, impl } = server();
+    const started = Date.now();
+    const made = await new MaasClient({ baseUrl: 'http://maas.test', fetch: impl }).batches.submit({ model: 'm', lines: [{ inputs: { x: [1] } }] });
+    expect(made).toMatchObject({ id: 'b1' });
+    expect(keys).toHaveLength(3);
+    expect(new Set(keys).size).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('throws the 409 for a key the caller chose (it may name another upload of theirs)', async () => {
+    const { impl } = server();
+    const err = await new MaasClient({ baseUrl: 'http://maas.test', fetch: impl }).batches.submit({ model: 'm', lines: [{ inputs: { x: [1] } }], idempotencyKey: 'mine' }).catch((e: unknown) => e);
+    expect((err as { status: number }).status).toBe(409);
+  });
+});

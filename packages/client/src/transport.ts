@@ -58,7 +58,17 @@ export interface RequestSpec extends CallOptions {
   acceptStatuses?: number[] | undefined;
   /** what a 2xx JSON body must be (`shape`): else a MaasProtocolError, not a TypeError later */
   expect?: Shape | undefined;
+  /**
+   * The Idempotency-Key was made for this call: a 409 `idempotency-conflict` can then only be
+   * its own earlier attempt, refused (a 503) while Redis was away, still held by the API until
+   * it gives it back (within a second of Redis answering): retried as a 503 is, waiting at most
+   * OWN_KEY_WAIT_S, where it would otherwise be thrown.
+   */
+  ownKey?: boolean | undefined;
 }
+
+/** The longest wait before retrying a conflict with this call's own Idempotency-Key (`ownKey`). */
+const OWN_KEY_WAIT_S = 2;
 
 /** A JSON answer's shape, checked where the contract fixes it: a name for the message, and the check. */
 export interface Shape {
@@ -185,7 +195,10 @@ export class Transport {
       try {
         return await this.once(spec, spec.stream?.(), read);
       } catch (err) {
-        const delay = err instanceof MaasApiError && retryable ? retryDelayMs(this.retry, attempt, err.status, err.retryAfter) : undefined;
+        let delay = err instanceof MaasApiError && retryable ? retryDelayMs(this.retry, attempt, err.status, err.retryAfter) : undefined;
+        if (delay === undefined && spec.ownKey && retryable && err instanceof MaasApiError && err.status === 409 && err.type.endsWith(':idempotency-conflict')) {
+          delay = retryDelayMs(this.retry, attempt, 503, Math.min(err.retryAfter ?? OWN_KEY_WAIT_S, OWN_KEY_WAIT_S));
+        }
         if (delay === undefined) throw err;
         await sleep(delay, spec.signal);
       }

@@ -80,6 +80,9 @@ const UNFINISHED_GRACE_S = 7 * 24 * 3600;
 /** A canceled batch not completed by its cancel is looked at again after this (services/canceled-batches.ts). */
 export const CANCELED_LOOK_AGAIN_MS = 1000;
 
+/** How often a failed upload's lease and key are offered back while Redis is away (`giveBackLater`). */
+const GIVE_BACK_RETRY_MS = 1000;
+
 export class BatchService {
   /** relays the batch.completed of a batch this process completed (webhooks plug in here) */
   relay: OutboxRelay | undefined;
@@ -179,16 +182,38 @@ export class BatchService {
     } catch (err) {
       // An upload that did not end gives its lease and its key back; one marked uploaded keeps
       // both, so a sweeper finishes it should this process fail after that, and a retry gets it.
-      const uploaded = (await this.redis.hget(batchKeys(id).meta, 'uploaded').catch(() => null)) === '1';
-      if (!uploaded) {
-        await this.redis.zrem(UPLOADS_KEY, id).catch(() => {});
-        if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
-      }
+      // With Redis away (the usual cause of a 503 here) they are given back as soon as it
+      // answers again, so that the client's retry with the key is not refused (409) until the
+      // lease runs out.
+      await this.giveBack(tenant, id, idempotencyKey).catch(() => this.giveBackLater(tenant, id, idempotencyKey, leaseMs));
       throw err;
     } finally {
       clearInterval(renew);
       if (settled) this.uploads.delete(settled);
     }
+  }
+
+  /**
+   * What an upload that did not end holds, given back: its records and lease (removeUpload)
+   * and its Idempotency-Key; nothing of one marked uploaded. Throws while Redis is away.
+   */
+  private async giveBack(tenant: string, id: string, key: string | undefined): Promise<void> {
+    if ((await this.removeUpload(id)) && key) await this.idempotency.release(tenant, key, id);
+  }
+
+  /** `giveBack`, tried again every second for up to `forMs` (the lease's sweeper does it after that). */
+  private giveBackLater(tenant: string, id: string, key: string | undefined, forMs: number): void {
+    const until = Date.now() + forMs;
+    const attempt = () => {
+      const timer = setTimeout(() => {
+        this.giveBack(tenant, id, key).then(
+          () => this.log.info({ batch: id }, 'failed upload given back once Redis answered'),
+          () => (Date.now() < until ? attempt() : undefined),
+        );
+      }, GIVE_BACK_RETRY_MS);
+      timer.unref();
+    };
+    attempt();
   }
 
   /**
