@@ -316,8 +316,9 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
     const redis = (await compose.containers('redis'))[0]!;
 
     let wavesSent = 0;
+    let failed = false; // either task failing stops the other
     const produce = async () => {
-      for (let w = 0; w < maxWaves && (w < minWaves || !held); w++) {
+      for (let w = 0; w < maxWaves && !failed && (w < minWaves || !held); w++) {
         const slice = data.slice(w * perWave, (w + 1) * perWave);
         const created = await Promise.all(slice.map((row) => http(url(), 'POST', '/v1/jobs', mlpJob(row), {}, 30_000)));
         created.forEach((c, k) => {
@@ -330,7 +331,8 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
       }
     };
     const kill = async () => {
-      await eventually(async () => wavesSent, (n) => n >= minWaves / 2, { ms: 60_000, every: 50, what: `${minWaves / 2} waves sent` });
+      await eventually(async () => (failed ? minWaves : wavesSent), (n) => n >= minWaves / 2, { ms: 60_000, every: 50, what: `${minWaves / 2} waves sent` });
+      if (failed) return;
       // Which worker holds the most jobs right now (BullMQ's active list; `pb` is processedBy)?
       // A BullMQ job may carry several public jobs (creates of one turn packed: job-packer.ts).
       const script =
@@ -353,7 +355,11 @@ describe.skipIf(skipReason !== undefined)('containers: the image and docker-comp
       held = { worker, jobs: ids };
       log(`docker kill ${name} (${worker}) while it held ${ids.length} jobs and batch chunks (after ${wavesSent} waves of ${perWave})`);
     };
-    await Promise.all([produce(), kill()]);
+    const settled = await Promise.allSettled([produce(), kill()].map((task) => task.catch((err: unknown) => {
+      failed = true;
+      throw err;
+    })));
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
     expect(held).toBeDefined();
     expect(held!.jobs.length).toBeGreaterThan(0);
 

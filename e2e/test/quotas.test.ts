@@ -44,11 +44,12 @@ describe('quotas', () => {
     expect(vip.status).toBe(202);
   });
 
-  it('refuses a batch upload whose rows pass the quota, also with nothing queued (a job that large may go alone)', async () => {
+  it('refuses a batch upload whose chunk alone passes the quota (413), also with nothing queued (a job that large may go alone)', async () => {
     const over = await api(KEYS.beta, 'POST', '/v1/batches?model=penguins', ndjson(QUOTA + 1), { 'content-type': 'application/x-ndjson' });
-    expect(over.status).toBe(429);
-    expect(over.body).toMatchObject({ type: 'urn:maas:problem:quota-exceeded', queued_rows: 0, quota_rows: QUOTA });
-    expect(over.body.detail).toMatch(/6 rows would pass its quota of 5 alone/);
+    expect(over.status).toBe(413); // never fits, however long one waits: not a 429 to retry
+    expect(over.headers.get('retry-after')).toBeNull();
+    expect(over.body).toMatchObject({ type: 'urn:maas:problem:payload-too-large', queued_rows: 0, quota_rows: QUOTA });
+    expect(over.body.detail).toMatch(/next 6 rows pass it alone: send the batch in parts of at most 5 rows/);
     const listed = await api(KEYS.beta, 'GET', '/v1/batches');
     expect(listed.body.data.filter((b: { status: string }) => b.status !== 'failed' && b.status !== 'canceled')).toEqual([]);
   });

@@ -61,8 +61,8 @@ async function wideRepository(overrides: Record<string, Record<string, unknown>>
  * with MODEL_REPOSITORY: SHIPPED_MODELS reads the shipped config (a 2 ms window). `heldBy`
  * counts rows, not BullMQ jobs: creates of one turn may share a carrier job (job-packer.ts).
  */
-async function clusterWaitingToFill() {
-  const repoA = await modelRepository({ mlp: { max_queue_delay_ms: 20_000, preferred_batch_sizes: [1024] } });
+async function clusterWaitingToFill(windowMs = 20_000) {
+  const repoA = await modelRepository({ mlp: { max_queue_delay_ms: windowMs, preferred_batch_sizes: [1024] } });
   cleanups.push(() => repoA.remove());
   const { cluster, queue } = await clusterOn(repoA.dir, { WORKER_MODELS: 'mlp' });
   const mlp = queue('mlp');
@@ -98,7 +98,7 @@ describe('Redis itself stalling', () => {
   it('makes no live worker look dead: after a 5 s CLIENT PAUSE the jobs a worker holds stay its own, and nothing runs twice', async () => {
     // Every worker's beat waits out the pause, so afterwards every entry but a sweeper's own
     // reads expired: a sweeper that judged then released its live neighbour's jobs (run twice).
-    const { cluster, heldBy } = await clusterWaitingToFill();
+    const { cluster, heldBy } = await clusterWaitingToFill(60_000); // the longest window: A holds them past the test's end
     const a = await cluster.startWorker();
     const input = rows(23, 20, 32);
     const created = await Promise.all(input.map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));

@@ -37,7 +37,7 @@ describe('QueuedRowsQuota', () => {
 
   it('lets a tenant with nothing queued queue one job larger than its quota, not a batch chunk', async () => {
     const quota = quotaOf(3);
-    await expect(quota.reserve('big', { queue: queue.name, jobId: chunkJobId('batch_big', 0), rows: 10 })).rejects.toThrow(/10 rows would pass its quota of 3 alone/);
+    await expect(quota.reserve('big', { queue: queue.name, jobId: chunkJobId('batch_big', 0), rows: 10 })).rejects.toMatchObject({ status: 413, message: expect.stringMatching(/next 10 rows pass it alone: send the batch in parts of at most 3 rows/) });
     await quota.reserve('big', { queue: queue.name, jobId: 'huge', rows: 10, job: true });
     await expect(quota.reserve('big', { queue: queue.name, jobId: 'more', rows: 1, job: true })).rejects.toBeInstanceOf(QuotaExceededError);
   });

@@ -163,11 +163,8 @@ const REDIS_TROUBLE = {
 /** A tenant's queued rows would pass its quota (jobs and batch uploads together). */
 export class QuotaExceededError extends AppError {
   override readonly name = 'QuotaExceededError';
-  constructor(tenant: string, queued: number, limit: number, retryAfterSeconds: number, asked?: number) {
-    const more = asked !== undefined && queued + asked > limit && asked > limit
-      ? `${asked} rows would pass its quota of ${limit} alone: send them in parts of at most ${limit} rows`
-      : `its quota is ${limit}. Retry once some have run`;
-    super('quota-exceeded', `tenant ${tenant} has ${queued} rows queued; ${more}`, { queued_rows: queued, quota_rows: limit }, {
+  constructor(tenant: string, queued: number, limit: number, retryAfterSeconds: number) {
+    super('quota-exceeded', `tenant ${tenant} has ${queued} rows queued; its quota is ${limit}. Retry once some have run`, { queued_rows: queued, quota_rows: limit }, {
       headers: { 'Retry-After': String(retryAfterSeconds) },
     });
   }

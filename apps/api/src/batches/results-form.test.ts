@@ -53,10 +53,12 @@ describe('resultsForm', () => {
 });
 
 describe('refusesNdjson', () => {
-  it('is true only for an Accept that gives NDJSON q=0', () => {
+  it('is true only for an Accept that gives NDJSON, or a range over it, q=0', () => {
     expect(refusesNdjson('application/x-ndjson;q=0')).toBe(true);
     expect(refusesNdjson('text/csv, application/x-ndjson; q=0.0')).toBe(true);
     expect(refusesNdjson('Application/X-NDJSON;Q=0')).toBe(true);
+    expect(refusesNdjson('text/csv, */*;q=0')).toBe(true);
+    expect(refusesNdjson('application/*;q=0')).toBe(true);
     expect(refusesNdjson('application/x-ndjson;q=0.5')).toBe(false);
     expect(refusesNdjson('application/json')).toBe(false);
     expect(refusesNdjson('*/*')).toBe(false);

@@ -73,15 +73,20 @@ export function resultsForm<T>(wantsNpy: boolean, acceptsNdjson: boolean, npy: (
   }
 }
 
+/** The media ranges that cover NDJSON. */
+const NDJSON_RANGES = new Set(['application/x-ndjson', 'application/*', '*/*']);
+
 /**
- * PURE: whether an `Accept` header refuses NDJSON in so many words (`application/x-ndjson;q=0`):
- * such a client gets a 406 rather than the NDJSON it refused. One whose `Accept` merely names
+ * PURE: whether an `Accept` header refuses NDJSON in so many words: a range that covers it
+ * (`application/x-ndjson`, `application/*`, `*\/*`) with `q=0`. The caller asks this only of a
+ * client to which NDJSON is not acceptable (negotiation, which weighs the ranges, said so): such
+ * a client gets a 406 rather than the NDJSON it refused. One whose `Accept` merely names
  * neither NDJSON nor `.npy` (`application/json`, `text/html`) still gets NDJSON, as RFC 9110
  * allows (§12.5.1): generic clients send such headers for every request.
  */
 export function refusesNdjson(accept: string | undefined): boolean {
   return (accept ?? '').split(',').some((entry) => {
     const [type, ...params] = entry.split(';').map((p) => p.trim().toLowerCase());
-    return type === 'application/x-ndjson' && params.some((p) => /^q\s*=\s*0(\.0{0,3})?$/.test(p));
+    return NDJSON_RANGES.has(type ?? '') && params.some((p) => /^q\s*=\s*0(\.0{0,3})?$/.test(p));
   });
 }

@@ -32,6 +32,14 @@ describe('pipeChunks', () => {
     expect(Buffer.concat(got).toString()).toBe('piece 0;piece 1;piece 2;piece 3;piece 4;');
   });
 
+  it('gives a slow reader that keeps taking bytes its time', async () => {
+    // Three pieces buffered before a drain is awaited, each taken 30 ms after the one before:
+    // a drain comes 90 ms on, past a stall of 50 ms, but bytes left the buffer meanwhile.
+    const sink = new Writable({ highWaterMark: 20, write: (_chunk: Buffer, _enc, done) => void setTimeout(done, 30) });
+    expect(await pipeChunks(sink, pieces(6), 50)).toBe(true);
+    expect(sink.destroyed).toBe(false);
+  });
+
   it('destroys the response and stops when its reader takes nothing for stalledMs', async () => {
     const { sink, got } = slowSink();
     const started = Date.now();

@@ -7,11 +7,11 @@
  * follow one another in microtasks, holding up every other request until the last one.
  * One listener of each event serves the whole answer: while the answer is compressed
  * (http/compress.ts) 'drain' listeners go to the encoder, where `off` on the response cannot
- * reach them, so none is added a piece. A response whose client takes nothing for `stalledMs`
+ * reach them, so none is added a piece. A response whose client takes no byte for `stalledMs`
  * (IDLE_TIMEOUT_S) is destroyed.
  */
 export async function pipeChunks(
-  out: NodeJS.WritableStream & { destroyed?: boolean; destroy(): void },
+  out: NodeJS.WritableStream & { destroyed?: boolean; destroy(): void; writableLength?: number },
   source: AsyncIterable<string | Uint8Array>,
   stalledMs = Number.POSITIVE_INFINITY,
 ): Promise<boolean> {
@@ -40,19 +40,25 @@ export async function pipeChunks(
 }
 
 /**
- * Resolves true on 'drain', false on close, or after `stalledMs` without a drain: then the
- * response is destroyed (a client that stopped reading would otherwise hold its connection and
- * the answer's buffered bytes for ever; Node's idle timeout does not end it).
+ * Resolves true on 'drain', false on close, or once `stalledMs` pass in which the client took
+ * no byte of what is buffered (`writableLength` did not shrink): then the response is destroyed
+ * (a client that stopped reading would otherwise hold its connection and the answer's buffered
+ * bytes for ever; Node's idle timeout does not end it). A slow reader that keeps reading is
+ * given its time.
  */
-function drained(out: { destroy(): void }, stalledMs: number, arm: (resolve: (ok: boolean) => void) => void): Promise<boolean> {
+function drained(out: { destroy(): void; writableLength?: number }, stalledMs: number, arm: (resolve: (ok: boolean) => void) => void): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
-    const timer = Number.isFinite(stalledMs)
-      ? setTimeout(() => {
-          out.destroy();
-          resolve(false);
-        }, stalledMs)
-      : undefined;
-    timer?.unref();
+    let timer: NodeJS.Timeout | undefined;
+    const watch = (buffered: number | undefined) => {
+      timer = setTimeout(() => {
+        const now = out.writableLength;
+        if (now !== undefined && buffered !== undefined && now < buffered) return watch(now);
+        out.destroy();
+        resolve(false);
+      }, stalledMs);
+      timer.unref();
+    };
+    if (Number.isFinite(stalledMs)) watch(out.writableLength);
     arm((ok) => {
       clearTimeout(timer);
       resolve(ok);

@@ -224,7 +224,7 @@ const TABLE: Route[] = [
     answers: {
       202: json(S.Batch, 'accepted (or, for a repeated Idempotency-Key, the batch it named: Idempotent-Replayed: true)', ['Location', 'Idempotent-Replayed']),
       400: invalid, 404: notFound, 409: problem('Idempotency-Key reused for another target, or its upload still under way'),
-      413: problem('too many lines, or a line too large'), 415: unsupported, ...tenantOnly,
+      413: problem('too many lines, a line too large, or a chunk of rows that alone passes the tenant\'s queued-rows quota'), 415: unsupported, ...tenantOnly,
     },
   },
   {

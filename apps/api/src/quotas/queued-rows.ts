@@ -16,7 +16,7 @@
  * Modes: with no rows limit configured anywhere the tally is not used at all (no cost).
  */
 import type { Redis } from 'ioredis';
-import { batchKeys, bullJobKey, chunkOfJobId, QuotaExceededError, sendInSlices, tenantRowsKey, type Logger } from '@maas/shared';
+import { AppError, batchKeys, bullJobKey, chunkOfJobId, QuotaExceededError, sendInSlices, tenantRowsKey, type Logger } from '@maas/shared';
 
 export interface LedgerEntry {
   queue: string;
@@ -101,7 +101,12 @@ export class QueuedRowsQuota implements Admission {
       await (underWay ? underWay.catch(() => undefined) : this.reconcile(tenant));
       queued = await this.tryReserve(tenant, entry, limit);
     }
-    if (queued >= 0) throw new QuotaExceededError(tenant, queued, limit, RETRY_AFTER_S, entry.rows);
+    if (queued < 0) return;
+    // A batch chunk larger than the quota alone never fits, however long one waits: not a 429.
+    if (!entry.job && entry.rows > limit) {
+      throw new AppError('payload-too-large', `tenant ${tenant}'s quota is ${limit} queued rows, and this batch upload's next ${entry.rows} rows pass it alone: send the batch in parts of at most ${limit} rows`, { queued_rows: queued, quota_rows: limit });
+    }
+    throw new QuotaExceededError(tenant, queued, limit, RETRY_AFTER_S);
   }
 
   private async tryReserve(tenant: string, e: LedgerEntry, limit: number): Promise<number> {

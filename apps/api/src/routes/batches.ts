@@ -156,7 +156,7 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     const acceptsNdjson = req.accepts(NDJSON_RESULTS) !== false;
     // Errors are no array's: the failed lines come as NDJSON, a 406 to a client that takes only .npy.
     if (failedOnly && wantsNpy && !acceptsNdjson) throw new AppError('not-acceptable', `the failed lines of a batch come as ${NDJSON_RESULTS} only`);
-    if (!wantsNpy && refusesNdjson(req.get('Accept'))) throw new AppError('not-acceptable', `the results come as ${NDJSON_RESULTS}${failedOnly ? '' : ` or ${NPY_TYPES.join(', ')}`}, and Accept refuses ${NDJSON_RESULTS}`);
+    if (!wantsNpy && !acceptsNdjson && refusesNdjson(req.get('Accept'))) throw new AppError('not-acceptable', `the results come as ${NDJSON_RESULTS}${failedOnly ? '' : ` or ${NPY_TYPES.join(', ')}`}, and Accept refuses ${NDJSON_RESULTS}`);
     const form = resultsForm(!failedOnly && wantsNpy, acceptsNdjson, () => batches.results.npyForm(done, q.data.output));
     const of: ResultsOf = form.type === 'npy' ? form : { type: 'ndjson', failedOnly };
     // A completed batch's results do not change: one tag names each answer a batch gives, and

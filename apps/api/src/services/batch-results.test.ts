@@ -35,14 +35,14 @@ describe('BatchResults counting a range\'s chunks', () => {
   // 40 chunks of one failed line each (each read answers a little later),
   // the failed lines' form, so no outputs are read.
   const CHUNKS = 40;
-  const setup = (onRead: (reads: number) => void = () => {}) => {
+  const setup = (onRead: (reads: number) => void = () => {}, marker = 'f:1:{"type":"inference_error","message":"no"}') => {
     const reads: string[] = [];
     const answer = (value: string) => new Promise<string>((resolve) => setTimeout(() => resolve(value), 1));
     const redis = {
       hget: (key: string, field: string) => {
         reads.push(field);
         onRead(reads.length);
-        return answer(key.endsWith('lines') ? `[["r${field}",0,0]]` : 'f:1:{"type":"inference_error","message":"no"}');
+        return answer(key.endsWith('lines') ? `[["r${field}",0,0]]` : marker);
       },
       hgetBuffer: () => Promise.resolve(null),
     } as unknown as Redis;
@@ -73,6 +73,13 @@ describe('BatchResults counting a range\'s chunks', () => {
     expect(reads.length).toBeLessThanOrEqual(readBefore + 2 * 8); // no more than the reads ahead already sent
     const again = await results.chunkBytes(done, failed);
     expect(again).toHaveLength(CHUNKS);
+  });
+
+  it('stops between chunks that give the failed lines nothing (no line of theirs failed)', async () => {
+    const gone = new Stop();
+    const { results, done, reads } = setup((n) => n === 24 && gone.stop(), 's:1');
+    await expect(results.chunkBytes(done, failed, gone)).rejects.toBeInstanceOf(CountAbandoned);
+    expect(reads.length).toBeLessThan(2 * CHUNKS);
   });
 
   it('goes on while another request waits on it, or one without a signal; a request gone before it asks leaves at once', async () => {

@@ -13,6 +13,8 @@ import { chunkResultPieces, RESULT_PIECE_BYTES } from '../batches/results.js';
 import type { ModelCatalog } from './catalog.js';
 import type { StopSignal } from './stop-signal.js';
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** Chunks read ahead of the one being written while streaming results. */
 const READ_AHEAD = 8;
 /**
@@ -81,7 +83,7 @@ export class BatchResults {
   bytes(done: FinishedBatch, form: ResultsOf, from = 0): AsyncGenerator<Buffer> {
     const pieces = this.pieces(done, form, from);
     return (async function* () {
-      for await (const { bytes } of pieces) yield bytes;
+      for await (const { bytes } of pieces) if (bytes.length > 0) yield bytes;
     })();
   }
 
@@ -181,7 +183,14 @@ export class BatchResults {
     const chunks = this.finishedChunks(done, { outputs: !failedOnly, from });
     return (async function* () {
       for await (const { index, lines, marker, outputs } of chunks) {
-        for (const bytes of chunkResultPieces(lines, marker, outputs, RESULT_PIECE_BYTES, failedOnly)) yield { chunk: index, bytes };
+        let any = false;
+        for (const bytes of chunkResultPieces(lines, marker, outputs, RESULT_PIECE_BYTES, failedOnly)) {
+          any = true;
+          yield { chunk: index, bytes };
+        }
+        // A chunk with nothing to say (no failed line, for `failedOnly`) still gives a piece, empty:
+        // a count looks between pieces whether its requests have all gone (`chunkBytes`).
+        if (!any) yield { chunk: index, bytes: NO_BYTES };
       }
     })();
   }

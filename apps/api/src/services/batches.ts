@@ -197,8 +197,10 @@ export class BatchService {
    * What an upload that did not end holds, given back: its records and lease (removeUpload)
    * and its Idempotency-Key; nothing of one marked uploaded. Throws while Redis is away.
    */
-  private async giveBack(tenant: string, id: string, key: string | undefined): Promise<void> {
-    if ((await this.removeUpload(id)) && key) await this.idempotency.release(tenant, key, id);
+  private async giveBack(tenant: string, id: string, key: string | undefined): Promise<boolean> {
+    if (!(await this.removeUpload(id))) return false;
+    if (key) await this.idempotency.release(tenant, key, id);
+    return true;
   }
 
   /** `giveBack`, tried again every second for up to `forMs` (the lease's sweeper does it after that). */
@@ -207,7 +209,7 @@ export class BatchService {
     const attempt = () => {
       const timer = setTimeout(() => {
         this.giveBack(tenant, id, key).then(
-          () => this.log.info({ batch: id }, 'failed upload given back once Redis answered'),
+          (given) => given && this.log.info({ batch: id }, 'failed upload given back once Redis answered'),
           () => (Date.now() < until ? attempt() : undefined),
         );
       }, GIVE_BACK_RETRY_MS);
