@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   // Beating before any job is taken (alive.start below): from then on, a kill is noticed within WORKER_ALIVE_TTL_MS.
   const alive = new AliveBeat(redis, workerId, config.WORKER_ALIVE_TTL_MS, log);
   const sweeper = new DeadWorkerSweeper(redis, workerId, log, {
-    periodMs: Math.max(100, Math.floor(config.WORKER_ALIVE_TTL_MS / 3)),
+    periodMs: alive.periodMs, // a sweep a beat: the same period its late reads are measured against
     forgetAfterMs: config.WORKER_LOCK_MS,
     // A dead worker's deliveries too: else one it held comes back only when its lock expires.
     queues: () => [...live.runners.map((r) => r.queueName), WEBHOOK_QUEUE],
