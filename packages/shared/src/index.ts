@@ -81,7 +81,7 @@ export {
   BATCH_STATUSES, parseMarker, ranWithRows, succeededMarker, partlyMarker, failedMarker, canceledMarker,
 } from './contract/batch.js';
 export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker, ChunkOutcome } from './contract/batch.js';
-export { toBatchObject, batchCounts, readBatch } from './views/batch.js';
+export { toBatchObject, batchCounts, keptCounts, readBatch, type BatchCounts } from './views/batch.js';
 export type { BatchMeta } from './views/batch.js';
 export { runMain, onShutdown } from './lifecycle.js';
 export { Periodic } from './periodic.js';

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger.js';
 import { cancelJob, cancelMember, claimUploadRemoval, expireJob, markUploaded, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
 import { OutboxRelay } from '../src/ledger/relay.js';
+import { batchCounts, keptCounts, readBatch } from '../src/views/batch.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys, PREFIX } from '../src/queues.js';
 import { startRedisServer, type RedisServer } from '../src/redis-server.js';
 import { CANCELED_BEFORE_IT_RAN, decodeJobError } from '../src/payloads.js';
@@ -253,6 +254,23 @@ describe('recordChunks: how a batch ends', () => {
     expect(await recordChunks(redis, 'b_once', 60, ['0', 's:1', ''])).toMatchObject({ completed: false, recorded: 0 }); // a re-run
     expect(await recordChunks(redis, 'b_once', 60, ['0', 'c:1', '', '1', 'c:1', '', '2', 'c:1', ''])).toMatchObject({ completed: true, recorded: 2 });
     expect(await recordChunks(redis, 'b_gone', 60, ['0', 's:1', ''])).toMatchObject({ completed: false, recorded: 0 });
+  });
+
+  it('keeps the counts as outcomes are recorded, equal to counting every outcome; each outcome counted once; a batch with outcomes it did not count is counted from them', async () => {
+    await uploaded('b_count', 5, 12);
+    await redis.hset(batchKeys('b_count').meta, 'invalid', 2);
+    const lineErrors = `p:4:${JSON.stringify({ 1: { type: 'inference-failed', message: 'y' }, 3: { type: 'inference-failed', message: 'z' } })}`;
+    await recordChunks(redis, 'b_count', 60, ['0', 's:3', '', '1', lineErrors, '']);
+    await recordChunks(redis, 'b_count', 60, ['1', 's:4', '', '2', failed('worker-lost'), '']); // chunk 1 again: counted once
+    const partly = await readBatch(redis, 'b_count');
+    expect(partly.counts).toEqual({ total: 12, succeeded: 5, failed: 6 });
+    expect(partly.counts).toEqual(batchCounts(partly.meta, await redis.hvals(batchKeys('b_count').chunks)));
+    await recordChunks(redis, 'b_count', 60, ['3', 'c:1', '', '4', 's:0', '']);
+    expect((await readBatch(redis, 'b_count')).counts).toEqual({ total: 12, succeeded: 5, failed: 7 });
+    // an outcome recorded by a release that kept no counts: the counts are read from every outcome
+    await redis.hset(batchKeys('b_count').chunks, '5', 's:9');
+    expect((await readBatch(redis, 'b_count')).counts).toEqual({ total: 12, succeeded: 14, failed: 7 });
+    expect(keptCounts(await meta('b_count'), 6)).toBeUndefined();
   });
 
   it('a worker\'s first outcome marks the batch running before it completes', async () => {

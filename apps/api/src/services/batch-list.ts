@@ -66,7 +66,7 @@ export class BatchList {
       if (live.length <= limit && ids.length === window) continue;
       const shown = live.slice(0, limit);
       const read = await Promise.all(shown.map((id) => readBatch(this.redis, id)));
-      const data = shown.flatMap((id, i) => (read[i]!.meta['tenant'] === tenant ? [toBatchObject(id, read[i]!.meta, read[i]!.markers)] : []));
+      const data = shown.flatMap((id, i) => (read[i]!.meta['tenant'] === tenant ? [toBatchObject(id, read[i]!.meta, read[i]!.counts)] : []));
       return { data, has_more: live.length > limit };
     }
   }

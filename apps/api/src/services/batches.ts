@@ -415,9 +415,9 @@ export class BatchService {
   private async load(tenant: string, id: string) {
     if (!isWellFormedId(id, 'batch')) throw new NotFoundError('batch', id);
     const k = batchKeys(id);
-    const { meta, markers } = await readBatch(this.redis, id);
+    const { meta, counts } = await readBatch(this.redis, id);
     if (!meta['tenant'] || meta['tenant'] !== tenant || meta['uploaded'] !== '1') throw new NotFoundError('batch', id);
-    return { meta, markers, k };
+    return { meta, counts, k };
   }
 
   /** The tenant's batches, newest first: `limit` of them after the batch `after` (GET /v1/batches). */
@@ -426,8 +426,8 @@ export class BatchService {
   }
 
   async get(tenant: string, id: string): Promise<BatchObject> {
-    const { meta, markers } = await this.load(tenant, id);
-    return toBatchObject(id, meta, markers);
+    const { meta, counts } = await this.load(tenant, id);
+    return toBatchObject(id, meta, counts);
   }
 
   /**
@@ -556,12 +556,12 @@ export class BatchService {
    * tenant's; 409 before it has completed). Nothing of the results is read yet: a HEAD stops here.
    */
   async finished(tenant: string, id: string): Promise<FinishedBatch> {
-    const { meta, markers, k } = await this.load(tenant, id);
+    const { meta, counts, k } = await this.load(tenant, id);
     if (!meta['completed_at']) {
       const why = meta['status'] === 'canceled' ? 'canceled, and a chunk a worker was running at the cancel is finishing' : meta['status'];
       throw new AppError('batch-not-finished', `batch ${id} is ${why}; results are available once it has completed (GET /v1/batches/${id}?wait=N answers then)`, { status_of_batch: meta['status'] });
     }
-    return { id, meta, k, batch: toBatchObject(id, meta, markers) };
+    return { id, meta, k, batch: toBatchObject(id, meta, counts) };
   }
 }
 

@@ -18,7 +18,9 @@ return 0
 `;
 
 /**
- * Records chunk outcomes (HSETNX: a chunk re-run after a crash cannot count twice), then
+ * Records chunk outcomes (HSETNX: a chunk re-run after a crash cannot count twice) and adds
+ * their lines to the batch's counts in `meta` (succeeded_lines, failed_lines, and counted_chunks:
+ * how many outcomes those hold; readBatch reads them instead of every outcome), then
  * completes the batch when the upload has ended and every chunk has an outcome: sets
  * completed_at and the final status once, and gives every key of the batch its retention TTL
  * (until then, a week's grace beyond it, so an abandoned batch is dropped eventually). The
@@ -42,32 +44,44 @@ return 0
 export const RECORD_CHUNKS_LUA = `
 local now, ttl = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 0 then return { 0, 0 } end
--- What a chunk's outcome says: whether a line of it succeeded, and the type of its failure
--- ('f': the chunk's, then nil; 'p': nil, then a line's run's).
-local function outcome(marker)
+-- What a chunk's outcome says: how many of its lines succeeded and failed, and the type of its
+-- failure ('f': the chunk's, then nil; 'p': nil, then a line's run's). As batchCounts counts them.
+local function tally(marker)
   local kind = string.sub(marker, 1, 1)
   local colon = string.find(marker, ':', 3, true)
-  if kind == 's' then return marker ~= 's:0', nil, nil end
-  if kind == 'f' then return false, cjson.decode(string.sub(marker, colon + 1))['type'], nil end
-  if kind ~= 'p' then return false, nil, nil end
+  if kind == 's' or kind == 'c' then
+    local lines = tonumber(string.sub(marker, 3)) or 0
+    if kind == 's' then return lines, 0, nil, nil end
+    return 0, lines, nil, nil
+  end
+  local lines = tonumber(string.sub(marker, 3, colon - 1)) or 0
+  if kind == 'f' then return 0, lines, cjson.decode(string.sub(marker, colon + 1))['type'], nil end
   local failed, lineType = 0, nil
   for _, e in pairs(cjson.decode(string.sub(marker, colon + 1))) do
     failed = failed + 1
     lineType = lineType or e['type']
   end
-  return tonumber(string.sub(marker, 3, colon - 1)) > failed, nil, lineType
+  return lines - failed, failed, nil, lineType
 end
-local ran, succeeded, recorded = false, false, 0
+local ran, recorded, okLines, failedLines = false, 0, 0, 0
 for i = 6, #ARGV, 3 do
   local marker = ARGV[i + 1]
   if redis.call('HSETNX', KEYS[2], ARGV[i], marker) == 1 then
     recorded = recorded + 1
     if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2]) end
     if string.sub(marker, 1, 1) ~= 'c' and marker ~= 's:0' then ran = true end
-    succeeded = outcome(marker) or succeeded
+    local ok, failed = tally(marker)
+    okLines, failedLines = okLines + ok, failedLines + failed
   end
 end
-if succeeded then redis.call('HSET', KEYS[1], 'succeeded_any', '1') end
+if okLines > 0 then redis.call('HSET', KEYS[1], 'succeeded_any', '1') end
+-- The batch's line counts, kept as outcomes are recorded, so reading them costs nothing per chunk;
+-- counted_chunks says how many outcomes they hold (readBatch trusts them when it equals HLEN).
+if recorded > 0 then
+  redis.call('HINCRBY', KEYS[1], 'succeeded_lines', okLines)
+  redis.call('HINCRBY', KEYS[1], 'failed_lines', failedLines)
+  redis.call('HINCRBY', KEYS[1], 'counted_chunks', recorded)
+end
 for k = 2, 3 do
   if redis.call('TTL', KEYS[k]) == -1 then redis.call('EXPIRE', KEYS[k], ttl + 604800) end
 end
@@ -83,8 +97,8 @@ if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) th
   if final == 'succeeded' and not m[6] then
     local any, chunkType, lineType = false, nil, nil
     for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
-      local ok, chunkFailure, lineFailure = outcome(v)
-      if ok then any = true break end
+      local ok, _, chunkFailure, lineFailure = tally(v)
+      if ok > 0 then any = true break end
       chunkType = chunkType or chunkFailure
       lineType = lineType or lineFailure
     end

@@ -81,9 +81,9 @@ export class OutboxRelay {
 
   /** The batch.completed of a completed batch, from its stored state (null: no webhook, or gone). */
   private async batchEvent(batchId: string): Promise<WebhookEventInput | null> {
-    const { meta, markers } = await readBatch(this.redis, batchId);
+    const { meta, counts } = await readBatch(this.redis, batchId);
     if (!meta['completed_at']) return null;
-    const event = batchWebhookEvent(toBatchObject(batchId, meta, markers), meta['tenant'] ?? DEFAULT_TENANT);
+    const event = batchWebhookEvent(toBatchObject(batchId, meta, counts), meta['tenant'] ?? DEFAULT_TENANT);
     return event && { ...event, occurredAt: Number(meta['completed_at']) };
   }
 

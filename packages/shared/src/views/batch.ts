@@ -7,9 +7,12 @@ import { batchKeys } from '../queues.js';
 /** The `meta` hash of a batch, as Redis returns it. */
 export type BatchMeta = Record<string, string>;
 
+export type BatchCounts = BatchObject['counts'];
+
 const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
 
-export function batchCounts(meta: BatchMeta, markers: readonly string[]) {
+/** A batch's counts from every chunk's outcome (`markers`): for a batch whose kept counts are incomplete (see readBatch). */
+export function batchCounts(meta: BatchMeta, markers: readonly string[]): BatchCounts {
   let succeeded = 0;
   let failed = Number(meta['invalid'] ?? 0);
   for (const m of markers) {
@@ -23,14 +26,27 @@ export function batchCounts(meta: BatchMeta, markers: readonly string[]) {
   return { total: Number(meta['total'] ?? 0), succeeded, failed };
 }
 
-export function toBatchObject(id: string, meta: BatchMeta, markers: readonly string[]): BatchObject {
+/**
+ * A batch's counts as RECORD_CHUNKS_LUA keeps them in `meta`, when they hold all `chunksRecorded`
+ * outcomes; undefined when they do not (outcomes recorded by a release that kept no counts).
+ */
+export function keptCounts(meta: BatchMeta, chunksRecorded: number): BatchCounts | undefined {
+  if (Number(meta['counted_chunks'] ?? 0) !== chunksRecorded) return undefined;
+  return {
+    total: Number(meta['total'] ?? 0),
+    succeeded: Number(meta['succeeded_lines'] ?? 0),
+    failed: Number(meta['invalid'] ?? 0) + Number(meta['failed_lines'] ?? 0),
+  };
+}
+
+export function toBatchObject(id: string, meta: BatchMeta, counts: BatchCounts): BatchObject {
   return {
     id,
     object: 'batch',
     model: meta['model'] ?? '',
     version: meta['version'] ?? '',
     status: (meta['status'] ?? 'queued') as BatchStatus,
-    counts: batchCounts(meta, markers),
+    counts,
     created_at: iso(meta['created_at'])!,
     started_at: iso(meta['started_at']),
     completed_at: iso(meta['completed_at']),
@@ -40,9 +56,14 @@ export function toBatchObject(id: string, meta: BatchMeta, markers: readonly str
   };
 }
 
-/** The batch's records as stored (meta hash and chunk markers), for toBatchObject. */
-export async function readBatch(redis: Redis, id: string): Promise<{ meta: BatchMeta; markers: string[] }> {
+/**
+ * A batch's `meta` and counts, for toBatchObject: two reads that cost the same for any size of
+ * batch (the kept counts, see keptCounts), or, for a batch with outcomes recorded by an older
+ * release, every outcome read once more (HVALS).
+ */
+export async function readBatch(redis: Redis, id: string): Promise<{ meta: BatchMeta; counts: BatchCounts }> {
   const k = batchKeys(id);
-  const [meta, markers] = await Promise.all([redis.hgetall(k.meta), redis.hvals(k.chunks)]);
-  return { meta, markers };
+  const [meta, chunksRecorded] = await Promise.all([redis.hgetall(k.meta), redis.hlen(k.chunks)]);
+  const counts = keptCounts(meta, chunksRecorded) ?? batchCounts(meta, await redis.hvals(k.chunks));
+  return { meta, counts };
 }
