@@ -58,4 +58,26 @@ describe('createHttpServer', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+  it('holds its headers timeout to the second (Node checks every 30 s unless told): a request whose headers never end is answered 408 soon after it', async () => {
+    const server = createHttpServer(express());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    server.headersTimeout = 1000;
+    server.requestTimeout = 2000;
+    try {
+      const t0 = performance.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+        let got = '';
+        socket.on('data', (c: Buffer) => (got += c.toString()));
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+        socket.write('GET / HTTP/1.1\r\nHost: x\r\nX-Slow: '); // the rest never comes
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      // 1 s timeout + at most one 1 s check, with room for a slow machine; Node's default check alone is 30 s
+      expect(performance.now() - t0).toBeLessThan(10_000);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 20_000);
 });

@@ -14,6 +14,7 @@
 import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
 import type { Express } from 'express';
 import { answerClientErrors, answerProblem, refusedRequestProblem } from './client-error.js';
+import { TIMEOUT_CHECK_MS } from './timeouts.js';
 
 /** A constructor whose instances are `Base`'s, with `proto` as their prototype. */
 function withPrototype<T>(Base: T, proto: object): T {
@@ -33,6 +34,7 @@ export function createHttpServer(app: Express): Server {
       IncomingMessage: withPrototype(IncomingMessage, app.request),
       ServerResponse: withPrototype(ServerResponse, app.response),
       requireHostHeader: false, // refused below, as problem+json (Node's own answer has an empty body)
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS, // headers and request timeouts kept to the second (timeouts.ts)
     },
     (req, res) => {
       const refused = refusedRequestProblem(req);

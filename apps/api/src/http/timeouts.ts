@@ -9,11 +9,16 @@
  * - a connection silent for IDLE_TIMEOUT_S is closed (an upload whose client stopped sending
  *   ends, and its batch is removed); config.ts keeps it beyond the longest wait,
  * - an idle keep-alive connection is kept KEEP_ALIVE_S between requests.
+ *
+ * Node checks the headers and request timeouts only every `connectionsCheckingInterval` (30 s
+ * by default, so a 30 s headers timeout fired at up to 60 s): the server checks every
+ * TIMEOUT_CHECK_MS instead (server.ts).
  */
 import type { ApiConfig } from '../config.js';
 
 export const HEADERS_TIMEOUT_S = 30;
 export const KEEP_ALIVE_S = 5;
+export const TIMEOUT_CHECK_MS = 1000;
 
 export interface ServerTimeouts {
   headersTimeout: number;
