@@ -10,7 +10,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { buildEchoModel } from '@maas/model-gen/test-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Cluster, eventually, fromBytes, InferenceClient, modelRepository, rows, runAlone, toBytes, type Datatype, type Value,
+  Cluster, eventually, fromBytes, HealthClient, InferenceClient, modelRepository, rows, runAlone, toBytes, type Datatype, type Value,
 } from '../src/harness/index.js';
 
 const KEY = 'key-a';
@@ -72,6 +72,29 @@ const rawOutput = (res: any, name: string): Value[] => {
 };
 
 describe('gRPC: health and metadata', () => {
+  it('serves the standard health service (grpc.health.v1) without a key: SERVING while ready, NOT_SERVING while Redis does not answer (Watch hears both), NOT_FOUND for a service it does not know', async () => {
+    const health = new HealthClient(cluster.grpcAddress);
+    try {
+      expect(await health.check('')).toBe('SERVING');
+      expect(await health.check('inference.GRPCInferenceService')).toBe('SERVING');
+      expect(await health.check('nope').catch((e: ServiceError) => e.code)).toBe(status.NOT_FOUND);
+      const watch = health.watch('');
+      await eventually(async () => watch.statuses, (s) => s.length === 1, { ms: 5000, what: 'the first status of a Watch' });
+      cluster.redis.process.kill('SIGSTOP');
+      try {
+        await eventually(() => health.check(''), (s) => s === 'NOT_SERVING', { ms: 10_000, what: 'NOT_SERVING while Redis is stopped' });
+      } finally {
+        cluster.redis.process.kill('SIGCONT');
+      }
+      await eventually(() => health.check(''), (s) => s === 'SERVING', { ms: 10_000, what: 'SERVING once Redis answers again' });
+      await eventually(async () => watch.statuses, (s) => s.length >= 3, { ms: 5000, what: 'the Watch to hear both changes' });
+      expect(watch.statuses.slice(0, 3)).toEqual(['SERVING', 'NOT_SERVING', 'SERVING']);
+      watch.close();
+    } finally {
+      health.close();
+    }
+  });
+
   it('answers ServerLive and ServerReady without a key, the rest with one', async () => {
     expect(await client.call('ServerLive', {}, '')).toEqual({ live: true });
     expect(await client.call('ServerReady', {}, '')).toEqual({ ready: true });
@@ -180,9 +203,9 @@ describe('gRPC: ModelInfer', () => {
     expect(rawOutput(fixed, 'sum')).toEqual([2, 3, 4, 3, 4, 5]);
     const cls = await client.call('ModelInfer', {
       ...rawFeatures(penguinsRows.slice(0, 2)),
-      outputs: [{ name: 'probabilities', parameters: { classification: { int64_param: 3 } } }],
+      outputs: [{ name: 'probabilities', parameters: { classification: { int64_param: 5 } } }],
     });
-    expect(cls.outputs[0]).toMatchObject({ datatype: 'BYTES', shape: ['2', '3'] });
+    expect(cls.outputs[0]).toMatchObject({ datatype: 'BYTES', shape: ['2', '3'] }); // k past the 3 classes answers the 3, as Triton does
     for (const s of rawOutput(cls, 'probabilities')) expect(String(s)).toMatch(/^[0-9.e-]+:[0-2]:(Adelie|Chinstrap|Gentoo)$/);
   });
 
@@ -207,6 +230,11 @@ describe('gRPC: ModelInfer', () => {
     const err = await client.call('ModelInfer', short).catch((e: ServiceError) => e);
     expect(err).toMatchObject({ code: status.INVALID_ARGUMENT });
     expect((err as ServiceError).details).toMatch(/binary data has 12 bytes but shape \[4, 4\] of FP32 needs 64/);
+    // int64 dimensions: negative ones (two multiply to a count that matches the data) and ones past 2^53 are refused here, as REST refuses them
+    for (const shape of [['-1', '-16'], ['9223372036854775807', '4']]) {
+      const dims = await client.call('ModelInfer', { ...rawFeatures(penguinsRows), inputs: [{ name: 'features', datatype: 'FP32', shape }] }).catch((e: ServiceError) => e);
+      expect(dims).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^inputs\[0\]\.shape\[0\]: must be an integer from 0 to 9007199254740991/) });
+    }
     const twoRaw = { ...rawFeatures(penguinsRows), raw_input_contents: [toBytes('FP32', [1]), toBytes('FP32', [1])] };
     expect(await codeOf(client.call('ModelInfer', twoRaw))).toBe(status.INVALID_ARGUMENT);
     const wrongShape = { model_name: 'fixed', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }] };

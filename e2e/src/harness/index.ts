@@ -7,6 +7,7 @@ export { runAlone } from './reference.js';
 export { WebhookReceiver, type Received, type Answer } from './webhook-receiver.js';
 export { eventually, type EventuallyOptions } from './eventually.js';
 export { InferenceClient, PROTO_FILE } from './grpc-client.js';
+export { HealthClient } from './grpc-health.js';
 export { binaryBody, fromBytes, get, post, toBytes, type BinaryInput, type RawReply, type Value, type Datatype } from './binary-http.js';
 export { heldRows, publicIds, queuedInferenceJobs, storedBatches } from './queued.js';
 export { aclLog, startAndExitOn, startManagedRedis, MANAGED_DENIED_COMMANDS, type ManagedRedisHandle } from './redis-managed.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UnauthorizedError } from '@maas/shared';
-import { credentialCheck, methodOf } from './authenticate.js';
+import { credentialCheck, isOpenCall, methodOf } from './authenticate.js';
 
 describe('credentialCheck', () => {
   const keys = new Map([['key-a', 'a'], ['key-b', 'b']]);
@@ -29,5 +29,16 @@ describe('methodOf', () => {
   it('is the last part of a gRPC path', () => {
     expect(methodOf('/inference.GRPCInferenceService/ServerLive')).toBe('ServerLive');
     expect(methodOf('ModelInfer')).toBe('ModelInfer');
+  });
+});
+
+describe('isOpenCall', () => {
+  it('is ServerLive, ServerReady and the standard health service: what probes call without a key', () => {
+    expect(isOpenCall('/inference.GRPCInferenceService/ServerLive')).toBe(true);
+    expect(isOpenCall('/inference.GRPCInferenceService/ServerReady')).toBe(true);
+    expect(isOpenCall('/grpc.health.v1.Health/Check')).toBe(true);
+    expect(isOpenCall('/grpc.health.v1.Health/Watch')).toBe(true);
+    expect(isOpenCall('/inference.GRPCInferenceService/ModelInfer')).toBe(false);
+    expect(isOpenCall('/inference.GRPCInferenceService/ModelReady')).toBe(false);
   });
 });

@@ -10,7 +10,7 @@
  * has reached it): a call whose `authorization` is no key this server knows (no tenant's API key,
  * not ADMIN_KEY) never gets there, and ends UNAUTHENTICATED at once. What a known key may do
  * (the admin key runs no job; a tenant's key loads no model) is still the handlers' business.
- * ServerLive and ServerReady need no key, as `/v2/health/*`; without API_KEYS every call is the
+ * ServerLive, ServerReady and the standard health service (health.ts) need no key, as `/v2/health/*`; without API_KEYS every call is the
  * open mode's tenant, as over REST.
  */
 import { ServerInterceptingCall, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
@@ -21,6 +21,11 @@ import { authorizationOf } from './calls.js';
 
 /** The methods any caller may call (health). */
 const OPEN_METHODS = new Set(['ServerLive', 'ServerReady']);
+/** Every call of the standard health service (health.ts) is open too: probes send no key. */
+const OPEN_SERVICE = '/grpc.health.v1.Health/';
+
+/** PURE: whether a call (its gRPC path) needs no key. */
+export const isOpenCall = (path: string): boolean => OPEN_METHODS.has(methodOf(path)) || path.startsWith(OPEN_SERVICE);
 
 /** PURE: the method's name in a gRPC path (`/inference.GRPCInferenceService/ModelInfer` → `ModelInfer`). */
 export const methodOf = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
@@ -53,7 +58,7 @@ export function authenticateFirst(
   statusOf: (err: AppError) => { code: number; details: string; metadata: Metadata },
 ): ServerInterceptor {
   return (method, call) => {
-    if (OPEN_METHODS.has(methodOf(method.path))) return new ServerInterceptingCall(call);
+    if (isOpenCall(method.path)) return new ServerInterceptingCall(call);
     const intercepting: ServerInterceptingCall = new ServerInterceptingCall(call, {
       start: (next) => next({
         onReceiveMetadata: (metadata, pass) => {

@@ -21,6 +21,7 @@ import { failedMessage, MalformedMessage, tolerantService } from './proto.js';
 import { authorizationOf, callerOf, errorStatus, limitOf, malformed } from './calls.js';
 import { OpenStreams, streamInfer } from './stream-infer.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
+import { GrpcHealth } from './health.js';
 import { Stop, type StopSignal } from '../services/stop-signal.js';
 
 /**
@@ -151,7 +152,7 @@ function handlers(deps: Deps, streams: OpenStreams): UntypedServiceImplementatio
  * and end, and lets calls in flight finish (at most `graceMs`: then they are cut).
  */
 export class GrpcFrontDoor {
-  private constructor(private readonly server: Server, readonly port: number, private readonly streams: OpenStreams) {}
+  private constructor(private readonly server: Server, readonly port: number, private readonly streams: OpenStreams, private readonly health: GrpcHealth) {}
 
   static async start(deps: Deps, host: string, port: number): Promise<GrpcFrontDoor> {
     const max = megabytes(deps.config.MAX_BODY_MB);
@@ -170,13 +171,17 @@ export class GrpcFrontDoor {
     });
     const streams = new OpenStreams();
     server.addService(tolerantService(), handlers(deps, streams));
+    const health = new GrpcHealth(async () => (await deps.health()).ready, deps.log);
+    health.addTo(server);
+    await health.start();
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
-    return new GrpcFrontDoor(server, bound, streams);
+    return new GrpcFrontDoor(server, bound, streams, health);
   }
 
   async close(graceMs: number): Promise<void> {
+    await this.health.stop();
     this.streams.closeAll();
     await new Promise<void>((resolve) => {
       const cut = setTimeout(() => {

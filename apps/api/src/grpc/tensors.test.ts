@@ -52,6 +52,13 @@ describe('fromInferRequest', () => {
     expect(() => fromInferRequest(count)).toThrow(ValidationError);
     expect(() => fromInferRequest(req({ inputs: [{ name: 'a', datatype: 'BF16', shape: [1] }] }))).toThrow(/unknown datatype 'BF16'/);
   });
+  it('refuses a negative dimension, or one past 2^53, as REST does: two negatives multiply to a count that matches the data', () => {
+    const shaped = (...shape: string[]) => req({ inputs: [{ name: 'x', datatype: 'FP32', shape }], raw_input_contents: [f32(1, 2, 3, 4)] });
+    expect(() => fromInferRequest(shaped('1', '-1', '-4'))).toThrow(/inputs\[0\]\.shape\[1\]: must be an integer from 0 to 9007199254740991 \(got -1\)/);
+    expect(() => fromInferRequest(shaped('9223372036854775807', '4'))).toThrow(/inputs\[0\]\.shape\[0\]: must be an integer from 0 to 9007199254740991 \(got 9223372036854775807\)/);
+    expect(fromInferRequest(shaped('1', '0', '4')).inputs[0]!.shape).toEqual([1, 0, 4]); // refused later for its byte count, not here
+    expect(fromInferRequest(shaped('1', '4')).inputs[0]!.shape).toEqual([1, 4]);
+  });
   it('takes FP16 raw only: InferTensorContents has no field for it', () => {
     const half = Buffer.from([0x00, 0x3c, 0x00, 0xc0]); // 1, -2
     const p = fromInferRequest(req({ inputs: [{ name: 'h', datatype: 'FP16', shape: [2] }], raw_input_contents: [half] }));

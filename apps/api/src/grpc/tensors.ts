@@ -99,7 +99,15 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
       issues.push({ path: `${path}.shape`, message: `at most ${MAX_DIMS} dimensions (got ${t.shape.length})` });
       return;
     }
+    // As the REST schema checks them (InputTensor): int64 on the wire, so a negative or a
+    // dimension past 2^53 would otherwise reach the worker (a negative pair multiplies to a
+    // matching count) or overflow the byte count of the check.
     const shape = t.shape.map(Number);
+    const badDim = shape.findIndex((d) => !Number.isSafeInteger(d) || d < 0);
+    if (badDim >= 0) {
+      issues.push({ path: `${path}.shape[${badDim}]`, message: `must be an integer from 0 to ${Number.MAX_SAFE_INTEGER} (got ${String(t.shape[badDim])})` });
+      return;
+    }
     let data: unknown[] | BinaryData;
     const contents = t.contents ?? undefined;
     const given = contents ? (Object.keys(contents) as ContentsField[]).filter((k) => (contents[k]?.length ?? 0) > 0) : [];

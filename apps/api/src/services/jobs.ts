@@ -142,7 +142,7 @@ export class JobService {
   /** Everything a create checks before touching Redis: the model, the tensors, the webhook URL. */
   prepare(req: JobRequest): PreparedJob {
     const { model, version } = this.catalog.resolve(req.model, req.version);
-    const checked = checkRequest(version, req.inputs, req.outputs ?? [], model.labels);
+    const checked = checkRequest(version, req.inputs, req.outputs ?? []);
     if (!checked.ok) throw new ValidationError(checked.issues);
     const webhookProblem = req.webhook && webhookUrlProblem(req.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
     if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);

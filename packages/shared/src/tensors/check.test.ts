@@ -152,7 +152,7 @@ describe('checkRequest', () => {
   });
 
   describe('requested outputs', () => {
-    const req = (outs: RequestedOutput[], labels?: string[]) => checkRequest(SIG, [a(1), b(1)], outs, labels);
+    const req = (outs: RequestedOutput[]) => checkRequest(SIG, [a(1), b(1)], outs);
 
     it('rejects an unknown output, listing the real ones', () => {
       expect(only(req([{ name: 'nope' }]))).toEqual({
@@ -172,10 +172,8 @@ describe('checkRequest', () => {
       }
     });
 
-    it('rejects classification k larger than the classes', () => {
-      expect(only(req([{ name: 'probs', parameters: { classification: 5 } }]))).toEqual({
-        path: 'outputs[0].parameters.classification', message: "k = 5 exceeds the 4 classes of 'probs'",
-      });
+    it('takes a classification k larger than the classes (Triton answers every class)', () => {
+      expect(req([{ name: 'probs', parameters: { classification: 5 } }]).ok).toBe(true);
     });
 
     it('rejects classification on a non-2D output', () => {
@@ -187,12 +185,6 @@ describe('checkRequest', () => {
     it('rejects classification on BYTES and BOOL outputs', () => {
       expect(only(req([{ name: 'text', parameters: { classification: 1 } }])).message).toMatch(/'text' is BYTES/);
       expect(only(req([{ name: 'mask', parameters: { classification: 1 } }])).message).toMatch(/'mask' is BOOL/);
-    });
-
-    it('rejects k larger than the labels, when there are labels', () => {
-      expect(only(req([{ name: 'probs', parameters: { classification: 3 } }], ['x', 'y'])).message).toBe('k = 3 exceeds the 2 labels');
-      expect(req([{ name: 'probs', parameters: { classification: 2 } }], ['x', 'y']).ok).toBe(true);
-      expect(req([{ name: 'probs', parameters: { classification: 3 } }], []).ok).toBe(true);
     });
 
     it('an output checked without parameters needs nothing else', () => {
@@ -209,7 +201,7 @@ describe('checkRequest', () => {
           a(1, { data: [1, 2, 'x'] }),
           a(1),
         ],
-        [{ name: 'nope' }, { name: 'probs', parameters: { classification: 9 } }],
+        [{ name: 'nope' }, { name: 'probs', parameters: { classification: 0 } }],
       );
       expect(issues(r).map((i) => i.path)).toEqual([
         'inputs[0].name', 'inputs[1].data', 'inputs[2].name', 'inputs', 'outputs[0].name', 'outputs[1].parameters.classification',

@@ -39,7 +39,7 @@ function checkShape(spec: TensorSpec, shape: number[], batchable: boolean): stri
   return undefined;
 }
 
-function checkOutputs(requested: RequestedOutput[], sig: Signature, labels: string[] | undefined, issues: InputIssue[]) {
+function checkOutputs(requested: RequestedOutput[], sig: Signature, issues: InputIssue[]) {
   const names = new Set<string>();
   requested.forEach((o, i) => {
     const spec = sig.outputs.find((s) => s.name === o.name);
@@ -52,17 +52,14 @@ function checkOutputs(requested: RequestedOutput[], sig: Signature, labels: stri
     names.add(o.name);
     const k: unknown = o.parameters?.classification;
     if (k === undefined) return;
-    const classes = spec.shape[1];
     // The REST schema refuses these too; gRPC's parameters (int64, double, string or bool) come here as they are.
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_CLASSIFICATION) {
       issues.push({ path: `${path}.parameters.classification`, message: `classification must be an integer from 1 to ${MAX_CLASSIFICATION} (got ${JSON.stringify(k) ?? String(k)})` });
     } else if (spec.shape.length !== 2 || spec.datatype === 'BYTES' || spec.datatype === 'BOOL') {
       issues.push({ path: `${path}.parameters.classification`, message: `classification needs a numeric [batch, classes] output; '${o.name}' is ${spec.datatype} ${fmt(spec.shape)}` });
-    } else if (classes !== undefined && classes !== -1 && k > classes) {
-      issues.push({ path: `${path}.parameters.classification`, message: `k = ${k} exceeds the ${classes} classes of '${o.name}'` });
-    } else if (labels && labels.length > 0 && k > labels.length) {
-      issues.push({ path: `${path}.parameters.classification`, message: `k = ${k} exceeds the ${labels.length} labels` });
     }
+    // A k past the classes answers every class, and a class past labels.txt comes without its
+    // label ("value:index"), as Triton answers both (postprocess/classify.ts in the worker).
   });
 }
 
@@ -71,7 +68,6 @@ export function checkRequest(
   sig: Signature,
   inputs: InputTensor[],
   outputs: RequestedOutput[] = [],
-  labels?: string[],
 ): CheckResult {
   const issues: InputIssue[] = [];
   const seen = new Set<string>();
@@ -125,7 +121,7 @@ export function checkRequest(
   for (const spec of sig.inputs) {
     if (!seen.has(spec.name)) issues.push({ path: 'inputs', message: `missing input '${spec.name}' (${spec.datatype} ${fmt(spec.shape)})` });
   }
-  checkOutputs(outputs, sig, labels, issues);
+  checkOutputs(outputs, sig, issues);
   if (issues.length > 0) return { ok: false, issues };
   // Order the tensors as the model declares them, so every job's payload has the same layout.
   raw.sort((a, b) => sig.inputs.findIndex((s) => s.name === a.name) - sig.inputs.findIndex((s) => s.name === b.name));
