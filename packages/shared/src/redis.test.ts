@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { ARGS_A_COMMAND, bullmqConnectionOptions, connectRedis, isRedisUnavailable, RECONNECT_MAX_MS, reconnectDelay, redisOptions, redisUnavailableReason, sendInSlices, withoutCredentials } from './redis.js';
 import { freePort, startRedisServer } from './redis-server.js';
@@ -20,6 +21,28 @@ describe('redisUnavailableReason', () => {
     expect(redisUnavailableReason(reply("READONLY You can't write against a read only replica."))).toBe('read-only');
     expect(redisUnavailableReason(reply("READONLY You can't write against a read only replica. script: ab, on @user_script:3."))).toBe('read-only');
     expect(redisUnavailableReason(reply('MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.'))).toBe('refusing-writes');
+  });
+
+  it('reads a MULTI that Redis refused (EXECABORT) by its commands\' errors: out of memory, read-only', async () => {
+    const server = await startRedisServer();
+    const redis = new Redis(server.url);
+    try {
+      await redis.config('SET', 'maxmemory', '1');
+      const oom = await redis.multi().hset('h', 'a', '1').hset('h', 'b', '2').exec().then(() => undefined, (e: Error) => e);
+      expect(oom?.message).toMatch(/^EXECABORT/);
+      expect(redisUnavailableReason(oom)).toBe('out-of-memory');
+      await redis.config('SET', 'maxmemory', '0');
+      await redis.replicaof('127.0.0.1', String(await freePort()));
+      const readOnly = await redis.multi().zrem('z', 'x').hdel('h', 'a').exec().then(() => undefined, (e: Error) => e);
+      expect(redisUnavailableReason(readOnly)).toBe('read-only');
+      await redis.replicaof('NO', 'ONE');
+      const bug = await redis.multi().hset('h', 'a', '1').call('NOSUCHCOMMAND').exec().then(() => undefined, (e: Error) => e);
+      expect(bug?.message).toMatch(/^EXECABORT/);
+      expect(redisUnavailableReason(bug)).toBeUndefined();
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
   });
 
   it('leaves bugs and bad input alone', () => {

@@ -162,9 +162,21 @@ export function withoutCredentials(url: string): string {
  */
 const REFUSING = /(?:^|[\s:-])(?:OOM command not allowed|READONLY|MISCONF|MASTERDOWN|NOREPLICAS|TRYAGAIN)\b/;
 
-/** Why Redis cannot serve us right now, or undefined for an error that is not Redis's state (a bug, bad input). */
+/**
+ * Why Redis cannot serve us right now, or undefined for an error that is not Redis's state (a bug, bad input).
+ * A MULTI whose commands Redis refused is an `EXECABORT` error: the reason is in the errors of
+ * the commands (ioredis's `previousErrors`), read here as the first of them that says one.
+ */
 export function redisUnavailableReason(err: unknown): 'unreachable' | 'out-of-memory' | 'read-only' | 'refusing-writes' | undefined {
   if (!(err instanceof Error)) return undefined;
+  const previous = (err as { previousErrors?: unknown }).previousErrors;
+  if (/^EXECABORT\b/.test(err.message) && Array.isArray(previous)) {
+    for (const e of previous) {
+      const reason = redisUnavailableReason(e);
+      if (reason) return reason;
+    }
+    return undefined;
+  }
   const code = (err as NodeJS.ErrnoException).code;
   if (
     err.name === 'MaxRetriesPerRequestError' ||

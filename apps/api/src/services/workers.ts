@@ -6,7 +6,7 @@
  * served answers not ready within that TTL instead of after three missed heartbeats.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
-import { workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
+import { isRedisUnavailable, workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
   id: string;
@@ -59,8 +59,13 @@ export class WorkerDirectory {
       else if ((expiries.get(id) ?? Infinity) > redisNow) workers.push(w);
     });
     if (dead.length) {
-      // Forget workers that died without leaving (SIGKILL, lost machine); another API may race us, harmlessly.
-      await this.redis.multi().zrem(WORKERS_SEEN_KEY, ...dead).hdel(WORKERS_INFO_KEY, ...dead).hdel(WORKERS_METRICS_KEY, ...dead).exec();
+      // Forget workers that died without leaving (SIGKILL, lost machine); another API may race us,
+      // harmlessly. A Redis refusing writes (read-only, out of memory) leaves them for a later
+      // read: what was read is answered all the same (/metrics, readiness, /admin during an incident).
+      await this.redis.multi().zrem(WORKERS_SEEN_KEY, ...dead).hdel(WORKERS_INFO_KEY, ...dead).hdel(WORKERS_METRICS_KEY, ...dead).exec()
+        .catch((err: unknown) => {
+          if (!isRedisUnavailable(err)) throw err;
+        });
     }
     this.cache = { at: now, workers };
     return workers;
