@@ -23,13 +23,13 @@ describe('WorkerDirectory.live', () => {
     };
     await seed();
     expect((await new WorkerDirectory(redis).live(true)).map((w) => w.id)).toEqual(['here']);
-    expect(await redis.zrange(WORKERS_SEEN_KEY, 0, -1)).toEqual(['here']);
+    expect(await redis.zrange(WORKERS_SEEN_KEY, '0', '-1')).toEqual(['here']);
     await seed();
     await redis.replicaof('127.0.0.1', String(await freePort()));
     try {
       // The forgetting is refused (EXECABORT: READONLY); the read is answered, the entry left for later.
       expect((await new WorkerDirectory(redis).live(true)).map((w) => w.id)).toEqual(['here']);
-      expect(await redis.zrange(WORKERS_SEEN_KEY, 0, -1)).toEqual(['gone', 'here']);
+      expect(await redis.zrange(WORKERS_SEEN_KEY, '0', '-1')).toEqual(['gone', 'here']);
     } finally {
       await redis.replicaof('NO', 'ONE');
     }
