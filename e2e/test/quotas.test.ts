@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, Cluster, eventually } from '../src/harness/index.js';
 
-const KEYS = { alpha: 'key-alpha', beta: 'key-beta', vip: 'key-vip', chatty: 'key-chatty' };
+const KEYS = { alpha: 'key-alpha', beta: 'key-beta', gamma: 'key-gamma', vip: 'key-vip', chatty: 'key-chatty' };
 const QUOTA = 5;
 
 let cluster: Cluster;
@@ -73,6 +73,18 @@ describe('quotas', () => {
     expect((await api(KEYS.alpha, 'POST', `/v1/jobs/${last.body.id}/cancel`)).body.status).toBe('canceled');
     expect((await api(KEYS.alpha, 'POST', '/v1/jobs', penguin())).status).toBe(202);
     expect((await api(KEYS.alpha, 'POST', '/v1/jobs', penguin())).status).toBe(429);
+  });
+
+  it('counts each of concurrent jobs on its own, packed into one job or not: the quota of rows is taken and the rest refused, and a canceled one frees its rows', async () => {
+    // Concurrent single-row creates of one tenant share a BullMQ job (job-packer.ts); the quota
+    // counted that job as one: 40 were taken past a quota of 5, or all but one refused.
+    const burst = async (n: number) => Promise.all(Array.from({ length: n }, () => api(KEYS.gamma, 'POST', '/v1/jobs', penguin())));
+    const first = await burst(20);
+    expect(first.map((r) => r.status).sort()).toEqual([...Array(QUOTA).fill(202), ...Array(20 - QUOTA).fill(429)]);
+    const taken = first.filter((r) => r.status === 202);
+    for (const r of taken.slice(0, 2)) expect((await api(KEYS.gamma, 'POST', `/v1/jobs/${r.body.id}/cancel`)).body.status).toBe('canceled');
+    const second = await burst(6);
+    expect(second.filter((r) => r.status === 202)).toHaveLength(2);
   });
 
   it('frees the rows once workers take the jobs', async () => {

@@ -77,6 +77,15 @@ return n
 
 const field = (e: Pick<LedgerEntry, 'queue' | 'jobId'>) => `${e.queue}|${e.jobId}`;
 
+/**
+ * The ledger's `jobId` of a member of a carrier job (job-packer.ts): each member holds its own
+ * rows, reserved and released as a job alone would (`#` is in no job id). Its rows leave the
+ * tally as its carrier's do (reconcile reads the carrier).
+ */
+export const memberEntryId = (carrierId: string, memberId: string): string => `${carrierId}#${memberId}`;
+/** The BullMQ job an entry's rows wait in: the job, or a member's carrier. */
+const bullIdOf = (entryJobId: string): string => entryJobId.split('#', 1)[0]!;
+
 export class QueuedRowsQuota implements Admission {
   private readonly lastReconcile = new Map<string, number>();
   /** a reconcile under way, by tenant: a refusal waits for it rather than answer from a count it is correcting */
@@ -158,7 +167,7 @@ export class QueuedRowsQuota implements Admission {
     for (const [queue, list] of byQueue) {
       // One pipeline per queue: a queue's keys share one Redis Cluster slot.
       const pipe = this.redis.pipeline();
-      for (const e of list) pipe.hmget(bullJobKey(queue, e.jobId), 'timestamp', 'processedOn', 'ended');
+      for (const e of list) pipe.hmget(bullJobKey(queue, bullIdOf(e.jobId)), 'timestamp', 'processedOn', 'ended');
       const replies = (await pipe.exec()) ?? [];
       const missing: typeof list = [];
       list.forEach((e, i) => {

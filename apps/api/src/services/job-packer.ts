@@ -19,7 +19,7 @@ export class JobPacker {
   constructor(private readonly jobs: JobService) {
     this.packer = new TurnPacker(async (tenant, prepared) => {
       if (prepared.length === 1) return [await this.jobs.enqueue(tenant, prepared[0]!)];
-      return (await this.jobs.enqueueMembers(tenant, prepared)).map((job) => ({ job, created: true }));
+      return (await this.jobs.enqueueMembers(tenant, prepared)).map((job) => (job instanceof Error ? job : { job, created: true }));
     });
   }
 

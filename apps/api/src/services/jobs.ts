@@ -18,7 +18,7 @@ import {
 } from '@maas/shared';
 import type { FairShare } from '../fairness/fair-share.js';
 import { bullPriority, quantum } from '../fairness/lanes.js';
-import type { Admission } from '../quotas/queued-rows.js';
+import { memberEntryId, type Admission, type LedgerEntry } from '../quotas/queued-rows.js';
 import type { ModelCatalog } from './catalog.js';
 import type { IdempotencyStore } from './idempotency.js';
 import { mergeRequests } from '../inference/packing.js';
@@ -53,6 +53,10 @@ export interface EnqueueOptions {
   requests?: number;
   /** `/v1/jobs` packed into the job, which is then their carrier (see enqueueMembers) */
   members?: JobMember[];
+  /** the job's id, made beforehand (a carrier whose members' rows are reserved under it) */
+  id?: string;
+  /** quota entries the caller reserved for the job (a carrier's members'): released if it is not queued; none is reserved here then */
+  reserved?: LedgerEntry[];
 }
 
 /**
@@ -153,21 +157,37 @@ export class JobService {
    * Queues prepared `/v1/jobs` creates of one tenant and pack key (job-packer.ts) as one carrier
    * job whose rows are theirs in this order; each gets its own id and index entry.
    */
-  async enqueueMembers(tenant: string, prepared: PreparedJob[]): Promise<JobObject[]> {
-    const { checked } = mergeRequests(prepared.map((p) => p.checked));
-    const members: JobMember[] = prepared.map((p) => ({ id: newJobId(), rows: p.checked.rows, ...(p.req.metadata ? { metadata: p.req.metadata } : {}) }));
+  async enqueueMembers(tenant: string, prepared: PreparedJob[]): Promise<(JobObject | Error)[]> {
     const first = prepared[0]!;
-    const { metadata: _own, ...carrierReq } = first.req;
-    const { job } = await this.enqueue(tenant, { ...first, req: carrierReq, checked }, { members });
+    const queue = this.queues.forVersion(first.version.model, first.version.version);
+    const carrierId = newJobId();
+    const all: JobMember[] = prepared.map((p) => ({ id: newJobId(), rows: p.checked.rows, ...(p.req.metadata ? { metadata: p.req.metadata } : {}) }));
+    // quota: each member reserves its own rows, in order, as it would alone: one refused is
+    // answered its 429 and the others go in the carrier (reserved as one, the carrier passed
+    // or was refused whole, and a member's cancel freed nothing).
+    const entries = all.map((m) => ({ queue: queue.name, jobId: memberEntryId(carrierId, m.id), rows: m.rows, job: true }));
+    const admitted = this.admission
+      ? await Promise.allSettled(entries.map((e) => this.admission!.reserve(tenant, e)))
+      : all.map(() => ({ status: 'fulfilled' as const, value: undefined }));
+    const taken = all.flatMap((_, i) => (admitted[i]!.status === 'fulfilled' ? [i] : []));
+    const refusal = (i: number) => {
+      const r = admitted[i]!;
+      return r.status === 'rejected' ? (r.reason instanceof Error ? r.reason : new Error(String(r.reason))) : undefined;
+    };
+    if (taken.length === 0) return all.map((_, i) => refusal(i)!);
+    const { checked } = mergeRequests(taken.map((i) => prepared[i]!.checked));
+    const members = taken.map((i) => all[i]!);
+    const { metadata: _own, ...carrierReq } = prepared[taken[0]!]!.req;
+    const { job } = await this.enqueue(tenant, { ...prepared[taken[0]!]!, req: carrierReq, checked }, { members, id: carrierId, reserved: taken.map((i) => entries[i]!) });
     // Queued: the carrier's view with each member's id and metadata (no outputs yet to split).
-    return members.map((m) => ({ ...job, id: m.id, metadata: m.metadata ?? null }));
+    return all.map((m, i) => refusal(i) ?? { ...job, id: m.id, metadata: m.metadata ?? null });
   }
 
   /** Queues a prepared job: alone, or as the carrier of `members`, or holding v2 `requests`. */
   async enqueue(tenant: string, prepared: PreparedJob, opts: EnqueueOptions = {}): Promise<CreateResult> {
     const { req, version, checked } = prepared;
-    const { idempotencyKey, requests = 1, members } = opts;
-    let id = newJobId();
+    const { idempotencyKey, requests = 1, members, reserved } = opts;
+    let id = opts.id ?? newJobId();
     let replayed = false;
     if (idempotencyKey) {
       // --- idempotency (see services/idempotency.ts): a replay whose job is not queued yet
@@ -194,7 +214,7 @@ export class JobService {
       // quota: reserve the tenant's queued rows (429 past its quota); released below if enqueueing fails.
       // Beside it, the tenant's turn on the model: its BullMQ priority (lanes.ts).
       const [, turns] = await Promise.all([
-        this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.rows, job: true }),
+        reserved ? undefined : this.admission?.reserve(tenant, { queue: queue.name, jobId: id, rows: checked.rows, job: true }),
         this.fair?.priorities(queue.name, tenant, priority, [checked.rows], quantum(priority, version, chunkRows(version))),
       ]);
       // Large inputs go beside the job as raw bytes (tensors/payload.ts), not base64 in it.
@@ -247,7 +267,7 @@ export class JobService {
       this.queuedHere.add(id, { timestamp: job.timestamp, data: { ...data, inputs: [] } });
       return { job: toJobObject(job as never, 'waiting', null), created: !replayed };
     } catch (err) {
-      await this.admission?.release(tenant, [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
+      await this.admission?.release(tenant, reserved ?? [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
       if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
       throw err;
     }
@@ -441,6 +461,7 @@ export class JobService {
     if (located.member) {
       const verdict = await cancelMember(this.redis, queue.name, record.id!, id, this.opts.retentionSeconds * 1000);
       if (verdict === 'canceled') {
+        await this.admission?.release(tenant, [{ queue: queue.name, jobId: memberEntryId(record.id!, id), rows: 0 }]); // quota: its rows will not count
         await this.redis.publish(JOB_EVENTS_CHANNEL, JSON.stringify({ id, event: 'canceled' } satisfies JobEventMessage)).catch(() => 0);
       }
       return this.get(tenant, id);

@@ -26,8 +26,8 @@ interface Pending<R> {
   reject: (err: unknown) => void;
 }
 
-/** Queues one pack: requests of one tenant and pack key, in row order; one result per request. */
-export type PackEnqueue<R> = (tenant: string, prepared: PreparedJob[]) => Promise<R[]>;
+/** Queues one pack: requests of one tenant and pack key, in row order; one result per request (an Error: that request refused alone, as by its quota). */
+export type PackEnqueue<R> = (tenant: string, prepared: PreparedJob[]) => Promise<(R | Error)[]>;
 
 export class TurnPacker<R> {
   /** this turn's requests by pack key, in arrival order */
@@ -81,7 +81,11 @@ export class TurnPacker<R> {
   private async queue(pack: Pending<R>[]): Promise<void> {
     try {
       const results = await this.enqueue(pack[0]!.tenant, pack.map((p) => p.prepared));
-      pack.forEach((p, i) => p.resolve(results[i]!));
+      pack.forEach((p, i) => {
+        const result = results[i]!;
+        if (result instanceof Error) p.reject(result);
+        else p.resolve(result);
+      });
     } catch (err) {
       for (const p of pack) p.reject(err);
     }
