@@ -15,8 +15,13 @@ import type { StopSignal } from './stop-signal.js';
 
 const NO_BYTES = Buffer.alloc(0);
 
-/** Chunks read ahead of the one being written while streaming results. */
-const READ_AHEAD = 8;
+/**
+ * Chunks read ahead of the one being written while streaming results. Two hide Redis's round
+ * trips as well as eight did (a 16.7 MB NDJSON download: 155-173 ms against 166-197), and a
+ * client that stops reading holds fewer chunks until IDLE_TIMEOUT_S lets it go: 60 such
+ * downloads of a 320,000-line batch took the API 203 MB, against 372 MB with eight.
+ */
+const READ_AHEAD = 2;
 /**
  * Chunks whose byte counts (`chunkBytes`) a process keeps, over all the answers it keeps them
  * for: a number a chunk (8 MB at most). A batch has up to BATCH_MAX_LINES chunks (a model that
