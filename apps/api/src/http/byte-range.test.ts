@@ -143,4 +143,9 @@ describe('preconditions', () => {
     expect(preconditions({}, tag, at)).toBe('send');
     expect(preconditions({ ifMatch: '"x"', ifNoneMatch: '"r1"' }, tag, at)).toBe('failed');
   });
+  it('ignores an If-Modified-Since later than now (not a valid one, RFC 9110 §13.1.3)', () => {
+    const now = Date.parse(at) + 500;
+    expect(preconditions({ ifModifiedSince: after }, tag, at, now)).toBe('send');
+    expect(preconditions({ ifModifiedSince: at }, tag, at, now)).toBe('not-modified');
+  });
 });

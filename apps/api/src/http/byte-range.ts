@@ -115,12 +115,14 @@ export interface Conditions {
  * modified after, `not-modified` (304); else `send`. A date that does not parse is ignored.
  * `If-Range` is the Range's own (`ifRangeHolds`).
  */
-export function preconditions(c: Conditions, etag: string, lastModified?: string): 'send' | 'not-modified' | 'failed' {
+export function preconditions(c: Conditions, etag: string, lastModified?: string, nowMs = Date.now()): 'send' | 'not-modified' | 'failed' {
   const modified = lastModified === undefined ? NaN : Date.parse(lastModified);
   const date = (v: string | undefined) => (v === undefined ? NaN : Date.parse(v));
   if (c.ifMatch !== undefined) {
     if (!c.ifMatch.split(',').some((t) => t.trim() === '*' || t.trim() === etag)) return 'failed';
   } else if (modified > date(c.ifUnmodifiedSince)) return 'failed';
   if (c.ifNoneMatch !== undefined) return noneMatchHolds(c.ifNoneMatch, etag) ? 'not-modified' : 'send';
-  return modified <= date(c.ifModifiedSince) ? 'not-modified' : 'send';
+  // A date later than now is not a valid If-Modified-Since (RFC 9110 §13.1.3): ignored.
+  const since = date(c.ifModifiedSince);
+  return since <= nowMs && modified <= since ? 'not-modified' : 'send';
 }
