@@ -67,6 +67,24 @@ describe('gRPC: ModelStreamInfer', () => {
     }
   });
 
+  it("marks a request's response final when it asks for Triton's flag (tritonclient's enable_empty_final_response), a failed one's too, and no other", async () => {
+    const final = { triton_enable_empty_final_response: { bool_param: true } };
+    const { done } = client.streamInfer([
+      { ...request('f1', rows(7, 2, 4)), parameters: final },
+      request('plain', rows(8, 1, 4)),
+      { ...request('f2', rows(9, 1, 4)), model_name: 'nope', parameters: final },
+    ]);
+    const { responses, code } = await done;
+    expect(code).toBe(status.OK);
+    const flag = (r: any) => r.infer_response.parameters?.['triton_final_response'];
+    expect(responses.map((r) => r.infer_response.id)).toEqual(['f1', 'plain', 'f2']);
+    expect(flag(responses[0])).toMatchObject({ bool_param: true });
+    expect(probabilities(responses[0].infer_response)).toHaveLength(6); // its outputs are on it: a model that is not decoupled answers once
+    expect(flag(responses[1])).toBeUndefined();
+    expect(responses[2].error_message).toMatch(/nope/);
+    expect(flag(responses[2])).toMatchObject({ bool_param: true });
+  });
+
   it('answers a stream of more requests than it takes in flight (600 against 256), all in order', async () => {
     const requests = Array.from({ length: 600 }, (_, i) => request(`m${i}`, rows(1000 + i, 1, 4)));
     const { responses, code } = await client.streamInfer(requests).done;

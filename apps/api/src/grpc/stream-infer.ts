@@ -6,7 +6,8 @@
  * others); each gets one response, in the order the requests came, as Triton answers a model
  * that is not decoupled. A request that fails does not end the stream: its response carries
  * `error_message` (and `infer_response` with its id and model, so a client can tell which one
- * failed); an undecodable message likewise.
+ * failed); an undecodable message likewise. A request that asks for Triton's final-response
+ * flag gets it on that response (finalFlagged).
  *
  * The key is checked once, when the stream opens (UNAUTHENTICATED or PERMISSION_DENIED end it
  * before any request); the tenant's rate limit counts each request. The stream's deadline
@@ -27,7 +28,21 @@ import { Stop } from '../services/stop-signal.js';
 import { AppError } from '@maas/shared';
 import { MalformedMessage } from './proto.js';
 import { authorizationOf, callerOf, errorStatus, limitOf, malformed } from './calls.js';
-import type { GrpcInferRequest } from './tensors.js';
+import { parameterValue, type GrpcInferRequest } from './tensors.js';
+
+/**
+ * PURE: a response as the request asked for it. A request with Triton's
+ * `triton_enable_empty_final_response` (tritonclient's `enable_empty_final_response=True`,
+ * which clients written for decoupled models send to know when a request is done) gets
+ * `triton_final_response: true` on its response, which is its last (the one it gets here).
+ */
+export function finalFlagged(req: Partial<GrpcInferRequest>): (response: object) => object {
+  if (parameterValue(req.parameters?.['triton_enable_empty_final_response']) !== true) return (response) => response;
+  return (response) => {
+    const own = (response as { parameters?: Record<string, unknown> }).parameters;
+    return { ...response, parameters: { ...own, triton_final_response: { bool_param: true } } };
+  };
+}
 
 /** Requests of one stream waiting for their answer at once, beyond which the stream is not read. */
 export const MAX_IN_FLIGHT = 256;
@@ -115,11 +130,12 @@ export function streamInfer(deps: Deps, infer: Infer, open: OpenStreams) {
       inFlight++;
       if (inFlight >= MAX_IN_FLIGHT) call.pause();
       const head: Partial<GrpcInferRequest> = req instanceof MalformedMessage ? {} : (req as GrpcInferRequest);
+      const flagged = finalFlagged(head);
       const response = answer(req).then(
-        (infer_response) => ({ error_message: '', infer_response }),
+        (infer_response) => ({ error_message: '', infer_response: flagged(infer_response) }),
         (err: unknown) => ({
           error_message: errorStatus(deps, err).details,
-          infer_response: { model_name: head.model_name ?? '', model_version: head.model_version ?? '', id: head.id ?? '' },
+          infer_response: flagged({ model_name: head.model_name ?? '', model_version: head.model_version ?? '', id: head.id ?? '' }),
         }),
       );
       answered = answered.then(async () => {
