@@ -345,3 +345,30 @@ describe('a v2 infer waiting when the API stops', () => {
     }
   });
 });
+
+describe("a job's long-poll across a Redis restart", () => {
+  it('keeps waiting while Redis is away and answers the job once it has run, not a 503 as Redis comes back', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'maas-job-wait-'));
+    const c = await Cluster.start({ workers: 0, redisDir: dir }); // persisted: the job outlives the restart
+    try {
+      const created = await call(c.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: Array(32).fill(0.5) }] });
+      expect(created.status).toBe(202);
+      await new Promise((r) => setTimeout(r, 1100)); // the append-only file has it (fsync every second)
+      const waited = fetch(`${c.url}/v1/jobs/${created.body.id}?wait=30`).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      await new Promise((r) => setTimeout(r, 300));
+      await c.redis.kill();
+      await new Promise((r) => setTimeout(r, 3000));
+      await c.redis.restart();
+      await c.startWorker();
+      const answer = await waited;
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      expect(answer.body).toMatchObject({ id: created.body.id, status: 'succeeded' });
+    } finally {
+      await c.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

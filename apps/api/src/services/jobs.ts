@@ -11,7 +11,7 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  bullJobKey, CANCELED_BEFORE_IT_RAN, cancelJob, canceledKey, checkRequest, decodeJobError, encodeJobError, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
+  bullJobKey, CANCELED_BEFORE_IT_RAN, isRedisUnavailable, cancelJob, canceledKey, checkRequest, decodeJobError, encodeJobError, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem, type WebhookEvent,
   type OutboxRelay, type CheckedRequest, type Model, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload, parseEndMarker, type EndMarker, type Ending,
@@ -414,6 +414,7 @@ export class JobService {
       const job = carrier ? toMemberObject(record, id, 'completed', null) : toJobObject(record, 'completed', null);
       if (job) return job;
     }
+    let read = false;
     for (;;) {
       const left = deadline - Date.now();
       const known = this.carrierOf(id);
@@ -423,9 +424,18 @@ export class JobService {
       try {
         const located = await this.locate(tenant, id);
         job = await this.view(located);
+        read = true;
         if (job.status === 'queued') expiresAt = located.job.data?.deadline;
       } catch (err) {
         listener?.dispose();
+        // A re-read that finds Redis away (woken as Redis came back, before this process's own
+        // connection had: a restart) is tried again shortly while time is left, as `Prefer: wait`
+        // and a batch's long-poll ride an outage out; the first read answers it at once.
+        const left = deadline - Date.now();
+        if (read && left > 0 && !signal?.aborted && isRedisUnavailable(err)) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(REREAD_AFTER_OUTAGE_MS, left)));
+          continue;
+        }
         throw err;
       }
       if (!listener || isTerminal(job.status)) {
@@ -481,6 +491,9 @@ export class JobService {
     return this.get(tenant, id);
   }
 }
+
+/** How soon a long-poll whose re-read found Redis away reads again. */
+const REREAD_AFTER_OUTAGE_MS = 250;
 
 /** Milliseconds until `expiresAt` (a job's deadline) and a little past it; Infinity without one. */
 const untilExpiry = (expiresAt: number | undefined): number => (expiresAt === undefined ? Infinity : Math.max(0, expiresAt - Date.now() + 5));
