@@ -63,6 +63,16 @@ describe('TenantSecrets', () => {
     expect(Object.keys(await redis.hgetall('maas:webhook-secrets:epsilon')).filter((k) => k.startsWith('prev:'))).toHaveLength(MAX_PREVIOUS_SECRETS);
   });
 
+  it('answers each of concurrent rotations with the secret it made: all different, each current as that rotation left the ring', async () => {
+    const s = new TenantSecrets(redis, { overlapMs: 60_000 });
+    await s.ring('zeta');
+    const answers = await Promise.all(Array.from({ length: 3 }, () => s.rotate('zeta')));
+    const made = answers.map((a) => a.current.secret);
+    expect(new Set(made).size).toBe(3);
+    const ring = await s.ring('zeta');
+    expect([ring.current.secret, ...ring.previous.map((p) => p.secret)]).toEqual(expect.arrayContaining(made));
+  });
+
   it('serves a configured secret as is, and refuses to rotate it', async () => {
     const configured = generateSecret();
     const s = new TenantSecrets(redis, { fixed: new Map([['default', [configured]]]) });

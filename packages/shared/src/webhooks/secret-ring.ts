@@ -53,7 +53,9 @@ export const MAX_PREVIOUS_SECRETS = 3;
 /**
  * Rotation as a script, so two rotations at once cannot lose a secret: the current secret
  * becomes a previous one (expiring at ARGV[3]), ARGV[1] becomes current (created ARGV[2]), and
- * the previous ones past MAX_PREVIOUS_SECRETS that expire first are dropped.
+ * the previous ones past MAX_PREVIOUS_SECRETS that expire first are dropped. Returns the ring
+ * as it stands right after (HGETALL), so a rotation answers with the secret it made, even
+ * when another one follows at once.
  */
 export const ROTATE_LUA = `
 local cur = redis.call('HGET', KEYS[1], 'current')
@@ -66,5 +68,5 @@ for i = 1, #all, 2 do
 end
 table.sort(prev, function(a, b) return a[2] > b[2] end)
 for i = ${MAX_PREVIOUS_SECRETS} + 1, #prev do redis.call('HDEL', KEYS[1], prev[i][1]) end
-return 1
+return redis.call('HGETALL', KEYS[1])
 `;

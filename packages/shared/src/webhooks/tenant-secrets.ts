@@ -72,7 +72,13 @@ export class TenantSecrets {
       throw new AppError('secret-from-config', 'this secret is set by WEBHOOK_SECRET: rotate it there, on the API and every worker: "whsec_new whsec_old" (both sign), then "whsec_new" once receivers have the new one');
     }
     await this.ring(tenant, nowMs); // the first secret exists, so rotation always has one to keep
-    await this.redis.eval(ROTATE_LUA, 1, tenantSecretsKey(tenant), generateSecret(), String(nowMs), String(nowMs + this.overlapMs));
-    return this.ring(tenant, nowMs);
+    const made = generateSecret();
+    const after = (await this.redis.eval(ROTATE_LUA, 1, tenantSecretsKey(tenant), made, String(nowMs), String(nowMs + this.overlapMs))) as string[];
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < after.length; i += 2) fields[after[i]!] = after[i + 1]!;
+    // The ring as this rotation left it: its `current` is the secret made here.
+    const ring = readRing(fields, nowMs);
+    if (!ring) throw new Error(`the webhook secrets of tenant ${tenant} vanished from Redis`);
+    return { ...ring, source: 'redis' };
   }
 }
