@@ -112,14 +112,20 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
 }
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
+/** The status a request is counted under when its client went away before the answer was sent (nginx's "client closed request"). */
+export const CLIENT_CLOSED_STATUS = '499';
+
 export function httpMetrics(metrics: ApiMetrics): RequestHandler {
   return (req, res, next) => {
     const end = metrics.http.startTimer();
-    res.on('finish', () => {
+    // 'close' comes after 'finish' for an answer sent, and alone for one whose client left first
+    // (a long-poll or an infer given up on): counted as 499, not left out.
+    res.on('close', () => {
       // The matched route pattern, not the URL, keeps label cardinality bounded.
       const route = (req.route?.path as string | undefined) ?? 'unmatched';
-      end({ method: req.method, route: String(route), status: String(res.statusCode) });
-      if (res.statusCode >= 400) metrics.problems.inc({ status: String(res.statusCode) });
+      const status = res.writableFinished ? String(res.statusCode) : CLIENT_CLOSED_STATUS;
+      end({ method: req.method, route: String(route), status });
+      if (res.writableFinished && res.statusCode >= 400) metrics.problems.inc({ status });
     });
     next();
   };
