@@ -58,7 +58,7 @@ describe('invalid input → 400, nothing queued', () => {
     ['fixed-batch model given another batch size', { model: 'fixed', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }, { name: 'y', datatype: 'INT32', shape: [1, 3], data: [1, 2, 3] }] }, /dimension 0/],
     ['integer out of range', { model: 'fixed', inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }, { name: 'y', datatype: 'INT32', shape: [2, 3], data: [1, 2, 3, 4, 5, 2 ** 40] }] }, /data\[5\]/],
     ['unknown output', mlp({}, { outputs: [{ name: 'nope' }] }), /unknown output/],
-    ['classification on too many classes', mlp({}, { outputs: [{ name: 'output', parameters: { classification: 3 } }] }), /exceeds/],
+    ['classification k of 0', mlp({}, { outputs: [{ name: 'output', parameters: { classification: 0 } }] }), /classification/],
     ['unknown datatype', mlp({ datatype: 'FP16' }), /datatype/],
     ['no inputs', { model: 'mlp', inputs: [] }, /inputs/],
     ['unknown field', mlp({}, { colour: 'red' }), /colour/],
