@@ -352,8 +352,12 @@ describe("a job's long-poll across a Redis restart", () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'maas-job-wait-'));
-    const c = await Cluster.start({ workers: 0, redisDir: dir }); // persisted: the job outlives the restart
+    const c = await Cluster.start({ workers: 1, redisDir: dir }); // persisted: the job outlives the restart
     try {
+      // The worker is frozen while the job is queued and Redis restarts, and thawed as Redis is
+      // back: the job ends, and its waiter is woken, while the API's own connection may still be reconnecting.
+      const worker = c.workers[0]!.child;
+      worker.kill('SIGSTOP');
       const created = await call(c.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: Array(32).fill(0.5) }] });
       expect(created.status).toBe(202);
       await new Promise((r) => setTimeout(r, 1100)); // the append-only file has it (fsync every second)
@@ -362,7 +366,7 @@ describe("a job's long-poll across a Redis restart", () => {
       await c.redis.kill();
       await new Promise((r) => setTimeout(r, 3000));
       await c.redis.restart();
-      await c.startWorker();
+      worker.kill('SIGCONT');
       const answer = await waited;
       expect(answer.status, JSON.stringify(answer.body)).toBe(200);
       expect(answer.body).toMatchObject({ id: created.body.id, status: 'succeeded' });
