@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, fromBytes, InferenceClient, modelRepository, PROTO_FILE, rows, runAlone, toBytes } from '../src/harness/index.js';
+import { Cluster, fromBytes, HealthClient, InferenceClient, modelRepository, PROTO_FILE, rows, runAlone, toBytes } from '../src/harness/index.js';
 
 const KEY = 'key-a';
 const ADMIN_KEY = 'admin-key-0123456789';
@@ -167,9 +167,15 @@ describe('gRPC: ModelStreamInfer', () => {
     const { responses, done } = client.streamInfer(Array.from({ length: 5 }, (_, i) => request(`open${i}`, rows(200 + i, 2, 4))), { keepOpen: true });
     for (let t = Date.now(); responses.length < 5 && Date.now() - t < 20_000;) await new Promise((r) => setTimeout(r, 20));
     expect(responses).toHaveLength(5);
+    // A health Watch open too (gRPC client-side health checking keeps one): it hears NOT_SERVING and is ended.
+    const health = new HealthClient(cluster.grpcAddress);
+    const watch = health.watch('');
+    for (let t = Date.now(); watch.statuses.length < 1 && Date.now() - t < 5000;) await new Promise((r) => setTimeout(r, 20));
     const t0 = Date.now();
     expect(await cluster.api.stop('SIGTERM')).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(10_000); // not the 30 s SHUTDOWN_GRACE_S an open stream would hold it
+    expect(Date.now() - t0).toBeLessThan(10_000); // not the 30 s SHUTDOWN_GRACE_S an open stream or Watch would hold it
+    expect(watch.statuses).toEqual(['SERVING', 'NOT_SERVING']);
+    health.close();
     const { code, details } = await done;
     expect(code).toBe(status.UNAVAILABLE);
     expect(details).toMatch(/the API is stopping: requests this stream did not answer were not taken/);

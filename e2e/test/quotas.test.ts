@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, Cluster, eventually } from '../src/harness/index.js';
 
-const KEYS = { alpha: 'key-alpha', beta: 'key-beta', gamma: 'key-gamma', vip: 'key-vip', chatty: 'key-chatty' };
+const KEYS = { alpha: 'key-alpha', beta: 'key-beta', gamma: 'key-gamma', delta: 'key-delta', vip: 'key-vip', chatty: 'key-chatty' };
 const QUOTA = 5;
 
 let cluster: Cluster;
@@ -18,6 +18,7 @@ beforeAll(async () => {
     api: {
       API_KEYS: Object.entries(KEYS).map(([t, k]) => `${t}:${k}`).join(','),
       QUOTA_QUEUED_ROWS: String(QUOTA),
+      INFER_TIMEOUT_S: '2', // a v2 infer no worker answers gives up soon
       PRIORITY_FLOOR: '10',
       TENANT_QUOTAS: JSON.stringify({ vip: { queued_rows: 0, min_priority: 1 }, chatty: { rps: 3 } }),
     },
@@ -85,6 +86,15 @@ describe('quotas', () => {
     for (const r of taken.slice(0, 2)) expect((await api(KEYS.gamma, 'POST', `/v1/jobs/${r.body.id}/cancel`)).body.status).toBe('canceled');
     const second = await burst(6);
     expect(second.filter((r) => r.status === 202)).toHaveLength(2);
+  });
+
+  it('counts each of concurrent v2 infer requests on its own too (they share a job as /v1/jobs do)', async () => {
+    const infer = () => api(KEYS.delta, 'POST', '/v2/models/penguins/infer', { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] });
+    const answers = await Promise.all(Array.from({ length: 20 }, infer));
+    // QUOTA of them are queued and wait for a worker there is none of (INFER_TIMEOUT_S), the rest refused at once
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(20 - QUOTA);
+    expect(answers.filter((a) => a.status !== 429).map((a) => a.status)).toEqual(Array(QUOTA).fill(answers.find((a) => a.status !== 429)!.status));
+    expect(answers.find((a) => a.status !== 429)!.status).not.toBe(200);
   });
 
   it('frees the rows once workers take the jobs', async () => {

@@ -1,20 +1,28 @@
 /**
- * The standard gRPC health service (`grpc.health.v1.Health`: Check and Watch), what Kubernetes'
- * `grpc` probes, Envoy and grpc_health_probe ask, served beside ServerReady by grpc-health-check.
- * The server as a whole (`""`) and `inference.GRPCInferenceService` are SERVING while the API is
- * ready (Redis answers and a model is served: what ServerReady and /v2/health/ready say), read
- * every POLL_MS (a Watch hears a change then), and NOT_SERVING from the start of a shutdown.
+ * The standard gRPC health service (`grpc.health.v1.Health`: Check, Watch and List), what
+ * Kubernetes' `grpc` readiness probes, Envoy and grpc_health_probe ask, served beside ServerReady
+ * (its definition from grpc-health-check, its calls here). The server as a whole (`""`) and
+ * `inference.GRPCInferenceService` are SERVING while the API is ready (Redis answers and a model
+ * is served: what ServerReady and /v2/health/ready say), read every POLL_MS (a Watch hears a
+ * change then), and NOT_SERVING from the start of a shutdown, when every Watch is ended (an
+ * open one would otherwise hold the server's graceful stop to its grace). A readiness signal:
+ * NOT_SERVING while Redis does not answer, so not for a liveness probe (the process lives).
  * Open without a key, as the other health calls (authenticate.ts).
  */
-import type { Server } from '@grpc/grpc-js';
-import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import { status as Status, type Server, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
+import { service as healthService, type ServingStatus } from 'grpc-health-check';
 import { Periodic, type Logger } from '@maas/shared';
 
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
+const SERVICES = new Set(['', INFERENCE_SERVICE]);
 const POLL_MS = 1000;
 
+type Request = { service: string };
+type Response = { status: ServingStatus | 'SERVICE_UNKNOWN' };
+
 export class GrpcHealth {
-  private readonly impl = new HealthImplementation({ '': 'NOT_SERVING', [INFERENCE_SERVICE]: 'NOT_SERVING' });
+  private status: ServingStatus = 'NOT_SERVING';
+  private readonly watches = new Set<ServerWritableStream<Request, Response>>();
   private readonly timer: Periodic;
   private stopped = false;
 
@@ -23,7 +31,25 @@ export class GrpcHealth {
   }
 
   addTo(server: Server): void {
-    this.impl.addToServer(server);
+    server.addService(healthService, {
+      check: (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>) => {
+        if (SERVICES.has(call.request.service)) callback(null, { status: this.status });
+        else callback({ code: Status.NOT_FOUND, details: `no health status for service '${call.request.service}'` });
+      },
+      watch: (call: ServerWritableStream<Request, Response>) => {
+        if (!SERVICES.has(call.request.service)) return void call.write({ status: 'SERVICE_UNKNOWN' });
+        if (this.stopped) {
+          call.write({ status: 'NOT_SERVING' });
+          return void call.end();
+        }
+        this.watches.add(call);
+        call.on('cancelled', () => this.watches.delete(call));
+        call.write({ status: this.status });
+      },
+      list: (_call: ServerUnaryCall<object, unknown>, callback: sendUnaryData<unknown>) => {
+        callback(null, { statuses: Object.fromEntries([...SERVICES].map((s) => [s, { status: this.status }])) });
+      },
+    });
   }
 
   /** Reads readiness once, then every POLL_MS. */
@@ -32,11 +58,13 @@ export class GrpcHealth {
     this.timer.start();
   }
 
-  /** NOT_SERVING from now on (a shutdown has begun). */
+  /** NOT_SERVING from now on (a shutdown has begun): every Watch hears it and is ended. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.timer.stop();
     this.set('NOT_SERVING');
+    for (const call of this.watches) call.end();
+    this.watches.clear();
   }
 
   private async refresh(): Promise<void> {
@@ -45,6 +73,8 @@ export class GrpcHealth {
   }
 
   private set(status: ServingStatus): void {
-    for (const service of ['', INFERENCE_SERVICE]) this.impl.setStatus(service, status);
+    if (status === this.status) return;
+    this.status = status;
+    for (const call of this.watches) call.write({ status });
   }
 }

@@ -2,8 +2,8 @@
  * QueuedRowsQuota: how many rows each tenant has waiting, across every model and every API
  * instance, for the queued-rows quota (jobs and batch chunks alike).
  *
- * Per tenant one Redis hash: `total`, and per queued BullMQ job `<queue>|<jobId>` → rows and
- * when they were reserved. A reservation is one script (RESERVE_LUA): it adds the rows unless
+ * Per tenant one Redis hash: `total`, and per queued BullMQ job `<queue>|<jobId>` (per member
+ * of a carrier job, `<queue>|<carrierId>#<memberId>`: memberEntryId) → rows and when they were reserved. A reservation is one script (RESERVE_LUA): it adds the rows unless
  * they would pass the limit, so concurrent requests on several API instances cannot overshoot.
  * Nothing in the worker has to report back: rows leave the tally when `reconcile` finds their
  * job started, finished, ended while queued or gone (BullMQ sets `processedOn` when a job turns active; a batch

@@ -8,6 +8,8 @@
  * no Idempotency-Key names it: the job is a plain one. `X-Job-Id` names the shared job, which
  * belongs to the requests' one tenant.
  */
+import { newJobId } from '@maas/shared';
+import type { LedgerEntry } from '../quotas/queued-rows.js';
 import type { JobService, PreparedJob } from './jobs.js';
 import { mergeRequests, packKey } from '../inference/packing.js';
 import { mayPack, TurnPacker } from './turn-packer.js';
@@ -24,9 +26,15 @@ export class InferPacker {
 
   constructor(private readonly jobs: JobService) {
     this.packer = new TurnPacker(async (tenant, prepared) => {
-      const { checked, offsets } = mergeRequests(prepared.map((p) => p.checked));
-      const { job } = await this.jobs.enqueue(tenant, { ...prepared[0]!, checked }, { requests: prepared.length });
-      return offsets.map((offset) => ({ jobId: job.id, offset, shared: offsets.length > 1 }));
+      // Each request is counted against its tenant's quota on its own (JobService.reserveEach).
+      const id = newJobId();
+      const reserved = await this.jobs.reserveEach(tenant, prepared, id, prepared.map((_, i) => `r${i}`));
+      const taken = prepared.flatMap((_, i) => (reserved[i] instanceof Error ? [] : [i]));
+      if (taken.length === 0) return reserved as Error[];
+      const { checked, offsets } = mergeRequests(taken.map((i) => prepared[i]!.checked));
+      const { job } = await this.jobs.enqueue(tenant, { ...prepared[taken[0]!]!, checked }, { requests: taken.length, id, reserved: taken.map((i) => reserved[i] as LedgerEntry) });
+      const places = new Map(taken.map((i, j) => [i, { jobId: job.id, offset: offsets[j]!, shared: taken.length > 1 }]));
+      return prepared.map((_, i) => places.get(i) ?? (reserved[i] as Error));
     });
   }
 

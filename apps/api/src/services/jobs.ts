@@ -158,29 +158,33 @@ export class JobService {
    * job whose rows are theirs in this order; each gets its own id and index entry.
    */
   async enqueueMembers(tenant: string, prepared: PreparedJob[]): Promise<(JobObject | Error)[]> {
-    const first = prepared[0]!;
-    const queue = this.queues.forVersion(first.version.model, first.version.version);
     const carrierId = newJobId();
     const all: JobMember[] = prepared.map((p) => ({ id: newJobId(), rows: p.checked.rows, ...(p.req.metadata ? { metadata: p.req.metadata } : {}) }));
-    // quota: each member reserves its own rows, in order, as it would alone: one refused is
-    // answered its 429 and the others go in the carrier (reserved as one, the carrier passed
-    // or was refused whole, and a member's cancel freed nothing).
-    const entries = all.map((m) => ({ queue: queue.name, jobId: memberEntryId(carrierId, m.id), rows: m.rows, job: true }));
-    const admitted = this.admission
-      ? await Promise.allSettled(entries.map((e) => this.admission!.reserve(tenant, e)))
-      : all.map(() => ({ status: 'fulfilled' as const, value: undefined }));
-    const taken = all.flatMap((_, i) => (admitted[i]!.status === 'fulfilled' ? [i] : []));
-    const refusal = (i: number) => {
-      const r = admitted[i]!;
-      return r.status === 'rejected' ? (r.reason instanceof Error ? r.reason : new Error(String(r.reason))) : undefined;
-    };
-    if (taken.length === 0) return all.map((_, i) => refusal(i)!);
+    const reserved = await this.reserveEach(tenant, prepared, carrierId, all.map((m) => m.id));
+    const taken = all.flatMap((_, i) => (reserved[i] instanceof Error ? [] : [i]));
+    if (taken.length === 0) return reserved as Error[];
     const { checked } = mergeRequests(taken.map((i) => prepared[i]!.checked));
     const members = taken.map((i) => all[i]!);
     const { metadata: _own, ...carrierReq } = prepared[taken[0]!]!.req;
-    const { job } = await this.enqueue(tenant, { ...prepared[taken[0]!]!, req: carrierReq, checked }, { members, id: carrierId, reserved: taken.map((i) => entries[i]!) });
+    const { job } = await this.enqueue(tenant, { ...prepared[taken[0]!]!, req: carrierReq, checked }, { members, id: carrierId, reserved: taken.map((i) => reserved[i] as LedgerEntry) });
     // Queued: the carrier's view with each member's id and metadata (no outputs yet to split).
-    return all.map((m, i) => refusal(i) ?? { ...job, id: m.id, metadata: m.metadata ?? null });
+    return all.map((m, i) => (reserved[i] instanceof Error ? reserved[i] : { ...job, id: m.id, metadata: m.metadata ?? null }));
+  }
+
+  /**
+   * quota: each request of a pack (of one tenant and model version) reserves its own rows, as
+   * it would alone, under `carrierId`#its key (memberEntryId), so one past the quota is refused
+   * alone and the others go in the carrier; a carrier reserved as one passed or was refused
+   * whole. Sent in order; one refused looks again after a reconcile, by when a later one may
+   * hold the rows. Resolves with each request's entry, or its refusal.
+   */
+  async reserveEach(tenant: string, prepared: PreparedJob[], carrierId: string, keys: string[]): Promise<(LedgerEntry | Error)[]> {
+    const first = prepared[0]!;
+    const queue = this.queues.forVersion(first.version.model, first.version.version);
+    const entries = prepared.map((p, i) => ({ queue: queue.name, jobId: memberEntryId(carrierId, keys[i]!), rows: p.checked.rows, job: true }));
+    if (!this.admission) return entries;
+    const settled = await Promise.allSettled(entries.map((e) => this.admission!.reserve(tenant, e)));
+    return settled.map((r, i) => (r.status === 'fulfilled' ? entries[i]! : r.reason instanceof Error ? r.reason : new Error(String(r.reason))));
   }
 
   /** Queues a prepared job: alone, or as the carrier of `members`, or holding v2 `requests`. */

@@ -13,8 +13,9 @@
  * (jobs/s level to +10 %, the worker's and Redis's CPU a request about a fifth lower;
  * BENCHMARKS.md round 14). A lone request never meets that wait: the flush before it packed
  * no company. Two users: v2 infer (infer-packer.ts) and `/v1/jobs` (job-packer.ts). If
- * queueing a pack fails (a full queue, a quota, Redis down), every request in it gets that
- * error.
+ * queueing a pack fails (a full queue, Redis down), every request in it gets that error;
+ * `enqueue` may also refuse a request alone (an Error in its place: one past its tenant's
+ * quota, JobService.reserveEach).
  */
 import { planPacks } from '../inference/packing.js';
 import type { PreparedJob } from './jobs.js';

@@ -57,13 +57,17 @@ export function toBatchObject(id: string, meta: BatchMeta, counts: BatchCounts):
 }
 
 /**
- * A batch's `meta` and counts, for toBatchObject: two reads that cost the same for any size of
- * batch (the kept counts, see keptCounts), or, for a batch with outcomes recorded by an older
- * release, every outcome read once more (HVALS).
+ * A batch's `meta` and counts, for toBatchObject: two reads in one MULTI (no outcome recorded
+ * between them) that cost the same for any size of batch (the kept counts, see keptCounts),
+ * or, for a batch with outcomes recorded by an older release, every outcome read once more (HVALS).
  */
 export async function readBatch(redis: Redis, id: string): Promise<{ meta: BatchMeta; counts: BatchCounts }> {
   const k = batchKeys(id);
-  const [meta, chunksRecorded] = await Promise.all([redis.hgetall(k.meta), redis.hlen(k.chunks)]);
+  const replies = (await redis.multi().hgetall(k.meta).hlen(k.chunks).exec()) ?? [];
+  const failed = replies.find(([err]) => err)?.[0];
+  if (failed) throw failed;
+  const meta = replies[0]![1] as BatchMeta;
+  const chunksRecorded = replies[1]![1] as number;
   const counts = keptCounts(meta, chunksRecorded) ?? batchCounts(meta, await redis.hvals(k.chunks));
   return { meta, counts };
 }
