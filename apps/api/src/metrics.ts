@@ -112,14 +112,18 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
 }
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
-/** The status a request is counted under when its client went away before the answer was sent (nginx's "client closed request"). */
+/**
+ * The status a request is counted under when it ended before its answer was sent (nginx's
+ * "client closed request"): its client went away, or the API cut it (the shutdown grace, a
+ * download whose client took nothing for IDLE_TIMEOUT_S).
+ */
 export const CLIENT_CLOSED_STATUS = '499';
 
 export function httpMetrics(metrics: ApiMetrics): RequestHandler {
   return (req, res, next) => {
     const end = metrics.http.startTimer();
-    // 'close' comes after 'finish' for an answer sent, and alone for one whose client left first
-    // (a long-poll or an infer given up on): counted as 499, not left out.
+    // 'close' comes after 'finish' for an answer sent, and alone for one cut short (a long-poll or
+    // an infer given up on, a download let go): counted as 499, not left out.
     res.on('close', () => {
       // The matched route pattern, not the URL, keeps label cardinality bounded.
       const route = (req.route?.path as string | undefined) ?? 'unmatched';

@@ -1,6 +1,6 @@
 /** Redis connections: one place that knows how each role connects. */
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 
 /**
@@ -187,6 +187,17 @@ export function redisUnavailableReason(err: unknown): 'unreachable' | 'out-of-me
   const refused = REFUSING.exec(err.message)?.[0].replace(/^[\s:-]/, '');
   if (!refused) return undefined;
   return refused.startsWith('OOM') ? 'out-of-memory' : refused === 'READONLY' ? 'read-only' : 'refusing-writes';
+}
+
+/**
+ * A MULTI's or pipeline's replies, in order, or the first of its commands' errors thrown
+ * (ioredis resolves `exec` with an [error, reply] pair a command).
+ */
+export async function execReplies(commands: ChainableCommander): Promise<unknown[]> {
+  const results = (await commands.exec()) ?? [];
+  const failed = results.find(([err]) => err)?.[0];
+  if (failed) throw failed;
+  return results.map(([, reply]) => reply);
 }
 
 /** True for errors that mean "Redis cannot serve this right now, retry later" rather than a bug. */

@@ -9,7 +9,6 @@
  * belongs to the requests' one tenant.
  */
 import { newJobId } from '@maas/shared';
-import type { LedgerEntry } from '../quotas/queued-rows.js';
 import type { JobService, PreparedJob } from './jobs.js';
 import { mergeRequests, packKey } from '../inference/packing.js';
 import { mayPack, TurnPacker } from './turn-packer.js';
@@ -28,13 +27,13 @@ export class InferPacker {
     this.packer = new TurnPacker(async (tenant, prepared) => {
       // Each request is counted against its tenant's quota on its own (JobService.reserveEach).
       const id = newJobId();
-      const reserved = await this.jobs.reserveEach(tenant, prepared, id, prepared.map((_, i) => `r${i}`));
-      const taken = prepared.flatMap((_, i) => (reserved[i] instanceof Error ? [] : [i]));
-      if (taken.length === 0) return reserved as Error[];
+      const { taken, reserved, refused } = await this.jobs.reserveEach(tenant, prepared, id, (i) => `r${i}`);
+      if (taken.length === 0) return refused as Error[];
       const { checked, offsets } = mergeRequests(taken.map((i) => prepared[i]!.checked));
-      const { job } = await this.jobs.enqueue(tenant, { ...prepared[taken[0]!]!, checked }, { requests: taken.length, id, reserved: taken.map((i) => reserved[i] as LedgerEntry) });
-      const places = new Map(taken.map((i, j) => [i, { jobId: job.id, offset: offsets[j]!, shared: taken.length > 1 }]));
-      return prepared.map((_, i) => places.get(i) ?? (reserved[i] as Error));
+      const { job } = await this.jobs.enqueue(tenant, { ...prepared[taken[0]!]!, checked }, { requests: taken.length, id, reserved });
+      // The requests taken hold the job's rows in their order: the n-th taken, the n-th offset.
+      let n = 0;
+      return prepared.map((_, i) => refused[i] ?? { jobId: job.id, offset: offsets[n++]!, shared: taken.length > 1 });
     });
   }
 

@@ -59,6 +59,16 @@ export interface EnqueueOptions {
   reserved?: LedgerEntry[];
 }
 
+/** What a pack's quota let in (JobService.reserveEach). */
+export interface PackAdmission {
+  /** the requests taken, by index, in order */
+  taken: number[];
+  /** their reservations, to release if the pack is not queued; undefined without a quota */
+  reserved: LedgerEntry[] | undefined;
+  /** by index: the error of a request refused alone */
+  refused: (Error | undefined)[];
+}
+
 /**
  * PURE: a job's ledger ending (`ended`, and a completion's `endedResult`) as the fields of its
  * BullMQ record that say it, given the failure BullMQ recorded: undefined when that already
@@ -160,15 +170,14 @@ export class JobService {
   async enqueueMembers(tenant: string, prepared: PreparedJob[]): Promise<(JobObject | Error)[]> {
     const carrierId = newJobId();
     const all: JobMember[] = prepared.map((p) => ({ id: newJobId(), rows: p.checked.rows, ...(p.req.metadata ? { metadata: p.req.metadata } : {}) }));
-    const reserved = await this.reserveEach(tenant, prepared, carrierId, all.map((m) => m.id));
-    const taken = all.flatMap((_, i) => (reserved[i] instanceof Error ? [] : [i]));
-    if (taken.length === 0) return reserved as Error[];
+    const { taken, reserved, refused } = await this.reserveEach(tenant, prepared, carrierId, (i) => all[i]!.id);
+    if (taken.length === 0) return refused as Error[];
     const { checked } = mergeRequests(taken.map((i) => prepared[i]!.checked));
     const members = taken.map((i) => all[i]!);
     const { metadata: _own, ...carrierReq } = prepared[taken[0]!]!.req;
-    const { job } = await this.enqueue(tenant, { ...prepared[taken[0]!]!, req: carrierReq, checked }, { members, id: carrierId, reserved: taken.map((i) => reserved[i] as LedgerEntry) });
+    const { job } = await this.enqueue(tenant, { ...prepared[taken[0]!]!, req: carrierReq, checked }, { members, id: carrierId, reserved });
     // Queued: the carrier's view with each member's id and metadata (no outputs yet to split).
-    return all.map((m, i) => (reserved[i] instanceof Error ? reserved[i] : { ...job, id: m.id, metadata: m.metadata ?? null }));
+    return all.map((m, i) => refused[i] ?? { ...job, id: m.id, metadata: m.metadata ?? null });
   }
 
   /**
@@ -176,15 +185,19 @@ export class JobService {
    * it would alone, under `carrierId`#its key (memberEntryId), so one past the quota is refused
    * alone and the others go in the carrier; a carrier reserved as one passed or was refused
    * whole. Sent in order; one refused looks again after a reconcile, by when a later one may
-   * hold the rows. Resolves with each request's entry, or its refusal.
+   * hold the rows. Resolves with the requests taken (their indices, in order), the entries
+   * reserved for them (none without a quota: nothing to release), and each refused one's error.
    */
-  async reserveEach(tenant: string, prepared: PreparedJob[], carrierId: string, keys: string[]): Promise<(LedgerEntry | Error)[]> {
+  async reserveEach(tenant: string, prepared: PreparedJob[], carrierId: string, key: (i: number) => string): Promise<PackAdmission> {
+    const admission = this.admission;
+    if (!admission) return { taken: prepared.map((_, i) => i), reserved: undefined, refused: [] };
     const first = prepared[0]!;
     const queue = this.queues.forVersion(first.version.model, first.version.version);
-    const entries = prepared.map((p, i) => ({ queue: queue.name, jobId: memberEntryId(carrierId, keys[i]!), rows: p.checked.rows, job: true }));
-    if (!this.admission) return entries;
-    const settled = await Promise.allSettled(entries.map((e) => this.admission!.reserve(tenant, e)));
-    return settled.map((r, i) => (r.status === 'fulfilled' ? entries[i]! : r.reason instanceof Error ? r.reason : new Error(String(r.reason))));
+    const entries = prepared.map((p, i) => ({ queue: queue.name, jobId: memberEntryId(carrierId, key(i)), rows: p.checked.rows, job: true }));
+    const settled = await Promise.allSettled(entries.map((e) => admission.reserve(tenant, e)));
+    const taken = settled.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+    const refused = settled.map((r) => (r.status === 'fulfilled' ? undefined : r.reason instanceof Error ? r.reason : new Error(String(r.reason))));
+    return { taken, reserved: taken.map((i) => entries[i]!), refused };
   }
 
   /** Queues a prepared job: alone, or as the carrier of `members`, or holding v2 `requests`. */

@@ -6,7 +6,7 @@
  * served answers not ready within that TTL instead of after three missed heartbeats.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
-import { isRedisUnavailable, workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
+import { execReplies, isRedisUnavailable, workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
   id: string;
@@ -88,10 +88,7 @@ export class WorkerDirectory {
    * and Redis's clock in ms, which liveness expiries are on (hosts' clocks may differ).
    */
   private async withRedisTime(commands: ChainableCommander): Promise<{ replies: unknown[]; redisNow: number }> {
-    const results = (await commands.time().exec()) ?? [];
-    const failed = results.find(([err]) => err)?.[0];
-    if (failed) throw failed;
-    const replies = results.map(([, reply]) => reply);
+    const replies = await execReplies(commands.time());
     const [seconds, micros] = replies.pop() as [string, string];
     return { replies, redisNow: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };
   }

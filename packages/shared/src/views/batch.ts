@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { parseMarker, type BatchObject, type BatchStatus } from '../contract/batch.js';
 import type { JobError } from '../contract/job.js';
 import { batchKeys } from '../queues.js';
+import { execReplies } from '../redis.js';
 
 /** The `meta` hash of a batch, as Redis returns it. */
 export type BatchMeta = Record<string, string>;
@@ -63,11 +64,7 @@ export function toBatchObject(id: string, meta: BatchMeta, counts: BatchCounts):
  */
 export async function readBatch(redis: Redis, id: string): Promise<{ meta: BatchMeta; counts: BatchCounts }> {
   const k = batchKeys(id);
-  const replies = (await redis.multi().hgetall(k.meta).hlen(k.chunks).exec()) ?? [];
-  const failed = replies.find(([err]) => err)?.[0];
-  if (failed) throw failed;
-  const meta = replies[0]![1] as BatchMeta;
-  const chunksRecorded = replies[1]![1] as number;
+  const [meta, chunksRecorded] = (await execReplies(redis.multi().hgetall(k.meta).hlen(k.chunks))) as [BatchMeta, number];
   const counts = keptCounts(meta, chunksRecorded) ?? batchCounts(meta, await redis.hvals(k.chunks));
   return { meta, counts };
 }
