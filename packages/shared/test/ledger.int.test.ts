@@ -231,13 +231,13 @@ describe('recordChunks: how a batch ends', () => {
     expect(JSON.parse((await meta('b_line'))['error']!)).toMatchObject({ type: 'inference-failed' });
   });
 
-  it('every line invalid: failed (invalid-input), and never running: no worker took a chunk', async () => {
-    await uploaded('b_invalid', 1, 3);
-    await recordChunks(redis, 'b_invalid', 60, ['0', 's:0', '']); // the API's record of a chunk with no rows
+  it('every line invalid: succeeded (a bad line fails alone, CONTRACT §4), no error, and never running: no worker took a chunk', async () => {
+    await uploaded('b_invalid', 2, 3);
+    await recordChunks(redis, 'b_invalid', 60, ['0', 's:0', '', '1', 's:0', '']); // the API's records of chunks with no rows
     const m = await meta('b_invalid');
-    expect(m).toMatchObject({ status: 'failed' });
+    expect(m).toMatchObject({ status: 'succeeded', succeeded_lines: '0' });
     expect(m['started_at']).toBeUndefined();
-    expect(JSON.parse(m['error']!)).toMatchObject({ type: 'invalid-input' });
+    expect(m['error']).toBeUndefined();
   });
 
   it('a canceled batch stays canceled whatever ran', async () => {
@@ -278,7 +278,8 @@ describe('recordChunks: how a batch ends', () => {
     await recordChunks(redis, 'b_run', 60, ['0', 's:0', '']);
     expect((await meta('b_run'))['status']).toBe('queued');
     await recordChunks(redis, 'b_run', 60, ['1', 's:0', '']);
-    expect((await meta('b_run'))['status']).toBe('failed');
+    expect(await meta('b_run')).toMatchObject({ status: 'succeeded', failed_lines: '0' }); // nothing ran: every line failed its checks
+    expect((await meta('b_run'))['started_at']).toBeUndefined();
     await uploaded('b_run2', 2, 4);
     await recordChunks(redis, 'b_run2', 60, ['0', 's:2', '']);
     expect(await meta('b_run2')).toMatchObject({ status: 'running' });

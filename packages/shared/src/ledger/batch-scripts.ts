@@ -24,9 +24,9 @@ return 0
  * completes the batch when the upload has ended and every chunk has an outcome: sets
  * completed_at and the final status once, and gives every key of the batch its retention TTL
  * (until then, a week's grace beyond it, so an abandoned batch is dropped eventually). The
- * final status is `canceled` for a canceled batch, else `succeeded` if any line succeeded, else
- * `failed` with an `error`: the type of a chunk's failure (else of a line's run, else
- * `invalid-input`: every line failed its checks). A batch is running (`started_at`) from when a
+ * final status is `canceled` for a canceled batch, else `succeeded` if any line succeeded or
+ * none ran (every line failed the API's checks: a bad line fails alone, CONTRACT §4), else
+ * `failed` with an `error`: the type of a chunk's failure, else of a line's run. A batch is running (`started_at`) from when a
  * worker takes its first chunk (START_BATCH_LUA), or else from the first outcome a worker
  * recorded, never from the API's of a chunk with no rows (`s:0`).
  * When it completes a batch that has a webhook, it also puts the batch.completed entry in the
@@ -94,6 +94,8 @@ if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) th
   if m[4] == 'canceled' or m[4] == 'failed' then final = m[4] end
   -- A line succeeded (noted as its chunk was recorded): no need to read every chunk's outcome,
   -- which only a batch with no success (or one an older worker recorded) pays for, once.
+  -- Lines that failed their checks alone (the API's, recorded with their chunk's line list) fail
+  -- only themselves, as CONTRACT §4 says of a bad line: such a batch still ends succeeded.
   if final == 'succeeded' and not m[6] then
     local any, chunkType, lineType = false, nil, nil
     for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
@@ -102,9 +104,9 @@ if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) th
       chunkType = chunkType or chunkFailure
       lineType = lineType or lineFailure
     end
-    if not any then
+    if not any and (chunkType or lineType) then
       final = 'failed'
-      redis.call('HSET', KEYS[1], 'error', cjson.encode({ type = chunkType or lineType or 'invalid-input',
+      redis.call('HSET', KEYS[1], 'error', cjson.encode({ type = chunkType or lineType,
         message = "none of its " .. (m[5] or '0') .. " lines succeeded: each line's error is in its results" }))
     end
   end
