@@ -8,6 +8,7 @@ import { call, Cluster, eventually } from '../src/harness/index.js';
 
 const A = { Authorization: 'Bearer key-a' };
 const B = { Authorization: 'Bearer key-b' };
+const ADMIN = 'admin-key-0123456789abcdef';
 let cluster: Cluster;
 let redis: Redis;
 
@@ -15,7 +16,7 @@ beforeAll(async () => {
   // No worker for mlp: whatever got queued would stay visible in its queue.
   cluster = await Cluster.start({
     workers: 1,
-    api: { API_KEYS: 'alpha:key-a,beta:key-b', MAX_BODY_MB: '1', MAX_QUEUE_DEPTH: '3' },
+    api: { API_KEYS: 'alpha:key-a,beta:key-b', ADMIN_KEY: ADMIN, MAX_BODY_MB: '1', MAX_QUEUE_DEPTH: '3' },
     worker: { WORKER_MODELS: 'penguins,fixed' },
   });
   redis = cluster.redisClient();
@@ -129,6 +130,30 @@ describe('not found → 404', () => {
     expect(put.headers.get('allow')).toBe('POST, OPTIONS');
     expect(put.body.error).toMatch(/PUT is not served on \/v2\/models\/mlp\/infer/);
     expectProblem(await call(cluster.url, 'DELETE', '/v1/nothing/at/all', undefined, A), 404, 'not-found');
+  });
+
+  it('what no route serves is a 404 or 405 before its key or its body is looked at (not a 400, 413 or 415 about a body no route reads, nor the admin key\'s 403)', async () => {
+    const send = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+      fetch(`${cluster.url}${path}`, { method, headers, body });
+    const problem = async (res: Response) => ({ status: res.status, type: ((await res.json()) as { type: string }).type, allow: res.headers.get('allow') });
+    const json = { 'content-type': 'application/json' };
+    const cases: [string, string, Record<string, string>, string | undefined, number][] = [
+      ['POST', '/nope', { ...A, ...json }, '{bad', 404],
+      ['DELETE', '/v1/jobs/job_x', { ...A, ...json }, '{bad', 405],
+      ['PUT', '/v2/models/mlp', { ...A, 'content-type': 'application/json; charset=latin1' }, '{}', 405],
+      ['POST', '/nope', { ...A, ...json, 'content-encoding': 'zstd' }, 'x', 404],
+      ['POST', '/nope', { ...A, ...json }, JSON.stringify({ pad: 'x'.repeat(1.5 * 2 ** 20) }), 404], // over MAX_BODY_MB
+      ['GET', '/nope', { Authorization: `Bearer ${ADMIN}` }, undefined, 404],
+      ['DELETE', '/v2/models/mlp', { Authorization: `Bearer ${ADMIN}` }, undefined, 405],
+      ['GET', '/nope', {}, undefined, 404], // no key: nothing here to authenticate for
+    ];
+    for (const [method, path, headers, body, status] of cases) {
+      const p = await problem(await send(method, path, headers, body));
+      expect(p, `${method} ${path} ${JSON.stringify(headers)}`).toMatchObject({ status, type: `urn:maas:problem:${status === 404 ? 'not-found' : 'method-not-allowed'}` });
+      if (status === 405) expect(p.allow).toContain('GET');
+    }
+    // A served route still asks for its key first.
+    expect((await send('GET', '/v1/jobs/job_x', {})).status).toBe(401);
   });
 
   it('OPTIONS names the methods a 405 on the same path names', async () => {

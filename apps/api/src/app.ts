@@ -2,7 +2,7 @@
  * createApp(deps): the express app, with no I/O of its own (main.ts listens).
  * Order: request log → metrics → CORS (when CORS_ORIGINS is set) → compressed answers (when asked and
  * COMPRESS_RESPONSES) → health (no auth) → /admin (admin key) → load/unload and model
- * reads by the admin key → in one layer (http/compose.ts `series`): tenant auth, rate limit,
+ * reads by the admin key (past a 404 or 405 for what no route serves) → in one layer (http/compose.ts `series`): tenant auth, rate limit,
  * query names, OPTIONS (http/options.ts), JSON charset, body size (and the 100), compressed bodies, JSON body (exact integers, depth) →
  * routes (the busiest first; a router under a path sees only its requests: `underPath`) → 404 →
  * problems.
@@ -26,7 +26,7 @@ import { allowedMethodsOf } from './http/allowed-methods.js';
 import { answerOptions } from './http/options.js';
 import { crossOrigin } from './http/cors.js';
 import { refuseBracketQuery } from './http/query.js';
-import { notFoundHandler, problemHandler } from './http/problem.js';
+import { notFoundHandler, problemHandler, refuseUnserved } from './http/problem.js';
 import { ROUTES } from './openapi/routes.js';
 import { rateLimit } from './http/rate-limit.js';
 import { httpMetrics } from './metrics.js';
@@ -66,6 +66,9 @@ export function createApp(deps: Deps): Express {
   if (deps.config.ADMIN_KEY || deps.config.API_KEYS?.size) {
     app.post([REPOSITORY_LOAD, REPOSITORY_UNLOAD], repositoryControlAuth(deps.config.ADMIN_KEY, deps.config.API_KEYS));
   }
+  // A path nothing serves (404), or a method its path is not served with (405), is answered so
+  // before a key or a body is looked at.
+  app.use(refuseUnserved(allowed));
   if (deps.config.ADMIN_KEY) app.use(adminReadsModels(deps.config.ADMIN_KEY)); // and read models with it
   // Large JSON inference bodies are read by their routes instead (http/infer-body.ts, readsTensorJson);
   // a batch upload is never JSON: its route answers a JSON type with 415 before reading a byte.

@@ -18,4 +18,9 @@ describe('allowedMethods', () => {
     expect(allowedMethods('/v1/jobs/job_x/extra/more')).toBeUndefined();
     expect(allowedMethods('/v2/models/penguins/versions')).toBeUndefined();
   });
+
+  it('matches paths as express routes them: regardless of case, with or without a trailing slash', () => {
+    expect(allowedMethods('/V1/Jobs/job_x')).toEqual(['GET', 'HEAD', 'OPTIONS']);
+    expect(allowedMethods('/v1/jobs/job_x/')).toEqual(['GET', 'HEAD', 'OPTIONS']);
+  });
 });

@@ -16,7 +16,8 @@ export function allowedMethodsOf(routes: readonly { method: string; path: string
     byPath.set(r.path, methods);
   }
   const patterns = [...byPath].map(([path, methods]) => ({
-    pattern: new RegExp(`^${path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+')}/?$`),
+    // Case-insensitive, as express's routing is by default.
+    pattern: new RegExp(`^${path.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+')}/?$`, 'i'),
     methods,
   }));
   return (path) => {

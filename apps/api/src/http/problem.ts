@@ -130,10 +130,22 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
 
 /** No route took the request: a 405 naming the methods when its path is served with others (`allowed`), else a 404. */
 export const notFoundHandler = (allowed: AllowedMethods): RequestHandler => (req, _res, next) => {
-  const methods = allowed(req.path);
-  if (methods) {
-    const allow = methods.join(', ');
-    return next(new AppError('method-not-allowed', `${req.method} is not served on ${req.path} (allowed: ${allow})`, {}, { headers: { Allow: allow } }));
-  }
-  next(new NotFoundError('route', `${req.method} ${req.path}`));
+  next(unservedError(req.method, req.path, allowed(req.path)));
 };
+
+/**
+ * The same answer before anything reads the request (its key, its body): a path no route serves
+ * is a 404 and a method its path is not served with a 405, not a complaint about a body or a key
+ * that no route would have read.
+ */
+export const refuseUnserved = (allowed: AllowedMethods): RequestHandler => (req, _res, next) => {
+  const methods = allowed(req.path);
+  if (methods?.includes(req.method)) return next();
+  next(unservedError(req.method, req.path, methods));
+};
+
+function unservedError(method: string, path: string, methods: string[] | undefined): AppError {
+  if (!methods) return new NotFoundError('route', `${method} ${path}`);
+  const allow = methods.join(', ');
+  return new AppError('method-not-allowed', `${method} is not served on ${path} (allowed: ${allow})`, {}, { headers: { Allow: allow } });
+}
