@@ -2,6 +2,7 @@
  * Bad input never reaches the queue and never produces a 5xx: every kind of invalid request in
  * CONTRACT §4 gets its 4xx as problem+json, and the queues stay empty. Auth with two tenants.
  */
+import { request as httpRequest } from 'node:http';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, Cluster, eventually } from '../src/harness/index.js';
@@ -207,6 +208,28 @@ describe('not found → 404', () => {
     expect(a.status).toBe(202);
     expect(b.status).toBe(202);
     expect(b.body.id).not.toBe(a.body.id);
+  });
+
+  it('an Idempotency-Key header sent twice is a 400, not one key made of both (jobs and batch uploads); nothing is queued', async () => {
+    const before = await storedJobs();
+    const body = JSON.stringify({ model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] });
+    const post = (path: string, contentType: string, payload: string) => new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = httpRequest(`${cluster.url}${path}`, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer key-a', 'content-type': contentType, 'Idempotency-Key': ['x1', 'x2'] }, // two header lines
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+    for (const [path, type, payload] of [['/v1/jobs', 'application/json', body], ['/v1/batches?model=penguins', 'application/x-ndjson', '{"inputs":{"features":[39,18,181,3750]}}\n']] as const) {
+      const r = await post(path, type, payload);
+      expect(r.status, path).toBe(400);
+      expect(r.body).toMatchObject({ type: 'urn:maas:problem:invalid-input', errors: [{ path: 'Idempotency-Key', message: 'sent 2 times: send one' }] });
+    }
+    expect(await storedJobs()).toBe(before);
   });
 });
 

@@ -88,7 +88,7 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     if (charset) throw charset;
     // The 100 of `Expect: 100-continue` goes out as the body is first read: an unknown model or a
     // full queue (create's checks before that) is answered without the body being sent.
-    const key = IdempotencyStore.check(req.get('Idempotency-Key'));
+    const key = IdempotencyStore.check(req.headersDistinct['idempotency-key']);
     const decoded = decodedBody(req, megabytes(config.BATCH_MAX_MB));
     const upload = continueOnRead(req, res, decoded);
     // An upload answered before its body was read whole (refused, or an Idempotency-Key's

@@ -21,7 +21,7 @@ export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
     const issues = jobRequestIssues(body);
     if (issues.length) throw new ValidationError(issues);
     checkPriority(req.tenant, body.priority, limits(req.tenant)); // 403 for a priority reserved to others
-    const key = IdempotencyStore.check(req.get('Idempotency-Key'));
+    const key = IdempotencyStore.check(req.headersDistinct['idempotency-key']);
     const { job: created, created: isNew } = await jobs.create(req.tenant, body, key);
     const preferred = preferWait(req.get('Prefer'));
     let job = created;

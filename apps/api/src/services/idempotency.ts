@@ -61,8 +61,15 @@ export class IdempotencyStore {
     return idempotencyKey(tenant, this.scope ? `${this.scope}-${sha256(key)}` : sha256(key));
   }
 
-  static check(key: string | undefined): string | undefined {
-    if (key === undefined) return undefined;
+  /**
+   * The request's key from its `Idempotency-Key` headers (`headersDistinct`: one entry a header
+   * line), or a 400: the header sent twice would otherwise be read as one key, their values
+   * joined by a comma, which names neither request.
+   */
+  static check(values: readonly string[] | undefined): string | undefined {
+    if (values === undefined) return undefined;
+    if (values.length > 1) throw new ValidationError([{ path: 'Idempotency-Key', message: `sent ${values.length} times: send one` }]);
+    const key = values[0]!;
     if (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY) {
       throw new ValidationError([{ path: 'Idempotency-Key', message: `must be 1 to ${MAX_IDEMPOTENCY_KEY} characters` }]);
     }
