@@ -52,8 +52,12 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     expect(queues.status).toBe(200);
     const mlpQueue = (queues.body.queues as { name: string; readOnlyMode: boolean; allowRetries: boolean }[]).find((q) => q.name.includes('infer-mlp-v1'))!;
     expect(mlpQueue).toMatchObject({ readOnlyMode: true, allowRetries: false });
-    const retry = await call(cluster.url, 'PUT', `/admin/queues/api/queues/${encodeURIComponent(mlpQueue.name)}/retry/failed`, undefined, auth);
-    expect(retry.status).toBe(405);
+    for (const [method, action] of [['PUT', 'retry/failed'], ['PUT', 'pause'], ['PUT', 'empty'], ['PUT', 'clean/completed'], ['POST', 'add']]) {
+      const write = await call(cluster.url, method!, `/admin/queues/api/queues/${encodeURIComponent(mlpQueue.name)}/${action}`, {}, auth);
+      expect(write.status, action).toBe(405);
+      expect(write.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+      expect(write.body).toMatchObject({ type: 'urn:maas:problem:method-not-allowed', status: 405 }); // our problem, not bull-board's own body
+    }
   });
 
   it('shows models, workers, queues, failures and throughput, and refreshes by itself', async () => {

@@ -282,6 +282,12 @@ describe('Redis refusing writes or gone → 503 + Retry-After, then recovery wit
     await cluster.redis.kill();
     try {
       await expect503(/unreachable/);
+      // the queue board's JSON too: a 503 problem, not bull-board's 500 with ioredis's message
+      const board = await fetch(`${cluster.url}/admin/queues/api/queues`);
+      expect(board.status).toBe(503);
+      expect(board.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(board.headers.get('retry-after')).toBe('1');
+      expect(await board.json()).toMatchObject({ type: 'urn:maas:problem:redis-unavailable' });
     } finally {
       await cluster.redis.restart();
     }

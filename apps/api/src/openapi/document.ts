@@ -6,9 +6,11 @@
  * The binary tensor extension is an `application/octet-stream` content whose JSON header is
  * described by `x-inference-header` (OpenAPI cannot describe a JSON prefix of a binary body).
  */
+import type { Request } from 'express';
 import { z } from 'zod';
 import { PROBLEMS, problemTypeUri } from '@maas/shared';
 import { HEADER_LENGTH } from '../binary/framing.js';
+import { isModelRead, isOperationsRead } from '../http/admin-auth.js';
 import { BINARY_TYPE, BYTES_TYPES, JSON_TYPE, ROUTES, type Framed, type Route } from './routes.js';
 import * as S from './schemas.js';
 
@@ -161,7 +163,7 @@ class Builder {
       summary: route.summary,
       operationId: `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       tags: [route.tag],
-      ...(route.open ? { security: [] } : route.admin ? { security: [{ admin: [] }] } : {}),
+      ...(route.open ? { security: [] } : route.admin ? { security: [{ admin: [] }, { adminBearer: [] }] } : adminMayRead(route) ? { security: [{ apiKey: [] }, { adminBearer: [] }] } : {}),
       parameters: [
         ...pathParams(route.path),
         ...this.queryParams(route),
@@ -220,6 +222,12 @@ function headOperation(get: Json): Json {
   };
 }
 
+/** Whether ADMIN_KEY may call `route` beside a tenant key (http/admin-auth.ts `adminReadsModels`). */
+function adminMayRead(route: Route): boolean {
+  const req = { method: route.method.toUpperCase(), path: route.path } as Request;
+  return isModelRead(req) || isOperationsRead(req);
+}
+
 export function openApiDocument(version: string): Json {
   const paths: Record<string, Json> = {};
   const build = new Builder();
@@ -250,7 +258,8 @@ export function openApiDocument(version: string): Json {
       schemas: build.components.schemas,
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'a key from API_KEYS (none needed while API_KEYS is unset)' },
-        admin: { type: 'http', scheme: 'basic', description: 'ADMIN_KEY as the password (or as a Bearer token)' },
+        admin: { type: 'http', scheme: 'basic', description: 'ADMIN_KEY as the password (any user name)' },
+        adminBearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_KEY as a Bearer token: /admin, loading and unloading models, and the reads it may make beside tenants (models, /metrics, this document)' },
       },
     },
     paths,

@@ -273,11 +273,24 @@ const TABLE: Route[] = [
   ...[
     { path: '/admin', summary: 'Status page (refreshes by itself)', content: { [HTML_TYPE]: undefined } },
     { path: '/admin/status.json', summary: "The status page's data", content: { [JSON_TYPE]: S.Status } },
-    { path: '/admin/queues', summary: 'Queue board (@bull-board)', content: { [HTML_TYPE]: undefined } },
+    { path: '/admin/queues', summary: "Queue board (@bull-board); the pages and JSON under /admin/queues/ are bull-board's own, read-only (a write is a 405, its JSON a 503 while Redis does not answer)", content: { [HTML_TYPE]: undefined } },
   ].map(({ path, summary, content }): Route => ({
     method: 'get', path, summary, tag: 'Admin', admin: true,
     answers: { 200: { description: summary, content }, 401: problem('the admin key is required', ['WWW-Authenticate']), 403: problem('closed: API_KEYS is set and ADMIN_KEY is not'), 503: common[503] },
   })),
 ];
 
-export const ROUTES: Route[] = TABLE.map(withBadPath).map(withV2Problems);
+/**
+ * A POST's body goes through the same checks before its route (app.ts), whatever the route reads
+ * of it: malformed JSON is a 400, one over MAX_BODY_MB a 413, an unknown encoding or charset a 415.
+ */
+const withBodyProblems = (route: Route): Route =>
+  route.method !== 'post' ? route : {
+    ...route,
+    answers: {
+      400: problem('a body that is not JSON (when sent as JSON)'), 413: problem('body over MAX_BODY_MB'), 415: unsupported,
+      ...route.answers,
+    },
+  };
+
+export const ROUTES: Route[] = TABLE.map(withBadPath).map(withBodyProblems).map(withV2Problems);

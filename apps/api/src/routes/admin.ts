@@ -2,19 +2,22 @@
  * `/admin` (behind http/admin-auth.ts): our status page and its JSON, and the @bull-board
  * queue board at `/admin/queues` over every inference queue and the webhook delivery queue.
  * The board is read-only, retries included: a job added, retried or removed there would skip
- * the API's checks and the ledger that records how every job ends.
+ * the API's checks and the ledger that records how every job ends. Its writes are a 405 problem,
+ * and its JSON a 503 problem while Redis does not answer.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { answeredWithin, AppError, isRedisUnavailable, RedisUnavailableError } from '@maas/shared';
 import { STATUS_PAGE } from '../admin/page.js';
 import type { Deps } from '../deps.js';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
-export function adminRouter({ catalog, queues, webhookQueue, status }: Deps): Router {
+export function adminRouter({ catalog, queues, webhookQueue, status, redis }: Deps): Router {
   const r = Router();
   r.get('/admin', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -34,10 +37,37 @@ export function adminRouter({ catalog, queues, webhookQueue, status }: Deps): Ro
   let shown = current() as Queue[];
   const board = createBullBoard({ queues: adapters(shown), serverAdapter, options: { uiConfig: { boardTitle: 'maas queues' } } });
   // Models may come and go while the API runs: the board follows the catalog.
-  r.use(QUEUE_BOARD_PATH, (_req, _res, next) => {
+  r.use(QUEUE_BOARD_PATH, readOnlyBoard, boardRedis(redis), (_req, _res, next) => {
     const now = current() as Queue[];
     if (now.map((q) => q.name).join() !== shown.map((q) => q.name).join()) board.replaceQueues(adapters((shown = now)));
     next();
   }, serverAdapter.getRouter() as Router);
   return r;
 }
+
+const BOARD_METHODS = 'GET, HEAD, OPTIONS';
+
+/**
+ * The board's pages and its JSON (`/admin/queues/api/…`) are only read: a write (which bull-board
+ * refuses in read-only mode with its own body) is our 405 problem with `Allow`, as on every route.
+ */
+const readOnlyBoard: RequestHandler = (req, res, next) => {
+  if (req.method === 'GET' || req.method === 'HEAD') return next();
+  if (req.method === 'OPTIONS') return void res.set('Allow', BOARD_METHODS).status(204).end();
+  next(new AppError('method-not-allowed', `${req.method} is not served on ${req.originalUrl.split('?')[0]}: the queue board is read-only (allowed: ${BOARD_METHODS})`, {}, { headers: { Allow: BOARD_METHODS } }));
+};
+
+/**
+ * The board's JSON reads the queues: with Redis unreachable, or not answering within a couple of
+ * seconds, it is a 503 problem with Retry-After, as every route's (bull-board answered a 500 with
+ * ioredis's message).
+ */
+const boardRedis = (redis: Redis): RequestHandler => (req, _res, next) => {
+  if (!req.path.startsWith('/api/')) return next();
+  answeredWithin(redis.ping(), BOARD_REDIS_WAIT_MS, 'the queue board\'s PING').then(
+    () => next(),
+    (err: unknown) => next(isRedisUnavailable(err) ? new RedisUnavailableError(err) : err),
+  );
+};
+
+const BOARD_REDIS_WAIT_MS = 2000;
