@@ -15,6 +15,19 @@ describe('loadConfig', () => {
     expect(loadConfig({ API_KEYS: 'a:key:with:colons' }).API_KEYS?.get('key:with:colons')).toBe('a');
   });
 
+  it('refuses an API_KEYS of commas alone (set, naming no one: it was the open mode, unwarned) and a key with white space in it (no Bearer token carries one)', () => {
+    for (const v of [',', ',,,', ' , ']) expect(() => loadConfig({ API_KEYS: v }), v).toThrow(/API_KEYS: holds no tenant:key entry/);
+    expect(() => loadConfig({ API_KEYS: ',', CORS_ORIGINS: '*' })).toThrow(/holds no tenant:key entry/);
+    expect(() => loadConfig({ API_KEYS: 'a:k-aaaa,b:key with space' })).toThrow(/entry 2's key holds white space/);
+    expect(() => loadConfig({ API_KEYS: 'a:k-aaaa,b:key with space' })).not.toThrow(/key with space/);
+  });
+
+  it('trims ADMIN_KEY (a secret file\'s newline), so it is still never a tenant key; white space inside is refused', () => {
+    expect(loadConfig({ ADMIN_KEY: '  admin-key-0123456789\n' }).ADMIN_KEY).toBe('admin-key-0123456789');
+    expect(() => loadConfig({ API_KEYS: 'a:0123456789abcdef', ADMIN_KEY: '0123456789abcdef ' })).toThrow(/ADMIN_KEY: is also a tenant key/);
+    expect(() => loadConfig({ ADMIN_KEY: 'admin key 0123456789' })).toThrow(/ADMIN_KEY: holds white space/);
+  });
+
   it('GRPC_PORT equal to PORT is refused at start (it failed to bind with a stack trace)', () => {
     expect(() => loadConfig({ PORT: '7303', GRPC_PORT: '7303' })).toThrow(/GRPC_PORT: is PORT \(7303\)/);
     expect(loadConfig({ PORT: '0', GRPC_PORT: '0' })).toMatchObject({ PORT: 0, GRPC_PORT: 0 }); // each a port the system picks

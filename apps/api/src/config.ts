@@ -13,7 +13,8 @@ export const ApiKeys = z
   .string()
   .transform((s, ctx) => {
     const keys = new Map<string, string>();
-    for (const [n, pair] of s.split(',').map((p) => p.trim()).filter(Boolean).entries()) {
+    const entries = s.split(',').map((p) => p.trim()).filter(Boolean);
+    for (const [n, pair] of entries.entries()) {
       const i = pair.indexOf(':');
       const tenant = pair.slice(0, i).trim();
       const key = pair.slice(i + 1).trim();
@@ -26,9 +27,16 @@ export const ApiKeys = z
         ctx.addIssue({ code: 'custom', message: `entry ${n + 1} names tenant "${tenant}", which is reserved (${[...RESERVED_TENANTS].join(', ')}: the open mode's tenant and ADMIN_KEY's, whose limits and webhook secret it would share)` });
         continue;
       }
+      if (/\s/.test(key)) {
+        // Authorization: Bearer carries one token: a key with a space in it could never be sent.
+        ctx.addIssue({ code: 'custom', message: `entry ${n + 1}'s key holds white space, which no Bearer token can carry` });
+        continue;
+      }
       if (keys.has(key)) ctx.addIssue({ code: 'custom', message: `a key is given to two tenants (${keys.get(key)}, ${tenant})` });
       keys.set(key, tenant);
     }
+    // Only commas (`API_KEYS=,`): set, yet naming no one; taken as it reads, it would be the open mode, unwarned.
+    if (keys.size === 0 && entries.length === 0) ctx.addIssue({ code: 'custom', message: 'holds no tenant:key entry: set one, or leave API_KEYS unset (or empty) for the open mode' });
     return keys;
   });
 
@@ -91,7 +99,11 @@ export const ApiEnv = z.object({
   /** origins whose browser pages may call the API (CORS): `*` or a comma list of origins; unset: none */
   CORS_ORIGINS: CorsOriginsEnv,
   /** key for /admin (status page, queue board); unset: /admin is open only while API_KEYS is unset */
-  ADMIN_KEY: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().min(16, 'use at least 16 characters').optional()),
+  ADMIN_KEY: z.preprocess(
+    // Trimmed as API_KEYS' keys are (a secret file's trailing newline); a space inside could never be a Bearer token.
+    (v) => (typeof v === 'string' ? (v.trim() === '' ? undefined : v.trim()) : v),
+    z.string().min(16, 'use at least 16 characters').regex(/^\S+$/, 'holds white space, which no Bearer token can carry').optional(),
+  ),
   /** queued jobs per model version beyond which new jobs get 429 */
   MAX_QUEUE_DEPTH: intEnv(1, 100_000_000).default(100_000),
   /** `true` lets webhooks target loopback/private addresses (checked at submission for IP literals and localhost) */
