@@ -312,6 +312,32 @@ describe('a Redis that holds its connections without answering (paused)', () => 
     }
     await eventually(async () => (await call(cluster.url, 'GET', '/v2/health/ready')).status, (s) => s === 200, { what: 'ready again' });
   });
+
+  it('a stop while Redis answers nothing ends all the same: the worker gives up its drain (exit 1), the API stops without Redis (exit 0); their connections still read ready', async () => {
+    const cluster = await Cluster.start({ workers: 0 });
+    cleanups.push(() => cluster.stop());
+    const w = await cluster.startWorker({ WORKER_DRAIN_REDIS_WAIT_MS: '1500' });
+    const redis = cluster.redisClient();
+    const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
+    redis.disconnect();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 3000)); // their periodic passes (sweeps, beats) now wait on it
+      const t0 = Date.now();
+      const [worker, api] = await Promise.all([
+        w.stop('SIGTERM', 40_000).then((code) => ({ code, ms: Date.now() - t0 })),
+        cluster.apis[0]!.stop('SIGTERM', 40_000).then((code) => ({ code, ms: Date.now() - t0 })),
+      ]);
+      expect(worker.code).toBe(1); // before: both waited until Redis answered again (666 s in the audit)
+      expect(worker.ms).toBeLessThan(10_000);
+      expect(w.log).toMatch(/Redis unreachable for 1500 ms while draining/);
+      expect(api.code).toBe(0);
+      expect(api.ms).toBeLessThan(25_000); // API_DRAIN_REDIS_WAIT_MS (10 s) and a PING's second
+      expect(cluster.apis[0]!.log).toMatch(/stopping without Redis/);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  });
 });
 
 describe('the API stopped while an upload is still arriving', () => {

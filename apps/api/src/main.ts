@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import {
-  answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, RepositoryPoller, runMain,
+  answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, redisAnswers, RepositoryPoller, runMain,
   StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, megabytes, openModeSecrets, Periodic, throttledErrorLog,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
@@ -187,8 +187,8 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     shutdown.stop();
     status.close();
-    await pruning.stop();
-    await poller.close();
+    // Not awaited here: a pass under way may wait on a Redis that answers nothing (the guard below bounds that).
+    const stopped = Promise.all([pruning.stop(), poller.close()]);
     // gRPC beside HTTP: open streams end once they have answered, calls still open at the grace's end are cut.
     const grpcClosed = grpc.close(config.SHUTDOWN_GRACE_S * 1000);
     await new Promise<void>((resolve) => {
@@ -205,6 +205,7 @@ async function main(): Promise<void> {
     // What is left takes Redis (a BullMQ queue's close waits for its connection): with Redis
     // gone for a while, the API stops without it, as it holds nothing of its own.
     const closing = (async () => {
+      await stopped;
       await batches.uploadsSettled(); // an upload cut at the grace's end is withdrawn, not left to a sweeper
       await sweeper.close();
       await canceledBatches.close();
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
       await notifier.close();
       await cacheStats.close();
     })();
-    await drainWhileRedisAnswers(closing, () => redis.status === 'ready', API_DRAIN_REDIS_WAIT_MS).catch((err: unknown) => {
+    await drainWhileRedisAnswers(closing, redisAnswers(redis), API_DRAIN_REDIS_WAIT_MS).catch((err: unknown) => {
       if (!(err instanceof RedisGoneError)) throw err;
       log.warn({ err: err.message }, 'stopping without Redis');
     });

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import {
-  ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay, checkConfiguredSecret,
+  ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, redisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay, checkConfiguredSecret,
   RepositoryPoller, runMain, TenantSecrets, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion, armDieAt,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       await alive.stop().catch(() => {}); // beating until here: a drain, however long, is not a death
     };
     // Recording the held jobs' endings takes Redis: without it, the drain gives up (exit 1).
-    await drainWhileRedisAnswers(drain(), () => redis.status === 'ready', config.WORKER_DRAIN_REDIS_WAIT_MS);
+    await drainWhileRedisAnswers(drain(), redisAnswers(redis), config.WORKER_DRAIN_REDIS_WAIT_MS);
     redis.disconnect();
     health?.closeAllConnections();
     health?.close();

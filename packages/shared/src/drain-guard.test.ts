@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { drainWhileRedisAnswers, RedisGoneError } from './drain-guard.js';
+import { drainWhileRedisAnswers, RedisGoneError, redisAnswers } from './drain-guard.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -70,5 +70,54 @@ describe('drainWhileRedisAnswers', () => {
     expect(failed).toBe(false);
     d.end();
     await expect(guarded).resolves.toBeUndefined();
+  });
+});
+
+describe('redisAnswers', () => {
+  /** A connection whose PINGs answer when `answer` is called. */
+  function connection(status = 'ready') {
+    const pending: (() => void)[] = [];
+    return {
+      status,
+      pings: 0,
+      ping() {
+        this.pings++;
+        return new Promise<unknown>((resolve) => pending.push(() => resolve('PONG')));
+      },
+      answer: () => pending.splice(0).forEach((f) => f()),
+    };
+  }
+
+  it('reads a connection that is not up as unreachable, without a PING', () => {
+    const c = connection('reconnecting');
+    expect(redisAnswers(c)()).toBe(false);
+    expect(c.pings).toBe(0);
+  });
+
+  it('reads a ready connection whose PING goes unanswered past lateMs as unreachable (a frozen Redis), one PING at a time', async () => {
+    let t = 0;
+    const c = connection();
+    const reachable = redisAnswers(c, 1000, () => t);
+    expect(reachable()).toBe(true);
+    t = 999;
+    expect(reachable()).toBe(true);
+    t = 1000;
+    expect(reachable()).toBe(false);
+    t = 60_000;
+    expect(reachable()).toBe(false);
+    expect(c.pings).toBe(1);
+    c.answer();
+    await Promise.resolve();
+    expect(reachable()).toBe(true); // answered: another PING goes out
+    expect(c.pings).toBe(2);
+  });
+
+  it('with drainWhileRedisAnswers: a drain on a Redis that stopped answering gives up after its wait', async () => {
+    const c = connection();
+    const d = pendingDrain();
+    const guarded = drainWhileRedisAnswers(d.drain, redisAnswers(c, 1000), 2000);
+    const outcome = guarded.catch((err: unknown) => err);
+    await vi.advanceTimersByTimeAsync(3100);
+    expect(await outcome).toBeInstanceOf(RedisGoneError);
   });
 });

@@ -6,7 +6,9 @@
  * - a worker exits 1 instead of 0, and the jobs it held are recovered as a dead worker's are
  *   (live workers see its liveness beat gone, or the jobs' locks expire, once Redis is back);
  * - the API, which holds nothing of its own, exits 0 with a warning.
- * A drain while Redis answers is never cut short, however long it takes.
+ * A drain while Redis answers is never cut short, however long it takes. Unreachable includes a
+ * Redis that keeps its connections open and answers nothing (frozen, paused, a network that
+ * drops packets): its connection still reads `ready`, so a PING must answer (`redisAnswers`).
  */
 
 /** The drain gave up: Redis stayed unreachable for its wait. */
@@ -45,4 +47,26 @@ export function drainWhileRedisAnswers(drain: Promise<void>, reachable: () => bo
       },
     );
   });
+}
+
+/** How long a PING may go unanswered before Redis counts as unreachable (`redisAnswers`). */
+export const PING_LATE_MS = 1000;
+
+/**
+ * A `reachable` for drainWhileRedisAnswers: `redis`'s connection is up and a PING sent on it
+ * (one at a time, each from a check after the last one answered) has answered, or has been out
+ * for less than `lateMs`. A reply of any kind is an answer.
+ */
+export function redisAnswers(redis: { readonly status: string; ping(): Promise<unknown> }, lateMs = PING_LATE_MS, now: () => number = Date.now): () => boolean {
+  let sentAt: number | undefined;
+  return () => {
+    if (redis.status !== 'ready') return false;
+    if (sentAt !== undefined) return now() - sentAt < lateMs;
+    sentAt = now();
+    const answered = () => {
+      sentAt = undefined;
+    };
+    redis.ping().then(answered, answered);
+    return true;
+  };
 }

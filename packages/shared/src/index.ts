@@ -85,7 +85,7 @@ export { toBatchObject, batchCounts, keptCounts, readBatch, type BatchCounts } f
 export type { BatchMeta } from './views/batch.js';
 export { runMain, onShutdown } from './lifecycle.js';
 export { Periodic } from './periodic.js';
-export { drainWhileRedisAnswers, RedisGoneError } from './drain-guard.js';
+export { drainWhileRedisAnswers, RedisGoneError, redisAnswers } from './drain-guard.js';
 export { SERVICE_NODE_FLAGS } from './node-flags.js';
 export { STAT, batchFields, msToNs, toModelStatistics, ModelStatistics, StatisticDuration } from './models/stats.js';
 export { StatsWriter } from './models/stats-writer.js';

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { ARGS_A_COMMAND, bullmqConnectionOptions, connectRedis, isRedisUnavailable, RECONNECT_MAX_MS, reconnectDelay, redisOptions, redisUnavailableReason, sendInSlices, withoutCredentials } from './redis.js';
@@ -96,6 +97,36 @@ describe('connectRedis', () => {
     try {
       const plain = await connectRedis(`${server.url}?cluster=true`, 'api', 'api').then(() => undefined, (e: Error) => e);
       expect((plain?.cause as Error | undefined)?.message).toMatch(/cluster support disabled/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('connectRedis against a server that accepts connections and answers nothing (a frozen Redis)', () => {
+  it('fails start-up within seconds, saying so, instead of waiting without end', { timeout: 30_000 }, async () => {
+    const silent = createServer((socket) => socket.on('data', () => {})); // reads every command, replies to none
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      for (const role of ['api', 'worker'] as const) {
+        const t0 = Date.now();
+        const err = await connectRedis(`redis://127.0.0.1:${port}`, role, role).then(() => undefined, (e: Error) => e);
+        expect(err?.message).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+/);
+        expect((err?.cause as Error | undefined)?.message).toMatch(/accepts connections but answers nothing/);
+        expect(Date.now() - t0).toBeLessThan(10_000); // a connect check at 5 s, a PING's 2 s
+      }
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('a Redis that answers connects as before (no check while the connect is quick)', async () => {
+    const server = await startRedisServer();
+    try {
+      const client = await connectRedis(server.url, 'api', 'api');
+      expect(await client.ping()).toBe('PONG');
+      client.disconnect();
     } finally {
       await server.stop();
     }

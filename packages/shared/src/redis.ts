@@ -106,13 +106,70 @@ export async function connectRedis(url: string, role: RedisRole, name: string, o
   let why: unknown;
   client.on('error', (err) => (why = err));
   try {
-    await client.connect();
+    await connectedOrSilent(client, url);
   } catch (err) {
     client.disconnect();
-    const cause = (client instanceof Cluster ? await whyNodeRefuses(client, url) : undefined) ?? why ?? err;
+    const cause = err instanceof SilentRedisError ? err : (client instanceof Cluster ? await whyNodeRefuses(client, url) : undefined) ?? why ?? err;
     throw new Error(`cannot reach Redis at ${withoutCredentials(url)} (REDIS_URL; connection ${name})`, { cause }); // its message follows in logs
   }
   return client;
+}
+
+/** How long a connect may take before start-up asks whether Redis answers at all (`connectedOrSilent`). */
+const CONNECT_CHECK_MS = 5000;
+
+/**
+ * `client.connect()`, unless Redis accepts the connection and answers nothing (frozen, paused,
+ * behind a network that drops packets): ioredis's connectTimeout ends at the TCP connect, and
+ * its ready check then waits without end, so a process started against such a Redis waited
+ * silently. Each CONNECT_CHECK_MS the connect has not ended, a connection of its own sends a
+ * PING: any reply (a Redis still loading its data answers `LOADING`) lets the connect go on
+ * waiting; none within 2 s rejects, and start-up fails as for a refused connection.
+ */
+async function connectedOrSilent(client: Redis, url: string): Promise<void> {
+  const connecting = client.connect();
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      connecting.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CONNECT_CHECK_MS))),
+    ]).finally(() => clearTimeout(timer));
+    if (!waited) return;
+    if (!(await answersAtAll(client, url))) {
+      connecting.catch(() => {}); // it ends with the disconnect that follows
+      throw new SilentRedisError();
+    }
+  }
+}
+
+/** Redis accepted the connection and answered nothing (`connectedOrSilent`). */
+class SilentRedisError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor() {
+    super(`Redis accepts connections but answers nothing (a PING went unanswered for ${PROBE_MS} ms): frozen, paused, or a network that drops packets`);
+    this.name = 'SilentRedisError';
+  }
+}
+
+const PROBE_MS = 2000;
+
+/** Whether the server `client` connects to (REDIS_URL's node, for a cluster) replies to a PING within PROBE_MS, with anything. */
+async function answersAtAll(client: Redis, url: string): Promise<boolean> {
+  const u = new URL(url);
+  const base = client instanceof Cluster ? { ...(client as Cluster).options.redisOptions, host: u.hostname, port: Number(u.port || 6379) } : client.options;
+  const probe = new Redis({
+    ...base, connectionName: 'maas:start-up-check', enableReadyCheck: false, enableAutoPipelining: false,
+    lazyConnect: true, connectTimeout: PROBE_MS, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true,
+  });
+  probe.on('error', () => {});
+  try {
+    await answeredWithin(probe.connect().then(() => probe.ping()), PROBE_MS, 'a start-up PING');
+    return true;
+  } catch (err) {
+    return err instanceof Error && err.name === 'ReplyError'; // refused (LOADING, NOAUTH): it answers
+  } finally {
+    probe.disconnect();
+  }
 }
 
 /**
