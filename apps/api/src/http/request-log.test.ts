@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessLog, installRequestLog } from './request-log.js';
+import { accessLog, installRequestLog, loggableUrl } from './request-log.js';
 
 const lines: Record<string, any>[] = [];
 const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
@@ -39,5 +39,24 @@ describe('request log', () => {
     await new Promise((r) => setTimeout(r, 20));
     const access = lines.find((l) => l.msg === 'request completed');
     expect(access).toMatchObject({ level: 30, res: { status: 404 }, req: { method: 'GET', url: '/silent' } });
+  });
+});
+
+describe('loggableUrl', () => {
+  it('redacts a webhook= query value (its path or query is often the hook\'s credential), and leaves the rest', () => {
+    const hook = encodeURIComponent('https://hooks.example.com/services/T0/B0/SLACK-TOKEN-SECRET');
+    expect(loggableUrl(`/v1/batches?model=mlp&webhook=${hook}&version=1`)).toBe('/v1/batches?model=mlp&webhook=[redacted]&version=1');
+    expect(loggableUrl(`/v1/batches?webhook=${hook}`)).toBe('/v1/batches?webhook=[redacted]');
+    expect(loggableUrl(`/v1/batches?WEBHOOK=a&webhook=b`)).toBe('/v1/batches?WEBHOOK=[redacted]&webhook=[redacted]');
+    expect(loggableUrl('/v1/batches?model=mlp')).toBe('/v1/batches?model=mlp');
+    expect(loggableUrl('/v1/webhook=x')).toBe('/v1/webhook=x'); // a path, not a query
+  });
+
+  it('is what a request\'s log line carries', async () => {
+    lines.length = 0;
+    await fetch(`${url}/says?model=m&webhook=${encodeURIComponent('https://h.example/SECRET')}`);
+    const hello = lines.find((l) => l.msg === 'hello');
+    expect(hello?.req.url).toBe('/says?model=m&webhook=[redacted]');
+    expect(JSON.stringify(lines)).not.toMatch(/SECRET/);
   });
 });

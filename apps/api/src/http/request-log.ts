@@ -41,10 +41,20 @@ export function installRequestLog(app: Express, log: Logger): void {
     log: {
       configurable: true,
       get(this: Lazy & { id: string }): Logger {
-        return (this[LOG] ??= log.child({ req: { id: this.id, method: this.method, url: this.originalUrl } }));
+        return (this[LOG] ??= log.child({ req: { id: this.id, method: this.method, url: loggableUrl(this.originalUrl) } }));
       },
     },
   });
+}
+
+/**
+ * PURE: a request's URL as it may be logged: a `webhook=` query value (a batch's target, whose
+ * path or query often is its credential: a Slack or Discord hook) replaced by `[redacted]`.
+ */
+export function loggableUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0 || !/[?&]webhook=/i.test(url)) return url;
+  return url.slice(0, q) + url.slice(q).replace(/([?&]webhook=)[^&#]*/gi, '$1[redacted]');
 }
 
 /** Access lines, for LOG_LEVEL=debug only: at thousands of requests a second they would cost more than the requests. */
