@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ARGS_A_COMMAND, bullmqConnectionOptions, connectRedis, isRedisUnavailable, RECONNECT_MAX_MS, reconnectDelay, redisOptions, redisUnavailableReason, sendInSlices, withoutCredentials } from './redis.js';
+import { ARGS_A_COMMAND, bullmqConnectionOptions, connectRedis, isRedisUnavailable, RECONNECT_MAX_MS, reconnectDelay, redisOptions, redisUnavailableReason, redisUrlProblem, sendInSlices, withoutCredentials } from './redis.js';
 import { freePort, startRedisServer } from './redis-server.js';
 
 const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
@@ -127,6 +127,40 @@ describe('connectRedis against a server that accepts connections and answers not
       const client = await connectRedis(server.url, 'api', 'api');
       expect(await client.ping()).toBe('PONG');
       client.disconnect();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('redisUrlProblem', () => {
+  it('takes redis:// and rediss:// URLs with a host, an optional port and database number, and ?cluster=true', () => {
+    for (const u of ['redis://127.0.0.1:6379', 'redis://h', 'redis://h:1/0', 'redis://h/15', 'rediss://user:p%40ss@h:6380/2', 'redis://h:7000?cluster=true', 'redis://h/0?cluster=true', 'redis://[::1]:6379']) {
+      expect(redisUrlProblem(u), u).toBeUndefined();
+    }
+  });
+
+  it('names what is wrong: not a URL, another scheme, no host, a database that is not a number, a database on a cluster', () => {
+    expect(redisUrlProblem('127.0.0.1:6379')).toMatch(/must be redis:\/\/host/);
+    expect(redisUrlProblem('http://h')).toMatch(/must be redis:\/\/ or rediss/);
+    expect(redisUrlProblem('redis://')).toMatch(/names no host/);
+    expect(redisUrlProblem('redis:127.0.0.1:7301')).toMatch(/names no host/);
+    expect(redisUrlProblem('redis://h/abc')).toMatch(/database "abc"/);
+    expect(redisUrlProblem('redis://h/1?cluster=true')).toMatch(/Cluster has database 0 only/);
+  });
+});
+
+describe('connectRedis with a database the server does not have', () => {
+  it('fails start-up with the server\'s refusal instead of going on in database 0', async () => {
+    const server = await startRedisServer();
+    try {
+      const err = await connectRedis(`${server.url}/99`, 'api', 'api').then((c) => (c.disconnect(), undefined), (e: Error) => e);
+      expect(err?.message).toMatch(/cannot reach Redis at .*\/99/);
+      expect(String((err?.cause as Error | undefined)?.message)).toMatch(/DB index is out of range/);
+      const ok = await connectRedis(`${server.url}/3`, 'worker', 'w');
+      await ok.set('k', 'v');
+      expect(await ok.call('CLIENT', 'INFO')).toMatch(/ db=3 /);
+      ok.disconnect();
     } finally {
       await server.stop();
     }

@@ -9,7 +9,30 @@ import { z } from 'zod';
  */
 export const RedisUrl = z
   .string()
-  .refine((u) => URL.canParse(u) && /^rediss?:$/.test(new URL(u).protocol), 'REDIS_URL must be redis:// or rediss://');
+  .superRefine((u, ctx) => {
+    const why = redisUrlProblem(u);
+    if (why) ctx.addIssue({ code: 'custom', message: `REDIS_URL ${why}` });
+  });
+
+/**
+ * PURE: what is wrong with a REDIS_URL, or undefined. ioredis reads what it can of any URL: one
+ * without a host (`redis://`) connected to 127.0.0.1:6379, whoever answers there; `redis:host:6379`
+ * failed later with a stack; a database that is not a number, or is on a cluster (which has only
+ * database 0), failed at its SELECT.
+ */
+export function redisUrlProblem(url: string): string | undefined {
+  if (!URL.canParse(url)) return 'must be redis://host[:port][/db] or rediss://… (not a URL)';
+  const u = new URL(url);
+  if (!/^rediss?:$/.test(u.protocol)) return 'must be redis:// or rediss://';
+  if (!u.hostname) return 'names no host (redis://host[:port][/db])';
+  const db = u.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d{1,5}$/.test(db)) return `names database "${db}": a database is a number (redis://host:port/0)`;
+  if (Number(db) > 0 && u.searchParams.get('cluster') === 'true') return 'names a database other than 0 with ?cluster=true: a Redis Cluster has database 0 only';
+  return undefined;
+}
+
+/** The database REDIS_URL names (0 when it names none). */
+const databaseOf = (url: string): number => Number(new URL(url).pathname.replace(/^\//, '') || 0);
 
 export const isClusterUrl = (url: string): boolean => new URL(url).searchParams.get('cluster') === 'true';
 
@@ -107,6 +130,10 @@ export async function connectRedis(url: string, role: RedisRole, name: string, o
   client.on('error', (err) => (why = err));
   try {
     await connectedOrSilent(client, url);
+    // ioredis selects REDIS_URL's database as it connects, and on a refusal (a number past the
+    // server's `databases`) went on in database 0, beside whatever else uses it: asked again here, a refusal fails start-up.
+    const db = client instanceof Cluster ? 0 : databaseOf(url);
+    if (db > 0) await client.select(db);
   } catch (err) {
     client.disconnect();
     const cause = err instanceof SilentRedisError ? err : (client instanceof Cluster ? await whyNodeRefuses(client, url) : undefined) ?? why ?? err;
