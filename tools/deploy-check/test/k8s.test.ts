@@ -91,7 +91,10 @@ describe('deploy/k8s', () => {
     // a worker drains a batch window and one ONNX run; past its lock (30 s) its jobs move on anyway
     expect(find('Deployment', 'maas-worker')['spec'].template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
     const api = find('Deployment', 'maas-api')['spec'].template.spec;
-    expect(api.terminationGracePeriodSeconds).toBeGreaterThan(5); // the preStop pause, then the drain
+    // the preStop pause, SHUTDOWN_GRACE_S (open requests; the container's value, else 30), then up to
+    // 10 s for a Redis that does not answer (API_DRAIN_REDIS_WAIT_MS) and a second to exit
+    const grace = Number(api.containers[0].env?.find((e: Doc) => e['name'] === 'SHUTDOWN_GRACE_S')?.value ?? 30);
+    expect(api.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(5 + grace + 10 + 1);
   });
 
   it('scales workers to zero and back on the metrics the API exports: inference jobs and webhook deliveries', () => {

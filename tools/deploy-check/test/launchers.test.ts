@@ -60,3 +60,12 @@ describe('launchers pass SERVICE_NODE_FLAGS', () => {
     expect(read('scripts/start.mjs')).toMatch(/run\('worker', 'apps\/worker\/dist\/main\.js'/);
   });
 });
+
+describe('docker-compose.yml gives each service its time to stop', () => {
+  const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)?.[1] ?? NaN);
+  it('the api: SHUTDOWN_GRACE_S (30) for open requests, 10 s for a Redis that does not answer, and a second to exit (Docker kills it after)', () => {
+    const compose = parse(read('docker-compose.yml')) as { services: Record<string, { stop_grace_period?: string }> };
+    expect(seconds(compose.services['api']!.stop_grace_period!)).toBeGreaterThanOrEqual(30 + 10 + 1);
+    expect(seconds(compose.services['worker']!.stop_grace_period!)).toBeGreaterThanOrEqual(30); // a batch window and a run; its lock is 30 s
+  });
+});
