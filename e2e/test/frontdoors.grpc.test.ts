@@ -10,7 +10,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { buildEchoModel } from '@maas/model-gen/test-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Cluster, eventually, fromBytes, HealthClient, InferenceClient, modelRepository, rows, runAlone, toBytes, type Datatype, type Value,
+  API_ENTRY, Cluster, eventually, fromBytes, HealthClient, InferenceClient, modelRepository, rows, runAlone, startAndExit, toBytes, type Datatype, type Value,
 } from '../src/harness/index.js';
 
 const KEY = 'key-a';
@@ -332,5 +332,19 @@ describe('gRPC: Triton extensions', () => {
     expect(await codeOf(client.call('ModelInfer', rawFeatures(penguinsRows), ADMIN_KEY))).toBe(status.PERMISSION_DENIED); // known, and not a tenant's
     expect((await client.call('ModelMetadata', { name: 'echo' })).name).toBe('echo');
     expect(await codeOf(client.call('RepositoryModelLoad', { model_name: 'nope' }, ADMIN_KEY))).toBe(status.NOT_FOUND);
+  });
+});
+
+describe('a GRPC_PORT already taken', () => {
+  it('stops start-up with exit 1, every line of its log JSON (grpc-js\'s own line included: it was plain text on stderr)', async () => {
+    const port = Number(cluster.grpcAddress.split(':').at(-1)); // the running API's
+    const r = await startAndExit('api-grpc-taken', API_ENTRY, {
+      REDIS_URL: cluster.redis.url, MODEL_REPOSITORY: repo.dir, PORT: '0', GRPC_PORT: String(port), HOST: '127.0.0.1',
+    });
+    expect(r.code).toBe(1);
+    const lines = r.log.trim().split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
+    expect(r.log).toMatch(/No address added/);
   });
 });

@@ -66,7 +66,7 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
     // One unlabeled number for autoscalers (KEDA's metrics-api scaler reads it by name).
     backlog: new Gauge({
       name: 'maas_queue_backlog',
-      help: 'Inference jobs waiting, delayed or running, all models together (what workers have to do)',
+      help: 'Queued inference jobs (BullMQ jobs, not requests: the one-row requests the API packs in one turn count once, a batch chunk once) waiting, delayed or running, all models together',
       registers: [registry],
     }),
     // Only workers send webhooks: with none running (scaled to zero) a retry would wait for the next job.

@@ -7,7 +7,7 @@
  * <key>` metadata (ServerLive and ServerReady need none, like /v2/health/*), and a key the
  * server does not know is refused before the call's message is read (authenticate.ts).
  */
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, setLogger, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { AppError, DEFAULT_TENANT, megabytes, NotFoundError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { LOAD_READY_WAIT_MS } from '../services/workers.js';
@@ -156,6 +156,9 @@ export class GrpcFrontDoor {
 
   static async start(deps: Deps, host: string, port: number): Promise<GrpcFrontDoor> {
     const max = megabytes(deps.config.MAX_BODY_MB);
+    // grpc-js's own lines (an address it could not bind, …) go to our JSON log, not to stderr as plain text.
+    const line = (...args: unknown[]) => args.map(String).join(' ');
+    setLogger({ error: (...a: unknown[]) => deps.log.warn({ grpc: line(...a) }, 'grpc-js'), info: (...a: unknown[]) => deps.log.info({ grpc: line(...a) }, 'grpc-js'), debug: (...a: unknown[]) => deps.log.debug({ grpc: line(...a) }, 'grpc-js') });
     if (!hookable()) throw new Error('@grpc/grpc-js changed: its server call no longer has decompressMessage, which grpc/inflation.ts bounds (gzip bombs); see that file');
     const server = new Server({
       'grpc.max_receive_message_length': max,

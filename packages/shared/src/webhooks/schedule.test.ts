@@ -20,6 +20,8 @@ describe('schedule', () => {
     expect(parseDuration('1d')).toBe(86_400_000);
     expect(parseSchedule(' 1s, 1s ,2s ')).toEqual([1000, 1000, 2000]);
     expect(parseSchedule('')).toEqual([]);
+    expect(() => parseSchedule(',')).toThrow(/names no delay/);
+    expect(() => parseSchedule(' , ,')).toThrow(/names no delay/);
     expect(() => parseDuration('5 minutes')).toThrow(/not a duration/);
     expect(() => parseDuration('-1s')).toThrow();
     expect(() => parseSchedule(Array(101).fill('1s').join(','))).toThrow(/at most 100/);

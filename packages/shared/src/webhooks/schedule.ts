@@ -31,6 +31,8 @@ export function parseDuration(text: string): number {
 /** `5s,5m,30m` → [5000, 300000, 1800000]. (A blank `WEBHOOK_RETRY_SCHEDULE` is unset: the default schedule.) */
 export function parseSchedule(text: string): number[] {
   const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+  // Commas alone: set, yet naming no delay (it was read as no retry at all).
+  if (parts.length === 0 && text.trim() !== '') throw new Error('names no delay: list delays (1s,1s,2s), or leave it unset for the default schedule');
   if (parts.length > MAX_RETRIES) throw new Error(`at most ${MAX_RETRIES} retries`);
   return parts.map(parseDuration);
 }
