@@ -32,6 +32,12 @@ const SYMBOLIC: Signature = {
   batchable: true,
 };
 
+const GRID: Signature = {
+  inputs: [{ name: 'g', datatype: 'FP32', shape: [-1, 2, 2] }],
+  outputs: [{ name: 'y', datatype: 'FP32', shape: [-1] }],
+  batchable: true,
+};
+
 const parse = (line: unknown, n = 1, sig: Signature = IRIS): ParsedLine =>
   parseLine(typeof line === 'string' ? line : JSON.stringify(line), n, sig);
 
@@ -58,10 +64,20 @@ describe('parseLine: compact form', () => {
     expect(p).toEqual({ ok: true, customId: 'r1', rows: 1, compact: true, inputs: [raw('features', 'FP32', [1, 4], ROW)], shapeKey: '4' });
   });
 
-  it('flattens nested row values', () => {
-    const nested = ok(parse({ custom_id: 'r1', inputs: { features: [[5.5, 3.5], [1.25, 0.25]] } }));
-    expect(nested.inputs[0]!.shape).toEqual([1, 4]);
-    expect(toJsonValues(nested.inputs[0]!)).toEqual(ROW);
+  it('takes row values nested as a row of the input is (or as a batch of one such row), flattened', () => {
+    const one = ok(parse({ custom_id: 'r1', inputs: { features: [[5.5, 3.5, 1.25, 0.25]] } }));
+    expect(one.inputs[0]!.shape).toEqual([1, 4]);
+    expect(toJsonValues(one.inputs[0]!)).toEqual(ROW);
+    const grid = ok(parse({ custom_id: 'g', inputs: { g: [[1, 2], [3, 4]] } }, 1, GRID));
+    expect(grid.inputs[0]!.shape).toEqual([1, 2, 2]);
+    expect(toJsonValues(grid.inputs[0]!)).toEqual([1, 2, 3, 4]);
+    expect(ok(parse({ custom_id: 'g', inputs: { g: [[[1, 2], [3, 4]]] } }, 1, GRID)).inputs[0]!.shape).toEqual([1, 2, 2]);
+  });
+
+  it('refuses row values nested otherwise than a row of the input (a reshaped row), as the tensor form refuses them', () => {
+    expect(bad(parse({ custom_id: 'r', inputs: { features: [[5.5, 3.5], [1.25, 0.25]] } })).error.message).toMatch(/inputs\.features is nested as \[2, 2\], and a row of it is \[4\]/);
+    expect(bad(parse({ custom_id: 'r', inputs: { features: [[5.5], [3.5], [1.25], [0.25]] } })).error.message).toMatch(/nested as \[4, 1\]/);
+    expect(bad(parse({ custom_id: 'g', inputs: { g: [[1, 2, 3, 4]] } }, 1, GRID)).error.message).toMatch(/nested as \[1, 4\], and a row of it is \[2, 2\]/);
   });
 
   it('refuses ragged nesting (values beside arrays, arrays of other lengths) as the tensor form does, as a raw string or parsed', () => {

@@ -58,6 +58,20 @@ export function raggedAt(values: unknown[], depth: number, where: string): strin
   return undefined;
 }
 
+/** PURE: the dimensions of regularly nested `values` (raggedAt found none irregular), `depth` levels at most. */
+function nestedShape(values: unknown[], depth: number): number[] {
+  const dims: number[] = [];
+  let level: unknown = values;
+  while (Array.isArray(level) && dims.length < depth) {
+    dims.push(level.length);
+    level = level[0];
+  }
+  return dims;
+}
+
+/** PURE: whether `dims` are a row's dimensions `rest` (-1: any length). */
+const rowShaped = (dims: number[], rest: number[]): boolean => dims.length === rest.length && dims.every((d, i) => rest[i] === -1 || rest[i] === d);
+
 /** The compact form's `{name: values}` as one-row JSON tensors shaped by the model. */
 function compactTensors(inputs: Record<string, unknown>, sig: Signature): JsonTensor[] | string {
   const tensors: JsonTensor[] = [];
@@ -74,6 +88,12 @@ function compactTensors(inputs: Record<string, unknown>, sig: Signature): JsonTe
     if (values.some(Array.isArray)) {
       const ragged = raggedAt(values, rest.length, `inputs.${name}`);
       if (ragged) return ragged;
+      // Nested, it must be nested as a row is ([2, 2] of a [-1, 2, 2] input, or a batch of one
+      // such): a [4] row given as [2, 2] or [4, 1] is a reshaped row, refused as the tensor form refuses it.
+      const nested = nestedShape(values, rest.length + 1);
+      if (!rowShaped(nested, rest) && !(nested[0] === 1 && rowShaped(nested.slice(1), rest))) {
+        return `inputs.${name} is nested as [${nested.join(', ')}], and a row of it is [${rest.join(', ')}]: nest its values so, or give them flat`;
+      }
       flat = values.flat(rest.length);
     }
     const free = rest.filter((d) => d === -1).length;
