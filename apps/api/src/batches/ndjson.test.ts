@@ -170,6 +170,18 @@ describe('ndjsonLines', () => {
       ]);
       expect(await collect(['12345'], 5)).toEqual([{ n: 1, text: '12345' }]);
       await expect(collect(['123456\n'], 5)).rejects.toBeInstanceOf(LineTooLongError);
+      await expect(collect(['123456'], 5)).rejects.toBeInstanceOf(LineTooLongError); // the last line, without a newline
+    });
+
+    it('does not count a CRLF line\'s CR against the limit, wherever the pieces split it', async () => {
+      expect(await collect(['12345\r\nabc\r\n'], 5)).toEqual([{ n: 1, text: '12345' }, { n: 2, text: 'abc' }]);
+      expect(await collect(['12345\r', '\nabc\n'], 5)).toEqual([{ n: 1, text: '12345' }, { n: 2, text: 'abc' }]);
+      expect(await collect(['123', '45\r', '\n'], 5)).toEqual([{ n: 1, text: '12345' }]);
+      expect(await collect(['123', '45\r\n'], 5)).toEqual([{ n: 1, text: '12345' }]);
+      expect(await collect(['12345\r'], 5)).toEqual([{ n: 1, text: '12345' }]);
+      await expect(collect(['123456\r\n'], 5)).rejects.toBeInstanceOf(LineTooLongError);
+      await expect(collect(['123', '456\r\n'], 5)).rejects.toBeInstanceOf(LineTooLongError);
+      await expect(collect(['123', '456', '7'], 5)).rejects.toBeInstanceOf(LineTooLongError);
     });
 
     it('reports the line number of a long line inside a chunk, after yielding the lines before it', async () => {

@@ -96,12 +96,13 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
     if (openBytes > 0) {
       if (nl === -1) {
         openBytes += buf.length;
-        if (openBytes > maxLineBytes) throw new LineTooLongError(n + 1, maxLineBytes);
+        if (openBytes > maxLineBytes + 1) throw new LineTooLongError(n + 1, maxLineBytes); // + 1: a CR that may end it
         open.push(buf);
         continue;
       }
       if (++n > maxLines) throw new TooManyLinesError(maxLines);
-      if (openBytes + nl > maxLineBytes) throw new LineTooLongError(n, maxLineBytes);
+      const cr = nl > 0 ? buf[nl - 1] === CR : open.at(-1)!.at(-1) === CR;
+      if (openBytes + nl - (cr ? 1 : 0) > maxLineBytes) throw new LineTooLongError(n, maxLineBytes);
       const whole = close(buf.subarray(0, nl));
       const l = line(whole, 0, whole.length, n);
       if (!blank(l)) lines.push(l);
@@ -110,7 +111,8 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
     }
     for (; nl !== -1; nl = buf.indexOf(NL, start)) {
       n++;
-      if (nl - start > maxLineBytes || n > maxLines) {
+      // A CRLF line's CR is its ending, not its text: it does not count against the limit.
+      if (nl - start - (nl > start && buf[nl - 1] === CR ? 1 : 0) > maxLineBytes || n > maxLines) {
         if (lines.length > 0) yield lines;
         throw n > maxLines ? new TooManyLinesError(maxLines) : new LineTooLongError(n, maxLineBytes);
       }
@@ -124,7 +126,7 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
     }
     if (lines.length > 0) yield lines;
     if (start < buf.length) {
-      if (buf.length - start > maxLineBytes) throw new LineTooLongError(n + 1, maxLineBytes);
+      if (buf.length - start > maxLineBytes + 1) throw new LineTooLongError(n + 1, maxLineBytes);
       open.push(buf.subarray(start));
       openBytes = buf.length - start;
     }
@@ -132,6 +134,7 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
   if (openBytes > 0) {
     if (++n > maxLines) throw new TooManyLinesError(maxLines);
     const whole = close(Buffer.alloc(0));
+    if (whole.length - (whole.at(-1) === CR ? 1 : 0) > maxLineBytes) throw new LineTooLongError(n, maxLineBytes); // the one byte the slack above let by
     const l = line(whole, 0, whole.length, n);
     if (!blank(l)) yield [l];
   }
