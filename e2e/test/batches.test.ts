@@ -465,6 +465,11 @@ describe('batch errors', () => {
     expect((await submit('model=mlp&webhook=ftp://x.example/', '{}')).status).toBe(400);
     // a webhook URL whose & was not encoded: its tail is an unknown parameter, refused rather than dropped
     expect((await submit('model=mlp&webhook=https://hooks.example/x?a=1&b=2', '{}')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/unknown query parameter 'b'.*%26/) });
+    // A gzip stream or a NumPy file sent as NDJSON: a 415 that says how to send it, not a batch of lines failing as not UTF-8.
+    const gzipped = gzipSync(`${JSON.stringify({ inputs: { input: Array(32).fill(0.5) } })}\n`.repeat(50));
+    expect((await submit('model=mlp', gzipped)).body).toMatchObject({ status: 415, detail: expect.stringMatching(/Content-Encoding: gzip/) });
+    const npy = Buffer.concat([Buffer.from([0x93]), Buffer.from("NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1, 32), }"), Buffer.alloc(128)]);
+    expect((await submit('model=mlp', npy)).body).toMatchObject({ status: 415, detail: expect.stringMatching(/application\/x-npy/) });
     // NDJSON is UTF-8: another charset is a 415, not lines read as mojibake.
     expect((await submit('model=mlp', '{"inputs": {}}', { 'content-type': 'application/x-ndjson; charset=utf-16' })).body).toMatchObject({ status: 415, detail: expect.stringMatching(/UTF-8/) });
     expect(await batchKeysSince(before)).toEqual([]);

@@ -306,3 +306,14 @@ describe('ndjsonLines: maxLines', () => {
     expect(new LineTooLongError(3, 10)).toBeInstanceOf(PayloadTooLargeError);
   });
 });
+
+describe('a body that is not NDJSON', () => {
+  it('refuses a gzip stream or a NumPy file sent as NDJSON at its first bytes (a 415 that says how to send it), not a batch of lines that fail as not UTF-8', async () => {
+    const { gzipSync } = await import('node:zlib');
+    await expect(collect([gzipSync('{"inputs":{"x":[1]}}\n')])).rejects.toMatchObject({ status: 415, message: expect.stringMatching(/Content-Encoding: gzip/) });
+    const npy = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY\x01\x00'), Buffer.alloc(8)]);
+    await expect(collect([npy])).rejects.toMatchObject({ status: 415, message: expect.stringMatching(/application\/x-npy/) });
+    await expect(collect([Buffer.alloc(0), npy])).rejects.toMatchObject({ status: 415 }); // the first bytes, whatever piece brings them
+    expect(await collect([Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d, 0x0a])])).toEqual([{ n: 1, text: '{}' }]); // a BOM is text
+  });
+});

@@ -6,7 +6,7 @@
  * physical line (blank ones are skipped but counted), so errors point into the user's file;
  * the same count is held to `maxLines`, so a body of nothing but newlines ends promptly.
  */
-import { PayloadTooLargeError } from '@maas/shared';
+import { AppError, PayloadTooLargeError } from '@maas/shared';
 
 /**
  * A line where it lies: `buf[start, end)`, its UTF-8 bytes without its line ending (and
@@ -44,6 +44,26 @@ export class TooManyLinesError extends PayloadTooLargeError {
   constructor(readonly limit: number) {
     super(`a batch holds at most ${limit} lines (blank lines count)`);
   }
+}
+
+/**
+ * A 415: the body says NDJSON but starts as a gzip stream or a NumPy file does (bytes no UTF-8
+ * text starts with), which would otherwise become a batch of lines that each fail as not UTF-8.
+ */
+export class NotNdjsonError extends AppError {
+  override readonly name = 'NotNdjsonError';
+  constructor(what: 'gzip' | 'npy') {
+    super('unsupported-media-type', what === 'gzip'
+      ? 'the body is gzip-compressed, sent as NDJSON: send it with Content-Encoding: gzip'
+      : 'the body is a NumPy (.npy) file, sent as NDJSON: send it as application/x-npy');
+  }
+}
+
+/** PURE: which other format a body's first bytes are, or undefined. */
+export function otherFormat(first: Uint8Array): 'gzip' | 'npy' | undefined {
+  if (first[0] === 0x1f && first[1] === 0x8b) return 'gzip';
+  if (first[0] === 0x93 && Buffer.from(first.subarray(1, 6)).toString('latin1') === 'NUMPY') return 'npy';
+  return undefined;
 }
 
 const NL = 0x0a;
@@ -88,8 +108,14 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
     openBytes = 0;
     return whole;
   };
+  let first = true;
   for await (const piece of stream) {
     const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    if (first && buf.length > 0) {
+      first = false;
+      const other = otherFormat(buf);
+      if (other) throw new NotNdjsonError(other);
+    }
     const lines: NdjsonLine[] = [];
     let start = 0;
     let nl = buf.indexOf(NL);
