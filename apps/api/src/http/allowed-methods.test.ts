@@ -23,4 +23,13 @@ describe('allowedMethods', () => {
     expect(allowedMethods('/V1/Jobs/job_x')).toEqual(['GET', 'HEAD', 'OPTIONS']);
     expect(allowedMethods('/v1/jobs/job_x/')).toEqual(['GET', 'HEAD', 'OPTIONS']);
   });
+
+  it('answers the same from its memory of recent paths, also after more paths than it keeps', () => {
+    const fresh = allowedMethodsOf(ROUTES);
+    expect(fresh('/v1/jobs/job_0')).toEqual(['GET', 'HEAD', 'OPTIONS']);
+    for (let i = 0; i < 3000; i++) fresh(i % 2 ? `/v1/jobs/job_${i}` : `/nothing/${i}`);
+    expect(fresh('/v1/jobs/job_0')).toEqual(['GET', 'HEAD', 'OPTIONS']);
+    expect(fresh('/nothing/2')).toBeUndefined();
+    expect(fresh('/v2/models/penguins/infer')).toBe(fresh('/v2/models/penguins/infer')); // the same answer, kept
+  });
 });

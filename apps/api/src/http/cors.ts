@@ -76,7 +76,7 @@ export function crossOrigin(origins: CorsOrigins, allowed: AllowedMethods): Requ
     done(null, {
       // The origin itself, also for `*` (with `Vary: Origin`): an answer to one origin is never cached for another.
       origin,
-      methods: allowed((req as { path?: string }).path ?? '/') ?? ANY_METHOD,
+      methods: [...(allowed((req as { path?: string }).path ?? '/') ?? ANY_METHOD)],
       exposedHeaders: EXPOSED_HEADERS,
       maxAge: PREFLIGHT_MAX_AGE_S,
       optionsSuccessStatus: 204,

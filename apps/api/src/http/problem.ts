@@ -144,7 +144,7 @@ export const refuseUnserved = (allowed: AllowedMethods): RequestHandler => (req,
   next(unservedError(req.method, req.path, methods));
 };
 
-function unservedError(method: string, path: string, methods: string[] | undefined): AppError {
+function unservedError(method: string, path: string, methods: readonly string[] | undefined): AppError {
   if (!methods) return new NotFoundError('route', `${method} ${path}`);
   const allow = methods.join(', ');
   return new AppError('method-not-allowed', `${method} is not served on ${path} (allowed: ${allow})`, {}, { headers: { Allow: allow } });
