@@ -5,6 +5,7 @@
  * Outputs are checked against a direct ONNX Runtime run and against the values sent.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { buildEchoModel } from '@maas/model-gen/test-models';
@@ -346,5 +347,41 @@ describe('a GRPC_PORT already taken', () => {
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
     expect(r.log).toMatch(/No address added/);
+  });
+});
+
+describe('what a client without a key may hold on the gRPC port (the last suite here: it starts another API)', () => {
+  it('a connection that never begins HTTP/2 is closed after IDLE_TIMEOUT_S; Watches past 500 are refused; a Watch of an unknown service ends at shutdown', async () => {
+    const api = await cluster.startApi({ IDLE_TIMEOUT_S: '3', MAX_WAIT_S: '1', INFER_TIMEOUT_S: '1', SHUTDOWN_GRACE_S: '30' });
+    const [host, port] = [cluster.grpcAddress.split(':')[0]!, Number(cluster.grpcAddress.split(':')[1])];
+    const t0 = Date.now();
+    const closedAfter = await Promise.all(Array.from({ length: 3 }, () => new Promise<number>((resolve) => {
+      const s = connect(port, host);
+      s.on('error', () => {});
+      s.resume(); // reads, so that it hears the close
+      s.on('close', () => resolve(Date.now() - t0));
+    })));
+    for (const ms of closedAfter) expect(ms).toBeLessThan(10_000); // before: open without end (an unauthenticated client's descriptors)
+
+    const health = new HealthClient(cluster.grpcAddress);
+    try {
+      const watches = Array.from({ length: 500 }, () => health.watch(''));
+      await eventually(async () => watches.filter((w) => w.statuses.length > 0).length, (n) => n === 500, { ms: 20_000, what: '500 Watches to hear their first status' });
+      const past = health.watch('');
+      await eventually(async () => past.error, (e) => e !== undefined, { ms: 10_000, what: 'the 501st Watch to be refused' });
+      expect(past.error).toBe(status.RESOURCE_EXHAUSTED);
+      for (const w of watches) w.close();
+      await eventually(async () => { const w = health.watch(''); await new Promise((r) => setTimeout(r, 200)); w.close(); return w.error; }, (e) => e === undefined, { ms: 10_000, what: 'a Watch taken again once they closed' });
+
+      const unknown = health.watch('no.such.Service');
+      await eventually(async () => unknown.statuses, (s) => s.length === 1, { ms: 5000, what: 'SERVICE_UNKNOWN' });
+      expect(unknown.statuses).toEqual(['SERVICE_UNKNOWN']);
+      const stopping = Date.now();
+      expect(await api.stop('SIGTERM', 40_000)).toBe(0);
+      expect(Date.now() - stopping).toBeLessThan(15_000); // before: the open Watch held the stop to SHUTDOWN_GRACE_S (30 s)
+      expect(unknown.ended || unknown.error !== undefined).toBe(true);
+    } finally {
+      health.close();
+    }
   });
 });

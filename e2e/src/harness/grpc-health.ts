@@ -42,13 +42,16 @@ export class HealthClient {
     });
   }
 
-  /** Watch: every status the server sends, until `close` is called. */
-  watch(service: string): { statuses: ServingStatus[]; close(): void } {
+  /** Watch: every status the server sends, until `close` is called; `error` once the call failed (its status code), `ended` once it ended. */
+  watch(service: string): { statuses: ServingStatus[]; readonly error: number | undefined; readonly ended: boolean; close(): void } {
     const statuses: ServingStatus[] = [];
     const call = this.client['Watch']!({ service });
+    let error: number | undefined;
+    let ended = false;
     call.on('data', (res: { status: ServingStatus }) => statuses.push(res.status));
-    call.on('error', () => {});
-    return { statuses, close: () => call.cancel() };
+    call.on('error', (err: ServiceError) => (error = err.code));
+    call.on('end', () => (ended = true));
+    return { statuses, get error() { return error; }, get ended() { return ended; }, close: () => call.cancel() };
   }
 
   close(): void {

@@ -16,13 +16,20 @@ import { Periodic, type Logger } from '@maas/shared';
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
 const SERVICES = new Set(['', INFERENCE_SERVICE]);
 const POLL_MS = 1000;
+/**
+ * Watches open at once, over all clients (they need no key): one costs about 7 KB, and a probe
+ * needs one or two (Kubernetes' and grpc_health_probe's use Check); past this a Watch is refused
+ * RESOURCE_EXHAUSTED (20,000 of them held 230 MB). Under the 1,000 calls one connection carries.
+ */
+export const MAX_WATCHES = 500;
 
 type Request = { service: string };
 type Response = { status: ServingStatus | 'SERVICE_UNKNOWN' };
 
 export class GrpcHealth {
   private status: ServingStatus = 'NOT_SERVING';
-  private readonly watches = new Set<ServerWritableStream<Request, Response>>();
+  /** open Watches, and whether each names a service of ours (an unknown one hears SERVICE_UNKNOWN once, and stays open as the protocol says) */
+  private readonly watches = new Map<ServerWritableStream<Request, Response>, boolean>();
   private readonly timer: Periodic;
   private stopped = false;
 
@@ -37,14 +44,18 @@ export class GrpcHealth {
         else callback({ code: Status.NOT_FOUND, details: `no health status for service '${call.request.service}'` });
       },
       watch: (call: ServerWritableStream<Request, Response>) => {
-        if (!SERVICES.has(call.request.service)) return void call.write({ status: 'SERVICE_UNKNOWN' });
+        const known = SERVICES.has(call.request.service);
         if (this.stopped) {
-          call.write({ status: 'NOT_SERVING' });
+          call.write({ status: known ? 'NOT_SERVING' : 'SERVICE_UNKNOWN' });
           return void call.end();
         }
-        this.watches.add(call);
+        if (this.watches.size >= MAX_WATCHES) {
+          return void call.emit('error', { code: Status.RESOURCE_EXHAUSTED, details: `${MAX_WATCHES} health Watches are open: use Check, or try again later` });
+        }
+        // Every Watch is held, an unknown service's too, so that a shutdown ends it (left out, it held the stop to its grace).
+        this.watches.set(call, known);
         call.on('cancelled', () => this.watches.delete(call));
-        call.write({ status: this.status });
+        call.write({ status: known ? this.status : 'SERVICE_UNKNOWN' });
       },
       list: (_call: ServerUnaryCall<object, unknown>, callback: sendUnaryData<unknown>) => {
         callback(null, { statuses: Object.fromEntries([...SERVICES].map((s) => [s, { status: this.status }])) });
@@ -63,7 +74,7 @@ export class GrpcHealth {
     this.stopped = true;
     await this.timer.stop();
     this.set('NOT_SERVING');
-    for (const call of this.watches) call.end();
+    for (const call of this.watches.keys()) call.end();
     this.watches.clear();
   }
 
@@ -75,6 +86,6 @@ export class GrpcHealth {
   private set(status: ServingStatus): void {
     if (status === this.status) return;
     this.status = status;
-    for (const call of this.watches) call.write({ status });
+    for (const [call, known] of this.watches) if (known) call.write({ status });
   }
 }

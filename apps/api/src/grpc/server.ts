@@ -22,6 +22,7 @@ import { authorizationOf, callerOf, errorStatus, limitOf, malformed } from './ca
 import { OpenStreams, streamInfer } from './stream-infer.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
 import { GrpcHealth } from './health.js';
+import { attachPrefaceDeadline } from './preface-deadline.js';
 import { Stop, type StopSignal } from '../services/stop-signal.js';
 
 /**
@@ -151,6 +152,10 @@ function handlers(deps: Deps, streams: OpenStreams): UntypedServiceImplementatio
  * The running gRPC server; `close()` stops taking calls, has open streams answer what they took
  * and end, and lets calls in flight finish (at most `graceMs`: then they are cut).
  */
+const MAX_STREAMS_A_CONNECTION = 1000;
+/** How long a new connection has to begin HTTP/2 (as HTTP's headers timeout, 30 s, bounds a request's start; IDLE_TIMEOUT_S if shorter). */
+const PREFACE_DEADLINE_S = 30;
+
 export class GrpcFrontDoor {
   private constructor(private readonly server: Server, readonly port: number, private readonly streams: OpenStreams, private readonly health: GrpcHealth) {}
 
@@ -163,6 +168,11 @@ export class GrpcFrontDoor {
     const server = new Server({
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
+      // A connection with no call open closes after IDLE_TIMEOUT_S, as HTTP's idle ones do (it
+      // stayed open without end: an unauthenticated client's sockets held their descriptors).
+      'grpc.max_connection_idle_ms': deps.config.IDLE_TIMEOUT_S * 1000,
+      // Calls open at once on one connection (a client past it waits for one to end).
+      'grpc.max_concurrent_streams': MAX_STREAMS_A_CONNECTION,
       // Each interceptor wraps the call the one before it made; inflationSlots hooks grpc-js's own
       // call, so it comes first.
       interceptors: [
@@ -180,6 +190,9 @@ export class GrpcFrontDoor {
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
+    if (!attachPrefaceDeadline(server, Math.min(PREFACE_DEADLINE_S, deps.config.IDLE_TIMEOUT_S) * 1000)) {
+      deps.log.warn('@grpc/grpc-js changed: its HTTP/2 servers are not where grpc/preface-deadline.ts looks, so a connection that never speaks HTTP/2 is not closed');
+    }
     return new GrpcFrontDoor(server, bound, streams, health);
   }
 
