@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -111,6 +111,23 @@ describe('a results download the server cuts off', () => {
       expect(await readdir(dir)).toEqual([]); // neither the file nor its .partial
     } finally {
       server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('downloadResults to a path it cannot rename onto', () => {
+  it('names the target, not its .partial, and leaves no .partial behind', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-rename-'));
+    try {
+      const f = resultsFetch({});
+      const target = join(dir, 'd');
+      await mkdir(join(target, 'inside'), { recursive: true }); // a directory that is not empty: no rename onto it
+      const err = await new MaasClient({ baseUrl: 'http://maas.test', fetch: f.impl }).batches.downloadResults('b1', target).catch((e: unknown) => e);
+      expect(err).toMatchObject({ path: target });
+      expect((err as NodeJS.ErrnoException).code).toMatch(/^(EISDIR|ENOTEMPTY|EEXIST)$/);
+      expect(await readdir(dir)).toEqual(['d']);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -235,7 +235,12 @@ export class Batches {
         },
         createWriteStream(partial),
       );
-      await rename(partial, destination);
+      await rename(partial, destination).catch((err: NodeJS.ErrnoException) => {
+        // The partial file was just written: a rename that fails is about its target (a
+        // directory there, a folder gone), so the error names it, not the `.partial` file.
+        err.path = destination;
+        throw err;
+      });
       return { path: destination, ...c.finish() };
     } catch (err) {
       await unlink(partial).catch(() => undefined);

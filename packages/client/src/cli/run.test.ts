@@ -94,6 +94,11 @@ describe('help and usage errors (no server needed)', () => {
     [['batch', 'results', 'b_1', '--output', 'label'], /--output names the array of --npy/],
     [['batch', 'submit', 'x.ndjson', '--model', 'm', '--out', '-'], /--out - : to write the results to stdout, run "maas batch results ID"/],
     [['batch', 'wait', 'b_1', '--out', '-'], /--out - : to write the results to stdout/],
+    // --out is checked before any request (the stub has no network): not after following a batch for hours.
+    [['batch', 'wait', 'b_1', '--out', '/nonexistent/x'], /--out \/nonexistent\/x: no such directory \/nonexistent/],
+    [['batch', 'results', 'b_1', '--out', '/nonexistent/x'], /--out \/nonexistent\/x: no such directory \/nonexistent/],
+    [['batch', 'wait', 'b_1', '--out', tmpdir()], /is a directory: name a file in it/],
+    [['batch', 'results', 'b_1', '--out', tmpdir()], /is a directory: name a file in it/],
   ])('%j is a usage error (exit 2)', async (argv, message) => {
     const x = io();
     expect(await runCli(argv, x)).toBe(2);

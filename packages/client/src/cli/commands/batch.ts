@@ -95,7 +95,9 @@ export const batchWait: Command = {
   args: { min: 1 },
   options: { out: outOption },
   async run(ctx) {
-    return follow(ctx, ctx.client(), ctx.args[0]!, fileOut(ctx));
+    const out = fileOut(ctx);
+    if (out !== undefined) await writableOut(out); // before following a batch that may take hours
+    return follow(ctx, ctx.client(), ctx.args[0]!, out);
   },
 };
 
@@ -155,6 +157,7 @@ export const batchResults: Command = {
     const output = stringOpt(ctx, 'output');
     if (npy && flag(ctx, 'failed')) throw new UsageError('--failed gives NDJSON lines (errors are no array): drop --npy');
     if (output !== undefined && !npy) throw new UsageError('--output names the array of --npy');
+    if (out !== undefined) await writableOut(out); // before a download that may take a while
     const written = await ctx.client().batches.downloadResults(id, out ?? ctx.io.stdout, {
       signal: ctx.io.signal, failedOnly: flag(ctx, 'failed'), ...(npy ? { format: 'npy' as const, ...(output ? { output } : {}) } : {}),
     });
