@@ -64,6 +64,26 @@ describe('help and usage errors (no server needed)', () => {
     const x = io();
     expect(await runCli(['--version'], x)).toBe(0);
     expect(x.stdout.text).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const help = io();
+    await runCli(['--help'], help);
+    expect(help.stdout.text).toMatch(/--version +print this client's version/);
+  });
+
+  it('--version is the client\'s in "maas --version" alone: a command without its own --version refuses it, one with it lists only its own', async () => {
+    const list = io();
+    expect(await runCli(['batch', 'list', '--version'], list)).toBe(2);
+    expect(list.stderr).toMatchObject({ text: expect.stringMatching(/Unknown option '--version'[\s\S]*maas batch list --help/) });
+    expect(list.stdout.text).toBe('');
+    const submit = io();
+    expect(await runCli(['batch', 'submit', 'f', '--model', 'm', '--version'], submit)).toBe(2);
+    expect(submit.stderr.text).toMatch(/--version <value>' argument missing/);
+    const help = io();
+    expect(await runCli(['batch', 'submit', '--help'], help)).toBe(0);
+    expect(help.stdout.text.match(/--version/g)).toEqual(['--version', '--version']); // the usage line and the model version's line
+    expect(help.stdout.text).not.toContain("client's version");
+    const models = io();
+    await runCli(['models', '--help'], models);
+    expect(models.stdout.text).not.toContain('--version');
   });
 
   it('has --help for every command and group', async () => {

@@ -23,6 +23,13 @@ const GLOBAL: Record<string, OptionSpec> = {
   url: { type: 'string', value: 'URL', help: `API base URL (default: $MAAS_URL, else ${DEFAULT_URL})` },
   'api-key': { type: 'string', value: 'KEY', help: 'API key (default: $MAAS_API_KEY)' },
   help: { type: 'boolean', short: 'h', help: 'show help' },
+};
+
+/**
+ * Options of `maas` alone, before any command: not in a command's help, and unknown to every
+ * command (a command's own `--version V`, the model version, is another option of the name).
+ */
+const ROOT: Record<string, OptionSpec> = {
   version: { type: 'boolean', help: "print this client's version" },
 };
 
@@ -40,7 +47,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   let commandName: string | undefined;
   try {
     // Pass 1, lenient, knowing every option: which words are the command (option values are not).
-    const union: Record<string, OptionSpec> = { ...GLOBAL };
+    // A command's option of a root option's name wins: `--version V` takes its value here.
+    const union: Record<string, OptionSpec> = { ...GLOBAL, ...ROOT };
     for (const c of COMMANDS) Object.assign(union, c.options);
     const pre = parseArgs({ args: argv, options: parseOptions(union), strict: false, allowPositionals: true, tokens: true });
     const unknown = pre.tokens?.find((t) => t.kind === 'option' && !(t.name in union));
@@ -52,6 +60,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       throw new UsageError(`unknown option ${unknown.rawName}`, guess?.name);
     }
 
+    // `maas --version` alone; after a command word it is that command's option, or unknown to it.
     if (first === undefined && pre.values['version'] === true) {
       io.stdout.write(`${clientVersion()}\n`);
       return 0;
@@ -142,7 +151,7 @@ export function rootHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Global options:',
-    optionLines(GLOBAL),
+    optionLines({ ...GLOBAL, ...ROOT }),
     '',
     'Run "maas <command> --help" for its options. JSON goes to stdout, messages to stderr.',
     FOOTER,
