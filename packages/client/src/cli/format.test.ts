@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatCount, formatDuration, formatJson, formatTable } from './format.js';
+import { execFileSync } from 'node:child_process';
+import { formatBytes, formatCount, formatDuration, formatJson, formatTable, shellQuote } from './format.js';
 
 describe('formatJson', () => {
   const job = { id: 'job_1', status: 'succeeded', outputs: [{ name: 'label', shape: [2], data: [0, 2] }], error: null, missing: undefined, metadata: {} };
@@ -53,5 +54,20 @@ describe('numbers, durations, sizes', () => {
     expect(formatDuration(Infinity)).toBe('?');
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(14_200_000)).toBe('14.2 MB');
+  });
+});
+
+describe('shellQuote', () => {
+  it('leaves a plain path bare and quotes anything a shell would read otherwise', () => {
+    expect(shellQuote('results/out-1.ndjson')).toBe('results/out-1.ndjson');
+    expect(shellQuote('my results.ndjson')).toBe("'my results.ndjson'");
+    expect(shellQuote("it's $HOME/*.ndjson")).toBe(`'it'\\''s $HOME/*.ndjson'`);
+    expect(shellQuote('')).toBe("''");
+  });
+
+  it('is read back by sh as the word it was', () => {
+    for (const word of ["it's $HOME/*.ndjson", 'a "b" `c` \\ d;e|f&g', 'ünïcode ✓', '']) {
+      expect(execFileSync('sh', ['-c', `printf %s ${shellQuote(word)}`], { encoding: 'utf8' })).toBe(word);
+    }
   });
 });

@@ -59,3 +59,12 @@ export function formatBytes(n: number): string {
   }
   return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`;
 }
+
+/**
+ * A word a POSIX shell (sh, bash, zsh) reads back as itself: bare when it holds only characters
+ * no shell treats specially, else in single quotes (a `'` inside written `'\''`).
+ */
+export function shellQuote(word: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}

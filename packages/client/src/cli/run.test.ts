@@ -273,6 +273,36 @@ describe('commands against a stub API', () => {
       expect(x.stderr.text).toMatch(/interrupted: batch b_9 goes on running on the server; follow it with "maas batch wait b_9", stop it with "maas batch cancel b_9"\n$/);
     });
 
+    it('Ctrl-C while submit --out follows its batch: the resume hint carries --out (quoted for a shell) and --url', async () => {
+      const file = join(dir, 'ten.ndjson');
+      await writeFile(file, '{"inputs":{"features":[1,2,3,4]}}\n'.repeat(10));
+      const out = join(dir, "it's results.ndjson");
+      const ac = new AbortController();
+      const running = { id: 'b_9', object: 'batch', model: 'm', status: 'running', counts: { total: 10, succeeded: 1, failed: 0 }, created_at: new Date().toISOString(), started_at: null, completed_at: null };
+      const x = { ...io((req) => {
+        if (req.method === 'POST') return json(202, { ...running, status: 'queued' });
+        setTimeout(() => ac.abort(new Error('SIGINT')), 10);
+        return json(200, running);
+      }), signal: ac.signal };
+      expect(await runCli(['batch', 'submit', file, '--model', 'm', '--out', out, '--url', 'http://api.example:9000'], x)).toBe(130);
+      const quoted = `'${out.replace("'", "'\\''")}'`;
+      expect(x.stderr.text).toContain(`follow it with "maas batch wait b_9 --url http://api.example:9000 --out ${quoted}", stop it with "maas batch cancel b_9 --url http://api.example:9000"\n`);
+    });
+
+    it('Ctrl-C while the results download: exit 130, and the command that gets them', async () => {
+      const ac = new AbortController();
+      const out = join(dir, 'cut.ndjson');
+      const x = { ...io((req) => {
+        if (req.url.pathname.endsWith('/results')) {
+          ac.abort(new Error('SIGINT'));
+          return new Response(new ReadableStream({ start: (c) => c.error(new Error('aborted')) }), { headers: { 'content-type': 'application/x-ndjson' } });
+        }
+        return json(200, { id: 'b_8', object: 'batch', model: 'm', status: 'succeeded', counts: { total: 1, succeeded: 1, failed: 0 }, created_at: new Date().toISOString(), started_at: null, completed_at: new Date().toISOString() });
+      }), signal: ac.signal };
+      expect(await runCli(['batch', 'wait', 'b_8', '--out', out], x)).toBe(130);
+      expect(x.stderr.text).toMatch(new RegExp(`interrupted: batch b_8 has ended, its results not written; get them with "maas batch results b_8 --out ${out}"\\n$`));
+    });
+
     it('--no-wait prints the id and returns; a failed batch exits 1', async () => {
       const file = join(dir, 'one.ndjson');
       await writeFile(file, '{"inputs":{"features":[1,2,3,4]}}\n');

@@ -11,7 +11,7 @@ import type { MaasClient } from '../../client.js';
 import type { Batch } from '../../types.js';
 import { flag, Interrupted, requiredOpt, stringOpt, UsageError, versionOpt, type Command, type Context } from '../command.js';
 import { EXIT_FAILED } from '../errors.js';
-import { formatBytes, formatCount, formatDuration, formatJson } from '../format.js';
+import { formatBytes, formatCount, formatDuration, formatJson, shellQuote } from '../format.js';
 import { ProgressReporter } from '../progress.js';
 
 const outOption = { type: 'string', value: 'FILE', help: 'write the results (NDJSON, input order) to FILE' } as const;
@@ -190,6 +190,7 @@ async function fileSize(path: string): Promise<number> {
 
 /** Progress until the batch ends, a summary, and the results to `out`. */
 async function follow(ctx: Context, client: MaasClient, id: string, out: string | undefined, startedMs?: number): Promise<number> {
+  const url = stringOpt(ctx, 'url');
   const progress = new ProgressReporter(ctx.io.stderr, { label: id, now: ctx.io.now });
   let batch: Batch;
   try {
@@ -199,7 +200,7 @@ async function follow(ctx: Context, client: MaasClient, id: string, out: string 
     });
   } catch (err) {
     if (ctx.io.signal.aborted) {
-      throw new Interrupted(`batch ${id} goes on running on the server; follow it with "maas batch wait ${id}", stop it with "maas batch cancel ${id}"`);
+      throw new Interrupted(`batch ${id} goes on running on the server; follow it with "${batchCommand('wait', id, out, url)}", stop it with "${batchCommand('cancel', id, undefined, url)}"`);
     }
     throw err;
   } finally {
@@ -208,16 +209,33 @@ async function follow(ctx: Context, client: MaasClient, id: string, out: string 
   ctx.io.stderr.write(`${summary(batch, startedMs)}\n`);
   if (batch.status !== 'succeeded') {
     // Its results exist all the same (each line's error, or outputs for what ran): say where, rather than nothing.
-    if (out) ctx.io.stderr.write(`results not written to ${out}: the batch ended ${batch.status}; read what it has with "maas batch results ${id} --out ${out}"\n`);
+    if (out) ctx.io.stderr.write(`results not written to ${out}: the batch ended ${batch.status}; read what it has with "${batchCommand('results', id, out, url)}"\n`);
     return EXIT_FAILED;
   }
   if (!out) {
-    ctx.io.stderr.write(`results: maas batch results ${id} --out results.ndjson\n`);
+    ctx.io.stderr.write(`results: ${batchCommand('results', id, 'results.ndjson', url)}\n`);
     return 0;
   }
-  const written = await client.batches.downloadResults(id, out, { signal: ctx.io.signal });
+  let written;
+  try {
+    written = await client.batches.downloadResults(id, out, { signal: ctx.io.signal });
+  } catch (err) {
+    if (ctx.io.signal.aborted) throw new Interrupted(`batch ${id} has ended, its results not written; get them with "${batchCommand('results', id, out, url)}"`);
+    throw err;
+  }
   ctx.io.stderr.write(wroteText(written, out));
   return 0;
+}
+
+/**
+ * PURE: the `maas batch <verb>` command a user copies to pick up a batch where this run left it,
+ * with its `--out` (the results file) and `--url` (when given as a flag: MAAS_URL is still set),
+ * each quoted for a shell. A key given with --api-key is not repeated: it is a secret.
+ */
+export function batchCommand(verb: 'wait' | 'results' | 'cancel', id: string, out?: string, url?: string): string {
+  // A relative path starting with `-` would read as an option: `./` names the same file.
+  const path = out?.startsWith('-') ? `./${out}` : out;
+  return ['maas', 'batch', verb, shellQuote(id), ...(url !== undefined ? ['--url', shellQuote(url)] : []), ...(path !== undefined ? ['--out', shellQuote(path)] : [])].join(' ');
 }
 
 /** `batch b_1 succeeded in 1m21s: 999,990 rows succeeded, 10 failed (12,345 rows/s)` */
