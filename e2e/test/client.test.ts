@@ -453,7 +453,7 @@ describe('CLI (child process)', () => {
     expect(r.code, r.stderr).toBe(0);
     const id = r.stdout.trim();
     expect(id).toMatch(/^batch_/);
-    expect(r.stderr).toMatch(new RegExp(`batch ${id} succeeded in \\d+\\S*: 1,000 rows succeeded, 0 failed`));
+    expect(r.stderr).toMatch(new RegExp(`batch ${id} succeeded in \\d+\\S*: 1,000 lines succeeded, 0 failed`));
     expect(r.stderr).toContain(`wrote 1,000 result lines`);
     const lines = (await readFile(out, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.custom_id)).toEqual(Array.from({ length: 1000 }, (_, i) => `x${i}`));
@@ -486,7 +486,7 @@ describe('CLI (child process)', () => {
     await writeFile(upper, encodeNpy(Float32Array.from(Array.from({ length: 5 }, (_, i) => PENGUINS[i % 2]!).flat()), [5, 4]));
     const npy = await cli(['batch', 'submit', upper, '--model', 'penguins', '--out', join(tmp, 'upper.ndjson')]);
     expect(npy.code, npy.stderr).toBe(0);
-    expect(npy.stderr).toMatch(/5 rows succeeded, 0 failed/);
+    expect(npy.stderr).toMatch(/5 lines succeeded, 0 failed/);
 
     for (const [args, message] of [
       [['--out', join(tmp, 'no-such-dir', 'x.ndjson')], /no such directory/],

@@ -4,14 +4,14 @@ import { formatBar, formatProgress, ProgressReporter, RateMeter } from './progre
 
 describe('formatProgress', () => {
   it('draws the documented line', () => {
-    expect(formatProgress({ done: 520_000, total: 1_000_000, unit: 'rows', rate: 12_300 }, 10)).toBe(
-      '[#####-----] 52% 520,000/1,000,000 rows · 12,300 rows/s · ETA 39s',
+    expect(formatProgress({ done: 520_000, total: 1_000_000, unit: 'lines', rate: 12_300 }, 10)).toBe(
+      '[#####-----] 52% 520,000/1,000,000 lines · 12,300 lines/s · ETA 39s',
     );
   });
 
   it('leaves out rate and ETA until known, and the ETA once done', () => {
-    expect(formatProgress({ done: 0, total: 1000, unit: 'rows' }, 10)).toBe('[----------] 0% 0/1,000 rows');
-    expect(formatProgress({ done: 1000, total: 1000, unit: 'rows', rate: 50 }, 10)).toBe('[##########] 100% 1,000/1,000 rows · 50 rows/s');
+    expect(formatProgress({ done: 0, total: 1000, unit: 'lines' }, 10)).toBe('[----------] 0% 0/1,000 lines');
+    expect(formatProgress({ done: 1000, total: 1000, unit: 'lines', rate: 50 }, 10)).toBe('[##########] 100% 1,000/1,000 lines · 50 lines/s');
   });
 
   it('without a known total (an upload from stdin): the amount and the rate, no bar, no ETA', () => {
@@ -28,7 +28,7 @@ describe('formatProgress', () => {
     expect(formatBar(1.5, 4)).toBe('[####]');
     expect(formatBar(-1, 4)).toBe('[----]');
     expect(formatBar(NaN, 4)).toBe('[----]');
-    expect(formatProgress({ done: 5, total: 0, unit: 'rows' }, 4)).toBe('[----] 0% 5/0 rows');
+    expect(formatProgress({ done: 5, total: 0, unit: 'lines' }, 4)).toBe('[----] 0% 5/0 lines');
   });
 });
 
@@ -57,19 +57,19 @@ describe('ProgressReporter', () => {
     const out = capture(true);
     let now = 0;
     const r = new ProgressReporter(out, { label: 'batch_1 running', now: () => now });
-    r.update(0, 100, 'rows');
+    r.update(0, 100, 'lines');
     now = 2000;
-    r.update(50, 100, 'rows');
+    r.update(50, 100, 'lines');
     now = 2050; // within 100 ms of the last redraw: held back until finish()
-    r.update(60, 100, 'rows');
+    r.update(60, 100, 'lines');
     expect(out.text.split('\r\x1b[2K').filter(Boolean)).toHaveLength(2);
     now = 2080;
-    r.update(70, 100, 'rows');
+    r.update(70, 100, 'lines');
     r.finish();
     const frames = out.text.split('\r\x1b[2K').filter(Boolean);
     expect(frames).toHaveLength(3);
-    expect(frames[1]).toMatch(/^batch_1 running \[#{10}-{10}\] 50% 50\/100 rows · 25/);
-    expect(frames[2]).toMatch(/^batch_1 running \[#{14}-{6}\] 70% 70\/100 rows/);
+    expect(frames[1]).toMatch(/^batch_1 running \[#{10}-{10}\] 50% 50\/100 lines · /);
+    expect(frames[2]).toMatch(/^batch_1 running \[#{14}-{6}\] 70% 70\/100 lines/);
     expect(frames[2]!.endsWith('\n')).toBe(true);
     expect(frames[2]!.trimEnd().length).toBeLessThan(60);
   });
@@ -77,20 +77,20 @@ describe('ProgressReporter', () => {
   it('on a terminal that reports 0 columns, draws the whole line (as 100 wide), not one character less each time', () => {
     const out = Object.assign(capture(true), { columns: 0 });
     const r = new ProgressReporter(out, { label: 'up', now: () => 0 });
-    r.update(50, 100, 'rows');
-    expect(out.text).toBe('\r\x1b[2Kup [##########----------] 50% 50/100 rows');
+    r.update(50, 100, 'lines');
+    expect(out.text).toBe('\r\x1b[2Kup [##########----------] 50% 50/100 lines');
   });
 
   it('prints plain lines at most every interval elsewhere', () => {
     const out = capture(false);
     let now = 0;
     const r = new ProgressReporter(out, { label: 'b', plainIntervalMs: 5000, now: () => now });
-    for (; now <= 12_000; now += 1000) r.update(now / 100, 120, 'rows');
+    for (; now <= 12_000; now += 1000) r.update(now / 100, 120, 'lines');
     r.finish();
     expect(out.text).not.toContain('\r');
     const lines = out.text.trimEnd().split('\n');
     expect(lines).toHaveLength(4); // t = 0, 5 s, 10 s, and the last state at finish()
-    expect(lines[2]).toMatch(/^b \[########--\] 83% 100\/120 rows · 10 rows\/s · ETA 2s$/);
-    expect(lines[3]).toMatch(/^b \[##########\] 100% 120\/120 rows/);
+    expect(lines[2]).toMatch(/^b \[########--\] 83% 100\/120 lines · 10 lines\/s · ETA 2s$/);
+    expect(lines[3]).toMatch(/^b \[##########\] 100% 120\/120 lines/);
   });
 });

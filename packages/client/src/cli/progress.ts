@@ -10,7 +10,8 @@ export interface ProgressState {
   done: number;
   /** undefined while unknown (an upload read from stdin): no bar, no percentage, no ETA */
   total: number | undefined;
-  unit: 'rows' | 'bytes';
+  /** `lines`: a batch's lines (its counts are per line, whatever rows a line holds) */
+  unit: 'lines' | 'bytes';
   /** per second; undefined while not yet known */
   rate?: number | undefined;
 }
@@ -22,15 +23,15 @@ export function formatBar(fraction: number, width = 20): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
-/** `[#####-----] 52% 520,000/1,000,000 rows · 12,300 rows/s · ETA 39s` */
+/** `[#####-----] 52% 520,000/1,000,000 lines · 12,300 lines/s · ETA 39s` */
 export function formatProgress(s: ProgressState, width = 20): string {
   const amount = (n: number) => (s.unit === 'bytes' ? formatBytes(n) : formatCount(n));
-  const unit = s.unit === 'rows' ? ' rows' : '';
+  const unit = s.unit === 'lines' ? ' lines' : '';
   const total = s.total;
   const fraction = total !== undefined && total > 0 ? s.done / total : 0;
   const parts = [total === undefined ? `${amount(s.done)}${unit}` : `${formatBar(fraction, width)} ${Math.floor(fraction * 100)}% ${amount(s.done)}/${amount(total)}${unit}`];
   if (s.rate !== undefined && s.rate > 0) {
-    parts.push(s.unit === 'bytes' ? `${formatBytes(s.rate)}/s` : `${formatCount(s.rate)} rows/s`);
+    parts.push(s.unit === 'bytes' ? `${formatBytes(s.rate)}/s` : `${formatCount(s.rate)} lines/s`);
     if (total !== undefined && s.done < total) parts.push(`ETA ${formatDuration((total - s.done) / s.rate)}`);
   }
   return parts.join(' · ');

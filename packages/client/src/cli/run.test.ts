@@ -256,9 +256,9 @@ describe('commands against a stub API', () => {
       expect(uploaded).toBe(lines.join('\n') + '\n');
       expect(x.stdout.text).toBe('batch_1\n');
       expect(x.stderr.text).toMatch(/^uploading rows\.ndjson \[#{10}\] 100% 2\.8 kB\/2\.8 kB\n/);
-      expect(x.stderr.text).toContain('batch batch_1: 50 rows');
-      expect(x.stderr.text).toMatch(/batch_1 running \[#####-----\] 50% 25\/50 rows/);
-      expect(x.stderr.text).toMatch(/batch batch_1 succeeded in \d+s: 50 rows succeeded, 0 failed/);
+      expect(x.stderr.text).toContain('batch batch_1: 50 lines');
+      expect(x.stderr.text).toMatch(/batch_1 running \[#####-----\] 50% 25\/50 lines/);
+      expect(x.stderr.text).toMatch(/batch batch_1 succeeded in \d+s: 50 lines succeeded, 0 failed/);
       expect(x.stderr.text).toContain(`wrote 50 result lines`);
       expect((await readFile(out, 'utf8')).split('\n')).toHaveLength(51);
     });
@@ -310,10 +310,10 @@ describe('commands against a stub API', () => {
       const x = io((req) => json(req.method === 'POST' ? 202 : 200, b('queued')));
       expect(await runCli(['batch', 'submit', file, '--model', 'm', '--no-wait'], x)).toBe(0);
       expect(x.stdout.text).toBe('batch_2\n');
-      expect(x.stderr.text).toContain('batch batch_2: 1 row (34 B) on m\n');
+      expect(x.stderr.text).toContain('batch batch_2: 1 line (34 B) on m\n');
       const y = io((req) => json(req.method === 'POST' ? 202 : 200, b(req.method === 'POST' ? 'queued' : 'failed')));
       expect(await runCli(['batch', 'submit', file, '--model', 'm'], y)).toBe(1);
-      expect(y.stderr.text).toMatch(/batch batch_2 failed in \d+s: 0 rows succeeded, 0 failed of 1\n {2}model crashed\n$/);
+      expect(y.stderr.text).toMatch(/batch batch_2 failed in \d+s: 0 lines succeeded, 0 failed of 1\n {2}model crashed\n$/);
     });
   });
 });

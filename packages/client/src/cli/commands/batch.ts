@@ -82,7 +82,7 @@ export const batchSubmit: Command = {
       upload.finish();
     }
     ctx.io.stdout.write(`${batch.id}\n`);
-    ctx.io.stderr.write(`batch ${batch.id}: ${rowsText(batch.counts.total)}${size === undefined ? '' : ` (${formatBytes(size)})`} on ${model}${batch.version ? `/${batch.version}` : ''}\n`);
+    ctx.io.stderr.write(`batch ${batch.id}: ${linesText(batch.counts.total)}${size === undefined ? '' : ` (${formatBytes(size)})`} on ${model}${batch.version ? `/${batch.version}` : ''}\n`);
     if (flag(ctx, 'no-wait')) return;
     return follow(ctx, client, batch.id, out, started);
   },
@@ -196,7 +196,7 @@ async function follow(ctx: Context, client: MaasClient, id: string, out: string 
   try {
     batch = await client.batches.wait(id, {
       signal: ctx.io.signal,
-      onProgress: (b) => progress.update(b.counts.succeeded + b.counts.failed, b.counts.total, 'rows', `${id} ${b.status}`),
+      onProgress: (b) => progress.update(b.counts.succeeded + b.counts.failed, b.counts.total, 'lines', `${id} ${b.status}`),
     });
   } catch (err) {
     if (ctx.io.signal.aborted) {
@@ -238,22 +238,29 @@ export function batchCommand(verb: 'wait' | 'results' | 'cancel', id: string, ou
   return ['maas', 'batch', verb, shellQuote(id), ...(url !== undefined ? ['--url', shellQuote(url)] : []), ...(path !== undefined ? ['--out', shellQuote(path)] : [])].join(' ');
 }
 
-/** `batch b_1 succeeded in 1m21s: 999,990 rows succeeded, 10 failed (12,345 rows/s)` */
+/**
+ * `batch b_1 succeeded in 1m21s: 999,990 lines succeeded, 10 failed (12,345 lines/s)`. Counts are
+ * per line (an .npy upload's row i is line i). The rate counts the lines that ran over the time
+ * taken; a canceled batch's `failed` also counts the lines its cancel ended unrun, so its rate
+ * counts its succeeded lines alone, and says so.
+ */
 export function summary(batch: Batch, startedMs?: number, nowMs = Date.now()): string {
   const { total, succeeded, failed } = batch.counts;
   // One clock for both ends: ours when we timed it, else the server's timestamps.
   const from = startedMs ?? Date.parse(batch.created_at);
   const to = startedMs !== undefined ? nowMs : batch.completed_at ? Date.parse(batch.completed_at) : nowMs;
   const seconds = Number.isFinite(from) && Number.isFinite(to) ? Math.max(0, (to - from) / 1000) : undefined;
-  const rate = seconds && succeeded + failed > 0 ? ` (${formatCount((succeeded + failed) / seconds)} rows/s)` : '';
+  const canceled = batch.status === 'canceled';
+  const ran = canceled ? succeeded : succeeded + failed;
+  const rate = seconds && ran > 0 ? ` (${formatCount(ran / seconds)} ${canceled ? 'succeeded lines/s' : 'lines/s'})` : '';
   const error = batch.error?.message;
   return [
     `batch ${batch.id} ${batch.status}${seconds !== undefined ? ` in ${formatDuration(seconds)}` : ''}: `,
-    `${rowsText(succeeded)} succeeded, ${formatCount(failed)} failed`,
+    `${linesText(succeeded)} succeeded, ${formatCount(failed)} failed`,
     total !== succeeded + failed ? ` of ${formatCount(total)}` : '',
     rate,
     error ? `\n  ${error}` : '',
   ].join('');
 }
 
-const rowsText = (n: number) => `${formatCount(n)} ${n === 1 ? 'row' : 'rows'}`;
+const linesText = (n: number) => `${formatCount(n)} ${n === 1 ? 'line' : 'lines'}`;
