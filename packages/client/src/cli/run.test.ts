@@ -162,6 +162,12 @@ describe('commands against a stub API', () => {
     expect(x.stderr.text).toBe('no models in the repository\n');
   });
 
+  it('batch results --npy: the API\'s "?output=" is told as --output', async () => {
+    const x = io(() => json(406, { type: 'urn:maas:problem:not-acceptable', title: 'Not acceptable', status: 406, detail: 'name one of the outputs label, probabilities with ?output=… for .npy results' }, 'application/problem+json'));
+    expect(await runCli(['batch', 'results', 'b_1', '--npy'], x)).toBe(1);
+    expect(x.stderr.text).toBe('error: Not acceptable: name one of the outputs label, probabilities with --output NAME for .npy results\n');
+  });
+
   it('an API error: message on stderr, exit 1', async () => {
     const x = io(() => json(404, { type: 'urn:maas:problem:not-found', title: 'Not found', status: 404, detail: "job 'j' not found" }, 'application/problem+json'));
     expect(await runCli(['jobs', 'cancel', 'j'], x)).toBe(1);

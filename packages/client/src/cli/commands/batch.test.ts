@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../types.js';
-import { batchCommand, summary } from './batch.js';
+import { MaasApiError } from '../../errors.js';
+import { asFlags, batchCommand, summary } from './batch.js';
 
 describe('batchCommand', () => {
   it('names the batch, and the --url and --out given, quoted for a shell', () => {
@@ -28,5 +29,22 @@ describe('summary', () => {
   it('a canceled batch\'s rate counts its succeeded lines alone: its failed count holds the lines the cancel ended unrun', () => {
     expect(summary(batch('canceled', { total: 1000, succeeded: 200, failed: 800 }))).toBe('batch b_1 canceled in 10s: 200 lines succeeded, 800 failed (20 succeeded lines/s)');
     expect(summary(batch('canceled', { total: 1000, succeeded: 0, failed: 1000 }))).toBe('batch b_1 canceled in 10s: 0 lines succeeded, 1,000 failed');
+  });
+});
+
+describe('asFlags', () => {
+  const problem = (status: number, detail: string) => new MaasApiError({ type: 'urn:maas:problem:x', title: 'T', status, detail });
+
+  it('says --output where the API says ?output=, keeping the outputs it lists', () => {
+    expect(asFlags(problem(406, 'name one of the outputs label, probabilities with ?output=… for .npy results')).detail)
+      .toBe('name one of the outputs label, probabilities with --output NAME for .npy results');
+    const named = asFlags(problem(400, '?output=lable names no output of penguins; its outputs: label, probabilities'));
+    expect(named).toMatchObject({ status: 400, title: 'T', detail: '--output lable names no output of penguins; its outputs: label, probabilities' });
+    expect(named).toBeInstanceOf(MaasApiError);
+  });
+
+  it('returns any other error as it is', () => {
+    const other = problem(409, 'batch b_1 has not finished');
+    expect(asFlags(other)).toBe(other);
   });
 });

@@ -8,6 +8,7 @@ import { basename, dirname } from 'node:path';
 import { ndjsonFile } from '../../batches.js';
 import { npyFile } from '../../npy.js';
 import type { MaasClient } from '../../client.js';
+import { MaasApiError } from '../../errors.js';
 import type { Batch } from '../../types.js';
 import { flag, Interrupted, requiredOpt, stringOpt, UsageError, versionOpt, type Command, type Context } from '../command.js';
 import { EXIT_FAILED } from '../errors.js';
@@ -160,10 +161,23 @@ export const batchResults: Command = {
     if (out !== undefined) await writableOut(out); // before a download that may take a while
     const written = await ctx.client().batches.downloadResults(id, out ?? ctx.io.stdout, {
       signal: ctx.io.signal, failedOnly: flag(ctx, 'failed'), ...(npy ? { format: 'npy' as const, ...(output ? { output } : {}) } : {}),
+    }).catch((err: unknown) => {
+      throw err instanceof MaasApiError ? asFlags(err) : err;
     });
     if (out) ctx.io.stderr.write(npy ? `wrote ${formatBytes(written.bytes)} of .npy to ${out}\n` : wroteText(written, out));
   },
 };
+
+/**
+ * PURE: an API error about the results' `?output=` query parameter (a 400 for a name the model
+ * lacks, a 406 for none named of several outputs), told in the CLI's words: `--output NAME`.
+ * The rest of its detail (the model's outputs) is kept; any other error is returned as it is.
+ */
+export function asFlags(err: MaasApiError): MaasApiError {
+  if (!err.detail.includes('?output=')) return err;
+  const detail = err.detail.replace(/\?output=…/g, '--output NAME').replace(/\?output=/g, '--output ');
+  return new MaasApiError({ ...err.problem, detail }, err.retryAfter);
+}
 
 /** The line saying what a download wrote. */
 const wroteText = (written: { lines: number; bytes: number }, out: string): string =>
