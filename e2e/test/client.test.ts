@@ -7,11 +7,12 @@
  * needs them served starts an mlp worker, so cancel and wait-timeouts are deterministic.
  */
 import { execFile, spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   encodeNpy, MaasApiError, MaasClient, MaasConnectionError, MaasJobFailedError, MaasWaitTimeoutError, ndjsonFile, verifyWebhook,
@@ -474,13 +475,31 @@ describe('CLI (child process)', () => {
     expect((await cli(['batch', 'list', '--limit', '0'])).code).toBe(2);
   });
 
-  it('batch submit - reads NDJSON from stdin; a file named *.NPY is an array; --out is checked before the upload', async () => {
+  it('batch submit - reads NDJSON from stdin; gzip (a file, stdin, a FIFO) is sent compressed; a file named *.NPY is an array; --out is checked before the upload', async () => {
     const text = Array.from({ length: 200 }, (_, i) => JSON.stringify({ custom_id: `s${i}`, inputs: { features: PENGUINS[i % 2] } })).join('\n') + '\n';
     const out = join(tmp, 'cli-stdin-results.ndjson');
     const piped = await cliWithInput(['batch', 'submit', '-', '--model', 'penguins', '--out', out], Buffer.from(text));
     expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stderr).toContain('wrote 200 result lines');
     expect((await readFile(out, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l).custom_id)).toEqual(Array.from({ length: 200 }, (_, i) => `s${i}`));
+
+    // A gzip file goes as it is, with Content-Encoding: gzip (as NDJSON bytes it was a 415); so
+    // does gzip on stdin, and a FIFO is read as stdin is (it was "not a file").
+    const gz = join(tmp, 'cli-rows.ndjson.gz');
+    await writeFile(gz, gzipSync(text));
+    const zipped = await cli(['batch', 'submit', gz, '--model', 'penguins', '--out', join(tmp, 'gz.ndjson')]);
+    expect(zipped.code, zipped.stderr).toBe(0);
+    expect(zipped.stderr).toMatch(/200 lines succeeded, 0 failed/);
+    expect(await readFile(join(tmp, 'gz.ndjson'), 'utf8')).toBe(await readFile(out, 'utf8'));
+    const zippedStdin = await cliWithInput(['batch', 'submit', '-', '--model', 'penguins', '--out', join(tmp, 'gz-stdin.ndjson')], gzipSync(text));
+    expect(zippedStdin.code, zippedStdin.stderr).toBe(0);
+    expect(await readFile(join(tmp, 'gz-stdin.ndjson'), 'utf8')).toBe(await readFile(out, 'utf8'));
+    const fifo = join(tmp, 'cli-fifo');
+    await execFileP('mkfifo', [fifo]);
+    createWriteStream(fifo).end(gzipSync(text));
+    const fromFifo = await cli(['batch', 'submit', fifo, '--model', 'penguins', '--out', join(tmp, 'fifo.ndjson')]);
+    expect(fromFifo.code, fromFifo.stderr).toBe(0);
+    expect(await readFile(join(tmp, 'fifo.ndjson'), 'utf8')).toBe(await readFile(out, 'utf8'));
 
     const upper = join(tmp, 'ROWS.NPY');
     await writeFile(upper, encodeNpy(Float32Array.from(Array.from({ length: 5 }, (_, i) => PENGUINS[i % 2]!).flat()), [5, 4]));
@@ -530,6 +549,10 @@ describe('CLI (child process)', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(c.stderr).toMatch(/^wrote .* of \.npy to /);
     expect(labels(await readFile(cliNpy))).toEqual(expected);
+    // penguins has two outputs: none named is the API's 406, told with the CLI's flag.
+    const unnamed = await cli(['batch', 'results', id!, '--npy', '--out', join(tmp, 'unnamed.npy')]);
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.stderr).toMatch(/name one of the outputs .*label.* with --output NAME for \.npy results/);
   });
 
   it('errors: the problem on stderr and exit 1; usage errors exit 2', async () => {

@@ -1,12 +1,18 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { ndjsonFile } from './batches.js';
 import { MaasClient } from './client.js';
 import { MaasConnectionError, MaasWaitTimeoutError } from './errors.js';
+import { encodeNpy } from './npy.js';
 
 /** A fetch answering GET /v1/batches/b1 with the batch in `status(n)` for the n-th call, after `delayMs(url)`. */
 function fakeFetch(status: (n: number) => string, delayMs: (url: URL) => number = () => 0) {
@@ -54,9 +60,12 @@ describe('batches.submit', () => {
   /** A fetch answering the first `refusals` POSTs 429 (Retry-After: 0), then 202; it keeps each body it read. */
   function refusingFetch(refusals: number) {
     const bodies: string[] = [];
+    const requests: { headers: Headers; bytes: Buffer }[] = [];
     const impl = (async (input: string | URL | Request, init?: RequestInit) => {
       const request = new Request(input, init);
-      bodies.push(await request.text());
+      const bytes = Buffer.from(await request.arrayBuffer());
+      requests.push({ headers: request.headers, bytes });
+      bodies.push(bytes.toString('utf8'));
       if (bodies.length <= refusals) {
         const problem = { type: 'urn:maas:problem:queue-full', title: 'Queue full', status: 429, detail: 'retry later' };
         return new Response(JSON.stringify(problem), { status: 429, headers: { 'content-type': 'application/problem+json', 'retry-after': '0' } });
@@ -64,9 +73,10 @@ describe('batches.submit', () => {
       const batch = { id: 'b1', object: 'batch', status: 'queued', counts: { total: 2, succeeded: 0, failed: 0 } };
       return new Response(JSON.stringify(batch), { status: 202, headers: { 'content-type': 'application/json' } });
     }) as typeof fetch;
-    return { impl, bodies };
+    return { impl, bodies, requests };
   }
   const lines = [{ inputs: { x: [1] } }, { inputs: { x: [2] } }];
+  const ndjson = lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
 
   it('sends an array of lines again after a 429, whole each time', async () => {
     const f = refusingFetch(1);
@@ -83,6 +93,59 @@ describe('batches.submit', () => {
     const err = await new MaasClient({ baseUrl: 'http://maas.test', fetch: f.impl }).batches.submit({ model: 'm', lines: generated() }).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 429 });
     expect(f.bodies).toHaveLength(1);
+  });
+
+  it('sends compressed bytes as they are, with their Content-Encoding: a gzip file, and an .npy from a byte stream', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-gz-'));
+    try {
+      const file = join(dir, 'rows.ndjson.gz');
+      const gz = gzipSync(ndjson);
+      await writeFile(file, gz);
+      const f = refusingFetch(1); // a file is read again for the retry, compressed as it was
+      await new MaasClient({ baseUrl: 'http://maas.test', fetch: f.impl }).batches.submit({ model: 'm', lines: ndjsonFile(file), contentEncoding: 'gzip' });
+      expect(f.requests).toHaveLength(2);
+      for (const r of f.requests) {
+        expect(r.headers.get('content-encoding')).toBe('gzip');
+        expect(r.headers.get('content-type')).toBe('application/x-ndjson');
+        expect(r.bytes.equals(gz)).toBe(true);
+      }
+      const npy = gzipSync(encodeNpy(Float32Array.of(1, 2), [2, 1]));
+      const g = refusingFetch(0);
+      await new MaasClient({ baseUrl: 'http://maas.test', fetch: g.impl }).batches.submit({ model: 'm', lines: Readable.from([npy.subarray(0, 7), npy.subarray(7)]), format: 'npy', contentEncoding: 'gzip' });
+      expect(g.requests[0]!.headers.get('content-type')).toBe('application/x-npy');
+      expect(g.requests[0]!.headers.get('content-encoding')).toBe('gzip');
+      expect(g.requests[0]!.bytes.equals(npy)).toBe(true);
+      const plain = refusingFetch(0);
+      await new MaasClient({ baseUrl: 'http://maas.test', fetch: plain.impl }).batches.submit({ model: 'm', lines });
+      expect(plain.requests[0]!.headers.get('content-encoding')).toBeNull();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses contentEncoding or format: "npy" for lines (they are NDJSON text), and a format that contradicts the file', async () => {
+    const maas = new MaasClient({ baseUrl: 'http://maas.test', fetch: refusingFetch(0).impl });
+    await expect(maas.batches.submit({ model: 'm', lines, contentEncoding: 'gzip' })).rejects.toThrow(/contentEncoding is for bytes/);
+    await expect(maas.batches.submit({ model: 'm', lines, format: 'npy' })).rejects.toThrow(/format: 'npy' is for bytes/);
+    await expect(maas.batches.submit({ model: 'm', lines: ndjsonFile('x'), format: 'npy' })).rejects.toThrow(/contradicts ndjsonFile/);
+  });
+
+  it('reads a FIFO as a stream: once (a 429 is the caller\'s), its size unknown', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-fifo-'));
+    try {
+      const fifo = join(dir, 'rows');
+      execFileSync('mkfifo', [fifo]);
+      createWriteStream(fifo).end(ndjson);
+      const f = refusingFetch(1);
+      const totals = new Set<number | undefined>();
+      const err = await new MaasClient({ baseUrl: 'http://maas.test', fetch: f.impl }).batches
+        .submit({ model: 'm', lines: ndjsonFile(fifo), onUploadProgress: (p) => totals.add(p.totalBytes) }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 429 });
+      expect(f.bodies).toEqual([ndjson]);
+      expect([...totals]).toEqual([undefined]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

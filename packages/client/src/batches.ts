@@ -33,7 +33,7 @@ export function ndjsonFile(path: string): NdjsonFile {
 export interface UploadProgress {
   /** bytes handed to the connection so far */
   bytes: number;
-  /** the file's size, when the source is a file */
+  /** the file's size, when the source is a regular file (not a FIFO, a device) */
   totalBytes: number | undefined;
   /** lines sent so far (iterable sources only; a file is sent without splitting it) */
   lines: number;
@@ -46,6 +46,18 @@ export interface SubmitBatchOptions extends CallOptions {
   webhook?: string | undefined;
   /** request lines (objects or JSON strings), `ndjsonFile(path)`, or `npyFile(path)` (a NumPy array, one row per line) */
   lines: LineSource<BatchLine> | NdjsonFile | NpyFile;
+  /**
+   * What a byte stream given as `lines` holds: NDJSON (the default) or, with `npy`, a NumPy
+   * array (sent as `application/x-npy`, as `npyFile` sends a file). Only for bytes: lines
+   * given as objects or strings are NDJSON (a TypeError otherwise).
+   */
+  format?: 'ndjson' | 'npy' | undefined;
+  /**
+   * The bytes of the file or byte stream are compressed this way already (a `.gz` file): sent
+   * as they are, with `Content-Encoding`, and the API decompresses them. Only for bytes: lines
+   * given as objects or strings are sent as NDJSON text (a TypeError otherwise).
+   */
+  contentEncoding?: 'gzip' | 'deflate' | 'br' | undefined;
   /** called as the body is sent: an upload of millions of lines takes a while */
   onUploadProgress?: ((p: UploadProgress) => void) | undefined;
   /**
@@ -91,18 +103,25 @@ export class Batches {
   /**
    * Streams the lines to `POST /v1/batches` and returns the accepted batch (202). The body is
    * produced as the connection takes it, so memory stays flat whatever the line count.
-   * Files and arrays are retried on 429/503 like any other request; other sources (generators,
-   * streams) are sent once, as a consumed iterator cannot be replayed.
+   * Regular files and arrays are retried on 429/503 like any other request; other sources
+   * (generators, streams, a file that is a FIFO or a device) are sent once, as what was
+   * consumed cannot be read again.
    */
   async submit(opts: SubmitBatchOptions): Promise<Batch> {
     const { lines, onUploadProgress } = opts;
+    const file = lines instanceof NdjsonFile || lines instanceof NpyFile;
+    if (opts.format === 'npy' ? lines instanceof NdjsonFile : opts.format === 'ndjson' && lines instanceof NpyFile) {
+      throw new TypeError(`format: '${opts.format}' contradicts ${lines instanceof NpyFile ? 'npyFile' : 'ndjsonFile'}(path)`);
+    }
     let current: NdjsonBody | undefined;
     let makeStream: () => ReadableStream<Uint8Array>;
     let replayable = false;
-    if (lines instanceof NdjsonFile || lines instanceof NpyFile) {
+    if (file) {
       // Fail on a missing file now, with the file's own error, not as a failed upload.
-      const totalBytes = (await stat(lines.path)).size;
-      replayable = true;
+      const s = await stat(lines.path);
+      // A FIFO or a device (`<(zcat x.gz)`, /dev/stdin) is read once, its size unknown: sent once.
+      const totalBytes = s.isFile() ? s.size : undefined;
+      replayable = s.isFile();
       makeStream = () => {
         current = byteStream(createReadStream(lines.path, { highWaterMark: 256 * 1024 }), (bytes) =>
           onUploadProgress?.({ bytes, totalBytes, lines: 0 }),
@@ -111,8 +130,11 @@ export class Batches {
       };
     } else {
       replayable = Array.isArray(lines);
+      // Compressed or .npy bytes are no lines: a source that yields lines is refused at its first.
+      const option = opts.contentEncoding !== undefined ? 'contentEncoding' : opts.format === 'npy' ? "format: 'npy'" : undefined;
       makeStream = () => {
-        current = encodeNdjson(lines, { onProgress: (p) => onUploadProgress?.({ ...p, totalBytes: undefined }) });
+        const source = option === undefined ? lines : bytesOnly(lines, option);
+        current = encodeNdjson(source, { onProgress: (p) => onUploadProgress?.({ ...p, totalBytes: undefined }) });
         return current.stream;
       };
     }
@@ -122,13 +144,13 @@ export class Batches {
       const { body } = await this.http.json<Batch>({
         method: 'POST',
         path: '/v1/batches',
-        headers: { 'idempotency-key': key },
+        headers: { 'idempotency-key': key, 'content-encoding': opts.contentEncoding },
         expect: BATCH,
         query: { model: opts.model, version: opts.version, webhook: opts.webhook },
         stream: makeStream,
         replayable,
         ownKey,
-        contentType: lines instanceof NpyFile ? 'application/x-npy' : 'application/x-ndjson',
+        contentType: lines instanceof NpyFile || opts.format === 'npy' ? 'application/x-npy' : 'application/x-ndjson',
         signal: opts.signal,
         // An upload takes as long as it takes; the caller's signal cancels it.
         timeoutMs: opts.timeoutMs ?? 0,
@@ -318,6 +340,14 @@ export class Batches {
         }
       }
     })();
+  }
+}
+
+/** The byte chunks of `source`, which must yield bytes only (`option` needs them): a line is a TypeError. */
+async function* bytesOnly(source: LineSource<unknown>, option: string): AsyncGenerator<Uint8Array, void, undefined> {
+  for await (const item of source as AsyncIterable<unknown>) {
+    if (!(item instanceof Uint8Array)) throw new TypeError(`${option} is for bytes (a file's, a stream's), not lines: lines are sent as NDJSON text`);
+    yield item;
   }
 }
 

@@ -1,8 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeNpy } from '../npy.js';
 import type { Io, OutStream } from './io.js';
 import { COMMANDS, runCli } from './run.js';
 
@@ -29,13 +33,13 @@ function sink(isTTY = false): OutStream & { text: string } {
   return s as unknown as OutStream & { text: string };
 }
 
-type Route = (req: { method: string; url: URL; headers: Headers; body: string }) => Response | Promise<Response>;
+type Route = (req: { method: string; url: URL; headers: Headers; body: string; bytes: Buffer }) => Response | Promise<Response>;
 
 function io(route?: Route, env: Record<string, string> = {}): Io & { stdout: { text: string }; stderr: { text: string } } {
   const fetchStub = (async (input: string | URL | Request, init?: RequestInit) => {
     if (!route) throw new Error('no network in this test');
-    const body = init?.body instanceof ReadableStream ? await new Response(init.body).text() : typeof init?.body === 'string' ? init.body : '';
-    return route({ method: init?.method ?? 'GET', url: new URL(String(input)), headers: new Headers(init?.headers as Record<string, string>), body });
+    const bytes = init?.body instanceof ReadableStream ? Buffer.from(await new Response(init.body).arrayBuffer()) : Buffer.from(typeof init?.body === 'string' ? init.body : '');
+    return route({ method: init?.method ?? 'GET', url: new URL(String(input)), headers: new Headers(init?.headers as Record<string, string>), body: bytes.toString('utf8'), bytes });
   }) as typeof fetch;
   return {
     stdout: sink(),
@@ -110,6 +114,7 @@ describe('help and usage errors (no server needed)', () => {
     [['jobs', 'create', '--model', 'm'], /--data FILE or --input/],
     [['models', '--url', 'ftp://host'], /--url must be an http\(s\) URL/],
     [['batch', 'submit', '/nonexistent/rows.ndjson', '--model', 'm'], /cannot read \/nonexistent\/rows\.ndjson: no such file/],
+    [['batch', 'submit', tmpdir(), '--model', 'm'], /is a directory: name a file/],
     [['batch', 'results', 'b_1', '--npy', '--failed'], /--failed gives NDJSON lines/],
     [['batch', 'results', 'b_1', '--output', 'label'], /--output names the array of --npy/],
     [['batch', 'submit', 'x.ndjson', '--model', 'm', '--out', '-'], /--out - : to write the results to stdout, run "maas batch results ID"/],
@@ -307,6 +312,49 @@ describe('commands against a stub API', () => {
       }), signal: ac.signal };
       expect(await runCli(['batch', 'wait', 'b_8', '--out', out], x)).toBe(130);
       expect(x.stderr.text).toMatch(new RegExp(`interrupted: batch b_8 has ended, its results not written; get them with "maas batch results b_8 --out ${out}"\\n$`));
+    });
+
+    /** The upload of `argv` (with --no-wait), as the stub API received it. */
+    async function uploaded(argv: string[], stdin: Buffer[] = []) {
+      let seen: { headers: Headers; bytes: Buffer } | undefined;
+      const x = { ...io((req) => {
+        seen = req;
+        return json(202, { id: 'b_3', object: 'batch', model: 'm', status: 'queued', counts: { total: 1000, succeeded: 0, failed: 0 }, created_at: new Date().toISOString(), started_at: null, completed_at: null });
+      }), stdin: Readable.from(stdin) };
+      const code = await runCli(['batch', 'submit', ...argv, '--model', 'm', '--no-wait'], x);
+      return { code, stderr: x.stderr.text, type: seen?.headers.get('content-type'), encoding: seen?.headers.get('content-encoding'), bytes: seen?.bytes };
+    }
+    const ndjson = Buffer.from(Array.from({ length: 1000 }, (_, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { features: [i, 2, 3, 4] } })).join('\n') + '\n');
+    const npy = Buffer.from(encodeNpy(Float32Array.from({ length: 4000 }, (_, i) => i), [1000, 4]));
+
+    it('a gzip file is sent as it is with Content-Encoding: gzip, and an .npy by its magic bytes, whatever their names', async () => {
+      const gz = join(dir, 'rows.ndjson.gz');
+      await writeFile(gz, gzipSync(ndjson));
+      const a = await uploaded([gz]);
+      expect(a).toMatchObject({ code: 0, type: 'application/x-ndjson', encoding: 'gzip' });
+      expect(a.bytes!.equals(gzipSync(ndjson))).toBe(true);
+      expect(a.stderr).toMatch(/batch b_3: 1,000 lines \(\d+\.\d kB gzip\) on m\n/);
+      const named = join(dir, 'rows.bin');
+      await writeFile(named, npy);
+      expect(await uploaded([named])).toMatchObject({ code: 0, type: 'application/x-npy', encoding: null });
+      const npyGz = join(dir, 'rows.data');
+      await writeFile(npyGz, gzipSync(npy));
+      expect(await uploaded([npyGz])).toMatchObject({ code: 0, type: 'application/x-npy', encoding: 'gzip' });
+    });
+
+    it('a FIFO (<(zcat x.gz)) is streamed as stdin is, without a size; so is stdin, gzip or .npy told by its bytes', async () => {
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      createWriteStream(fifo).end(ndjson);
+      const a = await uploaded([fifo]);
+      expect(a).toMatchObject({ code: 0, type: 'application/x-ndjson', encoding: null });
+      expect(a.bytes!.equals(ndjson)).toBe(true);
+      expect(a.stderr).toContain(`uploading ${fifo} `);
+      expect(a.stderr).toContain('batch b_3: 1,000 lines on m\n');
+      const piped = await uploaded(['-'], [gzipSync(ndjson)]);
+      expect(piped).toMatchObject({ code: 0, type: 'application/x-ndjson', encoding: 'gzip' });
+      expect(piped.bytes!.equals(gzipSync(ndjson))).toBe(true);
+      expect(await uploaded(['-'], [npy.subarray(0, 3), npy.subarray(3)])).toMatchObject({ code: 0, type: 'application/x-npy', encoding: null });
     });
 
     it('--no-wait prints the id and returns; a failed batch exits 1', async () => {

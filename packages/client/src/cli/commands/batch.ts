@@ -1,6 +1,6 @@
 /**
  * `maas batch submit|get|list|wait|results|cancel`: NDJSON batches. `submit` streams the file from
- * disk (never read whole), prints the batch id on stdout, and — unless `--no-wait` — shows
+ * disk (never read whole; a gzip file or an .npy array sent as its first bytes say, source.ts), prints the batch id on stdout, and — unless `--no-wait` — shows
  * progress on stderr until the batch ends, then streams the results to `--out`.
  */
 import { stat } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { flag, Interrupted, requiredOpt, stringOpt, UsageError, versionOpt, type
 import { EXIT_FAILED } from '../errors.js';
 import { formatBytes, formatCount, formatDuration, formatJson, shellQuote } from '../format.js';
 import { ProgressReporter } from '../progress.js';
+import { openBatchInput } from '../source.js';
 
 const outOption = { type: 'string', value: 'FILE', help: 'write the results (NDJSON, input order) to FILE' } as const;
 
@@ -31,7 +32,7 @@ function fileOut(ctx: Context): string | undefined {
 export const batchSubmit: Command = {
   name: 'batch submit',
   summary: 'upload an NDJSON file (or a NumPy .npy array) as a batch, follow its progress, download the results',
-  usage: 'FILE.ndjson|FILE.npy|- --model M [--version V] [--webhook URL] [--out FILE] [--no-wait]',
+  usage: 'FILE|- --model M [--version V] [--webhook URL] [--out FILE] [--no-wait]',
   args: { min: 1 },
   options: {
     model: { type: 'string', value: 'M', help: 'the model every line runs on' },
@@ -43,7 +44,10 @@ export const batchSubmit: Command = {
   details: [
     'One request a line, as tensors or in the compact one-row form:',
     '  {"custom_id": "r1", "inputs": {"features": [39.1, 18.7, 181, 3750]}}',
-    '`-` reads NDJSON from stdin. A file named *.npy (any case) is a NumPy array.',
+    '`-` reads from stdin; a FIFO (<(zcat rows.ndjson.gz)) or a device is read as stdin is.',
+    'What the bytes are is read from them: a NumPy array (\\x93NUMPY, or a name ending .npy, any',
+    'case) is sent as one, a gzip stream (rows.ndjson.gz, rows.npy.gz) as it is, with',
+    'Content-Encoding: gzip; anything else as NDJSON.',
     'The batch id goes to stdout, progress and the summary to stderr.',
     'Exit code 0 when the batch succeeded (lines may still have failed one by one: see the',
     'summary and the results), 1 when it failed or was canceled.',
@@ -52,6 +56,7 @@ export const batchSubmit: Command = {
     '  maas batch submit rows.ndjson --model penguins --out results.ndjson',
     '  maas batch submit rows.npy --model mlp --out results.ndjson      # row i → result line i',
     '  id=$(maas batch submit rows.ndjson --model penguins --no-wait)',
+    '  maas batch submit rows.ndjson.gz --model penguins --out results.ndjson',
     '  zcat rows.ndjson.gz | maas batch submit - --model penguins --out results.ndjson',
   ].join('\n'),
   async run(ctx) {
@@ -61,18 +66,21 @@ export const batchSubmit: Command = {
     const out = fileOut(ctx);
     if (out !== undefined && flag(ctx, 'no-wait')) throw new UsageError('--out needs the batch to end: drop --no-wait, or later run "maas batch wait ID --out FILE"');
     if (out !== undefined) await writableOut(out); // before an upload that may take a while
-    const fromStdin = file === '-';
-    const size = fromStdin ? undefined : await fileSize(file);
+    const input = await openBatchInput(file, ctx.io.stdin as AsyncIterable<Uint8Array>);
+    const size = input.kind === 'file' ? input.size : undefined;
+    const { format, contentEncoding } = input.form;
     const client = ctx.client();
     const started = Date.now();
-    const upload = new ProgressReporter(ctx.io.stderr, { label: `uploading ${fromStdin ? 'stdin' : basename(file)}`, now: ctx.io.now });
+    const upload = new ProgressReporter(ctx.io.stderr, { label: `uploading ${file === '-' ? 'stdin' : input.kind === 'file' ? basename(file) : file}`, now: ctx.io.now });
     let batch: Batch;
     try {
       batch = await client.batches.submit({
         model,
         version,
         webhook: stringOpt(ctx, 'webhook'),
-        lines: fromStdin ? (ctx.io.stdin as AsyncIterable<Uint8Array>) : /\.npy$/i.test(file) ? npyFile(file) : ndjsonFile(file),
+        lines: input.kind === 'stream' ? input.stream : format === 'npy' ? npyFile(input.path) : ndjsonFile(input.path),
+        format,
+        contentEncoding,
         signal: ctx.io.signal,
         onUploadProgress: (p) => upload.update(p.bytes, size, 'bytes'),
       });
@@ -83,7 +91,7 @@ export const batchSubmit: Command = {
       upload.finish();
     }
     ctx.io.stdout.write(`${batch.id}\n`);
-    ctx.io.stderr.write(`batch ${batch.id}: ${linesText(batch.counts.total)}${size === undefined ? '' : ` (${formatBytes(size)})`} on ${model}${batch.version ? `/${batch.version}` : ''}\n`);
+    ctx.io.stderr.write(`batch ${batch.id}: ${linesText(batch.counts.total)}${size === undefined ? '' : ` (${formatBytes(size)}${contentEncoding ? ` ${contentEncoding}` : ''})`} on ${model}${batch.version ? `/${batch.version}` : ''}\n`);
     if (flag(ctx, 'no-wait')) return;
     return follow(ctx, client, batch.id, out, started);
   },
@@ -189,17 +197,6 @@ async function writableOut(out: string): Promise<void> {
   if (s?.isDirectory()) throw new UsageError(`--out ${out} is a directory: name a file in it`);
   const dir = await stat(dirname(out)).catch(() => undefined);
   if (!dir?.isDirectory()) throw new UsageError(`--out ${out}: no such directory ${dirname(out)}`);
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new UsageError(`${path} is not a file`);
-    return s.size;
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
 }
 
 /** Progress until the batch ends, a summary, and the results to `out`. */
