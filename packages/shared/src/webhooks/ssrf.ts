@@ -174,9 +174,11 @@ export async function resolveTarget(url: URL, policy: TargetPolicy, lookup: Look
   for (const c of candidates) {
     const why = policy.allowPrivate ? null : addressProblem(c.address);
     if (!why) return { address: c.address, family: c.family === 6 ? 6 : 4 };
-    refused.push(`${c.address} (${why})`);
+    refused.push(why);
   }
+  // The kinds of address, not the addresses: the message is the tenant's to read (its delivery
+  // history), and an internal name's private address is not theirs to learn.
   throw new TargetRefusedError(
-    refused.length ? `refused: ${host} resolves only to non-public addresses: ${refused.join(', ')}` : `${host} has no address`,
+    refused.length ? `refused: ${host} resolves only to non-public addresses (${[...new Set(refused)].join('; ')})` : `${host} has no address`,
   );
 }
