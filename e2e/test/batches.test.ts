@@ -378,6 +378,8 @@ describe('.npy uploads', () => {
     // An output the model does not have is a bad parameter, whatever the format; so is a repeated one.
     expect((await npyOf(penguins.body.id, '?output=nope')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/names no output of penguins; its outputs: probabilities, label/) });
     expect((await npyOf(penguins.body.id, '?output=probabilities&output=label')).body).toMatchObject({ status: 400, type: 'urn:maas:problem:invalid-input' });
+    expect((await call(cluster.url, 'GET', `/v1/batches/${penguins.body.id}/results?output=nope`)).body).toMatchObject({ status: 400, detail: expect.stringMatching(/names no output of penguins/) }); // as NDJSON too (it was ignored)
+    expect((await call(cluster.url, 'GET', `/v1/batches/${penguins.body.id}/results?output=label`)).status).toBe(200); // one it has: NDJSON, every output
     // .npy preferred but impossible, NDJSON acceptable too: NDJSON, not a 406; the answer varies with Accept.
     for (const id of [withBad.body.id, penguins.body.id]) {
       const res = await fetch(`${cluster.url}/v1/batches/${id}/results`, { headers: { accept: 'application/x-npy, application/x-ndjson;q=0.5' } });

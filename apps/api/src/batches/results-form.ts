@@ -30,6 +30,11 @@ export interface NpyResultsOf {
   rows: string | undefined;
 }
 
+/** A 400 unless `output` is one of the model's outputs (`names`): `?output=` names one whatever form the results come in. */
+export function checkOutputName(model: string, names: readonly string[], output: string): void {
+  if (!names.includes(output)) throw new AppError('invalid-input', `?output=${output} names no output of ${model}; its outputs: ${names.join(', ')}`);
+}
+
 /**
  * The `.npy` results of a completed batch, for one output (`output` names it when the model has
  * several), or why there are none: a 400 for an `output` the model does not have; a 406
@@ -38,9 +43,7 @@ export interface NpyResultsOf {
  */
 export function npyResults(b: NpyResultsOf, output: string | undefined): NpyResults {
   const names = b.outputs.map((o) => o.name);
-  if (output !== undefined && !names.includes(output)) {
-    throw new AppError('invalid-input', `?output=${output} names no output of ${b.model}; its outputs: ${names.join(', ')}`);
-  }
+  if (output !== undefined) checkOutputName(b.model, names, output);
   const name = output ?? (names.length === 1 ? names[0] : undefined);
   const spec = b.outputs.find((o) => o.name === name);
   if (!spec) throw new AppError('not-acceptable', `name one of the outputs ${names.join(', ')} with ?output=… for .npy results`);

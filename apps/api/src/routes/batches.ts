@@ -33,7 +33,7 @@ export const NPY_TYPES = ['application/x-npy', 'application/vnd.numpy.npy'];
 
 /** `GET /v1/batches/{id}/results`: one `output` at most (a repeated name is a list: a 400). */
 export const ResultsQuery = z.object({
-  output: z.string().optional().describe('with Accept: application/x-npy, the output the array holds (required when the model has several)'),
+  output: z.string().optional().describe('with Accept: application/x-npy, the output the array holds (required when the model has several); one the model does not have is a 400 in either form'),
   failed: z.enum(['true', 'false']).optional().describe('true: only the lines that failed, in input order (NDJSON; no outputs are read, so it is quick on a large batch)'),
 });
 
@@ -158,6 +158,8 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     if (failedOnly && wantsNpy && !acceptsNdjson) throw new AppError('not-acceptable', `the failed lines of a batch come as ${NDJSON_RESULTS} only`);
     if (!wantsNpy && !acceptsNdjson && refusesNdjson(req.get('Accept'))) throw new AppError('not-acceptable', `the results come as ${NDJSON_RESULTS}${failedOnly ? '' : ` or ${NPY_TYPES.join(', ')}`}, and Accept refuses ${NDJSON_RESULTS}`);
     const form = resultsForm(!failedOnly && wantsNpy, acceptsNdjson, () => batches.results.npyForm(done, q.data.output));
+    // An output the model does not have is a 400 whatever form the answer takes (NDJSON ignored it).
+    if (form.type === 'ndjson' && q.data.output !== undefined) batches.results.checkOutput(done, q.data.output);
     const of: ResultsOf = form.type === 'npy' ? form : { type: 'ndjson', failedOnly };
     // A completed batch's results do not change: one tag names each answer a batch gives, and
     // a download cut off resumes with `Range` (http/byte-range.ts; batch-results.ts chunkBytes).

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { AppError, NotFoundError, ranWithRows, readTensorRecord, type BatchKeys, type BatchObject, type RawTensor } from '@maas/shared';
 import { readLines, type ReadLines } from '../batches/chunk-lines.js';
 import { npyHeader } from '../batches/npy.js';
-import { npyResults, type NpyResults } from '../batches/results-form.js';
+import { checkOutputName, npyResults, type NpyResults } from '../batches/results-form.js';
 import { chunkResultPieces, RESULT_PIECE_BYTES } from '../batches/results.js';
 import type { ModelCatalog } from './catalog.js';
 import type { StopSignal } from './stop-signal.js';
@@ -71,6 +71,12 @@ export class BatchResults {
   private keptChunks = 0;
 
   constructor(private readonly redis: Redis, private readonly catalog: ModelCatalog) {}
+
+  /** A 400 unless `output` names an output of `done`'s model (results-form.ts `checkOutputName`). */
+  checkOutput(done: FinishedBatch, output: string): void {
+    const { version } = this.catalog.resolve(done.batch.model, Number(done.batch.version));
+    checkOutputName(done.batch.model, version.outputs.map((o) => o.name), output);
+  }
 
   /** The `.npy` results `done` can give for `output` (batches/results-form.ts `npyResults`: a 400 or 406 when none). */
   npyForm(done: FinishedBatch, output: string | undefined): NpyResults {
