@@ -25,7 +25,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   bullJobKey, bullmqConnectionOptions, createRedis, DEFAULT_TENANT,
-  DeliveryStore, PREFIX, retryDelay, signedHeaders, throttledErrorLog, WEBHOOK_QUEUE, type DeliveryJobData,
+  DeliveryStore, isRedisUnavailable, PREFIX, retryDelay, signedHeaders, throttledErrorLog, WEBHOOK_QUEUE, type DeliveryJobData,
   type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
 } from '@maas/shared';
 import { postWebhook, type PostOutcome } from './post.js';
@@ -55,6 +55,14 @@ const SETTLE_POLL_MS = 5;
 const SETTLE_POLLS = 4;
 /** ...then waits this long in BullMQ's delayed set (its worker may have died: the job runs again elsewhere). */
 const UNSETTLED_DELAY_MS = 250;
+/**
+ * A delivery whose reads before its POST (its job's ending, its tenant's secret) met a Redis that
+ * cannot answer (a cluster master restarting: its slot's reads fail while the delivery queue's
+ * master is up) waits this long and goes again, without spending an attempt: the receiver
+ * was never asked. (It took the receiver's schedule: an outage of seconds put it 5 min back,
+ * after its subject's later events.)
+ */
+const REDIS_RETRY_MS = 1000;
 
 export type AttemptResult = 'delivered' | 'retry' | 'exhausted';
 
@@ -124,8 +132,10 @@ export class WebhookDeliverer {
         backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
           err instanceof DeliveryFailedError
             ? err.delayMs
-            : // an unexpected error (e.g. Redis while recording): back off as a failed attempt would
-              retryDelay(this.settings.schedule, attemptsMade) ?? this.settings.schedule.at(-1) ?? 1000,
+            : isRedisUnavailable(err)
+              ? REDIS_RETRY_MS // Redis while recording an attempt (or putting one back): again soon, not on the receiver's schedule
+              : // an unexpected error: back off as a failed attempt would
+                retryDelay(this.settings.schedule, attemptsMade) ?? this.settings.schedule.at(-1) ?? 1000,
       },
     });
     this.worker.on('error', throttledErrorLog(this.log, 'webhook worker error'));
@@ -146,7 +156,8 @@ export class WebhookDeliverer {
    * otherwise puts the delivery back for a moment, which is not an attempt.
    */
   private async fairly(job: Job<DeliveryJobData>, token?: string): Promise<void> {
-    if (job.data.settled_in && token && !(await this.settledSoon(job.data.settled_in, job.data.subject))) {
+    const settled = job.data.settled_in && token ? await this.beforeSending(job, token, () => this.settledSoon(job.data.settled_in!, job.data.subject)) : true;
+    if (!settled && token) {
       await job.moveToDelayed(Date.now() + UNSETTLED_DELAY_MS, token);
       throw new DelayedError();
     }
@@ -160,7 +171,7 @@ export class WebhookDeliverer {
     }
     const started = Date.now();
     try {
-      await this.deliver(job);
+      await this.deliver(job, token);
     } finally {
       if (slot.ok) for (const [share, key] of shares) share.release(key, Date.now() - started);
     }
@@ -185,12 +196,27 @@ export class WebhookDeliverer {
     return created === null || finished !== null;
   }
 
-  private async deliver(job: Job<DeliveryJobData>): Promise<void> {
+  /**
+   * `read` (what a delivery reads before its POST); when Redis cannot answer it, the delivery
+   * goes back to the delayed set for REDIS_RETRY_MS without spending an attempt (DelayedError).
+   */
+  private async beforeSending<T>(job: Job<DeliveryJobData>, token: string | undefined, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      if (!token || !isRedisUnavailable(err)) throw err;
+      await job.moveToDelayed(Date.now() + REDIS_RETRY_MS, token); // the delivery queue's own Redis: if it fails too, the attempt fails as any error does
+      this.log.debug({ err, msgId: job.data.msg_id }, 'webhook delivery put back: Redis did not answer before its POST');
+      throw new DelayedError();
+    }
+  }
+
+  private async deliver(job: Job<DeliveryJobData>, token?: string): Promise<void> {
     const d = job.data;
     if (job.name !== d.type || d.v !== 1) throw new UnrecoverableError(`unknown delivery payload for ${job.id}`);
     const attempt = job.attemptsMade + 1;
     const at = Date.now();
-    const keys = await this.settings.secrets.keys(d.tenant ?? DEFAULT_TENANT);
+    const keys = await this.beforeSending(job, token, () => this.settings.secrets.keys(d.tenant ?? DEFAULT_TENANT));
     const outcome = await postWebhook(d.url, d.body, { ...signedHeaders(keys, d.msg_id, d.body, at) }, {
       timeoutMs: this.settings.timeoutMs,
       policy: this.settings.policy,
