@@ -27,7 +27,7 @@ export interface ClusterOptions {
   /** workers to start with the cluster (default 1) */
   workers?: number;
   worker?: Record<string, string>;
-  /** a folder for Redis's append-only file (persistence), or none */
+  /** a folder for Redis's append-only file (persistence; with `redisCluster`, each node's under it), or none */
   redisDir?: string;
   /** run on a three-master Redis Cluster instead of one redis-server */
   redisCluster?: boolean;
@@ -61,7 +61,7 @@ export class Cluster {
   private constructor(readonly redis: RedisServer, private readonly opts: ClusterOptions, readonly managed?: ManagedRedisHandle) {}
 
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
-    const redisCluster = opts.redisCluster ? await startRedisCluster(3, { managed: opts.redisManaged ?? false }) : undefined;
+    const redisCluster = opts.redisCluster ? await startRedisCluster(3, { managed: opts.redisManaged ?? false, ...(opts.redisDir ? { dataDir: opts.redisDir } : {}) }) : undefined;
     const managed = redisCluster ? redisCluster.managed : opts.redisManaged ? await startManagedRedis() : undefined;
     const redis = redisCluster ? clusterAsServer(redisCluster) : managed ? managed.server : await startRedisServer(opts.redisDir ? { dir: opts.redisDir } : {});
     const c = new Cluster(redis, opts, managed);

@@ -28,7 +28,8 @@ const SLOTS = 16384;
 /** What a managed cluster lets its users run of CLUSTER: reading the layout, not changing it. */
 export const MANAGED_CLUSTER_ACL = ['-cluster', '+cluster|slots', '+cluster|shards', '+cluster|nodes', '+cluster|info', '+cluster|myid', '+cluster|keyslot'];
 
-export async function startRedisCluster(masters = 3, opts: { managed?: boolean } = {}): Promise<RedisClusterHandle> {
+/** `dataDir`: each node keeps an append-only file in a folder of its own under it (a node restarted comes back with its data). */
+export async function startRedisCluster(masters = 3, opts: { managed?: boolean; dataDir?: string } = {}): Promise<RedisClusterHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'maas-cluster-'));
   const nodes: RedisServer[] = [];
   const stop = async () => {
@@ -41,6 +42,7 @@ export async function startRedisCluster(masters = 3, opts: { managed?: boolean }
       const port = await freePort();
       nodes.push(await startRedisServer({
         port,
+        ...(opts.dataDir ? { dir: join(opts.dataDir, `node-${port}`) } : {}),
         extraArgs: [
           '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000',
           // (the bus on TLS too; `-::1`: `localhost` may be ::1 first)
