@@ -314,6 +314,12 @@ describe('a body that is not NDJSON', () => {
     const npy = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY\x01\x00'), Buffer.alloc(8)]);
     await expect(collect([npy])).rejects.toMatchObject({ status: 415, message: expect.stringMatching(/application\/x-npy/) });
     await expect(collect([Buffer.alloc(0), npy])).rejects.toMatchObject({ status: 415 }); // the first bytes, whatever piece brings them
+    await expect(collect([npy.subarray(0, 1), npy.subarray(1, 3), npy.subarray(3)])).rejects.toMatchObject({ status: 415 });
+    const gz = gzipSync('{}\n');
+    await expect(collect([gz.subarray(0, 1), gz.subarray(1)])).rejects.toMatchObject({ status: 415 });
+    // a first byte like a magic's that the next ones are not: NDJSON (a bad line here), not a 415
+    expect(await collect([Buffer.from([0x1f]), Buffer.from('x\n{}\n')])).toEqual([{ n: 1, text: '\u001fx' }, { n: 2, text: '{}' }]);
+    expect((await collect([Buffer.from([0x93, 0x0a]), Buffer.from('{}\n')])).map((l) => l.n)).toEqual([1, 2]);
     expect(await collect([Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d, 0x0a])])).toEqual([{ n: 1, text: '{}' }]); // a BOM is text
   });
 });

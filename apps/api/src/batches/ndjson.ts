@@ -59,11 +59,28 @@ export class NotNdjsonError extends AppError {
   }
 }
 
-/** PURE: which other format a body's first bytes are, or undefined. */
-export function otherFormat(first: Uint8Array): 'gzip' | 'npy' | undefined {
-  if (first[0] === 0x1f && first[1] === 0x8b) return 'gzip';
-  if (first[0] === 0x93 && Buffer.from(first.subarray(1, 6)).toString('latin1') === 'NUMPY') return 'npy';
-  return undefined;
+/**
+ * PURE: which other format a body's first bytes are (`undefined`: NDJSON, or too few to tell
+ * when `more` bytes may follow: then 'unknown').
+ */
+export function otherFormat(first: Uint8Array, more = false): 'gzip' | 'npy' | 'unknown' | undefined {
+  const gzip = startsAs(first, GZIP_MAGIC);
+  const npy = startsAs(first, NPY_MAGIC);
+  if (gzip === 'yes') return 'gzip';
+  if (npy === 'yes') return 'npy';
+  return more && (gzip === 'maybe' || npy === 'maybe') ? 'unknown' : undefined;
+}
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const NPY_MAGIC = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY', 'latin1')]);
+/** Bytes `otherFormat` needs at most. */
+const MAGIC_BYTES = NPY_MAGIC.length;
+
+/** Whether `bytes` begin with `magic`: 'maybe' while they are a shorter prefix of it. */
+function startsAs(bytes: Uint8Array, magic: Buffer): 'yes' | 'no' | 'maybe' {
+  const n = Math.min(bytes.length, magic.length);
+  for (let i = 0; i < n; i++) if (bytes[i] !== magic[i]) return 'no';
+  return n === magic.length ? 'yes' : 'maybe';
 }
 
 const NL = 0x0a;
@@ -108,13 +125,15 @@ export async function* ndjsonLines(stream: AsyncIterable<Buffer | string>, maxLi
     openBytes = 0;
     return whole;
   };
-  let first = true;
+  // The body's first bytes, until they tell whether it is another format (a few pieces at most).
+  let head: Buffer | undefined = Buffer.alloc(0);
   for await (const piece of stream) {
     const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
-    if (first && buf.length > 0) {
-      first = false;
-      const other = otherFormat(buf);
-      if (other) throw new NotNdjsonError(other);
+    if (head) {
+      head = Buffer.concat([head, buf.subarray(0, MAGIC_BYTES)]);
+      const other = otherFormat(head, true);
+      if (other === 'gzip' || other === 'npy') throw new NotNdjsonError(other);
+      if (other === undefined) head = undefined; // NDJSON as far as its first bytes go
     }
     const lines: NdjsonLine[] = [];
     let start = 0;

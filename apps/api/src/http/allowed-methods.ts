@@ -8,6 +8,8 @@
 export type AllowedMethods = (path: string) => readonly string[] | undefined;
 
 const RECENT_PATHS = 1024;
+/** Paths longer than this are looked up each time (kept, 1,024 request lines of 16 KB would be 16 MB). */
+const LONGEST_KEPT = 256;
 
 /** The lookup for `routes` (OpenAPI paths: `{id}` is one segment). */
 export function allowedMethodsOf(routes: readonly { method: string; path: string }[]): AllowedMethods {
@@ -37,6 +39,7 @@ export function allowedMethodsOf(routes: readonly { method: string; path: string
   return (path) => {
     if (recent.has(path)) return recent.get(path);
     const methods = lookup(path);
+    if (path.length > LONGEST_KEPT) return methods; // a client's long paths are not worth keeping
     if (recent.size >= RECENT_PATHS) recent.clear();
     recent.set(path, methods);
     return methods;

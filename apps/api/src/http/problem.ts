@@ -145,7 +145,11 @@ export const refuseUnserved = (allowed: AllowedMethods): RequestHandler => (req,
 };
 
 function unservedError(method: string, path: string, methods: readonly string[] | undefined): AppError {
-  if (!methods) return new NotFoundError('route', `${method} ${path}`);
+  return methods ? methodNotAllowed(method, path, methods) : new NotFoundError('route', `${method} ${path}`);
+}
+
+/** The 405 of `method` on `path`, with `Allow` naming `methods` (`why`: a reason to add, e.g. the queue board's read-only). */
+export function methodNotAllowed(method: string, path: string, methods: readonly string[], why = ''): AppError {
   const allow = methods.join(', ');
-  return new AppError('method-not-allowed', `${method} is not served on ${path} (allowed: ${allow})`, {}, { headers: { Allow: allow } });
+  return new AppError('method-not-allowed', `${method} is not served on ${path}${why} (allowed: ${allow})`, {}, { headers: { Allow: allow } });
 }

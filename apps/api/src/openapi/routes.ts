@@ -134,9 +134,14 @@ const withV2Problems = (route: Route): Route =>
         ),
       };
 
-/** A path parameter that is not valid percent-encoding (`/v1/jobs/%zz`) is a 400 on any route that has one (http/problem.ts). */
+/**
+ * A path parameter that is not valid percent-encoding (`/v1/jobs/%zz`) is a 400 on any route that
+ * has one (http/problem.ts); a POST's body that is not JSON too (withBodyProblems).
+ */
 const withBadPath = (route: Route): Route =>
-  route.path.includes('{') && !route.answers[400] ? { ...route, answers: { ...route.answers, 400: problem('a path segment that is not valid percent-encoding') } } : route;
+  route.path.includes('{') && !route.answers[400]
+    ? { ...route, answers: { ...route.answers, 400: problem(`a path segment that is not valid percent-encoding${route.method === 'post' ? ', or a body that is not JSON (when sent as JSON)' : ''}`) } }
+    : route;
 
 const TABLE: Route[] = [
   { method: 'get', path: '/v2/health/live', summary: 'Liveness', tag: 'KServe v2', open: true, answers: { 200: json(S.Live, 'the process runs') } },

@@ -11,7 +11,8 @@ import { ExpressAdapter } from '@bull-board/express';
 import { Router, type RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { answeredWithin, AppError, isRedisUnavailable, RedisUnavailableError } from '@maas/shared';
+import { answeredWithin, isRedisUnavailable, RedisUnavailableError } from '@maas/shared';
+import { methodNotAllowed } from '../http/problem.js';
 import { STATUS_PAGE } from '../admin/page.js';
 import type { Deps } from '../deps.js';
 
@@ -45,7 +46,7 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis }: De
   return r;
 }
 
-const BOARD_METHODS = 'GET, HEAD, OPTIONS';
+const BOARD_METHODS = ['GET', 'HEAD', 'OPTIONS'];
 
 /**
  * The board's pages and its JSON (`/admin/queues/api/…`) are only read: a write (which bull-board
@@ -53,8 +54,8 @@ const BOARD_METHODS = 'GET, HEAD, OPTIONS';
  */
 const readOnlyBoard: RequestHandler = (req, res, next) => {
   if (req.method === 'GET' || req.method === 'HEAD') return next();
-  if (req.method === 'OPTIONS') return void res.set('Allow', BOARD_METHODS).status(204).end();
-  next(new AppError('method-not-allowed', `${req.method} is not served on ${req.originalUrl.split('?')[0]}: the queue board is read-only (allowed: ${BOARD_METHODS})`, {}, { headers: { Allow: BOARD_METHODS } }));
+  if (req.method === 'OPTIONS') return void res.set('Allow', BOARD_METHODS.join(', ')).status(204).end();
+  next(methodNotAllowed(req.method, req.originalUrl.split('?')[0]!, BOARD_METHODS, ': the queue board is read-only'));
 };
 
 /**

@@ -74,8 +74,13 @@ export class BatchResults {
 
   /** A 400 unless `output` names an output of `done`'s model (results-form.ts `checkOutputName`). */
   checkOutput(done: FinishedBatch, output: string): void {
-    const { version } = this.catalog.resolve(done.batch.model, Number(done.batch.version));
-    checkOutputName(done.batch.model, version.outputs.map((o) => o.name), output);
+    let names: string[];
+    try {
+      names = this.catalog.resolve(done.batch.model, Number(done.batch.version)).version.outputs.map((o) => o.name);
+    } catch {
+      return; // its version unloaded since: NDJSON results need no outputs' names, so they are served as before
+    }
+    checkOutputName(done.batch.model, names, output);
   }
 
   /** The `.npy` results `done` can give for `output` (batches/results-form.ts `npyResults`: a 400 or 406 when none). */

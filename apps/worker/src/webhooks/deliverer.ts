@@ -60,7 +60,8 @@ const UNSETTLED_DELAY_MS = 250;
  * cannot answer (a cluster master restarting: its slot's reads fail while the delivery queue's
  * master is up) waits this long and goes again, without spending an attempt: the receiver
  * was never asked. (It took the receiver's schedule: an outage of seconds put it 5 min back,
- * after its subject's later events.)
+ * after its subject's later events.) A failure after the POST keeps the receiver's schedule:
+ * going again sends the event again.
  */
 const REDIS_RETRY_MS = 1000;
 
@@ -132,10 +133,10 @@ export class WebhookDeliverer {
         backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
           err instanceof DeliveryFailedError
             ? err.delayMs
-            : isRedisUnavailable(err)
-              ? REDIS_RETRY_MS // Redis while recording an attempt (or putting one back): again soon, not on the receiver's schedule
-              : // an unexpected error: back off as a failed attempt would
-                retryDelay(this.settings.schedule, attemptsMade) ?? this.settings.schedule.at(-1) ?? 1000,
+            : // an unexpected error (e.g. Redis while recording an attempt, after its POST: going
+              // again sends the event again): back off as a failed attempt would. Redis failing
+              // before the POST never gets here (beforeSending: no attempt spent).
+              retryDelay(this.settings.schedule, attemptsMade) ?? this.settings.schedule.at(-1) ?? 1000,
       },
     });
     this.worker.on('error', throttledErrorLog(this.log, 'webhook worker error'));

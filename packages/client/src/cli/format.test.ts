@@ -60,6 +60,7 @@ describe('numbers, durations, sizes', () => {
 describe('shellQuote', () => {
   it('leaves a plain path bare and quotes anything a shell would read otherwise', () => {
     expect(shellQuote('results/out-1.ndjson')).toBe('results/out-1.ndjson');
+    expect(shellQuote('=ls')).toBe("'=ls'"); // zsh would read =ls as ls's path
     expect(shellQuote('my results.ndjson')).toBe("'my results.ndjson'");
     expect(shellQuote("it's $HOME/*.ndjson")).toBe(`'it'\\''s $HOME/*.ndjson'`);
     expect(shellQuote('')).toBe("''");

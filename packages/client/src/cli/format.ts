@@ -65,6 +65,6 @@ export function formatBytes(n: number): string {
  * no shell treats specially, else in single quotes (a `'` inside written `'\''`).
  */
 export function shellQuote(word: string): string {
-  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  if (/^[\w@%+=:,./-]+$/.test(word) && !word.startsWith('=')) return word; // zsh expands a leading `=word` to a command's path
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -48,6 +48,24 @@ describe('peek', () => {
     expect((await bytesOf(short.stream)).toString()).toBe('ab');
   });
 
+  it('stops once enough is read to tell: a producer that writes a line and pauses (stdin, a FIFO) is not waited on for 4 KB', async () => {
+    let release: (() => void) | undefined;
+    async function* slow() {
+      yield Buffer.from('{"inputs":{"x":[1]}}\n');
+      await new Promise<void>((r) => (release = r)); // the producer pauses
+      yield Buffer.from('{"inputs":{"x":[2]}}\n');
+    }
+    const { head, stream } = await openBatchInput('-', slow()).then((input) => {
+      if (input.kind !== 'stream') throw new Error('stdin is a stream');
+      return { head: input.form, stream: input.stream };
+    });
+    expect(head).toEqual({ format: 'ndjson' }); // told by the first line: the producer was never asked for more
+    const all = bytesOf(stream);
+    while (!release) await new Promise((r) => setTimeout(r, 5)); // the upload reads on, and meets the pause
+    release();
+    expect((await all).toString()).toBe('{"inputs":{"x":[1]}}\n{"inputs":{"x":[2]}}\n');
+  });
+
   it('throws a read error when the stream is read, after the bytes read before it', async () => {
     async function* failing() {
       yield Buffer.from('ab');

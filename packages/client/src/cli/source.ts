@@ -83,24 +83,28 @@ function unreadable(path: string, err: unknown): UsageError {
   return new UsageError(`cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message}`);
 }
 
+/** Whether `head` (the first bytes read so far) tells the form: six do unless they are gzip's, whose inside is looked at too. */
+const toldBy = (head: Uint8Array): boolean => head.length >= HEAD_BYTES || (head.length >= 6 && !isGzip(head));
+
 async function streamInput(source: AsyncIterable<Uint8Array>, name: string): Promise<BatchInput> {
-  const { head, stream } = await peek(source, HEAD_BYTES);
+  // As few bytes as tell its form: a producer that writes a little and pauses is not waited on for 4 KB.
+  const { head, stream } = await peek(source, HEAD_BYTES, toldBy);
   return { kind: 'stream', stream, form: inputForm(head, name) };
 }
 
 /**
- * The first `n` bytes of `source` (fewer if it ends first), and a stream of all its bytes, those
- * first ones included, as if it had not been read. A read error is thrown by the stream, when
+ * The first `n` bytes of `source` (fewer if it ends first, or once `enough` says the bytes read
+ * so far are), and a stream of all its bytes, those first ones included, as if it had not been read. A read error is thrown by the stream, when
  * it is read, as the upload's failure.
  */
-export async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Uint8Array; stream: AsyncIterable<Uint8Array> }> {
+export async function peek(source: AsyncIterable<Uint8Array>, n: number, enough: (head: Uint8Array) => boolean = () => false): Promise<{ head: Uint8Array; stream: AsyncIterable<Uint8Array> }> {
   const iterator = source[Symbol.asyncIterator]();
   const chunks: Uint8Array[] = [];
   let size = 0;
   let ended = false;
   let failure: { err: unknown } | undefined;
   try {
-    while (size < n) {
+    while (size < n && !enough(Buffer.concat(chunks))) {
       const r = await iterator.next();
       if (r.done) {
         ended = true;
