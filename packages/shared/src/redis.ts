@@ -224,8 +224,7 @@ async function whyNodeRefuses(cluster: Cluster, url: string): Promise<unknown> {
   let why: unknown;
   probe.on('error', (err) => (why ??= err));
   try {
-    await probe.connect();
-    await probe.call('CLUSTER', 'SLOTS');
+    await answeredWithin(probe.connect().then(() => probe.call('CLUSTER', 'SLOTS')), 5000, 'CLUSTER SLOTS at start-up'); // a node that answers nothing must not hold start-up
     return undefined;
   } catch (err) {
     return why ?? err;
