@@ -188,6 +188,15 @@ describe('commands against a stub API', () => {
     expect(flag.stderr.text).toMatch(/^error: --url must be an http\(s\) URL/);
   });
 
+  it('rides out 503s (a Redis restart) longer than the SDK\'s two retries', async () => {
+    let calls = 0;
+    const x = io(() => (++calls <= 5
+      ? new Response(JSON.stringify({ type: 'urn:maas:problem:redis-unavailable', title: 'Redis unavailable', status: 503, detail: 'retry later' }), { status: 503, headers: { 'content-type': 'application/problem+json', 'retry-after': '0' } })
+      : json(200, { models: [] })));
+    expect(await runCli(['models'], x)).toBe(0);
+    expect(calls).toBe(6); // five 503s, then the answer
+  });
+
   it('connection refused: says to start the API', async () => {
     const x = io(() => {
       throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });

@@ -14,6 +14,15 @@ import { models } from './commands/models.js';
 import { describeError, EXIT_USAGE } from './errors.js';
 import type { Io } from './io.js';
 
+
+/**
+ * The CLI rides out a 503 or 429 for about a minute (the SDK's default gives up after two
+ * retries, ~2.6 s): a batch upload or a wait across a Redis restart, or a queue full for a while,
+ * is what a command-line run should wait through. Each wait is the server's Retry-After (1 s for
+ * a 503), or a backoff of 0.5 s doubling to 5 s; a Ctrl-C stops it.
+ */
+export const CLI_RETRY = { maxRetries: 30, maxDelayMs: 5000 } as const;
+
 export const COMMANDS: Command[] = [models, infer, jobsCreate, jobsGet, jobsCancel, batchSubmit, batchWait, batchGet, batchList, batchResults, batchCancel];
 const GROUPS: Record<string, string> = { jobs: 'asynchronous jobs', batch: 'NDJSON batches' };
 
@@ -115,7 +124,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       opts: values,
       io,
       url,
-      client: () => (client ??= new MaasClient({ baseUrl: url, apiKey, fetch: io.fetch })),
+      client: () => (client ??= new MaasClient({ baseUrl: url, apiKey, fetch: io.fetch, retry: CLI_RETRY })),
     };
     return (await command.run(ctx)) ?? 0;
   } catch (err) {
