@@ -16,10 +16,11 @@ import type { Io } from './io.js';
 
 
 /**
- * The CLI rides out a 503 or 429 for about a minute (the SDK's default gives up after two
- * retries, ~2.6 s): a batch upload or a wait across a Redis restart, or a queue full for a while,
- * is what a command-line run should wait through. Each wait is the server's Retry-After (1 s for
- * a 503), or a backoff of 0.5 s doubling to 5 s; a Ctrl-C stops it.
+ * The CLI rides out a 503 or 429 with up to 30 retries (the SDK's default gives up after two,
+ * ~2.6 s): a batch upload or a wait across a Redis restart, or a queue full for a while, is what
+ * a command-line run should wait through. Each wait is the server's Retry-After (1 s for the
+ * API's 503s: about half a minute in all; one over 5 s is the error), or a backoff of 0.5 s
+ * doubling to 5 s; a Ctrl-C stops it.
  */
 export const CLI_RETRY = { maxRetries: 30, maxDelayMs: 5000 } as const;
 
