@@ -188,14 +188,23 @@ class SilentRedisError extends Error {
 
 const PROBE_MS = 2000;
 
+/**
+ * A connection of its own to REDIS_URL's node (a cluster's: the node REDIS_URL names) with
+ * `client`'s settings (password, TLS), for start-up's questions: it connects once, without a
+ * ready check or retries, and its replies are asked for with a deadline (`answeredWithin`).
+ */
+function probeConnection(client: Redis | Cluster, url: string, connectTimeout: number): Redis {
+  const u = new URL(url);
+  const base = client instanceof Cluster ? { ...client.options.redisOptions, host: u.hostname, port: Number(u.port || 6379) } : client.options;
+  return new Redis({
+    ...base, connectionName: 'maas:start-up-check', enableReadyCheck: false, enableAutoPipelining: false,
+    lazyConnect: true, connectTimeout, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true,
+  });
+}
+
 /** Whether the server `client` connects to (REDIS_URL's node, for a cluster) replies to a PING within PROBE_MS, with anything. */
 async function answersAtAll(client: Redis, url: string): Promise<boolean> {
-  const u = new URL(url);
-  const base = client instanceof Cluster ? { ...(client as Cluster).options.redisOptions, host: u.hostname, port: Number(u.port || 6379) } : client.options;
-  const probe = new Redis({
-    ...base, connectionName: 'maas:start-up-check', enableReadyCheck: false, enableAutoPipelining: false,
-    lazyConnect: true, connectTimeout: PROBE_MS, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true,
-  });
+  const probe = probeConnection(client, url, PROBE_MS);
   probe.on('error', () => {});
   try {
     await answeredWithin(probe.connect().then(() => probe.ping()), PROBE_MS, 'a start-up PING');
@@ -209,18 +218,14 @@ async function answersAtAll(client: Redis, url: string): Promise<boolean> {
 
 /**
  * Why REDIS_URL's node refuses what `cluster` asks it first, or undefined if it does not (it
- * answers CLUSTER SLOTS within 2 s). A Cluster client that cannot connect says only 'Failed to
+ * answers CLUSTER SLOTS within 5 s). A Cluster client that cannot connect says only 'Failed to
  * refresh slots cache.' / 'None of startup nodes is available': ioredis asks CLUSTER SLOTS on a
  * connection of its own whose errors it drops (an untrusted certificate was only 'Connection is
  * closed.'; e2e redis-cluster.tls), so one plain connection asks again: a refused connection, a
  * password or certificate refused, a server without cluster mode, a user denied CLUSTER.
  */
 async function whyNodeRefuses(cluster: Cluster, url: string): Promise<unknown> {
-  const u = new URL(url);
-  const probe = new Redis({
-    ...cluster.options.redisOptions, host: u.hostname, port: Number(u.port || 6379), connectionName: 'maas:start-up-check',
-    lazyConnect: true, connectTimeout: 2000, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: true,
-  });
+  const probe = probeConnection(cluster, url, PROBE_MS);
   let why: unknown;
   probe.on('error', (err) => (why ??= err));
   try {
