@@ -43,7 +43,12 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
     }),
     droppedConnections: new Counter({
       name: 'maas_http_connections_dropped_total',
-      help: 'Connections closed at once because MAX_CONNECTIONS were open',
+      help: 'HTTP connections closed at once because MAX_CONNECTIONS were open',
+      registers: [registry],
+    }),
+    droppedGrpcConnections: new Counter({
+      name: 'maas_grpc_connections_dropped_total',
+      help: 'gRPC connections closed at once because MAX_CONNECTIONS were open on the gRPC port',
       registers: [registry],
     }),
     problems: new Counter({

@@ -22,7 +22,7 @@ import { authorizationOf, callerOf, errorStatus, limitOf, malformed } from './ca
 import { OpenStreams, streamInfer } from './stream-infer.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
 import { GrpcHealth } from './health.js';
-import { attachPrefaceDeadline } from './preface-deadline.js';
+import { limitConnections } from './connection-limits.js';
 import { Stop, type StopSignal } from '../services/stop-signal.js';
 
 /**
@@ -148,14 +148,14 @@ function handlers(deps: Deps, streams: OpenStreams): UntypedServiceImplementatio
   };
 }
 
-/**
- * The running gRPC server; `close()` stops taking calls, has open streams answer what they took
- * and end, and lets calls in flight finish (at most `graceMs`: then they are cut).
- */
 const MAX_STREAMS_A_CONNECTION = 1000;
 /** How long a new connection has to begin HTTP/2 (as HTTP's headers timeout, 30 s, bounds a request's start; IDLE_TIMEOUT_S if shorter). */
 const PREFACE_DEADLINE_S = 30;
 
+/**
+ * The running gRPC server; `close()` stops taking calls, has open streams answer what they took
+ * and end, and lets calls in flight finish (at most `graceMs`: then they are cut).
+ */
 export class GrpcFrontDoor {
   private constructor(private readonly server: Server, readonly port: number, private readonly streams: OpenStreams, private readonly health: GrpcHealth) {}
 
@@ -190,8 +190,13 @@ export class GrpcFrontDoor {
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
-    if (!attachPrefaceDeadline(server, Math.min(PREFACE_DEADLINE_S, deps.config.IDLE_TIMEOUT_S) * 1000)) {
-      deps.log.warn('@grpc/grpc-js changed: its HTTP/2 servers are not where grpc/preface-deadline.ts looks, so a connection that never speaks HTTP/2 is not closed');
+    const limited = limitConnections(server, {
+      prefaceMs: Math.min(PREFACE_DEADLINE_S, deps.config.IDLE_TIMEOUT_S) * 1000,
+      maxConnections: deps.config.MAX_CONNECTIONS,
+      onDrop: () => deps.metrics.droppedGrpcConnections.inc(),
+    });
+    if (!limited) {
+      deps.log.warn('@grpc/grpc-js changed: its HTTP/2 servers are not where grpc/connection-limits.ts looks, so a connection that never speaks HTTP/2 is not closed and MAX_CONNECTIONS does not bound the gRPC port');
     }
     return new GrpcFrontDoor(server, bound, streams, health);
   }
