@@ -8,7 +8,7 @@
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, eventually, modelRepository } from '../src/harness/index.js';
+import { call, Cluster, eventually, InferenceClient, modelRepository } from '../src/harness/index.js';
 
 let cluster: Cluster;
 let repo: { dir: string; remove(): Promise<void> };
@@ -57,5 +57,22 @@ describe('unloading a model with jobs queued for it', () => {
       expect(job.body, JSON.stringify(job.body)).toMatchObject({ status: 'succeeded', version: '1' });
     }
     expect(cluster.logs()).toMatch(/model version not served, with jobs queued for it/);
+  });
+  it('with every model unloaded the API stays ready (as Triton), so the load that brings one back reaches it', async () => {
+    const index = await call(cluster.url, 'POST', '/v2/repository/index', {});
+    for (const m of index.body as { name: string; state?: string }[]) {
+      if (m.state === 'READY') expect((await call(cluster.url, 'POST', `/v2/repository/models/${m.name}/unload`, {})).status).toBe(200);
+    }
+    const ready = await call(cluster.url, 'GET', '/v2/health/ready');
+    expect(ready.status, JSON.stringify(ready.body)).toBe(200);
+    expect(ready.body).toMatchObject({ ready: true, redis: true, models: 0 });
+    const grpc = new InferenceClient(cluster.grpcAddress);
+    try {
+      expect(await grpc.call('ServerReady', {})).toEqual({ ready: true });
+    } finally {
+      grpc.close();
+    }
+    expect((await call(cluster.url, 'POST', '/v2/repository/models/penguins/load', {})).status).toBe(200);
+    expect((await call(cluster.url, 'GET', '/v2/health/ready')).body).toMatchObject({ ready: true, models: 1 });
   });
 });

@@ -158,9 +158,12 @@ async function main(): Promise<void> {
     metrics,
     rateLimit: rateLimiter(redis, (tenant) => limits(tenant).rps, [quotaDefaults.rps, ...Object.values(config.TENANT_QUOTAS).map((o) => o.rps ?? 0)]),
     shutdown,
+    // Ready once Redis answers, loaded models or none, as Triton is: with readiness hanging on a
+    // loaded model, unloading the last one took every API out of its Service, and the load that
+    // would bring it back could reach none of them.
     health: async () => {
       const ok = await answeredWithin(redis.ping(), HEALTH_REDIS_MS, 'the readiness ping').then(() => true, () => false);
-      return { ready: ok && catalog.models.length > 0, redis: ok, models: catalog.models.length };
+      return { ready: ok, redis: ok, models: catalog.models.length };
     },
   };
   const app = createApp(deps);

@@ -146,8 +146,8 @@ const withBadPath = (route: Route): Route =>
 const TABLE: Route[] = [
   { method: 'get', path: '/v2/health/live', summary: 'Liveness', tag: 'KServe v2', open: true, answers: { 200: json(S.Live, 'the process runs') } },
   {
-    method: 'get', path: '/v2/health/ready', summary: 'Readiness: Redis reachable and models loaded (workers not required)', tag: 'KServe v2', open: true,
-    answers: { 200: json(S.Ready, 'ready'), 503: problem('not ready (`not-ready`): Redis unreachable or no model loaded; the problem also carries `ready`, `redis` and `models`') },
+    method: 'get', path: '/v2/health/ready', summary: 'Readiness: Redis reachable (workers and loaded models not required, as in Triton)', tag: 'KServe v2', open: true,
+    answers: { 200: json(S.Ready, 'ready'), 503: problem('not ready (`not-ready`): Redis unreachable; the problem also carries `ready`, `redis` and `models`') },
   },
   { method: 'get', path: '/v2', summary: 'Server metadata', tag: 'KServe v2', answers: { 200: json(S.ServerMetadata, 'server metadata'), ...common } },
   ...modelPaths('').map((path): Route => ({

@@ -82,7 +82,7 @@ export function healthRouter({ health }: Deps): Router {
     const ready = await health();
     if (ready.ready) return void res.json(ready);
     // An error answer as every /v2 error is (problem+json with "error"), still saying what a probe reads.
-    throw new AppError('not-ready', ready.redis ? 'no model is loaded' : 'Redis is unreachable', { ...ready });
+    throw new AppError('not-ready', 'Redis is unreachable', { ...ready });
   });
   return r;
 }
