@@ -149,7 +149,7 @@ describe('SDK: batches', () => {
     // A byte stream of the file (as createReadStream or process.stdin give it) is the same NDJSON:
     // each 64 KB chunk was sent as a line of its own (an audit: 501 failed lines, every row lost).
     const streamed = await maas.batches.submit({ model: 'penguins', version: 1, lines: createReadStream(file) });
-    expect(streamed.counts).toEqual({ total: 5000, succeeded: 0, failed: 0 });
+    expect(streamed.counts).toMatchObject({ total: 5000, failed: 0 }); // its rows may have run before the answer (a chunk runs while the upload goes on)
     expect((await maas.batches.wait(streamed.id, { intervalMs: 100 })).counts).toEqual({ total: 5000, succeeded: 5000, failed: 0 });
   });
 

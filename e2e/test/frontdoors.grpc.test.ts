@@ -207,7 +207,7 @@ describe('gRPC: ModelInfer', () => {
       outputs: [{ name: 'probabilities', parameters: { classification: { int64_param: 5 } } }],
     });
     expect(cls.outputs[0]).toMatchObject({ datatype: 'BYTES', shape: ['2', '3'] }); // k past the 3 classes answers the 3, as Triton does
-    for (const s of rawOutput(cls, 'probabilities')) expect(String(s)).toMatch(/^[0-9.e-]+:[0-2]:(Adelie|Chinstrap|Gentoo)$/);
+    for (const s of rawOutput(cls, 'probabilities')) expect(String(s)).toMatch(/^-?[0-9]+\.[0-9]{6}:[0-2]:(Adelie|Chinstrap|Gentoo)$/);
   });
 
   it('an unknown credential is refused before the message is read: anonymous 40 MB calls leave the API\'s memory as it was', async () => {

@@ -137,9 +137,18 @@ describe('jobs API', () => {
     expect(c.body.version).toBe('2');
     const [cls, label] = c.body.outputs;
     expect(cls).toMatchObject({ name: 'probabilities', datatype: 'BYTES', shape: [2, 2] });
-    expect(cls.data[0]).toMatch(/^[0-9.e-]+:0:Adelie$/);
-    expect(cls.data[2]).toMatch(/^[0-9.e-]+:2:Gentoo$/);
+    expect(cls.data[0]).toMatch(/^-?[0-9]+\.[0-9]{6}:0:Adelie$/);
+    expect(cls.data[2]).toMatch(/^-?[0-9]+\.[0-9]{6}:2:Gentoo$/);
     expect(label).toMatchObject({ name: 'label', datatype: 'INT64', shape: [2], data: [0, 2] });
+  });
+
+  it('classification of a one-dimensional output: one class a row, as Triton answers ([rows] → [rows, 1])', async () => {
+    const c = await call(cluster.url, 'POST', '/v2/models/penguins/infer', {
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 4], data: [[39.1, 18.7, 181, 3750], [46.5, 14.5, 213, 4400]] }],
+      outputs: [{ name: 'label', parameters: { classification: 3 } }],
+    });
+    expect(c.status, JSON.stringify(c.body)).toBe(200);
+    expect(c.body.outputs).toEqual([{ name: 'label', datatype: 'BYTES', shape: [2, 1], data: ['0:0:Adelie', '2:0:Adelie'] }]);
   });
 
   it('an explicit older version is served when the policy keeps it', async () => {

@@ -125,7 +125,7 @@ describe('an FP16 model', () => {
     const x = [1, 3, 2, -0.5, 0.25, -7];
     const job = await call(cluster.url, 'POST', '/v1/jobs', { model: 'half', inputs: [{ name: 'x', datatype: 'FP16', shape: [2, 3], data: x }], outputs: [{ name: 'doubled', parameters: { classification: 2 } }] }, { prefer: 'wait=20' });
     expect(job.status, JSON.stringify(job.body)).toBe(200);
-    expect(job.body.outputs).toEqual([{ name: 'doubled', datatype: 'BYTES', shape: [2, 2], data: ['6:1', '4:2', '0.5:1', '-1:0'] }]);
+    expect(job.body.outputs).toEqual([{ name: 'doubled', datatype: 'BYTES', shape: [2, 2], data: ['6.000000:1', '4.000000:2', '0.500000:1', '-1.000000:0'] }]);
     const plain = await call(cluster.url, 'POST', '/v1/jobs', { model: 'half', inputs: [{ name: 'x', datatype: 'FP16', shape: [2, 3], data: x }] }, { prefer: 'wait=20' });
     expect(plain.body.outputs.find((o: { name: string }) => o.name === 'doubled').data).toEqual(x.map((v) => v * 2));
   });

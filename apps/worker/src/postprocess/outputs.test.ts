@@ -55,7 +55,7 @@ describe('selectOutputs', () => {
 
   it('applies classification where asked, with labels', () => {
     const out = selectOutputs(all, [{ name: 'probs', parameters: { classification: 2 } }, { name: 'label' }], ['a', 'b', 'c']);
-    expect(out[0]).toEqual({ name: 'probs', datatype: 'BYTES', shape: [2, 2], data: ['0.5:1:b', '0.25:0:a', '0.75:0:a', '0.125:1:b'] });
+    expect(out[0]).toEqual({ name: 'probs', datatype: 'BYTES', shape: [2, 2], data: ['0.500000:1:b', '0.250000:0:a', '0.750000:0:a', '0.125000:1:b'] });
     expect(out[1]).toBe(all[1]);
   });
 
