@@ -129,6 +129,12 @@ describe('gRPC: ModelInfer', () => {
     }
   });
 
+  it('model_version "-1" is the version the policy serves, as Triton reads it (its classification example sends it)', async () => {
+    const res = await client.call('ModelInfer', rawFeatures(penguinsRows, '-1'));
+    expect(res).toMatchObject({ model_name: 'penguins', model_version: '2' });
+    expect(await client.call('ModelReady', { name: 'penguins', version: '-1' })).toEqual({ ready: true });
+  });
+
   it('typed InferTensorContents in, typed contents out', async () => {
     const expected = await runAlone(join(repo.dir, 'penguins/2/model.onnx'), 'features', 'probabilities', penguinsRows);
     const res = await client.call('ModelInfer', {

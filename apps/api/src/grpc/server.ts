@@ -74,7 +74,8 @@ function handlers(deps: Deps, streams: OpenStreams): UntypedServiceImplementatio
     if (access instanceof AppError) throw access;
     await deps.rateLimit(access === 'admin' ? ADMIN_TENANT : DEFAULT_TENANT);
   };
-  const version = (v: string) => v || undefined;
+  // Empty or "-1" (Triton's gRPC reads the version with stol, and -1 asks the server to choose): the version the policy serves.
+  const version = (v: string) => (v === '' || v === '-1' ? undefined : v);
   /** One ModelInferRequest of `who`, a job through the same path as REST's v2 infer. */
   const infer = async (r: GrpcInferRequest, who: string, limit: { timeoutMs?: number; signal: StopSignal }) => {
     const parsed = fromInferRequest(r);

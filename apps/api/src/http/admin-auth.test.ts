@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { describe, expect, it } from 'vitest';
 import { type AppError } from '@maas/shared';
-import { adminAuth, isAdminKey, isModelRead, presentedKey, repositoryControl } from './admin-auth.js';
+import { adminAuth, isAdminKey, isModelRead, repositoryControl } from './admin-auth.js';
+import { presentedKey } from './auth.js';
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 

@@ -9,20 +9,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { AppError, ForbiddenError } from '@maas/shared';
-import { tenantOfKey } from './auth.js';
+import { presentedKey, tenantOfKey } from './auth.js';
+
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** PURE: the key a request presents, from Bearer or Basic (password) credentials. */
-export function presentedKey(authorization: string | undefined): string | undefined {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (bearer) return bearer[1];
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
-  if (!basic) return undefined;
-  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : decoded.slice(colon + 1);
-}
 
 /**
  * PURE: what a request presenting `authorization` may do of what ADMIN_KEY guards: `admin`

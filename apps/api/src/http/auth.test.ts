@@ -20,8 +20,15 @@ describe('tenantResolver', () => {
     expect(tenantResolver(undefined)(undefined)).toBe('default');
   });
 
+  it('takes the key as the password of Basic auth, any user name (tritonclient\'s BasicAuth plugin)', () => {
+    const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    expect(resolve(basic('a', 'key-a'))).toBe('a');
+    expect(resolve(basic('anyone', 'key-a'))).toBe('a');
+    expect(thrown(() => resolve(basic('a', 'wrong'))).detail).toBe('API key not recognised');
+  });
+
   it('challenges a request without a token with a bare Bearer, one with a token not recognised with invalid_token (RFC 6750 §3)', () => {
-    for (const none of [undefined, '', 'Basic a2V5LWE=', 'Bearer']) {
+    for (const none of [undefined, '', 'Basic a2V5LWE=' /* "key-a": no colon, no password */, 'Bearer']) {
       expect(thrown(() => resolve(none)).headers, String(none)).toEqual({ 'WWW-Authenticate': 'Bearer' });
     }
     const wrong = thrown(() => resolve('Bearer wrong'));

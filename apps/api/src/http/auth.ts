@@ -1,7 +1,8 @@
 /**
  * API keys → tenant. With `API_KEYS` unset every request is the `default` tenant (a warning
- * is logged at start-up). Keys are compared by SHA-256 digest, so lookup time does not
- * depend on how much of a guessed key matches.
+ * is logged at start-up). A key comes as `Authorization: Bearer <key>`, or as the password of
+ * HTTP Basic auth (any user name: tritonclient's BasicAuth plugin, a browser's prompt). Keys are
+ * compared by SHA-256 digest, so lookup time does not depend on how much of a guessed key matches.
  */
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
@@ -21,14 +22,25 @@ export function tenantOfKey(keys: Map<string, string> | undefined): (key: string
   return (key) => byDigest.get(digest(key));
 }
 
+/** PURE: the key a request presents, from Bearer or Basic (password) credentials. */
+export function presentedKey(authorization: string | undefined): string | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (bearer) return bearer[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
 /** `Authorization` header (or gRPC `authorization` metadata) → tenant; throws UnauthorizedError. */
 export function tenantResolver(keys: Map<string, string> | undefined): (authorization: string | undefined) => string {
   const tenantOf = tenantOfKey(keys);
   return (authorization) => {
     if (!keys || keys.size === 0) return DEFAULT_TENANT;
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    const tenant = m ? tenantOf(m[1]!) : undefined;
-    if (!tenant) throw m ? new UnauthorizedError('API key not recognised', true) : new UnauthorizedError();
+    const key = presentedKey(authorization);
+    const tenant = key !== undefined ? tenantOf(key) : undefined;
+    if (!tenant) throw key !== undefined ? new UnauthorizedError('API key not recognised', true) : new UnauthorizedError();
     return tenant;
   };
 }

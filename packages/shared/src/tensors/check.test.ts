@@ -176,7 +176,7 @@ describe('checkRequest', () => {
       expect(req([{ name: 'probs', parameters: { classification: 5 } }]).ok).toBe(true);
     });
 
-    it('takes classification on a numeric output of any rank: a row's elements are its classes, as Triton', () => {
+    it('takes classification on a numeric output of any rank: a row\'s elements are its classes, as Triton', () => {
       expect(req([{ name: 'label', parameters: { classification: 1 } }]).ok).toBe(true); // INT64 [-1]: one class a row
     });
 
