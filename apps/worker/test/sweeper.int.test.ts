@@ -106,11 +106,24 @@ describe('DeadWorkerSweeper.releasePredecessor (a worker restarted under its own
     const restarted = new DeadWorkerSweeper(redis, 'wrk_pod', spy, { periodMs: 200, forgetAfterMs: 30_000, queues: () => [], aliases: (id) => [deliveryHolder(id)] });
     const held = async () => [await redis.exists(`${PREFIX}:${JOBS}:${job}:lock`), await redis.exists(`${PREFIX}:${DELIVERIES}:${delivery}:lock`)];
 
-    // The id's entry is fresh: another process beats under it. Nothing released, a warning.
-    await new AliveBeat(redis, 'wrk_pod', 5000, log).beat();
+    // The id's entry stays fresh: another live process beats under it. Nothing released, a warning.
+    const beating = new AliveBeat(redis, 'wrk_pod', 300, log);
+    await beating.start();
     expect(await restarted.releasePredecessor([JOBS, DELIVERIES])).toBeNull();
+    clearInterval((beating as unknown as { timer: NodeJS.Timeout }).timer); // it dies, its entry left behind
     expect(await held()).toEqual([1, 1]);
     expect(JSON.stringify(warnings)).toMatch(/wrk_pod/);
+
+    // Restarted in place within the TTL (one beat, not renewed since): waited out, then released
+    // (before, left to the locks: 30 s). A third of the TTL later than the entry's expiry at most.
+    const t0 = performance.now();
+    expect(await restarted.releasePredecessor([JOBS, DELIVERIES])).toBe(2);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(await held()).toEqual([0, 0]);
+    for (const [q, id] of [[JOBS, job], [DELIVERIES, delivery]] as const) {
+      await redis.srem(`${PREFIX}:${q}:stalled`, id);
+      await redis.set(`${PREFIX}:${q}:${id}:lock`, 'relocked'); // held again, for the next case
+    }
 
     // Its beat expired (the process died): released, as a dead worker's are; another worker's job stays.
     const ms = Number((await redis.time())[0]) * 1000;

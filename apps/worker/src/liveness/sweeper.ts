@@ -24,6 +24,7 @@
  * Cost: one ZRANGE per period while nobody is dead; the queue scans (LRANGE active + HGET
  * per active job) only run while a dead worker is remembered, at most `forgetAfterMs`.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { Periodic, PREFIX, WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
 import { deadWorkers, parseEntries } from './dead-workers.js';
@@ -46,6 +47,9 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   end
 end
 return released`;
+
+/** Past a predecessor's entry's expiry, how long `releasePredecessor` waits for a renewal that would say another process beats under the id. */
+const PREDECESSOR_MARGIN_MS = 200;
 
 export interface SweeperOptions {
   periodMs: number;
@@ -98,20 +102,26 @@ export class DeadWorkerSweeper {
    * At start-up, before this process's first beat: releases, as `sweep` does a dead worker's,
    * what a previous process under this worker's own id held (a worker restarted under a fixed
    * WORKER_ID, such as a pod name), in `queues` (those this worker will serve). No other
-   * worker's sweeper does, since this process's beat revives the id. Unless the id's entry is
-   * still fresh: then another live process beats under it (or this one restarted within the
-   * TTL), and its jobs are left alone, with a warning. Returns the number released, or null.
+   * worker's sweeper does, since this process's beat revives the id. An entry still fresh is
+   * waited out first (at most the TTL it was given: a container restarted in place within it,
+   * as Docker's and the kubelet's first restarts are, held its jobs 30 s until their locks
+   * expired): still fresh then, another live process beats under the id, and its jobs are left
+   * alone, with a warning. Returns the number released, or null.
    */
   async releasePredecessor(queues: string[]): Promise<number | null> {
     const [now, score] = await Promise.all([this.now(), this.redis.zscore(WORKERS_ALIVE_KEY, this.self)]);
     const { dead } = deadWorkers(score === null ? [] : [[this.self, Number(score)]], now, Infinity);
     if (score !== null && dead.length === 0) {
-      this.log.warn(
-        { workerId: this.self, aliveForMs: Number(score) - now },
-        'another process beats under this WORKER_ID (or this worker restarted within its liveness TTL): ' +
-          'what it holds is left to it; give each worker process its own WORKER_ID',
-      );
-      return null;
+      const aliveForMs = Number(score) - now;
+      await sleep(Math.min(aliveForMs, this.opts.periodMs * 3) + PREDECESSOR_MARGIN_MS); // periodMs: a third of the TTL
+      const [later, again] = await Promise.all([this.now(), this.redis.zscore(WORKERS_ALIVE_KEY, this.self)]);
+      if (again !== null && deadWorkers([[this.self, Number(again)]], later, Infinity).dead.length === 0) {
+        this.log.warn(
+          { workerId: this.self, aliveForMs },
+          'another process beats under this WORKER_ID: what it holds is left to it; give each worker process its own WORKER_ID',
+        );
+        return null;
+      }
     }
     return this.release([this.self], queues);
   }
