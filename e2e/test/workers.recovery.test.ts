@@ -218,6 +218,45 @@ describe('a SIGKILLed worker (fast recovery)', () => {
   });
 });
 
+describe('a worker killed holding jobs of a version being unloaded (audit F: they stayed `running` for good)', () => {
+  const holdTen = async () => {
+    const { cluster, heldBy } = await clusterWaitingToFill();
+    const a = await cluster.startWorker();
+    const input = rows(29, 10, 32);
+    const created = await Promise.all(input.map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
+    for (const c of created) expect(c.status).toBe(202);
+    await eventually(() => heldBy(a.name), (n) => n === 10, { ms: 15_000, what: 'worker A to hold all 10 jobs' });
+    return { cluster, a, input, created };
+  };
+  const expectRunBy = async (cluster: Cluster, created: { body: { id: string } }[], input: number[][], worker: string) => {
+    const done = await Promise.all(created.map((c) => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=30`)));
+    const want = await runAlone(MLP, 'input', 'output', input);
+    done.forEach((d, i) => {
+      expect(d.body.status, JSON.stringify(d.body)).toBe('succeeded');
+      expect(d.body.metrics.worker).toBe(worker);
+      expectOutputs(d.body, want[i]!);
+    });
+  };
+
+  it('the other worker retiring the version waits for them, releases them from the dead worker, and runs them', async () => {
+    const { cluster, a, input, created } = await holdTen();
+    const b = await cluster.startWorker({ MODEL_REPOSITORY: SHIPPED_MODELS });
+    await cluster.stopWorker(a, 'SIGKILL');
+    // At once, well within A's liveness TTL (3 s): B retires mlp before it could tell A is dead.
+    expect((await call(cluster.url, 'POST', '/v2/repository/models/mlp/unload', {})).status).toBe(200);
+    await expectRunBy(cluster, created, input, b.name);
+    await eventually(async () => b.log, (log) => /retired model version closed/.test(log), { what: 'B to close the retired version once they ran' });
+  }, 60_000);
+
+  it('a worker started after the unload finds them held by the dead worker and runs them', async () => {
+    const { cluster, a, input, created } = await holdTen();
+    await cluster.stopWorker(a, 'SIGKILL');
+    expect((await call(cluster.url, 'POST', '/v2/repository/models/mlp/unload', {})).status).toBe(200);
+    const c = await cluster.startWorker({ MODEL_REPOSITORY: SHIPPED_MODELS });
+    await expectRunBy(cluster, created, input, c.name);
+  }, 60_000);
+});
+
 describe('a worker restarted under the same WORKER_ID (a pod name)', () => {
   it('the jobs and deliveries its SIGKILLed predecessor held go again within seconds of the restart, same webhook-ids', async () => {
     const JOBS = 6;

@@ -132,7 +132,8 @@ async function main(): Promise<void> {
     periodMs: alive.periodMs, // a sweep a beat: the same period its late reads are measured against
     forgetAfterMs: config.WORKER_LOCK_MS,
     // A dead worker's deliveries too: else one it held comes back only when its lock expires.
-    queues: () => [...live.runners.map((r) => r.queueName), WEBHOOK_QUEUE],
+    // Retiring versions' queues too: a dead worker's jobs there need this worker to run them.
+    queues: () => [...live.runners.map((r) => r.queueName), ...live.retiring.map((r) => r.queueName), WEBHOOK_QUEUE],
     aliases: (id) => [deliveryHolder(id)],
     link: alive, // after Redis itself stalled, nobody is called dead until this worker has beaten steadily a TTL
   });

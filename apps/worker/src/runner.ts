@@ -20,7 +20,7 @@ import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   bullmqConnectionOptions, createRedis, isClusterUrl,
-  chunkRows, modelDigests, modelVersionTag, EXPIRED_IN_QUEUE, fromEncoded, startBatch, inferenceQueueName, PREFIX, queuedJobCount, throttledErrorLog, unpackPayload,
+  chunkRows, modelDigests, modelVersionTag, EXPIRED_IN_QUEUE, fromEncoded, startBatch, inferenceQueueName, PREFIX, unfinishedJobCount, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -191,9 +191,9 @@ export class ModelRunner {
     void this.worker.run().catch((err: unknown) => this.log.error({ err }, 'worker loop ended'));
   }
 
-  /** Jobs waiting in this version's queue. */
-  queued(): Promise<number> {
-    return queuedJobCount(this.redis, this.queueName);
+  /** Jobs in this version's queue not yet finished (waiting or held). */
+  unfinished(): Promise<number> {
+    return unfinishedJobCount(this.redis, this.queueName);
   }
 
   /** Stop fetching; run what is held now without waiting for batches to fill; then free the sessions. */

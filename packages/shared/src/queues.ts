@@ -66,10 +66,14 @@ export const bullCompletedKey = (queueName: string): string => `${PREFIX}:${queu
 /** BullMQ's sorted set of a queue's waiting prioritized jobs (score: priority × 2^32 + arrival counter). */
 export const bullPrioritizedKey = (queueName: string): string => `${PREFIX}:${queueName}:prioritized`;
 
-/** Jobs waiting in a queue (BullMQ's waiting, prioritized and delayed; one slot, one round trip). */
-export async function queuedJobCount(redis: Redis | Cluster, queueName: string): Promise<number> {
+/**
+ * Jobs not yet finished in a queue: waiting (BullMQ's wait, prioritized and delayed) or held
+ * (active: by a live worker, or by a dead one until a sweeper or its lock's expiry puts them
+ * back). One slot, one round trip.
+ */
+export async function unfinishedJobCount(redis: Redis | Cluster, queueName: string): Promise<number> {
   const key = (state: string) => `${PREFIX}:${queueName}:${state}`;
-  const counts = (await redis.pipeline().llen(key('wait')).zcard(key('prioritized')).zcard(key('delayed')).exec()) ?? [];
+  const counts = (await redis.pipeline().llen(key('wait')).zcard(key('prioritized')).zcard(key('delayed')).llen(key('active')).exec()) ?? [];
   return counts.reduce((n, [err, count]) => {
     if (err) throw err;
     return n + Number(count);

@@ -1,7 +1,7 @@
 /**
  * DeadWorkerSweeper: every live worker, every third of the liveness TTL, looks for workers
  * whose beat expired (alive-beat.ts) and releases the jobs they hold in the queues this worker
- * serves (its models' and the webhook deliveries), so they run elsewhere within seconds
+ * serves (its models', the versions it is retiring too, and the webhook deliveries), so they run elsewhere within seconds
  * instead of after the BullMQ lock (30 s) expires.
  *
  * Releasing goes through BullMQ's own recovery: one script per queue deletes the lock of each

@@ -25,15 +25,17 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  inferenceQueueName, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, modelVersionTag, queuedJobCount, readModel, UNLOADED_MODELS_KEY, VERSION_TEXT, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
+  inferenceQueueName, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, modelVersionTag, unfinishedJobCount, readModel, UNLOADED_MODELS_KEY, VERSION_TEXT, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
   type VersionCheck,
 } from '@maas/shared';
 
 /** What LiveModels needs of a runner. */
 export interface ServedRunner {
   readonly tag: string;
-  /** jobs waiting in its queue */
-  queued(): Promise<number>;
+  /** jobs in its queue not yet finished: waiting, or held (by any worker, a dead one's too) */
+  unfinished(): Promise<number>;
+  /** its BullMQ queue (the dead-worker sweeper releases what dead workers hold there) */
+  readonly queueName: string;
   close(): Promise<void>;
 }
 
@@ -71,7 +73,7 @@ export class LiveModels<R extends ServedRunner> {
   private readonly warned = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   /** runners of versions no longer served, by tag, running what was queued for them */
-  private readonly retired = new Map<string, Promise<void>>();
+  private readonly retired = new Map<string, { runner: R; done: Promise<void> }>();
   private closing = false;
   /** the last model change (MODEL_CHANGES_KEY) applied */
   private appliedSeq = 0;
@@ -85,6 +87,11 @@ export class LiveModels<R extends ServedRunner> {
 
   get runners(): R[] {
     return [...this.running.values()].map((r) => r.runner);
+  }
+
+  /** Runners of versions no longer served that still run what is left in their queues (`retire`). */
+  get retiring(): R[] {
+    return [...this.retired.values()].map((r) => r.runner);
   }
 
   /** Opens the first runners, then follows announcements. */
@@ -201,8 +208,8 @@ export class LiveModels<R extends ServedRunner> {
   /**
    * Versions of `name` on disk that are not served (`served`: an unloaded model's none; else the
    * policy's) but still have jobs queued for them, queued before the unload or the change while
-   * no worker that ran them was up: a runner is opened for each and retired at once, so they
-   * run. Only versions this worker would run (WORKER_MODELS) are looked at, and only those with
+   * no worker that ran them was up, or held by a worker that died: a runner is opened for each
+   * and retired at once, so they run. Only versions this worker would run (WORKER_MODELS) are looked at, and only those with
    * a queue are read (a file may be large).
    */
   private async runLeftovers(name: string, served: ReadonlySet<string>): Promise<void> {
@@ -213,7 +220,7 @@ export class LiveModels<R extends ServedRunner> {
       const version = Number(e.name);
       const tag = tagOf({ model: name, version });
       if (served.has(tag) || this.running.has(tag) || this.retired.has(tag) || !this.opts.selected({ model: name, version })) continue;
-      if ((await queuedJobCount(this.redis, inferenceQueueName(name, version)).catch(() => 0)) > 0) waiting.push(version);
+      if ((await unfinishedJobCount(this.redis, inferenceQueueName(name, version)).catch(() => 0)) > 0) waiting.push(version);
     }
     if (waiting.length === 0) return;
     let model: Model;
@@ -251,13 +258,15 @@ export class LiveModels<R extends ServedRunner> {
   private retire(tag: string, runner: R, why: string): void {
     this.log.info({ model: tag }, `${why}: running the jobs queued for it, then closing`);
     const done = (async () => {
-      while (!this.closing && (await runner.queued().catch(() => 1)) > 0) await sleep(RETIRED_POLL_MS);
+      // Held jobs count too: a dead worker's come back to this queue (its sweeper, or their
+      // locks' expiry) and must find a runner; they stayed `running` for good when it had closed.
+      while (!this.closing && (await runner.unfinished().catch(() => 1)) > 0) await sleep(RETIRED_POLL_MS);
       await runner.close();
       this.log.info({ model: tag }, 'retired model version closed: nothing is queued for it');
     })()
       .catch((err: unknown) => this.log.error({ err, model: tag }, 'retired model version did not close cleanly'))
       .finally(() => this.retired.delete(tag));
-    this.retired.set(tag, done);
+    this.retired.set(tag, { runner, done });
   }
 
   /** Stops following announcements and closes every runner (each finishes what it holds). */
@@ -266,7 +275,7 @@ export class LiveModels<R extends ServedRunner> {
     this.subscriber.disconnect();
     await this.chain;
     this.closing = true;
-    await Promise.all([...this.runners.map((r) => r.close()), ...this.retired.values()]);
+    await Promise.all([...this.runners.map((r) => r.close()), ...[...this.retired.values()].map((r) => r.done)]);
     this.running.clear();
   }
 }
