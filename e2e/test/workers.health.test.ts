@@ -5,9 +5,12 @@
  * live (a restart would not bring Redis back), and ready again once Redis answers; `/metrics`
  * is its own registry; the port closes with the worker.
  */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '@maas/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, eventually, rows, type Reply } from '../src/harness/index.js';
+import { call, Cluster, eventually, rows, SHIPPED_MODELS, type Reply } from '../src/harness/index.js';
 import type { ServiceProcess } from '../src/harness/index.js';
 
 let cluster: Cluster;
@@ -67,5 +70,24 @@ describe('a worker\'s health port', () => {
   it('closes with the worker', async () => {
     expect(await cluster.stopWorker(worker)).toBe(0);
     await expect(fetch(`${health}/livez`)).rejects.toThrow();
+  });
+});
+
+describe('a worker with no model to serve', () => {
+  it('starts on an empty repository not ready, saying so, and is ready once a model appears in it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-empty-repo-'));
+    const port = await freePort();
+    const empty = await cluster.startWorker({ MODEL_REPOSITORY: dir, MODEL_REPOSITORY_POLL_S: '1', WORKER_HEALTH_PORT: String(port) });
+    try {
+      const at = `http://127.0.0.1:${port}`;
+      const before = await eventually(() => call(at, 'GET', '/readyz'), (r) => r.status === 503 && /serves no model/.test(JSON.stringify(r.body)), { what: 'not ready: no model' });
+      expect(before.body.reasons).toEqual([expect.stringMatching(/^serves no model/)]);
+      expect((await call(at, 'GET', '/livez')).status).toBe(200);
+      await cp(join(SHIPPED_MODELS, 'penguins'), join(dir, 'penguins'), { recursive: true });
+      await eventually(() => call(at, 'GET', '/readyz'), (r) => r.status === 200, { ms: 20_000, what: 'ready with penguins' });
+    } finally {
+      await cluster.stopWorker(empty);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -41,12 +41,13 @@ async function main(): Promise<void> {
   // The poller's baseline comes first, so a change made while the repository is read is noticed.
   const poller = await RepositoryPoller.baseline(config.MODEL_REPOSITORY, config.MODEL_REPOSITORY_POLL_S * 1000, log);
   const repo = await loadRepository(config.MODEL_REPOSITORY);
-  for (const p of repo.problems) log.error({ problem: p }, 'model skipped');
-  for (const w of repo.warnings) log.warn(w);
+  for (const w of repo.warnings) log.warn(w); // its problems: logged by LiveModels as it loads
   const versions = [...repo.models.values()].flatMap((m) => m.versions.map((v) => ({ m, v }))).filter(({ v }) => selected(config, v));
   const unknown = config.WORKER_MODELS.filter((w) => !versions.some(({ v }) => workerModelsSelect([w], v.model, v.version)));
   if (unknown.length) throw new ConfigError([`WORKER_MODELS names models not served from ${repo.root}: ${unknown.join(', ')}`]);
-  if (versions.length === 0) throw new ConfigError([`no model to serve in ${repo.root}`]);
+  // None yet (an empty repository, every model unloaded or broken): the worker starts, not
+  // ready (its health port says why), and serves each model that appears (the poller).
+  if (versions.length === 0) log.warn({ repository: repo.root }, 'no model to serve yet: not ready until one can be loaded');
 
   const redis = await connectRedis(config.REDIS_URL, 'worker', `${workerId}:control`);
   const metrics = createWorkerMetrics(workerId);

@@ -31,6 +31,9 @@ describe('readiness', () => {
     expect(readiness(running({ beatAgeMs: 3001.4 })).reasons).toEqual(['Redis unreachable: liveness beat last renewed 3001 ms ago (WORKER_ALIVE_TTL_MS 3000)']);
     expect(readiness(running({ beatAgeMs: undefined })).reasons[0]).toMatch(/last renewed never/);
   });
+  it('is not ready serving no model (a GPU worker whose models all failed to load read ready: audit N)', () => {
+    expect(readiness(running({ versions: [] })).reasons).toEqual(['serves no model: none in the repository, every one unloaded, or none could be loaded (its log says why)']);
+  });
   it('is not ready while a version has no thread that can run', () => {
     expect(readiness(running({ versions: [{ tag: 'mlp:1', wedgedThreads: 1, serving: false }] })).reasons).toEqual(['mlp:1: no session thread can run (a replacement is loading)']);
   });

@@ -10,7 +10,9 @@
  *
  * Ready: started (models loaded, fetching), not stopping, its liveness beat renewed within
  * WORKER_ALIVE_TTL_MS (else the other workers take it for dead and release its jobs: it is cut
- * off from Redis), and every model version it runs has a session thread that can run.
+ * off from Redis), it serves at least one model version (a GPU worker whose every model failed
+ * to load for want of CUDA did nothing while it read ready), and every version it runs has a
+ * session thread that can run.
  */
 
 export type Phase = 'starting' | 'running' | 'stopping';
@@ -45,6 +47,7 @@ export function readiness(s: WorkerState): Verdict {
     if (s.beatAgeMs === undefined || s.beatAgeMs > s.aliveTtlMs) {
       reasons.push(`Redis unreachable: liveness beat last renewed ${s.beatAgeMs === undefined ? 'never' : `${Math.round(s.beatAgeMs)} ms ago`} (WORKER_ALIVE_TTL_MS ${s.aliveTtlMs})`);
     }
+    if (s.versions.length === 0) reasons.push('serves no model: none in the repository, every one unloaded, or none could be loaded (its log says why)');
     for (const v of s.versions) if (!v.serving) reasons.push(`${v.tag}: no session thread can run (a replacement is loading)`);
   }
   return verdict(reasons);

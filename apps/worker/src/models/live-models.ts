@@ -159,7 +159,8 @@ export class LiveModels<R extends ServedRunner> {
       } catch (err) {
         const reason = `runner cannot be opened: ${(err as Error).message}`;
         this.refused.set(tag, { key, reason });
-        this.log.warn({ model: tag, reason }, 'model version cannot be served: the previous versions keep serving');
+        const serving = [...this.running.keys()].filter((t) => modelOf(t) === m.name);
+        this.log.warn({ model: tag, reason, serving }, serving.length ? 'model version cannot be served: the previous versions keep serving' : 'model version cannot be served');
         throw new Error(reason);
       }
     };
