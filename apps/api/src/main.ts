@@ -79,6 +79,10 @@ async function main(): Promise<void> {
   });
   const secretWarning = await checkConfiguredSecret(redis, 'api', config.WEBHOOK_SECRET);
   if (secretWarning) log.warn(secretWarning);
+  if (config.WEBHOOK_SECRET && config.API_KEYS) {
+    // Receivers that verified with it before keys were set fail every delivery from now on.
+    log.warn('WEBHOOK_SECRET signs for the open mode only: with API_KEYS set each tenant signs with its own secret (GET /v1/webhooks/secret), so receivers verifying with WEBHOOK_SECRET must take their tenant\'s');
+  }
   const quotaDefaults = { rps: config.RATE_LIMIT_RPS, queuedRows: config.QUOTA_QUEUED_ROWS, priorityFloor: config.PRIORITY_FLOOR };
   const limits = (tenant: string) => limitsFor(tenant, quotaDefaults, config.TENANT_QUOTAS);
   const queuedRows = rowsLimited(quotaDefaults, config.TENANT_QUOTAS) ? new QueuedRowsQuota(redis, (t) => limits(t).queuedRows, log) : undefined;

@@ -31,6 +31,13 @@ describe('ModelConfigFile', () => {
     expect(JSON.stringify(r.error?.issues)).toContain('maxQueueDelayMs');
   });
 
+  it('rejects a preferred batch size past max_batch_size, as Triton does (audit N: [4, 16] with 8 loaded)', () => {
+    expect(paths({ max_batch_size: 8, preferred_batch_sizes: [4, 16] })).toEqual(['preferred_batch_sizes']);
+    expect(ModelConfigFile.safeParse({ max_batch_size: 8, preferred_batch_sizes: [4, 16, 32] }).error?.issues[0]?.message).toBe('16, 32 exceed max_batch_size 8');
+    expect(ModelConfigFile.safeParse({ max_batch_size: 8, preferred_batch_sizes: [4, 8] }).success).toBe(true);
+    expect(ModelConfigFile.safeParse({ preferred_batch_sizes: [4096] }).success).toBe(true); // max_batch_size unset: each version's own default
+  });
+
   it('rejects negative sizes and delays', () => {
     expect(paths({ max_batch_size: -1 })).toEqual(['max_batch_size']);
     expect(paths({ max_queue_delay_ms: -1 })).toEqual(['max_queue_delay_ms']);

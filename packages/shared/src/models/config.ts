@@ -26,7 +26,12 @@ export const ModelConfigFile = z
     /** rows of each warm-up run of zeros at load (warmup.ts); [] = none; unset: 1 and max_batch_size */
     warmup_batch_sizes: z.array(z.number().int().min(1).max(1_000_000)).max(8).optional(),
   })
-  .strict();
+  .strict()
+  // As Triton refuses it: a run never holds more than max_batch_size rows, so such a size could never be aimed for.
+  .superRefine((c, ctx) => {
+    const over = c.max_batch_size ? (c.preferred_batch_sizes ?? []).filter((n) => n > c.max_batch_size!) : [];
+    if (over.length) ctx.addIssue({ code: 'custom', path: ['preferred_batch_sizes'], message: `${over.join(', ')} exceed${over.length === 1 ? 's' : ''} max_batch_size ${c.max_batch_size}` });
+  });
 export type ModelConfigFile = z.infer<typeof ModelConfigFile>;
 
 /** The fewest rows a run holds by default; models with small rows get more (default-batch-size.ts). */
