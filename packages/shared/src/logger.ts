@@ -111,12 +111,15 @@ export function createLogger(service: string, level = process.env['LOG_LEVEL']?.
  * 'error' event while Redis is away: ~10 lines a second, each with a stack). The first error
  * of a message is logged, the same message again within `everyMs` only counted, and the next
  * one after that is logged with `repeats` (how many were not). Redis being unreachable is a
- * warning without a stack (an outage, not a bug); anything else an error with its stack.
+ * warning without a stack (an outage, not a bug), and so is a job's lock lost (`LOCK_LOST`),
+ * its job ids left out so one line stands for them all; anything else an error with its stack.
  */
 export function throttledErrorLog(log: Logger, msg: string, everyMs = 10_000, now: () => number = Date.now): (err: unknown) => void {
   const seen = new Map<string, { at: number; repeats: number }>();
   return (err) => {
-    const key = err instanceof Error ? err.message : String(err);
+    const message = err instanceof Error ? err.message : String(err);
+    const lockLost = LOCK_LOST.test(message);
+    const key = lockLost ? message.replace(/\bjob \S+/g, 'job …') : message;
     const at = now();
     const last = seen.get(key);
     if (last && at - last.at < everyMs) {
@@ -127,7 +130,11 @@ export function throttledErrorLog(log: Logger, msg: string, everyMs = 10_000, no
     seen.set(key, { at, repeats: 0 });
     if (seen.size > 64) seen.delete(seen.keys().next().value!); // the oldest message
     const repeats = last?.repeats ? { repeats: last.repeats } : {};
-    if (isRedisUnavailable(err)) log.warn({ err: key, ...repeats }, msg);
+    if (lockLost) log.warn({ err: key, ...repeats }, `${msg}: jobs this worker held were taken back (it froze, or lost Redis, past its liveness TTL or lock) and run elsewhere; nothing to do`);
+    else if (isRedisUnavailable(err)) log.warn({ err: key, ...repeats }, msg);
     else log.error({ err, ...repeats }, msg);
   };
 }
+
+/** BullMQ's words for a job whose lock this worker no longer holds (swept, or expired). */
+const LOCK_LOST = /^(Missing lock for job|Lock mismatch for job|could not renew lock for job|Missing key for job)\b/;
