@@ -14,6 +14,7 @@ describe('BoolEnv', () => {
 
   it('rejects anything else instead of guessing', () => {
     for (const s of ['maybe', 'tru', '2', 'y']) expect(BoolEnv.safeParse(s).success, s).toBe(false);
+    expect(BoolEnv.safeParse('maybe').error?.issues[0]?.message).toBe('expected true or false (also 1/0, yes/no, on/off)');
   });
 
   it('accepts real booleans (defaults)', () => {

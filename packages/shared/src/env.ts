@@ -12,7 +12,7 @@ export const BoolEnv = z.preprocess((v) => {
   if (TRUE.has(s)) return true;
   if (FALSE.has(s)) return false;
   return v;
-}, z.boolean());
+}, z.boolean({ error: 'expected true or false (also 1/0, yes/no, on/off)' }));
 
 /** A comma-separated list; blanks dropped. */
 export const CsvEnv = z

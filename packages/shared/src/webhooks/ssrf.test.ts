@@ -9,7 +9,7 @@ describe('addressProblem', () => {
     ['255.255.255.255', 'reserved'], ['198.18.0.1', 'benchmarking'], ['192.0.2.7', 'documentation'],
     ['::1', 'unspecified, loopback or IPv4-compatible'], ['::', 'unspecified, loopback or IPv4-compatible'],
     ['fe80::1', 'link-local'], ['fd12:3456::1', 'unique-local'], ['fc00::1', 'unique-local'], ['ff02::1', 'multicast'],
-    ['2001:db8::1', 'documentation'], ['::ffff:127.0.0.1', 'loopback'], ['::ffff:a00:1', 'private'],
+    ['2001:db8::1', 'documentation'], ['3fff::1', 'documentation'], ['2001:2::1', 'benchmarking'], ['::ffff:127.0.0.1', 'loopback'], ['::ffff:a00:1', 'private'],
     ['::ffff:169.254.169.254', 'link-local'], ['::ffff:0:127.0.0.1', 'IPv4-translated (SIIT, RFC 2765)'], ['::ffff:0:8.8.8.8', 'IPv4-translated (SIIT, RFC 2765)'],
   ])('%s is %s', (ip, why) => {
     expect(addressProblem(ip)).toBe(why);

@@ -47,7 +47,9 @@ const V6: Range[] = [
   { net: '64:ff9b:1::', prefix: 48, why: 'local-use NAT64' },
   { net: '100::', prefix: 64, why: 'discard-only' },
   { net: '2001::', prefix: 32, why: 'Teredo tunnel' },
+  { net: '2001:2::', prefix: 48, why: 'benchmarking' },
   { net: '2001:db8::', prefix: 32, why: 'documentation' },
+  { net: '3fff::', prefix: 20, why: 'documentation' },
   { net: 'fc00::', prefix: 7, why: 'unique-local' },
   { net: 'fe80::', prefix: 10, why: 'link-local' },
   { net: 'fec0::', prefix: 10, why: 'site-local' },
@@ -141,7 +143,7 @@ export function webhookUrlProblem(url: string, policy: TargetPolicy): string | n
   if (isLocalhostName(host)) return 'webhook targets localhost, which is refused (WEBHOOK_ALLOW_PRIVATE=true allows it)';
   if (isIP(host)) {
     const why = addressProblem(host);
-    if (why) return `webhook targets a ${why} address, which is refused (WEBHOOK_ALLOW_PRIVATE=true allows it)`;
+    if (why) return `webhook targets ${/^(unspecified|IETF|IPv4)/.test(why) ? 'an' : 'a'} ${why} address, which is refused (WEBHOOK_ALLOW_PRIVATE=true allows it)`;
   }
   return null;
 }
