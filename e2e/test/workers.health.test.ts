@@ -31,6 +31,7 @@ describe('a worker\'s health port', () => {
   it('answers live and ready, HEAD too, names the worker, and refuses other methods and paths', async () => {
     expect(await call(health, 'GET', '/livez')).toMatchObject({ status: 200, body: { status: 'live', worker: worker.name } });
     expect(await call(health, 'GET', '/readyz')).toMatchObject({ status: 200, body: { status: 'ready', worker: worker.name } });
+    expect(await call(health, 'GET', '/startedz')).toMatchObject({ status: 200, body: { status: 'started', worker: worker.name } });
     const head = await fetch(`${health}/readyz`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
@@ -83,6 +84,7 @@ describe('a worker with no model to serve', () => {
       const before = await eventually(() => call(at, 'GET', '/readyz'), (r) => r.status === 503 && /serves no model/.test(JSON.stringify(r.body)), { what: 'not ready: no model' });
       expect(before.body.reasons).toEqual([expect.stringMatching(/^serves no model/)]);
       expect((await call(at, 'GET', '/livez')).status).toBe(200);
+      expect(await call(at, 'GET', '/startedz')).toMatchObject({ status: 200, body: { status: 'started' } }); // the startup probe passes
       await cp(join(SHIPPED_MODELS, 'penguins'), join(dir, 'penguins'), { recursive: true });
       await eventually(() => call(at, 'GET', '/readyz'), (r) => r.status === 200, { ms: 20_000, what: 'ready with penguins' });
     } finally {

@@ -2,10 +2,11 @@
  * Worker process: loads the served models into session threads, then consumes their queues.
  * SIGTERM/SIGINT: stop fetching, finish every job held, leave the registry, exit 0.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, redisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay, checkConfiguredSecret,
-  RepositoryPoller, runMain, TenantSecrets, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion, armDieAt,
+  RepositoryPoller, runMain, TenantSecrets, VERSION_TEXT, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion, armDieAt,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -34,6 +35,23 @@ function selected(config: WorkerConfig, v: Pick<ModelVersion, 'model' | 'version
   return workerModelsSelect(config.WORKER_MODELS, v.model, v.version);
 }
 
+/**
+ * The queues of every version folder on disk of the models this worker would run, served or
+ * not: a predecessor under this WORKER_ID may have died holding jobs of a version it was
+ * retiring (unloaded, or replaced under its policy), which no other sweeper would release.
+ */
+async function versionQueuesOnDisk(config: WorkerConfig, root: string): Promise<string[]> {
+  const queues: string[] = [];
+  for (const m of await readdir(root, { withFileTypes: true }).catch(() => [])) {
+    if (!m.isDirectory()) continue;
+    for (const v of await readdir(join(root, m.name), { withFileTypes: true }).catch(() => [])) {
+      const version = { model: m.name, version: Number(v.name) };
+      if (v.isDirectory() && VERSION_TEXT.test(v.name) && selected(config, version)) queues.push(inferenceQueueName(version.model, version.version));
+    }
+  }
+  return queues;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   armDieAt(config.MAAS_TEST_DIE_AT);
@@ -44,7 +62,11 @@ async function main(): Promise<void> {
   for (const w of repo.warnings) log.warn(w); // its problems: logged by LiveModels as it loads
   const versions = [...repo.models.values()].flatMap((m) => m.versions.map((v) => ({ m, v }))).filter(({ v }) => selected(config, v));
   const unknown = config.WORKER_MODELS.filter((w) => !versions.some(({ v }) => workerModelsSelect([w], v.model, v.version)));
-  if (unknown.length) throw new ConfigError([`WORKER_MODELS names models not served from ${repo.root}: ${unknown.join(', ')}`]);
+  if (unknown.length) {
+    // A model that could not be read says why (its folder exists, its config.json does not parse…).
+    const why = unknown.map((w) => [w, repo.failed.get(w.split(':')[0]!)] as const).filter(([, reason]) => reason).map(([w, reason]) => `${w}: ${reason}`);
+    throw new ConfigError([`WORKER_MODELS names models not served from ${repo.root}: ${unknown.join(', ')}`, ...why]);
+  }
   // None yet (an empty repository, every model unloaded or broken): the worker starts, not
   // ready (its health port says why), and serves each model that appears (the poller).
   if (versions.length === 0) log.warn({ repository: repo.root }, 'no model to serve yet: not ready until one can be loaded');
@@ -78,9 +100,11 @@ async function main(): Promise<void> {
     (result) => metrics.webhookAttempts.inc({ result }),
   );
   const stats = new StatsRecorder(redis, log);
-  const sessions = Math.max(1, versions.reduce((n, { m }) => n + m.config.instances, 0));
+  // The cores are shared among the sessions of the versions served at start; a worker started
+  // with none shares them among each model's own instances as it appears.
+  const sessionsAtStart = versions.reduce((n, { m }) => n + m.config.instances, 0);
   const open = async (m: ModelInfo, v: ModelVersion): Promise<ModelRunner> => {
-    const threads = config.WORKER_INTRA_OP_THREADS || Math.max(1, Math.floor(config.cores / sessions));
+    const threads = config.WORKER_INTRA_OP_THREADS || Math.max(1, Math.floor(config.cores / (sessionsAtStart || m.config.instances)));
     // Each session makes its warm-up runs before it takes a job (shared models/warmup.ts).
     const warmup = warmupRuns(v, m.config.warmup_batch_sizes);
     const pool = await SessionPool.open(
@@ -134,13 +158,14 @@ async function main(): Promise<void> {
     forgetAfterMs: config.WORKER_LOCK_MS,
     // A dead worker's deliveries too: else one it held comes back only when its lock expires.
     // Retiring versions' queues too: a dead worker's jobs there need this worker to run them.
-    queues: () => [...live.runners.map((r) => r.queueName), ...live.retiring.map((r) => r.queueName), WEBHOOK_QUEUE],
+    queues: () => [...live.runners.map((r) => r.queueName), ...live.retiringRunners.map((r) => r.queueName), WEBHOOK_QUEUE],
     aliases: (id) => [deliveryHolder(id)],
     link: alive, // after Redis itself stalled, nobody is called dead until this worker has beaten steadily a TTL
   });
   // Before the first beat (which revives this id for every sweeper) and before any job is
-  // taken under it: what a dead predecessor under this WORKER_ID held runs again at once.
-  await sweeper.releasePredecessor([...versions.map(({ v }) => inferenceQueueName(v.model, v.version)), WEBHOOK_QUEUE]);
+  // taken under it: what a dead predecessor under this WORKER_ID held runs again (within the
+  // TTL of its death, once its entry has expired).
+  await sweeper.releasePredecessor([...await versionQueuesOnDisk(config, repo.root), WEBHOOK_QUEUE]);
   // The health port answers from here on: not ready while the models load.
   let phase: Phase = 'starting';
   const health = config.WORKER_HEALTH_PORT === undefined ? undefined : await serveHealth(config.WORKER_HEALTH_PORT, config.WORKER_HEALTH_HOST, {
@@ -161,7 +186,8 @@ async function main(): Promise<void> {
   heartbeat.start();
   sweeper.start();
   phase = 'running';
-  log.info({ workerId, models: live.runners.map((r) => `${r.tag} (${r.provider})`) }, 'worker ready');
+  if (live.runners.length) log.info({ workerId, models: live.runners.map((r) => `${r.tag} (${r.provider})`) }, 'worker ready');
+  else log.warn({ workerId }, 'worker started, serving no model (not ready): it serves each model that can be loaded as it appears');
 
   onShutdown(log, async (signal) => {
     log.info({ signal }, 'draining: finishing held jobs');

@@ -104,7 +104,7 @@ export class Cluster {
       ...this.modelsEnv, WORKER_ID: id, WORKER_HEARTBEAT_MS: '500', ...this.opts.worker, ...env,
     }, [...serviceFlags('worker'), ...(this.opts.nodeArgs?.worker ?? [])]);
     this.workers.push(w);
-    await w.waitFor(/worker ready/, 60_000);
+    await w.waitFor(/worker ready|worker started, serving no model/, 60_000);
     return w;
   }
 

@@ -111,15 +111,15 @@ export function createLogger(service: string, level = process.env['LOG_LEVEL']?.
  * 'error' event while Redis is away: ~10 lines a second, each with a stack). The first error
  * of a message is logged, the same message again within `everyMs` only counted, and the next
  * one after that is logged with `repeats` (how many were not). Redis being unreachable is a
- * warning without a stack (an outage, not a bug), and so is a job's lock lost (`LOCK_LOST`),
- * its job ids left out so one line stands for them all; anything else an error with its stack.
+ * warning without a stack (an outage, not a bug), and so is a job's lock lost (`LOCK_LOST`: a
+ * line a job, naming it, as a cut-off host's late completions are checked by); anything else an
+ * error with its stack.
  */
 export function throttledErrorLog(log: Logger, msg: string, everyMs = 10_000, now: () => number = Date.now): (err: unknown) => void {
   const seen = new Map<string, { at: number; repeats: number }>();
   return (err) => {
-    const message = err instanceof Error ? err.message : String(err);
-    const lockLost = LOCK_LOST.test(message);
-    const key = lockLost ? message.replace(/\bjob \S+/g, 'job …') : message;
+    const key = err instanceof Error ? err.message : String(err);
+    const lockLost = LOCK_LOST.test(key);
     const at = now();
     const last = seen.get(key);
     if (last && at - last.at < everyMs) {

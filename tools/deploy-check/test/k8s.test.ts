@@ -73,7 +73,7 @@ describe('deploy/k8s', () => {
     expect(env['WORKER_HEALTH_HOST']).toBe('0.0.0.0'); // the kubelet probes the pod's address
     expect(worker.livenessProbe.httpGet).toEqual({ path: '/livez', port: 'health' });
     expect(worker.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
-    expect(worker.startupProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
+    expect(worker.startupProbe.httpGet).toEqual({ path: '/startedz', port: 'health' });
     for (const w of docs.filter((d) => ['Deployment', 'StatefulSet'].includes(d.doc['kind']))) {
       for (const c of w.doc['spec'].template.spec.containers) {
         expect(c.resources?.requests?.cpu, `${w.doc['metadata'].name}/${c.name}`).toBeDefined();

@@ -2,8 +2,8 @@
  * The standard gRPC health service (`grpc.health.v1.Health`: Check, Watch and List), what
  * Kubernetes' `grpc` readiness probes, Envoy and grpc_health_probe ask, served beside ServerReady
  * (its definition from grpc-health-check, its calls here). The server as a whole (`""`) and
- * `inference.GRPCInferenceService` are SERVING while the API is ready (Redis answers and a model
- * is served: what ServerReady and /v2/health/ready say), read every POLL_MS (a Watch hears a
+ * `inference.GRPCInferenceService` are SERVING while the API is ready (Redis answers: what
+ * ServerReady and /v2/health/ready say), read every POLL_MS (a Watch hears a
  * change then), and NOT_SERVING from the start of a shutdown, when every Watch is ended (an
  * open one would otherwise hold the server's graceful stop to its grace). A readiness signal:
  * NOT_SERVING while Redis does not answer, so not for a liveness probe (the process lives).

@@ -4,7 +4,7 @@
  * JobService (validation, queue, micro-batcher) as POST /v2/.../infer, and so is each request
  * of a ModelStreamInfer stream (stream-infer.ts). Errors are the same typed errors, mapped to
  * status codes by grpc/status.ts (grpc/calls.ts); API keys come as `authorization: Bearer
- * <key>` metadata (ServerLive and ServerReady need none, like /v2/health/*), and a key the
+ * <key>` metadata (or Basic, the key its password: http/auth.ts) (ServerLive and ServerReady need none, like /v2/health/*), and a key the
  * server does not know is refused before the call's message is read (authenticate.ts).
  */
 import { Server, ServerCredentials, setLogger, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -109,7 +109,7 @@ function handlers(deps: Deps, streams: OpenStreams): UntypedServiceImplementatio
       }
       const { model, version: mv } = resolved;
       const counts = await workers.servingCounts(model.name);
-      return { ready: (v ? counts.get(mv.version) ?? 0 : Math.max(0, ...counts.values())) > 0 };
+      return { ready: (version(v) ? counts.get(mv.version) ?? 0 : Math.max(0, ...counts.values())) > 0 };
     }),
     ModelMetadata: read(async (req, tenant) => {
       await tenant();

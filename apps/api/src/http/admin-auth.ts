@@ -11,7 +11,6 @@ import type { Request, RequestHandler } from 'express';
 import { AppError, ForbiddenError } from '@maas/shared';
 import { presentedKey, tenantOfKey } from './auth.js';
 
-
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**

@@ -99,12 +99,12 @@ describe('openApiDocument', () => {
     expect(doc.paths['/v1/jobs'].post.security).toBeUndefined();
     // what ADMIN_KEY may read beside a tenant key (http/admin-auth.ts), and nothing else
     for (const [path, method] of [['/v2/models/{model}', 'get'], ['/v2/models/{model}/versions/{version}/ready', 'get'], ['/v1/models', 'get'], ['/metrics', 'get'], ['/openapi.json', 'get'], ['/v2/repository/index', 'post']]) {
-      expect(doc.paths[path!][method!].security, path).toEqual([{ apiKey: [] }, { adminBearer: [] }]);
+      expect(doc.paths[path!][method!].security, path).toEqual([{ apiKey: [] }, { apiKeyBasic: [] }, { adminBearer: [] }]);
     }
     for (const [path, method] of [['/v2/models/{model}/infer', 'post'], ['/v1/jobs/{id}', 'get'], ['/v1/batches', 'post'], ['/v1/webhooks/secret', 'get']]) {
       expect(doc.paths[path!][method!].security, path).toBeUndefined();
     }
-    expect(doc.security).toEqual([{ apiKey: [] }]);
+    expect(doc.security).toEqual([{ apiKey: [] }, { apiKeyBasic: [] }]);
   });
 
   it('has schemas that compile', () => {

@@ -163,7 +163,7 @@ class Builder {
       summary: route.summary,
       operationId: `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       tags: [route.tag],
-      ...(route.open ? { security: [] } : route.admin ? { security: [{ admin: [] }, { adminBearer: [] }] } : adminMayRead(route) ? { security: [{ apiKey: [] }, { adminBearer: [] }] } : {}),
+      ...(route.open ? { security: [] } : route.admin ? { security: [{ admin: [] }, { adminBearer: [] }] } : adminMayRead(route) ? { security: [{ apiKey: [] }, { apiKeyBasic: [] }, { adminBearer: [] }] } : {}),
       parameters: [
         ...pathParams(route.path),
         ...this.queryParams(route),
@@ -253,11 +253,12 @@ export function openApiDocument(version: string): Json {
     },
     // The API serves this document at its root: its paths are from there.
     servers: [{ url: '/', description: 'the API that served this document' }],
-    security: [{ apiKey: [] }],
+    security: [{ apiKey: [] }, { apiKeyBasic: [] }],
     components: {
       schemas: build.components.schemas,
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'a key from API_KEYS (none needed while API_KEYS is unset)' },
+        apiKeyBasic: { type: 'http', scheme: 'basic', description: 'a key from API_KEYS as the password (any user name: tritonclient\'s BasicAuth plugin)' },
         admin: { type: 'http', scheme: 'basic', description: 'ADMIN_KEY as the password (any user name)' },
         adminBearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_KEY as a Bearer token: /admin, loading and unloading models, and the reads it may make beside tenants (models, /metrics, this document)' },
       },

@@ -1,6 +1,6 @@
 /**
- * The worker's health port (WORKER_HEALTH_PORT; off while unset): `GET /livez` and `/readyz`
- * answer 200, or 503 with the reasons (health/verdicts.ts), for Kubernetes' probes;
+ * The worker's health port (WORKER_HEALTH_PORT; off while unset): `GET /livez`, `/readyz` and
+ * `/startedz` answer 200, or 503 with the reasons (health/verdicts.ts), for Kubernetes' probes;
  * `GET /metrics` is this worker's own Prometheus registry (the API's /metrics merges every
  * worker's already: this is for a Prometheus that scrapes pods), its event-loop delay read as
  * the API's /metrics reads it (without the 100 ms sampling interval). JSON bodies, no
@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import { withoutSampleInterval, type Logger } from '@maas/shared';
-import { liveness, readiness, type Verdict, type WorkerState } from './verdicts.js';
+import { liveness, readiness, started, type Verdict, type WorkerState } from './verdicts.js';
 
 export interface HealthSources {
   workerId: string;
@@ -31,8 +31,8 @@ export async function serveHealth(port: number, host: string, sources: HealthSou
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    const known = path === '/livez' || path === '/readyz' || path === '/metrics';
-    if (!known) return answer(404, 'application/json', JSON.stringify({ status: 'not found', paths: ['/livez', '/readyz', '/metrics'] }));
+    const known = path === '/livez' || path === '/readyz' || path === '/startedz' || path === '/metrics';
+    if (!known) return answer(404, 'application/json', JSON.stringify({ status: 'not found', paths: ['/livez', '/readyz', '/startedz', '/metrics'] }));
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return answer(405, 'application/json', JSON.stringify({ status: 'method not allowed' }));
@@ -45,7 +45,8 @@ export async function serveHealth(port: number, host: string, sources: HealthSou
       return;
     }
     const state = sources.state();
-    const [v, good, bad] = path === '/livez' ? [liveness(state), 'live', 'not live'] : [readiness(state), 'ready', 'not ready'];
+    const [v, good, bad] = path === '/livez' ? [liveness(state), 'live', 'not live']
+      : path === '/startedz' ? [started(state), 'started', 'starting'] : [readiness(state), 'ready', 'not ready'];
     answer(v.ok ? 200 : 503, 'application/json', json(sources.workerId, v.ok ? good : bad, v));
   });
   server.on('clientError', (_err, socket) => socket.destroy());
@@ -57,6 +58,6 @@ export async function serveHealth(port: number, host: string, sources: HealthSou
     });
   });
   const bound = server.address();
-  log.info({ port: typeof bound === 'object' && bound ? bound.port : port, host }, 'health port listening (/livez, /readyz, /metrics)');
+  log.info({ port: typeof bound === 'object' && bound ? bound.port : port, host }, 'health port listening (/livez, /readyz, /startedz, /metrics)');
   return server;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { liveness, readiness, type WorkerState } from './verdicts.js';
+import { liveness, readiness, started, type WorkerState } from './verdicts.js';
 
 const running = (over: Partial<WorkerState> = {}): WorkerState => ({
   phase: 'running', beatAgeMs: 200, aliveTtlMs: 3000, versions: [{ tag: 'mlp:1', wedgedThreads: 0, serving: true }], ...over,
@@ -36,5 +36,13 @@ describe('readiness', () => {
   });
   it('is not ready while a version has no thread that can run', () => {
     expect(readiness(running({ versions: [{ tag: 'mlp:1', wedgedThreads: 1, serving: false }] })).reasons).toEqual(['mlp:1: no session thread can run (a replacement is loading)']);
+  });
+});
+
+describe('started', () => {
+  it('is started once its models are loaded, serving none or stopping too (the startup probe: readiness would restart a worker with no model without end)', () => {
+    expect(started(running({ phase: 'starting' }))).toEqual({ ok: false, reasons: ['starting: loading models'] });
+    expect(started(running({ versions: [] })).ok).toBe(true);
+    expect(started(running({ phase: 'stopping', beatAgeMs: undefined })).ok).toBe(true);
   });
 });

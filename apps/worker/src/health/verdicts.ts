@@ -39,6 +39,14 @@ export function liveness(s: WorkerState): Verdict {
     `${v.tag}: ${v.wedgedThreads} session thread${v.wedgedThreads > 1 ? 's' : ''} stuck in a run past WORKER_RUN_TIMEOUT_MS (replaced; only a restart frees the core)`));
 }
 
+/**
+ * Started: past loading its models (running, or already stopping). The startup probe's: readiness
+ * would never pass for a worker that serves no model, and the kubelet would restart it without end.
+ */
+export function started(s: WorkerState): Verdict {
+  return verdict(s.phase === 'starting' ? ['starting: loading models'] : []);
+}
+
 export function readiness(s: WorkerState): Verdict {
   const reasons: string[] = [];
   if (s.phase === 'starting') reasons.push('starting: loading models');

@@ -118,7 +118,9 @@ export class DeadWorkerSweeper {
       if (again !== null && deadWorkers([[this.self, Number(again)]], later, Infinity).dead.length === 0) {
         this.log.warn(
           { workerId: this.self, aliveForMs },
-          'another process beats under this WORKER_ID: what it holds is left to it; give each worker process its own WORKER_ID',
+          again !== score
+            ? 'another process beats under this WORKER_ID: what it holds is left to it; give each worker process its own WORKER_ID'
+            : 'the previous process under this WORKER_ID was given a longer liveness TTL than this one: what it held is left to its locks',
         );
         return null;
       }

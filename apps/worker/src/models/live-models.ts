@@ -15,10 +15,10 @@
  * when the files change. A model that cannot be read at all (a broken config.json, no version
  * that loads) keeps the runners it had. A version no longer served (unloaded, removed, or
  * replaced by the version policy) is retired: its runner goes on running the jobs queued for
- * it before the change, until its queue is empty, then closes, finishing the jobs it holds
- * like a worker stopping (the API refuses new requests for it at once); a worker that starts
- * later does the same for a version not served whose queue still holds jobs. Changes are
- * applied one at a time, in order.
+ * it before the change, until its queue has nothing waiting or held (a dead worker's held jobs
+ * come back to it), then closes, finishing the jobs it holds like a worker stopping (the API
+ * refuses new requests for it at once); a worker that starts later does the same for a version
+ * not served whose queue still holds jobs. Changes are applied one at a time, in order.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -72,8 +72,8 @@ export class LiveModels<R extends ServedRunner> {
   /** unavailable versions already logged, as `model:version reason` */
   private readonly warned = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
-  /** runners of versions no longer served, by tag, running what was queued for them */
-  private readonly retired = new Map<string, { runner: R; done: Promise<void> }>();
+  /** runners of versions no longer served, by tag, running what is left in their queues */
+  private readonly retiring = new Map<string, { runner: R; done: Promise<void> }>();
   private closing = false;
   /** the last model change (MODEL_CHANGES_KEY) applied */
   private appliedSeq = 0;
@@ -90,8 +90,8 @@ export class LiveModels<R extends ServedRunner> {
   }
 
   /** Runners of versions no longer served that still run what is left in their queues (`retire`). */
-  get retiring(): R[] {
-    return [...this.retired.values()].map((r) => r.runner);
+  get retiringRunners(): R[] {
+    return [...this.retiring.values()].map((r) => r.runner);
   }
 
   /** Opens the first runners, then follows announcements. */
@@ -220,7 +220,7 @@ export class LiveModels<R extends ServedRunner> {
       if (!e.isDirectory() || !VERSION_TEXT.test(e.name)) continue;
       const version = Number(e.name);
       const tag = tagOf({ model: name, version });
-      if (served.has(tag) || this.running.has(tag) || this.retired.has(tag) || !this.opts.selected({ model: name, version })) continue;
+      if (served.has(tag) || this.running.has(tag) || this.retiring.has(tag) || !this.opts.selected({ model: name, version })) continue;
       if ((await unfinishedJobCount(this.redis, inferenceQueueName(name, version)).catch(() => 0)) > 0) waiting.push(version);
     }
     if (waiting.length === 0) return;
@@ -228,14 +228,14 @@ export class LiveModels<R extends ServedRunner> {
     try {
       model = await readModel(this.opts.root, name, [], undefined, { specific: waiting });
     } catch (err) {
-      this.log.warn({ model: name, versions: waiting, reason: (err as Error).message }, 'jobs are queued for versions not served, which cannot be read here');
+      this.log.warn({ model: name, versions: waiting, reason: (err as Error).message }, 'jobs are left for versions not served, which cannot be read here');
       return;
     }
     for (const v of model.versions) {
       try {
         this.retire(tagOf(v), await this.opts.open(model, v), 'model version not served, with jobs queued for it');
       } catch (err) {
-        this.log.warn({ model: tagOf(v), reason: (err as Error).message }, 'jobs queued for a version not served cannot run here');
+        this.log.warn({ model: tagOf(v), reason: (err as Error).message }, 'jobs left for a version not served cannot run here');
       }
     }
   }
@@ -253,21 +253,24 @@ export class LiveModels<R extends ServedRunner> {
   }
 
   /**
-   * A runner whose version is no longer served runs what is still queued for it (jobs queued
-   * before an unload still run, as in Triton), then closes. In the background: other changes go on.
+   * A runner whose version is no longer served runs what is still in its queue (jobs queued
+   * before an unload still run, as in Triton), then closes; at once if the version is served
+   * again (loaded back: a new runner takes the queue). In the background: other changes go on.
    */
   private retire(tag: string, runner: R, why: string): void {
-    this.log.info({ model: tag }, `${why}: running the jobs queued for it, then closing`);
+    this.log.info({ model: tag }, `${why}: running the jobs left in its queue, then closing`);
     const done = (async () => {
       // Held jobs count too: a dead worker's come back to this queue (its sweeper, or their
       // locks' expiry) and must find a runner; they stayed `running` for good when it had closed.
-      while (!this.closing && (await runner.unfinished().catch(() => 1)) > 0) await sleep(RETIRED_POLL_MS);
+      while (!this.closing && !this.running.has(tag) && (await runner.unfinished().catch(() => 1)) > 0) await sleep(RETIRED_POLL_MS);
+      const servedAgain = this.running.has(tag);
       await runner.close();
-      this.log.info({ model: tag }, 'retired model version closed: nothing is queued for it');
+      this.log.info({ model: tag }, servedAgain ? 'retired model version closed: served again by a new runner' : 'retired model version closed: nothing waiting or held in its queue');
     })()
       .catch((err: unknown) => this.log.error({ err, model: tag }, 'retired model version did not close cleanly'))
-      .finally(() => this.retired.delete(tag));
-    this.retired.set(tag, { runner, done });
+      // Only its own entry: the tag may have been retired again since (unloaded, loaded, unloaded).
+      .finally(() => this.retiring.get(tag)?.runner === runner && this.retiring.delete(tag));
+    this.retiring.set(tag, { runner, done });
   }
 
   /** Stops following announcements and closes every runner (each finishes what it holds). */
@@ -276,7 +279,7 @@ export class LiveModels<R extends ServedRunner> {
     this.subscriber.disconnect();
     await this.chain;
     this.closing = true;
-    await Promise.all([...this.runners.map((r) => r.close()), ...[...this.retired.values()].map((r) => r.done)]);
+    await Promise.all([...this.runners.map((r) => r.close()), ...[...this.retiring.values()].map((r) => r.done)]);
     this.running.clear();
   }
 }

@@ -181,7 +181,7 @@ describe('checkRequest', () => {
     });
 
     it('rejects classification on BYTES and BOOL outputs', () => {
-      expect(only(req([{ name: 'text', parameters: { classification: 1 } }])).message).toMatch(/'text' is BYTES/);
+      expect(only(req([{ name: 'text', parameters: { classification: 1 } }])).message).toMatch(/^classification needs a numeric output with rows; 'text' is BYTES/);
       expect(only(req([{ name: 'mask', parameters: { classification: 1 } }])).message).toMatch(/'mask' is BOOL/);
     });
 

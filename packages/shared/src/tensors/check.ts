@@ -55,8 +55,8 @@ function checkOutputs(requested: RequestedOutput[], sig: Signature, issues: Inpu
     // The REST schema refuses these too; gRPC's parameters (int64, double, string or bool) come here as they are.
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_CLASSIFICATION) {
       issues.push({ path: `${path}.parameters.classification`, message: `classification must be an integer from 1 to ${MAX_CLASSIFICATION} (got ${JSON.stringify(k) ?? String(k)})` });
-    } else if (spec.datatype === 'BYTES' || spec.datatype === 'BOOL') {
-      issues.push({ path: `${path}.parameters.classification`, message: `classification needs a numeric output; '${o.name}' is ${spec.datatype} ${fmt(spec.shape)}` });
+    } else if (spec.datatype === 'BYTES' || spec.datatype === 'BOOL' || spec.shape.length === 0) {
+      issues.push({ path: `${path}.parameters.classification`, message: `classification needs a numeric output with rows; '${o.name}' is ${spec.datatype} ${fmt(spec.shape)}` });
     }
     // A row's elements are its classes, whatever their shape ([batch, 1000, 1, 1] has 1,000), a
     // k past them answers every class, and a class past labels.txt comes without its label
