@@ -45,10 +45,10 @@ const unknownModel = fc.oneof(
   fc.constantFrom('', 'nope', 'MLP', '..', '../models/mlp', 'mlp/1', 'mlp\u0000', ' mlp', 'a'.repeat(5000), '€'),
   printable(40).filter((s) => !SHIPPED.has(s.trim())),
 );
-/** A version string that names no served version ('' means "the default" and is valid). */
+/** A version string that names no served version ('' and '-1' mean "the default", as Triton's gRPC reads them, and are valid). */
 const badVersion = fc.oneof(
-  fc.constantFrom('0', '3', '999', '-1', '1.5', 'latest', 'v1', '1e3', '18446744073709551617', ' ', '\u0000'),
-  printable(12).filter((s) => s !== '' && !/^\s*\d+\s*$/.test(s)),
+  fc.constantFrom('0', '3', '999', '-2', '1.5', 'latest', 'v1', '1e3', '18446744073709551617', ' ', '\u0000'),
+  printable(12).filter((s) => s !== '' && s !== '-1' && !/^\s*\d+\s*$/.test(s)),
 );
 
 /** InferParameter maps: any key, any oneof value (noise: valid requests may carry these). */
