@@ -19,7 +19,7 @@ import {
 import { drainBody } from './http/body-encoding.js';
 import { compressedBody } from './http/compressed-body.js';
 import { compressAnswers } from './http/compress.js';
-import { waitsFor100 } from './http/continue.js';
+import { sendContinue, waitsFor100 } from './http/continue.js';
 import { series, underPath } from './http/compose.js';
 import { accessLog, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
@@ -126,7 +126,7 @@ function declaredSizeAndContinue(readsWhole: (req: IncomingMessage) => boolean, 
       const tooLarge = new PayloadTooLargeError(`request body exceeds ${maxBody} bytes (MAX_BODY_MB)`);
       return waits ? next(tooLarge) : void drainBody(req).then(() => next(tooLarge));
     }
-    if (waits && !continuesLater(req)) res.writeContinue();
+    if (waits && !continuesLater(req)) sendContinue(res);
     next();
   };
 }

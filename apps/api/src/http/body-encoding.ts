@@ -255,12 +255,16 @@ export function decodedBody(req: BodyRequest, maxBytes: number): DecodedBody {
 /** How long (and how much) the unread rest of a refused body is read and discarded before the answer. */
 export const DRAIN_MS = 5000;
 
+/** Requests whose rest was drained once already: a second drain (a route's, then the problem handler's) does not wait again. */
+const drained = new WeakSet<object>();
+
 /**
  * Reads and discards what is left of a body the route stopped reading: the answer goes out
- * once the client has sent it all, or after `ms` (DRAIN_MS) at most.
+ * once the client has sent it all, or after `ms` (DRAIN_MS) at most, counted once a request.
  */
 export async function drainBody(req: BodyRequest, ms = DRAIN_MS): Promise<void> {
-  if (req.complete || req.destroyed || ms <= 0) return;
+  if (req.complete || req.destroyed || ms <= 0 || drained.has(req)) return;
+  drained.add(req);
   req.unpipe();
   req.resume();
   await new Promise<void>((resolve) => {

@@ -10,6 +10,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Whether the client waits for a 100 before it sends its body. */
 export const waitsFor100 = (req: IncomingMessage): boolean => req.headers.expect?.toLowerCase() === '100-continue';
 
+/** The answers a 100 went out on. */
+const continued = new WeakSet<object>();
+
+/** Sends the 100 (once). */
+export function sendContinue(res: Pick<ServerResponse, 'writeContinue'>): void {
+  if (continued.has(res)) return;
+  continued.add(res);
+  res.writeContinue();
+}
+
+/**
+ * Whether the client sends its body: it did not wait for a 100, or was sent one. A refused
+ * request whose body may follow is answered once the rest is drained (problem.ts); one whose
+ * client still waits for the 100 sends none, and is answered at once.
+ */
+export const bodyMayFollow = (req: IncomingMessage, res: object): boolean => !waitsFor100(req) || continued.has(res);
+
 export interface ContinuedBody {
   body: AsyncIterable<Buffer>;
   /**
@@ -21,15 +38,11 @@ export interface ContinuedBody {
 
 /** `body`, the 100 sent to a client that waits for it as `body` is first read. */
 export function continueOnRead(req: IncomingMessage, res: Pick<ServerResponse, 'writeContinue'>, body: AsyncIterable<Buffer>): ContinuedBody {
-  let asked = !waitsFor100(req);
   return {
     body: (async function* () {
-      if (!asked) {
-        asked = true;
-        res.writeContinue();
-      }
+      if (waitsFor100(req)) sendContinue(res);
       yield* body;
     })(),
-    asked: () => asked,
+    asked: () => bodyMayFollow(req, res),
   };
 }

@@ -15,7 +15,7 @@ function handle(err: unknown, headers: Record<string, string> = {}) {
     setHeader(k: string, v: string) { sent.headers[k] = v; },
     removeHeader(k: string) { delete sent.headers[k]; },
   };
-  problemHandler(err, { log, originalUrl: '/x' } as unknown as Request, res as unknown as Response, (() => {}) as NextFunction);
+  problemHandler(err, { log, originalUrl: '/x', complete: true, headers: {} } as unknown as Request, res as unknown as Response, (() => {}) as NextFunction);
   return { logged, sent };
 }
 
@@ -64,7 +64,7 @@ describe('problemHandler logging', () => {
 describe('problemHandler headers', () => {
   it('drops what the route set for the answer it meant to send, and sets the problem\'s own', () => {
     const meant = { 'Content-Range': 'bytes 5-9/10', 'Content-Length': '5', ETag: '"t"', 'Last-Modified': 'Sun, 06 Dec 2026 01:00:00 GMT', 'Accept-Ranges': 'bytes', Vary: 'Accept' };
-    expect(handle(new AppError('not-found', 'gone'), meant).sent.headers).toEqual({ Vary: 'Accept', Connection: 'close' });
-    expect(handle(new AppError('range-not-satisfiable', 'none', {}, { headers: { 'Content-Range': 'bytes */10' } }), meant).sent.headers).toEqual({ Vary: 'Accept', Connection: 'close', 'Content-Range': 'bytes */10' });
+    expect(handle(new AppError('not-found', 'gone'), meant).sent.headers).toEqual({ Vary: 'Accept' });
+    expect(handle(new AppError('range-not-satisfiable', 'none', {}, { headers: { 'Content-Range': 'bytes */10' } }), meant).sent.headers).toEqual({ Vary: 'Accept', 'Content-Range': 'bytes */10' });
   });
 });

@@ -3,10 +3,11 @@
  * AppError → its status; zod errors → 400 with each issue; body-parser errors → 400/413;
  * Redis unreachable, out of memory or read-only → 503 + Retry-After; anything else → a logged 500 that reveals no internals.
  */
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import type { AllowedMethods } from './allowed-methods.js';
-import { isDecompressionError } from './body-encoding.js';
+import { drainBody, isDecompressionError } from './body-encoding.js';
+import { bodyMayFollow } from './continue.js';
 import {
   AppError, MalformedBodyError, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
   RedisUnavailableError, redisUnavailableReason, ValidationError, type ProblemType,
@@ -106,9 +107,21 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
     res.destroy();
     return;
   }
-  // An answer before the body was read whole (a 413 mid-upload): the connection cannot carry
-  // another request, so say so and a client does not reuse it.
-  if (!req.complete) res.setHeader('Connection', 'close');
+  // An answer before the body was read whole (a 404 for a path nothing serves, a 413
+  // mid-upload): the connection cannot carry another request, so say so and a client does not
+  // reuse it. A body on its way is drained first (DRAIN_MS at most): closed with it unread, the
+  // connection would be reset under a client still sending, which then never reads the answer.
+  if (!req.complete) {
+    res.setHeader('Connection', 'close');
+    if (bodyMayFollow(req, res)) {
+      void drainBody(req).then(() => answerError(err, req, res));
+      return;
+    }
+  }
+  answerError(err, req, res);
+};
+
+function answerError(err: unknown, req: Request, res: Response): void {
   const app = toAppError(err);
   if (!app) {
     req.log?.error({ err }, 'unhandled error');
@@ -126,7 +139,7 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   for (const h of REPRESENTATION_HEADERS) res.removeHeader(h);
   for (const [k, v] of Object.entries(app.headers)) res.setHeader(k, v);
   sendProblem(res, app.type, app.detail, app.extensions, req.originalUrl);
-};
+}
 
 /** No route took the request: a 405 naming the methods when its path is served with others (`allowed`), else a 404. */
 export const notFoundHandler = (allowed: AllowedMethods): RequestHandler => (req, _res, next) => {
