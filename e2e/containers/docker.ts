@@ -140,7 +140,8 @@ async function startDaemon(attempt: number): Promise<{ daemon: ChildProcess; log
 
 /**
  * Finds a working Docker engine, or installs Debian's docker.io and docker-compose and starts
- * dockerd when this is root on Debian without one. Says why not when it cannot.
+ * dockerd when this is root on Debian without one (a docker CLI without an engine included).
+ * Says why not when it cannot.
  */
 export async function probeDocker(): Promise<DockerProbe> {
   if (process.env['MAAS_SKIP_CONTAINERS']) return { ok: false, reason: 'MAAS_SKIP_CONTAINERS is set' };
@@ -148,6 +149,9 @@ export async function probeDocker(): Promise<DockerProbe> {
     await aptInstall(['docker.io', 'docker-compose']);
   }
   if (!onPath('docker')) return { ok: false, reason: 'no docker CLI, and it could not be installed (needs root and apt-get)' };
+  // A docker CLI alone (a client for a remote engine, with none here to answer it): the engine
+  // comes from Debian's docker.io.
+  if (!onPath('dockerd') && !dockerInfo('docker')) await aptInstall(['docker.io']);
 
   let daemon: ChildProcess | undefined;
   let daemonLog: string | undefined;
