@@ -2,11 +2,10 @@
  * Worker process: loads the served models into session threads, then consumes their queues.
  * SIGTERM/SIGINT: stop fetching, finish every job held, leave the registry, exit 0.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import {
   ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, redisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay, checkConfiguredSecret,
-  RepositoryPoller, runMain, TenantSecrets, VERSION_TEXT, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, type ModelInfo, type ModelVersion, armDieAt,
+  RepositoryPoller, runMain, TenantSecrets, modelFolders, versionFoldersOf, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, modelOfEntry, type ModelInfo, type ModelVersion, armDieAt,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -42,11 +41,9 @@ function selected(config: WorkerConfig, v: Pick<ModelVersion, 'model' | 'version
  */
 async function versionQueuesOnDisk(config: WorkerConfig, root: string): Promise<string[]> {
   const queues: string[] = [];
-  for (const m of await readdir(root, { withFileTypes: true }).catch(() => [])) {
-    if (!m.isDirectory()) continue;
-    for (const v of await readdir(join(root, m.name), { withFileTypes: true }).catch(() => [])) {
-      const version = { model: m.name, version: Number(v.name) };
-      if (v.isDirectory() && VERSION_TEXT.test(v.name) && selected(config, version)) queues.push(inferenceQueueName(version.model, version.version));
+  for (const model of await modelFolders(root)) {
+    for (const version of await versionFoldersOf(root, model)) {
+      if (selected(config, { model, version })) queues.push(inferenceQueueName(model, version));
     }
   }
   return queues;
@@ -64,7 +61,7 @@ async function main(): Promise<void> {
   const unknown = config.WORKER_MODELS.filter((w) => !versions.some(({ v }) => workerModelsSelect([w], v.model, v.version)));
   if (unknown.length) {
     // A model that could not be read says why (its folder exists, its config.json does not parse…).
-    const why = unknown.map((w) => [w, repo.failed.get(w.split(':')[0]!)] as const).filter(([, reason]) => reason).map(([w, reason]) => `${w}: ${reason}`);
+    const why = unknown.map((w) => [w, repo.failed.get(modelOfEntry(w))] as const).filter(([, reason]) => reason).map(([w, reason]) => `${w}: ${reason}`);
     throw new ConfigError([`WORKER_MODELS names models not served from ${repo.root}: ${unknown.join(', ')}`, ...why]);
   }
   // None yet (an empty repository, every model unloaded or broken): the worker starts, not

@@ -33,7 +33,8 @@ export { warmupRuns, warmupBytes, WARMUP_DEFAULT_MAX_BYTES, WARMUP_MAX_BYTES } f
 export type { WarmupRun, WarmupInput } from './models/warmup.js';
 export { loadRepository, readModel, findVersion, parseLabels, MODEL_NAME, modelNameProblem } from './models/repository.js';
 export { VERSION_TEXT } from './models/version-text.js';
-export { workerModelsSelect } from './models/worker-models.js';
+export { modelFolders, versionFolders, versionFoldersOf } from './models/version-folders.js';
+export { modelOfEntry, workerModelsSelect } from './models/worker-models.js';
 export type { Model, ModelInfo, ModelVersion, Repository, VersionCheck } from './models/repository.js';
 export { checkRequest } from './tensors/check.js';
 export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js';

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  inferenceQueueName, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, modelVersionTag, unfinishedJobCount, readModel, UNLOADED_MODELS_KEY, VERSION_TEXT, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
+  inferenceQueueName, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, modelVersionTag, unfinishedJobCount, readModel, UNLOADED_MODELS_KEY, versionFoldersOf, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
   type VersionCheck,
 } from '@maas/shared';
 
@@ -159,7 +159,7 @@ export class LiveModels<R extends ServedRunner> {
       } catch (err) {
         const reason = `runner cannot be opened: ${(err as Error).message}`;
         this.refused.set(tag, { key, reason });
-        const serving = [...this.running.keys()].filter((t) => modelOf(t) === m.name);
+        const serving = this.servingTags(m.name);
         this.log.warn({ model: tag, reason, serving }, serving.length ? 'model version cannot be served: the previous versions keep serving' : 'model version cannot be served');
         throw new Error(reason);
       }
@@ -196,10 +196,15 @@ export class LiveModels<R extends ServedRunner> {
     return changed;
   }
 
+  /** The tags of `name`'s versions this worker serves now. */
+  private servingTags(name: string): string[] {
+    return [...this.running.keys()].filter((t) => modelOf(t) === name);
+  }
+
   /** A model that cannot be read keeps the runners it has; logged once per problem. */
   private problem(name: string, problem: string): boolean {
     if (this.reported.get(name) !== problem) {
-      const serving = [...this.running.keys()].filter((t) => modelOf(t) === name);
+      const serving = this.servingTags(name);
       this.log.error({ problem, serving }, serving.length ? 'model change refused: the served versions keep serving' : 'model skipped');
       this.reported.set(name, problem);
     }
@@ -214,11 +219,8 @@ export class LiveModels<R extends ServedRunner> {
    * a queue are read (a file may be large).
    */
   private async runLeftovers(name: string, served: ReadonlySet<string>): Promise<void> {
-    const entries = await readdir(join(this.opts.root, name), { withFileTypes: true }).catch(() => []);
     const waiting: number[] = [];
-    for (const e of entries) {
-      if (!e.isDirectory() || !VERSION_TEXT.test(e.name)) continue;
-      const version = Number(e.name);
+    for (const version of await versionFoldersOf(this.opts.root, name)) {
       const tag = tagOf({ model: name, version });
       if (served.has(tag) || this.running.has(tag) || this.retiring.has(tag) || !this.opts.selected({ model: name, version })) continue;
       if ((await unfinishedJobCount(this.redis, inferenceQueueName(name, version)).catch(() => 0)) > 0) waiting.push(version);

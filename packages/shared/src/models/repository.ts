@@ -13,7 +13,7 @@ import type { TensorSpec } from '../contract/tensor.js';
 import { DEFAULT_MAX_QUEUE_DELAY_MS, ModelConfigFile, type ModelConfig, type VersionPolicy } from './config.js';
 import { defaultMaxBatchSize } from './default-batch-size.js';
 import { readOnnxSignature, type OnnxSignature } from './onnx-metadata.js';
-import { VERSION_TEXT } from './version-text.js';
+import { versionFolders } from './version-folders.js';
 import { loadServed } from './versions.js';
 import { stampOf } from './scan.js';
 
@@ -125,13 +125,8 @@ export async function readModel(root: string, name: string, warnings: string[] =
     warmup_batch_sizes: file.warmup_batch_sizes,
     response_cache: file.response_cache ?? false,
   };
-  const entries = await readdir(dir, { withFileTypes: true });
   const available: number[] = [];
-  for (const e of entries) {
-    if (e.isDirectory() && VERSION_TEXT.test(e.name) && (await exists(join(dir, e.name, 'model.onnx')))) {
-      available.push(Number(e.name));
-    }
-  }
+  for (const v of await versionFolders(dir)) if (await exists(join(dir, String(v), 'model.onnx'))) available.push(v);
   if (available.length === 0) throw new Error(`${name}: no <version>/model.onnx`);
   if ('specific' in config.version_policy) {
     const missing = config.version_policy.specific.filter((v) => !available.includes(v));

@@ -6,7 +6,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VERSION_TEXT } from './version-text.js';
+import { versionFolders } from './version-folders.js';
 
 /** What a model folder holds, as stamps (size, mtime, inode) of its files. */
 export interface ModelScan {
@@ -35,24 +35,20 @@ export async function stampOf(path: string): Promise<string> {
   return stat(path).then((s) => `${s.size}:${s.mtimeMs}:${s.ino}`, () => '-');
 }
 
-async function dirents(dir: string) {
-  return readdir(dir, { withFileTypes: true }).catch(() => []);
-}
-
 /** Stats every model folder of `root`; throws only when `root` itself cannot be read. */
 export async function scanRepository(root: string): Promise<RepositoryScan> {
   const scan: RepositoryScan = new Map();
   for (const m of await readdir(root, { withFileTypes: true })) {
     if (!m.isDirectory()) continue;
-    const dir = join(root, m.name);
+    const name = m.name;
+    const dir = join(root, name);
     const versions = new Map<number, string>();
-    for (const v of await dirents(dir)) {
-      if (!v.isDirectory() || !VERSION_TEXT.test(v.name)) continue;
-      const files = (await dirents(join(dir, v.name))).map((f) => f.name).sort();
-      const stamps = await Promise.all(files.map(async (f) => `${f}=${await stampOf(join(dir, v.name, f))}`));
-      versions.set(Number(v.name), stamps.join(','));
+    for (const v of await versionFolders(dir)) {
+      const files = (await readdir(join(dir, String(v))).catch(() => [])).sort();
+      const stamps = await Promise.all(files.map(async (f) => `${f}=${await stampOf(join(dir, String(v), f))}`));
+      versions.set(v, stamps.join(','));
     }
-    scan.set(m.name, { meta: `${await stampOf(join(dir, 'config.json'))}|${await stampOf(join(dir, 'labels.txt'))}`, versions });
+    scan.set(name, { meta: `${await stampOf(join(dir, 'config.json'))}|${await stampOf(join(dir, 'labels.txt'))}`, versions });
   }
   return scan;
 }

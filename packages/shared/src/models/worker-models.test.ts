@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { workerModelsSelect } from './worker-models.js';
+import { modelOfEntry, workerModelsSelect } from './worker-models.js';
 
 describe('workerModelsSelect', () => {
   it('empty selects every model; a name every version; name:version that version', () => {
@@ -13,5 +13,12 @@ describe('workerModelsSelect', () => {
     expect(workerModelsSelect(['penguins:2'], 'penguins')).toBe(true);
     expect(workerModelsSelect(['mlp'], 'penguins')).toBe(false);
     expect(workerModelsSelect(['mlp:1'], 'ml')).toBe(false);
+  });
+});
+
+describe('modelOfEntry', () => {
+  it('names the model of either spelling', () => {
+    expect(modelOfEntry('mlp')).toBe('mlp');
+    expect(modelOfEntry('mlp:2')).toBe('mlp');
   });
 });

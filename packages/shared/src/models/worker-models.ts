@@ -7,3 +7,6 @@ export function workerModelsSelect(entries: readonly string[], model: string, ve
   if (entries.length === 0) return true;
   return entries.some((e) => e === model || (version === undefined ? e.startsWith(`${model}:`) : e === `${model}:${version}`));
 }
+
+/** The model a `WORKER_MODELS` entry names (`name` of `name` or `name:version`). */
+export const modelOfEntry = (entry: string): string => entry.split(':')[0]!;
