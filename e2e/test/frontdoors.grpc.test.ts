@@ -103,6 +103,10 @@ describe('gRPC: health and metadata', () => {
     expect(meta.extensions).toEqual(['classification', 'binary_tensor_data', 'model_configuration', 'statistics', 'model_repository']);
     expect(await codeOf(client.call('ServerMetadata', {}, ''))).toBe(status.UNAUTHENTICATED);
     expect(await codeOf(client.call('ServerMetadata', {}, 'wrong'))).toBe(status.UNAUTHENTICATED);
+    // The key as Basic auth's password (tritonclient's BasicAuth plugin), as on REST.
+    const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
+    expect((await client.call('ServerMetadata', {}, basic(`anyone:${KEY}`))).extensions).toContain('classification');
+    expect(await codeOf(client.call('ServerMetadata', {}, basic('anyone:wrong')))).toBe(status.UNAUTHENTICATED);
   });
 
   it('ModelMetadata and ModelReady per model and version', async () => {

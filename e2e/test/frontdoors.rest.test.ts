@@ -180,6 +180,23 @@ describe('two Authorization headers', () => {
   });
 });
 
+describe('a tenant key as Basic auth\'s password (tritonclient\'s BasicAuth plugin sends it so)', () => {
+  it('serves the key\'s tenant whatever the user name; a wrong password, or none, is a 401', async () => {
+    const basic = (userPass: string) => ({ authorization: `Basic ${Buffer.from(userPass).toString('base64')}` });
+    expect((await call(cluster.url, 'GET', '/v2/models/penguins', undefined, basic(`anyone:${KEY}`))).status).toBe(200);
+    const infer = await call(cluster.url, 'POST', '/v2/models/penguins/infer', penguinsJson(), basic(`:${KEY}`));
+    expect(infer.status, JSON.stringify(infer.body)).toBe(200);
+    // The job is the tenant's: tenant b's key reads it as not found, tenant a's by either scheme.
+    const job = await call(cluster.url, 'POST', '/v1/jobs', { model: 'penguins', ...penguinsJson() }, basic(`u:${KEY}`));
+    expect(job.status).toBe(202);
+    expect((await call(cluster.url, 'GET', `/v1/jobs/${job.body.id}`, undefined, AUTH)).status).toBe(200);
+    expect((await call(cluster.url, 'GET', `/v1/jobs/${job.body.id}`, undefined, basic('u:key-b'))).status).toBe(404);
+    for (const wrong of [basic('u:nope'), basic(KEY), basic(`${KEY}:`), { authorization: 'Basic !!!' }]) {
+      expect((await call(cluster.url, 'GET', '/v2/models/penguins', undefined, wrong)).status, wrong.authorization).toBe(401);
+    }
+  });
+});
+
 describe('a request target in absolute form (RFC 9112 §3.2.2: what a proxy-minded client sends)', () => {
   it('is served as its path: health without a key, /admin with the admin key, a job with a tenant key', async () => {
     const { request } = await import('node:http');

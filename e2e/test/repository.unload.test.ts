@@ -30,6 +30,15 @@ describe('unloading a model with jobs queued for it', () => {
     for (const q of queued) expect(q.status).toBe(202);
     expect((await call(cluster.url, 'POST', '/v2/repository/models/penguins/unload', {})).status).toBe(200);
     expect((await call(cluster.url, 'POST', '/v1/jobs', penguins)).status).toBe(404);
+    // No longer served, its queue still holds the jobs: /metrics counts them and the queue board
+    // lists it (neither did: they followed the served versions alone). The autoscaler's backlog
+    // counts the served versions' jobs only.
+    const metrics = await fetch(`${cluster.url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/^maas_queue_jobs\{model="penguins",version="1",state="waiting"\} 5$/m);
+    expect(metrics).toMatch(/^maas_queue_backlog 0$/m);
+    const board = await call(cluster.url, 'GET', '/admin/queues/api/queues');
+    expect(board.status).toBe(200);
+    expect((board.body.queues as { name: string }[]).map((q) => q.name)).toContain('infer-penguins-v1');
 
     await cluster.startWorker();
     for (const q of queued) {

@@ -274,6 +274,24 @@ describe('restarts with Redis persistence', () => {
   });
 });
 
+describe('a Redis restarted empty (no persistence) under waiting clients', () => {
+  it('a client waiting for a job it no longer holds hears 404 within seconds of its return, not at the end of its wait', async () => {
+    const cluster = await Cluster.start({ workers: 0 });
+    cleanups.push(() => cluster.stop());
+    const created = await call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(9, 1, 32)));
+    expect(created.status).toBe(202);
+    const t0 = Date.now();
+    const waiting = call(cluster.url, 'GET', `/v1/jobs/${created.body.id}?wait=60`);
+    await new Promise((res) => setTimeout(res, 500));
+    await cluster.redis.kill();
+    await new Promise((res) => setTimeout(res, 300));
+    await cluster.redis.restart();
+    const answer = await waiting;
+    expect(answer.status, JSON.stringify(answer.body)).toBe(404);
+    expect(Date.now() - t0).toBeLessThan(20_000); // before: the whole 60 s wait
+  });
+});
+
 describe('the API stopped while Redis is gone', () => {
   it('exits 0 within about 10 s of Redis being unreachable, after serving jobs (it waited for Redis without end)', async () => {
     const cluster = await Cluster.start({ workers: 1, api: { SHUTDOWN_GRACE_S: '5' } });

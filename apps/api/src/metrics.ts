@@ -16,6 +16,7 @@ import { answeredWithin, EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavai
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
+import { unservedQueues } from './services/unserved-queues.js';
 
 /** What one of this process's in-memory caches holds now (see `maas_api_cache_entries`). */
 export interface CacheSize {
@@ -158,7 +159,7 @@ export async function renderMetrics(metrics: ApiMetrics, { catalog, queues, work
   try {
     // Bounded: a scrape answers, with the API's own metrics, while Redis holds its connections without answering.
     const read = async () => {
-      await readQueueDepth(metrics, catalog, queues);
+      await readQueueDepth(metrics, catalog, queues, redis);
       metrics.webhookBacklog.set(await webhookBacklog(redis, webhookQueue));
       return (await workers.metrics()).map(({ id, metrics: m }) => labeledWith(m as WorkerMetrics, id));
     };
@@ -187,16 +188,26 @@ export function labeledWith(metrics: WorkerMetrics, id: string): WorkerMetrics {
   return metrics.map((m) => ({ ...m, values: (m.values ?? []).map((v) => ({ ...v, labels: { ...v.labels, worker: id } })) }));
 }
 
-async function readQueueDepth(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry): Promise<void> {
+/**
+ * Every served version's queue, and every other model queue that still holds jobs (a retiring
+ * version's, one whose folder is gone: services/unserved-queues.ts). The backlog an autoscaler
+ * reads counts the served versions' only.
+ */
+async function readQueueDepth(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, redis: Redis): Promise<void> {
   metrics.queueDepth.reset();
   let backlog = 0;
+  const served = new Set<string>();
   for (const m of catalog.models) {
     for (const v of m.versions) {
       const q = queues.byName(inferenceQueueName(v.model, v.version));
+      served.add(q.name);
       const counts = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
       for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ model: v.model, version: String(v.version), state }, n);
       backlog += (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0) + (counts['delayed'] ?? 0) + (counts['active'] ?? 0);
     }
+  }
+  for (const u of await unservedQueues(redis, queues, served)) {
+    for (const [state, n] of Object.entries(u.counts)) metrics.queueDepth.set({ model: u.model, version: String(u.version), state }, n);
   }
   metrics.backlog.set(backlog);
 }

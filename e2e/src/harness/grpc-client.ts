@@ -26,7 +26,7 @@ export class InferenceClient {
   /** Calls `method` (within `deadlineMs` when given); rejects with the ServiceError (its `code` is the gRPC status). */
   call<T = any>(method: string, request: object, apiKey = this.apiKey, deadlineMs?: number): Promise<T> {
     const md = new Metadata();
-    if (apiKey) md.set('authorization', `Bearer ${apiKey}`);
+    if (apiKey) md.set('authorization', credential(apiKey));
     const options = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
     return new Promise((resolve, reject) => {
       const fn = this.client[method];
@@ -43,7 +43,7 @@ export class InferenceClient {
   streamInfer(requests: object[], options: { apiKey?: string; keepOpen?: boolean; deadlineMs?: number } = {}) {
     const md = new Metadata();
     const apiKey = options.apiKey ?? this.apiKey;
-    if (apiKey) md.set('authorization', `Bearer ${apiKey}`);
+    if (apiKey) md.set('authorization', credential(apiKey));
     const fn = this.client['ModelStreamInfer']!;
     const stream = fn.call(this.client, md, options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs }) as ClientDuplexStream<object, any>;
     const responses: any[] = [];
@@ -61,3 +61,6 @@ export class InferenceClient {
     this.client.close();
   }
 }
+
+/** A key as a Bearer credential; a whole credential (`Basic …`, `Bearer …`) as it is. */
+const credential = (apiKey: string) => (/^(Basic|Bearer) /.test(apiKey) ? apiKey : `Bearer ${apiKey}`);

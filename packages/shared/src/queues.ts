@@ -72,12 +72,43 @@ export const bullPrioritizedKey = (queueName: string): string => `${PREFIX}:${qu
  * back). One slot, one round trip.
  */
 export async function unfinishedJobCount(redis: Redis | Cluster, queueName: string): Promise<number> {
+  const c = await queueJobCounts(redis, queueName);
+  return c.waiting + c.prioritized + c.delayed + c.active;
+}
+
+/** A queue's jobs by state, as BullMQ's getJobCounts names them. */
+export interface QueueJobCounts {
+  waiting: number;
+  prioritized: number;
+  delayed: number;
+  active: number;
+  completed: number;
+  failed: number;
+}
+
+/**
+ * A queue's jobs by state, read from BullMQ's keys in one round trip (one slot) with no Queue
+ * object, which would write the queue's meta: a queue no version is served from any more is
+ * read without being touched.
+ */
+export async function queueJobCounts(redis: Redis | Cluster, queueName: string): Promise<QueueJobCounts> {
   const key = (state: string) => `${PREFIX}:${queueName}:${state}`;
-  const counts = (await redis.pipeline().llen(key('wait')).zcard(key('prioritized')).zcard(key('delayed')).llen(key('active')).exec()) ?? [];
-  return counts.reduce((n, [err, count]) => {
+  const replies = (await redis.pipeline()
+    .llen(key('wait')).zcard(key('prioritized')).zcard(key('delayed')).llen(key('active')).zcard(key('completed')).zcard(key('failed'))
+    .exec()) ?? [];
+  const [waiting, prioritized, delayed, active, completed, failed] = replies.map(([err, n]) => {
     if (err) throw err;
-    return n + Number(count);
-  }, 0);
+    return Number(n);
+  });
+  return { waiting: waiting!, prioritized: prioritized!, delayed: delayed!, active: active!, completed: completed!, failed: failed! };
+}
+
+const QUEUE_NAME = /^\{infer-(.+)-v([1-9][0-9]{0,8})\}$/;
+
+/** PURE: the model version a model queue's name (inferenceQueueName) is for; undefined for any other name. */
+export function versionOfQueue(name: string): { model: string; version: number } | undefined {
+  const m = QUEUE_NAME.exec(name);
+  return m ? { model: m[1]!, version: Number(m[2]) } : undefined;
 }
 
 /** Fair-share lanes of one band of a queue (hash tenant → virtual finish time), in the queue's slot. */

@@ -1,6 +1,7 @@
 /**
  * `/admin` (behind http/admin-auth.ts): our status page and its JSON, and the @bull-board
- * queue board at `/admin/queues` over every inference queue and the webhook delivery queue.
+ * queue board at `/admin/queues` over every served version's queue, every other model queue
+ * that still holds jobs, and the webhook delivery queue.
  * The board is read-only, retries included: a job added, retried or removed there would skip
  * the API's checks and the ledger that records how every job ends. Its writes are a 405 problem,
  * and its JSON a 503 problem while Redis does not answer.
@@ -15,6 +16,7 @@ import { answeredWithin, isRedisUnavailable, RedisUnavailableError } from '@maas
 import { methodNotAllowed } from '../http/problem.js';
 import { STATUS_PAGE } from '../admin/page.js';
 import type { Deps } from '../deps.js';
+import { unservedQueues } from '../services/unserved-queues.js';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
@@ -33,18 +35,31 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis }: De
   // Read-only: a job moved by hand (retried, removed, promoted) would end outside the ledger
   // that records how every job ends (bull-board's read-only mode also turns retries off).
   const options = { readOnlyMode: true };
-  const current = () => [...catalog.models.flatMap((m) => m.versions.map((v) => queues.forVersion(v.model, v.version))), webhookQueue];
+  const servedQueues = () => catalog.models.flatMap((m) => m.versions.map((v) => queues.forVersion(v.model, v.version)));
   const adapters = (list: Queue[]) => list.map((q) => new BullMQAdapter(q, { ...options, displayName: q.name.replace(/[{}]/g, '') }));
-  let shown = current() as Queue[];
+  let shown = [...servedQueues(), webhookQueue] as Queue[];
   const board = createBullBoard({ queues: adapters(shown), serverAdapter, options: { uiConfig: { boardTitle: 'maas queues' } } });
-  // Models may come and go while the API runs: the board follows the catalog.
+  // Models may come and go while the API runs: the board follows the catalog, and shows a
+  // version no longer served while its queue holds jobs (services/unserved-queues.ts).
+  let unserved: { at: number; names: string[] } = { at: 0, names: [] };
+  const current = async (): Promise<Queue[]> => {
+    const served = servedQueues();
+    if (Date.now() - unserved.at >= UNSERVED_READ_MS) {
+      unserved = { at: Date.now(), names: (await unservedQueues(redis, queues, new Set(served.map((q) => q.name)))).map((u) => u.name) };
+    }
+    return [...served, ...unserved.names.map((n) => queues.byName(n)), webhookQueue] as Queue[];
+  };
   r.use(QUEUE_BOARD_PATH, readOnlyBoard, boardRedis(redis), (_req, _res, next) => {
-    const now = current() as Queue[];
-    if (now.map((q) => q.name).join() !== shown.map((q) => q.name).join()) board.replaceQueues(adapters((shown = now)));
-    next();
+    current().then((now) => {
+      if (now.map((q) => q.name).join() !== shown.map((q) => q.name).join()) board.replaceQueues(adapters((shown = now)));
+      next();
+    }, next);
   }, serverAdapter.getRouter() as Router);
   return r;
 }
+
+/** How long the board's list of unserved queues with jobs is kept before it is read again. */
+const UNSERVED_READ_MS = 5000;
 
 const BOARD_METHODS = ['GET', 'HEAD', 'OPTIONS'];
 

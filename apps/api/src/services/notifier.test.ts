@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { JOB_EVENTS_CHANNEL, type Logger } from '@maas/shared';
 import { JobNotifier } from './notifier.js';
 
-/** Stands in for the subscriber connection: the notifier only needs 'message' and subscribe. */
+/** Stands in for the subscriber connection: the notifier only needs 'message', 'ready' and subscribe. */
 class FakeSubscriber extends EventEmitter {
   channels: string[] = [];
   async subscribe(channel: string) {
@@ -23,6 +23,17 @@ const start = async () => {
 const state = (p: Promise<void>) => Promise.race([p.then(() => 'woken'), new Promise((r) => setImmediate(() => r('waiting')))]);
 
 describe('JobNotifier', () => {
+  it('wakes every waiter when its subscription connects again (announcements meanwhile are lost)', async () => {
+    const { sub, notifier } = await start();
+    const a = notifier.next('job_a', 60_000);
+    const b = notifier.next('job_b', 60_000);
+    expect(await state(a)).toBe('waiting');
+    sub.emit('ready');
+    expect(await state(a)).toBe('woken');
+    expect(await state(b)).toBe('woken');
+    expect(notifier.waiting).toBe(0);
+  });
+
   it("keeps the result of BullMQ's completion event (up to 64 KB of text) and wakes the job's waiters", async () => {
     const { notifier } = await start();
     const small = notifier.next('job_s', 60_000);

@@ -57,6 +57,11 @@ export class JobNotifier {
       }
     });
     await subscriber.subscribe(JOB_EVENTS_CHANNEL);
+    // Connected again (ioredis subscribes again as it does): what was announced meanwhile is
+    // lost, and a Redis that came back empty (restarted without persistence) holds none of the
+    // jobs waited for. Every waiter reads its job again now: a job gone is a 404 at once, not
+    // at the end of its wait.
+    subscriber.on('ready', () => n.wakeEveryone());
     return n;
   }
 
@@ -174,8 +179,13 @@ export class JobNotifier {
     return n;
   }
 
-  async close(): Promise<void> {
+  /** Wakes every waiter of this process (each reads its job again). */
+  wakeEveryone(): void {
     for (const id of [...this.waiters.keys()]) this.wake(id);
+  }
+
+  async close(): Promise<void> {
+    this.wakeEveryone();
     this.subscriber.disconnect();
   }
 }
