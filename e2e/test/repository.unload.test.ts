@@ -41,6 +41,9 @@ describe('unloading a model with jobs queued for it', () => {
     const board = await call(cluster.url, 'GET', '/admin/queues/api/queues');
     expect(board.status).toBe(200);
     expect((board.body.queues as { name: string }[]).map((q) => q.name)).toContain('{infer-penguins-v2}');
+    const status = await call(cluster.url, 'GET', '/admin/status.json');
+    const penguinsStatus = (status.body.models as { name: string; versions: { version: number; served: boolean; queued: number }[] }[]).find((m) => m.name === 'penguins');
+    expect(penguinsStatus?.versions).toEqual([expect.objectContaining({ version: 2, served: false, queued: inQueue })]);
 
     await cluster.startWorker();
     for (const q of queued) {

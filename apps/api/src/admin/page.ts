@@ -108,9 +108,9 @@ function render(s) {
   const models = [];
   for (const m of s.models) m.versions.forEach((v, i) => {
     const workers = el("td");
-    if (v.workers.length === 0) workers.appendChild(el("span", "no live worker", "none"));
+    if (v.workers.length === 0) workers.appendChild(el("span", v.served === false ? "—" : "no live worker", "none"));
     for (const w of v.workers) workers.appendChild(el("span", w.id + " · " + w.device + " / " + w.provider, "pill"));
-    models.push(row([el("td", i === 0 ? m.name : ""), el("td", v.version), workers, el("td", v.queued, "num"), el("td", v.active, "num"),
+    models.push(row([el("td", i === 0 ? m.name : ""), el("td", v.served === false ? v.version + " (not served: its last jobs)" : v.version), workers, el("td", v.queued, "num"), el("td", v.active, "num"),
       el("td", age(v.oldest_queued_s), "num"), el("td", i === 0 && m.throughput ? m.throughput.jobs_per_s : "—", "num"),
       el("td", i === 0 && m.throughput ? num(m.throughput.avg_batch_rows) : "—", "num")]));
   });

@@ -1,7 +1,7 @@
 /**
  * StatusBoard: what the `/admin` page shows — models and versions, the workers serving each
  * (device, execution provider), queue depth and the age of the oldest queued job per model
- * version, throughput and formed batch sizes over the last minutes, and recent failures.
+ * version (a version no longer served too, while its queue holds jobs), throughput and formed batch sizes over the last minutes, and recent failures.
  *
  * Live state is read from Redis on each request (the page polls every few seconds). History
  * comes from a sample of the workers' counters every `everyMs`, kept for `keepMs` (series.ts);
@@ -10,11 +10,14 @@
 import { decodeJobError, inferenceQueueName, type Logger } from '@maas/shared';
 import type { ModelCatalog } from '../services/catalog.js';
 import type { QueueRegistry } from '../services/queues.js';
+import { unservedQueues } from '../services/unserved-queues.js';
 import type { LiveWorker, WorkerDirectory } from '../services/workers.js';
 import { sampleFromMetrics, series, windowByModel, type ModelWindow, type Point, type Sample } from './series.js';
 
 export interface VersionStatus {
   version: number;
+  /** false for a version no longer served whose queue still holds jobs (retiring, or its folder gone) */
+  served: boolean;
   queued: number;
   active: number;
   delayed: number;
@@ -73,10 +76,18 @@ export class StatusBoard {
     const models = await Promise.all(
       this.catalog.models.map(async (m) => ({
         name: m.name,
-        versions: await Promise.all(m.versions.map((v) => this.versionStatus(v.model, v.version, live, now))),
+        versions: await Promise.all(m.versions.map((v) => this.versionStatus(v.model, v.version, live, now, true))),
         throughput: windows[m.name] ?? null,
       })),
     );
+    // Versions no longer served whose queues hold jobs, after their model's served ones.
+    const served = new Set(this.catalog.models.flatMap((m) => m.versions.map((v) => inferenceQueueName(v.model, v.version))));
+    for (const u of await unservedQueues(this.queues.connection, this.queues, served)) {
+      const version = await this.versionStatus(u.model, u.version, live, now, false);
+      const model = models.find((m) => m.name === u.model);
+      if (model) model.versions.push(version);
+      else models.push({ name: u.model, versions: [version], throughput: windows[u.model] ?? null });
+    }
     return {
       generated_at: new Date(now).toISOString(),
       window_s: samples.length > 1 ? Math.round((now - samples[0]!.at) / 1000) : 0,
@@ -87,13 +98,14 @@ export class StatusBoard {
     };
   }
 
-  private async versionStatus(model: string, version: number, live: LiveWorker[], now: number): Promise<VersionStatus> {
+  private async versionStatus(model: string, version: number, live: LiveWorker[], now: number, served: boolean): Promise<VersionStatus> {
     const q = this.queues.byName(inferenceQueueName(model, version));
     const counts = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
     const firstQueued = await q.getJobs(['waiting', 'prioritized'], 0, OLDEST_SAMPLE - 1, true);
     const oldest = Math.min(...firstQueued.map((j) => j?.timestamp ?? Infinity));
     return {
       version,
+      served,
       queued: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
       active: counts['active'] ?? 0,
       delayed: counts['delayed'] ?? 0,
