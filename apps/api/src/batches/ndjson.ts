@@ -7,6 +7,7 @@
  * the same count is held to `maxLines`, so a body of nothing but newlines ends promptly.
  */
 import { AppError, PayloadTooLargeError } from '@maas/shared';
+import { NPY_MAGIC } from './npy.js';
 
 /**
  * A line where it lies: `buf[start, end)`, its UTF-8 bytes without its line ending (and
@@ -72,7 +73,6 @@ export function otherFormat(first: Uint8Array, more = false): 'gzip' | 'npy' | '
 }
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
-const NPY_MAGIC = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY', 'latin1')]);
 /** Bytes `otherFormat` needs at most. */
 const MAGIC_BYTES = NPY_MAGIC.length;
 

@@ -27,7 +27,8 @@ export const NPY_DESCR: Partial<Record<Datatype, string[]>> = {
   FP64: ['<f8'],
 };
 
-const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+/** What a NumPy array file begins with (`\x93NUMPY`). */
+export const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 
 /**
  * The header of a version 1.0 `.npy` file for `descr` and `shape`, data 64-byte aligned. (The
@@ -39,7 +40,7 @@ export function npyHeader(descr: string, shape: readonly number[]): Buffer {
   dict += ' '.repeat(63 - ((10 + dict.length) % 64)) + '\n';
   const len = Buffer.alloc(2);
   len.writeUInt16LE(dict.length);
-  return Buffer.concat([MAGIC, Buffer.from([1, 0]), len, Buffer.from(dict, 'latin1')]);
+  return Buffer.concat([NPY_MAGIC, Buffer.from([1, 0]), len, Buffer.from(dict, 'latin1')]);
 }
 /** A header longer than this is not a header we would accept. */
 const MAX_HEADER_BYTES = 65_536;
@@ -57,7 +58,7 @@ const bad = (message: string) => new ValidationError([{ path: 'body', message: `
 /** Reads the header from the start of a file; undefined while more bytes are needed. */
 export function parseNpyHeader(buf: Buffer): NpyHeader | undefined {
   if (buf.length < 10) return undefined;
-  if (!buf.subarray(0, 6).equals(MAGIC)) throw bad('it does not start with the .npy magic string');
+  if (!buf.subarray(0, 6).equals(NPY_MAGIC)) throw bad('it does not start with the .npy magic string');
   const major = buf[6]!;
   if (major < 1 || major > 3) throw bad(`format version ${major}.${buf[7]} is not supported`);
   const lenBytes = major === 1 ? 2 : 4;
