@@ -20,7 +20,7 @@ import { ChunkLedger } from './ledger/chunks.js';
 import { JobLedger } from './ledger/jobs.js';
 import { OUTBOX_SWEEP_MS, OutboxSweeper } from './ledger/sweeper.js';
 import { ModelRunner } from './runner.js';
-import { LiveModels } from './models/live-models.js';
+import { LiveModels, retireGraceMs } from './models/live-models.js';
 import { StatsRecorder } from './stats/recorder.js';
 import { deliveryHolder, WebhookDeliverer } from './webhooks/deliverer.js';
 
@@ -147,6 +147,7 @@ async function main(): Promise<void> {
     open,
     changed: (runners) => heartbeat.setModels(served(runners)),
     applied: (seq) => heartbeat.setApplied(seq),
+    retireGraceMs: retireGraceMs(config.MODEL_REPOSITORY_POLL_S * 1000),
   });
   // Beating before any job is taken (alive.start below): from then on, a kill is noticed within WORKER_ALIVE_TTL_MS.
   const alive = new AliveBeat(redis, workerId, config.WORKER_ALIVE_TTL_MS, log);

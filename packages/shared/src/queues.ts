@@ -268,5 +268,19 @@ export interface ModelChangeMessage {
  */
 export const MODEL_CHANGES_KEY = `${PREFIX}:models:changes`;
 
+/**
+ * Numbers a model change (MODEL_CHANGES_KEY) and announces it to every API and worker
+ * (MODELS_CHANNEL); a load or an unload updates the unloaded set in the same write. Whoever
+ * noticed or made the change announces it: an API's load, unload or poll, a worker's poll.
+ * Resolves with the change's number.
+ */
+export async function announceModelChange(redis: Redis | Cluster, model: string, action: ModelChangeMessage['action']): Promise<number> {
+  const seq = await redis.incr(MODEL_CHANGES_KEY);
+  const message = JSON.stringify({ model, action, seq } satisfies ModelChangeMessage);
+  if (action === 'changed') await redis.publish(MODELS_CHANNEL, message);
+  else await redis.multi()[action === 'load' ? 'srem' : 'sadd'](UNLOADED_MODELS_KEY, model).publish(MODELS_CHANNEL, message).exec();
+  return seq;
+}
+
 /** The names of the BullMQ queues this system has made (see the API's services/retention.ts). */
 export const QUEUE_NAMES_KEY = `${PREFIX}:queues`;

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
-  AppError, loadRepository, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
+  AppError, announceModelChange, loadRepository, modelNameProblem, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
   type Logger, type Model, type ModelChange, type ModelChangeMessage, type ModelVersion, type VersionCheck,
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
@@ -134,16 +134,9 @@ export class RepositoryService {
     }
   }
 
-  /**
-   * Numbers a change (MODEL_CHANGES_KEY) and announces it to every process; a load or an unload
-   * updates the unloaded set in the same write. Resolves with the change's number.
-   */
-  private async announce(model: string, action: ModelChangeMessage['action']): Promise<number> {
-    const seq = await this.redis.incr(MODEL_CHANGES_KEY);
-    const message = JSON.stringify({ model, action, seq } satisfies ModelChangeMessage);
-    if (action === 'changed') await this.redis.publish(MODELS_CHANNEL, message);
-    else await this.redis.multi()[action === 'load' ? 'srem' : 'sadd'](UNLOADED_MODELS_KEY, model).publish(MODELS_CHANNEL, message).exec();
-    return seq;
+  /** Numbers and announces a change (shared `announceModelChange`). */
+  private announce(model: string, action: ModelChangeMessage['action']): Promise<number> {
+    return announceModelChange(this.redis, model, action);
   }
 
   private serially(step: () => Promise<void>): Promise<void> {

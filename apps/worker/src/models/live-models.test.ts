@@ -61,7 +61,7 @@ afterEach(async () => {
 });
 
 /** A LiveModels over `root` serving penguins only; `refuse`: tags whose runner cannot open. */
-async function startLive(refuse = new Set<string>()) {
+async function startLive(refuse = new Set<string>(), retireGraceMs = 0) {
   const opened: StandInRunner[] = [];
   const subscriber = new Redis(server.url);
   const live = new LiveModels<StandInRunner>(redis, subscriber, silent, {
@@ -75,6 +75,7 @@ async function startLive(refuse = new Set<string>()) {
       return runner;
     },
     changed: () => {},
+    retireGraceMs,
   });
   started.push({ live, subscriber });
   await live.start();
@@ -110,6 +111,17 @@ describe('LiveModels', () => {
     two.left = 0;
     await until(() => two.closed, 3 * RETIRED_POLL_MS);
     await until(() => live.retiringRunners.length === 0);
+  });
+
+  it('a retired version stays open for its grace, its queue empty or not (an API yet to see the change still routes jobs to it)', async () => {
+    const { live, opened } = await startLive(new Set(), 1500);
+    await redis.sadd(UNLOADED_MODELS_KEY, 'penguins');
+    const t0 = Date.now();
+    await live.sync(['penguins']);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(opened.map((r) => r.closed)).toEqual([false, false]);
+    await until(() => opened.every((r) => r.closed), 4000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
   });
 
   it('a version the policy no longer serves is retired; the one it serves reopens with the new config.json', async () => {

@@ -52,7 +52,19 @@ export interface LiveModelsOptions<R extends ServedRunner> {
   changed: (runners: R[]) => void;
   /** every model change up to `seq` (MODEL_CHANGES_KEY) is applied: the heartbeat says so */
   applied?: (seq: number) => void;
+  /**
+   * How long a retired runner stays open, its queue empty or not (`retireGraceMs`): an API
+   * that has not yet seen the change (its own poll comes later) still routes jobs there.
+   */
+  retireGraceMs?: number;
 }
+
+/**
+ * A retired runner's grace for a worker polling every `pollMs`: two polls (an API notices a
+ * change up to a period after this worker did, and it settles over two) and 5 s to read and
+ * check the model again.
+ */
+export const retireGraceMs = (pollMs: number): number => 2 * pollMs + 5000;
 
 interface Running<R> {
   runner: R;
@@ -256,15 +268,20 @@ export class LiveModels<R extends ServedRunner> {
 
   /**
    * A runner whose version is no longer served runs what is still in its queue (jobs queued
-   * before an unload still run, as in Triton), then closes; at once if the version is served
-   * again (loaded back: a new runner takes the queue). In the background: other changes go on.
+   * before an unload still run, as in Triton) and what arrives during its grace
+   * (`retireGraceMs`), then closes; at once if the version is served again (loaded back: a new
+   * runner takes the queue). In the background: other changes go on.
    */
   private retire(tag: string, runner: R, why: string): void {
     this.log.info({ model: tag }, `${why}: running the jobs left in its queue, then closing`);
+    const graceUntil = Date.now() + (this.opts.retireGraceMs ?? 0);
+    const due = async () => Date.now() >= graceUntil && (await runner.unfinished().catch(() => 1)) === 0;
     const done = (async () => {
       // Held jobs count too: a dead worker's come back to this queue (its sweeper, or their
       // locks' expiry) and must find a runner; they stayed `running` for good when it had closed.
-      while (!this.closing && !this.running.has(tag) && (await runner.unfinished().catch(() => 1)) > 0) await sleep(RETIRED_POLL_MS);
+      // And it stays for its grace: an API that has not yet seen the change still routes jobs
+      // here (a rewritten model.onnx that fails: no runner could open it again to run them).
+      while (!this.closing && !this.running.has(tag) && !(await due())) await sleep(RETIRED_POLL_MS);
       const servedAgain = this.running.has(tag);
       await runner.close();
       this.log.info({ model: tag }, servedAgain ? 'retired model version closed: served again by a new runner' : 'retired model version closed: nothing waiting or held in its queue');
