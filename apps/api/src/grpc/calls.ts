@@ -57,6 +57,10 @@ export function errorStatus(deps: Deps, err: unknown): { code: Status; details: 
 /** A message whose bytes did not decode or decompress (proto.ts), as the error its call answers. */
 export function malformed(m: MalformedMessage): AppError {
   if (m.failure) return new AppError(m.failure.code === Status.RESOURCE_EXHAUSTED ? 'payload-too-large' : 'malformed-body', m.failure.details);
+  if (m.bound) {
+    const colon = m.reason.indexOf(': ');
+    return new ValidationError([colon > 0 ? { path: m.reason.slice(0, colon), message: m.reason.slice(colon + 2) } : { path: '', message: m.reason }]);
+  }
   return new ValidationError([{ path: '', message: `the request is not a valid protobuf message of its type (${m.reason})` }]);
 }
 

@@ -2,6 +2,10 @@
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { inferRequestBoundsProblem, SMALL_REQUEST_MAX } from './wire-bounds.js';
+
+/** The methods whose requests are ModelInferRequests (the rest carry a few names). */
+const INFER_METHODS = new Set(['ModelInfer', 'ModelStreamInfer']);
 
 /** apps/api/proto/grpc_service.proto, from src/grpc or dist/grpc alike. */
 export const PROTO_PATH = fileURLToPath(new URL('../../proto/grpc_service.proto', import.meta.url));
@@ -30,7 +34,12 @@ export const SERVER_LOADER_OPTIONS = { ...LOADER_OPTIONS, longs: String } as con
  * ended the whole stream with; inflation.ts), so that one message fails, not the stream.
  */
 export class MalformedMessage {
-  constructor(readonly reason: string, readonly failure?: { code: number; details: string }) {}
+  constructor(
+    readonly reason: string,
+    readonly failure?: { code: number; details: string },
+    /** a bound its wire bytes passed (wire-bounds.ts), not broken bytes: answered as the bound's issue */
+    readonly bound = false,
+  ) {}
 }
 
 /** Stand-ins for messages of a stream whose decompression failed, with why (see `failedMessage`). */
@@ -62,8 +71,12 @@ export function tolerantService(): ServiceDefinition {
       requestDeserialize: (bytes: Buffer) => {
         const failure = FAILED.get(bytes);
         if (failure) return new MalformedMessage(failure.details, failure);
+        // Bounded from the wire bytes before protobufjs builds anything (wire-bounds.ts).
+        const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const bound = INFER_METHODS.has(name) ? inferRequestBoundsProblem(view) : bytes.byteLength > SMALL_REQUEST_MAX ? `a ${name} request is at most ${SMALL_REQUEST_MAX} bytes` : undefined;
+        if (bound) return new MalformedMessage(bound, undefined, true);
         try {
-          const message: unknown = method.requestDeserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Buffer);
+          const message: unknown = method.requestDeserialize(view as Buffer);
           return withBufferContents(message);
         } catch (err) {
           return new MalformedMessage((err as Error).message);
