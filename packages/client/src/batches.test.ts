@@ -38,6 +38,19 @@ describe('batches.wait', () => {
     expect(f.urls.map((u) => u.searchParams.get('wait'))).toEqual(['0.15', '0.15', '0.15']);
   });
 
+  it('a canceled batch is waited for until it has ended (completed_at): its running chunks finish first, and its results are a 409 until then', async () => {
+    let calls = 0;
+    const impl = (async () => {
+      calls++;
+      const ended = calls >= 3;
+      const body = { id: 'b1', object: 'batch', status: 'canceled', counts: { total: 4, succeeded: ended ? 3 : 2, failed: ended ? 1 : 0 }, completed_at: ended ? new Date().toISOString() : null };
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    const done = await new MaasClient({ baseUrl: 'http://maas.test', fetch: impl }).batches.wait('b1', { intervalMs: 50 });
+    expect(calls).toBe(3);
+    expect(done.counts).toEqual({ total: 4, succeeded: 3, failed: 1 });
+  });
+
   it('against a server that answers at once (no long-poll), sleeps out the interval instead of spinning', async () => {
     const f = fakeFetch(() => 'running');
     const t0 = Date.now();
@@ -85,6 +98,36 @@ describe('batches.submit', () => {
     expect(f.bodies).toHaveLength(2);
     expect(f.bodies[1]).toBe(f.bodies[0]);
     expect(f.bodies[0]!.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual(lines);
+  });
+
+  it('an upload whose answer is lost (the connection reset once the body was read) is sent again with the same key, answering the one batch it made', async () => {
+    const keys: string[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        keys.push(String(req.headers['idempotency-key']));
+        // A proxy dropping the 202 of the first attempt: the server made the batch all the same.
+        if (keys.length === 1) return void req.socket.destroy();
+        res.writeHead(202, { 'content-type': 'application/json', 'idempotent-replayed': 'true' });
+        res.end(JSON.stringify({ id: 'b1', object: 'batch', status: 'queued', counts: { total: 2, succeeded: 0, failed: 0 } }));
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const client = new MaasClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, retry: { baseDelayMs: 10 } });
+      expect((await client.batches.submit({ model: 'm', lines })).id).toBe('b1');
+      expect(keys).toHaveLength(2);
+      expect(keys[0]).toMatch(/^maas-client-/);
+      expect(keys[1]).toBe(keys[0]);
+      // A key of the caller's own is the caller's to resend: a lost answer is thrown.
+      keys.length = 0;
+      expect(await client.batches.submit({ model: 'm', lines, idempotencyKey: 'mine' }).catch((e: unknown) => e)).toBeInstanceOf(MaasConnectionError);
+      expect(keys).toEqual(['mine']);
+    } finally {
+      server.close();
+    }
   });
 
   it('sends a generator once: a 429 is the caller\'s', async () => {

@@ -13,7 +13,7 @@ import { NpyFile } from './npy.js';
 import { resumedPart, tagOf } from './resume.js';
 import { RECONNECT_FOR_MS, sleep, throughRestarts } from './time.js';
 import { newIdempotencyKey, objectOf, type CallOptions, type Transport } from './transport.js';
-import { isTerminal, type Batch, type BatchLine, type BatchPage, type BatchResult } from './types.js';
+import { batchEnded, type Batch, type BatchLine, type BatchPage, type BatchResult } from './types.js';
 
 const BATCH = objectOf('batch');
 
@@ -103,9 +103,10 @@ export class Batches {
   /**
    * Streams the lines to `POST /v1/batches` and returns the accepted batch (202). The body is
    * produced as the connection takes it, so memory stays flat whatever the line count.
-   * Regular files and arrays are retried on 429/503 like any other request; other sources
-   * (generators, streams, a file that is a FIFO or a device) are sent once, as what was
-   * consumed cannot be read again.
+   * Regular files and arrays are retried on 429/503 like any other request, and, sent with an
+   * Idempotency-Key the client made, when the connection is lost (an answer lost on its way
+   * back answers the same batch, not a second); other sources (generators, streams, a file that
+   * is a FIFO or a device) are sent once, as what was consumed cannot be read again.
    */
   async submit(opts: SubmitBatchOptions): Promise<Batch> {
     const { lines, onUploadProgress } = opts;
@@ -199,7 +200,8 @@ export class Batches {
   }
 
   /**
-   * Resolves with the batch once it is terminal (check `status` and `counts`). Each request
+   * Resolves with the batch once it has ended (`completed_at` set: a canceled batch's running
+   * chunks have finished, its counts are final and its results readable; check `status`). Each request
    * long-polls (`?wait=`) for up to `intervalMs`, so the end is seen as it happens, and
    * `onProgress` sees each answer, the last one included. An API that restarts meanwhile
    * (connection refused, reset or closed mid-answer) is waited for, up to a minute.
@@ -215,7 +217,7 @@ export class Batches {
         return this.get(id, { wait: pollMs > 0 ? pollMs / 1000 : undefined, signal: opts.signal });
       }, deadline, opts.signal);
       opts.onProgress?.(batch);
-      if (isTerminal(batch.status)) return batch;
+      if (batchEnded(batch)) return batch;
       const left = deadline - Date.now();
       if (left <= 0) throw new MaasWaitTimeoutError(`batch ${id} still ${batch.status} after ${opts.timeoutMs} ms`, batch);
       // A server that does not long-poll (wait capped to 0, or older) answers at once: do not spin.

@@ -19,7 +19,7 @@ export {
   MaasError, MaasApiError, MaasConnectionError, MaasTimeoutError, MaasWaitTimeoutError, MaasJobFailedError, MaasProtocolError,
   WebhookVerificationError, type WebhookVerificationReason,
 } from './errors.js';
-export { isTerminal, TERMINAL_STATUSES } from './types.js';
+export { batchEnded, isTerminal, TERMINAL_STATUSES } from './types.js';
 export type {
   Datatype, TensorData, Tensor, OutputTensor, RequestedOutput, JobRequest, Job, JobStatus, JobError, JobMetrics, Batch, BatchStatus,
   BatchCounts, BatchPage, BatchLine, BatchResult, TensorSpec, ModelInfo, ModelMetadata, InferResponse, HealthStatus, Problem, ProblemIssue, WebhookSecrets,

@@ -62,7 +62,8 @@ export interface RequestSpec extends CallOptions {
    * The Idempotency-Key was made for this call: a 409 `idempotency-conflict` can then only be
    * its own earlier attempt, refused (a 503) while Redis was away, still held by the API until
    * it gives it back (within a second of Redis answering): retried as a 503 is, waiting at most
-   * OWN_KEY_WAIT_S, where it would otherwise be thrown.
+   * OWN_KEY_WAIT_S, where it would otherwise be thrown. A lost connection is retried as a 503
+   * too: the key makes the second attempt answer what the first made.
    */
   ownKey?: boolean | undefined;
 }
@@ -198,6 +199,12 @@ export class Transport {
         let delay = err instanceof MaasApiError && retryable ? retryDelayMs(this.retry, attempt, err.status, err.retryAfter) : undefined;
         if (delay === undefined && spec.ownKey && retryable && err instanceof MaasApiError && err.status === 409 && err.type.endsWith(':idempotency-conflict')) {
           delay = retryDelayMs(this.retry, attempt, 503, Math.min(err.retryAfter ?? OWN_KEY_WAIT_S, OWN_KEY_WAIT_S));
+        }
+        // The connection lost (an answer a proxy dropped, an API that died): with the key made
+        // for this call, sending again is safe, and answers what the first attempt made if it
+        // was made (an upload whose 202 was lost ran anyway, and a second command made another).
+        if (delay === undefined && spec.ownKey && retryable && err instanceof MaasConnectionError && !spec.signal?.aborted) {
+          delay = retryDelayMs(this.retry, attempt, 503, undefined);
         }
         if (delay === undefined) throw err;
         await sleep(delay, spec.signal);

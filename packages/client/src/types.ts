@@ -245,7 +245,16 @@ export type WebhookEvent =
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
 
-/** True once a job or batch will not change any more. */
+/**
+ * True once a job will not change any more. A batch reads `canceled` from its cancel on, but
+ * has ended only once `completed_at` is set (the chunks a worker was running finish first):
+ * see `batchEnded`.
+ */
 export function isTerminal(status: JobStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
+}
+
+/** True once a batch has ended: its counts are final and its results can be read. */
+export function batchEnded(batch: Pick<Batch, 'status' | 'completed_at'>): boolean {
+  return isTerminal(batch.status) && batch.completed_at !== null && batch.completed_at !== undefined;
 }
