@@ -254,7 +254,12 @@ export function isTerminal(status: JobStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-/** True once a batch has ended: its counts are final and its results can be read. */
+/**
+ * True once a batch has ended: its counts are final and its results can be read. `succeeded`
+ * and `failed` are read only at the end; `canceled` from the cancel on, ended once
+ * `completed_at` is set.
+ */
 export function batchEnded(batch: Pick<Batch, 'status' | 'completed_at'>): boolean {
-  return isTerminal(batch.status) && batch.completed_at !== null && batch.completed_at !== undefined;
+  if (batch.status === 'canceled') return batch.completed_at !== null && batch.completed_at !== undefined;
+  return isTerminal(batch.status);
 }
