@@ -56,6 +56,13 @@ describe('parseBinaryRequest', () => {
     expect(j!.data).toEqual([7]);
     expect((s!.data as BinaryData).value).toEqual(['hi', 'you']);
   });
+  it('refuses BYTES of another element count than the shape holds from the length prefixes, before any element is decoded', () => {
+    const many = Buffer.alloc(4 * 1_000_000); // a million empty elements
+    for (const [elements, got] of [[many, 'more than 32'], [encodeBytesElements(['a', 'b']), '2']] as const) {
+      const { buf, len } = body({ inputs: [{ name: 's', datatype: 'BYTES', shape: [1, 32], parameters: { binary_data_size: elements.byteLength } }] }, elements);
+      expect(() => parseBinaryRequest(buf, len)).toThrow(expect.objectContaining({ issues: [{ path: 'inputs[0].data', message: `binary data has ${got} BYTES elements but shape [1, 32] needs 32` }] }));
+    }
+  });
   it('accepts a header with no binary input at all', () => {
     const { buf, len } = body({ inputs: [{ name: 'j', datatype: 'INT32', shape: [1], data: [7] }] });
     expect(inputs(parseBinaryRequest(buf, len))[0]!.data).toEqual([7]);
