@@ -84,6 +84,11 @@ describe('readTensorJson', () => {
     for (const data of ['[1,2,"3",4]', '[1,2,[3]]', '[1,2,03,4]']) expect(read(t(data)), data).toBeUndefined();
   });
 
+  it('refuses more than MAX_TENSORS inputs as it reads them, before JSON.parse would make each an object', () => {
+    expect(() => read(`{"inputs":[${new Array(5000).fill('{}').join(',')}]}`)).toThrow(expect.objectContaining({ issues: [{ path: 'inputs', message: 'at most 4096 tensors (got more)' }] }));
+    expect(read(`{"inputs":[${new Array(4096).fill('{}').join(',')}]}`)).toEqual({ inputs: new Array(4096).fill({}) });
+  });
+
   it('believes a shape only as far as the body can hold its values', () => {
     const body = '{"inputs":[{"name":"x","shape":[100000000000],"datatype":"FP32","data":[1,2,3]}]}';
     expect(read(body)).toEqual(JSON.parse(body));
