@@ -42,7 +42,7 @@ export { flattenData } from './tensors/flatten.js';
 export { encodeValues, tensorOf } from './tensors/encode.js';
 export { HALF_MAX, halfBits, halfValue } from './tensors/half.js';
 export {
-  toEncoded, fromEncoded, typedView, toJsonValues, jsonValueReader, jsonValueSlicer, elementCount, rowElements,
+  toEncoded, fromEncoded, typedView, toJsonValues, jsonValueReader, jsonValueSlicer, elementCount, shapeElementCount, rowElements,
 } from './tensors/raw.js';
 export type { RawTensor, EncodedTensor, JsonValue } from './tensors/raw.js';
 export { numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, unpackPayload } from './tensors/payload.js';

@@ -10,7 +10,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
-import { BinaryData, DATATYPE_INFO, exactJson, halfBits, InputTensor, integerOf, isDatatype, MalformedBodyError, MAX_TENSORS, rawOf, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
+import { BinaryData, DATATYPE_INFO, exactJson, halfBits, InputTensor, integerOf, isDatatype, MalformedBodyError, MAX_TENSORS, rawOf, shapeElementCount, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
 import { readRequestJson } from '../json/request-json.js';
 import { tooDeep, tooDeepToParse } from '../http/json-depth.js';
 
@@ -138,7 +138,7 @@ export function parseBinaryRequest(body: Buffer, headerLength: number): unknown 
     if (t['datatype'] === 'BYTES') {
       // Counted first from the length prefixes, without a string made: 15.7 million empty
       // elements for a [1, 32] shape took 5.8 s to decode before they were refused (a security audit).
-      const expected = shapeElements(t['shape']);
+      const expected = shapeElementCount(t['shape']);
       const n = expected === undefined ? undefined : countBytesElements(bytes, expected);
       if (n !== undefined && n !== expected) {
         throw new ValidationError([{ path: `inputs[${i}].data`, message: `binary data has ${n > expected! ? `more than ${expected}` : n} BYTES elements but shape [${(t['shape'] as number[]).join(', ')}] needs ${expected}` }]);
@@ -210,15 +210,4 @@ export function frameResponse<T extends { outputs: OutputTensor[] | null }>(doc:
   const json = Buffer.from(exactJson(JSON.stringify({ ...doc, outputs: outputs ?? null })), 'utf8');
   if (chunks.length === 0) return { pieces: [json], headerLength: undefined };
   return { pieces: [json, ...chunks], headerLength: json.byteLength };
-}
-
-/** The element count of a shape of non-negative safe integers; undefined for any other (the checks word it). */
-function shapeElements(shape: unknown): number | undefined {
-  if (!Array.isArray(shape)) return undefined;
-  let n = 1;
-  for (const d of shape) {
-    if (!Number.isSafeInteger(d) || (d as number) < 0) return undefined;
-    n *= d as number;
-  }
-  return Number.isSafeInteger(n) ? n : undefined;
 }

@@ -18,7 +18,7 @@
  * numbers of another length than its shape holds is refused here (a ValidationError worded as
  * the checks word it).
  */
-import { BinaryData, MAX_TENSORS, ValidationError } from '@maas/shared';
+import { BinaryData, MAX_TENSORS, shapeElementCount, ValidationError } from '@maas/shared';
 import { ByteReader, COLON, COMMA, DOT, LBRACE, LBRACKET, MINUS, PLUS, RBRACE, RBRACKET, textOf, ZERO } from '../json/byte-reader.js';
 import { readTensorDataJson } from '../json/request-json.js';
 
@@ -110,7 +110,7 @@ function inputs(r: ByteReader, body: Uint8Array): unknown {
  * hold its values (a value takes at least two), so a hostile shape allocates nothing large.
  */
 function data(r: ByteReader, body: Uint8Array, tensor: Record<string, unknown>): unknown {
-  const count = tensor['datatype'] === 'FP32' ? elements(tensor['shape']) : -1;
+  const count = tensor['datatype'] === 'FP32' ? shapeElementCount(tensor['shape']) ?? -1 : -1;
   r.space();
   const at = r.pos;
   if (count < 0 || r.peek() !== LBRACKET || 2 * count > body.length - at + 1) return dataValue(r, body);
@@ -176,13 +176,3 @@ class DataCountMismatch extends Error {
   }
 }
 
-/** The element count of a shape of non-negative integers, else -1. */
-function elements(shape: unknown): number {
-  if (!Array.isArray(shape)) return -1;
-  let n = 1;
-  for (const d of shape) {
-    if (!Number.isSafeInteger(d) || (d as number) < 0) return -1;
-    n *= d as number;
-  }
-  return Number.isSafeInteger(n) ? n : -1;
-}

@@ -31,6 +31,17 @@ export interface EncodedTensor {
 
 export const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/** The element count of a shape as a request gave it (unchecked), or undefined unless it is a list of non-negative integers whose product is a safe integer. */
+export function shapeElementCount(shape: unknown): number | undefined {
+  if (!Array.isArray(shape)) return undefined;
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || (d as number) < 0) return undefined;
+    n *= d as number;
+  }
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
 /** Elements in one row (the product of every dimension after the first). */
 export const rowElements = (shape: readonly number[]): number => elementCount(shape.slice(1));
 
