@@ -151,6 +151,7 @@ export class Batches {
         stream: makeStream,
         replayable,
         ownKey,
+        sourceFailed: () => current?.failure !== undefined,
         contentType: lines instanceof NpyFile || opts.format === 'npy' ? 'application/x-npy' : 'application/x-ndjson',
         signal: opts.signal,
         // An upload takes as long as it takes; the caller's signal cancels it.

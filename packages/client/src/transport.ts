@@ -66,6 +66,8 @@ export interface RequestSpec extends CallOptions {
    * too: the key makes the second attempt answer what the first made.
    */
   ownKey?: boolean | undefined;
+  /** whether the streamed body's own source failed (a bad line, a read error): the caller's error, never retried */
+  sourceFailed?: (() => boolean) | undefined;
 }
 
 /** The longest wait before retrying a conflict with this call's own Idempotency-Key (`ownKey`). */
@@ -203,7 +205,7 @@ export class Transport {
         // The connection lost (an answer a proxy dropped, an API that died): with the key made
         // for this call, sending again is safe, and answers what the first attempt made if it
         // was made (an upload whose 202 was lost ran anyway, and a second command made another).
-        if (delay === undefined && spec.ownKey && retryable && err instanceof MaasConnectionError && !spec.signal?.aborted) {
+        if (delay === undefined && spec.ownKey && retryable && err instanceof MaasConnectionError && !(err instanceof MaasTimeoutError) && !spec.signal?.aborted && !spec.sourceFailed?.()) {
           delay = retryDelayMs(this.retry, attempt, 503, undefined);
         }
         if (delay === undefined) throw err;

@@ -270,9 +270,9 @@ export const MODEL_CHANGES_KEY = `${PREFIX}:models:changes`;
 
 /**
  * Numbers a model change (MODEL_CHANGES_KEY) and announces it to every API and worker
- * (MODELS_CHANNEL); a load or an unload updates the unloaded set in the same write. Whoever
- * noticed or made the change announces it: an API's load, unload or poll, a worker's poll.
- * Resolves with the change's number.
+ * (MODELS_CHANNEL); a load or an unload updates the unloaded set in the same write. The API
+ * that made or noticed the change announces it (its load, unload or poll; a worker applies what
+ * its own poll finds and announces nothing). Resolves with the change's number.
  */
 export async function announceModelChange(redis: Redis | Cluster, model: string, action: ModelChangeMessage['action']): Promise<number> {
   const seq = await redis.incr(MODEL_CHANGES_KEY);

@@ -99,7 +99,8 @@ export class StatusBoard {
   }
 
   private async versionStatus(model: string, version: number, live: LiveWorker[], now: number, served: boolean): Promise<VersionStatus> {
-    const q = this.queues.byName(inferenceQueueName(model, version));
+    const name = inferenceQueueName(model, version);
+    const q = served ? this.queues.byName(name) : this.queues.readOnly(name);
     const counts = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
     const firstQueued = await q.getJobs(['waiting', 'prioritized'], 0, OLDEST_SAMPLE - 1, true);
     const oldest = Math.min(...firstQueued.map((j) => j?.timestamp ?? Infinity));

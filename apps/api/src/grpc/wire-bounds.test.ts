@@ -55,8 +55,19 @@ describe('inferRequestBoundsProblem', () => {
     expect(inferRequestBoundsProblem(repeated(named, [0x78, 0x00], OCCURRENCES_MAX + 1))).toBe(over); // field 15, unknown
   });
 
-  it('leaves broken bytes to the decoder, which says how they are broken', () => {
-    expect(inferRequestBoundsProblem(Uint8Array.from([0x2a, 0x10, 0x01]))).toBeUndefined();
+  it('refuses what the decoder would read otherwise than the walk: groups, known fields of a wire type their type never has, a message cut short', () => {
+    const empties = repeated(new Uint8Array(), [0x2a, 0x00], 1000);
+    // A group (field 15) before what it would hide: protobufjs skips groups of unknown fields.
+    expect(inferRequestBoundsProblem(Uint8Array.from([...named, 0x7b, 0x7c, ...empties]))).toMatch(/field 15 has wire type 3/);
+    // `inputs` as a varint: skipped by a walk that believed it, decoded as a tensor by protobufjs.
+    expect(inferRequestBoundsProblem(Uint8Array.from([...named, 0x28, 0x05, 0x1a, 0x03, 0, 0, 0]))).toMatch(/field 5 has wire type 0/);
+    // a shape as fixed32, contents as a varint, fp32 contents as a varint
+    expect(inferRequestBoundsProblem(Uint8Array.from([...named, 0x2a, 0x05, 0x1d, 0, 0, 0, 0]))).toMatch(/field 3 has wire type 5/);
+    expect(inferRequestBoundsProblem(Uint8Array.from([...named, 0x2a, 0x02, 0x28, 0x01]))).toMatch(/field 5 has wire type 0/);
+    expect(inferRequestBoundsProblem(Uint8Array.from([...named, 0x2a, 0x04, 0x2a, 0x02, 0x30, 0x01]))).toMatch(/field 6 has wire type 0/);
+    expect(inferRequestBoundsProblem(Uint8Array.from([0x2a, 0x10, 0x01]))).toMatch(/cut short/);
+    // unpacked varints and fixed32s where the type allows them pass
+    expect(inferRequestBoundsProblem(Uint8Array.from([...named, 0x2a, 0x0b, 0x18, 0x01, 0x18, 0x04, 0x2a, 0x05, 0x35, 0, 0, 0x80, 0x3f]))).toBeUndefined();
   });
 });
 

@@ -12,6 +12,9 @@
  *   Encoders pack numeric lists (one occurrence, however long: FP32 data is not bounded
  *   here beyond MAX_BODY_MB), so only BYTES elements and hostile messages come near it.
  * Other requests (health, metadata, repository, statistics) carry a few names: SMALL_REQUEST_MAX.
+ * The walk and the decoder must read the bytes alike, so a known field sent with a wire type
+ * its type never has, a group (wire types 3 and 4, not proto3's: protobufjs skips them with
+ * what they enclose) or a message cut short is refused here too.
  * The walk stops at the first bound passed, so a hostile message costs a few milliseconds.
  */
 import { MAX_DIMS, MAX_TENSORS } from '@maas/shared';
@@ -28,6 +31,26 @@ const INPUT = { shape: 3, parameters: 4, contents: 5 } as const;
 const OUTPUT = { parameters: 2 } as const;
 /** InferTensorContents' int64_contents and uint64_contents. */
 const LONG_CONTENTS = new Set([3, 5]);
+
+/**
+ * The wire types the schema allows each known field (the generated decoder does not check a
+ * message field's: sent as a varint, `inputs` would be skipped here and decoded there). Field
+ * number → allowed wire types; a field not listed is unknown, skipped by both alike.
+ */
+const WIRE_TYPES: Record<'request' | 'input' | 'output' | 'contents', Map<number, readonly number[]>> = {
+  request: new Map([[1, [2]], [2, [2]], [3, [2]], [4, [2]], [5, [2]], [6, [2]], [7, [2]]]),
+  input: new Map([[1, [2]], [2, [2]], [3, [0, 2]], [4, [2]], [5, [2]]]),
+  output: new Map([[1, [2]], [2, [2]]]),
+  // bool, int32, int64, uint32, uint64 (varints), fp32 (fixed32), fp64 (fixed64), each packed or
+  // not, and bytes
+  contents: new Map([[1, [0, 2]], [2, [0, 2]], [3, [0, 2]], [4, [0, 2]], [5, [0, 2]], [6, [5, 2]], [7, [1, 2]], [8, [2]]]),
+};
+
+/** Why field `n` of a `message` may not come with wire type `wt`, or undefined. */
+function wireTypeProblem(message: keyof typeof WIRE_TYPES, n: number, wt: number): string | undefined {
+  const allowed = WIRE_TYPES[message].get(n);
+  return allowed && !allowed.includes(wt) ? `field ${n} has wire type ${wt}, which its type is never sent as` : undefined;
+}
 
 class Bounds {
   occurrences = 0;
@@ -66,7 +89,7 @@ class Bounds {
         const [length, afterLength] = this.varint(afterTag, end);
         from = afterLength;
         to = afterLength + length;
-      } else return undefined; // groups and invalid wire types: protobufjs refuses them as it decodes
+      } else return `field ${n} has wire type ${wt} (groups and other wire types are not proto3's)`; // protobufjs would skip a group, and what it hides
       if (to > end) throw new Truncated();
       const problem = field(n, wt, from, to);
       if (problem) return problem;
@@ -95,6 +118,8 @@ export function inferRequestBoundsProblem(bytes: Uint8Array): string | undefined
     return () => over(`${path}parameters`, ++n, MAX_TENSORS);
   };
   const contents = (from: number, to: number) => b.fields(from, to, (n, wt, f, t) => {
+    const wrong = wireTypeProblem('contents', n, wt);
+    if (wrong) return wrong;
     if (wt === 2 && LONG_CONTENTS.has(n)) {
       b.occurrences += b.packedVarints(f, t);
       if (b.occurrences > OCCURRENCES_MAX) return `more than ${OCCURRENCES_MAX} fields and elements in one request`;
@@ -103,6 +128,8 @@ export function inferRequestBoundsProblem(bytes: Uint8Array): string | undefined
   });
   try {
     return b.fields(0, bytes.length, (n, wt, from, to) => {
+      const wrong = wireTypeProblem('request', n, wt);
+      if (wrong) return wrong;
       if (wt !== 2) return undefined;
       if (n === REQUEST.parameters) return over('parameters', ++counts.parameters, MAX_TENSORS);
       if (n === REQUEST.raw) return over('raw_input_contents', ++counts.raw, MAX_TENSORS);
@@ -113,6 +140,8 @@ export function inferRequestBoundsProblem(bytes: Uint8Array): string | undefined
         let dims = 0;
         const parameter = parameters(path);
         return b.fields(from, to, (m, mwt, f, t) => {
+          const wrongType = wireTypeProblem('input', m, mwt);
+          if (wrongType) return wrongType;
           if (m === INPUT.shape) {
             // Packed (as encoders write it), the count is exact; unpacked, the walk stops past the bound.
             const packed = mwt === 2;
@@ -128,12 +157,12 @@ export function inferRequestBoundsProblem(bytes: Uint8Array): string | undefined
         const tooLong = over('outputs', ++counts.outputs, MAX_TENSORS);
         if (tooLong) return tooLong;
         const parameter = parameters(`outputs[${counts.outputs - 1}].`);
-        return b.fields(from, to, (m, mwt) => (m === OUTPUT.parameters && mwt === 2 ? parameter() : undefined));
+        return b.fields(from, to, (m, mwt) => wireTypeProblem('output', m, mwt) ?? (m === OUTPUT.parameters ? parameter() : undefined));
       }
       return undefined;
     });
   } catch (err) {
-    if (err instanceof Truncated) return undefined; // protobufjs says how it is broken as it decodes
+    if (err instanceof Truncated) return 'the message is cut short (a length or a value runs past its end)';
     throw err;
   }
 }

@@ -263,8 +263,9 @@ const drained = new WeakSet<object>();
  * once the client has sent it all, or after `ms` (DRAIN_MS) at most, counted once a request.
  */
 export async function drainBody(req: BodyRequest, ms = DRAIN_MS): Promise<void> {
-  if (req.complete || req.destroyed || ms <= 0 || drained.has(req)) return;
-  drained.add(req);
+  if (drained.has(req)) return;
+  drained.add(req); // before the checks: a drain given no time left still counts as the request's one
+  if (req.complete || req.destroyed || ms <= 0) return;
   req.unpipe();
   req.resume();
   await new Promise<void>((resolve) => {

@@ -114,7 +114,12 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   if (!req.complete) {
     res.setHeader('Connection', 'close');
     if (bodyMayFollow(req, res)) {
-      void drainBody(req).then(() => answerError(err, req, res));
+      void drainBody(req)
+        .then(() => {
+          // Answered meanwhile (a second error of the same request drains no longer): once only.
+          if (!res.headersSent && !res.writableEnded) answerError(err, req, res);
+        })
+        .catch((e: unknown) => req.log?.error({ err: e }, 'answering a problem after draining its body failed'));
       return;
     }
   }

@@ -80,6 +80,11 @@ describe('readTensorJson', () => {
     for (const [data, got] of [['[1,2]', 2], ['[1,2,3,4]', 4], ['[ 1 , -2.5e3 , 3 , 4 ]', 4], ['[]', 0]] as const) {
       expect(() => read(t(data)), data).toThrow(expect.objectContaining({ issues: [{ path: 'inputs[1].data', message: `data has ${got} elements but shape [3] needs 3` }] }));
     }
+    // Entries that are no objects are read as JSON.parse reads them (the checks word them).
+    expect(read('{"inputs":[null,1,"x",[]]}')).toEqual({ inputs: [null, 1, 'x', []] });
+    // A shape given again after the data is JSON.parse's (the last one counts): read by it, valid.
+    const again = '{"inputs":[{"name":"x","shape":[3],"datatype":"FP32","data":[1,2,3,4],"shape":[4]}]}';
+    expect(read(again)).toBeUndefined();
     // A list that is not all numbers is JSON.parse's to read and word.
     for (const data of ['[1,2,"3",4]', '[1,2,[3]]', '[1,2,03,4]']) expect(read(t(data)), data).toBeUndefined();
   });

@@ -87,14 +87,11 @@ function inputs(r: ByteReader, body: Uint8Array): unknown {
   }
   for (;;) {
     r.space();
-    let v: unknown;
-    try {
-      v = r.peek() === LBRACE ? object(r, body, (key) => (key === 'data' ? data : value)) : value(r, body);
-    } catch (err) {
-      if (err instanceof DataCountMismatch) throw new ValidationError([{ path: `inputs[${list.length}].data`, message: err.message }]);
-      throw err;
-    }
+    const v = r.peek() === LBRACE ? object(r, body, (key) => (key === 'data' ? data : value)) : value(r, body);
     if (v === FAIL) return FAIL;
+    // Read whole, each key once (a key twice FAILs): its data list is of another length than its shape holds.
+    const d = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)['data'] : undefined;
+    if (d instanceof DataCountMismatch) throw new ValidationError([{ path: `inputs[${list.length}].data`, message: d.message }]);
     // Bounded as it is read, as the schemas bound it: 20 million `{}` (61 KB gzipped) made
     // 2.9 GB of objects for JSON.parse before the schema refused them (a security audit).
     if (list.length === MAX_TENSORS) throw new ValidationError([{ path: 'inputs', message: `at most ${MAX_TENSORS} tensors (got more)` }]);
@@ -128,15 +125,18 @@ function data(r: ByteReader, body: Uint8Array, tensor: Record<string, unknown>):
   // only to word it took 6-11 s of the event loop for 62 MB (61 KB gzipped; a security audit).
   r.pos = at;
   const n = flatNumbers(r, body);
-  if (n !== undefined && n !== count) throw new DataCountMismatch(n, tensor['shape'] as number[], count);
-  return FAIL;
+  // Thrown once its tensor has been read whole (a later `shape` key makes the tensor one JSON.parse reads).
+  return n !== undefined && n !== count ? new DataCountMismatch(n, tensor['shape'] as number[], count) : FAIL;
 }
 
 /** A flat list of numbers (its count), or undefined for anything else; `r` past it. */
 function flatNumbers(r: ByteReader, body: Uint8Array): number | undefined {
   if (!r.expect(LBRACKET)) return undefined;
   r.space();
-  if (r.peek() === RBRACKET) return 0;
+  if (r.peek() === RBRACKET) {
+    r.pos++;
+    return 0;
+  }
   for (let n = 1; ; n++) {
     r.space();
     const end = jsonNumberEnd(body, r.pos, body.length);

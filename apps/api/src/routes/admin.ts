@@ -47,7 +47,7 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis }: De
     if (Date.now() - unserved.at >= UNSERVED_READ_MS) {
       unserved = { at: Date.now(), names: (await unservedQueues(redis, queues, new Set(served.map((q) => q.name)))).map((u) => u.name) };
     }
-    return [...served, ...unserved.names.map((n) => queues.byName(n)), webhookQueue] as Queue[];
+    return [...served, ...unserved.names.map((n) => queues.readOnly(n)), webhookQueue] as Queue[];
   };
   r.use(QUEUE_BOARD_PATH, readOnlyBoard, boardRedis(redis), (_req, _res, next) => {
     current().then((now) => {

@@ -24,6 +24,8 @@ export interface DepthReading {
 
 export class QueueRegistry {
   private readonly queues = new Map<string, InferenceQueue>();
+  /** queues made only to be read (`readOnly`) */
+  private readonly readers = new Map<string, InferenceQueue>();
   private readonly depth = new Map<string, DepthReading & { refreshing?: Promise<DepthReading> }>();
 
   /**
@@ -42,6 +44,21 @@ export class QueueRegistry {
       q = new Queue<InferenceJobData, InferenceJobResult>(name, { connection: this.connection, prefix: PREFIX });
       q.on('error', () => {}); // surfaced by the failing call
       this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /**
+   * A queue only read (the queue board, the status page), never written through: made without
+   * writing its meta, as a version no longer served must stay untouched, and kept apart from
+   * `all()` (the queues this process writes to).
+   */
+  readOnly(name: string): InferenceQueue {
+    let q = this.queues.get(name) ?? this.readers.get(name);
+    if (!q) {
+      q = new Queue<InferenceJobData, InferenceJobResult>(name, { connection: this.connection, prefix: PREFIX, skipMetasUpdate: true });
+      q.on('error', () => {});
+      this.readers.set(name, q);
     }
     return q;
   }
@@ -75,6 +92,6 @@ export class QueueRegistry {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.all().map((q) => q.close()));
+    await Promise.all([...this.all(), ...this.readers.values()].map((q) => q.close()));
   }
 }

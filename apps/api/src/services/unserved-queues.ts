@@ -4,7 +4,8 @@
  * runs what is left, and jobs of a version no worker can open any more wait until their
  * `timeout_ms`. `/metrics` reports their depth and the queue board shows them, so neither goes
  * unseen. The queues are those in QUEUE_NAMES_KEY (every API adds the queues it made, each
- * retention sweep) and those this process made; read without a Queue object (queueJobCounts).
+ * retention sweep) and those this process made; read without a Queue object (queueJobCounts),
+ * and shown by the board and the status page through the registry's read-only queues.
  */
 import type { Redis } from 'ioredis';
 import { QUEUE_NAMES_KEY, queueJobCounts, versionOfQueue, type QueueJobCounts } from '@maas/shared';
@@ -17,15 +18,19 @@ export interface UnservedQueue {
   counts: QueueJobCounts;
 }
 
-/** The model queues not in `served` (queue names) that hold any job, by name. */
+/**
+ * The model queues not in `served` (queue names) that hold unfinished jobs (waiting or held;
+ * finished ones alone, kept for their retention, do not list a version), by name. Read all at
+ * once: the known names grow with every version ever served.
+ */
 export async function unservedQueues(redis: Redis, queues: QueueRegistry, served: ReadonlySet<string>): Promise<UnservedQueue[]> {
   const names = new Set([...(await redis.smembers(QUEUE_NAMES_KEY)), ...queues.all().map((q) => q.name)]);
-  const found: UnservedQueue[] = [];
-  for (const name of [...names].sort()) {
+  const candidates = [...names].sort().flatMap((name) => {
     const version = served.has(name) ? undefined : versionOfQueue(name);
-    if (!version) continue;
-    const counts = await queueJobCounts(redis, name);
-    if (Object.values(counts).some((n) => n > 0)) found.push({ name, ...version, counts });
-  }
-  return found;
+    return version ? [{ name, ...version }] : [];
+  });
+  const counts = await Promise.all(candidates.map((c) => queueJobCounts(redis, c.name)));
+  return candidates
+    .map((c, i) => ({ ...c, counts: counts[i]! }))
+    .filter(({ counts: n }) => n.waiting + n.prioritized + n.delayed + n.active > 0);
 }
