@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tensorOf, toJsonValues, type Signature } from '@maas/shared';
+import { MAX_JSON_CONTAINERS } from '../http/json-bounds.js';
 import { leadingCustomId, parseLine, type ParsedLine } from './line.js';
 
 const IRIS: Signature = {
@@ -415,8 +416,17 @@ describe('parseLine: hostile nesting', () => {
       const name = sig.inputs[0]!.name;
       const parsed = parse(`{"custom_id":"x","inputs":{"${name}":${deep}}}`, 1, sig);
       expect(parsed.ok).toBe(false);
-      // Refused before it is parsed (json-depth.ts), its custom_id read from the front.
+      // Refused before it is parsed (json-bounds.ts), its custom_id read from the front.
       expect(parsed).toMatchObject({ customId: 'x', error: { message: 'line 1: the JSON nests deeper than 64 levels' } });
+    }
+  });
+
+  it('a line of more than MAX_JSON_CONTAINERS arrays and objects fails alone, before JSON.parse is handed them', () => {
+    const flood = new Array(MAX_JSON_CONTAINERS).fill('{}').join(',');
+    for (const sig of [IRIS, SYMBOLIC]) {
+      const name = sig.inputs[0]!.name;
+      const parsed = parse(`{"custom_id":"x","inputs":{"${name}":${JSON.stringify(ROW)}},"extra":[${flood}]}`, 1, sig);
+      expect(parsed).toMatchObject({ ok: false, customId: 'x', error: { message: `line 1: the JSON holds more than ${MAX_JSON_CONTAINERS} arrays and objects (send large tensors' data flat, row-major, or in the binary extension)` } });
     }
   });
 

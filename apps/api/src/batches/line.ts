@@ -9,7 +9,7 @@ import { checkRequest, encodeValues, type JobError, type JsonTensor, type RawTen
 import type { RowPlan } from './chunker.js';
 import { isScanDatatype, scanRowLine, type ScanInput } from './row-scan.js';
 import { lineText } from './ndjson.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeepToParse } from '../http/json-depth.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, refusedBeforeParse } from '../http/json-bounds.js';
 import { readRequestJson } from '../json/request-json.js';
 
 export type ParsedLine =
@@ -190,7 +190,8 @@ export function parseLine(line: Uint8Array | string, n: number, sig: Signature, 
  */
 export function parseLineText(text: string, n: number, sig: Signature): ParsedLine {
   // Before JSON.parse, which would stop the API for seconds over a line of millions of brackets.
-  if (tooDeepToParse(text)) return invalid(leadingCustomId(text) ?? String(n), n, `the JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
+  const refusal = refusedBeforeParse(text);
+  if (refusal) return invalid(leadingCustomId(text) ?? String(n), n, refusal.issues[0]!.message);
   let obj: unknown;
   try {
     obj = readRequestJson(text);

@@ -12,7 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { BinaryData, DATATYPE_INFO, exactJson, halfBits, InputTensor, integerOf, isDatatype, MalformedBodyError, MAX_TENSORS, rawOf, shapeElementCount, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
 import { readRequestJson } from '../json/request-json.js';
-import { tooDeep, tooDeepToParse } from '../http/json-depth.js';
+import { refusedBeforeParse } from '../http/json-bounds.js';
 
 /** The request and response header naming the JSON part's length. */
 export const HEADER_LENGTH = 'Inference-Header-Content-Length';
@@ -112,7 +112,8 @@ export function parseBinaryRequest(body: Buffer, headerLength: number): unknown 
     throw new MalformedBodyError(`${HEADER_LENGTH} is ${headerLength} but the body has only ${body.byteLength} bytes`);
   }
   if (!isUtf8(body.subarray(0, headerLength))) throw new MalformedBodyError(`the first ${headerLength} bytes (${HEADER_LENGTH}) are not UTF-8 text, as a JSON header must be`);
-  if (tooDeepToParse(body.subarray(0, headerLength))) throw tooDeep(); // before JSON.parse (json-depth.ts)
+  const refusal = refusedBeforeParse(body.subarray(0, headerLength)); // before JSON.parse (json-bounds.ts)
+  if (refusal) throw refusal;
   let header: unknown;
   try {
     header = readRequestJson(body.toString('utf8', 0, headerLength));

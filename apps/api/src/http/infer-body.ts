@@ -13,7 +13,7 @@ import express, { type RequestHandler } from 'express';
 import { AppError } from '@maas/shared';
 import { HEADER_LENGTH, parseBinaryRequest, parseHeaderLength } from '../binary/framing.js';
 import { emptyBody, hasBody } from './has-body.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep, tooDeepToParse } from './json-depth.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, refusedBeforeParse, tooDeep } from './json-bounds.js';
 import { notJson } from './problem.js';
 import { readTensorJson } from './tensor-json.js';
 import { readRequestJson, withExactIntegers } from '../json/request-json.js';
@@ -72,10 +72,11 @@ export function parseJsonBytes(bytes: Buffer, tensors = true): unknown {
   if (!isUtf8(bytes)) throw notJson(NOT_UTF8);
   // tensor-json.ts hands JSON.parse only values it has skipped, and skips none nested past the
   // limit (the exact limit is checked on what it read: refuseDeepJson); anything it does not
-  // read is scanned here before JSON.parse sees it (json-depth.ts). A 3 MB image's data is never scanned.
+  // read is scanned here before JSON.parse sees it (json-bounds.ts). A 3 MB image's data is never scanned.
   const fast = tensors ? readTensorJson(bytes) : undefined;
   if (fast) return fast;
-  if (tooDeepToParse(bytes)) throw tooDeep();
+  const refusal = refusedBeforeParse(bytes);
+  if (refusal) throw refusal;
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark, as the app-wide parser drops it
   const first = /\S/.exec(text)?.[0];
@@ -133,8 +134,9 @@ const jsonBodies = new WeakMap<IncomingMessage, Buffer>();
 export function verifyJsonBody(req: IncomingMessage, _res: unknown, body: Buffer): void {
   // Thrown as the parser's own error (entity.parse.failed: a 400 malformed-json, problem.ts).
   if (!isUtf8(body)) throw Object.assign(new Error(NOT_UTF8), { type: 'entity.parse.failed' });
-  // Before JSON.parse, which would take seconds and gigabytes over millions of brackets (json-depth.ts).
-  if (tooDeepToParse(body)) throw tooDeep();
+  // Before JSON.parse, which would take seconds and gigabytes over millions of brackets (json-bounds.ts).
+  const refusal = refusedBeforeParse(body);
+  if (refusal) throw refusal;
   if (req.method === 'POST' && TENSOR_JSON_ROUTE.test(targetPath(req))) jsonBodies.set(req, body);
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BinaryData } from '@maas/shared';
+import { MAX_JSON_CONTAINERS } from './json-bounds.js';
 import { readTensorJson } from './tensor-json.js';
 
 const read = (body: string) => readTensorJson(Buffer.from(body));
@@ -92,6 +93,15 @@ describe('readTensorJson', () => {
   it('refuses more than MAX_TENSORS inputs as it reads them, before JSON.parse would make each an object', () => {
     expect(() => read(`{"inputs":[${new Array(5000).fill('{}').join(',')}]}`)).toThrow(expect.objectContaining({ issues: [{ path: 'inputs', message: 'at most 4096 tensors (got more)' }] }));
     expect(read(`{"inputs":[${new Array(4096).fill('{}').join(',')}]}`)).toEqual({ inputs: new Array(4096).fill({}) });
+  });
+
+  it("leaves a body to the general path once the values it skips hold more than MAX_JSON_CONTAINERS arrays and objects (JSON.parse would be handed them)", () => {
+    const body = (n: number) => `{"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[1,2]}],"outputs":[${new Array(n).fill('{}').join(',')}],"parameters":{"p":[[1]]}}`;
+    // Under the bound the skipped values are JSON.parse's, each from its own bytes.
+    expect((read(body(1000)) as { outputs: unknown[] }).outputs).toHaveLength(1000);
+    // The shape, the outputs list, the parameters and their two lists are five more: the last `[` is one too many.
+    expect(read(body(MAX_JSON_CONTAINERS - 5))).toBeDefined();
+    expect(read(body(MAX_JSON_CONTAINERS - 4))).toBeUndefined();
   });
 
   it('believes a shape only as far as the body can hold its values', () => {

@@ -12,7 +12,7 @@
  * Anything else is handed to `Number()` itself.
  */
 
-import { MAX_JSON_DEPTH } from '../http/json-depth.js';
+import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH } from '../http/json-bounds.js';
 import { isUtf8 } from 'node:buffer';
 
 /**
@@ -86,6 +86,8 @@ export function textOf(line: Uint8Array, start: number, end: number): string {
 export class ByteReader {
   strStart = 0;
   strEnd = 0;
+  /** Arrays and objects in the values `skipValue` has passed over, all of them: what JSON.parse would be handed. */
+  private skippedContainers = 0;
 
   constructor(
     private readonly b: Uint8Array,
@@ -148,7 +150,9 @@ export class ByteReader {
    * Skips one JSON value of any kind and leaves its bytes' range in `strStart`/`strEnd`; false
    * when it plainly is not one. It finds where the value ends (strings, escapes and nesting
    * followed), not whether it is valid: whoever reads the range parses it (`JSON.parse`). A value
-   * nesting deeper than MAX_JSON_DEPTH is refused as one (http/json-depth.ts).
+   * nesting deeper than MAX_JSON_DEPTH, or taking the arrays and objects of all the values this
+   * reader has skipped past MAX_JSON_CONTAINERS, is refused as one (http/json-bounds.ts): the
+   * general path then refuses the whole text before parsing it.
    */
   skipValue(): boolean {
     this.space();
@@ -168,8 +172,8 @@ export class ByteReader {
         }
         pos++;
       } else if (c === LBRACE || c === LBRACKET) {
-        // Too deep to be a request's: left to the general path, which refuses it before parsing.
-        if (++depth > MAX_JSON_DEPTH) return false;
+        // Too deep or too many to be a request's: left to the general path, which refuses it before parsing.
+        if (++depth > MAX_JSON_DEPTH || ++this.skippedContainers > MAX_JSON_CONTAINERS) return false;
         pos++;
       } else if (c === RBRACE || c === RBRACKET) {
         if (depth === 0) return false;

@@ -16,7 +16,7 @@
  * `inputs.<name>` (a batch file's compact lines).
  */
 import { parse } from 'lossless-json';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/json-depth.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/json-bounds.js';
 
 const SAFE = 2 ** 53;
 
