@@ -111,6 +111,7 @@ describe('fair shares between tenants on a shared model', () => {
     // As under the flood below: from the moment the worker took its first job.
     const firstStart = Math.min(...jobs.map((j) => at(j.started_at)));
     const sinceStart = jobs.map((j) => at(j.completed_at) - firstStart);
+    expect(done.status).toBe('succeeded');
     alone = { median: median(sinceStart), max: Math.max(...sinceStart), batchMs: at(done.completed_at) - firstStart };
     console.log(`[fairness] B alone: ${B_JOBS} jobs done ${alone.median} ms (median) / ${alone.max} ms (last) after the worker took its first job; ${B_LINES}-line batch ${alone.batchMs} ms`);
     await cluster.stopWorker(worker);

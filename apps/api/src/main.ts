@@ -23,6 +23,7 @@ import { limitsFor, rowsLimited } from './quotas/limits.js';
 import { BatchService } from './services/batches.js';
 import { ModelCatalog } from './services/catalog.js';
 import { IdempotencyStore } from './services/idempotency.js';
+import { JOB_ATTEMPTS } from './services/job-retry.js';
 import { InferenceService } from './services/inference.js';
 import { JobService } from './services/jobs.js';
 import { createHttpServer } from './http/server.js';
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   const jobs = new JobService(redis, catalog, queues, notifier, new IdempotencyStore(redis, config.JOB_RETENTION_S), {
     retentionSeconds: config.JOB_RETENTION_S,
     maxQueueDepth: config.MAX_QUEUE_DEPTH,
-    attempts: 3,
+    attempts: JOB_ATTEMPTS,
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
   }, outboxRelay);
   jobs.admission = queuedRows;
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     retentionSeconds: config.BATCH_RETENTION_S,
     maxLines: config.BATCH_MAX_LINES,
     maxLineBytes: megabytes(config.BATCH_MAX_LINE_MB),
-    attempts: 3,
+    attempts: JOB_ATTEMPTS,
     allowPrivateWebhooks: config.WEBHOOK_ALLOW_PRIVATE,
     maxQueueDepth: config.MAX_QUEUE_DEPTH,
     leaseSeconds: config.UPLOAD_LEASE_S,

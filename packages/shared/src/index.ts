@@ -23,7 +23,7 @@ export type { RedisServer, RedisServerOptions } from './redis-server.js';
 export { ModelConfigFile, VersionPolicy, MIN_DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS } from './models/config.js';
 export type { ModelConfig } from './models/config.js';
 export { servedVersions, servedAmong, loadServed } from './models/versions.js';
-export { scanRepository, diffScans, diffModel, settledChanges, stampOf } from './models/scan.js';
+export { scanRepository, diffScans, settledChanges, stampOf } from './models/scan.js';
 export type { ModelScan, RepositoryScan, ModelChange } from './models/scan.js';
 export { RepositoryPoller } from './models/poller.js';
 export { chunkRows, CHUNK_BYTES } from './models/chunk-size.js';
@@ -50,7 +50,7 @@ export { outputTensor, rawOf, valuesMade } from './tensors/output-tensor.js';
 export { exactInteger, exactJson, integerOf } from './tensors/exact-integers.js';
 export { readTensorRecord, tensorRecord } from './tensors/record.js';
 export { concatRows, sliceOutputRows, sliceRows } from './tensors/rows.js';
-export { toJobObject, toMemberObject, jobStatus, outputsToJson, resultTensors, ranWith } from './views/job.js';
+export { toJobObject, toMemberObject, jobStatus, ranWith } from './views/job.js';
 export type { StoredJob, QueueState } from './views/job.js';
 export {
   SECRET_PREFIX, secretProblem, parseSecret, generateSecret, sign, signedHeaders, verify,
@@ -67,7 +67,7 @@ export { WEBHOOK_EVENT_TYPES, MESSAGE_ID, messageId, eventBody, jobWebhookEvent,
 export type { WebhookEventType, WebhookEventData, WebhookEventInput, DeliveryJobData } from './webhooks/events.js';
 export { DeliveryStore } from './webhooks/store.js';
 export type { DeliveryRecord, DeliveryStatus, AttemptRecord } from './webhooks/store.js';
-export { WebhookEmitter, deliveryQueue, DELIVERY_BACKOFF, DELIVERY_MAX_ATTEMPTS } from './webhooks/emitter.js';
+export { WebhookEmitter } from './webhooks/emitter.js';
 export type { DeliveryQueue } from './webhooks/emitter.js';
 export { webhookBacklog, WEBHOOK_BACKLOG_SOON_MS } from './webhooks/backlog.js';
 export { TenantSecrets, DEFAULT_SECRET_OVERLAP_MS, openModeSecrets } from './webhooks/tenant-secrets.js';
@@ -82,7 +82,7 @@ export {
   BATCH_STATUSES, parseMarker, ranWithRows, succeededMarker, partlyMarker, failedMarker, canceledMarker,
 } from './contract/batch.js';
 export type { BatchObject, BatchStatus, ChunkLine, ChunkMarker, ChunkOutcome } from './contract/batch.js';
-export { toBatchObject, batchCounts, keptCounts, readBatch, type BatchCounts } from './views/batch.js';
+export { toBatchObject, batchCounts, readBatch, type BatchCounts } from './views/batch.js';
 export type { BatchMeta } from './views/batch.js';
 export { runMain, onShutdown } from './lifecycle.js';
 export { Periodic } from './periodic.js';

@@ -123,7 +123,6 @@ export const bullLockKey = (queueName: string, jobId: string): string => `${PREF
  * `slot` is a hash tag: a queue name (`{infer-…}`) for job events, `{b-<id>}` for a batch's.
  */
 export const outboxKeys = (slot: string) => ({ due: `${PREFIX}:${slot}:outbox`, events: `${PREFIX}:${slot}:outbox:events` });
-export type OutboxKeys = ReturnType<typeof outboxKeys>;
 
 /** The slots whose outbox may hold entries (a set of hash tags), for the sweepers. */
 export const OUTBOX_SLOTS_KEY = `${PREFIX}:{outbox}:slots`;

@@ -1,5 +1,8 @@
 /**
- * The ONE error handler: every error becomes RFC 9457 `application/problem+json`.
+ * The ONE error handler: every error an express route meets becomes RFC 9457
+ * `application/problem+json`. (Requests Node's HTTP parser refuses before express sees them, a
+ * bad request line, no `Host`, an `Expect` it cannot meet, are answered by http/client-error.ts
+ * with bodies of the same shape.)
  * AppError → its status; zod errors → 400 with each issue; body-parser errors → 400/413;
  * Redis unreachable, out of memory or read-only → 503 + Retry-After; anything else → a logged 500 that reveals no internals.
  */

@@ -40,6 +40,7 @@ import { linesWithRows, readLines, rowsPerLine, storedLines } from '../batches/c
 import { batchChunks, type BatchFormat, type SourceCounts } from '../batches/sources.js';
 import type { FairShare } from '../fairness/fair-share.js';
 import { BATCH_PRIORITY, bullPriority, quantum } from '../fairness/lanes.js';
+import { RETRY_BACKOFF } from './job-retry.js';
 import type { Admission } from '../quotas/queued-rows.js';
 import type { ModelCatalog } from './catalog.js';
 import type { JobNotifier } from './notifier.js';
@@ -312,7 +313,7 @@ export class BatchService {
         jobId: chunkJobId(id, chunk.index),
         priority: turns?.[0] ?? bullPriority(BATCH_PRIORITY),
         attempts: this.opts.attempts,
-        backoff: { type: 'exponential', delay: 1000 },
+        backoff: RETRY_BACKOFF,
         // The outputs live with the batch; the job (and its input payload) can go at once.
         removeOnComplete: true,
         removeOnFail: { age: this.opts.retentionSeconds },

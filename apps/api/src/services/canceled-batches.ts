@@ -9,7 +9,7 @@
  *
  * The cancel lists the batch in CANCELED_BATCHES_KEY; every SWEEP_MS each API process takes
  * the entries due (one process an entry: due-entries.ts), looks at the batch
- * (BatchService.finishCancel) and, while it has not completed, again LOOK_AGAIN_MS later. A look
+ * (BatchService.finishCancel) and, while it has not completed, again CANCELED_LOOK_AGAIN_MS later. A look
  * reads which workers hold its chunks without an outcome (BullMQ's `pb`), drops the locks of
  * those whose liveness has run out (WorkerDirectory.expired: WORKER_ALIVE_TTL_MS after a kill,
  * as live workers' sweepers release a dead worker's jobs), and withdraws and records canceled

@@ -1,5 +1,8 @@
 /**
- * JobService: the only module that enqueues or reads inference jobs in BullMQ.
+ * JobService: interactive inference jobs (`/v1/jobs`, v2 infer) in BullMQ: their creation and
+ * their reads. Other code meets the same queues: a batch's chunks are enqueued by
+ * services/batches.ts (its upload, with the same retries: job-retry.ts), jobs past their
+ * time are read by services/expiry.ts, and the `/admin` status page lists them (admin/status.ts).
  *
  * create: model lookup → tensor check (nothing invalid is queued) → packing with the creates of
  * the same turn (job-packer.ts) → idempotency claim → queue-depth check → quota reservation
@@ -18,6 +21,7 @@ import {
 } from '@maas/shared';
 import type { FairShare } from '../fairness/fair-share.js';
 import { bullPriority, quantum } from '../fairness/lanes.js';
+import { RETRY_BACKOFF } from './job-retry.js';
 import { memberEntryId, type Admission, type LedgerEntry } from '../quotas/queued-rows.js';
 import type { ModelCatalog } from './catalog.js';
 import type { IdempotencyStore } from './idempotency.js';
@@ -275,7 +279,7 @@ export class JobService {
           jobId: id,
           priority: turns?.[0] ?? bullPriority(priority),
           attempts: this.opts.attempts,
-          backoff: { type: 'exponential', delay: 1000 },
+          backoff: RETRY_BACKOFF,
           removeOnComplete: { age: this.opts.retentionSeconds },
           removeOnFail: { age: this.opts.retentionSeconds },
         }),

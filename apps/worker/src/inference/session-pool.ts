@@ -19,7 +19,7 @@
  * while no instance is ready, and `onServingChange` tells the worker's heartbeat, so the model
  * reads not ready meanwhile. A run's timer is also the backstop for a death no event reported.
  *
- * Runs predicted to take less than `inlineMaxMs` (RunCost, learnt from the runs so far) go to
+ * Runs predicted to take at most `inline.maxMs` (RunCost, learnt from the runs so far; set by `runShortOnes`) go to
  * an InlineSession on the main thread instead, when the pool has one: for a small model under
  * light load, the two thread hand-offs cost more than the run itself.
  */

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ChunkOutcome, InferenceJobResult, Logger } from '@maas/shared';
+import { encodeJobError, type ChunkOutcome, type InferenceJobResult, type JobError, type Logger, type Recorded } from '@maas/shared';
 import type { JobAnnouncer } from '../job-announcer.js';
 import { createWorkerMetrics } from '../metrics.js';
+import type { StatsRecorder } from '../stats/recorder.js';
 import type { ChunkLedger } from './chunks.js';
+import type { JobLedger } from './jobs.js';
 import { JobEndings } from './job-endings.js';
 
 const log = { warn: () => {}, error: () => {}, info: () => {}, debug: () => {} } as unknown as Logger;
@@ -66,5 +68,63 @@ describe('maas_jobs_processed_total counts a batch chunk once, where its outcome
     expect(await counted()).toEqual({});
     e.stored(job, result);
     expect(await counted()).toEqual({ succeeded: 1 });
+  });
+});
+
+/** JobEndings over a fake JobLedger (a webhook job's endings) that answers `ledger` to every record, and what it counted, announced and told the Triton statistics. */
+function withLedger(ledger: Recorded) {
+  const metrics = createWorkerMetrics('w');
+  const order: string[] = [];
+  const jobs = { end: async () => (order.push('recorded'), ledger) } as unknown as JobLedger;
+  const announcer = { announce: (m: { event: string }) => order.push(`announced ${m.event}`) } as unknown as JobAnnouncer;
+  const stats = { ending: (_job: unknown, end: { state: string }) => order.push(`stats ${end.state}`) } as unknown as StatsRecorder;
+  const redis = { unlink: async () => (order.push('payload released'), 1) } as never;
+  const e = new JobEndings({ queueName: '{infer-mlp-v1}', labels: { model: 'mlp', version: '1' }, redis, metrics, announcer, log, jobs, stats });
+  const counted = async () => Object.fromEntries((await metrics.jobs.get()).values.map((v) => [v.labels.outcome, v.value]));
+  const failedByBull = (reason: JobError) => ({ ...(jobOf(false) as object), data: { ...(jobOf(false) as { data: object }).data, webhook: { url: 'http://h/' } }, failedReason: encodeJobError(reason) }) as never;
+  return { e, counted, order, failedByBull };
+}
+
+const until = async (check: () => boolean) => {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+};
+
+describe('a final failure is counted and announced as the ledger settles it, after it is recorded, however the job failed', () => {
+  const lost: JobError = { type: 'worker-lost', message: 'stalled' };
+  const completion = { won: false, ending: { state: 'completed' }, result: JSON.stringify(result) } as Recorded;
+
+  it("failedElsewhere (BullMQ's stall limit): a completion recorded before its run's worker died counts as that success, not a failure", async () => {
+    const { e, counted, order, failedByBull } = withLedger(completion);
+    e.failedElsewhere(failedByBull(lost));
+    await until(() => order.includes('announced failed'));
+    expect(await counted()).toEqual({ succeeded: 1 });
+    expect(order).toEqual(['recorded', 'payload released', 'stats completed', 'announced failed']);
+  });
+
+  it('failedElsewhere: a failure recorded first counts as one, announced after it is recorded', async () => {
+    const { e, counted, order, failedByBull } = withLedger({ won: true });
+    e.failedElsewhere(failedByBull(lost));
+    await until(() => order.includes('announced failed'));
+    expect(await counted()).toEqual({ failed: 1 });
+    expect(order.filter((o) => o !== 'payload released')).toEqual(['recorded', 'stats failed', 'announced failed']);
+  });
+
+  it("failed (the runner's own): a cancel recorded first counts as a cancel", async () => {
+    const { e, counted } = withLedger({ won: false, ending: { state: 'canceled' } } as Recorded);
+    const s = await e.failed(jobOf(false), { type: 'inference-failed', message: 'x' });
+    expect(s.ok).toBe(false);
+    expect(await counted()).toEqual({ canceled: 1 });
+  });
+
+  it('recordMissed: counts (and tells the statistics) an ending it records first, nothing when one was recorded already', async () => {
+    const first = withLedger({ won: true });
+    await first.e.recordMissed(first.failedByBull(lost));
+    expect(await first.counted()).toEqual({ failed: 1 });
+    expect(first.order).toContain('stats failed');
+    const again = withLedger({ won: false, ending: { state: 'failed', error: lost } } as Recorded);
+    await again.e.recordMissed(again.failedByBull(lost));
+    expect(await again.counted()).toEqual({});
+    expect(again.order.filter((o) => o.startsWith('stats'))).toEqual([]);
+    expect(again.order).toContain('announced failed');
   });
 });

@@ -12,7 +12,9 @@
  * restart that lost its completion is counted once.
  *
  * Failures BullMQ decides on its own (stall limit, retries used up, a job canceled while
- * queued) reach `failedElsewhere` from its 'failed' event and are recorded then.
+ * queued) reach `failedElsewhere` from its 'failed' event and are recorded then (or by
+ * `recordMissed`, if that worker died first). Every final failure is counted and announced as
+ * the ledger settles it, after it is recorded: one rule for the three ways a job fails.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -44,6 +46,15 @@ export interface JobEndingsDeps {
 
 /** PURE: the `outcome` label a failed job is counted under. */
 const outcomeOf = (error: JobError): 'canceled' | 'failed' => (error.type === 'canceled' ? 'canceled' : 'failed');
+
+type FailedOutcome = 'failed' | 'canceled' | 'expired';
+
+/** What recording a final failure found: how the job settles, as what it ended, and whether this record was its first ending. */
+interface FailureRecord {
+  settlement: Settlement;
+  end: JobEnd;
+  first: boolean;
+}
 
 /** How the runner settles a job: resolve with its result, or reject (no retry). */
 export type Settlement = { ok: true; result: InferenceJobResult } | { ok: false; error: UnrecoverableError };
@@ -147,12 +158,24 @@ export class JobEndings {
    * whose completion was recorded before its worker died (this is a run after that crash).
    * Rejects when Redis failed: nothing is recorded, and BullMQ may retry the job.
    */
-  async failed(job: InferenceJob, error: JobError, outcome: 'failed' | 'canceled' | 'expired' = outcomeOf(error)): Promise<Settlement> {
-    const settlement = await this.record(job, error, outcome);
+  async failed(job: InferenceJob, error: JobError, outcome: FailedOutcome = outcomeOf(error)): Promise<Settlement> {
+    const { settlement, end } = await this.record(job, error, outcome);
+    this.d.stats?.ending(job, end);
     if (settlement.ok) return settlement; // counted and announced once BullMQ has stored it: `stored`
-    if (!this.countedAtRecord(job)) this.count(job, outcome);
+    this.countFailure(job, end, error, outcome);
     this.d.announcer.announce({ id: job.id!, event: 'failed' });
     return settlement;
+  }
+
+  /**
+   * Counts a final failure as the ledger settled it (`end`): as `outcome` when it is the
+   * failure this worker recorded, else as the ending recorded first (a cancel); a chunk is
+   * counted where its outcome is recorded instead (`recordChunk`).
+   */
+  private countFailure(job: InferenceJob, end: JobEnd, mine: JobError, outcome: FailedOutcome): void {
+    if (this.countedAtRecord(job)) return;
+    if (end.state === 'completed') this.count(job, 'succeeded');
+    else this.count(job, end.error === mine ? outcome : outcomeOf(end.error));
   }
 
   /**
@@ -178,22 +201,22 @@ export class JobEndings {
    * A batch chunk's failure or cancel, with its batch, counted when it is the chunk's first
    * outcome (nothing for a job that is no chunk).
    */
-  private async recordChunk(job: InferenceJob, error: JobError, outcome: 'failed' | 'canceled' | 'expired' = outcomeOf(error)): Promise<void> {
+  private async recordChunk(job: InferenceJob, error: JobError, outcome: FailedOutcome = outcomeOf(error)): Promise<void> {
     const chunk = job.data.batch;
     if (!chunk || !this.d.chunks) return;
     if (await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error))) this.count(job, outcome);
   }
 
-  private async record(job: InferenceJob, error: JobError, outcome?: 'failed' | 'canceled' | 'expired'): Promise<Settlement> {
+  private async record(job: InferenceJob, error: JobError, outcome?: FailedOutcome): Promise<FailureRecord> {
     await this.recordChunk(job, error, outcome);
     let end: JobEnd = { state: 'failed', error };
     const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
     if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end, recorded.result);
-    this.d.stats?.ending(job, end);
-    if (end.state === 'completed') return { ok: true, result: end.result }; // its payload goes once BullMQ has stored it: `stored`
+    // A completion's payload goes once BullMQ has stored it (`stored`), or with `failedElsewhere`.
+    if (end.state === 'completed') return { settlement: { ok: true, result: end.result }, end, first: recorded.won };
     this.releasePayload(job);
     this.endedHere.add(job.id!);
-    return { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) };
+    return { settlement: { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) }, end, first: recorded.won };
   }
 
   /**
@@ -201,31 +224,45 @@ export class JobEndings {
    * Redis errors, or a job canceled while queued (its deferred failure, set by the API's cancel:
    * CANCEL_JOB_LUA). BullMQ 6 fails such a job when a worker fetches it, without running it,
    * through its 'failed' event (e2e "a job whose workers keep dying", "cancel of a queued job").
-   * Recorded now, so its batch completes and its job.completed goes out, and counted (a chunk
-   * once its outcome is recorded, if first). Recording twice is harmless: the first ending
-   * recorded wins.
+   * Recorded now, so its batch completes and its job.completed goes out; then counted as the
+   * ledger settled it (a completion recorded before its run's worker died counts as the success
+   * no one counted; a chunk once its outcome is recorded, if first) and announced. Recording
+   * twice is harmless: the first ending recorded wins. When Redis fails, the waiters are told
+   * anyway (they read BullMQ's failure) and `recordMissed` records and counts it later.
    */
   failedElsewhere(job: InferenceJob): void {
     if (this.endedHere.delete(job.id!)) return;
     dieAt('final-failure');
     const error = decodeJobError(job.failedReason);
-    if (!this.countedAtRecord(job)) this.count(job, outcomeOf(error));
-    this.d.announcer.announce({ id: job.id!, event: 'failed' });
-    this.record(job, error)
-      .then(() => this.endedHere.delete(job.id!))
-      .catch((err: unknown) => this.d.log.error({ err, jobId: job.id }, 'could not record a final failure'));
+    const outcome = outcomeOf(error);
+    this.record(job, error, outcome)
+      .then(({ end }) => {
+        this.endedHere.delete(job.id!);
+        if (end.state === 'completed') this.releasePayload(job); // BullMQ failed it: no run will store it
+        this.d.stats?.ending(job, end);
+        this.countFailure(job, end, error, outcome);
+      })
+      .catch((err: unknown) => this.d.log.error({ err, jobId: job.id }, 'could not record a final failure'))
+      .finally(() => this.d.announcer.announce({ id: job.id!, event: 'failed' }));
   }
 
   /**
    * Records again the final failure of a job BullMQ failed on its own, in case the worker
    * whose 'failed' event should have recorded it died first (ledger/missed-failures.ts). The
-   * first ending recorded wins, so a repeat changes nothing and counts nothing (a chunk whose
-   * outcome this records first is counted: no one did).
+   * first ending recorded wins, so a repeat changes nothing and counts nothing; an ending this
+   * records first is counted (metrics and Triton statistics) as `failedElsewhere` counts it: no
+   * one did.
    */
   async recordMissed(job: InferenceJob): Promise<void> {
     const error = decodeJobError(job.failedReason);
-    await this.recordChunk(job, error);
-    await this.d.jobs?.end(fetched(job), { state: 'failed', error });
+    const outcome = outcomeOf(error);
+    const { end, first } = await this.record(job, error, outcome);
+    this.endedHere.delete(job.id!); // BullMQ's 'failed' event for it has come and gone
+    if (end.state === 'completed') this.releasePayload(job);
+    if (first) {
+      this.d.stats?.ending(job, end);
+      this.countFailure(job, end, error, outcome);
+    }
     this.d.announcer.announce({ id: job.id!, event: 'failed' }); // waiters re-read the job
   }
 

@@ -8,7 +8,7 @@
  * live worker's own record normally comes first) is recorded again. Recording twice is
  * harmless: the first ending recorded wins, and an event keeps its one `webhook-id`.
  *
- * On start the look goes back LOOKBACK_MS, so a worker started after the crash finds what the
+ * On start the look goes back `MISSED_FAILURES.lookbackMs` (an hour), so a worker started after the crash finds what the
  * dead one missed. Failed jobs are rare; a look is one ZRANGEBYSCORE and nothing more when
  * none failed.
  */

@@ -8,7 +8,6 @@ import {
 } from '../errors.js';
 import { Interrupted, UsageError } from './command.js';
 
-export const EXIT_OK = 0;
 /** the API refused, could not be reached, or the work failed */
 export const EXIT_FAILED = 1;
 /** the command line itself is wrong (unknown option, missing argument, unreadable input file) */

@@ -91,7 +91,7 @@ end
 local m = redis.call('HMGET', KEYS[1], 'uploaded', 'chunks_total', 'completed_at', 'status', 'total', 'succeeded_any')
 if m[1] == '1' and not m[3] and tonumber(m[2]) == redis.call('HLEN', KEYS[2]) then
   local final = 'succeeded'
-  if m[4] == 'canceled' or m[4] == 'failed' then final = m[4] end
+  if m[4] == 'canceled' then final = 'canceled' end -- 'failed' is written only with completed_at, below
   -- A line succeeded (noted as its chunk was recorded): no need to read every chunk's outcome,
   -- which only a batch with no success (or one an older worker recorded) pays for, once.
   -- Lines that failed their checks alone (the API's, recorded with their chunk's line list) fail
