@@ -378,6 +378,9 @@ describe('.npy uploads', () => {
     // An output the model does not have is a bad parameter, whatever the format; so is a repeated one.
     expect((await npyOf(penguins.body.id, '?output=nope')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/names no output of penguins; its outputs: probabilities, label/) });
     expect((await npyOf(penguins.body.id, '?output=probabilities&output=label')).body).toMatchObject({ status: 400, type: 'urn:maas:problem:invalid-input' });
+    // A parameter the results do not read is a 400 that names those they do, not NDJSON for a guess at a format.
+    expect((await call(cluster.url, 'GET', `/v1/batches/${penguins.body.id}/results?format=npy`)).body).toMatchObject({ status: 400, detail: expect.stringMatching(/unknown query parameter 'format' \(output and failed are read; .npy results are asked for with Accept: application\/x-npy\)/) });
+    expect((await call(cluster.url, 'GET', '/v1/batches?limit=5&page=2')).body).toMatchObject({ status: 400, detail: expect.stringMatching(/unknown query parameter 'page' \(after and limit are read\)/) });
     expect((await call(cluster.url, 'GET', `/v1/batches/${penguins.body.id}/results?output=nope`)).body).toMatchObject({ status: 400, detail: expect.stringMatching(/names no output of penguins/) }); // as NDJSON too (it was ignored)
     expect((await call(cluster.url, 'GET', `/v1/batches/${penguins.body.id}/results?output=label`)).status).toBe(200); // one it has: NDJSON, every output
     // .npy preferred but impossible, NDJSON acceptable too: NDJSON, not a 406; the answer varies with Accept.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AppError } from '@maas/shared';
+import { npyHeader } from './npy.js';
 import { npyResults, refusesNdjson, resultsForm, type NpyResultsOf } from './results-form.js';
 
 const penguins: NpyResultsOf = {
@@ -19,8 +20,16 @@ const refusal = (f: () => unknown): AppError => {
 
 describe('npyResults', () => {
   it('is the one output, or the one named', () => {
-    expect(npyResults(mlp, undefined)).toEqual({ output: 'output', descr: '<f4', rows: 3, rest: [2] });
-    expect(npyResults(penguins, 'label')).toEqual({ output: 'label', descr: '<i8', rows: 3, rest: [] });
+    // The header is 128 bytes (64-aligned), then the rows.
+    expect(npyResults(mlp, undefined)).toEqual({ output: 'output', descr: '<f4', rows: 3, rest: [2], length: 128 + 3 * 2 * 4 });
+    expect(npyResults(penguins, 'label')).toEqual({ output: 'label', descr: '<i8', rows: 3, rest: [], length: 128 + 3 * 8 });
+  });
+
+  it("knows the file's length only when the signature fixes a row's shape", () => {
+    const symbolic: NpyResultsOf = { ...mlp, outputs: [{ name: 'output', datatype: 'FP16', shape: [-1, -1, 4] }] };
+    expect(npyResults(symbolic, undefined)).toEqual({ output: 'output', descr: '<f2', rows: 3, rest: [0, 4], length: undefined });
+    const many: NpyResultsOf = { ...mlp, rows: '1000000', outputs: [{ name: 'output', datatype: 'BOOL', shape: [-1, 7] }] };
+    expect(npyResults(many, undefined).length).toBe(npyHeader('|b1', [1_000_000, 7]).length + 7_000_000);
   });
 
   it('is a 400 for an output the model does not have, a 406 for results an array cannot hold', () => {

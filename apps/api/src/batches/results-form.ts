@@ -4,7 +4,7 @@
  * prefers `application/x-npy`.
  */
 import { AppError, type TensorSpec } from '@maas/shared';
-import { NPY_DESCR } from './npy.js';
+import { NPY_DESCR, npyHeader, npyItemBytes } from './npy.js';
 
 /** What a completed batch's `.npy` results are made of. */
 export interface NpyResults {
@@ -16,6 +16,12 @@ export interface NpyResults {
   rows: number;
   /** the shape of a row, for an array of no rows (the chunks' outputs say it otherwise) */
   rest: number[];
+  /**
+   * The whole file's bytes, header included, when the model's signature fixes a row's shape
+   * (no symbolic dimension past the first): its answer's Content-Length. A chunk whose rows
+   * come otherwise ends the answer (batch-results.ts), as a shape that changes between chunks does.
+   */
+  length: number | undefined;
 }
 
 /** What `npyResults` reads of a completed batch. */
@@ -53,7 +59,12 @@ export function npyResults(b: NpyResultsOf, output: string | undefined): NpyResu
     throw new AppError('not-acceptable', `${b.failed} of ${b.total} lines failed, and an .npy file cannot hold their errors: get the results as NDJSON`);
   }
   if (b.rows === undefined) throw new AppError('not-acceptable', `batch ${b.id} predates .npy results: get the results as NDJSON`);
-  return { output: spec.name, descr, rows: Number(b.rows), rest: spec.shape.slice(1).map((d) => Math.max(d, 0)) };
+  const rows = Number(b.rows);
+  const row = spec.shape.slice(1);
+  const fixed = row.every((d) => d >= 0);
+  const rest = row.map((d) => Math.max(d, 0));
+  const length = fixed ? npyHeader(descr, [rows, ...rest]).length + rows * rest.reduce((a, d) => a * d, 1) * npyItemBytes(descr) : undefined;
+  return { output: spec.name, descr, rows, rest, length };
 }
 
 export type ResultsForm<T> = { type: 'ndjson' } | { type: 'npy'; npy: T };

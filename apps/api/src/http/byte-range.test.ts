@@ -25,9 +25,14 @@ describe('requestedRange', () => {
     expect(requestedRange('bytes=-0', 1000)).toBe('unsatisfiable');
     expect(requestedRange('bytes=0-', 0)).toBe('unsatisfiable');
     expect(requestedRange('bytes=-10', 0)).toBe('unsatisfiable');
+    // A position of more digits than a double holds exactly is still past the end (a security audit: it was answered whole).
+    expect(requestedRange('bytes=99999999999999999999-', 1000)).toBe('unsatisfiable');
+    expect(requestedRange(`bytes=${'9'.repeat(190)}-`, 1000)).toBe('unsatisfiable');
+    expect(requestedRange('bytes=0-99999999999999999999', 1000)).toEqual({ start: 0, end: 999 });
+    expect(requestedRange('bytes=-99999999999999999999', 1000)).toEqual({ start: 0, end: 999 });
   });
   it('leaves the whole answer for no Range, several ranges, another unit and what is not valid', () => {
-    for (const h of [undefined, 'bytes=0-9,20-29', 'items=0-9', 'bytes=9-0', 'bytes=-', 'bytes=a-b', 'bytes 0-9', 'bytes=99999999999999999999-']) {
+    for (const h of [undefined, 'bytes=0-9,20-29', 'items=0-9', 'bytes=9-0', 'bytes=-', 'bytes=a-b', 'bytes 0-9', 'bytes=99999999999999999999-5']) {
       expect(requestedRange(h, 1000), String(h)).toBeUndefined();
     }
   });

@@ -41,9 +41,11 @@ export function rangeAsked(header: string | undefined): RangeAsked | undefined {
   const last = spec.slice(dash + 1).trim();
   if (!/^\d*$/.test(first) || !/^\d*$/.test(last)) return undefined; // several ranges (a comma), or not digits
   if (first === '') return last === '' ? undefined : { suffix: Number(last) };
+  // Digits past 2^53 are still a byte position (RFC 9110 §14.1.1 bounds none): one that far is
+  // past any answer's end (a 416, as for `bytes=100000-` of a shorter one), however it rounds.
   const start = Number(first);
   const end = last === '' ? undefined : Number(last);
-  if (!Number.isSafeInteger(start) || (end !== undefined && end < start)) return undefined;
+  if (end !== undefined && end < start) return undefined;
   return { first: start, last: end };
 }
 

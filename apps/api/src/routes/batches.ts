@@ -31,25 +31,30 @@ const NDJSON_RESULTS = 'application/x-ndjson';
 /** A NumPy array (an extension to the contract's NDJSON; see batches/npy.ts). */
 export const NPY_TYPES = ['application/x-npy', 'application/vnd.numpy.npy'];
 
+/**
+ * The 400's words for query parameters a batch route does not read: `read` lists those it does.
+ * An unknown name is refused, not ignored, on every batch route: a guess (`?format=npy`) would
+ * otherwise get another answer than asked for, and an upload's is often the rest of a webhook URL.
+ */
+const unknownParameters = (read: string) => (issue: { code: string; keys?: string[] }) => issue.code === 'unrecognized_keys' && issue.keys
+  ? `unknown query parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (${read})`
+  : undefined;
+
 /** `GET /v1/batches/{id}/results`: one `output` at most (a repeated name is a list: a 400). */
-export const ResultsQuery = z.object({
+export const ResultsQuery = z.strictObject({
   output: z.string().optional().describe('with Accept: application/x-npy, the output the array holds (required when the model has several); one the model does not have is a 400 in either form'),
   failed: z.enum(['true', 'false']).optional().describe('true: only the lines that failed, in input order (NDJSON; no outputs are read, so it is quick on a large batch)'),
-});
+}, { error: unknownParameters('output and failed are read; .npy results are asked for with Accept: application/x-npy') });
 
 /**
- * `POST /v1/batches`'s query. An unknown name is a 400, not ignored: it is most often the rest
- * of a webhook URL whose `&` was not encoded (`?webhook=https://h/x?a=1&b=2` stores `…?a=1`).
+ * `POST /v1/batches`'s query. An unknown name is most often the rest of a webhook URL whose `&`
+ * was not encoded (`?webhook=https://h/x?a=1&b=2` stores `…?a=1`).
  */
 export const BatchQuery = z.strictObject({
   model: z.string().min(1, 'model is required'),
   version: VersionParam.optional(),
   webhook: WebhookUrl.optional(),
-}, {
-  error: (issue) => issue.code === 'unrecognized_keys'
-    ? `unknown query parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} (model, version and webhook are read; a webhook URL's own & and # must be percent-encoded: %26, %23)`
-    : undefined,
-});
+}, { error: unknownParameters("model, version and webhook are read; a webhook URL's own & and # must be percent-encoded: %26, %23") });
 
 /**
  * PURE: the strong entity tag of a completed batch's results in one form
@@ -61,10 +66,10 @@ export function resultsTag(id: string, completedAt: string | null, of: ResultsOf
 }
 
 /** `GET /v1/batches`: a page of the tenant's batches, newest first (as the OpenAI Batch API lists them). */
-export const BatchListQuery = z.object({
+export const BatchListQuery = z.strictObject({
   after: z.string().min(1).optional().describe('the last batch id of the previous page'),
   limit: z.string().regex(/^[0-9]+$/, 'limit is a whole number').optional().describe('batches a page, 1 to 100 (default 20)'),
-});
+}, { error: unknownParameters('after and limit are read') });
 const DEFAULT_PAGE = 20;
 const MAX_PAGE = 100;
 
@@ -178,6 +183,8 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     );
     if (conditions === 'failed') throw new AppError('precondition-failed', `the results are ${etag}, last modified ${lastModified ?? 'never'}: If-Match or If-Unmodified-Since names another`);
     if (conditions === 'not-modified') return void res.status(304).end();
+    // An .npy file's length is known from its rows when the signature fixes a row's shape (a range's is set below).
+    if (form.type === 'npy' && form.npy.length !== undefined) res.set('Content-Length', String(form.npy.length));
     // HEAD: what GET would answer, after the same checks, without reading a chunk.
     if (req.method === 'HEAD') return void res.end();
     let body: AsyncIterable<Uint8Array> = batches.results.bytes(done, of);

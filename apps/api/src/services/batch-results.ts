@@ -183,6 +183,8 @@ export class BatchResults {
           const t = outputs.find((o) => o.name === npy.output);
           if (!t || Array.isArray(t.data)) throw new Error(`chunk without output '${npy.output}'`);
           const shape = t.shape.slice(1);
+          // Its Content-Length was sent from the signature's row shape: rows of another would not fill it.
+          if (npy.length !== undefined && shape.join() !== npy.rest.join()) throw new AppError('not-acceptable', `output '${npy.output}' has rows of shape [${shape.join(', ')}], not the model's [${npy.rest.join(', ')}]; get the results as NDJSON`);
           if (!rest) {
             rest = shape;
             if (index === 0) yield { chunk: 0, bytes: npyHeader(npy.descr, [npy.rows, ...shape]) };
