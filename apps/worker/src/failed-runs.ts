@@ -11,7 +11,7 @@ import { linesOf, type Task } from './task.js';
 
 /** What the isolation does with what it finds: the runner's own steps. */
 export interface Rerun {
-  /** runs these slices again as a micro-batch of their own (failing again comes back here) */
+  /** runs these slices again as a run of their own (failing again comes back here) */
   run(slices: Slice<Task>[]): Promise<void>;
   /** every row of the task ran or failed alone (`rowErrors`, `memberErrors`) */
   finish(task: Task): void;

@@ -5,13 +5,13 @@
  * BullMQ's open edition hands a processor one job at a time, so the Worker runs with a high
  * concurrency once it holds jobs (one at low load: batching/fetch-limit.ts): it keeps
  * fetching while earlier jobs wait in the Collector, and each processor
- * call just parks its job there and awaits the job's result. The Collector cuts batches; this
+ * call just parks its job there and awaits the job's result. The Collector cuts runs; this
  * module joins their rows, runs them on a session thread while it checks the jobs due a check
  * for cancellation (in parallel with the run: batching/cancel-check.ts), and hands each job its
  * rows back; a run that fails for what its rows hold runs them again apart until the rows at
  * fault are found (failed-runs.ts). How a job ends — recorded through the ledger, settled as
  * the ledger says, counted, announced — is ledger/job-endings.ts. Locks, stall recovery and retries stay per
- * job, as BullMQ made them: a worker killed mid-batch leaves its jobs locked until live
+ * job, as BullMQ made them: a worker killed mid-run leaves its jobs locked until live
  * workers see its liveness beat missing and drop those locks (see liveness/sweeper.ts), or the
  * lock expires; then a stall check requeues them. A run lost with its session thread (see
  * inference/session-pool.ts) is retried the same way.
@@ -27,7 +27,7 @@ import {
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { installBlockingFetch } from './batching/blocking-fetch.js';
 import { Collector } from './batching/collector.js';
-import { fullBatchesAhead } from './batching/full-ahead.js';
+import { fullRunsAhead } from './batching/full-ahead.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
 import { fetchLimit, IDLE_BEFORE_QUICK_MS } from './batching/fetch-limit.js';
 import { lineRanges, rowsIn, sameError } from './chunk-lines/failed-lines.js';
@@ -52,7 +52,7 @@ export interface RunnerSettings {
   redisUrl: string;
   lockMs: number;
   stalledIntervalMs: number;
-  /** jobs fetched and held at once; 0 = derived from the model's batch size */
+  /** jobs fetched and held at once; 0 = derived from the model's max_batch_size */
   concurrency: number;
   /** an idle worker's wait also takes the job (batching/blocking-fetch.ts) */
   blockingFetch?: boolean;
@@ -108,7 +108,7 @@ export class ModelRunner {
   ) {
     this.queueName = inferenceQueueName(version.model, version.version);
     this.rerun = {
-      run: (slices) => this.runMicroBatch(slices),
+      run: (slices) => this.executeRun(slices),
       finish: (task) => void this.finish(task),
       failWith: (task, error) => this.failWith(task, error),
       log,
@@ -119,8 +119,8 @@ export class ModelRunner {
       maxDelayMs: model.config.max_queue_delay_ms,
       preferred: model.config.preferred_batch_sizes,
       concurrency: pool.size,
-      fullAhead: () => pool.size * fullBatchesAhead(pool.predictMs(version.maxBatchSize)),
-      run: (slices) => this.runMicroBatch(slices).catch((err: unknown) => this.runFaulted(slices, err as Error)),
+      fullAhead: () => pool.size * fullRunsAhead(pool.predictMs(version.maxBatchSize)),
+      run: (slices) => this.executeRun(slices).catch((err: unknown) => this.runFaulted(slices, err as Error)),
       order: (a, b) => queueOrder(queued(a), queued(b)),
     });
     // Not auto-pipelined: BullMQ defines its scripts on this connection, which makes each
@@ -196,7 +196,7 @@ export class ModelRunner {
     return unfinishedJobCount(this.redis, this.queueName);
   }
 
-  /** Stop fetching; run what is held now without waiting for batches to fill; then free the sessions. */
+  /** Stop fetching; run what is held now without waiting for runs to fill; then free the sessions. */
   async close(): Promise<void> {
     const closing = this.worker.close();
     await this.missedFailures.stop();
@@ -267,13 +267,13 @@ export class ModelRunner {
       // The API only queues checked tensors: a payload that does not decode will never run.
       return this.endWithout(job, { type: 'internal', message: `unreadable job payload: ${(err as Error).message}` });
     }
-    // Its job.start is queued before the job joins a batch (a Redis failure retries the job).
+    // Its job.start is queued before the job joins a run (a Redis failure retries the job).
     await this.endings.started(job);
     return new Promise((resolve, reject) => {
       const receivedAt = performance.now();
       const task: Task = {
         job, inputs, rows: data.rows, receivedAt, done: 0, parts: [], inferenceMs: 0,
-        maxBatch: 0, runs: 0, failed: false, resolve, reject,
+        maxRunRows: 0, runs: 0, failed: false, resolve, reject,
         // Its fetch was its first cancel check: a job canceled while queued never gets here
         // (BullMQ fails it at fetch, see CANCEL_JOB_LUA). A chunk's batch is checked at its first run.
         ...(data.batch ? {} : { cancelCheckedAt: receivedAt }),
@@ -295,7 +295,7 @@ export class ModelRunner {
 
   /**
    * A fault of this code while a micro-batch ran (a model's failure never comes here: see
-   * runMicroBatch): its jobs go back to BullMQ to be tried again, not left waiting for ever.
+   * executeRun): its jobs go back to BullMQ to be tried again, not left waiting for ever.
    * A job whose rows all ran (a rerun of a failed run's isolation may have finished it before
    * the fault) is left to its ending, which is under way.
    */
@@ -332,7 +332,7 @@ export class ModelRunner {
 
   /**
    * Fails the jobs of `tasks` canceled (or whose batch was canceled) since they were fetched.
-   * Made while the batch computes (a job spread over many runs: see batching/cancel-check.ts):
+   * Made while the run computes (a job spread over many runs: see batching/cancel-check.ts):
    * a canceled job's rows may still run, but its outputs are dropped and it ends as canceled.
    */
   private async dropCanceled(tasks: Task[]): Promise<void> {
@@ -340,7 +340,7 @@ export class ModelRunner {
     tasks.forEach((t, i) => canceled[i] && this.failWith(t, canceled[i]));
   }
 
-  private async runMicroBatch(cut: Slice<Task>[]): Promise<void> {
+  private async executeRun(cut: Slice<Task>[]): Promise<void> {
     const slices = cut.filter((s) => !s.job.failed);
     if (slices.length === 0) return;
     const now = performance.now();
@@ -388,7 +388,7 @@ export class ModelRunner {
       task.parts.push({ start: s.start, outputs: shares[i]! });
       task.done += s.end - s.start;
       task.inferenceMs += result.ms;
-      task.maxBatch = Math.max(task.maxBatch, rows);
+      task.maxRunRows = Math.max(task.maxRunRows, rows);
       task.runs++;
       if (task.done === task.rows) void this.finish(task);
     });
@@ -464,7 +464,7 @@ export class ModelRunner {
         queue_ms: queueMs(job),
         batch_wait_ms: round((task.dispatchedAt ?? task.receivedAt) - task.receivedAt),
         inference_ms: round(task.inferenceMs),
-        batch_size: task.maxBatch,
+        batch_size: task.maxRunRows,
         runs: task.runs,
         worker: this.metrics.workerId,
       },

@@ -15,7 +15,8 @@ export interface Task {
   done: number;
   parts: OutputPart[];
   inferenceMs: number;
-  maxBatch: number;
+  /** rows of the largest run this job was part of (its `batch_size` metric) */
+  maxRunRows: number;
   runs: number;
   failed: boolean;
   /** when a run last checked this job for a cancel (batching/cancel-check.ts) */

@@ -2,7 +2,7 @@ import { tensorOf, toJsonValues, type RawTensor } from '@maas/shared';
 import { describe, expect, it } from 'vitest';
 import { concatRows } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './assemble.js';
-import { cutBatch, type PendingJob, type Slice } from './cut.js';
+import { cutRun, type PendingJob, type Slice } from './cut.js';
 
 const tensor = tensorOf;
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
@@ -30,7 +30,7 @@ describe('assembleFeeds / splitOutputs', () => {
   }
 
   it('joins the slices\' rows per input, in slice order', () => {
-    const slices = cutBatch(pendingOf(jobs), 100);
+    const slices = cutRun(pendingOf(jobs), 100);
     const feeds = assembleFeeds(slices, inputsOf);
     expect(feeds.map((f) => [f.name, f.shape])).toEqual([['x', [8, 3]], ['s', [8, 2]]]);
     expect(values(feeds[0]!)).toEqual([...range(6, 0), ...range(15, 100), ...range(3, 200)]);
@@ -57,7 +57,7 @@ describe('assembleFeeds / splitOutputs', () => {
     const got = new Map<string, { start: number; outputs: RawTensor[] }[]>();
     let runs = 0;
     while (pending.length) {
-      const slices = cutBatch(pending, 3); // forces splits: b (5 rows) spans runs
+      const slices = cutRun(pending, 3); // forces splits: b (5 rows) spans runs
       const feeds = assembleFeeds(slices, inputsOf);
       const outputs = feeds; // an identity "model"
       splitOutputs(slices, outputs).forEach((parts, i) => {
@@ -77,7 +77,7 @@ describe('assembleFeeds / splitOutputs', () => {
   });
 
   it('splits a row-wise computation back to the job that sent each row', () => {
-    const slices = cutBatch(pendingOf(jobs), 100);
+    const slices = cutRun(pendingOf(jobs), 100);
     const [x] = assembleFeeds(slices, inputsOf);
     // "model": per-row sum of x → [rows]
     const xs = values(x!) as number[];
@@ -93,12 +93,12 @@ describe('assembleFeeds / splitOutputs', () => {
 });
 
 describe('shapeKey', () => {
-  it('ignores the batch dimension', () => {
+  it('ignores the first (row) dimension', () => {
     expect(shapeKey(makeJob('a', 2, 0).inputs)).toBe(shapeKey(makeJob('b', 7, 0).inputs));
     expect(shapeKey(makeJob('a', 2, 0).inputs)).toBe('3|2');
   });
 
-  it('differs when any non-batch dimension differs', () => {
+  it('differs when any other dimension differs', () => {
     const a = [tensor('x', 'FP32', [1, 2, 3], range(6))];
     const b = [tensor('x', 'FP32', [1, 3, 2], range(6))];
     const c = [tensor('x', 'FP32', [1, 6], range(6))];

@@ -87,7 +87,7 @@ function harness(opts: Partial<CollectorOptions<string>> & { maxRows: number }) 
     },
   });
   /** The jobs and row ranges of run i, e.g. ['a:0-2', 'b:0-1']. */
-  const batch = (i: number) => runs[i]!.slices.map((s) => `${s.job}:${s.start}-${s.end}@${s.offset}`);
+  const slicesOf = (i: number) => runs[i]!.slices.map((s) => `${s.job}:${s.start}-${s.end}@${s.offset}`);
   const finish = async (i: number) => {
     runs[i]!.resolve();
     await settle();
@@ -97,7 +97,7 @@ function harness(opts: Partial<CollectorOptions<string>> & { maxRows: number }) 
     for (const [job, rows, key] of jobs) collector.add(job, rows, key ?? 'k');
     clock.turn();
   };
-  return { clock, runs, collector, batch, finish, arrive, maxActive: () => maxActive };
+  return { clock, runs, collector, slicesOf, finish, arrive, maxActive: () => maxActive };
 }
 
 describe('Collector', () => {
@@ -107,7 +107,7 @@ describe('Collector', () => {
       h.collector.add('a', 1, 'k');
       expect(h.runs).toHaveLength(0); // still this turn
       h.clock.turn();
-      expect(h.batch(0)).toEqual(['a:0-1@0']);
+      expect(h.slicesOf(0)).toEqual(['a:0-1@0']);
       expect(h.clock.now()).toBe(0);
       expect(h.clock.pendingTimers).toBe(0);
     });
@@ -116,30 +116,30 @@ describe('Collector', () => {
       const h = harness({ maxRows: 8 });
       h.arrive(['a', 2], ['b', 1], ['c', 3]);
       expect(h.runs).toHaveLength(1);
-      expect(h.batch(0)).toEqual(['a:0-2@0', 'b:0-1@2', 'c:0-3@3']);
+      expect(h.slicesOf(0)).toEqual(['a:0-2@0', 'b:0-1@2', 'c:0-3@3']);
     });
 
     it('a job larger than maxRows is spread over runs, each taken as soon as the instance frees', async () => {
       const h = harness({ maxRows: 4 });
       h.arrive(['big', 10]);
-      expect(h.batch(0)).toEqual(['big:0-4@0']);
+      expect(h.slicesOf(0)).toEqual(['big:0-4@0']);
       await h.finish(0);
-      expect(h.batch(1)).toEqual(['big:4-8@0']);
+      expect(h.slicesOf(1)).toEqual(['big:4-8@0']);
       await h.finish(1);
-      expect(h.batch(2)).toEqual(['big:8-10@0']);
+      expect(h.slicesOf(2)).toEqual(['big:8-10@0']);
       expect(h.clock.now()).toBe(0);
     });
 
     it('only the head job\'s shape group shares a run; another group takes the next free instance', () => {
       const h = harness({ maxRows: 4, concurrency: 2 });
       h.arrive(['x1', 1, 'x'], ['y1', 1, 'y'], ['x2', 1, 'x']);
-      expect(h.batch(0)).toEqual(['x1:0-1@0', 'x2:0-1@1']);
-      expect(h.batch(1)).toEqual(['y1:0-1@0']);
+      expect(h.slicesOf(0)).toEqual(['x1:0-1@0', 'x2:0-1@1']);
+      expect(h.slicesOf(1)).toEqual(['y1:0-1@0']);
     });
   });
 
   describe('BUSY: every instance running', () => {
-    it('never runs more than `concurrency` batches at once', async () => {
+    it('never has more than `concurrency` runs at once', async () => {
       const h = harness({ maxRows: 2, concurrency: 2 });
       for (let i = 0; i < 10; i++) h.collector.add(`j${i}`, 1, 'k');
       h.clock.turn();
@@ -153,10 +153,10 @@ describe('Collector', () => {
       expect(h.collector.pendingRows).toBe(0);
     });
 
-    it('accumulates rows while busy, so under load batches grow by themselves', async () => {
+    it('accumulates rows while busy, so under load runs grow by themselves', async () => {
       const h = harness({ maxRows: 8, concurrency: 1 });
       h.arrive(['a', 1]);
-      expect(h.batch(0)).toEqual(['a:0-1@0']);
+      expect(h.slicesOf(0)).toEqual(['a:0-1@0']);
       for (const j of ['b', 'c', 'd', 'e', 'f']) {
         h.arrive([j, 1]);
         await h.clock.advance(5);
@@ -164,47 +164,47 @@ describe('Collector', () => {
       expect(h.runs).toHaveLength(1);
       expect(h.collector.pendingRows).toBe(5);
       await h.finish(0);
-      expect(h.batch(1)).toEqual(['b:0-1@0', 'c:0-1@1', 'd:0-1@2', 'e:0-1@3', 'f:0-1@4']);
+      expect(h.slicesOf(1)).toEqual(['b:0-1@0', 'c:0-1@1', 'd:0-1@2', 'e:0-1@3', 'f:0-1@4']);
     });
 
-    it('while busy, a batch still never exceeds maxRows', async () => {
+    it('while busy, a run still never exceeds maxRows', async () => {
       const h = harness({ maxRows: 3, concurrency: 1 });
       h.arrive(['a', 3]);
       h.arrive(['b', 2], ['c', 2], ['d', 2], ['e', 2]);
       await h.finish(0);
-      expect(h.batch(1)).toEqual(['b:0-2@0', 'c:0-1@2']);
+      expect(h.slicesOf(1)).toEqual(['b:0-2@0', 'c:0-1@2']);
       await h.finish(1);
-      expect(h.batch(2)).toEqual(['c:1-2@0', 'd:0-2@1']);
+      expect(h.slicesOf(2)).toEqual(['c:1-2@0', 'd:0-2@1']);
     });
   });
 
-  describe('FULL AHEAD: full batches queue behind busy instances', () => {
-    it('hands out up to `fullAhead` full batches beyond `concurrency`; a partial one waits for a free instance', async () => {
+  describe('FULL AHEAD: full runs queue behind busy instances', () => {
+    it('hands out up to `fullAhead` full runs beyond `concurrency`; a partial one waits for a free instance', async () => {
       const h = harness({ maxRows: 4, concurrency: 1, fullAhead: 1 });
       h.arrive(['big', 10]);
-      expect(h.runs.map((_, i) => h.batch(i))).toEqual([['big:0-4@0'], ['big:4-8@0']]);
+      expect(h.runs.map((_, i) => h.slicesOf(i))).toEqual([['big:0-4@0'], ['big:4-8@0']]);
       expect(h.maxActive()).toBe(2);
       await h.finish(0);
-      expect(h.runs).toHaveLength(2); // 2 rows left: not full, so not ahead of the running batch
+      expect(h.runs).toHaveLength(2); // 2 rows left: not full, so not ahead of the run in flight
       await h.finish(1);
-      expect(h.batch(2)).toEqual(['big:8-10@0']);
+      expect(h.slicesOf(2)).toEqual(['big:8-10@0']);
       expect(h.clock.now()).toBe(0);
     });
 
-    it('single rows arriving while busy still accumulate into one batch (nothing full, nothing ahead)', async () => {
+    it('single rows arriving while busy still accumulate into one run (nothing full, nothing ahead)', async () => {
       const h = harness({ maxRows: 8, concurrency: 1, fullAhead: 1 });
       h.arrive(['a', 1]);
       for (const j of ['b', 'c', 'd']) h.arrive([j, 1]);
       expect(h.runs).toHaveLength(1);
       await h.finish(0);
-      expect(h.batch(1)).toEqual(['b:0-1@0', 'c:0-1@1', 'd:0-1@2']);
+      expect(h.slicesOf(1)).toEqual(['b:0-1@0', 'c:0-1@1', 'd:0-1@2']);
     });
 
-    it('a full batch goes ahead at once, without waiting for a preferred-size window', () => {
+    it('a full run goes ahead at once, without waiting for a preferred-size window', () => {
       const h = harness({ maxRows: 4, preferred: [4], maxDelayMs: 1000, concurrency: 1, fullAhead: 1 });
       h.arrive(['a', 4]);
       h.arrive(['b', 4], ['c', 1]);
-      expect(h.runs.map((_, i) => h.batch(i))).toEqual([['a:0-4@0'], ['b:0-4@0']]);
+      expect(h.runs.map((_, i) => h.slicesOf(i))).toEqual([['a:0-4@0'], ['b:0-4@0']]);
     });
 
     it('a `fullAhead` function is asked at each dispatch: more may go ahead once it allows more', async () => {
@@ -216,7 +216,7 @@ describe('Collector', () => {
       await h.finish(0);
       expect(h.runs).toHaveLength(5); // the run that ended is replaced, and two more go ahead
       expect(h.maxActive()).toBe(4);
-      expect(h.runs.map((_, i) => h.batch(i))).toEqual([['big:0-4@0'], ['big:4-8@0'], ['big:8-12@0'], ['big:12-16@0'], ['big:16-20@0']]);
+      expect(h.runs.map((_, i) => h.slicesOf(i))).toEqual([['big:0-4@0'], ['big:4-8@0'], ['big:8-12@0'], ['big:12-16@0'], ['big:16-20@0']]);
     });
 
     it('without `fullAhead`, never more than `concurrency` (the default)', () => {
@@ -226,7 +226,7 @@ describe('Collector', () => {
     });
   });
 
-  describe('PREFERRED: an opt-in wait for fuller batches, bounded by maxDelayMs', () => {
+  describe('PREFERRED: an opt-in wait for fuller runs, bounded by maxDelayMs', () => {
     it('waits for the smallest preferred size, at most maxDelayMs from the oldest arrival', async () => {
       const h = harness({ maxRows: 16, preferred: [4, 8], maxDelayMs: 10 });
       h.arrive(['a', 1]);
@@ -236,17 +236,17 @@ describe('Collector', () => {
       expect(h.runs).toHaveLength(0);
       await h.clock.advance(1);
       expect(h.clock.now()).toBe(10);
-      expect(h.batch(0)).toEqual(['a:0-1@0', 'b:0-1@1']);
+      expect(h.slicesOf(0)).toEqual(['a:0-1@0', 'b:0-1@1']);
     });
 
     it('dispatches as soon as the preferred size is reached, cut at the largest preferred size that fits', async () => {
       const h = harness({ maxRows: 16, preferred: [4], maxDelayMs: 10 });
       h.arrive(['a', 1], ['b', 1], ['c', 1], ['d', 1], ['e', 1], ['f', 1]);
-      expect(h.batch(0)).toEqual(['a:0-1@0', 'b:0-1@1', 'c:0-1@2', 'd:0-1@3']);
+      expect(h.slicesOf(0)).toEqual(['a:0-1@0', 'b:0-1@1', 'c:0-1@2', 'd:0-1@3']);
       await h.finish(0);
       expect(h.runs).toHaveLength(1);
       await h.clock.advance(10);
-      expect(h.batch(1)).toEqual(['e:0-1@0', 'f:0-1@1']);
+      expect(h.slicesOf(1)).toEqual(['e:0-1@0', 'f:0-1@1']);
     });
 
     it('maxDelayMs 0 never waits', () => {
@@ -255,7 +255,7 @@ describe('Collector', () => {
       expect(h.runs).toHaveLength(1);
     });
 
-    it('a stale delay timer does not fire an extra batch', async () => {
+    it('a stale delay timer does not fire an extra run', async () => {
       const h = harness({ maxRows: 4, preferred: [4], concurrency: 2 });
       h.arrive(['a', 4]);
       await h.clock.advance(100);
@@ -268,18 +268,18 @@ describe('Collector', () => {
       const h = harness({ maxRows: 0, maxDelayMs: 1000, concurrency: 1 });
       h.arrive(['a', 5], ['b', 3], ['c', 7]);
       expect(h.runs).toHaveLength(1);
-      expect(h.batch(0)).toEqual(['a:0-5@0']);
+      expect(h.slicesOf(0)).toEqual(['a:0-5@0']);
       await h.finish(0);
-      expect(h.batch(1)).toEqual(['b:0-3@0']);
+      expect(h.slicesOf(1)).toEqual(['b:0-3@0']);
       await h.finish(1);
-      expect(h.batch(2)).toEqual(['c:0-7@0']);
+      expect(h.slicesOf(2)).toEqual(['c:0-7@0']);
       expect(h.clock.now()).toBe(0);
     });
 
     it('runs up to `concurrency` single jobs at once', () => {
       const h = harness({ maxRows: 0, concurrency: 2 });
       h.arrive(['a', 2], ['b', 2], ['c', 2]);
-      expect(h.runs.map((_, i) => h.batch(i))).toEqual([['a:0-2@0'], ['b:0-2@0']]);
+      expect(h.runs.map((_, i) => h.slicesOf(i))).toEqual([['a:0-2@0'], ['b:0-2@0']]);
     });
   });
 
@@ -321,10 +321,10 @@ describe('Collector', () => {
       expect(drained).toBe(false);
       h.arrive(['b', 3]);
       await h.finish(0);
-      expect(h.batch(1)).toEqual(['b:0-2@0']);
+      expect(h.slicesOf(1)).toEqual(['b:0-2@0']);
       expect(drained).toBe(false);
       await h.finish(1);
-      expect(h.batch(2)).toEqual(['b:2-3@0']);
+      expect(h.slicesOf(2)).toEqual(['b:2-3@0']);
       expect(drained).toBe(false);
       await h.finish(2);
       expect(drained).toBe(true);
@@ -360,10 +360,10 @@ describe('Collector', () => {
       h.runs[0]!.reject(new Error('session crashed'));
       await settle();
       expect(h.collector.busy).toBe(1);
-      expect(h.batch(1)).toEqual(['b:0-1@0']);
+      expect(h.slicesOf(1)).toEqual(['b:0-1@0']);
       await h.finish(1);
       h.arrive(['c', 1]);
-      expect(h.batch(2)).toEqual(['c:0-1@0']);
+      expect(h.slicesOf(2)).toEqual(['c:0-1@0']);
       await h.finish(2);
       await expect(h.collector.drain()).resolves.toBeUndefined();
     });
@@ -387,37 +387,37 @@ describe('Collector', () => {
     it('a full-size job arriving after a small one that was queued later runs whole', async () => {
       const h = harness({ maxRows: 4, order });
       h.arrive(['2small', 1], ['1full', 4]); // fetched in one turn, queued the other way round
-      expect(h.batch(0)).toEqual(['1full:0-4@0']);
+      expect(h.slicesOf(0)).toEqual(['1full:0-4@0']);
       await h.finish(0);
-      expect(h.batch(1)).toEqual(['2small:0-1@0']);
+      expect(h.slicesOf(1)).toEqual(['2small:0-1@0']);
     });
 
     it('without an order, arrival order rules (and the full-size job is cut in two)', () => {
       const h = harness({ maxRows: 4 });
       h.arrive(['2small', 1], ['1full', 4]);
-      expect(h.batch(0)).toEqual(['2small:0-1@0', '1full:0-3@1']);
+      expect(h.slicesOf(0)).toEqual(['2small:0-1@0', '1full:0-3@1']);
     });
 
-    it('urgent jobs that arrive while busy lead the next batch', async () => {
+    it('urgent jobs that arrive while busy lead the next run', async () => {
       const h = harness({ maxRows: 8, order });
       h.arrive(['5a', 1]);
       h.arrive(['5b', 1], ['1c', 1], ['5d', 1], ['1e', 1]);
       await h.finish(0);
-      expect(h.batch(1)).toEqual(['1c:0-1@0', '1e:0-1@1', '5b:0-1@2', '5d:0-1@3']);
+      expect(h.slicesOf(1)).toEqual(['1c:0-1@0', '1e:0-1@1', '5b:0-1@2', '5d:0-1@3']);
     });
 
     it('a job already partly run keeps the head', async () => {
       const h = harness({ maxRows: 4, order });
       h.arrive(['5big', 6]);
-      expect(h.batch(0)).toEqual(['5big:0-4@0']);
+      expect(h.slicesOf(0)).toEqual(['5big:0-4@0']);
       h.arrive(['1urgent', 2]);
       await h.finish(0);
-      expect(h.batch(1)).toEqual(['5big:4-6@0', '1urgent:0-2@2']);
+      expect(h.slicesOf(1)).toEqual(['5big:4-6@0', '1urgent:0-2@2']);
     });
   });
 
   describe('bookkeeping', () => {
-    it('pendingRows counts untaken rows, busy counts running batches', async () => {
+    it('pendingRows counts untaken rows, busy counts runs in flight', async () => {
       const h = harness({ maxRows: 4 });
       h.arrive(['a', 6]);
       expect(h.collector.busy).toBe(1);

@@ -3,32 +3,32 @@
  * default dynamic batcher and vLLM/TGI do it).
  *
  * Jobs arrive one by one (BullMQ hands each to a processor call); the collector decides when a
- * batch leaves for an ONNX session instance:
+ * run leaves for an ONNX session instance:
  *
  * - IDLE: an instance is free → it takes what is pending at once (up to `maxRows`). Arrivals
  *   of the same event-loop turn are gathered first (one `setImmediate`), so jobs fetched
  *   together run together; a lone job pays no window.
- * - BUSY: every instance is running a batch → nothing leaves; rows keep accumulating, so
- *   under load batches grow toward `maxRows` by themselves, with no timer at all.
+ * - BUSY: every instance is busy with a run → nothing leaves; rows keep accumulating, so
+ *   under load runs grow toward `maxRows` by themselves, with no timer at all.
  * - PREFERRED: with `preferred` sizes configured, an idle instance waits for pending rows to
  *   reach the smallest preferred size, at most `maxDelayMs` from the oldest arrival (Triton's
- *   `max_queue_delay_microseconds`: an opt-in wait for fuller batches, an upper bound).
- * - FULL AHEAD (`fullAhead`): a full batch (`maxRows` rows) cannot grow by waiting, so up to
+ *   `max_queue_delay_microseconds`: an opt-in wait for fuller runs, an upper bound).
+ * - FULL AHEAD (`fullAhead`): a full run (`maxRows` rows) cannot grow by waiting, so up to
  *   `fullAhead` of them (read whenever one is pending) may be handed out while every instance
- *   is busy; they queue behind the running batches, and an instance starts the next one the
+ *   is busy; they queue behind the runs in flight, and an instance starts the next one the
  *   moment it ends instead of after a hand-off through this thread (a batch-file chunk is many
  *   full runs back to back; the runner sizes it with full-ahead.ts).
  * - DRAINING (`drain()`): no more waiting; everything pending is dispatched as instances
- *   free up, and `drain()` resolves when the last batch finished.
+ *   free up, and `drain()` resolves when the last run finished.
  *
  * `maxRows` 0 means the model cannot batch: each job runs alone.
  *
  * Pending jobs are kept in queue order (`order`), not in the order they reached the
  * collector: jobs fetched concurrently can arrive out of order, and a late urgent job should
- * lead the next batch. Without it, a small job arriving just before a full-size one would cut
+ * lead the next run. Without it, a small job arriving just before a full-size one would cut
  * that one in two. The window runs from the arrival of the oldest pending job, wherever it sits.
  */
-import { batchCap, compatibleRows, cutBatch, type PendingJob, type Slice } from './cut.js';
+import { runCap, compatibleRows, cutRun, type PendingJob, type Slice } from './cut.js';
 
 export interface Clock {
   now(): number;
@@ -49,14 +49,14 @@ export interface CollectorOptions<J> {
   maxRows: number;
   maxDelayMs: number;
   preferred?: readonly number[];
-  /** batches that may run at once (session instances) */
+  /** runs that may compute at once (session instances) */
   concurrency: number;
   /**
-   * full batches that may be handed out beyond `concurrency`, to queue behind running ones (0);
-   * a function is asked whenever a full batch is pending
+   * full runs that may be handed out beyond `concurrency`, to queue behind running ones (0);
+   * a function is asked whenever a full run is pending
    */
   fullAhead?: number | (() => number);
-  /** runs one batch; a rejection is the runner's to report per job, the collector just goes on */
+  /** executes one run; a rejection is the runner's to report per job, the collector just goes on */
   run: (slices: Slice<J>[]) => Promise<void>;
   /** queue order: negative when `a` should run before `b`; equal jobs keep arrival order */
   order?: (a: J, b: J) => number;
@@ -76,7 +76,7 @@ export class Collector<J> {
     this.clock = opts.clock ?? systemClock;
   }
 
-  /** Rows waiting for a batch. */
+  /** Rows waiting for a run. */
   get pendingRows(): number {
     return this.pending.reduce((n, p) => n + p.rows - p.taken, 0);
   }
@@ -97,7 +97,7 @@ export class Collector<J> {
     // Behind every job it does not precede; a job already partly run keeps the head.
     if (order) while (at > 0 && this.pending[at - 1]!.taken === 0 && order(job, this.pending[at - 1]!.job) < 0) at--;
     this.pending.splice(at, 0, entry);
-    // Gather the rest of this turn's arrivals before an idle instance takes the batch.
+    // Gather the rest of this turn's arrivals before an idle instance takes the run.
     if (!this.pumpQueued) {
       this.pumpQueued = true;
       this.clock.soon(() => {
@@ -107,7 +107,7 @@ export class Collector<J> {
     }
   }
 
-  /** Stop waiting for batches to fill; resolves when nothing is pending or running. */
+  /** Stop waiting for runs to fill; resolves when nothing is pending or running. */
   drain(): Promise<void> {
     this.draining = true;
     this.pump();
@@ -129,7 +129,7 @@ export class Collector<J> {
     return Math.min(this.opts.maxRows, ...preferred);
   }
 
-  /** Whether a free instance should take a batch now (the caller checked one is free). */
+  /** Whether a free instance should take a run now (the caller checked one is free). */
   private ready(now: number): boolean {
     if (this.pending.length === 0) return false;
     if (this.draining || this.opts.maxRows === 0) return true;
@@ -145,14 +145,14 @@ export class Collector<J> {
     }
     const now = this.clock.now();
     while (this.running < this.opts.concurrency && this.ready(now)) {
-      const cap = this.opts.maxRows === 0 ? 0 : batchCap(compatibleRows(this.pending), this.opts.maxRows, this.opts.preferred ?? []);
-      this.launch(cutBatch(this.pending, cap));
+      const cap = this.opts.maxRows === 0 ? 0 : runCap(compatibleRows(this.pending), this.opts.maxRows, this.opts.preferred ?? []);
+      this.launch(cutRun(this.pending, cap));
     }
-    // Asked only when a full batch is pending: most dispatches (single rows under load) have none.
+    // Asked only when a full run is pending: most dispatches (single rows under load) have none.
     if (this.opts.maxRows > 0 && compatibleRows(this.pending) >= this.opts.maxRows) {
       const ahead = typeof this.opts.fullAhead === 'function' ? this.opts.fullAhead() : (this.opts.fullAhead ?? 0);
       while (this.running < this.opts.concurrency + ahead && compatibleRows(this.pending) >= this.opts.maxRows) {
-        this.launch(cutBatch(this.pending, this.opts.maxRows));
+        this.launch(cutRun(this.pending, this.opts.maxRows));
       }
     }
     if (this.pending.length > 0 && this.running < this.opts.concurrency && this.fill > 0) {

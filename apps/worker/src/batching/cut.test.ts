@@ -1,34 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { batchCap, compatibleRows, cutBatch, type PendingJob } from './cut.js';
+import { runCap, compatibleRows, cutRun, type PendingJob } from './cut.js';
 
 const job = (name: string, rows: number, shapeKey = 'k', taken = 0): PendingJob<string> => ({ job: name, rows, taken, shapeKey, arrivedAt: 0 });
 
-describe('batchCap', () => {
+describe('runCap', () => {
   it('is maxRows when more rows are available', () => {
-    expect(batchCap(100, 8, [])).toBe(8);
+    expect(runCap(100, 8, [])).toBe(8);
   });
 
   it('is everything available when it is less than maxRows', () => {
-    expect(batchCap(5, 8, [])).toBe(5);
+    expect(runCap(5, 8, [])).toBe(5);
   });
 
   it('picks the largest preferred size that the available rows fill', () => {
-    expect(batchCap(13, 64, [4, 8, 16])).toBe(8);
-    expect(batchCap(16, 64, [4, 8, 16])).toBe(16);
-    expect(batchCap(100, 64, [16, 4, 8])).toBe(16);
+    expect(runCap(13, 64, [4, 8, 16])).toBe(8);
+    expect(runCap(16, 64, [4, 8, 16])).toBe(16);
+    expect(runCap(100, 64, [16, 4, 8])).toBe(16);
   });
 
   it('ignores preferred sizes above maxRows', () => {
-    expect(batchCap(100, 10, [4, 32])).toBe(4);
-    expect(batchCap(100, 10, [32])).toBe(10);
+    expect(runCap(100, 10, [4, 32])).toBe(4);
+    expect(runCap(100, 10, [32])).toBe(10);
   });
 
   it('falls back to everything available when no preferred size is filled', () => {
-    expect(batchCap(3, 64, [4, 8])).toBe(3);
+    expect(runCap(3, 64, [4, 8])).toBe(3);
   });
 
   it('is 0 when nothing is available', () => {
-    expect(batchCap(0, 8, [1])).toBe(0);
+    expect(runCap(0, 8, [1])).toBe(0);
   });
 });
 
@@ -42,10 +42,10 @@ describe('compatibleRows', () => {
   });
 });
 
-describe('cutBatch', () => {
+describe('cutRun', () => {
   it('takes whole jobs in FIFO order with running offsets', () => {
     const pending = [job('a', 2), job('b', 3), job('c', 1)];
-    expect(cutBatch(pending, 10)).toEqual([
+    expect(cutRun(pending, 10)).toEqual([
       { job: 'a', start: 0, end: 2, offset: 0 },
       { job: 'b', start: 0, end: 3, offset: 2 },
       { job: 'c', start: 0, end: 1, offset: 5 },
@@ -55,27 +55,27 @@ describe('cutBatch', () => {
 
   it('stops at the cap and leaves the rest in order', () => {
     const pending = [job('a', 2), job('b', 2), job('c', 2)];
-    expect(cutBatch(pending, 4).map((s) => s.job)).toEqual(['a', 'b']);
+    expect(cutRun(pending, 4).map((s) => s.job)).toEqual(['a', 'b']);
     expect(pending.map((p) => p.job)).toEqual(['c']);
   });
 
   it('splits a job that does not fit: its first rows now, the rest at the head', () => {
     const pending = [job('a', 3), job('b', 5), job('c', 1)];
-    expect(cutBatch(pending, 4)).toEqual([
+    expect(cutRun(pending, 4)).toEqual([
       { job: 'a', start: 0, end: 3, offset: 0 },
       { job: 'b', start: 0, end: 1, offset: 3 },
     ]);
     expect(pending.map((p) => [p.job, p.taken])).toEqual([['b', 1], ['c', 0]]);
-    expect(cutBatch(pending, 4)).toEqual([
+    expect(cutRun(pending, 4)).toEqual([
       { job: 'b', start: 1, end: 5, offset: 0 },
     ]);
-    expect(cutBatch(pending, 4)).toEqual([{ job: 'c', start: 0, end: 1, offset: 0 }]);
+    expect(cutRun(pending, 4)).toEqual([{ job: 'c', start: 0, end: 1, offset: 0 }]);
     expect(pending).toEqual([]);
   });
 
   it('spreads a job bigger than the cap over several calls with correct ranges', () => {
     const pending = [job('big', 10), job('next', 2)];
-    const cuts = [cutBatch(pending, 4), cutBatch(pending, 4), cutBatch(pending, 4)];
+    const cuts = [cutRun(pending, 4), cutRun(pending, 4), cutRun(pending, 4)];
     expect(cuts).toEqual([
       [{ job: 'big', start: 0, end: 4, offset: 0 }],
       [{ job: 'big', start: 4, end: 8, offset: 0 }],
@@ -89,25 +89,25 @@ describe('cutBatch', () => {
 
   it('cap 0 takes the head job whole, alone, whatever its size', () => {
     const pending = [job('a', 50), job('b', 1)];
-    expect(cutBatch(pending, 0)).toEqual([{ job: 'a', start: 0, end: 50, offset: 0 }]);
+    expect(cutRun(pending, 0)).toEqual([{ job: 'a', start: 0, end: 50, offset: 0 }]);
     expect(pending.map((p) => p.job)).toEqual(['b']);
   });
 
   it('cap 0 on a partly taken head serves its remaining rows', () => {
     const pending = [job('a', 5, 'k', 2)];
-    expect(cutBatch(pending, 0)).toEqual([{ job: 'a', start: 2, end: 5, offset: 0 }]);
+    expect(cutRun(pending, 0)).toEqual([{ job: 'a', start: 2, end: 5, offset: 0 }]);
   });
 
   it('returns nothing when nothing is pending', () => {
-    expect(cutBatch([], 4)).toEqual([]);
-    expect(cutBatch([], 0)).toEqual([]);
+    expect(cutRun([], 4)).toEqual([]);
+    expect(cutRun([], 0)).toEqual([]);
   });
 
   it('takes only the head job\'s shape group; other jobs keep their place', () => {
     const pending = [job('a', 1, 'x'), job('b', 1, 'y'), job('c', 1, 'x'), job('d', 1, 'y'), job('e', 1, 'x')];
-    expect(cutBatch(pending, 10).map((s) => s.job)).toEqual(['a', 'c', 'e']);
+    expect(cutRun(pending, 10).map((s) => s.job)).toEqual(['a', 'c', 'e']);
     expect(pending.map((p) => p.job)).toEqual(['b', 'd']);
-    expect(cutBatch(pending, 10)).toEqual([
+    expect(cutRun(pending, 10)).toEqual([
       { job: 'b', start: 0, end: 1, offset: 0 },
       { job: 'd', start: 0, end: 1, offset: 1 },
     ]);
@@ -115,7 +115,7 @@ describe('cutBatch', () => {
 
   it('an incompatible job in between is skipped without being taken from', () => {
     const pending = [job('a', 2, 'x'), job('b', 3, 'y'), job('c', 4, 'x')];
-    expect(cutBatch(pending, 4)).toEqual([
+    expect(cutRun(pending, 4)).toEqual([
       { job: 'a', start: 0, end: 2, offset: 0 },
       { job: 'c', start: 0, end: 2, offset: 2 },
     ]);
@@ -125,7 +125,7 @@ describe('cutBatch', () => {
   it('offsets are contiguous and never exceed the cap', () => {
     const pending = Array.from({ length: 20 }, (_, i) => job(`j${i}`, (i % 5) + 1));
     while (pending.length) {
-      const slices = cutBatch(pending, 7);
+      const slices = cutRun(pending, 7);
       let offset = 0;
       for (const s of slices) {
         expect(s.offset).toBe(offset);

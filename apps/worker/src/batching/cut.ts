@@ -1,21 +1,22 @@
 /**
- * PURE: cutting the next batch out of the pending jobs.
+ * PURE: cutting the next run (the rows of one ONNX session run) out of the pending jobs.
  *
  * Jobs are taken in the order the collector keeps them (queue order: priority, then arrival;
  * collector.ts). A job with more rows than fit is split: its first rows go
- * in this batch and the rest stays at the head for the next one (Triton would reject such a
- * job; we spread it over runs). Only jobs whose tensors agree on every non-batch dimension can
- * share a run, so a batch holds the head job's `shapeKey` group; others keep their place.
+ * in this run and the rest stays at the head for the next one (Triton would reject such a
+ * job; we spread it over runs). Only jobs whose tensors agree on every dimension but the
+ * first (rows) can share a run, so a run holds the head job's `shapeKey` group; others keep
+ * their place.
  */
 
 export interface PendingJob<J> {
   job: J;
   rows: number;
-  /** rows already handed to a batch */
+  /** rows already handed to a run */
   taken: number;
   /** jobs with equal keys can be concatenated along the first dimension */
   shapeKey: string;
-  /** when the job reached the batcher (clock ms) */
+  /** when the job reached the collector (clock ms) */
   arrivedAt: number;
 }
 
@@ -24,22 +25,22 @@ export interface Slice<J> {
   /** row range of the job served by this slice */
   start: number;
   end: number;
-  /** row offset of this slice inside the batch */
+  /** row offset of this slice inside the run */
   offset: number;
 }
 
 /**
- * The largest batch size to run now: `maxRows`, or the largest preferred size that the
+ * The most rows to run now: `maxRows`, or the largest preferred size that the
  * available rows fill (Triton's preferred_batch_size), or everything available.
  */
-export function batchCap(available: number, maxRows: number, preferred: readonly number[]): number {
+export function runCap(available: number, maxRows: number, preferred: readonly number[]): number {
   const limit = Math.min(available, maxRows);
   let best = 0;
   for (const p of preferred) if (p <= limit && p > best) best = p;
   return best > 0 ? best : limit;
 }
 
-/** Rows waiting in `pending` that could join a batch led by the head job. */
+/** Rows waiting in `pending` that could join a run led by the head job. */
 export function compatibleRows<J>(pending: readonly PendingJob<J>[]): number {
   const head = pending[0];
   if (!head) return 0;
@@ -52,7 +53,7 @@ export function compatibleRows<J>(pending: readonly PendingJob<J>[]): number {
  * Removes up to `cap` rows from `pending` (mutating it) and returns the slices.
  * `cap` 0 means "the head job alone, whole" (models that cannot batch).
  */
-export function cutBatch<J>(pending: PendingJob<J>[], cap: number): Slice<J>[] {
+export function cutRun<J>(pending: PendingJob<J>[], cap: number): Slice<J>[] {
   const head = pending[0];
   if (!head) return [];
   if (cap === 0) {

@@ -19,7 +19,7 @@
  *   lower, one script a job fewer (BENCHMARKS.md round 12).
  * - Otherwise (`lastPeak` > 1: under load, or larger jobs) the limit stays up even at a moment
  *   with nothing held, so a run's worth of jobs is fetched together (measured: a limit of one
- *   at every such moment cut the mean batch at 64 clients from 32-35 to 28-31; counting jobs
+ *   at every such moment cut the mean run at 64 clients from 32-35 to 28-31; counting jobs
  *   instead of rows did too, as the API packs a turn's requests into one job).
  * - Holding jobs: those held plus as many as the rest of the row budget fits (`rowsPerJob`
  *   being the recent average): many single-row jobs, or a few batch-file chunks. At most `max`.

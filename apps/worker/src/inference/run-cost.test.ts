@@ -10,7 +10,7 @@ describe('RunCost', () => {
     expect(c.predict(1)).toBeLessThan(0.1);
   });
 
-  it('a model of microsecond runs stays cheap for small batches and grows with rows', () => {
+  it('a model of microsecond runs stays cheap at few rows and grows with rows', () => {
     const c = new RunCost();
     for (let i = 0; i < 50; i++) {
       c.observe(1, 0.03);

@@ -2,7 +2,7 @@
  * SessionPool: the main thread's handle on the session threads of one model version.
  *
  * Each instance is a worker thread with its own InferenceSession (memory × instances), so
- * `instances` batches can compute at once while the main thread keeps talking to Redis.
+ * `instances` runs can compute at once while the main thread keeps talking to Redis.
  * Feeds cross as copies in transferred ArrayBuffers; results come back transferred. A feed's
  * bytes are copied into a block of `feedBlocks`, which the thread sends back with the result
  * for the next run's copy: new memory for every run (25 MB of it a 200,000-row file) had V8
@@ -281,7 +281,7 @@ export class SessionPool {
   }
 
   /**
-   * Runs one batch on the instance with the fewest runs in flight: a free one, or (a full batch
+   * Executes one run on the instance with the fewest runs in flight: a free one, or (a full run
    * the collector hands out ahead, see Collector `fullAhead`) a busy one, whose thread starts it
    * as soon as its current run ends.
    */

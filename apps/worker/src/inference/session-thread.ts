@@ -89,7 +89,7 @@ port.on('message', (msg: ToThread) => {
     void open(msg.init);
   } else if (msg.kind === 'run') {
     if (++runs === exitOnRun) process.exit(70);
-    // One run at a time, in arrival order: a run queued behind another (a full batch handed out
+    // One run at a time, in arrival order: a run queued behind another (a full run handed out
     // ahead) starts when that one ends, and its time is its own.
     const { id, feeds } = msg;
     queue = queue.then(() => run(id, feeds));

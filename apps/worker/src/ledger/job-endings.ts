@@ -82,7 +82,7 @@ export class JobEndings {
     return job.data.batch !== undefined && this.d.chunks !== undefined;
   }
 
-  /** Queues the job.start of a job about to join a batch (rejects on Redis failure: BullMQ retries the job). */
+  /** Queues the job.start of a job about to join a run (rejects on Redis failure: BullMQ retries the job). */
   async started(job: InferenceJob): Promise<void> {
     await this.d.jobs?.started(fetched(job));
   }

@@ -28,9 +28,9 @@ export class TurnCoalescer<I, T> {
   }
 
   private flush(): void {
-    const batches = this.pending;
+    const byQueue = this.pending;
     this.pending = new Map();
-    for (const [queueName, { inputs, waiters }] of batches) {
+    for (const [queueName, { inputs, waiters }] of byQueue) {
       this.send(queueName, inputs).then(
         (out) => waiters.forEach((w, i) => w.resolve(out[i]!)),
         (err: unknown) => waiters.forEach((w) => w.reject(err as Error)),

@@ -2,7 +2,7 @@
  * StatsRecorder: Triton-style statistics (GET /v2/models/{m}/stats) kept in Redis, where every
  * worker adds to the same counters. It hears each job's end from the runner (`ending`: success
  * or failure, with its durations) and each ONNX run from the runner (`run`), so the execution
- * count and the batch sizes formed show. Written through a StatsWriter (shared): summed, one
+ * count and the run sizes formed (Triton's batch statistics) show. Written through a StatsWriter (shared): summed, one
  * MULTI at most every 100 ms, not awaited by the runner.
  */
 import type { Job } from 'bullmq';

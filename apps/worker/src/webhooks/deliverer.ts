@@ -2,7 +2,7 @@
  * WebhookDeliverer: sends queued webhook events. Runs in every worker process, beside (never
  * inside) inference: its own BullMQ Worker and Redis connection, its own concurrency, and
  * attempts that only wait on sockets, so a slow or dead receiver holds a delivery slot, never
- * a batch.
+ * an inference run.
  *
  * Each attempt signs the stored body anew (same `webhook-id`, fresh `webhook-timestamp`) with
  * every live secret of the event's tenant (two while a secret rotates),
