@@ -12,7 +12,7 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import { answeredWithin, EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavailable, webhookBacklog, withoutSampleInterval, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
+import { answeredWithin, EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavailable, queueJobCounts, webhookBacklog, withoutSampleInterval, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
@@ -194,20 +194,17 @@ export function labeledWith(metrics: WorkerMetrics, id: string): WorkerMetrics {
  * reads counts the served versions' only.
  */
 async function readQueueDepth(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, redis: Redis): Promise<void> {
+  const versions = catalog.models.flatMap((m) => m.versions);
+  // All at once, each queue's states in one round trip, as the unserved ones are read.
+  const [served, unserved] = await Promise.all([
+    Promise.all(versions.map(async (v) => ({ model: v.model, version: v.version, counts: await queueJobCounts(redis, inferenceQueueName(v.model, v.version)) }))),
+    unservedQueues(redis, queues, catalog),
+  ]);
   metrics.queueDepth.reset();
   let backlog = 0;
-  const served = new Set<string>();
-  for (const m of catalog.models) {
-    for (const v of m.versions) {
-      const q = queues.byName(inferenceQueueName(v.model, v.version));
-      served.add(q.name);
-      const counts = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
-      for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ model: v.model, version: String(v.version), state }, n);
-      backlog += (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0) + (counts['delayed'] ?? 0) + (counts['active'] ?? 0);
-    }
-  }
-  for (const u of await unservedQueues(redis, queues, served)) {
-    for (const [state, n] of Object.entries(u.counts)) metrics.queueDepth.set({ model: u.model, version: String(u.version), state }, n);
+  for (const { counts: n } of served) backlog += n.waiting + n.prioritized + n.delayed + n.active;
+  for (const q of [...served, ...unserved]) {
+    for (const [state, n] of Object.entries(q.counts)) metrics.queueDepth.set({ model: q.model, version: String(q.version), state }, n);
   }
   metrics.backlog.set(backlog);
 }

@@ -7,7 +7,7 @@
  * comes from a sample of the workers' counters every `everyMs`, kept for `keepMs` (series.ts);
  * each API process keeps its own, so any instance can serve the page.
  */
-import { decodeJobError, inferenceQueueName, type Logger } from '@maas/shared';
+import { decodeJobError, inferenceQueueName, type Logger, type QueueJobCounts } from '@maas/shared';
 import type { ModelCatalog } from '../services/catalog.js';
 import type { QueueRegistry } from '../services/queues.js';
 import { unservedQueues } from '../services/unserved-queues.js';
@@ -76,14 +76,13 @@ export class StatusBoard {
     const models = await Promise.all(
       this.catalog.models.map(async (m) => ({
         name: m.name,
-        versions: await Promise.all(m.versions.map((v) => this.versionStatus(v.model, v.version, live, now, true))),
+        versions: await Promise.all(m.versions.map((v) => this.versionStatus(v.model, v.version, live, now))),
         throughput: windows[m.name] ?? null,
       })),
     );
     // Versions no longer served whose queues hold jobs, after their model's served ones.
-    const served = new Set(this.catalog.models.flatMap((m) => m.versions.map((v) => inferenceQueueName(v.model, v.version))));
-    for (const u of await unservedQueues(this.queues.connection, this.queues, served)) {
-      const version = await this.versionStatus(u.model, u.version, live, now, false);
+    for (const u of await unservedQueues(this.queues.connection, this.queues, this.catalog)) {
+      const version = await this.versionStatus(u.model, u.version, live, now, u.counts);
       const model = models.find((m) => m.name === u.model);
       if (model) model.versions.push(version);
       else models.push({ name: u.model, versions: [version], throughput: windows[u.model] ?? null });
@@ -98,10 +97,12 @@ export class StatusBoard {
     };
   }
 
-  private async versionStatus(model: string, version: number, live: LiveWorker[], now: number, served: boolean): Promise<VersionStatus> {
+  /** A version's status; `unserved`: the counts already read of a version no longer served (its queue read-only). */
+  private async versionStatus(model: string, version: number, live: LiveWorker[], now: number, unserved?: QueueJobCounts): Promise<VersionStatus> {
     const name = inferenceQueueName(model, version);
+    const served = unserved === undefined;
     const q = served ? this.queues.byName(name) : this.queues.readOnly(name);
-    const counts = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+    const counts: Partial<Record<string, number>> = unserved ? { ...unserved } : await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
     const firstQueued = await q.getJobs(['waiting', 'prioritized'], 0, OLDEST_SAMPLE - 1, true);
     const oldest = Math.min(...firstQueued.map((j) => j?.timestamp ?? Infinity));
     return {

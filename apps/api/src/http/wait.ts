@@ -17,11 +17,14 @@ export function preferWait(header: string | undefined): number | undefined {
  */
 export const WAIT_SECONDS = /^\d+(\.\d+)?([eE][+-]?\d+)?$/;
 
-/** Seconds from `?wait=N` (`WAIT_SECONDS`), else a 400. */
+/**
+ * Seconds from `?wait=N` (`WAIT_SECONDS`), else a 400. A number past a double's range (`1e999`)
+ * is a long wait like any other past the limit, clamped as `99999999999999999999` is.
+ */
 export function queryWait(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const n = typeof value === 'string' && WAIT_SECONDS.test(value) ? Number(value) : NaN;
-  if (!Number.isFinite(n)) throw new ValidationError([{ path: 'wait', message: 'wait must be a number of seconds' }]);
+  if (Number.isNaN(n)) throw new ValidationError([{ path: 'wait', message: 'wait must be a number of seconds' }]);
   return n;
 }
 

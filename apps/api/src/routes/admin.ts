@@ -45,7 +45,7 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis }: De
   const current = async (): Promise<Queue[]> => {
     const served = servedQueues();
     if (Date.now() - unserved.at >= UNSERVED_READ_MS) {
-      unserved = { at: Date.now(), names: (await unservedQueues(redis, queues, new Set(served.map((q) => q.name)))).map((u) => u.name) };
+      unserved = { at: Date.now(), names: (await unservedQueues(redis, queues, catalog)).map((u) => u.name) };
     }
     return [...served, ...unserved.names.map((n) => queues.readOnly(n)), webhookQueue] as Queue[];
   };

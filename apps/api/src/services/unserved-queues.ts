@@ -8,8 +8,13 @@
  * and shown by the board and the status page through the registry's read-only queues.
  */
 import type { Redis } from 'ioredis';
-import { QUEUE_NAMES_KEY, queueJobCounts, versionOfQueue, type QueueJobCounts } from '@maas/shared';
+import { inferenceQueueName, QUEUE_NAMES_KEY, queueJobCounts, versionOfQueue, type QueueJobCounts } from '@maas/shared';
+import type { ModelCatalog } from './catalog.js';
 import type { QueueRegistry } from './queues.js';
+
+/** The queues of the versions `catalog` serves, by name. */
+export const servedQueueNames = (catalog: ModelCatalog): Set<string> =>
+  new Set(catalog.models.flatMap((m) => m.versions.map((v) => inferenceQueueName(v.model, v.version))));
 
 export interface UnservedQueue {
   name: string;
@@ -19,11 +24,12 @@ export interface UnservedQueue {
 }
 
 /**
- * The model queues not in `served` (queue names) that hold unfinished jobs (waiting or held;
- * finished ones alone, kept for their retention, do not list a version), by name. Read all at
- * once: the known names grow with every version ever served.
+ * The model queues of versions `catalog` does not serve that hold unfinished jobs (waiting or
+ * held; finished ones alone, kept for their retention, do not list a version), by name. Read
+ * all at once: the known names grow with every version ever served.
  */
-export async function unservedQueues(redis: Redis, queues: QueueRegistry, served: ReadonlySet<string>): Promise<UnservedQueue[]> {
+export async function unservedQueues(redis: Redis, queues: QueueRegistry, catalog: ModelCatalog): Promise<UnservedQueue[]> {
+  const served = servedQueueNames(catalog);
   const names = new Set([...(await redis.smembers(QUEUE_NAMES_KEY)), ...queues.all().map((q) => q.name)]);
   const candidates = [...names].sort().flatMap((name) => {
     const version = served.has(name) ? undefined : versionOfQueue(name);
