@@ -5,7 +5,7 @@ import { createWorkerMetrics } from '../metrics.js';
 import type { StatsRecorder } from '../stats/recorder.js';
 import type { ChunkLedger } from './chunks.js';
 import type { JobLedger } from './jobs.js';
-import { JobEndings } from './job-endings.js';
+import { INPUT_LOST, JobEndings } from './job-endings.js';
 
 const log = { warn: () => {}, error: () => {}, info: () => {}, debug: () => {} } as unknown as Logger;
 const result = { v: 1, outputs: [], metrics: { queue_ms: 1, batch_wait_ms: 0, inference_ms: 1, batch_size: 1, runs: 1, worker: 'w' } } as InferenceJobResult;
@@ -18,17 +18,18 @@ const jobOf = (chunk = true) => ({
 }) as never;
 
 /** JobEndings over fakes: `first` says whether each chunk record is its chunk's first; `recorded`, what a rerun finds. */
-function endings(first: boolean, recorded?: ChunkOutcome) {
+function endings(first: boolean, recorded?: ChunkOutcome, dropped: string[] = []) {
   const metrics = createWorkerMetrics('w');
+  const failures: JobError[] = [];
   const chunks = {
-    succeeded: async () => first, failed: async () => first, canceled: async () => first,
-    recorded: async () => recorded, droppedBatches: async () => new Set<string>(),
+    succeeded: async () => first, failed: async (_c: unknown, error: JobError) => (failures.push(error), first), canceled: async () => (failures.push({ type: 'canceled', message: '' }), first),
+    recorded: async () => recorded, droppedBatches: async () => new Set<string>(dropped),
   } as unknown as ChunkLedger;
   const redis = { unlink: async () => 1 } as never;
   const announcer = { announce: () => {} } as unknown as JobAnnouncer;
   const e = new JobEndings({ queueName: '{infer-mlp-v1}', labels: { model: 'mlp', version: '1' }, redis, metrics, announcer, log, chunks });
   const counted = async () => Object.fromEntries((await metrics.jobs.get()).values.map((v) => [v.labels.outcome, v.value]));
-  return { e, counted };
+  return { e, counted, failures };
 }
 
 describe('maas_jobs_processed_total counts a batch chunk once, where its outcome is recorded first', () => {
@@ -59,6 +60,17 @@ describe('maas_jobs_processed_total counts a batch chunk once, where its outcome
     const first = endings(true);
     expect((await first.e.failed(jobOf(), { type: 'inference-failed', message: 'x' })).ok).toBe(false);
     expect(await first.counted()).toEqual({ failed: 1 });
+  });
+
+  it("a chunk whose input is gone fails its lines as canceled when its batch was, as lost (an eviction) when it runs on", async () => {
+    const running = endings(true);
+    expect((await running.e.inputGone(jobOf(), result)).ok).toBe(false);
+    expect(running.failures).toEqual([{ type: 'internal', message: INPUT_LOST }]);
+    expect(await running.counted()).toEqual({ failed: 1 });
+    const canceled = endings(true, undefined, ['batch_1']);
+    expect((await canceled.e.inputGone(jobOf(), result)).ok).toBe(false);
+    expect(canceled.failures.map((f) => f.type)).toEqual(['canceled']);
+    expect(await canceled.counted()).toEqual({ canceled: 1 });
   });
 
   it('a job that is no chunk is counted once BullMQ has stored it, as before', async () => {

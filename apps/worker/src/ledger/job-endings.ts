@@ -59,6 +59,9 @@ interface FailureRecord {
 /** How the runner settles a job: resolve with its result, or reject (no retry). */
 export type Settlement = { ok: true; result: InferenceJobResult } | { ok: false; error: UnrecoverableError };
 
+/** Why a running batch's chunk fails when its input is gone from Redis. */
+export const INPUT_LOST = "its input is no longer stored in Redis though its batch was not canceled: was it evicted? (Redis must keep every key: maxmemory-policy noeviction)";
+
 /** How long large outputs are kept when a job's record has no age limit (JOB_RETENTION_S's default). */
 const DEFAULT_RESULT_AGE_S = 24 * 3600;
 
@@ -185,7 +188,8 @@ export class JobEndings {
    * that ends between the two, a failover) settles as recorded, `completed` for rows that ran,
    * so BullMQ's sets, the queue board and `maas_queue_jobs` say how it ended (not counted again
    * in `maas_jobs_processed_total`: the run that recorded it was). Otherwise its batch
-   * was canceled or is gone (canceled), or a job's own input outlived its time in the queue
+   * was canceled or is gone (canceled), or runs on and lost the input to something else (an
+   * eviction: `internal`, INPUT_LOST), or a job's own input outlived its time in the queue
    * (expired: a job's payload lives as long as its index, JOB_RETENTION_S + 1 h).
    */
   async inputGone(job: InferenceJob, completed: InferenceJobResult): Promise<Settlement> {
@@ -194,6 +198,10 @@ export class JobEndings {
     const recorded = await this.d.chunks?.recorded(chunk);
     if (recorded?.kind === 's' || recorded?.kind === 'p') return { ok: true, result: completed };
     if (recorded?.kind === 'f' && recorded.error) return this.failed(job, recorded.error, recorded.error.type === 'expired' ? 'expired' : undefined);
+    // A batch that runs on, not canceled: its chunk's input was taken from Redis by something
+    // else (an eviction policy: Redis must keep every key, `noeviction`), and its lines fail so.
+    const dropped = await this.d.chunks?.droppedBatches([chunk.id]);
+    if (dropped && !dropped.has(chunk.id)) return this.failed(job, { type: 'internal', message: INPUT_LOST });
     return this.failed(job, { type: 'canceled', message: 'the batch was canceled or is gone: its input is no longer stored' });
   }
 
