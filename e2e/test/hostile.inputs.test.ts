@@ -287,11 +287,20 @@ describe('Redis refusing writes or gone → 503 + Retry-After, then recovery wit
   };
   const recovers = () => eventually(() => post('/v1/jobs', good, JSON_TYPE), (r) => r.status === 202, { ms: 15_000, what: 'a 202 once Redis is back' });
 
-  it('out of memory (maxmemory reached under noeviction)', async () => {
+  it('out of memory (maxmemory reached under noeviction); what is stored still reads', async () => {
+    // A batch whose every line fails its checks ends at once, with results (no worker needed).
+    const done = await post('/v1/batches?model=mlp', '{"custom_id":"bad","inputs":{"input":[1]}}\n', NDJSON);
+    expect(done.body.status).toBe('succeeded');
     await redis.config('SET', 'maxmemory-policy', 'noeviction');
     await redis.config('SET', 'maxmemory', '1');
     try {
       await expect503(/out of memory/);
+      // Reads go on: a batch's status, the list, the results (they were 503s: a MULTI of reads is refused out of memory).
+      for (const path of [`/v1/batches/${done.body.id}`, '/v1/batches?limit=2', `/v1/batches/${done.body.id}/results`, `/v1/batches/${done.body.id}/results?failed=true`]) {
+        const r = await fetch(cluster.url + path);
+        expect(r.status, `${path}: ${await r.clone().text()}`).toBe(200);
+        if (path.endsWith('results')) expect(await r.text()).toMatch(/"custom_id":"bad"/);
+      }
     } finally {
       await redis.config('SET', 'maxmemory', '0');
     }

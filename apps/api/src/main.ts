@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, redisAnswers, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, megabytes, openModeSecrets, Periodic, throttledErrorLog,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, evictionPolicyProblem, megabytes, openModeSecrets, Periodic, throttledErrorLog,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -80,6 +80,8 @@ async function main(): Promise<void> {
   });
   const secretWarning = await checkConfiguredSecret(redis, 'api', config.WEBHOOK_SECRET);
   if (secretWarning) log.warn(secretWarning);
+  const evicting = await evictionPolicyProblem(redis);
+  if (evicting) log.error(evicting);
   if (config.WEBHOOK_SECRET && config.API_KEYS) {
     // Receivers that verified with it before keys were set fail every delivery from now on.
     log.warn('WEBHOOK_SECRET signs for the open mode only: with API_KEYS set each tenant signs with its own secret (GET /v1/webhooks/secret), so receivers verifying with WEBHOOK_SECRET must take their tenant\'s');

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import {
-  ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, redisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay, checkConfiguredSecret,
+  ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, redisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay, checkConfiguredSecret, evictionPolicyProblem,
   RepositoryPoller, runMain, TenantSecrets, modelFolders, versionFoldersOf, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, modelOfEntry, type ModelInfo, type ModelVersion, armDieAt,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
@@ -74,6 +74,8 @@ async function main(): Promise<void> {
   const secrets = new TenantSecrets(redis, { fixed: openModeSecrets(config.WEBHOOK_SECRET) });
   const secretWarning = await checkConfiguredSecret(redis, 'worker', config.WEBHOOK_SECRET);
   if (secretWarning) log.warn(secretWarning);
+  const evicting = await evictionPolicyProblem(redis);
+  if (evicting) log.error(evicting);
   const emitter = new WebhookEmitter(redis, config.JOB_RETENTION_S);
   // The ledger: every ending is recorded once with its webhook events (an outbox), relayed
   // to the delivery queue at once, or by the sweeper after a crash (see ledger/).

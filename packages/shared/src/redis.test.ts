@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ARGS_A_COMMAND, bullmqConnectionOptions, connectRedis, isRedisUnavailable, RECONNECT_MAX_MS, reconnectDelay, redisOptions, redisUnavailableReason, redisUrlProblem, sendInSlices, withoutCredentials } from './redis.js';
+import { ARGS_A_COMMAND, bullmqConnectionOptions, connectRedis, isRedisUnavailable, RECONNECT_MAX_MS, reconnectDelay, redisOptions, redisUnavailableReason, redisUrlProblem, evictionPolicyProblem, sendInSlices, whileRefused, withoutCredentials } from './redis.js';
 import { freePort, startRedisServer } from './redis-server.js';
 
 const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
@@ -179,6 +179,61 @@ describe('reconnectDelay', () => {
       const d = options.retryStrategy!(40);
       expect(d).toBeGreaterThanOrEqual(RECONNECT_MAX_MS);
       expect(d).toBeLessThan(RECONNECT_MAX_MS + 100);
+    }
+  });
+});
+
+describe('whileRefused', () => {
+  const oom = () => new Error("OOM command not allowed when used memory > 'maxmemory'. script: efd0e32d, on @user_script:12.");
+  const noSleep = async () => {};
+
+  it('sends a write again while Redis refuses writes, then answers as the write does', async () => {
+    let calls = 0;
+    const slept: number[] = [];
+    const answer = await whileRefused(async () => {
+      if (++calls < 5) throw calls % 2 ? oom() : new Error('READONLY You can\'t write against a read only replica.');
+      return 'recorded';
+    }, 30_000, async (ms) => void slept.push(ms));
+    expect(answer).toBe('recorded');
+    expect(slept).toEqual([100, 200, 400, 800]);
+  });
+
+  it("throws any other error at once, an unreachable Redis's too (ioredis holds those commands itself)", async () => {
+    for (const err of [new Error('ERR wrong number of arguments'), Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })]) {
+      let calls = 0;
+      await expect(whileRefused(async () => {
+        calls++;
+        throw err;
+      }, 30_000, noSleep)).rejects.toBe(err);
+      expect(calls).toBe(1);
+    }
+  });
+
+  it('gives up with the refusal once the next wait would pass withinMs', async () => {
+    const started = Date.now();
+    let calls = 0;
+    await expect(whileRefused(async () => {
+      calls++;
+      throw oom();
+    }, 650)).rejects.toThrow(/^OOM command not allowed/);
+    // 100 + 200 ms slept, a third wait of 400 would pass 650
+    expect(calls).toBe(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+});
+
+describe('evictionPolicyProblem', () => {
+  it("names a policy that may evict keys, and nothing under noeviction (read from INFO, as a managed Redis allows)", async () => {
+    const server = await startRedisServer();
+    const redis = new Redis(server.url);
+    try {
+      await redis.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      expect(await evictionPolicyProblem(redis)).toMatch(/^Redis's maxmemory-policy is allkeys-lru: it may evict jobs.*set maxmemory-policy noeviction/);
+      await redis.config('SET', 'maxmemory-policy', 'noeviction');
+      expect(await evictionPolicyProblem(redis)).toBeUndefined();
+    } finally {
+      redis.disconnect();
+      await server.stop();
     }
   });
 });

@@ -296,6 +296,46 @@ export async function execReplies(commands: ChainableCommander): Promise<unknown
   return results.map(([, reply]) => reply);
 }
 
+/**
+ * The error to log when Redis may evict keys (`maxmemory-policy` other than `noeviction`), or
+ * undefined: with eviction a full Redis drops jobs, batches' chunks and outbox entries without
+ * an error (a Redis audit: accepted jobs then read 404, a batch stayed running for good), and
+ * BullMQ only prints a line of plain text among the JSON logs. Read from INFO, which managed
+ * services allow where CONFIG is refused; undefined too when it cannot be read.
+ */
+export async function evictionPolicyProblem(redis: Redis): Promise<string | undefined> {
+  const info = await redis.info('memory').catch(() => '');
+  const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+  if (policy === undefined || policy === 'noeviction') return undefined;
+  return `Redis's maxmemory-policy is ${policy}: it may evict jobs, batch chunks and webhook events when full, losing them without an error; set maxmemory-policy noeviction (then a full Redis refuses new work with 503s instead)`;
+}
+
+/** How long `whileRefused` tries a write again while Redis refuses writes, before its error is thrown. */
+export const REFUSED_RETRY_MS = 30_000;
+
+/**
+ * `write()`, tried again while Redis refuses writes for a while (out of memory under
+ * `noeviction`, a read-only replica mid-failover, MISCONF): 100 ms apart, doubling to 2 s, for
+ * up to `withinMs` in all; then its error. For a record whose content is already made (a run's
+ * outcome): without it, each refusal cost its job an attempt and a re-run, and three seconds
+ * of a full Redis ended jobs failed with Redis's own message (a Redis audit). A Lua script is
+ * safe to send again: Redis refuses a script's writes under OOM only before its first one, so
+ * a refused script wrote nothing. An unreachable Redis needs none of this (ioredis holds
+ * commands until it is back), and any other error is thrown at once.
+ */
+export async function whileRefused<T>(write: () => Promise<T>, withinMs = REFUSED_RETRY_MS, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))): Promise<T> {
+  const started = Date.now();
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      return await write();
+    } catch (err) {
+      const reason = redisUnavailableReason(err);
+      if (reason === undefined || reason === 'unreachable' || Date.now() - started + delay > withinMs) throw err;
+      await sleep(delay);
+    }
+  }
+}
+
 /** True for errors that mean "Redis cannot serve this right now, retry later" rather than a bug. */
 export function isRedisUnavailable(err: unknown): boolean {
   return redisUnavailableReason(err) !== undefined;

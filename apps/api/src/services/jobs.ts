@@ -226,6 +226,8 @@ export class JobService {
       }
     }
     // --- end idempotency
+    /** What was written for a job not yet added: removed if it never is. */
+    let unadded: { indexKeys: string[]; payload: string | undefined; ids: string[] } | undefined;
     try {
       const queue = this.queues.forVersion(version.model, version.version);
       if (smallResults(version)) this.completions?.watch(queue.keys.events!);
@@ -258,38 +260,49 @@ export class JobService {
         // the request itself stays as sent (its Idempotency-Key fingerprint).
         ...(req.webhook ? { webhook: { url: new URL(req.webhook).href, events: [...new Set<WebhookEvent>(req.webhook_events_filter ?? ['start', 'completed'])] } } : {}),
       };
-      // The index and the job travel together (one round trip's wait): nobody can ask for the
-      // job before this request answers, and it answers only once both are written.
-      // A carrier is not indexed (its id is never shown): its members are, pointing at it.
+      // What the job needs (its index: how its id is found; its inputs' bytes; its deadline) is
+      // written first, and the job added only once all of it is: a write Redis refuses (out of
+      // memory) is a 503 with nothing queued. Added beside them, a job whose payload SET was
+      // refused ran anyway and sent webhooks for an id its client was told was not queued (a
+      // Redis audit). A carrier is not indexed (its id is never shown): its members are.
       const ttl = this.opts.retentionSeconds + 3600;
       const indexed = members ? members.map((m) => [m.id, jobIndexValue(queue.name, id)] as const) : [[id, queue.name] as const];
       for (const [key, value] of indexed) this.rememberQueue(key, value);
-      // The payload goes on the queue's own connection, sent before the job: it lands first, so
-      // no worker can fetch the job before its inputs are there.
-      const stored = packed && payload ? this.queues.connection.set(payload, packed.bytes, 'EX', ttl) : undefined;
-      // A deadline is swept (services/expiry.ts): ended at it if the job is still queued then.
-      const swept = data.deadline !== undefined
-        ? Promise.all([this.redis.zadd(deadlinesKey(queue.name), data.deadline, id), this.redis.sadd(DEADLINE_QUEUES_KEY, queue.name)]) // two slots
-        : undefined;
-      const [, , , job] = await Promise.all([
+      unadded = { indexKeys: indexed.map(([key]) => jobIndexKey(key)), payload, ids: indexed.map(([key]) => key) };
+      await Promise.all([
         Promise.all(indexed.map(([key, value]) => this.redis.set(jobIndexKey(key), value, 'EX', ttl))),
-        stored,
-        swept,
-        queue.add('infer', data, {
-          jobId: id,
-          priority: turns?.[0] ?? bullPriority(priority),
-          attempts: this.opts.attempts,
-          backoff: RETRY_BACKOFF,
-          removeOnComplete: { age: this.opts.retentionSeconds },
-          removeOnFail: { age: this.opts.retentionSeconds },
-        }),
+        // On the queue's own connection, in the job's slot.
+        packed && payload ? this.queues.connection.set(payload, packed.bytes, 'EX', ttl) : undefined,
+        // A deadline is swept (services/expiry.ts): ended at it if the job is still queued then
+        // (a deadline whose job never came finds none, and is dropped).
+        data.deadline !== undefined
+          ? Promise.all([this.redis.zadd(deadlinesKey(queue.name), data.deadline, id), this.redis.sadd(DEADLINE_QUEUES_KEY, queue.name)]) // two slots
+          : undefined,
       ]);
+      const job = await queue.add('infer', data, {
+        jobId: id,
+        priority: turns?.[0] ?? bullPriority(priority),
+        attempts: this.opts.attempts,
+        backoff: RETRY_BACKOFF,
+        removeOnComplete: { age: this.opts.retentionSeconds },
+        removeOnFail: { age: this.opts.retentionSeconds },
+      });
+      unadded = undefined;
       if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
       this.queuedHere.add(id, { timestamp: job.timestamp, data: { ...data, inputs: [] } });
       return { job: toJobObject(job as never, 'waiting', null), created: !replayed };
     } catch (err) {
       await this.admission?.release(tenant, reserved ?? [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
       if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
+      // The index and inputs of a job never added (they would expire with their TTL anyway).
+      if (unadded) {
+        const { indexKeys, payload, ids } = unadded;
+        for (const key of ids) this.queueOf.delete(key);
+        await Promise.all([
+          ...indexKeys.map((key) => this.redis.unlink(key)),
+          payload ? this.queues.connection.unlink(payload) : undefined,
+        ]).catch(() => {});
+      }
       throw err;
     }
   }

@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import {
   batchKeys, batchSlot, canceledMarker, dieAt, failedMarker, parseMarker, partlyMarker, recordChunks, succeededMarker, tensorRecord,
-  type ChunkOutcome, type InferenceJobData, type JobError, type OutboxRelay, type RawTensor,
+  type ChunkOutcome, type InferenceJobData, type JobError, type OutboxRelay, type RawTensor, whileRefused,
 } from '@maas/shared';
 
 export type ChunkRef = NonNullable<InferenceJobData['batch']>;
@@ -23,7 +23,8 @@ export class ChunkLedger {
 
   /** Resolves true when this outcome is the chunk's first (the one that stays: see the top), false when one was recorded before or the batch is gone. */
   private async record(b: ChunkRef, marker: string, outputs: Buffer | ''): Promise<boolean> {
-    const { completed, recorded, items } = await recordChunks(this.redis, b.id, b.retentionSeconds, [String(b.chunk), marker, outputs]);
+    // A Redis out of memory for a while is waited out (whileRefused): the outcome is made.
+    const { completed, recorded, items } = await whileRefused(() => recordChunks(this.redis, b.id, b.retentionSeconds, [String(b.chunk), marker, outputs]));
     if (completed) {
       dieAt('batch-completed');
       void this.relay.relay(batchSlot(b.id), items);

@@ -20,7 +20,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   CANCELED_BY_REQUEST, canceledKey, decodeJobError, dieAt, encodeJobError, jobResultKey, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toEncoded,
-  type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type RawTensor,
+  type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type RawTensor, whileRefused,
 } from '@maas/shared';
 import type { JobAnnouncer } from '../job-announcer.js';
 import { settledRecord } from '../job-announcer.js';
@@ -287,7 +287,7 @@ export class JobEndings {
     const key = jobResultKey(this.d.queueName, job.id!);
     const keep = job.opts.removeOnComplete;
     const age = typeof keep === 'object' && 'age' in keep && keep.age !== undefined ? keep.age : DEFAULT_RESULT_AGE_S;
-    await this.d.redis.set(key, packed.bytes, 'EX', age + 3600, 'NX');
+    await whileRefused(() => this.d.redis.set(key, packed.bytes, 'EX', age + 3600, 'NX'));
     return { key, described: packed.inputs };
   }
 

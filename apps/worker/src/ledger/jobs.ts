@@ -13,7 +13,7 @@
 import type { Redis } from 'ioredis';
 import {
   dieAt, recordJobEndings, recordJobStarts, registerOutbox, type JobEndingInput, type OutboxRelay, type Recorded,
-  type WebhookEventInput,
+  type WebhookEventInput, whileRefused,
 } from '@maas/shared';
 import { completedEvent, ledgerEnding, startEvent, type EndingJob, type JobEnd } from './endings.js';
 import { TurnCoalescer } from './turn-coalescer.js';
@@ -29,14 +29,14 @@ export class JobLedger {
   ) {
     this.endings = new TurnCoalescer(async (queueName, inputs) => {
       await this.register(queueName);
-      const { recorded, items } = await recordJobEndings(this.redis, queueName, inputs);
+      const { recorded, items } = await whileRefused(() => recordJobEndings(this.redis, queueName, inputs));
       if (items.length > 0) dieAt('job-ended');
       void this.relay.relay(queueName, items);
       return recorded;
     });
     this.starts = new TurnCoalescer(async (queueName, inputs) => {
       await this.register(queueName);
-      void this.relay.relay(queueName, await recordJobStarts(this.redis, queueName, inputs));
+      void this.relay.relay(queueName, await whileRefused(() => recordJobStarts(this.redis, queueName, inputs)));
       return inputs.map(() => null);
     });
   }

@@ -10,8 +10,12 @@
  * jobs are left to BullMQ's lock expiry). Expiry uses Redis's clock, so hosts' clocks may differ.
  */
 import type { Redis } from 'ioredis';
-import { WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
+import { redisUnavailableReason, WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
 import { linkSteady } from './dead-workers.js';
+
+/** How often a first beat Redis refused is tried again, and how often that is logged. */
+const REFUSED_RETRY_EVERY_MS = 1_000;
+const REFUSED_WARN_MS = 30_000;
 
 /** ZADD id (Redis time + ttl); returns Redis time in ms. */
 const RENEW = `
@@ -57,9 +61,27 @@ export class AliveBeat implements LinkState {
     if (this.lastRenewedAt - sent > this.periodMs) this.interrupted();
   }
 
-  /** Beats once (before this worker takes any job), then every ttl/3. */
+  /**
+   * Beats once (before this worker takes any job), then every ttl/3. While Redis refuses writes
+   * (out of memory, read-only) the first beat is tried again each second, with a warning every
+   * 30 s: a worker that exited there was started again into the same refusal, a crash loop,
+   * and never came up to run the jobs whose ending frees the memory (a Redis audit).
+   */
   async start(): Promise<void> {
-    await this.beat();
+    for (let warnedAt = Number.NEGATIVE_INFINITY; ; ) {
+      try {
+        await this.beat();
+        break;
+      } catch (err) {
+        const reason = redisUnavailableReason(err);
+        if (reason === undefined || reason === 'unreachable') throw err;
+        if (performance.now() - warnedAt >= REFUSED_WARN_MS) {
+          warnedAt = performance.now();
+          this.log.warn({ err, reason }, 'Redis refuses writes: this worker takes no job until its liveness is recorded');
+        }
+        await new Promise((r) => setTimeout(r, REFUSED_RETRY_EVERY_MS));
+      }
+    }
     this.timer = setInterval(() => {
       this.beat().catch((err: unknown) => this.log.warn({ err }, 'liveness beat failed'));
     }, this.periodMs);

@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import { parseMarker, type BatchObject, type BatchStatus } from '../contract/batch.js';
 import type { JobError } from '../contract/job.js';
 import { batchKeys } from '../queues.js';
-import { execReplies } from '../redis.js';
 
 /** The `meta` hash of a batch, as Redis returns it. */
 export type BatchMeta = Record<string, string>;
@@ -58,13 +57,23 @@ export function toBatchObject(id: string, meta: BatchMeta, counts: BatchCounts):
 }
 
 /**
- * A batch's `meta` and counts, for toBatchObject: two reads in one MULTI (no outcome recorded
+ * A batch's meta hash (as HGETALL's flat list) and how many chunks have an outcome, read at
+ * once. A script of reads only, not a MULTI: Redis refuses every command queued in a MULTI
+ * while it is out of memory, reads too, and a batch's status and results were 503s then while
+ * jobs read fine (a Redis audit).
+ */
+const READ_BATCH_LUA = `return { redis.call('HGETALL', KEYS[1]), redis.call('HLEN', KEYS[2]) }`;
+
+/**
+ * A batch's `meta` and counts, for toBatchObject: two reads at once (no outcome recorded
  * between them) that cost the same for any size of batch (the kept counts, see keptCounts),
  * or, for a batch with outcomes recorded by an older release, every outcome read once more (HVALS).
  */
 export async function readBatch(redis: Redis, id: string): Promise<{ meta: BatchMeta; counts: BatchCounts }> {
   const k = batchKeys(id);
-  const [meta, chunksRecorded] = (await execReplies(redis.multi().hgetall(k.meta).hlen(k.chunks))) as [BatchMeta, number];
+  const [flat, chunksRecorded] = (await redis.eval(READ_BATCH_LUA, 2, k.meta, k.chunks)) as [string[], number];
+  const meta: BatchMeta = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) meta[flat[i]!] = flat[i + 1]!;
   const counts = keptCounts(meta, chunksRecorded) ?? batchCounts(meta, await redis.hvals(k.chunks));
   return { meta, counts };
 }

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { PREFIX } from '../queues.js';
+import { redisUnavailableReason } from '../redis.js';
 
 /** Hash: role (`api`, `worker`) → the fingerprint of the WEBHOOK_SECRET its last process to start was given. */
 export const CONFIGURED_SECRET_KEY = `${PREFIX}:webhook-secret:configured`;
@@ -33,10 +34,19 @@ export function secretMismatch(role: SecretRole, mine: string, theirs: string | 
   );
 }
 
-/** Records this process's fingerprint for `role` and returns the warning to log, if the other role's differs. */
+/**
+ * Records this process's fingerprint for `role` and returns the warning to log, if the other
+ * role's differs. Advice only: a Redis refusing writes for a while (out of memory) does not
+ * keep the process from starting (it did: a worker, which frees memory by running jobs, could
+ * not come up while Redis was full); the fingerprint is then not recorded this time.
+ */
 export async function checkConfiguredSecret(redis: Redis, role: SecretRole, configured: readonly string[] | undefined): Promise<string | undefined> {
   const mine = secretFingerprint(configured);
   const other: SecretRole = role === 'api' ? 'worker' : 'api';
-  const [, theirs] = await Promise.all([redis.hset(CONFIGURED_SECRET_KEY, role, mine), redis.hget(CONFIGURED_SECRET_KEY, other)]);
+  const recorded = redis.hset(CONFIGURED_SECRET_KEY, role, mine).catch((err: unknown) => {
+    const reason = redisUnavailableReason(err);
+    if (reason === undefined || reason === 'unreachable') throw err;
+  });
+  const [, theirs] = await Promise.all([recorded, redis.hget(CONFIGURED_SECRET_KEY, other)]);
   return secretMismatch(role, mine, theirs);
 }
