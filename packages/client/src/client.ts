@@ -10,6 +10,7 @@ import { Health } from './health.js';
 import { Jobs } from './jobs.js';
 import { modelPath, Models } from './models.js';
 import { Transport, withArray, type CallOptions, type TransportOptions } from './transport.js';
+import { refuseBinaryOutputs } from './json.js';
 import type { InferResponse, RequestedOutput, Tensor, WebhookSecrets } from './types.js';
 
 /** Options of a MaasClient (the transport's: base URL, key, timeouts, retries). */
@@ -79,6 +80,7 @@ export class MaasClient {
    * the same queue and batcher as jobs; the response's `job_id` names the job that served it.
    */
   async infer(model: string, inputs: Tensor[], opts: InferOptions = {}): Promise<InferResponse> {
+    refuseBinaryOutputs(opts.parameters, opts.outputs);
     const { body, response } = await this.http.json<InferResponse>({
       method: 'POST',
       path: `${modelPath(model, opts.version)}/infer`,

@@ -41,11 +41,17 @@ export class MaasApiError extends MaasError {
     this.retryAfter = retryAfter;
   }
 
-  /** The slug after the URN prefix (`invalid-input`), handy for `switch`. */
+  /**
+   * The slug after the service's URN prefix (`invalid-input`), handy for `switch`; any other
+   * type whole (`about:blank`: an answer that is no problem of the service's, e.g. a proxy's 502).
+   */
   get code(): string {
-    return this.type.slice(this.type.lastIndexOf(':') + 1);
+    return this.type.startsWith(PROBLEM_URN) ? this.type.slice(PROBLEM_URN.length) : this.type;
   }
 }
+
+/** What the service's problem types begin with (`urn:maas:problem:invalid-input`). */
+const PROBLEM_URN = 'urn:maas:problem:';
 
 export class MaasConnectionError extends MaasError {
   override readonly name: string = 'MaasConnectionError';

@@ -21,7 +21,7 @@ export {
 } from './errors.js';
 export { batchEnded, isTerminal, TERMINAL_STATUSES } from './types.js';
 export type {
-  Datatype, TensorData, Tensor, OutputTensor, RequestedOutput, JobRequest, Job, JobStatus, JobError, JobMetrics, Batch, BatchStatus,
+  Datatype, TensorData, NumericArray, Tensor, OutputTensor, RequestedOutput, JobRequest, Job, JobStatus, JobError, JobMetrics, Batch, BatchStatus,
   BatchCounts, BatchPage, BatchLine, BatchResult, TensorSpec, ModelInfo, ModelMetadata, InferResponse, HealthStatus, Problem, ProblemIssue, WebhookSecrets,
   WebhookEvent, WebhookEventKind,
 } from './types.js';

@@ -6,6 +6,7 @@
 import { MaasJobFailedError, MaasWaitTimeoutError } from './errors.js';
 import { sleep, throughRestarts } from './time.js';
 import { newIdempotencyKey, objectOf, type CallOptions, type Transport } from './transport.js';
+import { refuseBinaryOutputs } from './json.js';
 import { isTerminal, type Job, type JobRequest } from './types.js';
 
 const JOB = objectOf('job');
@@ -48,6 +49,7 @@ export class Jobs {
   constructor(private readonly http: Transport) {}
 
   async create(req: JobRequest, opts: CreateJobOptions = {}): Promise<Job> {
+    refuseBinaryOutputs(undefined, req.outputs);
     const key = opts.idempotencyKey ?? (this.http.retriesEnabled ? newIdempotencyKey() : undefined);
     const { body } = await this.http.json<Job>({
       method: 'POST',

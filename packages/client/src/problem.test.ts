@@ -42,6 +42,7 @@ describe('apiErrorFrom: error answers → MaasApiError', () => {
   it('turns a non-problem answer (a proxy page) into about:blank with the start of the body', () => {
     const err = apiErrorFrom(answer(502, `<html>${'x'.repeat(2000)}</html>`, { 'content-type': 'text/html' }, 'Bad Gateway'));
     expect(err).toMatchObject({ status: 502, type: 'about:blank', title: 'Bad Gateway', errors: undefined });
+    expect(err.code).toBe('about:blank'); // not 'blank'
     expect(err.detail.length).toBeLessThanOrEqual(501);
     expect(apiErrorFrom(answer(500, '')).title).toBe('HTTP 500');
     expect(apiErrorFrom(answer(400, 'not json', { 'content-type': 'application/problem+json' }))).toMatchObject({ type: 'about:blank', detail: 'not json' });

@@ -26,7 +26,10 @@ export type Datatype =
  * Nested arrays are accepted in requests (row-major); responses are always flat. An INT64/UINT64
  * value past 2^53 is a `bigint` (written and read exactly, as the service does: json.ts).
  */
-export type TensorData = (number | bigint | boolean | string | TensorData)[];
+export type TensorData = (number | bigint | boolean | string | TensorData)[] | NumericArray;
+
+/** A typed array as tensor data: sent as the list of its values (flat, row-major). */
+export type NumericArray = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint8ClampedArray | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
 
 /** A KServe v2 JSON tensor. The first dimension of `shape` is the batch (row) dimension. */
 export interface Tensor {
