@@ -174,6 +174,7 @@ async function main(): Promise<void> {
     state: () => ({
       phase,
       beatAgeMs: alive.lastRenewedAt === undefined ? undefined : performance.now() - alive.lastRenewedAt,
+      beatFailure: alive.lastFailure,
       aliveTtlMs: config.WORKER_ALIVE_TTL_MS,
       versions: live.runners.map((r) => ({ tag: r.tag, wedgedThreads: r.sessions.wedgedThreads, serving: r.sessions.serving })),
     }),

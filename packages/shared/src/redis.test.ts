@@ -147,6 +147,9 @@ describe('redisUrlProblem', () => {
     expect(redisUrlProblem('redis:127.0.0.1:7301')).toMatch(/names no host/);
     expect(redisUrlProblem('redis://h/abc')).toMatch(/database "abc"/);
     expect(redisUrlProblem('redis://h/1?cluster=true')).toMatch(/Cluster has database 0 only/);
+    // A password with an @ or a : not percent-encoded: say how to write it.
+    expect(redisUrlProblem('redis://:p@ss:w/rd+=1@127.0.0.1:6379')).toMatch(/not a URL: a user name or password must have @ : \/ # \? % percent-encoded, as %40/);
+    expect(redisUrlProblem(`redis://:${encodeURIComponent('p@ss:w/rd+=1')}@127.0.0.1:6379`)).toBeUndefined();
   });
 });
 

@@ -21,7 +21,11 @@ export const RedisUrl = z
  * database 0), failed at its SELECT.
  */
 export function redisUrlProblem(url: string): string | undefined {
-  if (!URL.canParse(url)) return 'must be redis://host[:port][/db] or rediss://… (not a URL)';
+  if (!URL.canParse(url)) {
+    // A password is where such URLs break most: `redis://:p@ss:w/rd@host` (an audit).
+    const hint = url.includes('@') ? ': a user name or password must have @ : / # ? % percent-encoded, as %40 %3A %2F %23 %3F %25' : '';
+    return `must be redis://host[:port][/db] or rediss://… (not a URL${hint})`;
+  }
   const u = new URL(url);
   if (!/^rediss?:$/.test(u.protocol)) return 'must be redis:// or rediss://';
   if (!u.hostname) return 'names no host (redis://host[:port][/db])';

@@ -29,6 +29,9 @@ describe('readiness', () => {
   it('is not ready cut off from Redis (the beat older than the TTL, or never renewed)', () => {
     expect(readiness(running({ beatAgeMs: 3000 })).ok).toBe(true);
     expect(readiness(running({ beatAgeMs: 3001.4 })).reasons).toEqual(['Redis unreachable: liveness beat last renewed 3001 ms ago (WORKER_ALIVE_TTL_MS 3000)']);
+    // A Redis that answers but refuses the beat's write is named so (it read "unreachable": an audit).
+    expect(readiness(running({ beatAgeMs: 4000, beatFailure: 'out-of-memory' })).reasons).toEqual(['Redis out of memory (refusing writes): liveness beat last renewed 4000 ms ago (WORKER_ALIVE_TTL_MS 3000)']);
+    expect(readiness(running({ beatAgeMs: 4000, beatFailure: 'read-only' })).reasons[0]).toMatch(/^Redis refusing writes \(read-only\)/);
     expect(readiness(running({ beatAgeMs: undefined })).reasons[0]).toMatch(/last renewed never/);
   });
   it('is not ready serving no model (a GPU worker whose models all failed to load read ready: audit N)', () => {

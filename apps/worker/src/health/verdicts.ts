@@ -21,6 +21,8 @@ export interface WorkerState {
   phase: Phase;
   /** ms since the liveness beat was last renewed (undefined: never) */
   beatAgeMs: number | undefined;
+  /** why the last beat failed, when it did (`out-of-memory`, `read-only`, `unreachable`, …): the reason readiness gives */
+  beatFailure?: string | undefined;
   aliveTtlMs: number;
   /** the versions it runs (`model:version`), with their wedged threads and whether a thread can run */
   versions: { tag: string; wedgedThreads: number; serving: boolean }[];
@@ -47,13 +49,20 @@ export function started(s: WorkerState): Verdict {
   return verdict(s.phase === 'starting' ? ['starting: loading models'] : []);
 }
 
+/** How readiness names Redis's state from why the last beat failed (unknown: unreachable, as a beat never answered). */
+function redisProblem(failure: string | undefined): string {
+  if (failure === 'out-of-memory') return 'Redis out of memory (refusing writes)';
+  if (failure === 'read-only' || failure === 'refusing-writes') return `Redis refusing writes (${failure})`;
+  return 'Redis unreachable';
+}
+
 export function readiness(s: WorkerState): Verdict {
   const reasons: string[] = [];
   if (s.phase === 'starting') reasons.push('starting: loading models');
   if (s.phase === 'stopping') reasons.push('stopping: finishing the jobs it holds');
   if (s.phase === 'running') {
     if (s.beatAgeMs === undefined || s.beatAgeMs > s.aliveTtlMs) {
-      reasons.push(`Redis unreachable: liveness beat last renewed ${s.beatAgeMs === undefined ? 'never' : `${Math.round(s.beatAgeMs)} ms ago`} (WORKER_ALIVE_TTL_MS ${s.aliveTtlMs})`);
+      reasons.push(`${redisProblem(s.beatFailure)}: liveness beat last renewed ${s.beatAgeMs === undefined ? 'never' : `${Math.round(s.beatAgeMs)} ms ago`} (WORKER_ALIVE_TTL_MS ${s.aliveTtlMs})`);
     }
     if (s.versions.length === 0) reasons.push('serves no model: none in the repository, every one unloaded, or none could be loaded (its log says why)');
     for (const v of s.versions) if (!v.serving) reasons.push(`${v.tag}: no session thread can run (a replacement is loading)`);

@@ -38,6 +38,8 @@ export class AliveBeat implements LinkState {
   private timer: NodeJS.Timeout | undefined;
   /** when the last renewal succeeded (performance.now()), for the worker's readiness */
   lastRenewedAt: number | undefined;
+  /** why the last renewal failed (redisUnavailableReason, or `error`), until one succeeds: readiness says it */
+  lastFailure: string | undefined;
   /** when a renewal (or a sweep's read) last failed or came late (performance.now()) */
   private interruptedAt = Number.NEGATIVE_INFINITY;
 
@@ -55,8 +57,10 @@ export class AliveBeat implements LinkState {
       await this.redis.eval(RENEW, 1, WORKERS_ALIVE_KEY, this.workerId, this.ttlMs);
     } catch (err) {
       this.interrupted();
+      this.lastFailure = redisUnavailableReason(err) ?? 'error';
       throw err;
     }
+    this.lastFailure = undefined;
     this.lastRenewedAt = performance.now();
     if (this.lastRenewedAt - sent > this.periodMs) this.interrupted();
   }
