@@ -44,6 +44,8 @@ describe('stringifyJson', () => {
     expect(stringifyJson({ inputs: [{ name: 'x', data: new Float32Array([1.5, -2]) }] })).toBe('{"inputs":[{"name":"x","data":[1.5,-2]}]}');
     expect(stringifyJson({ inputs: { ids: new BigInt64Array([9007199254740993n]) } })).toBe('{"inputs":{"ids":[9007199254740993]}}');
     expect(stringifyJson([new Uint8Array([1, 2])])).toBe('[[1,2]]');
+    const at = new Date(0);
+    expect(stringifyJson({ data: new Int32Array([3]), metadata: { at } })).toBe('{"data":[3],"metadata":{"at":"1970-01-01T00:00:00.000Z"}}');
     expect(() => stringifyJson({ data: new Float64Array([1, Number.NaN]) })).toThrow(/NaN at data\[1\]/);
   });
   it('round-trips with parseJson', () => {

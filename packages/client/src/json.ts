@@ -85,6 +85,8 @@ function withTypedArraysAsLists(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (ArrayBuffer.isView(value)) return value instanceof DataView ? value : Array.from(value as unknown as ArrayLike<number | bigint>);
   if (Array.isArray(value)) return value.map(withTypedArraysAsLists);
+  // What writes itself (a Date's toJSON) is left to write itself.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withTypedArraysAsLists(v)]));
 }
 

@@ -314,8 +314,12 @@ export async function evictionPolicyProblem(redis: Redis): Promise<string | unde
   return `Redis's maxmemory-policy is ${policy}: it may evict jobs, batch chunks and webhook events when full, losing them without an error; set maxmemory-policy noeviction (then a full Redis refuses new work with 503s instead)`;
 }
 
-/** How long `whileRefused` tries a write again while Redis refuses writes, before its error is thrown. */
-export const REFUSED_RETRY_MS = 30_000;
+/**
+ * How long `whileRefused` tries a write again while Redis refuses writes, before its error is
+ * thrown: under a job lock's 30 s (WORKER_LOCK_MS), whose renewals Redis refuses meanwhile too,
+ * so the job is not taken for stalled and run again elsewhere while its outcome waits.
+ */
+export const REFUSED_RETRY_MS = 20_000;
 
 /**
  * `write()`, tried again while Redis refuses writes for a while (out of memory under

@@ -228,6 +228,8 @@ export class JobService {
     // --- end idempotency
     /** What was written for a job not yet added: removed if it never is. */
     let unadded: { indexKeys: string[]; payload: string | undefined; ids: string[] } | undefined;
+    /** Once the job is queued, a failure after (the idempotency commit) releases nothing: a retry with the key finds the job. */
+    let added = false;
     try {
       const queue = this.queues.forVersion(version.model, version.version);
       if (smallResults(version)) this.completions?.watch(queue.keys.events!);
@@ -288,14 +290,17 @@ export class JobService {
         removeOnFail: { age: this.opts.retentionSeconds },
       });
       unadded = undefined;
+      added = true;
       if (idempotencyKey) await this.idempotency.commit(tenant, idempotencyKey, id);
       this.queuedHere.add(id, { timestamp: job.timestamp, data: { ...data, inputs: [] } });
       return { job: toJobObject(job as never, 'waiting', null), created: !replayed };
     } catch (err) {
+      if (added) throw err;
       await this.admission?.release(tenant, reserved ?? [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
       if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
-      // The index and inputs of a job never added (they would expire with their TTL anyway).
-      if (unadded) {
+      // The index and inputs of a job never added (they would expire with their TTL anyway). Not
+      // under an Idempotency-Key: its id is shared with a replay that may have queued it meanwhile.
+      if (unadded && !idempotencyKey) {
         const { indexKeys, payload, ids } = unadded;
         for (const key of ids) this.queueOf.delete(key);
         await Promise.all([

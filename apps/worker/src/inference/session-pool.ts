@@ -260,7 +260,7 @@ export class SessionPool {
     this.servingListeners.push(listener);
   }
 
-  /** Lets runs predicted under `maxMs` run on `session`, on the main thread. */
+  /** Lets runs predicted to take at most `maxMs` run on `session`, on the main thread. */
   runShortOnes(session: InlineSession, maxMs: number): void {
     this.inline = { session, maxMs };
   }

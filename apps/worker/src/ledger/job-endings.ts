@@ -13,8 +13,9 @@
  *
  * Failures BullMQ decides on its own (stall limit, retries used up, a job canceled while
  * queued) reach `failedElsewhere` from its 'failed' event and are recorded then (or by
- * `recordMissed`, if that worker died first). Every final failure is counted and announced as
- * the ledger settles it, after it is recorded: one rule for the three ways a job fails.
+ * `recordMissed`, if that worker died first). A final failure is counted and announced as the
+ * ledger settles it, after it is recorded, by the worker that failed it (the runner's own, or
+ * BullMQ's 'failed' event there); a later look records only.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -49,11 +50,10 @@ const outcomeOf = (error: JobError): 'canceled' | 'failed' => (error.type === 'c
 
 type FailedOutcome = 'failed' | 'canceled' | 'expired';
 
-/** What recording a final failure found: how the job settles, as what it ended, and whether this record was its first ending. */
+/** What recording a final failure found: how the job settles, and as what it ended. */
 interface FailureRecord {
   settlement: Settlement;
   end: JobEnd;
-  first: boolean;
 }
 
 /** How the runner settles a job: resolve with its result, or reject (no retry). */
@@ -221,10 +221,10 @@ export class JobEndings {
     const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
     if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end, recorded.result);
     // A completion's payload goes once BullMQ has stored it (`stored`), or with `failedElsewhere`.
-    if (end.state === 'completed') return { settlement: { ok: true, result: end.result }, end, first: recorded.won };
+    if (end.state === 'completed') return { settlement: { ok: true, result: end.result }, end };
     this.releasePayload(job);
     this.endedHere.add(job.id!);
-    return { settlement: { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) }, end, first: recorded.won };
+    return { settlement: { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) }, end };
   }
 
   /**
@@ -257,20 +257,17 @@ export class JobEndings {
   /**
    * Records again the final failure of a job BullMQ failed on its own, in case the worker
    * whose 'failed' event should have recorded it died first (ledger/missed-failures.ts). The
-   * first ending recorded wins, so a repeat changes nothing and counts nothing; an ending this
-   * records first is counted (metrics and Triton statistics) as `failedElsewhere` counts it: no
-   * one did.
+   * first ending recorded wins, so a repeat changes nothing. It counts nothing (but a chunk's
+   * outcome it records first, counted where chunks are: `recordChunk`): every runner looks at
+   * every failed job, and `failedElsewhere` of the worker that saw the failure counts it even
+   * when a look recorded it first (a Redis refusing writes holds both for seconds), so a
+   * failure whose worker died in that instant goes uncounted rather than counted twice.
    */
   async recordMissed(job: InferenceJob): Promise<void> {
     const error = decodeJobError(job.failedReason);
-    const outcome = outcomeOf(error);
-    const { end, first } = await this.record(job, error, outcome);
+    const { end } = await this.record(job, error);
     this.endedHere.delete(job.id!); // BullMQ's 'failed' event for it has come and gone
     if (end.state === 'completed') this.releasePayload(job);
-    if (first) {
-      this.d.stats?.ending(job, end);
-      this.countFailure(job, end, error, outcome);
-    }
     this.d.announcer.announce({ id: job.id!, event: 'failed' }); // waiters re-read the job
   }
 

@@ -27,16 +27,22 @@ export class JobLedger {
     private readonly redis: Redis,
     private readonly relay: OutboxRelay,
   ) {
+    // A Redis refusing writes for a while (out of memory) is waited out (whileRefused): the
+    // endings are made, and each refusal would cost their jobs an attempt.
     this.endings = new TurnCoalescer(async (queueName, inputs) => {
-      await this.register(queueName);
-      const { recorded, items } = await whileRefused(() => recordJobEndings(this.redis, queueName, inputs));
+      const { recorded, items } = await whileRefused(async () => {
+        await this.register(queueName);
+        return recordJobEndings(this.redis, queueName, inputs);
+      });
       if (items.length > 0) dieAt('job-ended');
       void this.relay.relay(queueName, items);
       return recorded;
     });
     this.starts = new TurnCoalescer(async (queueName, inputs) => {
-      await this.register(queueName);
-      void this.relay.relay(queueName, await whileRefused(() => recordJobStarts(this.redis, queueName, inputs)));
+      void this.relay.relay(queueName, await whileRefused(async () => {
+        await this.register(queueName);
+        return recordJobStarts(this.redis, queueName, inputs);
+      }));
       return inputs.map(() => null);
     });
   }
