@@ -26,6 +26,7 @@ let subscriber: Redis;
 let queues: QueueRegistry;
 let emitter: WebhookEmitter;
 let jobs: JobService;
+let idempotency: IdempotencyStore;
 
 beforeAll(async () => {
   server = await startRedisServer();
@@ -34,7 +35,8 @@ beforeAll(async () => {
   queues = new QueueRegistry(new Redis(server.url, { maxRetriesPerRequest: null }));
   emitter = new WebhookEmitter(redis, 3600);
   const catalog = new ModelCatalog(await loadRepository(MODELS));
-  jobs = new JobService(redis, catalog, queues, await JobNotifier.start(subscriber, log), new IdempotencyStore(redis, 3600), {
+  idempotency = new IdempotencyStore(redis, 3600);
+  jobs = new JobService(redis, catalog, queues, await JobNotifier.start(subscriber, log), idempotency, {
     retentionSeconds: 3600, maxQueueDepth: 10_000, attempts: 3, allowPrivateWebhooks: true,
   }, new OutboxRelay(redis, emitter, log));
 });
@@ -92,9 +94,21 @@ describe('JobService.enqueue when Redis refuses a write', () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it('a failure after the job is queued (its Idempotency-Key commit) releases nothing: the retry with the key gets that job, not a second', async () => {
+    const before = await queued();
+    refuseOnce(idempotency, 'commit');
+    const refused = await jobs.create('t', request(1), 'key-1').then(() => undefined, (err: unknown) => err);
+    expect(isRedisUnavailable(refused)).toBe(true);
+    expect(await queued()).toBe(before + 1);
+    const again = await jobs.create('t', request(1), 'key-1');
+    expect(again.created).toBe(false);
+    expect(await queued()).toBe(before + 1);
+  });
+
   it('once Redis takes writes again, a job is added with its index and inputs', async () => {
+    const before = await queued();
     const { job } = await jobs.create('t', request(600));
-    expect(await queued()).toBe(1);
+    expect(await queued()).toBe(before + 1);
     expect(await redis.exists(`maas:job:${job.id}`)).toBe(1);
     expect(await redis.keys('maas:*:payload')).toHaveLength(1);
   });
