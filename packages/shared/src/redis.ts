@@ -337,11 +337,20 @@ export async function whileRefused<T>(write: () => Promise<T>, withinMs = REFUSE
     try {
       return await write();
     } catch (err) {
-      const reason = redisUnavailableReason(err);
-      if (reason === undefined || reason === 'unreachable' || Date.now() - started + delay > withinMs) throw err;
+      if (!refusesWrites(err) || Date.now() - started + delay > withinMs) throw err;
       await sleep(delay);
     }
   }
+}
+
+/**
+ * True when Redis answered but refuses writes for a while (out of memory under `noeviction`,
+ * read-only, MISCONF): a write is worth sending again once it takes them. Not an unreachable
+ * Redis (ioredis holds commands until it is back) nor any other error.
+ */
+export function refusesWrites(err: unknown): boolean {
+  const reason = redisUnavailableReason(err);
+  return reason !== undefined && reason !== 'unreachable';
 }
 
 /** True for errors that mean "Redis cannot serve this right now, retry later" rather than a bug. */

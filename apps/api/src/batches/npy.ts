@@ -27,9 +27,6 @@ export const NPY_DESCR: Partial<Record<Datatype, string[]>> = {
   FP64: ['<f8'],
 };
 
-/** The bytes of one value of a `descr` (`<f4`: 4). */
-export const npyItemBytes = (descr: string): number => Number(descr.slice(2));
-
 /** What a NumPy array file begins with (`\x93NUMPY`). */
 export const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 

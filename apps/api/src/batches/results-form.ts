@@ -3,8 +3,8 @@
  * contract's), or, as an extension, one output's rows as a NumPy `.npy` array when the client
  * prefers `application/x-npy`.
  */
-import { AppError, type TensorSpec } from '@maas/shared';
-import { NPY_DESCR, npyHeader, npyItemBytes } from './npy.js';
+import { AppError, DATATYPE_INFO, type TensorSpec } from '@maas/shared';
+import { NPY_DESCR, npyHeader } from './npy.js';
 
 /** What a completed batch's `.npy` results are made of. */
 export interface NpyResults {
@@ -63,7 +63,7 @@ export function npyResults(b: NpyResultsOf, output: string | undefined): NpyResu
   const row = spec.shape.slice(1);
   const fixed = row.every((d) => d >= 0);
   const rest = row.map((d) => Math.max(d, 0));
-  const length = fixed ? npyHeader(descr, [rows, ...rest]).length + rows * rest.reduce((a, d) => a * d, 1) * npyItemBytes(descr) : undefined;
+  const length = fixed ? npyHeader(descr, [rows, ...rest]).length + rows * rest.reduce((a, d) => a * d, 1) * DATATYPE_INFO[spec.datatype].bytes : undefined;
   return { output: spec.name, descr, rows, rest, length };
 }
 

@@ -105,7 +105,7 @@ export class RepositoryService {
       throw new AppError('invalid-input', `load parameter '${override}' is not supported: a load reads the model from the repository (MODEL_REPOSITORY); put the files there`);
     }
     await this.serially(() => this.reread(name));
-    return this.announce(name, 'load');
+    return announceModelChange(this.redis, name, 'load');
   }
 
   /**
@@ -119,7 +119,7 @@ export class RepositoryService {
       this.catalog.model(name); // 404
     }
     this.catalog.remove(name);
-    await this.announce(name, 'unload');
+    await announceModelChange(this.redis, name, 'unload');
   }
 
   /**
@@ -130,13 +130,8 @@ export class RepositoryService {
   async follow(changes: ModelChange[]): Promise<void> {
     for (const c of changes) {
       await this.serially(() => this.refresh(c.model));
-      await this.announce(c.model, 'changed');
+      await announceModelChange(this.redis, c.model, 'changed');
     }
-  }
-
-  /** Numbers and announces a change (shared `announceModelChange`). */
-  private announce(model: string, action: ModelChangeMessage['action']): Promise<number> {
-    return announceModelChange(this.redis, model, action);
   }
 
   private serially(step: () => Promise<void>): Promise<void> {

@@ -50,11 +50,9 @@ const outcomeOf = (error: JobError): 'canceled' | 'failed' => (error.type === 'c
 
 type FailedOutcome = 'failed' | 'canceled' | 'expired';
 
-/** What recording a final failure found: how the job settles, and as what it ended. */
-interface FailureRecord {
-  settlement: Settlement;
-  end: JobEnd;
-}
+/** PURE: how the runner settles a job that ended as `end`. */
+const settlementOf = (end: JobEnd): Settlement =>
+  end.state === 'completed' ? { ok: true, result: end.result } : { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) };
 
 /** How the runner settles a job: resolve with its result, or reject (no retry). */
 export type Settlement = { ok: true; result: InferenceJobResult } | { ok: false; error: UnrecoverableError };
@@ -162,12 +160,13 @@ export class JobEndings {
    * Rejects when Redis failed: nothing is recorded, and BullMQ may retry the job.
    */
   async failed(job: InferenceJob, error: JobError, outcome: FailedOutcome = outcomeOf(error)): Promise<Settlement> {
-    const { settlement, end } = await this.record(job, error, outcome);
+    const end = await this.record(job, error, outcome);
     this.d.stats?.ending(job, end);
-    if (settlement.ok) return settlement; // counted and announced once BullMQ has stored it: `stored`
-    this.countFailure(job, end, error, outcome);
-    this.d.announcer.announce({ id: job.id!, event: 'failed' });
-    return settlement;
+    if (end.state === 'failed') {
+      this.countFailure(job, end, error, outcome);
+      this.d.announcer.announce({ id: job.id!, event: 'failed' });
+    } // a completion: counted and announced once BullMQ has stored it (`stored`)
+    return settlementOf(end);
   }
 
   /**
@@ -215,16 +214,18 @@ export class JobEndings {
     if (await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error))) this.count(job, outcome);
   }
 
-  private async record(job: InferenceJob, error: JobError, outcome?: FailedOutcome): Promise<FailureRecord> {
+  /** Records a final failure; resolves with the ending the ledger settled on (the first recorded). */
+  private async record(job: InferenceJob, error: JobError, outcome?: FailedOutcome): Promise<JobEnd> {
     await this.recordChunk(job, error, outcome);
     let end: JobEnd = { state: 'failed', error };
     const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
     if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end, recorded.result);
     // A completion's payload goes once BullMQ has stored it (`stored`), or with `failedElsewhere`.
-    if (end.state === 'completed') return { settlement: { ok: true, result: end.result }, end };
-    this.releasePayload(job);
-    this.endedHere.add(job.id!);
-    return { settlement: { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) }, end };
+    if (end.state === 'failed') {
+      this.releasePayload(job);
+      this.endedHere.add(job.id!);
+    }
+    return end;
   }
 
   /**
@@ -236,7 +237,7 @@ export class JobEndings {
    * ledger settled it (a completion recorded before its run's worker died counts as the success
    * no one counted; a chunk once its outcome is recorded, if first) and announced. Recording
    * twice is harmless: the first ending recorded wins. When Redis fails, the waiters are told
-   * anyway (they read BullMQ's failure) and `recordMissed` records and counts it later.
+   * anyway (they read BullMQ's failure) and `recordMissed` records it later (uncounted).
    */
   failedElsewhere(job: InferenceJob): void {
     if (this.endedHere.delete(job.id!)) return;
@@ -244,7 +245,7 @@ export class JobEndings {
     const error = decodeJobError(job.failedReason);
     const outcome = outcomeOf(error);
     this.record(job, error, outcome)
-      .then(({ end }) => {
+      .then((end) => {
         this.endedHere.delete(job.id!);
         if (end.state === 'completed') this.releasePayload(job); // BullMQ failed it: no run will store it
         this.d.stats?.ending(job, end);
@@ -265,7 +266,7 @@ export class JobEndings {
    */
   async recordMissed(job: InferenceJob): Promise<void> {
     const error = decodeJobError(job.failedReason);
-    const { end } = await this.record(job, error);
+    const end = await this.record(job, error);
     this.endedHere.delete(job.id!); // BullMQ's 'failed' event for it has come and gone
     if (end.state === 'completed') this.releasePayload(job);
     this.d.announcer.announce({ id: job.id!, event: 'failed' }); // waiters re-read the job

@@ -10,7 +10,7 @@
  * jobs are left to BullMQ's lock expiry). Expiry uses Redis's clock, so hosts' clocks may differ.
  */
 import type { Redis } from 'ioredis';
-import { redisUnavailableReason, WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
+import { redisUnavailableReason, refusesWrites, WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
 import { linkSteady } from './dead-workers.js';
 
 /** How often a first beat Redis refused is tried again, and how often that is logged. */
@@ -77,11 +77,10 @@ export class AliveBeat implements LinkState {
         await this.beat();
         break;
       } catch (err) {
-        const reason = redisUnavailableReason(err);
-        if (reason === undefined || reason === 'unreachable') throw err;
+        if (!refusesWrites(err)) throw err;
         if (performance.now() - warnedAt >= REFUSED_WARN_MS) {
           warnedAt = performance.now();
-          this.log.warn({ err, reason }, 'Redis refuses writes: this worker takes no job until its liveness is recorded');
+          this.log.warn({ err, reason: this.lastFailure }, 'Redis refuses writes: this worker takes no job until its liveness is recorded');
         }
         await new Promise((r) => setTimeout(r, REFUSED_RETRY_EVERY_MS));
       }

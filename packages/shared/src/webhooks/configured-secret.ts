@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { PREFIX } from '../queues.js';
-import { redisUnavailableReason } from '../redis.js';
+import { refusesWrites } from '../redis.js';
 
 /** Hash: role (`api`, `worker`) → the fingerprint of the WEBHOOK_SECRET its last process to start was given. */
 export const CONFIGURED_SECRET_KEY = `${PREFIX}:webhook-secret:configured`;
@@ -44,8 +44,7 @@ export async function checkConfiguredSecret(redis: Redis, role: SecretRole, conf
   const mine = secretFingerprint(configured);
   const other: SecretRole = role === 'api' ? 'worker' : 'api';
   const recorded = redis.hset(CONFIGURED_SECRET_KEY, role, mine).catch((err: unknown) => {
-    const reason = redisUnavailableReason(err);
-    if (reason === undefined || reason === 'unreachable') throw err;
+    if (!refusesWrites(err)) throw err;
   });
   const [, theirs] = await Promise.all([recorded, redis.hget(CONFIGURED_SECRET_KEY, other)]);
   return secretMismatch(role, mine, theirs);
