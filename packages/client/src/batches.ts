@@ -172,7 +172,7 @@ export class Batches {
       expect: BATCH,
       query: { wait: opts.wait },
       signal: opts.signal,
-      timeoutMs: opts.timeoutMs ?? this.http.pollTimeoutMs(opts.wait),
+      timeoutMs: this.http.pollTimeoutMs(opts.wait, opts.timeoutMs),
     });
     return body;
   }

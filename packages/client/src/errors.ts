@@ -4,7 +4,7 @@
  *   MaasError
  *   ├─ MaasApiError          the API answered with an error (problem+json, RFC 9457)
  *   ├─ MaasConnectionError   no answer at all (refused, DNS, reset)
- *   │  └─ MaasTimeoutError   no answer within the request timeout
+ *   │  └─ MaasTimeoutError   no answer, or no whole body, within the request timeout
  *   ├─ MaasWaitTimeoutError  a job/batch did not finish within the time we were asked to wait
  *   ├─ MaasJobFailedError    `jobs.run` saw its job end failed or canceled
  *   └─ MaasProtocolError     a 2xx whose body is not what the contract promises
@@ -62,9 +62,10 @@ export class MaasConnectionError extends MaasError {
     readonly reason: string,
     /** the system error code when there is one (`ECONNREFUSED`, `ENOTFOUND`, …) */
     readonly code: string | undefined,
-    options?: { cause?: unknown },
+    /** `reached`: the server answered before this went wrong (else told by `code`) */
+    options?: { cause?: unknown; reached?: boolean },
   ) {
-    const lost = code !== undefined && LOST.has(code);
+    const lost = options?.reached ?? (code !== undefined && LOST.has(code));
     super(`${lost ? 'lost the connection to' : 'cannot reach'} ${url}: ${reason}`, options);
     this.lost = lost;
   }
@@ -76,10 +77,14 @@ export class MaasConnectionError extends MaasError {
 /** Codes of a connection the server accepted, then closed or reset: it was reached. */
 const LOST = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
+/** What a request's timeout cut short: the answer (its status and headers never came) or its body (it came, then stalled). */
+export type TimedOut = 'answer' | 'body';
+
 export class MaasTimeoutError extends MaasConnectionError {
   override readonly name = 'MaasTimeoutError';
-  constructor(url: string, readonly timeoutMs: number) {
-    super(url, `no answer within ${timeoutMs} ms`, 'ETIMEDOUT');
+  constructor(url: string, readonly timeoutMs: number, readonly awaited: TimedOut = 'answer') {
+    super(url, awaited === 'answer' ? `no answer within ${timeoutMs} ms` : `its answer's body did not finish within ${timeoutMs} ms`, 'ETIMEDOUT', { reached: awaited === 'body' });
+    this.message = awaited === 'answer' ? `no answer from ${url} within ${timeoutMs} ms` : `${url} answered, then its body did not finish within ${timeoutMs} ms`;
   }
 }
 

@@ -58,7 +58,7 @@ export class Jobs {
       json: req,
       headers: { 'idempotency-key': key, prefer: opts.wait !== undefined ? `wait=${opts.wait}` : undefined },
       signal: opts.signal,
-      timeoutMs: opts.timeoutMs ?? this.http.pollTimeoutMs(opts.wait),
+      timeoutMs: this.http.pollTimeoutMs(opts.wait, opts.timeoutMs),
     });
     return body;
   }
@@ -70,7 +70,7 @@ export class Jobs {
       expect: JOB,
       query: { wait: opts.wait },
       signal: opts.signal,
-      timeoutMs: opts.timeoutMs ?? this.http.pollTimeoutMs(opts.wait),
+      timeoutMs: this.http.pollTimeoutMs(opts.wait, opts.timeoutMs),
     });
     return body;
   }

@@ -1,6 +1,8 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { MaasClient } from './client.js';
-import { MaasConnectionError, MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
+import { MaasConnectionError, MaasProtocolError, MaasTimeoutError, MaasWaitTimeoutError } from './errors.js';
 
 /** A client whose every request is answered 200 with `body` (another service on the port, a proxy's page). */
 const answering = (body: unknown) =>
@@ -136,5 +138,64 @@ describe('a batch upload refused while Redis was away', () => {
     const { impl } = server();
     const err = await new MaasClient({ baseUrl: 'http://maas.test', fetch: impl }).batches.submit({ model: 'm', lines: [{ inputs: { x: [1] } }], idempotencyKey: 'mine' }).catch((e: unknown) => e);
     expect((err as { status: number }).status).toBe(409);
+  });
+});
+
+describe('against a real HTTP server', () => {
+  /** A server on a free port answering with `handle`; what it was asked is kept. */
+  async function serve(handle: (req: IncomingMessage, res: ServerResponse) => void) {
+    const asked: IncomingMessage[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req);
+      handle(req, res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    return { port, asked, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  }
+  const job = JSON.stringify({ object: 'job', id: 'j1', status: 'queued' });
+
+  it('a base URL with credentials and a query works (fetch refuses credentials in a URL): the key goes by Basic auth', async () => {
+    const s = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(job));
+    try {
+      const maas = new MaasClient({ baseUrl: `http://me:S3CRET-key@127.0.0.1:${s.port}/gw/?token=t1`, retry: false });
+      expect(maas.baseUrl).toBe(`http://127.0.0.1:${s.port}/gw`);
+      expect(await maas.jobs.get('j1', { wait: 1 })).toMatchObject({ id: 'j1' });
+      expect(s.asked[0]!.url).toBe('/gw/v1/jobs/j1?token=t1&wait=1');
+      expect(s.asked[0]!.headers.authorization).toBe(`Basic ${Buffer.from('me:S3CRET-key').toString('base64')}`);
+      // An apiKey given as well is the one sent.
+      await new MaasClient({ baseUrl: `http://me:other@127.0.0.1:${s.port}`, apiKey: 'K', retry: false }).jobs.get('j1');
+      expect(s.asked[1]!.headers.authorization).toBe('Bearer K');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('an answer whose body stalls is a MaasTimeoutError that says the server answered, not that it cannot be reached', async () => {
+    const s = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"object":"job",'); // and nothing more
+    });
+    try {
+      const err = await new MaasClient({ baseUrl: `http://127.0.0.1:${s.port}`, retry: false, timeoutMs: 300 }).jobs.get('j1').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MaasTimeoutError);
+      expect(err).toMatchObject({ awaited: 'body', lost: true, timeoutMs: 300 });
+      expect((err as Error).message).toBe(`http://127.0.0.1:${s.port}/v1/jobs/j1 answered, then its body did not finish within 300 ms`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a call's own timeout still leaves a long-poll its wait (it cut the poll short before)", async () => {
+    const s = await serve((_req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(job), 700));
+    try {
+      const maas = new MaasClient({ baseUrl: `http://127.0.0.1:${s.port}`, retry: false });
+      expect(await maas.jobs.get('j1', { wait: 1, timeoutMs: 200 })).toMatchObject({ id: 'j1' });
+      const err = await maas.jobs.get('j1', { timeoutMs: 200 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MaasTimeoutError);
+      expect(err).toMatchObject({ awaited: 'answer', lost: false });
+    } finally {
+      await s.close();
+    }
   });
 });

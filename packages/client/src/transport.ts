@@ -4,16 +4,20 @@
  * every failure into the SDK's error classes, so no resource has to think about them.
  */
 import { randomUUID } from 'node:crypto';
-import { MaasApiError, MaasConnectionError, MaasProtocolError, MaasTimeoutError } from './errors.js';
+import { MaasApiError, MaasConnectionError, MaasProtocolError, MaasTimeoutError, type TimedOut } from './errors.js';
 import { apiErrorFrom } from './problem.js';
 import { DEFAULT_RETRY, retryDelayMs, type RetryOptions } from './retry.js';
 import { sleep } from './time.js';
 import { uploadStream } from './upload.js';
 import { parseJson, stringifyJson } from './json.js';
 import { chunksOf } from './ndjson.js';
+import { parseBaseUrl, requestUrl, type BaseUrl } from './base-url.js';
 
 export interface TransportOptions {
-  /** e.g. `http://127.0.0.1:8080`; a path prefix (behind a proxy) is kept */
+  /**
+   * e.g. `http://127.0.0.1:8080`; a path prefix (behind a proxy) and query parameters are kept
+   * for every request; `http://user:KEY@host` sends KEY by Basic auth (when no `apiKey` is given)
+   */
   baseUrl: string;
   /** sent as `Authorization: Bearer <key>` */
   apiKey?: string | undefined;
@@ -37,7 +41,7 @@ export interface TransportOptions {
 export interface CallOptions {
   /** cancels the call (and any waiting it does) */
   signal?: AbortSignal | undefined;
-  /** overrides the client's request timeout for this call; 0 = none */
+  /** overrides the client's request timeout for this call; 0 = none (a long-poll gets its wait on top) */
   timeoutMs?: number | undefined;
 }
 
@@ -103,7 +107,9 @@ export const newIdempotencyKey = (by: 'client' | 'cli' = 'client'): string => `m
 class TimeoutSignal extends Error {}
 
 export class Transport {
+  /** the base URL without credentials, query or trailing slash */
   readonly baseUrl: string;
+  private readonly base: BaseUrl;
   private readonly fetchImpl: typeof fetch;
   /** the caller gave their own fetch: use it for everything, uploads included */
   private readonly customFetch: boolean;
@@ -112,16 +118,15 @@ export class Transport {
   private readonly headers: Record<string, string>;
 
   constructor(opts: TransportOptions) {
-    if (!URL.canParse(opts.baseUrl)) throw new TypeError(`baseUrl is not an absolute URL: ${JSON.stringify(opts.baseUrl)}`);
-    // A trailing slash would double up with every path; a path prefix (behind a proxy) is kept.
-    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.base = parseBaseUrl(opts.baseUrl);
+    this.baseUrl = this.base.root;
     this.fetchImpl = opts.fetch ?? globalThis.fetch;
     this.customFetch = opts.fetch !== undefined;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retry = opts.retry === false ? { ...DEFAULT_RETRY, maxRetries: 0 } : { ...DEFAULT_RETRY, ...opts.retry };
     this.headers = {
       accept: 'application/json, application/problem+json',
-      ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}),
+      ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : this.base.basicAuth ? { authorization: this.base.basicAuth } : {}),
       ...opts.headers,
     };
   }
@@ -130,17 +135,19 @@ export class Transport {
     return this.retry.maxRetries > 0;
   }
 
-  /** The request timeout for a call the server may hold open `waitSeconds` (a long-poll). */
-  pollTimeoutMs(waitSeconds: number | undefined): number {
-    if (this.timeoutMs === 0 || waitSeconds === undefined) return this.timeoutMs;
-    return Math.max(this.timeoutMs, waitSeconds * 1000 + POLL_GRACE_MS);
+  /**
+   * The request timeout for a call the server may hold open `waitSeconds` (a long-poll): the
+   * call's own timeout (`callTimeoutMs`, else the client's), never shorter than the wait it
+   * asks for plus a grace; 0 stays no limit.
+   */
+  pollTimeoutMs(waitSeconds: number | undefined, callTimeoutMs?: number): number {
+    const timeoutMs = callTimeoutMs ?? this.timeoutMs;
+    if (timeoutMs === 0 || waitSeconds === undefined) return timeoutMs;
+    return Math.max(timeoutMs, waitSeconds * 1000 + POLL_GRACE_MS);
   }
 
   url(path: string, query?: RequestSpec['query']): string {
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
-    const qs = params.toString();
-    return `${this.baseUrl}${path}${qs ? `?${qs}` : ''}`;
+    return requestUrl(this.base, path, query);
   }
 
   /** A JSON answer. The timeout covers reading the body too. */
@@ -240,7 +247,7 @@ export class Transport {
             ? await uploadStream(url, { method: spec.method, headers, body: stream, signal })
             : await this.fetchImpl(url, init);
       } catch (err) {
-        throw this.networkError(err, url, timer.signal, timeoutMs, spec.signal);
+        throw this.networkError(err, url, timer.signal, timeoutMs, spec.signal, 'answer');
       }
       if (!response.ok && !spec.acceptStatuses?.includes(response.status)) {
         const text = await response.text().catch(() => '');
@@ -249,17 +256,20 @@ export class Transport {
       try {
         return await read(response);
       } catch (err) {
-        throw this.networkError(err, url, timer.signal, timeoutMs, spec.signal);
+        throw this.networkError(err, url, timer.signal, timeoutMs, spec.signal, 'body');
       }
     } finally {
       clearTimeout(handle);
     }
   }
 
-  /** `timer`: the signal of our own timeout, when one applies (none while a body streams). */
-  private networkError(err: unknown, url: string, timer: AbortSignal | undefined, timeoutMs: number, caller?: AbortSignal): unknown {
+  /**
+   * `timer`: the signal of our own timeout, when one applies (none while a body streams);
+   * `awaited`: what the timeout would have cut short, the answer's headers or its body.
+   */
+  private networkError(err: unknown, url: string, timer: AbortSignal | undefined, timeoutMs: number, caller?: AbortSignal, awaited: TimedOut = 'answer'): unknown {
     if (caller?.aborted) return caller.reason ?? err;
-    if (timer?.aborted && timer.reason instanceof TimeoutSignal) return new MaasTimeoutError(url, timeoutMs);
+    if (timer?.aborted && timer.reason instanceof TimeoutSignal) return new MaasTimeoutError(url, timeoutMs, awaited);
     // node:http (uploads) fails with the system error itself.
     const direct = err as { code?: unknown; syscall?: unknown; message?: string };
     if (typeof direct?.code === 'string' && (NETWORK_CODES.has(direct.code) || direct.syscall === 'connect' || direct.syscall === 'getaddrinfo')) {

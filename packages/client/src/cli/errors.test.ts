@@ -33,6 +33,7 @@ describe('describeError', () => {
     expect(describeError(refused, URL)).toEqual({ message: `error: cannot reach ${URL}: is the API running? (npm start)`, code: 1 });
     expect(describeError(new MaasConnectionError(URL, 'bad port', undefined), URL).message).toBe(`error: cannot reach ${URL}: bad port`);
     expect(describeError(new MaasTimeoutError(URL, 120_000), URL).message).toBe(`error: no answer from ${URL} within 120 s`);
+    expect(describeError(new MaasTimeoutError(URL, 120_000, 'body'), URL).message).toBe(`error: ${URL} answered, then its body did not finish within 120 s`);
   });
 
   it('usage errors exit 2 and point at the help', () => {

@@ -59,7 +59,8 @@ export function describeError(err: unknown, url: string, command?: string): Desc
     return { message: lines.join('\n'), code: EXIT_FAILED };
   }
   if (err instanceof MaasTimeoutError) {
-    return { message: `error: no answer from ${url} within ${Math.round(err.timeoutMs / 1000)} s`, code: EXIT_FAILED };
+    const within = `within ${Math.round(err.timeoutMs / 1000)} s`;
+    return { message: err.awaited === 'answer' ? `error: no answer from ${url} ${within}` : `error: ${url} answered, then its body did not finish ${within}`, code: EXIT_FAILED };
   }
   if (err instanceof MaasConnectionError) {
     const why = CONNECTION_HINTS[err.code ?? ''] ?? err.reason;

@@ -205,6 +205,20 @@ describe('commands against a stub API', () => {
     expect(x.stderr.text).toBe('error: cannot reach http://127.0.0.1:8080: is the API running? (npm start)\n');
   });
 
+  it('a key in --url is sent by Basic auth and never printed', async () => {
+    let auth: string | null = null;
+    const x = io((req) => {
+      auth = req.headers.get('authorization');
+      throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    });
+    expect(await runCli(['models', '--url', 'http://me:S3CRET@127.0.0.1:8080'], x)).toBe(1);
+    expect(auth).toBe(`Basic ${Buffer.from('me:S3CRET').toString('base64')}`);
+    expect(x.stderr.text).toBe('error: cannot reach http://127.0.0.1:8080: is the API running? (npm start)\n');
+    const bad = io();
+    expect(await runCli(['models', '--url', 'ftp://me:S3CRET@h'], bad)).toBe(2);
+    expect(bad.stderr.text).not.toContain('S3CRET');
+  });
+
   it('the API closing the connection mid-answer: says it was reached, and lost', async () => {
     const x = io(() => {
       throw Object.assign(new TypeError('terminated'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });

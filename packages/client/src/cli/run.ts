@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { redactUrl } from '../base-url.js';
 import { MaasClient } from '../client.js';
 import { UsageError, Interrupted, type Command, type Context, type OptionSpec } from './command.js';
 import { batchCancel, batchGet, batchList, batchResults, batchSubmit, batchWait } from './commands/batch.js';
@@ -117,7 +118,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     url = fromFlag ? (values['url'] as string) : url;
     // Named as the user gave it: the flag, or MAAS_URL (the default needs no naming: it is valid).
     const source = fromFlag ? '--url' : 'MAAS_URL';
-    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`${source} must be an http(s) URL, not ${JSON.stringify(url)}`, command.name);
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`${source} must be an http(s) URL, not ${JSON.stringify(redactUrl(url))}`, command.name);
     const apiKey = typeof values['api-key'] === 'string' ? values['api-key'] : io.env['MAAS_API_KEY'] || undefined;
     let client: MaasClient | undefined;
     const ctx: Context = {
@@ -131,7 +132,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     // A Ctrl-C that surfaced as some other error (an aborted request) still reads as one.
     const cause = io.signal.aborted && !(err instanceof Interrupted) ? new Interrupted('stopped') : err;
-    const { message, code } = describeError(cause, url, commandName);
+    const { message, code } = describeError(cause, redactUrl(url), commandName);
     io.stderr.write(`${message}\n`);
     if (io.env['MAAS_DEBUG'] && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
     return code;

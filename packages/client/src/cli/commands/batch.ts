@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { ndjsonFile } from '../../batches.js';
+import { redactUrl } from '../../base-url.js';
 import { npyFile } from '../../npy.js';
 import type { MaasClient } from '../../client.js';
 import { MaasApiError } from '../../errors.js';
@@ -241,12 +242,12 @@ async function follow(ctx: Context, client: MaasClient, id: string, out: string 
 /**
  * PURE: the `maas batch <verb>` command a user copies to pick up a batch where this run left it,
  * with its `--out` (the results file) and `--url` (when given as a flag: MAAS_URL is still set),
- * each quoted for a shell. A key given with --api-key is not repeated: it is a secret.
+ * each quoted for a shell. A key given with --api-key, or in the URL, is not repeated: it is a secret.
  */
 export function batchCommand(verb: 'wait' | 'results' | 'cancel', id: string, out?: string, url?: string): string {
   // A relative path starting with `-` would read as an option: `./` names the same file.
   const path = out?.startsWith('-') ? `./${out}` : out;
-  return ['maas', 'batch', verb, shellQuote(id), ...(url !== undefined ? ['--url', shellQuote(url)] : []), ...(path !== undefined ? ['--out', shellQuote(path)] : [])].join(' ');
+  return ['maas', 'batch', verb, shellQuote(id), ...(url !== undefined ? ['--url', shellQuote(redactUrl(url))] : []), ...(path !== undefined ? ['--out', shellQuote(path)] : [])].join(' ');
 }
 
 /**
