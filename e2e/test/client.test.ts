@@ -8,7 +8,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -151,6 +151,41 @@ describe('SDK: batches', () => {
     const streamed = await maas.batches.submit({ model: 'penguins', version: 1, lines: createReadStream(file) });
     expect(streamed.counts).toMatchObject({ total: 5000, failed: 0 }); // its rows may have run before the answer (a chunk runs while the upload goes on)
     expect((await maas.batches.wait(streamed.id, { intervalMs: 100 })).counts).toEqual({ total: 5000, succeeded: 5000, failed: 0 });
+
+    // A download stopped after its first piece keeps it (`.partial`), and the same call made
+    // again asks the API only for the rest: the file is what one whole download writes.
+    const whole = join(tmp, 'whole.ndjson');
+    const wrote = await maas.batches.downloadResults(batch.id, whole);
+    const kept = join(tmp, 'kept.ndjson');
+    const stop = new AbortController();
+    const ranges: (string | null)[] = [];
+    const cutting = (async (input: string | URL | Request, init?: RequestInit) => {
+      ranges.push(new Headers(init?.headers).get('range'));
+      const res = await fetch(input, init);
+      if (ranges.length > 1) return res;
+      const reader = res.body!.getReader();
+      const head = await reader.read();
+      await reader.cancel();
+      let given = false;
+      // Its first piece, then the user stops the download.
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (given) return void (stop.abort(new Error('stopped by the user')), c.error(new Error('stopped by the user')));
+          given = true;
+          c.enqueue(head.value!);
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    }) as typeof fetch;
+    const cut = new MaasClient({ baseUrl: cluster.url, apiKey: KEY, fetch: cutting });
+    expect(await cut.batches.downloadResults(batch.id, kept, { signal: stop.signal }).catch((e: unknown) => (e as Error).message)).toBe('stopped by the user');
+    const partBytes = (await stat(`${kept}.partial`)).size;
+    expect(partBytes).toBeGreaterThan(0);
+    expect(partBytes).toBeLessThan(wrote.bytes);
+    expect(await cut.batches.downloadResults(batch.id, kept)).toEqual({ ...wrote, path: kept });
+    expect(ranges).toEqual([null, `bytes=${partBytes}-`]);
+    expect((await readFile(kept)).equals(await readFile(whole))).toBe(true);
+    expect(await stat(`${kept}.partial.json`).catch(() => 'gone')).toBe('gone');
   });
 
   it('results of an unfinished batch are a 409; wait times out; cancel', async () => {

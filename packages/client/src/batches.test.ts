@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -314,5 +314,95 @@ describe('batches.results through a connection lost mid-answer', () => {
     const err = await read(f).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MaasConnectionError);
     expect(f.asked).toHaveLength(6);
+  });
+});
+
+describe('downloadResults interrupted, then called again', () => {
+  const cutOff = () => resultsFetch({ cutAt: [1000, 0, 0, 0, 0, 0, 0], etag: '"t"' });
+  const download = (f: ReturnType<typeof resultsFetch>, out: string, signal?: AbortSignal) =>
+    new MaasClient({ baseUrl: 'http://maas.test', fetch: f.impl }).batches.downloadResults('b1', out, { signal });
+
+  it('keeps the bytes it had, and the next call asks only for the rest', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-kept-'));
+    try {
+      const out = join(dir, 'results.ndjson');
+      await expect(download(cutOff(), out)).rejects.toBeInstanceOf(MaasConnectionError);
+      expect((await readdir(dir)).sort()).toEqual(['results.ndjson.partial', 'results.ndjson.partial.json']);
+      expect((await stat(`${out}.partial`)).size).toBe(1000);
+      const again = resultsFetch({ etag: '"t"' });
+      expect(await download(again, out)).toEqual({ path: out, bytes: again.TEXT.length, lines: 400 });
+      expect(again.asked).toEqual(['bytes=1000-']);
+      expect(await readFile(out, 'utf8')).toBe(again.TEXT);
+      expect(await readdir(dir)).toEqual(['results.ndjson']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps them when the caller aborts too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-kept-'));
+    try {
+      const out = join(dir, 'results.ndjson');
+      const stop = new AbortController();
+      const f = resultsFetch({ cutAt: [1000], etag: '"t"' });
+      const stalled = (async (input: string | URL | Request, init?: RequestInit) => {
+        const res = await f.impl(input, init);
+        // 1,000 bytes, then the caller stops the download while the rest is awaited
+        const reader = res.body!.getReader();
+        const head = await reader.read();
+        const body = new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(head.value!);
+            setTimeout(() => stop.abort(new Error('stopped by the user')), 50);
+            init?.signal?.addEventListener('abort', () => c.error(init.signal!.reason));
+          },
+        });
+        return new Response(body, { status: res.status, headers: res.headers });
+      }) as typeof fetch;
+      const err = await new MaasClient({ baseUrl: 'http://maas.test', fetch: stalled }).batches.downloadResults('b1', out, { signal: stop.signal }).catch((e: unknown) => e);
+      expect((err as Error).message).toBe('stopped by the user');
+      expect((await stat(`${out}.partial`)).size).toBe(1000);
+      const again = resultsFetch({ etag: '"t"' });
+      await download(again, out);
+      expect(again.asked).toEqual(['bytes=1000-']);
+      expect(await readFile(out, 'utf8')).toBe(again.TEXT);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts over when the results are not those any more, or the note names another download', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-kept-'));
+    try {
+      const out = join(dir, 'results.ndjson');
+      await expect(download(cutOff(), out)).rejects.toBeInstanceOf(MaasConnectionError);
+      const changed = resultsFetch({ etag: '"u"' });
+      await download(changed, out);
+      expect(changed.asked).toEqual(['bytes=1000-', null]); // the part tagged "u" is refused, the whole asked for
+      expect(await readFile(out, 'utf8')).toBe(changed.TEXT);
+
+      await expect(download(cutOff(), out)).rejects.toBeInstanceOf(MaasConnectionError);
+      const other = resultsFetch({ etag: '"t"' });
+      await new MaasClient({ baseUrl: 'http://maas.test', fetch: other.impl }).batches.downloadResults('b1', out, { failedOnly: true });
+      expect(other.asked).toEqual([null]); // kept bytes of all the results are no start of the failed lines'
+      expect(await readdir(dir)).toEqual(['results.ndjson']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves a kept partial as it was when nothing could be opened (the API down)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-kept-'));
+    try {
+      const out = join(dir, 'results.ndjson');
+      await expect(download(cutOff(), out)).rejects.toBeInstanceOf(MaasConnectionError);
+      const refused = (async () => {
+        throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+      }) as typeof fetch;
+      await expect(new MaasClient({ baseUrl: 'http://maas.test', fetch: refused, retry: false }).batches.downloadResults('b1', out)).rejects.toBeInstanceOf(MaasConnectionError);
+      expect((await stat(`${out}.partial`)).size).toBe(1000);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,11 +4,12 @@
  * same memory as a batch of ten.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { rename, stat } from 'node:fs/promises';
 import { once } from 'node:events';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { MaasApiError, MaasConnectionError, MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
 import { byteStream, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
+import { forgetKept, keptPartial, noteKept, partialPath, type ResultsForm } from './kept-download.js';
 import { NpyFile } from './npy.js';
 import { resumedPart, tagOf } from './resume.js';
 import { RECONNECT_FOR_MS, sleep, throughRestarts } from './time.js';
@@ -233,42 +234,57 @@ export class Batches {
    * answers 409 (MaasApiError), thrown by the first iteration.
    */
   async *results(id: string, opts: ResultsOptions = {}): AsyncGenerator<BatchResult, void, undefined> {
-    yield* parseNdjson<BatchResult>(splitLines(await this.resultsBody(id, opts)));
+    yield* parseNdjson<BatchResult>(splitLines((await this.openResults(id, opts)).body));
   }
 
   /**
    * Streams the results to a file (written under `<path>.partial`, renamed when complete, so
    * an interrupted download never looks finished) or to a writable such as `process.stdout`
-   * (which is not ended). Resolves with the bytes and lines written.
+   * (which is not ended). Resolves with the bytes and lines written. A download to a file that
+   * is interrupted (the connection lost for good, `signal` aborted) keeps its `.partial` with
+   * a note of what it holds (kept-download.ts), and a later call for the same batch and form
+   * asks only for the rest; results that changed meanwhile are downloaded whole.
    */
   async downloadResults(id: string, destination: string | NodeJS.WritableStream, opts: DownloadOptions = {}): Promise<DownloadResult> {
     const { format, output, ...rest } = opts;
     const npy = format === 'npy';
     if (npy && rest.failedOnly) throw new TypeError('failedOnly results are NDJSON lines (errors are no array): drop format: "npy"');
-    const body = await this.resultsBody(id, rest, npy ? { output: output ?? '' } : undefined);
-    if (typeof destination !== 'string') return { path: '-', ...(await copyTo(body, destination, npy)) };
-    const partial = `${destination}.partial`;
+    const npyOutput = npy ? { output: output ?? '' } : undefined;
+    if (typeof destination !== 'string') {
+      const c = counter(npy);
+      await copyTo((await this.openResults(id, rest, npyOutput)).body, destination, c);
+      return { path: '-', ...c.finish() };
+    }
+    const form: ResultsForm = { batch: id, format: npy ? 'npy' : 'ndjson', failedOnly: rest.failedOnly === true, output: output ?? '' };
+    const kept = await keptPartial(destination, form);
+    const partial = partialPath(destination);
     const c = counter(npy);
+    let opened: OpenedResults | undefined;
     try {
-      await pipeline(
-        body,
-        async function* (chunks: AsyncIterable<Uint8Array>) {
-          for await (const chunk of chunks) {
-            c.see(chunk);
-            yield chunk;
-          }
-        },
-        createWriteStream(partial),
-      );
+      opened = await this.openResults(id, rest, npyOutput, kept);
+      if (opened.start > 0) for await (const chunk of createReadStream(partial, { end: opened.start - 1 })) c.see(chunk as Buffer);
+      if (opened.etag) await noteKept(destination, form, opened.etag);
+      else await forgetKept(destination, false);
+      // Not a pipeline: a failing download must still write what it received, to be kept.
+      const file = createWriteStream(partial, opened.start > 0 ? { flags: 'r+', start: opened.start } : {});
+      let failed: unknown;
+      await copyTo(opened.body, file, c).catch((err: unknown) => (failed = err));
+      file.end();
+      await finished(file).catch((err: unknown) => (failed ??= err));
+      if (failed !== undefined) throw failed;
       await rename(partial, destination).catch((err: NodeJS.ErrnoException) => {
         // The partial file was just written: a rename that fails is about its target (a
         // directory there, a folder gone), so the error names it, not the `.partial` file.
         err.path = destination;
         throw err;
       });
+      await forgetKept(destination, false);
       return { path: destination, ...c.finish() };
     } catch (err) {
-      await unlink(partial).catch(() => undefined);
+      // Kept for a later run: bytes of tagged results, cut off by the connection or the caller.
+      // Nothing opened (the API down, the batch not found): a partial kept before stays as it was.
+      const resumable = opened?.etag !== undefined && c.counts.bytes > 0 && (err instanceof MaasConnectionError || rest.signal?.aborted === true);
+      if (opened && !resumable) await forgetKept(destination, true);
       throw err;
     }
   }
@@ -282,8 +298,11 @@ export class Batches {
    * (`throughRestarts`), up to MAX_RESUMES times in a row without a byte more. Each part is
    * checked to continue the same results (resume.ts: their tag, its first byte, its length), so
    * the bytes come out once each, in order, as if nothing happened, or the download fails.
+   * `from`: bytes an earlier download kept of results tagged `etag`: only the rest is asked
+   * for, and the body starts at `start` (`from.bytes`), or at 0 when the results are not those
+   * any more (another tag: the whole answer is asked for again).
    */
-  private async resultsBody(id: string, { failedOnly, ...opts }: ResultsOptions, npy?: { output: string }): Promise<AsyncGenerator<Uint8Array, void, undefined>> {
+  private async openResults(id: string, { failedOnly, ...opts }: ResultsOptions, npy?: { output: string }, from?: { bytes: number; etag: string }): Promise<OpenedResults> {
     const open = (headers: Record<string, string | undefined>) => this.http.chunks({
       method: 'GET',
       path: `/v1/batches/${encodeURIComponent(id)}/results`,
@@ -292,21 +311,43 @@ export class Batches {
       // Only the array: a batch with failed lines (which an array cannot hold) is a 406.
       headers: { ...(npy ? { accept: 'application/x-npy' } : {}), ...headers },
     });
-    const first = await open({});
+    let first: Awaited<ReturnType<typeof open>> | undefined;
+    let start = 0;
+    let total: number | undefined;
+    if (from) {
+      try {
+        // No If-Range: the tag kept may have come weak (a compressed answer); the part's own tag is checked instead.
+        first = await open({ range: `bytes=${from.bytes}-` });
+      } catch (err) {
+        // All of them were kept (cut off after the last byte): nothing is left to read.
+        if (err instanceof MaasApiError && err.status === 416 && err.problem['length'] === from.bytes) return { start: from.bytes, etag: from.etag, body: (async function* () {})() };
+        throw err;
+      }
+      const headers = first.response.headers;
+      const read = resumedPart({ status: first.response.status, contentRange: headers.get('content-range'), contentEncoding: headers.get('content-encoding'), etag: headers.get('etag') }, from.bytes, from.etag, undefined);
+      if ('part' in read && read.part) {
+        start = from.bytes;
+        total = read.total;
+      } else if ('refused' in read) {
+        await first.chunks.return();
+        first = undefined;
+      }
+      // else the whole answer (results that changed, a server that reads no Range): from byte 0.
+    }
+    first ??= await open({});
     const firstTag = first.response.headers.get('etag');
     const tag = tagOf(firstTag);
     // If-Range takes a strong tag only; a weak one (a compressed whole answer) is checked here instead.
     const ifRange = firstTag && !firstTag.startsWith('W/') ? firstTag : undefined;
     const changed = (why: string) => new MaasProtocolError(`the results of batch ${id} cannot be resumed: ${why}`);
-    return (async function* () {
+    const body = (async function* () {
       let answer = first;
-      let received = 0;
-      let total: number | undefined;
+      let received = start;
       let tries = 0;
       for (;;) {
         const before = received;
         let skip = 0;
-        if (received > 0) {
+        if (answer !== first && received > 0) {
           const read = resumedPart({ status: answer.response.status, contentRange: answer.response.headers.get('content-range'), contentEncoding: answer.response.headers.get('content-encoding'), etag: answer.response.headers.get('etag') }, received, tag, total);
           if ('refused' in read) {
             await answer.chunks.return();
@@ -343,7 +384,15 @@ export class Batches {
         }
       }
     })();
+    return { start, etag: tag, body };
   }
+}
+
+/** Results opened for reading: `body` holds their bytes from `start` on; `etag` their tag's opaque part (`"…"`, weak or not), when they have one. */
+interface OpenedResults {
+  start: number;
+  etag: string | undefined;
+  body: AsyncGenerator<Uint8Array, void, undefined>;
 }
 
 /** The byte chunks of `source`, which must yield bytes only (`option` needs them): a line is a TypeError. */
@@ -394,10 +443,10 @@ function counter(binary = false) {
     },
   };
 }
+type Counter = ReturnType<typeof counter>;
 
-/** Copies into a writable we do not own (stdout): with backpressure, and without ending it. */
-async function copyTo(body: AsyncIterable<Uint8Array>, out: NodeJS.WritableStream, binary: boolean): Promise<{ bytes: number; lines: number }> {
-  const c = counter(binary);
+/** Copies into a writable (stdout, which is not ours, or a file) with backpressure, without ending it, counting what it writes. */
+async function copyTo(body: AsyncIterable<Uint8Array>, out: NodeJS.WritableStream, c: Counter): Promise<void> {
   let failed: unknown;
   const onError = (err: unknown) => (failed = err);
   out.on('error', onError);
@@ -409,7 +458,6 @@ async function copyTo(body: AsyncIterable<Uint8Array>, out: NodeJS.WritableStrea
       if (!out.write(chunk)) await once(out, 'drain');
     }
     if (failed) throw failed;
-    return c.finish();
   } finally {
     out.removeListener('error', onError);
   }

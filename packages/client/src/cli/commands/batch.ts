@@ -154,7 +154,7 @@ export const batchResults: Command = {
   usage: 'ID [--out FILE] [--failed | --npy [--output NAME]]',
   args: { min: 1 },
   options: {
-    out: { ...outOption, help: 'write the results to FILE (a download cut off is resumed within this run; an interrupted run leaves no partial file: run it again); without it, or with -, to stdout' },
+    out: { ...outOption, help: 'write the results to FILE (a download cut off is resumed within this run; an interrupted one keeps FILE.partial, and the same command run again downloads only the rest); without it, or with -, to stdout' },
     failed: { type: 'boolean', help: 'only the lines that failed (quick on a large batch: no outputs are read)' },
     npy: { type: 'boolean', help: "one output's rows as a NumPy .npy file, row i for line i (a batch whose lines all succeeded)" },
     output: { type: 'string', value: 'NAME', help: 'with --npy: the output (required when the model has several)' },
