@@ -38,9 +38,17 @@ afterAll(async () => {
 const infer = (model: string, name: string, datatype: string, data: number[], width: number) =>
   call(cluster.url, 'POST', `/v2/models/${model}/infer`, { inputs: [{ name, datatype, shape: [data.length / width, width], data }] });
 
+/** Requests counted succeeded and failed in `model`'s Triton statistics. */
+async function requestCounts(model: string): Promise<{ success: number; fail: number }> {
+  const r = await call(cluster.url, 'GET', `/v2/models/${model}/stats`);
+  const stats = r.body.model_stats[0].inference_stats;
+  return { success: Number(stats.success.count), fail: Number(stats.fail.count) };
+}
+
 describe('a row that fails its run', () => {
   it('fails only its own request over v2 infer: the others that shared its job or its run get their rows, and nobody sees its values', async () => {
     const idx = Array.from({ length: 16 }, (_, k) => (k === 5 ? 100 : k % 10));
+    const before = await requestCounts('lookup');
     const replies = await Promise.all(idx.map((i) => infer('lookup', 'idx', 'INT64', [i], 1)));
     replies.forEach((r, k) => {
       if (k === 5) {
@@ -51,6 +59,12 @@ describe('a row that fails its run', () => {
         expect(r.body.outputs[0].data).toEqual([idx[k]! * 10]);
       }
     });
+    // Triton's statistics count each request once (recorder.ts failedRequests: a shared job's
+    // failure is not counted besides its requests' runs alone; its unit test shows the case).
+    const after = await eventually(() => requestCounts('lookup'), (c) => c.success - before.success >= 15 && c.fail - before.fail >= 1, { what: 'the statistics written' });
+    await new Promise((r) => setTimeout(r, 300)); // a later write (they are summed every 100 ms) would show here
+    expect(await requestCounts('lookup')).toEqual(after);
+    expect({ success: after.success - before.success, fail: after.fail - before.fail }).toEqual({ success: 15, fail: 1 });
   });
 
   it('fails only its own job among /v1/jobs the worker ran together', async () => {

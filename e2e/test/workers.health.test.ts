@@ -72,6 +72,18 @@ describe('a worker\'s health port', () => {
     expect(await cluster.stopWorker(worker)).toBe(0);
     await expect(fetch(`${health}/livez`)).rejects.toThrow();
   });
+
+  it('the repository index calls READY only what a live worker serves, as `…/ready` does (it said READY with no worker)', async () => {
+    // No worker left: penguins (served until now) and mlp (never served: WORKER_MODELS) alike.
+    type Entry = { name: string; version?: string; state: string; reason: string };
+    const index = async () => (await call<Entry[]>(cluster.url, 'POST', '/v2/repository/index', {})).body;
+    const entries = await eventually(index, (e) => e.some((x) => x.name === 'penguins' && x.state === 'UNAVAILABLE'), { ms: 10_000, what: 'penguins UNAVAILABLE' });
+    for (const e of entries.filter((x) => x.name === 'penguins' || x.name === 'mlp')) {
+      expect(e).toMatchObject({ state: 'UNAVAILABLE', reason: `loaded, but no live worker serves ${e.name}/${e.version}: its requests wait queued until one does` });
+    }
+    expect((await call(cluster.url, 'GET', '/v2/models/penguins/ready')).status).toBe(503);
+    expect((await call<Entry[]>(cluster.url, 'POST', '/v2/repository/index', { ready: true })).body.filter((e) => e.name === 'penguins')).toEqual([]);
+  });
 });
 
 describe('a worker with no model to serve', () => {

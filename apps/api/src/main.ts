@@ -124,11 +124,11 @@ async function main(): Promise<void> {
   batches.admission = queuedRows;
   batches.fair = fair;
   batches.relay = outboxRelay;
-  const repositoryService = new RepositoryService(redis, catalog, log, checks);
+  const workers = new WorkerDirectory(redis);
+  const repositoryService = new RepositoryService(redis, catalog, log, checks, workers);
   const modelEvents = await connectRedis(config.REDIS_URL, 'worker', 'api:models');
   await repositoryService.start(modelEvents);
   poller.start((changes) => repositoryService.follow(changes));
-  const workers = new WorkerDirectory(redis);
   const canceledBatches = new CanceledBatchSweeper(redis, batches, workers, log).start();
   const status = new StatusBoard(catalog, queues, workers, log, { everyMs: config.STATUS_SAMPLE_S * 1000, keepMs: 15 * 60_000 });
   status.start();

@@ -28,6 +28,7 @@ import {
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
 import { SessionChecks } from './session-check.js';
+import type { WorkerDirectory } from './workers.js';
 
 /** An entry of the repository index (Triton's field names), as `POST /v2/repository/index` answers it. */
 export const ModelIndexEntry = z.strictObject({
@@ -50,6 +51,8 @@ export class RepositoryService {
     private readonly log: Logger,
     /** checks a version before it is served, once per file and stamp: main.ts's, which checked the versions served at start-up */
     private readonly checks: SessionChecks = new SessionChecks(),
+    /** the live workers: a version none serves is UNAVAILABLE in the index, as `…/ready` says it is not ready */
+    private readonly workers?: WorkerDirectory,
   ) {}
 
   /** Applies the unloaded set, then follows changes made through other API instances. */
@@ -64,15 +67,23 @@ export class RepositoryService {
   }
 
   /**
-   * Every model folder of the repository: each served version READY; versions that failed
-   * to load, and unloaded or broken models, UNAVAILABLE with the reason.
+   * Every model folder of the repository: each loaded version a live worker serves READY (as
+   * `…/ready` and ModelReady answer: ready for inference); a loaded version none serves,
+   * versions that failed to load, and unloaded or broken models, UNAVAILABLE with the reason.
    */
   async index(readyOnly = false): Promise<ModelIndexEntry[]> {
-    const [repo, unloaded] = await Promise.all([loadRepository(this.catalog.repository.root), this.redis.smembers(UNLOADED_MODELS_KEY)]);
+    const [repo, unloaded, live] = await Promise.all([
+      loadRepository(this.catalog.repository.root), this.redis.smembers(UNLOADED_MODELS_KEY), this.workers?.live(),
+    ]);
+    const served = (name: string, version: number) => !live || live.some((w) => w.models.some((m) => m.model === name && m.version === version));
     const entries: ModelIndexEntry[] = [];
     const problems = new Map([...repo.failed, ...this.failures]);
     for (const m of this.catalog.models) {
-      for (const v of m.versions) entries.push({ name: m.name, version: String(v.version), state: 'READY', reason: '' });
+      for (const v of m.versions) {
+        entries.push(served(m.name, v.version)
+          ? { name: m.name, version: String(v.version), state: 'READY', reason: '' }
+          : { name: m.name, version: String(v.version), state: 'UNAVAILABLE', reason: `loaded, but no live worker serves ${m.name}/${v.version}: its requests wait queued until one does` });
+      }
       for (const u of m.unavailable) entries.push({ name: m.name, version: String(u.version), state: 'UNAVAILABLE', reason: u.reason });
     }
     for (const m of repo.models.values()) {

@@ -21,9 +21,9 @@ export class StatsRecorder {
     const key = statsKey(job.data.model, job.data.version);
     // A job may carry several v2 requests (packed by the API): Triton counts requests.
     const requests = job.data.requests ?? 1;
-    const totalNs = msToNs(Date.now() - job.timestamp) * requests;
     const w = this.writer;
     if (end.state === 'completed') {
+      const totalNs = msToNs(Date.now() - job.timestamp) * requests;
       const m = end.result.metrics;
       w.add(key, STAT.successCount, requests);
       w.add(key, STAT.successNs, totalNs);
@@ -34,8 +34,10 @@ export class StatsRecorder {
       w.add(key, STAT.inferenceCount, job.data.rows);
       w.inferredAt(key, Date.now());
     } else {
-      w.add(key, STAT.failCount, requests);
-      w.add(key, STAT.failNs, totalNs);
+      const failed = failedRequests(job.data, end);
+      if (failed === 0) return;
+      w.add(key, STAT.failCount, failed);
+      w.add(key, STAT.failNs, msToNs(Date.now() - job.timestamp) * failed);
     }
   }
 
@@ -52,4 +54,16 @@ export class StatsRecorder {
   close(): Promise<void> {
     return this.writer.close();
   }
+}
+
+/**
+ * PURE: the requests a failed job counts as failed. v2 infer requests packed into one job (no
+ * `members`: not `/v1/jobs`) whose run failed (one request's rows can fail it: an index out of
+ * a table's range) count none: the API runs each of them again alone (services/inference.ts),
+ * and those runs count, so a request is counted once, as Triton counts it. A carrier's members
+ * fail with it, each a job of its own: all count.
+ */
+export function failedRequests(data: Pick<InferenceJobData, 'requests' | 'members'>, end: Extract<JobEnd, { state: 'failed' }>): number {
+  const requests = data.requests ?? 1;
+  return requests > 1 && !data.members && end.error.type === 'inference-failed' ? 0 : requests;
 }
