@@ -90,3 +90,44 @@ describe.skipIf(!existsSync(CHROMIUM))('a browser page on another origin (CORS)'
     expect(preflight.status).toBe(401);
   });
 });
+
+describe.skipIf(!existsSync(CHROMIUM))('a page on another site posting to load or unload (cross-site request forgery)', () => {
+  const ADMIN = 'admin-key-0123456789abcdef';
+  let cluster: Cluster;
+  let browser: Browser;
+  let evil: Server;
+  let evilOrigin: string;
+
+  beforeAll(async () => {
+    cluster = await Cluster.start({ workers: 0, api: { API_KEYS: `front:${KEY}`, ADMIN_KEY: ADMIN } });
+    // The other site's page: a form that posts itself to the API's unload route.
+    evil = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' })
+      .end(`<!doctype html><form id=f method=POST action="${cluster.url}/v2/repository/models/penguins/unload"></form><script>f.submit()</script>`));
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    evilOrigin = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await cluster?.stop();
+    evil?.close();
+  });
+
+  it("is refused, though the operator's browser holds the admin key it typed into /admin's prompt", async () => {
+    const context = await browser.newContext({ httpCredentials: { username: 'ops', password: ADMIN } });
+    try {
+      const page = await context.newPage();
+      expect((await page.goto(`${cluster.url}/admin`))?.status()).toBe(200); // logged in
+      const posted = page.waitForResponse((r) => r.url().endsWith('/unload'));
+      await page.goto(evilOrigin);
+      const answer = await posted;
+      expect(answer.status()).toBe(403);
+      expect(await answer.text()).toMatch(/from another site's page is refused/);
+    } finally {
+      await context.close();
+    }
+    // Still served, for every tenant; and the admin unloads it with its key as a client does.
+    expect((await call(cluster.url, 'GET', '/v2/models/penguins', undefined, { authorization: `Bearer ${KEY}` })).status).toBe(200);
+    expect((await call(cluster.url, 'POST', '/v2/repository/models/penguins/unload', {}, { authorization: `Basic ${Buffer.from(`ops:${ADMIN}`).toString('base64')}` })).status).toBe(200);
+  });
+});

@@ -12,6 +12,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import { megabytes, PayloadTooLargeError } from '@maas/shared';
 import type { Deps } from './deps.js';
 import { adminAuth, adminReadsModels, repositoryControlAuth } from './http/admin-auth.js';
+import { refuseCrossSite } from './http/cross-site.js';
 import { authenticate, oneCredential } from './http/auth.js';
 import {
   isBinaryFramed, parseJsonBytes, readExactIntegers, readsAsJson, readsTensorJson, refuseCharset, refuseDeepJson, tensorJsonMayRead, verifyJsonBody,
@@ -61,8 +62,10 @@ export function createApp(deps: Deps): Express {
   // A path under /admin that nothing serves is a 404 (405) here: past this it would meet the
   // tenant routes' checks, and the admin key a 403 that says it runs no job.
   app.use(underPath('/admin', series(adminAuth(deps.config.ADMIN_KEY, (deps.config.API_KEYS?.size ?? 0) > 0), answerOptions(allowed), adminRouter(deps), notFoundHandler(allowed))));
-  // Loading and unloading a model change it for every tenant: ADMIN_KEY's, never a tenant key's
-  // (open, as Triton's, while neither key is set: then there is nothing to check).
+  // Loading and unloading a model change it for every tenant: never from another site's page
+  // (a browser's own Basic credentials, or none where none are needed: http/cross-site.ts);
+  // ADMIN_KEY's, never a tenant key's (open, as Triton's, while neither key is set).
+  app.post([REPOSITORY_LOAD, REPOSITORY_UNLOAD], refuseCrossSite('loading or unloading a model'));
   if (deps.config.ADMIN_KEY || deps.config.API_KEYS?.size) {
     app.post([REPOSITORY_LOAD, REPOSITORY_UNLOAD], repositoryControlAuth(deps.config.ADMIN_KEY, deps.config.API_KEYS));
   }
