@@ -8,7 +8,7 @@ import { AppError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { ADMIN_KEY_RUNS_NOTHING, ADMIN_TENANT, isAdminKey } from '../http/admin-auth.js';
 import { tenantResolver } from '../http/auth.js';
-import { toAppError } from '../http/problem.js';
+import { logServerProblem, toAppError } from '../http/problem.js';
 import type { MalformedMessage } from './proto.js';
 import { grpcDetails, grpcStatusFor } from './status.js';
 
@@ -48,7 +48,7 @@ export function limitOf<S>(signal: S, deadline: Date | number): { signal: S; tim
 export function errorStatus(deps: Deps, err: unknown): { code: Status; details: string; metadata: Metadata } {
   const app = toAppError(err);
   if (!app) deps.log.error({ err }, 'unhandled gRPC error');
-  else if (app.status >= 500) deps.log.warn({ err }, app.detail);
+  else logServerProblem(deps.log, app, err);
   const trailers = new Metadata();
   for (const [k, v] of Object.entries(app?.headers ?? {})) trailers.set(k.toLowerCase(), v);
   return { code: app ? grpcStatusFor(app.status) : Status.INTERNAL, details: app ? grpcDetails(app.detail) : 'An internal error occurred; it has been logged.', metadata: trailers };

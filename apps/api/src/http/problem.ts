@@ -13,7 +13,7 @@ import { drainBody, isDecompressionError } from './body-encoding.js';
 import { bodyMayFollow } from './continue.js';
 import {
   AppError, MalformedBodyError, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
-  RedisUnavailableError, redisUnavailableReason, ValidationError, type ProblemType,
+  RedisUnavailableError, redisUnavailableReason, ValidationError, type Logger, type ProblemType,
 } from '@maas/shared';
 
 /** The `/v2` routes (letters in any case, as express routes them), whose problems also carry `error` (the OpenAPI document says so too). */
@@ -99,6 +99,15 @@ const EXPECTED_5XX: Partial<Record<ProblemType, 'debug' | 'info' | 'warn'>> = {
   'redis-unavailable': 'warn',
 };
 
+/** Logs a 5xx answer, REST's or gRPC's: an expected one in one line at its level, any other with its stack. */
+export function logServerProblem(log: Logger, app: AppError, err: unknown): void {
+  if (app.status < 500) return;
+  const level = EXPECTED_5XX[app.type];
+  const cause = app.cause instanceof Error ? app.cause.message : undefined;
+  if (level) log[level]({ problem: app.type, status: app.status, ...(cause ? { cause } : {}) }, app.detail);
+  else log.warn({ err }, app.detail);
+}
+
 /** Headers that describe an answer's content, which a problem sent instead does not have. */
 const REPRESENTATION_HEADERS = ['Content-Range', 'Content-Length', 'ETag', 'Last-Modified', 'Accept-Ranges'];
 
@@ -136,12 +145,7 @@ function answerError(err: unknown, req: Request, res: Response): void {
     sendProblem(res, 'internal', 'An internal error occurred; it has been logged.', {}, req.originalUrl);
     return;
   }
-  if (app.status >= 500) {
-    const level = EXPECTED_5XX[app.type];
-    const cause = app.cause instanceof Error ? app.cause.message : undefined;
-    if (level) req.log?.[level]({ problem: app.type, status: app.status, ...(cause ? { cause } : {}) }, app.detail);
-    else req.log?.warn({ err }, app.detail);
-  }
+  if (req.log) logServerProblem(req.log, app, err);
   // What a route set for the answer it meant to send (a part's Content-Range, its ETag) is not
   // the problem's: the problem's own headers (a 416's Content-Range) are set after.
   for (const h of REPRESENTATION_HEADERS) res.removeHeader(h);
