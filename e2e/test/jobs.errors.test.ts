@@ -440,3 +440,40 @@ describe("a job's long-poll across a Redis restart", () => {
     }
   });
 });
+
+describe('a Redis that holds its connections without answering (SIGSTOP)', () => {
+  it('is a 503 with Retry-After within seconds, for reads and for a job, not a connection closed unanswered after 120 s; the job is not queued once Redis answers', async () => {
+    const c = await Cluster.start({ workers: 0, api: { API_KEYS: 'alpha:key-a' } });
+    const probe = c.redisClient();
+    try {
+      expect((await call(c.url, 'GET', '/v1/models', undefined, A)).status).toBe(200);
+      c.redis.process.kill('SIGSTOP');
+      let job!: { body: { detail: string } };
+      const t0 = Date.now();
+      try {
+        const [models, created] = await Promise.all([
+          call(c.url, 'GET', '/v1/batches', undefined, A, 30_000),
+          call(c.url, 'POST', '/v1/jobs', { model: 'penguins', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] }] }, A, 30_000),
+        ]);
+        job = created;
+        expect(Date.now() - t0).toBeLessThan(20_000);
+        for (const r of [models, created]) {
+          expectProblem(r, 503, 'redis-unavailable');
+          expect(r.body.detail).toMatch(/^Redis did not answer in time/);
+          expect(r.headers.get('retry-after')).toBe('1');
+        }
+      } finally {
+        c.redis.process.kill('SIGCONT');
+      }
+      expect((await call(c.url, 'GET', '/v1/models', undefined, A)).status).toBe(200);
+      // Refused before its add went out: nothing of it is left once Redis has run what it held.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await probe.keys('maas:{infer-*}:job_*')).toEqual([]);
+      expect(await probe.keys('maas:job:*')).toEqual([]);
+      expect(job.body.detail).not.toMatch(/may have been queued/);
+    } finally {
+      probe.disconnect();
+      await c.stop();
+    }
+  });
+});

@@ -105,11 +105,33 @@ describe('JobService.enqueue when Redis refuses a write', () => {
     expect(await queued()).toBe(before + 1);
   });
 
+  it('an add sent but not answered in time (a Redis holding its connection) removes nothing: Redis may run it yet, and here it did', async () => {
+    const before = await queued();
+    const queue = queues.forVersion('mlp', 1);
+    const real = queue.add.bind(queue);
+    // The add goes out, and its answer comes after ioredis's commandTimeout has failed it.
+    queue.add = ((...args: Parameters<typeof real>) => {
+      queue.add = real;
+      void real(...args).catch(() => undefined);
+      return Promise.reject(new Error('Command timed out'));
+    }) as typeof queue.add;
+    const refused = (await jobs.create('t', request(600)).then(() => undefined, (err: unknown) => err)) as Error;
+    expect(refused).toMatchObject({ type: 'redis-unavailable', status: 503 });
+    const id = /job (job_\S+) may have been queued all the same: GET \/v1\/jobs\/\1 says/.exec(refused.message)?.[1];
+    expect(id, refused.message).toBeDefined();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await queued()).toBe(before + 1);
+    // Its index and inputs are there for it: found by its id, and runnable.
+    expect(await redis.exists(`maas:job:${id}`)).toBe(1);
+    expect(await redis.exists(`maas:{infer-mlp-v1}:${id}:payload`)).toBe(1);
+    expect((await jobs.get('t', id!)).status).toBe('queued');
+  });
+
   it('once Redis takes writes again, a job is added with its index and inputs', async () => {
     const before = await queued();
     const { job } = await jobs.create('t', request(600));
     expect(await queued()).toBe(before + 1);
     expect(await redis.exists(`maas:job:${job.id}`)).toBe(1);
-    expect(await redis.keys('maas:*:payload')).toHaveLength(1);
+    expect(await redis.keys('maas:*:payload')).toHaveLength(2); // and the one whose add went unanswered
   });
 });

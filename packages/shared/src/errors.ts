@@ -155,6 +155,7 @@ export class RateLimitedError extends AppError {
 
 const REDIS_TROUBLE = {
   unreachable: 'Redis is unreachable',
+  silent: 'Redis did not answer in time (it holds the connection without answering: paused, swapping)',
   'out-of-memory': 'Redis is out of memory',
   'read-only': 'Redis is read-only (a failover may be in progress)',
   'refusing-writes': 'Redis refuses writes',
@@ -180,8 +181,9 @@ export class ForbiddenError extends AppError {
 
 export class RedisUnavailableError extends AppError {
   override readonly name = 'RedisUnavailableError';
-  constructor(cause?: unknown, reason: keyof typeof REDIS_TROUBLE = 'unreachable') {
-    super('redis-unavailable', `${REDIS_TROUBLE[reason]}; retry later`, {}, {
+  /** `then`: what the client should do, when more than retrying later */
+  constructor(cause?: unknown, reason: keyof typeof REDIS_TROUBLE = 'unreachable', then = 'retry later') {
+    super('redis-unavailable', `${REDIS_TROUBLE[reason]}; ${then}`, {}, {
       cause,
       headers: { 'Retry-After': '1' },
     });

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ARGS_A_COMMAND, bullmqConnectionOptions, connectRedis, isRedisUnavailable, RECONNECT_MAX_MS, reconnectDelay, redisOptions, redisUnavailableReason, redisUrlProblem, evictionPolicyProblem, sendInSlices, whileRefused, withoutCredentials } from './redis.js';
+import { ARGS_A_COMMAND, bullmqConnectionOptions, connectRedis, isCommandTimeout, isRedisUnavailable, REDIS_COMMAND_TIMEOUT_MS, refusesWrites, RECONNECT_MAX_MS, reconnectDelay, redisOptions, redisUnavailableReason, redisUrlProblem, evictionPolicyProblem, sendInSlices, whileRefused, withoutCredentials } from './redis.js';
 import { freePort, startRedisServer } from './redis-server.js';
 
 const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
@@ -13,6 +13,28 @@ describe('redisUnavailableReason', () => {
     expect(redisUnavailableReason(new Error('Connection is closed.'))).toBe('unreachable');
     // a cluster node restarted and rejoining: MOVED back and forth until ioredis gives up (e2e redis-cluster.tls)
     expect(redisUnavailableReason(new Error('Too many Cluster redirections. Last error: ReplyError: MOVED 6972 127.0.0.1:33285'))).toBe('unreachable');
+  });
+
+  it("reads a command unanswered within the API's commandTimeout as silent: not a refused write (what timed out may still be done)", async () => {
+    expect(redisUnavailableReason(new Error('Command timed out'))).toBe('silent');
+    expect(refusesWrites(new Error('Command timed out'))).toBe(false);
+    expect(redisOptions('api').commandTimeout).toBe(REDIS_COMMAND_TIMEOUT_MS);
+    expect(redisOptions('worker').commandTimeout).toBeUndefined(); // a worker waits for Redis (BullMQ's blocking fetch)
+    // ioredis's own error, from a real redis-server that stops answering.
+    const server = await startRedisServer();
+    const redis = new Redis(server.url, { ...redisOptions('api'), commandTimeout: 200 });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      server.process.kill('SIGSTOP');
+      const err = await redis.get('k').catch((e: unknown) => e);
+      expect(isCommandTimeout(err)).toBe(true);
+      expect(redisUnavailableReason(err)).toBe('silent');
+    } finally {
+      server.process.kill('SIGCONT');
+      redis.disconnect();
+      await server.stop();
+    }
   });
 
   it('reads OOM, READONLY and MISCONF replies, bare or from inside a Lua script', () => {

@@ -125,9 +125,18 @@ export function bullmqConnectionOptions(name: string): RedisOptions {
   return { maxRetriesPerRequest: null, connectionName: name, retryStrategy };
 }
 
+/**
+ * How long an API command waits for Redis's answer before it fails (ioredis `commandTimeout`):
+ * a Redis that holds its connections open without answering (paused, swapping, a network
+ * that drops packets) is answered 503 as an unreachable one is, not after the request's idle
+ * timeout with no answer at all (an OpenAPI audit: every Redis-backed route hung 120 s).
+ * A worker's connections have none: they wait for Redis, as BullMQ's blocking fetch must.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 5000;
+
 export function redisOptions(role: RedisRole): RedisOptions {
   return role === 'api'
-    ? { ...PIPELINING, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000, lazyConnect: true, retryStrategy }
+    ? { ...PIPELINING, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, lazyConnect: true, retryStrategy }
     : { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, lazyConnect: true, retryStrategy };
 }
 
@@ -267,7 +276,7 @@ const REFUSING = /(?:^|[\s:-])(?:OOM command not allowed|READONLY|MISCONF|MASTER
  * A MULTI whose commands Redis refused is an `EXECABORT` error: the reason is in the errors of
  * the commands (ioredis's `previousErrors`), read here as the first of them that says one.
  */
-export function redisUnavailableReason(err: unknown): 'unreachable' | 'out-of-memory' | 'read-only' | 'refusing-writes' | undefined {
+export function redisUnavailableReason(err: unknown): 'unreachable' | 'silent' | 'out-of-memory' | 'read-only' | 'refusing-writes' | undefined {
   if (!(err instanceof Error)) return undefined;
   const previous = (err as { previousErrors?: unknown }).previousErrors;
   if (/^EXECABORT\b/.test(err.message) && Array.isArray(previous)) {
@@ -277,6 +286,7 @@ export function redisUnavailableReason(err: unknown): 'unreachable' | 'out-of-me
     }
     return undefined;
   }
+  if (isCommandTimeout(err)) return 'silent';
   const code = (err as NodeJS.ErrnoException).code;
   if (
     err.name === 'MaxRetriesPerRequestError' ||
@@ -287,6 +297,15 @@ export function redisUnavailableReason(err: unknown): 'unreachable' | 'out-of-me
   const refused = REFUSING.exec(err.message)?.[0].replace(/^[\s:-]/, '');
   if (!refused) return undefined;
   return refused.startsWith('OOM') ? 'out-of-memory' : refused === 'READONLY' ? 'read-only' : 'refusing-writes';
+}
+
+/**
+ * True for a command Redis did not answer within REDIS_COMMAND_TIMEOUT_MS (ioredis's
+ * `commandTimeout`). Unlike a refused connection, what it asked may still be done: it went
+ * out, and Redis runs it once it answers again.
+ */
+export function isCommandTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Command timed out';
 }
 
 /**
@@ -346,11 +365,12 @@ export async function whileRefused<T>(write: () => Promise<T>, withinMs = REFUSE
 /**
  * True when Redis answered but refuses writes for a while (out of memory under `noeviction`,
  * read-only, MISCONF): a write is worth sending again once it takes them. Not an unreachable
- * Redis (ioredis holds commands until it is back) nor any other error.
+ * Redis (ioredis holds commands until it is back), nor a silent one (what timed out may still
+ * be done), nor any other error.
  */
 export function refusesWrites(err: unknown): boolean {
   const reason = redisUnavailableReason(err);
-  return reason !== undefined && reason !== 'unreachable';
+  return reason !== undefined && reason !== 'unreachable' && reason !== 'silent';
 }
 
 /** True for errors that mean "Redis cannot serve this right now, retry later" rather than a bug. */

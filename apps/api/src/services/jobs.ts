@@ -14,7 +14,7 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  bullJobKey, CANCELED_BEFORE_IT_RAN, isRedisUnavailable, cancelJob, canceledKey, checkRequest, decodeJobError, encodeJobError, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
+  bullJobKey, CANCELED_BEFORE_IT_RAN, isRedisUnavailable, isCommandTimeout, RedisUnavailableError, cancelJob, canceledKey, checkRequest, decodeJobError, encodeJobError, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem, type WebhookEvent,
   type OutboxRelay, type CheckedRequest, type Model, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload, parseEndMarker, type EndMarker, type Ending,
@@ -230,6 +230,8 @@ export class JobService {
     let unadded: { indexKeys: string[]; payload: string | undefined; ids: string[] } | undefined;
     /** Once the job is queued, a failure after (the idempotency commit) releases nothing: a retry with the key finds the job. */
     let added = false;
+    /** The add went out: if Redis did not answer it in time, it may still queue the job. */
+    let adding = false;
     try {
       const queue = this.queues.forVersion(version.model, version.version);
       if (smallResults(version)) this.completions?.watch(queue.keys.events!);
@@ -281,6 +283,7 @@ export class JobService {
           ? Promise.all([this.redis.zadd(deadlinesKey(queue.name), data.deadline, id), this.redis.sadd(DEADLINE_QUEUES_KEY, queue.name)]) // two slots
           : undefined,
       ]);
+      adding = true;
       const job = await queue.add('infer', data, {
         jobId: id,
         priority: turns?.[0] ?? bullPriority(priority),
@@ -296,6 +299,12 @@ export class JobService {
       return { job: toJobObject(job as never, 'waiting', null), created: !replayed };
     } catch (err) {
       if (added) throw err;
+      // Sent, unanswered (a Redis that holds its connections): the job is queued if Redis runs
+      // the add once it answers again, so nothing of it is released or removed (its index and
+      // inputs would be removed from under it), and the client is told how to find out.
+      if (adding && isCommandTimeout(err)) {
+        throw new RedisUnavailableError(err, 'silent', `job ${id} may have been queued all the same: GET /v1/jobs/${id} says once Redis answers, or send it again with the same Idempotency-Key`);
+      }
       await this.admission?.release(tenant, reserved ?? [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
       if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
       // The index and inputs of a job never added (they would expire with their TTL anyway). Not
