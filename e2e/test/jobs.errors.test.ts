@@ -441,6 +441,23 @@ describe("a job's long-poll across a Redis restart", () => {
   });
 });
 
+describe('a request with a timeout that ended', () => {
+  it('leaves no deadline entry behind, job or v2 infer (each stayed until its deadline, up to a week, long after the job had gone)', async () => {
+    const features = { name: 'features', datatype: 'FP32', shape: [1, 4], data: [39, 18, 181, 3750] };
+    const week = 7 * 24 * 3600;
+    const job = await call(cluster.url, 'POST', '/v1/jobs', { model: 'penguins', inputs: [features], timeout_ms: week * 1000 }, { ...A, Prefer: 'wait=20' });
+    expect(job.body.status, JSON.stringify(job.body)).toBe('succeeded');
+    const infer = await call(cluster.url, 'POST', '/v2/models/penguins/infer', { inputs: [features], parameters: { timeout: week * 1e6 } }, A);
+    expect(infer.status, JSON.stringify(infer.body)).toBe(200);
+    const entries = async () => {
+      let n = 0;
+      for (const key of await redis.keys('maas:{infer-penguins-*}:deadlines')) n += await redis.zcard(key);
+      return n;
+    };
+    await eventually(entries, (n) => n === 0, { ms: 5000, what: 'the deadline entries removed' });
+  });
+});
+
 describe('a Redis that holds its connections without answering (SIGSTOP)', () => {
   it('is a 503 with Retry-After within seconds, for reads and for a job, not a connection closed unanswered after 120 s; the job is not queued once Redis answers', async () => {
     const c = await Cluster.start({ workers: 0, api: { API_KEYS: 'alpha:key-a' } });

@@ -20,7 +20,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  CANCELED_BY_REQUEST, canceledKey, decodeJobError, dieAt, encodeJobError, jobResultKey, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toEncoded,
+  CANCELED_BY_REQUEST, canceledKey, deadlinesKey, decodeJobError, dieAt, encodeJobError, jobResultKey, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toEncoded,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type RawTensor, whileRefused,
 } from '@maas/shared';
 import type { JobAnnouncer } from '../job-announcer.js';
@@ -147,6 +147,7 @@ export class JobEndings {
     // A job's own input bytes go now, not at `succeeded`: until BullMQ took the completion,
     // another worker may still be about to run it. A chunk's went with its outputs.
     if (!job.data.batch) this.releasePayload(job);
+    this.forgetDeadline(job);
     if (!this.countedAtRecord(job)) this.count(job, 'succeeded');
     const settled = settledRecord(job, result);
     this.d.announcer.announce({ id: job.id!, event: 'completed', ...(settled ? { tenant: job.data.tenant, settled } : {}) });
@@ -161,6 +162,7 @@ export class JobEndings {
    */
   async failed(job: InferenceJob, error: JobError, outcome: FailedOutcome = outcomeOf(error)): Promise<Settlement> {
     const end = await this.record(job, error, outcome);
+    this.forgetDeadline(job);
     this.d.stats?.ending(job, end);
     if (end.state === 'failed') {
       this.countFailure(job, end, error, outcome);
@@ -247,6 +249,7 @@ export class JobEndings {
     this.record(job, error, outcome)
       .then((end) => {
         this.endedHere.delete(job.id!);
+        this.forgetDeadline(job);
         if (end.state === 'completed') this.releasePayload(job); // BullMQ failed it: no run will store it
         this.d.stats?.ending(job, end);
         this.countFailure(job, end, error, outcome);
@@ -293,6 +296,16 @@ export class JobEndings {
   private releasePayload(job: InferenceJob): void {
     const key = job.data.payload;
     if (key) this.unlink(job, key);
+  }
+
+  /**
+   * A job that ended needs its deadline's entry no more (services/expiry.ts ends at it a job
+   * still queued then): removed now, not left until the deadline (up to a week: a soak audit
+   * found one entry a timed request, kept long after the job had gone).
+   */
+  private forgetDeadline(job: InferenceJob): void {
+    if (job.data.deadline === undefined) return;
+    this.d.redis.zrem(deadlinesKey(this.d.queueName), job.id!).catch((err: unknown) => this.d.log.warn({ err, jobId: job.id }, 'could not remove a job\'s deadline entry; it goes at its deadline'));
   }
 
   private unlink(job: InferenceJob, key: string): void {
