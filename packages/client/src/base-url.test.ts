@@ -26,6 +26,7 @@ describe('a base URL as users write it', () => {
     expect(() => parseBaseUrl('127.0.0.1:8080')).toThrow(TypeError);
     expect(() => parseBaseUrl('ftp://h')).toThrow(/http or https/);
     expect(() => parseBaseUrl('http://u:SECRET@h:99999')).toThrow(/^(?!.*SECRET)/s);
+    expect(() => parseBaseUrl('http://u:SE%zzCRET@h')).toThrow(TypeError);
   });
 
   it('redacts credentials for messages, the rest as written, in URLs and in text that is not one', () => {

@@ -25,11 +25,18 @@ export function parseBaseUrl(raw: string): BaseUrl {
   if (!URL.canParse(raw)) throw new TypeError(`baseUrl is not an absolute URL: ${JSON.stringify(redactUrl(raw))}`);
   const url = new URL(raw);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`baseUrl must be http or https, not ${url.protocol}`);
-  const basicAuth = url.username || url.password
-    ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`, 'utf8').toString('base64')}`
-    : undefined;
+  const basicAuth = url.username || url.password ? `Basic ${Buffer.from(`${decoded(url.username)}:${decoded(url.password)}`, 'utf8').toString('base64')}` : undefined;
   const query = [...url.searchParams.entries()];
   return { root: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, query, basicAuth };
+}
+
+/** A URL's user name or password as typed: percent-decoded (a `%` not followed by two hex digits is a TypeError, never shown). */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new TypeError('baseUrl has credentials that are not valid percent-encoding (write % as %25)');
+  }
 }
 
 /** `raw` without its credentials, for messages: `http://user:KEY@host/p` reads `http://host/p` (the rest as written). */

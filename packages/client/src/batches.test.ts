@@ -391,6 +391,23 @@ describe('downloadResults interrupted, then called again', () => {
     }
   });
 
+  it('starts over when more was kept than the results hold (a 416 of another length), never stuck on it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-kept-'));
+    try {
+      const out = join(dir, 'results.ndjson');
+      const f = resultsFetch({ etag: '"t"' });
+      const longer = f.TEXT.length + 10;
+      await writeFile(`${out}.partial`, Buffer.alloc(longer, 0x41));
+      await writeFile(`${out}.partial.json`, JSON.stringify({ batch: 'b1', format: 'ndjson', failedOnly: false, output: '', etag: '"t"' }));
+      expect(await download(f, out)).toEqual({ path: out, bytes: f.TEXT.length, lines: 400 });
+      expect(f.asked).toEqual([`bytes=${longer}-`, null]);
+      expect(await readFile(out, 'utf8')).toBe(f.TEXT);
+      expect(await readdir(dir)).toEqual(['results.ndjson']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('leaves a kept partial as it was when nothing could be opened (the API down)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'maas-kept-'));
     try {

@@ -3,7 +3,7 @@
  * order. Both directions are streamed, so a batch of millions of lines costs the client the
  * same memory as a batch of ten.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rename, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
@@ -258,15 +258,26 @@ export class Batches {
     const form: ResultsForm = { batch: id, format: npy ? 'npy' : 'ndjson', failedOnly: rest.failedOnly === true, output: output ?? '' };
     const kept = await keptPartial(destination, form);
     const partial = partialPath(destination);
-    const c = counter(npy);
+    // The kept bytes counted before the answer is opened (it would wait unread meanwhile).
+    const keptCount = counter(npy);
+    if (kept) for await (const chunk of createReadStream(partial, { end: kept.bytes - 1 })) keptCount.see(chunk as Buffer);
+    let c = counter(npy);
     let opened: OpenedResults | undefined;
     try {
       opened = await this.openResults(id, rest, npyOutput, kept);
-      if (opened.start > 0) for await (const chunk of createReadStream(partial, { end: opened.start - 1 })) c.see(chunk as Buffer);
-      if (opened.etag) await noteKept(destination, form, opened.etag);
-      else await forgetKept(destination, false);
+      let file: WriteStream;
+      if (opened.start > 0) {
+        c = keptCount;
+        file = createWriteStream(partial, { flags: 'r+', start: opened.start });
+      } else {
+        // Starting over: what was kept goes first, its note with it, so that a note never names
+        // bytes it is not the start of (a run stopped in between finds no note, or an empty file).
+        await forgetKept(destination, true);
+        file = createWriteStream(partial);
+        await once(file, 'open');
+        if (opened.etag) await noteKept(destination, form, opened.etag);
+      }
       // Not a pipeline: a failing download must still write what it received, to be kept.
-      const file = createWriteStream(partial, opened.start > 0 ? { flags: 'r+', start: opened.start } : {});
       let failed: unknown;
       await copyTo(opened.body, file, c).catch((err: unknown) => (failed = err));
       file.end();
@@ -319,20 +330,24 @@ export class Batches {
         // No If-Range: the tag kept may have come weak (a compressed answer); the part's own tag is checked instead.
         first = await open({ range: `bytes=${from.bytes}-` });
       } catch (err) {
+        if (!(err instanceof MaasApiError && err.status === 416)) throw err;
         // All of them were kept (cut off after the last byte): nothing is left to read.
-        if (err instanceof MaasApiError && err.status === 416 && err.problem['length'] === from.bytes) return { start: from.bytes, etag: from.etag, body: (async function* () {})() };
-        throw err;
+        if (err.problem['length'] === from.bytes) return { start: from.bytes, etag: from.etag, body: (async function* () {})() };
+        // More kept than the results hold: they are not their start. Asked for whole below.
       }
-      const headers = first.response.headers;
-      const read = resumedPart({ status: first.response.status, contentRange: headers.get('content-range'), contentEncoding: headers.get('content-encoding'), etag: headers.get('etag') }, from.bytes, from.etag, undefined);
-      if ('part' in read && read.part) {
-        start = from.bytes;
-        total = read.total;
-      } else if ('refused' in read) {
-        await first.chunks.return();
-        first = undefined;
+      if (first) {
+        const headers = first.response.headers;
+        const read = resumedPart({ status: first.response.status, contentRange: headers.get('content-range'), contentEncoding: headers.get('content-encoding'), etag: headers.get('etag') }, from.bytes, from.etag, undefined);
+        if ('part' in read && read.part) {
+          start = from.bytes;
+          total = read.total;
+        } else if ('refused' in read) {
+          // Another tag (results that are not those kept), or a part that is not the rest: asked for whole below.
+          await first.chunks.return();
+          first = undefined;
+        }
+        // else the whole answer (a server or proxy that reads no Range): from byte 0.
       }
-      // else the whole answer (results that changed, a server that reads no Range): from byte 0.
     }
     first ??= await open({});
     const firstTag = first.response.headers.get('etag');

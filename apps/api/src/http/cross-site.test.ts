@@ -23,6 +23,7 @@ describe('a request a browser made on another site\'s behalf', () => {
   it('lets through what is not cross-site: same origin, typed by the user, and clients that are not browsers', () => {
     expect(refused({ secFetchSite: 'same-origin', origin: 'http://api.example:8080', authorization: 'Basic eDprZXk=' })).toBe(false);
     expect(refused({ secFetchSite: 'none' })).toBe(false);
+    expect(refused({ secFetchSite: 'same-origin', origin: 'null' })).toBe(false); // Referrer-Policy: no-referrer
     expect(refused({ origin: 'http://API.example:8080' })).toBe(false);
     expect(refused({ authorization: 'Basic eDprZXk=' })).toBe(false); // tritonclient, curl
     expect(refused({})).toBe(false);

@@ -23,9 +23,11 @@ export function crossSiteRefusal(r: RequestOrigin, what: string): ForbiddenError
   if (/^Bearer\s/i.test(r.authorization ?? '')) return undefined;
   const site = r.secFetchSite?.toLowerCase();
   const crossBySite = site !== undefined && site !== 'same-origin' && site !== 'none';
-  const crossByOrigin = site === undefined && r.origin !== undefined && r.origin !== 'null' ? originHost(r.origin) !== r.host?.toLowerCase() : r.origin === 'null';
+  // Origin only where Sec-Fetch-Site is not sent (an older browser): a same-origin page with
+  // `Referrer-Policy: no-referrer` sends `Origin: null` beside `Sec-Fetch-Site: same-origin`.
+  const crossByOrigin = site === undefined && r.origin !== undefined && (r.origin === 'null' || originHost(r.origin) !== r.host?.toLowerCase());
   if (!crossBySite && !crossByOrigin) return undefined;
-  return new ForbiddenError(`${what} from another site's page is refused (Sec-Fetch-Site or Origin says it came from one): a browser sends Basic credentials by itself; send the admin key as \`Authorization: Bearer\``);
+  return new ForbiddenError(`${what} from another site's page is refused (Sec-Fetch-Site or Origin says it came from one): a browser sends Basic credentials (or none) by itself; send the key as \`Authorization: Bearer\``);
 }
 
 const originHost = (origin: string): string | undefined => (URL.canParse(origin) ? new URL(origin).host.toLowerCase() : undefined);

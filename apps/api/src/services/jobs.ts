@@ -131,6 +131,17 @@ function remember<V>(map: Map<string, V>, key: string, value: V, max: number): v
   map.set(key, value);
 }
 
+/**
+ * A job's add went out and Redis did not answer it in time (it holds its connections): Redis
+ * runs it once it answers, so the job may be queued all the same. The 503 names the job, so
+ * its client can find out rather than queue another.
+ */
+export class AddUnanswered extends RedisUnavailableError {
+  constructor(cause: unknown, readonly jobId: string, withKey: boolean) {
+    super(cause, 'silent', `job ${jobId} may have been queued all the same: GET /v1/jobs/${jobId} says once Redis answers${withKey ? ', or send it again with the same Idempotency-Key' : ''}`);
+  }
+}
+
 export class JobService {
   constructor(
     private readonly redis: Redis,
@@ -179,7 +190,14 @@ export class JobService {
     const { checked } = mergeRequests(taken.map((i) => prepared[i]!.checked));
     const members = taken.map((i) => all[i]!);
     const { metadata: _own, ...carrierReq } = prepared[taken[0]!]!.req;
-    const { job } = await this.enqueue(tenant, { ...prepared[taken[0]!]!, req: carrierReq, checked }, { members, id: carrierId, reserved });
+    let job: JobObject;
+    try {
+      ({ job } = await this.enqueue(tenant, { ...prepared[taken[0]!]!, req: carrierReq, checked }, { members, id: carrierId, reserved }));
+    } catch (err) {
+      // Each request is told of its own job (the carrier's id is never shown).
+      if (err instanceof AddUnanswered) return all.map((m, i) => refused[i] ?? new AddUnanswered(err.cause, m.id, false));
+      throw err;
+    }
     // Queued: the carrier's view with each member's id and metadata (no outputs yet to split).
     return all.map((m, i) => refused[i] ?? { ...job, id: m.id, metadata: m.metadata ?? null });
   }
@@ -302,9 +320,7 @@ export class JobService {
       // Sent, unanswered (a Redis that holds its connections): the job is queued if Redis runs
       // the add once it answers again, so nothing of it is released or removed (its index and
       // inputs would be removed from under it), and the client is told how to find out.
-      if (adding && isCommandTimeout(err)) {
-        throw new RedisUnavailableError(err, 'silent', `job ${id} may have been queued all the same: GET /v1/jobs/${id} says once Redis answers, or send it again with the same Idempotency-Key`);
-      }
+      if (adding && isCommandTimeout(err)) throw new AddUnanswered(err, id, idempotencyKey !== undefined);
       await this.admission?.release(tenant, reserved ?? [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
       if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
       // The index and inputs of a job never added (they would expire with their TTL anyway). Not

@@ -1,7 +1,9 @@
 /**
  * One BullMQ Queue per served model version, created on first use, sharing one fail-fast
  * Redis connection (a request during a Redis outage gets a 503, not a hang) that is not
- * auto-pipelined (see PIPELINING in @maas/shared).
+ * auto-pipelined (see PIPELINING in @maas/shared). Made without BullMQ's Redis version check:
+ * its INFO is sent once, when a queue is made, and a failure of it (an INFO past the API's
+ * command timeout, Redis silent for 5 s) would fail every later call of that queue for good.
  * Queue depth for the 429 check is read at most once a second per queue, and ahead of time: a
  * value past half its age is refreshed in the background while requests go on using it, so
  * under steady traffic no request waits for that read.
@@ -41,7 +43,7 @@ export class QueueRegistry {
   byName(name: string): InferenceQueue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue<InferenceJobData, InferenceJobResult>(name, { connection: this.connection, prefix: PREFIX });
+      q = new Queue<InferenceJobData, InferenceJobResult>(name, { connection: this.connection, prefix: PREFIX, skipVersionCheck: true });
       q.on('error', () => {}); // surfaced by the failing call
       this.queues.set(name, q);
     }
@@ -56,7 +58,7 @@ export class QueueRegistry {
   readOnly(name: string): InferenceQueue {
     let q = this.queues.get(name) ?? this.readers.get(name);
     if (!q) {
-      q = new Queue<InferenceJobData, InferenceJobResult>(name, { connection: this.connection, prefix: PREFIX, skipMetasUpdate: true });
+      q = new Queue<InferenceJobData, InferenceJobResult>(name, { connection: this.connection, prefix: PREFIX, skipMetasUpdate: true, skipVersionCheck: true });
       q.on('error', () => {});
       this.readers.set(name, q);
     }

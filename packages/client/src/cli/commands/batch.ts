@@ -232,7 +232,7 @@ async function follow(ctx: Context, client: MaasClient, id: string, out: string 
   try {
     written = await client.batches.downloadResults(id, out, { signal: ctx.io.signal });
   } catch (err) {
-    if (ctx.io.signal.aborted) throw new Interrupted(`batch ${id} has ended, its results not written; get them with "${batchCommand('results', id, out, url)}"`);
+    if (ctx.io.signal.aborted) throw new Interrupted(`batch ${id} has ended, its results not all written; get them with "${batchCommand('results', id, out, url)}" (it goes on from what ${out}.partial kept, if anything)`);
     throw err;
   }
   ctx.io.stderr.write(wroteText(written, out));
