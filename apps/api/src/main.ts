@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import {
-  answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, loadRepository, onShutdown, RedisGoneError, redisAnswers, RepositoryPoller, runMain,
+  answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, isRedisUnavailable, loadRepository, onShutdown, RedisGoneError, redisAnswers, RepositoryPoller, runMain,
   StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, evictionPolicyProblem, megabytes, openModeSecrets, Periodic, throttledErrorLog,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
@@ -228,8 +228,9 @@ async function main(): Promise<void> {
       await cacheStats.close();
     })();
     await drainWhileRedisAnswers(closing, redisAnswers(redis), API_DRAIN_REDIS_WAIT_MS).catch((err: unknown) => {
-      if (!(err instanceof RedisGoneError)) throw err;
-      log.warn({ err: err.message }, 'stopping without Redis');
+      // Gone, or holding its connections past their command timeout (a close that timed out).
+      if (!(err instanceof RedisGoneError) && !isRedisUnavailable(err)) throw err;
+      log.warn({ err: (err as Error).message }, 'stopping without Redis');
     });
     modelEvents.disconnect();
     queueRedis.disconnect();

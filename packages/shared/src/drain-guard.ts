@@ -11,6 +11,8 @@
  * drops packets): its connection still reads `ready`, so a PING must answer (`redisAnswers`).
  */
 
+import { isCommandTimeout } from './redis.js';
+
 /** The drain gave up: Redis stayed unreachable for its wait. */
 export class RedisGoneError extends Error {
   constructor(waitMs: number) {
@@ -55,7 +57,7 @@ export const PING_LATE_MS = 1000;
 /**
  * A `reachable` for drainWhileRedisAnswers: `redis`'s connection is up and a PING sent on it
  * (one at a time, each from a check after the last one answered) has answered, or has been out
- * for less than `lateMs`. A reply of any kind is an answer.
+ * for less than `lateMs`. A reply of any kind is an answer; a command timeout is none.
  */
 export function redisAnswers(redis: { readonly status: string; ping(): Promise<unknown> }, lateMs = PING_LATE_MS, now: () => number = Date.now): () => boolean {
   let sentAt: number | undefined;
@@ -66,7 +68,10 @@ export function redisAnswers(redis: { readonly status: string; ping(): Promise<u
     const answered = () => {
       sentAt = undefined;
     };
-    redis.ping().then(answered, answered);
+    // A PING the connection's commandTimeout failed (the API's) went unanswered: still late.
+    redis.ping().then(answered, (err: unknown) => {
+      if (!isCommandTimeout(err)) answered();
+    });
     return true;
   };
 }
