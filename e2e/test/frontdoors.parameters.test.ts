@@ -88,6 +88,12 @@ describe('/v1/jobs timeout_ms', () => {
     expect(Date.now() - t0).toBeLessThan(3000); // answered at the deadline, not after the 10 s
     expect(waited.body).toMatchObject({ status: 'failed', started_at: null, error: { type: 'expired' } });
     expect(Date.parse(waited.body.completed_at) - Date.parse(waited.body.created_at)).toBeGreaterThanOrEqual(395);
+    // Its timeout counts from its created_at: a 1 ms one ends 1 ms after it, never before it.
+    for (let i = 0; i < 3; i++) {
+      const brief = (await call(cluster.url, 'POST', '/v1/jobs', job({ timeout_ms: 1 }), { Prefer: 'wait=5' })).body;
+      expect(brief).toMatchObject({ status: 'failed', error: { type: 'expired' } });
+      expect(Date.parse(brief.completed_at) - Date.parse(brief.created_at)).toBe(1);
+    }
     const other = (await call(cluster.url, 'POST', '/v1/jobs', job())).body;
     expect(other.status).toBe('queued');
     const t1 = Date.now();

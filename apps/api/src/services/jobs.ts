@@ -265,6 +265,9 @@ export class JobService {
       // Large inputs go beside the job as raw bytes (tensors/payload.ts), not base64 in it.
       const packed = numericBytes(checked.inputs) >= RAW_PAYLOAD_MIN_BYTES ? packPayload(checked.inputs) : undefined;
       const payload = packed && jobPayloadKey(queue.name, id);
+      // The job's creation time: BullMQ's timestamp and the start of its timeout_ms alike (a
+      // deadline taken before BullMQ stamped the job could precede it: completed_at < created_at).
+      const createdAt = Date.now();
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION,
         model: version.model,
@@ -276,7 +279,7 @@ export class JobService {
         outputs: checked.outputs,
         priority,
         ...(members ? { members, requests: members.length } : requests > 1 ? { requests } : {}),
-        ...(req.timeout_ms ? { deadline: Date.now() + req.timeout_ms } : {}),
+        ...(req.timeout_ms ? { deadline: createdAt + req.timeout_ms } : {}),
         ...(req.metadata ? { metadata: req.metadata } : {}),
         // Kept and shown as the URL parser reads it (`http:/h` → `http://h/`: what is called), each event once;
         // the request itself stays as sent (its Idempotency-Key fingerprint).
@@ -304,6 +307,7 @@ export class JobService {
       adding = true;
       const job = await queue.add('infer', data, {
         jobId: id,
+        timestamp: createdAt,
         priority: turns?.[0] ?? bullPriority(priority),
         attempts: this.opts.attempts,
         backoff: RETRY_BACKOFF,

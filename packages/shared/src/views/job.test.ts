@@ -76,6 +76,13 @@ describe('toJobObject', () => {
     expect(toJobObject({ ...timed, processedOn: base.timestamp + 100 }, 'waiting', null, base.timestamp + 600).status).toBe('queued');
   });
 
+  it('an expired job never completed before it was created (a deadline taken a moment before BullMQ stamped the job)', () => {
+    const stampedLate = { ...base, data: { ...base.data, deadline: base.timestamp - 1 } };
+    const overdue = toJobObject(stampedLate, 'prioritized', null, base.timestamp + 5);
+    expect(overdue).toMatchObject({ status: 'failed', error: { type: 'expired' } });
+    expect(overdue.completed_at).toBe(overdue.created_at);
+  });
+
   it('a queued job canceled by request and then failed at its fetch reads as it did before the fetch', () => {
     const queued = toJobObject(base, 'waiting', base.timestamp + 1000);
     const fetched = { ...base, processedOn: base.timestamp + 9000, finishedOn: base.timestamp + 9001, failedReason: encodeJobError(CANCELED_BEFORE_IT_RAN) };

@@ -110,8 +110,8 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt)
       : failedUnrun ? iso(canceledAt ?? job.finishedOn)
       // Expired: at its deadline, though the worker that found it so came later (or when its
-      // input was found gone, if that came first).
-      : error?.type === 'expired' && d.deadline !== undefined ? iso(Math.min(d.deadline, job.finishedOn ?? d.deadline))
+      // input was found gone, if that came first); never before it was created.
+      : error?.type === 'expired' && d.deadline !== undefined ? iso(Math.max(job.timestamp, Math.min(d.deadline, job.finishedOn ?? d.deadline)))
       : state === 'completed' || state === 'failed' ? iso(result?.completed ?? job.finishedOn) : null,
     outputs: result ? outputsToJson(resultTensors(job, result)) : null,
     error,
