@@ -138,3 +138,46 @@ describe('a final failure is counted and announced as the ledger settles it, aft
     }
   });
 });
+
+describe("a timed job's deadline entry goes with its ending, however it ended", () => {
+  /** JobEndings whose ledger answers `ledger`, and the deadline entries it removed. */
+  function timed(ledger: Recorded) {
+    const removed: string[] = [];
+    const redis = { unlink: async () => 1, zrem: async (key: string, id: string) => (removed.push(`${key} ${id}`), 1) } as never;
+    const jobs = { end: async () => ledger } as unknown as JobLedger;
+    const announcer = { announce: () => {} } as unknown as JobAnnouncer;
+    const e = new JobEndings({ queueName: '{infer-mlp-v1}', labels: { model: 'mlp', version: '1' }, redis, metrics: createWorkerMetrics('w'), announcer, log, jobs });
+    const job = (reason?: JobError) => {
+      const plain = jobOf(false) as { data: object };
+      return { ...plain, data: { ...plain.data, deadline: Date.now() + 60_000 }, ...(reason ? { failedReason: encodeJobError(reason) } : {}) } as never;
+    };
+    return { e, removed, job };
+  }
+  const entry = 'maas:{infer-mlp-v1}:deadlines job_1';
+  const canceled = { won: false, ending: { state: 'canceled' } } as Recorded;
+  const lost: JobError = { type: 'worker-lost', message: 'stalled' };
+
+  it('a success once BullMQ has stored it; a run whose cancel was recorded first at once', async () => {
+    const ran = timed({ won: true });
+    await ran.e.succeeded(ran.job(), [], () => result);
+    expect(ran.removed).toEqual([]);
+    ran.e.stored(ran.job(), result);
+    expect(ran.removed).toEqual([entry]);
+    const canceledWhileRunning = timed(canceled);
+    expect((await canceledWhileRunning.e.succeeded(canceledWhileRunning.job(), [], () => result)).ok).toBe(false);
+    expect(canceledWhileRunning.removed).toEqual([entry]);
+  });
+
+  it("a failure: the runner's own, BullMQ's (failedElsewhere), one recorded again (recordMissed)", async () => {
+    const own = timed({ won: true });
+    await own.e.failed(own.job(), { type: 'inference-failed', message: 'x' });
+    expect(own.removed).toEqual([entry]);
+    const bull = timed({ won: true });
+    bull.e.failedElsewhere(bull.job(lost));
+    await until(() => bull.removed.length > 0);
+    expect(bull.removed).toEqual([entry]);
+    const missed = timed({ won: true });
+    await missed.e.recordMissed(missed.job(lost));
+    expect(missed.removed).toEqual([entry]);
+  });
+});

@@ -129,6 +129,7 @@ export class JobEndings {
     this.d.stats?.ending(job, end);
     if (end.state === 'failed') {
       if (apart) this.unlink(job, apart.key);
+      this.forgetDeadline(job); // a completion's goes once BullMQ has stored it (`stored`)
       // An ending recorded first (a cancel): the job ends that way, as the API said.
       if (!this.countedAtRecord(job)) this.count(job, outcomeOf(end.error));
       this.endedHere.add(job.id!);
@@ -162,7 +163,6 @@ export class JobEndings {
    */
   async failed(job: InferenceJob, error: JobError, outcome: FailedOutcome = outcomeOf(error)): Promise<Settlement> {
     const end = await this.record(job, error, outcome);
-    this.forgetDeadline(job);
     this.d.stats?.ending(job, end);
     if (end.state === 'failed') {
       this.countFailure(job, end, error, outcome);
@@ -222,6 +222,7 @@ export class JobEndings {
     let end: JobEnd = { state: 'failed', error };
     const recorded = this.d.jobs ? await this.d.jobs.end(fetched(job), end) : ({ won: true } as const);
     if (!recorded.won && recorded.ending) end = endFromLedger(recorded.ending, end, recorded.result);
+    this.forgetDeadline(job); // it has ended, whichever ending the ledger kept
     // A completion's payload goes once BullMQ has stored it (`stored`), or with `failedElsewhere`.
     if (end.state === 'failed') {
       this.releasePayload(job);
@@ -249,7 +250,6 @@ export class JobEndings {
     this.record(job, error, outcome)
       .then((end) => {
         this.endedHere.delete(job.id!);
-        this.forgetDeadline(job);
         if (end.state === 'completed') this.releasePayload(job); // BullMQ failed it: no run will store it
         this.d.stats?.ending(job, end);
         this.countFailure(job, end, error, outcome);
