@@ -18,6 +18,17 @@ export function parseJson(text: string): unknown {
   return numbersOutsideIntegerTensors(parse(text, null, readNumber));
 }
 
+/**
+ * A tensor's values alone (the CLI's `--input name=[...]`), for an input of `datatype`: exact
+ * `bigint`s past 2^53 for INT64/UINT64, as `parseJson` keeps them in a tensor that names its
+ * datatype (a bare list names none, so it would make them the nearest double).
+ */
+export function parseTensorValues(text: string, datatype: string): unknown {
+  if (!LONG_INTEGER.test(text)) return JSON.parse(text);
+  const value = parse(text, null, readNumber);
+  return INTEGER_DATATYPES.has(datatype) ? value : numbersOutsideIntegerTensors(value);
+}
+
 const INTEGER_DATATYPES = new Set(['INT64', 'UINT64']);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 

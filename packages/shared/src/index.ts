@@ -47,7 +47,7 @@ export {
 export type { RawTensor, EncodedTensor, JsonValue } from './tensors/raw.js';
 export { numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, unpackPayload } from './tensors/payload.js';
 export { outputTensor, rawOf, valuesMade } from './tensors/output-tensor.js';
-export { exactInteger, exactJson, integerOf } from './tensors/exact-integers.js';
+export { exactFloat, exactInteger, exactJson, floatOf, integerOf } from './tensors/exact-integers.js';
 export { readTensorRecord, tensorRecord } from './tensors/record.js';
 export { concatRows, sliceOutputRows, sliceRows } from './tensors/rows.js';
 export { toJobObject, toMemberObject, jobStatus, ranWith } from './views/job.js';

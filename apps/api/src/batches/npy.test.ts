@@ -122,4 +122,17 @@ describe('npyRowBlocks', () => {
     expect((await failure(blocks(file, 7, 2, 4))).message).toBe('too many');
     expect((await failure(blocks(file.subarray(0, 20)))).message).toMatch(/ends before its header does/);
   });
+
+  it('refuses a BOOL byte other than 0 or 1, naming its row (numpy writes any uint8 viewed as bool; onnxruntime would run on it)', async () => {
+    const bools: NpyTarget = { name: 'flags', datatype: 'BOOL', rest: [3] };
+    const read = async (data: number[]) => {
+      const out: number[][] = [];
+      for await (const b of npyRowBlocks(pieces(npy(dict('|b1', '3, 3'), Buffer.from(data)), 4), bools, 1, 2, 100, new Error('too many'))) out.push([...b.data]);
+      return out;
+    };
+    expect(await read([1, 0, 1, 0, 0, 1, 1, 1, 0])).toEqual([[1, 0, 1, 0, 0, 1], [1, 1, 0]]);
+    const e = await failure(read([1, 0, 1, 0, 0, 1, 1, 2, 0]));
+    expect(e).toBeInstanceOf(ValidationError);
+    expect(e.message).toMatch(/row 2 holds byte 2, not a BOOL \(0 or 1\)/);
+  });
 });

@@ -111,6 +111,17 @@ export function checkNpyHeader(h: NpyHeader, t: NpyTarget, itemBytes: number): n
   return rest.reduce((a, b) => a * b, 1) * itemBytes;
 }
 
+/**
+ * A BOOL array's bytes are each 0 or 1, as the other binary doors check (`checkBytes`): numpy
+ * writes any byte a `uint8` array held when it is viewed as `bool`, and onnxruntime runs on it
+ * (`Not(2)` is 3) and hands it back.
+ */
+function checkBools(data: Buffer, firstRow: number, rowBytes: number): void {
+  for (let i = 0; i < data.length; i++) {
+    if (data[i]! > 1) throw bad(`row ${firstRow + Math.floor(i / rowBytes)} holds byte ${data[i]}, not a BOOL (0 or 1)`);
+  }
+}
+
 export interface NpyRows {
   /** index of the first row */
   first: number;
@@ -124,8 +135,8 @@ export interface NpyRows {
 /**
  * The rows of an `.npy` stream in blocks of `blockRows` (the last one shorter), each block's
  * bytes copied once, into memory from `blocks` (given back by whoever has used a block up).
- * Throws a 400 (ValidationError) for a header that does not fit `target` or data shorter or
- * longer than its shape, and `tooMany` for more than `maxRows` rows.
+ * Throws a 400 (ValidationError) for a header that does not fit `target`, data shorter or
+ * longer than its shape or a BOOL byte other than 0 or 1, and `tooMany` for more than `maxRows` rows.
  */
 export async function* npyRowBlocks(
   stream: AsyncIterable<Buffer>, target: NpyTarget, itemBytes: number, blockRows: number, maxRows: number, tooMany: Error, blocks?: BlockPool,
@@ -155,6 +166,7 @@ export async function* npyRowBlocks(
       at += n;
       if (filled === blockSize) {
         const rows = blockSize / rowBytes;
+        if (target.datatype === 'BOOL') checkBools(block!, next, rowBytes);
         yield { first: next, rows, data: block!, rest: header!.shape.slice(1) };
         next += rows;
         block = undefined;

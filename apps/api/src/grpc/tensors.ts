@@ -8,7 +8,7 @@
  * (INVALID_ARGUMENT).
  */
 import {
-  BinaryData, integerOf, isDatatype, MAX_DIMS, MAX_TENSORS, sharedMemoryProblem, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
+  BinaryData, floatOf, integerOf, isDatatype, MAX_DIMS, MAX_TENSORS, sharedMemoryProblem, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
 } from '@maas/shared';
 import { bytesElementText, decodeBytesElements, outputBytes } from '../binary/framing.js';
 import { MAX_REQUEST_ID } from '../routes/kserve.js';
@@ -161,10 +161,11 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
   return { id: req.id || undefined, inputs, outputs, raw, options };
 }
 
-/** An output's typed contents: BYTES as bytes, INT64/UINT64 as decimal strings (exact past 2^53: shared tensors/exact-integers.ts). */
+/** An output's typed contents: BYTES as bytes, INT64/UINT64 as decimal strings (exact past 2^53: shared tensors/exact-integers.ts), floats as numbers. */
 function contentsOf(o: OutputTensor): unknown[] {
   if (o.datatype === 'BYTES') return o.data.map((s) => Buffer.from(String(s), 'utf8'));
   if (o.datatype === 'INT64' || o.datatype === 'UINT64') return o.data.map((v) => integerOf(v).toString());
+  if (o.datatype === 'FP32' || o.datatype === 'FP64') return o.data.map(floatOf); // −0 stands as a marker (exactFloat)
   return o.data;
 }
 

@@ -32,6 +32,14 @@ describe('tensorsFromArgs', () => {
     expect(tensorsFromArgs(['features=[39.1,18.7,181,3750]'], PENGUINS, 'penguins')[0]!.shape).toEqual([1, 4]);
   });
 
+  it('keeps INT64/UINT64 values past 2^53 exact (a bare list names no datatype: they were made the nearest double)', () => {
+    const ids: TensorSpec[] = [{ name: 'a', datatype: 'INT64', shape: [-1, 3] }, { name: 'b', datatype: 'UINT64', shape: [-1, 2] }, { name: 'c', datatype: 'FP64', shape: [-1, 1] }];
+    const [a, b, c] = tensorsFromArgs(['a=[9007199254740993,-9007199254740995,1]', 'b=[[18446744073709551000,9223372036854775809]]', 'c=[[12345678901234567890]]'], ids, 'ids');
+    expect(a!.data).toEqual([9007199254740993n, -9007199254740995n, 1]);
+    expect(b!.data).toEqual([[18446744073709551000n, 9223372036854775809n]]);
+    expect(c!.data).toEqual([[Number('12345678901234567890')]]); // a float input's long integer is a number, as JSON.parse reads it
+  });
+
   it('explains mistakes as usage errors', () => {
     expect(() => tensorsFromArgs(['features'], PENGUINS, 'penguins')).toThrow(UsageError);
     expect(() => tensorsFromArgs(['pixels=[1]'], PENGUINS, 'penguins')).toThrow("model penguins has no input 'pixels' (its inputs: features)");

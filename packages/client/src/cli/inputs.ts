@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Datatype, RequestedOutput, Tensor, TensorData, TensorSpec } from '../types.js';
 import { UsageError } from './command.js';
-import { parseJson } from '../json.js';
+import { parseJson, parseTensorValues } from '../json.js';
 
 /** Reads and parses a JSON file, or stdin for `-`. Problems are usage errors (exit 2). */
 export async function readJsonFile(path: string, stdin: Readable): Promise<Record<string, unknown>> {
@@ -43,7 +43,7 @@ export function tensorsFromArgs(pairs: string[], specs: TensorSpec[], model: str
     if (!spec) throw new UsageError(`model ${model} has no input '${name}' (its inputs: ${specs.map((s) => s.name).join(', ')})`);
     let value: unknown;
     try {
-      value = parseJson(pair.slice(eq + 1));
+      value = parseTensorValues(pair.slice(eq + 1), spec.datatype);
     } catch (err) {
       throw new UsageError(`--input ${name}: not JSON: ${(err as Error).message}`);
     }

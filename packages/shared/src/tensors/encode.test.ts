@@ -2,6 +2,7 @@ import { setFloat16 } from '@petamoriken/float16';
 import { describe, expect, it } from 'vitest';
 import { DATATYPES, DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
 import { encodeValues, type EncodeResult } from './encode.js';
+import { exactJson, floatOf } from './exact-integers.js';
 import { toJsonValues, type RawTensor } from './raw.js';
 
 const ok = (r: EncodeResult): RawTensor => {
@@ -214,7 +215,8 @@ describe('encodeValues', () => {
     it('FP16 stores the nearest half (ties to even), refuses what rounds past ±65504 and NaN, reads back as numbers', () => {
       const t = ok(encodeValues('f', 'FP16', [5], [0.1, 65519, -1e-8, 1 + 2 ** -11, 2n ** 10n]));
       expect([...new Uint16Array(bytesOf(t).slice().buffer)]).toEqual([0.1, 65519, -1e-8, 1 + 2 ** -11, 1024].map(halfBitsOf));
-      expect(toJsonValues(t)).toEqual([0.0999755859375, 65504, -0, 1, 1024]);
+      expect(toJsonValues(t).map(floatOf)).toEqual([0.0999755859375, 65504, -0, 1, 1024]);
+      expect(exactJson(JSON.stringify(toJsonValues(t)))).toBe('[0.0999755859375,65504,-0.0,1,1024]'); // −0 written so (JSON.stringify writes 0)
       expect(fail(encodeValues('f', 'FP16', [2], [1, 65520]))).toBe('data[1] = 65520 is out of the FP16 range (±65504)');
       expect(fail(encodeValues('f', 'FP16', [1], [-1e5]))).toMatch(/^data\[0\] = -100000 is out of the FP16 range/);
       expect(fail(encodeValues('f', 'FP16', [1], [NaN]))).toMatch(/out of the FP16 range/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exactInteger, exactJson, integerOf } from './exact-integers.js';
+import { exactFloat, exactInteger, exactJson, floatOf, integerOf } from './exact-integers.js';
 
 describe('exactInteger / exactJson', () => {
   it('values within 2^53 stay numbers; past it they are written as their digits', () => {
@@ -19,5 +19,13 @@ describe('exactInteger / exactJson', () => {
     expect(integerOf(exactInteger(18446744073709551615n))).toBe(18446744073709551615n);
     expect(integerOf(42)).toBe(42n);
     expect(integerOf(-3.7)).toBe(-3n);
+  });
+
+  it('a float\'s −0 is written -0.0 (JSON.stringify writes 0, which a client reads as +0), every other number as JSON.stringify writes it', () => {
+    const data = [exactFloat(-0), exactFloat(0), exactFloat(-1e-45), exactFloat(-1.5), exactFloat(NaN)];
+    expect(exactJson(JSON.stringify({ data }))).toBe('{"data":[-0.0,0,-1e-45,-1.5,null]}');
+    expect(Object.is(JSON.parse(exactJson(JSON.stringify(data)))[0], -0)).toBe(true);
+    expect(data.map(floatOf)).toEqual([-0, 0, -1e-45, -1.5, NaN]);
+    expect(Object.is(floatOf(exactFloat(-0)), -0)).toBe(true);
   });
 });

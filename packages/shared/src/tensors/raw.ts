@@ -5,7 +5,7 @@
  * number arrays (4 bytes a float instead of ~10 characters, and no number parsing).
  */
 import { DATATYPE_INFO, type Datatype } from '../contract/datatypes.js';
-import { exactInteger } from './exact-integers.js';
+import { exactFloat, exactInteger } from './exact-integers.js';
 import { halfValue } from './half.js';
 
 export interface RawTensor {
@@ -83,8 +83,8 @@ export type JsonValue = number | boolean | string;
 
 /**
  * JSON values of a RawTensor, flat row-major (BOOL as booleans; FP16 bits as their values;
- * INT64/UINT64 as numbers, a value past 2^53 as the marker that exactJson writes as its digits:
- * exact-integers.ts).
+ * INT64/UINT64 as numbers, a value past 2^53 as the marker that exactJson writes as its digits;
+ * a float's −0 as the marker it writes as `-0.0`: exact-integers.ts).
  */
 export function toJsonValues(t: RawTensor): JsonValue[] {
   if (Array.isArray(t.data)) return t.data;
@@ -96,7 +96,11 @@ export function toJsonValues(t: RawTensor): JsonValue[] {
     return out;
   }
   if (kind === 'half') {
-    for (let i = 0; i < view.length; i++) out[i] = halfValue(view[i] as number);
+    for (let i = 0; i < view.length; i++) out[i] = exactFloat(halfValue(view[i] as number));
+    return out;
+  }
+  if (kind === 'float') {
+    for (let i = 0; i < view.length; i++) out[i] = exactFloat(view[i] as number);
     return out;
   }
   for (let i = 0; i < view.length; i++) {
@@ -119,7 +123,8 @@ export function jsonValueReader(t: RawTensor): (j: number) => JsonValue {
   const view = typedView(t);
   const kind = DATATYPE_INFO[t.datatype].kind;
   if (kind === 'bigint') return (j) => exactInteger(view[j] as bigint);
-  if (kind === 'half') return (j) => halfValue(view[j] as number);
+  if (kind === 'half') return (j) => exactFloat(halfValue(view[j] as number));
+  if (kind === 'float') return (j) => exactFloat(view[j] as number);
   return kind === 'bool' ? (j) => view[j] !== 0 : (j) => Number(view[j]!);
 }
 
