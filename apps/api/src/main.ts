@@ -10,7 +10,7 @@ import {
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
-import { loadConfig } from './config.js';
+import { hostPort, loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { GrpcFrontDoor } from './grpc/server.js';
 import { rateLimiter } from './http/rate-limit.js';
@@ -190,8 +190,8 @@ async function main(): Promise<void> {
   }
   const grpc = await GrpcFrontDoor.start(deps, config.HOST, config.GRPC_PORT);
   const addr = server.address();
-  log.info({ url: `http://${config.HOST}:${typeof addr === 'object' && addr ? addr.port : config.PORT}`, models: catalog.models.map((m) => m.name), fair_share: fair.enabled }, 'api listening');
-  log.info({ address: `${config.HOST}:${grpc.port}` }, 'grpc listening');
+  log.info({ url: `http://${hostPort(config.HOST, typeof addr === 'object' && addr ? addr.port : config.PORT)}`, models: catalog.models.map((m) => m.name), fair_share: fair.enabled }, 'api listening');
+  log.info({ address: hostPort(config.HOST, grpc.port) }, 'grpc listening');
 
   onShutdown(log, async (signal) => {
     log.info({ signal }, 'stopping');

@@ -24,6 +24,7 @@ import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tens
 import { GrpcHealth } from './health.js';
 import { limitConnections } from './connection-limits.js';
 import { Stop, type StopSignal } from '../services/stop-signal.js';
+import { hostPort } from '../config.js';
 
 /**
  * `tenant()` authenticates the call (and counts it against the tenant's rate limit); `limit`
@@ -189,7 +190,7 @@ export class GrpcFrontDoor {
     health.addTo(server);
     await health.start();
     const bound = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      server.bindAsync(hostPort(host, port), ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
     const limited = limitConnections(server, {
       prefaceMs: Math.min(PREFACE_DEADLINE_S, deps.config.IDLE_TIMEOUT_S) * 1000,
