@@ -16,15 +16,19 @@ const worker = (model: string, jobs: number, failed: number, runs: number, rows:
 ];
 
 describe('sampleFromMetrics', () => {
-  it('sums jobs, failures, runs and rows per model across workers', () => {
-    const s = sampleFromMetrics([worker('mlp', 10, 1, 4, 40), worker('mlp', 5, 0, 1, 8), worker('penguins', 2, 0, 2, 2), 'junk'], 1000);
-    expect(s.byModel).toEqual({ mlp: { jobs: 16, failed: 1, runs: 5, rows: 48 }, penguins: { jobs: 2, failed: 0, runs: 2, rows: 2 } });
+  it('keeps jobs, failures, runs and rows per worker and model', () => {
+    const s = sampleFromMetrics([{ id: 'a', metrics: worker('mlp', 10, 1, 4, 40) }, { id: 'b', metrics: [...worker('mlp', 5, 0, 1, 8), ...worker('penguins', 2, 0, 2, 2)] }, { id: 'c', metrics: 'junk' }], 1000);
+    expect(s.byWorker).toEqual({
+      a: { mlp: { jobs: 11, failed: 1, runs: 4, rows: 40 } },
+      b: { mlp: { jobs: 5, failed: 0, runs: 1, rows: 8 }, penguins: { jobs: 2, failed: 0, runs: 2, rows: 2 } },
+    });
   });
 });
 
 describe('series and windowByModel', () => {
-  const at = (t: number, mlp: [number, number, number, number]): Sample => ({
-    at: t * 1000, byModel: { mlp: { jobs: mlp[0], failed: mlp[1], runs: mlp[2], rows: mlp[3] } },
+  const counts = (c: [number, number, number, number]) => ({ jobs: c[0], failed: c[1], runs: c[2], rows: c[3] });
+  const at = (t: number, mlp: [number, number, number, number], other?: [number, number, number, number]): Sample => ({
+    at: t * 1000, byWorker: { w1: { mlp: counts(mlp) }, ...(other ? { w2: { mlp: counts(other) } } : {}) },
   });
 
   it('turns cumulative counts into rates and average batch sizes per interval', () => {
@@ -36,8 +40,20 @@ describe('series and windowByModel', () => {
     expect(windowByModel(samples)).toEqual({ mlp: { jobs_per_s: 5, runs: 10, avg_batch_rows: 8 } });
   });
 
+  it('adds the workers up, each from its own counts', () => {
+    expect(series([at(0, [0, 0, 0, 0], [500, 0, 50, 500]), at(10, [30, 0, 3, 30], [570, 0, 57, 570])])[0]).toMatchObject({ jobs_per_s: 10, runs: 10, avg_batch_rows: 10 });
+  });
+
   it('never reports a negative rate when a worker restarts', () => {
     expect(series([at(0, [50, 0, 5, 50]), at(10, [3, 0, 1, 4])])[0]).toMatchObject({ jobs_per_s: 0, runs: 0 });
+  });
+
+  it("counts nothing of a worker missing from either sample: one that could not be read (a Redis stall) is no burst of every job since it started", () => {
+    const unread: Sample = { at: 10_000, byWorker: {} };
+    const points = series([at(0, [900, 10, 90, 900]), unread, at(20, [900, 10, 90, 900]), at(30, [910, 10, 91, 910])]);
+    expect(points.map((p) => p.jobs_per_s)).toEqual([0, 0, 1]);
+    expect(points.map((p) => p.runs)).toEqual([0, 0, 1]);
+    expect(windowByModel([at(0, [900, 10, 90, 900]), unread, at(20, [900, 10, 90, 900]), at(30, [910, 10, 91, 910])])).toEqual({ mlp: { jobs_per_s: 0.33, runs: 1, avg_batch_rows: 10 } });
   });
 
   it('needs two samples', () => {

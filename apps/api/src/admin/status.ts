@@ -63,13 +63,13 @@ export class StatusBoard {
   }
 
   async sample(now = Date.now()): Promise<void> {
-    this.samples.push(sampleFromMetrics((await this.workers.metrics()).map((w) => w.metrics), now));
+    this.samples.push(sampleFromMetrics(await this.workers.metrics(), now));
     while (this.samples.length > 1 && now - this.samples[0]!.at > this.opts.keepMs) this.samples.shift();
   }
 
   async status(now = Date.now()): Promise<StatusReport> {
     // The latest counts as a last point, so the newest interval shows without waiting for a tick.
-    const latest = sampleFromMetrics((await this.workers.metrics()).map((w) => w.metrics), now);
+    const latest = sampleFromMetrics(await this.workers.metrics(), now);
     const samples = [...this.samples, latest];
     const live = await this.workers.live();
     const windows = windowByModel(samples);

@@ -128,6 +128,20 @@ describe('a final failure is counted and announced as the ledger settles it, aft
     expect(await counted()).toEqual({ canceled: 1 });
   });
 
+  it("a job the API's deadline sweep expired first counts as expired, not failed, whoever's ending is recorded", async () => {
+    const expired: JobError = { type: 'expired', message: 'it waited in the queue past its timeout_ms' };
+    const swept = withLedger({ won: false, ending: { state: 'failed', error: expired } } as Recorded);
+    expect((await swept.e.failed(jobOf(false), { type: 'inference-failed', message: 'x' })).ok).toBe(false);
+    expect(await swept.counted()).toEqual({ expired: 1 });
+    const ranLate = withLedger({ won: false, ending: { state: 'failed', error: expired } } as Recorded);
+    expect((await ranLate.e.succeeded(jobOf(false), [], () => result)).ok).toBe(false);
+    expect(await ranLate.counted()).toEqual({ expired: 1 });
+    const atFetch = withLedger({ won: true });
+    atFetch.e.failedElsewhere(atFetch.failedByBull(expired));
+    await until(() => atFetch.order.includes('announced failed'));
+    expect(await atFetch.counted()).toEqual({ expired: 1 });
+  });
+
   it('recordMissed records and announces, and counts nothing: the worker that saw the failure counts it (each runner looks at every failed job)', async () => {
     for (const ledger of [{ won: true }, { won: false, ending: { state: 'failed', error: lost } }] as Recorded[]) {
       const look = withLedger(ledger);

@@ -45,10 +45,13 @@ export interface JobEndingsDeps {
   stats?: StatsRecorder | undefined;
 }
 
-/** PURE: the `outcome` label a failed job is counted under. */
-const outcomeOf = (error: JobError): 'canceled' | 'failed' => (error.type === 'canceled' ? 'canceled' : 'failed');
-
 type FailedOutcome = 'failed' | 'canceled' | 'expired';
+
+/**
+ * PURE: the `outcome` label a failed job is counted under: a job past its `timeout_ms` is
+ * `expired` whichever side ended it (the API's deadline sweep records it first, as a rule).
+ */
+const outcomeOf = (error: JobError): FailedOutcome => (error.type === 'canceled' || error.type === 'expired' ? error.type : 'failed');
 
 /** PURE: how the runner settles a job that ended as `end`. */
 const settlementOf = (end: JobEnd): Settlement =>
