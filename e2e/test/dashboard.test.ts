@@ -82,6 +82,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
 
     const ctx = await browser.newContext({ httpCredentials: { username: 'admin', password: ADMIN }, viewport: { width: 1280, height: 900 } });
     const page = await ctx.newPage();
+    // Nothing in the console (a missing favicon was a 404 error on every load).
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
     expect((await page.goto(`${cluster.url}/admin`))!.status()).toBe(200);
     await expect.poll(() => page.locator('h1').textContent()).toBe('maas · cluster status');
     const row = (model: string) => page.locator('#models tbody tr', { hasText: model }).first();
@@ -100,6 +104,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     expect((await post('/v1/jobs', penguin)).status).toBe(202);
     await expect.poll(() => penguins.locator('td').nth(3).textContent(), { timeout: 8000 }).toBe('2');
     expect(await page.locator('#updated').textContent()).not.toBe(before);
+    expect(consoleErrors).toEqual([]);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
 

@@ -52,6 +52,12 @@ describe('a worker\'s health port', () => {
     const p50 = Number(/^maas_worker_nodejs_eventloop_lag_p50_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
     expect(p50).toBeGreaterThanOrEqual(0);
     expect(p50).toBeLessThan(0.05);
+    // When it started, for uptime and restart alerts (prom-client's aggregation dropped it), on the API's /metrics too.
+    const started = Number(/^maas_worker_process_start_time_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
+    expect(Math.abs(started - Date.now() / 1000)).toBeLessThan(3600);
+    const merged = (await call(cluster.url, 'GET', '/metrics')).body as string;
+    expect(merged).toMatch(/^maas_api_process_start_time_seconds \d+/m);
+    expect(merged).toMatch(/^maas_worker_process_start_time_seconds\{[^}]*worker="[^"]+"\} \d+/m);
   });
 
   it('is not ready, with the reason, while Redis does not answer, yet live; ready again once it does', async () => {

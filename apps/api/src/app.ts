@@ -22,7 +22,7 @@ import { compressedBody } from './http/compressed-body.js';
 import { compressAnswers } from './http/compress.js';
 import { sendContinue, waitsFor100 } from './http/continue.js';
 import { series, underPath } from './http/compose.js';
-import { accessLog, installRequestLog } from './http/request-log.js';
+import { accessLog, echoRequestId, installRequestLog } from './http/request-log.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
 import { answerOptions } from './http/options.js';
 import { crossOrigin } from './http/cors.js';
@@ -48,6 +48,7 @@ export function createApp(deps: Deps): Express {
   // req.id and req.log (made when asked); errors are logged by the problem handler.
   installRequestLog(app, deps.log);
   if (deps.log.isLevelEnabled('debug')) app.use(accessLog());
+  app.use(echoRequestId());
   app.use(httpMetrics(deps.metrics));
   // One Allow list for OPTIONS and a 405 alike: the route table's (http/options.ts).
   const allowed = allowedMethodsOf(ROUTES);

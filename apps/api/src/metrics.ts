@@ -12,7 +12,7 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import { answeredWithin, EVENT_LOOP_SAMPLE_MS, inferenceQueueName, isRedisUnavailable, queueJobCounts, webhookBacklog, withoutSampleInterval, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
+import { answeredWithin, EVENT_LOOP_SAMPLE_MS, forExposition, inferenceQueueName, isRedisUnavailable, queueJobCounts, webhookBacklog, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
@@ -174,7 +174,7 @@ export async function renderMetrics(metrics: ApiMetrics, { catalog, queues, work
   }
   // Without Redis the backlogs are not known: no sample (a 0 would tell an autoscaler to scale the workers in).
   const own = (await metrics.registry.getMetricsAsJSON()).filter((m) => fromRedis || !BACKLOGS.has(m.name));
-  const merged = AggregatorRegistry.aggregate([own, ...fromWorkers].map(withoutSampleInterval) as never);
+  const merged = AggregatorRegistry.aggregate([own, ...fromWorkers].map(forExposition) as never);
   return { contentType: merged.contentType, body: await merged.metrics() };
 }
 

@@ -12,7 +12,7 @@
 export const EVENT_LOOP_SAMPLE_MS = 100;
 
 /** A registry's metrics as prom-client's getMetricsAsJSON gives them. */
-export type MetricsJson = { name?: string; values?: { labels?: Record<string, unknown>; value?: number }[] }[];
+export type MetricsJson = { name?: string; aggregator?: string; values?: { labels?: Record<string, unknown>; value?: number }[] }[];
 
 /** prom-client's event-loop delay histogram summaries (not `_lag_seconds`, measured apart; not `_stddev`). */
 const DELAY_SUMMARY = /_nodejs_eventloop_lag_(min|max|mean|p50|p90|p99)_seconds$/;
@@ -27,4 +27,16 @@ export function withoutSampleInterval<M extends MetricsJson>(metrics: M): M {
   return metrics.map((m) => (m.name && DELAY_SUMMARY.test(m.name)
     ? { ...m, values: (m.values ?? []).map((v) => ({ ...v, value: Math.max(0, (v.value ?? 0) - interval) })) }
     : m)) as M;
+}
+
+/**
+ * PURE: a registry's metrics as every /metrics (the API's merge, a worker's health port) gives
+ * them, through prom-client's `AggregatorRegistry.aggregate`: the event-loop delay without the
+ * sample interval (`withoutSampleInterval`), and every metric kept. prom-client marks
+ * `process_start_time_seconds` `omit`, which `aggregate` drops: uptime and restart alerts had
+ * nothing to read. Each process's metrics have names or labels of their own (`worker`), so
+ * `first` keeps each value as it is.
+ */
+export function forExposition<M extends MetricsJson>(metrics: M): M {
+  return withoutSampleInterval(metrics).map((m) => (m.aggregator === 'omit' ? { ...m, aggregator: 'first' } : m)) as M;
 }

@@ -11,6 +11,7 @@ export const STATUS_PAGE = /* html */ `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>maas · cluster status</title>
+<link rel="icon" href="data:,">
 <style>
   :root { --fg:#1d2330; --muted:#667085; --line:#e4e7ec; --accent:#2e6bd9; --bad:#c4320a; --ok:#12805c; --bg:#f8f9fb; }
   * { box-sizing: border-box; }

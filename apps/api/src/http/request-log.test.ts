@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessLog, installRequestLog, loggableUrl } from './request-log.js';
+import { accessLog, echoRequestId, installRequestLog, loggableUrl } from './request-log.js';
 
 const lines: Record<string, any>[] = [];
 const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
@@ -15,6 +15,7 @@ beforeAll(async () => {
   const app = express();
   installRequestLog(app, log);
   app.use(accessLog());
+  app.use(echoRequestId());
   app.get('/says', (req, res) => { req.log.warn('hello'); res.send(req.id); });
   app.get('/silent', (_req, res) => { res.status(404).send('no'); });
   server = app.listen(0, '127.0.0.1');
@@ -31,6 +32,15 @@ describe('request log', () => {
     expect(mine).toMatch(/^[0-9a-f-]{36}$/);
     const hello = lines.filter((l) => l.msg === 'hello');
     expect(hello.map((l) => l.req)).toEqual([{ id: 'abc-123', method: 'GET', url: '/says?x=1' }, { id: mine, method: 'GET', url: '/says' }]);
+  });
+
+  it("sends a client's own X-Request-Id back on its answer, none it did not send, none a header cannot carry or past 200 characters", async () => {
+    const echoed = async (id?: string) => (await fetch(`${url}/silent`, id === undefined ? {} : { headers: { 'x-request-id': id } })).headers.get('x-request-id');
+    expect(await echoed('abc-123')).toBe('abc-123');
+    expect(await echoed()).toBeNull();
+    expect(await echoed('two words')).toBeNull();
+    expect(await echoed('x'.repeat(201))).toBeNull();
+    expect(await echoed('x'.repeat(200))).toBe('x'.repeat(200));
   });
 
   it('writes an access line per request at debug, at info for 4xx', async () => {

@@ -57,6 +57,20 @@ export function loggableUrl(url: string): string {
   return url.slice(0, q) + url.slice(q).replace(/([?&]webhook=)[^&#]*/gi, '$1[redacted]');
 }
 
+/**
+ * A request's own `X-Request-Id` sent back on its answer (as proxies and platforms that set one
+ * do), so a client can match an answer to the log lines its id is in. Only one a client sent:
+ * a made-up one would cost a UUID a request and name nothing the client knows. One a header
+ * may not carry going out (Node's own check) or longer than 200 characters is not echoed.
+ */
+export function echoRequestId(): RequestHandler {
+  return (req, res, next) => {
+    const given = req.headers['x-request-id'];
+    if (typeof given === 'string' && given.length > 0 && given.length <= 200 && /^[\x21-\x7e]+$/.test(given)) res.setHeader('X-Request-Id', given);
+    next();
+  };
+}
+
 /** Access lines, for LOG_LEVEL=debug only: at thousands of requests a second they would cost more than the requests. */
 export function accessLog(): RequestHandler {
   return (req, res, next) => {

@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { AggregatorRegistry, type Registry } from 'prom-client';
-import { withoutSampleInterval, type Logger } from '@maas/shared';
+import { forExposition, type Logger } from '@maas/shared';
 import { liveness, readiness, started, type Verdict, type WorkerState } from './verdicts.js';
 
 export interface HealthSources {
@@ -17,9 +17,9 @@ export interface HealthSources {
   registry: Registry;
 }
 
-/** The registry's text, its event-loop delay summaries without the sampling interval (as the API's /metrics gives them). */
+/** The registry's text as the API's /metrics gives it (shared process-metrics.ts `forExposition`). */
 async function ownMetrics(registry: Registry): Promise<string> {
-  return AggregatorRegistry.aggregate([withoutSampleInterval(await registry.getMetricsAsJSON())] as never).metrics();
+  return AggregatorRegistry.aggregate([forExposition(await registry.getMetricsAsJSON())] as never).metrics();
 }
 
 const json = (workerId: string, status: string, v: Verdict) => JSON.stringify({ status, worker: workerId, ...(v.ok ? {} : { reasons: v.reasons }) });
