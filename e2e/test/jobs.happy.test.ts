@@ -226,6 +226,28 @@ describe('KServe v2', () => {
     expect(job.body.status).toBe('succeeded');
   });
 
+  it('/metrics counts each request a packed job carries, as Triton\'s statistics do (it counted the packed jobs: 80 requests read 4)', async () => {
+    const succeeded = async () => {
+      await new Promise((r) => setTimeout(r, 1200)); // one heartbeat carries the worker's metrics
+      const text = (await call(cluster.url, 'GET', '/metrics')).body as string;
+      const jobs = /^maas_jobs_processed_total\{[^}]*model="penguins"[^}]*outcome="succeeded"[^}]*\} (\d+)$/m.exec(text);
+      const seconds = /^maas_job_seconds_count\{[^}]*model="penguins"[^}]*\} (\d+)$/m.exec(text);
+      const stats = (await call(cluster.url, 'GET', '/v2/models/penguins/versions/2/stats')).body.model_stats[0].inference_stats.success.count as number;
+      return { jobs: Number(jobs?.[1] ?? 0), seconds: Number(seconds?.[1] ?? 0), stats };
+    };
+    const before = await succeeded();
+    const features = (i: number) => ({ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39 + i / 10, 18.7, 181, 3750] });
+    const answers = await Promise.all([
+      ...Array.from({ length: 24 }, (_, i) => call(cluster.url, 'POST', '/v2/models/penguins/infer', { inputs: [features(i)] })),
+      ...Array.from({ length: 24 }, (_, i) => call(cluster.url, 'POST', '/v1/jobs', { model: 'penguins', inputs: [features(i)] }, { Prefer: 'wait=20' })),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([...Array(24).fill(200), ...Array(24).fill(200)]);
+    const after = await succeeded();
+    expect(after.jobs - before.jobs).toBe(48);
+    expect(after.seconds - before.seconds).toBe(48);
+    expect(after.stats - before.stats).toBe(24 + 24);
+  });
+
   it('/v1/models lists models with live workers; /metrics shows batches and queues', async () => {
     const m = await call(cluster.url, 'GET', '/v1/models');
     const mlp = m.body.models.find((x: { name: string }) => x.name === 'mlp');

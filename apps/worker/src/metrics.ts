@@ -23,7 +23,7 @@ export function createWorkerMetrics(workerId: string) {
     }),
     runJobs: new Histogram({
       name: 'maas_run_jobs',
-      help: 'Jobs whose rows shared one ONNX run',
+      help: 'Jobs whose rows shared one ONNX run (a job the API packed counts each request it carries)',
       labelNames,
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
       registers: [registry],
@@ -37,14 +37,14 @@ export function createWorkerMetrics(workerId: string) {
     }),
     jobSeconds: new Histogram({
       name: 'maas_job_seconds',
-      help: 'Job latency from creation to result (queue wait + batch wait + inference)',
+      help: 'Job latency from creation to result (queue wait + batch wait + inference), once for each request a job carries',
       labelNames,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
     jobs: new Counter({
       name: 'maas_jobs_processed_total',
-      help: 'Jobs finished by workers, by outcome',
+      help: 'Jobs finished by workers, by outcome (a job the API packed counts each request it carries)',
       labelNames: [...labelNames, 'outcome'],
       registers: [registry],
     }),

@@ -375,7 +375,9 @@ export class ModelRunner {
       return isolateFailure(packed, err, this.rerun);
     }
     const result = ran.value;
-    const jobsInRun = new Set(packed.map((s) => s.job)).size;
+    // Requests, as maas_jobs_processed_total counts them: a packed job counts each it carries.
+    let jobsInRun = 0;
+    for (const task of new Set(packed.map((s) => s.job))) jobsInRun += task.job.data.requests ?? 1;
     this.metrics.runRows.observe(this.labels, rows);
     this.metrics.runJobs.observe(this.labels, jobsInRun);
     this.metrics.inferenceSeconds.observe(this.labels, result.ms / 1000);

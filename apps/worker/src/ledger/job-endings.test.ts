@@ -195,3 +195,39 @@ describe("a timed job's deadline entry goes with its ending, however it ended", 
     expect(missed.removed).toEqual([entry]);
   });
 });
+
+describe('maas_jobs_processed_total and maas_job_seconds count the requests a packed job carries', () => {
+  /** A job the API packed: `members` (/v1/jobs) or only `requests` (v2 infer). */
+  const packed = (requests: number, members: boolean, reason?: JobError) => {
+    const plain = jobOf(false) as { data: object };
+    return {
+      ...plain,
+      data: { ...plain.data, requests, ...(members ? { members: Array.from({ length: requests }, (_, i) => ({ id: `job_m${i}`, rows: 1 })) } : {}) },
+      ...(reason ? { failedReason: encodeJobError(reason) } : {}),
+    } as never;
+  };
+  const seconds = async (l: ReturnType<typeof withLedger>) => (await l.e['d'].metrics.jobSeconds.get()).values.find((v) => v.metricName === 'maas_job_seconds_count')?.value;
+
+  it('a success counts each request, and its latency once for each; members that failed alone count as failed', async () => {
+    const v2 = withLedger({ won: true });
+    v2.e.stored(packed(40, false), result);
+    expect(await v2.counted()).toEqual({ succeeded: 40 });
+    expect(await seconds(v2)).toBe(40);
+    const members = withLedger({ won: true });
+    members.e.stored(packed(5, true), { ...result, memberErrors: { job_m1: { type: 'inference-failed', message: 'x' }, job_m3: { type: 'expired', message: 'y' } } } as InferenceJobResult);
+    expect(await members.counted()).toEqual({ succeeded: 3, failed: 1, expired: 1 });
+  });
+
+  it("a failure counts each member; a packed v2 job whose run failed counts none (each request runs again alone, and counts there)", async () => {
+    const members = withLedger({ won: true });
+    await members.e.failed(packed(4, true), { type: 'inference-failed', message: 'x' });
+    expect(await members.counted()).toEqual({ failed: 4 });
+    const v2 = withLedger({ won: true });
+    await v2.e.failed(packed(4, false), { type: 'inference-failed', message: 'x' });
+    expect(await v2.counted()).toEqual({});
+    const lost = withLedger({ won: true });
+    lost.e.failedElsewhere(packed(3, false, { type: 'worker-lost', message: 'stalled' }));
+    await until(() => lost.order.includes('announced failed'));
+    expect(await lost.counted()).toEqual({ failed: 3 });
+  });
+});

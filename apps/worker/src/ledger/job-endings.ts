@@ -26,7 +26,7 @@ import {
 import type { JobAnnouncer } from '../job-announcer.js';
 import { settledRecord } from '../job-announcer.js';
 import type { WorkerMetrics } from '../metrics.js';
-import type { StatsRecorder } from '../stats/recorder.js';
+import { failedRequests, type StatsRecorder } from '../stats/recorder.js';
 import type { ChunkLedger } from './chunks.js';
 import { endFromLedger, type EndingJob, type JobEnd } from './endings.js';
 import type { JobLedger } from './jobs.js';
@@ -75,10 +75,26 @@ export class JobEndings {
 
   constructor(private readonly d: JobEndingsDeps) {}
 
-  /** Counts an ending (maas_jobs_processed_total; a success's time from its creation too). */
-  private count(job: InferenceJob, outcome: 'succeeded' | 'failed' | 'canceled' | 'expired'): void {
-    this.d.metrics.jobs.inc({ ...this.d.labels, outcome });
-    if (outcome === 'succeeded') this.d.metrics.jobSeconds.observe(this.d.labels, (Date.now() - job.timestamp) / 1000);
+  /**
+   * Counts an ending (maas_jobs_processed_total; a success's time from its creation too) once
+   * for each request the job carries: a job the API packed counts its members or v2 requests,
+   * as the clients and Triton's statistics count them (an observability audit: 80 requests
+   * counted 4). A packed v2 job whose run failed counts none (`failedRequests`: each request is
+   * run again alone, and counted there); a carrier's members that failed alone count as failed.
+   */
+  private count(job: InferenceJob, outcome: 'succeeded' | FailedOutcome, error?: JobError, failedAlone?: Record<string, JobError>): void {
+    let n = outcome !== 'succeeded' && error ? failedRequests(job.data, { state: 'failed', error }) : job.data.requests ?? 1;
+    if (failedAlone) {
+      for (const e of Object.values(failedAlone)) {
+        this.d.metrics.jobs.inc({ ...this.d.labels, outcome: outcomeOf(e) });
+        n--;
+      }
+    }
+    if (n <= 0) return;
+    this.d.metrics.jobs.inc({ ...this.d.labels, outcome }, n);
+    if (outcome !== 'succeeded') return;
+    const seconds = (Date.now() - job.timestamp) / 1000;
+    for (let i = 0; i < n; i++) this.d.metrics.jobSeconds.observe(this.d.labels, seconds);
   }
 
   /** A batch chunk: counted where its outcome is recorded first (see the top), never where it is settled. */
@@ -134,7 +150,7 @@ export class JobEndings {
       if (apart) this.unlink(job, apart.key);
       this.forgetDeadline(job); // a completion's goes once BullMQ has stored it (`stored`)
       // An ending recorded first (a cancel): the job ends that way, as the API said.
-      if (!this.countedAtRecord(job)) this.count(job, outcomeOf(end.error));
+      if (!this.countedAtRecord(job)) this.count(job, outcomeOf(end.error), end.error);
       this.endedHere.add(job.id!);
       this.d.announcer.announce({ id: job.id!, event: 'failed' });
       return { ok: false, error: new UnrecoverableError(encodeJobError(end.error)) };
@@ -152,7 +168,7 @@ export class JobEndings {
     // another worker may still be about to run it. A chunk's went with its outputs.
     if (!job.data.batch) this.releasePayload(job);
     this.forgetDeadline(job);
-    if (!this.countedAtRecord(job)) this.count(job, 'succeeded');
+    if (!this.countedAtRecord(job)) this.count(job, 'succeeded', undefined, result.memberErrors);
     const settled = settledRecord(job, result);
     this.d.announcer.announce({ id: job.id!, event: 'completed', ...(settled ? { tenant: job.data.tenant, settled } : {}) });
   }
@@ -181,8 +197,8 @@ export class JobEndings {
    */
   private countFailure(job: InferenceJob, end: JobEnd, mine: JobError, outcome: FailedOutcome): void {
     if (this.countedAtRecord(job)) return;
-    if (end.state === 'completed') this.count(job, 'succeeded');
-    else this.count(job, end.error === mine ? outcome : outcomeOf(end.error));
+    if (end.state === 'completed') this.count(job, 'succeeded', undefined, end.result.memberErrors);
+    else this.count(job, end.error === mine ? outcome : outcomeOf(end.error), end.error);
   }
 
   /**
