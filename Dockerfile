@@ -155,7 +155,7 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 # with WORKER_HEALTH_PORT= (none) counts as healthy while it runs. The check reads PID 1's
 # command line (tini's, which names the program) to tell which one this container runs.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const e=process.env,w=!require('fs').readFileSync('/proc/1/cmdline','utf8').includes('apps/api/');const p=w?e.WORKER_HEALTH_PORT:(e.PORT||8080);if(!p)process.exit(0);const h=w&&e.WORKER_HEALTH_HOST&&!['0.0.0.0','::'].includes(e.WORKER_HEALTH_HOST)?e.WORKER_HEALTH_HOST:'127.0.0.1';fetch('http://'+(h.includes(':')?'['+h+']':h)+':'+p+(w?'/livez':'/v2/health/ready')).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const e=process.env,w=!require('fs').readFileSync('/proc/1/cmdline','utf8').includes('apps/api/');const p=w?e.WORKER_HEALTH_PORT:(e.PORT||8080);if(!p)process.exit(0);const g=(e.WORKER_HEALTH_HOST||'').replace(/^\\[(.*)\\]$/,'$1'),h=w&&g&&!['0.0.0.0','::'].includes(g)?g:'127.0.0.1';fetch('http://'+(h.includes(':')?'['+h+']':h)+':'+p+(w?'/livez':'/v2/health/ready')).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 # ---------------------------------------------------------------------------------------------
 # worker: the same image with a worker's command as default (`docker build --target worker`,

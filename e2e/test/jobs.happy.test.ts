@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
+import { call, Cluster, eventually, rows, runAlone, SHIPPED_MODELS } from '../src/harness/index.js';
 
 const MLP = join(SHIPPED_MODELS, 'mlp/1/model.onnx');
 let cluster: Cluster;
@@ -227,22 +227,37 @@ describe('KServe v2', () => {
   });
 
   it('/metrics counts each request a packed job carries, as Triton\'s statistics do (it counted the packed jobs: 80 requests read 4)', async () => {
+    // Summed over every worker's series of the model (the workers' heartbeats carry them, every 500 ms).
+    const sum = (text: string, re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
     const succeeded = async () => {
-      await new Promise((r) => setTimeout(r, 1200)); // one heartbeat carries the worker's metrics
       const text = (await call(cluster.url, 'GET', '/metrics')).body as string;
-      const jobs = /^maas_jobs_processed_total\{[^}]*model="penguins"[^}]*outcome="succeeded"[^}]*\} (\d+)$/m.exec(text);
-      const seconds = /^maas_job_seconds_count\{[^}]*model="penguins"[^}]*\} (\d+)$/m.exec(text);
-      const stats = (await call(cluster.url, 'GET', '/v2/models/penguins/versions/2/stats')).body.model_stats[0].inference_stats.success.count as number;
-      return { jobs: Number(jobs?.[1] ?? 0), seconds: Number(seconds?.[1] ?? 0), stats };
+      const stats = (await call(cluster.url, 'GET', '/v2/models/penguins/stats')).body.model_stats.reduce((a: number, s: any) => a + s.inference_stats.success.count, 0) as number;
+      return {
+        jobs: sum(text, /^maas_jobs_processed_total\{[^}]*model="penguins"[^}]*outcome="succeeded"[^}]*\} (\d+)$/gm),
+        seconds: sum(text, /^maas_job_seconds_count\{[^}]*model="penguins"[^}]*\} (\d+)$/gm),
+        stats,
+      };
     };
-    const before = await succeeded();
+    // Read when two reads a heartbeat and more apart agree (nothing still being counted).
+    const settled = async () => {
+      let last = await succeeded();
+      return eventually(async () => {
+        const now = await succeeded();
+        const same = JSON.stringify(now) === JSON.stringify(last);
+        last = now;
+        return same ? now : undefined;
+      }, (x) => x !== undefined, { ms: 10_000, every: 1200, what: 'the counts to settle' });
+    };
+    const before = (await settled())!;
     const features = (i: number) => ({ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39 + i / 10, 18.7, 181, 3750] });
     const answers = await Promise.all([
       ...Array.from({ length: 24 }, (_, i) => call(cluster.url, 'POST', '/v2/models/penguins/infer', { inputs: [features(i)] })),
       ...Array.from({ length: 24 }, (_, i) => call(cluster.url, 'POST', '/v1/jobs', { model: 'penguins', inputs: [features(i)] }, { Prefer: 'wait=20' })),
     ]);
     expect(answers.map((a) => a.status)).toEqual([...Array(24).fill(200), ...Array(24).fill(200)]);
-    const after = await succeeded();
+    // A job is counted once BullMQ has stored its completion, which may come after its answer.
+    await eventually(succeeded, (now) => now.jobs - before.jobs >= 48 && now.seconds - before.seconds >= 48 && now.stats - before.stats >= 48, { ms: 15_000, every: 250, what: 'the 48 requests counted' });
+    const after = (await settled())!;
     expect(after.jobs - before.jobs).toBe(48);
     expect(after.seconds - before.seconds).toBe(48);
     expect(after.stats - before.stats).toBe(24 + 24);

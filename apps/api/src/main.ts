@@ -66,8 +66,8 @@ async function main(): Promise<void> {
   // Why Redis is out while running (refused, a password revoked: WRONGPASS), once every 30 s a
   // reason; requests meanwhile answer 503 and readiness reads not ready.
   redis.on('error', throttledErrorLog(log, 'Redis connection failed; reconnecting', 30_000));
-  // BullMQ's queues on a connection of their own, not auto-pipelined (see PIPELINING).
-  const queueRedis = await connectRedis(config.REDIS_URL, 'api', 'api:queues', { enableAutoPipelining: false });
+  // BullMQ's queues on a connection of their own.
+  const queueRedis = await connectRedis(config.REDIS_URL, 'api', 'api:queues');
   const subscriber = await connectRedis(config.REDIS_URL, 'worker', 'api:events');
   const catalog = new ModelCatalog(repository);
   const queues = new QueueRegistry(queueRedis);

@@ -68,8 +68,8 @@ export const WorkerEnv = z.object({
   WEBHOOK_CONCURRENCY: intEnv(1, 10_000).default(50),
   /** the health port (/livez, /readyz, /metrics: health/server.ts); unset: none (several workers on one host need one each) */
   WORKER_HEALTH_PORT: PortEnv.optional(),
-  /** the health port's address (0.0.0.0 in a pod, for the kubelet's probes) */
-  WORKER_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  /** the health port's address (0.0.0.0 in a pod, for the kubelet's probes; `::` or `[::]` for IPv6 and IPv4) */
+  WORKER_HEALTH_HOST: z.string().min(1).default('127.0.0.1').transform((h) => h.replace(/^\[(.*)\]$/, '$1')),
 });
 
 export type WorkerConfig = z.output<typeof WorkerEnv> & { cores: number };

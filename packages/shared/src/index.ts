@@ -16,7 +16,7 @@ export type { Logger } from './logger.js';
 export { PAYLOAD_VERSION, metadataBytes, CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, EXPIRED_IN_QUEUE, encodeJobError, decodeJobError, modelDigests } from './payloads.js';
 export type { InferenceJobData, InferenceJobResult, JobMember } from './payloads.js';
 export * from './queues.js';
-export { RedisUrl, redisOptions, bullmqConnectionOptions, reconnectDelay, RECONNECT_MAX_MS, connectRedis, PIPELINING, createRedis, isClusterUrl, isRedisUnavailable, isCommandTimeout, REDIS_COMMAND_TIMEOUT_MS, redisUnavailableReason, refusesWrites, whileRefused, REFUSED_RETRY_MS, evictionPolicyProblem, execReplies, scanKeys, ARGS_A_COMMAND, sendInSlices, answeredWithin, withoutCredentials } from './redis.js';
+export { RedisUrl, redisOptions, bullmqConnectionOptions, reconnectDelay, RECONNECT_MAX_MS, connectRedis, createRedis, isClusterUrl, isRedisUnavailable, isCommandTimeout, REDIS_COMMAND_TIMEOUT_MS, redisUnavailableReason, refusesWrites, whileRefused, REFUSED_RETRY_MS, evictionPolicyProblem, execReplies, scanKeys, ARGS_A_COMMAND, sendInSlices, answeredWithin, withoutCredentials } from './redis.js';
 export type { RedisRole } from './redis.js';
 export { startRedisServer, freePort, MISSING_REDIS_HINT } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';

@@ -9,6 +9,8 @@ const reply = (message: string) => Object.assign(new Error(message), { name: 'Re
 describe('redisUnavailableReason', () => {
   it('reads a lost or refused connection as unreachable', () => {
     expect(redisUnavailableReason(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }))).toBe('unreachable');
+    expect(redisUnavailableReason(Object.assign(new Error('getaddrinfo ENOTFOUND redis'), { code: 'ENOTFOUND' }))).toBe('unreachable'); // a stopped container's name, gone from Docker's DNS
+    expect(redisUnavailableReason(Object.assign(new Error('getaddrinfo EAI_AGAIN redis'), { code: 'EAI_AGAIN' }))).toBe('unreachable');
     expect(redisUnavailableReason(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe('unreachable');
     expect(redisUnavailableReason(new Error('Connection is closed.'))).toBe('unreachable');
     // a cluster node restarted and rejoining: MOVED back and forth until ioredis gives up (e2e redis-cluster.tls)

@@ -92,16 +92,15 @@ export type RedisRole =
   | 'worker';
 
 /**
- * Commands of one event-loop turn leave in one write (ioredis auto-pipelining): under load the
- * requests and jobs of a turn share a round trip and a syscall instead of one each. Blocking
- * commands keep their own writes. Not on a connection BullMQ uses: each write of an
- * auto-pipeline builds a Pipeline that copies every script defined on its connection (BullMQ
- * defines 64): 75 µs a write there against 5 µs on a plain connection (BENCHMARKS.md).
+ * No connection here is auto-pipelined (ioredis `enableAutoPipelining`). It sends one pipeline
+ * at a time on a connection and holds every later command until that one is answered, so under
+ * the API's command timeout a Redis that stopped answering failed requests 5, 10, 15 and 20 s
+ * after they came, each pipeline in turn waiting out the one before (a network audit; measured
+ * again with a paused redis-server: a command of the next turn timed out at 10 s). Sent as they
+ * come, each command's 5 s count from when it was sent. It bought nothing measurable here
+ * (413 vs 407 and 321 vs 333 jobs/s, BENCHMARKS.md), and on a connection BullMQ uses each
+ * auto-pipeline copied its 64 scripts (75 µs a write against 5 µs).
  */
-export const PIPELINING: RedisOptions = {
-  enableAutoPipelining: true,
-  autoPipeliningIgnoredCommands: ['bzpopmin', 'bzpopmax', 'blpop', 'brpop', 'blmove', 'brpoplpush', 'xread', 'xreadgroup', 'subscribe', 'psubscribe'],
-};
 
 /** The longest wait between two attempts to reconnect (see `reconnectDelay`). */
 export const RECONNECT_MAX_MS = 1000;
@@ -136,7 +135,7 @@ export const REDIS_COMMAND_TIMEOUT_MS = 5000;
 
 export function redisOptions(role: RedisRole): RedisOptions {
   return role === 'api'
-    ? { ...PIPELINING, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, lazyConnect: true, retryStrategy }
+    ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, lazyConnect: true, retryStrategy }
     : { maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 5000, lazyConnect: true, retryStrategy };
 }
 
@@ -291,6 +290,8 @@ export function redisUnavailableReason(err: unknown): 'unreachable' | 'silent' |
   if (
     err.name === 'MaxRetriesPerRequestError' ||
     code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' ||
+    // Its name not found, for now: Docker's DNS drops a stopped container's name, a headless Service's while its pod is not ready.
+    code === 'ENOTFOUND' || code === 'EAI_AGAIN' ||
     err.name === 'ClusterAllFailedError' ||
     /enableOfflineQueue|Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|Reached the max retries|Cluster isn't ready|CLUSTERDOWN|refresh slots cache|Too many Cluster redirections/i.test(err.message)
   ) return 'unreachable';

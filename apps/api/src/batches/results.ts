@@ -60,7 +60,7 @@ interface OutputValues {
   /** its values [from, to) (flat, row-major) */
   slice: (from: number, to: number) => JsonValue[];
   per: number;
-  /** whether its JSON values are numbers, booleans or null (no strings, so no comma inside one) */
+  /** whether its JSON values are numbers, booleans, null or exact-integers.ts markers (no comma inside one: no client's strings) */
   plain: boolean;
 }
 
@@ -73,7 +73,8 @@ const VALUES_PER_BLOCK = 16_384;
  * allocating a string a number (`String(v)`: the shortest text of a float32 read as a double):
  * 117–123 against 194–222 ns a value here (the values from `jsonValueSlicer`); a chunk of 8,192 lines of 2 values 7.8–12.0 → 5.8–8.3
  * ms, of 256 lines of 768 values 56–74 → 32–38 ms. The text is JSON.stringify's, byte for byte
- * (non-finite numbers → null), either way. Strings may hold commas, so an output of strings is
+ * (non-finite numbers → null), either way, but for what `exactJson` writes exactly (INT64 past
+ * 2^53, −0 as -0.0). Strings may hold commas, so an output of strings is
  * written a row at a time.
  */
 function rowTexts({ slice, per, plain }: OutputValues, from: number, to: number): string[] {
@@ -118,8 +119,8 @@ class RowTexts {
 
 /**
  * A compact line's result, `{"custom_id":…,"outputs":{"name":[…],…}}\n`, written directly:
- * byte for byte what JSON.stringify makes of that object, without building it for each of a
- * million lines.
+ * byte for byte what JSON.stringify makes of that object (but −0 and INT64 past 2^53, written
+ * exactly: exact-integers.ts), without building it for each of a million lines.
  */
 function compactLine(customIdJson: string, values: readonly OutputValues[], texts: RowTexts, row: number): string {
   let s = `{"custom_id":${customIdJson},"outputs":{`;
@@ -130,7 +131,7 @@ function compactLine(customIdJson: string, values: readonly OutputValues[], text
 /**
  * A tensor line's result, `{"custom_id":…,"outputs":[{"name":…,"datatype":…,"shape":[rows,…],"data":[…]},…]}\n`,
  * its data the row texts of its rows joined: byte for byte JSON.stringify's text of that
- * object (tested), without an array of values and a tensor object made for each line.
+ * object (tested; −0 and INT64 past 2^53 written exactly), without an array of values and a tensor object made for each line.
  */
 function tensorLine(customIdJson: string, values: readonly OutputValues[], texts: RowTexts, row: number, rows: number): string {
   // Rows outer, outputs inner: the row texts are made a block of rows at a time for every output.
@@ -149,7 +150,8 @@ function tensorLine(customIdJson: string, values: readonly OutputValues[], texts
 /**
  * The chunk's result lines, one per input line, as NDJSON bytes in pieces of about
  * `pieceBytes`. A line given as a string is its custom id's JSON text, of one row in the form
- * `compactIds` says (chunk-lines.ts). Every line is byte for byte JSON.stringify's text of its object.
+ * `compactIds` says (chunk-lines.ts). Every line is byte for byte JSON.stringify's text of its
+ * object, but −0 and INT64 past 2^53, written exactly (exact-integers.ts).
  * `failedOnly`: the lines that failed alone (`?failed=true`), which need no outputs (pass none).
  */
 export function* chunkResultPieces(

@@ -10,7 +10,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
-import { BinaryData, DATATYPE_INFO, exactJson, halfBits, InputTensor, integerOf, isDatatype, MalformedBodyError, MAX_TENSORS, rawOf, shapeElementCount, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
+import { BinaryData, DATATYPE_INFO, exactJson, floatOf, halfBits, InputTensor, integerOf, isDatatype, MalformedBodyError, MAX_TENSORS, rawOf, shapeElementCount, ValidationError, ValuesArray, type Datatype, type OutputTensor } from '@maas/shared';
 import { readRequestJson } from '../json/request-json.js';
 import { refusedBeforeParse } from '../http/json-bounds.js';
 
@@ -162,7 +162,7 @@ export function packValues(datatype: Datatype, values: readonly (number | boolea
   const half = info.kind === 'half';
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    view[i] = big ? integerOf(v) : half ? halfBits(Number(v)) : Number(v);
+    view[i] = big ? integerOf(v) : half ? halfBits(floatOf(v)) : floatOf(v); // floatOf: −0 stands as a marker (exactFloat)
   }
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }

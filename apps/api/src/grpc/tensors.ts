@@ -8,7 +8,7 @@
  * (INVALID_ARGUMENT).
  */
 import {
-  BinaryData, floatOf, integerOf, isDatatype, MAX_DIMS, MAX_TENSORS, sharedMemoryProblem, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
+  BinaryData, floatOf, integerOf, isDatatype, MAX_DIMS, MAX_TENSORS, rawOf, sharedMemoryProblem, typedView, ValidationError, type Datatype, type InputIssue, type InputTensor, type OutputTensor, type RequestedOutput,
 } from '@maas/shared';
 import { bytesElementText, decodeBytesElements, outputBytes } from '../binary/framing.js';
 import { MAX_REQUEST_ID } from '../routes/kserve.js';
@@ -165,7 +165,11 @@ export function fromInferRequest(req: GrpcInferRequest): ParsedInfer {
 function contentsOf(o: OutputTensor): unknown[] {
   if (o.datatype === 'BYTES') return o.data.map((s) => Buffer.from(String(s), 'utf8'));
   if (o.datatype === 'INT64' || o.datatype === 'UINT64') return o.data.map((v) => integerOf(v).toString());
-  if (o.datatype === 'FP32' || o.datatype === 'FP64') return o.data.map(floatOf); // −0 stands as a marker (exactFloat)
+  if (o.datatype === 'FP32' || o.datatype === 'FP64') {
+    // From its bytes when it has them (one pass, −0 kept), else its JSON values (−0 a marker: exactFloat).
+    const raw = rawOf(o);
+    return raw && !Array.isArray(raw.data) ? Array.from(typedView(raw) as Float32Array | Float64Array) : o.data.map(floatOf);
+  }
   return o.data;
 }
 

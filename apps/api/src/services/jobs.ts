@@ -325,18 +325,24 @@ export class JobService {
       // the add once it answers again, so nothing of it is released or removed (its index and
       // inputs would be removed from under it), and the client is told how to find out.
       if (adding && isCommandTimeout(err)) throw new AddUnanswered(err, id, idempotencyKey !== undefined);
-      await this.admission?.release(tenant, reserved ?? [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
-      if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
-      // The index and inputs of a job never added (they would expire with their TTL anyway). Not
-      // under an Idempotency-Key: its id is shared with a replay that may have queued it meanwhile.
-      if (unadded && !idempotencyKey) {
-        const { indexKeys, payload, ids } = unadded;
-        for (const key of ids) this.queueOf.delete(key);
-        await Promise.all([
-          ...indexKeys.map((key) => this.redis.unlink(key)),
-          payload ? this.queues.connection.unlink(payload) : undefined,
-        ]).catch(() => {});
-      }
+      const cleanup = async () => {
+        await this.admission?.release(tenant, reserved ?? [{ queue: this.queues.forVersion(version.model, version.version).name, jobId: id, rows: 0 }]).catch(() => {}); // quota
+        if (idempotencyKey) await this.idempotency.release(tenant, idempotencyKey, id).catch(() => {});
+        // The index and inputs of a job never added (they would expire with their TTL anyway). Not
+        // under an Idempotency-Key: its id is shared with a replay that may have queued it meanwhile.
+        if (unadded && !idempotencyKey) {
+          const { indexKeys, payload, ids } = unadded;
+          for (const key of ids) this.queueOf.delete(key);
+          await Promise.all([
+            ...indexKeys.map((key) => this.redis.unlink(key)),
+            payload ? this.queues.connection.unlink(payload) : undefined,
+          ]).catch(() => {});
+        }
+      };
+      // Redis away: the cleanup goes on behind the 503, which waits for it no more (each of its
+      // commands could wait out the command timeout in turn: a network audit saw 10-20 s).
+      if (isRedisUnavailable(err)) void cleanup();
+      else await cleanup();
       throw err;
     }
   }

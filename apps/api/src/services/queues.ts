@@ -1,7 +1,6 @@
 /**
  * One BullMQ Queue per served model version, created on first use, sharing one fail-fast
- * Redis connection (a request during a Redis outage gets a 503, not a hang) that is not
- * auto-pipelined (see PIPELINING in @maas/shared). Made without BullMQ's Redis version check:
+ * Redis connection (a request during a Redis outage gets a 503, not a hang). Made without BullMQ's Redis version check:
  * its INFO is sent once, when a queue is made, and a failure of it (an INFO past the API's
  * command timeout, Redis silent for 5 s) would fail every later call of that queue for good.
  * Queue depth for the 429 check is read at most once a second per queue, and ahead of time: a

@@ -26,7 +26,7 @@ import {
 import type { JobAnnouncer } from '../job-announcer.js';
 import { settledRecord } from '../job-announcer.js';
 import type { WorkerMetrics } from '../metrics.js';
-import { failedRequests, type StatsRecorder } from '../stats/recorder.js';
+import { failedRequests, requestsOf, type StatsRecorder } from '../stats/recorder.js';
 import type { ChunkLedger } from './chunks.js';
 import { endFromLedger, type EndingJob, type JobEnd } from './endings.js';
 import type { JobLedger } from './jobs.js';
@@ -83,12 +83,12 @@ export class JobEndings {
    * run again alone, and counted there); a carrier's members that failed alone count as failed.
    */
   private count(job: InferenceJob, outcome: 'succeeded' | FailedOutcome, error?: JobError, failedAlone?: Record<string, JobError>): void {
-    let n = outcome !== 'succeeded' && error ? failedRequests(job.data, { state: 'failed', error }) : job.data.requests ?? 1;
+    let n = outcome !== 'succeeded' && error ? failedRequests(job.data, { state: 'failed', error }) : requestsOf(job.data);
     if (failedAlone) {
-      for (const e of Object.values(failedAlone)) {
-        this.d.metrics.jobs.inc({ ...this.d.labels, outcome: outcomeOf(e) });
-        n--;
-      }
+      const byOutcome = new Map<FailedOutcome, number>();
+      for (const e of Object.values(failedAlone)) byOutcome.set(outcomeOf(e), (byOutcome.get(outcomeOf(e)) ?? 0) + 1);
+      for (const [o, k] of byOutcome) this.d.metrics.jobs.inc({ ...this.d.labels, outcome: o }, k);
+      n -= Object.keys(failedAlone).length;
     }
     if (n <= 0) return;
     this.d.metrics.jobs.inc({ ...this.d.labels, outcome }, n);

@@ -19,10 +19,18 @@ export class StatsRecorder {
 
   ending(job: Job<InferenceJobData>, end: JobEnd): void {
     const key = statsKey(job.data.model, job.data.version);
-    // A job may carry several v2 requests (packed by the API): Triton counts requests.
-    const requests = job.data.requests ?? 1;
+    // A job may carry several v2 requests or /v1/jobs members (packed by the API): Triton counts requests.
+    let requests = requestsOf(job.data);
     const w = this.writer;
     if (end.state === 'completed') {
+      // Members that failed alone (their rows failed their run) count as failed, as in maas_jobs_processed_total.
+      const failedAlone = Object.keys(end.result.memberErrors ?? {}).length;
+      if (failedAlone > 0) {
+        w.add(key, STAT.failCount, failedAlone);
+        w.add(key, STAT.failNs, msToNs(Date.now() - job.timestamp) * failedAlone);
+        requests -= failedAlone;
+        if (requests <= 0) return;
+      }
       const totalNs = msToNs(Date.now() - job.timestamp) * requests;
       const m = end.result.metrics;
       w.add(key, STAT.successCount, requests);
@@ -64,6 +72,11 @@ export class StatsRecorder {
  * fail with it, each a job of its own: all count.
  */
 export function failedRequests(data: Pick<InferenceJobData, 'requests' | 'members'>, end: Extract<JobEnd, { state: 'failed' }>): number {
-  const requests = data.requests ?? 1;
+  const requests = requestsOf(data);
   return requests > 1 && !data.members && end.error.type === 'inference-failed' ? 0 : requests;
+}
+
+/** PURE: the requests a job carries: its members (a `/v1/jobs` carrier), its v2 requests, or itself. */
+export function requestsOf(data: Pick<InferenceJobData, 'requests' | 'members'>): number {
+  return data.members?.length ?? data.requests ?? 1;
 }
