@@ -42,6 +42,8 @@ export class AliveBeat implements LinkState {
   lastFailure: string | undefined;
   /** when a renewal (or a sweep's read) last failed or came late (performance.now()) */
   private interruptedAt = Number.NEGATIVE_INFINITY;
+  /** a renewal sent and not yet answered */
+  private inFlight = false;
 
   constructor(
     private readonly redis: Redis,
@@ -85,10 +87,30 @@ export class AliveBeat implements LinkState {
         await new Promise((r) => setTimeout(r, REFUSED_RETRY_EVERY_MS));
       }
     }
-    this.timer = setInterval(() => {
-      this.beat().catch((err: unknown) => this.log.warn({ err }, 'liveness beat failed'));
-    }, this.periodMs);
+    this.timer = setInterval(() => this.tick(), this.periodMs);
     this.timer.unref();
+  }
+
+  /**
+   * A renewal, unless the last one is still unanswered: then none (an interruption). A link
+   * that delivers this worker's commands but not Redis's replies (a half-open connection, a
+   * proxy holding replies) kept renewing with beats no one saw answered, so the worker was
+   * never swept and the jobs it could not finish waited out their 30 s lock (a network
+   * audit); now its entry expires a TTL after the last renewal Redis ran, and live workers
+   * release its jobs. A renewal waiting for a Redis that is down or busy still runs once it
+   * is back, as before.
+   */
+  tick(): void {
+    if (this.inFlight) {
+      this.interrupted();
+      return;
+    }
+    this.inFlight = true;
+    this.beat()
+      .catch((err: unknown) => this.log.warn({ err }, 'liveness beat failed'))
+      .finally(() => {
+        this.inFlight = false;
+      });
   }
 
   get periodMs(): number {
