@@ -1,6 +1,6 @@
 /** API configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { z } from 'zod';
-import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, numberEnv, parseDuration, parsedEnv, parseEnv, PortEnv, RedisUrl, WebhookSecretEnv, DiePointEnv } from '@maas/shared';
+import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, numberEnv, parseDuration, parsedEnv, parseEnv, ListenHostEnv, PortEnv, RedisUrl, WebhookSecretEnv, DiePointEnv } from '@maas/shared';
 import { CorsOriginsEnv } from './http/cors.js';
 import { ADMIN_TENANT } from './http/admin-auth.js';
 import { TenantQuotasEnv } from './quotas/limits.js';
@@ -47,7 +47,7 @@ export const ApiEnv = z.object({
   /** the KServe v2 gRPC service (inference.GRPCInferenceService), on HOST */
   GRPC_PORT: PortEnv.default(8081),
   // An IPv6 address with or without its brackets (`::`, `[::]`: both protocols where the host has them).
-  HOST: z.string().min(1).default('127.0.0.1').transform((h) => h.replace(/^\[(.*)\]$/, '$1')),
+  HOST: ListenHostEnv.default('127.0.0.1'),
   MODEL_REPOSITORY: z.string().min(1).default('./models'),
   /** how often the model repository is scanned for new, removed or rewritten models and versions; 0 = never (load/unload routes only) */
   MODEL_REPOSITORY_POLL_S: intEnv(0, 3600).default(5),
@@ -156,9 +156,4 @@ const isPlaceholder = (key: string): boolean => /^CHANGE-?ME/i.test(key);
 
 export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
   return parseEnv(ApiEnv, env);
-}
-
-/** `host:port` as a URL or gRPC target writes it: an IPv6 address in brackets (`[::1]:8081`). */
-export function hostPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

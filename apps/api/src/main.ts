@@ -6,11 +6,11 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, isRedisUnavailable, loadRepository, onShutdown, RedisGoneError, redisAnswers, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, evictionPolicyProblem, megabytes, openModeSecrets, Periodic, throttledErrorLog,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, evictionPolicyProblem, hostPort, megabytes, openModeSecrets, Periodic, throttledErrorLog,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
-import { hostPort, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { GrpcFrontDoor } from './grpc/server.js';
 import { rateLimiter } from './http/rate-limit.js';

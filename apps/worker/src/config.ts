@@ -1,7 +1,7 @@
 /** Worker configuration (CONTRACT §1), parsed once at start-up. Nothing runs at import time. */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { BoolEnv, LoggingEnv, CsvEnv, intEnv, numberEnv, parseEnv, PortEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv, DiePointEnv } from '@maas/shared';
+import { BoolEnv, LoggingEnv, CsvEnv, intEnv, numberEnv, parseEnv, ListenHostEnv, PortEnv, RedisUrl, RetryScheduleEnv, WebhookSecretEnv, DiePointEnv } from '@maas/shared';
 
 export const WorkerEnv = z.object({
   ...LoggingEnv,
@@ -69,7 +69,7 @@ export const WorkerEnv = z.object({
   /** the health port (/livez, /readyz, /metrics: health/server.ts); unset: none (several workers on one host need one each) */
   WORKER_HEALTH_PORT: PortEnv.optional(),
   /** the health port's address (0.0.0.0 in a pod, for the kubelet's probes; `::` or `[::]` for IPv6 and IPv4) */
-  WORKER_HEALTH_HOST: z.string().min(1).default('127.0.0.1').transform((h) => h.replace(/^\[(.*)\]$/, '$1')),
+  WORKER_HEALTH_HOST: ListenHostEnv.default('127.0.0.1'),
 });
 
 export type WorkerConfig = z.output<typeof WorkerEnv> & { cores: number };

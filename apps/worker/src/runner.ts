@@ -45,7 +45,8 @@ import type { ChunkLedger } from './ledger/chunks.js';
 import { JobEndings } from './ledger/job-endings.js';
 import { MissedFailures } from './ledger/missed-failures.js';
 import type { JobLedger } from './ledger/jobs.js';
-import { requestsOf, type StatsRecorder } from './stats/recorder.js';
+import { requestsOf } from './ledger/requests.js';
+import type { StatsRecorder } from './stats/recorder.js';
 
 export interface RunnerSettings {
   workerId: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { BoolEnv, CsvEnv, intEnv, numberEnv, parseEnv, PortEnv } from './env.js';
+import { BoolEnv, CsvEnv, hostPort, intEnv, ListenHostEnv, numberEnv, parseEnv, PortEnv } from './env.js';
 import { ConfigError } from './errors.js';
 
 describe('BoolEnv', () => {
@@ -120,5 +120,23 @@ describe('numbers in decimal notation only', () => {
     expect(() => parseEnv(schema, { N: '30' })).toThrow(/N: at least 60, not '30'/);
     expect(() => parseEnv(schema, { R: '-1' })).toThrow(/R: more than 0, not '-1'/);
     expect(() => parseEnv(schema, { R: '5000' })).toThrow(/R: at most 4096, not '5000'/);
+  });
+});
+
+describe('ListenHostEnv and hostPort', () => {
+  it.each([
+    ['0.0.0.0', '0.0.0.0', '0.0.0.0:8080'],
+    ['localhost', 'localhost', 'localhost:8080'],
+    ['::', '::', '[::]:8080'],
+    ['[::]', '::', '[::]:8080'],
+    ['[::1]', '::1', '[::1]:8080'],
+  ])('%j listens on %j, written %j', (given, bare, written) => {
+    const host = ListenHostEnv.parse(given);
+    expect(host).toBe(bare);
+    expect(hostPort(host, 8080)).toBe(written);
+  });
+
+  it('refuses an empty host', () => {
+    expect(() => parseEnv(z.object({ HOST: ListenHostEnv }), { HOST: '' })).toThrow(/HOST/);
   });
 });

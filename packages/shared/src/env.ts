@@ -45,6 +45,14 @@ export function intEnv(min: number, max: number) {
 
 export const PortEnv = intEnv(0, 65535);
 
+/** An address to listen on: a name, an IPv4 address or an IPv6 one with or without brackets (`::`, `[::]`), kept bare. */
+export const ListenHostEnv = z.string().min(1).transform((h) => h.replace(/^\[(.*)\]$/, '$1'));
+
+/** `host:port` as a URL or gRPC target writes it: an IPv6 address in brackets (`[::1]:8081`). */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** A size in megabytes (`MAX_BODY_MB=0.01`) as whole bytes: what limits compare against and their messages say. */
 export const megabytes = (mb: number): number => Math.floor(mb * 1024 * 1024);
 

@@ -9,7 +9,7 @@ export {
 } from './contract/job.js';
 export type { JobObject, JobStatus, JobError, JobMetrics, WebhookEvent } from './contract/job.js';
 export * from './errors.js';
-export { BoolEnv, CsvEnv, PortEnv, intEnv, megabytes, numberEnv, parsedEnv, parseEnv } from './env.js';
+export { BoolEnv, CsvEnv, hostPort, ListenHostEnv, PortEnv, intEnv, megabytes, numberEnv, parsedEnv, parseEnv } from './env.js';
 export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
 export { createLogger, logFormat, LoggingEnv, throttledErrorLog } from './logger.js';
 export type { Logger } from './logger.js';

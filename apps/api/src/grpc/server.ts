@@ -8,7 +8,7 @@
  * server does not know is refused before the call's message is read (authenticate.ts).
  */
 import { Server, ServerCredentials, setLogger, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { AppError, DEFAULT_TENANT, megabytes, NotFoundError, ValidationError } from '@maas/shared';
+import { AppError, DEFAULT_TENANT, hostPort, megabytes, NotFoundError, ValidationError } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { LOAD_READY_WAIT_MS } from '../services/workers.js';
 import { ADMIN_TENANT, repositoryControl } from '../http/admin-auth.js';
@@ -24,7 +24,6 @@ import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tens
 import { GrpcHealth } from './health.js';
 import { limitConnections } from './connection-limits.js';
 import { Stop, type StopSignal } from '../services/stop-signal.js';
-import { hostPort } from '../config.js';
 
 /**
  * `tenant()` authenticates the call (and counts it against the tenant's rate limit); `limit`

@@ -26,7 +26,8 @@ import {
 import type { JobAnnouncer } from '../job-announcer.js';
 import { settledRecord } from '../job-announcer.js';
 import type { WorkerMetrics } from '../metrics.js';
-import { failedRequests, requestsOf, type StatsRecorder } from '../stats/recorder.js';
+import { failedRequests, requestsOf } from './requests.js';
+import type { StatsRecorder } from '../stats/recorder.js';
 import type { ChunkLedger } from './chunks.js';
 import { endFromLedger, type EndingJob, type JobEnd } from './endings.js';
 import type { JobLedger } from './jobs.js';
@@ -86,9 +87,12 @@ export class JobEndings {
     let n = outcome !== 'succeeded' && error ? failedRequests(job.data, { state: 'failed', error }) : requestsOf(job.data);
     if (failedAlone) {
       const byOutcome = new Map<FailedOutcome, number>();
-      for (const e of Object.values(failedAlone)) byOutcome.set(outcomeOf(e), (byOutcome.get(outcomeOf(e)) ?? 0) + 1);
+      for (const e of Object.values(failedAlone)) {
+        const o = outcomeOf(e);
+        byOutcome.set(o, (byOutcome.get(o) ?? 0) + 1);
+        n--;
+      }
       for (const [o, k] of byOutcome) this.d.metrics.jobs.inc({ ...this.d.labels, outcome: o }, k);
-      n -= Object.keys(failedAlone).length;
     }
     if (n <= 0) return;
     this.d.metrics.jobs.inc({ ...this.d.labels, outcome }, n);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failedRequests } from './recorder.js';
+import { failedRequests } from './requests.js';
 
 const failed = (type: 'inference-failed' | 'expired' | 'canceled') => ({ state: 'failed' as const, error: { type, message: 'x' } });
 
