@@ -26,6 +26,7 @@ import {
 } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { installBlockingFetch } from './batching/blocking-fetch.js';
+import { installLostFetches } from './liveness/lost-fetches.js';
 import { Collector } from './batching/collector.js';
 import { fullRunsAhead } from './batching/full-ahead.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
@@ -143,7 +144,9 @@ export class ModelRunner {
       autorun: false,
       name: settings.workerId,
     });
-    if (settings.blockingFetch ?? true) installBlockingFetch(this.worker, log, isClusterUrl(settings.redisUrl));
+    const cluster = isClusterUrl(settings.redisUrl);
+    const lost = installLostFetches(this.worker, this.connection, log, cluster);
+    if (settings.blockingFetch ?? true) installBlockingFetch(this.worker, log, cluster, lost);
     this.announcer = new JobAnnouncer(this.connection, log);
     this.stats = recording.stats;
     this.endings = new JobEndings({ queueName: this.queueName, labels: this.labels, redis, metrics, announcer: this.announcer, log, ...recording });

@@ -9,7 +9,8 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFIX, startRedisServer, type RedisServer } from '@maas/shared';
-import { DROP_STALE_MARKER_LUA, MARK_UNLESS_PAUSED_LUA } from '../src/batching/blocking-fetch.js';
+import { DROP_STALE_MARKER_LUA } from '../src/batching/blocking-fetch.js';
+import { MARK_UNLESS_PAUSED_LUA } from '../src/liveness/lost-fetches.js';
 
 let server: RedisServer;
 let redis: Redis;

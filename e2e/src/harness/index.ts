@@ -14,3 +14,4 @@ export { aclLog, startAndExitOn, startManagedRedis, MANAGED_DENIED_COMMANDS, typ
 export { MANAGED_CLUSTER_ACL } from './redis-cluster.js';
 export { monitorRedis, parseMonitorLine, type MonitoredCommand } from './redis-monitor.js';
 export { expectBatchInOrder, expectInferWaitAndPoll, expectReadyAndReading, expectScanKeysOnEveryMaster, expectStoppedSaying, UNTRUSTED } from './checks.js';
+export { RedisLinkProxy } from './tcp-proxy.js';

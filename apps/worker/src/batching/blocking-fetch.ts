@@ -34,6 +34,7 @@
 import { raw2NextJobData, type Job, type Worker } from 'bullmq';
 import { Packr } from 'msgpackr';
 import type { Logger } from '@maas/shared';
+import { handBack, runScript, type CommandClient, type Connection, type LostFetches, type Script } from '../liveness/lost-fetches.js';
 
 /** How BullMQ packs the script's options (redis-queue-backend.ts). */
 const packer = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
@@ -54,38 +55,13 @@ export const DROP_STALE_MARKER_LUA = `if redis.call('LLEN', KEYS[1]) == 0 and re
 end
 return 0`;
 
-/**
- * Marks the queue again for a job handed back to the wait list, unless the queue is paused (a
- * paused queue's jobs wait unmarked, as BullMQ's own scripts leave them).
- */
-export const MARK_UNLESS_PAUSED_LUA = `if redis.call('HEXISTS', KEYS[1], 'paused') == 1 then return 0 end
-return redis.call('ZADD', KEYS[2], 0, '0')`;
-
-/** A script this file sends: its command name on the connection, and its keys. */
-interface Script { name: string; numberOfKeys: number; lua: string }
 const DROP_STALE_MARKER: Script = { name: 'maasDropStaleMarker', numberOfKeys: 3, lua: DROP_STALE_MARKER_LUA };
-const MARK_UNLESS_PAUSED: Script = { name: 'maasMarkUnlessPaused', numberOfKeys: 2, lua: MARK_UNLESS_PAUSED_LUA };
-
-/** A command client as BullMQ wraps ioredis (BullMQ's wrapper passes these through to it). */
-interface CommandClient {
-  runCommand(name: string, args: (string | number | Buffer)[]): Promise<unknown>;
-  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
-}
 
 /** The blocking connection: a command client, its `BZPOPMIN` and its socket. */
-interface BlockingClient extends CommandClient {
+interface BlockingClient extends CommandClient, Connection {
   bzpopmin(key: string, timeout: number): Promise<[string, string, string] | null>;
   /** ioredis's socket */
   readonly stream?: { cork(): void; uncork(): void };
-}
-
-/**
- * Runs one of this file's scripts on `client`: defined on the connection once, so that ioredis
- * sends it by its SHA (`EVALSHA`, the script's text only when Redis has not seen it yet).
- */
-function runScript(client: CommandClient, script: Script, keys: string[]): Promise<unknown> {
-  if (typeof (client as unknown as Record<string, unknown>)[script.name] !== 'function') client.defineCommand(script.name, script);
-  return client.runCommand(script.name, keys);
 }
 
 interface BackendInternals {
@@ -140,7 +116,7 @@ export function missingMembers(worker: object): string[] {
  * Returns false (and leaves the worker as it is) when it lacks a member this uses, or when
  * its connection is a Redis Cluster.
  */
-export function installBlockingFetch(worker: Worker, log: Logger, cluster = false): boolean {
+export function installBlockingFetch(worker: Worker, log: Logger, cluster = false, lost?: LostFetches): boolean {
   const missing = missingMembers(worker);
   if (cluster || missing.length > 0) {
     if (!cluster) log.warn({ missing }, 'BullMQ worker lacks what the blocking fetch uses; its own fetch is kept');
@@ -155,7 +131,7 @@ export function installBlockingFetch(worker: Worker, log: Logger, cluster = fals
     w.updateDelays(); // as BullMQ's wait does: nothing carried over from the last fetch
     // Set before anything is awaited, as BullMQ sets it: its fetch loop reads it right after
     // this call to tell a blocking fetch (not to be awaited while it holds jobs) from a quick one.
-    const taking = waitAndTake(w, token, timeout, log);
+    const taking = waitAndTake(w, token, timeout, log, lost);
     w.waiting = taking;
     return (async () => {
       try {
@@ -175,7 +151,7 @@ export function installBlockingFetch(worker: Worker, log: Logger, cluster = fals
 }
 
 /** Sends `BZPOPMIN`, `moveToActive` and the stale marker's drop back to back; the next job's data, or undefined. Exported for its unit test. */
-export async function waitAndTake(w: WorkerInternals, token: string, timeout: number, log: Logger): Promise<unknown[] | undefined> {
+export async function waitAndTake(w: WorkerInternals, token: string, timeout: number, log: Logger, lost?: LostFetches): Promise<unknown[] | undefined> {
   const b = w.backend;
   const client = await b.queue.blockingClient;
   if (!client) return undefined;
@@ -196,7 +172,9 @@ export async function waitAndTake(w: WorkerInternals, token: string, timeout: nu
   let dropped: Promise<unknown>;
   try {
     popped = client.bzpopmin(keys['marker']!, seconds);
-    taken = client.runCommand(`moveToActive:${b.version}`, args).then((raw) => raw2NextJobData(raw as unknown[]));
+    const take = () => client.runCommand(`moveToActive:${b.version}`, args).then((raw) => raw2NextJobData(raw as unknown[]));
+    // A job a reply lost to a reset took goes back to the wait list (lost-fetches.ts).
+    taken = lost ? lost.around(client, token, take, (next) => next[1] as string | undefined) : take();
     dropped = runScript(client, DROP_STALE_MARKER, [keys['wait']!, keys['prioritized']!, keys['marker']!]);
   } finally {
     socket?.uncork();
@@ -209,15 +187,9 @@ export async function waitAndTake(w: WorkerInternals, token: string, timeout: nu
     const next = await Promise.race([taken, gaveUp]);
     if (next !== 'gave up') return next;
     // The connection is stuck: start it afresh. A job the abandoned script still takes goes back
-    // (ioredis sends the abandoned commands again once the connection is back), and the queue is
-    // marked again unless it is paused: BullMQ's script puts a job back without its marker (it is
-    // made for a job held back by the rate limiter), so a waiting worker would not see it until
-    // its wait timed out.
+    // (ioredis sends the abandoned commands again once the connection is back), its queue marked.
     void taken.then(async ([data, id]) => {
-      if (!data || !id) return;
-      await b.moveJobFromActiveToWait(id as string, token);
-      const command = await b.queue.client;
-      if (command) await runScript(command, MARK_UNLESS_PAUSED, [keys['meta']!, keys['marker']!]);
+      if (data && id) await handBack(b, id as string, token);
     }).catch(() => {});
     await b.reconnectBlocking().catch(() => {});
     return undefined;

@@ -24,10 +24,11 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  bullJobKey, bullmqConnectionOptions, createRedis, DEFAULT_TENANT,
+  bullJobKey, bullmqConnectionOptions, createRedis, DEFAULT_TENANT, isClusterUrl,
   DeliveryStore, isRedisUnavailable, PREFIX, retryDelay, signedHeaders, throttledErrorLog, WEBHOOK_QUEUE, type DeliveryJobData,
   type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
 } from '@maas/shared';
+import { installLostFetches } from '../liveness/lost-fetches.js';
 import { postWebhook, type PostOutcome } from './post.js';
 import { originOf, receiverOf, ReceiverSlots } from './receiver-slots.js';
 
@@ -140,6 +141,8 @@ export class WebhookDeliverer {
       },
     });
     this.worker.on('error', throttledErrorLog(this.log, 'webhook worker error'));
+    // A delivery a fetch reply lost to a reset took goes back at once, not when its lock expires.
+    installLostFetches(this.worker, this.connection, log, isClusterUrl(settings.redisUrl));
   }
 
   start(): void {
