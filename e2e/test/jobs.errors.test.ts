@@ -392,6 +392,55 @@ describe('a waiting request whose client leaves', () => {
   });
 });
 
+describe('v2 infers sharing a job, waiting when the API stops', () => {
+  it("each name the job and its own rows of it (the job shows every request's rows)", async () => {
+    const c = await Cluster.start({ workers: 0 });
+    const redis = c.redisClient();
+    try {
+      const pending: Promise<{ status: number; body: any }>[] = [];
+      // Requests fired together reach the API in one turn and share a job (another round if none did).
+      const packed = async () => {
+        for (const key of await redis.keys('maas:{infer-mlp-v1}:*')) {
+          if ((await redis.type(key)) === 'hash' && Number(JSON.parse((await redis.hget(key, 'data')) ?? '{}').requests) > 1) return true;
+        }
+        return false;
+      };
+      for (let round = 0; round < 5 && !(await packed()); round++) {
+        for (let k = 0; k < 24; k++) {
+          const data = new Array(64).fill(k / 24);
+          pending.push(call(c.url, 'POST', '/v2/models/mlp/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 32], data }] }));
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(await packed()).toBe(true);
+      const exited = c.api.stop('SIGTERM');
+      const answers = await Promise.all(pending);
+      const byJob = new Map<string, number[][]>();
+      for (const r of answers) {
+        expect(r.status).toBe(503);
+        expect(r.body).toMatchObject({ type: 'urn:maas:problem:shutting-down', job_id: expect.stringMatching(/^job_/) });
+        byJob.set(r.body.job_id, [...(byJob.get(r.body.job_id) ?? []), r.body.job_rows]);
+      }
+      const shared = [...byJob.values()].filter((rows) => rows.length > 1);
+      expect(shared.length).toBeGreaterThan(0);
+      for (const rows of shared) {
+        // Each its own two rows, none overlapping, in the job's order.
+        const sorted = rows.map((r) => r as number[]).sort((a, b) => a[0]! - b[0]!);
+        sorted.forEach(([start, end], i) => {
+          expect(end! - start!).toBe(2);
+          if (i > 0) expect(start).toBeGreaterThanOrEqual(sorted[i - 1]![1]!);
+        });
+      }
+      for (const r of answers) if (byJob.get(r.body.job_id)!.length === 1) expect(r.body.job_rows).toBeUndefined();
+      expect(answers.find((r) => r.body.job_rows)!.body.error).toMatch(/this request's rows are \d+ to \d+ of its outputs/);
+      expect(await exited).toBe(0);
+    } finally {
+      redis.disconnect();
+      await c.stop();
+    }
+  });
+});
+
 describe('a v2 infer waiting when the API stops', () => {
   it('answers 503 shutting-down with Retry-After and its job id (the job stays queued), not a 504', async () => {
     const c = await Cluster.start({ workers: 0 }); // nothing runs the job: the infer waits
@@ -437,6 +486,61 @@ describe("a job's long-poll across a Redis restart", () => {
     } finally {
       await c.stop();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('creates waiting (`Prefer: wait`, v2 infer) across a Redis outage', () => {
+  const input = [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: Array(32).fill(0.5) }];
+  const answer = async (url: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
+    const r = await fetch(url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+    return { status: r.status, location: r.headers.get('location'), jobId: r.headers.get('x-job-id'), body: (await r.json()) as any };
+  };
+
+  it('keep waiting across a restart and answer their jobs once run', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'maas-create-wait-'));
+    const c = await Cluster.start({ workers: 1, redisDir: dir });
+    try {
+      const worker = c.workers[0]!.child;
+      worker.kill('SIGSTOP'); // the jobs stay queued across the restart, and run once it is thawed
+      const creates = Array.from({ length: 100 }, () => answer(c.url, '/v1/jobs', { model: 'mlp', inputs: input }, { Prefer: 'wait=40' }));
+      const infers = Array.from({ length: 20 }, () => answer(c.url, '/v2/models/mlp/infer', { inputs: input }));
+      await new Promise((r) => setTimeout(r, 2500)); // all queued, and in the append-only file (fsync every second)
+      await c.redis.stop();
+      await new Promise((r) => setTimeout(r, 3000));
+      await c.redis.restart();
+      worker.kill('SIGCONT');
+      for (const r of await Promise.all(creates)) {
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        expect(r.body.status).toBe('succeeded');
+        expect(r.location).toBe(`/v1/jobs/${r.body.id}`);
+      }
+      for (const r of await Promise.all(infers)) expect(r.status, JSON.stringify(r.body)).toBe(200);
+    } finally {
+      await c.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('whose wait ends while Redis is away answer with the job they queued: a 202 naming it, a v2 503 with its id (they said "retry later" without it, and a client that retried ran its job twice: two audits)', async () => {
+    const c = await Cluster.start({ workers: 0, api: { INFER_TIMEOUT_S: '2' } });
+    try {
+      const create = answer(c.url, '/v1/jobs', { model: 'mlp', inputs: input }, { Prefer: 'wait=2' });
+      const infer = answer(c.url, '/v2/models/mlp/infer', { inputs: input });
+      await new Promise((r) => setTimeout(r, 500)); // both queued, and waiting
+      await c.redis.kill();
+      const created = await create;
+      expect(created.status, JSON.stringify(created.body)).toBe(202);
+      expect(created.body).toMatchObject({ id: expect.stringMatching(/^job_/), status: 'queued' });
+      expect(created.location).toBe(`/v1/jobs/${created.body.id}`);
+      const inferred = await infer;
+      expect(inferred.status).toBe(503);
+      expect(inferred.body).toMatchObject({ type: 'urn:maas:problem:redis-unavailable', job_id: inferred.jobId, error: expect.stringMatching(/stays queued and will run once it is back: poll GET \/v1\/jobs\/job_/) });
+    } finally {
+      await c.stop();
     }
   });
 });

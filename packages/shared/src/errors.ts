@@ -182,8 +182,8 @@ export class ForbiddenError extends AppError {
 export class RedisUnavailableError extends AppError {
   override readonly name = 'RedisUnavailableError';
   /** `then`: what the client should do, when more than retrying later */
-  constructor(cause?: unknown, reason: keyof typeof REDIS_TROUBLE = 'unreachable', then = 'retry later') {
-    super('redis-unavailable', `${REDIS_TROUBLE[reason]}; ${then}`, {}, {
+  constructor(cause?: unknown, reason: keyof typeof REDIS_TROUBLE = 'unreachable', then = 'retry later', extensions: Record<string, unknown> = {}) {
+    super('redis-unavailable', `${REDIS_TROUBLE[reason]}; ${then}`, extensions, {
       cause,
       headers: { 'Retry-After': '1' },
     });

@@ -31,6 +31,7 @@ export const Problem = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('invalid-input: each issue'),
     job_id: z.string().optional().describe('inference-failed, timeout: the job that served the request'),
     job_status: z.enum(JOB_STATUSES).optional().describe('inference-failed, timeout: its status'),
+    job_rows: z.array(z.number().int()).length(2).optional().describe("timeout, shutting-down: the rows [start, end) of the job's outputs that are this request's, when it shares its job with other v2 requests"),
     status_of_batch: z.enum(BATCH_STATUSES).optional().describe('batch-not-finished: the batch status'),
     queued_rows: z.number().int().optional().describe('quota-exceeded: rows the tenant has queued'),
     quota_rows: z.number().int().optional().describe('quota-exceeded: its quota'),

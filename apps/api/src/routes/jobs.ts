@@ -1,6 +1,6 @@
 /** `/v1/jobs`: create, read (long-poll), cancel. Parsing and serialising only; the service does the work. */
 import { Router } from 'express';
-import { JobRequest, isTerminal, jobRequestIssues, megabytes, ValidationError } from '@maas/shared';
+import { JobRequest, isRedisUnavailable, isTerminal, jobRequestIssues, megabytes, ValidationError } from '@maas/shared';
 import { requestSignal } from '../http/request-signal.js';
 import { clampWaitMs, preferWait, queryWait } from '../http/wait.js';
 import type { Deps } from '../deps.js';
@@ -27,7 +27,14 @@ export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
     let job = created;
     if (preferred !== undefined) {
       res.setHeader('Preference-Applied', `wait=${Math.min(preferred, config.MAX_WAIT_S)}`);
-      job = await jobs.wait(req.tenant, created.id, clampWaitMs(preferred, config.MAX_WAIT_S), requestSignal(res, shutdown), isNew, body.timeout_ms);
+      try {
+        job = await jobs.wait(req.tenant, created.id, clampWaitMs(preferred, config.MAX_WAIT_S), requestSignal(res, shutdown), isNew, body.timeout_ms);
+      } catch (err) {
+        // The job is queued, but Redis went away while it was waited for (and stayed away until
+        // the wait's end): a 202 naming it, as a wait that ran out answers, never a 503 that a
+        // client would answer by creating it again.
+        if (!isRedisUnavailable(err)) throw err;
+      }
     }
     res.setHeader('Location', `/v1/jobs/${job.id}`);
     if (!isNew) res.setHeader('Idempotent-Replayed', 'true');

@@ -7,7 +7,7 @@
  * whose key (inference/response-cache.ts) is kept is answered from it instead, never queued.
  */
 import {
-  AppError, InferenceError, modelDigests, msToNs, NotFoundError, ranWith, sliceOutputRows, STAT, statsKey, VERSION_TEXT, WaitTimeoutError,
+  AppError, InferenceError, modelDigests, msToNs, NotFoundError, ranWith, RedisUnavailableError, redisUnavailableReason, sliceOutputRows, STAT, statsKey, VERSION_TEXT, WaitTimeoutError,
   type InputTensor, type ModelVersion, type OutputTensor, type RequestedOutput, type StatsWriter,
 } from '@maas/shared';
 import { cacheKey, type ResponseCache } from '../inference/response-cache.js';
@@ -93,13 +93,30 @@ export class InferenceService {
     const ms = Math.max(0, Math.min(this.timeoutMs, limit.timeoutMs ?? Infinity));
     const until = performance.now() + ms;
     const signal = limit.signal ? eitherStop(this.shutdown, limit.signal) : this.shutdown;
-    let job = await this.jobs.wait(tenant, place.jobId, ms, signal, true, timeoutMs);
+    // Where this request's answer is to be found once the wait for it has ended: the job, and
+    // in a job shared with other requests (which shows all their rows) its own rows.
+    const found = () => {
+      const end = place.offset + prepared.checked.rows;
+      return {
+        ext: { job_id: place.jobId, ...(place.shared ? { job_rows: [place.offset, end] } : {}) },
+        poll: `poll GET /v1/jobs/${place.jobId}${place.shared ? ` (this request's rows are ${place.offset} to ${end - 1} of its outputs)` : ''}`,
+      };
+    };
+    // A wait that Redis left until its end (it rides an outage out while time is left): the job
+    // stays queued and runs once Redis is back, which the answer says, with where to find it.
+    const wait = (waitMs: number) => this.jobs.wait(tenant, place.jobId, waitMs, signal, true, timeoutMs).catch((err: unknown) => {
+      const reason = redisUnavailableReason(err);
+      if (!reason) throw err;
+      const { ext, poll } = found();
+      throw new RedisUnavailableError(err, reason, `job ${place.jobId} stays queued and will run once it is back: ${poll}`, ext);
+    });
+    let job = await wait(ms);
     if (place.shared && job.status === 'failed' && job.error?.type === 'inference-failed') {
       // Another request's rows can fail the job they share (an index out of a table's range):
       // this one runs again alone, so its answer, success or failure, is its own.
       place = await this.packer.alone(tenant, prepared);
       onCreated?.(place.jobId);
-      job = await this.jobs.wait(tenant, place.jobId, Math.max(0, until - performance.now()), signal, true, timeoutMs);
+      job = await wait(Math.max(0, until - performance.now()));
     }
     if (job.status === 'succeeded') {
       // A job of its own answers its outputs as they are (a model that cannot batch may give `[2, rows]`).
@@ -109,7 +126,8 @@ export class InferenceService {
       if (cache && key && ranWith(job) === served) this.keep(cache, key, prepared.version, { jobId: job.id, model_version: job.version, outputs });
       return { model_name: job.model, model_version: job.version, id: call.id ?? job.id, outputs, jobId: job.id };
     }
-    const ext = { job_id: job.id, job_status: job.status };
+    const { ext: at, poll } = found();
+    const ext = { ...at, job_status: job.status };
     if (job.error?.type === 'expired') {
       throw new WaitTimeoutError(`the request's timeout (its \`timeout\` parameter) passed before job ${job.id} ran`, ext);
     }
@@ -118,10 +136,10 @@ export class InferenceService {
     }
     if (this.shutdown.aborted) {
       // The job stays queued and runs; only this answer's wait was cut short by the stop.
-      throw new AppError('shutting-down', `the API is stopping; job ${job.id} stays queued and will run: poll GET /v1/jobs/${job.id}`, ext, { headers: { 'Retry-After': '1' } });
+      throw new AppError('shutting-down', `the API is stopping; job ${job.id} stays queued and will run: ${poll}`, ext, { headers: { 'Retry-After': '1' } });
     }
-    if (limit.signal?.aborted) throw new WaitTimeoutError(`the client left before job ${job.id} finished; it stays queued and will run: poll GET /v1/jobs/${job.id}`, ext);
-    throw new WaitTimeoutError(`job ${job.id} did not finish within ${ms / 1000} s; poll GET /v1/jobs/${job.id}`, ext);
+    if (limit.signal?.aborted) throw new WaitTimeoutError(`the client left before job ${job.id} finished; it stays queued and will run: ${poll}`, ext);
+    throw new WaitTimeoutError(`job ${job.id} did not finish within ${ms / 1000} s; ${poll}`, ext);
   }
 
   /**

@@ -504,9 +504,12 @@ export class JobService {
         listener?.dispose();
         // A re-read that finds Redis away (woken as Redis came back, before this process's own
         // connection had: a restart) is tried again shortly while time is left, as `Prefer: wait`
-        // and a batch's long-poll ride an outage out; the first read answers it at once.
+        // and a batch's long-poll ride an outage out. So is a fresh job's first read: its create
+        // found Redis, and the job exists (two audits: hundreds of `Prefer: wait` creates woken by
+        // a restart answered 503 without the id of the job they had queued, and a client that
+        // retried as told ran it twice). Otherwise the first read answers it at once.
         const left = deadline - Date.now();
-        if (read && left > 0 && !signal?.aborted && isRedisUnavailable(err)) {
+        if ((read || fresh) && left > 0 && !signal?.aborted && isRedisUnavailable(err)) {
           await new Promise((resolve) => setTimeout(resolve, Math.min(REREAD_AFTER_OUTAGE_MS, left)));
           continue;
         }
