@@ -20,7 +20,7 @@ import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   bullmqConnectionOptions, createRedis, isClusterUrl,
-  chunkRows, modelDigests, modelVersionTag, EXPIRED_IN_QUEUE, fromEncoded, startBatch, inferenceQueueName, PREFIX, unfinishedJobCount, throttledErrorLog, unpackPayload,
+  chunkRows, misfit, modelDigests, modelVersionTag, EXPIRED_IN_QUEUE, fromEncoded, startBatch, inferenceQueueName, PREFIX, unfinishedJobCount, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
 } from '@maas/shared';
@@ -270,6 +270,13 @@ export class ModelRunner {
     } catch (err) {
       // The API only queues checked tensors: a payload that does not decode will never run.
       return this.endWithout(job, { type: 'internal', message: `unreadable job payload: ${(err as Error).message}` });
+    }
+    // Checked by the API against the model as it read it: a file replaced since (each reads the
+    // repository on its own) may take other inputs, refused as invalid, not run into an error.
+    const issue = misfit(this.version, inputs, data.outputs);
+    if (issue) {
+      const message = `${issue.path}: ${issue.message} (${this.tag} changed after the request was accepted)`;
+      return this.endWithout(job, { type: 'invalid-input', message });
     }
     // Its job.start is queued before the job joins a run (a Redis failure retries the job).
     await this.endings.started(job);

@@ -36,7 +36,7 @@ export { VERSION_TEXT } from './models/version-text.js';
 export { modelFolders, versionFolders, versionFoldersOf } from './models/version-folders.js';
 export { modelOfEntry, workerModelsSelect } from './models/worker-models.js';
 export type { Model, ModelInfo, ModelVersion, Repository, VersionCheck } from './models/repository.js';
-export { checkRequest } from './tensors/check.js';
+export { checkRequest, misfit } from './tensors/check.js';
 export type { Signature, CheckedRequest, CheckResult } from './tensors/check.js';
 export { flattenData } from './tensors/flatten.js';
 export { encodeValues, tensorOf } from './tensors/encode.js';

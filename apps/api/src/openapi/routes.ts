@@ -184,7 +184,10 @@ const TABLE: Route[] = [
   {
     method: 'post', path: '/v2/repository/models/{model}/load', summary: 'Load (or reload) a model from the repository; every API and worker follows', tag: 'Triton', admin: true,
     body: repositoryBody(RepositoryModelRequest, "Triton's request; its `config` and `file:…` parameters are refused (400: a load reads the repository), others ignored"),
-    answers: { 200: json(RepositoryAnswer, 'loaded'), 400: problem('invalid body, or a model folder that cannot be served (the reason)'), 404: notFound, 413: problem('body too large'), 415: unsupported, ...common, ...repositoryControl },
+    answers: {
+      200: json(RepositoryAnswer, 'loaded: every live worker that would serve it serves it (at once when none would)'), 400: problem('invalid body, or a model folder that cannot be served (the reason)'), 404: notFound, 413: problem('body too large'), 415: unsupported, ...common, ...repositoryControl,
+      503: problem('model-not-ready: loaded, but no live worker that would serve it could open it (or none within 10 s); or Redis unreachable (then with Retry-After)', ['Retry-After']),
+    },
   },
   {
     method: 'post', path: '/v2/repository/models/{model}/unload', summary: 'Unload a model: new requests get 404 at once, queued jobs still run', tag: 'Triton', admin: true,

@@ -7,7 +7,7 @@
  * whose key (inference/response-cache.ts) is kept is answered from it instead, never queued.
  */
 import {
-  AppError, InferenceError, modelDigests, msToNs, NotFoundError, ranWith, RedisUnavailableError, redisUnavailableReason, sliceOutputRows, STAT, statsKey, VERSION_TEXT, WaitTimeoutError,
+  AppError, InferenceError, modelDigests, msToNs, NotFoundError, ranWith, RedisUnavailableError, redisUnavailableReason, sliceOutputRows, STAT, statsKey, ValidationError, VERSION_TEXT, WaitTimeoutError,
   type InputTensor, type ModelVersion, type OutputTensor, type RequestedOutput, type StatsWriter,
 } from '@maas/shared';
 import { cacheKey, type ResponseCache } from '../inference/response-cache.js';
@@ -130,6 +130,10 @@ export class InferenceService {
     const ext = { ...at, job_status: job.status };
     if (job.error?.type === 'expired') {
       throw new WaitTimeoutError(`the request's timeout (its \`timeout\` parameter) passed before job ${job.id} ran`, ext);
+    }
+    if (job.error?.type === 'invalid-input') {
+      // The worker's model took other inputs than the API's (a file replaced in between): a 400, as the API's own check answers.
+      throw new ValidationError([{ path: 'inputs', message: job.error.message }]);
     }
     if (job.status === 'failed' || job.status === 'canceled') {
       throw new InferenceError(`job ${job.id} ${job.status}: ${job.error?.message ?? ''}`, { ...ext, error: job.error });

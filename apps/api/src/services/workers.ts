@@ -6,7 +6,7 @@
  * served answers not ready within that TTL instead of after three missed heartbeats.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
-import { execReplies, isRedisUnavailable, workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
+import { AppError, execReplies, isRedisUnavailable, workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
   id: string;
@@ -94,21 +94,32 @@ export class WorkerDirectory {
   }
 
   /**
-   * Resolves once a live worker that has applied the load (`seq`: its place in the change
-   * sequence; a worker's heartbeat says how far it has applied) serves `model`: a load answers
-   * when the model is ready, as Triton's does, and not from what a worker served before an
-   * unload it has not applied yet. At once when no live worker would serve it (its
-   * WORKER_MODELS leave it out); after `ms` at most (a worker that fails to load it: the load
-   * still answers, `…/ready` says the rest).
+   * Resolves once every live worker that would serve `model` (its WORKER_MODELS) has applied the
+   * load (`seq`: its place in the change sequence; a worker's heartbeat says how far it has
+   * applied) and serves it: a load answers when the model is ready, as Triton's does, not from
+   * what a worker served before an unload it has not applied yet, and not while a worker still
+   * runs a file the load replaced (a lifecycle audit: 28 answers from the old file after the
+   * load had answered). At once when no live worker would serve it. Throws `model-not-ready`
+   * when every such worker has applied it and none serves it (none could open it: a CUDA
+   * model on workers without CUDA), or when none serves it after `ms`; after `ms`, a load that
+   * some worker serves answers (a worker slow to load it: `…/ready` says the rest).
    */
   async untilServed(model: string, ms: number, seq = 0): Promise<void> {
     const deadline = Date.now() + ms;
     const caughtUp = (w: LiveWorker) => w.changes_applied === undefined || w.changes_applied >= seq;
+    const serving = (w: LiveWorker) => w.models.some((m) => m.model === model);
     for (;;) {
-      const live = await this.live(true);
-      if (live.some((w) => caughtUp(w) && w.models.some((m) => m.model === model))) return;
-      const would = live.some((w) => !w.serves || workerModelsSelect(w.serves, model));
-      if (!would || Date.now() >= deadline) return;
+      const would = (await this.live(true)).filter((w) => !w.serves || workerModelsSelect(w.serves, model));
+      if (would.length === 0) return;
+      const applied = would.filter(caughtUp);
+      const served = applied.some(serving);
+      if (applied.length === would.length && applied.every(serving)) return;
+      if (applied.length === would.length || Date.now() >= deadline) {
+        if (served) return;
+        throw new AppError('model-not-ready', applied.length === would.length
+          ? `${model} is loaded, but none of the ${would.length} live workers that would serve it could open it (their logs say why); its requests wait queued until one does`
+          : `${model} is loaded, but no live worker serves it after ${ms / 1000} s; its requests wait queued until one does`);
+      }
       await new Promise((r) => setTimeout(r, UNTIL_SERVED_POLL_MS));
     }
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonTensor, RequestedOutput } from '../contract/tensor.js';
 import type { InputIssue } from '../errors.js';
-import { checkRequest, type CheckResult, type CheckedRequest, type Signature } from './check.js';
+import { checkRequest, misfit, type CheckResult, type CheckedRequest, type Signature } from './check.js';
 import { toJsonValues } from './raw.js';
 
 const SIG: Signature = {
@@ -233,5 +233,31 @@ describe('checkRequest', () => {
     it('rejects other dimension mismatches', () => {
       expect(only(checkRequest(FIXED, [x([2, 3], six), y([2, 2], [1, 2, 3, 4])])).message).toMatch(/at dimension 1/);
     });
+  });
+});
+
+describe('misfit (a worker checking a job against the model it serves now)', () => {
+  const sig: Signature = {
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }, { name: 'k', datatype: 'INT64', shape: [-1] }],
+    outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
+    batchable: true,
+  };
+  const x = { name: 'x', datatype: 'FP32' as const, shape: [3, 4] };
+  const k = { name: 'k', datatype: 'INT64' as const, shape: [3] };
+
+  it('finds nothing in tensors that fit, whatever their rows', () => {
+    expect(misfit(sig, [x, k], [{ name: 'y' }])).toBeUndefined();
+    expect(misfit(sig, [k, { ...x, shape: [1000, 4] }])).toBeUndefined();
+  });
+
+  it.each([
+    ['an input the model lacks', [x, k, { name: 'z', datatype: 'FP32' as const, shape: [3] }], [], { path: 'inputs[2].name', message: "unknown input 'z'; the model has: x, k" }],
+    ['another datatype', [{ ...x, datatype: 'FP64' as const }, k], [], { path: 'inputs[0].datatype', message: 'FP64; x is FP32' }],
+    ['another width', [{ ...x, shape: [3, 32] }, k], [], { path: 'inputs[0].shape', message: 'shape [3, 32] does not match [-1, 4] at dimension 1' }],
+    ['another rank', [x, { ...k, shape: [3, 1] }], [], { path: 'inputs[1].shape', message: 'shape [3, 1] has 2 dimensions; k needs 1: [-1]' }],
+    ['an input missing', [x], [], { path: 'inputs', message: "missing input 'k'" }],
+    ['an output the model lacks', [x, k], [{ name: 'y' }, { name: 'p' }], { path: 'outputs[1].name', message: "unknown output 'p'; the model has: y" }],
+  ])('names %s', (_, inputs, outputs, issue) => {
+    expect(misfit(sig, inputs, outputs)).toEqual(issue);
   });
 });

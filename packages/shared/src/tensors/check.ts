@@ -128,3 +128,27 @@ export function checkRequest(
   raw.sort((a, b) => sig.inputs.findIndex((s) => s.name === a.name) - sig.inputs.findIndex((s) => s.name === b.name));
   return { ok: true, value: { inputs: raw, rows: rows ?? raw[0]?.shape[0] ?? 1, outputs } };
 }
+
+/**
+ * PURE: what keeps tensors the API checked (`checkRequest`) from running on `sig` as a worker
+ * reads the model now, or undefined when they fit: the API and each worker read the repository
+ * on their own (its poll, a load), so a file replaced in between may take other inputs, and its
+ * jobs are refused as invalid input, not run into an onnxruntime error (a lifecycle audit:
+ * hundreds of valid requests answered 500 while a model was replaced). Names, datatypes and
+ * shapes only: cheap enough for every job.
+ */
+export function misfit(sig: Signature, inputs: readonly Pick<RawTensor, 'name' | 'datatype' | 'shape'>[], outputs: readonly RequestedOutput[] = []): InputIssue | undefined {
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i]!;
+    const spec = sig.inputs.find((s) => s.name === t.name);
+    if (!spec) return { path: `inputs[${i}].name`, message: `unknown input '${t.name}'; the model has: ${sig.inputs.map((s) => s.name).join(', ')}` };
+    if (spec.datatype !== t.datatype) return { path: `inputs[${i}].datatype`, message: `${t.datatype}; ${spec.name} is ${spec.datatype}` };
+    const shape = checkShape(spec, t.shape, sig.batchable);
+    if (shape) return { path: `inputs[${i}].shape`, message: shape };
+  }
+  const missing = sig.inputs.find((s) => !inputs.some((t) => t.name === s.name));
+  if (missing) return { path: 'inputs', message: `missing input '${missing.name}'` };
+  const i = outputs.findIndex((o) => !sig.outputs.some((s) => s.name === o.name));
+  if (i >= 0) return { path: `outputs[${i}].name`, message: `unknown output '${outputs[i]!.name}'; the model has: ${sig.outputs.map((s) => s.name).join(', ')}` };
+  return undefined;
+}
