@@ -89,4 +89,12 @@ describe('a load', () => {
     expect(r.body).toMatchObject({ type: 'urn:maas:problem:model-not-ready', error: expect.stringMatching(/gpuonly is loaded, but none of the 2 live workers that would serve it could open it/) });
     expect(Date.now() - started).toBeLessThan(9000); // not the 10 s a load waits for a worker at most
   });
+
+  it('of a name that is no model\'s is a 400 whether or not such a folder exists outside the repository (a 404 told that it did not)', async () => {
+    for (const name of ['..%2F..%2Fetc', '..%2F..%2Fno-such-folder-here']) {
+      const r = await call(cluster.url, 'POST', `/v2/repository/models/${name}/load`, {});
+      expect(r.status, name).toBe(400);
+      expect(r.body.error).toMatch(/cannot be loaded/);
+    }
+  });
 });

@@ -105,6 +105,6 @@ describe('throttledErrorLog', () => {
       ['warn', { err: 'Missing lock for job job_b. moveToFinished' }],
       ['warn', { err: 'could not renew lock for job job_d' }],
     ]);
-    expect(lines[0]![2]).toMatch(/^worker error: jobs this worker held were taken back/);
+    expect(lines[0]![2]).toMatch(/^worker error: a job this worker held was no longer its own: taken back .* or already ended by the same command, sent again after a reconnect/);
   });
 });

@@ -130,7 +130,7 @@ export function throttledErrorLog(log: Logger, msg: string, everyMs = 10_000, no
     seen.set(key, { at, repeats: 0 });
     if (seen.size > 64) seen.delete(seen.keys().next().value!); // the oldest message
     const repeats = last?.repeats ? { repeats: last.repeats } : {};
-    if (lockLost) log.warn({ err: key, ...repeats }, `${msg}: jobs this worker held were taken back (it froze, or lost Redis, past its liveness TTL or lock) and run elsewhere; nothing to do`);
+    if (lockLost) log.warn({ err: key, ...repeats }, `${msg}: a job this worker held was no longer its own: taken back (it froze, or lost Redis, past its liveness TTL or lock) to run elsewhere, or already ended by the same command, sent again after a reconnect; nothing to do`);
     else if (isRedisUnavailable(err)) log.warn({ err: key, ...repeats }, msg);
     else log.error({ err, ...repeats }, msg);
   };

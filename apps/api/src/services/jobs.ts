@@ -391,12 +391,6 @@ export class JobService {
     return indexed === undefined ? undefined : parseJobIndex(indexed).carrier;
   }
 
-  /** Wakes on the next event of any of `ids` (a member and its carrier). */
-  private listenAll(ids: string[], ms: number, signal?: StopSignal): { woken: Promise<void>; dispose(): void } {
-    const listeners = ids.map((i) => this.notifier.listen(i, ms, signal));
-    return { woken: Promise.race(listeners.map((l) => l.woken)), dispose: () => listeners.forEach((l) => l.dispose()) };
-  }
-
   /** Finds job `id` (its BullMQ job, or for a member its carrier's) and its state. */
   private async locate(tenant: string, id: string): Promise<Located> {
     const readAt = Date.now();
@@ -493,7 +487,7 @@ export class JobService {
       const left = deadline - Date.now();
       const known = this.carrierOf(id);
       // Subscribe before reading, so an event between the read and the wait is not missed.
-      const listener = left > 0 && !signal?.aborted ? this.listenAll(known ? [id, known] : [id], left, signal) : undefined;
+      const listener = left > 0 && !signal?.aborted ? this.notifier.listen(known ? [id, known] : id, left, signal) : undefined;
       let job: JobObject;
       try {
         const located = await this.locate(tenant, id);

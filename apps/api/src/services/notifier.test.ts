@@ -99,6 +99,22 @@ describe('JobNotifier', () => {
     expect(notifier.waiting).toBe(0);
   });
 
+  it('counts a waiter watching a member and its carrier once, and wakes it on either (an overload audit: 3,000 long-polls of members read 5,370)', async () => {
+    const { notifier } = await start();
+    const member = notifier.listen(['job_m', 'job_carrier'], 60_000);
+    const other = notifier.listen('job_carrier', 60_000);
+    expect(notifier.waiting).toBe(2);
+    notifier.wake('job_carrier');
+    expect(await state(member.woken)).toBe('woken');
+    expect(await state(other.woken)).toBe('woken');
+    expect(notifier.waiting).toBe(0);
+    const again = notifier.listen(['job_m', 'job_carrier'], 60_000);
+    notifier.wake('job_m');
+    expect(await state(again.woken)).toBe('woken');
+    again.dispose(); // after it ended: nothing more
+    expect(notifier.waiting).toBe(0);
+  });
+
   it('gives up after its time or when the request goes away', async () => {
     const { notifier } = await start();
     expect(await Promise.race([notifier.next('job_a', 10).then(() => 'timed out'), new Promise((r) => setTimeout(() => r('stuck'), 1000))])).toBe('timed out');

@@ -35,6 +35,8 @@ function dropOldest<V>(map: Map<string, V>, max: number, fresh: (v: V) => boolea
 
 export class JobNotifier {
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** waiters now (`listen`s not yet ended) */
+  private held = 0;
   /** job id → when its last event arrived (insertion-ordered, so pruning starts at the oldest) */
   private readonly recent = new Map<string, number>();
   /** job id → the settled record a worker announced with it, briefly (see `settled`) */
@@ -133,22 +135,37 @@ export class JobNotifier {
     return this.listen(id, ms, signal).woken;
   }
 
-  /** As `next`, with `dispose()` to stop waiting early without waking anyone else. */
-  listen(id: string, ms: number, signal?: StopSignal): { woken: Promise<void>; dispose(): void } {
+  /**
+   * As `next`, for the next event of any of `ids` (a member's and its carrier's: one waiter,
+   * counted once), with `dispose()` to stop waiting early without waking anyone else.
+   */
+  listen(ids: string | readonly string[], ms: number, signal?: StopSignal): { woken: Promise<void>; dispose(): void } {
+    const keys = typeof ids === 'string' ? [ids] : ids;
     let dispose!: () => void;
     const woken = new Promise<void>((resolve) => {
-      let set = this.waiters.get(id);
-      if (!set) this.waiters.set(id, (set = new Set()));
+      let ended = false;
       const done = () => {
+        if (ended) return;
+        ended = true;
+        this.held--;
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
-        set.delete(done);
-        if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
+        for (const id of keys) {
+          const set = this.waiters.get(id);
+          if (!set) continue;
+          set.delete(done);
+          if (set.size === 0) this.waiters.delete(id);
+        }
         resolve();
       };
       const timer = setTimeout(done, ms);
       signal?.addEventListener('abort', done, { once: true });
-      set.add(done);
+      for (const id of keys) {
+        let set = this.waiters.get(id);
+        if (!set) this.waiters.set(id, (set = new Set()));
+        set.add(done);
+      }
+      this.held++;
       dispose = done;
     });
     return { woken, dispose };
@@ -173,10 +190,9 @@ export class JobNotifier {
     ];
   }
 
+  /** Requests this process holds waiting (one a `listen`, however many ids it watches). */
   get waiting(): number {
-    let n = 0;
-    for (const s of this.waiters.values()) n += s.size;
-    return n;
+    return this.held;
   }
 
   /** Wakes every waiter of this process (each reads its job again). */

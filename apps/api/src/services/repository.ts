@@ -159,9 +159,11 @@ export class RepositoryService {
   };
 
   private async reread(name: string): Promise<void> {
-    if (!(await isDir(join(this.catalog.repository.root, name)))) throw new NotFoundError('model', name);
+    // The name first: one that is not a model's name (`../x`) never reaches the file system, so
+    // a load cannot tell which folders exist outside the repository (a lifecycle audit).
     const nameProblem = modelNameProblem(name);
     if (nameProblem) throw new AppError('invalid-input', `model '${name}' cannot be loaded: ${nameProblem}`);
+    if (!(await isDir(join(this.catalog.repository.root, name)))) throw new NotFoundError('model', name);
     let model: Model;
     try {
       model = await readModel(this.catalog.repository.root, name, [], this.check);
