@@ -12,7 +12,7 @@ import { cp, copyFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_CHANGES_KEY, WORKERS_INFO_KEY } from '@maas/shared';
-import { call, Cluster, modelRepository, SHIPPED_MODELS } from '../src/harness/index.js';
+import { call, Cluster, eventually, modelRepository, SHIPPED_MODELS } from '../src/harness/index.js';
 
 describe('a model file replaced while the API still reads the old one', () => {
   let cluster: Cluster;
@@ -41,6 +41,12 @@ describe('a model file replaced while the API still reads the old one', () => {
     expect(r.body).toMatchObject({ type: 'urn:maas:problem:invalid-input', error: expect.stringMatching(/unknown input 'input'; the model has: features \(mlp:1 changed after the request was accepted\)/) });
     const job = await call(cluster.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: [mlpInput] }, { Prefer: 'wait=20' });
     expect(job.body).toMatchObject({ status: 'failed', error: { type: 'invalid-input', message: expect.stringMatching(/changed after the request was accepted/) } });
+    // The index says the worker serves other files than this API reads (it said nothing: a lifecycle audit).
+    const mlp = await eventually(
+      async () => (await call<{ name: string; version?: string; state: string; reason: string }[]>(cluster.url, 'POST', '/v2/repository/index', {})).body.find((e) => e.name === 'mlp'),
+      (e) => e?.reason !== '', { ms: 10_000, what: "the index to name the worker serving other files" },
+    );
+    expect(mlp).toMatchObject({ version: '1', state: 'READY', reason: expect.stringMatching(new RegExp(`^served from other files .* by ${cluster.workers[0]!.name}: their repository differs`)) });
   });
 });
 

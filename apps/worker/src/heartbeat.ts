@@ -18,7 +18,8 @@ export interface WorkerDescription {
   started_at: string;
   /** heartbeat period: readers treat 3 missed beats as death */
   heartbeat_ms: number;
-  models: { model: string; version: number; provider: string }[];
+  /** each with what it runs, by content (`modelDigests`), which the API's index compares with its own */
+  models: { model: string; version: number; provider: string; digest: string }[];
   /** WORKER_MODELS (`name` or `name:version`; empty: every model): what a load may wait for */
   serves: string[];
   /** the last model change (MODEL_CHANGES_KEY) applied: a load waits for a worker past its own */

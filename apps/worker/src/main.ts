@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     r.start();
     return r;
   };
-  const served = (runners: ModelRunner[]) => runners.filter((r) => r.sessions.serving).map((r) => ({ ...r.served, provider: r.provider }));
+  const served = (runners: ModelRunner[]) => runners.filter((r) => r.sessions.serving).map((r) => ({ ...r.served, provider: r.provider, digest: r.digest }));
   const heartbeat = new Heartbeat(redis, Heartbeat.describe(workerId, config.WORKER_DEVICE, config.WORKER_HEARTBEAT_MS, [], config.WORKER_MODELS), metrics, log);
   const live = new LiveModels(redis, await connectRedis(config.REDIS_URL, 'worker', `${workerId}:models`), log, {
     root: repo.root,

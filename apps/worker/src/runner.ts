@@ -185,6 +185,11 @@ export class ModelRunner {
     return this.pool.provider;
   }
 
+  /** What it serves, by content (`modelDigests`: config and labels, then model.onnx's bytes). */
+  get digest(): string {
+    return modelDigests(this.model, this.version);
+  }
+
   /** The session pool of this version (whether a session serves it, see SessionPool.serving). */
   get sessions(): SessionPool {
     return this.pool;

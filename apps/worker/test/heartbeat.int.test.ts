@@ -36,7 +36,7 @@ describe('Heartbeat', () => {
     await settle();
     expect(infoWrites).toHaveLength(1); // the first beat
 
-    const models = [{ model: 'mlp', version: 1, provider: 'cpu' }];
+    const models = [{ model: 'mlp', version: 1, provider: 'cpu', digest: 'c0nf|0nnx' }];
     heartbeat.setModels(models);
     heartbeat.setApplied(7);
     await settle();

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
-  AppError, announceModelChange, loadRepository, modelNameProblem, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
+  AppError, announceModelChange, loadRepository, modelDigests, modelNameProblem, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
   type Logger, type Model, type ModelChange, type ModelChangeMessage, type ModelVersion, type VersionCheck,
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
@@ -76,12 +76,19 @@ export class RepositoryService {
       loadRepository(this.catalog.repository.root), this.redis.smembers(UNLOADED_MODELS_KEY), this.workers?.live(),
     ]);
     const served = (name: string, version: number) => !live || live.some((w) => w.models.some((m) => m.model === name && m.version === version));
+    // Workers that serve a version from other files than this API read (their repository differs,
+    // or one of them has not read a change yet): their answers may differ (a lifecycle audit).
+    const otherFiles = (m: Model, v: ModelVersion) => {
+      const digest = modelDigests(m, v);
+      return (live ?? []).filter((w) => w.models.some((s) => s.model === m.name && s.version === v.version && s.digest !== undefined && s.digest !== digest)).map((w) => w.id);
+    };
     const entries: ModelIndexEntry[] = [];
     const problems = new Map([...repo.failed, ...this.failures]);
     for (const m of this.catalog.models) {
       for (const v of m.versions) {
+        const others = served(m.name, v.version) ? otherFiles(m, v) : [];
         entries.push(served(m.name, v.version)
-          ? { name: m.name, version: String(v.version), state: 'READY', reason: '' }
+          ? { name: m.name, version: String(v.version), state: 'READY', reason: others.length ? `served from other files (config.json, labels.txt or model.onnx) than this API reads by ${others.join(', ')}: their repository differs, or one has not read a change yet` : '' }
           : { name: m.name, version: String(v.version), state: 'UNAVAILABLE', reason: `loaded, but no live worker serves ${m.name}/${v.version}: its requests wait queued until one does` });
       }
       for (const u of m.unavailable) entries.push({ name: m.name, version: String(u.version), state: 'UNAVAILABLE', reason: u.reason });

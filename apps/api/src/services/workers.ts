@@ -14,7 +14,8 @@ export interface LiveWorker {
   pid: number;
   device: string;
   heartbeat_ms: number;
-  models: { model: string; version: number; provider: string }[];
+  /** `digest`: what it runs, by content (`modelDigests`); absent from workers of releases before it */
+  models: { model: string; version: number; provider: string; digest?: string }[];
   /** WORKER_MODELS (empty: every model); absent from workers of releases before it */
   serves?: string[];
   /** the last model change (MODEL_CHANGES_KEY) it has applied; absent from workers of releases before it */
