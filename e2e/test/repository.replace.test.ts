@@ -38,9 +38,9 @@ describe('a model file replaced while the API still reads the old one', () => {
     expect((await call(cluster.url, 'GET', '/v2/models/mlp')).body.inputs).toEqual([{ name: 'input', datatype: 'FP32', shape: [-1, 32] }]);
     const r = await call(cluster.url, 'POST', '/v2/models/mlp/infer', { inputs: [mlpInput] });
     expect(r.status, JSON.stringify(r.body)).toBe(400);
-    expect(r.body).toMatchObject({ type: 'urn:maas:problem:invalid-input', error: expect.stringMatching(/unknown input 'input'; the model has: features \(mlp:1 changed after the request was accepted\)/) });
+    expect(r.body).toMatchObject({ type: 'urn:maas:problem:invalid-input', error: expect.stringMatching(/unknown input 'input'; the model has: features \(mlp:1 as this worker serves it: the API that accepted the request read other files for it, and one of them has not read a change yet; send it again\)/) });
     const job = await call(cluster.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: [mlpInput] }, { Prefer: 'wait=20' });
-    expect(job.body).toMatchObject({ status: 'failed', error: { type: 'invalid-input', message: expect.stringMatching(/changed after the request was accepted/) } });
+    expect(job.body).toMatchObject({ status: 'failed', error: { type: 'invalid-input', message: expect.stringMatching(/the API that accepted the request read other files for it/) } });
     // The index says the worker serves other files than this API reads (it said nothing: a lifecycle audit).
     const mlp = await eventually(
       async () => (await call<{ name: string; version?: string; state: string; reason: string }[]>(cluster.url, 'POST', '/v2/repository/index', {})).body.find((e) => e.name === 'mlp'),

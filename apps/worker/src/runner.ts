@@ -280,7 +280,7 @@ export class ModelRunner {
     // repository on its own) may take other inputs, refused as invalid, not run into an error.
     const issue = misfit(this.version, inputs, data.outputs);
     if (issue) {
-      const message = `${issue.path}: ${issue.message} (${this.tag} changed after the request was accepted)`;
+      const message = `${issue.path}: ${issue.message} (${this.tag} as this worker serves it: the API that accepted the request read other files for it, and one of them has not read a change yet; send it again)`;
       return this.endWithout(job, { type: 'invalid-input', message });
     }
     // Its job.start is queued before the job joins a run (a Redis failure retries the job).

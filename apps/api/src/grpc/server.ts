@@ -135,8 +135,7 @@ function handlers(deps: Deps, streams: OpenStreams): UntypedServiceImplementatio
     }),
     RepositoryModelLoad: h(async (req, _tenant, _limit, authorization) => {
       await mayControl(authorization);
-      const seq = await repository.load(String(req['model_name']), Object.keys((req['parameters'] as object | undefined) ?? {}));
-      await workers.untilServed(String(req['model_name']), LOAD_READY_WAIT_MS, seq);
+      await workers.untilServed(await repository.load(String(req['model_name']), Object.keys((req['parameters'] as object | undefined) ?? {})), LOAD_READY_WAIT_MS);
       return {};
     }),
     RepositoryModelUnload: h(async (req, _tenant, _limit, authorization) => {

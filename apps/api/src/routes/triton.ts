@@ -61,8 +61,7 @@ export function tritonRouter({ catalog, stats, repository, workers }: Deps): Rou
 
   r.post(REPOSITORY_LOAD, async (req, res) => {
     const body = RepositoryModelRequest.parse(req.body ?? undefined);
-    const seq = await repository.load(modelParam(req), Object.keys(body?.parameters ?? {}));
-    await workers.untilServed(modelParam(req), LOAD_READY_WAIT_MS, seq);
+    await workers.untilServed(await repository.load(modelParam(req), Object.keys(body?.parameters ?? {})), LOAD_READY_WAIT_MS);
     res.json({} satisfies z.output<typeof RepositoryAnswer>);
   });
 

@@ -39,6 +39,13 @@ export const ModelIndexEntry = z.strictObject({
 });
 export type ModelIndexEntry = z.infer<typeof ModelIndexEntry>;
 
+/** A load: its place in the change sequence (MODEL_CHANGES_KEY), and the versions served as of it, with what they are by content (`modelDigests`). */
+export interface LoadedModel {
+  name: string;
+  seq: number;
+  versions: { version: number; digest: string }[];
+}
+
 export class RepositoryService {
   /** models whose latest re-read failed (they keep serving what they served, if anything), and why */
   private readonly failures = new Map<string, string>();
@@ -115,15 +122,18 @@ export class RepositoryService {
    * reason. Triton's `config` and `file:…` parameters (a configuration or files sent with the
    * load) are refused with a 400: this load only reads MODEL_REPOSITORY, and answering 200 would
    * say another configuration was served. Other parameters are ignored. Resolves with the load's
-   * place in the change sequence (MODEL_CHANGES_KEY), for `WorkerDirectory.untilServed`.
+   * place in the change sequence (MODEL_CHANGES_KEY) and the versions it serves, by content,
+   * for `WorkerDirectory.untilServed`.
    */
-  async load(name: string, parameterNames: readonly string[] = []): Promise<number> {
+  async load(name: string, parameterNames: readonly string[] = []): Promise<LoadedModel> {
     const override = parameterNames.find((p) => p === 'config' || p.startsWith('file:'));
     if (override) {
       throw new AppError('invalid-input', `load parameter '${override}' is not supported: a load reads the model from the repository (MODEL_REPOSITORY); put the files there`);
     }
     await this.serially(() => this.reread(name));
-    return announceModelChange(this.redis, name, 'load');
+    const seq = await announceModelChange(this.redis, name, 'load');
+    const model = this.catalog.repository.models.get(name);
+    return { name, seq, versions: model ? model.versions.map((v) => ({ version: v.version, digest: modelDigests(model, v) })) : [] };
   }
 
   /**

@@ -6,6 +6,7 @@
  * served answers not ready within that TTL instead of after three missed heartbeats.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
+import type { LoadedModel } from './repository.js';
 import { AppError, execReplies, isRedisUnavailable, workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
@@ -95,29 +96,40 @@ export class WorkerDirectory {
   }
 
   /**
-   * Resolves once every live worker that would serve `model` (its WORKER_MODELS) has applied the
-   * load (`seq`: its place in the change sequence; a worker's heartbeat says how far it has
-   * applied) and serves it: a load answers when the model is ready, as Triton's does, not from
-   * what a worker served before an unload it has not applied yet, and not while a worker still
-   * runs a file the load replaced (a lifecycle audit: 28 answers from the old file after the
-   * load had answered). At once when no live worker would serve it. Throws `model-not-ready`
-   * when every such worker has applied it and none serves it (none could open it: a CUDA
-   * model on workers without CUDA), or when none serves it after `ms`; after `ms`, a load that
-   * some worker serves answers (a worker slow to load it: `…/ready` says the rest).
+   * Resolves once every live worker that would serve the model `load` loaded (its WORKER_MODELS
+   * select one of the versions served) has applied the load (`seq`: its place in the change
+   * sequence; a worker's heartbeat says how far it has applied) and serves each such version
+   * from the files the load read (by content, `digest`, when its heartbeat says): a load answers
+   * when the model is ready, as Triton's does, not from what a worker served before an unload it
+   * has not applied yet, and not while a worker still runs a file the load replaced (a
+   * lifecycle audit: 28 answers from the old file after the load had answered). At once when no
+   * live worker would serve it. Once every such worker has applied it, it answers whatever they
+   * serve (one that could not open a new file keeps what it served: the index names it), and
+   * throws `model-not-ready` when none serves it (none could open it: a CUDA model on workers
+   * without CUDA). After `ms` the same, for workers yet to apply it. Workers of releases that do
+   * not say what they applied: once one serves it, as before.
    */
-  async untilServed(model: string, ms: number, seq = 0): Promise<void> {
+  async untilServed(load: LoadedModel, ms: number): Promise<void> {
+    const { name: model, seq, versions } = load;
     const deadline = Date.now() + ms;
-    const caughtUp = (w: LiveWorker) => w.changes_applied === undefined || w.changes_applied >= seq;
-    const serving = (w: LiveWorker) => w.models.some((m) => m.model === model);
+    const selects = (w: LiveWorker, version?: number) => !w.serves || workerModelsSelect(w.serves, model, version);
+    const wouldServe = (w: LiveWorker) => (versions.length ? versions.some((v) => selects(w, v.version)) : selects(w));
+    const says = (w: LiveWorker) => w.changes_applied !== undefined;
+    const applied = (w: LiveWorker) => !says(w) || w.changes_applied! >= seq;
+    const servesSome = (w: LiveWorker) => w.models.some((m) => m.model === model);
+    const servesAll = (w: LiveWorker) => versions.filter((v) => selects(w, v.version)).every((v) =>
+      w.models.some((m) => m.model === model && m.version === v.version && (m.digest === undefined || m.digest === v.digest)));
     for (;;) {
-      const would = (await this.live(true)).filter((w) => !w.serves || workerModelsSelect(w.serves, model));
+      const would = (await this.live(true)).filter(wouldServe);
       if (would.length === 0) return;
-      const applied = would.filter(caughtUp);
-      const served = applied.some(serving);
-      if (applied.length === would.length && applied.every(serving)) return;
-      if (applied.length === would.length || Date.now() >= deadline) {
-        if (served) return;
-        throw new AppError('model-not-ready', applied.length === would.length
+      const done = would.filter(applied);
+      if (would.some((w) => !says(w))) {
+        if (done.some(servesSome) || Date.now() >= deadline) return;
+      } else if (done.length === would.length && done.every(servesAll)) {
+        return;
+      } else if (done.length === would.length || Date.now() >= deadline) {
+        if (done.some(servesSome)) return;
+        throw new AppError('model-not-ready', done.length === would.length
           ? `${model} is loaded, but none of the ${would.length} live workers that would serve it could open it (their logs say why); its requests wait queued until one does`
           : `${model} is loaded, but no live worker serves it after ${ms / 1000} s; its requests wait queued until one does`);
       }

@@ -14,8 +14,8 @@ function backendWith(locks: Record<string, string>) {
     runCommand: async (name: string, args: (string | number)[]) => {
       scripts.push([name, ...args]);
       if (name !== 'maasLockedUnder') return 1;
-      const [, , token, except] = args;
-      return Object.entries(locks).filter(([id, t]) => t === token && id !== except).map(([id]) => id);
+      const [, , token, ...leave] = args;
+      return Object.entries(locks).filter(([id, t]) => t === token && !leave.includes(id)).map(([id]) => id);
     },
   };
   const backend: LostFetchBackend = {
@@ -82,5 +82,28 @@ describe('LostFetches.around', () => {
     const c = new EventEmitter();
     expect(await lost.around(c, 'w:1', async () => (c.emit('close'), 'x'), () => undefined)).toBe('x');
     expect(handedBack).toEqual([]);
+  });
+
+  it('never hands back the job a completion ends (listed to leave), only the next one it took', async () => {
+    const { backend, handedBack } = backendWith({ ended: 'w:1', next: 'w:1' });
+    const lost = new LostFetches(backend, log);
+    const c = new EventEmitter();
+    await expect(lost.around(c, 'w:1', async () => {
+      c.emit('close');
+      throw new Error('READONLY');
+    }, () => undefined, ['ended'])).rejects.toThrow(/READONLY/);
+    expect(handedBack).toEqual(['next']);
+  });
+
+  it('looks for nothing for a fetch sent while its connection was down (it waits in ioredis\'s queue and goes out once)', async () => {
+    const { backend, scripts } = backendWith({ j1: 'w:1' });
+    const lost = new LostFetches(backend, log);
+    const c = Object.assign(new EventEmitter(), { status: 'reconnecting' });
+    await lost.around(c, 'w:1', async () => {
+      c.emit('close'); // another failed attempt
+      c.status = 'ready';
+      return undefined;
+    }, () => undefined);
+    expect(scripts).toEqual([]);
   });
 });

@@ -12,7 +12,8 @@
  *
  * So a fetch whose connection closed while it was out (it answered or failed after a reconnect:
  * worker connections resend, never fail, what a lost connection left unanswered) hands back to the wait
- * list every job locked under its token but the one it brought, through BullMQ's
+ * list every job locked under its token but the one it brought (and the one a completion
+ * ends), through BullMQ's
  * moveJobFromActiveToWait (which checks the token, so a job whose lock changed meanwhile is
  * left alone; it marks the queue again). No other fetch can be locking under that token
  * meanwhile: BullMQ gives each fetch of its loop a token of its own, a job's completion takes
@@ -20,18 +21,21 @@
  * sends anything more under its token.
  *
  * Cost: nothing while connections stay up (a counter read before and after a fetch); one scan of
- * `active` (LRANGE and a GET a job, in one script) for a fetch that outlived its connection. A Redis Cluster is left to BullMQ: the scan reads keys it does not declare.
+ * `active` (LRANGE and a GET a job, in one script) for a fetch that was out when its connection
+ * closed: after a Redis restart, one for each fetch or completion then in flight. A Redis Cluster is left to BullMQ: the scan reads keys it does not declare.
  */
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from '@maas/shared';
 
 /**
- * KEYS[1] the active list; ARGV[1] the queue's key prefix, ARGV[2] a token, ARGV[3] a job id to
- * leave (or ''). The ids of the active jobs locked under the token.
+ * KEYS[1] the active list; ARGV[1] the queue's key prefix, ARGV[2] a token, ARGV[3..] job ids to
+ * leave. The ids of the other active jobs locked under the token.
  */
-export const LOCKED_UNDER_LUA = `local found = {}
+export const LOCKED_UNDER_LUA = `local leave = {}
+for i = 3, #ARGV do leave[ARGV[i]] = true end
+local found = {}
 for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  if id ~= ARGV[3] and redis.call('GET', ARGV[1] .. id .. ':lock') == ARGV[2] then found[#found + 1] = id end
+  if not leave[id] and redis.call('GET', ARGV[1] .. id .. ':lock') == ARGV[2] then found[#found + 1] = id end
 end
 return found`;
 
@@ -49,8 +53,9 @@ export interface Script { name: string; numberOfKeys: number; lua: string }
 const LOCKED_UNDER: Script = { name: 'maasLockedUnder', numberOfKeys: 1, lua: LOCKED_UNDER_LUA };
 const MARK_UNLESS_PAUSED: Script = { name: 'maasMarkUnlessPaused', numberOfKeys: 2, lua: MARK_UNLESS_PAUSED_LUA };
 
-/** A connection as ioredis has it: its events (`close`). */
+/** A connection as ioredis has it: its state and its events (`close`). */
 export interface Connection {
+  readonly status?: string;
   on?(event: 'close', listener: () => void): unknown;
 }
 
@@ -110,28 +115,36 @@ export class LostFetches {
   /**
    * Runs `fetch`, which takes a job under `token` on `connection` (sent at once, before anything
    * is awaited), and hands back what a lost reply of it locked (see the top) before it answers
-   * with what it took (whose id `idOf` reads).
+   * with what it took (whose id `idOf` reads). `leave`: jobs locked under the token that are
+   * not to be handed back whatever happens (the job a completion ends). Only a fetch sent on a
+   * connection that was up can lose its reply: one sent while it was down waits in ioredis's
+   * queue and goes out once, when it is back (no scan for each job that ends during an outage).
    */
-  async around<T>(connection: Connection, token: string, fetch: () => Promise<T>, idOf: (taken: T) => string | undefined): Promise<T> {
+  async around<T>(connection: Connection, token: string, fetch: () => Promise<T>, idOf: (taken: T) => string | undefined, leave: readonly string[] = []): Promise<T> {
+    const sentOnReady = connection.status === undefined || connection.status === 'ready';
     const before = closes(connection);
+    const lost = () => sentOnReady && closes(connection) !== before;
     let job: T;
     try {
       job = await fetch();
     } catch (err) {
-      if (closes(connection) !== before) await this.release(token);
+      if (lost()) await this.release(token, leave);
       throw err;
     }
-    if (closes(connection) !== before) await this.release(token, idOf(job));
+    if (lost()) {
+      const id = idOf(job);
+      await this.release(token, id === undefined ? leave : [...leave, id]);
+    }
     return job;
   }
 
-  /** Hands back to the wait list every active job locked under `token` but `except`; never throws. */
-  async release(token: string, except?: string): Promise<void> {
+  /** Hands back to the wait list every active job locked under `token` but those in `leave`; never throws. */
+  async release(token: string, leave: readonly string[] = []): Promise<void> {
     try {
       const client = await this.backend.queue.client;
       if (!client) return;
       const keys = this.backend.queue.keys;
-      const ids = (await runScript(client, LOCKED_UNDER, [keys['active']!, keys['']!, token, except ?? ''])) as string[];
+      const ids = (await runScript(client, LOCKED_UNDER, [keys['active']!, keys['']!, token, ...leave])) as string[];
       for (const id of ids) {
         try {
           await handBack(this.backend, id, token);
@@ -176,7 +189,10 @@ export function installLostFetches(worker: Worker, connection: Connection, log: 
   const handleFailed = f.handleFailed.bind(f);
   const idOf = (job: Job | undefined) => job?.id;
   f.moveToActive = (token, name) => lost.around(connection, token, () => moveToActive(token, name), idOf);
-  f.handleCompleted = (result, job, token, ...rest) => lost.around(connection, token, () => handleCompleted(result, job, token, ...rest), idOf);
-  f.handleFailed = (err, job, token, ...rest) => lost.around(connection, token, () => handleFailed(err, job, token, ...rest), idOf);
+  // The job a completion or failure ends is locked under the token too: never handed back (its
+  // end may not have been recorded, and BullMQ tries it again).
+  const ending = (job: Job) => (job.id === undefined ? [] : [job.id]);
+  f.handleCompleted = (result, job, token, ...rest) => lost.around(connection, token, () => handleCompleted(result, job, token, ...rest), idOf, ending(job));
+  f.handleFailed = (err, job, token, ...rest) => lost.around(connection, token, () => handleFailed(err, job, token, ...rest), idOf, ending(job));
   return lost;
 }
