@@ -14,7 +14,7 @@ describe('ModelConfigFile', () => {
 
   it('accepts a full config', () => {
     const full = {
-      max_batch_size: 0,
+      max_batch_size: 8,
       max_queue_delay_ms: 2.5,
       preferred_batch_sizes: [4, 8],
       execution_providers: ['cuda', 'cpu'],
@@ -36,6 +36,12 @@ describe('ModelConfigFile', () => {
     expect(ModelConfigFile.safeParse({ max_batch_size: 8, preferred_batch_sizes: [4, 16, 32] }).error?.issues[0]?.message).toBe('16, 32 exceed max_batch_size 8');
     expect(ModelConfigFile.safeParse({ max_batch_size: 8, preferred_batch_sizes: [4, 8] }).success).toBe(true);
     expect(ModelConfigFile.safeParse({ preferred_batch_sizes: [4096] }).success).toBe(true); // max_batch_size unset: each version's own default
+  });
+
+  it('rejects preferred batch sizes for a model that cannot batch (max_batch_size 0: they were dropped without a word)', () => {
+    expect(ModelConfigFile.safeParse({ max_batch_size: 0, preferred_batch_sizes: [4] }).error?.issues[0]?.message).toMatch(/^max_batch_size 0 runs each job alone: there is no batch size to prefer/);
+    expect(ModelConfigFile.safeParse({ max_batch_size: 0, preferred_batch_sizes: [] }).success).toBe(true);
+    expect(ModelConfigFile.safeParse({ max_batch_size: 0 }).success).toBe(true);
   });
 
   it('rejects negative sizes and delays', () => {

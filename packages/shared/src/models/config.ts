@@ -27,10 +27,14 @@ export const ModelConfigFile = z
     warmup_batch_sizes: z.array(z.number().int().min(1).max(1_000_000)).max(8).optional(),
   })
   .strict()
-  // As Triton refuses it: a run never holds more than max_batch_size rows, so such a size could never be aimed for.
+  // As Triton refuses them: a run never holds more than max_batch_size rows, so such a size could never be aimed for.
   .superRefine((c, ctx) => {
     const over = c.max_batch_size ? (c.preferred_batch_sizes ?? []).filter((n) => n > c.max_batch_size!) : [];
     if (over.length) ctx.addIssue({ code: 'custom', path: ['preferred_batch_sizes'], message: `${over.join(', ')} exceed${over.length === 1 ? 's' : ''} max_batch_size ${c.max_batch_size}` });
+    // And a model that cannot batch has no batch sizes to aim for (it was dropped without a word: a lifecycle audit).
+    if (c.max_batch_size === 0 && c.preferred_batch_sizes?.length) {
+      ctx.addIssue({ code: 'custom', path: ['preferred_batch_sizes'], message: 'max_batch_size 0 runs each job alone: there is no batch size to prefer (drop preferred_batch_sizes, or let the model batch)' });
+    }
   });
 export type ModelConfigFile = z.infer<typeof ModelConfigFile>;
 
