@@ -59,9 +59,18 @@ describe('readOnnxSignature', () => {
       expect(readOnnxSignature(bytes, 'm').inputs.map((i) => i.datatype)).toEqual(types.map(([, d]) => d));
     });
 
-    it('a tensor without shape has rank 0', () => {
-      const bytes = model({ input: [{ name: 's', type: { tensorType: { elemType: 1 } } }], output: [] });
-      expect(readOnnxSignature(bytes, 'm').inputs).toEqual([{ name: 's', datatype: 'FP32', shape: [] }]);
+    it('refuses an input without shape (its rank is unknown: it read as a scalar, refusing every tensor); an output without one reads as rank 0', () => {
+      const shapeless = { name: 's', type: { tensorType: { elemType: 1 } } };
+      expect(() => readOnnxSignature(model({ input: [shapeless], output: [] }), 'm')).toThrow("m: input s has no shape (its rank is unknown); the service needs each input's rank");
+      const bytes = model({ input: [tensor('x', 1, [{ dimValue: 1 }])], output: [shapeless] });
+      expect(readOnnxSignature(bytes, 'm').outputs).toEqual([{ name: 's', datatype: 'FP32', shape: [] }]);
+      const scalar = { name: 'k', type: { tensorType: { elemType: 1, shape: { dim: [] } } } };
+      expect(readOnnxSignature(model({ input: [scalar], output: [] }), 'm').inputs).toEqual([{ name: 'k', datatype: 'FP32', shape: [] }]);
+    });
+
+    it('refuses a graph without inputs (no request could run it), and says an empty file is empty', () => {
+      expect(() => readOnnxSignature(model({ input: [], output: [tensor('y', 1, [{ dimValue: 1 }])] }), 'const.onnx')).toThrow('const.onnx: the graph has no inputs, so no request could run it');
+      expect(() => readOnnxSignature(new Uint8Array(0), 'zero.onnx')).toThrow('zero.onnx: the file is empty (0 bytes)');
     });
 
     it('leaves out initializers listed as graph inputs', () => {

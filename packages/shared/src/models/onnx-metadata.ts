@@ -25,10 +25,14 @@ interface ValueInfoLike {
   type?: { tensorType?: { elemType?: number | null; shape?: { dim?: { dimValue?: unknown; dimParam?: string | null }[] | null } | null } | null } | null;
 }
 
-function toSpec(v: ValueInfoLike, file: string): TensorSpec {
+function toSpec(v: ValueInfoLike, file: string, input = false): TensorSpec {
   const name = v.name ?? '';
   const tt = v.type?.tensorType;
   if (!tt) throw new Error(`${file}: ${name} is not a tensor (sequences and maps are not supported)`);
+  // An input without a shape has no known rank (ONNX): requests could not be checked against it,
+  // and it read as a scalar, refusing every real tensor (a lifecycle audit). An output's is left
+  // as it was read (rank 0): the service reads what the run gives.
+  if (input && tt.shape == null) throw new Error(`${file}: input ${name} has no shape (its rank is unknown); the service needs each input's rank`);
   const datatype = datatypeFromOnnx(tt.elemType ?? 0);
   if (!datatype) throw new Error(`${file}: ${name} has ONNX elem_type ${tt.elemType}, which the service does not support`);
   const dims = tt.shape?.dim ?? [];
@@ -48,12 +52,13 @@ export function readOnnxSignature(bytes: Uint8Array, file: string): OnnxSignatur
     throw new Error(`${file}: not a valid ONNX file (${(err as Error).message})`);
   }
   const graph = model.graph;
-  if (!graph) throw new Error(`${file}: no graph`);
+  if (!graph) throw new Error(bytes.byteLength === 0 ? `${file}: the file is empty (0 bytes)` : `${file}: no graph`);
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
   const inputs = (graph.input ?? []).filter((i) => !initializers.has(i.name ?? '')) as ValueInfoLike[];
   const outputs = (graph.output ?? []) as ValueInfoLike[];
+  if (inputs.length === 0) throw new Error(`${file}: the graph has no inputs, so no request could run it`);
   return {
-    inputs: inputs.map((i) => toSpec(i, file)),
+    inputs: inputs.map((i) => toSpec(i, file, true)),
     outputs: outputs.map((o) => toSpec(o, file)),
     rowAligned: rowAligned(inputs.map(firstDimName), outputs.map(firstDimName)),
   };
