@@ -12,7 +12,7 @@ import { cp, copyFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_CHANGES_KEY, WORKERS_INFO_KEY } from '@maas/shared';
-import { call, Cluster, eventually, modelRepository, SHIPPED_MODELS } from '../src/harness/index.js';
+import { call, Cluster, eventually, modelRepository, SHIPPED_MODELS, WebhookReceiver } from '../src/harness/index.js';
 
 describe('a model file replaced while the API still reads the old one', () => {
   let cluster: Cluster;
@@ -58,7 +58,7 @@ describe('a load', () => {
     // A model only a CUDA build can open: the API checks it on the CPU and serves it; no worker here can.
     await cp(join(repo.dir, 'penguins'), join(repo.dir, 'gpuonly'), { recursive: true });
     await writeFile(join(repo.dir, 'gpuonly/config.json'), JSON.stringify({ execution_providers: ['cuda'] }));
-    cluster = await Cluster.start({ models: repo.dir, workers: 0, api: { MODEL_REPOSITORY_POLL_S: '0' } });
+    cluster = await Cluster.start({ models: repo.dir, workers: 0, api: { MODEL_REPOSITORY_POLL_S: '0', WEBHOOK_ALLOW_PRIVATE: 'true' } });
     await cluster.startWorker({ WORKER_MODELS: 'penguins,gpuonly', MODEL_REPOSITORY_POLL_S: '0' });
     await cluster.startWorker({ WORKER_MODELS: 'penguins,gpuonly', MODEL_REPOSITORY_POLL_S: '0' });
   });
@@ -101,6 +101,29 @@ describe('a load', () => {
       const r = await call(cluster.url, 'POST', `/v2/repository/models/${name}/load`, {});
       expect(r.status, name).toBe(400);
       expect(r.body.error).toMatch(/cannot be loaded/);
+    }
+  });
+
+  it('does not wait for a worker that drains (it applies nothing more: a load waited out its 10 s and answered 503)', async () => {
+    // A worker whose drain lasts: a webhook delivery in flight to a receiver that never answers (its 10 s timeout).
+    const hook = await WebhookReceiver.start(0);
+    hook.answer = () => 'hang';
+    const draining = await cluster.startWorker({ WORKER_MODELS: 'mlp', MODEL_REPOSITORY_POLL_S: '0', WEBHOOK_ALLOW_PRIVATE: 'true' });
+    try {
+      const input = [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: Array(32).fill(0.5) }];
+      const job = await call(cluster.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: input, webhook: hook.url }, { Prefer: 'wait=20' });
+      expect(job.body.status).toBe('succeeded');
+      await hook.until((all) => all.length > 0, 10_000);
+      const stopped = cluster.stopWorker(draining, 'SIGTERM');
+      await draining.waitFor(/draining: finishing held jobs/, 5000);
+      await new Promise((r) => setTimeout(r, 300)); // its draining beat
+      const started = Date.now();
+      const r = await call(cluster.url, 'POST', '/v2/repository/models/mlp/load', {});
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(Date.now() - started).toBeLessThan(5000);
+      await stopped;
+    } finally {
+      await hook.close();
     }
   });
 });

@@ -24,6 +24,8 @@ export interface WorkerDescription {
   serves: string[];
   /** the last model change (MODEL_CHANGES_KEY) applied: a load waits for a worker past its own */
   changes_applied: number;
+  /** set once it drains (SIGTERM): it applies no more changes, so a load does not wait for it */
+  draining?: true;
 }
 
 export class Heartbeat {
@@ -62,6 +64,12 @@ export class Heartbeat {
   /** Every model change up to `seq` is applied (after `setModels`, when the change altered them): announced at once once started. */
   setApplied(seq: number): void {
     this.description.changes_applied = seq;
+    this.announce();
+  }
+
+  /** It drains: it fetches and applies nothing more (announced at once). */
+  setDraining(): void {
+    this.description.draining = true;
     this.announce();
   }
 

@@ -193,6 +193,7 @@ async function main(): Promise<void> {
   onShutdown(log, async (signal) => {
     log.info({ signal }, 'draining: finishing held jobs');
     phase = 'stopping';
+    heartbeat.setDraining();
     const t0 = Date.now();
     const drain = async () => {
       void sweeper.stop(); // not awaited: a sweep under way may wait for a Redis gone

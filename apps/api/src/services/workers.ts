@@ -21,6 +21,8 @@ export interface LiveWorker {
   serves?: string[];
   /** the last model change (MODEL_CHANGES_KEY) it has applied; absent from workers of releases before it */
   changes_applied?: number;
+  /** it drains (SIGTERM): it applies no more model changes */
+  draining?: boolean;
 }
 
 const CACHE_MS = 500;
@@ -96,7 +98,7 @@ export class WorkerDirectory {
   }
 
   /**
-   * Resolves once every live worker that would serve the model `load` loaded (its WORKER_MODELS
+   * Resolves once every live worker, not draining, that would serve the model `load` loaded (its WORKER_MODELS
    * select one of the versions served) has applied the load (`seq`: its place in the change
    * sequence; a worker's heartbeat says how far it has applied) and serves each such version
    * from the files the load read (by content, `digest`, when its heartbeat says): a load answers
@@ -113,7 +115,8 @@ export class WorkerDirectory {
     const { name: model, seq, versions } = load;
     const deadline = Date.now() + ms;
     const selects = (w: LiveWorker, version?: number) => !w.serves || workerModelsSelect(w.serves, model, version);
-    const wouldServe = (w: LiveWorker) => (versions.length ? versions.some((v) => selects(w, v.version)) : selects(w));
+    // A worker that drains applies nothing more: never waited for (a load waited out its 10 s).
+    const wouldServe = (w: LiveWorker) => !w.draining && (versions.length ? versions.some((v) => selects(w, v.version)) : selects(w));
     const says = (w: LiveWorker) => w.changes_applied !== undefined;
     const applied = (w: LiveWorker) => !says(w) || w.changes_applied! >= seq;
     const servesSome = (w: LiveWorker) => w.models.some((m) => m.model === model);
