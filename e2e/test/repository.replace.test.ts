@@ -92,8 +92,13 @@ describe('a load', () => {
     const started = Date.now();
     const r = await call(cluster.url, 'POST', '/v2/repository/models/gpuonly/load', {});
     expect(r.status, JSON.stringify(r.body)).toBe(503);
-    expect(r.body).toMatchObject({ type: 'urn:maas:problem:model-not-ready', error: expect.stringMatching(/gpuonly is loaded, but none of the 2 live workers that would serve it could open it/) });
+    // With what the workers said (their logs only, before).
+    expect(r.body).toMatchObject({ type: 'urn:maas:problem:model-not-ready', error: expect.stringMatching(/gpuonly is loaded, but none of the 2 live workers that would serve it could open it \(wrk_test\d+: gpuonly:\d runner cannot be opened: .*; wrk_test\d+: gpuonly:\d runner cannot be opened/) });
     expect(Date.now() - started).toBeLessThan(9000); // not the 10 s a load waits for a worker at most
+    const index = (await call<{ name: string; version?: string; state: string; reason: string }[]>(cluster.url, 'POST', '/v2/repository/index', {})).body;
+    for (const e of index.filter((x) => x.name === 'gpuonly')) {
+      expect(e).toMatchObject({ state: 'UNAVAILABLE', reason: expect.stringMatching(/^loaded, but no live worker serves gpuonly\/\d: its requests wait queued until one does \(wrk_test\d+: gpuonly:\d runner cannot be opened/) });
+    }
   });
 
   it('of a name that is no model\'s is a 400 whether or not such a folder exists outside the repository (a 404 told that it did not)', async () => {

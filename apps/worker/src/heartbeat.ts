@@ -26,6 +26,8 @@ export interface WorkerDescription {
   changes_applied: number;
   /** set once it drains (SIGTERM): it applies no more changes, so a load does not wait for it */
   draining?: true;
+  /** versions (`model:version`) whose runner it could not open, with why: the API's index shows it */
+  refused?: Record<string, string>;
 }
 
 export class Heartbeat {
@@ -64,6 +66,12 @@ export class Heartbeat {
   /** Every model change up to `seq` is applied (after `setModels`, when the change altered them): announced at once once started. */
   setApplied(seq: number): void {
     this.description.changes_applied = seq;
+    this.announce();
+  }
+
+  /** The versions it could not open changed (announced at once). */
+  setRefused(reasons: Record<string, string>): void {
+    this.description.refused = reasons;
     this.announce();
   }
 

@@ -149,6 +149,7 @@ async function main(): Promise<void> {
     open,
     changed: (runners) => heartbeat.setModels(served(runners)),
     applied: (seq) => heartbeat.setApplied(seq),
+    refused: (reasons) => heartbeat.setRefused(reasons),
     retireGraceMs: retireGraceMs(config.MODEL_REPOSITORY_POLL_S * 1000),
   });
   // Beating before any job is taken (alive.start below): from then on, a kill is noticed within WORKER_ALIVE_TTL_MS.

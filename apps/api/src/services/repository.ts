@@ -28,7 +28,7 @@ import {
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
 import { SessionChecks } from './session-check.js';
-import type { WorkerDirectory } from './workers.js';
+import { refusalsOf, type WorkerDirectory } from './workers.js';
 
 /** An entry of the repository index (Triton's field names), as `POST /v2/repository/index` answers it. */
 export const ModelIndexEntry = z.strictObject({
@@ -83,6 +83,11 @@ export class RepositoryService {
       loadRepository(this.catalog.repository.root), this.redis.smembers(UNLOADED_MODELS_KEY), this.workers?.live(),
     ]);
     const served = (name: string, version: number) => !live || live.some((w) => w.models.some((m) => m.model === name && m.version === version));
+    // What the workers that could not open it said (a model asking for CUDA on workers without it).
+    const whyNot = (name: string, version: number) => {
+      const why = live ? refusalsOf(live, name, version) : '';
+      return why ? ` (${why})` : '';
+    };
     // Workers that serve a version from other files than this API read (their repository differs,
     // or one of them has not read a change yet): their answers may differ (a lifecycle audit).
     const otherFiles = (m: Model, v: ModelVersion) => {
@@ -96,7 +101,7 @@ export class RepositoryService {
         const others = served(m.name, v.version) ? otherFiles(m, v) : [];
         entries.push(served(m.name, v.version)
           ? { name: m.name, version: String(v.version), state: 'READY', reason: others.length ? `served from other files (config.json, labels.txt or model.onnx) than this API reads by ${others.join(', ')}: their repository differs, or one has not read a change yet` : '' }
-          : { name: m.name, version: String(v.version), state: 'UNAVAILABLE', reason: `loaded, but no live worker serves ${m.name}/${v.version}: its requests wait queued until one does` });
+          : { name: m.name, version: String(v.version), state: 'UNAVAILABLE', reason: `loaded, but no live worker serves ${m.name}/${v.version}: its requests wait queued until one does${whyNot(m.name, v.version)}` });
       }
       for (const u of m.unavailable) entries.push({ name: m.name, version: String(u.version), state: 'UNAVAILABLE', reason: u.reason });
     }

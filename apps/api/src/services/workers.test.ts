@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer, WORKERS_INFO_KEY, WORKERS_SEEN_KEY, type RedisServer } from '@maas/shared';
-import { WorkerDirectory } from './workers.js';
+import { refusalsOf, WorkerDirectory, type LiveWorker } from './workers.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -33,5 +33,21 @@ describe('WorkerDirectory.live', () => {
     } finally {
       await redis.replicaof('NO', 'ONE');
     }
+  });
+});
+
+describe('refusalsOf', () => {
+  const worker = (id: string, refused?: Record<string, string>): LiveWorker => ({ id, host: 'h', pid: 1, device: 'cpu', heartbeat_ms: 500, models: [], ...(refused ? { refused } : {}) });
+  const live = [
+    worker('w1', { 'gpu:1': 'runner cannot be opened: cuda missing', 'gpu:2': 'runner cannot be opened: cuda missing', 'gpu-two:1': 'other model' }),
+    worker('w2'),
+    worker('w3', { 'gpu:1': 'runner cannot be opened: out of memory' }),
+  ];
+
+  it("names each worker's reason for the model's versions, or for one version", () => {
+    expect(refusalsOf(live, 'gpu')).toBe('w1: gpu:1 runner cannot be opened: cuda missing; w1: gpu:2 runner cannot be opened: cuda missing; w3: gpu:1 runner cannot be opened: out of memory');
+    expect(refusalsOf(live, 'gpu', 2)).toBe('w1: gpu:2 runner cannot be opened: cuda missing');
+    expect(refusalsOf(live, 'gpu-two')).toBe('w1: gpu-two:1 other model');
+    expect(refusalsOf(live, 'mlp')).toBe('');
   });
 });

@@ -23,6 +23,20 @@ export interface LiveWorker {
   changes_applied?: number;
   /** it drains (SIGTERM): it applies no more model changes */
   draining?: boolean;
+  /** versions (`model:version`) whose runner it could not open, with why */
+  refused?: Record<string, string>;
+}
+
+/** PURE: why the workers `live` could not open `model`'s versions, as `worker: model:version reason` lines joined (empty: none said). */
+export function refusalsOf(live: readonly LiveWorker[], model: string, version?: number): string {
+  const lines: string[] = [];
+  for (const w of live) {
+    for (const [tag, reason] of Object.entries(w.refused ?? {})) {
+      const at = tag.lastIndexOf(':');
+      if (tag.slice(0, at) === model && (version === undefined || Number(tag.slice(at + 1)) === version)) lines.push(`${w.id}: ${tag} ${reason}`);
+    }
+  }
+  return lines.join('; ');
 }
 
 const CACHE_MS = 500;
@@ -132,8 +146,9 @@ export class WorkerDirectory {
         return;
       } else if (done.length === would.length || Date.now() >= deadline) {
         if (done.some(servesSome)) return;
+        const why = refusalsOf(done, model);
         throw new AppError('model-not-ready', done.length === would.length
-          ? `${model} is loaded, but none of the ${would.length} live workers that would serve it could open it (their logs say why); its requests wait queued until one does`
+          ? `${model} is loaded, but none of the ${would.length} live workers that would serve it could open it (${why || 'their logs say why'}); its requests wait queued until one does`
           : `${model} is loaded, but no live worker serves it after ${ms / 1000} s; its requests wait queued until one does`);
       }
       await new Promise((r) => setTimeout(r, UNTIL_SERVED_POLL_MS));

@@ -52,6 +52,8 @@ export interface LiveModelsOptions<R extends ServedRunner> {
   changed: (runners: R[]) => void;
   /** every model change up to `seq` (MODEL_CHANGES_KEY) is applied: the heartbeat says so */
   applied?: (seq: number) => void;
+  /** the versions whose runner could not be opened, by tag, with why: the heartbeat says so (the API's index shows it) */
+  refused?: (reasons: Record<string, string>) => void;
   /**
    * How long a retired runner stays open, its queue empty or not (`retireGraceMs`): an API
    * that has not yet seen the change (its own poll comes later) still routes jobs there.
@@ -167,10 +169,11 @@ export class LiveModels<R extends ServedRunner> {
       if (refused?.key === key) throw new Error(refused.reason);
       try {
         opened.set(tag, { runner: await this.opts.open(m, v), key });
-        this.refused.delete(tag);
+        if (this.refused.delete(tag)) this.tellRefused();
       } catch (err) {
         const reason = `runner cannot be opened: ${(err as Error).message}`;
         this.refused.set(tag, { key, reason });
+        this.tellRefused();
         const serving = this.servingTags(m.name);
         this.log.warn({ model: tag, reason, serving }, serving.length ? 'model version cannot be served: the previous versions keep serving' : 'model version cannot be served');
         throw new Error(reason);
@@ -206,6 +209,10 @@ export class LiveModels<R extends ServedRunner> {
     changed = (await this.keepOnly(name, wanted, 'model version no longer served')) || changed;
     await this.runLeftovers(name, wanted);
     return changed;
+  }
+
+  private tellRefused(): void {
+    this.opts.refused?.(Object.fromEntries([...this.refused].map(([tag, r]) => [tag, r.reason])));
   }
 
   /** The tags of `name`'s versions this worker serves now. */
