@@ -10,7 +10,7 @@
  * Every run goes to the worker's session thread (`WORKER_INLINE_MAX_MS=0`), as a model's
  * longer runs do: the failed runs' isolation runs rows again from bytes a run has crossed with.
  */
-import { buildFlattenModel, buildLookupModel, buildTransposeModel } from '@maas/model-gen/test-models';
+import { buildFlattenModel, buildLookupModel, buildTotalModel, buildTransposeModel } from '@maas/model-gen/test-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addModel, call, Cluster, eventually, modelRepository } from '../src/harness/index.js';
 
@@ -25,8 +25,9 @@ beforeAll(async () => {
   await addModel(repo.dir, 'flatten', buildFlattenModel(), { max_queue_delay_ms: 200, preferred_batch_sizes: [8] });
   await addModel(repo.dir, 'flatten_told', buildFlattenModel(), { max_batch_size: 8 });
   await addModel(repo.dir, 'transpose', buildTransposeModel(), {});
-  cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'lookup,lookup_small,flatten,flatten_told,transpose', WORKER_INLINE_MAX_MS: '0' } });
-  for (const m of ['lookup', 'lookup_small', 'flatten', 'flatten_told', 'transpose']) {
+  await addModel(repo.dir, 'total', buildTotalModel(), {});
+  cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'lookup,lookup_small,flatten,flatten_told,transpose,total', WORKER_INLINE_MAX_MS: '0' } });
+  for (const m of ['lookup', 'lookup_small', 'flatten', 'flatten_told', 'transpose', 'total']) {
     await eventually(async () => (await call(cluster.url, 'GET', `/v2/models/${m}/ready`)).status, (s) => s === 200, { what: `${m} ready` });
   }
 });
@@ -243,5 +244,20 @@ describe('outputs whose first dimension is not the rows', () => {
       expect(r.status).toBe(500);
       expect(r.body.detail).toMatch(/output y has \d+ in its first dimension for a run of \d+ rows/);
     }
+  });
+});
+
+describe('a model with an output that is not per row (`total`: the largest value of all, and each row\'s)', () => {
+  it('answers each request with its own run, and refuses a batch file, whose lines it could not answer (they came back invalid, wrong or a 500)', async () => {
+    const r = await infer('total', 'x', 'FP32', [1, 2, 3, 4, 5, 6, 7, 8], 4);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.outputs).toEqual([
+      { name: 'total', datatype: 'FP32', shape: [], data: [8] },
+      { name: 'rowmax', datatype: 'FP32', shape: [2], data: [4, 8] },
+    ]);
+    const line = JSON.stringify({ custom_id: 'a', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
+    const upload = await fetch(`${cluster.url}/v1/batches?model=total`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${line}\n` });
+    expect(upload.status).toBe(400);
+    expect(((await upload.json()) as { detail: string }).detail).toMatch(/total cannot answer a batch file a line at a time: it cannot batch, and its outputs' first dimension is not a line's rows\. Send its requests through v2 infer or \/v1\/jobs/);
   });
 });

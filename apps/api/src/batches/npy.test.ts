@@ -69,7 +69,7 @@ describe('npyTarget and checkNpyHeader', () => {
   it('take the single input of a batchable numeric model', () => {
     expect(npyTarget(sig([{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]))).toEqual({ name: 'x', datatype: 'FP32', rest: [4] });
     expect(() => npyTarget(sig([{ name: 'a', datatype: 'FP32', shape: [-1, 1] }, { name: 'b', datatype: 'FP32', shape: [-1, 1] }]))).toThrow(/2 inputs: use NDJSON/);
-    expect(() => npyTarget(sig([{ name: 'x', datatype: 'FP32', shape: [2, 3] }], false))).toThrow(/no batch dimension/);
+    expect(() => npyTarget(sig([{ name: 'x', datatype: 'FP32', shape: [2, 3] }], false))).toThrow(/this model does not batch \(max_batch_size 0\): use NDJSON/);
     expect(() => npyTarget(sig([{ name: 's', datatype: 'BYTES', shape: [-1, 1] }]))).toThrow(/BYTES inputs cannot come from an .npy file/);
   });
 

@@ -95,7 +95,7 @@ export function npyTarget(sig: Signature): NpyTarget {
   if (sig.inputs.length !== 1 || !input) {
     throw new ValidationError([{ path: 'body', message: `an .npy upload holds one array, but this model has ${sig.inputs.length} inputs: use NDJSON` }]);
   }
-  if (!sig.batchable) throw new ValidationError([{ path: 'body', message: 'this model has no batch dimension (max_batch_size 0): use NDJSON' }]);
+  if (!sig.batchable) throw new ValidationError([{ path: 'body', message: 'this model does not batch (max_batch_size 0): use NDJSON' }]);
   if (!NPY_DESCR[input.datatype]) throw new ValidationError([{ path: 'body', message: `${input.datatype} inputs cannot come from an .npy file: use NDJSON` }]);
   return { name: input.name, datatype: input.datatype, rest: input.shape.slice(1) };
 }

@@ -42,6 +42,7 @@ import type { FairShare } from '../fairness/fair-share.js';
 import { BATCH_PRIORITY, bullPriority, quantum } from '../fairness/lanes.js';
 import { RETRY_BACKOFF } from './job-retry.js';
 import type { Admission } from '../quotas/queued-rows.js';
+import { batchFileProblem } from '../batches/answerable.js';
 import type { ModelCatalog } from './catalog.js';
 import type { JobNotifier } from './notifier.js';
 import type { InferenceQueue, QueueRegistry } from './queues.js';
@@ -142,6 +143,8 @@ export class BatchService {
     tenant: string, target: BatchTarget, body: AsyncIterable<Buffer>, format: BatchFormat = 'ndjson', idempotencyKey?: string,
   ): Promise<{ batch: BatchObject; created: boolean }> {
     const { model, version } = this.catalog.resolve(target.model, target.version);
+    const unanswerable = batchFileProblem(version);
+    if (unanswerable) throw new ValidationError([{ path: 'model', message: unanswerable }]);
     const webhookProblem = target.webhook && webhookUrlProblem(target.webhook, { allowPrivate: this.opts.allowPrivateWebhooks });
     if (webhookProblem) throw new ValidationError([{ path: 'webhook', message: webhookProblem }]);
     const webhook = target.webhook && new URL(target.webhook).href;

@@ -201,3 +201,21 @@ export function buildBf16Model(): Uint8Array {
     },
   });
 }
+
+/**
+ * `total`: `x` FP32 [batch, 4] → `total` FP32 [] (the largest of all its values) and `rowmax` FP32
+ * [batch] (each row's): an output that is not per row, so the model cannot batch, and a batch
+ * file's lines could not be answered from its runs.
+ */
+export function buildTotalModel(): Uint8Array {
+  return buildModel({
+    graph: {
+      name: 'total',
+      docString: 'total = ReduceMax(x) over every value; rowmax = ReduceMax(x) over each row.',
+      inputs: [valueInfo('x', DataType.FLOAT, [BATCH, 4])],
+      outputs: [valueInfo('total', DataType.FLOAT, []), valueInfo('rowmax', DataType.FLOAT, [BATCH])],
+      initializers: [],
+      nodes: [node('ReduceMax', ['x'], ['total'], { keepdims: 0 }), node('ReduceMax', ['x'], ['rowmax'], { axes: [1], keepdims: 0 })],
+    },
+  });
+}
