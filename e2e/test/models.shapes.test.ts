@@ -10,7 +10,7 @@
  * Every run goes to the worker's session thread (`WORKER_INLINE_MAX_MS=0`), as a model's
  * longer runs do: the failed runs' isolation runs rows again from bytes a run has crossed with.
  */
-import { buildFlattenModel, buildLookupModel, buildTotalModel, buildTransposeModel } from '@maas/model-gen/test-models';
+import { buildBatchMeanModel, buildFlattenModel, buildLookupModel, buildTotalModel, buildTransposeModel } from '@maas/model-gen/test-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addModel, call, Cluster, eventually, modelRepository } from '../src/harness/index.js';
 
@@ -26,8 +26,9 @@ beforeAll(async () => {
   await addModel(repo.dir, 'flatten_told', buildFlattenModel(), { max_batch_size: 8 });
   await addModel(repo.dir, 'transpose', buildTransposeModel(), {});
   await addModel(repo.dir, 'total', buildTotalModel(), {});
-  cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'lookup,lookup_small,flatten,flatten_told,transpose,total', WORKER_INLINE_MAX_MS: '0' } });
-  for (const m of ['lookup', 'lookup_small', 'flatten', 'flatten_told', 'transpose', 'total']) {
+  await addModel(repo.dir, 'batch_mean', buildBatchMeanModel(), { max_queue_delay_ms: 200, preferred_batch_sizes: [8] });
+  cluster = await Cluster.start({ models: repo.dir, workers: 1, worker: { WORKER_MODELS: 'lookup,lookup_small,flatten,flatten_told,transpose,total,batch_mean', WORKER_INLINE_MAX_MS: '0' } });
+  for (const m of ['lookup', 'lookup_small', 'flatten', 'flatten_told', 'transpose', 'total', 'batch_mean']) {
     await eventually(async () => (await call(cluster.url, 'GET', `/v2/models/${m}/ready`)).status, (s) => s === 200, { what: `${m} ready` });
   }
 });
@@ -259,5 +260,19 @@ describe('a model with an output that is not per row (`total`: the largest value
     const upload = await fetch(`${cluster.url}/v1/batches?model=total`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${line}\n` });
     expect(upload.status).toBe(400);
     expect(((await upload.json()) as { detail: string }).detail).toMatch(/total cannot answer a batch file a line at a time: it cannot batch, and its outputs' first dimension is not a line's rows\. Send its requests through v2 infer or \/v1\/jobs/);
+  });
+});
+
+describe('a model whose output\'s first dimension has no name (`batch_mean`: the mean over the rows)', () => {
+  it('runs each request alone, so concurrent requests each get their own mean (packed, every one failed: a 500 blaming a config.json it did not have)', async () => {
+    expect((await call(cluster.url, 'GET', '/v1/models')).body.models.find((m: { name: string }) => m.name === 'batch_mean')).toMatchObject({ max_batch_size: 0 });
+    const sent = Array.from({ length: 8 }, (_, k) => [k, k + 1, k + 2, k + 3]);
+    const replies = await Promise.all(sent.map((x) => infer('batch_mean', 'x', 'FP32', x, 4)));
+    replies.forEach((r, k) => {
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.outputs[0]).toMatchObject({ name: 'mean', shape: [1, 4], data: sent[k] });
+    });
+    const two = await infer('batch_mean', 'x', 'FP32', [1, 2, 3, 4, 3, 4, 5, 6], 4);
+    expect(two.body.outputs[0]).toMatchObject({ shape: [1, 4], data: [2, 3, 4, 5] });
   });
 });

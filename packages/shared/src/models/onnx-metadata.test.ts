@@ -108,9 +108,10 @@ describe('readOnnxSignature', () => {
 });
 
 describe('rowAligned', () => {
-  it('is false only when an output names its first dimension apart from every input', () => {
+  it('is true only when each output names its first dimension as an input does (or an input names none)', () => {
     expect(rowAligned(['batch'], ['batch', 'batch'])).toBe(true);
-    expect(rowAligned(['batch', 'batch'], [undefined])).toBe(true);
+    expect(rowAligned(['batch', 'batch'], [undefined])).toBe(false); // unnamed: nothing says it is the rows (a mean over the batch)
+    expect(rowAligned(['batch'], ['batch', undefined])).toBe(false);
     expect(rowAligned([undefined], ['n'])).toBe(true);
     expect(rowAligned(['batch'], ['num_detections'])).toBe(false);
     expect(rowAligned(['a', 'b'], ['b'])).toBe(true);

@@ -13,9 +13,11 @@ export interface OnnxSignature {
   outputs: TensorSpec[];
   /**
    * Whether the outputs' first dimensions may be the inputs' rows, by the names the file gives
-   * them: false when an output's first dimension is named, and by a name no input's first
-   * dimension has (`[batch, 4]` in, `[num_detections, 7]` out: NonMaxSuppression's kind).
-   * True when the names agree or a name is missing (nothing says otherwise).
+   * them: only when each output's first dimension has the name of an input's. False when one
+   * is named apart (`[batch, 4]` in, `[num_detections, 7]` out: NonMaxSuppression's kind) or
+   * has no name while the inputs' have (nothing says it is the rows: a mean over the batch,
+   * exported without names, failed every packed run: a model-zoo audit). True when an input's
+   * first dimension has no name (nothing to compare with).
    */
   rowAligned: boolean;
 }
@@ -70,5 +72,5 @@ const firstDimName = (v: ValueInfoLike): string | undefined => v.type?.tensorTyp
 export function rowAligned(inputNames: readonly (string | undefined)[], outputNames: readonly (string | undefined)[]): boolean {
   if (inputNames.some((n) => n === undefined)) return true;
   const rows = new Set(inputNames);
-  return outputNames.every((n) => n === undefined || rows.has(n));
+  return outputNames.every((n) => n !== undefined && rows.has(n));
 }

@@ -156,7 +156,7 @@ export async function readModel(root: string, name: string, warnings: string[] =
       versionWarnings.push(`${name}/${version}: first dimension is fixed, so max_batch_size ${file.max_batch_size} is ignored (0)`);
     }
     if (!batchable && !rowAligned && file.max_batch_size === undefined) {
-      versionWarnings.push(`${name}/${version}: an output's first dimension is named apart from the inputs' rows, so its requests run one at a time (a config.json max_batch_size says it is the batch)`);
+      versionWarnings.push(`${name}/${version}: an output's first dimension is named apart from the inputs' rows (or not named), so its requests run one at a time (a config.json max_batch_size says it is the batch)`);
     }
     return v;
   });

@@ -219,3 +219,22 @@ export function buildTotalModel(): Uint8Array {
     },
   });
 }
+
+/**
+ * `batch_mean`: `x` FP32 [batch, 4] → `mean` FP32 [?, 4], the mean over the rows (ReduceMean over
+ * axis 0, keepdims): its output's first dimension has no name, as exporters often leave it, so
+ * nothing says it is the rows (it is 1): the model must not batch.
+ */
+export function buildBatchMeanModel(): Uint8Array {
+  const unnamed = { name: 'mean', type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{}, { dimValue: 4 }] } } } };
+  return buildModel({
+    graph: {
+      name: 'batch_mean',
+      docString: 'mean = ReduceMean(x) over the rows (axis 0), its first dimension unnamed.',
+      inputs: [valueInfo('x', DataType.FLOAT, [BATCH, 4])],
+      outputs: [unnamed],
+      initializers: [],
+      nodes: [node('ReduceMean', ['x'], ['mean'], { axes: [0], keepdims: 1 })],
+    },
+  });
+}
