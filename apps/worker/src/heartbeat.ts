@@ -10,6 +10,13 @@ import type { Redis } from 'ioredis';
 import { WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY, type Logger } from '@maas/shared';
 import type { WorkerMetrics } from './metrics.js';
 
+/**
+ * ZADD the worker at Redis's time, which the API judges it by: a host whose clock is behind
+ * (30 s, a clock-skew audit) was read as gone while it ran jobs, and its model as not ready.
+ */
+const SEEN_NOW = `local t = redis.call('TIME')
+return redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])`;
+
 export interface WorkerDescription {
   id: string;
   host: string;
@@ -51,7 +58,7 @@ export class Heartbeat {
     const metrics = JSON.stringify(await this.metrics.registry.getMetricsAsJSON());
     await this.redis
       .multi()
-      .zadd(WORKERS_SEEN_KEY, Date.now(), id)
+      .eval(SEEN_NOW, 1, WORKERS_SEEN_KEY, id)
       .hset(WORKERS_INFO_KEY, id, JSON.stringify(this.description))
       .hset(WORKERS_METRICS_KEY, id, metrics)
       .exec();

@@ -72,7 +72,8 @@ export class WorkerDirectory {
     infos.forEach((json, i) => {
       const id = ids[i]!;
       const w = json ? (JSON.parse(json) as LiveWorker) : undefined;
-      if (!w || now - beats.get(id)! > MISSED_BEATS * w.heartbeat_ms) dead.push(id);
+      // Beats are stamped with Redis's time (heartbeat.ts), so no host's clock is compared with another's.
+      if (!w || redisNow - beats.get(id)! > MISSED_BEATS * w.heartbeat_ms) dead.push(id);
       // Frozen or gone: not live, but left listed (it may wake; its heartbeat decides when it is forgotten).
       else if ((expiries.get(id) ?? Infinity) > redisNow) workers.push(w);
     });

@@ -37,6 +37,13 @@ describe('toJobObject', () => {
     expect(job.outputs).toEqual([{ name: 'y', datatype: 'FP32', shape: [1, 2], data: [0.25, 0.75] }]);
   });
 
+  it('never starts before its creation nor ends before its start (a worker whose host clock is behind stamped both before it)', () => {
+    const metrics = { queue_ms: 0, batch_wait_ms: 0, inference_ms: 1, batch_size: 1, runs: 1, worker: 'w' };
+    const returnvalue = { v: 1 as const, outputs: [], metrics, started: base.timestamp - 30_000, completed: base.timestamp - 29_990 };
+    const job = toJobObject({ ...base, processedOn: base.timestamp - 30_000, finishedOn: base.timestamp - 29_990, returnvalue }, 'completed', null);
+    expect(job).toMatchObject({ created_at: '2026-01-01T00:00:00.000Z', started_at: '2026-01-01T00:00:00.000Z', completed_at: '2026-01-01T00:00:00.000Z' });
+  });
+
   it("a succeeded job's times are its result's own when it carries them (what BullMQ's completion event carries)", () => {
     const metrics = { queue_ms: 1, batch_wait_ms: 2, inference_ms: 3, batch_size: 4, runs: 1, worker: 'w' };
     const returnvalue = { v: 1 as const, outputs: [], metrics, started: base.timestamp + 6, completed: base.timestamp + 8 };

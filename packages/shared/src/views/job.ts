@@ -78,6 +78,10 @@ export function ranWith(job: JobObject): string | undefined {
  * (the API's expiry sweep records the ending, with its job.completed: services/expiry.ts), and
  * a reader need not wait for that.
  */
+/** `at`, or `floor` when `at` is before it (undefined stays undefined). */
+const notBefore = (at: number | undefined, floor: number | undefined): number | undefined =>
+  at === undefined || floor === undefined ? at : Math.max(at, floor);
+
 export function toJobObject(job: StoredJob, state: QueueState, canceledAt: number | null, now?: number): JobObject {
   // Canceled or expired while queued, then fetched by a worker about to fail it (its deferred
   // failure): it reads as it did before the fetch and as its job.completed said; not running.
@@ -106,13 +110,15 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     status,
     created_at: iso(job.timestamp)!,
     // Never started: queued, canceled before a worker had it, or expired (its worker found it past its deadline, or its input gone, and ran nothing).
-    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') || failedUnrun || error?.type === 'expired' ? null : iso(result?.started ?? startedOn(job)),
+    // Never before its creation, nor its end before its start: a worker's host clock that is
+    // behind the API's stamped both before it (a clock-skew audit).
+    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') || failedUnrun || error?.type === 'expired' ? null : iso(notBefore(result?.started ?? startedOn(job), job.timestamp)),
     completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt)
       : failedUnrun ? iso(canceledAt ?? job.finishedOn)
       // Expired: at its deadline, though the worker that found it so came later (or when its
       // input was found gone, if that came first); never before it was created.
       : error?.type === 'expired' && d.deadline !== undefined ? iso(Math.max(job.timestamp, Math.min(d.deadline, job.finishedOn ?? d.deadline)))
-      : state === 'completed' || state === 'failed' ? iso(result?.completed ?? job.finishedOn) : null,
+      : state === 'completed' || state === 'failed' ? iso(notBefore(result?.completed ?? job.finishedOn, notBefore(result?.started ?? startedOn(job), job.timestamp))) : null,
     outputs: result ? outputsToJson(resultTensors(job, result)) : null,
     error,
     metrics: result ? result.metrics : null,
