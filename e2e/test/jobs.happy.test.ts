@@ -238,15 +238,17 @@ describe('KServe v2', () => {
         stats,
       };
     };
-    // Read when two reads a heartbeat and more apart agree (nothing still being counted).
+    // Read when two reads a heartbeat and more apart agree, and the three counts agree with one
+    // another (nothing still being counted: on a loaded machine a heartbeat or a statistics
+    // write can come late, and an earlier test's requests were counted in this one's window).
     const settled = async () => {
       let last = await succeeded();
       return eventually(async () => {
         const now = await succeeded();
-        const same = JSON.stringify(now) === JSON.stringify(last);
+        const same = JSON.stringify(now) === JSON.stringify(last) && now.jobs === now.seconds && now.jobs === now.stats;
         last = now;
         return same ? now : undefined;
-      }, (x) => x !== undefined, { ms: 10_000, every: 1200, what: 'the counts to settle' });
+      }, (x) => x !== undefined, { ms: 20_000, every: 1200, what: 'the counts to settle' });
     };
     const before = (await settled())!;
     const features = (i: number) => ({ name: 'features', datatype: 'FP32', shape: [1, 4], data: [39 + i / 10, 18.7, 181, 3750] });
