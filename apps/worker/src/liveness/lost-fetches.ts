@@ -8,7 +8,7 @@
  * and that run takes another job or none (without the resend the command fails: the same). The
  * job the first run took sat in `active` under a lock no one held until the lock expired
  * (WORKER_LOCK_MS, 30 s) and a stalled-job check requeued it (a network audit: 1 of 6 resets of
- * 0.3 s; e2e workers.lost-reply).
+ * 0.3 s; e2e workers.redis-link).
  *
  * So a fetch whose connection closed while it was out (it answered or failed after a reconnect:
  * worker connections resend, never fail, what a lost connection left unanswered) hands back to the wait
