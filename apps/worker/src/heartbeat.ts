@@ -9,13 +9,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY, type Logger } from '@maas/shared';
 import type { WorkerMetrics } from './metrics.js';
-
-/**
- * ZADD the worker at Redis's time, which the API judges it by: a host whose clock is behind
- * (30 s, a clock-skew audit) was read as gone while it ran jobs, and its model as not ready.
- */
-const SEEN_NOW = `local t = redis.call('TIME')
-return redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])`;
+import { RENEW } from './liveness/alive-beat.js';
 
 export interface WorkerDescription {
   id: string;
@@ -58,7 +52,9 @@ export class Heartbeat {
     const metrics = JSON.stringify(await this.metrics.registry.getMetricsAsJSON());
     await this.redis
       .multi()
-      .eval(SEEN_NOW, 1, WORKERS_SEEN_KEY, id)
+      // At Redis's time, which the API judges it by: a host whose clock is behind (30 s, a
+      // clock-skew audit) was read as gone while it ran jobs, and its model as not ready.
+      .eval(RENEW, 1, WORKERS_SEEN_KEY, id, 0)
       .hset(WORKERS_INFO_KEY, id, JSON.stringify(this.description))
       .hset(WORKERS_METRICS_KEY, id, metrics)
       .exec();

@@ -7,7 +7,7 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { LoadedModel } from './repository.js';
-import { AppError, execReplies, isRedisUnavailable, workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
+import { AppError, execReplies, isRedisUnavailable, modelVersionTag, workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
   id: string;
@@ -32,8 +32,8 @@ export function refusalsOf(live: readonly LiveWorker[], model: string, version?:
   const lines: string[] = [];
   for (const w of live) {
     for (const [tag, reason] of Object.entries(w.refused ?? {})) {
-      const at = tag.lastIndexOf(':');
-      if (tag.slice(0, at) === model && (version === undefined || Number(tag.slice(at + 1)) === version)) lines.push(`${w.id}: ${tag} ${reason}`);
+      // Model names hold no ':' (modelNameProblem): a tag of the model starts with its name and ':'.
+      if (version === undefined ? tag.startsWith(`${model}:`) : tag === modelVersionTag(model, version)) lines.push(`${w.id}: ${tag} ${reason}`);
     }
   }
   return lines.join('; ');

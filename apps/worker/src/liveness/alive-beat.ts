@@ -17,8 +17,8 @@ import { linkSteady } from './dead-workers.js';
 const REFUSED_RETRY_EVERY_MS = 1_000;
 const REFUSED_WARN_MS = 30_000;
 
-/** ZADD id (Redis time + ttl); returns Redis time in ms. */
-const RENEW = `
+/** ZADD id (Redis time + ttl); returns Redis time in ms. Also the heartbeat's stamp (ttl 0). */
+export const RENEW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])

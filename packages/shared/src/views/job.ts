@@ -102,6 +102,9 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
   // Canceled while queued, then failed at its fetch (the deferred failure): it never ran, and it
   // ended when it was canceled, not when a worker came to it.
   const failedUnrun = state === 'failed' && error?.type === 'canceled' && error.message === CANCELED_BEFORE_IT_RAN.message;
+  // Never before its creation, nor its end before its start: a worker's host clock that is
+  // behind the API's stamped both before it (a clock-skew audit).
+  const started = notBefore(result?.started ?? startedOn(job), job.timestamp);
   const view: JobObject = {
     id: job.id,
     object: 'job',
@@ -110,15 +113,13 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
     status,
     created_at: iso(job.timestamp)!,
     // Never started: queued, canceled before a worker had it, or expired (its worker found it past its deadline, or its input gone, and ran nothing).
-    // Never before its creation, nor its end before its start: a worker's host clock that is
-    // behind the API's stamped both before it (a clock-skew audit).
-    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') || failedUnrun || error?.type === 'expired' ? null : iso(notBefore(result?.started ?? startedOn(job), job.timestamp)),
+    started_at: status === 'queued' || (status === 'canceled' && state !== 'failed') || failedUnrun || error?.type === 'expired' ? null : iso(started),
     completed_at: status === 'canceled' && state !== 'failed' ? iso(canceledAt)
       : failedUnrun ? iso(canceledAt ?? job.finishedOn)
       // Expired: at its deadline, though the worker that found it so came later (or when its
       // input was found gone, if that came first); never before it was created.
       : error?.type === 'expired' && d.deadline !== undefined ? iso(Math.max(job.timestamp, Math.min(d.deadline, job.finishedOn ?? d.deadline)))
-      : state === 'completed' || state === 'failed' ? iso(notBefore(result?.completed ?? job.finishedOn, notBefore(result?.started ?? startedOn(job), job.timestamp))) : null,
+      : state === 'completed' || state === 'failed' ? iso(notBefore(result?.completed ?? job.finishedOn, started)) : null,
     outputs: result ? outputsToJson(resultTensors(job, result)) : null,
     error,
     metrics: result ? result.metrics : null,
