@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, isRedisUnavailable, loadRepository, onShutdown, RedisGoneError, redisAnswers, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, evictionPolicyProblem, hostPort, megabytes, openModeSecrets, Periodic, throttledErrorLog,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, evictionPolicyProblem, hostPort, megabytes, openModeSecrets, Periodic, throttledErrorLog, keepClusterClock,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
   // Why Redis is out while running (refused, a password revoked: WRONGPASS), once every 30 s a
   // reason; requests meanwhile answer 503 and readiness reads not ready.
   redis.on('error', throttledErrorLog(log, 'Redis connection failed; reconnecting', 30_000));
+  // What this process stamps and judges (deadlines, retention, leases) on the cluster's clock (Redis's).
+  const clock = await keepClusterClock(redis, throttledErrorLog(log, 'could not read the cluster clock (Redis TIME); the last reading stays', 60_000));
   // BullMQ's queues on a connection of their own.
   const queueRedis = await connectRedis(config.REDIS_URL, 'api', 'api:queues');
   const subscriber = await connectRedis(config.REDIS_URL, 'worker', 'api:events');
@@ -226,6 +228,7 @@ async function main(): Promise<void> {
       await completions.close();
       await notifier.close();
       await cacheStats.close();
+      await clock.stop();
     })();
     await drainWhileRedisAnswers(closing, redisAnswers(redis), API_DRAIN_REDIS_WAIT_MS).catch((err: unknown) => {
       // Gone, or holding its connections past their command timeout (a close that timed out).

@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY, type Logger } from '@maas/shared';
+import { clusterNow, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY, type Logger } from '@maas/shared';
 import type { WorkerMetrics } from './metrics.js';
 import { RENEW } from './liveness/alive-beat.js';
 
@@ -44,7 +44,7 @@ export class Heartbeat {
   ) {}
 
   static describe(id: string, device: string, heartbeatMs: number, models: WorkerDescription['models'], serves: string[] = []): WorkerDescription {
-    return { id, host: hostname(), pid: process.pid, device, started_at: new Date().toISOString(), heartbeat_ms: heartbeatMs, models, serves, changes_applied: 0 };
+    return { id, host: hostname(), pid: process.pid, device, started_at: new Date(clusterNow()).toISOString(), heartbeat_ms: heartbeatMs, models, serves, changes_applied: 0 };
   }
 
   async beat(): Promise<void> {

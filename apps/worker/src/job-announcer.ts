@@ -17,7 +17,7 @@
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
+import { clusterNow,
   JOB_EVENTS_CHANNEL, metadataBytes, type InferenceJobData, type InferenceJobResult, type JobEventMessage, type Logger, type SettledRecord,
 } from '@maas/shared';
 
@@ -28,7 +28,7 @@ import {
 export const INLINE_RESULT_BYTES = 64 * 1024;
 
 /** The settled record of a succeeded job, or undefined when its outputs and metadata are too large to inline. */
-export function settledRecord(job: Job<InferenceJobData, InferenceJobResult>, result: InferenceJobResult, now = Date.now()): SettledRecord | undefined {
+export function settledRecord(job: Job<InferenceJobData, InferenceJobResult>, result: InferenceJobResult, now = clusterNow()): SettledRecord | undefined {
   let size = metadataBytes(job.data, INLINE_RESULT_BYTES);
   for (const o of result.outputs) size += o.b64?.length ?? JSON.stringify(o).length;
   if (size > INLINE_RESULT_BYTES) return undefined;

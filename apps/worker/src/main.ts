@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import {
   ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, redisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay, checkConfiguredSecret, evictionPolicyProblem,
-  RepositoryPoller, runMain, TenantSecrets, modelFolders, versionFoldersOf, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, modelOfEntry, type ModelInfo, type ModelVersion, armDieAt,
+  RepositoryPoller, runMain, TenantSecrets, modelFolders, versionFoldersOf, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, modelOfEntry, type ModelInfo, type ModelVersion, armDieAt, keepClusterClock, throttledErrorLog,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -69,6 +69,8 @@ async function main(): Promise<void> {
   if (versions.length === 0) log.warn({ repository: repo.root }, 'no model to serve yet: not ready until one can be loaded');
 
   const redis = await connectRedis(config.REDIS_URL, 'worker', `${workerId}:control`);
+  // What this process stamps and judges (deadlines, endings, webhook signatures and retries) on the cluster's clock (Redis's).
+  const clock = await keepClusterClock(redis, throttledErrorLog(log, 'could not read the cluster clock (Redis TIME); the last reading stays', 60_000));
   const metrics = createWorkerMetrics(workerId);
   // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; every other tenant's is in Redis.
   const secrets = new TenantSecrets(redis, { fixed: openModeSecrets(config.WEBHOOK_SECRET) });
@@ -205,6 +207,7 @@ async function main(): Promise<void> {
       await emitter.close();
       await heartbeat.stop().catch(() => {});
       await alive.stop().catch(() => {}); // beating until here: a drain, however long, is not a death
+      await clock.stop();
     };
     // Recording the held jobs' endings takes Redis: without it, the drain gives up (exit 1).
     await drainWhileRedisAnswers(drain(), redisAnswers(redis), config.WORKER_DRAIN_REDIS_WAIT_MS);

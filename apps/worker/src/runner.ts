@@ -18,7 +18,7 @@
  */
 import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
+import { clusterNow,
   bullmqConnectionOptions, createRedis, isClusterUrl,
   chunkRows, misfit, modelDigests, modelVersionTag, EXPIRED_IN_QUEUE, fromEncoded, startBatch, inferenceQueueName, PREFIX, unfinishedJobCount, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
@@ -256,7 +256,7 @@ export class ModelRunner {
     // `timeout_ms` expires a job no worker has taken by then: one taken before (its worker died
     // or froze, and this is its run after the stall) runs to its end, as CONTRACT §6 promises.
     const takenBefore = job.attemptsStarted > 1 || job.stalledCounter > 0;
-    if (data.deadline !== undefined && Date.now() > data.deadline && !takenBefore) {
+    if (data.deadline !== undefined && clusterNow() > data.deadline && !takenBefore) {
       return this.endWithout(job, EXPIRED_IN_QUEUE, 'expired');
     }
     if (data.batch) this.batchStarted(data.batch.id);
@@ -463,7 +463,7 @@ export class ModelRunner {
   /** The result of a chunk that settles as its batch recorded it, without running here (JobEndings.inputGone): no outputs (they are with its batch), no runs. */
   private notRunHere(job: Job<InferenceJobData>): InferenceJobResult {
     return {
-      v: 1, outputs: [], ...started(job), completed: Date.now(),
+      v: 1, outputs: [], ...started(job), completed: clusterNow(),
       metrics: { queue_ms: queueMs(job), batch_wait_ms: 0, inference_ms: 0, batch_size: 0, runs: 0, worker: this.metrics.workerId },
     };
   }
@@ -475,7 +475,7 @@ export class ModelRunner {
       outputs,
       ...(task.memberErrors ? { memberErrors: Object.fromEntries(task.memberErrors) } : {}),
       ...started(job),
-      completed: Date.now(),
+      completed: clusterNow(),
       // only where the API's response cache asks for it: 129 characters less in every other result
       ...(this.model.config.response_cache ? { ran: modelDigests(this.model, this.version) } : {}),
       metrics: {

@@ -16,7 +16,7 @@
  * Modes: with no rows limit configured anywhere the tally is not used at all (no cost).
  */
 import type { Redis } from 'ioredis';
-import { AppError, batchKeys, bullJobKey, chunkOfJobId, QuotaExceededError, sendInSlices, tenantRowsKey, type Logger } from '@maas/shared';
+import { clusterNow, AppError, batchKeys, bullJobKey, chunkOfJobId, QuotaExceededError, sendInSlices, tenantRowsKey, type Logger } from '@maas/shared';
 
 export interface LedgerEntry {
   queue: string;
@@ -119,7 +119,7 @@ export class QueuedRowsQuota implements Admission {
   }
 
   private async tryReserve(tenant: string, e: LedgerEntry, limit: number): Promise<number> {
-    return Number(await this.redis.eval(RESERVE_LUA, 1, tenantRowsKey(tenant), limit, field(e), e.rows, Date.now(), LEDGER_TTL_S, e.job ? '1' : '0'));
+    return Number(await this.redis.eval(RESERVE_LUA, 1, tenantRowsKey(tenant), limit, field(e), e.rows, clusterNow(), LEDGER_TTL_S, e.job ? '1' : '0'));
   }
 
   async release(tenant: string, entries: LedgerEntry[]): Promise<void> {
@@ -163,7 +163,7 @@ export class QueuedRowsQuota implements Admission {
       byQueue.set(queue, list);
     }
     const gone: string[] = [];
-    const now = Date.now();
+    const now = clusterNow(); // entries are stamped on it, by whichever API reserved them
     for (const [queue, list] of byQueue) {
       // One pipeline per queue: a queue's keys share one Redis Cluster slot.
       const pipe = this.redis.pipeline();

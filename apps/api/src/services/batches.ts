@@ -26,7 +26,7 @@
  * moves to the new one). The lines themselves are not compared.
  */
 import type { Redis } from 'ioredis';
-import {
+import { clusterNow,
   AppError, batchKeys, CANCELED_BATCHES_KEY, cancelBatch, claimUploadRemoval, dieAt, IdempotencyConflictError, markUploaded, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, UPLOADS_KEY, ValidationError, type BatchObject,
   BlockPool, bullJobKey, isRedisUnavailable, sendInSlices, type InferenceJobData, type Logger, type ModelVersion, readBatch, toBatchObject, webhookUrlProblem,
@@ -155,7 +155,7 @@ export class BatchService {
     const leaseMs = this.opts.leaseSeconds * 1000;
     // A pending key outlives the lease, so it lapses only once a dead upload has been swept.
     const pendingS = this.opts.leaseSeconds + 60;
-    await this.redis.zadd(UPLOADS_KEY, Date.now() + leaseMs, id);
+    await this.redis.zadd(UPLOADS_KEY, clusterNow() + leaseMs, id);
     let renew: NodeJS.Timeout | undefined;
     let settled: Promise<void> | undefined;
     try {
@@ -172,7 +172,7 @@ export class BatchService {
       }
       await this.checkDepth(queue, version);
       renew = setInterval(() => {
-        void this.redis.zadd(UPLOADS_KEY, 'XX', Date.now() + leaseMs, id).catch(() => {});
+        void this.redis.zadd(UPLOADS_KEY, 'XX', clusterNow() + leaseMs, id).catch(() => {});
         if (idempotencyKey) void this.idempotency.keepPending(tenant, idempotencyKey, id, pendingS).catch(() => {});
       }, leaseMs / 3);
       renew.unref();
@@ -238,7 +238,7 @@ export class BatchService {
     // left may be live (retry in a second: it may end any moment); one with less was cut off
     // with its API process (retry once it runs out: a sweeper removes it soon after).
     const leaseMs = this.opts.leaseSeconds * 1000;
-    const leftMs = lease === null ? 0 : Number(lease) - Date.now();
+    const leftMs = lease === null ? 0 : Number(lease) - clusterNow();
     const untilS = Math.max(1, Math.ceil(leftMs / 1000));
     throw new IdempotencyConflictError(
       key,
@@ -272,7 +272,7 @@ export class BatchService {
     body: AsyncIterable<Buffer>, format: BatchFormat, beforeMark?: () => Promise<void>,
   ): Promise<BatchObject> {
     const k = batchKeys(id);
-    const createdAt = Date.now();
+    const createdAt = clusterNow();
     await this.redis
       .multi()
       .hset(k.meta, {
@@ -333,7 +333,7 @@ export class BatchService {
       if (chunk.rows > 0) {
         await this.checkDepth(queue, version, queued);
         queued.sent();
-        p = enqueue(chunk).then(() => queued.landed(Date.now()), (err: unknown) => {
+        p = enqueue(chunk).then(() => queued.landed(clusterNow()), (err: unknown) => {
           queued.landed();
           throw err;
         });
@@ -479,7 +479,7 @@ export class BatchService {
   async cancel(tenant: string, id: string): Promise<BatchObject> {
     const { meta } = await this.load(tenant, id);
     if ((await cancelBatch(this.redis, id)) !== 'canceled') return this.get(tenant, id);
-    await this.redis.zadd(CANCELED_BATCHES_KEY, 'NX', Date.now() + CANCELED_LOOK_AGAIN_MS, id);
+    await this.redis.zadd(CANCELED_BATCHES_KEY, 'NX', clusterNow() + CANCELED_LOOK_AGAIN_MS, id);
     const queue = this.queues.forVersion(meta['model']!, Number(meta['version']));
     const total = Number(meta['chunks_total']);
     if (await this.stopChunks(tenant, id, queue, Array.from({ length: total }, (_, i) => i))) await this.redis.zrem(CANCELED_BATCHES_KEY, id);

@@ -20,7 +20,7 @@
  * waits: one ZRANGEBYSCORE a sweep.
  */
 import type { Redis } from 'ioredis';
-import { bullJobKey, bullLockKey, CANCELED_BATCHES_KEY, Periodic, sendInSlices, type Logger } from '@maas/shared';
+import { clusterNow, bullJobKey, bullLockKey, CANCELED_BATCHES_KEY, Periodic, sendInSlices, type Logger } from '@maas/shared';
 import { CANCELED_LOOK_AGAIN_MS, type BatchService } from './batches.js';
 import { dueIds, takeDue } from './due-entries.js';
 import type { WorkerDirectory } from './workers.js';
@@ -63,10 +63,10 @@ export class CanceledBatchSweeper {
   }
 
   /** Looks at the canceled batches due by `now`; resolves with how many of them have completed (and left the set). */
-  async sweep(now = Date.now()): Promise<number> {
+  async sweep(now = clusterNow()): Promise<number> {
     let ended = 0;
     for (const id of await dueIds(this.redis, CANCELED_BATCHES_KEY, now, PER_SWEEP)) {
-      if (!(await takeDue(this.redis, CANCELED_BATCHES_KEY, id, now, Date.now() + CANCELED_LOOK_AGAIN_MS))) continue; // another API took it
+      if (!(await takeDue(this.redis, CANCELED_BATCHES_KEY, id, now, clusterNow() + CANCELED_LOOK_AGAIN_MS))) continue; // another API took it
       if (!(await this.batches.finishCancel(id, (queue, jobIds) => this.releaseDead(queue, jobIds)))) continue;
       await this.redis.zrem(CANCELED_BATCHES_KEY, id);
       ended++;

@@ -17,7 +17,7 @@
  */
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
+import { clusterNow,
   bullJobKey, DEADLINE_QUEUES_KEY, deadlinesKey, DUE_DEADLINES_LUA, expireJob, Periodic, jobWebhookEvent, toJobObject, type InferenceJobData, type Logger, type OutboxRelay, type StoredJob,
 } from '@maas/shared';
 import type { Admission } from '../quotas/queued-rows.js';
@@ -52,7 +52,7 @@ export class ExpirySweeper {
   }
 
   /** Ends the queued jobs whose deadline has passed by `now`; resolves with how many this process expired. */
-  async sweep(now = Date.now()): Promise<number> {
+  async sweep(now = clusterNow()): Promise<number> {
     let expired = 0;
     for (const queueName of await this.redis.smembers(DEADLINE_QUEUES_KEY)) {
       const key = deadlinesKey(queueName);

@@ -6,7 +6,7 @@
  * becomes the typed error every front door maps. For a model with `response_cache`, a request
  * whose key (inference/response-cache.ts) is kept is answered from it instead, never queued.
  */
-import {
+import { clusterNow,
   AppError, InferenceError, modelDigests, msToNs, NotFoundError, ranWith, RedisUnavailableError, redisUnavailableReason, sliceOutputRows, STAT, statsKey, ValidationError, VERSION_TEXT, WaitTimeoutError,
   type InputTensor, type ModelVersion, type OutputTensor, type RequestedOutput, type StatsWriter,
 } from '@maas/shared';
@@ -166,7 +166,7 @@ export class InferenceService {
     cached.stats.add(stats, STAT.cacheHitNs, ns);
     cached.stats.add(stats, STAT.successCount, 1);
     cached.stats.add(stats, STAT.successNs, ns);
-    cached.stats.inferredAt(stats, Date.now());
+    cached.stats.inferredAt(stats, clusterNow());
     cached.counted(version.model, 'hit');
     return { model_name: version.model, model_version: hit.model_version, id: id ?? hit.jobId, outputs: hit.outputs, jobId: hit.jobId };
   }

@@ -13,7 +13,7 @@
  */
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
+import { clusterNow,
   bullJobKey, CANCELED_BEFORE_IT_RAN, isRedisUnavailable, isCommandTimeout, RedisUnavailableError, cancelJob, canceledKey, checkRequest, decodeJobError, encodeJobError, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem, type WebhookEvent,
@@ -267,7 +267,7 @@ export class JobService {
       const payload = packed && jobPayloadKey(queue.name, id);
       // The job's creation time: BullMQ's timestamp and the start of its timeout_ms alike (a
       // deadline taken before BullMQ stamped the job could precede it: completed_at < created_at).
-      const createdAt = Date.now();
+      const createdAt = clusterNow();
       const data: InferenceJobData = {
         v: PAYLOAD_VERSION,
         model: version.model,
@@ -393,7 +393,7 @@ export class JobService {
 
   /** Finds job `id` (its BullMQ job, or for a member its carrier's) and its state. */
   private async locate(tenant: string, id: string): Promise<Located> {
-    const readAt = Date.now();
+    const readAt = clusterNow();
     if (!isWellFormedId(id, 'job')) throw new NotFoundError('job', id);
     const indexed = this.queueOf.get(id) ?? (await this.redis.get(jobIndexKey(id)));
     if (!indexed) throw new NotFoundError('job', id);
@@ -469,7 +469,7 @@ export class JobService {
   async wait(tenant: string, id: string, ms: number, signal?: StopSignal, fresh = false, timeoutMs?: number): Promise<JobObject> {
     const deadline = Date.now() + ms;
     // A fresh job's deadline, as its create set it a moment ago; afterwards, as read.
-    let expiresAt = fresh && timeoutMs ? Date.now() + timeoutMs : undefined;
+    let expiresAt = fresh && timeoutMs ? clusterNow() + timeoutMs : undefined;
     // A member's end is its carrier's: watch the carrier, which this process knows if it created the member.
     const carrier = this.carrierOf(id);
     const bullId = carrier ?? id;
@@ -548,7 +548,7 @@ export class JobService {
       return this.get(tenant, id);
     }
     // The job.completed it gets if the cancel ends it now (a queued job): canceled at `now`.
-    const now = Date.now();
+    const now = clusterNow();
     const event = jobWebhookEvent('completed', toJobObject(record as never, 'waiting', now), tenant, now);
     const { verdict, items } = await cancelJob(this.redis, queue.name, id, this.opts.retentionSeconds * 1000, event, now);
     if (verdict === 'canceled') {
@@ -567,7 +567,7 @@ export class JobService {
 const REREAD_AFTER_OUTAGE_MS = 250;
 
 /** Milliseconds until `expiresAt` (a job's deadline) and a little past it; Infinity without one. */
-const untilExpiry = (expiresAt: number | undefined): number => (expiresAt === undefined ? Infinity : Math.max(0, expiresAt - Date.now() + 5));
+const untilExpiry = (expiresAt: number | undefined): number => (expiresAt === undefined ? Infinity : Math.max(0, expiresAt - clusterNow() + 5));
 
 /** Resolves when `woken` does or once `expiresAt` has passed. */
 async function wokenOrExpired(woken: Promise<void>, expiresAt: number | undefined): Promise<void> {

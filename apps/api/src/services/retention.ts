@@ -25,7 +25,7 @@
  * writes the queue's meta, which a quiet queue must not gain every minute.
  */
 import type { Redis } from 'ioredis';
-import { bullCompletedKey, bullFailedKey, Periodic, PREFIX, QUEUE_NAMES_KEY, scanKeys, WEBHOOK_QUEUE, type Logger } from '@maas/shared';
+import { clusterNow, bullCompletedKey, bullFailedKey, Periodic, PREFIX, QUEUE_NAMES_KEY, scanKeys, WEBHOOK_QUEUE, type Logger } from '@maas/shared';
 import type { QueueRegistry } from './queues.js';
 
 export const SWEEP_MS = 60_000;
@@ -95,7 +95,7 @@ export class RetentionSweeper {
       if (name) found.add(name);
     }
     if (found.size > 0) await this.redis.sadd(QUEUE_NAMES_KEY, ...found);
-    await this.redis.set(ADOPTED_KEY, String(Date.now())); // after the scan: a sweep cut short by an error scans again
+    await this.redis.set(ADOPTED_KEY, String(clusterNow())); // after the scan: a sweep cut short by an error scans again
     this.log.info({ queues: found.size }, 'model queues in Redis adopted by the retention sweep');
   }
 
@@ -108,7 +108,7 @@ export class RetentionSweeper {
   private async clean(name: string, state: 'completed' | 'failed'): Promise<number> {
     const grace = this.graceMs(name, state);
     const finished = state === 'completed' ? bullCompletedKey(name) : bullFailedKey(name);
-    const due = await this.redis.zrangebyscore(finished, '-inf', Date.now() - grace, 'LIMIT', 0, 1);
+    const due = await this.redis.zrangebyscore(finished, '-inf', clusterNow() - grace, 'LIMIT', 0, 1);
     if (due.length === 0) return 0;
     // The registry's queue (made now for a retired version or the webhooks queue): closed with the registry.
     const queue = this.queues.byName(name);

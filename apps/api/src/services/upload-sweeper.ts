@@ -9,7 +9,7 @@
  * unref'd; a Redis outage only delays it.
  */
 import type { Redis } from 'ioredis';
-import { Periodic, UPLOADS_KEY, type Logger } from '@maas/shared';
+import { clusterNow, Periodic, UPLOADS_KEY, type Logger } from '@maas/shared';
 import { dueIds, takeDue } from './due-entries.js';
 
 /** How many expired uploads one sweep handles (the next sweep takes the rest). */
@@ -36,11 +36,11 @@ export class UploadSweeper {
   }
 
   /** Removes (or, marked uploaded, finishes) the uploads whose lease expired by now. */
-  async sweep(now = Date.now()): Promise<void> {
+  async sweep(now = clusterNow()): Promise<void> {
     for (const id of await dueIds(this.redis, UPLOADS_KEY, now, PER_SWEEP)) {
       // Claimed by pushing its lease ahead, not removing it: should this sweep fail or its process
       // die half way, the lease runs out again and another sweep takes it up. Done, it goes.
-      if (!(await takeDue(this.redis, UPLOADS_KEY, id, now, Date.now() + this.leaseMs))) continue; // another API took it
+      if (!(await takeDue(this.redis, UPLOADS_KEY, id, now, clusterNow() + this.leaseMs))) continue; // another API took it
       const done = await this.abandoned(id);
       if (done === 'removed') this.log.warn({ batch: id }, 'batch upload abandoned by its API process (lease expired): removed with its chunks');
       else if (done === 'finished') this.log.warn({ batch: id }, 'batch upload ended, but its API process died before it was listed: listed and completed here');

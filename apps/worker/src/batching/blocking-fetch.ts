@@ -35,6 +35,7 @@ import { raw2NextJobData, type Job, type Worker } from 'bullmq';
 import { Packr } from 'msgpackr';
 import type { Logger } from '@maas/shared';
 import { handBack, runScript, type CommandClient, type Connection, type LostFetches, type Script } from '../liveness/lost-fetches.js';
+import { clusterNow } from '@maas/shared';
 
 /** How BullMQ packs the script's options (redis-queue-backend.ts). */
 const packer = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
@@ -140,7 +141,7 @@ export function installBlockingFetch(worker: Worker, log: Logger, cluster = fals
         const [jobData, id, limitDelay, delayUntil] = next as [unknown, string | undefined, number, number];
         w.updateDelays(limitDelay, delayUntil);
         const job = await w.nextJobFromJobData(jobData, id, token);
-        if (job) job.processedOn = Date.now(); // the script's timestamp is when the wait began
+        if (job) job.processedOn = clusterNow(); // the script's timestamp is when the wait began
         return job;
       } finally {
         w.waiting = null;
@@ -160,7 +161,7 @@ export async function waitAndTake(w: WorkerInternals, token: string, timeout: nu
   const args = [
     ...SCRIPT_KEYS.map((k) => keys[k]!),
     keys['']!,
-    Date.now(),
+    clusterNow(),
     packer.pack({ token, lockDuration: b.queue.opts.lockDuration, limiter: b.queue.opts.limiter, name: w.opts.name }),
   ];
   // All in one write: ioredis writes each command as it is sent, and a corked socket sends

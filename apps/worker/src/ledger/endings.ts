@@ -2,7 +2,7 @@
  * PURE: a job's ending as the runner reaches it, and what the ledger and the webhooks make of
  * it: the stored job as it will read once settled, its job.completed event, its end marker.
  */
-import {
+import { clusterNow,
   CANCELED_BY_REQUEST, encodeJobError, jobWebhookEvent, toJobObject, type Ending, type InferenceJobData, type InferenceJobResult, type JobError,
   type RawTensor, type StoredJob, type WebhookEventInput,
 } from '@maas/shared';
@@ -17,7 +17,7 @@ export type JobEnd =
 export type EndingJob = StoredJob & { queueName: string; data: InferenceJobData };
 
 /** The job as it will be stored once settled with `end`. */
-export function settledJob(job: StoredJob, end: JobEnd, now = Date.now()): StoredJob {
+export function settledJob(job: StoredJob, end: JobEnd, now = clusterNow()): StoredJob {
   return end.state === 'completed'
     ? { ...pick(job), finishedOn: now, returnvalue: end.result, ...(end.outputs ? { outputs: end.outputs } : {}) }
     : { ...pick(job), finishedOn: now, failedReason: encodeJobError(end.error) };
@@ -35,14 +35,14 @@ export function ledgerEnding(end: JobEnd): Ending {
  * The job.completed of `job` ending with `end`, or null when it has no webhook that wants it.
  * It names the job's queue (`settledIn`): its delivery waits until BullMQ holds the ending.
  */
-export function completedEvent(job: EndingJob, end: JobEnd, now = Date.now()): WebhookEventInput | null {
+export function completedEvent(job: EndingJob, end: JobEnd, now = clusterNow()): WebhookEventInput | null {
   const state = end.state === 'completed' ? 'completed' : 'failed';
   const event = jobWebhookEvent('completed', toJobObject(settledJob(job, end, now), state, null), job.data.tenant, now);
   return event && { ...event, settledIn: job.queueName };
 }
 
 /** The job.start of `job` now active, or null when it has no webhook that wants it. */
-export function startEvent(job: EndingJob, now = Date.now()): WebhookEventInput | null {
+export function startEvent(job: EndingJob, now = clusterNow()): WebhookEventInput | null {
   return jobWebhookEvent('start', toJobObject(job, 'active', null), job.data.tenant, now);
 }
 

@@ -19,7 +19,7 @@
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
+import { clusterNow,
   CANCELED_BY_REQUEST, canceledKey, deadlinesKey, decodeJobError, dieAt, encodeJobError, jobResultKey, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toEncoded,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type RawTensor, whileRefused,
 } from '@maas/shared';
@@ -97,7 +97,7 @@ export class JobEndings {
     if (n <= 0) return;
     this.d.metrics.jobs.inc({ ...this.d.labels, outcome }, n);
     if (outcome !== 'succeeded') return;
-    const seconds = (Date.now() - job.timestamp) / 1000;
+    const seconds = (clusterNow() - job.timestamp) / 1000;
     for (let i = 0; i < n; i++) this.d.metrics.jobSeconds.observe(this.d.labels, seconds);
   }
 

@@ -7,7 +7,7 @@
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { batchFields, msToNs, STAT, statsKey, StatsWriter, type InferenceJobData, type Logger } from '@maas/shared';
+import { clusterNow, batchFields, msToNs, STAT, statsKey, StatsWriter, type InferenceJobData, type Logger } from '@maas/shared';
 import type { JobEnd } from '../ledger/endings.js';
 import { failedRequests, requestsOf } from '../ledger/requests.js';
 
@@ -28,11 +28,11 @@ export class StatsRecorder {
       const failedAlone = Object.keys(end.result.memberErrors ?? {}).length;
       if (failedAlone > 0) {
         w.add(key, STAT.failCount, failedAlone);
-        w.add(key, STAT.failNs, msToNs(Date.now() - job.timestamp) * failedAlone);
+        w.add(key, STAT.failNs, msToNs(clusterNow() - job.timestamp) * failedAlone);
         requests -= failedAlone;
         if (requests <= 0) return;
       }
-      const totalNs = msToNs(Date.now() - job.timestamp) * requests;
+      const totalNs = msToNs(clusterNow() - job.timestamp) * requests;
       const m = end.result.metrics;
       w.add(key, STAT.successCount, requests);
       w.add(key, STAT.successNs, totalNs);
@@ -41,12 +41,12 @@ export class StatsRecorder {
       w.add(key, STAT.inferCount, requests);
       w.add(key, STAT.inferNs, msToNs(m.inference_ms) * requests);
       w.add(key, STAT.inferenceCount, job.data.rows);
-      w.inferredAt(key, Date.now());
+      w.inferredAt(key, clusterNow());
     } else {
       const failed = failedRequests(job.data, end);
       if (failed === 0) return;
       w.add(key, STAT.failCount, failed);
-      w.add(key, STAT.failNs, msToNs(Date.now() - job.timestamp) * failed);
+      w.add(key, STAT.failNs, msToNs(clusterNow() - job.timestamp) * failed);
     }
   }
 

@@ -23,7 +23,7 @@
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
+import { clusterNow,
   bullJobKey, bullmqConnectionOptions, createRedis, DEFAULT_TENANT, isClusterUrl,
   DeliveryStore, isRedisUnavailable, PREFIX, retryDelay, signedHeaders, throttledErrorLog, WEBHOOK_QUEUE, type DeliveryJobData,
   type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
@@ -219,7 +219,7 @@ export class WebhookDeliverer {
     const d = job.data;
     if (job.name !== d.type || d.v !== 1) throw new UnrecoverableError(`unknown delivery payload for ${job.id}`);
     const attempt = job.attemptsMade + 1;
-    const at = Date.now();
+    const at = clusterNow(); // the signature's timestamp: receivers judge it against their clocks
     const keys = await this.beforeSending(job, token, () => this.settings.secrets.keys(d.tenant ?? DEFAULT_TENANT));
     const outcome = await postWebhook(d.url, d.body, { ...signedHeaders(keys, d.msg_id, d.body, at) }, {
       timeoutMs: this.settings.timeoutMs,
@@ -239,7 +239,7 @@ export class WebhookDeliverer {
         ...(outcome.error ? { error: outcome.error } : {}),
         ...(outcome.excerpt ? { response_excerpt: outcome.excerpt } : {}),
       },
-      { status, next_attempt_at: delay === null ? null : new Date(Date.now() + delay).toISOString() },
+      { status, next_attempt_at: delay === null ? null : new Date(clusterNow() + delay).toISOString() },
       d.keep_s,
     );
     const ctx = { msgId: d.msg_id, subject: d.subject, type: d.type, attempt, status: outcome.status, ms: outcome.durationMs };

@@ -15,6 +15,7 @@ import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, JOB_EVENTS_
 import type { WebhookEventInput } from '../webhooks/events.js';
 import { batchCompletedItem, endMarker, eventItem, parseEndMarker, type Ending, type OutboxItem } from './entry.js';
 import { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, END_JOBS_LUA, EXPIRE_JOB_LUA, START_JOBS_LUA } from './scripts.js';
+import { clusterNow } from '../cluster-clock.js';
 
 /** How long a writer has to relay its own entries before a sweeper takes them. */
 export const OUTBOX_LEASE_MS = 5000;
@@ -48,7 +49,7 @@ export type Recorded = { won: true } | { won: false; ending: Ending; result?: st
  * call's ending is the one recorded, and the outbox entries it added (the caller relays them).
  */
 export async function recordJobEndings(
-  redis: Redis, queueName: string, endings: readonly JobEndingInput[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+  redis: Redis, queueName: string, endings: readonly JobEndingInput[], now = clusterNow(), leaseMs = OUTBOX_LEASE_MS,
 ): Promise<{ recorded: Recorded[]; items: OutboxItem[] }> {
   if (endings.length === 0) return { recorded: [], items: [] };
   const o = outboxKeys(queueName);
@@ -71,7 +72,7 @@ export type CancelVerdict = 'canceled' | 'running' | 'finished' | 'gone' | 'ende
  */
 export async function cancelJob(
   redis: Redis, queueName: string, jobId: string, canceledRetentionMs: number, event: WebhookEventInput | null,
-  now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+  now = clusterNow(), leaseMs = OUTBOX_LEASE_MS,
 ): Promise<{ verdict: CancelVerdict; items: OutboxItem[] }> {
   const o = outboxKeys(queueName);
   const item = event ? eventItem(event) : null;
@@ -90,7 +91,7 @@ export async function cancelJob(
  * the outbox entry of `event` when this call ended it; else what it found.
  */
 export async function expireJob(
-  redis: Redis, queueName: string, jobId: string, event: WebhookEventInput | null, now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+  redis: Redis, queueName: string, jobId: string, event: WebhookEventInput | null, now = clusterNow(), leaseMs = OUTBOX_LEASE_MS,
 ): Promise<{ verdict: 'expired' | 'running' | 'finished' | 'gone' | 'ended'; items: OutboxItem[] }> {
   const o = outboxKeys(queueName);
   const item = event ? eventItem(event) : null;
@@ -105,7 +106,7 @@ export async function expireJob(
 
 /** The API's cancel of a member of carrier job `carrierId` (CANCEL_MEMBER_LUA). */
 export async function cancelMember(
-  redis: Redis, queueName: string, carrierId: string, memberId: string, canceledRetentionMs: number, now = Date.now(),
+  redis: Redis, queueName: string, carrierId: string, memberId: string, canceledRetentionMs: number, now = clusterNow(),
 ): Promise<Exclude<CancelVerdict, 'ended'>> {
   return (await redis.eval(
     CANCEL_MEMBER_LUA, 3, bullJobKey(queueName, carrierId), bullLockKey(queueName, carrierId), canceledKey(queueName),
@@ -123,7 +124,7 @@ export async function cancelMember(
  * (not awaited, lost if this process dies first): waiters also read the batch again now and then.
  */
 export async function recordChunks(
-  redis: Redis, batchId: string, retentionS: number, triples: readonly (string | Buffer)[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+  redis: Redis, batchId: string, retentionS: number, triples: readonly (string | Buffer)[], now = clusterNow(), leaseMs = OUTBOX_LEASE_MS,
 ): Promise<{ completed: boolean; recorded: number; items: OutboxItem[] }> {
   const k = batchKeys(batchId);
   const o = outboxKeys(batchSlot(batchId));
@@ -150,7 +151,7 @@ export async function recordChunks(
  * Marks a batch running (START_BATCH_LUA) if it is still queued: when a worker first takes one
  * of its chunks. Resolves true when this call did.
  */
-export async function startBatch(redis: Redis, batchId: string, now = Date.now()): Promise<boolean> {
+export async function startBatch(redis: Redis, batchId: string, now = clusterNow()): Promise<boolean> {
   return (await redis.eval(START_BATCH_LUA, 1, batchKeys(batchId).meta, now)) === 1;
 }
 
@@ -168,7 +169,7 @@ export async function cancelBatch(redis: Redis, batchId: string): Promise<'cance
  * none for a job already ended. Returns the entries queued, to relay.
  */
 export async function recordJobStarts(
-  redis: Redis, queueName: string, starts: readonly { jobId: string; event: WebhookEventInput }[], now = Date.now(), leaseMs = OUTBOX_LEASE_MS,
+  redis: Redis, queueName: string, starts: readonly { jobId: string; event: WebhookEventInput }[], now = clusterNow(), leaseMs = OUTBOX_LEASE_MS,
 ): Promise<OutboxItem[]> {
   if (starts.length === 0) return [];
   const o = outboxKeys(queueName);

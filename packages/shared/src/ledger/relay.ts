@@ -19,6 +19,7 @@ import type { WebhookEmitter } from '../webhooks/emitter.js';
 import { decodeEntry, UnreadableEntryError, type OutboxItem } from './entry.js';
 import { OUTBOX_LEASE_MS } from './record.js';
 import { CLAIM_OUTBOX_LUA } from './scripts.js';
+import { clusterNow } from '../cluster-clock.js';
 
 /** Entries one sweeper takes from one outbox per visit. */
 const CLAIM_LIMIT = 200;
@@ -88,7 +89,7 @@ export class OutboxRelay {
   }
 
   /** Relays every entry whose lease ran out, in every listed outbox. Returns how many were relayed. */
-  async sweep(now = Date.now()): Promise<number> {
+  async sweep(now = clusterNow()): Promise<number> {
     const slots = await this.redis.smembers(OUTBOX_SLOTS_KEY);
     let n = 0;
     for (const slot of slots) {

@@ -9,10 +9,11 @@
 import type { Redis } from 'ioredis';
 import { OUTBOX_SLOTS_KEY, outboxKeys } from '../queues.js';
 import type { DeliveryQueue } from './emitter.js';
+import { clusterNow } from '../cluster-clock.js';
 
 export const WEBHOOK_BACKLOG_SOON_MS = 60_000;
 
-export async function webhookBacklog(redis: Redis, queue: DeliveryQueue, now = Date.now(), soonMs = WEBHOOK_BACKLOG_SOON_MS): Promise<number> {
+export async function webhookBacklog(redis: Redis, queue: DeliveryQueue, now = clusterNow(), soonMs = WEBHOOK_BACKLOG_SOON_MS): Promise<number> {
   const [counts, retriesSoon, slots] = await Promise.all([
     queue.getJobCounts('waiting', 'prioritized', 'active'),
     redis.zcount(queue.keys.delayed!, 0, (now + soonMs + 1) * 0x1000 - 1),

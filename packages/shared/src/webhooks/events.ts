@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { BatchObject } from '../contract/batch.js';
 import type { JobObject, WebhookEvent } from '../contract/job.js';
 import { exactJson } from '../tensors/exact-integers.js';
+import { clusterNow } from '../cluster-clock.js';
 
 export const WEBHOOK_EVENT_TYPES = ['job.start', 'job.completed', 'batch.completed'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -65,7 +66,7 @@ export function messageId(subject: string, type: WebhookEventType): string {
 
 /** The body: `{"type", "timestamp", "data"}` (CONTRACT §5); a job's INT64/UINT64 outputs exact (exact-integers.ts). */
 export function eventBody(e: WebhookEventInput): string {
-  return exactJson(JSON.stringify({ type: e.type, timestamp: new Date(e.occurredAt ?? Date.now()).toISOString(), data: e.data }));
+  return exactJson(JSON.stringify({ type: e.type, timestamp: new Date(e.occurredAt ?? clusterNow()).toISOString(), data: e.data }));
 }
 
 const JOB_EVENT_TYPE = { start: 'job.start', completed: 'job.completed' } as const satisfies Record<WebhookEvent, WebhookEventType>;

@@ -7,6 +7,7 @@
  * serialise the body once and pass that string (or Buffer) both here and to the socket.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { clusterNow } from '../cluster-clock.js';
 
 export const SECRET_PREFIX = 'whsec_';
 /** The spec asks for keys of 24 to 64 bytes. */
@@ -60,7 +61,7 @@ export interface SignedHeaders {
  * several keys (a secret being rotated) the signature header holds one space-separated `v1,`
  * signature per key, so a receiver holding any of them verifies.
  */
-export function signedHeaders(key: Buffer | readonly Buffer[], msgId: string, body: string | Buffer, nowMs = Date.now()): SignedHeaders {
+export function signedHeaders(key: Buffer | readonly Buffer[], msgId: string, body: string | Buffer, nowMs = clusterNow()): SignedHeaders {
   const ts = Math.floor(nowMs / 1000);
   const keys = Buffer.isBuffer(key) ? [key] : key;
   if (keys.length === 0) throw new Error('no key to sign with');

@@ -11,6 +11,7 @@
 import type { Redis } from 'ioredis';
 import { webhookAttemptsKey, webhookDeliveryKey, webhookEventsKey, webhookRedeliveryKey } from '../queues.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './events.js';
+import { clusterNow } from '../cluster-clock.js';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'exhausted';
 
@@ -78,7 +79,7 @@ export class DeliveryStore {
   /** Records a new event as pending; a second call for the same event changes nothing. */
   async create(subject: string, e: { id: string; type: WebhookEventType; url: string }, keepSeconds: number): Promise<void> {
     const key = webhookDeliveryKey(subject, e.id);
-    const now = new Date().toISOString();
+    const now = new Date(clusterNow()).toISOString();
     const fields = { id: e.id, type: e.type, url: e.url, created_at: now, status: 'pending', next_attempt_at: now, redeliveries: '0' };
     const m = this.redis.multi();
     // HSETNX field by field: an event emitted twice keeps its first record, whatever its state.
@@ -97,7 +98,7 @@ export class DeliveryStore {
     attempt: AttemptRecord,
     state: { status: DeliveryStatus; next_attempt_at: string | null },
     keepSeconds: number,
-    now = Date.now(),
+    now = clusterNow(),
   ): Promise<void> {
     const key = webhookDeliveryKey(subject, msgId);
     const list = webhookAttemptsKey(subject, msgId);
@@ -150,7 +151,7 @@ export class DeliveryStore {
   async redelivered(subject: string, msgId: string, lastBefore: string | null, keepSeconds: number): Promise<void> {
     await this.redis.eval(
       REDELIVERED_LUA, 2, webhookDeliveryKey(subject, msgId), webhookAttemptsKey(subject, msgId),
-      lastBefore ?? '', new Date().toISOString(), this.ttl(keepSeconds),
+      lastBefore ?? '', new Date(clusterNow()).toISOString(), this.ttl(keepSeconds),
     );
   }
 

@@ -18,6 +18,7 @@ import { tenantSecretsKey, WEBHOOK_SECRET_KEY } from '../queues.js';
 import { DEFAULT_TENANT } from '../tenants.js';
 import { readRing, ROTATE_LUA, signingSecrets, type SecretRing } from './secret-ring.js';
 import { generateSecret, parseSecret } from './sign.js';
+import { clusterNow } from '../cluster-clock.js';
 
 export interface TenantSecretsOptions {
   /** tenant → configured `whsec_` secrets, current first (not stored, not rotatable here) */
@@ -42,7 +43,7 @@ export class TenantSecrets {
   }
 
   /** The tenant's secrets now (generating its first one if it has none). */
-  async ring(tenant: string, nowMs = Date.now()): Promise<SecretRing & { source: 'config' | 'redis' }> {
+  async ring(tenant: string, nowMs = clusterNow()): Promise<SecretRing & { source: 'config' | 'redis' }> {
     const configured = this.fixed.get(tenant);
     if (configured?.length) {
       const previous = configured.slice(1).map((secret) => ({ secret, expires_at: Number.POSITIVE_INFINITY }));
@@ -67,7 +68,7 @@ export class TenantSecrets {
   }
 
   /** Starts a new secret; the current one keeps signing for `overlapMs`. */
-  async rotate(tenant: string, nowMs = Date.now()): Promise<SecretRing & { source: 'config' | 'redis' }> {
+  async rotate(tenant: string, nowMs = clusterNow()): Promise<SecretRing & { source: 'config' | 'redis' }> {
     if (this.fixed.has(tenant)) {
       throw new AppError('secret-from-config', 'this secret is set by WEBHOOK_SECRET: rotate it there, on the API and every worker: "whsec_new whsec_old" (both sign), then "whsec_new" once receivers have the new one');
     }

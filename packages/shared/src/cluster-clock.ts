@@ -1,0 +1,83 @@
+import type { Redis, Cluster } from 'ioredis';
+import { Periodic } from './periodic.js';
+
+/**
+ * The cluster's one clock: Redis's (`TIME`), read in every process as its own clock plus an
+ * offset kept from a `TIME` every SYNC_MS. What one process stamps and another judges is on
+ * it: `timeout_ms` deadlines and their expiry, a job's created/started/completed times,
+ * retention, a batch's `expires_at`, outbox and upload leases, queued-row ledgers, webhook
+ * timestamps, signatures and retry schedules. A host whose clock is off (no NTP, a VM
+ * resumed) then stamps and judges as the others do (a clock-skew audit: an API 60 s ahead
+ * expired every queued `timeout_ms` job of the cluster; a worker 2 h off had every webhook
+ * it signed refused).
+ *
+ * Local durations (a timer, a cache's age) stay on the host's clock. BullMQ's own stamps
+ * (a job's `processedOn`/`finishedOn` when BullMQ's scripts set them, its promotion of delayed
+ * jobs in workers it runs) read the host's clock: the README says so.
+ *
+ * One per process (a module singleton): every module reads `clusterNow()` without a clock
+ * passed through every constructor; until `keepClusterClock` has read Redis once it is the
+ * host's clock.
+ */
+
+/** How often each process reads Redis's TIME again. */
+export const CLUSTER_CLOCK_SYNC_MS = 10_000;
+/** A reading whose round trip took longer than this says too little (± half of it): kept only when there is none better. */
+const TRUSTED_ROUND_TRIP_MS = 50;
+/** An offset that moved less than this is noise (the round trip's jitter): the kept one stays, so stamps do not jitter. */
+const OFFSET_NOISE_MS = 3;
+
+let offsetMs = 0;
+let synced = false;
+
+/** Milliseconds since the epoch on the cluster's clock (Redis's). */
+export function clusterNow(): number {
+  return Date.now() + offsetMs;
+}
+
+/** How far this host's clock is behind the cluster's (negative: ahead), in ms; 0 until read. */
+export function clusterClockOffset(): number {
+  return offsetMs;
+}
+
+/**
+ * The offset a `TIME` reply gives, read between `sentAt` and `answeredAt` on this host: Redis
+ * read its clock somewhere in the round trip, most likely in its middle. Pure, for its test.
+ */
+export function offsetFrom(reply: readonly (string | number)[], sentAt: number, answeredAt: number): number {
+  const redisMs = Number(reply[0]) * 1000 + Number(reply[1] ?? 0) / 1000;
+  return Math.round(redisMs - (sentAt + answeredAt) / 2);
+}
+
+/** Whether a new reading replaces the kept offset. Pure, for its test. */
+export function takesReading(kept: number, hasKept: boolean, reading: number, roundTripMs: number): boolean {
+  if (!hasKept) return true;
+  if (roundTripMs > TRUSTED_ROUND_TRIP_MS) return false;
+  return Math.abs(reading - kept) >= OFFSET_NOISE_MS;
+}
+
+/** Reads Redis's TIME once and keeps the offset it gives (see `takesReading`). */
+export async function syncClusterClock(redis: Redis | Cluster): Promise<void> {
+  const sentAt = Date.now();
+  const reply = await redis.time();
+  const answeredAt = Date.now();
+  const reading = offsetFrom(reply, sentAt, answeredAt);
+  if (takesReading(offsetMs, synced, reading, answeredAt - sentAt)) offsetMs = reading;
+  synced = true;
+}
+
+/**
+ * Reads the cluster's clock now (awaited: a process stamps nothing before it knows the clock;
+ * a Redis that does not answer leaves the host's clock until it does) and every
+ * CLUSTER_CLOCK_SYNC_MS after. Stop the returned task at shutdown.
+ */
+export async function keepClusterClock(redis: Redis | Cluster, onError: (err: unknown) => void): Promise<Periodic> {
+  await syncClusterClock(redis).catch(onError);
+  return new Periodic(() => syncClusterClock(redis), CLUSTER_CLOCK_SYNC_MS, onError).start();
+}
+
+/** For tests: forget the kept offset. */
+export function resetClusterClock(): void {
+  offsetMs = 0;
+  synced = false;
+}
