@@ -25,7 +25,7 @@ export function parseBaseUrl(raw: string): BaseUrl {
   if (!URL.canParse(raw)) throw new TypeError(`baseUrl is not an absolute URL: ${JSON.stringify(redactUrl(raw))}`);
   const url = new URL(raw);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`baseUrl must be http or https, not ${url.protocol}`);
-  const basicAuth = url.username || url.password ? `Basic ${Buffer.from(`${decoded(url.username)}:${decoded(url.password)}`, 'utf8').toString('base64')}` : undefined;
+  const basicAuth = url.username || url.password ? `Basic ${base64Utf8(`${decoded(url.username)}:${decoded(url.password)}`)}` : undefined;
   const query = [...url.searchParams.entries()];
   return { root: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, query, basicAuth };
 }
@@ -52,4 +52,11 @@ export function requestUrl(base: BaseUrl, path: string, query?: Record<string, s
   for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
   const qs = params.toString();
   return `${base.root}${path}${qs ? `?${qs}` : ''}`;
+}
+
+/** `text`'s UTF-8 bytes in base64, without Node's Buffer (browsers have none). */
+function base64Utf8(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }

@@ -3,11 +3,8 @@
  * order. Both directions are streamed, so a batch of millions of lines costs the client the
  * same memory as a batch of ten.
  */
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { rename, stat } from 'node:fs/promises';
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
-import { MaasApiError, MaasConnectionError, MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
+import { createReadStream, createWriteStream, finished, once, rename, stat, type WriteStream } from './local-files.js';
+import { failedUntold, MaasApiError, MaasConnectionError, MaasProtocolError, MaasWaitTimeoutError } from './errors.js';
 import { byteStream, encodeNdjson, parseNdjson, splitLines, type LineSource, type NdjsonBody } from './ndjson.js';
 import { forgetKept, keptPartial, noteKept, partialPath, type ResultsForm } from './kept-download.js';
 import { NpyFile } from './npy.js';
@@ -386,7 +383,7 @@ export class Batches {
           if (total !== undefined && received !== total) throw changed(`a part ended at byte ${received} of ${total}`);
           return;
         } catch (err) {
-          if (!(err instanceof MaasConnectionError && (err.lost || RESUMABLE.has(err.code ?? '')))) throw err;
+          if (!(err instanceof MaasConnectionError && (err.lost || RESUMABLE.has(err.code ?? '') || failedUntold(err)))) throw err;
           tries = received > before ? 1 : tries + 1;
           if (tries > MAX_RESUMES) throw err;
         }

@@ -133,3 +133,17 @@ export class WebhookVerificationError extends Error {
 
 /** The system error code of a connection that failed (MaasConnectionError), or undefined for any other error. */
 export const connectionCode = (err: unknown): string | undefined => (err instanceof MaasConnectionError ? err.code ?? err.reason : undefined);
+
+/**
+ * Whether this runtime's fetch says why a connection failed: Node's and Bun's give a system
+ * error code (ECONNREFUSED, …); a browser's says only "Failed to fetch", Deno's a message.
+ */
+const FETCH_GIVES_CODES = typeof process !== 'undefined' && typeof process.versions?.node === 'string' && !('Deno' in globalThis);
+
+/**
+ * A connection that failed for a reason the runtime does not tell (a browser's, Deno's): what
+ * an API restarting gives there, so a wait's GETs and a download's resume try again as they do
+ * on ECONNREFUSED in Node. Never a timeout of the SDK's own.
+ */
+export const failedUntold = (err: unknown): boolean =>
+  !FETCH_GIVES_CODES && err instanceof MaasConnectionError && !(err instanceof MaasTimeoutError) && err.code === undefined;

@@ -6,7 +6,7 @@
  * tagged as they were; else it starts over. A partial without its note, or with one naming
  * something else, is overwritten.
  */
-import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFile, stat, unlink, writeFile } from './local-files.js';
 
 /** What a download asks for: the same batch in the same form, or its partial bytes are not a start of it. */
 export interface ResultsForm {

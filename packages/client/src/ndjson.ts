@@ -121,14 +121,14 @@ export function encodeNdjson(source: LineSource, opts: EncodeOptions = {}): Ndjs
           let size = 0;
           let done = false;
           let turn: Promise<typeof SLOW> | undefined;
-          let immediate: NodeJS.Immediate | undefined;
+          let immediate: (() => void) | undefined;
           try {
             while (size < chunkBytes) {
               let next: IteratorResult<unknown> | Promise<IteratorResult<unknown>> = pending ?? iterator.next();
               pending = undefined;
               if (next instanceof Promise && parts.length) {
                 // Lines an async source has ready arrive within the current event-loop turn.
-                turn ??= new Promise((resolve) => (immediate = setImmediate(resolve, SLOW)));
+                turn ??= new Promise((resolve) => (immediate = afterThisTurn(() => resolve(SLOW))));
                 const raced = await Promise.race([next, turn]);
                 if (raced === SLOW) {
                   pending = next;
@@ -172,7 +172,7 @@ export function encodeNdjson(source: LineSource, opts: EncodeOptions = {}): Ndjs
           } finally {
             // Drop the turn marker: a CPU-bound source never lets it fire, and a queued one
             // would keep every race's reaction alive.
-            if (immediate) clearImmediate(immediate);
+            immediate?.();
           }
           if (raw.length) {
             for (const bytes of raw) {
@@ -258,4 +258,17 @@ export async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenera
     if (!finished) await reader.cancel().catch(() => undefined);
     reader.releaseLock();
   }
+}
+
+/**
+ * Runs `fn` once the current event-loop turn's I/O is done (Node's setImmediate; a browser,
+ * which has none, a zero timeout); returns what cancels it.
+ */
+function afterThisTurn(fn: () => void): () => void {
+  if (typeof setImmediate === 'function') {
+    const handle = setImmediate(fn);
+    return () => clearImmediate(handle);
+  }
+  const handle = setTimeout(fn, 0);
+  return () => clearTimeout(handle);
 }

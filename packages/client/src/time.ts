@@ -1,5 +1,5 @@
 /** Waiting that a caller can interrupt: every wait in the SDK goes through here. */
-import { connectionCode, MaasApiError } from './errors.js';
+import { connectionCode, failedUntold, MaasApiError } from './errors.js';
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -41,7 +41,8 @@ const gatewayAway = (err: unknown): boolean =>
 /**
  * `read` (a wait's GET, a create with an Idempotency-Key, a results download's resume) carried
  * through an API restart, as a rolling update or a crash and restart gives: a connection
- * refused, reset or closed mid-answer, or a gateway's 502/504 in front of an API that is away,
+ * refused, reset or closed mid-answer (where the runtime does not say why, as a browser's
+ * "Failed to fetch", any failed connection), or a gateway's 502/504 in front of an API that is away,
  * is tried again, after 0.25 s doubling to 2 s,
  * for at most RECONNECT_FOR_MS in a row and never past `deadline`; anything else is thrown.
  */
@@ -55,7 +56,7 @@ export async function throughRestarts<T>(read: () => Promise<T>, deadline: numbe
       const code = connectionCode(err);
       const now = Date.now();
       since ??= now;
-      const away = (code !== undefined && RESTARTING.has(code)) || gatewayAway(err);
+      const away = (code !== undefined && RESTARTING.has(code)) || failedUntold(err) || gatewayAway(err);
       if (!away || signal?.aborted || now >= deadline || now - since + delay > RECONNECT_FOR_MS) throw err;
       // The last try at the deadline itself, not a pause short of it given up.
       await sleep(Math.min(delay, deadline - now), signal);

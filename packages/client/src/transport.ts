@@ -3,7 +3,6 @@
  * Resources (jobs, batches, …) describe requests; this turns them into `fetch` calls and turns
  * every failure into the SDK's error classes, so no resource has to think about them.
  */
-import { randomUUID } from 'node:crypto';
 import { MaasApiError, MaasConnectionError, MaasProtocolError, MaasTimeoutError, type TimedOut } from './errors.js';
 import { apiErrorFrom } from './problem.js';
 import { DEFAULT_RETRY, retryDelayMs, type RetryOptions } from './retry.js';
@@ -101,7 +100,7 @@ const NETWORK_CODES = new Set([
 ]);
 
 /** An Idempotency-Key of the SDK's own (`maas-client-…`) or the CLI's (`maas-cli-…`), for a POST it may send again. */
-export const newIdempotencyKey = (by: 'client' | 'cli' = 'client'): string => `maas-${by}-${randomUUID()}`;
+export const newIdempotencyKey = (by: 'client' | 'cli' = 'client'): string => `maas-${by}-${globalThis.crypto.randomUUID()}`;
 
 /** Marks our own timeout apart from the caller aborting. */
 class TimeoutSignal extends Error {}
@@ -120,7 +119,8 @@ export class Transport {
   constructor(opts: TransportOptions) {
     this.base = parseBaseUrl(opts.baseUrl);
     this.baseUrl = this.base.root;
-    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    // Called as a function of its own: a browser's fetch called as a method of another object throws "Illegal invocation".
+    this.fetchImpl = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.customFetch = opts.fetch !== undefined;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retry = opts.retry === false ? { ...DEFAULT_RETRY, maxRetries: 0 } : { ...DEFAULT_RETRY, ...opts.retry };

@@ -266,3 +266,6 @@ export function batchEnded(batch: Pick<Batch, 'status' | 'completed_at'>): boole
   if (batch.status === 'canceled') return batch.completed_at !== null && batch.completed_at !== undefined;
   return isTerminal(batch.status);
 }
+
+/** Webhook timestamps are accepted this far either way of the receiver's clock (Standard Webhooks' default: 5 minutes). */
+export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;

@@ -10,13 +10,12 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { WebhookVerificationError } from './errors.js';
-import type { WebhookEvent } from './types.js';
+import { DEFAULT_TOLERANCE_SECONDS, type WebhookEvent } from './types.js';
 import { parseJson } from './json.js';
 
 const PREFIX = 'whsec_';
 const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-/** The spec's default: 5 minutes either way. */
-export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
+export { DEFAULT_TOLERANCE_SECONDS };
 
 /** `Headers`, or Node's `req.headers` (lower-case keys, possibly arrays). */
 export type WebhookHeaders = Headers | Record<string, string | string[] | undefined>;
