@@ -109,8 +109,22 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     expect(existsSync(SCREENSHOT)).toBe(true);
 
     const board = await ctx.newPage();
-    expect((await board.goto(`${cluster.url}/admin/queues`))!.status()).toBe(200);
+    // Nothing leaves for another site (the board's template links Google Fonts: refused by its policy).
+    // (Offline here, such a request fails either way: what must fail it is the page's policy.)
+    const elsewhere: string[] = [];
+    const away = (url: string) => !url.startsWith(cluster.url) && !url.startsWith('data:');
+    board.on('response', (r) => { if (away(r.url())) elsewhere.push(`${r.url()}: answered`); });
+    board.on('requestfailed', (r) => { if (away(r.url()) && r.failure()?.errorText !== 'csp') elsewhere.push(`${r.url()}: ${r.failure()?.errorText}`); });
+    const opened = (await board.goto(`${cluster.url}/admin/queues`))!;
+    expect(opened.status()).toBe(200);
     await expect.poll(() => board.locator('body').textContent(), { timeout: 15_000 }).toContain('infer-mlp-v1');
+    expect(elsewhere).toEqual([]);
+    // Both pages say what may run in them and that no site may frame them.
+    for (const res of [await ctx.request.get(`${cluster.url}/admin`), opened]) {
+      expect(res.headers()['content-security-policy']).toMatch(/frame-ancestors 'none'/);
+      expect(res.headers()['x-content-type-options']).toBe('nosniff');
+    }
+    expect((await ctx.request.get(`${cluster.url}/admin`)).headers()['content-security-policy']).toMatch(/script-src 'sha256-/);
     await ctx.close();
   });
 

@@ -3,6 +3,8 @@
  * REFRESH_MS and redraws itself (no build step, no external asset). Every value goes in through
  * `textContent` or an escaping helper, so a model name or an error message cannot inject markup.
  */
+import { createHash } from 'node:crypto';
+
 export const REFRESH_MS = 2000;
 
 export const STATUS_PAGE = /* html */ `<!doctype html>
@@ -139,3 +141,6 @@ refresh();
 </body>
 </html>
 `;
+
+/** The page's one inline script, by its SHA-256, as its Content-Security-Policy allows it (routes/admin.ts): no other script runs. */
+export const STATUS_PAGE_SCRIPT_HASH = `'sha256-${createHash('sha256').update(STATUS_PAGE.slice(STATUS_PAGE.indexOf('<script>') + 8, STATUS_PAGE.indexOf('</script>'))).digest('base64')}'`;

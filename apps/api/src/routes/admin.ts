@@ -10,11 +10,12 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Router, type RequestHandler } from 'express';
+import helmet from 'helmet';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { answeredWithin, isRedisUnavailable, RedisUnavailableError } from '@maas/shared';
 import { methodNotAllowed } from '../http/problem.js';
-import { STATUS_PAGE } from '../admin/page.js';
+import { STATUS_PAGE, STATUS_PAGE_SCRIPT_HASH } from '../admin/page.js';
 import type { Deps } from '../deps.js';
 import { unservedQueues } from '../services/unserved-queues.js';
 
@@ -22,7 +23,7 @@ export const QUEUE_BOARD_PATH = '/admin/queues';
 
 export function adminRouter({ catalog, queues, webhookQueue, status, redis }: Deps): Router {
   const r = Router();
-  r.get('/admin', (_req, res) => {
+  r.get('/admin', statusPageHeaders, (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(STATUS_PAGE);
   });
@@ -49,7 +50,7 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis }: De
     }
     return [...served, ...unserved.names.map((n) => queues.readOnly(n)), webhookQueue] as Queue[];
   };
-  r.use(QUEUE_BOARD_PATH, readOnlyBoard, boardRedis(redis), (_req, _res, next) => {
+  r.use(QUEUE_BOARD_PATH, boardHeaders, readOnlyBoard, boardRedis(redis), (_req, _res, next) => {
     current().then((now) => {
       if (now.map((q) => q.name).join() !== shown.map((q) => q.name).join()) board.replaceQueues(adapters((shown = now)));
       next();
@@ -57,6 +58,20 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis }: De
   }, serverAdapter.getRouter() as Router);
   return r;
 }
+
+/**
+ * The admin pages' security headers (helmet): a Content-Security-Policy that lets each page load
+ * only its own scripts and styles and be framed by no site, `nosniff` and the like (a browser
+ * audit: they sent none, and the board's template asks a third-party site for its fonts, telling
+ * it each time an operator opens the page). Not HSTS: whether the API is served over TLS is its
+ * proxy's to say.
+ */
+const securityHeaders = (directives: Record<string, string[]>) =>
+  helmet({ contentSecurityPolicy: { useDefaults: false, directives: { baseUri: ["'none'"], ...directives, formAction: ["'none'"], frameAncestors: ["'none'"] } }, strictTransportSecurity: false });
+/** The status page: its one inline script (by hash), its inline style, its JSON. */
+const statusPageHeaders = securityHeaders({ defaultSrc: ["'none'"], scriptSrc: [STATUS_PAGE_SCRIPT_HASH], styleSrc: ["'unsafe-inline'"], imgSrc: ['data:'], connectSrc: ["'self'"] });
+/** The queue board (bull-board): its own files (found through its template's <base>), and the inline styles its React app sets; its template's Google Fonts link is refused (the system fonts stand in). */
+const boardHeaders = securityHeaders({ defaultSrc: ["'self'"], baseUri: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] });
 
 /** How long the board's list of unserved queues with jobs is kept before it is read again. */
 const UNSERVED_READ_MS = 5000;
