@@ -230,6 +230,39 @@ describe('SIGTERM while Redis is down', () => {
   });
 });
 
+describe('SIGTERM while Redis is away for a few seconds', () => {
+  it('the drain waits for Redis, finishes the held jobs and exits 0 (it never exited: BullMQ waited for an end its connection, between reconnects, never sent)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maas-redis-'));
+    const repo = await modelRepository({ mlp: { max_queue_delay_ms: 6000, preferred_batch_sizes: [1024] } });
+    const cluster = await Cluster.start({ models: repo.dir, redisDir: dir, workers: 0, worker: { WORKER_MODELS: 'mlp', WORKER_DRAIN_REDIS_WAIT_MS: '8000' } });
+    cleanups.push(async () => {
+      await cluster.stop();
+      await repo.remove();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const w = await cluster.startWorker();
+    const created = await Promise.all(rows(9, 12, 32).map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
+    const conn = cluster.redisClient();
+    const queue = new Queue('{infer-mlp-v1}', { prefix: 'maas', connection: conn });
+    try {
+      await until(async () => heldRows(await queue.getJobs(['active'])) === 12, 10_000, 'the worker to hold 12 jobs');
+    } finally {
+      await queue.close();
+      conn.disconnect();
+    }
+    await new Promise((res) => setTimeout(res, 1200)); // appendfsync everysec
+    await cluster.redis.kill();
+    const stopping = w.stop('SIGTERM', 30_000);
+    await new Promise((res) => setTimeout(res, 3000));
+    await cluster.redis.restart();
+    const t0 = Date.now();
+    expect(await stopping).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const done = await Promise.all(created.map((c) => call(cluster.url, 'GET', `/v1/jobs/${c.body.id}?wait=20`)));
+    for (const d of done) expect(d.body).toMatchObject({ status: 'succeeded', metrics: { worker: w.name } });
+  });
+});
+
 describe('restarts with Redis persistence', () => {
   it('accepted jobs survive a restart of the API, the workers and Redis', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'maas-redis-'));

@@ -26,6 +26,7 @@ import { clusterNow,
 } from '@maas/shared';
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { installBlockingFetch } from './batching/blocking-fetch.js';
+import { closeWorker } from './liveness/closing-worker.js';
 import { installLostFetches } from './liveness/lost-fetches.js';
 import { Collector } from './batching/collector.js';
 import { fullRunsAhead } from './batching/full-ahead.js';
@@ -207,7 +208,7 @@ export class ModelRunner {
 
   /** Stop fetching; run what is held now without waiting for runs to fill; then free the sessions. */
   async close(): Promise<void> {
-    const closing = this.worker.close();
+    const closing = closeWorker(this.worker);
     await this.missedFailures.stop();
     await this.collector.drain();
     await closing;

@@ -28,6 +28,7 @@ import { clusterNow,
   DeliveryStore, isRedisUnavailable, PREFIX, retryDelay, signedHeaders, throttledErrorLog, WEBHOOK_QUEUE, type DeliveryJobData,
   type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
 } from '@maas/shared';
+import { closeWorker } from '../liveness/closing-worker.js';
 import { installLostFetches } from '../liveness/lost-fetches.js';
 import { postWebhook, type PostOutcome } from './post.js';
 import { originOf, receiverOf, ReceiverSlots } from './receiver-slots.js';
@@ -151,7 +152,7 @@ export class WebhookDeliverer {
 
   /** Stops fetching and lets attempts in flight finish (each is bounded by the timeout). */
   async close(): Promise<void> {
-    await this.worker.close();
+    await closeWorker(this.worker);
     this.connection.disconnect();
   }
 
