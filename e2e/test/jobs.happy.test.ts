@@ -234,7 +234,7 @@ describe('KServe v2', () => {
       const stats = (await call(cluster.url, 'GET', '/v2/models/penguins/stats')).body.model_stats.reduce((a: number, s: any) => a + s.inference_stats.success.count, 0) as number;
       return {
         jobs: sum(text, /^maas_jobs_processed_total\{[^}]*model="penguins"[^}]*outcome="succeeded"[^}]*\} (\d+)$/gm),
-        seconds: sum(text, /^maas_job_seconds_count\{[^}]*model="penguins"[^}]*\} (\d+)$/gm),
+        seconds: sum(text, /^maas_job_seconds_count\{[^}]*model="penguins"[^}]*kind="request"[^}]*\} (\d+)$/gm),
         stats,
       };
     };
@@ -274,6 +274,9 @@ describe('KServe v2', () => {
     expect(text).toMatch(/maas_run_rows_count\{[^}]*model="mlp"[^}]*\} [1-9]/);
     expect(text).toMatch(/maas_queue_jobs\{model="mlp",version="1",state="completed"\} [1-9]/);
     expect(text).toMatch(/maas_jobs_processed_total\{[^}]*outcome="succeeded"[^}]*\} [1-9]/);
+    // Requests' latency apart from batch files' chunks, in buckets fine enough for a few-ms SLO.
+    expect(text).toMatch(/maas_job_seconds_count\{[^}]*model="mlp"[^}]*kind="request"[^}]*\} [1-9]/);
+    expect(text).toMatch(/maas_job_seconds_bucket\{le="0\.0075",[^}]*kind="request"/);
     // A worker's series carry its id (they end when it dies, never summed down); Redis was read.
     expect(text).toMatch(/maas_jobs_processed_total\{[^}]*worker="[^"]+"[^}]*\} [1-9]/);
     expect(text).toMatch(/^maas_redis_up 1$/m);

@@ -32,12 +32,13 @@ describe('unloading a model with jobs queued for it', () => {
     expect((await call(cluster.url, 'POST', '/v1/jobs', penguins)).status).toBe(404);
     // No longer served, its queue still holds the jobs: /metrics counts them and the queue board
     // lists it (neither did: they followed the served versions alone). The autoscaler's backlog
-    // counts the served versions' jobs only.
+    // counts them too (its file is there: a worker started now runs them, as below).
     // (BullMQ jobs: the five requests of one turn are packed into fewer, queued in a fair-share lane.)
     const metrics = await fetch(`${cluster.url}/metrics`).then((r) => r.text());
     const inQueue = [...metrics.matchAll(/^maas_queue_jobs\{model="penguins",version="2",state="(?:waiting|prioritized)"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
     expect(inQueue).toBeGreaterThan(0);
-    expect(metrics).toMatch(/^maas_queue_backlog 0$/m);
+    expect(metrics).toMatch(new RegExp(`^maas_queue_backlog ${inQueue}$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^maas_model_backlog\\{model="penguins"\\} ${inQueue}$`, 'm'));
     const board = await call(cluster.url, 'GET', '/admin/queues/api/queues');
     expect(board.status).toBe(200);
     expect((board.body.queues as { name: string }[]).map((q) => q.name)).toContain('{infer-penguins-v2}');
@@ -64,6 +65,11 @@ describe('unloading a model with jobs queued for it', () => {
     await cp(join(repo.dir, 'mlp/1'), join(repo.dir, 'mlp/2'), { recursive: true });
     expect((await call(cluster.url, 'POST', '/v2/repository/models/mlp/load', {})).status).toBe(200);
     expect((await call(cluster.url, 'POST', '/v1/jobs', mlp(4))).status).toBe(404);
+    // With no worker running, the autoscaler's gauges still count v1's jobs (they read 0 once v2
+    // appeared, and a scaler at zero never started the worker that runs them).
+    const metrics = await fetch(`${cluster.url}/metrics`).then((r) => r.text());
+    expect(Number(/^maas_queue_backlog (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(Number(/^maas_model_backlog\{model="mlp"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
 
     await cluster.startWorker();
     for (const q of queued) {

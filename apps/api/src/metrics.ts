@@ -9,10 +9,12 @@
  * only. While Redis is unreachable the scrape still answers, with the API's own metrics and
  * `maas_redis_up` 0 (queue depth, the backlogs and the workers' series need Redis).
  */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import { answeredWithin, EVENT_LOOP_SAMPLE_MS, forExposition, inferenceQueueName, isRedisUnavailable, queueJobCounts, webhookBacklog, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
+import { answeredWithin, EVENT_LOOP_SAMPLE_MS, LATENCY_BUCKETS_S, forExposition, inferenceQueueName, isRedisUnavailable, queueJobCounts, webhookBacklog, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
@@ -39,7 +41,7 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
       name: 'maas_http_request_seconds',
       help: 'HTTP requests by route and status',
       labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      buckets: LATENCY_BUCKETS_S,
       registers: [registry],
     }),
     droppedConnections: new Counter({
@@ -64,6 +66,13 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
       labelNames: ['model', 'version', 'state'],
       registers: [registry],
     }),
+    // Per model, every version and state together: what a scaler of one model's workers (WORKER_MODELS) reads.
+    modelBacklog: new Gauge({
+      name: 'maas_model_backlog',
+      help: 'Queued inference jobs of a model (its served versions, and the versions it no longer serves whose file is still there) waiting, delayed or running: maas_queue_backlog by model',
+      labelNames: ['model'],
+      registers: [registry],
+    }),
     redisUp: new Gauge({
       name: 'maas_redis_up',
       help: '1 when this scrape read Redis (queue depth, workers), 0 when Redis was unreachable',
@@ -72,7 +81,7 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
     // One unlabeled number for autoscalers (KEDA's metrics-api scaler reads it by name).
     backlog: new Gauge({
       name: 'maas_queue_backlog',
-      help: 'Queued inference jobs (BullMQ jobs, not requests: the one-row requests the API packs in one turn count once, a batch chunk once) waiting, delayed or running, all models together',
+      help: 'Queued inference jobs (BullMQ jobs, not requests: the one-row requests the API packs in one turn count once, a batch chunk once) waiting, delayed or running, all models together: every queue a worker would run (a version no longer served whose file is still there included)',
       registers: [registry],
     }),
     // Only workers send webhooks: with none running (scaled to zero) a retry would wait for the next job.
@@ -178,7 +187,7 @@ export async function renderMetrics(metrics: ApiMetrics, { catalog, queues, work
   return { contentType: merged.contentType, body: await merged.metrics() };
 }
 
-const BACKLOGS = new Set(['maas_queue_backlog', 'maas_webhook_backlog']);
+const BACKLOGS = new Set(['maas_queue_backlog', 'maas_model_backlog', 'maas_webhook_backlog']);
 
 /** One worker's metrics as prom-client's getMetricsAsJSON gives them. */
 type WorkerMetrics = MetricsJson;
@@ -191,7 +200,12 @@ export function labeledWith(metrics: WorkerMetrics, id: string): WorkerMetrics {
 /**
  * Every served version's queue, and every other model queue that still holds jobs (a retiring
  * version's, one whose folder is gone: services/unserved-queues.ts). The backlog an autoscaler
- * reads counts the served versions' only.
+ * reads counts every queue a worker would run: the served versions', and those a version no
+ * longer served left while its file is still in the repository (retired, replaced, unloaded: a
+ * worker started then runs them). A capacity audit: jobs queued for v1 while no worker ran were
+ * left out once v2 appeared, the backlog read 0, and no worker was ever started for them. A
+ * version whose file is gone is not counted: no worker can run its jobs (they wait for their
+ * `timeout_ms`), and counting them would keep a worker up for nothing.
  */
 async function readQueueDepth(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, redis: Redis): Promise<void> {
   const versions = catalog.models.flatMap((m) => m.versions);
@@ -200,11 +214,15 @@ async function readQueueDepth(metrics: ApiMetrics, catalog: ModelCatalog, queues
     Promise.all(versions.map(async (v) => ({ model: v.model, version: v.version, counts: await queueJobCounts(redis, inferenceQueueName(v.model, v.version)) }))),
     unservedQueues(redis, queues, catalog),
   ]);
+  const runnable = await Promise.all(unserved.map((q) => access(join(catalog.repository.root, q.model, String(q.version), 'model.onnx')).then(() => true, () => false)));
   metrics.queueDepth.reset();
-  let backlog = 0;
-  for (const { counts: n } of served) backlog += n.waiting + n.prioritized + n.delayed + n.active;
-  for (const q of [...served, ...unserved]) {
+  metrics.modelBacklog.reset();
+  const byModel = new Map(catalog.models.map((m) => [m.name, 0]));
+  for (const [i, q] of [...served, ...unserved].entries()) {
     for (const [state, n] of Object.entries(q.counts)) metrics.queueDepth.set({ model: q.model, version: String(q.version), state }, n);
+    if (i >= served.length && !runnable[i - served.length]) continue;
+    byModel.set(q.model, (byModel.get(q.model) ?? 0) + q.counts.waiting + q.counts.prioritized + q.counts.delayed + q.counts.active);
   }
-  metrics.backlog.set(backlog);
+  for (const [model, jobs] of byModel) metrics.modelBacklog.set({ model }, jobs);
+  metrics.backlog.set([...byModel.values()].reduce((a, b) => a + b, 0));
 }

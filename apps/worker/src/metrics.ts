@@ -4,7 +4,7 @@
  * cluster however many worker machines there are.
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { EVENT_LOOP_SAMPLE_MS } from '@maas/shared';
+import { EVENT_LOOP_SAMPLE_MS, LATENCY_BUCKETS_S } from '@maas/shared';
 
 export function createWorkerMetrics(workerId: string) {
   const registry = new Registry();
@@ -37,9 +37,9 @@ export function createWorkerMetrics(workerId: string) {
     }),
     jobSeconds: new Histogram({
       name: 'maas_job_seconds',
-      help: 'Job latency from creation to result (queue wait + batch wait + inference), once for each request a job carries',
-      labelNames,
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      help: 'Job latency from creation to result (queue wait + batch wait + inference), once for each request a job carries; kind: request (v1 jobs, v2 and gRPC infers) or batch (a chunk of a batch file, which may wait minutes behind others: apart, so it never moves the requests\' quantiles)',
+      labelNames: [...labelNames, 'kind'] as const,
+      buckets: LATENCY_BUCKETS_S,
       registers: [registry],
     }),
     jobs: new Counter({

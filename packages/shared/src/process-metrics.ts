@@ -11,6 +11,13 @@
  */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 
+/**
+ * Buckets (seconds) of the request and job latency histograms: fine where this cluster's added
+ * latency lives (0.5-10 ms: a p99 SLO of a few ms reads between 2.5, 5 and 7.5 ms, not 1 and 5),
+ * then out to a minute for queued work.
+ */
+export const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
 /** A registry's metrics as prom-client's getMetricsAsJSON gives them. */
 export type MetricsJson = { name?: string; aggregator?: string; values?: { labels?: Record<string, unknown>; value?: number }[] }[];
 

@@ -213,6 +213,8 @@ describe('maas_jobs_processed_total and maas_job_seconds count the requests a pa
     v2.e.stored(packed(40, false), result);
     expect(await v2.counted()).toEqual({ succeeded: 40 });
     expect(await seconds(v2)).toBe(40);
+    const kinds = (await v2.e['d'].metrics.jobSeconds.get()).values.filter((v) => v.metricName === 'maas_job_seconds_count').map((v) => v.labels['kind']);
+    expect(kinds).toEqual(['request']); // a batch file's chunks apart (kind="batch"): they never move the requests' quantiles
     const members = withLedger({ won: true });
     members.e.stored(packed(5, true), { ...result, memberErrors: { job_m1: { type: 'inference-failed', message: 'x' }, job_m3: { type: 'expired', message: 'y' } } } as InferenceJobResult);
     expect(await members.counted()).toEqual({ succeeded: 3, failed: 1, expired: 1 });

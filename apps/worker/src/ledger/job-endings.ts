@@ -98,7 +98,8 @@ export class JobEndings {
     this.d.metrics.jobs.inc({ ...this.d.labels, outcome }, n);
     if (outcome !== 'succeeded') return;
     const seconds = (clusterNow() - job.timestamp) / 1000;
-    for (let i = 0; i < n; i++) this.d.metrics.jobSeconds.observe(this.d.labels, seconds);
+    const labels = { ...this.d.labels, kind: job.data.batch ? 'batch' : 'request' };
+    for (let i = 0; i < n; i++) this.d.metrics.jobSeconds.observe(labels, seconds);
   }
 
   /** A batch chunk: counted where its outcome is recorded first (see the top), never where it is settled. */
