@@ -159,6 +159,11 @@ describe('SIGTERM', () => {
       expect(d.body.metrics.worker).toBe(w.name);
     }
     expect(w.log).toMatch(/draining/);
+    // Its last counts, the drained jobs' among them, stay in /metrics after it left (its series
+    // were dropped at once, and whatever it ran since its last heartbeat was never counted).
+    const text = (await call(cluster.url, 'GET', '/metrics')).body as string;
+    const ran = [...text.matchAll(new RegExp(`^maas_jobs_processed_total\\{[^}]*outcome="succeeded"[^}]*worker="${w.name}"[^}]*\\} (\\d+)$`, 'gm'))];
+    expect(ran.reduce((n, m) => n + Number(m[1]), 0)).toBe(50);
   });
 
   it('a SIGTERM while the worker is still starting (models loading) is held: it starts, then stops cleanly (exit 0)', async () => {

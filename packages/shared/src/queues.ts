@@ -139,6 +139,13 @@ export const WORKERS_INFO_KEY = `${PREFIX}:{workers}:info`;
 /** worker id → when its liveness beat expires (Redis time, ms); see apps/worker/src/liveness */
 export const WORKERS_ALIVE_KEY = `${PREFIX}:{workers}:alive`;
 export const WORKERS_METRICS_KEY = `${PREFIX}:{workers}:metrics`;
+/**
+ * worker id → when it left after a clean stop (Redis time, ms): its last metrics stay in
+ * WORKERS_METRICS_KEY, and in `/metrics`, for WORKER_METRICS_LINGER_MS after (then removed).
+ */
+export const WORKERS_GONE_KEY = `${PREFIX}:{workers}:gone`;
+/** How long a worker that stopped cleanly keeps its last counts in `/metrics`: two scrapes at the usual 30-60 s. */
+export const WORKER_METRICS_LINGER_MS = 120_000;
 
 /** `model:version` label used in worker descriptions. */
 export const modelVersionTag = (model: string, version: number): string => `${model}:${version}`;

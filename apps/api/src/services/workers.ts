@@ -7,7 +7,7 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { LoadedModel } from './repository.js';
-import { AppError, execReplies, isRedisUnavailable, modelVersionTag, workerModelsSelect, WORKERS_ALIVE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
+import { AppError, execReplies, isRedisUnavailable, modelVersionTag, workerModelsSelect, WORKER_METRICS_LINGER_MS, WORKERS_ALIVE_KEY, WORKERS_GONE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
   id: string;
@@ -171,9 +171,21 @@ export class WorkerDirectory {
     return on.some((m) => m.provider.includes('cuda')) ? 'cuda' : 'cpu';
   }
 
-  /** Metrics JSON (prom-client getMetricsAsJSON) of each live worker. */
+  /** Metrics JSON (prom-client getMetricsAsJSON) of each live worker, and the last of each that stopped cleanly within WORKER_METRICS_LINGER_MS. */
   async metrics(): Promise<{ id: string; metrics: unknown }[]> {
-    const ids = (await this.live()).map((w) => w.id);
+    const live = (await this.live()).map((w) => w.id);
+    // Workers that stopped cleanly within WORKER_METRICS_LINGER_MS: their last counts (heartbeat.ts `stop`); older ones forgotten.
+    const { replies, redisNow } = await this.withRedisTime(this.redis.pipeline().zrange(WORKERS_GONE_KEY, '0', '-1', 'WITHSCORES'));
+    const [gone] = replies as [string[]];
+    const recent: string[] = [];
+    const forgotten: string[] = [];
+    for (let i = 0; i < gone.length; i += 2) (redisNow - Number(gone[i + 1]) < WORKER_METRICS_LINGER_MS ? recent : forgotten).push(gone[i]!);
+    if (forgotten.length) {
+      await this.redis.multi().zrem(WORKERS_GONE_KEY, ...forgotten).hdel(WORKERS_METRICS_KEY, ...forgotten).exec().catch((err: unknown) => {
+        if (!isRedisUnavailable(err)) throw err;
+      });
+    }
+    const ids = [...new Set([...live, ...recent])];
     if (ids.length === 0) return [];
     const all = await this.redis.hmget(WORKERS_METRICS_KEY, ...ids);
     return ids.flatMap((id, i) => (all[i] ? [{ id, metrics: JSON.parse(all[i]!) as unknown }] : []));
