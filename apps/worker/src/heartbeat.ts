@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { clusterNow, WORKERS_GONE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY, type Logger } from '@maas/shared';
+import { clusterNow, FORGET_GONE_LUA, WORKER_METRICS_LINGER_MS, WORKERS_GONE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY, type Logger } from '@maas/shared';
 import type { WorkerMetrics } from './metrics.js';
 import { RENEW } from './liveness/alive-beat.js';
 
@@ -58,6 +58,7 @@ export class Heartbeat {
       .hset(WORKERS_INFO_KEY, id, JSON.stringify(this.description))
       .hset(WORKERS_METRICS_KEY, id, metrics)
       .zrem(WORKERS_GONE_KEY, id) // a worker started again under its id is no longer gone
+      .eval(FORGET_GONE_LUA, 2, WORKERS_GONE_KEY, WORKERS_METRICS_KEY, WORKER_METRICS_LINGER_MS) // others gone long enough: forgotten, scraped or not
       .exec();
   }
 

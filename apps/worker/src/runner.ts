@@ -223,6 +223,9 @@ export class ModelRunner {
     // completion's timestamp: a job that came that way was waiting already, a backlog, so the
     // fetch limit leaves its low-load setting (batching/fetch-limit.ts).
     if (job.processedOn !== undefined && job.processedOn === this.lastFinishedOn) this.lastPeakHeld = Math.max(this.lastPeakHeld, 2);
+    // When it started, on the cluster's clock (its started_at and queue_ms): BullMQ's fetch
+    // stamped it with this host's, and a host 2 h ahead showed every job started in the future.
+    job.processedOn = clusterNow();
     this.heldQuick = this.heldJobs === 0 && rows <= 1 && performance.now() - this.idleSince >= IDLE_BEFORE_QUICK_MS
       && this.collector.startsAtOnce(rows) && this.pool.runsInline(rows);
     this.heldJobs++;
@@ -494,7 +497,7 @@ export class ModelRunner {
 
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
-/** A result's `started` (BullMQ's processedOn), when BullMQ set it. */
+/** A result's `started`: when this worker took it (`hold`, on the cluster's clock). */
 const started = (job: Job<InferenceJobData>) => (job.processedOn ? { started: job.processedOn } : {});
 /** A result's `queue_ms`: from its creation until a worker took it. */
 const queueMs = (job: Job<InferenceJobData>) => Math.max(0, (job.processedOn ?? job.timestamp) - job.timestamp);

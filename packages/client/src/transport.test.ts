@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { MaasClient } from './client.js';
 import { MaasConnectionError, MaasProtocolError, MaasTimeoutError, MaasWaitTimeoutError } from './errors.js';
+import { randomUuid } from './transport.js';
 
 /** A client whose every request is answered 200 with `body` (another service on the port, a proxy's page). */
 const answering = (body: unknown) =>
@@ -197,5 +198,20 @@ describe('against a real HTTP server', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('randomUuid', () => {
+  it('makes a v4 UUID from getRandomValues where randomUUID is missing (a page over plain http)', () => {
+    const real = globalThis.crypto.randomUUID;
+    try {
+      Object.defineProperty(globalThis.crypto, 'randomUUID', { value: undefined, configurable: true });
+      const ids = new Set(Array.from({ length: 100 }, () => randomUuid()));
+      expect(ids.size).toBe(100);
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    } finally {
+      Object.defineProperty(globalThis.crypto, 'randomUUID', { value: real, configurable: true });
+    }
+    expect(randomUuid()).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

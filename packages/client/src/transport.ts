@@ -100,7 +100,22 @@ const NETWORK_CODES = new Set([
 ]);
 
 /** An Idempotency-Key of the SDK's own (`maas-client-…`) or the CLI's (`maas-cli-…`), for a POST it may send again. */
-export const newIdempotencyKey = (by: 'client' | 'cli' = 'client'): string => `maas-${by}-${globalThis.crypto.randomUUID()}`;
+export const newIdempotencyKey = (by: 'client' | 'cli' = 'client'): string => `maas-${by}-${randomUuid()}`;
+
+/**
+ * A random (v4) UUID: `crypto.randomUUID` where there is one; a browser has it only in a secure
+ * context (HTTPS, localhost), so a page on `http://intranet-host` makes one from
+ * `crypto.getRandomValues`, which every context has.
+ */
+export function randomUuid(): string {
+  const c = globalThis.crypto;
+  if (typeof c.randomUUID === 'function') return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40; // version 4
+  b[8] = (b[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 /** Marks our own timeout apart from the caller aborting. */
 class TimeoutSignal extends Error {}

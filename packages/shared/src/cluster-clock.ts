@@ -22,7 +22,7 @@ import { Periodic } from './periodic.js';
 
 /** How often each process reads Redis's TIME again. */
 export const CLUSTER_CLOCK_SYNC_MS = 10_000;
-/** A reading whose round trip took longer than this says too little (± half of it): kept only when there is none better. */
+/** A reading whose round trip took longer than this says too little (± half of it) to follow small moves. */
 const TRUSTED_ROUND_TRIP_MS = 50;
 /** An offset that moved less than this is noise (the round trip's jitter): the kept one stays, so stamps do not jitter. */
 const OFFSET_NOISE_MS = 3;
@@ -49,11 +49,17 @@ export function offsetFrom(reply: readonly (string | number)[], sentAt: number, 
   return Math.round(redisMs - (sentAt + answeredAt) / 2);
 }
 
-/** Whether a new reading replaces the kept offset. Pure, for its test. */
+/**
+ * Whether a new reading replaces the kept offset. Pure, for its test. A reading is off by at
+ * most half its round trip: a quick one that moved past the noise is taken; a slow one (a
+ * distant or managed Redis, every reading slow) only when it moved by more than it can be off,
+ * which is this host's clock stepping (NTP, a VM resumed).
+ */
 export function takesReading(kept: number, hasKept: boolean, reading: number, roundTripMs: number): boolean {
   if (!hasKept) return true;
-  if (roundTripMs > TRUSTED_ROUND_TRIP_MS) return false;
-  return Math.abs(reading - kept) >= OFFSET_NOISE_MS;
+  const moved = Math.abs(reading - kept);
+  if (roundTripMs <= TRUSTED_ROUND_TRIP_MS) return moved >= OFFSET_NOISE_MS;
+  return moved > roundTripMs / 2 + OFFSET_NOISE_MS;
 }
 
 /** Reads Redis's TIME once and keeps the offset it gives (see `takesReading`). */

@@ -7,7 +7,7 @@
  * comes from a sample of the workers' counters every `everyMs`, kept for `keepMs` (series.ts);
  * each API process keeps its own, so any instance can serve the page.
  */
-import { decodeJobError, inferenceQueueName, type Logger, type QueueJobCounts } from '@maas/shared';
+import { clusterNow, decodeJobError, inferenceQueueName, type Logger, type QueueJobCounts } from '@maas/shared';
 import type { ModelCatalog } from '../services/catalog.js';
 import type { QueueRegistry } from '../services/queues.js';
 import { unservedQueues } from '../services/unserved-queues.js';
@@ -62,12 +62,12 @@ export class StatusBoard {
     clearInterval(this.timer);
   }
 
-  async sample(now = Date.now()): Promise<void> {
+  async sample(now = clusterNow()): Promise<void> {
     this.samples.push(sampleFromMetrics(await this.workers.metrics(), now));
     while (this.samples.length > 1 && now - this.samples[0]!.at > this.opts.keepMs) this.samples.shift();
   }
 
-  async status(now = Date.now()): Promise<StatusReport> {
+  async status(now = clusterNow()): Promise<StatusReport> {
     // The latest counts as a last point, so the newest interval shows without waiting for a tick.
     const latest = sampleFromMetrics(await this.workers.metrics(), now);
     const samples = [...this.samples, latest];

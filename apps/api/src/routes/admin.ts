@@ -67,7 +67,7 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis }: De
  * proxy's to say.
  */
 const securityHeaders = (directives: Record<string, string[]>) =>
-  helmet({ contentSecurityPolicy: { useDefaults: false, directives: { baseUri: ["'none'"], ...directives, formAction: ["'none'"], frameAncestors: ["'none'"] } }, strictTransportSecurity: false });
+  helmet({ contentSecurityPolicy: { useDefaults: false, directives: { baseUri: ["'none'"], ...directives, formAction: ["'none'"], frameAncestors: ["'none'"] } }, strictTransportSecurity: false, xFrameOptions: { action: 'deny' } });
 /** The status page: its one inline script (by hash), its inline style, its JSON. */
 const statusPageHeaders = securityHeaders({ defaultSrc: ["'none'"], scriptSrc: [STATUS_PAGE_SCRIPT_HASH], styleSrc: ["'unsafe-inline'"], imgSrc: ['data:'], connectSrc: ["'self'"] });
 /** The queue board (bull-board): its own files (found through its template's <base>), and the inline styles its React app sets; its template's Google Fonts link is refused (the system fonts stand in). */

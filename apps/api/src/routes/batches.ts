@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError, megabytes, ValidationError, VersionParam, WebhookUrl } from '@maas/shared';
+import { AppError, clusterNow, megabytes, ValidationError, VersionParam, WebhookUrl } from '@maas/shared';
 import type { Deps } from '../deps.js';
 import { decodedBody, drainBody, DRAIN_MS } from '../http/body-encoding.js';
 import { LineTooLongError } from '../batches/ndjson.js';
@@ -179,7 +179,7 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
     // The client holds these results already (a cache revalidating): a 304, nothing read.
     const conditions = preconditions(
       { ifMatch: req.get('If-Match'), ifUnmodifiedSince: req.get('If-Unmodified-Since'), ifNoneMatch: req.get('If-None-Match'), ifModifiedSince: req.get('If-Modified-Since') },
-      etag, lastModified,
+      etag, lastModified, clusterNow(), // Last-Modified is on the cluster's clock
     );
     if (conditions === 'failed') throw new AppError('precondition-failed', `the results are ${etag}, last modified ${lastModified ?? 'never'}: If-Match or If-Unmodified-Since names another`);
     if (conditions === 'not-modified') return void res.status(304).end();

@@ -314,6 +314,7 @@ export class BatchService {
       ]);
       await queue.add('chunk', data, {
         jobId: chunkJobId(id, chunk.index),
+        timestamp: clusterNow(), // as every job's: on the cluster's clock (its queue time, its statistics)
         priority: turns?.[0] ?? bullPriority(BATCH_PRIORITY),
         attempts: this.opts.attempts,
         backoff: RETRY_BACKOFF,

@@ -28,7 +28,7 @@ import {
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
 import { SessionChecks } from './session-check.js';
-import { refusalsOf, type WorkerDirectory } from './workers.js';
+import { refusalsOf, servedFiles, type WorkerDirectory } from './workers.js';
 
 /** An entry of the repository index (Triton's field names), as `POST /v2/repository/index` answers it. */
 export const ModelIndexEntry = z.strictObject({
@@ -92,7 +92,7 @@ export class RepositoryService {
     // or one of them has not read a change yet): their answers may differ (a lifecycle audit).
     const otherFiles = (m: Model, v: ModelVersion) => {
       const digest = modelDigests(m, v);
-      return (live ?? []).filter((w) => w.models.some((s) => s.model === m.name && s.version === v.version && s.digest !== undefined && s.digest !== digest)).map((w) => w.id);
+      return (live ?? []).filter((w) => servedFiles(w, m.name, v.version, digest) === 'other').map((w) => w.id);
     };
     const entries: ModelIndexEntry[] = [];
     const problems = new Map([...repo.failed, ...this.failures]);

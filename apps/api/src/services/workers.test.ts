@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer, WORKERS_INFO_KEY, WORKERS_SEEN_KEY, type RedisServer } from '@maas/shared';
-import { refusalsOf, WorkerDirectory, type LiveWorker } from './workers.js';
+import { refusalsOf, servedFiles, WorkerDirectory, type LiveWorker } from './workers.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -49,5 +49,18 @@ describe('refusalsOf', () => {
     expect(refusalsOf(live, 'gpu', 2)).toBe('w1: gpu:2 runner cannot be opened: cuda missing');
     expect(refusalsOf(live, 'gpu-two')).toBe('w1: gpu-two:1 other model');
     expect(refusalsOf(live, 'mlp')).toBe('');
+  });
+});
+
+describe('servedFiles', () => {
+  const worker = (models: LiveWorker['models']): LiveWorker => ({ id: 'w', host: 'h', pid: 1, device: 'cpu', heartbeat_ms: 500, models });
+  const served = (digest?: string) => ({ model: 'mlp', version: 1, provider: 'cpu', ...(digest ? { digest } : {}) });
+
+  it('tells the same files, other files, files a worker does not name (an older release: the same), and none', () => {
+    expect(servedFiles(worker([served('d1')]), 'mlp', 1, 'd1')).toBe('same');
+    expect(servedFiles(worker([served('d2')]), 'mlp', 1, 'd1')).toBe('other');
+    expect(servedFiles(worker([served()]), 'mlp', 1, 'd1')).toBe('same');
+    expect(servedFiles(worker([served('d1')]), 'mlp', 2, 'd1')).toBe('none');
+    expect(servedFiles(worker([]), 'mlp', 1, undefined)).toBe('none');
   });
 });

@@ -7,7 +7,7 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { LoadedModel } from './repository.js';
-import { AppError, execReplies, isRedisUnavailable, modelVersionTag, workerModelsSelect, WORKER_METRICS_LINGER_MS, WORKERS_ALIVE_KEY, WORKERS_GONE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
+import { AppError, execReplies, FORGET_DEAD_LUA, FORGET_GONE_LUA, isRedisUnavailable, modelVersionTag, workerModelsSelect, WORKER_METRICS_LINGER_MS, WORKERS_ALIVE_KEY, WORKERS_GONE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
   id: string;
@@ -81,7 +81,7 @@ export class WorkerDirectory {
       // Forget workers that died without leaving (SIGKILL, lost machine); another API may race us,
       // harmlessly. A Redis refusing writes (read-only, out of memory) leaves them for a later
       // read: what was read is answered all the same (/metrics, readiness, /admin during an incident).
-      await this.redis.multi().zrem(WORKERS_SEEN_KEY, ...dead).hdel(WORKERS_INFO_KEY, ...dead).hdel(WORKERS_METRICS_KEY, ...dead).exec()
+      await this.redis.eval(FORGET_DEAD_LUA, 4, WORKERS_SEEN_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_GONE_KEY, ...dead)
         .catch((err: unknown) => {
           if (!isRedisUnavailable(err)) throw err;
         });
@@ -135,8 +135,7 @@ export class WorkerDirectory {
     const says = (w: LiveWorker) => w.changes_applied !== undefined;
     const applied = (w: LiveWorker) => !says(w) || w.changes_applied! >= seq;
     const servesSome = (w: LiveWorker) => w.models.some((m) => m.model === model);
-    const servesAll = (w: LiveWorker) => versions.filter((v) => selects(w, v.version)).every((v) =>
-      w.models.some((m) => m.model === model && m.version === v.version && (m.digest === undefined || m.digest === v.digest)));
+    const servesAll = (w: LiveWorker) => versions.filter((v) => selects(w, v.version)).every((v) => servedFiles(w, model, v.version, v.digest) === 'same');
     for (;;) {
       const would = (await this.live(true)).filter(wouldServe);
       if (would.length === 0) return;
@@ -174,20 +173,26 @@ export class WorkerDirectory {
   /** Metrics JSON (prom-client getMetricsAsJSON) of each live worker, and the last of each that stopped cleanly within WORKER_METRICS_LINGER_MS. */
   async metrics(): Promise<{ id: string; metrics: unknown }[]> {
     const live = (await this.live()).map((w) => w.id);
-    // Workers that stopped cleanly within WORKER_METRICS_LINGER_MS: their last counts (heartbeat.ts `stop`); older ones forgotten.
-    const { replies, redisNow } = await this.withRedisTime(this.redis.pipeline().zrange(WORKERS_GONE_KEY, '0', '-1', 'WITHSCORES'));
-    const [gone] = replies as [string[]];
-    const recent: string[] = [];
-    const forgotten: string[] = [];
-    for (let i = 0; i < gone.length; i += 2) (redisNow - Number(gone[i + 1]) < WORKER_METRICS_LINGER_MS ? recent : forgotten).push(gone[i]!);
-    if (forgotten.length) {
-      await this.redis.multi().zrem(WORKERS_GONE_KEY, ...forgotten).hdel(WORKERS_METRICS_KEY, ...forgotten).exec().catch((err: unknown) => {
-        if (!isRedisUnavailable(err)) throw err;
-      });
-    }
+    // Workers that stopped cleanly within WORKER_METRICS_LINGER_MS: their last counts (heartbeat.ts
+    // `stop`); older ones are forgotten first (as each heartbeat does: with no scraper too).
+    const [, recent] = await execReplies(this.redis.pipeline()
+      .eval(FORGET_GONE_LUA, 2, WORKERS_GONE_KEY, WORKERS_METRICS_KEY, WORKER_METRICS_LINGER_MS)
+      .zrange(WORKERS_GONE_KEY, '0', '-1')) as [number, string[]];
     const ids = [...new Set([...live, ...recent])];
     if (ids.length === 0) return [];
     const all = await this.redis.hmget(WORKERS_METRICS_KEY, ...ids);
     return ids.flatMap((id, i) => (all[i] ? [{ id, metrics: JSON.parse(all[i]!) as unknown }] : []));
   }
+}
+
+/**
+ * How worker `w` serves `model` version `version`, against `digest` (what this API read, by
+ * content: `modelDigests`): from the same files (or from files it does not name: a worker of an
+ * older release), from other files (another copy of the repository, a change not read yet), or
+ * not at all. What a load waits for and what the repository index warns of.
+ */
+export function servedFiles(w: LiveWorker, model: string, version: number, digest: string | undefined): 'same' | 'other' | 'none' {
+  const s = w.models.find((m) => m.model === model && m.version === version);
+  if (!s) return 'none';
+  return s.digest === undefined || s.digest === digest ? 'same' : 'other';
 }

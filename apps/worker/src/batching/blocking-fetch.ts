@@ -14,10 +14,10 @@
  *
  * Two things differ from BullMQ's own fetch, and are handled here:
  * - The script's timestamp (the job's `processedOn`, and the time delayed jobs are promoted
- *   against) is when the wait began, not when the job was taken. The job is given the time it
- *   arrived here (its result's `started` and `queue_ms` come from it), and the job views
- *   never show a start before the job's creation (views/job.ts): a worker that was waiting
- *   took a new job at once. A delayed job that fell due during the wait is promoted by
+ *   against) is when the wait began, not when the job was taken. The runner stamps when it took
+ *   the job (its result's `started` and `queue_ms`, on the cluster's clock: runner.ts `hold`),
+ *   and the job views never show a start before the job's creation (views/job.ts): a worker
+ *   that was waiting took a new job at once. A delayed job that fell due during the wait is promoted by
  *   BullMQ's own fetch, which the worker makes next (its marker's time has come).
  * - A wait that outlasts its timeout by a second is given up, as BullMQ's own watchdog gives
  *   up a stuck `BZPOPMIN` (ioredis re-sends a blocking command after a reconnect instead of
@@ -34,8 +34,8 @@
 import { raw2NextJobData, type Job, type Worker } from 'bullmq';
 import { Packr } from 'msgpackr';
 import type { Logger } from '@maas/shared';
-import { handBack, runScript, type CommandClient, type Connection, type LostFetches, type Script } from '../liveness/lost-fetches.js';
-import { clusterNow } from '@maas/shared';
+import { runScript, type CommandClient, type Script } from '../bullmq-scripts.js';
+import { handBack, type Connection, type LostFetches } from '../liveness/lost-fetches.js';
 
 /** How BullMQ packs the script's options (redis-queue-backend.ts). */
 const packer = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
@@ -141,7 +141,6 @@ export function installBlockingFetch(worker: Worker, log: Logger, cluster = fals
         const [jobData, id, limitDelay, delayUntil] = next as [unknown, string | undefined, number, number];
         w.updateDelays(limitDelay, delayUntil);
         const job = await w.nextJobFromJobData(jobData, id, token);
-        if (job) job.processedOn = clusterNow(); // the script's timestamp is when the wait began
         return job;
       } finally {
         w.waiting = null;
@@ -161,7 +160,7 @@ export async function waitAndTake(w: WorkerInternals, token: string, timeout: nu
   const args = [
     ...SCRIPT_KEYS.map((k) => keys[k]!),
     keys['']!,
-    clusterNow(),
+    Date.now(), // BullMQ's own clock (delayed jobs' promotion, as its other fetches); the runner stamps when the job started
     packer.pack({ token, lockDuration: b.queue.opts.lockDuration, limiter: b.queue.opts.limiter, name: w.opts.name }),
   ];
   // All in one write: ioredis writes each command as it is sent, and a corked socket sends

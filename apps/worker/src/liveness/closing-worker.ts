@@ -17,15 +17,28 @@ interface BlockingClient {
   status: string;
 }
 
-/** Closes `worker` (as `Worker.close()`) once its blocking connection is not between reconnect attempts. */
+/**
+ * Closes `worker` (as `Worker.close()`), putting the close off while its blocking connection is
+ * between reconnect attempts. It is paused first, so it fetches nothing more meanwhile (close is
+ * what stops BullMQ's fetch loop, and a worker that took jobs as Redis came back would drain
+ * past its grace).
+ */
 export async function closeWorker(worker: Worker): Promise<void> {
+  await worker.pause(true);
   const client = await blockingClientOf(worker);
-  while (client?.status === 'reconnecting') await new Promise((resolve) => setTimeout(resolve, LOOK_MS));
+  while (client?.status === 'reconnecting') await sleep(LOOK_MS);
   await worker.close();
 }
 
-/** BullMQ's blocking connection of `worker` (as batching/blocking-fetch.ts reads it), if it has one. */
+/**
+ * BullMQ's blocking connection of `worker` (as batching/blocking-fetch.ts reads it), if it has
+ * one; none if it has not connected within LOOK_MS (BullMQ hands it over once connected, which
+ * a connection that never was may never be: its close then ends it as before).
+ */
 async function blockingClientOf(worker: Worker): Promise<BlockingClient | undefined> {
   const backend = (worker as unknown as { backend?: { queue?: { blockingClient?: Promise<BlockingClient> } } }).backend;
-  return backend?.queue?.blockingClient?.catch(() => undefined);
+  const client = backend?.queue?.blockingClient?.catch(() => undefined);
+  return client && Promise.race([client, sleep(LOOK_MS).then(() => undefined)]);
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -26,6 +26,7 @@
  */
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from '@maas/shared';
+import { runScript, type CommandClient, type Script } from '../bullmq-scripts.js';
 
 /**
  * KEYS[1] the active list; ARGV[1] the queue's key prefix, ARGV[2] a token, ARGV[3..] job ids to
@@ -48,8 +49,6 @@ return found`;
 export const MARK_UNLESS_PAUSED_LUA = `if redis.call('HEXISTS', KEYS[1], 'paused') == 1 then return 0 end
 return redis.call('ZADD', KEYS[2], 0, '0')`;
 
-/** A script: its command name on a connection, its number of keys and its text. */
-export interface Script { name: string; numberOfKeys: number; lua: string }
 const LOCKED_UNDER: Script = { name: 'maasLockedUnder', numberOfKeys: 1, lua: LOCKED_UNDER_LUA };
 const MARK_UNLESS_PAUSED: Script = { name: 'maasMarkUnlessPaused', numberOfKeys: 2, lua: MARK_UNLESS_PAUSED_LUA };
 
@@ -57,22 +56,6 @@ const MARK_UNLESS_PAUSED: Script = { name: 'maasMarkUnlessPaused', numberOfKeys:
 export interface Connection {
   readonly status?: string;
   on?(event: 'close', listener: () => void): unknown;
-}
-
-/** A command connection as BullMQ wraps ioredis (BullMQ's wrapper passes these through to it). */
-export interface CommandClient {
-  runCommand(name: string, args: (string | number | Buffer)[]): Promise<unknown>;
-  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
-}
-
-/**
- * Runs `script` on `client` with `args` (its keys, then its arguments): defined on the
- * connection once, so that ioredis sends it by its SHA (`EVALSHA`, the text only when Redis has
- * not seen it yet).
- */
-export function runScript(client: CommandClient, script: Script, args: (string | number)[]): Promise<unknown> {
-  if (typeof (client as unknown as Record<string, unknown>)[script.name] !== 'function') client.defineCommand(script.name, script);
-  return client.runCommand(script.name, args);
 }
 
 /** What of BullMQ's queue backend this uses (bullmq 6: redis-queue-backend.ts). */
