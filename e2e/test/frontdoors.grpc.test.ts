@@ -11,7 +11,7 @@ import { Client as GrpcClient, credentials, Metadata, status, type ServiceError 
 import { buildEchoModel } from '@maas/model-gen/test-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  API_ENTRY, Cluster, eventually, fromBytes, HealthClient, InferenceClient, modelRepository, rows, runAlone, startAndExit, toBytes, type Datatype, type Value,
+  API_ENTRY, call, Cluster, eventually, fromBytes, HealthClient, InferenceClient, modelRepository, rows, runAlone, startAndExit, toBytes, type Datatype, type Value,
 } from '../src/harness/index.js';
 
 const KEY = 'key-a';
@@ -107,6 +107,13 @@ describe('gRPC: health and metadata', () => {
     const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
     expect((await client.call('ServerMetadata', {}, basic(`anyone:${KEY}`))).extensions).toContain('classification');
     expect(await codeOf(client.call('ServerMetadata', {}, basic('anyone:wrong')))).toBe(status.UNAUTHENTICATED);
+    // Each call in /metrics by method and status, refusals before a handler ran included (gRPC
+    // was in no series: an operator saw its traffic nowhere).
+    const text = (await call(cluster.url, 'GET', '/metrics', undefined, { authorization: `Bearer ${ADMIN_KEY}` })).body as string;
+    const count = (method: string, code: string) => Number(new RegExp(`^maas_grpc_request_seconds_count\\{method="${method}",code="${code}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    expect(count('ServerMetadata', 'OK')).toBeGreaterThanOrEqual(2);
+    expect(count('ServerMetadata', 'UNAUTHENTICATED')).toBeGreaterThanOrEqual(3);
+    expect(count('ServerLive', 'OK')).toBeGreaterThanOrEqual(1);
   });
 
   it('ModelMetadata and ModelReady per model and version', async () => {

@@ -44,6 +44,13 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
       buckets: LATENCY_BUCKETS_S,
       registers: [registry],
     }),
+    grpc: new Histogram({
+      name: 'maas_grpc_request_seconds',
+      help: 'gRPC calls by method and status code name, from their start to their status (a stream: its whole life)',
+      labelNames: ['method', 'code'],
+      buckets: LATENCY_BUCKETS_S,
+      registers: [registry],
+    }),
     droppedConnections: new Counter({
       name: 'maas_http_connections_dropped_total',
       help: 'HTTP connections closed at once because MAX_CONNECTIONS were open',

@@ -14,6 +14,9 @@ import { service as healthService, type ServingStatus } from 'grpc-health-check'
 import { Periodic, type Logger } from '@maas/shared';
 
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
+
+/** The health service's methods (counted by name in `/metrics`, grpc/timing.ts). */
+export const GRPC_HEALTH_METHODS = ['Check', 'Watch', 'List'] as const;
 const SERVICES = new Set(['', INFERENCE_SERVICE]);
 const POLL_MS = 1000;
 /**

@@ -21,7 +21,8 @@ import { failedMessage, MalformedMessage, tolerantService } from './proto.js';
 import { authorizationOf, callerOf, errorStatus, limitOf, malformed } from './calls.js';
 import { OpenStreams, streamInfer } from './stream-infer.js';
 import { fromInferRequest, toInferResponse, type GrpcInferRequest } from './tensors.js';
-import { GrpcHealth } from './health.js';
+import { GRPC_HEALTH_METHODS, GrpcHealth } from './health.js';
+import { timedCalls } from './timing.js';
 import { limitConnections } from './connection-limits.js';
 import { Stop, type StopSignal } from '../services/stop-signal.js';
 
@@ -165,6 +166,8 @@ export class GrpcFrontDoor {
     const line = (...args: unknown[]) => args.map(String).join(' ');
     setLogger({ error: (...a: unknown[]) => deps.log.warn({ grpc: line(...a) }, 'grpc-js'), info: (...a: unknown[]) => deps.log.info({ grpc: line(...a) }, 'grpc-js'), debug: (...a: unknown[]) => deps.log.debug({ grpc: line(...a) }, 'grpc-js') });
     if (!hookable()) throw new Error('@grpc/grpc-js changed: its server call no longer has decompressMessage, which grpc/inflation.ts bounds (gzip bombs); see that file');
+    const streams = new OpenStreams();
+    const service = handlers(deps, streams);
     const server = new Server({
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
@@ -178,12 +181,13 @@ export class GrpcFrontDoor {
       interceptors: [
         // compressed messages decompressed INFLATION_SLOTS at a time across all calls (gzip bombs)
         inflationSlots(undefined, failedMessage),
+        // every call's time and status in /metrics, refusals by the interceptor after it included
+        timedCalls(new Set([...Object.keys(service), ...GRPC_HEALTH_METHODS]), (method, code, seconds) => deps.metrics.grpc.observe({ method, code }, seconds)),
         // an unknown credential refused before the message is read (authenticate.ts)
         authenticateFirst(credentialCheck(deps.config.API_KEYS, deps.config.ADMIN_KEY), (err) => errorStatus(deps, err)),
       ],
     });
-    const streams = new OpenStreams();
-    server.addService(tolerantService(), handlers(deps, streams));
+    server.addService(tolerantService(), service);
     const health = new GrpcHealth(async () => (await deps.health()).ready, deps.log);
     health.addTo(server);
     await health.start();
