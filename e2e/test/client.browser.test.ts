@@ -9,13 +9,11 @@
  * restart (a browser's "Failed to fetch" has no error code).
  */
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, REPO_ROOT } from '../src/harness/index.js';
+import { call, Cluster, pageServer, REPO_ROOT, type PageServer } from '../src/harness/index.js';
 
 const CHROMIUM = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
 const KEY = 'key-front';
@@ -30,20 +28,13 @@ async function browserBundle(): Promise<string> {
   return out.outputFiles[0]!.text;
 }
 
-/** A page server on its own origin: `/` a page, `/maas.js` the SDK. */
-async function pageServer(sdk: string): Promise<{ origin: string; server: Server }> {
-  const server = createServer((req, res) => {
-    if (req.url === '/maas.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk);
-    else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>front end</title><script type="module">import * as M from "/maas.js"; window.M = M;</script>');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
+/** The page: it imports the SDK (`/maas.js`) as a module and leaves it on `window.M`. */
+const PAGE = '<!doctype html><title>front end</title><script type="module">import * as M from "/maas.js"; window.M = M;</script>';
 
 describe.skipIf(!existsSync(CHROMIUM))('the SDK in a browser page on another origin', () => {
   let cluster: Cluster;
   let browser: Browser;
-  let site: Awaited<ReturnType<typeof pageServer>>;
+  let site: PageServer;
   let bundleError: unknown;
 
   beforeAll(async () => {
@@ -51,7 +42,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the SDK in a browser page on another ori
       bundleError = err;
       return '';
     });
-    site = await pageServer(sdk);
+    site = await pageServer(PAGE, { '/maas.js': { type: 'text/javascript', body: sdk } });
     cluster = await Cluster.start({ workers: 1, api: { API_KEYS: `front:${KEY}`, CORS_ORIGINS: site.origin }, worker: { WORKER_MODELS: 'penguins' } });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   });

@@ -7,27 +7,18 @@
  * before. Two small static servers on two ports are the two origins.
  */
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster } from '../src/harness/index.js';
+import { call, Cluster, pageServer, type PageServer } from '../src/harness/index.js';
 
 const CHROMIUM = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
 const KEY = 'key-front';
 
-/** A page server: its origin is http://127.0.0.1:<port>. */
-async function pageServer(): Promise<{ origin: string; server: Server }> {
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>front end</title>'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
 describe.skipIf(!existsSync(CHROMIUM))('a browser page on another origin (CORS)', () => {
   let cluster: Cluster;
   let browser: Browser;
-  let allowed: Awaited<ReturnType<typeof pageServer>>;
-  let other: Awaited<ReturnType<typeof pageServer>>;
+  let allowed: PageServer;
+  let other: PageServer;
 
   beforeAll(async () => {
     allowed = await pageServer();
@@ -95,22 +86,18 @@ describe.skipIf(!existsSync(CHROMIUM))('a page on another site posting to load o
   const ADMIN = 'admin-key-0123456789abcdef';
   let cluster: Cluster;
   let browser: Browser;
-  let evil: Server;
-  let evilOrigin: string;
+  let evil: PageServer;
 
   beforeAll(async () => {
     cluster = await Cluster.start({ workers: 0, api: { API_KEYS: `front:${KEY}`, ADMIN_KEY: ADMIN } });
     // The other site's page: a form that posts itself to the API's unload route.
-    evil = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' })
-      .end(`<!doctype html><form id=f method=POST action="${cluster.url}/v2/repository/models/penguins/unload"></form><script>f.submit()</script>`));
-    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
-    evilOrigin = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
+    evil = await pageServer(`<!doctype html><form id=f method=POST action="${cluster.url}/v2/repository/models/penguins/unload"></form><script>f.submit()</script>`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   });
   afterAll(async () => {
     await browser?.close();
     await cluster?.stop();
-    evil?.close();
+    evil?.server.close();
   });
 
   it("is refused, though the operator's browser holds the admin key it typed into /admin's prompt", async () => {
@@ -119,7 +106,7 @@ describe.skipIf(!existsSync(CHROMIUM))('a page on another site posting to load o
       const page = await context.newPage();
       expect((await page.goto(`${cluster.url}/admin`))?.status()).toBe(200); // logged in
       const posted = page.waitForResponse((r) => r.url().endsWith('/unload'));
-      await page.goto(evilOrigin);
+      await page.goto(evil.origin);
       const answer = await posted;
       expect(answer.status()).toBe(403);
       expect(await answer.text()).toMatch(/from another site's page is refused/);

@@ -191,31 +191,37 @@ describe('SIGTERM', () => {
   });
 });
 
+/**
+ * A cluster with a persisted Redis and one worker holding `jobs` one-row mlp jobs (a 6 s batch
+ * window keeps them held), then Redis killed (after its AOF's everysec fsync).
+ */
+async function holdingWhileRedisDies(jobs: number, seed: number, workerEnv: Record<string, string>) {
+  const dir = await mkdtemp(join(tmpdir(), 'maas-redis-'));
+  const repo = await modelRepository({ mlp: { max_queue_delay_ms: 6000, preferred_batch_sizes: [1024] } });
+  const cluster = await Cluster.start({ models: repo.dir, redisDir: dir, workers: 0, worker: { WORKER_MODELS: 'mlp', ...workerEnv } });
+  cleanups.push(async () => {
+    await cluster.stop();
+    await repo.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const w = await cluster.startWorker();
+  const created = await Promise.all(rows(seed, jobs, 32).map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
+  const conn = cluster.redisClient();
+  const queue = new Queue('{infer-mlp-v1}', { prefix: 'maas', connection: conn });
+  try {
+    await until(async () => heldRows(await queue.getJobs(['active'])) === jobs, 10_000, `the worker to hold ${jobs} jobs`);
+  } finally {
+    await queue.close();
+    conn.disconnect();
+  }
+  await new Promise((res) => setTimeout(res, 1200)); // appendfsync everysec
+  await cluster.redis.kill();
+  return { cluster, w, created };
+}
+
 describe('SIGTERM while Redis is down', () => {
   it('the drain gives up after WORKER_DRAIN_REDIS_WAIT_MS (exit 1), and another worker finishes the held jobs once Redis is back', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'maas-redis-'));
-    const repo = await modelRepository({ mlp: { max_queue_delay_ms: 6000, preferred_batch_sizes: [1024] } });
-    const cluster = await Cluster.start({
-      models: repo.dir, redisDir: dir, workers: 0,
-      worker: { WORKER_MODELS: 'mlp', WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', WORKER_DRAIN_REDIS_WAIT_MS: '1500' },
-    });
-    cleanups.push(async () => {
-      await cluster.stop();
-      await repo.remove();
-      await rm(dir, { recursive: true, force: true });
-    });
-    const w = await cluster.startWorker();
-    const created = await Promise.all(rows(8, 20, 32).map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
-    const conn = cluster.redisClient();
-    const queue = new Queue('{infer-mlp-v1}', { prefix: 'maas', connection: conn });
-    try {
-      await until(async () => heldRows(await queue.getJobs(['active'])) === 20, 10_000, 'the worker to hold 20 jobs');
-    } finally {
-      await queue.close();
-      conn.disconnect();
-    }
-    await new Promise((res) => setTimeout(res, 1200)); // appendfsync everysec
-    await cluster.redis.kill();
+    const { cluster, w, created } = await holdingWhileRedisDies(20, 8, { WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', WORKER_DRAIN_REDIS_WAIT_MS: '1500' });
 
     const t0 = Date.now();
     const code = await w.stop('SIGTERM', 20_000);
@@ -237,26 +243,7 @@ describe('SIGTERM while Redis is down', () => {
 
 describe('SIGTERM while Redis is away for a few seconds', () => {
   it('the drain waits for Redis, finishes the held jobs and exits 0 (it never exited: BullMQ waited for an end its connection, between reconnects, never sent)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'maas-redis-'));
-    const repo = await modelRepository({ mlp: { max_queue_delay_ms: 6000, preferred_batch_sizes: [1024] } });
-    const cluster = await Cluster.start({ models: repo.dir, redisDir: dir, workers: 0, worker: { WORKER_MODELS: 'mlp', WORKER_DRAIN_REDIS_WAIT_MS: '8000' } });
-    cleanups.push(async () => {
-      await cluster.stop();
-      await repo.remove();
-      await rm(dir, { recursive: true, force: true });
-    });
-    const w = await cluster.startWorker();
-    const created = await Promise.all(rows(9, 12, 32).map((r) => call(cluster.url, 'POST', '/v1/jobs', mlpJob([r]))));
-    const conn = cluster.redisClient();
-    const queue = new Queue('{infer-mlp-v1}', { prefix: 'maas', connection: conn });
-    try {
-      await until(async () => heldRows(await queue.getJobs(['active'])) === 12, 10_000, 'the worker to hold 12 jobs');
-    } finally {
-      await queue.close();
-      conn.disconnect();
-    }
-    await new Promise((res) => setTimeout(res, 1200)); // appendfsync everysec
-    await cluster.redis.kill();
+    const { cluster, w, created } = await holdingWhileRedisDies(12, 9, { WORKER_DRAIN_REDIS_WAIT_MS: '8000' });
     const stopping = w.stop('SIGTERM', 30_000);
     await new Promise((res) => setTimeout(res, 3000));
     await cluster.redis.restart();

@@ -15,3 +15,4 @@ export { MANAGED_CLUSTER_ACL } from './redis-cluster.js';
 export { monitorRedis, parseMonitorLine, type MonitoredCommand } from './redis-monitor.js';
 export { expectBatchInOrder, expectInferWaitAndPoll, expectReadyAndReading, expectScanKeysOnEveryMaster, expectStoppedSaying, UNTRUSTED } from './checks.js';
 export { RedisLinkProxy } from './tcp-proxy.js';
+export { pageServer, type PageServer } from './page-server.js';

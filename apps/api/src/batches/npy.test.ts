@@ -45,7 +45,12 @@ describe('parseNpyHeader', () => {
 
   it('refuses what is not an .npy header', () => {
     expect(() => parseNpyHeader(Buffer.from('{"inputs": {"x": [1, 2, 3]}}\n'))).toThrow(/magic string/);
+    // what a numpy user sends by mistake, named: an .npz archive, a gzip'd file without its Content-Encoding
+    expect(() => parseNpyHeader(Buffer.from('PK\x03\x04\x14\x00\x00\x00\x00\x00', 'latin1'))).toThrow(/an \.npz archive \(np\.savez\)/);
+    expect(() => parseNpyHeader(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]))).toThrow(/gzip-compressed: send it with Content-Encoding: gzip/);
     expect(() => parseNpyHeader(npy("{'descr': '<f4'}", Buffer.alloc(0)))).toThrow(/not a descr\/fortran_order\/shape dict/);
+    // a structured (record) dtype says so, not that the header is not a dict
+    expect(() => parseNpyHeader(npy("{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (10,), }", Buffer.alloc(0)))).toThrow(/structured \(record\) dtype/);
     expect(() => parseNpyHeader(npy(dict('<f4', 'a, 3'), Buffer.alloc(0)))).toThrow(/not a list of sizes/);
     for (const dims of ['2.0, 32', '0x2, 32', '1e3, 32', '-1, 32']) expect(() => parseNpyHeader(npy(dict('<f4', dims), Buffer.alloc(0))), dims).toThrow(/not a list of sizes/);
     const v9 = npy(dict('<f4', '1, 3'), Buffer.alloc(0));
@@ -80,7 +85,9 @@ describe('npyTarget and checkNpyHeader', () => {
     expect(() => checkNpyHeader(h('<f8', [10, 3]), TARGET, 4)).toThrow(/dtype '<f8', but input 'input' is FP32: save it as '<f4'/);
     expect(() => checkNpyHeader(h('>f4', [10, 3]), TARGET, 4)).toThrow(/dtype '>f4'/);
     expect(() => checkNpyHeader(h('<f4', [10, 3], true), TARGET, 4)).toThrow(/Fortran order/);
-    expect(() => checkNpyHeader(h('<f4', [10, 4]), TARGET, 4)).toThrow(/shape \(10, 4\) does not match input 'input' \[-1, 3\]/);
+    expect(() => checkNpyHeader(h('<f4', [10, 4]), TARGET, 4)).toThrow(/shape \(10, 4\) does not match input 'input' \(-1, 3\)/);
+    // as numpy prints shapes: a 1-D one with its comma
+    expect(() => checkNpyHeader(h('<f4', [5, 2]), { name: 'x', datatype: 'FP32', rest: [] }, 4)).toThrow(/shape \(5, 2\) does not match input 'x' \(-1,\)/);
     expect(() => checkNpyHeader(h('<f4', [30]), TARGET, 4)).toThrow(/does not match/);
   });
 });

@@ -55,10 +55,22 @@ export interface NpyHeader {
 
 const bad = (message: string) => new ValidationError([{ path: 'body', message: `not a usable .npy file: ${message}` }]);
 
+/** A shape as numpy prints it: `(3,)`, `(5, 2)`, `()`. */
+const pyTuple = (dims: readonly number[]): string => (dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`);
+
+/** What bytes that are not an .npy file are, when they say: what a numpy user sends by mistake. */
+function notNpy(buf: Buffer): string {
+  if (buf[0] === 0x50 && buf[1] === 0x4b && buf[2] === 0x03 && buf[3] === 0x04) {
+    return "it is an .npz archive (np.savez): send one array saved with np.save (np.load(f)['x'])";
+  }
+  if (buf[0] === 0x1f && buf[1] === 0x8b) return 'it is gzip-compressed: send it with Content-Encoding: gzip';
+  return 'it does not start with the .npy magic string';
+}
+
 /** Reads the header from the start of a file; undefined while more bytes are needed. */
 export function parseNpyHeader(buf: Buffer): NpyHeader | undefined {
   if (buf.length < 10) return undefined;
-  if (!buf.subarray(0, 6).equals(NPY_MAGIC)) throw bad('it does not start with the .npy magic string');
+  if (!buf.subarray(0, 6).equals(NPY_MAGIC)) throw bad(notNpy(buf));
   const major = buf[6]!;
   if (major < 1 || major > 3) throw bad(`format version ${major}.${buf[7]} is not supported`);
   const lenBytes = major === 1 ? 2 : 4;
@@ -73,6 +85,7 @@ export function parseNpyHeader(buf: Buffer): NpyHeader | undefined {
   const descr = /(['"])descr\1\s*:\s*(['"])([^'"]*)\2/.exec(text)?.[3];
   const fortran = /(['"])fortran_order\1\s*:\s*(True|False)/.exec(text)?.[2];
   const shapeText = /(['"])shape\1\s*:\s*\(([^)]*)\)/.exec(text)?.[2];
+  if (/(['"])descr\1\s*:\s*\[/.test(text)) throw bad("its dtype is a structured (record) dtype: save a plain numeric array, one column a field (np.lib.recfunctions.structured_to_unstructured), as '<f4' for FP32");
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw bad(`its header is not a descr/fortran_order/shape dict: ${text.trim().slice(0, 200)}`);
   const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '');
   // Digits only, as numpy writes a size: not `2.0`, `0x10` or `1e3`, which Number would read.
@@ -107,7 +120,7 @@ export function checkNpyHeader(h: NpyHeader, t: NpyTarget, itemBytes: number): n
   if (h.fortranOrder) throw bad('it is in Fortran order: save it C-contiguous (np.ascontiguousarray)');
   const rest = h.shape.slice(1);
   const fits = h.shape.length === t.rest.length + 1 && rest.every((d, i) => t.rest[i] === -1 || t.rest[i] === d);
-  if (!fits) throw bad(`shape (${h.shape.join(', ')}) does not match input '${t.name}' [-1, ${t.rest.join(', ')}] (the first dimension is the rows)`);
+  if (!fits) throw bad(`shape ${pyTuple(h.shape)} does not match input '${t.name}' ${pyTuple([-1, ...t.rest])} (the first dimension is the rows)`);
   return rest.reduce((a, b) => a * b, 1) * itemBytes;
 }
 
@@ -158,7 +171,7 @@ export async function* npyRowBlocks(
   const take = function* (piece: Buffer): Generator<NpyRows> {
     let at = 0;
     while (at < piece.length) {
-      if (next >= total) throw bad(`it holds more data than its shape (${header!.shape.join(', ')}) says`);
+      if (next >= total) throw bad(`it holds more data than its shape ${pyTuple(header!.shape)} says`);
       if (!block) startBlock();
       const n = Math.min(blockSize - filled, piece.length - at);
       piece.copy(block!, filled, at, at + n);
@@ -184,7 +197,7 @@ export async function* npyRowBlocks(
       rowBytes = checkNpyHeader(header, target, itemBytes);
       total = header.shape[0]!;
       if (total > maxRows) throw tooMany;
-      if (rowBytes === 0 && total > 0) throw bad(`shape (${header.shape.join(', ')}) has rows of no values`);
+      if (rowBytes === 0 && total > 0) throw bad(`shape ${pyTuple(header.shape)} has rows of no values`);
       yield* take(head.subarray(header.dataOffset));
       continue;
     }

@@ -56,11 +56,17 @@ export function decodeBytesElements(buf: Buffer, tensor: string): string[] {
   return out;
 }
 
-/** BYTES elements in `buf` by their length prefixes, counting stopped past `stopAfter` (a cut prefix counts one: decoding words it). */
-function countBytesElements(buf: Buffer, stopAfter: number): number {
+/** BYTES elements in `buf` by their length prefixes, counting stopped past `stopAfter`; `overrun`: which element's prefix or length runs past the end (what the client needs to hear, not a count). */
+function countBytesElements(buf: Buffer, stopAfter: number): { count: number; overrun?: string } {
   let n = 0;
-  for (let at = 0; at < buf.byteLength && n <= stopAfter; n++) at += at + 4 > buf.byteLength ? buf.byteLength : 4 + buf.readUInt32LE(at);
-  return n;
+  for (let at = 0; at < buf.byteLength && n <= stopAfter; n++) {
+    const left = buf.byteLength - at;
+    if (left < 4) return { count: n + 1, overrun: `BYTES element ${n}'s 4-byte length prefix is cut short: ${left} bytes left of binary_data_size` };
+    const length = buf.readUInt32LE(at);
+    if (4 + length > left) return { count: n + 1, overrun: `BYTES element ${n}'s length ${length} runs past the end of its binary_data_size (${left - 4} bytes left after its 4-byte length)` };
+    at += 4 + length;
+  }
+  return { count: n };
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -140,7 +146,9 @@ export function parseBinaryRequest(body: Buffer, headerLength: number): unknown 
       // Counted first from the length prefixes, without a string made: 15.7 million empty
       // elements for a [1, 32] shape took 5.8 s to decode before they were refused (a security audit).
       const expected = shapeElementCount(t['shape']);
-      const n = expected === undefined ? undefined : countBytesElements(bytes, expected);
+      const counted = expected === undefined ? undefined : countBytesElements(bytes, expected);
+      if (counted?.overrun) throw new ValidationError([{ path: `inputs[${i}].data`, message: counted.overrun }]);
+      const n = counted?.count;
       if (n !== undefined && n !== expected) {
         throw new ValidationError([{ path: `inputs[${i}].data`, message: `binary data has ${n > expected! ? `more than ${expected}` : n} BYTES elements but shape [${(t['shape'] as number[]).join(', ')}] needs ${expected}` }]);
       }

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { describe, expect, it } from 'vitest';
 import { AppError, RedisUnavailableError } from '@maas/shared';
-import { problemHandler } from './problem.js';
+import { notJson, problemHandler } from './problem.js';
 
 /** Runs the handler; returns what it logged (level, fields) and what it answered. */
 function handle(err: unknown, headers: Record<string, string> = {}) {
@@ -66,5 +66,18 @@ describe('problemHandler headers', () => {
     const meant = { 'Content-Range': 'bytes 5-9/10', 'Content-Length': '5', ETag: '"t"', 'Last-Modified': 'Sun, 06 Dec 2026 01:00:00 GMT', 'Accept-Ranges': 'bytes', Vary: 'Accept' };
     expect(handle(new AppError('not-found', 'gone'), meant).sent.headers).toEqual({ Vary: 'Accept' });
     expect(handle(new AppError('range-not-satisfiable', 'none', {}, { headers: { 'Content-Range': 'bytes */10' } }), meant).sent.headers).toEqual({ Vary: 'Accept', 'Content-Range': 'bytes */10' });
+  });
+});
+
+describe('notJson', () => {
+  it("tells where NaN and Infinity go (Python's json.dumps writes them), and nothing more for other mistakes", () => {
+    let detail = '';
+    try {
+      JSON.parse('{"a": [1.0, NaN, Infinity]}');
+    } catch (err) {
+      detail = (err as Error).message;
+    }
+    expect(notJson(detail).message).toMatch(/NaN and Infinity are not JSON: send such values with the binary tensor extension/);
+    expect(notJson('Unexpected end of JSON input').message).toBe('request body is not valid JSON: Unexpected end of JSON input');
   });
 });

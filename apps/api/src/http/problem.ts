@@ -42,8 +42,15 @@ export function fromZod(err: ZodError, root = ''): ValidationError {
   );
 }
 
-/** A request body that is not JSON, `detail` saying why (the app-wide parser's error, or an inference route's own reading). */
-export const notJson = (detail: string): MalformedJsonError => new MalformedJsonError(`request body is not valid JSON: ${detail}`);
+/**
+ * A request body that is not JSON, `detail` saying why (the app-wide parser's error, or an
+ * inference route's own reading). A parser stopped at `NaN` or `Infinity` (Python's json.dumps
+ * writes them by default) gets told where such values go.
+ */
+export const notJson = (detail: string): MalformedJsonError =>
+  new MalformedJsonError(`request body is not valid JSON: ${detail}${/\b(?:NaN|Infin)/.test(detail) ? NON_FINITE_HINT : ''}`);
+
+const NON_FINITE_HINT = ' (NaN and Infinity are not JSON: send such values with the binary tensor extension, parameters.binary_data_size, or in an .npy batch file)';
 
 /**
  * A body that is JSON, but a bare `null`, number, string or boolean: the JSON parser (strict,
