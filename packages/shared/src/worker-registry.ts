@@ -19,13 +19,20 @@ end
 return #old`;
 
 /**
- * Forgets the workers ARGV (ids) that died without leaving: their heartbeat (KEYS[1]) and
- * description (KEYS[2]), and their metrics (KEYS[3]) unless they left cleanly meanwhile (an
- * entry in WORKERS_GONE_KEY, KEYS[4]: their last counts stay for it).
+ * Forgets the workers that died without leaving, ARGV being pairs of an id and the heartbeat
+ * score it was read dead at: their heartbeat (KEYS[1]) and description (KEYS[2]), unless they
+ * beat since (a worker started again under its id: its score moved), and their metrics
+ * (KEYS[3]) unless they left cleanly meanwhile (an entry in WORKERS_GONE_KEY, KEYS[4]: their
+ * last counts stay for it).
  */
-export const FORGET_DEAD_LUA = `for _, id in ipairs(ARGV) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  if not redis.call('ZSCORE', KEYS[4], id) then redis.call('HDEL', KEYS[3], id) end
+export const FORGET_DEAD_LUA = `local forgotten = 0
+for i = 1, #ARGV, 2 do
+  local id = ARGV[i]
+  if redis.call('ZSCORE', KEYS[1], id) == ARGV[i + 1] then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    if not redis.call('ZSCORE', KEYS[4], id) then redis.call('HDEL', KEYS[3], id) end
+    forgotten = forgotten + 1
+  end
 end
-return #ARGV`;
+return forgotten`;

@@ -147,7 +147,7 @@ export function parseBinaryRequest(body: Buffer, headerLength: number): unknown 
       // elements for a [1, 32] shape took 5.8 s to decode before they were refused (a security audit).
       const expected = shapeElementCount(t['shape']);
       const counted = expected === undefined ? undefined : countBytesElements(bytes, expected);
-      if (counted?.overrun) throw new ValidationError([{ path: `inputs[${i}].data`, message: counted.overrun }]);
+      if (counted?.overrun) throw new MalformedBodyError(`input '${name}': ${counted.overrun}`);
       const n = counted?.count;
       if (n !== undefined && n !== expected) {
         throw new ValidationError([{ path: `inputs[${i}].data`, message: `binary data has ${n > expected! ? `more than ${expected}` : n} BYTES elements but shape [${(t['shape'] as number[]).join(', ')}] needs ${expected}` }]);

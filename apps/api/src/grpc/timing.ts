@@ -1,9 +1,11 @@
 /**
  * gRPC calls in `/metrics`, as REST's are in `maas_http_request_seconds`: one observation a
- * call, from its start to the status it ends with (a ModelStreamInfer stream's whole life), by
- * method and status code name (`OK`, `UNAUTHENTICATED`, …), refusals before a handler ran
- * included. Methods the server does not have are counted as `other` (a client naming methods
- * at random must not make series without end).
+ * call, from its start to its end (a ModelStreamInfer stream's whole life), by method and status
+ * code name (`OK`, `UNAUTHENTICATED`, …): the status it is sent, the key refusals of the
+ * interceptors after this one included; or `CANCELLED` (`DEADLINE_EXCEEDED` once its deadline
+ * has passed) for a call that ends without one (a client gone, a deadline grpc-js itself
+ * enforced). What grpc-js answers before any interceptor runs (a method it does not have, a
+ * message it cannot decode or that is too large) is not counted.
  */
 import { ServerInterceptingCall, status as Status, type ServerInterceptor } from '@grpc/grpc-js';
 import { methodOf } from './authenticate.js';
@@ -12,9 +14,22 @@ export function timedCalls(known: ReadonlySet<string>, observe: (method: string,
   return (method, call) => {
     const started = performance.now();
     const name = methodOf(method.path);
+    let counted = false;
+    const count = (code: string) => {
+      if (counted) return;
+      counted = true;
+      observe(known.has(name) ? name : 'other', code, (performance.now() - started) / 1000);
+    };
     return new ServerInterceptingCall(call, {
+      start: (next) => next({
+        onCancel: () => {
+          const deadline = call.getDeadline();
+          const past = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+          count(Number.isFinite(past) && Date.now() >= past ? 'DEADLINE_EXCEEDED' : 'CANCELLED');
+        },
+      }),
       sendStatus: (s, next) => {
-        observe(known.has(name) ? name : 'other', Status[s.code] ?? String(s.code), (performance.now() - started) / 1000);
+        count(Status[s.code] ?? String(s.code));
         next(s);
       },
     });

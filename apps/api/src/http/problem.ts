@@ -48,7 +48,7 @@ export function fromZod(err: ZodError, root = ''): ValidationError {
  * writes them by default) gets told where such values go.
  */
 export const notJson = (detail: string): MalformedJsonError =>
-  new MalformedJsonError(`request body is not valid JSON: ${detail}${/\b(?:NaN|Infin)/.test(detail) ? NON_FINITE_HINT : ''}`);
+  new MalformedJsonError(`request body is not valid JSON: ${detail}${/Unexpected token '[NI]'|No number after minus sign/.test(detail) ? NON_FINITE_HINT : ''}`);
 
 const NON_FINITE_HINT = ' (NaN and Infinity are not JSON: send such values with the binary tensor extension, parameters.binary_data_size, or in an .npy batch file)';
 

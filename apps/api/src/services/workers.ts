@@ -60,9 +60,11 @@ export class WorkerDirectory {
     const [seen, alive] = replies as [string[], string[]];
     const ids: string[] = [];
     const beats = new Map<string, number>();
+    const seenScores = new Map<string, string>();
     for (let i = 0; i < seen.length; i += 2) {
       ids.push(seen[i]!);
       beats.set(seen[i]!, Number(seen[i + 1]));
+      seenScores.set(seen[i]!, seen[i + 1]!);
     }
     const expiries = new Map<string, number>();
     for (let i = 0; i < alive.length; i += 2) expiries.set(alive[i]!, Number(alive[i + 1]));
@@ -81,7 +83,7 @@ export class WorkerDirectory {
       // Forget workers that died without leaving (SIGKILL, lost machine); another API may race us,
       // harmlessly. A Redis refusing writes (read-only, out of memory) leaves them for a later
       // read: what was read is answered all the same (/metrics, readiness, /admin during an incident).
-      await this.redis.eval(FORGET_DEAD_LUA, 4, WORKERS_SEEN_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_GONE_KEY, ...dead)
+      await this.redis.eval(FORGET_DEAD_LUA, 4, WORKERS_SEEN_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_GONE_KEY, ...dead.flatMap((id) => [id, seenScores.get(id)!]))
         .catch((err: unknown) => {
           if (!isRedisUnavailable(err)) throw err;
         });
@@ -175,9 +177,11 @@ export class WorkerDirectory {
     const live = (await this.live()).map((w) => w.id);
     // Workers that stopped cleanly within WORKER_METRICS_LINGER_MS: their last counts (heartbeat.ts
     // `stop`); older ones are forgotten first (as each heartbeat does: with no scraper too).
-    const [, recent] = await execReplies(this.redis.pipeline()
-      .eval(FORGET_GONE_LUA, 2, WORKERS_GONE_KEY, WORKERS_METRICS_KEY, WORKER_METRICS_LINGER_MS)
-      .zrange(WORKERS_GONE_KEY, '0', '-1')) as [number, string[]];
+    // A Redis refusing writes (read-only, out of memory) leaves them for a later read: the scrape is answered all the same.
+    await this.redis.eval(FORGET_GONE_LUA, 2, WORKERS_GONE_KEY, WORKERS_METRICS_KEY, WORKER_METRICS_LINGER_MS).catch((err: unknown) => {
+      if (!isRedisUnavailable(err)) throw err;
+    });
+    const recent = await this.redis.zrange(WORKERS_GONE_KEY, '0', '-1');
     const ids = [...new Set([...live, ...recent])];
     if (ids.length === 0) return [];
     const all = await this.redis.hmget(WORKERS_METRICS_KEY, ...ids);

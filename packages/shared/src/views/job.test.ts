@@ -44,6 +44,14 @@ describe('toJobObject', () => {
     expect(job).toMatchObject({ created_at: '2026-01-01T00:00:00.000Z', started_at: '2026-01-01T00:00:00.000Z', completed_at: '2026-01-01T00:00:00.000Z' });
   });
 
+  it('never reads a start or an end later than it is read (a running or failed job stamped by a worker whose host clock is ahead)', () => {
+    const readAt = base.timestamp + 1000;
+    const running = toJobObject({ ...base, processedOn: base.timestamp + 7_200_000 }, 'active', null, readAt);
+    expect(running.started_at).toBe(new Date(readAt).toISOString());
+    const failed = toJobObject({ ...base, processedOn: base.timestamp + 7_200_000, finishedOn: base.timestamp + 7_200_005, failedReason: encodeJobError({ type: 'inference-failed', message: 'x' }) }, 'failed', null, readAt);
+    expect([failed.started_at, failed.completed_at]).toEqual([new Date(readAt).toISOString(), new Date(readAt).toISOString()]);
+  });
+
   it("a succeeded job's times are its result's own when it carries them (what BullMQ's completion event carries)", () => {
     const metrics = { queue_ms: 1, batch_wait_ms: 2, inference_ms: 3, batch_size: 4, runs: 1, worker: 'w' };
     const returnvalue = { v: 1 as const, outputs: [], metrics, started: base.timestamp + 6, completed: base.timestamp + 8 };

@@ -76,7 +76,7 @@ export function ranWith(job: JobObject): string | undefined {
  * `now`, when given: a job still queued past its `timeout_ms` (`data.deadline`), never taken
  * by a worker, reads as it will end, failed as expired at its deadline: no worker will run it
  * (the API's expiry sweep records the ending, with its job.completed: services/expiry.ts), and
- * a reader need not wait for that.
+ * a reader need not wait for that. No time is read later than `now`.
  */
 /** `at`, or `floor` when `at` is before it (undefined stays undefined). */
 const notBefore = (at: number | undefined, floor: number | undefined): number | undefined =>
@@ -104,7 +104,11 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
   const failedUnrun = state === 'failed' && error?.type === 'canceled' && error.message === CANCELED_BEFORE_IT_RAN.message;
   // Never before its creation, nor its end before its start: a worker's host clock that is
   // behind the API's stamped both before it (a clock-skew audit).
-  const started = notBefore(result?.started ?? startedOn(job), job.timestamp);
+  // Nor after it is read (`now`): a running or failed job's times are BullMQ's stamps, on its
+  // worker's host clock (a host ahead read as started in the future); a succeeded job's are on
+  // the cluster's clock.
+  const atMost = (at: number | undefined) => (at !== undefined && now !== undefined ? Math.min(at, now) : at);
+  const started = atMost(notBefore(result?.started ?? startedOn(job), job.timestamp));
   const view: JobObject = {
     id: job.id,
     object: 'job',
@@ -119,7 +123,7 @@ export function toJobObject(job: StoredJob, state: QueueState, canceledAt: numbe
       // Expired: at its deadline, though the worker that found it so came later (or when its
       // input was found gone, if that came first); never before it was created.
       : error?.type === 'expired' && d.deadline !== undefined ? iso(Math.max(job.timestamp, Math.min(d.deadline, job.finishedOn ?? d.deadline)))
-      : state === 'completed' || state === 'failed' ? iso(notBefore(result?.completed ?? job.finishedOn, started)) : null,
+      : state === 'completed' || state === 'failed' ? iso(atMost(notBefore(result?.completed ?? job.finishedOn, started))) : null,
     outputs: result ? outputsToJson(resultTensors(job, result)) : null,
     error,
     metrics: result ? result.metrics : null,
