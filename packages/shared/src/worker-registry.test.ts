@@ -26,7 +26,7 @@ describe('worker registry scripts against a real Redis', () => {
     await redis.zadd(SEEN, 200, 'restarted'); // beat again after it was read dead at 100
     const n = await redis.eval(FORGET_DEAD_LUA, 4, SEEN, INFO, METRICS, GONE, 'dead', '100', 'restarted', '100', 'left', '100');
     expect(n).toBe(2);
-    expect(await redis.zrange(SEEN, 0, -1)).toEqual(['restarted']);
+    expect(await redis.zrange(SEEN, '0', '-1')).toEqual(['restarted']);
     expect((await redis.hkeys(METRICS)).sort()).toEqual(['left', 'restarted']);
   });
 
@@ -35,7 +35,7 @@ describe('worker registry scripts against a real Redis', () => {
     const now = Number(s) * 1000;
     await redis.multi().del(GONE, METRICS).zadd(GONE, now - 200_000, 'old', now - 1000, 'recent').hset(METRICS, 'old', 'm', 'recent', 'm').exec();
     expect(await redis.eval(FORGET_GONE_LUA, 2, GONE, METRICS, 120_000)).toBe(1);
-    expect(await redis.zrange(GONE, 0, -1)).toEqual(['recent']);
+    expect(await redis.zrange(GONE, '0', '-1')).toEqual(['recent']);
     expect(await redis.hkeys(METRICS)).toEqual(['recent']);
   });
 });
