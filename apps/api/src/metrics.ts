@@ -9,12 +9,10 @@
  * only. While Redis is unreachable the scrape still answers, with the API's own metrics and
  * `maas_redis_up` 0 (queue depth, the backlogs and the workers' series need Redis).
  */
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import { answeredWithin, EVENT_LOOP_SAMPLE_MS, LATENCY_BUCKETS_S, forExposition, inferenceQueueName, isRedisUnavailable, queueJobCounts, webhookBacklog, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
+import { answeredWithin, EVENT_LOOP_SAMPLE_MS, hasVersionFile, LATENCY_BUCKETS_S, forExposition, inferenceQueueName, isRedisUnavailable, queueJobCounts, webhookBacklog, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
 import type { WorkerDirectory } from './services/workers.js';
@@ -221,13 +219,14 @@ async function readQueueDepth(metrics: ApiMetrics, catalog: ModelCatalog, queues
     Promise.all(versions.map(async (v) => ({ model: v.model, version: v.version, counts: await queueJobCounts(redis, inferenceQueueName(v.model, v.version)) }))),
     unservedQueues(redis, queues, catalog),
   ]);
-  const runnable = await Promise.all(unserved.map((q) => access(join(catalog.repository.root, q.model, String(q.version), 'model.onnx')).then(() => true, () => false)));
+  const runnable = await Promise.all(unserved.map((q) => hasVersionFile(catalog.repository.root, q.model, q.version)));
   metrics.queueDepth.reset();
   metrics.modelBacklog.reset();
-  const byModel = new Map(catalog.models.map((m) => [m.name, 0]));
-  for (const [i, q] of [...served, ...unserved].entries()) {
+  for (const q of [...served, ...unserved]) {
     for (const [state, n] of Object.entries(q.counts)) metrics.queueDepth.set({ model: q.model, version: String(q.version), state }, n);
-    if (i >= served.length && !runnable[i - served.length]) continue;
+  }
+  const byModel = new Map(catalog.models.map((m) => [m.name, 0]));
+  for (const q of [...served, ...unserved.filter((_, i) => runnable[i])]) {
     byModel.set(q.model, (byModel.get(q.model) ?? 0) + q.counts.waiting + q.counts.prioritized + q.counts.delayed + q.counts.active);
   }
   for (const [model, jobs] of byModel) metrics.modelBacklog.set({ model }, jobs);

@@ -17,8 +17,8 @@
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { clusterNow,
-  JOB_EVENTS_CHANNEL, metadataBytes, type InferenceJobData, type InferenceJobResult, type JobEventMessage, type Logger, type SettledRecord,
+import {
+  clusterNow, JOB_EVENTS_CHANNEL, metadataBytes, type InferenceJobData, type InferenceJobResult, type JobEventMessage, type Logger, type SettledRecord,
 } from '@maas/shared';
 
 /**

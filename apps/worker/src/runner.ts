@@ -18,8 +18,8 @@
  */
 import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { clusterNow,
-  bullmqConnectionOptions, createRedis, isClusterUrl,
+import {
+  clusterNow, bullmqConnectionOptions, createRedis, isClusterUrl,
   chunkRows, misfit, modelDigests, modelVersionTag, EXPIRED_IN_QUEUE, fromEncoded, startBatch, inferenceQueueName, PREFIX, unfinishedJobCount, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,

@@ -121,14 +121,14 @@ export function encodeNdjson(source: LineSource, opts: EncodeOptions = {}): Ndjs
           let size = 0;
           let done = false;
           let turn: Promise<typeof SLOW> | undefined;
-          let immediate: (() => void) | undefined;
+          let cancelTurn: (() => void) | undefined;
           try {
             while (size < chunkBytes) {
               let next: IteratorResult<unknown> | Promise<IteratorResult<unknown>> = pending ?? iterator.next();
               pending = undefined;
               if (next instanceof Promise && parts.length) {
                 // Lines an async source has ready arrive within the current event-loop turn.
-                turn ??= new Promise((resolve) => (immediate = afterThisTurn(() => resolve(SLOW))));
+                turn ??= new Promise((resolve) => (cancelTurn = afterThisTurn(() => resolve(SLOW))));
                 const raced = await Promise.race([next, turn]);
                 if (raced === SLOW) {
                   pending = next;
@@ -172,7 +172,7 @@ export function encodeNdjson(source: LineSource, opts: EncodeOptions = {}): Ndjs
           } finally {
             // Drop the turn marker: a CPU-bound source never lets it fire, and a queued one
             // would keep every race's reaction alive.
-            immediate?.();
+            cancelTurn?.();
           }
           if (raw.length) {
             for (const bytes of raw) {

@@ -26,8 +26,8 @@
  * moves to the new one). The lines themselves are not compared.
  */
 import type { Redis } from 'ioredis';
-import { clusterNow,
-  AppError, batchKeys, CANCELED_BATCHES_KEY, cancelBatch, claimUploadRemoval, dieAt, IdempotencyConflictError, markUploaded, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
+import {
+  clusterNow, AppError, batchKeys, CANCELED_BATCHES_KEY, cancelBatch, claimUploadRemoval, dieAt, IdempotencyConflictError, markUploaded, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, UPLOADS_KEY, ValidationError, type BatchObject,
   BlockPool, bullJobKey, isRedisUnavailable, sendInSlices, type InferenceJobData, type Logger, type ModelVersion, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';

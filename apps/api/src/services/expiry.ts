@@ -17,8 +17,8 @@
  */
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { clusterNow,
-  bullJobKey, DEADLINE_QUEUES_KEY, deadlinesKey, DUE_DEADLINES_LUA, expireJob, Periodic, jobWebhookEvent, toJobObject, type InferenceJobData, type Logger, type OutboxRelay, type StoredJob,
+import {
+  clusterNow, bullJobKey, DEADLINE_QUEUES_KEY, deadlinesKey, DUE_DEADLINES_LUA, expireJob, Periodic, jobWebhookEvent, toJobObject, type InferenceJobData, type Logger, type OutboxRelay, type StoredJob,
 } from '@maas/shared';
 import type { Admission } from '../quotas/queued-rows.js';
 import type { QueueRegistry } from './queues.js';

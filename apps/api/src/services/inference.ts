@@ -6,8 +6,8 @@
  * becomes the typed error every front door maps. For a model with `response_cache`, a request
  * whose key (inference/response-cache.ts) is kept is answered from it instead, never queued.
  */
-import { clusterNow,
-  AppError, InferenceError, modelDigests, msToNs, NotFoundError, ranWith, RedisUnavailableError, redisUnavailableReason, sliceOutputRows, STAT, statsKey, ValidationError, VERSION_TEXT, WaitTimeoutError,
+import {
+  clusterNow, AppError, InferenceError, modelDigests, msToNs, NotFoundError, ranWith, RedisUnavailableError, redisUnavailableReason, sliceOutputRows, STAT, statsKey, ValidationError, VERSION_TEXT, WaitTimeoutError,
   type InputTensor, type ModelVersion, type OutputTensor, type RequestedOutput, type StatsWriter,
 } from '@maas/shared';
 import { cacheKey, type ResponseCache } from '../inference/response-cache.js';

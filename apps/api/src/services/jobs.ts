@@ -13,8 +13,8 @@
  */
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { clusterNow,
-  bullJobKey, CANCELED_BEFORE_IT_RAN, isRedisUnavailable, isCommandTimeout, RedisUnavailableError, cancelJob, canceledKey, checkRequest, decodeJobError, encodeJobError, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
+import {
+  clusterNow, bullJobKey, CANCELED_BEFORE_IT_RAN, isRedisUnavailable, isCommandTimeout, RedisUnavailableError, cancelJob, canceledKey, checkRequest, decodeJobError, encodeJobError, DEADLINE_QUEUES_KEY, deadlinesKey, chunkRows, dieAt, DEFAULT_PRIORITY, isTerminal, isWellFormedId, JOB_EVENTS_CHANNEL, jobIndexKey,
   jobPayloadKey, newJobId, NotFoundError, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toJobObject, toMemberObject, jobIndexValue, parseJobIndex, cancelMember, type JobMember, PAYLOAD_VERSION, QueueFullError, toEncoded, ValidationError, type InferenceJobData,
   type InferenceJobResult, type JobObject, type JobRequest, type JobEventMessage, jobWebhookEvent, webhookUrlProblem, type WebhookEvent,
   type OutboxRelay, type CheckedRequest, type Model, type ModelVersion, type SettledRecord, type StoredJob, unpackPayload, parseEndMarker, type EndMarker, type Ending,

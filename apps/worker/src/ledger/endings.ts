@@ -2,8 +2,8 @@
  * PURE: a job's ending as the runner reaches it, and what the ledger and the webhooks make of
  * it: the stored job as it will read once settled, its job.completed event, its end marker.
  */
-import { clusterNow,
-  CANCELED_BY_REQUEST, encodeJobError, jobWebhookEvent, toJobObject, type Ending, type InferenceJobData, type InferenceJobResult, type JobError,
+import {
+  clusterNow, CANCELED_BY_REQUEST, encodeJobError, jobWebhookEvent, toJobObject, type Ending, type InferenceJobData, type InferenceJobResult, type JobError,
   type RawTensor, type StoredJob, type WebhookEventInput,
 } from '@maas/shared';
 

@@ -19,8 +19,8 @@
  */
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { clusterNow,
-  CANCELED_BY_REQUEST, canceledKey, deadlinesKey, decodeJobError, dieAt, encodeJobError, jobResultKey, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toEncoded,
+import {
+  clusterNow, CANCELED_BY_REQUEST, canceledKey, deadlinesKey, decodeJobError, dieAt, encodeJobError, jobResultKey, numericBytes, packPayload, RAW_PAYLOAD_MIN_BYTES, toEncoded,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type RawTensor, whileRefused,
 } from '@maas/shared';
 import type { JobAnnouncer } from '../job-announcer.js';

@@ -23,8 +23,8 @@
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { clusterNow,
-  bullJobKey, bullmqConnectionOptions, createRedis, DEFAULT_TENANT, isClusterUrl,
+import {
+  clusterNow, bullJobKey, bullmqConnectionOptions, createRedis, DEFAULT_TENANT, isClusterUrl,
   DeliveryStore, isRedisUnavailable, PREFIX, retryDelay, signedHeaders, throttledErrorLog, WEBHOOK_QUEUE, type DeliveryJobData,
   type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
 } from '@maas/shared';

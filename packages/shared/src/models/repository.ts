@@ -80,6 +80,12 @@ async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
 }
 
+/** Where version `version` of model `model` keeps its ONNX file in the repository at `root`. */
+export const versionFile = (root: string, model: string, version: number): string => join(root, model, String(version), 'model.onnx');
+
+/** Whether version `version` of `model` has its ONNX file in the repository at `root` (what a worker needs to run its jobs). */
+export const hasVersionFile = (root: string, model: string, version: number): Promise<boolean> => exists(versionFile(root, model, version));
+
 async function readConfig(dir: string, name: string): Promise<ModelConfigFile> {
   const file = join(dir, 'config.json');
   if (!(await exists(file))) return {};
@@ -126,7 +132,7 @@ export async function readModel(root: string, name: string, warnings: string[] =
     response_cache: file.response_cache ?? false,
   };
   const available: number[] = [];
-  for (const v of await versionFolders(dir)) if (await exists(join(dir, String(v), 'model.onnx'))) available.push(v);
+  for (const v of await versionFolders(dir)) if (await hasVersionFile(root, name, v)) available.push(v);
   if (available.length === 0) throw new Error(`${name}: no <version>/model.onnx`);
   if ('specific' in config.version_policy) {
     const missing = config.version_policy.specific.filter((v) => !available.includes(v));
@@ -138,7 +144,7 @@ export async function readModel(root: string, name: string, warnings: string[] =
   const modelDigest = createHash('sha256').update(JSON.stringify([config, labels ?? null])).digest('hex');
   const versionWarnings: string[] = [];
   const { served, broken } = await loadServed(available, config.version_policy, async (version) => {
-    const path = join(dir, String(version), 'model.onnx');
+    const path = versionFile(root, name, version);
     const fileStamp = await stampOf(path);
     const bytes = await readFile(path);
     const { rowAligned, ...sig } = readOnnxSignature(bytes, `${name}/${version}/model.onnx`);
