@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startRedisServer, WORKERS_INFO_KEY, WORKERS_SEEN_KEY, type RedisServer } from '@maas/shared';
+import { freePort, startRedisServer, WORKER_METRICS_LINGER_MS, WORKERS_GONE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY, type RedisServer } from '@maas/shared';
 import { refusalsOf, servedFiles, WorkerDirectory, type LiveWorker } from './workers.js';
 
 let server: RedisServer;
@@ -33,6 +33,24 @@ describe('WorkerDirectory.live', () => {
     } finally {
       await redis.replicaof('NO', 'ONE');
     }
+  });
+});
+
+describe('WorkerDirectory.metrics', () => {
+  it("reads a live worker's metrics and a cleanly stopped one's within the linger, never an older one's, and writes nothing", async () => {
+    await redis.flushall();
+    const info = JSON.stringify({ id: 'live', host: 'h', pid: 1, device: 'cpu', heartbeat_ms: 1000, models: [] });
+    await redis.zadd(WORKERS_SEEN_KEY, Date.now(), 'live');
+    await redis.hset(WORKERS_INFO_KEY, 'live', info);
+    await redis.zadd(WORKERS_GONE_KEY, Date.now() - 1000, 'left-now', Date.now() - WORKER_METRICS_LINGER_MS - 1000, 'left-long-ago');
+    await redis.hset(WORKERS_METRICS_KEY, 'live', '[1]', 'left-now', '[2]', 'left-long-ago', '[3]');
+    const changes = async () => Number(/rdb_changes_since_last_save:(\d+)/.exec(await redis.info('persistence'))![1]);
+    const before = await changes();
+    const read = await new WorkerDirectory(redis).metrics();
+    expect(read.sort((a, b) => a.id.localeCompare(b.id))).toEqual([{ id: 'left-now', metrics: [2] }, { id: 'live', metrics: [1] }]);
+    // The old entry stays for a heartbeat's FORGET_GONE_LUA: the scrape wrote nothing.
+    expect(await redis.zrange(WORKERS_GONE_KEY, '0', '-1')).toEqual(['left-long-ago', 'left-now']);
+    expect(await changes()).toBe(before);
   });
 });
 

@@ -7,7 +7,7 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { LoadedModel } from './repository.js';
-import { AppError, execReplies, FORGET_DEAD_LUA, FORGET_GONE_LUA, isRedisUnavailable, modelVersionTag, workerModelsSelect, WORKER_METRICS_LINGER_MS, WORKERS_ALIVE_KEY, WORKERS_GONE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
+import { AppError, clusterNow, execReplies, FORGET_DEAD_LUA, isRedisUnavailable, modelVersionTag, workerModelsSelect, WORKER_METRICS_LINGER_MS, WORKERS_ALIVE_KEY, WORKERS_GONE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY } from '@maas/shared';
 
 export interface LiveWorker {
   id: string;
@@ -175,13 +175,10 @@ export class WorkerDirectory {
   /** Metrics JSON (prom-client getMetricsAsJSON) of each live worker, and the last of each that stopped cleanly within WORKER_METRICS_LINGER_MS. */
   async metrics(): Promise<{ id: string; metrics: unknown }[]> {
     const live = (await this.live()).map((w) => w.id);
-    // Workers that stopped cleanly within WORKER_METRICS_LINGER_MS: their last counts (heartbeat.ts
-    // `stop`); older ones are forgotten first (as each heartbeat does: with no scraper too).
-    // A Redis refusing writes (read-only, out of memory) leaves them for a later read: the scrape is answered all the same.
-    await this.redis.eval(FORGET_GONE_LUA, 2, WORKERS_GONE_KEY, WORKERS_METRICS_KEY, WORKER_METRICS_LINGER_MS).catch((err: unknown) => {
-      if (!isRedisUnavailable(err)) throw err;
-    });
-    const recent = await this.redis.zrange(WORKERS_GONE_KEY, '0', '-1');
+    // Workers that stopped cleanly within WORKER_METRICS_LINGER_MS (on the cluster's clock): their
+    // last counts (heartbeat.ts `stop`). Older entries are left for a heartbeat's FORGET_GONE_LUA
+    // to delete, so a scrape only reads (and answers while Redis refuses writes).
+    const recent = await this.redis.zrangebyscore(WORKERS_GONE_KEY, clusterNow() - WORKER_METRICS_LINGER_MS, '+inf');
     const ids = [...new Set([...live, ...recent])];
     if (ids.length === 0) return [];
     const all = await this.redis.hmget(WORKERS_METRICS_KEY, ...ids);
