@@ -77,8 +77,23 @@ describe('a request of wide outputs (JSON made in pieces)', () => {
     const jobDoc = JSON.parse(jobText);
     expect(jobDoc.status).toBe('succeeded');
     check(jobDoc.outputs[0]);
-    const again = await fetch(`${cluster.url}/v1/jobs/${jobDoc.id}`);
-    expect(again.headers.get('etag')).toBeTruthy();
+    const again = await fetch(`${cluster.url}/v1/jobs/${jobDoc.id}`, { headers: { 'accept-encoding': 'identity' } });
+    const etag = again.headers.get('etag');
+    expect(etag).toMatch(/^W\/"[0-9a-f]+-[A-Za-z0-9+/]{27}"$/); // express's own form, made from the pieces
+    expect(Number(again.headers.get('content-length'))).toBe(Buffer.byteLength(jobText));
     expect(await again.text()).toBe(jobText);
+    // A conditional GET of the copy the client holds: 304, no body; another ETag: the document.
+    // (Cache-Control set: fetch adds `no-cache` to a conditional request otherwise, which asks for the body.)
+    const current = await fetch(`${cluster.url}/v1/jobs/${jobDoc.id}`, { headers: { 'if-none-match': etag!, 'cache-control': 'max-age=0' } });
+    expect(current.status).toBe(304);
+    expect(await current.text()).toBe('');
+    const stale = await fetch(`${cluster.url}/v1/jobs/${jobDoc.id}`, { headers: { 'if-none-match': 'W/"1-abc"', 'cache-control': 'max-age=0' } });
+    expect(stale.status).toBe(200);
+    expect(stale.headers.get('etag')).toBe(etag);
+    expect(await stale.text()).toBe(jobText);
+    const head = await fetch(`${cluster.url}/v1/jobs/${jobDoc.id}`, { method: 'HEAD', headers: { 'accept-encoding': 'identity' } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).toBe(etag);
+    expect(await head.text()).toBe('');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { outputTensor, toJsonValues, valuesMade, type OutputTensor, type RawTensor } from '@maas/shared';
 import { inPieces, jsonInPieces } from './json-pieces.js';
+import { weakEtag } from './send-outputs.js';
 
 const text = async (doc: { outputs: OutputTensor[] | null }) => Buffer.concat(await jsonInPieces(doc)).toString('utf8');
 
@@ -50,5 +51,32 @@ describe('jsonInPieces', () => {
     const made = await text(doc);
     expect(valuesMade(outputs[0]!)).toBe(false); // the large one: never made whole
     expect(made).toBe(JSON.stringify({ model_name: 'm', outputs: raws.map((r) => ({ name: r.name, datatype: r.datatype, shape: r.shape, data: toJsonValues(r) })) }));
+  });
+
+  it('writes exact integers past 2^53 and a float\'s -0 where they stand in a large output (markers), and only there', async () => {
+    const floats = Float32Array.from({ length: 70_000 }, (_, i) => i / 9);
+    floats[50_000] = -0;
+    const raws: RawTensor[] = [
+      { name: 'y', datatype: 'FP32', shape: [70_000], data: new Uint8Array(floats.buffer) },
+      { name: 'k', datatype: 'INT64', shape: [70_000], data: new Uint8Array(BigInt64Array.from({ length: 70_000 }, (_, i) => (i === 69_999 ? 2n ** 63n - 1n : BigInt(i))).buffer) },
+    ];
+    const made = await text({ outputs: raws.map(outputTensor) });
+    const parsed = JSON.parse(made) as { outputs: { data: number[] }[] };
+    expect(made).toContain(',-0.0,'); // as Triton writes it
+    expect(made.match(/-0\.0/g)).toHaveLength(1);
+    expect(made).toContain(',9223372036854775807]');
+    expect(parsed.outputs[0]!.data[49_999]).toBe(floats[49_999]);
+    expect(Object.is(parsed.outputs[0]!.data[50_000], -0)).toBe(true);
+    expect(made).not.toContain('\\u0001');
+  });
+});
+
+
+describe('weakEtag', () => {
+  it("is express's own ETag of the joined body", async () => {
+    const express = (await import('express')).default;
+    const etagOf = express().get('etag fn') as (body: Buffer, encoding?: string) => string;
+    const pieces = [Buffer.from('{"outputs":[{"data":[1,'), Buffer.from('2,3'), Buffer.from(']}]}')];
+    expect(weakEtag(pieces, pieces.reduce((n, p) => n + p.length, 0))).toBe(etagOf(Buffer.concat(pieces)));
   });
 });

@@ -2,10 +2,12 @@
  * A document with tensor outputs (a v2 infer response, a job object) as JSON text made in
  * pieces, the event loop running between two: byte for byte `exactJson(JSON.stringify(doc))`, for
  * documents whose outputs hold so many values that one `JSON.stringify` would hold up every
- * other request of the process (786,432 numbers: 0.32–0.44 s here). Outputs made from bytes
+ * other request of the process (786,432 numbers: 0.32–0.44 s here). One piece of all the
+ * answers being made runs a turn of the event loop (piece-turns.ts). Outputs made from bytes
  * (output-tensor.ts) are read from them a piece at a time, never as one array of every value.
  */
 import { randomUUID } from 'node:crypto';
+import { pieceTurns } from './piece-turns.js';
 import { elementCount, exactJson, jsonValueSlicer, rawOf, type JsonValue, type OutputTensor } from '@maas/shared';
 
 /** Output values above which a document is made in pieces. */
@@ -31,7 +33,6 @@ function around(value: unknown, marker: string): [string, string] {
   return [text.slice(0, at), text.slice(at + quoted.length)];
 }
 
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Values [from, to) of an output: read from its bytes when it has them, else its JSON values. */
 function valueSlicer(o: OutputTensor): (from: number, to: number) => JsonValue[] {
@@ -49,6 +50,7 @@ export async function jsonInPieces<T extends { outputs: OutputTensor[] | null }>
     text.length = 0;
   };
   if (!doc.outputs) return [Buffer.from(JSON.stringify(doc), 'utf8')];
+  const order = pieceTurns.order();
   // Key order stays the document's: replacing a key's value keeps its place.
   const marker = `\u0000${randomUUID()}\u0000`;
   const [before, after] = around({ ...doc, outputs: marker }, marker);
@@ -64,11 +66,15 @@ export async function jsonInPieces<T extends { outputs: OutputTensor[] | null }>
     // UTF-8 pass (half the time of a piece's encoding here); strings may not be.
     const ascii = o.datatype !== 'BYTES';
     for (let i = 0; i < count; i += VALUES_PER_PIECE) {
+      await pieceTurns.turn(order); // one piece of all answers' a turn (piece-turns.ts)
       // An array's JSON without its brackets: the values as JSON.stringify writes them (NaN → null).
-      const values = exactJson(JSON.stringify(slice(i, Math.min(count, i + VALUES_PER_PIECE)))).slice(1, -1);
+      const piece = slice(i, Math.min(count, i + VALUES_PER_PIECE));
+      const text = JSON.stringify(piece);
+      // A marker (exact-integers.ts) is a string among numbers: looked for only where one stands
+      // (searching the text took as long as making it).
+      const values = (ascii && piece.some((v) => typeof v === 'string') ? exactJson(text) : text).slice(1, -1);
       flush();
       pieces.push(Buffer.from(i === 0 ? values : `,${values}`, ascii ? 'latin1' : 'utf8'));
-      await turn();
     }
     push(']', tail);
   }

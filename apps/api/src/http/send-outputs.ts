@@ -6,6 +6,7 @@
  * Written with `res.end`, not express's `res.send`: these answer POSTs, for which the ETag
  * that `send` computes (a SHA-1 of the body, for every response) means nothing.
  */
+import { createHash } from 'node:crypto';
 import type { Response } from 'express';
 import { exactJson, type OutputTensor } from '@maas/shared';
 import { frameResponse, HEADER_LENGTH } from '../binary/framing.js';
@@ -14,11 +15,37 @@ import { inPieces, jsonInPieces } from './json-pieces.js';
 /**
  * A job object (or any document with `outputs`) as JSON, as `res.json` would send it (with its
  * ETag: a GET), its INT64/UINT64 outputs exact (shared tensors/exact-integers.ts); large outputs made in
- * pieces (json-pieces.ts).
+ * pieces (json-pieces.ts) and written as they are, with the ETag express would give their whole.
  */
 export async function sendJob<T extends { outputs: OutputTensor[] | null }>(res: Response, doc: T): Promise<void> {
   res.type('application/json');
-  res.send(inPieces(doc) ? Buffer.concat(await jsonInPieces(doc)) : exactJson(JSON.stringify(doc)));
+  if (!inPieces(doc)) {
+    res.send(exactJson(JSON.stringify(doc)));
+    return;
+  }
+  const pieces = await jsonInPieces(doc);
+  if (res.destroyed) return; // the client left while it was made
+  const length = pieces.reduce((n, p) => n + p.byteLength, 0);
+  if (res.app.get('etag fn')) res.setHeader('ETag', weakEtag(pieces, length));
+  if (res.req.fresh) {
+    // As `res.send` answers a conditional GET whose copy is current.
+    res.removeHeader('Content-Type');
+    res.status(304).end();
+    return;
+  }
+  res.setHeader('Content-Length', length);
+  for (let i = 0; i < pieces.length - 1; i++) res.write(pieces[i]);
+  res.end(pieces[pieces.length - 1]);
+}
+
+/**
+ * Express's default (weak) ETag of a body, `W/"<length in hex>-<SHA-1, base64, 27 characters>"`,
+ * from its pieces: the body is never joined into one buffer (a copy of megabytes a GET).
+ */
+export function weakEtag(pieces: Uint8Array[], length: number): string {
+  const sha1 = createHash('sha1');
+  for (const p of pieces) sha1.update(p);
+  return `W/"${length.toString(16)}-${sha1.digest('base64').substring(0, 27)}"`;
 }
 
 export async function sendOutputs<T extends { outputs: OutputTensor[] | null }>(res: Response, status: number, doc: T, binary: (name: string) => boolean): Promise<void> {
