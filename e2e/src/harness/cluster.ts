@@ -31,6 +31,8 @@ export interface ClusterOptions {
   redisDir?: string;
   /** run on a three-master Redis Cluster instead of one redis-server */
   redisCluster?: boolean;
+  /** extra redis-server flags (one redis-server only) */
+  redisArgs?: string[];
   /**
    * run on a Redis set up as a managed service (redis-managed.ts): TLS only on a private CA,
    * which the services are told of by NODE_EXTRA_CA_CERTS, and a named ACL user without the
@@ -63,7 +65,7 @@ export class Cluster {
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
     const redisCluster = opts.redisCluster ? await startRedisCluster(3, { managed: opts.redisManaged ?? false, ...(opts.redisDir ? { dataDir: opts.redisDir } : {}) }) : undefined;
     const managed = redisCluster ? redisCluster.managed : opts.redisManaged ? await startManagedRedis() : undefined;
-    const redis = redisCluster ? clusterAsServer(redisCluster) : managed ? managed.server : await startRedisServer(opts.redisDir ? { dir: opts.redisDir } : {});
+    const redis = redisCluster ? clusterAsServer(redisCluster) : managed ? managed.server : await startRedisServer({ ...(opts.redisDir ? { dir: opts.redisDir } : {}), ...(opts.redisArgs ? { extraArgs: opts.redisArgs } : {}) });
     const c = new Cluster(redis, opts, managed);
     c.redisPorts = redisCluster ? redisCluster.nodes.map((n) => n.port) : [redis.port];
     c.redisNodes = redisCluster?.nodes ?? [];

@@ -159,6 +159,7 @@ const REDIS_TROUBLE = {
   'out-of-memory': 'Redis is out of memory',
   'read-only': 'Redis is read-only (a failover may be in progress)',
   'refusing-writes': 'Redis refuses writes',
+  'lost-data': 'Redis lost part of this request\'s records (it restarted empty, was flushed or was restored from an older copy meanwhile)',
 } as const;
 
 /** A tenant's queued rows would pass its quota (jobs and batch uploads together). */

@@ -94,7 +94,7 @@ export { armDieAt, dieAt, DiePointEnv } from './test-hooks.js';
 export type { DiePoint } from './test-hooks.js';
 export { batchCompletedItem, decodeEntry, endMarker, eventItem, parseEndMarker, UnreadableEntryError } from './ledger/entry.js';
 export type { Ending, EndMarker, OutboxEntry, OutboxItem } from './ledger/entry.js';
-export { cancelBatch, cancelJob, cancelMember, claimUploadRemoval, expireJob, markUploaded, OUTBOX_LEASE_MS, recordChunks, startBatch, recordJobEndings, recordJobStarts, registerOutbox } from './ledger/record.js';
+export { cancelBatch, cancelJob, cancelMember, chunkLanded, claimUploadRemoval, expireJob, markUploaded, OUTBOX_LEASE_MS, recordChunks, startBatch, recordJobEndings, recordJobStarts, registerOutbox } from './ledger/record.js';
 export type { CancelVerdict, JobEndingInput, Recorded } from './ledger/record.js';
 export { OutboxRelay } from './ledger/relay.js';
 export { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, CLAIM_OUTBOX_LUA, DUE_DEADLINES_LUA, END_JOBS_LUA, EXPIRE_JOB_LUA, START_JOBS_LUA } from './ledger/scripts.js';

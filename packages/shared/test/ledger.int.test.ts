@@ -6,7 +6,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger.js';
-import { cancelJob, cancelMember, claimUploadRemoval, expireJob, markUploaded, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
+import { cancelJob, cancelMember, chunkLanded, claimUploadRemoval, expireJob, markUploaded, recordChunks, recordJobEndings, recordJobStarts } from '../src/ledger/record.js';
 import { OutboxRelay } from '../src/ledger/relay.js';
 import { batchCounts, keptCounts, readBatch } from '../src/views/batch.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, OUTBOX_SLOTS_KEY, outboxKeys, PREFIX } from '../src/queues.js';
@@ -289,18 +289,29 @@ describe('recordChunks: how a batch ends', () => {
 describe('an upload\'s end and its removal exclude each other', () => {
   it('marked uploaded first: the removal is refused; removal claimed first: the mark is refused; a gone batch is neither marked nor recreated', async () => {
     await redis.hset(batchKeys('u1').meta, { status: 'queued', uploaded: 0 });
-    expect(await markUploaded(redis, 'u1', { total: 3 })).toBe(true);
+    expect(await markUploaded(redis, 'u1', 0, { total: 3 })).toBe('marked');
     expect(await redis.hmget(batchKeys('u1').meta, 'uploaded', 'total')).toEqual(['1', '3']);
     expect(await claimUploadRemoval(redis, 'u1')).toBe(false);
 
     await redis.hset(batchKeys('u2').meta, { status: 'queued', uploaded: 0 });
     expect(await claimUploadRemoval(redis, 'u2')).toBe(true);
-    expect(await markUploaded(redis, 'u2', { total: 3 })).toBe(false);
+    expect(await markUploaded(redis, 'u2', 0, { total: 3 })).toBe('removing');
     expect(await redis.hget(batchKeys('u2').meta, 'uploaded')).toBe('0');
 
     expect(await claimUploadRemoval(redis, 'u3')).toBe(true);
-    expect(await markUploaded(redis, 'u3', { total: 1 })).toBe(false);
+    expect(await markUploaded(redis, 'u3', 0, { total: 1 })).toBe('lost');
     expect(await redis.exists(batchKeys('u3').meta)).toBe(0);
+  });
+
+  it('is marked only once every chunk it queued has counted itself: a Redis that lost some meanwhile refuses it', async () => {
+    await redis.hset(batchKeys('u4').meta, { status: 'queued', uploaded: 0 });
+    for (let i = 0; i < 6; i++) await chunkLanded(redis, 'u4'); // 2 of 8 lost with a restore
+    expect(await markUploaded(redis, 'u4', 8, { chunks_total: 8 })).toBe('lost');
+    expect(await redis.hget(batchKeys('u4').meta, 'uploaded')).toBe('0');
+    await chunkLanded(redis, 'u4');
+    await chunkLanded(redis, 'u4');
+    expect(await markUploaded(redis, 'u4', 8, { chunks_total: 8 })).toBe('marked');
+    expect(await redis.hmget(batchKeys('u4').meta, 'uploaded', 'chunks_total')).toEqual(['1', '8']);
   });
 });
 

@@ -27,7 +27,7 @@
  */
 import type { Redis } from 'ioredis';
 import {
-  clusterNow, AppError, batchKeys, CANCELED_BATCHES_KEY, cancelBatch, claimUploadRemoval, dieAt, IdempotencyConflictError, markUploaded, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
+  clusterNow, AppError, batchKeys, CANCELED_BATCHES_KEY, cancelBatch, chunkLanded, claimUploadRemoval, dieAt, IdempotencyConflictError, markUploaded, CHUNK_BYTES, chunkRows, canceledMarker, chunkJobId, isWellFormedId, newBatchId, NotFoundError, PAYLOAD_VERSION, QueueFullError,
   recordChunks, RedisUnavailableError, batchSlot, type OutboxRelay, packPayload, UPLOADS_KEY, ValidationError, type BatchObject,
   BlockPool, bullJobKey, isRedisUnavailable, sendInSlices, type InferenceJobData, type Logger, type ModelVersion, readBatch, toBatchObject, webhookUrlProblem,
 } from '@maas/shared';
@@ -297,6 +297,7 @@ export class BatchService {
       for (const t of chunk.inputs) if (!Array.isArray(t.data)) this.blocks.give(t.data);
       if (!packed) {
         await this.record(id, [String(chunk.index), 's:0', '']);
+        await chunkLanded(this.redis, id);
         return;
       }
       const lineRows = rowsPerLine(chunk.lines, chunk.rows, chunk.linesWithRows);
@@ -322,6 +323,7 @@ export class BatchService {
         removeOnComplete: true,
         removeOnFail: { age: this.opts.retentionSeconds },
       });
+      await chunkLanded(this.redis, id);
     };
     // Parsing goes on while the last few chunks travel to Redis; more than ENQUEUE_AHEAD in
     // flight pauses the body stream until one lands.
@@ -352,8 +354,9 @@ export class BatchService {
       // Marked uploaded unless its removal began: a sweeper took the lease (this process could
       // not renew it for UPLOAD_LEASE_S) and is removing the batch.
       await beforeMark?.();
-      const marked = await markUploaded(this.redis, id, { chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
-      if (!marked) throw new RedisUnavailableError(undefined, 'unreachable');
+      const marked = await markUploaded(this.redis, id, chunks, { chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
+      if (marked === 'removing') throw new RedisUnavailableError(undefined, 'unreachable');
+      if (marked === 'lost') throw new RedisUnavailableError(undefined, 'lost-data', 'send the upload again');
     } catch (err) {
       // Chunks still on their way to Redis land first, so none is queued after the withdrawal.
       await Promise.allSettled(inflight);

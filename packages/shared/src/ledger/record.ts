@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ARGS_A_COMMAND } from '../redis.js';
-import { CANCEL_BATCH_LUA, CLAIM_REMOVAL_LUA, MARK_UPLOADED_LUA, RECORD_CHUNKS_LUA, START_BATCH_LUA } from './batch-scripts.js';
+import { CANCEL_BATCH_LUA, CLAIM_REMOVAL_LUA, LANDED_FIELD, MARK_UPLOADED_LUA, RECORD_CHUNKS_LUA, START_BATCH_LUA } from './batch-scripts.js';
 import { CANCELED_BEFORE_IT_RAN, encodeJobError, EXPIRED_IN_QUEUE } from '../payloads.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, JOB_EVENTS_CHANNEL, OUTBOX_SLOTS_KEY, outboxKeys, type JobEventMessage } from '../queues.js';
 import type { WebhookEventInput } from '../webhooks/events.js';
@@ -182,11 +182,18 @@ export async function recordJobStarts(
 }
 
 /**
- * Marks a batch's upload ended, with `fields` (MARK_UPLOADED_LUA): false when its removal
- * began first (the upload lost its lease) or it is gone.
+ * Marks a batch's upload ended, with `fields` (MARK_UPLOADED_LUA), once its `chunks` queued
+ * chunks have all counted themselves (`chunkLanded`): 'removing' when its removal began first
+ * (the upload lost its lease), 'lost' when the batch or some of its chunks are gone from Redis.
  */
-export async function markUploaded(redis: Redis, batchId: string, fields: Record<string, string | number>): Promise<boolean> {
-  return (await redis.eval(MARK_UPLOADED_LUA, 1, batchKeys(batchId).meta, ...Object.entries(fields).flat())) === 1;
+export async function markUploaded(redis: Redis, batchId: string, chunks: number, fields: Record<string, string | number>): Promise<'marked' | 'removing' | 'lost'> {
+  const marked = await redis.eval(MARK_UPLOADED_LUA, 1, batchKeys(batchId).meta, chunks, ...Object.entries(fields).flat());
+  return marked === 1 ? 'marked' : marked === 0 ? 'removing' : 'lost';
+}
+
+/** Counts one more chunk of an upload as queued (MARK_UPLOADED_LUA reads the count). */
+export async function chunkLanded(redis: Redis, batchId: string): Promise<void> {
+  await redis.hincrby(batchKeys(batchId).meta, LANDED_FIELD, 1);
 }
 
 /** Claims an unfinished upload's removal (CLAIM_REMOVAL_LUA): false when the batch was marked uploaded, and stays. */
