@@ -23,6 +23,7 @@ import { compressAnswers } from './http/compress.js';
 import { sendContinue, waitsFor100 } from './http/continue.js';
 import { series, underPath } from './http/compose.js';
 import { accessLog, echoRequestId, installRequestLog } from './http/request-log.js';
+import { closeConnectionsOnStop } from './http/closing.js';
 import { allowedMethodsOf } from './http/allowed-methods.js';
 import { answerOptions } from './http/options.js';
 import { crossOrigin } from './http/cors.js';
@@ -45,6 +46,8 @@ export function createApp(deps: Deps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Once stopping, answers close their connections (http/closing.ts).
+  closeConnectionsOnStop(app, deps.shutdown);
   // req.id and req.log (made when asked); errors are logged by the problem handler.
   installRequestLog(app, deps.log);
   if (deps.log.isLevelEnabled('debug')) app.use(accessLog());

@@ -61,8 +61,10 @@ describe('loadConfig', () => {
   });
 
   it('sets deliberate server timeouts and upload limits, the idle one beyond every wait', () => {
-    expect(loadConfig({})).toMatchObject({ REQUEST_TIMEOUT_S: 3600, IDLE_TIMEOUT_S: 120, BATCH_MAX_MB: 4096, UPLOAD_LEASE_S: 30 });
-    expect(() => loadConfig({ IDLE_TIMEOUT_S: '60' })).toThrow(/IDLE_TIMEOUT_S.*must exceed MAX_WAIT_S \(60\)/);
+    expect(loadConfig({})).toMatchObject({ REQUEST_TIMEOUT_S: 3600, IDLE_TIMEOUT_S: 120, BATCH_MAX_MB: 4096, UPLOAD_LEASE_S: 30, KEEP_ALIVE_TIMEOUT_S: 65 });
+    // Waits end before a proxy's 60 s read timeout would cut them.
+    expect(loadConfig({})).toMatchObject({ MAX_WAIT_S: 55, INFER_TIMEOUT_S: 55 });
+    expect(() => loadConfig({ IDLE_TIMEOUT_S: '55' })).toThrow(/IDLE_TIMEOUT_S.*must exceed MAX_WAIT_S \(55\)/);
     expect(loadConfig({ IDLE_TIMEOUT_S: '3', MAX_WAIT_S: '1', INFER_TIMEOUT_S: '2' }).IDLE_TIMEOUT_S).toBe(3);
   });
 

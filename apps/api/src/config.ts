@@ -56,10 +56,13 @@ export const ApiEnv = z.object({
   MAX_BODY_MB: numberEnv((n) => n.positive().max(4096)).default(64),
   /** how long finished jobs (and their outputs) stay readable */
   JOB_RETENTION_S: intEnv(60, 90 * 24 * 3600).default(24 * 3600),
-  /** longest `?wait=` / `Prefer: wait=` honoured (larger values are clamped) */
-  MAX_WAIT_S: intEnv(0, 3600).default(60),
-  /** how long a synchronous v2 infer waits before answering 504 (the job goes on) */
-  INFER_TIMEOUT_S: intEnv(1, 3600).default(60),
+  /**
+   * longest `?wait=` / `Prefer: wait=` honoured (larger values are clamped); under the 60 s
+   * read timeout of nginx, ingress-nginx and cloud load balancers, which would cut a full wait first
+   */
+  MAX_WAIT_S: intEnv(0, 3600).default(55),
+  /** how long a synchronous v2 infer waits before answering 504 (the job goes on); under a proxy's 60 s, as MAX_WAIT_S */
+  INFER_TIMEOUT_S: intEnv(1, 3600).default(55),
   /** how long a finished batch and its results stay readable */
   BATCH_RETENTION_S: intEnv(1, 90 * 24 * 3600).default(7 * 24 * 3600),
   /**
@@ -81,6 +84,12 @@ export const ApiEnv = z.object({
   MAX_CONNECTIONS: intEnv(0, 10_000_000).default(0),
   /** a connection that neither sends nor receives for this long is closed (a stalled upload ends) */
   IDLE_TIMEOUT_S: intEnv(1, 24 * 3600).default(120),
+  /**
+   * how long a keep-alive connection is kept between two requests: longer than a proxy in
+   * front keeps its idle upstream connections (nginx, ingress-nginx, AWS ALB: 60 s), or the
+   * proxy sends a request on a connection the API is closing and answers 502; at most IDLE_TIMEOUT_S
+   */
+  KEEP_ALIVE_TIMEOUT_S: intEnv(1, 24 * 3600).default(65),
   /** requests a second per tenant (API key) beyond which requests get 429; 0 = no limit (TENANT_QUOTAS overrides) */
   RATE_LIMIT_RPS: intEnv(0, 1_000_000).default(0),
   /** rows a tenant may have queued at once, jobs and batch uploads together, beyond which 429; 0 = no limit */

@@ -8,7 +8,9 @@
  *   that keeps sending is given time),
  * - a connection silent for IDLE_TIMEOUT_S is closed (an upload whose client stopped sending
  *   ends, and its batch is removed); config.ts keeps it beyond the longest wait,
- * - an idle keep-alive connection is kept KEEP_ALIVE_S between requests.
+ * - an idle keep-alive connection is kept KEEP_ALIVE_TIMEOUT_S between requests (65 s: longer
+ *   than a proxy keeps its idle upstream connections; Node's 5 s made nginx send requests on
+ *   connections the API was closing, answered 502).
  *
  * Node checks the headers and request timeouts only every `connectionsCheckingInterval` (30 s
  * by default, so a 30 s headers timeout fired at up to 60 s): the server checks every
@@ -17,7 +19,6 @@
 import type { ApiConfig } from '../config.js';
 
 export const HEADERS_TIMEOUT_S = 30;
-export const KEEP_ALIVE_S = 5;
 export const TIMEOUT_CHECK_MS = 1000;
 
 export interface ServerTimeouts {
@@ -28,13 +29,14 @@ export interface ServerTimeouts {
 }
 
 /** Milliseconds for each of node:http Server's timeout settings. */
-export function serverTimeouts(c: Pick<ApiConfig, 'REQUEST_TIMEOUT_S' | 'IDLE_TIMEOUT_S'>): ServerTimeouts {
+export function serverTimeouts(c: Pick<ApiConfig, 'REQUEST_TIMEOUT_S' | 'IDLE_TIMEOUT_S' | 'KEEP_ALIVE_TIMEOUT_S'>): ServerTimeouts {
   const requestTimeout = c.REQUEST_TIMEOUT_S * 1000;
   return {
     // node requires headersTimeout <= requestTimeout
     headersTimeout: Math.min(HEADERS_TIMEOUT_S * 1000, requestTimeout),
     requestTimeout,
     timeout: c.IDLE_TIMEOUT_S * 1000,
-    keepAliveTimeout: KEEP_ALIVE_S * 1000,
+    // A silent connection is closed at IDLE_TIMEOUT_S whatever keep-alive would allow.
+    keepAliveTimeout: Math.min(c.KEEP_ALIVE_TIMEOUT_S, c.IDLE_TIMEOUT_S) * 1000,
   };
 }
