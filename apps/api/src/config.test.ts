@@ -112,4 +112,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ADMIN_KEY: 'short' })).toThrow(/16 characters/);
     expect(() => loadConfig({ WEBHOOK_SECRET_OVERLAP: 'a day' })).toThrow(/WEBHOOK_SECRET_OVERLAP/);
   });
+
+  it('reads PUBLIC_PATH as a path prefix (a trailing slash dropped), none by default, and refuses what is no plain path', () => {
+    expect(loadConfig({}).PUBLIC_PATH).toBe('');
+    for (const [v, want] of [['/ml', '/ml'], ['/ml/', '/ml'], [' /a/b-1/ ', '/a/b-1'], ['/', ''], ['/%7Eme', '/%7Eme']]) expect(loadConfig({ PUBLIC_PATH: v }).PUBLIC_PATH, v).toBe(want);
+    const refused = [
+      ['ml', /must start with \//], ['/ml?x=1', /query or fragment/], ['/ml#top', /query or fragment/],
+      ['//evil.example', /empty segment/], ['/ml//x', /empty segment/], ['/ml//', /empty segment/],
+      ['/ml/..', /\. or \.\. segment/], ['/../admin', /\. or \.\. segment/], ['/./ml', /\. or \.\. segment/],
+      ['/m l', /only letters, digits/], ['/ml"><script>', /only letters, digits/], ['/a&b', /only letters, digits/], ['/%zz', /only letters, digits/],
+    ] as const;
+    for (const [v, why] of refused) expect(() => loadConfig({ PUBLIC_PATH: v }), v).toThrow(new RegExp(`PUBLIC_PATH: .*${why.source}`));
+  });
 });

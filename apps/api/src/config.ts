@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { BoolEnv, DEFAULT_TENANT, LoggingEnv, intEnv, numberEnv, parseDuration, parsedEnv, parseEnv, ListenHostEnv, PortEnv, RedisUrl, WebhookSecretEnv, DiePointEnv } from '@maas/shared';
 import { CorsOriginsEnv } from './http/cors.js';
+import { PublicPathEnv } from './http/public-path.js';
 import { ADMIN_TENANT } from './http/admin-auth.js';
 import { TenantQuotasEnv } from './quotas/limits.js';
 
@@ -106,6 +107,8 @@ export const ApiEnv = z.object({
   RESPONSE_CACHE_MB: numberEnv((n) => n.min(0).max(1_048_576)).default(64),
   /** answers of 1 KB or more compressed (br, gzip, deflate) when the request's Accept-Encoding asks; `false` where a proxy in front compresses */
   COMPRESS_RESPONSES: BoolEnv.default(true),
+  /** the path prefix clients reach the API under, behind a proxy that strips it (`/ml`): Locations, OpenAPI `servers` and /admin's links carry it; unset: none */
+  PUBLIC_PATH: PublicPathEnv.default(''),
   /** origins whose browser pages may call the API (CORS): `*` or a comma list of origins; unset: none */
   CORS_ORIGINS: CorsOriginsEnv,
   /** key for /admin (status page, queue board); unset: /admin is open only while API_KEYS is unset */

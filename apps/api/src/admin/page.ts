@@ -2,12 +2,16 @@
  * The `/admin` status page: one static HTML document that polls `/admin/status.json` every
  * REFRESH_MS and redraws itself (no build step, no external asset). Every value goes in through
  * `textContent` or an escaping helper, so a model name or an error message cannot inject markup.
+ * Its links and its fetch carry PUBLIC_PATH (http/public-path.ts), whose characters need no
+ * escaping in HTML or a script's string.
  */
 import { createHash } from 'node:crypto';
 
 export const REFRESH_MS = 2000;
 
-export const STATUS_PAGE = /* html */ `<!doctype html>
+/** The page for clients that reach the API under `publicPath`, and its inline script's hash. */
+export function statusPage(publicPath: string): { html: string; scriptHash: string } {
+  const html = /* html */ `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -43,7 +47,7 @@ export const STATUS_PAGE = /* html */ `<!doctype html>
   <h1>maas · cluster status</h1>
   <span class="meta">updated <span id="updated">…</span> · refreshes every ${REFRESH_MS / 1000} s · history <span id="window">0</span> s</span>
   <span id="stale">status unavailable: <span id="stale-why"></span></span>
-  <a href="/admin/queues">Queue board →</a>
+  <a href="${publicPath}/admin/queues">Queue board →</a>
 </header>
 <main>
   <section class="wide">
@@ -125,7 +129,7 @@ function render(s) {
 
 async function refresh() {
   try {
-    const r = await fetch("/admin/status.json", { cache: "no-store" });
+    const r = await fetch(${JSON.stringify(`${publicPath}/admin/status.json`)}, { cache: "no-store" });
     if (!r.ok) throw new Error("HTTP " + r.status);
     render(await r.json());
     document.getElementById("stale").style.display = "none";
@@ -141,6 +145,7 @@ refresh();
 </body>
 </html>
 `;
-
-/** The page's one inline script, by its SHA-256, as its Content-Security-Policy allows it (routes/admin.ts): no other script runs. */
-export const STATUS_PAGE_SCRIPT_HASH = `'sha256-${createHash('sha256').update(STATUS_PAGE.slice(STATUS_PAGE.indexOf('<script>') + 8, STATUS_PAGE.indexOf('</script>'))).digest('base64')}'`;
+  // The one inline script, by its SHA-256, as its Content-Security-Policy allows it (routes/admin.ts): no other script runs.
+  const script = html.slice(html.indexOf('<script>') + 8, html.indexOf('</script>'));
+  return { html, scriptHash: `'sha256-${createHash('sha256').update(script).digest('base64')}'` };
+}

@@ -66,6 +66,7 @@ describe('openApiDocument', () => {
     expect(param('/v1/batches/{id}/results', 'failed')).toMatchObject({ type: 'boolean' });
     expect(doc.paths['/v1/batches'].post.parameters.find((p: any) => p.name === 'version').schema).toMatchObject({ type: 'integer', minimum: 1 });
     expect(doc.servers).toEqual([{ url: '/', description: expect.any(String) }]);
+    expect((openApiDocument('test', '/ml') as any).servers).toEqual([{ url: '/ml', description: expect.any(String) }]); // PUBLIC_PATH
     expect(doc.components.schemas.Job.properties.created_at).toMatchObject({ type: 'string', format: 'date-time' });
   });
 

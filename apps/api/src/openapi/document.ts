@@ -228,7 +228,7 @@ function adminMayRead(route: Route): boolean {
   return isModelRead(req) || isOperationsRead(req);
 }
 
-export function openApiDocument(version: string): Json {
+export function openApiDocument(version: string, publicPath = ''): Json {
   const paths: Record<string, Json> = {};
   const build = new Builder();
   for (const r of ROUTES) {
@@ -251,8 +251,8 @@ export function openApiDocument(version: string): Json {
         'Answers of 1 KB or more are br-, gzip- or deflate-encoded when Accept-Encoding asks (COMPRESS_RESPONSES), .npy results never; request bodies may carry Content-Encoding. ' +
         `Errors are RFC 9457 problems; their types: ${Object.keys(PROBLEMS).map((t) => problemTypeUri(t as keyof typeof PROBLEMS)).join(', ')}.`,
     },
-    // The API serves this document at its root: its paths are from there.
-    servers: [{ url: '/', description: 'the API that served this document' }],
+    // Its paths are from the API's root: `/`, or PUBLIC_PATH behind a proxy that strips it.
+    servers: [{ url: publicPath || '/', description: 'the API that served this document' }],
     security: [{ apiKey: [] }, { apiKeyBasic: [] }],
     components: {
       schemas: build.components.schemas,

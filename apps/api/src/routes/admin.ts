@@ -15,24 +15,28 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { answeredWithin, isRedisUnavailable, RedisUnavailableError } from '@maas/shared';
 import { methodNotAllowed } from '../http/problem.js';
-import { STATUS_PAGE, STATUS_PAGE_SCRIPT_HASH } from '../admin/page.js';
+import { statusPage } from '../admin/page.js';
 import type { Deps } from '../deps.js';
 import { unservedQueues } from '../services/unserved-queues.js';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
-export function adminRouter({ catalog, queues, webhookQueue, status, redis }: Deps): Router {
+export function adminRouter({ catalog, queues, webhookQueue, status, redis, config }: Deps): Router {
   const r = Router();
-  r.get('/admin', statusPageHeaders, (_req, res) => {
+  const page = statusPage(config.PUBLIC_PATH);
+  r.get('/admin', statusPageHeaders(page.scriptHash), (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(STATUS_PAGE);
+    res.type('html').send(page.html);
   });
   r.get('/admin/status.json', async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json(await status.status());
   });
 
-  const serverAdapter = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
+  // The base path is only the <base> of the board's page, from which its files, its JSON and its
+  // own links are found: where browsers reach it (behind a proxy that strips PUBLIC_PATH); it is
+  // still mounted at QUEUE_BOARD_PATH below.
+  const serverAdapter = new ExpressAdapter().setBasePath(`${config.PUBLIC_PATH}${QUEUE_BOARD_PATH}`);
   // Read-only: a job moved by hand (retried, removed, promoted) would end outside the ledger
   // that records how every job ends (bull-board's read-only mode also turns retries off).
   const options = { readOnlyMode: true };
@@ -69,7 +73,7 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis }: De
 const securityHeaders = (directives: Record<string, string[]>) =>
   helmet({ contentSecurityPolicy: { useDefaults: false, directives: { baseUri: ["'none'"], ...directives, formAction: ["'none'"], frameAncestors: ["'none'"] } }, strictTransportSecurity: false, xFrameOptions: { action: 'deny' } });
 /** The status page: its one inline script (by hash), its inline style, its JSON. */
-const statusPageHeaders = securityHeaders({ defaultSrc: ["'none'"], scriptSrc: [STATUS_PAGE_SCRIPT_HASH], styleSrc: ["'unsafe-inline'"], imgSrc: ['data:'], connectSrc: ["'self'"] });
+const statusPageHeaders = (scriptHash: string) => securityHeaders({ defaultSrc: ["'none'"], scriptSrc: [scriptHash], styleSrc: ["'unsafe-inline'"], imgSrc: ['data:'], connectSrc: ["'self'"] });
 /** The queue board (bull-board): its own files (found through its template's <base>), and the inline styles its React app sets; its template's Google Fonts link is refused (the system fonts stand in). */
 const boardHeaders = securityHeaders({ defaultSrc: ["'self'"], baseUri: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] });
 

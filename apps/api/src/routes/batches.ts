@@ -126,7 +126,7 @@ export function batchesRouter({ batches, config, shutdown }: Deps): Router {
       await leftUnread();
       res.setHeader('Idempotent-Replayed', 'true');
     }
-    res.status(202).setHeader('Location', `/v1/batches/${batch.id}`).json(batch);
+    res.status(202).setHeader('Location', `${config.PUBLIC_PATH}/v1/batches/${batch.id}`).json(batch);
   });
 
   r.get('/v1/batches', async (req, res) => {

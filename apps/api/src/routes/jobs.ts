@@ -36,7 +36,7 @@ export function jobsRouter({ jobs, config, shutdown, limits }: Deps): Router {
         if (!isRedisUnavailable(err)) throw err;
       }
     }
-    res.setHeader('Location', `/v1/jobs/${job.id}`);
+    res.setHeader('Location', `${config.PUBLIC_PATH}/v1/jobs/${job.id}`);
     if (!isNew) res.setHeader('Idempotent-Replayed', 'true');
     // Outputs asked for in binary (binary tensor extension) come framed after the job object.
     await sendOutputs(res, isTerminal(job.status) && preferred !== undefined ? 200 : 202, job, binaryOutputs(body.parameters, body.outputs));

@@ -3,9 +3,9 @@ import { Router } from 'express';
 import { openApiDocument } from '../openapi/document.js';
 import { SERVER_VERSION } from '../server-info.js';
 
-export function openApiRouter(): Router {
+export function openApiRouter(publicPath: string): Router {
   const r = Router();
-  const body = JSON.stringify(openApiDocument(SERVER_VERSION));
+  const body = JSON.stringify(openApiDocument(SERVER_VERSION, publicPath));
   r.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(body);
   });

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { Deps } from '../deps.js';
 
-export function webhooksRouter({ webhooks }: Deps): Router {
+export function webhooksRouter({ webhooks, config }: Deps): Router {
   const r = Router();
 
   // The caller's own secret: another tenant's never verifies this tenant's deliveries.
@@ -24,7 +24,7 @@ export function webhooksRouter({ webhooks }: Deps): Router {
     r.post(`${base}/:id/webhooks/:msgId/redeliver`, async (req, res) => {
       const delivery = await webhooks.redeliver(req.tenant, kind, String(req.params['id']), String(req.params['msgId']));
       // Its attempts show in the subject's history.
-      res.status(202).setHeader('Location', `${base}/${encodeURIComponent(String(req.params['id']))}/webhooks`).json(delivery);
+      res.status(202).setHeader('Location', `${config.PUBLIC_PATH}${base}/${encodeURIComponent(String(req.params['id']))}/webhooks`).json(delivery);
     });
   }
 
