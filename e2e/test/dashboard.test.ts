@@ -123,6 +123,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     for (const res of [await ctx.request.get(`${cluster.url}/admin`), opened]) {
       expect(res.headers()['content-security-policy']).toMatch(/frame-ancestors 'none'/);
       expect(res.headers()['x-content-type-options']).toBe('nosniff');
+      expect(res.headers()['x-powered-by']).toBeUndefined(); // the board's own express app sent it
     }
     expect((await ctx.request.get(`${cluster.url}/admin`)).headers()['content-security-policy']).toMatch(/script-src 'sha256-/);
     await ctx.close();

@@ -9,7 +9,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { Router, type RequestHandler } from 'express';
+import { Router, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -54,12 +54,15 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis, conf
     }
     return [...served, ...unserved.names.map((n) => queues.readOnly(n)), webhookQueue] as Queue[];
   };
+  // The board's router is an express app of its own, which would send X-Powered-By again.
+  const boardApp = serverAdapter.getRouter() as Express;
+  boardApp.disable('x-powered-by');
   r.use(QUEUE_BOARD_PATH, boardHeaders, readOnlyBoard, boardRedis(redis), (_req, _res, next) => {
     current().then((now) => {
       if (now.map((q) => q.name).join() !== shown.map((q) => q.name).join()) board.replaceQueues(adapters((shown = now)));
       next();
     }, next);
-  }, serverAdapter.getRouter() as Router);
+  }, boardApp);
   return r;
 }
 

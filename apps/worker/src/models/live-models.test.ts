@@ -64,12 +64,14 @@ afterEach(async () => {
 async function startLive(refuse = new Set<string>(), retireGraceMs = 0) {
   const opened: StandInRunner[] = [];
   const subscriber = new Redis(server.url);
+  const told: Record<string, string>[] = [];
   const live = new LiveModels<StandInRunner>(redis, subscriber, silent, {
     root,
     selected: (v) => v.model === 'penguins',
+    refused: (reasons) => told.push(reasons),
     open: async (_m, v) => {
       const tag = `${v.model}:${v.version}`;
-      if (refuse.has(tag)) throw new Error('no such session');
+      if (refuse.has(tag)) throw new Error(`cannot load ${join(root, v.model, String(v.version), 'model.onnx')}: no such session`);
       const runner = new StandInRunner(tag, inferenceQueueName(v.model, v.version));
       opened.push(runner);
       return runner;
@@ -79,7 +81,7 @@ async function startLive(refuse = new Set<string>(), retireGraceMs = 0) {
   });
   started.push({ live, subscriber });
   await live.start();
-  return { live, opened, tags: () => live.runners.map((r) => r.tag).sort() };
+  return { live, opened, told, tags: () => live.runners.map((r) => r.tag).sort() };
 }
 
 describe('LiveModels', () => {
@@ -90,8 +92,10 @@ describe('LiveModels', () => {
   });
 
   it('a version whose runner cannot open is not served, nor tried again until its files change', async () => {
-    const { live, opened, tags } = await startLive(new Set(['penguins:1']));
+    const { live, opened, told, tags } = await startLive(new Set(['penguins:1']));
     expect(tags()).toEqual(['penguins:2']);
+    // Told (for the repository index, which tenants read) with its path in the repository, not the worker's.
+    expect(told.at(-1)).toEqual({ 'penguins:1': 'runner cannot be opened: cannot load penguins/1/model.onnx: no such session' });
     await live.sync(['penguins']);
     expect(opened.map((r) => r.tag)).toEqual(['penguins:2']); // nothing opened again
     expect(tags()).toEqual(['penguins:2']);

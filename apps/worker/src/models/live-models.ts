@@ -21,7 +21,7 @@
  * not served whose queue still holds jobs. Changes are applied one at a time, in order.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
@@ -211,8 +211,14 @@ export class LiveModels<R extends ServedRunner> {
     return changed;
   }
 
+  /**
+   * Tells the refusals (read by every tenant, in the repository index) with paths relative to
+   * the repository: a worker's file system is not theirs to see (a security audit). The log keeps
+   * them whole.
+   */
   private tellRefused(): void {
-    this.opts.refused?.(Object.fromEntries([...this.refused].map(([tag, r]) => [tag, r.reason])));
+    const within = resolve(this.opts.root) + sep;
+    this.opts.refused?.(Object.fromEntries([...this.refused].map(([tag, r]) => [tag, r.reason.replaceAll(within, '')])));
   }
 
   /** The tags of `name`'s versions this worker serves now. */
