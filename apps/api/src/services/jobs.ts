@@ -507,6 +507,10 @@ export class JobService {
           await new Promise((resolve) => setTimeout(resolve, Math.min(REREAD_AFTER_OUTAGE_MS, left)));
           continue;
         }
+        // A job this request created is gone: Redis lost it (restarted empty, flushed, restored
+        // from an older copy), not a job the client named wrong (a disaster-recovery audit: a
+        // POST answered 404 'job not found', and a v2 infer's 404 reads as an unknown model).
+        if (fresh && err instanceof NotFoundError) throw new RedisUnavailableError(err, 'lost-data', 'send the request again');
         throw err;
       }
       if (!listener || isTerminal(job.status)) {

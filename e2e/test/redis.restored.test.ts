@@ -1,9 +1,13 @@
 /**
- * A batch upload during which Redis goes back in time (restored from an older copy, a lagged
- * replica promoted): chunks the API queued after the copy was made are gone, and the upload is
- * refused (503, "send it again") and withdrawn, instead of accepted as a batch that can never
- * complete (a disaster-recovery audit: 202, then `running` forever with 2 of 8 chunks gone).
- * The copy is Redis's own snapshot (SAVE), and `DEBUG RELOAD NOSAVE` loads it back in place.
+ * Redis losing what a request under way had written (a disaster-recovery audit):
+ * - a batch upload during which Redis goes back in time (restored from an older copy, a lagged
+ *   replica promoted): chunks the API queued after the copy was made are gone, and the upload is
+ *   refused (503, "send it again") and withdrawn, instead of accepted as a batch that can never
+ *   complete (202, then `running` forever with 2 of 8 chunks gone). The copy is Redis's own
+ *   snapshot (SAVE), and `DEBUG RELOAD NOSAVE` loads it back in place;
+ * - a job waited for by the request that created it (`Prefer: wait`, a v2 infer), flushed away
+ *   meanwhile: a 503 that says to send it again, not a 404 'job not found' (which a KServe client
+ *   reads as an unknown model).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -75,3 +79,25 @@ describe('an upload while Redis is restored from an older copy', () => {
     expect(await redis.llen(`${PREFIX}:${queue}:wait`) + await redis.zcard(`${PREFIX}:${queue}:prioritized`)).toBe(0);
   });
 });
+
+describe('a job lost while the request that created it waits', () => {
+  it('answers 503 "send the request again", for a Prefer: wait job and a v2 infer alike', async () => {
+    const input = [{ name: 'input', shape: [1, 32], datatype: 'FP32', data: rows(9, 1, 32)[0] }];
+    const waiting = [
+      fetch(`${cluster.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=3' }, body: JSON.stringify({ model: 'mlp', inputs: input }) }),
+      fetch(`${cluster.url}/v2/models/mlp/infer`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=3' }, body: JSON.stringify({ inputs: input, parameters: { timeout: 3_000_000 } }) }),
+    ];
+    // Both queued (no worker runs them), then Redis loses everything.
+    const queue = inferenceQueueName('mlp', 1);
+    await eventually(async () => await redis.llen(`${PREFIX}:${queue}:wait`) + await redis.zcard(`${PREFIX}:${queue}:prioritized`), (n) => n >= 2, { what: 'both jobs queued' });
+    await redis.flushall();
+    for (const res of await Promise.all(waiting)) {
+      const body = (await res.json()) as { type: string; detail: string };
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(body.type).toMatch(/redis-unavailable/);
+      expect(body.detail).toMatch(/lost part of this request's records.*send the request again/);
+    }
+  });
+});
+
