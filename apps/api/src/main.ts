@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, isRedisUnavailable, loadRepository, onShutdown, RedisGoneError, redisAnswers, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, evictionPolicyProblem, hostPort, megabytes, openModeSecrets, Periodic, throttledErrorLog, keepClusterClock,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, evictionPolicyProblem, hostPort, megabytes, openModeSecrets, Periodic, throttledErrorLog, keepClusterClock, DataEpoch,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -66,8 +66,15 @@ async function main(): Promise<void> {
   // Why Redis is out while running (refused, a password revoked: WRONGPASS), once every 30 s a
   // reason; requests meanwhile answer 503 and readiness reads not ready.
   redis.on('error', throttledErrorLog(log, 'Redis connection failed; reconnecting', 30_000));
-  // What this process stamps and judges (deadlines, retention, leases) on the cluster's clock (Redis's).
-  const clock = await keepClusterClock(redis, throttledErrorLog(log, 'could not read the cluster clock (Redis TIME); the last reading stays', 60_000));
+  const metrics = createApiMetrics(() => notifier.waiting, () => [
+    ...notifier.cacheSizes,
+    ...jobs.cacheSizes,
+    ...(responseCache ? [{ cache: 'responses', entries: responseCache.cache.size, bytes: responseCache.cache.bytes }] : []),
+  ]);
+  // What this process stamps and judges (deadlines, retention, leases) on the cluster's clock (Redis's);
+  // its reads carry the data epoch's check, which says when Redis lost its data or was restored.
+  const epoch = new DataEpoch(log, () => metrics.redisDataResets.inc());
+  const clock = await keepClusterClock(redis, throttledErrorLog(log, 'could not read the cluster clock (Redis TIME); the last reading stays', 60_000), epoch);
   // BullMQ's queues on a connection of their own.
   const queueRedis = await connectRedis(config.REDIS_URL, 'api', 'api:queues');
   const subscriber = await connectRedis(config.REDIS_URL, 'worker', 'api:events');
@@ -134,11 +141,6 @@ async function main(): Promise<void> {
   const canceledBatches = new CanceledBatchSweeper(redis, batches, workers, log).start();
   const status = new StatusBoard(catalog, queues, workers, log, { everyMs: config.STATUS_SAMPLE_S * 1000, keepMs: 15 * 60_000 });
   status.start();
-  const metrics = createApiMetrics(() => notifier.waiting, () => [
-    ...notifier.cacheSizes,
-    ...jobs.cacheSizes,
-    ...(responseCache ? [{ cache: 'responses', entries: responseCache.cache.size, bytes: responseCache.cache.bytes }] : []),
-  ]);
   // v2 infer answers of models with response_cache, kept in this process (inference/response-cache.ts).
   const cacheStats = new StatsWriter(redis, log);
   const responseCache = config.RESPONSE_CACHE_MB > 0

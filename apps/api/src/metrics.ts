@@ -78,6 +78,11 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
       labelNames: ['model'],
       registers: [registry],
     }),
+    redisDataResets: new Counter({
+      name: 'maas_redis_data_resets_total',
+      help: 'Times this process found Redis emptied, or restored from another copy or an older snapshot (its data epoch gone, another, or gone back); the log says which',
+      registers: [registry],
+    }),
     redisUp: new Gauge({
       name: 'maas_redis_up',
       help: '1 when this scrape read Redis (queue depth, workers), 0 when Redis was unreachable',

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import {
   ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, redisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay, checkConfiguredSecret, evictionPolicyProblem,
-  RepositoryPoller, runMain, TenantSecrets, modelFolders, versionFoldersOf, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, modelOfEntry, type ModelInfo, type ModelVersion, armDieAt, keepClusterClock, throttledErrorLog,
+  RepositoryPoller, runMain, TenantSecrets, modelFolders, versionFoldersOf, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, modelOfEntry, type ModelInfo, type ModelVersion, armDieAt, keepClusterClock, throttledErrorLog, DataEpoch,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -69,9 +69,11 @@ async function main(): Promise<void> {
   if (versions.length === 0) log.warn({ repository: repo.root }, 'no model to serve yet: not ready until one can be loaded');
 
   const redis = await connectRedis(config.REDIS_URL, 'worker', `${workerId}:control`);
-  // What this process stamps and judges (deadlines, endings, webhook signatures and retries) on the cluster's clock (Redis's).
-  const clock = await keepClusterClock(redis, throttledErrorLog(log, 'could not read the cluster clock (Redis TIME); the last reading stays', 60_000));
   const metrics = createWorkerMetrics(workerId);
+  // What this process stamps and judges (deadlines, endings, webhook signatures and retries) on the cluster's clock (Redis's);
+  // its reads carry the data epoch's check, which says when Redis lost its data or was restored.
+  const epoch = new DataEpoch(log, () => metrics.redisDataResets.inc());
+  const clock = await keepClusterClock(redis, throttledErrorLog(log, 'could not read the cluster clock (Redis TIME); the last reading stays', 60_000), epoch);
   // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; every other tenant's is in Redis.
   const secrets = new TenantSecrets(redis, { fixed: openModeSecrets(config.WEBHOOK_SECRET) });
   const secretWarning = await checkConfiguredSecret(redis, 'worker', config.WEBHOOK_SECRET);

@@ -54,6 +54,11 @@ export function createWorkerMetrics(workerId: string) {
       labelNames,
       registers: [registry],
     }),
+    redisDataResets: new Counter({
+      name: 'maas_redis_data_resets_total',
+      help: 'Times this process found Redis emptied, or restored from another copy or an older snapshot (its data epoch gone, another, or gone back); the log says which',
+      registers: [registry],
+    }),
     webhookAttempts: new Counter({
       name: 'maas_webhook_attempts_total',
       help: 'Webhook delivery attempts, by result (delivered, retry, exhausted)',

@@ -100,4 +100,7 @@ export { OutboxRelay } from './ledger/relay.js';
 export { CANCEL_JOB_LUA, CANCEL_MEMBER_LUA, CLAIM_OUTBOX_LUA, DUE_DEADLINES_LUA, END_JOBS_LUA, EXPIRE_JOB_LUA, START_JOBS_LUA } from './ledger/scripts.js';
 export { EVENT_LOOP_SAMPLE_MS, LATENCY_BUCKETS_S, forExposition, withoutSampleInterval, type MetricsJson } from './process-metrics.js';
 export { clusterNow, clusterClockOffset, keepClusterClock, syncClusterClock, offsetFrom, takesReading, resetClusterClock, CLUSTER_CLOCK_SYNC_MS } from './cluster-clock.js';
+export type { ClockRider } from './cluster-clock.js';
+export { DataEpoch, epochChange, EPOCH_CHANGE_MESSAGES } from './data-epoch.js';
+export type { EpochChange, EpochReading } from './data-epoch.js';
 export { FORGET_DEAD_LUA, FORGET_GONE_LUA } from './worker-registry.js';

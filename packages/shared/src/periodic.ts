@@ -13,6 +13,7 @@ export class Periodic {
   private running: Promise<void> | undefined;
   private failures = 0;
   private reportedAt = 0;
+  private stopped = false;
 
   constructor(
     private readonly task: () => Promise<unknown>,
@@ -22,17 +23,23 @@ export class Periodic {
   ) {}
 
   start(): this {
-    this.timer ??= setInterval(() => {
-      this.running ??= this.task()
-        .then(() => void (this.failures = 0), (err: unknown) => this.failed(err))
-        .finally(() => (this.running = undefined));
-    }, this.ms);
+    this.stopped = false;
+    this.timer ??= setInterval(() => this.now(), this.ms);
     this.timer.unref();
     return this;
   }
 
+  /** A run now, besides the ticks (none when one is under way, or once stopped). */
+  now(): void {
+    if (this.stopped) return;
+    this.running ??= this.task()
+      .then(() => void (this.failures = 0), (err: unknown) => this.failed(err))
+      .finally(() => (this.running = undefined));
+  }
+
   /** No more ticks; resolves once a run under way has ended. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.running;
   }

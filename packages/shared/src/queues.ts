@@ -288,5 +288,12 @@ export async function announceModelChange(redis: Redis | Cluster, model: string,
   return seq;
 }
 
+/**
+ * The data epoch (data-epoch.ts): a hash of `id` (random), `created_at` (ms) and `seq` (a counter
+ * each process's check increments), created by the first process to look. Gone, another id, or
+ * a `seq` that went back: Redis lost its data or was restored from a backup.
+ */
+export const DATA_EPOCH_KEY = `${PREFIX}:data-epoch`;
+
 /** The names of the BullMQ queues this system has made (see the API's services/retention.ts). */
 export const QUEUE_NAMES_KEY = `${PREFIX}:queues`;
