@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   const secrets = new TenantSecrets(redis, {
     fixed: openModeSecrets(config.WEBHOOK_SECRET),
     overlapMs: config.WEBHOOK_SECRET_OVERLAP,
+    log,
   });
   const secretWarning = await checkConfiguredSecret(redis, 'api', config.WEBHOOK_SECRET);
   if (secretWarning) log.warn(secretWarning);

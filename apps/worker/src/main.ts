@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const epoch = new DataEpoch(log, () => metrics.redisDataResets.inc());
   const clock = await keepClusterClock(redis, throttledErrorLog(log, 'could not read the cluster clock (Redis TIME); the last reading stays', 60_000), epoch);
   // WEBHOOK_SECRET is the open mode's (DEFAULT_TENANT's) secret; every other tenant's is in Redis.
-  const secrets = new TenantSecrets(redis, { fixed: openModeSecrets(config.WEBHOOK_SECRET) });
+  const secrets = new TenantSecrets(redis, { fixed: openModeSecrets(config.WEBHOOK_SECRET), log });
   const secretWarning = await checkConfiguredSecret(redis, 'worker', config.WEBHOOK_SECRET);
   if (secretWarning) log.warn(secretWarning);
   const evicting = await evictionPolicyProblem(redis);

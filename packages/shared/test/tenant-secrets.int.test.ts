@@ -1,8 +1,9 @@
-/** TenantSecrets on a real redis-server: first use, races, the legacy secret, rotation, configured secrets. */
+/** TenantSecrets on a real redis-server: first use, races, the legacy secret, rotation, configured secrets, a Redis that lost them. */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors.js';
-import { WEBHOOK_SECRET_KEY } from '../src/queues.js';
+import { createLogger } from '../src/logger.js';
+import { tenantSecretsKey, WEBHOOK_SECRET_KEY } from '../src/queues.js';
 import { startRedisServer, type RedisServer } from '../src/redis-server.js';
 import { MAX_PREVIOUS_SECRETS } from '../src/webhooks/secret-ring.js';
 import { generateSecret, parseSecret } from '../src/webhooks/sign.js';
@@ -86,5 +87,69 @@ describe('TenantSecrets', () => {
     const s = new TenantSecrets(redis, { fixed: new Map([['default', [next, old]]]) });
     expect(await s.ring('default')).toMatchObject({ current: { secret: next }, previous: [{ secret: old, expires_at: Number.POSITIVE_INFINITY }], source: 'config' });
     expect((await s.keys('default')).map((k) => k.toString('base64'))).toEqual([next, old].map((x) => x.slice('whsec_'.length)));
+  });
+
+});
+
+describe('TenantSecrets after Redis lost them', () => {
+  /** A TenantSecrets whose error lines are kept (message and fields). */
+  function watched(overlapMs = 60_000) {
+    const errors: { obj: Record<string, unknown>; msg: string }[] = [];
+    const log = createLogger('test', 'silent');
+    log.error = ((obj: Record<string, unknown>, msg: string) => void errors.push({ obj, msg })) as typeof log.error;
+    return { s: new TenantSecrets(redis, { overlapMs, log }), errors };
+  }
+
+  it('writes back the ring it knows when Redis came back empty: the same secrets, the first writer for every process racing there', async () => {
+    const t0 = Date.now();
+    const a = watched();
+    const b = watched();
+    await a.s.ring('eta', t0);
+    await a.s.rotate('eta', t0 + 1);
+    const before = await a.s.ring('eta', t0 + 2);
+    await b.s.ring('eta', t0 + 2);
+    await redis.flushall();
+    const fresh = new TenantSecrets(redis); // knows nothing: must not race a new secret in first
+    const after = await Promise.all([a.s.ring('eta', t0 + 3), b.s.ring('eta', t0 + 3)]);
+    expect(after.map((r) => r.current)).toEqual([before.current, before.current]);
+    expect(after[0]!.previous).toEqual(before.previous);
+    expect((await fresh.ring('eta', t0 + 4)).current.secret).toBe(before.current.secret);
+    const logged = [...a.errors, ...b.errors];
+    expect(logged).toHaveLength(1); // the one that wrote
+    expect(logged[0]!.msg).toMatch(/missing from Redis.*written back from this process's memory/);
+    expect(logged[0]!.obj).toMatchObject({ tenant: 'eta' });
+    expect(JSON.stringify(logged)).not.toContain(before.current.secret.slice(6, 20));
+  });
+
+  it('puts a rotation a restore undid back: the newer secret current, the older one signing for the overlap', async () => {
+    const t0 = Date.now();
+    const { s, errors } = watched(60_000);
+    const first = (await s.ring('theta', t0)).current.secret;
+    const snapshot = await redis.hgetall(tenantSecretsKey('theta'));
+    const second = (await s.rotate('theta', t0 + 1000)).current.secret;
+    await redis.del(tenantSecretsKey('theta'));
+    await redis.hset(tenantSecretsKey('theta'), snapshot); // restored from before the rotation
+    const ring = await s.ring('theta', t0 + 2000);
+    expect(ring.current.secret).toBe(second);
+    expect(ring.previous).toEqual([{ secret: first, expires_at: t0 + 2000 + 60_000 }]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.msg).toMatch(/older webhook secret.*newer one is current again/);
+    expect(errors[0]!.obj).toMatchObject({ tenant: 'theta' });
+    // Another process's rotation since is newer: taken as is, nothing logged.
+    const third = (await new TenantSecrets(redis, { overlapMs: 60_000 }).rotate('theta', t0 + 3000)).current.secret;
+    expect((await s.ring('theta', t0 + 4000)).current.secret).toBe(third);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('takes a rotation stamped earlier than the secret it replaced (clocks a few ms apart) as it is', async () => {
+    const t0 = Date.now();
+    const { s, errors } = watched();
+    const mine = (await s.ring('iota', t0 + 5)).current.secret;
+    // Another process rotated just after, its clock 3 ms behind this one's: its secret reads older.
+    const theirs = (await new TenantSecrets(redis).rotate('iota', t0 + 2)).current.secret;
+    const ring = await s.ring('iota', t0 + 10);
+    expect(ring.current.secret).toBe(theirs);
+    expect(ring.previous.map((p) => p.secret)).toEqual([mine]);
+    expect(errors).toEqual([]);
   });
 });

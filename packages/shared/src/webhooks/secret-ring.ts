@@ -50,6 +50,16 @@ export const previousField = (secret: string): string => `${PREV}${secret}`;
  */
 export const MAX_PREVIOUS_SECRETS = 3;
 
+/** Lua: drops the previous secrets past MAX_PREVIOUS_SECRETS that expire first. */
+const TRIM_PREVIOUS = `
+local prev = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, ${PREV.length}) == '${PREV}' then prev[#prev + 1] = { all[i], tonumber(all[i + 1]) or 0 } end
+end
+table.sort(prev, function(a, b) return a[2] > b[2] end)
+for i = ${MAX_PREVIOUS_SECRETS} + 1, #prev do redis.call('HDEL', KEYS[1], prev[i][1]) end`;
+
 /**
  * Rotation as a script, so two rotations at once cannot lose a secret: the current secret
  * becomes a previous one (expiring at ARGV[3]), ARGV[1] becomes current (created ARGV[2]), and
@@ -61,12 +71,46 @@ export const ROTATE_LUA = `
 local cur = redis.call('HGET', KEYS[1], 'current')
 if cur then redis.call('HSET', KEYS[1], '${PREV}' .. cur, ARGV[3]) end
 redis.call('HSET', KEYS[1], 'current', ARGV[1], 'current_at', ARGV[2])
-local prev = {}
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  if string.sub(all[i], 1, ${PREV.length}) == '${PREV}' then prev[#prev + 1] = { all[i], tonumber(all[i + 1]) or 0 } end
-end
-table.sort(prev, function(a, b) return a[2] > b[2] end)
-for i = ${MAX_PREVIOUS_SECRETS} + 1, #prev do redis.call('HDEL', KEYS[1], prev[i][1]) end
+${TRIM_PREVIOUS}
 return redis.call('HGETALL', KEYS[1])
+`;
+
+/** PURE: a ring as hash fields (its previous secrets still signing at `nowMs`), for RESTORE_LUA. */
+export function ringFields(ring: SecretRing, nowMs: number): string[] {
+  const fields = ['current', ring.current.secret, 'current_at', String(ring.current.created_at)];
+  for (const p of ring.previous) if (p.expires_at > nowMs) fields.push(previousField(p.secret), String(p.expires_at));
+  return fields;
+}
+
+/**
+ * A ring a process remembers, written back to a Redis that lost it (emptied, or restored from a
+ * copy older than the tenant's first secret): ARGV the hash's fields (`ringFields`), written
+ * only while the hash is missing, so of processes racing here the first one's ring wins.
+ * Returns {1 if written, the hash (HGETALL)}.
+ */
+export const RESTORE_RING_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, redis.call('HGETALL', KEYS[1])} end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return {1, redis.call('HGETALL', KEYS[1])}
+`;
+
+/**
+ * A newer current secret a process remembers, put back over an older one Redis holds (restored
+ * from a snapshot taken before a rotation): ARGV[1] the secret, ARGV[2] its created_at, ARGV[3]
+ * when the stored current stops signing, then the remembered previous secrets' fields and
+ * expiries (kept where the hash has none). Only while the stored current is older and has not
+ * replaced ARGV[1] by a rotation (ARGV[1] is no previous secret there), so racing processes
+ * agree; trimmed as a rotation is. Returns {1 if written, the hash (HGETALL)}.
+ */
+export const ADOPT_NEWER_LUA = `
+local at = tonumber(redis.call('HGET', KEYS[1], 'current_at')) or 0
+local cur = redis.call('HGET', KEYS[1], 'current')
+if at >= tonumber(ARGV[2]) or cur == ARGV[1] or redis.call('HEXISTS', KEYS[1], '${PREV}' .. ARGV[1]) == 1 then
+  return {0, redis.call('HGETALL', KEYS[1])}
+end
+if cur then redis.call('HSET', KEYS[1], '${PREV}' .. cur, ARGV[3]) end
+redis.call('HSET', KEYS[1], 'current', ARGV[1], 'current_at', ARGV[2])
+for i = 4, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+${TRIM_PREVIOUS}
+return {1, redis.call('HGETALL', KEYS[1])}
 `;
