@@ -141,6 +141,24 @@ describe('TenantSecrets after Redis lost them', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('puts the secret it knows back over one made anew after the loss by a process that did not know it', async () => {
+    const t0 = Date.now();
+    const { s, errors } = watched(60_000);
+    const known = (await s.ring('kappa', t0)).current.secret;
+    await redis.del(tenantSecretsKey('kappa')); // Redis lost it
+    const remade = (await new TenantSecrets(redis).ring('kappa', t0 + 1000)).current.secret; // a worker that never delivered for it
+    expect(remade).not.toBe(known);
+    const ring = await s.ring('kappa', t0 + 2000);
+    expect(ring.current.secret).toBe(known);
+    expect(ring.previous).toEqual([{ secret: remade, expires_at: t0 + 2000 + 60_000 }]); // whoever got it meanwhile still verifies
+    expect(errors.map((e) => e.msg)).toEqual([expect.stringMatching(/made anew after it lost the ring.*the one this process knows is current again/)]);
+    // A rotation is not a secret made anew: it stays.
+    const rotated = (await new TenantSecrets(redis).rotate('kappa', t0 + 3000)).current.secret;
+    expect((await watched().s.ring('kappa', t0 + 3001)).current.secret).toBe(rotated);
+    expect((await s.ring('kappa', t0 + 4000)).current.secret).toBe(rotated);
+    expect(errors).toHaveLength(1);
+  });
+
   it('takes a rotation stamped earlier than the secret it replaced (clocks a few ms apart) as it is', async () => {
     const t0 = Date.now();
     const { s, errors } = watched();

@@ -7,7 +7,9 @@
  * overlap (every delivery carries one `v1,` signature per live secret). Rotating twice within
  * one overlap keeps both older secrets, each until its own expiry.
  *
- * Stored as a Redis hash: `current`, `current_at` (epoch ms), and `prev:<secret>` → expiry (ms).
+ * Stored as a Redis hash: `current`, `current_at` (epoch ms), and `prev:<secret>` → expiry (ms);
+ * `first` while the current secret is the one made at first use (FIRST_SECRET_LUA: a rotation
+ * or a restore removes it).
  */
 
 export interface SecretRing {
@@ -19,6 +21,8 @@ export interface SecretRing {
 }
 
 const PREV = 'prev:';
+/** The hash field marking a ring whose current secret was made at first use (see ADOPT_KNOWN_LUA). */
+export const FIRST_FIELD = 'first';
 
 /** The ring in a stored hash at `nowMs`, or null when the tenant has no secret yet. */
 export function readRing(hash: Record<string, string>, nowMs: number): SecretRing | null {
@@ -71,7 +75,19 @@ export const ROTATE_LUA = `
 local cur = redis.call('HGET', KEYS[1], 'current')
 if cur then redis.call('HSET', KEYS[1], '${PREV}' .. cur, ARGV[3]) end
 redis.call('HSET', KEYS[1], 'current', ARGV[1], 'current_at', ARGV[2])
+redis.call('HDEL', KEYS[1], '${FIRST_FIELD}')
 ${TRIM_PREVIOUS}
+return redis.call('HGETALL', KEYS[1])
+`;
+
+/**
+ * A tenant's first secret (ARGV[1], made at ARGV[2]), written only while it has none, so of
+ * processes racing here the first one's wins for all; marked FIRST_FIELD.
+ */
+export const FIRST_SECRET_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'current', ARGV[1], 'current_at', ARGV[2], '${FIRST_FIELD}', '1')
+end
 return redis.call('HGETALL', KEYS[1])
 `;
 
@@ -95,21 +111,24 @@ return {1, redis.call('HGETALL', KEYS[1])}
 `;
 
 /**
- * A newer current secret a process remembers, put back over an older one Redis holds (restored
- * from a snapshot taken before a rotation): ARGV[1] the secret, ARGV[2] its created_at, ARGV[3]
- * when the stored current stops signing, then the remembered previous secrets' fields and
- * expiries (kept where the hash has none). Only while the stored current is older and has not
- * replaced ARGV[1] by a rotation (ARGV[1] is no previous secret there), so racing processes
- * agree; trimmed as a rotation is. Returns {1 if written, the hash (HGETALL)}.
+ * A current secret a process remembers, put back over the one Redis holds when that one is
+ * older (restored from a snapshot taken before a rotation) or was made at first use after
+ * Redis lost the ring (FIRST_FIELD: by a process that did not know it): ARGV[1] the secret,
+ * ARGV[2] its created_at, ARGV[3] when the stored current stops signing, then the remembered
+ * previous secrets' fields and expiries (kept where the hash has none). Never when a rotation
+ * there replaced ARGV[1] (it is a previous secret there), so racing processes agree; trimmed
+ * as a rotation is. Returns {1 if written, the hash (HGETALL)}.
  */
-export const ADOPT_NEWER_LUA = `
+export const ADOPT_KNOWN_LUA = `
 local at = tonumber(redis.call('HGET', KEYS[1], 'current_at')) or 0
 local cur = redis.call('HGET', KEYS[1], 'current')
-if at >= tonumber(ARGV[2]) or cur == ARGV[1] or redis.call('HEXISTS', KEYS[1], '${PREV}' .. ARGV[1]) == 1 then
+local replaceable = at < tonumber(ARGV[2]) or redis.call('HGET', KEYS[1], '${FIRST_FIELD}') == '1'
+if not replaceable or cur == ARGV[1] or redis.call('HEXISTS', KEYS[1], '${PREV}' .. ARGV[1]) == 1 then
   return {0, redis.call('HGETALL', KEYS[1])}
 end
 if cur then redis.call('HSET', KEYS[1], '${PREV}' .. cur, ARGV[3]) end
 redis.call('HSET', KEYS[1], 'current', ARGV[1], 'current_at', ARGV[2])
+redis.call('HDEL', KEYS[1], '${FIRST_FIELD}')
 for i = 4, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
 ${TRIM_PREVIOUS}
 return {1, redis.call('HGETALL', KEYS[1])}

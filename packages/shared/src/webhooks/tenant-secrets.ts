@@ -15,8 +15,9 @@
  * silently change it (every receiver would then refuse every delivery): a ring missing from
  * Redis (emptied, or restored from a copy older than it) is written back from that memory, and
  * a ring whose current secret is older than the remembered one (a restore that undid a
- * rotation) gets the newer one back, the older signing beside it for the overlap. Both are
- * logged as errors. A tenant no running process has read gets a new secret.
+ * rotation) gets the newer one back, the older signing beside it for the overlap; so does one
+ * made anew at first use by a process that did not know the ring (`first`). Each is logged as
+ * an error. A tenant no running process has read gets a new secret.
  * Values are never logged.
  */
 import type { Redis } from 'ioredis';
@@ -24,7 +25,7 @@ import type { Logger } from '../logger.js';
 import { AppError } from '../errors.js';
 import { tenantSecretsKey, WEBHOOK_SECRET_KEY } from '../queues.js';
 import { DEFAULT_TENANT } from '../tenants.js';
-import { ADOPT_NEWER_LUA, readRing, RESTORE_RING_LUA, ringFields, ROTATE_LUA, signingSecrets, type SecretRing } from './secret-ring.js';
+import { ADOPT_KNOWN_LUA, FIRST_FIELD, FIRST_SECRET_LUA, readRing, RESTORE_RING_LUA, ringFields, ROTATE_LUA, signingSecrets, type SecretRing } from './secret-ring.js';
 import { generateSecret, parseSecret } from './sign.js';
 import { clusterNow } from '../cluster-clock.js';
 
@@ -64,32 +65,36 @@ export class TenantSecrets {
       return { current: { secret: configured[0]!, created_at: 0 }, previous, expired: [], source: 'config' };
     }
     const key = tenantSecretsKey(tenant);
-    let ring = readRing(await this.redis.hgetall(key), nowMs);
+    let hash = await this.redis.hgetall(key);
+    let ring = readRing(hash, nowMs);
     const known = this.known.get(tenant);
     if (!ring && known) {
-      const [wrote, hash] = await this.script(RESTORE_RING_LUA, key, ringFields(known, nowMs));
+      let wrote: boolean;
+      [wrote, hash] = await this.script(RESTORE_RING_LUA, key, ringFields(known, nowMs));
       ring = readRing(hash, nowMs);
       if (wrote) {
         this.log?.error({ tenant, secret_created_at: new Date(known.current.created_at).toISOString() },
           'the webhook secrets of a tenant were missing from Redis (emptied, or restored from a backup older than them): written back from this process\'s memory, so receivers keep verifying');
       }
     }
-    if (ring && known && newerThan(known, ring)) {
+    const newer = ring && known && newerThan(known, ring);
+    const remade = !newer && ring && known && hash[FIRST_FIELD] === '1' && known.current.secret !== ring.current.secret;
+    if (ring && known && (newer || remade)) {
       const older = ring.current.created_at;
-      const [wrote, hash] = await this.script(ADOPT_NEWER_LUA, key, [
+      let wrote: boolean;
+      [wrote, hash] = await this.script(ADOPT_KNOWN_LUA, key, [
         known.current.secret, String(known.current.created_at), String(nowMs + this.overlapMs), ...ringFields(known, nowMs).slice(4),
       ]);
       ring = readRing(hash, nowMs);
       if (wrote) {
-        this.log?.error({ tenant, secret_created_at: new Date(known.current.created_at).toISOString(), redis_secret_created_at: new Date(older).toISOString() },
-          'Redis held an older webhook secret of a tenant than this process knows (restored from a backup taken before a rotation): the newer one is current again, the older one signs beside it for the overlap');
+        this.log?.error({ tenant, secret_created_at: new Date(known.current.created_at).toISOString(), redis_secret_created_at: new Date(older).toISOString() }, remade
+          ? 'Redis held a webhook secret of a tenant made anew after it lost the ring, by a process that did not know it: the one this process knows is current again, the new one signs beside it for the overlap'
+          : 'Redis held an older webhook secret of a tenant than this process knows (restored from a backup taken before a rotation): the newer one is current again, the older one signs beside it for the overlap');
       }
     }
     if (!ring) {
       const first = (tenant === DEFAULT_TENANT && (await this.redis.get(WEBHOOK_SECRET_KEY))) || generateSecret();
-      // HSETNX in one MULTI: of processes racing here, the first one's secret wins for all.
-      await this.redis.multi().hsetnx(key, 'current', first).hsetnx(key, 'current_at', String(nowMs)).exec();
-      ring = readRing(await this.redis.hgetall(key), nowMs);
+      ring = readRing(hashOf((await this.redis.eval(FIRST_SECRET_LUA, 1, key, first, String(nowMs))) as string[]), nowMs);
       if (!ring) throw new Error(`the webhook secret of tenant ${tenant} vanished from Redis`);
     }
     if (ring.expired.length) await this.redis.hdel(key, ...ring.expired);
@@ -97,7 +102,7 @@ export class TenantSecrets {
     return { ...ring, source: 'redis' };
   }
 
-  /** Runs RESTORE_RING_LUA or ADOPT_NEWER_LUA: whether it wrote, and the hash after. */
+  /** Runs RESTORE_RING_LUA or ADOPT_KNOWN_LUA: whether it wrote, and the hash after. */
   private async script(lua: string, key: string, args: string[]): Promise<[boolean, Record<string, string>]> {
     const [wrote, all] = (await this.redis.eval(lua, 1, key, ...args)) as [number, string[]];
     return [wrote === 1, hashOf(all)];
