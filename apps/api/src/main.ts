@@ -19,7 +19,7 @@ import { createApiMetrics } from './metrics.js';
 import { ResponseCache } from './inference/response-cache.js';
 import { FairShare, fairShareEnabled } from './fairness/fair-share.js';
 import { QueuedRowsQuota } from './quotas/queued-rows.js';
-import { limitsFor, rowsLimited } from './quotas/limits.js';
+import { limitsFor, rowsLimited, sharedRedisWarning } from './quotas/limits.js';
 import { BatchService } from './services/batches.js';
 import { ModelCatalog } from './services/catalog.js';
 import { IdempotencyStore } from './services/idempotency.js';
@@ -98,6 +98,8 @@ async function main(): Promise<void> {
   }
   const quotaDefaults = { rps: config.RATE_LIMIT_RPS, queuedRows: config.QUOTA_QUEUED_ROWS, priorityFloor: config.PRIORITY_FLOOR };
   const limits = (tenant: string) => limitsFor(tenant, quotaDefaults, config.TENANT_QUOTAS);
+  const unshared = sharedRedisWarning([...(config.API_KEYS?.values() ?? [])], limits, config.BATCH_MAX_MB);
+  if (unshared) log.warn(unshared);
   const queuedRows = rowsLimited(quotaDefaults, config.TENANT_QUOTAS) ? new QueuedRowsQuota(redis, (t) => limits(t).queuedRows, log) : undefined;
   const webhookEmitter = new WebhookEmitter(queueRedis, config.JOB_RETENTION_S);
   // Relays the webhook events of endings this process records (a queued job's cancel, a batch

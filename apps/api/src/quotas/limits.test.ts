@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError } from '@maas/shared';
-import { checkPriority, limitsFor, rowsLimited, TenantQuotasEnv } from './limits.js';
+import { checkPriority, limitsFor, rowsLimited, sharedRedisWarning, TenantQuotasEnv } from './limits.js';
 
 const defaults = { rps: 10, queuedRows: 1000, priorityFloor: 50 };
 
@@ -37,5 +37,15 @@ describe('checkPriority', () => {
     expect(() => checkPriority('beta', 50, plain)).not.toThrow();
     expect(() => checkPriority('beta', 49, plain)).toThrow(ForbiddenError);
     expect(() => checkPriority('acme', 1, vip)).not.toThrow();
+  });
+});
+
+describe('sharedRedisWarning', () => {
+  const limits = (queued: Record<string, number>) => (t: string) => ({ rps: 0, queuedRows: queued[t] ?? 0, minPriority: 1 });
+  it('names the tenants that may queue without limit, where two or more share Redis', () => {
+    expect(sharedRedisWarning(['a', 'b', 'c'], limits({ b: 10 }), 4096)).toMatch(/^tenants a, c have no queued-rows quota .*BATCH_MAX_MB = 4096 MB/);
+    expect(sharedRedisWarning(['a', 'b'], limits({ a: 1, b: 1 }), 4096)).toBeUndefined();
+    expect(sharedRedisWarning(['a', 'a'], limits({}), 4096)).toBeUndefined(); // one tenant, two keys: nobody to share with
+    expect(sharedRedisWarning([], limits({}), 4096)).toBeUndefined();
   });
 });

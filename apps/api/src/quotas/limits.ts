@@ -63,6 +63,19 @@ export function limitsFor(tenant: string, defaults: QuotaDefaults, overrides: Te
 export const rowsLimited = (defaults: QuotaDefaults, overrides: TenantQuotas): boolean =>
   defaults.queuedRows > 0 || Object.values(overrides).some((o) => (o.queued_rows ?? 0) > 0);
 
+/**
+ * PURE: the start-up warning for tenants that share Redis with no cap on what each may queue
+ * (`tenants`: API_KEYS' tenants), or undefined: with two tenants or more, one without a
+ * queued-rows quota can fill Redis for all (a security audit: a 1.3 MB gzip upload put 164 MB
+ * in Redis, 125 times its size, and BATCH_MAX_MB lets one upload bring gigabytes).
+ */
+export function sharedRedisWarning(tenants: readonly string[], limits: (tenant: string) => TenantLimits, batchMaxMb: number): string | undefined {
+  const unlimited = [...new Set(tenants)].filter((t) => limits(t).queuedRows === 0).sort();
+  if (new Set(tenants).size < 2 || unlimited.length === 0) return undefined;
+  const named = unlimited.length > 5 ? `${unlimited.slice(0, 5).join(', ')} and ${unlimited.length - 5} more` : unlimited.join(', ');
+  return `tenants ${named} have no queued-rows quota (QUOTA_QUEUED_ROWS, TENANT_QUOTAS): any of them can fill the Redis every tenant shares (one batch upload may bring BATCH_MAX_MB = ${batchMaxMb} MB once decompressed); see the README's "Serving tenants you do not trust"`;
+}
+
 /** Throws a 403 when `priority` is more urgent than the tenant may ask for. */
 export function checkPriority(tenant: string, priority: number | undefined, limits: TenantLimits): void {
   if (priority !== undefined && priority < limits.minPriority) {
