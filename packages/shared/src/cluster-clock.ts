@@ -35,6 +35,11 @@ export function clusterNow(): number {
   return Date.now() + offsetMs;
 }
 
+/** Whether Redis's TIME has been read (the cluster's clock is known, not the host's). */
+export function clusterSynced(): boolean {
+  return synced;
+}
+
 /** How far this host's clock is behind the cluster's (negative: ahead), in ms; 0 until read. */
 export function clusterClockOffset(): number {
   return offsetMs;
@@ -69,8 +74,8 @@ export function takesReading(kept: number, hasKept: boolean, reading: number, ro
 export interface ClockRider {
   /** Adds its one command to the clock's pipeline. */
   board(p: ChainableCommander): void;
-  /** Its command's reply. */
-  arrive(reply: unknown): void;
+  /** Its command's reply, or the error it met (the clock's reading stands all the same). */
+  arrive(err: Error | null, reply: unknown): void;
 }
 
 /** Reads Redis's TIME once and keeps the offset it gives (see `takesReading`); `rider`'s command goes along. */
@@ -80,12 +85,12 @@ export async function syncClusterClock(redis: Redis | Cluster, rider?: ClockRide
   if (rider) {
     const p = redis.pipeline().time();
     rider.board(p);
-    const [time, riding] = ((await p.exec()) ?? []).map(([err, value]) => {
-      if (err) throw err;
-      return value;
-    });
+    const [[timeErr, time] = [null, undefined], [ridingErr, riding] = [null, undefined]] = (await p.exec()) ?? [];
+    if (timeErr) throw timeErr;
     reply = time as (string | number)[];
-    rider.arrive(riding);
+    // The rider's own failure (its script writes: refused by a Redis out of memory or read-only,
+    // which still answers TIME) is its own to report, never the clock's.
+    rider.arrive(ridingErr, riding);
   } else {
     reply = await redis.time();
   }

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keepClusterClock, resetClusterClock, syncClusterClock } from './cluster-clock.js';
+import { clusterSynced, keepClusterClock, resetClusterClock, syncClusterClock } from './cluster-clock.js';
 import { DataEpoch, epochChange, type EpochChange, type EpochReading } from './data-epoch.js';
 import { createLogger } from './logger.js';
 import { DATA_EPOCH_KEY } from './queues.js';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import { freePort, startRedisServer, type RedisServer } from './redis-server.js';
 
 const reading = (id: string, seq: number, createdAt = 1000, existed = true): EpochReading => ({ existed, id, createdAt, seq });
 
@@ -85,5 +85,23 @@ describe('DataEpoch on a real redis-server, riding on the clock', () => {
     } finally {
       await clock.stop();
     }
+  });
+  it('leaves the clock its reading while Redis refuses the epoch\'s write (read-only: a failover), and says so once', async () => {
+    const warns: string[] = [];
+    const quiet = createLogger('test', 'silent');
+    quiet.warn = ((_obj: unknown, msg: string) => void warns.push(msg)) as typeof quiet.warn;
+    const epoch = new DataEpoch(quiet);
+    await redis.replicaof('127.0.0.1', String(await freePort()));
+    try {
+      resetClusterClock();
+      await syncClusterClock(redis, epoch); // TIME answered: no throw
+      await syncClusterClock(redis, epoch);
+      expect(clusterSynced()).toBe(true);
+      expect(warns).toEqual(['the data epoch could not be checked (Redis refuses writes?): checked again with the clock']);
+    } finally {
+      await redis.replicaof('NO', 'ONE');
+    }
+    await syncClusterClock(redis, epoch);
+    expect(epoch.current).toBeDefined();
   });
 });

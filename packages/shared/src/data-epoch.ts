@@ -75,6 +75,7 @@ const epochId = customAlphabet('0123456789abcdefghijklmnopqrstuvwxyz', 16);
 export class DataEpoch implements ClockRider {
   private last: EpochReading | undefined;
   private lastAt = 0;
+  private failing = false;
 
   constructor(private readonly log: Logger, private readonly onChange: (change: EpochChange) => void = () => {}) {}
 
@@ -87,9 +88,16 @@ export class DataEpoch implements ClockRider {
     p.eval(EPOCH_LUA, 1, DATA_EPOCH_KEY, epochId(), String(clusterNow()));
   }
 
-  arrive(reply: unknown): void {
+  arrive(err: Error | null, reply: unknown): void {
+    if (err) {
+      // Its script writes: a Redis out of memory or read-only (a failover) refuses it. Said once a spell.
+      if (!this.failing) this.log.warn({ err: err.message }, 'the data epoch could not be checked (Redis refuses writes?): checked again with the clock');
+      this.failing = true;
+      return;
+    }
+    this.failing = false;
     const [existed, id, createdAt, seq] = reply as [number, string, string, number];
-    const reading: EpochReading = { existed: existed === 1, id, createdAt: Number(createdAt), seq: Number(seq) };
+    const reading: EpochReading = { existed: existed === 1, id, createdAt: Number(createdAt) || 0, seq: Number(seq) || 0 };
     const change = epochChange(this.last, this.lastAt, reading);
     if (change) {
       this.log.error({ data_epoch: { change, id, created_at: new Date(reading.createdAt).toISOString(), previous_id: this.last?.id } }, EPOCH_CHANGE_MESSAGES[change]);

@@ -7,9 +7,7 @@
  * overlap (every delivery carries one `v1,` signature per live secret). Rotating twice within
  * one overlap keeps both older secrets, each until its own expiry.
  *
- * Stored as a Redis hash: `current`, `current_at` (epoch ms), and `prev:<secret>` → expiry (ms);
- * `first` while the current secret is the one made at first use (FIRST_SECRET_LUA: a rotation
- * or a restore removes it).
+ * Stored as a Redis hash: `current`, `current_at` (epoch ms), and `prev:<secret>` → expiry (ms).
  */
 
 export interface SecretRing {
@@ -21,8 +19,6 @@ export interface SecretRing {
 }
 
 const PREV = 'prev:';
-/** The hash field marking a ring whose current secret was made at first use (see ADOPT_KNOWN_LUA). */
-export const FIRST_FIELD = 'first';
 
 /** The ring in a stored hash at `nowMs`, or null when the tenant has no secret yet. */
 export function readRing(hash: Record<string, string>, nowMs: number): SecretRing | null {
@@ -54,16 +50,6 @@ export const previousField = (secret: string): string => `${PREV}${secret}`;
  */
 export const MAX_PREVIOUS_SECRETS = 3;
 
-/** Lua: drops the previous secrets past MAX_PREVIOUS_SECRETS that expire first. */
-const TRIM_PREVIOUS = `
-local prev = {}
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  if string.sub(all[i], 1, ${PREV.length}) == '${PREV}' then prev[#prev + 1] = { all[i], tonumber(all[i + 1]) or 0 } end
-end
-table.sort(prev, function(a, b) return a[2] > b[2] end)
-for i = ${MAX_PREVIOUS_SECRETS} + 1, #prev do redis.call('HDEL', KEYS[1], prev[i][1]) end`;
-
 /**
  * Rotation as a script, so two rotations at once cannot lose a secret: the current secret
  * becomes a previous one (expiring at ARGV[3]), ARGV[1] becomes current (created ARGV[2]), and
@@ -75,23 +61,17 @@ export const ROTATE_LUA = `
 local cur = redis.call('HGET', KEYS[1], 'current')
 if cur then redis.call('HSET', KEYS[1], '${PREV}' .. cur, ARGV[3]) end
 redis.call('HSET', KEYS[1], 'current', ARGV[1], 'current_at', ARGV[2])
-redis.call('HDEL', KEYS[1], '${FIRST_FIELD}')
-${TRIM_PREVIOUS}
-return redis.call('HGETALL', KEYS[1])
-`;
-
-/**
- * A tenant's first secret (ARGV[1], made at ARGV[2]), written only while it has none, so of
- * processes racing here the first one's wins for all; marked FIRST_FIELD.
- */
-export const FIRST_SECRET_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'current', ARGV[1], 'current_at', ARGV[2], '${FIRST_FIELD}', '1')
+local prev = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, ${PREV.length}) == '${PREV}' then prev[#prev + 1] = { all[i], tonumber(all[i + 1]) or 0 } end
 end
+table.sort(prev, function(a, b) return a[2] > b[2] end)
+for i = ${MAX_PREVIOUS_SECRETS} + 1, #prev do redis.call('HDEL', KEYS[1], prev[i][1]) end
 return redis.call('HGETALL', KEYS[1])
 `;
 
-/** PURE: a ring as hash fields (its previous secrets still signing at `nowMs`), for RESTORE_LUA. */
+/** PURE: a ring as hash fields (its previous secrets still signing at `nowMs`), for RESTORE_RING_LUA. */
 export function ringFields(ring: SecretRing, nowMs: number): string[] {
   const fields = ['current', ring.current.secret, 'current_at', String(ring.current.created_at)];
   for (const p of ring.previous) if (p.expires_at > nowMs) fields.push(previousField(p.secret), String(p.expires_at));
@@ -101,35 +81,12 @@ export function ringFields(ring: SecretRing, nowMs: number): string[] {
 /**
  * A ring a process remembers, written back to a Redis that lost it (emptied, or restored from a
  * copy older than the tenant's first secret): ARGV the hash's fields (`ringFields`), written
- * only while the hash is missing, so of processes racing here the first one's ring wins.
- * Returns {1 if written, the hash (HGETALL)}.
+ * only while the hash has no current secret, so of processes racing here the first one's ring
+ * wins. Returns {1 if written, the hash (HGETALL)}.
  */
 export const RESTORE_RING_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return {0, redis.call('HGETALL', KEYS[1])} end
+if redis.call('HEXISTS', KEYS[1], 'current') == 1 then return {0, redis.call('HGETALL', KEYS[1])} end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return {1, redis.call('HGETALL', KEYS[1])}
 `;
 
-/**
- * A current secret a process remembers, put back over the one Redis holds when that one is
- * older (restored from a snapshot taken before a rotation) or was made at first use after
- * Redis lost the ring (FIRST_FIELD: by a process that did not know it): ARGV[1] the secret,
- * ARGV[2] its created_at, ARGV[3] when the stored current stops signing, then the remembered
- * previous secrets' fields and expiries (kept where the hash has none). Never when a rotation
- * there replaced ARGV[1] (it is a previous secret there), so racing processes agree; trimmed
- * as a rotation is. Returns {1 if written, the hash (HGETALL)}.
- */
-export const ADOPT_KNOWN_LUA = `
-local at = tonumber(redis.call('HGET', KEYS[1], 'current_at')) or 0
-local cur = redis.call('HGET', KEYS[1], 'current')
-local replaceable = at < tonumber(ARGV[2]) or redis.call('HGET', KEYS[1], '${FIRST_FIELD}') == '1'
-if not replaceable or cur == ARGV[1] or redis.call('HEXISTS', KEYS[1], '${PREV}' .. ARGV[1]) == 1 then
-  return {0, redis.call('HGETALL', KEYS[1])}
-end
-if cur then redis.call('HSET', KEYS[1], '${PREV}' .. cur, ARGV[3]) end
-redis.call('HSET', KEYS[1], 'current', ARGV[1], 'current_at', ARGV[2])
-redis.call('HDEL', KEYS[1], '${FIRST_FIELD}')
-for i = 4, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
-${TRIM_PREVIOUS}
-return {1, redis.call('HGETALL', KEYS[1])}
-`;
