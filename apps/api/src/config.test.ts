@@ -119,7 +119,7 @@ describe('loadConfig', () => {
     const refused = [
       ['ml', /must start with \//], ['/ml?x=1', /query or fragment/], ['/ml#top', /query or fragment/],
       ['//evil.example', /empty segment/], ['/ml//x', /empty segment/], ['/ml//', /empty segment/],
-      ['/ml/..', /\. or \.\. segment/], ['/../admin', /\. or \.\. segment/], ['/./ml', /\. or \.\. segment/],
+      ['/ml/..', /\. or \.\. segment/], ['/../admin', /\. or \.\. segment/], ['/./ml', /\. or \.\. segment/], ['/ml/%2e%2e', /\. or \.\. segment/], ['/ml/.%2E', /\. or \.\. segment/], ['/ml%2fx', /escaped slash/],
       ['/m l', /only letters, digits/], ['/ml"><script>', /only letters, digits/], ['/a&b', /only letters, digits/], ['/%zz', /only letters, digits/],
     ] as const;
     for (const [v, why] of refused) expect(() => loadConfig({ PUBLIC_PATH: v }), v).toThrow(new RegExp(`PUBLIC_PATH: .*${why.source}`));

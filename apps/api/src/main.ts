@@ -44,6 +44,8 @@ import { Stop } from './services/stop-signal.js';
 const log = createLogger('api');
 /** Readiness reads Redis as down when its ping takes longer (a probe must answer: Kubernetes' timeout is 3 s). */
 const HEALTH_REDIS_MS = 2000;
+/** While stopping, connections that fell idle are closed this often. */
+const CLOSE_IDLE_EVERY_MS = 250;
 /** At a stop, Redis unreachable this long ends the wait for what takes it (the worker's WORKER_DRAIN_REDIS_WAIT_MS default). */
 const API_DRAIN_REDIS_WAIT_MS = 10_000;
 
@@ -209,7 +211,13 @@ async function main(): Promise<void> {
     // gRPC beside HTTP: open streams end once they have answered, calls still open at the grace's end are cut.
     const grpcClosed = grpc.close(config.SHUTDOWN_GRACE_S * 1000);
     await new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      // Connections idle now are closed at once; those whose answer was under way at the stop
+      // (keep-alive said before it, a download) as soon as they fall idle, not after keep-alive's 65 s.
+      const idle = setInterval(() => server.closeIdleConnections(), CLOSE_IDLE_EVERY_MS);
+      server.close(() => {
+        clearInterval(idle);
+        resolve();
+      });
       server.closeIdleConnections();
       // Requests still open at the grace's end (an upload arriving slowly) are cut: an upload so
       // cut is withdrawn, as one whose client left; the process exits within the pod's grace.

@@ -29,7 +29,7 @@ export interface GetJobOptions extends CallOptions {
 export interface WaitOptions {
   /** give up (MaasWaitTimeoutError) after this long; default 5 minutes; Infinity waits forever */
   timeoutMs?: number | undefined;
-  /** seconds per long-poll request; default 30 (the server caps it, 60 s by default) */
+  /** seconds per long-poll request; default 30 (the server caps it: MAX_WAIT_S, 55 s by default) */
   pollSeconds?: number | undefined;
   signal?: AbortSignal | undefined;
 }

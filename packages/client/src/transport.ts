@@ -90,7 +90,7 @@ export const objectOf = (kind: string): Shape => ({ what: `a ${kind} object`, is
 /** An object with an array member `key` (a model list, an infer answer's outputs). */
 export const withArray = (what: string, key: string): Shape => ({ what, is: (b) => isRecord(b) && Array.isArray(b[key]) });
 
-/** Long enough for a synchronous v2 infer, which the server holds up to 60 s by default. */
+/** Long enough for a synchronous v2 infer, which the server holds up to INFER_TIMEOUT_S, 55 s by default. */
 export const DEFAULT_TIMEOUT_MS = 120_000;
 /** Answer time on top of a long-poll, so the request timeout never cuts a poll short. */
 const POLL_GRACE_MS = 15_000;

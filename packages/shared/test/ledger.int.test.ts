@@ -288,12 +288,12 @@ describe('recordChunks: how a batch ends', () => {
 
 describe('an upload\'s end and its removal exclude each other', () => {
   it('marked uploaded first: the removal is refused; removal claimed first: the mark is refused; a gone batch is neither marked nor recreated', async () => {
-    await redis.hset(batchKeys('u1').meta, { status: 'queued', uploaded: 0 });
+    await redis.hset(batchKeys('u1').meta, { tenant: 't', status: 'queued', uploaded: 0 });
     expect(await markUploaded(redis, 'u1', 0, { total: 3 })).toBe('marked');
     expect(await redis.hmget(batchKeys('u1').meta, 'uploaded', 'total')).toEqual(['1', '3']);
     expect(await claimUploadRemoval(redis, 'u1')).toBe(false);
 
-    await redis.hset(batchKeys('u2').meta, { status: 'queued', uploaded: 0 });
+    await redis.hset(batchKeys('u2').meta, { tenant: 't', status: 'queued', uploaded: 0 });
     expect(await claimUploadRemoval(redis, 'u2')).toBe(true);
     expect(await markUploaded(redis, 'u2', 0, { total: 3 })).toBe('removing');
     expect(await redis.hget(batchKeys('u2').meta, 'uploaded')).toBe('0');
@@ -304,7 +304,7 @@ describe('an upload\'s end and its removal exclude each other', () => {
   });
 
   it('is marked only once every chunk it queued has counted itself: a Redis that lost some meanwhile refuses it', async () => {
-    await redis.hset(batchKeys('u4').meta, { status: 'queued', uploaded: 0 });
+    await redis.hset(batchKeys('u4').meta, { tenant: 't', status: 'queued', uploaded: 0 });
     for (let i = 0; i < 6; i++) await chunkLanded(redis, 'u4'); // 2 of 8 lost with a restore
     expect(await markUploaded(redis, 'u4', 8, { chunks_total: 8 })).toBe('lost');
     expect(await redis.hget(batchKeys('u4').meta, 'uploaded')).toBe('0');
@@ -312,6 +312,11 @@ describe('an upload\'s end and its removal exclude each other', () => {
     await chunkLanded(redis, 'u4');
     expect(await markUploaded(redis, 'u4', 8, { chunks_total: 8 })).toBe('marked');
     expect(await redis.hmget(batchKeys('u4').meta, 'uploaded', 'chunks_total')).toEqual(['1', '8']);
+    // A meta Redis lost is not made again by the chunks counted after: the upload is refused.
+    for (let i = 0; i < 8; i++) await chunkLanded(redis, 'u5');
+    expect(await redis.exists(batchKeys('u5').meta)).toBe(0);
+    expect(await markUploaded(redis, 'u5', 8, { chunks_total: 8 })).toBe('lost');
+    expect(await redis.exists(batchKeys('u5').meta)).toBe(0);
   });
 });
 

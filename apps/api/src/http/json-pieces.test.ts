@@ -3,7 +3,7 @@ import { outputTensor, toJsonValues, valuesMade, type OutputTensor, type RawTens
 import { inPieces, jsonInPieces } from './json-pieces.js';
 import { weakEtag } from './send-outputs.js';
 
-const text = async (doc: { outputs: OutputTensor[] | null }) => Buffer.concat(await jsonInPieces(doc)).toString('utf8');
+const text = async (doc: { outputs: OutputTensor[] | null }) => Buffer.concat((await jsonInPieces(doc))!).toString('utf8');
 
 describe('jsonInPieces', () => {
   it('is byte for byte JSON.stringify of the document, whatever its values and key order', async () => {
@@ -34,9 +34,16 @@ describe('jsonInPieces', () => {
     });
     await new Promise((resolve) => setImmediate(resolve));
     expect(settled).toBe(false);
-    const pieces = await made;
+    const pieces = (await made)!;
     expect(pieces.length).toBeGreaterThan(5);
     expect(Buffer.concat(pieces).toString('utf8')).toBe(JSON.stringify(doc));
+  });
+
+  it('stops making pieces once they are no longer wanted (the client left)', async () => {
+    const doc = { outputs: [{ name: 'y', datatype: 'FP32' as const, shape: [100_000], data: Array.from({ length: 100_000 }, (_, i) => i / 7) }] };
+    let asked = 0;
+    expect(await jsonInPieces(doc, () => ++asked < 3)).toBeUndefined();
+    expect(asked).toBe(3);
   });
 
   it('reads outputs made from bytes a piece at a time, never making their whole array of values', async () => {

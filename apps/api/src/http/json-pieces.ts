@@ -40,8 +40,11 @@ function valueSlicer(o: OutputTensor): (from: number, to: number) => JsonValue[]
   return raw ? jsonValueSlicer(raw) : (from, to) => o.data.slice(from, to);
 }
 
-/** The document's JSON as UTF-8 pieces, in order. */
-export async function jsonInPieces<T extends { outputs: OutputTensor[] | null }>(doc: T): Promise<Buffer[]> {
+/**
+ * The document's JSON as UTF-8 pieces, in order; undefined once `wanted` says no (its client
+ * left: the pieces left would take others' turns for nothing).
+ */
+export async function jsonInPieces<T extends { outputs: OutputTensor[] | null }>(doc: T, wanted: () => boolean = () => true): Promise<Buffer[] | undefined> {
   const pieces: Buffer[] = [];
   const text: string[] = [];
   const push = (...s: string[]) => text.push(...s);
@@ -67,6 +70,7 @@ export async function jsonInPieces<T extends { outputs: OutputTensor[] | null }>
     const ascii = o.datatype !== 'BYTES';
     for (let i = 0; i < count; i += VALUES_PER_PIECE) {
       await pieceTurns.turn(order); // one piece of all answers' a turn (piece-turns.ts)
+      if (!wanted()) return undefined;
       // An array's JSON without its brackets: the values as JSON.stringify writes them (NaN → null).
       const piece = slice(i, Math.min(count, i + VALUES_PER_PIECE));
       const text = JSON.stringify(piece);

@@ -23,7 +23,10 @@ export const PublicPathEnv = z.string().transform((s, ctx) => {
   const segments = path.slice(1).split('/');
   // `//host` at the start would make every Location another site's (a protocol-relative URL).
   if (segments.some((g) => g === '')) return fail('holds an empty segment (//)');
-  if (segments.some((g) => g === '.' || g === '..')) return fail('holds a . or .. segment');
+  // As a browser reads them: `%2e` is a dot (`/ml/%2e%2e` is `..`), `%2f` a slash.
+  const read = segments.map((g) => g.replace(/%2e/gi, '.'));
+  if (read.some((g) => g === '.' || g === '..')) return fail('holds a . or .. segment');
+  if (segments.some((g) => /%2f|%5c/i.test(g))) return fail('holds an escaped slash (%2F, %5C)');
   if (!segments.every((g) => SEGMENT.test(g))) return fail("may hold only letters, digits, %XX escapes and - . _ ~ ! $ ( ) * + , ; = : @");
   return path;
 });

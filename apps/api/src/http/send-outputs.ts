@@ -23,8 +23,8 @@ export async function sendJob<T extends { outputs: OutputTensor[] | null }>(res:
     res.send(exactJson(JSON.stringify(doc)));
     return;
   }
-  const pieces = await jsonInPieces(doc);
-  if (res.destroyed) return; // the client left while it was made
+  const pieces = await jsonInPieces(doc, () => !res.destroyed);
+  if (!pieces) return; // the client left while it was made
   const length = pieces.reduce((n, p) => n + p.byteLength, 0);
   if (res.app.get('etag fn')) res.setHeader('ETag', weakEtag(pieces, length));
   if (res.req.fresh) {
@@ -53,7 +53,9 @@ export async function sendOutputs<T extends { outputs: OutputTensor[] | null }>(
   let pieces: Buffer[];
   let headerLength: number | undefined;
   if (inPieces(doc) && !doc.outputs?.some((o) => binary(o.name))) {
-    pieces = await jsonInPieces(doc);
+    const made = await jsonInPieces(doc, () => !res.destroyed);
+    if (!made) return; // the client left while it was made
+    pieces = made;
   } else {
     ({ pieces, headerLength } = frameResponse(doc, binary));
   }

@@ -16,12 +16,13 @@ import type { Redis } from 'ioredis';
 import { answeredWithin, isRedisUnavailable, RedisUnavailableError } from '@maas/shared';
 import { methodNotAllowed } from '../http/problem.js';
 import { statusPage } from '../admin/page.js';
+import { closeConnectionsOnStop } from '../http/closing.js';
 import type { Deps } from '../deps.js';
 import { unservedQueues } from '../services/unserved-queues.js';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
-export function adminRouter({ catalog, queues, webhookQueue, status, redis, config }: Deps): Router {
+export function adminRouter({ catalog, queues, webhookQueue, status, redis, config, shutdown }: Deps): Router {
   const r = Router();
   const page = statusPage(config.PUBLIC_PATH);
   r.get('/admin', statusPageHeaders(page.scriptHash), (_req, res) => {
@@ -57,6 +58,8 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis, conf
   // The board's router is an express app of its own, which would send X-Powered-By again.
   const boardApp = serverAdapter.getRouter() as Express;
   boardApp.disable('x-powered-by');
+  // Its answers go through its own response prototype: closed after a stop as the API's (http/closing.ts).
+  closeConnectionsOnStop(boardApp, shutdown);
   r.use(QUEUE_BOARD_PATH, boardHeaders, readOnlyBoard, boardRedis(redis), (_req, _res, next) => {
     current().then((now) => {
       if (now.map((q) => q.name).join() !== shown.map((q) => q.name).join()) board.replaceQueues(adapters((shown = now)));

@@ -135,6 +135,6 @@ export async function postWebhook(url: string, body: string, headers: Record<str
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     };
   } catch (err) {
-    return { status: null, durationMs: ms(), error: describe(err, opts.timeoutMs), ...(err instanceof TargetRefusedError ? { refused: true as const } : {}) };
+    return { status: null, durationMs: ms(), error: describe(err, opts.timeoutMs), ...(err instanceof TargetRefusedError && err.message.startsWith('refused: ') ? { refused: true as const } : {}) };
   }
 }

@@ -143,22 +143,30 @@ return 1
  * and a removal begins only on a batch not marked uploaded (one whose API died after marking
  * it is finished by the sweeper instead: listed, and completed if its chunks all ran).
  * An upload is marked only when every chunk it queued is still in Redis: each chunk, once
- * queued, counts itself in meta's `chunks_landed` (LANDED_FIELD), and a Redis restarted empty
+ * queued, counts itself in meta's `chunks_landed` (CHUNK_LANDED_LUA), and a Redis restarted empty
  * or restored from an older copy while the upload ran has lost the count with the chunks (a
  * disaster-recovery audit: a batch accepted without 2 of its 8 chunks ran forever).
  * MARK_UPLOADED: KEYS: meta. ARGV: the chunks queued, then field/value pairs. Returns 1 when
  * marked, 0 when a removal began, -1 when the batch or some of its chunks are gone.
  */
 export const MARK_UPLOADED_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HEXISTS', KEYS[1], 'tenant') == 0 then return -1 end
 if redis.call('HEXISTS', KEYS[1], 'removing') == 1 then return 0 end
 if tonumber(redis.call('HGET', KEYS[1], 'chunks_landed') or '0') < tonumber(ARGV[1]) then return -1 end
 redis.call('HSET', KEYS[1], 'uploaded', '1', unpack(ARGV, 2))
 return 1
 `;
 
-/** The field of a batch's meta that counts the chunks its upload has queued (MARK_UPLOADED_LUA). */
-export const LANDED_FIELD = 'chunks_landed';
+/**
+ * CHUNK_LANDED: KEYS: meta. Counts one more chunk as queued (`chunks_landed`), only in a meta
+ * that still holds its batch (its `tenant`): a meta Redis lost is never made again by the
+ * count (an HINCRBY made one of only `chunks_landed`, without a TTL, which MARK_UPLOADED then
+ * took for the batch: a review).
+ */
+export const CHUNK_LANDED_LUA = `
+if redis.call('HEXISTS', KEYS[1], 'tenant') == 1 then redis.call('HINCRBY', KEYS[1], 'chunks_landed', 1) end
+return 1
+`;
 
 /** CLAIM_REMOVAL: KEYS: meta. Returns 1 when the removal may go ahead (also for a batch with no meta), 0 when it was uploaded. */
 export const CLAIM_REMOVAL_LUA = `

@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ARGS_A_COMMAND } from '../redis.js';
-import { CANCEL_BATCH_LUA, CLAIM_REMOVAL_LUA, LANDED_FIELD, MARK_UPLOADED_LUA, RECORD_CHUNKS_LUA, START_BATCH_LUA } from './batch-scripts.js';
+import { CANCEL_BATCH_LUA, CHUNK_LANDED_LUA, CLAIM_REMOVAL_LUA, MARK_UPLOADED_LUA, RECORD_CHUNKS_LUA, START_BATCH_LUA } from './batch-scripts.js';
 import { CANCELED_BEFORE_IT_RAN, encodeJobError, EXPIRED_IN_QUEUE } from '../payloads.js';
 import { batchKeys, batchSlot, bullJobKey, bullLockKey, canceledKey, JOB_EVENTS_CHANNEL, OUTBOX_SLOTS_KEY, outboxKeys, type JobEventMessage } from '../queues.js';
 import type { WebhookEventInput } from '../webhooks/events.js';
@@ -193,7 +193,7 @@ export async function markUploaded(redis: Redis, batchId: string, chunks: number
 
 /** Counts one more chunk of an upload as queued (MARK_UPLOADED_LUA reads the count). */
 export async function chunkLanded(redis: Redis, batchId: string): Promise<void> {
-  await redis.hincrby(batchKeys(batchId).meta, LANDED_FIELD, 1);
+  await redis.eval(CHUNK_LANDED_LUA, 1, batchKeys(batchId).meta);
 }
 
 /** Claims an unfinished upload's removal (CLAIM_REMOVAL_LUA): false when the batch was marked uploaded, and stays. */
