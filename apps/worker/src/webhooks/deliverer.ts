@@ -78,14 +78,9 @@ export class DeliveryFailedError extends Error {
 }
 
 const isSuccess = (o: PostOutcome) => o.status !== null && o.status >= 200 && o.status < 300;
-/**
- * No retry: 410 Gone (the receiver says this URL is gone for good, as Svix and others read it),
- * or a target the address policy refuses (its host resolves only to private addresses: a retry
- * would be refused again, and was, for a day, in a security audit).
- */
-const isFinal = (o: PostOutcome) => o.status === 410 || o.refused === true;
-const reason = (o: PostOutcome) =>
-  o.refused ? `${o.error}; not retried` : o.error ?? (o.status === 410 ? 'HTTP 410: the receiver says this URL is gone; not retried' : `HTTP ${o.status}`);
+/** 410 Gone: the receiver says this URL is gone for good (as Svix and others read it): no retry. */
+const isGone = (o: PostOutcome) => o.status === 410;
+const reason = (o: PostOutcome) => o.error ?? (isGone(o) ? 'HTTP 410: the receiver says this URL is gone; not retried' : `HTTP ${o.status}`);
 
 /** A slot in every share, or none (those taken given back) and the wait of the share that was full. */
 function takeAll(shares: readonly [ReceiverSlots, string][]): { ok: true } | { ok: false; waitMs: number } {
@@ -232,7 +227,7 @@ export class WebhookDeliverer {
       policy: this.settings.policy,
     });
     const ok = isSuccess(outcome);
-    const delay = ok || isFinal(outcome) ? null : retryDelay(this.settings.schedule, attempt, { retryAfterMs: outcome.retryAfterMs });
+    const delay = ok || isGone(outcome) ? null : retryDelay(this.settings.schedule, attempt, { retryAfterMs: outcome.retryAfterMs });
     const status: DeliveryStatus = ok ? 'delivered' : delay === null ? 'exhausted' : 'pending';
     await this.store.recordAttempt(
       d.subject,

@@ -12,7 +12,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { bareHost, parseRetryAfter, resolveTarget, TargetRefusedError, type Lookup, type ResolvedTarget, type TargetPolicy } from '@maas/shared';
+import { bareHost, parseRetryAfter, resolveTarget, type Lookup, type ResolvedTarget, type TargetPolicy } from '@maas/shared';
 
 export const EXCERPT_CHARS = 256;
 const USER_AGENT = 'maas-webhooks/0.1';
@@ -31,8 +31,6 @@ export interface PostOutcome {
   excerpt?: string;
   /** from `Retry-After` on 429/503 */
   retryAfterMs?: number;
-  /** never sent: the URL's host resolves only to addresses the policy refuses (no retry makes it allowed) */
-  refused?: true;
 }
 
 interface Answer {
@@ -135,6 +133,6 @@ export async function postWebhook(url: string, body: string, headers: Record<str
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     };
   } catch (err) {
-    return { status: null, durationMs: ms(), error: describe(err, opts.timeoutMs), ...(err instanceof TargetRefusedError && err.message.startsWith('refused: ') ? { refused: true as const } : {}) };
+    return { status: null, durationMs: ms(), error: describe(err, opts.timeoutMs) };
   }
 }
