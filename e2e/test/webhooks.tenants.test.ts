@@ -4,69 +4,38 @@
  * Real API and worker processes, a real HTTP receiver, and the `standardwebhooks` package as
  * the independent verifier (what a tenant's receiver would run).
  */
-import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, Cluster, rows, WebhookReceiver, type Received } from '../src/harness/index.js';
+import { call, TENANT_KEYS as KEYS, TenantWebhooks, verifies } from '../src/harness/index.js';
 
-const KEYS = { alpha: 'key-alpha', beta: 'key-beta' };
 const OVERLAP_S = 6;
 
-let cluster: Cluster;
-let recv: WebhookReceiver;
+let tw: TenantWebhooks;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({
-    workers: 1,
-    api: { API_KEYS: `alpha:${KEYS.alpha},beta:${KEYS.beta}`, WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SECRET_OVERLAP: `${OVERLAP_S}s` },
-    worker: { WORKER_MODELS: 'mlp', WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '1s' },
-  });
-  recv = await WebhookReceiver.start();
+  tw = await TenantWebhooks.start({ WEBHOOK_SECRET_OVERLAP: `${OVERLAP_S}s` });
 });
 afterAll(async () => {
-  await recv?.close();
-  await cluster?.stop();
+  await tw?.stop();
 });
-
-const api = (key: string, method: string, path: string, body?: unknown) => call(cluster.url, method, path, body, { authorization: `Bearer ${key}` });
-
-/** Runs one job for `key` with a webhook; resolves with its job.completed delivery. */
-async function delivery(key: string, seed: number): Promise<Received> {
-  const c = await api(key, 'POST', '/v1/jobs', {
-    model: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: rows(seed, 1, 32) }],
-    webhook: recv.url, webhook_events_filter: ['completed'],
-  });
-  expect(c.status, JSON.stringify(c.body)).toBe(202);
-  const [r] = await recv.until((all) => all.some((x) => JSON.parse(x.body).data.id === c.body.id), 20_000, `the webhook of ${c.body.id}`);
-  return recv.received.find((x) => JSON.parse(x.body).data.id === c.body.id) ?? r!;
-}
-
-const verifies = (secret: string, r: Received) => {
-  try {
-    new Webhook(secret).verify(r.body, r.headers);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('per-tenant webhook secrets', () => {
   it("gives each tenant its own secret, stable once generated, and never another tenant's", async () => {
-    const a = await api(KEYS.alpha, 'GET', '/v1/webhooks/secret');
-    const b = await api(KEYS.beta, 'GET', '/v1/webhooks/secret');
+    const a = await tw.api(KEYS.alpha, 'GET', '/v1/webhooks/secret');
+    const b = await tw.api(KEYS.beta, 'GET', '/v1/webhooks/secret');
     expect(a.status).toBe(200);
     expect(a.headers.get('cache-control')).toBe('no-store');
     expect(a.body).toMatchObject({ object: 'webhook_secret', source: 'generated', previous: [], overlap_seconds: OVERLAP_S });
     expect(a.body.secret).toMatch(/^whsec_/);
     expect(b.body.secret).not.toBe(a.body.secret);
-    expect((await api(KEYS.alpha, 'GET', '/v1/webhooks/secret')).body.secret).toBe(a.body.secret);
-    expect((await call(cluster.url, 'GET', '/v1/webhooks/secret')).status).toBe(401);
+    expect((await tw.api(KEYS.alpha, 'GET', '/v1/webhooks/secret')).body.secret).toBe(a.body.secret);
+    expect((await call(tw.cluster.url, 'GET', '/v1/webhooks/secret')).status).toBe(401);
   });
 
   it("signs each tenant's deliveries with its own secret: B's secret never verifies A's", async () => {
-    const secretA = (await api(KEYS.alpha, 'GET', '/v1/webhooks/secret')).body.secret;
-    const secretB = (await api(KEYS.beta, 'GET', '/v1/webhooks/secret')).body.secret;
-    const fromA = await delivery(KEYS.alpha, 1);
-    const fromB = await delivery(KEYS.beta, 2);
+    const secretA = (await tw.api(KEYS.alpha, 'GET', '/v1/webhooks/secret')).body.secret;
+    const secretB = (await tw.api(KEYS.beta, 'GET', '/v1/webhooks/secret')).body.secret;
+    const fromA = await tw.delivery(KEYS.alpha, 1);
+    const fromB = await tw.delivery(KEYS.beta, 2);
     expect(verifies(secretA, fromA)).toBe(true);
     expect(verifies(secretB, fromA)).toBe(false);
     expect(verifies(secretB, fromB)).toBe(true);
@@ -75,8 +44,8 @@ describe('per-tenant webhook secrets', () => {
   });
 
   it('rotation: old and new secrets both verify during the overlap, only the new one after', async () => {
-    const old = (await api(KEYS.alpha, 'GET', '/v1/webhooks/secret')).body.secret;
-    const rotated = await api(KEYS.alpha, 'POST', '/v1/webhooks/secret/rotate');
+    const old = (await tw.api(KEYS.alpha, 'GET', '/v1/webhooks/secret')).body.secret;
+    const rotated = await tw.api(KEYS.alpha, 'POST', '/v1/webhooks/secret/rotate');
     expect(rotated.status).toBe(200);
     const fresh = rotated.body.secret;
     expect(fresh).not.toBe(old);
@@ -84,18 +53,18 @@ describe('per-tenant webhook secrets', () => {
     const until = Date.parse(rotated.body.previous[0].expires_at);
     expect(until - Date.now()).toBeLessThanOrEqual(OVERLAP_S * 1000);
     // beta is untouched by alpha's rotation
-    const secretB = (await api(KEYS.beta, 'GET', '/v1/webhooks/secret')).body;
+    const secretB = (await tw.api(KEYS.beta, 'GET', '/v1/webhooks/secret')).body;
     expect(secretB.previous).toEqual([]);
 
-    const during = await delivery(KEYS.alpha, 3);
+    const during = await tw.delivery(KEYS.alpha, 3);
     expect(during.signature.split(' ')).toHaveLength(2);
     expect(verifies(old, during)).toBe(true);
     expect(verifies(fresh, during)).toBe(true);
     expect(verifies(secretB.secret, during)).toBe(false);
 
     await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 300));
-    expect((await api(KEYS.alpha, 'GET', '/v1/webhooks/secret')).body.previous).toEqual([]);
-    const after = await delivery(KEYS.alpha, 4);
+    expect((await tw.api(KEYS.alpha, 'GET', '/v1/webhooks/secret')).body.previous).toEqual([]);
+    const after = await tw.delivery(KEYS.alpha, 4);
     expect(after.signature.split(' ')).toHaveLength(1);
     expect(verifies(fresh, after)).toBe(true);
     expect(verifies(old, after)).toBe(false);

@@ -16,3 +16,4 @@ export { monitorRedis, parseMonitorLine, type MonitoredCommand } from './redis-m
 export { expectBatchInOrder, expectInferWaitAndPoll, expectReadyAndReading, expectScanKeysOnEveryMaster, expectStoppedSaying, UNTRUSTED } from './checks.js';
 export { RedisLinkProxy } from './tcp-proxy.js';
 export { pageServer, type PageServer } from './page-server.js';
+export { TENANT_KEYS, TenantWebhooks, verifies } from './tenant-webhooks.js';

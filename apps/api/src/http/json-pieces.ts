@@ -33,7 +33,6 @@ function around(value: unknown, marker: string): [string, string] {
   return [text.slice(0, at), text.slice(at + quoted.length)];
 }
 
-
 /** Values [from, to) of an output: read from its bytes when it has them, else its JSON values. */
 function valueSlicer(o: OutputTensor): (from: number, to: number) => JsonValue[] {
   const raw = rawOf(o);

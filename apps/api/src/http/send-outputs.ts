@@ -3,8 +3,9 @@
  * the binary tensor extension when the request asked for any of its outputs in binary. JSON
  * outputs of more than PIECEWISE_VALUES values are made in pieces (json-pieces.ts).
  *
- * Written with `res.end`, not express's `res.send`: these answer POSTs, for which the ETag
- * that `send` computes (a SHA-1 of the body, for every response) means nothing.
+ * Written with `res.end`, not express's `res.send`: `sendOutputs` answers POSTs, for which the
+ * ETag that `send` computes (a SHA-1 of the body, for every response) means nothing; `sendJob`
+ * answers GETs and computes express's ETag from the pieces itself.
  */
 import { createHash } from 'node:crypto';
 import type { Response } from 'express';
@@ -25,7 +26,7 @@ export async function sendJob<T extends { outputs: OutputTensor[] | null }>(res:
   }
   const pieces = await jsonInPieces(doc, () => !res.destroyed);
   if (!pieces) return; // the client left while it was made
-  const length = pieces.reduce((n, p) => n + p.byteLength, 0);
+  const length = byteLength(pieces);
   if (res.app.get('etag fn')) res.setHeader('ETag', weakEtag(pieces, length));
   if (res.req.fresh) {
     // As `res.send` answers a conditional GET whose copy is current.
@@ -33,9 +34,7 @@ export async function sendJob<T extends { outputs: OutputTensor[] | null }>(res:
     res.status(304).end();
     return;
   }
-  res.setHeader('Content-Length', length);
-  for (let i = 0; i < pieces.length - 1; i++) res.write(pieces[i]);
-  res.end(pieces[pieces.length - 1]);
+  writePieces(res, pieces, length);
 }
 
 /**
@@ -66,7 +65,16 @@ export async function sendOutputs<T extends { outputs: OutputTensor[] | null }>(
     res.setHeader(HEADER_LENGTH, String(headerLength));
     res.setHeader('Content-Type', 'application/octet-stream');
   }
-  res.setHeader('Content-Length', pieces.reduce((n, p) => n + p.byteLength, 0));
+  writePieces(res, pieces, byteLength(pieces));
+}
+
+function byteLength(pieces: Uint8Array[]): number {
+  return pieces.reduce((n, p) => n + p.byteLength, 0);
+}
+
+/** A body written as its pieces, never joined into one buffer. */
+function writePieces(res: Response, pieces: Uint8Array[], length: number): void {
+  res.setHeader('Content-Length', length);
   for (let i = 0; i < pieces.length - 1; i++) res.write(pieces[i]);
   res.end(pieces[pieces.length - 1]);
 }

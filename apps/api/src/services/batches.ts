@@ -354,7 +354,7 @@ export class BatchService {
       // Marked uploaded unless its removal began: a sweeper took the lease (this process could
       // not renew it for UPLOAD_LEASE_S) and is removing the batch.
       await beforeMark?.();
-      const marked = await markUploaded(this.redis, id, chunks, { chunks_total: chunks, total: counts.total, invalid: counts.invalid, rows });
+      const marked = await markUploaded(this.redis, id, chunks, { total: counts.total, invalid: counts.invalid, rows });
       if (marked === 'removing') throw new RedisUnavailableError(undefined, 'unreachable');
       if (marked === 'lost') throw new RedisUnavailableError(undefined, 'lost-data', 'send the upload again');
     } catch (err) {

@@ -146,14 +146,15 @@ return 1
  * queued, counts itself in meta's `chunks_landed` (CHUNK_LANDED_LUA), and a Redis restarted empty
  * or restored from an older copy while the upload ran has lost the count with the chunks (a
  * disaster-recovery audit: a batch accepted without 2 of its 8 chunks ran forever).
- * MARK_UPLOADED: KEYS: meta. ARGV: the chunks queued, then field/value pairs. Returns 1 when
- * marked, 0 when a removal began, -1 when the batch or some of its chunks are gone.
+ * MARK_UPLOADED: KEYS: meta. ARGV: the chunks queued (written as `chunks_total`), then
+ * field/value pairs. Returns 1 when marked, 0 when a removal began, -1 when the batch or some of
+ * its chunks are gone.
  */
 export const MARK_UPLOADED_LUA = `
 if redis.call('HEXISTS', KEYS[1], 'tenant') == 0 then return -1 end
 if redis.call('HEXISTS', KEYS[1], 'removing') == 1 then return 0 end
 if tonumber(redis.call('HGET', KEYS[1], 'chunks_landed') or '0') < tonumber(ARGV[1]) then return -1 end
-redis.call('HSET', KEYS[1], 'uploaded', '1', unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], 'uploaded', '1', 'chunks_total', ARGV[1], unpack(ARGV, 2))
 return 1
 `;
 

@@ -182,8 +182,8 @@ export async function recordJobStarts(
 }
 
 /**
- * Marks a batch's upload ended, with `fields` (MARK_UPLOADED_LUA), once its `chunks` queued
- * chunks have all counted themselves (`chunkLanded`): 'removing' when its removal began first
+ * Marks a batch's upload ended, with `fields` and `chunks_total` (MARK_UPLOADED_LUA), once its
+ * `chunks` queued chunks have all counted themselves (`chunkLanded`): 'removing' when its removal began first
  * (the upload lost its lease), 'lost' when the batch or some of its chunks are gone from Redis.
  */
 export async function markUploaded(redis: Redis, batchId: string, chunks: number, fields: Record<string, string | number>): Promise<'marked' | 'removing' | 'lost'> {
