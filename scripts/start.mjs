@@ -37,7 +37,7 @@ async function portTakenHint(port, dir) {
       }
     };
     if (same(theirs, dir)) {
-      return `a redis-server with this data directory (${dir}) already runs on port ${port}: left by an \`npm start\` that was killed outright, or one still running. Stop it with \`redis-cli -p ${port} shutdown\` (its data is kept) and start again`;
+      return `a redis-server with this data directory (${dir}) already runs on port ${port}: left by an \`npm start\` that was killed outright, or one still running. Stop it with \`redis-cli -p ${port} shutdown\` (its data is kept; on Windows, stop that process) and start again`;
     }
     return `port ${port} is taken by another Redis (its data in ${theirs}): ${other}`;
   } catch {
@@ -90,7 +90,13 @@ async function main() {
   const stop = async (code) => {
     if (stopping) return;
     stopping = true;
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    for (const c of children) {
+      if (c.exitCode !== null) continue;
+      // Windows has no signal to send: kill('SIGTERM') ends a process outright, with no drain.
+      // There a service is stopped by closing its IPC channel (shared lifecycle.ts onShutdown).
+      if (process.platform !== 'win32') c.kill('SIGTERM');
+      else if (c.connected) c.disconnect();
+    }
     await Promise.all(children.map(exited));
     if (redis) await redis.stop();
     const unclean = children.find((c) => c.exitCode !== 0);

@@ -126,7 +126,7 @@ describe('npm start (scripts/start.mjs)', () => {
       await first.exit;
       for (let i = 0; i < 300 && !services.every(gone); i++) await new Promise((r) => setTimeout(r, 100));
       expect(services.filter((pid) => !gone(pid))).toEqual([]);
-      expect(first.output()).toMatch(/the launcher that started this process is gone: stopping/);
+      expect(first.output()).toMatch(/the launcher that started this process is gone, or is stopping it \(Windows\): stopping/);
     } finally {
       for (const pid of pids) if (!gone(pid)) process.kill(Number(pid), 'SIGKILL'); // the Redis it leaves, as documented
       await rm(data, { recursive: true, force: true });

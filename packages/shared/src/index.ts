@@ -31,7 +31,7 @@ export { BlockPool } from './block-pool.js';
 export { readOnnxSignature } from './models/onnx-metadata.js';
 export { warmupRuns, warmupBytes, WARMUP_DEFAULT_MAX_BYTES, WARMUP_MAX_BYTES } from './models/warmup.js';
 export type { WarmupRun, WarmupInput } from './models/warmup.js';
-export { loadRepository, readModel, findVersion, parseLabels, MODEL_NAME, modelNameProblem, versionFile, hasVersionFile } from './models/repository.js';
+export { loadRepository, readModel, findVersion, parseLabels, MODEL_NAME, modelNameProblem, isModelFolder, versionFile, hasVersionFile } from './models/repository.js';
 export { VERSION_TEXT } from './models/version-text.js';
 export { modelFolders, versionFolders, versionFoldersOf } from './models/version-folders.js';
 export { modelOfEntry, workerModelsSelect } from './models/worker-models.js';

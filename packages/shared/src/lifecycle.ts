@@ -92,7 +92,7 @@ export function onShutdown(log: Logger, stop: (signal: NodeJS.Signals) => Promis
   if (proc === process && process.connected) {
     process.channel?.unref(); // the channel alone keeps nothing running
     process.once('disconnect', () => {
-      log.warn('the launcher that started this process is gone: stopping');
+      log.warn('the launcher that started this process is gone, or is stopping it (Windows): stopping');
       handle('SIGTERM');
     });
   }

@@ -1,8 +1,10 @@
 /**
  * Starts a private `redis-server` child: the embedded Redis of `npm start` and the one each
- * test suite owns. No npm package ships a Redis binary; it comes from Debian's `redis-server`.
+ * test suite owns. No npm package ships a Redis binary; it comes from the system's package
+ * manager (Debian's `redis-server`, Homebrew's `redis`); Windows has no native build.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 
@@ -37,8 +39,31 @@ export interface RedisServer {
   restart(): Promise<void>;
 }
 
-export const MISSING_REDIS_HINT =
-  "redis-server was not found. Install Debian's package (apt-get install -y redis-server), set REDIS_SERVER_BIN, or set REDIS_URL to an existing Redis.";
+/** PURE: what to do when no redis-server can be found, in the words of `platform`'s users. */
+export function missingRedisHint(platform: NodeJS.Platform): string {
+  const own = 'set REDIS_SERVER_BIN to its path, or set REDIS_URL to an existing Redis';
+  if (platform === 'darwin') return `redis-server was not found. Install it (brew install redis), ${own}.`;
+  if (platform === 'win32') {
+    return 'redis-server was not found, and Redis has no native Windows build: run one in Docker (docker run -d -p 6379:6379 redis:7) '
+      + "or WSL and set REDIS_URL (PowerShell: $env:REDIS_URL='redis://127.0.0.1:6379'), use `docker compose up`, or set REDIS_SERVER_BIN to a Redis-compatible server (Memurai).";
+  }
+  return `redis-server was not found. Install Debian's package (apt-get install -y redis-server) or your system's, ${own}.`;
+}
+
+export const MISSING_REDIS_HINT = missingRedisHint(process.platform);
+
+/** Where Homebrew puts redis-server (Apple Silicon, Intel): a shell's PATH has it, an IDE's task runner started from the Dock often has not. */
+const HOMEBREW_REDIS = ['/opt/homebrew/bin/redis-server', '/usr/local/bin/redis-server'];
+
+/** The redis-server to run when none is named: on macOS, Homebrew's when `redis-server` is not on PATH. */
+function defaultBin(): string {
+  if (process.platform !== 'darwin' || onPath('redis-server')) return 'redis-server';
+  return HOMEBREW_REDIS.find((p) => existsSync(p)) ?? 'redis-server';
+}
+
+function onPath(name: string): boolean {
+  return (process.env['PATH'] ?? '').split(':').some((dir) => dir && existsSync(`${dir}/${name}`));
+}
 
 /** A TCP port free right now on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -60,7 +85,7 @@ function launch(bin: string, port: number, dir: string | undefined, verbose: boo
     ...extraArgs,
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: ownProcessGroup });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: ownProcessGroup, windowsHide: true });
     let out = '';
     const timer = setTimeout(() => fail(new Error(`redis-server did not start within 10 s:\n${out}`)), 10_000);
     const fail = (err: Error) => {
@@ -93,7 +118,7 @@ function waitExit(child: ChildProcess): Promise<void> {
 }
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const bin = options.bin ?? process.env['REDIS_SERVER_BIN'] ?? 'redis-server';
+  const bin = options.bin ?? process.env['REDIS_SERVER_BIN'] ?? defaultBin();
   const verbose = options.verbose ?? false;
   if (options.dir) await mkdir(options.dir, { recursive: true });
   let port = options.port ?? (await freePort());

@@ -18,12 +18,10 @@
  * version keep going to a working version. A model whose config.json breaks keeps serving what it served. Fixing
  * the files is a new change: it is checked again, and served when it passes.
  */
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
-  AppError, announceModelChange, loadRepository, modelDigests, modelNameProblem, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
+  AppError, announceModelChange, isModelFolder, loadRepository, modelDigests, modelNameProblem, MODELS_CHANNEL, NotFoundError, readModel, UNLOADED_MODELS_KEY,
   type Logger, type Model, type ModelChange, type ModelChangeMessage, type ModelVersion, type VersionCheck,
 } from '@maas/shared';
 import type { ModelCatalog } from './catalog.js';
@@ -185,7 +183,7 @@ export class RepositoryService {
     // a load cannot tell which folders exist outside the repository (a lifecycle audit).
     const nameProblem = modelNameProblem(name);
     if (nameProblem) throw new AppError('invalid-input', `model '${name}' cannot be loaded: ${nameProblem}`);
-    if (!(await isDir(join(this.catalog.repository.root, name)))) throw new NotFoundError('model', name);
+    if (!(await isModelFolder(this.catalog.repository.root, name))) throw new NotFoundError('model', name);
     let model: Model;
     try {
       model = await readModel(this.catalog.repository.root, name, [], this.check);
@@ -199,7 +197,7 @@ export class RepositoryService {
   /** Re-reads `name` after a change on disk, unless it is unloaded; a model that fails keeps what it served. */
   private async refresh(name: string): Promise<void> {
     if (modelNameProblem(name) || (await this.redis.sismember(UNLOADED_MODELS_KEY, name))) return;
-    if (!(await isDir(join(this.catalog.repository.root, name)))) {
+    if (!(await isModelFolder(this.catalog.repository.root, name))) {
       this.failures.delete(name);
       if (this.catalog.repository.models.has(name)) this.log.info({ model: name }, 'model folder removed: no longer served');
       this.catalog.remove(name);
@@ -234,8 +232,4 @@ export class RepositoryService {
     else if (change.action === 'changed') await this.refresh(change.model);
     else await this.reread(change.model).catch(() => {});
   }
-}
-
-async function isDir(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
 }

@@ -20,12 +20,12 @@
  * refuses new requests for it at once); a worker that starts later does the same for a version
  * not served whose queue still holds jobs. Changes are applied one at a time, in order.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  inferenceQueueName, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, modelVersionTag, unfinishedJobCount, readModel, UNLOADED_MODELS_KEY, versionFoldersOf, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
+  inferenceQueueName, isModelFolder, MODEL_CHANGES_KEY, modelNameProblem, MODELS_CHANNEL, modelVersionTag, unfinishedJobCount, readModel, UNLOADED_MODELS_KEY, versionFoldersOf, type Logger, type Model, type ModelChangeMessage, type ModelInfo, type ModelVersion,
   type VersionCheck,
 } from '@maas/shared';
 
@@ -150,8 +150,7 @@ export class LiveModels<R extends ServedRunner> {
 
   /** Brings `name`'s runners in line with its files; true when they changed. */
   private async applyModel(name: string, unloaded: Set<string>): Promise<boolean> {
-    const dir = join(this.opts.root, name);
-    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+    const isDir = await isModelFolder(this.opts.root, name);
     if (!isDir || unloaded.has(name)) {
       const changed = await this.keepOnly(name, new Set(), unloaded.has(name) ? 'model unloaded' : 'model folder removed');
       if (isDir) await this.runLeftovers(name, new Set());

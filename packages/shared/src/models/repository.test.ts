@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_QUEUE_DELAY_MS } from './config.js';
-import { findVersion, loadRepository, MODEL_NAME, modelNameProblem, parseLabels, type Model } from './repository.js';
+import { findVersion, isModelFolder, loadRepository, MODEL_NAME, modelNameProblem, parseLabels, type Model } from './repository.js';
 
 const MODELS = new URL('../../../../models/', import.meta.url).pathname;
 
@@ -204,7 +204,7 @@ describe('loadRepository', () => {
       expect(problem('unknownkey/config.json: ')).toMatch(/batch_delay/);
       expect(problem('noversion:')).toBe('noversion: no <version>/model.onnx');
       expect(problem('missing:')).toBe('missing: version_policy names missing versions 4, 9');
-      expect(problem('bad:name')).toBe("bad:name: model names use letters, digits, '.', '_' and '-'");
+      expect(problem('bad:name')).toBe("bad:name: model names use letters, digits, '.', '_' and '-', begin with a letter or digit, and do not end in '.'");
       expect(problem('negative/config.json: ')).toMatch(/max_batch_size/);
       expect(problem('corrupt/1/model.onnx: not a valid ONNX file')).toBeTruthy();
       expect(repo.problems).toHaveLength(7);
@@ -288,6 +288,19 @@ describe('loadRepository', () => {
   });
 });
 
+describe('isModelFolder', () => {
+  it('holds only a folder of exactly that name: never another case of it (macOS and Windows ignore case), nor a file', async () => {
+    await copy('mlp');
+    await write('notes', 'a file');
+    expect(await isModelFolder(root, 'mlp')).toBe(true);
+    expect(await isModelFolder(root, 'MLP')).toBe(false);
+    expect(await isModelFolder(root, 'Mlp')).toBe(false);
+    expect(await isModelFolder(root, 'notes')).toBe(false);
+    expect(await isModelFolder(root, 'absent')).toBe(false);
+    expect(await isModelFolder(join(root, 'no-such-root'), 'mlp')).toBe(false);
+  });
+});
+
 describe('findVersion', () => {
   it('finds the requested version, or the newest served when none is named', async () => {
     await copy('penguins');
@@ -322,11 +335,11 @@ describe('parseLabels', () => {
 
 describe('MODEL_NAME', () => {
   it('accepts letters, digits, dot, underscore and dash', () => {
-    for (const n of ['mlp', 'Penguins_v2', 'a.b-c', '9lives', 'x'.repeat(64)]) expect(MODEL_NAME.test(n), n).toBe(true);
+    for (const n of ['mlp', 'Penguins_v2', 'a.b-c', '9lives', 'x'.repeat(64), 'a', 'a_', 'a-', 'a.b']) expect(MODEL_NAME.test(n), n).toBe(true);
   });
 
-  it('rejects names that would break queue keys or paths', () => {
-    for (const n of ['a:b', '.hidden', '-x', '_x', 'a b', 'a/b', '', 'x'.repeat(65)]) expect(MODEL_NAME.test(n), n).toBe(false);
+  it("rejects names that would break queue keys or paths, or that Windows would open as another (a trailing '.')", () => {
+    for (const n of ['a:b', '.hidden', '-x', '_x', 'a b', 'a/b', '', 'x'.repeat(65), 'mlp.', 'a..']) expect(MODEL_NAME.test(n), n).toBe(false);
   });
 
   it('modelNameProblem also refuses a name a route takes (stats: /v2/models/stats)', () => {

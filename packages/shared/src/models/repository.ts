@@ -64,16 +64,29 @@ export interface Repository {
   warnings: string[];
 }
 
-export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** Never ends in '.': Windows drops a trailing dot (a folder `mlp.` would open `mlp`). */
+export const MODEL_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_-])?$/;
 
 /** Names a model folder may not have, in any case (routes match paths regardless of case): `/v2/models/stats` is Triton's statistics of every model, so a model of that name could not be read. */
 const RESERVED_MODEL_NAMES = new Set(['stats']);
 
 /** PURE: why `name` cannot name a model (its folder), or undefined when it can. */
 export function modelNameProblem(name: string): string | undefined {
-  if (!MODEL_NAME.test(name)) return `${name}: model names use letters, digits, '.', '_' and '-'`;
+  if (!MODEL_NAME.test(name)) return `${name}: model names use letters, digits, '.', '_' and '-', begin with a letter or digit, and do not end in '.'`;
   if (RESERVED_MODEL_NAMES.has(name.toLowerCase())) return `${name}: the name is taken by /v2/models/${name} (Triton's statistics of every model)`;
   return undefined;
+}
+
+/**
+ * Whether `root` holds a folder named exactly `name`. `stat` alone is not enough: on a
+ * case-insensitive file system (macOS, Windows) it finds `penguins` as `Penguins` too, and a
+ * load of `Penguins` served one folder as a second model, with a queue of its own (a
+ * Windows/macOS audit).
+ */
+export async function isModelFolder(root: string, name: string): Promise<boolean> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  if (!names.includes(name)) return false;
+  return stat(join(root, name)).then((s) => s.isDirectory(), () => false);
 }
 
 async function exists(p: string): Promise<boolean> {
