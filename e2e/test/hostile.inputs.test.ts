@@ -167,7 +167,8 @@ describe('hostile JSON', () => {
     // every line failed its checks, each alone: the batch still ends succeeded (CONTRACT §4)
     expect(r.body).toMatchObject({ status: 'succeeded', counts: { total: 4, succeeded: 0, failed: 4 } });
     const results = (await (await fetch(`${cluster.url}/v1/batches/${r.body.id}/results`)).text()).trim().split('\n').map((l) => JSON.parse(l));
-    for (const id of ['x', 'p']) expect(results.find((l) => l.custom_id === id).error.message).toMatch(/nests deeper than 64 levels/);
+    expect(results.find((l) => l.custom_id === 'p').error.message).toMatch(/nests deeper than 64 levels/);
+    expect(results.find((l) => l.custom_id === 'x').error.message).toMatch(/unknown key "x"/); // a line takes no other key
     expect(cluster.api.log).not.toMatch(/Maximum call stack/);
     expect(await queuedInferenceJobs(redis)).toBe(0);
   });

@@ -123,6 +123,13 @@ describe('jobs API', () => {
     expect((await call(cluster.url, 'GET', `/v1/jobs/${c.body.id}`)).body).toEqual(c.body);
   });
 
+  it("a bare Prefer: wait (Replicate's) waits the longest, MAX_WAIT_S", async () => {
+    const c = await call(cluster.url, 'POST', '/v1/jobs', mlpJob(rows(3, 1, 32)), { Prefer: 'wait' });
+    expect(c.status).toBe(200);
+    expect(c.body.status).toBe('succeeded');
+    expect(c.headers.get('preference-applied')).toBe('wait=55');
+  });
+
   it('classification extension on the penguin classifier, with labels', async () => {
     const c = await call(
       cluster.url, 'POST', '/v1/jobs',

@@ -378,6 +378,23 @@ describe('parseLine: outputs', () => {
   });
 });
 
+describe('parseLine: keys other than custom_id and inputs', () => {
+  it('fails the line, as an unknown key fails a /v1/jobs body: a model, an OpenAI Batch line, anything else; in either form', () => {
+    const tensors = [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: ROW }];
+    for (const inputs of [tensors, { features: ROW }]) {
+      expect(bad(parse({ custom_id: 'm', inputs, model: 'mlp' }, 2)).error.message).toBe("line 2: a line takes no `model`: the upload's ?model= (and ?version=) runs every line");
+      expect(bad(parse({ custom_id: 'v', version: '2', inputs }, 2)).error.message).toMatch(/takes no `version`/);
+      const meta = bad(parse({ custom_id: 'k', inputs, metadata: {} }, 3));
+      expect(meta.customId).toBe('k');
+      expect(meta.error.message).toBe('line 3: unknown key "metadata": a line is {"custom_id", "inputs"}');
+    }
+    const openai = bad(parse({ custom_id: 'req-1', method: 'POST', url: '/v1/chat/completions', body: { model: 'mlp', messages: [] } }, 1));
+    expect(openai.customId).toBe('req-1');
+    expect(openai.error.message).toMatch(/^line 1: OpenAI Batch request lines \(\{custom_id, method, url, body\}\) are not read here/);
+    expect(ok(parse({ custom_id: 'fine', inputs: { features: ROW } }, 1)).customId).toBe('fine');
+  });
+});
+
 describe('parseLine: the line itself', () => {
   it('refuses invalid JSON with the parser message, id = line number', () => {
     for (const text of ['not json', '{"inputs": {"features": [1,2,3,4]}', "{'custom_id': 'a'}", '{"a":1} {"b":2}']) {
@@ -403,8 +420,8 @@ describe('parseLine: the line itself', () => {
     }
   });
 
-  it('accepts surrounding whitespace and ignores unknown fields', () => {
-    const p = ok(parse(`  ${JSON.stringify({ custom_id: 'w', inputs: { features: ROW }, extra: { a: 1 } })}\t`, 1));
+  it('accepts surrounding whitespace', () => {
+    const p = ok(parse(`  ${JSON.stringify({ custom_id: 'w', inputs: { features: ROW } })}\t`, 1));
     expect(p.customId).toBe('w');
   });
 });
@@ -442,7 +459,7 @@ describe('parseLine: values out of range', () => {
   it('an FP32 value beyond ±3.4e38 fails its line (it would become Infinity), on both paths', () => {
     for (const line of [
       '{"custom_id":"a","inputs":{"features":[1e39,1,2,3]}}',
-      '{"custom_id":"a", "inputs": {"features": [1, -1e39, 2, 3]}, "x": 1}',
+      '{"custom_id":7, "inputs": {"features": [1, -1e39, 2, 3]}}', // a numeric id: the general path
       '{"custom_id":"a","inputs":[{"name":"features","datatype":"FP32","shape":[1,4],"data":[1,2,3,4e38]}]}',
     ]) {
       const p = parse(line);
@@ -456,12 +473,14 @@ describe('parseLine: values out of range', () => {
 describe('parseLine: nesting', () => {
   const nested = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
-  it('fails a line nesting deeper than 64 levels, also in a field no check reads', () => {
-    expect(bad(parse(`{"inputs":{"features":[5.5,3.5,1.25,0.25]},"x":${nested(64)}}`)).error.message).toMatch(/nests deeper than 64 levels/);
-    expect(bad(parse(`{"inputs":[{"name":"features","datatype":"FP32","shape":[1,4],"data":[5.5,3.5,1.25,0.25],"parameters":{"p":${nested(100)}}}]}`)).error.message).toMatch(/nests deeper than 64 levels/);
+  const deepIn = (n: number) => `{"inputs":[{"name":"features","datatype":"FP32","shape":[1,4],"data":[5.5,3.5,1.25,0.25],"parameters":{"p":${nested(n)}}}]}`;
+
+  it('fails a line nesting deeper than 64 levels, also in a field no check reads (a tensor\'s parameters)', () => {
+    expect(bad(parse(deepIn(61))).error.message).toMatch(/nests deeper than 64 levels/);
+    expect(bad(parse(deepIn(100))).error.message).toMatch(/nests deeper than 64 levels/);
   });
 
   it('takes a line 64 levels deep', () => {
-    expect(ok(parse(`{"inputs":{"features":[5.5,3.5,1.25,0.25]},"x":${nested(63)}}`)).rows).toBe(1);
+    expect(ok(parse(deepIn(60))).rows).toBe(1);
   });
 });

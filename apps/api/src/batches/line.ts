@@ -185,6 +185,27 @@ export function parseLine(line: Uint8Array | string, n: number, sig: Signature, 
 }
 
 /**
+ * PURE: why a line's keys are not a line's (CONTRACT §4: `{"custom_id", "inputs"}`), or
+ * undefined. Every other key fails its line, as an unknown key fails a `/v1/jobs` body: one
+ * ignored in silence ran a line on another model than the one it named (a Replicate/OpenAI
+ * migration audit). The single-pass reader (row-scan.ts) takes no other key, so such a line
+ * always comes here.
+ */
+export function strayKeyProblem(obj: object): string | undefined {
+  // Asking for outputs there (classification, a subset) would be ignored.
+  if (Object.hasOwn(obj, 'outputs')) return 'a line takes no `outputs`: its result holds every output of the model as it is';
+  if (!Object.hasOwn(obj, 'inputs') && (Object.hasOwn(obj, 'body') || Object.hasOwn(obj, 'method') || Object.hasOwn(obj, 'url'))) {
+    return 'OpenAI Batch request lines ({custom_id, method, url, body}) are not read here: a line is {"custom_id", "inputs"}, and the upload\'s ?model= names the model';
+  }
+  for (const key of Object.keys(obj)) {
+    if (key === 'custom_id' || key === 'inputs') continue;
+    if (key === 'model' || key === 'version') return `a line takes no \`${key}\`: the upload's ?model= (and ?version=) runs every line`;
+    return `unknown key ${JSON.stringify(key.slice(0, 64))}: a line is {"custom_id", "inputs"}`;
+  }
+  return undefined;
+}
+
+/**
  * The general path: the line's text through `JSON.parse` (integers past 2^53 in tensor values
  * exact: json/request-json.ts) and the request checks (what the single-pass reader must agree with).
  */
@@ -206,8 +227,8 @@ export function parseLineText(text: string, n: number, sig: Signature): ParsedLi
     return invalid(String(n), n, 'custom_id must be a string or a finite number');
   }
   const customId = rawId === undefined || rawId === null ? String(n) : String(rawId);
-  // A line is its inputs (CONTRACT §4): asking for outputs there (classification, a subset) would be ignored.
-  if (Object.hasOwn(obj, 'outputs')) return invalid(customId, n, 'a line takes no `outputs`: its result holds every output of the model as it is');
+  const stray = strayKeyProblem(obj);
+  if (stray) return invalid(customId, n, stray);
   let tensors: JsonTensor[];
   let compact = false;
   if (Array.isArray(inputs)) {

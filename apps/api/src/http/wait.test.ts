@@ -11,6 +11,14 @@ describe('preferWait', () => {
     expect(preferWait(undefined)).toBeUndefined();
     expect(preferWait('wait=abc')).toBeUndefined();
   });
+
+  it('reads a bare wait (as Replicate clients send it) as the longest wait, clamped by the caller', () => {
+    expect(preferWait('wait')).toBe(Infinity);
+    expect(preferWait('respond-async, Wait')).toBe(Infinity);
+    expect(preferWait('wait; foo=bar')).toBe(Infinity);
+    expect(clampWaitMs(preferWait('wait'), 55)).toBe(55_000);
+    expect(preferWait('waiting')).toBeUndefined();
+  });
 });
 
 describe('queryWait', () => {

@@ -1,12 +1,16 @@
 /** PURE: how long a request asked to wait (`Prefer: wait=N` RFC 7240, or `?wait=N`), clamped. */
 import { ValidationError } from '@maas/shared';
 
-/** Seconds from `Prefer: wait=N` (other preferences ignored), or undefined. */
+/**
+ * Seconds from `Prefer: wait=N` (other preferences ignored), or undefined. A bare `wait`, as
+ * Replicate's clients send it, is the longest wait: Infinity, which the caller clamps to
+ * MAX_WAIT_S (before, it was ignored, and a client ported from Replicate read `outputs: null`).
+ */
 export function preferWait(header: string | undefined): number | undefined {
   if (!header) return undefined;
   for (const pref of header.split(',')) {
-    const m = /^\s*wait\s*=\s*"?(\d+(?:\.\d+)?)"?\s*(?:;.*)?$/i.exec(pref);
-    if (m) return Number(m[1]);
+    const m = /^\s*wait\s*(?:=\s*"?(\d+(?:\.\d+)?)"?\s*)?(?:;.*)?$/i.exec(pref);
+    if (m) return m[1] === undefined ? Infinity : Number(m[1]);
   }
   return undefined;
 }

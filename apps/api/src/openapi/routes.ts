@@ -198,7 +198,7 @@ const TABLE: Route[] = [
     method: 'post', path: '/v1/jobs', summary: 'Create an asynchronous job', tag: 'Jobs',
     headers: [
       { name: 'Idempotency-Key', description: 'same key and body → same job; another body → 409', schema: { type: 'string', minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY } },
-      { name: 'Prefer', description: 'wait=N: answer 200 if the job ends within N s' },
+      { name: 'Prefer', description: 'wait=N: answer 200 if the job ends within N s (at most MAX_WAIT_S); a bare wait waits the longest' },
       framedHeader,
     ],
     body: inferBody(JobRequest, 'the job'),

@@ -51,7 +51,7 @@ export const ResultsQuery = z.strictObject({
  * was not encoded (`?webhook=https://h/x?a=1&b=2` stores `…?a=1`).
  */
 export const BatchQuery = z.strictObject({
-  model: z.string().min(1, 'model is required'),
+  model: z.string({ error: 'the query parameter ?model= is required: it names the model every line runs on' }).min(1, 'the query parameter ?model= is required: it names the model every line runs on'),
   version: VersionParam.optional(),
   webhook: WebhookUrl.optional(),
 }, { error: unknownParameters("model, version and webhook are read; a webhook URL's own & and # must be percent-encoded: %26, %23") });
