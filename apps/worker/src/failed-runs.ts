@@ -6,6 +6,8 @@
 import type { JobError, Logger } from '@maas/shared';
 import type { Slice } from './batching/cut.js';
 import { LINES_FAILED_TOGETHER, MAX_LINES_FAILED_ALONE } from './chunk-lines/failed-lines.js';
+import { failedJobs } from './failed-jobs.js';
+import { RunRejectedError } from './inference/run-rejected.js';
 import { memberPieces } from './postprocess/outputs.js';
 import { linesOf, type Task } from './task.js';
 
@@ -31,10 +33,20 @@ export async function isolateFailure(packed: readonly Slice<Task>[], err: Error,
     return;
   }
   const error: JobError = { type: 'inference-failed', message: err.message };
-  if (linesOf(packed[0]!.job)) return isolateLines(packed, error, rerun);
-  if ((packed[0]!.job.job.data.members?.length ?? 0) > 1) return isolateMembers(packed, error, rerun);
-  rerun.log.error({ err, rows }, 'inference failed');
+  if (linesOf(packed[0]!.job)) return isolateLines(packed, err, error, rerun);
+  if ((packed[0]!.job.job.data.members?.length ?? 0) > 1) return isolateMembers(packed, err, error, rerun);
+  logFailed(rerun.log, err, { ...failedJobs([packed[0]!.job]), rows });
   for (const s of packed) rerun.failWith(s.job, error);
+}
+
+/**
+ * One line per failed run that fails jobs (model and version are the runner's logger's), naming
+ * them: a warning without a stack when onnxruntime refused the rows' values (RunRejectedError: the
+ * client's input, not an incident), an error with its stack otherwise (the model or the worker).
+ */
+function logFailed(log: Logger, err: Error, fields: Record<string, unknown>): void {
+  if (err instanceof RunRejectedError) log.warn({ ...fields, cause: 'input', err: err.message }, 'inference failed');
+  else log.error({ ...fields, cause: 'worker', err }, 'inference failed');
 }
 
 /**
@@ -45,7 +57,7 @@ export async function isolateFailure(packed: readonly Slice<Task>[], err: Error,
  * for every line would cost about two runs a line, so past MAX_LINES_FAILED_ALONE failed lines
  * a chunk's failing runs fail all their lines at once.
  */
-async function isolateLines(slices: readonly Slice<Task>[], error: JobError, rerun: Rerun): Promise<void> {
+async function isolateLines(slices: readonly Slice<Task>[], err: Error, error: JobError, rerun: Rerun): Promise<void> {
   for (const s of slices) {
     const task = s.job;
     const lines = task.lines!;
@@ -57,6 +69,7 @@ async function isolateLines(slices: readonly Slice<Task>[], error: JobError, rer
       continue;
     }
     if (task.failed) continue;
+    logFailed(rerun.log, err, { job_id: task.job.id, batch_id: task.job.data.batch!.id, tenant: task.job.data.tenant, chunk_lines: [first, last], rows: s.end - s.start });
     const rowErrors = (task.rowErrors ??= new Map());
     // Lines failed together past the bound: the run's message may hold another line's values.
     const lineError = last - first > 1 ? LINES_FAILED_TOGETHER : error;
@@ -74,7 +87,7 @@ async function isolateLines(slices: readonly Slice<Task>[], error: JobError, rer
  * run again alone, so a member whose values fail the model fails alone, with its own error,
  * and the others succeed, as if they had never been packed.
  */
-async function isolateMembers(slices: readonly Slice<Task>[], error: JobError, rerun: Rerun): Promise<void> {
+async function isolateMembers(slices: readonly Slice<Task>[], err: Error, error: JobError, rerun: Rerun): Promise<void> {
   for (const s of slices) {
     const task = s.job;
     const pieces = memberPieces(task.job.data.members!, s.start, s.end);
@@ -84,6 +97,7 @@ async function isolateMembers(slices: readonly Slice<Task>[], error: JobError, r
       continue;
     }
     if (task.failed || !pieces[0]) continue;
+    logFailed(rerun.log, err, { job_ids: [pieces[0].member.id], jobs: 1, tenants: [task.job.data.tenant], rows: s.end - s.start });
     (task.memberErrors ??= new Map()).set(pieces[0].member.id, error);
     task.done += s.end - s.start;
     if (task.done === task.rows) rerun.finish(task);

@@ -53,6 +53,8 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   armDieAt(config.MAAS_TEST_DIE_AT);
   const workerId = config.WORKER_ID ?? newWorkerId();
+  // Every line from here on names this worker (its children made later inherit it).
+  log.setBindings({ worker: workerId });
   // The poller's baseline comes first, so a change made while the repository is read is noticed.
   const poller = await RepositoryPoller.baseline(config.MODEL_REPOSITORY, config.MODEL_REPOSITORY_POLL_S * 1000, log);
   const repo = await loadRepository(config.MODEL_REPOSITORY);
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
     },
     redis,
     log.child({ component: 'webhooks' }),
-    (result) => metrics.webhookAttempts.inc({ result }),
+    (result, reason) => metrics.webhookAttempts.inc(reason ? { result, reason } : { result }),
   );
   const stats = new StatsRecorder(redis, log);
   // The cores are shared among the sessions of the versions served at start; a worker started

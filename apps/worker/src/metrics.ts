@@ -61,8 +61,8 @@ export function createWorkerMetrics(workerId: string) {
     }),
     webhookAttempts: new Counter({
       name: 'maas_webhook_attempts_total',
-      help: 'Webhook delivery attempts, by result (delivered, retry, exhausted)',
-      labelNames: ['result'],
+      help: 'Webhook delivery attempts, by result (delivered, retry, exhausted) and, for a failed one, reason (http_3xx, http_4xx, http_5xx, http_other, timeout, refused, network)',
+      labelNames: ['result', 'reason'],
       registers: [registry],
     }),
   };

@@ -28,6 +28,7 @@ import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { installBlockingFetch } from './batching/blocking-fetch.js';
 import { closeWorker } from './liveness/closing-worker.js';
 import { installLostFetches } from './liveness/lost-fetches.js';
+import { logStalled } from './liveness/stalled-line.js';
 import { Collector } from './batching/collector.js';
 import { fullRunsAhead } from './batching/full-ahead.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
@@ -170,7 +171,7 @@ export class ModelRunner {
       log,
     });
     this.worker.on('error', throttledErrorLog(this.log, 'worker error'));
-    this.worker.on('stalled', (jobId) => this.log.warn({ jobId }, 'job stalled (its worker stopped); requeued'));
+    this.worker.on('stalled', (jobId) => logStalled(redis, this.queueName, jobId, this.log));
   }
 
   get tag(): string {

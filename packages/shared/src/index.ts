@@ -12,6 +12,7 @@ export * from './errors.js';
 export { BoolEnv, CsvEnv, hostPort, ListenHostEnv, PortEnv, intEnv, megabytes, numberEnv, parsedEnv, parseEnv } from './env.js';
 export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
 export { createLogger, logFormat, LoggingEnv, throttledErrorLog } from './logger.js';
+export { LogThrottle } from './log-throttle.js';
 export type { Logger } from './logger.js';
 export { PAYLOAD_VERSION, metadataBytes, CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, EXPIRED_IN_QUEUE, encodeJobError, decodeJobError, modelDigests } from './payloads.js';
 export type { InferenceJobData, InferenceJobResult, JobMember } from './payloads.js';

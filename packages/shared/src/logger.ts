@@ -8,6 +8,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { z } from 'zod';
 import { isRedisUnavailable } from './redis.js';
+import { LogThrottle } from './log-throttle.js';
 import pretty from 'pino-pretty';
 
 export type { Logger };
@@ -116,20 +117,12 @@ export function createLogger(service: string, level = process.env['LOG_LEVEL']?.
  * error with its stack.
  */
 export function throttledErrorLog(log: Logger, msg: string, everyMs = 10_000, now: () => number = Date.now): (err: unknown) => void {
-  const seen = new Map<string, { at: number; repeats: number }>();
+  const throttle = new LogThrottle(everyMs, 64, now);
   return (err) => {
     const key = err instanceof Error ? err.message : String(err);
     const lockLost = LOCK_LOST.test(key);
-    const at = now();
-    const last = seen.get(key);
-    if (last && at - last.at < everyMs) {
-      last.repeats++;
-      return;
-    }
-    seen.delete(key);
-    seen.set(key, { at, repeats: 0 });
-    if (seen.size > 64) seen.delete(seen.keys().next().value!); // the oldest message
-    const repeats = last?.repeats ? { repeats: last.repeats } : {};
+    const repeats = throttle.pass(key);
+    if (!repeats) return;
     if (lockLost) log.warn({ err: key, ...repeats }, `${msg}: a job this worker held was no longer its own: taken back (it froze, or lost Redis, past its liveness TTL or lock) to run elsewhere, or already ended by the same command, sent again after a reconnect; nothing to do`);
     else if (isRedisUnavailable(err)) log.warn({ err: key, ...repeats }, msg);
     else log.error({ err, ...repeats }, msg);

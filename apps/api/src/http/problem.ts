@@ -111,7 +111,9 @@ export function logServerProblem(log: Logger, app: AppError, err: unknown): void
   if (app.status < 500) return;
   const level = EXPECTED_5XX[app.type];
   const cause = app.cause instanceof Error ? app.cause.message : undefined;
-  if (level) log[level]({ problem: app.type, status: app.status, ...(cause ? { cause } : {}) }, app.detail);
+  // The job an answer was about (a failed or timed-out wait), as a field: the worker's and the webhooks' lines name it so too.
+  const job = typeof app.extensions['job_id'] === 'string' ? { job_id: app.extensions['job_id'] } : {};
+  if (level) log[level]({ problem: app.type, status: app.status, ...job, ...(cause ? { cause } : {}) }, app.detail);
   else log.warn({ err }, app.detail);
 }
 

@@ -40,5 +40,6 @@ export type FromThread =
   | { kind: 'init-failed'; message: string }
   /** `spent`: the run's feed buffers, sent back once the run is over, for the next runs' copies */
   | { kind: 'result'; id: number; outputs: WireTensor[]; ms: number; spent: ArrayBuffer[] }
-  | { kind: 'run-failed'; id: number; message: string }
+  /** `rejected`: onnxruntime refused the feeds' values (run-rejected.ts); else the session's or the outputs' fault */
+  | { kind: 'run-failed'; id: number; message: string; rejected?: boolean }
   | { kind: 'closed' };

@@ -26,6 +26,7 @@
 import { Worker } from 'node:worker_threads';
 import { BlockPool, type Logger, type RawTensor } from '@maas/shared';
 import type { InlineSession } from './inline-session.js';
+import { RunRejectedError } from './run-rejected.js';
 import { pickInstance, restartDelayMs, serving, SessionLostError, type InstanceState } from './instance-health.js';
 import type { FromThread, SessionInit, ToThread, WireTensor } from './protocol.js';
 import { RunCost } from './run-cost.js';
@@ -173,7 +174,7 @@ export class SessionPool {
     if (!waiter) return;
     instance.inflight.delete(msg.id);
     if (msg.kind === 'result') waiter.resolve({ outputs: msg.outputs.map(fromWire), ms: msg.ms });
-    else waiter.reject(new Error(msg.message));
+    else waiter.reject(msg.rejected ? new RunRejectedError(msg.message) : new Error(msg.message));
   }
 
   /**

@@ -61,12 +61,14 @@ async function run(id: number, feeds: WireTensor[]): Promise<void> {
     send({ kind: 'run-failed', id, message: closing ? 'session closing' : 'session not loaded' });
     return;
   }
+  let ran = false;
   try {
     const input: Record<string, ort.Tensor> = {};
     for (const f of feeds) input[f.name] = toOrt(f);
     const t0 = performance.now();
     const result = await session.run(input);
     const ms = performance.now() - t0;
+    ran = true;
     const outputs: WireTensor[] = [];
     const transfer: ArrayBuffer[] = [];
     for (const name of session.outputNames) {
@@ -79,7 +81,7 @@ async function run(id: number, feeds: WireTensor[]): Promise<void> {
     for (const f of feeds) if (f.bytes && f.bytes.byteLength > 0) spent.push(f.bytes);
     send({ kind: 'result', id, outputs, ms, spent }, [...transfer, ...spent]);
   } catch (err) {
-    send({ kind: 'run-failed', id, message: (err as Error).message });
+    send({ kind: 'run-failed', id, message: (err as Error).message, ...(ran ? {} : { rejected: true }) });
   }
 }
 

@@ -27,12 +27,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { Periodic, PREFIX, WORKERS_ALIVE_KEY, type Logger } from '@maas/shared';
+import { SHOWN } from '../failed-jobs.js';
 import { deadWorkers, parseEntries } from './dead-workers.js';
 import type { LinkState } from './alive-beat.js';
 
 /**
  * KEYS[1] active list, KEYS[2] stalled set; ARGV[1] the queue's key prefix, ARGV[2..] dead
- * worker ids. Returns the released job ids. Atomic, so a job another worker has just taken
+ * worker ids (and aliases). Returns each released job's id followed by its holder. Atomic, so a job another worker has just taken
  * (its processedBy and lock are set together) is never touched.
  */
 const RELEASE = `
@@ -44,12 +45,25 @@ for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   if by and dead[by] and redis.call('DEL', ARGV[1] .. id .. ':lock') == 1 then
     redis.call('SADD', KEYS[2], id)
     released[#released + 1] = id
+    released[#released + 1] = by
   end
 end
 return released`;
 
 /** Past a predecessor's entry's expiry, how long `releasePredecessor` waits for a renewal that would say another process beats under the id. */
 const PREDECESSOR_MARGIN_MS = 200;
+
+/** PURE: RELEASE's reply (job id, holder, …) as each dead worker's job ids (a holder that is an alias counts as its worker). */
+export function byHolder(reply: readonly string[], workerOf: ReadonlyMap<string, string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const dead = workerOf.get(reply[i + 1]!) ?? reply[i + 1]!;
+    let ids = out.get(dead);
+    if (!ids) out.set(dead, (ids = []));
+    ids.push(reply[i]!);
+  }
+  return out;
+}
 
 export interface SweeperOptions {
   periodMs: number;
@@ -136,13 +150,15 @@ export class DeadWorkerSweeper {
 
   /** Releases the jobs the workers `ids` (and their aliases) hold in `queues`; returns how many. */
   private async release(ids: string[], queues: string[]): Promise<number> {
-    const holders = ids.flatMap((id) => [id, ...(this.opts.aliases?.(id) ?? [])]);
+    const workerOf = new Map(ids.flatMap((id) => [[id, id], ...(this.opts.aliases?.(id) ?? []).map((a) => [a, id] as const)] as const));
     let total = 0;
     for (const queue of queues) {
       const base = `${PREFIX}:${queue}:`;
-      const released = (await this.redis.eval(RELEASE, 2, `${base}active`, `${base}stalled`, base, ...holders)) as string[];
-      if (released.length) this.log.warn({ queue, dead: ids, jobs: released.length }, 'released the jobs of a dead worker (no liveness beat)');
-      total += released.length;
+      const released = (await this.redis.eval(RELEASE, 2, `${base}active`, `${base}stalled`, base, ...workerOf.keys())) as string[];
+      for (const [dead, jobIds] of byHolder(released, workerOf)) {
+        this.log.warn({ queue, dead_worker: dead, job_ids: jobIds.slice(0, SHOWN), jobs: jobIds.length }, 'released the jobs of a dead worker (no liveness beat)');
+      }
+      total += released.length / 2;
     }
     return total;
   }

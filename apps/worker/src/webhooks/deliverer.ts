@@ -30,6 +30,7 @@ import {
 } from '@maas/shared';
 import { closeWorker } from '../liveness/closing-worker.js';
 import { installLostFetches } from '../liveness/lost-fetches.js';
+import { failedAttemptThrottle, failureReason, originOnly, type FailureReason } from './attempt-failure.js';
 import { postWebhook, type PostOutcome } from './post.js';
 import { originOf, receiverOf, ReceiverSlots } from './receiver-slots.js';
 
@@ -105,12 +106,15 @@ export class WebhookDeliverer {
   private readonly hosts: ReceiverSlots;
   /** the tenants' shares (all their origins): a tenant's URLs on many hosts do not take every slot either */
   private readonly tenants: ReceiverSlots;
+  /** failed attempts' lines, one per receiver origin a minute */
+  private readonly failedLines = failedAttemptThrottle();
 
   constructor(
     private readonly settings: DelivererSettings,
     private readonly redis: Redis,
     private readonly log: Logger,
-    private readonly onAttempt: (result: AttemptResult) => void = () => {},
+    /** each attempt's result; a failed one's reason too */
+    private readonly onAttempt: (result: AttemptResult, reason?: FailureReason) => void = () => {},
   ) {
     this.store = new DeliveryStore(redis);
     this.slots = new ReceiverSlots({
@@ -211,7 +215,7 @@ export class WebhookDeliverer {
     } catch (err) {
       if (!token || !isRedisUnavailable(err)) throw err;
       await job.moveToDelayed(Date.now() + REDIS_RETRY_MS, token); // the delivery queue's own Redis: if it fails too, the attempt fails as any error does
-      this.log.debug({ err, msgId: job.data.msg_id }, 'webhook delivery put back: Redis did not answer before its POST');
+      this.log.debug({ err, webhook_id: job.data.msg_id }, 'webhook delivery put back: Redis did not answer before its POST');
       throw new DelayedError();
     }
   }
@@ -229,6 +233,7 @@ export class WebhookDeliverer {
     const ok = isSuccess(outcome);
     const delay = ok || isGone(outcome) ? null : retryDelay(this.settings.schedule, attempt, { retryAfterMs: outcome.retryAfterMs });
     const status: DeliveryStatus = ok ? 'delivered' : delay === null ? 'exhausted' : 'pending';
+    const next_attempt_at = delay === null ? null : new Date(clusterNow() + delay).toISOString();
     await this.store.recordAttempt(
       d.subject,
       d.msg_id,
@@ -240,22 +245,29 @@ export class WebhookDeliverer {
         ...(outcome.error ? { error: outcome.error } : {}),
         ...(outcome.excerpt ? { response_excerpt: outcome.excerpt } : {}),
       },
-      { status, next_attempt_at: delay === null ? null : new Date(clusterNow() + delay).toISOString() },
+      { status, next_attempt_at },
       d.keep_s,
     );
-    const ctx = { msgId: d.msg_id, subject: d.subject, type: d.type, attempt, status: outcome.status, ms: outcome.durationMs };
     if (ok) {
       this.onAttempt('delivered');
-      this.log.debug(ctx, 'webhook delivered');
+      this.log.debug({ webhook_id: d.msg_id, event: d.type, attempt, ms: outcome.durationMs }, 'webhook delivered');
       return;
     }
+    // Who an on-call greps for: the event, its job or batch, the tenant, the receiver (its origin only: a URL's path or query may hold a token).
+    const ctx = {
+      webhook_id: d.msg_id, event: d.type, [d.type.startsWith('batch.') ? 'batch_id' : 'job_id']: d.subject, tenant: d.tenant ?? DEFAULT_TENANT,
+      origin: originOnly(d.url), attempt, status: outcome.status, ms: outcome.durationMs,
+    };
+    const why = failureReason(outcome);
     if (delay === null) {
-      this.onAttempt('exhausted');
-      this.log.warn({ ...ctx, error: reason(outcome) }, 'webhook delivery exhausted');
+      this.onAttempt('exhausted', why);
+      this.log.warn({ ...ctx, reason: why, error: reason(outcome) }, 'webhook delivery exhausted');
       throw new UnrecoverableError(`exhausted after ${attempt} attempts: ${reason(outcome)}`);
     }
-    this.onAttempt('retry');
-    this.log.debug({ ...ctx, error: reason(outcome), retryInMs: delay }, 'webhook attempt failed');
+    this.onAttempt('retry', why);
+    const shown = this.failedLines.pass(ctx.origin);
+    if (shown) this.log.warn({ ...ctx, reason: why, error: reason(outcome), next_attempt_at, ...shown }, 'webhook attempt failed; retried later (one line per receiver a minute: repeats counts those not logged)');
+    else this.log.debug({ ...ctx, reason: why, error: reason(outcome), next_attempt_at }, 'webhook attempt failed');
     throw new DeliveryFailedError(reason(outcome), delay);
   }
 }

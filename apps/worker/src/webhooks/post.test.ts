@@ -79,7 +79,7 @@ describe('postWebhook', () => {
     handler = () => {}; // black hole: reads the request, never answers
     const t0 = Date.now();
     const out = await postWebhook(`http://127.0.0.1:${port}/`, '{}', {}, { ...lax, timeoutMs: 300 });
-    expect(out).toMatchObject({ status: null, error: 'no answer within 300 ms' });
+    expect(out).toMatchObject({ status: null, error: 'no answer within 300 ms', failure: 'timeout' });
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
@@ -116,7 +116,7 @@ describe('postWebhook', () => {
     expect(direct.error).toMatch(/loopback/);
     const lookup = async () => [{ address: '127.0.0.1', family: 4 }];
     const viaDns = await postWebhook(`http://rebind.example:${port}/`, '{}', {}, { ...strict, lookup });
-    expect(viaDns).toMatchObject({ status: null, error: expect.stringMatching(/^refused: rebind.example resolves only to non-public addresses \(loopback\)/) });
+    expect(viaDns).toMatchObject({ status: null, failure: 'refused', error: expect.stringMatching(/^refused: rebind.example resolves only to non-public addresses \(loopback\)/) });
     expect(seen.length).toBe(before);
   });
 });

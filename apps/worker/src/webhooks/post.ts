@@ -28,6 +28,8 @@ export interface PostOutcome {
   status: number | null;
   durationMs: number;
   error?: string;
+  /** no answer: why (attempt-failure.ts counts and logs it) */
+  failure?: NoAnswer;
   excerpt?: string;
   /** from `Retry-After` on 429/503 */
   retryAfterMs?: number;
@@ -110,6 +112,16 @@ function send(url: URL, target: ResolvedTarget, body: Buffer, headers: Record<st
   });
 }
 
+/** Why no answer came: out of time, the address policy refused the target, or any other DNS or connection error. */
+export type NoAnswer = 'timeout' | 'refused' | 'network';
+
+/** PURE: the kind of an attempt's error. */
+export function noAnswer(err: unknown): NoAnswer {
+  const name = (err as Error | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
+  return name === 'TargetRefusedError' ? 'refused' : 'network';
+}
+
 function describe(err: unknown, timeoutMs: number): string {
   const e = err as NodeJS.ErrnoException;
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
@@ -133,6 +145,6 @@ export async function postWebhook(url: string, body: string, headers: Record<str
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     };
   } catch (err) {
-    return { status: null, durationMs: ms(), error: describe(err, opts.timeoutMs) };
+    return { status: null, durationMs: ms(), error: describe(err, opts.timeoutMs), failure: noAnswer(err) };
   }
 }
