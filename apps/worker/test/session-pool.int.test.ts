@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SessionLostError } from '../dist/inference/instance-health.js';
 import { SessionPool } from '../dist/inference/session-pool.js';
 import { InlineSession } from '../dist/inference/inline-session.js';
+import { RunRejectedError } from '../dist/inference/run-rejected.js';
 
 const MLP = fileURLToPath(new URL('../../../models/mlp/1/model.onnx', import.meta.url));
 const init = { path: MLP, providers: ['cpu'], intraOpNumThreads: 1, spinning: false, warmup: [] };
@@ -153,7 +154,25 @@ describe('SessionPool heals', () => {
     const t0 = performance.now();
     await pool.close();
     expect(performance.now() - t0).toBeLessThan(5000);
-    await expect(pool.run([feed(1, 6).tensor])).rejects.toThrow(/closed/);
+    const closed = await pool.run([feed(1, 6).tensor]).catch((e: unknown) => e);
+    expect(closed).toBeInstanceOf(Error);
+    expect((closed as Error).message).toMatch(/closed/);
+    expect(closed).not.toBeInstanceOf(RunRejectedError); // the worker's doing, not the rows'
+  });
+
+  it("a run onnxruntime refuses for its feeds fails with RunRejectedError (the rows' doing), on a thread and inline", async () => {
+    const pool = await SessionPool.open(init, 1, { runTimeoutMs: 10_000 });
+    pools.push(pool);
+    const wrong: RawTensor = { name: 'input', datatype: 'FP32', shape: [1, 31], data: new Uint8Array(31 * 4) };
+    await expect(pool.run([wrong])).rejects.toBeInstanceOf(RunRejectedError);
+    const inline = await InlineSession.open(MLP);
+    try {
+      await expect(inline.run([wrong])).rejects.toBeInstanceOf(RunRejectedError);
+    } finally {
+      await inline.release();
+    }
+    const f = feed(1, 2);
+    expect(floats((await pool.run([f.tensor])).outputs[0]!)).toEqual(await reference(f.data, 1)); // the session serves on
   });
 });
 
