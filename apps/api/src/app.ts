@@ -28,10 +28,10 @@ import { allowedMethodsOf } from './http/allowed-methods.js';
 import { answerOptions } from './http/options.js';
 import { crossOrigin } from './http/cors.js';
 import { refuseBracketQuery } from './http/query.js';
-import { notFoundHandler, problemHandler, refuseUnserved } from './http/problem.js';
+import { answeringProblems, notFoundHandler, refuseUnserved } from './http/problem.js';
 import { ROUTES } from './openapi/routes.js';
 import { rateLimit } from './http/rate-limit.js';
-import { httpMetrics } from './metrics.js';
+import { countRefusals, httpMetrics } from './metrics.js';
 import { adminRouter } from './routes/admin.js';
 import { batchesRouter, isBatchUpload } from './routes/batches.js';
 import { jobsRouter } from './routes/jobs.js';
@@ -113,7 +113,7 @@ export function createApp(deps: Deps): Express {
   app.use(metricsRouter(deps));
   app.use(openApiRouter(deps.config.PUBLIC_PATH));
   app.use(notFoundHandler(allowed));
-  app.use(problemHandler);
+  app.use(answeringProblems(countRefusals(deps.metrics)));
   return app;
 }
 

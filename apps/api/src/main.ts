@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     leaseSeconds: config.UPLOAD_LEASE_S,
   });
   const sweeper = new UploadSweeper(redis, (id) => batches.abandoned(id), config.UPLOAD_LEASE_S, log).start();
-  const expiry = new ExpirySweeper(redis, queues, outboxRelay, queuedRows, log).start();
+  const expiry = new ExpirySweeper(redis, queues, outboxRelay, queuedRows, log, (model) => metrics.expired.inc({ model })).start();
   const retention = new RetentionSweeper(redis, queues, { jobMs: config.JOB_RETENTION_S * 1000, batchMs: config.BATCH_RETENTION_S * 1000 }, log).start();
   batches.admission = queuedRows;
   batches.fair = fair;

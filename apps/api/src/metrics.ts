@@ -12,10 +12,13 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import { answeredWithin, EVENT_LOOP_SAMPLE_MS, hasVersionFile, LATENCY_BUCKETS_S, forExposition, inferenceQueueName, isRedisUnavailable, queueJobCounts, webhookBacklog, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
+import { answeredWithin, clusterNow, EVENT_LOOP_SAMPLE_MS, hasVersionFile, LATENCY_BUCKETS_S, forExposition, inferenceQueueName, isRedisUnavailable, queueJobCounts, webhookBacklog, type DeliveryQueue, type Logger, type MetricsJson } from '@maas/shared';
 import type { ModelCatalog } from './services/catalog.js';
 import type { QueueRegistry } from './services/queues.js';
-import type { WorkerDirectory } from './services/workers.js';
+import type { ProblemAnswered } from './http/problem.js';
+import { refusalOf } from './http/refusals.js';
+import { oldestQueuedAt, queuedSeconds } from './services/oldest-queued.js';
+import { servingWorkers, type LiveWorker, type WorkerDirectory } from './services/workers.js';
 import { unservedQueues } from './services/unserved-queues.js';
 
 /** What one of this process's in-memory caches holds now (see `maas_api_cache_entries`). */
@@ -67,7 +70,7 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
     }),
     queueDepth: new Gauge({
       name: 'maas_queue_jobs',
-      help: 'Jobs per queue state, read from Redis at scrape time',
+      help: 'Jobs per queue state, read from Redis at scrape time. Every job has a BullMQ priority, so queued jobs are state="prioritized" and state="waiting" stays 0; completed and failed are the jobs retained (JOB_RETENTION), not rates',
       labelNames: ['model', 'version', 'state'],
       registers: [registry],
     }),
@@ -75,6 +78,31 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
     modelBacklog: new Gauge({
       name: 'maas_model_backlog',
       help: 'Queued inference jobs of a model (its served versions, and the versions it no longer serves whose file is still there) waiting, delayed or running: maas_queue_backlog by model',
+      labelNames: ['model'],
+      registers: [registry],
+    }),
+    // "No worker serves this model": 0 while its jobs wait (maas_queue_jobs) is what to alert on.
+    modelWorkers: new Gauge({
+      name: 'maas_model_workers',
+      help: 'Live workers serving each served model version (0: none, its jobs wait), read from their heartbeats at scrape time',
+      labelNames: ['model', 'version'],
+      registers: [registry],
+    }),
+    queueOldestAge: new Gauge({
+      name: 'maas_queue_oldest_job_age_seconds',
+      help: 'Seconds the oldest queued job (not yet taken by a worker) of each served model version has waited, 0 when none is queued; read at scrape time',
+      labelNames: ['model', 'version'],
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'maas_requests_refused_total',
+      help: 'Requests this API process answered 429, by problem type (reason: rate-limited, quota-exceeded, queue-full) and tenant (its name in API_KEYS)',
+      labelNames: ['reason', 'tenant'],
+      registers: [registry],
+    }),
+    expired: new Counter({
+      name: 'maas_jobs_expired_total',
+      help: 'Jobs this API process ended at their timeout_ms while still queued (no worker had taken them); those a worker reached first are its maas_jobs_processed_total{outcome="expired"}',
       labelNames: ['model'],
       registers: [registry],
     }),
@@ -160,6 +188,14 @@ export function httpMetrics(metrics: ApiMetrics): RequestHandler {
   };
 }
 
+/** Counts each refusal (a 429: http/refusals.ts) the problem handler answers, by reason and tenant. */
+export function countRefusals(metrics: ApiMetrics): ProblemAnswered {
+  return (app, req) => {
+    const labels = refusalOf(app, req.tenant);
+    if (labels) metrics.refused.inc(labels);
+  };
+}
+
 /** A scrape's Redis reads take at most this long (Prometheus' default scrape timeout is 10 s). */
 const SCRAPE_REDIS_MS = 5000;
 
@@ -178,7 +214,9 @@ export async function renderMetrics(metrics: ApiMetrics, { catalog, queues, work
   try {
     // Bounded: a scrape answers, with the API's own metrics, while Redis holds its connections without answering.
     const read = async () => {
-      await readQueueDepth(metrics, catalog, queues, redis);
+      // Read first: workers.metrics() below reuses this reading (WorkerDirectory's cache).
+      const live = await workers.live();
+      await readQueueDepth(metrics, catalog, queues, redis, live);
       metrics.webhookBacklog.set(await webhookBacklog(redis, webhookQueue));
       return (await workers.metrics()).map(({ id, metrics: m }) => labeledWith(m as WorkerMetrics, id));
     };
@@ -187,7 +225,7 @@ export async function renderMetrics(metrics: ApiMetrics, { catalog, queues, work
   } catch (err) {
     if (!isRedisUnavailable(err)) throw err;
     log?.warn({ err: (err as Error).message }, '/metrics without Redis: the API\'s own metrics only');
-    metrics.queueDepth.reset();
+    for (const g of [metrics.queueDepth, metrics.modelWorkers, metrics.queueOldestAge]) g.reset();
     metrics.redisUp.set(0);
     fromRedis = false;
   }
@@ -217,16 +255,27 @@ export function labeledWith(metrics: WorkerMetrics, id: string): WorkerMetrics {
  * version whose file is gone is not counted: no worker can run its jobs (they wait for their
  * `timeout_ms`), and counting them would keep a worker up for nothing.
  */
-async function readQueueDepth(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, redis: Redis): Promise<void> {
+async function readQueueDepth(metrics: ApiMetrics, catalog: ModelCatalog, queues: QueueRegistry, redis: Redis, live: readonly LiveWorker[]): Promise<void> {
   const versions = catalog.models.flatMap((m) => m.versions);
-  // All at once, each queue's states in one round trip, as the unserved ones are read.
+  // All at once, each queue's states in one round trip and its oldest job in one script, sent
+  // together (no command waits for another's answer), as the unserved ones are read.
   const [served, unserved] = await Promise.all([
-    Promise.all(versions.map(async (v) => ({ model: v.model, version: v.version, counts: await queueJobCounts(redis, inferenceQueueName(v.model, v.version)) }))),
+    Promise.all(versions.map(async (v) => {
+      const name = inferenceQueueName(v.model, v.version);
+      const [counts, oldest] = await Promise.all([queueJobCounts(redis, name), oldestQueuedAt(redis, name)]);
+      return { model: v.model, version: v.version, counts, oldest };
+    })),
     unservedQueues(redis, queues, catalog),
   ]);
+  const now = clusterNow();
   const runnable = await Promise.all(unserved.map((q) => hasVersionFile(catalog.repository.root, q.model, q.version)));
-  metrics.queueDepth.reset();
-  metrics.modelBacklog.reset();
+  for (const g of [metrics.queueDepth, metrics.modelBacklog, metrics.modelWorkers, metrics.queueOldestAge]) g.reset();
+  // Every served version has both samples, 0 included: an alert on 0 workers needs the 0.
+  for (const q of served) {
+    const labels = { model: q.model, version: String(q.version) };
+    metrics.modelWorkers.set(labels, servingWorkers(live, q.model, q.version).length);
+    metrics.queueOldestAge.set(labels, queuedSeconds(q.oldest, now) ?? 0);
+  }
   for (const q of [...served, ...unserved]) {
     for (const [state, n] of Object.entries(q.counts)) metrics.queueDepth.set({ model: q.model, version: String(q.version), state }, n);
   }

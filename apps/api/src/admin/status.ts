@@ -10,8 +10,9 @@
 import { clusterNow, decodeJobError, inferenceQueueName, type Logger, type QueueJobCounts } from '@maas/shared';
 import type { ModelCatalog } from '../services/catalog.js';
 import type { QueueRegistry } from '../services/queues.js';
+import { oldestQueuedAt, queuedSeconds } from '../services/oldest-queued.js';
 import { unservedQueues } from '../services/unserved-queues.js';
-import type { LiveWorker, WorkerDirectory } from '../services/workers.js';
+import { servingWorkers, type LiveWorker, type WorkerDirectory } from '../services/workers.js';
 import { sampleFromMetrics, series, windowByModel, type ModelWindow, type Point, type Sample } from './series.js';
 
 export interface VersionStatus {
@@ -35,7 +36,6 @@ export interface StatusReport {
   failures: { id: string; model: string; version: number; tenant: string; failed_at: string; type: string; message: string }[];
 }
 
-const OLDEST_SAMPLE = 50;
 const FAILURES_PER_QUEUE = 10;
 const FAILURES_SHOWN = 15;
 
@@ -103,18 +103,15 @@ export class StatusBoard {
     const served = unserved === undefined;
     const q = served ? this.queues.byName(name) : this.queues.readOnly(name);
     const counts: Partial<Record<string, number>> = unserved ? { ...unserved } : await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
-    const firstQueued = await q.getJobs(['waiting', 'prioritized'], 0, OLDEST_SAMPLE - 1, true);
-    const oldest = Math.min(...firstQueued.map((j) => j?.timestamp ?? Infinity));
+    const oldest = await oldestQueuedAt(this.queues.connection, name);
     return {
       version,
       served,
       queued: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
       active: counts['active'] ?? 0,
       delayed: counts['delayed'] ?? 0,
-      oldest_queued_s: Number.isFinite(oldest) ? Math.max(0, Math.round((now - oldest) / 100) / 10) : null,
-      workers: live.flatMap((w) =>
-        w.models.filter((s) => s.model === model && s.version === version).map((s) => ({ id: w.id, host: w.host, device: w.device, provider: s.provider })),
-      ),
+      oldest_queued_s: queuedSeconds(oldest, now) ?? null,
+      workers: servingWorkers(live, model, version).map(({ worker: w, provider }) => ({ id: w.id, host: w.host, device: w.device, provider })),
     };
   }
 

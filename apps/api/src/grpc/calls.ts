@@ -9,6 +9,7 @@ import type { Deps } from '../deps.js';
 import { ADMIN_KEY_RUNS_NOTHING, ADMIN_TENANT, isAdminKey } from '../http/admin-auth.js';
 import { tenantResolver } from '../http/auth.js';
 import { logServerProblem, toAppError } from '../http/problem.js';
+import { refusalOf } from '../http/refusals.js';
 import type { MalformedMessage } from './proto.js';
 import { grpcDetails, grpcStatusFor } from './status.js';
 
@@ -44,11 +45,16 @@ export function limitOf<S>(signal: S, deadline: Date | number): { signal: S; tim
   return Number.isFinite(at) ? { signal, timeoutMs: at - Date.now() } : { signal };
 }
 
-/** The status an error ends a call with (logged when it is no client's fault). */
-export function errorStatus(deps: Deps, err: unknown): { code: Status; details: string; metadata: Metadata } {
+/**
+ * The status an error ends a call with (logged when it is no client's fault); a refusal
+ * (RESOURCE_EXHAUSTED of a 429 type) is counted under `tenant`, as REST's problem handler counts it.
+ */
+export function errorStatus(deps: Deps, err: unknown, tenant?: string): { code: Status; details: string; metadata: Metadata } {
   const app = toAppError(err);
   if (!app) deps.log.error({ err }, 'unhandled gRPC error');
   else logServerProblem(deps.log, app, err);
+  const refused = app && refusalOf(app, tenant);
+  if (refused) deps.metrics.refused.inc(refused);
   const trailers = new Metadata();
   for (const [k, v] of Object.entries(app?.headers ?? {})) trailers.set(k.toLowerCase(), v);
   return { code: app ? grpcStatusFor(app.status) : Status.INTERNAL, details: app ? grpcDetails(app.detail) : 'An internal error occurred; it has been logged.', metadata: trailers };

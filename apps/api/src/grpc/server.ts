@@ -47,8 +47,10 @@ function unary(deps: Deps, handler: Handler, modelRead = false) {
   const resolve = callerOf(deps, modelRead);
   return (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
     const auth = authorizationOf(call.metadata);
+    let caller: string | undefined; // once resolved: a refusal (maas_requests_refused_total) is counted under it
     const tenant = async () => {
       const who = resolve(auth);
+      caller = who;
       await deps.rateLimit(who);
       return who;
     };
@@ -59,7 +61,7 @@ function unary(deps: Deps, handler: Handler, modelRead = false) {
     const handled = request instanceof MalformedMessage ? Promise.reject(malformed(request)) : handler(request, tenant, limit, auth);
     handled.then(
       (res) => callback(null, res),
-      (err: unknown) => callback(errorStatus(deps, err)),
+      (err: unknown) => callback(errorStatus(deps, err, caller)),
     );
   };
 }

@@ -134,7 +134,7 @@ export function streamInfer(deps: Deps, infer: Infer, open: OpenStreams) {
       const response = answer(req).then(
         (infer_response) => ({ error_message: '', infer_response: flagged(infer_response) }),
         (err: unknown) => ({
-          error_message: errorStatus(deps, err).details,
+          error_message: errorStatus(deps, err, tenant).details,
           infer_response: flagged({ model_name: head.model_name ?? '', model_version: head.model_version ?? '', id: head.id ?? '' }),
         }),
       );

@@ -120,7 +120,17 @@ export function logServerProblem(log: Logger, app: AppError, err: unknown): void
 /** Headers that describe an answer's content, which a problem sent instead does not have. */
 const REPRESENTATION_HEADERS = ['Content-Range', 'Content-Length', 'ETag', 'Last-Modified', 'Accept-Ranges'];
 
-export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+/** Told of every typed error as it is answered, with its request (metrics.ts counts refusals by it). */
+export type ProblemAnswered = (app: AppError, req: Request) => void;
+
+export const problemHandler: ErrorRequestHandler = answeringProblems();
+
+/** The error handler; `answered` is told of each typed error it answers (none: a 500 it did not expect). */
+export function answeringProblems(answered?: ProblemAnswered): ErrorRequestHandler {
+  return (err, req, res, _next) => handleProblem(err, req, res, answered);
+}
+
+function handleProblem(err: unknown, req: Request, res: Response, answered: ProblemAnswered | undefined): void {
   // A response already under way (a results download whose batch went mid-stream) cannot
   // become a problem: the connection is cut, so the client sees a body cut short, not a whole one.
   if (res.headersSent) {
@@ -138,16 +148,16 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
       void drainBody(req)
         .then(() => {
           // Answered meanwhile (a second error of the same request drains no longer): once only.
-          if (!res.headersSent && !res.writableEnded) answerError(err, req, res);
+          if (!res.headersSent && !res.writableEnded) answerError(err, req, res, answered);
         })
         .catch((e: unknown) => req.log?.error({ err: e }, 'answering a problem after draining its body failed'));
       return;
     }
   }
-  answerError(err, req, res);
-};
+  answerError(err, req, res, answered);
+}
 
-function answerError(err: unknown, req: Request, res: Response): void {
+function answerError(err: unknown, req: Request, res: Response, answered: ProblemAnswered | undefined): void {
   const app = toAppError(err);
   if (!app) {
     req.log?.error({ err }, 'unhandled error');
@@ -155,6 +165,7 @@ function answerError(err: unknown, req: Request, res: Response): void {
     return;
   }
   if (req.log) logServerProblem(req.log, app, err);
+  answered?.(app, req);
   // What a route set for the answer it meant to send (a part's Content-Range, its ETag) is not
   // the problem's: the problem's own headers (a 416's Content-Range) are set after.
   for (const h of REPRESENTATION_HEADERS) res.removeHeader(h);

@@ -18,7 +18,7 @@
 import { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  clusterNow, bullJobKey, DEADLINE_QUEUES_KEY, deadlinesKey, DUE_DEADLINES_LUA, expireJob, Periodic, jobWebhookEvent, toJobObject, type InferenceJobData, type Logger, type OutboxRelay, type StoredJob,
+  clusterNow, bullJobKey, DEADLINE_QUEUES_KEY, deadlinesKey, DUE_DEADLINES_LUA, expireJob, Periodic, jobWebhookEvent, toJobObject, versionOfQueue, type InferenceJobData, type Logger, type OutboxRelay, type StoredJob,
 } from '@maas/shared';
 import type { Admission } from '../quotas/queued-rows.js';
 import type { QueueRegistry } from './queues.js';
@@ -42,6 +42,8 @@ export class ExpirySweeper {
     private readonly relay: OutboxRelay,
     private readonly admission: Admission | undefined,
     private readonly log: Logger,
+    /** told of each job this process expires, by its queue's model (`maas_jobs_expired_total`) */
+    private readonly expiredOf: (model: string) => void = () => {},
   ) {
     this.timer = new Periodic(() => this.sweep(), SWEEP_MS, (err, failures) => log.warn({ err, failures }, 'expiry sweep failed; retried at the next'));
   }
@@ -82,6 +84,8 @@ export class ExpirySweeper {
     if (verdict !== 'expired') return false;
     await this.relay.relay(queueName, items);
     await this.admission?.release(job.data.tenant, [{ queue: queueName, jobId: id, rows: 0 }]); // quota: it will never run
+    // Counted once: only the call whose script expired it gets here (a job already ended is 'not expired').
+    this.expiredOf(versionOfQueue(queueName)?.model ?? queueName);
     return true;
   }
 

@@ -39,6 +39,14 @@ export function refusalsOf(live: readonly LiveWorker[], model: string, version?:
   return lines.join('; ');
 }
 
+/**
+ * PURE: the workers of `live` that serve `model` version `version`, each with the execution
+ * provider it runs it on: what `/admin` lists and `maas_model_workers` counts.
+ */
+export function servingWorkers(live: readonly LiveWorker[], model: string, version: number): { worker: LiveWorker; provider: string }[] {
+  return live.flatMap((worker) => worker.models.filter((s) => s.model === model && s.version === version).map((s) => ({ worker, provider: s.provider })));
+}
+
 const CACHE_MS = 500;
 /** how often a load looks whether a worker serves what it loaded */
 const UNTIL_SERVED_POLL_MS = 100;
