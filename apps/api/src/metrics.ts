@@ -70,7 +70,7 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
     }),
     queueDepth: new Gauge({
       name: 'maas_queue_jobs',
-      help: 'Jobs per queue state, read from Redis at scrape time. Every job has a BullMQ priority, so queued jobs are state="prioritized" and state="waiting" stays 0; completed and failed are the jobs retained (JOB_RETENTION), not rates',
+      help: 'Jobs per queue state, read from Redis at scrape time. Every job has a BullMQ priority, so queued jobs are state="prioritized" and state="waiting" stays 0; completed and failed are the jobs retained (JOB_RETENTION_S), not rates',
       labelNames: ['model', 'version', 'state'],
       registers: [registry],
     }),
