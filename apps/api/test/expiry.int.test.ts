@@ -54,8 +54,10 @@ describe('ExpirySweeper', () => {
     await redis.zadd(key, past, 'queued', past, 'held', Date.now() + 60_000, 'later', past, 'gone');
     await redis.sadd(DEADLINE_QUEUES_KEY, QUEUE);
 
-    const sweeper = new ExpirySweeper(redis, queues, new OutboxRelay(redis, emitter, log), undefined, log);
+    const expiredOf: string[] = [];
+    const sweeper = new ExpirySweeper(redis, queues, new OutboxRelay(redis, emitter, log), undefined, log, (model) => expiredOf.push(model));
     expect(await sweeper.sweep()).toBe(1);
+    expect(expiredOf).toEqual([QUEUE]); // maas_jobs_expired_total: by the queue's model; a queue not named for one (this test's), by its name
     const [ended, defa] = await redis.hmget(bullJobKey(QUEUE, 'queued'), 'ended', 'defa');
     expect(ended).toMatch(/^failed:.*expired/);
     expect(defa).toMatch(/expired/);
@@ -68,5 +70,6 @@ describe('ExpirySweeper', () => {
     expect(await redis.hget(bullJobKey(QUEUE, 'held'), 'ended')).toBeNull();
     // A second sweep finds nothing to do.
     expect(await sweeper.sweep()).toBe(0);
+    expect(expiredOf).toHaveLength(1);
   });
 });

@@ -42,7 +42,7 @@ export class ExpirySweeper {
     private readonly relay: OutboxRelay,
     private readonly admission: Admission | undefined,
     private readonly log: Logger,
-    /** told of each job this process expires, by its queue's model (`maas_jobs_expired_total`) */
+    /** told of each job this process expires, by its queue's model (`maas_jobs_expired_total`; a queue not named for a model version: its name) */
     private readonly expiredOf: (model: string) => void = () => {},
   ) {
     this.timer = new Periodic(() => this.sweep(), SWEEP_MS, (err, failures) => log.warn({ err, failures }, 'expiry sweep failed; retried at the next'));

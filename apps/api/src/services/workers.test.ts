@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer, WORKER_METRICS_LINGER_MS, WORKERS_GONE_KEY, WORKERS_INFO_KEY, WORKERS_METRICS_KEY, WORKERS_SEEN_KEY, type RedisServer } from '@maas/shared';
-import { refusalsOf, servedFiles, WorkerDirectory, type LiveWorker } from './workers.js';
+import { refusalsOf, servedFiles, servingWorkers, WorkerDirectory, type LiveWorker } from './workers.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -80,5 +80,21 @@ describe('servedFiles', () => {
     expect(servedFiles(worker([served()]), 'mlp', 1, 'd1')).toBe('same');
     expect(servedFiles(worker([served('d1')]), 'mlp', 2, 'd1')).toBe('none');
     expect(servedFiles(worker([]), 'mlp', 1, undefined)).toBe('none');
+  });
+});
+
+describe('servingWorkers', () => {
+  const worker = (id: string, models: LiveWorker['models']): LiveWorker => ({ id, host: 'h', pid: 1, device: 'cpu', heartbeat_ms: 500, models });
+  const live = [
+    worker('w1', [{ model: 'mlp', version: 1, provider: 'cpu' }, { model: 'penguins', version: 2, provider: 'cpu' }]),
+    worker('w2', [{ model: 'penguins', version: 2, provider: 'cuda' }]),
+    worker('w3', []),
+  ];
+
+  it('lists each worker serving the version, with its provider, and none for a version no worker serves', () => {
+    expect(servingWorkers(live, 'penguins', 2).map(({ worker: w, provider }) => `${w.id}:${provider}`)).toEqual(['w1:cpu', 'w2:cuda']);
+    expect(servingWorkers(live, 'mlp', 1).map(({ worker: w }) => w.id)).toEqual(['w1']);
+    expect(servingWorkers(live, 'penguins', 1)).toEqual([]);
+    expect(servingWorkers(live, 'fixed', 1)).toEqual([]);
   });
 });
