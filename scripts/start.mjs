@@ -96,6 +96,7 @@ async function main() {
       // There a service is stopped by closing its IPC channel (shared lifecycle.ts onShutdown).
       if (process.platform !== 'win32') c.kill('SIGTERM');
       else if (c.connected) c.disconnect();
+      else c.kill(); // no channel left to close: ended outright
     }
     await Promise.all(children.map(exited));
     if (redis) await redis.stop();

@@ -49,6 +49,9 @@ function logFailed(log: Logger, err: Error, fields: Record<string, unknown>): vo
   else log.error({ ...fields, cause: 'worker', err }, 'inference failed');
 }
 
+/** Chunks whose first failed line is logged. */
+const chunksLogged = new WeakSet<Task>();
+
 /**
  * A batch chunk's failed run: its lines run again in halves, down to single lines, so a line
  * whose values fail the model (an index past a table's end) fails alone with its error and the
@@ -69,7 +72,12 @@ async function isolateLines(slices: readonly Slice<Task>[], err: Error, error: J
       continue;
     }
     if (task.failed) continue;
-    logFailed(rerun.log, err, { job_id: task.job.id, batch_id: task.job.data.batch!.id, tenant: task.job.data.tenant, chunk_lines: [first, last], rows: s.end - s.start });
+    if (!chunksLogged.has(task)) {
+      // One line a chunk, at its first failed line: a tenant's file of bad lines would otherwise
+      // write a line for each (up to MAX_LINES_FAILED_ALONE a chunk); its results name them all.
+      chunksLogged.add(task);
+      logFailed(rerun.log, err, { job_id: task.job.id, batch_id: task.job.data.batch!.id, tenant: task.job.data.tenant, chunk_lines: [first, last], rows: s.end - s.start, first_of_chunk: true });
+    }
     const rowErrors = (task.rowErrors ??= new Map());
     // Lines failed together past the bound: the run's message may hold another line's values.
     const lineError = last - first > 1 ? LINES_FAILED_TOGETHER : error;

@@ -7,7 +7,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { DATATYPE_INFO, datatypeFromOrt, typedView, type RawTensor, type WarmupRun } from '@maas/shared';
-import { RunRejectedError } from './run-rejected.js';
+import { rejectedByRows, RunRejectedError } from './run-rejected.js';
 import type { RunResult } from './session-pool.js';
 import { warmUp, type WarmupOutcome } from './warm-up.js';
 
@@ -43,15 +43,16 @@ export class InlineSession {
   }
 
   async run(feeds: RawTensor[]): Promise<RunResult> {
-    let t0 = 0;
+    const input: Record<string, ort.Tensor> = {};
+    for (const f of feeds) input[f.name] = toOrt(f);
+    const t0 = performance.now();
     let result: ort.InferenceSession.ReturnType;
     try {
-      const input: Record<string, ort.Tensor> = {};
-      for (const f of feeds) input[f.name] = toOrt(f);
-      t0 = performance.now();
       result = await this.session.run(input);
     } catch (err) {
-      throw new RunRejectedError((err as Error).message);
+      // Only session.run's own failure may be the rows' (run-rejected.ts).
+      const message = (err as Error).message;
+      throw rejectedByRows(message) ? new RunRejectedError(message) : err;
     }
     const ms = performance.now() - t0;
     return { outputs: this.session.outputNames.map((n) => fromOrt(n, result[n]!)), ms };

@@ -7,3 +7,12 @@
 export class RunRejectedError extends Error {
   override readonly name = 'RunRejectedError';
 }
+
+/**
+ * PURE: whether a failure of `session.run` itself was the rows' doing. Not when its words name
+ * memory, an execution provider or the session's state: an allocation that failed, a GPU fault
+ * or a released session fails every run alike, an incident an error line must show (a review).
+ */
+export function rejectedByRows(message: string): boolean {
+  return !/alloc|out of memory|CUDA|cuDNN|cublas|TensorRT|released|disposed/i.test(message);
+}

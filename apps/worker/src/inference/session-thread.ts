@@ -8,6 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { fromOrt, toOrt } from './ort-tensors.js';
+import { rejectedByRows } from './run-rejected.js';
 import { warmUp } from './warm-up.js';
 import type { FromThread, SessionInit, ToThread, WireTensor } from './protocol.js';
 
@@ -61,14 +62,16 @@ async function run(id: number, feeds: WireTensor[]): Promise<void> {
     send({ kind: 'run-failed', id, message: closing ? 'session closing' : 'session not loaded' });
     return;
   }
-  let ran = false;
+  // Only session.run's own failure may be the rows' (run-rejected.ts): never the feeds' assembly.
+  let running = false;
   try {
     const input: Record<string, ort.Tensor> = {};
     for (const f of feeds) input[f.name] = toOrt(f);
     const t0 = performance.now();
+    running = true;
     const result = await session.run(input);
     const ms = performance.now() - t0;
-    ran = true;
+    running = false;
     const outputs: WireTensor[] = [];
     const transfer: ArrayBuffer[] = [];
     for (const name of session.outputNames) {
@@ -81,7 +84,8 @@ async function run(id: number, feeds: WireTensor[]): Promise<void> {
     for (const f of feeds) if (f.bytes && f.bytes.byteLength > 0) spent.push(f.bytes);
     send({ kind: 'result', id, outputs, ms, spent }, [...transfer, ...spent]);
   } catch (err) {
-    send({ kind: 'run-failed', id, message: (err as Error).message, ...(ran ? {} : { rejected: true }) });
+    const message = (err as Error).message;
+    send({ kind: 'run-failed', id, message, ...(running && rejectedByRows(message) ? { rejected: true } : {}) });
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * What a failed webhook attempt is, in words an operator can count and grep: the reason's kind
  * (the `reason` label of maas_webhook_attempts_total, a fixed set), the receiver's origin (never
- * its path or query, which may carry a token), and one warn line per origin a minute, however
+ * its path or query, which may carry a token), and one warn line per tenant and origin a minute, however
  * many events a receiver that answers 500 for days fails.
  */
 import { LogThrottle } from '@maas/shared';
@@ -24,7 +24,7 @@ export function originOnly(url: string): string {
   return URL.canParse(url) ? new URL(url).origin : '(unparsable)';
 }
 
-/** One failed-attempt line per receiver origin per minute; receivers remembered at most. */
+/** One failed-attempt line per tenant and receiver origin per minute; that many pairs remembered at most. */
 export const FAILED_ATTEMPT_LOG_MS = 60_000;
 const ORIGINS_REMEMBERED = 1024;
 

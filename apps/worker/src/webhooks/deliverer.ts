@@ -106,7 +106,7 @@ export class WebhookDeliverer {
   private readonly hosts: ReceiverSlots;
   /** the tenants' shares (all their origins): a tenant's URLs on many hosts do not take every slot either */
   private readonly tenants: ReceiverSlots;
-  /** failed attempts' lines, one per receiver origin a minute */
+  /** failed attempts' lines, one per tenant and receiver origin a minute */
   private readonly failedLines = failedAttemptThrottle();
 
   constructor(
@@ -265,8 +265,8 @@ export class WebhookDeliverer {
       throw new UnrecoverableError(`exhausted after ${attempt} attempts: ${reason(outcome)}`);
     }
     this.onAttempt('retry', why);
-    const shown = this.failedLines.pass(ctx.origin);
-    if (shown) this.log.warn({ ...ctx, reason: why, error: reason(outcome), next_attempt_at, ...shown }, 'webhook attempt failed; retried later (one line per receiver a minute: repeats counts those not logged)');
+    const shown = this.failedLines.pass(`${ctx.tenant} ${ctx.origin}`); // a shared receiver host hides no tenant's failures
+    if (shown) this.log.warn({ ...ctx, reason: why, error: reason(outcome), next_attempt_at, ...shown }, 'webhook attempt failed; retried later (one line per tenant and receiver a minute: repeats counts those not logged)');
     else this.log.debug({ ...ctx, reason: why, error: reason(outcome), next_attempt_at }, 'webhook attempt failed');
     throw new DeliveryFailedError(reason(outcome), delay);
   }
