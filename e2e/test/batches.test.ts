@@ -201,7 +201,10 @@ describe('batch submissions', () => {
   it('results before the batch completes → 409; finished results are removed after the retention', async () => {
     const sub = await submit('model=mlp', rows(5, 2000, 32).map((r, i) => JSON.stringify({ custom_id: `r${i}`, inputs: { input: r } })).join('\n'));
     const early = await call(cluster.url, 'GET', `/v1/batches/${sub.body.id}/results`);
-    if (early.status !== 200) expect(early.body).toMatchObject({ status: 409, type: 'urn:maas:problem:batch-not-finished' });
+    if (early.status !== 200) {
+      expect(early.body).toMatchObject({ status: 409, type: 'urn:maas:problem:batch-not-finished' });
+      expect(early.headers.get('retry-after')).toBe('5');
+    }
     const done = await finished(sub.body.id);
     expect(Date.parse(done.expires_at) - Date.parse(done.completed_at)).toBe(3000);
     expect(await redis.keys(`maas:{b-${sub.body.id}}:*`)).toHaveLength(4);

@@ -34,6 +34,13 @@ describe('request log', () => {
     expect(hello.map((l) => l.req)).toEqual([{ id: 'abc-123', method: 'GET', url: '/says?x=1' }, { id: mine, method: 'GET', url: '/says' }]);
   });
 
+  it('logs an X-Request-Id no answer could carry (spaces, past 200 characters) as a fresh UUID, never as sent', async () => {
+    for (const given of ['two words', 'x'.repeat(201)]) {
+      const id = await (await fetch(`${url}/says`, { headers: { 'x-request-id': given } })).text();
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
   it("sends a client's own X-Request-Id back on its answer, none it did not send, none a header cannot carry or past 200 characters", async () => {
     const echoed = async (id?: string) => (await fetch(`${url}/silent`, id === undefined ? {} : { headers: { 'x-request-id': id } })).headers.get('x-request-id');
     expect(await echoed('abc-123')).toBe('abc-123');

@@ -1,5 +1,5 @@
 /**
- * Each request's id (`X-Request-Id`, else a random UUID) and a logger bound to it (`req.log`),
+ * Each request's id (`X-Request-Id` when `givenRequestId` takes it, else a random UUID) and a logger bound to it (`req.log`),
  * both made only when something asks: getters on the app's request prototype, so a request
  * that logs nothing costs nothing here. (pino-http made a child logger and serialised the
  * request for every request: ~8 % of the API's CPU at 1,000 requests/s, BENCHMARKS.md.)
@@ -11,7 +11,7 @@ import type { Logger } from '@maas/shared';
 
 declare module 'express-serve-static-core' {
   interface Request {
-    /** X-Request-Id, or a random UUID */
+    /** X-Request-Id (givenRequestId), or a random UUID */
     readonly id: string;
     /** the app's logger bound to this request's id, method and URL */
     readonly log: Logger;
@@ -34,8 +34,7 @@ export function installRequestLog(app: Express, log: Logger): void {
     id: {
       configurable: true,
       get(this: Lazy): string {
-        const given = this.headers['x-request-id'];
-        return (this[ID] ??= typeof given === 'string' && given ? given : randomUUID());
+        return (this[ID] ??= givenRequestId(this.headers['x-request-id']) ?? randomUUID());
       },
     },
     log: {
@@ -65,10 +64,19 @@ export function loggableUrl(url: string): string {
  */
 export function echoRequestId(): RequestHandler {
   return (req, res, next) => {
-    const given = req.headers['x-request-id'];
-    if (typeof given === 'string' && given.length > 0 && given.length <= 200 && /^[\x21-\x7e]+$/.test(given)) res.setHeader('X-Request-Id', given);
+    const given = givenRequestId(req.headers['x-request-id']);
+    if (given) res.setHeader('X-Request-Id', given);
     next();
   };
+}
+
+/**
+ * PURE: a client's `X-Request-Id` when it may name its request in the logs and on the answer: 1
+ * to 200 visible ASCII characters. Another (16 KB of text, control characters, several values)
+ * is replaced by a random UUID in the logs (an on-call audit: any text was logged as sent).
+ */
+export function givenRequestId(header: string | string[] | undefined): string | undefined {
+  return typeof header === 'string' && header.length > 0 && header.length <= 200 && /^[\x21-\x7e]+$/.test(header) ? header : undefined;
 }
 
 /** Access lines, for LOG_LEVEL=debug only: at thousands of requests a second they would cost more than the requests. */

@@ -85,6 +85,9 @@ export const CANCELED_LOOK_AGAIN_MS = 1000;
 /** How often a failed upload's lease and key are offered back while Redis is away (`giveBackLater`). */
 const GIVE_BACK_RETRY_MS = 1000;
 
+/** The Retry-After of a 409 for a batch's results before it has completed, in seconds. */
+const BATCH_NOT_FINISHED_RETRY_S = 5;
+
 export class BatchService {
   /** relays the batch.completed of a batch this process completed (webhooks plug in here) */
   relay: OutboxRelay | undefined;
@@ -567,7 +570,8 @@ export class BatchService {
     const { meta, counts, k } = await this.load(tenant, id);
     if (!meta['completed_at']) {
       const why = meta['status'] === 'canceled' ? 'canceled, and a chunk a worker was running at the cancel is finishing' : meta['status'];
-      throw new AppError('batch-not-finished', `batch ${id} is ${why}; results are available once it has completed (GET /v1/batches/${id}?wait=N answers then)`, { status_of_batch: meta['status'] });
+      // Retry-After: a poller's pace (a batch's end is not known ahead); `?wait=N` answers at the end.
+      throw new AppError('batch-not-finished', `batch ${id} is ${why}; results are available once it has completed (GET /v1/batches/${id}?wait=N answers then)`, { status_of_batch: meta['status'] }, { headers: { 'Retry-After': String(BATCH_NOT_FINISHED_RETRY_S) } });
     }
     return { id, meta, k, batch: toBatchObject(id, meta, counts) };
   }
