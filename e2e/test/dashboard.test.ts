@@ -60,6 +60,20 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     }
   });
 
+  it("the queue board shows a job's shape, never its values, metadata or webhook URL's path", async () => {
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    const done = await post('/v1/jobs', mlp(900, { metadata: { patient: 'John Doe' }, webhook: 'https://hooks.example.com/in/abc?token=s3cret' }), { Prefer: 'wait=20' });
+    expect(done.body.status).toBe('succeeded');
+    const page = await call(cluster.url, 'GET', `/admin/queues/api/queues?activeQueue=${encodeURIComponent('{infer-mlp-v1}')}&status=completed&page=1`, undefined, auth);
+    expect(page.status).toBe(200);
+    const job = (page.body.queues as { name: string; jobs: { id: string; data: any; returnValue: any }[] }[]).flatMap((q) => q.jobs).find((j) => j.id === done.body.id);
+    expect(job, JSON.stringify(page.body).slice(0, 500)).toBeDefined();
+    expect(job!.data).toMatchObject({ model: 'mlp', rows: 2, inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 32] }], metadata: '[withheld]', webhook: { url: 'https://hooks.example.com [withheld]' } });
+    expect(job!.returnValue.outputs.every((o: Record<string, unknown>) => !('data' in o))).toBe(true);
+    const text = JSON.stringify(page.body);
+    for (const secret of ['John Doe', 's3cret', '/in/abc']) expect(text).not.toContain(secret);
+  });
+
   it('shows models, workers, queues, failures and throughput, and refreshes by itself', async () => {
     // some traffic: micro-batched jobs, one that expires before it can run, one no worker serves
     for (let wave = 0; wave < 4; wave++) {

@@ -55,6 +55,8 @@ describe("a failed job's trail", () => {
     // The client's input: a warning, without a stack; one line for the run, naming the job.
     expect(failed[0]).toMatchObject({ level: 'warn', job_ids: [id], jobs: 1, tenants: ['alpha'], model: 'lookup', version: 1, worker: 'wrk_test1', cause: 'input' });
     expect(typeof failed[0].err).toBe('string');
+    expect(failed[0].err).not.toMatch(/\b100\b/); // the input value onnxruntime quotes is masked (the job's own error keeps it)
+    expect(JSON.stringify(job.error)).toMatch(/\b100\b/);
 
     // Every worker line names its worker.
     const lines = worker.log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
@@ -83,6 +85,8 @@ describe("a failed job's trail", () => {
     expect(id).toEqual(expect.any(String));
     const apiLine = await eventually(async () => linesWith(cluster.api.log, id), (l) => l.some((x) => x.job_id === id), { what: "the API's line" });
     expect(apiLine.find((x) => x.job_id === id)).toMatchObject({ problem: 'inference-failed', job_id: id });
+    expect(JSON.stringify(apiLine)).not.toMatch(/\b300\b/); // the input value, masked in the log
+    expect(r.body.detail ?? r.body.error).toMatch(/\b300\b/); // and kept in the client's answer
     expect(linesWith(cluster.workers[0]!.log, id).find((l) => l.msg === 'inference failed')).toMatchObject({ job_ids: [id], tenants: ['alpha'] });
   });
 });

@@ -66,6 +66,11 @@ describe('RetentionSweeper', () => {
     expect(await now.sweep(true)).toBe(2);
     expect(await queue.getJobCounts('completed', 'failed', 'waiting')).toMatchObject({ completed: 0, failed: 0, waiting: 1 });
     for (const id of [...done, ...failed]) expect(await redis.exists(bullJobKey(queue.name, id))).toBe(0);
+    // The events stream (which holds the jobs' outputs) keeps nothing older than the retention.
+    const cut = Date.now() - 10 - 1_000; // the retention, and a second of clock difference with Redis
+    const left = (await redis.xrange(`${PREFIX}:{retention-a}:events`, '-', '+')) as [string, string[]][];
+    expect(left.filter(([id]) => Number(id.split('-')[0]) < cut)).toEqual([]);
+    expect(left.some(([, fields]) => fields.includes('returnvalue'))).toBe(false);
     expect(await redis.exists(bullJobKey(queue.name, 'still-queued'))).toBe(1);
     expect(await redis.smembers(QUEUE_NAMES_KEY)).toEqual(expect.arrayContaining(['{retention-a}', '{webhooks}']));
     expect(jobsOnly.graceMs('{webhooks}', 'failed')).toBe(10); // deliveries: the job retention, failed or not

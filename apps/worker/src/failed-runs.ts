@@ -3,7 +3,7 @@
  * the rows run again in smaller groups until the job, the batch chunk's line or the packed
  * job's member at fault is found, so only it fails, with its own message, and the rest succeed.
  */
-import type { JobError, Logger } from '@maas/shared';
+import { withoutValues, type JobError, type Logger } from '@maas/shared';
 import type { Slice } from './batching/cut.js';
 import { LINES_FAILED_TOGETHER, MAX_LINES_FAILED_ALONE } from './chunk-lines/failed-lines.js';
 import { failedJobs } from './failed-jobs.js';
@@ -28,7 +28,7 @@ export async function isolateFailure(packed: readonly Slice<Task>[], err: Error,
   if (jobs.length > 1) {
     // One request's rows can fail a run others share (an index out of a table's range):
     // each job's rows run again alone, so only the job at fault fails, with its own message.
-    rerun.log.warn({ err: err.message, rows, jobs: jobs.length }, 'a shared run failed; its jobs run again one by one');
+    rerun.log.warn({ err: withoutValues(err.message), rows, jobs: jobs.length }, 'a shared run failed; its jobs run again one by one');
     for (const job of jobs) await rerun.run(packed.filter((s) => s.job === job));
     return;
   }
@@ -45,7 +45,8 @@ export async function isolateFailure(packed: readonly Slice<Task>[], err: Error,
  * client's input, not an incident), an error with its stack otherwise (the model or the worker).
  */
 function logFailed(log: Logger, err: Error, fields: Record<string, unknown>): void {
-  if (err instanceof RunRejectedError) log.warn({ ...fields, cause: 'input', err: err.message }, 'inference failed');
+  // The client's input: its values masked (they are the tenant's, kept in its job's error).
+  if (err instanceof RunRejectedError) log.warn({ ...fields, cause: 'input', err: withoutValues(err.message) }, 'inference failed');
   else log.error({ ...fields, cause: 'worker', err }, 'inference failed');
 }
 
@@ -100,7 +101,7 @@ async function isolateMembers(slices: readonly Slice<Task>[], err: Error, error:
     const task = s.job;
     const pieces = memberPieces(task.job.data.members!, s.start, s.end);
     if (pieces.length > 1) {
-      rerun.log.warn({ err: error.message, members: pieces.length }, 'a packed job\'s run failed; its members run again one by one');
+      rerun.log.warn({ err: withoutValues(error.message), members: pieces.length }, 'a packed job\'s run failed; its members run again one by one');
       for (const p of pieces) await rerun.run([{ ...s, start: p.start, end: p.end }]);
       continue;
     }

@@ -13,7 +13,7 @@ import { drainBody, isDecompressionError } from './body-encoding.js';
 import { bodyMayFollow } from './continue.js';
 import {
   AppError, MalformedBodyError, MalformedJsonError, NotFoundError, PayloadTooLargeError, PROBLEMS, problemTypeUri,
-  RedisUnavailableError, redisUnavailableReason, ValidationError, type Logger, type ProblemType,
+  RedisUnavailableError, redisUnavailableReason, ValidationError, withoutValues, type Logger, type ProblemType,
 } from '@maas/shared';
 
 /** The `/v2` routes (letters in any case, as express routes them), whose problems also carry `error` (the OpenAPI document says so too). */
@@ -113,7 +113,9 @@ export function logServerProblem(log: Logger, app: AppError, err: unknown): void
   const cause = app.cause instanceof Error ? app.cause.message : undefined;
   // The job an answer was about (a failed or timed-out wait), as a field: the worker's and the webhooks' lines name it so too.
   const job = typeof app.extensions['job_id'] === 'string' ? { job_id: app.extensions['job_id'] } : {};
-  if (level) log[level]({ problem: app.type, status: app.status, ...job, ...(cause ? { cause } : {}) }, app.detail);
+  // A failed run's message may quote the tenant's input values: masked in the log (shared log-values.ts).
+  const detail = app.type === 'inference-failed' ? withoutValues(app.detail) : app.detail;
+  if (level) log[level]({ problem: app.type, status: app.status, ...job, ...(cause ? { cause } : {}) }, detail);
   else log.warn({ err }, app.detail);
 }
 

@@ -19,6 +19,7 @@ import { statusPage } from '../admin/page.js';
 import { closeConnectionsOnStop } from '../http/closing.js';
 import type { Deps } from '../deps.js';
 import { unservedQueues } from '../services/unserved-queues.js';
+import { boardData, boardReturnValue } from '../admin/board-view.js';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
@@ -42,7 +43,13 @@ export function adminRouter({ catalog, queues, webhookQueue, status, redis, conf
   // that records how every job ends (bull-board's read-only mode also turns retries off).
   const options = { readOnlyMode: true };
   const servedQueues = () => catalog.models.flatMap((m) => m.versions.map((v) => queues.forVersion(v.model, v.version)));
-  const adapters = (list: Queue[]) => list.map((q) => new BullMQAdapter(q, { ...options, displayName: q.name.replace(/[{}]/g, '') }));
+  // Shapes, never tenants' data: inputs, outputs, metadata, webhook bodies and URLs (admin/board-view.ts).
+  const adapters = (list: Queue[]) => list.map((q) => {
+    const adapter = new BullMQAdapter(q, { ...options, displayName: q.name.replace(/[{}]/g, '') });
+    adapter.setFormatter('data', boardData);
+    adapter.setFormatter('returnValue', boardReturnValue);
+    return adapter;
+  });
   let shown = [...servedQueues(), webhookQueue] as Queue[];
   const board = createBullBoard({ queues: adapters(shown), serverAdapter, options: { uiConfig: { boardTitle: 'maas queues' } } });
   // Models may come and go while the API runs: the board follows the catalog, and shows a

@@ -21,8 +21,9 @@
  * hash (one SCAN, marked done in ADOPTED_KEY), so that queues made before QUEUE_NAMES_KEY
  * existed, or by an API process that left before it swept, are swept too.
  * BullMQ's clean is called only for a set that holds such a job (one ZRANGEBYSCORE first): each
- * call appends a `cleaned` event to the queue's events stream, untrimmed, and a Queue object
- * writes the queue's meta, which a quiet queue must not gain every minute.
+ * call appends a `cleaned` event to the queue's events stream, and a Queue object writes the
+ * queue's meta, which a quiet queue must not gain every minute. Each sweep also drops each
+ * queue's events older than JOB_RETENTION_S (`trimEvents`): they hold jobs' outputs.
  */
 import type { Redis } from 'ioredis';
 import { clusterNow, bullCompletedKey, bullFailedKey, Periodic, PREFIX, QUEUE_NAMES_KEY, scanKeys, WEBHOOK_QUEUE, type Logger } from '@maas/shared';
@@ -78,6 +79,7 @@ export class RetentionSweeper {
     for (const name of await this.redis.smembers(QUEUE_NAMES_KEY)) {
       try {
         for (const state of ['completed', 'failed'] as const) removed += await this.clean(name, state);
+        await this.trimEvents(name);
       } catch (err) {
         this.log.warn({ err, queue: name }, 'retention sweep of a queue failed; the next sweep tries again');
       }
@@ -97,6 +99,16 @@ export class RetentionSweeper {
     if (found.size > 0) await this.redis.sadd(QUEUE_NAMES_KEY, ...found);
     await this.redis.set(ADOPTED_KEY, String(clusterNow())); // after the scan: a sweep cut short by an error scans again
     this.log.info({ queues: found.size }, 'model queues in Redis adopted by the retention sweep');
+  }
+
+  /**
+   * Drops the queue's events older than JOB_RETENTION_S: BullMQ trims its events stream only by
+   * count (about 10,000), so a quiet queue's stream kept every job's outputs and failure messages
+   * with no TTL, past the jobs' own removal (a privacy audit). Exact, not `~`: a stream under one
+   * radix node (100 entries) is never trimmed approximately. A missing stream is not made.
+   */
+  private async trimEvents(name: string): Promise<void> {
+    await this.redis.xtrim(`${PREFIX}:${name}:events`, 'MINID', clusterNow() - this.retention.jobMs);
   }
 
   /** PURE: how long a queue's finished jobs of `state` are kept (see the file's comment). */
