@@ -13,7 +13,7 @@ export { BoolEnv, CsvEnv, hostPort, ListenHostEnv, PortEnv, intEnv, megabytes, n
 export { newJobId, newBatchId, newWorkerId, isWellFormedId } from './ids.js';
 export { createLogger, logFormat, LoggingEnv, throttledErrorLog } from './logger.js';
 export { LogThrottle } from './log-throttle.js';
-export { withoutValues } from './log-values.js';
+export { urlOrigin, withoutValues } from './log-values.js';
 export type { Logger } from './logger.js';
 export { PAYLOAD_VERSION, metadataBytes, CANCELED_BEFORE_IT_RAN, CANCELED_BY_REQUEST, EXPIRED_IN_QUEUE, encodeJobError, decodeJobError, modelDigests } from './payloads.js';
 export type { InferenceJobData, InferenceJobResult, JobMember } from './payloads.js';

@@ -8,3 +8,12 @@
 export function withoutValues(message: string): string {
   return message.replace(/(?<![\w.-])[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?(?![\w.-])/gi, '#');
 }
+
+/**
+ * PURE: a URL's origin (scheme://host[:port]), the part of a webhook URL that logs, the board and
+ * per-receiver shares may name: its path and query may carry a token, and user:password never
+ * shows. Undefined when `url` is not an absolute URL; each caller says what stands in for it.
+ */
+export function urlOrigin(url: unknown): string | undefined {
+  return typeof url === 'string' && URL.canParse(url) ? new URL(url).origin : undefined;
+}

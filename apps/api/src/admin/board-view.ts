@@ -6,6 +6,8 @@
  * their name, datatype and shape; members their id and rows; a webhook its origin.
  */
 
+import { urlOrigin } from '@maas/shared';
+
 const WITHHELD = '[withheld]';
 
 /** A job's `data` as the board shows it (bull-board's `data` formatter). */
@@ -56,5 +58,6 @@ function tensorShapes(value: unknown): unknown {
 }
 
 function originOf(url: unknown): string {
-  return typeof url === 'string' && URL.canParse(url) ? `${new URL(url).origin} ${WITHHELD}` : WITHHELD;
+  const origin = urlOrigin(url);
+  return origin !== undefined ? `${origin} ${WITHHELD}` : WITHHELD;
 }

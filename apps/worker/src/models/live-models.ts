@@ -140,17 +140,21 @@ export class LiveModels<R extends ServedRunner> {
 
   private async apply(models: string[] | 'all'): Promise<void> {
     const unloaded = new Set(await this.redis.smembers(UNLOADED_MODELS_KEY));
-    const names = models === 'all'
-      ? [...new Set([...(await readdir(this.opts.root)), ...[...this.running.keys()].map(modelOf)])].sort()
-      : models;
+    // A full sync reads the repository once, for the names and for whether each is a folder.
+    let names = models;
+    let listing: string[] | undefined;
+    if (names === 'all') {
+      listing = await readdir(this.opts.root);
+      names = [...new Set([...listing, ...[...this.running.keys()].map(modelOf)])].sort();
+    }
     let changed = false;
-    for (const name of names) changed = (await this.applyModel(name, unloaded)) || changed;
+    for (const name of names) changed = (await this.applyModel(name, unloaded, listing)) || changed;
     if (changed) this.opts.changed(this.runners);
   }
 
   /** Brings `name`'s runners in line with its files; true when they changed. */
-  private async applyModel(name: string, unloaded: Set<string>): Promise<boolean> {
-    const isDir = await isModelFolder(this.opts.root, name);
+  private async applyModel(name: string, unloaded: Set<string>, listing?: readonly string[]): Promise<boolean> {
+    const isDir = await isModelFolder(this.opts.root, name, listing);
     if (!isDir || unloaded.has(name)) {
       const changed = await this.keepOnly(name, new Set(), unloaded.has(name) ? 'model unloaded' : 'model folder removed');
       if (isDir) await this.runLeftovers(name, new Set());

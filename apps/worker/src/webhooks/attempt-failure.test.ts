@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failedAttemptThrottle, failureReason, originOnly } from './attempt-failure.js';
+import { failedAttemptThrottle, failureReason } from './attempt-failure.js';
 import { noAnswer } from './post.js';
 
 describe('failureReason', () => {
@@ -21,14 +21,6 @@ describe('failureReason', () => {
     expect(noAnswer(Object.assign(new Error('refused: private'), { name: 'TargetRefusedError' }))).toBe('refused');
     expect(noAnswer(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }))).toBe('network');
     expect(noAnswer(undefined)).toBe('network');
-  });
-});
-
-describe('originOnly', () => {
-  it('keeps scheme, host and port, never the path or query', () => {
-    expect(originOnly('https://hooks.example.com:8443/in/abc?token=s3cret#x')).toBe('https://hooks.example.com:8443');
-    expect(originOnly('http://user:pw@10.0.0.1/p?q=1')).toBe('http://10.0.0.1');
-    expect(originOnly('not a url ?token=s3cret')).toBe('(unparsable)');
   });
 });
 

@@ -19,11 +19,6 @@ export function failureReason(o: Pick<PostOutcome, 'status' | 'failure'>): Failu
   return 'http_other';
 }
 
-/** PURE: scheme://host:port of a URL (the port only where the URL gives one), or '(unparsable)'. */
-export function originOnly(url: string): string {
-  return URL.canParse(url) ? new URL(url).origin : '(unparsable)';
-}
-
 /** One failed-attempt line per tenant and receiver origin per minute; that many pairs remembered at most. */
 export const FAILED_ATTEMPT_LOG_MS = 60_000;
 const ORIGINS_REMEMBERED = 1024;

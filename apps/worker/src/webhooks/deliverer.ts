@@ -25,14 +25,14 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   clusterNow, bullJobKey, bullmqConnectionOptions, createRedis, DEFAULT_TENANT, isClusterUrl,
-  DeliveryStore, isRedisUnavailable, PREFIX, retryDelay, signedHeaders, throttledErrorLog, WEBHOOK_QUEUE, type DeliveryJobData,
+  DeliveryStore, isRedisUnavailable, PREFIX, retryDelay, signedHeaders, throttledErrorLog, urlOrigin, WEBHOOK_QUEUE, type DeliveryJobData,
   type DeliveryStatus, type Logger, type TargetPolicy, type TenantSecrets,
 } from '@maas/shared';
 import { closeWorker } from '../liveness/closing-worker.js';
 import { installLostFetches } from '../liveness/lost-fetches.js';
-import { failedAttemptThrottle, failureReason, originOnly, type FailureReason } from './attempt-failure.js';
+import { failedAttemptThrottle, failureReason, type FailureReason } from './attempt-failure.js';
 import { postWebhook, type PostOutcome } from './post.js';
-import { originOf, receiverOf, ReceiverSlots } from './receiver-slots.js';
+import { receivingHost, receiverOf, ReceiverSlots } from './receiver-slots.js';
 
 export interface DelivererSettings {
   workerId: string;
@@ -172,7 +172,7 @@ export class WebhookDeliverer {
     }
     const tenant = job.data.tenant ?? DEFAULT_TENANT;
     // A slot in each share, or none: the receiver's (a tenant's origin), the tenant's, the host's.
-    const shares: [ReceiverSlots, string][] = [[this.slots, receiverOf(job.data.url, tenant)], [this.tenants, tenant], [this.hosts, originOf(job.data.url)]];
+    const shares: [ReceiverSlots, string][] = [[this.slots, receiverOf(job.data.url, tenant)], [this.tenants, tenant], [this.hosts, receivingHost(job.data.url)]];
     const slot = takeAll(shares);
     if (!slot.ok && token) {
       await job.moveToDelayed(Date.now() + slot.waitMs + Math.floor(Math.random() * slot.waitMs * 0.25), token);
@@ -256,7 +256,7 @@ export class WebhookDeliverer {
     // Who an on-call greps for: the event, its job or batch, the tenant, the receiver (its origin only: a URL's path or query may hold a token).
     const ctx = {
       webhook_id: d.msg_id, event: d.type, [d.type.startsWith('batch.') ? 'batch_id' : 'job_id']: d.subject, tenant: d.tenant ?? DEFAULT_TENANT,
-      origin: originOnly(d.url), attempt, status: outcome.status, ms: outcome.durationMs,
+      origin: urlOrigin(d.url) ?? '(unparsable)', attempt, status: outcome.status, ms: outcome.durationMs,
     };
     const why = failureReason(outcome);
     if (delay === null) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { originOf, receiverOf, ReceiverSlots } from './receiver-slots.js';
+import { receivingHost, receiverOf, ReceiverSlots } from './receiver-slots.js';
 
 describe('ReceiverSlots', () => {
   it('gives each receiver its share of slots, apart from the others', () => {
@@ -60,6 +60,6 @@ describe('giveBack', () => {
     expect(slots.inFlight('a')).toBe(0);
     expect(slots.acquire('a').ok).toBe(true);
     expect(slots.acquire('a')).toEqual({ ok: false, waitMs: 40 });
-    expect(originOf('https://h.example.com/x?y=1')).toBe('https://h.example.com');
+    expect(receivingHost('https://h.example.com/x?y=1')).toBe('https://h.example.com');
   });
 });

@@ -7,6 +7,8 @@
  * milliseconds, while a dead one that holds each connection until the timeout has its backlog
  * look again only about once per timeout, instead of cycling through Redis every second.
  */
+import { urlOrigin } from '@maas/shared';
+
 export interface SlotsOptions {
   /** attempts in flight per receiver */
   perReceiver: number;
@@ -18,8 +20,8 @@ export interface SlotsOptions {
   initialWaitMs?: number;
 }
 
-/** A delivery's receiving host: its URL's origin (paths and queries of one host share it). */
-export const originOf = (url: string): string => (URL.canParse(url) ? new URL(url).origin : url);
+/** A delivery's receiving host: its URL's origin (paths and queries of one host share it); a URL with none, itself. */
+export const receivingHost = (url: string): string => urlOrigin(url) ?? url;
 
 /**
  * The receiver a delivery counts against: its URL's origin, as a tenant sees it. Tenants
@@ -30,7 +32,7 @@ export const originOf = (url: string): string => (URL.canParse(url) ? new URL(ur
  * tenants' hanging URLs on one host nor one tenant's hanging URLs on many hosts take every slot.
  */
 export function receiverOf(url: string, tenant: string): string {
-  return `${tenant} ${originOf(url)}`;
+  return `${tenant} ${receivingHost(url)}`;
 }
 
 /** Receivers remembered at most (their averages); idle ones are forgotten first. */

@@ -299,6 +299,11 @@ describe('isModelFolder', () => {
     expect(await isModelFolder(root, 'absent')).toBe(false);
     expect(await isModelFolder(join(root, 'no-such-root'), 'mlp')).toBe(false);
   });
+  it("takes the caller's listing of the repository instead of reading it again", async () => {
+    await copy('mlp');
+    expect(await isModelFolder(root, 'mlp', ['mlp'])).toBe(true);
+    expect(await isModelFolder(root, 'mlp', ['penguins'])).toBe(false);
+  });
 });
 
 describe('findVersion', () => {

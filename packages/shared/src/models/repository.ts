@@ -81,10 +81,10 @@ export function modelNameProblem(name: string): string | undefined {
  * Whether `root` holds a folder named exactly `name`. `stat` alone is not enough: on a
  * case-insensitive file system (macOS, Windows) it finds `penguins` as `Penguins` too, and a
  * load of `Penguins` served one folder as a second model, with a queue of its own (a
- * Windows/macOS audit).
+ * Windows/macOS audit). `listing`, when the caller has just read `root`, spares reading it again.
  */
-export async function isModelFolder(root: string, name: string): Promise<boolean> {
-  const names = await readdir(root).catch(() => [] as string[]);
+export async function isModelFolder(root: string, name: string, listing?: readonly string[]): Promise<boolean> {
+  const names = listing ?? await readdir(root).catch(() => [] as string[]);
   if (!names.includes(name)) return false;
   return stat(join(root, name)).then((s) => s.isDirectory(), () => false);
 }
