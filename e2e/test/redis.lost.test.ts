@@ -38,6 +38,9 @@ describe('Redis restarted empty under a running API and worker', () => {
     expect(verifies(beta, await tw.delivery(KEYS.beta, 3))).toBe(true);
 
     expect(tw.cluster.api.log).toMatch(/written back from this process's memory/);
+    // The outage's end is in each log, with how long it lasted.
+    expect(tw.cluster.api.log).toMatch(/Redis reachable again/);
+    await tw.cluster.workers[0]!.waitFor(/Redis reachable again/, 10_000);
     expect(tw.cluster.api.log.match(/Redis came back empty/g)).toHaveLength(1); // once per change
     expect(tw.cluster.api.log).not.toContain(alpha.slice('whsec_'.length, 20)); // values are never logged
     const scrape = (await tw.api(KEYS.alpha, 'GET', '/metrics')).body as string;

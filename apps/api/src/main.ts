@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import {
   answeredWithin, connectRedis, OutboxRelay, createLogger, drainWhileRedisAnswers, isRedisUnavailable, loadRepository, onShutdown, RedisGoneError, redisAnswers, RepositoryPoller, runMain,
-  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, evictionPolicyProblem, hostPort, megabytes, openModeSecrets, Periodic, throttledErrorLog, keepClusterClock, DataEpoch,
+  StatsWriter, TenantSecrets, WebhookEmitter, armDieAt, checkConfiguredSecret, evictionPolicyProblem, hostPort, megabytes, openModeSecrets, Periodic, logRedisReturn, throttledErrorLog, keepClusterClock, DataEpoch,
 } from '@maas/shared';
 import { StatusBoard } from './admin/status.js';
 import { createApp } from './app.js';
@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   // Why Redis is out while running (refused, a password revoked: WRONGPASS), once every 30 s a
   // reason; requests meanwhile answer 503 and readiness reads not ready.
   redis.on('error', throttledErrorLog(log, 'Redis connection failed; reconnecting', 30_000));
+  logRedisReturn(redis, log, 'api');
   const metrics = createApiMetrics(() => notifier.waiting, () => [
     ...notifier.cacheSizes,
     ...jobs.cacheSizes,

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import {
   ConfigError, connectRedis, createLogger, drainWhileRedisAnswers, redisAnswers, inferenceQueueName, loadRepository, newWorkerId, onShutdown, openModeSecrets, OutboxRelay, checkConfiguredSecret, evictionPolicyProblem,
-  RepositoryPoller, runMain, TenantSecrets, modelFolders, versionFoldersOf, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, modelOfEntry, type ModelInfo, type ModelVersion, armDieAt, keepClusterClock, throttledErrorLog, DataEpoch,
+  RepositoryPoller, runMain, TenantSecrets, modelFolders, versionFoldersOf, warmupRuns, WEBHOOK_QUEUE, WebhookEmitter, workerModelsSelect, modelOfEntry, type ModelInfo, type ModelVersion, armDieAt, keepClusterClock, logRedisReturn, throttledErrorLog, DataEpoch,
 } from '@maas/shared';
 import { loadConfig, providersFor, type WorkerConfig } from './config.js';
 import { InlineSession } from './inference/inline-session.js';
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   if (versions.length === 0) log.warn({ repository: repo.root }, 'no model to serve yet: not ready until one can be loaded');
 
   const redis = await connectRedis(config.REDIS_URL, 'worker', `${workerId}:control`);
+  logRedisReturn(redis, log, `${workerId}:control`);
   const metrics = createWorkerMetrics(workerId);
   // What this process stamps and judges (deadlines, endings, webhook signatures and retries) on the cluster's clock (Redis's);
   // its reads carry the data epoch's check, which says when Redis lost its data or was restored.

@@ -20,6 +20,7 @@ export type { InferenceJobData, InferenceJobResult, JobMember } from './payloads
 export * from './queues.js';
 export { RedisUrl, redisOptions, bullmqConnectionOptions, reconnectDelay, RECONNECT_MAX_MS, connectRedis, createRedis, isClusterUrl, isRedisUnavailable, isCommandTimeout, REDIS_COMMAND_TIMEOUT_MS, redisUnavailableReason, refusesWrites, whileRefused, REFUSED_RETRY_MS, evictionPolicyProblem, execReplies, scanKeys, ARGS_A_COMMAND, sendInSlices, answeredWithin, withoutCredentials } from './redis.js';
 export type { RedisRole } from './redis.js';
+export { logRedisReturn } from './redis-outage.js';
 export { startRedisServer, freePort, MISSING_REDIS_HINT } from './redis-server.js';
 export type { RedisServer, RedisServerOptions } from './redis-server.js';
 export { ModelConfigFile, VersionPolicy, MIN_DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS } from './models/config.js';
