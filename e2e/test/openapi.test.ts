@@ -100,9 +100,11 @@ describe('GET /openapi.json', () => {
     // the objects the calls below read
     const done = await send({ op: 'post /v1/jobs', url: '/v1/jobs', body: { ...job, webhook: recv.url }, headers: { Prefer: 'wait=20' } });
     expect(done.status).toBe(200);
-    const batch = await send({ op: 'post /v1/batches', url: `/v1/batches?model=mlp&webhook=${encodeURIComponent(recv.url)}`, body: line, headers: { 'content-type': 'application/x-ndjson' } });
+    // its lines in every form a result line takes: a tensor line, a compact one, one refused (an input of 1 number, not 32)
+    const lines = [line, JSON.stringify({ custom_id: 'b', inputs: { input: rows(1, 1, 32)[0] } }), JSON.stringify({ inputs: { input: [1] } })].join('\n');
+    const batch = await send({ op: 'post /v1/batches', url: `/v1/batches?model=mlp&webhook=${encodeURIComponent(recv.url)}`, body: lines, headers: { 'content-type': 'application/x-ndjson' } });
     expect(batch.status).toBe(202);
-    await eventually(async () => (await send({ op: 'get /v1/batches/{id}', url: `/v1/batches/${batch.body.id}` })).body.status, (s) => s === 'succeeded', { what: 'the batch' });
+    await eventually(async () => (await send({ op: 'get /v1/batches/{id}', url: `/v1/batches/${batch.body.id}` })).body.counts, (n) => n.succeeded === 2 && n.failed === 1, { what: 'the batch' });
     const jobEvents = await eventually(async () => (await send({ op: 'get /v1/jobs/{id}/webhooks', url: `/v1/jobs/${done.body.id}/webhooks` })).body.data, (d: any[]) => d.length > 0);
     const batchEvents = await eventually(async () => (await send({ op: 'get /v1/batches/{id}/webhooks', url: `/v1/batches/${batch.body.id}/webhooks` })).body.data, (d: any[]) => d.length > 0);
     await eventually(async () => (await send({ op: 'get /v2/models/{model}/ready', url: '/v2/models/mlp/ready' })).status, (s) => s === 200);
@@ -226,12 +228,15 @@ describe('GET /openapi.json', () => {
       } else if (media.schema) {
         valid(media.schema, r.body, what);
       }
+      // an NDJSON answer: each line as documented (x-item-schema)
+      if (media['x-item-schema']) for (const l of String(r.body).split('\n').filter(Boolean)) valid(media['x-item-schema'], JSON.parse(l), `a line of ${what}`);
       // what the server accepted, the document accepts
       if (r.request && r.status < 300) {
         const sent = op.requestBody?.content[r.request.type];
         expect(sent, `undocumented request content type: ${what}`).toBeDefined();
         const schema = r.request.type === 'application/octet-stream' ? sent['x-inference-header'].schema : sent.schema;
         if (schema) valid(schema, r.request.json, `request of ${what}`);
+        if (sent['x-item-schema']) for (const l of String(r.request.json).split('\n')) valid(sent['x-item-schema'], JSON.parse(l), `a request line of ${what}`);
       }
       seen.add(`${c.op} ${r.status}`);
       seen.add(`${c.op} ${r.status} ${r.contentType}`);

@@ -100,12 +100,49 @@ describe('openApiDocument', () => {
     expect(doc.paths['/v1/jobs'].post.security).toBeUndefined();
     // what ADMIN_KEY may read beside a tenant key (http/admin-auth.ts), and nothing else
     for (const [path, method] of [['/v2/models/{model}', 'get'], ['/v2/models/{model}/versions/{version}/ready', 'get'], ['/v1/models', 'get'], ['/metrics', 'get'], ['/openapi.json', 'get'], ['/v2/repository/index', 'post']]) {
-      expect(doc.paths[path!][method!].security, path).toEqual([{ apiKey: [] }, { apiKeyBasic: [] }, { adminBearer: [] }]);
+      expect(doc.paths[path!][method!].security, path).toEqual([{ apiKey: [] }, { apiKeyBasic: [] }, { adminBearer: [] }, { admin: [] }]);
     }
     for (const [path, method] of [['/v2/models/{model}/infer', 'post'], ['/v1/jobs/{id}', 'get'], ['/v1/batches', 'post'], ['/v1/webhooks/secret', 'get']]) {
       expect(doc.paths[path!][method!].security, path).toBeUndefined();
     }
     expect(doc.security).toEqual([{ apiKey: [] }, { apiKeyBasic: [] }]);
+  });
+
+  it('asks for no key in the open mode (API_KEYS unset) but on the admin key\'s routes', () => {
+    const open = openApiDocument('test', '', false) as any;
+    expect(open.security).toEqual([]);
+    expect(open.paths['/v1/models'].get.security).toBeUndefined();
+    expect(open.paths['/admin/queues'].get.security).toEqual([{ admin: [] }, { adminBearer: [] }]);
+  });
+
+  it('types each NDJSON line (x-item-schema): the upload\'s requests and the results, in their three forms', () => {
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const upload = doc.paths['/v1/batches'].post.requestBody.content;
+    const results = doc.paths['/v1/batches/{id}/results'].get.responses[200].content;
+    expect(upload['application/x-ndjson']['x-item-schema']).toEqual({ $ref: '#/components/schemas/BatchRequestLine' });
+    expect(upload['application/x-npy']['x-item-schema']).toBeUndefined(); // bytes: no lines
+    expect(results['application/x-ndjson']['x-item-schema']).toEqual({ $ref: '#/components/schemas/BatchResultLine' });
+    const line = compile(ajv, upload['application/x-ndjson']['x-item-schema']);
+    const result = compile(ajv, results['application/x-ndjson']['x-item-schema']);
+    for (const ok of [{ custom_id: 'r1', inputs: { input: [1, 2] } }, { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 1], data: [1, 2] }] }, { custom_id: 7, inputs: {} }, { custom_id: null, inputs: {} }]) expect(line(ok), JSON.stringify(ok)).toBe(true);
+    for (const bad of [{ custom_id: 'r1' }, { custom_id: 'r1', inputs: {}, model: 'mlp' }, { custom_id: 'r1', method: 'POST', url: '/v1/chat/completions', body: {} }]) expect(line(bad), JSON.stringify(bad)).toBe(false);
+    for (const ok of [
+      { custom_id: 'r0', outputs: { output: [0.47, 0.53] } },
+      { custom_id: '3', outputs: [{ name: 'output', datatype: 'FP32', shape: [1, 2], data: [0.47, null] }] },
+      { custom_id: 'b', error: { type: 'invalid-input', message: 'line 2: …' } },
+      { custom_id: 'c', error: { type: 'canceled', message: 'the batch was canceled before this line ran' } },
+    ]) expect(result(ok), JSON.stringify(ok)).toBe(true);
+    expect(result({ custom_id: 'b', error: { type: 'nope', message: '' } })).toBe(false);
+  });
+
+  it('describes every answer header, and marks those an answer always carries', () => {
+    const post = doc.paths['/v1/jobs'].post.responses;
+    expect(post[202].headers.Location).toMatchObject({ required: true, description: expect.any(String) });
+    expect(post[202].headers['Preference-Applied'].required).toBeUndefined();
+    expect(doc.paths['/v1/jobs/{id}'].get.responses[401].headers['WWW-Authenticate'].required).toBe(true);
+    expect(doc.paths['/v1/batches/{id}/results'].get.responses[409].headers['Retry-After']).toMatchObject({ description: expect.any(String) });
+    expect(doc.paths['/v1/webhooks/secret'].get.responses[200].headers['Cache-Control']).toMatchObject({ description: expect.stringContaining('no-store') });
+    expect(Object.keys(doc.webhooks).map((t) => doc.webhooks[t].post.operationId)).toEqual(['webhookJobStart', 'webhookJobCompleted', 'webhookBatchCompleted']);
   });
 
   it('has schemas that compile', () => {
@@ -168,7 +205,7 @@ describe('openApiDocument', () => {
       expect(op.parameters.find((x: any) => x.name === 'Inference-Header-Content-Length'), p).toMatchObject({ in: 'header', required: false });
       expect(Object.keys(op.requestBody.content), p).toEqual(['application/json', 'application/octet-stream']);
       const binary = op.requestBody.content['application/octet-stream'];
-      expect(binary.schema).toEqual({ type: 'string', contentMediaType: 'application/octet-stream' });
+      expect(binary.schema).toEqual({ type: 'string', format: 'binary', contentMediaType: 'application/octet-stream' });
       expect(Object.keys(op.responses[200].content), p).toEqual(['application/json', 'application/octet-stream']);
       expect(op.responses[200].headers['Inference-Header-Content-Length'], p).toBeDefined();
     }

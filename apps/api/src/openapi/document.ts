@@ -4,14 +4,15 @@
  * `z.toJSONSchema` (input side: what a client sends), so the document cannot drift from the
  * validation. Responses use the schemas in schemas.ts; errors are RFC 9457 problems.
  * The binary tensor extension is an `application/octet-stream` content whose JSON header is
- * described by `x-inference-header` (OpenAPI cannot describe a JSON prefix of a binary body).
+ * described by `x-inference-header` (OpenAPI cannot describe a JSON prefix of a binary body);
+ * an NDJSON body's line by `x-item-schema` (OpenAPI 3.2's `itemSchema`: 3.1 types no line).
  */
 import type { Request } from 'express';
 import { z } from 'zod';
 import { PROBLEMS, problemTypeUri } from '@maas/shared';
 import { HEADER_LENGTH } from '../binary/framing.js';
 import { isModelRead, isOperationsRead } from '../http/admin-auth.js';
-import { BINARY_TYPE, BYTES_TYPES, JSON_TYPE, ROUTES, type Framed, type Route } from './routes.js';
+import { BINARY_TYPE, BYTES_TYPES, JSON_TYPE, ROUTES, type Framed, type Lines, type Route } from './routes.js';
 import * as S from './schemas.js';
 
 type Json = Record<string, unknown>;
@@ -99,9 +100,9 @@ class Builder {
    * too; anything else is tried again on the retry schedule (a 429's or 503's Retry-After).
    */
   webhooks(): Json {
-    const event = (summary: string, schema: z.ZodType): Json => ({
+    const event = (operationId: string, summary: string, schema: z.ZodType): Json => ({
       post: {
-        summary, tags: ['Webhooks'], operationId: `webhook${summary.replace(/[^A-Za-z]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+        summary, tags: ['Webhooks'], operationId,
         security: [], parameters: WEBHOOK_HEADERS,
         requestBody: { required: true, content: { [JSON_TYPE]: { schema: this.schemaOf(schema, 'output') } } },
         responses: {
@@ -112,16 +113,16 @@ class Builder {
       },
     });
     return {
-      'job.start': event('job start: a worker took the job', S.JobStartEvent),
-      'job.completed': event('job completed: succeeded, failed or canceled', S.JobCompletedEvent),
-      'batch.completed': event('batch completed', S.BatchEvent),
+      'job.start': event('webhookJobStart', 'job start: a worker took the job', S.JobStartEvent),
+      'job.completed': event('webhookJobCompleted', 'job completed: succeeded, failed or canceled', S.JobCompletedEvent),
+      'batch.completed': event('webhookBatchCompleted', 'batch completed', S.BatchEvent),
     };
   }
 
   /** A binary tensor extension body: opaque bytes, with the schema of its JSON header beside it. */
   framed(f: Framed, io: 'input' | 'output'): Json {
     return {
-      schema: { type: 'string', contentMediaType: 'application/octet-stream' },
+      schema: { type: 'string', format: 'binary', contentMediaType: 'application/octet-stream' },
       'x-inference-header': {
         description: `the first ${HEADER_LENGTH} bytes: JSON; then the raw bytes of each tensor with parameters.binary_data_size, in order`,
         schema: this.schemaOf(f.framed, io),
@@ -129,8 +130,12 @@ class Builder {
     };
   }
 
-  media(s: z.ZodType | Framed | undefined, io: 'input' | 'output', type: string): Json {
-    return s === undefined ? { schema: opaque(type) } : 'framed' in s ? this.framed(s, io) : { schema: this.schemaOf(s, io) };
+  media(s: z.ZodType | Framed | Lines | undefined, io: 'input' | 'output', type: string): Json {
+    if (s === undefined) return { schema: opaque(type) };
+    if ('framed' in s) return this.framed(s, io);
+    // Lines of JSON (NDJSON, or a .npy in the same body's other types): the body is text; each line is `lines`.
+    if ('lines' in s) return BYTES_TYPES.has(type) ? { schema: opaque(type) } : { schema: opaque(type), 'x-item-schema': this.schemaOf(s.lines, io) };
+    return { schema: this.schemaOf(s, io) };
   }
 
   /**
@@ -150,20 +155,20 @@ class Builder {
     }));
   }
 
-  operation(route: Route): Json {
+  operation(route: Route, keyed: boolean): Json {
     const responses: Json = {};
     for (const [status, a] of Object.entries(route.answers)) {
       responses[status] = {
         description: a.description,
         ...(a.content ? { content: Object.fromEntries(Object.entries(a.content).map(([type, s]) => [type, this.media(s, 'output', type)])) } : {}),
-        ...(a.headers ? { headers: Object.fromEntries(a.headers.map((h) => [h, { schema: h === HEADER_LENGTH ? { type: 'string', pattern: '^[0-9]+$' } : { type: 'string' } }])) } : {}),
+        ...(a.headers ? { headers: Object.fromEntries(a.headers.map((h) => [h, answerHeader(h, status)])) } : {}),
       };
     }
     return {
       summary: route.summary,
       operationId: `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       tags: [route.tag],
-      ...(route.open ? { security: [] } : route.admin ? { security: [{ admin: [] }, { adminBearer: [] }] } : adminMayRead(route) ? { security: [{ apiKey: [] }, { apiKeyBasic: [] }, { adminBearer: [] }] } : {}),
+      ...(route.open ? { security: [] } : route.admin ? { security: [{ admin: [] }, { adminBearer: [] }] } : keyed && adminMayRead(route) ? { security: [{ apiKey: [] }, { apiKeyBasic: [] }, { adminBearer: [] }, { admin: [] }] } : {}),
       parameters: [
         ...pathParams(route.path),
         ...this.queryParams(route),
@@ -193,6 +198,33 @@ class Builder {
 function opaque(type: string): Json {
   if (type === JSON_TYPE) return { type: 'object' };
   return BYTES_TYPES.has(type) ? { type: 'string', format: 'binary', contentMediaType: type } : { type: 'string', contentMediaType: type };
+}
+
+/** What each answer header says, and the answers that always carry it (a generated client may then type it as present). */
+const ANSWER_HEADERS: Record<string, { description: string; always?: (status: string) => boolean }> = {
+  'WWW-Authenticate': { description: 'the schemes a key may come in (Bearer)', always: () => true },
+  'Retry-After': { description: 'seconds to wait before trying again', always: (status) => status === '429' },
+  Location: { description: 'the path of the job or batch (with PUBLIC_PATH)', always: (status) => status === '200' || status === '202' },
+  'Preference-Applied': { description: 'the `Prefer: wait=N` the answer honoured' },
+  'Idempotent-Replayed': { description: '`true`: this Idempotency-Key named the job or batch already; its first answer is not repeated, the job or batch is read as it is' },
+  'X-Job-Id': { description: 'the job that served the request; requests packed together share one (a problem\'s `job_rows` say which rows are this one\'s)', always: () => true },
+  Vary: { description: 'the request headers the answer depends on (Accept)' },
+  'Accept-Ranges': { description: '`bytes`: a Range may ask for a part' },
+  ETag: { description: 'the answer\'s entity tag, for If-None-Match, If-Match and If-Range' },
+  'Last-Modified': { description: 'when the batch completed (its results do not change after)' },
+  'Content-Range': { description: 'the part sent and the whole length (`bytes N-M/L`), or the length alone for a 416 (`bytes */L`)', always: () => true },
+  'Cache-Control': { description: '`no-store`: the answer holds a secret' },
+  [HEADER_LENGTH]: { description: 'binary tensor extension (an application/octet-stream answer, which always has it): bytes of JSON header at the start of the body; then the outputs asked for in binary, in header order' },
+};
+
+function answerHeader(name: string, status: string): Json {
+  const known = ANSWER_HEADERS[name];
+  if (!known) throw new Error(`answer header ${name} has no description (ANSWER_HEADERS)`);
+  return {
+    description: known.description,
+    ...(known.always?.(status) ? { required: true } : {}),
+    schema: name === HEADER_LENGTH ? { type: 'string', pattern: '^[0-9]+$' } : { type: 'string' },
+  };
 }
 
 /** Standard Webhooks' headers on every delivery (docs/webhooks.md). */
@@ -228,12 +260,16 @@ function adminMayRead(route: Route): boolean {
   return isModelRead(req) || isOperationsRead(req);
 }
 
-export function openApiDocument(version: string, publicPath = ''): Json {
+/**
+ * `keyed`: API_KEYS is set. Without it the API takes every request without a key (open mode),
+ * and the document says so: no security on any operation but the admin key's.
+ */
+export function openApiDocument(version: string, publicPath = '', keyed = true): Json {
   const paths: Record<string, Json> = {};
   const build = new Builder();
   for (const r of ROUTES) {
-    (paths[r.path] ??= {})[r.method] = build.operation(r);
-    if (r.head) paths[r.path]!['head'] = headOperation(build.operation(r));
+    (paths[r.path] ??= {})[r.method] = build.operation(r, keyed);
+    if (r.head) paths[r.path]!['head'] = headOperation(build.operation(r, keyed));
   }
   return {
     openapi: '3.1.0',
@@ -249,11 +285,15 @@ export function openApiDocument(version: string, publicPath = ''): Json {
         'Every GET also answers HEAD; a GET answer carries a weak ETag, and If-None-Match with it is a 304. ' +
         'A body sent to a route that takes none is read all the same: malformed JSON is a 400, one past MAX_BODY_MB a 413, an unknown Content-Encoding a 415. ' +
         'Answers of 1 KB or more are br-, gzip- or deflate-encoded when Accept-Encoding asks (COMPRESS_RESPONSES), .npy results never; request bodies may carry Content-Encoding. ' +
+        'Answers with outputs list application/json and application/octet-stream (the binary tensor extension): the second comes only to a client that asks for it ' +
+        '(`binary_data` on an output, `binary_data_output`, or an Accept that prefers it), so a generated client that never does may keep to JSON ' +
+        '(openapi-fetch: createClient<paths, `${string}/json`>). A floating-point NaN or ±Infinity in a JSON answer is null. ' +
+        'An NDJSON body\'s lines are typed by `x-item-schema` (OpenAPI 3.2\'s itemSchema): BatchRequestLine up, BatchResultLine down. ' +
         `Errors are RFC 9457 problems; their types: ${Object.keys(PROBLEMS).map((t) => problemTypeUri(t as keyof typeof PROBLEMS)).join(', ')}.`,
     },
     // Its paths are from the API's root: `/`, or PUBLIC_PATH behind a proxy that strips it.
     servers: [{ url: publicPath || '/', description: 'the API that served this document' }],
-    security: [{ apiKey: [] }, { apiKeyBasic: [] }],
+    security: keyed ? [{ apiKey: [] }, { apiKeyBasic: [] }] : [],
     components: {
       schemas: build.components.schemas,
       securitySchemes: {

@@ -34,10 +34,15 @@ export interface Framed {
   framed: z.ZodType;
 }
 
+/** A body of lines (NDJSON), each one `lines` (documented as `x-item-schema`: OpenAPI 3.1 types no line). */
+export interface Lines {
+  lines: z.ZodType;
+}
+
 export interface Answer {
   description: string;
   /** content type → schema (undefined: not described beyond its type); none for an answer without a body (a 304) */
-  content?: Record<string, z.ZodType | Framed | undefined>;
+  content?: Record<string, z.ZodType | Framed | Lines | undefined>;
   headers?: string[];
 }
 
@@ -55,7 +60,7 @@ export interface Route {
   queryTypes?: Record<string, Record<string, unknown>>;
   body?: {
     contentTypes: string[];
-    schema?: z.ZodType;
+    schema?: z.ZodType | Lines;
     /** the JSON header of the binary tensor extension, offered as application/octet-stream beside JSON */
     framed?: z.ZodType;
     description?: string;
@@ -112,7 +117,7 @@ const inferBody = (schema: z.ZodObject, what: string): NonNullable<Route['body']
 const framedHeader = {
   name: HEADER_LENGTH,
   description: 'binary tensor extension: bytes of JSON header at the start of the body; the rest are the inputs with `parameters.binary_data_size`',
-  schema: { type: 'integer', minimum: 0 },
+  schema: { type: 'integer', minimum: 1 },
 };
 /** An answer with outputs (http/send-outputs.ts): JSON, or framed when an output was asked for in binary. */
 const outputs = (schema: z.ZodType, header: z.ZodType, description: string, headers: string[]): Answer => ({
@@ -228,7 +233,10 @@ const TABLE: Route[] = [
         schema: { type: 'string', minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY },
       },
     ],
-    body: { contentTypes: [...NDJSON_TYPES, ...NPY_TYPES], description: 'one request a line: {"custom_id", "inputs"}; or a NumPy array (.npy) of the model\'s single input' },
+    body: {
+      contentTypes: [...NDJSON_TYPES, ...NPY_TYPES], schema: { lines: S.BatchRequestLine },
+      description: 'one request a line (BatchRequestLine): {"custom_id", "inputs"}; or a NumPy array (.npy) of the model\'s single input, row i becoming result line i with custom_id "i"',
+    },
     answers: {
       202: json(S.Batch, 'accepted (or, for a repeated Idempotency-Key, the batch it named: Idempotent-Replayed: true)', ['Location', 'Idempotent-Replayed']),
       400: invalid, 404: notFound, 409: problem('Idempotency-Key reused for another target, or its upload still under way'),
@@ -256,21 +264,21 @@ const TABLE: Route[] = [
       { name: 'If-Unmodified-Since', description: 'without If-Match: a 412 when the results (Last-Modified) are later' },
     ],
     answers: {
-      200: { description: 'NDJSON results (or one output as .npy when Accept prefers application/x-npy and the batch can give it; else NDJSON when Accept allows it too). `Accept-Ranges: bytes`, `Last-Modified` (the batch\'s end) and an `ETag` (weak when the answer may go compressed)', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Vary', 'Accept-Ranges', 'ETag', 'Last-Modified'] },
-      304: { description: 'the client holds these results already (If-None-Match, or If-Modified-Since)', headers: ['ETag'] },
+      200: { description: 'NDJSON results (or one output as .npy when Accept prefers application/x-npy and the batch can give it; else NDJSON when Accept allows it too). `Accept-Ranges: bytes`, `Last-Modified` (the batch\'s end) and an `ETag` (weak when the answer may go compressed)', content: { [NDJSON_TYPE]: { lines: S.BatchResultLine }, [NPY_TYPE]: undefined }, headers: ['Vary', 'Accept-Ranges', 'ETag', 'Last-Modified'] },
+      304: { description: 'the client holds these results already (If-None-Match, or If-Modified-Since)', headers: ['ETag', 'Last-Modified', 'Accept-Ranges'] },
       412: problem('If-Match names none of the results\' tags, or If-Unmodified-Since is earlier than their Last-Modified'),
-      206: { description: 'the part of the results a `Range` asked for, never compressed', content: { [NDJSON_TYPE]: undefined, [NPY_TYPE]: undefined }, headers: ['Content-Range', 'Accept-Ranges', 'ETag', 'Vary'] },
+      206: { description: 'the part of the results a `Range` asked for, never compressed', content: { [NDJSON_TYPE]: { lines: S.BatchResultLine }, [NPY_TYPE]: undefined }, headers: ['Content-Range', 'Accept-Ranges', 'ETag', 'Vary', 'Last-Modified'] },
       400: problem('?output= names no output of the model, or is repeated'), 404: notFound,
-      406: problem('.npy asked for results an array cannot hold, and NDJSON not acceptable'), 409: problem('the batch has not completed'),
+      406: problem('.npy asked for results an array cannot hold, and NDJSON not acceptable'), 409: problem('the batch has not completed (Retry-After: a poller\'s pace; `?wait=N` on the batch answers at its end)', ['Retry-After']),
       416: problem('a Range that starts past the end of the results (`length` in the body, as in Content-Range)', ['Content-Range']), ...tenantOnly,
     },
   },
   { method: 'get', path: '/v1/models', summary: 'Served models', tag: 'Models', answers: { 200: json(S.ModelList, 'models'), ...common } },
   { method: 'get', path: '/v1/models/{model}', summary: 'One served model', tag: 'Models', answers: { 200: json(S.ModelListing, 'the model'), 404: notFound, ...common } },
-  { method: 'get', path: '/v1/webhooks/secret', summary: "The calling tenant's own signing secret (generated on first use)", tag: 'Webhooks', answers: { 200: json(S.WebhookSecret, 'the secret'), ...tenantOnly } },
+  { method: 'get', path: '/v1/webhooks/secret', summary: "The calling tenant's own signing secret (generated on first use)", tag: 'Webhooks', answers: { 200: json(S.WebhookSecret, 'the secret', ['Cache-Control']), ...tenantOnly } },
   {
     method: 'post', path: '/v1/webhooks/secret/rotate', summary: 'Start a new signing secret; the old one keeps signing beside it for the overlap', tag: 'Webhooks',
-    answers: { 200: json(S.WebhookSecret, 'the new secret, and those still signing'), 409: problem('the secret is set by WEBHOOK_SECRET'), ...tenantOnly },
+    answers: { 200: json(S.WebhookSecret, 'the new secret, and those still signing', ['Cache-Control']), 409: problem('the secret is set by WEBHOOK_SECRET'), ...tenantOnly },
   },
   ...['jobs', 'batches'].flatMap((kind): Route[] => [
     { method: 'get', path: `/v1/${kind}/{id}/webhooks`, summary: 'Webhook events and their delivery attempts', tag: 'Webhooks', answers: { 200: json(S.DeliveryList, 'events'), 404: notFound, ...tenantOnly } },

@@ -7,7 +7,15 @@ import { z } from 'zod';
 import { BATCH_STATUSES, DATATYPES, JOB_ENDING_TYPES, JOB_STATUSES, PROBLEMS, WEBHOOK_EVENTS, WEBHOOK_EVENT_TYPES, type ProblemType } from '@maas/shared';
 
 const Instant = z.iso.datetime().describe('ISO 8601, UTC');
-const Tensor = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()), data: z.array(z.unknown()) });
+const Tensor = z.object({
+  name: z.string(),
+  datatype: z.enum(DATATYPES),
+  shape: z.array(z.number().int()),
+  data: z.array(z.unknown()).describe(
+    'the elements, flat, row-major: numbers (INT64 and UINT64 past 2^53 written exactly), booleans for BOOL, strings for BYTES; ' +
+    'a floating-point NaN or ±Infinity, which JSON cannot hold, is null (the binary tensor extension carries it exactly)',
+  ),
+});
 const TensorSpec = z.object({ name: z.string(), datatype: z.enum(DATATYPES), shape: z.array(z.number().int()).describe('-1 = symbolic') });
 const JobError = z.object({
   type: z.enum([...(Object.keys(PROBLEMS) as ProblemType[]), ...JOB_ENDING_TYPES]).describe('a closed list: a problem type, or an ending only a job has'),
@@ -86,6 +94,29 @@ export const Batch = z.object({
   error: JobError.nullable(),
 });
 
+/**
+ * One line of a batch upload (CONTRACT §4; batches/line.ts reads it). Documented as the item of
+ * the NDJSON body (`x-item-schema`, OpenAPI 3.2's itemSchema): OpenAPI 3.1 cannot type a line.
+ */
+export const BatchRequestLine = z
+  .object({
+    custom_id: z.union([z.string(), z.number()]).nullable().optional().describe("returned on the line's result, as a string; absent or null: the line's number (from 1)"),
+    inputs: z
+      .union([
+        z.array(Tensor).describe('the tensor form: KServe v2 tensors of one or more rows'),
+        z.record(z.string(), z.array(z.unknown())).describe("the compact form: one row, each input's elements, flat"),
+      ])
+      .describe('the model\'s inputs; any other key fails the line (its result says why)'),
+  })
+  .strict();
+
+/** One line of a batch's results, for the input line at the same place (batches/results.ts writes them). */
+export const BatchResultLine = z.union([
+  z.object({ custom_id: z.string(), outputs: z.record(z.string(), z.array(z.unknown())).describe("a compact line's: each output's row, flat") }),
+  z.object({ custom_id: z.string(), outputs: z.array(Tensor).describe("a tensor line's: the outputs of its rows") }),
+  z.object({ custom_id: z.string(), error: JobError.describe('why the line has no outputs: `invalid-input` (refused when read), `inference-failed`, `canceled`, `not-run`…') }),
+]);
+
 export const InferResponse = z.object({ model_name: z.string(), model_version: z.string(), id: z.string(), outputs: z.array(Tensor) });
 
 /** The JSON header of a framed infer answer. */
@@ -136,7 +167,14 @@ export const Delivery = z.object({
   status: z.enum(['pending', 'delivered', 'exhausted']),
   next_attempt_at: Instant.nullable(),
   redeliveries: z.number().int(),
-  attempts: z.array(z.object({ at: Instant, attempt: z.number().int(), status: z.number().int().nullable(), duration_ms: z.number() }).passthrough()),
+  attempts: z.array(z.object({
+    at: Instant,
+    attempt: z.number().int().describe('1-based within its series (a redelivery starts a new series at 1)'),
+    status: z.number().int().nullable().describe('the receiver\'s HTTP status; null when no answer came'),
+    duration_ms: z.number(),
+    error: z.string().optional().describe('why no answer came (a timeout, a refused connection, an address the policy refuses)'),
+    response_excerpt: z.string().optional().describe('the first characters of the receiver\'s answer'),
+  }).passthrough()),
 });
 export const DeliveryList = z.object({ object: z.literal('list'), data: z.array(Delivery) });
 
@@ -173,6 +211,6 @@ export function name(schemas: Record<string, z.ZodType>): void {
 }
 
 name({
-  Problem, V2Problem, Tensor, TensorSpec, JobError, Job, JobHeader, Batch, BatchList, InferResponse, InferResponseHeader,
+  Problem, V2Problem, Tensor, TensorSpec, JobError, Job, JobHeader, Batch, BatchList, BatchRequestLine, BatchResultLine, InferResponse, InferResponseHeader,
   ModelMetadata, ModelListing, ModelList, ServerMetadata, WebhookSecret, Delivery, DeliveryList, JobStartEvent, JobCompletedEvent, BatchEvent,
 });

@@ -46,17 +46,17 @@ export const WebhookUrl = z
 
 export const JobRequest = z
   .object({
-    model: z.string().min(1),
+    model: z.string().min(1).describe('the model\'s name, as GET /v1/models lists it'),
     // Optional fields sent as null read as absent: a job object (which shows them as null) sent back as a request is one.
-    version: absentIfNull(VersionParam),
-    inputs: z.array(InputTensor).min(1).max(MAX_TENSORS),
-    outputs: absentIfNull(z.array(RequestedOutput).max(MAX_TENSORS)),
+    version: absentIfNull(VersionParam).describe('a version of the model (a number, or a string of digits); absent or null: the newest served'),
+    inputs: z.array(InputTensor).min(1).max(MAX_TENSORS).describe('the model\'s inputs, as a KServe v2 request has them'),
+    outputs: absentIfNull(z.array(RequestedOutput).max(MAX_TENSORS)).describe('the outputs to return; absent or null: every output'),
     /** request parameters: `binary_data_output` is read by the front door; unknown ones are ignored */
-    parameters: absentIfNull(z.record(z.string(), z.unknown())),
-    webhook: absentIfNull(WebhookUrl),
-    webhook_events_filter: absentIfNull(z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(16)),
-    priority: absentIfNull(z.number().int().min(1).max(MAX_PRIORITY)),
-    timeout_ms: absentIfNull(z.number().int().min(1).max(MAX_TIMEOUT_MS)),
+    parameters: absentIfNull(z.record(z.string(), z.unknown())).describe('request parameters: `binary_data_output: true` answers every output in the binary tensor extension; others are ignored'),
+    webhook: absentIfNull(WebhookUrl).describe('an absolute http(s) URL (no user:password) that gets the job\'s events, signed as Standard Webhooks says; a private address may be refused (WEBHOOK_ALLOW_PRIVATE): 400'),
+    webhook_events_filter: absentIfNull(z.array(z.enum(WEBHOOK_EVENTS)).min(1).max(16)).describe('the events the webhook gets; absent or null: both. Only with `webhook` (without it: 400)'),
+    priority: absentIfNull(z.number().int().min(1).max(MAX_PRIORITY)).describe(`lower numbers run first; absent or null: ${DEFAULT_PRIORITY}. A tenant may be kept from the most urgent (PRIORITY_FLOOR): a priority under its floor is a 403`),
+    timeout_ms: absentIfNull(z.number().int().min(1).max(MAX_TIMEOUT_MS)).describe('milliseconds from creation within which a worker must take the job; past them it ends failed with error.type `expired`'),
     metadata: absentIfNull(Metadata),
   })
   .strict();
