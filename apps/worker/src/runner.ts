@@ -16,7 +16,7 @@
  * lock expires; then a stall check requeues them. A run lost with its session thread (see
  * inference/session-pool.ts) is retried the same way.
  */
-import { Job, Worker } from 'bullmq';
+import { Job, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   clusterNow, bullmqConnectionOptions, createRedis, isClusterUrl,
@@ -32,7 +32,7 @@ import { logStalled } from './liveness/stalled-line.js';
 import { Collector } from './batching/collector.js';
 import { fullRunsAhead } from './batching/full-ahead.js';
 import { dueForCancelCheck } from './batching/cancel-check.js';
-import { fetchLimit, IDLE_BEFORE_QUICK_MS } from './batching/fetch-limit.js';
+import { fetchLimit, handsBack, IDLE_BEFORE_QUICK_MS } from './batching/fetch-limit.js';
 import { lineRanges, rowsIn, sameError } from './chunk-lines/failed-lines.js';
 import { defaultConcurrency, rowBudget } from './batching/holding.js';
 import { queueOrder } from './batching/queue-order.js';
@@ -136,7 +136,7 @@ export class ModelRunner {
     // Until jobs are seen, assume they are as large as a batch-file chunk: a worker starting in
     // front of a queue of big chunks must not fetch all of them in its first breath.
     this.rowsPerJob = chunkRows(version);
-    this.worker = new Worker<InferenceJobData, InferenceJobResult>(this.queueName, (job) => this.hold(job), {
+    this.worker = new Worker<InferenceJobData, InferenceJobResult>(this.queueName, (job, token) => this.hold(job, token), {
       connection: this.connection,
       prefix: PREFIX,
       concurrency: this.allowedJobs(),
@@ -218,8 +218,9 @@ export class ModelRunner {
   }
 
   /** Counts what this worker holds and sets BullMQ's concurrency (read before each fetch): see batching/fetch-limit.ts. */
-  private async hold(job: Job<InferenceJobData>): Promise<InferenceJobResult> {
+  private async hold(job: Job<InferenceJobData>, token: string | undefined): Promise<InferenceJobResult> {
     const rows = job.data.rows;
+    if (handsBack({ jobs: this.heldJobs, rows: this.heldRows }, rows, this.rowBudget)) return this.handBack(job, token);
     // BullMQ's completion script fetches the next job (when the limit allows) and gives it the
     // completion's timestamp: a job that came that way was waiting already, a backlog, so the
     // fetch limit leaves its low-load setting (batching/fetch-limit.ts).
@@ -246,6 +247,21 @@ export class ModelRunner {
       }
       this.throttle();
     }
+  }
+
+  /**
+   * Puts a job fetched past the row budget back in its queue, unstarted: its place among jobs of
+   * its priority is the last, its attempts and stalls as they were (BullMQ's moveToWait; the
+   * WaitingError tells BullMQ it is neither completed nor failed). The jobs fetched show how
+   * large the queue's are: until smaller ones come, the limit counts jobs this large, and
+   * fetches none past what is held.
+   */
+  private async handBack(job: Job<InferenceJobData>, token: string | undefined): Promise<never> {
+    this.rowsPerJob = Math.max(this.rowsPerJob, job.data.rows);
+    this.throttle();
+    await job.moveToWait(token);
+    this.log.debug({ job_id: job.id, rows: job.data.rows, held_rows: this.heldRows, row_budget: this.rowBudget }, 'job handed back: past the rows a worker holds');
+    throw new WaitingError();
   }
 
   private allowedJobs(): number {

@@ -88,7 +88,7 @@ describe('deploy/k8s', () => {
       const deploy = find('Deployment', name);
       expect(pdb['spec'].selector.matchLabels).toEqual(deploy['spec'].selector.matchLabels);
     }
-    // a worker drains a batch window and one ONNX run; past its lock (30 s) its jobs move on anyway
+    // a worker drains what it holds (four runs' or two chunks' rows: seconds for the shipped models); killed sooner, its jobs run again elsewhere, each interruption counted
     expect(find('Deployment', 'maas-worker')['spec'].template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
     const api = find('Deployment', 'maas-api')['spec'].template.spec;
     // the preStop pause, SHUTDOWN_GRACE_S (open requests; the container's value, else 30), then up to

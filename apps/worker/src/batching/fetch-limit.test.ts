@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fetchLimit } from './fetch-limit.js';
+import { fetchLimit, handsBack } from './fetch-limit.js';
 
 describe('fetchLimit', () => {
   it('holding nothing at low load (one row at a time lately): one job, whatever the budget (a lone job starts without a second fetch first)', () => {
@@ -31,5 +31,21 @@ describe('fetchLimit', () => {
 
   it('a budget already spent still lets the held jobs be held', () => {
     expect(fetchLimit({ jobs: 2, rows: 20_000 }, 16_384, 8192, 1024, 1)).toBe(2);
+  });
+});
+
+describe('handsBack', () => {
+  const budget = 16_384; // two chunks of 8,192 rows
+  it('hands back a chunk fetched past the budget beside what is held (after small jobs, a streak fetched every chunk)', () => {
+    expect(handsBack({ jobs: 11, rows: 10 + 8192 + 8192 }, 8192, budget)).toBe(true);
+    expect(handsBack({ jobs: 1, rows: 8193 }, 8192, budget)).toBe(true);
+  });
+  it('keeps what fits: two chunks, many small jobs', () => {
+    expect(handsBack({ jobs: 1, rows: 8192 }, 8192, budget)).toBe(false);
+    expect(handsBack({ jobs: 500, rows: 1000 }, 1, budget)).toBe(false);
+  });
+  it('keeps any job when nothing is held, and one larger than half the budget (handed back, it could wait for as long as smaller jobs come)', () => {
+    expect(handsBack({ jobs: 0, rows: 0 }, 100_000, budget)).toBe(false);
+    expect(handsBack({ jobs: 3, rows: 9000 }, 8193, budget)).toBe(false);
   });
 });

@@ -23,6 +23,12 @@
  *   instead of rows did too, as the API packs a turn's requests into one job).
  * - Holding jobs: those held plus as many as the rest of the row budget fits (`rowsPerJob`
  *   being the recent average): many single-row jobs, or a few batch-file chunks. At most `max`.
+ *
+ * The limit is a count of jobs, and jobs differ in size: after small jobs, a limit sized by their
+ * average lets one fetching streak (BullMQ fetches up to the limit before it starts any) take
+ * the batch chunks queued behind them too, every one (a spot-instance audit: one worker held all
+ * seven chunks of a batch, workers started later sat idle, and its drain outlasted its grace).
+ * So a job that would take the rows held past the budget is handed back (`handsBack`).
  */
 /**
  * How long a runner must have held nothing for a single-row job to count as `quick`. At one
@@ -47,4 +53,16 @@ export function fetchLimit(held: Holding, rowBudget: number, rowsPerJob: number,
   if (lastPeak <= 1 && (held.jobs === 0 || (held.jobs === 1 && held.rows <= 1 && held.quick))) return 1;
   const room = Math.floor(Math.max(0, rowBudget - held.rows) / Math.max(1, rowsPerJob));
   return Math.min(max, Math.max(1, held.jobs + room));
+}
+
+/**
+ * Whether a job of `rows` just fetched goes back to its queue unstarted: it would take the rows
+ * held past `rowBudget` while others are held (a worker holding nothing takes any job, so no job
+ * waits for ever). A job larger than half the budget is kept all the same: it could fit beside
+ * another only at moments a busy worker seldom has, and handed back each time it would wait
+ * behind smaller ones for as long as they come. Batch chunks are never that large (the budget
+ * holds two).
+ */
+export function handsBack(held: Holding, rows: number, rowBudget: number): boolean {
+  return held.jobs > 0 && held.rows + rows > rowBudget && 2 * rows <= rowBudget;
 }

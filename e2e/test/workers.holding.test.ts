@@ -1,0 +1,75 @@
+/**
+ * What a worker holds of a mixed queue (README "Scaling out": "never more rows than four runs' or
+ * two batch chunks' worth"). A spot-instance audit found a worker started in front of small jobs
+ * queued ahead of a batch's chunks took every chunk in one fetching streak (its fetch limit, a
+ * count of jobs, sized by the small jobs): workers started after it sat idle, and its drain
+ * outlasted a preemption's grace. Now a chunk fetched past the row budget goes back to the queue
+ * unstarted (runner.ts `handBack`).
+ *
+ * The model is slow on purpose (mlp with two 4,096-wide hidden layers: a 256-row run takes about
+ * 0.4 s here, a chunk of 8,192 rows many seconds), so the chunks a worker holds can be counted
+ * while it holds them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeNpy } from '@maas/client';
+import { buildMlpModel } from '@maas/model-gen/mlp';
+import { addModel, call, Cluster, eventually, modelRepository, rows } from '../src/harness/index.js';
+import type { Redis } from 'ioredis';
+
+let cluster: Cluster;
+let repo: { dir: string; remove(): Promise<void> };
+let redis: Redis;
+
+beforeAll(async () => {
+  repo = await modelRepository();
+  await addModel(repo.dir, 'heavy', buildMlpModel(4096, 9), { max_batch_size: 256 });
+  cluster = await Cluster.start({ workers: 0, models: repo.dir, worker: { WORKER_MODELS: 'heavy' } });
+  redis = cluster.redisClient();
+}, 60_000);
+afterAll(async () => {
+  redis?.disconnect();
+  await cluster?.stop();
+  await repo?.remove();
+});
+
+/** The batch chunks each worker holds (BullMQ's active list of heavy's queue, and each job's `processedBy`). */
+async function chunksHeldBy(): Promise<Map<string, number>> {
+  const prefix = 'maas:{infer-heavy-v1}:';
+  const held = new Map<string, number>();
+  for (const id of await redis.lrange(`${prefix}active`, 0, -1)) {
+    const [by, data] = await redis.hmget(`${prefix}${id}`, 'pb', 'data');
+    if (!by || !data?.includes('"batch"')) continue;
+    held.set(by, (held.get(by) ?? 0) + 1);
+  }
+  return held;
+}
+
+describe('a worker started in front of small jobs queued ahead of a batch', () => {
+  it('holds at most two of its chunks, and a worker started after it takes the next', async () => {
+    // Queued with no worker: ten small jobs, then a batch of seven chunks (50,000 rows of 8,192 a chunk).
+    for (let i = 0; i < 10; i++) {
+      const r = await call(cluster.url, 'POST', '/v1/jobs', { model: 'heavy', inputs: [{ name: 'input', datatype: 'FP32', shape: [64, 32], data: rows(i, 64, 32) }] });
+      expect(r.status).toBe(202);
+    }
+    const upload = await fetch(`${cluster.url}/v1/batches?model=heavy`, {
+      method: 'POST', headers: { 'content-type': 'application/x-npy' }, body: Buffer.from(encodeNpy(Float32Array.from(rows(99, 50_000, 32).flat()), [50_000, 32])),
+    });
+    expect(upload.status).toBe(202);
+    const batch = (await upload.json()) as { id: string };
+
+    const a = await cluster.startWorker();
+    await eventually(async () => (await chunksHeldBy()).get(a.name) ?? 0, (n) => n > 0, { ms: 30_000, every: 100, what: 'worker A to take a chunk' });
+    // Counted again and again while A works on its first chunk: never more than two.
+    for (let i = 0; i < 15; i++) {
+      const held = (await chunksHeldBy()).get(a.name) ?? 0;
+      expect(held, `chunks held by A, look ${i}`).toBeLessThanOrEqual(2);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const b = await cluster.startWorker();
+    await eventually(async () => (await chunksHeldBy()).get(b.name) ?? 0, (n) => n > 0, { ms: 30_000, every: 200, what: 'worker B to take a chunk A left' });
+    expect((await chunksHeldBy()).get(a.name) ?? 0).toBeLessThanOrEqual(2);
+    // Chunks handed back are unharmed: none failed, none counted a stall.
+    const counts = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}`)).body.counts;
+    expect(counts.failed).toBe(0);
+  }, 120_000);
+});
