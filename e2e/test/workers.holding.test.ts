@@ -4,7 +4,8 @@
  * queued ahead of a batch's chunks took every chunk in one fetching streak (its fetch limit, a
  * count of jobs, sized by the small jobs): workers started after it sat idle, and its drain
  * outlasted a preemption's grace. Now a chunk fetched past the row budget goes back to the queue
- * unstarted (runner.ts `handBack`).
+ * unstarted (runner.ts `handBack`). And a worker told to stop hands back the chunk it fetched
+ * ahead (runner.ts `close`), and serves nothing while it drains (maas_model_workers, readiness).
  *
  * The model is slow on purpose (mlp with two 4,096-wide hidden layers: a 256-row run takes about
  * 0.4 s here, a chunk of 8,192 rows many seconds), so the chunks a worker holds can be counted
@@ -71,5 +72,20 @@ describe('a worker started in front of small jobs queued ahead of a batch', () =
     // Chunks handed back are unharmed: none failed, none counted a stall.
     const counts = (await call(cluster.url, 'GET', `/v1/batches/${batch.id}`)).body.counts;
     expect(counts.failed).toBe(0);
-  }, 120_000);
+
+    // A told to stop hands back the chunk it fetched ahead and not yet started (its drain ran it
+    // too, twice the time, past a spot reclaim's grace), and finishes the one running (seconds
+    // of this model). It holds two: one running, the other untouched until the running one's
+    // last run (one run in 32: the rare moment the second has started, and runs here).
+    a.child.kill('SIGTERM');
+    await a.waitFor(/draining: finishing held jobs/, 5000);
+    await a.waitFor(/a batch chunk not started handed back to its queue/, 5000);
+    const ready = await eventually(() => call(cluster.url, 'GET', '/v2/models/heavy/ready'), (r) => r.body?.workers === 1, { ms: 5000, every: 100, what: 'A no longer counted' });
+    expect(ready.status).toBe(200);
+    const scrape = (await call(cluster.url, 'GET', '/metrics')).text;
+    expect(scrape).toMatch(/^maas_model_workers\{model="heavy",version="1"\} 1$/m);
+    expect(a.child.exitCode, 'A still draining when counted').toBeNull();
+    expect(await a.exit()).toBe(0); // its running chunk done, it exits cleanly
+    expect((await call(cluster.url, 'GET', `/v1/batches/${batch.id}`)).body.counts.failed).toBe(0);
+  }, 150_000);
 });

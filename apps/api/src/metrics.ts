@@ -84,7 +84,7 @@ export function createApiMetrics(waiting: () => number = () => 0, caches: () => 
     // "No worker serves this model": 0 while its jobs wait (maas_queue_jobs) is what to alert on.
     modelWorkers: new Gauge({
       name: 'maas_model_workers',
-      help: 'Live workers serving each served model version (0: none, its jobs wait), read from their heartbeats at scrape time',
+      help: 'Live workers serving each served model version (0: none, its jobs wait; a draining worker serves none), read from their heartbeats at scrape time',
       labelNames: ['model', 'version'],
       registers: [registry],
     }),

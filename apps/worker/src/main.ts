@@ -1,6 +1,6 @@
 /**
  * Worker process: loads the served models into session threads, then consumes their queues.
- * SIGTERM/SIGINT: stop fetching, finish every job held, leave the registry, exit 0.
+ * SIGTERM/SIGINT: stop fetching (counted as serving no model from then on), hand back batch chunks held and not started, finish every other job held, leave the registry, exit 0.
  */
 import { stat } from 'node:fs/promises';
 import {

@@ -207,10 +207,18 @@ export class ModelRunner {
     return unfinishedJobCount(this.redis, this.queueName);
   }
 
-  /** Stop fetching; run what is held now without waiting for runs to fill; then free the sessions. */
+  /**
+   * Stop fetching; hand the batch chunks held but not started back to their queue; run what is
+   * held now without waiting for runs to fill; then free the sessions.
+   */
   async close(): Promise<void> {
     const closing = closeWorker(this.worker);
     await this.missedFailures.stop();
+    // A chunk is many runs: a drain that ran the one fetched ahead of the running one took twice
+    // as long, past a spot reclaim's grace for a heavy model (a spot-instance audit), and a kill
+    // then cost both chunks an interruption. Other jobs are few rows, and their job.start may be out.
+    const unstarted = this.collector.withdraw((t) => t.job.data.batch !== undefined);
+    await Promise.all(unstarted.map((t) => this.returnUnstarted(t)));
     await this.collector.drain();
     await closing;
     await this.pool.close();
@@ -262,6 +270,19 @@ export class ModelRunner {
     await job.moveToWait(token);
     this.log.debug({ job_id: job.id, rows: job.data.rows, held_rows: this.heldRows, row_budget: this.rowBudget }, 'job handed back: past the rows a worker holds');
     throw new WaitingError();
+  }
+
+  /** A held task no run has started, back to its queue as `handBack` puts a job (or, should Redis refuse, run here after all). */
+  private async returnUnstarted(task: Task): Promise<void> {
+    try {
+      await task.job.moveToWait(task.job.token);
+    } catch (err) {
+      this.log.warn({ err, job_id: task.job.id }, 'stopping: a batch chunk could not be handed back; it runs here');
+      this.collector.add(task, task.rows, shapeKey(task.inputs));
+      return;
+    }
+    this.log.info({ job_id: task.job.id, batch_id: task.job.data.batch?.id, rows: task.rows }, 'stopping: a batch chunk not started handed back to its queue');
+    task.reject(new WaitingError());
   }
 
   private allowedJobs(): number {

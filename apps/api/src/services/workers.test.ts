@@ -95,6 +95,8 @@ describe('servingWorkers', () => {
     expect(servingWorkers(live, 'penguins', 2).map(({ worker: w, provider }) => `${w.id}:${provider}`)).toEqual(['w1:cpu', 'w2:cuda']);
     expect(servingWorkers(live, 'mlp', 1).map(({ worker: w }) => w.id)).toEqual(['w1']);
     expect(servingWorkers(live, 'penguins', 1)).toEqual([]);
+    // a draining worker takes no job: it serves nothing
+    expect(servingWorkers([...live, { ...worker('w4', [{ model: 'mlp', version: 1, provider: 'cpu' }]), draining: true }], 'mlp', 1).map(({ worker: w }) => w.id)).toEqual(['w1']);
     expect(servingWorkers(live, 'fixed', 1)).toEqual([]);
   });
 });

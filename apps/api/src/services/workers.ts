@@ -41,10 +41,12 @@ export function refusalsOf(live: readonly LiveWorker[], model: string, version?:
 
 /**
  * PURE: the workers of `live` that serve `model` version `version`, each with the execution
- * provider it runs it on: what `/admin` lists and `maas_model_workers` counts.
+ * provider it runs it on: what `/admin` lists and `maas_model_workers` counts. A draining worker
+ * (stopping: it finishes what it holds and takes nothing more) serves none (a spot-instance
+ * audit: an autoscaler read it as serving for the whole of its drain).
  */
 export function servingWorkers(live: readonly LiveWorker[], model: string, version: number): { worker: LiveWorker; provider: string }[] {
-  return live.flatMap((worker) => worker.models.filter((s) => s.model === model && s.version === version).map((s) => ({ worker, provider: s.provider })));
+  return live.flatMap((worker) => (worker.draining ? [] : worker.models.filter((s) => s.model === model && s.version === version).map((s) => ({ worker, provider: s.provider }))));
 }
 
 const CACHE_MS = 500;
@@ -169,6 +171,7 @@ export class WorkerDirectory {
   async servingCounts(model: string): Promise<Map<number, number>> {
     const counts = new Map<number, number>();
     for (const w of await this.live()) {
+      if (w.draining) continue; // it takes no job of it any more
       for (const m of w.models) if (m.model === model) counts.set(m.version, (counts.get(m.version) ?? 0) + 1);
     }
     return counts;

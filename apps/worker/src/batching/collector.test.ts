@@ -353,6 +353,42 @@ describe('Collector', () => {
     });
   });
 
+  describe('withdraw()', () => {
+    it('takes back the chosen pending jobs no run has started, in queue order; a job partly run stays', async () => {
+      // one instance, runs of 2: chunk1's first run takes 2 of its 4 rows, chunk2 and the small job wait
+      const h = harness({ maxRows: 2, concurrency: 1 });
+      h.arrive(['chunk1', 4], ['chunk2', 4], ['small', 1]);
+      expect(h.slicesOf(0)).toEqual(['chunk1:0-2@0']);
+      expect(h.collector.withdraw((j) => j.startsWith('chunk'))).toEqual(['chunk2']);
+      expect(h.collector.pendingRows).toBe(2 + 1); // chunk1's last 2 rows, and the small job
+      await h.finish(0);
+      expect(h.slicesOf(1)).toEqual(['chunk1:2-4@0']);
+      await h.finish(1);
+      expect(h.slicesOf(2)).toEqual(['small:0-1@0']);
+    });
+
+    it('ends a drain waiting on nothing but what it took back', async () => {
+      const h = harness({ maxRows: 2, concurrency: 1 });
+      h.arrive(['a', 2], ['b', 2]);
+      let drained = false;
+      void h.collector.drain().then(() => { drained = true; });
+      await h.finish(0);
+      expect(h.slicesOf(1)).toEqual(['b:0-2@0']);
+      expect(h.collector.withdraw(() => true)).toEqual([]); // b runs: not taken back
+      await h.finish(1);
+      expect(drained).toBe(true);
+      const idle = harness({ maxRows: 2, concurrency: 1, preferred: [2], maxDelayMs: 1000 });
+      idle.arrive(['x', 1]); // waits for a fuller run
+      expect(idle.runs).toHaveLength(0);
+      let done = false;
+      expect(idle.collector.withdraw(() => true)).toEqual(['x']);
+      void idle.collector.drain().then(() => { done = true; });
+      await settle();
+      expect(done).toBe(true);
+      expect(idle.runs).toHaveLength(0);
+    });
+  });
+
   describe('failures', () => {
     it('a rejected run does not stop later ones', async () => {
       const h = harness({ maxRows: 1, concurrency: 1 });

@@ -19,7 +19,8 @@
  *   moment it ends instead of after a hand-off through this thread (a batch-file chunk is many
  *   full runs back to back; the runner sizes it with full-ahead.ts).
  * - DRAINING (`drain()`): no more waiting; everything pending is dispatched as instances
- *   free up, and `drain()` resolves when the last run finished.
+ *   free up, and `drain()` resolves when the last run finished. Jobs not started may be taken
+ *   back first (`withdraw`).
  *
  * `maxRows` 0 means the model cannot batch: each job runs alone.
  *
@@ -105,6 +106,22 @@ export class Collector<J> {
         this.pump();
       });
     }
+  }
+
+  /**
+   * Takes back the pending jobs `pick` chooses that no run has started (none of their rows
+   * taken), in queue order: a stopping worker hands them back to their queue rather than run them.
+   */
+  withdraw(pick: (job: J) => boolean): J[] {
+    const out: J[] = [];
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const p = this.pending[i]!;
+      if (p.taken > 0 || !pick(p.job)) continue;
+      out.unshift(p.job);
+      this.pending.splice(i, 1);
+    }
+    if (out.length > 0) this.pump(); // a drain waiting for them ends if nothing else is left
+    return out;
   }
 
   /** Stop waiting for runs to fill; resolves when nothing is pending or running. */
