@@ -19,7 +19,7 @@
 import { Job, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  clusterNow, bullmqConnectionOptions, createRedis, isClusterUrl,
+  clusterNow, bullmqConnectionOptions, createRedis, isClusterUrl, isRedisUnavailable,
   chunkRows, misfit, modelDigests, modelVersionTag, EXPIRED_IN_QUEUE, fromEncoded, startBatch, inferenceQueueName, PREFIX, unfinishedJobCount, throttledErrorLog, unpackPayload,
   type EncodedTensor, type InferenceJobData, type InferenceJobResult, type JobError, type Logger, type ModelInfo,
   type ModelVersion, type RawTensor,
@@ -27,7 +27,7 @@ import {
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { installBlockingFetch } from './batching/blocking-fetch.js';
 import { closeWorker } from './liveness/closing-worker.js';
-import { installLostFetches } from './liveness/lost-fetches.js';
+import { installLostFetches, type LostFetches } from './liveness/lost-fetches.js';
 import { logStalled } from './liveness/stalled-line.js';
 import { Collector } from './batching/collector.js';
 import { fullRunsAhead } from './batching/full-ahead.js';
@@ -97,6 +97,8 @@ export class ModelRunner {
   private rowsPerJob: number;
   /** batches this runner has marked running (START_BATCH_LUA), the latest few thousand: once each */
   private readonly startedBatches = new Set<string>();
+  /** hands back jobs fetched and not started (liveness/lost-fetches.ts); none on a Redis Cluster */
+  private readonly lostFetches: LostFetches | undefined;
   /** how a run that failed for its rows finds the rows at fault (failed-runs.ts) */
   private readonly rerun: Rerun;
 
@@ -148,6 +150,7 @@ export class ModelRunner {
     });
     const cluster = isClusterUrl(settings.redisUrl);
     const lost = installLostFetches(this.worker, this.connection, log, cluster);
+    this.lostFetches = lost;
     if (settings.blockingFetch ?? true) installBlockingFetch(this.worker, log, cluster, lost);
     this.announcer = new JobAnnouncer(this.connection, log);
     this.stats = recording.stats;
@@ -228,7 +231,11 @@ export class ModelRunner {
   /** Counts what this worker holds and sets BullMQ's concurrency (read before each fetch): see batching/fetch-limit.ts. */
   private async hold(job: Job<InferenceJobData>, token: string | undefined): Promise<InferenceJobResult> {
     const rows = job.data.rows;
-    if (handsBack({ jobs: this.heldJobs, rows: this.heldRows }, rows, this.rowBudget)) return this.handBack(job, token);
+    // Batch chunks only: a fetch stamps a job's processedOn, which a public job shows as its
+    // started_at and its expiry reads as "taken before" (never expired); a chunk shows neither.
+    if (job.data.batch !== undefined && handsBack({ jobs: this.heldJobs, rows: this.heldRows }, rows, this.rowBudget) && (await this.handBack(job, token))) {
+      throw new WaitingError(); // neither completed nor failed: BullMQ leaves it where it went
+    }
     // BullMQ's completion script fetches the next job (when the limit allows) and gives it the
     // completion's timestamp: a job that came that way was waiting already, a backlog, so the
     // fetch limit leaves its low-load setting (batching/fetch-limit.ts).
@@ -258,27 +265,45 @@ export class ModelRunner {
   }
 
   /**
-   * Puts a job fetched past the row budget back in its queue, unstarted: its place among jobs of
-   * its priority is the last, its attempts and stalls as they were (BullMQ's moveToWait; the
-   * WaitingError tells BullMQ it is neither completed nor failed). The jobs fetched show how
-   * large the queue's are: until smaller ones come, the limit counts jobs this large, and
-   * fetches none past what is held.
+   * Puts a batch chunk fetched past the row budget back in its queue, unstarted, as it was
+   * before its fetch (liveness/lost-fetches.ts `handBack`: its fetch's stamps undone, the queue
+   * marked for waiting workers; BullMQ's moveToWait where that is not installed). It goes to the
+   * front of the jobs of its priority. The jobs fetched show how large the queue's are: until
+   * smaller ones come, the limit counts jobs this large, and fetches none past what is held.
+   * True when it is gone from here (handed back, or moved on meanwhile: its lock no longer
+   * ours); false when Redis could not be reached: it is kept and runs here.
    */
-  private async handBack(job: Job<InferenceJobData>, token: string | undefined): Promise<never> {
+  private async handBack(job: Job<InferenceJobData>, token: string | undefined): Promise<boolean> {
     this.rowsPerJob = Math.max(this.rowsPerJob, job.data.rows);
     this.throttle();
-    await job.moveToWait(token);
-    this.log.debug({ job_id: job.id, rows: job.data.rows, held_rows: this.heldRows, row_budget: this.rowBudget }, 'job handed back: past the rows a worker holds');
-    throw new WaitingError();
+    try {
+      await this.moveBack(job, token);
+    } catch (err) {
+      if (isRedisUnavailable(err)) return false;
+      this.log.debug({ err: (err as Error).message, job_id: job.id }, 'a chunk to hand back was moved on meanwhile');
+      return true;
+    }
+    this.log.debug({ job_id: job.id, rows: job.data.rows, held_rows: this.heldRows, row_budget: this.rowBudget }, 'batch chunk handed back: past the rows a worker holds');
+    return true;
   }
 
-  /** A held task no run has started, back to its queue as `handBack` puts a job (or, should Redis refuse, run here after all). */
+  private moveBack(job: Job<InferenceJobData>, token: string | undefined): Promise<unknown> {
+    return this.lostFetches && token !== undefined && job.id !== undefined ? this.lostFetches.handBack(job.id, token) : job.moveToWait(token);
+  }
+
+  /** A held task no run has started, back to its queue as `handBack` puts a job (should Redis be unreachable, it runs here after all). */
   private async returnUnstarted(task: Task): Promise<void> {
     try {
-      await task.job.moveToWait(task.job.token);
+      await this.moveBack(task.job, task.job.token);
     } catch (err) {
-      this.log.warn({ err, job_id: task.job.id }, 'stopping: a batch chunk could not be handed back; it runs here');
-      this.collector.add(task, task.rows, shapeKey(task.inputs));
+      if (isRedisUnavailable(err)) {
+        this.log.warn({ err, job_id: task.job.id }, 'stopping: a batch chunk could not be handed back; it runs here');
+        this.collector.add(task, task.rows, shapeKey(task.inputs));
+        return;
+      }
+      // Its lock is no longer ours (a resent move that had been done, or it was taken back): not run here.
+      this.log.warn({ err: (err as Error).message, job_id: task.job.id }, 'stopping: a batch chunk to hand back was moved on meanwhile');
+      task.reject(new WaitingError());
       return;
     }
     this.log.info({ job_id: task.job.id, batch_id: task.job.data.batch?.id, rows: task.rows }, 'stopping: a batch chunk not started handed back to its queue');

@@ -204,7 +204,7 @@ function opaque(type: string): Json {
 const ANSWER_HEADERS: Record<string, { description: string; always?: (status: string) => boolean }> = {
   'WWW-Authenticate': { description: 'the schemes a key may come in (Bearer)', always: () => true },
   'Retry-After': { description: 'seconds to wait before trying again', always: (status) => status === '429' },
-  Location: { description: 'the path of the job or batch (with PUBLIC_PATH)', always: (status) => status === '200' || status === '202' },
+  Location: { description: 'the path (with PUBLIC_PATH) of the job or batch made or named; of a redelivered event, the history its attempts show in', always: (status) => status === '200' || status === '202' },
   'Preference-Applied': { description: 'the `Prefer: wait=N` the answer honoured' },
   'Idempotent-Replayed': { description: '`true`: this Idempotency-Key named the job or batch already; its first answer is not repeated, the job or batch is read as it is' },
   'X-Job-Id': { description: 'the job that served the request; requests packed together share one (a problem\'s `job_rows` say which rows are this one\'s)', always: () => true },

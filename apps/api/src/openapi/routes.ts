@@ -110,7 +110,7 @@ const inferBody = (schema: z.ZodObject, what: string): NonNullable<Route['body']
   schema,
   framed: framedRequestHeader(schema),
   description:
-    `${what} as JSON (a POST without Content-Type is read as JSON, as KServe and Triton clients send it), ` +
+    `${what} as JSON (a POST without Content-Type, or with a client's default \`application/x-www-form-urlencoded\` or \`text/plain\`, is read as JSON, as KServe and Triton clients send it and Triton reads any body), ` +
     `or in the binary tensor extension (${HEADER_LENGTH} set; any Content-Type): that many bytes of JSON header, then the raw ` +
     'little-endian, row-major bytes of every input with `parameters.binary_data_size`, in header order (BYTES: a 4-byte length before each element)',
 });

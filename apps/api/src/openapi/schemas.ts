@@ -4,7 +4,7 @@
  * describe what the API answers, and the end-to-end test checks live answers against them.
  */
 import { z } from 'zod';
-import { BATCH_STATUSES, DATATYPES, JOB_ENDING_TYPES, JOB_STATUSES, PROBLEMS, WEBHOOK_EVENTS, WEBHOOK_EVENT_TYPES, type ProblemType } from '@maas/shared';
+import { BATCH_STATUSES, DATATYPES, JOB_ENDING_TYPES, JOB_STATUSES, JsonTensor, PROBLEMS, WEBHOOK_EVENTS, WEBHOOK_EVENT_TYPES, type ProblemType } from '@maas/shared';
 
 const Instant = z.iso.datetime().describe('ISO 8601, UTC');
 const Tensor = z.object({
@@ -103,7 +103,7 @@ export const BatchRequestLine = z
     custom_id: z.union([z.string(), z.number()]).nullable().optional().describe("returned on the line's result, as a string; absent or null: the line's number (from 1)"),
     inputs: z
       .union([
-        z.array(Tensor).describe('the tensor form: KServe v2 tensors of one or more rows'),
+        z.array(JsonTensor).describe('the tensor form: KServe v2 tensors of one or more rows'),
         z.record(z.string(), z.array(z.unknown())).describe("the compact form: one row, each input's elements, flat"),
       ])
       .describe('the model\'s inputs; any other key fails the line (its result says why)'),

@@ -28,7 +28,8 @@
  * average lets one fetching streak (BullMQ fetches up to the limit before it starts any) take
  * the batch chunks queued behind them too, every one (a spot-instance audit: one worker held all
  * seven chunks of a batch, workers started later sat idle, and its drain outlasted its grace).
- * So a job that would take the rows held past the budget is handed back (`handsBack`).
+ * So a batch chunk that would take the rows held past the budget is handed back (`handsBack`;
+ * runner.ts asks it of chunks only).
  */
 /**
  * How long a runner must have held nothing for a single-row job to count as `quick`. At one

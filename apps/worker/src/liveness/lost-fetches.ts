@@ -49,7 +49,20 @@ return found`;
 export const MARK_UNLESS_PAUSED_LUA = `if redis.call('HEXISTS', KEYS[1], 'paused') == 1 then return 0 end
 return redis.call('ZADD', KEYS[2], 0, '0')`;
 
+/**
+ * Undoes what a fetch wrote on a job it locked under ARGV[1] and that goes back unstarted:
+ * `processedOn` (read as "a worker took it before": its expiry, the queued-rows tally, a job's
+ * started_at), `pb` (its holder) and one of its attempts started (`ats`). Only while the lock is
+ * still the token's (the job still in `active`, not yet moved): 1, else 0 and nothing written.
+ * KEYS[1] the job hash, KEYS[2] its lock.
+ */
+export const UNTAKE_LUA = `if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'processedOn', 'pb')
+if tonumber(redis.call('HGET', KEYS[1], 'ats') or '0') > 0 then redis.call('HINCRBY', KEYS[1], 'ats', -1) end
+return 1`;
+
 const LOCKED_UNDER: Script = { name: 'maasLockedUnder', numberOfKeys: 1, lua: LOCKED_UNDER_LUA };
+const UNTAKE: Script = { name: 'maasUntake', numberOfKeys: 2, lua: UNTAKE_LUA };
 const MARK_UNLESS_PAUSED: Script = { name: 'maasMarkUnlessPaused', numberOfKeys: 2, lua: MARK_UNLESS_PAUSED_LUA };
 
 /** A connection as ioredis has it: its state and its events (`close`). */
@@ -65,13 +78,15 @@ export interface LostFetchBackend {
 }
 
 /**
- * Moves `id`, locked under `token`, back to the wait list and marks the queue (see
+ * Moves `id`, locked under `token` and never started, back to the wait list as it was before its
+ * fetch (UNTAKE_LUA, while the lock still holds it) and marks the queue (see
  * MARK_UNLESS_PAUSED_LUA). Rejects when the job's lock changed meanwhile (left alone).
  */
 export async function handBack(backend: LostFetchBackend, id: string, token: string): Promise<void> {
-  await backend.moveJobFromActiveToWait(id, token);
   const client = await backend.queue.client;
   const keys = backend.queue.keys;
+  if (client) await runScript(client, UNTAKE, [`${keys['']!}${id}`, `${keys['']!}${id}:lock`, token]);
+  await backend.moveJobFromActiveToWait(id, token);
   if (client) await runScript(client, MARK_UNLESS_PAUSED, [keys['meta']!, keys['marker']!]);
 }
 
@@ -119,6 +134,11 @@ export class LostFetches {
       await this.release(token, id === undefined ? leave : [...leave, id]);
     }
     return job;
+  }
+
+  /** Hands `id`, locked under `token` and not started, back to its queue (`handBack`); rejects as it does. */
+  handBack(id: string, token: string): Promise<void> {
+    return handBack(this.backend, id, token);
   }
 
   /** Hands back to the wait list every active job locked under `token` but those in `leave`; never throws. */
