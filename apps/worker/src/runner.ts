@@ -149,9 +149,8 @@ export class ModelRunner {
       name: settings.workerId,
     });
     const cluster = isClusterUrl(settings.redisUrl);
-    const lost = installLostFetches(this.worker, this.connection, log, cluster);
-    this.lostFetches = lost;
-    if (settings.blockingFetch ?? true) installBlockingFetch(this.worker, log, cluster, lost);
+    this.lostFetches = installLostFetches(this.worker, this.connection, log, cluster);
+    if (settings.blockingFetch ?? true) installBlockingFetch(this.worker, log, cluster, this.lostFetches);
     this.announcer = new JobAnnouncer(this.connection, log);
     this.stats = recording.stats;
     this.endings = new JobEndings({ queueName: this.queueName, labels: this.labels, redis, metrics, announcer: this.announcer, log, ...recording });
@@ -265,49 +264,49 @@ export class ModelRunner {
   }
 
   /**
-   * Puts a batch chunk fetched past the row budget back in its queue, unstarted, as it was
-   * before its fetch (liveness/lost-fetches.ts `handBack`: its fetch's stamps undone, the queue
-   * marked for waiting workers; BullMQ's moveToWait where that is not installed). It goes to the
-   * front of the jobs of its priority. The jobs fetched show how large the queue's are: until
-   * smaller ones come, the limit counts jobs this large, and fetches none past what is held.
-   * True when it is gone from here (handed back, or moved on meanwhile: its lock no longer
-   * ours); false when Redis could not be reached: it is kept and runs here.
+   * Puts a batch chunk fetched past the row budget back in its queue, unstarted (`sendBack`). The
+   * jobs fetched show how large the queue's are: until smaller ones come, the limit counts jobs
+   * this large, and fetches none past what is held. True when it is gone from here (handed
+   * back, or moved on meanwhile); false when Redis could not be reached: it is kept and runs here.
    */
   private async handBack(job: Job<InferenceJobData>, token: string | undefined): Promise<boolean> {
     this.rowsPerJob = Math.max(this.rowsPerJob, job.data.rows);
     this.throttle();
-    try {
-      await this.moveBack(job, token);
-    } catch (err) {
-      if (isRedisUnavailable(err)) return false;
-      this.log.debug({ err: (err as Error).message, job_id: job.id }, 'a chunk to hand back was moved on meanwhile');
-      return true;
-    }
-    this.log.debug({ job_id: job.id, rows: job.data.rows, held_rows: this.heldRows, row_budget: this.rowBudget }, 'batch chunk handed back: past the rows a worker holds');
+    const sent = await this.sendBack(job, token);
+    if (sent.outcome === 'kept') return false;
+    if (sent.outcome === 'gone') this.log.debug({ err: sent.err, job_id: job.id }, 'a chunk to hand back was moved on meanwhile');
+    else this.log.debug({ job_id: job.id, rows: job.data.rows, held_rows: this.heldRows, row_budget: this.rowBudget }, 'batch chunk handed back: past the rows a worker holds');
     return true;
-  }
-
-  private moveBack(job: Job<InferenceJobData>, token: string | undefined): Promise<unknown> {
-    return this.lostFetches && token !== undefined && job.id !== undefined ? this.lostFetches.handBack(job.id, token) : job.moveToWait(token);
   }
 
   /** A held task no run has started, back to its queue as `handBack` puts a job (should Redis be unreachable, it runs here after all). */
   private async returnUnstarted(task: Task): Promise<void> {
-    try {
-      await this.moveBack(task.job, task.job.token);
-    } catch (err) {
-      if (isRedisUnavailable(err)) {
-        this.log.warn({ err, job_id: task.job.id }, 'stopping: a batch chunk could not be handed back; it runs here');
-        this.collector.add(task, task.rows, shapeKey(task.inputs));
-        return;
-      }
-      // Its lock is no longer ours (a resent move that had been done, or it was taken back): not run here.
-      this.log.warn({ err: (err as Error).message, job_id: task.job.id }, 'stopping: a batch chunk to hand back was moved on meanwhile');
-      task.reject(new WaitingError());
+    const sent = await this.sendBack(task.job, task.job.token);
+    if (sent.outcome === 'kept') {
+      this.log.warn({ err: sent.err, job_id: task.job.id }, 'stopping: a batch chunk could not be handed back; it runs here');
+      this.collector.add(task, task.rows, shapeKey(task.inputs));
       return;
     }
-    this.log.info({ job_id: task.job.id, batch_id: task.job.data.batch?.id, rows: task.rows }, 'stopping: a batch chunk not started handed back to its queue');
-    task.reject(new WaitingError());
+    if (sent.outcome === 'gone') this.log.warn({ err: sent.err, job_id: task.job.id }, 'stopping: a batch chunk to hand back was moved on meanwhile');
+    else this.log.info({ job_id: task.job.id, batch_id: task.job.data.batch?.id, rows: task.rows }, 'stopping: a batch chunk not started handed back to its queue');
+    task.reject(new WaitingError()); // neither completed nor failed: BullMQ leaves it where it went
+  }
+
+  /**
+   * Sends a job fetched and not started back to its queue as it was before its fetch
+   * (liveness/lost-fetches.ts `handBack`: its fetch's stamps undone, the queue marked for waiting
+   * workers; BullMQ's moveToWait where that is not installed), at the front of the jobs of its
+   * priority. 'back'; 'kept': Redis could not be reached, the job is still this worker's; 'gone':
+   * its lock is no longer ours (a resent move that had been done, or it was taken back), so it
+   * must not run here.
+   */
+  private async sendBack(job: Job<InferenceJobData>, token: string | undefined): Promise<{ outcome: 'back' } | { outcome: 'kept' | 'gone'; err: string }> {
+    try {
+      await (this.lostFetches && token !== undefined && job.id !== undefined ? this.lostFetches.handBack(job.id, token) : job.moveToWait(token));
+      return { outcome: 'back' };
+    } catch (err) {
+      return { outcome: isRedisUnavailable(err) ? 'kept' : 'gone', err: (err as Error).message };
+    }
   }
 
   private allowedJobs(): number {
