@@ -59,8 +59,9 @@ describe('a load', () => {
     await cp(join(repo.dir, 'penguins'), join(repo.dir, 'gpuonly'), { recursive: true });
     await writeFile(join(repo.dir, 'gpuonly/config.json'), JSON.stringify({ execution_providers: ['cuda'] }));
     cluster = await Cluster.start({ models: repo.dir, workers: 0, api: { MODEL_REPOSITORY_POLL_S: '0', WEBHOOK_ALLOW_PRIVATE: 'true' } });
-    await cluster.startWorker({ WORKER_MODELS: 'penguins,gpuonly', MODEL_REPOSITORY_POLL_S: '0' });
-    await cluster.startWorker({ WORKER_MODELS: 'penguins,gpuonly', MODEL_REPOSITORY_POLL_S: '0' });
+    // Liveness TTL 10 s (3 s by default): a worker frozen 1.5 s below stays live on a loaded machine.
+    await cluster.startWorker({ WORKER_MODELS: 'penguins,gpuonly', MODEL_REPOSITORY_POLL_S: '0', WORKER_ALIVE_TTL_MS: '10000' });
+    await cluster.startWorker({ WORKER_MODELS: 'penguins,gpuonly', MODEL_REPOSITORY_POLL_S: '0', WORKER_ALIVE_TTL_MS: '10000' });
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -114,11 +115,17 @@ describe('a load', () => {
     const hook = await WebhookReceiver.start(0);
     hook.answer = () => 'hang';
     const draining = await cluster.startWorker({ WORKER_MODELS: 'mlp', MODEL_REPOSITORY_POLL_S: '0', WEBHOOK_ALLOW_PRIVATE: 'true' });
+    // The other two workers deliver webhooks too (one queue), but not to a private address: frozen
+    // until the draining one holds the delivery (one of them took it in 1 run of 5, refused it,
+    // and the receiver heard nothing).
+    const others = cluster.workers.filter((w) => w !== draining).map((w) => w.child);
     try {
       const input = [{ name: 'input', datatype: 'FP32', shape: [1, 32], data: Array(32).fill(0.5) }];
+      for (const o of others) o.kill('SIGSTOP');
       const job = await call(cluster.url, 'POST', '/v1/jobs', { model: 'mlp', inputs: input, webhook: hook.url }, { Prefer: 'wait=20' });
       expect(job.body.status).toBe('succeeded');
       await hook.until((all) => all.length > 0, 10_000);
+      for (const o of others) o.kill('SIGCONT');
       const stopped = cluster.stopWorker(draining, 'SIGTERM');
       await draining.waitFor(/draining: finishing held jobs/, 5000);
       await new Promise((r) => setTimeout(r, 300)); // its draining beat
@@ -128,6 +135,7 @@ describe('a load', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       await stopped;
     } finally {
+      for (const o of others) o.kill('SIGCONT');
       await hook.close();
     }
   });
