@@ -27,7 +27,7 @@ import {
 import { assembleFeeds, shapeKey, splitOutputs } from './batching/assemble.js';
 import { installBlockingFetch } from './batching/blocking-fetch.js';
 import { closeWorker } from './liveness/closing-worker.js';
-import { installLostFetches, type LostFetches } from './liveness/lost-fetches.js';
+import { handBackOf, installLostFetches } from './liveness/lost-fetches.js';
 import { logStalled } from './liveness/stalled-line.js';
 import { Collector } from './batching/collector.js';
 import { fullRunsAhead } from './batching/full-ahead.js';
@@ -98,7 +98,8 @@ export class ModelRunner {
   /** batches this runner has marked running (START_BATCH_LUA), the latest few thousand: once each */
   private readonly startedBatches = new Set<string>();
   /** hands back jobs fetched and not started (liveness/lost-fetches.ts); none on a Redis Cluster */
-  private readonly lostFetches: LostFetches | undefined;
+  /** liveness/lost-fetches.ts `handBack` on this queue (undefined: BullMQ's moveToWait) */
+  private readonly handBackJob: ((id: string, token: string) => Promise<void>) | undefined;
   /** how a run that failed for its rows finds the rows at fault (failed-runs.ts) */
   private readonly rerun: Rerun;
 
@@ -149,8 +150,9 @@ export class ModelRunner {
       name: settings.workerId,
     });
     const cluster = isClusterUrl(settings.redisUrl);
-    this.lostFetches = installLostFetches(this.worker, this.connection, log, cluster);
-    if (settings.blockingFetch ?? true) installBlockingFetch(this.worker, log, cluster, this.lostFetches);
+    const lostFetches = installLostFetches(this.worker, this.connection, log, cluster);
+    this.handBackJob = handBackOf(this.worker);
+    if (settings.blockingFetch ?? true) installBlockingFetch(this.worker, log, cluster, lostFetches);
     this.announcer = new JobAnnouncer(this.connection, log);
     this.stats = recording.stats;
     this.endings = new JobEndings({ queueName: this.queueName, labels: this.labels, redis, metrics, announcer: this.announcer, log, ...recording });
@@ -295,14 +297,14 @@ export class ModelRunner {
   /**
    * Sends a job fetched and not started back to its queue as it was before its fetch
    * (liveness/lost-fetches.ts `handBack`: its fetch's stamps undone, the queue marked for waiting
-   * workers; BullMQ's moveToWait where that is not installed), at the front of the jobs of its
+   * workers; on a Redis Cluster too; BullMQ's moveToWait where BullMQ lacks what it uses), at the front of the jobs of its
    * priority. 'back'; 'kept': Redis could not be reached, the job is still this worker's; 'gone':
    * its lock is no longer ours (a resent move that had been done, or it was taken back), so it
    * must not run here.
    */
   private async sendBack(job: Job<InferenceJobData>, token: string | undefined): Promise<{ outcome: 'back' } | { outcome: 'kept' | 'gone'; err: string }> {
     try {
-      await (this.lostFetches && token !== undefined && job.id !== undefined ? this.lostFetches.handBack(job.id, token) : job.moveToWait(token));
+      await (this.handBackJob && token !== undefined && job.id !== undefined ? this.handBackJob(job.id, token) : job.moveToWait(token));
       return { outcome: 'back' };
     } catch (err) {
       return { outcome: isRedisUnavailable(err) ? 'kept' : 'gone', err: (err as Error).message };

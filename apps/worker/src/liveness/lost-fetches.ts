@@ -136,11 +136,6 @@ export class LostFetches {
     return job;
   }
 
-  /** Hands `id`, locked under `token` and not started, back to its queue (`handBack`); rejects as it does. */
-  handBack(id: string, token: string): Promise<void> {
-    return handBack(this.backend, id, token);
-  }
-
   /** Hands back to the wait list every active job locked under `token` but those in `leave`; never throws. */
   async release(token: string, leave: readonly string[] = []): Promise<void> {
     try {
@@ -168,6 +163,18 @@ interface FetchingWorker {
   moveToActive(token: string, name?: string): Promise<Job | undefined>;
   handleCompleted(result: unknown, job: Job, token: string, ...rest: unknown[]): Promise<Job | undefined>;
   handleFailed(err: Error, job: Job, token: string, ...rest: unknown[]): Promise<Job | undefined>;
+}
+
+/**
+ * `handBack` on `worker`'s queue, or undefined when BullMQ's worker lacks what it uses (a BullMQ
+ * upgrade that changes them: BullMQ's moveToWait then, its fetch's stamps kept). On a Redis
+ * Cluster too, unlike the recovery below: its keys are the job's and its queue's (one hash slot).
+ */
+export function handBackOf(worker: Worker): ((id: string, token: string) => Promise<void>) | undefined {
+  const b = (worker as unknown as Partial<FetchingWorker>).backend;
+  if (!b?.queue?.keys || typeof b.queue.keys[''] !== 'string' || typeof b.queue.keys['meta'] !== 'string' || typeof b.queue.keys['marker'] !== 'string'
+    || typeof b.moveJobFromActiveToWait !== 'function') return undefined;
+  return (id, token) => handBack(b, id, token);
 }
 
 /**
