@@ -122,7 +122,7 @@ function render(s) {
       el("td", i === 0 && m.throughput ? num(m.throughput.avg_batch_rows) : "—", "num")]));
   });
   fill("models", models, "No model is served.", 8);
-  fill("workers", s.workers.map((w) => { const td = el("td"); for (const x of w.serves) td.appendChild(el("span", x, "pill")); return row([el("td", w.id), el("td", w.host + " (pid " + w.pid + ")"), el("td", w.device), td]); }), "No live worker: start one with npm run worker.", 4);
+  fill("workers", s.workers.map((w) => { const td = el("td"); if (w.draining) td.appendChild(el("span", "draining: takes no jobs ", "none")); for (const x of w.serves) td.appendChild(el("span", x, "pill")); return row([el("td", w.id), el("td", w.host + " (pid " + w.pid + ")"), el("td", w.device), td]); }), "No live worker: start one with npm run worker.", 4);
   fill("failures", s.failures.map((f) => row([el("td", new Date(f.failed_at).toLocaleTimeString()), el("td", f.id), el("td", f.model + ":" + f.version), el("td", f.tenant), el("td", f.type + ": " + f.message, "err")])), "No failed job.", 5);
   chart(s.series);
 }

@@ -31,7 +31,8 @@ export interface StatusReport {
   generated_at: string;
   window_s: number;
   models: { name: string; versions: VersionStatus[]; throughput: ModelWindow | null }[];
-  workers: { id: string; host: string; pid: number; device: string; serves: string[] }[];
+  /** `draining`: stopping (SIGTERM), it finishes what it holds and takes no job; `serves` is what it still has open */
+  workers: { id: string; host: string; pid: number; device: string; serves: string[]; draining: boolean }[];
   series: Point[];
   failures: { id: string; model: string; version: number; tenant: string; failed_at: string; type: string; message: string }[];
 }
@@ -91,7 +92,7 @@ export class StatusBoard {
       generated_at: new Date(now).toISOString(),
       window_s: samples.length > 1 ? Math.round((now - samples[0]!.at) / 1000) : 0,
       models,
-      workers: live.map((w) => ({ id: w.id, host: w.host, pid: w.pid, device: w.device, serves: w.models.map((s) => `${s.model}:${s.version} (${s.provider})`) })),
+      workers: live.map((w) => ({ id: w.id, host: w.host, pid: w.pid, device: w.device, serves: w.models.map((s) => `${s.model}:${s.version} (${s.provider})`), draining: w.draining === true })),
       series: series(samples),
       failures: await this.failures(),
     };
