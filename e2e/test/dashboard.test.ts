@@ -4,12 +4,15 @@
  * (device / provider), queue depth and oldest age, recent failures, a throughput chart — and
  * that the page refreshes by itself. Takes a screenshot: with MAAS_UPDATE_SCREENSHOTS=1 it
  * replaces the one in the README (docs/dashboard.png), else it goes to the temp folder, so a
- * test run leaves the work tree clean. Runs the open mode (no API_KEYS) with ADMIN_KEY and WEBHOOK_SECRET,
+ * test run leaves the work tree clean. /admin for a screen reader and a keyboard: axe-core's WCAG
+ * 2.2 A and AA rules, rows kept while read, updates that pause, changes said, reflow at 320 px.
+ * Runs the open mode (no API_KEYS) with ADMIN_KEY and WEBHOOK_SECRET,
  * which also covers the open tenant's configured secret.
  */
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import axe from 'axe-core';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, Cluster, REPO_ROOT, rows } from '../src/harness/index.js';
@@ -106,17 +109,17 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     await expect.poll(() => row('mlp').textContent(), { timeout: 10_000 }).toContain('cpu / cpu');
     const penguins = row('penguins');
     await expect.poll(() => penguins.textContent()).toContain('no live worker');
-    expect(await penguins.locator('td').nth(3).textContent()).toBe('1'); // queued
-    expect(await penguins.locator('td').nth(5).textContent()).toMatch(/\d(\.\d)? s/); // oldest queued
+    expect(await penguins.locator('td').nth(2).textContent()).toBe('1'); // queued (the model's name is the row's header)
+    expect(await penguins.locator('td').nth(4).textContent()).toMatch(/\d(\.\d)? s/); // oldest queued
     await expect.poll(() => page.locator('#workers tbody').textContent()).toContain('mlp:1 (cpu)');
     await expect.poll(() => page.locator('#failures tbody').textContent()).toContain('expired');
     await expect.poll(() => page.locator('#chart svg rect').count()).toBeGreaterThan(0);
-    await expect.poll(async () => Number(await row('mlp').locator('td').nth(6).textContent())).toBeGreaterThan(0); // jobs/s over the window
+    await expect.poll(async () => Number(await row('mlp').locator('td').nth(5).textContent())).toBeGreaterThan(0); // jobs/s over the window
 
     // without a reload, the page follows the queue
     const before = await page.locator('#updated').textContent();
     expect((await post('/v1/jobs', penguin)).status).toBe(202);
-    await expect.poll(() => penguins.locator('td').nth(3).textContent(), { timeout: 8000 }).toBe('2');
+    await expect.poll(() => penguins.locator('td').nth(2).textContent(), { timeout: 8000 }).toBe('2');
     expect(await page.locator('#updated').textContent()).not.toBe(before);
     expect(consoleErrors).toEqual([]);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -140,6 +143,70 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
       expect(res.headers()['x-powered-by']).toBeUndefined(); // the board's own express app sent it
     }
     expect((await ctx.request.get(`${cluster.url}/admin`)).headers()['content-security-policy']).toMatch(/script-src 'sha256-/);
+    await ctx.close();
+  });
+
+  it('/admin works for a screen reader and a keyboard: no WCAG 2.2 AA violation, rows kept while read, updates that pause, changes said, reflow at 320 px', async () => {
+    const ctx = await browser.newContext({ httpCredentials: { username: 'admin', password: ADMIN }, viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    await page.goto(`${cluster.url}/admin`);
+    const penguins = page.locator('#models tbody tr', { hasText: 'penguins' }).first();
+    const queued = () => penguins.locator('td').nth(2).textContent();
+    await expect.poll(() => page.locator('#failures tbody').textContent(), { timeout: 10_000 }).toContain('expired');
+
+    // axe-core (run in the page, past its script policy), every WCAG 2.2 A and AA rule.
+    await page.evaluate(axe.source);
+    const audit = async () => (await page.evaluate(() => (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } }).axe
+      .run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }))).violations.map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+    expect(await audit()).toEqual([]);
+
+    // A redraw replaces only rows that changed: a failure's row (unchanged) is the same element 2 redraws on.
+    const failureRow = await page.locator('#failures tbody tr').first().elementHandle();
+    await page.waitForTimeout(4500);
+    expect(await failureRow!.evaluate((e) => e.isConnected)).toBe(true);
+
+    // Text selected (a job id being copied): the page holds still; once let go, it follows the queue.
+    const count = Number(await queued());
+    await page.locator('#failures tbody tr td').nth(1).selectText();
+    expect((await post('/v1/jobs', penguin)).status).toBe(202);
+    await page.waitForTimeout(4500);
+    expect(Number(await queued())).toBe(count);
+    expect(await page.evaluate<string>('String(document.getSelection())')).not.toBe('');
+    await page.evaluate('document.getSelection().removeAllRanges()');
+    await expect.poll(async () => Number(await queued()), { timeout: 8000 }).toBe(count + 1);
+
+    // The keyboard: the first stop is "Pause updates" (Space presses it), then the board's link,
+    // the models table's box (it scrolls on a narrow screen), then the chart's table.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>('document.activeElement.id')).toBe('pause');
+    await page.keyboard.press('Space');
+    expect(await page.locator('#pause').getAttribute('aria-pressed')).toBe('true');
+    expect((await post('/v1/jobs', penguin)).status).toBe(202);
+    await page.waitForTimeout(4500);
+    expect(Number(await queued())).toBe(count + 1); // paused
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>('document.activeElement.textContent')).toMatch(/^Queue board/);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>('document.activeElement.getAttribute("role")')).toBe('region');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter'); // opens the chart's values
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Space'); // resumes
+    expect(await page.locator('#pause').getAttribute('aria-pressed')).toBe('false');
+    await expect.poll(async () => Number(await queued()), { timeout: 8000 }).toBe(count + 2);
+    await expect.poll(() => page.locator('#series tbody tr').count()).toBeGreaterThan(1);
+    expect(await page.locator('#chart svg').getAttribute('aria-label')).toMatch(/now [\d.]+ jobs\/s .*highest [\d.]+ jobs\/s/);
+
+    // A change that matters is said in the status region: a worker joins.
+    const joined = await cluster.startWorker({ WORKER_MODELS: 'penguins' });
+    await expect.poll(() => page.locator('[role=status]').textContent(), { timeout: 15_000 }).toMatch(/1 worker joined; 2 live/);
+    await expect.poll(async () => Number(await queued()), { timeout: 15_000 }).toBe(0); // (it runs the penguins' jobs)
+    await cluster.stopWorker(joined);
+
+    // Reflow (WCAG 1.4.10): nothing scrolls sideways at 320 px but the tables' own boxes; and still no violation.
+    await page.setViewportSize({ width: 320, height: 800 });
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(320);
+    expect(await audit()).toEqual([]);
     await ctx.close();
   });
 

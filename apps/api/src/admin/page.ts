@@ -2,6 +2,14 @@
  * The `/admin` status page: one static HTML document that polls `/admin/status.json` every
  * REFRESH_MS and redraws itself (no build step, no external asset). Every value goes in through
  * `textContent` or an escaping helper, so a model name or an error message cannot inject markup.
+ *
+ * For screen-reader and keyboard users (WCAG 2.2 AA; an accessibility audit): a redraw replaces
+ * only the table rows whose text changed, and none while text on the page is selected, so a
+ * reader keeps their place and a job id can be copied; "Pause updates" stops redraws (2.2.2);
+ * what matters changing (workers come or go, a new failure, the status unreadable) is said in a
+ * polite status region, not by re-reading tables; the chart's values are in its label and in a
+ * data table; the layout reflows to 320 px (each table scrolls in its own box, a region the
+ * keyboard reaches).
  * Its links and its fetch carry PUBLIC_PATH (http/public-path.ts), whose characters need no
  * escaping in HTML or a script's string.
  */
@@ -26,13 +34,21 @@ export function statusPage(publicPath: string): { html: string; scriptHash: stri
   header h1 { font-size:18px; margin:0; }
   header .meta { color:var(--muted); font-size:12px; }
   header a { margin-left:auto; color:var(--accent); text-decoration:none; }
-  main { padding: 16px 24px; display:grid; gap:16px; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); }
+  main { padding: 16px 24px; display:grid; gap:16px; grid-template-columns: repeat(auto-fit, minmax(min(520px, 100%), 1fr)); }
+  header { flex-wrap: wrap; }
+  .scroll { overflow-x:auto; }
+  .sr-only { position:absolute; width:1px; height:1px; padding:0; margin:-1px; overflow:hidden; clip:rect(0,0,0,0); white-space:nowrap; border:0; }
+  button { font:inherit; font-size:12px; padding:2px 10px; border:1px solid var(--line); border-radius:6px; background:#fff; color:var(--fg); cursor:pointer; }
+  button[aria-pressed="true"] { background:var(--fg); color:#fff; }
+  :focus-visible { outline:2px solid var(--accent); outline-offset:2px; }
+  details { margin-top:8px; }
   section { background:#fff; border:1px solid var(--line); border-radius:8px; padding:12px 16px; }
   section.wide { grid-column: 1 / -1; }
   h2 { font-size:14px; margin:0 0 8px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); }
   table { width:100%; border-collapse:collapse; }
   th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
   th { font-weight:600; font-size:12px; color:var(--muted); }
+  tbody th { font-size:14px; color:var(--fg); }
   td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
   .pill { display:inline-block; padding:0 6px; margin:1px 2px; border-radius:10px; background:#eef2ff; color:#3538cd; font-size:12px; }
   .none { color:var(--bad); }
@@ -46,39 +62,63 @@ export function statusPage(publicPath: string): { html: string; scriptHash: stri
 <header>
   <h1>maas · cluster status</h1>
   <span class="meta">updated <span id="updated">…</span> · refreshes every ${REFRESH_MS / 1000} s · history <span id="window">0</span> s</span>
-  <span id="stale">status unavailable: <span id="stale-why"></span></span>
-  <a href="${publicPath}/admin/queues">Queue board →</a>
+  <button type="button" id="pause" aria-pressed="false">Pause updates</button>
+  <span id="stale" role="alert">status unavailable: <span id="stale-why"></span></span>
+  <a href="${publicPath}/admin/queues">Queue board <span aria-hidden="true">→</span></a>
+  <div id="announce" class="sr-only" role="status" aria-live="polite"></div>
 </header>
 <main>
   <section class="wide">
-    <h2>Models</h2>
-    <table id="models"><thead><tr>
-      <th>Model</th><th>Version</th><th>Workers (device / provider)</th>
-      <th class="num">Queued</th><th class="num">Running</th><th class="num">Oldest queued</th>
-      <th class="num">Jobs/s</th><th class="num">Rows per batch</th>
-    </tr></thead><tbody></tbody></table>
+    <h2 id="models-h">Models</h2>
+    <div class="scroll" tabindex="0" role="region" aria-labelledby="models-h"><table id="models" aria-labelledby="models-h"><thead><tr>
+      <th scope="col">Model</th><th scope="col">Version</th><th scope="col">Workers (device / provider)</th>
+      <th scope="col" class="num">Queued</th><th scope="col" class="num">Running</th><th scope="col" class="num">Oldest queued</th>
+      <th scope="col" class="num">Jobs/s</th><th scope="col" class="num">Rows per batch</th>
+    </tr></thead><tbody></tbody></table></div>
   </section>
   <section>
-    <h2>Throughput (jobs/s) and batch size</h2>
+    <h2 id="chart-h">Throughput (jobs/s) and batch size</h2>
     <div id="chart"></div>
+    <details id="chart-data"><summary>The chart's values as a table</summary>
+      <div class="scroll" tabindex="0" role="region" aria-labelledby="chart-h"><table id="series" aria-labelledby="chart-h"><thead><tr><th scope="col">Seconds ago</th><th scope="col" class="num">Jobs/s</th><th scope="col" class="num">Rows per batch</th></tr></thead><tbody></tbody></table></div>
+    </details>
   </section>
   <section>
-    <h2>Workers</h2>
-    <table id="workers"><thead><tr><th>Worker</th><th>Host</th><th>Device</th><th>Serves</th></tr></thead><tbody></tbody></table>
+    <h2 id="workers-h">Workers</h2>
+    <div class="scroll" tabindex="0" role="region" aria-labelledby="workers-h"><table id="workers" aria-labelledby="workers-h"><thead><tr><th scope="col">Worker</th><th scope="col">Host</th><th scope="col">Device</th><th scope="col">Serves</th></tr></thead><tbody></tbody></table></div>
   </section>
   <section class="wide">
-    <h2>Recent failures</h2>
-    <table id="failures"><thead><tr><th>When</th><th>Job</th><th>Model</th><th>Tenant</th><th>Error</th></tr></thead><tbody></tbody></table>
+    <h2 id="failures-h">Recent failures</h2>
+    <div class="scroll" tabindex="0" role="region" aria-labelledby="failures-h"><table id="failures" aria-labelledby="failures-h"><thead><tr><th scope="col">When</th><th scope="col">Job</th><th scope="col">Model</th><th scope="col">Tenant</th><th scope="col">Error</th></tr></thead><tbody></tbody></table></div>
   </section>
 </main>
 <script>
 "use strict";
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; };
 const row = (cells) => { const tr = document.createElement("tr"); for (const c of cells) tr.appendChild(c); return tr; };
+// Only the rows whose text changed are replaced: a reader's place (and focus) stays where it was.
 const fill = (id, rows, empty, span) => {
   const body = document.querySelector("#" + id + " tbody");
-  body.replaceChildren(...(rows.length ? rows : [row([Object.assign(el("td", empty, "empty"), { colSpan: span })])]));
+  const next = rows.length ? rows : [row([Object.assign(el("td", empty, "empty"), { colSpan: span })])];
+  next.forEach((tr, i) => {
+    tr.dataset.text = Array.from(tr.cells, (c) => c.textContent).join("\u0001");
+    const old = body.rows[i];
+    if (!old) body.appendChild(tr);
+    else if (old.dataset.text !== tr.dataset.text) body.replaceChild(tr, old);
+  });
+  while (body.rows.length > next.length) body.deleteRow(-1);
 };
+const announce = (text) => { if (text) document.getElementById("announce").textContent = text; };
+let paused = false;
+let last = null; // what the previous redraw showed: worker ids, failure ids, whether the status was readable
+document.getElementById("pause").addEventListener("click", (e) => {
+  paused = !paused;
+  e.currentTarget.setAttribute("aria-pressed", String(paused));
+  e.currentTarget.textContent = paused ? "Resume updates" : "Pause updates";
+  if (!paused) refreshNow();
+});
+// A selection (a job id being copied) or an update paused holds the page as it is.
+const held = () => paused || String(document.getSelection() || "").length > 0;
 const age = (s) => s === null ? "—" : s < 60 ? s.toFixed(1) + " s" : s < 3600 ? Math.round(s / 60) + " min" : (s / 3600).toFixed(1) + " h";
 const num = (n) => n === null || n === undefined ? "—" : String(n);
 
@@ -92,11 +132,13 @@ function chart(points) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", "0 0 " + W + " " + (H + 18)); svg.setAttribute("width", "100%"); svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "jobs per second (bars) and rows per batch (line)");
+  const latest = points[n - 1];
+  const meanJ = points.reduce((a, p) => a + p.jobs_per_s, 0) / n;
+  svg.setAttribute("aria-label", "jobs per second (bars) and rows per batch (line) over the last " + Math.round((latest.at - points[0].at) / 1000) + " s: now " + latest.jobs_per_s + " jobs/s and " + num(latest.avg_batch_rows) + " rows per batch; highest " + maxJ.toFixed(1) + " jobs/s, mean " + meanJ.toFixed(1) + " jobs/s; the values are in the table below");
   const add = (name, attrs, text) => { const e = document.createElementNS(ns, name); for (const k in attrs) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; svg.appendChild(e); return e; };
   points.forEach((p, i) => {
     const h = (p.jobs_per_s / maxJ) * (H - 10);
-    add("rect", { x: pad + i * bw + 1, y: H - h, width: Math.max(1, bw - 2), height: h, fill: "#9db8f0" });
+    add("rect", { x: pad + i * bw + 1, y: H - h, width: Math.max(1, bw - 2), height: h, fill: "#5b84d6" });
   });
   const line = points.map((p, i) => p.avg_batch_rows === null ? null : (pad + i * bw + bw / 2) + "," + (H - (p.avg_batch_rows / maxR) * (H - 10))).filter(Boolean);
   if (line.length > 1) add("polyline", { points: line.join(" "), fill: "none", stroke: "#c4320a", "stroke-width": 2 });
@@ -107,6 +149,10 @@ function chart(points) {
   add("text", { x: W - 22, y: H + 14 }, "now");
   add("text", { x: pad + 60, y: H + 14 }, "bars: jobs/s (max " + maxJ.toFixed(1) + ") · line: rows per batch (max " + maxR + ")");
   box.replaceChildren(svg);
+  // The data table only while it is open (it can hold a few hundred rows).
+  if (document.getElementById("chart-data").open) {
+    fill("series", points.slice().reverse().map((p) => row([el("td", Math.round((latest.at - p.at) / 1000)), el("td", p.jobs_per_s, "num"), el("td", num(p.avg_batch_rows), "num")])), "No samples yet.", 3);
+  }
 }
 
 function render(s) {
@@ -117,7 +163,8 @@ function render(s) {
     const workers = el("td");
     if (v.workers.length === 0) workers.appendChild(el("span", v.served === false ? "—" : "no live worker", "none"));
     for (const w of v.workers) workers.appendChild(el("span", w.id + " · " + w.device + " / " + w.provider, "pill"));
-    models.push(row([el("td", i === 0 ? m.name : ""), el("td", v.served === false ? v.version + " (not served: its last jobs)" : v.version), workers, el("td", v.queued, "num"), el("td", v.active, "num"),
+    const name = Object.assign(el("th", m.name), { scope: "row" });
+    models.push(row([name, el("td", v.served === false ? v.version + " (not served: its last jobs)" : v.version), workers, el("td", v.queued, "num"), el("td", v.active, "num"),
       el("td", age(v.oldest_queued_s), "num"), el("td", i === 0 && m.throughput ? m.throughput.jobs_per_s : "—", "num"),
       el("td", i === 0 && m.throughput ? num(m.throughput.avg_batch_rows) : "—", "num")]));
   });
@@ -125,21 +172,42 @@ function render(s) {
   fill("workers", s.workers.map((w) => { const td = el("td"); if (w.draining) td.appendChild(el("span", "draining: takes no jobs ", "none")); for (const x of w.serves) td.appendChild(el("span", x, "pill")); return row([el("td", w.id), el("td", w.host + " (pid " + w.pid + ")"), el("td", w.device), td]); }), "No live worker: start one with npm run worker.", 4);
   fill("failures", s.failures.map((f) => row([el("td", new Date(f.failed_at).toLocaleTimeString()), el("td", f.id), el("td", f.model + ":" + f.version), el("td", f.tenant), el("td", f.type + ": " + f.message, "err")])), "No failed job.", 5);
   chart(s.series);
+  const now = { workers: new Set(s.workers.map((w) => w.id)), failures: new Set(s.failures.map((f) => f.id)) };
+  if (last) {
+    const said = [];
+    const came = [...now.workers].filter((id) => !last.workers.has(id)).length, went = [...last.workers].filter((id) => !now.workers.has(id)).length;
+    if (came) said.push(came + (came === 1 ? " worker" : " workers") + " joined");
+    if (went) said.push(went + (went === 1 ? " worker" : " workers") + " left");
+    if (came || went) said.push(now.workers.size + " live");
+    const failed = s.failures.filter((f) => !last.failures.has(f.id));
+    if (failed.length) said.push(failed.length + " new " + (failed.length === 1 ? "failure" : "failures") + ", the latest " + failed[0].model + ": " + failed[0].type);
+    if (last.unreadable) said.push("status readable again");
+    announce(said.join("; "));
+  }
+  last = now;
 }
 
+let timer;
 async function refresh() {
   try {
     const r = await fetch(${JSON.stringify(`${publicPath}/admin/status.json`)}, { cache: "no-store" });
     if (!r.ok) throw new Error("HTTP " + r.status);
-    render(await r.json());
+    const status = await r.json();
+    if (held()) return;
+    render(status);
     document.getElementById("stale").style.display = "none";
   } catch (e) {
-    document.getElementById("stale-why").textContent = e.message;
-    document.getElementById("stale").style.display = "inline";
+    // Said once as it becomes unreadable (an alert), not at every poll that fails.
+    const stale = document.getElementById("stale"), why = document.getElementById("stale-why");
+    if (stale.style.display !== "inline" || why.textContent !== e.message) { stale.style.display = "inline"; why.textContent = e.message; }
+    if (last) last.unreadable = true;
   } finally {
-    setTimeout(refresh, ${REFRESH_MS});
+    clearTimeout(timer);
+    if (!paused) timer = setTimeout(refresh, ${REFRESH_MS});
   }
 }
+const refreshNow = () => { clearTimeout(timer); refresh(); };
+document.getElementById("chart-data").addEventListener("toggle", refreshNow);
 refresh();
 </script>
 </body>
