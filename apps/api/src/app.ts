@@ -111,7 +111,7 @@ export function createApp(deps: Deps): Express {
   app.use(modelsRouter(deps));
   app.use(webhooksRouter(deps));
   app.use(metricsRouter(deps));
-  app.use(openApiRouter(deps.config.PUBLIC_PATH, deps.config.API_KEYS !== undefined));
+  app.use(openApiRouter(deps.config.PUBLIC_PATH, { tenants: deps.config.API_KEYS !== undefined, admin: deps.config.ADMIN_KEY !== undefined }));
   app.use(notFoundHandler(allowed));
   app.use(answeringProblems(countRefusals(deps.metrics)));
   return app;

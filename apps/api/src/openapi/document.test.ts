@@ -108,11 +108,19 @@ describe('openApiDocument', () => {
     expect(doc.security).toEqual([{ apiKey: [] }, { apiKeyBasic: [] }]);
   });
 
-  it('asks for no key in the open mode (API_KEYS unset) but on the admin key\'s routes', () => {
-    const open = openApiDocument('test', '', false) as any;
+  it('asks for no key in the open mode (API_KEYS unset) but on the admin key\'s routes, and on none when ADMIN_KEY is unset too', () => {
+    const open = openApiDocument('test', '', { tenants: false, admin: true }) as any;
     expect(open.security).toEqual([]);
     expect(open.paths['/v1/models'].get.security).toBeUndefined();
     expect(open.paths['/admin/queues'].get.security).toEqual([{ admin: [] }, { adminBearer: [] }]);
+    const wideOpen = openApiDocument('test', '', { tenants: false, admin: false }) as any;
+    expect(wideOpen.paths['/admin/queues'].get.security).toEqual([]);
+    expect(wideOpen.paths['/v2/repository/models/{model}/load'].post.security).toEqual([]);
+    // Tenant keys without an admin key: the admin routes are closed (no key opens them); no read lists the admin key.
+    const tenantsOnly = openApiDocument('test', '', { tenants: true, admin: false }) as any;
+    expect(tenantsOnly.paths['/admin/queues'].get.security).toEqual([{ admin: [] }, { adminBearer: [] }]);
+    expect(tenantsOnly.paths['/v2/models/{model}'].get.security).toBeUndefined();
+    expect(doc.paths['/v2/models/{model}'].get.security).toContainEqual({ adminBearer: [] });
   });
 
   it('types each NDJSON line (x-item-schema): the upload\'s requests and the results, in their three forms', () => {

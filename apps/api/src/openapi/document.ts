@@ -155,7 +155,7 @@ class Builder {
     }));
   }
 
-  operation(route: Route, keyed: boolean): Json {
+  operation(route: Route, keys: Keys): Json {
     const responses: Json = {};
     for (const [status, a] of Object.entries(route.answers)) {
       responses[status] = {
@@ -168,7 +168,9 @@ class Builder {
       summary: route.summary,
       operationId: `${route.method}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       tags: [route.tag],
-      ...(route.open ? { security: [] } : route.admin ? { security: [{ admin: [] }, { adminBearer: [] }] } : keyed && adminMayRead(route) ? { security: [{ apiKey: [] }, { apiKeyBasic: [] }, { adminBearer: [] }, { admin: [] }] } : {}),
+      ...(route.open || (route.admin && adminOpen(keys)) ? { security: [] }
+        : route.admin ? { security: [{ admin: [] }, { adminBearer: [] }] }
+        : keys.tenants && keys.admin && adminMayRead(route) ? { security: [{ apiKey: [] }, { apiKeyBasic: [] }, { adminBearer: [] }, { admin: [] }] } : {}),
       parameters: [
         ...pathParams(route.path),
         ...this.queryParams(route),
@@ -260,16 +262,24 @@ function adminMayRead(route: Route): boolean {
   return isModelRead(req) || isOperationsRead(req);
 }
 
+/** Which keys the API was given: `tenants`, API_KEYS is set; `admin`, ADMIN_KEY is. */
+export interface Keys { tenants: boolean; admin: boolean }
+
+/** The admin routes take every request: neither API_KEYS nor ADMIN_KEY is set (http/admin-auth.ts). */
+const adminOpen = (keys: Keys): boolean => !keys.tenants && !keys.admin;
+
 /**
- * `keyed`: API_KEYS is set. Without it the API takes every request without a key (open mode),
- * and the document says so: no security on any operation but the admin key's.
+ * `keys`: which keys the API was given. Without API_KEYS the API takes every request without a
+ * key (open mode), and the document says so: no security on any operation but the admin key's,
+ * and none on those either while ADMIN_KEY is unset too. The admin key's alternatives on the
+ * reads it may make are listed only when it is set.
  */
-export function openApiDocument(version: string, publicPath = '', keyed = true): Json {
+export function openApiDocument(version: string, publicPath = '', keys: Keys = { tenants: true, admin: true }): Json {
   const paths: Record<string, Json> = {};
   const build = new Builder();
   for (const r of ROUTES) {
-    (paths[r.path] ??= {})[r.method] = build.operation(r, keyed);
-    if (r.head) paths[r.path]!['head'] = headOperation(build.operation(r, keyed));
+    (paths[r.path] ??= {})[r.method] = build.operation(r, keys);
+    if (r.head) paths[r.path]!['head'] = headOperation(build.operation(r, keys));
   }
   return {
     openapi: '3.1.0',
@@ -293,7 +303,7 @@ export function openApiDocument(version: string, publicPath = '', keyed = true):
     },
     // Its paths are from the API's root: `/`, or PUBLIC_PATH behind a proxy that strips it.
     servers: [{ url: publicPath || '/', description: 'the API that served this document' }],
-    security: keyed ? [{ apiKey: [] }, { apiKeyBasic: [] }] : [],
+    security: keys.tenants ? [{ apiKey: [] }, { apiKeyBasic: [] }] : [],
     components: {
       schemas: build.components.schemas,
       securitySchemes: {
