@@ -47,6 +47,9 @@ describe('a model file replaced while the API still reads the old one', () => {
       (e) => e?.reason !== '', { ms: 10_000, what: "the index to name the worker serving other files" },
     );
     expect(mlp).toMatchObject({ version: '1', state: 'READY', reason: expect.stringMatching(new RegExp(`^served from other files .* by ${cluster.workers[0]!.name}: their repository differs`)) });
+    // On-call tells the client's failures from the service's: by type (with the worker's next heartbeat).
+    await eventually(async () => (await call(cluster.url, 'GET', '/metrics')).text,
+      (t) => /^maas_job_failures_total\{[^}]*model="mlp"[^}]*type="invalid-input"[^}]*\} [1-9]/m.test(t), { ms: 15_000, what: 'maas_job_failures_total{type="invalid-input"}' });
   });
 });
 

@@ -48,6 +48,12 @@ export function createWorkerMetrics(workerId: string) {
       labelNames: [...labelNames, 'outcome'],
       registers: [registry],
     }),
+    failures: new Counter({
+      name: 'maas_job_failures_total',
+      help: 'Jobs counted outcome="failed" in maas_jobs_processed_total, by the type of their error: inference-failed, worker-lost, internal, unavailable are the service\'s; invalid-input is the client\'s',
+      labelNames: [...labelNames, 'type'],
+      registers: [registry],
+    }),
     sessionsLost: new Counter({
       name: 'maas_sessions_lost_total',
       help: 'Session threads that died or wedged (past WORKER_RUN_TIMEOUT_MS) and were replaced',

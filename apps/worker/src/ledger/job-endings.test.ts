@@ -93,8 +93,9 @@ function withLedger(ledger: Recorded) {
   const redis = { unlink: async () => (order.push('payload released'), 1) } as never;
   const e = new JobEndings({ queueName: '{infer-mlp-v1}', labels: { model: 'mlp', version: '1' }, redis, metrics, announcer, log, jobs, stats });
   const counted = async () => Object.fromEntries((await metrics.jobs.get()).values.map((v) => [v.labels.outcome, v.value]));
+  const failures = async () => Object.fromEntries((await metrics.failures.get()).values.map((v) => [v.labels.type, v.value]));
   const failedByBull = (reason: JobError) => ({ ...(jobOf(false) as object), data: { ...(jobOf(false) as { data: object }).data, webhook: { url: 'http://h/' } }, failedReason: encodeJobError(reason) }) as never;
-  return { e, counted, order, failedByBull };
+  return { e, counted, failures, order, failedByBull };
 }
 
 const until = async (check: () => boolean) => {
@@ -119,6 +120,25 @@ describe('a final failure is counted and announced as the ledger settles it, aft
     await until(() => order.includes('announced failed'));
     expect(await counted()).toEqual({ failed: 1 });
     expect(order.filter((o) => o !== 'payload released')).toEqual(['recorded', 'stats failed', 'announced failed']);
+  });
+
+  it('maas_job_failures_total counts a failure by its error type (the service\'s apart from the client\'s), and no cancel, expiry or success', async () => {
+    const own = withLedger({ won: true });
+    await own.e.failed(jobOf(false), { type: 'inference-failed', message: 'x' });
+    await own.e.failed(jobOf(false), { type: 'invalid-input', message: 'y' });
+    await own.e.failed(jobOf(false), { type: 'invalid-input', message: 'z' });
+    expect(await own.failures()).toEqual({ 'inference-failed': 1, 'invalid-input': 2 });
+    const bull = withLedger({ won: true });
+    bull.e.failedElsewhere(bull.failedByBull(lost));
+    await until(() => bull.order.includes('announced failed'));
+    expect(await bull.failures()).toEqual({ 'worker-lost': 1 });
+    const canceled = withLedger({ won: false, ending: { state: 'canceled' } } as Recorded);
+    await canceled.e.failed(jobOf(false), { type: 'inference-failed', message: 'x' });
+    expect(await canceled.failures()).toEqual({});
+    const laterSuccess = withLedger(completion);
+    laterSuccess.e.failedElsewhere(laterSuccess.failedByBull(lost));
+    await until(() => laterSuccess.order.includes('announced failed'));
+    expect(await laterSuccess.failures()).toEqual({});
   });
 
   it("failed (the runner's own): a cancel recorded first counts as a cancel", async () => {
@@ -218,15 +238,18 @@ describe('maas_jobs_processed_total and maas_job_seconds count the requests a pa
     const members = withLedger({ won: true });
     members.e.stored(packed(5, true), { ...result, memberErrors: { job_m1: { type: 'inference-failed', message: 'x' }, job_m3: { type: 'expired', message: 'y' } } } as InferenceJobResult);
     expect(await members.counted()).toEqual({ succeeded: 3, failed: 1, expired: 1 });
+    expect(await members.failures()).toEqual({ 'inference-failed': 1 });
   });
 
   it("a failure counts each member; a packed v2 job whose run failed counts none (each request runs again alone, and counts there)", async () => {
     const members = withLedger({ won: true });
     await members.e.failed(packed(4, true), { type: 'inference-failed', message: 'x' });
     expect(await members.counted()).toEqual({ failed: 4 });
+    expect(await members.failures()).toEqual({ 'inference-failed': 4 });
     const v2 = withLedger({ won: true });
     await v2.e.failed(packed(4, false), { type: 'inference-failed', message: 'x' });
     expect(await v2.counted()).toEqual({});
+    expect(await v2.failures()).toEqual({});
     const lost = withLedger({ won: true });
     lost.e.failedElsewhere(packed(3, false, { type: 'worker-lost', message: 'stalled' }));
     await until(() => lost.order.includes('announced failed'));

@@ -82,20 +82,24 @@ export class JobEndings {
    * as the clients and Triton's statistics count them (an observability audit: 80 requests
    * counted 4). A packed v2 job whose run failed counts none (`failedRequests`: each request is
    * run again alone, and counted there); a carrier's members that failed alone count as failed.
+   * A failure (outcome `failed`) is counted by its error's type too (maas_job_failures_total):
+   * `failureType`, else `error`'s.
    */
-  private count(job: InferenceJob, outcome: 'succeeded' | FailedOutcome, error?: JobError, failedAlone?: Record<string, JobError>): void {
+  private count(job: InferenceJob, outcome: 'succeeded' | FailedOutcome, error?: JobError, failedAlone?: Record<string, JobError>, failureType = error?.type): void {
     let n = outcome !== 'succeeded' && error ? failedRequests(job.data, { state: 'failed', error }) : requestsOf(job.data);
     if (failedAlone) {
       const byOutcome = new Map<FailedOutcome, number>();
       for (const e of Object.values(failedAlone)) {
         const o = outcomeOf(e);
         byOutcome.set(o, (byOutcome.get(o) ?? 0) + 1);
+        if (o === 'failed') this.d.metrics.failures.inc({ ...this.d.labels, type: e.type });
         n--;
       }
       for (const [o, k] of byOutcome) this.d.metrics.jobs.inc({ ...this.d.labels, outcome: o }, k);
     }
     if (n <= 0) return;
     this.d.metrics.jobs.inc({ ...this.d.labels, outcome }, n);
+    if (outcome === 'failed' && failureType !== undefined) this.d.metrics.failures.inc({ ...this.d.labels, type: failureType }, n);
     if (outcome !== 'succeeded') return;
     const seconds = (clusterNow() - job.timestamp) / 1000;
     const labels = { ...this.d.labels, kind: job.data.batch ? 'batch' : 'request' };
@@ -237,7 +241,7 @@ export class JobEndings {
   private async recordChunk(job: InferenceJob, error: JobError, outcome: FailedOutcome = outcomeOf(error)): Promise<void> {
     const chunk = job.data.batch;
     if (!chunk || !this.d.chunks) return;
-    if (await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error))) this.count(job, outcome);
+    if (await (error.type === 'canceled' ? this.d.chunks.canceled(chunk) : this.d.chunks.failed(chunk, error))) this.count(job, outcome, undefined, undefined, error.type);
   }
 
   /** Records a final failure; resolves with the ending the ledger settled on (the first recorded). */
