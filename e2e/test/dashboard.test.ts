@@ -203,6 +203,14 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     await expect.poll(async () => Number(await queued()), { timeout: 15_000 }).toBe(0); // (it runs the penguins' jobs)
     await cluster.stopWorker(joined);
 
+    // A failed job's id leads to its page on the queue board.
+    const href = (await page.locator('#failures tbody a').first().getAttribute('href'))!;
+    expect(href).toMatch(/^\/admin\/queues\/queue\/%7Binfer-mlp-v1%7D\/job_[\w-]+$/);
+    const jobPage = await ctx.newPage();
+    await jobPage.goto(`${cluster.url}${href}`);
+    await expect.poll(() => jobPage.locator('body').textContent(), { timeout: 15_000 }).toContain(decodeURIComponent(href.split('/').pop()!));
+    await jobPage.close();
+
     // Reflow (WCAG 1.4.10): nothing scrolls sideways at 320 px but the tables' own boxes; and still no violation.
     await page.setViewportSize({ width: 320, height: 800 });
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(320);

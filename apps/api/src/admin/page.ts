@@ -49,6 +49,7 @@ export function statusPage(publicPath: string): { html: string; scriptHash: stri
   th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
   th { font-weight:600; font-size:12px; color:var(--muted); }
   tbody th { font-size:14px; color:var(--fg); }
+  td a { color:var(--accent); }
   td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
   .pill { display:inline-block; padding:0 6px; margin:1px 2px; border-radius:10px; background:#eef2ff; color:#3538cd; font-size:12px; }
   .none { color:var(--bad); }
@@ -155,6 +156,16 @@ function chart(points) {
   }
 }
 
+// A failed job's id links to its page on the queue board (its data's shape, its error's stack).
+const BOARD = ${JSON.stringify(`${publicPath}/admin/queues/queue/`)};
+function jobCell(f) {
+  const a = el("a", f.id);
+  a.href = BOARD + encodeURIComponent(f.queue) + "/" + encodeURIComponent(f.id);
+  const td = el("td");
+  td.appendChild(a);
+  return td;
+}
+
 function render(s) {
   document.getElementById("updated").textContent = new Date(s.generated_at).toLocaleTimeString();
   document.getElementById("window").textContent = s.window_s;
@@ -170,7 +181,7 @@ function render(s) {
   });
   fill("models", models, "No model is served.", 8);
   fill("workers", s.workers.map((w) => { const td = el("td"); if (w.draining) td.appendChild(el("span", "draining: takes no jobs ", "none")); for (const x of w.serves) td.appendChild(el("span", x, "pill")); return row([el("td", w.id), el("td", w.host + " (pid " + w.pid + ")"), el("td", w.device), td]); }), "No live worker: start one with npm run worker.", 4);
-  fill("failures", s.failures.map((f) => row([el("td", new Date(f.failed_at).toLocaleTimeString()), el("td", f.id), el("td", f.model + ":" + f.version), el("td", f.tenant), el("td", f.type + ": " + f.message, "err")])), "No failed job.", 5);
+  fill("failures", s.failures.map((f) => row([el("td", new Date(f.failed_at).toLocaleTimeString()), jobCell(f), el("td", f.model + ":" + f.version), el("td", f.tenant), el("td", f.type + ": " + f.message, "err")])), "No failed job.", 5);
   chart(s.series);
   const now = { workers: new Set(s.workers.map((w) => w.id)), failures: new Set(s.failures.map((f) => f.id)) };
   if (last) {

@@ -34,7 +34,8 @@ export interface StatusReport {
   /** `draining`: stopping (SIGTERM), it finishes what it holds and takes no job; `serves` is what it still has open */
   workers: { id: string; host: string; pid: number; device: string; serves: string[]; draining: boolean }[];
   series: Point[];
-  failures: { id: string; model: string; version: number; tenant: string; failed_at: string; type: string; message: string }[];
+  /** `queue`: the BullMQ queue the job failed in (the queue board's page of it: `/admin/queues/queue/{queue}/{id}`) */
+  failures: { id: string; queue: string; model: string; version: number; tenant: string; failed_at: string; type: string; message: string }[];
 }
 
 const FAILURES_PER_QUEUE = 10;
@@ -120,12 +121,13 @@ export class StatusBoard {
     const all: StatusReport['failures'] = [];
     for (const m of this.catalog.models) {
       for (const v of m.versions) {
-        const jobs = await this.queues.byName(inferenceQueueName(v.model, v.version)).getJobs(['failed'], 0, FAILURES_PER_QUEUE - 1, false);
+        const queue = inferenceQueueName(v.model, v.version);
+        const jobs = await this.queues.byName(queue).getJobs(['failed'], 0, FAILURES_PER_QUEUE - 1, false);
         for (const j of jobs) {
           if (!j) continue;
           const e = decodeJobError(j.failedReason);
           all.push({
-            id: j.id ?? '', model: v.model, version: v.version, tenant: j.data?.tenant ?? '',
+            id: j.id ?? '', queue, model: v.model, version: v.version, tenant: j.data?.tenant ?? '',
             failed_at: new Date(j.finishedOn ?? j.timestamp).toISOString(), type: e.type, message: e.message.slice(0, 300),
           });
         }
