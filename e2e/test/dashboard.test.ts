@@ -154,10 +154,17 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     const queued = () => penguins.locator('td').nth(2).textContent();
     await expect.poll(() => page.locator('#failures tbody').textContent(), { timeout: 10_000 }).toContain('expired');
 
-    // axe-core (run in the page, past its script policy), every WCAG 2.2 A and AA rule.
+    // axe-core (run in the page, past its script policy), every WCAG 2.2 A and AA rule, on a
+    // page paused (axe reads a snapshot: no node may go while it runs).
     await page.evaluate(axe.source);
-    const audit = async () => (await page.evaluate(() => (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } }).axe
-      .run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }))).violations.map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+    const pauseButton = () => page.evaluate('document.getElementById("pause").click()'); // (focus stays where it is)
+    const audit = async () => {
+      await pauseButton();
+      const found = (await page.evaluate(() => (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } }).axe
+        .run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }))).violations.map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+      await pauseButton();
+      return found;
+    };
     expect(await audit()).toEqual([]);
 
     // A redraw replaces only rows that changed: a failure's row (unchanged) is the same element 2 redraws on.
@@ -197,9 +204,13 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     await expect.poll(() => page.locator('#series tbody tr').count()).toBeGreaterThan(1);
     expect(await page.locator('#chart svg').getAttribute('aria-label')).toMatch(/now [\d.]+ jobs\/s .*highest [\d.]+ jobs\/s/);
 
-    // A change that matters is said in the status region: a worker joins.
+    // A change that matters is said in the status region: a worker joins. The other worker's row,
+    // unchanged, stays the same element (rows are known by key, not by place).
+    const firstWorker = await page.locator('#workers tbody tr').first().elementHandle();
     const joined = await cluster.startWorker({ WORKER_MODELS: 'penguins' });
     await expect.poll(() => page.locator('[role=status]').textContent(), { timeout: 15_000 }).toMatch(/1 worker joined; 2 live/);
+    expect(await page.locator('#workers tbody tr').count()).toBe(2);
+    expect(await firstWorker!.evaluate((e) => e.isConnected)).toBe(true);
     await expect.poll(async () => Number(await queued()), { timeout: 15_000 }).toBe(0); // (it runs the penguins' jobs)
     await cluster.stopWorker(joined);
 

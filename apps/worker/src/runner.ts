@@ -97,7 +97,6 @@ export class ModelRunner {
   private rowsPerJob: number;
   /** batches this runner has marked running (START_BATCH_LUA), the latest few thousand: once each */
   private readonly startedBatches = new Set<string>();
-  /** hands back jobs fetched and not started (liveness/lost-fetches.ts); none on a Redis Cluster */
   /** liveness/lost-fetches.ts `handBack` on this queue (undefined: BullMQ's moveToWait) */
   private readonly handBackJob: ((id: string, token: string) => Promise<void>) | undefined;
   /** how a run that failed for its rows finds the rows at fault (failed-runs.ts) */

@@ -1,6 +1,7 @@
 /**
- * `handBackOf` on a Redis Cluster (a one-node cluster of a real redis-server, which refuses
- * commands across hash slots as a larger one does): a batch chunk fetched past a worker's row
+ * `handBackOf` on a Redis Cluster (a one-node cluster of a real redis-server: it refuses a
+ * command whose declared keys span hash slots, as a larger one does; keys a script reaches through
+ * its arguments are checked here by their slot, below): a batch chunk fetched past a worker's row
  * budget, or not started when it stops, goes back as it was before its fetch, with its queue
  * marked, as on a single Redis (stale-marker.int.test.ts). Before, a cluster's worker had no
  * hand-back of its own and used BullMQ's moveToWait: the chunk kept its fetch's `processedOn`,
@@ -69,5 +70,10 @@ describe('handBackOf on a Redis Cluster', () => {
     expect(await cluster.hmget(key('c1'), 'processedOn', 'pb', 'ats')).toEqual([null, null, '0']);
     expect(await cluster.zcard(key('marker'))).toBe(1); // a waiting worker wakes for it
     expect((await worker.getNextJob('t2'))!.id).toBe('c1');
+    // Every key the hand-back reaches (UNTAKE_LUA, BullMQ's moveJobFromActiveToWait, the marker)
+    // is in the queue's slot: on a cluster of many masters, none is on another node.
+    const slots = new Set(await Promise.all(['c1', 'c1:lock', 'active', 'wait', 'prioritized', 'meta', 'marker', 'events', 'stalled']
+      .map((k) => cluster.call('CLUSTER', 'KEYSLOT', key(k)))));
+    expect(slots.size).toBe(1);
   });
 });

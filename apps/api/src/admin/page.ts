@@ -81,7 +81,7 @@ export function statusPage(publicPath: string): { html: string; scriptHash: stri
     <h2 id="chart-h">Throughput (jobs/s) and batch size</h2>
     <div id="chart"></div>
     <details id="chart-data"><summary>The chart's values as a table</summary>
-      <div class="scroll" tabindex="0" role="region" aria-labelledby="chart-h"><table id="series" aria-labelledby="chart-h"><thead><tr><th scope="col">Seconds ago</th><th scope="col" class="num">Jobs/s</th><th scope="col" class="num">Rows per batch</th></tr></thead><tbody></tbody></table></div>
+      <div class="scroll" tabindex="0" role="region" aria-labelledby="chart-h"><table id="series" aria-labelledby="chart-h"><thead><tr><th scope="col">Time</th><th scope="col" class="num">Jobs/s</th><th scope="col" class="num">Rows per batch</th></tr></thead><tbody></tbody></table></div>
     </details>
   </section>
   <section>
@@ -96,26 +96,30 @@ export function statusPage(publicPath: string): { html: string; scriptHash: stri
 <script>
 "use strict";
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; };
-const row = (cells) => { const tr = document.createElement("tr"); for (const c of cells) tr.appendChild(c); return tr; };
-// Only the rows whose text changed are replaced: a reader's place (and focus) stays where it was.
+/** A table row of \`cells\`, known across redraws by \`key\` (a worker's id, a failure's, a sample's time). */
+const row = (cells, key) => { const tr = document.createElement("tr"); for (const c of cells) tr.appendChild(c); tr.dataset.key = key; return tr; };
+// A row whose key and text are the same as a redraw before stays the same element, wherever
+// rows came or went around it: a reader's place (and focus) stays where it was.
 const fill = (id, rows, empty, span) => {
   const body = document.querySelector("#" + id + " tbody");
-  const next = rows.length ? rows : [row([Object.assign(el("td", empty, "empty"), { colSpan: span })])];
-  next.forEach((tr, i) => {
+  const next = rows.length ? rows : [row([Object.assign(el("td", empty, "empty"), { colSpan: span })], "empty")];
+  const old = new Map(Array.from(body.rows, (r) => [r.dataset.key, r]));
+  const want = next.map((tr) => {
     tr.dataset.text = Array.from(tr.cells, (c) => c.textContent).join("\u0001");
-    const old = body.rows[i];
-    if (!old) body.appendChild(tr);
-    else if (old.dataset.text !== tr.dataset.text) body.replaceChild(tr, old);
+    const prev = old.get(tr.dataset.key);
+    return prev && prev.dataset.text === tr.dataset.text ? prev : tr;
   });
-  while (body.rows.length > next.length) body.deleteRow(-1);
+  const kept = new Set(want);
+  for (const r of Array.from(body.rows)) if (!kept.has(r)) r.remove();
+  want.forEach((tr, i) => { if (body.rows[i] !== tr) body.insertBefore(tr, body.rows[i] || null); });
 };
 const announce = (text) => { if (text) document.getElementById("announce").textContent = text; };
 let paused = false;
-let last = null; // what the previous redraw showed: worker ids, failure ids, whether the status was readable
+let last = null; // what the previous redraw showed: worker ids, the newest failure's time, whether the status was readable
+// A toggle button: its name stays, aria-pressed says whether updates are paused.
 document.getElementById("pause").addEventListener("click", (e) => {
   paused = !paused;
   e.currentTarget.setAttribute("aria-pressed", String(paused));
-  e.currentTarget.textContent = paused ? "Resume updates" : "Pause updates";
   if (!paused) refreshNow();
 });
 // A selection (a job id being copied) or an update paused holds the page as it is.
@@ -125,7 +129,11 @@ const num = (n) => n === null || n === undefined ? "—" : String(n);
 
 function chart(points) {
   const box = document.getElementById("chart");
-  if (points.length === 0) { box.replaceChildren(el("p", "No samples yet: history builds up while the API runs.", "empty")); return; }
+  if (points.length === 0) {
+    box.replaceChildren(el("p", "No samples yet: history builds up while the API runs.", "empty"));
+    fill("series", [], "No samples yet.", 3);
+    return;
+  }
   const W = 480, H = 140, pad = 28, n = points.length;
   const maxJ = Math.max(1, ...points.map((p) => p.jobs_per_s));
   const maxR = Math.max(1, ...points.map((p) => p.avg_batch_rows || 0));
@@ -152,7 +160,8 @@ function chart(points) {
   box.replaceChildren(svg);
   // The data table only while it is open (it can hold a few hundred rows).
   if (document.getElementById("chart-data").open) {
-    fill("series", points.slice().reverse().map((p) => row([el("td", Math.round((latest.at - p.at) / 1000)), el("td", p.jobs_per_s, "num"), el("td", num(p.avg_batch_rows), "num")])), "No samples yet.", 3);
+    // By clock time, newest first: a sample's row stays as it was (only the live last one changes).
+    fill("series", points.slice().reverse().map((p) => row([el("td", new Date(p.at).toLocaleTimeString()), el("td", p.jobs_per_s, "num"), el("td", num(p.avg_batch_rows), "num")], String(p.at))), "No samples yet.", 3);
   }
 }
 
@@ -177,24 +186,26 @@ function render(s) {
     const name = Object.assign(el("th", m.name), { scope: "row" });
     models.push(row([name, el("td", v.served === false ? v.version + " (not served: its last jobs)" : v.version), workers, el("td", v.queued, "num"), el("td", v.active, "num"),
       el("td", age(v.oldest_queued_s), "num"), el("td", i === 0 && m.throughput ? m.throughput.jobs_per_s : "—", "num"),
-      el("td", i === 0 && m.throughput ? num(m.throughput.avg_batch_rows) : "—", "num")]));
+      el("td", i === 0 && m.throughput ? num(m.throughput.avg_batch_rows) : "—", "num")], m.name + ":" + v.version));
   });
   fill("models", models, "No model is served.", 8);
-  fill("workers", s.workers.map((w) => { const td = el("td"); if (w.draining) td.appendChild(el("span", "draining: takes no jobs ", "none")); for (const x of w.serves) td.appendChild(el("span", x, "pill")); return row([el("td", w.id), el("td", w.host + " (pid " + w.pid + ")"), el("td", w.device), td]); }), "No live worker: start one with npm run worker.", 4);
-  fill("failures", s.failures.map((f) => row([el("td", new Date(f.failed_at).toLocaleTimeString()), jobCell(f), el("td", f.model + ":" + f.version), el("td", f.tenant), el("td", f.type + ": " + f.message, "err")])), "No failed job.", 5);
+  fill("workers", s.workers.map((w) => { const td = el("td"); if (w.draining) td.appendChild(el("span", "draining: takes no jobs ", "none")); for (const x of w.serves) td.appendChild(el("span", x, "pill")); return row([el("td", w.id), el("td", w.host + " (pid " + w.pid + ")"), el("td", w.device), td], w.id); }), "No live worker: start one with npm run worker.", 4);
+  fill("failures", s.failures.map((f) => row([el("td", new Date(f.failed_at).toLocaleTimeString()), jobCell(f), el("td", f.model + ":" + f.version), el("td", f.tenant), el("td", f.type + ": " + f.message, "err")], f.queue + "/" + f.id)), "No failed job.", 5);
   chart(s.series);
-  const now = { workers: new Set(s.workers.map((w) => w.id)), failures: new Set(s.failures.map((f) => f.id)) };
+  // (failures newest first; one that only enters the list, as others leave it, is not new)
+  const now = { workers: new Set(s.workers.map((w) => w.id)), newest: s.failures.length ? s.failures[0].failed_at : "" };
   if (last) {
     const said = [];
     const came = [...now.workers].filter((id) => !last.workers.has(id)).length, went = [...last.workers].filter((id) => !now.workers.has(id)).length;
     if (came) said.push(came + (came === 1 ? " worker" : " workers") + " joined");
     if (went) said.push(went + (went === 1 ? " worker" : " workers") + " left");
     if (came || went) said.push(now.workers.size + " live");
-    const failed = s.failures.filter((f) => !last.failures.has(f.id));
+    const failed = s.failures.filter((f) => f.failed_at > last.newest);
     if (failed.length) said.push(failed.length + " new " + (failed.length === 1 ? "failure" : "failures") + ", the latest " + failed[0].model + ": " + failed[0].type);
     if (last.unreadable) said.push("status readable again");
     announce(said.join("; "));
   }
+  if (last && now.newest < last.newest) now.newest = last.newest;
   last = now;
 }
 
@@ -204,9 +215,9 @@ async function refresh() {
     const r = await fetch(${JSON.stringify(`${publicPath}/admin/status.json`)}, { cache: "no-store" });
     if (!r.ok) throw new Error("HTTP " + r.status);
     const status = await r.json();
+    document.getElementById("stale").style.display = "none";
     if (held()) return;
     render(status);
-    document.getElementById("stale").style.display = "none";
   } catch (e) {
     // Said once as it becomes unreadable (an alert), not at every poll that fails.
     const stale = document.getElementById("stale"), why = document.getElementById("stale-why");

@@ -93,7 +93,8 @@ export class StatusBoard {
       generated_at: new Date(now).toISOString(),
       window_s: samples.length > 1 ? Math.round((now - samples[0]!.at) / 1000) : 0,
       models,
-      workers: live.map((w) => ({ id: w.id, host: w.host, pid: w.pid, device: w.device, serves: w.models.map((s) => `${s.model}:${s.version} (${s.provider})`), draining: w.draining === true })),
+      // By id: the live list's order changes with every heartbeat (the page keeps rows that did not change).
+      workers: [...live].sort((a, b) => a.id.localeCompare(b.id)).map((w) => ({ id: w.id, host: w.host, pid: w.pid, device: w.device, serves: w.models.map((s) => `${s.model}:${s.version} (${s.provider})`), draining: w.draining === true })),
       series: series(samples),
       failures: await this.failures(),
     };
@@ -113,7 +114,7 @@ export class StatusBoard {
       active: counts['active'] ?? 0,
       delayed: counts['delayed'] ?? 0,
       oldest_queued_s: queuedSeconds(oldest, now) ?? null,
-      workers: servingWorkers(live, model, version).map(({ worker: w, provider }) => ({ id: w.id, host: w.host, device: w.device, provider })),
+      workers: servingWorkers(live, model, version).map(({ worker: w, provider }) => ({ id: w.id, host: w.host, device: w.device, provider })).sort((a, b) => a.id.localeCompare(b.id)),
     };
   }
 

@@ -22,7 +22,8 @@
  *
  * Cost: nothing while connections stay up (a counter read before and after a fetch); one scan of
  * `active` (LRANGE and a GET a job, in one script) for a fetch that was out when its connection
- * closed: after a Redis restart, one for each fetch or completion then in flight. A Redis Cluster is left to BullMQ: the scan reads keys it does not declare.
+ * closed: after a Redis restart, one for each fetch or completion then in flight. On a Redis Cluster this recovery is not installed (not tried there: a
+ * cluster client's connections are its nodes'); `handBackOf` is.
  */
 import type { Job, Worker } from 'bullmq';
 import type { Logger } from '@maas/shared';
