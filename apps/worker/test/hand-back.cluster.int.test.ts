@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bullmqConnectionOptions, createRedis, PREFIX, startRedisServer, type RedisServer } from '@maas/shared';
 import { handBackOf } from '../src/liveness/lost-fetches.js';
+import { expectHandedBack } from './hand-back-check.js';
 
 let server: RedisServer;
 let dir: string;
@@ -55,21 +56,7 @@ describe('handBackOf on a Redis Cluster', () => {
     const key = (k: string) => `${PREFIX}:${name}:${k}`;
     const handBack = handBackOf(worker);
     expect(handBack).toBeDefined();
-
-    await queue.add('chunk', { rows: 8192 }, { jobId: 'c1', priority: 1000 });
-    const job = (await worker.getNextJob('t1'))!;
-    expect(job.id).toBe('c1');
-    expect(await cluster.hmget(key('c1'), 'processedOn', 'pb', 'ats')).toEqual([expect.any(String), 'wrk_c', '1']);
-    await cluster.del(key('marker'));
-
-    await expect(handBack!('c1', 'other-token')).rejects.toThrow(); // not its lock: left alone
-    expect(await cluster.hget(key('c1'), 'processedOn')).not.toBeNull();
-
-    await handBack!('c1', 't1');
-    expect(await queue.getJobState('c1')).toBe('prioritized');
-    expect(await cluster.hmget(key('c1'), 'processedOn', 'pb', 'ats')).toEqual([null, null, '0']);
-    expect(await cluster.zcard(key('marker'))).toBe(1); // a waiting worker wakes for it
-    expect((await worker.getNextJob('t2'))!.id).toBe('c1');
+    await expectHandedBack(cluster, queue, worker, 'wrk_c', handBack!);
     // Every key the hand-back reaches (UNTAKE_LUA, BullMQ's moveJobFromActiveToWait, the marker)
     // is in the queue's slot: on a cluster of many masters, none is on another node.
     const slots = new Set(await Promise.all(['c1', 'c1:lock', 'active', 'wait', 'prioritized', 'meta', 'marker', 'events', 'stalled']

@@ -4,10 +4,11 @@
  * `textContent` or an escaping helper, so a model name or an error message cannot inject markup.
  *
  * For screen-reader and keyboard users (WCAG 2.2 AA; an accessibility audit): a redraw replaces
- * only the table rows whose text changed, and none while text on the page is selected, so a
- * reader keeps their place and a job id can be copied; "Pause updates" stops redraws (2.2.2);
- * what matters changing (workers come or go, a new failure, the status unreadable) is said in a
- * polite status region, not by re-reading tables; the chart's values are in its label and in a
+ * only the table rows whose text changed (rows are known by key), and none while text on the page
+ * is selected, so a reader keeps their place and a job id can be copied; "Pause updates" stops
+ * redraws (2.2.2); what matters changing (workers come or go, a new failure, the status readable
+ * again) is said in a polite status region, not by re-reading tables, and the status becoming
+ * unreadable in an alert, once; the chart's values are in its label and in a
  * data table; the layout reflows to 320 px (each table scrolls in its own box, a region the
  * keyboard reaches).
  * Its links and its fetch carry PUBLIC_PATH (http/public-path.ts), whose characters need no

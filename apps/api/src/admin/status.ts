@@ -73,7 +73,9 @@ export class StatusBoard {
     // The latest counts as a last point, so the newest interval shows without waiting for a tick.
     const latest = sampleFromMetrics(await this.workers.metrics(), now);
     const samples = [...this.samples, latest];
-    const live = await this.workers.live();
+    // By id: the live list's order changes with every heartbeat (the page keeps rows that did not
+    // change); the workers of each version (servingWorkers) keep this order.
+    const live = [...(await this.workers.live())].sort((a, b) => a.id.localeCompare(b.id));
     const windows = windowByModel(samples);
     const models = await Promise.all(
       this.catalog.models.map(async (m) => ({
@@ -93,8 +95,7 @@ export class StatusBoard {
       generated_at: new Date(now).toISOString(),
       window_s: samples.length > 1 ? Math.round((now - samples[0]!.at) / 1000) : 0,
       models,
-      // By id: the live list's order changes with every heartbeat (the page keeps rows that did not change).
-      workers: [...live].sort((a, b) => a.id.localeCompare(b.id)).map((w) => ({ id: w.id, host: w.host, pid: w.pid, device: w.device, serves: w.models.map((s) => `${s.model}:${s.version} (${s.provider})`), draining: w.draining === true })),
+      workers: live.map((w) => ({ id: w.id, host: w.host, pid: w.pid, device: w.device, serves: w.models.map((s) => `${s.model}:${s.version} (${s.provider})`), draining: w.draining === true })),
       series: series(samples),
       failures: await this.failures(),
     };
@@ -114,7 +115,7 @@ export class StatusBoard {
       active: counts['active'] ?? 0,
       delayed: counts['delayed'] ?? 0,
       oldest_queued_s: queuedSeconds(oldest, now) ?? null,
-      workers: servingWorkers(live, model, version).map(({ worker: w, provider }) => ({ id: w.id, host: w.host, device: w.device, provider })).sort((a, b) => a.id.localeCompare(b.id)),
+      workers: servingWorkers(live, model, version).map(({ worker: w, provider }) => ({ id: w.id, host: w.host, device: w.device, provider })),
     };
   }
 

@@ -173,9 +173,13 @@ interface FetchingWorker {
  */
 export function handBackOf(worker: Worker): ((id: string, token: string) => Promise<void>) | undefined {
   const b = (worker as unknown as Partial<FetchingWorker>).backend;
-  if (!b?.queue?.keys || typeof b.queue.keys[''] !== 'string' || typeof b.queue.keys['meta'] !== 'string' || typeof b.queue.keys['marker'] !== 'string'
-    || typeof b.moveJobFromActiveToWait !== 'function') return undefined;
-  return (id, token) => handBack(b, id, token);
+  return canHandBack(b) ? (id, token) => handBack(b, id, token) : undefined;
+}
+
+/** `backend` has what `handBack` uses: the queue's key prefix, meta and marker keys, and BullMQ's move. */
+function canHandBack(backend: Partial<LostFetchBackend> | undefined): backend is LostFetchBackend {
+  const keys = backend?.queue?.keys;
+  return keys !== undefined && ['', 'meta', 'marker'].every((k) => typeof keys[k] === 'string') && typeof backend!.moveJobFromActiveToWait === 'function';
 }
 
 /**
@@ -189,7 +193,7 @@ export function installLostFetches(worker: Worker, connection: Connection, log: 
   const w = worker as unknown as Partial<FetchingWorker>;
   const b = w.backend;
   if (cluster || typeof w.moveToActive !== 'function' || typeof w.handleCompleted !== 'function' || typeof w.handleFailed !== 'function'
-    || !b?.queue?.keys || typeof b.queue.keys['active'] !== 'string' || typeof b.queue.keys[''] !== 'string' || typeof b.moveJobFromActiveToWait !== 'function') {
+    || !canHandBack(b) || typeof b.queue.keys['active'] !== 'string') {
     if (!cluster) log.warn('BullMQ worker lacks what the lost-fetch recovery uses; a job a lost reply took waits for its lock to expire');
     return undefined;
   }
